@@ -1,0 +1,316 @@
+/*
+ * bindings.c: copy-on-write lease records in two rculfhash tables (see bindings.h).
+ *
+ * Record recycling: a retired record goes through urcu_qsbr_call_rcu(); after the grace period the
+ * call_rcu thread pushes it on its writer's lock-free stack (cds_lfs push is safe against the
+ * owner's concurrent pop_all). The owner refills its private stock from that stack only when
+ * the stock runs dry, so the common path touches no shared cache line.
+ *
+ * The writer's records come from one allocation made at start-up, sized by the caller: the
+ * slice of addresses the writer can bind, plus headroom for records waiting out a grace
+ * period. When even that runs out, bt_record_get() says so and the caller drops the request
+ * (counted), which is the right answer under a flood: never block, never allocate.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bindings.h"
+
+static inline uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t addr_hash(uint32_t addr)
+{
+	return mix64((uint64_t)addr + 0x9e3779b97f4a7c15ULL);
+}
+
+uint64_t bt_key_hash(const struct dp_client_key *k)
+{
+	uint64_t h = 0x243f6a8885a308d3ULL ^ ((uint64_t)k->type << 56) ^ k->len;
+	uint32_t i = 0;
+
+	for (; i + 8 <= k->len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, k->data + i, 8);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < k->len) {
+		uint64_t v = 0;
+
+		memcpy(&v, k->data + i, k->len - i);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	return mix64(h);
+}
+
+bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
+{
+	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static int match_addr(struct cds_lfht_node *node, const void *key)
+{
+	const struct bt_binding *b = caa_container_of(node, struct bt_binding, addr_node);
+
+	return b->addr == *(const uint32_t *)key;
+}
+
+static int match_key(struct cds_lfht_node *node, const void *key)
+{
+	const struct bt_binding *b = caa_container_of(node, struct bt_binding, key_node);
+
+	return bt_key_equal(&b->key, key);
+}
+
+static unsigned long pow2_at_least(uint64_t n)
+{
+	unsigned long p = 64;
+
+	while (p < n && p < (1UL << 30)) {
+		p <<= 1;
+	}
+	return p;
+}
+
+struct bt_table *bt_table_new(uint64_t capacity)
+{
+	struct bt_table *t = calloc(1, sizeof(*t));
+	unsigned long buckets = pow2_at_least(capacity);
+
+	if (t == NULL) {
+		return NULL;
+	}
+	t->capacity = capacity;
+	/* Fixed size: no CDS_LFHT_AUTO_RESIZE, because a resize allocates on the thread that
+	 * triggers it, and that would be a worker. */
+	t->by_addr = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
+	t->by_key = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
+	if (t->by_addr == NULL || t->by_key == NULL) {
+		bt_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static void drain(struct cds_lfht *ht)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_for_each(ht, &iter, node) {
+		(void)cds_lfht_del(ht, node);
+	}
+}
+
+void bt_table_free(struct bt_table *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	/* Records belong to their writers' slabs: unlink them, never free them here. */
+	if (t->by_addr != NULL) {
+		drain(t->by_addr);
+		(void)cds_lfht_destroy(t->by_addr, NULL);
+	}
+	if (t->by_key != NULL) {
+		drain(t->by_key);
+		(void)cds_lfht_destroy(t->by_key, NULL);
+	}
+	free(t);
+}
+
+int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records)
+{
+	memset(w, 0, sizeof(*w));
+	w->table = t;
+	w->id = id;
+	cds_lfs_init(&w->returned);
+	w->slab = calloc(n_records, sizeof(*w->slab));
+	w->stock = calloc(n_records, sizeof(*w->stock));
+	if (w->slab == NULL || w->stock == NULL) {
+		bt_writer_deinit(w);
+		return -ENOMEM;
+	}
+	w->n_slab = n_records;
+	for (uint32_t i = 0; i < n_records; i++) {
+		w->slab[i].home = w;
+		w->stock[i] = &w->slab[n_records - 1 - i];
+	}
+	w->n_stock = n_records;
+	return 0;
+}
+
+void bt_writer_deinit(struct bt_writer *w)
+{
+	free(w->slab);
+	free(w->stock);
+	w->slab = NULL;
+	w->stock = NULL;
+	w->n_slab = w->n_stock = 0;
+}
+
+static void refill(struct bt_writer *w)
+{
+	struct cds_lfs_head *head = __cds_lfs_pop_all(&w->returned);
+	struct cds_lfs_node *node, *next;
+
+	if (head == NULL) {
+		return;
+	}
+	cds_lfs_for_each_safe(head, node, next) {
+		struct bt_binding *b = caa_container_of(node, struct bt_binding, free_node);
+
+		w->stock[w->n_stock++] = b;
+	}
+}
+
+struct bt_binding *bt_record_get(struct bt_writer *w)
+{
+	struct bt_binding *b;
+
+	if (w->n_stock == 0) {
+		refill(w);
+		if (w->n_stock == 0) {
+			return NULL;
+		}
+	}
+	b = w->stock[--w->n_stock];
+	memset(b, 0, sizeof(*b));
+	b->home = w;
+	b->owner = w->id;
+	return b;
+}
+
+void bt_record_put(struct bt_writer *w, struct bt_binding *b)
+{
+	w->stock[w->n_stock++] = b;
+}
+
+static void retired(struct rcu_head *head)
+{
+	struct bt_binding *b = caa_container_of(head, struct bt_binding, rcu);
+
+	cds_lfs_node_init(&b->free_node);
+	cds_lfs_push(&b->home->returned, &b->free_node);
+}
+
+static void retire(struct bt_binding *b)
+{
+	urcu_qsbr_call_rcu(&b->rcu, retired);
+}
+
+static struct bt_binding *lookup_key_iter(struct bt_table *t, const struct dp_client_key *k,
+					  struct cds_lfht_iter *iter)
+{
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->by_key, bt_key_hash(k), match_key, k, iter);
+	node = cds_lfht_iter_get_node(iter);
+	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
+}
+
+const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->by_addr, addr_hash(addr), match_addr, &addr, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct bt_binding, addr_node) : NULL;
+}
+
+const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k)
+{
+	struct cds_lfht_iter iter;
+
+	return lookup_key_iter(t, k, &iter);
+}
+
+void bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_binding *nb)
+{
+	struct bt_table *t = w->table;
+	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
+	struct bt_binding *cur;
+	struct cds_lfht_iter iter;
+	uint64_t ha = addr_hash(nb->addr);
+
+	nb->home = w;
+	nb->owner = w->id;
+	cds_lfht_node_init(&nb->addr_node);
+	cds_lfht_node_init(&nb->key_node);
+
+	if (old != NULL) {
+		cds_lfht_lookup(t->by_addr, ha, match_addr, &nb->addr, &iter);
+		/* One writer per address: what we replace is what we read. */
+		(void)cds_lfht_replace(t->by_addr, &iter, ha, match_addr, &nb->addr,
+				       &nb->addr_node);
+	} else {
+		(void)cds_lfht_add_unique(t->by_addr, ha, match_addr, &nb->addr, &nb->addr_node);
+	}
+
+	cur = lookup_key_iter(t, &nb->key, &iter);
+	if (cur != NULL) {
+		(void)cds_lfht_replace(t->by_key, &iter, bt_key_hash(&nb->key), match_key, &nb->key,
+				       &nb->key_node);
+		cur->in_key = false;
+	} else {
+		cds_lfht_add(t->by_key, bt_key_hash(&nb->key), &nb->key_node);
+	}
+	nb->in_key = true;
+
+	if (old != NULL) {
+		if (old != cur && old->in_key) {
+			(void)cds_lfht_del(t->by_key, &old->key_node);
+			old->in_key = false;
+		}
+		retire(old);
+	}
+}
+
+void bt_remove(struct bt_writer *w, const struct bt_binding *cold)
+{
+	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
+
+	(void)cds_lfht_del(w->table->by_addr, &old->addr_node);
+	if (old->in_key) {
+		(void)cds_lfht_del(w->table->by_key, &old->key_node);
+		old->in_key = false;
+	}
+	retire(old);
+}
+
+void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void *arg), void *arg)
+{
+	struct cds_lfht_iter iter;
+	struct bt_binding *b;
+
+	cds_lfht_for_each_entry(t->by_addr, &iter, b, addr_node) {
+		if (!cb(b, arg)) {
+			return;
+		}
+	}
+}
+
+const char *bt_state_str(unsigned state)
+{
+	switch (state) {
+	case BT_FREE: return "free";
+	case BT_ACTIVE: return "active";
+	case BT_EXPIRED: return "expired";
+	case BT_RELEASED: return "released";
+	case BT_ABANDONED: return "abandoned";
+	case BT_RESET: return "reset";
+	case BT_BACKUP: return "backup";
+	case BT_OFFERED: return "offered";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,160 @@
+/*
+ * bindings: the lease table, lock-free for readers (liburcu QSBR + rculfhash).
+ *
+ * Two hash tables index the same records: by address, and by client key. A record
+ * (struct bt_binding) is immutable once published: a writer changes a binding by filling a
+ * fresh record and replacing the old one in both tables (copy-on-write), then retires the old
+ * record with call_rcu(). Readers therefore never see a half-written binding, only an old or a
+ * new one.
+ *
+ * Writers: each binding has exactly one writer, the worker that owns its client (see
+ * ARCHITECTURE.md), so writers never race each other and take no lock. Each writer has its
+ * own struct bt_writer: a preallocated stock of records, refilled by the call_rcu thread
+ * through a lock-free stack, so the hot path never calls malloc.
+ *
+ * The tables are created at their final size (no automatic resize, which would allocate on
+ * the caller's thread): the capacity comes from the configuration (dp_config_capacity()).
+ *
+ * Invariants kept by the writer:
+ *  - at most one record per address is in by_addr; a FREE address has none;
+ *  - at most one record per client key is in by_key: the client's latest binding;
+ *  - a record in by_key is in by_addr too.
+ */
+#pragma once
+
+#define URCU_INLINE_SMALL_FUNCTIONS 1
+#include <urcu/urcu-qsbr.h>
+#include <urcu/rculfhash.h>
+#include <urcu/lfstack.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dp_config.h"
+
+/** Binding states: the draft-ietf-dhc-failover-12 states, plus OFFERED (ours, not on disk). */
+enum bt_state {
+	BT_FREE = 1,
+	BT_ACTIVE = 2,
+	BT_EXPIRED = 3,
+	BT_RELEASED = 4,
+	BT_ABANDONED = 5,
+	BT_RESET = 6,
+	BT_BACKUP = 7,
+	BT_OFFERED = 16,	/**< held for its client after an OFFER, until offer_hold ends */
+};
+
+/** Lease end meaning "never" (BOOTP and infinite leases). */
+#define BT_INFINITE UINT64_MAX
+
+struct bt_binding {
+	struct cds_lfht_node addr_node;
+	struct cds_lfht_node key_node;
+	struct rcu_head rcu;
+	struct bt_writer *home;		/**< stock the record returns to */
+	struct cds_lfs_node free_node;
+
+	uint32_t addr;
+	uint32_t scope;			/**< dp_scope.index when written */
+	uint8_t state;			/**< enum bt_state */
+	uint8_t owner;			/**< worker id of the writer */
+	bool in_key;			/**< writer-private: this record is in by_key */
+	uint64_t start;			/**< when the current state began (unix seconds) */
+	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
+					 *   the end of the decline hold */
+	struct dp_client_key key;
+	uint64_t seq;			/**< writer sequence number of the change that made it */
+};
+
+struct bt_table {
+	struct cds_lfht *by_addr;
+	struct cds_lfht *by_key;
+	uint64_t capacity;
+};
+
+/** A writer's private stock of records. */
+struct bt_writer {
+	struct bt_table *table;
+	struct bt_binding *slab;	/**< all records of this writer, one allocation */
+	uint32_t n_slab;
+	struct bt_binding **stock;	/**< free records ready for use (LIFO) */
+	uint32_t n_stock;
+	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread */
+	uint8_t id;
+};
+
+/**
+ * Create empty tables able to hold @p capacity bindings without resizing.
+ * Control thread, before workers start. @return NULL on allocation failure.
+ */
+struct bt_table *bt_table_new(uint64_t capacity);
+
+/**
+ * Free the tables and every record still in them. Call after all writers and readers have
+ * stopped and after rcu_barrier(). NULL is a no-op.
+ */
+void bt_table_free(struct bt_table *t);
+
+/**
+ * Allocate @p n_records records for writer @p id. Control thread, at start-up.
+ * @return 0 or -ENOMEM.
+ */
+__attribute__((warn_unused_result))
+int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records);
+
+/** Free the writer's records. After bt_table_free() and rcu_barrier(). */
+void bt_writer_deinit(struct bt_writer *w);
+
+/** Hash of a client key; also used to steer clients to their owner worker. */
+uint64_t bt_key_hash(const struct dp_client_key *k);
+
+/** Owner worker of a client key among @p n_workers. */
+static inline uint32_t bt_key_owner(const struct dp_client_key *k, uint32_t n_workers)
+{
+	return (uint32_t)(bt_key_hash(k) % n_workers);
+}
+
+/**
+ * Binding of an address. Call inside an RCU read-side section (QSBR: an online registered
+ * thread); the record stays valid until the caller's next quiescent state.
+ * @return the record or NULL when the address has none (FREE).
+ */
+const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr);
+
+/** Latest binding of a client. Same rules as bt_lookup_addr(). */
+const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
+
+/**
+ * Take a fresh record from the writer's stock, zeroed. Owner thread only.
+ * @return NULL when the stock is empty (records retired but still in a grace period).
+ */
+struct bt_binding *bt_record_get(struct bt_writer *w);
+
+/** Give back a record that was never published. Owner thread only. */
+void bt_record_put(struct bt_writer *w, struct bt_binding *b);
+
+/**
+ * Publish @p nb (from bt_record_get(), fields filled) as the binding of nb->addr and of
+ * nb->key, replacing @p old (the current record of that address, or NULL). Any other record
+ * of the same key loses its place in by_key (it stays in by_addr). Replaced records are
+ * retired after a grace period. Owner thread only, RCU read-side (online).
+ */
+void bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
+
+/**
+ * Remove the binding of an address (it becomes FREE). Owner thread only, online.
+ * @p old must be the record currently in by_addr.
+ */
+void bt_remove(struct bt_writer *w, const struct bt_binding *old);
+
+/**
+ * Iterate over all bindings (control plane: dumps, expiry scans). Online, read-side.
+ * The callback returns false to stop.
+ */
+void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void *arg), void *arg);
+
+/** Name of an enum bt_state ("active", ...). */
+const char *bt_state_str(unsigned state);
+
+/** @return true when the key of @p b equals @p k. */
+bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b);

@@ -1,0 +1,182 @@
+/*
+ * dp_config: the configuration model the data plane runs on.
+ *
+ * One struct dp_config is one immutable snapshot: built and validated by the control plane
+ * (controlplane/config.c turns the JSON file into it), then published to the workers by an
+ * RCU pointer swap and never modified afterwards. Everything a snapshot points to is owned by
+ * it and freed by dp_config_free(), on the control thread, after a grace period.
+ *
+ * Addresses are host byte order. Times are seconds.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_NAME_MAX	64	/**< scope, port and interface names, with the NUL */
+#define DP_KEY_MAX	64	/**< longest client key (client id or htype+chaddr) */
+#define DP_MAX_PORTS	16
+#define DP_MAX_WORKERS	64
+#define DP_MAX_IFACES	256
+#define DP_MAX_SCOPES	4096
+
+/** One option value, already in wire form (code and value; no length byte). */
+struct dp_option {
+	uint8_t code;
+	uint16_t len;		/**< may exceed 255: the writer splits it (RFC 3396) */
+	uint8_t *data;		/**< owned by the snapshot */
+};
+
+/** A list of options; at most one entry per code, kept sorted by code. */
+struct dp_optlist {
+	struct dp_option *v;
+	uint32_t n;
+};
+
+/** Inclusive address range. */
+struct dp_range {
+	uint32_t first, last;
+};
+
+/** How a client is identified: option 61 when present, else htype + chaddr (RFC 2131 §4.2). */
+enum dp_key_type {
+	DP_KEY_HWADDR = 1,	/**< data = htype, chaddr[0..hlen) */
+	DP_KEY_CLIENT_ID = 2,	/**< data = option 61 value */
+};
+
+struct dp_client_key {
+	uint8_t type;		/**< enum dp_key_type */
+	uint8_t len;
+	uint8_t data[DP_KEY_MAX];
+};
+
+/** A reservation: this client always gets this address (and may be a BOOTP client). */
+struct dp_reservation {
+	struct dp_client_key key;
+	uint32_t addr;
+	char hostname[DP_NAME_MAX];	/**< sent as option 12 when set, "" otherwise */
+	struct dp_optlist opts;		/**< override the scope's options with the same code */
+};
+
+struct dp_scope {
+	char name[DP_NAME_MAX];
+	uint32_t index;			/**< position in dp_config.scopes */
+	uint32_t subnet, mask;		/**< subnet == subnet & mask */
+	uint8_t prefix_len;
+	bool active;			/**< an inactive scope answers nothing (counted) */
+
+	struct dp_range *ranges;	/**< dynamic pool; sorted, non-overlapping */
+	uint32_t n_ranges;
+	struct dp_range *exclusions;	/**< sorted, non-overlapping, inside the ranges */
+	uint32_t n_exclusions;
+	struct dp_reservation *reservations;	/**< sorted by key (dp_client_key_cmp) */
+	uint32_t n_reservations;
+	uint32_t *res_by_addr;		/**< indexes into reservations, sorted by address */
+
+	uint32_t *relays;		/**< extra giaddrs that select this scope, sorted */
+	uint32_t n_relays;
+	int32_t interface;		/**< index into dp_config.ifaces, or -1: which interface's
+					 *   directly attached clients this scope serves when the
+					 *   interface address is not inside the subnet */
+
+	uint32_t lease_time;		/**< default lease, seconds */
+	uint32_t min_lease_time;	/**< client's option 51 is clamped to [min, max] */
+	uint32_t max_lease_time;
+	uint32_t renew_time;		/**< T1 seconds; 0 = lease / 2 */
+	uint32_t rebind_time;		/**< T2 seconds; 0 = lease * 7 / 8 */
+	uint32_t offer_hold;		/**< how long an offered address is held for its client */
+	uint32_t decline_hold;		/**< how long a declined address stays abandoned */
+	bool bootp;			/**< answer BOOTP clients that have a reservation */
+
+	uint32_t next_server;		/**< siaddr, 0 if unset */
+	char boot_file[128];		/**< "file", "" if unset */
+	struct dp_optlist opts;
+};
+
+/** An address the server owns on a port (optionally on a VLAN): answers ARP/ICMP, is the
+ *  server identifier for clients reached through it. */
+struct dp_iface {
+	char name[DP_NAME_MAX];
+	uint16_t port;			/**< index into dp_config.ports */
+	uint16_t vlan;			/**< 0 = untagged */
+	uint32_t addr;
+	uint8_t prefix_len;
+};
+
+struct dp_port {
+	char name[DP_NAME_MAX];
+	char device[256];		/**< PCI address (0000:01:00.0) or vdev string
+					 *   ("net_af_packet0,iface=veth0") */
+};
+
+enum dp_durability {
+	DP_DURABILITY_STRICT = 0,
+	DP_DURABILITY_RELAXED = 1,
+};
+
+struct dp_config {
+	/* daemon */
+	uint32_t workers;		/**< worker lcores, 1..DP_MAX_WORKERS */
+	uint32_t log_interval;		/**< seconds between counter log lines; 0 = never */
+	uint32_t idle_sleep_us;		/**< worker back-off when idle; 0 = pure busy poll */
+	uint32_t reclaim_interval;	/**< seconds between expiry scans */
+	uint32_t mbufs;			/**< mbufs in the packet pool */
+	enum dp_durability durability;
+	char store_path[256];		/**< LMDB directory, "" = in-memory only */
+	char control_socket[256];	/**< unix control socket path */
+
+	struct dp_port *ports;
+	uint32_t n_ports;
+	struct dp_iface *ifaces;
+	uint32_t n_ifaces;
+	struct dp_scope *scopes;
+	uint32_t n_scopes;
+};
+
+/** Free a snapshot and everything it owns. NULL is a no-op. Control thread only. */
+void dp_config_free(struct dp_config *c);
+
+/**
+ * Number of addresses the snapshot can ever bind: dynamic range addresses plus reservation
+ * addresses outside the ranges. Sizes the binding tables.
+ */
+uint64_t dp_config_capacity(const struct dp_config *c);
+
+/** @return true when @p addr is in one of the scope's ranges and no exclusion. */
+bool dp_scope_in_pool(const struct dp_scope *s, uint32_t addr);
+
+/** @return true when @p addr is inside the scope's subnet (and is not its network or
+ *  broadcast address). */
+bool dp_scope_contains(const struct dp_scope *s, uint32_t addr);
+
+/** Reservation of @p key in @p s, or NULL. */
+const struct dp_reservation *dp_scope_find_reservation_key(const struct dp_scope *s,
+							   const struct dp_client_key *key);
+
+/** Reservation of @p addr in @p s, or NULL. */
+const struct dp_reservation *dp_scope_find_reservation_addr(const struct dp_scope *s,
+							    uint32_t addr);
+
+/** Option @p code from @p l, or NULL. */
+const struct dp_option *dp_optlist_find(const struct dp_optlist *l, uint8_t code);
+
+/**
+ * The scope for a relayed request: the scope listing @p giaddr in its relays (an explicit
+ * relay address wins, since it often lies inside another served subnet), else the scope,
+ * active or not, whose subnet contains @p giaddr. NULL when none. The parser guarantees
+ * both answers are unique.
+ */
+const struct dp_scope *dp_config_scope_by_relay(const struct dp_config *c, uint32_t giaddr);
+
+/**
+ * The scope for a directly connected client that arrived on interface @p iface: a scope bound
+ * to that interface, else the scope whose subnet contains the interface address. NULL if none.
+ */
+const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint32_t iface);
+
+/** The interface on @p port / @p vlan, or -1. */
+int dp_config_iface_find(const struct dp_config *c, uint16_t port, uint16_t vlan);
+
+/** Compare keys: <0, 0, >0. */
+int dp_client_key_cmp(const struct dp_client_key *a, const struct dp_client_key *b);

@@ -1,0 +1,756 @@
+/*
+ * engine.c: RFC 2131 decisions.
+ *
+ * How an address is chosen for a DISCOVER, in order:
+ *   1. the client's reservation in the scope, when no other client holds it;
+ *   2. the client's previous binding in the scope (offered, active, expired or released),
+ *      unless it declined that address;
+ *   3. the address it asks for (option 50), when this worker owns it and it is free;
+ *   4. the oldest candidate of this worker's free list (pool.h).
+ * The chosen address is held as OFFERED for offer_hold seconds, so a repeated DISCOVER gets
+ * the same answer and no other client is offered it meanwhile. An OFFER commits nothing.
+ *
+ * REQUEST follows RFC 2131 §4.3.2 by client state: SELECTING (server id present),
+ * INIT-REBOOT (requested address, no ciaddr), RENEWING (ciaddr, unicast to us) and
+ * REBINDING (ciaddr, broadcast). We NAK what we know to be wrong, stay silent where the
+ * RFC says the client may belong to another server, and ACK only addresses this worker may
+ * write. Every ACK, RELEASE and DECLINE posts its change before the binding is published;
+ * when the sink refuses, nothing is published and nothing is answered.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* --- client keys and reservations -------------------------------------------------- */
+
+int dp_client_key_of(const struct dhcp4_msg *m, struct dp_client_key *k)
+{
+	uint16_t len;
+	const uint8_t *id = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &len);
+
+	if (id != NULL) {
+		if (len == 0 || len > DP_KEY_MAX) {
+			return -EINVAL;
+		}
+		k->type = DP_KEY_CLIENT_ID;
+		k->len = (uint8_t)len;
+		memcpy(k->data, id, len);
+		return 0;
+	}
+	k->type = DP_KEY_HWADDR;
+	k->len = (uint8_t)(1 + m->hlen);
+	k->data[0] = m->htype;
+	memcpy(k->data + 1, m->chaddr, m->hlen);
+	return 0;
+}
+
+/* A reservation matches the client id, or the hardware address whatever the client id. */
+static const struct dp_reservation *reservation_of(const struct dp_scope *s,
+						    const struct dhcp4_msg *m,
+						    const struct dp_client_key *k)
+{
+	const struct dp_reservation *r;
+	struct dp_client_key hw;
+
+	if (s->n_reservations == 0) {
+		return NULL;
+	}
+	r = dp_scope_find_reservation_key(s, k);
+	if (r != NULL || k->type == DP_KEY_HWADDR) {
+		return r;
+	}
+	hw.type = DP_KEY_HWADDR;
+	hw.len = (uint8_t)(1 + m->hlen);
+	hw.data[0] = m->htype;
+	memcpy(hw.data + 1, m->chaddr, m->hlen);
+	return dp_scope_find_reservation_key(s, &hw);
+}
+
+/* --- binding state helpers ---------------------------------------------------------- */
+
+/* May @p key be given the address @p b is the binding of (NULL: no binding)? */
+static bool free_for(const struct bt_binding *b, const struct dp_client_key *key, uint64_t now)
+{
+	if (b == NULL) {
+		return true;
+	}
+	if (bt_key_equal(&b->key, key)) {
+		return b->state != BT_ABANDONED && b->state != BT_BACKUP;
+	}
+	switch (b->state) {
+	case BT_FREE:
+	case BT_EXPIRED:
+	case BT_RELEASED:
+	case BT_RESET:
+		return true;
+	case BT_ACTIVE:
+	case BT_OFFERED:
+	case BT_ABANDONED:
+		return b->ends <= now;
+	default:
+		return false;	/* BACKUP and anything unknown belong to someone else */
+	}
+}
+
+/* May this worker write the binding of @p addr for a client it owns? */
+static bool may_write(const struct dp_engine *e, const struct dp_scope *s, uint32_t addr,
+		      const struct dp_reservation *res)
+{
+	if (res != NULL && res->addr == addr) {
+		return true;
+	}
+	if (dp_scope_find_reservation_addr(s, addr) != NULL || !dp_scope_in_pool(s, addr)) {
+		return false;
+	}
+	return dp_pool_owner(e->pools, s->index, addr) == (int)e->id;
+}
+
+static void lease_times(const struct dp_scope *s, const struct dhcp4_msg *m,
+			struct dp_decision *d)
+{
+	uint32_t lease = s->lease_time, asked;
+
+	if (dhcp4_opt_u32(m, DHCP4_OPT_LEASE_TIME, &asked)) {
+		lease = asked < s->min_lease_time ? s->min_lease_time :
+			asked > s->max_lease_time ? s->max_lease_time : asked;
+	}
+	d->lease = lease;
+	d->t1 = s->renew_time && s->renew_time < lease ? s->renew_time : lease / 2;
+	d->t2 = s->rebind_time && s->rebind_time < lease ? s->rebind_time :
+		(uint32_t)((uint64_t)lease * 7 / 8);
+	if (d->t2 <= d->t1) {
+		d->t2 = (uint32_t)((uint64_t)lease * 7 / 8);
+		d->t1 = lease / 2;
+	}
+}
+
+static int post_change(struct dp_engine *e, const struct bt_binding *nb)
+{
+	struct dp_change c = {
+		.seq = e->seq + 1,
+		.addr = nb->addr,
+		.scope = nb->scope,
+		.state = nb->state,
+		.worker = (uint8_t)e->id,
+		.start = nb->start,
+		.ends = nb->ends,
+		.key = nb->key,
+	};
+	int rc = e->commit.ops->post(e->commit.ctx, &c);
+
+	if (rc == 0) {
+		e->seq = c.seq;
+	}
+	return rc;
+}
+
+/*
+ * Write a new binding for @p addr: post it when @p durable, then publish it.
+ * @return the record, or NULL when the request must be dropped (counted).
+ */
+static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint32_t scope,
+					const struct dp_client_key *key, uint8_t state,
+					uint64_t now, uint64_t ends, bool durable)
+{
+	const struct bt_binding *old = bt_lookup_addr(e->table, addr);
+	struct bt_binding *nb = bt_record_get(&e->writer);
+
+	if (nb == NULL) {
+		e->ctr->drop[DP_DROP_NO_RECORD]++;
+		return NULL;
+	}
+	nb->addr = addr;
+	nb->scope = scope;
+	nb->state = state;
+	nb->start = now;
+	nb->ends = ends;
+	nb->key = *key;
+	if (durable) {
+		if (post_change(e, nb) != 0) {
+			bt_record_put(&e->writer, nb);
+			e->ctr->drop[DP_DROP_COMMIT_FULL]++;
+			return NULL;
+		}
+		nb->seq = e->seq;
+	}
+	bt_publish(&e->writer, old, nb);
+	return nb;
+}
+
+static uint64_t lease_end(uint64_t now, uint32_t lease)
+{
+	return lease == UINT32_MAX ? BT_INFINITE : now + lease;
+}
+
+static bool is_our_address(const struct dp_config *c, uint32_t a)
+{
+	for (uint32_t i = 0; i < c->n_ifaces; i++) {
+		if (c->ifaces[i].addr == a) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* --- DISCOVER ----------------------------------------------------------------------- */
+
+static bool pick_address(struct dp_engine *e, const struct dp_scope *s,
+			 const struct dhcp4_msg *m, const struct dp_client_key *key,
+			 const struct dp_reservation *res, uint64_t now, uint32_t *out)
+{
+	const struct bt_binding *prev;
+	uint32_t want, a;
+
+	if (res != NULL && free_for(bt_lookup_addr(e->table, res->addr), key, now)) {
+		*out = res->addr;
+		return true;
+	}
+	prev = bt_lookup_key(e->table, key);
+	if (prev != NULL && prev->scope == s->index && prev->state != BT_ABANDONED &&
+	    may_write(e, s, prev->addr, res) && dp_scope_in_pool(s, prev->addr)) {
+		*out = prev->addr;
+		return true;
+	}
+	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
+	    free_for(bt_lookup_addr(e->table, want), key, now)) {
+		*out = want;
+		return true;
+	}
+	/* Bounded: each candidate leaves the FIFO once per pass. */
+	for (uint32_t n = dp_slice_count(e->pools, e->id, s->index); n > 0; n--) {
+		if (!dp_slice_pop(e->pools, e->id, s->index, &a)) {
+			break;
+		}
+		if (free_for(bt_lookup_addr(e->table, a), key, now) &&
+		    dp_scope_in_pool(s, a) && dp_scope_find_reservation_addr(s, a) == NULL) {
+			*out = a;
+			return true;
+		}
+		/* Taken meanwhile (its holder came back): it re-enters the list when freed. */
+	}
+	return false;
+}
+
+static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
+			const struct dp_scope *s, const struct dp_client_key *key,
+			struct dp_decision *d)
+{
+	const struct dp_reservation *res = reservation_of(s, in->msg, key);
+	const struct bt_binding *cur;
+	uint32_t addr;
+
+	if (!pick_address(e, s, in->msg, key, res, in->now, &addr)) {
+		e->ctr->drop[DP_DROP_POOL_EXHAUSTED]++;
+		return false;
+	}
+	lease_times(s, in->msg, d);
+	cur = bt_lookup_addr(e->table, addr);
+	/* A client that already holds the address keeps its ACTIVE binding: only a REQUEST
+	 * changes what is durable. Otherwise hold the address for it. */
+	if (cur == NULL || !bt_key_equal(&cur->key, key) || cur->state != BT_ACTIVE ||
+	    cur->ends <= in->now) {
+		uint64_t hold = in->now + s->offer_hold;
+
+		if (cur != NULL && bt_key_equal(&cur->key, key) && cur->state == BT_OFFERED &&
+		    cur->ends >= hold) {
+			goto answer;	/* repeated DISCOVER within the hold */
+		}
+		if (write_binding(e, addr, s->index, key, BT_OFFERED, in->now, hold,
+				  false) == NULL) {
+			return false;
+		}
+	}
+answer:
+	d->reply = DHCP4_OFFER;
+	d->yiaddr = addr;
+	d->scope = s;
+	d->res = res;
+	return true;
+}
+
+/* --- REQUEST ------------------------------------------------------------------------ */
+
+enum req_state { SELECTING, INIT_REBOOT, RENEWING, REBINDING };
+
+static bool nak(struct dp_decision *d, const struct dp_scope *s, const char *why)
+{
+	d->reply = DHCP4_NAK;
+	d->scope = s;
+	d->message = why;
+	return true;
+}
+
+static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
+		const struct dp_client_key *key, const struct dp_reservation *res,
+		uint32_t addr, struct dp_decision *d)
+{
+	struct bt_binding *nb;
+
+	lease_times(s, in->msg, d);
+	nb = write_binding(e, addr, s->index, key, BT_ACTIVE, in->now,
+			   lease_end(in->now, d->lease), true);
+	if (nb == NULL) {
+		return false;
+	}
+	d->reply = DHCP4_ACK;
+	d->commit = true;
+	d->seq = nb->seq;
+	d->yiaddr = addr;
+	d->ciaddr = in->msg->ciaddr;
+	d->scope = s;
+	d->res = res;
+	return true;
+}
+
+/* Forget our offer to a client that chose another server. */
+static void withdraw_offer(struct dp_engine *e, const struct dp_client_key *key)
+{
+	const struct bt_binding *b = bt_lookup_key(e->table, key);
+
+	if (b != NULL && b->state == BT_OFFERED && b->owner == e->id) {
+		uint32_t addr = b->addr, scope = b->scope;
+
+		bt_remove(&e->writer, b);
+		if (dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
+			(void)dp_slice_push(e->pools, e->id, scope, addr);
+		}
+	}
+}
+
+static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
+		       const struct dp_scope *s, const struct dp_client_key *key,
+		       struct dp_decision *d)
+{
+	const struct dhcp4_msg *m = in->msg;
+	const struct dp_reservation *res = reservation_of(s, m, key);
+	const struct bt_binding *b;
+	enum req_state st;
+	uint32_t sid, addr;
+	bool mine;
+
+	if (dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &sid)) {
+		if (!is_our_address(in->cfg, sid)) {
+			withdraw_offer(e, key);
+			e->ctr->drop[DP_DROP_OTHER_SERVER]++;
+			return false;
+		}
+		if (!dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &addr)) {
+			e->ctr->drop[DP_DROP_BAD_REQUEST]++;
+			return false;
+		}
+		st = SELECTING;
+	} else if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &addr)) {
+		st = INIT_REBOOT;
+	} else if (m->ciaddr != 0) {
+		addr = m->ciaddr;
+		st = in->frame->ip_dst == UINT32_MAX ? REBINDING : RENEWING;
+	} else {
+		e->ctr->drop[DP_DROP_BAD_REQUEST]++;
+		return false;
+	}
+
+	if (!dp_scope_contains(s, addr)) {
+		if (st == REBINDING) {
+			e->ctr->drop[DP_DROP_UNKNOWN_CLIENT]++;
+			return false;
+		}
+		return nak(d, s, "address not on this network");
+	}
+	if (res != NULL && res->addr != addr) {
+		return nak(d, s, "client has a reserved address");
+	}
+	b = bt_lookup_addr(e->table, addr);
+	mine = b != NULL && bt_key_equal(&b->key, key);
+	if (mine) {
+		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
+			return nak(d, s, "address not available");
+		}
+		return ack(e, in, s, key, res, addr, d);
+	}
+	if (!free_for(b, key, in->now)) {
+		return nak(d, s, "address in use by another client");
+	}
+	/* Free, or another client's finished binding: no record of this client on it. */
+	if (st == SELECTING || (res != NULL && res->addr == addr)) {
+		if (may_write(e, s, addr, res)) {
+			return ack(e, in, s, key, res, addr, d);
+		}
+		return nak(d, s, "address not available");
+	}
+	if (st == RENEWING) {
+		return nak(d, s, "no binding for this client");
+	}
+	e->ctr->drop[DP_DROP_UNKNOWN_CLIENT]++;	/* RFC 2131 4.3.2: remain silent */
+	return false;
+}
+
+/* --- DECLINE, RELEASE, INFORM, BOOTP ------------------------------------------------ */
+
+static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
+		       const struct dp_scope *s, const struct dp_client_key *key)
+{
+	const struct bt_binding *b;
+	uint32_t sid, addr;
+
+	if (dhcp4_opt_u32(in->msg, DHCP4_OPT_SERVER_ID, &sid) && !is_our_address(in->cfg, sid)) {
+		e->ctr->drop[DP_DROP_OTHER_SERVER]++;
+		return false;
+	}
+	if (!dhcp4_opt_u32(in->msg, DHCP4_OPT_REQUESTED_IP, &addr)) {
+		e->ctr->drop[DP_DROP_BAD_REQUEST]++;
+		return false;
+	}
+	b = bt_lookup_addr(e->table, addr);
+	if (b == NULL || !bt_key_equal(&b->key, key) || b->owner != e->id) {
+		e->ctr->drop[DP_DROP_NOT_BOUND]++;
+		return false;
+	}
+	/* Someone else answers ARP for it: keep it out of every pool for decline_hold. */
+	(void)write_binding(e, addr, b->scope, key, BT_ABANDONED, in->now,
+			    in->now + s->decline_hold, true);
+	return false;
+}
+
+static bool on_release(struct dp_engine *e, const struct dp_ingress *in,
+		       const struct dp_client_key *key)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, in->msg->ciaddr);
+	uint32_t addr = in->msg->ciaddr;
+
+	if (b == NULL || !bt_key_equal(&b->key, key) || b->owner != e->id ||
+	    b->state != BT_ACTIVE) {
+		e->ctr->drop[DP_DROP_NOT_BOUND]++;
+		return false;
+	}
+	if (write_binding(e, addr, b->scope, key, BT_RELEASED, in->now, in->now, true) != NULL &&
+	    dp_pool_owner(e->pools, b->scope, addr) == (int)e->id) {
+		(void)dp_slice_push(e->pools, e->id, b->scope, addr);
+	}
+	return false;	/* RELEASE gets no answer */
+}
+
+static bool on_inform(const struct dp_ingress *in, const struct dp_scope *s,
+		      const struct dp_client_key *key, struct dp_decision *d)
+{
+	d->reply = DHCP4_ACK;
+	d->ciaddr = in->msg->ciaddr;
+	d->scope = s;
+	d->res = reservation_of(s, in->msg, key);
+	d->lease = 0;	/* RFC 2131 §4.3.5: no lease time in the answer to an INFORM */
+	return true;
+}
+
+static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
+		     const struct dp_scope *s, const struct dp_client_key *key,
+		     struct dp_decision *d)
+{
+	const struct dp_reservation *res = s->bootp ? reservation_of(s, in->msg, key) : NULL;
+	struct bt_binding *nb;
+
+	if (res == NULL || !free_for(bt_lookup_addr(e->table, res->addr), key, in->now)) {
+		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
+		return false;
+	}
+	nb = write_binding(e, res->addr, s->index, key, BT_ACTIVE, in->now, BT_INFINITE, true);
+	if (nb == NULL) {
+		return false;
+	}
+	d->reply = DHCP4_BOOTP;
+	d->commit = true;
+	d->seq = nb->seq;
+	d->yiaddr = res->addr;
+	d->scope = s;
+	d->res = res;
+	d->lease = UINT32_MAX;
+	return true;
+}
+
+/* --- entry points ------------------------------------------------------------------- */
+
+static const struct dp_scope *select_scope(const struct dp_ingress *in)
+{
+	if (in->msg->giaddr != 0) {
+		return dp_config_scope_by_relay(in->cfg, in->msg->giaddr);
+	}
+	return dp_config_scope_by_iface(in->cfg, (uint32_t)in->iface);
+}
+
+bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct dp_decision *d)
+{
+	const struct dhcp4_msg *m = in->msg;
+	const struct dp_scope *s;
+	struct dp_client_key key;
+
+	memset(d, 0, sizeof(*d));
+	d->reply = DP_NO_REPLY;
+	if (m->op != DHCP4_BOOTREQUEST || m->type == DHCP4_OFFER || m->type == DHCP4_ACK ||
+	    m->type == DHCP4_NAK) {
+		e->ctr->drop[DP_DROP_BOOTREPLY]++;
+		return false;
+	}
+	e->ctr->rx_dhcp[m->type]++;
+	if (in->iface < 0) {
+		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
+		return false;
+	}
+	if (dp_client_key_of(m, &key) != 0) {
+		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
+		return false;
+	}
+	s = select_scope(in);
+	if (s == NULL) {
+		e->ctr->drop[DP_DROP_NO_SCOPE]++;
+		return false;
+	}
+	if (!s->active) {
+		e->ctr->drop[DP_DROP_SCOPE_INACTIVE]++;
+		return false;
+	}
+	d->server_id = in->cfg->ifaces[in->iface].addr;
+
+	switch (m->type) {
+	case DHCP4_DISCOVER:
+		return on_discover(e, in, s, &key, d);
+	case DHCP4_REQUEST:
+		return on_request(e, in, s, &key, d);
+	case DHCP4_DECLINE:
+		return on_decline(e, in, s, &key);
+	case DHCP4_RELEASE:
+		return on_release(e, in, &key);
+	case DHCP4_INFORM:
+		return on_inform(in, s, &key, d);
+	case DHCP4_BOOTP:
+		return on_bootp(e, in, s, &key, d);
+	default:
+		e->ctr->drop[DP_DROP_BAD_MSG_TYPE]++;
+		return false;
+	}
+}
+
+bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
+		       uint64_t now)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	struct dp_client_key key;
+	uint32_t scope;
+	bool ok;
+
+	if (b == NULL || b->owner != e->id || b->ends > now) {
+		return false;
+	}
+	scope = b->scope;
+	key = b->key;
+	switch (b->state) {
+	case BT_ACTIVE:
+		/* The client keeps its affinity: EXPIRED stays indexed by its key. */
+		ok = write_binding(e, addr, scope, &key, BT_EXPIRED, now, now, true) != NULL;
+		break;
+	case BT_OFFERED:
+	case BT_ABANDONED: {
+		/* The address goes back to FREE: it leaves the tables, and the store. */
+		struct bt_binding gone = *b;
+
+		gone.state = BT_FREE;
+		gone.start = gone.ends = now;
+		ok = post_change(e, &gone) == 0;
+		if (ok) {
+			bt_remove(&e->writer, b);
+		} else {
+			e->ctr->drop[DP_DROP_COMMIT_FULL]++;
+		}
+		break;
+	}
+	default:
+		return false;
+	}
+	if (!ok) {
+		return false;
+	}
+	e->ctr->leases_reclaimed++;
+	if (scope < cfg->n_scopes && dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
+		(void)dp_slice_push(e->pools, e->id, scope, addr);
+	}
+	return true;
+}
+
+/* --- replies ------------------------------------------------------------------------ */
+
+void dp_reply_dest(const struct dp_frame *f, const struct dhcp4_msg *m,
+		   const struct dp_decision *d, const uint8_t our_mac[6], struct dp_udp_dst *dst)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst->src_mac, our_mac, 6);
+	dst->nvlan = f->nvlan;
+	memcpy(dst->vlan_tpid, f->vlan_tpid, sizeof(dst->vlan_tpid));
+	memcpy(dst->vlan_tci, f->vlan_tci, sizeof(dst->vlan_tci));
+	dst->ip_src = d->server_id;
+	dst->sport = DP_DHCP_SERVER_PORT;
+	dst->dport = DP_DHCP_CLIENT_PORT;
+
+	if (m->giaddr != 0) {
+		/* Relayed: back to the relay's server port, through the hop it came from. */
+		dst->ip_dst = m->giaddr;
+		dst->dport = DP_DHCP_SERVER_PORT;
+		memcpy(dst->dst_mac, f->src_mac, 6);
+	} else if (d->reply == DHCP4_NAK) {
+		dst->ip_dst = UINT32_MAX;
+		memcpy(dst->dst_mac, bcast, 6);
+	} else if (m->ciaddr != 0) {
+		dst->ip_dst = m->ciaddr;
+		memcpy(dst->dst_mac, f->src_mac, 6);
+	} else if ((m->flags & DHCP4_FLAG_BROADCAST) || m->htype != 1 || m->hlen != 6) {
+		dst->ip_dst = UINT32_MAX;
+		memcpy(dst->dst_mac, bcast, 6);
+	} else {
+		/* The client has no address yet but can take a unicast to chaddr. */
+		dst->ip_dst = d->yiaddr;
+		memcpy(dst->dst_mac, m->chaddr, 6);
+	}
+}
+
+static bool in_mandatory(uint8_t code)
+{
+	switch (code) {
+	case DHCP4_OPT_SUBNET_MASK:
+	case DHCP4_OPT_HOSTNAME:
+	case DHCP4_OPT_LEASE_TIME:
+	case DHCP4_OPT_MSG_TYPE:
+	case DHCP4_OPT_SERVER_ID:
+	case DHCP4_OPT_T1:
+	case DHCP4_OPT_T2:
+	case DHCP4_OPT_RELAY_AGENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void put_configured(struct dhcp4_writer *w, const struct dp_option *o,
+			   struct dp_counters *ctr)
+{
+	if (dhcp4_put(w, o->code, o->data, o->len) != DHCP4_OK) {
+		ctr->options_dropped++;
+	}
+}
+
+/* Options the client asked for (option 55, in its order), or all of them if it did not ask.
+ * A reservation's option replaces the scope's of the same code. */
+static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
+			const struct dp_decision *d, struct dp_counters *ctr)
+{
+	const struct dp_optlist *so = &d->scope->opts;
+	const struct dp_optlist *ro = d->res ? &d->res->opts : NULL;
+	uint16_t n;
+	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
+
+	if (prl != NULL) {
+		for (uint16_t i = 0; i < n; i++) {
+			const struct dp_option *o = ro ? dp_optlist_find(ro, prl[i]) : NULL;
+
+			if (in_mandatory(prl[i])) {
+				continue;
+			}
+			if (o == NULL) {
+				o = dp_optlist_find(so, prl[i]);
+			}
+			if (o != NULL) {
+				put_configured(w, o, ctr);
+			}
+		}
+		return;
+	}
+	for (uint32_t i = 0; ro != NULL && i < ro->n; i++) {
+		put_configured(w, &ro->v[i], ctr);
+	}
+	for (uint32_t i = 0; i < so->n; i++) {
+		if (ro == NULL || dp_optlist_find(ro, so->v[i].code) == NULL) {
+			put_configured(w, &so->v[i], ctr);
+		}
+	}
+}
+
+static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
+{
+	int rc = dhcp4_put_u32(w, DHCP4_OPT_LEASE_TIME, d->lease);
+
+	if (rc == DHCP4_OK && d->lease != UINT32_MAX) {
+		rc = dhcp4_put_u32(w, DHCP4_OPT_T1, d->t1);
+		if (rc == DHCP4_OK) {
+			rc = dhcp4_put_u32(w, DHCP4_OPT_T2, d->t2);
+		}
+	}
+	return rc;
+}
+
+size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
+		      const struct dhcp4_msg *m, const struct dp_decision *d,
+		      const uint8_t our_mac[6], struct dp_counters *ctr)
+{
+	struct dp_udp_dst dst;
+	struct dhcp4_writer w;
+	size_t hdr = dp_frame_udp_hdr_len(f->nvlan);
+	const struct dp_scope *s = d->scope;
+	bool nak = d->reply == DHCP4_NAK;
+	bool bootp = d->reply == DHCP4_BOOTP;
+	uint16_t len82 = 0;
+	const uint8_t *opt82 = m->giaddr ? dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len82) : NULL;
+	int rc, len;
+
+	if (cap <= hdr) {
+		return 0;
+	}
+	rc = dhcp4_build_begin(&w, buf + hdr, dhcp4_reply_cap(m, cap - hdr), m,
+			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
+			       nak || s == NULL ? 0 : s->next_server, NULL,
+			       nak || s == NULL || !s->boot_file[0] ? NULL : s->boot_file);
+	if (rc != DHCP4_OK) {
+		return 0;
+	}
+	if (nak && m->giaddr != 0) {
+		/* RFC 2131 4.3.2: a NAK through a relay goes out with the broadcast bit. */
+		buf[hdr + 10] |= 0x80;
+	}
+	/* END, and the relay agent's option 82 echoed last (RFC 3046 2.2). */
+	w.reserve = 1 + (opt82 ? 2u + len82 : 0u);
+
+	if (!bootp) {
+		rc = dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, d->reply);
+		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SERVER_ID, d->server_id);
+	}
+	if (rc == DHCP4_OK && !nak) {
+		if (d->lease != 0 && !bootp) {
+			rc = put_lease(&w, d);
+		}
+		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SUBNET_MASK, s->mask);
+		if (rc == DHCP4_OK && d->res != NULL && d->res->hostname[0]) {
+			rc = dhcp4_put(&w, DHCP4_OPT_HOSTNAME, d->res->hostname,
+				       strlen(d->res->hostname));
+		}
+		if (rc == DHCP4_OK) {
+			put_options(&w, m, d, ctr);
+		}
+	} else if (rc == DHCP4_OK && d->message != NULL) {
+		if (dhcp4_put(&w, DHCP4_OPT_MESSAGE, d->message, strlen(d->message)) != DHCP4_OK) {
+			ctr->options_dropped++;
+		}
+	}
+	if (rc != DHCP4_OK) {
+		return 0;
+	}
+	if (opt82 != NULL) {
+		w.reserve = 1;
+		if (dhcp4_put(&w, DHCP4_OPT_RELAY_AGENT, opt82, len82) != DHCP4_OK) {
+			return 0;
+		}
+	}
+	w.reserve = 0;
+	len = dhcp4_build_end(&w);
+	if (len < 0) {
+		return 0;
+	}
+	dp_reply_dest(f, m, d, our_mac, &dst);
+	return dp_frame_build_udp(buf, cap, &dst, (size_t)len);
+}

@@ -1,0 +1,364 @@
+/*
+ * frame: Ethernet/VLAN/IPv4/UDP/ARP/ICMP parse and build.
+ *
+ * All multi-byte fields are read and written a byte at a time: mbuf data need not be aligned
+ * and the frame may start at any offset. Bounds come from the IPv4 total length, not from the
+ * frame length, because Ethernet pads short frames to 60 bytes and the padding is not part of
+ * the datagram.
+ */
+#include <string.h>
+
+#include "frame.h"
+
+enum {
+	ETHERTYPE_IPV4 = 0x0800,
+	ETHERTYPE_ARP = 0x0806,
+	ETHERTYPE_VLAN = 0x8100,
+	ETHERTYPE_QINQ = 0x88a8,
+};
+
+enum { PROTO_ICMP = 1, PROTO_UDP = 17 };
+enum { ICMP_ECHO_REPLY = 0, ICMP_ECHO_REQUEST = 8 };
+
+#define ARP_LEN			28
+#define ICMP_HDR_LEN		8
+#define IP_FLAG_DF		0x4000
+#define IP_FLAG_MF		0x2000
+#define IP_FRAG_OFF_MASK	0x1fff
+#define DEFAULT_TTL		64
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	uint64_t acc = sum;
+	size_t i;
+
+	/* A 64-bit accumulator cannot overflow for any buffer we could be handed. */
+	for (i = 0; i + 1 < len; i += 2) {
+		acc += get16(p + i);
+	}
+	if (len & 1) {
+		acc += (uint32_t)p[len - 1] << 8;
+	}
+	while (acc >> 16) {
+		acc = (acc & 0xffff) + (acc >> 16);
+	}
+	return (uint32_t)acc;
+}
+
+uint16_t dp_csum_finish(uint32_t sum)
+{
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
+/* Sum of the IPv4 pseudo-header of a UDP datagram (RFC 768). */
+static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint16_t udp_len)
+{
+	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + PROTO_UDP +
+	       udp_len;
+}
+
+static int udp_parse(const uint8_t *buf, struct dp_frame *f)
+{
+	const uint8_t *u = buf + f->l4_off;
+	uint16_t ulen, csum;
+
+	if (f->l4_len < DP_UDP_HDR_LEN) {
+		return DP_FE_TRUNCATED;
+	}
+	ulen = get16(u + 4);
+	/* Like Linux, accept a UDP length shorter than the IP payload and ignore the rest. */
+	if (ulen < DP_UDP_HDR_LEN || ulen > f->l4_len) {
+		return DP_FE_UDP_LEN;
+	}
+	f->sport = get16(u);
+	f->dport = get16(u + 2);
+	/* Before the checksum: most UDP we see is not for us and not worth summing. */
+	if (f->dport != DP_DHCP_SERVER_PORT) {
+		return DP_FE_UDP_PORT;
+	}
+	csum = get16(u + 6);
+	if (csum != 0 &&
+	    dp_csum_finish(dp_csum_partial(u, ulen, pseudo_sum(f->ip_src, f->ip_dst, ulen))) != 0) {
+		return DP_FE_UDP_CSUM;
+	}
+	f->l4_len = ulen;
+	f->payload_off = (uint16_t)(f->l4_off + DP_UDP_HDR_LEN);
+	f->payload_len = (uint16_t)(ulen - DP_UDP_HDR_LEN);
+	return DP_FRAME_DHCP;
+}
+
+static int icmp_parse(const uint8_t *buf, const struct dp_frame *f)
+{
+	const uint8_t *icmp = buf + f->l4_off;
+
+	if (f->l4_len < ICMP_HDR_LEN || icmp[0] != ICMP_ECHO_REQUEST || icmp[1] != 0) {
+		return DP_FE_ICMP;
+	}
+	if (dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)) != 0) {
+		return DP_FE_ICMP;
+	}
+	return DP_FRAME_ICMP_ECHO;
+}
+
+static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+{
+	const uint8_t *ip = buf + f->l3_off;
+	size_t avail = len - f->l3_off;
+	size_t ihl;
+	uint16_t tot, frag;
+
+	if (avail < DP_IPV4_HDR_LEN) {
+		return DP_FE_TRUNCATED;
+	}
+	ihl = (size_t)(ip[0] & 0x0f) * 4;
+	if ((ip[0] >> 4) != 4 || ihl < DP_IPV4_HDR_LEN) {
+		return DP_FE_IP_HDR;
+	}
+	tot = get16(ip + 2);
+	if (tot < ihl) {
+		return DP_FE_IP_HDR;
+	}
+	if (tot > avail) {
+		return DP_FE_TRUNCATED;
+	}
+	if (dp_csum_finish(dp_csum_partial(ip, ihl, 0)) != 0) {
+		return DP_FE_IP_CSUM;
+	}
+	frag = get16(ip + 6);
+	if (frag & (IP_FLAG_MF | IP_FRAG_OFF_MASK)) {
+		return DP_FE_IP_FRAGMENT;
+	}
+	f->ip_tos = ip[1];
+	f->ip_src = get32(ip + 12);
+	f->ip_dst = get32(ip + 16);
+	f->l4_off = (uint16_t)(f->l3_off + ihl);
+	f->l4_len = (uint16_t)(tot - ihl);
+
+	switch (ip[9]) {
+	case PROTO_UDP:
+		return udp_parse(buf, f);
+	case PROTO_ICMP:
+		return icmp_parse(buf, f);
+	default:
+		return DP_FE_IP_PROTO;
+	}
+}
+
+static int arp_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+{
+	const uint8_t *a = buf + f->l3_off;
+
+	if (len - f->l3_off < ARP_LEN) {
+		return DP_FE_TRUNCATED;
+	}
+	/* htype Ethernet, ptype IPv4, hlen 6, plen 4, op request. */
+	if (get16(a) != 1 || get16(a + 2) != ETHERTYPE_IPV4 || a[4] != DP_ETHER_ADDR_LEN ||
+	    a[5] != 4 || get16(a + 6) != 1) {
+		return DP_FE_ARP;
+	}
+	memcpy(f->arp_sha, a + 8, DP_ETHER_ADDR_LEN);
+	f->arp_spa = get32(a + 14);
+	f->arp_tpa = get32(a + 24);
+	return DP_FRAME_ARP;
+}
+
+int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+{
+	size_t off = DP_ETHER_HDR_LEN;
+	uint16_t type;
+
+	memset(f, 0, sizeof(*f));
+	if (len < DP_ETHER_HDR_LEN) {
+		return DP_FE_TRUNCATED;
+	}
+	memcpy(f->dst_mac, buf, DP_ETHER_ADDR_LEN);
+	memcpy(f->src_mac, buf + DP_ETHER_ADDR_LEN, DP_ETHER_ADDR_LEN);
+	type = get16(buf + 12);
+	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) {
+		if (f->nvlan == DP_MAX_VLAN) {
+			return DP_FE_ETHERTYPE;
+		}
+		if (len - off < DP_VLAN_HDR_LEN) {
+			return DP_FE_TRUNCATED;
+		}
+		f->vlan_tpid[f->nvlan] = type;
+		f->vlan_tci[f->nvlan] = get16(buf + off);
+		f->nvlan++;
+		type = get16(buf + off + 2);
+		off += DP_VLAN_HDR_LEN;
+	}
+	f->l3_off = (uint16_t)off;
+
+	switch (type) {
+	case ETHERTYPE_IPV4:
+		return ipv4_parse(buf, len, f);
+	case ETHERTYPE_ARP:
+		return arp_parse(buf, len, f);
+	default:
+		return DP_FE_ETHERTYPE;
+	}
+}
+
+const char *dp_frame_err_str(int err)
+{
+	switch (err) {
+	case DP_FE_TRUNCATED:
+		return "truncated";
+	case DP_FE_ETHERTYPE:
+		return "bad_ethertype";
+	case DP_FE_IP_HDR:
+		return "bad_ip_hdr";
+	case DP_FE_IP_CSUM:
+		return "bad_ip_csum";
+	case DP_FE_IP_FRAGMENT:
+		return "ip_fragment";
+	case DP_FE_IP_PROTO:
+		return "bad_ip_proto";
+	case DP_FE_UDP_LEN:
+		return "bad_udp_len";
+	case DP_FE_UDP_CSUM:
+		return "bad_udp_csum";
+	case DP_FE_UDP_PORT:
+		return "bad_udp_port";
+	case DP_FE_ARP:
+		return "bad_arp";
+	case DP_FE_ICMP:
+		return "bad_icmp";
+	default:
+		return "unknown";
+	}
+}
+
+/* Write the Ethernet header and tags; returns where the L3 header starts. */
+static size_t eth_build(uint8_t *buf, const uint8_t *dst, const uint8_t *src, unsigned nvlan,
+			const uint16_t *tpid, const uint16_t *tci, uint16_t type)
+{
+	size_t off = 2 * DP_ETHER_ADDR_LEN;
+	unsigned i;
+
+	memmove(buf, dst, DP_ETHER_ADDR_LEN);
+	memmove(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
+	for (i = 0; i < nvlan; i++) {
+		put16(buf + off, tpid[i] ? tpid[i] : ETHERTYPE_VLAN);
+		put16(buf + off + 2, tci[i]);
+		off += DP_VLAN_HDR_LEN;
+	}
+	put16(buf + off, type);
+	return off + 2;
+}
+
+/* Recompute the checksum of an IPv4 header in place. */
+static void ipv4_csum_set(uint8_t *ip, size_t ihl)
+{
+	put16(ip + 10, 0);
+	put16(ip + 10, dp_csum_finish(dp_csum_partial(ip, ihl, 0)));
+}
+
+size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+			  size_t payload_len)
+{
+	size_t hdr, ip_len, l3;
+	uint8_t *ip, *u;
+	uint16_t csum;
+
+	if (d->nvlan > DP_MAX_VLAN) {
+		return 0;
+	}
+	if (payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN) {
+		return 0;
+	}
+	hdr = dp_frame_udp_hdr_len(d->nvlan);
+	ip_len = DP_IPV4_HDR_LEN + DP_UDP_HDR_LEN + payload_len;
+	if (hdr + payload_len > cap) {
+		return 0;
+	}
+	l3 = eth_build(buf, d->dst_mac, d->src_mac, d->nvlan, d->vlan_tpid, d->vlan_tci,
+		       ETHERTYPE_IPV4);
+	ip = buf + l3;
+	ip[0] = 0x45;
+	ip[1] = 0;
+	put16(ip + 2, (uint16_t)ip_len);
+	/* id 0 with DF: an atomic datagram (RFC 6864), replies are never fragmented. */
+	put16(ip + 4, 0);
+	put16(ip + 6, IP_FLAG_DF);
+	ip[8] = d->ttl ? d->ttl : DEFAULT_TTL;
+	ip[9] = PROTO_UDP;
+	put32(ip + 12, d->ip_src);
+	put32(ip + 16, d->ip_dst);
+	ipv4_csum_set(ip, DP_IPV4_HDR_LEN);
+
+	u = ip + DP_IPV4_HDR_LEN;
+	put16(u, d->sport);
+	put16(u + 2, d->dport);
+	put16(u + 4, (uint16_t)(ip_len - DP_IPV4_HDR_LEN));
+	put16(u + 6, 0);
+	csum = dp_csum_finish(dp_csum_partial(u, ip_len - DP_IPV4_HDR_LEN,
+					      pseudo_sum(d->ip_src, d->ip_dst,
+							 (uint16_t)(ip_len - DP_IPV4_HDR_LEN))));
+	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
+	put16(u + 6, csum ? csum : 0xffff);
+	return hdr + payload_len;
+}
+
+size_t dp_frame_arp_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t mac[6],
+			  uint32_t ip)
+{
+	uint8_t *a = buf + f->l3_off;
+
+	/* f is a copy of what the request said, so the frame can be rewritten freely. */
+	memcpy(buf, f->src_mac, DP_ETHER_ADDR_LEN);
+	memmove(buf + DP_ETHER_ADDR_LEN, mac, DP_ETHER_ADDR_LEN);
+	put16(a + 6, 2);
+	memmove(a + 8, mac, DP_ETHER_ADDR_LEN);
+	put32(a + 14, ip);
+	memcpy(a + 18, f->arp_sha, DP_ETHER_ADDR_LEN);
+	put32(a + 24, f->arp_spa);
+	return (size_t)f->l3_off + ARP_LEN;
+}
+
+size_t dp_frame_icmp_echo_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t mac[6])
+{
+	uint8_t *ip = buf + f->l3_off;
+	uint8_t *icmp = buf + f->l4_off;
+	size_t ihl = (size_t)f->l4_off - f->l3_off;
+
+	memcpy(buf, f->src_mac, DP_ETHER_ADDR_LEN);
+	memmove(buf + DP_ETHER_ADDR_LEN, mac, DP_ETHER_ADDR_LEN);
+	/* A reply is a new datagram: it starts with a fresh TTL, not the request's leftover. */
+	ip[8] = DEFAULT_TTL;
+	put32(ip + 12, f->ip_dst);
+	put32(ip + 16, f->ip_src);
+	ipv4_csum_set(ip, ihl);
+	icmp[0] = ICMP_ECHO_REPLY;
+	put16(icmp + 2, 0);
+	put16(icmp + 2, dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)));
+	return (size_t)f->l4_off + f->l4_len;
+}

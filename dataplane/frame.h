@@ -1,0 +1,150 @@
+/*
+ * frame: Ethernet (with up to two 802.1Q/802.1ad tags), IPv4, UDP, ARP and ICMP echo,
+ * parsed and built on plain byte buffers.
+ *
+ * Pure C, no DPDK types, no allocation; callable from any thread. Parsing validates every
+ * header length and checksum before anything behind it is trusted: the IPv4 header checksum
+ * is always checked, the UDP checksum when it is non-zero; fragments are refused (a DHCP
+ * message never needs one). Fuzzed together with the DHCP codec.
+ *
+ * Addresses are host byte order (uint32_t); MACs are 6-byte arrays.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_ETHER_ADDR_LEN	6
+#define DP_MAX_VLAN		2
+#define DP_ETHER_HDR_LEN	14
+#define DP_VLAN_HDR_LEN		4
+#define DP_IPV4_HDR_LEN		20	/**< the header we build (no options) */
+#define DP_UDP_HDR_LEN		8
+#define DP_DHCP_SERVER_PORT	67
+#define DP_DHCP_CLIENT_PORT	68
+
+/** What a frame turned out to be. */
+enum dp_frame_kind {
+	DP_FRAME_DHCP = 1,	/**< IPv4/UDP to port 67: a DHCP/BOOTP message for the server */
+	DP_FRAME_ARP = 2,	/**< an ARP request (Ethernet/IPv4) */
+	DP_FRAME_ICMP_ECHO = 3,	/**< an ICMP echo request */
+};
+
+/**
+ * Why a frame was dropped. Negative, so parse functions can return either a kind or a
+ * reason; dp_frame_err_str() names them (counter names).
+ */
+enum dp_frame_err {
+	DP_FE_TRUNCATED = -100,		/**< shorter than the headers it claims */
+	DP_FE_ETHERTYPE = -101,		/**< neither IPv4 nor ARP (also: more than 2 VLAN tags) */
+	DP_FE_IP_HDR = -102,		/**< version != 4, IHL < 5, total length inconsistent */
+	DP_FE_IP_CSUM = -103,		/**< bad IPv4 header checksum */
+	DP_FE_IP_FRAGMENT = -104,	/**< MF set or fragment offset != 0 */
+	DP_FE_IP_PROTO = -105,		/**< not UDP, and not an ICMP echo request */
+	DP_FE_UDP_LEN = -106,		/**< UDP length inconsistent with the IP length */
+	DP_FE_UDP_CSUM = -107,		/**< non-zero UDP checksum that does not verify */
+	DP_FE_UDP_PORT = -108,		/**< UDP, but not to port 67 */
+	DP_FE_ARP = -109,		/**< ARP that is not an Ethernet/IPv4 request */
+	DP_FE_ICMP = -110,		/**< ICMP too short, bad checksum, or not an echo request */
+};
+
+/** The parsed headers of one received frame. Offsets are from the start of the frame. */
+struct dp_frame {
+	uint8_t dst_mac[DP_ETHER_ADDR_LEN];
+	uint8_t src_mac[DP_ETHER_ADDR_LEN];
+	uint8_t nvlan;				/**< 0..2 tags, outermost first */
+	uint16_t vlan_tpid[DP_MAX_VLAN];	/**< 0x8100 or 0x88a8 */
+	uint16_t vlan_tci[DP_MAX_VLAN];		/**< host order, PCP/DEI/VID */
+	uint16_t l3_off;			/**< start of the IPv4 or ARP header */
+
+	/* IPv4 (DHCP and ICMP) */
+	uint32_t ip_src, ip_dst;		/**< host order */
+	uint8_t ip_tos;
+	uint16_t l4_off;			/**< start of the UDP or ICMP header */
+	uint16_t l4_len;			/**< UDP datagram or ICMP message length */
+
+	/* UDP */
+	uint16_t sport, dport;
+	uint16_t payload_off, payload_len;	/**< the BOOTP message */
+
+	/* ARP request */
+	uint8_t arp_sha[DP_ETHER_ADDR_LEN];
+	uint32_t arp_spa, arp_tpa;		/**< host order */
+};
+
+/** VLAN id (12 bits) of the innermost tag, 0 when untagged. */
+static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
+{
+	return f->nvlan ? (uint16_t)(f->vlan_tci[f->nvlan - 1] & 0x0fff) : 0;
+}
+
+/**
+ * Parse a received frame.
+ * @param buf,len  the frame, from the destination MAC, without FCS.
+ * @param f        filled on success.
+ * @return an enum dp_frame_kind (> 0), or a negative enum dp_frame_err.
+ */
+__attribute__((warn_unused_result))
+int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f);
+
+/** Counter name of a negative enum dp_frame_err (static string). */
+const char *dp_frame_err_str(int err);
+
+/** Length of the Ethernet + VLAN + IPv4 + UDP headers dp_frame_build_udp() writes. */
+static inline size_t dp_frame_udp_hdr_len(unsigned nvlan)
+{
+	return DP_ETHER_HDR_LEN + nvlan * DP_VLAN_HDR_LEN + DP_IPV4_HDR_LEN + DP_UDP_HDR_LEN;
+}
+
+/** Where a built UDP datagram goes. */
+struct dp_udp_dst {
+	uint8_t dst_mac[DP_ETHER_ADDR_LEN];
+	uint8_t src_mac[DP_ETHER_ADDR_LEN];
+	uint8_t nvlan;
+	uint16_t vlan_tpid[DP_MAX_VLAN];
+	uint16_t vlan_tci[DP_MAX_VLAN];
+	uint32_t ip_src, ip_dst;		/**< host order */
+	uint16_t sport, dport;
+	uint8_t ttl;				/**< 0 means 64 */
+};
+
+/**
+ * Write Ethernet, VLAN, IPv4 and UDP headers in front of a payload that the caller has
+ * already written at buf + dp_frame_udp_hdr_len(d->nvlan). Computes the IPv4 header checksum
+ * and the UDP checksum (never sends 0: a computed 0 goes out as 0xffff). The IPv4 header has
+ * TOS 0, id 0 and DF set; a vlan_tpid of 0 is written as 0x8100.
+ * @return total frame length, or 0 when it does not fit in @p cap, when the IPv4 datagram
+ *         would exceed 65535 bytes, or when d->nvlan > DP_MAX_VLAN.
+ */
+size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+			  size_t payload_len);
+
+/**
+ * Turn a received ARP request (already parsed into @p f, frame in @p buf) into the reply
+ * "@p ip is at @p mac", in place. VLAN tags are kept. The Ethernet destination is the
+ * request's Ethernet source.
+ * @return the reply's length (l3_off + 28: no padding is added; the NIC pads to 60).
+ */
+size_t dp_frame_arp_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t mac[6],
+			  uint32_t ip);
+
+/**
+ * Turn a received ICMP echo request (parsed into @p f) into the echo reply, in place:
+ * swaps MACs and addresses, sets TTL to 64, rewrites type and both checksums. Trailing bytes
+ * after the IP datagram are not part of the reply. IP options are kept as received.
+ * @note The caller checks that f->ip_dst is one of our unicast addresses: the reply's source
+ *       is the request's destination.
+ * @return the reply's length.
+ */
+size_t dp_frame_icmp_echo_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t mac[6]);
+
+/**
+ * Internet checksum (RFC 1071) over @p len bytes, folded, NOT complemented, host order.
+ * Bytes are summed as big-endian 16-bit words and added to @p sum; when chaining calls, every
+ * chunk but the last must have an even length.
+ */
+uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum);
+
+/** Fold a partial sum to 16 bits and complement it: the value to store (host order). */
+uint16_t dp_csum_finish(uint32_t sum);

@@ -1,0 +1,180 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+
+bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
+{
+	uint32_t lo = 0, hi = p->n_ranges;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct dp_range *r = &p->ranges[mid];
+
+		if (addr < r->first) {
+			hi = mid;
+		} else if (addr > r->last) {
+			lo = mid + 1;
+		} else {
+			*rank = p->before[mid] + (addr - r->first);
+			return true;
+		}
+	}
+	return false;
+}
+
+int dp_pool_owner(const struct dp_pools *p, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+
+	if (scope >= p->n_scopes || !dp_pool_rank(&p->pools[scope], addr, &rank)) {
+		return -1;
+	}
+	return (int)(rank % p->n_workers);
+}
+
+static uint32_t slice_index(const struct dp_pools *p, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank = 0;
+
+	(void)dp_pool_rank(&p->pools[scope], addr, &rank);
+	return (uint32_t)(rank / p->n_workers);
+}
+
+bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx;
+
+	if (s->count == 0) {
+		return false;
+	}
+	*addr = s->fifo[s->head];
+	s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
+	s->count--;
+	idx = slice_index(p, scope, *addr);
+	s->queued[idx / 64] &= ~(1ULL << (idx % 64));
+	return true;
+}
+
+bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+	uint32_t tail;
+
+	if (idx >= s->size || (s->queued[idx / 64] >> (idx % 64)) & 1) {
+		return false;
+	}
+	tail = s->head + s->count;
+	if (tail >= s->cap) {
+		tail -= s->cap;
+	}
+	s->fifo[tail] = addr;
+	s->count++;
+	s->queued[idx / 64] |= 1ULL << (idx % 64);
+	return true;
+}
+
+static int pool_init(struct dp_pool *pool, const struct dp_scope *s)
+{
+	uint64_t n = 0;
+
+	pool->scope = s;
+	pool->ranges = s->ranges;
+	pool->n_ranges = s->n_ranges;
+	pool->before = calloc(s->n_ranges + 1, sizeof(*pool->before));
+	if (pool->before == NULL) {
+		return -1;
+	}
+	for (uint32_t i = 0; i < s->n_ranges; i++) {
+		pool->before[i] = n;
+		n += (uint64_t)s->ranges[i].last - s->ranges[i].first + 1;
+	}
+	pool->before[s->n_ranges] = n;
+	pool->total = n;
+	return 0;
+}
+
+static bool allocatable(const struct dp_scope *s, uint32_t addr)
+{
+	return dp_scope_in_pool(s, addr) && dp_scope_find_reservation_addr(s, addr) == NULL;
+}
+
+static int slices_init(struct dp_pools *p, uint32_t scope)
+{
+	const struct dp_pool *pool = &p->pools[scope];
+	uint32_t nw = p->n_workers;
+
+	for (uint32_t w = 0; w < nw; w++) {
+		struct dp_slice *s = dp_pools_slice(p, w, scope);
+		uint64_t size = pool->total / nw + (w < pool->total % nw ? 1 : 0);
+
+		s->size = (uint32_t)size;
+		s->cap = s->size ? s->size : 1;
+		s->fifo = malloc(sizeof(*s->fifo) * s->cap);
+		s->queued = calloc(s->cap / 64 + 1, sizeof(*s->queued));
+		if (s->fifo == NULL || s->queued == NULL) {
+			return -1;
+		}
+	}
+	for (uint32_t i = 0; i < pool->n_ranges; i++) {
+		const struct dp_range *r = &pool->ranges[i];
+
+		for (uint64_t a = r->first; a <= r->last; a++) {
+			uint64_t rank = pool->before[i] + (a - r->first);
+
+			if (allocatable(pool->scope, (uint32_t)a)) {
+				(void)dp_slice_push(p, (uint32_t)(rank % nw), scope, (uint32_t)a);
+			}
+		}
+	}
+	return 0;
+}
+
+struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
+{
+	struct dp_pools *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return NULL;
+	}
+	p->n_workers = n_workers;
+	p->n_scopes = c->n_scopes;
+	p->pools = calloc(c->n_scopes ? c->n_scopes : 1, sizeof(*p->pools));
+	p->slices = calloc((size_t)n_workers * (c->n_scopes ? c->n_scopes : 1),
+			   sizeof(*p->slices));
+	if (p->pools == NULL || p->slices == NULL) {
+		goto fail;
+	}
+	for (uint32_t i = 0; i < c->n_scopes; i++) {
+		if (pool_init(&p->pools[i], &c->scopes[i]) != 0 || slices_init(p, i) != 0) {
+			goto fail;
+		}
+	}
+	return p;
+fail:
+	dp_pools_free(p);
+	return NULL;
+}
+
+void dp_pools_free(struct dp_pools *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	if (p->slices != NULL) {
+		for (uint64_t i = 0; i < (uint64_t)p->n_workers * p->n_scopes; i++) {
+			free(p->slices[i].fifo);
+			free(p->slices[i].queued);
+		}
+	}
+	if (p->pools != NULL) {
+		for (uint32_t i = 0; i < p->n_scopes; i++) {
+			free(p->pools[i].before);
+		}
+	}
+	free(p->pools);
+	free(p->slices);
+	free(p);
+}

@@ -1,0 +1,154 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_ethdev.h>
+
+#include "port.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+static bool is_vdev(const char *device)
+{
+	return strncmp(device, "net_", 4) == 0 || strncmp(device, "eth_", 4) == 0;
+}
+
+/* "net_af_packet0,iface=x" -> name "net_af_packet0", args "iface=x". */
+static void split_devargs(const char *device, char *name, size_t len, const char **args)
+{
+	const char *comma = strchr(device, ',');
+	size_t n = comma ? (size_t)(comma - device) : strlen(device);
+
+	if (n >= len) {
+		n = len - 1;
+	}
+	memcpy(name, device, n);
+	name[n] = '\0';
+	*args = comma ? comma + 1 : "";
+}
+
+static int find_port(const struct dp_port *p, uint16_t *id, char *err, size_t errlen)
+{
+	char name[RTE_DEV_NAME_MAX_LEN];
+	const char *args;
+	int rc;
+
+	split_devargs(p->device, name, sizeof(name), &args);
+	if (is_vdev(p->device)) {
+		rc = rte_vdev_init(name, args);
+		if (rc != 0) {
+			snprintf(err, errlen, "ports.%s: cannot create device \"%s\": %s", p->name,
+				 p->device, rte_strerror(-rc));
+			return rc < 0 ? rc : -EINVAL;
+		}
+	}
+	rc = rte_eth_dev_get_port_by_name(name, id);
+	if (rc != 0) {
+		snprintf(err, errlen, "ports.%s: no DPDK port \"%s\" (is the device bound to "
+			 "vfio-pci and allowed by the EAL arguments?)", p->name, name);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
+		 struct rte_mempool *mp, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t nrx = RX_DESC, ntx = TX_DESC;
+	int rc, socket;
+
+	memset(&conf, 0, sizeof(conf));
+	rc = rte_eth_dev_info_get(st->port_id, &info);
+	if (rc != 0) {
+		goto fail;
+	}
+	snprintf(st->driver, sizeof(st->driver), "%s", info.driver_name);
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		snprintf(err, errlen, "ports.%s: %s has %u RX / %u TX queues, %u workers need %u "
+			 "of each (for af_packet add qpairs=%u to the device)", p->name,
+			 info.driver_name, info.max_rx_queues, info.max_tx_queues, nq, nq, nq);
+		return -EINVAL;
+	}
+	if (nq > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_IP)) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+	}
+	rc = rte_eth_dev_configure(st->port_id, nq, nq, &conf);
+	if (rc != 0) {
+		goto fail;
+	}
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(st->port_id, &nrx, &ntx);
+	if (rc != 0) {
+		goto fail;
+	}
+	socket = rte_eth_dev_socket_id(st->port_id);
+	for (uint16_t q = 0; q < nq; q++) {
+		rc = rte_eth_rx_queue_setup(st->port_id, q, nrx, socket, NULL, mp);
+		if (rc != 0) {
+			goto fail;
+		}
+		rc = rte_eth_tx_queue_setup(st->port_id, q, ntx, socket, NULL);
+		if (rc != 0) {
+			goto fail;
+		}
+	}
+	rc = rte_eth_dev_start(st->port_id);
+	if (rc != 0) {
+		goto fail;
+	}
+	st->started = 1;
+	/* Clients broadcast, relays unicast to our MAC: promiscuous mode costs nothing here and
+	 * some virtual devices refuse it, which is harmless. */
+	(void)rte_eth_promiscuous_enable(st->port_id);
+	return rte_eth_macaddr_get(st->port_id, &st->mac);
+fail:
+	snprintf(err, errlen, "ports.%s: cannot set up %s: %s", p->name, p->device,
+		 rte_strerror(rc < 0 ? -rc : rc));
+	return rc < 0 ? rc : -EIO;
+}
+
+int dp_ports_start(const struct dp_config *cfg, uint16_t n_queues, struct rte_mempool *mp,
+		   struct dp_port_state *ps, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(ps, 0, sizeof(*ps) * cfg->n_ports);
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		ps[i].port_id = UINT16_MAX;
+		rc = find_port(&cfg->ports[i], &ps[i].port_id, err, errlen);
+		if (rc == 0) {
+			rc = setup(&cfg->ports[i], &ps[i], n_queues, mp, err, errlen);
+		}
+		if (rc != 0) {
+			dp_ports_stop(cfg, ps);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void dp_ports_stop(const struct dp_config *cfg, struct dp_port_state *ps)
+{
+	for (uint32_t i = 0; i < cfg->n_ports; i++) {
+		char name[RTE_DEV_NAME_MAX_LEN];
+		const char *args;
+
+		if (ps[i].port_id == UINT16_MAX) {
+			continue;
+		}
+		if (ps[i].started) {
+			(void)rte_eth_dev_stop(ps[i].port_id);
+			ps[i].started = 0;
+		}
+		(void)rte_eth_dev_close(ps[i].port_id);
+		if (is_vdev(cfg->ports[i].device)) {
+			split_devargs(cfg->ports[i].device, name, sizeof(name), &args);
+			(void)rte_vdev_uninit(name);
+		}
+		ps[i].port_id = UINT16_MAX;
+	}
+}

@@ -1,0 +1,364 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "worker.h"
+
+#define IDLE_LOOPS_BEFORE_SLEEP 64
+#define CMD_PER_LOOP 32
+
+uint64_t dp_runtime_now(const struct dp_runtime *rt)
+{
+	return rt->unix_base + (rte_rdtsc() - rt->tsc_base) / rt->tsc_hz;
+}
+
+/* --- transmit ----------------------------------------------------------------------- */
+
+static void tx_flush_port(struct dp_worker *w, uint16_t pi)
+{
+	uint16_t n = w->n_txb[pi], sent;
+
+	if (n == 0) {
+		return;
+	}
+	sent = rte_eth_tx_burst(w->rt->ports[pi].port_id, (uint16_t)w->id, w->txb[pi], n);
+	w->ctr.tx += sent;
+	if (unlikely(sent < n)) {
+		w->ctr.drop[DP_DROP_TX_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(w->txb[pi] + sent, n - sent);
+	}
+	w->n_txb[pi] = 0;
+}
+
+/* mbuf->port holds the config port index (set on receive, see port_index()). */
+static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
+{
+	uint16_t pi = m->port;
+
+	if (w->n_txb[pi] == DP_BURST) {
+		tx_flush_port(w, pi);
+	}
+	w->txb[pi][w->n_txb[pi]++] = m;
+}
+
+static void release_parked(struct dp_worker *w)
+{
+	uint64_t durable;
+
+	if (w->park_count == 0) {
+		return;
+	}
+	durable = w->rt->commit.ops->durable(w->rt->commit.ctx, w->id);
+	while (w->park_count > 0 && w->park[w->park_head].seq <= durable) {
+		tx_queue(w, w->park[w->park_head].m);
+		w->park_head = (w->park_head + 1) % DP_PARK_MAX;
+		w->park_count--;
+	}
+}
+
+void dp_worker_flush(struct dp_worker *w)
+{
+	release_parked(w);
+	for (uint16_t pi = 0; pi < w->rt->n_ports; pi++) {
+		tx_flush_port(w, pi);
+	}
+}
+
+/* --- receive ------------------------------------------------------------------------ */
+
+static void drop(struct dp_worker *w, struct rte_mbuf *m, enum dp_drop why)
+{
+	w->ctr.drop[why]++;
+	rte_pktmbuf_free(m);
+}
+
+static void set_len(struct rte_mbuf *m, size_t len)
+{
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	m->ol_flags = 0;
+}
+
+static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
+			int iface, bool steered)
+{
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	struct dp_decision d;
+	struct dp_ingress in = {
+		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
+		.now = dp_runtime_now(w->rt),
+	};
+	size_t len;
+	int rc;
+
+	rc = dhcp4_parse(&w->msg, data + w->frame.payload_off, w->frame.payload_len);
+	if (rc != DHCP4_OK) {
+		drop(w, m, dp_drop_from_err(rc));
+		return;
+	}
+	if (w->rt->n_workers > 1 && !steered) {
+		struct dp_client_key key;
+		uint32_t owner;
+
+		if (dp_client_key_of(&w->msg, &key) != 0) {
+			drop(w, m, DP_DROP_KEY_TOO_LONG);
+			return;
+		}
+		owner = bt_key_owner(&key, w->rt->n_workers);
+		if (owner != w->id) {
+			if (rte_ring_mp_enqueue(w->rt->workers[owner].steer, m) != 0) {
+				drop(w, m, DP_DROP_STEER_FULL);
+			} else {
+				w->ctr.steered++;
+			}
+			return;
+		}
+	}
+	if (!dp_engine_handle(&w->eng, &in, &d)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* Every field of the request now lives in w->msg and w->frame: build in place. */
+	len = dp_reply_build(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
+			     w->rt->ports[m->port].mac.addr_bytes, &w->ctr);
+	if (len == 0) {
+		drop(w, m, DP_DROP_REPLY_SPACE);
+		return;
+	}
+	set_len(m, len);
+	w->ctr.tx_dhcp[d.reply == DHCP4_BOOTP ? 0 : d.reply]++;
+	if (!d.commit) {
+		tx_queue(w, m);
+		return;
+	}
+	if (w->park_count == DP_PARK_MAX) {
+		/* The change is posted; the client will retry and get its ACK then. Never answer
+		 * before the binding is durable. */
+		drop(w, m, DP_DROP_PARK_FULL);
+		return;
+	}
+	w->park[(w->park_head + w->park_count) % DP_PARK_MAX] = (struct dp_parked){m, d.seq};
+	w->park_count++;
+	w->ctr.parked++;
+}
+
+static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
+			 bool steered)
+{
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+	const uint8_t *mac = w->rt->ports[m->port].mac.addr_bytes;
+	struct dp_frame *f = &w->frame;
+	int kind, iface;
+
+	if (m->nb_segs != 1) {
+		drop(w, m, DP_DROP_FRAME_TRUNCATED);	/* DHCP never needs a chained mbuf */
+		return;
+	}
+	kind = dp_frame_parse(data, m->data_len, f);
+	if (kind < 0) {
+		drop(w, m, dp_drop_from_err(kind));
+		return;
+	}
+	iface = dp_config_iface_find(cfg, m->port, dp_frame_vlan(f));
+	switch (kind) {
+	case DP_FRAME_DHCP:
+		handle_dhcp(w, cfg, m, iface, steered);
+		return;
+	case DP_FRAME_ARP:
+		if (iface < 0 || f->arp_tpa != cfg->ifaces[iface].addr) {
+			drop(w, m, DP_DROP_NOT_FOR_US);
+			return;
+		}
+		set_len(m, dp_frame_arp_reply(data, f, mac, cfg->ifaces[iface].addr));
+		w->ctr.arp_replies++;
+		tx_queue(w, m);
+		return;
+	case DP_FRAME_ICMP_ECHO:
+		if (iface < 0 || f->ip_dst != cfg->ifaces[iface].addr) {
+			drop(w, m, DP_DROP_NOT_FOR_US);
+			return;
+		}
+		set_len(m, dp_frame_icmp_echo_reply(data, f, mac));
+		w->ctr.icmp_replies++;
+		tx_queue(w, m);
+		return;
+	default:
+		drop(w, m, DP_DROP_ETHERTYPE);
+		return;
+	}
+}
+
+void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_config *cfg = rcu_dereference(w->rt->cfg);
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n) {
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		}
+		w->ctr.rx++;
+		handle_frame(w, cfg, pkts[i], false);
+	}
+}
+
+static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		handle_frame(w, cfg, pkts[i], true);
+	}
+	return (uint16_t)n;
+}
+
+static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
+{
+	void *cmds[CMD_PER_LOOP];
+	unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, CMD_PER_LOOP, NULL);
+	uint64_t now = n ? dp_runtime_now(w->rt) : 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uintptr_t c = (uintptr_t)cmds[i];
+
+		if ((c >> 32) == DP_CMD_RECLAIM) {
+			(void)dp_engine_reclaim(&w->eng, cfg, (uint32_t)c, now);
+		}
+	}
+	return n;
+}
+
+int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t arg)
+{
+	uintptr_t c = ((uintptr_t)type << 32) | arg;
+
+	return rte_ring_mp_enqueue(w->cmd, (void *)c) == 0 ? 0 : -ENOBUFS;
+}
+
+static void idle_sleep(uint32_t us)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)us * 1000};
+
+	urcu_qsbr_thread_offline();
+	nanosleep(&ts, NULL);
+	urcu_qsbr_thread_online();
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_runtime *rt = w->rt;
+	struct rte_mbuf *pkts[DP_BURST];
+	uint32_t idle = 0;
+
+	urcu_qsbr_register_thread();
+	urcu_qsbr_set_thread_call_rcu_data(rt->crdp);
+	atomic_fetch_add(&rt->running, 1);
+
+	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed)) {
+		const struct dp_config *cfg = rcu_dereference(rt->cfg);
+		unsigned work = 0;
+
+		for (uint16_t pi = 0; pi < rt->n_ports; pi++) {
+			uint16_t n = rte_eth_rx_burst(rt->ports[pi].port_id, (uint16_t)w->id,
+						      pkts, DP_BURST);
+
+			for (uint16_t i = 0; i < n; i++) {
+				pkts[i]->port = pi;
+			}
+			dp_worker_handle_burst(w, pkts, n);
+			work += n;
+		}
+		work += poll_steered(w, cfg);
+		work += poll_commands(w, cfg);
+		dp_worker_flush(w);
+		atomic_store_explicit(&w->loops, w->loops + 1, memory_order_relaxed);
+		urcu_qsbr_quiescent_state();
+
+		if (work != 0 || w->park_count != 0) {
+			idle = 0;
+		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && cfg->idle_sleep_us != 0) {
+			idle_sleep(cfg->idle_sleep_us);
+		}
+	}
+	/* Replies parked at stop are never sent: their changes may not be durable. */
+	for (; w->park_count > 0; w->park_count--) {
+		rte_pktmbuf_free(w->park[w->park_head].m);
+		w->park_head = (w->park_head + 1) % DP_PARK_MAX;
+	}
+	dp_worker_flush(w);
+	urcu_qsbr_unregister_thread();
+	atomic_fetch_sub(&rt->running, 1);
+	return 0;
+}
+
+/* --- set-up ------------------------------------------------------------------------- */
+
+int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
+{
+	uint64_t cap = rt->table->capacity;
+	char name[RTE_RING_NAMESIZE];
+
+	rt->n_workers = n_workers;
+	rt->workers = rte_zmalloc("lw_workers", sizeof(*rt->workers) * n_workers,
+				  RTE_CACHE_LINE_SIZE);
+	if (rt->workers == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n_workers; i++) {
+		struct dp_worker *w = &rt->workers[i];
+		/* The worker's share of all addresses, plus records waiting out a grace
+		 * period: a grace period is short (QSBR, one loop of every worker). */
+		uint64_t records = cap / n_workers + cap / 4 + 4096;
+		int rc;
+
+		w->id = i;
+		w->rt = rt;
+		snprintf(name, sizeof(name), "lw_steer%u", i);
+		w->steer = rte_ring_create(name, DP_STEER_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "lw_cmd%u", i);
+		w->cmd = rte_ring_create(name, DP_CMD_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		if (w->steer == NULL || w->cmd == NULL) {
+			return -ENOMEM;
+		}
+		rc = bt_writer_init(&w->eng.writer, rt->table, (uint8_t)i,
+				    (uint32_t)RTE_MIN(records, UINT32_MAX));
+		if (rc != 0) {
+			return rc;
+		}
+		w->eng.id = i;
+		w->eng.n_workers = n_workers;
+		w->eng.table = rt->table;
+		w->eng.pools = rt->pools;
+		w->eng.commit = rt->commit;
+		w->eng.ctr = &w->ctr;
+	}
+	return 0;
+}
+
+void dp_workers_deinit(struct dp_runtime *rt)
+{
+	if (rt->workers == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		struct dp_worker *w = &rt->workers[i];
+		struct rte_mbuf *m;
+
+		while (w->steer != NULL && rte_ring_dequeue(w->steer, (void **)&m) == 0) {
+			rte_pktmbuf_free(m);
+		}
+		rte_ring_free(w->steer);
+		rte_ring_free(w->cmd);
+		bt_writer_deinit(&w->eng.writer);
+	}
+	rte_free(rt->workers);
+	rt->workers = NULL;
+}

@@ -1,0 +1,125 @@
+/*
+ * worker: the poll-mode lcore loop.
+ *
+ *   for (;;) {
+ *       rx_burst every port's queue <id>    parse, steer to the owner, decide, build in place
+ *       dequeue frames steered to us        (same path, we are their owner)
+ *       dequeue control commands            (reclaim an expired binding we own)
+ *       release parked replies whose change is durable
+ *       tx_burst what is ready; free what the NIC refused (counted)
+ *       quiescent state                     (no table pointer is held past this point)
+ *       idle? go RCU-offline, sleep idle_sleep_us, come back online
+ *   }
+ *
+ * Steering: a client belongs to worker bt_key_owner(key). A frame that arrives on another
+ * worker's queue is handed to its owner through the owner's steering ring (multi-producer,
+ * single-consumer), so each binding keeps a single writer whatever the NIC's RSS does.
+ *
+ * Parking: a reply that commits a binding waits in the worker's park (a FIFO, bounded) until
+ * the commit sink's durable sequence for this worker reaches the reply's change. Sequence
+ * numbers grow with the FIFO, so release is a scan from the head.
+ *
+ * The hot path takes no lock, makes no system call and never allocates; the only syscall is
+ * the idle sleep, taken with the RCU read side offline.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "commit.h"
+#include "counters.h"
+#include "dhcp4_wire.h"
+#include "dp_config.h"
+#include "engine.h"
+#include "frame.h"
+#include "port.h"
+
+#define DP_BURST	32
+#define DP_PARK_MAX	4096	/**< replies waiting for durability, per worker */
+#define DP_STEER_RING	4096
+#define DP_CMD_RING	4096
+
+/** A command from the control plane to a worker (through its command ring). */
+enum dp_cmd_type {
+	DP_CMD_RECLAIM = 1,	/**< reclaim the binding of addr if it has ended */
+};
+
+struct dp_parked {
+	struct rte_mbuf *m;
+	uint64_t seq;
+};
+
+struct dp_runtime;
+
+struct __rte_cache_aligned dp_worker {
+	uint32_t id;
+	unsigned lcore;
+	struct dp_runtime *rt;
+	struct dp_engine eng;
+	struct dp_counters ctr;
+	struct rte_ring *steer;		/**< frames from other workers: MP enqueue, SC dequeue */
+	struct rte_ring *cmd;		/**< commands (uintptr_t-encoded): SP enqueue, SC dequeue */
+
+	struct dp_parked park[DP_PARK_MAX];
+	uint32_t park_head, park_count;
+
+	struct rte_mbuf *txb[DP_MAX_PORTS][DP_BURST];
+	uint16_t n_txb[DP_MAX_PORTS];
+
+	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
+	struct dp_frame frame;
+	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
+};
+
+/** Everything the workers share; owned by the control thread. */
+struct dp_runtime {
+	struct dp_config *cfg;		/**< RCU-protected: rcu_dereference() to read */
+	struct dp_port_state ports[DP_MAX_PORTS];
+	uint32_t n_ports;
+	uint32_t n_workers;
+	struct dp_worker *workers;	/**< [n_workers], cache aligned */
+	struct rte_mempool *mp;
+	struct bt_table *table;
+	struct dp_pools *pools;
+	struct dp_commit commit;
+	struct call_rcu_data *crdp;	/**< RT call_rcu thread: no futex wake on the hot path */
+	uint64_t tsc_hz, tsc_base, unix_base;
+	_Atomic bool stop;
+	_Atomic uint32_t running;
+};
+
+/** Current unix time in seconds, from the TSC (no system call). */
+uint64_t dp_runtime_now(const struct dp_runtime *rt);
+
+/**
+ * Allocate workers, rings, binding writers. Control thread, after the EAL and before ports
+ * start. @return 0 or negative errno.
+ */
+__attribute__((warn_unused_result))
+int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers);
+
+/** Free what dp_workers_init() made. After the workers have returned. */
+void dp_workers_deinit(struct dp_runtime *rt);
+
+/** The lcore entry point (rte_eal_remote_launch); @p arg is a struct dp_worker. */
+int dp_worker_main(void *arg);
+
+/**
+ * Handle a burst of received frames as worker @p w. Each mbuf's port field must hold the
+ * index of its port in the configuration (not the DPDK port id). Frames are consumed:
+ * transmitted, parked, steered or freed. Worker thread (or a test standing in for it),
+ * RCU online.
+ */
+void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n);
+
+/** Release parked replies that are durable and flush TX buffers. */
+void dp_worker_flush(struct dp_worker *w);
+
+/** Queue a command for worker @p w. Control thread. @return 0 or -ENOBUFS. */
+int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t arg);

@@ -161,18 +161,21 @@ static const char *path_idx(char *buf, const char *parent, size_t i)
 /* ------------------------------------------------------------------------------------------ */
 /* Keys                                                                                        */
 
+/* Optimal string alignment distance: a swap of two neighbours ("nmae") costs one edit. */
 static size_t edit_distance(const char *a, const char *b)
 {
-	size_t prev[64], cur[64];
+	size_t rows[3][64];
 	size_t la = strlen(a), lb = strlen(b);
 
 	if (la >= 64 || lb >= 64) {
 		return SIZE_MAX;
 	}
 	for (size_t j = 0; j <= lb; j++) {
-		prev[j] = j;
+		rows[0][j] = j;
 	}
 	for (size_t i = 1; i <= la; i++) {
+		size_t *cur = rows[i % 3], *prev = rows[(i - 1) % 3], *prev2 = rows[(i + 1) % 3];
+
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
@@ -183,11 +186,14 @@ static size_t edit_distance(const char *a, const char *b)
 			if (cur[j - 1] + 1 < best) {
 				best = cur[j - 1] + 1;
 			}
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best) {
+				best = prev2[j - 2] + 1;
+			}
 			cur[j] = best;
 		}
-		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
 	}
-	return prev[lb];
+	return rows[la % 3][lb];
 }
 
 /* Remembers the closest known key to a misspelt one. */
@@ -481,7 +487,7 @@ static int hex_value(struct pctx *p, const char *path, const json_t *v, uint8_t 
 	}
 	n = hex_parse(json_string_value(v), out, max);
 	if (n == -2) {
-		return fail(p, path, "is longer than %zu bytes", max);
+		return fail(p, path, "must be at most %zu bytes", max);
 	}
 	if (n < 0 || memchr(json_string_value(v), '\0', json_string_length(v)) != NULL) {
 		return fail(p, path, "%s is not hex bytes like \"01:02:03\" or \"010203\"",
@@ -701,7 +707,7 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 			return fail(p, path, "must not be empty");
 		}
 		if (*len > OPT_VALUE_MAX) {
-			return fail(p, path, "is longer than %d bytes", OPT_VALUE_MAX);
+			return fail(p, path, "must be at most %d bytes, got %zu", OPT_VALUE_MAX, *len);
 		}
 		if (memchr(json_string_value(v), '\0', *len) != NULL) {
 			return fail(p, path, "must not contain a NUL character");

@@ -406,6 +406,10 @@ int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len)
 	if (code == DHCP4_OPT_PAD || code == DHCP4_OPT_END) {
 		return DHCP4_E_OPT_SIZE;
 	}
+	/* Also keeps the arithmetic below from wrapping. */
+	if (len > w->cap) {
+		return DHCP4_E_NOSPACE;
+	}
 	/* RFC 3396: a value longer than 255 bytes goes out as consecutive instances. */
 	pieces = len ? (len + 254) / 255 : 1;
 	need = len + 2 * pieces;

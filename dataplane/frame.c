@@ -54,16 +54,39 @@ static inline void put32(uint8_t *p, uint32_t v)
 uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
-	uint64_t acc = sum;
-	size_t i;
+	uint64_t acc = 0;
+	uint32_t w32;
+	uint16_t w16;
 
-	/* A 64-bit accumulator cannot overflow for any buffer we could be handed. */
-	for (i = 0; i + 1 < len; i += 2) {
-		acc += get16(p + i);
+	/*
+	 * The one's complement sum does not depend on byte order (RFC 1071 2.B): add native
+	 * 32-bit words (a 32-bit word is two 16-bit ones modulo 0xffff) and swap once at the end.
+	 * The 64-bit accumulator cannot overflow for any buffer we could be handed.
+	 */
+	for (; len >= 4; p += 4, len -= 4) {
+		memcpy(&w32, p, sizeof(w32));
+		acc += w32;
 	}
-	if (len & 1) {
-		acc += (uint32_t)p[len - 1] << 8;
+	if (len >= 2) {
+		memcpy(&w16, p, sizeof(w16));
+		acc += w16;
+		p += 2;
+		len -= 2;
 	}
+	if (len) {
+		/* A last odd byte is the high half of a zero-padded word. */
+		const uint8_t last[2] = { p[0], 0 };
+
+		memcpy(&w16, last, sizeof(w16));
+		acc += w16;
+	}
+	while (acc >> 16) {
+		acc = (acc & 0xffff) + (acc >> 16);
+	}
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	acc = (uint16_t)(acc << 8 | acc >> 8);
+#endif
+	acc += sum;
 	while (acc >> 16) {
 		acc = (acc & 0xffff) + (acc >> 16);
 	}

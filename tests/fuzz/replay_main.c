@@ -75,8 +75,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	while ((de = readdir(dir)) != NULL) {
-		if (snprintf(path, sizeof(path), "%s/%s", argv[1], de->d_name) >= (int)sizeof(path) ||
-		    stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int plen = snprintf(path, sizeof(path), "%s/%s", argv[1], de->d_name);
+
+		if (plen < 0 || (size_t)plen >= sizeof(path) || stat(path, &st) != 0 ||
+		    !S_ISREG(st.st_mode)) {
 			continue;
 		}
 		if (n == cap) {

@@ -124,14 +124,21 @@ static void test_csum(void **state)
 	assert_int_equal(dp_csum_finish(0xddf2), 0x220d);
 	/* Chained in even chunks, and with a starting sum. */
 	assert_int_equal(dp_csum_partial(rfc + 4, 4, dp_csum_partial(rfc, 4, 0)), 0xddf2);
-	assert_int_equal(dp_csum_finish(dp_csum_partial(rfc, 8, 0x12345)), ref_csum(rfc, 8, 0x12345));
+	assert_int_equal(dp_csum_finish(dp_csum_partial(rfc, 8, 0x12345)),
+			 ref_csum(rfc, 8, 0x12345));
 	/* Odd length: the last byte is the high half of a word. */
 	assert_int_equal(dp_csum_partial(rfc, 3, 0), 0xf201);
 	for (size_t i = 0; i < sizeof(buf); i++) {
 		buf[i] = (uint8_t)(i * 31 + 7);
 	}
-	for (size_t n = 0; n <= sizeof(buf); n += 37) {
-		assert_int_equal(dp_csum_finish(dp_csum_partial(buf, n, 0)), ref_csum(buf, n, 0));
+	/* Every length up to 64 and some longer ones, at every alignment. */
+	for (size_t n = 0; n + 3 <= sizeof(buf); n += n < 64 ? 1 : 37) {
+		for (size_t a = 0; a < 4; a++) {
+			assert_int_equal(dp_csum_finish(dp_csum_partial(buf + a, n, 0)),
+					 ref_csum(buf + a, n, 0));
+			assert_int_equal(dp_csum_finish(dp_csum_partial(buf + a, n, 0xfffe)),
+					 ref_csum(buf + a, n, 0xfffe));
+		}
 	}
 	/* An all-ones buffer folds to 0xffff and finishes to 0. */
 	memset(buf, 0xff, sizeof(buf));

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Install, build and run every test. This is the README's test command and what CI runs.
+#
+#   1. gcc build (-Werror):           unit, fuzz-replay, golden and end-to-end suites
+#   2. gcc ASan+UBSan build:          unit, fuzz-replay and golden suites
+#   3. clang build (-Werror):         unit suite (the fuzz harnesses also build for libFuzzer)
+#
+# Ends with one line "N passed, N failed" over all runs and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+total_ok=0
+total_fail=0
+status=0
+
+# run_suite BUILD_DIR ARGS...: meson test, then add its counts to the totals.
+run_suite() {
+	local dir=$1
+	shift
+	meson test -C "$dir" --no-rebuild --print-errorlogs "$@"
+	local rc=$?
+	local log="$dir/meson-logs/testlog.json"
+	if [ -f "$log" ]; then
+		local counts
+		counts=$(/usr/bin/python3 - "$log" <<'PY'
+import json, sys
+ok = fail = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r == "OK":
+        ok += 1
+    elif r != "SKIP":
+        fail += 1
+print(ok, fail)
+PY
+)
+		total_ok=$((total_ok + ${counts% *}))
+		total_fail=$((total_fail + ${counts#* }))
+	fi
+	[ $rc -eq 0 ] || status=1
+}
+
+step() { echo; echo "=== $* ==="; }
+
+step "install and build (gcc)"
+./scripts/setup.sh build -Dwerror=true || exit 1
+
+step "build (gcc, ASan+UBSan)"
+./scripts/setup.sh build-asan -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debug -Dmalloc=libc || exit 1
+
+step "build (clang)"
+CC=clang ./scripts/setup.sh build-clang -Dwerror=true -Dfuzz=true || exit 1
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+step "tests (gcc)"
+run_suite build
+step "tests (ASan+UBSan)"
+run_suite build-asan --suite unit --suite fuzz --suite golden
+step "tests (clang)"
+run_suite build-clang --suite unit
+
+echo
+echo "${total_ok} passed, ${total_fail} failed"
+exit $status

@@ -184,7 +184,14 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 		}
 	}
 	b = w->stock[--w->n_stock];
-	memset(b, 0, sizeof(*b));
+	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
+	 * key is overwritten by the caller; this runs once per ACK. */
+	b->addr = 0;
+	b->scope = 0;
+	b->state = 0;
+	b->in_key = false;
+	b->start = b->ends = b->seq = 0;
+	b->key.type = b->key.len = 0;
 	b->home = w;
 	b->owner = w->id;
 	return b;

@@ -125,7 +125,8 @@ const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr);
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
 
 /**
- * Take a fresh record from the writer's stock, zeroed. Owner thread only.
+ * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key
+ * bytes not cleared (fill the key whole). Owner thread only.
  * @return NULL when the stock is empty (records retired but still in a grace period).
  */
 struct bt_binding *bt_record_get(struct bt_writer *w);

@@ -315,8 +315,11 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 	for (uint32_t i = 0; i < n_workers; i++) {
 		struct dp_worker *w = &rt->workers[i];
 		/* The worker's share of all addresses, plus records waiting out a grace
-		 * period: a grace period is short (QSBR, one loop of every worker). */
-		uint64_t records = cap / n_workers + cap / 4 + 4096;
+		 * period. At 1.5 M ACKs/s and the RT call_rcu thread's 10 ms poll, ~15 k
+		 * records are in flight; 64 k of headroom rides out a starved call_rcu thread
+		 * for a while (then requests are dropped as no_binding_record, never blocked). */
+		uint64_t headroom = cap / 2 < 65536 ? 65536 : cap / 2 > (1u << 20) ? 1u << 20 : cap / 2;
+		uint64_t records = cap / n_workers + headroom;
 		int rc;
 
 		w->id = i;

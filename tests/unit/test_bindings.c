@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "bindings.h"
@@ -23,7 +24,7 @@
 #define BASE 0xc6120000u	/* 198.18.0.0 */
 #define WRITES 200000
 
-static _Atomic int writer_done;
+static _Atomic int writer_done, readers_started;
 static _Atomic unsigned long reader_errors, reader_hits;
 
 static void make_key(struct dp_client_key *k, unsigned client)
@@ -52,6 +53,7 @@ static void *reader(void *p)
 	unsigned long n = 0;
 
 	urcu_qsbr_register_thread();
+	atomic_fetch_add(&readers_started, 1);
 	while (!atomic_load(&writer_done)) {
 		uint32_t addr = BASE + (uint32_t)(rand_r(&a->seed) % N_ADDR);
 		struct dp_client_key k;
@@ -103,6 +105,13 @@ static void concurrent_readers_one_writer(void **state)
 		ra[i].t = t;
 		assert_int_equal(pthread_create(&th[i], NULL, reader, &ra[i]), 0);
 	}
+	/* The writer must race live readers: wait (bounded, offline) until both run. */
+	urcu_qsbr_thread_offline();
+	for (int i = 0; i < 5000 && atomic_load(&readers_started) < 2; i++) {
+		usleep(1000);
+	}
+	urcu_qsbr_thread_online();
+	assert_int_equal(atomic_load(&readers_started), 2);
 
 	for (unsigned i = 0; i < WRITES; i++) {
 		unsigned ai = (unsigned)rand_r(&seed) % N_ADDR;

@@ -35,6 +35,9 @@
 #define FILE_MAX	(64u << 20)	/* refuse absurd files before reading them */
 #define SUN_PATH_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
+#define PREFIX_LIKE	"an address with prefix length like \"198.18.0.0/24\""
+#define RANGE_OBJ	"{\"first\": ..., \"last\": ...}"
+
 #define DEFAULT_CONTROL_SOCKET	"/run/leasewire/leasewire.sock"
 
 /* Parser state: the error sink plus what cross-object rules need. */
@@ -353,8 +356,8 @@ static int name_value(struct pctx *p, const char *path, const json_t *v, char *d
 	for (const char *c = dst; *c != '\0'; c++) {
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_')) {
-			return fail(p, path, "name %s may only contain letters, digits, '.', '-' and '_'",
-				    describe(v).s);
+			return fail(p, path, "name %s may only contain letters, digits, "
+				    "'.', '-' and '_'", describe(v).s);
 		}
 	}
 	return 0;
@@ -402,20 +405,17 @@ static int prefix_value(struct pctx *p, const char *path, const json_t *v, uint3
 	unsigned int n = 0;
 
 	if (!json_is_string(v)) {
-		return fail_got(p, path, "must be an address with prefix length like \"198.18.0.0/24\"",
-				v);
+		return fail_got(p, path, "must be " PREFIX_LIKE, v);
 	}
 	s = json_string_value(v);
 	slash = strchr(s, '/');
 	if (slash == NULL || !ip_parse(s, (size_t)(slash - s), addr)) {
-		return fail(p, path, "%s is not an address with prefix length like \"198.18.0.0/24\"",
-			    describe(v).s);
+		return fail(p, path, "%s is not " PREFIX_LIKE, describe(v).s);
 	}
 	d = slash + 1;
 	if (d[0] < '0' || d[0] > '9' || (d[1] != '\0' && (d[1] < '0' || d[1] > '9' ||
 							   d[2] != '\0'))) {
-		return fail(p, path, "%s is not an address with prefix length like \"198.18.0.0/24\"",
-			    describe(v).s);
+		return fail(p, path, "%s is not " PREFIX_LIKE, describe(v).s);
 	}
 	for (; *d != '\0'; d++) {
 		n = n * 10 + (unsigned int)(*d - '0');
@@ -573,8 +573,8 @@ static int range_value(struct pctx *p, const char *path, json_t *v, bool single_
 		}
 	} else {
 		return fail_got(p, path, single_ok ?
-				"must be an address, a range \"first - last\" or {\"first\": ..., \"last\": ...}" :
-				"must be a range \"first - last\" or {\"first\": ..., \"last\": ...}", v);
+				"must be an address, a range \"first - last\" or " RANGE_OBJ :
+				"must be a range \"first - last\" or " RANGE_OBJ, v);
 	}
 	if (r->first > r->last) {
 		return fail(p, path, "range %s-%s is reversed", ipfmt(r->first).s,
@@ -707,7 +707,8 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 			return fail(p, path, "must not be empty");
 		}
 		if (*len > OPT_VALUE_MAX) {
-			return fail(p, path, "must be at most %d bytes, got %zu", OPT_VALUE_MAX, *len);
+			return fail(p, path, "must be at most %d bytes, got %zu", OPT_VALUE_MAX,
+				    *len);
 		}
 		if (memchr(json_string_value(v), '\0', *len) != NULL) {
 			return fail(p, path, "must not contain a NUL character");
@@ -837,8 +838,8 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 		if (optset_dup(p, sub, o, (uint8_t)code) != 0) {
 			return -EINVAL;
 		}
-		for (int t = 0; t < OT_COUNT; t++) {
-			if (json_is_string(jt) && strcmp(json_string_value(jt), otype_name[t]) == 0) {
+		for (int t = 0; t < OT_COUNT && json_is_string(jt); t++) {
+			if (strcmp(json_string_value(jt), otype_name[t]) == 0) {
 				type = (enum otype)t;
 			}
 		}
@@ -952,7 +953,8 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 		} else if (json_is_string(x) && strcmp(json_string_value(x), "relaxed") == 0) {
 			c->durability = DP_DURABILITY_RELAXED;
 		} else {
-			return fail_got(p, "server.durability", "must be \"strict\" or \"relaxed\"", x);
+			return fail_got(p, "server.durability",
+					"must be \"strict\" or \"relaxed\"", x);
 		}
 	}
 	x = json_object_get(v, "store");
@@ -1343,7 +1345,7 @@ static int parse_reservation(struct pctx *p, const struct dp_config *c, struct d
 		r->key.data[0] = 1;	/* htype Ethernet */
 		r->key.len = 7;
 	} else {
-		size_t len;
+		size_t len = 0;
 
 		if (hex_value(p, path_key(sub, path, "client-id"), cid, r->key.data, DP_KEY_MAX,
 			      1, &len) != 0) {
@@ -1523,7 +1525,8 @@ static int parse_relays(struct pctx *p, const char *path, json_t *obj, struct dp
 		/* Relay lists are short; a scan keeps the message's index exact. */
 		for (size_t j = 0; j < i; j++) {
 			if (s->relays[j] == s->relays[i]) {
-				return fail(p, epath, "%s is already listed at relay-addresses[%zu]",
+				return fail(p, epath,
+					    "%s is already listed at relay-addresses[%zu]",
 					    ipfmt(s->relays[i]).s, j);
 			}
 		}

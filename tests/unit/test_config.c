@@ -214,6 +214,8 @@ struct bad {
 	const char *expect;	/* must occur in the error message */
 };
 
+#define X31 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define X62 X31 X31
 #define S0 "scopes[0]"
 #define S1 "scopes[1]"
 #define CUSTOM(c, t, v) "[{\"code\": " #c ", \"type\": \"" t "\", \"value\": " v "}]"
@@ -228,7 +230,8 @@ static const struct bad bad[] = {
 	{ NULL, "\"x\"", NULL, NULL, "line 1 column 3: JSON syntax error: '[' or '{' expected" },
 	{ NULL, "[1]", NULL, NULL, "top level: must be an object, got [1]" },
 	{ NULL, "{} {}", NULL, NULL, "line 1 column 4: JSON syntax error: end of file expected" },
-	{ "scope", "[]", NULL, NULL, "top level: unknown key \"scope\" (did you mean \"scopes\"?)" },
+	{ "scope", "[]", NULL, NULL,
+	  "top level: unknown key \"scope\" (did you mean \"scopes\"?)" },
 	{ "comment", "\"x\"", NULL, NULL, "top level: unknown key \"comment\"" },
 	{ "ports", NULL, NULL, NULL, "top level: \"ports\" is missing" },
 	{ "scopes", NULL, NULL, NULL, "top level: \"scopes\" is missing" },
@@ -278,8 +281,8 @@ static const struct bad bad[] = {
 	{ "ports[0].name", "@long:64", NULL, NULL,
 	  "ports[0].name: must be at most 63 characters, got 64" },
 	{ "ports[0].name", "@long:62", NULL, NULL,
-	  "ports[0].interfaces[1]: default name \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.10\" "
-	  "is longer than 63 characters; set \"name\"" },
+	  "ports[0].interfaces[1]: default name \"" X62 ".10\" is longer than 63 characters; "
+	  "set \"name\"" },
 	{ "ports[0].device", NULL, NULL, NULL, "ports[0]: \"device\" is missing" },
 	{ "ports[0].device", "\"\"", NULL, NULL, "ports[0].device: must not be empty" },
 	{ "ports[0].device", "@long:256", NULL, NULL,
@@ -292,14 +295,16 @@ static const struct bad bad[] = {
 	  "ports[1].interfaces[0]: \"address\" is missing" },
 	{ "ports[0].interfaces[1].vlan", "4095", NULL, NULL,
 	  "ports[0].interfaces[1].vlan: must be an integer 0..4094, got 4095" },
-	{ "ports[0].interfaces[1]", "{\"name\": \"x\", \"vlan\": 0, \"address\": \"198.18.10.1/24\"}",
-	  NULL, NULL,
-	  "ports[0].interfaces[1]: vlan 0 on port \"p0\" is already used by ports[0].interfaces[0]" },
+	{ "ports[0].interfaces[1]",
+	  "{\"name\": \"x\", \"vlan\": 0, \"address\": \"198.18.10.1/24\"}", NULL, NULL,
+	  "ports[0].interfaces[1]: vlan 0 on port \"p0\" is already used by "
+	  "ports[0].interfaces[0]" },
 	{ "ports[1].interfaces[0].name", "\"p0\"", NULL, NULL,
 	  "ports[1].interfaces[0].name: interface name \"p0\" is already used by "
 	  "ports[0].interfaces[0]" },
 	{ "ports[0].interfaces[1].vlan", "0", NULL, NULL,
-	  "ports[0].interfaces[1]: interface name \"p0\" is already used by ports[0].interfaces[0]" },
+	  "ports[0].interfaces[1]: interface name \"p0\" is already used by "
+	  "ports[0].interfaces[0]" },
 	{ "ports[1].interfaces[0].address", "\"198.18.0.1/24\"", NULL, NULL,
 	  "ports[1].interfaces[0].address: address 198.18.0.1 is already used by "
 	  "ports[0].interfaces[0]" },
@@ -313,7 +318,8 @@ static const struct bad bad[] = {
 	{ "ports[1].interfaces[0].address", "\"198.18.20.1/24x\"", NULL, NULL,
 	  "ports[1].interfaces[0].address: \"198.18.20.1/24x\" is not an address with prefix" },
 	{ "ports[1].interfaces[0].address", "\"198.18.20.0/24\"", NULL, NULL,
-	  "ports[1].interfaces[0].address: 198.18.20.0/24 is a network address, not a host address" },
+	  "ports[1].interfaces[0].address: 198.18.20.0/24 is a network address, not a host "
+	  "address" },
 	{ "ports[1].interfaces[0].address", "\"198.18.20.255/24\"", NULL, NULL,
 	  "ports[1].interfaces[0].address: 198.18.20.255/24 is a broadcast address, not a host "
 	  "address" },
@@ -384,7 +390,8 @@ static const struct bad bad[] = {
 	{ S0 ".exclusions[1]", "\"198.18.0.160 - 198.18.0.155\"", NULL, NULL,
 	  "scopes[0].exclusions[1]: range 198.18.0.160-198.18.0.155 is reversed" },
 	{ S0 ".exclusions[1]", "\"198.18.0.140 - 198.18.0.155\"", NULL, NULL,
-	  "scopes[0].exclusions[1]: 198.18.0.140-198.18.0.155 overlaps exclusions[0] 198.18.0.150" },
+	  "scopes[0].exclusions[1]: 198.18.0.140-198.18.0.155 overlaps exclusions[0] "
+	  "198.18.0.150" },
 	{ S0 ".exclusions[1]", "true", NULL, NULL,
 	  "scopes[0].exclusions[1]: must be an address, a range \"first - last\" or" },
 
@@ -484,7 +491,8 @@ static const struct bad bad[] = {
 	{ S0 ".rebind-time", "1000", NULL, NULL,
 	  "scopes[0].rebind-time: 1000 must be greater than the derived renew-time 1800 "
 	  "(lease-time / 2)" },
-	{ S0 ".offer-hold", "0", NULL, NULL, "scopes[0].offer-hold: must be an integer 1..3600, got 0" },
+	{ S0 ".offer-hold", "0", NULL, NULL,
+	  "scopes[0].offer-hold: must be an integer 1..3600, got 0" },
 	{ S0 ".decline-hold", "0", NULL, NULL,
 	  "scopes[0].decline-hold: must be an integer 1..4294967294, got 0" },
 	{ S0 ".bootp", "1", NULL, NULL, "scopes[0].bootp: must be true or false, got 1" },
@@ -499,7 +507,8 @@ static const struct bad bad[] = {
 	{ S0 ".options.routrs", "[]", NULL, NULL,
 	  "scopes[0].options: unknown key \"routrs\" (did you mean \"routers\"?)" },
 	{ S0 ".options.routers", "\"198.18.0.1\"", NULL, NULL,
-	  "scopes[0].options.routers: must be a list of 1..256 IPv4 addresses, got \"198.18.0.1\"" },
+	  "scopes[0].options.routers: must be a list of 1..256 IPv4 addresses, got "
+	  "\"198.18.0.1\"" },
 	{ S0 ".options.routers", "[]", NULL, NULL,
 	  "scopes[0].options.routers: must be a list of 1..256 IPv4 addresses, got []" },
 	{ S0 ".options.routers[1]", "\"1.2.3\"", NULL, NULL,
@@ -554,8 +563,9 @@ static const struct bad bad[] = {
 	  "scopes[0].options.custom[0].value: must be true or false, got \"no\"" },
 	{ S0 ".options.custom", CUSTOM(43, "hex", "\"01:02:3\""), NULL, NULL,
 	  "scopes[0].options.custom[0].value: \"01:02:3\" is not hex bytes" },
-	{ S0 ".options.custom", "[{\"code\": 43, \"type\": \"hex\"}]", S0 ".options.custom[0].value",
-	  "@hex:1025", "scopes[0].options.custom[0].value: must be at most 1024 bytes" },
+	{ S0 ".options.custom", "[{\"code\": 43, \"type\": \"hex\"}]",
+	  S0 ".options.custom[0].value", "@hex:1025",
+	  "scopes[0].options.custom[0].value: must be at most 1024 bytes" },
 	{ S0 ".options.custom", "[{\"code\": 43, \"type\": \"hex\"}]", NULL, NULL,
 	  "scopes[0].options.custom[0]: \"value\" is missing" },
 	{ S0 ".options.custom", "[{\"code\": 43, \"type\": \"hex\", \"value\": \"01\", "
@@ -820,7 +830,9 @@ static void test_example_file(void **state)
 	assert_int_equal(r->addr, ip("198.18.0.50"));
 	assert_non_null(dp_optlist_find(&r->opts, 6));
 	assert_null(dp_optlist_find(&r->opts, 3));
-	assert_string_equal(dp_scope_find_reservation_addr(lab, ip("198.18.0.51"))->hostname, "nas");
+	r = dp_scope_find_reservation_addr(lab, ip("198.18.0.51"));
+	assert_non_null(r);
+	assert_string_equal(r->hostname, "nas");
 	assert_int_equal(dp_optlist_find(&lab->opts, 23)->data[0], 64);
 	assert_int_equal(dp_optlist_find(&lab->opts, 26)->len, 2);
 	assert_ptr_equal(dp_config_scope_by_relay(c, ip("198.19.255.2")), branch);

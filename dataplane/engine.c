@@ -697,12 +697,19 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	bool bootp = d->reply == DHCP4_BOOTP;
 	uint16_t len82 = 0;
 	const uint8_t *opt82 = m->giaddr ? dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len82) : NULL;
+	size_t echo82 = opt82 ? len82 + 2u * ((len82 + 254u) / 255u) : 0, room;
 	int rc, len;
 
 	if (cap <= hdr) {
 		return 0;
 	}
-	rc = dhcp4_build_begin(&w, buf + hdr, dhcp4_reply_cap(m, cap - hdr), m,
+	/* The relay strips option 82 before the client sees the reply (RFC 3046 2.2): the
+	 * client's size limit applies to the rest. */
+	room = dhcp4_reply_cap(m, cap - hdr) + echo82;
+	if (room > cap - hdr) {
+		room = cap - hdr;
+	}
+	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
 			       nak || s == NULL ? 0 : s->next_server, NULL,
 			       nak || s == NULL || !s->boot_file[0] ? NULL : s->boot_file);
@@ -714,7 +721,7 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		buf[hdr + 10] |= 0x80;
 	}
 	/* END, and the relay agent's option 82 echoed last (RFC 3046 2.2). */
-	w.reserve = 1 + (opt82 ? 2u + len82 : 0u);
+	w.reserve = 1 + echo82;
 
 	if (!bootp) {
 		rc = dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, d->reply);

@@ -308,28 +308,25 @@ static void ipv4_csum_set(uint8_t *ip, size_t ihl)
 size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 			  size_t payload_len)
 {
-	size_t hdr, ip_len, l3;
+	size_t hdr, l3;
+	uint16_t udp_len, csum;
 	uint8_t *ip, *u;
-	uint16_t csum;
 
-	if (d->nvlan > DP_MAX_VLAN) {
-		return 0;
-	}
-	if (payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN) {
+	if (d->nvlan > DP_MAX_VLAN || payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN) {
 		return 0;
 	}
 	hdr = dp_frame_udp_hdr_len(d->nvlan);
-	ip_len = DP_IPV4_HDR_LEN + DP_UDP_HDR_LEN + payload_len;
 	if (hdr + payload_len > cap) {
 		return 0;
 	}
+	udp_len = (uint16_t)(DP_UDP_HDR_LEN + payload_len);
 	l3 = eth_build(buf, d->dst_mac, d->src_mac, d->nvlan, d->vlan_tpid, d->vlan_tci,
 		       ETHERTYPE_IPV4);
 	ip = buf + l3;
 	ip[0] = 0x45;
 	ip[1] = 0;
-	put16(ip + 2, (uint16_t)ip_len);
-	/* id 0 with DF: an atomic datagram (RFC 6864), replies are never fragmented. */
+	put16(ip + 2, (uint16_t)(DP_IPV4_HDR_LEN + udp_len));
+	/* id 0 with DF: an atomic datagram (RFC 6864); replies are never fragmented. */
 	put16(ip + 4, 0);
 	put16(ip + 6, IP_FLAG_DF);
 	ip[8] = d->ttl ? d->ttl : DEFAULT_TTL;
@@ -341,11 +338,10 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 	u = ip + DP_IPV4_HDR_LEN;
 	put16(u, d->sport);
 	put16(u + 2, d->dport);
-	put16(u + 4, (uint16_t)(ip_len - DP_IPV4_HDR_LEN));
+	put16(u + 4, udp_len);
 	put16(u + 6, 0);
-	csum = dp_csum_finish(dp_csum_partial(u, ip_len - DP_IPV4_HDR_LEN,
-					      pseudo_sum(d->ip_src, d->ip_dst,
-							 (uint16_t)(ip_len - DP_IPV4_HDR_LEN))));
+	csum = dp_csum_finish(dp_csum_partial(u, udp_len,
+					      pseudo_sum(d->ip_src, d->ip_dst, udp_len)));
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
 	put16(u + 6, csum ? csum : 0xffff);
 	return hdr + payload_len;

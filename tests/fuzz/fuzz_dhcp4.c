@@ -73,6 +73,11 @@ static bool try_put(struct dhcp4_writer *w, uint8_t code, const void *v, size_t 
 	return dhcp4_put(w, code, v, len) == DHCP4_OK;
 }
 
+static bool try_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
+{
+	return dhcp4_put_u32(w, code, v) == DHCP4_OK;
+}
+
 /*
  * Answer like the engine: message type, fixed options, what the client asked for in option
  * 55, and the relay agent option echoed last into room reserved for it from the start.
@@ -85,10 +90,16 @@ static size_t build_reply(const struct dhcp4_msg *m, uint8_t *out)
 	uint16_t prl_len = 0, relay_len = 0, l;
 	size_t cap = dhcp4_reply_cap(m, REPLY_MAX);
 	size_t relay_need = 0;
+	uint32_t yiaddr = 0x0a000064;
 	int n;
 
 	CHECK(cap >= DHCP4_DEFAULT_MAX_MSG - 28 && cap <= REPLY_MAX);
-	if (dhcp4_build_begin(&w, out, cap, m, m->ciaddr, 0x0a000064, 0x0a000001, "leasewire",
+	CHECK(strcmp(dhcp4_type_str(m->type), "UNKNOWN") != 0);
+	/* Offer what the client asked for, as a lenient server would. */
+	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &yiaddr)) {
+		CHECK(dhcp4_has(m, DHCP4_OPT_REQUESTED_IP));
+	}
+	if (dhcp4_build_begin(&w, out, cap, m, m->ciaddr, yiaddr, 0x0a000001, "leasewire",
 			      m->type == DHCP4_BOOTP ? "pxelinux.0" : NULL) != DHCP4_OK) {
 		abort();
 	}
@@ -104,7 +115,7 @@ static size_t build_reply(const struct dhcp4_msg *m, uint8_t *out)
 	if (m->type != DHCP4_BOOTP) {
 		CHECK(dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, DHCP4_OFFER) == DHCP4_OK);
 	}
-	(void)try_put(&w, DHCP4_OPT_SERVER_ID, "\x0a\x00\x00\x01", 4);
+	(void)try_put_u32(&w, DHCP4_OPT_SERVER_ID, 0x0a000001);
 	(void)try_put(&w, DHCP4_OPT_LEASE_TIME, "\x00\x00\x0e\x10", 4);
 	prl = dhcp4_opt(m, DHCP4_OPT_PRL, &prl_len);
 	for (uint16_t i = 0; prl && i < prl_len; i++) {
@@ -126,6 +137,7 @@ static size_t build_reply(const struct dhcp4_msg *m, uint8_t *out)
 	/* The reply must be something we can parse ourselves. */
 	CHECK(dhcp4_parse(&back, out, (size_t)n) == DHCP4_OK);
 	CHECK(back.op == DHCP4_BOOTREPLY && memcmp(&back.xid, &m->xid, 4) == 0);
+	CHECK(back.yiaddr == yiaddr && back.giaddr == m->giaddr && back.flags == m->flags);
 	CHECK(back.overload == 0);
 	if (relay) {
 		check_echo(&back, DHCP4_OPT_RELAY_AGENT, relay, relay_len);
@@ -167,11 +179,20 @@ static void wrap_reply(const struct dp_frame *f, const uint8_t *payload, size_t 
 	CHECK(dp_frame_vlan(&g) == dp_frame_vlan(f));
 }
 
+/* dhcp4_parse: OK, or one of the documented reasons (each has a counter name). */
+static bool parse_request(const uint8_t *buf, size_t len)
+{
+	int ret = dhcp4_parse(&req, buf, len);
+
+	CHECK(ret == DHCP4_OK || (ret < 0 && strcmp(dhcp4_err_str(ret), "unknown") != 0));
+	return ret == DHCP4_OK;
+}
+
 static void run_dhcp(const struct dp_frame *f, const uint8_t *data)
 {
 	size_t n;
 
-	if (dhcp4_parse(&req, data + f->payload_off, f->payload_len) != DHCP4_OK) {
+	if (!parse_request(data + f->payload_off, f->payload_len)) {
 		return;
 	}
 	n = build_reply(&req, payload_copy);
@@ -202,8 +223,10 @@ static void run_icmp(const struct dp_frame *f, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp_frame f;
+	int kind = dp_frame_parse(data, size, &f);
 
-	switch (dp_frame_parse(data, size, &f)) {
+	CHECK(kind > 0 || strcmp(dp_frame_err_str(kind), "unknown") != 0);
+	switch (kind) {
 	case DP_FRAME_DHCP:
 		CHECK((size_t)f.payload_off + f.payload_len <= size);
 		run_dhcp(&f, data);
@@ -225,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* The same bytes as a bare BOOTP message, as a relay or a test tool would hand it. */
-	if (dhcp4_parse(&req, data, size) == DHCP4_OK) {
+	if (parse_request(data, size)) {
 		(void)build_reply(&req, payload_copy);
 	}
 	return 0;

@@ -91,10 +91,11 @@ int main(int argc, char **argv)
 			}
 			names = grown;
 		}
-		names[n] = strdup(de->d_name);
+		names[n] = malloc(strlen(de->d_name) + 1);
 		if (!names[n]) {
 			goto out;
 		}
+		strcpy(names[n], de->d_name);
 		n++;
 	}
 	if (n == 0) {

@@ -607,6 +607,31 @@ static void relayed_request_and_option82(void **state)
 	assert_int_equal(v->out_frame.ip_dst, RELAY);
 }
 
+/* An option 82 longer than 255 bytes (RFC 3396 split by the relay) is echoed whole. */
+static void long_option82_echoed_whole(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint8_t a[200], b[100];
+	const uint8_t *echo;
+	uint16_t n;
+
+	memset(a, 0xa5, sizeof(a));
+	memset(b, 0x5a, sizeof(b));
+	rb_begin(&r, 1, 28);
+	rb_giaddr(&r, RELAY);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_RELAY_AGENT, a, sizeof(a));
+	rb_opt(&r, DHCP4_OPT_RELAY_AGENT, b, sizeof(b));
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0));
+	echo = dhcp4_opt(&v->rep, DHCP4_OPT_RELAY_AGENT, &n);
+	assert_non_null(echo);
+	assert_int_equal(n, 300);
+	assert_memory_equal(echo, a, 200);
+	assert_memory_equal(echo + 200, b, 100);
+}
+
 static void reply_destination_rules(void **state)
 {
 	struct env *v = *state;
@@ -700,6 +725,7 @@ int main(void)
 		T(bootp_needs_reservation),
 		T(reservation_wins_and_client_id_precedence),
 		T(relayed_request_and_option82),
+		T(long_option82_echoed_whole),
 		T(reply_destination_rules),
 		T(lease_time_is_clamped),
 		T(refused_commit_sends_nothing),

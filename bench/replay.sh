@@ -2,6 +2,10 @@
 # Server-only replay benchmark: one worker lcore answers DISCOVERs (then REQUESTs) replayed
 # endlessly from a pcap by net_pcap (infinite_rx; replies are built and then discarded by the
 # tx side). Prints requests/s per worker core, steady state, from the daemon's own counters.
+# REQUEST->ACK runs three ways: no store (in-memory sink), LMDB strict (fsync per group
+# commit) and LMDB relaxed (no fsync); with a store, ACKs are parked until durable and
+# requests beyond what the committer absorbs are dropped (commit_ring_full / park_full),
+# never answered early, so "replies/s" is the durable ACK rate.
 #
 #   bench/replay.sh [LEASEWIRED] [SECONDS]
 #
@@ -25,11 +29,12 @@ else
 fi
 
 run() {
-	local name=$1 pcap=$2 durability=$3
+	local name=$1 pcap=$2 durability=$3 store=${4:-}
+	rm -rf "$work/store"
 	cat > "$work/$name.json" <<JSON
 {
   "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
-              "durability": "$durability" },
+              "durability": "$durability", "store": "$store" },
   "ports": [ { "name": "replay", "device": "net_pcap0,rx_pcap=$pcap,infinite_rx=1",
                "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
   "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
@@ -68,4 +73,6 @@ PY
 
 echo "leasewire replay benchmark: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $ncpu CPUs, EAL $mem"
 run discover-offer "$work/discover.pcap" strict
-run request-ack "$work/request.pcap" strict
+run request-ack-memory "$work/request.pcap" strict
+run request-ack-strict "$work/request.pcap" strict "$work/store"
+run request-ack-relaxed "$work/request.pcap" relaxed "$work/store"

@@ -933,7 +933,7 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 {
 	static const char *const keys[] = {
 		"workers", "log-interval", "idle-sleep-us", "reclaim-interval", "mbufs",
-		"durability", "store", "control-socket", NULL
+		"durability", "store", "store-map-size", "store-max-size", "control-socket", NULL
 	};
 	const char *path = "server";
 	json_t *x;
@@ -943,8 +943,13 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 	    get_u32(p, path, v, "log-interval", 0, 86400, 10, &c->log_interval) != 0 ||
 	    get_u32(p, path, v, "idle-sleep-us", 0, 100000, 50, &c->idle_sleep_us) != 0 ||
 	    get_u32(p, path, v, "reclaim-interval", 1, 3600, 5, &c->reclaim_interval) != 0 ||
-	    get_u32(p, path, v, "mbufs", 1023, 1048575, 8191, &c->mbufs) != 0) {
+	    get_u32(p, path, v, "mbufs", 1023, 1048575, 8191, &c->mbufs) != 0 ||
+	    get_u32(p, path, v, "store-map-size", 1, 1048576, 64, &c->store_map_mb) != 0 ||
+	    get_u32(p, path, v, "store-max-size", 1, 1048576, 65536, &c->store_max_mb) != 0) {
 		return -EINVAL;
+	}
+	if (c->store_map_mb > c->store_max_mb) {
+		return fail(p, "server.store-map-size", "is larger than server.store-max-size");
 	}
 	x = json_object_get(v, "durability");
 	if (x != NULL) {
@@ -1814,6 +1819,8 @@ static struct dp_config *parse_root(struct pctx *p, json_t *root)
 	c->idle_sleep_us = 50;
 	c->reclaim_interval = 5;
 	c->mbufs = 8191;
+	c->store_map_mb = 64;
+	c->store_max_mb = 65536;
 	c->durability = DP_DURABILITY_STRICT;
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s", DEFAULT_CONTROL_SOCKET);
 
@@ -2187,6 +2194,8 @@ json_t *cp_config_to_json(const struct dp_config *c)
 	put(srv, "durability", json_string(c->durability == DP_DURABILITY_RELAXED ?
 					   "relaxed" : "strict"), &ok);
 	put(srv, "store", json_string(c->store_path), &ok);
+	put(srv, "store-map-size", json_integer(c->store_map_mb), &ok);
+	put(srv, "store-max-size", json_integer(c->store_max_mb), &ok);
 	put(srv, "control-socket", json_string(c->control_socket), &ok);
 	put(root, "server", srv, &ok);
 

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "persist.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -176,7 +177,7 @@ static void log_counters(const char *what, const struct dp_counters *c)
 	       (unsigned long long)dp_counters_drops(c), drops);
 }
 
-static void control_loop(struct dp_runtime *rt, double run_seconds)
+static void control_loop(struct dp_runtime *rt, struct cp_persist *persist, double run_seconds)
 {
 	const struct dp_config *cfg = rt->cfg;
 	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
@@ -194,6 +195,7 @@ static void control_loop(struct dp_runtime *rt, double run_seconds)
 		if (run_seconds > 0 && (double)(t - start) / (double)hz >= run_seconds) {
 			break;
 		}
+		cp_persist_check(persist);
 		if (t >= next_reclaim) {
 			reclaim_scan(rt);
 			next_reclaim = t + hz * cfg->reclaim_interval;
@@ -236,10 +238,6 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 		       s->prefix_len, (unsigned long long)rt->pools->pools[i].total,
 		       s->n_reservations, s->lease_time, s->active ? "" : " (inactive)");
 	}
-	if (cfg->store_path[0] == '\0') {
-		cp_log(CP_LOG_WARN, "no store configured: leases live in memory only and are "
-		       "lost at stop");
-	}
 }
 
 static int launch_workers(struct dp_runtime *rt)
@@ -262,7 +260,7 @@ static int launch_workers(struct dp_runtime *rt)
 int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 {
 	static struct dp_runtime rt;
-	static struct dp_commit_mem mem_sink;
+	static struct cp_persist persist;
 	char *argv[24], lcores[256], err[512];
 	int argc = args->eal_argc, rc, status = 1;
 	struct dp_counters sum;
@@ -308,8 +306,10 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 	rt.tsc_base = rte_rdtsc();
 	clock_gettime(CLOCK_REALTIME, &now);
 	rt.unix_base = (uint64_t)now.tv_sec;
-	rt.commit.ops = &dp_commit_mem_ops;
-	rt.commit.ctx = &mem_sink;
+	if (cp_persist_open(&persist, cfg) != 0) {
+		goto out;
+	}
+	rt.commit = persist.sink;
 	rt.crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
 	rt.mp = rte_pktmbuf_pool_create("lw_mbufs", cfg->mbufs, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
@@ -323,6 +323,10 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 	rc = dp_workers_init(&rt, cfg->workers);
 	if (rc != 0) {
 		cp_log(CP_LOG_ERR, "cannot set up workers: %s", strerror(-rc));
+		goto out;
+	}
+	/* Every stored binding is in the tables before a single frame is read. */
+	if (cp_persist_load(&persist, &rt, rt.unix_base) != 0 || cp_persist_start(&persist) != 0) {
 		goto out;
 	}
 	rc = dp_ports_start(cfg, (uint16_t)cfg->workers, rt.mp, rt.ports, err, sizeof(err));
@@ -340,7 +344,7 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 	cp_log(CP_LOG_INFO, "leasewired ready: %u worker(s), %u port(s), %u scope(s)",
 	       cfg->workers, cfg->n_ports, cfg->n_scopes);
 
-	control_loop(&rt, args->run_seconds);
+	control_loop(&rt, &persist, args->run_seconds);
 
 	atomic_store(&rt.stop, true);
 	rte_eal_mp_wait_lcore();
@@ -350,6 +354,7 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 out_ports:
 	dp_ports_stop(cfg, rt.ports);
 out:
+	cp_persist_close(&persist);
 	/* Retired records go back to their writers' stocks: wait for that before the
 	 * writers' memory goes. */
 	urcu_qsbr_barrier();

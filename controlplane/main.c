@@ -9,9 +9,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindings.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "store.h"
+
+static int dump_one(const struct store_binding *b, void *arg)
+{
+	FILE *out = arg;
+
+	fprintf(out, "{\"address\": \"%u.%u.%u.%u\", \"state\": \"%s\", \"key-type\": \"%s\", "
+		"\"key\": \"", b->addr >> 24, (b->addr >> 16) & 255, (b->addr >> 8) & 255,
+		b->addr & 255, bt_state_str(b->state),
+		b->key.type == DP_KEY_CLIENT_ID ? "client-id" : "hw");
+	for (unsigned i = 0; i < b->key.len; i++) {
+		fprintf(out, "%s%02x", i ? ":" : "", b->key.data[i]);
+	}
+	if (b->ends == UINT64_MAX) {
+		fprintf(out, "\", \"start\": %llu, \"ends\": null}\n",
+			(unsigned long long)b->start);
+	} else {
+		fprintf(out, "\", \"start\": %llu, \"ends\": %llu}\n",
+			(unsigned long long)b->start, (unsigned long long)b->ends);
+	}
+	return 0;
+}
+
+/* Print every stored binding as one JSON object per line (tests, operators). */
+static int dump_store(const char *dir)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	char err[512];
+	struct store *s = store_open(dir, &so, err, sizeof(err));
+	int rc;
+
+	if (s == NULL) {
+		fprintf(stderr, "leasewired: %s\n", err);
+		return 1;
+	}
+	rc = store_load(s, dump_one, stdout);
+	if (rc != 0) {
+		fprintf(stderr, "leasewired: %s: %s\n", dir, store_errmsg(s));
+	}
+	store_close(s);
+	return rc == 0 ? 0 : 1;
+}
 
 static void usage(FILE *out, const char *prog)
 {
@@ -24,6 +67,7 @@ static void usage(FILE *out, const char *prog)
 		"  -t, --check               validate the configuration and exit\n"
 		"  -p, --print-default       print the built-in configuration and exit\n"
 		"  -r, --run-seconds N       stop by itself after N seconds (tests)\n"
+		"  -S, --dump-store DIR      print the bindings stored in DIR as JSON lines\n"
 		"  -v, --verbose             debug logging\n"
 		"  -h, --help                this text\n"
 		"\n"
@@ -39,6 +83,7 @@ int main(int argc, char **argv)
 		{"check", no_argument, NULL, 't'},
 		{"print-default", no_argument, NULL, 'p'},
 		{"run-seconds", required_argument, NULL, 'r'},
+		{"dump-store", required_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -50,7 +95,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:dtpr:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:dtpr:S:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -67,6 +112,8 @@ int main(int argc, char **argv)
 		case 'r':
 			args.run_seconds = strtod(optarg, NULL);
 			break;
+		case 'S':
+			return dump_store(optarg);
 		case 'v':
 			cp_log_level = CP_LOG_DEBUG;
 			break;

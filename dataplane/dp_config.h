@@ -124,6 +124,8 @@ struct dp_config {
 	uint32_t mbufs;			/**< mbufs in the packet pool */
 	enum dp_durability durability;
 	char store_path[256];		/**< LMDB directory, "" = in-memory only */
+	uint32_t store_map_mb;		/**< initial LMDB map size, MiB */
+	uint32_t store_max_mb;		/**< the map grows up to this, MiB */
 	char control_socket[256];	/**< unix control socket path */
 
 	struct dp_port *ports;

@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindings.h"
 #include "pool.h"
 
 bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
@@ -177,4 +179,68 @@ void dp_pools_free(struct dp_pools *p)
 	free(p->pools);
 	free(p->slices);
 	free(p);
+}
+
+struct ended {
+	uint64_t ends;
+	uint32_t addr;
+};
+
+static int by_end(const void *a, const void *b)
+{
+	const struct ended *x = a, *y = b;
+
+	if (x->ends != y->ends) {
+		return x->ends < y->ends ? -1 : 1;
+	}
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void slice_clear(struct dp_slice *s)
+{
+	s->head = s->count = 0;
+	memset(s->queued, 0, sizeof(*s->queued) * (s->cap / 64 + 1));
+}
+
+int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
+{
+	for (uint32_t sc = 0; sc < p->n_scopes; sc++) {
+		const struct dp_pool *pool = &p->pools[sc];
+		struct ended *late = malloc(sizeof(*late) * (pool->total ? pool->total : 1));
+		uint64_t n_late = 0;
+
+		if (late == NULL) {
+			return -ENOMEM;
+		}
+		for (uint32_t w = 0; w < p->n_workers; w++) {
+			slice_clear(dp_pools_slice(p, w, sc));
+		}
+		for (uint32_t i = 0; i < pool->n_ranges; i++) {
+			const struct dp_range *r = &pool->ranges[i];
+
+			for (uint64_t a = r->first; a <= r->last; a++) {
+				uint64_t rank = pool->before[i] + (a - r->first);
+				const struct bt_binding *b;
+
+				if (!allocatable(pool->scope, (uint32_t)a)) {
+					continue;
+				}
+				b = bt_lookup_addr(t, (uint32_t)a);
+				if (b == NULL) {
+					(void)dp_slice_push(p, (uint32_t)(rank % p->n_workers), sc,
+							    (uint32_t)a);
+				} else if (b->state == BT_EXPIRED || b->state == BT_RELEASED) {
+					late[n_late++] = (struct ended){b->ends, (uint32_t)a};
+				}
+			}
+		}
+		qsort(late, n_late, sizeof(*late), by_end);
+		for (uint64_t i = 0; i < n_late; i++) {
+			int w = dp_pool_owner(p, sc, late[i].addr);
+
+			(void)dp_slice_push(p, (uint32_t)w, sc, late[i].addr);
+		}
+		free(late);
+	}
+	return 0;
 }

@@ -52,6 +52,18 @@ struct dp_pools {
  */
 struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers);
 
+struct bt_table;
+
+/**
+ * Rebuild every free list from the binding table (after bindings were loaded from the store):
+ * addresses with no binding first, in address order; then those whose binding has ended for
+ * good (EXPIRED, RELEASED), the longest-ended first, so returning clients find theirs. Bound,
+ * offered and abandoned addresses are left out (they re-enter when reclaimed).
+ * Control thread, before the workers start, RCU read side online.
+ * @return 0 or -ENOMEM.
+ */
+int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
+
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
 

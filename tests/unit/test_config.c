@@ -108,6 +108,8 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 	assert_int_equal(a->mbufs, b->mbufs);
 	assert_int_equal(a->durability, b->durability);
 	assert_string_equal(a->store_path, b->store_path);
+	assert_int_equal(a->store_map_mb, b->store_map_mb);
+	assert_int_equal(a->store_max_mb, b->store_max_mb);
 	assert_string_equal(a->control_socket, b->control_socket);
 	assert_int_equal(a->n_ports, b->n_ports);
 	for (uint32_t i = 0; i < a->n_ports; i++) {
@@ -260,6 +262,10 @@ static const struct bad bad[] = {
 	  "server.mbufs: must be an integer 1023..1048575, got 1048576" },
 	{ "server.durability", "\"fast\"", NULL, NULL,
 	  "server.durability: must be \"strict\" or \"relaxed\", got \"fast\"" },
+	{ "server.store-map-size", "0", NULL, NULL,
+	  "server.store-map-size: must be an integer 1..1048576, got 0" },
+	{ "server.store-map-size", "70000", NULL, NULL,
+	  "server.store-map-size: is larger than server.store-max-size" },
 	{ "server.store", "@long:256", NULL, NULL,
 	  "server.store: must be at most 255 characters, got 256" },
 	{ "server.store", "false", NULL, NULL, "server.store: must be a string, got false" },

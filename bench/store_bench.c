@@ -1,0 +1,142 @@
+/*
+ * store_bench: how fast bindings become durable, and what that costs an ACK.
+ *
+ *   leasewire-store-bench [DIR] [SECONDS-PER-POINT]
+ *
+ * For each durability mode (strict: fsync per commit; relaxed: MDB_NOSYNC) and each batch
+ * size (1, 16, 256, 4096), the bench stands in for a worker: it posts exactly one batch of
+ * changes, waits until the real committer thread has made them durable, and repeats (closed
+ * loop, so every transaction has that size and nothing queues). The time from post to
+ * "durable" (the committer publishing the sequence) is what a parked ACK waits. Printed:
+ * committed bindings/s, mean batch, that wait's p50 and p99.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bindings.h"
+#include "committer.h"
+#include "store.h"
+
+#define MAX_SAMPLES (1u << 22)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void run_point(const char *dir, enum store_sync sync, uint32_t batch, double secs)
+{
+	struct store_opts so = {.sync = sync, .map_size = 256u << 20};
+	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536};
+	static uint64_t posted_at[MAX_SAMPLES], lat[MAX_SAMPLES];
+	char err[512], cmd[600];
+	struct store *s;
+	struct committer *c;
+	uint64_t seq = 0, done = 0, n_lat = 0, t0, t_end, el_ns;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		return;
+	}
+	s = store_open(dir, &so, err, sizeof(err));
+	if (s == NULL) {
+		fprintf(stderr, "store_open: %s\n", err);
+		exit(1);
+	}
+	c = committer_new(s, &co);
+	if (c == NULL || committer_start(c) != 0) {
+		fprintf(stderr, "committer failed\n");
+		exit(1);
+	}
+	/* Closed loop: post one batch of exactly `batch` changes, wait until the committer has
+	 * made all of them durable, repeat. Each round is one transaction of that size. */
+	t0 = now_ns();
+	t_end = t0 + (uint64_t)(secs * 1e9);
+	while (now_ns() < t_end && seq + batch < MAX_SAMPLES) {
+		uint64_t target = seq + batch, t_post;
+
+		t_post = now_ns();
+		while (seq < target) {
+			struct dp_change ch;
+
+			memset(&ch, 0, sizeof(ch));
+			ch.seq = seq + 1;
+			ch.addr = 0xc6120000u + (uint32_t)(ch.seq % 100000);
+			ch.state = BT_ACTIVE;
+			ch.start = 1700000000;
+			ch.ends = 1700003600;
+			ch.key.type = DP_KEY_HWADDR;
+			ch.key.len = 7;
+			ch.key.data[0] = 1;
+			memcpy(ch.key.data + 3, &ch.seq, 4);
+			if (committer_ops.post(c, &ch) != 0) {
+				fprintf(stderr, "ring full\n");
+				exit(1);
+			}
+			posted_at[++seq] = t_post;
+		}
+		while (committer_ops.durable(c, 0) < target) {
+			struct timespec ts = {0, 2000};
+
+			nanosleep(&ts, NULL);
+		}
+		{
+			uint64_t t = now_ns();
+
+			for (uint64_t i = done + 1; i <= target; i++) {
+				lat[n_lat++] = t - posted_at[i];
+			}
+			done = target;
+		}
+	}
+	el_ns = now_ns() - t0;
+	(void)committer_stop(c, 10000);
+	{
+		const struct committer_stats *st = committer_stats(c);
+		double el = (double)el_ns / 1e9;
+		uint64_t b = atomic_load(&st->batches), n = atomic_load(&st->changes);
+
+		qsort(lat, n_lat, sizeof(*lat), cmp_u64);
+		printf("%-8s batch<=%-5u %10.0f bindings/s  mean batch %7.1f  ACK wait p50 %8.3f ms"
+		       "  p99 %8.3f ms  (%llu commits)\n",
+		       sync == STORE_SYNC_STRICT ? "strict" : "relaxed", batch, (double)n / el,
+		       b ? (double)n / (double)b : 0.0,
+		       n_lat ? (double)lat[n_lat / 2] / 1e6 : 0.0,
+		       n_lat ? (double)lat[n_lat * 99 / 100] / 1e6 : 0.0, (unsigned long long)b);
+	}
+	committer_free(c);
+	store_close(s);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const uint32_t batches[] = {1, 16, 256, 4096};
+	const char *dir = argc > 1 ? argv[1] : "/tmp/leasewire-store-bench";
+	double secs = argc > 2 ? atof(argv[2]) : 2.0;
+
+	printf("leasewire store benchmark: LMDB at %s, %.1f s per point, 1 producer\n", dir, secs);
+	for (int m = 0; m < 2; m++) {
+		for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+			run_point(dir, m == 0 ? STORE_SYNC_STRICT : STORE_SYNC_RELAXED, batches[i],
+				  secs);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,254 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "persist.h"
+
+int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg)
+{
+	struct store_opts so = {
+		.sync = cfg->durability == DP_DURABILITY_RELAXED ? STORE_SYNC_RELAXED
+								  : STORE_SYNC_STRICT,
+		.map_size = (uint64_t)cfg->store_map_mb << 20,
+		.max_map_size = (uint64_t)cfg->store_max_mb << 20,
+	};
+	struct committer_opts co = {.n_workers = cfg->workers};
+	char err[512];
+
+	memset(p, 0, sizeof(*p));
+	if (cfg->store_path[0] == '\0') {
+		p->sink.ops = &dp_commit_mem_ops;
+		p->sink.ctx = &p->mem;
+		cp_log(CP_LOG_WARN, "no store configured (server.store): leases live in memory "
+		       "only and are lost at stop");
+		return 0;
+	}
+	p->store = store_open(cfg->store_path, &so, err, sizeof(err));
+	if (p->store == NULL) {
+		cp_log(CP_LOG_ERR, "server.store: %s", err);
+		return -1;
+	}
+	p->committer = committer_new(p->store, &co);
+	if (p->committer == NULL) {
+		cp_log(CP_LOG_ERR, "cannot create the committer (out of memory)");
+		store_close(p->store);
+		p->store = NULL;
+		return -1;
+	}
+	p->sink.ops = &committer_ops;
+	p->sink.ctx = p->committer;
+	if (so.sync == STORE_SYNC_RELAXED) {
+		cp_log(CP_LOG_WARN, "DURABILITY IS RELAXED: commits are not synced to disk; a "
+		       "crash or power cut can lose acknowledged leases and hand one address to "
+		       "two clients. Labs only: set server.durability to \"strict\" in production");
+	} else {
+		cp_log(CP_LOG_INFO, "store %s: strict durability (every ACK waits for its "
+		       "binding to be committed and synced)", cfg->store_path);
+	}
+	return 0;
+}
+
+struct loaded {
+	struct store_binding *v;
+	size_t n, cap;
+};
+
+static int collect(const struct store_binding *b, void *arg)
+{
+	struct loaded *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct store_binding *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			return -1;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *b;
+	return 0;
+}
+
+/* Oldest first: a client's latest binding is published last and owns its by_key entry. */
+static int by_start(const void *a, const void *b)
+{
+	const struct store_binding *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static const struct dp_scope *scope_of(const struct dp_config *c, uint32_t addr)
+{
+	for (uint32_t i = 0; i < c->n_scopes; i++) {
+		if (dp_scope_contains(&c->scopes[i], addr)) {
+			return &c->scopes[i];
+		}
+	}
+	return NULL;
+}
+
+static uint64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
+	       (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Publish the loaded bindings; collect the changes for those that ended meanwhile. */
+static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct dp_change *fix,
+		   size_t *n_fix, uint64_t *skipped)
+{
+	const struct dp_config *cfg = rt->cfg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct store_binding *sb = &l->v[i];
+		const struct dp_scope *s = scope_of(cfg, sb->addr);
+		uint32_t owner = bt_key_owner(&sb->key, rt->n_workers);
+		struct bt_binding *nb;
+
+		if (s == NULL) {
+			if (++*skipped <= 5) {
+				cp_log(CP_LOG_WARN, "store: binding of %u.%u.%u.%u is in no "
+				       "configured scope; kept on disk, not served", sb->addr >> 24,
+				       (sb->addr >> 16) & 255, (sb->addr >> 8) & 255,
+				       sb->addr & 255);
+			}
+			continue;
+		}
+		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= now) {
+			struct dp_change *c = &fix[(*n_fix)++];
+
+			memset(c, 0, sizeof(*c));
+			c->addr = sb->addr;
+			c->scope = s->index;
+			c->state = sb->state == BT_ACTIVE ? BT_EXPIRED : BT_FREE;
+			c->start = c->ends = now;
+			c->key = sb->key;
+			if (c->state == BT_FREE) {
+				continue;
+			}
+			sb->state = BT_EXPIRED;
+			sb->start = sb->ends = now;
+		}
+		nb = bt_record_get(&rt->workers[owner].eng.writer);
+		if (nb == NULL) {
+			cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u",
+			       owner);
+			return -1;
+		}
+		nb->addr = sb->addr;
+		nb->scope = s->index;
+		nb->state = sb->state;
+		nb->start = sb->start;
+		nb->ends = sb->ends;
+		nb->key = sb->key;
+		bt_publish(&rt->workers[owner].eng.writer, bt_lookup_addr(rt->table, sb->addr), nb);
+	}
+	return 0;
+}
+
+int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
+{
+	struct loaded l = {0};
+	struct dp_change *fix = NULL;
+	struct timespec t0;
+	size_t n_fix = 0;
+	uint64_t skipped = 0;
+	int rc = -1;
+
+	if (p->store == NULL) {
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_load(p->store, collect, &l) != 0) {
+		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
+		goto out;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), by_start);
+	fix = calloc(l.n ? l.n : 1, sizeof(*fix));
+	if (fix == NULL) {
+		goto out;
+	}
+	urcu_qsbr_thread_online();
+	rc = publish(rt, &l, now, fix, &n_fix, &skipped);
+	if (rc == 0 && dp_pools_requeue(rt->pools, rt->table) != 0) {
+		rc = -1;
+	}
+	urcu_qsbr_thread_offline();
+	if (rc != 0) {
+		goto out;
+	}
+	if (n_fix != 0 && store_write_batch(p->store, fix, n_fix) != 0) {
+		cp_log(CP_LOG_ERR, "store: cannot write reclaimed bindings: %s",
+		       store_errmsg(p->store));
+		rc = -1;
+		goto out;
+	}
+	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
+	       "reclaimed, %llu outside every scope)", l.n, (unsigned long long)ms_since(&t0),
+	       n_fix, (unsigned long long)skipped);
+out:
+	free(l.v);
+	free(fix);
+	return rc;
+}
+
+int cp_persist_start(struct cp_persist *p)
+{
+	if (p->committer == NULL) {
+		return 0;
+	}
+	if (committer_start(p->committer) != 0) {
+		cp_log(CP_LOG_ERR, "cannot start the committer thread");
+		return -1;
+	}
+	return 0;
+}
+
+void cp_persist_check(struct cp_persist *p)
+{
+	static uint64_t seen;
+	const struct committer_stats *st;
+	uint64_t f;
+
+	if (p->committer == NULL) {
+		return;
+	}
+	st = committer_stats(p->committer);
+	f = atomic_load(&st->failures);
+	if (f > seen) {
+		cp_log(CP_LOG_ERR, "store: %llu commit(s) failed (%s); replies wait, the batch is "
+		       "retried", (unsigned long long)(f - seen),
+		       store_strerror(atomic_load(&st->last_error)));
+		seen = f;
+	}
+}
+
+void cp_persist_close(struct cp_persist *p)
+{
+	if (p->committer != NULL) {
+		const struct committer_stats *st = committer_stats(p->committer);
+		int rc = committer_stop(p->committer, 5000);
+		uint64_t b = atomic_load(&st->batches), n = atomic_load(&st->changes);
+
+		if (rc != 0) {
+			cp_log(CP_LOG_ERR, "store: changes still queued at stop could not be "
+			       "committed: %s", store_strerror(rc));
+		}
+		cp_log(CP_LOG_INFO, "store: %llu changes in %llu batches (avg %.1f, max %llu), "
+		       "avg commit %.3f ms, %llu failed commits", (unsigned long long)n,
+		       (unsigned long long)b, b ? (double)n / (double)b : 0.0,
+		       (unsigned long long)atomic_load(&st->max_batch_seen),
+		       b ? (double)atomic_load(&st->commit_ns_total) / (double)b / 1e6 : 0.0,
+		       (unsigned long long)atomic_load(&st->failures));
+		committer_free(p->committer);
+		p->committer = NULL;
+	}
+	store_close(p->store);
+	p->store = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * persist: where the daemon's binding changes go, and what it loads at start.
+ *
+ * With server.store set: the LMDB store and its committer (group commit; strict or relaxed
+ * durability); every binding in the store is loaded into the RCU tables before any port
+ * starts, and bindings that ended while the daemon was down are reclaimed and written back.
+ * Without it: the in-memory sink, loudly logged.
+ *
+ * Control thread only.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "commit.h"
+#include "committer.h"
+#include "store.h"
+#include "worker.h"
+
+struct cp_persist {
+	struct store *store;
+	struct committer *committer;
+	struct dp_commit_mem mem;	/**< the sink when there is no store */
+	struct dp_commit sink;		/**< what the workers post to */
+};
+
+/**
+ * Open the store named by @p cfg (if any) and set up the sink. Before dp_workers_init().
+ * @return 0, or -1 after logging why.
+ */
+int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg);
+
+/**
+ * Load every stored binding into @p rt's tables (owner: the client's worker), reclaim what
+ * ended while we were down (written back at once), and rebuild the free lists. After
+ * dp_workers_init(), before the workers and the committer start. RCU: the calling thread
+ * must be registered; it goes online inside.
+ * @return 0, or -1 after logging why (a store that does not decode stops the start).
+ */
+int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now);
+
+/** Start the committer thread (no-op without a store). @return 0 or -1 (logged). */
+int cp_persist_start(struct cp_persist *p);
+
+/** Commit what is still queued, stop the committer, log its figures, close the store. */
+void cp_persist_close(struct cp_persist *p);
+
+/** Log a line if the committer has failed since the last call (control loop). */
+void cp_persist_check(struct cp_persist *p);

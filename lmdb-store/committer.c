@@ -1,0 +1,256 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "committer.h"
+
+struct spsc {
+	_Alignas(64) _Atomic uint64_t head;	/* next slot the worker writes */
+	_Alignas(64) _Atomic uint64_t tail;	/* next slot the committer reads */
+	_Alignas(64) uint64_t last_seq;		/* committer-private: newest seq drained */
+	struct dp_change *slots;
+};
+
+struct committer {
+	struct store *store;
+	struct committer_opts o;
+	uint64_t mask;
+	struct spsc *rings;			/* [n_workers] */
+	_Alignas(64) _Atomic uint64_t durable[DP_MAX_WORKERS];
+
+	/* committer-thread state */
+	struct dp_change *batch;
+	size_t n_batch;
+	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
+	pthread_t thread;
+	bool started;
+	_Atomic bool stop;
+	unsigned stop_max_ms;
+	int stop_result;
+	struct committer_stats st;
+};
+
+static int post(void *ctx, const struct dp_change *c)
+{
+	struct committer *cm = ctx;
+	struct spsc *r = &cm->rings[c->worker];
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	if (h - atomic_load_explicit(&r->tail, memory_order_acquire) > cm->mask) {
+		return -ENOBUFS;
+	}
+	r->slots[h & cm->mask] = *c;
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	return 0;
+}
+
+static uint64_t durable(void *ctx, uint32_t worker)
+{
+	struct committer *cm = ctx;
+
+	return atomic_load_explicit(&cm->durable[worker], memory_order_acquire);
+}
+
+const struct dp_commit_ops committer_ops = {
+	.post = post,
+	.durable = durable,
+};
+
+struct committer *committer_new(struct store *s, const struct committer_opts *o)
+{
+	struct committer *c;
+	uint32_t size = o->ring_size ? o->ring_size : 65536;
+
+	if (o->n_workers == 0 || o->n_workers > DP_MAX_WORKERS || (size & (size - 1)) != 0) {
+		return NULL;
+	}
+	c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
+	if (c == NULL) {
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->store = s;
+	c->o = *o;
+	c->o.ring_size = size;
+	c->o.max_batch = o->max_batch ? o->max_batch : 16384;
+	c->o.idle_us = o->idle_us ? o->idle_us : 20;
+	c->mask = size - 1;
+	c->rings = aligned_alloc(64, sizeof(*c->rings) * o->n_workers);
+	c->batch = calloc(c->o.max_batch, sizeof(*c->batch));
+	if (c->rings == NULL || c->batch == NULL) {
+		goto fail;
+	}
+	memset(c->rings, 0, sizeof(*c->rings) * o->n_workers);
+	for (uint32_t w = 0; w < o->n_workers; w++) {
+		c->rings[w].slots = calloc(size, sizeof(struct dp_change));
+		if (c->rings[w].slots == NULL) {
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	committer_free(c);
+	return NULL;
+}
+
+void committer_free(struct committer *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	for (uint32_t w = 0; c->rings != NULL && w < c->o.n_workers; w++) {
+		free(c->rings[w].slots);
+	}
+	free(c->rings);
+	free(c->batch);
+	free(c);
+}
+
+const struct committer_stats *committer_stats(const struct committer *c)
+{
+	return &c->st;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Move what the rings hold into the pending batch (up to max_batch). */
+static void drain(struct committer *c)
+{
+	for (uint32_t w = 0; w < c->o.n_workers && c->n_batch < c->o.max_batch; w++) {
+		struct spsc *r = &c->rings[w];
+		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+
+		for (; t != h && c->n_batch < c->o.max_batch; t++) {
+			const struct dp_change *ch = &r->slots[t & c->mask];
+
+			c->batch[c->n_batch++] = *ch;
+			c->batch_seq[w] = ch->seq;
+		}
+		/* The slots are copied: give them back to the worker now. */
+		atomic_store_explicit(&r->tail, t, memory_order_release);
+	}
+}
+
+int committer_round(struct committer *c)
+{
+	uint64_t t0;
+	int rc;
+	size_t n;
+
+	drain(c);
+	if (c->n_batch == 0) {
+		return 0;
+	}
+	t0 = now_ns();
+	rc = store_write_batch(c->store, c->batch, c->n_batch);
+	atomic_fetch_add_explicit(&c->st.commit_ns_total, now_ns() - t0, memory_order_relaxed);
+	if (rc != 0) {
+		/* Keep the batch; publish nothing. */
+		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
+		return rc;
+	}
+	for (uint32_t w = 0; w < c->o.n_workers; w++) {
+		if (c->batch_seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
+			atomic_store_explicit(&c->durable[w], c->batch_seq[w], memory_order_release);
+		}
+	}
+	n = c->n_batch;
+	c->n_batch = 0;
+	atomic_fetch_add_explicit(&c->st.batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->st.changes, n, memory_order_relaxed);
+	if (n > atomic_load_explicit(&c->st.max_batch_seen, memory_order_relaxed)) {
+		atomic_store_explicit(&c->st.max_batch_seen, n, memory_order_relaxed);
+	}
+	return (int)n;
+}
+
+static bool rings_empty(struct committer *c)
+{
+	for (uint32_t w = 0; w < c->o.n_workers; w++) {
+		if (atomic_load_explicit(&c->rings[w].head, memory_order_acquire) !=
+		    atomic_load_explicit(&c->rings[w].tail, memory_order_relaxed)) {
+			return false;
+		}
+	}
+	return c->n_batch == 0;
+}
+
+static void sleep_us(unsigned us)
+{
+	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+static void *run(void *arg)
+{
+	struct committer *c = arg;
+	unsigned backoff = 0, idle = 0;
+	uint64_t stop_deadline = 0;
+
+	for (;;) {
+		int rc = committer_round(c);
+
+		if (atomic_load_explicit(&c->stop, memory_order_acquire)) {
+			/* Finish what was posted; give up on a store that keeps failing. */
+			if (stop_deadline == 0) {
+				stop_deadline = now_ns() + (uint64_t)c->stop_max_ms * 1000000ULL;
+			}
+			if (rings_empty(c)) {
+				c->stop_result = 0;
+				break;
+			}
+			if (now_ns() >= stop_deadline) {
+				c->stop_result = rc < 0 ? rc : -ETIMEDOUT;
+				break;
+			}
+		}
+		if (rc < 0) {
+			backoff = backoff ? (backoff * 2 > 100000 ? 100000 : backoff * 2) : 1000;
+			sleep_us(backoff);
+		} else if (rc == 0) {
+			/* Idle: poll fast for a while (an ACK waits at most one poll), then
+			 * slower so an idle daemon does not spin the control CPU. */
+			backoff = 0;
+			sleep_us(++idle < 1000 ? c->o.idle_us : 500);
+		} else {
+			backoff = 0;
+			idle = 0;
+		}
+	}
+	return NULL;
+}
+
+int committer_start(struct committer *c)
+{
+	int rc = pthread_create(&c->thread, NULL, run, c);
+
+	if (rc != 0) {
+		return -rc;
+	}
+	c->started = true;
+	return 0;
+}
+
+int committer_stop(struct committer *c, unsigned max_ms)
+{
+	if (!c->started) {
+		return 0;
+	}
+	c->stop_max_ms = max_ms;
+	atomic_store_explicit(&c->stop, true, memory_order_release);
+	pthread_join(c->thread, NULL);
+	c->started = false;
+	return c->stop_result;
+}

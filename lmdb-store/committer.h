@@ -1,0 +1,77 @@
+/*
+ * committer: group commit of binding changes from the workers into the store.
+ *
+ * Each worker owns a single-producer/single-consumer ring of struct dp_change. post() (called
+ * by the worker, through struct dp_commit_ops) copies the change into the ring or reports
+ * -ENOBUFS when it is full; it never blocks, locks or allocates. One committer thread drains
+ * every ring into one batch, writes the batch in ONE LMDB write transaction, commits (with
+ * fsync in strict mode), and only then publishes, per worker, the highest sequence number now
+ * durable. Workers release the replies parked behind those sequence numbers.
+ *
+ * So an fsync is paid per batch, not per lease: under load batches grow by themselves (every
+ * change that arrives while a commit is in flight joins the next batch), and at low load a
+ * change waits at most one idle poll plus one commit.
+ *
+ * When a batch fails to commit nothing is published: the parked replies stay parked, and the
+ * committer retries the same batch with back-off until it succeeds or the daemon stops. A
+ * reply is never sent for a change that is not durable.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "commit.h"
+#include "store.h"
+
+struct committer_opts {
+	uint32_t n_workers;
+	uint32_t ring_size;	/**< changes per worker ring, power of two; 0 = 65536 */
+	uint32_t max_batch;	/**< changes per transaction at most; 0 = 16384 */
+	uint32_t idle_us;	/**< poll interval when every ring is empty; 0 = 20 */
+};
+
+/** Counters, written by the committer thread, read by anyone (relaxed). */
+struct committer_stats {
+	_Atomic uint64_t batches;
+	_Atomic uint64_t changes;
+	_Atomic uint64_t failures;		/**< batches that failed and were retried */
+	_Atomic uint64_t commit_ns_total;	/**< time spent in store_write_batch */
+	_Atomic uint64_t max_batch_seen;
+	_Atomic int last_error;			/**< last store error, 0 if none */
+};
+
+struct committer;
+
+/** The dp_commit_ops of a committer (ctx = struct committer *). */
+extern const struct dp_commit_ops committer_ops;
+
+/**
+ * Create the committer over an open store (not owned). Control thread.
+ * @return NULL on allocation failure or bad options.
+ */
+struct committer *committer_new(struct store *s, const struct committer_opts *o);
+
+/** Start the thread. @return 0 or negative errno. */
+__attribute__((warn_unused_result))
+int committer_start(struct committer *c);
+
+/**
+ * Stop the thread after committing everything already posted (bounded: it gives up when the
+ * store keeps failing for @p max_ms milliseconds). Call after the workers have stopped.
+ * @return 0 when everything posted is durable, else the last store error.
+ */
+int committer_stop(struct committer *c, unsigned max_ms);
+
+/** Free. NULL is a no-op. After committer_stop(). */
+void committer_free(struct committer *c);
+
+/** The committer's counters. */
+const struct committer_stats *committer_stats(const struct committer *c);
+
+/**
+ * Run one drain-write-publish round on the calling thread (tests, and the thread's loop).
+ * @return changes made durable, 0 when there was nothing to do, or a negative store error
+ *         (nothing published).
+ */
+int committer_round(struct committer *c);

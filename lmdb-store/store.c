@@ -1,0 +1,910 @@
+/*
+ * store: leasewire's durable bindings in LMDB.
+ *
+ * Every LMDB operation goes through a small transaction wrapper (struct store_txn) with a
+ * sticky error, as Knot's knot_lmdb: after the first failure each further operation is a
+ * no-op and the caller checks txn.ret once, at commit. A batch is therefore all or nothing
+ * without an error check after every put, and a failed transaction is always aborted, which
+ * leaves the environment exactly as it was.
+ *
+ * LMDB's codes become ours in one place, mdb_to_store(), which also records the message that
+ * store_errmsg() returns. Two codes are handled before they get there: MDB_READERS_FULL
+ * (stale reader slots of dead processes: mdb_reader_check() and retry) and MDB_MAP_RESIZED
+ * (another process grew the map: adopt its size and retry).
+ *
+ * The map can only be resized while this process has no write transaction open, so a batch
+ * that hits MDB_MAP_FULL is aborted, the map doubled (up to max_map_size) and the whole batch
+ * retried. Past the limit the batch fails with STORE_E_FULL and nothing of it is written.
+ *
+ * The environment is checked in the first write transaction: a fresh one (no databases at
+ * all) gets its meta written there, an existing one must carry our schema and layout or it is
+ * refused. A refused environment sees only an aborted transaction: its data file is never
+ * written.
+ *
+ * A binding record (the value in "bindings") is a versioned fixed layout, big endian:
+ *
+ *   offset  0  u8   record version (REC_VERSION)
+ *           1  u8   state (enum bt_state, one of the stored states)
+ *           2  u64  start
+ *          10  u64  ends (UINT64_MAX = infinite)
+ *          18  u8   key type (enum dp_key_type)
+ *          19  u8   key length (<= DP_KEY_MAX)
+ *          20  ...  key bytes; the record is exactly 20 + key length bytes
+ *
+ * Decoding checks every field. A record that does not decode is reported as STORE_E_CORRUPT
+ * and never skipped: whether to start without it is the caller's decision.
+ *
+ * Read transactions are reused through reset/renew (one spare handle, kept in struct store);
+ * MDB_NOTLS makes that legal from any thread and allows a read transaction to be open while
+ * the same thread writes. A store_load() callback must not write, though: growing the map
+ * under an open read transaction would pull the map from under it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "bindings.h"
+#include "store.h"
+
+#define DEFAULT_MAP_SIZE	(64ull << 20)
+#define DEFAULT_MAX_MAP_SIZE	(64ull << 30)
+#define MAX_DBS			8
+#define BEGIN_RETRIES		3
+
+#define REC_VERSION		1
+#define REC_HDR_LEN		20
+#define REC_MAX_LEN		(REC_HDR_LEN + DP_KEY_MAX)
+#define ADDR_LEN		4
+#define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
+
+#define ERRMSG_LEN		512
+
+enum db_id {
+	DB_META,
+	DB_BINDINGS,
+	DB_CLIENTS,
+	DB_CONFIG,
+	DB_FAILOVER,
+	DB_UNACKED,
+	DB_COUNT,
+};
+
+/* The order of LAYOUT is the order of db_names: both are this version's layout. */
+static const char *const db_names[DB_COUNT] = {
+	[DB_META] = "meta",
+	[DB_BINDINGS] = "bindings",
+	[DB_CLIENTS] = "clients",
+	[DB_CONFIG] = "config",
+	[DB_FAILOVER] = "failover",
+	[DB_UNACKED] = "unacked",
+};
+
+static const char LAYOUT[] = "meta,bindings,clients,config,failover,unacked";
+static const char META_SCHEMA[] = "schema";
+static const char META_LAYOUT[] = "layout";
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	MDB_txn *spare_rtxn;		/* reset read txn, renewed by the next reader */
+	uint64_t map_size;		/* the map's current size */
+	uint64_t max_map_size;
+	unsigned inject_n;
+	int inject_err;
+	char *dir;
+	char errmsg[ERRMSG_LEN];
+};
+
+/* The transaction wrapper: ret is sticky, every operation is a no-op once it is set. */
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	int ret;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void set_err(struct store *s, const char *fmt, ...)
+{
+	int len;
+	va_list ap;
+
+	len = snprintf(s->errmsg, sizeof(s->errmsg), "%s: ", s->dir ? s->dir : "(store)");
+	if (len < 0 || (size_t)len >= sizeof(s->errmsg)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg + len, sizeof(s->errmsg) - (size_t)len, fmt, ap);
+	va_end(ap);
+}
+
+/* The one place where MDB_* codes (and the errno values LMDB passes through) become ours. */
+static int mdb_to_store(struct store *s, int rc, const char *what)
+{
+	int ret;
+
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		ret = -ENOENT;
+		break;
+	case MDB_MAP_FULL:
+		ret = STORE_E_FULL;
+		break;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		ret = STORE_E_CORRUPT;
+		break;
+	case MDB_INCOMPATIBLE:
+		ret = STORE_E_SCHEMA;
+		break;
+	default:
+		ret = rc > 0 ? -rc : STORE_E_IO;
+		break;
+	}
+	set_err(s, "%s: %s", what, mdb_strerror(rc));
+	return ret;
+}
+
+static void refresh_map_size(struct store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) == MDB_SUCCESS) {
+		s->map_size = info.me_mapsize;
+	}
+}
+
+static void txn_begin(struct store *s, struct store_txn *t, bool rdonly)
+{
+	unsigned tries = 0;
+	int rc;
+
+	t->s = s;
+	t->txn = NULL;
+	t->ret = 0;
+	for (;;) {
+		if (rdonly && s->spare_rtxn) {
+			t->txn = s->spare_rtxn;
+			s->spare_rtxn = NULL;
+			rc = mdb_txn_renew(t->txn);
+			if (rc != MDB_SUCCESS) {
+				mdb_txn_abort(t->txn);
+				t->txn = NULL;
+			}
+		} else {
+			rc = mdb_txn_begin(s->env, NULL, rdonly ? MDB_RDONLY : 0, &t->txn);
+		}
+		if (rc == MDB_SUCCESS) {
+			return;
+		}
+		t->txn = NULL;
+		if (rc == MDB_READERS_FULL && tries++ < BEGIN_RETRIES) {
+			int dead = 0;
+
+			/* Free the slots of readers whose process died, then try again. */
+			if (mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0) {
+				continue;
+			}
+		} else if (rc == MDB_MAP_RESIZED && tries++ < BEGIN_RETRIES) {
+			/* Another process grew the map: 0 adopts the size it committed. */
+			if (mdb_env_set_mapsize(s->env, 0) == MDB_SUCCESS) {
+				refresh_map_size(s);
+				continue;
+			}
+		}
+		t->ret = mdb_to_store(s, rc, rdonly ? "begin read transaction" :
+				      "begin write transaction");
+		return;
+	}
+}
+
+/* End a read transaction: keep its handle for the next reader. */
+static void txn_end_read(struct store_txn *t)
+{
+	if (!t->txn) {
+		return;
+	}
+	if (t->s->spare_rtxn) {
+		mdb_txn_abort(t->txn);
+	} else {
+		mdb_txn_reset(t->txn);
+		t->s->spare_rtxn = t->txn;
+	}
+	t->txn = NULL;
+}
+
+static void txn_abort(struct store_txn *t)
+{
+	if (t->txn) {
+		mdb_txn_abort(t->txn);
+		t->txn = NULL;
+	}
+}
+
+/* Commit if no operation failed, abort otherwise. @return t->ret. */
+static int txn_commit(struct store_txn *t)
+{
+	int rc;
+
+	if (t->ret) {
+		txn_abort(t);
+		return t->ret;
+	}
+	rc = mdb_txn_commit(t->txn);	/* frees the transaction, even when it fails */
+	t->txn = NULL;
+	if (rc != MDB_SUCCESS) {
+		t->ret = mdb_to_store(t->s, rc, "commit");
+	}
+	return t->ret;
+}
+
+static void txn_put(struct store_txn *t, enum db_id db, const void *key, size_t klen,
+		    const void *val, size_t vlen)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)val };
+	char what[64];
+	int rc;
+
+	if (t->ret) {
+		return;
+	}
+	rc = mdb_put(t->txn, t->s->dbi[db], &k, &v, 0);
+	if (rc != MDB_SUCCESS) {
+		snprintf(what, sizeof(what), "write to \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
+}
+
+/* Delete @p key; a missing key is not an error. */
+static void txn_del(struct store_txn *t, enum db_id db, const void *key, size_t klen)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	char what[64];
+	int rc;
+
+	if (t->ret) {
+		return;
+	}
+	rc = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		snprintf(what, sizeof(what), "delete from \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
+}
+
+/*
+ * Look @p key up. @return true and *val when found; false when missing or after an error
+ * (then t->ret is set). *val points into the map: valid only until the next write.
+ */
+static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t klen,
+		    MDB_val *val)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	char what[64];
+	int rc;
+
+	if (t->ret) {
+		return false;
+	}
+	rc = mdb_get(t->txn, t->s->dbi[db], &k, val);
+	if (rc == MDB_SUCCESS) {
+		return true;
+	}
+	if (rc != MDB_NOTFOUND) {
+		snprintf(what, sizeof(what), "read from \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
+	return false;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static bool state_is_stored(unsigned state)
+{
+	switch (state) {
+	case BT_ACTIVE:
+	case BT_EXPIRED:
+	case BT_RELEASED:
+	case BT_ABANDONED:
+	case BT_RESET:
+	case BT_BACKUP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool key_is_valid(const struct dp_client_key *k)
+{
+	return (k->type == DP_KEY_HWADDR || k->type == DP_KEY_CLIENT_ID) && k->len <= DP_KEY_MAX;
+}
+
+static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
+{
+	buf[0] = k->type;
+	memcpy(buf + 1, k->data, k->len);
+	return 1 + (size_t)k->len;
+}
+
+static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
+{
+	buf[0] = REC_VERSION;
+	buf[1] = c->state;
+	put_be64(buf + 2, c->start);
+	put_be64(buf + 10, c->ends);
+	buf[18] = c->key.type;
+	buf[19] = c->key.len;
+	memcpy(buf + REC_HDR_LEN, c->key.data, c->key.len);
+	return REC_HDR_LEN + (size_t)c->key.len;
+}
+
+static void fmt_addr(char buf[16], uint32_t a)
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+/*
+ * Decode one "bindings" entry. @return 0, or STORE_E_CORRUPT with the message set on @p s
+ * (unless @p s is NULL).
+ */
+static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
+		      struct store_binding *b)
+{
+	const uint8_t *p = val->mv_data;
+	const char *why;
+	char abuf[16];
+	uint32_t addr = 0;
+
+	if (key->mv_size != ADDR_LEN) {
+		why = "key is not a 4-byte address";
+		goto bad;
+	}
+	addr = get_be32(key->mv_data);
+	if (val->mv_size < REC_HDR_LEN) {
+		why = "record shorter than its header";
+		goto bad;
+	}
+	if (p[0] != REC_VERSION) {
+		why = "unknown record version";
+		goto bad;
+	}
+	if (!state_is_stored(p[1])) {
+		why = "state is not a stored state";
+		goto bad;
+	}
+	if (p[18] != DP_KEY_HWADDR && p[18] != DP_KEY_CLIENT_ID) {
+		why = "unknown client key type";
+		goto bad;
+	}
+	if (p[19] > DP_KEY_MAX) {
+		why = "client key longer than DP_KEY_MAX";
+		goto bad;
+	}
+	if (val->mv_size != REC_HDR_LEN + (size_t)p[19]) {
+		why = "record length does not match its key length";
+		goto bad;
+	}
+
+	memset(b, 0, sizeof(*b));
+	b->addr = addr;
+	b->state = p[1];
+	b->start = get_be64(p + 2);
+	b->ends = get_be64(p + 10);
+	b->key.type = p[18];
+	b->key.len = p[19];
+	memcpy(b->key.data, p + REC_HDR_LEN, b->key.len);
+	return 0;
+
+bad:
+	if (!s) {
+		return STORE_E_CORRUPT;
+	}
+	fmt_addr(abuf, addr);
+	set_err(s, "binding %s (%zu bytes): %s", key->mv_size == ADDR_LEN ? abuf : "?",
+		val->mv_size, why);
+	return STORE_E_CORRUPT;
+}
+
+/* Drop @p k's index entry if it still points at @p akey. */
+static void unlink_client(struct store_txn *t, const struct dp_client_key *k, const uint8_t *akey)
+{
+	uint8_t ckey[CKEY_MAX_LEN];
+	size_t clen = ckey_encode(k, ckey);
+	MDB_val v;
+
+	if (txn_get(t, DB_CLIENTS, ckey, clen, &v) && v.mv_size == ADDR_LEN &&
+	    memcmp(v.mv_data, akey, ADDR_LEN) == 0) {
+		txn_del(t, DB_CLIENTS, ckey, clen);
+	}
+}
+
+static bool key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
+{
+	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void apply_change(struct store_txn *t, const struct dp_change *c)
+{
+	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN], ckey[CKEY_MAX_LEN];
+	struct store_binding old;
+	bool had_old = false;
+	MDB_val k, v;
+	size_t len;
+
+	put_be32(akey, c->addr);
+	k.mv_size = ADDR_LEN;
+	k.mv_data = akey;
+
+	/*
+	 * The address's previous holder loses its index entry if that still points here. A
+	 * previous record that does not decode is overwritten: its key is unknown, so it cannot
+	 * be unlinked, but refusing to write would wedge the address for good.
+	 */
+	if (txn_get(t, DB_BINDINGS, akey, ADDR_LEN, &v)) {
+		had_old = rec_decode(NULL, &k, &v, &old) == 0;
+	}
+
+	if (c->state == BT_FREE) {
+		if (had_old) {
+			unlink_client(t, &old.key, akey);
+		}
+		if (key_is_valid(&c->key)) {
+			unlink_client(t, &c->key, akey);
+		}
+		txn_del(t, DB_BINDINGS, akey, ADDR_LEN);
+		return;
+	}
+
+	if (had_old && !key_equal(&old.key, &c->key)) {
+		unlink_client(t, &old.key, akey);
+	}
+	len = rec_encode(c, rec);
+	txn_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len);
+	len = ckey_encode(&c->key, ckey);
+	txn_put(t, DB_CLIENTS, ckey, len, akey, ADDR_LEN);
+}
+
+static int check_batch(struct store *s, const struct dp_change *c, size_t n)
+{
+	char abuf[16];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].state == BT_FREE) {
+			continue;
+		}
+		if (!state_is_stored(c[i].state)) {
+			fmt_addr(abuf, c[i].addr);
+			set_err(s, "change %zu (%s): state %u is never stored", i, abuf,
+				c[i].state);
+			return -EINVAL;
+		}
+		if (!key_is_valid(&c[i].key)) {
+			fmt_addr(abuf, c[i].addr);
+			set_err(s, "change %zu (%s): invalid client key (type %u, length %u)", i,
+				abuf, c[i].key.type, c[i].key.len);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Double the map, up to max_map_size. No transaction of this process may be open. */
+static int grow_map(struct store *s)
+{
+	uint64_t want;
+	int rc;
+
+	if (s->map_size >= s->max_map_size) {
+		set_err(s, "store full: the map is at its limit of %" PRIu64 " bytes "
+			"(max_map_size)", s->map_size);
+		return STORE_E_FULL;
+	}
+	want = s->map_size > s->max_map_size / 2 ? s->max_map_size : s->map_size * 2;
+	rc = mdb_env_set_mapsize(s->env, (size_t)want);
+	if (rc != MDB_SUCCESS) {
+		return mdb_to_store(s, rc, "grow the map");
+	}
+	refresh_map_size(s);
+	return 0;
+}
+
+int store_write_batch(struct store *s, const struct dp_change *c, size_t n)
+{
+	struct store_txn t;
+	size_t i;
+	int ret;
+
+	if (s->inject_n > 0) {
+		s->inject_n--;
+		ret = s->inject_err < 0 ? s->inject_err : STORE_E_IO;
+		set_err(s, "injected failure (%s)", store_strerror(ret));
+		return ret;
+	}
+	ret = check_batch(s, c, n);
+	if (ret) {
+		return ret;
+	}
+	if (n == 0) {
+		return 0;
+	}
+
+	for (;;) {
+		txn_begin(s, &t, false);
+		for (i = 0; i < n && !t.ret; i++) {
+			apply_change(&t, &c[i]);
+		}
+		ret = txn_commit(&t);
+		if (ret != STORE_E_FULL) {
+			return ret;
+		}
+		/* The aborted batch left nothing behind: grow and write all of it again. */
+		ret = grow_map(s);
+		if (ret) {
+			return ret;
+		}
+	}
+}
+
+static int refuse(struct store *s, const char *reason)
+{
+	set_err(s, "%s; refusing to open it", reason);
+	return STORE_E_SCHEMA;
+}
+
+/* An existing environment: it must be ours, with our schema and layout. */
+static int check_meta(struct store *s, struct store_txn *t)
+{
+	char msg[ERRMSG_LEN];
+	MDB_val v;
+	int rc;
+
+	rc = mdb_dbi_open(t->txn, db_names[DB_META], 0, &s->dbi[DB_META]);
+	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+		return refuse(s, "holds data but no leasewire meta database (not a leasewire "
+			      "store?)");
+	}
+	if (rc != MDB_SUCCESS) {
+		return mdb_to_store(s, rc, "open database \"meta\"");
+	}
+
+	if (!txn_get(t, DB_META, META_SCHEMA, strlen(META_SCHEMA), &v)) {
+		return t->ret ? t->ret : refuse(s, "meta has no schema version");
+	}
+	if (v.mv_size != 4) {
+		snprintf(msg, sizeof(msg), "meta schema version has %zu bytes, not 4", v.mv_size);
+		return refuse(s, msg);
+	}
+	if (get_be32(v.mv_data) != STORE_SCHEMA) {
+		snprintf(msg, sizeof(msg), "store schema %" PRIu32 " is not %d (written by another "
+			 "leasewire version)", get_be32(v.mv_data), STORE_SCHEMA);
+		return refuse(s, msg);
+	}
+
+	if (!txn_get(t, DB_META, META_LAYOUT, strlen(META_LAYOUT), &v)) {
+		return t->ret ? t->ret : refuse(s, "meta has no layout");
+	}
+	if (v.mv_size != strlen(LAYOUT) || memcmp(v.mv_data, LAYOUT, v.mv_size) != 0) {
+		snprintf(msg, sizeof(msg), "store layout \"%.*s\" is not \"%s\" (written by "
+			 "another leasewire version)", v.mv_size > 200 ? 200 : (int)v.mv_size,
+			 (const char *)v.mv_data, LAYOUT);
+		return refuse(s, msg);
+	}
+	return 0;
+}
+
+/* The first write transaction: check (or, in a fresh environment, write) meta; open dbs. */
+static int open_dbs(struct store *s)
+{
+	struct store_txn t;
+	MDB_dbi main_dbi;
+	MDB_stat st;
+	uint8_t schema[4];
+	char what[64];
+	bool fresh;
+	int i, rc, ret;
+
+	txn_begin(s, &t, false);
+	if (t.ret) {
+		return t.ret;
+	}
+	rc = mdb_dbi_open(t.txn, NULL, 0, &main_dbi);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_stat(t.txn, main_dbi, &st);
+	}
+	if (rc != MDB_SUCCESS) {
+		ret = mdb_to_store(s, rc, "read the main database");
+		goto fail;
+	}
+	/* Nothing at all in the main database: no named database, no data. */
+	fresh = st.ms_entries == 0;
+
+	if (!fresh) {
+		ret = check_meta(s, &t);
+		if (ret) {
+			goto fail;
+		}
+	}
+	for (i = 0; i < DB_COUNT; i++) {
+		rc = mdb_dbi_open(t.txn, db_names[i], fresh ? MDB_CREATE : 0, &s->dbi[i]);
+		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+			/* The layout lists it, yet it is not there: not what we wrote. */
+			snprintf(what, sizeof(what), "database \"%s\" is missing", db_names[i]);
+			ret = refuse(s, what);
+			goto fail;
+		}
+		if (rc != MDB_SUCCESS) {
+			snprintf(what, sizeof(what), "open database \"%s\"", db_names[i]);
+			ret = mdb_to_store(s, rc, what);
+			goto fail;
+		}
+	}
+	if (fresh) {
+		put_be32(schema, STORE_SCHEMA);
+		txn_put(&t, DB_META, META_SCHEMA, strlen(META_SCHEMA), schema, sizeof(schema));
+		txn_put(&t, DB_META, META_LAYOUT, strlen(META_LAYOUT), LAYOUT, strlen(LAYOUT));
+	}
+	/* Nothing is dirty in an existing environment: LMDB commits it without a write. */
+	return txn_commit(&t);
+
+fail:
+	txn_abort(&t);
+	return ret;
+}
+
+struct store *store_open(const char *dir, const struct store_opts *o, char *err, size_t errlen)
+{
+	unsigned flags = MDB_NOTLS;
+	struct store *s;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		goto nomem;
+	}
+	s->dir = strdup(dir);
+	if (!s->dir) {
+		free(s);
+		goto nomem;
+	}
+	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
+	s->max_map_size = o && o->max_map_size ? o->max_map_size : DEFAULT_MAX_MAP_SIZE;
+	if (s->map_size > s->max_map_size) {
+		set_err(s, "map_size %" PRIu64 " is larger than max_map_size %" PRIu64,
+			s->map_size, s->max_map_size);
+		goto fail;
+	}
+	if (o && o->sync == STORE_SYNC_RELAXED) {
+		/* Commits stay ordered, but a power cut loses the latest ones (see store.h). */
+		flags |= MDB_NOSYNC;
+	}
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		set_err(s, "cannot create the directory: %s", strerror(errno));
+		goto fail;
+	}
+	rc = mdb_env_create(&s->env);
+	if (rc != MDB_SUCCESS) {
+		s->env = NULL;
+		mdb_to_store(s, rc, "create the environment");
+		goto fail;
+	}
+	rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
+	}
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_env_open(s->env, dir, flags, 0600);
+	}
+	if (rc != MDB_SUCCESS) {
+		mdb_to_store(s, rc, "open the environment");
+		goto fail;
+	}
+	refresh_map_size(s);
+	if (open_dbs(s) != 0) {
+		goto fail;
+	}
+	return s;
+
+fail:
+	if (err && errlen) {
+		snprintf(err, errlen, "%s", s->errmsg);
+	}
+	store_close(s);
+	return NULL;
+nomem:
+	if (err && errlen) {
+		snprintf(err, errlen, "%s: out of memory", dir);
+	}
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s) {
+		return;
+	}
+	if (s->spare_rtxn) {
+		mdb_txn_abort(s->spare_rtxn);
+	}
+	if (s->env) {
+		mdb_env_close(s->env);	/* closes the database handles too */
+	}
+	free(s->dir);
+	free(s);
+}
+
+int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
+{
+	struct store_binding b;
+	struct store_txn t;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc, ret;
+
+	txn_begin(s, &t, true);
+	if (t.ret) {
+		return t.ret;
+	}
+	rc = mdb_cursor_open(t.txn, s->dbi[DB_BINDINGS], &cur);
+	if (rc != MDB_SUCCESS) {
+		cur = NULL;
+		ret = mdb_to_store(s, rc, "open a cursor on \"bindings\"");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		ret = rec_decode(s, &k, &v, &b);
+		if (ret) {
+			goto out;
+		}
+		ret = cb(&b, arg);
+		if (ret) {
+			goto out;
+		}
+	}
+	ret = rc == MDB_NOTFOUND ? 0 : mdb_to_store(s, rc, "walk \"bindings\"");
+out:
+	if (cur) {
+		mdb_cursor_close(cur);
+	}
+	txn_end_read(&t);
+	return ret;
+}
+
+int store_get(struct store *s, uint32_t addr, struct store_binding *out)
+{
+	struct store_txn t;
+	uint8_t akey[ADDR_LEN];
+	MDB_val k = { .mv_size = ADDR_LEN, .mv_data = akey };
+	MDB_val v;
+	int ret;
+
+	put_be32(akey, addr);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, DB_BINDINGS, akey, ADDR_LEN, &v)) {
+		ret = rec_decode(s, &k, &v, out);
+	} else {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
+	return ret;
+}
+
+int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr)
+{
+	uint8_t ckey[CKEY_MAX_LEN];
+	struct store_txn t;
+	size_t clen;
+	MDB_val v;
+	int ret;
+
+	if (!key_is_valid(k)) {
+		set_err(s, "invalid client key (type %u, length %u)", k->type, k->len);
+		return -EINVAL;
+	}
+	clen = ckey_encode(k, ckey);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, DB_CLIENTS, ckey, clen, &v)) {
+		if (v.mv_size == ADDR_LEN) {
+			*addr = get_be32(v.mv_data);
+			ret = 0;
+		} else {
+			set_err(s, "client index entry has %zu bytes, not 4", v.mv_size);
+			ret = STORE_E_CORRUPT;
+		}
+	} else {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
+	return ret;
+}
+
+uint64_t store_count(struct store *s)
+{
+	struct store_txn t;
+	MDB_stat st;
+	uint64_t n = 0;
+	int rc;
+
+	txn_begin(s, &t, true);
+	if (t.ret) {
+		return 0;
+	}
+	rc = mdb_stat(t.txn, s->dbi[DB_BINDINGS], &st);
+	if (rc == MDB_SUCCESS) {
+		n = st.ms_entries;
+	} else {
+		mdb_to_store(s, rc, "count \"bindings\"");
+	}
+	txn_end_read(&t);
+	return n;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	if (!s) {
+		return "no store";
+	}
+	return s->errmsg[0] ? s->errmsg : "no error";
+}
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case STORE_E_SCHEMA:
+		return "unknown store schema or layout";
+	case STORE_E_FULL:
+		return "store full";
+	case STORE_E_CORRUPT:
+		return "corrupt store record";
+	case STORE_E_IO:
+		return "store I/O error";
+	default:
+		break;
+	}
+	if (err < 0 && err > -4096) {
+		return strerror(-err);
+	}
+	return "unknown error";
+}
+
+/* An @p err that is not negative would read as success: such failures report STORE_E_IO. */
+void store_inject_failure(struct store *s, unsigned n, int err)
+{
+	s->inject_n = n;
+	s->inject_err = err;
+}

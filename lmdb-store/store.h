@@ -1,0 +1,118 @@
+/*
+ * store: leasewire's durable state in LMDB. The only module that includes <lmdb.h>.
+ *
+ * One environment (a directory) holds named databases:
+ *   "meta"      schema version and layout: key "schema" -> u32 (big endian) STORE_SCHEMA,
+ *               key "layout" -> the list of database names this version uses ("meta,bindings,
+ *               clients,config,failover,unacked"). An environment whose schema or layout
+ *               differs from ours is refused (STORE_E_SCHEMA), never rewritten.
+ *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
+ *               value: struct store_binding encoded (see store.c: versioned, fixed layout)
+ *   "clients"   key: client key (type byte + key bytes) -> address (4 bytes, big endian):
+ *               the client's latest binding
+ *   "config", "failover", "unacked"   created empty now; used by later issues
+ *
+ * Threads: store_open/store_close/store_load on the control thread before/after the workers
+ * run; store_write_batch from one thread at a time (the committer). Nothing here is called by
+ * a worker.
+ *
+ * Durability: with STORE_SYNC_STRICT every store_write_batch() returns only after the data
+ * is on stable storage (mdb_txn_commit with the default sync). STORE_SYNC_RELAXED opens the
+ * environment with MDB_NOSYNC: commits are ordered but a power cut loses the latest ones.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "commit.h"
+#include "dp_config.h"
+
+#define STORE_SCHEMA 1
+
+/** Errors (negative): project codes from -1000 down, plus negative errno. */
+enum store_err {
+	STORE_E_SCHEMA = -1000,		/**< unknown schema version or layout: refused */
+	STORE_E_FULL = -1001,		/**< map full and cannot grow (max map size reached) */
+	STORE_E_CORRUPT = -1002,	/**< a record that does not decode */
+	STORE_E_IO = -1003,		/**< any other LMDB failure (message in store_errmsg) */
+};
+
+enum store_sync {
+	STORE_SYNC_STRICT = 0,
+	STORE_SYNC_RELAXED = 1,
+};
+
+struct store_opts {
+	enum store_sync sync;
+	uint64_t map_size;		/**< initial map size in bytes; 0 = 64 MiB */
+	uint64_t max_map_size;		/**< growth limit; 0 = 64 GiB */
+};
+
+/** One binding as stored. */
+struct store_binding {
+	uint32_t addr;
+	uint8_t state;			/**< enum bt_state (never BT_OFFERED, never BT_FREE) */
+	uint64_t start, ends;		/**< unix seconds; ends UINT64_MAX = infinite */
+	struct dp_client_key key;
+};
+
+struct store;
+
+/**
+ * Open (creating if needed) the store in directory @p dir (created if missing, mode 0700).
+ * @param err,errlen  on failure, a message naming the path and the reason.
+ * @return the store, or NULL.
+ */
+struct store *store_open(const char *dir, const struct store_opts *o, char *err, size_t errlen);
+
+/** Close. NULL is a no-op. No transaction may be open. */
+void store_close(struct store *s);
+
+/**
+ * Write a batch of changes in ONE write transaction and commit it.
+ * A change with state BT_FREE deletes the address's binding (and the client index entry if it
+ * points at that address); any other state writes the binding and points the client index at
+ * it. Changes are applied in order; later ones win.
+ * When the map is full it is grown (doubled, up to max_map_size) and the batch retried.
+ * @return 0 when the whole batch is durable (per the sync mode); otherwise a negative
+ *         enum store_err and NOTHING of the batch is written.
+ */
+__attribute__((warn_unused_result))
+int store_write_batch(struct store *s, const struct dp_change *c, size_t n);
+
+/**
+ * Call @p cb for every stored binding, in address order, inside one read transaction.
+ * @p cb returns 0 to go on, anything else stops the walk and is returned.
+ * @return 0, the callback's value, or a negative enum store_err.
+ */
+__attribute__((warn_unused_result))
+int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg);
+
+/**
+ * Look up one binding by address (tests, tools).
+ * @return 0 and *out, -ENOENT, or a negative enum store_err.
+ */
+__attribute__((warn_unused_result))
+int store_get(struct store *s, uint32_t addr, struct store_binding *out);
+
+/** Look up a client's latest address. @return 0 and *addr, -ENOENT, or an error. */
+__attribute__((warn_unused_result))
+int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr);
+
+/** Number of stored bindings. */
+uint64_t store_count(struct store *s);
+
+/** Message for the last error on this store (static or internal buffer; valid until the
+ *  next call). */
+const char *store_errmsg(const struct store *s);
+
+/** Name of a store_err or errno code. */
+const char *store_strerror(int err);
+
+/**
+ * Fault injection for tests: the next @p n calls of store_write_batch() fail with @p err
+ * before writing anything. 0 clears it.
+ */
+void store_inject_failure(struct store *s, unsigned n, int err);

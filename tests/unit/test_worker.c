@@ -1,0 +1,206 @@
+/*
+ * The worker's park, with DPDK for real: an EAL without hugepages, a net_ring loopback port
+ * (what the worker transmits comes back on the port's RX queue, where the test reads it), an
+ * LMDB store and the committer driven by hand. A DHCPACK must not leave the worker before the
+ * committer has made its binding durable, even while commits fail.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "committer.h"
+#include "config.h"
+#include "reqbuild.h"
+#include "store.h"
+#include "worker.h"
+
+static const char *cfg_json =
+	"{\"server\": {\"workers\": 1, \"mbufs\": 1023},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.110\"], \"lease-time\": 600}]}";
+
+static struct dp_runtime rt;
+static struct store *st;
+static struct committer *cm;
+static char dir[64];
+
+static int setup(void **state)
+{
+	char *eal[] = {"test_worker", "--no-huge", "-m", "128", "--no-shconf", "--no-pci",
+		       "--log-level=*:error", "--lcores=0@0", NULL};
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	struct committer_opts co = {.n_workers = 1};
+	char err[512];
+
+	(void)state;
+	if (rte_eal_init(8, eal) < 0) {
+		fail_msg("EAL init failed");
+	}
+	urcu_qsbr_register_thread();
+	rt.cfg = cp_config_parse(cfg_json, err, sizeof(err));
+	assert_non_null(rt.cfg);
+	rt.n_ports = 1;
+	rt.tsc_hz = rte_get_tsc_hz();
+	rt.tsc_base = rte_rdtsc();
+	rt.unix_base = 1700000000;
+	snprintf(dir, sizeof(dir), "/tmp/lw-worker.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, &so, err, sizeof(err));
+	assert_non_null(st);
+	cm = committer_new(st, &co);
+	assert_non_null(cm);
+	rt.commit.ops = &committer_ops;
+	rt.commit.ctx = cm;
+	rt.crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
+	urcu_qsbr_set_thread_call_rcu_data(rt.crdp);
+	rt.mp = rte_pktmbuf_pool_create("t_mbufs", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	rt.table = bt_table_new(dp_config_capacity(rt.cfg));
+	rt.pools = dp_pools_new(rt.cfg, 1);
+	assert_non_null(rt.mp);
+	assert_int_equal(dp_workers_init(&rt, 1), 0);
+	if (dp_ports_start(rt.cfg, 1, rt.mp, rt.ports, err, sizeof(err)) != 0) {
+		fail_msg("ports: %s", err);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	dp_ports_stop(rt.cfg, rt.ports);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(rt.table);
+	dp_workers_deinit(&rt);
+	dp_pools_free(rt.pools);
+	committer_free(cm);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		return -1;
+	}
+	urcu_qsbr_set_thread_call_rcu_data(NULL);
+	urcu_qsbr_call_rcu_data_free(rt.crdp);
+	dp_config_free(rt.cfg);
+	urcu_qsbr_unregister_thread();
+	rte_mempool_free(rt.mp);
+	rte_eal_cleanup();
+	return 0;
+}
+
+/* A client frame carrying @p r, as the worker receives it. */
+static struct rte_mbuf *client_frame(const struct reqbuf *r)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rt.mp);
+	struct dp_udp_dst d = {
+		.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		.src_mac = {0x02, 0, 0, 0, r->b[32], r->b[33]},
+		.ip_src = 0, .ip_dst = UINT32_MAX, .sport = 68, .dport = 67,
+	};
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	size_t hdr = dp_frame_udp_hdr_len(0), len;
+
+	memcpy(p + hdr, r->b, r->len);
+	len = dp_frame_build_udp(p, m->buf_len - m->data_off, &d, r->len);
+	assert_true(len > 0);
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	m->port = 0;	/* config port index */
+	return m;
+}
+
+/* Frames the worker has transmitted (looped back by net_ring): their DHCP types. */
+static unsigned transmitted(uint8_t *types, unsigned max)
+{
+	struct rte_mbuf *pk[32];
+	uint16_t n = rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 32);
+	unsigned k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(pk[i], const uint8_t *);
+		struct dhcp4_msg msg;
+		size_t off = dp_frame_udp_hdr_len(0);
+
+		assert_int_equal(dhcp4_parse(&msg, p + off, pk[i]->pkt_len - off), DHCP4_OK);
+		if (k < max) {
+			types[k++] = msg.type;
+		}
+		rte_pktmbuf_free(pk[i]);
+	}
+	return n;
+}
+
+static void ack_waits_for_durability(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[8];
+	uint32_t offered;
+	struct store_binding sb;
+
+	(void)state;
+	rb_begin(&r, 1, 1);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);	/* an OFFER commits nothing: sent */
+	assert_int_equal(types[0], DHCP4_OFFER);
+	offered = bt_lookup_addr(rt.table, IP4(198, 18, 0, 100)) ? IP4(198, 18, 0, 100) : 0;
+	assert_int_not_equal(offered, 0);
+
+	rb_begin(&r, 1, 2);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, offered);
+	rb_end(&r);
+	m = client_frame(&r);
+	store_inject_failure(st, 3, STORE_E_IO);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(w->park_count, 1);
+	assert_int_equal(transmitted(types, 8), 0);	/* parked */
+
+	for (int i = 0; i < 3; i++) {
+		assert_true(committer_round(cm) < 0);	/* the store refuses the batch */
+		dp_worker_flush(w);
+		assert_int_equal(transmitted(types, 8), 0);
+	}
+	assert_int_equal(store_get(st, offered, &sb), -ENOENT);
+
+	assert_int_equal(committer_round(cm), 1);	/* durable now */
+	assert_int_equal(store_get(st, offered, &sb), 0);
+	assert_int_equal(sb.state, BT_ACTIVE);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_ACK);
+	assert_int_equal(w->park_count, 0);
+	assert_int_equal(w->ctr.parked, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ack_waits_for_durability),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -933,7 +933,8 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 {
 	static const char *const keys[] = {
 		"workers", "log-interval", "idle-sleep-us", "reclaim-interval", "mbufs",
-		"durability", "store", "store-map-size", "store-max-size", "control-socket", NULL
+		"durability", "store", "store-map-size", "store-max-size", "control-socket",
+		"control-socket-group", "control-max-request", NULL
 	};
 	const char *path = "server";
 	json_t *x;
@@ -945,7 +946,9 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 	    get_u32(p, path, v, "reclaim-interval", 1, 3600, 5, &c->reclaim_interval) != 0 ||
 	    get_u32(p, path, v, "mbufs", 1023, 1048575, 8191, &c->mbufs) != 0 ||
 	    get_u32(p, path, v, "store-map-size", 1, 1048576, 64, &c->store_map_mb) != 0 ||
-	    get_u32(p, path, v, "store-max-size", 1, 1048576, 65536, &c->store_max_mb) != 0) {
+	    get_u32(p, path, v, "store-max-size", 1, 1048576, 65536, &c->store_max_mb) != 0 ||
+	    get_u32(p, path, v, "control-max-request", 1024, 64u << 20, 1u << 20,
+		    &c->control_max_request) != 0) {
 		return -EINVAL;
 	}
 	if (c->store_map_mb > c->store_max_mb) {
@@ -970,6 +973,11 @@ static int parse_server(struct pctx *p, json_t *v, struct dp_config *c)
 	x = json_object_get(v, "control-socket");
 	if (x != NULL && str_value(p, "server.control-socket", x, c->control_socket,
 				   SUN_PATH_MAX + 1, 1) != 0) {
+		return -EINVAL;
+	}
+	x = json_object_get(v, "control-socket-group");
+	if (x != NULL && str_value(p, "server.control-socket-group", x, c->control_group,
+				   sizeof(c->control_group), 0) != 0) {
 		return -EINVAL;
 	}
 	return 0;
@@ -1820,6 +1828,7 @@ static struct dp_config *parse_root(struct pctx *p, json_t *root)
 	c->reclaim_interval = 5;
 	c->mbufs = 8191;
 	c->store_map_mb = 64;
+	c->control_max_request = 1u << 20;
 	c->store_max_mb = 65536;
 	c->durability = DP_DURABILITY_STRICT;
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s", DEFAULT_CONTROL_SOCKET);
@@ -2197,6 +2206,8 @@ json_t *cp_config_to_json(const struct dp_config *c)
 	put(srv, "store-map-size", json_integer(c->store_map_mb), &ok);
 	put(srv, "store-max-size", json_integer(c->store_max_mb), &ok);
 	put(srv, "control-socket", json_string(c->control_socket), &ok);
+	put(srv, "control-socket-group", json_string(c->control_group), &ok);
+	put(srv, "control-max-request", json_integer(c->control_max_request), &ok);
 	put(root, "server", srv, &ok);
 
 	for (uint32_t i = 0; i < c->n_ports; i++) {

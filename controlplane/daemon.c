@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 
 #include "daemon.h"
+#include "daemon_impl.h"
 #include "log.h"
 #include "persist.h"
 #include "worker.h"
@@ -116,7 +117,7 @@ static bool reclaim_cb(const struct bt_binding *b, void *arg)
 
 	if ((b->state == BT_ACTIVE || b->state == BT_OFFERED || b->state == BT_ABANDONED) &&
 	    b->ends <= rs->now && b->owner < rs->rt->n_workers) {
-		if (dp_worker_command(&rs->rt->workers[b->owner], DP_CMD_RECLAIM, b->addr) != 0) {
+		if (dp_worker_command(&rs->rt->workers[b->owner], DP_CMD_RECLAIM, 0, b->addr) != 0) {
 			rs->full++;
 			return false;	/* the rest waits for the next scan */
 		}
@@ -138,15 +139,21 @@ static void reclaim_scan(struct dp_runtime *rt)
 	}
 }
 
-static void sum_counters(const struct dp_runtime *rt, struct dp_counters *sum)
+void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_reset)
 {
+	const uint64_t *b = (const uint64_t *)&d->baseline;
+	uint64_t *a = (uint64_t *)sum;
+
 	memset(sum, 0, sizeof(*sum));
-	for (uint32_t i = 0; i < rt->n_workers; i++) {
-		dp_counters_add(sum, &rt->workers[i].ctr);
+	for (uint32_t i = 0; i < d->rt.n_workers; i++) {
+		dp_counters_add(sum, &d->rt.workers[i].ctr);
+	}
+	for (size_t i = 0; since_reset && i < sizeof(*sum) / sizeof(uint64_t); i++) {
+		a[i] -= b[i];
 	}
 }
 
-static void log_counters(const char *what, const struct dp_counters *c)
+void cp_log_counters(const char *what, const struct dp_counters *c)
 {
 	char drops[1024];
 	size_t off = 0;
@@ -177,44 +184,58 @@ static void log_counters(const char *what, const struct dp_counters *c)
 	       (unsigned long long)dp_counters_drops(c), drops);
 }
 
-static void control_loop(struct dp_runtime *rt, struct cp_persist *persist, double run_seconds)
+static void control_loop(struct cp_daemon *d, double run_seconds)
 {
-	const struct dp_config *cfg = rt->cfg;
+	struct dp_runtime *rt = &d->rt;
 	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
-	uint64_t next_log = start + hz * cfg->log_interval;
-	uint64_t next_reclaim = start + hz * cfg->reclaim_interval;
+	uint64_t next_log = start, next_reclaim = start;
 	uint64_t exhausted = 0;
 	struct dp_counters sum;
 
-	while (!got_signal) {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = TICK_MS * 1000000L};
+	while (!got_signal && !d->shutdown) {
+		/* The snapshot may change under config-set: read it each time round. */
+		const struct dp_config *cfg = rt->snap->cfg;
+		int wait_ms = d->pending != NULL ? 1 : TICK_MS;
 		uint64_t t;
 
-		nanosleep(&ts, NULL);
+		if (d->ctl != NULL) {
+			(void)ctl_server_poll(d->ctl, wait_ms);
+		} else {
+			struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_ms * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+		cp_cmd_progress(d);
 		t = rte_get_timer_cycles();
 		if (run_seconds > 0 && (double)(t - start) / (double)hz >= run_seconds) {
 			break;
 		}
-		cp_persist_check(persist);
+		cp_persist_check(&d->persist);
 		if (t >= next_reclaim) {
-			reclaim_scan(rt);
+			if (next_reclaim != start) {
+				reclaim_scan(rt);
+			}
 			next_reclaim = t + hz * cfg->reclaim_interval;
 		}
-		if (cfg->log_interval != 0 && t >= next_log) {
-			sum_counters(rt, &sum);
-			log_counters("counters", &sum);
-			if (sum.drop[DP_DROP_POOL_EXHAUSTED] > exhausted) {
-				cp_log(CP_LOG_WARN, "pool exhausted: %llu requests got no offer in "
-				       "the last %us", (unsigned long long)
-				       (sum.drop[DP_DROP_POOL_EXHAUSTED] - exhausted),
-				       cfg->log_interval);
-				exhausted = sum.drop[DP_DROP_POOL_EXHAUSTED];
+		if (t >= next_log) {
+			if (next_log != start && cfg->log_interval != 0) {
+				cp_counters(d, &sum, false);
+				cp_log_counters("counters", &sum);
+				if (sum.drop[DP_DROP_POOL_EXHAUSTED] > exhausted) {
+					cp_log(CP_LOG_WARN, "pool exhausted: %llu requests got no "
+					       "offer in the last %us", (unsigned long long)
+					       (sum.drop[DP_DROP_POOL_EXHAUSTED] - exhausted),
+					       cfg->log_interval);
+					exhausted = sum.drop[DP_DROP_POOL_EXHAUSTED];
+				}
 			}
-			next_log = t + hz * cfg->log_interval;
+			next_log = t + hz * (cfg->log_interval ? cfg->log_interval : 1);
 		}
 	}
 	if (got_signal) {
 		cp_log(CP_LOG_INFO, "signal %d: stopping", (int)got_signal);
+	} else if (d->shutdown) {
+		cp_log(CP_LOG_INFO, "event=shutdown by=control-socket");
 	}
 }
 
@@ -235,7 +256,7 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 		cp_log(CP_LOG_INFO, "scope %s: %u.%u.%u.%u/%u, %llu dynamic addresses, "
 		       "%u reservations, lease %us%s", s->name, s->subnet >> 24,
 		       (s->subnet >> 16) & 255, (s->subnet >> 8) & 255, s->subnet & 255,
-		       s->prefix_len, (unsigned long long)rt->pools->pools[i].total,
+		       s->prefix_len, (unsigned long long)rt->snap->pools->pools[i].total,
 		       s->n_reservations, s->lease_time, s->active ? "" : " (inactive)");
 	}
 }
@@ -257,31 +278,163 @@ static int launch_workers(struct dp_runtime *rt)
 	return 0;
 }
 
-int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
+static int build_eal_args(const struct dp_config *cfg, const struct cp_daemon_args *args,
+			  char **argv, size_t max, char *lcores, size_t lclen)
 {
-	static struct dp_runtime rt;
-	static struct cp_persist persist;
-	char *argv[24], lcores[256], err[512];
-	int argc = args->eal_argc, rc, status = 1;
-	struct dp_counters sum;
-	struct timespec now;
-	struct sigaction sa;
+	int argc = args->eal_argc;
 
 	if (argc == 0) {
-		argc = cp_default_eal_args(cfg, args->prog, argv, lcores, sizeof(lcores));
-	} else {
-		argv[0] = (char *)args->prog;
-		if (argc > (int)(sizeof(argv) / sizeof(argv[0])) - 2) {
-			cp_log(CP_LOG_ERR, "too many EAL arguments");
-			dp_config_free(cfg);
-			return 1;
-		}
-		memcpy(argv + 1, args->eal_argv, sizeof(char *) * (size_t)argc);
-		argc++;
-		argv[argc] = NULL;
+		return cp_default_eal_args(cfg, args->prog, argv, lcores, lclen);
 	}
-	rc = rte_eal_init(argc, argv);
-	if (rc < 0) {
+	if ((size_t)argc > max - 2) {
+		cp_log(CP_LOG_ERR, "too many EAL arguments");
+		return -1;
+	}
+	argv[0] = (char *)args->prog;
+	memcpy(argv + 1, args->eal_argv, sizeof(char *) * (size_t)argc);
+	argv[argc + 1] = NULL;
+	return argc + 1;
+}
+
+static int open_control_socket(struct cp_daemon *d, const struct dp_config *cfg)
+{
+	struct ctl_opts o = {
+		.path = cfg->control_socket,
+		.group = cfg->control_group,
+		.max_request = cfg->control_max_request,
+	};
+	char err[512];
+
+	if (cfg->control_socket[0] == '\0') {
+		cp_log(CP_LOG_WARN, "server.control-socket is empty: no control socket");
+		return 0;
+	}
+	d->ctl = ctl_server_open(&o, cp_cmd_dispatch, d, err, sizeof(err));
+	if (d->ctl == NULL) {
+		cp_log(CP_LOG_ERR, "server.control-socket: %s", err);
+		return -1;
+	}
+	cp_log(CP_LOG_INFO, "control socket %s", cfg->control_socket);
+	return 0;
+}
+
+/* Everything after the EAL: tables, snapshot, store, workers, ports, then the loop. */
+static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemon_args *args)
+{
+	struct dp_runtime *rt = &d->rt;
+	struct dp_pools *pools = NULL;
+	struct dp_counters sum;
+	struct timespec now;
+	char err[512];
+	int rc, status = 1;
+	bool ports_up = false;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	d->started = d->applied = (uint64_t)now.tv_sec;
+	rt->tsc_hz = rte_get_tsc_hz();
+	rt->tsc_base = rte_rdtsc();
+	rt->unix_base = (uint64_t)now.tv_sec;
+	if (cp_persist_open(&d->persist, cfg) != 0 ||
+	    cp_persist_pick_config(&d->persist, &cfg, d->config_path) != 0) {
+		goto out;
+	}
+	rt->n_ports = cfg->n_ports;
+	rt->commit = d->persist.sink;
+	rt->crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
+	rt->mp = rte_pktmbuf_pool_create("lw_mbufs", cfg->mbufs, 256, 0,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	rt->table = bt_table_new(dp_config_capacity(cfg));
+	pools = dp_pools_new(cfg, cfg->workers);
+	if (rt->crdp == NULL || rt->mp == NULL || rt->table == NULL || pools == NULL) {
+		cp_log(CP_LOG_ERR, "out of memory at start-up (mbufs=%u, %llu addresses)",
+		       cfg->mbufs, (unsigned long long)dp_config_capacity(cfg));
+		goto out;
+	}
+	(void)dp_runtime_publish(rt, cfg, pools, &rc);
+	if (rc != 0) {
+		goto out;
+	}
+	cfg = NULL;	/* the snapshot owns both now */
+	pools = NULL;
+
+	rc = dp_workers_init(rt, rt->snap->cfg->workers);
+	if (rc != 0) {
+		cp_log(CP_LOG_ERR, "cannot set up workers: %s", strerror(-rc));
+		goto out;
+	}
+	/* Every stored binding is in the tables before a single frame is read. */
+	if (cp_persist_load(&d->persist, rt, rt->unix_base) != 0 ||
+	    cp_persist_start(&d->persist) != 0) {
+		goto out;
+	}
+	rc = dp_ports_start(rt->snap->cfg, (uint16_t)rt->n_workers, rt->mp, rt->ports, err,
+			    sizeof(err));
+	if (rc != 0) {
+		cp_log(CP_LOG_ERR, "%s", err);
+		goto out;
+	}
+	ports_up = true;
+	log_config(rt->snap->cfg, rt);
+	if (open_control_socket(d, rt->snap->cfg) != 0) {
+		goto out;
+	}
+	if (launch_workers(rt) != 0) {
+		cp_log(CP_LOG_ERR, "cannot launch workers");
+		atomic_store(&rt->stop, true);
+		rte_eal_mp_wait_lcore();
+		goto out;
+	}
+	cp_log(CP_LOG_INFO, "leasewired ready: %u worker(s), %u port(s), %u scope(s)",
+	       rt->n_workers, rt->n_ports, rt->snap->cfg->n_scopes);
+
+	control_loop(d, args->run_seconds);
+
+	atomic_store(&rt->stop, true);
+	rte_eal_mp_wait_lcore();
+	cp_counters(d, &sum, false);
+	cp_log_counters("final", &sum);
+	status = d->shutdown ? d->exit_value : 0;
+out:
+	cp_cmd_abort_all(d);
+	ctl_server_close(d->ctl);
+	d->ctl = NULL;
+	if (ports_up) {
+		dp_ports_stop(rt->snap->cfg, rt->ports);
+	}
+	cp_persist_close(&d->persist);
+	/* Retired records go back to their writers' stocks: wait for that before the
+	 * writers' memory goes. */
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(rt->table);
+	urcu_qsbr_thread_offline();
+	dp_workers_deinit(rt);
+	dp_snapshot_free(rt->snap);
+	rt->snap = NULL;
+	dp_pools_free(pools);
+	dp_config_free(cfg);
+	if (rt->crdp != NULL) {
+		urcu_qsbr_call_rcu_data_free(rt->crdp);
+	}
+	rte_mempool_free(rt->mp);
+	return status;
+}
+
+int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
+{
+	static struct cp_daemon d;
+	char *argv[64], lcores[256];
+	struct sigaction sa;
+	int argc, status = 1;
+
+	d.config_path = args->config_path;
+	argc = build_eal_args(cfg, args, argv, sizeof(argv) / sizeof(argv[0]), lcores,
+			      sizeof(lcores));
+	if (argc < 0) {
+		dp_config_free(cfg);
+		return 1;
+	}
+	if (rte_eal_init(argc, argv) < 0) {
 		cp_log(CP_LOG_ERR, "EAL init failed: %s", rte_strerror(rte_errno));
 		dp_config_free(cfg);
 		return 1;
@@ -290,87 +443,18 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 		cp_log(CP_LOG_ERR, "server.workers is %u but the EAL has %u lcores: give it %u "
 		       "(one control lcore and one per worker)", cfg->workers, rte_lcore_count(),
 		       cfg->workers + 1);
-		goto out_eal;
+		dp_config_free(cfg);
+	} else {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		urcu_qsbr_register_thread();
+		urcu_qsbr_thread_offline();	/* online only around table operations */
+		status = run(&d, cfg, args);
+		urcu_qsbr_unregister_thread();
 	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	urcu_qsbr_register_thread();
-	urcu_qsbr_thread_offline();	/* online only around table operations */
-	rt.cfg = cfg;
-	rt.n_ports = cfg->n_ports;
-	rt.tsc_hz = rte_get_tsc_hz();
-	rt.tsc_base = rte_rdtsc();
-	clock_gettime(CLOCK_REALTIME, &now);
-	rt.unix_base = (uint64_t)now.tv_sec;
-	if (cp_persist_open(&persist, cfg) != 0) {
-		goto out;
-	}
-	rt.commit = persist.sink;
-	rt.crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
-	rt.mp = rte_pktmbuf_pool_create("lw_mbufs", cfg->mbufs, 256, 0,
-					RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	rt.table = bt_table_new(dp_config_capacity(cfg));
-	rt.pools = dp_pools_new(cfg, cfg->workers);
-	if (rt.crdp == NULL || rt.mp == NULL || rt.table == NULL || rt.pools == NULL) {
-		cp_log(CP_LOG_ERR, "out of memory at start-up (mbufs=%u, %llu addresses)",
-		       cfg->mbufs, (unsigned long long)dp_config_capacity(cfg));
-		goto out;
-	}
-	rc = dp_workers_init(&rt, cfg->workers);
-	if (rc != 0) {
-		cp_log(CP_LOG_ERR, "cannot set up workers: %s", strerror(-rc));
-		goto out;
-	}
-	/* Every stored binding is in the tables before a single frame is read. */
-	if (cp_persist_load(&persist, &rt, rt.unix_base) != 0 || cp_persist_start(&persist) != 0) {
-		goto out;
-	}
-	rc = dp_ports_start(cfg, (uint16_t)cfg->workers, rt.mp, rt.ports, err, sizeof(err));
-	if (rc != 0) {
-		cp_log(CP_LOG_ERR, "%s", err);
-		goto out;
-	}
-	log_config(cfg, &rt);
-	if (launch_workers(&rt) != 0) {
-		cp_log(CP_LOG_ERR, "cannot launch workers");
-		atomic_store(&rt.stop, true);
-		rte_eal_mp_wait_lcore();
-		goto out_ports;
-	}
-	cp_log(CP_LOG_INFO, "leasewired ready: %u worker(s), %u port(s), %u scope(s)",
-	       cfg->workers, cfg->n_ports, cfg->n_scopes);
-
-	control_loop(&rt, &persist, args->run_seconds);
-
-	atomic_store(&rt.stop, true);
-	rte_eal_mp_wait_lcore();
-	sum_counters(&rt, &sum);
-	log_counters("final", &sum);
-	status = 0;
-out_ports:
-	dp_ports_stop(cfg, rt.ports);
-out:
-	cp_persist_close(&persist);
-	/* Retired records go back to their writers' stocks: wait for that before the
-	 * writers' memory goes. */
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
-	bt_table_free(rt.table);
-	urcu_qsbr_thread_offline();
-	dp_workers_deinit(&rt);
-	dp_pools_free(rt.pools);
-	if (rt.crdp != NULL) {
-		urcu_qsbr_call_rcu_data_free(rt.crdp);
-	}
-	rte_mempool_free(rt.mp);
-	urcu_qsbr_unregister_thread();
-out_eal:
 	rte_eal_cleanup();
-	dp_config_free(cfg);
 	cp_log(CP_LOG_INFO, "leasewired stopped");
 	return status;
 }

@@ -15,13 +15,14 @@ struct cp_daemon_args {
 	int eal_argc;		/**< EAL arguments given after "--"; 0 = choose defaults */
 	char **eal_argv;
 	const char *prog;
+	const char *config_path;	/**< the file, for config-reload; NULL = built-in */
 	double run_seconds;	/**< stop by itself after this long; 0 = until signalled */
 };
 
 /**
  * Run the daemon on @p cfg (ownership passes to the daemon).
- * @return the process exit status: 0 after a clean stop, 1 when start-up failed (the reason
- *         has been logged).
+ * @return the process exit status: 0 after a clean stop (or the exit-value of a shutdown
+ *         command), 1 when start-up failed (the reason has been logged).
  */
 int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args);
 

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 			err);
 		return 1;
 	}
+	args.config_path = path;
 	if (check) {
 		printf("%s: configuration OK\n", path ? path : "built-in configuration");
 		dp_config_free(cfg);

@@ -1,7 +1,10 @@
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "log.h"
 #include "persist.h"
 
@@ -46,6 +49,94 @@ int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg)
 		cp_log(CP_LOG_INFO, "store %s: strict durability (every ACK waits for its "
 		       "binding to be committed and synced)", cfg->store_path);
 	}
+	return 0;
+}
+
+static uint64_t fnv1a(const void *data, size_t len, uint64_t h)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t fingerprint_of(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	char buf[65536];
+	size_t n;
+	FILE *f;
+
+	if (path == NULL) {
+		const char *text = cp_config_default_json();
+
+		return fnv1a(text, strlen(text), h);
+	}
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		return 0;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		h = fnv1a(buf, n, h);
+	}
+	fclose(f);
+	return h;
+}
+
+void cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg)
+{
+	if (p->store == NULL) {
+		return;
+	}
+	json_t *j = cp_config_to_json(cfg);
+	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+	if (text == NULL || store_config_put(p->store, text, strlen(text),
+					     p->file_fingerprint) != 0) {
+		cp_log(CP_LOG_WARN, "store: cannot save the running configuration: %s",
+		       store_errmsg(p->store));
+	}
+	free(text);
+	json_decref(j);
+}
+
+int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const char *path)
+{
+	uint64_t stored_fp = 0;
+	char *text = NULL, err[512];
+	struct dp_config *saved;
+	int rc;
+
+	p->file_fingerprint = fingerprint_of(path);
+	if (p->store == NULL) {
+		return 0;
+	}
+	rc = store_config_get(p->store, &text, &stored_fp);
+	if (rc == 0 && stored_fp == p->file_fingerprint) {
+		saved = cp_config_parse(text, err, sizeof(err));
+		if (saved == NULL) {
+			cp_log(CP_LOG_ERR, "store: the saved configuration does not validate (%s); "
+			       "refusing to guess: fix or remove the store's configuration", err);
+			free(text);
+			return -1;
+		}
+		dp_config_free(*cfg);
+		*cfg = saved;
+		cp_log(CP_LOG_INFO, "store: running the configuration saved by the control "
+		       "socket (%s is unchanged since)", path ? path : "the built-in configuration");
+	} else if (rc == 0) {
+		cp_log(CP_LOG_WARN, "store: %s changed since the control socket last saved the "
+		       "configuration: the file wins, changes made through the socket are "
+		       "superseded", path ? path : "the built-in configuration");
+	} else if (rc != -ENOENT) {
+		cp_log(CP_LOG_ERR, "store: cannot read the saved configuration: %s",
+		       store_errmsg(p->store));
+		return -1;
+	}
+	free(text);
+	cp_persist_save_config(p, *cfg);
 	return 0;
 }
 
@@ -103,7 +194,7 @@ static uint64_t ms_since(const struct timespec *t0)
 static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct dp_change *fix,
 		   size_t *n_fix, uint64_t *skipped)
 {
-	const struct dp_config *cfg = rt->cfg;
+	const struct dp_config *cfg = rt->snap->cfg;
 
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_binding *sb = &l->v[i];
@@ -147,7 +238,10 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 		nb->start = sb->start;
 		nb->ends = sb->ends;
 		nb->key = sb->key;
-		bt_publish(&rt->workers[owner].eng.writer, bt_lookup_addr(rt->table, sb->addr), nb);
+		if (bt_publish(&rt->workers[owner].eng.writer, bt_lookup_addr(rt->table, sb->addr),
+			       nb) != 0) {
+			bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
+		}
 	}
 	return 0;
 }
@@ -176,7 +270,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	}
 	urcu_qsbr_thread_online();
 	rc = publish(rt, &l, now, fix, &n_fix, &skipped);
-	if (rc == 0 && dp_pools_requeue(rt->pools, rt->table) != 0) {
+	if (rc == 0 && dp_pools_requeue(rt->snap->pools, rt->table) != 0) {
 		rc = -1;
 	}
 	urcu_qsbr_thread_offline();

@@ -22,6 +22,7 @@ struct cp_persist {
 	struct committer *committer;
 	struct dp_commit_mem mem;	/**< the sink when there is no store */
 	struct dp_commit sink;		/**< what the workers post to */
+	uint64_t file_fingerprint;	/**< of the configuration file (or built-in text) */
 };
 
 /**
@@ -31,6 +32,18 @@ struct cp_persist {
 int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg);
 
 /**
+ * Choose the configuration to run. Changes made through the control socket are saved in the
+ * store with the fingerprint of the file they were made on top of: when the file (or the
+ * built-in text, for --default) still has that fingerprint, the saved configuration wins;
+ * otherwise the file wins and a warning says the socket's changes were superseded. The
+ * choice is saved back. After cp_persist_open().
+ * @param cfg   in: parsed from @p path (NULL path: the built-in configuration); out: the one
+ *              to run (the other is freed).
+ * @return 0, or -1 after logging why.
+ */
+int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const char *path);
+
+/**
  * Load every stored binding into @p rt's tables (owner: the client's worker), reclaim what
  * ended while we were down (written back at once), and rebuild the free lists. After
  * dp_workers_init(), before the workers and the committer start. RCU: the calling thread
@@ -38,6 +51,9 @@ int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg);
  * @return 0, or -1 after logging why (a store that does not decode stops the start).
  */
 int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now);
+
+/** Save @p cfg as the running configuration (no-op without a store; failure is logged). */
+void cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg);
 
 /** Start the committer thread (no-op without a store). @return 0 or -1 (logged). */
 int cp_persist_start(struct cp_persist *p);

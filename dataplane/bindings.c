@@ -189,7 +189,6 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->addr = 0;
 	b->scope = 0;
 	b->state = 0;
-	b->in_key = false;
 	b->start = b->ends = b->seq = 0;
 	b->key.type = b->key.len = 0;
 	b->home = w;
@@ -242,7 +241,17 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 	return lookup_key_iter(t, k, &iter);
 }
 
-void bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_binding *nb)
+/* Take @p b out of by_key if it is the node there for its key. */
+static void unlink_key(struct bt_table *t, struct bt_binding *b)
+{
+	struct cds_lfht_iter iter;
+
+	if (lookup_key_iter(t, &b->key, &iter) == b) {
+		(void)cds_lfht_del(t->by_key, &b->key_node);
+	}
+}
+
+int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_binding *nb)
 {
 	struct bt_table *t = w->table;
 	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
@@ -255,44 +264,47 @@ void bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bi
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 
+	/* by_addr first, as a compare-and-swap: replace exactly the record the caller read,
+	 * or add where there was none. If another writer got there first (a broken ownership
+	 * rule, or an operator's change racing an allocation), nothing is changed. */
 	if (old != NULL) {
 		cds_lfht_lookup(t->by_addr, ha, match_addr, &nb->addr, &iter);
-		/* One writer per address: what we replace is what we read. */
-		(void)cds_lfht_replace(t->by_addr, &iter, ha, match_addr, &nb->addr,
-				       &nb->addr_node);
-	} else {
-		(void)cds_lfht_add_unique(t->by_addr, ha, match_addr, &nb->addr, &nb->addr_node);
+		if (cds_lfht_iter_get_node(&iter) != &old->addr_node ||
+		    cds_lfht_replace(t->by_addr, &iter, ha, match_addr, &nb->addr,
+				     &nb->addr_node) != 0) {
+			return -EAGAIN;
+		}
+	} else if (cds_lfht_add_unique(t->by_addr, ha, match_addr, &nb->addr, &nb->addr_node) !=
+		   &nb->addr_node) {
+		return -EAGAIN;
 	}
 
+	/* by_key: the client's latest binding. Keys have one writer (the client's worker). */
 	cur = lookup_key_iter(t, &nb->key, &iter);
-	if (cur != NULL) {
-		(void)cds_lfht_replace(t->by_key, &iter, bt_key_hash(&nb->key), match_key, &nb->key,
-				       &nb->key_node);
-		cur->in_key = false;
-	} else {
-		cds_lfht_add(t->by_key, bt_key_hash(&nb->key), &nb->key_node);
+	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, bt_key_hash(&nb->key), match_key,
+					    &nb->key, &nb->key_node) != 0) {
+		(void)cds_lfht_add_unique(t->by_key, bt_key_hash(&nb->key), match_key, &nb->key,
+					  &nb->key_node);
 	}
-	nb->in_key = true;
-
 	if (old != NULL) {
-		if (old != cur && old->in_key) {
-			(void)cds_lfht_del(t->by_key, &old->key_node);
-			old->in_key = false;
+		if (old != cur) {
+			unlink_key(t, old);	/* the address changed hands */
 		}
 		retire(old);
 	}
+	return 0;
 }
 
-void bt_remove(struct bt_writer *w, const struct bt_binding *cold)
+int bt_remove(struct bt_writer *w, const struct bt_binding *cold)
 {
 	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
 
-	(void)cds_lfht_del(w->table->by_addr, &old->addr_node);
-	if (old->in_key) {
-		(void)cds_lfht_del(w->table->by_key, &old->key_node);
-		old->in_key = false;
+	if (cds_lfht_del(w->table->by_addr, &old->addr_node) != 0) {
+		return -EAGAIN;		/* someone else replaced or removed it */
 	}
+	unlink_key(w->table, old);
 	retire(old);
+	return 0;
 }
 
 void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void *arg), void *arg)

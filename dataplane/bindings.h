@@ -15,10 +15,12 @@
  * The tables are created at their final size (no automatic resize, which would allocate on
  * the caller's thread): the capacity comes from the configuration (dp_config_capacity()).
  *
- * Invariants kept by the writer:
+ * Invariants:
  *  - at most one record per address is in by_addr; a FREE address has none;
  *  - at most one record per client key is in by_key: the client's latest binding;
  *  - a record in by_key is in by_addr too.
+ * Whether a record is in by_key is never stored: it is looked up (the record a lookup of its
+ * key returns is itself), so no writer ever touches a record another writer published.
  */
 #pragma once
 
@@ -58,7 +60,6 @@ struct bt_binding {
 	uint32_t scope;			/**< dp_scope.index when written */
 	uint8_t state;			/**< enum bt_state */
 	uint8_t owner;			/**< worker id of the writer */
-	bool in_key;			/**< writer-private: this record is in by_key */
 	uint64_t start;			/**< when the current state began (unix seconds) */
 	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
 					 *   the end of the decline hold */
@@ -136,17 +137,26 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
 
 /**
  * Publish @p nb (from bt_record_get(), fields filled) as the binding of nb->addr and of
- * nb->key, replacing @p old (the current record of that address, or NULL). Any other record
- * of the same key loses its place in by_key (it stays in by_addr). Replaced records are
- * retired after a grace period. Owner thread only, RCU read-side (online).
+ * nb->key, replacing @p old: the record of that address the caller looked up, or NULL when
+ * there was none. Any other record of the same key loses its place in by_key (it stays in
+ * by_addr). The replaced record is retired after a grace period.
+ *
+ * The address change is a compare-and-swap: when the address's record is no longer @p old
+ * (another writer changed it since the lookup), nothing is published and -EAGAIN is
+ * returned; the caller still owns @p nb (give it back with bt_record_put()). With the
+ * ownership rules of ARCHITECTURE.md that never happens; this keeps the tables whole if it
+ * ever does. Writer thread, RCU read side (online).
+ * @return 0 or -EAGAIN.
  */
-void bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
+__attribute__((warn_unused_result))
+int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
 
 /**
- * Remove the binding of an address (it becomes FREE). Owner thread only, online.
- * @p old must be the record currently in by_addr.
+ * Remove the binding of an address (it becomes FREE), if @p old is still its record.
+ * Writer thread, online. @return 0 or -EAGAIN (changed by someone else: nothing done).
  */
-void bt_remove(struct bt_writer *w, const struct bt_binding *old);
+__attribute__((warn_unused_result))
+int bt_remove(struct bt_writer *w, const struct bt_binding *old);
 
 /**
  * Iterate over all bindings (control plane: dumps, expiry scans). Online, read-side.

@@ -53,6 +53,10 @@ enum dp_drop {
 	DP_DROP_REPLY_SPACE,		/**< reply frame could not be built (mbuf too small) */
 	DP_DROP_TX_FULL,		/**< the NIC queue refused the frame */
 	DP_DROP_NOMBUF,
+	DP_DROP_WRITE_CONFLICT,		/**< the binding belongs to another worker's writer */
+	DP_DROP_RESERVED_IN_USE,	/**< the client's reserved address is bound to another */
+	DP_DROP_STALE_PARKED,		/**< a parked reply whose binding changed before it was
+					 *   durable (e.g. reclaimed during a long store outage) */
 	/* silences RFC 2131 asks for (not errors, but counted with the drops) */
 	DP_DROP_OTHER_SERVER,		/**< REQUEST for another server's offer */
 	DP_DROP_UNKNOWN_CLIENT,		/**< INIT-REBOOT/REBINDING from a client we do not know */

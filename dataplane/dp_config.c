@@ -265,3 +265,14 @@ int dp_config_iface_find(const struct dp_config *c, uint16_t port, uint16_t vlan
 	}
 	return -1;
 }
+
+const struct dp_scope *dp_config_scope_of(const struct dp_config *c, uint32_t addr)
+{
+	/* Subnets never overlap (validated), so the first match is the only one. */
+	for (uint32_t i = 0; i < c->n_scopes; i++) {
+		if ((addr & c->scopes[i].mask) == c->scopes[i].subnet) {
+			return &c->scopes[i];
+		}
+	}
+	return NULL;
+}

@@ -126,7 +126,9 @@ struct dp_config {
 	char store_path[256];		/**< LMDB directory, "" = in-memory only */
 	uint32_t store_map_mb;		/**< initial LMDB map size, MiB */
 	uint32_t store_max_mb;		/**< the map grows up to this, MiB */
-	char control_socket[256];	/**< unix control socket path */
+	char control_socket[256];	/**< unix control socket path, "" = none */
+	char control_group[64];		/**< group for a 0660 socket, "" = 0600 */
+	uint32_t control_max_request;	/**< bytes */
 
 	struct dp_port *ports;
 	uint32_t n_ports;
@@ -176,6 +178,12 @@ const struct dp_scope *dp_config_scope_by_relay(const struct dp_config *c, uint3
  * to that interface, else the scope whose subnet contains the interface address. NULL if none.
  */
 const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint32_t iface);
+
+/**
+ * The scope whose subnet contains @p addr, or NULL. Bindings do not keep a scope index
+ * across configuration changes; this is how the owner of an address is found again.
+ */
+const struct dp_scope *dp_config_scope_of(const struct dp_config *c, uint32_t addr);
 
 /** The interface on @p port / @p vlan, or -1. */
 int dp_config_iface_find(const struct dp_config *c, uint16_t port, uint16_t vlan);

@@ -93,6 +93,14 @@ static bool free_for(const struct bt_binding *b, const struct dp_client_key *key
 	}
 }
 
+/* May this worker give the address whose binding is @p b to @p key? Free for it, and either
+ * unbound or bound by this worker (single writer). */
+static bool takeable(const struct dp_engine *e, const struct bt_binding *b,
+		     const struct dp_client_key *key, uint64_t now)
+{
+	return free_for(b, key, now) && (b == NULL || b->owner == e->id);
+}
+
 /* May this worker write the binding of @p addr for a client it owns? */
 static bool may_write(const struct dp_engine *e, const struct dp_scope *s, uint32_t addr,
 		      const struct dp_reservation *res)
@@ -145,8 +153,28 @@ static int post_change(struct dp_engine *e, const struct bt_binding *nb)
 	return rc;
 }
 
+/* The store missed a write we lost to another writer: tell it what memory holds now. */
+static void resync(struct dp_engine *e, uint32_t addr)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	struct bt_binding now;
+
+	if (b != NULL) {
+		now = *b;
+	} else {
+		memset(&now, 0, sizeof(now));
+		now.addr = addr;
+		now.state = BT_FREE;
+	}
+	if (now.state != BT_OFFERED) {
+		(void)post_change(e, &now);
+	}
+}
+
 /*
  * Write a new binding for @p addr: post it when @p durable, then publish it.
+ * Only an address with no binding, or with one this worker wrote, may be written: every
+ * binding has a single writer (ARCHITECTURE.md).
  * @return the record, or NULL when the request must be dropped (counted).
  */
 static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint32_t scope,
@@ -154,8 +182,13 @@ static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint
 					uint64_t now, uint64_t ends, bool durable)
 {
 	const struct bt_binding *old = bt_lookup_addr(e->table, addr);
-	struct bt_binding *nb = bt_record_get(&e->writer);
+	struct bt_binding *nb;
 
+	if (old != NULL && old->owner != e->id) {
+		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
+		return NULL;
+	}
+	nb = bt_record_get(&e->writer);
 	if (nb == NULL) {
 		e->ctr->drop[DP_DROP_NO_RECORD]++;
 		return NULL;
@@ -174,7 +207,15 @@ static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint
 		}
 		nb->seq = e->seq;
 	}
-	bt_publish(&e->writer, old, nb);
+	if (bt_publish(&e->writer, old, nb) != 0) {
+		/* Another writer took the address between our lookup and now. */
+		bt_record_put(&e->writer, nb);
+		if (durable) {
+			resync(e, addr);
+		}
+		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
+		return NULL;
+	}
 	return nb;
 }
 
@@ -193,43 +234,84 @@ static bool is_our_address(const struct dp_config *c, uint32_t a)
 	return false;
 }
 
+/* An address is free again: back to the free list of the worker that owns its slice. */
+static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr)
+{
+	const struct dp_scope *s = dp_config_scope_of(cfg, addr);
+	int owner;
+
+	if (s == NULL) {
+		return;
+	}
+	owner = dp_pool_owner(e->pools, s->index, addr);
+	if (owner == (int)e->id) {
+		(void)dp_slice_push(e->pools, e->id, s->index, addr);
+	} else if (owner >= 0 && e->tell != NULL) {
+		e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, s->index, addr);
+	}
+}
+
+void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	if (scope < e->pools->n_scopes && dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
+		(void)dp_slice_push(e->pools, e->id, scope, addr);
+	}
+}
+
 /* --- DISCOVER ----------------------------------------------------------------------- */
 
-static bool pick_address(struct dp_engine *e, const struct dp_scope *s,
-			 const struct dhcp4_msg *m, const struct dp_client_key *key,
-			 const struct dp_reservation *res, uint64_t now, uint32_t *out)
+/*
+ * Choose the address to offer.
+ * @return 0 and *out, or the drop reason.
+ */
+static int pick_address(struct dp_engine *e, const struct dp_scope *s,
+			const struct dhcp4_msg *m, const struct dp_client_key *key,
+			const struct dp_reservation *res, uint64_t now, uint32_t *out)
 {
-	const struct bt_binding *prev;
+	const struct bt_binding *prev, *b;
 	uint32_t want, a;
 
-	if (res != NULL && free_for(bt_lookup_addr(e->table, res->addr), key, now)) {
+	if (res != NULL) {
+		/* A reserved client gets its address or nothing: anything else would be
+		 * NAKed at its REQUEST (RFC 2131 gives it no way out of that loop). */
+		if (!takeable(e, bt_lookup_addr(e->table, res->addr), key, now)) {
+			return DP_DROP_RESERVED_IN_USE;
+		}
 		*out = res->addr;
-		return true;
+		return 0;
 	}
 	prev = bt_lookup_key(e->table, key);
-	if (prev != NULL && prev->scope == s->index && prev->state != BT_ABANDONED &&
-	    may_write(e, s, prev->addr, res) && dp_scope_in_pool(s, prev->addr)) {
+	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
+	    prev->state != BT_ABANDONED && may_write(e, s, prev->addr, NULL)) {
 		*out = prev->addr;
-		return true;
+		return 0;
 	}
 	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
-	    free_for(bt_lookup_addr(e->table, want), key, now)) {
+	    takeable(e, bt_lookup_addr(e->table, want), key, now)) {
 		*out = want;
-		return true;
+		return 0;
 	}
 	/* Bounded: each candidate leaves the FIFO once per pass. */
 	for (uint32_t n = dp_slice_count(e->pools, e->id, s->index); n > 0; n--) {
 		if (!dp_slice_pop(e->pools, e->id, s->index, &a)) {
 			break;
 		}
-		if (free_for(bt_lookup_addr(e->table, a), key, now) &&
-		    dp_scope_in_pool(s, a) && dp_scope_find_reservation_addr(s, a) == NULL) {
-			*out = a;
-			return true;
+		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
+			continue;
 		}
-		/* Taken meanwhile (its holder came back): it re-enters the list when freed. */
+		b = bt_lookup_addr(e->table, a);
+		if (takeable(e, b, key, now)) {
+			*out = a;
+			return 0;
+		}
+		if (b != NULL && b->owner != e->id && free_for(b, key, now) && e->tell != NULL) {
+			/* Ended, but written by another worker (its client moved, or the worker
+			 * count changed): ask it to free the address; it comes back to us. */
+			e->tell(e->tell_ctx, b->owner, DP_CMD_RELEASE_ENDED, s->index, a);
+		}
+		/* Otherwise taken meanwhile: it re-enters the list when freed. */
 	}
-	return false;
+	return DP_DROP_POOL_EXHAUSTED;
 }
 
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
@@ -239,9 +321,10 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	const struct bt_binding *cur;
 	uint32_t addr;
+	int why = pick_address(e, s, in->msg, key, res, in->now, &addr);
 
-	if (!pick_address(e, s, in->msg, key, res, in->now, &addr)) {
-		e->ctr->drop[DP_DROP_POOL_EXHAUSTED]++;
+	if (why != 0) {
+		e->ctr->drop[why]++;
 		return false;
 	}
 	lease_times(s, in->msg, d);
@@ -304,16 +387,16 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 }
 
 /* Forget our offer to a client that chose another server. */
-static void withdraw_offer(struct dp_engine *e, const struct dp_client_key *key)
+static void withdraw_offer(struct dp_engine *e, const struct dp_config *cfg,
+			   const struct dp_client_key *key)
 {
 	const struct bt_binding *b = bt_lookup_key(e->table, key);
 
 	if (b != NULL && b->state == BT_OFFERED && b->owner == e->id) {
-		uint32_t addr = b->addr, scope = b->scope;
+		uint32_t addr = b->addr;
 
-		bt_remove(&e->writer, b);
-		if (dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
-			(void)dp_slice_push(e->pools, e->id, scope, addr);
+		if (bt_remove(&e->writer, b) == 0) {
+			give_back(e, cfg, addr);
 		}
 	}
 }
@@ -331,7 +414,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 
 	if (dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &sid)) {
 		if (!is_our_address(in->cfg, sid)) {
-			withdraw_offer(e, key);
+			withdraw_offer(e, in->cfg, key);
 			e->ctr->drop[DP_DROP_OTHER_SERVER]++;
 			return false;
 		}
@@ -344,7 +427,9 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		st = INIT_REBOOT;
 	} else if (m->ciaddr != 0) {
 		addr = m->ciaddr;
-		st = in->frame->ip_dst == UINT32_MAX ? REBINDING : RENEWING;
+		/* RENEWING is unicast straight to us; REBINDING is broadcast, which a relay
+		 * forwards to us (giaddr set). */
+		st = in->frame->ip_dst == UINT32_MAX || m->giaddr != 0 ? REBINDING : RENEWING;
 	} else {
 		e->ctr->drop[DP_DROP_BAD_REQUEST]++;
 		return false;
@@ -407,13 +492,13 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 		return false;
 	}
 	/* Someone else answers ARP for it: keep it out of every pool for decline_hold. */
-	(void)write_binding(e, addr, b->scope, key, BT_ABANDONED, in->now,
+	(void)write_binding(e, addr, s->index, key, BT_ABANDONED, in->now,
 			    in->now + s->decline_hold, true);
 	return false;
 }
 
 static bool on_release(struct dp_engine *e, const struct dp_ingress *in,
-		       const struct dp_client_key *key)
+		       const struct dp_scope *s, const struct dp_client_key *key)
 {
 	const struct bt_binding *b = bt_lookup_addr(e->table, in->msg->ciaddr);
 	uint32_t addr = in->msg->ciaddr;
@@ -423,16 +508,21 @@ static bool on_release(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_NOT_BOUND]++;
 		return false;
 	}
-	if (write_binding(e, addr, b->scope, key, BT_RELEASED, in->now, in->now, true) != NULL &&
-	    dp_pool_owner(e->pools, b->scope, addr) == (int)e->id) {
-		(void)dp_slice_push(e->pools, e->id, b->scope, addr);
+	if (write_binding(e, addr, s->index, key, BT_RELEASED, in->now, in->now, true) != NULL) {
+		give_back(e, in->cfg, addr);
 	}
 	return false;	/* RELEASE gets no answer */
 }
 
-static bool on_inform(const struct dp_ingress *in, const struct dp_scope *s,
-		      const struct dp_client_key *key, struct dp_decision *d)
+static bool on_inform(struct dp_engine *e, const struct dp_ingress *in,
+		      const struct dp_scope *s, const struct dp_client_key *key,
+		      struct dp_decision *d)
 {
+	if (in->msg->ciaddr == 0) {
+		/* RFC 2131 4.3.5: the answer goes to ciaddr, which the client MUST fill in. */
+		e->ctr->drop[DP_DROP_BAD_REQUEST]++;
+		return false;
+	}
 	d->reply = DHCP4_ACK;
 	d->ciaddr = in->msg->ciaddr;
 	d->scope = s;
@@ -468,12 +558,46 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 
 /* --- entry points ------------------------------------------------------------------- */
 
-static const struct dp_scope *select_scope(const struct dp_ingress *in)
+/*
+ * The scope a request belongs to: the relay's (giaddr); else, for a client that already has
+ * an address (ciaddr: RENEWING, INFORM, RELEASE), the scope of that address, which may be a
+ * relayed scope the client now reaches us directly from; else the ingress interface's.
+ */
+static const struct dp_scope *select_scope(const struct dp_config *cfg,
+					   const struct dhcp4_msg *m, int iface)
 {
-	if (in->msg->giaddr != 0) {
-		return dp_config_scope_by_relay(in->cfg, in->msg->giaddr);
+	const struct dp_scope *s;
+
+	if (m->giaddr != 0) {
+		return dp_config_scope_by_relay(cfg, m->giaddr);
 	}
-	return dp_config_scope_by_iface(in->cfg, (uint32_t)in->iface);
+	if (m->ciaddr != 0) {
+		s = dp_config_scope_of(cfg, m->ciaddr);
+		if (s != NULL) {
+			return s;
+		}
+	}
+	return iface < 0 ? NULL : dp_config_scope_by_iface(cfg, (uint32_t)iface);
+}
+
+int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			 struct dp_client_key *k)
+{
+	const struct dp_scope *s;
+	const struct dp_reservation *res;
+	int rc = dp_client_key_of(m, k);
+
+	if (rc != 0) {
+		return rc;
+	}
+	s = select_scope(cfg, m, iface);
+	if (s != NULL && s->n_reservations != 0) {
+		res = reservation_of(s, m, k);
+		if (res != NULL) {
+			*k = res->key;	/* one client, one key, one worker, one writer */
+		}
+	}
+	return 0;
 }
 
 bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct dp_decision *d)
@@ -494,11 +618,11 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;
 	}
-	if (dp_client_key_of(m, &key) != 0) {
+	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;
 	}
-	s = select_scope(in);
+	s = select_scope(in->cfg, m, in->iface);
 	if (s == NULL) {
 		e->ctr->drop[DP_DROP_NO_SCOPE]++;
 		return false;
@@ -517,9 +641,9 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	case DHCP4_DECLINE:
 		return on_decline(e, in, s, &key);
 	case DHCP4_RELEASE:
-		return on_release(e, in, &key);
+		return on_release(e, in, s, &key);
 	case DHCP4_INFORM:
-		return on_inform(in, s, &key, d);
+		return on_inform(e, in, s, &key, d);
 	case DHCP4_BOOTP:
 		return on_bootp(e, in, s, &key, d);
 	default:
@@ -528,50 +652,134 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	}
 }
 
+static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
+			const struct bt_binding *b, uint64_t now);
+
 bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 		       uint64_t now)
 {
 	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	const struct dp_scope *s = dp_config_scope_of(cfg, addr);
 	struct dp_client_key key;
-	uint32_t scope;
-	bool ok;
 
 	if (b == NULL || b->owner != e->id || b->ends > now) {
 		return false;
 	}
-	scope = b->scope;
-	key = b->key;
-	switch (b->state) {
-	case BT_ACTIVE:
-		/* The client keeps its affinity: EXPIRED stays indexed by its key. */
-		ok = write_binding(e, addr, scope, &key, BT_EXPIRED, now, now, true) != NULL;
-		break;
-	case BT_OFFERED:
-	case BT_ABANDONED: {
+	if (b->state == BT_OFFERED || b->state == BT_ABANDONED) {
 		/* The address goes back to FREE: it leaves the tables, and the store. */
-		struct bt_binding gone = *b;
-
-		gone.state = BT_FREE;
-		gone.start = gone.ends = now;
-		ok = post_change(e, &gone) == 0;
-		if (ok) {
-			bt_remove(&e->writer, b);
-		} else {
+		if (free_binding(e, cfg, b, now) != 0) {
 			e->ctr->drop[DP_DROP_COMMIT_FULL]++;
+			return false;
 		}
-		break;
-	}
-	default:
-		return false;
-	}
-	if (!ok) {
+	} else if (b->state == BT_ACTIVE) {
+		/* The client keeps its affinity: EXPIRED stays indexed by its key. */
+		key = b->key;
+		if (write_binding(e, addr, s != NULL ? s->index : b->scope, &key, BT_EXPIRED, now,
+				  now, true) == NULL) {
+			return false;
+		}
+		give_back(e, cfg, addr);
+	} else {
 		return false;
 	}
 	e->ctr->leases_reclaimed++;
-	if (scope < cfg->n_scopes && dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
-		(void)dp_slice_push(e->pools, e->id, scope, addr);
-	}
 	return true;
+}
+
+void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
+			     uint64_t now)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	bool ended;
+
+	if (b == NULL || b->owner != e->id) {
+		return;
+	}
+	ended = b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_FREE ||
+		b->state == BT_RESET || b->ends <= now;
+	if (ended && b->state != BT_BACKUP) {
+		(void)free_binding(e, cfg, b, now);
+	}
+}
+
+/* --- operator changes --------------------------------------------------------------- */
+
+/* Free an address's binding (it leaves the tables and the store). */
+static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
+			const struct bt_binding *b, uint64_t now)
+{
+	struct bt_binding gone = *b;
+	uint32_t addr = b->addr;
+
+	gone.state = BT_FREE;
+	gone.start = gone.ends = now;
+	if (post_change(e, &gone) != 0) {
+		return -ENOBUFS;
+	}
+	if (bt_remove(&e->writer, b) != 0) {
+		resync(e, addr);
+		return -EAGAIN;
+	}
+	give_back(e, cfg, addr);
+	return 0;
+}
+
+static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
+		  uint64_t now)
+{
+	const struct dp_scope *s = dp_config_scope_of(cfg, op->addr);
+	const struct bt_binding *b = bt_lookup_addr(e->table, op->addr);
+	const struct bt_binding *prev = bt_lookup_key(e->table, &op->key);
+	bool theirs = b != NULL && !bt_key_equal(&b->key, &op->key);
+
+	if (s == NULL || !dp_scope_contains(s, op->addr)) {
+		return -EINVAL;
+	}
+	if (b != NULL && b->owner != e->id) {
+		return -EEXIST;		/* written by another worker: the caller frees it first */
+	}
+	if (op->add) {
+		if (theirs && !free_for(b, &op->key, now)) {
+			return -EEXIST;
+		}
+		if (prev != NULL && prev->addr != op->addr && prev->state == BT_ACTIVE &&
+		    prev->ends > now && dp_scope_contains(s, prev->addr)) {
+			return -EEXIST;	/* the client holds another address in the scope */
+		}
+	} else if ((b == NULL || b->state == BT_FREE) && !op->may_create) {
+		return -ENOENT;
+	}
+	if (write_binding(e, op->addr, s->index, &op->key, op->state, op->start, op->ends,
+			  true) == NULL) {
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+void dp_engine_apply_op(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
+			uint64_t now)
+{
+	int rc = 0;
+
+	op->count = 0;
+	if (op->kind == DP_OP_SET) {
+		rc = op_set(e, cfg, op, now);
+	} else if (op->kind == DP_OP_DEL) {
+		for (uint32_t i = 0; i < op->n_addrs && rc == 0; i++) {
+			const struct bt_binding *b = bt_lookup_addr(e->table, op->addrs[i]);
+
+			if (b == NULL || b->owner != e->id) {
+				continue;
+			}
+			rc = free_binding(e, cfg, b, now);
+			op->count += rc == 0;
+		}
+	} else {
+		rc = -EINVAL;
+	}
+	op->result = rc;
+	op->seq = e->seq;
+	atomic_store_explicit(&op->done, 1, memory_order_release);
 }
 
 /* --- replies ------------------------------------------------------------------------ */
@@ -647,12 +855,15 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
 
 	if (prl != NULL) {
+		uint64_t done[4] = {0, 0, 0, 0};	/* codes already written */
+
 		for (uint16_t i = 0; i < n; i++) {
 			const struct dp_option *o = ro ? dp_optlist_find(ro, prl[i]) : NULL;
 
-			if (in_mandatory(prl[i])) {
+			if (in_mandatory(prl[i]) || (done[prl[i] >> 6] >> (prl[i] & 63)) & 1) {
 				continue;
 			}
+			done[prl[i] >> 6] |= 1ULL << (prl[i] & 63);
 			if (o == NULL) {
 				o = dp_optlist_find(so, prl[i]);
 			}
@@ -697,7 +908,7 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	bool bootp = d->reply == DHCP4_BOOTP;
 	uint16_t len82 = 0;
 	const uint8_t *opt82 = m->giaddr ? dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len82) : NULL;
-	size_t echo82 = opt82 ? len82 + 2u * ((len82 + 254u) / 255u) : 0, room;
+	size_t echo82 = opt82 ? len82 + 2u * (len82 ? (len82 + 254u) / 255u : 1u) : 0, room;
 	int rc, len;
 
 	if (cap <= hdr) {

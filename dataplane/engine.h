@@ -23,15 +23,56 @@
 #include "frame.h"
 #include "pool.h"
 
+/** What one worker asks of another (through the other's command ring). */
+enum dp_cmd_type {
+	DP_CMD_RECLAIM = 1,		/**< reclaim the binding of addr if it has ended */
+	DP_CMD_REQUEUE = 2,		/**< addr (of scope) is free again: queue it in your slice */
+	DP_CMD_RELEASE_ENDED = 3,	/**< free your ended binding of addr: my slice needs it */
+};
+
+/** Send a command to another worker. */
+typedef void (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope,
+			   uint32_t addr);
+
 struct dp_engine {
 	uint32_t id;			/**< worker id */
 	uint32_t n_workers;
 	struct bt_table *table;
 	struct bt_writer writer;
-	struct dp_pools *pools;
+	struct dp_pools *pools;		/**< of the snapshot in force (set by the worker) */
 	struct dp_commit commit;
 	struct dp_counters *ctr;
 	uint64_t seq;			/**< last change sequence posted */
+	dp_tell_fn tell;		/**< may be NULL (single worker, tests) */
+	void *tell_ctx;
+};
+
+/**
+ * An operator's change to a lease (control socket), executed by the client's owner worker so
+ * that every binding keeps a single writer. Filled by the control thread, which keeps it
+ * alive until `done`; the worker writes only the result fields.
+ */
+enum dp_op_kind {
+	DP_OP_SET = 1,		/**< bind addr to key (lease4-add / lease4-update) */
+	DP_OP_DEL = 2,		/**< free every address in addrs[] whose binding we own */
+};
+
+struct dp_lease_op {
+	enum dp_op_kind kind;
+	uint32_t addr;			/**< SET */
+	struct dp_client_key key;	/**< SET */
+	uint8_t state;			/**< SET: enum bt_state, never OFFERED or FREE */
+	uint64_t start, ends;		/**< SET */
+	bool add;			/**< SET: refuse (-EEXIST) if the address or the client is
+					 *   taken; otherwise update: overwrite */
+	bool may_create;		/**< SET update: create when there is no binding */
+	const uint32_t *addrs;		/**< DEL */
+	uint32_t n_addrs;
+	/* written by the worker */
+	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS */
+	uint32_t count;			/**< DEL: bindings freed */
+	uint64_t seq;			/**< newest change posted: answer once durable */
+	_Atomic int done;
 };
 
 /** What to send back. */
@@ -68,6 +109,17 @@ __attribute__((warn_unused_result))
 int dp_client_key_of(const struct dhcp4_msg *m, struct dp_client_key *k);
 
 /**
+ * The key a client's bindings are filed under: option 61, else htype + chaddr; but when the
+ * client matches a reservation (by either), the reservation's key, so that a PXE ROM and the
+ * OS behind one NIC are one client. Workers steer by it: the client's owner is
+ * bt_key_owner() of this key.
+ * @return 0, or -EINVAL (option 61 empty or longer than DP_KEY_MAX).
+ */
+__attribute__((warn_unused_result))
+int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			 struct dp_client_key *k);
+
+/**
  * Decide the answer to one request and apply its binding change.
  * @return true when a reply is to be sent (d filled); false when the request is dropped or
  *         left unanswered (the reason has been counted).
@@ -83,6 +135,26 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in,
  */
 bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 		       uint64_t now);
+
+/**
+ * Execute an operator's lease change (see struct dp_lease_op). Worker thread, online.
+ * Sets op->result, op->count, op->seq, then op->done (release).
+ */
+void dp_engine_apply_op(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
+			uint64_t now);
+
+/**
+ * Free this worker's binding of @p addr if it has ended (DP_CMD_RELEASE_ENDED: the address's
+ * slice owner wants it back). Worker thread.
+ */
+void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
+			     uint64_t now);
+
+/**
+ * Queue @p addr as a free candidate again if it is in a pool slice of this worker (used for
+ * addresses handed back by other workers). Worker thread.
+ */
+void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr);
 
 /** Where the reply to a request goes (RFC 2131 §4.1), and through which source address. */
 void dp_reply_dest(const struct dp_frame *f, const struct dhcp4_msg *m,

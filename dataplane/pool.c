@@ -59,6 +59,15 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
 	return true;
 }
 
+bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	return idx < s->size && ((__atomic_load_n(&s->queued[idx / 64], __ATOMIC_RELAXED) >>
+				  (idx % 64)) & 1);
+}
+
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
 {
 	struct dp_slice *s = dp_pools_slice(p, w, scope);

@@ -91,6 +91,12 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
  */
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
+/**
+ * Is @p addr queued in its owner's slice? Any thread; from another thread than the owner the
+ * answer may be stale (relaxed read of the owner's bitmap).
+ */
+bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
+
 /** Addresses currently queued as free candidates in @p w's slice of @p scope. */
 static inline uint32_t dp_slice_count(struct dp_pools *p, uint32_t w, uint32_t scope)
 {

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,11 @@ static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
 	w->txb[pi][w->n_txb[pi]++] = m;
 }
 
+/*
+ * Send the parked replies whose change is durable, in order. A reply goes out only if its
+ * binding is still the one it announced (same change): while a store outage held it back,
+ * the binding may have been reclaimed and the address offered to someone else.
+ */
 static void release_parked(struct dp_worker *w)
 {
 	uint64_t durable;
@@ -57,7 +63,15 @@ static void release_parked(struct dp_worker *w)
 	}
 	durable = w->rt->commit.ops->durable(w->rt->commit.ctx, w->id);
 	while (w->park_count > 0 && w->park[w->park_head].seq <= durable) {
-		tx_queue(w, w->park[w->park_head].m);
+		struct dp_parked *p = &w->park[w->park_head];
+		const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
+
+		if (b != NULL && b->seq == p->seq && b->owner == w->id) {
+			tx_queue(w, p->m);
+		} else {
+			w->ctr.drop[DP_DROP_STALE_PARKED]++;
+			rte_pktmbuf_free(p->m);
+		}
 		w->park_head = (w->park_head + 1) % DP_PARK_MAX;
 		w->park_count--;
 	}
@@ -107,7 +121,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		struct dp_client_key key;
 		uint32_t owner;
 
-		if (dp_client_key_of(&w->msg, &key) != 0) {
+		if (dp_engine_client_key(cfg, &w->msg, iface, &key) != 0) {
 			drop(w, m, DP_DROP_KEY_TOO_LONG);
 			return;
 		}
@@ -144,7 +158,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		drop(w, m, DP_DROP_PARK_FULL);
 		return;
 	}
-	w->park[(w->park_head + w->park_count) % DP_PARK_MAX] = (struct dp_parked){m, d.seq};
+	w->park[(w->park_head + w->park_count) % DP_PARK_MAX] =
+		(struct dp_parked){.m = m, .seq = d.seq, .addr = d.yiaddr};
 	w->park_count++;
 	w->ctr.parked++;
 }
@@ -195,9 +210,18 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 	}
 }
 
+/* The snapshot in force for this loop iteration: the engine allocates from its pools. */
+static const struct dp_config *snapshot(struct dp_worker *w)
+{
+	const struct dp_snapshot *snap = rcu_dereference(w->rt->snap);
+
+	w->eng.pools = snap->pools;
+	return snap->cfg;
+}
+
 void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct dp_config *cfg = rcu_dereference(w->rt->cfg);
+	const struct dp_config *cfg = snapshot(w);
 
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
@@ -219,6 +243,10 @@ static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
 	return (uint16_t)n;
 }
 
+/*
+ * Command ring entries are one word: a struct dp_lease_op pointer (even), or an encoded
+ * command (odd): addr << 32 | scope << 8 | type << 1 | 1.
+ */
 static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 {
 	void *cmds[CMD_PER_LOOP];
@@ -227,19 +255,69 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 
 	for (unsigned i = 0; i < n; i++) {
 		uintptr_t c = (uintptr_t)cmds[i];
+		uint32_t addr = (uint32_t)(c >> 32), scope = (uint32_t)(c >> 8) & 0xffffff;
 
-		if ((c >> 32) == DP_CMD_RECLAIM) {
-			(void)dp_engine_reclaim(&w->eng, cfg, (uint32_t)c, now);
+		if ((c & 1) == 0) {
+			dp_engine_apply_op(&w->eng, cfg, (struct dp_lease_op *)cmds[i], now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_RECLAIM) {
+			(void)dp_engine_reclaim(&w->eng, cfg, addr, now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_REQUEUE) {
+			dp_engine_requeue(&w->eng, scope, addr);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_RELEASE_ENDED) {
+			dp_engine_release_ended(&w->eng, cfg, addr, now);
 		}
 	}
 	return n;
 }
 
-int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t arg)
+int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
 {
-	uintptr_t c = ((uintptr_t)type << 32) | arg;
+	uintptr_t c = ((uintptr_t)addr << 32) | ((uintptr_t)(scope & 0xffffff) << 8) |
+		      ((uintptr_t)type << 1) | 1;
 
 	return rte_ring_mp_enqueue(w->cmd, (void *)c) == 0 ? 0 : -ENOBUFS;
+}
+
+int dp_worker_op(struct dp_worker *w, struct dp_lease_op *op)
+{
+	return rte_ring_mp_enqueue(w->cmd, op) == 0 ? 0 : -ENOBUFS;
+}
+
+/* The engine needs another worker to act on an address (dp_tell_fn). */
+static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+{
+	struct dp_runtime *rt = ctx;
+
+	if (worker < rt->n_workers &&
+	    dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
+		/* Found again by the next requeue scan or pop. */
+		atomic_fetch_add_explicit(&rt->requeue_lost, 1, memory_order_relaxed);
+	}
+}
+
+struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *cfg,
+				       struct dp_pools *pools, int *err)
+{
+	struct dp_snapshot *snap = malloc(sizeof(*snap));
+
+	*err = 0;
+	if (snap == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	snap->cfg = cfg;
+	snap->pools = pools;
+	return rcu_xchg_pointer(&rt->snap, snap);
+}
+
+void dp_snapshot_free(struct dp_snapshot *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	dp_pools_free(s->pools);
+	dp_config_free(s->cfg);
+	free(s);
 }
 
 static void idle_sleep(uint32_t us)
@@ -263,7 +341,8 @@ int dp_worker_main(void *arg)
 	atomic_fetch_add(&rt->running, 1);
 
 	while (!atomic_load_explicit(&rt->stop, memory_order_relaxed)) {
-		const struct dp_config *cfg = rcu_dereference(rt->cfg);
+		const struct dp_config *cfg = snapshot(w);
+		uint32_t idle_us = cfg->idle_sleep_us;	/* cfg is not ours past the QS */
 		unsigned work = 0;
 
 		for (uint16_t pi = 0; pi < rt->n_ports; pi++) {
@@ -284,8 +363,8 @@ int dp_worker_main(void *arg)
 
 		if (work != 0 || w->park_count != 0) {
 			idle = 0;
-		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && cfg->idle_sleep_us != 0) {
-			idle_sleep(cfg->idle_sleep_us);
+		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && idle_us != 0) {
+			idle_sleep(idle_us);
 		}
 	}
 	/* Replies parked at stop are never sent: their changes may not be durable. */
@@ -339,9 +418,11 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		w->eng.id = i;
 		w->eng.n_workers = n_workers;
 		w->eng.table = rt->table;
-		w->eng.pools = rt->pools;
+		w->eng.pools = rt->snap->pools;
 		w->eng.commit = rt->commit;
 		w->eng.ctr = &w->ctr;
+		w->eng.tell = tell;
+		w->eng.tell_ctx = rt;
 	}
 	return 0;
 }

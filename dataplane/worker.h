@@ -45,14 +45,10 @@
 #define DP_STEER_RING	4096
 #define DP_CMD_RING	4096
 
-/** A command from the control plane to a worker (through its command ring). */
-enum dp_cmd_type {
-	DP_CMD_RECLAIM = 1,	/**< reclaim the binding of addr if it has ended */
-};
-
 struct dp_parked {
 	struct rte_mbuf *m;
 	uint64_t seq;
+	uint32_t addr;		/**< whose binding the reply commits */
 };
 
 struct dp_runtime;
@@ -77,21 +73,31 @@ struct __rte_cache_aligned dp_worker {
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
 };
 
+/**
+ * What the workers run on: a configuration and the pools built from it, published together
+ * by one RCU pointer swap (dp_runtime_publish) and freed together after a grace period.
+ */
+struct dp_snapshot {
+	struct dp_config *cfg;
+	struct dp_pools *pools;
+};
+
 /** Everything the workers share; owned by the control thread. */
 struct dp_runtime {
-	struct dp_config *cfg;		/**< RCU-protected: rcu_dereference() to read */
+	struct dp_snapshot *snap;	/**< RCU-protected: workers rcu_dereference() it; the
+					 *   control thread (its only writer) reads it plainly */
 	struct dp_port_state ports[DP_MAX_PORTS];
 	uint32_t n_ports;
 	uint32_t n_workers;
 	struct dp_worker *workers;	/**< [n_workers], cache aligned */
 	struct rte_mempool *mp;
 	struct bt_table *table;
-	struct dp_pools *pools;
 	struct dp_commit commit;
 	struct call_rcu_data *crdp;	/**< RT call_rcu thread: no futex wake on the hot path */
 	uint64_t tsc_hz, tsc_base, unix_base;
 	_Atomic bool stop;
 	_Atomic uint32_t running;
+	_Atomic uint64_t requeue_lost;	/**< requeue commands that found a full ring */
 };
 
 /** Current unix time in seconds, from the TSC (no system call). */
@@ -121,5 +127,29 @@ void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_
 /** Release parked replies that are durable and flush TX buffers. */
 void dp_worker_flush(struct dp_worker *w);
 
-/** Queue a command for worker @p w. Control thread. @return 0 or -ENOBUFS. */
-int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t arg);
+/**
+ * Queue a command for worker @p w. Any thread (the ring is multi-producer).
+ * @param scope  DP_CMD_REQUEUE only.
+ * @return 0 or -ENOBUFS.
+ */
+int dp_worker_command(struct dp_worker *w, enum dp_cmd_type type, uint32_t scope, uint32_t addr);
+
+/**
+ * Hand a lease operation to worker @p w (the owner of the client, or of the bindings to
+ * delete). The caller keeps @p op alive until op->done. Control thread.
+ * @return 0 or -ENOBUFS.
+ */
+int dp_worker_op(struct dp_worker *w, struct dp_lease_op *op);
+
+/**
+ * Make a snapshot (taking ownership of @p cfg and @p pools) and publish it to the workers.
+ * The previous snapshot, if any, is returned: free it with dp_snapshot_free() after a grace
+ * period (synchronize_rcu). Control thread.
+ * @return the previous snapshot, or NULL; *err set to -ENOMEM on allocation failure (then
+ *         nothing changed and cfg/pools are still the caller's).
+ */
+struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *cfg,
+				       struct dp_pools *pools, int *err);
+
+/** Free a snapshot and what it owns. NULL is a no-op. */
+void dp_snapshot_free(struct dp_snapshot *s);

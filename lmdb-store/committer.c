@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bindings.h"
 #include "committer.h"
 
 struct spsc {
@@ -25,6 +26,7 @@ struct committer {
 	struct dp_change *batch;
 	size_t n_batch;
 	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
+	uint32_t next_first;			/* drain() fairness */
 	pthread_t thread;
 	bool started;
 	_Atomic bool stop;
@@ -33,12 +35,37 @@ struct committer {
 	struct committer_stats st;
 };
 
+/* What the store would refuse must not enter a batch: one bad change would block it (and
+ * every reply parked behind it) for good. */
+static bool storable(const struct dp_change *c)
+{
+	bool key_ok = (c->key.type == DP_KEY_HWADDR || c->key.type == DP_KEY_CLIENT_ID) &&
+		      c->key.len >= 1 && c->key.len <= DP_KEY_MAX;
+
+	switch (c->state) {
+	case BT_FREE:
+		return true;
+	case BT_ACTIVE:
+	case BT_EXPIRED:
+	case BT_RELEASED:
+	case BT_ABANDONED:
+	case BT_RESET:
+	case BT_BACKUP:
+		return key_ok;
+	default:
+		return false;
+	}
+}
+
 static int post(void *ctx, const struct dp_change *c)
 {
 	struct committer *cm = ctx;
 	struct spsc *r = &cm->rings[c->worker];
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 
+	if (!storable(c)) {
+		return -EINVAL;
+	}
 	if (h - atomic_load_explicit(&r->tail, memory_order_acquire) > cm->mask) {
 		return -ENOBUFS;
 	}
@@ -79,11 +106,13 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 	c->o.idle_us = o->idle_us ? o->idle_us : 20;
 	c->mask = size - 1;
 	c->rings = aligned_alloc(64, sizeof(*c->rings) * o->n_workers);
+	if (c->rings != NULL) {
+		memset(c->rings, 0, sizeof(*c->rings) * o->n_workers);
+	}
 	c->batch = calloc(c->o.max_batch, sizeof(*c->batch));
 	if (c->rings == NULL || c->batch == NULL) {
 		goto fail;
 	}
-	memset(c->rings, 0, sizeof(*c->rings) * o->n_workers);
 	for (uint32_t w = 0; w < o->n_workers; w++) {
 		c->rings[w].slots = calloc(size, sizeof(struct dp_change));
 		if (c->rings[w].slots == NULL) {
@@ -122,10 +151,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Move what the rings hold into the pending batch (up to max_batch). */
+/* Move what the rings hold into the pending batch (up to max_batch), starting with a
+ * different worker each round so that one busy worker cannot starve the others. */
 static void drain(struct committer *c)
 {
-	for (uint32_t w = 0; w < c->o.n_workers && c->n_batch < c->o.max_batch; w++) {
+	uint32_t first = c->next_first++ % c->o.n_workers;
+
+	for (uint32_t i = 0; i < c->o.n_workers && c->n_batch < c->o.max_batch; i++) {
+		uint32_t w = (first + i) % c->o.n_workers;
 		struct spsc *r = &c->rings[w];
 		uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 		uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);

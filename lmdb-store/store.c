@@ -40,6 +40,7 @@
  * under an open read transaction would pull the map from under it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ static const char META_SCHEMA[] = "schema";
 static const char META_LAYOUT[] = "layout";
 
 struct store {
+	pthread_mutex_t lock;		/* the committer and the control thread share a store */
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	MDB_txn *spare_rtxn;		/* reset read txn, renewed by the next reader */
@@ -540,7 +542,7 @@ static int grow_map(struct store *s)
 	return 0;
 }
 
-int store_write_batch(struct store *s, const struct dp_change *c, size_t n)
+static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n)
 {
 	struct store_txn t;
 	size_t i;
@@ -698,6 +700,7 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 		free(s);
 		goto nomem;
 	}
+	pthread_mutex_init(&s->lock, NULL);
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
 	s->max_map_size = o && o->max_map_size ? o->max_map_size : DEFAULT_MAX_MAP_SIZE;
 	if (s->map_size > s->max_map_size) {
@@ -761,11 +764,12 @@ void store_close(struct store *s)
 	if (s->env) {
 		mdb_env_close(s->env);	/* closes the database handles too */
 	}
+	pthread_mutex_destroy(&s->lock);
 	free(s->dir);
 	free(s);
 }
 
-int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
+static int load_locked(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
 {
 	struct store_binding b;
 	struct store_txn t;
@@ -803,7 +807,7 @@ out:
 	return ret;
 }
 
-int store_get(struct store *s, uint32_t addr, struct store_binding *out)
+static int get_locked(struct store *s, uint32_t addr, struct store_binding *out)
 {
 	struct store_txn t;
 	uint8_t akey[ADDR_LEN];
@@ -822,7 +826,7 @@ int store_get(struct store *s, uint32_t addr, struct store_binding *out)
 	return ret;
 }
 
-int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr)
+static int get_client_locked(struct store *s, const struct dp_client_key *k, uint32_t *addr)
 {
 	uint8_t ckey[CKEY_MAX_LEN];
 	struct store_txn t;
@@ -851,7 +855,7 @@ int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *a
 	return ret;
 }
 
-uint64_t store_count(struct store *s)
+static uint64_t count_locked(struct store *s)
 {
 	struct store_txn t;
 	MDB_stat st;
@@ -907,4 +911,114 @@ void store_inject_failure(struct store *s, unsigned n, int err)
 {
 	s->inject_n = n;
 	s->inject_err = err;
+}
+
+int store_write_batch(struct store *s, const struct dp_change *c, size_t n)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = write_batch_locked(s, c, n);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = load_locked(s, cb, arg);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_get(struct store *s, uint32_t addr, struct store_binding *out)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = get_locked(s, addr, out);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = get_client_locked(s, k, addr);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+uint64_t store_count(struct store *s)
+{
+	uint64_t ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = count_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static const char CONFIG_RUNNING[] = "running";
+static const char CONFIG_FINGERPRINT[] = "file-fingerprint";
+
+int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint)
+{
+	uint8_t fp[8];
+	struct store_txn t;
+	int ret;
+
+	put_be64(fp, fingerprint);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		txn_begin(s, &t, false);
+		txn_put(&t, DB_CONFIG, CONFIG_RUNNING, sizeof(CONFIG_RUNNING) - 1, json, len);
+		txn_put(&t, DB_CONFIG, CONFIG_FINGERPRINT, sizeof(CONFIG_FINGERPRINT) - 1, fp,
+			sizeof(fp));
+		ret = txn_commit(&t);
+		if (ret != STORE_E_FULL || (ret = grow_map(s)) != 0) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
+{
+	struct store_txn t;
+	MDB_val v;
+	int ret = 0;
+
+	*json = NULL;
+	pthread_mutex_lock(&s->lock);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, DB_CONFIG, CONFIG_FINGERPRINT, sizeof(CONFIG_FINGERPRINT) - 1, &v) &&
+	    v.mv_size == 8) {
+		*fingerprint = get_be64(v.mv_data);
+		if (txn_get(&t, DB_CONFIG, CONFIG_RUNNING, sizeof(CONFIG_RUNNING) - 1, &v)) {
+			*json = malloc(v.mv_size + 1);
+			if (*json == NULL) {
+				ret = -ENOMEM;
+			} else {
+				memcpy(*json, v.mv_data, v.mv_size);
+				(*json)[v.mv_size] = '\0';
+			}
+		}
+	}
+	if (ret == 0 && *json == NULL) {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+const char *store_lmdb_version(void)
+{
+	return mdb_version(NULL, NULL, NULL);
 }

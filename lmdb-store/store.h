@@ -12,9 +12,9 @@
  *               the client's latest binding
  *   "config", "failover", "unacked"   created empty now; used by later issues
  *
- * Threads: store_open/store_close/store_load on the control thread before/after the workers
- * run; store_write_batch from one thread at a time (the committer). Nothing here is called by
- * a worker.
+ * Threads: every function but store_open/store_close may be called from any thread (a mutex
+ * serialises them: the committer writes batches while the control thread reads bindings or
+ * writes the configuration). Nothing here is called by a worker.
  *
  * Durability: with STORE_SYNC_STRICT every store_write_batch() returns only after the data
  * is on stable storage (mdb_txn_commit with the default sync). STORE_SYNC_RELAXED opens the
@@ -101,12 +101,31 @@ int store_get(struct store *s, uint32_t addr, struct store_binding *out);
 __attribute__((warn_unused_result))
 int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr);
 
+/**
+ * Keep the running configuration (JSON text) and the fingerprint of the configuration file
+ * it was derived from, in one transaction. Control thread.
+ * @return 0 or a negative store error.
+ */
+__attribute__((warn_unused_result))
+int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint);
+
+/**
+ * The stored running configuration.
+ * @param[out] json  malloc'd NUL-terminated text, the caller frees it.
+ * @return 0, -ENOENT when none was stored, or a negative store error.
+ */
+__attribute__((warn_unused_result))
+int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
+
 /** Number of stored bindings. */
 uint64_t store_count(struct store *s);
 
 /** Message for the last error on this store (static or internal buffer; valid until the
  *  next call). */
 const char *store_errmsg(const struct store *s);
+
+/** The LMDB library's version string. */
+const char *store_lmdb_version(void);
 
 /** Name of a store_err or errno code. */
 const char *store_strerror(int err);

@@ -6,6 +6,7 @@
  * that ever saw a torn or recycled-too-early record would see a wrong check value. At the end
  * the tables must match the writer's shadow model exactly. Iteration counts bound the run.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
@@ -125,7 +126,7 @@ static void concurrent_readers_one_writer(void **state)
 		if (old != NULL && rand_r(&seed) % 4 == 0) {
 			unsigned holder = (unsigned)shadow[ai];
 
-			bt_remove(&w, old);
+			assert_int_equal(bt_remove(&w, old), 0);
 			if (latest[holder] == (int)ai) {
 				latest[holder] = -1;
 			}
@@ -145,7 +146,7 @@ static void concurrent_readers_one_writer(void **state)
 			if (shadow[ai] >= 0 && latest[shadow[ai]] == (int)ai) {
 				latest[shadow[ai]] = -1;
 			}
-			bt_publish(&w, old, nb);
+			assert_int_equal(bt_publish(&w, old, nb), 0);
 			shadow[ai] = (int)client;
 			latest[client] = (int)ai;
 		}
@@ -216,11 +217,11 @@ static void records_come_back_after_grace_period(void **state)
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 1;
 	make_key(&nb->key, 1);
-	bt_publish(&w, NULL, nb);
+	assert_int_equal(bt_publish(&w, NULL, nb), 0);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 1;
 	make_key(&nb->key, 1);
-	bt_publish(&w, bt_lookup_addr(t, BASE + 1), nb);
+	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 1), nb), 0);
 	/* Both records are used (one retired, waiting for a grace period). */
 	assert_null(bt_record_get(&w));
 	urcu_qsbr_thread_offline();
@@ -232,11 +233,55 @@ static void records_come_back_after_grace_period(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* Two writers that read the same record: the second publish changes nothing. */
+static void stale_publish_is_refused(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w1, w2;
+	struct bt_binding *r, *a, *b;
+	const struct bt_binding *seen;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w1, t, 0, 4), 0);
+	assert_int_equal(bt_writer_init(&w2, t, 1, 4), 0);
+	r = bt_record_get(&w1);
+	r->addr = BASE + 7;
+	make_key(&r->key, 1);
+	assert_int_equal(bt_publish(&w1, NULL, r), 0);
+	seen = bt_lookup_addr(t, BASE + 7);		/* both writers read r */
+	a = bt_record_get(&w1);
+	a->addr = BASE + 7;
+	make_key(&a->key, 2);
+	assert_int_equal(bt_publish(&w1, seen, a), 0);
+	b = bt_record_get(&w2);
+	b->addr = BASE + 7;
+	make_key(&b->key, 3);
+	assert_int_equal(bt_publish(&w2, seen, b), -EAGAIN);	/* r is gone: refused */
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 7), a);
+	bt_record_put(&w2, b);
+	/* A second add where there was none is refused too. */
+	b = bt_record_get(&w2);
+	b->addr = BASE + 7;
+	make_key(&b->key, 3);
+	assert_int_equal(bt_publish(&w2, NULL, b), -EAGAIN);
+	bt_record_put(&w2, b);
+	assert_int_equal(bt_remove(&w2, seen), -EAGAIN);	/* removing a stale record too */
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w1);
+	bt_writer_deinit(&w2);
+	urcu_qsbr_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_readers_one_writer),
 		cmocka_unit_test(records_come_back_after_grace_period),
+		cmocka_unit_test(stale_publish_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

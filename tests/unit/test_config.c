@@ -111,6 +111,8 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 	assert_int_equal(a->store_map_mb, b->store_map_mb);
 	assert_int_equal(a->store_max_mb, b->store_max_mb);
 	assert_string_equal(a->control_socket, b->control_socket);
+	assert_string_equal(a->control_group, b->control_group);
+	assert_int_equal(a->control_max_request, b->control_max_request);
 	assert_int_equal(a->n_ports, b->n_ports);
 	for (uint32_t i = 0; i < a->n_ports; i++) {
 		assert_string_equal(a->ports[i].name, b->ports[i].name);
@@ -262,6 +264,8 @@ static const struct bad bad[] = {
 	  "server.mbufs: must be an integer 1023..1048575, got 1048576" },
 	{ "server.durability", "\"fast\"", NULL, NULL,
 	  "server.durability: must be \"strict\" or \"relaxed\", got \"fast\"" },
+	{ "server.control-max-request", "100", NULL, NULL,
+	  "server.control-max-request: must be an integer 1024..67108864, got 100" },
 	{ "server.store-map-size", "0", NULL, NULL,
 	  "server.store-map-size: must be an integer 1..1048576, got 0" },
 	{ "server.store-map-size", "70000", NULL, NULL,

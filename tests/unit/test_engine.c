@@ -706,6 +706,126 @@ static void server_messages_are_dropped(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_BOOTREPLY], 2);
 }
 
+/* A relayed client renews straight to us at T1 (giaddr 0, ciaddr in the relayed scope). */
+static void relayed_client_renews_directly(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a;
+
+	rb_begin(&r, 1, 30);
+	rb_giaddr(&r, RELAY);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0));
+	a = v->rep.yiaddr;
+	rb_begin(&r, 1, 31);
+	rb_giaddr(&r, RELAY);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	request_renew(&r, 1, a);			/* unicast, no relay */
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->out_frame.ip_dst, a);
+}
+
+/* A REBINDING broadcast reaches us through a relay as a unicast with giaddr set: a client we
+ * do not know gets silence there, not a NAK (RFC 2131 4.3.2). */
+static void relayed_rebinding_unknown_client_is_silent(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+
+	rb_begin(&r, 9, 32);
+	rb_ciaddr(&r, IP4(198, 18, 5, 15));
+	rb_giaddr(&r, RELAY);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_UNKNOWN_CLIENT], 1);
+}
+
+/* A reserved client whose address another client holds gets no offer at all (an offer of
+ * anything else would be NAKed at its REQUEST, forever). */
+static void reserved_address_in_use_gets_no_offer(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	struct dp_lease_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_SET;
+	op.addr = IP4(198, 18, 0, 50);
+	op.key.type = DP_KEY_HWADDR;
+	op.key.len = 7;
+	op.key.data[0] = 1;
+	op.key.data[6] = 0x77;
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.add = true;
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);	/* an operator gave .50 to someone */
+	assert_int_equal(op.result, 0);
+	discover(&r, 0x99, 33);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_int_equal(v->ctr.drop[DP_DROP_RESERVED_IN_USE], 1);
+}
+
+static void inform_without_ciaddr_is_dropped(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+
+	rb_begin(&r, 1, 34);
+	rb_type(&r, DHCP4_INFORM);
+	rb_end(&r);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_BAD_REQUEST], 1);
+}
+
+static void repeated_prl_code_sent_once(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint8_t prl[] = {DHCP4_OPT_ROUTER, DHCP4_OPT_ROUTER, DHCP4_OPT_DNS, DHCP4_OPT_ROUTER};
+	const uint8_t *p;
+	unsigned routers = 0;
+
+	rb_begin(&r, 1, 35);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_PRL, prl, sizeof(prl));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	p = v->out + v->out_frame.payload_off + DHCP4_HDR_LEN;
+	for (size_t i = 0; p[i] != DHCP4_OPT_END; i += p[i] ? 2u + p[i + 1] : 1u) {
+		routers += p[i] == DHCP4_OPT_ROUTER;
+	}
+	assert_int_equal(routers, 1);
+}
+
+/* A client matching a reservation by MAC while sending a client id is filed under the
+ * reservation's key, so both forms of the client are one client (and one worker). */
+static void reservation_key_files_the_client(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint8_t id[] = {0xff, 9, 9, 9};
+	struct dp_client_key hw = {.type = DP_KEY_HWADDR, .len = 7, .data = {1, 2, 0, 0, 0, 0, 0x99}};
+
+	rb_begin(&r, 0x99, 36);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, sizeof(id));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.yiaddr, IP4(198, 18, 0, 50));
+	assert_true(bt_key_equal(&binding(v, IP4(198, 18, 0, 50))->key, &hw));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -730,6 +850,12 @@ int main(void)
 		T(lease_time_is_clamped),
 		T(refused_commit_sends_nothing),
 		T(server_messages_are_dropped),
+		T(relayed_client_renews_directly),
+		T(relayed_rebinding_unknown_client_is_silent),
+		T(reserved_address_in_use_gets_no_offer),
+		T(inform_without_ciaddr_is_dropped),
+		T(repeated_prl_code_sent_once),
+		T(reservation_key_files_the_client),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

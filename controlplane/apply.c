@@ -1,0 +1,163 @@
+/*
+ * apply.c: make a new configuration the running one, with no restart and no lost lease.
+ *
+ * Bindings live in the lease tables, not in the snapshot, so a new snapshot only changes what
+ * the workers read per packet (scopes, options, interfaces) and where they allocate (pools).
+ * The pools of the new snapshot are built here from the tables as they are now (free
+ * addresses first, then ended bindings, as at start-up), then configuration and pools are
+ * published together by one RCU pointer swap. Workers pick the new snapshot up at their next
+ * loop iteration.
+ *
+ * An address freed into the OLD pools between that build and the swap would be missing from
+ * the new free lists; after the grace period (no worker uses the old pools any more) a scan
+ * sends every free address that is not queued in the new pools to its owner worker
+ * (DP_CMD_REQUEUE). The scan reads the workers' queued bitmaps while they run: a stale bit
+ * either makes us skip an address the worker has just taken (it is bound: right to skip) or
+ * send one it has just queued (the worker ignores duplicates), so the race is harmless.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "daemon_impl.h"
+#include "log.h"
+
+/* What only a restart can change. @return NULL or the reason. */
+static const char *needs_restart(const struct dp_config *cur, const struct dp_config *nc,
+				 char *buf, size_t len)
+{
+	if (nc->workers != cur->workers) {
+		snprintf(buf, len, "server.workers: changing it (%u -> %u) needs a restart",
+			 cur->workers, nc->workers);
+		return buf;
+	}
+	if (nc->mbufs != cur->mbufs) {
+		return "server.mbufs: changing it needs a restart";
+	}
+	if (strcmp(nc->store_path, cur->store_path) != 0 || nc->durability != cur->durability ||
+	    nc->store_map_mb != cur->store_map_mb || nc->store_max_mb != cur->store_max_mb) {
+		return "server.store/durability: changing the store needs a restart";
+	}
+	if (strcmp(nc->control_socket, cur->control_socket) != 0 ||
+	    strcmp(nc->control_group, cur->control_group) != 0) {
+		return "server.control-socket: changing the socket needs a restart";
+	}
+	if (nc->n_ports != cur->n_ports) {
+		return "ports: adding or removing ports needs a restart";
+	}
+	for (uint32_t i = 0; i < nc->n_ports; i++) {
+		if (strcmp(nc->ports[i].name, cur->ports[i].name) != 0 ||
+		    strcmp(nc->ports[i].device, cur->ports[i].device) != 0) {
+			snprintf(buf, len, "ports[%u]: changing a port's name or device needs a "
+				 "restart", i);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+struct requeue_scan {
+	struct cp_daemon *d;
+	uint64_t sent, lost;
+};
+
+static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
+{
+	const struct dp_snapshot *snap = d->rt.snap;
+	struct dp_pools *p = snap->pools;
+
+	urcu_qsbr_thread_online();
+	for (uint32_t sc = 0; sc < p->n_scopes; sc++) {
+		const struct dp_pool *pool = &p->pools[sc];
+		const struct dp_scope *s = pool->scope;
+
+		for (uint32_t i = 0; i < pool->n_ranges; i++) {
+			for (uint64_t a = pool->ranges[i].first; a <= pool->ranges[i].last; a++) {
+				const struct bt_binding *b = bt_lookup_addr(d->rt.table,
+									    (uint32_t)a);
+				int w;
+
+				if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
+					continue;
+				}
+				if (!dp_scope_in_pool(s, (uint32_t)a) ||
+				    dp_scope_find_reservation_addr(s, (uint32_t)a) != NULL) {
+					continue;
+				}
+				w = dp_pool_owner(p, sc, (uint32_t)a);
+				if (dp_slice_queued(p, (uint32_t)w, sc, (uint32_t)a)) {
+					continue;
+				}
+				if (dp_worker_command(&d->rt.workers[w], DP_CMD_REQUEUE, sc,
+						      (uint32_t)a) == 0) {
+					rs->sent++;
+				} else {
+					rs->lost++;
+				}
+			}
+		}
+	}
+	urcu_qsbr_thread_offline();
+}
+
+int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *source, char *err,
+		    size_t errlen)
+{
+	const struct dp_config *cur = d->rt.snap->cfg;
+	struct requeue_scan rs = {.d = d};
+	struct dp_snapshot *old;
+	struct dp_pools *pools;
+	struct timespec now;
+	const char *why;
+	char buf[256];
+	int rc;
+
+	why = needs_restart(cur, cfg, buf, sizeof(buf));
+	if (why != NULL) {
+		snprintf(err, errlen, "%s", why);
+		dp_config_free(cfg);
+		return -1;
+	}
+	pools = dp_pools_new(cfg, d->rt.n_workers);
+	if (pools == NULL) {
+		snprintf(err, errlen, "out of memory building the pools");
+		dp_config_free(cfg);
+		return -1;
+	}
+	urcu_qsbr_thread_online();
+	rc = dp_pools_requeue(pools, d->rt.table);
+	urcu_qsbr_thread_offline();
+	if (rc != 0) {
+		snprintf(err, errlen, "out of memory building the pools");
+		dp_pools_free(pools);
+		dp_config_free(cfg);
+		return -1;
+	}
+	if (dp_config_capacity(cfg) > 2 * d->rt.table->capacity + 1024) {
+		cp_log(CP_LOG_WARN, "the new configuration has %llu addresses, the lease tables "
+		       "were sized for %llu: lookups slow down until the next restart",
+		       (unsigned long long)dp_config_capacity(cfg),
+		       (unsigned long long)d->rt.table->capacity);
+	}
+	old = dp_runtime_publish(&d->rt, cfg, pools, &rc);
+	if (rc != 0) {
+		snprintf(err, errlen, "out of memory publishing the configuration");
+		dp_pools_free(pools);
+		dp_config_free(cfg);
+		return -1;
+	}
+	/* Wait until no worker reads the old snapshot, then free it. */
+	urcu_qsbr_synchronize_rcu();
+	dp_snapshot_free(old);
+	requeue_free(d, &rs);
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	d->applied = (uint64_t)now.tv_sec;
+	d->reloads++;
+	cp_persist_save_config(&d->persist, d->rt.snap->cfg);
+	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u "
+	       "requeued=%llu%s", source, d->rt.snap->cfg->n_scopes, d->rt.snap->cfg->n_ifaces,
+	       (unsigned long long)rs.sent, rs.lost ? " (some requeues found a full ring)" : "");
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * ctl: the control socket's transport, with no knowledge of commands.
+ *
+ * A unix stream socket served by an epoll loop on the control thread. Each connection
+ * carries one request (one JSON object) and gets one answer (one JSON object and "\n"), then
+ * is closed. Everything is non-blocking: a slow, silent or hostile client costs a file
+ * descriptor and at most max_request bytes, never a stall. Requests that are too large,
+ * malformed, or not answered... are answered here with result 1 and a precise text; only
+ * well-formed objects reach the dispatch callback.
+ *
+ * The dispatch callback may answer at once (return the answer) or later (return NULL and
+ * keep the struct ctl_conn to call ctl_conn_answer() on a later loop iteration), which is
+ * how commands that wait for a worker or for durability answer without blocking the loop.
+ *
+ * Control thread only.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/** Answer result codes (as Kea's). */
+enum ctl_result {
+	CTL_OK = 0,
+	CTL_ERROR = 1,
+	CTL_UNSUPPORTED = 2,
+	CTL_EMPTY = 3,
+	CTL_CONFLICT = 4,
+};
+
+struct ctl_server;
+struct ctl_conn;
+
+/**
+ * Handle one request. @p req is the parsed object (borrowed, valid during the call).
+ * @return the answer (ownership passes to ctl), or NULL to answer later through
+ *         ctl_conn_answer(@p conn); the connection stays open until then.
+ */
+typedef json_t *(*ctl_dispatch_fn)(void *arg, struct ctl_conn *conn, json_t *req);
+
+struct ctl_opts {
+	const char *path;		/**< socket path; its directory is created (0750) */
+	const char *group;		/**< group name for mode 0660, or NULL/"" for 0600 */
+	size_t max_request;		/**< bytes; 0 = 1 MiB */
+	unsigned timeout_ms;		/**< a request must be complete within; 0 = 10000 */
+	unsigned max_conns;		/**< concurrent connections; 0 = 64 */
+};
+
+/**
+ * Create the socket (an existing socket file at the path is replaced only when nothing
+ * listens on it) and an epoll instance.
+ * @return the server, or NULL with a message in @p err.
+ */
+struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn, void *arg,
+				   char *err, size_t errlen);
+
+/** Close every connection, remove the socket file, free. NULL is a no-op. */
+void ctl_server_close(struct ctl_server *s);
+
+/**
+ * Wait up to @p timeout_ms for socket activity and handle all of it: accept, read, answer,
+ * expire connections past their timeout. Blocks only in epoll_wait.
+ * @return the number of requests dispatched, or a negative errno on a fatal error.
+ */
+int ctl_server_poll(struct ctl_server *s, int timeout_ms);
+
+/** Answer a request that the dispatch callback deferred. Takes ownership of @p answer. */
+void ctl_conn_answer(struct ctl_conn *c, json_t *answer);
+
+/** Build an answer object: {"result": r, "text": text (printf), "arguments": args}.
+ *  @p args may be NULL; its reference is stolen. */
+__attribute__((format(printf, 3, 4)))
+json_t *ctl_answer(int result, json_t *args, const char *fmt, ...);
+
+/**
+ * Parse one request from a complete buffer (exposed for the fuzz harness and tests): the
+ * same checks the server applies.
+ * @return the request object (new reference), or NULL and *answer set to the error answer.
+ */
+json_t *ctl_parse_request(const char *buf, size_t len, size_t max_request, json_t **answer);
+
+/**
+ * Does @p buf hold a complete JSON value yet? 1 yes, 0 not yet, -1 it never will (the
+ * bytes so far are not a JSON prefix); used while reading.
+ */
+int ctl_request_complete(const char *buf, size_t len);

@@ -1,0 +1,1680 @@
+/*
+ * ctl_cmds.c: the control socket's commands (doc/control-protocol.md).
+ *
+ * A designated-initializer table maps names to handlers. Handlers run on the control thread:
+ * they read the lease tables online (RCU read side) and never write them; a lease change is a
+ * struct dp_lease_op executed by the owner worker (single writer per binding), and its answer
+ * is sent once the worker is done AND the change is durable (cp_cmd_progress). Configuration
+ * changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
+ * the running configuration, validated by the same parser as the file, and applied by
+ * cp_apply_config(): one code path, one set of error texts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ether.h>
+#include <rte_version.h>
+
+#include "config.h"
+#include "daemon_impl.h"
+#include "log.h"
+
+#define LW_VERSION "0.1.0"
+#define PAGE_MAX 10000
+
+typedef json_t *(*cmd_fn)(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+
+struct cmd {
+	const char *name;
+	cmd_fn fn;
+	const char *const *keys;	/* allowed argument keys; NULL = no arguments */
+};
+
+static uint64_t now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* --- arguments ---------------------------------------------------------------------- */
+
+/* An argument error naming the argument (format checked by the compiler). */
+#define bad(fmt, a, b) ctl_answer(CTL_ERROR, NULL, fmt, a, b)
+
+static json_t *check_keys(json_t *args, const char *const *keys)
+{
+	const char *k;
+	json_t *v;
+
+	if (args == NULL) {
+		return NULL;
+	}
+	if (!json_is_object(args)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments: must be an object");
+	}
+	json_object_foreach(args, k, v) {
+		bool ok = false;
+
+		for (unsigned i = 0; keys != NULL && keys[i] != NULL; i++) {
+			ok |= strcmp(keys[i], k) == 0;
+		}
+		if (!ok) {
+			return ctl_answer(CTL_ERROR, NULL, "arguments: unknown key \"%s\"", k);
+		}
+	}
+	return NULL;
+}
+
+/* A string argument. @return NULL when absent; *err set when present but not a string. */
+static const char *arg_str(json_t *args, const char *key, json_t **err)
+{
+	json_t *v = args ? json_object_get(args, key) : NULL;
+
+	if (v == NULL) {
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		*err = ctl_answer(CTL_ERROR, NULL, "arguments.%s: must be a string", key);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static int parse_ip(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (s == NULL || inet_pton(AF_INET, s, &a) != 1) {
+		return -1;
+	}
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+static void fmt_ip(uint32_t a, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+/* "aa:bb:...", "aa-bb-..." or "aabb..." into bytes. @return length, or -1. */
+static int parse_hex(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	while (*s != '\0') {
+		int hi, lo;
+
+		if (n > 0 && (*s == ':' || *s == '-')) {
+			s++;
+		}
+		hi = hexval(s[0]);
+		lo = hi < 0 ? -1 : hexval(s[1]);
+		if (lo < 0 || n == max) {
+			return -1;
+		}
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	return n ? (int)n : -1;
+}
+
+static void fmt_hex(const uint8_t *p, size_t n, char *buf)
+{
+	for (size_t i = 0; i < n; i++) {
+		sprintf(buf + 3 * i, i + 1 < n ? "%02x:" : "%02x", p[i]);
+	}
+	if (n == 0) {
+		buf[0] = '\0';
+	}
+}
+
+/*
+ * The client key named by hw-address or client-id (exactly one).
+ * @return 0, 1 when neither is present, or -1 with *err set.
+ */
+static int arg_key(json_t *args, struct dp_client_key *k, json_t **err)
+{
+	const char *hw = arg_str(args, "hw-address", err);
+	const char *id = *err ? NULL : arg_str(args, "client-id", err);
+	int n;
+
+	if (*err != NULL) {
+		return -1;
+	}
+	if (hw != NULL && id != NULL) {
+		*err = ctl_answer(CTL_ERROR, NULL, "arguments: give hw-address or client-id, not "
+				  "both");
+		return -1;
+	}
+	memset(k, 0, sizeof(*k));
+	if (hw != NULL) {
+		n = parse_hex(hw, k->data + 1, 16);
+		if (n != 6) {
+			*err = bad("arguments.hw-address: \"%s\" is not a MAC address%s", hw, "");
+			return -1;
+		}
+		k->type = DP_KEY_HWADDR;
+		k->data[0] = 1;
+		k->len = 7;
+		return 0;
+	}
+	if (id != NULL) {
+		n = parse_hex(id, k->data, DP_KEY_MAX);
+		if (n < 1) {
+			*err = bad("arguments.client-id: \"%s\" is not 1..64 hex bytes%s", id, "");
+			return -1;
+		}
+		k->type = DP_KEY_CLIENT_ID;
+		k->len = (uint8_t)n;
+		return 0;
+	}
+	return 1;
+}
+
+/* --- leases ------------------------------------------------------------------------- */
+
+static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *b)
+{
+	const struct dp_scope *s = dp_config_scope_of(cfg, b->addr);
+	char ip[16], key[3 * DP_KEY_MAX + 1];
+	json_t *j;
+
+	fmt_ip(b->addr, ip);
+	j = json_pack("{s:s, s:s, s:s, s:I}", "ip-address", ip, "scope", s ? s->name : "",
+		      "state", bt_state_str(b->state), "cltt", (json_int_t)b->start);
+	if (b->key.type == DP_KEY_HWADDR && b->key.len == 7 && b->key.data[0] == 1) {
+		fmt_hex(b->key.data + 1, 6, key);
+		json_object_set_new(j, "hw-address", json_string(key));
+	} else {
+		fmt_hex(b->key.data, b->key.len, key);
+		json_object_set_new(j, b->key.type == DP_KEY_HWADDR ? "hardware-key" : "client-id",
+				    json_string(key));
+	}
+	if (b->ends == BT_INFINITE) {
+		json_object_set_new(j, "valid-lft", json_integer(UINT32_MAX));
+		json_object_set_new(j, "expire", json_null());
+	} else {
+		json_object_set_new(j, "valid-lft", json_integer((json_int_t)(b->ends -
+									     b->start)));
+		json_object_set_new(j, "expire", json_integer((json_int_t)b->ends));
+	}
+	return j;
+}
+
+/* Find a lease by ip-address, hw-address or client-id. Online. */
+static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, json_t **err)
+{
+	const char *ip = arg_str(args, "ip-address", err);
+	struct dp_client_key k;
+	const struct bt_binding *b;
+	uint32_t addr;
+	int rc;
+
+	if (*err != NULL) {
+		return NULL;
+	}
+	if (ip != NULL) {
+		if (json_object_size(args) != 1) {
+			*err = ctl_answer(CTL_ERROR, NULL, "arguments: give one of ip-address, "
+					  "hw-address, client-id");
+			return NULL;
+		}
+		if (parse_ip(ip, &addr) != 0) {
+			*err = bad("arguments.ip-address: \"%s\" is not an IPv4 address%s", ip, "");
+			return NULL;
+		}
+		return bt_lookup_addr(d->rt.table, addr);
+	}
+	rc = arg_key(args, &k, err);
+	if (rc != 0) {
+		if (rc > 0) {
+			*err = ctl_answer(CTL_ERROR, NULL, "arguments: give one of ip-address, "
+					  "hw-address, client-id");
+		}
+		return NULL;
+	}
+	b = bt_lookup_key(d->rt.table, &k);
+	if (b == NULL && k.type == DP_KEY_HWADDR) {
+		/* Most clients that send option 61 send 01 + their MAC. */
+		k.type = DP_KEY_CLIENT_ID;
+		b = bt_lookup_key(d->rt.table, &k);
+	}
+	return b;
+}
+
+static json_t *cmd_lease_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *err = NULL, *l = NULL;
+	const struct bt_binding *b;
+
+	(void)conn;
+	urcu_qsbr_thread_online();
+	b = find_lease(d, args, &err);
+	if (b != NULL) {
+		l = lease_json(d->rt.snap->cfg, b);
+	}
+	urcu_qsbr_thread_offline();
+	if (err != NULL) {
+		return err;
+	}
+	if (l == NULL) {
+		return ctl_answer(CTL_EMPTY, NULL, "no lease found");
+	}
+	return ctl_answer(CTL_OK, l, "lease found");
+}
+
+struct collect {
+	const struct dp_config *cfg;
+	const struct dp_scope **only;	/* scope filter, NULL-terminated, or NULL = all */
+	uint32_t from;			/* page: addresses > from */
+	bool paged;
+	struct bt_binding *v;		/* copies: valid after the read side ends */
+	size_t n, cap;
+	bool oom;
+};
+
+static bool collect_cb(const struct bt_binding *b, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->paged && b->addr <= c->from) {
+		return true;
+	}
+	if (c->only != NULL) {
+		const struct dp_scope *s = dp_config_scope_of(c->cfg, b->addr);
+		bool ok = false;
+
+		for (unsigned i = 0; c->only[i] != NULL; i++) {
+			ok |= c->only[i] == s;
+		}
+		if (!ok) {
+			return true;
+		}
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct bt_binding *v = realloc(c->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			c->oom = true;
+			return false;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = *b;
+	return true;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct bt_binding *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static const struct dp_scope *scope_named(const struct dp_config *c, const char *name)
+{
+	for (uint32_t i = 0; name != NULL && i < c->n_scopes; i++) {
+		if (strcmp(c->scopes[i].name, name) == 0) {
+			return &c->scopes[i];
+		}
+	}
+	return NULL;
+}
+
+/* arguments.scopes: [names] -> NULL-terminated scope list (malloc'd), or NULL for all. */
+static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t *args,
+					    json_t **err)
+{
+	json_t *list = args ? json_object_get(args, "scopes") : NULL, *v;
+	const struct dp_scope **out;
+	size_t i;
+
+	if (list == NULL) {
+		return NULL;
+	}
+	if (!json_is_array(list)) {
+		*err = ctl_answer(CTL_ERROR, NULL, "arguments.scopes: must be a list of names");
+		return NULL;
+	}
+	out = calloc(json_array_size(list) + 1, sizeof(*out));
+	json_array_foreach(list, i, v) {
+		out[i] = json_is_string(v) ? scope_named(cfg, json_string_value(v)) : NULL;
+		if (out[i] == NULL) {
+			*err = ctl_answer(CTL_ERROR, NULL, "arguments.scopes[%zu]: no such scope", i);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limit)
+{
+	json_t *list = json_array();
+	size_t n = c->n < limit ? c->n : limit;
+
+	qsort(c->v, c->n, sizeof(*c->v), by_addr);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(list, lease_json(d->rt.snap->cfg, &c->v[i]));
+	}
+	free(c->v);
+	free(c->only);
+	if (n == 0) {
+		json_decref(list);
+		return ctl_answer(CTL_EMPTY, json_pack("{s:[], s:i}", "leases", "count", 0),
+				  "0 IPv4 leases found");
+	}
+	return ctl_answer(CTL_OK, json_pack("{s:o, s:I}", "leases", list, "count",
+					    (json_int_t)n), "%zu IPv4 lease(s) found", n);
+}
+
+static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	struct collect c = {.cfg = d->rt.snap->cfg};
+	json_t *err = NULL;
+
+	(void)conn;
+	c.only = scope_filter(c.cfg, args, &err);
+	if (err != NULL) {
+		return err;
+	}
+	urcu_qsbr_thread_online();
+	bt_foreach(d->rt.table, collect_cb, &c);
+	urcu_qsbr_thread_offline();
+	if (c.oom) {
+		free(c.v);
+		free(c.only);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	return leases_answer(d, &c, SIZE_MAX);
+}
+
+static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	struct collect c = {.cfg = d->rt.snap->cfg, .paged = true};
+	json_t *err = NULL, *lim = args ? json_object_get(args, "limit") : NULL;
+	const char *from = arg_str(args, "from", &err);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	if (from == NULL || lim == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments: \"from\" and \"limit\" are required");
+	}
+	if (!json_is_integer(lim) || json_integer_value(lim) < 1 ||
+	    json_integer_value(lim) > PAGE_MAX) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.limit: must be an integer 1..%d",
+				  PAGE_MAX);
+	}
+	if (strcmp(from, "start") == 0) {
+		c.paged = false;
+	} else if (parse_ip(from, &c.from) != 0) {
+		return bad("arguments.from: \"%s\" is neither \"start\" nor an IPv4 address%s",
+			   from, "");
+	}
+	c.only = scope_filter(c.cfg, args, &err);
+	if (err != NULL) {
+		return err;
+	}
+	urcu_qsbr_thread_online();
+	bt_foreach(d->rt.table, collect_cb, &c);
+	urcu_qsbr_thread_offline();
+	if (c.oom) {
+		free(c.v);
+		free(c.only);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	return leases_answer(d, &c, (size_t)json_integer_value(lim));
+}
+
+/* --- lease changes through the owner worker ----------------------------------------- */
+
+static void pending_free(struct cp_pending *p)
+{
+	while (p != NULL) {
+		struct cp_pending *next = p->next_step;
+
+		json_decref(p->lease);
+		free(p->addrs);
+		free(p);
+		p = next;
+	}
+}
+
+static json_t *start(struct cp_daemon *d, struct cp_pending *p)
+{
+	if (dp_worker_op(&d->rt.workers[p->worker], &p->op) != 0) {
+		pending_free(p);
+		return ctl_answer(CTL_ERROR, NULL, "server busy: the worker's command ring is "
+				  "full, try again");
+	}
+	p->next = d->pending;
+	d->pending = p;
+	return NULL;	/* answered by cp_cmd_progress */
+}
+
+static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
+{
+	char ip[16];
+
+	fmt_ip(p->op.addr, ip);
+	switch (p->op.result) {
+	case 0:
+		break;
+	case -EEXIST:
+		return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client, or the "
+				  "client holds another address in the scope", p->what, ip);
+	case -ENOENT:
+		return ctl_answer(CTL_EMPTY, NULL, "%s: no lease for %s", p->what, ip);
+	case -EINVAL:
+		return ctl_answer(CTL_ERROR, NULL, "%s: %s is in no scope", p->what, ip);
+	default:
+		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
+				  "again", p->what);
+	}
+	if (p->op.kind == DP_OP_DEL) {
+		cp_log(CP_LOG_INFO, "event=%s deleted=%u by=control-socket", p->what, p->op.count);
+		if (p->op.count == 0) {
+			return ctl_answer(CTL_EMPTY, NULL, "no lease deleted");
+		}
+		return ctl_answer(CTL_OK, json_pack("{s:i}", "deleted", p->op.count),
+				  "%u lease(s) deleted", p->op.count);
+	}
+	urcu_qsbr_thread_online();
+	{
+		const struct bt_binding *b = bt_lookup_addr(d->rt.table, p->op.addr);
+		json_t *l = b ? lease_json(d->rt.snap->cfg, b) : NULL;
+
+		urcu_qsbr_thread_offline();
+		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
+		       ip, bt_state_str(p->op.state));
+		return ctl_answer(CTL_OK, l, "lease %s", strcmp(p->what, "lease4-add") == 0 ?
+				  "added" : "updated");
+	}
+}
+
+void cp_cmd_progress(struct cp_daemon *d)
+{
+	struct cp_pending **pp = &d->pending;
+
+	while (*pp != NULL) {
+		struct cp_pending *p = *pp;
+		uint64_t durable;
+
+		if (!atomic_load_explicit(&p->op.done, memory_order_acquire)) {
+			pp = &p->next;
+			continue;
+		}
+		durable = d->rt.commit.ops->durable(d->rt.commit.ctx, p->worker);
+		if (p->op.result == 0 && durable < p->op.seq) {
+			pp = &p->next;	/* done, not yet durable: answer later */
+			continue;
+		}
+		*pp = p->next;
+		if (p->op.result == 0 && p->next_step != NULL) {
+			struct cp_pending *next = p->next_step;
+			json_t *err;
+
+			p->next_step = NULL;
+			next->conn = p->conn;
+			p->conn = NULL;
+			pending_free(p);
+			err = start(d, next);
+			if (err != NULL && next->conn != NULL) {
+				ctl_conn_answer(next->conn, err);
+			}
+			pp = &d->pending;
+			continue;
+		}
+		if (p->conn != NULL) {
+			ctl_conn_answer(p->conn, op_answer(d, p));
+		}
+		pending_free(p);
+	}
+}
+
+void cp_cmd_abort_all(struct cp_daemon *d)
+{
+	/* Workers have stopped: nothing will complete. Connections close with the server. */
+	while (d->pending != NULL) {
+		struct cp_pending *p = d->pending;
+
+		d->pending = p->next;
+		pending_free(p);
+	}
+}
+
+static struct cp_pending *pending_new(const char *what, uint32_t worker, struct ctl_conn *conn)
+{
+	struct cp_pending *p = calloc(1, sizeof(*p));
+
+	if (p != NULL) {
+		p->what = what;
+		p->worker = worker;
+		p->conn = conn;
+	}
+	return p;
+}
+
+/* A DEL of one address, executed by the binding's writer. */
+static struct cp_pending *del_one(const char *what, const struct bt_binding *b)
+{
+	struct cp_pending *p = pending_new(what, b->owner, NULL);
+
+	if (p == NULL) {
+		return NULL;
+	}
+	p->addrs = malloc(sizeof(uint32_t));
+	if (p->addrs == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->addrs[0] = b->addr;
+	p->op.kind = DP_OP_DEL;
+	p->op.addr = b->addr;
+	p->op.addrs = p->addrs;
+	p->op.n_addrs = 1;
+	return p;
+}
+
+static int parse_state(const char *s, uint8_t *state)
+{
+	static const uint8_t states[] = {BT_ACTIVE, BT_EXPIRED, BT_RELEASED, BT_ABANDONED,
+					 BT_RESET, BT_BACKUP};
+
+	if (s == NULL) {
+		*state = BT_ACTIVE;
+		return 0;
+	}
+	for (unsigned i = 0; i < sizeof(states); i++) {
+		if (strcmp(s, bt_state_str(states[i])) == 0) {
+			*state = states[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args, bool add)
+{
+	const char *what = add ? "lease4-add" : "lease4-update";
+	const struct dp_config *cfg = d->rt.snap->cfg;
+	json_t *err = NULL, *lft = args ? json_object_get(args, "valid-lft") : NULL, *fc;
+	const char *ip = arg_str(args, "ip-address", &err);
+	const char *st = err ? NULL : arg_str(args, "state", &err);
+	const struct dp_scope *s;
+	const struct bt_binding *b;
+	struct cp_pending *p, *first = NULL;
+	struct dp_client_key k;
+	uint64_t now = now_s(), lease;
+	uint32_t addr, owner;
+	uint8_t state;
+
+	if (err != NULL) {
+		return err;
+	}
+	if (ip == NULL || parse_ip(ip, &addr) != 0) {
+		return ip ? bad("arguments.ip-address: \"%s\" is not an IPv4 address%s", ip, "")
+			  : ctl_answer(CTL_ERROR, NULL, "arguments.ip-address: required");
+	}
+	s = dp_config_scope_of(cfg, addr);
+	if (s == NULL || !dp_scope_contains(s, addr)) {
+		return bad("arguments.ip-address: %s is in no scope%s", ip, "");
+	}
+	if (arg_key(args, &k, &err) != 0) {
+		return err ? err : ctl_answer(CTL_ERROR, NULL, "arguments: hw-address or client-id "
+					      "is required");
+	}
+	if (lft != NULL && (!json_is_integer(lft) || json_integer_value(lft) < 1 ||
+			    json_integer_value(lft) > UINT32_MAX)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.valid-lft: must be an integer "
+				  "1..4294967295 (4294967295 = infinite)");
+	}
+	if (parse_state(st, &state) != 0) {
+		return bad("arguments.state: \"%s\" is not one of active, expired, released, "
+			   "abandoned, reset, backup%s", st, "");
+	}
+	fc = args ? json_object_get(args, "force-create") : NULL;
+	if (fc != NULL && (!json_is_boolean(fc) || add)) {
+		return ctl_answer(CTL_ERROR, NULL, add ? "arguments: unknown key \"force-create\"" :
+				  "arguments.force-create: must be true or false");
+	}
+	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
+	owner = bt_key_owner(&k, d->rt.n_workers);
+	p = pending_new(what, owner, conn);
+	if (p == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	p->op.kind = DP_OP_SET;
+	p->op.addr = addr;
+	p->op.key = k;
+	p->op.state = state;
+	p->op.start = now;
+	p->op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
+	p->op.add = add;
+	p->op.may_create = fc != NULL && json_is_true(fc);
+
+	/* A binding written by another worker is first freed by that worker (single writer),
+	 * when it may be replaced at all. */
+	urcu_qsbr_thread_online();
+	b = bt_lookup_addr(d->rt.table, addr);
+	if (b != NULL && b->owner != owner) {
+		bool theirs = !bt_key_equal(&b->key, &k);
+		bool live = (b->state == BT_ACTIVE || b->state == BT_OFFERED ||
+			     b->state == BT_ABANDONED || b->state == BT_BACKUP) && b->ends > now;
+
+		if (add && theirs && live) {
+			urcu_qsbr_thread_offline();
+			pending_free(p);
+			return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client",
+					  what, ip);
+		}
+		first = del_one(what, b);
+		if (first == NULL) {
+			urcu_qsbr_thread_offline();
+			pending_free(p);
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		p->op.may_create = true;	/* it existed: the update goes on */
+		first->conn = conn;
+		first->next_step = p;
+		p->conn = NULL;
+		p = first;
+	}
+	urcu_qsbr_thread_offline();
+	return start(d, p);
+}
+
+static json_t *cmd_lease_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	return lease_set(d, conn, args, true);
+}
+
+static json_t *cmd_lease_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	return lease_set(d, conn, args, false);
+}
+
+static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *err = NULL;
+	const struct bt_binding *b;
+	struct cp_pending *p = NULL;
+
+	urcu_qsbr_thread_online();
+	b = find_lease(d, args, &err);
+	if (b != NULL) {
+		p = del_one("lease4-del", b);
+	}
+	urcu_qsbr_thread_offline();
+	if (err != NULL) {
+		return err;
+	}
+	if (b == NULL) {
+		return ctl_answer(CTL_EMPTY, NULL, "no lease found");
+	}
+	if (p == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	p->conn = conn;
+	return start(d, p);
+}
+
+static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	const struct dp_config *cfg = d->rt.snap->cfg;
+	struct collect c = {.cfg = cfg};
+	const struct dp_scope *only[2] = {NULL, NULL};
+	json_t *err = NULL;
+	const char *name = arg_str(args, "scope", &err);
+	struct cp_pending *head = NULL;
+
+	if (err != NULL) {
+		return err;
+	}
+	if (name != NULL) {
+		only[0] = scope_named(cfg, name);
+		if (only[0] == NULL) {
+			return bad("arguments.scope: no scope \"%s\"%s", name, "");
+		}
+		c.only = only;
+	}
+	urcu_qsbr_thread_online();
+	bt_foreach(d->rt.table, collect_cb, &c);
+	urcu_qsbr_thread_offline();
+	c.only = NULL;
+	if (c.oom) {
+		free(c.v);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	if (c.n == 0) {
+		free(c.v);
+		return ctl_answer(CTL_EMPTY, json_pack("{s:i}", "deleted", 0), "no lease to wipe");
+	}
+	/* One DEL per worker, each with the addresses that worker writes; chained so the
+	 * answer comes once all are durable. */
+	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
+		struct cp_pending *p = pending_new("lease4-wipe", w, NULL);
+		uint32_t n = 0;
+
+		if (p == NULL || (p->addrs = malloc(sizeof(uint32_t) * c.n)) == NULL) {
+			free(p);
+			pending_free(head);
+			free(c.v);
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		for (size_t i = 0; i < c.n; i++) {
+			if (c.v[i].owner == w) {
+				p->addrs[n++] = c.v[i].addr;
+			}
+		}
+		p->op.kind = DP_OP_DEL;
+		p->op.addrs = p->addrs;
+		p->op.n_addrs = n;
+		p->next_step = head;
+		head = p;
+	}
+	free(c.v);
+	head->conn = conn;
+	return start(d, head);
+}
+
+/* --- configuration ------------------------------------------------------------------ */
+
+static json_t *running_json(struct cp_daemon *d)
+{
+	return cp_config_to_json(d->rt.snap->cfg);
+}
+
+/* Validate @p j (consumed) and apply it; log @p event (may be NULL) once applied. */
+static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, const char *ok,
+			  const char *event)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), err[512];
+	struct dp_config *cfg;
+
+	json_decref(j);
+	if (text == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	cfg = cp_config_parse(text, err, sizeof(err));
+	free(text);
+	if (cfg == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	if (cp_apply_config(d, cfg, source, err, sizeof(err)) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	if (event != NULL) {
+		cp_log(CP_LOG_INFO, "event=%s %s by=control-socket", source, event);
+	}
+	return ctl_answer(CTL_OK, NULL, "%s", ok);
+}
+
+static json_t *cmd_config_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	(void)args;
+	return ctl_answer(CTL_OK, running_json(d), "running configuration");
+}
+
+static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	char *text, err[512];
+	struct dp_config *cfg;
+
+	(void)d;
+	(void)conn;
+	if (args == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments: the configuration is required");
+	}
+	text = json_dumps(args, JSON_COMPACT);
+	cfg = text ? cp_config_parse(text, err, sizeof(err)) : NULL;
+	free(text);
+	if (cfg == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	dp_config_free(cfg);
+	return ctl_answer(CTL_OK, NULL, "configuration is valid");
+}
+
+static json_t *cmd_config_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	if (args == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments: the configuration is required");
+	}
+	return apply_json(d, json_incref(args), "config-set", "configuration applied", NULL);
+}
+
+static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	struct dp_config *cfg;
+	char err[512];
+
+	(void)conn;
+	(void)args;
+	if (d->config_path == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "leasewired runs the built-in configuration: "
+				  "there is no file to reload");
+	}
+	cfg = cp_config_load(d->config_path, err, sizeof(err));
+	if (cfg == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "%s: %s", d->config_path, err);
+	}
+	if (cp_apply_config(d, cfg, "config-reload", err, sizeof(err)) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	return ctl_answer(CTL_OK, NULL, "configuration reloaded from %s", d->config_path);
+}
+
+static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+	char tmp[4096 + 8];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "%.400s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0 ||
+	    fchmod(fd, 0640) != 0) {
+		snprintf(err, errlen, "%.400s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *e = NULL, *j;
+	const char *path = arg_str(args, "filename", &e);
+	char *text, err[512];
+	int rc;
+
+	(void)conn;
+	if (e != NULL) {
+		return e;
+	}
+	if (path == NULL) {
+		path = d->config_path;
+	}
+	if (path == NULL || path[0] == '\0') {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.filename: required (leasewired runs "
+				  "the built-in configuration)");
+	}
+	j = running_json(d);
+	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (text == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	rc = write_atomic(path, text, err, sizeof(err));
+	if (rc == 0) {
+		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
+	}
+	j = json_pack("{s:s, s:I}", "filename", path, "size", (json_int_t)strlen(text) + 1);
+	free(text);
+	if (rc != 0) {
+		json_decref(j);
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	return ctl_answer(CTL_OK, j, "configuration written to %s", path);
+}
+
+/* --- scopes, reservations, exclusions: edits of the running configuration ------------ */
+
+/* The scopes array of @p j and the index of the scope named @p name (-1 if none). */
+static json_t *scopes_of(json_t *j, const char *name, ssize_t *idx)
+{
+	json_t *scopes = json_object_get(j, "scopes"), *s;
+	size_t i;
+
+	*idx = -1;
+	json_array_foreach(scopes, i, s) {
+		json_t *n = json_object_get(s, "name");
+
+		if (name != NULL && json_is_string(n) && strcmp(json_string_value(n), name) == 0) {
+			*idx = (ssize_t)i;
+		}
+	}
+	return scopes;
+}
+
+static json_t *need_scope(struct cp_daemon *d, json_t *args, const char *key, json_t **j,
+			  json_t **scope)
+{
+	json_t *err = NULL, *scopes;
+	const char *name = arg_str(args, key, &err);
+	ssize_t idx;
+
+	if (err != NULL) {
+		return err;
+	}
+	if (name == NULL) {
+		return bad("arguments.%s: required%s", key, "");
+	}
+	*j = running_json(d);
+	scopes = scopes_of(*j, name, &idx);
+	if (idx < 0) {
+		json_decref(*j);
+		return ctl_answer(CTL_EMPTY, NULL, "no scope \"%s\"", name);
+	}
+	*scope = json_array_get(scopes, (size_t)idx);
+	return NULL;
+}
+
+static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+
+static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	json_incref(scope);
+	json_decref(j);
+	return ctl_answer(CTL_OK, scope, "scope found");
+}
+
+static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *scope = args ? json_object_get(args, "scope") : NULL, *j, *n;
+	char ev[128];
+	ssize_t idx;
+
+	(void)conn;
+	if (!json_is_object(scope)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.scope: must be a scope object");
+	}
+	n = json_object_get(scope, "name");
+	j = running_json(d);
+	(void)scopes_of(j, json_is_string(n) ? json_string_value(n) : NULL, &idx);
+	if (idx >= 0) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "scope \"%s\" exists (use scope-update)",
+				  json_string_value(n));
+	}
+	json_array_append(json_object_get(j, "scopes"), scope);
+	snprintf(ev, sizeof(ev), "scope=%s", json_is_string(n) ? json_string_value(n) : "?");
+	return apply_json(d, j, "scope-add", "scope added", ev);
+}
+
+static json_t *cmd_scope_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *nscope = args ? json_object_get(args, "scope") : NULL, *j, *scope, *err;
+	char ev[128];
+	ssize_t idx;
+
+	(void)conn;
+	if (!json_is_object(nscope)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.scope: must be a scope object");
+	}
+	err = need_scope(d, args, "name", &j, &scope);
+	if (err != NULL) {
+		return err;
+	}
+	(void)scopes_of(j, json_string_value(json_object_get(args, "name")), &idx);
+	json_array_set(json_object_get(j, "scopes"), (size_t)idx, nscope);
+	snprintf(ev, sizeof(ev), "scope=%s", json_string_value(json_object_get(args, "name")));
+	return apply_json(d, j, "scope-update", "scope updated", ev);
+}
+
+struct count_active {
+	const struct dp_scope *s;
+	uint64_t now, n;
+};
+
+static bool count_active_cb(const struct bt_binding *b, void *arg)
+{
+	struct count_active *c = arg;
+
+	if (b->state == BT_ACTIVE && b->ends > c->now && dp_scope_contains(c->s, b->addr)) {
+		c->n++;
+	}
+	return true;
+}
+
+static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *scope, *force = args ? json_object_get(args, "force") : NULL, *err;
+	const char *name;
+	char ev[128];
+	ssize_t idx;
+
+	(void)conn;
+	if (force != NULL && !json_is_boolean(force)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.force: must be true or false");
+	}
+	err = need_scope(d, args, "name", &j, &scope);
+	if (err != NULL) {
+		return err;
+	}
+	name = json_string_value(json_object_get(args, "name"));
+	if (!json_is_true(force)) {
+		struct count_active c = {.s = scope_named(d->rt.snap->cfg, name), .now = now_s()};
+
+		urcu_qsbr_thread_online();
+		bt_foreach(d->rt.table, count_active_cb, &c);
+		urcu_qsbr_thread_offline();
+		if (c.n != 0) {
+			json_decref(j);
+			return ctl_answer(CTL_CONFLICT, NULL, "scope \"%s\" holds %llu active "
+					  "lease(s): deactivate it first, or give \"force\": true",
+					  name, (unsigned long long)c.n);
+		}
+	}
+	(void)scopes_of(j, name, &idx);
+	json_array_remove(json_object_get(j, "scopes"), (size_t)idx);
+	snprintf(ev, sizeof(ev), "scope=%s%s", name, json_is_true(force) ? " force=true" : "");
+	return apply_json(d, j, "scope-del", "scope deleted", ev);
+}
+
+static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
+{
+	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
+	char ev[128];
+
+	if (err != NULL) {
+		return err;
+	}
+	json_object_set_new(scope, "active", json_boolean(active));
+	snprintf(ev, sizeof(ev), "scope=%s", json_string_value(json_object_get(args, "name")));
+	return apply_json(d, j, active ? "scope-activate" : "scope-deactivate",
+			  active ? "scope activated" : "scope deactivated", ev);
+}
+
+static json_t *cmd_scope_activate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return set_active(d, args, true);
+}
+
+static json_t *cmd_scope_deactivate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return set_active(d, args, false);
+}
+
+static json_t *list_of(json_t *scope, const char *key)
+{
+	json_t *l = json_object_get(scope, key);
+
+	if (l == NULL) {
+		l = json_array();
+		json_object_set_new(scope, key, l);
+	}
+	return l;
+}
+
+static json_t *cmd_reservation_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *r = args ? json_object_get(args, "reservation") : NULL, *j, *scope, *err;
+	char ev[160];
+
+	(void)conn;
+	if (!json_is_object(r)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.reservation: must be a reservation "
+				  "object");
+	}
+	err = need_scope(d, args, "scope", &j, &scope);
+	if (err != NULL) {
+		return err;
+	}
+	json_array_append(list_of(scope, "reservations"), r);
+	snprintf(ev, sizeof(ev), "scope=%s ip-address=%s", json_string_value(json_object_get(args,
+										   "scope")),
+		 json_is_string(json_object_get(r, "ip-address")) ?
+		 json_string_value(json_object_get(r, "ip-address")) : "?");
+	return apply_json(d, j, "reservation-add", "reservation added", ev);
+}
+
+/* Does reservation @p r match the ip-address / hw-address / client-id of @p args? */
+static bool reservation_matches(json_t *r, json_t *args)
+{
+	static const char *const keys[] = {"ip-address", "hw-address", "client-id"};
+
+	for (unsigned i = 0; i < 3; i++) {
+		json_t *want = json_object_get(args, keys[i]), *have = json_object_get(r, keys[i]);
+		uint8_t a[64], b[64];
+		int na, nb;
+
+		if (want == NULL || !json_is_string(want) || !json_is_string(have)) {
+			continue;
+		}
+		if (i == 0) {
+			return strcmp(json_string_value(want), json_string_value(have)) == 0;
+		}
+		na = parse_hex(json_string_value(want), a, sizeof(a));
+		nb = parse_hex(json_string_value(have), b, sizeof(b));
+		return na > 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+	}
+	return false;
+}
+
+static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *scope, *list, *r, *err = need_scope(d, args, "scope", &j, &scope);
+	char ev[128];
+	size_t i;
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	if (json_object_size(args) != 2) {
+		json_decref(j);
+		return ctl_answer(CTL_ERROR, NULL, "arguments: give scope and one of ip-address, "
+				  "hw-address, client-id");
+	}
+	list = list_of(scope, "reservations");
+	json_array_foreach(list, i, r) {
+		if (reservation_matches(r, args)) {
+			json_array_remove(list, i);
+			snprintf(ev, sizeof(ev), "scope=%s", json_string_value(
+					 json_object_get(args, "scope")));
+			return apply_json(d, j, "reservation-del", "reservation deleted", ev);
+		}
+	}
+	json_decref(j);
+	return ctl_answer(CTL_EMPTY, NULL, "no such reservation");
+}
+
+static json_t *cmd_reservation_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *scope, *l, *err = need_scope(d, args, "scope", &j, &scope);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	l = json_incref(list_of(scope, "reservations"));
+	json_decref(j);
+	return ctl_answer(json_array_size(l) ? CTL_OK : CTL_EMPTY, l, "%zu reservation(s)",
+			  json_array_size(l));
+}
+
+/* "a - b", "a-b" or "a" -> the form the configuration file uses. */
+static json_t *norm_range(const char *in, char *out, size_t len)
+{
+	char a[32], b[32];
+	uint32_t x, y;
+
+	if (sscanf(in, " %31[0-9.] - %31[0-9.] ", a, b) == 2 ||
+	    sscanf(in, " %31[0-9.]-%31[0-9.] ", a, b) == 2) {
+		if (parse_ip(a, &x) != 0 || parse_ip(b, &y) != 0) {
+			return bad("arguments.range: \"%s\" is not a range%s", in, "");
+		}
+		snprintf(out, len, "%s - %s", a, b);
+		return NULL;
+	}
+	if (parse_ip(in, &x) != 0) {
+		return bad("arguments.range: \"%s\" is not an address or a range%s", in, "");
+	}
+	snprintf(out, len, "%s", in);
+	return NULL;
+}
+
+static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
+{
+	json_t *j, *scope, *list, *v, *err = NULL;
+	const char *range = arg_str(args, "range", &err);
+	char norm[80], ev[200];
+	size_t i;
+
+	if (err != NULL) {
+		return err;
+	}
+	if (range == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.range: required");
+	}
+	err = norm_range(range, norm, sizeof(norm));
+	if (err == NULL) {
+		err = need_scope(d, args, "scope", &j, &scope);
+	}
+	if (err != NULL) {
+		return err;
+	}
+	list = list_of(scope, "exclusions");
+	if (add) {
+		json_array_append_new(list, json_string(norm));
+	} else {
+		bool found = false;
+
+		json_array_foreach(list, i, v) {
+			if (json_is_string(v) && strcmp(json_string_value(v), norm) == 0) {
+				json_array_remove(list, i);
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			json_decref(j);
+			return ctl_answer(CTL_EMPTY, NULL, "no exclusion %s", norm);
+		}
+	}
+	snprintf(ev, sizeof(ev), "scope=%s range=\"%s\"",
+		 json_string_value(json_object_get(args, "scope")), norm);
+	return apply_json(d, j, add ? "exclusion-add" : "exclusion-del",
+			  add ? "exclusion added" : "exclusion deleted", ev);
+}
+
+static json_t *cmd_exclusion_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return exclusion(d, args, true);
+}
+
+static json_t *cmd_exclusion_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return exclusion(d, args, false);
+}
+
+/* --- statistics --------------------------------------------------------------------- */
+
+struct scope_counts {
+	const struct dp_config *cfg;
+	uint64_t now;
+	uint64_t (*n)[4];	/* per scope: assigned, offered, declined, other-bound */
+};
+
+static bool scope_counts_cb(const struct bt_binding *b, void *arg)
+{
+	struct scope_counts *c = arg;
+	const struct dp_scope *s = dp_config_scope_of(c->cfg, b->addr);
+	bool live = b->ends > c->now;
+
+	if (s == NULL) {
+		return true;
+	}
+	if (b->state == BT_ACTIVE && live) {
+		c->n[s->index][0]++;
+	} else if (b->state == BT_OFFERED && live) {
+		c->n[s->index][1]++;
+	} else if (b->state == BT_ABANDONED && live) {
+		c->n[s->index][2]++;
+	}
+	return true;
+}
+
+/* Every address a scope can hand out: its pools minus exclusions, plus reservations. */
+static uint64_t scope_total(const struct dp_scope *s)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < s->n_ranges; i++) {
+		n += (uint64_t)s->ranges[i].last - s->ranges[i].first + 1;
+	}
+	for (uint32_t i = 0; i < s->n_exclusions; i++) {
+		n -= (uint64_t)s->exclusions[i].last - s->exclusions[i].first + 1;
+	}
+	for (uint32_t i = 0; i < s->n_reservations; i++) {
+		if (!dp_scope_in_pool(s, s->reservations[i].addr)) {
+			n++;
+		}
+	}
+	return n;
+}
+
+static void stat_name(char *buf, size_t len, const char *prefix, const char *name)
+{
+	snprintf(buf, len, "%s%s", prefix, name);
+	for (char *p = buf; *p != '\0'; p++) {
+		if (*p == '_') {
+			*p = '-';
+		}
+	}
+}
+
+static json_t *statistics(struct cp_daemon *d)
+{
+	static const char *const types[DHCP4_TYPE_MAX] = {
+		"bootp", "discover", "offer", "request", "decline", "ack", "nak", "release",
+		"inform",
+	};
+	const struct dp_config *cfg = d->rt.snap->cfg;
+	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
+	struct dp_counters c;
+	json_t *o = json_object();
+	char name[128];
+
+	cp_counters(d, &c, true);
+	json_object_set_new(o, "pkt4-received", json_integer((json_int_t)c.rx));
+	json_object_set_new(o, "pkt4-sent", json_integer((json_int_t)c.tx));
+	for (unsigned t = 0; t < DHCP4_TYPE_MAX; t++) {
+		if (t == DHCP4_OFFER || t == DHCP4_ACK || t == DHCP4_NAK) {
+			snprintf(name, sizeof(name), "pkt4-%s-sent", types[t]);
+			json_object_set_new(o, name, json_integer((json_int_t)c.tx_dhcp[t]));
+		} else {
+			snprintf(name, sizeof(name), "pkt4-%s-received", types[t]);
+			json_object_set_new(o, name, json_integer((json_int_t)c.rx_dhcp[t]));
+		}
+	}
+	json_object_set_new(o, "pkt4-bootreply-sent", json_integer((json_int_t)c.tx_dhcp[0]));
+	json_object_set_new(o, "arp-replies", json_integer((json_int_t)c.arp_replies));
+	json_object_set_new(o, "icmp-replies", json_integer((json_int_t)c.icmp_replies));
+	json_object_set_new(o, "steered", json_integer((json_int_t)c.steered));
+	json_object_set_new(o, "parked", json_integer((json_int_t)c.parked));
+	json_object_set_new(o, "leases-reclaimed", json_integer((json_int_t)c.leases_reclaimed));
+	json_object_set_new(o, "options-dropped", json_integer((json_int_t)c.options_dropped));
+	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
+		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));
+		json_object_set_new(o, name, json_integer((json_int_t)c.drop[i]));
+	}
+	sc.n = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*sc.n));
+	if (sc.n != NULL) {
+		urcu_qsbr_thread_online();
+		bt_foreach(d->rt.table, scope_counts_cb, &sc);
+		urcu_qsbr_thread_offline();
+		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+			const struct dp_scope *s = &cfg->scopes[i];
+			uint64_t total = scope_total(s), used = sc.n[i][0] + sc.n[i][1] + sc.n[i][2];
+			static const char *const what[] = {
+				"assigned-addresses", "offered-addresses", "declined-addresses",
+			};
+
+			snprintf(name, sizeof(name), "scope[%s].total-addresses", s->name);
+			json_object_set_new(o, name, json_integer((json_int_t)total));
+			for (unsigned k = 0; k < 3; k++) {
+				snprintf(name, sizeof(name), "scope[%s].%s", s->name, what[k]);
+				json_object_set_new(o, name, json_integer((json_int_t)sc.n[i][k]));
+			}
+			snprintf(name, sizeof(name), "scope[%s].free-addresses", s->name);
+			json_object_set_new(o, name, json_integer((json_int_t)(total > used ?
+									      total - used : 0)));
+		}
+		free(sc.n);
+	}
+	if (d->persist.committer != NULL) {
+		const struct committer_stats *st = committer_stats(d->persist.committer);
+
+		json_object_set_new(o, "store-commits", json_integer((json_int_t)
+								      atomic_load(&st->batches)));
+		json_object_set_new(o, "store-changes", json_integer((json_int_t)
+								      atomic_load(&st->changes)));
+		json_object_set_new(o, "store-commit-failures",
+				    json_integer((json_int_t)atomic_load(&st->failures)));
+	}
+	return o;
+}
+
+static json_t *cmd_stat_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	(void)args;
+	return ctl_answer(CTL_OK, statistics(d), "statistics");
+}
+
+static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *err = NULL, *all, *v;
+	const char *name = arg_str(args, "name", &err);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	if (name == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: required");
+	}
+	all = statistics(d);
+	v = json_object_get(all, name);
+	if (v == NULL) {
+		json_decref(all);
+		return ctl_answer(CTL_EMPTY, NULL, "no statistic \"%s\"", name);
+	}
+	v = json_pack("{s:O}", name, v);
+	json_decref(all);
+	return ctl_answer(CTL_OK, v, "statistic found");
+}
+
+static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *err = NULL;
+	const char *name = arg_str(args, "name", &err);
+	struct dp_counters now;
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	if (name != NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: resetting one statistic is "
+				  "not supported; reset all (no arguments)");
+	}
+	cp_counters(d, &now, false);
+	d->baseline = now;
+	cp_log(CP_LOG_INFO, "event=statistic-reset by=control-socket");
+	return ctl_answer(CTL_OK, NULL, "statistics reset");
+}
+
+/* --- the rest ----------------------------------------------------------------------- */
+
+static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	const struct dp_config *cfg = d->rt.snap->cfg;
+	json_t *stats = statistics(d), *list = json_array();
+	char name[128], subnet[24];
+
+	(void)conn;
+	(void)args;
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		const struct dp_scope *s = &cfg->scopes[i];
+		json_t *o;
+
+		fmt_ip(s->subnet, subnet);
+		snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%u",
+			 s->prefix_len);
+		o = json_pack("{s:s, s:s, s:b}", "name", s->name, "subnet", subnet, "active",
+			      s->active);
+		static const char *const keys[][2] = {
+			{"total", "total-addresses"}, {"assigned", "assigned-addresses"},
+			{"free", "free-addresses"}, {"offered", "offered-addresses"},
+			{"declined", "declined-addresses"},
+		};
+		for (unsigned k = 0; k < 5; k++) {
+			snprintf(name, sizeof(name), "scope[%s].%s", s->name, keys[k][1]);
+			json_object_set(o, keys[k][0], json_object_get(stats, name));
+		}
+		json_array_append_new(list, o);
+	}
+	json_decref(stats);
+	return ctl_answer(CTL_OK, list, "%u scope(s)", cfg->n_scopes);
+}
+
+static json_t *cmd_version_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)d;
+	(void)conn;
+	(void)args;
+	return ctl_answer(CTL_OK, json_pack("{s:s, s:s, s:s, s:s}", "version", LW_VERSION,
+					    "dpdk", rte_version(), "lmdb",
+					    store_lmdb_version(), "jansson",
+					    JANSSON_VERSION), "leasewire " LW_VERSION);
+}
+
+static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	const struct dp_config *cfg = d->rt.snap->cfg;
+	json_t *ports = json_array();
+	uint64_t t = now_s();
+	unsigned long bindings;
+	long before, after;
+
+	(void)conn;
+	(void)args;
+	for (uint32_t i = 0; i < d->rt.n_ports; i++) {
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_ether_format_addr(mac, sizeof(mac), &d->rt.ports[i].mac);
+		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s}", "name",
+						       cfg->ports[i].name, "device",
+						       cfg->ports[i].device, "driver",
+						       d->rt.ports[i].driver, "mac", mac));
+	}
+	urcu_qsbr_thread_online();
+	cds_lfht_count_nodes(d->rt.table->by_addr, &before, &bindings, &after);
+	urcu_qsbr_thread_offline();
+	return ctl_answer(CTL_OK,
+			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I}",
+				    "pid", (json_int_t)getpid(),
+				    "uptime", (json_int_t)(t - d->started),
+				    "reload", (json_int_t)(t - d->applied),
+				    "reloads", (json_int_t)d->reloads,
+				    "workers", (int)d->rt.n_workers,
+				    "durability", cfg->store_path[0] == '\0' ? "memory" :
+				    cfg->durability == DP_DURABILITY_RELAXED ? "relaxed" : "strict",
+				    "store", cfg->store_path,
+				    "dhcp-state", "enabled",
+				    "ports", ports,
+				    "scopes", (int)cfg->n_scopes,
+				    "bindings", (json_int_t)bindings),
+			  "leasewired is running");
+}
+
+static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *v = args ? json_object_get(args, "exit-value") : NULL;
+
+	(void)conn;
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			  json_integer_value(v) > 255)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.exit-value: must be an integer "
+				  "0..255");
+	}
+	d->shutdown = true;
+	d->exit_value = v ? (int)json_integer_value(v) : 0;
+	return ctl_answer(CTL_OK, NULL, "shutting down");
+}
+
+static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+
+static const char *const NO_ARGS[] = {NULL};
+static const char *const LEASE_KEYS[] = {"ip-address", "hw-address", "client-id", NULL};
+static const char *const SET_KEYS[] = {"ip-address", "hw-address", "client-id", "valid-lft",
+				       "state", "force-create", NULL};
+static const char *const SCOPES_KEY[] = {"scopes", NULL};
+static const char *const PAGE_KEYS[] = {"from", "limit", "scopes", NULL};
+static const char *const SCOPE_KEY[] = {"scope", NULL};
+static const char *const NAME_KEY[] = {"name", NULL};
+static const char *const SCOPE_ADD_KEYS[] = {"scope", NULL};
+static const char *const SCOPE_UPD_KEYS[] = {"name", "scope", NULL};
+static const char *const SCOPE_DEL_KEYS[] = {"name", "force", NULL};
+static const char *const RES_ADD_KEYS[] = {"scope", "reservation", NULL};
+static const char *const RES_DEL_KEYS[] = {"scope", "ip-address", "hw-address", "client-id",
+					   NULL};
+static const char *const EXCL_KEYS[] = {"scope", "range", NULL};
+static const char *const FILE_KEY[] = {"filename", NULL};
+static const char *const EXIT_KEY[] = {"exit-value", NULL};
+
+/* Sorted by name (list-commands prints them in this order). keys NULL: any object (the
+ * configuration commands take a whole configuration). */
+static const struct cmd cmds[] = {
+	{"config-get", cmd_config_get, NO_ARGS},
+	{"config-reload", cmd_config_reload, NO_ARGS},
+	{"config-set", cmd_config_set, NULL},
+	{"config-test", cmd_config_test, NULL},
+	{"config-write", cmd_config_write, FILE_KEY},
+	{"exclusion-add", cmd_exclusion_add, EXCL_KEYS},
+	{"exclusion-del", cmd_exclusion_del, EXCL_KEYS},
+	{"lease4-add", cmd_lease_add, SET_KEYS},
+	{"lease4-del", cmd_lease_del, LEASE_KEYS},
+	{"lease4-get", cmd_lease_get, LEASE_KEYS},
+	{"lease4-get-all", cmd_lease_get_all, SCOPES_KEY},
+	{"lease4-get-page", cmd_lease_get_page, PAGE_KEYS},
+	{"lease4-update", cmd_lease_update, SET_KEYS},
+	{"lease4-wipe", cmd_lease_wipe, SCOPE_KEY},
+	{"list-commands", cmd_list_commands, NO_ARGS},
+	{"reservation-add", cmd_reservation_add, RES_ADD_KEYS},
+	{"reservation-del", cmd_reservation_del, RES_DEL_KEYS},
+	{"reservation-list", cmd_reservation_list, SCOPE_KEY},
+	{"scope-activate", cmd_scope_activate, NAME_KEY},
+	{"scope-add", cmd_scope_add, SCOPE_ADD_KEYS},
+	{"scope-deactivate", cmd_scope_deactivate, NAME_KEY},
+	{"scope-del", cmd_scope_del, SCOPE_DEL_KEYS},
+	{"scope-get", cmd_scope_get, NAME_KEY},
+	{"scope-list", cmd_scope_list, NO_ARGS},
+	{"scope-update", cmd_scope_update, SCOPE_UPD_KEYS},
+	{"shutdown", cmd_shutdown, EXIT_KEY},
+	{"statistic-get", cmd_stat_get, NAME_KEY},
+	{"statistic-get-all", cmd_stat_get_all, NO_ARGS},
+	{"statistic-reset", cmd_stat_reset, NAME_KEY},
+	{"status-get", cmd_status_get, NO_ARGS},
+	{"version-get", cmd_version_get, NO_ARGS},
+};
+
+static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *l = json_array();
+
+	(void)d;
+	(void)conn;
+	(void)args;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		json_array_append_new(l, json_string(cmds[i].name));
+	}
+	return ctl_answer(CTL_OK, l, "%zu commands", sizeof(cmds) / sizeof(cmds[0]));
+}
+
+json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
+{
+	struct cp_daemon *d = arg;
+	const char *name = json_string_value(json_object_get(req, "command"));
+	json_t *args = json_object_get(req, "arguments"), *err;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(cmds[i].name, name) != 0) {
+			continue;
+		}
+		if (cmds[i].keys != NULL) {
+			err = check_keys(args, cmds[i].keys);
+			if (err != NULL) {
+				return err;
+			}
+		} else if (args != NULL && !json_is_object(args)) {
+			return ctl_answer(CTL_ERROR, NULL, "arguments: must be an object");
+		}
+		return cmds[i].fn(d, conn, args);
+	}
+	return ctl_answer(CTL_UNSUPPORTED, NULL, "unsupported command \"%s\"", name);
+}

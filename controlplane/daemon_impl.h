@@ -1,0 +1,63 @@
+/*
+ * daemon_impl.h: the control thread's state, shared by daemon.c, apply.c and ctl_cmds.c.
+ * Never included outside controlplane/. Control thread only.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "persist.h"
+#include "worker.h"
+
+/** A lease operation handed to a worker, waiting for it and then for durability. */
+struct cp_pending {
+	struct dp_lease_op op;
+	uint32_t worker;
+	struct ctl_conn *conn;		/**< answered when done (NULL: internal step) */
+	json_t *lease;			/**< the answer's arguments on success (owned) */
+	const char *what;		/**< command name, for the answer and the event log */
+	struct cp_pending *next_step;	/**< started when this one succeeds (two-step ops) */
+	uint32_t *addrs;		/**< owned DEL list */
+	struct cp_pending *next;
+};
+
+struct cp_daemon {
+	struct dp_runtime rt;
+	struct cp_persist persist;
+	struct ctl_server *ctl;
+	const char *config_path;	/**< NULL when running the built-in configuration */
+	uint64_t started, applied;	/**< unix seconds: start, last configuration applied */
+	uint64_t reloads;
+	struct dp_counters baseline;	/**< statistic-reset subtracts this */
+	struct cp_pending *pending;
+	bool shutdown;
+	int exit_value;
+};
+
+/** Sum of the workers' counters (minus the statistic-reset baseline when @p reset). */
+void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_reset);
+
+/** Log a counters line ("counters"/"final"). */
+void cp_log_counters(const char *what, const struct dp_counters *c);
+
+/**
+ * Validate @p cfg against the running daemon and make it the running configuration (RCU
+ * swap; ownership of @p cfg passes). Changes that need a restart are refused.
+ * @param source  for the event log ("config-set", "config-reload", "scope-add", ...)
+ * @return 0, or -1 with a message in @p err (the running configuration is untouched and
+ *         @p cfg is freed).
+ */
+int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *source, char *err,
+		    size_t errlen);
+
+/** Control-socket dispatch (ctl_dispatch_fn). */
+json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req);
+
+/** Answer the pending lease operations that are done and durable. */
+void cp_cmd_progress(struct cp_daemon *d);
+
+/** Drop pending operations at stop (their connections are closed without an answer). */
+void cp_cmd_abort_all(struct cp_daemon *d);

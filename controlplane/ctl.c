@@ -67,6 +67,13 @@ json_t *ctl_answer(int result, json_t *args, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* Texts quote what clients sent (e.g. jansson's error near a bad byte); the answer must
+	 * still be valid JSON, so anything but printable ASCII becomes '?'. */
+	for (char *c = text; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+			*c = '?';
+		}
+	}
 	a = json_pack("{s:i, s:s}", "result", result, "text", text);
 	if (a != NULL && args != NULL) {
 		json_object_set_new(a, "arguments", args);

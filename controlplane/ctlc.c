@@ -261,6 +261,9 @@ static int connect_unix(int fd, const struct sockaddr_un *sa, const char *path, 
 		}
 		e = errno;
 	} while (e == EINTR);
+	if (e == EISCONN) {
+		return 0;	/* an interrupted connect() that completed meanwhile */
+	}
 	if (e == EAGAIN || e == EINPROGRESS) {
 		errf(err, errlen, "cannot connect to %s: the server accepts no connection "
 		     "(timed out after %g s)", path, timeout_s);
@@ -1817,7 +1820,10 @@ static char *value_text(json_t *v)
 	}
 }
 
-/* key: value lines, values aligned. */
+/*
+ * "key: value" lines, values aligned. More than 64 members are not expected; extras are left
+ * out rather than failing the whole answer.
+ */
 struct kv {
 	const char *key[64];
 	char *val[64];
@@ -2429,7 +2435,7 @@ static int cmp_sample(const void *a, const void *b)
 static const char *help_of(const struct sample *s)
 {
 	if (strcmp(s->family, "leasewire_drops_total") == 0) {
-		return "Packets dropped or left unanswered, by reason.";
+		return "Packets dropped, by reason.";
 	}
 	if (s->label != NULL && strcmp(s->label, "scope") == 0) {
 		const char *kind = strrchr(s->stat, ']') + 2;

@@ -18,6 +18,7 @@
 #include "daemon_impl.h"
 #include "log.h"
 #include "persist.h"
+#include "telemetry.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -168,7 +169,7 @@ void cp_log_counters(const char *what, const struct dp_counters *c)
 	cp_log(CP_LOG_INFO,
 	       "%s rx=%llu tx=%llu discover=%llu offer=%llu request=%llu ack=%llu nak=%llu "
 	       "decline=%llu release=%llu inform=%llu bootp=%llu arp=%llu icmp=%llu "
-	       "reclaimed=%llu drops=%llu%s", what,
+	       "reclaimed=%llu steered=%llu parked=%llu drops=%llu%s", what,
 	       (unsigned long long)c->rx, (unsigned long long)c->tx,
 	       (unsigned long long)c->rx_dhcp[DHCP4_DISCOVER],
 	       (unsigned long long)c->tx_dhcp[DHCP4_OFFER],
@@ -180,8 +181,8 @@ void cp_log_counters(const char *what, const struct dp_counters *c)
 	       (unsigned long long)c->rx_dhcp[DHCP4_INFORM],
 	       (unsigned long long)c->rx_dhcp[DHCP4_BOOTP],
 	       (unsigned long long)c->arp_replies, (unsigned long long)c->icmp_replies,
-	       (unsigned long long)c->leases_reclaimed,
-	       (unsigned long long)dp_counters_drops(c), drops);
+	       (unsigned long long)c->leases_reclaimed, (unsigned long long)c->steered,
+	       (unsigned long long)c->parked, (unsigned long long)dp_counters_drops(c), drops);
 }
 
 static void control_loop(struct cp_daemon *d, double run_seconds)
@@ -375,6 +376,9 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	}
 	ports_up = true;
 	log_config(rt->snap->cfg, rt);
+	if (cp_telemetry_register(rt) != 0) {
+		cp_log(CP_LOG_WARN, "DPDK telemetry: cannot register /leasewire/ endpoints");
+	}
 	if (open_control_socket(d, rt->snap->cfg) != 0) {
 		goto out;
 	}
@@ -395,6 +399,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	cp_log_counters("final", &sum);
 	status = d->shutdown ? d->exit_value : 0;
 out:
+	cp_telemetry_detach();
 	cp_cmd_abort_all(d);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;

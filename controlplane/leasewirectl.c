@@ -67,6 +67,16 @@ static bool parse_timeout(const char *s, double *out)
 	return true;
 }
 
+/* "leasewirectl: <text>" on stderr; the server's text is shown as printable ASCII only. */
+static void error_text(const char *what, const char *text)
+{
+	fprintf(stderr, PROG ": %s", what);
+	for (; text != NULL && *text != '\0'; text++) {
+		fputc(*text >= 0x20 && *text <= 0x7e ? *text : '?', stderr);
+	}
+	fputc('\n', stderr);
+}
+
 static int print_json(json_t *answer)
 {
 	if (json_dumpf(answer, stdout, JSON_INDENT(2)) != 0) {
@@ -150,9 +160,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (json && (cmd.flags & CTLC_F_PROMETHEUS)) {
-		ctlc_cmd_deinit(&cmd);
-		return usage_error("--json and --prometheus are mutually exclusive",
-				   "stats [NAME] [-a|--all] [--prometheus]");
+		status = usage_error("--json and --prometheus are mutually exclusive",
+				     cmd.synopsis);
+		goto out;
 	}
 	json = json || (cmd.flags & CTLC_F_JSON);
 	command = json_string_value(json_object_get(cmd.request, "command"));
@@ -176,7 +186,7 @@ int main(int argc, char **argv)
 
 		if (result == 3 && (cmd.flags & CTLC_F_PROMETHEUS)) {
 			/* Keep stdout a valid exposition: nothing at all. */
-			fprintf(stderr, PROG ": %s\n", text != NULL ? text : "nothing found");
+			error_text("", text != NULL ? text : "nothing found");
 			ret = 0;
 		} else {
 			ret = ctlc_render_view(stdout, command, answer, &view);
@@ -185,11 +195,12 @@ int main(int argc, char **argv)
 		ret = 0;
 	}
 	if (!json && status == CTLC_EXIT_FAILURE) {
-		fprintf(stderr, PROG ": unexpected result %" JSON_INTEGER_FORMAT " in the answer: "
-			"%s\n", result, text != NULL ? text : "");
+		snprintf(msg, sizeof(msg), "unexpected result %" JSON_INTEGER_FORMAT
+			 " in the answer: ", result);
+		error_text(msg, text);
 	} else if (!json && result != 0 && result != 3) {
-		fprintf(stderr, PROG ": %s\n", text != NULL && text[0] != '\0' ? text :
-			(result == 2 ? "unsupported command" : "the server refused the command"));
+		error_text("", text != NULL && text[0] != '\0' ? text :
+			   result == 2 ? "unsupported command" : "the server refused the command");
 	}
 	if (ret != 0) {
 		fprintf(stderr, PROG ": cannot print the answer: %s\n", strerror(-ret));

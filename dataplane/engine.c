@@ -379,6 +379,7 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 	d->reply = DHCP4_ACK;
 	d->commit = true;
 	d->seq = nb->seq;
+	d->key_hash = bt_key_hash(key);
 	d->yiaddr = addr;
 	d->ciaddr = in->msg->ciaddr;
 	d->scope = s;
@@ -549,6 +550,7 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	d->reply = DHCP4_BOOTP;
 	d->commit = true;
 	d->seq = nb->seq;
+	d->key_hash = bt_key_hash(key);
 	d->yiaddr = res->addr;
 	d->scope = s;
 	d->res = res;
@@ -937,6 +939,13 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	if (!bootp) {
 		rc = dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, d->reply);
 		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SERVER_ID, d->server_id);
+	}
+	if (rc == DHCP4_OK && !bootp && dhcp4_has(m, DHCP4_OPT_CLIENT_ID)) {
+		/* RFC 6842: a client identifier comes back unchanged in OFFER, ACK and NAK. */
+		uint16_t n;
+		const uint8_t *id = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &n);
+
+		rc = dhcp4_put(&w, DHCP4_OPT_CLIENT_ID, id, n);
 	}
 	if (rc == DHCP4_OK && !nak) {
 		if (d->lease != 0 && !bootp) {

@@ -81,6 +81,7 @@ struct dp_decision {
 					 *   0xff = nothing */
 	bool commit;			/**< a change was posted: park until seq is durable */
 	uint64_t seq;
+	uint64_t key_hash;		/**< commit: bt_key_hash() of the client's key */
 	uint32_t yiaddr, ciaddr;
 	uint32_t server_id;		/**< our address on the ingress interface */
 	uint32_t lease, t1, t2;		/**< seconds; lease 0xffffffff = infinite */

@@ -50,9 +50,10 @@ static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
 }
 
 /*
- * Send the parked replies whose change is durable, in order. A reply goes out only if its
- * binding is still the one it announced (same change): while a store outage held it back,
- * the binding may have been reclaimed and the address offered to someone else.
+ * Send the parked replies whose change is durable, in order. A reply goes out only if the
+ * address is still an active binding of the same client: while a store outage held it back,
+ * the binding may have been reclaimed and the address offered to someone else. (A later
+ * change of the same client, such as a renewal in the same burst, does not stop it.)
  */
 static void release_parked(struct dp_worker *w)
 {
@@ -66,7 +67,8 @@ static void release_parked(struct dp_worker *w)
 		struct dp_parked *p = &w->park[w->park_head];
 		const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
 
-		if (b != NULL && b->seq == p->seq && b->owner == w->id) {
+		if (b != NULL && b->owner == w->id && b->state == BT_ACTIVE &&
+		    bt_key_hash(&b->key) == p->key_hash) {
 			tx_queue(w, p->m);
 		} else {
 			w->ctr.drop[DP_DROP_STALE_PARKED]++;
@@ -159,7 +161,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		return;
 	}
 	w->park[(w->park_head + w->park_count) % DP_PARK_MAX] =
-		(struct dp_parked){.m = m, .seq = d.seq, .addr = d.yiaddr};
+		(struct dp_parked){.m = m, .seq = d.seq, .addr = d.yiaddr, .key_hash = d.key_hash};
 	w->park_count++;
 	w->ctr.parked++;
 }

@@ -49,6 +49,7 @@ struct dp_parked {
 	struct rte_mbuf *m;
 	uint64_t seq;
 	uint32_t addr;		/**< whose binding the reply commits */
+	uint64_t key_hash;	/**< and for which client */
 };
 
 struct dp_runtime;

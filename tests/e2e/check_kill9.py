@@ -29,7 +29,7 @@ def main():
         f = line.split()
         if len(f) < 4:
             continue
-        frame, mtype, yiaddr, mac = f[0], int(f[1]), f[2], f[3].lower()
+        frame, mtype, yiaddr, mac = f[0], int(f[1]), f[2], f[3].lower().split(",")[0]
         if mtype not in (2, 5):
             continue
         if mtype == 2:

@@ -19,7 +19,8 @@ ip -n $CLI addr add 198.18.0.2/24 dev $CIF
 
 cat >"$LW_T/lw.json" <<EOF
 {
-  "server": { "workers": 1, "log-interval": 1, "store": "$LW_T/store", "durability": "strict" },
+  "server": { "workers": 1, "log-interval": 1, "store": "$LW_T/store", "durability": "strict",
+              "control-socket": "$LW_T/ctl.sock" },
   "ports": [ { "name": "lab", "device": "net_af_packet0,iface=$SIF",
                "interfaces": [ { "address": "198.18.0.1/24" } ] } ],
   "scopes": [

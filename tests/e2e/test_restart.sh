@@ -16,7 +16,8 @@ lw_lab_up $SRV $CLI $SIF $CIF
 
 cat >"$LW_T/lw.json" <<EOF
 {
-  "server": { "workers": 1, "log-interval": 1, "store": "$LW_T/store" },
+  "server": { "workers": 1, "log-interval": 1, "store": "$LW_T/store",
+              "control-socket": "$LW_T/ctl.sock" },
   "ports": [ { "name": "lab", "device": "net_af_packet0,iface=$SIF",
                "interfaces": [ { "address": "198.18.0.1/24" } ] } ],
   "scopes": [ { "name": "lab", "subnet": "198.18.0.0/24", "pools": [ "198.18.0.100 - 198.18.0.199" ],

@@ -784,7 +784,7 @@ static void check_exposition(const char *text)
 static void test_prometheus(void **state)
 {
 	static const char *const want[] = {
-		"# HELP leasewire_drops_total Packets dropped or left unanswered, by reason.",
+		"# HELP leasewire_drops_total Packets dropped, by reason.",
 		"# TYPE leasewire_drops_total counter",
 		"leasewire_drops_total{reason=\"pool_exhausted\"} 0",
 		"leasewire_drops_total{reason=\"udp_checksum\"} 3",

@@ -1,0 +1,20 @@
+/*
+ * telemetry: leasewire's counters under DPDK telemetry (dpdk-telemetry.py, or any client of
+ * the telemetry socket):
+ *   /leasewire/stats            requests and replies by type, rx/tx, reclaims (summed)
+ *   /leasewire/drops            every drop reason (summed)
+ *   /leasewire/worker,<id>      one worker's rx, tx, steered, parked, drops
+ *
+ * The callbacks run on DPDK's telemetry thread: they only read the workers' counters
+ * (lock-free, see counters.h) and never touch the lease tables or the control state.
+ */
+#pragma once
+
+#include "worker.h"
+
+/** Register the endpoints for @p rt (kept; must outlive the EAL). @return 0 or negative. */
+int cp_telemetry_register(const struct dp_runtime *rt);
+
+/** Stop answering with worker data (before the workers' memory goes). A callback already
+ *  running may finish reading; callers stop the workers first and free them last. */
+void cp_telemetry_detach(void);

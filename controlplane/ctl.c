@@ -229,12 +229,14 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer)
 		return;
 	}
 	c->out_len = strlen(text) + 1;
-	c->out = realloc(text, c->out_len + 1);
+	c->out = malloc(c->out_len);
 	if (c->out == NULL) {
 		free(text);
 		conn_free(c);
 		return;
 	}
+	memcpy(c->out, text, c->out_len - 1);
+	free(text);
 	c->out[c->out_len - 1] = '\n';
 	c->out_off = 0;
 	c->state = WRITING;

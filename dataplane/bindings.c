@@ -310,10 +310,12 @@ int bt_remove(struct bt_writer *w, const struct bt_binding *cold)
 void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void *arg), void *arg)
 {
 	struct cds_lfht_iter iter;
-	struct bt_binding *b;
+	struct cds_lfht_node *node;
 
-	cds_lfht_for_each_entry(t->by_addr, &iter, b, addr_node) {
-		if (!cb(b, arg)) {
+	/* Not cds_lfht_for_each_entry: its last step takes container_of(NULL), which UBSan
+	 * rightly flags as pointer arithmetic on a null pointer. */
+	cds_lfht_for_each(t->by_addr, &iter, node) {
+		if (!cb(caa_container_of(node, struct bt_binding, addr_node), arg)) {
 			return;
 		}
 	}

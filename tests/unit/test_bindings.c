@@ -90,6 +90,7 @@ static void concurrent_readers_one_writer(void **state)
 	int latest[N_CLIENTS];		/* address index of each client's latest binding */
 	unsigned seed = 42, in_addr = 0, in_key = 0;
 	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
 	struct bt_binding *b;
 
 	(void)state;
@@ -188,10 +189,11 @@ static void concurrent_readers_one_writer(void **state)
 			assert_int_equal(cur->addr, BASE + (unsigned)latest[c]);
 		}
 	}
-	cds_lfht_for_each_entry(t->by_addr, &iter, b, addr_node) {
+	cds_lfht_for_each(t->by_addr, &iter, node) {
 		in_addr++;
 	}
-	cds_lfht_for_each_entry(t->by_key, &iter, b, key_node) {
+	cds_lfht_for_each(t->by_key, &iter, node) {
+		b = caa_container_of(node, struct bt_binding, key_node);
 		assert_ptr_equal(bt_lookup_addr(t, b->addr), b);	/* by_key ⊂ by_addr */
 		in_key++;
 	}

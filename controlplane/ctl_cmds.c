@@ -378,7 +378,9 @@ static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limi
 	json_t *list = json_array();
 	size_t n = c->n < limit ? c->n : limit;
 
-	qsort(c->v, c->n, sizeof(*c->v), by_addr);
+	if (c->n > 1) {
+		qsort(c->v, c->n, sizeof(*c->v), by_addr);
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(list, lease_json(d->rt.snap->cfg, &c->v[i]));
 	}

@@ -263,7 +263,9 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
 		goto out;
 	}
-	qsort(l.v, l.n, sizeof(*l.v), by_start);
+	if (l.n > 1) {
+		qsort(l.v, l.n, sizeof(*l.v), by_start);
+	}
 	fix = calloc(l.n ? l.n : 1, sizeof(*fix));
 	if (fix == NULL) {
 		goto out;

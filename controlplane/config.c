@@ -445,7 +445,7 @@ static int hexdigit(char c)
  * Hex bytes, either "01:02:03" (exactly two digits per byte) or "010203". Returns the byte
  * count, or -1 when malformed, -2 when longer than @max.
  */
-static long hex_parse(const char *s, uint8_t *out, size_t max)
+long cp_hex_parse(const char *s, uint8_t *out, size_t max)
 {
 	bool colons = strchr(s, ':') != NULL;
 	size_t n = 0;
@@ -485,7 +485,7 @@ static int hex_value(struct pctx *p, const char *path, const json_t *v, uint8_t 
 	if (!json_is_string(v)) {
 		return fail_got(p, path, "must be hex bytes like \"01:02:03\" or \"010203\"", v);
 	}
-	n = hex_parse(json_string_value(v), out, max);
+	n = cp_hex_parse(json_string_value(v), out, max);
 	if (n == -2) {
 		return fail(p, path, "must be at most %zu bytes", max);
 	}
@@ -508,7 +508,7 @@ static int mac_value(struct pctx *p, const char *path, const json_t *v, uint8_t 
 		return fail_got(p, path, "must be a MAC address like \"02:00:5e:12:00:05\"", v);
 	}
 	s = json_string_value(v);
-	if (json_string_length(v) != 17 || s[2] != ':' || hex_parse(s, mac, 6) != 6) {
+	if (json_string_length(v) != 17 || s[2] != ':' || cp_hex_parse(s, mac, 6) != 6) {
 		return fail(p, path, "%s is not a MAC address like \"02:00:5e:12:00:05\"",
 			    describe(v).s);
 	}
@@ -1175,21 +1175,13 @@ static int span_cmp(const void *a, const void *b)
 
 static bool range_search(const struct dp_range *v, uint32_t n, uint32_t addr, uint32_t *at)
 {
-	uint32_t lo = 0, hi = n;
+	int64_t i = dp_range_find(v, n, addr);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (addr < v[mid].first) {
-			hi = mid;
-		} else if (addr > v[mid].last) {
-			lo = mid + 1;
-		} else {
-			*at = mid;
-			return true;
-		}
+	if (i < 0) {
+		return false;
 	}
-	return false;
+	*at = (uint32_t)i;
+	return true;
 }
 
 /*

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -73,3 +74,10 @@ json_t *cp_config_to_json(const struct dp_config *c);
  * @return a static string; never NULL.
  */
 const char *cp_config_default_json(void);
+
+/**
+ * Parse hex bytes as the configuration writes them: "01:02:03" (exactly two digits per
+ * byte) or "010203". Also used for the control socket's hw-address and client-id arguments.
+ * @return the byte count, -1 when malformed, -2 when longer than @p max.
+ */
+long cp_hex_parse(const char *s, uint8_t *out, size_t max);

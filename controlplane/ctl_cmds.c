@@ -105,40 +105,13 @@ static void fmt_ip(uint32_t a, char buf[16])
 	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
-/* "aa:bb:...", "aa-bb-..." or "aabb..." into bytes. @return length, or -1. */
+/* hex bytes ("aa:bb:.." or "aabb.."), as the configuration file takes them. @return length
+ * or -1. */
 static int parse_hex(const char *s, uint8_t *out, size_t max)
 {
-	size_t n = 0;
+	long n = cp_hex_parse(s, out, max);
 
-	while (*s != '\0') {
-		int hi, lo;
-
-		if (n > 0 && (*s == ':' || *s == '-')) {
-			s++;
-		}
-		hi = hexval(s[0]);
-		lo = hi < 0 ? -1 : hexval(s[1]);
-		if (lo < 0 || n == max) {
-			return -1;
-		}
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		s += 2;
-	}
-	return n ? (int)n : -1;
+	return n > 0 ? (int)n : -1;
 }
 
 static void fmt_hex(const uint8_t *p, size_t n, char *buf)

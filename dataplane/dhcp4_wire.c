@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "byteorder.h"
 #include "dhcp4_wire.h"
 
 /* RFC 1497 magic cookie 99.130.83.99. */
@@ -45,29 +46,6 @@ enum { OVERLOAD_FILE = 1, OVERLOAD_SNAME = 2 };
 /* IP + UDP header bytes that option 57 counts but the BOOTP payload does not have. */
 #define IP_UDP_HDR_LEN 28
 
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static inline bool bit_test(const uint32_t *map, uint8_t code)
 {
@@ -217,7 +195,7 @@ static int opt_check(struct dhcp4_msg *m)
 		m->type = type;
 	}
 	if (dhcp4_has(m, DHCP4_OPT_MAX_SIZE)) {
-		m->max_size = get16(m->data + m->opt_off[DHCP4_OPT_MAX_SIZE]);
+		m->max_size = dp_get16(m->data + m->opt_off[DHCP4_OPT_MAX_SIZE]);
 	}
 	return DHCP4_OK;
 }
@@ -229,12 +207,12 @@ static void hdr_parse(struct dhcp4_msg *m, const uint8_t *buf)
 	m->hlen = buf[OFF_HLEN];
 	m->hops = buf[OFF_HOPS];
 	memcpy(&m->xid, buf + OFF_XID, sizeof(m->xid));
-	m->secs = get16(buf + OFF_SECS);
-	m->flags = get16(buf + OFF_FLAGS);
-	m->ciaddr = get32(buf + OFF_CIADDR);
-	m->yiaddr = get32(buf + OFF_YIADDR);
-	m->siaddr = get32(buf + OFF_SIADDR);
-	m->giaddr = get32(buf + OFF_GIADDR);
+	m->secs = dp_get16(buf + OFF_SECS);
+	m->flags = dp_get16(buf + OFF_FLAGS);
+	m->ciaddr = dp_get32(buf + OFF_CIADDR);
+	m->yiaddr = dp_get32(buf + OFF_YIADDR);
+	m->siaddr = dp_get32(buf + OFF_SIADDR);
+	m->giaddr = dp_get32(buf + OFF_GIADDR);
 	memcpy(m->chaddr, buf + OFF_CHADDR, DHCP4_CHADDR_LEN);
 	memcpy(m->sname, buf + OFF_SNAME, DHCP4_SNAME_LEN);
 	memcpy(m->file, buf + OFF_FILE, DHCP4_FILE_LEN);
@@ -293,7 +271,7 @@ bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
 	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
 		return false;
 	}
-	*out = get32(m->data + m->opt_off[code]);
+	*out = dp_get32(m->data + m->opt_off[code]);
 	return true;
 }
 
@@ -374,11 +352,11 @@ int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
 	buf[OFF_HTYPE] = req->htype;
 	buf[OFF_HLEN] = req->hlen;
 	memcpy(buf + OFF_XID, &req->xid, sizeof(req->xid));
-	put16(buf + OFF_FLAGS, req->flags);
-	put32(buf + OFF_CIADDR, ciaddr);
-	put32(buf + OFF_YIADDR, yiaddr);
-	put32(buf + OFF_SIADDR, siaddr);
-	put32(buf + OFF_GIADDR, req->giaddr);
+	dp_put16(buf + OFF_FLAGS, req->flags);
+	dp_put32(buf + OFF_CIADDR, ciaddr);
+	dp_put32(buf + OFF_YIADDR, yiaddr);
+	dp_put32(buf + OFF_SIADDR, siaddr);
+	dp_put32(buf + OFF_GIADDR, req->giaddr);
 	/* Bytes of chaddr past hlen are not the client's: do not echo them. */
 	memcpy(buf + OFF_CHADDR, req->chaddr, hlen);
 	field_str(buf + OFF_SNAME, DHCP4_SNAME_LEN, sname);
@@ -440,7 +418,7 @@ int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
 {
 	uint8_t b[4];
 
-	put32(b, v);
+	dp_put32(b, v);
 	return dhcp4_put(w, code, b, sizeof(b));
 }
 

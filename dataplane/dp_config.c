@@ -62,8 +62,7 @@ void dp_config_free(struct dp_config *c)
 	free(c);
 }
 
-/* Binary search over sorted, non-overlapping inclusive ranges. */
-static bool range_search(const struct dp_range *v, uint32_t n, uint32_t addr)
+int64_t dp_range_find(const struct dp_range *v, uint32_t n, uint32_t addr)
 {
 	uint32_t lo = 0, hi = n;
 
@@ -75,10 +74,15 @@ static bool range_search(const struct dp_range *v, uint32_t n, uint32_t addr)
 		} else if (addr > v[mid].last) {
 			lo = mid + 1;
 		} else {
-			return true;
+			return mid;
 		}
 	}
-	return false;
+	return -1;
+}
+
+static bool range_search(const struct dp_range *v, uint32_t n, uint32_t addr)
+{
+	return dp_range_find(v, n, addr) >= 0;
 }
 
 uint64_t dp_config_capacity(const struct dp_config *c)

@@ -162,6 +162,11 @@ const struct dp_reservation *dp_scope_find_reservation_key(const struct dp_scope
 const struct dp_reservation *dp_scope_find_reservation_addr(const struct dp_scope *s,
 							    uint32_t addr);
 
+/**
+ * Index of the range containing @p addr in @p v (sorted, non-overlapping, inclusive), or -1.
+ */
+int64_t dp_range_find(const struct dp_range *v, uint32_t n, uint32_t addr);
+
 /** Option @p code from @p l, or NULL. */
 const struct dp_option *dp_optlist_find(const struct dp_optlist *l, uint8_t code);
 

@@ -7,22 +7,13 @@
 
 bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
 {
-	uint32_t lo = 0, hi = p->n_ranges;
+	int64_t i = dp_range_find(p->ranges, p->n_ranges, addr);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const struct dp_range *r = &p->ranges[mid];
-
-		if (addr < r->first) {
-			hi = mid;
-		} else if (addr > r->last) {
-			lo = mid + 1;
-		} else {
-			*rank = p->before[mid] + (addr - r->first);
-			return true;
-		}
+	if (i < 0) {
+		return false;
 	}
-	return false;
+	*rank = p->before[i] + (addr - p->ranges[i].first);
+	return true;
 }
 
 int dp_pool_owner(const struct dp_pools *p, uint32_t scope, uint32_t addr)

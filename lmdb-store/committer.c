@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "bindings.h"
 #include "committer.h"
 
 struct spsc {
@@ -35,35 +34,15 @@ struct committer {
 	struct committer_stats st;
 };
 
-/* What the store would refuse must not enter a batch: one bad change would block it (and
- * every reply parked behind it) for good. */
-static bool storable(const struct dp_change *c)
-{
-	bool key_ok = (c->key.type == DP_KEY_HWADDR || c->key.type == DP_KEY_CLIENT_ID) &&
-		      c->key.len >= 1 && c->key.len <= DP_KEY_MAX;
-
-	switch (c->state) {
-	case BT_FREE:
-		return true;
-	case BT_ACTIVE:
-	case BT_EXPIRED:
-	case BT_RELEASED:
-	case BT_ABANDONED:
-	case BT_RESET:
-	case BT_BACKUP:
-		return key_ok;
-	default:
-		return false;
-	}
-}
-
 static int post(void *ctx, const struct dp_change *c)
 {
 	struct committer *cm = ctx;
 	struct spsc *r = &cm->rings[c->worker];
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 
-	if (!storable(c)) {
+	/* What the store would refuse must not enter a batch: one bad change would block it
+	 * (and every reply parked behind it) for good. */
+	if (!store_change_valid(c)) {
 		return -EINVAL;
 	}
 	if (h - atomic_load_explicit(&r->tail, memory_order_acquire) > cm->mask) {

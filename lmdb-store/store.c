@@ -497,6 +497,11 @@ static void apply_change(struct store_txn *t, const struct dp_change *c)
 	txn_put(t, DB_CLIENTS, ckey, len, akey, ADDR_LEN);
 }
 
+bool store_change_valid(const struct dp_change *c)
+{
+	return c->state == BT_FREE || (state_is_stored(c->state) && key_is_valid(&c->key));
+}
+
 static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 {
 	char abuf[16];

@@ -71,6 +71,12 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 void store_close(struct store *s);
 
 /**
+ * Would store_write_batch() accept this change? (FREE, or a storable state with a valid
+ * key.) Any thread; pure.
+ */
+bool store_change_valid(const struct dp_change *c);
+
+/**
  * Write a batch of changes in ONE write transaction and commit it.
  * A change with state BT_FREE deletes the address's binding (and the client index entry if it
  * points at that address); any other state writes the binding and points the client index at

@@ -919,6 +919,11 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	/* The relay strips option 82 before the client sees the reply (RFC 3046 2.2): the
 	 * client's size limit applies to the rest. */
 	room = dhcp4_reply_cap(m, cap - hdr) + echo82;
+	if (bootp && !dhcp4_has(m, DHCP4_OPT_MAX_SIZE) && room > DHCP4_MIN_REPLY_LEN + echo82) {
+		/* RFC 951 clients have a 64-byte vendor area: a BOOTREPLY is 300 bytes, as ISC
+		 * dhcpd sends it; options that do not fit are left out (and counted). */
+		room = DHCP4_MIN_REPLY_LEN + echo82;
+	}
 	if (room > cap - hdr) {
 		room = cap - hdr;
 	}

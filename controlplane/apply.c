@@ -43,6 +43,10 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	    strcmp(nc->control_group, cur->control_group) != 0) {
 		return "server.control-socket: changing the socket needs a restart";
 	}
+	if (nc->n_relationships != 0) {
+		return "relationships: failover is not in this build yet (see issue 6); a scope "
+		       "shared with a partner must not be served by leasewired alone";
+	}
 	if (nc->n_ports != cur->n_ports) {
 		return "ports: adding or removing ports needs a restart";
 	}

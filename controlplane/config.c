@@ -1795,11 +1795,197 @@ static int parse_scopes(struct pctx *p, json_t *root, struct dp_config *c)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* failover relationships                                                                      */
+
+static int enum_value(struct pctx *p, const char *path, const json_t *obj, const char *key,
+		      const char *const *names, int def, int *out)
+{
+	char sub[PATH_LEN], what[128];
+	json_t *v = json_object_get(obj, key);
+
+	*out = def;
+	if (v == NULL) {
+		return 0;
+	}
+	for (int i = 0; names[i] != NULL && json_is_string(v); i++) {
+		if (strcmp(json_string_value(v), names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	snprintf(what, sizeof(what), "must be \"%s\" or \"%s\"", names[0], names[1]);
+	return fail_got(p, path_key(sub, path, key), what, v);
+}
+
+static int parse_relationship(struct pctx *p, struct dp_config *c, uint32_t idx, json_t *v,
+			      int *owner)
+{
+	static const char *const keys[] = {
+		"name", "role", "mode", "local-address", "partner-address", "port", "partner-port",
+		"load-balance-percent", "server-role", "reserve-percent", "mclt",
+		"max-response-delay", "max-unacked", "auto-state-transition",
+		"state-switch-interval", "load-balance-max-seconds", "shared-secret", "scopes", NULL
+	};
+	static const char *const roles[] = { "primary", "secondary", NULL };
+	static const char *const modes[] = { "load-balance", "hot-standby", NULL };
+	static const char *const sroles[] = { "active", "standby", NULL };
+	struct dp_relationship *r = &c->relationships[idx];
+	char path[PATH_LEN], sub[PATH_LEN];
+	uint32_t lb, rp, port, pport;
+	int role, mode, srole;
+	json_t *x, *list;
+	size_t i;
+
+	snprintf(path, sizeof(path), "relationships[%u]", idx);
+	if (need_object(p, path, v) != 0 || check_keys(p, path, v, keys) != 0) {
+		return -EINVAL;
+	}
+	x = need(p, path, v, "name");
+	if (x == NULL || name_value(p, path_key(sub, path, "name"), x, r->name) != 0) {
+		return -EINVAL;
+	}
+	for (uint32_t j = 0; j < idx; j++) {
+		if (strcmp(c->relationships[j].name, r->name) == 0) {
+			return fail(p, path_key(sub, path, "name"), "\"%s\" is already the name of "
+				    "relationships[%u]", r->name, j);
+		}
+	}
+	if (json_object_get(v, "role") == NULL) {
+		return fail(p, path, "\"role\" is missing (\"primary\" opens the connection)");
+	}
+	if (enum_value(p, path, v, "role", roles, 0, &role) != 0 ||
+	    enum_value(p, path, v, "mode", modes, 0, &mode) != 0 ||
+	    enum_value(p, path, v, "server-role", sroles, 0, &srole) != 0) {
+		return -EINVAL;
+	}
+	r->role = role == 0 ? DP_FO_PRIMARY : DP_FO_SECONDARY;
+	r->mode = mode == 0 ? DP_FO_LOAD_BALANCE : DP_FO_HOT_STANDBY;
+	r->standby = srole == 1;
+	if (mode == 0 && (json_object_get(v, "server-role") || json_object_get(v, "reserve-percent"))) {
+		return fail(p, path, "server-role and reserve-percent apply to mode "
+			    "\"hot-standby\" only");
+	}
+	if (mode == 1 && json_object_get(v, "load-balance-percent")) {
+		return fail(p, path, "load-balance-percent applies to mode \"load-balance\" only");
+	}
+	x = need(p, path, v, "local-address");
+	if (x == NULL || ipv4_value(p, path_key(sub, path, "local-address"), x,
+				    &r->local_addr) != 0) {
+		return -EINVAL;
+	}
+	x = need(p, path, v, "partner-address");
+	if (x == NULL || ipv4_value(p, path_key(sub, path, "partner-address"), x,
+				    &r->partner_addr) != 0) {
+		return -EINVAL;
+	}
+	if (r->partner_addr == r->local_addr) {
+		return fail(p, path_key(sub, path, "partner-address"), "is the local address");
+	}
+	if (get_u32(p, path, v, "port", 1, 65535, 647, &port) != 0 ||
+	    get_u32(p, path, v, "partner-port", 1, 65535, 647, &pport) != 0 ||
+	    get_u32(p, path, v, "load-balance-percent", 0, 100, 50, &lb) != 0 ||
+	    get_u32(p, path, v, "reserve-percent", 0, 100, 5, &rp) != 0 ||
+	    get_u32(p, path, v, "mclt", 1, 86400 * 7, 3600, &r->mclt) != 0 ||
+	    get_u32(p, path, v, "max-response-delay", 1, 3600, 60, &r->max_response_delay) != 0 ||
+	    get_u32(p, path, v, "max-unacked", 1, 65535, 10, &r->max_unacked) != 0 ||
+	    get_u32(p, path, v, "state-switch-interval", 1, 86400 * 7, 3600,
+		    &r->state_switch_interval) != 0 ||
+	    get_u32(p, path, v, "load-balance-max-seconds", 0, 65535, 3,
+		    &r->load_balance_max_seconds) != 0 ||
+	    get_bool(p, path, v, "auto-state-transition",
+		     json_object_get(v, "state-switch-interval") != NULL,
+		     &r->auto_state_transition) != 0) {
+		return -EINVAL;
+	}
+	r->port = (uint16_t)port;
+	r->partner_port = (uint16_t)pport;
+	r->load_balance_percent = (uint8_t)lb;
+	r->reserve_percent = (uint8_t)rp;
+	x = json_object_get(v, "shared-secret");
+	if (x != NULL && str_value(p, path_key(sub, path, "shared-secret"), x, r->shared_secret,
+				   sizeof(r->shared_secret), 0) != 0) {
+		return -EINVAL;
+	}
+	list = need(p, path, v, "scopes");
+	if (list == NULL) {
+		return -EINVAL;
+	}
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		return fail_got(p, path_key(sub, path, "scopes"), "must be a list of scope names",
+				list);
+	}
+	r->scopes = calloc(json_array_size(list), sizeof(*r->scopes));
+	if (r->scopes == NULL) {
+		return oom(p, path);
+	}
+	json_array_foreach(list, i, x) {
+		char ipath[PATH_LEN];
+		uint32_t s;
+
+		path_idx(ipath, path_key(sub, path, "scopes"), i);
+		for (s = 0; s < c->n_scopes; s++) {
+			if (json_is_string(x) && strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
+				break;
+			}
+		}
+		if (s == c->n_scopes) {
+			return fail_got(p, ipath, "must name a scope", x);
+		}
+		if (owner[s] >= 0) {
+			return fail(p, ipath, "scope \"%s\" is already in relationships[%d] (a scope "
+				    "belongs to one relationship)", c->scopes[s].name, owner[s]);
+		}
+		owner[s] = (int)idx;
+		r->scopes[r->n_scopes++] = s;
+	}
+	qsort(r->scopes, r->n_scopes, sizeof(*r->scopes), u32_cmp);
+	return 0;
+}
+
+static int parse_relationships(struct pctx *p, json_t *root, struct dp_config *c)
+{
+	json_t *a = json_object_get(root, "relationships");
+	int *owner;
+	size_t n;
+	int rc = 0;
+
+	if (a == NULL) {
+		return 0;
+	}
+	n = json_array_size(a);
+	if (!json_is_array(a) || n > DP_MAX_RELATIONSHIPS) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "must be a list of 0..%d relationships",
+			 DP_MAX_RELATIONSHIPS);
+		return fail_got(p, "relationships", what, a);
+	}
+	if (n == 0) {
+		return 0;
+	}
+	c->relationships = calloc(n, sizeof(*c->relationships));
+	owner = malloc(sizeof(*owner) * c->n_scopes);
+	if (c->relationships == NULL || owner == NULL) {
+		free(owner);
+		return oom(p, "relationships");
+	}
+	for (uint32_t s = 0; s < c->n_scopes; s++) {
+		owner[s] = -1;
+	}
+	c->n_relationships = (uint32_t)n;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = parse_relationship(p, c, (uint32_t)i, json_array_get(a, i), owner);
+	}
+	free(owner);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Entry points                                                                                */
 
 static struct dp_config *parse_root(struct pctx *p, json_t *root)
 {
-	static const char *const keys[] = { "server", "ports", "scopes", NULL };
+	static const char *const keys[] = { "server", "ports", "scopes", "relationships", NULL };
 	struct dp_config *c;
 	json_t *x;
 
@@ -1829,7 +2015,8 @@ static struct dp_config *parse_root(struct pctx *p, json_t *root)
 	if (x != NULL && parse_server(p, x, c) != 0) {
 		goto fail;
 	}
-	if (parse_ports(p, root, c) != 0 || parse_scopes(p, root, c) != 0) {
+	if (parse_ports(p, root, c) != 0 || parse_scopes(p, root, c) != 0 ||
+	    parse_relationships(p, root, c) != 0) {
 		goto fail;
 	}
 	return c;
@@ -2229,6 +2416,47 @@ json_t *cp_config_to_json(const struct dp_config *c)
 		push(scopes, scope_json(c, &c->scopes[i], &ok), &ok);
 	}
 	put(root, "scopes", scopes, &ok);
+
+	if (c->n_relationships != 0) {
+		json_t *rels = json_array();
+
+		for (uint32_t i = 0; i < c->n_relationships; i++) {
+			const struct dp_relationship *r = &c->relationships[i];
+			json_t *ro = json_object(), *sl = json_array();
+			bool hs = r->mode == DP_FO_HOT_STANDBY;
+
+			put(ro, "name", json_string(r->name), &ok);
+			put(ro, "role", json_string(r->role == DP_FO_PRIMARY ? "primary" : "secondary"),
+			    &ok);
+			put(ro, "mode", json_string(hs ? "hot-standby" : "load-balance"), &ok);
+			put(ro, "local-address", ip_json(r->local_addr), &ok);
+			put(ro, "partner-address", ip_json(r->partner_addr), &ok);
+			put(ro, "port", json_integer(r->port), &ok);
+			put(ro, "partner-port", json_integer(r->partner_port), &ok);
+			if (hs) {
+				put(ro, "server-role", json_string(r->standby ? "standby" : "active"),
+				    &ok);
+				put(ro, "reserve-percent", json_integer(r->reserve_percent), &ok);
+			} else {
+				put(ro, "load-balance-percent", json_integer(r->load_balance_percent),
+				    &ok);
+			}
+			put(ro, "mclt", json_integer(r->mclt), &ok);
+			put(ro, "max-response-delay", json_integer(r->max_response_delay), &ok);
+			put(ro, "max-unacked", json_integer(r->max_unacked), &ok);
+			put(ro, "auto-state-transition", json_boolean(r->auto_state_transition), &ok);
+			put(ro, "state-switch-interval", json_integer(r->state_switch_interval), &ok);
+			put(ro, "load-balance-max-seconds", json_integer(r->load_balance_max_seconds),
+			    &ok);
+			put(ro, "shared-secret", json_string(r->shared_secret), &ok);
+			for (uint32_t k = 0; k < r->n_scopes; k++) {
+				push(sl, json_string(c->scopes[r->scopes[k]].name), &ok);
+			}
+			put(ro, "scopes", sl, &ok);
+			push(rels, ro, &ok);
+		}
+		put(root, "relationships", rels, &ok);
+	}
 
 	if (!ok) {
 		json_decref(root);

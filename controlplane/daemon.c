@@ -444,7 +444,13 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 		dp_config_free(cfg);
 		return 1;
 	}
-	if (rte_lcore_count() < cfg->workers + 1) {
+	if (cfg->n_relationships != 0) {
+		/* Serving a shared scope without the partner protocol would hand one address to
+		 * two clients: refuse rather than pretend. */
+		cp_log(CP_LOG_ERR, "relationships: failover is not in this build yet; remove the "
+		       "relationships (and make sure no partner serves these scopes) to run");
+		dp_config_free(cfg);
+	} else if (rte_lcore_count() < cfg->workers + 1) {
 		cp_log(CP_LOG_ERR, "server.workers is %u but the EAL has %u lcores: give it %u "
 		       "(one control lcore and one per worker)", cfg->workers, rte_lcore_count(),
 		       cfg->workers + 1);

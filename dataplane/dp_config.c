@@ -57,6 +57,10 @@ void dp_config_free(struct dp_config *c)
 		}
 		free(c->scopes);
 	}
+	for (uint32_t i = 0; c->relationships != NULL && i < c->n_relationships; i++) {
+		free(c->relationships[i].scopes);
+	}
+	free(c->relationships);
 	free(c->ports);
 	free(c->ifaces);
 	free(c);

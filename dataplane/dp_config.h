@@ -110,6 +110,39 @@ struct dp_port {
 					 *   ("net_af_packet0,iface=veth0") */
 };
 
+/** Failover relationship (draft-ietf-dhc-failover-12 on the wire, Windows' terms for people). */
+enum dp_fo_role {
+	DP_FO_PRIMARY = 1,	/**< opens the TCP connection and sends CONNECT */
+	DP_FO_SECONDARY = 2,
+};
+
+enum dp_fo_mode {
+	DP_FO_LOAD_BALANCE = 0,	/**< both serve; RFC 3074 hash split by load-balance-percent */
+	DP_FO_HOT_STANDBY = 1,	/**< the active serves; the standby holds reserve-percent */
+};
+
+#define DP_MAX_RELATIONSHIPS 31	/**< as Windows: a server holds up to 31 relationships */
+
+struct dp_relationship {
+	char name[DP_NAME_MAX];
+	uint8_t role;			/**< enum dp_fo_role */
+	uint8_t mode;			/**< enum dp_fo_mode */
+	bool standby;			/**< hot-standby: this server is the standby */
+	uint8_t load_balance_percent;	/**< load-balance: share this server serves, 0..100 */
+	uint8_t reserve_percent;	/**< hot-standby: free addresses the standby holds */
+	uint32_t local_addr, partner_addr;	/**< host order; TCP over the kernel stack */
+	uint16_t port, partner_port;
+	uint32_t mclt;			/**< maximum client lead time, seconds */
+	uint32_t max_response_delay;	/**< seconds of silence before the link is dropped */
+	uint32_t max_unacked;		/**< BNDUPDs the partner may have outstanding */
+	bool auto_state_transition;	/**< COMM-INTERRUPTED -> PARTNER-DOWN after the interval */
+	uint32_t state_switch_interval;	/**< seconds */
+	uint32_t load_balance_max_seconds;	/**< ISC: secs >= this overrides the hash */
+	char shared_secret[128];	/**< "" = no message authentication */
+	uint32_t *scopes;		/**< indexes into dp_config.scopes, sorted */
+	uint32_t n_scopes;
+};
+
 enum dp_durability {
 	DP_DURABILITY_STRICT = 0,
 	DP_DURABILITY_RELAXED = 1,
@@ -136,6 +169,8 @@ struct dp_config {
 	uint32_t n_ifaces;
 	struct dp_scope *scopes;
 	uint32_t n_scopes;
+	struct dp_relationship *relationships;
+	uint32_t n_relationships;
 };
 
 /** Free a snapshot and everything it owns. NULL is a no-op. Control thread only. */

@@ -281,7 +281,9 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 
 /**
  * Feed one event.
- * @return 0; -EINVAL for an unknown event type or a time before the last event;
+ * @return 0; -EINVAL for an unknown event type;
+ *         -EALREADY for FO_EV_LINK_UP while a link is up, or FO_EV_CONNECT_OK on a
+ *         connected link (ignored);
  *         -EPERM for an operator command the current state does not allow (nothing changes);
  *         -ENOTCONN for a protocol event without a connected link (ignored).
  */

@@ -114,6 +114,30 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 	assert_string_equal(a->control_group, b->control_group);
 	assert_int_equal(a->control_max_request, b->control_max_request);
 	assert_int_equal(a->n_ports, b->n_ports);
+	assert_int_equal(a->n_relationships, b->n_relationships);
+	for (uint32_t i = 0; i < a->n_relationships; i++) {
+		const struct dp_relationship *x = &a->relationships[i], *y = &b->relationships[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->role, y->role);
+		assert_int_equal(x->mode, y->mode);
+		assert_int_equal(x->standby, y->standby);
+		assert_int_equal(x->load_balance_percent, y->load_balance_percent);
+		assert_int_equal(x->reserve_percent, y->reserve_percent);
+		assert_int_equal(x->local_addr, y->local_addr);
+		assert_int_equal(x->partner_addr, y->partner_addr);
+		assert_int_equal(x->port, y->port);
+		assert_int_equal(x->partner_port, y->partner_port);
+		assert_int_equal(x->mclt, y->mclt);
+		assert_int_equal(x->max_response_delay, y->max_response_delay);
+		assert_int_equal(x->max_unacked, y->max_unacked);
+		assert_int_equal(x->auto_state_transition, y->auto_state_transition);
+		assert_int_equal(x->state_switch_interval, y->state_switch_interval);
+		assert_int_equal(x->load_balance_max_seconds, y->load_balance_max_seconds);
+		assert_string_equal(x->shared_secret, y->shared_secret);
+		assert_int_equal(x->n_scopes, y->n_scopes);
+		assert_memory_equal(x->scopes, y->scopes, sizeof(*x->scopes) * x->n_scopes);
+	}
 	for (uint32_t i = 0; i < a->n_ports; i++) {
 		assert_string_equal(a->ports[i].name, b->ports[i].name);
 		assert_string_equal(a->ports[i].device, b->ports[i].device);
@@ -225,6 +249,39 @@ struct bad {
 #define CUSTOM(c, t, v) "[{\"code\": " #c ", \"type\": \"" t "\", \"value\": " v "}]"
 
 static const struct bad bad[] = {
+	/* failover relationships */
+	{ "relationships", "[1]", NULL, NULL,
+	  "relationships[0]: must be an object, got 1" },
+	{ "relationships", "{}", NULL, NULL,
+	  "relationships: must be a list of 0..31 relationships, got {}" },
+	{ "relationships", "[{\"name\": \"pair\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}]", NULL, NULL,
+	  "relationships[0]: \"role\" is missing" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"master\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}]", NULL, NULL,
+	  "relationships[0].role: must be \"primary\" or \"secondary\", got \"master\"" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"split\": 128}]", NULL, NULL,
+	  "relationships[0]: unknown key \"split\"" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.1\", \"scopes\": [\"a\"]}]", NULL, NULL,
+	  "relationships[0].partner-address: is the local address" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"load-balance-percent\": 101}]", NULL, NULL,
+	  "relationships[0].load-balance-percent: must be an integer 0..100, got 101" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"reserve-percent\": 10}]", NULL, NULL,
+	  "relationships[0]: server-role and reserve-percent apply to mode \"hot-standby\" only" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"mode\": \"hot-standby\", \"load-balance-percent\": 60}]", NULL, NULL,
+	  "relationships[0]: load-balance-percent applies to mode \"load-balance\" only" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"zz\"]}]", NULL, NULL,
+	  "relationships[0].scopes[0]: must name a scope, got \"zz\"" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}, {\"name\": \"other\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}]", NULL, NULL,
+	  "relationships[1].scopes[0]: scope \"a\" is already in relationships[0]" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}, {\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"b\"]}]", NULL, NULL,
+	  "relationships[1].name: \"pair\" is already the name of relationships[0]" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"mclt\": 0}]", NULL, NULL,
+	  "relationships[0].mclt: must be an integer 1..604800, got 0" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\"}]", NULL, NULL,
+	  "relationships[0]: \"scopes\" is missing" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": []}]", NULL, NULL,
+	  "relationships[0].scopes: must be a list of scope names, got []" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"server-role\": \"passive\", \"mode\": \"hot-standby\"}]", NULL, NULL,
+	  "relationships[0].server-role: must be \"active\" or \"standby\", got \"passive\"" },
 	/* syntax and top level */
 	{ NULL, "{\n  \"server\": {\n    \"workers\": 1,\n  }\n}", NULL, NULL,
 	  "line 4 column 3: JSON syntax error: " },
@@ -722,6 +779,56 @@ static void test_bad_table(void **state)
 	assert_int_equal(failures, 0);
 }
 
+static void test_relationships(void **state)
+{
+	json_t *root = json_loads(base_json, 0, NULL), *again;
+	struct dp_config *c, *c2;
+	const struct dp_relationship *r;
+	char *text;
+
+	(void)state;
+	json_object_set_new(root, "relationships", json_loads(
+		"[{\"name\": \"pair\", \"role\": \"secondary\", \"mode\": \"hot-standby\","
+		"  \"server-role\": \"standby\", \"reserve-percent\": 10,"
+		"  \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\","
+		"  \"mclt\": 60, \"state-switch-interval\": 20, \"shared-secret\": \"s3cret\","
+		"  \"scopes\": [\"b\", \"a\"]},"
+		" {\"name\": \"lb\", \"role\": \"primary\", \"local-address\": \"198.18.20.1\","
+		"  \"partner-address\": \"198.18.20.2\", \"scopes\": []}]", 0, NULL));
+	/* The second relationship is invalid (no scopes): take it out again. */
+	json_array_remove(json_object_get(root, "relationships"), 1);
+	text = json_dumps(root, 0);
+	c = parse_ok(text);
+	assert_int_equal(c->n_relationships, 1);
+	r = &c->relationships[0];
+	assert_string_equal(r->name, "pair");
+	assert_int_equal(r->role, DP_FO_SECONDARY);
+	assert_int_equal(r->mode, DP_FO_HOT_STANDBY);
+	assert_true(r->standby);
+	assert_int_equal(r->reserve_percent, 10);
+	assert_int_equal(r->load_balance_percent, 50);	/* default, unused in hot-standby */
+	assert_int_equal(r->port, 647);
+	assert_int_equal(r->mclt, 60);
+	assert_int_equal(r->max_unacked, 10);
+	assert_int_equal(r->max_response_delay, 60);
+	assert_true(r->auto_state_transition);		/* implied by state-switch-interval */
+	assert_int_equal(r->state_switch_interval, 20);
+	assert_int_equal(r->n_scopes, 2);
+	assert_int_equal(r->scopes[0], 0);		/* sorted: a, b */
+	assert_int_equal(r->scopes[1], 1);
+	/* Round trip through the JSON writer. */
+	again = cp_config_to_json(c);
+	free(text);
+	text = json_dumps(again, 0);
+	c2 = parse_ok(text);
+	assert_config_equal(c, c2);
+	dp_config_free(c2);
+	dp_config_free(c);
+	json_decref(again);
+	json_decref(root);
+	free(text);
+}
+
 static void test_base(void **state)
 {
 	struct dp_config *c;
@@ -1122,6 +1229,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base),
+		cmocka_unit_test(test_relationships),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_table),

@@ -36,6 +36,8 @@
  *     Type 0 passes with every option skipped (ISC's table has an empty entry for it). So
  *     fo_msg_decode() returns FO_OK with m->type as received for those, FO_E_MSG_TYPE for the
  *     others; the CALLER MUST IGNORE a decoded message for which fo_msg_type_known() is false.
+ *     (The order of checks is option framing, unknown codes, then the type: inferred from the
+ *     lab's probe results, as no copy of 4.4.3's type check was at hand.)
  *   - A payload offset below 12 is FO_E_PAYOFF (ISC mis-frames the rest of the stream on it);
  *     FO_DECODE_MS_QUIRKS reads it as 12 instead (Windows sends 8). An offset above 12 skips
  *     the extra header bytes, as ISC does; one beyond the message is FO_E_PAYOFF.
@@ -191,20 +193,20 @@ enum fo_reject_reason {
  */
 enum fo_err {
 	FO_OK = 0,
-	FO_E_SHORT = -1100,		/**< decode: fewer than 12 bytes */
-	FO_E_LEN_SMALL = -1101,		/**< length field below 12 */
-	FO_E_LEN_BIG = -1102,		/**< length field (or an encoded message) above the maximum */
-	FO_E_LEN_MISMATCH = -1103,	/**< decode: buffer length differs from the length field */
-	FO_E_PAYOFF = -1104,		/**< payload offset below 12, or beyond the message */
-	FO_E_MSG_TYPE = -1105,		/**< decode: unknown type with a known option;
-					 *   encode: type outside 1..12 */
-	FO_E_OPT_TRUNC = -1106,		/**< 1 to 3 bytes left: an option header cut short */
+	FO_E_SHORT = -1100,	/**< decode: fewer than 12 bytes */
+	FO_E_LEN_SMALL = -1101,	/**< length field below 12 */
+	FO_E_LEN_BIG = -1102,	/**< length field (or an encoded message) above the maximum */
+	FO_E_LEN_MISMATCH = -1103,	/**< decode: buffer length differs from length field */
+	FO_E_PAYOFF = -1104,	/**< payload offset below 12, or beyond the message */
+	FO_E_MSG_TYPE = -1105,	/**< decode: unknown type with a known option;
+				 *   encode: type outside 1..12 */
+	FO_E_OPT_TRUNC = -1106,	/**< 1 to 3 bytes left: an option header cut short */
 	FO_E_OPT_OVERRUN = -1107,	/**< option data runs past the end of the message */
-	FO_E_OPT_SIZE = -1108,		/**< fixed-size option (or DDNS) of the wrong length */
-	FO_E_OPT_DUP = -1109,		/**< an option of the type's set appears twice */
-	FO_E_NOSPACE = -1110,		/**< encode: the output buffer is too small */
+	FO_E_OPT_SIZE = -1108,	/**< fixed-size option (or DDNS) of the wrong length */
+	FO_E_OPT_DUP = -1109,	/**< an option of the type's set appears twice */
+	FO_E_NOSPACE = -1110,	/**< encode: the output buffer is too small */
 	FO_E_OPT_NOT_ALLOWED = -1111,	/**< encode: option outside the type's set */
-	FO_E_INVAL = -1112,		/**< bad argument (NULL view with a length, bad max_len) */
+	FO_E_INVAL = -1112,	/**< bad argument (NULL view with a length, bad max_len) */
 };
 
 /** A view of @p len bytes at @p ptr; ptr may be NULL when len is 0. Never owns memory. */
@@ -217,11 +219,11 @@ struct fo_bytes {
  * One failover message, decoded or to encode. A field is meaningful only when the bit of its
  * option is set in @c present (decode clears the whole struct first; fo_msg_init() too).
  * No member points to memory of its own: the views point into the decoded buffer (decode) or
- * to whatever the caller set (encode). About 200 bytes; keep one per connection.
+ * to whatever the caller set (encode). 256 bytes on x86-64; keep one per connection.
  */
 struct fo_msg {
 	/* Header. */
-	uint16_t len;		/**< decode: the length field (= buffer length); encode: unused */
+	uint16_t len;		/**< decode: the length field (= buffer length) */
 	uint8_t type;		/**< enum fo_msg_type, or the raw value of an unknown type */
 	uint8_t payoff;		/**< decode: payload offset as received; encode writes 12 */
 	uint32_t time;		/**< sender's clock, seconds since 1970 */

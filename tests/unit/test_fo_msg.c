@@ -250,7 +250,8 @@ static void check_field(const struct fo_msg *m, unsigned int code, const uint8_t
 	} else if (!b) {
 		fail_msg("option %u cannot be held", code);
 	} else if (!bytes_eq(b, v, wild, len)) {
-		fail_msg("option %u (%s): %u bytes, expected %u", code, fo_opt_str(code), b->len, len);
+		fail_msg("option %u (%s): %u bytes, expected %u", code, fo_opt_str(code), b->len,
+			 len);
 	}
 }
 
@@ -740,8 +741,9 @@ static const struct bad_case bad_cases[] = {
 	CASE("truncated option in type 0", MSG(0, 12, 0, 16), -1, -1, 0, FO_E_OPT_TRUNC, 0, 0),
 
 	/* Fixed sizes (every fixed option of every type is also tried in test_fixed_sizes). */
-	CASE("MCLT of 2 bytes (fo_probe)", MSG(5, 12, OHDR(22, 5), 'i', 's', 'c', 'f', 'o',
-					       OHDR(15, 2), 0, 60), -1, -1, 0, FO_E_OPT_SIZE, 15, 0),
+	CASE("MCLT of 2 bytes (fo_probe)",
+	     MSG(5, 12, OHDR(22, 5), 'i', 's', 'c', 'f', 'o', OHDR(15, 2), 0, 60), -1, -1, 0,
+	     FO_E_OPT_SIZE, 15, 0),
 	CASE("server-state of 0 bytes", MSG(10, 12, OHDR(24, 0)), -1, -1, 0, FO_E_OPT_SIZE, 24,
 	     0),
 	CASE("IP-flags of 1 byte (Windows)", MSG(3, 12, O32(2, 0xc6120064u), O8(12, 1)), -1, -1,
@@ -1060,7 +1062,7 @@ static void test_tables(void **state)
 
 /* One direction of one TCP connection, reassembled. */
 struct stream {
-	char key[80];		/* "198.18.0.1:647 > 198.18.0.2:36993", as fodecode.py prints */
+	char key[80];		/* "198.18.0.1:647 > 198.18.0.2:36993" as fodecode.py has it */
 	uint32_t isn;		/* sequence number of the first data byte */
 	bool syn;		/* isn comes from a SYN */
 	uint8_t *data;

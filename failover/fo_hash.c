@@ -46,11 +46,11 @@ uint8_t fo_hash_client_bucket(const uint8_t *client_id, size_t client_id_len,
 	return fo_hash_bucket(chaddr, hlen > FO_HASH_CHADDR_MAX ? FO_HASH_CHADDR_MAX : hlen);
 }
 
-void fo_hba_from_split(uint8_t hba[FO_HBA_SIZE], unsigned split)
+void fo_hash_hba_from_split(uint8_t hba[FO_HASH_HBA_SIZE], unsigned split)
 {
 	unsigned b;
 
-	for (b = 0; b < FO_HBA_SIZE; b++) {
+	for (b = 0; b < FO_HASH_HBA_SIZE; b++) {
 		hba[b] = 0;
 	}
 	for (b = 0; b < split && b < 256; b++) {
@@ -58,34 +58,34 @@ void fo_hba_from_split(uint8_t hba[FO_HBA_SIZE], unsigned split)
 	}
 }
 
-bool fo_hba_primary_serves(const uint8_t hba[FO_HBA_SIZE], uint8_t bucket)
+bool fo_hash_hba_primary(const uint8_t hba[FO_HASH_HBA_SIZE], uint8_t bucket)
 {
 	return hba[bucket >> 3] & (1u << (bucket & 7));
 }
 
-unsigned fo_hba_primary_buckets(const uint8_t hba[FO_HBA_SIZE])
+unsigned fo_hash_hba_count(const uint8_t hba[FO_HASH_HBA_SIZE])
 {
 	unsigned b, n = 0;
 
 	for (b = 0; b < 256; b++) {
-		n += fo_hba_primary_serves(hba, (uint8_t)b);
+		n += fo_hash_hba_primary(hba, (uint8_t)b);
 	}
 	return n;
 }
 
 bool fo_hash_mine(const uint8_t *hba, enum fo_role role, uint32_t max_secs,
-		  const struct fo_lb_client *c)
+		  const struct fo_hash_client *c)
 {
 	bool primary_serves;
 
 	/* ISC: "if (state->load_balance_max_secs < ec) return 1", before the HBA check. */
-	if (max_secs != FO_LB_MAX_SECS_NEVER && c->secs > max_secs) {
+	if (max_secs != FO_HASH_MAX_SECS_NEVER && c->secs > max_secs) {
 		return true;
 	}
 	if (!hba) {
 		return false;	/* ISC: without an HBA nothing is ours */
 	}
-	primary_serves = fo_hba_primary_serves(
+	primary_serves = fo_hash_hba_primary(
 		hba, fo_hash_client_bucket(c->client_id, c->client_id_len, c->chaddr, c->hlen));
 	return role == FO_ROLE_PRIMARY ? primary_serves : !primary_serves;
 }
@@ -98,7 +98,7 @@ bool fo_hash_partner_wants(const uint8_t *hba, enum fo_role role, const uint8_t 
 	if (!hba || (!client_id_len && !hlen)) {
 		return false;	/* ISC: no HBA, or nothing to hash */
 	}
-	primary_serves = fo_hba_primary_serves(
+	primary_serves = fo_hash_hba_primary(
 		hba, fo_hash_client_bucket(client_id, client_id_len, chaddr, hlen));
 	return role == FO_ROLE_PRIMARY ? !primary_serves : primary_serves;
 }

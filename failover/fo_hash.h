@@ -29,11 +29,11 @@
 #include "fo_state.h"
 
 /** Size of the hash-bucket-assignment bitmap (failover option 11). */
-#define FO_HBA_SIZE 32
+#define FO_HASH_HBA_SIZE 32
 /** chaddr bytes a BOOTP header holds; longer hlen values are clamped to it. */
 #define FO_HASH_CHADDR_MAX 16
 /** load-balance-max-seconds value that never overrides the hash (secs is 16 bits). */
-#define FO_LB_MAX_SECS_NEVER UINT32_MAX
+#define FO_HASH_MAX_SECS_NEVER UINT32_MAX
 
 /**
  * RFC 3074 bucket of a key (ISC loadb_p_hash). The length enters the hash as its low 8 bits,
@@ -56,16 +56,16 @@ uint8_t fo_hash_client_bucket(const uint8_t *client_id, size_t client_id_len,
 			      const uint8_t *chaddr, size_t hlen);
 
 /** Fill an HBA as ISC `split N` does: buckets 0..N-1 set; N >= 256 sets every bucket. */
-void fo_hba_from_split(uint8_t hba[FO_HBA_SIZE], unsigned split);
+void fo_hash_hba_from_split(uint8_t hba[FO_HASH_HBA_SIZE], unsigned split);
 
 /** @return true when the HBA gives bucket @p bucket to the primary (ISC bit meaning). */
-bool fo_hba_primary_serves(const uint8_t hba[FO_HBA_SIZE], uint8_t bucket);
+bool fo_hash_hba_primary(const uint8_t hba[FO_HASH_HBA_SIZE], uint8_t bucket);
 
 /** Number of buckets the HBA gives to the primary (0..256), e.g. to log "split 128". */
-unsigned fo_hba_primary_buckets(const uint8_t hba[FO_HBA_SIZE]);
+unsigned fo_hash_hba_count(const uint8_t hba[FO_HASH_HBA_SIZE]);
 
 /** One client request, as the load balancer needs it. */
-struct fo_lb_client {
+struct fo_hash_client {
 	const uint8_t *client_id;	/**< option 61 contents, or NULL */
 	size_t client_id_len;
 	const uint8_t *chaddr;		/**< 16 bytes */
@@ -80,10 +80,10 @@ struct fo_lb_client {
  * @param role      our role
  * @param max_secs  load balance max seconds; the client is ours when secs > max_secs (ISC
  *                  compares with "<", so secs equal to the limit still goes by the hash);
- *                  FO_LB_MAX_SECS_NEVER disables the override
+ *                  FO_HASH_MAX_SECS_NEVER disables the override
  */
 bool fo_hash_mine(const uint8_t *hba, enum fo_role role, uint32_t max_secs,
-		  const struct fo_lb_client *c);
+		  const struct fo_hash_client *c);
 
 /**
  * Whether the partner would answer a client with this key in NORMAL (ISC peer_wants_lease,

@@ -118,17 +118,17 @@ const char *fo_state_str(unsigned s)
 	return NAME(state_names, s);
 }
 
-const char *fo_reason_str(unsigned r)
+const char *fo_state_reason_str(unsigned r)
 {
 	return NAME(reason_names, r);
 }
 
-const char *fo_action_str(unsigned a)
+const char *fo_state_action_str(unsigned a)
 {
 	return NAME(action_names, a);
 }
 
-const char *fo_event_str(unsigned e)
+const char *fo_state_event_str(unsigned e)
 {
 	return NAME(event_names, e);
 }
@@ -165,10 +165,10 @@ const char *fo_mode_str(unsigned m)
 /* ---------------------------------------------------------------------------------------- */
 /* Wire values                                                                                */
 
-uint8_t fo_state_to_wire(enum fo_server_state s)
+uint8_t fo_state_to_wire(enum fo_endpoint_state s)
 {
 	if (s == FO_STATE_RECOVER_WAIT) {
-		return FO_WIRE_RECOVER_WAIT;	/* ISC; D12 §9.6 has no code for it */
+		return FO_STATE_WIRE_RECOVER_WAIT;	/* ISC; D12 §9.6 has no code for it */
 	}
 	if ((unsigned)s >= FO_STATE_COUNT) {
 		return 0;
@@ -176,16 +176,16 @@ uint8_t fo_state_to_wire(enum fo_server_state s)
 	return (uint8_t)s;
 }
 
-enum fo_server_state fo_state_from_wire(uint8_t v)
+enum fo_endpoint_state fo_state_from_wire(uint8_t v)
 {
-	if (v == FO_WIRE_RECOVER_WAIT) {
+	if (v == FO_STATE_WIRE_RECOVER_WAIT) {
 		return FO_STATE_RECOVER_WAIT;
 	}
 	/* 12 is our internal RECOVER-WAIT, not a wire value: nobody sends it. */
 	if (v >= FO_STATE_RECOVER_WAIT) {
 		return FO_STATE_UNKNOWN;
 	}
-	return (enum fo_server_state)v;
+	return (enum fo_endpoint_state)v;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -198,7 +198,7 @@ enum fo_server_state fo_state_from_wire(uint8_t v)
 #define R_SEC_UPDREQ 0x02	/* secondary in POTENTIAL-CONFLICT: UPDREQ (§9.10.3) */
 
 struct peer_rule {
-	uint8_t to;		/* enum fo_server_state, STAY = none */
+	uint8_t to;		/* enum fo_endpoint_state, STAY = none */
 	uint8_t act;		/* R_* */
 };
 
@@ -367,25 +367,25 @@ static const unsigned cmd_allowed[FO_EV_COUNT] = {
 
 struct run {
 	struct fo_state *st;
-	struct fo_output *out;
+	struct fo_state_output *out;
 	uint64_t now;
 };
 
-static void out_reset(struct fo_output *out)
+static void out_reset(struct fo_state_output *out)
 {
 	memset(out, 0, sizeof(*out));
 }
 
-static bool is_send(enum fo_action_type t)
+static bool is_send(enum fo_state_action_type t)
 {
 	return t >= FO_ACT_SEND_CONNECT && t <= FO_ACT_SEND_DISCONNECT && t != FO_ACT_SEND_UPDATES;
 }
 
-static void add(struct run *r, const struct fo_action *a)
+static void add(struct run *r, const struct fo_state_action *a)
 {
-	struct fo_output *out = r->out;
+	struct fo_state_output *out = r->out;
 
-	if (out->n_actions >= FO_OUT_MAX_ACTIONS) {
+	if (out->n_actions >= FO_STATE_MAX_ACTIONS) {
 		out->overflow = true;
 		return;
 	}
@@ -395,16 +395,16 @@ static void add(struct run *r, const struct fo_action *a)
 	}
 }
 
-static void act(struct run *r, enum fo_action_type t)
+static void act(struct run *r, enum fo_state_action_type t)
 {
-	struct fo_action a = {.type = t};
+	struct fo_state_action a = {.type = t};
 
 	add(r, &a);
 }
 
 static void act_state(struct run *r)
 {
-	struct fo_action a = {.type = FO_ACT_SEND_STATE, .state = r->st->state};
+	struct fo_state_action a = {.type = FO_ACT_SEND_STATE, .state = r->st->state};
 
 	fo_state_wire(r->st, &a.wire_state, &a.flags, &a.stos);
 	add(r, &a);
@@ -412,28 +412,28 @@ static void act_state(struct run *r)
 
 static void act_service(struct run *r, enum fo_service s)
 {
-	struct fo_action a = {.type = FO_ACT_SERVICE, .service = s};
+	struct fo_state_action a = {.type = FO_ACT_SERVICE, .service = s};
 
 	add(r, &a);
 }
 
 static void act_disconnect(struct run *r, uint8_t reason)
 {
-	struct fo_action a = {.type = FO_ACT_SEND_DISCONNECT, .reject_reason = reason};
+	struct fo_state_action a = {.type = FO_ACT_SEND_DISCONNECT, .reject_reason = reason};
 
 	add(r, &a);
 }
 
-static void note(struct run *r, enum fo_server_state from, enum fo_server_state to,
-		 enum fo_reason why)
+static void note(struct run *r, enum fo_endpoint_state from, enum fo_endpoint_state to,
+		 enum fo_state_reason why)
 {
-	struct fo_output *out = r->out;
+	struct fo_state_output *out = r->out;
 
-	if (out->n_transitions >= FO_OUT_MAX_TRANSITIONS) {
+	if (out->n_transitions >= FO_STATE_MAX_TRANSITIONS) {
 		out->overflow = true;
 		return;
 	}
-	out->transitions[out->n_transitions++] = (struct fo_transition){
+	out->transitions[out->n_transitions++] = (struct fo_state_transition){
 		.from = from, .to = to, .reason = why, .at = r->now};
 }
 
@@ -461,10 +461,10 @@ static void request_updates(struct run *r, bool all)
 	r->st->upd_requested = true;
 }
 
-static void go(struct run *r, enum fo_server_state to, enum fo_reason why)
+static void go(struct run *r, enum fo_endpoint_state to, enum fo_state_reason why)
 {
 	struct fo_state *st = r->st;
-	enum fo_server_state from = st->state;
+	enum fo_endpoint_state from = st->state;
 	enum fo_service old_svc = fo_state_service(st), new_svc;
 	bool backdate = st->backdate_ok;
 
@@ -512,7 +512,11 @@ static void go(struct run *r, enum fo_server_state to, enum fo_reason why)
 		act(r, FO_ACT_ALARM);		/* D12 §9.11.1 */
 		break;
 	case ST(POTENTIAL_CONFLICT):
-		/* D12 §9.10.1: the primary asks first, the secondary waits (ISC the same). */
+		/*
+		 * D12 §9.10.1: the primary asks first, the secondary waits (ISC the same). A
+		 * request of an earlier phase (RECOVER) no longer counts.
+		 */
+		st->upd_requested = false;
 		if (st->cfg.role == FO_ROLE_PRIMARY && st->comm_ok) {
 			request_updates(r, false);
 		}
@@ -551,7 +555,7 @@ static void go(struct run *r, enum fo_server_state to, enum fo_reason why)
 	}
 }
 
-static void apply_peer_rule(struct run *r, enum fo_reason why)
+static void apply_peer_rule(struct run *r, enum fo_state_reason why)
 {
 	struct fo_state *st = r->st;
 	const struct peer_rule *rule;
@@ -576,7 +580,7 @@ static void apply_peer_rule(struct run *r, enum fo_reason why)
 		request_updates(r, false);
 	}
 	if (rule->to != STAY) {
-		go(r, (enum fo_server_state)rule->to,
+		go(r, (enum fo_endpoint_state)rule->to,
 		   rule->to == ST(SHUTDOWN) ? FO_REASON_PROTOCOL_ERROR : why);
 	}
 }
@@ -589,10 +593,10 @@ static void apply_peer_rule(struct run *r, enum fo_reason why)
  * and the partition one. A server that was recovering (RECOVER-WAIT, RECOVER-DONE) carries on,
  * and a sticky SHUTDOWN (ISC) stays.
  */
-static void leave_startup(struct run *r, enum fo_reason why)
+static void leave_startup(struct run *r, enum fo_state_reason why)
 {
 	struct fo_state *st = r->st;
-	enum fo_server_state cur = st->resume;
+	enum fo_endpoint_state cur = st->resume;
 
 	if (st->partner == ST(PARTNER_DOWN) && cur != ST(SHUTDOWN) &&
 	    cur != ST(RECOVER_WAIT) && cur != ST(RECOVER_DONE)) {
@@ -604,7 +608,7 @@ static void leave_startup(struct run *r, enum fo_reason why)
 	apply_peer_rule(r, why);
 }
 
-static void link_lost(struct run *r, enum fo_reason why)
+static void link_lost(struct run *r, enum fo_state_reason why)
 {
 	struct fo_state *st = r->st;
 	bool was_ok = st->comm_ok;
@@ -613,7 +617,7 @@ static void link_lost(struct run *r, enum fo_reason why)
 	st->upd_requested = false;
 	st->partner_startup = false;
 	if (was_ok && commfail_to[st->state] != STAY) {
-		go(r, (enum fo_server_state)commfail_to[st->state], why);
+		go(r, (enum fo_endpoint_state)commfail_to[st->state], why);
 	}
 }
 
@@ -638,7 +642,7 @@ static void run_timers(struct run *r)
 	if (st->connected) {
 		if (now >= st->last_rx + st->cfg.max_response_delay) {
 			/* D12 §8.3: tReceive expired, DISCONNECT with reason 17 and drop. */
-			act_disconnect(r, FO_REJECT_NO_TRAFFIC);
+			act_disconnect(r, FO_STATE_DISCONNECT_NO_TRAFFIC);
 			act(r, FO_ACT_CLOSE_LINK);
 			link_lost(r, FO_REASON_RECEIVE_TIMEOUT);
 		} else if (now >= st->last_tx + tsend_interval(st)) {
@@ -651,7 +655,7 @@ static void run_timers(struct run *r)
 		if (now >= st->since + st->cfg.startup_time) {
 			/* D12 §9.3.2 step 6: go to previous-state (ISC does); a new server may
 			 * be configured to go to PARTNER-DOWN instead (step 1). */
-			enum fo_server_state to = st->resume;
+			enum fo_endpoint_state to = st->resume;
 
 			if (st->cfg.startup_partner_down && st->fresh) {
 				to = ST(PARTNER_DOWN);
@@ -713,11 +717,11 @@ uint64_t fo_state_next_deadline(const struct fo_state *st)
 /* ---------------------------------------------------------------------------------------- */
 /* Events                                                                                     */
 
-static int on_partner_state(struct run *r, const struct fo_event *ev)
+static int on_partner_state(struct run *r, const struct fo_state_event *ev)
 {
 	struct fo_state *st = r->st;
-	enum fo_server_state p = fo_state_from_wire(ev->wire_state);
-	bool startup = ev->flags & FO_SERVER_FLAG_STARTUP;
+	enum fo_endpoint_state p = fo_state_from_wire(ev->wire_state);
+	bool startup = ev->flags & FO_STATE_FLAG_STARTUP;
 	bool first = !st->comm_ok;
 	bool changed;
 
@@ -794,10 +798,10 @@ static int on_upddone(struct run *r)
 	return 0;
 }
 
-static int on_command(struct run *r, const struct fo_event *ev)
+static int on_command(struct run *r, const struct fo_state_event *ev)
 {
 	struct fo_state *st = r->st;
-	enum fo_server_state before = st->state == ST(STARTUP) ? st->resume : st->state;
+	enum fo_endpoint_state before = st->state == ST(STARTUP) ? st->resume : st->state;
 
 	if (!(cmd_allowed[ev->type] & BIT(st->state))) {
 		return -EPERM;
@@ -826,7 +830,8 @@ static int on_command(struct run *r, const struct fo_event *ev)
 	return 0;
 }
 
-int fo_state_handle(struct fo_state *st, const struct fo_event *ev, struct fo_output *out)
+int fo_state_handle(struct fo_state *st, const struct fo_state_event *ev,
+		    struct fo_state_output *out)
 {
 	struct run r = {.st = st, .out = out, .now = ev->now};
 
@@ -849,7 +854,7 @@ int fo_state_handle(struct fo_state *st, const struct fo_event *ev, struct fo_ou
 		}
 		st->link_up = true;
 		st->connected = st->comm_ok = st->upd_requested = false;
-		st->link_deadline = r.now + FO_LINK_STARTUP_TIMEOUT;
+		st->link_deadline = r.now + FO_STATE_LINK_TIMEOUT;
 		st->last_rx = st->last_tx = r.now;
 		if (st->cfg.role == FO_ROLE_PRIMARY) {
 			act(&r, FO_ACT_SEND_CONNECT);	/* D12 §8.2: only the primary */
@@ -925,9 +930,9 @@ int fo_state_handle(struct fo_state *st, const struct fo_event *ev, struct fo_ou
 	}
 }
 
-void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_output *out)
+void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_state_output *out)
 {
-	struct fo_event ev = {.type = FO_EV_TICK, .now = now};
+	struct fo_state_event ev = {.type = FO_EV_TICK, .now = now};
 
 	(void)!fo_state_handle(st, &ev, out);	/* a tick cannot fail */
 }
@@ -935,16 +940,15 @@ void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_output *out)
 /* ---------------------------------------------------------------------------------------- */
 /* Start-up, record, queries                                                                  */
 
-static bool valid_state(enum fo_server_state s)
+static bool valid_state(enum fo_endpoint_state s)
 {
 	return (unsigned)s < FO_STATE_COUNT && s != ST(UNKNOWN) && s != ST(STARTUP);
 }
 
 int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
-		  const struct fo_state_record *rec, uint64_t now, struct fo_output *out)
+		  const struct fo_state_record *rec, uint64_t now, struct fo_state_output *out)
 {
 	struct run r = {.st = st, .out = out, .now = now};
-	enum fo_server_state s;
 
 	out_reset(out);
 	if ((cfg->role != FO_ROLE_PRIMARY && cfg->role != FO_ROLE_SECONDARY) ||
@@ -960,7 +964,6 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 	memset(st, 0, sizeof(*st));
 	st->cfg = *cfg;
 	st->mclt = cfg->mclt;
-	st->partner_receive_timer = 0;
 
 	if (!rec || rec->storage_lost) {
 		/*
@@ -979,6 +982,8 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 			st->last_op = rec->last_op;
 		}
 	} else {
+		enum fo_endpoint_state s;
+
 		st->stos = rec->stos;
 		st->last_op = rec->last_op;
 		st->partner = valid_state(rec->partner) ? rec->partner : ST(UNKNOWN);
@@ -997,7 +1002,7 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 		}
 		st->recorded = s;
 		/* D12 §9.3.2 step 2: a comms-ok state becomes its comms-failed form. */
-		st->resume = commfail_to[s] != STAY ? (enum fo_server_state)commfail_to[s] : s;
+		st->resume = commfail_to[s] != STAY ? (enum fo_endpoint_state)commfail_to[s] : s;
 		if (s == ST(SHUTDOWN)) {
 			st->restart_state = valid_state(rec->restart_state) ? rec->restart_state
 									   : ST(RECOVER);
@@ -1031,7 +1036,7 @@ void fo_state_wire(const struct fo_state *st, uint8_t *wire_state, uint8_t *flag
 	if (st->state == ST(STARTUP)) {
 		/* D12 §9.3.1: the recorded state with the STARTUP flag. */
 		*wire_state = fo_state_to_wire(st->recorded);
-		*flags = FO_SERVER_FLAG_STARTUP;
+		*flags = FO_STATE_FLAG_STARTUP;
 	} else {
 		*wire_state = fo_state_to_wire(st->state);
 		*flags = 0;

@@ -3,7 +3,7 @@
  * 4.4 runs it on the wire.
  *
  * The machine is a plain struct driven by events that carry the time. It does no I/O, calls no
- * clock and allocates nothing: each call fills a caller-provided struct fo_output with
+ * clock and allocates nothing: each call fills a caller-provided struct fo_state_output with
  *   - the transitions it made (from, to, reason, time), for logs and events;
  *   - the actions the caller must perform, in order: persist the record, send STATE (with the
  *     exact server-state, server-flags and start-time-of-state to put on the wire), send
@@ -29,7 +29,7 @@
  * function here takes a lock or may be called concurrently on the same object. Objects are
  * independent: one per relationship.
  *
- * Ownership: the caller owns struct fo_state and struct fo_output (both plain memory, usually
+ * Ownership: the caller owns struct fo_state and struct fo_state_output (both plain memory, usually
  * embedded or on the stack). Nothing here keeps a pointer to caller memory after returning.
  */
 #pragma once
@@ -43,7 +43,7 @@
  * RECOVER-WAIT has no code in the draft, so it is 12 here and 254 on the wire (ISC). Use
  * fo_state_to_wire()/fo_state_from_wire() at the codec boundary.
  */
-enum fo_server_state {
+enum fo_endpoint_state {
 	FO_STATE_UNKNOWN = 0,			/**< no state known (partner before any STATE) */
 	FO_STATE_STARTUP = 1,
 	FO_STATE_NORMAL = 2,
@@ -61,13 +61,13 @@ enum fo_server_state {
 };
 
 /** server-state value ISC (and therefore every peer we know) uses for RECOVER-WAIT. */
-#define FO_WIRE_RECOVER_WAIT 254
+#define FO_STATE_WIRE_RECOVER_WAIT 254
 /** server-flags bit 0 (D12 §12.23): the sender is in STARTUP. */
-#define FO_SERVER_FLAG_STARTUP 0x01
+#define FO_STATE_FLAG_STARTUP 0x01
 /** reject-reason 17 (D12 §12.21): no traffic within sufficient time. */
-#define FO_REJECT_NO_TRAFFIC 17
+#define FO_STATE_DISCONNECT_NO_TRAFFIC 17
 /** ISC closes a link that brings no CONNECT/CONNECTACK within 15 s (captures, probe). */
-#define FO_LINK_STARTUP_TIMEOUT 15
+#define FO_STATE_LINK_TIMEOUT 15
 
 /** Role in the relationship (D12 §2.2). In hot standby the active server is the primary. */
 enum fo_role {
@@ -94,9 +94,9 @@ enum fo_service {
 };
 
 /** Why a transition happened. */
-enum fo_reason {
+enum fo_state_reason {
 	FO_REASON_START = 0,		/**< the server started: recorded state -> STARTUP */
-	FO_REASON_STARTUP_TIMEOUT,	/**< STARTUP ended without the partner (D12 §9.3.2 step 6) */
+	FO_REASON_STARTUP_TIMEOUT,	/**< STARTUP ended alone (D12 §9.3.2 step 6) */
 	FO_REASON_COMM_OK,		/**< first STATE from the partner on a new connection */
 	FO_REASON_PARTNER_STATE,	/**< the partner changed state while connected */
 	FO_REASON_COMM_FAILED,		/**< the link went down */
@@ -112,8 +112,8 @@ enum fo_reason {
 	FO_REASON_COUNT
 };
 
-/** What the caller must do, in the order listed in struct fo_output. */
-enum fo_action_type {
+/** What the caller must do, in the order listed in struct fo_state_output. */
+enum fo_state_action_type {
 	FO_ACT_PERSIST = 0,	/**< write fo_state_record() to stable storage (D12 §9.2) */
 	FO_ACT_SEND_CONNECT,	/**< primary: send CONNECT on the new link (D12 §8.2) */
 	FO_ACT_SEND_STATE,	/**< send STATE with wire_state, flags, stos of the action */
@@ -123,15 +123,15 @@ enum fo_action_type {
 	FO_ACT_SEND_POOLREQ,	/**< secondary entering NORMAL (D12 §9.8.1) */
 	FO_ACT_SEND_CONTACT,	/**< nothing sent for the partner's receive-timer / 3 */
 	FO_ACT_SEND_DISCONNECT,	/**< send DISCONNECT with reject_reason, then close */
-	FO_ACT_CLOSE_LINK,	/**< close the TCP connection (the machine already counts it down) */
+	FO_ACT_CLOSE_LINK,	/**< close the TCP connection (already counted as down) */
 	FO_ACT_SERVICE,		/**< the DHCP service level changed to .service */
 	FO_ACT_ALARM,		/**< raise an operator alarm (D12 §9.9.1, §9.11.1) */
 	FO_ACT_COUNT
 };
 
-struct fo_action {
-	enum fo_action_type type;
-	enum fo_server_state state;	/**< SEND_STATE: the state announced */
+struct fo_state_action {
+	enum fo_state_action_type type;
+	enum fo_endpoint_state state;	/**< SEND_STATE: the state announced */
 	uint8_t wire_state;		/**< SEND_STATE: server-state option value */
 	uint8_t flags;			/**< SEND_STATE: server-flags option value */
 	uint32_t stos;			/**< SEND_STATE: start-time-of-state option value */
@@ -139,35 +139,36 @@ struct fo_action {
 	enum fo_service service;	/**< SERVICE */
 };
 
-struct fo_transition {
-	enum fo_server_state from;
-	enum fo_server_state to;
-	enum fo_reason reason;
+struct fo_state_transition {
+	enum fo_endpoint_state from;
+	enum fo_endpoint_state to;
+	enum fo_state_reason reason;
 	uint64_t at;			/**< the event's time */
 };
 
-#define FO_OUT_MAX_ACTIONS 32
-#define FO_OUT_MAX_TRANSITIONS 6
+#define FO_STATE_MAX_ACTIONS 32
+#define FO_STATE_MAX_TRANSITIONS 6
 
 /** Everything one call produced. Reset by every call that takes it. */
-struct fo_output {
+struct fo_state_output {
 	unsigned n_actions;
-	struct fo_action actions[FO_OUT_MAX_ACTIONS];
+	struct fo_state_action actions[FO_STATE_MAX_ACTIONS];
 	unsigned n_transitions;
-	struct fo_transition transitions[FO_OUT_MAX_TRANSITIONS];
+	struct fo_state_transition transitions[FO_STATE_MAX_TRANSITIONS];
 	bool overflow;			/**< a bound was hit (a bug: never seen in the tests) */
 };
 
 /** Inputs. Every event carries its time (unix seconds). */
-enum fo_event_type {
+enum fo_state_event_type {
 	FO_EV_LINK_UP = 0,		/**< a TCP connection to/from the partner is up */
 	FO_EV_CONNECT_OK,		/**< CONNECT/CONNECTACK exchanged without reject */
 	FO_EV_CONNECT_REJECTED,		/**< CONNECTACK (or our answer) carried reject-reason */
 	FO_EV_LINK_DOWN,		/**< the TCP connection closed (FIN, RST, DISCONNECT) */
 	FO_EV_PARTNER_STATE,		/**< STATE received: wire_state, flags, stos */
 	FO_EV_MSG_RECEIVED,		/**< any message received (restarts tReceive) */
-	FO_EV_MSG_SENT,			/**< a message the caller sent on its own (restarts tSend) */
-	FO_EV_UPDDONE_RECEIVED,		/**< UPDDONE answering our UPDREQ/UPDREQALL */
+	FO_EV_MSG_SENT,			/**< the caller sent a message itself (tSend) */
+	FO_EV_UPDDONE_RECEIVED,		/**< UPDDONE answering the latest UPDREQ/UPDREQALL
+					 *   asked for by an action (match its xid) */
 	FO_EV_UPDDONE_SENT,		/**< we answered the partner's UPDREQ/UPDREQALL */
 	FO_EV_CMD_PARTNER_DOWN,		/**< operator: the partner is down */
 	FO_EV_CMD_SHUTDOWN,		/**< operator: enter SHUTDOWN */
@@ -177,8 +178,8 @@ enum fo_event_type {
 	FO_EV_COUNT
 };
 
-struct fo_event {
-	enum fo_event_type type;
+struct fo_state_event {
+	enum fo_state_event_type type;
 	uint64_t now;			/**< unix seconds */
 	/* FO_EV_PARTNER_STATE */
 	uint8_t wire_state;		/**< server-state option as received */
@@ -198,32 +199,32 @@ struct fo_event {
 struct fo_state_config {
 	enum fo_role role;
 	enum fo_mode mode;
-	uint32_t mclt;			/**< seconds; the secondary adopts the primary's at CONNECT */
+	uint32_t mclt;			/**< seconds; the secondary adopts the primary's */
 	uint32_t safe_period;		/**< COMM-INT -> PARTNER-DOWN after this; 0 = never.
 					 *   ISC auto-partner-down, Windows StateSwitchInterval */
 	uint32_t max_response_delay;	/**< our receive-timer (tReceive), seconds, > 0 */
 	uint32_t startup_time;		/**< seconds in STARTUP without the partner, > 0 */
 	bool startup_partner_down;	/**< a server with no stored state goes to PARTNER-DOWN
-					 *   when STARTUP ends without contact (D12 §9.3.2 step 1) */
-	bool shutdown_persists;		/**< ISC: a SHUTDOWN server restarts in SHUTDOWN until an
-					 *   operator moves it (D12: restart in the previous state) */
+					 *   when STARTUP ends alone (D12 §9.3.2 step 1) */
+	bool shutdown_persists;		/**< ISC: restart in SHUTDOWN until an operator moves
+					 *   the server (D12: restart in the previous state) */
 };
 
 /** Defaults: ISC's timers where ISC was captured, Windows' MCLT (1 h). */
-#define FO_DEFAULT_MCLT 3600
-#define FO_DEFAULT_MAX_RESPONSE_DELAY 20
-#define FO_DEFAULT_STARTUP_TIME 15
+#define FO_STATE_DEFAULT_MCLT 3600
+#define FO_STATE_DEFAULT_MAX_RESPONSE_DELAY 20
+#define FO_STATE_DEFAULT_STARTUP_TIME 15
 
 /**
  * What survives a restart (D12 §9.2: state and time of entry; §9.13.1/§9.14.1: the state to
  * restart in; §9.3.2 step 5: the last time of operation).
  */
 struct fo_state_record {
-	enum fo_server_state state;	/**< never STARTUP */
+	enum fo_endpoint_state state;	/**< never STARTUP */
 	uint64_t stos;			/**< start-time-of-state (ISC semantics, see fo_state.c) */
-	enum fo_server_state restart_state; /**< SHUTDOWN/PAUSED: the state to restart in */
+	enum fo_endpoint_state restart_state; /**< SHUTDOWN/PAUSED: the state to restart in */
 	uint64_t last_op;		/**< last time this server served clients; 0 = unknown */
-	enum fo_server_state partner;	/**< partner's last known state */
+	enum fo_endpoint_state partner;	/**< partner's last known state */
 	uint64_t partner_stos;
 	uint32_t mclt;			/**< MCLT in force (secondary: learned from CONNECT) */
 	bool storage_lost;		/**< set by the operator: start as RECOVER, UPDREQALL, and
@@ -238,18 +239,18 @@ struct fo_state {
 	struct fo_state_config cfg;
 	uint32_t mclt;			/**< in force */
 
-	enum fo_server_state state;
+	enum fo_endpoint_state state;
 	uint64_t stos;			/**< start-time-of-state as sent on the wire */
 	uint64_t since;			/**< when `state` was actually entered */
-	enum fo_server_state recorded;	/**< STARTUP: the recorded state (sent on the wire) */
-	enum fo_server_state resume;	/**< STARTUP: previous-state after D12 §9.3.2 step 2 */
-	enum fo_server_state restart_state; /**< SHUTDOWN/PAUSED: state for the next start */
+	enum fo_endpoint_state recorded; /**< STARTUP: the recorded state (on the wire) */
+	enum fo_endpoint_state resume;	/**< STARTUP: previous-state after D12 §9.3.2 step 2 */
+	enum fo_endpoint_state restart_state; /**< SHUTDOWN/PAUSED: state for the next start */
 	uint64_t last_op;		/**< last time we served clients */
 	bool fresh;			/**< started with no stored state */
 	bool updreqall;			/**< RECOVER must use UPDREQALL (storage lost) */
 	bool backdate_ok;		/**< CMD_RECOVER: nothing pending (ISC STOS back-dating) */
 
-	enum fo_server_state partner;	/**< last known; stale while !comm_ok */
+	enum fo_endpoint_state partner;	/**< last known; stale while !comm_ok */
 	uint64_t partner_stos;
 	bool partner_startup;		/**< partner's last STATE had the STARTUP flag */
 
@@ -266,7 +267,7 @@ struct fo_state {
 };
 
 /**
- * Set up an endpoint at start-up and enter STARTUP (D12 §9.3.2 steps 1–3).
+ * @brief Set up an endpoint at start-up and enter STARTUP (D12 §9.3.2 steps 1–3).
  * @param st   the object to fill (caller-owned; previous contents are ignored)
  * @param cfg  configuration, copied
  * @param rec  the stored record, or NULL when none exists (a new server, or one that lost its
@@ -277,10 +278,12 @@ struct fo_state {
  */
 __attribute__((warn_unused_result))
 int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
-		  const struct fo_state_record *rec, uint64_t now, struct fo_output *out);
+		  const struct fo_state_record *rec, uint64_t now, struct fo_state_output *out);
 
 /**
- * Feed one event.
+ * @brief Feed one event.
+ * @param ev   the event; ev->now is its time
+ * @param out  reset, then filled with the transitions and the actions, in order
  * @return 0; -EINVAL for an unknown event type;
  *         -EALREADY for FO_EV_LINK_UP while a link is up, or FO_EV_CONNECT_OK on a
  *         connected link (ignored);
@@ -288,47 +291,63 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
  *         -ENOTCONN for a protocol event without a connected link (ignored).
  */
 __attribute__((warn_unused_result))
-int fo_state_handle(struct fo_state *st, const struct fo_event *ev, struct fo_output *out);
-
-/** Run the timers (an FO_EV_TICK event). Cannot fail. */
-void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_output *out);
+int fo_state_handle(struct fo_state *st, const struct fo_state_event *ev,
+		    struct fo_state_output *out);
 
 /**
- * @return the earliest time fo_state_tick() has something to do, or UINT64_MAX when no timer
- *         runs. Calling it earlier is harmless.
+ * @brief Run the timers: STARTUP, safe period, RECOVER-WAIT, tReceive/tSend, link start-up.
+ * @param now  unix seconds; call at fo_state_next_deadline() or later (earlier is harmless)
+ * @param out  filled as by fo_state_handle()
+ * @note Cannot fail (an FO_EV_TICK event).
+ */
+void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_state_output *out);
+
+/**
+ * @brief When the timers next need fo_state_tick().
+ * @return unix seconds, or UINT64_MAX when no timer runs.
+ * @note The deadline moves with every event: ask again after each call.
  */
 uint64_t fo_state_next_deadline(const struct fo_state *st);
 
-/** The record to write for FO_ACT_PERSIST. */
+/**
+ * @brief The record to write for FO_ACT_PERSIST (fills the caller's @p rec).
+ * @note Also write it now and then while serving: last_op moves with every event, and the
+ *       choice between RECOVER and POTENTIAL-CONFLICT after a restart depends on it
+ *       (D12 §9.3.2 step 5).
+ */
 void fo_state_record(const struct fo_state *st, struct fo_state_record *rec);
 
-/** The DHCP service level in the current state, mode and role. */
+/** @return the DHCP service level in the current state, for this mode and role. */
 enum fo_service fo_state_service(const struct fo_state *st);
 
 /**
- * In PARTNER-DOWN: whether the partner's available addresses may be allocated (MCLT after
- * entering PARTNER-DOWN, D12 §9.4.2). False in every other state.
+ * @return in PARTNER-DOWN, whether the partner's available addresses may be allocated yet
+ *         (MCLT after entering PARTNER-DOWN, D12 §9.4.2); false in every other state.
  */
 bool fo_state_may_use_partner_pool(const struct fo_state *st, uint64_t now);
 
 /**
- * What to put in our STATE message now: in STARTUP the recorded state with the STARTUP flag
- * (D12 §9.3.1), otherwise the current state.
+ * @brief What to put in our STATE message now: in STARTUP the recorded state with the
+ *        STARTUP flag (D12 §9.3.1), otherwise the current state.
+ * @param wire_state, flags, stos  filled with the option values
  */
 void fo_state_wire(const struct fo_state *st, uint8_t *wire_state, uint8_t *flags,
 		   uint32_t *stos);
 
-/** server-state option value of a state (RECOVER-WAIT -> 254). */
-uint8_t fo_state_to_wire(enum fo_server_state s);
+/** @return the server-state option value of @p s (RECOVER-WAIT -> 254); 0 if invalid. */
+uint8_t fo_state_to_wire(enum fo_endpoint_state s);
 
-/** State of a server-state option value; FO_STATE_UNKNOWN for values no peer defines. */
-enum fo_server_state fo_state_from_wire(uint8_t v);
+/** @return the state of a server-state value; FO_STATE_UNKNOWN for values no peer sends. */
+enum fo_endpoint_state fo_state_from_wire(uint8_t v);
 
-/** Names for logs ("normal", "communications-interrupted", ... as ISC prints them). */
+/**
+ * @return static names for logs: states as ISC prints them ("normal",
+ *         "communications-interrupted", ...); "unknown" for out-of-range values.
+ */
 const char *fo_state_str(unsigned s);
-const char *fo_reason_str(unsigned r);
-const char *fo_action_str(unsigned a);
-const char *fo_event_str(unsigned e);
+const char *fo_state_reason_str(unsigned r);
+const char *fo_state_action_str(unsigned a);
+const char *fo_state_event_str(unsigned e);
 const char *fo_service_str(unsigned s);
 const char *fo_role_str(unsigned r);
 const char *fo_mode_str(unsigned m);

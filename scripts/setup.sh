@@ -9,7 +9,7 @@ PACKAGES=(
 	gcc clang libclang-rt-14-dev pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev liburcu-dev liblmdb-dev lmdb-utils libjemalloc-dev
 	libjansson-dev libcmocka-dev
-	iproute2 ethtool procps isc-dhcp-client kea-admin python3-scapy tshark
+	iproute2 ethtool procps isc-dhcp-client isc-dhcp-server kea-admin python3-scapy tshark
 )
 
 missing=()

@@ -1,0 +1,218 @@
+/*
+ * fo_link: the TCP/647 link to the failover partner (draft-ietf-dhc-failover-12 §7.8, §8),
+ * as ISC dhcpd 4.4.3 runs it (reference/isc-peer/README.md §3.7, §4, §5).
+ *
+ * One struct fo_link per failover relationship. It owns kernel sockets only: a listening
+ * socket on the local address:port, the outgoing connection it opens to the partner every
+ * 5 s while the link is down, and the connections it accepted. Everything is non-blocking;
+ * the caller sleeps in poll() on fo_link_fds() (at most fo_link_timeout_ms()) and then calls
+ * fo_link_poll(), which does all the I/O that is ready and returns events.
+ *
+ * What the link does on its own, as ISC does:
+ *   - Accepts a connection only from the configured partner address; others are closed at
+ *     once with no message and counted (stats.refused_src).
+ *   - On every established connection the PRIMARY sends CONNECT; the SECONDARY answers
+ *     CONNECTACK, or a CONNECTACK with reject-reason + message: 8 "unknown failover
+ *     relationship name" (name mismatch), 8 "missing relationship-name", 4 "time offset too
+ *     large" (|message time - our wall clock| > 60 s), 18 "invalid HBA" (not 32 bytes),
+ *     5 "no MCLT provided", 7 "already connected" (a CONNECT while the link is up). A primary
+ *     receiving a CONNECTACK with a reject-reason reports FO_LINK_REJECTED and closes; one
+ *     receiving a CONNECTACK with the wrong name or a skewed time sends DISCONNECT (reason 8
+ *     "remote failover relationship name NAME does not match", or 4 "time offset too large")
+ *     and reports FO_LINK_REJECTED with @c local set.
+ *   - Only one link is up at a time: when one connection completes the handshake, the others
+ *     are closed; a primary closes connections accepted while the link is up, a secondary
+ *     answers their CONNECT with reject 7.
+ *   - A connection that brings no handshake within our receive-timer is closed (ISC "link
+ *     startup timeout"); no event, the link was never up.
+ *   - After FO_LINK_UP: CONTACT when nothing was sent for the partner's receive-timer / 3
+ *     (our own receive-timer if the partner sent none); FO_LINK_DOWN "timeout waiting for
+ *     failover peer" after our receive-timer with nothing received (closed with no
+ *     DISCONNECT, as ISC; D12 would send reject 17); FO_LINK_DOWN on any codec error
+ *     ("protocol error: " + fo_err_str()), on EOF, on a socket error and on a received
+ *     DISCONNECT. After a LINK_DOWN the link connects again at once, then every 5 s; after a
+ *     REJECTED it waits 5 s (ISC retries every 5 s as well).
+ *   - Bounded memory: one read buffer (2 messages) and one send buffer (FO_LINK_SNDBUF_MAX
+ *     bytes) per connection, allocated in fo_link_new(). A partner that does not read until
+ *     that buffer is full makes fo_link_send() fail with -ENOBUFS and the link go down
+ *     ("send buffer full: failover peer not reading"). A partner that sends faster than we
+ *     read is throttled by TCP: fo_link_poll() reads only as much as its event array holds.
+ *
+ * Time: every timer runs on the caller's monotonic now_ms. The message time field (and the
+ * skew check) use the caller's wall clock in seconds, passed to fo_link_poll() and remembered
+ * for fo_link_send(). The module reads no clock.
+ *
+ * Not done here: the state machine (fo_state), BNDUPD flow control (max-unacked is only
+ * reported), message-digest, TLS (ISC has none; we send TLS-request/TLS-reply 0).
+ *
+ * Threads: a struct fo_link belongs to one thread, the control thread's failover loop. No
+ * function takes a lock or may run concurrently on the same object. No function blocks.
+ */
+#pragma once
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fo_msg.h"
+
+#define FO_LINK_NAME_MAX	64	/**< longest relationship name accepted in the config */
+#define FO_LINK_VENDOR_MAX	64	/**< longest vendor-class accepted in the config */
+#define FO_LINK_REASON_MAX	160	/**< size of fo_link_event.reason, with the NUL */
+#define FO_LINK_SNDBUF_MAX	65536	/**< bytes queued per connection before -ENOBUFS */
+#define FO_LINK_MAX_CONN	4	/**< connections at once: outgoing + accepted */
+#define FO_LINK_RETRY_MS	5000	/**< connect retry period while down (ISC: 5 s) */
+#define FO_LINK_MAX_SKEW	60	/**< seconds of clock skew accepted at CONNECT (ISC) */
+
+/** Our role in the relationship. */
+enum fo_link_role {
+	FO_LINK_PRIMARY = 0,
+	FO_LINK_SECONDARY = 1,
+};
+
+/** Configuration; copied by fo_link_new(), the caller keeps ownership of its strings. */
+struct fo_link_cfg {
+	const char *name;		/**< relationship name, 1..FO_LINK_NAME_MAX-1 bytes */
+	enum fo_link_role role;
+	struct in_addr local_addr;	/**< listen on it, and connect from it */
+	uint16_t local_port;		/**< host order; 0 = FO_PORT */
+	struct in_addr partner_addr;	/**< the only source accepted; connect to it */
+	uint16_t partner_port;		/**< host order; 0 = FO_PORT */
+	uint32_t receive_timer;		/**< ours, seconds (ISC max-response-delay), >= 1 */
+	uint32_t max_unacked;		/**< ours, sent in CONNECT/CONNECTACK, >= 1 */
+	uint32_t mclt;			/**< primary only: sent in CONNECT */
+	uint8_t hba[FO_HBA_LEN];	/**< primary only: sent in CONNECT */
+	const char *vendor_class;	/**< sent in CONNECT/CONNECTACK; NULL = "leasewire" */
+};
+
+/** Event kinds returned by fo_link_poll(). */
+enum fo_link_ev_type {
+	FO_LINK_UP = 1,		/**< handshake done; partner values in the event */
+	FO_LINK_DOWN,		/**< the up link is gone; @c reason says why */
+	FO_LINK_MESSAGE,	/**< a message other than CONNECT/CONNECTACK/DISCONNECT
+				 *   (CONTACT included: the link has already reset its timer) */
+	FO_LINK_REJECTED,	/**< a handshake refused by the partner, or by us (@c local) */
+};
+
+/**
+ * One event. For FO_LINK_MESSAGE, @c msg's views point into @c raw OF THIS EVENT: use them
+ * in place (do not copy the struct and keep the copy), and only until the event array is
+ * passed to the next fo_link_poll().
+ */
+struct fo_link_event {
+	enum fo_link_ev_type type;
+	/* FO_LINK_UP: the partner's values (0 / false when it sent none). */
+	uint32_t partner_receive_timer;
+	uint32_t partner_max_unacked;
+	uint32_t partner_mclt;		/**< secondary only: the primary's MCLT */
+	bool partner_has_hba;		/**< secondary only */
+	uint8_t partner_hba[FO_HBA_LEN];
+	int32_t skew;			/**< UP: partner's message time - our wall clock, s */
+	/* FO_LINK_REJECTED. */
+	bool local;			/**< true: we refused the partner's handshake */
+	uint8_t reject_reason;		/**< enum fo_reject_reason */
+	/*
+	 * FO_LINK_DOWN, FO_LINK_REJECTED: text for the log (REJECTED: the message option as
+	 * received or sent, else the reject-reason's name). FO_LINK_UP: the partner's
+	 * vendor-class.
+	 */
+	char reason[FO_LINK_REASON_MAX];
+	/* FO_LINK_MESSAGE. */
+	struct fo_msg msg;
+	uint8_t raw[FO_MSG_MAX_LEN];
+};
+
+/** Counters; monotonic over the life of the object. */
+struct fo_link_stats {
+	uint64_t refused_src;	/**< accepted connections closed: wrong source address */
+	uint64_t refused_dup;	/**< connections closed because another link was up/busy */
+	uint64_t connects;	/**< outgoing connect() attempts */
+	uint64_t accepts;	/**< connections accepted from the partner */
+	uint64_t startup_timeouts; /**< connections closed without a handshake */
+	uint64_t ignored;	/**< messages ignored (unknown type, before handshake, ...) */
+	uint64_t rx_msgs;
+	uint64_t tx_msgs;
+};
+
+struct fo_link;
+
+/**
+ * Create the link and start listening.
+ *
+ * @param cfg     copied; the strings too.
+ * @param err     on failure, a message for the operator (may be NULL).
+ * @param errlen  size of @p err.
+ * @return the link, owned by the caller (fo_link_free()), or NULL on a bad config or a socket
+ *         error (bind: address in use, ...).
+ * @note Control thread. Does not connect yet: the first fo_link_poll() does.
+ */
+__attribute__((warn_unused_result))
+struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t errlen);
+
+/** Close every socket and free @p l. NULL is a no-op. Sends nothing (no DISCONNECT). */
+void fo_link_free(struct fo_link *l);
+
+/**
+ * The sockets to wait on and their events.
+ *
+ * @param out  filled with up to @p max entries (fd, events; revents cleared).
+ * @param max  FO_LINK_MAX_CONN + 1 is always enough.
+ * @return the number of entries written.
+ * @note The set changes after every fo_link_poll()/fo_link_send(): ask again each time.
+ *       Sleep at most fo_link_timeout_ms() so the timers run.
+ */
+int fo_link_fds(const struct fo_link *l, struct pollfd *out, int max);
+
+/**
+ * How long the caller may sleep before the next timer of @p l is due.
+ *
+ * @return milliseconds from @p now_ms (0 = call fo_link_poll() now), at most FO_LINK_RETRY_MS.
+ */
+int fo_link_timeout_ms(const struct fo_link *l, uint64_t now_ms);
+
+/**
+ * Do all I/O that is ready and run the timers: accept, connect (retry every 5 s while no link
+ * is up), connect completion, read and handle messages, write, handshake, CONTACT, receive
+ * timeout.
+ *
+ * @param now_ms  monotonic milliseconds (any origin, never going back).
+ * @param wall_s  wall clock, seconds since 1970: the time field we send and the reference of
+ *                the skew check; remembered for fo_link_send().
+ * @param ev      array of @p max_ev events owned by the caller, filled from the start.
+ * @param max_ev  >= 2 (below that nothing is done and 0 is returned). When the return value
+ *                equals @p max_ev there may be more: call again without sleeping.
+ * @return the number of events written.
+ * @note Control thread; never blocks. Views in the FO_LINK_MESSAGE events stay valid until
+ *       @p ev is passed again.
+ */
+__attribute__((warn_unused_result))
+int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
+		 struct fo_link_event *ev, int max_ev);
+
+/**
+ * Send one message on the up link.
+ *
+ * @param m  type and options set by the caller; fo_link_send() overwrites m->time (the wall
+ *           clock of the last fo_link_poll()) and m->xid (a per-link counter starting at 1 on
+ *           every new link). A response that must echo a request's xid (BNDACK, POOLRESP,
+ *           UPDDONE) is sent with fo_link_send_xid().
+ * @return 0 (queued, written as far as the socket takes it), -ENOTCONN when no link is up,
+ *         -EINVAL for a handshake type (CONNECT, CONNECTACK), an fo_msg_encode() error
+ *         (FO_E_*), or -ENOBUFS when the send buffer is full: then the link is dropped and
+ *         the next fo_link_poll() reports FO_LINK_DOWN.
+ * @note Control thread; never blocks.
+ */
+__attribute__((warn_unused_result))
+int fo_link_send(struct fo_link *l, struct fo_msg *m);
+
+/** As fo_link_send(), with the xid given (the counter is not used or advanced). */
+__attribute__((warn_unused_result))
+int fo_link_send_xid(struct fo_link *l, struct fo_msg *m, uint32_t xid);
+
+/** @return true when a link has completed its handshake and is not down. */
+bool fo_link_is_up(const struct fo_link *l);
+
+/** @return the counters of @p l (a pointer into it, valid until fo_link_free()). */
+const struct fo_link_stats *fo_link_stats(const struct fo_link *l);

@@ -262,6 +262,26 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 	}
 }
 
+/*
+ * Mbufs that can be held at once: every RX and TX descriptor ring full, every park full,
+ * every steering ring full (several workers), and the mempool's per-lcore caches. Fewer, and
+ * a slow store can starve RX of buffers.
+ */
+static void check_mbufs(const struct dp_config *cfg)
+{
+	uint64_t w = cfg->workers, need;
+
+	need = w * (DP_PARK_MAX + cfg->n_ports * (2048u + DP_BURST)) +
+	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1);
+	if (cfg->mbufs < need) {
+		cp_log(CP_LOG_WARN, "server.mbufs is %u but %u worker(s) on %u port(s) can hold "
+		       "%llu at once (descriptor rings, parked replies, steering): under load RX "
+		       "may run out of buffers; set server.mbufs to at least %llu", cfg->mbufs,
+		       cfg->workers, cfg->n_ports, (unsigned long long)need,
+		       (unsigned long long)need);
+	}
+}
+
 static int launch_workers(struct dp_runtime *rt)
 {
 	unsigned lcore, i = 0;
@@ -376,6 +396,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	}
 	ports_up = true;
 	log_config(rt->snap->cfg, rt);
+	check_mbufs(rt->snap->cfg);
 	if (cp_telemetry_register(rt) != 0) {
 		cp_log(CP_LOG_WARN, "DPDK telemetry: cannot register /leasewire/ endpoints");
 	}

@@ -115,6 +115,7 @@ int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *sour
 	struct timespec now;
 	const char *why;
 	char buf[256];
+	bool saved;
 	int rc;
 
 	why = needs_restart(cur, cfg, buf, sizeof(buf));
@@ -159,9 +160,13 @@ int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *sour
 	clock_gettime(CLOCK_REALTIME, &now);
 	d->applied = (uint64_t)now.tv_sec;
 	d->reloads++;
-	cp_persist_save_config(&d->persist, d->rt.snap->cfg);
+	saved = cp_persist_save_config(&d->persist, d->rt.snap->cfg) == 0;
+	if (!saved) {
+		snprintf(err, errlen, "the store refused it (see the log); it will not survive a "
+			 "restart");
+	}
 	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u "
 	       "requeued=%llu%s", source, d->rt.snap->cfg->n_scopes, d->rt.snap->cfg->n_ifaces,
 	       (unsigned long long)rs.sent, rs.lost ? " (some requeues found a full ring)" : "");
-	return 0;
+	return saved ? 0 : CP_APPLIED_NOT_SAVED;
 }

@@ -32,6 +32,7 @@ struct ctl_conn {
 	struct ctl_server *srv;
 	int fd;
 	enum conn_state state;
+	bool gone;		/* WAITING, and the peer hung up: answer nobody */
 	char *in;
 	size_t in_len, in_cap;
 	char *out;
@@ -186,8 +187,10 @@ static void conn_free(struct ctl_conn *c)
 			break;
 		}
 	}
-	s->n_conns--;
-	epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (!c->gone) {
+		s->n_conns--;
+		epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
+	}
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -219,6 +222,11 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer)
 	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
 	char *text;
 
+	if (c->gone) {
+		json_decref(answer);	/* the client left while its command ran */
+		conn_free(c);
+		return;
+	}
 	if (answer == NULL) {
 		answer = ctl_answer(CTL_ERROR, NULL, "internal error: no answer");
 	}
@@ -240,6 +248,7 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer)
 	c->out[c->out_len - 1] = '\n';
 	c->out_off = 0;
 	c->state = WRITING;
+	c->deadline_ms = now_ms() + c->srv->o.timeout_ms;	/* to deliver the answer */
 	epoll_ctl(c->srv->efd, EPOLL_CTL_MOD, c->fd, &ev);
 	conn_flush(c);
 }
@@ -367,7 +376,7 @@ static void expire(struct ctl_server *s)
 		next = c->next;
 		if (c->state == READING && t >= c->deadline_ms) {
 			ctl_conn_answer(c, ctl_answer(CTL_ERROR, NULL, "request timed out"));
-		} else if (c->state == WRITING && t >= c->deadline_ms + 10000) {
+		} else if (c->state == WRITING && t >= c->deadline_ms) {
 			conn_free(c);	/* a client that never reads its answer */
 		}
 	}
@@ -390,8 +399,14 @@ int ctl_server_poll(struct ctl_server *s, int timeout_ms)
 			dispatched += conn_read(c);
 		} else if (c->state == WRITING) {
 			conn_flush(c);
+		} else if (ev[i].events & (EPOLLHUP | EPOLLERR)) {
+			/* WAITING: the command owns the answer and will still give it; the peer
+			 * is gone, so stop watching (epoll reports HUP whatever we ask) and let
+			 * the connection stop counting against max_conns. */
+			epoll_ctl(s->efd, EPOLL_CTL_DEL, c->fd, NULL);
+			c->gone = true;
+			s->n_conns--;
 		}
-		/* WAITING: the command owns the answer; input is not watched. */
 	}
 	expire(s);
 	return dispatched;
@@ -484,6 +499,16 @@ struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn,
 			 "already running?)", o->path);
 		s->path[0] = '\0';	/* not ours: never unlink it */
 		goto fail;
+	}
+	{
+		struct stat st;
+
+		if (lstat(o->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket: refusing to replace it",
+				 o->path);
+			s->path[0] = '\0';
+			goto fail;
+		}
 	}
 	(void)unlink(o->path);
 	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

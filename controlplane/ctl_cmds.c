@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,12 +475,14 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 				  "again", p->what);
 	}
 	if (p->op.kind == DP_OP_DEL) {
-		cp_log(CP_LOG_INFO, "event=%s deleted=%u by=control-socket", p->what, p->op.count);
-		if (p->op.count == 0) {
+		uint32_t n = p->carried + p->op.count;	/* every worker's share (wipe) */
+
+		cp_log(CP_LOG_INFO, "event=%s deleted=%u by=control-socket", p->what, n);
+		if (n == 0) {
 			return ctl_answer(CTL_EMPTY, NULL, "no lease deleted");
 		}
-		return ctl_answer(CTL_OK, json_pack("{s:i}", "deleted", p->op.count),
-				  "%u lease(s) deleted", p->op.count);
+		return ctl_answer(CTL_OK, json_pack("{s:i}", "deleted", n), "%u lease(s) deleted",
+				  n);
 	}
 	urcu_qsbr_thread_online();
 	{
@@ -516,13 +519,16 @@ void cp_cmd_progress(struct cp_daemon *d)
 			struct cp_pending *next = p->next_step;
 			json_t *err;
 
+			struct ctl_conn *conn = p->conn;
+
 			p->next_step = NULL;
-			next->conn = p->conn;
+			next->conn = conn;
+			next->carried = p->carried + p->op.count;
 			p->conn = NULL;
 			pending_free(p);
-			err = start(d, next);
-			if (err != NULL && next->conn != NULL) {
-				ctl_conn_answer(next->conn, err);
+			err = start(d, next);	/* frees next when it fails */
+			if (err != NULL && conn != NULL) {
+				ctl_conn_answer(conn, err);
 			}
 			pp = &d->pending;
 			continue;
@@ -793,6 +799,7 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 {
 	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), err[512];
 	struct dp_config *cfg;
+	int rc;
 
 	json_decref(j);
 	if (text == NULL) {
@@ -803,11 +810,15 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
-	if (cp_apply_config(d, cfg, source, err, sizeof(err)) != 0) {
+	rc = cp_apply_config(d, cfg, source, err, sizeof(err));
+	if (rc < 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
 	if (event != NULL) {
 		cp_log(CP_LOG_INFO, "event=%s %s by=control-socket", source, event);
+	}
+	if (rc == CP_APPLIED_NOT_SAVED) {
+		return ctl_answer(CTL_ERROR, NULL, "%s, but NOT saved: %s", ok, err);
 	}
 	return ctl_answer(CTL_OK, NULL, "%s", ok);
 }
@@ -852,6 +863,8 @@ static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, jso
 {
 	struct dp_config *cfg;
 	char err[512];
+	uint64_t fp;
+	int rc;
 
 	(void)conn;
 	(void)args;
@@ -863,16 +876,26 @@ static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, jso
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s", d->config_path, err);
 	}
-	if (cp_apply_config(d, cfg, "config-reload", err, sizeof(err)) != 0) {
+	/* What is saved from now on derives from the file as it is now. */
+	fp = d->persist.file_fingerprint;
+	cp_persist_fingerprint(&d->persist, d->config_path);
+	rc = cp_apply_config(d, cfg, "config-reload", err, sizeof(err));
+	if (rc < 0) {
+		d->persist.file_fingerprint = fp;
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	if (rc == CP_APPLIED_NOT_SAVED) {
+		return ctl_answer(CTL_ERROR, NULL, "configuration reloaded from %s, but NOT saved: "
+				  "%s", d->config_path, err);
 	}
 	return ctl_answer(CTL_OK, NULL, "configuration reloaded from %s", d->config_path);
 }
 
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
-	char tmp[4096 + 8];
+	char tmp[4096 + 8], dir[4096];
 	size_t len = strlen(text);
+	char *slash;
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
@@ -894,7 +917,43 @@ static int write_atomic(const char *path, const char *text, char *err, size_t er
 		unlink(tmp);
 		return -1;
 	}
+	/* The rename itself must survive a crash: sync the directory. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
 	return 0;
+}
+
+/*
+ * config-write may write only into the directory of the configuration file leasewired was
+ * started with (or /etc/leasewire for the built-in one), and never through a symlink: the
+ * socket's users must not be able to make a root daemon write any file they name.
+ */
+static json_t *check_write_path(const struct cp_daemon *d, const char *path)
+{
+	char dir[4096], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (path[0] != '/' || slash == NULL || slash[1] == '\0') {
+		return bad("arguments.filename: \"%s\" must be an absolute file name%s", path, "");
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (realpath(dir[0] ? dir : "/", real) == NULL || strcmp(real, d->config_dir) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.filename: %s is not in %s, the "
+				  "configuration directory", path, d->config_dir);
+	}
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		return bad("arguments.filename: %s is not a regular file%s", path, "");
+	}
+	return NULL;
 }
 
 static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
@@ -902,6 +961,7 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 	json_t *e = NULL, *j;
 	const char *path = arg_str(args, "filename", &e);
 	char *text, err[512];
+	bool saved = true;
 	int rc;
 
 	(void)conn;
@@ -915,6 +975,10 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 		return ctl_answer(CTL_ERROR, NULL, "arguments.filename: required (leasewired runs "
 				  "the built-in configuration)");
 	}
+	e = check_write_path(d, path);
+	if (e != NULL) {
+		return e;
+	}
 	j = running_json(d);
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
@@ -924,12 +988,21 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 	rc = write_atomic(path, text, err, sizeof(err));
 	if (rc == 0) {
 		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
+		if (d->config_path != NULL && strcmp(path, d->config_path) == 0) {
+			/* The file now holds the running configuration: tie the saved one to it. */
+			cp_persist_fingerprint(&d->persist, d->config_path);
+			saved = cp_persist_save_config(&d->persist, d->rt.snap->cfg) == 0;
+		}
 	}
 	j = json_pack("{s:s, s:I}", "filename", path, "size", (json_int_t)strlen(text) + 1);
 	free(text);
 	if (rc != 0) {
 		json_decref(j);
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	if (!saved) {
+		return ctl_answer(CTL_ERROR, j, "configuration written to %s, but the store did not "
+				  "take it (see the log)", path);
 	}
 	return ctl_answer(CTL_OK, j, "configuration written to %s", path);
 }
@@ -1219,7 +1292,12 @@ static json_t *norm_range(const char *in, char *out, size_t len)
 		if (parse_ip(a, &x) != 0 || parse_ip(b, &y) != 0) {
 			return bad("arguments.range: \"%s\" is not a range%s", in, "");
 		}
-		snprintf(out, len, "%s - %s", a, b);
+		/* The form the configuration writer uses, so that a delete finds it. */
+		if (x == y) {
+			snprintf(out, len, "%s", a);
+		} else {
+			snprintf(out, len, "%s - %s", a, b);
+		}
 		return NULL;
 	}
 	if (parse_ip(in, &x) != 0) {

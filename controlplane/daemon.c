@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,8 +195,7 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 	struct dp_counters sum;
 
 	while (!got_signal && !d->shutdown) {
-		/* The snapshot may change under config-set: read it each time round. */
-		const struct dp_config *cfg = rt->snap->cfg;
+		const struct dp_config *cfg;
 		int wait_ms = d->pending != NULL ? 1 : TICK_MS;
 		uint64_t t;
 
@@ -207,6 +207,8 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 			nanosleep(&ts, NULL);
 		}
 		cp_cmd_progress(d);
+		/* A command may just have replaced the snapshot (and freed the old one). */
+		cfg = rt->snap->cfg;
 		t = rte_get_timer_cycles();
 		if (run_seconds > 0 && (double)(t - start) / (double)hz >= run_seconds) {
 			break;
@@ -454,6 +456,18 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 	int argc, status = 1;
 
 	d.config_path = args->config_path;
+	/* config-write stays inside the configuration's own directory. */
+	snprintf(d.config_dir, sizeof(d.config_dir), "/etc/leasewire");
+	if (args->config_path != NULL) {
+		char dir[sizeof(d.config_dir)];
+		const char *slash = strrchr(args->config_path, '/');
+
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - args->config_path) : 1,
+			 slash ? args->config_path : ".");
+		if (realpath(dir[0] ? dir : "/", d.config_dir) == NULL) {
+			snprintf(d.config_dir, sizeof(d.config_dir), "%s", dir);
+		}
+	}
 	argc = build_eal_args(cfg, args, argv, sizeof(argv) / sizeof(argv[0]), lcores,
 			      sizeof(lcores));
 	if (argc < 0) {

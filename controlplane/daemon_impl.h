@@ -21,6 +21,7 @@ struct cp_pending {
 	const char *what;		/**< command name, for the answer and the event log */
 	struct cp_pending *next_step;	/**< started when this one succeeds (two-step ops) */
 	uint32_t *addrs;		/**< owned DEL list */
+	uint32_t carried;		/**< DEL count of the steps before this one (wipe) */
 	struct cp_pending *next;
 };
 
@@ -29,6 +30,7 @@ struct cp_daemon {
 	struct cp_persist persist;
 	struct ctl_server *ctl;
 	const char *config_path;	/**< NULL when running the built-in configuration */
+	char config_dir[4096];		/**< where config-write may write (realpath) */
 	uint64_t started, applied;	/**< unix seconds: start, last configuration applied */
 	uint64_t reloads;
 	struct dp_counters baseline;	/**< statistic-reset subtracts this */
@@ -52,6 +54,10 @@ void cp_log_counters(const char *what, const struct dp_counters *c);
  */
 int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *source, char *err,
 		    size_t errlen);
+
+/** Return value of cp_apply_config(): applied, but it could not be saved in the store (the
+ *  message says why); it will not survive a restart. */
+#define CP_APPLIED_NOT_SAVED 1
 
 /** Control-socket dispatch (ctl_dispatch_fn). */
 json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req);

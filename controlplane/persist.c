@@ -85,21 +85,30 @@ static uint64_t fingerprint_of(const char *path)
 	return h;
 }
 
-void cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg)
+void cp_persist_fingerprint(struct cp_persist *p, const char *path)
 {
+	p->file_fingerprint = fingerprint_of(path);
+}
+
+int cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg)
+{
+	int rc = 0;
+
 	if (p->store == NULL) {
-		return;
+		return 0;
 	}
 	json_t *j = cp_config_to_json(cfg);
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 
 	if (text == NULL || store_config_put(p->store, text, strlen(text),
 					     p->file_fingerprint) != 0) {
-		cp_log(CP_LOG_WARN, "store: cannot save the running configuration: %s",
-		       store_errmsg(p->store));
+		cp_log(CP_LOG_ERR, "store: cannot save the running configuration: %s; it will "
+		       "not survive a restart", text ? store_errmsg(p->store) : "out of memory");
+		rc = -1;
 	}
 	free(text);
 	json_decref(j);
+	return rc;
 }
 
 int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const char *path)
@@ -109,7 +118,7 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
 	struct dp_config *saved;
 	int rc;
 
-	p->file_fingerprint = fingerprint_of(path);
+	cp_persist_fingerprint(p, path);
 	if (p->store == NULL) {
 		return 0;
 	}
@@ -136,7 +145,7 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
 		return -1;
 	}
 	free(text);
-	cp_persist_save_config(p, *cfg);
+	(void)cp_persist_save_config(p, *cfg);
 	return 0;
 }
 

@@ -52,8 +52,15 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
  */
 int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now);
 
-/** Save @p cfg as the running configuration (no-op without a store; failure is logged). */
-void cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg);
+/**
+ * Save @p cfg as the running configuration, with the current file fingerprint. No-op
+ * without a store. @return 0, or -1 (logged) when it could not be saved.
+ */
+int cp_persist_save_config(struct cp_persist *p, const struct dp_config *cfg);
+
+/** Fingerprint the configuration file at @p path (NULL: the built-in text) as it is now;
+ *  later saves are tied to it. */
+void cp_persist_fingerprint(struct cp_persist *p, const char *path);
 
 /** Start the committer thread (no-op without a store). @return 0 or -1 (logged). */
 int cp_persist_start(struct cp_persist *p);

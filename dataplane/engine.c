@@ -291,6 +291,9 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		*out = want;
 		return 0;
 	}
+	if (s->index >= e->pools->n_scopes) {
+		return DP_DROP_POOL_EXHAUSTED;	/* pools of another snapshot: never, by design */
+	}
 	/* Bounded: each candidate leaves the FIFO once per pass. */
 	for (uint32_t n = dp_slice_count(e->pools, e->id, s->index); n > 0; n--) {
 		if (!dp_slice_pop(e->pools, e->id, s->index, &a)) {

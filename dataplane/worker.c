@@ -212,7 +212,8 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 	}
 }
 
-/* The snapshot in force for this loop iteration: the engine allocates from its pools. */
+/* The snapshot in force for this loop iteration: the engine allocates from its pools. Taken
+ * once per iteration, so that configuration and pools always come from the same snapshot. */
 static const struct dp_config *snapshot(struct dp_worker *w)
 {
 	const struct dp_snapshot *snap = rcu_dereference(w->rt->snap);
@@ -221,10 +222,9 @@ static const struct dp_config *snapshot(struct dp_worker *w)
 	return snap->cfg;
 }
 
-void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf **pkts,
+			 uint16_t n)
 {
-	const struct dp_config *cfg = snapshot(w);
-
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -232,6 +232,11 @@ void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_
 		w->ctr.rx++;
 		handle_frame(w, cfg, pkts[i], false);
 	}
+}
+
+void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	handle_burst(w, snapshot(w), pkts, n);
 }
 
 static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
@@ -354,7 +359,7 @@ int dp_worker_main(void *arg)
 			for (uint16_t i = 0; i < n; i++) {
 				pkts[i]->port = pi;
 			}
-			dp_worker_handle_burst(w, pkts, n);
+			handle_burst(w, cfg, pkts, n);
 			work += n;
 		}
 		work += poll_steered(w, cfg);

@@ -133,6 +133,10 @@ BAD = [
      "arguments.exit-value: must be an integer 0..255"),
     ('{"command": "status-get", "arguments": {"verbose": true}}', 1,
      'arguments: unknown key "verbose"'),
+    ('{"command": "config-write", "arguments": {"filename": "/etc/leasewire-evil.json"}}', 1,
+     "arguments.filename: /etc/leasewire-evil.json is not in "),
+    ('{"command": "config-write", "arguments": {"filename": "relative.json"}}', 1,
+     'arguments.filename: "relative.json" must be an absolute file name'),
 ]
 
 
@@ -238,6 +242,22 @@ def body(lab):
           [s["name"] for s in ctl.cli_json("scope", "list")["arguments"]], ["lab"])
     check("client A still gets its address after restart",
           dora(lab, wire, MAC_A, 0x4060), "198.18.0.150")
+
+    # --- a reload from an edited file, then a socket change on top: both survive a restart
+    with open(cfg_path, "w") as f:
+        f.write(good.replace('"lease-time": 600', '"lease-time": 700'))
+    ctl.cli("config", "reload")
+    check("reloaded lease-time",
+          ctl.cli_json("config", "get")["arguments"]["scopes"][0]["lease-time"], 700)
+    ctl.cli("reservation", "add", "lab", "-", stdin=json.dumps(
+        {"hw-address": "02:00:5e:40:00:0f", "ip-address": "198.18.0.61"}))
+    lab.stop_server()
+    lab.start_server(open(cfg_path).read())
+    check("socket change made after a reload survives restart",
+          [r["ip-address"] for r in ctl.cli_json("reservation", "list", "lab")["arguments"]],
+          ["198.18.0.61"])
+    check("reloaded lease-time survives restart",
+          ctl.cli_json("config", "get")["arguments"]["scopes"][0]["lease-time"], 700)
 
     # --- shutdown through the socket, with an exit value
     a = ctl.call("shutdown", {"exit-value": 7})

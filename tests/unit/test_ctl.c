@@ -305,6 +305,37 @@ static void deferred_answer_and_concurrency(void **state)
 	json_decref(a);
 }
 
+/* The client hangs up while its command is still running: the late answer goes nowhere,
+ * without a crash, and the connection does not stay counted. */
+static void client_gone_before_answer(void **state)
+{
+	struct srv *sv = *state;
+	int fd = connect_to(sv->path);
+	int polled = 0;
+
+	assert_int_equal(write(fd, "{\"command\": \"later\"}", 20), 20);
+	for (int i = 0; i < 30 && sv->deferred == NULL; i++) {
+		(void)ctl_server_poll(sv->s, 5);
+	}
+	assert_non_null(sv->deferred);
+	close(fd);
+	/* HUP is seen once and the fd leaves epoll: later polls are idle, not spinning. */
+	for (int i = 0; i < 5; i++) {
+		polled += ctl_server_poll(sv->s, 10);
+	}
+	assert_int_equal(polled, 0);
+	ctl_conn_answer(sv->deferred, ctl_answer(CTL_OK, NULL, "too late"));
+	/* The server still serves. */
+	fd = connect_to(sv->path);
+	assert_int_equal(write(fd, "{\"command\": \"quick\"}", 20), 20);
+	{
+		json_t *a = answer_of(sv, fd);
+
+		assert_int_equal(result_of(a), CTL_OK);
+		json_decref(a);
+	}
+}
+
 static void second_server_refused(void **state)
 {
 	struct srv *sv = *state;
@@ -328,6 +359,7 @@ int main(void)
 		S(silent_client_times_out),
 		S(half_close_ends_request),
 		S(deferred_answer_and_concurrency),
+		S(client_gone_before_answer),
 		S(second_server_refused),
 	};
 

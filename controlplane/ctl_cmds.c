@@ -336,6 +336,10 @@ static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t 
 		return NULL;
 	}
 	out = calloc(json_array_size(list) + 1, sizeof(*out));
+	if (out == NULL) {
+		*err = ctl_answer(CTL_ERROR, NULL, "out of memory");
+		return NULL;
+	}
 	json_array_foreach(list, i, v) {
 		out[i] = json_is_string(v) ? scope_named(cfg, json_string_value(v)) : NULL;
 		if (out[i] == NULL) {
@@ -832,7 +836,7 @@ static json_t *cmd_config_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	char *text, err[512];
+	char *text, err[512] = "out of memory";
 	struct dp_config *cfg;
 
 	(void)d;
@@ -1399,7 +1403,9 @@ static uint64_t scope_total(const struct dp_scope *s)
 		n += (uint64_t)s->ranges[i].last - s->ranges[i].first + 1;
 	}
 	for (uint32_t i = 0; i < s->n_exclusions; i++) {
-		n -= (uint64_t)s->exclusions[i].last - s->exclusions[i].first + 1;
+		uint64_t x = (uint64_t)s->exclusions[i].last - s->exclusions[i].first + 1;
+
+		n = n > x ? n - x : 0;	/* exclusions lie inside the pools (validated) */
 	}
 	for (uint32_t i = 0; i < s->n_reservations; i++) {
 		if (!dp_scope_in_pool(s, s->reservations[i].addr)) {

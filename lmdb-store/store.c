@@ -883,10 +883,16 @@ static uint64_t count_locked(struct store *s)
 
 const char *store_errmsg(const struct store *s)
 {
+	/* The committer may be writing errmsg right now: copy it under the lock. */
+	static _Thread_local char copy[ERRMSG_LEN];
+
 	if (!s) {
 		return "no store";
 	}
-	return s->errmsg[0] ? s->errmsg : "no error";
+	pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+	snprintf(copy, sizeof(copy), "%s", s->errmsg[0] ? s->errmsg : "no error");
+	pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+	return copy;
 }
 
 const char *store_strerror(int err)

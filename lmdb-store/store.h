@@ -126,8 +126,8 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
 /** Number of stored bindings. */
 uint64_t store_count(struct store *s);
 
-/** Message for the last error on this store (static or internal buffer; valid until the
- *  next call). */
+/** Message for the last error on this store: a thread-local copy, valid until the calling
+ *  thread's next call. Any thread. */
 const char *store_errmsg(const struct store *s);
 
 /** The LMDB library's version string. */

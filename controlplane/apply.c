@@ -66,6 +66,7 @@ struct requeue_scan {
 	uint64_t sent, lost;
 };
 
+/* Queue every free address that no free list holds with its owner worker (DP_CMD_REQUEUE). */
 static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
 {
 	const struct dp_snapshot *snap = d->rt.snap;
@@ -103,6 +104,25 @@ static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
 		}
 	}
 	urcu_qsbr_thread_offline();
+}
+
+void cp_requeue_lost(struct cp_daemon *d)
+{
+	uint64_t lost = atomic_load_explicit(&d->rt.requeue_lost, memory_order_relaxed);
+	struct requeue_scan rs = {.d = d};
+
+	if (lost == d->requeue_lost_seen) {
+		return;
+	}
+	/* A worker could not hand a freed address to its owner (command ring full): find it,
+	 * and any other address missing from the free lists, again. */
+	d->requeue_lost_seen = lost;
+	requeue_free(d, &rs);
+	cp_log(CP_LOG_INFO, "requeue scan: %llu free address(es) handed back to their workers%s",
+	       (unsigned long long)rs.sent, rs.lost ? " (rings still full: again next tick)" : "");
+	if (rs.lost) {
+		d->requeue_lost_seen--;	/* try again at the next tick */
+	}
 }
 
 int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *source, char *err,

@@ -217,6 +217,7 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 		if (t >= next_reclaim) {
 			if (next_reclaim != start) {
 				reclaim_scan(rt);
+				cp_requeue_lost(d);
 			}
 			next_reclaim = t + hz * cfg->reclaim_interval;
 		}

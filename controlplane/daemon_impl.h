@@ -37,7 +37,15 @@ struct cp_daemon {
 	struct cp_pending *pending;
 	bool shutdown;
 	int exit_value;
+	uint64_t requeue_lost_seen;	/**< rt.requeue_lost at the last requeue scan */
 };
+
+/**
+ * When workers reported freed addresses they could not hand to their owner (a full command
+ * ring), scan the pools and queue every free address no free list holds. Control thread,
+ * called on the reclaim tick; cheap when nothing was lost.
+ */
+void cp_requeue_lost(struct cp_daemon *d);
 
 /** Sum of the workers' counters (minus the statistic-reset baseline when @p reset). */
 void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_reset);

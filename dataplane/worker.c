@@ -297,7 +297,7 @@ static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t sco
 
 	if (worker < rt->n_workers &&
 	    dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
-		/* Found again by the next requeue scan or pop. */
+		/* The control thread's requeue scan finds it again (cp_requeue_lost). */
 		atomic_fetch_add_explicit(&rt->requeue_lost, 1, memory_order_relaxed);
 	}
 }

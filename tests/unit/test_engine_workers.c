@@ -1,0 +1,326 @@
+/*
+ * Two engines (workers 0 and 1) on one binding table and one set of pools: the single-writer
+ * rules between workers. Commands one worker sends another (dp_tell_fn) are captured and
+ * delivered by the test, so every hand-over is visible:
+ *   - a client's bindings are written by its owner worker, from that worker's pool slice;
+ *   - an address freed by a worker that does not own its slice goes back to the slice owner
+ *     (DP_CMD_REQUEUE);
+ *   - an ended binding written by another worker, met in our free list, is handed back by its
+ *     writer (DP_CMD_RELEASE_ENDED) and then becomes ours to give;
+ *   - a worker never overwrites another worker's binding (write_conflict).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "engine.h"
+#include "reqbuild.h"
+
+#define SRV IP4(198, 18, 0, 1)
+#define T0 1700000000ULL
+
+static const char *cfg_json =
+	"{\"server\": {\"workers\": 2},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.107\"], \"lease-time\": 600}]}";
+
+struct told {
+	uint32_t worker, scope, addr;
+	enum dp_cmd_type type;
+};
+
+struct env {
+	struct dp_config *cfg;
+	struct bt_table *table;
+	struct dp_pools *pools;
+	struct dp_commit_mem mem;
+	struct dp_counters ctr[2];
+	struct dp_engine e[2];
+	struct told q[64];
+	unsigned nq;
+	struct dhcp4_msg msg;
+	struct dp_frame frame;
+};
+
+static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+{
+	struct env *v = ctx;
+
+	assert_true(v->nq < 64);
+	v->q[v->nq++] = (struct told){worker, scope, addr, type};
+}
+
+/* Run the captured commands on their target engines (which may tell more). */
+static unsigned deliver(struct env *v, uint64_t now)
+{
+	unsigned done = 0;
+
+	while (v->nq > 0) {
+		struct told t = v->q[0];
+
+		memmove(v->q, v->q + 1, sizeof(v->q[0]) * --v->nq);
+		if (t.type == DP_CMD_REQUEUE) {
+			dp_engine_requeue(&v->e[t.worker], t.scope, t.addr);
+		} else if (t.type == DP_CMD_RELEASE_ENDED) {
+			dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
+		}
+		done++;
+	}
+	return done;
+}
+
+static int setup(void **state)
+{
+	struct env *v = calloc(1, sizeof(*v));
+	char err[256];
+
+	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
+	if (v->cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	urcu_qsbr_register_thread();
+	v->table = bt_table_new(dp_config_capacity(v->cfg));
+	v->pools = dp_pools_new(v->cfg, 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct dp_engine *e = &v->e[i];
+
+		assert_int_equal(bt_writer_init(&e->writer, v->table, (uint8_t)i, 64), 0);
+		e->id = i;
+		e->n_workers = 2;
+		e->table = v->table;
+		e->pools = v->pools;
+		e->ctr = &v->ctr[i];
+		e->commit.ops = &dp_commit_mem_ops;
+		e->commit.ctx = &v->mem;
+		e->tell = tell;
+		e->tell_ctx = v;
+	}
+	*state = v;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *v = *state;
+
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(v->table);
+	for (int i = 0; i < 2; i++) {
+		bt_writer_deinit(&v->e[i].writer);
+	}
+	dp_pools_free(v->pools);
+	dp_config_free(v->cfg);
+	urcu_qsbr_unregister_thread();
+	free(v);
+	return 0;
+}
+
+/* A client (chaddr 02:00:00:00:<mac>) whose key belongs to worker @p w. */
+static uint16_t client_of(uint32_t w, uint16_t from)
+{
+	for (uint16_t mac = from; mac < from + 1000; mac++) {
+		struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7,
+					  .data = {1, 2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac}};
+
+		if (bt_key_owner(&k, 2) == w) {
+			return mac;
+		}
+	}
+	fail_msg("no client for worker %u", w);
+	return 0;
+}
+
+static struct dp_client_key key_of(uint16_t mac)
+{
+	return (struct dp_client_key){.type = DP_KEY_HWADDR, .len = 7,
+				      .data = {1, 2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac}};
+}
+
+/* Send a request to engine @p w; the decision. */
+static bool handle(struct env *v, uint32_t w, struct reqbuf *r, uint64_t now,
+		   struct dp_decision *d)
+{
+	struct dp_ingress in = {.cfg = v->cfg, .frame = &v->frame, .msg = &v->msg, .iface = 0,
+				.now = now};
+
+	memset(&v->frame, 0, sizeof(v->frame));
+	v->frame.ip_dst = UINT32_MAX;
+	assert_int_equal(dhcp4_parse(&v->msg, r->b, r->len), DHCP4_OK);
+	return dp_engine_handle(&v->e[w], &in, d);
+}
+
+static uint32_t dora(struct env *v, uint32_t w, uint16_t mac, uint64_t now)
+{
+	struct dp_decision d;
+	struct reqbuf r;
+	uint32_t a;
+
+	rb_begin(&r, mac, 1);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(handle(v, w, &r, now, &d));
+	a = d.yiaddr;
+	rb_begin(&r, mac, 2);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(handle(v, w, &r, now, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	return a;
+}
+
+/* An address of worker @p w's slice. */
+static uint32_t addr_of(struct env *v, uint32_t w)
+{
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 107); a++) {
+		if (dp_pool_owner(v->pools, 0, a) == (int)w) {
+			return a;
+		}
+	}
+	fail_msg("no address for worker %u", w);
+	return 0;
+}
+
+/* An operator's lease for @p mac at @p addr, executed by the client's worker @p w. */
+static int add_lease(struct env *v, uint32_t w, uint16_t mac, uint32_t addr)
+{
+	struct dp_lease_op op = {.kind = DP_OP_SET, .addr = addr, .key = key_of(mac),
+				 .state = BT_ACTIVE, .start = T0, .ends = T0 + 600, .add = true};
+
+	dp_engine_apply_op(&v->e[w], v->cfg, &op, T0);
+	return op.result;
+}
+
+static void owner_allocates_from_its_slice(void **state)
+{
+	struct env *v = *state;
+
+	for (uint32_t w = 0; w < 2; w++) {
+		uint16_t mac = client_of(w, (uint16_t)(10 + 100 * w));
+		uint32_t a = dora(v, w, mac, T0);
+
+		assert_int_equal(dp_pool_owner(v->pools, 0, a), (int)w);
+		assert_int_equal(bt_lookup_addr(v->table, a)->owner, w);
+	}
+	assert_int_equal(v->nq, 0);	/* nothing to tell anyone */
+}
+
+static void freed_address_goes_back_to_its_slice_owner(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac = client_of(0, 10);
+	uint32_t a = addr_of(v, 1);		/* worker 1's address, worker 0's client */
+	struct dp_decision d;
+	struct reqbuf r;
+
+	assert_int_equal(add_lease(v, 0, mac, a), 0);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	/* Worker 1 pops it from its free list: taken by worker 0's binding, skipped. */
+	while (dp_slice_count(v->pools, 1, 0) > 0) {
+		uint32_t x;
+
+		assert_true(dp_slice_pop(v->pools, 1, 0, &x));
+	}
+	assert_false(dp_slice_queued(v->pools, 1, 0, a));
+	/* The client releases: worker 0 frees the binding, worker 1 gets the address back. */
+	rb_begin(&r, mac, 3);
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_end(&r);
+	assert_false(handle(v, 0, &r, T0 + 1, &d));
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_RELEASED);
+	assert_int_equal(v->nq, 1);
+	assert_int_equal(v->q[0].type, DP_CMD_REQUEUE);
+	assert_int_equal(v->q[0].worker, 1);
+	assert_int_equal(deliver(v, T0 + 1), 1);
+	assert_true(dp_slice_queued(v->pools, 1, 0, a));
+}
+
+static void ended_binding_of_another_writer_is_handed_over(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint32_t a = addr_of(v, 1);
+	uint32_t got[8];
+	unsigned n = 0;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	/* The lease ends; worker 0 (its writer) reclaims it: EXPIRED, handed back to 1. */
+	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, a, T0 + 601));
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_EXPIRED);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	assert_int_equal(deliver(v, T0 + 601), 1);	/* DP_CMD_REQUEUE to worker 1 */
+	/* Worker 1 allocates through its whole slice: when it meets .a (ended, but worker 0's
+	 * record) it must not write it, and asks worker 0 to free it. */
+	for (uint16_t c = 0; c < 8; c++) {
+		struct dp_decision d;
+		struct reqbuf r;
+		uint16_t mac = client_of(1, (uint16_t)(mac1 + 1 + c * 7));
+
+		rb_begin(&r, mac, 4);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_end(&r);
+		if (handle(v, 1, &r, T0 + 602, &d)) {
+			assert_int_not_equal(d.yiaddr, a);
+			got[n++] = d.yiaddr;
+		}
+	}
+	assert_true(n >= 1);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
+	assert_true(v->nq >= 1);
+	assert_int_equal(v->q[0].type, DP_CMD_RELEASE_ENDED);
+	assert_int_equal(v->q[0].worker, 0);
+	deliver(v, T0 + 602);	/* worker 0 frees it and requeues it to worker 1 */
+	assert_null(bt_lookup_addr(v->table, a));
+	assert_true(dp_slice_queued(v->pools, 1, 0, a));
+	(void)got;
+}
+
+static void no_worker_overwrites_another_workers_binding(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_decision d;
+	struct reqbuf r;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, a, T0 + 601));	/* EXPIRED, worker 0 */
+	/* Worker 1's client selects it (it is free for a new client, and in worker 1's slice),
+	 * but the record is worker 0's: dropped, never written. */
+	rb_begin(&r, mac1, 5);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_false(handle(v, 1, &r, T0 + 700, &d));
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	/* And an operator's lease from worker 1 on it is a conflict, not a write. */
+	assert_int_equal(add_lease(v, 1, mac1, a), -EEXIST);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(owner_allocates_from_its_slice),
+		T(freed_address_goes_back_to_its_slice_owner),
+		T(ended_binding_of_another_writer_is_handed_over),
+		T(no_worker_overwrites_another_workers_binding),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -214,6 +214,16 @@ static void retire(struct bt_binding *b)
 	urcu_qsbr_call_rcu(&b->rcu, retired);
 }
 
+static struct bt_binding *lookup_key_hashed(struct bt_table *t, const struct dp_client_key *k,
+					    uint64_t hash, struct cds_lfht_iter *iter)
+{
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->by_key, hash, match_key, k, iter);
+	node = cds_lfht_iter_get_node(iter);
+	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
+}
+
 static struct bt_binding *lookup_key_iter(struct bt_table *t, const struct dp_client_key *k,
 					  struct cds_lfht_iter *iter)
 {
@@ -246,7 +256,7 @@ static void unlink_key(struct bt_table *t, struct bt_binding *b)
 {
 	struct cds_lfht_iter iter;
 
-	if (lookup_key_iter(t, &b->key, &iter) == b) {
+	if (lookup_key_hashed(t, &b->key, b->key_hash, &iter) == b) {
 		(void)cds_lfht_del(t->by_key, &b->key_node);
 	}
 }
@@ -261,6 +271,7 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 
 	nb->home = w;
 	nb->owner = w->id;
+	nb->key_hash = bt_key_hash(&nb->key);	/* once: both tables and later readers use it */
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 
@@ -280,10 +291,10 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 	}
 
 	/* by_key: the client's latest binding. Keys have one writer (the client's worker). */
-	cur = lookup_key_iter(t, &nb->key, &iter);
-	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, bt_key_hash(&nb->key), match_key,
-					    &nb->key, &nb->key_node) != 0) {
-		(void)cds_lfht_add_unique(t->by_key, bt_key_hash(&nb->key), match_key, &nb->key,
+	cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
+	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
+					    &nb->key_node) != 0) {
+		(void)cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
 					  &nb->key_node);
 	}
 	if (old != NULL) {

@@ -64,6 +64,7 @@ struct bt_binding {
 	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
 					 *   the end of the decline hold */
 	struct dp_client_key key;
+	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };
 

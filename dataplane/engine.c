@@ -382,7 +382,7 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 	d->reply = DHCP4_ACK;
 	d->commit = true;
 	d->seq = nb->seq;
-	d->key_hash = bt_key_hash(key);
+	d->key_hash = nb->key_hash;
 	d->yiaddr = addr;
 	d->ciaddr = in->msg->ciaddr;
 	d->scope = s;
@@ -553,7 +553,7 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	d->reply = DHCP4_BOOTP;
 	d->commit = true;
 	d->seq = nb->seq;
-	d->key_hash = bt_key_hash(key);
+	d->key_hash = nb->key_hash;
 	d->yiaddr = res->addr;
 	d->scope = s;
 	d->res = res;

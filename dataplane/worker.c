@@ -68,7 +68,7 @@ static void release_parked(struct dp_worker *w)
 		const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
 
 		if (b != NULL && b->owner == w->id && b->state == BT_ACTIVE &&
-		    bt_key_hash(&b->key) == p->key_hash) {
+		    b->key_hash == p->key_hash) {
 			tx_queue(w, p->m);
 		} else {
 			w->ctr.drop[DP_DROP_STALE_PARKED]++;

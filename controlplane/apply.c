@@ -10,12 +10,15 @@
  *
  * An address freed into the OLD pools between that build and the swap would be missing from
  * the new free lists; after the grace period (no worker uses the old pools any more) a scan
- * sends every free address that is not queued in the new pools to its owner worker
- * (DP_CMD_REQUEUE). The scan reads the workers' queued bitmaps while they run: a stale bit
- * either makes us skip an address the worker has just taken (it is bound: right to skip) or
- * send one it has just queued (the worker ignores duplicates), so the race is harmless.
+ * collects every free address that is not queued in the new pools, waits until everything
+ * the workers posted is durable (a FREE must be on disk before another worker may reuse the
+ * address), checks again, and sends each to its owner worker (DP_CMD_REQUEUE). The scan
+ * reads the workers' queued bitmaps while they run: a stale bit either makes us skip an
+ * address the worker has just taken (it is bound: right to skip) or send one it has just
+ * queued (the worker ignores duplicates), so that race is harmless.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -66,13 +69,17 @@ struct requeue_scan {
 	uint64_t sent, lost;
 };
 
-/* Queue every free address that no free list holds with its owner worker (DP_CMD_REQUEUE). */
-static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
-{
-	const struct dp_snapshot *snap = d->rt.snap;
-	struct dp_pools *p = snap->pools;
+struct candidate {
+	uint32_t addr, scope, worker;
+};
 
-	urcu_qsbr_thread_online();
+/* Every free address of the pools that no free list holds. Online (RCU read side). */
+static size_t collect_free(struct cp_daemon *d, struct candidate **out)
+{
+	struct dp_pools *p = d->rt.snap->pools;
+	struct candidate *v = NULL;
+	size_t n = 0, cap = 0;
+
 	for (uint32_t sc = 0; sc < p->n_scopes; sc++) {
 		const struct dp_pool *pool = &p->pools[sc];
 		const struct dp_scope *s = pool->scope;
@@ -83,10 +90,8 @@ static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
 									    (uint32_t)a);
 				int w;
 
-				if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
-					continue;
-				}
-				if (!dp_scope_in_pool(s, (uint32_t)a) ||
+				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) ||
+				    !dp_scope_in_pool(s, (uint32_t)a) ||
 				    dp_scope_find_reservation_addr(s, (uint32_t)a) != NULL) {
 					continue;
 				}
@@ -94,16 +99,86 @@ static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
 				if (dp_slice_queued(p, (uint32_t)w, sc, (uint32_t)a)) {
 					continue;
 				}
-				if (dp_worker_command(&d->rt.workers[w], DP_CMD_REQUEUE, sc,
-						      (uint32_t)a) == 0) {
-					rs->sent++;
-				} else {
-					rs->lost++;
+				if (n == cap) {
+					struct candidate *nv;
+
+					cap = cap ? cap * 2 : 256;
+					nv = realloc(v, cap * sizeof(*v));
+					if (nv == NULL) {
+						*out = v;
+						return n;
+					}
+					v = nv;
 				}
+				v[n++] = (struct candidate){(uint32_t)a, sc, (uint32_t)w};
 			}
 		}
 	}
+	*out = v;
+	return n;
+}
+
+/*
+ * Wait (bounded) until every change the workers have posted so far is durable. An address
+ * one worker freed must not reach another before its FREE is on disk: the other's next change
+ * to it comes through another ring, and the committer does not order rings.
+ */
+static bool all_durable(struct cp_daemon *d, unsigned max_ms)
+{
+	const struct dp_commit *c = &d->rt.commit;
+	uint64_t want[DP_MAX_WORKERS];
+
+	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
+		want[w] = c->ops->posted(c->ctx, w);
+	}
+	for (unsigned ms = 0; ms <= max_ms; ms++) {
+		uint32_t w = 0;
+
+		while (w < d->rt.n_workers && c->ops->durable(c->ctx, w) >= want[w]) {
+			w++;
+		}
+		if (w == d->rt.n_workers) {
+			return true;
+		}
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Queue every free address that no free list holds with its owner worker (DP_CMD_REQUEUE),
+ * once what freed it is durable. */
+static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
+{
+	struct candidate *v = NULL;
+	size_t n;
+
+	urcu_qsbr_thread_online();
+	n = collect_free(d, &v);
 	urcu_qsbr_thread_offline();
+	if (n == 0 || !all_durable(d, 2000)) {
+		rs->lost += n;	/* store not keeping up: next time */
+		free(v);
+		return;
+	}
+	urcu_qsbr_thread_online();
+	for (size_t i = 0; i < n; i++) {
+		const struct bt_binding *b = bt_lookup_addr(d->rt.table, v[i].addr);
+
+		/* Taken meanwhile: its new holder's worker hands it back when it is freed. */
+		if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
+			continue;
+		}
+		if (dp_worker_command(&d->rt.workers[v[i].worker], DP_CMD_REQUEUE, v[i].scope,
+				      v[i].addr) == 0) {
+			rs->sent++;
+		} else {
+			rs->lost++;
+		}
+	}
+	urcu_qsbr_thread_offline();
+	free(v);
 }
 
 void cp_requeue_lost(struct cp_daemon *d)

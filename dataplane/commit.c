@@ -19,4 +19,5 @@ static uint64_t mem_durable(void *ctx, uint32_t worker)
 const struct dp_commit_ops dp_commit_mem_ops = {
 	.post = mem_post,
 	.durable = mem_durable,
+	.posted = mem_durable,	/* durable the moment it is posted */
 };

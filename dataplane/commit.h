@@ -41,6 +41,8 @@ struct dp_commit_ops {
 	int (*post)(void *ctx, const struct dp_change *c);
 	/** Highest durable sequence of @p worker. Any thread. */
 	uint64_t (*durable)(void *ctx, uint32_t worker);
+	/** Highest sequence @p worker has posted (durable or not). Any thread. */
+	uint64_t (*posted)(void *ctx, uint32_t worker);
 };
 
 struct dp_commit {

@@ -247,7 +247,24 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 	if (owner == (int)e->id) {
 		(void)dp_slice_push(e->pools, e->id, s->index, addr);
 	} else if (owner >= 0 && e->tell != NULL) {
-		e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, s->index, addr);
+		if (e->ho_count < DP_HANDOFF_MAX) {
+			e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
+				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr};
+		}
+		/* Full (thousands of cross-worker frees within one commit): the address stays
+		 * out of the free lists until the control thread's requeue scan, which waits
+		 * for durability itself. */
+	}
+}
+
+void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
+{
+	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
+		const struct dp_handoff *h = &e->handoff[e->ho_head];
+
+		e->tell(e->tell_ctx, h->worker, DP_CMD_REQUEUE, h->scope, h->addr);
+		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
+		e->ho_count--;
 	}
 }
 

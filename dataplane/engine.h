@@ -34,6 +34,19 @@ enum dp_cmd_type {
 typedef void (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope,
 			   uint32_t addr);
 
+/**
+ * An address freed by this worker that another worker's slice owns. It is handed over
+ * (DP_CMD_REQUEUE) only once the change that freed it is durable: the new owner's next
+ * change to the address comes through another ring, and the committer orders rings by
+ * nothing, so a FREE still in our ring could otherwise be written after it.
+ */
+struct dp_handoff {
+	uint64_t seq;			/**< our change that freed the address */
+	uint32_t worker, scope, addr;
+};
+
+#define DP_HANDOFF_MAX 4096
+
 struct dp_engine {
 	uint32_t id;			/**< worker id */
 	uint32_t n_workers;
@@ -45,6 +58,8 @@ struct dp_engine {
 	uint64_t seq;			/**< last change sequence posted */
 	dp_tell_fn tell;		/**< may be NULL (single worker, tests) */
 	void *tell_ctx;
+	struct dp_handoff handoff[DP_HANDOFF_MAX];	/**< FIFO by seq */
+	uint32_t ho_head, ho_count;
 };
 
 /**
@@ -143,6 +158,12 @@ bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_
  */
 void dp_engine_apply_op(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
 			uint64_t now);
+
+/**
+ * Hand over the freed addresses whose freeing change is durable (@p durable: this worker's
+ * durable sequence). Worker thread, once per loop.
+ */
+void dp_engine_handoff(struct dp_engine *e, uint64_t durable);
 
 /**
  * Free this worker's binding of @p addr if it has ended (DP_CMD_RELEASE_ENDED: the address's

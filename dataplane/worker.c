@@ -51,24 +51,27 @@ static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
 
 /*
  * Send the parked replies whose change is durable, in order. A reply goes out only if the
- * address is still an active binding of the same client: while a store outage held it back,
- * the binding may have been reclaimed and the address offered to someone else. (A later
- * change of the same client, such as a renewal in the same burst, does not stop it.)
+ * address is still an active binding of the same client, and that binding as it is now is
+ * durable too: while a store outage held the reply back, the binding may have been
+ * reclaimed, freed or given to someone else. (A later change of the same client, such as a
+ * renewal in the same burst, does not stop it once durable.) Also hands over freed
+ * addresses whose change is durable (dp_engine_handoff).
  */
 static void release_parked(struct dp_worker *w)
 {
 	uint64_t durable;
 
-	if (w->park_count == 0) {
+	if (w->park_count == 0 && w->eng.ho_count == 0) {
 		return;
 	}
 	durable = w->rt->commit.ops->durable(w->rt->commit.ctx, w->id);
+	dp_engine_handoff(&w->eng, durable);
 	while (w->park_count > 0 && w->park[w->park_head].seq <= durable) {
 		struct dp_parked *p = &w->park[w->park_head];
 		const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
 
 		if (b != NULL && b->owner == w->id && b->state == BT_ACTIVE &&
-		    b->key_hash == p->key_hash) {
+		    b->key_hash == p->key_hash && b->seq <= durable) {
 			tx_queue(w, p->m);
 		} else {
 			w->ctr.drop[DP_DROP_STALE_PARKED]++;

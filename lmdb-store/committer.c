@@ -60,9 +60,19 @@ static uint64_t durable(void *ctx, uint32_t worker)
 	return atomic_load_explicit(&cm->durable[worker], memory_order_acquire);
 }
 
+/* Every post adds one to the head and carries the worker's next sequence number, so the
+ * head is the newest sequence posted. */
+static uint64_t posted(void *ctx, uint32_t worker)
+{
+	struct committer *cm = ctx;
+
+	return atomic_load_explicit(&cm->rings[worker].head, memory_order_acquire);
+}
+
 const struct dp_commit_ops committer_ops = {
 	.post = post,
 	.durable = durable,
+	.posted = posted,
 };
 
 struct committer *committer_new(struct store *s, const struct committer_opts *o)

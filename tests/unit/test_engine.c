@@ -67,7 +67,9 @@ static uint64_t sink_durable(void *ctx, uint32_t w)
 	return dp_commit_mem_ops.durable(&s->mem, w);
 }
 
-static const struct dp_commit_ops sink_ops = {.post = sink_post, .durable = sink_durable};
+static const struct dp_commit_ops sink_ops = {
+	.post = sink_post, .durable = sink_durable, .posted = sink_durable,
+};
 
 struct env {
 	struct dp_config *cfg;

@@ -58,21 +58,30 @@ static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t sco
 	v->q[v->nq++] = (struct told){worker, scope, addr, type};
 }
 
-/* Run the captured commands on their target engines (which may tell more). */
+/* Hand over what each engine freed (its changes are durable at once with the in-memory
+ * sink), then run the captured commands on their target engines (which may tell more). */
 static unsigned deliver(struct env *v, uint64_t now)
 {
 	unsigned done = 0;
 
-	while (v->nq > 0) {
-		struct told t = v->q[0];
-
-		memmove(v->q, v->q + 1, sizeof(v->q[0]) * --v->nq);
-		if (t.type == DP_CMD_REQUEUE) {
-			dp_engine_requeue(&v->e[t.worker], t.scope, t.addr);
-		} else if (t.type == DP_CMD_RELEASE_ENDED) {
-			dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
+	for (int round = 0; round < 4; round++) {
+		for (uint32_t i = 0; i < 2; i++) {
+			dp_engine_handoff(&v->e[i], dp_commit_mem_ops.durable(&v->mem, i));
 		}
-		done++;
+		if (v->nq == 0) {
+			break;
+		}
+		done += v->nq;
+		while (v->nq > 0) {
+			struct told t = v->q[0];
+
+			memmove(v->q, v->q + 1, sizeof(v->q[0]) * --v->nq);
+			if (t.type == DP_CMD_REQUEUE) {
+				dp_engine_requeue(&v->e[t.worker], t.scope, t.addr);
+			} else if (t.type == DP_CMD_RELEASE_ENDED) {
+				dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
+			}
+		}
 	}
 	return done;
 }
@@ -240,6 +249,12 @@ static void freed_address_goes_back_to_its_slice_owner(void **state)
 	rb_end(&r);
 	assert_false(handle(v, 0, &r, T0 + 1, &d));
 	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_RELEASED);
+	/* Handed over only once the change that freed it is durable. */
+	assert_int_equal(v->nq, 0);
+	assert_int_equal(v->e[0].ho_count, 1);
+	dp_engine_handoff(&v->e[0], v->e[0].seq - 1);
+	assert_int_equal(v->nq, 0);
+	dp_engine_handoff(&v->e[0], v->e[0].seq);
 	assert_int_equal(v->nq, 1);
 	assert_int_equal(v->q[0].type, DP_CMD_REQUEUE);
 	assert_int_equal(v->q[0].worker, 1);
@@ -260,7 +275,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, a, T0 + 601));
 	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_EXPIRED);
 	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
-	assert_int_equal(deliver(v, T0 + 601), 1);	/* DP_CMD_REQUEUE to worker 1 */
+	assert_int_equal(deliver(v, T0 + 601), 1);	/* DP_CMD_REQUEUE to worker 1, once durable */
 	/* Worker 1 allocates through its whole slice: when it meets .a (ended, but worker 0's
 	 * record) it must not write it, and asks worker 0 to free it. */
 	for (uint16_t c = 0; c < 8; c++) {
@@ -281,7 +296,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 	assert_true(v->nq >= 1);
 	assert_int_equal(v->q[0].type, DP_CMD_RELEASE_ENDED);
 	assert_int_equal(v->q[0].worker, 0);
-	deliver(v, T0 + 602);	/* worker 0 frees it and requeues it to worker 1 */
+	deliver(v, T0 + 602);	/* worker 0 frees it, and once durable requeues it to 1 */
 	assert_null(bt_lookup_addr(v->table, a));
 	assert_true(dp_slice_queued(v->pools, 1, 0, a));
 	(void)got;

@@ -86,10 +86,15 @@ static size_t collect_free(struct cp_daemon *d, struct candidate **out)
 
 		for (uint32_t i = 0; i < pool->n_ranges; i++) {
 			for (uint64_t a = pool->ranges[i].first; a <= pool->ranges[i].last; a++) {
-				const struct bt_binding *b = bt_lookup_addr(d->rt.table,
-									    (uint32_t)a);
+				const struct bt_binding *b;
 				int w;
 
+				if ((a & 4095) == 0) {
+					/* No pointer is held across addresses: let grace periods
+					 * (and so the workers' record recycling) go on. */
+					urcu_qsbr_quiescent_state();
+				}
+				b = bt_lookup_addr(d->rt.table, (uint32_t)a);
 				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) ||
 				    !dp_scope_in_pool(s, (uint32_t)a) ||
 				    dp_scope_find_reservation_addr(s, (uint32_t)a) != NULL) {

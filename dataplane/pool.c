@@ -46,7 +46,9 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
 	s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
 	s->count--;
 	idx = slice_index(p, scope, *addr);
-	s->queued[idx / 64] &= ~(1ULL << (idx % 64));
+	/* Relaxed atomic stores: the control thread reads the bitmap (dp_slice_queued). */
+	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] & ~(1ULL << (idx % 64)),
+			 __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -74,7 +76,8 @@ bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr
 	}
 	s->fifo[tail] = addr;
 	s->count++;
-	s->queued[idx / 64] |= 1ULL << (idx % 64);
+	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
+			 __ATOMIC_RELAXED);
 	return true;
 }
 

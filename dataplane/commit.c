@@ -16,8 +16,16 @@ static uint64_t mem_durable(void *ctx, uint32_t worker)
 	return atomic_load_explicit(&m->durable[worker], memory_order_acquire);
 }
 
+static bool mem_room(void *ctx, uint32_t worker)
+{
+	(void)ctx;
+	(void)worker;
+	return true;
+}
+
 const struct dp_commit_ops dp_commit_mem_ops = {
 	.post = mem_post,
 	.durable = mem_durable,
 	.posted = mem_durable,	/* durable the moment it is posted */
+	.room = mem_room,
 };

@@ -43,6 +43,9 @@ struct dp_commit_ops {
 	uint64_t (*durable)(void *ctx, uint32_t worker);
 	/** Highest sequence @p worker has posted (durable or not). Any thread. */
 	uint64_t (*posted)(void *ctx, uint32_t worker);
+	/** Would post() from @p worker succeed now (for a valid change)? That worker only:
+	 *  it is the ring's single producer, so the answer holds until its next post. */
+	bool (*room)(void *ctx, uint32_t worker);
 };
 
 struct dp_commit {

@@ -153,28 +153,14 @@ static int post_change(struct dp_engine *e, const struct bt_binding *nb)
 	return rc;
 }
 
-/* The store missed a write we lost to another writer: tell it what memory holds now. */
-static void resync(struct dp_engine *e, uint32_t addr)
-{
-	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
-	struct bt_binding now;
-
-	if (b != NULL) {
-		now = *b;
-	} else {
-		memset(&now, 0, sizeof(now));
-		now.addr = addr;
-		now.state = BT_FREE;
-	}
-	if (now.state != BT_OFFERED) {
-		(void)post_change(e, &now);
-	}
-}
-
 /*
- * Write a new binding for @p addr: post it when @p durable, then publish it.
+ * Write a new binding for @p addr and, when @p durable, post it to the commit sink.
  * Only an address with no binding, or with one this worker wrote, may be written: every
  * binding has a single writer (ARCHITECTURE.md).
+ *
+ * Order: make sure the sink has room, publish (a compare-and-swap that may lose to another
+ * writer, when ownership is broken), then post. So the store never receives a change that
+ * memory does not hold, and a lost race costs nothing but the request.
  * @return the record, or NULL when the request must be dropped (counted).
  */
 static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint32_t scope,
@@ -188,6 +174,10 @@ static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return NULL;
 	}
+	if (durable && !e->commit.ops->room(e->commit.ctx, e->id)) {
+		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
+		return NULL;
+	}
 	nb = bt_record_get(&e->writer);
 	if (nb == NULL) {
 		e->ctr->drop[DP_DROP_NO_RECORD]++;
@@ -199,21 +189,17 @@ static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint
 	nb->start = now;
 	nb->ends = ends;
 	nb->key = *key;
-	if (durable) {
-		if (post_change(e, nb) != 0) {
-			bt_record_put(&e->writer, nb);
-			e->ctr->drop[DP_DROP_COMMIT_FULL]++;
-			return NULL;
-		}
-		nb->seq = e->seq;
-	}
+	nb->seq = durable ? e->seq + 1 : 0;
 	if (bt_publish(&e->writer, old, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
 		bt_record_put(&e->writer, nb);
-		if (durable) {
-			resync(e, addr);
-		}
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
+		return NULL;
+	}
+	if (durable && post_change(e, nb) != 0) {
+		/* Room was there: only a change the store would refuse gets here, which the
+		 * engine does not make. Memory is ahead of the store; nothing is answered. */
+		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
 		return NULL;
 	}
 	return nb;
@@ -735,12 +721,15 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 
 	gone.state = BT_FREE;
 	gone.start = gone.ends = now;
-	if (post_change(e, &gone) != 0) {
+	/* As write_binding: room first, then the compare-and-swap, then the post. */
+	if (!e->commit.ops->room(e->commit.ctx, e->id)) {
 		return -ENOBUFS;
 	}
 	if (bt_remove(&e->writer, b) != 0) {
-		resync(e, addr);
 		return -EAGAIN;
+	}
+	if (post_change(e, &gone) != 0) {
+		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
 	}
 	give_back(e, cfg, addr);
 	return 0;

@@ -69,10 +69,20 @@ static uint64_t posted(void *ctx, uint32_t worker)
 	return atomic_load_explicit(&cm->rings[worker].head, memory_order_acquire);
 }
 
+static bool room(void *ctx, uint32_t worker)
+{
+	struct committer *cm = ctx;
+	struct spsc *r = &cm->rings[worker];
+
+	return atomic_load_explicit(&r->head, memory_order_relaxed) -
+	       atomic_load_explicit(&r->tail, memory_order_acquire) <= cm->mask;
+}
+
 const struct dp_commit_ops committer_ops = {
 	.post = post,
 	.durable = durable,
 	.posted = posted,
+	.room = room,
 };
 
 struct committer *committer_new(struct store *s, const struct committer_opts *o)

@@ -135,9 +135,13 @@ static void full_ring_refuses(void **state)
 	{
 		struct dp_change c = change(0, 5, 0xc6120005u);
 
+		assert_false(committer_ops.room(e->c, 0));
 		assert_int_equal(committer_ops.post(e->c, &c), -ENOBUFS);
+		assert_int_equal(committer_ops.posted(e->c, 0), 4);
 		assert_int_equal(committer_round(e->c), 4);
+		assert_true(committer_ops.room(e->c, 0));
 		assert_int_equal(committer_ops.post(e->c, &c), 0);	/* room again */
+		assert_int_equal(committer_ops.posted(e->c, 0), 5);
 	}
 }
 

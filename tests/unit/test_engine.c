@@ -67,8 +67,16 @@ static uint64_t sink_durable(void *ctx, uint32_t w)
 	return dp_commit_mem_ops.durable(&s->mem, w);
 }
 
+static bool sink_room(void *ctx, uint32_t w)
+{
+	struct test_sink *s = ctx;
+
+	(void)w;
+	return !s->refuse;
+}
+
 static const struct dp_commit_ops sink_ops = {
-	.post = sink_post, .durable = sink_durable, .posted = sink_durable,
+	.post = sink_post, .durable = sink_durable, .posted = sink_durable, .room = sink_room,
 };
 
 struct env {

@@ -1129,8 +1129,9 @@ bad:
 	}
 }
 
-static int b_stats(const struct cmd_def *d, struct args *a, const char **command,
-		   json_t **arguments, char *err, size_t errlen)
+/* An optional NAME argument, checked, into arguments.name (stats, stats reset). */
+static int optional_name(const struct cmd_def *d, struct args *a, json_t **arguments, char *err,
+			 size_t errlen)
 {
 	int ret;
 
@@ -1141,24 +1142,23 @@ static int b_stats(const struct cmd_def *d, struct args *a, const char **command
 	if (ret != 0) {
 		return ret;
 	}
-	*command = "statistic-get";
 	return set_str(*arguments, "name", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+}
+
+static int b_stats(const struct cmd_def *d, struct args *a, const char **command,
+		   json_t **arguments, char *err, size_t errlen)
+{
+	if (a->pos[0] != NULL) {
+		*command = "statistic-get";	/* one statistic instead of all */
+	}
+	return optional_name(d, a, arguments, err, errlen);
 }
 
 static int b_stats_reset(const struct cmd_def *d, struct args *a, const char **command,
 			 json_t **arguments, char *err, size_t errlen)
 {
-	int ret;
-
 	(void)command;
-	if (a->pos[0] == NULL) {
-		return 0;
-	}
-	ret = check_name(d, a->pos[0], "NAME", err, errlen);
-	if (ret != 0) {
-		return ret;
-	}
-	return set_str(*arguments, "name", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return optional_name(d, a, arguments, err, errlen);
 }
 
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -89,6 +90,7 @@ static void concurrent_readers_one_writer(void **state)
 	int shadow[N_ADDR];		/* client holding each address, -1 = free */
 	int latest[N_CLIENTS];		/* address index of each client's latest binding */
 	unsigned seed = 42, in_addr = 0, in_key = 0;
+	time_t deadline;
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
 	struct bt_binding *b;
@@ -116,9 +118,12 @@ static void concurrent_readers_one_writer(void **state)
 	assert_int_equal(atomic_load(&readers_started), 2);
 
 	/* At least WRITES changes, and more until the readers have really raced them (a
-	 * loaded machine may not schedule them at first); bounded either way. */
-	for (unsigned i = 0; i < 50 * WRITES &&
-	     (i < WRITES || atomic_load(&reader_hits) < 100000); i++) {
+	 * loaded machine may not schedule them at first); bounded by a 30 s deadline. The count
+	 * is of changes made: a round with an empty record stock (the call_rcu thread behind)
+	 * waits instead of counting. */
+	deadline = time(NULL) + 30;
+	for (unsigned i = 0; (i < WRITES || atomic_load(&reader_hits) < 100000) &&
+	     time(NULL) < deadline; i++) {
 		unsigned ai = (unsigned)rand_r(&seed) % N_ADDR;
 		unsigned client = (unsigned)rand_r(&seed) % N_CLIENTS;
 		uint32_t addr = BASE + ai;
@@ -136,8 +141,12 @@ static void concurrent_readers_one_writer(void **state)
 			struct bt_binding *nb = bt_record_get(&w);
 
 			if (nb == NULL) {
-				/* Stock empty: let the grace period pass and retry later. */
-				urcu_qsbr_quiescent_state();
+				/* Stock empty: let the grace period pass (offline, so the
+				 * call_rcu thread can return records), and do not count it. */
+				urcu_qsbr_thread_offline();
+				usleep(100);
+				urcu_qsbr_thread_online();
+				i--;
 				continue;
 			}
 			nb->addr = addr;

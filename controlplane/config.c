@@ -1936,6 +1936,7 @@ static int parse_relationship(struct pctx *p, struct dp_config *c, uint32_t idx,
 				    "belongs to one relationship)", c->scopes[s].name, owner[s]);
 		}
 		owner[s] = (int)idx;
+		c->scopes[s].fo_rel = (uint8_t)(idx + 1);
 		r->scopes[r->n_scopes++] = s;
 	}
 	qsort(r->scopes, r->n_scopes, sizeof(*r->scopes), u32_cmp);
@@ -1977,6 +1978,12 @@ static int parse_relationships(struct pctx *p, json_t *root, struct dp_config *c
 		rc = parse_relationship(p, c, (uint32_t)i, json_array_get(a, i), owner);
 	}
 	free(owner);
+	if (rc == 0 && c->store_path[0] == '\0') {
+		/* The partner protocol's promises (unacked updates, the state and its start time,
+		 * D12 §9.2) must survive a restart: no failover on an in-memory server. */
+		rc = fail(p, "relationships", "need server.store: failover state and unacked "
+			  "binding updates must be durable");
+	}
 	return rc;
 }
 

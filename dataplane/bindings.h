@@ -63,7 +63,9 @@ struct bt_binding {
 	uint64_t start;			/**< when the current state began (unix seconds) */
 	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
 					 *   the end of the decline hold */
-	struct dp_client_key key;
+	struct dp_client_key key;	/**< len 0: no client (BACKUP), not in by_key */
+	uint8_t hw_len;			/**< htype + chaddr of the client, for failover */
+	uint8_t hw[DP_HW_MAX];
 	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };

@@ -28,8 +28,17 @@ struct dp_change {
 	uint8_t state;			/**< enum bt_state */
 	uint8_t worker;
 	uint64_t start, ends;
-	struct dp_client_key key;
+	struct dp_client_key key;	/**< len 0 for FREE and BACKUP */
+	uint8_t flags;			/**< DP_CHANGE_* */
+	uint8_t hw_len;			/**< bytes of hw; 0 = unknown */
+	uint8_t hw[DP_HW_MAX];		/**< htype + chaddr of the client (failover option 5) */
 };
+
+/** The address is in a failover scope and the change is ours: the partner must hear of it
+ *  (the committer records it as unacked and hands it to the control thread once durable). */
+#define DP_CHANGE_FO	0x01
+/** The change applies the partner's binding update: never sent back to it. */
+#define DP_CHANGE_PEER	0x02
 
 /** A change sink (vtable): the LMDB committer implements it in lmdb-store/. */
 struct dp_commit_ops {

@@ -16,6 +16,7 @@
 
 #define DP_NAME_MAX	64	/**< scope, port and interface names, with the NUL */
 #define DP_KEY_MAX	64	/**< longest client key (client id or htype+chaddr) */
+#define DP_HW_MAX	17	/**< htype + chaddr (up to 16 bytes): failover option 5 */
 #define DP_MAX_PORTS	16
 #define DP_MAX_WORKERS	64
 #define DP_MAX_IFACES	256
@@ -88,6 +89,10 @@ struct dp_scope {
 	uint32_t offer_hold;		/**< how long an offered address is held for its client */
 	uint32_t decline_hold;		/**< how long a declined address stays abandoned */
 	bool bootp;			/**< answer BOOTP clients that have a reservation */
+
+	uint8_t fo_rel;			/**< 0: not shared; else 1 + the index into
+					 *   dp_config.relationships of the failover relationship
+					 *   that shares this scope with a partner */
 
 	uint32_t next_server;		/**< siaddr, 0 if unset */
 	char boot_file[128];		/**< "file", "" if unset */

@@ -55,7 +55,9 @@ struct store_binding {
 	uint32_t addr;
 	uint8_t state;			/**< enum bt_state (never BT_OFFERED, never BT_FREE) */
 	uint64_t start, ends;		/**< unix seconds; ends UINT64_MAX = infinite */
-	struct dp_client_key key;
+	struct dp_client_key key;	/**< len 0 only for BACKUP */
+	uint8_t hw_len;			/**< htype + chaddr (record version 2; 0 in version 1) */
+	uint8_t hw[DP_HW_MAX];
 };
 
 struct store;

@@ -282,6 +282,8 @@ static const struct bad bad[] = {
 	  "relationships[0].scopes: must be a list of scope names, got []" },
 	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"server-role\": \"passive\", \"mode\": \"hot-standby\"}]", NULL, NULL,
 	  "relationships[0].server-role: must be \"active\" or \"standby\", got \"passive\"" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}]", NULL, NULL,
+	  "relationships: need server.store: failover state and unacked binding updates must be durable" },
 	/* syntax and top level */
 	{ NULL, "{\n  \"server\": {\n    \"workers\": 1,\n  }\n}", NULL, NULL,
 	  "line 4 column 3: JSON syntax error: " },
@@ -787,6 +789,8 @@ static void test_relationships(void **state)
 	char *text;
 
 	(void)state;
+	json_object_set_new(json_object_get(root, "server"), "store",
+			    json_string("/var/lib/leasewire"));
 	json_object_set_new(root, "relationships", json_loads(
 		"[{\"name\": \"pair\", \"role\": \"secondary\", \"mode\": \"hot-standby\","
 		"  \"server-role\": \"standby\", \"reserve-percent\": 10,"
@@ -802,6 +806,11 @@ static void test_relationships(void **state)
 	assert_int_equal(c->n_relationships, 1);
 	r = &c->relationships[0];
 	assert_string_equal(r->name, "pair");
+	assert_int_equal(c->scopes[0].fo_rel, 1);	/* a and b: relationships[0] + 1 */
+	assert_int_equal(c->scopes[1].fo_rel, 1);
+	for (uint32_t i = 2; i < c->n_scopes; i++) {
+		assert_int_equal(c->scopes[i].fo_rel, 0);
+	}
 	assert_int_equal(r->role, DP_FO_SECONDARY);
 	assert_int_equal(r->mode, DP_FO_HOT_STANDBY);
 	assert_true(r->standby);

@@ -20,6 +20,7 @@
 #include "counters.h"
 #include "dhcp4_wire.h"
 #include "dp_config.h"
+#include "fo_view.h"
 #include "frame.h"
 #include "pool.h"
 
@@ -58,6 +59,9 @@ struct dp_engine {
 	uint64_t seq;			/**< last change sequence posted */
 	dp_tell_fn tell;		/**< may be NULL (single worker, tests) */
 	void *tell_ctx;
+	/** dp_runtime.fo (RCU pointers, [DP_MAX_RELATIONSHIPS]); NULL when there is none:
+	 *  then failover scopes answer nobody. */
+	struct dp_fo_view *const *fo;
 	struct dp_handoff handoff[DP_HANDOFF_MAX];	/**< FIFO by seq */
 	uint32_t ho_head, ho_count;
 };
@@ -70,6 +74,19 @@ struct dp_engine {
 enum dp_op_kind {
 	DP_OP_SET = 1,		/**< bind addr to key (lease4-add / lease4-update) */
 	DP_OP_DEL = 2,		/**< free every address in addrs[] whose binding we own */
+	/**
+	 * Make the binding of addr exactly {state, key, hw, start, ends}: the failover partner's
+	 * binding update (from_peer), or the control thread's own failover change (an acked
+	 * EXPIRED/RELEASED back to FREE, FREE given to the secondary as BACKUP). The control
+	 * thread has already decided with fo_lease; the worker only checks ownership. state FREE
+	 * removes the binding (the address is queued again, or handed to its slice owner once
+	 * durable); BACKUP writes a record with an empty key (never in by_key), queued in its
+	 * slice when this worker owns it. It runs on the writer of the current record, or, when
+	 * there is none, on the key's owner (keyed states) or the address's slice owner (FREE,
+	 * BACKUP); anywhere else it fails with -EAGAIN and changes nothing. The change is posted
+	 * with DP_CHANGE_PEER when from_peer, DP_CHANGE_FO otherwise.
+	 */
+	DP_OP_PEER = 3,
 };
 
 struct dp_lease_op {
@@ -81,10 +98,13 @@ struct dp_lease_op {
 	bool add;			/**< SET: refuse (-EEXIST) if the address or the client is
 					 *   taken; otherwise update: overwrite */
 	bool may_create;		/**< SET update: create when there is no binding */
+	uint8_t hw_len;			/**< SET, PEER: htype + chaddr (0 = unknown) */
+	uint8_t hw[DP_HW_MAX];
+	bool from_peer;			/**< PEER: the partner's update (not sent back) */
 	const uint32_t *addrs;		/**< DEL */
 	uint32_t n_addrs;
 	/* written by the worker */
-	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS */
+	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS, -EAGAIN */
 	uint32_t count;			/**< DEL: bindings freed */
 	uint64_t seq;			/**< newest change posted: answer once durable */
 	_Atomic int done;

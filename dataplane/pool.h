@@ -30,6 +30,14 @@ struct dp_pool {
 	const struct dp_range *ranges;	/**< the scope's, sorted */
 	uint64_t *before;		/**< addresses in ranges[0..i) */
 	uint64_t total;
+	/**
+	 * Failover scopes only (scope->fo_rel != 0), else NULL: per rank, the latest
+	 * potential-expiration time the partner knows for the address (it acked ours, or sent
+	 * its own), unix seconds, 0 = nothing. Written by the control thread (relaxed atomic
+	 * stores), read by workers for the MCLT rule. A new snapshot starts from 0 again,
+	 * which only makes leases shorter (MCLT) until the next acks.
+	 */
+	_Atomic uint32_t *peer_pet;
 };
 
 /** One worker's free-address FIFO for one scope. */

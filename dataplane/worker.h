@@ -99,6 +99,9 @@ struct dp_runtime {
 	_Atomic bool stop;
 	_Atomic uint32_t running;
 	_Atomic uint64_t requeue_lost;	/**< requeue commands that found a full ring */
+	/** Failover views, one per relationship (fo_view.h): RCU pointers written by the
+	 *  control thread, NULL until its relationship runs. */
+	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
 /** Current unix time in seconds, from the TSC (no system call). */

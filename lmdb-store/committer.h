@@ -70,6 +70,24 @@ void committer_free(struct committer *c);
 const struct committer_stats *committer_stats(const struct committer *c);
 
 /**
+ * The failover tap: after a batch is durable, the address of every change in it flagged
+ * DP_CHANGE_FO is pushed to a single-producer/single-consumer ring that the control thread
+ * drains (it then sends the address's current binding to the partner). Enable before
+ * committer_start(). When the ring is full the address is not pushed and the lost counter
+ * grows: the control thread must then resend every binding of its failover scopes (the
+ * store's unacked set still has them, so nothing is forgotten across a restart either).
+ * @param size  ring entries, power of two. @return 0, -EINVAL, -ENOMEM, -EBUSY (started).
+ */
+__attribute__((warn_unused_result))
+int committer_tap_enable(struct committer *c, uint32_t size);
+
+/** Pop up to @p max addresses. Control thread only. @return how many. */
+size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max);
+
+/** Addresses the tap could not take (ring full) since the start; any thread. */
+uint64_t committer_tap_lost(const struct committer *c);
+
+/**
  * Run one drain-write-publish round on the calling thread (tests, and the thread's loop).
  * @return changes made durable, 0 when there was nothing to do, or a negative store error
  *         (nothing published).

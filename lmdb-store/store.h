@@ -125,6 +125,36 @@ int store_config_put(struct store *s, const char *json, size_t len, uint64_t fin
 __attribute__((warn_unused_result))
 int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
 
+/*
+ * Failover (controlplane/failover.c). The "failover" database holds one opaque record per
+ * relationship name (the control plane encodes and versions it); the "unacked" database holds
+ * the addresses whose latest change the partner has not acknowledged: store_write_batch()
+ * adds every address of a change flagged DP_CHANGE_FO in the same transaction as the binding,
+ * and the control thread removes them when the partner's BNDACK arrives. After a restart the
+ * control thread loads them and sends those bindings again.
+ */
+
+/** Keep @p len bytes (1..4096) for relationship @p name (1..63 bytes). @return 0 or error. */
+__attribute__((warn_unused_result))
+int store_fo_put(struct store *s, const char *name, const void *val, size_t len);
+
+/** Read the record of @p name into @p buf. @return 0 and *len, -ENOENT, -ENOSPC (cap too
+ *  small; *len says how much is needed), or a store error. */
+__attribute__((warn_unused_result))
+int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len);
+
+/** Call @p cb for each unacked address in address order; a non-zero return stops the walk
+ *  and is returned. @return 0, the callback's value, or a store error. */
+__attribute__((warn_unused_result))
+int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg);
+
+/** Remove @p n addresses from the unacked set in one transaction (absent ones are fine). */
+__attribute__((warn_unused_result))
+int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n);
+
+/** Number of unacked addresses. */
+uint64_t store_unacked_count(struct store *s);
+
 /** Number of stored bindings. */
 uint64_t store_count(struct store *s);
 

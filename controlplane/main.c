@@ -19,18 +19,30 @@ static int dump_one(const struct store_binding *b, void *arg)
 {
 	FILE *out = arg;
 
+	/* A BACKUP binding may have no client: its key is empty, of type "none". */
 	fprintf(out, "{\"address\": \"%u.%u.%u.%u\", \"state\": \"%s\", \"key-type\": \"%s\", "
 		"\"key\": \"", b->addr >> 24, (b->addr >> 16) & 255, (b->addr >> 8) & 255,
 		b->addr & 255, bt_state_str(b->state),
-		b->key.type == DP_KEY_CLIENT_ID ? "client-id" : "hw");
+		b->key.type == DP_KEY_CLIENT_ID ? "client-id" :
+		b->key.len == 0 && b->key.type != DP_KEY_HWADDR ? "none" : "hw");
 	for (unsigned i = 0; i < b->key.len; i++) {
 		fprintf(out, "%s%02x", i ? ":" : "", b->key.data[i]);
 	}
+	/* "hw": htype + chaddr as stored (record version 2), null when unknown. */
+	if (b->hw_len == 0) {
+		fprintf(out, "\", \"hw\": null");
+	} else {
+		fprintf(out, "\", \"hw\": \"");
+		for (unsigned i = 0; i < b->hw_len; i++) {
+			fprintf(out, "%s%02x", i ? ":" : "", b->hw[i]);
+		}
+		fprintf(out, "\"");
+	}
 	if (b->ends == UINT64_MAX) {
-		fprintf(out, "\", \"start\": %llu, \"ends\": null}\n",
+		fprintf(out, ", \"start\": %llu, \"ends\": null}\n",
 			(unsigned long long)b->start);
 	} else {
-		fprintf(out, "\", \"start\": %llu, \"ends\": %llu}\n",
+		fprintf(out, ", \"start\": %llu, \"ends\": %llu}\n",
 			(unsigned long long)b->start, (unsigned long long)b->ends);
 	}
 	return 0;

@@ -1,3 +1,19 @@
+/*
+ * The committer and its failover tap.
+ *
+ * The tap is a second single-producer/single-consumer ring, in the other direction: the
+ * committer thread produces, the control thread consumes. Only indices cross threads. The
+ * producer writes the slots, then publishes head with release; the consumer reads head with
+ * acquire, so the slots below it are visible, copies them, then gives them back by storing
+ * tail with release, which the producer reads with acquire before reusing a slot. The ring is
+ * allocated once, before the thread starts (pthread_create orders that for the thread), and
+ * never again: when it is full an address is dropped and counted, the committer never waits
+ * for the control thread.
+ *
+ * Addresses are pushed only after store_write_batch() returned 0 and the durable sequences
+ * were published, so whatever the control thread drains is durable, and the partner never
+ * hears of a binding that a crash could take back.
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -12,6 +28,15 @@ struct spsc {
 	_Alignas(64) _Atomic uint64_t tail;	/* next slot the committer reads */
 	_Alignas(64) uint64_t last_seq;		/* committer-private: newest seq drained */
 	struct dp_change *slots;
+};
+
+/* The failover tap: committer thread produces, control thread consumes. */
+struct tap {
+	_Alignas(64) _Atomic uint64_t head;	/* next slot the committer writes */
+	_Alignas(64) _Atomic uint64_t tail;	/* next slot the control thread reads */
+	_Alignas(64) _Atomic uint64_t lost;	/* addresses dropped: the ring was full */
+	uint32_t *slots;			/* NULL: the tap is off */
+	uint64_t mask;
 };
 
 struct committer {
@@ -32,6 +57,7 @@ struct committer {
 	unsigned stop_max_ms;
 	int stop_result;
 	struct committer_stats st;
+	struct tap tap;
 };
 
 static int post(void *ctx, const struct dp_change *c)
@@ -134,6 +160,7 @@ void committer_free(struct committer *c)
 	}
 	free(c->rings);
 	free(c->batch);
+	free(c->tap.slots);
 	free(c);
 }
 
@@ -173,6 +200,87 @@ static void drain(struct committer *c)
 	}
 }
 
+/* The partner hears of our changes only; one that applies its own update is not sent back. */
+static bool change_is_fo(const struct dp_change *ch)
+{
+	return (ch->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) == DP_CHANGE_FO;
+}
+
+/* Committer thread, after the batch is durable and published. One release per batch. */
+static void tap_push(struct committer *c)
+{
+	struct tap *t = &c->tap;
+	uint64_t h, room;
+	uint64_t lost = 0;
+
+	if (t->slots == NULL) {
+		return;
+	}
+	h = atomic_load_explicit(&t->head, memory_order_relaxed);
+	room = t->mask + 1 - (h - atomic_load_explicit(&t->tail, memory_order_acquire));
+	for (size_t i = 0; i < c->n_batch; i++) {
+		if (!change_is_fo(&c->batch[i])) {
+			continue;
+		}
+		if (room == 0) {
+			lost++;
+			continue;
+		}
+		t->slots[h++ & t->mask] = c->batch[i].addr;
+		room--;
+	}
+	atomic_store_explicit(&t->head, h, memory_order_release);
+	if (lost) {
+		atomic_fetch_add_explicit(&t->lost, lost, memory_order_relaxed);
+	}
+}
+
+int committer_tap_enable(struct committer *c, uint32_t size)
+{
+	uint32_t *slots;
+
+	if (size == 0 || (size & (size - 1)) != 0) {
+		return -EINVAL;
+	}
+	if (c->started) {
+		return -EBUSY;
+	}
+	slots = calloc(size, sizeof(*slots));
+	if (slots == NULL) {
+		return -ENOMEM;
+	}
+	/* Not started: nobody else touches the tap, a second call just replaces it. */
+	free(c->tap.slots);
+	c->tap.slots = slots;
+	c->tap.mask = size - 1;
+	atomic_store_explicit(&c->tap.head, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->tap.tail, 0, memory_order_relaxed);
+	return 0;
+}
+
+size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max)
+{
+	struct tap *t = &c->tap;
+	uint64_t tl, h;
+	size_t n = 0;
+
+	if (t->slots == NULL) {
+		return 0;
+	}
+	tl = atomic_load_explicit(&t->tail, memory_order_relaxed);
+	h = atomic_load_explicit(&t->head, memory_order_acquire);
+	for (; tl != h && n < max; tl++) {
+		addrs[n++] = t->slots[tl & t->mask];
+	}
+	atomic_store_explicit(&t->tail, tl, memory_order_release);
+	return n;
+}
+
+uint64_t committer_tap_lost(const struct committer *c)
+{
+	return atomic_load_explicit(&c->tap.lost, memory_order_relaxed);
+}
+
 int committer_round(struct committer *c)
 {
 	uint64_t t0;
@@ -197,6 +305,7 @@ int committer_round(struct committer *c)
 			atomic_store_explicit(&c->durable[w], c->batch_seq[w], memory_order_release);
 		}
 	}
+	tap_push(c);
 	n = c->n_batch;
 	c->n_batch = 0;
 	atomic_fetch_add_explicit(&c->st.batches, 1, memory_order_relaxed);

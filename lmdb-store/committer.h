@@ -76,12 +76,18 @@ const struct committer_stats *committer_stats(const struct committer *c);
  * committer_start(). When the ring is full the address is not pushed and the lost counter
  * grows: the control thread must then resend every binding of its failover scopes (the
  * store's unacked set still has them, so nothing is forgotten across a restart either).
+ * A change flagged DP_CHANGE_PEER is never pushed (even with DP_CHANGE_FO set too), exactly
+ * as the store leaves it out of "unacked". The ring is allocated here and freed by
+ * committer_free(); the committer thread never allocates for it. Calling it again before
+ * the start replaces the ring. Control thread.
  * @param size  ring entries, power of two. @return 0, -EINVAL, -ENOMEM, -EBUSY (started).
  */
 __attribute__((warn_unused_result))
 int committer_tap_enable(struct committer *c, uint32_t size);
 
-/** Pop up to @p max addresses. Control thread only. @return how many. */
+/** Pop up to @p max addresses into @p addrs (caller's array), oldest first; each was
+ *  durable (and its sequence published) before it was pushed. Control thread only (the
+ *  single consumer). @return how many; 0 when the tap is off. */
 size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max);
 
 /** Addresses the tap could not take (ring full) since the start; any thread. */

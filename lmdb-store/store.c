@@ -21,15 +21,34 @@
  * refused. A refused environment sees only an aborted transaction: its data file is never
  * written.
  *
- * A binding record (the value in "bindings") is a versioned fixed layout, big endian:
+ * A binding record (the value in "bindings") is a versioned fixed layout, big endian. Version
+ * 2 is always written; version 1 (no hardware address) is still read, as hw_len 0:
  *
- *   offset  0  u8   record version (REC_VERSION)
- *           1  u8   state (enum bt_state, one of the stored states)
- *           2  u64  start
- *          10  u64  ends (UINT64_MAX = infinite)
- *          18  u8   key type (enum dp_key_type)
- *          19  u8   key length (<= DP_KEY_MAX)
- *          20  ...  key bytes; the record is exactly 20 + key length bytes
+ *   version 2                                 version 1
+ *   offset  0  u8   record version (2)        0  u8   record version (1)
+ *           1  u8   state                     1  u8   state
+ *           2  u64  start                     2  u64  start
+ *          10  u64  ends (UINT64_MAX = inf.) 10  u64  ends
+ *          18  u8   key type (0: no key)     18  u8   key type
+ *          19  u8   key length (<= 64)       19  u8   key length (<= 64)
+ *          20  u8   hw length (<= 17)        20  ...  key bytes; exactly 20 + key length
+ *          21  ...  key bytes, then hw bytes; exactly 21 + key length + hw length
+ *
+ * state is one of the stored states of enum bt_state. In version 2 the key is empty (type 0,
+ * length 0) for a BACKUP binding, which has no client, and only then; such a record has no
+ * "clients" entry. hw is htype + chaddr of the client (failover option 5), empty if unknown.
+ *
+ * Why STORE_SCHEMA and the layout in "meta" did not change with version 2: they describe
+ * which databases exist and how their keys are laid out, and neither changed ("failover" and
+ * "unacked" were in the layout from the start). A record carries its own version, so this
+ * code reads a store written before version 2 in place, record by record, with no migration
+ * and no window in which a half-converted store could be left behind. The reverse is safe
+ * too: a binary that knows only version 1 meets a version 2 record as "unknown record
+ * version" (STORE_E_CORRUPT, refused and reported), never as a misread binding.
+ *
+ * "unacked" maps an address (4 bytes, big endian) to an empty value: its presence is the
+ * whole record. "failover" maps a relationship name (its bytes, no NUL) to the control
+ * plane's opaque record. Both are written with the same grow-and-retry loop as the batches.
  *
  * Decoding checks every field. A record that does not decode is reported as STORE_E_CORRUPT
  * and never skipped: whether to start without it is the caller's decision.
@@ -59,11 +78,15 @@
 #define MAX_DBS			8
 #define BEGIN_RETRIES		3
 
-#define REC_VERSION		1
-#define REC_HDR_LEN		20
-#define REC_MAX_LEN		(REC_HDR_LEN + DP_KEY_MAX)
+#define REC_V1			1
+#define REC_V2			2
+#define REC_V1_HDR_LEN		20
+#define REC_V2_HDR_LEN		21
+#define REC_MAX_LEN		(REC_V2_HDR_LEN + DP_KEY_MAX + DP_HW_MAX)
 #define ADDR_LEN		4
 #define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
+#define FO_NAME_MAX		63
+#define FO_VAL_MAX		4096
 
 #define ERRMSG_LEN		512
 
@@ -347,9 +370,34 @@ static bool state_is_stored(unsigned state)
 	}
 }
 
-static bool key_is_valid(const struct dp_client_key *k)
+/*
+ * Does @p k have an entry in "clients"? Every key with a known type did, in version 1, even
+ * an empty one; a version 2 BACKUP record without a client has type 0.
+ */
+static bool key_indexed(const struct dp_client_key *k)
 {
 	return (k->type == DP_KEY_HWADDR || k->type == DP_KEY_CLIENT_ID) && k->len <= DP_KEY_MAX;
+}
+
+/* A key a change may carry (and a lookup may use): a known type and 1..DP_KEY_MAX bytes. */
+static bool key_is_valid(const struct dp_client_key *k)
+{
+	return key_indexed(k) && k->len > 0;
+}
+
+/* The key of a non-FREE change: valid, or empty for BACKUP (a binding with no client). */
+static bool change_key_ok(const struct dp_change *c)
+{
+	return c->key.len == 0 ? c->state == BT_BACKUP : key_is_valid(&c->key);
+}
+
+/*
+ * Does the partner have to hear of @p c? A change that applies the partner's own update is
+ * never sent back, even if it also carries DP_CHANGE_FO.
+ */
+static bool change_is_fo(const struct dp_change *c)
+{
+	return (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) == DP_CHANGE_FO;
 }
 
 static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
@@ -359,16 +407,22 @@ static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
 	return 1 + (size_t)k->len;
 }
 
+/* Always version 2. An empty key is written as type 0 whatever the change's type says. */
 static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 {
-	buf[0] = REC_VERSION;
+	size_t off = REC_V2_HDR_LEN;
+
+	buf[0] = REC_V2;
 	buf[1] = c->state;
 	put_be64(buf + 2, c->start);
 	put_be64(buf + 10, c->ends);
-	buf[18] = c->key.type;
+	buf[18] = c->key.len ? c->key.type : 0;
 	buf[19] = c->key.len;
-	memcpy(buf + REC_HDR_LEN, c->key.data, c->key.len);
-	return REC_HDR_LEN + (size_t)c->key.len;
+	buf[20] = c->hw_len;
+	memcpy(buf + off, c->key.data, c->key.len);
+	off += c->key.len;
+	memcpy(buf + off, c->hw, c->hw_len);
+	return off + c->hw_len;
 }
 
 static void fmt_addr(char buf[16], uint32_t a)
@@ -387,25 +441,41 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	const char *why;
 	char abuf[16];
 	uint32_t addr = 0;
+	size_t hdr, hw_len;
 
 	if (key->mv_size != ADDR_LEN) {
 		why = "key is not a 4-byte address";
 		goto bad;
 	}
 	addr = get_be32(key->mv_data);
-	if (val->mv_size < REC_HDR_LEN) {
-		why = "record shorter than its header";
+	if (val->mv_size < 1) {
+		why = "empty record";
 		goto bad;
 	}
-	if (p[0] != REC_VERSION) {
+	if (p[0] != REC_V1 && p[0] != REC_V2) {
 		why = "unknown record version";
+		goto bad;
+	}
+	hdr = p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN;
+	if (val->mv_size < hdr) {
+		why = "record shorter than its header";
 		goto bad;
 	}
 	if (!state_is_stored(p[1])) {
 		why = "state is not a stored state";
 		goto bad;
 	}
-	if (p[18] != DP_KEY_HWADDR && p[18] != DP_KEY_CLIENT_ID) {
+	if (p[0] == REC_V2 && p[19] == 0) {
+		/* Only a BACKUP binding has no client, and then no key type either. */
+		if (p[1] != BT_BACKUP) {
+			why = "empty client key in a binding that is not BACKUP";
+			goto bad;
+		}
+		if (p[18] != 0) {
+			why = "empty client key with a key type";
+			goto bad;
+		}
+	} else if (p[18] != DP_KEY_HWADDR && p[18] != DP_KEY_CLIENT_ID) {
 		why = "unknown client key type";
 		goto bad;
 	}
@@ -413,8 +483,14 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 		why = "client key longer than DP_KEY_MAX";
 		goto bad;
 	}
-	if (val->mv_size != REC_HDR_LEN + (size_t)p[19]) {
-		why = "record length does not match its key length";
+	hw_len = p[0] == REC_V2 ? p[20] : 0;
+	if (hw_len > DP_HW_MAX) {
+		why = "hardware address longer than DP_HW_MAX";
+		goto bad;
+	}
+	if (val->mv_size != hdr + (size_t)p[19] + hw_len) {
+		why = p[0] == REC_V2 ? "record length does not match its key and hw lengths" :
+				       "record length does not match its key length";
 		goto bad;
 	}
 
@@ -425,7 +501,9 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	b->ends = get_be64(p + 10);
 	b->key.type = p[18];
 	b->key.len = p[19];
-	memcpy(b->key.data, p + REC_HDR_LEN, b->key.len);
+	memcpy(b->key.data, p + hdr, b->key.len);
+	b->hw_len = (uint8_t)hw_len;
+	memcpy(b->hw, p + hdr + b->key.len, hw_len);
 	return 0;
 
 bad:
@@ -459,6 +537,7 @@ static bool key_equal(const struct dp_client_key *a, const struct dp_client_key 
 static void apply_change(struct store_txn *t, const struct dp_change *c)
 {
 	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN], ckey[CKEY_MAX_LEN];
+	struct dp_client_key nk = c->key;
 	struct store_binding old;
 	bool had_old = false;
 	MDB_val k, v;
@@ -478,28 +557,39 @@ static void apply_change(struct store_txn *t, const struct dp_change *c)
 	}
 
 	if (c->state == BT_FREE) {
-		if (had_old) {
+		if (had_old && key_indexed(&old.key)) {
 			unlink_client(t, &old.key, akey);
 		}
 		if (key_is_valid(&c->key)) {
 			unlink_client(t, &c->key, akey);
 		}
 		txn_del(t, DB_BINDINGS, akey, ADDR_LEN);
-		return;
+	} else {
+		if (nk.len == 0) {
+			nk.type = 0;	/* as rec_encode() writes it */
+		}
+		if (had_old && key_indexed(&old.key) && !key_equal(&old.key, &nk)) {
+			unlink_client(t, &old.key, akey);
+		}
+		len = rec_encode(c, rec);
+		txn_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len);
+		/* A BACKUP binding without a client is in no client's index. */
+		if (nk.len > 0) {
+			len = ckey_encode(&nk, ckey);
+			txn_put(t, DB_CLIENTS, ckey, len, akey, ADDR_LEN);
+		}
 	}
 
-	if (had_old && !key_equal(&old.key, &c->key)) {
-		unlink_client(t, &old.key, akey);
+	/* In this transaction: the binding is never durable without its unacked mark. */
+	if (change_is_fo(c)) {
+		txn_put(t, DB_UNACKED, akey, ADDR_LEN, "", 0);
 	}
-	len = rec_encode(c, rec);
-	txn_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len);
-	len = ckey_encode(&c->key, ckey);
-	txn_put(t, DB_CLIENTS, ckey, len, akey, ADDR_LEN);
 }
 
 bool store_change_valid(const struct dp_change *c)
 {
-	return c->state == BT_FREE || (state_is_stored(c->state) && key_is_valid(&c->key));
+	return c->state == BT_FREE ||
+	       (state_is_stored(c->state) && change_key_ok(c) && c->hw_len <= DP_HW_MAX);
 }
 
 static int check_batch(struct store *s, const struct dp_change *c, size_t n)
@@ -517,10 +607,17 @@ static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 				c[i].state);
 			return -EINVAL;
 		}
-		if (!key_is_valid(&c[i].key)) {
+		if (!change_key_ok(&c[i])) {
 			fmt_addr(abuf, c[i].addr);
-			set_err(s, "change %zu (%s): invalid client key (type %u, length %u)", i,
-				abuf, c[i].key.type, c[i].key.len);
+			set_err(s, "change %zu (%s): invalid client key (type %u, length %u%s)", i,
+				abuf, c[i].key.type, c[i].key.len,
+				c[i].key.len == 0 ? ": only BACKUP may have none" : "");
+			return -EINVAL;
+		}
+		if (c[i].hw_len > DP_HW_MAX) {
+			fmt_addr(abuf, c[i].addr);
+			set_err(s, "change %zu (%s): hardware address of %u bytes (at most %d)", i,
+				abuf, c[i].hw_len, DP_HW_MAX);
 			return -EINVAL;
 		}
 	}
@@ -547,10 +644,51 @@ static int grow_map(struct store *s)
 	return 0;
 }
 
-static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n)
+/*
+ * Run @p fill in one write transaction and commit it. A full map aborts the transaction,
+ * which leaves nothing behind, so the map is grown and @p fill runs again from the start.
+ * @return 0 or a negative store error (then nothing of it is written).
+ */
+static int write_txn_locked(struct store *s, void (*fill)(struct store_txn *t, const void *arg),
+			    const void *arg)
 {
 	struct store_txn t;
+	int ret;
+
+	for (;;) {
+		txn_begin(s, &t, false);
+		if (!t.ret) {
+			fill(&t, arg);
+		}
+		ret = txn_commit(&t);
+		if (ret != STORE_E_FULL) {
+			return ret;
+		}
+		ret = grow_map(s);
+		if (ret) {
+			return ret;
+		}
+	}
+}
+
+struct batch {
+	const struct dp_change *c;
+	size_t n;
+};
+
+static void fill_batch(struct store_txn *t, const void *arg)
+{
+	const struct batch *b = arg;
 	size_t i;
+
+	for (i = 0; i < b->n && !t->ret; i++) {
+		apply_change(t, &b->c[i]);
+	}
+}
+
+static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n)
+{
+	struct batch b = { .c = c, .n = n };
 	int ret;
 
 	if (s->inject_n > 0) {
@@ -566,22 +704,7 @@ static int write_batch_locked(struct store *s, const struct dp_change *c, size_t
 	if (n == 0) {
 		return 0;
 	}
-
-	for (;;) {
-		txn_begin(s, &t, false);
-		for (i = 0; i < n && !t.ret; i++) {
-			apply_change(&t, &c[i]);
-		}
-		ret = txn_commit(&t);
-		if (ret != STORE_E_FULL) {
-			return ret;
-		}
-		/* The aborted batch left nothing behind: grow and write all of it again. */
-		ret = grow_map(s);
-		if (ret) {
-			return ret;
-		}
-	}
+	return write_txn_locked(s, fill_batch, &b);
 }
 
 static int refuse(struct store *s, const char *reason)
@@ -860,7 +983,7 @@ static int get_client_locked(struct store *s, const struct dp_client_key *k, uin
 	return ret;
 }
 
-static uint64_t count_locked(struct store *s)
+static uint64_t count_locked(struct store *s, enum db_id db)
 {
 	struct store_txn t;
 	MDB_stat st;
@@ -871,11 +994,14 @@ static uint64_t count_locked(struct store *s)
 	if (t.ret) {
 		return 0;
 	}
-	rc = mdb_stat(t.txn, s->dbi[DB_BINDINGS], &st);
+	rc = mdb_stat(t.txn, s->dbi[db], &st);
 	if (rc == MDB_SUCCESS) {
 		n = st.ms_entries;
 	} else {
-		mdb_to_store(s, rc, "count \"bindings\"");
+		char what[64];
+
+		snprintf(what, sizeof(what), "count \"%s\"", db_names[db]);
+		mdb_to_store(s, rc, what);
 	}
 	txn_end_read(&t);
 	return n;
@@ -969,7 +1095,7 @@ uint64_t store_count(struct store *s)
 	uint64_t ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = count_locked(s);
+	ret = count_locked(s, DB_BINDINGS);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -977,24 +1103,29 @@ uint64_t store_count(struct store *s)
 static const char CONFIG_RUNNING[] = "running";
 static const char CONFIG_FINGERPRINT[] = "file-fingerprint";
 
+struct config_rec {
+	const char *json;
+	size_t len;
+	uint8_t fp[8];
+};
+
+static void fill_config(struct store_txn *t, const void *arg)
+{
+	const struct config_rec *r = arg;
+
+	txn_put(t, DB_CONFIG, CONFIG_RUNNING, sizeof(CONFIG_RUNNING) - 1, r->json, r->len);
+	txn_put(t, DB_CONFIG, CONFIG_FINGERPRINT, sizeof(CONFIG_FINGERPRINT) - 1, r->fp,
+		sizeof(r->fp));
+}
+
 int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint)
 {
-	uint8_t fp[8];
-	struct store_txn t;
+	struct config_rec r = { .json = json, .len = len };
 	int ret;
 
-	put_be64(fp, fingerprint);
+	put_be64(r.fp, fingerprint);
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		txn_begin(s, &t, false);
-		txn_put(&t, DB_CONFIG, CONFIG_RUNNING, sizeof(CONFIG_RUNNING) - 1, json, len);
-		txn_put(&t, DB_CONFIG, CONFIG_FINGERPRINT, sizeof(CONFIG_FINGERPRINT) - 1, fp,
-			sizeof(fp));
-		ret = txn_commit(&t);
-		if (ret != STORE_E_FULL || (ret = grow_map(s)) != 0) {
-			break;
-		}
-	}
+	ret = write_txn_locked(s, fill_config, &r);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1032,4 +1163,182 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
 const char *store_lmdb_version(void)
 {
 	return mdb_version(NULL, NULL, NULL);
+}
+
+/* --- failover: the relationship records and the unacked set --- */
+
+/* @return the length of a valid relationship name, or 0 (and the message set). */
+static size_t fo_name_len(struct store *s, const char *name)
+{
+	size_t len = name ? strnlen(name, FO_NAME_MAX + 1) : 0;
+
+	if (len == 0 || len > FO_NAME_MAX) {
+		set_err(s, "failover relationship name must have 1 to %d bytes", FO_NAME_MAX);
+		return 0;
+	}
+	return len;
+}
+
+struct fo_rec {
+	const char *name;
+	size_t name_len;
+	const void *val;
+	size_t len;
+};
+
+static void fill_fo(struct store_txn *t, const void *arg)
+{
+	const struct fo_rec *r = arg;
+
+	txn_put(t, DB_FAILOVER, r->name, r->name_len, r->val, r->len);
+}
+
+int store_fo_put(struct store *s, const char *name, const void *val, size_t len)
+{
+	struct fo_rec r = { .name = name, .val = val, .len = len };
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	r.name_len = fo_name_len(s, name);
+	if (r.name_len == 0) {
+		goto out;
+	}
+	if (val == NULL || len == 0 || len > FO_VAL_MAX) {
+		set_err(s, "failover record of \"%s\": %zu bytes (1 to %d)", name, len,
+			FO_VAL_MAX);
+		goto out;
+	}
+	ret = write_txn_locked(s, fill_fo, &r);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len)
+{
+	struct store_txn t;
+	size_t nlen;
+	MDB_val v;
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	nlen = fo_name_len(s, name);
+	if (nlen == 0) {
+		goto out;
+	}
+	if (len == NULL || (buf == NULL && cap > 0)) {
+		set_err(s, "store_fo_get: no length or buffer");
+		goto out;
+	}
+	txn_begin(s, &t, true);
+	if (txn_get(&t, DB_FAILOVER, name, nlen, &v)) {
+		*len = v.mv_size;
+		if (v.mv_size > cap) {
+			ret = -ENOSPC;
+		} else {
+			memcpy(buf, v.mv_data, v.mv_size);
+			ret = 0;
+		}
+	} else {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int unacked_load_locked(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
+{
+	struct store_txn t;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc, ret;
+
+	txn_begin(s, &t, true);
+	if (t.ret) {
+		return t.ret;
+	}
+	rc = mdb_cursor_open(t.txn, s->dbi[DB_UNACKED], &cur);
+	if (rc != MDB_SUCCESS) {
+		cur = NULL;
+		ret = mdb_to_store(s, rc, "open a cursor on \"unacked\"");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != ADDR_LEN) {
+			set_err(s, "unacked entry with a %zu-byte key, not a 4-byte address",
+				k.mv_size);
+			ret = STORE_E_CORRUPT;
+			goto out;
+		}
+		ret = cb(get_be32(k.mv_data), arg);
+		if (ret) {
+			goto out;
+		}
+	}
+	ret = rc == MDB_NOTFOUND ? 0 : mdb_to_store(s, rc, "walk \"unacked\"");
+out:
+	if (cur) {
+		mdb_cursor_close(cur);
+	}
+	txn_end_read(&t);
+	return ret;
+}
+
+int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = unacked_load_locked(s, cb, arg);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+struct addr_list {
+	const uint32_t *a;
+	size_t n;
+};
+
+static void fill_unacked_del(struct store_txn *t, const void *arg)
+{
+	const struct addr_list *l = arg;
+	uint8_t akey[ADDR_LEN];
+	size_t i;
+
+	for (i = 0; i < l->n && !t->ret; i++) {
+		put_be32(akey, l->a[i]);
+		txn_del(t, DB_UNACKED, akey, ADDR_LEN);
+	}
+}
+
+int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n)
+{
+	struct addr_list l = { .a = addrs, .n = n };
+	int ret;
+
+	if (n == 0) {
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (addrs == NULL) {
+		set_err(s, "store_unacked_del: no addresses");
+		ret = -EINVAL;
+	} else {
+		ret = write_txn_locked(s, fill_unacked_del, &l);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+uint64_t store_unacked_count(struct store *s)
+{
+	uint64_t ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = count_locked(s, DB_UNACKED);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }

@@ -7,10 +7,15 @@
  *               clients,config,failover,unacked"). An environment whose schema or layout
  *               differs from ours is refused (STORE_E_SCHEMA), never rewritten.
  *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
- *               value: struct store_binding encoded (see store.c: versioned, fixed layout)
+ *               value: struct store_binding encoded (see store.c: versioned, fixed layout;
+ *               version 2, with the hardware address, is written; version 1 is still read)
  *   "clients"   key: client key (type byte + key bytes) -> address (4 bytes, big endian):
- *               the client's latest binding
- *   "config", "failover", "unacked"   created empty now; used by later issues
+ *               the client's latest binding. A BACKUP binding with no client (empty key)
+ *               has no entry here.
+ *   "config"    the running configuration (store_config_put)
+ *   "failover"  key: relationship name -> the control plane's opaque record (store_fo_put)
+ *   "unacked"   key: address (4 bytes, big endian) -> empty value: the addresses whose
+ *               latest DP_CHANGE_FO change the partner has not acknowledged
  *
  * Threads: every function but store_open/store_close may be called from any thread (a mutex
  * serialises them: the committer writes batches while the control thread reads bindings or
@@ -55,8 +60,9 @@ struct store_binding {
 	uint32_t addr;
 	uint8_t state;			/**< enum bt_state (never BT_OFFERED, never BT_FREE) */
 	uint64_t start, ends;		/**< unix seconds; ends UINT64_MAX = infinite */
-	struct dp_client_key key;	/**< len 0 only for BACKUP */
-	uint8_t hw_len;			/**< htype + chaddr (record version 2; 0 in version 1) */
+	struct dp_client_key key;	/**< len 0 (and type 0) only for BACKUP: no client */
+	uint8_t hw_len;			/**< htype + chaddr (record version 2; 0 in version 1
+					 *   and when unknown), <= DP_HW_MAX */
 	uint8_t hw[DP_HW_MAX];
 };
 
@@ -74,7 +80,9 @@ void store_close(struct store *s);
 
 /**
  * Would store_write_batch() accept this change? (FREE, or a storable state with a valid
- * key.) Any thread; pure.
+ * key.) A valid key has a known type and 1..DP_KEY_MAX bytes; only BT_BACKUP may instead
+ * carry an empty key (len 0, its type is then ignored). A stored state also needs
+ * hw_len <= DP_HW_MAX. Any thread; pure.
  */
 bool store_change_valid(const struct dp_change *c);
 
@@ -82,7 +90,10 @@ bool store_change_valid(const struct dp_change *c);
  * Write a batch of changes in ONE write transaction and commit it.
  * A change with state BT_FREE deletes the address's binding (and the client index entry if it
  * points at that address); any other state writes the binding and points the client index at
- * it. Changes are applied in order; later ones win.
+ * it (unless its key is empty: a BACKUP binding with no client). Changes are applied in order;
+ * later ones win. A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
+ * partner's own update is never sent back) also puts its address into "unacked", in the same
+ * transaction; other changes leave "unacked" alone.
  * When the map is full it is grown (doubled, up to max_map_size) and the batch retried.
  * @return 0 when the whole batch is durable (per the sync mode); otherwise a negative
  *         enum store_err and NOTHING of the batch is written.
@@ -134,25 +145,31 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
  * control thread loads them and sends those bindings again.
  */
 
-/** Keep @p len bytes (1..4096) for relationship @p name (1..63 bytes). @return 0 or error. */
+/** Keep @p len bytes (1..4096) for relationship @p name (1..63 bytes, NUL-terminated),
+ *  replacing any previous record. Any thread. @return 0, -EINVAL (bad name, length or NULL
+ *  @p val), or a store error. */
 __attribute__((warn_unused_result))
 int store_fo_put(struct store *s, const char *name, const void *val, size_t len);
 
-/** Read the record of @p name into @p buf. @return 0 and *len, -ENOENT, -ENOSPC (cap too
- *  small; *len says how much is needed), or a store error. */
+/** Read the record of @p name into @p buf (caller's memory, @p cap bytes; NULL with cap 0
+ *  asks for the length only). Any thread. @return 0 and *len, -ENOENT, -ENOSPC (cap too
+ *  small; *len says how much is needed), -EINVAL (bad name), or a store error. */
 __attribute__((warn_unused_result))
 int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len);
 
 /** Call @p cb for each unacked address in address order; a non-zero return stops the walk
- *  and is returned. @return 0, the callback's value, or a store error. */
+ *  and is returned. @p cb runs under the store's lock inside a read transaction: it must not
+ *  call the store. @return 0, the callback's value, or a store error. */
 __attribute__((warn_unused_result))
 int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg);
 
-/** Remove @p n addresses from the unacked set in one transaction (absent ones are fine). */
+/** Remove @p n addresses from the unacked set in one transaction (absent ones are fine).
+ *  @return 0 (also for n == 0), -EINVAL (NULL @p addrs), or a store error (nothing
+ *  removed). */
 __attribute__((warn_unused_result))
 int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n);
 
-/** Number of unacked addresses. */
+/** Number of unacked addresses (0 after an error, see store_errmsg). */
 uint64_t store_unacked_count(struct store *s);
 
 /** Number of stored bindings. */

@@ -1,7 +1,8 @@
 /*
  * The committer between workers and the store: group commit, per-worker durable sequence,
  * ring back-pressure, and what happens when a commit fails (nothing is published, so a
- * parked ACK stays parked, until a retry succeeds).
+ * parked ACK stays parked, until a retry succeeds). The failover tap: exactly the addresses
+ * of DP_CHANGE_FO changes, each only once it is durable, and a full tap counts its losses.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -202,6 +203,208 @@ static void threaded_group_commit(void **state)
 	assert_true(atomic_load(&committer_stats(e->c)->batches) < 40000);
 }
 
+/* The tap's addresses say which change they came from: worker in bits 16.., seq below. */
+#define TAP_BASE 0x0a000000u
+
+static uint32_t tap_addr(uint8_t worker, uint64_t seq)
+{
+	return TAP_BASE + ((uint32_t)worker << 16) + (uint32_t)seq;
+}
+
+/* Flags by sequence: every third change is ours for the partner, every fifth the partner's,
+ * every fifteenth claims both (and is the partner's: never tapped). */
+static uint8_t tap_flags(uint64_t seq)
+{
+	return (uint8_t)((seq % 3 == 0 ? DP_CHANGE_FO : 0) | (seq % 5 == 0 ? DP_CHANGE_PEER : 0));
+}
+
+static bool tapped(uint64_t seq)
+{
+	return seq % 3 == 0 && seq % 5 != 0;
+}
+
+static struct dp_change tap_change(uint8_t worker, uint64_t seq)
+{
+	struct dp_change c = change(worker, seq, tap_addr(worker, seq));
+
+	c.flags = tap_flags(seq);
+	return c;
+}
+
+static void tap_only_fo_after_durable(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 2};
+	uint32_t got[128];
+	size_t n, want = 0;
+
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);	/* off: nothing */
+	assert_int_equal(committer_tap_enable(e->c, 0), -EINVAL);
+	assert_int_equal(committer_tap_enable(e->c, 48), -EINVAL);
+	assert_int_equal(committer_tap_enable(e->c, 128), 0);
+	for (uint64_t i = 1; i <= 30; i++) {
+		for (uint8_t w = 0; w < 2; w++) {
+			struct dp_change c = tap_change(w, i);
+
+			assert_int_equal(committer_ops.post(e->c, &c), 0);
+			want += tapped(i);
+		}
+	}
+	/* Posted is not durable: nothing yet, and not after a failed commit either. */
+	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+	store_inject_failure(e->s, 1, STORE_E_IO);
+	assert_true(committer_round(e->c) < 0);
+	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+
+	assert_int_equal(committer_round(e->c), 60);
+	n = committer_tap_drain(e->c, got, 128);
+	assert_int_equal(n, want);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t w = (uint8_t)((got[i] - TAP_BASE) >> 16);
+		uint64_t seq = (got[i] - TAP_BASE) & 0xffff;
+
+		assert_true(w < 2);
+		assert_true(tapped(seq));
+		assert_true(committer_ops.durable(e->c, w) >= seq);
+		/* Each exactly once, in the batch's order (worker by worker here). */
+		for (size_t j = 0; j < i; j++) {
+			assert_int_not_equal(got[j], got[i]);
+		}
+	}
+	/* The store marked the same addresses unacked, in the same transaction. */
+	assert_int_equal(store_unacked_count(e->s), want);
+	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+	assert_int_equal(committer_tap_lost(e->c), 0);
+
+	/* Drained in pieces too. */
+	for (uint64_t i = 31; i <= 36; i++) {
+		struct dp_change c = tap_change(0, i);
+
+		assert_int_equal(committer_ops.post(e->c, &c), 0);
+	}
+	assert_int_equal(committer_round(e->c), 6);
+	assert_int_equal(committer_tap_drain(e->c, got, 1), 1);	/* 33 */
+	assert_int_equal(got[0], tap_addr(0, 33));
+	assert_int_equal(committer_tap_drain(e->c, got, 128), 1);	/* 36 */
+	assert_int_equal(got[0], tap_addr(0, 36));
+}
+
+static void tap_overflow_counted(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 1};
+	uint32_t got[16];
+
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	assert_int_equal(committer_tap_enable(e->c, 2), 0);
+	assert_int_equal(committer_tap_enable(e->c, 4), 0);	/* before the start: replaced */
+	for (uint64_t i = 1; i <= 10; i++) {
+		struct dp_change c = change(0, i, 0xc6140000u + (uint32_t)i);
+
+		c.flags = i == 10 ? DP_CHANGE_PEER : DP_CHANGE_FO;
+		assert_int_equal(committer_ops.post(e->c, &c), 0);
+	}
+	assert_int_equal(committer_round(e->c), 10);
+	/* Four fit; the other five FO addresses are counted, the PEER one is no loss. */
+	assert_int_equal(committer_tap_lost(e->c), 5);
+	assert_int_equal(committer_tap_drain(e->c, got, 16), 4);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(got[i], 0xc6140001u + i);
+	}
+	/* Nothing was lost from the store: all nine are unacked there. */
+	assert_int_equal(store_unacked_count(e->s), 9);
+
+	/* Room again: wrapped around the ring, nothing more lost. */
+	for (uint64_t i = 11; i <= 13; i++) {
+		struct dp_change c = change(0, i, 0xc6140000u + (uint32_t)i);
+
+		c.flags = DP_CHANGE_FO;
+		assert_int_equal(committer_ops.post(e->c, &c), 0);
+	}
+	assert_int_equal(committer_round(e->c), 3);
+	assert_int_equal(committer_tap_drain(e->c, got, 16), 3);
+	assert_int_equal(got[2], 0xc614000du);
+	assert_int_equal(committer_tap_lost(e->c), 5);
+}
+
+/* The committer thread produces while this (control) thread drains: every address drained
+ * is durable already, and none is lost with a ring that is never full. */
+struct tap_producer {
+	struct committer *c;
+	uint8_t worker;
+	unsigned n;
+};
+
+static void *tap_produce(void *arg)
+{
+	struct tap_producer *p = arg;
+
+	for (uint64_t i = 1; i <= p->n;) {
+		struct dp_change c = tap_change(p->worker, i);
+
+		if (committer_ops.post(p->c, &c) == 0) {
+			i++;
+		} else {
+			usleep(50);
+		}
+	}
+	return NULL;
+}
+
+static void tap_threaded(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 2, .ring_size = 1024};
+	struct tap_producer p[2];
+	pthread_t th[2];
+	uint32_t got[256];
+	uint64_t last[2] = {0, 0};
+	size_t total = 0, want = 0;
+	const unsigned n = 20000;
+
+	for (uint64_t i = 1; i <= n; i++) {
+		want += 2 * tapped(i);
+	}
+	e->c = committer_new(e->s, &o);
+	assert_int_equal(committer_tap_enable(e->c, 1 << 16), 0);
+	assert_int_equal(committer_start(e->c), 0);
+	assert_int_equal(committer_tap_enable(e->c, 1024), -EBUSY);
+	for (int i = 0; i < 2; i++) {
+		p[i] = (struct tap_producer){e->c, (uint8_t)i, n};
+		assert_int_equal(pthread_create(&th[i], NULL, tap_produce, &p[i]), 0);
+	}
+	for (unsigned spins = 0; total < want && spins < 2000000; spins++) {
+		size_t k = committer_tap_drain(e->c, got, 256);
+
+		for (size_t i = 0; i < k; i++) {
+			uint8_t w = (uint8_t)((got[i] - TAP_BASE) >> 16);
+			uint64_t seq = (got[i] - TAP_BASE) & 0xffff;
+
+			assert_true(w < 2);
+			assert_true(tapped(seq));
+			assert_true(committer_ops.durable(e->c, w) >= seq);
+			assert_true(seq > last[w]);	/* a worker's changes stay in order */
+			last[w] = seq;
+		}
+		total += k;
+		if (k == 0) {
+			usleep(10);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	assert_int_equal(committer_stop(e->c, 10000), 0);
+	for (size_t k; (k = committer_tap_drain(e->c, got, 256)) != 0;) {
+		total += k;
+	}
+	assert_int_equal(total, want);
+	assert_int_equal(committer_tap_lost(e->c), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -212,6 +415,9 @@ int main(void)
 		T(full_ring_refuses),
 		T(bad_options_refused),
 		T(threaded_group_commit),
+		T(tap_only_fo_after_durable),
+		T(tap_overflow_counted),
+		T(tap_threaded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /*
- * The LMDB store: record round trips, batches, the client index, refusal of foreign
- * environments (which must stay untouched), corrupt records, map growth and "store full",
- * fault injection and the relaxed sync mode.
+ * The LMDB store: record round trips (version 2 with the hardware address, and version 1
+ * records still read), batches, the client index, BACKUP bindings without a client, refusal
+ * of foreign environments (which must stay untouched), corrupt records, map growth and
+ * "store full", fault injection, the relaxed sync mode, the unacked set and the failover
+ * records.
  *
  * Each test gets its own mkdtemp() directory under /tmp; the store lives in its "db"
  * subdirectory, which store_open() creates. Foreign or damaged environments are made with raw
@@ -113,6 +115,17 @@ static struct dp_change change(uint32_t addr, uint8_t state, const struct dp_cli
 	return c;
 }
 
+/* htype + chaddr of @p len bytes (1 = Ethernet, then the address bytes). */
+static void set_hw(struct dp_change *c, unsigned len, unsigned seed)
+{
+	unsigned i;
+
+	c->hw_len = (uint8_t)len;
+	for (i = 0; i < len; i++) {
+		c->hw[i] = i == 0 ? 1 : (uint8_t)(seed * 13 + i);
+	}
+}
+
 static void assert_binding(const struct store_binding *b, const struct dp_change *c)
 {
 	assert_int_equal(b->addr, c->addr);
@@ -122,6 +135,8 @@ static void assert_binding(const struct store_binding *b, const struct dp_change
 	assert_int_equal(b->key.type, c->key.type);
 	assert_int_equal(b->key.len, c->key.len);
 	assert_memory_equal(b->key.data, c->key.data, c->key.len);
+	assert_int_equal(b->hw_len, c->hw_len);
+	assert_memory_equal(b->hw, c->hw, c->hw_len);
 }
 
 struct collect {
@@ -145,9 +160,11 @@ static unsigned sample(struct dp_change *c)
 	unsigned n = 0;
 
 	hw_key(&k, 1);
-	c[n++] = change(BASE + 9, BT_ACTIVE, &k, 1700000000, 1700003600);
+	c[n] = change(BASE + 9, BT_ACTIVE, &k, 1700000000, 1700003600);
+	set_hw(&c[n++], 7, 1);
 	cid_key(&k, DP_KEY_MAX, 2);
-	c[n++] = change(BASE + 3, BT_EXPIRED, &k, 0, 0x0102030405060708ull);
+	c[n] = change(BASE + 3, BT_EXPIRED, &k, 0, 0x0102030405060708ull);
+	set_hw(&c[n++], DP_HW_MAX, 2);
 	hw_key(&k, 3);
 	c[n++] = change(BASE + 1, BT_RELEASED, &k, 1, 2);
 	cid_key(&k, 1, 4);
@@ -502,102 +519,618 @@ static void test_empty_env_is_fresh(void **state)
 	assert_memory_equal(v, "\0\0\0\1", 4);
 }
 
+/* The record encodings of store.c, written independently of it (big endian throughout). */
+static void enc_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+	}
+}
+
+/* Version 1: 20 bytes of header, then the key. @return the record length. */
+static size_t enc_v1(uint8_t *buf, uint8_t state, uint64_t start, uint64_t ends,
+		     const struct dp_client_key *k)
+{
+	buf[0] = 1;
+	buf[1] = state;
+	enc_be64(buf + 2, start);
+	enc_be64(buf + 10, ends);
+	buf[18] = k->type;
+	buf[19] = k->len;
+	memcpy(buf + 20, k->data, k->len);
+	return 20 + (size_t)k->len;
+}
+
+/* Version 2: 21 bytes of header (the 21st is hw_len), then the key, then hw. */
+static size_t enc_v2(uint8_t *buf, const struct dp_change *c)
+{
+	buf[0] = 2;
+	buf[1] = c->state;
+	enc_be64(buf + 2, c->start);
+	enc_be64(buf + 10, c->ends);
+	buf[18] = c->key.type;
+	buf[19] = c->key.len;
+	buf[20] = c->hw_len;
+	memcpy(buf + 21, c->key.data, c->key.len);
+	memcpy(buf + 21 + c->key.len, c->hw, c->hw_len);
+	return 21 + (size_t)c->key.len + c->hw_len;
+}
+
+/* Raw read of the binding of @p addr. @return its length, or -1 when missing. */
+static long raw_get_binding(const char *dir, uint32_t addr, uint8_t *buf, size_t len)
+{
+	uint8_t akey[4] = { (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8),
+			    (uint8_t)addr };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = 4, .mv_data = akey }, v;
+	long ret = -1;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "bindings", 0, &dbi), 0);
+	if (mdb_get(txn, dbi, &k, &v) == 0) {
+		assert_true(v.mv_size <= len);
+		memcpy(buf, v.mv_data, v.mv_size);
+		ret = (long)v.mv_size;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return ret;
+}
+
+/* Number of entries of database @p db, read raw. */
+static size_t raw_entries(const char *dir, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return st.ms_entries;
+}
+
+/* @p rec at BASE + 5 must be reported corrupt by load and get; rewriting @p heal heals it. */
+static void expect_corrupt(struct fix *f, const char *name, const uint8_t *rec, size_t len,
+			   const struct dp_change *heal)
+{
+	uint8_t akey[4] = { 0xc0, 0x00, 0x02, 0x05 };	/* BASE + 5 */
+	struct store_binding b;
+	struct collect col;
+	struct store *s;
+
+	raw_put(f->dir, "bindings", akey, 4, rec, len);
+	s = open_store(f, STORE_SYNC_STRICT);
+	col.n = 0;
+	if (store_load(s, collect_cb, &col) != STORE_E_CORRUPT) {
+		print_error("case \"%s\" not reported\n", name);
+		fail();
+	}
+	assert_int_equal(col.n, 1);	/* .1 came before the bad .5 */
+	assert_non_null(strstr(store_errmsg(s), "192.0.2.5"));
+	assert_int_equal(store_get(s, BASE + 5, &b), STORE_E_CORRUPT);
+	assert_int_equal(store_get(s, BASE + 1, &b), 0);
+
+	/* Rewriting the address heals it. */
+	assert_int_equal(store_write_batch(s, heal, 1), 0);
+	assert_int_equal(store_get(s, BASE + 5, &b), 0);
+	assert_binding(&b, heal);
+	store_close(s);
+}
+
 static void test_corrupt_record(void **state)
 {
+	/* Changes to the good version 2 record of .5 (21 + 7 key + 7 hw = 35 bytes). */
 	static const struct {
 		const char *name;
 		int off;		/* byte to change, or -1 */
 		uint8_t val;
 		int dlen;		/* added to the record length */
 	} bad[] = {
-		{ "empty", -1, 0, -27 },
-		{ "short header", -1, 0, -16 },
-		{ "version 2", 0, 2, 0 },
+		{ "empty", -1, 0, -35 },
+		{ "short header", -1, 0, -15 },
+		{ "version 3", 0, 3, 0 },
 		{ "version 0", 0, 0, 0 },
 		{ "state FREE", 1, BT_FREE, 0 },
 		{ "state OFFERED", 1, BT_OFFERED, 0 },
 		{ "state 8", 1, 8, 0 },
 		{ "key type 0", 18, 0, 0 },
 		{ "key type 3", 18, 3, 0 },
-		{ "key len 65", 18 + 1, 65, 0 },
-		{ "key len 6", 18 + 1, 6, 0 },
+		{ "key len 65", 19, 65, 0 },
+		{ "key len 6", 19, 6, 0 },
+		{ "key len 0", 19, 0, 0 },
+		{ "hw len 18", 20, 18, 0 },
+		{ "hw len 6", 20, 6, 0 },
 		{ "trailing byte", -1, 0, 1 },
 		{ "missing byte", -1, 0, -1 },
 	};
 	struct fix *f = *state;
 	struct dp_client_key k;
-	struct dp_change c[2];
-	struct store_binding b;
+	struct dp_change c[2], x;
 	struct collect col;
-	uint8_t akey[4] = { 0xc0, 0x00, 0x02, 0x05 };	/* BASE + 5 */
-	uint8_t good[32], rec[32];
+	uint8_t good[64], rec[64];
 	struct store *s;
 	unsigned i;
+	size_t len;
 
 	hw_key(&k, 1);
 	c[0] = change(BASE + 1, BT_ACTIVE, &k, 10, 100);
 	hw_key(&k, 2);
 	c[1] = change(BASE + 5, BT_ACTIVE, &k, 10, 100);
+	set_hw(&c[1], 7, 5);
 	s = open_store(f, STORE_SYNC_STRICT);
 	assert_int_equal(store_write_batch(s, c, 2), 0);
 	store_close(s);
 
-	/* The encoding is the documented one: 20 bytes of header, then the 6+1 key bytes. */
-	memset(good, 0, sizeof(good));
+	/* The encoding is the documented one: version 2, 21 bytes of header, key, hw. */
 	{
-		uint8_t expect[27] = { 1, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
-				       0, 0, 0, 0, 0, 0, 0, 100, DP_KEY_HWADDR, 7,
-				       1, 2, 0, 0, 0, 0, 2 };
-		MDB_env *env;
-		MDB_txn *txn;
-		MDB_dbi dbi;
-		MDB_val kv = { .mv_size = 4, .mv_data = akey }, v;
+		uint8_t expect[35] = { 2, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
+				       0, 0, 0, 0, 0, 0, 0, 100, DP_KEY_HWADDR, 7, 7,
+				       1, 2, 0, 0, 0, 0, 2,
+				       1, 66, 67, 68, 69, 70, 71 };
 
-		assert_int_equal(mdb_env_create(&env), 0);
-		assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-		assert_int_equal(mdb_env_open(env, f->dir, MDB_RDONLY, 0600), 0);
-		assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-		assert_int_equal(mdb_dbi_open(txn, "bindings", 0, &dbi), 0);
-		assert_int_equal(mdb_get(txn, dbi, &kv, &v), 0);
-		assert_int_equal(v.mv_size, 27);
-		assert_memory_equal(v.mv_data, expect, 27);
-		memcpy(good, v.mv_data, 27);
-		mdb_txn_abort(txn);
-		mdb_env_close(env);
+		assert_int_equal(raw_get_binding(f->dir, BASE + 5, good, sizeof(good)), 35);
+		assert_memory_equal(good, expect, 35);
+		assert_int_equal(enc_v2(rec, &c[1]), 35);
+		assert_memory_equal(rec, expect, 35);
 	}
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		size_t len = (size_t)(27 + bad[i].dlen);
-
 		memcpy(rec, good, sizeof(rec));
 		if (bad[i].off >= 0) {
 			rec[bad[i].off] = bad[i].val;
 		}
-		raw_put(f->dir, "bindings", akey, 4, rec, len);
-
-		s = open_store(f, STORE_SYNC_STRICT);
-		col.n = 0;
-		if (store_load(s, collect_cb, &col) != STORE_E_CORRUPT) {
-			print_error("case \"%s\" not reported\n", bad[i].name);
-			fail();
-		}
-		assert_int_equal(col.n, 1);	/* .1 came before the bad .5 */
-		assert_non_null(strstr(store_errmsg(s), "192.0.2.5"));
-		assert_int_equal(store_get(s, BASE + 5, &b), STORE_E_CORRUPT);
-		assert_int_equal(store_get(s, BASE + 1, &b), 0);
-
-		/* Rewriting the address heals it. */
-		assert_int_equal(store_write_batch(s, &c[1], 1), 0);
-		assert_int_equal(store_get(s, BASE + 5, &b), 0);
-		assert_binding(&b, &c[1]);
-		store_close(s);
+		expect_corrupt(f, bad[i].name, rec, (size_t)(35 + bad[i].dlen), &c[1]);
 	}
 
+	/* An empty key is only for BACKUP, and then without a key type. */
+	x = c[1];
+	x.key.type = 0;
+	x.key.len = 0;
+	expect_corrupt(f, "empty key in ACTIVE", rec, enc_v2(rec, &x), &c[1]);
+	x.state = BT_BACKUP;
+	x.key.type = DP_KEY_HWADDR;
+	expect_corrupt(f, "empty key with a type", rec, enc_v2(rec, &x), &c[1]);
+
+	/* Version 1 records are checked as strictly. */
+	len = enc_v1(rec, BT_ACTIVE, 10, 100, &c[1].key);
+	rec[18] = 0;
+	expect_corrupt(f, "v1 key type 0", rec, len, &c[1]);
+	len = enc_v1(rec, BT_ACTIVE, 10, 100, &c[1].key);
+	expect_corrupt(f, "v1 trailing byte", rec, len + 1, &c[1]);
+	expect_corrupt(f, "v1 missing byte", rec, len - 1, &c[1]);
+	rec[1] = BT_OFFERED;
+	expect_corrupt(f, "v1 state OFFERED", rec, len, &c[1]);
+
 	/* A key that is not a 4-byte address. */
-	raw_put(f->dir, "bindings", "abc", 3, good, 27);
+	raw_put(f->dir, "bindings", "abc", 3, good, 35);
 	s = open_store(f, STORE_SYNC_STRICT);
+	col.n = 0;
 	assert_int_equal(store_load(s, collect_cb, &col), STORE_E_CORRUPT);
 	store_close(s);
+}
+
+/* Version 2 carries hw (0 to DP_HW_MAX bytes) through a write, a reopen and a load. */
+static void test_hw_round_trip(void **state)
+{
+	struct fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[4];
+	struct store_binding b;
+	struct collect col = { .n = 0 };
+	uint8_t rec[128], want[128];
+	struct store *s = open_store(f, STORE_SYNC_STRICT);
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		cid_key(&k, 3 + i * 20, i);
+		c[i] = change(BASE + 10 + i, BT_ACTIVE, &k, 1000 + i, 2000 + i);
+	}
+	set_hw(&c[0], DP_HW_MAX, 1);	/* the longest: htype + 16 bytes of chaddr */
+	set_hw(&c[1], 0, 0);		/* unknown */
+	set_hw(&c[2], 1, 3);		/* htype alone */
+	assert_int_equal(store_write_batch(s, c, 3), 0);
+	store_close(s);
+
+	for (i = 0; i < 3; i++) {
+		long n = raw_get_binding(f->dir, c[i].addr, rec, sizeof(rec));
+
+		assert_int_equal(n, (long)enc_v2(want, &c[i]));
+		assert_memory_equal(rec, want, (size_t)n);
+	}
+
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_load(s, collect_cb, &col), 0);
+	assert_int_equal(col.n, 3);
+	for (i = 0; i < 3; i++) {
+		assert_binding(&col.b[i], &c[i]);
+		assert_int_equal(store_get(s, c[i].addr, &b), 0);
+		assert_binding(&b, &c[i]);
+	}
+
+	/* A renewal that changes only hw replaces it. */
+	set_hw(&c[1], 7, 9);
+	assert_int_equal(store_write_batch(s, &c[1], 1), 0);
+	assert_int_equal(store_get(s, c[1].addr, &b), 0);
+	assert_binding(&b, &c[1]);
+
+	/* More than DP_HW_MAX bytes is refused, and nothing of the batch is written. */
+	c[3] = c[0];
+	c[3].addr = BASE + 20;
+	c[3].hw_len = DP_HW_MAX + 1;
+	assert_false(store_change_valid(&c[3]));
+	assert_int_equal(store_write_batch(s, &c[2], 2), -EINVAL);
+	assert_non_null(strstr(store_errmsg(s), "hardware address"));
+	assert_int_equal(store_get(s, BASE + 20, &b), -ENOENT);
+	/* A FREE change ignores hw. */
+	c[3].state = BT_FREE;
+	assert_true(store_change_valid(&c[3]));
+	store_close(s);
+}
+
+/* A store written before version 2 still loads (hw_len 0), and is rewritten as version 2. */
+static void test_v1_record_loads(void **state)
+{
+	struct fix *f = *state;
+	struct dp_client_key k1, k2;
+	struct dp_change c[3];
+	struct store_binding b;
+	struct collect col = { .n = 0 };
+	uint8_t rec[128], akey[4];
+	uint8_t ckey[1 + DP_KEY_MAX];
+	uint32_t addr;
+	struct store *s;
+	size_t len;
+
+	hw_key(&k1, 1);
+	cid_key(&k2, DP_KEY_MAX, 2);
+	c[0] = change(BASE + 7, BT_ACTIVE, &k1, 1700000000, 1700003600);
+	c[1] = change(BASE + 8, BT_BACKUP, &k2, 1700000000, BT_INFINITE);
+	make_store(f);
+
+	/* As the version 1 code wrote them: the record, and the client's index entry. */
+	for (int i = 0; i < 2; i++) {
+		akey[0] = 0xc0;
+		akey[1] = 0x00;
+		akey[2] = 0x02;
+		akey[3] = (uint8_t)(c[i].addr & 0xff);
+		len = enc_v1(rec, c[i].state, c[i].start, c[i].ends, &c[i].key);
+		raw_put(f->dir, "bindings", akey, 4, rec, len);
+		ckey[0] = c[i].key.type;
+		memcpy(ckey + 1, c[i].key.data, c[i].key.len);
+		raw_put(f->dir, "clients", ckey, 1 + (size_t)c[i].key.len, akey, 4);
+	}
+
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_get(s, BASE + 7, &b), 0);
+	assert_binding(&b, &c[0]);
+	assert_int_equal(b.hw_len, 0);
+	assert_int_equal(store_get(s, BASE + 8, &b), 0);
+	assert_binding(&b, &c[1]);
+	assert_int_equal(b.hw_len, 0);
+	assert_int_equal(store_load(s, collect_cb, &col), 0);
+	assert_int_equal(col.n, 8);	/* the 6 of the sample and these 2 */
+	assert_int_equal(store_get_client(s, &k1, &addr), 0);
+	assert_int_equal(addr, BASE + 7);
+
+	/* The next change to .7 writes version 2, with hw; the index stays right. */
+	c[2] = c[0];
+	c[2].start = 1700003000;
+	set_hw(&c[2], 7, 7);
+	assert_int_equal(store_write_batch(s, &c[2], 1), 0);
+	assert_int_equal(store_get(s, BASE + 7, &b), 0);
+	assert_binding(&b, &c[2]);
+	assert_int_equal(store_get_client(s, &k1, &addr), 0);
+	assert_int_equal(addr, BASE + 7);
+	/* .8 goes to a BACKUP without a client: the version 1 client's entry goes. */
+	c[2] = change(BASE + 8, BT_BACKUP, NULL, 1700000000, BT_INFINITE);
+	assert_int_equal(store_write_batch(s, &c[2], 1), 0);
+	assert_int_equal(store_get_client(s, &k2, &addr), -ENOENT);
+	store_close(s);
+
+	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)), 21 + 7 + 7);
+	assert_int_equal(rec[0], 2);
+}
+
+/* A BACKUP binding may have no client: stored with an empty key, in no client's index. */
+static void test_backup_empty_key(void **state)
+{
+	struct fix *f = *state;
+	struct dp_client_key k1, k2;
+	struct dp_change c[3];
+	struct store_binding b;
+	struct collect col = { .n = 0 };
+	uint32_t addr;
+	struct store *s = open_store(f, STORE_SYNC_STRICT);
+	size_t clients;
+
+	hw_key(&k1, 1);
+	hw_key(&k2, 2);
+	c[0] = change(BASE + 1, BT_BACKUP, NULL, 100, BT_INFINITE);
+	c[1] = change(BASE + 2, BT_BACKUP, NULL, 100, BT_INFINITE);
+	c[1].key.type = DP_KEY_HWADDR;	/* an empty key's type is ignored */
+	set_hw(&c[1], 7, 2);		/* a BACKUP binding may still know the hw */
+	c[2] = change(BASE + 3, BT_ACTIVE, &k1, 100, 200);
+	assert_true(store_change_valid(&c[0]));
+	assert_true(store_change_valid(&c[1]));
+	assert_int_equal(store_write_batch(s, c, 3), 0);
+	store_close(s);
+	clients = raw_entries(f->dir, "clients");
+	assert_int_equal(clients, 1);	/* k1 only */
+
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_load(s, collect_cb, &col), 0);
+	assert_int_equal(col.n, 3);
+	c[1].key.type = 0;		/* as it reads back */
+	assert_binding(&col.b[0], &c[0]);
+	assert_binding(&col.b[1], &c[1]);
+	assert_int_equal(col.b[1].key.len, 0);
+	assert_int_equal(col.b[1].key.type, 0);
+	assert_binding(&col.b[2], &c[2]);
+
+	/* .3 turns BACKUP without a client: k1's index entry goes. */
+	c[0] = change(BASE + 3, BT_BACKUP, NULL, 300, BT_INFINITE);
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(store_get_client(s, &k1, &addr), -ENOENT);
+	assert_int_equal(store_get(s, BASE + 3, &b), 0);
+	assert_int_equal(b.key.len, 0);
+	/* And back to a client. */
+	c[0] = change(BASE + 3, BT_ACTIVE, &k2, 400, 500);
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(store_get_client(s, &k2, &addr), 0);
+	assert_int_equal(addr, BASE + 3);
+	/* FREE of a BACKUP binding. */
+	c[0] = change(BASE + 1, BT_FREE, NULL, 500, 0);
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
+	assert_int_equal(store_count(s), 2);
+	/* An empty key is no lookup key. */
+	k1.len = 0;
+	assert_int_equal(store_get_client(s, &k1, &addr), -EINVAL);
+	store_close(s);
+	assert_int_equal(raw_entries(f->dir, "clients"), 1);	/* k2 only */
+}
+
+/* Every other stored state needs a client. */
+static void test_empty_key_refused(void **state)
+{
+	static const uint8_t states[] = { BT_ACTIVE, BT_EXPIRED, BT_RELEASED, BT_ABANDONED,
+					  BT_RESET };
+	struct fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[2];
+	struct store_binding b;
+	struct store *s = open_store(f, STORE_SYNC_STRICT);
+	unsigned i;
+
+	hw_key(&k, 1);
+	c[0] = change(BASE + 1, BT_BACKUP, NULL, 10, 20);
+	for (i = 0; i < sizeof(states); i++) {
+		c[1] = change(BASE + 2, states[i], NULL, 10, 20);
+		assert_false(store_change_valid(&c[1]));
+		c[1].key.type = DP_KEY_HWADDR;	/* a type does not make an empty key valid */
+		assert_false(store_change_valid(&c[1]));
+		assert_int_equal(store_write_batch(s, c, 2), -EINVAL);
+		assert_non_null(strstr(store_errmsg(s), "only BACKUP"));
+	}
+	/* BACKUP with a client is fine too, but not with a bad key. */
+	c[1] = change(BASE + 2, BT_BACKUP, &k, 10, 20);
+	assert_true(store_change_valid(&c[1]));
+	c[1].key.type = 0;
+	assert_false(store_change_valid(&c[1]));
+	assert_int_equal(store_write_batch(s, c, 2), -EINVAL);
+	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
+	assert_int_equal(store_count(s), 0);
+	store_close(s);
+}
+
+struct addrs {
+	uint32_t a[64];
+	unsigned n;
+	unsigned stop_at;	/* 0: never */
+};
+
+static int addr_cb(uint32_t addr, void *arg)
+{
+	struct addrs *l = arg;
+
+	assert_true(l->n < 64);
+	l->a[l->n++] = addr;
+	return l->n == l->stop_at ? 7 : 0;
+}
+
+static void assert_unacked(struct store *s, const uint32_t *want, unsigned n)
+{
+	struct addrs l = { .n = 0 };
+	unsigned i;
+
+	assert_int_equal(store_unacked_load(s, addr_cb, &l), 0);
+	assert_int_equal(l.n, n);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(l.a[i], want[i]);
+	}
+	assert_int_equal(store_unacked_count(s), n);
+}
+
+/* DP_CHANGE_FO changes enter "unacked" with their binding, atomically; others never. */
+static void test_unacked(void **state)
+{
+	struct fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[8];
+	struct store_binding b;
+	struct addrs l = { .n = 0, .stop_at = 2 };
+	struct store *s = open_store(f, STORE_SYNC_STRICT);
+	unsigned i;
+
+	assert_int_equal(store_unacked_count(s), 0);
+	assert_unacked(s, NULL, 0);
+	for (i = 0; i < 6; i++) {
+		hw_key(&k, i);
+		c[i] = change(BASE + 60 - i * 10, BT_ACTIVE, &k, 10, 20);	/* .60 down to .10 */
+	}
+	c[0].flags = DP_CHANGE_FO;			/* .60 */
+	c[1].flags = DP_CHANGE_PEER;			/* .50: the partner's: never */
+	c[2].flags = 0;					/* .40: no failover scope */
+	c[3].flags = DP_CHANGE_FO | DP_CHANGE_PEER;	/* .30: PEER wins */
+	c[4].flags = DP_CHANGE_FO;			/* .20 */
+	c[5] = change(BASE + 10, BT_BACKUP, NULL, 10, BT_INFINITE);
+	c[5].flags = DP_CHANGE_FO;			/* .10 */
+	assert_int_equal(store_write_batch(s, c, 6), 0);
+	{
+		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 60 };
+
+		assert_unacked(s, want, 3);		/* address order */
+	}
+
+	/* A FREE flagged FO is news for the partner too. */
+	c[0] = change(BASE + 40, BT_FREE, NULL, 30, 0);
+	c[0].flags = DP_CHANGE_FO;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	{
+		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 40, BASE + 60 };
+
+		assert_unacked(s, want, 4);
+	}
+
+	/* A failed batch writes neither the bindings nor their unacked marks. */
+	hw_key(&k, 70);
+	c[0] = change(BASE + 70, BT_ACTIVE, &k, 10, 20);
+	c[0].flags = DP_CHANGE_FO;
+	hw_key(&k, 5);
+	c[1] = change(BASE + 5, BT_ACTIVE, &k, 10, 20);
+	c[1].flags = DP_CHANGE_FO;
+	store_inject_failure(s, 1, -EIO);
+	assert_int_equal(store_write_batch(s, c, 2), -EIO);
+	assert_int_equal(store_get(s, BASE + 70, &b), -ENOENT);
+	assert_int_equal(store_unacked_count(s), 4);
+	/* So does a batch refused for one bad change. */
+	c[2] = change(BASE + 80, BT_OFFERED, &k, 10, 20);
+	assert_int_equal(store_write_batch(s, c, 3), -EINVAL);
+	assert_int_equal(store_get(s, BASE + 5, &b), -ENOENT);
+	assert_int_equal(store_unacked_count(s), 4);
+	/* The retry writes both. */
+	assert_int_equal(store_write_batch(s, c, 2), 0);
+	{
+		const uint32_t want[] = { BASE + 5, BASE + 10, BASE + 20, BASE + 40, BASE + 60,
+					  BASE + 70 };
+
+		assert_unacked(s, want, 6);
+	}
+	assert_int_equal(store_unacked_load(s, addr_cb, &l), 7);	/* the callback stops it */
+	assert_int_equal(l.n, 2);
+
+	/* The partner acknowledges: absent addresses are fine, an empty list too. */
+	{
+		const uint32_t ack[] = { BASE + 60, BASE + 99, BASE + 5, BASE + 60 };
+		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 40, BASE + 70 };
+
+		assert_int_equal(store_unacked_del(s, ack, 4), 0);
+		assert_int_equal(store_unacked_del(s, NULL, 0), 0);
+		assert_unacked(s, want, 4);
+	}
+	/* A later FO change of an acknowledged address is unacked again. */
+	hw_key(&k, 60);
+	c[0] = change(BASE + 60, BT_RELEASED, &k, 40, 40);
+	c[0].flags = DP_CHANGE_FO;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(store_unacked_count(s), 5);
+	store_close(s);
+
+	/* It survives a restart: the control thread resends these. */
+	s = open_store(f, STORE_SYNC_STRICT);
+	{
+		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 40, BASE + 60, BASE + 70 };
+
+		assert_unacked(s, want, 5);
+		assert_int_equal(store_unacked_del(s, want, 5), 0);
+	}
+	assert_unacked(s, NULL, 0);
+	store_close(s);
+}
+
+static void test_fo_records(void **state)
+{
+	struct fix *f = *state;
+	static uint8_t big[4097];
+	char name[80], buf[8];
+	size_t len = 0;
+	struct store *s = open_store(f, STORE_SYNC_STRICT);
+	unsigned i;
+
+	for (i = 0; i < sizeof(big); i++) {
+		big[i] = (uint8_t)(i * 7);
+	}
+	assert_int_equal(store_fo_get(s, "dhcp-pair", buf, sizeof(buf), &len), -ENOENT);
+	assert_int_equal(store_fo_put(s, "dhcp-pair", "abc", 3), 0);
+	assert_int_equal(store_fo_get(s, "dhcp-pair", buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(buf, "abc", 3);
+	/* Replaced, not appended. */
+	assert_int_equal(store_fo_put(s, "dhcp-pair", "wxyz", 4), 0);
+	assert_int_equal(store_fo_put(s, "other", "1", 1), 0);
+	assert_int_equal(store_fo_get(s, "dhcp-pair", buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(buf, "wxyz", 4);
+	/* A name is its bytes: a prefix is another name. */
+	assert_int_equal(store_fo_get(s, "dhcp", buf, sizeof(buf), &len), -ENOENT);
+
+	/* The largest record; a buffer too small says how much is needed. */
+	assert_int_equal(store_fo_put(s, "dhcp-pair", big, 4096), 0);
+	len = 0;
+	assert_int_equal(store_fo_get(s, "dhcp-pair", buf, sizeof(buf), &len), -ENOSPC);
+	assert_int_equal(len, 4096);
+	len = 0;
+	assert_int_equal(store_fo_get(s, "dhcp-pair", NULL, 0, &len), -ENOSPC);
+	assert_int_equal(len, 4096);
+	{
+		static uint8_t out[4096];
+
+		assert_int_equal(store_fo_get(s, "dhcp-pair", out, sizeof(out), &len), 0);
+		assert_int_equal(len, 4096);
+		assert_memory_equal(out, big, 4096);
+	}
+
+	/* Lengths: name 1..63, value 1..4096. */
+	memset(name, 'n', sizeof(name));
+	name[63] = '\0';
+	assert_int_equal(store_fo_put(s, name, "v", 1), 0);
+	assert_int_equal(store_fo_get(s, name, buf, sizeof(buf), &len), 0);
+	name[63] = 'n';
+	name[64] = '\0';
+	assert_int_equal(store_fo_put(s, name, "v", 1), -EINVAL);
+	assert_non_null(strstr(store_errmsg(s), "name"));
+	assert_int_equal(store_fo_get(s, name, buf, sizeof(buf), &len), -EINVAL);
+	assert_int_equal(store_fo_put(s, "", "v", 1), -EINVAL);
+	assert_int_equal(store_fo_get(s, "", buf, sizeof(buf), &len), -EINVAL);
+	assert_int_equal(store_fo_put(s, NULL, "v", 1), -EINVAL);
+	assert_int_equal(store_fo_put(s, "x", "v", 0), -EINVAL);
+	assert_int_equal(store_fo_put(s, "x", NULL, 1), -EINVAL);
+	assert_int_equal(store_fo_put(s, "x", big, 4097), -EINVAL);
+	assert_non_null(strstr(store_errmsg(s), "4097 bytes"));
+	assert_int_equal(store_fo_get(s, "x", buf, sizeof(buf), &len), -ENOENT);
+	store_close(s);
+
+	/* Durable, and beside the bindings without touching them. */
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_fo_get(s, "other", buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 1);
+	assert_int_equal(store_count(s), 0);
+	store_close(s);
+	assert_int_equal(raw_entries(f->dir, "failover"), 3);
 }
 
 static int stop_cb(const struct store_binding *b, void *arg)
@@ -654,6 +1187,7 @@ static void test_map_full(void **state)
 		for (i = 0; i < 16; i++) {
 			cid_key(&k, DP_KEY_MAX, next + i);
 			c[i] = change(BASE + next + i, BT_ACTIVE, &k, 10, 20);
+			c[i].flags = DP_CHANGE_FO;
 		}
 		before = store_count(s);
 		ret = store_write_batch(s, c, 16);
@@ -664,9 +1198,10 @@ static void test_map_full(void **state)
 		assert_int_equal(store_count(s), before + 16);
 	}
 	assert_int_equal(ret, STORE_E_FULL);
-	/* The failed batch wrote nothing. */
+	/* The failed batch wrote nothing, unacked marks included, though it failed midway. */
 	assert_int_equal(store_count(s), before);
 	assert_int_equal(store_count(s), next);
+	assert_int_equal(store_unacked_count(s), next);
 	for (i = 0; i < 16; i++) {
 		struct store_binding b;
 
@@ -815,6 +1350,12 @@ int main(void)
 		T(test_meta_without_schema_refused),
 		T(test_empty_env_is_fresh),
 		T(test_corrupt_record),
+		T(test_hw_round_trip),
+		T(test_v1_record_loads),
+		T(test_backup_empty_key),
+		T(test_empty_key_refused),
+		T(test_unacked),
+		T(test_fo_records),
 		T(test_load_stops),
 		T(test_map_full),
 		T(test_bad_opts),

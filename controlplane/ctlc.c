@@ -16,7 +16,8 @@
  *
  * Output. Tables are built in memory (every cell a sanitised copy) and printed once the
  * column widths are known. Prometheus families are collected, sorted by family name and label
- * value, and printed so that each family's HELP and TYPE come once, before its samples.
+ * value, and printed so that each family's HELP and TYPE come once, before its samples;
+ * failover samples, which carry several labels, are sorted by their whole label text.
  */
 #include "ctlc.h"
 
@@ -42,6 +43,7 @@
 #define MAX_POS		4		/* positional arguments of the widest command */
 #define READ_CHUNK	65536
 #define WHEN_LEN	128		/* "2026-11-23 02:23:18 UTC (in 9m 58s)" and more */
+#define REL_NAME_MAX	63		/* failover relationship names (DP_NAME_MAX - 1) */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
@@ -1161,6 +1163,50 @@ static int b_stats_reset(const struct cmd_def *d, struct args *a, const char **c
 	return optional_name(d, a, arguments, err, errlen);
 }
 
+/*
+ * A failover relationship's name, as the server's configuration allows it (config.c: letters,
+ * digits, '.', '-' and '_', at most REL_NAME_MAX bytes), so that a typo is caught here.
+ */
+static int check_relationship(const struct cmd_def *d, const char *value, char *err,
+			      size_t errlen)
+{
+	int ret;
+
+	ret = check_name(d, value, "NAME", err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	for (const char *c = value; *c != '\0'; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_')) {
+			return usage_err(d, err, errlen, "NAME \"%." ECHO_MAX "s\" may only "
+					 "contain letters, digits, '.', '-' and '_'", value);
+		}
+	}
+	if (strlen(value) > REL_NAME_MAX) {
+		return usage_err(d, err, errlen, "NAME is longer than %d characters",
+				 REL_NAME_MAX);
+	}
+	return 0;
+}
+
+/* failover status [NAME]; failover partner-down/shutdown/recover/resync NAME */
+static int b_failover(const struct cmd_def *d, struct args *a, const char **command,
+		      json_t **arguments, char *err, size_t errlen)
+{
+	int ret;
+
+	(void)command;
+	if (a->pos[0] == NULL) {
+		return 0;	/* status of every relationship; the others have min_pos 1 */
+	}
+	ret = check_relationship(d, a->pos[0], err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	return set_str(*arguments, "name", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+}
+
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */
 static int b_raw(const struct cmd_def *d, struct args *a, const char **command,
 		 json_t **arguments, char *err, size_t errlen)
@@ -1332,6 +1378,32 @@ static const struct cmd_def cmd_defs[] = {
 		.help = "counters, as a table or for Prometheus",
 		.pos = { "NAME" }, .max_pos = 1, .opts = OB(O_ALL) | OB(O_PROMETHEUS),
 		.build = b_stats,
+	}, {
+		.word = "failover", .sub = "status",
+		.synopsis = "failover status [NAME] [--prometheus]",
+		.command = "failover-status",
+		.help = "states, link, queues and message counts",
+		.pos = { "NAME" }, .max_pos = 1, .opts = OB(O_PROMETHEUS), .build = b_failover,
+	}, {
+		.word = "failover", .sub = "partner-down", .synopsis = "failover partner-down NAME",
+		.command = "failover-partner-down",
+		.help = "the partner is down: serve all clients",
+		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+	}, {
+		.word = "failover", .sub = "shutdown", .synopsis = "failover shutdown NAME",
+		.command = "failover-shutdown",
+		.help = "stop serving; let the partner take over",
+		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+	}, {
+		.word = "failover", .sub = "recover", .synopsis = "failover recover NAME",
+		.command = "failover-recover",
+		.help = "leave shutdown or paused, then resync",
+		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+	}, {
+		.word = "failover", .sub = "resync", .synopsis = "failover resync NAME",
+		.command = "failover-resync",
+		.help = "send every binding to the partner again",
+		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
 	}, {
 		.word = "raw", .synopsis = "raw COMMAND [JSON-ARGUMENTS|-]",
 		.help = "send any command, print the JSON answer",
@@ -2148,6 +2220,218 @@ static int render_stats(FILE *out, json_t *stats, bool all)
 	return ret;
 }
 
+/* "normal since 2026-11-23 00:10:16 UTC (2h 3m ago)", or the state alone without a time. */
+static char *state_text(json_t *r, const char *key, const char *since_key, time_t now)
+{
+	json_t *t = json_object_get(r, since_key);
+	char *s = value_text(json_object_get(r, key));
+	struct buf b = { 0 };
+	char when[WHEN_LEN];
+
+	if (s == NULL || !json_is_integer(t) || json_integer_value(t) <= 0) {
+		return s;
+	}
+	fmt_when(json_integer_value(t), now, when, sizeof(when));
+	buf_printf(&b, "%s since %s", s, when);
+	free(s);
+	return b.data;
+}
+
+/* Length of "bndupd" in "bndupd-sent" or "bndupd-received"; 0 for any other key. */
+static size_t pair_prefix(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n > 5 && strcmp(key + n - 5, "-sent") == 0) {
+		return n - 5;
+	}
+	if (n > 9 && strcmp(key + n - 9, "-received") == 0) {
+		return n - 9;
+	}
+	return 0;
+}
+
+/* The count in @msgs under "<prefix>-<dir>", as text, or NULL ("-") when there is none. */
+static int pair_cell(json_t *msgs, const char *key, size_t plen, const char *dir, char **out)
+{
+	struct buf k = { 0 };
+
+	*out = NULL;
+	if (buf_printf(&k, "%.*s-%s", (int)plen, key, dir) != 0) {
+		return -ENOMEM;
+	}
+	*out = int_text(json_object_get(msgs, k.data));
+	free(k.data);
+	return 0;
+}
+
+/*
+ * The message counters: "X-sent" / "X-received" pairs become the rows of a MESSAGE SENT
+ * RECEIVED table, in the order the server lists them.
+ */
+static int render_fo_messages(FILE *out, json_t *msgs)
+{
+	struct table t = {
+		.ncols = 3, .head = { "MESSAGE", "SENT", "RECEIVED" }, .right = 0x6,
+	};
+	const char *key, *k2;
+	json_t *v, *v2;
+	int ret = 0;
+
+	json_object_foreach(msgs, key, v) {
+		size_t plen = pair_prefix(key);
+		char *name, *sent = NULL, *recv = NULL;
+		bool seen = false;
+
+		if (plen == 0) {
+			continue;
+		}
+		json_object_foreach(msgs, k2, v2) {
+			if (k2 == key) {
+				break;
+			}
+			if (pair_prefix(k2) == plen && strncmp(k2, key, plen) == 0) {
+				seen = true;	/* the row was made from its other half */
+				break;
+			}
+		}
+		if (seen) {
+			continue;
+		}
+		name = strndup(key, plen);
+		ret = name == NULL ? -ENOMEM : pair_cell(msgs, key, plen, "sent", &sent);
+		if (ret == 0) {
+			ret = pair_cell(msgs, key, plen, "received", &recv);
+		}
+		if (ret == 0) {
+			ret = table_add(&t, (const char *const[]){ name, sent, recv });
+		}
+		free(name);
+		free(sent);
+		free(recv);
+		if (ret != 0) {
+			break;
+		}
+	}
+	if (ret == 0 && t.nrows > 0) {
+		fputc('\n', out);
+		table_print(out, &t);
+	}
+	table_free(&t);
+	return ret;
+}
+
+/*
+ * One failover relationship: its state as "key: value" lines (the protocol's names, the two
+ * states with the time they were entered), the other counters, then the message table.
+ */
+static int render_relationship(FILE *out, json_t *r, time_t now)
+{
+	static const char *const order[] = {
+		"name", "role", "mode", "state", "partner-state", "link", "service", "mclt",
+		"skew", "addresses", "unacked", "queued", "in-flight", "window", NULL
+	};
+	static const char *const skip[] = {
+		"state-since", "partner-state-since", "communications-ok", "messages",
+		"link-counters", NULL
+	};
+	json_t *msgs = json_object_get(r, "messages");
+	json_t *link = json_object_get(r, "link-counters");
+	struct kv kv = { .n = 0 };
+	const char *key;
+	json_t *v;
+	int ret = 0;
+
+	for (const char *const *k = order; *k != NULL && ret == 0; k++) {
+		struct buf b = { 0 };
+		char d[48];
+
+		v = json_object_get(r, *k);
+		if (v == NULL) {
+			continue;
+		}
+		if (strcmp(*k, "state") == 0 || strcmp(*k, "partner-state") == 0) {
+			b.data = state_text(r, *k, strcmp(*k, "state") == 0 ? "state-since" :
+					    "partner-state-since", now);
+		} else if (json_is_integer(v) && strcmp(*k, "mclt") == 0) {
+			fmt_duration(json_integer_value(v), d, sizeof(d));
+			buf_printf(&b, "%" JSON_INTEGER_FORMAT " s (%s)", json_integer_value(v), d);
+		} else if (json_is_integer(v) && strcmp(*k, "skew") == 0) {
+			buf_printf(&b, "%" JSON_INTEGER_FORMAT " s", json_integer_value(v));
+		} else {
+			b.data = value_text(v);
+		}
+		ret = kv_add(&kv, *k, b.data);
+	}
+	json_object_foreach(r, key, v) {
+		if (ret == 0 && !in_list(key, order) && !in_list(key, skip)) {
+			ret = kv_add(&kv, key, value_text(v));
+		}
+	}
+	/* Message counters that are not sent/received pairs (addresses-given), link counters. */
+	json_object_foreach(msgs, key, v) {
+		if (ret == 0 && pair_prefix(key) == 0) {
+			ret = kv_add(&kv, key, value_text(v));
+		}
+	}
+	json_object_foreach(link, key, v) {
+		if (ret == 0) {
+			ret = kv_add(&kv, key, value_text(v));
+		}
+	}
+	kv_print_free(out, &kv);
+	if (ret == 0 && json_is_object(msgs)) {
+		ret = render_fo_messages(out, msgs);
+	}
+	return ret;
+}
+
+/* failover-status and the failover commands' answers: one block per relationship. */
+static int render_relationships(FILE *out, json_t *list, time_t now)
+{
+	size_t i;
+	json_t *r;
+	int ret = 0;
+
+	json_array_foreach(list, i, r) {
+		if (i != 0) {
+			fputc('\n', out);
+		}
+		ret = json_is_object(r) ? render_relationship(out, r, now) : render_json(out, r);
+		if (ret != 0) {
+			break;
+		}
+	}
+	return ret;
+}
+
+/* status-get's "failover" list: "failover NAME: STATE, partner STATE, link up" lines. */
+static int render_fo_summary(FILE *out, json_t *list)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(list, i, r) {
+		struct buf b = { 0 };
+		char *s;
+
+		if (buf_printf(&b, "failover %s: %s, partner %s, link %s", str_or(r, "name", "-"),
+			       str_or(r, "state", "-"), str_or(r, "partner-state", "-"),
+			       str_or(r, "link", "-")) != 0) {
+			free(b.data);
+			return -ENOMEM;
+		}
+		s = sanitize(b.data);
+		free(b.data);
+		if (s == NULL) {
+			return -ENOMEM;
+		}
+		fprintf(out, "%s\n", s);
+		free(s);
+	}
+	return 0;
+}
+
 static int render_status(FILE *out, json_t *st, time_t now)
 {
 	static const char *const order[] = {
@@ -2158,6 +2442,7 @@ static int render_status(FILE *out, json_t *st, time_t now)
 	struct kv kv = { .n = 0 };
 	struct table t = { .ncols = 4, .head = { "PORT", "DEVICE", "DRIVER", "MAC" } };
 	json_t *ports = json_object_get(st, "ports");
+	json_t *failover = json_object_get(st, "failover");
 	const char *key;
 	json_t *v, *p;
 	size_t i;
@@ -2187,11 +2472,15 @@ static int render_status(FILE *out, json_t *st, time_t now)
 		}
 	}
 	json_object_foreach(st, key, v) {
-		if (ret == 0 && !in_list(key, order) && !in_list(key, skip)) {
+		if (ret == 0 && !in_list(key, order) && !in_list(key, skip) &&
+		    !(json_is_array(v) && strcmp(key, "failover") == 0)) {
 			ret = kv_add(&kv, key, value_text(v));
 		}
 	}
 	kv_print_free(out, &kv);
+	if (ret == 0 && json_is_array(failover)) {
+		ret = render_fo_summary(out, failover);
+	}
 	if (ret != 0 || json_array_size(ports) == 0) {
 		return ret;
 	}
@@ -2212,21 +2501,36 @@ static int render_status(FILE *out, json_t *st, time_t now)
 	return ret;
 }
 
+/* The answer's text on a line of its own; nothing (and false) when it has none. */
+static int put_text(FILE *out, json_t *answer, bool *printed)
+{
+	const char *text = json_string_value(json_object_get(answer, "text"));
+	char *s;
+
+	*printed = false;
+	if (text == NULL || text[0] == '\0') {
+		return 0;
+	}
+	s = sanitize(text);
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	fprintf(out, "%s\n", s);
+	free(s);
+	*printed = true;
+	return 0;
+}
+
 /* The server's text, or (without one) the answer's arguments. */
 static int render_text(FILE *out, json_t *answer)
 {
-	const char *text = json_string_value(json_object_get(answer, "text"));
 	json_t *args = json_object_get(answer, "arguments");
+	bool printed;
+	int ret;
 
-	if (text != NULL && text[0] != '\0') {
-		char *s = sanitize(text);
-
-		if (s == NULL) {
-			return -ENOMEM;
-		}
-		fprintf(out, "%s\n", s);
-		free(s);
-		return 0;
+	ret = put_text(out, answer, &printed);
+	if (ret != 0 || printed) {
+		return ret;
 	}
 	if (json_is_object(args) && json_object_size(args) > 0) {
 		return render_kv(out, args, NULL, NULL);
@@ -2282,6 +2586,24 @@ int ctlc_render_view(FILE *out, const char *command, json_t *answer,
 	} else if (strcmp(command, "status-get") == 0) {
 		if (json_is_object(args)) {
 			return render_status(out, args, now);
+		}
+	} else if (strcmp(command, "failover-status") == 0) {
+		if (json_is_array(args)) {
+			return render_relationships(out, args, now);
+		}
+	} else if (strncmp(command, "failover-", 9) == 0) {
+		/* partner-down, shutdown, recover, resync: what was done, then the new state. */
+		if (json_is_array(args)) {
+			bool printed;
+			int ret = put_text(out, answer, &printed);
+
+			if (ret != 0 || json_array_size(args) == 0) {
+				return ret;
+			}
+			if (printed) {
+				fputc('\n', out);
+			}
+			return render_relationships(out, args, now);
 		}
 	} else if (strcmp(command, "version-get") == 0) {
 		if (json_is_object(args)) {
@@ -2474,6 +2796,274 @@ static void put_escaped(FILE *out, const char *s, bool quote)
 	}
 }
 
+/*
+ * Failover: a sample has several labels, written (escaped) into one string, so that sorting
+ * by family and then by that string keeps a relationship's samples together.
+ */
+struct fo_sample {
+	char *family;
+	const char *help;
+	enum metric_type type;
+	char *labels;		/* relationship="x",message="bndupd",direction="sent" */
+	json_int_t value;
+};
+
+/* draft-ietf-dhc-failover-12 server-state codes; RECOVER-WAIT has none there, ISC uses 254. */
+static const struct {
+	const char *name;
+	int code;
+} fo_state_codes[] = {
+	{ "unknown-state", 0 }, { "startup", 1 }, { "normal", 2 },
+	{ "communications-interrupted", 3 }, { "partner-down", 4 },
+	{ "potential-conflict", 5 }, { "recover", 6 }, { "paused", 7 }, { "shutdown", 8 },
+	{ "recover-done", 9 }, { "resolution-interrupted", 10 }, { "conflict-done", 11 },
+	{ "recover-wait", 254 },
+};
+
+static const struct {
+	const char *key;	/* top-level member (gauges), or "messages."/"link-counters." key */
+	const char *family;
+	const char *help;
+} fo_help[] = {
+	{ "state", "leasewire_failover_state",
+	  "Failover state of this server (draft-ietf-dhc-failover-12 code; recover-wait 254)." },
+	{ "partner-state", "leasewire_failover_partner_state",
+	  "Failover state of the partner as it last reported it (same codes)." },
+	{ "communications-ok", "leasewire_failover_communications_ok",
+	  "1 while the link is up and the partner's state is known." },
+	{ "state-since", "leasewire_failover_state_since_seconds",
+	  "Unix time this server entered its failover state." },
+	{ "addresses", "leasewire_failover_addresses",
+	  "Addresses covered by the relationship." },
+	{ "unacked", "leasewire_failover_unacked",
+	  "Bindings the partner has not acknowledged yet." },
+	{ "queued", "leasewire_failover_queued",
+	  "Bindings waiting to be sent to the partner." },
+	{ "in-flight", "leasewire_failover_in_flight",
+	  "Binding updates sent and waiting for their BNDACK." },
+	{ "messages.addresses-given", NULL,
+	  "Addresses given to the partner in answer to its POOLREQ." },
+	{ "link-counters.connects", NULL, "Connections made to the partner." },
+	{ "link-counters.accepts", NULL, "Connections accepted from the partner." },
+	{ "link-counters.refused-source", NULL,
+	  "Connections closed: not from the partner's address." },
+	{ "link-counters.refused-duplicate", NULL,
+	  "Connections closed: another link to the partner was up." },
+	{ "link-counters.startup-timeouts", NULL,
+	  "Connections closed without a handshake." },
+	{ "link-counters.messages-received", NULL,
+	  "Failover messages received from the partner, of any type." },
+	{ "link-counters.messages-sent", NULL,
+	  "Failover messages sent to the partner, of any type." },
+};
+
+/* The HELP text of member @key of @group ("messages", "link-counters"), or NULL. */
+static const char *fo_help_of(const char *group, const char *key)
+{
+	size_t g = strlen(group);
+
+	for (size_t i = 0; i < sizeof(fo_help) / sizeof(fo_help[0]); i++) {
+		const char *k = fo_help[i].key;
+
+		if (strncmp(k, group, g) == 0 && k[g] == '.' && strcmp(k + g + 1, key) == 0) {
+			return fo_help[i].help;
+		}
+	}
+	return NULL;
+}
+
+/* Label values escape backslash, double quote and newline. */
+static int buf_put_label(struct buf *b, const char *name, const char *value)
+{
+	int ret = buf_printf(b, "%s%s=\"", b->len != 0 ? "," : "", name);
+
+	for (const char *c = value; *c != '\0' && ret == 0; c++) {
+		ret = *c == '\\' ? buf_printf(b, "\\\\") : *c == '"' ? buf_printf(b, "\\\"") :
+		      *c == '\n' ? buf_printf(b, "\\n") : buf_printf(b, "%c", *c);
+	}
+	return ret == 0 ? buf_printf(b, "\"") : ret;
+}
+
+/* A growable array of samples. */
+struct fo_samples {
+	struct fo_sample *s;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Add one sample of @family for relationship @rel (with message/direction labels when
+ * @message is not NULL). Takes ownership of @family.
+ */
+static int fo_add(struct fo_samples *v, char *family, const char *help, enum metric_type type,
+		  const char *rel, const char *message, const char *direction, json_int_t value)
+{
+	struct buf labels = { 0 };
+	struct fo_sample *s;
+	int ret;
+
+	if (family == NULL) {
+		return -ENOMEM;
+	}
+	if (v->n == v->cap) {
+		size_t cap = v->cap != 0 ? v->cap * 2 : 32;
+
+		s = realloc(v->s, cap * sizeof(*s));
+		if (s == NULL) {
+			free(family);
+			return -ENOMEM;
+		}
+		v->s = s;
+		v->cap = cap;
+	}
+	ret = buf_put_label(&labels, "relationship", rel);
+	if (ret == 0 && message != NULL) {
+		ret = buf_put_label(&labels, "message", message);
+	}
+	if (ret == 0 && direction != NULL) {
+		ret = buf_put_label(&labels, "direction", direction);
+	}
+	if (ret != 0) {
+		free(labels.data);
+		free(family);
+		return -ENOMEM;
+	}
+	v->s[v->n++] = (struct fo_sample){
+		.family = family, .help = help, .type = type, .labels = labels.data,
+		.value = value,
+	};
+	return 0;
+}
+
+static int cmp_fo_sample(const void *a, const void *b)
+{
+	const struct fo_sample *x = a, *y = b;
+	int c = strcmp(x->family, y->family);
+
+	return c != 0 ? c : strcmp(x->labels, y->labels);
+}
+
+/* A gauge's value: an integer, a boolean (1/0) or a failover state's code. */
+static bool fo_gauge_value(const char *key, json_t *v, json_int_t *out)
+{
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return true;
+	}
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v) ? 1 : 0;
+		return true;
+	}
+	if (json_is_string(v) && (strcmp(key, "state") == 0 ||
+				  strcmp(key, "partner-state") == 0)) {
+		for (size_t i = 0; i < sizeof(fo_state_codes) / sizeof(fo_state_codes[0]); i++) {
+			if (strcmp(fo_state_codes[i].name, json_string_value(v)) == 0) {
+				*out = fo_state_codes[i].code;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The samples of one relationship. */
+static int fo_collect(struct fo_samples *v, json_t *r)
+{
+	const char *rel = json_string_value(json_object_get(r, "name"));
+	json_t *msgs = json_object_get(r, "messages");
+	json_t *link = json_object_get(r, "link-counters");
+	const char *key;
+	json_t *x;
+	int ret = 0;
+
+	if (rel == NULL) {
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(fo_help) / sizeof(fo_help[0]) && ret == 0; i++) {
+		json_int_t n;
+
+		if (fo_help[i].family != NULL &&
+		    fo_gauge_value(fo_help[i].key, json_object_get(r, fo_help[i].key), &n)) {
+			ret = fo_add(v, strdup(fo_help[i].family), fo_help[i].help, M_GAUGE, rel,
+				     NULL, NULL, n);
+		}
+	}
+	json_object_foreach(msgs, key, x) {
+		size_t plen = pair_prefix(key);
+		char *type;
+
+		if (ret != 0 || !json_is_integer(x)) {
+			continue;
+		}
+		if (plen == 0) {
+			ret = fo_add(v, metric_name("leasewire_failover_", key, strlen(key),
+						    "_total"), fo_help_of("messages", key),
+				     M_COUNTER, rel, NULL, NULL, json_integer_value(x));
+			continue;
+		}
+		type = strndup(key, plen);
+		ret = type == NULL ? -ENOMEM :
+		      fo_add(v, strdup("leasewire_failover_messages_total"),
+			     "Failover messages, by type and direction.", M_COUNTER, rel, type,
+			     key[plen + 1] == 's' ? "sent" : "received", json_integer_value(x));
+		free(type);
+	}
+	json_object_foreach(link, key, x) {
+		if (ret == 0 && json_is_integer(x)) {
+			ret = fo_add(v, metric_name("leasewire_failover_link_", key, strlen(key),
+						    "_total"), fo_help_of("link-counters", key),
+				     M_COUNTER, rel, NULL, NULL, json_integer_value(x));
+		}
+	}
+	return ret;
+}
+
+/* failover-status: gauges per relationship, counters per relationship and message. */
+static int render_prometheus_failover(FILE *out, json_t *list)
+{
+	struct fo_samples v = { 0 };
+	size_t i;
+	json_t *r;
+	int ret = 0;
+
+	json_array_foreach(list, i, r) {
+		if (!json_is_object(r)) {
+			return -EINVAL;
+		}
+	}
+	json_array_foreach(list, i, r) {
+		ret = fo_collect(&v, r);
+		if (ret != 0) {
+			goto out;
+		}
+	}
+	if (v.n > 0) {
+		qsort(v.s, v.n, sizeof(*v.s), cmp_fo_sample);
+	}
+	for (i = 0; i < v.n; i++) {
+		struct fo_sample *s = &v.s[i];
+
+		if (i == 0 || strcmp(s->family, v.s[i - 1].family) != 0) {
+			fprintf(out, "# HELP %s ", s->family);
+			if (s->help != NULL) {
+				fputs(s->help, out);
+			} else {
+				fprintf(out, "leasewired failover counter %s.", s->family);
+			}
+			fprintf(out, "\n# TYPE %s %s\n", s->family,
+				s->type == M_COUNTER ? "counter" : "gauge");
+		}
+		fprintf(out, "%s{%s} %" JSON_INTEGER_FORMAT "\n", s->family, s->labels, s->value);
+	}
+out:
+	for (i = 0; i < v.n; i++) {
+		free(v.s[i].family);
+		free(v.s[i].labels);
+	}
+	free(v.s);
+	return ret;
+}
+
 int ctlc_render_prometheus(FILE *out, json_t *stats)
 {
 	struct sample *s = NULL;
@@ -2485,6 +3075,9 @@ int ctlc_render_prometheus(FILE *out, json_t *stats)
 	if (json_is_object(stats) && json_is_integer(json_object_get(stats, "result")) &&
 	    json_object_get(stats, "arguments") != NULL) {
 		stats = json_object_get(stats, "arguments");
+	}
+	if (json_is_array(stats)) {
+		return render_prometheus_failover(out, stats);
 	}
 	if (!json_is_object(stats)) {
 		return -EINVAL;

@@ -9,8 +9,8 @@
  *     --mac 02:00:5e:12:00:05") into one protocol request, without any I/O except reading
  *     the JSON files the command names;
  *   - human output: ctlc_render() prints an answer as tables or "key: value" lines;
- *   - Prometheus output: ctlc_render_prometheus() prints statistics in the text exposition
- *     format 0.0.4.
+ *   - Prometheus output: ctlc_render_prometheus() prints statistics or failover status in
+ *     the text exposition format 0.0.4.
  *
  * Nothing here keeps state between calls and nothing is thread-local: every function may be
  * called from any thread, on distinct arguments. Errors are negative errno values with one
@@ -42,7 +42,7 @@
 /* struct ctlc_cmd.flags and struct ctlc_view.flags */
 /** The request is a lease4-get-page request: fetch every page with ctlc_call_all(). */
 #define CTLC_F_PAGED		(1u << 0)
-/** Print the statistics in the Prometheus text format instead of a table. */
+/** Print the statistics (or failover status) in the Prometheus text format, not a table. */
 #define CTLC_F_PROMETHEUS	(1u << 1)
 /** Show everything, including the zero drop-* counters a table normally hides. */
 #define CTLC_F_ALL		(1u << 2)
@@ -175,7 +175,12 @@ void ctlc_usage_commands(FILE *out);
  * OFFERED DECLINED; reservation-list: ADDRESS CLIENT HOSTNAME; statistics: NAME VALUE sorted
  * by name, zero drop-* counters hidden unless CTLC_F_ALL), single objects become "key: value"
  * lines (status-get, version-get, lease4-get/add/update), configurations and scopes are
- * printed as indented JSON, and everything else prints the server's text. An answer whose
+ * printed as indented JSON, and everything else prints the server's text. status-get's
+ * "failover" list becomes one "failover NAME: STATE, partner STATE, link LINK" line per
+ * relationship (none for an empty list). failover-status prints one block per relationship:
+ * "key: value" lines (the two states with "since <UTC time> (<duration> ago)") and a
+ * MESSAGE SENT RECEIVED table of the message counters; failover-partner-down, -shutdown,
+ * -recover and -resync print the server's text, then the same blocks. An answer whose
  * result is not 0 prints its text only. Any byte outside printable ASCII in a server string
  * is shown as '?', so a client-chosen hostname cannot drive the terminal.
  *
@@ -206,10 +211,22 @@ int ctlc_render(FILE *out, const char *command, json_t *answer);
  * are sorted by name and each has exactly one "# HELP" and one "# TYPE" line, before its
  * samples. Members whose value is not a number are skipped.
  *
+ * A failover-status list gives, per relationship (label `relationship="<name>"`), the gauges
+ * `leasewire_failover_state` and `leasewire_failover_partner_state` (the draft's state codes:
+ * startup 1, normal 2, communications-interrupted 3, partner-down 4, potential-conflict 5,
+ * recover 6, paused 7, shutdown 8, recover-done 9, resolution-interrupted 10, conflict-done
+ * 11, recover-wait 254, unknown-state 0), `leasewire_failover_communications_ok` (1/0),
+ * `leasewire_failover_state_since_seconds`, `_addresses`, `_unacked`, `_queued` and
+ * `_in_flight`; the counter `leasewire_failover_messages_total{relationship, message,
+ * direction}` for every "<message>-sent"/"<message>-received" member of "messages";
+ * `leasewire_failover_<member>_total` for the other members of "messages"
+ * (addresses-given); and `leasewire_failover_link_<member>_total` for "link-counters".
+ *
  * @param out   stream to write to.
- * @param stats the "arguments" object of a statistic-get-all or statistic-get answer, or the
- *              whole answer (its "arguments" member is then used). Not modified.
- * @return 0, -EINVAL when @p stats is not an object, or -ENOMEM.
+ * @param stats the "arguments" object of a statistic-get-all or statistic-get answer, the
+ *              "arguments" list of a failover-status answer, or the whole answer (its
+ *              "arguments" member is then used). Not modified.
+ * @return 0, -EINVAL when @p stats is neither an object nor a list of objects, or -ENOMEM.
  */
 __attribute__((warn_unused_result))
 int ctlc_render_prometheus(FILE *out, json_t *stats);

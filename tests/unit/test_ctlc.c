@@ -295,6 +295,26 @@ static const struct good_row good_rows[] = {
 	{ { "stats", "reset" }, "{'command': 'statistic-reset'}" },
 	{ { "stats", "reset", "pkt4-received" },
 	  "{'command': 'statistic-reset', 'arguments': {'name': 'pkt4-received'}}" },
+	/* failover */
+	{ { "failover", "status" }, "{'command': 'failover-status'}" },
+	{ { "failover", "status", "dc-east.1" },
+	  "{'command': 'failover-status', 'arguments': {'name': 'dc-east.1'}}" },
+	{ { "failover", "status", "--prometheus" }, "{'command': 'failover-status'}",
+	  CTLC_F_PROMETHEUS },
+	{ { "failover", "status", "--prometheus", "fo_1" },
+	  "{'command': 'failover-status', 'arguments': {'name': 'fo_1'}}", CTLC_F_PROMETHEUS },
+	{ { "failover", "status",
+	    "a123456789b123456789c123456789d123456789e123456789f123456789g12" },
+	  "{'command': 'failover-status', 'arguments': {'name': "
+	  "'a123456789b123456789c123456789d123456789e123456789f123456789g12'}}" },
+	{ { "failover", "partner-down", "fo1" },
+	  "{'command': 'failover-partner-down', 'arguments': {'name': 'fo1'}}" },
+	{ { "failover", "shutdown", "fo1" },
+	  "{'command': 'failover-shutdown', 'arguments': {'name': 'fo1'}}" },
+	{ { "failover", "recover", "fo1" },
+	  "{'command': 'failover-recover', 'arguments': {'name': 'fo1'}}" },
+	{ { "failover", "resync", "--", "fo1" },
+	  "{'command': 'failover-resync', 'arguments': {'name': 'fo1'}}" },
 	/* raw: sent as written */
 	{ { "raw", "lease4-gte" }, "{'command': 'lease4-gte'}", CTLC_F_JSON },
 	{ { "raw", "lease4-get", "{\"ip-address\": \"1.2.3.4\", \"ip\": 1}" },
@@ -432,6 +452,32 @@ static const struct bad_row bad_rows[] = {
 	{ { "stats", "a", "b" }, -EINVAL, "stats: unexpected argument \"b\"" },
 	{ { "stats", "reset", "-a" }, -EINVAL, "stats reset: unknown option \"-a\"" },
 	{ { "stats", "-x" }, -EINVAL, "stats: unknown option \"-x\"" },
+	{ { "failover" }, -EINVAL,
+	  "failover: missing subcommand (status, partner-down, shutdown, recover, resync)" },
+	{ { "failover", "down" }, -EINVAL, "failover: unknown subcommand \"down\" "
+	  "(status, partner-down, shutdown, recover, resync)" },
+	{ { "failover", "partner-down" }, -EINVAL, "failover partner-down: missing NAME" },
+	{ { "failover", "shutdown" }, -EINVAL, "failover shutdown: missing NAME" },
+	{ { "failover", "recover" }, -EINVAL, "failover recover: missing NAME" },
+	{ { "failover", "resync" }, -EINVAL, "failover resync: missing NAME" },
+	{ { "failover", "status", "fo1", "fo2" }, -EINVAL,
+	  "failover status: unexpected argument \"fo2\"" },
+	{ { "failover", "recover", "fo1", "now" }, -EINVAL,
+	  "failover recover: unexpected argument \"now\"" },
+	{ { "failover", "shutdown", "" }, -EINVAL, "failover shutdown: NAME must not be empty" },
+	{ { "failover", "partner-down", "fo 1" }, -EINVAL,
+	  "failover partner-down: NAME \"fo 1\" may only contain letters, digits, '.', '-' "
+	  "and '_'" },
+	{ { "failover", "status", "fo/1" }, -EINVAL,
+	  "failover status: NAME \"fo/1\" may only contain letters, digits, '.', '-' and '_'" },
+	{ { "failover", "resync",
+	    "a123456789b123456789c123456789d123456789e123456789f123456789g123" }, -EINVAL,
+	  "failover resync: NAME is longer than 63 characters" },
+	{ { "failover", "status", "-a" }, -EINVAL, "failover status: unknown option \"-a\"" },
+	{ { "failover", "resync", "fo1", "--prometheus" }, -EINVAL,
+	  "failover resync: unknown option \"--prometheus\"" },
+	{ { "failover", "partner-down", "--force", "fo1" }, -EINVAL,
+	  "failover partner-down: unknown option \"--force\"" },
 	{ { "raw" }, -EINVAL, "raw: missing COMMAND" },
 	{ { "raw", "" }, -EINVAL, "raw: COMMAND must not be empty" },
 	{ { "raw", "lease4-get", "{bad" }, -EINVAL,
@@ -675,6 +721,139 @@ static void test_render_status(void **state)
 		"uplink  0000:01:00.0                  net_ixgbe      02:00:5e:00:00:02\n");
 }
 
+#define STATUS_FO(list) \
+	"{'result': 0, 'text': 'running', 'arguments': {'pid': 4242, 'uptime': 7384," \
+	" 'workers': 2, 'scopes': 2, 'bindings': 120, 'failover': " list "," \
+	" 'ports': [{'name': 'lab0', 'device': '0000:01:00.0', 'driver': 'net_ixgbe'," \
+	"  'mac': '02:00:5e:00:00:01'}]}}"
+
+/* status-get's "failover" list: one line per relationship, nothing for an empty list. */
+static void test_render_status_failover(void **state)
+{
+	(void)state;
+	assert_render("status-get", STATUS_FO(
+		"[{'name': 'fo1', 'role': 'primary', 'state': 'normal',"
+		" 'partner-state': 'normal', 'link': 'up', 'messages': {'bndupd-sent': 1}},"
+		" {'name': 'fo2', 'state': 'communications-interrupted',"
+		" 'partner-state': 'unknown-state', 'link': 'connecting'},"
+		" {'name': 'fo3\\u001b', 'state': 'startup'}]"), 0,
+		"pid:      4242\n"
+		"uptime:   2h 3m (since 2026-11-23 00:10:16 UTC)\n"
+		"workers:  2\n"
+		"scopes:   2\n"
+		"bindings: 120\n"
+		"failover fo1: normal, partner normal, link up\n"
+		"failover fo2: communications-interrupted, partner unknown-state, link connecting\n"
+		"failover fo3?: startup, partner -, link -\n"
+		"\n"
+		"PORT  DEVICE        DRIVER     MAC\n"
+		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01\n");
+	assert_render("status-get", STATUS_FO("[]"), 0,
+		"pid:      4242\n"
+		"uptime:   2h 3m (since 2026-11-23 00:10:16 UTC)\n"
+		"workers:  2\n"
+		"scopes:   2\n"
+		"bindings: 120\n"
+		"\n"
+		"PORT  DEVICE        DRIVER     MAC\n"
+		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01\n");
+}
+
+/* One relationship as leasewired reports it (doc/control-protocol.md, Failover). */
+#define FO1 \
+	"{'name': 'fo1', 'role': 'primary', 'mode': 'load-balance', 'state': 'normal'," \
+	" 'state-since': 1795392616, 'partner-state': 'communications-interrupted'," \
+	" 'partner-state-since': 1795399700, 'link': 'up', 'communications-ok': true," \
+	" 'service': 'balanced', 'mclt': 3600, 'skew': -1, 'addresses': 242, 'unacked': 3," \
+	" 'queued': 1, 'in-flight': 2, 'window': 64," \
+	" 'messages': {'bndupd-sent': 120, 'bndupd-received': 118, 'bndack-sent': 118," \
+	"  'bndack-received': 117, 'rejects-sent': 0, 'rejects-received': 1," \
+	"  'updreqall-received': 1, 'updreq-received': 0, 'upddone-sent': 1," \
+	"  'upddone-received': 0, 'poolreq-received': 1, 'addresses-given': 121}," \
+	" 'link-counters': {'connects': 3, 'accepts': 0, 'refused-source': 0," \
+	"  'refused-duplicate': 1, 'startup-timeouts': 0, 'messages-received': 250," \
+	"  'messages-sent': 260}}"
+
+#define FO1_TEXT \
+	"name:              fo1\n" \
+	"role:              primary\n" \
+	"mode:              load-balance\n" \
+	"state:             normal since 2026-11-23 00:10:16 UTC (2h 3m ago)\n" \
+	"partner-state:     communications-interrupted since 2026-11-23 02:08:20 UTC " \
+	"(5m ago)\n" \
+	"link:              up\n" \
+	"service:           balanced\n" \
+	"mclt:              3600 s (1h)\n" \
+	"skew:              -1 s\n" \
+	"addresses:         242\n" \
+	"unacked:           3\n" \
+	"queued:            1\n" \
+	"in-flight:         2\n" \
+	"window:            64\n" \
+	"addresses-given:   121\n" \
+	"connects:          3\n" \
+	"accepts:           0\n" \
+	"refused-source:    0\n" \
+	"refused-duplicate: 1\n" \
+	"startup-timeouts:  0\n" \
+	"messages-received: 250\n" \
+	"messages-sent:     260\n" \
+	"\n" \
+	"MESSAGE    SENT  RECEIVED\n" \
+	"bndupd      120       118\n" \
+	"bndack      118       117\n" \
+	"rejects       0         1\n" \
+	"updreqall     -         1\n" \
+	"updreq        -         0\n" \
+	"upddone       1         0\n" \
+	"poolreq       -         1\n"
+
+/* A secondary that has never heard from its partner: no times, no counters yet. */
+#define FO2 \
+	"{'name': 'fo2', 'role': 'secondary', 'mode': 'hot-standby', 'state': 'recover-wait'," \
+	" 'state-since': 1795399990, 'partner-state': 'unknown-state'," \
+	" 'partner-state-since': 0, 'link': 'down', 'communications-ok': false," \
+	" 'service': 'none', 'mclt': 90, 'skew': 0, 'addresses': 10, 'unacked': 0," \
+	" 'queued': 0, 'in-flight': 0, 'window': 0, 'hint': 'x'}"
+
+#define FO2_TEXT \
+	"name:          fo2\n" \
+	"role:          secondary\n" \
+	"mode:          hot-standby\n" \
+	"state:         recover-wait since 2026-11-23 02:13:10 UTC (10s ago)\n" \
+	"partner-state: unknown-state\n" \
+	"link:          down\n" \
+	"service:       none\n" \
+	"mclt:          90 s (1m 30s)\n" \
+	"skew:          0 s\n" \
+	"addresses:     10\n" \
+	"unacked:       0\n" \
+	"queued:        0\n" \
+	"in-flight:     0\n" \
+	"window:        0\n" \
+	"hint:          x\n"
+
+static void test_render_failover(void **state)
+{
+	(void)state;
+	assert_render("failover-status",
+		      "{'result': 0, 'text': '2 failover relationship(s)', 'arguments': [" FO1 ", "
+		      FO2 "]}", 0, FO1_TEXT "\n" FO2_TEXT);
+	/* The operator's commands: what was done, then the relationship as it is now. */
+	assert_render("failover-partner-down",
+		      "{'result': 0, 'text': 'fo1: partner down', 'arguments': [" FO1 "]}", 0,
+		      "fo1: partner down\n\n" FO1_TEXT);
+	assert_render("failover-resync", "{'result': 0, 'arguments': [" FO2 "]}", 0, FO2_TEXT);
+	/* Refused, or nothing configured: the server's text only. */
+	assert_render("failover-recover",
+		      "{'result': 1, 'text': 'fo1: recover is only allowed in shutdown or paused'}",
+		      0, "fo1: recover is only allowed in shutdown or paused\n");
+	assert_render("failover-status",
+		      "{'result': 3, 'text': 'no failover relationships configured',"
+		      " 'arguments': []}", 0, "no failover relationships configured\n");
+	assert_render("failover-status", "{'result': 0, 'text': '', 'arguments': []}", 0, "");
+}
+
 static void test_render_misc(void **state)
 {
 	(void)state;
@@ -835,7 +1014,159 @@ static void test_prometheus(void **state)
 	text = prometheus("[1]", &ret);
 	assert_int_equal(ret, -EINVAL);
 	free(text);
+	text = prometheus("[{'name': 'fo1'}, 'fo2']", &ret);
+	assert_int_equal(ret, -EINVAL);
+	free(text);
 	text = prometheus("{}", &ret);
+	assert_int_equal(ret, 0);
+	assert_string_equal(text, "");
+	free(text);
+}
+
+/* failover-status: state codes as gauges, messages as one labelled counter family. */
+static void test_prometheus_failover(void **state)
+{
+	static const char *const want[] = {
+		"# HELP leasewire_failover_addresses Addresses covered by the relationship.",
+		"# TYPE leasewire_failover_addresses gauge",
+		"leasewire_failover_addresses{relationship=\"fo1\"} 242",
+		"leasewire_failover_addresses{relationship=\"fo2\"} 10",
+		"# HELP leasewire_failover_addresses_given_total Addresses given to the partner in "
+		"answer to its POOLREQ.",
+		"# TYPE leasewire_failover_addresses_given_total counter",
+		"leasewire_failover_addresses_given_total{relationship=\"fo1\"} 121",
+		"# HELP leasewire_failover_communications_ok 1 while the link is up and the "
+		"partner's state is known.",
+		"# TYPE leasewire_failover_communications_ok gauge",
+		"leasewire_failover_communications_ok{relationship=\"fo1\"} 1",
+		"leasewire_failover_communications_ok{relationship=\"fo2\"} 0",
+		"# HELP leasewire_failover_in_flight Binding updates sent and waiting for their "
+		"BNDACK.",
+		"# TYPE leasewire_failover_in_flight gauge",
+		"leasewire_failover_in_flight{relationship=\"fo1\"} 2",
+		"leasewire_failover_in_flight{relationship=\"fo2\"} 0",
+		"# HELP leasewire_failover_link_accepts_total Connections accepted from the "
+		"partner.",
+		"# TYPE leasewire_failover_link_accepts_total counter",
+		"leasewire_failover_link_accepts_total{relationship=\"fo1\"} 0",
+		"# HELP leasewire_failover_link_connects_total Connections made to the partner.",
+		"# TYPE leasewire_failover_link_connects_total counter",
+		"leasewire_failover_link_connects_total{relationship=\"fo1\"} 3",
+		"# HELP leasewire_failover_link_messages_received_total Failover messages received "
+		"from the partner, of any type.",
+		"# TYPE leasewire_failover_link_messages_received_total counter",
+		"leasewire_failover_link_messages_received_total{relationship=\"fo1\"} 250",
+		"# HELP leasewire_failover_link_messages_sent_total Failover messages sent to the "
+		"partner, of any type.",
+		"# TYPE leasewire_failover_link_messages_sent_total counter",
+		"leasewire_failover_link_messages_sent_total{relationship=\"fo1\"} 260",
+		"# HELP leasewire_failover_link_refused_duplicate_total Connections closed: "
+		"another link to the partner was up.",
+		"# TYPE leasewire_failover_link_refused_duplicate_total counter",
+		"leasewire_failover_link_refused_duplicate_total{relationship=\"fo1\"} 1",
+		"# HELP leasewire_failover_link_refused_source_total Connections closed: not "
+		"from the partner's address.",
+		"# TYPE leasewire_failover_link_refused_source_total counter",
+		"leasewire_failover_link_refused_source_total{relationship=\"fo1\"} 0",
+		"# HELP leasewire_failover_link_startup_timeouts_total Connections closed "
+		"without a handshake.",
+		"# TYPE leasewire_failover_link_startup_timeouts_total counter",
+		"leasewire_failover_link_startup_timeouts_total{relationship=\"fo1\"} 0",
+		"# HELP leasewire_failover_messages_total Failover messages, by type and "
+		"direction.",
+		"# TYPE leasewire_failover_messages_total counter",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"bndack\","
+		"direction=\"received\"} 117",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"bndack\","
+		"direction=\"sent\"} 118",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"bndupd\","
+		"direction=\"received\"} 118",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"bndupd\","
+		"direction=\"sent\"} 120",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"poolreq\","
+		"direction=\"received\"} 1",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"rejects\","
+		"direction=\"received\"} 1",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"rejects\","
+		"direction=\"sent\"} 0",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"upddone\","
+		"direction=\"received\"} 0",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"upddone\","
+		"direction=\"sent\"} 1",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"updreq\","
+		"direction=\"received\"} 0",
+		"leasewire_failover_messages_total{relationship=\"fo1\",message=\"updreqall\","
+		"direction=\"received\"} 1",
+		"# HELP leasewire_failover_partner_state Failover state of the partner as it last "
+		"reported it (same codes).",
+		"# TYPE leasewire_failover_partner_state gauge",
+		"leasewire_failover_partner_state{relationship=\"fo1\"} 3",
+		"leasewire_failover_partner_state{relationship=\"fo2\"} 0",
+		"# HELP leasewire_failover_queued Bindings waiting to be sent to the partner.",
+		"# TYPE leasewire_failover_queued gauge",
+		"leasewire_failover_queued{relationship=\"fo1\"} 1",
+		"leasewire_failover_queued{relationship=\"fo2\"} 0",
+		"# HELP leasewire_failover_state Failover state of this server "
+		"(draft-ietf-dhc-failover-12 code; recover-wait 254).",
+		"# TYPE leasewire_failover_state gauge",
+		"leasewire_failover_state{relationship=\"fo1\"} 2",
+		"leasewire_failover_state{relationship=\"fo2\"} 254",
+		"# HELP leasewire_failover_state_since_seconds Unix time this server entered its "
+		"failover state.",
+		"# TYPE leasewire_failover_state_since_seconds gauge",
+		"leasewire_failover_state_since_seconds{relationship=\"fo1\"} 1795392616",
+		"leasewire_failover_state_since_seconds{relationship=\"fo2\"} 1795399990",
+		"# HELP leasewire_failover_unacked Bindings the partner has not acknowledged yet.",
+		"# TYPE leasewire_failover_unacked gauge",
+		"leasewire_failover_unacked{relationship=\"fo1\"} 3",
+		"leasewire_failover_unacked{relationship=\"fo2\"} 0",
+		NULL
+	};
+	static const struct {
+		const char *state;
+		int code;
+	} codes[] = {
+		{ "unknown-state", 0 }, { "startup", 1 }, { "normal", 2 },
+		{ "communications-interrupted", 3 }, { "partner-down", 4 },
+		{ "potential-conflict", 5 }, { "recover", 6 }, { "paused", 7 },
+		{ "shutdown", 8 }, { "recover-done", 9 }, { "resolution-interrupted", 10 },
+		{ "conflict-done", 11 }, { "recover-wait", 254 },
+	};
+	char *text, *save = NULL, *line;
+	char in[256], line_want[128];
+	size_t i = 0;
+	int ret;
+
+	(void)state;
+	/* The whole answer (its arguments list) is accepted. */
+	text = prometheus("{'result': 0, 'arguments': [" FO1 ", " FO2 "]}", &ret);
+	assert_int_equal(ret, 0);
+	check_exposition(text);
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		assert_non_null(want[i]);
+		assert_string_equal(line, want[i]);
+		i++;
+	}
+	assert_null(want[i]);
+	free(text);
+
+	/* Every state has its code; a state the client does not know is left out. */
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		snprintf(in, sizeof(in), "[{'name': 'r', 'state': '%s'}]", codes[i].state);
+		text = prometheus(in, &ret);
+		assert_int_equal(ret, 0);
+		snprintf(line_want, sizeof(line_want), "leasewire_failover_state{relationship="
+			 "\"r\"} %d\n", codes[i].code);
+		assert_non_null(strstr(text, line_want));
+		free(text);
+	}
+	text = prometheus("[{'name': 'r', 'state': 'dancing', 'partner-state': 'normal'}]", &ret);
+	assert_int_equal(ret, 0);
+	assert_null(strstr(text, "leasewire_failover_state{"));
+	assert_non_null(strstr(text, "leasewire_failover_partner_state{relationship=\"r\"} 2\n"));
+	free(text);
+	/* No relationship: an empty exposition. */
+	text = prometheus("[]", &ret);
 	assert_int_equal(ret, 0);
 	assert_string_equal(text, "");
 	free(text);
@@ -1253,8 +1584,11 @@ int main(void)
 		cmocka_unit_test(test_render_scopes),
 		cmocka_unit_test(test_render_stats),
 		cmocka_unit_test(test_render_status),
+		cmocka_unit_test(test_render_status_failover),
+		cmocka_unit_test(test_render_failover),
 		cmocka_unit_test(test_render_misc),
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_prometheus_failover),
 		cmocka_unit_test(test_call_ok),
 		cmocka_unit_test(test_call_big_answer),
 		cmocka_unit_test(test_call_closed),

@@ -17,6 +17,7 @@
  * address the worker has just taken (it is bound: right to skip) or send one it has just
  * queued (the worker ignores duplicates), so that race is harmless.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,54 @@
 #include "config.h"
 #include "daemon_impl.h"
 #include "log.h"
+
+static bool ranges_equal(const struct dp_scope *a, const struct dp_scope *b)
+{
+	return a->n_ranges == b->n_ranges &&
+	       memcmp(a->ranges, b->ranges, sizeof(*a->ranges) * a->n_ranges) == 0;
+}
+
+/*
+ * Failover relationships run on the control thread with an index of their scopes' ranges
+ * (failover.c) and a partner that agreed on them: they, and the position, name and ranges of
+ * every shared scope, change only with a restart. Everything else of a shared scope (options,
+ * lease times, reservations, exclusions) may change live.
+ */
+static bool relationships_changed(const struct dp_config *cur, const struct dp_config *nc,
+				  char *buf, size_t len)
+{
+	if (nc->n_relationships != cur->n_relationships) {
+		snprintf(buf, len, "relationships: adding or removing a failover relationship "
+			 "needs a restart");
+		return true;
+	}
+	for (uint32_t i = 0; i < nc->n_relationships; i++) {
+		const struct dp_relationship *a = &cur->relationships[i], *b = &nc->relationships[i];
+
+		if (memcmp(a, b, offsetof(struct dp_relationship, scopes)) != 0 ||
+		    a->n_scopes != b->n_scopes ||
+		    memcmp(a->scopes, b->scopes, sizeof(*a->scopes) * a->n_scopes) != 0) {
+			snprintf(buf, len, "relationships[%u] (%s): changing a failover "
+				 "relationship needs a restart", i, a->name);
+			return true;
+		}
+	}
+	for (uint32_t i = 0; i < cur->n_scopes; i++) {
+		const struct dp_scope *a = &cur->scopes[i];
+
+		if (a->fo_rel == 0) {
+			continue;
+		}
+		if (i >= nc->n_scopes || strcmp(nc->scopes[i].name, a->name) != 0 ||
+		    !ranges_equal(a, &nc->scopes[i])) {
+			snprintf(buf, len, "scopes[%u] (%s): the scope is shared with a failover "
+				 "partner; removing it, moving it or changing its pools needs a "
+				 "restart", i, a->name);
+			return true;
+		}
+	}
+	return false;
+}
 
 /* What only a restart can change. @return NULL or the reason. */
 static const char *needs_restart(const struct dp_config *cur, const struct dp_config *nc,
@@ -46,9 +95,8 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	    strcmp(nc->control_group, cur->control_group) != 0) {
 		return "server.control-socket: changing the socket needs a restart";
 	}
-	if (nc->n_relationships != 0) {
-		return "relationships: failover is not in this build yet (see issue 6); a scope "
-		       "shared with a partner must not be served by leasewired alone";
+	if (relationships_changed(cur, nc, buf, len)) {
+		return buf;
 	}
 	if (nc->n_ports != cur->n_ports) {
 		return "ports: adding or removing ports needs a restart";
@@ -95,7 +143,8 @@ static size_t collect_free(struct cp_daemon *d, struct candidate **out)
 					urcu_qsbr_quiescent_state();
 				}
 				b = bt_lookup_addr(d->rt.table, (uint32_t)a);
-				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) ||
+				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
+				     b->state != BT_BACKUP) ||
 				    !dp_scope_in_pool(s, (uint32_t)a) ||
 				    dp_scope_find_reservation_addr(s, (uint32_t)a) != NULL) {
 					continue;
@@ -202,6 +251,19 @@ void cp_requeue_lost(struct cp_daemon *d)
 	       (unsigned long long)rs.sent, rs.lost ? " (rings still full: again next tick)" : "");
 	if (rs.lost) {
 		d->requeue_lost_seen--;	/* try again at the next tick */
+	}
+}
+
+void cp_requeue_all(struct cp_daemon *d, const char *why)
+{
+	struct requeue_scan rs = {.d = d};
+
+	requeue_free(d, &rs);
+	cp_log(CP_LOG_INFO, "requeue scan (%s): %llu free address(es) handed to their workers%s",
+	       why, (unsigned long long)rs.sent, rs.lost ? " (rings full: some left out)" : "");
+	if (rs.lost) {
+		/* The next reclaim tick scans again (cp_requeue_lost). */
+		atomic_fetch_add_explicit(&d->rt.requeue_lost, 1, memory_order_relaxed);
 	}
 }
 

@@ -382,6 +382,11 @@ static void expire(struct ctl_server *s)
 	}
 }
 
+int ctl_server_fd(const struct ctl_server *s)
+{
+	return s->efd;
+}
+
 int ctl_server_poll(struct ctl_server *s, int timeout_ms)
 {
 	struct epoll_event ev[32];

@@ -55,6 +55,10 @@ struct ctl_opts {
 struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn, void *arg,
 				   char *err, size_t errlen);
 
+/** The epoll descriptor: readable when ctl_server_poll() has work (for a caller that waits
+ *  on more descriptors than the socket's). */
+int ctl_server_fd(const struct ctl_server *s);
+
 /** Close every connection, remove the socket file, free. NULL is a no-op. */
 void ctl_server_close(struct ctl_server *s);
 

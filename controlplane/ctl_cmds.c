@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "daemon_impl.h"
+#include "failover.h"
 #include "log.h"
 
 #define LW_VERSION "0.1.0"
@@ -179,13 +180,19 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 	fmt_ip(b->addr, ip);
 	j = json_pack("{s:s, s:s, s:s, s:I}", "ip-address", ip, "scope", s ? s->name : "",
 		      "state", bt_state_str(b->state), "cltt", (json_int_t)b->start);
-	if (b->key.type == DP_KEY_HWADDR && b->key.len == 7 && b->key.data[0] == 1) {
+	if (b->key.len == 0) {
+		/* BACKUP: an address of the failover secondary's pool, no client. */
+	} else if (b->key.type == DP_KEY_HWADDR && b->key.len == 7 && b->key.data[0] == 1) {
 		fmt_hex(b->key.data + 1, 6, key);
 		json_object_set_new(j, "hw-address", json_string(key));
 	} else {
 		fmt_hex(b->key.data, b->key.len, key);
 		json_object_set_new(j, b->key.type == DP_KEY_HWADDR ? "hardware-key" : "client-id",
 				    json_string(key));
+		if (b->key.type == DP_KEY_CLIENT_ID && b->hw_len == 7 && b->hw[0] == 1) {
+			fmt_hex(b->hw + 1, 6, key);
+			json_object_set_new(j, "hw-address", json_string(key));
+		}
 	}
 	if (b->ends == BT_INFINITE) {
 		json_object_set_new(j, "valid-lft", json_integer(UINT32_MAX));
@@ -1615,7 +1622,7 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	cds_lfht_count_nodes(d->rt.table->by_addr, &before, &bindings, &after);
 	urcu_qsbr_thread_offline();
 	return ctl_answer(CTL_OK,
-			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I}",
+			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I, s:o}",
 				    "pid", (json_int_t)getpid(),
 				    "uptime", (json_int_t)(t - d->started),
 				    "reload", (json_int_t)(t - d->applied),
@@ -1627,7 +1634,8 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 				    "dhcp-state", "enabled",
 				    "ports", ports,
 				    "scopes", (int)cfg->n_scopes,
-				    "bindings", (json_int_t)bindings),
+				    "bindings", (json_int_t)bindings,
+				    "failover", cp_fo_status(d, NULL)),
 			  "leasewired is running");
 }
 
@@ -1644,6 +1652,68 @@ static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 	d->shutdown = true;
 	d->exit_value = v ? (int)json_integer_value(v) : 0;
 	return ctl_answer(CTL_OK, NULL, "shutting down");
+}
+
+/* --- failover ------------------------------------------------------------------------ */
+
+static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *v = json_object_get(args, "name"), *l;
+
+	(void)conn;
+	if (v != NULL && !json_is_string(v)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: must be a string");
+	}
+	l = cp_fo_status(d, v ? json_string_value(v) : NULL);
+	if (l == NULL) {
+		return ctl_answer(CTL_EMPTY, NULL, "no failover relationship \"%s\"",
+				  json_string_value(v));
+	}
+	if (json_array_size(l) == 0) {
+		return ctl_answer(CTL_EMPTY, l, "no failover relationships configured");
+	}
+	return ctl_answer(CTL_OK, l, "%zu failover relationship(s)", json_array_size(l));
+}
+
+static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
+			  const char *done)
+{
+	json_t *v = json_object_get(args, "name");
+	char err[256];
+
+	if (!json_is_string(v)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: the relationship's name is "
+				  "required");
+	}
+	if (cp_fo_command(d, json_string_value(v), cmd, err, sizeof(err)) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	return ctl_answer(CTL_OK, cp_fo_status(d, json_string_value(v)), "%s: %s",
+			  json_string_value(v), done);
+}
+
+static json_t *cmd_fo_partner_down(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_command(d, args, CP_FO_CMD_PARTNER_DOWN, "partner down");
+}
+
+static json_t *cmd_fo_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_command(d, args, CP_FO_CMD_SHUTDOWN, "shut down");
+}
+
+static json_t *cmd_fo_recover(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_command(d, args, CP_FO_CMD_RECOVER, "recovering");
+}
+
+static json_t *cmd_fo_resync(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_command(d, args, CP_FO_CMD_RESYNC, "every binding queued for the partner");
 }
 
 static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
@@ -1676,6 +1746,11 @@ static const struct cmd cmds[] = {
 	{"config-write", cmd_config_write, FILE_KEY},
 	{"exclusion-add", cmd_exclusion_add, EXCL_KEYS},
 	{"exclusion-del", cmd_exclusion_del, EXCL_KEYS},
+	{"failover-partner-down", cmd_fo_partner_down, NAME_KEY},
+	{"failover-recover", cmd_fo_recover, NAME_KEY},
+	{"failover-resync", cmd_fo_resync, NAME_KEY},
+	{"failover-shutdown", cmd_fo_shutdown, NAME_KEY},
+	{"failover-status", cmd_fo_status, NAME_KEY},
 	{"lease4-add", cmd_lease_add, SET_KEYS},
 	{"lease4-del", cmd_lease_del, LEASE_KEYS},
 	{"lease4-get", cmd_lease_get, LEASE_KEYS},

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <poll.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -17,6 +18,8 @@
 
 #include "daemon.h"
 #include "daemon_impl.h"
+#include "failover.h"
+#include "fo_link.h"
 #include "log.h"
 #include "persist.h"
 #include "telemetry.h"
@@ -186,6 +189,34 @@ void cp_log_counters(const char *what, const struct dp_counters *c)
 	       (unsigned long long)c->parked, (unsigned long long)dp_counters_drops(c), drops);
 }
 
+/* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve
+ * the socket. */
+static void control_wait(struct cp_daemon *d, int wait_ms)
+{
+	struct pollfd pfd[1 + 8 * (FO_LINK_MAX_CONN + 1)];
+	int n = 0, t = cp_fo_timeout_ms(d);
+
+	if (t >= 0 && t < wait_ms) {
+		wait_ms = t;
+	}
+	if (d->ctl != NULL) {
+		pfd[n].fd = ctl_server_fd(d->ctl);
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
+	n += cp_fo_fds(d, pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
+	if (n > 0) {
+		(void)poll(pfd, (nfds_t)n, wait_ms);
+	} else {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_ms * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	if (d->ctl != NULL) {
+		(void)ctl_server_poll(d->ctl, 0);
+	}
+}
+
 static void control_loop(struct cp_daemon *d, double run_seconds)
 {
 	struct dp_runtime *rt = &d->rt;
@@ -199,13 +230,8 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 		int wait_ms = d->pending != NULL ? 1 : TICK_MS;
 		uint64_t t;
 
-		if (d->ctl != NULL) {
-			(void)ctl_server_poll(d->ctl, wait_ms);
-		} else {
-			struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_ms * 1000000L};
-
-			nanosleep(&ts, NULL);
-		}
+		control_wait(d, wait_ms);
+		cp_fo_poll(d);
 		cp_cmd_progress(d);
 		/* A command may just have replaced the snapshot (and freed the old one). */
 		cfg = rt->snap->cfg;
@@ -387,8 +413,19 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 		goto out;
 	}
 	/* Every stored binding is in the tables before a single frame is read. */
-	if (cp_persist_load(&d->persist, rt, rt->unix_base) != 0 ||
-	    cp_persist_start(&d->persist) != 0) {
+	if (cp_persist_load(&d->persist, rt, rt->unix_base) != 0) {
+		goto out;
+	}
+	if (rt->snap->cfg->n_relationships != 0) {
+		/* Durable changes of shared scopes go to the partner: see failover.c. */
+		rc = committer_tap_enable(d->persist.committer, 1u << 16);
+		if (rc != 0) {
+			cp_log(CP_LOG_ERR, "failover: cannot set up the committer's tap: %s",
+			       strerror(-rc));
+			goto out;
+		}
+	}
+	if (cp_persist_start(&d->persist) != 0) {
 		goto out;
 	}
 	rc = dp_ports_start(rt->snap->cfg, (uint16_t)rt->n_workers, rt->mp, rt->ports, err,
@@ -403,7 +440,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	if (cp_telemetry_register(rt) != 0) {
 		cp_log(CP_LOG_WARN, "DPDK telemetry: cannot register /leasewire/ endpoints");
 	}
-	if (open_control_socket(d, rt->snap->cfg) != 0) {
+	if (open_control_socket(d, rt->snap->cfg) != 0 || cp_fo_start(d) != 0) {
 		goto out;
 	}
 	if (launch_workers(rt) != 0) {
@@ -424,6 +461,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	status = d->shutdown ? d->exit_value : 0;
 out:
 	cp_telemetry_detach();
+	cp_fo_stop(d);
 	cp_cmd_abort_all(d);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
@@ -480,13 +518,7 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 		dp_config_free(cfg);
 		return 1;
 	}
-	if (cfg->n_relationships != 0) {
-		/* Serving a shared scope without the partner protocol would hand one address to
-		 * two clients: refuse rather than pretend. */
-		cp_log(CP_LOG_ERR, "relationships: failover is not in this build yet; remove the "
-		       "relationships (and make sure no partner serves these scopes) to run");
-		dp_config_free(cfg);
-	} else if (rte_lcore_count() < cfg->workers + 1) {
+	if (rte_lcore_count() < cfg->workers + 1) {
 		cp_log(CP_LOG_ERR, "server.workers is %u but the EAL has %u lcores: give it %u "
 		       "(one control lcore and one per worker)", cfg->workers, rte_lcore_count(),
 		       cfg->workers + 1);

@@ -47,6 +47,12 @@ struct cp_daemon {
  */
 void cp_requeue_lost(struct cp_daemon *d);
 
+/**
+ * Queue every free address (no binding, ended, or BACKUP) that no free list holds, now
+ * (failover: the partner's pool became usable in PARTNER-DOWN). @p why is logged.
+ */
+void cp_requeue_all(struct cp_daemon *d, const char *why);
+
 /** Sum of the workers' counters (minus the statistic-reset baseline when @p reset). */
 void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_reset);
 

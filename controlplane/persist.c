@@ -208,7 +208,8 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 	for (size_t i = 0; i < l->n; i++) {
 		struct store_binding *sb = &l->v[i];
 		const struct dp_scope *s = scope_of(cfg, sb->addr);
-		uint32_t owner = bt_key_owner(&sb->key, rt->n_workers);
+		uint8_t hw_len = sb->hw_len < DP_HW_MAX ? sb->hw_len : DP_HW_MAX;
+		uint32_t owner;
 		struct bt_binding *nb;
 
 		if (s == NULL) {
@@ -220,6 +221,14 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 			}
 			continue;
 		}
+		if (sb->key.len == 0) {
+			/* No client (BACKUP): the address's, written by its slice owner. */
+			int w = dp_pool_owner(rt->snap->pools, s->index, sb->addr);
+
+			owner = w >= 0 ? (uint32_t)w : 0;
+		} else {
+			owner = bt_key_owner(&sb->key, rt->n_workers);
+		}
 		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= now) {
 			struct dp_change *c = &fix[(*n_fix)++];
 
@@ -229,6 +238,10 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 			c->state = sb->state == BT_ACTIVE ? BT_EXPIRED : BT_FREE;
 			c->start = c->ends = now;
 			c->key = sb->key;
+			c->hw_len = hw_len;
+			memcpy(c->hw, sb->hw, hw_len);
+			/* A shared scope's partner must hear of it (the store keeps it unacked). */
+			c->flags = s->fo_rel != 0 ? DP_CHANGE_FO : 0;
 			if (c->state == BT_FREE) {
 				continue;
 			}
@@ -247,6 +260,8 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 		nb->start = sb->start;
 		nb->ends = sb->ends;
 		nb->key = sb->key;
+		nb->hw_len = hw_len;
+		memcpy(nb->hw, sb->hw, hw_len);
 		if (bt_publish(&rt->workers[owner].eng.writer, bt_lookup_addr(rt->table, sb->addr),
 			       nb) != 0) {
 			bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */

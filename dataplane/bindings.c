@@ -189,8 +189,10 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->addr = 0;
 	b->scope = 0;
 	b->state = 0;
+	b->under = 0;
 	b->start = b->ends = b->seq = 0;
 	b->key.type = b->key.len = 0;
+	b->hw_len = 0;
 	b->home = w;
 	b->owner = w->id;
 	return b;
@@ -214,22 +216,16 @@ static void retire(struct bt_binding *b)
 	urcu_qsbr_call_rcu(&b->rcu, retired);
 }
 
+/* An empty key is no client (a BACKUP record): never in by_key, never found there. */
 static struct bt_binding *lookup_key_hashed(struct bt_table *t, const struct dp_client_key *k,
 					    uint64_t hash, struct cds_lfht_iter *iter)
 {
 	struct cds_lfht_node *node;
 
+	if (k->len == 0) {
+		return NULL;
+	}
 	cds_lfht_lookup(t->by_key, hash, match_key, k, iter);
-	node = cds_lfht_iter_get_node(iter);
-	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
-}
-
-static struct bt_binding *lookup_key_iter(struct bt_table *t, const struct dp_client_key *k,
-					  struct cds_lfht_iter *iter)
-{
-	struct cds_lfht_node *node;
-
-	cds_lfht_lookup(t->by_key, bt_key_hash(k), match_key, k, iter);
 	node = cds_lfht_iter_get_node(iter);
 	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
 }
@@ -248,7 +244,7 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 {
 	struct cds_lfht_iter iter;
 
-	return lookup_key_iter(t, k, &iter);
+	return lookup_key_hashed(t, k, bt_key_hash(k), &iter);
 }
 
 /* Take @p b out of by_key if it is the node there for its key. */
@@ -256,7 +252,7 @@ static void unlink_key(struct bt_table *t, struct bt_binding *b)
 {
 	struct cds_lfht_iter iter;
 
-	if (lookup_key_hashed(t, &b->key, b->key_hash, &iter) == b) {
+	if (b->key.len != 0 && lookup_key_hashed(t, &b->key, b->key_hash, &iter) == b) {
 		(void)cds_lfht_del(t->by_key, &b->key_node);
 	}
 }
@@ -290,10 +286,12 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 		return -EAGAIN;
 	}
 
-	/* by_key: the client's latest binding. Keys have one writer (the client's worker). */
+	/* by_key: the client's latest binding. Keys have one writer (the client's worker). A
+	 * record with no client (BACKUP) is not indexed there: cur is NULL for it. */
 	cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
-	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
-					    &nb->key_node) != 0) {
+	if (nb->key.len != 0 &&
+	    (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
+					     &nb->key_node) != 0)) {
 		(void)cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
 					  &nb->key_node);
 	}

@@ -18,7 +18,9 @@
  * Invariants:
  *  - at most one record per address is in by_addr; a FREE address has none;
  *  - at most one record per client key is in by_key: the client's latest binding;
- *  - a record in by_key is in by_addr too.
+ *  - a record in by_key is in by_addr too;
+ *  - a record with an empty key (key.len 0: no client, failover state BACKUP) is in by_addr
+ *    only; a lookup by an empty key finds nothing.
  * Whether a record is in by_key is never stored: it is looked up (the record a lookup of its
  * key returns is itself), so no writer ever touches a record another writer published.
  */
@@ -60,6 +62,11 @@ struct bt_binding {
 	uint32_t scope;			/**< dp_scope.index when written */
 	uint8_t state;			/**< enum bt_state */
 	uint8_t owner;			/**< worker id of the writer */
+	uint8_t under;			/**< OFFERED only: what the offer covers, so that an
+					 *   untaken offer in a failover scope leaves the address
+					 *   as it found it: 0 no binding, BT_BACKUP, the state of
+					 *   the same client's earlier binding, or BT_FREE when it
+					 *   was another client's ended lease (engine.c) */
 	uint64_t start;			/**< when the current state began (unix seconds) */
 	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
 					 *   the end of the decline hold */
@@ -125,7 +132,8 @@ static inline uint32_t bt_key_owner(const struct dp_client_key *k, uint32_t n_wo
  */
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr);
 
-/** Latest binding of a client. Same rules as bt_lookup_addr(). */
+/** Latest binding of a client. Same rules as bt_lookup_addr(). An empty key (len 0) is no
+ *  client: always NULL. */
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
 
 /**
@@ -142,7 +150,8 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  * Publish @p nb (from bt_record_get(), fields filled) as the binding of nb->addr and of
  * nb->key, replacing @p old: the record of that address the caller looked up, or NULL when
  * there was none. Any other record of the same key loses its place in by_key (it stays in
- * by_addr). The replaced record is retired after a grace period.
+ * by_addr). A record with an empty key goes in by_addr only. The replaced record is retired
+ * after a grace period.
  *
  * The address change is a compare-and-swap: when the address's record is no longer @p old
  * (another writer changed it since the lookup), nothing is published and -EAGAIN is

@@ -45,6 +45,8 @@ static const char *const drop_names[DP_DROP_MAX] = {
 	[DP_DROP_OTHER_SERVER] = "other_server",
 	[DP_DROP_UNKNOWN_CLIENT] = "unknown_client",
 	[DP_DROP_NOT_BOUND] = "not_bound",
+	[DP_DROP_FO_NOT_SERVING] = "failover_not_serving",
+	[DP_DROP_FO_PARTNER_CLIENT] = "failover_partner_client",
 };
 
 const char *dp_drop_str(unsigned reason)

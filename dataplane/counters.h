@@ -61,6 +61,11 @@ enum dp_drop {
 	DP_DROP_OTHER_SERVER,		/**< REQUEST for another server's offer */
 	DP_DROP_UNKNOWN_CLIENT,		/**< INIT-REBOOT/REBINDING from a client we do not know */
 	DP_DROP_NOT_BOUND,		/**< RELEASE/DECLINE of an address not bound to the client */
+	/* failover (fo_view.h): the partner answers, not us */
+	DP_DROP_FO_NOT_SERVING,		/**< the service level forbids an answer (NONE;
+					 *   RENEW_ONLY but for a renewal; relationship not
+					 *   running) */
+	DP_DROP_FO_PARTNER_CLIENT,	/**< BALANCED: the client hashes to the partner */
 	DP_DROP_MAX
 };
 

@@ -16,11 +16,49 @@
  * RFC says the client may belong to another server, and ACK only addresses this worker may
  * write. Every ACK, RELEASE and DECLINE posts its change before the binding is published;
  * when the sink refuses, nothing is published and nothing is answered.
+ *
+ * Failover (fo_view.h), for scopes shared with a partner (dp_scope.fo_rel != 0) only; every
+ * other scope pays one branch on fo_rel and runs exactly the rules above.
+ *   - The relationship's view is read once per request. Without one, or when its service
+ *     level or the load-balancing hash gives the client to the partner, the request is
+ *     dropped and counted before anything is looked at (fo_answers).
+ *   - Addresses are split between the servers by binding state, not by range: a primary
+ *     allocates addresses with no binding, a secondary those with a BACKUP record (no client,
+ *     in by_addr only); partner_pool lifts the split, and an ended lease of another client
+ *     becomes allocatable MCLT after its end. An ended lease stays its client's otherwise:
+ *     only the control thread, once the partner has acked it, makes it FREE (DP_OP_PEER).
+ *     Reservations are outside the split: each server gives them to their client only.
+ *     Free lists may hold addresses of either kind: a popped address the split forbids is
+ *     dropped like a taken one (keeping it would make every allocation walk the partner's
+ *     pool); it comes back when its state changes (DP_OP_PEER FREE/BACKUP queues it, the
+ *     control thread's requeue scan, a new snapshot). So when partner_pool turns on, the
+ *     control thread must requeue the partner's free addresses (DP_CMD_REQUEUE). Only an
+ *     ended lease waiting out MCLT in PARTNER-DOWN stays in line: time alone frees it.
+ *   - A BACKUP record has no client, so it belongs to the address's slice owner whoever
+ *     wrote it (an operator or partner update run on another worker): the slice owner may
+ *     replace it once the writer's change is durable (writable()); the table's
+ *     compare-and-swap settles a race with its writer.
+ *   - An offer is a memory-only overlay (never posted): the OFFERED record remembers what it
+ *     covers (bt_binding.under), and an untaken offer restores exactly that without posting,
+ *     so the store and the partner never see it (restore_offer). Only an offer of another
+ *     client's ended lease (PARTNER-DOWN) ends as a real, posted FREE.
+ *   - Lease time: the MCLT rule over the partner's potential-expiration time of the address
+ *     (dp_pool.peer_pet), T1/T2 from the capped lease. BOOTP leases (reservations only) stay
+ *     infinite.
+ *   - Every change in the scope is posted with DP_CHANGE_FO (the partner must hear of it),
+ *     with the client's htype + chaddr; a change that applies the partner's own update is
+ *     posted with DP_CHANGE_PEER instead (DP_OP_PEER from_peer).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "engine.h"
+#include "fo_hash.h"
+#include "fo_lease.h"
+
+_Static_assert(DP_FO_HBA_LEN == FO_HASH_HBA_SIZE, "fo_view hba is the failover HBA");
+_Static_assert(DP_HW_MAX == 1 + FO_HASH_CHADDR_MAX, "hw is htype + a whole chaddr");
 
 /* --- client keys and reservations -------------------------------------------------- */
 
@@ -69,9 +107,77 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 
 /* --- binding state helpers ---------------------------------------------------------- */
 
-/* May @p key be given the address @p b is the binding of (NULL: no binding)? */
-static bool free_for(const struct bt_binding *b, const struct dp_client_key *key, uint64_t now)
+/* Failover: may this server give the address whose binding is @p b to @p key? The split of
+ * fo_view.h; an OFFERED record whose hold has ended is judged by what it covers. */
+static bool fo_free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
+			const struct dp_client_key *key, uint64_t now)
 {
+	uint64_t ended;
+
+	if (b == NULL) {
+		return fo->primary || fo->partner_pool;		/* FREE */
+	}
+	if (b->key.len == 0) {
+		return !fo->primary || fo->partner_pool;	/* BACKUP */
+	}
+	if (bt_key_equal(&b->key, key)) {
+		return b->state != BT_ABANDONED && b->state != BT_BACKUP;
+	}
+	switch (b->state) {
+	case BT_FREE:
+		return fo->primary || fo->partner_pool;
+	case BT_OFFERED:
+		if (b->ends > now) {
+			return false;
+		}
+		if (b->under == 0) {
+			return fo->primary || fo->partner_pool;
+		}
+		if (b->under == BT_BACKUP) {
+			return !fo->primary || fo->partner_pool;
+		}
+		ended = b->start;	/* a lease that had ended by the time of the offer */
+		break;
+	case BT_EXPIRED:
+	case BT_RELEASED:
+	case BT_RESET:
+		ended = b->ends;
+		break;
+	case BT_ACTIVE:
+	case BT_ABANDONED:
+		if (b->ends > now) {
+			return false;
+		}
+		ended = b->ends;
+		break;
+	default:
+		return false;
+	}
+	/* Another client's ended lease: PARTNER-DOWN only, once the partner can no longer
+	 * have extended it (D12 §9.4.2). */
+	return fo->partner_pool && ended != BT_INFINITE && ended + fo->mclt <= now;
+}
+
+/* Failover, PARTNER-DOWN: another client's ended lease that becomes ours once MCLT has
+ * passed since its end, by time alone. */
+static bool fo_pending(const struct dp_fo_view *fo, const struct bt_binding *b, uint64_t now)
+{
+	if (!fo->partner_pool || b == NULL || b->key.len == 0) {
+		return false;
+	}
+	return (b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_RESET) &&
+	       b->ends != BT_INFINITE && b->ends + fo->mclt > now;
+}
+
+/* May @p key be given the address @p b is the binding of (NULL: no binding)? @p fo is the
+ * failover view of a shared scope, NULL otherwise (and for reservations, which both servers
+ * give to their client only). */
+static bool free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
+		     const struct dp_client_key *key, uint64_t now)
+{
+	if (fo != NULL) {
+		return fo_free_for(fo, b, key, now);
+	}
 	if (b == NULL) {
 		return true;
 	}
@@ -93,12 +199,25 @@ static bool free_for(const struct bt_binding *b, const struct dp_client_key *key
 	}
 }
 
-/* May this worker give the address whose binding is @p b to @p key? Free for it, and either
- * unbound or bound by this worker (single writer). */
-static bool takeable(const struct dp_engine *e, const struct bt_binding *b,
+/* May this worker replace @p b, the record of an address of scope @p scope? Its writer may;
+ * so may the address's slice owner when the record has no client (BACKUP, written by the
+ * worker that ran an operator's or the partner's change), once that change is durable: a
+ * change of ours to the address must not reach the store before it (rings are not ordered
+ * between workers). */
+static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint32_t scope)
+{
+	return b == NULL || b->owner == e->id ||
+	       (b->key.len == 0 && dp_pool_owner(e->pools, scope, b->addr) == (int)e->id &&
+		b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner));
+}
+
+/* May this worker give the address whose binding is @p b to @p key? Free for it, and
+ * writable by this worker (single writer). */
+static bool takeable(const struct dp_engine *e, const struct dp_scope *s,
+		     const struct dp_fo_view *fo, const struct bt_binding *b,
 		     const struct dp_client_key *key, uint64_t now)
 {
-	return free_for(b, key, now) && (b == NULL || b->owner == e->id);
+	return free_for(fo, b, key, now) && writable(e, b, s->index);
 }
 
 /* May this worker write the binding of @p addr for a client it owns? */
@@ -114,14 +233,36 @@ static bool may_write(const struct dp_engine *e, const struct dp_scope *s, uint3
 	return dp_pool_owner(e->pools, s->index, addr) == (int)e->id;
 }
 
-static void lease_times(const struct dp_scope *s, const struct dhcp4_msg *m,
-			struct dp_decision *d)
+/* The partner's potential-expiration time of @p addr (0: none, or outside the ranges). */
+static uint32_t peer_pet(const struct dp_engine *e, const struct dp_scope *s, uint32_t addr)
+{
+	const struct dp_pool *p;
+	uint64_t rank;
+
+	if (s->index >= e->pools->n_scopes) {
+		return 0;
+	}
+	p = &e->pools->pools[s->index];
+	if (p->peer_pet == NULL || !dp_pool_rank(p, addr, &rank)) {
+		return 0;
+	}
+	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
+}
+
+/* Lease, T1 and T2 for @p addr; in a failover scope (@p fo) the lease is cut to what the
+ * MCLT rule allows before T1 and T2 are derived from it. */
+static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
+			const struct dp_fo_view *fo, const struct dhcp4_msg *m, uint32_t addr,
+			uint64_t now, struct dp_decision *d)
 {
 	uint32_t lease = s->lease_time, asked;
 
 	if (dhcp4_opt_u32(m, DHCP4_OPT_LEASE_TIME, &asked)) {
 		lease = asked < s->min_lease_time ? s->min_lease_time :
 			asked > s->max_lease_time ? s->max_lease_time : asked;
+	}
+	if (fo != NULL) {
+		lease = fo_lease_mclt_limit(lease, peer_pet(e, s, addr), fo->mclt, now);
 	}
 	d->lease = lease;
 	d->t1 = s->renew_time && s->renew_time < lease ? s->renew_time : lease / 2;
@@ -133,7 +274,19 @@ static void lease_times(const struct dp_scope *s, const struct dhcp4_msg *m,
 	}
 }
 
-static int post_change(struct dp_engine *e, const struct bt_binding *nb)
+/* DP_CHANGE_FO for a change of ours in a scope shared with a partner. */
+static uint8_t scope_flags(const struct dp_scope *s)
+{
+	return s != NULL && s->fo_rel != 0 ? DP_CHANGE_FO : 0;
+}
+
+/* scope_flags() of the scope with index @p scope in the snapshot in force. */
+static uint8_t index_flags(const struct dp_engine *e, uint32_t scope)
+{
+	return scope < e->pools->n_scopes ? scope_flags(e->pools->pools[scope].scope) : 0;
+}
+
+static int post_change(struct dp_engine *e, const struct bt_binding *nb, uint8_t flags)
 {
 	struct dp_change c = {
 		.seq = e->seq + 1,
@@ -144,64 +297,146 @@ static int post_change(struct dp_engine *e, const struct bt_binding *nb)
 		.start = nb->start,
 		.ends = nb->ends,
 		.key = nb->key,
+		.flags = flags,
+		.hw_len = nb->hw_len,
 	};
-	int rc = e->commit.ops->post(e->commit.ctx, &c);
+	int rc;
 
+	memcpy(c.hw, nb->hw, nb->hw_len);
+	rc = e->commit.ops->post(e->commit.ctx, &c);
 	if (rc == 0) {
 		e->seq = c.seq;
 	}
 	return rc;
 }
 
+/* htype + chaddr of a request (bt_binding.hw). @return its length. */
+static uint8_t hw_of(const struct dhcp4_msg *m, uint8_t hw[DP_HW_MAX])
+{
+	uint8_t n = m->hlen < DP_HW_MAX - 1 ? m->hlen : DP_HW_MAX - 1;
+
+	hw[0] = m->htype;
+	memcpy(hw + 1, m->chaddr, n);
+	return (uint8_t)(1 + n);
+}
+
+/* What an offer replacing @p old covers (bt_binding.under). */
+static uint8_t offer_under(const struct bt_binding *old, const struct dp_client_key *key)
+{
+	if (old == NULL) {
+		return 0;
+	}
+	if (old->key.len == 0) {
+		return BT_BACKUP;
+	}
+	if (old->state == BT_OFFERED) {
+		/* A new offer over an old one covers what the old one did; seen from another
+		 * client, the old client's lease is just another client's. */
+		if (bt_key_equal(&old->key, key) || old->under == 0 || old->under == BT_BACKUP) {
+			return old->under;
+		}
+		return BT_FREE;
+	}
+	return bt_key_equal(&old->key, key) ? old->state : BT_FREE;
+}
+
+/* A binding as it is to be written: the payload of a struct bt_binding. */
+struct rec {
+	uint32_t addr, scope;
+	uint8_t state;
+	uint64_t start, ends;
+	const struct dp_client_key *key;	/* NULL: no client (BACKUP) */
+	const uint8_t *hw;			/* NULL: keep the old record's (same client) */
+	uint8_t hw_len;
+};
+
 /*
- * Write a new binding for @p addr and, when @p durable, post it to the commit sink.
- * Only an address with no binding, or with one this worker wrote, may be written: every
- * binding has a single writer (ARCHITECTURE.md).
+ * Write a new binding for r->addr and, when @p durable, post it to the commit sink with
+ * @p flags. Only an address with no binding, or with one this worker may replace
+ * (writable()), is written: every binding has a single writer (ARCHITECTURE.md).
  *
  * Order: make sure the sink has room, publish (a compare-and-swap that may lose to another
  * writer, when ownership is broken), then post. So the store never receives a change that
  * memory does not hold, and a lost race costs nothing but the request.
- * @return the record, or NULL when the request must be dropped (counted).
+ * @return 0 and *out; -EAGAIN (another writer's record) or -ENOBUFS (no room, no record),
+ *         counted as drops.
  */
-static struct bt_binding *write_binding(struct dp_engine *e, uint32_t addr, uint32_t scope,
-					const struct dp_client_key *key, uint8_t state,
-					uint64_t now, uint64_t ends, bool durable)
+static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bool durable,
+		     struct bt_binding **out)
 {
-	const struct bt_binding *old = bt_lookup_addr(e->table, addr);
+	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (old != NULL && old->owner != e->id) {
+	if (!writable(e, old, r->scope)) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
-		return NULL;
+		return -EAGAIN;
 	}
 	if (durable && !e->commit.ops->room(e->commit.ctx, e->id)) {
 		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
-		return NULL;
+		return -ENOBUFS;
 	}
 	nb = bt_record_get(&e->writer);
 	if (nb == NULL) {
 		e->ctr->drop[DP_DROP_NO_RECORD]++;
-		return NULL;
+		return -ENOBUFS;
 	}
-	nb->addr = addr;
-	nb->scope = scope;
-	nb->state = state;
-	nb->start = now;
-	nb->ends = ends;
-	nb->key = *key;
+	nb->addr = r->addr;
+	nb->scope = r->scope;
+	nb->state = r->state;
+	nb->start = r->start;
+	nb->ends = r->ends;
+	if (r->key != NULL) {
+		nb->key = *r->key;
+	}
+	if (r->state == BT_OFFERED) {
+		nb->under = offer_under(old, &nb->key);
+	}
+	if (r->hw != NULL) {
+		nb->hw_len = r->hw_len < DP_HW_MAX ? r->hw_len : DP_HW_MAX;
+		memcpy(nb->hw, r->hw, nb->hw_len);
+	} else if (old != NULL && r->key != NULL && bt_key_equal(&old->key, r->key)) {
+		nb->hw_len = old->hw_len;
+		memcpy(nb->hw, old->hw, old->hw_len);
+	}
 	nb->seq = durable ? e->seq + 1 : 0;
 	if (bt_publish(&e->writer, old, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
 		bt_record_put(&e->writer, nb);
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
-		return NULL;
+		return -EAGAIN;
 	}
-	if (durable && post_change(e, nb) != 0) {
+	if (durable && post_change(e, nb, flags) != 0) {
 		/* Room was there: only a change the store would refuse gets here, which the
 		 * engine does not make. Memory is ahead of the store; nothing is answered. */
 		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
-		return NULL;
+		return -ENOBUFS;
 	}
+	*out = nb;
+	return 0;
+}
+
+/*
+ * write_rec() for a client's binding: hw from the request @p m, or, without one (reclaim),
+ * kept from the client's old record of the address.
+ * @return the record, or NULL when the request must be dropped (counted).
+ */
+static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_msg *m,
+					uint32_t addr, uint32_t scope,
+					const struct dp_client_key *key, uint8_t state,
+					uint64_t now, uint64_t ends, bool durable)
+{
+	struct rec r = {
+		.addr = addr, .scope = scope, .state = state, .start = now, .ends = ends,
+		.key = key,
+	};
+	uint8_t hw[DP_HW_MAX];
+	struct bt_binding *nb = NULL;
+
+	if (m != NULL) {
+		r.hw_len = hw_of(m, hw);
+		r.hw = hw;
+	}
+	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
 	return nb;
 }
 
@@ -261,6 +496,88 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr)
 	}
 }
 
+/* --- failover: whom we answer ------------------------------------------------------- */
+
+enum req_state { SELECTING, INIT_REBOOT, RENEWING, REBINDING, REQ_INVALID };
+
+/* The client state a DHCPREQUEST comes from (RFC 2131 §4.3.2). */
+static enum req_state req_state_of(const struct dp_ingress *in)
+{
+	const struct dhcp4_msg *m = in->msg;
+	uint32_t v;
+
+	if (dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &v)) {
+		return SELECTING;
+	}
+	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &v)) {
+		return INIT_REBOOT;
+	}
+	if (m->ciaddr == 0) {
+		return REQ_INVALID;
+	}
+	/* RENEWING is unicast straight to us; REBINDING is broadcast, which a relay forwards to
+	 * us (giaddr set). */
+	return in->frame->ip_dst == UINT32_MAX || m->giaddr != 0 ? REBINDING : RENEWING;
+}
+
+/* The view of the relationship sharing @p s (fo_rel != 0), read once per request; NULL when
+ * the relationship does not run. */
+static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const struct dp_scope *s)
+{
+	if (e->fo == NULL || s->fo_rel > DP_MAX_RELATIONSHIPS) {
+		return NULL;
+	}
+	return rcu_dereference(e->fo[s->fo_rel - 1]);
+}
+
+/*
+ * Failover: does this server answer the request at all (fo_view.h)? Counted when not.
+ * The load-balancing bucket is ISC's: over option 61 as the client sent it (not the
+ * reservation key the client may be filed under), else chaddr. The view's hba already says
+ * which buckets are ours, whatever our role.
+ */
+static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
+		       const struct dp_fo_view *fo, const struct dp_client_key *key)
+{
+	const struct dhcp4_msg *m = in->msg;
+	const struct bt_binding *b;
+	const uint8_t *id;
+	uint16_t id_len = 0;
+	enum req_state st;
+	uint8_t bucket;
+
+	switch (fo == NULL ? DP_FO_SVC_NONE : fo->service) {
+	case DP_FO_SVC_ALL:
+	case DP_FO_SVC_PARTNER_DOWN:
+		return true;
+	case DP_FO_SVC_BALANCED:
+		if ((m->type == DHCP4_REQUEST && req_state_of(in) == RENEWING) ||
+		    (fo->lb_max_secs != 0 && m->secs > fo->lb_max_secs)) {
+			return true;
+		}
+		id = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &id_len);
+		bucket = fo_hash_client_bucket(id, id != NULL ? id_len : 0, m->chaddr, m->hlen);
+		if ((fo->hba[bucket >> 3] >> (bucket & 7)) & 1) {
+			return true;
+		}
+		e->ctr->drop[DP_DROP_FO_PARTNER_CLIENT]++;
+		return false;
+	case DP_FO_SVC_RENEW_ONLY:
+		st = m->type == DHCP4_REQUEST ? req_state_of(in) : REQ_INVALID;
+		if (st == RENEWING || st == REBINDING) {
+			b = bt_lookup_addr(e->table, m->ciaddr);
+			if (b != NULL && bt_key_equal(&b->key, key)) {
+				return true;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	e->ctr->drop[DP_DROP_FO_NOT_SERVING]++;
+	return false;
+}
+
 /* --- DISCOVER ----------------------------------------------------------------------- */
 
 /*
@@ -268,8 +585,9 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr)
  * @return 0 and *out, or the drop reason.
  */
 static int pick_address(struct dp_engine *e, const struct dp_scope *s,
-			const struct dhcp4_msg *m, const struct dp_client_key *key,
-			const struct dp_reservation *res, uint64_t now, uint32_t *out)
+			const struct dp_fo_view *fo, const struct dhcp4_msg *m,
+			const struct dp_client_key *key, const struct dp_reservation *res,
+			uint64_t now, uint32_t *out)
 {
 	const struct bt_binding *prev, *b;
 	uint32_t want, a;
@@ -277,7 +595,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	if (res != NULL) {
 		/* A reserved client gets its address or nothing: anything else would be
 		 * NAKed at its REQUEST (RFC 2131 gives it no way out of that loop). */
-		if (!takeable(e, bt_lookup_addr(e->table, res->addr), key, now)) {
+		if (!takeable(e, s, NULL, bt_lookup_addr(e->table, res->addr), key, now)) {
 			return DP_DROP_RESERVED_IN_USE;
 		}
 		*out = res->addr;
@@ -290,7 +608,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		return 0;
 	}
 	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
-	    takeable(e, bt_lookup_addr(e->table, want), key, now)) {
+	    takeable(e, s, fo, bt_lookup_addr(e->table, want), key, now)) {
 		*out = want;
 		return 0;
 	}
@@ -306,34 +624,41 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			continue;
 		}
 		b = bt_lookup_addr(e->table, a);
-		if (takeable(e, b, key, now)) {
+		if (takeable(e, s, fo, b, key, now)) {
 			*out = a;
 			return 0;
 		}
-		if (b != NULL && b->owner != e->id && free_for(b, key, now) && e->tell != NULL) {
+		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
+		    free_for(fo, b, key, now) && e->tell != NULL) {
 			/* Ended, but written by another worker (its client moved, or the worker
 			 * count changed): ask it to free the address; it comes back to us. */
 			e->tell(e->tell_ctx, b->owner, DP_CMD_RELEASE_ENDED, s->index, a);
 		}
-		/* Otherwise taken meanwhile: it re-enters the list when freed. */
+		if (fo != NULL && fo_pending(fo, b, now)) {
+			/* Ours by time alone: keep it in line (this pass does not see it
+			 * again). */
+			(void)dp_slice_push(e->pools, e->id, s->index, a);
+		}
+		/* Otherwise taken meanwhile, or the partner's (failover): it re-enters the list
+		 * when freed, or when the control thread requeues the partner's addresses. */
 	}
 	return DP_DROP_POOL_EXHAUSTED;
 }
 
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
-			const struct dp_scope *s, const struct dp_client_key *key,
-			struct dp_decision *d)
+			const struct dp_scope *s, const struct dp_fo_view *fo,
+			const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	const struct bt_binding *cur;
 	uint32_t addr;
-	int why = pick_address(e, s, in->msg, key, res, in->now, &addr);
+	int why = pick_address(e, s, fo, in->msg, key, res, in->now, &addr);
 
 	if (why != 0) {
 		e->ctr->drop[why]++;
 		return false;
 	}
-	lease_times(s, in->msg, d);
+	lease_times(e, s, fo, in->msg, addr, in->now, d);
 	cur = bt_lookup_addr(e->table, addr);
 	/* A client that already holds the address keeps its ACTIVE binding: only a REQUEST
 	 * changes what is durable. Otherwise hold the address for it. */
@@ -345,7 +670,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		    cur->ends >= hold) {
 			goto answer;	/* repeated DISCOVER within the hold */
 		}
-		if (write_binding(e, addr, s->index, key, BT_OFFERED, in->now, hold,
+		if (write_binding(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
 				  false) == NULL) {
 			return false;
 		}
@@ -360,8 +685,6 @@ answer:
 
 /* --- REQUEST ------------------------------------------------------------------------ */
 
-enum req_state { SELECTING, INIT_REBOOT, RENEWING, REBINDING };
-
 static bool nak(struct dp_decision *d, const struct dp_scope *s, const char *why)
 {
 	d->reply = DHCP4_NAK;
@@ -371,13 +694,13 @@ static bool nak(struct dp_decision *d, const struct dp_scope *s, const char *why
 }
 
 static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
-		const struct dp_client_key *key, const struct dp_reservation *res,
-		uint32_t addr, struct dp_decision *d)
+		const struct dp_fo_view *fo, const struct dp_client_key *key,
+		const struct dp_reservation *res, uint32_t addr, struct dp_decision *d)
 {
 	struct bt_binding *nb;
 
-	lease_times(s, in->msg, d);
-	nb = write_binding(e, addr, s->index, key, BT_ACTIVE, in->now,
+	lease_times(e, s, fo, in->msg, addr, in->now, d);
+	nb = write_binding(e, in->msg, addr, s->index, key, BT_ACTIVE, in->now,
 			   lease_end(in->now, d->lease), true);
 	if (nb == NULL) {
 		return false;
@@ -393,35 +716,56 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 	return true;
 }
 
+static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
+			const struct bt_binding *b, uint64_t now, uint8_t flags);
+static int restore_offer(struct dp_engine *e, const struct dp_config *cfg,
+			 const struct bt_binding *b, uint64_t now);
+
 /* Forget our offer to a client that chose another server. */
-static void withdraw_offer(struct dp_engine *e, const struct dp_config *cfg,
+static void withdraw_offer(struct dp_engine *e, const struct dp_ingress *in,
 			   const struct dp_client_key *key)
 {
 	const struct bt_binding *b = bt_lookup_key(e->table, key);
+	const struct dp_scope *s;
 
 	if (b != NULL && b->state == BT_OFFERED && b->owner == e->id) {
 		uint32_t addr = b->addr;
 
-		if (bt_remove(&e->writer, b) == 0) {
-			give_back(e, cfg, addr);
+		s = dp_config_scope_of(in->cfg, addr);
+		if (s != NULL && s->fo_rel != 0) {
+			(void)restore_offer(e, in->cfg, b, in->now);
+		} else if (bt_remove(&e->writer, b) == 0) {
+			give_back(e, in->cfg, addr);
 		}
 	}
 }
 
+/* Failover: is the address another client's, in use (what earns a NAK)? An address that is
+ * only not ours to give (the partner's pool, an ended lease) is not. */
+static bool in_use(const struct bt_binding *b, const struct dp_client_key *key, uint64_t now)
+{
+	if (b == NULL || b->key.len == 0 || bt_key_equal(&b->key, key)) {
+		return false;
+	}
+	return (b->state == BT_ACTIVE || b->state == BT_OFFERED || b->state == BT_ABANDONED) &&
+	       b->ends > now;
+}
+
 static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
-		       const struct dp_scope *s, const struct dp_client_key *key,
-		       struct dp_decision *d)
+		       const struct dp_scope *s, const struct dp_fo_view *fo,
+		       const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dhcp4_msg *m = in->msg;
 	const struct dp_reservation *res = reservation_of(s, m, key);
 	const struct bt_binding *b;
-	enum req_state st;
-	uint32_t sid, addr;
-	bool mine;
+	enum req_state st = req_state_of(in);
+	uint32_t sid, addr = m->ciaddr;
+	bool mine, avail;
 
-	if (dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &sid)) {
+	if (st == SELECTING) {
+		(void)dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &sid);
 		if (!is_our_address(in->cfg, sid)) {
-			withdraw_offer(e, in->cfg, key);
+			withdraw_offer(e, in, key);
 			e->ctr->drop[DP_DROP_OTHER_SERVER]++;
 			return false;
 		}
@@ -429,15 +773,9 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 			e->ctr->drop[DP_DROP_BAD_REQUEST]++;
 			return false;
 		}
-		st = SELECTING;
-	} else if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &addr)) {
-		st = INIT_REBOOT;
-	} else if (m->ciaddr != 0) {
-		addr = m->ciaddr;
-		/* RENEWING is unicast straight to us; REBINDING is broadcast, which a relay
-		 * forwards to us (giaddr set). */
-		st = in->frame->ip_dst == UINT32_MAX || m->giaddr != 0 ? REBINDING : RENEWING;
-	} else {
+	} else if (st == INIT_REBOOT) {
+		(void)dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &addr);
+	} else if (st == REQ_INVALID) {
 		e->ctr->drop[DP_DROP_BAD_REQUEST]++;
 		return false;
 	}
@@ -458,15 +796,18 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
 		}
-		return ack(e, in, s, key, res, addr, d);
+		return ack(e, in, s, fo, key, res, addr, d);
 	}
-	if (!free_for(b, key, in->now)) {
+	/* Failover: a reserved address is its client's on both servers, outside the split. */
+	avail = free_for(res != NULL ? NULL : fo, b, key, in->now);
+	if (!avail && (fo == NULL || in_use(b, key, in->now))) {
 		return nak(d, s, "address in use by another client");
 	}
-	/* Free, or another client's finished binding: no record of this client on it. */
+	/* Free, or another client's finished binding: no record of this client on it. (In a
+	 * failover scope, possibly the partner's to give: then the client is not ours.) */
 	if (st == SELECTING || (res != NULL && res->addr == addr)) {
-		if (may_write(e, s, addr, res)) {
-			return ack(e, in, s, key, res, addr, d);
+		if (avail && may_write(e, s, addr, res)) {
+			return ack(e, in, s, fo, key, res, addr, d);
 		}
 		return nak(d, s, "address not available");
 	}
@@ -499,7 +840,7 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 		return false;
 	}
 	/* Someone else answers ARP for it: keep it out of every pool for decline_hold. */
-	(void)write_binding(e, addr, s->index, key, BT_ABANDONED, in->now,
+	(void)write_binding(e, in->msg, addr, s->index, key, BT_ABANDONED, in->now,
 			    in->now + s->decline_hold, true);
 	return false;
 }
@@ -515,7 +856,8 @@ static bool on_release(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_NOT_BOUND]++;
 		return false;
 	}
-	if (write_binding(e, addr, s->index, key, BT_RELEASED, in->now, in->now, true) != NULL) {
+	if (write_binding(e, in->msg, addr, s->index, key, BT_RELEASED, in->now, in->now,
+			  true) != NULL) {
 		give_back(e, in->cfg, addr);
 	}
 	return false;	/* RELEASE gets no answer */
@@ -545,11 +887,12 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = s->bootp ? reservation_of(s, in->msg, key) : NULL;
 	struct bt_binding *nb;
 
-	if (res == NULL || !free_for(bt_lookup_addr(e->table, res->addr), key, in->now)) {
+	if (res == NULL || !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, in->now)) {
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}
-	nb = write_binding(e, res->addr, s->index, key, BT_ACTIVE, in->now, BT_INFINITE, true);
+	nb = write_binding(e, in->msg, res->addr, s->index, key, BT_ACTIVE, in->now,
+			   BT_INFINITE, true);
 	if (nb == NULL) {
 		return false;
 	}
@@ -611,6 +954,7 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct dp_decision *d)
 {
 	const struct dhcp4_msg *m = in->msg;
+	const struct dp_fo_view *fo = NULL;
 	const struct dp_scope *s;
 	struct dp_client_key key;
 
@@ -639,13 +983,19 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_SCOPE_INACTIVE]++;
 		return false;
 	}
+	if (s->fo_rel != 0) {
+		fo = fo_view_of(e, s);
+		if (!fo_answers(e, in, fo, &key)) {
+			return false;
+		}
+	}
 	d->server_id = in->cfg->ifaces[in->iface].addr;
 
 	switch (m->type) {
 	case DHCP4_DISCOVER:
-		return on_discover(e, in, s, &key, d);
+		return on_discover(e, in, s, fo, &key, d);
 	case DHCP4_REQUEST:
-		return on_request(e, in, s, &key, d);
+		return on_request(e, in, s, fo, &key, d);
 	case DHCP4_DECLINE:
 		return on_decline(e, in, s, &key);
 	case DHCP4_RELEASE:
@@ -660,9 +1010,6 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	}
 }
 
-static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
-			const struct bt_binding *b, uint64_t now);
-
 bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 		       uint64_t now)
 {
@@ -673,17 +1020,21 @@ bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_
 	if (b == NULL || b->owner != e->id || b->ends > now) {
 		return false;
 	}
-	if (b->state == BT_OFFERED || b->state == BT_ABANDONED) {
+	if (b->state == BT_OFFERED && s != NULL && s->fo_rel != 0) {
+		if (restore_offer(e, cfg, b, now) != 0) {
+			return false;
+		}
+	} else if (b->state == BT_OFFERED || b->state == BT_ABANDONED) {
 		/* The address goes back to FREE: it leaves the tables, and the store. */
-		if (free_binding(e, cfg, b, now) != 0) {
+		if (free_binding(e, cfg, b, now, scope_flags(s)) != 0) {
 			e->ctr->drop[DP_DROP_COMMIT_FULL]++;
 			return false;
 		}
 	} else if (b->state == BT_ACTIVE) {
 		/* The client keeps its affinity: EXPIRED stays indexed by its key. */
 		key = b->key;
-		if (write_binding(e, addr, s != NULL ? s->index : b->scope, &key, BT_EXPIRED, now,
-				  now, true) == NULL) {
+		if (write_binding(e, NULL, addr, s != NULL ? s->index : b->scope, &key, BT_EXPIRED,
+				  now, now, true) == NULL) {
 			return false;
 		}
 		give_back(e, cfg, addr);
@@ -698,41 +1049,95 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
 			     uint64_t now)
 {
 	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	const struct dp_scope *s;
+	const struct dp_fo_view *fo;
+	static const struct dp_client_key nobody;
 	bool ended;
 
 	if (b == NULL || b->owner != e->id) {
 		return;
 	}
+	s = dp_config_scope_of(cfg, addr);
+	if (s != NULL && s->fo_rel != 0) {
+		/* Failover: an untaken offer goes back to what it covered; any other ended
+		 * lease is freed only when anyone may have it (PARTNER-DOWN, MCLT after its
+		 * end); before that it is its client's, or the partner's. */
+		if (b->state == BT_OFFERED && b->ends <= now) {
+			(void)restore_offer(e, cfg, b, now);
+			return;
+		}
+		fo = fo_view_of(e, s);
+		if (fo == NULL || b->key.len == 0 || !fo->partner_pool ||
+		    !fo_free_for(fo, b, &nobody, now)) {
+			return;
+		}
+	}
 	ended = b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_FREE ||
 		b->state == BT_RESET || b->ends <= now;
 	if (ended && b->state != BT_BACKUP) {
-		(void)free_binding(e, cfg, b, now);
+		(void)free_binding(e, cfg, b, now, scope_flags(s));
 	}
 }
 
-/* --- operator changes --------------------------------------------------------------- */
+/* --- operator and failover changes -------------------------------------------------- */
 
 /* Free an address's binding (it leaves the tables and the store). */
 static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
-			const struct bt_binding *b, uint64_t now)
+			const struct bt_binding *b, uint64_t now, uint8_t flags)
 {
 	struct bt_binding gone = *b;
 	uint32_t addr = b->addr;
 
 	gone.state = BT_FREE;
 	gone.start = gone.ends = now;
-	/* As write_binding: room first, then the compare-and-swap, then the post. */
+	/* As write_rec: room first, then the compare-and-swap, then the post. */
 	if (!e->commit.ops->room(e->commit.ctx, e->id)) {
 		return -ENOBUFS;
 	}
 	if (bt_remove(&e->writer, b) != 0) {
 		return -EAGAIN;
 	}
-	if (post_change(e, &gone) != 0) {
+	if (post_change(e, &gone, flags) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
 	}
 	give_back(e, cfg, addr);
 	return 0;
+}
+
+/*
+ * An offer in a failover scope that was not taken (hold over, or the client chose another
+ * server): the address goes back to what the offer covered (bt_binding.under). The offer
+ * was never posted, so the store still holds that: the restored record is not posted either
+ * (its times are the offer's start: the old ones are not kept, and later is the cautious
+ * side for the MCLT rule). Another client's ended lease (PARTNER-DOWN) becomes FREE, posted.
+ * A FREE or BACKUP address is queued again; an ended lease of the same client is found by
+ * its key.
+ */
+static int restore_offer(struct dp_engine *e, const struct dp_config *cfg,
+			 const struct bt_binding *b, uint64_t now)
+{
+	const struct dp_scope *s = dp_config_scope_of(cfg, b->addr);
+	struct rec r = {
+		.addr = b->addr, .scope = s != NULL ? s->index : b->scope, .state = b->under,
+		.start = b->start, .ends = b->start, .key = &b->key,
+	};
+	uint8_t under = b->under;
+	struct bt_binding *nb;
+	int rc;
+
+	if (under == BT_FREE) {
+		return free_binding(e, cfg, b, now, scope_flags(s));
+	}
+	if (under == 0) {
+		rc = bt_remove(&e->writer, b);
+	} else {
+		r.key = under == BT_BACKUP ? NULL : &b->key;
+		rc = write_rec(e, &r, 0, false, &nb);
+	}
+	if (rc == 0 && (under == 0 || under == BT_BACKUP)) {
+		give_back(e, cfg, r.addr);
+	}
+	return rc;
 }
 
 static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
@@ -742,6 +1147,8 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	const struct bt_binding *b = bt_lookup_addr(e->table, op->addr);
 	const struct bt_binding *prev = bt_lookup_key(e->table, &op->key);
 	bool theirs = b != NULL && !bt_key_equal(&b->key, &op->key);
+	struct bt_binding *nb;
+	struct rec r;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr)) {
 		return -EINVAL;
@@ -750,7 +1157,7 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		return -EEXIST;		/* written by another worker: the caller frees it first */
 	}
 	if (op->add) {
-		if (theirs && !free_for(b, &op->key, now)) {
+		if (theirs && !free_for(NULL, b, &op->key, now)) {
 			return -EEXIST;
 		}
 		if (prev != NULL && prev->addr != op->addr && prev->state == BT_ACTIVE &&
@@ -760,11 +1167,72 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	} else if ((b == NULL || b->state == BT_FREE) && !op->may_create) {
 		return -ENOENT;
 	}
-	if (write_binding(e, op->addr, s->index, &op->key, op->state, op->start, op->ends,
-			  true) == NULL) {
-		return -ENOBUFS;
+	r = (struct rec){
+		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
+		.ends = op->ends, .key = &op->key, .hw = op->hw_len != 0 ? op->hw : NULL,
+		.hw_len = op->hw_len,
+	};
+	return write_rec(e, &r, scope_flags(s), true, &nb) == 0 ? 0 : -ENOBUFS;
+}
+
+/*
+ * DP_OP_PEER (engine.h): make the binding of op->addr exactly what the control thread
+ * decided. Only ownership is checked here; -EAGAIN tells the control thread to run it on
+ * the right worker.
+ */
+static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
+		   uint64_t now)
+{
+	const struct dp_scope *s = dp_config_scope_of(cfg, op->addr);
+	const struct bt_binding *b = bt_lookup_addr(e->table, op->addr);
+	uint8_t flags = op->from_peer ? DP_CHANGE_PEER : DP_CHANGE_FO;
+	bool keyed = op->state != BT_FREE && op->state != BT_BACKUP;
+	struct bt_binding *nb;
+	struct bt_binding gone;
+	struct rec r;
+	uint32_t owner;
+	int slice, rc;
+
+	if (s == NULL || !dp_scope_contains(s, op->addr) || op->state < BT_FREE ||
+	    op->state > BT_BACKUP || (keyed && op->key.len == 0)) {
+		return -EINVAL;
 	}
-	return 0;
+	slice = dp_pool_owner(e->pools, s->index, op->addr);
+	owner = b != NULL ? b->owner : keyed ? bt_key_owner(&op->key, e->n_workers) :
+		slice >= 0 ? (uint32_t)slice : 0;
+	if (owner != e->id) {
+		return -EAGAIN;
+	}
+	if (op->state == BT_FREE) {
+		if (b != NULL) {
+			return free_binding(e, cfg, b, now, flags);
+		}
+		/* Already free here: the change is still posted (the store and, for our own
+		 * change, the partner follow), and the address queued. */
+		if (!e->commit.ops->room(e->commit.ctx, e->id)) {
+			return -ENOBUFS;
+		}
+		memset(&gone, 0, sizeof(gone));
+		gone.addr = op->addr;
+		gone.scope = s->index;
+		gone.state = BT_FREE;
+		gone.start = gone.ends = now;
+		if (post_change(e, &gone, flags) != 0) {
+			return -ENOBUFS;
+		}
+		give_back(e, cfg, op->addr);
+		return 0;
+	}
+	r = (struct rec){
+		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
+		.ends = op->ends, .key = keyed ? &op->key : NULL,
+		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
+	};
+	rc = write_rec(e, &r, flags, true, &nb);
+	if (rc == 0 && op->state == BT_BACKUP) {
+		give_back(e, cfg, op->addr);	/* the secondary's to give: its slice owner's */
+	}
+	return rc;
 }
 
 void dp_engine_apply_op(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
@@ -782,9 +1250,12 @@ void dp_engine_apply_op(struct dp_engine *e, const struct dp_config *cfg, struct
 			if (b == NULL || b->owner != e->id) {
 				continue;
 			}
-			rc = free_binding(e, cfg, b, now);
+			rc = free_binding(e, cfg, b, now,
+					  scope_flags(dp_config_scope_of(cfg, op->addrs[i])));
 			op->count += rc == 0;
 		}
+	} else if (op->kind == DP_OP_PEER) {
+		rc = op_peer(e, cfg, op, now);
 	} else {
 		rc = -EINVAL;
 	}

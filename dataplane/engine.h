@@ -81,10 +81,12 @@ enum dp_op_kind {
 	 * thread has already decided with fo_lease; the worker only checks ownership. state FREE
 	 * removes the binding (the address is queued again, or handed to its slice owner once
 	 * durable); BACKUP writes a record with an empty key (never in by_key), queued in its
-	 * slice when this worker owns it. It runs on the writer of the current record, or, when
+	 * slice when this worker owns it (else handed over like FREE: the slice owner may take a
+	 * BACKUP record whoever wrote it). It runs on the writer of the current record, or, when
 	 * there is none, on the key's owner (keyed states) or the address's slice owner (FREE,
 	 * BACKUP); anywhere else it fails with -EAGAIN and changes nothing. The change is posted
-	 * with DP_CHANGE_PEER when from_peer, DP_CHANGE_FO otherwise.
+	 * with DP_CHANGE_PEER when from_peer, DP_CHANGE_FO otherwise. -EINVAL: address in no
+	 * scope, state not 1..7, or a keyed state with an empty key.
 	 */
 	DP_OP_PEER = 3,
 };

@@ -156,6 +156,14 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 		if (pool_init(&p->pools[i], &c->scopes[i]) != 0 || slices_init(p, i) != 0) {
 			goto fail;
 		}
+		if (c->scopes[i].fo_rel != 0) {
+			/* All-zero bytes are a valid 0 for a lock-free atomic. */
+			p->pools[i].peer_pet = calloc(p->pools[i].total ? p->pools[i].total : 1,
+						      sizeof(*p->pools[i].peer_pet));
+			if (p->pools[i].peer_pet == NULL) {
+				goto fail;
+			}
+		}
 	}
 	return p;
 fail:
@@ -177,6 +185,7 @@ void dp_pools_free(struct dp_pools *p)
 	if (p->pools != NULL) {
 		for (uint32_t i = 0; i < p->n_scopes; i++) {
 			free(p->pools[i].before);
+			free((void *)p->pools[i].peer_pet);
 		}
 	}
 	free(p->pools);
@@ -229,7 +238,9 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 					continue;
 				}
 				b = bt_lookup_addr(t, (uint32_t)a);
-				if (b == NULL) {
+				/* BACKUP: free too, for the failover secondary (the engine
+				 * decides who may take it). */
+				if (b == NULL || b->state == BT_BACKUP) {
 					(void)dp_slice_push(p, (uint32_t)(rank % p->n_workers), sc,
 							    (uint32_t)a);
 				} else if (b->state == BT_EXPIRED || b->state == BT_RELEASED) {

@@ -56,7 +56,8 @@ struct dp_pools {
 
 /**
  * Build ranks and slices for every scope of @p c, with every allocatable address queued
- * (not excluded, not reserved). Control thread. @return NULL on allocation failure.
+ * (not excluded, not reserved), and peer_pet (all 0) for failover scopes. Control thread.
+ * @return NULL on allocation failure.
  */
 struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers);
 
@@ -64,9 +65,10 @@ struct bt_table;
 
 /**
  * Rebuild every free list from the binding table (after bindings were loaded from the store):
- * addresses with no binding first, in address order; then those whose binding has ended for
- * good (EXPIRED, RELEASED), the longest-ended first, so returning clients find theirs. Bound,
- * offered and abandoned addresses are left out (they re-enter when reclaimed).
+ * addresses with no binding or a BACKUP one (a failover secondary's free addresses) first, in
+ * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
+ * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
+ * addresses are left out (they re-enter when reclaimed).
  * Control thread, before the workers start, RCU read side online.
  * @return 0 or -ENOMEM.
  */

@@ -937,6 +937,32 @@ int fo_link_send_xid(struct fo_link *l, struct fo_msg *m, uint32_t xid)
 	return send_common(l, m, true, xid);
 }
 
+void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *text)
+{
+	struct conn *c;
+
+	if (l->up < 0) {
+		return;
+	}
+	c = &l->c[l->up];
+	if (reject_reason != 0) {
+		struct fo_msg m;
+
+		fo_msg_init(&m, FO_MSG_DISCONNECT, l->wall, c->xid++);
+		if (c->xid == 0) {
+			c->xid = 1;
+		}
+		set_u8(&m, FO_OPT_REJECT_REASON, &m.reject_reason, reject_reason);
+		if (text != NULL) {
+			set_bytes(&m, FO_OPT_MESSAGE, &m.message, text, strlen(text));
+		}
+		if (conn_queue(l, c, &m) == 0) {
+			(void)conn_flush(c);
+		}
+	}
+	conn_fail(l, c, text != NULL ? text : "disconnected");
+}
+
 bool fo_link_is_up(const struct fo_link *l)
 {
 	return l->up >= 0;

@@ -211,6 +211,14 @@ int fo_link_send(struct fo_link *l, struct fo_msg *m);
 __attribute__((warn_unused_result))
 int fo_link_send_xid(struct fo_link *l, struct fo_msg *m, uint32_t xid);
 
+/**
+ * Drop the up link: send DISCONNECT with @p reject_reason first when it is not 0 (best
+ * effort: whatever the socket takes now), then close. The next fo_link_poll() reports
+ * FO_LINK_DOWN with @p text as the reason, and the link connects again as after any
+ * LINK_DOWN. No-op when no link is up.
+ */
+void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *text);
+
 /** @return true when a link has completed its handshake and is not down. */
 bool fo_link_is_up(const struct fo_link *l);
 

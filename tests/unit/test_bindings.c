@@ -287,12 +287,79 @@ static void stale_publish_is_refused(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* A record with an empty key (BACKUP: no client) lives in by_addr only. */
+static void empty_key_record_never_in_by_key(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w;
+	struct bt_binding *r, *e1, *e2, *k2;
+	struct dp_client_key c1, c2, none = {.type = DP_KEY_HWADDR, .len = 0};
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+	unsigned n_key = 0, n_all = 0;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
+	make_key(&c1, 1);
+	make_key(&c2, 2);
+	r = bt_record_get(&w);
+	r->addr = BASE + 1;
+	r->key = c1;
+	assert_int_equal(bt_publish(&w, NULL, r), 0);
+	/* Client 1's binding becomes BACKUP: it leaves by_key, stays in by_addr. */
+	e1 = bt_record_get(&w);
+	e1->addr = BASE + 1;
+	e1->state = BT_BACKUP;
+	memset(e1->key.data, 0xee, sizeof(e1->key.data));	/* stale bytes: len rules */
+	assert_int_equal(e1->key.len, 0);
+	assert_int_equal(bt_publish(&w, r, e1), 0);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), e1);
+	assert_null(bt_lookup_key(t, &c1));
+	assert_null(bt_lookup_key(t, &none));
+	/* A fresh BACKUP address. */
+	e2 = bt_record_get(&w);
+	e2->addr = BASE + 2;
+	e2->state = BT_BACKUP;
+	assert_int_equal(bt_publish(&w, NULL, e2), 0);
+	assert_null(bt_lookup_key(t, &none));
+	none.type = 0;
+	assert_null(bt_lookup_key(t, &none));
+	cds_lfht_for_each(t->by_key, &iter, node) {
+		n_key++;
+	}
+	assert_int_equal(n_key, 0);
+	/* A client takes BACKUP .1 (compare-and-swap on the empty-key record). */
+	k2 = bt_record_get(&w);
+	k2->addr = BASE + 1;
+	k2->key = c2;
+	assert_int_equal(bt_publish(&w, e2, k2), -EAGAIN);	/* not .1's record */
+	assert_int_equal(bt_publish(&w, e1, k2), 0);
+	assert_ptr_equal(bt_lookup_key(t, &c2), k2);
+	/* Removing a BACKUP record touches only by_addr. */
+	assert_int_equal(bt_remove(&w, e2), 0);
+	assert_int_equal(bt_remove(&w, e2), -EAGAIN);
+	assert_null(bt_lookup_addr(t, BASE + 2));
+	assert_ptr_equal(bt_lookup_key(t, &c2), k2);
+	cds_lfht_for_each(t->by_addr, &iter, node) {
+		n_all++;
+	}
+	assert_int_equal(n_all, 1);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(concurrent_readers_one_writer),
 		cmocka_unit_test(records_come_back_after_grace_period),
 		cmocka_unit_test(stale_publish_is_refused),
+		cmocka_unit_test(empty_key_record_never_in_by_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

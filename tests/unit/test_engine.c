@@ -2,7 +2,8 @@
  * The DHCP engine as a table of RFC 2131 cases: each step sends one request from one client
  * at one time and states the answer it must get (type, address, or the counter that explains
  * the silence). Requests are raw bytes (reqbuild.h) parsed by the real codec; replies are
- * built by the real builder and parsed back.
+ * built by the real builder and parsed back. The fo_* cases run the same scope shared with a
+ * failover partner (setup_fo), with a view the test sets as the control thread would.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fo_hash.h"
 #include "reqbuild.h"
 
 #define SRV IP4(198, 18, 0, 1)
@@ -94,9 +96,12 @@ struct env {
 	uint8_t out[2048];
 	size_t out_len;
 	struct dp_frame out_frame;
+	/* failover (setup_fo): scope "lab" shared, relationship 0 */
+	struct dp_fo_view view;
+	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
-static int setup(void **state)
+static int setup_env(void **state, bool failover)
 {
 	struct env *v = calloc(1, sizeof(*v));
 	char err[256];
@@ -105,6 +110,17 @@ static int setup(void **state)
 	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	if (v->cfg == NULL) {
 		fail_msg("config: %s", err);
+	}
+	if (failover) {
+		/* As the parser sets it for a scope listed in relationships[0] (which needs a
+		 * store and a partner: not what these cases are about). */
+		v->cfg->scopes[0].fo_rel = 1;
+		v->view.service = DP_FO_SVC_ALL;
+		v->view.primary = true;
+		v->view.mclt = 3600;	/* above the lease: no cut unless a case asks */
+		memset(v->view.hba, 0xff, sizeof(v->view.hba));
+		v->fo[0] = &v->view;
+		v->e.fo = v->fo;
 	}
 	urcu_qsbr_register_thread();
 	v->table = bt_table_new(dp_config_capacity(v->cfg));
@@ -121,6 +137,16 @@ static int setup(void **state)
 	v->e.commit.ctx = &v->sink;
 	*state = v;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_env(state, false);
+}
+
+static int setup_fo(void **state)
+{
+	return setup_env(state, true);
 }
 
 static int teardown(void **state)
@@ -843,7 +869,516 @@ static void reservation_key_files_the_client(void **state)
 	assert_true(bt_key_equal(&binding(v, IP4(198, 18, 0, 50))->key, &hw));
 }
 
+/* Every change carries the client's htype + chaddr; outside failover, no flag. */
+static void change_carries_client_hw(void **state)
+{
+	struct env *v = *state;
+	static const uint8_t hw[] = {1, 0x02, 0, 0, 0, 0, 1};
+	uint32_t a = dora(v, 1, T0);
+
+	assert_int_equal(v->sink.last.flags, 0);
+	assert_int_equal(v->sink.last.hw_len, sizeof(hw));
+	assert_memory_equal(v->sink.last.hw, hw, sizeof(hw));
+	assert_int_equal(binding(v, a)->hw_len, sizeof(hw));
+	/* Kept when the engine writes the binding with no request at hand. */
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 601));
+	assert_int_equal(v->sink.last.state, BT_EXPIRED);
+	assert_int_equal(v->sink.last.hw_len, sizeof(hw));
+	assert_memory_equal(v->sink.last.hw, hw, sizeof(hw));
+}
+
+/* --- failover (setup_fo: "lab" shared with a partner, view v->view) ------------------ */
+
+static struct dp_client_key key_of(uint16_t mac)
+{
+	return (struct dp_client_key){.type = DP_KEY_HWADDR, .len = 7,
+				      .data = {1, 2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac}};
+}
+
+/* DP_OP_PEER: make @p addr {state, client mac (0: none), T0, T0 + 600}. @return the result. */
+static int peer_op(struct env *v, uint32_t addr, uint8_t state, uint16_t mac, bool from_peer,
+		   struct dp_lease_op *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = DP_OP_PEER;
+	op->addr = addr;
+	op->state = state;
+	op->start = T0;
+	op->ends = T0 + 600;
+	op->from_peer = from_peer;
+	if (mac != 0) {
+		op->key = key_of(mac);
+		op->hw_len = 7;
+		memcpy(op->hw, op->key.data, 7);
+	}
+	dp_engine_apply_op(&v->e, v->cfg, op, T0);
+	urcu_qsbr_quiescent_state();
+	assert_int_equal(atomic_load(&op->done), 1);
+	return op->result;
+}
+
+static void set_secs(struct reqbuf *r, uint16_t secs)
+{
+	r->b[8] = (uint8_t)(secs >> 8);
+	r->b[9] = (uint8_t)secs;
+}
+
+static void hba_only(struct env *v, uint8_t bucket)
+{
+	memset(v->view.hba, 0, sizeof(v->view.hba));
+	v->view.hba[bucket >> 3] = (uint8_t)(1u << (bucket & 7));
+}
+
+static uint8_t bucket_of_mac(uint16_t mac)
+{
+	uint8_t ch[16] = {0x02, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac};
+
+	return fo_hash_client_bucket(NULL, 0, ch, 6);
+}
+
+static void fo_no_view_answers_nobody(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+
+	discover(&r, 1, 1);
+	v->fo[0] = NULL;		/* the relationship does not run yet */
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	v->e.fo = NULL;			/* no failover runtime at all */
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_NOT_SERVING], 2);
+	assert_null(binding(v, IP4(198, 18, 0, 100)));
+	v->fo[0] = &v->view;
+	v->e.fo = v->fo;
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	/* The other scope is not shared: it never looks at a view. */
+	v->fo[0] = NULL;
+	rb_begin(&r, 1, 2);
+	rb_giaddr(&r, RELAY);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_NOT_SERVING], 2);
+}
+
+static void fo_service_none_all_partner_down(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+
+	discover(&r, 1, 1);
+	v->view.service = DP_FO_SVC_NONE;
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_NOT_SERVING], 1);
+	/* ALL and PARTNER-DOWN answer every client, whatever the hash says. */
+	memset(v->view.hba, 0, sizeof(v->view.hba));
+	v->view.service = DP_FO_SVC_ALL;
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	v->view.service = DP_FO_SVC_PARTNER_DOWN;
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 0);
+}
+
+static void fo_renew_only_answers_renewals_of_our_bindings(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a = dora(v, 1, T0);
+
+	v->view.service = DP_FO_SVC_RENEW_ONLY;
+	discover(&r, 2, 2);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_NOT_SERVING], 1);
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 300));		/* RENEWING */
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 530));	/* REBINDING */
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	/* Not this client's binding, or not a renewal: silence. */
+	request_renew(&r, 3, a);
+	assert_false(send_req(v, &r, SRV, T0 + 531));
+	request_init_reboot(&r, 1, a);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 531));
+	request_selecting(&r, 1, SRV, a);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 531));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_NOT_SERVING], 4);
+}
+
+static void fo_balanced_by_hash_and_secs(void **state)
+{
+	struct env *v = *state;
+	uint8_t id[] = {0xff, 1, 2, 3};
+	uint8_t mine = bucket_of_mac(1), by_id;
+	struct reqbuf r;
+	uint32_t a;
+
+	v->view.service = DP_FO_SVC_BALANCED;
+	hba_only(v, (uint8_t)(mine + 1));	/* the client hashes to the partner */
+	discover(&r, 1, 1);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 1);
+	hba_only(v, mine);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+
+	/* A client waiting longer than lb_max_secs is answered whatever its bucket; 0 = off. */
+	hba_only(v, (uint8_t)(mine + 1));
+	v->view.lb_max_secs = 10;
+	set_secs(&r, 10);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	set_secs(&r, 11);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	v->view.lb_max_secs = 0;
+	set_secs(&r, 60000);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 3);
+
+	/* Option 61 is hashed when present, not chaddr. */
+	by_id = fo_hash_client_bucket(id, sizeof(id), NULL, 0);
+	assert_int_not_equal(by_id, mine);
+	rb_begin(&r, 1, 3);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, sizeof(id));
+	rb_end(&r);
+	hba_only(v, mine);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	hba_only(v, by_id);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+
+	/* RENEWING (unicast to us) is always ours; REBINDING goes by the hash. */
+	v->view.service = DP_FO_SVC_ALL;
+	a = dora(v, 1, T0);
+	v->view.service = DP_FO_SVC_BALANCED;
+	hba_only(v, (uint8_t)(mine + 1));
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	request_renew(&r, 1, a);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 530));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 5);
+}
+
+static void fo_primary_leaves_backup_addresses(void **state)
+{
+	struct env *v = *state;
+	struct dp_lease_op op;
+	struct reqbuf r;
+
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 103); a++) {
+		assert_int_equal(peer_op(v, a, BT_BACKUP, 0, false, &op), 0);
+	}
+	/* Not even when asked for. */
+	rb_begin(&r, 1, 1);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, IP4(198, 18, 0, 101));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.yiaddr, IP4(198, 18, 0, 104));
+	request_selecting(&r, 1, SRV, IP4(198, 18, 0, 104));
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	discover(&r, 2, 2);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	/* Selecting a BACKUP address is refused, but it is not "in use". */
+	request_selecting(&r, 2, SRV, IP4(198, 18, 0, 102));
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_NAK);
+	assert_int_equal(binding(v, IP4(198, 18, 0, 102))->state, BT_BACKUP);
+	/* A client rebooting with it may be the partner's: silence, not a NAK. */
+	request_init_reboot(&r, 3, IP4(198, 18, 0, 102));
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_UNKNOWN_CLIENT], 1);
+}
+
+static void fo_secondary_allocates_only_backup(void **state)
+{
+	struct env *v = *state;
+	uint32_t b = IP4(198, 18, 0, 102);
+	struct dp_client_key none = {.type = 0, .len = 0};
+	struct dp_lease_op op;
+	struct reqbuf r;
+
+	v->view.primary = false;
+	discover(&r, 1, 1);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));		/* every address is FREE */
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+
+	/* The primary gives us .102 as BACKUP: a record with no client, queued here. */
+	assert_int_equal(peer_op(v, b, BT_BACKUP, 0, true, &op), 0);
+	assert_int_equal(op.seq, v->e.seq);
+	assert_int_equal(v->sink.last.state, BT_BACKUP);
+	assert_int_equal(v->sink.last.key.len, 0);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_PEER);
+	assert_int_equal(binding(v, b)->key.len, 0);
+	assert_null(bt_lookup_key(v->table, &none));
+	assert_true(dp_slice_queued(v->pools, 0, 0, b));
+
+	assert_int_equal(dora(v, 1, T0 + 1), b);
+	assert_int_equal(binding(v, b)->state, BT_ACTIVE);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	discover(&r, 2, 2);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
+}
+
+static void fo_partner_pool_and_ended_leases(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+
+	v->view.primary = false;
+	v->view.partner_pool = true;		/* PARTNER-DOWN, MCLT passed */
+	v->view.service = DP_FO_SVC_PARTNER_DOWN;
+	v->view.mclt = 60;
+	for (uint16_t c = 1; c <= 5; c++) {	/* FREE addresses: the primary's, now ours */
+		(void)dora(v, c, T0);
+	}
+	assert_int_equal(binding(v, IP4(198, 18, 0, 100))->ends, T0 + 60);	/* MCLT */
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 104); a++) {
+		assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 61));
+	}
+	/* Another client's ended lease: only once MCLT has passed since it ended. */
+	discover(&r, 9, 9);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 120));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 121));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	/* Without partner_pool they are their clients' only. */
+	v->view.partner_pool = false;
+	discover(&r, 8, 8);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 500));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
+}
+
+/* In a shared scope an EXPIRED address goes back to its client only: the control thread makes
+ * it FREE once the partner knows (compare exhaustion_and_expiry). */
+static void fo_expired_address_stays_with_its_client(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t first = dora(v, 1, T0);
+
+	for (uint16_t c = 2; c <= 5; c++) {
+		(void)dora(v, c, T0);
+	}
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 104); a++) {
+		assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 601));
+	}
+	rb_begin(&r, 9, 9);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, first);
+	rb_end(&r);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 700));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	request_selecting(&r, 9, SRV, first);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 700));
+	assert_int_equal(v->rep.type, DHCP4_NAK);
+	assert_int_equal(binding(v, first)->state, BT_EXPIRED);
+	assert_int_equal(dora(v, 1, T0 + 700), first);
+}
+
+static void fo_lease_is_cut_by_mclt(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	uint32_t a, lease, t1, t2;
+	uint64_t rank;
+	struct reqbuf r;
+
+	v->view.mclt = 60;
+	discover(&r, 1, 1);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_true(dhcp4_opt_u32(&v->rep, DHCP4_OPT_LEASE_TIME, &lease));
+	assert_int_equal(lease, 60);				/* the partner knows nothing */
+	assert_true(dhcp4_opt_u32(&v->rep, DHCP4_OPT_T1, &t1));
+	assert_true(dhcp4_opt_u32(&v->rep, DHCP4_OPT_T2, &t2));
+	assert_int_equal(t1, 30);
+	assert_int_equal(t2, 52);
+	a = v->rep.yiaddr;
+	request_selecting(&r, 1, SRV, a);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(binding(v, a)->ends, T0 + 60);
+
+	/* The partner acked a PET far ahead: the whole lease. */
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 100000));
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 10));
+	assert_int_equal(v->d.lease, 600);
+	assert_int_equal(binding(v, a)->ends, T0 + 610);
+	/* A PET just ahead: MCLT beyond it. */
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 100));
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 20));
+	assert_int_equal(v->d.lease, 140);
+	assert_int_equal(v->d.t1, 70);
+	assert_int_equal(v->d.t2, 122);
+	/* A reservation (outside the ranges) has no PET: MCLT. */
+	discover(&r, 0x99, 2);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.yiaddr, IP4(198, 18, 0, 50));
+	assert_int_equal(v->d.lease, 60);
+	assert_null(v->pools->pools[1].peer_pet);		/* "far" is not shared */
+}
+
+static void fo_change_carries_hw_and_fo_flag(void **state)
+{
+	struct env *v = *state;
+	static const uint8_t hw[] = {1, 0x02, 0, 0, 0, 0, 1};
+	uint32_t a = dora(v, 1, T0);
+
+	assert_int_equal(v->sink.last.state, BT_ACTIVE);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	assert_int_equal(v->sink.last.hw_len, sizeof(hw));
+	assert_memory_equal(v->sink.last.hw, hw, sizeof(hw));
+	assert_memory_equal(binding(v, a)->hw, hw, sizeof(hw));
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 601));
+	assert_int_equal(v->sink.last.state, BT_EXPIRED);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	assert_memory_equal(v->sink.last.hw, hw, sizeof(hw));
+}
+
+static void fo_peer_free_removes_and_requeues(void **state)
+{
+	struct env *v = *state;
+	struct dp_client_key k = key_of(1);
+	struct dp_lease_op op;
+	struct reqbuf r;
+	uint32_t a = dora(v, 1, T0);
+	unsigned posted = v->sink.posted;
+
+	assert_false(dp_slice_queued(v->pools, 0, 0, a));
+	assert_int_equal(peer_op(v, a, BT_FREE, 0, true, &op), 0);
+	assert_null(binding(v, a));
+	assert_null(bt_lookup_key(v->table, &k));
+	assert_int_equal(v->sink.posted, posted + 1);
+	assert_int_equal(v->sink.last.state, BT_FREE);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_PEER);
+	assert_int_equal(op.seq, v->e.seq);
+	assert_true(dp_slice_queued(v->pools, 0, 0, a));
+	/* Our own change (an acked EXPIRED made FREE) on a free address: posted for the
+	 * partner, nothing else to do. */
+	assert_int_equal(peer_op(v, a, BT_FREE, 0, false, &op), 0);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	/* Another client may have it now. */
+	rb_begin(&r, 2, 2);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_int_equal(v->rep.yiaddr, a);
+}
+
+static void fo_peer_active_from_partner(void **state)
+{
+	struct env *v = *state;
+	uint32_t a = IP4(198, 18, 0, 103);
+	struct dp_client_key k = key_of(7);
+	struct dp_lease_op op;
+	struct reqbuf r;
+
+	assert_int_equal(peer_op(v, a, BT_ACTIVE, 7, true, &op), 0);
+	assert_int_equal(binding(v, a)->state, BT_ACTIVE);
+	assert_int_equal(binding(v, a)->ends, T0 + 600);
+	assert_int_equal(binding(v, a)->hw_len, 7);
+	assert_ptr_equal(bt_lookup_key(v->table, &k), binding(v, a));
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_PEER);
+	assert_int_equal(v->sink.last.state, BT_ACTIVE);
+	assert_memory_equal(v->sink.last.hw, k.data, 7);
+	/* The client renews with us: ours now, and the partner hears of it. */
+	request_renew(&r, 7, a);
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	/* No add/exists refusal: the partner's update overwrites. */
+	assert_int_equal(peer_op(v, a, BT_RELEASED, 8, true, &op), 0);
+	assert_int_equal(binding(v, a)->key.data[6], 8);
+	assert_null(bt_lookup_key(v->table, &k));
+	/* Nonsense is refused. */
+	assert_int_equal(peer_op(v, a, BT_OFFERED, 8, true, &op), -EINVAL);
+	assert_int_equal(peer_op(v, a, BT_ACTIVE, 0, true, &op), -EINVAL);
+}
+
+static void fo_peer_on_foreign_record_is_eagain(void **state)
+{
+	struct env *v = *state;
+	uint32_t a = IP4(198, 18, 0, 101);
+	struct bt_writer w1;
+	struct bt_binding *nb;
+	struct dp_lease_op op;
+	unsigned posted = v->sink.posted;
+
+	assert_int_equal(bt_writer_init(&w1, v->table, 1, 4), 0);	/* worker 1's writer */
+	nb = bt_record_get(&w1);
+	nb->addr = a;
+	nb->state = BT_ACTIVE;
+	nb->ends = T0 + 600;
+	nb->key = key_of(8);
+	assert_int_equal(bt_publish(&w1, NULL, nb), 0);
+	assert_int_equal(peer_op(v, a, BT_ACTIVE, 9, true, &op), -EAGAIN);
+	assert_int_equal(peer_op(v, a, BT_FREE, 0, true, &op), -EAGAIN);
+	assert_int_equal(peer_op(v, a, BT_BACKUP, 0, false, &op), -EAGAIN);
+	assert_ptr_equal(binding(v, a), nb);
+	assert_int_equal(v->sink.posted, posted);
+	assert_int_equal(bt_remove(&w1, nb), 0);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_writer_deinit(&w1);
+}
+
+/* An offer is never posted: untaken, it leaves the BACKUP address as it found it. */
+static void fo_untaken_offer_restores_backup(void **state)
+{
+	struct env *v = *state;
+	uint32_t b = IP4(198, 18, 0, 102);
+	struct dp_lease_op op;
+	struct reqbuf r;
+	unsigned posted;
+
+	v->view.primary = false;
+	assert_int_equal(peer_op(v, b, BT_BACKUP, 0, true, &op), 0);
+	posted = v->sink.posted;
+	discover(&r, 1, 1);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.yiaddr, b);
+	assert_int_equal(binding(v, b)->state, BT_OFFERED);
+	/* The hold ends. */
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, b, T0 + 31));
+	assert_int_equal(binding(v, b)->state, BT_BACKUP);
+	assert_int_equal(binding(v, b)->key.len, 0);
+	assert_int_equal(v->sink.posted, posted);
+	/* Offered again, and the client picks another server. */
+	discover(&r, 2, 2);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 32));
+	assert_int_equal(v->rep.yiaddr, b);
+	request_selecting(&r, 2, OTHER_SRV, b);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 33));
+	assert_int_equal(binding(v, b)->state, BT_BACKUP);
+	assert_int_equal(v->sink.posted, posted);
+	assert_int_equal(dora(v, 3, T0 + 34), b);
+}
+
+static void fo_requeue_keeps_backup_addresses(void **state)
+{
+	struct env *v = *state;
+	struct dp_lease_op op;
+	uint32_t a;
+
+	assert_non_null(v->pools->pools[0].peer_pet);
+	assert_int_equal(peer_op(v, IP4(198, 18, 0, 101), BT_BACKUP, 0, false, &op), 0);
+	a = dora(v, 1, T0);
+	assert_int_equal(a, IP4(198, 18, 0, 100));
+	assert_int_equal(dp_pools_requeue(v->pools, v->table), 0);
+	assert_false(dp_slice_queued(v->pools, 0, 0, a));
+	assert_true(dp_slice_queued(v->pools, 0, 0, IP4(198, 18, 0, 101)));
+	assert_true(dp_slice_queued(v->pools, 0, 0, IP4(198, 18, 0, 102)));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
 int main(void)
 {
@@ -873,6 +1408,22 @@ int main(void)
 		T(inform_without_ciaddr_is_dropped),
 		T(repeated_prl_code_sent_once),
 		T(reservation_key_files_the_client),
+		T(change_carries_client_hw),
+		FO(fo_no_view_answers_nobody),
+		FO(fo_service_none_all_partner_down),
+		FO(fo_renew_only_answers_renewals_of_our_bindings),
+		FO(fo_balanced_by_hash_and_secs),
+		FO(fo_primary_leaves_backup_addresses),
+		FO(fo_secondary_allocates_only_backup),
+		FO(fo_partner_pool_and_ended_leases),
+		FO(fo_expired_address_stays_with_its_client),
+		FO(fo_lease_is_cut_by_mclt),
+		FO(fo_change_carries_hw_and_fo_flag),
+		FO(fo_peer_free_removes_and_requeues),
+		FO(fo_peer_active_from_partner),
+		FO(fo_peer_on_foreign_record_is_eagain),
+		FO(fo_untaken_offer_restores_backup),
+		FO(fo_requeue_keeps_backup_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,9 @@
  *     (DP_CMD_REQUEUE);
  *   - an ended binding written by another worker, met in our free list, is handed back by its
  *     writer (DP_CMD_RELEASE_ENDED) and then becomes ours to give;
- *   - a worker never overwrites another worker's binding (write_conflict).
+ *   - a worker never overwrites another worker's binding (write_conflict);
+ *   - failover: a partner's update runs only on the worker that may write it, and a BACKUP
+ *     record (no client) is the slice owner's to give whoever wrote it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -48,6 +50,8 @@ struct env {
 	unsigned nq;
 	struct dhcp4_msg msg;
 	struct dp_frame frame;
+	struct dp_fo_view view;		/* setup_fo: "lab" shared, relationship 0 */
+	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
 static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
@@ -86,7 +90,7 @@ static unsigned deliver(struct env *v, uint64_t now)
 	return done;
 }
 
-static int setup(void **state)
+static int setup_env(void **state, bool failover)
 {
 	struct env *v = calloc(1, sizeof(*v));
 	char err[256];
@@ -94,6 +98,13 @@ static int setup(void **state)
 	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	if (v->cfg == NULL) {
 		fail_msg("config: %s", err);
+	}
+	if (failover) {
+		v->cfg->scopes[0].fo_rel = 1;
+		v->view.service = DP_FO_SVC_ALL;
+		v->view.primary = true;
+		v->view.mclt = 3600;
+		v->fo[0] = &v->view;
 	}
 	urcu_qsbr_register_thread();
 	v->table = bt_table_new(dp_config_capacity(v->cfg));
@@ -111,9 +122,20 @@ static int setup(void **state)
 		e->commit.ctx = &v->mem;
 		e->tell = tell;
 		e->tell_ctx = v;
+		e->fo = failover ? v->fo : NULL;
 	}
 	*state = v;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_env(state, false);
+}
+
+static int setup_fo(void **state)
+{
+	return setup_env(state, true);
 }
 
 static int teardown(void **state)
@@ -326,7 +348,63 @@ static void no_worker_overwrites_another_workers_binding(void **state)
 	assert_int_equal(add_lease(v, 1, mac1, a), -EEXIST);
 }
 
+/* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
+static int peer_op(struct env *v, uint32_t w, uint32_t addr, uint8_t state, uint16_t mac)
+{
+	struct dp_lease_op op = {.kind = DP_OP_PEER, .addr = addr, .state = state,
+				 .start = T0, .ends = T0 + 600, .from_peer = true};
+
+	if (mac != 0) {
+		op.key = key_of(mac);
+	}
+	dp_engine_apply_op(&v->e[w], v->cfg, &op, T0);
+	return op.result;
+}
+
+/* A partner's update runs on the record's writer, else the key's owner (keyed states) or the
+ * address's slice owner (FREE, BACKUP); anywhere else it changes nothing. */
+static void fo_peer_runs_on_its_worker_only(void **state)
+{
+	struct env *v = *state;
+	uint32_t a1 = addr_of(v, 1), a0 = addr_of(v, 0);
+	uint16_t mac1 = client_of(1, 500);
+
+	assert_int_equal(peer_op(v, 0, a1, BT_BACKUP, 0), -EAGAIN);
+	assert_null(bt_lookup_addr(v->table, a1));
+	assert_int_equal(peer_op(v, 1, a1, BT_BACKUP, 0), 0);
+	assert_int_equal(bt_lookup_addr(v->table, a1)->owner, 1);
+	assert_true(dp_slice_queued(v->pools, 1, 0, a1));
+	/* A client of worker 1 on an address of worker 0's slice. */
+	assert_int_equal(peer_op(v, 0, a0, BT_ACTIVE, mac1), -EAGAIN);
+	assert_int_equal(peer_op(v, 1, a0, BT_ACTIVE, mac1), 0);
+	assert_int_equal(peer_op(v, 0, a0, BT_FREE, 0), -EAGAIN);	/* worker 1 wrote it */
+	assert_int_equal(peer_op(v, 1, a0, BT_FREE, 0), 0);
+	assert_null(bt_lookup_addr(v->table, a0));
+	assert_int_equal(deliver(v, T0), 1);	/* handed to its slice owner once durable */
+	assert_true(dp_slice_queued(v->pools, 0, 0, a0));
+}
+
+/* A BACKUP record has no client: the slice owner takes it whoever wrote it. */
+static void fo_backup_of_another_writer_is_taken_by_the_slice_owner(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint32_t a = addr_of(v, 1);
+
+	v->view.primary = false;
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	/* The lease went back to the secondary as BACKUP: run by its writer, worker 0. */
+	assert_int_equal(peer_op(v, 0, a, BT_BACKUP, 0), 0);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	assert_int_equal(deliver(v, T0), 1);		/* DP_CMD_REQUEUE to worker 1 */
+	assert_true(dp_slice_queued(v->pools, 1, 0, a));
+	assert_int_equal(dora(v, 1, mac1, T0 + 1), a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
 int main(void)
 {
@@ -335,6 +413,8 @@ int main(void)
 		T(freed_address_goes_back_to_its_slice_owner),
 		T(ended_binding_of_another_writer_is_handed_over),
 		T(no_worker_overwrites_another_workers_binding),
+		FO(fo_peer_runs_on_its_worker_only),
+		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,6 +72,8 @@ static int setup(void **state)
 	assert_int_equal(rc, 0);
 	assert_non_null(rt.mp);
 	assert_int_equal(dp_workers_init(&rt, 1), 0);
+	/* The engine reads the failover views where the control thread publishes them. */
+	assert_ptr_equal(rt.workers[0].eng.fo, rt.fo);
 	if (dp_ports_start(rt.snap->cfg, 1, rt.mp, rt.ports, err, sizeof(err)) != 0) {
 		fail_msg("ports: %s", err);
 	}

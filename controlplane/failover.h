@@ -1,0 +1,66 @@
+/*
+ * failover: the failover relationships of a running leasewired (draft-ietf-dhc-failover-12
+ * on TCP/647, as ISC dhcpd 4.4 speaks it), on the control thread.
+ *
+ * Per relationship: one fo_link (the partner connection), one fo_state (the server state
+ * machine), the relationship's addresses (the dynamic ranges of its scopes) with a few flag
+ * bits each, and the binding updates in flight in both directions. See failover.c for how
+ * updates flow; in one line: our durable changes come from the committer's tap and go out as
+ * BNDUPD within the partner's window; the partner's BNDUPDs are decided with fo_lease, applied
+ * by the owner worker (DP_OP_PEER) and acked once durable.
+ *
+ * Workers learn the relationship's service level, HBA and MCLT from a dp_fo_view published
+ * over RCU (dataplane/fo_view.h); until the first is published a shared scope answers nobody.
+ *
+ * Threads: everything here runs on the control thread (the only caller).
+ */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct cp_daemon;
+
+/** Operator commands (control socket). */
+enum cp_fo_cmd {
+	CP_FO_CMD_PARTNER_DOWN = 1,	/**< the partner is down: take over (D12 §9.4) */
+	CP_FO_CMD_SHUTDOWN,		/**< stop serving the shared scopes (D12 §9.14) */
+	CP_FO_CMD_RECOVER,		/**< leave SHUTDOWN/PAUSED: RECOVER (then resync) */
+	CP_FO_CMD_RESYNC,		/**< send every binding to the partner again */
+};
+
+/**
+ * Create the relationships of the running configuration: links listen, states start from the
+ * store's records, unacked addresses are queued again, the views are published. After the
+ * bindings are loaded, before the workers run. No relationship: a no-op.
+ * @return 0, or -1 after logging why (the daemon does not start).
+ */
+int cp_fo_start(struct cp_daemon *d);
+
+/** Persist the states and close every link (no DISCONNECT: a restart is not a failure). */
+void cp_fo_stop(struct cp_daemon *d);
+
+/** Descriptors to wait on besides the control socket; at most @p max. */
+int cp_fo_fds(struct cp_daemon *d, struct pollfd *out, int max);
+
+/** How long the control loop may sleep, milliseconds (-1: no relationship). */
+int cp_fo_timeout_ms(struct cp_daemon *d);
+
+/** Do everything due: link I/O, state timers, updates out and in. Never blocks. */
+void cp_fo_poll(struct cp_daemon *d);
+
+/** Status of one relationship (@p name) or all (NULL): a JSON list; NULL if no such name. */
+json_t *cp_fo_status(struct cp_daemon *d, const char *name);
+
+/**
+ * Run an operator command on relationship @p name.
+ * @return 0, or -1 with a message in @p err (unknown name; not allowed in this state).
+ */
+int cp_fo_command(struct cp_daemon *d, const char *name, enum cp_fo_cmd cmd, char *err,
+		  size_t errlen);
+
+/** Does the running daemon have relationships? */
+bool cp_fo_active(const struct cp_daemon *d);

@@ -1901,6 +1901,10 @@ static int parse_relationship(struct pctx *p, struct dp_config *c, uint32_t idx,
 	r->partner_port = (uint16_t)pport;
 	r->load_balance_percent = (uint8_t)lb;
 	r->reserve_percent = (uint8_t)rp;
+	/*
+	 * The HMAC-MD5 key of D12 §11.1 (fo_link_cfg.shared_secret): 1..127 bytes, the size of
+	 * dp_relationship.shared_secret and FO_LINK_SECRET_MAX - 1; "" (or absent) = none.
+	 */
 	x = json_object_get(v, "shared-secret");
 	if (x != NULL && str_value(p, path_key(sub, path, "shared-secret"), x, r->shared_secret,
 				   sizeof(r->shared_secret), 0) != 0) {

@@ -738,6 +738,21 @@ static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 	op_end(FO, o);
 }
 
+/* Route @p o again from the table as it is now, and submit (or finish: nothing to do). */
+static void op_reroute(struct cp_daemon *d, struct fo_op *o)
+{
+	int rc;
+
+	urcu_qsbr_thread_online();
+	rc = op_route(d, o);
+	urcu_qsbr_thread_offline();
+	if (rc == 1) {
+		op_finish(d, o, 0);
+	} else {
+		op_submit(d, o);
+	}
+}
+
 /* Progress every op: submit, wait done, wait durable, second step, answer. */
 static void ops_progress(struct cp_daemon *d)
 {
@@ -757,16 +772,7 @@ static void ops_progress(struct cp_daemon *d)
 		}
 		res = o->op.result;
 		if (res == -EAGAIN && o->tries++ < 3) {
-			int rc;
-
-			urcu_qsbr_thread_online();
-			rc = op_route(d, o);
-			urcu_qsbr_thread_offline();
-			if (rc == 1) {
-				op_finish(d, o, 0);
-			} else {
-				op_submit(d, o);
-			}
+			op_reroute(d, o);	/* the writer changed under us: route again */
 			continue;
 		}
 		if (res != 0) {
@@ -777,16 +783,7 @@ static void ops_progress(struct cp_daemon *d)
 			continue;
 		}
 		if (o->first_step) {
-			int rc;
-
-			urcu_qsbr_thread_online();
-			rc = op_route(d, o);
-			urcu_qsbr_thread_offline();
-			if (rc == 1) {
-				op_finish(d, o, 0);
-			} else {
-				op_submit(d, o);
-			}
+			op_reroute(d, o);	/* the old writer freed it: now the new one */
 			continue;
 		}
 		op_finish(d, o, 0);
@@ -1079,6 +1076,17 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 		b = bt_lookup_addr(d->rt.table, addr);
 		n_free += b == NULL;
 		n_backup += b != NULL && b->state == BT_BACKUP;
+	}
+	/* FREE -> BACKUP conversions still on their way to the table are given already (a
+	 * POOLREQ right after our own balance on entering NORMAL must not give them again). */
+	for (uint32_t i = 0; i < OPS_MAX; i++) {
+		const struct fo_op *o = &FO->ops[i];
+
+		if (o->used && o->rel == r && o->kind == OPK_LOCAL && o->want.state == BT_BACKUP &&
+		    bt_lookup_addr(d->rt.table, o->addr) == NULL && n_free > 0) {
+			n_free--;
+			n_backup++;
+		}
 	}
 	urcu_qsbr_thread_offline();
 	if (r->mode == FO_MODE_HOT_STANDBY) {
@@ -1384,6 +1392,7 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 		.receive_timer = c->max_response_delay,
 		.max_unacked = c->max_unacked < IN_MAX ? c->max_unacked : IN_MAX,
 		.mclt = c->mclt,
+		.shared_secret = c->shared_secret,
 	};
 	struct fo_state_record rec;
 	struct fo_state_output out;
@@ -1754,14 +1763,16 @@ static json_t *rel_status(struct cp_daemon *d, struct rel *r)
 				      "upddone-received", (json_int_t)r->s.upddone_rx,
 				      "poolreq-received", (json_int_t)r->s.poolreq_rx,
 				      "addresses-given", (json_int_t)r->s.pool_given),
-		"link-counters", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"link-counters", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 					   "connects", (json_int_t)ls->connects,
 					   "accepts", (json_int_t)ls->accepts,
 					   "refused-source", (json_int_t)ls->refused_src,
 					   "refused-duplicate", (json_int_t)ls->refused_dup,
 					   "startup-timeouts", (json_int_t)ls->startup_timeouts,
 					   "messages-received", (json_int_t)ls->rx_msgs,
-					   "messages-sent", (json_int_t)ls->tx_msgs));
+					   "messages-sent", (json_int_t)ls->tx_msgs,
+					   "authentication-failures", (json_int_t)ls->auth_failed,
+					   "replays", (json_int_t)ls->replayed));
 }
 
 json_t *cp_fo_status(struct cp_daemon *d, const char *name)

@@ -15,6 +15,11 @@
  * Each frame handled may produce up to two events (a LINK_DOWN pending from earlier and an
  * UP), so a frame is read off the buffer only while two event slots are free; otherwise the
  * bytes wait in the read buffer or in the kernel, and TCP throttles the sender.
+ *
+ * Authentication sits at the two ends: conn_queue() signs every encoded message in the send
+ * buffer, and each handler of a received message (on_connect, on_connectack, on_up_msg) calls
+ * auth_check() on the raw frame before it looks at anything else. The secret itself is not
+ * kept: only the HMAC state with the key absorbed, copied for each message.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fo_digest.h"
 #include "fo_link.h"
 
 /* How long a queued reject or DISCONNECT may take to leave before the socket is closed. */
@@ -54,6 +60,7 @@ struct conn {
 	uint64_t t_rx;		/* last message received */
 	uint64_t t_tx;		/* last message queued */
 	uint32_t xid;		/* next xid for fo_link_send() */
+	uint32_t rx_xid;	/* secret: last sender-chosen xid received on the up link */
 	uint32_t partner_rt;	/* partner's receive-timer, 0 if it sent none */
 	size_t rlen;
 	size_t wlen;
@@ -72,6 +79,10 @@ struct fo_link {
 	uint32_t max_unacked;
 	uint32_t mclt;
 	uint8_t hba[FO_HBA_LEN];
+	bool has_secret;
+	struct fo_hmac_md5 key;	/* keyed with the shared secret (has_secret) */
+	bool have_connect_time;	/* secondary, secret: connect_time is set */
+	uint32_t connect_time;	/* time field of the last authenticated CONNECT */
 
 	int lfd;
 	int up;			/* index of the UP connection, or -1 */
@@ -186,14 +197,31 @@ static int conn_flush(struct conn *c)
  */
 static int conn_queue(struct fo_link *l, struct conn *c, const struct fo_msg *m)
 {
+	static const uint8_t placeholder[FO_DIGEST_DATA_LEN];
+	uint8_t *out = c->wbuf + c->wlen;
+	struct fo_msg sm;
 	int n;
 
-	n = fo_msg_encode(m, c->wbuf + c->wlen, FO_LINK_SNDBUF_MAX - c->wlen);
+	if (l->has_secret) {
+		sm = *m;
+		sm.digest = (struct fo_bytes){ placeholder, sizeof(placeholder) };
+		sm.present |= FO_BIT(FO_OPT_MESSAGE_DIGEST);
+		m = &sm;
+	}
+	n = fo_msg_encode(m, out, FO_LINK_SNDBUF_MAX - c->wlen);
 	if (n == FO_E_NOSPACE) {
 		return -ENOBUFS;
 	}
 	if (n < 0) {
 		return n;
+	}
+	if (l->has_secret) {
+		/* Cannot fail: the encoder has just written a 17-byte digest option. */
+		int rc = fo_digest_sign(out, (size_t)n, &l->key);
+
+		if (rc < 0) {
+			return rc;
+		}
 	}
 	c->wlen += (size_t)n;
 	c->t_tx = l->now;
@@ -379,6 +407,7 @@ static void link_up(struct fo_link *l, struct evq *q, struct conn *c, const stru
 	emit_down_pending(l, q);
 	c->st = C_UP;
 	c->xid = 1;
+	c->rx_xid = 0;
 	c->partner_rt = fo_msg_has(m, FO_OPT_RECEIVE_TIMER) ? m->receive_timer : 0;
 	l->up = (int)(c - l->c);
 	close_others(l, c);
@@ -428,16 +457,109 @@ static bool skewed(const struct fo_link *l, const struct fo_msg *m)
 	return d > FO_LINK_MAX_SKEW || d < -FO_LINK_MAX_SKEW;
 }
 
+/*
+ * D12 §11.1 on the received frame @p raw (@p len bytes, decoded as @p m).
+ * @return 0 when it may be acted on; else the reject-reason, with its text in @p text.
+ */
+static uint8_t auth_check(struct fo_link *l, const struct fo_msg *m, const uint8_t *raw,
+			  size_t len, char *text, size_t text_len)
+{
+	uint8_t rr;
+	int rc;
+
+	if (!l->has_secret) {
+		if (!fo_msg_has(m, FO_OPT_MESSAGE_DIGEST)) {
+			return 0;
+		}
+		rr = FO_RR_DIGEST_UNCONFIGURED;
+		snprintf(text, text_len, "message digest not configured");
+		goto bad;
+	}
+	rc = fo_digest_verify(raw, len, &l->key);
+	if (rc == 0) {
+		return 0;
+	}
+	if (rc == FO_DIGEST_E_MISSING) {
+		rr = FO_RR_IP_MISSING_DIGEST;
+		snprintf(text, text_len, "message digest missing");
+	} else if (rc == FO_DIGEST_E_TYPE && m->digest.len == FO_DIGEST_DATA_LEN &&
+		   m->digest.ptr[0] != FO_DIGEST_HMAC_MD5) {
+		/* Windows sends type 2 (HMAC-SHA256). */
+		rr = FO_RR_DIGEST_UNSUPPORTED;
+		snprintf(text, text_len, "message digest type %u not supported (HMAC-MD5 only)",
+			 m->digest.ptr[0]);
+	} else {
+		rr = FO_RR_IP_DIGEST_FAILURE;
+		snprintf(text, text_len, "message digest failed to compare");
+	}
+bad:
+	l->st.auth_failed++;
+	return rr;
+}
+
+/* True when @p type carries an xid its sender chose (D12 §6.1): the ones §11.1 must see grow. */
+static bool xid_is_senders(unsigned int type)
+{
+	switch (type) {
+	case FO_MSG_POOLREQ:
+	case FO_MSG_BNDUPD:
+	case FO_MSG_CONNECT:
+	case FO_MSG_UPDREQALL:
+	case FO_MSG_UPDREQ:
+	case FO_MSG_STATE:
+	case FO_MSG_CONTACT:
+	case FO_MSG_DISCONNECT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint32_t next_xid(struct conn *c)
+{
+	uint32_t x = c->xid++;
+
+	if (c->xid == 0) {
+		c->xid = 1;
+	}
+	return x;
+}
+
+/*
+ * Drop the up link @p c: DISCONNECT with @p rr and @p text when @p rr is not 0 (best effort:
+ * what the socket takes now), then close and report LINK_DOWN with @p down_reason.
+ */
+static void up_drop(struct fo_link *l, struct conn *c, uint8_t rr, const char *text,
+		    const char *down_reason)
+{
+	if (rr != 0) {
+		struct fo_msg m;
+
+		fo_msg_init(&m, FO_MSG_DISCONNECT, l->wall, next_xid(c));
+		set_u8(&m, FO_OPT_REJECT_REASON, &m.reject_reason, rr);
+		if (text != NULL) {
+			set_bytes(&m, FO_OPT_MESSAGE, &m.message, text, strlen(text));
+		}
+		(void)conn_queue(l, c, &m);
+	}
+	conn_fail(l, c, down_reason);
+}
+
 /* Secondary: a CONNECT on @p c (HANDSHAKE). Answer CONNECTACK, accepting or rejecting. */
-static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const struct fo_msg *m)
+static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const struct fo_msg *m,
+		       const uint8_t *raw, size_t len)
 {
 	struct fo_msg a;
-	uint8_t rr = 0;
+	char atext[FO_LINK_REASON_MAX];
+	uint8_t rr;
 	const char *text = NULL;
 	bool name_ok = name_matches(l, m);
 
-	/* ISC's order: name, then (for a known relationship) the rest. */
-	if (!fo_msg_has(m, FO_OPT_RELATIONSHIP_NAME)) {
+	/* Authentication before anything else; then ISC's order: name, then the rest. */
+	rr = auth_check(l, m, raw, len, atext, sizeof(atext));
+	if (rr != 0) {
+		text = atext;
+	} else if (!fo_msg_has(m, FO_OPT_RELATIONSHIP_NAME)) {
 		rr = FO_RR_INVALID_PARTNER;
 		text = "missing relationship-name";
 	} else if (!name_ok) {
@@ -446,15 +568,28 @@ static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const s
 	} else if (l->up >= 0) {
 		rr = FO_RR_DUP_CONNECTION;
 		text = "already connected";
-	} else if (skewed(l, m)) {
-		rr = FO_RR_TIMEMISMATCH;
-		text = "time offset too large";
-	} else if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
-		rr = FO_RR_HBA_CONFLICT;
-		text = "invalid HBA";
-	} else if (!fo_msg_has(m, FO_OPT_MCLT)) {
-		rr = FO_RR_INVALID_MCLT;
-		text = "no MCLT provided";
+	} else if (l->has_secret && l->have_connect_time &&
+		   (int32_t)(m->time - l->connect_time) <= 0) {
+		/* D12 §11.1: a CONNECT not later than the last one is a replay. */
+		rr = FO_RR_MISC_REJECT;
+		text = "CONNECT time not after the previous CONNECT (replayed?)";
+		l->st.replayed++;
+	} else {
+		if (l->has_secret) {
+			/* Authenticated, ours, not a duplicate nor a replay: keep its time. */
+			l->connect_time = m->time;
+			l->have_connect_time = true;
+		}
+		if (skewed(l, m)) {
+			rr = FO_RR_TIMEMISMATCH;
+			text = "time offset too large";
+		} else if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
+			rr = FO_RR_HBA_CONFLICT;
+			text = "invalid HBA";
+		} else if (!fo_msg_has(m, FO_OPT_MCLT)) {
+			rr = FO_RR_INVALID_MCLT;
+			text = "no MCLT provided";
+		}
 	}
 
 	/* ISC's CONNECTACK layout (README §4): the name received, limits only if it matched. */
@@ -493,7 +628,7 @@ static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const s
 
 /* Primary: a CONNECTACK on @p c (HANDSHAKE). */
 static void on_connectack(struct fo_link *l, struct evq *q, struct conn *c,
-			  const struct fo_msg *m)
+			  const struct fo_msg *m, const uint8_t *raw, size_t len)
 {
 	struct fo_msg d;
 	char text[FO_LINK_REASON_MAX];
@@ -518,7 +653,11 @@ static void on_connectack(struct fo_link *l, struct evq *q, struct conn *c,
 		l->next_connect = l->now + FO_LINK_RETRY_MS;
 		return;
 	}
-	if (!name_matches(l, m)) {
+	/* A reject above is reported unauthenticated (fo_link.h); anything else must pass. */
+	rr = auth_check(l, m, raw, len, text, sizeof(text));
+	if (rr != 0) {
+		/* Refused: @c text says why. */
+	} else if (!name_matches(l, m)) {
 		rr = FO_RR_INVALID_PARTNER;
 		snprintf(text, sizeof(text),
 			 "remote failover relationship name %.*s does not match",
@@ -551,7 +690,28 @@ static void on_up_msg(struct fo_link *l, struct evq *q, struct conn *c, const st
 {
 	struct fo_link_event *e;
 	char text[FO_LINK_REASON_MAX];
+	char why[FO_LINK_REASON_MAX];
+	char atext[80];
+	uint8_t rr;
 
+	rr = auth_check(l, m, raw, len, atext, sizeof(atext));
+	if (rr != 0) {
+		snprintf(why, sizeof(why), "%s: %s xid %u", atext, fo_msg_type_str(m->type),
+			 m->xid);
+		up_drop(l, c, rr, atext, why);
+		return;
+	}
+	if (l->has_secret && xid_is_senders(m->type)) {
+		if ((int32_t)(m->xid - c->rx_xid) <= 0) {
+			snprintf(why, sizeof(why),
+				 "replayed message: %s xid %u not greater than the previous xid %u",
+				 fo_msg_type_str(m->type), m->xid, c->rx_xid);
+			l->st.replayed++;
+			up_drop(l, c, FO_RR_MISC_REJECT, why, why);
+			return;
+		}
+		c->rx_xid = m->xid;
+	}
 	if (m->type == FO_MSG_DISCONNECT) {
 		snprintf(text, sizeof(text), "failover peer disconnected: %s%s%.*s",
 			 fo_msg_has(m, FO_OPT_REJECT_REASON) ?
@@ -614,9 +774,9 @@ static bool conn_frames(struct fo_link *l, struct evq *q, struct conn *c)
 		} else if (c->st == C_UP) {
 			on_up_msg(l, q, c, &m, c->rbuf, (size_t)fl);
 		} else if (l->role == FO_LINK_SECONDARY && m.type == FO_MSG_CONNECT) {
-			on_connect(l, q, c, &m);
+			on_connect(l, q, c, &m, c->rbuf, (size_t)fl);
 		} else if (l->role == FO_LINK_PRIMARY && m.type == FO_MSG_CONNECTACK) {
-			on_connectack(l, q, c, &m);
+			on_connectack(l, q, c, &m, c->rbuf, (size_t)fl);
 		} else {
 			/* ISC ignores e.g. CONTACT before CONNECT. */
 			l->st.ignored++;
@@ -707,10 +867,7 @@ static void conn_timers(struct fo_link *l, struct conn *c)
 			break;
 		}
 		if (l->now - c->t_tx >= send_interval_ms(l, c)) {
-			fo_msg_init(&m, FO_MSG_CONTACT, l->wall, c->xid++);
-			if (c->xid == 0) {
-				c->xid = 1;
-			}
+			fo_msg_init(&m, FO_MSG_CONTACT, l->wall, next_xid(c));
 			rc = conn_queue(l, c, &m);
 			if (rc < 0) {
 				snprintf(text, sizeof(text), "send CONTACT: %s",
@@ -910,10 +1067,7 @@ static int send_common(struct fo_link *l, struct fo_msg *m, bool own_xid, uint32
 	if (own_xid) {
 		m->xid = xid;
 	} else {
-		m->xid = c->xid++;
-		if (c->xid == 0) {
-			c->xid = 1;
-		}
+		m->xid = next_xid(c);
 	}
 	rc = conn_queue(l, c, m);
 	if (rc == -ENOBUFS) {
@@ -945,22 +1099,7 @@ void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *te
 		return;
 	}
 	c = &l->c[l->up];
-	if (reject_reason != 0) {
-		struct fo_msg m;
-
-		fo_msg_init(&m, FO_MSG_DISCONNECT, l->wall, c->xid++);
-		if (c->xid == 0) {
-			c->xid = 1;
-		}
-		set_u8(&m, FO_OPT_REJECT_REASON, &m.reject_reason, reject_reason);
-		if (text != NULL) {
-			set_bytes(&m, FO_OPT_MESSAGE, &m.message, text, strlen(text));
-		}
-		if (conn_queue(l, c, &m) == 0) {
-			(void)conn_flush(c);
-		}
-	}
-	conn_fail(l, c, text != NULL ? text : "disconnected");
+	up_drop(l, c, reject_reason, text, text != NULL ? text : "disconnected");
 }
 
 bool fo_link_is_up(const struct fo_link *l)
@@ -990,6 +1129,10 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 	}
 	if (cfg->vendor_class != NULL && strlen(cfg->vendor_class) >= FO_LINK_VENDOR_MAX) {
 		set_err(err, errlen, "failover link: vendor class too long", 0);
+		goto fail;
+	}
+	if (cfg->shared_secret != NULL && strlen(cfg->shared_secret) >= FO_LINK_SECRET_MAX) {
+		set_err(err, errlen, "failover link: shared secret too long", 0);
 		goto fail;
 	}
 	if (cfg->receive_timer == 0 || cfg->max_unacked == 0 ||
@@ -1023,6 +1166,10 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 	l->max_unacked = cfg->max_unacked;
 	l->mclt = cfg->mclt;
 	memcpy(l->hba, cfg->hba, FO_HBA_LEN);
+	if (cfg->shared_secret != NULL && cfg->shared_secret[0] != '\0') {
+		fo_hmac_md5_init(&l->key, cfg->shared_secret, strlen(cfg->shared_secret));
+		l->has_secret = true;
+	}
 	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
 		l->c[i].wbuf = malloc(FO_LINK_SNDBUF_MAX);
 		if (l->c[i].wbuf == NULL) {
@@ -1062,5 +1209,6 @@ void fo_link_free(struct fo_link *l)
 	if (l->lfd >= 0) {
 		close(l->lfd);
 	}
+	fo_digest_wipe(&l->key, sizeof(l->key));
 	free(l);
 }

@@ -42,8 +42,45 @@
  * skew check) use the caller's wall clock in seconds, passed to fo_link_poll() and remembered
  * for fo_link_send(). The module reads no clock.
  *
+ * Message authentication (D12 §11.1), only when cfg.shared_secret is set; with no secret the
+ * link sends exactly the bytes it sent before this existed (ISC never sends a digest):
+ *   - Every message we send (CONNECT, CONNECTACK, CONTACT, DISCONNECT and all of
+ *     fo_link_send()/fo_link_send_xid()) carries message-digest type 1: HMAC-MD5 keyed with the
+ *     secret over the whole message with the 16 digest bytes zero (fo_digest.h), written as
+ *     the last option, where ISC's parser wants it (D12 says first; see fo_digest.h).
+ *     Type 1 only: Windows' type 2 (HMAC-SHA256) is not implemented, so a Windows partner
+ *     with a secret is refused (reject 12); no Windows compatibility is claimed.
+ *   - Every received CONNECT, CONNECTACK and message on the up link is verified before it is
+ *     acted on (constant-time compare). Missing digest: reject 21 "message digest missing";
+ *     wrong digest: 20 "message digest failed to compare"; a type other than 1: 12 "message
+ *     digest type N not supported". A secondary answers such a CONNECT with a CONNECTACK
+ *     reject; a primary answers such a CONNECTACK with DISCONNECT + that reason (REJECTED,
+ *     @c local); on the up link we send DISCONNECT + that reason and report FO_LINK_DOWN with
+ *     "TEXT: TYPE xid N" as the reason.
+ *   - With NO secret, a received digest is reject 13 "message digest not configured", in the
+ *     same three places (D12 §11.1). So a pair where one side has a secret fails at CONNECT:
+ *     primary with, secondary without: the secondary rejects 13; the other way round: 21.
+ *   - A CONNECTACK carrying a reject-reason is reported as the partner's rejection (REJECTED,
+ *     not @c local) even when it does not authenticate (the partner may have no secret, or
+ *     another one: that is what it is telling us). Acting on it only closes a connection we
+ *     could not use, which a forged TCP RST achieves anyway (D12 §11: the digest does not
+ *     protect TCP).
+ *   - Replays (D12 §11.1). (a) xid: on the up link, the xid of each message whose xid the
+ *     sender chose (POOLREQ, BNDUPD, CONNECT, UPDREQALL, UPDREQ, STATE, CONTACT, DISCONNECT)
+ *     must be greater (serial arithmetic, RFC 1982, so the 32-bit wrap is not a replay) than
+ *     the previous such xid on that connection, the first one greater than 0; otherwise
+ *     DISCONNECT reject 6 and FO_LINK_DOWN "replayed message: ...". Responses (POOLRESP,
+ *     BNDACK, UPDDONE; CONNECTACK) are exempt: D12 §6.1 makes them copy the REQUEST's xid,
+ *     which belongs to our own sequence, so a literal "every message" reading of §11.1 would
+ *     fail on the first BNDACK of any real pair. A replayed response is caught by the caller,
+ *     which matches responses to the requests it has outstanding. (b) CONNECT time: the
+ *     secondary keeps the time of the last authenticated CONNECT and rejects (CONNECTACK
+ *     reject 6) one whose time is not later, so a recorded session cannot be replayed on a new
+ *     connection (its xids would start over). That time lives in the struct fo_link: it is
+ *     lost with it (restart, fo_link_free()).
+ *
  * Not done here: the state machine (fo_state), BNDUPD flow control (max-unacked is only
- * reported), message-digest, TLS (ISC has none; we send TLS-request/TLS-reply 0).
+ * reported), TLS (ISC has none; we send TLS-request/TLS-reply 0).
  *
  * Threads: a struct fo_link belongs to one thread, the control thread's failover loop. No
  * function takes a lock or may run concurrently on the same object. No function blocks.
@@ -65,6 +102,7 @@
 #define FO_LINK_MAX_CONN	4	/**< connections at once: outgoing + accepted */
 #define FO_LINK_RETRY_MS	5000	/**< connect retry period while down (ISC: 5 s) */
 #define FO_LINK_MAX_SKEW	60	/**< seconds of clock skew accepted at CONNECT (ISC) */
+#define FO_LINK_SECRET_MAX	128	/**< shared secret: at most this - 1 bytes */
 
 /** Our role in the relationship. */
 enum fo_link_role {
@@ -85,6 +123,12 @@ struct fo_link_cfg {
 	uint32_t mclt;			/**< primary only: sent in CONNECT */
 	uint8_t hba[FO_HBA_LEN];	/**< primary only: sent in CONNECT */
 	const char *vendor_class;	/**< sent in CONNECT/CONNECTACK; NULL = "leasewire" */
+	/**
+	 * Relationship shared secret (D12 §11.1), 1..FO_LINK_SECRET_MAX-1 bytes, used as the
+	 * HMAC-MD5 key as is; NULL or "" = none (no digest sent, a received one is refused).
+	 * Only a keyed hash state derived from it is kept (wiped by fo_link_free()).
+	 */
+	const char *shared_secret;
 };
 
 /** Event kinds returned by fo_link_poll(). */
@@ -134,6 +178,9 @@ struct fo_link_stats {
 	uint64_t ignored;	/**< messages ignored (unknown type, before handshake, ...) */
 	uint64_t rx_msgs;
 	uint64_t tx_msgs;
+	uint64_t auth_failed;	/**< messages refused: digest missing, wrong, unsupported type,
+				 *   or present without a secret */
+	uint64_t replayed;	/**< messages refused: xid or CONNECT time not increasing */
 };
 
 struct fo_link;
@@ -144,14 +191,18 @@ struct fo_link;
  * @param cfg     copied; the strings too.
  * @param err     on failure, a message for the operator (may be NULL).
  * @param errlen  size of @p err.
- * @return the link, owned by the caller (fo_link_free()), or NULL on a bad config or a socket
- *         error (bind: address in use, ...).
+ * @return the link, owned by the caller (fo_link_free()), or NULL on a bad config (including
+ *         a shared secret of FO_LINK_SECRET_MAX bytes or more) or a socket error (bind:
+ *         address in use, ...).
  * @note Control thread. Does not connect yet: the first fo_link_poll() does.
  */
 __attribute__((warn_unused_result))
 struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t errlen);
 
-/** Close every socket and free @p l. NULL is a no-op. Sends nothing (no DISCONNECT). */
+/**
+ * Close every socket, wipe the key and free @p l. NULL is a no-op. Sends nothing (no
+ * DISCONNECT).
+ */
 void fo_link_free(struct fo_link *l);
 
 /**
@@ -197,7 +248,9 @@ int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
  * @param m  type and options set by the caller; fo_link_send() overwrites m->time (the wall
  *           clock of the last fo_link_poll()) and m->xid (a per-link counter starting at 1 on
  *           every new link). A response that must echo a request's xid (BNDACK, POOLRESP,
- *           UPDDONE) is sent with fo_link_send_xid().
+ *           UPDDONE) is sent with fo_link_send_xid(). With a shared secret the message is
+ *           signed (a message-digest the caller set in @p m is replaced; @p m itself keeps
+ *           its options); without one it is sent as given.
  * @return 0 (queued, written as far as the socket takes it), -ENOTCONN when no link is up,
  *         -EINVAL for a handshake type (CONNECT, CONNECTACK), an fo_msg_encode() error
  *         (FO_E_*), or -ENOBUFS when the send buffer is full: then the link is dropped and
@@ -207,7 +260,10 @@ int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
 __attribute__((warn_unused_result))
 int fo_link_send(struct fo_link *l, struct fo_msg *m);
 
-/** As fo_link_send(), with the xid given (the counter is not used or advanced). */
+/**
+ * As fo_link_send(), with the xid given (the counter is not used or advanced). For responses
+ * only: with a shared secret the partner requires the xids of everything else to increase.
+ */
 __attribute__((warn_unused_result))
 int fo_link_send_xid(struct fo_link *l, struct fo_msg *m, uint32_t xid);
 

@@ -897,42 +897,67 @@ void store_close(struct store *s)
 	free(s);
 }
 
-static int load_locked(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
+/*
+ * Walk database @p db in key order inside one read transaction, calling @p each(s, k, v, arg)
+ * for every record; a non-zero return stops the walk and is returned. Lock held.
+ */
+static int walk_locked(struct store *s, int db, const char *name,
+		       int (*each)(struct store *s, const MDB_val *k, const MDB_val *v, void *arg),
+		       void *arg)
 {
-	struct store_binding b;
 	struct store_txn t;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
+	char what[64];
 	int rc, ret;
 
 	txn_begin(s, &t, true);
 	if (t.ret) {
 		return t.ret;
 	}
-	rc = mdb_cursor_open(t.txn, s->dbi[DB_BINDINGS], &cur);
+	rc = mdb_cursor_open(t.txn, s->dbi[db], &cur);
 	if (rc != MDB_SUCCESS) {
 		cur = NULL;
-		ret = mdb_to_store(s, rc, "open a cursor on \"bindings\"");
+		snprintf(what, sizeof(what), "open a cursor on \"%s\"", name);
+		ret = mdb_to_store(s, rc, what);
 		goto out;
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		ret = rec_decode(s, &k, &v, &b);
-		if (ret) {
-			goto out;
-		}
-		ret = cb(&b, arg);
+		ret = each(s, &k, &v, arg);
 		if (ret) {
 			goto out;
 		}
 	}
-	ret = rc == MDB_NOTFOUND ? 0 : mdb_to_store(s, rc, "walk \"bindings\"");
+	snprintf(what, sizeof(what), "walk \"%s\"", name);
+	ret = rc == MDB_NOTFOUND ? 0 : mdb_to_store(s, rc, what);
 out:
 	if (cur) {
 		mdb_cursor_close(cur);
 	}
 	txn_end_read(&t);
 	return ret;
+}
+
+struct load_walk {
+	int (*cb)(const struct store_binding *b, void *arg);
+	void *arg;
+};
+
+static int load_each(struct store *s, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	const struct load_walk *w = arg;
+	struct store_binding b;
+	int ret = rec_decode(s, k, v, &b);
+
+	return ret ? ret : w->cb(&b, w->arg);
+}
+
+static int load_locked(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
+{
+	struct load_walk w = {cb, arg};
+
+	return walk_locked(s, DB_BINDINGS, "bindings", load_each, &w);
 }
 
 static int get_locked(struct store *s, uint32_t addr, struct store_binding *out)
@@ -1248,43 +1273,28 @@ out:
 	return ret;
 }
 
+struct unacked_walk {
+	int (*cb)(uint32_t addr, void *arg);
+	void *arg;
+};
+
+static int unacked_each(struct store *s, const MDB_val *k, const MDB_val *v, void *arg)
+{
+	const struct unacked_walk *w = arg;
+
+	(void)v;
+	if (k->mv_size != ADDR_LEN) {
+		set_err(s, "unacked entry with a %zu-byte key, not a 4-byte address", k->mv_size);
+		return STORE_E_CORRUPT;
+	}
+	return w->cb(get_be32(k->mv_data), w->arg);
+}
+
 static int unacked_load_locked(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
 {
-	struct store_txn t;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc, ret;
+	struct unacked_walk w = {cb, arg};
 
-	txn_begin(s, &t, true);
-	if (t.ret) {
-		return t.ret;
-	}
-	rc = mdb_cursor_open(t.txn, s->dbi[DB_UNACKED], &cur);
-	if (rc != MDB_SUCCESS) {
-		cur = NULL;
-		ret = mdb_to_store(s, rc, "open a cursor on \"unacked\"");
-		goto out;
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != ADDR_LEN) {
-			set_err(s, "unacked entry with a %zu-byte key, not a 4-byte address",
-				k.mv_size);
-			ret = STORE_E_CORRUPT;
-			goto out;
-		}
-		ret = cb(get_be32(k.mv_data), arg);
-		if (ret) {
-			goto out;
-		}
-	}
-	ret = rc == MDB_NOTFOUND ? 0 : mdb_to_store(s, rc, "walk \"unacked\"");
-out:
-	if (cur) {
-		mdb_cursor_close(cur);
-	}
-	txn_end_read(&t);
-	return ret;
+	return walk_locked(s, DB_UNACKED, "unacked", unacked_each, &w);
 }
 
 int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)

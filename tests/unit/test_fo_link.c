@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fo_digest.h"
 #include "fo_link.h"
 
 #define NAME	"lwfo"
@@ -39,6 +40,10 @@ struct side {
 	int n_up, n_down, n_rej, n_msg, n_contact;
 	uint64_t t_up, t_down;		/* injected time of the last UP / DOWN */
 	struct fo_link_event up, down, rej;	/* copies without the message part */
+	uint8_t last_type;		/* the last FO_LINK_MESSAGE: type, xid, digest */
+	uint32_t last_xid;
+	uint16_t last_digest_len;
+	uint8_t last_digest_type;
 };
 
 static struct fo_link *g_links[4];	/* freed by teardown() when a test fails early */
@@ -47,7 +52,7 @@ static uint32_t wall_s;
 static uint16_t base_port;
 
 static struct fo_link_cfg mkcfg(enum fo_link_role role, uint16_t lport, uint16_t pport,
-				const char *name)
+				const char *name, const char *secret)
 {
 	struct fo_link_cfg c;
 
@@ -65,13 +70,14 @@ static struct fo_link_cfg mkcfg(enum fo_link_role role, uint16_t lport, uint16_t
 		c.hba[i] = i < 16 ? 0xff : 0x00;
 	}
 	c.vendor_class = role == FO_LINK_PRIMARY ? "lw-primary" : "lw-secondary";
+	c.shared_secret = secret;
 	return c;
 }
 
-static struct fo_link *mklink(enum fo_link_role role, uint16_t lport, uint16_t pport,
-			      const char *name)
+static struct fo_link *mklink_s(enum fo_link_role role, uint16_t lport, uint16_t pport,
+				const char *name, const char *secret)
 {
-	struct fo_link_cfg c = mkcfg(role, lport, pport, name);
+	struct fo_link_cfg c = mkcfg(role, lport, pport, name, secret);
 	char err[128] = "";
 	struct fo_link *l = fo_link_new(&c, err, sizeof(err));
 
@@ -85,6 +91,12 @@ static struct fo_link *mklink(enum fo_link_role role, uint16_t lport, uint16_t p
 		}
 	}
 	return l;
+}
+
+static struct fo_link *mklink(enum fo_link_role role, uint16_t lport, uint16_t pport,
+			      const char *name)
+{
+	return mklink_s(role, lport, pport, name, NULL);
 }
 
 static void lfree(struct fo_link *l)
@@ -119,6 +131,10 @@ static void record(struct side *s, const struct fo_link_event *e)
 		if (e->msg.type == FO_MSG_CONTACT) {
 			s->n_contact++;
 		}
+		s->last_type = e->msg.type;
+		s->last_xid = e->msg.xid;
+		s->last_digest_len = e->msg.digest.len;
+		s->last_digest_type = e->msg.digest.len > 0 ? e->msg.digest.ptr[0] : 0;
 		break;
 	}
 }
@@ -187,16 +203,23 @@ static int teardown(void **state)
 		assert_true(cond);                                                          \
 	} while (0)
 
-/* Two links up; returns with both UP once. */
-static void pair_up(struct side *p, struct side *s)
+/* Two links with these secrets (NULL = none); returns once each side is UP or REJECTED. */
+static void pair_up_s(struct side *p, struct side *s, const char *psecret, const char *ssecret)
 {
 	struct side *both[2] = { p, s };
 
-	p->l = mklink(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME);
+	p->l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, psecret);
 	if (s->l == NULL) {
-		s->l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+		s->l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME,
+				ssecret);
 	}
 	WAIT(p->n_up + p->n_rej >= 1 && s->n_up + s->n_rej >= 1, both, 2, -1, 10);
+}
+
+/* Two links up; returns with both UP once. */
+static void pair_up(struct side *p, struct side *s)
+{
+	pair_up_s(p, s, NULL, NULL);
 }
 
 static void test_handshake(void **state)
@@ -359,17 +382,35 @@ static void test_refuse_other_source(void **state)
 	lfree(s.l);
 }
 
-/* A raw primary: connect to S, send a valid CONNECT, wait for S's UP. */
-static int raw_primary_up(struct side *s, int rcvbuf)
+/*
+ * Encode @p m into @p buf, with a message-digest signed with @p key when it is not NULL.
+ * @return the length.
+ */
+static int raw_encode(struct fo_msg *m, uint8_t *buf, size_t cap, const struct fo_hmac_md5 *key)
 {
-	struct side *only_s[1] = { s };
-	uint8_t hba[FO_HBA_LEN] = { 0xff };
-	uint8_t buf[FO_MSG_MAX_LEN];
-	struct fo_msg m;
-	int fd, n;
+	static const uint8_t placeholder[FO_DIGEST_DATA_LEN];
+	int n;
 
-	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), rcvbuf);
-	fo_msg_init(&m, FO_MSG_CONNECT, wall_s, 0);
+	if (key != NULL) {
+		m->digest = (struct fo_bytes){ placeholder, sizeof(placeholder) };
+		m->present |= FO_BIT(FO_OPT_MESSAGE_DIGEST);
+	}
+	n = fo_msg_encode(m, buf, cap);
+	assert_true(n > 0);
+	if (key != NULL) {
+		assert_int_equal(fo_digest_sign(buf, (size_t)n, key), 0);
+	}
+	return n;
+}
+
+/* The raw primary's CONNECT, sent at @p time; signed with @p key when not NULL. */
+static int raw_connect_msg(uint8_t *buf, size_t cap, const struct fo_hmac_md5 *key,
+			   uint32_t time)
+{
+	static const uint8_t hba[FO_HBA_LEN] = { 0xff };
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_CONNECT, time, 0);
 	m.relationship_name = (struct fo_bytes){ (const uint8_t *)NAME, 4 };
 	m.max_unacked = 10;
 	m.receive_timer = 15;
@@ -379,13 +420,29 @@ static int raw_primary_up(struct side *s, int rcvbuf)
 	m.present = FO_BIT(FO_OPT_RELATIONSHIP_NAME) | FO_BIT(FO_OPT_MAX_UNACKED) |
 		    FO_BIT(FO_OPT_RECEIVE_TIMER) | FO_BIT(FO_OPT_PROTOCOL_VERSION) |
 		    FO_BIT(FO_OPT_MCLT) | FO_BIT(FO_OPT_HBA);
-	n = fo_msg_encode(&m, buf, sizeof(buf));
-	assert_true(n > 0);
+	return raw_encode(&m, buf, cap, key);
+}
+
+/* A raw primary: connect to S, send a valid CONNECT (signed with @p key), wait for S's UP. */
+static int raw_primary_up_k(struct side *s, int rcvbuf, const struct fo_hmac_md5 *key,
+			    uint32_t time)
+{
+	struct side *only_s[1] = { s };
+	uint8_t buf[FO_MSG_MAX_LEN];
+	int fd, n, up0 = s->n_up;
+
+	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), rcvbuf);
+	n = raw_connect_msg(buf, sizeof(buf), key, time);
 	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
-	WAIT(s->n_up == 1, only_s, 1, -1, 10);
+	WAIT(s->n_up == up0 + 1, only_s, 1, -1, 10);
 	assert_int_equal(s->up.partner_receive_timer, 15);
 	assert_int_equal(s->up.partner_mclt, 30);
 	return fd;
+}
+
+static int raw_primary_up(struct side *s, int rcvbuf)
+{
+	return raw_primary_up_k(s, rcvbuf, NULL, wall_s);
 }
 
 static void test_garbage(void **state)
@@ -597,6 +654,450 @@ static void test_flood(void **state)
 	lfree(s.l);
 }
 
+/* --- shared secret (D12 §11.1) -------------------------------------------------------- */
+
+#define SECRET	"s3cret-shared"
+
+static void key_init(struct fo_hmac_md5 *k, const char *secret)
+{
+	fo_hmac_md5_init(k, secret, strlen(secret));
+}
+
+/* Send @p m from the raw socket @p fd, signed with @p key when not NULL. */
+static void raw_send(int fd, struct fo_msg *m, const struct fo_hmac_md5 *key)
+{
+	uint8_t buf[FO_MSG_MAX_LEN];
+	int n = raw_encode(m, buf, sizeof(buf), key);
+
+	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
+}
+
+static void raw_state(int fd, uint32_t xid, const struct fo_hmac_md5 *key)
+{
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_STATE, wall_s, xid);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	raw_send(fd, &m, key);
+}
+
+/*
+ * Read the DISCONNECT @p s sends on @p fd and check its reject-reason, message and digest:
+ * signed with @p key, or none at all when @p key is NULL.
+ */
+static void expect_disconnect(struct side *s, int fd, const struct fo_hmac_md5 *key,
+			      uint8_t rr, const char *text)
+{
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int n;
+
+	n = raw_read_msg(s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_DISCONNECT);
+	assert_true(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	assert_int_equal(m.reject_reason, rr);
+	assert_int_equal(m.message.len, strlen(text));
+	assert_memory_equal(m.message.ptr, text, m.message.len);
+	if (key != NULL) {
+		assert_int_equal(fo_digest_verify(buf, (size_t)n, key), 0);
+	} else {
+		assert_false(fo_msg_has(&m, FO_OPT_MESSAGE_DIGEST));
+	}
+}
+
+/* Both sides with the same secret: UP, and signed messages flow both ways. */
+static void test_secret_up(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+	struct side *both[2] = { &p, &s };
+	struct fo_msg m;
+	uint64_t t0;
+
+	(void)state;
+	pair_up_s(&p, &s, SECRET, SECRET);
+	assert_int_equal(p.n_up, 1);
+	assert_int_equal(s.n_up, 1);
+	assert_int_equal(p.n_rej + s.n_rej, 0);
+	assert_int_equal(s.up.partner_mclt, MCLT);
+
+	/* S's own xids run ahead of P's (1..5)... */
+	for (int i = 0; i < 5; i++) {
+		fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+		m.server_state = FO_SS_NORMAL;
+		m.present = FO_BIT(FO_OPT_SERVER_STATE);
+		assert_int_equal(fo_link_send(s.l, &m), 0);
+	}
+	WAIT(p.n_msg == 5, both, 2, -1, 10);
+	assert_int_equal(p.last_xid, 5);
+	assert_int_equal(p.last_digest_len, FO_DIGEST_DATA_LEN);
+	assert_int_equal(p.last_digest_type, FO_DIGEST_HMAC_MD5);
+	/* ...then P's BNDUPD (xid 1) and S's BNDACK echoing it: a response, not a replay. */
+	fo_msg_init(&m, FO_MSG_BNDUPD, 0, 0);
+	m.assigned_addr = 0xc0a80001;
+	m.binding_status = FO_BS_ACTIVE;
+	m.present = FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS);
+	assert_int_equal(fo_link_send(p.l, &m), 0);
+	assert_int_equal(m.xid, 1);
+	assert_false(fo_msg_has(&m, FO_OPT_MESSAGE_DIGEST));	/* the caller's copy untouched */
+	WAIT(s.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(s.last_type, FO_MSG_BNDUPD);
+	assert_int_equal(s.last_digest_len, FO_DIGEST_DATA_LEN);
+	fo_msg_init(&m, FO_MSG_BNDACK, 0, 0);
+	m.assigned_addr = 0xc0a80001;
+	m.present = FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS);
+	assert_int_equal(fo_link_send_xid(s.l, &m, s.last_xid), 0);
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(s.l, &m), 0);
+	assert_int_equal(m.xid, 6);
+	WAIT(p.n_msg == 7, both, 2, -1, 10);
+	assert_int_equal(p.last_type, FO_MSG_STATE);
+	assert_int_equal(p.last_xid, 6);
+
+	/* 20 s of signed CONTACTs keep it up. */
+	t0 = now_ms;
+	WAIT(now_ms - t0 >= 20000, both, 2, -1, 100);
+	assert_true(p.n_contact > 3 && s.n_contact > 3);
+	assert_int_equal(p.n_down + s.n_down, 0);
+	assert_true(fo_link_is_up(p.l) && fo_link_is_up(s.l));
+	assert_int_equal(fo_link_stats(p.l)->auth_failed + fo_link_stats(s.l)->auth_failed, 0);
+	assert_int_equal(fo_link_stats(p.l)->replayed + fo_link_stats(s.l)->replayed, 0);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+static void test_secret_mismatch(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+
+	(void)state;
+	pair_up_s(&p, &s, "alpha", "bravo");
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason, "message digest failed to compare");
+	/* P reports the partner's reason, although S's CONNECTACK does not pass P's check. */
+	assert_int_equal(p.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_false(p.rej.local);
+	assert_string_equal(p.rej.reason, "message digest failed to compare");
+	assert_true(fo_link_stats(s.l)->auth_failed >= 1);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* The primary has a secret, the secondary none: the secondary refuses the digest (13). */
+static void test_secret_primary_only(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+
+	(void)state;
+	pair_up_s(&p, &s, SECRET, NULL);
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_DIGEST_UNCONFIGURED);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason, "message digest not configured");
+	assert_int_equal(p.rej.reject_reason, FO_RR_DIGEST_UNCONFIGURED);
+	assert_false(p.rej.local);
+	assert_string_equal(p.rej.reason, "message digest not configured");
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* The secondary has a secret, the primary none: the CONNECT lacks the digest (21). */
+static void test_secret_secondary_only(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+
+	(void)state;
+	pair_up_s(&p, &s, "", SECRET);	/* "" = none, as NULL */
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_IP_MISSING_DIGEST);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason, "message digest missing");
+	assert_int_equal(p.rej.reject_reason, FO_RR_IP_MISSING_DIGEST);
+	assert_false(p.rej.local);
+	assert_string_equal(p.rej.reason, "message digest missing");
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* A listening socket on 127.0.0.1:@p port for a raw secondary. */
+static int raw_listen(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+/* Poll @p p until it connects to the raw listener @p lfd; @return the accepted socket. */
+static int raw_accept(struct side *p, int lfd)
+{
+	struct side *only_p[1] = { p };
+	int fd = -1;
+
+	for (int r = 0; r < ROUNDS && fd < 0; r++) {
+		round_(only_p, 1, lfd, 100);
+		fd = accept(lfd, NULL, NULL);
+	}
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/*
+ * A primary with a secret against a raw secondary: its CONNECT is signed (checked here with
+ * our own key), and a CONNECTACK without a digest, then one with a wrong digest, are
+ * answered with DISCONNECT 21, then 20.
+ */
+static void test_secret_primary_checks_connectack(void **state)
+{
+	struct side p = { 0 };
+	struct fo_hmac_md5 key, wrong;
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int lfd, fd, n;
+
+	(void)state;
+	key_init(&key, SECRET);
+	key_init(&wrong, "not-" SECRET);
+	lfd = raw_listen((uint16_t)(base_port + 1));
+	p.l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, SECRET);
+	for (int round = 0; round < 2; round++) {
+		fd = raw_accept(&p, lfd);
+		n = raw_read_msg(&p, fd, buf, sizeof(buf), &m);
+		assert_int_equal(m.type, FO_MSG_CONNECT);
+		assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), 0);
+		assert_int_equal(buf[n - FO_DIGEST_DATA_LEN], FO_DIGEST_HMAC_MD5);	/* last */
+		fo_msg_init(&m, FO_MSG_CONNECTACK, wall_s, 0);
+		m.relationship_name = (struct fo_bytes){ (const uint8_t *)NAME, 4 };
+		m.receive_timer = 10;
+		m.max_unacked = 10;
+		m.present = FO_BIT(FO_OPT_RELATIONSHIP_NAME) | FO_BIT(FO_OPT_RECEIVE_TIMER) |
+			    FO_BIT(FO_OPT_MAX_UNACKED);
+		raw_send(fd, &m, round == 0 ? NULL : &wrong);
+		if (round == 0) {
+			expect_disconnect(&p, fd, &key, FO_RR_IP_MISSING_DIGEST,
+					  "message digest missing");
+		} else {
+			expect_disconnect(&p, fd, &key, FO_RR_IP_DIGEST_FAILURE,
+					  "message digest failed to compare");
+		}
+		assert_int_equal(p.n_rej, round + 1);
+		assert_true(p.rej.local);
+		assert_int_equal(p.rej.reject_reason,
+				 round == 0 ? FO_RR_IP_MISSING_DIGEST : FO_RR_IP_DIGEST_FAILURE);
+		close(fd);
+	}
+	assert_int_equal(p.n_up, 0);
+	assert_int_equal(fo_link_stats(p.l)->auth_failed, 2);
+	close(lfd);
+	lfree(p.l);
+}
+
+/*
+ * Messages on the up link that fail the check: tampered after signing (20), unsigned (21),
+ * signed with type 2 (12). Each drops the link with a DISCONNECT and a reason.
+ */
+static void test_secret_tampered(void **state)
+{
+	struct side s = { 0 };
+	struct side *only_s[1] = { &s };
+	struct fo_hmac_md5 key;
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int fd, n;
+
+	(void)state;
+	key_init(&key, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+
+	/* 1. A byte flipped after signing. */
+	fd = raw_primary_up_k(&s, 0, &key, wall_s);
+	n = raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), 0);
+	fo_msg_init(&m, FO_MSG_STATE, wall_s, 1);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	n = raw_encode(&m, buf, sizeof(buf), &key);
+	buf[FO_MSG_HDR_LEN + 4] = FO_SS_PARTNER_DOWN;	/* the server-state value */
+	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
+	expect_disconnect(&s, fd, &key, FO_RR_IP_DIGEST_FAILURE,
+			  "message digest failed to compare");
+	WAIT(s.n_down == 1, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason, "message digest failed to compare: STATE xid 1");
+	assert_int_equal(s.n_msg, 0);
+	close(fd);
+
+	/* 2. No digest at all. */
+	fd = raw_primary_up_k(&s, 0, &key, wall_s + 1);
+	raw_state(fd, 1, NULL);
+	WAIT(s.n_down == 2, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason, "message digest missing: STATE xid 1");
+	close(fd);
+
+	/* 3. A Windows-style type 2 digest. */
+	fd = raw_primary_up_k(&s, 0, &key, wall_s + 2);
+	fo_msg_init(&m, FO_MSG_STATE, wall_s, 1);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	n = raw_encode(&m, buf, sizeof(buf), &key);
+	buf[n - FO_DIGEST_DATA_LEN] = 2;
+	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
+	WAIT(s.n_down == 3, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason,
+			    "message digest type 2 not supported (HMAC-MD5 only): STATE xid 1");
+	assert_int_equal(s.n_msg, 0);
+	assert_int_equal(fo_link_stats(s.l)->auth_failed, 3);
+	close(fd);
+	lfree(s.l);
+}
+
+/* A request-type xid that does not grow is a replay; a response's echoed xid is not. */
+static void test_secret_replayed_xid(void **state)
+{
+	struct side s = { 0 };
+	struct side *only_s[1] = { &s };
+	struct fo_hmac_md5 key;
+	uint8_t state5[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int fd, n;
+
+	(void)state;
+	key_init(&key, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+	fd = raw_primary_up_k(&s, 0, &key, wall_s);
+	(void)raw_read_msg(&s, fd, state5, sizeof(state5), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	fo_msg_init(&m, FO_MSG_STATE, wall_s, 5);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	n = raw_encode(&m, state5, sizeof(state5), &key);
+	assert_int_equal(send(fd, state5, (size_t)n, 0), n);
+	WAIT(s.n_msg == 1, only_s, 1, -1, 10);
+	/* A BNDACK with xid 1 (echoing one of S's xids) passes. */
+	fo_msg_init(&m, FO_MSG_BNDACK, wall_s, 1);
+	m.assigned_addr = 0xc0a80001;
+	m.present = FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS);
+	raw_send(fd, &m, &key);
+	WAIT(s.n_msg == 2, only_s, 1, -1, 10);
+	assert_int_equal(s.last_type, FO_MSG_BNDACK);
+	/* The STATE again, byte for byte (its digest is valid): dropped. */
+	assert_int_equal(send(fd, state5, (size_t)n, 0), n);
+	expect_disconnect(&s, fd, &key, FO_RR_MISC_REJECT,
+			  "replayed message: STATE xid 5 not greater than the previous xid 5");
+	WAIT(s.n_down == 1, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason,
+			    "replayed message: STATE xid 5 not greater than the previous xid 5");
+	assert_int_equal(s.n_msg, 2);
+	assert_int_equal(fo_link_stats(s.l)->replayed, 1);
+	close(fd);
+
+	/* On a new connection the xids start over; a lower one than the last is refused too. */
+	fd = raw_primary_up_k(&s, 0, &key, wall_s + 1);
+	raw_state(fd, 7, &key);
+	raw_state(fd, 6, &key);
+	WAIT(s.n_down == 2, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason,
+			    "replayed message: STATE xid 6 not greater than the previous xid 7");
+	assert_int_equal(s.n_msg, 3);
+	close(fd);
+	lfree(s.l);
+}
+
+/* A recorded CONNECT sent again on a new connection is refused; a later one is not. */
+static void test_secret_replayed_connect(void **state)
+{
+	struct side s = { 0 };
+	struct side *only_s[1] = { &s };
+	struct fo_hmac_md5 key;
+	uint8_t rec[FO_MSG_MAX_LEN], buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	uint32_t t = wall_s;
+	int fd, n;
+
+	(void)state;
+	key_init(&key, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+	fd = raw_primary_up_k(&s, 0, &key, t);
+	close(fd);
+	WAIT(s.n_down == 1, only_s, 1, -1, 10);
+
+	n = raw_connect_msg(rec, sizeof(rec), &key, t);
+	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), 0);
+	assert_int_equal(send(fd, rec, (size_t)n, 0), n);
+	n = raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_int_equal(m.reject_reason, FO_RR_MISC_REJECT);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), 0);
+	assert_int_equal(s.n_rej, 1);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason,
+			    "CONNECT time not after the previous CONNECT (replayed?)");
+	assert_int_equal(s.n_up, 1);
+	assert_int_equal(fo_link_stats(s.l)->replayed, 1);
+	close(fd);
+
+	fd = raw_primary_up_k(&s, 0, &key, t + 1);
+	assert_int_equal(s.n_up, 2);
+	close(fd);
+	lfree(s.l);
+}
+
+/* No secret here, a digest from the partner on the up link: DISCONNECT 13, unsigned. */
+static void test_digest_unconfigured(void **state)
+{
+	struct side s = { 0 };
+	struct side *only_s[1] = { &s };
+	struct fo_hmac_md5 key;
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int fd;
+
+	(void)state;
+	key_init(&key, SECRET);
+	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	fd = raw_primary_up(&s, 0);
+	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_MESSAGE_DIGEST));
+	raw_state(fd, 1, &key);
+	expect_disconnect(&s, fd, NULL, FO_RR_DIGEST_UNCONFIGURED,
+			  "message digest not configured");
+	WAIT(s.n_down == 1, only_s, 1, -1, 10);
+	assert_string_equal(s.down.reason, "message digest not configured: STATE xid 1");
+	close(fd);
+	lfree(s.l);
+}
+
+static void test_secret_config(void **state)
+{
+	struct fo_link_cfg c;
+	char big[FO_LINK_SECRET_MAX + 1];
+	char err[128] = "";
+	struct fo_link *l;
+
+	(void)state;
+	memset(big, 'k', sizeof(big));
+	big[FO_LINK_SECRET_MAX] = '\0';
+	c = mkcfg(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, big);
+	assert_null(fo_link_new(&c, err, sizeof(err)));
+	assert_string_equal(err, "failover link: shared secret too long");
+	big[FO_LINK_SECRET_MAX - 1] = '\0';
+	l = fo_link_new(&c, err, sizeof(err));
+	assert_non_null(l);
+	fo_link_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +1111,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dup_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_primary_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_secondary_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_primary_checks_connectack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_secret_tampered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_replayed_xid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_replayed_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest_unconfigured, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_config, setup, teardown),
 	};
 
 	base_port = (uint16_t)(30000 + (getpid() % 1000) * 20);

@@ -1,0 +1,318 @@
+/*
+ * fo_digest: MD5, HMAC-MD5 and the message-digest option. See fo_digest.h for the contract.
+ *
+ * MD5 is written from the RFC 1321 description (little-endian words, four rounds of sixteen
+ * steps, the sine-derived constants); it is checked against the RFC 1321 A.5 suite and HMAC
+ * against RFC 2202 in tests/unit/test_fo_digest.c. MD5 is broken for collisions, not as the
+ * PRF inside HMAC, which is all D12 asks of it.
+ */
+#include <string.h>
+
+#include "fo_digest.h"
+#include "fo_msg.h"
+
+/* K[i] = floor(|sin(i + 1)| * 2^32) (RFC 1321 §3.4). */
+static const uint32_t K[64] = {
+	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
+	0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
+	0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
+	0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
+	0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
+	0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
+	0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
+	0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+	0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
+	0xeb86d391,
+};
+
+/* Left-rotation amounts, four per round. */
+static const uint8_t S[4][4] = {
+	{ 7, 12, 17, 22 }, { 5, 9, 14, 20 }, { 4, 11, 16, 23 }, { 6, 10, 15, 21 },
+};
+
+static uint32_t rol(uint32_t x, unsigned int n)
+{
+	return x << n | x >> (32 - n);
+}
+
+static void md5_block(uint32_t h[4], const uint8_t *p)
+{
+	uint32_t x[16];
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+
+	for (int i = 0; i < 16; i++) {
+		x[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+	}
+	for (unsigned int i = 0; i < 64; i++) {
+		uint32_t f, t;
+		unsigned int g;
+
+		switch (i / 16) {
+		case 0:
+			f = (b & c) | (~b & d);
+			g = i;
+			break;
+		case 1:
+			f = (d & b) | (~d & c);
+			g = (5 * i + 1) % 16;
+			break;
+		case 2:
+			f = b ^ c ^ d;
+			g = (3 * i + 5) % 16;
+			break;
+		default:
+			f = c ^ (b | ~d);
+			g = (7 * i) % 16;
+			break;
+		}
+		t = d;
+		d = c;
+		c = b;
+		b = b + rol(a + f + K[i] + x[g], S[i / 16][i % 4]);
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+}
+
+void fo_md5_init(struct fo_md5 *c)
+{
+	c->h[0] = 0x67452301;
+	c->h[1] = 0xefcdab89;
+	c->h[2] = 0x98badcfe;
+	c->h[3] = 0x10325476;
+	c->n = 0;
+}
+
+void fo_md5_update(struct fo_md5 *c, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t have = (size_t)(c->n % FO_MD5_BLOCK);
+
+	if (len == 0) {
+		return;
+	}
+	c->n += len;
+	if (have > 0) {
+		size_t take = FO_MD5_BLOCK - have < len ? FO_MD5_BLOCK - have : len;
+
+		memcpy(c->buf + have, p, take);
+		p += take;
+		len -= take;
+		if (have + take < FO_MD5_BLOCK) {
+			return;
+		}
+		md5_block(c->h, c->buf);
+	}
+	for (; len >= FO_MD5_BLOCK; p += FO_MD5_BLOCK, len -= FO_MD5_BLOCK) {
+		md5_block(c->h, p);
+	}
+	if (len > 0) {
+		memcpy(c->buf, p, len);
+	}
+}
+
+void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
+{
+	static const uint8_t pad[FO_MD5_BLOCK] = { 0x80 };
+	uint64_t bits = c->n * 8;
+	uint8_t lenle[8];
+	size_t have = (size_t)(c->n % FO_MD5_BLOCK);
+
+	for (int i = 0; i < 8; i++) {
+		lenle[i] = (uint8_t)(bits >> (8 * i));
+	}
+	/* 0x80, zeros up to 56 mod 64, then the bit length, little-endian (RFC 1321 §3.1-3.2). */
+	fo_md5_update(c, pad, have < 56 ? 56 - have : 120 - have);
+	fo_md5_update(c, lenle, sizeof(lenle));
+	for (int i = 0; i < 4; i++) {
+		out[4 * i] = (uint8_t)c->h[i];
+		out[4 * i + 1] = (uint8_t)(c->h[i] >> 8);
+		out[4 * i + 2] = (uint8_t)(c->h[i] >> 16);
+		out[4 * i + 3] = (uint8_t)(c->h[i] >> 24);
+	}
+	fo_digest_wipe(c, sizeof(*c));
+}
+
+void fo_md5(const void *data, size_t len, uint8_t out[FO_MD5_LEN])
+{
+	struct fo_md5 c;
+
+	fo_md5_init(&c);
+	fo_md5_update(&c, data, len);
+	fo_md5_final(&c, out);
+}
+
+void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len)
+{
+	uint8_t k[FO_MD5_BLOCK] = { 0 };
+	uint8_t pad[FO_MD5_BLOCK];
+
+	if (key_len > FO_MD5_BLOCK) {
+		fo_md5(key, key_len, k);
+	} else if (key_len > 0) {
+		memcpy(k, key, key_len);
+	}
+	for (int i = 0; i < FO_MD5_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x36;
+	}
+	fo_md5_init(&h->inner);
+	fo_md5_update(&h->inner, pad, sizeof(pad));
+	for (int i = 0; i < FO_MD5_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x5c;
+	}
+	fo_md5_init(&h->outer);
+	fo_md5_update(&h->outer, pad, sizeof(pad));
+	fo_digest_wipe(k, sizeof(k));
+	fo_digest_wipe(pad, sizeof(pad));
+}
+
+void fo_hmac_md5_update(struct fo_hmac_md5 *h, const void *data, size_t len)
+{
+	fo_md5_update(&h->inner, data, len);
+}
+
+void fo_hmac_md5_final(struct fo_hmac_md5 *h, uint8_t out[FO_MD5_LEN])
+{
+	uint8_t in[FO_MD5_LEN];
+
+	fo_md5_final(&h->inner, in);
+	fo_md5_update(&h->outer, in, sizeof(in));
+	fo_md5_final(&h->outer, out);
+}
+
+void fo_hmac_md5(const void *key, size_t key_len, const void *data, size_t len,
+		 uint8_t out[FO_MD5_LEN])
+{
+	struct fo_hmac_md5 h;
+
+	fo_hmac_md5_init(&h, key, key_len);
+	fo_hmac_md5_update(&h, data, len);
+	fo_hmac_md5_final(&h, out);
+}
+
+bool fo_digest_equal(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a;
+	const volatile uint8_t *y = b;
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		d |= (uint8_t)(x[i] ^ y[i]);
+	}
+	return d == 0;
+}
+
+void fo_digest_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i] = 0;
+	}
+}
+
+/*
+ * Offset of the first message-digest option's data in @p msg, its length in @p dlen.
+ * @return the offset, or FO_DIGEST_E_MISSING / FO_DIGEST_E_FORMAT.
+ */
+static long find_digest(const uint8_t *msg, size_t len, uint16_t *dlen)
+{
+	size_t off;
+
+	if (len < FO_MSG_HDR_LEN || len > FO_MSG_MAX_LEN ||
+	    ((size_t)msg[0] << 8 | msg[1]) != len) {
+		return FO_DIGEST_E_FORMAT;
+	}
+	off = msg[3] < FO_MSG_HDR_LEN ? FO_MSG_HDR_LEN : msg[3];
+	if (off > len) {
+		return FO_DIGEST_E_FORMAT;
+	}
+	while (off < len) {
+		uint16_t code, olen;
+
+		if (len - off < FO_OPT_HDR_LEN) {
+			return FO_DIGEST_E_FORMAT;
+		}
+		code = (uint16_t)(msg[off] << 8 | msg[off + 1]);
+		olen = (uint16_t)(msg[off + 2] << 8 | msg[off + 3]);
+		off += FO_OPT_HDR_LEN;
+		if (olen > len - off) {
+			return FO_DIGEST_E_FORMAT;
+		}
+		if (code == FO_OPT_MESSAGE_DIGEST) {
+			*dlen = olen;
+			return (long)off;
+		}
+		off += olen;
+	}
+	return FO_DIGEST_E_MISSING;
+}
+
+/* HMAC of @p msg with the 16 bytes at @p zoff taken as zero. */
+static void mac_zeroed(const uint8_t *msg, size_t len, size_t zoff,
+		       const struct fo_hmac_md5 *key, uint8_t out[FO_MD5_LEN])
+{
+	static const uint8_t zero[FO_MD5_LEN];
+	struct fo_hmac_md5 h = *key;
+
+	fo_hmac_md5_update(&h, msg, zoff);
+	fo_hmac_md5_update(&h, zero, sizeof(zero));
+	fo_hmac_md5_update(&h, msg + zoff + FO_MD5_LEN, len - zoff - FO_MD5_LEN);
+	fo_hmac_md5_final(&h, out);
+}
+
+int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key)
+{
+	uint8_t mac[FO_MD5_LEN];
+	uint16_t dlen = 0;
+	long off = find_digest(msg, len, &dlen);
+
+	if (off < 0) {
+		return (int)off;
+	}
+	if (dlen != FO_DIGEST_DATA_LEN) {
+		return FO_DIGEST_E_TYPE;
+	}
+	msg[off] = FO_DIGEST_HMAC_MD5;
+	mac_zeroed(msg, len, (size_t)off + 1, key, mac);
+	memcpy(msg + off + 1, mac, FO_MD5_LEN);
+	return 0;
+}
+
+int fo_digest_verify(const uint8_t *msg, size_t len, const struct fo_hmac_md5 *key)
+{
+	uint8_t mac[FO_MD5_LEN];
+	uint16_t dlen = 0;
+	long off = find_digest(msg, len, &dlen);
+
+	if (off < 0) {
+		return (int)off;
+	}
+	if (dlen != FO_DIGEST_DATA_LEN || msg[off] != FO_DIGEST_HMAC_MD5) {
+		return FO_DIGEST_E_TYPE;
+	}
+	mac_zeroed(msg, len, (size_t)off + 1, key, mac);
+	return fo_digest_equal(mac, msg + off + 1, FO_MD5_LEN) ? 0 : FO_DIGEST_E_MISMATCH;
+}
+
+const char *fo_digest_err_str(int err)
+{
+	switch (err) {
+	case 0:
+		return "ok";
+	case FO_DIGEST_E_MISSING:
+		return "digest-missing";
+	case FO_DIGEST_E_TYPE:
+		return "digest-type";
+	case FO_DIGEST_E_MISMATCH:
+		return "digest-mismatch";
+	case FO_DIGEST_E_FORMAT:
+		return "digest-format";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,127 @@
+/*
+ * fo_digest: the failover message-digest option (draft-ietf-dhc-failover-12 §11.1, §12.17):
+ * MD5 (RFC 1321), HMAC (RFC 2104) over it, and signing / verifying an encoded message.
+ *
+ * Pure C on byte buffers: no dependencies (no OpenSSL), no allocation, no global state; every
+ * function is safe to call from any thread on its own arguments.
+ *
+ * What the digest is (D12 §11.1): option 17 carries a type byte and the digest. Type 1 is the
+ * only one D12 defines: a 16-byte HMAC-MD5, keyed with the relationship's shared secret, over
+ * the WHOLE encoded message (header included) with the 16 digest bytes set to zero. It is the
+ * only type implemented here. Windows Server sends type 2 (HMAC-SHA256, "Microsoft-specific";
+ * its exact input is not documented): NOT supported, and nothing here claims compatibility
+ * with it. ISC dhcpd 4.4.3 neither sends nor checks a digest.
+ *
+ * Where the option sits: D12 §11.1 and §12.17 say first, the §6.3 schematic and ISC's parser
+ * ("digest not at end of message") say last. fo_msg_encode() writes it last; the functions
+ * below use the FIRST message-digest option wherever it is (the one fo_msg_decode() keeps),
+ * and the HMAC covers every other byte, so the position does not weaken the check.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FO_MD5_LEN		16	/**< MD5 output, bytes */
+#define FO_MD5_BLOCK		64	/**< MD5 block, bytes (the HMAC key pad size) */
+#define FO_DIGEST_HMAC_MD5	1	/**< message-digest type byte for HMAC-MD5 (D12) */
+#define FO_DIGEST_DATA_LEN	(1 + FO_MD5_LEN)	/**< message-digest option data length */
+
+/**
+ * Errors of fo_digest_sign() / fo_digest_verify(); negative and distinct from enum fo_err
+ * (fo_msg owns -1100 .. -1119).
+ */
+enum fo_digest_err {
+	FO_DIGEST_E_MISSING = -1130,	/**< no message-digest option in the message */
+	FO_DIGEST_E_TYPE = -1131,	/**< digest type is not 1, or its length is not 17 */
+	FO_DIGEST_E_MISMATCH = -1132,	/**< verify: the HMAC does not match */
+	FO_DIGEST_E_FORMAT = -1133,	/**< not a well-framed message (length, payload
+					 *   offset, option framing) */
+};
+
+/** MD5 state. Plain data: copy it to fork a computation. */
+struct fo_md5 {
+	uint32_t h[4];
+	uint64_t n;			/**< bytes hashed so far */
+	uint8_t buf[FO_MD5_BLOCK];	/**< a partial block: n % 64 bytes of it */
+};
+
+/**
+ * HMAC-MD5 state. After fo_hmac_md5_init() it holds the key only (as the MD5 states after
+ * the inner and outer pads): keep one such keyed state and copy it for each message, so the
+ * key is absorbed once. Holds key material: wipe it when done (fo_digest_wipe()).
+ */
+struct fo_hmac_md5 {
+	struct fo_md5 inner;
+	struct fo_md5 outer;
+};
+
+/** Start an MD5 computation. */
+void fo_md5_init(struct fo_md5 *c);
+
+/** Hash @p len bytes at @p data (NULL allowed when @p len is 0). */
+void fo_md5_update(struct fo_md5 *c, const void *data, size_t len);
+
+/** Finish: write the 16-byte digest to @p out. @p c must be initialised again before reuse. */
+void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN]);
+
+/** One-shot MD5 of @p len bytes at @p data. */
+void fo_md5(const void *data, size_t len, uint8_t out[FO_MD5_LEN]);
+
+/**
+ * Start an HMAC-MD5 (RFC 2104) with @p key: a key longer than 64 bytes is hashed first, as
+ * RFC 2104 says. @p key may be NULL when @p key_len is 0.
+ */
+void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len);
+
+/** Add @p len bytes of the message. */
+void fo_hmac_md5_update(struct fo_hmac_md5 *h, const void *data, size_t len);
+
+/** Finish: write the 16-byte MAC to @p out. */
+void fo_hmac_md5_final(struct fo_hmac_md5 *h, uint8_t out[FO_MD5_LEN]);
+
+/** One-shot HMAC-MD5. */
+void fo_hmac_md5(const void *key, size_t key_len, const void *data, size_t len,
+		 uint8_t out[FO_MD5_LEN]);
+
+/**
+ * Compare @p n bytes in time that depends on @p n only (not on where they differ).
+ * @return true when equal.
+ */
+bool fo_digest_equal(const void *a, const void *b, size_t n);
+
+/** Set @p n bytes to zero in a way the compiler does not remove (key material). */
+void fo_digest_wipe(void *p, size_t n);
+
+/**
+ * Sign an encoded message in place: set the first message-digest option to type 1 and the
+ * HMAC-MD5 of the message computed with its 16 digest bytes zero.
+ *
+ * @param msg  one whole encoded message (as fo_msg_encode() wrote it) that already carries a
+ *             message-digest option with 17 bytes of data (their value does not matter).
+ * @param len  its length (= its length field).
+ * @param key  a keyed state from fo_hmac_md5_init(); not changed (copied).
+ * @return 0, FO_DIGEST_E_MISSING (no digest option), FO_DIGEST_E_TYPE (its data is not 17
+ *         bytes) or FO_DIGEST_E_FORMAT. On error @p msg is unchanged.
+ */
+__attribute__((warn_unused_result))
+int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key);
+
+/**
+ * Verify the first message-digest option of a received message.
+ *
+ * @param msg  one whole message, as fo_frame_len() delimited it; not modified (the digest
+ *             bytes are replaced by zeros in the computation only).
+ * @param len  its length.
+ * @param key  a keyed state from fo_hmac_md5_init(); not changed.
+ * @return 0 when authentic; FO_DIGEST_E_MISSING, FO_DIGEST_E_TYPE (a type other than 1, e.g.
+ *         Windows' 2, or a length other than 17), FO_DIGEST_E_MISMATCH, FO_DIGEST_E_FORMAT.
+ * @note The comparison is constant-time. A payload offset below 12 is read as 12 (as
+ *       FO_DECODE_MS_QUIRKS does); the HMAC covers the bytes as received either way.
+ */
+__attribute__((warn_unused_result))
+int fo_digest_verify(const uint8_t *msg, size_t len, const struct fo_hmac_md5 *key);
+
+/** Name of an FO_DIGEST_E_* code ("digest-missing", ...), "ok" for 0, else "unknown". */
+const char *fo_digest_err_str(int err);

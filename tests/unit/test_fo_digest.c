@@ -1,0 +1,306 @@
+/*
+ * Unit tests of failover/fo_digest: MD5 against the RFC 1321 A.5 suite, HMAC-MD5 against
+ * RFC 2202 test cases 1-7, and signing / verifying encoded failover messages.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fo_digest.h"
+#include "fo_msg.h"
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		sprintf(out + 2 * i, "%02x", d[i]);
+	}
+}
+
+static void check_md5(const char *in, const char *want)
+{
+	uint8_t d[FO_MD5_LEN];
+	char h[2 * FO_MD5_LEN + 1];
+	struct fo_md5 c;
+
+	fo_md5(in, strlen(in), d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, want);
+	/* The same bytes fed one at a time. */
+	fo_md5_init(&c);
+	for (size_t i = 0; in[i] != '\0'; i++) {
+		fo_md5_update(&c, in + i, 1);
+	}
+	fo_md5_final(&c, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, want);
+}
+
+/* RFC 1321 appendix A.5. */
+static void test_md5_rfc1321(void **state)
+{
+	(void)state;
+	check_md5("", "d41d8cd98f00b204e9800998ecf8427e");
+	check_md5("a", "0cc175b9c0f1b6a831c399e269772661");
+	check_md5("abc", "900150983cd24fb0d6963f7d28e17f72");
+	check_md5("message digest", "f96b697d7cb7938d525a2f31aaf161d0");
+	check_md5("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b");
+	check_md5("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+		  "d174ab98d277d9f5a5611c2c9f419d9f");
+	check_md5("1234567890123456789012345678901234567890"
+		  "1234567890123456789012345678901234567890",
+		  "57edf4a22be3c955ac49da2e2107b67a");
+}
+
+/* Every length around the block and padding boundaries, split at every point, agrees. */
+static void test_md5_splits(void **state)
+{
+	uint8_t buf[200];
+	uint8_t one[FO_MD5_LEN], two[FO_MD5_LEN];
+	char h[2 * FO_MD5_LEN + 1];
+	struct fo_md5 c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		buf[i] = (uint8_t)(i * 7 + 3);
+	}
+	for (size_t len = 0; len <= sizeof(buf); len++) {
+		fo_md5(buf, len, one);
+		for (size_t cut = 0; cut <= len; cut += 13) {
+			fo_md5_init(&c);
+			fo_md5_update(&c, buf, cut);
+			fo_md5_update(&c, NULL, 0);
+			fo_md5_update(&c, buf + cut, len - cut);
+			fo_md5_final(&c, two);
+			assert_memory_equal(one, two, FO_MD5_LEN);
+		}
+	}
+	/* A million 'a' (the usual long-message check). */
+	memset(buf, 'a', sizeof(buf));
+	fo_md5_init(&c);
+	for (int i = 0; i < 5000; i++) {
+		fo_md5_update(&c, buf, sizeof(buf));
+	}
+	fo_md5_final(&c, one);
+	hex(one, sizeof(one), h);
+	assert_string_equal(h, "7707d6ae4e027c70eea2a935c2296f21");
+}
+
+static void check_hmac(const uint8_t *key, size_t klen, const void *data, size_t dlen,
+		       const char *want)
+{
+	uint8_t d[FO_MD5_LEN];
+	char h[2 * FO_MD5_LEN + 1];
+
+	fo_hmac_md5(key, klen, data, dlen, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, want);
+}
+
+/* RFC 2202 section 2, test cases 1-7 (case 5 also as its 96-bit truncation). */
+static void test_hmac_rfc2202(void **state)
+{
+	uint8_t key[80], data[80];
+	uint8_t d[FO_MD5_LEN];
+	char h[2 * FO_MD5_LEN + 1];
+	const char *t;
+
+	(void)state;
+	memset(key, 0x0b, 16);
+	t = "Hi There";
+	check_hmac(key, 16, t, strlen(t), "9294727a3638bb1c13f48ef8158bfc9d");
+
+	t = "what do ya want for nothing?";
+	check_hmac((const uint8_t *)"Jefe", 4, t, strlen(t), "750c783e6ab0b503eaa86e310a5db738");
+
+	memset(key, 0xaa, 16);
+	memset(data, 0xdd, 50);
+	check_hmac(key, 16, data, 50, "56be34521d144c88dbb8c733f0e8b3f6");
+
+	for (int i = 0; i < 25; i++) {
+		key[i] = (uint8_t)(i + 1);
+	}
+	memset(data, 0xcd, 50);
+	check_hmac(key, 25, data, 50, "697eaf0aca3a3aea3a75164746ffaa79");
+
+	memset(key, 0x0c, 16);
+	t = "Test With Truncation";
+	check_hmac(key, 16, t, strlen(t), "56461ef2342edc00f9bab995690efd4c");
+	fo_hmac_md5(key, 16, t, strlen(t), d);
+	hex(d, 12, h);
+	assert_string_equal(h, "56461ef2342edc00f9bab995");
+
+	memset(key, 0xaa, 80);
+	t = "Test Using Larger Than Block-Size Key - Hash Key First";
+	check_hmac(key, 80, t, strlen(t), "6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd");
+
+	t = "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
+	check_hmac(key, 80, t, strlen(t), "6f630fad67cda0ee1fb1f562db3aa53e");
+}
+
+/* A keyed state reused by copy gives the same MAC as a fresh one, message after message. */
+static void test_hmac_keyed_copy(void **state)
+{
+	struct fo_hmac_md5 key, h;
+	uint8_t a[FO_MD5_LEN], b[FO_MD5_LEN];
+
+	(void)state;
+	fo_hmac_md5_init(&key, "s3cret", 6);
+	for (int i = 0; i < 3; i++) {
+		h = key;
+		fo_hmac_md5_update(&h, "Hi ", 3);
+		fo_hmac_md5_update(&h, "There", 5);
+		fo_hmac_md5_final(&h, a);
+		fo_hmac_md5("s3cret", 6, "Hi There", 8, b);
+		assert_memory_equal(a, b, FO_MD5_LEN);
+	}
+	assert_true(fo_digest_equal(a, b, FO_MD5_LEN));
+	b[FO_MD5_LEN - 1] ^= 1;
+	assert_false(fo_digest_equal(a, b, FO_MD5_LEN));
+	assert_true(fo_digest_equal(a, b, 0));
+}
+
+/* A STATE message with a message-digest placeholder, encoded; returns its length. */
+static int signed_state(uint8_t *buf, size_t cap, const struct fo_hmac_md5 *key)
+{
+	static const uint8_t junk[FO_DIGEST_DATA_LEN] = { 9, 9, 9, 9, 9, 9, 9, 9, 9,
+							  9, 9, 9, 9, 9, 9, 9, 9 };
+	struct fo_msg m;
+	int n;
+
+	fo_msg_init(&m, FO_MSG_STATE, 1700000000, 42);
+	m.server_state = FO_SS_NORMAL;
+	m.stos = 1699999000;
+	m.digest = (struct fo_bytes){ junk, sizeof(junk) };
+	m.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_STOS) |
+		     FO_BIT(FO_OPT_MESSAGE_DIGEST);
+	n = fo_msg_encode(&m, buf, cap);
+	assert_true(n > 0);
+	if (key != NULL) {
+		assert_int_equal(fo_digest_sign(buf, (size_t)n, key), 0);
+	}
+	return n;
+}
+
+static void test_sign_verify(void **state)
+{
+	struct fo_hmac_md5 key, other;
+	uint8_t buf[FO_MSG_MAX_LEN], copy[FO_MSG_MAX_LEN];
+	uint8_t want[FO_MD5_LEN];
+	struct fo_msg m;
+	int n;
+
+	(void)state;
+	fo_hmac_md5_init(&key, "s3cret", 6);
+	fo_hmac_md5_init(&other, "s3creT", 6);
+	n = signed_state(buf, sizeof(buf), &key);
+	/* Written last by the encoder: type 1, then the HMAC of the message with zeros there. */
+	assert_int_equal(buf[n - 17], FO_DIGEST_HMAC_MD5);
+	memcpy(copy, buf, (size_t)n);
+	memset(copy + n - 16, 0, 16);
+	fo_hmac_md5("s3cret", 6, copy, (size_t)n, want);
+	assert_memory_equal(buf + n - 16, want, 16);
+	/* Decodes, with the digest kept; verifies with the key, not with another. */
+	assert_int_equal(fo_msg_decode(&m, buf, (size_t)n, 0), FO_OK);
+	assert_int_equal(m.digest.len, FO_DIGEST_DATA_LEN);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), 0);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &other), FO_DIGEST_E_MISMATCH);
+	/* Any single flipped bit fails, header and digest included. */
+	for (int i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(copy, buf, (size_t)n);
+			copy[i] ^= (uint8_t)(1u << bit);
+			assert_int_not_equal(fo_digest_verify(copy, (size_t)n, &key), 0);
+		}
+	}
+	/* Signing does not depend on what the placeholder held. */
+	memcpy(copy, buf, (size_t)n);
+	memset(copy + n - 17, 0xee, 17);
+	assert_int_equal(fo_digest_sign(copy, (size_t)n, &key), 0);
+	assert_memory_equal(copy, buf, (size_t)n);
+}
+
+static void test_digest_errors(void **state)
+{
+	struct fo_hmac_md5 key;
+	uint8_t buf[FO_MSG_MAX_LEN], before[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int n;
+
+	(void)state;
+	fo_hmac_md5_init(&key, "s3cret", 6);
+	/* No digest option. */
+	fo_msg_init(&m, FO_MSG_CONTACT, 1700000000, 7);
+	n = fo_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(n, FO_MSG_HDR_LEN);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), FO_DIGEST_E_MISSING);
+	assert_int_equal(fo_digest_sign(buf, (size_t)n, &key), FO_DIGEST_E_MISSING);
+	/* Type 2 (Windows, HMAC-SHA256): not supported. */
+	n = signed_state(buf, sizeof(buf), &key);
+	buf[n - 17] = 2;
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	/* A digest of the wrong length: neither signed nor verified. */
+	m.digest = (struct fo_bytes){ (const uint8_t *)"0123456789abcdefXY", 18 };
+	m.present = FO_BIT(FO_OPT_MESSAGE_DIGEST);
+	n = fo_msg_encode(&m, buf, sizeof(buf));
+	memcpy(before, buf, (size_t)n);
+	assert_int_equal(fo_digest_sign(buf, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	assert_memory_equal(buf, before, (size_t)n);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	/* Framing errors. */
+	assert_int_equal(fo_digest_verify(buf, 5, &key), FO_DIGEST_E_FORMAT);
+	assert_int_equal(fo_digest_verify(buf, (size_t)n - 1, &key), FO_DIGEST_E_FORMAT);
+	buf[FO_MSG_HDR_LEN + 3] = 200;	/* option length past the end */
+	assert_int_equal(fo_digest_verify(buf, (size_t)n, &key), FO_DIGEST_E_FORMAT);
+	assert_string_equal(fo_digest_err_str(FO_DIGEST_E_MISMATCH), "digest-mismatch");
+	assert_string_equal(fo_digest_err_str(1), "unknown");
+}
+
+/* D12 wants the digest first; a message built that way verifies as well (position-free). */
+static void test_digest_first(void **state)
+{
+	struct fo_hmac_md5 key;
+	uint8_t buf[64];
+	uint8_t mac[FO_MD5_LEN];
+	size_t n = 0;
+
+	(void)state;
+	fo_hmac_md5_init(&key, "s3cret", 6);
+	memset(buf, 0, sizeof(buf));
+	n = FO_MSG_HDR_LEN + 4 + 17 + 4 + 1;
+	buf[0] = 0;
+	buf[1] = (uint8_t)n;
+	buf[2] = FO_MSG_STATE;
+	buf[3] = FO_MSG_HDR_LEN;
+	buf[11] = 5;
+	buf[13] = FO_OPT_MESSAGE_DIGEST;
+	buf[15] = 17;
+	buf[16] = FO_DIGEST_HMAC_MD5;
+	buf[34] = FO_OPT_SERVER_STATE;
+	buf[36] = 1;
+	buf[37] = FO_SS_NORMAL;
+	fo_hmac_md5("s3cret", 6, buf, n, mac);
+	memcpy(buf + 17, mac, sizeof(mac));
+	assert_int_equal(fo_digest_verify(buf, n, &key), 0);
+	buf[37] = FO_SS_PARTNER_DOWN;
+	assert_int_equal(fo_digest_verify(buf, n, &key), FO_DIGEST_E_MISMATCH);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_md5_rfc1321),
+		cmocka_unit_test(test_md5_splits),
+		cmocka_unit_test(test_hmac_rfc2202),
+		cmocka_unit_test(test_hmac_keyed_copy),
+		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_digest_errors),
+		cmocka_unit_test(test_digest_first),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

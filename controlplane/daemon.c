@@ -382,7 +382,9 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	clock_gettime(CLOCK_REALTIME, &now);
 	d->started = d->applied = (uint64_t)now.tv_sec;
 	rt->tsc_hz = rte_get_tsc_hz();
-	rt->tsc_base = rte_rdtsc();
+	/* The workers' clock (dp_runtime_now) ticks over with the wall clock's seconds, not
+	 * up to a second behind: back-date the TSC base by the nanoseconds already gone. */
+	rt->tsc_base = rte_rdtsc() - (uint64_t)now.tv_nsec * rt->tsc_hz / 1000000000u;
 	rt->unix_base = (uint64_t)now.tv_sec;
 	if (cp_persist_open(&d->persist, cfg) != 0 ||
 	    cp_persist_pick_config(&d->persist, &cfg, d->config_path) != 0) {

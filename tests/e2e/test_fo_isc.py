@@ -22,15 +22,18 @@ Scenarios, for leasewired as primary (ISC secondary), then the reverse:
      state switch interval, and then answers ISC's client (a REBINDING request) and a new
      client;
   5. ISC restarted with its lease file: both back to NORMAL.
+  6. leasewired primary: a partition of the failover link until both are PARTNER-DOWN, then
+     heal: POTENTIAL-CONFLICT, NORMAL. leasewired secondary: amnesia (restarted without its
+     store): RECOVER, RECOVER-WAIT for MCLT, NORMAL, every lease learnt back.
 Then: a wrong relationship name is refused by ISC, as ISC refuses it.
 After every phase, a checker over every ACK captured on the bridge (and both servers'
 bindings at the end): no address was bound to two clients at the same time.
 """
-import json
 import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,331 +41,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lwtest  # noqa: E402
-from lwtest import Wire, check, dhcp_msg, fail, frame, log, run, setns, setns_fd  # noqa: E402
-
-NS_L, NS_I, NS_C = "lwt-fo-l", "lwt-fo-i", "lwt-fo-c"
-IF_LD, IF_LF, IF_ID, IF_IF = "lwt-fo-ld", "lwt-fo-lf", "lwt-fo-id", "lwt-fo-if"
-IF_CL, IF_CI, BR = "lwt-fo-cl", "lwt-fo-ci", "lwt-fo-br"
-LW_IP, ISC_IP = "198.18.8.1", "198.18.8.2"
-LW_FO, ISC_FO = "198.18.9.1", "198.18.9.2"
-POOL = ("198.18.8.100", "198.18.8.200")
-MCLT = 30
-SWITCH = 12          # state switch interval / ISC auto-partner-down
-LEASE = 120
-REL = "iscfo"
-
-
-def ip_int(a):
-    return int.from_bytes(socket.inet_aton(a), "big")
-
-
-# --- the lab ---------------------------------------------------------------------------------
-
-class FoLab:
-    def __init__(self, leasewired, srcdir, tmp):
-        self.leasewired = leasewired
-        self.srcdir = srcdir
-        self.tmp = tmp
-        self.lw = None
-        self.isc = None
-        self.lw_log = os.path.join(tmp, "lw.log")
-        self.isc_log = os.path.join(tmp, "isc.log")
-        self.leases = os.path.join(tmp, "isc.leases")
-        self.ctl = os.path.join(tmp, "ctl.sock")
-        self.acks = []      # (time, addr, mac, lease, server)
-        self.starts = 0
-
-    def sh(self, *cmd):
-        run(list(cmd), timeout=30)
-
-    def up(self):
-        self.down()
-        for ns in (NS_L, NS_I, NS_C):
-            self.sh("ip", "netns", "add", ns)
-            self.sh("ip", "-n", ns, "link", "set", "lo", "up")
-            self.sh("ip", "netns", "exec", ns, "sysctl", "-qw",
-                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-        self.sh("ip", "link", "add", IF_LD, "netns", NS_L, "type", "veth", "peer", "name",
-                IF_CL, "netns", NS_C)
-        self.sh("ip", "link", "add", IF_ID, "netns", NS_I, "type", "veth", "peer", "name",
-                IF_CI, "netns", NS_C)
-        self.sh("ip", "link", "add", IF_LF, "netns", NS_L, "type", "veth", "peer", "name",
-                IF_IF, "netns", NS_I)
-        self.sh("ip", "-n", NS_C, "link", "add", BR, "type", "bridge")
-        for i in (IF_CL, IF_CI):
-            self.sh("ip", "-n", NS_C, "link", "set", i, "master", BR)
-            self.sh("ip", "-n", NS_C, "link", "set", i, "up")
-        self.sh("ip", "-n", NS_C, "link", "set", BR, "up")
-        # The clients' socket is on the bridge: it must see replies unicast to their MACs.
-        self.sh("ip", "-n", NS_C, "link", "set", BR, "promisc", "on")
-        for ns, i in ((NS_L, IF_LD), (NS_L, IF_LF), (NS_I, IF_ID), (NS_I, IF_IF)):
-            self.sh("ip", "-n", ns, "link", "set", i, "up")
-        self.sh("ip", "-n", NS_L, "addr", "add", LW_FO + "/24", "dev", IF_LF)
-        self.sh("ip", "-n", NS_I, "addr", "add", ISC_FO + "/24", "dev", IF_IF)
-        self.sh("ip", "-n", NS_I, "addr", "add", ISC_IP + "/24", "dev", IF_ID)
-        # ISC's replies leave through a kernel socket: full checksums on the wire.
-        subprocess.run(["ip", "netns", "exec", NS_I, "ethtool", "-K", IF_ID, "tx", "off"],
-                       timeout=10, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def down(self):
-        for ns in (NS_L, NS_I, NS_C):
-            subprocess.run(["ip", "netns", "del", ns], timeout=30, stderr=subprocess.DEVNULL)
-
-    # leasewired ----------------------------------------------------------------------------
-    def lw_config(self, role, name=REL):
-        return json.dumps({
-            "server": {"workers": 1, "store": os.path.join(self.tmp, "store"),
-                       "control-socket": self.ctl, "log-interval": 5, "idle-sleep-us": 200,
-                       "reclaim-interval": 1},
-            "ports": [{"name": "p0", "device": "net_af_packet0,iface=" + IF_LD,
-                       "interfaces": [{"address": LW_IP + "/24"}]}],
-            "scopes": [{"name": "fo", "subnet": "198.18.8.0/24",
-                        "pools": ["%s - %s" % POOL], "lease-time": LEASE,
-                        "max-lease-time": 300, "options": {"routers": [LW_IP]}}],
-            "relationships": [{"name": name, "role": role, "local-address": LW_FO,
-                               "partner-address": ISC_FO, "scopes": ["fo"], "mclt": MCLT,
-                               "max-response-delay": 15, "max-unacked": 10,
-                               "auto-state-transition": True,
-                               "state-switch-interval": SWITCH,
-                               "load-balance-max-seconds": 3}],
-        }, indent=1)
-
-    def lw_start(self, role, name=REL):
-        cfg = os.path.join(self.tmp, "lw.json")
-        with open(cfg, "w") as f:
-            f.write(self.lw_config(role, name))
-        run([self.leasewired, "-t", "-c", cfg], timeout=10)
-        self.starts += 1
-        self.lw_log = os.path.join(self.tmp, "lw-%d.log" % self.starts)
-        self.lw = subprocess.Popen(
-            ["timeout", "-k", "10", "600", "ip", "netns", "exec", NS_L, self.leasewired, "-c",
-             cfg], stdout=open(self.lw_log, "w"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-        self.wait("leasewired ready", 60, lambda: "leasewired ready" in self.text(self.lw_log))
-
-    def lw_stop(self):
-        if self.lw is None:
-            return
-        self.lw.send_signal(signal.SIGTERM)
-        try:
-            self.lw.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.lw.kill()
-            self.lw.wait(timeout=10)
-            fail("leasewired did not stop within 30 s")
-        text = self.text(self.lw_log)
-        if re.search(r"AddressSanitizer|LeakSanitizer|runtime error:", text):
-            fail("sanitizer report in the leasewired log")
-        if self.lw.returncode != 0:
-            fail("leasewired exited with status %d" % self.lw.returncode)
-        self.lw = None
-
-    def ctl_cmd(self, command, arguments=None):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(10)
-        s.connect(self.ctl)
-        req = {"command": command}
-        if arguments is not None:
-            req["arguments"] = arguments
-        s.sendall(json.dumps(req).encode())
-        s.shutdown(socket.SHUT_WR)
-        buf = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
-        s.close()
-        return json.loads(buf)
-
-    def fo_status(self):
-        a = self.ctl_cmd("failover-status", {"name": REL})
-        if a.get("result") != 0:
-            fail("failover-status: %r" % a)
-        return a["arguments"][0]
-
-    def lw_lease(self, addr):
-        a = self.ctl_cmd("lease4-get", {"ip-address": addr})
-        return a.get("arguments") if a.get("result") == 0 else None
-
-    # ISC -----------------------------------------------------------------------------------
-    def isc_config(self, role, name=REL):
-        role_lines = "primary;\n  mclt %d;\n  split 128;" % MCLT if role == "primary" \
-            else "secondary;"
-        return """authoritative;
-ddns-update-style none;
-ping-check false;
-default-lease-time %d;
-max-lease-time 300;
-failover peer "%s" {
-  %s
-  address %s;
-  port 647;
-  peer address %s;
-  peer port 647;
-  max-response-delay 15;
-  max-unacked-updates 10;
-  load balance max seconds 3;
-  auto-partner-down %d;
-}
-subnet 198.18.8.0 netmask 255.255.255.0 {
-  option routers %s;
-  pool {
-    failover peer "%s";
-    range %s %s;
-  }
-}
-""" % (LEASE, name, role_lines, ISC_FO, LW_FO, SWITCH, ISC_IP, name, POOL[0], POOL[1])
-
-    def isc_start(self, role, fresh, name=REL):
-        cfg = os.path.join(self.tmp, "dhcpd.conf")
-        with open(cfg, "w") as f:
-            f.write(self.isc_config(role, name))
-        if fresh or not os.path.exists(self.leases):
-            open(self.leases, "w").close()
-        self.isc = subprocess.Popen(
-            ["timeout", "-k", "5", "600", "ip", "netns", "exec", NS_I, "dhcpd", "-4", "-f",
-             "-d", "-cf", cfg, "-lf", self.leases, "-pf", os.path.join(self.tmp, "isc.pid"),
-             IF_ID], stdout=open(self.isc_log, "a"), stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-
-    def isc_kill(self):
-        """SIGKILL dhcpd itself (not the `timeout` wrapper): a crash, not a shutdown."""
-        with open(os.path.join(self.tmp, "isc.pid")) as f:
-            pid = int(f.read().strip())
-        # The pid file is ISC's own: make sure it is our child's child before killing it.
-        ppid = open("/proc/%d/stat" % pid).read().split(")")[1].split()[1]
-        chain = {str(self.isc.pid)}
-        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.isc.pid)],
-                              stdout=subprocess.PIPE, text=True).stdout.split()
-        chain.update(kids)
-        if ppid not in chain and str(pid) not in chain:
-            fail("dhcpd pid %d is not the one this test started" % pid)
-        os.kill(pid, signal.SIGKILL)
-        self.isc.wait(timeout=15)
-        self.isc = None
-
-    def isc_stop(self):
-        if self.isc is not None:
-            self.isc.send_signal(signal.SIGTERM)
-            try:
-                self.isc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.isc.kill()
-                self.isc.wait(timeout=10)
-            self.isc = None
-
-    def isc_leases(self):
-        """address -> (binding state, mac) of the latest record of each lease."""
-        out = {}
-        for m in re.finditer(r"lease ([0-9.]+) \{(.*?)\n\}", self.text(self.leases), re.S):
-            body = m.group(2)
-            st = re.search(r"\n\s+binding state (\w+);", body)
-            hw = re.search(r"hardware ethernet ([0-9a-f:]+);", body)
-            out[m.group(1)] = (st.group(1) if st else None, hw.group(1) if hw else None)
-        return out
-
-    # helpers -------------------------------------------------------------------------------
-    @staticmethod
-    def text(path):
-        try:
-            with open(path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def wait(self, what, secs, cond):
-        deadline = time.monotonic() + secs
-        while not cond():
-            if self.lw is not None and self.lw.poll() is not None:
-                fail("leasewired exited (rc %s) while waiting for %s" % (self.lw.returncode,
-                                                                        what))
-            if time.monotonic() > deadline:
-                fail("timed out after %d s waiting for %s" % (secs, what))
-            time.sleep(0.2)
-        log("ok: %s" % what)
-
-    def wait_lw_state(self, state, secs, partner=None):
-        def cond():
-            st = self.fo_status()
-            return st["state"] == state and (partner is None or st["partner-state"] == partner)
-        self.wait("leasewired %s%s" % (state, " (partner %s)" % partner if partner else ""),
-                  secs, cond)
-
-
-# --- clients -------------------------------------------------------------------------------
-
-class Clients:
-    def __init__(self, lab, sc, wire, lbhash):
-        self.lab, self.sc, self.wire, self.lbhash = lab, sc, wire, lbhash
-        self.n = 0
-
-    def mac_for(self, primary_bucket):
-        """A fresh MAC whose ISC bucket (split 128) is the primary's (True) or not."""
-        while True:
-            self.n += 1
-            mac = "02:fa:%02x:%02x:%02x:%02x" % (os.getpid() & 255, (self.n >> 16) & 255,
-                                                 (self.n >> 8) & 255, self.n & 255)
-            b = self.lbhash.bucket(bytes.fromhex(mac.replace(":", "")))
-            if (b < 128) == primary_bucket:
-                return mac
-
-    def record(self, rep, mac, server):
-        lease = rep.opt_u32(51) or 0
-        self.lab.acks.append((time.time(), rep.yiaddr, mac, lease, server))
-        log("ACK %s -> %s from %s, lease %d s" % (mac, rep.yiaddr, server, lease))
-
-    def dora(self, mac, want_server, secs=0):
-        sc = self.sc
-        xid = int.from_bytes(os.urandom(4), "big")
-        disc = dhcp_msg(sc, mac, xid, "discover")
-        disc.secs = secs
-        self.wire.send(frame(sc, mac, disc))
-        rep, _ = self.wire.wait_reply(xid, "DISCOVER of %s" % mac)
-        check("OFFER type for %s" % mac, rep.msgtype(), 2)
-        sid = rep.opt_ip(54)[0]
-        check("server answering %s" % mac, sid, want_server)
-        req = dhcp_msg(sc, mac, xid, "request",
-                       opts=[("requested_addr", rep.yiaddr), ("server_id", sid)])
-        req.secs = secs
-        self.wire.send(frame(sc, mac, req))
-        ack, _ = self.wire.wait_reply(xid, "REQUEST of %s" % mac)
-        check("ACK type for %s" % mac, ack.msgtype(), 5)
-        self.record(ack, mac, sid)
-        return ack
-
-    def rebind(self, mac, addr, want_server):
-        """REBINDING: broadcast REQUEST with ciaddr, no server id (RFC 2131 §4.4.5)."""
-        sc = self.sc
-        xid = int.from_bytes(os.urandom(4), "big")
-        req = dhcp_msg(sc, mac, xid, "request", flags=0, ciaddr=addr)
-        self.wire.send(frame(sc, mac, req, src=addr))
-        ack, _ = self.wire.wait_reply(xid, "REBINDING of %s" % mac)
-        check("REBINDING answer type for %s" % mac, ack.msgtype(), 5)
-        check("REBINDING answer from", ack.opt_ip(54)[0], want_server)
-        check("REBINDING keeps the address", ack.yiaddr, addr)
-        self.record(ack, mac, want_server)
-        return ack
-
-
-def check_no_double(lab, extra=()):
-    """No address held by two clients at once, over the captured ACKs (+ extra bindings)."""
-    by_addr = {}
-    for t, addr, mac, lease, server in lab.acks:
-        by_addr.setdefault(addr, []).append((t, t + lease, mac, server))
-    for addr, mac, t0, t1 in extra:
-        by_addr.setdefault(addr, []).append((t0, t1, mac, "store"))
-    for addr, spans in by_addr.items():
-        spans.sort()
-        for i in range(len(spans)):
-            for j in range(i + 1, len(spans)):
-                a, b = spans[i], spans[j]
-                if a[2] != b[2] and b[0] < a[1]:
-                    fail("address %s bound to %s (%s) and %s (%s) at once" %
-                         (addr, a[2], a[3], b[2], b[3]))
-    log("ok: no address bound to two clients at once (%d addresses, %d ACKs)" %
-        (len(by_addr), len(lab.acks)))
-
+from lwtest import Wire, check, fail, log, setns, setns_fd  # noqa: E402
+from fotest import (BR, IF_LF, ISC_FO, ISC_IP, LEASE, LW_FO, LW_IP, MCLT, NS_C, NS_I,  # noqa: E402
+                    NS_L, REL, SWITCH, Clients, FoLab, check_no_double)
 
 # --- scenarios -----------------------------------------------------------------------------
 
@@ -391,36 +72,125 @@ def scenario(lab, cl, lw_role):
     ack = cl.dora(mac_lw, LW_IP)
     if (ack.opt_u32(51) or 0) > MCLT:
         fail("first lease from leasewired is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
-    addr_lw = ack.yiaddr
+    addr_lw, lw_mac = ack.yiaddr, ack.eth_src
     lab.wait("ISC has leasewired's lease of %s" % addr_lw, 20,
              lambda: lab.isc_leases().get(addr_lw) == ("active", mac_lw))
     mac_isc = cl.mac_for(primary_bucket=not lw_is_primary)
     ack = cl.dora(mac_isc, ISC_IP)
-    addr_isc = ack.yiaddr
+    addr_isc, isc_mac = ack.yiaddr, ack.eth_src
     lab.wait("leasewired has ISC's lease of %s" % addr_isc, 20,
              lambda: (lab.lw_lease(addr_isc) or {}).get("state") in ("active", 0, "0"))
     got = lab.lw_lease(addr_isc)
     check("leasewired's copy of ISC's lease: hw-address", got.get("hw-address"), mac_isc)
+    # The MCLT rule at work: the first leases were MCLT long; now that each partner has
+    # acknowledged the other's potential expiration, a renewal gets the full lease time.
+    ack = cl.renew(mac_lw, addr_lw, LW_IP, lw_mac)
+    check("renewal from leasewired after the partner's ack gets the full lease",
+          ack.opt_u32(51), LEASE)
+    cl.renew(mac_isc, addr_isc, ISC_IP, isc_mac)
     check_no_double(lab)
 
     # 4. ISC crashes: COMMUNICATIONS-INTERRUPTED, then PARTNER-DOWN after the interval.
     lab.isc_kill()
     lab.wait_lw_state("communications-interrupted", 40)
     t_ci = time.monotonic()
-    lab.wait_lw_state("partner-down", SWITCH + 20)
-    log("partner-down %.1f s after communications-interrupted (interval %d s)" %
-        (time.monotonic() - t_ci, SWITCH))
+    if lw_is_primary:
+        lab.wait_lw_state("partner-down", SWITCH + 20)
+        log("partner-down %.1f s after communications-interrupted (interval %d s)" %
+            (time.monotonic() - t_ci, SWITCH))
+    else:
+        # The operator knows better than the timer: partner-down at once.
+        a = lab.ctl_cmd("failover-partner-down", {"name": REL})
+        check("failover-partner-down result", a.get("result"), 0)
+        lab.wait_lw_state("partner-down", 3)
+        check("operator's partner-down logged with both states",
+              "event=failover-command relationship=%s command=command-partner-down "
+              "from=communications-interrupted to=partner-down" % REL in lab.text(lab.lw_log),
+              True)
     cl.rebind(mac_isc, addr_isc, LW_IP)
     mac_new = cl.mac_for(primary_bucket=not lw_is_primary)
-    cl.dora(mac_new, LW_IP)
+    addr_new = cl.dora(mac_new, LW_IP).yiaddr
     check_no_double(lab)
+    if lw_is_primary:
+        # The updates ISC has not acknowledged wait in the store's unacked set (written with
+        # the bindings): a restart of leasewired keeps them and sends them later.
+        lab.lw_stop()
+        lab.lw_start(lw_role)
+        m = re.search(r"(\d+) update\(s\) the partner has not acknowledged",
+                      lab.text(lab.lw_log))
+        check("unacked updates reloaded after a restart (>= 2)", m is not None and
+              int(m.group(1)) >= 2, True)
 
-    # 5. ISC comes back with its lease file: NORMAL again.
+    # 5. ISC comes back with its lease file: NORMAL again, and it learns the leases we gave
+    # while it was down.
     lab.isc_start(isc_role, fresh=False)
     lab.wait_lw_state("normal", 120, partner="normal")
+    lab.wait("ISC knows the partner-down lease of %s" % addr_new, 20,
+             lambda: lab.isc_leases().get(addr_new) == ("active", mac_new))
     check_no_double(lab)
+    if lw_is_primary:
+        partition(lab)
+    else:
+        amnesia(lab, lw_role, {addr_lw: mac_lw, addr_isc: mac_isc})
+    check_no_double(lab)
+    check_both_stores(lab)
+    if lw_is_primary:
+        # 7. The operator shuts leasewired's side down: it stops serving the shared scope
+        # and ISC takes over at once (D12 §9.14).
+        a = lab.ctl_cmd("failover-shutdown", {"name": REL})
+        check("failover-shutdown result", a.get("result"), 0)
+        lab.wait_lw_state("shutdown", 5)
+        lab.wait("ISC sees our shutdown and goes partner-down", 20,
+                 lambda: "I move from normal to partner-down" in lab.text(lab.isc_log))
+        check("service after shutdown", lab.fo_status()["service"], "none")
     lab.isc_stop()
     lab.lw_stop()
+
+
+def check_both_stores(lab):
+    """Every address active on both servers is bound to the same client on both."""
+    a = lab.ctl_cmd("lease4-get-all")
+    ours = {l["ip-address"]: l for l in (a.get("arguments") or {}).get("leases", [])}
+    both = 0
+    for addr, (state, mac) in lab.isc_leases().items():
+        l = ours.get(addr)
+        if state == "active" and l is not None and l.get("state") == "active":
+            both += 1
+            check("%s: the same client on both servers" % addr, l.get("hw-address"), mac)
+    log("ok: %d addresses active on both servers, each with one client" % both)
+
+
+def partition(lab):
+    """6. The failover link breaks while both serve: each goes COMMUNICATIONS-INTERRUPTED,
+    then PARTNER-DOWN after the interval; the link heals: POTENTIAL-CONFLICT, then NORMAL."""
+    lab.sh("ip", "-n", NS_L, "link", "set", IF_LF, "down")
+    lab.wait_lw_state("partner-down", 15 + SWITCH + 25)
+    lab.wait("ISC in partner-down too", 20,
+             lambda: "I move from communications-interrupted to partner-down" in
+             lab.text(lab.isc_log))
+    lab.sh("ip", "-n", NS_L, "link", "set", IF_LF, "up")
+    lab.wait_lw_state("normal", 90, partner="normal")
+    check("leasewired went through potential-conflict",
+          "to=potential-conflict" in lab.text(lab.lw_log), True)
+
+
+def amnesia(lab, lw_role, leases):
+    """6. leasewired restarts without its store: RECOVER, asks for everything (UPDREQALL),
+    waits RECOVER-WAIT for MCLT, then NORMAL, and knows every lease again."""
+    lab.lw_stop()
+    subprocess.run(["rm", "-rf", os.path.join(lab.tmp, "store")], timeout=30)
+    t0 = time.monotonic()
+    lab.lw_start(lw_role)
+    lab.wait_lw_state("normal", MCLT + 60, partner="normal")
+    text = lab.text(lab.lw_log)
+    check("amnesia: started with no stored state", "no stored state" in text, True)
+    check("amnesia: went through recover-wait", "to=recover-wait" in text, True)
+    log("amnesia: normal again %.1f s after the restart (MCLT %d s)" %
+        (time.monotonic() - t0, MCLT))
+    for addr, mac in leases.items():
+        got = lab.lw_lease(addr) or {}
+        check("amnesia: lease of %s learnt back" % addr, (got.get("state"),
+              got.get("hw-address")), ("active", mac))
 
 
 def wrong_name(lab):
@@ -434,6 +204,73 @@ def wrong_name(lab):
     st = lab.ctl_cmd("failover-status")["arguments"][0]
     check("state with a refused partner", st["state"] in ("startup", "recover"), True)
     lab.isc_stop()
+    lab.lw_stop()
+
+
+# --- a hostile partner ----------------------------------------------------------------------
+
+def fo_opt(code, data):
+    return struct.pack("!HH", code, len(data)) + data
+
+
+def fo_message(mtype, opts=b"", xid=1, length=None):
+    body = struct.pack("!BBII", mtype, 12, int(time.time()), xid) + opts
+    return struct.pack("!H", length if length is not None else len(body) + 2) + body
+
+
+def fake_connect(name):
+    """A primary's CONNECT as ISC sends it."""
+    return fo_message(5, fo_opt(22, name.encode()) + fo_opt(14, struct.pack("!I", 10)) +
+                      fo_opt(19, struct.pack("!I", 15)) + fo_opt(28, b"hostile-test") +
+                      fo_opt(20, b"\x01") + fo_opt(27, b"\x00") +
+                      fo_opt(15, struct.pack("!I", MCLT)) + fo_opt(11, b"\xff" * 16 + b"\0" * 16))
+
+
+def hostile(lab):
+    """A partner that misbehaves after a correct handshake is disconnected with a clear log
+    line (as ISC drops it: the stream cannot be resynchronised) and the daemon goes on; a
+    message of an unknown type with no known option is ignored (as ISC)."""
+    log("=== hostile partner ===")
+    lab.lw_start("secondary")
+    cases = [
+        ("unknown message type, no options: ignored", fo_message(200), None),
+        ("a duplicate option", fo_message(3, fo_opt(2, socket.inet_aton("198.18.8.150")) +
+                                          fo_opt(3, b"\x02") +
+                                          fo_opt(2, socket.inet_aton("198.18.8.151"))),
+         "protocol error: duplicate-option"),
+        ("a length beyond 2048", fo_message(3, length=2304), "protocol error: length-too-big"),
+        ("binding-status of 2 bytes", fo_message(3, fo_opt(2, socket.inet_aton("198.18.8.150")) +
+                                                 fo_opt(3, b"\x02\x02")),
+         "protocol error: option-size"),
+    ]
+    root = os.open("/proc/self/ns/net", os.O_RDONLY)
+    setns("/run/netns/" + NS_I)
+    try:
+        for what, msg, reason in cases:
+            before = lab.text(lab.lw_log).count("link=down")
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.bind((ISC_FO, 0))
+            s.connect((LW_FO, 647))
+            s.sendall(fake_connect(REL))
+            got = s.recv(4096)
+            check("%s: CONNECTACK first" % what, got[2] if len(got) > 2 else None, 6)
+            lab.wait("%s: link up" % what, 10, lambda: lab.fo_status()["link"] != "down")
+            s.sendall(msg)
+            if reason is None:
+                time.sleep(1)
+                check("%s: link still up" % what, lab.fo_status()["link"] != "down", True)
+            else:
+                lab.wait("%s: link dropped with \"%s\"" % (what, reason), 10,
+                         lambda: lab.text(lab.lw_log).count("link=down") > before and
+                         reason in lab.text(lab.lw_log))
+            s.close()
+            lab.wait("%s: link down again" % what, 10,
+                     lambda: lab.fo_status()["link"] == "down")
+    finally:
+        setns_fd(root)
+        os.close(root)
+    check("daemon alive after the hostile partner", lab.lw.poll(), None)
     lab.lw_stop()
 
 
@@ -479,6 +316,9 @@ def main():
         for f in ("store", "isc.leases"):
             subprocess.run(["rm", "-rf", os.path.join(tmp, f)])
         wrong_name(lab)
+        for f in ("store",):
+            subprocess.run(["rm", "-rf", os.path.join(tmp, f)])
+        hostile(lab)
         ok = True
         log("PASS")
         return 0

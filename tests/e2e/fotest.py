@@ -249,6 +249,7 @@ class Lw:
         self.log = os.path.join(lab.tmp, tag + ".log")
         self.proc = None
         self.starts = 0
+        self.extra = {}     # relationship fields for this server only (over lab.fo_extra)
 
     def config(self, role, name=REL):
         rel = {"name": name, "role": role, "local-address": self.fo,
@@ -256,6 +257,7 @@ class Lw:
                "max-response-delay": 15, "max-unacked": 10, "auto-state-transition": True,
                "state-switch-interval": SWITCH, "load-balance-max-seconds": 3}
         rel.update(self.lab.fo_extra)
+        rel.update(self.extra)
         return json.dumps({
             "server": {"workers": 1, "store": self.store,
                        "control-socket": self.ctl, "log-interval": 5, "idle-sleep-us": 200,

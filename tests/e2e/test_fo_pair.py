@@ -51,7 +51,7 @@ from fotest import (A_IP, B_IP, BR, IF_LF, MCLT, SWITCH, Clients, FoLab,  # noqa
 fotest.use_namespaces("lwt-fp")
 
 RESPONSE_DELAY = 6      # max-response-delay: a silent partner is noticed within it
-WALL_LIMIT = 150        # seconds for the whole test
+WALL_LIMIT = 200        # seconds for the whole test
 
 
 def lease_is(lw, addr, mac):
@@ -229,6 +229,43 @@ def run(lab, cl):
     A.stop()
 
 
+def hot_standby(lab, cl):
+    """Hot standby: A (primary, active) answers every client; B (secondary, standby) holds
+    reserve-percent of the free addresses as BACKUP. When A dies, B serves new clients from
+    that reserve at once in PARTNER-DOWN (the rest of the pool only MCLT later)."""
+    A, B = lab.a, lab.b
+    for lw in (A, B):
+        subprocess.run(["rm", "-rf", lw.store], timeout=30)
+    lab.acks = []
+    lab.fo_extra = {"mode": "hot-standby", "reserve-percent": 10,
+                    "max-response-delay": RESPONSE_DELAY}
+    A.extra = {"server-role": "active"}
+    B.extra = {"server-role": "standby"}
+    log("=== hot standby: both NORMAL ===")
+    A.start("primary")
+    B.start("secondary")
+    A.wait_state("normal", 60, partner="normal")
+    B.wait_state("normal", 20, partner="normal")
+    lab.wait("B (standby) holds its reserve", 30,
+             lambda: sum(1 for x in B.leases() if x.get("state") == "backup") >= 9)
+    reserve = {x["ip-address"] for x in B.leases() if x.get("state") == "backup"}
+    if len(reserve) > 12:
+        fail("the standby holds %d backup addresses of 101: more than its 10 %%" %
+             len(reserve))
+    log("B holds %d reserve addresses" % len(reserve))
+    for bucket in (True, False):
+        cl.dora(cl.mac_for(primary_bucket=bucket), A_IP)   # the active answers everyone
+    log("=== hot standby: A dies, B serves from its reserve ===")
+    A.kill()
+    B.wait_state("communications-interrupted", RESPONSE_DELAY + 10)
+    B.wait_state("partner-down", SWITCH + 10)
+    ack = cl.dora(cl.mac_for(primary_bucket=True), B_IP)
+    check("the standby's new lease comes from its reserve", ack.yiaddr in reserve, True)
+    check_no_double(lab)
+    B.stop()
+    A.extra = B.extra = {}
+
+
 def main():
     lwtest._name = "fo-pair"
     if os.geteuid() != 0:
@@ -263,6 +300,7 @@ def main():
         sc.conf.verb = 0
         cl = Clients(lab, sc, Wire(BR), lbhash)
         run(lab, cl)
+        hot_standby(lab, cl)
         wall = time.monotonic() - t0
         if wall > WALL_LIMIT:
             fail("the test took %.0f s, more than %d s" % (wall, WALL_LIMIT))

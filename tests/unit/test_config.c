@@ -940,6 +940,12 @@ static void test_example_file(void **state)
 	assert_int_equal(c->n_ifaces, 3);
 	assert_string_equal(c->ifaces[1].name, "lab0.20");
 	assert_int_equal(c->n_scopes, 3);
+	assert_int_equal(c->n_relationships, 1);
+	assert_string_equal(c->relationships[0].name, "branch-pair");
+	assert_int_equal(c->relationships[0].n_scopes, 1);
+	assert_int_equal(c->relationships[0].scopes[0], 2);
+	assert_int_equal(c->scopes[2].fo_rel, 1);
+	assert_int_equal(c->scopes[0].fo_rel, 0);
 	lab = &c->scopes[0];
 	voice = &c->scopes[1];
 	branch = &c->scopes[2];

@@ -123,8 +123,11 @@ struct fo_op {
 	uint32_t addr, xid, pet, worker;
 	uint8_t tries;
 	bool first_step;		/* op is the FREE on the old writer; then `want` */
+	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
+	_Atomic uint8_t *hold;		/* dp_pool.fo_hold slot set for a two-step move */
 	struct dp_lease_op op;
 	struct dp_lease_op want;	/* the binding to make */
+	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
 };
 
 struct rel_stats {
@@ -164,6 +167,7 @@ struct rel {
 	uint32_t in_head, in_count;
 	uint32_t pool_pending;		/* POOLREQ being answered: addresses still to give */
 	uint64_t last_balance;		/* primary: last pool_balance(), unix seconds */
+	uint64_t pool_cursor;		/* pool_progress() goes on from here */
 
 	uint32_t unack_del[UNACK_DEL_MAX];
 	uint32_t n_unack_del;
@@ -264,6 +268,19 @@ static _Atomic uint32_t *peer_pet_slot(struct cp_daemon *d, const struct rel *r,
 	return &rel_pool(d, r, k)->peer_pet[idx - r->scopes[k].base];
 }
 
+static _Atomic uint8_t *hold_slot(struct cp_daemon *d, const struct rel *r, uint64_t idx)
+{
+	uint32_t k = 0;
+
+	while (k + 1 < r->n_scopes && idx >= r->scopes[k + 1].base) {
+		k++;
+	}
+	if (rel_pool(d, r, k)->fo_hold == NULL) {
+		return NULL;
+	}
+	return &rel_pool(d, r, k)->fo_hold[idx - r->scopes[k].base];
+}
+
 static void peer_pet_raise(struct cp_daemon *d, const struct rel *r, uint64_t idx, uint64_t pet)
 {
 	_Atomic uint32_t *slot = peer_pet_slot(d, r, idx);
@@ -293,6 +310,9 @@ static void mark_all_dirty(struct rel *r, uint8_t only)
 	}
 }
 
+static int unacked_flush(struct cp_daemon *d, struct rel *r);
+static void drain_tap(struct cp_daemon *d);
+
 /* The partner acked everything of @p idx: forget it in the store's unacked set. */
 static void unacked_forget(struct cp_daemon *d, struct rel *r, uint64_t idx)
 {
@@ -302,14 +322,40 @@ static void unacked_forget(struct cp_daemon *d, struct rel *r, uint64_t idx)
 		return;
 	}
 	r->af[idx] &= (uint8_t)~F_UNACKED;
-	if (r->n_unack_del == UNACK_DEL_MAX) {
-		if (store_unacked_del(d->persist.store, r->unack_del, r->n_unack_del) == 0) {
-			r->n_unack_del = 0;
-		} else {
-			return;	/* kept in the store: resent after a restart, harmless */
-		}
+	if (r->n_unack_del == UNACK_DEL_MAX && unacked_flush(d, r) != 0) {
+		return;	/* kept in the store: resent after a restart, harmless */
 	}
 	r->unack_del[r->n_unack_del++] = index_addr(d, r, idx, &k);
+}
+
+/*
+ * Remove the acknowledged addresses from the store's unacked set. A newer change of one of
+ * them may have been committed (with its mark) since: drain the tap first and keep every
+ * address that is unacked again. (A change committed between this drain and the delete can
+ * still lose its mark; it is sent anyway, only a crash in that window forgets it.)
+ */
+static int unacked_flush(struct cp_daemon *d, struct rel *r)
+{
+	uint32_t n = 0;
+	int rc;
+
+	drain_tap(d);
+	for (uint32_t i = 0; i < r->n_unack_del; i++) {
+		uint64_t idx = addr_index(d, r, r->unack_del[i]);
+
+		if (idx == UINT64_MAX || !(r->af[idx] & F_UNACKED)) {
+			r->unack_del[n++] = r->unack_del[i];
+		}
+	}
+	r->n_unack_del = n;
+	if (n == 0) {
+		return 0;
+	}
+	rc = store_unacked_del(d->persist.store, r->unack_del, n);
+	if (rc == 0) {
+		r->n_unack_del = 0;
+	}
+	return rc;
 }
 
 /* --- views ---------------------------------------------------------------------------- */
@@ -473,6 +519,29 @@ static void send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reje
 	send_or_log(r, &m, true, xid);
 }
 
+/*
+ * The binding status the partner must know for record @p b (NULL: none). An offer commits
+ * nothing: it stands for what it covers (bt_binding.under): nothing or another client's
+ * ended lease -> FREE, the secondary's address -> BACKUP, the same client's ended lease ->
+ * that state.
+ */
+static uint8_t stored_status(const struct bt_binding *b)
+{
+	uint8_t st;
+
+	if (b == NULL) {
+		return FO_LEASE_FREE;
+	}
+	st = b->state == BT_OFFERED ? b->under : b->state;
+	if (st == 0 || st == BT_FREE) {
+		return FO_LEASE_FREE;
+	}
+	if (st == BT_BACKUP || b->key.len == 0) {
+		return FO_LEASE_BACKUP;
+	}
+	return st;
+}
+
 /* Fill a BNDUPD for address @p addr from its current binding. RCU online. */
 static void build_bndupd(struct cp_daemon *d, struct rel *r, uint32_t addr, uint32_t k,
 			 struct fo_msg *m, uint8_t *status_out, uint32_t *pet_out)
@@ -486,14 +555,7 @@ static void build_bndupd(struct cp_daemon *d, struct rel *r, uint32_t addr, uint
 	m->assigned_addr = addr;
 	m->present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS);
 	*pet_out = 0;
-	if (b == NULL || b->state == BT_FREE ||
-	    (b->state == BT_OFFERED && r->role == FO_ROLE_PRIMARY)) {
-		status = FO_LEASE_FREE;
-	} else if (b->state == BT_BACKUP || b->state == BT_OFFERED) {
-		status = FO_LEASE_BACKUP;
-	} else {
-		status = b->state;
-	}
+	status = stored_status(b);
 	m->binding_status = status;
 	if (status == FO_LEASE_FREE || status == FO_LEASE_BACKUP) {
 		m->stos = clamp32(b != NULL && b->state == BT_BACKUP ? b->start : now);
@@ -555,7 +617,9 @@ static void send_updates(struct cp_daemon *d, struct rel *r)
 		return;
 	}
 	urcu_qsbr_thread_online();
-	while (r->dq_count > 0 && r->n_out < r->window) {
+	/* Each queued address is looked at once per call at most. */
+	for (uint64_t left = r->dq_count; left > 0 && r->dq_count > 0 && r->n_out < r->window;
+	     left--) {
 		uint64_t idx = r->dirtyq[r->dq_head];
 		struct fo_out *o = NULL;
 		struct fo_msg m;
@@ -567,6 +631,12 @@ static void send_updates(struct cp_daemon *d, struct rel *r)
 		r->dq_head = (r->dq_head + 1) % r->n_addr;
 		r->dq_count--;
 		r->af[idx] &= (uint8_t)~F_DIRTY;
+		if (r->af[idx] & F_INFLIGHT) {
+			/* One update per address in flight: its BNDACK must not clear the mark of
+			 * a newer one. Back to the end of the queue. */
+			mark_dirty(r, idx);
+			continue;
+		}
 		addr = index_addr(d, r, idx, &k);
 		for (uint32_t i = 0; i < OUT_MAX; i++) {
 			if (!r->out[i].used) {
@@ -606,6 +676,8 @@ static void out_reset(struct rel *r)
 
 /* --- worker ops --------------------------------------------------------------------- */
 
+static void in_reset(struct rel *r);
+
 static struct fo_op *op_new(struct cp_failover *f)
 {
 	for (uint32_t i = 0; i < OPS_MAX; i++) {
@@ -621,6 +693,10 @@ static struct fo_op *op_new(struct cp_failover *f)
 
 static void op_end(struct cp_failover *f, struct fo_op *o)
 {
+	if (o->hold != NULL) {
+		atomic_store_explicit(o->hold, 0, memory_order_release);
+		o->hold = NULL;
+	}
 	o->rel->af[o->idx] &= (uint8_t)~F_BUSY;
 	o->used = false;
 	f->n_ops--;
@@ -656,7 +732,8 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 	o->op = *w;
 	o->first_step = false;
 	if (cur != NULL && cur->owner != target) {
-		/* Another worker wrote the address: it frees it first (single writer). */
+		/* Another worker wrote the address: it frees it first (single writer). Until the
+		 * new writer has written it, no worker may take the address (fo_hold). */
 		memset(&o->op, 0, sizeof(o->op));
 		o->op.kind = DP_OP_PEER;
 		o->op.addr = o->addr;
@@ -664,6 +741,21 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 		o->op.from_peer = w->from_peer;
 		o->first_step = true;
 		target = cur->owner;
+		if (o->hold == NULL) {
+			o->hold = hold_slot(d, o->rel, o->idx);
+			if (o->hold != NULL) {
+				atomic_store_explicit(o->hold, 1, memory_order_release);
+			}
+		}
+	}
+	/* The worker applies the op only to the record decided against (-ESTALE else). */
+	o->op.expect = true;
+	o->op.expect_none = cur == NULL;
+	if (cur != NULL) {
+		o->op.expect_state = cur->state;
+		o->op.expect_owner = cur->owner;
+		o->op.expect_seq = cur->seq;
+		o->op.expect_start = cur->start;
 	}
 	o->worker = target;
 	atomic_store(&o->op.done, 0);
@@ -682,8 +774,9 @@ static void op_submit(struct cp_daemon *d, struct fo_op *o)
 /* Start an op making the binding of @p idx o->want. @return 0 started, 1 nothing to do,
  * -1 no op slot. */
 static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t addr,
-		    enum op_kind kind, const struct dp_lease_op *want, uint32_t xid, uint32_t pet)
+		    enum op_kind kind, const struct dp_lease_op *want, const struct fo_upd *u)
 {
+	uint32_t xid = u != NULL ? u->xid : 0, pet = u != NULL ? (uint32_t)u->pet : 0;
 	struct cp_failover *f = FO;
 	struct fo_op *o = op_new(f);
 	int rc;
@@ -697,6 +790,9 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 	o->addr = addr;
 	o->xid = xid;
 	o->pet = pet;
+	if (u != NULL) {
+		o->upd = *u;
+	}
 	o->want = *want;
 	o->want.kind = DP_OP_PEER;
 	o->want.addr = addr;
@@ -718,7 +814,11 @@ static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 	struct rel *r = o->rel;
 	char ip[16];
 
-	if (o->kind == OPK_INBOUND) {
+	if (o->kind == OPK_INBOUND && o->no_ack) {
+		if (result == 0) {
+			peer_pet_raise(d, r, o->idx, o->pet);
+		}
+	} else if (o->kind == OPK_INBOUND) {
 		if (result == 0) {
 			peer_pet_raise(d, r, o->idx, o->pet);
 			send_bndack(r, o->xid, o->addr, 0, NULL);
@@ -753,6 +853,31 @@ static void op_reroute(struct cp_daemon *d, struct fo_op *o)
 	}
 }
 
+/*
+ * A client changed the address between our decision and the worker's turn (-ESTALE): an
+ * inbound update is decided again, first in the queue; our own conversion is dropped (the
+ * client's change is what the partner hears next).
+ */
+static void op_stale(struct cp_daemon *d, struct fo_op *o)
+{
+	struct rel *r = o->rel;
+	struct fo_upd u = o->upd;
+	bool inbound = o->kind == OPK_INBOUND && !o->no_ack;
+
+	(void)d;
+	op_end(FO, o);
+	if (!inbound) {
+		return;
+	}
+	if (r->in_count < IN_MAX) {
+		r->in_head = (r->in_head + IN_MAX - 1) % IN_MAX;
+		r->inq[r->in_head] = u;
+		r->in_count++;
+	} else {
+		send_bndack(r, u.xid, u.addr, FO_RR_MISC_REJECT, "binding changed meanwhile");
+	}
+}
+
 /* Progress every op: submit, wait done, wait durable, second step, answer. */
 static void ops_progress(struct cp_daemon *d)
 {
@@ -771,6 +896,10 @@ static void ops_progress(struct cp_daemon *d)
 			continue;
 		}
 		res = o->op.result;
+		if (res == -ESTALE) {
+			op_stale(d, o);
+			continue;
+		}
 		if (res == -EAGAIN && o->tries++ < 3) {
 			op_reroute(d, o);	/* the writer changed under us: route again */
 			continue;
@@ -816,11 +945,10 @@ static void local_binding(struct cp_daemon *d, uint32_t addr, bool in_pool,
 	memset(lb, 0, sizeof(*lb));
 	lb->in_pool = in_pool;
 	*hw_len = 0;
-	if (b == NULL || b->state == BT_OFFERED) {
-		lb->status = FO_LEASE_FREE;
+	lb->status = stored_status(b);
+	if (lb->status == FO_LEASE_FREE || lb->status == FO_LEASE_BACKUP) {
 		return;
 	}
-	lb->status = b->state;
 	lb->stos = b->start;
 	lb->cltt = b->start;
 	lb->ends = b->ends == BT_INFINITE ? FO_LEASE_TIME_MAX : b->ends;
@@ -911,7 +1039,7 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 		}
 		break;
 	}
-	rc = op_start(d, r, u->idx, u->addr, OPK_INBOUND, &want, u->xid, (uint32_t)u->pet);
+	rc = op_start(d, r, u->idx, u->addr, OPK_INBOUND, &want, u);
 	if (rc < 0) {
 		return false;
 	}
@@ -920,6 +1048,19 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 		send_bndack(r, u->xid, u->addr, 0, NULL);
 	}
 	return true;
+}
+
+/* The link is gone: queued updates are dropped (the partner sends them again), and the
+ * ones being applied finish without a BNDACK (their xids belonged to the old connection). */
+static void in_reset(struct rel *r)
+{
+	r->in_head = 0;
+	r->in_count = 0;
+	for (uint32_t i = 0; i < OPS_MAX; i++) {
+		if (FO->ops[i].used && FO->ops[i].rel == r && FO->ops[i].kind == OPK_INBOUND) {
+			FO->ops[i].no_ack = true;
+		}
+	}
 }
 
 static void inq_progress(struct cp_daemon *d, struct rel *r)
@@ -1050,7 +1191,7 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 		b = bt_lookup_addr(d->rt.table, addr);
 		still = b != NULL && b->state == o->status;
 		urcu_qsbr_thread_offline();
-		if (still && op_start(d, r, idx, addr, OPK_LOCAL, &want, 0, 0) == 0) {
+		if (still && op_start(d, r, idx, addr, OPK_LOCAL, &want, NULL) == 0) {
 			r->s.to_free++;
 		}
 	}
@@ -1069,6 +1210,10 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 		uint32_t k, addr = index_addr(d, r, i, &k);
 		const struct dp_scope *s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
 		const struct bt_binding *b;
+
+		if ((i & 1023) == 0) {
+			urcu_qsbr_quiescent_state();	/* no record is held across addresses */
+		}
 
 		if (!dp_scope_in_pool(s, addr) || dp_scope_find_reservation_addr(s, addr)) {
 			continue;
@@ -1100,6 +1245,7 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 		target = (n_free + n_backup) / 2;	/* ISC: balance free against backup */
 	}
 	r->pool_pending = target > n_backup ? (uint32_t)(target - n_backup) : 0;
+	r->pool_cursor = 0;
 	if (r->pool_pending == 0) {
 		return;
 	}
@@ -1112,7 +1258,8 @@ static void pool_progress(struct cp_daemon *d, struct rel *r)
 {
 	static const struct dp_lease_op backup = {.state = BT_BACKUP};
 
-	for (uint64_t i = 0; i < r->n_addr && r->pool_pending > 0; i++) {
+	for (uint64_t i = r->pool_cursor; i < r->n_addr && r->pool_pending > 0;
+	     r->pool_cursor = ++i) {
 		uint32_t k, addr = index_addr(d, r, i, &k);
 		const struct dp_scope *s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
 		bool free_now;
@@ -1129,7 +1276,7 @@ static void pool_progress(struct cp_daemon *d, struct rel *r)
 		if (!free_now) {
 			continue;
 		}
-		if (op_start(d, r, i, addr, OPK_LOCAL, &backup, 0, 0) < 0) {
+		if (op_start(d, r, i, addr, OPK_LOCAL, &backup, NULL) < 0) {
 			return;	/* no op slot: go on at the next poll */
 		}
 		r->pool_pending--;
@@ -1276,9 +1423,9 @@ static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *
 		break;
 	case FO_MSG_UPDDONE:
 		r->s.upddone_rx++;
-		if (!r->my_updreq) {
-			cp_log(CP_LOG_INFO, "failover %s: UPDDONE nobody asked for: ignored",
-			       r->name);
+		if (!r->my_updreq || m->xid != r->my_updreq_xid) {
+			cp_log(CP_LOG_INFO, "failover %s: UPDDONE xid %u answers no request of ours: "
+			       "ignored", r->name, m->xid);
 			break;
 		}
 		r->my_updreq = false;
@@ -1337,6 +1484,7 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=down reason=\"%s\"",
 		       r->name, e->reason);
 		out_reset(r);
+		in_reset(r);
 		ev.type = FO_EV_LINK_DOWN;
 		feed(d, r, &ev);
 		break;
@@ -1525,9 +1673,8 @@ void cp_fo_stop(struct cp_daemon *d)
 		if (r->af != NULL && r->link != NULL) {
 			persist_state(d, r);
 		}
-		if (r->n_unack_del > 0 &&
-		    store_unacked_del(d->persist.store, r->unack_del, r->n_unack_del) == 0) {
-			r->n_unack_del = 0;
+		if (r->n_unack_del > 0) {
+			(void)unacked_flush(d, r);
 		}
 		fo_link_free(r->link);
 		free(r->scopes);
@@ -1626,12 +1773,17 @@ void cp_fo_poll(struct cp_daemon *d)
 		struct fo_state_output out;
 		int n;
 
-		do {
+		/* Bounded: a partner streaming messages must not starve the rest of the loop
+		 * (the socket keeps what is left for the next poll). */
+		for (int round = 0; round < 8; round++) {
 			n = fo_link_poll(r->link, now_ms, (uint32_t)now, FO->ev, EV_MAX);
 			for (int j = 0; j < n; j++) {
 				on_link_event(d, r, &FO->ev[j]);
 			}
-		} while (n == EV_MAX);
+			if (n < EV_MAX) {
+				break;
+			}
+		}
 		fo_state_tick(&r->st, now, &out);
 		run_actions(d, r, &out);
 		if (fo_state_may_use_partner_pool(&r->st, now) != r->published_pp) {
@@ -1648,9 +1800,8 @@ void cp_fo_poll(struct cp_daemon *d)
 		}
 		send_updates(d, r);
 		maybe_upddone(d, r);
-		if (r->n_unack_del > 0 &&
-		    store_unacked_del(d->persist.store, r->unack_del, r->n_unack_del) == 0) {
-			r->n_unack_del = 0;
+		if (r->n_unack_del > 0) {
+			(void)unacked_flush(d, r);
 		}
 		if (now >= r->last_persist + PERSIST_EVERY) {
 			persist_state(d, r);

@@ -211,13 +211,29 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 		b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner));
 }
 
-/* May this worker give the address whose binding is @p b to @p key? Free for it, and
- * writable by this worker (single writer). */
+/* Failover: is the control thread moving the binding of @p addr between writers
+ * (dp_pool.fo_hold)? Then nobody takes or renews it. Costs one branch outside shared
+ * scopes (fo_hold is NULL there). */
+static bool fo_held(const struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	const struct dp_pool *p;
+	uint64_t rank;
+
+	if (scope >= e->pools->n_scopes || (p = &e->pools->pools[scope])->fo_hold == NULL ||
+	    !dp_pool_rank(p, addr, &rank)) {
+		return false;
+	}
+	return atomic_load_explicit(&p->fo_hold[rank], memory_order_acquire) != 0;
+}
+
+/* May this worker give @p addr, whose binding is @p b, to @p key? Free for it, writable by
+ * this worker (single writer), and not held by a failover move. */
 static bool takeable(const struct dp_engine *e, const struct dp_scope *s,
 		     const struct dp_fo_view *fo, const struct bt_binding *b,
-		     const struct dp_client_key *key, uint64_t now)
+		     const struct dp_client_key *key, uint64_t now, uint32_t addr)
 {
-	return free_for(fo, b, key, now) && writable(e, b, s->index);
+	return free_for(fo, b, key, now) && writable(e, b, s->index) &&
+	       !fo_held(e, s->index, addr);
 }
 
 /* May this worker write the binding of @p addr for a client it owns? */
@@ -595,7 +611,8 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	if (res != NULL) {
 		/* A reserved client gets its address or nothing: anything else would be
 		 * NAKed at its REQUEST (RFC 2131 gives it no way out of that loop). */
-		if (!takeable(e, s, NULL, bt_lookup_addr(e->table, res->addr), key, now)) {
+		if (!takeable(e, s, NULL, bt_lookup_addr(e->table, res->addr), key, now,
+			      res->addr)) {
 			return DP_DROP_RESERVED_IN_USE;
 		}
 		*out = res->addr;
@@ -603,12 +620,13 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	}
 	prev = bt_lookup_key(e->table, key);
 	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
-	    prev->state != BT_ABANDONED && may_write(e, s, prev->addr, NULL)) {
+	    prev->state != BT_ABANDONED && may_write(e, s, prev->addr, NULL) &&
+	    !fo_held(e, s->index, prev->addr)) {
 		*out = prev->addr;
 		return 0;
 	}
 	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
-	    takeable(e, s, fo, bt_lookup_addr(e->table, want), key, now)) {
+	    takeable(e, s, fo, bt_lookup_addr(e->table, want), key, now, want)) {
 		*out = want;
 		return 0;
 	}
@@ -624,7 +642,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			continue;
 		}
 		b = bt_lookup_addr(e->table, a);
-		if (takeable(e, s, fo, b, key, now)) {
+		if (takeable(e, s, fo, b, key, now, a)) {
 			*out = a;
 			return 0;
 		}
@@ -791,6 +809,12 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return nak(d, s, "client has a reserved address");
 	}
 	b = bt_lookup_addr(e->table, addr);
+	if (fo != NULL && fo_held(e, s->index, addr)) {
+		/* The control thread is moving this binding between writers: for a few
+		 * milliseconds nobody answers for it (the client asks again). */
+		e->ctr->drop[DP_DROP_FO_NOT_SERVING]++;
+		return false;
+	}
 	mine = b != NULL && bt_key_equal(&b->key, key);
 	if (mine) {
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
@@ -1202,6 +1226,12 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		slice >= 0 ? (uint32_t)slice : 0;
 	if (owner != e->id) {
 		return -EAGAIN;
+	}
+	if (op->expect && (op->expect_none ? b != NULL :
+			   b == NULL || b->state != op->expect_state ||
+			   b->owner != op->expect_owner || b->seq != op->expect_seq ||
+			   b->start != op->expect_start)) {
+		return -ESTALE;	/* a client changed it since the decision */
 	}
 	if (op->state == BT_FREE) {
 		if (b != NULL) {

@@ -103,10 +103,20 @@ struct dp_lease_op {
 	uint8_t hw_len;			/**< SET, PEER: htype + chaddr (0 = unknown) */
 	uint8_t hw[DP_HW_MAX];
 	bool from_peer;			/**< PEER: the partner's update (not sent back) */
+	/**
+	 * PEER: the binding the control thread decided against. When @c expect is set and the
+	 * address's record is no longer that one (none, or another state, writer, sequence or
+	 * start), nothing is done and the result is -ESTALE: the control thread decides again.
+	 */
+	bool expect;
+	bool expect_none;		/**< no record was there */
+	uint8_t expect_state, expect_owner;
+	uint64_t expect_seq, expect_start;
 	const uint32_t *addrs;		/**< DEL */
 	uint32_t n_addrs;
 	/* written by the worker */
-	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS, -EAGAIN */
+	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS, -EAGAIN,
+					 *   -ESTALE */
 	uint32_t count;			/**< DEL: bindings freed */
 	uint64_t seq;			/**< newest change posted: answer once durable */
 	_Atomic int done;

@@ -160,7 +160,9 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 			/* All-zero bytes are a valid 0 for a lock-free atomic. */
 			p->pools[i].peer_pet = calloc(p->pools[i].total ? p->pools[i].total : 1,
 						      sizeof(*p->pools[i].peer_pet));
-			if (p->pools[i].peer_pet == NULL) {
+			p->pools[i].fo_hold = calloc(p->pools[i].total ? p->pools[i].total : 1,
+						     sizeof(*p->pools[i].fo_hold));
+			if (p->pools[i].peer_pet == NULL || p->pools[i].fo_hold == NULL) {
 				goto fail;
 			}
 		}
@@ -186,6 +188,7 @@ void dp_pools_free(struct dp_pools *p)
 		for (uint32_t i = 0; i < p->n_scopes; i++) {
 			free(p->pools[i].before);
 			free((void *)p->pools[i].peer_pet);
+			free((void *)p->pools[i].fo_hold);
 		}
 	}
 	free(p->pools);

@@ -38,6 +38,13 @@ struct dp_pool {
 	 * which only makes leases shorter (MCLT) until the next acks.
 	 */
 	_Atomic uint32_t *peer_pet;
+	/**
+	 * Failover scopes only, else NULL: per rank, non-zero while the control thread moves
+	 * the address's binding from one writer to another (a FREE on the old writer, then
+	 * the binding on the new one): no worker takes or renews the address meanwhile.
+	 * Written by the control thread (release), read by workers (acquire).
+	 */
+	_Atomic uint8_t *fo_hold;
 };
 
 /** One worker's free-address FIFO for one scope. */

@@ -1329,6 +1329,75 @@ static void fo_peer_on_foreign_record_is_eagain(void **state)
 	bt_writer_deinit(&w1);
 }
 
+/* DP_OP_PEER applies only to the record the control thread decided against. */
+static void fo_peer_stale_decision_is_refused(void **state)
+{
+	struct env *v = *state;
+	uint32_t a = dora(v, 1, T0);
+	const struct bt_binding *b = binding(v, a);
+	struct dp_lease_op op;
+	unsigned posted = v->sink.posted;
+
+	/* Decided "no record" (e.g. a pool conversion to BACKUP), but a client took it. */
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_PEER;
+	op.addr = a;
+	op.state = BT_BACKUP;
+	op.expect = true;
+	op.expect_none = true;
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, -ESTALE);
+	assert_int_equal(binding(v, a)->state, BT_ACTIVE);
+	assert_int_equal(v->sink.posted, posted);
+	/* Decided against an older record of the address (another sequence): refused too. */
+	op.state = BT_FREE;
+	op.expect_none = false;
+	op.expect_state = b->state;
+	op.expect_owner = b->owner;
+	op.expect_seq = b->seq - 1;
+	op.expect_start = b->start;
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, -ESTALE);
+	assert_non_null(binding(v, a));
+	/* The very record: applied. */
+	op.expect_seq = b->seq;
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, 0);
+	assert_null(binding(v, a));
+	urcu_qsbr_quiescent_state();
+}
+
+/* While the control thread moves a binding between writers (fo_hold), nobody takes the
+ * address, not even by asking for it, and its client is not answered for it. */
+static void fo_held_address_is_nobodys(void **state)
+{
+	struct env *v = *state;
+	uint32_t a = IP4(198, 18, 0, 104);
+	struct dp_pool *p = &v->pools->pools[0];
+	struct reqbuf r;
+	uint64_t rank;
+
+	assert_true(dp_pool_rank(p, a, &rank));
+	assert_non_null(p->fo_hold);
+	atomic_store(&p->fo_hold[rank], 1);
+	rb_begin(&r, 3, 3);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	if (send_req(v, &r, UINT32_MAX, T0 + 1)) {
+		assert_int_not_equal(v->rep.yiaddr, a);
+	}
+	atomic_store(&p->fo_hold[rank], 0);
+	rb_begin(&r, 4, 4);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2));
+	assert_int_equal(v->rep.yiaddr, a);
+}
+
 /* An offer is never posted: untaken, it leaves the BACKUP address as it found it. */
 static void fo_untaken_offer_restores_backup(void **state)
 {
@@ -1422,6 +1491,8 @@ int main(void)
 		FO(fo_peer_free_removes_and_requeues),
 		FO(fo_peer_active_from_partner),
 		FO(fo_peer_on_foreign_record_is_eagain),
+		FO(fo_peer_stale_decision_is_refused),
+		FO(fo_held_address_is_nobodys),
 		FO(fo_untaken_offer_restores_backup),
 		FO(fo_requeue_keeps_backup_addresses),
 	};

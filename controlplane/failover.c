@@ -69,6 +69,7 @@
 #define F_INFLIGHT	0x02
 #define F_UNACKED	0x04
 #define F_BUSY		0x08
+#define F_TOFREE	0x10	/* acked as ended: to return to the primary's pool */
 
 #define OUT_MAX		256	/* BNDUPDs in flight at most (and the partner's window) */
 #define IN_MAX		512	/* partner's BNDUPDs queued at most */
@@ -154,6 +155,8 @@ struct rel {
 	uint8_t *af;			/* [n_addr] flags */
 	uint64_t *dirtyq;		/* [n_addr] ring of indexes */
 	uint64_t dq_head, dq_count;
+	uint64_t *tofree;		/* [n_addr] ring: F_TOFREE addresses */
+	uint64_t tf_head, tf_count;
 
 	struct fo_out out[OUT_MAX];
 	uint32_t n_out, window;
@@ -1179,19 +1182,45 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 	peer_pet_raise(d, r, idx, o->pet);
 	unacked_forget(d, r, idx);
 	if ((o->status == FO_LEASE_EXPIRED || o->status == FO_LEASE_RELEASED ||
-	     o->status == FO_LEASE_RESET) && !(r->af[idx] & (F_DIRTY | F_BUSY))) {
+	     o->status == FO_LEASE_RESET) && !(r->af[idx] & F_TOFREE)) {
 		/* Both agree the client is gone: the address returns to the primary's pool
-		 * (D12 §5.4). Only if it is still in that state (a client may have renewed). */
-		struct dp_lease_op want = {.state = BT_FREE};
+		 * (D12 §5.4), by tofree_progress(). */
+		r->af[idx] |= F_TOFREE;
+		r->tofree[(r->tf_head + r->tf_count) % r->n_addr] = idx;
+		r->tf_count++;
+	}
+}
+
+/*
+ * Return acknowledged EXPIRED/RELEASED/RESET addresses to the primary's pool (FREE), each
+ * once it is neither busy nor about to be sent again, and only if it is still in an ended
+ * state (its client may have come back: then it is not freed). An offer over it waits.
+ */
+static void tofree_progress(struct cp_daemon *d, struct rel *r)
+{
+	static const struct dp_lease_op want = {.state = BT_FREE};
+
+	for (uint64_t left = r->tf_count; left > 0 && FO->n_ops < OPS_MAX; left--) {
+		uint64_t idx = r->tofree[r->tf_head];
 		const struct bt_binding *b;
 		uint32_t k, addr = index_addr(d, r, idx, &k);
-		bool still;
+		uint8_t st;
 
+		r->tf_head = (r->tf_head + 1) % r->n_addr;
+		r->tf_count--;
 		urcu_qsbr_thread_online();
 		b = bt_lookup_addr(d->rt.table, addr);
-		still = b != NULL && b->state == o->status;
+		st = b == NULL ? BT_FREE : b->state;
 		urcu_qsbr_thread_offline();
-		if (still && op_start(d, r, idx, addr, OPK_LOCAL, &want, NULL) == 0) {
+		if (st == BT_OFFERED || (r->af[idx] & (F_DIRTY | F_BUSY | F_INFLIGHT))) {
+			/* Not now: again later (at the end of the queue). */
+			r->tofree[(r->tf_head + r->tf_count) % r->n_addr] = idx;
+			r->tf_count++;
+			continue;
+		}
+		r->af[idx] &= (uint8_t)~F_TOFREE;
+		if ((st == BT_EXPIRED || st == BT_RELEASED || st == BT_RESET) &&
+		    op_start(d, r, idx, addr, OPK_LOCAL, &want, NULL) == 0) {
 			r->s.to_free++;
 		}
 	}
@@ -1575,8 +1604,9 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 	}
 	r->af = calloc(r->n_addr ? r->n_addr : 1, 1);
 	r->dirtyq = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->dirtyq));
+	r->tofree = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->tofree));
 	r->inq = calloc(IN_MAX, sizeof(*r->inq));
-	if (r->af == NULL || r->dirtyq == NULL || r->inq == NULL) {
+	if (r->af == NULL || r->dirtyq == NULL || r->tofree == NULL || r->inq == NULL) {
 		cp_log(CP_LOG_ERR, "failover %s: out of memory for %" PRIu64 " addresses", r->name,
 		       r->n_addr);
 		return -1;
@@ -1680,6 +1710,7 @@ void cp_fo_stop(struct cp_daemon *d)
 		free(r->scopes);
 		free(r->af);
 		free(r->dirtyq);
+		free(r->tofree);
 		free(r->inq);
 		if (d->rt.fo[r->index] != NULL) {
 			struct dp_fo_view *v = d->rt.fo[r->index];
@@ -1790,6 +1821,7 @@ void cp_fo_poll(struct cp_daemon *d)
 			publish_view(d, r);
 		}
 		inq_progress(d, r);
+		tofree_progress(d, r);
 		if (r->role == FO_ROLE_PRIMARY && r->st.state == FO_STATE_NORMAL &&
 		    r->pool_pending == 0 && now >= r->last_balance + BALANCE_EVERY) {
 			pool_balance(d, r);
@@ -1901,7 +1933,8 @@ static json_t *rel_status(struct cp_daemon *d, struct rel *r)
 		"queued", (json_int_t)r->dq_count,
 		"in-flight", (json_int_t)r->n_out,
 		"window", (int)r->window,
-		"messages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"messages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				      "s:I}",
 				      "bndupd-sent", (json_int_t)r->s.bndupd_tx,
 				      "bndupd-received", (json_int_t)r->s.bndupd_rx,
 				      "bndack-sent", (json_int_t)r->s.bndack_tx,
@@ -1913,7 +1946,8 @@ static json_t *rel_status(struct cp_daemon *d, struct rel *r)
 				      "upddone-sent", (json_int_t)r->s.upddone_tx,
 				      "upddone-received", (json_int_t)r->s.upddone_rx,
 				      "poolreq-received", (json_int_t)r->s.poolreq_rx,
-				      "addresses-given", (json_int_t)r->s.pool_given),
+				      "addresses-given", (json_int_t)r->s.pool_given,
+				      "returned-to-pool", (json_int_t)r->s.to_free),
 		"link-counters", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 					   "connects", (json_int_t)ls->connects,
 					   "accepts", (json_int_t)ls->accepts,

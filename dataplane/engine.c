@@ -400,6 +400,13 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	nb->scope = r->scope;
 	nb->state = r->state;
 	nb->start = r->start;
+	if (old != NULL && r->state != BT_OFFERED && old->state != BT_OFFERED &&
+	    nb->start <= old->start && durable && !(flags & DP_CHANGE_PEER)) {
+		/* The start of a committed state is the client-last-transaction-time the
+		 * failover partner compares (D12 §7.1.3 time(1): the later wins, a tie loses):
+		 * a change in the same second as the one before it counts one second later. */
+		nb->start = old->start + 1;
+	}
 	nb->ends = r->ends;
 	if (r->key != NULL) {
 		nb->key = *r->key;

@@ -451,6 +451,15 @@ class Clients:
         self.record(ack, mac, server)
         return ack
 
+    def release(self, mac, addr, server, server_mac):
+        """DHCPRELEASE, unicast to the server (no answer)."""
+        sc = self.sc
+        xid = int.from_bytes(os.urandom(4), "big")
+        rel = dhcp_msg(sc, mac, xid, "release", flags=0, ciaddr=addr,
+                       opts=[("server_id", server)], prl=False)
+        self.wire.send(frame(sc, mac, rel, src=addr, dst=server, eth_dst=server_mac))
+        log("RELEASE %s of %s to %s" % (addr, mac, server))
+
     def rebind(self, mac, addr, want_server):
         """REBINDING: broadcast REQUEST with ciaddr, no server id (RFC 2131 §4.4.5)."""
         sc = self.sc

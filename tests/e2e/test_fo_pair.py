@@ -122,6 +122,18 @@ def run(lab, cl):
         fail("first lease from B is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
     addr_b = ack.yiaddr
     lab.wait("A has B's binding of %s" % addr_b, 20, lambda: lease_is(A, addr_b, mac_b))
+    # A released address goes back to the primary's pool once B has acknowledged the
+    # RELEASED (D12 §5.4): FREE on both, and A says it returned it.
+    mac_r = cl.mac_for(primary_bucket=True)
+    ack = cl.dora(mac_r, A_IP)
+    addr_r = ack.yiaddr
+    lab.wait("B has A's binding of %s" % addr_r, 20, lambda: lease_is(B, addr_r, mac_r))
+    cl.release(mac_r, addr_r, A_IP, ack.eth_src)
+    lab.wait("%s free again on A after B's ack" % addr_r, 20,
+             lambda: A.lease(addr_r) is None and
+             A.fo_status()["messages"]["returned-to-pool"] >= 1)
+    lab.wait("%s free on B too" % addr_r, 20, lambda: B.lease(addr_r) is None)
+    lab.acks = [x for x in lab.acks if x[2] != mac_r]   # released: its span ended
     # A's client renews now (its first lease is MCLT-short): its binding must outlive the
     # phases up to B's amnesia. Now the partner has acked the PET, the lease may be longer.
     ack = cl.rebind(mac_a, addr_a, A_IP)

@@ -439,6 +439,25 @@ static void release_then_return_gets_same_address(void **state)
 	assert_int_equal(dora(v, 1, T0 + 20), a);
 }
 
+/* A release in the same second as the ACK still has a later start (the CLTT a failover
+ * partner compares: a tie would make it refuse the release). */
+static void release_in_the_second_of_the_ack_is_later(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a = dora(v, 1, T0);
+	uint64_t acked = binding(v, a)->start;
+
+	rb_begin(&r, 1, 11);
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, acked));
+	assert_int_equal(binding(v, a)->state, BT_RELEASED);
+	assert_int_equal(v->sink.last.start, acked + 1);
+}
+
 static void decline_abandons_address(void **state)
 {
 	struct env *v = *state;
@@ -1459,6 +1478,7 @@ int main(void)
 		T(init_reboot_cases),
 		T(renew_and_rebind),
 		T(release_then_return_gets_same_address),
+		T(release_in_the_second_of_the_ack_is_later),
 		T(decline_abandons_address),
 		T(exhaustion_and_expiry),
 		T(offer_hold_expires),

@@ -10,6 +10,7 @@ The partner's DHCP address (ISC_IP, alias B_IP) is a kernel address of IF_ID for
 must not hold it. FoLab.a is leasewired A in NS_L (the lw_* methods), FoLab.b the second
 leasewired in NS_I (class Lw), with its own store, control socket and log.
 """
+import contextlib
 import json
 import os
 import re
@@ -433,18 +434,26 @@ class Clients:
         self.record(ack, mac, sid)
         return ack, sid
 
+    @contextlib.contextmanager
+    def arp_for(self, addr):
+        """Answers to ciaddr (RFC 2131 §4.1) from a server that sends through its kernel
+        (ISC) are preceded by an ARP request, which a scapy client never answers: the
+        bridge holds the address meanwhile, so the client namespace's kernel answers it."""
+        run(["ip", "-n", NS_C, "addr", "add", addr + "/32", "dev", BR], timeout=10)
+        try:
+            yield
+        finally:
+            run(["ip", "-n", NS_C, "addr", "del", addr + "/32", "dev", BR], timeout=10,
+                check_rc=False)
+
     def renew(self, mac, addr, server, server_mac):
         """RENEWING: REQUEST with ciaddr unicast to the server (RFC 2131 §4.4.5)."""
         sc = self.sc
         xid = int.from_bytes(os.urandom(4), "big")
         req = dhcp_msg(sc, mac, xid, "request", flags=0, ciaddr=addr)
-        run(["ip", "-n", NS_C, "addr", "add", addr + "/32", "dev", BR], timeout=10)
-        try:
+        with self.arp_for(addr):
             self.wire.send(frame(sc, mac, req, src=addr, dst=server, eth_dst=server_mac))
             ack, _ = self.wire.wait_reply(xid, "RENEWING of %s" % mac)
-        finally:
-            run(["ip", "-n", NS_C, "addr", "del", addr + "/32", "dev", BR], timeout=10,
-                check_rc=False)
         check("RENEWING answer type for %s" % mac, ack.msgtype(), 5)
         check("RENEWING answer from", ack.opt_ip(54)[0], server)
         check("RENEWING keeps the address", ack.yiaddr, addr)
@@ -465,16 +474,9 @@ class Clients:
         sc = self.sc
         xid = int.from_bytes(os.urandom(4), "big")
         req = dhcp_msg(sc, mac, xid, "request", flags=0, ciaddr=addr)
-        # The answer goes to ciaddr (RFC 2131 §4.1): a server that sends it through its
-        # kernel (ISC) first asks for the address by ARP, which a scapy client never
-        # answers. The bridge holds the address meanwhile, so the kernel answers the ARP.
-        run(["ip", "-n", NS_C, "addr", "add", addr + "/32", "dev", BR], timeout=10)
-        try:
+        with self.arp_for(addr):
             self.wire.send(frame(sc, mac, req, src=addr))
             ack, _ = self.wire.wait_reply(xid, "REBINDING of %s" % mac)
-        finally:
-            run(["ip", "-n", NS_C, "addr", "del", addr + "/32", "dev", BR], timeout=10,
-                check_rc=False)
         check("REBINDING answer type for %s" % mac, ack.msgtype(), 5)
         check("REBINDING answer from", ack.opt_ip(54)[0], want_server)
         check("REBINDING keeps the address", ack.yiaddr, addr)

@@ -238,18 +238,25 @@ static uint64_t addr_index(struct cp_daemon *d, const struct rel *r, uint32_t ad
 }
 
 /* Address and scope of index @p idx. */
+/* Position in r->scopes of the scope holding index @p idx. */
+static uint32_t idx_scope(const struct rel *r, uint64_t idx)
+{
+	uint32_t k = 0;
+
+	while (k + 1 < r->n_scopes && idx >= r->scopes[k + 1].base) {
+		k++;
+	}
+	return k;
+}
+
 static uint32_t index_addr(struct cp_daemon *d, const struct rel *r, uint64_t idx, uint32_t *k)
 {
-	uint32_t j = 0;
 	const struct dp_pool *p;
 	uint64_t rank;
 
-	while (j + 1 < r->n_scopes && idx >= r->scopes[j + 1].base) {
-		j++;
-	}
-	*k = j;
-	p = rel_pool(d, r, j);
-	rank = idx - r->scopes[j].base;
+	*k = idx_scope(r, idx);
+	p = rel_pool(d, r, *k);
+	rank = idx - r->scopes[*k].base;
 	for (uint32_t i = 0; i < p->n_ranges; i++) {
 		if (rank < p->before[i] + (uint64_t)(p->ranges[i].last - p->ranges[i].first) + 1) {
 			return p->ranges[i].first + (uint32_t)(rank - p->before[i]);
@@ -260,28 +267,18 @@ static uint32_t index_addr(struct cp_daemon *d, const struct rel *r, uint64_t id
 
 static _Atomic uint32_t *peer_pet_slot(struct cp_daemon *d, const struct rel *r, uint64_t idx)
 {
-	uint32_t k = 0;
+	uint32_t k = idx_scope(r, idx);
+	const struct dp_pool *p = rel_pool(d, r, k);
 
-	while (k + 1 < r->n_scopes && idx >= r->scopes[k + 1].base) {
-		k++;
-	}
-	if (rel_pool(d, r, k)->peer_pet == NULL) {
-		return NULL;
-	}
-	return &rel_pool(d, r, k)->peer_pet[idx - r->scopes[k].base];
+	return p->peer_pet == NULL ? NULL : &p->peer_pet[idx - r->scopes[k].base];
 }
 
 static _Atomic uint8_t *hold_slot(struct cp_daemon *d, const struct rel *r, uint64_t idx)
 {
-	uint32_t k = 0;
+	uint32_t k = idx_scope(r, idx);
+	const struct dp_pool *p = rel_pool(d, r, k);
 
-	while (k + 1 < r->n_scopes && idx >= r->scopes[k + 1].base) {
-		k++;
-	}
-	if (rel_pool(d, r, k)->fo_hold == NULL) {
-		return NULL;
-	}
-	return &rel_pool(d, r, k)->fo_hold[idx - r->scopes[k].base];
+	return p->fo_hold == NULL ? NULL : &p->fo_hold[idx - r->scopes[k].base];
 }
 
 static void peer_pet_raise(struct cp_daemon *d, const struct rel *r, uint64_t idx, uint64_t pet)
@@ -1228,6 +1225,18 @@ static void tofree_progress(struct cp_daemon *d, struct rel *r)
 
 /* --- pools -------------------------------------------------------------------------- */
 
+/* Index @p i as an address (*addr) that pool balancing counts and may give: in a dynamic
+ * range, not excluded, not reserved. */
+static bool balance_addr(struct cp_daemon *d, const struct rel *r, uint64_t i, uint32_t *addr)
+{
+	uint32_t k;
+	const struct dp_scope *s;
+
+	*addr = index_addr(d, r, i, &k);
+	s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
+	return dp_scope_in_pool(s, *addr) && dp_scope_find_reservation_addr(s, *addr) == NULL;
+}
+
 /* Primary: give the secondary BACKUP addresses up to its share. */
 static void pool_balance(struct cp_daemon *d, struct rel *r)
 {
@@ -1236,15 +1245,13 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 
 	urcu_qsbr_thread_online();
 	for (uint64_t i = 0; i < r->n_addr; i++) {
-		uint32_t k, addr = index_addr(d, r, i, &k);
-		const struct dp_scope *s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
 		const struct bt_binding *b;
+		uint32_t addr;
 
 		if ((i & 1023) == 0) {
 			urcu_qsbr_quiescent_state();	/* no record is held across addresses */
 		}
-
-		if (!dp_scope_in_pool(s, addr) || dp_scope_find_reservation_addr(s, addr)) {
+		if (!balance_addr(d, r, i, &addr)) {
 			continue;
 		}
 		b = bt_lookup_addr(d->rt.table, addr);
@@ -1289,14 +1296,10 @@ static void pool_progress(struct cp_daemon *d, struct rel *r)
 
 	for (uint64_t i = r->pool_cursor; i < r->n_addr && r->pool_pending > 0;
 	     r->pool_cursor = ++i) {
-		uint32_t k, addr = index_addr(d, r, i, &k);
-		const struct dp_scope *s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
+		uint32_t addr;
 		bool free_now;
 
-		if (r->af[i] & F_BUSY) {
-			continue;
-		}
-		if (!dp_scope_in_pool(s, addr) || dp_scope_find_reservation_addr(s, addr)) {
+		if ((r->af[i] & F_BUSY) || !balance_addr(d, r, i, &addr)) {
 			continue;
 		}
 		urcu_qsbr_thread_online();

@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fo_digest.h"
@@ -61,6 +63,7 @@ struct conn {
 	uint64_t t_tx;		/* last message queued */
 	uint32_t xid;		/* next xid for fo_link_send() */
 	uint32_t rx_xid;	/* secret: last sender-chosen xid received on the up link */
+	uint32_t connect_xid;	/* primary: xid of the CONNECT sent (a nonce with a secret) */
 	uint32_t partner_rt;	/* partner's receive-timer, 0 if it sent none */
 	size_t rlen;
 	size_t wlen;
@@ -257,6 +260,19 @@ static void set_u8(struct fo_msg *m, unsigned int code, uint8_t *f, uint8_t v)
 	m->present |= FO_BIT(code);
 }
 
+/* A non-zero xid no earlier handshake predicts (getrandom; the clock as a last resort). */
+static uint32_t connect_nonce(void)
+{
+	uint32_t x = 0;
+	struct timespec ts;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec * 2654435761u;
+	}
+	return x != 0 ? x : 1;
+}
+
 static void handshake_start(struct fo_link *l, struct conn *c)
 {
 	struct fo_msg m;
@@ -268,8 +284,13 @@ static void handshake_start(struct fo_link *l, struct conn *c)
 	if (l->role != FO_LINK_PRIMARY) {
 		return;
 	}
-	/* ISC sends CONNECT with xid 0 and this option order (README §4). */
-	fo_msg_init(&m, FO_MSG_CONNECT, l->wall, 0);
+	/*
+	 * ISC sends CONNECT with xid 0 and this option order (README §4). With a secret the xid
+	 * is a fresh random nonce instead: the CONNECTACK must echo it (D12 §6.1), so a
+	 * CONNECTACK recorded from an earlier session cannot complete this handshake.
+	 */
+	c->connect_xid = l->has_secret ? connect_nonce() : 0;
+	fo_msg_init(&m, FO_MSG_CONNECT, l->wall, c->connect_xid);
 	set_bytes(&m, FO_OPT_RELATIONSHIP_NAME, &m.relationship_name, l->name, l->name_len);
 	set_u32(&m, FO_OPT_MAX_UNACKED, &m.max_unacked, l->max_unacked);
 	set_u32(&m, FO_OPT_RECEIVE_TIMER, &m.receive_timer, l->rt);
@@ -667,6 +688,13 @@ static void on_connectack(struct fo_link *l, struct evq *q, struct conn *c,
 	} else if (skewed(l, m)) {
 		rr = FO_RR_TIMEMISMATCH;
 		snprintf(text, sizeof(text), "time offset too large");
+	} else if (l->has_secret && m->xid != c->connect_xid) {
+		/* Not the answer to this CONNECT: an old CONNECTACK replayed. */
+		rr = FO_RR_MISC_REJECT;
+		snprintf(text, sizeof(text),
+			 "CONNECTACK xid %u does not answer CONNECT xid %u (replayed?)", m->xid,
+			 c->connect_xid);
+		l->st.replayed++;
 	}
 	if (rr != 0) {
 		fo_msg_init(&d, FO_MSG_DISCONNECT, l->wall, c->xid);

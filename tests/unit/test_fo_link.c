@@ -903,6 +903,58 @@ static void test_secret_primary_checks_connectack(void **state)
 }
 
 /*
+ * A primary with a secret binds the CONNECTACK to its CONNECT: the CONNECT's xid is a
+ * nonce, and a CONNECTACK recorded from an earlier session (well signed, but answering an
+ * older CONNECT) is refused as a replay with DISCONNECT 1; the link does not come up.
+ */
+static void test_secret_replayed_connectack(void **state)
+{
+	struct side p = { 0 };
+	struct fo_hmac_md5 key;
+	uint8_t buf[FO_MSG_MAX_LEN], rec[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	uint32_t xid0 = 0;
+	int lfd, fd, nrec = 0;
+
+	(void)state;
+	key_init(&key, SECRET);
+	lfd = raw_listen((uint16_t)(base_port + 1));
+	p.l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, SECRET);
+	for (int round = 0; round < 2; round++) {
+		fd = raw_accept(&p, lfd);
+		(void)raw_read_msg(&p, fd, buf, sizeof(buf), &m);
+		assert_int_equal(m.type, FO_MSG_CONNECT);
+		assert_int_not_equal(m.xid, 0);
+		if (round == 0) {
+			xid0 = m.xid;
+			fo_msg_init(&m, FO_MSG_CONNECTACK, wall_s, m.xid);
+			m.relationship_name = (struct fo_bytes){ (const uint8_t *)NAME, 4 };
+			m.receive_timer = 10;
+			m.max_unacked = 10;
+			m.present = FO_BIT(FO_OPT_RELATIONSHIP_NAME) |
+				    FO_BIT(FO_OPT_RECEIVE_TIMER) | FO_BIT(FO_OPT_MAX_UNACKED);
+			nrec = raw_encode(&m, rec, sizeof(rec), &key);
+			assert_int_equal(send(fd, rec, (size_t)nrec, 0), nrec);
+			struct side *only_p[1] = { &p };
+			WAIT(p.n_up == 1, only_p, 1, fd, 10);
+		} else {
+			/* A new nonce; the old session's CONNECTACK replayed. */
+			assert_int_not_equal(m.xid, xid0);
+			assert_int_equal(send(fd, rec, (size_t)nrec, 0), nrec);
+			snprintf((char *)buf, sizeof(buf),
+				 "CONNECTACK xid %u does not answer CONNECT xid %u (replayed?)",
+				 xid0, m.xid);
+			expect_disconnect(&p, fd, &key, FO_RR_MISC_REJECT, (const char *)buf);
+			assert_int_equal(p.n_up, 1);
+			assert_int_equal(fo_link_stats(p.l)->replayed, 1);
+		}
+		close(fd);
+	}
+	close(lfd);
+	lfree(p.l);
+}
+
+/*
  * Messages on the up link that fail the check: tampered after signing (20), unsigned (21),
  * signed with type 2 (12). Each drops the link with a DISCONNECT and a reason.
  */
@@ -1119,6 +1171,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_secret_tampered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_replayed_xid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_replayed_connectack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_replayed_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_unconfigured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_config, setup, teardown),

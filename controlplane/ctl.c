@@ -419,7 +419,13 @@ int ctl_server_poll(struct ctl_server *s, int timeout_ms)
 
 /* --- the listening socket ----------------------------------------------------------- */
 
-static int make_dir(const char *path, char *err, size_t errlen)
+/*
+ * Create the socket's directory (its parents 0755, itself 0750) if missing. With a control
+ * group (@p gid not -1) the directory must let that group through, or the socket's 0660 is
+ * useless: a directory that is ours and 0750 (as made here, now or at an earlier start) gets
+ * the group; one made otherwise by the administrator is left as it is.
+ */
+static int make_dir(const char *path, gid_t gid, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -437,9 +443,22 @@ static int make_dir(const char *path, char *err, size_t errlen)
 			*p = '/';
 		}
 	}
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0750) == 0) {
+		(void)chmod(dir, 0750);	/* whatever the umask */
+	} else if (errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return -errno;
+	}
+	if (gid != (gid_t)-1) {
+		struct stat st;
+
+		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 07777) == 0750 && st.st_gid != gid &&
+		    chown(dir, (uid_t)-1, gid) != 0) {
+			snprintf(err, errlen, "cannot give %s to the control group: %s", dir,
+				 strerror(errno));
+			return -errno;
+		}
 	}
 	return 0;
 }
@@ -496,7 +515,7 @@ struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn,
 		gid = g->gr_gid;
 		mode = 0660;
 	}
-	if (make_dir(o->path, err, errlen) != 0) {
+	if (make_dir(o->path, gid, err, errlen) != 0) {
 		goto fail;
 	}
 	if (in_use(&sa)) {

@@ -943,14 +943,30 @@ static int write_atomic(const char *path, const char *text, char *err, size_t er
 }
 
 /*
- * config-write may write only into the directory of the configuration file leasewired was
- * started with (or /etc/leasewire for the built-in one), and never through a symlink: the
- * socket's users must not be able to make a root daemon write any file they name.
+ * config-write may write only the configuration file leasewired was started with, or another
+ * *.json file beside it when that directory is leasewire's own (named leasewire*, as
+ * /etc/leasewire, owned by leasewired's user and writable by no one else), and never through
+ * a symlink: the socket's users (server.control-socket-group) must not be able to make a root
+ * daemon write a file they name, such as /etc/ld.so.preload when the configuration sits
+ * directly in /etc.
  */
+static bool own_config_dir(const char *dir)
+{
+	const char *base = strrchr(dir, '/');
+	struct stat st;
+
+	base = base != NULL ? base + 1 : dir;
+	return strncmp(base, "leasewire", 9) == 0 && lstat(dir, &st) == 0 &&
+	       S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
 static json_t *check_write_path(const struct cp_daemon *d, const char *path)
 {
 	char dir[4096], real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	const char *started = d->config_path != NULL ? strrchr(d->config_path, '/') : NULL;
+	const char *name;
+	size_t len;
 	struct stat st;
 
 	if (path[0] != '/' || slash == NULL || slash[1] == '\0') {
@@ -963,6 +979,23 @@ static json_t *check_write_path(const struct cp_daemon *d, const char *path)
 	}
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		return bad("arguments.filename: %s is not a regular file%s", path, "");
+	}
+	name = slash + 1;
+	started = started != NULL ? started + 1 : d->config_path;
+	if (started != NULL && strcmp(name, started) == 0) {
+		return NULL;	/* the file leasewired was started with (same directory) */
+	}
+	len = strlen(name);
+	if (name[0] == '.' || len <= 5 || strcmp(name + len - 5, ".json") != 0) {
+		return bad("arguments.filename: %s: only the configuration file leasewired was "
+			   "started with or a *.json file beside it may be written%s", path, "");
+	}
+	if (!own_config_dir(d->config_dir)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.filename: %s: %s is not a directory "
+				  "of leasewire's own (named leasewire*, owned by leasewired's "
+				  "user, writable by no one else): only %s may be written there",
+				  path, d->config_dir,
+				  d->config_path != NULL ? d->config_path : "its configuration file");
 	}
 	return NULL;
 }

@@ -331,9 +331,11 @@ def check_counters(counters, expect):
         check("server counter %s" % k, counters.get(k, 0), v)
 
 
-def run_test(name, config_template, body, eal_args=()):
+def run_test(name, config_template, body, eal_args=(), tmp_prefix="lwt-"):
     """config_template: the server JSON with {srvif} where the server's veth goes and {ctl}
-    where its control socket goes (in the test's temp dir, so that tests never share one)."""
+    where its control socket goes (in the test's temp dir, so that tests never share one).
+    tmp_prefix: the temp dir's name begins with it, then NAME (the configuration is written
+    there: "leasewire-" makes it a directory of leasewire's own for config-write)."""
     global _name
     _name = name
     if os.geteuid() != 0:
@@ -346,7 +348,7 @@ def run_test(name, config_template, body, eal_args=()):
     if not os.access(leasewired, os.X_OK):
         print("FAIL [%s]: no leasewired executable at %s" % (name, leasewired), file=sys.stderr)
         return 1
-    tmp = tempfile.mkdtemp(prefix="lwt-%s." % name)
+    tmp = tempfile.mkdtemp(prefix="%s%s." % (tmp_prefix, name))
     root_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
     lab = Lab(name, leasewired, srcdir, tmp)
     ok = False

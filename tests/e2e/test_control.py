@@ -274,4 +274,7 @@ if __name__ == "__main__":
         return CONFIG
     tmpl = CONFIG.replace("{store}", "@STORE@")
     # The store lives in the test's temp dir: run_test fills {ctl}; put the store beside it.
-    sys.exit(lwtest.run_test("ctl", tmpl.replace("@STORE@", "{ctl}.store"), body))
+    # config-write writes *.json beside the configuration only in a directory of leasewire's
+    # own: the temp dir is named leasewire-ctl.* (test_ctl_group.sh checks the other case).
+    sys.exit(lwtest.run_test("ctl", tmpl.replace("@STORE@", "{ctl}.store"), body,
+                             tmp_prefix="leasewire-"))

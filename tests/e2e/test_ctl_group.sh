@@ -67,5 +67,20 @@ for round in 1 2; do	# 2: the directory exists from the first start
 	fi
 	grep -qi "permission denied" <<<"$out" || lw_die "non-member's error unexpected: $out"
 	lw_log "non-member $OUT: refused ($out)"
+	if [ $round = 1 ]; then
+		# config-write as a member: the file leasewired was started with, yes; another file
+		# in its directory ($LW_T, not a directory of leasewire's own), never.
+		for f in "$LW_T/ld.so.preload" "$LW_T/other.json"; do
+			if out=$(as_user "$IN" "$LW_T/pub/leasewirectl" -s "$SOCK" config write "$f" 2>&1); then
+				lw_die "config-write of $f was accepted: $out"
+			fi
+			[ ! -e "$f" ] || lw_die "config-write created $f"
+			lw_log "config-write $f refused: $out"
+		done
+		grep -q "not a directory of leasewire's own" <<<"$out" || lw_die "unexpected refusal: $out"
+		out=$(as_user "$IN" "$LW_T/pub/leasewirectl" -s "$SOCK" config write 2>&1) ||
+			lw_die "config-write of the started file refused: $out"
+		grep -q '"scopes"' "$LW_T/lw.json" || lw_die "config-write did not write lw.json"
+	fi
 	lw_server_stop "$LW_SRV_PID" "$LW_T/lw.$round.log"
 done

@@ -35,21 +35,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
-
-/** Binding states: the draft-ietf-dhc-failover-12 states, plus OFFERED (ours, not on disk). */
-enum bt_state {
-	BT_FREE = 1,
-	BT_ACTIVE = 2,
-	BT_EXPIRED = 3,
-	BT_RELEASED = 4,
-	BT_ABANDONED = 5,
-	BT_RESET = 6,
-	BT_BACKUP = 7,
-	BT_OFFERED = 16,	/**< held for its client after an OFFER, until offer_hold ends */
-};
-
-/** Lease end meaning "never" (BOOTP and infinite leases). */
-#define BT_INFINITE UINT64_MAX
+#include "lease.h"	/* enum bt_state, BT_INFINITE */
 
 struct bt_binding {
 	struct cds_lfht_node addr_node;

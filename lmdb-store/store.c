@@ -70,7 +70,7 @@
 
 #include <lmdb.h>
 
-#include "bindings.h"
+#include "lease.h"
 #include "store.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)

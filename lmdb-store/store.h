@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "commit.h"
-#include "dp_config.h"
+#include "lease.h"
 
 #define STORE_SCHEMA 1
 

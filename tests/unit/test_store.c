@@ -24,7 +24,7 @@
 
 #include <lmdb.h>
 
-#include "bindings.h"
+#include "lease.h"
 #include "store.h"
 
 #define BASE 0xc0000200u	/* 192.0.2.0 */

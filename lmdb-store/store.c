@@ -71,6 +71,7 @@
 #include <lmdb.h>
 
 #include "byteorder.h"
+#include "fmt.h"
 #include "lease.h"
 #include "store.h"
 
@@ -402,11 +403,6 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 	return off + c->hw_len;
 }
 
-static void fmt_addr(char buf[16], uint32_t a)
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
-
 /*
  * Decode one "bindings" entry. @return 0, or STORE_E_CORRUPT with the message set on @p s
  * (unless @p s is NULL).
@@ -416,7 +412,6 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 {
 	const uint8_t *p = val->mv_data;
 	const char *why;
-	char abuf[16];
 	uint32_t addr = 0;
 	size_t hdr, hw_len;
 
@@ -487,9 +482,8 @@ bad:
 	if (!s) {
 		return STORE_E_CORRUPT;
 	}
-	fmt_addr(abuf, addr);
-	set_err(s, "binding %s (%zu bytes): %s", key->mv_size == ADDR_LEN ? abuf : "?",
-		val->mv_size, why);
+	set_err(s, "binding %s (%zu bytes): %s",
+		key->mv_size == ADDR_LEN ? lw_ip4_fmt(addr).s : "?", val->mv_size, why);
 	return STORE_E_CORRUPT;
 }
 
@@ -571,7 +565,6 @@ bool store_change_valid(const struct dp_change *c)
 
 static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 {
-	char abuf[16];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -579,22 +572,19 @@ static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 			continue;
 		}
 		if (!state_is_stored(c[i].state)) {
-			fmt_addr(abuf, c[i].addr);
-			set_err(s, "change %zu (%s): state %u is never stored", i, abuf,
-				c[i].state);
+			set_err(s, "change %zu (%s): state %u is never stored", i,
+				lw_ip4_fmt(c[i].addr).s, c[i].state);
 			return -EINVAL;
 		}
 		if (!change_key_ok(&c[i])) {
-			fmt_addr(abuf, c[i].addr);
 			set_err(s, "change %zu (%s): invalid client key (type %u, length %u%s)", i,
-				abuf, c[i].key.type, c[i].key.len,
+				lw_ip4_fmt(c[i].addr).s, c[i].key.type, c[i].key.len,
 				c[i].key.len == 0 ? ": only BACKUP may have none" : "");
 			return -EINVAL;
 		}
 		if (c[i].hw_len > DP_HW_MAX) {
-			fmt_addr(abuf, c[i].addr);
 			set_err(s, "change %zu (%s): hardware address of %u bytes (at most %d)", i,
-				abuf, c[i].hw_len, DP_HW_MAX);
+				lw_ip4_fmt(c[i].addr).s, c[i].hw_len, DP_HW_MAX);
 			return -EINVAL;
 		}
 	}

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "fmt.h"
 #include "fo_msg.h"
 
 #ifndef LW_SRCDIR
@@ -1161,8 +1162,8 @@ static void tcp_segment(struct capture *c, const uint8_t *ip, size_t caplen)
 	doff = (tcp[12] >> 4) * 4u;
 	flags = tcp[13];
 	assert_true(doff >= 20 && doff <= tot - ihl);
-	snprintf(key, sizeof(key), "%u.%u.%u.%u:%u > %u.%u.%u.%u:%u", ip[12], ip[13], ip[14],
-		 ip[15], sport, ip[16], ip[17], ip[18], ip[19], dport);
+	snprintf(key, sizeof(key), "%s:%u > %s:%u", lw_ip4_fmt(lw_get32(ip + 12)).s, sport,
+		 lw_ip4_fmt(lw_get32(ip + 16)).s, dport);
 	s = stream_find_last(c, key);
 	if (flags & 0x02) {	/* SYN: a new connection, unless it is a retransmitted SYN */
 		if (!s || !s->syn || s->isn != seq + 1) {

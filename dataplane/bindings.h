@@ -36,6 +36,7 @@
 
 #include "dp_config.h"
 #include "lease.h"	/* enum bt_state, BT_INFINITE */
+#include "lw_attr.h"
 
 struct bt_binding {
 	struct cds_lfht_node addr_node;
@@ -96,7 +97,7 @@ void bt_table_free(struct bt_table *t);
  * Allocate @p n_records records for writer @p id. Control thread, at start-up.
  * @return 0 or -ENOMEM.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records);
 
 /** Free the writer's records. After bt_table_free() and rcu_barrier(). */
@@ -146,14 +147,14 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  * ever does. Writer thread, RCU read side (online).
  * @return 0 or -EAGAIN.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.
  * Writer thread, online. @return 0 or -EAGAIN (changed by someone else: nothing done).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_remove(struct bt_writer *w, const struct bt_binding *old);
 
 /**

@@ -73,6 +73,7 @@
 #include "byteorder.h"
 #include "fmt.h"
 #include "lease.h"
+#include "lw_attr.h"
 #include "store.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
@@ -136,7 +137,7 @@ struct store_txn {
 	int ret;
 };
 
-__attribute__((format(printf, 2, 3)))
+_printf_(2, 3)
 static void set_err(struct store *s, const char *fmt, ...)
 {
 	int len;

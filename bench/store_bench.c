@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bindings.h"
+#include "lease.h"
 #include "committer.h"
 #include "store.h"
 

@@ -27,6 +27,9 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "byteorder.h"
+#include "fmt.h"
+
 #define PATH_LEN	192		/* longest JSON path we print */
 #define GOT_LEN		56		/* longest echo of an offending value */
 #define OPT_VALUE_MAX	1024		/* longest option value, bytes */
@@ -109,19 +112,6 @@ static int fail_got(struct pctx *p, const char *path, const char *what, const js
 	return fail(p, path, "%s, got %s", what, describe(v).s);
 }
 
-struct ipstr {
-	char s[16];
-};
-
-static struct ipstr ipfmt(uint32_t a)
-{
-	struct ipstr r;
-
-	snprintf(r.s, sizeof(r.s), "%u.%u.%u.%u", (a >> 24) & 0xffu, (a >> 16) & 0xffu,
-		 (a >> 8) & 0xffu, a & 0xffu);
-	return r;
-}
-
 /* "a" for a single address, "a-b" otherwise. */
 struct rangestr {
 	char s[40];
@@ -132,9 +122,9 @@ static struct rangestr rangefmt(const struct dp_range *r)
 	struct rangestr o;
 
 	if (r->first == r->last) {
-		snprintf(o.s, sizeof(o.s), "%s", ipfmt(r->first).s);
+		snprintf(o.s, sizeof(o.s), "%s", lw_ip4_fmt(r->first).s);
 	} else {
-		snprintf(o.s, sizeof(o.s), "%s-%s", ipfmt(r->first).s, ipfmt(r->last).s);
+		snprintf(o.s, sizeof(o.s), "%s-%s", lw_ip4_fmt(r->first).s, lw_ip4_fmt(r->last).s);
 	}
 	return o;
 }
@@ -577,8 +567,8 @@ static int range_value(struct pctx *p, const char *path, json_t *v, bool single_
 				"must be a range \"first - last\" or " RANGE_OBJ, v);
 	}
 	if (r->first > r->last) {
-		return fail(p, path, "range %s-%s is reversed", ipfmt(r->first).s,
-			    ipfmt(r->last).s);
+		return fail(p, path, "range %s-%s is reversed", lw_ip4_fmt(r->first).s,
+			    lw_ip4_fmt(r->last).s);
 	}
 	return 0;
 }
@@ -650,25 +640,6 @@ static const char *const server_written[256] = {
 	[82] = "relay agent information is echoed from the relay",
 };
 
-static void put_be16(uint8_t *b, uint32_t x)
-{
-	b[0] = (uint8_t)(x >> 8);
-	b[1] = (uint8_t)x;
-}
-
-static void put_be32(uint8_t *b, uint32_t x)
-{
-	b[0] = (uint8_t)(x >> 24);
-	b[1] = (uint8_t)(x >> 16);
-	b[2] = (uint8_t)(x >> 8);
-	b[3] = (uint8_t)x;
-}
-
-static uint32_t get_be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* One option value of @type into buf[OPT_VALUE_MAX]. */
 static int opt_encode(struct pctx *p, const char *path, enum otype type, const json_t *v,
 		      uint8_t *buf, size_t *len)
@@ -682,7 +653,7 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 		if (ipv4_value(p, path, v, &a) != 0) {
 			return -EINVAL;
 		}
-		put_be32(buf, a);
+		lw_put32(buf, a);
 		*len = 4;
 		return 0;
 	case OT_IPV4_LIST:
@@ -694,7 +665,7 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 			if (ipv4_value(p, path_idx(sub, path, i), json_array_get(v, i), &a) != 0) {
 				return -EINVAL;
 			}
-			put_be32(buf + 4 * i, a);
+			lw_put32(buf + 4 * i, a);
 		}
 		*len = 4 * json_array_size(v);
 		return 0;
@@ -733,21 +704,21 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 		if (int_value(p, path, v, 0, UINT16_MAX, &x) != 0) {
 			return -EINVAL;
 		}
-		put_be16(buf, (uint32_t)x);
+		lw_put16(buf, (uint16_t)x);
 		*len = 2;
 		return 0;
 	case OT_UINT32:
 		if (int_value(p, path, v, 0, UINT32_MAX, &x) != 0) {
 			return -EINVAL;
 		}
-		put_be32(buf, (uint32_t)x);
+		lw_put32(buf, (uint32_t)x);
 		*len = 4;
 		return 0;
 	case OT_INT32:
 		if (int_value(p, path, v, INT32_MIN, INT32_MAX, &x) != 0) {
 			return -EINVAL;
 		}
-		put_be32(buf, (uint32_t)(int32_t)x);
+		lw_put32(buf, (uint32_t)(int32_t)x);
 		*len = 4;
 		return 0;
 	case OT_HEX:
@@ -1040,11 +1011,11 @@ static int parse_iface(struct pctx *p, struct dp_config *c, uint16_t port, size_
 	bcast = (f->addr & mask) | ~mask;
 	if (f->addr == (f->addr & mask)) {
 		return fail(p, apath, "%s/%u is a network address, not a host address",
-			    ipfmt(f->addr).s, f->prefix_len);
+			    lw_ip4_fmt(f->addr).s, f->prefix_len);
 	}
 	if (f->addr == bcast) {
 		return fail(p, apath, "%s/%u is a broadcast address, not a host address",
-			    ipfmt(f->addr).s, f->prefix_len);
+			    lw_ip4_fmt(f->addr).s, f->prefix_len);
 	}
 	where[c->n_ifaces] = (uint16_t)j;
 	for (uint32_t k = 0; k < c->n_ifaces; k++) {
@@ -1061,7 +1032,7 @@ static int parse_iface(struct pctx *p, struct dp_config *c, uint16_t port, size_
 		}
 		if (g->addr == f->addr) {
 			return fail(p, apath, "address %s is already used by %s",
-				    ipfmt(f->addr).s, prev);
+				    lw_ip4_fmt(f->addr).s, prev);
 		}
 	}
 	c->n_ifaces++;
@@ -1243,15 +1214,15 @@ static int parse_ranges(struct pctx *p, const char *path, json_t *obj, struct dp
 			}
 		} else if ((r.first & s->mask) != s->subnet || (r.last & s->mask) != s->subnet) {
 			fail(p, epath, "range %s is outside subnet %s/%u", rangefmt(&r).s,
-			     ipfmt(s->subnet).s, s->prefix_len);
+			     lw_ip4_fmt(s->subnet).s, s->prefix_len);
 			goto out;
 		} else if (r.first == s->subnet) {
 			fail(p, epath, "range %s includes the network address %s", rangefmt(&r).s,
-			     ipfmt(s->subnet).s);
+			     lw_ip4_fmt(s->subnet).s);
 			goto out;
 		} else if (r.last == bcast) {
 			fail(p, epath, "range %s includes the broadcast address %s",
-			     rangefmt(&r).s, ipfmt(bcast).s);
+			     rangefmt(&r).s, lw_ip4_fmt(bcast).s);
 			goto out;
 		}
 		sp[i] = (struct span){ r.first, r.last, (uint32_t)i };
@@ -1297,16 +1268,13 @@ static int rkey_cmp(const void *a, const void *b)
 	return x->orig < y->orig ? -1 : x->orig > y->orig;
 }
 
+/* A client key as the configuration spells it: hex bytes with colons, without the htype of
+ * a hardware key. */
 static void key_fmt(char *buf, size_t size, const struct dp_client_key *k)
 {
-	size_t o = 0;
 	size_t start = k->type == DP_KEY_HWADDR ? 1 : 0;
 
-	buf[0] = '\0';
-	for (size_t i = start; i < k->len && o + 4 <= size; i++) {
-		o += (size_t)snprintf(buf + o, size - o, "%s%02x", i > start ? ":" : "",
-				      k->data[i]);
-	}
+	lw_hex_fmt(buf, size, k->data + start, k->len > start ? k->len - start : 0, ':');
 }
 
 static bool is_iface_addr(const struct dp_config *c, uint32_t a, const char **name)
@@ -1364,20 +1332,20 @@ static int parse_reservation(struct pctx *p, const struct dp_config *c, struct d
 		return -EINVAL;
 	}
 	if ((r->addr & s->mask) != s->subnet) {
-		return fail(p, sub, "%s is outside subnet %s/%u", ipfmt(r->addr).s,
-			    ipfmt(s->subnet).s, s->prefix_len);
+		return fail(p, sub, "%s is outside subnet %s/%u", lw_ip4_fmt(r->addr).s,
+			    lw_ip4_fmt(s->subnet).s, s->prefix_len);
 	}
 	if (!dp_scope_contains(s, r->addr)) {
-		return fail(p, sub, "%s is the %s address of subnet %s/%u", ipfmt(r->addr).s,
-			    r->addr == s->subnet ? "network" : "broadcast", ipfmt(s->subnet).s,
+		return fail(p, sub, "%s is the %s address of subnet %s/%u", lw_ip4_fmt(r->addr).s,
+			    r->addr == s->subnet ? "network" : "broadcast", lw_ip4_fmt(s->subnet).s,
 			    s->prefix_len);
 	}
 	if (range_search(s->exclusions, s->n_exclusions, r->addr, &at)) {
-		return fail(p, sub, "%s is reserved but excluded by %s", ipfmt(r->addr).s,
+		return fail(p, sub, "%s is reserved but excluded by %s", lw_ip4_fmt(r->addr).s,
 			    rangefmt(&s->exclusions[at]).s);
 	}
 	if (is_iface_addr(c, r->addr, &ifname)) {
-		return fail(p, sub, "%s is the address of interface \"%s\"", ipfmt(r->addr).s,
+		return fail(p, sub, "%s is the address of interface \"%s\"", lw_ip4_fmt(r->addr).s,
 			    ifname);
 	}
 	x = json_object_get(v, "hostname");
@@ -1477,8 +1445,8 @@ static int parse_reservations(struct pctx *p, const struct dp_config *c, const c
 
 			path_idx(epath, lpath, ad[i].last);
 			fail(p, path_key(sub, epath, "ip-address"),
-			     "%s is already reserved by reservations[%u]", ipfmt(ad[i].first).s,
-			     ad[i - 1].last);
+			     "%s is already reserved by reservations[%u]",
+			     lw_ip4_fmt(ad[i].first).s, ad[i - 1].last);
 			goto out;
 		}
 		s->res_by_addr[i] = ad[i].idx;
@@ -1532,7 +1500,7 @@ static int parse_relays(struct pctx *p, const char *path, json_t *obj, struct dp
 			if (s->relays[j] == s->relays[i]) {
 				return fail(p, epath,
 					    "%s is already listed at relay-addresses[%zu]",
-					    ipfmt(s->relays[i]).s, j);
+					    lw_ip4_fmt(s->relays[i]).s, j);
 			}
 		}
 	}
@@ -1617,8 +1585,8 @@ static int parse_scope(struct pctx *p, struct dp_config *c, uint32_t idx, json_t
 	s->mask = prefix_mask(s->prefix_len);
 	if ((s->subnet & s->mask) != s->subnet) {
 		return fail(p, sub, "%s/%u has host bits set; the network is %s/%u",
-			    ipfmt(s->subnet).s, s->prefix_len, ipfmt(s->subnet & s->mask).s,
-			    s->prefix_len);
+			    lw_ip4_fmt(s->subnet).s, s->prefix_len,
+			    lw_ip4_fmt(s->subnet & s->mask).s, s->prefix_len);
 	}
 	if (get_bool(p, path, v, "active", true, &s->active) != 0 ||
 	    parse_ranges(p, path, v, s, false) != 0 ||
@@ -1629,7 +1597,7 @@ static int parse_scope(struct pctx *p, struct dp_config *c, uint32_t idx, json_t
 		if (dp_scope_in_pool(s, c->ifaces[i].addr)) {
 			return fail(p, path_key(sub, path, "pools"),
 				    "%s, the address of interface \"%s\", is in a pool; exclude it "
-				    "or shrink the range", ipfmt(c->ifaces[i].addr).s,
+				    "or shrink the range", lw_ip4_fmt(c->ifaces[i].addr).s,
 				    c->ifaces[i].name);
 		}
 	}
@@ -1741,8 +1709,8 @@ static int check_scopes(struct pctx *p, struct dp_config *c)
 
 			snprintf(path, sizeof(path), "scopes[%u].subnet", late->idx);
 			fail(p, path, "%s/%u overlaps subnet %s/%u of scope \"%s\"",
-			     ipfmt(a->subnet).s, a->prefix_len, ipfmt(b->subnet).s, b->prefix_len,
-			     b->name);
+			     lw_ip4_fmt(a->subnet).s, a->prefix_len, lw_ip4_fmt(b->subnet).s,
+			     b->prefix_len, b->name);
 			goto out;
 		}
 	}
@@ -1751,7 +1719,7 @@ static int check_scopes(struct pctx *p, struct dp_config *c)
 		if (rel[i].first == rel[i - 1].first) {
 			snprintf(path, sizeof(path), "scopes[%u].relay-addresses", rel[i].idx);
 			fail(p, path, "%s is already a relay address of scope \"%s\"",
-			     ipfmt(rel[i].first).s, c->scopes[rel[i - 1].idx].name);
+			     lw_ip4_fmt(rel[i].first).s, c->scopes[rel[i - 1].idx].name);
 			goto out;
 		}
 	}
@@ -2151,14 +2119,14 @@ static void push(json_t *a, json_t *v, bool *ok)
 
 static json_t *ip_json(uint32_t a)
 {
-	return json_string(ipfmt(a).s);
+	return json_string(lw_ip4_fmt(a).s);
 }
 
 static json_t *prefix_json(uint32_t a, uint8_t len)
 {
 	char buf[24];
 
-	snprintf(buf, sizeof(buf), "%s/%u", ipfmt(a).s, len);
+	snprintf(buf, sizeof(buf), "%s/%u", lw_ip4_fmt(a).s, len);
 	return json_string(buf);
 }
 
@@ -2169,22 +2137,19 @@ static json_t *range_json(const struct dp_range *r, bool single_ok)
 	if (single_ok && r->first == r->last) {
 		return ip_json(r->first);
 	}
-	snprintf(buf, sizeof(buf), "%s - %s", ipfmt(r->first).s, ipfmt(r->last).s);
+	snprintf(buf, sizeof(buf), "%s - %s", lw_ip4_fmt(r->first).s, lw_ip4_fmt(r->last).s);
 	return json_string(buf);
 }
 
 static json_t *hex_json(const uint8_t *d, size_t n)
 {
-	char *s = malloc(n * 3 + 1);
+	char *s = malloc(LW_HEX_BUFLEN(n));
 	json_t *j;
 
 	if (s == NULL) {
 		return NULL;
 	}
-	s[0] = '\0';
-	for (size_t i = 0, o = 0; i < n; i++) {
-		o += (size_t)snprintf(s + o, n * 3 + 1 - o, "%s%02x", i != 0 ? ":" : "", d[i]);
-	}
+	lw_hex_fmt(s, LW_HEX_BUFLEN(n), d, n, ':');
 	j = json_string(s);
 	free(s);
 	return j;
@@ -2219,14 +2184,14 @@ static json_t *typed_json(enum otype type, const struct dp_option *o)
 
 	switch (type) {
 	case OT_IPV4:
-		return o->len == 4 ? ip_json(get_be32(o->data)) : NULL;
+		return o->len == 4 ? ip_json(lw_get32(o->data)) : NULL;
 	case OT_IPV4_LIST:
 		if (o->len == 0 || o->len % 4 != 0) {
 			return NULL;
 		}
 		a = json_array();
 		for (size_t i = 0; a != NULL && i < o->len; i += 4) {
-			if (json_array_append_new(a, ip_json(get_be32(o->data + i))) != 0) {
+			if (json_array_append_new(a, ip_json(lw_get32(o->data + i))) != 0) {
 				json_decref(a);
 				a = NULL;
 			}
@@ -2242,11 +2207,11 @@ static json_t *typed_json(enum otype type, const struct dp_option *o)
 	case OT_UINT8:
 		return o->len == 1 ? json_integer(o->data[0]) : NULL;
 	case OT_UINT16:
-		return o->len == 2 ? json_integer(o->data[0] << 8 | o->data[1]) : NULL;
+		return o->len == 2 ? json_integer(lw_get16(o->data)) : NULL;
 	case OT_UINT32:
-		return o->len == 4 ? json_integer(get_be32(o->data)) : NULL;
+		return o->len == 4 ? json_integer(lw_get32(o->data)) : NULL;
 	case OT_INT32:
-		return o->len == 4 ? json_integer((int32_t)get_be32(o->data)) : NULL;
+		return o->len == 4 ? json_integer((int32_t)lw_get32(o->data)) : NULL;
 	case OT_HEX:
 	case OT_COUNT:
 		break;

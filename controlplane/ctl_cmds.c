@@ -26,6 +26,7 @@
 #include "config.h"
 #include "daemon_impl.h"
 #include "failover.h"
+#include "fmt.h"
 #include "log.h"
 
 #define LW_VERSION "0.1.0"
@@ -102,11 +103,6 @@ static int parse_ip(const char *s, uint32_t *out)
 	return 0;
 }
 
-static void fmt_ip(uint32_t a, char buf[16])
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-}
-
 /* hex bytes ("aa:bb:.." or "aabb.."), as the configuration file takes them. @return length
  * or -1. */
 static int parse_hex(const char *s, uint8_t *out, size_t max)
@@ -114,16 +110,6 @@ static int parse_hex(const char *s, uint8_t *out, size_t max)
 	long n = cp_hex_parse(s, out, max);
 
 	return n > 0 ? (int)n : -1;
-}
-
-static void fmt_hex(const uint8_t *p, size_t n, char *buf)
-{
-	for (size_t i = 0; i < n; i++) {
-		sprintf(buf + 3 * i, i + 1 < n ? "%02x:" : "%02x", p[i]);
-	}
-	if (n == 0) {
-		buf[0] = '\0';
-	}
 }
 
 /*
@@ -174,23 +160,23 @@ static int arg_key(json_t *args, struct dp_client_key *k, json_t **err)
 static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *b)
 {
 	const struct dp_scope *s = dp_config_scope_of(cfg, b->addr);
-	char ip[16], key[3 * DP_KEY_MAX + 1];
+	char key[LW_HEX_BUFLEN(DP_KEY_MAX)];
 	json_t *j;
 
-	fmt_ip(b->addr, ip);
-	j = json_pack("{s:s, s:s, s:s, s:I}", "ip-address", ip, "scope", s ? s->name : "",
-		      "state", bt_state_str(b->state), "cltt", (json_int_t)b->start);
+	j = json_pack("{s:s, s:s, s:s, s:I}", "ip-address", lw_ip4_fmt(b->addr).s, "scope",
+		      s ? s->name : "", "state", bt_state_str(b->state), "cltt",
+		      (json_int_t)b->start);
 	if (b->key.len == 0) {
 		/* BACKUP: an address of the failover secondary's pool, no client. */
 	} else if (b->key.type == DP_KEY_HWADDR && b->key.len == 7 && b->key.data[0] == 1) {
-		fmt_hex(b->key.data + 1, 6, key);
+		lw_hex_fmt(key, sizeof(key), b->key.data + 1, 6, ':');
 		json_object_set_new(j, "hw-address", json_string(key));
 	} else {
-		fmt_hex(b->key.data, b->key.len, key);
+		lw_hex_fmt(key, sizeof(key), b->key.data, b->key.len, ':');
 		json_object_set_new(j, b->key.type == DP_KEY_HWADDR ? "hardware-key" : "client-id",
 				    json_string(key));
 		if (b->key.type == DP_KEY_CLIENT_ID && b->hw_len == 7 && b->hw[0] == 1) {
-			fmt_hex(b->hw + 1, 6, key);
+			lw_hex_fmt(key, sizeof(key), b->hw + 1, 6, ':');
 			json_object_set_new(j, "hw-address", json_string(key));
 		}
 	}
@@ -468,19 +454,18 @@ static json_t *start(struct cp_daemon *d, struct cp_pending *p)
 
 static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 {
-	char ip[16];
+	const struct lw_ip4_str ip = lw_ip4_fmt(p->op.addr);
 
-	fmt_ip(p->op.addr, ip);
 	switch (p->op.result) {
 	case 0:
 		break;
 	case -EEXIST:
 		return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client, or the "
-				  "client holds another address in the scope", p->what, ip);
+				  "client holds another address in the scope", p->what, ip.s);
 	case -ENOENT:
-		return ctl_answer(CTL_EMPTY, NULL, "%s: no lease for %s", p->what, ip);
+		return ctl_answer(CTL_EMPTY, NULL, "%s: no lease for %s", p->what, ip.s);
 	case -EINVAL:
-		return ctl_answer(CTL_ERROR, NULL, "%s: %s is in no scope", p->what, ip);
+		return ctl_answer(CTL_ERROR, NULL, "%s: %s is in no scope", p->what, ip.s);
 	default:
 		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
 				  "again", p->what);
@@ -502,7 +487,7 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
-		       ip, bt_state_str(p->op.state));
+		       ip.s, bt_state_str(p->op.state));
 		return ctl_answer(CTL_OK, l, "lease %s", strcmp(p->what, "lease4-add") == 0 ?
 				  "added" : "updated");
 	}
@@ -1601,9 +1586,7 @@ static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t
 		const struct dp_scope *s = &cfg->scopes[i];
 		json_t *o;
 
-		fmt_ip(s->subnet, subnet);
-		snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%u",
-			 s->prefix_len);
+		snprintf(subnet, sizeof(subnet), "%s/%u", lw_ip4_fmt(s->subnet).s, s->prefix_len);
 		o = json_pack("{s:s, s:s, s:b}", "name", s->name, "subnet", subnet, "active",
 			      s->active);
 		static const char *const keys[][2] = {

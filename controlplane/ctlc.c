@@ -20,6 +20,7 @@
  * failover samples, which carry several labels, are sorted by their whole label text.
  */
 #include "ctlc.h"
+#include "fmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -195,17 +196,6 @@ static size_t parse_hex(const char *s, uint8_t *out, size_t max, bool *sep)
 		s += 2;
 	}
 	return n;
-}
-
-/* "02:00:5e:12:00:05": lowercase, two digits per byte, colons. @out holds 3 * n bytes. */
-static void format_hex(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		sprintf(out + 3 * i, "%02x%s", b[i], i + 1 < n ? ":" : "");
-	}
-	if (n == 0) {
-		out[0] = '\0';
-	}
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -741,7 +731,7 @@ static int put_mac(const struct cmd_def *d, json_t *o, const char *w, char *err,
 		return usage_err(d, err, errlen, "--mac \"%." ECHO_MAX "s\" is not a MAC address "
 				 "(aa:bb:cc:dd:ee:ff)", w);
 	}
-	format_hex(b, 6, s);
+	lw_hex_fmt(s, sizeof(s), b, 6, ':');
 	return set_str(o, "hw-address", s) != 0 ? nomem(err, errlen) : 0;
 }
 
@@ -758,7 +748,7 @@ static int put_client_id(const struct cmd_def *d, json_t *o, const char *w, char
 		return usage_err(d, err, errlen, "--client-id \"%." ECHO_MAX "s\" is not hex "
 				 "bytes (01:02:03 or 010203)", w);
 	}
-	format_hex(b, n, s);
+	lw_hex_fmt(s, sizeof(s), b, n, ':');
 	return set_str(o, "client-id", s) != 0 ? nomem(err, errlen) : 0;
 }
 
@@ -796,7 +786,7 @@ static int put_key(const struct cmd_def *d, struct args *a, const char *w, json_
 		return usage_err(d, err, errlen, "\"%." ECHO_MAX "s\" is not an IPv4 address, a "
 				 "MAC address or a client id", w);
 	}
-	format_hex(b, n, s);
+	lw_hex_fmt(s, sizeof(s), b, n, ':');
 	if (n == 6 && sep) {
 		return set_str(o, "hw-address", s) != 0 ? nomem(err, errlen) : 0;
 	}

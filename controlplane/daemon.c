@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "daemon_impl.h"
 #include "failover.h"
+#include "fmt.h"
 #include "fo_link.h"
 #include "log.h"
 #include "persist.h"
@@ -283,9 +284,8 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 		const struct dp_scope *s = &cfg->scopes[i];
 
-		cp_log(CP_LOG_INFO, "scope %s: %u.%u.%u.%u/%u, %llu dynamic addresses, "
-		       "%u reservations, lease %us%s", s->name, s->subnet >> 24,
-		       (s->subnet >> 16) & 255, (s->subnet >> 8) & 255, s->subnet & 255,
+		cp_log(CP_LOG_INFO, "scope %s: %s/%u, %llu dynamic addresses, %u reservations, "
+		       "lease %us%s", s->name, lw_ip4_fmt(s->subnet).s,
 		       s->prefix_len, (unsigned long long)rt->snap->pools->pools[i].total,
 		       s->n_reservations, s->lease_time, s->active ? "" : " (inactive)");
 	}

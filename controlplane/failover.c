@@ -54,8 +54,10 @@
 #include <arpa/inet.h>
 
 #include "bindings.h"
+#include "byteorder.h"
 #include "daemon_impl.h"
 #include "failover.h"
+#include "fmt.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
 #include "fo_link.h"
@@ -209,12 +211,6 @@ static uint64_t wall_s(void)
 static uint32_t clamp32(uint64_t t)
 {
 	return t > FO_LEASE_TIME_MAX ? (uint32_t)FO_LEASE_TIME_MAX : (uint32_t)t;
-}
-
-static const char *ip_str(uint32_t a, char buf[16])
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-	return buf;
 }
 
 /* --- address index -------------------------------------------------------------------- */
@@ -405,24 +401,6 @@ static void publish_view(struct cp_daemon *d, struct rel *r)
 
 /* --- persistence of the state record ------------------------------------------------- */
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++) {
-		v = v << 8 | p[i];
-	}
-	return v;
-}
-
 static void persist_state(struct cp_daemon *d, struct rel *r)
 {
 	struct fo_state_record rec;
@@ -435,13 +413,10 @@ static void persist_state(struct cp_daemon *d, struct rel *r)
 	b[2] = (uint8_t)rec.restart_state;
 	b[3] = (uint8_t)rec.partner;
 	b[4] = rec.storage_lost;
-	b[5] = (uint8_t)(rec.mclt >> 24);
-	b[6] = (uint8_t)(rec.mclt >> 16);
-	b[7] = (uint8_t)(rec.mclt >> 8);
-	b[8] = (uint8_t)rec.mclt;
-	put_u64(b + 16, rec.stos);
-	put_u64(b + 24, rec.last_op);
-	put_u64(b + 32, rec.partner_stos);
+	lw_put32(b + 5, rec.mclt);
+	lw_put64(b + 16, rec.stos);
+	lw_put64(b + 24, rec.last_op);
+	lw_put64(b + 32, rec.partner_stos);
 	rc = store_fo_put(d->persist.store, r->name, b, sizeof(b));
 	if (rc != 0) {
 		cp_log(CP_LOG_ERR, "failover %s: cannot save the state: %s", r->name,
@@ -470,10 +445,10 @@ static int load_state(struct cp_daemon *d, struct rel *r, struct fo_state_record
 	rec->restart_state = b[2];
 	rec->partner = b[3];
 	rec->storage_lost = b[4] != 0;
-	rec->mclt = (uint32_t)b[5] << 24 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 8 | b[8];
-	rec->stos = get_u64(b + 16);
-	rec->last_op = get_u64(b + 24);
-	rec->partner_stos = get_u64(b + 32);
+	rec->mclt = lw_get32(b + 5);
+	rec->stos = lw_get64(b + 16);
+	rec->last_op = lw_get64(b + 24);
+	rec->partner_stos = lw_get64(b + 32);
 	return 1;
 }
 
@@ -812,7 +787,6 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 {
 	struct rel *r = o->rel;
-	char ip[16];
 
 	if (o->kind == OPK_INBOUND && o->no_ack) {
 		if (result == 0) {
@@ -824,13 +798,13 @@ static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 			send_bndack(r, o->xid, o->addr, 0, NULL);
 		} else {
 			cp_log(CP_LOG_WARN, "failover %s: update of %s from the partner not applied: "
-			       "%s", r->name, ip_str(o->addr, ip), strerror(-result));
+			       "%s", r->name, lw_ip4_fmt(o->addr).s, strerror(-result));
 			send_bndack(r, o->xid, o->addr, FO_RR_MISC_REJECT,
 				    "binding could not be stored");
 		}
 	} else if (result != 0) {
 		cp_log(CP_LOG_WARN, "failover %s: %s of %s not done: %s", r->name,
-		       bt_state_str(o->want.state), ip_str(o->addr, ip), strerror(-result));
+		       bt_state_str(o->want.state), lw_ip4_fmt(o->addr).s, strerror(-result));
 	}
 	if (result != 0) {
 		r->s.op_failures++;
@@ -982,7 +956,6 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 	struct dp_lease_op want;
 	uint8_t lhw[DP_HW_MAX];
 	size_t lhw_len;
-	char ip[16];
 	int rc;
 
 	if (u->idx != UINT64_MAX && (r->af[u->idx] & F_BUSY)) {
@@ -1002,7 +975,7 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 	urcu_qsbr_thread_offline();
 	if (!v.accept) {
 		cp_log(CP_LOG_INFO, "failover %s: BNDUPD %s %s rejected: %s (rule %s)", r->name,
-		       ip_str(u->addr, ip), fo_lease_status_str(u->status),
+		       lw_ip4_fmt(u->addr).s, fo_lease_status_str(u->status),
 		       fo_reject_reason_str(v.reject_reason), fo_lease_rule_str(v.rule));
 		send_bndack(r, u->xid, u->addr, v.reject_reason, fo_reject_reason_str(
 				    v.reject_reason));
@@ -1069,11 +1042,9 @@ static void inq_progress(struct cp_daemon *d, struct rel *r)
 		struct fo_upd *u = &r->inq[r->in_head];
 
 		if (u->idx == UINT64_MAX) {
-			char ip[16];
-
 			/* Not in our pools: reject 1 (D12 §7.1.3), whatever our table says. */
 			cp_log(CP_LOG_INFO, "failover %s: BNDUPD for %s, not in this relationship's "
-			       "pools: rejected", r->name, ip_str(u->addr, ip));
+			       "pools: rejected", r->name, lw_ip4_fmt(u->addr).s);
 			send_bndack(r, u->xid, u->addr, FO_RR_ILLEGAL_IP_ADDR,
 				    fo_reject_reason_str(FO_RR_ILLEGAL_IP_ADDR));
 		} else if (!handle_update(d, r, u)) {
@@ -1151,7 +1122,6 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 {
 	struct fo_out *o = out_slot(r, m->xid);
 	uint64_t idx;
-	char ip[16];
 
 	r->s.bndack_rx++;
 	if (o == NULL) {
@@ -1167,7 +1137,8 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 		r->s.reject_rx++;
 		cp_log(CP_LOG_WARN, "failover %s: partner rejected our %s of %s: %s%s%.*s",
 		       r->name, fo_lease_status_str(o->status),
-		       ip_str(fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ? m->assigned_addr : 0, ip),
+		       lw_ip4_fmt(fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ?
+				  m->assigned_addr : 0).s,
 		       fo_reject_reason_str(m->reject_reason),
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? (int)m->message.len : 0,
@@ -1630,10 +1601,8 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 	}
 	r->published_svc = FO_SERVICE_NONE;
 	cp_log(CP_LOG_INFO, "failover %s: %s, %s, %u scope(s), %" PRIu64 " addresses, MCLT %us, "
-	       "partner %u.%u.%u.%u:%u, %s", r->name, fo_role_str(sc.role), fo_mode_str(sc.mode),
-	       r->n_scopes, r->n_addr, sc.mclt, c->partner_addr >> 24,
-	       (c->partner_addr >> 16) & 255, (c->partner_addr >> 8) & 255,
-	       c->partner_addr & 255, c->partner_port,
+	       "partner %s:%u, %s", r->name, fo_role_str(sc.role), fo_mode_str(sc.mode),
+	       r->n_scopes, r->n_addr, sc.mclt, lw_ip4_fmt(c->partner_addr).s, c->partner_port,
 	       have ? "state restored" : "no stored state (first start, or storage lost)");
 	run_actions(d, r, &out);
 	publish_view(d, r);

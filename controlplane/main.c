@@ -12,31 +12,27 @@
 #include "bindings.h"
 #include "config.h"
 #include "daemon.h"
+#include "fmt.h"
 #include "log.h"
 #include "store.h"
 
 static int dump_one(const struct store_binding *b, void *arg)
 {
 	FILE *out = arg;
+	char hex[LW_HEX_BUFLEN(DP_KEY_MAX)];
 
 	/* A BACKUP binding may have no client: its key is empty, of type "none". */
-	fprintf(out, "{\"address\": \"%u.%u.%u.%u\", \"state\": \"%s\", \"key-type\": \"%s\", "
-		"\"key\": \"", b->addr >> 24, (b->addr >> 16) & 255, (b->addr >> 8) & 255,
-		b->addr & 255, bt_state_str(b->state),
+	lw_hex_fmt(hex, sizeof(hex), b->key.data, b->key.len, ':');
+	fprintf(out, "{\"address\": \"%s\", \"state\": \"%s\", \"key-type\": \"%s\", "
+		"\"key\": \"%s", lw_ip4_fmt(b->addr).s, bt_state_str(b->state),
 		b->key.type == DP_KEY_CLIENT_ID ? "client-id" :
-		b->key.len == 0 && b->key.type != DP_KEY_HWADDR ? "none" : "hw");
-	for (unsigned i = 0; i < b->key.len; i++) {
-		fprintf(out, "%s%02x", i ? ":" : "", b->key.data[i]);
-	}
+		b->key.len == 0 && b->key.type != DP_KEY_HWADDR ? "none" : "hw", hex);
 	/* "hw": htype + chaddr as stored (record version 2), null when unknown. */
 	if (b->hw_len == 0) {
 		fprintf(out, "\", \"hw\": null");
 	} else {
-		fprintf(out, "\", \"hw\": \"");
-		for (unsigned i = 0; i < b->hw_len; i++) {
-			fprintf(out, "%s%02x", i ? ":" : "", b->hw[i]);
-		}
-		fprintf(out, "\"");
+		lw_hex_fmt(hex, sizeof(hex), b->hw, b->hw_len, ':');
+		fprintf(out, "\", \"hw\": \"%s\"", hex);
 	}
 	if (b->ends == UINT64_MAX) {
 		fprintf(out, ", \"start\": %llu, \"ends\": null}\n",

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "fmt.h"
 #include "log.h"
 #include "persist.h"
 
@@ -214,10 +215,8 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 
 		if (s == NULL) {
 			if (++*skipped <= 5) {
-				cp_log(CP_LOG_WARN, "store: binding of %u.%u.%u.%u is in no "
-				       "configured scope; kept on disk, not served", sb->addr >> 24,
-				       (sb->addr >> 16) & 255, (sb->addr >> 8) & 255,
-				       sb->addr & 255);
+				cp_log(CP_LOG_WARN, "store: binding of %s is in no configured "
+				       "scope; kept on disk, not served", lw_ip4_fmt(sb->addr).s);
 			}
 			continue;
 		}

@@ -35,21 +35,8 @@
 #include <stdint.h>
 
 #include "dp_config.h"
-
-/** Binding states: the draft-ietf-dhc-failover-12 states, plus OFFERED (ours, not on disk). */
-enum bt_state {
-	BT_FREE = 1,
-	BT_ACTIVE = 2,
-	BT_EXPIRED = 3,
-	BT_RELEASED = 4,
-	BT_ABANDONED = 5,
-	BT_RESET = 6,
-	BT_BACKUP = 7,
-	BT_OFFERED = 16,	/**< held for its client after an OFFER, until offer_hold ends */
-};
-
-/** Lease end meaning "never" (BOOTP and infinite leases). */
-#define BT_INFINITE UINT64_MAX
+#include "lease.h"	/* enum bt_state, BT_INFINITE */
+#include "lw_attr.h"
 
 struct bt_binding {
 	struct cds_lfht_node addr_node;
@@ -110,7 +97,7 @@ void bt_table_free(struct bt_table *t);
  * Allocate @p n_records records for writer @p id. Control thread, at start-up.
  * @return 0 or -ENOMEM.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records);
 
 /** Free the writer's records. After bt_table_free() and rcu_barrier(). */
@@ -160,14 +147,14 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  * ever does. Writer thread, RCU read side (online).
  * @return 0 or -EAGAIN.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.
  * Writer thread, online. @return 0 or -EAGAIN (changed by someone else: nothing done).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int bt_remove(struct bt_writer *w, const struct bt_binding *old);
 
 /**

@@ -195,7 +195,7 @@ static int opt_check(struct dhcp4_msg *m)
 		m->type = type;
 	}
 	if (dhcp4_has(m, DHCP4_OPT_MAX_SIZE)) {
-		m->max_size = dp_get16(m->data + m->opt_off[DHCP4_OPT_MAX_SIZE]);
+		m->max_size = lw_get16(m->data + m->opt_off[DHCP4_OPT_MAX_SIZE]);
 	}
 	return DHCP4_OK;
 }
@@ -207,12 +207,12 @@ static void hdr_parse(struct dhcp4_msg *m, const uint8_t *buf)
 	m->hlen = buf[OFF_HLEN];
 	m->hops = buf[OFF_HOPS];
 	memcpy(&m->xid, buf + OFF_XID, sizeof(m->xid));
-	m->secs = dp_get16(buf + OFF_SECS);
-	m->flags = dp_get16(buf + OFF_FLAGS);
-	m->ciaddr = dp_get32(buf + OFF_CIADDR);
-	m->yiaddr = dp_get32(buf + OFF_YIADDR);
-	m->siaddr = dp_get32(buf + OFF_SIADDR);
-	m->giaddr = dp_get32(buf + OFF_GIADDR);
+	m->secs = lw_get16(buf + OFF_SECS);
+	m->flags = lw_get16(buf + OFF_FLAGS);
+	m->ciaddr = lw_get32(buf + OFF_CIADDR);
+	m->yiaddr = lw_get32(buf + OFF_YIADDR);
+	m->siaddr = lw_get32(buf + OFF_SIADDR);
+	m->giaddr = lw_get32(buf + OFF_GIADDR);
 	memcpy(m->chaddr, buf + OFF_CHADDR, DHCP4_CHADDR_LEN);
 	memcpy(m->sname, buf + OFF_SNAME, DHCP4_SNAME_LEN);
 	memcpy(m->file, buf + OFF_FILE, DHCP4_FILE_LEN);
@@ -271,7 +271,7 @@ bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
 	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
 		return false;
 	}
-	*out = dp_get32(m->data + m->opt_off[code]);
+	*out = lw_get32(m->data + m->opt_off[code]);
 	return true;
 }
 
@@ -352,11 +352,11 @@ int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
 	buf[OFF_HTYPE] = req->htype;
 	buf[OFF_HLEN] = req->hlen;
 	memcpy(buf + OFF_XID, &req->xid, sizeof(req->xid));
-	dp_put16(buf + OFF_FLAGS, req->flags);
-	dp_put32(buf + OFF_CIADDR, ciaddr);
-	dp_put32(buf + OFF_YIADDR, yiaddr);
-	dp_put32(buf + OFF_SIADDR, siaddr);
-	dp_put32(buf + OFF_GIADDR, req->giaddr);
+	lw_put16(buf + OFF_FLAGS, req->flags);
+	lw_put32(buf + OFF_CIADDR, ciaddr);
+	lw_put32(buf + OFF_YIADDR, yiaddr);
+	lw_put32(buf + OFF_SIADDR, siaddr);
+	lw_put32(buf + OFF_GIADDR, req->giaddr);
 	/* Bytes of chaddr past hlen are not the client's: do not echo them. */
 	memcpy(buf + OFF_CHADDR, req->chaddr, hlen);
 	field_str(buf + OFF_SNAME, DHCP4_SNAME_LEN, sname);
@@ -418,7 +418,7 @@ int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
 {
 	uint8_t b[4];
 
-	dp_put32(b, v);
+	lw_put32(b, v);
 	return dhcp4_put(w, code, b, sizeof(b));
 }
 

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_attr.h"
+
 /** BOOTP op codes. */
 enum { DHCP4_BOOTREQUEST = 1, DHCP4_BOOTREPLY = 2 };
 
@@ -133,7 +135,7 @@ struct dhcp4_msg {
  *       against BOOTREQUEST here (the caller counts replies it receives separately) but must
  *       be 1 or 2.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_parse(struct dhcp4_msg *m, const uint8_t *buf, size_t len);
 
 /** @return true when option @p code was present (possibly with length 0). */
@@ -188,7 +190,7 @@ struct dhcp4_writer {
  *                              stays NUL-terminated.
  * @return DHCP4_OK or DHCP4_E_NOSPACE. Sets w->reserve to 1 (room for END).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
 		      const struct dhcp4_msg *req, uint32_t ciaddr, uint32_t yiaddr,
 		      uint32_t siaddr, const char *sname, const char *file);
@@ -200,15 +202,15 @@ int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
  * @return DHCP4_OK, DHCP4_E_NOSPACE, or DHCP4_E_OPT_SIZE when @p code is PAD (0) or END
  *         (255), which have no length byte and cannot be written with this call.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len);
 
 /** Append a 1-byte option. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v);
 
 /** Append a 4-byte option from a host-order value (addresses, lease times). */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v);
 
 /**
@@ -216,7 +218,7 @@ int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v);
  * cap is smaller). Uses the reserved bytes.
  * @return the message length, or DHCP4_E_NOSPACE when not even END fits.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dhcp4_build_end(struct dhcp4_writer *w);
 
 /**

@@ -14,11 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lease.h"	/* struct dp_client_key, DP_KEY_MAX, DP_HW_MAX, DP_MAX_WORKERS */
+
 #define DP_NAME_MAX	64	/**< scope, port and interface names, with the NUL */
-#define DP_KEY_MAX	64	/**< longest client key (client id or htype+chaddr) */
-#define DP_HW_MAX	17	/**< htype + chaddr (up to 16 bytes): failover option 5 */
 #define DP_MAX_PORTS	16
-#define DP_MAX_WORKERS	64
 #define DP_MAX_IFACES	256
 #define DP_MAX_SCOPES	4096
 
@@ -38,18 +37,6 @@ struct dp_optlist {
 /** Inclusive address range. */
 struct dp_range {
 	uint32_t first, last;
-};
-
-/** How a client is identified: option 61 when present, else htype + chaddr (RFC 2131 §4.2). */
-enum dp_key_type {
-	DP_KEY_HWADDR = 1,	/**< data = htype, chaddr[0..hlen) */
-	DP_KEY_CLIENT_ID = 2,	/**< data = option 61 value */
-};
-
-struct dp_client_key {
-	uint8_t type;		/**< enum dp_key_type */
-	uint8_t len;
-	uint8_t data[DP_KEY_MAX];
 };
 
 /** A reservation: this client always gets this address (and may be a BOOTP client). */

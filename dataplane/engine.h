@@ -22,6 +22,7 @@
 #include "dp_config.h"
 #include "fo_view.h"
 #include "frame.h"
+#include "lw_attr.h"
 #include "pool.h"
 
 /** What one worker asks of another (through the other's command ring). */
@@ -153,7 +154,7 @@ struct dp_ingress {
  * Derive the client key (option 61, else htype + chaddr).
  * @return 0, or -EINVAL when option 61 is empty or longer than DP_KEY_MAX.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dp_client_key_of(const struct dhcp4_msg *m, struct dp_client_key *k);
 
 /**
@@ -163,7 +164,7 @@ int dp_client_key_of(const struct dhcp4_msg *m, struct dp_client_key *k);
  * bt_key_owner() of this key.
  * @return 0, or -EINVAL (option 61 empty or longer than DP_KEY_MAX).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
 			 struct dp_client_key *k);
 

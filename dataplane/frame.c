@@ -107,18 +107,18 @@ static int udp_parse(const uint8_t *buf, struct dp_frame *f)
 	if (f->l4_len < DP_UDP_HDR_LEN) {
 		return DP_FE_TRUNCATED;
 	}
-	ulen = dp_get16(u + 4);
+	ulen = lw_get16(u + 4);
 	/* Like Linux, accept a UDP length shorter than the IP payload and ignore the rest. */
 	if (ulen < DP_UDP_HDR_LEN || ulen > f->l4_len) {
 		return DP_FE_UDP_LEN;
 	}
-	f->sport = dp_get16(u);
-	f->dport = dp_get16(u + 2);
+	f->sport = lw_get16(u);
+	f->dport = lw_get16(u + 2);
 	/* Before the checksum: most UDP we see is not for us and not worth summing. */
 	if (f->dport != DP_DHCP_SERVER_PORT) {
 		return DP_FE_UDP_PORT;
 	}
-	csum = dp_get16(u + 6);
+	csum = lw_get16(u + 6);
 	if (csum != 0 &&
 	    dp_csum_finish(dp_csum_partial(u, ulen, pseudo_sum(f->ip_src, f->ip_dst, ulen))) != 0) {
 		return DP_FE_UDP_CSUM;
@@ -156,7 +156,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	if ((ip[0] >> 4) != 4 || ihl < DP_IPV4_HDR_LEN) {
 		return DP_FE_IP_HDR;
 	}
-	tot = dp_get16(ip + 2);
+	tot = lw_get16(ip + 2);
 	if (tot < ihl) {
 		return DP_FE_IP_HDR;
 	}
@@ -166,13 +166,13 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	if (dp_csum_finish(dp_csum_partial(ip, ihl, 0)) != 0) {
 		return DP_FE_IP_CSUM;
 	}
-	frag = dp_get16(ip + 6);
+	frag = lw_get16(ip + 6);
 	if (frag & (IP_FLAG_MF | IP_FRAG_OFF_MASK)) {
 		return DP_FE_IP_FRAGMENT;
 	}
 	f->ip_tos = ip[1];
-	f->ip_src = dp_get32(ip + 12);
-	f->ip_dst = dp_get32(ip + 16);
+	f->ip_src = lw_get32(ip + 12);
+	f->ip_dst = lw_get32(ip + 16);
 	f->l4_off = (uint16_t)(f->l3_off + ihl);
 	f->l4_len = (uint16_t)(tot - ihl);
 
@@ -194,13 +194,13 @@ static int arp_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 		return DP_FE_TRUNCATED;
 	}
 	/* htype Ethernet, ptype IPv4, hlen 6, plen 4, op request. */
-	if (dp_get16(a) != 1 || dp_get16(a + 2) != ETHERTYPE_IPV4 || a[4] != DP_ETHER_ADDR_LEN ||
-	    a[5] != 4 || dp_get16(a + 6) != 1) {
+	if (lw_get16(a) != 1 || lw_get16(a + 2) != ETHERTYPE_IPV4 || a[4] != DP_ETHER_ADDR_LEN ||
+	    a[5] != 4 || lw_get16(a + 6) != 1) {
 		return DP_FE_ARP;
 	}
 	memcpy(f->arp_sha, a + 8, DP_ETHER_ADDR_LEN);
-	f->arp_spa = dp_get32(a + 14);
-	f->arp_tpa = dp_get32(a + 24);
+	f->arp_spa = lw_get32(a + 14);
+	f->arp_tpa = lw_get32(a + 24);
 	return DP_FRAME_ARP;
 }
 
@@ -215,7 +215,7 @@ int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	}
 	memcpy(f->dst_mac, buf, DP_ETHER_ADDR_LEN);
 	memcpy(f->src_mac, buf + DP_ETHER_ADDR_LEN, DP_ETHER_ADDR_LEN);
-	type = dp_get16(buf + 12);
+	type = lw_get16(buf + 12);
 	while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) {
 		if (f->nvlan == DP_MAX_VLAN) {
 			return DP_FE_ETHERTYPE;
@@ -224,9 +224,9 @@ int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 			return DP_FE_TRUNCATED;
 		}
 		f->vlan_tpid[f->nvlan] = type;
-		f->vlan_tci[f->nvlan] = dp_get16(buf + off);
+		f->vlan_tci[f->nvlan] = lw_get16(buf + off);
 		f->nvlan++;
-		type = dp_get16(buf + off + 2);
+		type = lw_get16(buf + off + 2);
 		off += DP_VLAN_HDR_LEN;
 	}
 	f->l3_off = (uint16_t)off;
@@ -281,19 +281,19 @@ static size_t eth_build(uint8_t *buf, const uint8_t *dst, const uint8_t *src, un
 	memmove(buf, dst, DP_ETHER_ADDR_LEN);
 	memmove(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
 	for (i = 0; i < nvlan; i++) {
-		dp_put16(buf + off, tpid[i] ? tpid[i] : ETHERTYPE_VLAN);
-		dp_put16(buf + off + 2, tci[i]);
+		lw_put16(buf + off, tpid[i] ? tpid[i] : ETHERTYPE_VLAN);
+		lw_put16(buf + off + 2, tci[i]);
 		off += DP_VLAN_HDR_LEN;
 	}
-	dp_put16(buf + off, type);
+	lw_put16(buf + off, type);
 	return off + 2;
 }
 
 /* Recompute the checksum of an IPv4 header in place. */
 static void ipv4_csum_set(uint8_t *ip, size_t ihl)
 {
-	dp_put16(ip + 10, 0);
-	dp_put16(ip + 10, dp_csum_finish(dp_csum_partial(ip, ihl, 0)));
+	lw_put16(ip + 10, 0);
+	lw_put16(ip + 10, dp_csum_finish(dp_csum_partial(ip, ihl, 0)));
 }
 
 size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
@@ -316,25 +316,25 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 	ip = buf + l3;
 	ip[0] = 0x45;
 	ip[1] = 0;
-	dp_put16(ip + 2, (uint16_t)(DP_IPV4_HDR_LEN + udp_len));
+	lw_put16(ip + 2, (uint16_t)(DP_IPV4_HDR_LEN + udp_len));
 	/* id 0 with DF: an atomic datagram (RFC 6864); replies are never fragmented. */
-	dp_put16(ip + 4, 0);
-	dp_put16(ip + 6, IP_FLAG_DF);
+	lw_put16(ip + 4, 0);
+	lw_put16(ip + 6, IP_FLAG_DF);
 	ip[8] = d->ttl ? d->ttl : DEFAULT_TTL;
 	ip[9] = PROTO_UDP;
-	dp_put32(ip + 12, d->ip_src);
-	dp_put32(ip + 16, d->ip_dst);
+	lw_put32(ip + 12, d->ip_src);
+	lw_put32(ip + 16, d->ip_dst);
 	ipv4_csum_set(ip, DP_IPV4_HDR_LEN);
 
 	u = ip + DP_IPV4_HDR_LEN;
-	dp_put16(u, d->sport);
-	dp_put16(u + 2, d->dport);
-	dp_put16(u + 4, udp_len);
-	dp_put16(u + 6, 0);
+	lw_put16(u, d->sport);
+	lw_put16(u + 2, d->dport);
+	lw_put16(u + 4, udp_len);
+	lw_put16(u + 6, 0);
 	csum = dp_csum_finish(dp_csum_partial(u, udp_len,
 					      pseudo_sum(d->ip_src, d->ip_dst, udp_len)));
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
-	dp_put16(u + 6, csum ? csum : 0xffff);
+	lw_put16(u + 6, csum ? csum : 0xffff);
 	return hdr + payload_len;
 }
 
@@ -346,11 +346,11 @@ size_t dp_frame_arp_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t 
 	/* f is a copy of what the request said, so the frame can be rewritten freely. */
 	memcpy(buf, f->src_mac, DP_ETHER_ADDR_LEN);
 	memmove(buf + DP_ETHER_ADDR_LEN, mac, DP_ETHER_ADDR_LEN);
-	dp_put16(a + 6, 2);
+	lw_put16(a + 6, 2);
 	memmove(a + 8, mac, DP_ETHER_ADDR_LEN);
-	dp_put32(a + 14, ip);
+	lw_put32(a + 14, ip);
 	memcpy(a + 18, f->arp_sha, DP_ETHER_ADDR_LEN);
-	dp_put32(a + 24, f->arp_spa);
+	lw_put32(a + 24, f->arp_spa);
 	return (size_t)f->l3_off + ARP_LEN;
 }
 
@@ -364,11 +364,11 @@ size_t dp_frame_icmp_echo_reply(uint8_t *buf, const struct dp_frame *f, const ui
 	memmove(buf + DP_ETHER_ADDR_LEN, mac, DP_ETHER_ADDR_LEN);
 	/* A reply is a new datagram: it starts with a fresh TTL, not the request's leftover. */
 	ip[8] = DEFAULT_TTL;
-	dp_put32(ip + 12, f->ip_dst);
-	dp_put32(ip + 16, f->ip_src);
+	lw_put32(ip + 12, f->ip_dst);
+	lw_put32(ip + 16, f->ip_src);
 	ipv4_csum_set(ip, ihl);
 	icmp[0] = ICMP_ECHO_REPLY;
-	dp_put16(icmp + 2, 0);
-	dp_put16(icmp + 2, dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)));
+	lw_put16(icmp + 2, 0);
+	lw_put16(icmp + 2, dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)));
 	return (size_t)f->l4_off + f->l4_len;
 }

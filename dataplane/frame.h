@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_attr.h"
+
 #define DP_ETHER_ADDR_LEN	6
 #define DP_MAX_VLAN		2
 #define DP_ETHER_HDR_LEN	14
@@ -85,7 +87,7 @@ static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
  * @param f        filled on success.
  * @return an enum dp_frame_kind (> 0), or a negative enum dp_frame_err.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f);
 
 /** Counter name of a negative enum dp_frame_err (static string). */

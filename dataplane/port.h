@@ -16,6 +16,7 @@
 #include <rte_mempool.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
 struct dp_port_state {
 	uint16_t port_id;		/**< DPDK ethdev id */
@@ -31,7 +32,7 @@ struct dp_port_state {
  * @param err,errlen  a message naming the port and the reason on failure.
  * @return 0 or a negative errno.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dp_ports_start(const struct dp_config *cfg, uint16_t n_queues, struct rte_mempool *mp,
 		   struct dp_port_state *ps, char *err, size_t errlen);
 

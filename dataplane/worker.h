@@ -38,6 +38,7 @@
 #include "dp_config.h"
 #include "engine.h"
 #include "frame.h"
+#include "lw_attr.h"
 #include "port.h"
 
 #define DP_BURST	32
@@ -111,7 +112,7 @@ uint64_t dp_runtime_now(const struct dp_runtime *rt);
  * Allocate workers, rings, binding writers. Control thread, after the EAL and before ports
  * start. @return 0 or negative errno.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers);
 
 /** Free what dp_workers_init() made. After the workers have returned. */

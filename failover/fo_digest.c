@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "byteorder.h"
 #include "fo_digest.h"
 #include "fo_msg.h"
 
@@ -223,8 +224,7 @@ static long find_digest(const uint8_t *msg, size_t len, uint16_t *dlen)
 {
 	size_t off;
 
-	if (len < FO_MSG_HDR_LEN || len > FO_MSG_MAX_LEN ||
-	    ((size_t)msg[0] << 8 | msg[1]) != len) {
+	if (len < FO_MSG_HDR_LEN || len > FO_MSG_MAX_LEN || lw_get16(msg) != len) {
 		return FO_DIGEST_E_FORMAT;
 	}
 	off = msg[3] < FO_MSG_HDR_LEN ? FO_MSG_HDR_LEN : msg[3];
@@ -237,8 +237,8 @@ static long find_digest(const uint8_t *msg, size_t len, uint16_t *dlen)
 		if (len - off < FO_OPT_HDR_LEN) {
 			return FO_DIGEST_E_FORMAT;
 		}
-		code = (uint16_t)(msg[off] << 8 | msg[off + 1]);
-		olen = (uint16_t)(msg[off + 2] << 8 | msg[off + 3]);
+		code = lw_get16(msg + off);
+		olen = lw_get16(msg + off + 2);
 		off += FO_OPT_HDR_LEN;
 		if (olen > len - off) {
 			return FO_DIGEST_E_FORMAT;

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_attr.h"
+
 #define FO_MD5_LEN		16	/**< MD5 output, bytes */
 #define FO_MD5_BLOCK		64	/**< MD5 block, bytes (the HMAC key pad size) */
 #define FO_DIGEST_HMAC_MD5	1	/**< message-digest type byte for HMAC-MD5 (D12) */
@@ -105,7 +107,7 @@ void fo_digest_wipe(void *p, size_t n);
  * @return 0, FO_DIGEST_E_MISSING (no digest option), FO_DIGEST_E_TYPE (its data is not 17
  *         bytes) or FO_DIGEST_E_FORMAT. On error @p msg is unchanged.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key);
 
 /**
@@ -120,7 +122,7 @@ int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key);
  * @note The comparison is constant-time. A payload offset below 12 is read as 12 (as
  *       FO_DECODE_MS_QUIRKS does); the HMAC covers the bytes as received either way.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_digest_verify(const uint8_t *msg, size_t len, const struct fo_hmac_md5 *key);
 
 /** Name of an FO_DIGEST_E_* code ("digest-missing", ...), "ok" for 0, else "unknown". */

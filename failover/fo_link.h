@@ -94,6 +94,7 @@
 #include <stdint.h>
 
 #include "fo_msg.h"
+#include "lw_attr.h"
 
 #define FO_LINK_NAME_MAX	64	/**< longest relationship name accepted in the config */
 #define FO_LINK_VENDOR_MAX	64	/**< longest vendor-class accepted in the config */
@@ -196,7 +197,7 @@ struct fo_link;
  *         address in use, ...).
  * @note Control thread. Does not connect yet: the first fo_link_poll() does.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t errlen);
 
 /**
@@ -238,7 +239,7 @@ int fo_link_timeout_ms(const struct fo_link *l, uint64_t now_ms);
  * @note Control thread; never blocks. Views in the FO_LINK_MESSAGE events stay valid until
  *       @p ev is passed again.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
 		 struct fo_link_event *ev, int max_ev);
 
@@ -257,14 +258,14 @@ int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
  *         the next fo_link_poll() reports FO_LINK_DOWN.
  * @note Control thread; never blocks.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_link_send(struct fo_link *l, struct fo_msg *m);
 
 /**
  * As fo_link_send(), with the xid given (the counter is not used or advanced). For responses
  * only: with a shared secret the partner requires the xids of everything else to increase.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_link_send_xid(struct fo_link *l, struct fo_msg *m, uint32_t xid);
 
 /**

@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "byteorder.h"
 #include "fo_msg.h"
 
 /* How an option's value is held in struct fo_msg. */
@@ -108,32 +109,6 @@ static const uint8_t *const type_order[FO_MSG_TYPE_MAX] = {
 	[FO_MSG_DISCONNECT] = order_disconnect,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
 uint32_t fo_msg_type_opts(unsigned int type)
 {
 	const uint8_t *o;
@@ -166,7 +141,7 @@ int fo_frame_len(const uint8_t *buf, size_t avail, size_t max_len)
 	if (avail < 2) {
 		return 0;
 	}
-	len = get16(buf);
+	len = lw_get16(buf);
 	if (len < FO_MSG_HDR_LEN) {
 		return FO_E_LEN_SMALL;
 	}
@@ -212,13 +187,13 @@ static int store_opt(struct fo_msg *m, unsigned int code, const uint8_t *v, uint
 		if (len != 2) {
 			return FO_E_OPT_SIZE;
 		}
-		*(uint16_t *)field(m, oi) = get16(v);
+		*(uint16_t *)field(m, oi) = lw_get16(v);
 		break;
 	case K_U32:
 		if (len != 4) {
 			return FO_E_OPT_SIZE;
 		}
-		*(uint32_t *)field(m, oi) = get32(v);
+		*(uint32_t *)field(m, oi) = lw_get32(v);
 		break;
 	case K_BYTES:
 		b = field(m, oi);
@@ -229,7 +204,7 @@ static int store_opt(struct fo_msg *m, unsigned int code, const uint8_t *v, uint
 		if (len < 2) {
 			return FO_E_OPT_SIZE;
 		}
-		m->ddns_flags = get16(v);
+		m->ddns_flags = lw_get16(v);
 		m->ddns_name.ptr = v + 2;
 		m->ddns_name.len = (uint16_t)(len - 2);
 		break;
@@ -250,11 +225,11 @@ int fo_msg_decode(struct fo_msg *m, const uint8_t *buf, size_t len, unsigned int
 		err = FO_E_SHORT;
 		goto bad;
 	}
-	m->len = get16(buf);
+	m->len = lw_get16(buf);
 	m->type = buf[2];
 	m->payoff = buf[3];
-	m->time = get32(buf + 4);
-	m->xid = get32(buf + 8);
+	m->time = lw_get32(buf + 4);
+	m->xid = lw_get32(buf + 8);
 	if (m->len < FO_MSG_HDR_LEN) {
 		err = FO_E_LEN_SMALL;
 		goto bad;
@@ -285,8 +260,8 @@ int fo_msg_decode(struct fo_msg *m, const uint8_t *buf, size_t len, unsigned int
 			err = FO_E_OPT_TRUNC;
 			goto bad;
 		}
-		code = get16(buf + off);
-		olen = get16(buf + off + 2);
+		code = lw_get16(buf + off);
+		olen = lw_get16(buf + off + 2);
 		off += FO_OPT_HDR_LEN;
 		if (olen > len - off) {
 			err = FO_E_OPT_OVERRUN;
@@ -369,17 +344,20 @@ static uint8_t *write_opt(uint8_t *p, const struct fo_msg *m, unsigned int code,
 	const struct opt_info *oi = &opt_info[code];
 	const struct fo_bytes *b;
 
-	p = put16(p, (uint16_t)code);
-	p = put16(p, len);
+	lw_put16(p, (uint16_t)code);
+	lw_put16(p + 2, len);
+	p += 4;
 	switch (oi->kind) {
 	case K_U8:
 		*p++ = *(const uint8_t *)cfield(m, oi);
 		break;
 	case K_U16:
-		p = put16(p, *(const uint16_t *)cfield(m, oi));
+		lw_put16(p, *(const uint16_t *)cfield(m, oi));
+		p += 2;
 		break;
 	case K_U32:
-		p = put32(p, *(const uint32_t *)cfield(m, oi));
+		lw_put32(p, *(const uint32_t *)cfield(m, oi));
+		p += 4;
 		break;
 	case K_BYTES:
 		b = cfield(m, oi);
@@ -389,7 +367,8 @@ static uint8_t *write_opt(uint8_t *p, const struct fo_msg *m, unsigned int code,
 		p += b->len;
 		break;
 	case K_DDNS:
-		p = put16(p, m->ddns_flags);
+		lw_put16(p, m->ddns_flags);
+		p += 2;
 		if (m->ddns_name.len) {
 			memcpy(p, m->ddns_name.ptr, m->ddns_name.len);
 		}
@@ -444,11 +423,12 @@ int fo_msg_encode(const struct fo_msg *m, uint8_t *buf, size_t cap)
 		return FO_E_NOSPACE;
 	}
 
-	p = put16(buf, (uint16_t)need);
-	*p++ = m->type;
-	*p++ = FO_MSG_HDR_LEN;
-	p = put32(p, m->time);
-	p = put32(p, m->xid);
+	lw_put16(buf, (uint16_t)need);
+	buf[2] = m->type;
+	buf[3] = FO_MSG_HDR_LEN;
+	lw_put32(buf + 4, m->time);
+	lw_put32(buf + 8, m->xid);
+	p = buf + FO_MSG_HDR_LEN;
 	for (i = 0; i < 2; i++) {
 		const uint8_t *o;
 

@@ -60,6 +60,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_attr.h"
+
 #define FO_MSG_HDR_LEN	12	/**< fixed header; also ISC's minimum message length */
 #define FO_MSG_MAX_LEN	2048	/**< ISC DHCP_FAILOVER_MAX_MESSAGE_SIZE (and D12 §6.1) */
 #define FO_OPT_HDR_LEN	4	/**< option code + option length */
@@ -290,7 +292,7 @@ enum fo_decode_flags {
  *         FO_E_INVAL when @p max_len < FO_MSG_HDR_LEN.
  * @note Pure function; thread-safe.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_frame_len(const uint8_t *buf, size_t avail, size_t max_len);
 
 /**
@@ -310,7 +312,7 @@ int fo_frame_len(const uint8_t *buf, size_t avail, size_t max_len);
  *       options): that is the state machine's job, which answers with a reject-reason where
  *       the codec can only drop. Thread-safe; no allocation.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_msg_decode(struct fo_msg *m, const uint8_t *buf, size_t len, unsigned int flags);
 
 /**
@@ -338,7 +340,7 @@ void fo_msg_init(struct fo_msg *m, uint8_t type, uint32_t time, uint32_t xid);
  * @note Values are written as they are, unchecked (a state machine may need to send odd
  *       ones in tests). IP-flags is always 2 bytes. Thread-safe; no allocation.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_msg_encode(const struct fo_msg *m, uint8_t *buf, size_t cap);
 
 /** @return true when option @p code is held by @p m. */

@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_attr.h"
+
 /**
  * Failover endpoint states. Values 1..11 equal the server-state option codes of D12 §12.24;
  * RECOVER-WAIT has no code in the draft, so it is 12 here and 254 on the wire (ISC). Use
@@ -276,7 +278,7 @@ struct fo_state {
  * @param out  filled with the transition into STARTUP and the SERVICE action
  * @return 0, or -EINVAL when cfg or rec is invalid (out is then empty).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 		  const struct fo_state_record *rec, uint64_t now, struct fo_state_output *out);
 
@@ -290,7 +292,7 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
  *         -EPERM for an operator command the current state does not allow (nothing changes);
  *         -ENOTCONN for a protocol event without a connected link (ignored).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int fo_state_handle(struct fo_state *st, const struct fo_state_event *ev,
 		    struct fo_state_output *out);
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "commit.h"
+#include "lw_attr.h"
 #include "store.h"
 
 struct committer_opts {
@@ -53,7 +54,7 @@ extern const struct dp_commit_ops committer_ops;
 struct committer *committer_new(struct store *s, const struct committer_opts *o);
 
 /** Start the thread. @return 0 or negative errno. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int committer_start(struct committer *c);
 
 /**
@@ -82,7 +83,7 @@ const struct committer_stats *committer_stats(const struct committer *c);
  * the start replaces the ring. Control thread.
  * @param size  ring entries, power of two. @return 0, -EINVAL, -ENOMEM, -EBUSY (started).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int committer_tap_enable(struct committer *c, uint32_t size);
 
 /** Pop up to @p max addresses into @p addrs (caller's array), oldest first; each was

@@ -70,7 +70,10 @@
 
 #include <lmdb.h>
 
-#include "bindings.h"
+#include "byteorder.h"
+#include "fmt.h"
+#include "lease.h"
+#include "lw_attr.h"
 #include "store.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
@@ -134,7 +137,7 @@ struct store_txn {
 	int ret;
 };
 
-__attribute__((format(printf, 2, 3)))
+_printf_(2, 3)
 static void set_err(struct store *s, const char *fmt, ...)
 {
 	int len;
@@ -331,30 +334,6 @@ static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t 
 	return false;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
 static bool state_is_stored(unsigned state)
 {
 	switch (state) {
@@ -414,8 +393,8 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 
 	buf[0] = REC_V2;
 	buf[1] = c->state;
-	put_be64(buf + 2, c->start);
-	put_be64(buf + 10, c->ends);
+	lw_put64(buf + 2, c->start);
+	lw_put64(buf + 10, c->ends);
 	buf[18] = c->key.len ? c->key.type : 0;
 	buf[19] = c->key.len;
 	buf[20] = c->hw_len;
@@ -423,11 +402,6 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 	off += c->key.len;
 	memcpy(buf + off, c->hw, c->hw_len);
 	return off + c->hw_len;
-}
-
-static void fmt_addr(char buf[16], uint32_t a)
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
 /*
@@ -439,7 +413,6 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 {
 	const uint8_t *p = val->mv_data;
 	const char *why;
-	char abuf[16];
 	uint32_t addr = 0;
 	size_t hdr, hw_len;
 
@@ -447,7 +420,7 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 		why = "key is not a 4-byte address";
 		goto bad;
 	}
-	addr = get_be32(key->mv_data);
+	addr = lw_get32(key->mv_data);
 	if (val->mv_size < 1) {
 		why = "empty record";
 		goto bad;
@@ -497,8 +470,8 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	memset(b, 0, sizeof(*b));
 	b->addr = addr;
 	b->state = p[1];
-	b->start = get_be64(p + 2);
-	b->ends = get_be64(p + 10);
+	b->start = lw_get64(p + 2);
+	b->ends = lw_get64(p + 10);
 	b->key.type = p[18];
 	b->key.len = p[19];
 	memcpy(b->key.data, p + hdr, b->key.len);
@@ -510,9 +483,8 @@ bad:
 	if (!s) {
 		return STORE_E_CORRUPT;
 	}
-	fmt_addr(abuf, addr);
-	set_err(s, "binding %s (%zu bytes): %s", key->mv_size == ADDR_LEN ? abuf : "?",
-		val->mv_size, why);
+	set_err(s, "binding %s (%zu bytes): %s",
+		key->mv_size == ADDR_LEN ? lw_ip4_fmt(addr).s : "?", val->mv_size, why);
 	return STORE_E_CORRUPT;
 }
 
@@ -543,7 +515,7 @@ static void apply_change(struct store_txn *t, const struct dp_change *c)
 	MDB_val k, v;
 	size_t len;
 
-	put_be32(akey, c->addr);
+	lw_put32(akey, c->addr);
 	k.mv_size = ADDR_LEN;
 	k.mv_data = akey;
 
@@ -594,7 +566,6 @@ bool store_change_valid(const struct dp_change *c)
 
 static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 {
-	char abuf[16];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -602,22 +573,19 @@ static int check_batch(struct store *s, const struct dp_change *c, size_t n)
 			continue;
 		}
 		if (!state_is_stored(c[i].state)) {
-			fmt_addr(abuf, c[i].addr);
-			set_err(s, "change %zu (%s): state %u is never stored", i, abuf,
-				c[i].state);
+			set_err(s, "change %zu (%s): state %u is never stored", i,
+				lw_ip4_fmt(c[i].addr).s, c[i].state);
 			return -EINVAL;
 		}
 		if (!change_key_ok(&c[i])) {
-			fmt_addr(abuf, c[i].addr);
 			set_err(s, "change %zu (%s): invalid client key (type %u, length %u%s)", i,
-				abuf, c[i].key.type, c[i].key.len,
+				lw_ip4_fmt(c[i].addr).s, c[i].key.type, c[i].key.len,
 				c[i].key.len == 0 ? ": only BACKUP may have none" : "");
 			return -EINVAL;
 		}
 		if (c[i].hw_len > DP_HW_MAX) {
-			fmt_addr(abuf, c[i].addr);
 			set_err(s, "change %zu (%s): hardware address of %u bytes (at most %d)", i,
-				abuf, c[i].hw_len, DP_HW_MAX);
+				lw_ip4_fmt(c[i].addr).s, c[i].hw_len, DP_HW_MAX);
 			return -EINVAL;
 		}
 	}
@@ -736,9 +704,9 @@ static int check_meta(struct store *s, struct store_txn *t)
 		snprintf(msg, sizeof(msg), "meta schema version has %zu bytes, not 4", v.mv_size);
 		return refuse(s, msg);
 	}
-	if (get_be32(v.mv_data) != STORE_SCHEMA) {
+	if (lw_get32(v.mv_data) != STORE_SCHEMA) {
 		snprintf(msg, sizeof(msg), "store schema %" PRIu32 " is not %d (written by another "
-			 "leasewire version)", get_be32(v.mv_data), STORE_SCHEMA);
+			 "leasewire version)", lw_get32(v.mv_data), STORE_SCHEMA);
 		return refuse(s, msg);
 	}
 
@@ -801,7 +769,7 @@ static int open_dbs(struct store *s)
 		}
 	}
 	if (fresh) {
-		put_be32(schema, STORE_SCHEMA);
+		lw_put32(schema, STORE_SCHEMA);
 		txn_put(&t, DB_META, META_SCHEMA, strlen(META_SCHEMA), schema, sizeof(schema));
 		txn_put(&t, DB_META, META_LAYOUT, strlen(META_LAYOUT), LAYOUT, strlen(LAYOUT));
 	}
@@ -968,7 +936,7 @@ static int get_locked(struct store *s, uint32_t addr, struct store_binding *out)
 	MDB_val v;
 	int ret;
 
-	put_be32(akey, addr);
+	lw_put32(akey, addr);
 	txn_begin(s, &t, true);
 	if (txn_get(&t, DB_BINDINGS, akey, ADDR_LEN, &v)) {
 		ret = rec_decode(s, &k, &v, out);
@@ -995,7 +963,7 @@ static int get_client_locked(struct store *s, const struct dp_client_key *k, uin
 	txn_begin(s, &t, true);
 	if (txn_get(&t, DB_CLIENTS, ckey, clen, &v)) {
 		if (v.mv_size == ADDR_LEN) {
-			*addr = get_be32(v.mv_data);
+			*addr = lw_get32(v.mv_data);
 			ret = 0;
 		} else {
 			set_err(s, "client index entry has %zu bytes, not 4", v.mv_size);
@@ -1148,7 +1116,7 @@ int store_config_put(struct store *s, const char *json, size_t len, uint64_t fin
 	struct config_rec r = { .json = json, .len = len };
 	int ret;
 
-	put_be64(r.fp, fingerprint);
+	lw_put64(r.fp, fingerprint);
 	pthread_mutex_lock(&s->lock);
 	ret = write_txn_locked(s, fill_config, &r);
 	pthread_mutex_unlock(&s->lock);
@@ -1166,7 +1134,7 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
 	txn_begin(s, &t, true);
 	if (txn_get(&t, DB_CONFIG, CONFIG_FINGERPRINT, sizeof(CONFIG_FINGERPRINT) - 1, &v) &&
 	    v.mv_size == 8) {
-		*fingerprint = get_be64(v.mv_data);
+		*fingerprint = lw_get64(v.mv_data);
 		if (txn_get(&t, DB_CONFIG, CONFIG_RUNNING, sizeof(CONFIG_RUNNING) - 1, &v)) {
 			*json = malloc(v.mv_size + 1);
 			if (*json == NULL) {
@@ -1287,7 +1255,7 @@ static int unacked_each(struct store *s, const MDB_val *k, const MDB_val *v, voi
 		set_err(s, "unacked entry with a %zu-byte key, not a 4-byte address", k->mv_size);
 		return STORE_E_CORRUPT;
 	}
-	return w->cb(get_be32(k->mv_data), w->arg);
+	return w->cb(lw_get32(k->mv_data), w->arg);
 }
 
 static int unacked_load_locked(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
@@ -1319,7 +1287,7 @@ static void fill_unacked_del(struct store_txn *t, const void *arg)
 	size_t i;
 
 	for (i = 0; i < l->n && !t->ret; i++) {
-		put_be32(akey, l->a[i]);
+		lw_put32(akey, l->a[i]);
 		txn_del(t, DB_UNACKED, akey, ADDR_LEN);
 	}
 }

@@ -32,7 +32,8 @@
 #include <stdint.h>
 
 #include "commit.h"
-#include "dp_config.h"
+#include "lease.h"
+#include "lw_attr.h"
 
 #define STORE_SCHEMA 1
 
@@ -98,7 +99,7 @@ bool store_change_valid(const struct dp_change *c);
  * @return 0 when the whole batch is durable (per the sync mode); otherwise a negative
  *         enum store_err and NOTHING of the batch is written.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_write_batch(struct store *s, const struct dp_change *c, size_t n);
 
 /**
@@ -106,18 +107,18 @@ int store_write_batch(struct store *s, const struct dp_change *c, size_t n);
  * @p cb returns 0 to go on, anything else stops the walk and is returned.
  * @return 0, the callback's value, or a negative enum store_err.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg);
 
 /**
  * Look up one binding by address (tests, tools).
  * @return 0 and *out, -ENOENT, or a negative enum store_err.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_get(struct store *s, uint32_t addr, struct store_binding *out);
 
 /** Look up a client's latest address. @return 0 and *addr, -ENOENT, or an error. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr);
 
 /**
@@ -125,7 +126,7 @@ int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *a
  * it was derived from, in one transaction. Control thread.
  * @return 0 or a negative store error.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint);
 
 /**
@@ -133,7 +134,7 @@ int store_config_put(struct store *s, const char *json, size_t len, uint64_t fin
  * @param[out] json  malloc'd NUL-terminated text, the caller frees it.
  * @return 0, -ENOENT when none was stored, or a negative store error.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
 
 /*
@@ -148,25 +149,25 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
 /** Keep @p len bytes (1..4096) for relationship @p name (1..63 bytes, NUL-terminated),
  *  replacing any previous record. Any thread. @return 0, -EINVAL (bad name, length or NULL
  *  @p val), or a store error. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_fo_put(struct store *s, const char *name, const void *val, size_t len);
 
 /** Read the record of @p name into @p buf (caller's memory, @p cap bytes; NULL with cap 0
  *  asks for the length only). Any thread. @return 0 and *len, -ENOENT, -ENOSPC (cap too
  *  small; *len says how much is needed), -EINVAL (bad name), or a store error. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len);
 
 /** Call @p cb for each unacked address in address order; a non-zero return stops the walk
  *  and is returned. @p cb runs under the store's lock inside a read transaction: it must not
  *  call the store. @return 0, the callback's value, or a store error. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg);
 
 /** Remove @p n addresses from the unacked set in one transaction (absent ones are fine).
  *  @return 0 (also for n == 0), -EINVAL (NULL @p addrs), or a store error (nothing
  *  removed). */
-__attribute__((warn_unused_result))
+_mustcheck_
 int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n);
 
 /** Number of unacked addresses (0 after an error, see store_errmsg). */

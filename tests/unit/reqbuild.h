@@ -7,18 +7,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 struct reqbuf {
 	uint8_t b[1024];
 	size_t len;
 };
-
-static inline void rb_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /** Start a BOOTREQUEST from chaddr 02:00:00:00:<a>:<b>. */
 static inline void rb_begin(struct reqbuf *r, uint16_t mac_lo, uint32_t xid)
@@ -27,7 +21,7 @@ static inline void rb_begin(struct reqbuf *r, uint16_t mac_lo, uint32_t xid)
 	r->b[0] = 1;	/* BOOTREQUEST */
 	r->b[1] = 1;	/* ethernet */
 	r->b[2] = 6;
-	rb_u32(r->b + 4, xid);
+	lw_put32(r->b + 4, xid);
 	r->b[28] = 0x02;
 	r->b[32] = (uint8_t)(mac_lo >> 8);
 	r->b[33] = (uint8_t)mac_lo;
@@ -38,8 +32,8 @@ static inline void rb_begin(struct reqbuf *r, uint16_t mac_lo, uint32_t xid)
 	r->len = 240;
 }
 
-static inline void rb_ciaddr(struct reqbuf *r, uint32_t a) { rb_u32(r->b + 12, a); }
-static inline void rb_giaddr(struct reqbuf *r, uint32_t a) { rb_u32(r->b + 24, a); }
+static inline void rb_ciaddr(struct reqbuf *r, uint32_t a) { lw_put32(r->b + 12, a); }
+static inline void rb_giaddr(struct reqbuf *r, uint32_t a) { lw_put32(r->b + 24, a); }
 static inline void rb_flags(struct reqbuf *r, uint16_t f)
 {
 	r->b[10] = (uint8_t)(f >> 8);
@@ -58,7 +52,7 @@ static inline void rb_opt_u32(struct reqbuf *r, uint8_t code, uint32_t v)
 {
 	uint8_t b[4];
 
-	rb_u32(b, v);
+	lw_put32(b, v);
 	rb_opt(r, code, b, 4);
 }
 

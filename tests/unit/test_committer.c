@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "bindings.h"
+#include "lease.h"
 #include "committer.h"
 #include "store.h"
 

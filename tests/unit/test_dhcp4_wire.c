@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "dhcp4_wire.h"
 #include "frame.h"
 
@@ -952,8 +953,7 @@ static void check_msg(const struct dhcp4_msg *m, const struct pcap_expect *e)
 
 	assert_int_equal(m->type, e->type);
 	memcpy(xid, &m->xid, 4);
-	assert_int_equal((uint32_t)xid[0] << 24 | (uint32_t)xid[1] << 16 |
-			 (uint32_t)xid[2] << 8 | xid[3], e->xid);
+	assert_int_equal(lw_get32(xid), e->xid);
 	assert_int_equal(sscanf(e->chaddr, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1],
 				&mac[2], &mac[3], &mac[4], &mac[5]), 6);
 	assert_int_equal(m->hlen, 6);

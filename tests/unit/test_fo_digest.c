@@ -11,15 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "fo_digest.h"
 #include "fo_msg.h"
-
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		sprintf(out + 2 * i, "%02x", d[i]);
-	}
-}
 
 static void check_md5(const char *in, const char *want)
 {
@@ -28,7 +22,7 @@ static void check_md5(const char *in, const char *want)
 	struct fo_md5 c;
 
 	fo_md5(in, strlen(in), d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, want);
 	/* The same bytes fed one at a time. */
 	fo_md5_init(&c);
@@ -36,7 +30,7 @@ static void check_md5(const char *in, const char *want)
 		fo_md5_update(&c, in + i, 1);
 	}
 	fo_md5_final(&c, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, want);
 }
 
@@ -86,7 +80,7 @@ static void test_md5_splits(void **state)
 		fo_md5_update(&c, buf, sizeof(buf));
 	}
 	fo_md5_final(&c, one);
-	hex(one, sizeof(one), h);
+	lw_hex_fmt(h, sizeof(h), one, sizeof(one), 0);
 	assert_string_equal(h, "7707d6ae4e027c70eea2a935c2296f21");
 }
 
@@ -97,7 +91,7 @@ static void check_hmac(const uint8_t *key, size_t klen, const void *data, size_t
 	char h[2 * FO_MD5_LEN + 1];
 
 	fo_hmac_md5(key, klen, data, dlen, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, want);
 }
 
@@ -131,7 +125,7 @@ static void test_hmac_rfc2202(void **state)
 	t = "Test With Truncation";
 	check_hmac(key, 16, t, strlen(t), "56461ef2342edc00f9bab995690efd4c");
 	fo_hmac_md5(key, 16, t, strlen(t), d);
-	hex(d, 12, h);
+	lw_hex_fmt(h, sizeof(h), d, 12, 0);
 	assert_string_equal(h, "56461ef2342edc00f9bab995");
 
 	memset(key, 0xaa, 80);

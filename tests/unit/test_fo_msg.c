@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
+#include "fmt.h"
 #include "fo_msg.h"
 
 #ifndef LW_SRCDIR
@@ -60,16 +62,6 @@ static const uint8_t isc_order_bnd[] = { 2, 3, 4, 5, 13, 18, 25, 6, 12 };
 static const uint8_t isc_order_connect[] = { 22, 14, 19, 28, 20, 27, 15, 11 };
 static const uint8_t isc_order_connectack[] = { 22, 14, 19, 28, 20, 26, 21, 16 };
 static const uint8_t isc_order_state[] = { 24, 23, 25 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Comparing decoded messages, field by field. */
@@ -190,10 +182,7 @@ static uint16_t field_bytes(const struct fo_msg *m, unsigned int code, uint8_t *
 	uint8_t u8;
 
 	if (field_u32(m, code, &u)) {
-		out[0] = (uint8_t)(u >> 24);
-		out[1] = (uint8_t)(u >> 16);
-		out[2] = (uint8_t)(u >> 8);
-		out[3] = (uint8_t)u;
+		lw_put32(out, u);
 		return 4;
 	}
 	if (field_u8(m, code, &u8)) {
@@ -201,13 +190,11 @@ static uint16_t field_bytes(const struct fo_msg *m, unsigned int code, uint8_t *
 		return 1;
 	}
 	if (code == 12) {
-		out[0] = (uint8_t)(m->ip_flags >> 8);
-		out[1] = (uint8_t)m->ip_flags;
+		lw_put16(out, m->ip_flags);
 		return 2;
 	}
 	if (code == 9) {
-		out[0] = (uint8_t)(m->ddns_flags >> 8);
-		out[1] = (uint8_t)m->ddns_flags;
+		lw_put16(out, m->ddns_flags);
 		if (m->ddns_name.len) {
 			memcpy(out + 2, m->ddns_name.ptr, m->ddns_name.len);
 		}
@@ -236,15 +223,15 @@ static void check_field(const struct fo_msg *m, unsigned int code, const uint8_t
 
 	if (field_u32(m, code, &u)) {
 		assert_int_equal(len, 4);
-		assert_int_equal(u, rd32(v));
+		assert_int_equal(u, lw_get32(v));
 	} else if (field_u8(m, code, &u8)) {
 		assert_int_equal(len, 1);
 		assert_int_equal(u8, v[0]);
 	} else if (code == 12) {
-		assert_int_equal(m->ip_flags, len == 1 ? v[0] : rd16(v));
+		assert_int_equal(m->ip_flags, len == 1 ? v[0] : lw_get16(v));
 	} else if (code == 9) {
 		assert_true(len >= 2);
-		assert_int_equal(m->ddns_flags, rd16(v));
+		assert_int_equal(m->ddns_flags, lw_get16(v));
 		assert_true(bytes_eq(&m->ddns_name, v + 2, wild ? wild + 2 : NULL,
 				     (uint16_t)(len - 2)));
 	} else if (!b) {
@@ -321,8 +308,9 @@ static void raw_opt(struct raw *r, uint16_t code, uint16_t len, const void *val)
 
 static void raw_u32(struct raw *r, uint16_t code, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[4];
 
+	lw_put32(b, v);
 	raw_opt(r, code, 4, b);
 }
 
@@ -334,8 +322,7 @@ static void raw_u8(struct raw *r, uint16_t code, uint8_t v)
 /* Set the length field to the bytes written so far. */
 static void raw_fix(struct raw *r)
 {
-	r->b[0] = (uint8_t)(r->len >> 8);
-	r->b[1] = (uint8_t)r->len;
+	lw_put16(r->b, (uint16_t)r->len);
 }
 
 static int raw_decode(struct raw *r, struct fo_msg *m, unsigned int flags)
@@ -484,8 +471,8 @@ static size_t wire_codes(const uint8_t *b, size_t len, uint16_t *codes)
 
 	while (off < len) {
 		assert_true(len - off >= 4);
-		codes[n++] = rd16(b + off);
-		off += 4u + rd16(b + off + 2);
+		codes[n++] = lw_get16(b + off);
+		off += 4u + lw_get16(b + off + 2);
 	}
 	assert_int_equal(off, len);
 	return n;
@@ -532,7 +519,7 @@ static void test_roundtrip_all_types(void **state)
 			}
 			len = fo_msg_encode(&m, buf, sizeof(buf));
 			assert_int_equal(len, expect);
-			assert_int_equal(rd16(buf), expect);
+			assert_int_equal(lw_get16(buf), expect);
 			assert_int_equal(buf[2], type);
 			assert_int_equal(buf[3], 12);
 			assert_int_equal(fo_msg_decode(&d, buf, (size_t)len, 0), FO_OK);
@@ -1159,24 +1146,24 @@ static void tcp_segment(struct capture *c, const uint8_t *ip, size_t caplen)
 	assert_true(caplen >= 20);
 	assert_int_equal(ip[0] >> 4, 4);
 	ihl = (ip[0] & 15u) * 4;
-	tot = rd16(ip + 2);
+	tot = lw_get16(ip + 2);
 	assert_true(ihl >= 20 && tot >= ihl && tot <= caplen);
 	if (ip[9] != 6) {
 		return;
 	}
-	if (rd16(ip + 6) & 0x3fff) {
+	if (lw_get16(ip + 6) & 0x3fff) {
 		fail_msg("IP fragment: not handled by this reader");
 	}
 	tcp = ip + ihl;
 	assert_true(tot - ihl >= 20);
-	sport = rd16(tcp);
-	dport = rd16(tcp + 2);
-	seq = rd32(tcp + 4);
+	sport = lw_get16(tcp);
+	dport = lw_get16(tcp + 2);
+	seq = lw_get32(tcp + 4);
 	doff = (tcp[12] >> 4) * 4u;
 	flags = tcp[13];
 	assert_true(doff >= 20 && doff <= tot - ihl);
-	snprintf(key, sizeof(key), "%u.%u.%u.%u:%u > %u.%u.%u.%u:%u", ip[12], ip[13], ip[14],
-		 ip[15], sport, ip[16], ip[17], ip[18], ip[19], dport);
+	snprintf(key, sizeof(key), "%s:%u > %s:%u", lw_ip4_fmt(lw_get32(ip + 12)).s, sport,
+		 lw_ip4_fmt(lw_get32(ip + 16)).s, dport);
 	s = stream_find_last(c, key);
 	if (flags & 0x02) {	/* SYN: a new connection, unless it is a retransmitted SYN */
 		if (!s || !s->syn || s->isn != seq + 1) {
@@ -1203,13 +1190,13 @@ static void pcap_read(const char *path, struct capture *c)
 
 	memset(c, 0, sizeof(*c));
 	assert_true(len >= 24);
-	magic = rd32(buf);
+	magic = lw_get32(buf);
 	swap = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
 	if (!swap && magic != 0xa1b2c3d4u && magic != 0xa1b23c4du) {
 		fail_msg("%s: not a classic pcap file", path);
 	}
 #define RD32(p) (swap ? (uint32_t)(p)[0] | (uint32_t)(p)[1] << 8 | (uint32_t)(p)[2] << 16 | \
-		 (uint32_t)(p)[3] << 24 : rd32(p))
+		 (uint32_t)(p)[3] << 24 : lw_get32(p))
 	linktype = RD32(buf + 20) & 0xffff;
 	while (off < len) {
 		const uint8_t *pkt;
@@ -1227,19 +1214,19 @@ static void pcap_read(const char *path, struct capture *c)
 		switch (linktype) {
 		case 1:		/* Ethernet, with up to two VLAN tags */
 			l2 = 12;
-			while (l2 + 2 <= incl && (rd16(pkt + l2) == 0x8100 ||
-						  rd16(pkt + l2) == 0x88a8)) {
+			while (l2 + 2 <= incl && (lw_get16(pkt + l2) == 0x8100 ||
+						  lw_get16(pkt + l2) == 0x88a8)) {
 				l2 += 4;
 			}
 			assert_true(l2 + 2 <= incl);
-			if (rd16(pkt + l2) != 0x0800) {
+			if (lw_get16(pkt + l2) != 0x0800) {
 				continue;
 			}
 			l2 += 2;
 			break;
 		case 113:	/* Linux cooked (SLL) */
 			assert_true(incl >= 16);
-			if (rd16(pkt + 14) != 0x0800) {
+			if (lw_get16(pkt + 14) != 0x0800) {
 				continue;
 			}
 			l2 = 16;
@@ -1624,18 +1611,18 @@ static void check_message(const struct exp_msg *e, const uint8_t *raw, size_t n,
 
 	/* The bytes themselves, rebuilt from the text (the extra header is not printed). */
 	assert_int_equal(n, e->len);
-	assert_int_equal(rd16(raw), e->len);
+	assert_int_equal(lw_get16(raw), e->len);
 	assert_int_equal(raw[2], e->type);
 	assert_int_equal(raw[3], e->payoff);
-	assert_int_equal(rd32(raw + 4), e->time);
-	assert_int_equal(rd32(raw + 8), e->xid);
+	assert_int_equal(lw_get32(raw + 4), e->time);
+	assert_int_equal(lw_get32(raw + 8), e->xid);
 	off = e->payoff;
 	for (size_t i = 0; i < e->nopt; i++) {
 		const struct exp_opt *o = &e->opt[i];
 
 		assert_true(off + 4 + o->len <= n);
-		assert_int_equal(rd16(raw + off), o->code);
-		assert_int_equal(rd16(raw + off + 2), o->len);
+		assert_int_equal(lw_get16(raw + off), o->code);
+		assert_int_equal(lw_get16(raw + off + 2), o->len);
 		for (uint16_t k = 0; k < o->len; k++) {
 			if (e->wild[o->off + k]) {
 				assert_true(raw[off + 4 + k] >= 0x80);

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "byteorder.h"
 #include "frame.h"
 
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -28,47 +29,25 @@ static uint16_t ref_csum(const uint8_t *p, size_t n, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
 /* Recompute the IPv4 header checksum of the header at @p ip after a test changed it. */
 static void fix_ip_csum(uint8_t *ip)
 {
 	size_t ihl = (size_t)(ip[0] & 15) * 4;
 
-	wr16(ip + 10, 0);
-	wr16(ip + 10, ref_csum(ip, ihl, 0));
+	lw_put16(ip + 10, 0);
+	lw_put16(ip + 10, ref_csum(ip, ihl, 0));
 }
 
 static uint32_t pseudo(const uint8_t *ip, uint16_t ulen)
 {
-	return rd16(ip + 12) + rd16(ip + 14) + rd16(ip + 16) + rd16(ip + 18) + 17u + ulen;
+	return lw_get16(ip + 12) + lw_get16(ip + 14) + lw_get16(ip + 16) + lw_get16(ip + 18) + 17u + ulen;
 }
 
 /* True when the UDP checksum of the datagram at ip + 20 verifies. */
 static bool udp_csum_ok(const uint8_t *ip)
 {
 	const uint8_t *u = ip + (ip[0] & 15) * 4;
-	uint16_t ulen = rd16(u + 4);
+	uint16_t ulen = lw_get16(u + 4);
 
 	return ref_csum(u, ulen, pseudo(ip, ulen)) == 0;
 }
@@ -76,12 +55,12 @@ static bool udp_csum_ok(const uint8_t *ip)
 static void fix_udp_csum(uint8_t *ip)
 {
 	uint8_t *u = ip + (ip[0] & 15) * 4;
-	uint16_t ulen = rd16(u + 4);
+	uint16_t ulen = lw_get16(u + 4);
 	uint16_t c;
 
-	wr16(u + 6, 0);
+	lw_put16(u + 6, 0);
 	c = ref_csum(u, ulen, pseudo(ip, ulen));
-	wr16(u + 6, c ? c : 0xffff);
+	lw_put16(u + 6, c ? c : 0xffff);
 }
 
 static void udp_dst_init(struct dp_udp_dst *d, unsigned nvlan)
@@ -162,14 +141,14 @@ static void test_build_udp_roundtrip(void **state)
 	assert_int_equal(dp_frame_udp_hdr_len(0), 42);
 	assert_memory_equal(buf, bcast_mac, 6);
 	assert_memory_equal(buf + 6, client_mac, 6);
-	assert_int_equal(rd16(buf + 12), 0x0800);
+	assert_int_equal(lw_get16(buf + 12), 0x0800);
 	assert_memory_equal(ip, "\x45\x00\x01\x48\x00\x00\x40\x00\x40\x11", 10);
-	assert_int_equal(rd32(ip + 12), 0);
-	assert_int_equal(rd32(ip + 16), 0xffffffff);
+	assert_int_equal(lw_get32(ip + 12), 0);
+	assert_int_equal(lw_get32(ip + 16), 0xffffffff);
 	assert_int_equal(ref_csum(ip, 20, 0), 0);
-	assert_int_equal(rd16(u), 68);
-	assert_int_equal(rd16(u + 2), 67);
-	assert_int_equal(rd16(u + 4), 308);
+	assert_int_equal(lw_get16(u), 68);
+	assert_int_equal(lw_get16(u + 2), 67);
+	assert_int_equal(lw_get16(u + 4), 308);
 	assert_true(udp_csum_ok(ip));
 	assert_int_equal(buf[n], 0xee);
 
@@ -204,8 +183,8 @@ static void test_build_udp_roundtrip(void **state)
 	assert_true(udp_csum_ok(ip));
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_UDP_PORT);
 	/* Turned around it is for us, and the checksum still holds with the ports swapped. */
-	wr16(buf + 34, 68);
-	wr16(buf + 36, 67);
+	lw_put16(buf + 34, 68);
+	lw_put16(buf + 36, 67);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 	assert_int_equal(f.ip_src, IP4(192, 0, 2, 1));
 	assert_int_equal(f.ip_dst, IP4(198, 51, 100, 7));
@@ -224,11 +203,11 @@ static void test_build_udp_zero_csum(void **state)
 	(void)state;
 	/* Adding the checksum into a payload word makes the sum come out 0: sent as 0xffff. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	w = (uint32_t)rd16(pl) + rd16(ip + 26);
-	wr16(pl, (uint16_t)((w & 0xffff) + (w >> 16)));
+	w = (uint32_t)lw_get16(pl) + lw_get16(ip + 26);
+	lw_put16(pl, (uint16_t)((w & 0xffff) + (w >> 16)));
 	udp_dst_init(&d, 0);
 	assert_int_equal(dp_frame_build_udp(buf, sizeof(buf), &d, 300), n);
-	assert_int_equal(rd16(ip + 26), 0xffff);
+	assert_int_equal(lw_get16(ip + 26), 0xffff);
 	assert_true(udp_csum_ok(ip));
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 }
@@ -315,10 +294,10 @@ static void test_ethertype(void **state)
 
 	(void)state;
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	wr16(buf + 12, 0x86dd);
+	lw_put16(buf + 12, 0x86dd);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ETHERTYPE);
 	n = make_dhcp(buf, sizeof(buf), 1, 300);
-	wr16(buf + 16, 0x88cc);
+	lw_put16(buf + 16, 0x88cc);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ETHERTYPE);
 	assert_int_equal(dp_frame_parse(buf, 0, &f), DP_FE_TRUNCATED);
 	assert_int_equal(dp_frame_parse(buf, 13, &f), DP_FE_TRUNCATED);
@@ -379,10 +358,10 @@ static void test_ip_errors(void **state)
 
 	/* Total length shorter than the header, and longer than the frame. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	wr16(ip + 2, 19);
+	lw_put16(ip + 2, 19);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_IP_HDR);
-	wr16(ip + 2, 329);
+	lw_put16(ip + 2, 329);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_TRUNCATED);
 	/* IHL larger than what is there. */
@@ -397,20 +376,20 @@ static void test_ip_errors(void **state)
 
 	/* Fragments: MF, an offset, both; DF alone is fine. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	wr16(ip + 6, 0x2000);
+	lw_put16(ip + 6, 0x2000);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_IP_FRAGMENT);
-	wr16(ip + 6, 0x0001);
+	lw_put16(ip + 6, 0x0001);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_IP_FRAGMENT);
-	wr16(ip + 6, 0x5fff);
+	lw_put16(ip + 6, 0x5fff);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_IP_FRAGMENT);
-	wr16(ip + 6, 0x0000);
+	lw_put16(ip + 6, 0x0000);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 	/* The reserved flag is not a fragment. */
-	wr16(ip + 6, 0x8000);
+	lw_put16(ip + 6, 0x8000);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 
@@ -441,7 +420,7 @@ static void test_ip_options(void **state)
 	memmove(buf + 38, buf + 34, n - 34);
 	ip = buf + 14;
 	ip[0] = 0x46;
-	wr16(ip + 2, 332);
+	lw_put16(ip + 2, 332);
 	memcpy(ip + 20, "\x94\x04\x00\x00", 4);		/* router alert */
 	fix_ip_csum(ip);
 	assert_true(udp_csum_ok(ip));
@@ -464,7 +443,7 @@ static void test_udp_errors(void **state)
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
 	buf[100] ^= 0x40;
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_UDP_CSUM);
-	wr16(u + 6, 0);
+	lw_put16(u + 6, 0);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 	/* A wrong pseudo-header (address) is caught too. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
@@ -483,27 +462,27 @@ static void test_udp_errors(void **state)
 
 	/* UDP length below the header, or beyond the IP datagram. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	wr16(u + 4, 7);
+	lw_put16(u + 4, 7);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_UDP_LEN);
-	wr16(u + 4, 309);
+	lw_put16(u + 4, 309);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_UDP_LEN);
-	wr16(u + 4, 0);
+	lw_put16(u + 4, 0);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_UDP_LEN);
 	/* Shorter than the IP payload: the rest is ignored (and not summed). */
-	wr16(u + 4, 250);
+	lw_put16(u + 4, 250);
 	fix_udp_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 	assert_int_equal(f.payload_len, 242);
 	assert_int_equal(f.l4_len, 250);
 	/* Exactly a header: an empty payload. */
-	wr16(u + 4, 8);
+	lw_put16(u + 4, 8);
 	fix_udp_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 	assert_int_equal(f.payload_len, 0);
 
 	/* An IP datagram too short for the UDP header. */
 	n = make_dhcp(buf, sizeof(buf), 0, 300);
-	wr16(ip + 2, 24);
+	lw_put16(ip + 2, 24);
 	fix_ip_csum(ip);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_TRUNCATED);
 }
@@ -619,15 +598,15 @@ static size_t make_echo(uint8_t *buf, size_t cap, size_t dlen, unsigned ihl)
 	memset(buf, 0xc3, cap);
 	memcpy(buf, server_mac, 6);
 	memcpy(buf + 6, client_mac, 6);
-	wr16(buf + 12, 0x0800);
+	lw_put16(buf + 12, 0x0800);
 	memset(ip, 0, ihl * 4);
 	ip[0] = (uint8_t)(0x40 | ihl);
-	wr16(ip + 2, (uint16_t)tot);
-	wr16(ip + 4, 0x1234);
+	lw_put16(ip + 2, (uint16_t)tot);
+	lw_put16(ip + 4, 0x1234);
 	ip[8] = 57;
 	ip[9] = 1;
-	wr32(ip + 12, IP4(192, 0, 2, 77));
-	wr32(ip + 16, IP4(192, 0, 2, 1));
+	lw_put32(ip + 12, IP4(192, 0, 2, 77));
+	lw_put32(ip + 16, IP4(192, 0, 2, 1));
 	if (ihl > 5) {
 		ip[20] = 1;				/* NOP options */
 	}
@@ -637,7 +616,7 @@ static size_t make_echo(uint8_t *buf, size_t cap, size_t dlen, unsigned ihl)
 	for (size_t i = 0; i < dlen; i++) {
 		icmp[8 + i] = (uint8_t)(i + 0x20);
 	}
-	wr16(icmp + 2, ref_csum(icmp, 8 + dlen, 0));
+	lw_put16(icmp + 2, ref_csum(icmp, 8 + dlen, 0));
 	return n;
 }
 
@@ -656,13 +635,13 @@ static void check_echo_reply(uint8_t *buf, size_t n, size_t dlen, unsigned ihl)
 	assert_int_equal(len, 14 + ihl * 4 + 8 + dlen);
 	assert_memory_equal(buf, client_mac, 6);
 	assert_memory_equal(buf + 6, server_mac, 6);
-	assert_int_equal(rd16(buf + 12), 0x0800);
+	assert_int_equal(lw_get16(buf + 12), 0x0800);
 	assert_int_equal(ref_csum(ip, ihl * 4, 0), 0);
 	assert_memory_equal(ip, req + 14, 8);			/* ver, tos, len, id, frag */
 	assert_int_equal(ip[8], 64);
 	assert_int_equal(ip[9], 1);
-	assert_int_equal(rd32(ip + 12), IP4(192, 0, 2, 1));
-	assert_int_equal(rd32(ip + 16), IP4(192, 0, 2, 77));
+	assert_int_equal(lw_get32(ip + 12), IP4(192, 0, 2, 1));
+	assert_int_equal(lw_get32(ip + 16), IP4(192, 0, 2, 77));
 	assert_memory_equal(ip + 20, req + 34, ihl * 4 - 20);	/* options kept */
 	assert_int_equal(icmp[0], 0);
 	assert_int_equal(icmp[1], 0);
@@ -698,16 +677,16 @@ static void test_icmp(void **state)
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[34] = 0;
-	wr16(buf + 36, 0);
-	wr16(buf + 36, ref_csum(buf + 34, 18, 0));
+	lw_put16(buf + 36, 0);
+	lw_put16(buf + 36, ref_csum(buf + 34, 18, 0));
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[35] = 1;
-	wr16(buf + 36, 0);
-	wr16(buf + 36, ref_csum(buf + 34, 18, 0));
+	lw_put16(buf + 36, 0);
+	lw_put16(buf + 36, ref_csum(buf + 34, 18, 0));
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 	n = make_echo(buf, sizeof(buf), 0, 5);
-	wr16(buf + 16, 20 + 7);
+	lw_put16(buf + 16, 20 + 7);
 	fix_ip_csum(buf + 14);
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 }

@@ -24,7 +24,8 @@
 
 #include <lmdb.h>
 
-#include "bindings.h"
+#include "byteorder.h"
+#include "lease.h"
 #include "store.h"
 
 #define BASE 0xc0000200u	/* 192.0.2.0 */
@@ -561,14 +562,14 @@ static size_t enc_v2(uint8_t *buf, const struct dp_change *c)
 /* Raw read of the binding of @p addr. @return its length, or -1 when missing. */
 static long raw_get_binding(const char *dir, uint32_t addr, uint8_t *buf, size_t len)
 {
-	uint8_t akey[4] = { (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8),
-			    (uint8_t)addr };
+	uint8_t akey[4];
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k = { .mv_size = 4, .mv_data = akey }, v;
 	long ret = -1;
 
+	lw_put32(akey, addr);
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
 	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dp_config.h"
+#include "lease.h"
 
 /** One binding change, as it will be written. Plain data, copied into the sink's ring. */
 struct dp_change {

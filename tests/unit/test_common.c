@@ -1,0 +1,83 @@
+/*
+ * Unit tests of common/: the byte-order helpers and the address and hex formatters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "byteorder.h"
+#include "fmt.h"
+
+static void test_byteorder(void **state)
+{
+	uint8_t b[10];
+
+	(void)state;
+	memset(b, 0xee, sizeof(b));
+	lw_put16(b + 1, 0x0102);
+	assert_memory_equal(b, ((uint8_t[]){ 0xee, 0x01, 0x02, 0xee }), 4);
+	assert_int_equal(lw_get16(b + 1), 0x0102);
+
+	memset(b, 0xee, sizeof(b));
+	lw_put32(b + 1, 0xc0000201u);
+	assert_memory_equal(b, ((uint8_t[]){ 0xee, 0xc0, 0x00, 0x02, 0x01, 0xee }), 6);
+	assert_int_equal(lw_get32(b + 1), 0xc0000201u);
+
+	memset(b, 0xee, sizeof(b));
+	lw_put64(b + 1, 0x8877665544332211ull);
+	assert_memory_equal(b, ((uint8_t[]){ 0xee, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22,
+					     0x11, 0xee }), 10);
+	assert_true(lw_get64(b + 1) == 0x8877665544332211ull);
+	/* High bits survive the shifts (no sign extension through int promotion). */
+	lw_put32(b, 0xffffffffu);
+	assert_int_equal(lw_get32(b), 0xffffffffu);
+	assert_int_equal(lw_get16(b), 0xffff);
+}
+
+static void test_ip4(void **state)
+{
+	(void)state;
+	assert_string_equal(lw_ip4_fmt(0).s, "0.0.0.0");
+	assert_string_equal(lw_ip4_fmt(0xc6120001u).s, "198.18.0.1");
+	assert_string_equal(lw_ip4_fmt(0xffffffffu).s, "255.255.255.255");
+	assert_string_equal(lw_ip4_fmt(0x0a00ff01u).s, "10.0.255.1");
+}
+
+static void test_hex(void **state)
+{
+	const uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0xaf };
+	char buf[LW_HEX_BUFLEN(6)];
+
+	(void)state;
+	assert_int_equal(lw_hex_fmt(buf, sizeof(buf), mac, 6, ':'), 17);
+	assert_string_equal(buf, "02:00:5e:00:53:af");
+	assert_int_equal(lw_hex_fmt(buf, sizeof(buf), mac, 6, 0), 12);
+	assert_string_equal(buf, "02005e0053af");
+	assert_int_equal(lw_hex_fmt(buf, sizeof(buf), NULL, 0, ':'), 0);
+	assert_string_equal(buf, "");
+	/* Too small: whole bytes only, always terminated. "02:00" needs 6 with the NUL. */
+	assert_int_equal(lw_hex_fmt(buf, 8, mac, 6, ':'), 5);
+	assert_string_equal(buf, "02:00");
+	assert_int_equal(lw_hex_fmt(buf, 3, mac, 6, ':'), 2);
+	assert_string_equal(buf, "02");
+	assert_int_equal(lw_hex_fmt(buf, 2, mac, 6, ':'), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(lw_hex_fmt(buf, 0, mac, 6, ':'), 0);
+	/* The exact size: 3n - 1 characters and the NUL. */
+	assert_int_equal(lw_hex_fmt(buf, 18, mac, 6, ':'), 17);
+	assert_int_equal(lw_hex_fmt(buf, 17, mac, 6, ':'), 14);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_byteorder),
+		cmocka_unit_test(test_ip4),
+		cmocka_unit_test(test_hex),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -81,12 +81,14 @@ typedef int (*build_fn)(const struct cmd_def *d, struct args *a, const char **co
 
 #define CMD_KEEP_ARGS	(1u << 16)	/* send "arguments" even when it is an empty object */
 
+#define CMD_NONE	CTL_CMD__COUNT	/* a row that sends no protocol command of its own */
+
 struct cmd_def {
 	const char *word;	/* first word */
 	const char *sub;	/* second word, or NULL */
 	const char *synopsis;
-	const char *help;
-	const char *command;	/* protocol command */
+	const char *help;	/* NULL: the protocol command's help line (ctl_proto) */
+	enum ctl_cmd_id cmd;	/* the protocol command, or CMD_NONE */
 	const char *pos[MAX_POS];	/* names of the positional arguments, for messages */
 	int min_pos;
 	int max_pos;
@@ -190,7 +192,7 @@ static int put_mac(const struct cmd_def *d, json_t *o, const char *w, char *err,
 				 "(aa:bb:cc:dd:ee:ff)", w);
 	}
 	ctlc_format_hex(b, 6, s);
-	return set_str(o, "hw-address", s) != 0 ? nomem(err, errlen) : 0;
+	return set_str(o, CTL_KEY_HW_ADDRESS, s) != 0 ? nomem(err, errlen) : 0;
 }
 
 static int put_client_id(const struct cmd_def *d, json_t *o, const char *w, char *err,
@@ -207,7 +209,7 @@ static int put_client_id(const struct cmd_def *d, json_t *o, const char *w, char
 				 "bytes (01:02:03 or 010203)", w);
 	}
 	ctlc_format_hex(b, n, s);
-	return set_str(o, "client-id", s) != 0 ? nomem(err, errlen) : 0;
+	return set_str(o, CTL_KEY_CLIENT_ID, s) != 0 ? nomem(err, errlen) : 0;
 }
 
 /*
@@ -237,7 +239,7 @@ static int put_key(const struct cmd_def *d, struct args *a, const char *w, json_
 		return put_client_id(d, o, a->opt[O_CLIENT_ID], err, errlen);
 	}
 	if (ctlc_parse_ipv4(w, NULL)) {
-		return set_str(o, "ip-address", w) != 0 ? nomem(err, errlen) : 0;
+		return set_str(o, CTL_KEY_IP_ADDRESS, w) != 0 ? nomem(err, errlen) : 0;
 	}
 	n = ctlc_parse_hex(w, b, sizeof(b), &sep);
 	if (n == 0) {
@@ -246,9 +248,9 @@ static int put_key(const struct cmd_def *d, struct args *a, const char *w, json_
 	}
 	ctlc_format_hex(b, n, s);
 	if (n == 6 && sep) {
-		return set_str(o, "hw-address", s) != 0 ? nomem(err, errlen) : 0;
+		return set_str(o, CTL_KEY_HW_ADDRESS, s) != 0 ? nomem(err, errlen) : 0;
 	}
-	return set_str(o, "client-id", s) != 0 ? nomem(err, errlen) : 0;
+	return set_str(o, CTL_KEY_CLIENT_ID, s) != 0 ? nomem(err, errlen) : 0;
 }
 
 static int b_plain(const struct cmd_def *d, struct args *a, const char **command,
@@ -290,7 +292,7 @@ static int b_config_write(const struct cmd_def *d, struct args *a, const char **
 		return ret;
 	}
 	if (f[0] == '/') {
-		return set_str(*arguments, "filename", f) != 0 ? nomem(err, errlen) : 0;
+		return set_str(*arguments, CTL_KEY_FILENAME, f) != 0 ? nomem(err, errlen) : 0;
 	}
 	cwd = getcwd(NULL, 0);
 	if (cwd == NULL) {
@@ -300,7 +302,7 @@ static int b_config_write(const struct cmd_def *d, struct args *a, const char **
 	}
 	ret = ctlc_buf_printf(&path, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", f);
 	if (ret == 0) {
-		ret = set_str(*arguments, "filename", path.data);
+		ret = set_str(*arguments, CTL_KEY_FILENAME, path.data);
 	}
 	free(cwd);
 	free(path.data);
@@ -319,9 +321,9 @@ static int b_lease_list(const struct cmd_def *d, struct args *a, const char **co
 {
 	(void)d;
 	(void)command;
-	if (set_str(*arguments, "from", "start") != 0 ||
-	    json_object_set_new(*arguments, "limit", json_integer(CTLC_PAGE_LIMIT)) != 0 ||
-	    (a->scopes != NULL && json_object_set(*arguments, "scopes", a->scopes) != 0)) {
+	if (set_str(*arguments, CTL_KEY_FROM, "start") != 0 ||
+	    json_object_set_new(*arguments, CTL_KEY_LIMIT, json_integer(CTLC_PAGE_LIMIT)) != 0 ||
+	    (a->scopes != NULL && json_object_set(*arguments, CTL_KEY_SCOPES, a->scopes) != 0)) {
 		return nomem(err, errlen);
 	}
 	return 0;
@@ -343,7 +345,7 @@ static int b_lease_set(const struct cmd_def *d, struct args *a, const char **com
 		return usage_err(d, err, errlen, "ADDRESS \"%." ECHO_MAX "s\" is not an IPv4 "
 				 "address", addr);
 	}
-	if (set_str(o, "ip-address", addr) != 0) {
+	if (set_str(o, CTL_KEY_IP_ADDRESS, addr) != 0) {
 		return nomem(err, errlen);
 	}
 	if (a->opt[O_MAC] == NULL && a->opt[O_CLIENT_ID] == NULL) {
@@ -375,7 +377,7 @@ static int b_lease_set(const struct cmd_def *d, struct args *a, const char **com
 			return usage_err(d, err, errlen, "--lifetime \"%." ECHO_MAX "s\" is not a "
 					 "number of seconds (0..4294967295 or infinite)", s);
 		}
-		if (json_object_set_new(o, "valid-lft", json_integer((json_int_t)v)) != 0) {
+		if (json_object_set_new(o, CTL_KEY_VALID_LFT, json_integer((json_int_t)v)) != 0) {
 			return nomem(err, errlen);
 		}
 	}
@@ -390,12 +392,12 @@ static int b_lease_set(const struct cmd_def *d, struct args *a, const char **com
 					 "active, offered, expired, released, abandoned, reset, "
 					 "backup", a->opt[O_STATE]);
 		}
-		if (set_str(o, "state", lease_states[i]) != 0) {
+		if (set_str(o, CTL_KEY_STATE, lease_states[i]) != 0) {
 			return nomem(err, errlen);
 		}
 	}
 	if (a->opt[O_FORCE_CREATE] != NULL &&
-	    json_object_set_new(o, "force-create", json_true()) != 0) {
+	    json_object_set_new(o, CTL_KEY_FORCE_CREATE, json_true()) != 0) {
 		return nomem(err, errlen);
 	}
 	return 0;
@@ -414,7 +416,7 @@ static int b_lease_wipe(const struct cmd_def *d, struct args *a, const char **co
 	if (ret != 0) {
 		return ret;
 	}
-	return set_str(*arguments, "scope", a->opt[O_SCOPE]) != 0 ? nomem(err, errlen) : 0;
+	return set_str(*arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE]) != 0 ? nomem(err, errlen) : 0;
 }
 
 /* scope show/del/activate/deactivate NAME */
@@ -428,9 +430,9 @@ static int b_name(const struct cmd_def *d, struct args *a, const char **command,
 	if (ret != 0) {
 		return ret;
 	}
-	if (set_str(*arguments, "name", a->pos[0]) != 0 ||
+	if (set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0 ||
 	    (a->opt[O_FORCE] != NULL &&
-	     json_object_set_new(*arguments, "force", json_true()) != 0)) {
+	     json_object_set_new(*arguments, CTL_KEY_FORCE, json_true()) != 0)) {
 		return nomem(err, errlen);
 	}
 	return 0;
@@ -453,7 +455,7 @@ static int b_scope_add(const struct cmd_def *d, struct args *a, const char **com
 {
 	(void)d;
 	(void)command;
-	return set_file(*arguments, "scope", a->pos[0], err, errlen);
+	return set_file(*arguments, CTL_KEY_SCOPE, a->pos[0], err, errlen);
 }
 
 static int b_scope_update(const struct cmd_def *d, struct args *a, const char **command,
@@ -465,7 +467,7 @@ static int b_scope_update(const struct cmd_def *d, struct args *a, const char **
 	if (ret != 0) {
 		return ret;
 	}
-	return set_file(*arguments, "scope", a->pos[1], err, errlen);
+	return set_file(*arguments, CTL_KEY_SCOPE, a->pos[1], err, errlen);
 }
 
 /* The first positional argument is a scope name: "scope": SCOPE. */
@@ -478,7 +480,7 @@ static int put_scope(const struct cmd_def *d, struct args *a, json_t *o, char *e
 	if (ret != 0) {
 		return ret;
 	}
-	return set_str(o, "scope", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return set_str(o, CTL_KEY_SCOPE, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
 }
 
 static int b_resv_list(const struct cmd_def *d, struct args *a, const char **command,
@@ -498,7 +500,7 @@ static int b_resv_add(const struct cmd_def *d, struct args *a, const char **comm
 	if (ret != 0) {
 		return ret;
 	}
-	return set_file(*arguments, "reservation", a->pos[1], err, errlen);
+	return set_file(*arguments, CTL_KEY_RESERVATION, a->pos[1], err, errlen);
 }
 
 static int b_resv_del(const struct cmd_def *d, struct args *a, const char **command,
@@ -564,7 +566,7 @@ static int b_exclusion(const struct cmd_def *d, struct args *a, const char **com
 		}
 		snprintf(range, sizeof(range), "%s - %s", first, last);
 	}
-	return set_str(*arguments, "range", range) != 0 ? nomem(err, errlen) : 0;
+	return set_str(*arguments, CTL_KEY_RANGE, range) != 0 ? nomem(err, errlen) : 0;
 bad:
 	{
 		char shown[128] = "";
@@ -592,14 +594,15 @@ static int optional_name(const struct cmd_def *d, struct args *a, json_t **argum
 	if (ret != 0) {
 		return ret;
 	}
-	return set_str(*arguments, "name", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
 }
 
 static int b_stats(const struct cmd_def *d, struct args *a, const char **command,
 		   json_t **arguments, char *err, size_t errlen)
 {
 	if (a->pos[0] != NULL) {
-		*command = "statistic-get";	/* one statistic instead of all */
+		/* one statistic instead of all */
+		*command = ctl_proto_cmds[CTL_CMD_STATISTIC_GET].name;
 	}
 	return optional_name(d, a, arguments, err, errlen);
 }
@@ -652,7 +655,7 @@ static int b_failover(const struct cmd_def *d, struct args *a, const char **comm
 	if (ret != 0) {
 		return ret;
 	}
-	return set_str(*arguments, "name", a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
 }
 
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */
@@ -694,169 +697,150 @@ static int b_raw(const struct cmd_def *d, struct args *a, const char **command,
 
 static const struct cmd_def cmd_defs[] = {
 	{
-		.word = "status", .synopsis = "status", .command = "status-get",
-		.help = "pid, uptime, workers, ports, counts",
+		.word = "status", .synopsis = "status", .cmd = CTL_CMD_STATUS_GET, .build = b_plain,
+	}, {
+		.word = "version", .synopsis = "version", .cmd = CTL_CMD_VERSION_GET,
 		.build = b_plain,
 	}, {
-		.word = "version", .synopsis = "version", .command = "version-get",
-		.help = "versions of leasewired and its libraries", .build = b_plain,
-	}, {
-		.word = "commands", .synopsis = "commands", .command = "list-commands",
-		.help = "the protocol commands the server knows", .build = b_plain,
+		.word = "commands", .synopsis = "commands", .cmd = CTL_CMD_LIST_COMMANDS,
+		.build = b_plain,
 	}, {
 		.word = "config", .sub = "get", .synopsis = "config get",
-		.command = "config-get", .help = "print the running configuration",
-		.build = b_plain,
+		.cmd = CTL_CMD_CONFIG_GET, .build = b_plain,
 	}, {
 		.word = "config", .sub = "test", .synopsis = "config test FILE|-",
-		.command = "config-test", .help = "check a configuration; change nothing",
-		.pos = { "FILE" }, .min_pos = 1, .max_pos = 1, .flags = CMD_KEEP_ARGS,
-		.build = b_config_file,
+		.cmd = CTL_CMD_CONFIG_TEST, .pos = { "FILE" }, .min_pos = 1, .max_pos = 1,
+		.flags = CMD_KEEP_ARGS, .build = b_config_file,
 	}, {
 		.word = "config", .sub = "set", .synopsis = "config set FILE|-",
-		.command = "config-set", .help = "check and apply a configuration",
-		.pos = { "FILE" }, .min_pos = 1, .max_pos = 1, .flags = CMD_KEEP_ARGS,
-		.build = b_config_file,
+		.cmd = CTL_CMD_CONFIG_SET, .pos = { "FILE" }, .min_pos = 1, .max_pos = 1,
+		.flags = CMD_KEEP_ARGS, .build = b_config_file,
 	}, {
 		.word = "config", .sub = "reload", .synopsis = "config reload",
-		.command = "config-reload", .help = "re-read leasewired's configuration file",
-		.build = b_plain,
+		.cmd = CTL_CMD_CONFIG_RELOAD, .build = b_plain,
 	}, {
 		.word = "config", .sub = "write", .synopsis = "config write [FILE]",
-		.command = "config-write",
-		.help = "save the running configuration",
-		.pos = { "FILE" }, .max_pos = 1, .build = b_config_write,
+		.cmd = CTL_CMD_CONFIG_WRITE, .pos = { "FILE" }, .max_pos = 1,
+		.build = b_config_write,
 	}, {
-		.word = "shutdown", .synopsis = "shutdown", .command = "shutdown",
-		.help = "stop leasewired", .build = b_plain,
+		.word = "shutdown", .synopsis = "shutdown", .cmd = CTL_CMD_SHUTDOWN,
+		.build = b_plain,
 	}, {
 		.word = "lease", .sub = "show",
 		.synopsis = "lease show ADDRESS|MAC|CLIENT-ID | --mac MAC | --client-id ID",
-		.command = "lease4-get", .help = "one lease, by address or client",
-		.pos = { "ADDRESS" }, .max_pos = 1, .opts = KEY_OPTS, .build = b_lease_key,
+		.cmd = CTL_CMD_LEASE4_GET, .pos = { "ADDRESS" }, .max_pos = 1, .opts = KEY_OPTS,
+		.build = b_lease_key,
 	}, {
 		.word = "lease", .sub = "list", .synopsis = "lease list [--scope NAME]...",
-		.command = "lease4-get-page", .help = "every lease (of some scopes), by address",
-		.opts = OB(O_SCOPE), .repeat = OB(O_SCOPE), .flags = CTLC_F_PAGED,
-		.build = b_lease_list,
+		.cmd = CTL_CMD_LEASE4_GET_PAGE, .opts = OB(O_SCOPE), .repeat = OB(O_SCOPE),
+		.flags = CTLC_F_PAGED, .build = b_lease_list,
 	}, {
 		.word = "lease", .sub = "add",
 		.synopsis = "lease add ADDRESS (--mac MAC | --client-id ID) [--lifetime SECONDS] "
 			    "[--state STATE]",
-		.command = "lease4-add", .help = "create a lease",
-		.pos = { "ADDRESS" }, .min_pos = 1, .max_pos = 1, .opts = SET_OPTS,
-		.build = b_lease_set,
+		.cmd = CTL_CMD_LEASE4_ADD, .pos = { "ADDRESS" }, .min_pos = 1, .max_pos = 1,
+		.opts = SET_OPTS, .build = b_lease_set,
 	}, {
 		.word = "lease", .sub = "update",
 		.synopsis = "lease update ADDRESS (--mac MAC | --client-id ID) "
 			    "[--lifetime SECONDS] [--state STATE] [--force-create]",
-		.command = "lease4-update", .help = "change a lease (or create it, if forced)",
-		.pos = { "ADDRESS" }, .min_pos = 1, .max_pos = 1,
+		.cmd = CTL_CMD_LEASE4_UPDATE, .pos = { "ADDRESS" }, .min_pos = 1, .max_pos = 1,
 		.opts = SET_OPTS | OB(O_FORCE_CREATE), .build = b_lease_set,
 	}, {
 		.word = "lease", .sub = "del",
 		.synopsis = "lease del ADDRESS|MAC|CLIENT-ID | --mac MAC | --client-id ID",
-		.command = "lease4-del", .help = "delete one lease",
-		.pos = { "ADDRESS" }, .max_pos = 1, .opts = KEY_OPTS, .build = b_lease_key,
+		.cmd = CTL_CMD_LEASE4_DEL, .pos = { "ADDRESS" }, .max_pos = 1, .opts = KEY_OPTS,
+		.build = b_lease_key,
 	}, {
 		.word = "lease", .sub = "wipe", .synopsis = "lease wipe [--scope NAME]",
-		.command = "lease4-wipe", .help = "delete every lease (of one scope)",
-		.opts = OB(O_SCOPE), .build = b_lease_wipe,
+		.cmd = CTL_CMD_LEASE4_WIPE, .opts = OB(O_SCOPE), .build = b_lease_wipe,
 	}, {
 		.word = "scope", .sub = "list", .synopsis = "scope list",
-		.command = "scope-list", .help = "scopes and their address counts",
-		.build = b_plain,
+		.cmd = CTL_CMD_SCOPE_LIST, .build = b_plain,
 	}, {
 		.word = "scope", .sub = "show", .synopsis = "scope show NAME",
-		.command = "scope-get", .help = "one scope, as in the configuration file",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_name,
-	}, {
-		.word = "scope", .sub = "add", .synopsis = "scope add FILE|-",
-		.command = "scope-add", .help = "add the scope held in FILE",
-		.pos = { "FILE" }, .min_pos = 1, .max_pos = 1, .build = b_scope_add,
-	}, {
-		.word = "scope", .sub = "update", .synopsis = "scope update NAME FILE|-",
-		.command = "scope-update", .help = "replace scope NAME by the one in FILE",
-		.pos = { "NAME", "FILE" }, .min_pos = 2, .max_pos = 2, .build = b_scope_update,
-	}, {
-		.word = "scope", .sub = "del", .synopsis = "scope del NAME [--force]",
-		.command = "scope-del", .help = "delete a scope (--force: even if in use)",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .opts = OB(O_FORCE),
+		.cmd = CTL_CMD_SCOPE_GET, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
 		.build = b_name,
 	}, {
+		.word = "scope", .sub = "add", .synopsis = "scope add FILE|-",
+		.cmd = CTL_CMD_SCOPE_ADD, .pos = { "FILE" }, .min_pos = 1, .max_pos = 1,
+		.build = b_scope_add,
+	}, {
+		.word = "scope", .sub = "update", .synopsis = "scope update NAME FILE|-",
+		.cmd = CTL_CMD_SCOPE_UPDATE, .pos = { "NAME", "FILE" }, .min_pos = 2, .max_pos = 2,
+		.build = b_scope_update,
+	}, {
+		.word = "scope", .sub = "del", .synopsis = "scope del NAME [--force]",
+		.cmd = CTL_CMD_SCOPE_DEL, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.opts = OB(O_FORCE), .build = b_name,
+	}, {
 		.word = "scope", .sub = "activate", .synopsis = "scope activate NAME",
-		.command = "scope-activate", .help = "serve a scope again",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_name,
+		.cmd = CTL_CMD_SCOPE_ACTIVATE, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_name,
 	}, {
 		.word = "scope", .sub = "deactivate", .synopsis = "scope deactivate NAME",
-		.command = "scope-deactivate", .help = "stop serving a scope; keep its leases",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_name,
+		.cmd = CTL_CMD_SCOPE_DEACTIVATE, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_name,
 	}, {
 		.word = "reservation", .sub = "list", .synopsis = "reservation list SCOPE",
-		.command = "reservation-list", .help = "the reservations of a scope",
-		.pos = { "SCOPE" }, .min_pos = 1, .max_pos = 1, .build = b_resv_list,
+		.cmd = CTL_CMD_RESERVATION_LIST, .pos = { "SCOPE" }, .min_pos = 1, .max_pos = 1,
+		.build = b_resv_list,
 	}, {
 		.word = "reservation", .sub = "add", .synopsis = "reservation add SCOPE FILE|-",
-		.command = "reservation-add", .help = "add the reservation held in FILE",
-		.pos = { "SCOPE", "FILE" }, .min_pos = 2, .max_pos = 2, .build = b_resv_add,
+		.cmd = CTL_CMD_RESERVATION_ADD, .pos = { "SCOPE", "FILE" }, .min_pos = 2,
+		.max_pos = 2, .build = b_resv_add,
 	}, {
 		.word = "reservation", .sub = "del",
 		.synopsis = "reservation del SCOPE ADDRESS|MAC|CLIENT-ID | --mac MAC | "
 			    "--client-id ID",
-		.command = "reservation-del", .help = "delete a reservation",
-		.pos = { "SCOPE", "ADDRESS" }, .min_pos = 1, .max_pos = 2, .opts = KEY_OPTS,
-		.build = b_resv_del,
+		.cmd = CTL_CMD_RESERVATION_DEL, .pos = { "SCOPE", "ADDRESS" }, .min_pos = 1,
+		.max_pos = 2, .opts = KEY_OPTS, .build = b_resv_del,
 	}, {
 		.word = "exclusion", .sub = "add", .synopsis = "exclusion add SCOPE RANGE",
-		.command = "exclusion-add", .help = "never hand out the addresses of RANGE",
-		.pos = { "SCOPE", "RANGE", "RANGE", "RANGE" }, .min_pos = 2, .max_pos = 4,
-		.build = b_exclusion,
+		.cmd = CTL_CMD_EXCLUSION_ADD, .pos = { "SCOPE", "RANGE", "RANGE", "RANGE" },
+		.min_pos = 2, .max_pos = 4, .build = b_exclusion,
 	}, {
 		.word = "exclusion", .sub = "del", .synopsis = "exclusion del SCOPE RANGE",
-		.command = "exclusion-del", .help = "remove an exclusion",
-		.pos = { "SCOPE", "RANGE", "RANGE", "RANGE" }, .min_pos = 2, .max_pos = 4,
-		.build = b_exclusion,
+		.cmd = CTL_CMD_EXCLUSION_DEL, .pos = { "SCOPE", "RANGE", "RANGE", "RANGE" },
+		.min_pos = 2, .max_pos = 4, .build = b_exclusion,
 	}, {
 		.word = "stats", .sub = "reset", .synopsis = "stats reset [NAME]",
-		.command = "statistic-reset", .help = "restart the counters from zero",
-		.pos = { "NAME" }, .max_pos = 1, .build = b_stats_reset,
+		.cmd = CTL_CMD_STATISTIC_RESET, .pos = { "NAME" }, .max_pos = 1,
+		.build = b_stats_reset,
 	}, {
 		.word = "stats", .synopsis = "stats [NAME] [-a|--all] [--prometheus]",
-		.command = "statistic-get-all",
-		.help = "counters, as a table or for Prometheus",
-		.pos = { "NAME" }, .max_pos = 1, .opts = OB(O_ALL) | OB(O_PROMETHEUS),
-		.build = b_stats,
+		.cmd = CTL_CMD_STATISTIC_GET_ALL, .pos = { "NAME" }, .max_pos = 1,
+		.opts = OB(O_ALL) | OB(O_PROMETHEUS), .build = b_stats,
 	}, {
 		.word = "failover", .sub = "status",
 		.synopsis = "failover status [NAME] [--prometheus]",
-		.command = "failover-status",
-		.help = "states, link, queues and message counts",
-		.pos = { "NAME" }, .max_pos = 1, .opts = OB(O_PROMETHEUS), .build = b_failover,
+		.cmd = CTL_CMD_FAILOVER_STATUS, .pos = { "NAME" }, .max_pos = 1,
+		.opts = OB(O_PROMETHEUS), .build = b_failover,
 	}, {
 		.word = "failover", .sub = "partner-down", .synopsis = "failover partner-down NAME",
-		.command = "failover-partner-down",
-		.help = "the partner is down: serve all clients",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+		.cmd = CTL_CMD_FAILOVER_PARTNER_DOWN, .pos = { "NAME" }, .min_pos = 1,
+		.max_pos = 1, .build = b_failover,
 	}, {
 		.word = "failover", .sub = "shutdown", .synopsis = "failover shutdown NAME",
-		.command = "failover-shutdown",
-		.help = "stop serving; let the partner take over",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+		.cmd = CTL_CMD_FAILOVER_SHUTDOWN, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_failover,
 	}, {
 		.word = "failover", .sub = "recover", .synopsis = "failover recover NAME",
-		.command = "failover-recover",
-		.help = "leave shutdown or paused, then resync",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+		.cmd = CTL_CMD_FAILOVER_RECOVER, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_failover,
 	}, {
 		.word = "failover", .sub = "resync", .synopsis = "failover resync NAME",
-		.command = "failover-resync",
-		.help = "send every binding to the partner again",
-		.pos = { "NAME" }, .min_pos = 1, .max_pos = 1, .build = b_failover,
+		.cmd = CTL_CMD_FAILOVER_RESYNC, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_failover,
 	}, {
 		.word = "raw", .synopsis = "raw COMMAND [JSON-ARGUMENTS|-]",
-		.help = "send any command, print the JSON answer",
+		.help = "send any command, print the JSON answer", .cmd = CMD_NONE,
 		.pos = { "COMMAND", "JSON-ARGUMENTS" }, .min_pos = 1, .max_pos = 2,
 		.flags = CTLC_F_JSON | CMD_KEEP_ARGS, .build = b_raw,
+	}, {
+		.word = "completion", .sub = "bash", .synopsis = "completion bash",
+		.help = "print a bash completion script for leasewirectl", .cmd = CMD_NONE,
+		.flags = CTLC_F_COMPLETION, .build = b_plain,
 	},
 };
 
@@ -991,6 +975,25 @@ static int parse_words(const struct cmd_def *d, int argc, char **argv, struct ar
 	return 0;
 }
 
+/*
+ * The request must fit the protocol table's row of its command, as the server will check:
+ * a builder that sends a key the table does not know is a bug found here, not in the field.
+ */
+static int check_request(const struct cmd_def *d, json_t *req, char *err, size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(req, "command"));
+	const struct ctl_proto_cmd *pc = ctl_proto_find(name);
+	char msg[256];
+
+	if (pc == NULL) {
+		return usage_err(d, err, errlen, "%s is not a protocol command", name);
+	}
+	if (ctl_proto_check(pc, json_object_get(req, "arguments"), msg, sizeof(msg)) != 0) {
+		return usage_err(d, err, errlen, "the request does not fit %s: %s", name, msg);
+	}
+	return 0;
+}
+
 int ctlc_parse_argv(int argc, char **argv, struct ctlc_cmd *cmd, char *err, size_t errlen)
 {
 	const struct cmd_def *d;
@@ -1017,7 +1020,7 @@ int ctlc_parse_argv(int argc, char **argv, struct ctlc_cmd *cmd, char *err, size
 	if (ret != 0) {
 		goto out;
 	}
-	command = d->command;
+	command = d->cmd != CMD_NONE ? ctl_proto_cmds[d->cmd].name : NULL;
 	arguments = json_object();
 	if (arguments == NULL) {
 		ret = nomem(err, errlen);
@@ -1026,6 +1029,10 @@ int ctlc_parse_argv(int argc, char **argv, struct ctlc_cmd *cmd, char *err, size
 	ret = d->build(d, &a, &command, &arguments, err, errlen);
 	if (ret != 0) {
 		goto out;
+	}
+	cmd->flags = d->flags & (CTLC_F_PAGED | CTLC_F_JSON | CTLC_F_COMPLETION);
+	if (command == NULL) {
+		goto out;	/* nothing to send (completion) */
 	}
 	req = json_pack("{s:s}", "command", command);
 	if (req == NULL) {
@@ -1039,9 +1046,14 @@ int ctlc_parse_argv(int argc, char **argv, struct ctlc_cmd *cmd, char *err, size
 			goto out;
 		}
 	}
+	if (d->cmd != CMD_NONE) {
+		ret = check_request(d, req, err, errlen);
+		if (ret != 0) {
+			goto out;
+		}
+	}
 	cmd->request = req;
 	req = NULL;
-	cmd->flags = d->flags & (CTLC_F_PAGED | CTLC_F_JSON);
 	if (a.opt[O_ALL] != NULL) {
 		cmd->flags |= CTLC_F_ALL;
 	}
@@ -1126,6 +1138,11 @@ static size_t print_wrapped(FILE *out, const char *s)
 	return col;
 }
 
+static const char *help_of(const struct cmd_def *d)
+{
+	return d->help != NULL ? d->help : ctl_proto_cmds[d->cmd].help;
+}
+
 void ctlc_usage_commands(FILE *out)
 {
 	for (size_t i = 0; i < N_CMDS; i++) {
@@ -1134,9 +1151,158 @@ void ctlc_usage_commands(FILE *out)
 		size_t col = print_wrapped(out, d->synopsis);
 
 		if (col <= 2 + USAGE_SYN) {
-			fprintf(out, "%*s%s\n", (int)(2 + USAGE_SYN + 2 - col), "", d->help);
+			fprintf(out, "%*s%s\n", (int)(2 + USAGE_SYN + 2 - col), "", help_of(d));
 		} else {
-			fprintf(out, "\n%*s%s\n", 2 + USAGE_SYN + 2, "", d->help);
+			fprintf(out, "\n%*s%s\n", 2 + USAGE_SYN + 2, "", help_of(d));
 		}
 	}
+}
+
+size_t ctlc_cli_count(void)
+{
+	return N_CMDS;
+}
+
+int ctlc_cli_get(size_t i, struct ctlc_cli *out)
+{
+	const struct cmd_def *d;
+	size_t n = 0;
+
+	if (i >= N_CMDS) {
+		return -ENOENT;
+	}
+	d = &cmd_defs[i];
+	memset(out, 0, sizeof(*out));
+	out->word = d->word;
+	out->sub = d->sub;
+	out->synopsis = d->synopsis;
+	out->help = help_of(d);
+	out->command = d->cmd != CMD_NONE ? ctl_proto_cmds[d->cmd].name : NULL;
+	for (int o = 0; o < O__COUNT; o++) {
+		if (d->opts & OB(o)) {
+			out->options[n++] = opt_defs[o].name;
+		}
+	}
+	return 0;
+}
+
+/* The words of @d's options, "--mac --client-id", into @b. */
+static int put_options(struct ctlc_buf *b, unsigned int opts)
+{
+	int ret = 0;
+
+	for (int o = 0; o < O__COUNT && ret == 0; o++) {
+		if (opts & OB(o)) {
+			ret = ctlc_buf_printf(b, "%s--%s", b->len != 0 ? " " : "",
+					      opt_defs[o].name);
+			if (ret == 0 && opt_defs[o].short_name != 0) {
+				ret = ctlc_buf_printf(b, " -%c", opt_defs[o].short_name);
+			}
+		}
+	}
+	return ret;
+}
+
+/*
+ * The script completes, after the global options: the first word, then the subcommand of a
+ * word that has some, then the options of the command (after "-") or file names. Every list
+ * in it is printed from cmd_defs and opt_defs.
+ */
+int ctlc_completion_bash(FILE *out)
+{
+	struct ctlc_buf words = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; i < N_CMDS && ret == 0; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++) {
+			seen |= strcmp(cmd_defs[k].word, cmd_defs[i].word) == 0;
+		}
+		if (!seen) {
+			ret = ctlc_buf_printf(&words, "%s%s", words.len != 0 ? " " : "",
+					      cmd_defs[i].word);
+		}
+	}
+	if (ret != 0) {
+		free(words.data);
+		return ret;
+	}
+	fprintf(out,
+		"# bash completion for leasewirectl; generated by `leasewirectl completion bash`\n"
+		"_leasewirectl()\n"
+		"{\n"
+		"\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+		"\tlocal i=1 w1= w2= list=\n"
+		"\tcase $prev in\n"
+		"\t-s|--socket) COMPREPLY=($(compgen -f -- \"$cur\")); return;;\n"
+		"\t-t|--timeout) return;;\n"
+		"\tesac\n"
+		"\twhile [ $i -lt $COMP_CWORD ]; do\n"
+		"\t\tcase ${COMP_WORDS[i]} in\n"
+		"\t\t-s|--socket|-t|--timeout) i=$((i + 2)); continue;;\n"
+		"\t\t-*) ;;\n"
+		"\t\t*) if [ -z \"$w1\" ]; then w1=${COMP_WORDS[i]}; "
+		"elif [ -z \"$w2\" ]; then w2=${COMP_WORDS[i]}; fi;;\n"
+		"\t\tesac\n"
+		"\t\ti=$((i + 1))\n"
+		"\tdone\n"
+		"\tif [ -z \"$w1\" ]; then\n"
+		"\t\tcase $cur in\n"
+		"\t\t-*) list=\"--socket --json --timeout --help\";;\n"
+		"\t\t*) list=\"%s\";;\n"
+		"\t\tesac\n"
+		"\t\tCOMPREPLY=($(compgen -W \"$list\" -- \"$cur\"))\n"
+		"\t\treturn\n"
+		"\tfi\n"
+		"\tcase $w1 in\n", words.data);
+	free(words.data);
+	/* Words with subcommands: complete the subcommand first (a bare form may also take
+	 * options, as "stats" does). */
+	for (size_t i = 0; i < N_CMDS && ret == 0; i++) {
+		const struct cmd_def *d = &cmd_defs[i];
+		struct ctlc_buf subs = { 0 };
+		bool first = true;
+
+		for (size_t k = 0; k < i; k++) {
+			first &= strcmp(cmd_defs[k].word, d->word) != 0;
+		}
+		if (!first) {
+			continue;
+		}
+		for (size_t k = i; k < N_CMDS && ret == 0; k++) {
+			if (strcmp(cmd_defs[k].word, d->word) == 0 && cmd_defs[k].sub != NULL) {
+				ret = ctlc_buf_printf(&subs, "%s%s", subs.len != 0 ? " " : "",
+						      cmd_defs[k].sub);
+			}
+		}
+		if (ret == 0 && subs.len != 0) {
+			fprintf(out, "\t%s) if [ -z \"$w2\" ] && [ \"${cur#-}\" = \"$cur\" ]; "
+				"then COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return; fi;;\n",
+				d->word, subs.data);
+		}
+		free(subs.data);
+	}
+	fprintf(out, "\tesac\n\tcase \"$w1 $w2\" in\n");
+	for (size_t i = 0; i < N_CMDS && ret == 0; i++) {
+		const struct cmd_def *d = &cmd_defs[i];
+		struct ctlc_buf opts = { 0 };
+
+		ret = put_options(&opts, d->opts);
+		if (ret == 0) {
+			fprintf(out, "\t\"%s %s\"%s) list=\"%s\";;\n", d->word,
+				d->sub != NULL ? d->sub : "", d->sub != NULL ? "" : "*",
+				opts.data != NULL ? opts.data : "");
+		}
+		free(opts.data);
+	}
+	fprintf(out,
+		"\tesac\n"
+		"\tcase $cur in\n"
+		"\t-*) COMPREPLY=($(compgen -W \"$list\" -- \"$cur\"));;\n"
+		"\t*) COMPREPLY=($(compgen -f -- \"$cur\"));;\n"
+		"\tesac\n"
+		"}\n"
+		"complete -F _leasewirectl leasewirectl\n");
+	return ret;
 }

@@ -23,6 +23,8 @@
 #define CTLC_F_ALL		(1u << 2)
 /** Print the answer as JSON whatever the command (the "raw" command sets this). */
 #define CTLC_F_JSON		(1u << 3)
+/** Send nothing: print the bash completion script (ctlc_completion_bash()) instead. */
+#define CTLC_F_COMPLETION	(1u << 4)
 
 /**
  * One parsed command line: the request to send and how to show its answer.
@@ -30,7 +32,8 @@
  * Initialise with `struct ctlc_cmd c = {0};` and release with ctlc_cmd_deinit().
  */
 struct ctlc_cmd {
-	json_t *request;	/**< {"command": ..., "arguments"?: ...}; owned, NULL on error */
+	json_t *request;	/**< {"command": ..., "arguments"?: ...}; owned, NULL on error
+				     and for CTLC_F_COMPLETION */
 	const char *synopsis;	/**< static usage line of the command, without the program
 				     name; set as soon as the command words were recognised
 				     (also when its arguments were wrong), else NULL */
@@ -85,3 +88,33 @@ int ctlc_request_from_argv(int argc, char **argv, json_t **req, char *err, size_
  * @param out stream to write to.
  */
 void ctlc_usage_commands(FILE *out);
+
+/** One command line form, as ctlc_cli_get() describes it (every string is static). */
+struct ctlc_cli {
+	const char *word;		/**< "lease" */
+	const char *sub;		/**< "add", or NULL */
+	const char *synopsis;		/**< "lease add ADDRESS (--mac MAC | ...) ..." */
+	const char *help;		/**< the --help line (from the protocol table) */
+	const char *command;		/**< protocol command sent, NULL for raw/completion */
+	const char *options[16];	/**< long option names without "--", NULL-terminated */
+};
+
+/** @brief Number of command line forms (rows of --help). */
+size_t ctlc_cli_count(void);
+
+/**
+ * @brief Describe command line form @p i (0 .. ctlc_cli_count() - 1), in --help order.
+ * @return 0, or -ENOENT when @p i is out of range.
+ * @note Any thread. For the documentation check (tests) and completion.
+ */
+__attribute__((warn_unused_result))
+int ctlc_cli_get(size_t i, struct ctlc_cli *out);
+
+/**
+ * @brief Print a bash completion script for leasewirectl, built from the command rows:
+ *        global options, command words, subcommands, each command's options, file names.
+ * @param out stream to write to (write errors are left in its error indicator).
+ * @return 0, or -ENOMEM.
+ */
+__attribute__((warn_unused_result))
+int ctlc_completion_bash(FILE *out);

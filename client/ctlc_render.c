@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl_proto.h"	/* CTL_KEY_*: the answer's lease members */
 #include "ctlc_impl.h"
 
 #define WHEN_LEN	128		/* "2026-11-23 02:23:18 UTC (in 9m 58s)" and more */
@@ -347,9 +348,10 @@ static int render_leases(FILE *out, json_t *leases, time_t now)
 
 	json_array_foreach(leases, i, l) {
 		char expires[WHEN_LEN];
-		const char *client = str_or(l, "hw-address", str_or(l, "client-id", NULL));
+		const char *client = str_or(l, CTL_KEY_HW_ADDRESS,
+					    str_or(l, CTL_KEY_CLIENT_ID, NULL));
 		const char *row[5] = {
-			str_or(l, "ip-address", NULL), str_or(l, "state", NULL), client,
+			str_or(l, CTL_KEY_IP_ADDRESS, NULL), str_or(l, "state", NULL), client,
 			str_or(l, "scope", NULL), expires,
 		};
 
@@ -367,7 +369,7 @@ static int render_leases(FILE *out, json_t *leases, time_t now)
 static int render_lease(FILE *out, json_t *l, time_t now)
 {
 	static const char *const order[] = {
-		"ip-address", "state", "hw-address", "client-id", "scope", NULL
+		CTL_KEY_IP_ADDRESS, "state", CTL_KEY_HW_ADDRESS, CTL_KEY_CLIENT_ID, "scope", NULL
 	};
 	static const char *const timed[] = { "cltt", "valid-lft", "expire", NULL };
 	struct kv kv = { .n = 0 };
@@ -472,8 +474,8 @@ static int render_reservations(FILE *out, json_t *list)
 
 	json_array_foreach(list, i, r) {
 		const char *row[3] = {
-			str_or(r, "ip-address", NULL),
-			str_or(r, "hw-address", str_or(r, "client-id", NULL)),
+			str_or(r, CTL_KEY_IP_ADDRESS, NULL),
+			str_or(r, CTL_KEY_HW_ADDRESS, str_or(r, CTL_KEY_CLIENT_ID, NULL)),
 			str_or(r, "hostname", NULL),
 		};
 
@@ -865,7 +867,7 @@ int ctlc_render_view(FILE *out, const char *command, json_t *answer,
 		}
 	} else if (strcmp(command, "lease4-get") == 0 || strcmp(command, "lease4-add") == 0 ||
 		   strcmp(command, "lease4-update") == 0) {
-		if (json_is_object(args) && json_object_get(args, "ip-address") != NULL) {
+		if (json_is_object(args) && json_object_get(args, CTL_KEY_IP_ADDRESS) != NULL) {
 			return render_lease(out, args, now);
 		}
 	} else if (strcmp(command, "scope-list") == 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counter_table.h"
 #include "ctlc_impl.h"
 
 
@@ -28,42 +29,28 @@ struct sample {
 	json_t *value;		/* borrowed */
 };
 
+/* The HELP of every leasewired counter, from the rows that name it in the server. */
 static const struct {
 	const char *stat;
 	const char *help;
 } counter_help[] = {
-	{ "pkt4-received", "DHCPv4 and BOOTP packets received." },
-	{ "pkt4-sent", "DHCPv4 and BOOTP packets sent." },
-	{ "pkt4-discover-received", "DHCPDISCOVER messages received." },
-	{ "pkt4-request-received", "DHCPREQUEST messages received." },
-	{ "pkt4-decline-received", "DHCPDECLINE messages received." },
-	{ "pkt4-release-received", "DHCPRELEASE messages received." },
-	{ "pkt4-inform-received", "DHCPINFORM messages received." },
-	{ "pkt4-bootp-received", "BOOTREQUEST messages without a DHCP message type received." },
-	{ "pkt4-offer-sent", "DHCPOFFER messages sent." },
-	{ "pkt4-ack-sent", "DHCPACK messages sent." },
-	{ "pkt4-nak-sent", "DHCPNAK messages sent." },
-	{ "pkt4-bootreply-sent", "BOOTREPLY messages without a DHCP message type sent." },
-	{ "arp-replies", "ARP replies sent for the server's addresses." },
-	{ "icmp-replies", "ICMP echo replies sent for the server's addresses." },
-	{ "steered", "Frames handed to the worker that owns their client." },
-	{ "parked", "Replies held back until their binding was durable." },
-	{ "leases-reclaimed", "Expired leases reclaimed." },
-	{ "options-dropped", "Configured options left out of a reply for lack of room." },
-	{ "store-commits", "Store transactions committed." },
-	{ "store-changes", "Binding changes written to the store." },
-	{ "store-commit-failures", "Store transactions that failed." },
+#define S(member, stat, tel, log, flags, help) { stat, help },
+#define E(array, index, stat, tel, log, flags, help) { stat, help },
+#define X(member, stat, help) { stat, help },
+	LW_COUNTER_TABLE(S, E)
+	LW_STORE_COUNTER_TABLE(X)
+#undef S
+#undef E
+#undef X
 };
 
 static const struct {
 	const char *kind;	/* "assigned" in scope[x].assigned-addresses */
 	const char *help;
 } scope_help[] = {
-	{ "total", "Addresses in the scope's pools." },
-	{ "assigned", "Addresses of the scope bound to a client." },
-	{ "free", "Addresses of the scope free to offer." },
-	{ "declined", "Addresses of the scope abandoned after a DHCPDECLINE." },
-	{ "offered", "Addresses of the scope held for an outstanding offer." },
+#define X(id, kind, help) { kind, help },
+	LW_SCOPE_GAUGE_TABLE(X)
+#undef X
 };
 
 /* "leasewire_" + @name with every character outside [A-Za-z0-9_] as '_'. */

@@ -1405,9 +1405,16 @@ static void stat_name(char *buf, size_t len, const char *prefix, const char *nam
 
 static json_t *statistics(struct cp_daemon *d)
 {
-	static const char *const types[DHCP4_TYPE_MAX] = {
-		"bootp", "discover", "offer", "request", "decline", "ack", "nak", "release",
-		"inform",
+	static const char *const gauges[] = {
+#define X(id, kind, help) kind,
+		LW_SCOPE_GAUGE_TABLE(X)
+#undef X
+	};
+	enum {
+#define X(id, kind, help) G_##id,
+		LW_SCOPE_GAUGE_TABLE(X)
+#undef X
+		G__COUNT
 	};
 	const struct dp_config *cfg = d->rt.snap->cfg;
 	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
@@ -1416,24 +1423,11 @@ static json_t *statistics(struct cp_daemon *d)
 	char name[128];
 
 	cp_counters(d, &c, true);
-	json_object_set_new(o, "pkt4-received", json_integer((json_int_t)c.rx));
-	json_object_set_new(o, "pkt4-sent", json_integer((json_int_t)c.tx));
-	for (unsigned t = 0; t < DHCP4_TYPE_MAX; t++) {
-		if (t == DHCP4_OFFER || t == DHCP4_ACK || t == DHCP4_NAK) {
-			snprintf(name, sizeof(name), "pkt4-%s-sent", types[t]);
-			json_object_set_new(o, name, json_integer((json_int_t)c.tx_dhcp[t]));
-		} else {
-			snprintf(name, sizeof(name), "pkt4-%s-received", types[t]);
-			json_object_set_new(o, name, json_integer((json_int_t)c.rx_dhcp[t]));
-		}
+	for (size_t i = 0; i < dp_counter_n_descs; i++) {
+		const struct dp_counter_desc *cd = &dp_counter_descs[i];
+
+		json_object_set_new(o, cd->stat, json_integer((json_int_t)dp_counter_value(&c, cd)));
 	}
-	json_object_set_new(o, "pkt4-bootreply-sent", json_integer((json_int_t)c.tx_dhcp[0]));
-	json_object_set_new(o, "arp-replies", json_integer((json_int_t)c.arp_replies));
-	json_object_set_new(o, "icmp-replies", json_integer((json_int_t)c.icmp_replies));
-	json_object_set_new(o, "steered", json_integer((json_int_t)c.steered));
-	json_object_set_new(o, "parked", json_integer((json_int_t)c.parked));
-	json_object_set_new(o, "leases-reclaimed", json_integer((json_int_t)c.leases_reclaimed));
-	json_object_set_new(o, "options-dropped", json_integer((json_int_t)c.options_dropped));
 	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
 		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));
 		json_object_set_new(o, name, json_integer((json_int_t)c.drop[i]));
@@ -1446,31 +1440,27 @@ static json_t *statistics(struct cp_daemon *d)
 		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 			const struct dp_scope *s = &cfg->scopes[i];
 			uint64_t total = scope_total(s), used = sc.n[i][0] + sc.n[i][1] + sc.n[i][2];
-			static const char *const what[] = {
-				"assigned-addresses", "offered-addresses", "declined-addresses",
+			uint64_t v[G__COUNT] = {
+				[G_TOTAL] = total, [G_ASSIGNED] = sc.n[i][0],
+				[G_OFFERED] = sc.n[i][1], [G_DECLINED] = sc.n[i][2],
+				[G_FREE] = total > used ? total - used : 0,
 			};
 
-			snprintf(name, sizeof(name), "scope[%s].total-addresses", s->name);
-			json_object_set_new(o, name, json_integer((json_int_t)total));
-			for (unsigned k = 0; k < 3; k++) {
-				snprintf(name, sizeof(name), "scope[%s].%s", s->name, what[k]);
-				json_object_set_new(o, name, json_integer((json_int_t)sc.n[i][k]));
+			for (unsigned k = 0; k < G__COUNT; k++) {
+				snprintf(name, sizeof(name), "scope[%s].%s-addresses", s->name,
+					 gauges[k]);
+				json_object_set_new(o, name, json_integer((json_int_t)v[k]));
 			}
-			snprintf(name, sizeof(name), "scope[%s].free-addresses", s->name);
-			json_object_set_new(o, name, json_integer((json_int_t)(total > used ?
-									      total - used : 0)));
 		}
 		free(sc.n);
 	}
 	if (d->persist.committer != NULL) {
 		const struct committer_stats *st = committer_stats(d->persist.committer);
 
-		json_object_set_new(o, "store-commits", json_integer((json_int_t)
-								      atomic_load(&st->batches)));
-		json_object_set_new(o, "store-changes", json_integer((json_int_t)
-								      atomic_load(&st->changes)));
-		json_object_set_new(o, "store-commit-failures",
-				    json_integer((json_int_t)atomic_load(&st->failures)));
+#define X(member, stat, help) \
+		json_object_set_new(o, stat, json_integer((json_int_t)atomic_load(&st->member)));
+		LW_STORE_COUNTER_TABLE(X)
+#undef X
 	}
 	return o;
 }

@@ -1426,7 +1426,8 @@ static json_t *statistics(struct cp_daemon *d)
 	for (size_t i = 0; i < dp_counter_n_descs; i++) {
 		const struct dp_counter_desc *cd = &dp_counter_descs[i];
 
-		json_object_set_new(o, cd->stat, json_integer((json_int_t)dp_counter_value(&c, cd)));
+		json_object_set_new(o, cd->stat,
+				    json_integer((json_int_t)dp_counter_value(&c, cd)));
 	}
 	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
 		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));

@@ -24,6 +24,7 @@
 #include <rte_version.h>
 
 #include "config.h"
+#include "ctl_proto.h"
 #include "daemon_impl.h"
 #include "failover.h"
 #include "fmt.h"
@@ -33,12 +34,6 @@
 #define PAGE_MAX 10000
 
 typedef json_t *(*cmd_fn)(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
-
-struct cmd {
-	const char *name;
-	cmd_fn fn;
-	const char *const *keys;	/* allowed argument keys; NULL = no arguments */
-};
 
 static uint64_t now_s(void)
 {
@@ -52,30 +47,6 @@ static uint64_t now_s(void)
 
 /* An argument error naming the argument (format checked by the compiler). */
 #define bad(fmt, a, b) ctl_answer(CTL_ERROR, NULL, fmt, a, b)
-
-static json_t *check_keys(json_t *args, const char *const *keys)
-{
-	const char *k;
-	json_t *v;
-
-	if (args == NULL) {
-		return NULL;
-	}
-	if (!json_is_object(args)) {
-		return ctl_answer(CTL_ERROR, NULL, "arguments: must be an object");
-	}
-	json_object_foreach(args, k, v) {
-		bool ok = false;
-
-		for (unsigned i = 0; keys != NULL && keys[i] != NULL; i++) {
-			ok |= strcmp(keys[i], k) == 0;
-		}
-		if (!ok) {
-			return ctl_answer(CTL_ERROR, NULL, "arguments: unknown key \"%s\"", k);
-		}
-	}
-	return NULL;
-}
 
 /* A string argument. @return NULL when absent; *err set when present but not a string. */
 static const char *arg_str(json_t *args, const char *key, json_t **err)
@@ -118,8 +89,8 @@ static int parse_hex(const char *s, uint8_t *out, size_t max)
  */
 static int arg_key(json_t *args, struct dp_client_key *k, json_t **err)
 {
-	const char *hw = arg_str(args, "hw-address", err);
-	const char *id = *err ? NULL : arg_str(args, "client-id", err);
+	const char *hw = arg_str(args, CTL_KEY_HW_ADDRESS, err);
+	const char *id = *err ? NULL : arg_str(args, CTL_KEY_CLIENT_ID, err);
 	int n;
 
 	if (*err != NULL) {
@@ -163,21 +134,21 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 	char key[LW_HEX_BUFLEN(DP_KEY_MAX)];
 	json_t *j;
 
-	j = json_pack("{s:s, s:s, s:s, s:I}", "ip-address", lw_ip4_fmt(b->addr).s, "scope",
-		      s ? s->name : "", "state", bt_state_str(b->state), "cltt",
+	j = json_pack("{s:s, s:s, s:s, s:I}", CTL_KEY_IP_ADDRESS, lw_ip4_fmt(b->addr).s,
+		      "scope", s ? s->name : "", "state", bt_state_str(b->state), "cltt",
 		      (json_int_t)b->start);
 	if (b->key.len == 0) {
 		/* BACKUP: an address of the failover secondary's pool, no client. */
 	} else if (b->key.type == DP_KEY_HWADDR && b->key.len == 7 && b->key.data[0] == 1) {
 		lw_hex_fmt(key, sizeof(key), b->key.data + 1, 6, ':');
-		json_object_set_new(j, "hw-address", json_string(key));
+		json_object_set_new(j, CTL_KEY_HW_ADDRESS, json_string(key));
 	} else {
 		lw_hex_fmt(key, sizeof(key), b->key.data, b->key.len, ':');
 		json_object_set_new(j, b->key.type == DP_KEY_HWADDR ? "hardware-key" : "client-id",
 				    json_string(key));
 		if (b->key.type == DP_KEY_CLIENT_ID && b->hw_len == 7 && b->hw[0] == 1) {
 			lw_hex_fmt(key, sizeof(key), b->hw + 1, 6, ':');
-			json_object_set_new(j, "hw-address", json_string(key));
+			json_object_set_new(j, CTL_KEY_HW_ADDRESS, json_string(key));
 		}
 	}
 	if (b->ends == BT_INFINITE) {
@@ -194,7 +165,7 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 /* Find a lease by ip-address, hw-address or client-id. Online. */
 static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, json_t **err)
 {
-	const char *ip = arg_str(args, "ip-address", err);
+	const char *ip = arg_str(args, CTL_KEY_IP_ADDRESS, err);
 	struct dp_client_key k;
 	const struct bt_binding *b;
 	uint32_t addr;
@@ -317,7 +288,7 @@ static const struct dp_scope *scope_named(const struct dp_config *c, const char 
 static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t *args,
 					    json_t **err)
 {
-	json_t *list = args ? json_object_get(args, "scopes") : NULL, *v;
+	json_t *list = args ? json_object_get(args, CTL_KEY_SCOPES) : NULL, *v;
 	const struct dp_scope **out;
 	size_t i;
 
@@ -390,8 +361,8 @@ static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, jso
 static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
 	struct collect c = {.cfg = d->rt.snap->cfg, .paged = true};
-	json_t *err = NULL, *lim = args ? json_object_get(args, "limit") : NULL;
-	const char *from = arg_str(args, "from", &err);
+	json_t *err = NULL, *lim = args ? json_object_get(args, CTL_KEY_LIMIT) : NULL;
+	const char *from = arg_str(args, CTL_KEY_FROM, &err);
 
 	(void)conn;
 	if (err != NULL) {
@@ -602,9 +573,9 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 {
 	const char *what = add ? "lease4-add" : "lease4-update";
 	const struct dp_config *cfg = d->rt.snap->cfg;
-	json_t *err = NULL, *lft = args ? json_object_get(args, "valid-lft") : NULL, *fc;
-	const char *ip = arg_str(args, "ip-address", &err);
-	const char *st = err ? NULL : arg_str(args, "state", &err);
+	json_t *err = NULL, *lft = args ? json_object_get(args, CTL_KEY_VALID_LFT) : NULL, *fc;
+	const char *ip = arg_str(args, CTL_KEY_IP_ADDRESS, &err);
+	const char *st = err ? NULL : arg_str(args, CTL_KEY_STATE, &err);
 	const struct dp_scope *s;
 	const struct bt_binding *b;
 	struct cp_pending *p, *first = NULL;
@@ -637,7 +608,7 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 		return bad("arguments.state: \"%s\" is not one of active, expired, released, "
 			   "abandoned, reset, backup%s", st, "");
 	}
-	fc = args ? json_object_get(args, "force-create") : NULL;
+	fc = args ? json_object_get(args, CTL_KEY_FORCE_CREATE) : NULL;
 	if (fc != NULL && (!json_is_boolean(fc) || add)) {
 		return ctl_answer(CTL_ERROR, NULL, add ? "arguments: unknown key \"force-create\"" :
 				  "arguments.force-create: must be true or false");
@@ -729,7 +700,7 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	struct collect c = {.cfg = cfg};
 	const struct dp_scope *only[2] = {NULL, NULL};
 	json_t *err = NULL;
-	const char *name = arg_str(args, "scope", &err);
+	const char *name = arg_str(args, CTL_KEY_SCOPE, &err);
 	struct cp_pending *head = NULL;
 
 	if (err != NULL) {
@@ -988,7 +959,7 @@ static json_t *check_write_path(const struct cp_daemon *d, const char *path)
 static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *e = NULL, *j;
-	const char *path = arg_str(args, "filename", &e);
+	const char *path = arg_str(args, CTL_KEY_FILENAME, &e);
 	char *text, err[512];
 	bool saved = true;
 	int rc;
@@ -1082,7 +1053,7 @@ static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
+	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 
 	(void)conn;
 	if (err != NULL) {
@@ -1095,7 +1066,7 @@ static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 
 static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *scope = args ? json_object_get(args, "scope") : NULL, *j, *n;
+	json_t *scope = args ? json_object_get(args, CTL_KEY_SCOPE) : NULL, *j, *n;
 	char ev[128];
 	ssize_t idx;
 
@@ -1118,7 +1089,7 @@ static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 
 static json_t *cmd_scope_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *nscope = args ? json_object_get(args, "scope") : NULL, *j, *scope, *err;
+	json_t *nscope = args ? json_object_get(args, CTL_KEY_SCOPE) : NULL, *j, *scope, *err;
 	char ev[128];
 	ssize_t idx;
 
@@ -1126,11 +1097,11 @@ static json_t *cmd_scope_update(struct cp_daemon *d, struct ctl_conn *conn, json
 	if (!json_is_object(nscope)) {
 		return ctl_answer(CTL_ERROR, NULL, "arguments.scope: must be a scope object");
 	}
-	err = need_scope(d, args, "name", &j, &scope);
+	err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	if (err != NULL) {
 		return err;
 	}
-	(void)scopes_of(j, json_string_value(json_object_get(args, "name")), &idx);
+	(void)scopes_of(j, json_string_value(json_object_get(args, CTL_KEY_NAME)), &idx);
 	json_array_set(json_object_get(j, "scopes"), (size_t)idx, nscope);
 	snprintf(ev, sizeof(ev), "scope=%s", json_string_value(json_object_get(args, "name")));
 	return apply_json(d, j, "scope-update", "scope updated", ev);
@@ -1153,7 +1124,7 @@ static bool count_active_cb(const struct bt_binding *b, void *arg)
 
 static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *j, *scope, *force = args ? json_object_get(args, "force") : NULL, *err;
+	json_t *j, *scope, *force = args ? json_object_get(args, CTL_KEY_FORCE) : NULL, *err;
 	const char *name;
 	char ev[128];
 	ssize_t idx;
@@ -1162,11 +1133,11 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	if (force != NULL && !json_is_boolean(force)) {
 		return ctl_answer(CTL_ERROR, NULL, "arguments.force: must be true or false");
 	}
-	err = need_scope(d, args, "name", &j, &scope);
+	err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	if (err != NULL) {
 		return err;
 	}
-	name = json_string_value(json_object_get(args, "name"));
+	name = json_string_value(json_object_get(args, CTL_KEY_NAME));
 	if (!json_is_true(force)) {
 		struct count_active c = {.s = scope_named(d->rt.snap->cfg, name), .now = now_s()};
 
@@ -1188,7 +1159,7 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 
 static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
 {
-	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
+	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	char ev[128];
 
 	if (err != NULL) {
@@ -1225,7 +1196,7 @@ static json_t *list_of(json_t *scope, const char *key)
 
 static json_t *cmd_reservation_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *r = args ? json_object_get(args, "reservation") : NULL, *j, *scope, *err;
+	json_t *r = args ? json_object_get(args, CTL_KEY_RESERVATION) : NULL, *j, *scope, *err;
 	char ev[160];
 
 	(void)conn;
@@ -1233,13 +1204,13 @@ static json_t *cmd_reservation_add(struct cp_daemon *d, struct ctl_conn *conn, j
 		return ctl_answer(CTL_ERROR, NULL, "arguments.reservation: must be a reservation "
 				  "object");
 	}
-	err = need_scope(d, args, "scope", &j, &scope);
+	err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 	if (err != NULL) {
 		return err;
 	}
 	json_array_append(list_of(scope, "reservations"), r);
 	snprintf(ev, sizeof(ev), "scope=%s ip-address=%s", json_string_value(json_object_get(args,
-										   "scope")),
+										   CTL_KEY_SCOPE)),
 		 json_is_string(json_object_get(r, "ip-address")) ?
 		 json_string_value(json_object_get(r, "ip-address")) : "?");
 	return apply_json(d, j, "reservation-add", "reservation added", ev);
@@ -1270,7 +1241,7 @@ static bool reservation_matches(json_t *r, json_t *args)
 
 static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *j, *scope, *list, *r, *err = need_scope(d, args, "scope", &j, &scope);
+	json_t *j, *scope, *list, *r, *err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 	char ev[128];
 	size_t i;
 
@@ -1288,7 +1259,7 @@ static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, j
 		if (reservation_matches(r, args)) {
 			json_array_remove(list, i);
 			snprintf(ev, sizeof(ev), "scope=%s", json_string_value(
-					 json_object_get(args, "scope")));
+					 json_object_get(args, CTL_KEY_SCOPE)));
 			return apply_json(d, j, "reservation-del", "reservation deleted", ev);
 		}
 	}
@@ -1298,7 +1269,7 @@ static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, j
 
 static json_t *cmd_reservation_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *j, *scope, *l, *err = need_scope(d, args, "scope", &j, &scope);
+	json_t *j, *scope, *l, *err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 
 	(void)conn;
 	if (err != NULL) {
@@ -1339,7 +1310,7 @@ static json_t *norm_range(const char *in, char *out, size_t len)
 static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
 {
 	json_t *j, *scope, *list, *v, *err = NULL;
-	const char *range = arg_str(args, "range", &err);
+	const char *range = arg_str(args, CTL_KEY_RANGE, &err);
 	char norm[80], ev[200];
 	size_t i;
 
@@ -1351,7 +1322,7 @@ static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
 	}
 	err = norm_range(range, norm, sizeof(norm));
 	if (err == NULL) {
-		err = need_scope(d, args, "scope", &j, &scope);
+		err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 	}
 	if (err != NULL) {
 		return err;
@@ -1375,7 +1346,7 @@ static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
 		}
 	}
 	snprintf(ev, sizeof(ev), "scope=%s range=\"%s\"",
-		 json_string_value(json_object_get(args, "scope")), norm);
+		 json_string_value(json_object_get(args, CTL_KEY_SCOPE)), norm);
 	return apply_json(d, j, add ? "exclusion-add" : "exclusion-del",
 			  add ? "exclusion added" : "exclusion deleted", ev);
 }
@@ -1452,9 +1423,16 @@ static void stat_name(char *buf, size_t len, const char *prefix, const char *nam
 
 static json_t *statistics(struct cp_daemon *d)
 {
-	static const char *const types[DHCP4_TYPE_MAX] = {
-		"bootp", "discover", "offer", "request", "decline", "ack", "nak", "release",
-		"inform",
+	static const char *const gauges[] = {
+#define X(id, kind, help) kind,
+		LW_SCOPE_GAUGE_TABLE(X)
+#undef X
+	};
+	enum {
+#define X(id, kind, help) G_##id,
+		LW_SCOPE_GAUGE_TABLE(X)
+#undef X
+		G__COUNT
 	};
 	const struct dp_config *cfg = d->rt.snap->cfg;
 	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
@@ -1463,24 +1441,12 @@ static json_t *statistics(struct cp_daemon *d)
 	char name[128];
 
 	cp_counters(d, &c, true);
-	json_object_set_new(o, "pkt4-received", json_integer((json_int_t)c.rx));
-	json_object_set_new(o, "pkt4-sent", json_integer((json_int_t)c.tx));
-	for (unsigned t = 0; t < DHCP4_TYPE_MAX; t++) {
-		if (t == DHCP4_OFFER || t == DHCP4_ACK || t == DHCP4_NAK) {
-			snprintf(name, sizeof(name), "pkt4-%s-sent", types[t]);
-			json_object_set_new(o, name, json_integer((json_int_t)c.tx_dhcp[t]));
-		} else {
-			snprintf(name, sizeof(name), "pkt4-%s-received", types[t]);
-			json_object_set_new(o, name, json_integer((json_int_t)c.rx_dhcp[t]));
-		}
+	for (size_t i = 0; i < dp_counter_n_descs; i++) {
+		const struct dp_counter_desc *cd = &dp_counter_descs[i];
+
+		json_object_set_new(o, cd->stat,
+				    json_integer((json_int_t)dp_counter_value(&c, cd)));
 	}
-	json_object_set_new(o, "pkt4-bootreply-sent", json_integer((json_int_t)c.tx_dhcp[0]));
-	json_object_set_new(o, "arp-replies", json_integer((json_int_t)c.arp_replies));
-	json_object_set_new(o, "icmp-replies", json_integer((json_int_t)c.icmp_replies));
-	json_object_set_new(o, "steered", json_integer((json_int_t)c.steered));
-	json_object_set_new(o, "parked", json_integer((json_int_t)c.parked));
-	json_object_set_new(o, "leases-reclaimed", json_integer((json_int_t)c.leases_reclaimed));
-	json_object_set_new(o, "options-dropped", json_integer((json_int_t)c.options_dropped));
 	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
 		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));
 		json_object_set_new(o, name, json_integer((json_int_t)c.drop[i]));
@@ -1493,31 +1459,27 @@ static json_t *statistics(struct cp_daemon *d)
 		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 			const struct dp_scope *s = &cfg->scopes[i];
 			uint64_t total = scope_total(s), used = sc.n[i][0] + sc.n[i][1] + sc.n[i][2];
-			static const char *const what[] = {
-				"assigned-addresses", "offered-addresses", "declined-addresses",
+			uint64_t v[G__COUNT] = {
+				[G_TOTAL] = total, [G_ASSIGNED] = sc.n[i][0],
+				[G_OFFERED] = sc.n[i][1], [G_DECLINED] = sc.n[i][2],
+				[G_FREE] = total > used ? total - used : 0,
 			};
 
-			snprintf(name, sizeof(name), "scope[%s].total-addresses", s->name);
-			json_object_set_new(o, name, json_integer((json_int_t)total));
-			for (unsigned k = 0; k < 3; k++) {
-				snprintf(name, sizeof(name), "scope[%s].%s", s->name, what[k]);
-				json_object_set_new(o, name, json_integer((json_int_t)sc.n[i][k]));
+			for (unsigned k = 0; k < G__COUNT; k++) {
+				snprintf(name, sizeof(name), "scope[%s].%s-addresses", s->name,
+					 gauges[k]);
+				json_object_set_new(o, name, json_integer((json_int_t)v[k]));
 			}
-			snprintf(name, sizeof(name), "scope[%s].free-addresses", s->name);
-			json_object_set_new(o, name, json_integer((json_int_t)(total > used ?
-									      total - used : 0)));
 		}
 		free(sc.n);
 	}
 	if (d->persist.committer != NULL) {
 		const struct committer_stats *st = committer_stats(d->persist.committer);
 
-		json_object_set_new(o, "store-commits", json_integer((json_int_t)
-								      atomic_load(&st->batches)));
-		json_object_set_new(o, "store-changes", json_integer((json_int_t)
-								      atomic_load(&st->changes)));
-		json_object_set_new(o, "store-commit-failures",
-				    json_integer((json_int_t)atomic_load(&st->failures)));
+#define X(member, stat, help) \
+		json_object_set_new(o, stat, json_integer((json_int_t)atomic_load(&st->member)));
+		LW_STORE_COUNTER_TABLE(X)
+#undef X
 	}
 	return o;
 }
@@ -1532,7 +1494,7 @@ static json_t *cmd_stat_get_all(struct cp_daemon *d, struct ctl_conn *conn, json
 static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL, *all, *v;
-	const char *name = arg_str(args, "name", &err);
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
 
 	(void)conn;
 	if (err != NULL) {
@@ -1555,7 +1517,7 @@ static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
-	const char *name = arg_str(args, "name", &err);
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
 	struct dp_counters now;
 
 	(void)conn;
@@ -1657,7 +1619,7 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *v = args ? json_object_get(args, "exit-value") : NULL;
+	json_t *v = args ? json_object_get(args, CTL_KEY_EXIT_VALUE) : NULL;
 
 	(void)conn;
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
@@ -1674,7 +1636,7 @@ static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 
 static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
 {
-	json_t *v = json_object_get(args, "name"), *l;
+	json_t *v = json_object_get(args, CTL_KEY_NAME), *l;
 
 	(void)conn;
 	if (v != NULL && !json_is_string(v)) {
@@ -1694,7 +1656,7 @@ static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
 			  const char *done)
 {
-	json_t *v = json_object_get(args, "name");
+	json_t *v = json_object_get(args, CTL_KEY_NAME);
 	char err[256];
 
 	if (!json_is_string(v)) {
@@ -1734,63 +1696,45 @@ static json_t *cmd_fo_resync(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 
 static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
 
-static const char *const NO_ARGS[] = {NULL};
-static const char *const LEASE_KEYS[] = {"ip-address", "hw-address", "client-id", NULL};
-static const char *const SET_KEYS[] = {"ip-address", "hw-address", "client-id", "valid-lft",
-				       "state", "force-create", NULL};
-static const char *const SCOPES_KEY[] = {"scopes", NULL};
-static const char *const PAGE_KEYS[] = {"from", "limit", "scopes", NULL};
-static const char *const SCOPE_KEY[] = {"scope", NULL};
-static const char *const NAME_KEY[] = {"name", NULL};
-static const char *const SCOPE_ADD_KEYS[] = {"scope", NULL};
-static const char *const SCOPE_UPD_KEYS[] = {"name", "scope", NULL};
-static const char *const SCOPE_DEL_KEYS[] = {"name", "force", NULL};
-static const char *const RES_ADD_KEYS[] = {"scope", "reservation", NULL};
-static const char *const RES_DEL_KEYS[] = {"scope", "ip-address", "hw-address", "client-id",
-					   NULL};
-static const char *const EXCL_KEYS[] = {"scope", "range", NULL};
-static const char *const FILE_KEY[] = {"filename", NULL};
-static const char *const EXIT_KEY[] = {"exit-value", NULL};
-
-/* Sorted by name (list-commands prints them in this order). keys NULL: any object (the
- * configuration commands take a whole configuration). */
-static const struct cmd cmds[] = {
-	{"config-get", cmd_config_get, NO_ARGS},
-	{"config-reload", cmd_config_reload, NO_ARGS},
-	{"config-set", cmd_config_set, NULL},
-	{"config-test", cmd_config_test, NULL},
-	{"config-write", cmd_config_write, FILE_KEY},
-	{"exclusion-add", cmd_exclusion_add, EXCL_KEYS},
-	{"exclusion-del", cmd_exclusion_del, EXCL_KEYS},
-	{"failover-partner-down", cmd_fo_partner_down, NAME_KEY},
-	{"failover-recover", cmd_fo_recover, NAME_KEY},
-	{"failover-resync", cmd_fo_resync, NAME_KEY},
-	{"failover-shutdown", cmd_fo_shutdown, NAME_KEY},
-	{"failover-status", cmd_fo_status, NAME_KEY},
-	{"lease4-add", cmd_lease_add, SET_KEYS},
-	{"lease4-del", cmd_lease_del, LEASE_KEYS},
-	{"lease4-get", cmd_lease_get, LEASE_KEYS},
-	{"lease4-get-all", cmd_lease_get_all, SCOPES_KEY},
-	{"lease4-get-page", cmd_lease_get_page, PAGE_KEYS},
-	{"lease4-update", cmd_lease_update, SET_KEYS},
-	{"lease4-wipe", cmd_lease_wipe, SCOPE_KEY},
-	{"list-commands", cmd_list_commands, NO_ARGS},
-	{"reservation-add", cmd_reservation_add, RES_ADD_KEYS},
-	{"reservation-del", cmd_reservation_del, RES_DEL_KEYS},
-	{"reservation-list", cmd_reservation_list, SCOPE_KEY},
-	{"scope-activate", cmd_scope_activate, NAME_KEY},
-	{"scope-add", cmd_scope_add, SCOPE_ADD_KEYS},
-	{"scope-deactivate", cmd_scope_deactivate, NAME_KEY},
-	{"scope-del", cmd_scope_del, SCOPE_DEL_KEYS},
-	{"scope-get", cmd_scope_get, NAME_KEY},
-	{"scope-list", cmd_scope_list, NO_ARGS},
-	{"scope-update", cmd_scope_update, SCOPE_UPD_KEYS},
-	{"shutdown", cmd_shutdown, EXIT_KEY},
-	{"statistic-get", cmd_stat_get, NAME_KEY},
-	{"statistic-get-all", cmd_stat_get_all, NO_ARGS},
-	{"statistic-reset", cmd_stat_reset, NAME_KEY},
-	{"status-get", cmd_status_get, NO_ARGS},
-	{"version-get", cmd_version_get, NO_ARGS},
+/* The handler of each command of common/ctl_proto.c; its arguments were checked against the
+ * table's row before it runs. */
+static const cmd_fn handlers[CTL_CMD__COUNT] = {
+	[CTL_CMD_CONFIG_GET] = cmd_config_get,
+	[CTL_CMD_CONFIG_RELOAD] = cmd_config_reload,
+	[CTL_CMD_CONFIG_SET] = cmd_config_set,
+	[CTL_CMD_CONFIG_TEST] = cmd_config_test,
+	[CTL_CMD_CONFIG_WRITE] = cmd_config_write,
+	[CTL_CMD_EXCLUSION_ADD] = cmd_exclusion_add,
+	[CTL_CMD_EXCLUSION_DEL] = cmd_exclusion_del,
+	[CTL_CMD_FAILOVER_PARTNER_DOWN] = cmd_fo_partner_down,
+	[CTL_CMD_FAILOVER_RECOVER] = cmd_fo_recover,
+	[CTL_CMD_FAILOVER_RESYNC] = cmd_fo_resync,
+	[CTL_CMD_FAILOVER_SHUTDOWN] = cmd_fo_shutdown,
+	[CTL_CMD_FAILOVER_STATUS] = cmd_fo_status,
+	[CTL_CMD_LEASE4_ADD] = cmd_lease_add,
+	[CTL_CMD_LEASE4_DEL] = cmd_lease_del,
+	[CTL_CMD_LEASE4_GET] = cmd_lease_get,
+	[CTL_CMD_LEASE4_GET_ALL] = cmd_lease_get_all,
+	[CTL_CMD_LEASE4_GET_PAGE] = cmd_lease_get_page,
+	[CTL_CMD_LEASE4_UPDATE] = cmd_lease_update,
+	[CTL_CMD_LEASE4_WIPE] = cmd_lease_wipe,
+	[CTL_CMD_LIST_COMMANDS] = cmd_list_commands,
+	[CTL_CMD_RESERVATION_ADD] = cmd_reservation_add,
+	[CTL_CMD_RESERVATION_DEL] = cmd_reservation_del,
+	[CTL_CMD_RESERVATION_LIST] = cmd_reservation_list,
+	[CTL_CMD_SCOPE_ACTIVATE] = cmd_scope_activate,
+	[CTL_CMD_SCOPE_ADD] = cmd_scope_add,
+	[CTL_CMD_SCOPE_DEACTIVATE] = cmd_scope_deactivate,
+	[CTL_CMD_SCOPE_DEL] = cmd_scope_del,
+	[CTL_CMD_SCOPE_GET] = cmd_scope_get,
+	[CTL_CMD_SCOPE_LIST] = cmd_scope_list,
+	[CTL_CMD_SCOPE_UPDATE] = cmd_scope_update,
+	[CTL_CMD_SHUTDOWN] = cmd_shutdown,
+	[CTL_CMD_STATISTIC_GET] = cmd_stat_get,
+	[CTL_CMD_STATISTIC_GET_ALL] = cmd_stat_get_all,
+	[CTL_CMD_STATISTIC_RESET] = cmd_stat_reset,
+	[CTL_CMD_STATUS_GET] = cmd_status_get,
+	[CTL_CMD_VERSION_GET] = cmd_version_get,
 };
 
 static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
@@ -1800,31 +1744,26 @@ static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, jso
 	(void)d;
 	(void)conn;
 	(void)args;
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		json_array_append_new(l, json_string(cmds[i].name));
+	for (size_t i = 0; i < CTL_CMD__COUNT; i++) {
+		if (handlers[i] != NULL) {
+			json_array_append_new(l, json_string(ctl_proto_cmds[i].name));
+		}
 	}
-	return ctl_answer(CTL_OK, l, "%zu commands", sizeof(cmds) / sizeof(cmds[0]));
+	return ctl_answer(CTL_OK, l, "%zu commands", json_array_size(l));
 }
 
 json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 {
-	struct cp_daemon *d = arg;
 	const char *name = json_string_value(json_object_get(req, "command"));
-	json_t *args = json_object_get(req, "arguments"), *err;
+	const struct ctl_proto_cmd *pc = ctl_proto_find(name);
+	json_t *args = json_object_get(req, "arguments");
+	char msg[256];
 
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (strcmp(cmds[i].name, name) != 0) {
-			continue;
-		}
-		if (cmds[i].keys != NULL) {
-			err = check_keys(args, cmds[i].keys);
-			if (err != NULL) {
-				return err;
-			}
-		} else if (args != NULL && !json_is_object(args)) {
-			return ctl_answer(CTL_ERROR, NULL, "arguments: must be an object");
-		}
-		return cmds[i].fn(d, conn, args);
+	if (pc == NULL || handlers[ctl_proto_id(pc)] == NULL) {
+		return ctl_answer(CTL_UNSUPPORTED, NULL, "unsupported command \"%s\"", name);
 	}
-	return ctl_answer(CTL_UNSUPPORTED, NULL, "unsupported command \"%s\"", name);
+	if (ctl_proto_check(pc, args, msg, sizeof(msg)) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", msg);
+	}
+	return handlers[ctl_proto_id(pc)](arg, conn, args);
 }

@@ -161,33 +161,29 @@ void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_
 
 void cp_log_counters(const char *what, const struct dp_counters *c)
 {
-	char drops[1024];
+	char line[2048] = "";
 	size_t off = 0;
 
-	drops[0] = '\0';
-	for (unsigned i = 0; i < DP_DROP_MAX && off < sizeof(drops); i++) {
+	/* The logged rows of the counter table, the sum of the drops, then each drop seen. */
+	for (size_t i = 0; i < dp_counter_n_descs && off < sizeof(line); i++) {
+		const struct dp_counter_desc *cd = &dp_counter_descs[i];
+
+		if (cd->log != NULL) {
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%llu", cd->log,
+						(unsigned long long)dp_counter_value(c, cd));
+		}
+	}
+	if (off < sizeof(line)) {
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " drops=%llu",
+					(unsigned long long)dp_counters_drops(c));
+	}
+	for (unsigned i = 0; i < DP_DROP_MAX && off < sizeof(line); i++) {
 		if (c->drop[i] != 0) {
-			off += (size_t)snprintf(drops + off, sizeof(drops) - off, " drop_%s=%llu",
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " drop_%s=%llu",
 						dp_drop_str(i), (unsigned long long)c->drop[i]);
 		}
 	}
-	cp_log(CP_LOG_INFO,
-	       "%s rx=%llu tx=%llu discover=%llu offer=%llu request=%llu ack=%llu nak=%llu "
-	       "decline=%llu release=%llu inform=%llu bootp=%llu arp=%llu icmp=%llu "
-	       "reclaimed=%llu steered=%llu parked=%llu drops=%llu%s", what,
-	       (unsigned long long)c->rx, (unsigned long long)c->tx,
-	       (unsigned long long)c->rx_dhcp[DHCP4_DISCOVER],
-	       (unsigned long long)c->tx_dhcp[DHCP4_OFFER],
-	       (unsigned long long)c->rx_dhcp[DHCP4_REQUEST],
-	       (unsigned long long)c->tx_dhcp[DHCP4_ACK],
-	       (unsigned long long)c->tx_dhcp[DHCP4_NAK],
-	       (unsigned long long)c->rx_dhcp[DHCP4_DECLINE],
-	       (unsigned long long)c->rx_dhcp[DHCP4_RELEASE],
-	       (unsigned long long)c->rx_dhcp[DHCP4_INFORM],
-	       (unsigned long long)c->rx_dhcp[DHCP4_BOOTP],
-	       (unsigned long long)c->arp_replies, (unsigned long long)c->icmp_replies,
-	       (unsigned long long)c->leases_reclaimed, (unsigned long long)c->steered,
-	       (unsigned long long)c->parked, (unsigned long long)dp_counters_drops(c), drops);
+	cp_log(CP_LOG_INFO, "%s%s", what, line);
 }
 
 /* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve

@@ -20,25 +20,17 @@ static void sum(struct dp_counters *c)
 	}
 }
 
-static void add_types(struct rte_tel_data *d, const struct dp_counters *c)
+/* The rows of the counter table (common/counter_table.h) with all of @p flags. */
+static void add_counters(struct rte_tel_data *d, const struct dp_counters *c, unsigned flags)
 {
-	static const char *const rx[DHCP4_TYPE_MAX] = {
-		"bootp_received", "discover_received", NULL, "request_received",
-		"decline_received", NULL, NULL, "release_received", "inform_received",
-	};
-	static const char *const tx[DHCP4_TYPE_MAX] = {
-		"bootreply_sent", NULL, "offer_sent", NULL, NULL, "ack_sent", "nak_sent", NULL,
-		NULL,
-	};
+	for (size_t i = 0; i < dp_counter_n_descs; i++) {
+		const struct dp_counter_desc *cd = &dp_counter_descs[i];
 
-	for (unsigned t = 0; t < DHCP4_TYPE_MAX; t++) {
-		if (rx[t] != NULL) {
-			rte_tel_data_add_dict_u64(d, rx[t], c->rx_dhcp[t]);
-		}
-		if (tx[t] != NULL) {
-			rte_tel_data_add_dict_u64(d, tx[t], c->tx_dhcp[t]);
+		if ((cd->flags & flags) == flags) {
+			rte_tel_data_add_dict_u64(d, cd->tel, dp_counter_value(c, cd));
 		}
 	}
+	rte_tel_data_add_dict_u64(d, "drops", dp_counters_drops(c));
 }
 
 static int on_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -49,16 +41,7 @@ static int on_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	(void)params;
 	sum(&c);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_u64(d, "rx", c.rx);
-	rte_tel_data_add_dict_u64(d, "tx", c.tx);
-	add_types(d, &c);
-	rte_tel_data_add_dict_u64(d, "arp_replies", c.arp_replies);
-	rte_tel_data_add_dict_u64(d, "icmp_replies", c.icmp_replies);
-	rte_tel_data_add_dict_u64(d, "steered", c.steered);
-	rte_tel_data_add_dict_u64(d, "parked", c.parked);
-	rte_tel_data_add_dict_u64(d, "leases_reclaimed", c.leases_reclaimed);
-	rte_tel_data_add_dict_u64(d, "options_dropped", c.options_dropped);
-	rte_tel_data_add_dict_u64(d, "drops", dp_counters_drops(&c));
+	add_counters(d, &c, 0);
 	return 0;
 }
 
@@ -94,12 +77,7 @@ static int on_worker(const char *cmd, const char *params, struct rte_tel_data *d
 	c = &rt->workers[id].ctr;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "lcore", rt->workers[id].lcore);
-	rte_tel_data_add_dict_u64(d, "rx", c->rx);
-	rte_tel_data_add_dict_u64(d, "tx", c->tx);
-	add_types(d, c);
-	rte_tel_data_add_dict_u64(d, "steered", c->steered);
-	rte_tel_data_add_dict_u64(d, "parked", c->parked);
-	rte_tel_data_add_dict_u64(d, "drops", dp_counters_drops(c));
+	add_counters(d, c, LW_CTR_WORKER);
 	return 0;
 }
 

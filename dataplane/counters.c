@@ -1,53 +1,26 @@
+#include <stddef.h>
 #include <string.h>
 
 #include "counters.h"
 #include "frame.h"
 
 static const char *const drop_names[DP_DROP_MAX] = {
-	[DP_DROP_FRAME_TRUNCATED] = "frame_truncated",
-	[DP_DROP_ETHERTYPE] = "ethertype",
-	[DP_DROP_IP_HEADER] = "ip_header",
-	[DP_DROP_IP_CHECKSUM] = "ip_checksum",
-	[DP_DROP_IP_FRAGMENT] = "ip_fragment",
-	[DP_DROP_IP_PROTO] = "ip_proto",
-	[DP_DROP_UDP_LENGTH] = "udp_length",
-	[DP_DROP_UDP_CHECKSUM] = "udp_checksum",
-	[DP_DROP_UDP_PORT] = "udp_port",
-	[DP_DROP_ARP_MALFORMED] = "arp_malformed",
-	[DP_DROP_ICMP_MALFORMED] = "icmp_malformed",
-	[DP_DROP_BOOTP_TRUNCATED] = "bootp_truncated",
-	[DP_DROP_BAD_COOKIE] = "bad_cookie",
-	[DP_DROP_BAD_HLEN] = "bad_hlen",
-	[DP_DROP_OPTION_OVERRUN] = "option_overrun",
-	[DP_DROP_BAD_OVERLOAD] = "bad_overload",
-	[DP_DROP_BAD_OPTION_SIZE] = "bad_option_size",
-	[DP_DROP_BAD_OP] = "bad_op",
-	[DP_DROP_BAD_MSG_TYPE] = "bad_msg_type",
-	[DP_DROP_NOT_FOR_US] = "not_for_us",
-	[DP_DROP_BOOTREPLY] = "bootreply_received",
-	[DP_DROP_NO_INTERFACE] = "no_interface",
-	[DP_DROP_NO_SCOPE] = "no_scope",
-	[DP_DROP_SCOPE_INACTIVE] = "scope_inactive",
-	[DP_DROP_POOL_EXHAUSTED] = "pool_exhausted",
-	[DP_DROP_NO_RECORD] = "no_binding_record",
-	[DP_DROP_KEY_TOO_LONG] = "client_id_too_long",
-	[DP_DROP_BAD_REQUEST] = "bad_request",
-	[DP_DROP_BOOTP_NO_RESERVATION] = "bootp_no_reservation",
-	[DP_DROP_COMMIT_FULL] = "commit_ring_full",
-	[DP_DROP_PARK_FULL] = "park_full",
-	[DP_DROP_STEER_FULL] = "steer_ring_full",
-	[DP_DROP_REPLY_SPACE] = "reply_space",
-	[DP_DROP_TX_FULL] = "tx_full",
-	[DP_DROP_NOMBUF] = "no_mbuf",
-	[DP_DROP_WRITE_CONFLICT] = "write_conflict",
-	[DP_DROP_RESERVED_IN_USE] = "reserved_in_use",
-	[DP_DROP_STALE_PARKED] = "stale_parked",
-	[DP_DROP_OTHER_SERVER] = "other_server",
-	[DP_DROP_UNKNOWN_CLIENT] = "unknown_client",
-	[DP_DROP_NOT_BOUND] = "not_bound",
-	[DP_DROP_FO_NOT_SERVING] = "failover_not_serving",
-	[DP_DROP_FO_PARTNER_CLIENT] = "failover_partner_client",
+#define X(id, name, help) [DP_DROP_##id] = name,
+	LW_DROP_TABLE(X)
+#undef X
 };
+
+const struct dp_counter_desc dp_counter_descs[] = {
+#define S(m, stat, tel, log, flags, help) \
+	{ stat, tel, log, flags, offsetof(struct dp_counters, m) },
+#define E(a, i, stat, tel, log, flags, help) \
+	{ stat, tel, log, flags, offsetof(struct dp_counters, a) + (i) * sizeof(uint64_t) },
+	LW_COUNTER_TABLE(S, E)
+#undef S
+#undef E
+};
+
+const size_t dp_counter_n_descs = sizeof(dp_counter_descs) / sizeof(dp_counter_descs[0]);
 
 const char *dp_drop_str(unsigned reason)
 {

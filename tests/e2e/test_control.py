@@ -37,7 +37,9 @@ class Ctl:
     def __init__(self, lab, tmp):
         self.lab = lab
         self.sock = os.path.join(tmp, "ctl.sock")
-        self.ctl = os.path.join(os.path.dirname(lab.leasewired), "leasewirectl")
+        # meson passes the client's path; by hand, it is the build's client/leasewirectl.
+        self.ctl = os.environ.get("LEASEWIRECTL") or os.path.join(
+            os.path.dirname(os.path.dirname(lab.leasewired)), "client", "leasewirectl")
 
     def raw(self, text):
         """Send raw bytes as a request; the parsed answer."""

@@ -19,8 +19,10 @@ lw_init reload "$@"
 lw_require perfdhcp taskset
 
 SRV=lwt-rl-s CLI=lwt-rl-c SRVIF=lwt-rl-s0 CLIIF=lwt-rl-c0
-CTL="$(dirname "$LEASEWIRED")/leasewirectl -s $LW_T/ctl.sock"
-[ -x "$(dirname "$LEASEWIRED")/leasewirectl" ] || lw_die "no leasewirectl beside $LEASEWIRED"
+# meson passes the client's path; by hand, it is the build's client/leasewirectl.
+LEASEWIRECTL=${LEASEWIRECTL:-$(dirname "$(dirname "$LEASEWIRED")")/client/leasewirectl}
+[ -x "$LEASEWIRECTL" ] || lw_die "no leasewirectl at $LEASEWIRECTL"
+CTL="$LEASEWIRECTL -s $LW_T/ctl.sock"
 
 lw_lab_up $SRV $CLI $SRVIF $CLIIF
 timeout 10 ip -n $CLI addr add 198.18.0.2/24 dev $CLIIF || lw_die "cannot add 198.18.0.2"

@@ -1,5 +1,5 @@
 /*
- * Unit tests of controlplane/ctlc: the command line -> request mapping (two tables: good
+ * Unit tests of client/ctlc: the command line -> request mapping (two tables: good
  * command lines with the exact request, bad ones with the exact message), the human and
  * Prometheus renderers (against expected text), and ctlc_call()/ctlc_call_all() against a
  * fake server thread on a unix socket in a mkdtemp() directory.

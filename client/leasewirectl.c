@@ -2,8 +2,9 @@
  * leasewirectl: the operator's client of the leasewired control socket.
  *
  * Thin on purpose: the words are turned into a request, the request is sent and the answer
- * printed by ctlc.c, so that tests drive exactly what the operator runs. What stays here is
- * the process's contract: global options, where output goes, and the exit status.
+ * printed by the ctlc modules (ctlc.h), so that tests drive exactly what the operator runs.
+ * What stays here is the process's contract: global options, where output goes, and the exit
+ * status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -158,6 +159,16 @@ int main(int argc, char **argv)
 		/* A FILE that cannot be read or is not JSON: the server would have said 1. */
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
+	}
+	if (cmd.flags & CTLC_F_COMPLETION) {
+		/* Local: the script is printed from the command rows, no server is asked. */
+		if (ctlc_completion_bash(stdout) != 0 || fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, PROG ": cannot write the completion script\n");
+			status = CTLC_EXIT_FAILURE;
+		} else {
+			status = 0;
+		}
+		goto out;
 	}
 	if (json && (cmd.flags & CTLC_F_PROMETHEUS)) {
 		status = usage_error("--json and --prometheus are mutually exclusive",

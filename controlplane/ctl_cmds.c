@@ -442,38 +442,46 @@ static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, js
 
 /* --- lease changes through the owner worker ----------------------------------------- */
 
+/* A lease command in the lease-op engine, answered when its last step is durable. */
+struct cp_pending {
+	struct cp_leaseop lo;		/* first member: the engine's op is the pending */
+	struct cp_daemon *d;
+	struct ctl_conn *conn;		/* answered when done (NULL: internal step) */
+	const char *what;		/* command name, for the answer and the event log */
+	struct cp_pending *next_step;	/* started when this one succeeds (two-step ops) */
+	uint32_t *addrs;		/* owned DEL list */
+	uint32_t carried;		/* DEL count of the steps before this one (wipe) */
+};
+
 static void pending_free(struct cp_pending *p)
 {
 	while (p != NULL) {
 		struct cp_pending *next = p->next_step;
 
-		json_decref(p->lease);
 		free(p->addrs);
 		free(p);
 		p = next;
 	}
 }
 
-static json_t *start(struct cp_daemon *d, struct cp_pending *p)
+static json_t *busy_answer(void)
 {
-	if (dp_worker_op(&d->rt.workers[p->worker], &p->op) != 0) {
-		pending_free(p);
-		return ctl_answer(CTL_ERROR, NULL, "server busy: the worker's command ring is "
-				  "full, try again");
-	}
-	p->next = d->pending;
-	d->pending = p;
-	return NULL;	/* answered by cp_cmd_progress */
+	return ctl_answer(CTL_ERROR, NULL, "server busy: the worker's command ring is full, "
+			  "try again");
 }
 
-static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
+static json_t *op_answer(struct cp_pending *p, int result)
 {
+	struct cp_daemon *d = p->d;
+	const struct dp_lease_op *op = &p->lo.op;
 	char ip[16];
 
-	fmt_ip(p->op.addr, ip);
-	switch (p->op.result) {
+	fmt_ip(op->addr, ip);
+	switch (result) {
 	case 0:
 		break;
+	case CP_LEASEOP_E_RING:
+		return busy_answer();
 	case -EEXIST:
 		return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client, or the "
 				  "client holds another address in the scope", p->what, ip);
@@ -485,8 +493,8 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
 				  "again", p->what);
 	}
-	if (p->op.kind == DP_OP_DEL) {
-		uint32_t n = p->carried + p->op.count;	/* every worker's share (wipe) */
+	if (op->kind == DP_OP_DEL) {
+		uint32_t n = p->carried + op->count;	/* every worker's share (wipe) */
 
 		cp_log(CP_LOG_INFO, "event=%s deleted=%u by=control-socket", p->what, n);
 		if (n == 0) {
@@ -497,87 +505,91 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 	}
 	urcu_qsbr_thread_online();
 	{
-		const struct bt_binding *b = bt_lookup_addr(d->rt.table, p->op.addr);
+		const struct bt_binding *b = bt_lookup_addr(d->rt.table, op->addr);
 		json_t *l = b ? lease_json(d->rt.snap->cfg, b) : NULL;
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
-		       ip, bt_state_str(p->op.state));
+		       ip, bt_state_str(op->state));
 		return ctl_answer(CTL_OK, l, "lease %s", strcmp(p->what, "lease4-add") == 0 ?
 				  "added" : "updated");
 	}
 }
 
+/* A step is done and durable (or failed): chain the next step, or answer. */
+static enum cp_leaseop_next pending_finished(struct cp_leaseop *o, int result)
+{
+	struct cp_pending *p = (struct cp_pending *)o, *next = p->next_step;
+
+	if (result == 0 && next != NULL) {
+		/* The next step takes this one's place in the engine, and its connection. */
+		p->carried += p->lo.op.count;
+		free(p->addrs);
+		p->lo.op = next->lo.op;
+		p->lo.worker = next->lo.worker;
+		p->addrs = next->addrs;
+		p->what = next->what;
+		p->next_step = next->next_step;
+		free(next);
+		return CP_LEASEOP_NEXT;
+	}
+	if (p->conn != NULL) {
+		ctl_conn_answer(p->conn, op_answer(p, result));
+	}
+	pending_free(p);
+	return CP_LEASEOP_END;
+}
+
+/* Workers have stopped: nothing will complete. Connections close with the server. */
+static void pending_aborted(struct cp_leaseop *o)
+{
+	pending_free((struct cp_pending *)o);
+}
+
+static const struct cp_leaseop_cb pending_cb = {
+	.finished = pending_finished,
+	.aborted = pending_aborted,
+};
+
+static json_t *start(struct cp_daemon *d, struct cp_pending *p)
+{
+	if (cp_leaseop_start(&d->lops, &p->lo) != 0) {
+		pending_free(p);
+		return busy_answer();
+	}
+	return NULL;	/* answered by pending_finished() */
+}
+
 void cp_cmd_progress(struct cp_daemon *d)
 {
-	struct cp_pending **pp = &d->pending;
-
-	while (*pp != NULL) {
-		struct cp_pending *p = *pp;
-		uint64_t durable;
-
-		if (!atomic_load_explicit(&p->op.done, memory_order_acquire)) {
-			pp = &p->next;
-			continue;
-		}
-		durable = d->rt.commit.ops->durable(d->rt.commit.ctx, p->worker);
-		if (p->op.result == 0 && durable < p->op.seq) {
-			pp = &p->next;	/* done, not yet durable: answer later */
-			continue;
-		}
-		*pp = p->next;
-		if (p->op.result == 0 && p->next_step != NULL) {
-			struct cp_pending *next = p->next_step;
-			json_t *err;
-
-			struct ctl_conn *conn = p->conn;
-
-			p->next_step = NULL;
-			next->conn = conn;
-			next->carried = p->carried + p->op.count;
-			p->conn = NULL;
-			pending_free(p);
-			err = start(d, next);	/* frees next when it fails */
-			if (err != NULL && conn != NULL) {
-				ctl_conn_answer(conn, err);
-			}
-			pp = &d->pending;
-			continue;
-		}
-		if (p->conn != NULL) {
-			ctl_conn_answer(p->conn, op_answer(d, p));
-		}
-		pending_free(p);
-	}
+	(void)cp_leaseop_poll(&d->lops);
 }
 
 void cp_cmd_abort_all(struct cp_daemon *d)
 {
-	/* Workers have stopped: nothing will complete. Connections close with the server. */
-	while (d->pending != NULL) {
-		struct cp_pending *p = d->pending;
-
-		d->pending = p->next;
-		pending_free(p);
-	}
+	cp_leaseop_abort_all(&d->lops);
 }
 
-static struct cp_pending *pending_new(const char *what, uint32_t worker, struct ctl_conn *conn)
+static struct cp_pending *pending_new(struct cp_daemon *d, const char *what, uint32_t worker,
+				      struct ctl_conn *conn)
 {
 	struct cp_pending *p = calloc(1, sizeof(*p));
 
 	if (p != NULL) {
+		p->d = d;
 		p->what = what;
-		p->worker = worker;
+		p->lo.worker = worker;
+		p->lo.cb = &pending_cb;
 		p->conn = conn;
 	}
 	return p;
 }
 
 /* A DEL of one address, executed by the binding's writer. */
-static struct cp_pending *del_one(const char *what, const struct bt_binding *b)
+static struct cp_pending *del_one(struct cp_daemon *d, const char *what,
+				  const struct bt_binding *b)
 {
-	struct cp_pending *p = pending_new(what, b->owner, NULL);
+	struct cp_pending *p = pending_new(d, what, b->owner, NULL);
 
 	if (p == NULL) {
 		return NULL;
@@ -588,10 +600,10 @@ static struct cp_pending *del_one(const char *what, const struct bt_binding *b)
 		return NULL;
 	}
 	p->addrs[0] = b->addr;
-	p->op.kind = DP_OP_DEL;
-	p->op.addr = b->addr;
-	p->op.addrs = p->addrs;
-	p->op.n_addrs = 1;
+	p->lo.op.kind = DP_OP_DEL;
+	p->lo.op.addr = b->addr;
+	p->lo.op.addrs = p->addrs;
+	p->lo.op.n_addrs = 1;
 	return p;
 }
 
@@ -659,18 +671,18 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 	}
 	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
 	owner = bt_key_owner(&k, d->rt.n_workers);
-	p = pending_new(what, owner, conn);
+	p = pending_new(d, what, owner, conn);
 	if (p == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");
 	}
-	p->op.kind = DP_OP_SET;
-	p->op.addr = addr;
-	p->op.key = k;
-	p->op.state = state;
-	p->op.start = now;
-	p->op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
-	p->op.add = add;
-	p->op.may_create = fc != NULL && json_is_true(fc);
+	p->lo.op.kind = DP_OP_SET;
+	p->lo.op.addr = addr;
+	p->lo.op.key = k;
+	p->lo.op.state = state;
+	p->lo.op.start = now;
+	p->lo.op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
+	p->lo.op.add = add;
+	p->lo.op.may_create = fc != NULL && json_is_true(fc);
 
 	/* A binding written by another worker is first freed by that worker (single writer),
 	 * when it may be replaced at all. */
@@ -687,13 +699,13 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 			return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client",
 					  what, ip);
 		}
-		first = del_one(what, b);
+		first = del_one(d, what, b);
 		if (first == NULL) {
 			urcu_qsbr_thread_offline();
 			pending_free(p);
 			return ctl_answer(CTL_ERROR, NULL, "out of memory");
 		}
-		p->op.may_create = true;	/* it existed: the update goes on */
+		p->lo.op.may_create = true;	/* it existed: the update goes on */
 		first->conn = conn;
 		first->next_step = p;
 		p->conn = NULL;
@@ -722,7 +734,7 @@ static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		p = del_one("lease4-del", b);
+		p = del_one(d, "lease4-del", b);
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -772,7 +784,7 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	/* One DEL per worker, each with the addresses that worker writes; chained so the
 	 * answer comes once all are durable. */
 	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
-		struct cp_pending *p = pending_new("lease4-wipe", w, NULL);
+		struct cp_pending *p = pending_new(d, "lease4-wipe", w, NULL);
 		uint32_t n = 0;
 
 		if (p == NULL || (p->addrs = malloc(sizeof(uint32_t) * c.n)) == NULL) {
@@ -786,9 +798,9 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 				p->addrs[n++] = c.v[i].addr;
 			}
 		}
-		p->op.kind = DP_OP_DEL;
-		p->op.addrs = p->addrs;
-		p->op.n_addrs = n;
+		p->lo.op.kind = DP_OP_DEL;
+		p->lo.op.addrs = p->addrs;
+		p->lo.op.n_addrs = n;
 		p->next_step = head;
 		head = p;
 	}

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "daemon_impl.h"
 #include "failover.h"
+#include "leaseop_dp.h"
 #include "fo_link.h"
 #include "log.h"
 #include "persist.h"
@@ -227,7 +228,7 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 
 	while (!got_signal && !d->shutdown) {
 		const struct dp_config *cfg;
-		int wait_ms = d->pending != NULL ? 1 : TICK_MS;
+		int wait_ms = cp_leaseop_busy(&d->lops) ? 1 : TICK_MS;
 		uint64_t t;
 
 		control_wait(d, wait_ms);
@@ -497,6 +498,7 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 	int argc, status = 1;
 
 	d.config_path = args->config_path;
+	cp_leaseop_init(&d.lops, cp_leaseop_dp_sink(&d.rt));
 	/* config-write stays inside the configuration's own directory. */
 	snprintf(d.config_dir, sizeof(d.config_dir), "/etc/leasewire");
 	if (args->config_path != NULL) {

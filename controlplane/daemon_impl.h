@@ -8,22 +8,10 @@
 #include <stdint.h>
 
 #include "ctl.h"
+#include "leaseop.h"
 #include "daemon.h"
 #include "persist.h"
 #include "worker.h"
-
-/** A lease operation handed to a worker, waiting for it and then for durability. */
-struct cp_pending {
-	struct dp_lease_op op;
-	uint32_t worker;
-	struct ctl_conn *conn;		/**< answered when done (NULL: internal step) */
-	json_t *lease;			/**< the answer's arguments on success (owned) */
-	const char *what;		/**< command name, for the answer and the event log */
-	struct cp_pending *next_step;	/**< started when this one succeeds (two-step ops) */
-	uint32_t *addrs;		/**< owned DEL list */
-	uint32_t carried;		/**< DEL count of the steps before this one (wipe) */
-	struct cp_pending *next;
-};
 
 struct cp_daemon {
 	struct dp_runtime rt;
@@ -34,7 +22,7 @@ struct cp_daemon {
 	uint64_t started, applied;	/**< unix seconds: start, last configuration applied */
 	uint64_t reloads;
 	struct dp_counters baseline;	/**< statistic-reset subtracts this */
-	struct cp_pending *pending;
+	struct cp_leaseop_engine lops;	/**< lease commands in flight (ctl_cmds.c) */
 	bool shutdown;
 	int exit_value;
 	uint64_t requeue_lost_seen;	/**< rt.requeue_lost at the last requeue scan */

@@ -61,6 +61,7 @@
 #include "fo_link.h"
 #include "fo_msg.h"
 #include "fo_state.h"
+#include "leaseop_dp.h"
 #include "log.h"
 #include "pool.h"
 #include "worker.h"
@@ -117,16 +118,17 @@ enum op_kind {
 };
 
 struct fo_op {
-	bool used, submitted;
+	struct cp_leaseop lo;		/* first member: the step in flight (leaseop.h) */
+	struct cp_daemon *d;
+	bool used;
 	enum op_kind kind;
 	struct rel *rel;
 	uint64_t idx;
-	uint32_t addr, xid, pet, worker;
+	uint32_t addr, xid, pet;
 	uint8_t tries;
 	bool first_step;		/* op is the FREE on the old writer; then `want` */
 	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
 	_Atomic uint8_t *hold;		/* dp_pool.fo_hold slot set for a two-step move */
-	struct dp_lease_op op;
 	struct dp_lease_op want;	/* the binding to make */
 	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
 };
@@ -180,6 +182,7 @@ struct rel {
 struct cp_failover {
 	struct rel *rels;
 	uint32_t n;
+	struct cp_leaseop_engine lops;	/* the ops' steps in flight */
 	struct fo_op ops[OPS_MAX];
 	uint32_t n_ops;
 	uint64_t tap_lost_seen;
@@ -703,8 +706,9 @@ static void op_end(struct cp_failover *f, struct fo_op *o)
 }
 
 /*
- * Choose the worker for o->want and set o->op: the writer of the current record; when the
- * binding must move to another writer, first a FREE there. RCU online.
+ * Choose the worker for o->want and set the step (o->lo.op, o->lo.worker): the writer of the
+ * current record; when the binding must move to another writer, first a FREE there. RCU
+ * online.
  * @return 0, or 1 when nothing has to change (the binding already is what we want).
  */
 static int op_route(struct cp_daemon *d, struct fo_op *o)
@@ -729,16 +733,16 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 	} else {
 		target = bt_key_owner(&w->key, d->rt.n_workers);
 	}
-	o->op = *w;
+	o->lo.op = *w;
 	o->first_step = false;
 	if (cur != NULL && cur->owner != target) {
 		/* Another worker wrote the address: it frees it first (single writer). Until the
 		 * new writer has written it, no worker may take the address (fo_hold). */
-		memset(&o->op, 0, sizeof(o->op));
-		o->op.kind = DP_OP_PEER;
-		o->op.addr = o->addr;
-		o->op.state = BT_FREE;
-		o->op.from_peer = w->from_peer;
+		memset(&o->lo.op, 0, sizeof(o->lo.op));
+		o->lo.op.kind = DP_OP_PEER;
+		o->lo.op.addr = o->addr;
+		o->lo.op.state = BT_FREE;
+		o->lo.op.from_peer = w->from_peer;
 		o->first_step = true;
 		target = cur->owner;
 		if (o->hold == NULL) {
@@ -749,27 +753,19 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 		}
 	}
 	/* The worker applies the op only to the record decided against (-ESTALE else). */
-	o->op.expect = true;
-	o->op.expect_none = cur == NULL;
+	o->lo.op.expect = true;
+	o->lo.op.expect_none = cur == NULL;
 	if (cur != NULL) {
-		o->op.expect_state = cur->state;
-		o->op.expect_owner = cur->owner;
-		o->op.expect_seq = cur->seq;
-		o->op.expect_start = cur->start;
+		o->lo.op.expect_state = cur->state;
+		o->lo.op.expect_owner = cur->owner;
+		o->lo.op.expect_seq = cur->seq;
+		o->lo.op.expect_start = cur->start;
 	}
-	o->worker = target;
-	atomic_store(&o->op.done, 0);
-	o->submitted = false;
+	o->lo.worker = target;
 	return 0;
 }
 
-static void op_submit(struct cp_daemon *d, struct fo_op *o)
-{
-	if (!o->submitted &&
-	    dp_worker_op(&d->rt.workers[o->worker], &o->op) == 0) {
-		o->submitted = true;
-	}
-}
+static const struct cp_leaseop_cb op_cb;
 
 /* Start an op making the binding of @p idx o->want. @return 0 started, 1 nothing to do,
  * -1 no op slot. */
@@ -784,6 +780,9 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 	if (o == NULL) {
 		return -1;
 	}
+	o->lo.cb = &op_cb;
+	o->lo.flags = CP_LEASEOP_RETRY;	/* a full ring delays an update, never drops it */
+	o->d = d;
 	o->kind = kind;
 	o->rel = r;
 	o->idx = idx;
@@ -805,7 +804,10 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 		return 1;
 	}
 	r->af[idx] |= F_BUSY;
-	op_submit(d, o);
+	if (cp_leaseop_start(&f->lops, &o->lo) != 0) {
+		op_end(f, o);	/* not with CP_LEASEOP_RETRY */
+		return -1;
+	}
 	return 0;
 }
 
@@ -838,8 +840,8 @@ static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 	op_end(FO, o);
 }
 
-/* Route @p o again from the table as it is now, and submit (or finish: nothing to do). */
-static void op_reroute(struct cp_daemon *d, struct fo_op *o)
+/* Route @p o again from the table as it is now: its next step (or finish: nothing to do). */
+static enum cp_leaseop_next op_reroute(struct cp_daemon *d, struct fo_op *o)
 {
 	int rc;
 
@@ -848,9 +850,9 @@ static void op_reroute(struct cp_daemon *d, struct fo_op *o)
 	urcu_qsbr_thread_offline();
 	if (rc == 1) {
 		op_finish(d, o, 0);
-	} else {
-		op_submit(d, o);
+		return CP_LEASEOP_END;
 	}
+	return CP_LEASEOP_NEXT;
 }
 
 /*
@@ -878,46 +880,31 @@ static void op_stale(struct cp_daemon *d, struct fo_op *o)
 	}
 }
 
-/* Progress every op: submit, wait done, wait durable, second step, answer. */
-static void ops_progress(struct cp_daemon *d)
+/* A step is done, and durable when it succeeded (leaseop.h): the second step, or the end. */
+static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 {
-	struct cp_failover *f = FO;
-	const struct dp_commit *c = &d->rt.commit;
+	struct fo_op *o = (struct fo_op *)lo;
+	struct cp_daemon *d = o->d;
 
-	for (uint32_t i = 0; i < OPS_MAX && f->n_ops > 0; i++) {
-		struct fo_op *o = &f->ops[i];
-		int res;
-
-		if (!o->used) {
-			continue;
-		}
-		op_submit(d, o);
-		if (!o->submitted || !atomic_load_explicit(&o->op.done, memory_order_acquire)) {
-			continue;
-		}
-		res = o->op.result;
-		if (res == -ESTALE) {
-			op_stale(d, o);
-			continue;
-		}
-		if (res == -EAGAIN && o->tries++ < 3) {
-			op_reroute(d, o);	/* the writer changed under us: route again */
-			continue;
-		}
-		if (res != 0) {
-			op_finish(d, o, res);
-			continue;
-		}
-		if (o->op.seq != 0 && c->ops->durable(c->ctx, o->worker) < o->op.seq) {
-			continue;
-		}
-		if (o->first_step) {
-			op_reroute(d, o);	/* the old writer freed it: now the new one */
-			continue;
-		}
-		op_finish(d, o, 0);
+	if (res == -ESTALE) {
+		op_stale(d, o);
+		return CP_LEASEOP_END;
 	}
+	if (res == -EAGAIN && o->tries++ < 3) {
+		return op_reroute(d, o);	/* the writer changed under us: route again */
+	}
+	if (res != 0) {
+		op_finish(d, o, res);
+		return CP_LEASEOP_END;
+	}
+	if (o->first_step) {
+		return op_reroute(d, o);	/* the old writer freed it: now the new one */
+	}
+	op_finish(d, o, 0);
+	return CP_LEASEOP_END;
 }
+
+static const struct cp_leaseop_cb op_cb = {.finished = op_finished};
 
 /* --- received binding updates ------------------------------------------------------- */
 
@@ -1674,6 +1661,7 @@ int cp_fo_start(struct cp_daemon *d)
 		return -1;
 	}
 	FO->n = cfg->n_relationships;
+	cp_leaseop_init(&FO->lops, cp_leaseop_dp_sink(&d->rt));
 	for (uint32_t i = 0; i < FO->n; i++) {
 		if (rel_start(d, &FO->rels[i], i) != 0) {
 			return -1;
@@ -1700,6 +1688,7 @@ void cp_fo_stop(struct cp_daemon *d)
 	if (FO == NULL) {
 		return;
 	}
+	cp_leaseop_abort_all(&FO->lops);	/* the workers have stopped */
 	for (uint32_t i = 0; i < FO->n; i++) {
 		struct rel *r = &FO->rels[i];
 
@@ -1799,7 +1788,7 @@ void cp_fo_poll(struct cp_daemon *d)
 		return;
 	}
 	drain_tap(d);
-	ops_progress(d);
+	(void)cp_leaseop_poll(&FO->lops);
 	now_ms = mono_ms();
 	now = wall_s();
 	for (uint32_t i = 0; i < FO->n; i++) {

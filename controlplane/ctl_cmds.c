@@ -4,7 +4,7 @@
  * A designated-initializer table maps names to handlers. Handlers run on the control thread:
  * they read the lease tables online (RCU read side) and never write them; a lease change is a
  * struct dp_lease_op executed by the owner worker (single writer per binding), and its answer
- * is sent once the worker is done AND the change is durable (cp_cmd_progress). Configuration
+ * is sent once the worker is done AND the change is durable (leaseop.h, cp_cmd_progress). Configuration
  * changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
  * the running configuration, validated by the same parser as the file, and applied by
  * cp_apply_config(): one code path, one set of error texts.
@@ -23,15 +23,36 @@
 #include <rte_ether.h>
 #include <rte_version.h>
 
+#include "apply.h"
 #include "config.h"
-#include "daemon_impl.h"
+#include "ctl.h"
+#include "ctl_cmds.h"
 #include "failover.h"
 #include "log.h"
+#include "persist.h"
+#include "stats.h"
+#include "worker.h"
 
 #define LW_VERSION "0.1.0"
 #define PAGE_MAX 10000
 
-typedef json_t *(*cmd_fn)(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+/* The commands' state: the env's pointers (ctl_cmds.h), the lease changes in flight and a
+ * shutdown request. */
+struct cp_cmds {
+	struct dp_runtime *rt;
+	struct cp_persist *persist;
+	struct cp_apply *apply;
+	struct cp_stats *stats;
+	struct cp_fo *fo;
+	const char *config_path;
+	const char *config_dir;
+	uint64_t started;
+	struct cp_leaseop_engine lops;
+	bool shutdown;
+	int exit_value;
+};
+
+typedef json_t *(*cmd_fn)(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 struct cmd {
 	const char *name;
@@ -206,7 +227,7 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 }
 
 /* Find a lease by ip-address, hw-address or client-id. Online. */
-static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, json_t **err)
+static const struct bt_binding *find_lease(struct cp_cmds *d, json_t *args, json_t **err)
 {
 	const char *ip = arg_str(args, "ip-address", err);
 	struct dp_client_key k;
@@ -227,7 +248,7 @@ static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, js
 			*err = bad("arguments.ip-address: \"%s\" is not an IPv4 address%s", ip, "");
 			return NULL;
 		}
-		return bt_lookup_addr(d->rt.table, addr);
+		return bt_lookup_addr(d->rt->table, addr);
 	}
 	rc = arg_key(args, &k, err);
 	if (rc != 0) {
@@ -237,16 +258,16 @@ static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, js
 		}
 		return NULL;
 	}
-	b = bt_lookup_key(d->rt.table, &k);
+	b = bt_lookup_key(d->rt->table, &k);
 	if (b == NULL && k.type == DP_KEY_HWADDR) {
 		/* Most clients that send option 61 send 01 + their MAC. */
 		k.type = DP_KEY_CLIENT_ID;
-		b = bt_lookup_key(d->rt.table, &k);
+		b = bt_lookup_key(d->rt->table, &k);
 	}
 	return b;
 }
 
-static json_t *cmd_lease_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL, *l = NULL;
 	const struct bt_binding *b;
@@ -255,7 +276,7 @@ static json_t *cmd_lease_get(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		l = lease_json(d->rt.snap->cfg, b);
+		l = lease_json(d->rt->snap->cfg, b);
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -358,7 +379,7 @@ static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t 
 	return out;
 }
 
-static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limit)
+static json_t *leases_answer(struct cp_cmds *d, struct collect *c, size_t limit)
 {
 	json_t *list = json_array();
 	size_t n = c->n < limit ? c->n : limit;
@@ -367,7 +388,7 @@ static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limi
 		qsort(c->v, c->n, sizeof(*c->v), by_addr);
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(list, lease_json(d->rt.snap->cfg, &c->v[i]));
+		json_array_append_new(list, lease_json(d->rt->snap->cfg, &c->v[i]));
 	}
 	free(c->v);
 	free(c->only);
@@ -380,9 +401,9 @@ static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limi
 					    (json_int_t)n), "%zu IPv4 lease(s) found", n);
 }
 
-static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	struct collect c = {.cfg = d->rt.snap->cfg};
+	struct collect c = {.cfg = d->rt->snap->cfg};
 	json_t *err = NULL;
 
 	(void)conn;
@@ -391,7 +412,7 @@ static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, jso
 		return err;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	if (c.oom) {
 		free(c.v);
@@ -401,9 +422,9 @@ static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, jso
 	return leases_answer(d, &c, SIZE_MAX);
 }
 
-static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get_page(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	struct collect c = {.cfg = d->rt.snap->cfg, .paged = true};
+	struct collect c = {.cfg = d->rt->snap->cfg, .paged = true};
 	json_t *err = NULL, *lim = args ? json_object_get(args, "limit") : NULL;
 	const char *from = arg_str(args, "from", &err);
 
@@ -430,7 +451,7 @@ static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, js
 		return err;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	if (c.oom) {
 		free(c.v);
@@ -445,7 +466,7 @@ static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, js
 /* A lease command in the lease-op engine, answered when its last step is durable. */
 struct cp_pending {
 	struct cp_leaseop lo;		/* first member: the engine's op is the pending */
-	struct cp_daemon *d;
+	struct cp_cmds *d;
 	struct ctl_conn *conn;		/* answered when done (NULL: internal step) */
 	const char *what;		/* command name, for the answer and the event log */
 	struct cp_pending *next_step;	/* started when this one succeeds (two-step ops) */
@@ -472,7 +493,7 @@ static json_t *busy_answer(void)
 
 static json_t *op_answer(struct cp_pending *p, int result)
 {
-	struct cp_daemon *d = p->d;
+	struct cp_cmds *d = p->d;
 	const struct dp_lease_op *op = &p->lo.op;
 	char ip[16];
 
@@ -505,8 +526,8 @@ static json_t *op_answer(struct cp_pending *p, int result)
 	}
 	urcu_qsbr_thread_online();
 	{
-		const struct bt_binding *b = bt_lookup_addr(d->rt.table, op->addr);
-		json_t *l = b ? lease_json(d->rt.snap->cfg, b) : NULL;
+		const struct bt_binding *b = bt_lookup_addr(d->rt->table, op->addr);
+		json_t *l = b ? lease_json(d->rt->snap->cfg, b) : NULL;
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
@@ -551,7 +572,7 @@ static const struct cp_leaseop_cb pending_cb = {
 	.aborted = pending_aborted,
 };
 
-static json_t *start(struct cp_daemon *d, struct cp_pending *p)
+static json_t *start(struct cp_cmds *d, struct cp_pending *p)
 {
 	if (cp_leaseop_start(&d->lops, &p->lo) != 0) {
 		pending_free(p);
@@ -560,17 +581,13 @@ static json_t *start(struct cp_daemon *d, struct cp_pending *p)
 	return NULL;	/* answered by pending_finished() */
 }
 
-void cp_cmd_progress(struct cp_daemon *d)
+bool cp_cmd_progress(struct cp_cmds *d)
 {
 	(void)cp_leaseop_poll(&d->lops);
+	return cp_leaseop_busy(&d->lops);
 }
 
-void cp_cmd_abort_all(struct cp_daemon *d)
-{
-	cp_leaseop_abort_all(&d->lops);
-}
-
-static struct cp_pending *pending_new(struct cp_daemon *d, const char *what, uint32_t worker,
+static struct cp_pending *pending_new(struct cp_cmds *d, const char *what, uint32_t worker,
 				      struct ctl_conn *conn)
 {
 	struct cp_pending *p = calloc(1, sizeof(*p));
@@ -586,7 +603,7 @@ static struct cp_pending *pending_new(struct cp_daemon *d, const char *what, uin
 }
 
 /* A DEL of one address, executed by the binding's writer. */
-static struct cp_pending *del_one(struct cp_daemon *d, const char *what,
+static struct cp_pending *del_one(struct cp_cmds *d, const char *what,
 				  const struct bt_binding *b)
 {
 	struct cp_pending *p = pending_new(d, what, b->owner, NULL);
@@ -625,10 +642,10 @@ static int parse_state(const char *s, uint8_t *state)
 	return -1;
 }
 
-static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args, bool add)
+static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args, bool add)
 {
 	const char *what = add ? "lease4-add" : "lease4-update";
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *err = NULL, *lft = args ? json_object_get(args, "valid-lft") : NULL, *fc;
 	const char *ip = arg_str(args, "ip-address", &err);
 	const char *st = err ? NULL : arg_str(args, "state", &err);
@@ -670,7 +687,7 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 				  "arguments.force-create: must be true or false");
 	}
 	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
-	owner = bt_key_owner(&k, d->rt.n_workers);
+	owner = bt_key_owner(&k, d->rt->n_workers);
 	p = pending_new(d, what, owner, conn);
 	if (p == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");
@@ -687,7 +704,7 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 	/* A binding written by another worker is first freed by that worker (single writer),
 	 * when it may be replaced at all. */
 	urcu_qsbr_thread_online();
-	b = bt_lookup_addr(d->rt.table, addr);
+	b = bt_lookup_addr(d->rt->table, addr);
 	if (b != NULL && b->owner != owner) {
 		bool theirs = !bt_key_equal(&b->key, &k);
 		bool live = (b->state == BT_ACTIVE || b->state == BT_OFFERED ||
@@ -715,17 +732,17 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 	return start(d, p);
 }
 
-static json_t *cmd_lease_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	return lease_set(d, conn, args, true);
 }
 
-static json_t *cmd_lease_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	return lease_set(d, conn, args, false);
 }
 
-static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
 	const struct bt_binding *b;
@@ -750,9 +767,9 @@ static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return start(d, p);
 }
 
-static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_wipe(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	struct collect c = {.cfg = cfg};
 	const struct dp_scope *only[2] = {NULL, NULL};
 	json_t *err = NULL;
@@ -770,7 +787,7 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 		c.only = only;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	c.only = NULL;
 	if (c.oom) {
@@ -783,7 +800,7 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	}
 	/* One DEL per worker, each with the addresses that worker writes; chained so the
 	 * answer comes once all are durable. */
-	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
+	for (uint32_t w = 0; w < d->rt->n_workers; w++) {
 		struct cp_pending *p = pending_new(d, "lease4-wipe", w, NULL);
 		uint32_t n = 0;
 
@@ -811,13 +828,13 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 /* --- configuration ------------------------------------------------------------------ */
 
-static json_t *running_json(struct cp_daemon *d)
+static json_t *running_json(struct cp_cmds *d)
 {
-	return cp_config_to_json(d->rt.snap->cfg);
+	return cp_config_to_json(d->rt->snap->cfg);
 }
 
 /* Validate @p j (consumed) and apply it; log @p event (may be NULL) once applied. */
-static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, const char *ok,
+static json_t *apply_json(struct cp_cmds *d, json_t *j, const char *source, const char *ok,
 			  const char *event)
 {
 	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), err[512];
@@ -833,7 +850,7 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
-	rc = cp_apply_config(d, cfg, source, err, sizeof(err));
+	rc = cp_apply_config(d->apply, cfg, source, err, sizeof(err));
 	if (rc < 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
@@ -846,14 +863,14 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 	return ctl_answer(CTL_OK, NULL, "%s", ok);
 }
 
-static json_t *cmd_config_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	(void)args;
 	return ctl_answer(CTL_OK, running_json(d), "running configuration");
 }
 
-static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_test(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	char *text, err[512] = "out of memory";
 	struct dp_config *cfg;
@@ -873,7 +890,7 @@ static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_
 	return ctl_answer(CTL_OK, NULL, "configuration is valid");
 }
 
-static json_t *cmd_config_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	if (args == NULL) {
@@ -882,7 +899,7 @@ static json_t *cmd_config_set(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	return apply_json(d, json_incref(args), "config-set", "configuration applied", NULL);
 }
 
-static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_reload(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	struct dp_config *cfg;
 	char err[512];
@@ -900,11 +917,11 @@ static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, jso
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s", d->config_path, err);
 	}
 	/* What is saved from now on derives from the file as it is now. */
-	fp = d->persist.file_fingerprint;
-	cp_persist_fingerprint(&d->persist, d->config_path);
-	rc = cp_apply_config(d, cfg, "config-reload", err, sizeof(err));
+	fp = d->persist->file_fingerprint;
+	cp_persist_fingerprint(d->persist, d->config_path);
+	rc = cp_apply_config(d->apply, cfg, "config-reload", err, sizeof(err));
 	if (rc < 0) {
-		d->persist.file_fingerprint = fp;
+		d->persist->file_fingerprint = fp;
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
 	if (rc == CP_APPLIED_NOT_SAVED) {
@@ -959,7 +976,7 @@ static int write_atomic(const char *path, const char *text, char *err, size_t er
  * started with (or /etc/leasewire for the built-in one), and never through a symlink: the
  * socket's users must not be able to make a root daemon write any file they name.
  */
-static json_t *check_write_path(const struct cp_daemon *d, const char *path)
+static json_t *check_write_path(const struct cp_cmds *d, const char *path)
 {
 	char dir[4096], real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -979,7 +996,7 @@ static json_t *check_write_path(const struct cp_daemon *d, const char *path)
 	return NULL;
 }
 
-static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_write(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *e = NULL, *j;
 	const char *path = arg_str(args, "filename", &e);
@@ -1013,8 +1030,8 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
 		if (d->config_path != NULL && strcmp(path, d->config_path) == 0) {
 			/* The file now holds the running configuration: tie the saved one to it. */
-			cp_persist_fingerprint(&d->persist, d->config_path);
-			saved = cp_persist_save_config(&d->persist, d->rt.snap->cfg) == 0;
+			cp_persist_fingerprint(d->persist, d->config_path);
+			saved = cp_persist_save_config(d->persist, d->rt->snap->cfg) == 0;
 		}
 	}
 	j = json_pack("{s:s, s:I}", "filename", path, "size", (json_int_t)strlen(text) + 1);
@@ -1049,7 +1066,7 @@ static json_t *scopes_of(json_t *j, const char *name, ssize_t *idx)
 	return scopes;
 }
 
-static json_t *need_scope(struct cp_daemon *d, json_t *args, const char *key, json_t **j,
+static json_t *need_scope(struct cp_cmds *d, json_t *args, const char *key, json_t **j,
 			  json_t **scope)
 {
 	json_t *err = NULL, *scopes;
@@ -1072,9 +1089,9 @@ static json_t *need_scope(struct cp_daemon *d, json_t *args, const char *key, js
 	return NULL;
 }
 
-static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
-static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
 
@@ -1087,7 +1104,7 @@ static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return ctl_answer(CTL_OK, scope, "scope found");
 }
 
-static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *scope = args ? json_object_get(args, "scope") : NULL, *j, *n;
 	char ev[128];
@@ -1110,7 +1127,7 @@ static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return apply_json(d, j, "scope-add", "scope added", ev);
 }
 
-static json_t *cmd_scope_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *nscope = args ? json_object_get(args, "scope") : NULL, *j, *scope, *err;
 	char ev[128];
@@ -1145,7 +1162,7 @@ static bool count_active_cb(const struct bt_binding *b, void *arg)
 	return true;
 }
 
-static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *force = args ? json_object_get(args, "force") : NULL, *err;
 	const char *name;
@@ -1162,10 +1179,10 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	}
 	name = json_string_value(json_object_get(args, "name"));
 	if (!json_is_true(force)) {
-		struct count_active c = {.s = scope_named(d->rt.snap->cfg, name), .now = now_s()};
+		struct count_active c = {.s = scope_named(d->rt->snap->cfg, name), .now = now_s()};
 
 		urcu_qsbr_thread_online();
-		bt_foreach(d->rt.table, count_active_cb, &c);
+		bt_foreach(d->rt->table, count_active_cb, &c);
 		urcu_qsbr_thread_offline();
 		if (c.n != 0) {
 			json_decref(j);
@@ -1180,7 +1197,7 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return apply_json(d, j, "scope-del", "scope deleted", ev);
 }
 
-static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
+static json_t *set_active(struct cp_cmds *d, json_t *args, bool active)
 {
 	json_t *j, *scope, *err = need_scope(d, args, "name", &j, &scope);
 	char ev[128];
@@ -1194,13 +1211,13 @@ static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
 			  active ? "scope activated" : "scope deactivated", ev);
 }
 
-static json_t *cmd_scope_activate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_activate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return set_active(d, args, true);
 }
 
-static json_t *cmd_scope_deactivate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_deactivate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return set_active(d, args, false);
@@ -1217,7 +1234,7 @@ static json_t *list_of(json_t *scope, const char *key)
 	return l;
 }
 
-static json_t *cmd_reservation_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *r = args ? json_object_get(args, "reservation") : NULL, *j, *scope, *err;
 	char ev[160];
@@ -1262,7 +1279,7 @@ static bool reservation_matches(json_t *r, json_t *args)
 	return false;
 }
 
-static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *list, *r, *err = need_scope(d, args, "scope", &j, &scope);
 	char ev[128];
@@ -1290,7 +1307,7 @@ static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, j
 	return ctl_answer(CTL_EMPTY, NULL, "no such reservation");
 }
 
-static json_t *cmd_reservation_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *l, *err = need_scope(d, args, "scope", &j, &scope);
 
@@ -1330,7 +1347,7 @@ static json_t *norm_range(const char *in, char *out, size_t len)
 	return NULL;
 }
 
-static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
+static json_t *exclusion(struct cp_cmds *d, json_t *args, bool add)
 {
 	json_t *j, *scope, *list, *v, *err = NULL;
 	const char *range = arg_str(args, "range", &err);
@@ -1374,13 +1391,13 @@ static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
 			  add ? "exclusion added" : "exclusion deleted", ev);
 }
 
-static json_t *cmd_exclusion_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_exclusion_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return exclusion(d, args, true);
 }
 
-static json_t *cmd_exclusion_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_exclusion_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return exclusion(d, args, false);
@@ -1444,19 +1461,19 @@ static void stat_name(char *buf, size_t len, const char *prefix, const char *nam
 	}
 }
 
-static json_t *statistics(struct cp_daemon *d)
+static json_t *statistics(struct cp_cmds *d)
 {
 	static const char *const types[DHCP4_TYPE_MAX] = {
 		"bootp", "discover", "offer", "request", "decline", "ack", "nak", "release",
 		"inform",
 	};
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
 	struct dp_counters c;
 	json_t *o = json_object();
 	char name[128];
 
-	cp_counters(d, &c, true);
+	cp_stats_sum(d->stats, &c, true);
 	json_object_set_new(o, "pkt4-received", json_integer((json_int_t)c.rx));
 	json_object_set_new(o, "pkt4-sent", json_integer((json_int_t)c.tx));
 	for (unsigned t = 0; t < DHCP4_TYPE_MAX; t++) {
@@ -1482,7 +1499,7 @@ static json_t *statistics(struct cp_daemon *d)
 	sc.n = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*sc.n));
 	if (sc.n != NULL) {
 		urcu_qsbr_thread_online();
-		bt_foreach(d->rt.table, scope_counts_cb, &sc);
+		bt_foreach(d->rt->table, scope_counts_cb, &sc);
 		urcu_qsbr_thread_offline();
 		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 			const struct dp_scope *s = &cfg->scopes[i];
@@ -1503,8 +1520,8 @@ static json_t *statistics(struct cp_daemon *d)
 		}
 		free(sc.n);
 	}
-	if (d->persist.committer != NULL) {
-		const struct committer_stats *st = committer_stats(d->persist.committer);
+	if (d->persist->committer != NULL) {
+		const struct committer_stats *st = committer_stats(d->persist->committer);
 
 		json_object_set_new(o, "store-commits", json_integer((json_int_t)
 								      atomic_load(&st->batches)));
@@ -1516,14 +1533,14 @@ static json_t *statistics(struct cp_daemon *d)
 	return o;
 }
 
-static json_t *cmd_stat_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	(void)args;
 	return ctl_answer(CTL_OK, statistics(d), "statistics");
 }
 
-static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL, *all, *v;
 	const char *name = arg_str(args, "name", &err);
@@ -1546,11 +1563,10 @@ static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 	return ctl_answer(CTL_OK, v, "statistic found");
 }
 
-static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_reset(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
 	const char *name = arg_str(args, "name", &err);
-	struct dp_counters now;
 
 	(void)conn;
 	if (err != NULL) {
@@ -1560,17 +1576,16 @@ static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: resetting one statistic is "
 				  "not supported; reset all (no arguments)");
 	}
-	cp_counters(d, &now, false);
-	d->baseline = now;
+	cp_stats_reset(d->stats);
 	cp_log(CP_LOG_INFO, "event=statistic-reset by=control-socket");
 	return ctl_answer(CTL_OK, NULL, "statistics reset");
 }
 
 /* --- the rest ----------------------------------------------------------------------- */
 
-static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *stats = statistics(d), *list = json_array();
 	char name[128], subnet[24];
 
@@ -1600,7 +1615,7 @@ static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	return ctl_answer(CTL_OK, list, "%u scope(s)", cfg->n_scopes);
 }
 
-static json_t *cmd_version_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_version_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)d;
 	(void)conn;
@@ -1611,9 +1626,9 @@ static json_t *cmd_version_get(struct cp_daemon *d, struct ctl_conn *conn, json_
 					    JANSSON_VERSION), "leasewire " LW_VERSION);
 }
 
-static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *ports = json_array();
 	uint64_t t = now_s();
 	unsigned long bindings;
@@ -1621,25 +1636,25 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 	(void)conn;
 	(void)args;
-	for (uint32_t i = 0; i < d->rt.n_ports; i++) {
+	for (uint32_t i = 0; i < d->rt->n_ports; i++) {
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
-		rte_ether_format_addr(mac, sizeof(mac), &d->rt.ports[i].mac);
+		rte_ether_format_addr(mac, sizeof(mac), &d->rt->ports[i].mac);
 		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s}", "name",
 						       cfg->ports[i].name, "device",
 						       cfg->ports[i].device, "driver",
-						       d->rt.ports[i].driver, "mac", mac));
+						       d->rt->ports[i].driver, "mac", mac));
 	}
 	urcu_qsbr_thread_online();
-	cds_lfht_count_nodes(d->rt.table->by_addr, &before, &bindings, &after);
+	cds_lfht_count_nodes(d->rt->table->by_addr, &before, &bindings, &after);
 	urcu_qsbr_thread_offline();
 	return ctl_answer(CTL_OK,
 			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I, s:o}",
 				    "pid", (json_int_t)getpid(),
 				    "uptime", (json_int_t)(t - d->started),
-				    "reload", (json_int_t)(t - d->applied),
-				    "reloads", (json_int_t)d->reloads,
-				    "workers", (int)d->rt.n_workers,
+				    "reload", (json_int_t)(t - d->apply->applied),
+				    "reloads", (json_int_t)d->apply->reloads,
+				    "workers", (int)d->rt->n_workers,
 				    "durability", cfg->store_path[0] == '\0' ? "memory" :
 				    cfg->durability == DP_DURABILITY_RELAXED ? "relaxed" : "strict",
 				    "store", cfg->store_path,
@@ -1647,11 +1662,11 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 				    "ports", ports,
 				    "scopes", (int)cfg->n_scopes,
 				    "bindings", (json_int_t)bindings,
-				    "failover", cp_fo_status(d, NULL)),
+				    "failover", cp_fo_status(d->fo, NULL)),
 			  "leasewired is running");
 }
 
-static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_shutdown(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *v = args ? json_object_get(args, "exit-value") : NULL;
 
@@ -1668,7 +1683,7 @@ static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 
 /* --- failover ------------------------------------------------------------------------ */
 
-static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_status(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *v = json_object_get(args, "name"), *l;
 
@@ -1676,7 +1691,7 @@ static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	if (v != NULL && !json_is_string(v)) {
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: must be a string");
 	}
-	l = cp_fo_status(d, v ? json_string_value(v) : NULL);
+	l = cp_fo_status(d->fo, v ? json_string_value(v) : NULL);
 	if (l == NULL) {
 		return ctl_answer(CTL_EMPTY, NULL, "no failover relationship \"%s\"",
 				  json_string_value(v));
@@ -1687,7 +1702,7 @@ static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return ctl_answer(CTL_OK, l, "%zu failover relationship(s)", json_array_size(l));
 }
 
-static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
+static json_t *fo_command(struct cp_cmds *d, json_t *args, enum cp_fo_cmd cmd,
 			  const char *done)
 {
 	json_t *v = json_object_get(args, "name");
@@ -1697,38 +1712,38 @@ static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: the relationship's name is "
 				  "required");
 	}
-	if (cp_fo_command(d, json_string_value(v), cmd, err, sizeof(err)) != 0) {
+	if (cp_fo_command(d->fo, json_string_value(v), cmd, err, sizeof(err)) != 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
-	return ctl_answer(CTL_OK, cp_fo_status(d, json_string_value(v)), "%s: %s",
+	return ctl_answer(CTL_OK, cp_fo_status(d->fo, json_string_value(v)), "%s: %s",
 			  json_string_value(v), done);
 }
 
-static json_t *cmd_fo_partner_down(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_partner_down(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_PARTNER_DOWN, "partner down");
 }
 
-static json_t *cmd_fo_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_shutdown(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_SHUTDOWN, "shut down");
 }
 
-static json_t *cmd_fo_recover(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_recover(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_RECOVER, "recovering");
 }
 
-static json_t *cmd_fo_resync(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_resync(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_RESYNC, "every binding queued for the partner");
 }
 
-static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 static const char *const NO_ARGS[] = {NULL};
 static const char *const LEASE_KEYS[] = {"ip-address", "hw-address", "client-id", NULL};
@@ -1789,7 +1804,7 @@ static const struct cmd cmds[] = {
 	{"version-get", cmd_version_get, NO_ARGS},
 };
 
-static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *l = json_array();
 
@@ -1802,9 +1817,44 @@ static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, jso
 	return ctl_answer(CTL_OK, l, "%zu commands", sizeof(cmds) / sizeof(cmds[0]));
 }
 
+struct cp_cmds *cp_cmds_new(const struct cp_cmds_env *env)
+{
+	struct cp_cmds *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		return NULL;
+	}
+	c->rt = env->rt;
+	c->persist = env->persist;
+	c->apply = env->apply;
+	c->stats = env->stats;
+	c->fo = env->fo;
+	c->config_path = env->config_path;
+	c->config_dir = env->config_dir;
+	c->started = env->started;
+	cp_leaseop_init(&c->lops, env->sink);
+	return c;
+}
+
+void cp_cmds_free(struct cp_cmds *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	/* Workers have stopped: nothing will complete. Connections close with the server. */
+	cp_leaseop_abort_all(&c->lops);
+	free(c);
+}
+
+bool cp_cmds_shutdown(const struct cp_cmds *c, int *exit_value)
+{
+	*exit_value = c->exit_value;
+	return c->shutdown;
+}
+
 json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 {
-	struct cp_daemon *d = arg;
+	struct cp_cmds *d = arg;
 	const char *name = json_string_value(json_object_get(req, "command"));
 	json_t *args = json_object_get(req, "arguments"), *err;
 

@@ -53,17 +53,18 @@
 
 #include <arpa/inet.h>
 
+#include "apply.h"
 #include "bindings.h"
-#include "daemon_impl.h"
+#include "committer.h"
 #include "failover.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
 #include "fo_link.h"
 #include "fo_msg.h"
 #include "fo_state.h"
-#include "leaseop_dp.h"
 #include "log.h"
 #include "pool.h"
+#include "store.h"
 #include "worker.h"
 
 #define F_DIRTY		0x01
@@ -119,7 +120,7 @@ enum op_kind {
 
 struct fo_op {
 	struct cp_leaseop lo;		/* first member: the step in flight (leaseop.h) */
-	struct cp_daemon *d;
+	struct cp_fo *f;
 	bool used;
 	enum op_kind kind;
 	struct rel *rel;
@@ -179,7 +180,11 @@ struct rel {
 	struct rel_stats s;
 };
 
-struct cp_failover {
+struct cp_fo {
+	struct dp_runtime *rt;		/* the env's (failover.h) */
+	struct store *store;
+	struct committer *committer;
+	struct cp_apply *apply;
 	struct rel *rels;
 	uint32_t n;
 	struct cp_leaseop_engine lops;	/* the ops' steps in flight */
@@ -188,8 +193,6 @@ struct cp_failover {
 	uint64_t tap_lost_seen;
 	struct fo_link_event ev[EV_MAX];
 };
-
-static struct cp_failover *FO;	/* one daemon per process */
 
 /* --- time ----------------------------------------------------------------------------- */
 
@@ -222,18 +225,18 @@ static const char *ip_str(uint32_t a, char buf[16])
 
 /* --- address index -------------------------------------------------------------------- */
 
-static const struct dp_pool *rel_pool(struct cp_daemon *d, const struct rel *r, uint32_t k)
+static const struct dp_pool *rel_pool(struct cp_fo *f, const struct rel *r, uint32_t k)
 {
-	return &d->rt.snap->pools->pools[r->scopes[k].scope];
+	return &f->rt->snap->pools->pools[r->scopes[k].scope];
 }
 
 /* Index of @p addr in @p r, or UINT64_MAX. */
-static uint64_t addr_index(struct cp_daemon *d, const struct rel *r, uint32_t addr)
+static uint64_t addr_index(struct cp_fo *f, const struct rel *r, uint32_t addr)
 {
 	for (uint32_t k = 0; k < r->n_scopes; k++) {
 		uint64_t rank;
 
-		if (dp_pool_rank(rel_pool(d, r, k), addr, &rank)) {
+		if (dp_pool_rank(rel_pool(f, r, k), addr, &rank)) {
 			return r->scopes[k].base + rank;
 		}
 	}
@@ -252,13 +255,13 @@ static uint32_t idx_scope(const struct rel *r, uint64_t idx)
 	return k;
 }
 
-static uint32_t index_addr(struct cp_daemon *d, const struct rel *r, uint64_t idx, uint32_t *k)
+static uint32_t index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, uint32_t *k)
 {
 	const struct dp_pool *p;
 	uint64_t rank;
 
 	*k = idx_scope(r, idx);
-	p = rel_pool(d, r, *k);
+	p = rel_pool(f, r, *k);
 	rank = idx - r->scopes[*k].base;
 	for (uint32_t i = 0; i < p->n_ranges; i++) {
 		if (rank < p->before[i] + (uint64_t)(p->ranges[i].last - p->ranges[i].first) + 1) {
@@ -268,25 +271,25 @@ static uint32_t index_addr(struct cp_daemon *d, const struct rel *r, uint64_t id
 	return 0;
 }
 
-static _Atomic uint32_t *peer_pet_slot(struct cp_daemon *d, const struct rel *r, uint64_t idx)
+static _Atomic uint32_t *peer_pet_slot(struct cp_fo *f, const struct rel *r, uint64_t idx)
 {
 	uint32_t k = idx_scope(r, idx);
-	const struct dp_pool *p = rel_pool(d, r, k);
+	const struct dp_pool *p = rel_pool(f, r, k);
 
 	return p->peer_pet == NULL ? NULL : &p->peer_pet[idx - r->scopes[k].base];
 }
 
-static _Atomic uint8_t *hold_slot(struct cp_daemon *d, const struct rel *r, uint64_t idx)
+static _Atomic uint8_t *hold_slot(struct cp_fo *f, const struct rel *r, uint64_t idx)
 {
 	uint32_t k = idx_scope(r, idx);
-	const struct dp_pool *p = rel_pool(d, r, k);
+	const struct dp_pool *p = rel_pool(f, r, k);
 
 	return p->fo_hold == NULL ? NULL : &p->fo_hold[idx - r->scopes[k].base];
 }
 
-static void peer_pet_raise(struct cp_daemon *d, const struct rel *r, uint64_t idx, uint64_t pet)
+static void peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet)
 {
-	_Atomic uint32_t *slot = peer_pet_slot(d, r, idx);
+	_Atomic uint32_t *slot = peer_pet_slot(f, r, idx);
 
 	if (slot != NULL && pet > atomic_load_explicit(slot, memory_order_relaxed)) {
 		atomic_store_explicit(slot, clamp32(pet), memory_order_relaxed);
@@ -313,11 +316,11 @@ static void mark_all_dirty(struct rel *r, uint8_t only)
 	}
 }
 
-static int unacked_flush(struct cp_daemon *d, struct rel *r);
-static void drain_tap(struct cp_daemon *d);
+static int unacked_flush(struct cp_fo *f, struct rel *r);
+static void drain_tap(struct cp_fo *f);
 
 /* The partner acked everything of @p idx: forget it in the store's unacked set. */
-static void unacked_forget(struct cp_daemon *d, struct rel *r, uint64_t idx)
+static void unacked_forget(struct cp_fo *f, struct rel *r, uint64_t idx)
 {
 	uint32_t k;
 
@@ -325,10 +328,10 @@ static void unacked_forget(struct cp_daemon *d, struct rel *r, uint64_t idx)
 		return;
 	}
 	r->af[idx] &= (uint8_t)~F_UNACKED;
-	if (r->n_unack_del == UNACK_DEL_MAX && unacked_flush(d, r) != 0) {
+	if (r->n_unack_del == UNACK_DEL_MAX && unacked_flush(f, r) != 0) {
 		return;	/* kept in the store: resent after a restart, harmless */
 	}
-	r->unack_del[r->n_unack_del++] = index_addr(d, r, idx, &k);
+	r->unack_del[r->n_unack_del++] = index_addr(f, r, idx, &k);
 }
 
 /*
@@ -337,14 +340,14 @@ static void unacked_forget(struct cp_daemon *d, struct rel *r, uint64_t idx)
  * address that is unacked again. (A change committed between this drain and the delete can
  * still lose its mark; it is sent anyway, only a crash in that window forgets it.)
  */
-static int unacked_flush(struct cp_daemon *d, struct rel *r)
+static int unacked_flush(struct cp_fo *f, struct rel *r)
 {
 	uint32_t n = 0;
 	int rc;
 
-	drain_tap(d);
+	drain_tap(f);
 	for (uint32_t i = 0; i < r->n_unack_del; i++) {
-		uint64_t idx = addr_index(d, r, r->unack_del[i]);
+		uint64_t idx = addr_index(f, r, r->unack_del[i]);
 
 		if (idx == UINT64_MAX || !(r->af[idx] & F_UNACKED)) {
 			r->unack_del[n++] = r->unack_del[i];
@@ -354,7 +357,7 @@ static int unacked_flush(struct cp_daemon *d, struct rel *r)
 	if (n == 0) {
 		return 0;
 	}
-	rc = store_unacked_del(d->persist.store, r->unack_del, n);
+	rc = store_unacked_del(f->store, r->unack_del, n);
 	if (rc == 0) {
 		r->n_unack_del = 0;
 	}
@@ -368,9 +371,9 @@ static void view_free(struct rcu_head *h)
 	free(caa_container_of(h, struct dp_fo_view, rcu));
 }
 
-static void publish_view(struct cp_daemon *d, struct rel *r)
+static void publish_view(struct cp_fo *f, struct rel *r)
 {
-	const struct dp_relationship *c = &d->rt.snap->cfg->relationships[r->index];
+	const struct dp_relationship *c = &f->rt->snap->cfg->relationships[r->index];
 	struct dp_fo_view *v = calloc(1, sizeof(*v)), *old;
 	uint64_t now = wall_s();
 
@@ -387,8 +390,8 @@ static void publish_view(struct cp_daemon *d, struct rel *r)
 	}
 	v->lb_max_secs = c->load_balance_max_seconds;
 	v->mclt = r->st.mclt;
-	old = d->rt.fo[r->index];
-	rcu_assign_pointer(d->rt.fo[r->index], v);
+	old = f->rt->fo[r->index];
+	rcu_assign_pointer(f->rt->fo[r->index], v);
 	if (old != NULL) {
 		urcu_qsbr_call_rcu(&old->rcu, view_free);
 	}
@@ -400,7 +403,7 @@ static void publish_view(struct cp_daemon *d, struct rel *r)
 	if (v->partner_pool && !r->published_pp) {
 		/* The workers dropped the partner's addresses from their free lists when they
 		 * popped them: give them back now that they may be used. */
-		cp_requeue_all(d, "failover partner pool");
+		cp_requeue_all(f->apply, "failover partner pool");
 	}
 	r->published_svc = (enum fo_service)v->service;
 	r->published_pp = v->partner_pool;
@@ -426,7 +429,7 @@ static uint64_t get_u64(const uint8_t *p)
 	return v;
 }
 
-static void persist_state(struct cp_daemon *d, struct rel *r)
+static void persist_state(struct cp_fo *f, struct rel *r)
 {
 	struct fo_state_record rec;
 	uint8_t b[REC_LEN] = {0};
@@ -445,7 +448,7 @@ static void persist_state(struct cp_daemon *d, struct rel *r)
 	put_u64(b + 16, rec.stos);
 	put_u64(b + 24, rec.last_op);
 	put_u64(b + 32, rec.partner_stos);
-	rc = store_fo_put(d->persist.store, r->name, b, sizeof(b));
+	rc = store_fo_put(f->store, r->name, b, sizeof(b));
 	if (rc != 0) {
 		cp_log(CP_LOG_ERR, "failover %s: cannot save the state: %s", r->name,
 		       store_strerror(rc));
@@ -454,11 +457,11 @@ static void persist_state(struct cp_daemon *d, struct rel *r)
 }
 
 /* @return 1 and *rec, 0 when none is stored, -1 on an unreadable record. */
-static int load_state(struct cp_daemon *d, struct rel *r, struct fo_state_record *rec)
+static int load_state(struct cp_fo *f, struct rel *r, struct fo_state_record *rec)
 {
 	uint8_t b[REC_LEN];
 	size_t len = 0;
-	int rc = store_fo_get(d->persist.store, r->name, b, sizeof(b), &len);
+	int rc = store_fo_get(f->store, r->name, b, sizeof(b), &len);
 
 	if (rc == -ENOENT) {
 		return 0;
@@ -546,11 +549,11 @@ static uint8_t stored_status(const struct bt_binding *b)
 }
 
 /* Fill a BNDUPD for address @p addr from its current binding. RCU online. */
-static void build_bndupd(struct cp_daemon *d, struct rel *r, uint32_t addr, uint32_t k,
+static void build_bndupd(struct cp_fo *f, struct rel *r, uint32_t addr, uint32_t k,
 			 struct fo_msg *m, uint8_t *status_out, uint32_t *pet_out)
 {
-	const struct bt_binding *b = bt_lookup_addr(d->rt.table, addr);
-	const struct dp_scope *s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
+	const struct bt_binding *b = bt_lookup_addr(f->rt->table, addr);
+	const struct dp_scope *s = &f->rt->snap->cfg->scopes[r->scopes[k].scope];
 	uint64_t now = wall_s();
 	uint8_t status;
 
@@ -614,7 +617,7 @@ static struct fo_out *out_slot(struct rel *r, uint32_t xid)
 }
 
 /* Send dirty addresses while the partner's window has room. */
-static void send_updates(struct cp_daemon *d, struct rel *r)
+static void send_updates(struct cp_fo *f, struct rel *r)
 {
 	if (!r->st.comm_ok || !fo_link_is_up(r->link)) {
 		return;
@@ -640,14 +643,14 @@ static void send_updates(struct cp_daemon *d, struct rel *r)
 			mark_dirty(r, idx);
 			continue;
 		}
-		addr = index_addr(d, r, idx, &k);
+		addr = index_addr(f, r, idx, &k);
 		for (uint32_t i = 0; i < OUT_MAX; i++) {
 			if (!r->out[i].used) {
 				o = &r->out[i];
 				break;
 			}
 		}
-		build_bndupd(d, r, addr, k, &m, &o->status, &o->pet);
+		build_bndupd(f, r, addr, k, &m, &o->status, &o->pet);
 		if (fo_link_send(r->link, &m) != 0) {
 			mark_dirty(r, idx);	/* the link went down: the next one resends */
 			break;
@@ -679,9 +682,9 @@ static void out_reset(struct rel *r)
 
 /* --- worker ops --------------------------------------------------------------------- */
 
-static void in_reset(struct rel *r);
+static void in_reset(struct cp_fo *f, struct rel *r);
 
-static struct fo_op *op_new(struct cp_failover *f)
+static struct fo_op *op_new(struct cp_fo *f)
 {
 	for (uint32_t i = 0; i < OPS_MAX; i++) {
 		if (!f->ops[i].used) {
@@ -694,7 +697,7 @@ static struct fo_op *op_new(struct cp_failover *f)
 	return NULL;
 }
 
-static void op_end(struct cp_failover *f, struct fo_op *o)
+static void op_end(struct cp_fo *f, struct fo_op *o)
 {
 	if (o->hold != NULL) {
 		atomic_store_explicit(o->hold, 0, memory_order_release);
@@ -711,9 +714,9 @@ static void op_end(struct cp_failover *f, struct fo_op *o)
  * online.
  * @return 0, or 1 when nothing has to change (the binding already is what we want).
  */
-static int op_route(struct cp_daemon *d, struct fo_op *o)
+static int op_route(struct cp_fo *f, struct fo_op *o)
 {
-	const struct bt_binding *cur = bt_lookup_addr(d->rt.table, o->addr);
+	const struct bt_binding *cur = bt_lookup_addr(f->rt->table, o->addr);
 	const struct dp_lease_op *w = &o->want;
 	uint32_t target;
 	int own;
@@ -724,14 +727,14 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 		}
 		target = cur->owner;
 	} else if (w->state == BT_BACKUP) {
-		own = dp_pool_owner(d->rt.snap->pools, dp_config_scope_of(d->rt.snap->cfg,
+		own = dp_pool_owner(f->rt->snap->pools, dp_config_scope_of(f->rt->snap->cfg,
 							  o->addr)->index, o->addr);
 		target = own < 0 ? 0 : (uint32_t)own;
 		if (cur != NULL && cur->state == BT_BACKUP && cur->owner == target) {
 			return 1;
 		}
 	} else {
-		target = bt_key_owner(&w->key, d->rt.n_workers);
+		target = bt_key_owner(&w->key, f->rt->n_workers);
 	}
 	o->lo.op = *w;
 	o->first_step = false;
@@ -746,7 +749,7 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 		o->first_step = true;
 		target = cur->owner;
 		if (o->hold == NULL) {
-			o->hold = hold_slot(d, o->rel, o->idx);
+			o->hold = hold_slot(f, o->rel, o->idx);
 			if (o->hold != NULL) {
 				atomic_store_explicit(o->hold, 1, memory_order_release);
 			}
@@ -769,11 +772,10 @@ static const struct cp_leaseop_cb op_cb;
 
 /* Start an op making the binding of @p idx o->want. @return 0 started, 1 nothing to do,
  * -1 no op slot. */
-static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t addr,
+static int op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
 		    enum op_kind kind, const struct dp_lease_op *want, const struct fo_upd *u)
 {
 	uint32_t xid = u != NULL ? u->xid : 0, pet = u != NULL ? (uint32_t)u->pet : 0;
-	struct cp_failover *f = FO;
 	struct fo_op *o = op_new(f);
 	int rc;
 
@@ -782,7 +784,7 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 	}
 	o->lo.cb = &op_cb;
 	o->lo.flags = CP_LEASEOP_RETRY;	/* a full ring delays an update, never drops it */
-	o->d = d;
+	o->f = f;
 	o->kind = kind;
 	o->rel = r;
 	o->idx = idx;
@@ -796,7 +798,7 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 	o->want.kind = DP_OP_PEER;
 	o->want.addr = addr;
 	urcu_qsbr_thread_online();
-	rc = op_route(d, o);
+	rc = op_route(f, o);
 	urcu_qsbr_thread_offline();
 	if (rc == 1) {
 		o->used = false;
@@ -811,18 +813,18 @@ static int op_start(struct cp_daemon *d, struct rel *r, uint64_t idx, uint32_t a
 	return 0;
 }
 
-static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
+static void op_finish(struct cp_fo *f, struct fo_op *o, int result)
 {
 	struct rel *r = o->rel;
 	char ip[16];
 
 	if (o->kind == OPK_INBOUND && o->no_ack) {
 		if (result == 0) {
-			peer_pet_raise(d, r, o->idx, o->pet);
+			peer_pet_raise(f, r, o->idx, o->pet);
 		}
 	} else if (o->kind == OPK_INBOUND) {
 		if (result == 0) {
-			peer_pet_raise(d, r, o->idx, o->pet);
+			peer_pet_raise(f, r, o->idx, o->pet);
 			send_bndack(r, o->xid, o->addr, 0, NULL);
 		} else {
 			cp_log(CP_LOG_WARN, "failover %s: update of %s from the partner not applied: "
@@ -837,19 +839,19 @@ static void op_finish(struct cp_daemon *d, struct fo_op *o, int result)
 	if (result != 0) {
 		r->s.op_failures++;
 	}
-	op_end(FO, o);
+	op_end(f, o);
 }
 
 /* Route @p o again from the table as it is now: its next step (or finish: nothing to do). */
-static enum cp_leaseop_next op_reroute(struct cp_daemon *d, struct fo_op *o)
+static enum cp_leaseop_next op_reroute(struct cp_fo *f, struct fo_op *o)
 {
 	int rc;
 
 	urcu_qsbr_thread_online();
-	rc = op_route(d, o);
+	rc = op_route(f, o);
 	urcu_qsbr_thread_offline();
 	if (rc == 1) {
-		op_finish(d, o, 0);
+		op_finish(f, o, 0);
 		return CP_LEASEOP_END;
 	}
 	return CP_LEASEOP_NEXT;
@@ -860,14 +862,13 @@ static enum cp_leaseop_next op_reroute(struct cp_daemon *d, struct fo_op *o)
  * inbound update is decided again, first in the queue; our own conversion is dropped (the
  * client's change is what the partner hears next).
  */
-static void op_stale(struct cp_daemon *d, struct fo_op *o)
+static void op_stale(struct cp_fo *f, struct fo_op *o)
 {
 	struct rel *r = o->rel;
 	struct fo_upd u = o->upd;
 	bool inbound = o->kind == OPK_INBOUND && !o->no_ack;
 
-	(void)d;
-	op_end(FO, o);
+	op_end(f, o);
 	if (!inbound) {
 		return;
 	}
@@ -884,23 +885,23 @@ static void op_stale(struct cp_daemon *d, struct fo_op *o)
 static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 {
 	struct fo_op *o = (struct fo_op *)lo;
-	struct cp_daemon *d = o->d;
+	struct cp_fo *f = o->f;
 
 	if (res == -ESTALE) {
-		op_stale(d, o);
+		op_stale(f, o);
 		return CP_LEASEOP_END;
 	}
 	if (res == -EAGAIN && o->tries++ < 3) {
-		return op_reroute(d, o);	/* the writer changed under us: route again */
+		return op_reroute(f, o);	/* the writer changed under us: route again */
 	}
 	if (res != 0) {
-		op_finish(d, o, res);
+		op_finish(f, o, res);
 		return CP_LEASEOP_END;
 	}
 	if (o->first_step) {
-		return op_reroute(d, o);	/* the old writer freed it: now the new one */
+		return op_reroute(f, o);	/* the old writer freed it: now the new one */
 	}
-	op_finish(d, o, 0);
+	op_finish(f, o, 0);
 	return CP_LEASEOP_END;
 }
 
@@ -923,11 +924,11 @@ static void key_of_update(const struct fo_upd *u, struct dp_client_key *k)
 }
 
 /* Our view of the address, for fo_lease_check_update(). RCU online. */
-static void local_binding(struct cp_daemon *d, uint32_t addr, bool in_pool,
+static void local_binding(struct cp_fo *f, uint32_t addr, bool in_pool,
 			  struct fo_lease_binding *lb, struct dp_client_key *key_copy,
 			  uint8_t *hw_copy, size_t *hw_len)
 {
-	const struct bt_binding *b = bt_lookup_addr(d->rt.table, addr);
+	const struct bt_binding *b = bt_lookup_addr(f->rt->table, addr);
 
 	memset(lb, 0, sizeof(*lb));
 	lb->in_pool = in_pool;
@@ -954,7 +955,7 @@ static void local_binding(struct cp_daemon *d, uint32_t addr, bool in_pool,
 }
 
 /* Decide and start one queued update. @return false when it must wait (busy, no slot). */
-static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_upd *u)
+static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u)
 {
 	struct fo_lease_update_ctx ctx = {
 		.role = r->role, .now = wall_s(), .slack = SLACK,
@@ -975,7 +976,7 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 	if (u->idx != UINT64_MAX && (r->af[u->idx] & F_BUSY)) {
 		return false;
 	}
-	if (FO->n_ops == OPS_MAX) {
+	if (f->n_ops == OPS_MAX) {
 		return false;
 	}
 	up.client.id = u->has_cid ? u->cid : NULL;
@@ -984,7 +985,7 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 	up.client.hw_len = u->hw_len;
 	ctx.outgoing_unacked = u->idx != UINT64_MAX && (r->af[u->idx] & F_INFLIGHT);
 	urcu_qsbr_thread_online();
-	local_binding(d, u->addr, u->idx != UINT64_MAX, &lb, &lkey, lhw, &lhw_len);
+	local_binding(f, u->addr, u->idx != UINT64_MAX, &lb, &lkey, lhw, &lhw_len);
 	v = fo_lease_check_update(&ctx, &lb, &up);
 	urcu_qsbr_thread_offline();
 	if (!v.accept) {
@@ -1026,12 +1027,12 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 		}
 		break;
 	}
-	rc = op_start(d, r, u->idx, u->addr, OPK_INBOUND, &want, u);
+	rc = op_start(f, r, u->idx, u->addr, OPK_INBOUND, &want, u);
 	if (rc < 0) {
 		return false;
 	}
 	if (rc == 1) {
-		peer_pet_raise(d, r, u->idx, u->pet);
+		peer_pet_raise(f, r, u->idx, u->pet);
 		send_bndack(r, u->xid, u->addr, 0, NULL);
 	}
 	return true;
@@ -1039,18 +1040,18 @@ static bool handle_update(struct cp_daemon *d, struct rel *r, const struct fo_up
 
 /* The link is gone: queued updates are dropped (the partner sends them again), and the
  * ones being applied finish without a BNDACK (their xids belonged to the old connection). */
-static void in_reset(struct rel *r)
+static void in_reset(struct cp_fo *f, struct rel *r)
 {
 	r->in_head = 0;
 	r->in_count = 0;
 	for (uint32_t i = 0; i < OPS_MAX; i++) {
-		if (FO->ops[i].used && FO->ops[i].rel == r && FO->ops[i].kind == OPK_INBOUND) {
-			FO->ops[i].no_ack = true;
+		if (f->ops[i].used && f->ops[i].rel == r && f->ops[i].kind == OPK_INBOUND) {
+			f->ops[i].no_ack = true;
 		}
 	}
 }
 
-static void inq_progress(struct cp_daemon *d, struct rel *r)
+static void inq_progress(struct cp_fo *f, struct rel *r)
 {
 	while (r->in_count > 0) {
 		struct fo_upd *u = &r->inq[r->in_head];
@@ -1063,7 +1064,7 @@ static void inq_progress(struct cp_daemon *d, struct rel *r)
 			       "pools: rejected", r->name, ip_str(u->addr, ip));
 			send_bndack(r, u->xid, u->addr, FO_RR_ILLEGAL_IP_ADDR,
 				    fo_reject_reason_str(FO_RR_ILLEGAL_IP_ADDR));
-		} else if (!handle_update(d, r, u)) {
+		} else if (!handle_update(f, r, u)) {
 			break;
 		}
 		r->in_head = (r->in_head + 1) % IN_MAX;
@@ -1087,7 +1088,7 @@ static uint64_t their_time(const struct rel *r, const struct fo_msg *m, unsigned
 	return t > 0 ? (uint64_t)t : 1;
 }
 
-static void on_bndupd(struct cp_daemon *d, struct rel *r, const struct fo_msg *m)
+static void on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 {
 	struct fo_upd *u;
 
@@ -1112,7 +1113,7 @@ static void on_bndupd(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 	memset(u, 0, sizeof(*u));
 	u->xid = m->xid;
 	u->addr = m->assigned_addr;
-	u->idx = addr_index(d, r, m->assigned_addr);
+	u->idx = addr_index(f, r, m->assigned_addr);
 	u->status = m->binding_status;
 	u->ip_flags = fo_msg_has(m, FO_OPT_IP_FLAGS) ? m->ip_flags : 0;
 	/* Times as the partner's clock says them, moved onto ours (D12 §8.4). */
@@ -1134,7 +1135,7 @@ static void on_bndupd(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 	r->in_count++;
 }
 
-static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m)
+static void on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 {
 	struct fo_out *o = out_slot(r, m->xid);
 	uint64_t idx;
@@ -1160,11 +1161,11 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? (int)m->message.len : 0,
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? (const char *)m->message.ptr : "");
 		/* D12 §7.2: log, do not resend at once; the partner's own update follows. */
-		unacked_forget(d, r, idx);
+		unacked_forget(f, r, idx);
 		return;
 	}
-	peer_pet_raise(d, r, idx, o->pet);
-	unacked_forget(d, r, idx);
+	peer_pet_raise(f, r, idx, o->pet);
+	unacked_forget(f, r, idx);
 	if ((o->status == FO_LEASE_EXPIRED || o->status == FO_LEASE_RELEASED ||
 	     o->status == FO_LEASE_RESET) && !(r->af[idx] & F_TOFREE)) {
 		/* Both agree the client is gone: the address returns to the primary's pool
@@ -1180,20 +1181,20 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
  * once it is neither busy nor about to be sent again, and only if it is still in an ended
  * state (its client may have come back: then it is not freed). An offer over it waits.
  */
-static void tofree_progress(struct cp_daemon *d, struct rel *r)
+static void tofree_progress(struct cp_fo *f, struct rel *r)
 {
 	static const struct dp_lease_op want = {.state = BT_FREE};
 
-	for (uint64_t left = r->tf_count; left > 0 && FO->n_ops < OPS_MAX; left--) {
+	for (uint64_t left = r->tf_count; left > 0 && f->n_ops < OPS_MAX; left--) {
 		uint64_t idx = r->tofree[r->tf_head];
 		const struct bt_binding *b;
-		uint32_t k, addr = index_addr(d, r, idx, &k);
+		uint32_t k, addr = index_addr(f, r, idx, &k);
 		uint8_t st;
 
 		r->tf_head = (r->tf_head + 1) % r->n_addr;
 		r->tf_count--;
 		urcu_qsbr_thread_online();
-		b = bt_lookup_addr(d->rt.table, addr);
+		b = bt_lookup_addr(f->rt->table, addr);
 		st = b == NULL ? BT_FREE : b->state;
 		urcu_qsbr_thread_offline();
 		if (st == BT_OFFERED || (r->af[idx] & (F_DIRTY | F_BUSY | F_INFLIGHT))) {
@@ -1204,7 +1205,7 @@ static void tofree_progress(struct cp_daemon *d, struct rel *r)
 		}
 		r->af[idx] &= (uint8_t)~F_TOFREE;
 		if ((st == BT_EXPIRED || st == BT_RELEASED || st == BT_RESET) &&
-		    op_start(d, r, idx, addr, OPK_LOCAL, &want, NULL) == 0) {
+		    op_start(f, r, idx, addr, OPK_LOCAL, &want, NULL) == 0) {
 			r->s.to_free++;
 		}
 	}
@@ -1214,20 +1215,20 @@ static void tofree_progress(struct cp_daemon *d, struct rel *r)
 
 /* Index @p i as an address (*addr) that pool balancing counts and may give: in a dynamic
  * range, not excluded, not reserved. */
-static bool balance_addr(struct cp_daemon *d, const struct rel *r, uint64_t i, uint32_t *addr)
+static bool balance_addr(struct cp_fo *f, const struct rel *r, uint64_t i, uint32_t *addr)
 {
 	uint32_t k;
 	const struct dp_scope *s;
 
-	*addr = index_addr(d, r, i, &k);
-	s = &d->rt.snap->cfg->scopes[r->scopes[k].scope];
+	*addr = index_addr(f, r, i, &k);
+	s = &f->rt->snap->cfg->scopes[r->scopes[k].scope];
 	return dp_scope_in_pool(s, *addr) && dp_scope_find_reservation_addr(s, *addr) == NULL;
 }
 
 /* Primary: give the secondary BACKUP addresses up to its share. */
-static void pool_balance(struct cp_daemon *d, struct rel *r)
+static void pool_balance(struct cp_fo *f, struct rel *r)
 {
-	const struct dp_relationship *c = &d->rt.snap->cfg->relationships[r->index];
+	const struct dp_relationship *c = &f->rt->snap->cfg->relationships[r->index];
 	uint64_t n_free = 0, n_backup = 0, target;
 
 	urcu_qsbr_thread_online();
@@ -1238,20 +1239,20 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 		if ((i & 1023) == 0) {
 			urcu_qsbr_quiescent_state();	/* no record is held across addresses */
 		}
-		if (!balance_addr(d, r, i, &addr)) {
+		if (!balance_addr(f, r, i, &addr)) {
 			continue;
 		}
-		b = bt_lookup_addr(d->rt.table, addr);
+		b = bt_lookup_addr(f->rt->table, addr);
 		n_free += b == NULL;
 		n_backup += b != NULL && b->state == BT_BACKUP;
 	}
 	/* FREE -> BACKUP conversions still on their way to the table are given already (a
 	 * POOLREQ right after our own balance on entering NORMAL must not give them again). */
 	for (uint32_t i = 0; i < OPS_MAX; i++) {
-		const struct fo_op *o = &FO->ops[i];
+		const struct fo_op *o = &f->ops[i];
 
 		if (o->used && o->rel == r && o->kind == OPK_LOCAL && o->want.state == BT_BACKUP &&
-		    bt_lookup_addr(d->rt.table, o->addr) == NULL && n_free > 0) {
+		    bt_lookup_addr(f->rt->table, o->addr) == NULL && n_free > 0) {
 			n_free--;
 			n_backup++;
 		}
@@ -1277,7 +1278,7 @@ static void pool_balance(struct cp_daemon *d, struct rel *r)
 }
 
 /* Continue giving addresses (a few per poll, bounded by the op slots). */
-static void pool_progress(struct cp_daemon *d, struct rel *r)
+static void pool_progress(struct cp_fo *f, struct rel *r)
 {
 	static const struct dp_lease_op backup = {.state = BT_BACKUP};
 
@@ -1286,16 +1287,16 @@ static void pool_progress(struct cp_daemon *d, struct rel *r)
 		uint32_t addr;
 		bool free_now;
 
-		if ((r->af[i] & F_BUSY) || !balance_addr(d, r, i, &addr)) {
+		if ((r->af[i] & F_BUSY) || !balance_addr(f, r, i, &addr)) {
 			continue;
 		}
 		urcu_qsbr_thread_online();
-		free_now = bt_lookup_addr(d->rt.table, addr) == NULL;
+		free_now = bt_lookup_addr(f->rt->table, addr) == NULL;
 		urcu_qsbr_thread_offline();
 		if (!free_now) {
 			continue;
 		}
-		if (op_start(d, r, i, addr, OPK_LOCAL, &backup, NULL) < 0) {
+		if (op_start(f, r, i, addr, OPK_LOCAL, &backup, NULL) < 0) {
 			return;	/* no op slot: go on at the next poll */
 		}
 		r->pool_pending--;
@@ -1320,7 +1321,7 @@ static void log_transitions(struct rel *r, const struct fo_state_output *out)
 	}
 }
 
-static void run_actions(struct cp_daemon *d, struct rel *r, const struct fo_state_output *out)
+static void run_actions(struct cp_fo *f, struct rel *r, const struct fo_state_output *out)
 {
 	bool service = false;
 
@@ -1331,7 +1332,7 @@ static void run_actions(struct cp_daemon *d, struct rel *r, const struct fo_stat
 
 		switch (a->type) {
 		case FO_ACT_PERSIST:
-			persist_state(d, r);
+			persist_state(f, r);
 			break;
 		case FO_ACT_SEND_STATE:
 			fo_msg_init(&m, FO_MSG_STATE, 0, 0);
@@ -1375,19 +1376,19 @@ static void run_actions(struct cp_daemon *d, struct rel *r, const struct fo_stat
 		}
 	}
 	if (service || out->n_transitions > 0) {
-		publish_view(d, r);
+		publish_view(f, r);
 	}
 	for (unsigned i = 0; i < out->n_transitions; i++) {
 		if (out->transitions[i].to == FO_STATE_NORMAL && r->role == FO_ROLE_PRIMARY) {
 			/* ISC's primary balances its pools on entering NORMAL, then now and
 			 * then; a POOLREQ from the secondary asks for the same. */
-			pool_balance(d, r);
+			pool_balance(f, r);
 			r->last_balance = wall_s();
 		}
 	}
 }
 
-static void feed(struct cp_daemon *d, struct rel *r, const struct fo_state_event *ev)
+static void feed(struct cp_fo *f, struct rel *r, const struct fo_state_event *ev)
 {
 	struct fo_state_output out;
 	int rc = fo_state_handle(&r->st, ev, &out);
@@ -1397,17 +1398,17 @@ static void feed(struct cp_daemon *d, struct rel *r, const struct fo_state_event
 		       fo_state_event_str(ev->type), fo_state_str(r->st.state), strerror(-rc));
 		return;
 	}
-	run_actions(d, r, &out);
+	run_actions(f, r, &out);
 }
 
 /* --- link events -------------------------------------------------------------------- */
 
-static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *m)
+static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 {
 	struct fo_state_event ev = {.now = wall_s()};
 
 	ev.type = FO_EV_MSG_RECEIVED;
-	feed(d, r, &ev);
+	feed(f, r, &ev);
 	switch (m->type) {
 	case FO_MSG_STATE:
 		if (!fo_msg_has(m, FO_OPT_SERVER_STATE)) {
@@ -1420,13 +1421,13 @@ static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *
 		ev.flags = fo_msg_has(m, FO_OPT_SERVER_FLAGS) ? m->server_flags : 0;
 		ev.stos = fo_msg_has(m, FO_OPT_STOS) && m->stos != 0 ?
 			  (uint64_t)((int64_t)m->stos - r->skew) : ev.now;
-		feed(d, r, &ev);
+		feed(f, r, &ev);
 		break;
 	case FO_MSG_BNDUPD:
-		on_bndupd(d, r, m);
+		on_bndupd(f, r, m);
 		break;
 	case FO_MSG_BNDACK:
-		on_bndack(d, r, m);
+		on_bndack(f, r, m);
 		break;
 	case FO_MSG_UPDREQALL:
 	case FO_MSG_UPDREQ:
@@ -1449,14 +1450,14 @@ static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *
 		}
 		r->my_updreq = false;
 		ev.type = FO_EV_UPDDONE_RECEIVED;
-		feed(d, r, &ev);
+		feed(f, r, &ev);
 		break;
 	case FO_MSG_POOLREQ:
 		r->s.poolreq_rx++;
 		if (r->role == FO_ROLE_PRIMARY) {
 			struct fo_msg resp;
 
-			pool_balance(d, r);
+			pool_balance(f, r);
 			fo_msg_init(&resp, FO_MSG_POOLRESP, 0, 0);
 			resp.addresses_transferred = r->pool_pending;
 			resp.present |= FO_BIT(FO_OPT_ADDRESSES_TRANSFERRED);
@@ -1475,7 +1476,7 @@ static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *
 	}
 }
 
-static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_link_event *e)
+static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_event *e)
 {
 	struct fo_state_event ev = {.now = wall_s()};
 
@@ -1493,19 +1494,19 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 		       "partner-receive-timer=%u partner-max-unacked=%u skew=%d", r->name,
 		       e->reason, e->partner_receive_timer, e->partner_max_unacked, e->skew);
 		ev.type = FO_EV_LINK_UP;
-		feed(d, r, &ev);
+		feed(f, r, &ev);
 		ev.type = FO_EV_CONNECT_OK;
 		ev.partner_receive_timer = e->partner_receive_timer;
 		ev.mclt = r->role == FO_ROLE_SECONDARY ? e->partner_mclt : 0;
-		feed(d, r, &ev);
+		feed(f, r, &ev);
 		break;
 	case FO_LINK_DOWN:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=down reason=\"%s\"",
 		       r->name, e->reason);
 		out_reset(r);
-		in_reset(r);
+		in_reset(f, r);
 		ev.type = FO_EV_LINK_DOWN;
-		feed(d, r, &ev);
+		feed(f, r, &ev);
 		break;
 	case FO_LINK_REJECTED:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=rejected by=%s "
@@ -1513,13 +1514,13 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 		       e->reject_reason, e->reason);
 		break;
 	case FO_LINK_MESSAGE:
-		on_message(d, r, &e->msg);
+		on_message(f, r, &e->msg);
 		break;
 	}
 }
 
 /* Every address is done and acked: answer the partner's UPDREQ(ALL). */
-static void maybe_upddone(struct cp_daemon *d, struct rel *r)
+static void maybe_upddone(struct cp_fo *f, struct rel *r)
 {
 	struct fo_state_event ev = {.now = wall_s(), .type = FO_EV_UPDDONE_SENT};
 	struct fo_msg m;
@@ -1531,14 +1532,14 @@ static void maybe_upddone(struct cp_daemon *d, struct rel *r)
 	send_or_log(r, &m, true, r->updreq_xid);
 	r->answering = false;
 	r->s.upddone_tx++;
-	feed(d, r, &ev);
+	feed(f, r, &ev);
 }
 
 /* --- start, stop, poll -------------------------------------------------------------- */
 
-static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
+static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = f->rt->snap->cfg;
 	const struct dp_relationship *c = &cfg->relationships[index];
 	struct fo_state_config sc = {
 		.role = c->role == DP_FO_PRIMARY ? FO_ROLE_PRIMARY : FO_ROLE_SECONDARY,
@@ -1589,7 +1590,7 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 	for (uint32_t k = 0; k < c->n_scopes; k++) {
 		r->scopes[k].scope = c->scopes[k];
 		r->scopes[k].base = r->n_addr;
-		r->scopes[k].total = d->rt.snap->pools->pools[c->scopes[k]].total;
+		r->scopes[k].total = f->rt->snap->pools->pools[c->scopes[k]].total;
 		r->n_addr += r->scopes[k].total;
 	}
 	r->af = calloc(r->n_addr ? r->n_addr : 1, 1);
@@ -1606,7 +1607,7 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 		cp_log(CP_LOG_ERR, "relationships[%u] (%s): %s", index, r->name, err);
 		return -1;
 	}
-	have = load_state(d, r, &rec);
+	have = load_state(f, r, &rec);
 	if (have < 0) {
 		return -1;
 	}
@@ -1622,24 +1623,24 @@ static int rel_start(struct cp_daemon *d, struct rel *r, uint32_t index)
 	       (c->partner_addr >> 16) & 255, (c->partner_addr >> 8) & 255,
 	       c->partner_addr & 255, c->partner_port,
 	       have ? "state restored" : "no stored state (first start, or storage lost)");
-	run_actions(d, r, &out);
-	publish_view(d, r);
-	persist_state(d, r);
+	run_actions(f, r, &out);
+	publish_view(f, r);
+	persist_state(f, r);
 	return 0;
 }
 
 static int unacked_cb(uint32_t addr, void *arg)
 {
-	struct cp_daemon *d = arg;
-	const struct dp_scope *s = dp_config_scope_of(d->rt.snap->cfg, addr);
+	struct cp_fo *f = arg;
+	const struct dp_scope *s = dp_config_scope_of(f->rt->snap->cfg, addr);
 
 	if (s != NULL && s->fo_rel != 0) {
-		for (uint32_t i = 0; i < FO->n; i++) {
-			struct rel *r = &FO->rels[i];
+		for (uint32_t i = 0; i < f->n; i++) {
+			struct rel *r = &f->rels[i];
 			uint64_t idx;
 
 			if (r->index + 1 == s->fo_rel &&
-			    (idx = addr_index(d, r, addr)) != UINT64_MAX) {
+			    (idx = addr_index(f, r, addr)) != UINT64_MAX) {
 				mark_dirty(r, idx);
 			}
 		}
@@ -1647,56 +1648,68 @@ static int unacked_cb(uint32_t addr, void *arg)
 	return 0;
 }
 
-int cp_fo_start(struct cp_daemon *d)
+int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = env->rt->snap->cfg;
+	struct cp_fo *f;
 	int rc;
 
+	*out = NULL;
 	if (cfg->n_relationships == 0) {
 		return 0;
 	}
-	FO = calloc(1, sizeof(*FO));
-	if (FO == NULL || (FO->rels = calloc(cfg->n_relationships, sizeof(*FO->rels))) == NULL) {
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
 		cp_log(CP_LOG_ERR, "failover: out of memory");
 		return -1;
 	}
-	FO->n = cfg->n_relationships;
-	cp_leaseop_init(&FO->lops, cp_leaseop_dp_sink(&d->rt));
-	for (uint32_t i = 0; i < FO->n; i++) {
-		if (rel_start(d, &FO->rels[i], i) != 0) {
+	*out = f;	/* from here on, a failure leaves it to cp_fo_stop() */
+	f->rt = env->rt;
+	f->store = env->store;
+	f->committer = env->committer;
+	f->apply = env->apply;
+	cp_leaseop_init(&f->lops, env->sink);
+	f->rels = calloc(cfg->n_relationships, sizeof(*f->rels));
+	if (f->rels == NULL) {
+		cp_log(CP_LOG_ERR, "failover: out of memory");
+		return -1;
+	}
+	f->n = cfg->n_relationships;
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (rel_start(f, &f->rels[i], i) != 0) {
 			return -1;
 		}
 	}
-	rc = store_unacked_load(d->persist.store, unacked_cb, d);
+	rc = store_unacked_load(f->store, unacked_cb, f);
 	if (rc != 0) {
 		cp_log(CP_LOG_ERR, "failover: cannot read the unacked updates: %s",
 		       store_strerror(rc));
 		return -1;
 	}
-	for (uint32_t i = 0; i < FO->n; i++) {
-		if (FO->rels[i].dq_count > 0) {
+	for (uint32_t i = 0; i < f->n; i++) {
+		if (f->rels[i].dq_count > 0) {
 			cp_log(CP_LOG_INFO, "failover %s: %" PRIu64 " update(s) the partner has not "
-			       "acknowledged will be sent again", FO->rels[i].name,
-			       FO->rels[i].dq_count);
+			       "acknowledged will be sent again", f->rels[i].name,
+			       f->rels[i].dq_count);
 		}
 	}
 	return 0;
 }
 
-void cp_fo_stop(struct cp_daemon *d)
+void cp_fo_stop(struct cp_fo *f)
 {
-	if (FO == NULL) {
+	if (f == NULL) {
 		return;
 	}
-	cp_leaseop_abort_all(&FO->lops);	/* the workers have stopped */
-	for (uint32_t i = 0; i < FO->n; i++) {
-		struct rel *r = &FO->rels[i];
+	cp_leaseop_abort_all(&f->lops);	/* the workers have stopped */
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct rel *r = &f->rels[i];
 
 		if (r->af != NULL && r->link != NULL) {
-			persist_state(d, r);
+			persist_state(f, r);
 		}
 		if (r->n_unack_del > 0) {
-			(void)unacked_flush(d, r);
+			(void)unacked_flush(f, r);
 		}
 		fo_link_free(r->link);
 		free(r->scopes);
@@ -1704,43 +1717,39 @@ void cp_fo_stop(struct cp_daemon *d)
 		free(r->dirtyq);
 		free(r->tofree);
 		free(r->inq);
-		if (d->rt.fo[r->index] != NULL) {
-			struct dp_fo_view *v = d->rt.fo[r->index];
+		if (f->rt->fo[r->index] != NULL) {
+			struct dp_fo_view *v = f->rt->fo[r->index];
 
-			rcu_assign_pointer(d->rt.fo[r->index], NULL);
+			rcu_assign_pointer(f->rt->fo[r->index], NULL);
 			urcu_qsbr_call_rcu(&v->rcu, view_free);
 		}
 	}
-	free(FO->rels);
-	free(FO);
-	FO = NULL;
+	free(f->rels);
+	free(f);
 }
 
-bool cp_fo_active(const struct cp_daemon *d)
+bool cp_fo_active(const struct cp_fo *f)
 {
-	(void)d;
-	return FO != NULL;
+	return f != NULL;
 }
 
-int cp_fo_fds(struct cp_daemon *d, struct pollfd *out, int max)
+int cp_fo_fds(struct cp_fo *f, struct pollfd *out, int max)
 {
 	int n = 0;
 
-	(void)d;
-	for (uint32_t i = 0; FO != NULL && i < FO->n && n < max; i++) {
-		n += fo_link_fds(FO->rels[i].link, out + n, max - n);
+	for (uint32_t i = 0; f != NULL && i < f->n && n < max; i++) {
+		n += fo_link_fds(f->rels[i].link, out + n, max - n);
 	}
 	return n;
 }
 
-int cp_fo_timeout_ms(struct cp_daemon *d)
+int cp_fo_timeout_ms(struct cp_fo *f)
 {
 	uint64_t now = mono_ms(), w = wall_s();
 	int t = -1;
 
-	(void)d;
-	for (uint32_t i = 0; FO != NULL && i < FO->n; i++) {
-		struct rel *r = &FO->rels[i];
+	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
+		struct rel *r = &f->rels[i];
 		uint64_t dl = fo_state_next_deadline(&r->st);
 		int lt = fo_link_timeout_ms(r->link, now);
 
@@ -1750,7 +1759,7 @@ int cp_fo_timeout_ms(struct cp_daemon *d)
 			lt = st < lt ? st : lt;
 		}
 		if ((r->dq_count > 0 && r->st.comm_ok && r->n_out < r->window) ||
-		    r->in_count > 0 || r->pool_pending > 0 || FO->n_ops > 0) {
+		    r->in_count > 0 || r->pool_pending > 0 || f->n_ops > 0) {
 			lt = 1;
 		}
 		t = t < 0 || lt < t ? lt : t;
@@ -1758,97 +1767,97 @@ int cp_fo_timeout_ms(struct cp_daemon *d)
 	return t;
 }
 
-static void drain_tap(struct cp_daemon *d)
+static void drain_tap(struct cp_fo *f)
 {
 	uint32_t addrs[TAP_BATCH];
-	uint64_t lost = committer_tap_lost(d->persist.committer);
+	uint64_t lost = committer_tap_lost(f->committer);
 	size_t n;
 
-	if (lost != FO->tap_lost_seen) {
-		FO->tap_lost_seen = lost;
-		for (uint32_t i = 0; i < FO->n; i++) {
+	if (lost != f->tap_lost_seen) {
+		f->tap_lost_seen = lost;
+		for (uint32_t i = 0; i < f->n; i++) {
 			cp_log(CP_LOG_WARN, "failover %s: the committer's tap overflowed: sending "
-			       "every binding again", FO->rels[i].name);
-			FO->rels[i].s.tap_lost_resends++;
-			mark_all_dirty(&FO->rels[i], 0);
+			       "every binding again", f->rels[i].name);
+			f->rels[i].s.tap_lost_resends++;
+			mark_all_dirty(&f->rels[i], 0);
 		}
 	}
-	while ((n = committer_tap_drain(d->persist.committer, addrs, TAP_BATCH)) > 0) {
+	while ((n = committer_tap_drain(f->committer, addrs, TAP_BATCH)) > 0) {
 		for (size_t j = 0; j < n; j++) {
-			(void)unacked_cb(addrs[j], d);
+			(void)unacked_cb(addrs[j], f);
 		}
 	}
 }
 
-void cp_fo_poll(struct cp_daemon *d)
+void cp_fo_poll(struct cp_fo *f)
 {
 	uint64_t now_ms, now;
 
-	if (FO == NULL) {
+	if (f == NULL) {
 		return;
 	}
-	drain_tap(d);
-	(void)cp_leaseop_poll(&FO->lops);
+	drain_tap(f);
+	(void)cp_leaseop_poll(&f->lops);
 	now_ms = mono_ms();
 	now = wall_s();
-	for (uint32_t i = 0; i < FO->n; i++) {
-		struct rel *r = &FO->rels[i];
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct rel *r = &f->rels[i];
 		struct fo_state_output out;
 		int n;
 
 		/* Bounded: a partner streaming messages must not starve the rest of the loop
 		 * (the socket keeps what is left for the next poll). */
 		for (int round = 0; round < 8; round++) {
-			n = fo_link_poll(r->link, now_ms, (uint32_t)now, FO->ev, EV_MAX);
+			n = fo_link_poll(r->link, now_ms, (uint32_t)now, f->ev, EV_MAX);
 			for (int j = 0; j < n; j++) {
-				on_link_event(d, r, &FO->ev[j]);
+				on_link_event(f, r, &f->ev[j]);
 			}
 			if (n < EV_MAX) {
 				break;
 			}
 		}
 		fo_state_tick(&r->st, now, &out);
-		run_actions(d, r, &out);
+		run_actions(f, r, &out);
 		if (fo_state_may_use_partner_pool(&r->st, now) != r->published_pp) {
-			publish_view(d, r);
+			publish_view(f, r);
 		}
-		inq_progress(d, r);
-		tofree_progress(d, r);
+		inq_progress(f, r);
+		tofree_progress(f, r);
 		if (r->role == FO_ROLE_PRIMARY && r->st.state == FO_STATE_NORMAL &&
 		    r->pool_pending == 0 && now >= r->last_balance + BALANCE_EVERY) {
-			pool_balance(d, r);
+			pool_balance(f, r);
 			r->last_balance = now;
 		}
 		if (r->pool_pending > 0) {
-			pool_progress(d, r);
+			pool_progress(f, r);
 		}
-		send_updates(d, r);
-		maybe_upddone(d, r);
+		send_updates(f, r);
+		maybe_upddone(f, r);
 		if (r->n_unack_del > 0) {
-			(void)unacked_flush(d, r);
+			(void)unacked_flush(f, r);
 		}
 		if (now >= r->last_persist + PERSIST_EVERY) {
-			persist_state(d, r);
+			persist_state(f, r);
 		}
 	}
 }
 
 /* --- operator ----------------------------------------------------------------------- */
 
-static struct rel *rel_by_name(const char *name)
+static struct rel *rel_by_name(struct cp_fo *f, const char *name)
 {
-	for (uint32_t i = 0; FO != NULL && i < FO->n; i++) {
-		if (strcmp(FO->rels[i].name, name) == 0) {
-			return &FO->rels[i];
+	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
+		if (strcmp(f->rels[i].name, name) == 0) {
+			return &f->rels[i];
 		}
 	}
 	return NULL;
 }
 
-int cp_fo_command(struct cp_daemon *d, const char *name, enum cp_fo_cmd cmd, char *err,
+int cp_fo_command(struct cp_fo *f, const char *name, enum cp_fo_cmd cmd, char *err,
 		  size_t errlen)
 {
-	struct rel *r = rel_by_name(name);
+	struct rel *r = rel_by_name(f, name);
 	struct fo_state_event ev = {.now = wall_s()};
 	struct fo_state_output out;
 	enum fo_endpoint_state before;
@@ -1892,16 +1901,16 @@ int cp_fo_command(struct cp_daemon *d, const char *name, enum cp_fo_cmd cmd, cha
 	cp_log(CP_LOG_INFO, "event=failover-command relationship=%s command=%s from=%s to=%s",
 	       name, fo_state_event_str(ev.type), fo_state_str(before),
 	       fo_state_str(r->st.state));
-	run_actions(d, r, &out);
+	run_actions(f, r, &out);
 	return 0;
 }
 
-static json_t *rel_status(struct cp_daemon *d, struct rel *r)
+static json_t *rel_status(struct cp_fo *f, struct rel *r)
 {
 	const struct fo_link_stats *ls = fo_link_stats(r->link);
 	uint64_t unacked = 0;
 
-	(void)d;
+	(void)f;
 	for (uint64_t i = 0; i < r->n_addr; i++) {
 		unacked += (r->af[i] & F_UNACKED) != 0;
 	}
@@ -1952,13 +1961,13 @@ static json_t *rel_status(struct cp_daemon *d, struct rel *r)
 					   "replays", (json_int_t)ls->replayed));
 }
 
-json_t *cp_fo_status(struct cp_daemon *d, const char *name)
+json_t *cp_fo_status(struct cp_fo *f, const char *name)
 {
 	json_t *l = json_array();
 
-	for (uint32_t i = 0; FO != NULL && i < FO->n; i++) {
-		if (name == NULL || strcmp(name, FO->rels[i].name) == 0) {
-			json_array_append_new(l, rel_status(d, &FO->rels[i]));
+	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
+		if (name == NULL || strcmp(name, f->rels[i].name) == 0) {
+			json_array_append_new(l, rel_status(f, &f->rels[i]));
 		}
 	}
 	if (name != NULL && json_array_size(l) == 0) {

@@ -4,8 +4,8 @@
  * A designated-initializer table maps names to handlers. Handlers run on the control thread:
  * they read the lease tables online (RCU read side) and never write them; a lease change is a
  * struct dp_lease_op executed by the owner worker (single writer per binding), and its answer
- * is sent once the worker is done AND the change is durable (leaseop.h, cp_cmd_progress). Configuration
- * changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
+ * is sent once the worker is done AND the change is durable (the lease-op engine, leaseop.h).
+ * Configuration changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
  * the running configuration, validated by the same parser as the file, and applied by
  * cp_apply_config(): one code path, one set of error texts.
  */

@@ -156,7 +156,7 @@ struct cp_fo {
 	struct fo_link_event ev[EV_MAX];
 };
 
-/* failover.c: time, the address index, sending, the state machine, start/stop/poll. */
+/* fo_run_base.c: the clock, the address index, sending. */
 uint64_t fo_run_wall_s(void);
 uint32_t fo_run_clamp32(uint64_t t);
 const char *fo_run_ip_str(uint32_t a, char buf[16]);
@@ -164,6 +164,7 @@ uint64_t fo_run_addr_index(struct cp_fo *f, const struct rel *r, uint32_t addr);
 uint32_t fo_run_index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, uint32_t *k);
 _Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, const struct rel *r, uint64_t idx);
 void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
+void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid);
 void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reject,
 			const char *text);
 

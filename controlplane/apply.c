@@ -23,9 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "apply.h"
 #include "config.h"
-#include "daemon_impl.h"
 #include "log.h"
+#include "persist.h"
+#include "worker.h"
 
 static bool ranges_equal(const struct dp_scope *a, const struct dp_scope *b)
 {
@@ -113,7 +115,7 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 }
 
 struct requeue_scan {
-	struct cp_daemon *d;
+	struct cp_apply *a;
 	uint64_t sent, lost;
 };
 
@@ -122,9 +124,9 @@ struct candidate {
 };
 
 /* Every free address of the pools that no free list holds. Online (RCU read side). */
-static size_t collect_free(struct cp_daemon *d, struct candidate **out)
+static size_t collect_free(struct cp_apply *ap, struct candidate **out)
 {
-	struct dp_pools *p = d->rt.snap->pools;
+	struct dp_pools *p = ap->rt->snap->pools;
 	struct candidate *v = NULL;
 	size_t n = 0, cap = 0;
 
@@ -142,7 +144,7 @@ static size_t collect_free(struct cp_daemon *d, struct candidate **out)
 					 * (and so the workers' record recycling) go on. */
 					urcu_qsbr_quiescent_state();
 				}
-				b = bt_lookup_addr(d->rt.table, (uint32_t)a);
+				b = bt_lookup_addr(ap->rt->table, (uint32_t)a);
 				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
 				     b->state != BT_BACKUP) ||
 				    !dp_scope_in_pool(s, (uint32_t)a) ||
@@ -177,21 +179,21 @@ static size_t collect_free(struct cp_daemon *d, struct candidate **out)
  * one worker freed must not reach another before its FREE is on disk: the other's next change
  * to it comes through another ring, and the committer does not order rings.
  */
-static bool all_durable(struct cp_daemon *d, unsigned max_ms)
+static bool all_durable(struct cp_apply *a, unsigned max_ms)
 {
-	const struct dp_commit *c = &d->rt.commit;
+	const struct dp_commit *c = &a->rt->commit;
 	uint64_t want[DP_MAX_WORKERS];
 
-	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
+	for (uint32_t w = 0; w < a->rt->n_workers; w++) {
 		want[w] = c->ops->posted(c->ctx, w);
 	}
 	for (unsigned ms = 0; ms <= max_ms; ms++) {
 		uint32_t w = 0;
 
-		while (w < d->rt.n_workers && c->ops->durable(c->ctx, w) >= want[w]) {
+		while (w < a->rt->n_workers && c->ops->durable(c->ctx, w) >= want[w]) {
 			w++;
 		}
-		if (w == d->rt.n_workers) {
+		if (w == a->rt->n_workers) {
 			return true;
 		}
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
@@ -203,28 +205,28 @@ static bool all_durable(struct cp_daemon *d, unsigned max_ms)
 
 /* Queue every free address that no free list holds with its owner worker (DP_CMD_REQUEUE),
  * once what freed it is durable. */
-static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
+static void requeue_free(struct cp_apply *a, struct requeue_scan *rs)
 {
 	struct candidate *v = NULL;
 	size_t n;
 
 	urcu_qsbr_thread_online();
-	n = collect_free(d, &v);
+	n = collect_free(a, &v);
 	urcu_qsbr_thread_offline();
-	if (n == 0 || !all_durable(d, 2000)) {
+	if (n == 0 || !all_durable(a, 2000)) {
 		rs->lost += n;	/* store not keeping up: next time */
 		free(v);
 		return;
 	}
 	urcu_qsbr_thread_online();
 	for (size_t i = 0; i < n; i++) {
-		const struct bt_binding *b = bt_lookup_addr(d->rt.table, v[i].addr);
+		const struct bt_binding *b = bt_lookup_addr(a->rt->table, v[i].addr);
 
 		/* Taken meanwhile: its new holder's worker hands it back when it is freed. */
 		if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
 			continue;
 		}
-		if (dp_worker_command(&d->rt.workers[v[i].worker], DP_CMD_REQUEUE, v[i].scope,
+		if (dp_worker_command(&a->rt->workers[v[i].worker], DP_CMD_REQUEUE, v[i].scope,
 				      v[i].addr) == 0) {
 			rs->sent++;
 		} else {
@@ -235,43 +237,43 @@ static void requeue_free(struct cp_daemon *d, struct requeue_scan *rs)
 	free(v);
 }
 
-void cp_requeue_lost(struct cp_daemon *d)
+void cp_requeue_lost(struct cp_apply *a)
 {
-	uint64_t lost = atomic_load_explicit(&d->rt.requeue_lost, memory_order_relaxed);
-	struct requeue_scan rs = {.d = d};
+	uint64_t lost = atomic_load_explicit(&a->rt->requeue_lost, memory_order_relaxed);
+	struct requeue_scan rs = {.a = a};
 
-	if (lost == d->requeue_lost_seen) {
+	if (lost == a->requeue_lost_seen) {
 		return;
 	}
 	/* A worker could not hand a freed address to its owner (command ring full): find it,
 	 * and any other address missing from the free lists, again. */
-	d->requeue_lost_seen = lost;
-	requeue_free(d, &rs);
+	a->requeue_lost_seen = lost;
+	requeue_free(a, &rs);
 	cp_log(CP_LOG_INFO, "requeue scan: %llu free address(es) handed back to their workers%s",
 	       (unsigned long long)rs.sent, rs.lost ? " (rings still full: again next tick)" : "");
 	if (rs.lost) {
-		d->requeue_lost_seen--;	/* try again at the next tick */
+		a->requeue_lost_seen--;	/* try again at the next tick */
 	}
 }
 
-void cp_requeue_all(struct cp_daemon *d, const char *why)
+void cp_requeue_all(struct cp_apply *a, const char *why)
 {
-	struct requeue_scan rs = {.d = d};
+	struct requeue_scan rs = {.a = a};
 
-	requeue_free(d, &rs);
+	requeue_free(a, &rs);
 	cp_log(CP_LOG_INFO, "requeue scan (%s): %llu free address(es) handed to their workers%s",
 	       why, (unsigned long long)rs.sent, rs.lost ? " (rings full: some left out)" : "");
 	if (rs.lost) {
 		/* The next reclaim tick scans again (cp_requeue_lost). */
-		atomic_fetch_add_explicit(&d->rt.requeue_lost, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&a->rt->requeue_lost, 1, memory_order_relaxed);
 	}
 }
 
-int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *source, char *err,
+int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
 		    size_t errlen)
 {
-	const struct dp_config *cur = d->rt.snap->cfg;
-	struct requeue_scan rs = {.d = d};
+	const struct dp_config *cur = a->rt->snap->cfg;
+	struct requeue_scan rs = {.a = a};
 	struct dp_snapshot *old;
 	struct dp_pools *pools;
 	struct timespec now;
@@ -286,14 +288,14 @@ int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *sour
 		dp_config_free(cfg);
 		return -1;
 	}
-	pools = dp_pools_new(cfg, d->rt.n_workers);
+	pools = dp_pools_new(cfg, a->rt->n_workers);
 	if (pools == NULL) {
 		snprintf(err, errlen, "out of memory building the pools");
 		dp_config_free(cfg);
 		return -1;
 	}
 	urcu_qsbr_thread_online();
-	rc = dp_pools_requeue(pools, d->rt.table);
+	rc = dp_pools_requeue(pools, a->rt->table);
 	urcu_qsbr_thread_offline();
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory building the pools");
@@ -301,13 +303,13 @@ int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *sour
 		dp_config_free(cfg);
 		return -1;
 	}
-	if (dp_config_capacity(cfg) > 2 * d->rt.table->capacity + 1024) {
+	if (dp_config_capacity(cfg) > 2 * a->rt->table->capacity + 1024) {
 		cp_log(CP_LOG_WARN, "the new configuration has %llu addresses, the lease tables "
 		       "were sized for %llu: lookups slow down until the next restart",
 		       (unsigned long long)dp_config_capacity(cfg),
-		       (unsigned long long)d->rt.table->capacity);
+		       (unsigned long long)a->rt->table->capacity);
 	}
-	old = dp_runtime_publish(&d->rt, cfg, pools, &rc);
+	old = dp_runtime_publish(a->rt, cfg, pools, &rc);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory publishing the configuration");
 		dp_pools_free(pools);
@@ -317,18 +319,18 @@ int cp_apply_config(struct cp_daemon *d, struct dp_config *cfg, const char *sour
 	/* Wait until no worker reads the old snapshot, then free it. */
 	urcu_qsbr_synchronize_rcu();
 	dp_snapshot_free(old);
-	requeue_free(d, &rs);
+	requeue_free(a, &rs);
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	d->applied = (uint64_t)now.tv_sec;
-	d->reloads++;
-	saved = cp_persist_save_config(&d->persist, d->rt.snap->cfg) == 0;
+	a->applied = (uint64_t)now.tv_sec;
+	a->reloads++;
+	saved = cp_persist_save_config(a->persist, a->rt->snap->cfg) == 0;
 	if (!saved) {
 		snprintf(err, errlen, "the store refused it (see the log); it will not survive a "
 			 "restart");
 	}
 	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u "
-	       "requeued=%llu%s", source, d->rt.snap->cfg->n_scopes, d->rt.snap->cfg->n_ifaces,
+	       "requeued=%llu%s", source, a->rt->snap->cfg->n_scopes, a->rt->snap->cfg->n_ifaces,
 	       (unsigned long long)rs.sent, rs.lost ? " (some requeues found a full ring)" : "");
 	return saved ? 0 : CP_APPLIED_NOT_SAVED;
 }

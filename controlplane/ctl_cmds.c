@@ -4,8 +4,8 @@
  * A designated-initializer table maps names to handlers. Handlers run on the control thread:
  * they read the lease tables online (RCU read side) and never write them; a lease change is a
  * struct dp_lease_op executed by the owner worker (single writer per binding), and its answer
- * is sent once the worker is done AND the change is durable (cp_cmd_progress). Configuration
- * changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
+ * is sent once the worker is done AND the change is durable (the lease-op engine, leaseop.h).
+ * Configuration changes (scopes, reservations, exclusions, config-set/reload) are made on the JSON form of
  * the running configuration, validated by the same parser as the file, and applied by
  * cp_apply_config(): one code path, one set of error texts.
  */
@@ -23,17 +23,38 @@
 #include <rte_ether.h>
 #include <rte_version.h>
 
+#include "apply.h"
 #include "config.h"
+#include "ctl.h"
+#include "ctl_cmds.h"
 #include "ctl_proto.h"
-#include "daemon_impl.h"
 #include "failover.h"
 #include "fmt.h"
 #include "log.h"
+#include "persist.h"
+#include "stats.h"
+#include "worker.h"
 
 #define LW_VERSION "0.1.0"
 #define PAGE_MAX 10000
 
-typedef json_t *(*cmd_fn)(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+/* The commands' state: the env's pointers (ctl_cmds.h), the lease changes in flight and a
+ * shutdown request. */
+struct cp_cmds {
+	struct dp_runtime *rt;
+	struct cp_persist *persist;
+	struct cp_apply *apply;
+	struct cp_stats *stats;
+	struct cp_fo *fo;
+	const char *config_path;
+	const char *config_dir;
+	uint64_t started;
+	struct cp_leaseop_engine lops;
+	bool shutdown;
+	int exit_value;
+};
+
+typedef json_t *(*cmd_fn)(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 static uint64_t now_s(void)
 {
@@ -163,7 +184,7 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 }
 
 /* Find a lease by ip-address, hw-address or client-id. Online. */
-static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, json_t **err)
+static const struct bt_binding *find_lease(struct cp_cmds *d, json_t *args, json_t **err)
 {
 	const char *ip = arg_str(args, CTL_KEY_IP_ADDRESS, err);
 	struct dp_client_key k;
@@ -184,7 +205,7 @@ static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, js
 			*err = bad("arguments.ip-address: \"%s\" is not an IPv4 address%s", ip, "");
 			return NULL;
 		}
-		return bt_lookup_addr(d->rt.table, addr);
+		return bt_lookup_addr(d->rt->table, addr);
 	}
 	rc = arg_key(args, &k, err);
 	if (rc != 0) {
@@ -194,16 +215,16 @@ static const struct bt_binding *find_lease(struct cp_daemon *d, json_t *args, js
 		}
 		return NULL;
 	}
-	b = bt_lookup_key(d->rt.table, &k);
+	b = bt_lookup_key(d->rt->table, &k);
 	if (b == NULL && k.type == DP_KEY_HWADDR) {
 		/* Most clients that send option 61 send 01 + their MAC. */
 		k.type = DP_KEY_CLIENT_ID;
-		b = bt_lookup_key(d->rt.table, &k);
+		b = bt_lookup_key(d->rt->table, &k);
 	}
 	return b;
 }
 
-static json_t *cmd_lease_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL, *l = NULL;
 	const struct bt_binding *b;
@@ -212,7 +233,7 @@ static json_t *cmd_lease_get(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		l = lease_json(d->rt.snap->cfg, b);
+		l = lease_json(d->rt->snap->cfg, b);
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -315,7 +336,7 @@ static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t 
 	return out;
 }
 
-static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limit)
+static json_t *leases_answer(struct cp_cmds *d, struct collect *c, size_t limit)
 {
 	json_t *list = json_array();
 	size_t n = c->n < limit ? c->n : limit;
@@ -324,7 +345,7 @@ static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limi
 		qsort(c->v, c->n, sizeof(*c->v), by_addr);
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(list, lease_json(d->rt.snap->cfg, &c->v[i]));
+		json_array_append_new(list, lease_json(d->rt->snap->cfg, &c->v[i]));
 	}
 	free(c->v);
 	free(c->only);
@@ -337,9 +358,9 @@ static json_t *leases_answer(struct cp_daemon *d, struct collect *c, size_t limi
 					    (json_int_t)n), "%zu IPv4 lease(s) found", n);
 }
 
-static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	struct collect c = {.cfg = d->rt.snap->cfg};
+	struct collect c = {.cfg = d->rt->snap->cfg};
 	json_t *err = NULL;
 
 	(void)conn;
@@ -348,7 +369,7 @@ static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, jso
 		return err;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	if (c.oom) {
 		free(c.v);
@@ -358,9 +379,9 @@ static json_t *cmd_lease_get_all(struct cp_daemon *d, struct ctl_conn *conn, jso
 	return leases_answer(d, &c, SIZE_MAX);
 }
 
-static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_get_page(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	struct collect c = {.cfg = d->rt.snap->cfg, .paged = true};
+	struct collect c = {.cfg = d->rt->snap->cfg, .paged = true};
 	json_t *err = NULL, *lim = args ? json_object_get(args, CTL_KEY_LIMIT) : NULL;
 	const char *from = arg_str(args, CTL_KEY_FROM, &err);
 
@@ -387,7 +408,7 @@ static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, js
 		return err;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	if (c.oom) {
 		free(c.v);
@@ -399,37 +420,45 @@ static json_t *cmd_lease_get_page(struct cp_daemon *d, struct ctl_conn *conn, js
 
 /* --- lease changes through the owner worker ----------------------------------------- */
 
+/* A lease command in the lease-op engine, answered when its last step is durable. */
+struct cp_pending {
+	struct cp_leaseop lo;		/* first member: the engine's op is the pending */
+	struct cp_cmds *d;
+	struct ctl_conn *conn;		/* answered when done (NULL: internal step) */
+	const char *what;		/* command name, for the answer and the event log */
+	struct cp_pending *next_step;	/* started when this one succeeds (two-step ops) */
+	uint32_t *addrs;		/* owned DEL list */
+	uint32_t carried;		/* DEL count of the steps before this one (wipe) */
+};
+
 static void pending_free(struct cp_pending *p)
 {
 	while (p != NULL) {
 		struct cp_pending *next = p->next_step;
 
-		json_decref(p->lease);
 		free(p->addrs);
 		free(p);
 		p = next;
 	}
 }
 
-static json_t *start(struct cp_daemon *d, struct cp_pending *p)
+static json_t *busy_answer(void)
 {
-	if (dp_worker_op(&d->rt.workers[p->worker], &p->op) != 0) {
-		pending_free(p);
-		return ctl_answer(CTL_ERROR, NULL, "server busy: the worker's command ring is "
-				  "full, try again");
-	}
-	p->next = d->pending;
-	d->pending = p;
-	return NULL;	/* answered by cp_cmd_progress */
+	return ctl_answer(CTL_ERROR, NULL, "server busy: the worker's command ring is full, "
+			  "try again");
 }
 
-static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
+static json_t *op_answer(struct cp_pending *p, int result)
 {
-	const struct lw_ip4_str ip = lw_ip4_fmt(p->op.addr);
+	struct cp_cmds *d = p->d;
+	const struct dp_lease_op *op = &p->lo.op;
+	const struct lw_ip4_str ip = lw_ip4_fmt(op->addr);
 
-	switch (p->op.result) {
+	switch (result) {
 	case 0:
 		break;
+	case CP_LEASEOP_E_RING:
+		return busy_answer();
 	case -EEXIST:
 		return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client, or the "
 				  "client holds another address in the scope", p->what, ip.s);
@@ -441,8 +470,8 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
 				  "again", p->what);
 	}
-	if (p->op.kind == DP_OP_DEL) {
-		uint32_t n = p->carried + p->op.count;	/* every worker's share (wipe) */
+	if (op->kind == DP_OP_DEL) {
+		uint32_t n = p->carried + op->count;	/* every worker's share (wipe) */
 
 		cp_log(CP_LOG_INFO, "event=%s deleted=%u by=control-socket", p->what, n);
 		if (n == 0) {
@@ -453,87 +482,87 @@ static json_t *op_answer(struct cp_daemon *d, struct cp_pending *p)
 	}
 	urcu_qsbr_thread_online();
 	{
-		const struct bt_binding *b = bt_lookup_addr(d->rt.table, p->op.addr);
-		json_t *l = b ? lease_json(d->rt.snap->cfg, b) : NULL;
+		const struct bt_binding *b = bt_lookup_addr(d->rt->table, op->addr);
+		json_t *l = b ? lease_json(d->rt->snap->cfg, b) : NULL;
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
-		       ip.s, bt_state_str(p->op.state));
+		       ip.s, bt_state_str(op->state));
 		return ctl_answer(CTL_OK, l, "lease %s", strcmp(p->what, "lease4-add") == 0 ?
 				  "added" : "updated");
 	}
 }
 
-void cp_cmd_progress(struct cp_daemon *d)
+/* A step is done and durable (or failed): chain the next step, or answer. */
+static enum cp_leaseop_next pending_finished(struct cp_leaseop *o, int result)
 {
-	struct cp_pending **pp = &d->pending;
+	struct cp_pending *p = (struct cp_pending *)o, *next = p->next_step;
 
-	while (*pp != NULL) {
-		struct cp_pending *p = *pp;
-		uint64_t durable;
-
-		if (!atomic_load_explicit(&p->op.done, memory_order_acquire)) {
-			pp = &p->next;
-			continue;
-		}
-		durable = d->rt.commit.ops->durable(d->rt.commit.ctx, p->worker);
-		if (p->op.result == 0 && durable < p->op.seq) {
-			pp = &p->next;	/* done, not yet durable: answer later */
-			continue;
-		}
-		*pp = p->next;
-		if (p->op.result == 0 && p->next_step != NULL) {
-			struct cp_pending *next = p->next_step;
-			json_t *err;
-
-			struct ctl_conn *conn = p->conn;
-
-			p->next_step = NULL;
-			next->conn = conn;
-			next->carried = p->carried + p->op.count;
-			p->conn = NULL;
-			pending_free(p);
-			err = start(d, next);	/* frees next when it fails */
-			if (err != NULL && conn != NULL) {
-				ctl_conn_answer(conn, err);
-			}
-			pp = &d->pending;
-			continue;
-		}
-		if (p->conn != NULL) {
-			ctl_conn_answer(p->conn, op_answer(d, p));
-		}
-		pending_free(p);
+	if (result == 0 && next != NULL) {
+		/* The next step takes this one's place in the engine, and its connection. */
+		p->carried += p->lo.op.count;
+		free(p->addrs);
+		p->lo.op = next->lo.op;
+		p->lo.worker = next->lo.worker;
+		p->addrs = next->addrs;
+		p->what = next->what;
+		p->next_step = next->next_step;
+		free(next);
+		return CP_LEASEOP_NEXT;
 	}
+	if (p->conn != NULL) {
+		ctl_conn_answer(p->conn, op_answer(p, result));
+	}
+	pending_free(p);
+	return CP_LEASEOP_END;
 }
 
-void cp_cmd_abort_all(struct cp_daemon *d)
+/* Workers have stopped: nothing will complete. Connections close with the server. */
+static void pending_aborted(struct cp_leaseop *o)
 {
-	/* Workers have stopped: nothing will complete. Connections close with the server. */
-	while (d->pending != NULL) {
-		struct cp_pending *p = d->pending;
-
-		d->pending = p->next;
-		pending_free(p);
-	}
+	pending_free((struct cp_pending *)o);
 }
 
-static struct cp_pending *pending_new(const char *what, uint32_t worker, struct ctl_conn *conn)
+static const struct cp_leaseop_cb pending_cb = {
+	.finished = pending_finished,
+	.aborted = pending_aborted,
+};
+
+static json_t *start(struct cp_cmds *d, struct cp_pending *p)
+{
+	if (cp_leaseop_start(&d->lops, &p->lo) != 0) {
+		pending_free(p);
+		return busy_answer();
+	}
+	return NULL;	/* answered by pending_finished() */
+}
+
+bool cp_cmd_progress(struct cp_cmds *d)
+{
+	(void)cp_leaseop_poll(&d->lops);
+	return cp_leaseop_busy(&d->lops);
+}
+
+static struct cp_pending *pending_new(struct cp_cmds *d, const char *what, uint32_t worker,
+				      struct ctl_conn *conn)
 {
 	struct cp_pending *p = calloc(1, sizeof(*p));
 
 	if (p != NULL) {
+		p->d = d;
 		p->what = what;
-		p->worker = worker;
+		p->lo.worker = worker;
+		p->lo.cb = &pending_cb;
 		p->conn = conn;
 	}
 	return p;
 }
 
 /* A DEL of one address, executed by the binding's writer. */
-static struct cp_pending *del_one(const char *what, const struct bt_binding *b)
+static struct cp_pending *del_one(struct cp_cmds *d, const char *what,
+				  const struct bt_binding *b)
 {
-	struct cp_pending *p = pending_new(what, b->owner, NULL);
+	struct cp_pending *p = pending_new(d, what, b->owner, NULL);
 
 	if (p == NULL) {
 		return NULL;
@@ -544,10 +573,10 @@ static struct cp_pending *del_one(const char *what, const struct bt_binding *b)
 		return NULL;
 	}
 	p->addrs[0] = b->addr;
-	p->op.kind = DP_OP_DEL;
-	p->op.addr = b->addr;
-	p->op.addrs = p->addrs;
-	p->op.n_addrs = 1;
+	p->lo.op.kind = DP_OP_DEL;
+	p->lo.op.addr = b->addr;
+	p->lo.op.addrs = p->addrs;
+	p->lo.op.n_addrs = 1;
 	return p;
 }
 
@@ -569,10 +598,10 @@ static int parse_state(const char *s, uint8_t *state)
 	return -1;
 }
 
-static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args, bool add)
+static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args, bool add)
 {
 	const char *what = add ? "lease4-add" : "lease4-update";
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *err = NULL, *lft = args ? json_object_get(args, CTL_KEY_VALID_LFT) : NULL, *fc;
 	const char *ip = arg_str(args, CTL_KEY_IP_ADDRESS, &err);
 	const char *st = err ? NULL : arg_str(args, CTL_KEY_STATE, &err);
@@ -614,24 +643,24 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 				  "arguments.force-create: must be true or false");
 	}
 	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
-	owner = bt_key_owner(&k, d->rt.n_workers);
-	p = pending_new(what, owner, conn);
+	owner = bt_key_owner(&k, d->rt->n_workers);
+	p = pending_new(d, what, owner, conn);
 	if (p == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");
 	}
-	p->op.kind = DP_OP_SET;
-	p->op.addr = addr;
-	p->op.key = k;
-	p->op.state = state;
-	p->op.start = now;
-	p->op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
-	p->op.add = add;
-	p->op.may_create = fc != NULL && json_is_true(fc);
+	p->lo.op.kind = DP_OP_SET;
+	p->lo.op.addr = addr;
+	p->lo.op.key = k;
+	p->lo.op.state = state;
+	p->lo.op.start = now;
+	p->lo.op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
+	p->lo.op.add = add;
+	p->lo.op.may_create = fc != NULL && json_is_true(fc);
 
 	/* A binding written by another worker is first freed by that worker (single writer),
 	 * when it may be replaced at all. */
 	urcu_qsbr_thread_online();
-	b = bt_lookup_addr(d->rt.table, addr);
+	b = bt_lookup_addr(d->rt->table, addr);
 	if (b != NULL && b->owner != owner) {
 		bool theirs = !bt_key_equal(&b->key, &k);
 		bool live = (b->state == BT_ACTIVE || b->state == BT_OFFERED ||
@@ -643,13 +672,13 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 			return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client",
 					  what, ip);
 		}
-		first = del_one(what, b);
+		first = del_one(d, what, b);
 		if (first == NULL) {
 			urcu_qsbr_thread_offline();
 			pending_free(p);
 			return ctl_answer(CTL_ERROR, NULL, "out of memory");
 		}
-		p->op.may_create = true;	/* it existed: the update goes on */
+		p->lo.op.may_create = true;	/* it existed: the update goes on */
 		first->conn = conn;
 		first->next_step = p;
 		p->conn = NULL;
@@ -659,17 +688,17 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 	return start(d, p);
 }
 
-static json_t *cmd_lease_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	return lease_set(d, conn, args, true);
 }
 
-static json_t *cmd_lease_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	return lease_set(d, conn, args, false);
 }
 
-static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
 	const struct bt_binding *b;
@@ -678,7 +707,7 @@ static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		p = del_one("lease4-del", b);
+		p = del_one(d, "lease4-del", b);
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -694,9 +723,9 @@ static json_t *cmd_lease_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return start(d, p);
 }
 
-static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_lease_wipe(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	struct collect c = {.cfg = cfg};
 	const struct dp_scope *only[2] = {NULL, NULL};
 	json_t *err = NULL;
@@ -714,7 +743,7 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 		c.only = only;
 	}
 	urcu_qsbr_thread_online();
-	bt_foreach(d->rt.table, collect_cb, &c);
+	bt_foreach(d->rt->table, collect_cb, &c);
 	urcu_qsbr_thread_offline();
 	c.only = NULL;
 	if (c.oom) {
@@ -727,8 +756,8 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	}
 	/* One DEL per worker, each with the addresses that worker writes; chained so the
 	 * answer comes once all are durable. */
-	for (uint32_t w = 0; w < d->rt.n_workers; w++) {
-		struct cp_pending *p = pending_new("lease4-wipe", w, NULL);
+	for (uint32_t w = 0; w < d->rt->n_workers; w++) {
+		struct cp_pending *p = pending_new(d, "lease4-wipe", w, NULL);
 		uint32_t n = 0;
 
 		if (p == NULL || (p->addrs = malloc(sizeof(uint32_t) * c.n)) == NULL) {
@@ -742,9 +771,9 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 				p->addrs[n++] = c.v[i].addr;
 			}
 		}
-		p->op.kind = DP_OP_DEL;
-		p->op.addrs = p->addrs;
-		p->op.n_addrs = n;
+		p->lo.op.kind = DP_OP_DEL;
+		p->lo.op.addrs = p->addrs;
+		p->lo.op.n_addrs = n;
 		p->next_step = head;
 		head = p;
 	}
@@ -755,13 +784,13 @@ static json_t *cmd_lease_wipe(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 /* --- configuration ------------------------------------------------------------------ */
 
-static json_t *running_json(struct cp_daemon *d)
+static json_t *running_json(struct cp_cmds *d)
 {
-	return cp_config_to_json(d->rt.snap->cfg);
+	return cp_config_to_json(d->rt->snap->cfg);
 }
 
 /* Validate @p j (consumed) and apply it; log @p event (may be NULL) once applied. */
-static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, const char *ok,
+static json_t *apply_json(struct cp_cmds *d, json_t *j, const char *source, const char *ok,
 			  const char *event)
 {
 	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), err[512];
@@ -777,7 +806,7 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
-	rc = cp_apply_config(d, cfg, source, err, sizeof(err));
+	rc = cp_apply_config(d->apply, cfg, source, err, sizeof(err));
 	if (rc < 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
@@ -790,14 +819,14 @@ static json_t *apply_json(struct cp_daemon *d, json_t *j, const char *source, co
 	return ctl_answer(CTL_OK, NULL, "%s", ok);
 }
 
-static json_t *cmd_config_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	(void)args;
 	return ctl_answer(CTL_OK, running_json(d), "running configuration");
 }
 
-static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_test(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	char *text, err[512] = "out of memory";
 	struct dp_config *cfg;
@@ -817,7 +846,7 @@ static json_t *cmd_config_test(struct cp_daemon *d, struct ctl_conn *conn, json_
 	return ctl_answer(CTL_OK, NULL, "configuration is valid");
 }
 
-static json_t *cmd_config_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	if (args == NULL) {
@@ -826,7 +855,7 @@ static json_t *cmd_config_set(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	return apply_json(d, json_incref(args), "config-set", "configuration applied", NULL);
 }
 
-static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_reload(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	struct dp_config *cfg;
 	char err[512];
@@ -844,11 +873,11 @@ static json_t *cmd_config_reload(struct cp_daemon *d, struct ctl_conn *conn, jso
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s", d->config_path, err);
 	}
 	/* What is saved from now on derives from the file as it is now. */
-	fp = d->persist.file_fingerprint;
-	cp_persist_fingerprint(&d->persist, d->config_path);
-	rc = cp_apply_config(d, cfg, "config-reload", err, sizeof(err));
+	fp = d->persist->file_fingerprint;
+	cp_persist_fingerprint(d->persist, d->config_path);
+	rc = cp_apply_config(d->apply, cfg, "config-reload", err, sizeof(err));
 	if (rc < 0) {
-		d->persist.file_fingerprint = fp;
+		d->persist->file_fingerprint = fp;
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
 	if (rc == CP_APPLIED_NOT_SAVED) {
@@ -916,7 +945,7 @@ static bool own_config_dir(const char *dir)
 	       S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 022) == 0;
 }
 
-static json_t *check_write_path(const struct cp_daemon *d, const char *path)
+static json_t *check_write_path(const struct cp_cmds *d, const char *path)
 {
 	char dir[4096], real[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -956,7 +985,7 @@ static json_t *check_write_path(const struct cp_daemon *d, const char *path)
 	return NULL;
 }
 
-static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_config_write(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *e = NULL, *j;
 	const char *path = arg_str(args, CTL_KEY_FILENAME, &e);
@@ -990,8 +1019,8 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
 		if (d->config_path != NULL && strcmp(path, d->config_path) == 0) {
 			/* The file now holds the running configuration: tie the saved one to it. */
-			cp_persist_fingerprint(&d->persist, d->config_path);
-			saved = cp_persist_save_config(&d->persist, d->rt.snap->cfg) == 0;
+			cp_persist_fingerprint(d->persist, d->config_path);
+			saved = cp_persist_save_config(d->persist, d->rt->snap->cfg) == 0;
 		}
 	}
 	j = json_pack("{s:s, s:I}", "filename", path, "size", (json_int_t)strlen(text) + 1);
@@ -1026,7 +1055,7 @@ static json_t *scopes_of(json_t *j, const char *name, ssize_t *idx)
 	return scopes;
 }
 
-static json_t *need_scope(struct cp_daemon *d, json_t *args, const char *key, json_t **j,
+static json_t *need_scope(struct cp_cmds *d, json_t *args, const char *key, json_t **j,
 			  json_t **scope)
 {
 	json_t *err = NULL, *scopes;
@@ -1049,9 +1078,9 @@ static json_t *need_scope(struct cp_daemon *d, json_t *args, const char *key, js
 	return NULL;
 }
 
-static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
-static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 
@@ -1064,7 +1093,7 @@ static json_t *cmd_scope_get(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return ctl_answer(CTL_OK, scope, "scope found");
 }
 
-static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *scope = args ? json_object_get(args, CTL_KEY_SCOPE) : NULL, *j, *n;
 	char ev[128];
@@ -1087,7 +1116,7 @@ static json_t *cmd_scope_add(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return apply_json(d, j, "scope-add", "scope added", ev);
 }
 
-static json_t *cmd_scope_update(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *nscope = args ? json_object_get(args, CTL_KEY_SCOPE) : NULL, *j, *scope, *err;
 	char ev[128];
@@ -1122,7 +1151,7 @@ static bool count_active_cb(const struct bt_binding *b, void *arg)
 	return true;
 }
 
-static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *force = args ? json_object_get(args, CTL_KEY_FORCE) : NULL, *err;
 	const char *name;
@@ -1139,10 +1168,10 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	}
 	name = json_string_value(json_object_get(args, CTL_KEY_NAME));
 	if (!json_is_true(force)) {
-		struct count_active c = {.s = scope_named(d->rt.snap->cfg, name), .now = now_s()};
+		struct count_active c = {.s = scope_named(d->rt->snap->cfg, name), .now = now_s()};
 
 		urcu_qsbr_thread_online();
-		bt_foreach(d->rt.table, count_active_cb, &c);
+		bt_foreach(d->rt->table, count_active_cb, &c);
 		urcu_qsbr_thread_offline();
 		if (c.n != 0) {
 			json_decref(j);
@@ -1157,7 +1186,7 @@ static json_t *cmd_scope_del(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return apply_json(d, j, "scope-del", "scope deleted", ev);
 }
 
-static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
+static json_t *set_active(struct cp_cmds *d, json_t *args, bool active)
 {
 	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	char ev[128];
@@ -1171,13 +1200,13 @@ static json_t *set_active(struct cp_daemon *d, json_t *args, bool active)
 			  active ? "scope activated" : "scope deactivated", ev);
 }
 
-static json_t *cmd_scope_activate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_activate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return set_active(d, args, true);
 }
 
-static json_t *cmd_scope_deactivate(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_deactivate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return set_active(d, args, false);
@@ -1194,7 +1223,7 @@ static json_t *list_of(json_t *scope, const char *key)
 	return l;
 }
 
-static json_t *cmd_reservation_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *r = args ? json_object_get(args, CTL_KEY_RESERVATION) : NULL, *j, *scope, *err;
 	char ev[160];
@@ -1239,7 +1268,7 @@ static bool reservation_matches(json_t *r, json_t *args)
 	return false;
 }
 
-static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *list, *r, *err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 	char ev[128];
@@ -1267,7 +1296,7 @@ static json_t *cmd_reservation_del(struct cp_daemon *d, struct ctl_conn *conn, j
 	return ctl_answer(CTL_EMPTY, NULL, "no such reservation");
 }
 
-static json_t *cmd_reservation_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_reservation_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *l, *err = need_scope(d, args, CTL_KEY_SCOPE, &j, &scope);
 
@@ -1307,7 +1336,7 @@ static json_t *norm_range(const char *in, char *out, size_t len)
 	return NULL;
 }
 
-static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
+static json_t *exclusion(struct cp_cmds *d, json_t *args, bool add)
 {
 	json_t *j, *scope, *list, *v, *err = NULL;
 	const char *range = arg_str(args, CTL_KEY_RANGE, &err);
@@ -1351,13 +1380,13 @@ static json_t *exclusion(struct cp_daemon *d, json_t *args, bool add)
 			  add ? "exclusion added" : "exclusion deleted", ev);
 }
 
-static json_t *cmd_exclusion_add(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_exclusion_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return exclusion(d, args, true);
 }
 
-static json_t *cmd_exclusion_del(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_exclusion_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return exclusion(d, args, false);
@@ -1421,7 +1450,7 @@ static void stat_name(char *buf, size_t len, const char *prefix, const char *nam
 	}
 }
 
-static json_t *statistics(struct cp_daemon *d)
+static json_t *statistics(struct cp_cmds *d)
 {
 	static const char *const gauges[] = {
 #define X(id, kind, help) kind,
@@ -1434,13 +1463,13 @@ static json_t *statistics(struct cp_daemon *d)
 #undef X
 		G__COUNT
 	};
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
 	struct dp_counters c;
 	json_t *o = json_object();
 	char name[128];
 
-	cp_counters(d, &c, true);
+	cp_stats_sum(d->stats, &c, true);
 	for (size_t i = 0; i < dp_counter_n_descs; i++) {
 		const struct dp_counter_desc *cd = &dp_counter_descs[i];
 
@@ -1454,7 +1483,7 @@ static json_t *statistics(struct cp_daemon *d)
 	sc.n = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*sc.n));
 	if (sc.n != NULL) {
 		urcu_qsbr_thread_online();
-		bt_foreach(d->rt.table, scope_counts_cb, &sc);
+		bt_foreach(d->rt->table, scope_counts_cb, &sc);
 		urcu_qsbr_thread_offline();
 		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 			const struct dp_scope *s = &cfg->scopes[i];
@@ -1473,8 +1502,8 @@ static json_t *statistics(struct cp_daemon *d)
 		}
 		free(sc.n);
 	}
-	if (d->persist.committer != NULL) {
-		const struct committer_stats *st = committer_stats(d->persist.committer);
+	if (d->persist->committer != NULL) {
+		const struct committer_stats *st = committer_stats(d->persist->committer);
 
 #define X(member, stat, help) \
 		json_object_set_new(o, stat, json_integer((json_int_t)atomic_load(&st->member)));
@@ -1484,14 +1513,14 @@ static json_t *statistics(struct cp_daemon *d)
 	return o;
 }
 
-static json_t *cmd_stat_get_all(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	(void)args;
 	return ctl_answer(CTL_OK, statistics(d), "statistics");
 }
 
-static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL, *all, *v;
 	const char *name = arg_str(args, CTL_KEY_NAME, &err);
@@ -1514,11 +1543,10 @@ static json_t *cmd_stat_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 	return ctl_answer(CTL_OK, v, "statistic found");
 }
 
-static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_stat_reset(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
 	const char *name = arg_str(args, CTL_KEY_NAME, &err);
-	struct dp_counters now;
 
 	(void)conn;
 	if (err != NULL) {
@@ -1528,17 +1556,16 @@ static json_t *cmd_stat_reset(struct cp_daemon *d, struct ctl_conn *conn, json_t
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: resetting one statistic is "
 				  "not supported; reset all (no arguments)");
 	}
-	cp_counters(d, &now, false);
-	d->baseline = now;
+	cp_stats_reset(d->stats);
 	cp_log(CP_LOG_INFO, "event=statistic-reset by=control-socket");
 	return ctl_answer(CTL_OK, NULL, "statistics reset");
 }
 
 /* --- the rest ----------------------------------------------------------------------- */
 
-static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *stats = statistics(d), *list = json_array();
 	char name[128], subnet[24];
 
@@ -1566,7 +1593,7 @@ static json_t *cmd_scope_list(struct cp_daemon *d, struct ctl_conn *conn, json_t
 	return ctl_answer(CTL_OK, list, "%u scope(s)", cfg->n_scopes);
 }
 
-static json_t *cmd_version_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_version_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)d;
 	(void)conn;
@@ -1577,9 +1604,9 @@ static json_t *cmd_version_get(struct cp_daemon *d, struct ctl_conn *conn, json_
 					    JANSSON_VERSION), "leasewire " LW_VERSION);
 }
 
-static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
-	const struct dp_config *cfg = d->rt.snap->cfg;
+	const struct dp_config *cfg = d->rt->snap->cfg;
 	json_t *ports = json_array();
 	uint64_t t = now_s();
 	unsigned long bindings;
@@ -1587,25 +1614,25 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 
 	(void)conn;
 	(void)args;
-	for (uint32_t i = 0; i < d->rt.n_ports; i++) {
+	for (uint32_t i = 0; i < d->rt->n_ports; i++) {
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
 
-		rte_ether_format_addr(mac, sizeof(mac), &d->rt.ports[i].mac);
+		rte_ether_format_addr(mac, sizeof(mac), &d->rt->ports[i].mac);
 		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s}", "name",
 						       cfg->ports[i].name, "device",
 						       cfg->ports[i].device, "driver",
-						       d->rt.ports[i].driver, "mac", mac));
+						       d->rt->ports[i].driver, "mac", mac));
 	}
 	urcu_qsbr_thread_online();
-	cds_lfht_count_nodes(d->rt.table->by_addr, &before, &bindings, &after);
+	cds_lfht_count_nodes(d->rt->table->by_addr, &before, &bindings, &after);
 	urcu_qsbr_thread_offline();
 	return ctl_answer(CTL_OK,
 			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I, s:o}",
 				    "pid", (json_int_t)getpid(),
 				    "uptime", (json_int_t)(t - d->started),
-				    "reload", (json_int_t)(t - d->applied),
-				    "reloads", (json_int_t)d->reloads,
-				    "workers", (int)d->rt.n_workers,
+				    "reload", (json_int_t)(t - d->apply->applied),
+				    "reloads", (json_int_t)d->apply->reloads,
+				    "workers", (int)d->rt->n_workers,
 				    "durability", cfg->store_path[0] == '\0' ? "memory" :
 				    cfg->durability == DP_DURABILITY_RELAXED ? "relaxed" : "strict",
 				    "store", cfg->store_path,
@@ -1613,11 +1640,11 @@ static json_t *cmd_status_get(struct cp_daemon *d, struct ctl_conn *conn, json_t
 				    "ports", ports,
 				    "scopes", (int)cfg->n_scopes,
 				    "bindings", (json_int_t)bindings,
-				    "failover", cp_fo_status(d, NULL)),
+				    "failover", cp_fo_status(d->fo, NULL)),
 			  "leasewired is running");
 }
 
-static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_shutdown(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *v = args ? json_object_get(args, CTL_KEY_EXIT_VALUE) : NULL;
 
@@ -1634,7 +1661,7 @@ static json_t *cmd_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *
 
 /* --- failover ------------------------------------------------------------------------ */
 
-static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_status(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *v = json_object_get(args, CTL_KEY_NAME), *l;
 
@@ -1642,7 +1669,7 @@ static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	if (v != NULL && !json_is_string(v)) {
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: must be a string");
 	}
-	l = cp_fo_status(d, v ? json_string_value(v) : NULL);
+	l = cp_fo_status(d->fo, v ? json_string_value(v) : NULL);
 	if (l == NULL) {
 		return ctl_answer(CTL_EMPTY, NULL, "no failover relationship \"%s\"",
 				  json_string_value(v));
@@ -1653,7 +1680,7 @@ static json_t *cmd_fo_status(struct cp_daemon *d, struct ctl_conn *conn, json_t 
 	return ctl_answer(CTL_OK, l, "%zu failover relationship(s)", json_array_size(l));
 }
 
-static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
+static json_t *fo_command(struct cp_cmds *d, json_t *args, enum cp_fo_cmd cmd,
 			  const char *done)
 {
 	json_t *v = json_object_get(args, CTL_KEY_NAME);
@@ -1663,38 +1690,38 @@ static json_t *fo_command(struct cp_daemon *d, json_t *args, enum cp_fo_cmd cmd,
 		return ctl_answer(CTL_ERROR, NULL, "arguments.name: the relationship's name is "
 				  "required");
 	}
-	if (cp_fo_command(d, json_string_value(v), cmd, err, sizeof(err)) != 0) {
+	if (cp_fo_command(d->fo, json_string_value(v), cmd, err, sizeof(err)) != 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
-	return ctl_answer(CTL_OK, cp_fo_status(d, json_string_value(v)), "%s: %s",
+	return ctl_answer(CTL_OK, cp_fo_status(d->fo, json_string_value(v)), "%s: %s",
 			  json_string_value(v), done);
 }
 
-static json_t *cmd_fo_partner_down(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_partner_down(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_PARTNER_DOWN, "partner down");
 }
 
-static json_t *cmd_fo_shutdown(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_shutdown(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_SHUTDOWN, "shut down");
 }
 
-static json_t *cmd_fo_recover(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_recover(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_RECOVER, "recovering");
 }
 
-static json_t *cmd_fo_resync(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_fo_resync(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
 	return fo_command(d, args, CP_FO_CMD_RESYNC, "every binding queued for the partner");
 }
 
-static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args);
+static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 /* The handler of each command of common/ctl_proto.c; its arguments were checked against the
  * table's row before it runs. */
@@ -1737,7 +1764,7 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_VERSION_GET] = cmd_version_get,
 };
 
-static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, json_t *args)
+static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *l = json_array();
 
@@ -1752,8 +1779,44 @@ static json_t *cmd_list_commands(struct cp_daemon *d, struct ctl_conn *conn, jso
 	return ctl_answer(CTL_OK, l, "%zu commands", json_array_size(l));
 }
 
+struct cp_cmds *cp_cmds_new(const struct cp_cmds_env *env)
+{
+	struct cp_cmds *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		return NULL;
+	}
+	c->rt = env->rt;
+	c->persist = env->persist;
+	c->apply = env->apply;
+	c->stats = env->stats;
+	c->fo = env->fo;
+	c->config_path = env->config_path;
+	c->config_dir = env->config_dir;
+	c->started = env->started;
+	cp_leaseop_init(&c->lops, env->sink);
+	return c;
+}
+
+void cp_cmds_free(struct cp_cmds *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	/* Workers have stopped: nothing will complete. Connections close with the server. */
+	cp_leaseop_abort_all(&c->lops);
+	free(c);
+}
+
+bool cp_cmds_shutdown(const struct cp_cmds *c, int *exit_value)
+{
+	*exit_value = c->exit_value;
+	return c->shutdown;
+}
+
 json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 {
+	struct cp_cmds *d = arg;
 	const char *name = json_string_value(json_object_get(req, "command"));
 	const struct ctl_proto_cmd *pc = ctl_proto_find(name);
 	json_t *args = json_object_get(req, "arguments");
@@ -1765,5 +1828,5 @@ json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 	if (ctl_proto_check(pc, args, msg, sizeof(msg)) != 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", msg);
 	}
-	return handlers[ctl_proto_id(pc)](arg, conn, args);
+	return handlers[ctl_proto_id(pc)](d, conn, args);
 }

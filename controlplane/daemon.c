@@ -16,24 +16,34 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "apply.h"
+#include "ctl.h"
+#include "ctl_cmds.h"
 #include "daemon.h"
-#include "daemon_impl.h"
 #include "failover.h"
 #include "fmt.h"
-#include "fo_link.h"
+#include "leaseop_dp.h"
 #include "log.h"
+#include "loop.h"
 #include "persist.h"
+#include "stats.h"
 #include "telemetry.h"
 #include "worker.h"
 
-#define TICK_MS 100
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
+/* What one running leasewired holds, private to this file: each module gets the pointers it
+ * needs (its env), not this struct. Allocated by cp_daemon_run(), freed when it returns. */
+struct cp_daemon {
+	struct dp_runtime rt;
+	struct cp_persist persist;
+	struct cp_stats stats;
+	struct cp_apply apply;
+	struct ctl_server *ctl;
+	struct cp_cmds *cmds;
+	struct cp_fo *fo;
+	const char *config_path;	/* NULL when running the built-in configuration */
+	char config_dir[4096];		/* where config-write may write (realpath) */
+	uint64_t started;		/* unix seconds */
+};
 
 static bool port_is_pci(const struct dp_port *p)
 {
@@ -107,163 +117,6 @@ int cp_default_eal_args(const struct dp_config *cfg, const char *prog, char **ar
 	argv[argc++] = buf;
 	argv[argc] = NULL;
 	return argc;
-}
-
-/* --- periodic work ------------------------------------------------------------------ */
-
-struct reclaim_scan {
-	struct dp_runtime *rt;
-	uint64_t now;
-	uint32_t queued, full;
-};
-
-static bool reclaim_cb(const struct bt_binding *b, void *arg)
-{
-	struct reclaim_scan *rs = arg;
-
-	if ((b->state == BT_ACTIVE || b->state == BT_OFFERED || b->state == BT_ABANDONED) &&
-	    b->ends <= rs->now && b->owner < rs->rt->n_workers) {
-		if (dp_worker_command(&rs->rt->workers[b->owner], DP_CMD_RECLAIM, 0, b->addr) != 0) {
-			rs->full++;
-			return false;	/* the rest waits for the next scan */
-		}
-		rs->queued++;
-	}
-	return true;
-}
-
-static void reclaim_scan(struct dp_runtime *rt)
-{
-	struct reclaim_scan rs = {.rt = rt, .now = dp_runtime_now(rt)};
-
-	urcu_qsbr_thread_online();
-	bt_foreach(rt->table, reclaim_cb, &rs);
-	urcu_qsbr_thread_offline();
-	if (rs.queued != 0 || rs.full != 0) {
-		cp_log(CP_LOG_DEBUG, "reclaim scan: %u bindings ended%s", rs.queued,
-		       rs.full ? " (command ring full, rest next scan)" : "");
-	}
-}
-
-void cp_counters(const struct cp_daemon *d, struct dp_counters *sum, bool since_reset)
-{
-	const uint64_t *b = (const uint64_t *)&d->baseline;
-	uint64_t *a = (uint64_t *)sum;
-
-	memset(sum, 0, sizeof(*sum));
-	for (uint32_t i = 0; i < d->rt.n_workers; i++) {
-		dp_counters_add(sum, &d->rt.workers[i].ctr);
-	}
-	for (size_t i = 0; since_reset && i < sizeof(*sum) / sizeof(uint64_t); i++) {
-		a[i] -= b[i];
-	}
-}
-
-void cp_log_counters(const char *what, const struct dp_counters *c)
-{
-	char line[2048] = "";
-	size_t off = 0;
-
-	/* The logged rows of the counter table, the sum of the drops, then each drop seen. */
-	for (size_t i = 0; i < dp_counter_n_descs && off < sizeof(line); i++) {
-		const struct dp_counter_desc *cd = &dp_counter_descs[i];
-
-		if (cd->log != NULL) {
-			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%llu", cd->log,
-						(unsigned long long)dp_counter_value(c, cd));
-		}
-	}
-	if (off < sizeof(line)) {
-		off += (size_t)snprintf(line + off, sizeof(line) - off, " drops=%llu",
-					(unsigned long long)dp_counters_drops(c));
-	}
-	for (unsigned i = 0; i < DP_DROP_MAX && off < sizeof(line); i++) {
-		if (c->drop[i] != 0) {
-			off += (size_t)snprintf(line + off, sizeof(line) - off, " drop_%s=%llu",
-						dp_drop_str(i), (unsigned long long)c->drop[i]);
-		}
-	}
-	cp_log(CP_LOG_INFO, "%s%s", what, line);
-}
-
-/* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve
- * the socket. */
-static void control_wait(struct cp_daemon *d, int wait_ms)
-{
-	struct pollfd pfd[1 + 8 * (FO_LINK_MAX_CONN + 1)];
-	int n = 0, t = cp_fo_timeout_ms(d);
-
-	if (t >= 0 && t < wait_ms) {
-		wait_ms = t;
-	}
-	if (d->ctl != NULL) {
-		pfd[n].fd = ctl_server_fd(d->ctl);
-		pfd[n].events = POLLIN;
-		pfd[n++].revents = 0;
-	}
-	n += cp_fo_fds(d, pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
-	if (n > 0) {
-		(void)poll(pfd, (nfds_t)n, wait_ms);
-	} else {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_ms * 1000000L};
-
-		nanosleep(&ts, NULL);
-	}
-	if (d->ctl != NULL) {
-		(void)ctl_server_poll(d->ctl, 0);
-	}
-}
-
-static void control_loop(struct cp_daemon *d, double run_seconds)
-{
-	struct dp_runtime *rt = &d->rt;
-	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
-	uint64_t next_log = start, next_reclaim = start;
-	uint64_t exhausted = 0;
-	struct dp_counters sum;
-
-	while (!got_signal && !d->shutdown) {
-		const struct dp_config *cfg;
-		int wait_ms = d->pending != NULL ? 1 : TICK_MS;
-		uint64_t t;
-
-		control_wait(d, wait_ms);
-		cp_fo_poll(d);
-		cp_cmd_progress(d);
-		/* A command may just have replaced the snapshot (and freed the old one). */
-		cfg = rt->snap->cfg;
-		t = rte_get_timer_cycles();
-		if (run_seconds > 0 && (double)(t - start) / (double)hz >= run_seconds) {
-			break;
-		}
-		cp_persist_check(&d->persist);
-		if (t >= next_reclaim) {
-			if (next_reclaim != start) {
-				reclaim_scan(rt);
-				cp_requeue_lost(d);
-			}
-			next_reclaim = t + hz * cfg->reclaim_interval;
-		}
-		if (t >= next_log) {
-			if (next_log != start && cfg->log_interval != 0) {
-				cp_counters(d, &sum, false);
-				cp_log_counters("counters", &sum);
-				if (sum.drop[DP_DROP_POOL_EXHAUSTED] > exhausted) {
-					cp_log(CP_LOG_WARN, "pool exhausted: %llu requests got no "
-					       "offer in the last %us", (unsigned long long)
-					       (sum.drop[DP_DROP_POOL_EXHAUSTED] - exhausted),
-					       cfg->log_interval);
-					exhausted = sum.drop[DP_DROP_POOL_EXHAUSTED];
-				}
-			}
-			next_log = t + hz * (cfg->log_interval ? cfg->log_interval : 1);
-		}
-	}
-	if (got_signal) {
-		cp_log(CP_LOG_INFO, "signal %d: stopping", (int)got_signal);
-	} else if (d->shutdown) {
-		cp_log(CP_LOG_INFO, "event=shutdown by=control-socket");
-	}
 }
 
 /* --- start and stop ----------------------------------------------------------------- */
@@ -355,7 +208,7 @@ static int open_control_socket(struct cp_daemon *d, const struct dp_config *cfg)
 		cp_log(CP_LOG_WARN, "server.control-socket is empty: no control socket");
 		return 0;
 	}
-	d->ctl = ctl_server_open(&o, cp_cmd_dispatch, d, err, sizeof(err));
+	d->ctl = ctl_server_open(&o, cp_cmd_dispatch, d->cmds, err, sizeof(err));
 	if (d->ctl == NULL) {
 		cp_log(CP_LOG_ERR, "server.control-socket: %s", err);
 		return -1;
@@ -372,11 +225,14 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	struct dp_counters sum;
 	struct timespec now;
 	char err[512];
-	int rc, status = 1;
+	int rc, status = 1, exit_value;
 	bool ports_up = false;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	d->started = d->applied = (uint64_t)now.tv_sec;
+	d->started = d->apply.applied = (uint64_t)now.tv_sec;
+	d->apply.rt = rt;
+	d->apply.persist = &d->persist;
+	cp_stats_init(&d->stats, rt);
 	rt->tsc_hz = rte_get_tsc_hz();
 	/* The workers' clock (dp_runtime_now) ticks over with the wall clock's seconds, not
 	 * up to a second behind: back-date the TSC base by the nanoseconds already gone. */
@@ -438,7 +294,21 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	if (cp_telemetry_register(rt) != 0) {
 		cp_log(CP_LOG_WARN, "DPDK telemetry: cannot register /leasewire/ endpoints");
 	}
-	if (open_control_socket(d, rt->snap->cfg) != 0 || cp_fo_start(d) != 0) {
+	/* Failover first: the commands answer for it. */
+	if (cp_fo_start(&(struct cp_fo_env){
+			.rt = rt, .store = d->persist.store, .committer = d->persist.committer,
+			.apply = &d->apply, .sink = cp_leaseop_dp_sink(rt)}, &d->fo) != 0) {
+		goto out;
+	}
+	d->cmds = cp_cmds_new(&(struct cp_cmds_env){
+			.rt = rt, .persist = &d->persist, .apply = &d->apply, .stats = &d->stats,
+			.fo = d->fo, .config_path = d->config_path, .config_dir = d->config_dir,
+			.started = d->started, .sink = cp_leaseop_dp_sink(rt)});
+	if (d->cmds == NULL) {
+		cp_log(CP_LOG_ERR, "out of memory at start-up");
+		goto out;
+	}
+	if (open_control_socket(d, rt->snap->cfg) != 0) {
 		goto out;
 	}
 	if (launch_workers(rt) != 0) {
@@ -450,17 +320,22 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	cp_log(CP_LOG_INFO, "leasewired ready: %u worker(s), %u port(s), %u scope(s)",
 	       rt->n_workers, rt->n_ports, rt->snap->cfg->n_scopes);
 
-	control_loop(d, args->run_seconds);
+	cp_loop_run(&(struct cp_loop_env){
+			.rt = rt, .persist = &d->persist, .ctl = d->ctl, .cmds = d->cmds,
+			.fo = d->fo, .stats = &d->stats, .apply = &d->apply,
+			.run_seconds = args->run_seconds});
 
 	atomic_store(&rt->stop, true);
 	rte_eal_mp_wait_lcore();
-	cp_counters(d, &sum, false);
-	cp_log_counters("final", &sum);
-	status = d->shutdown ? d->exit_value : 0;
+	cp_stats_sum(&d->stats, &sum, false);
+	cp_stats_log("final", &sum);
+	status = cp_cmds_shutdown(d->cmds, &exit_value) ? exit_value : 0;
 out:
 	cp_telemetry_detach();
-	cp_fo_stop(d);
-	cp_cmd_abort_all(d);
+	cp_fo_stop(d->fo);
+	d->fo = NULL;
+	cp_cmds_free(d->cmds);
+	d->cmds = NULL;
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	if (ports_up) {
@@ -487,33 +362,39 @@ out:
 
 int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 {
-	static struct cp_daemon d;
+	struct cp_daemon *d = calloc(1, sizeof(*d));
 	char *argv[64], lcores[256];
-	struct sigaction sa;
 	int argc, status = 1;
 
-	d.config_path = args->config_path;
+	if (d == NULL) {
+		cp_log(CP_LOG_ERR, "out of memory");
+		dp_config_free(cfg);
+		return 1;
+	}
+	d->config_path = args->config_path;
 	/* config-write stays inside the configuration's own directory. */
-	snprintf(d.config_dir, sizeof(d.config_dir), "/etc/leasewire");
+	snprintf(d->config_dir, sizeof(d->config_dir), "/etc/leasewire");
 	if (args->config_path != NULL) {
-		char dir[sizeof(d.config_dir)];
+		char dir[sizeof(d->config_dir)];
 		const char *slash = strrchr(args->config_path, '/');
 
 		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - args->config_path) : 1,
 			 slash ? args->config_path : ".");
-		if (realpath(dir[0] ? dir : "/", d.config_dir) == NULL) {
-			snprintf(d.config_dir, sizeof(d.config_dir), "%s", dir);
+		if (realpath(dir[0] ? dir : "/", d->config_dir) == NULL) {
+			snprintf(d->config_dir, sizeof(d->config_dir), "%s", dir);
 		}
 	}
 	argc = build_eal_args(cfg, args, argv, sizeof(argv) / sizeof(argv[0]), lcores,
 			      sizeof(lcores));
 	if (argc < 0) {
 		dp_config_free(cfg);
+		free(d);
 		return 1;
 	}
 	if (rte_eal_init(argc, argv) < 0) {
 		cp_log(CP_LOG_ERR, "EAL init failed: %s", rte_strerror(rte_errno));
 		dp_config_free(cfg);
+		free(d);
 		return 1;
 	}
 	if (rte_lcore_count() < cfg->workers + 1) {
@@ -522,16 +403,14 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 		       cfg->workers + 1);
 		dp_config_free(cfg);
 	} else {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
+		cp_loop_catch_signals();
 		urcu_qsbr_register_thread();
 		urcu_qsbr_thread_offline();	/* online only around table operations */
-		status = run(&d, cfg, args);
+		status = run(d, cfg, args);
 		urcu_qsbr_unregister_thread();
 	}
 	rte_eal_cleanup();
+	free(d);
 	cp_log(CP_LOG_INFO, "leasewired stopped");
 	return status;
 }

@@ -12,7 +12,8 @@
  * Workers learn the relationship's service level, HBA and MCLT from a dp_fo_view published
  * over RCU (dataplane/fo_view.h); until the first is published a shared scope answers nobody.
  *
- * Threads: everything here runs on the control thread (the only caller).
+ * Threads: everything here runs on the control thread (the only caller). The state lives in
+ * the struct cp_fo handle the daemon holds; nothing is global.
  */
 #pragma once
 
@@ -22,7 +23,24 @@
 
 #include <jansson.h>
 
-struct cp_daemon;
+#include "leaseop.h"
+
+struct cp_apply;
+struct committer;
+struct dp_runtime;
+struct store;
+
+/** The failover relationships of a daemon (opaque; failover.c). */
+struct cp_fo;
+
+/** What the relationships run on: kept (not owned), must outlive the struct cp_fo. */
+struct cp_fo_env {
+	struct dp_runtime *rt;		/**< snapshot, binding table, failover views */
+	struct store *store;		/**< state records and the unacked set */
+	struct committer *committer;	/**< its tap: our durable changes of shared scopes */
+	struct cp_apply *apply;		/**< requeue when the partner's pool becomes usable */
+	struct cp_leaseop_sink sink;	/**< where binding changes go (the owner workers) */
+};
 
 /** Operator commands (control socket). */
 enum cp_fo_cmd {
@@ -35,32 +53,36 @@ enum cp_fo_cmd {
 /**
  * Create the relationships of the running configuration: links listen, states start from the
  * store's records, unacked addresses are queued again, the views are published. After the
- * bindings are loaded, before the workers run. No relationship: a no-op.
+ * bindings are loaded, before the workers run.
+ * @param out  the relationships (free with cp_fo_stop(), also after a failure), or NULL when
+ *             the configuration has none. Every function below takes NULL as "none".
  * @return 0, or -1 after logging why (the daemon does not start).
  */
-int cp_fo_start(struct cp_daemon *d);
+__attribute__((warn_unused_result))
+int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out);
 
-/** Persist the states and close every link (no DISCONNECT: a restart is not a failure). */
-void cp_fo_stop(struct cp_daemon *d);
+/** Persist the states, close every link (no DISCONNECT: a restart is not a failure), drop
+ *  the worker ops in flight (the workers have stopped) and free @p f. NULL: no-op. */
+void cp_fo_stop(struct cp_fo *f);
 
 /** Descriptors to wait on besides the control socket; at most @p max. */
-int cp_fo_fds(struct cp_daemon *d, struct pollfd *out, int max);
+int cp_fo_fds(struct cp_fo *f, struct pollfd *out, int max);
 
 /** How long the control loop may sleep, milliseconds (-1: no relationship). */
-int cp_fo_timeout_ms(struct cp_daemon *d);
+int cp_fo_timeout_ms(struct cp_fo *f);
 
-/** Do everything due: link I/O, state timers, updates out and in. Never blocks. */
-void cp_fo_poll(struct cp_daemon *d);
+/** Do everything due: link I/O, state timers, worker ops, updates out and in. Never blocks. */
+void cp_fo_poll(struct cp_fo *f);
 
 /** Status of one relationship (@p name) or all (NULL): a JSON list; NULL if no such name. */
-json_t *cp_fo_status(struct cp_daemon *d, const char *name);
+json_t *cp_fo_status(struct cp_fo *f, const char *name);
 
 /**
  * Run an operator command on relationship @p name.
  * @return 0, or -1 with a message in @p err (unknown name; not allowed in this state).
  */
-int cp_fo_command(struct cp_daemon *d, const char *name, enum cp_fo_cmd cmd, char *err,
+int cp_fo_command(struct cp_fo *f, const char *name, enum cp_fo_cmd cmd, char *err,
 		  size_t errlen);
 
 /** Does the running daemon have relationships? */
-bool cp_fo_active(const struct cp_daemon *d);
+bool cp_fo_active(const struct cp_fo *f);

@@ -331,7 +331,6 @@ int cp_persist_start(struct cp_persist *p)
 
 void cp_persist_check(struct cp_persist *p)
 {
-	static uint64_t seen;
 	const struct committer_stats *st;
 	uint64_t f;
 
@@ -340,11 +339,11 @@ void cp_persist_check(struct cp_persist *p)
 	}
 	st = committer_stats(p->committer);
 	f = atomic_load(&st->failures);
-	if (f > seen) {
+	if (f > p->failures_seen) {
 		cp_log(CP_LOG_ERR, "store: %llu commit(s) failed (%s); replies wait, the batch is "
-		       "retried", (unsigned long long)(f - seen),
+		       "retried", (unsigned long long)(f - p->failures_seen),
 		       store_strerror(atomic_load(&st->last_error)));
-		seen = f;
+		p->failures_seen = f;
 	}
 }
 

@@ -23,6 +23,7 @@ struct cp_persist {
 	struct dp_commit_mem mem;	/**< the sink when there is no store */
 	struct dp_commit sink;		/**< what the workers post to */
 	uint64_t file_fingerprint;	/**< of the configuration file (or built-in text) */
+	uint64_t failures_seen;		/**< committer failures already logged */
 };
 
 /**

@@ -1,0 +1,57 @@
+/*
+ * apply: the running configuration of leasewired, and the free lists that follow from it.
+ *
+ * cp_apply_config() makes a new configuration the running one with no restart and no lost
+ * lease (apply.c explains how); the requeue scans give the workers back free addresses that
+ * their free lists lost (a full command ring, or the partner's pool becoming usable).
+ *
+ * Threads: control thread only. The RCU read side is entered inside (the caller is
+ * registered and offline).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_config.h"
+
+struct dp_runtime;
+struct cp_persist;
+
+/** The configuration's owner. Fill rt and persist (both kept, not owned); zero the rest. */
+struct cp_apply {
+	struct dp_runtime *rt;
+	struct cp_persist *persist;	/**< where an applied configuration is saved */
+	uint64_t applied;		/**< unix seconds of the last configuration applied */
+	uint64_t reloads;		/**< configurations applied since start */
+	uint64_t requeue_lost_seen;	/**< rt->requeue_lost at the last requeue scan */
+};
+
+/** Return value of cp_apply_config(): applied, but it could not be saved in the store (the
+ *  message says why); it will not survive a restart. */
+#define CP_APPLIED_NOT_SAVED 1
+
+/**
+ * Validate @p cfg against the running daemon and make it the running configuration (RCU
+ * swap, then a grace period; ownership of @p cfg passes). Changes that need a restart are
+ * refused.
+ * @param source  for the event log ("config-set", "config-reload", "scope-add", ...)
+ * @return 0, CP_APPLIED_NOT_SAVED (message in @p err), or -1 with a message in @p err (the
+ *         running configuration is untouched and @p cfg is freed).
+ */
+__attribute__((warn_unused_result))
+int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
+		    size_t errlen);
+
+/**
+ * When workers reported freed addresses they could not hand to their owner (a full command
+ * ring), scan the pools and queue every free address no free list holds. Called on the
+ * reclaim tick; cheap when nothing was lost.
+ */
+void cp_requeue_lost(struct cp_apply *a);
+
+/**
+ * Queue every free address (no binding, ended, or BACKUP) that no free list holds, now
+ * (failover: the partner's pool became usable in PARTNER-DOWN). @p why is logged.
+ */
+void cp_requeue_all(struct cp_apply *a, const char *why);

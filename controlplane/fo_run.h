@@ -1,0 +1,193 @@
+/*
+ * fo_run.h: what the files of the control plane's failover share (failover.c, fo_run_in.c,
+ * fo_run_out.c, fo_run_ops.c, fo_run_pool.c). Never included outside them; the contract for
+ * the rest of the daemon is failover.h.
+ *
+ * Per relationship (struct rel): its link, its state machine, the flags of each of its
+ * addresses, the window of our BNDUPDs in flight and the queue of the partner's. All of it
+ * hangs off the daemon's struct cp_fo handle.
+ *
+ * Threads: control thread only. Functions that say "RCU online" must be called with the RCU
+ * read side online; the others go online themselves around table lookups.
+ */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bindings.h"
+#include "committer.h"
+#include "failover.h"
+#include "fo_hash.h"
+#include "fo_lease.h"
+#include "fo_link.h"
+#include "fo_msg.h"
+#include "fo_state.h"
+#include "leaseop.h"
+#include "pool.h"
+#include "store.h"
+#include "worker.h"
+
+#define F_DIRTY		0x01
+#define F_INFLIGHT	0x02
+#define F_UNACKED	0x04
+#define F_BUSY		0x08
+#define F_TOFREE	0x10	/* acked as ended: to return to the primary's pool */
+
+#define OUT_MAX		256	/* BNDUPDs in flight at most (and the partner's window) */
+#define IN_MAX		512	/* partner's BNDUPDs queued at most */
+#define OPS_MAX		256	/* worker ops in flight at most */
+#define EV_MAX		16
+#define UNACK_DEL_MAX	1024
+#define REC_VERSION	1
+#define REC_LEN		40
+#define PERSIST_EVERY	30	/* seconds: last_op moves while serving */
+#define TAP_BATCH	1024
+#define BALANCE_EVERY	60	/* seconds: ISC min-balance */
+#define SLACK		65	/* ISC accepts received times up to 65 s ahead (skew) */
+
+struct fo_scope {
+	uint32_t scope;
+	uint64_t base, total;
+};
+
+/* One BNDUPD of ours waiting for its BNDACK. */
+struct fo_out {
+	bool used;
+	uint32_t xid;
+	uint32_t idx;
+	uint8_t status;
+	uint32_t pet;
+};
+
+/* One received BNDUPD, copied out of the link's buffer. */
+struct fo_upd {
+	uint32_t xid;
+	uint32_t addr;
+	uint64_t idx;			/* UINT64_MAX: not one of ours */
+	uint8_t status;
+	uint16_t ip_flags;
+	uint64_t cltt, ends, pet, stos;
+	bool has_cid, has_hw;
+	uint8_t cid_len, hw_len;
+	uint8_t cid[DP_KEY_MAX];
+	uint8_t hw[DP_HW_MAX];
+};
+
+enum op_kind {
+	OPK_INBOUND = 1,	/* the partner's update: BNDACK when durable */
+	OPK_LOCAL,		/* our own conversion: the tap reports it */
+};
+
+struct fo_op {
+	struct cp_leaseop lo;		/* first member: the step in flight (leaseop.h) */
+	struct cp_fo *f;
+	bool used;
+	enum op_kind kind;
+	struct rel *rel;
+	uint64_t idx;
+	uint32_t addr, xid, pet;
+	uint8_t tries;
+	bool first_step;		/* op is the FREE on the old writer; then `want` */
+	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
+	_Atomic uint8_t *hold;		/* dp_pool.fo_hold slot set for a two-step move */
+	struct dp_lease_op want;	/* the binding to make */
+	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
+};
+
+struct rel_stats {
+	uint64_t bndupd_tx, bndupd_rx, bndack_tx, bndack_rx, reject_tx, reject_rx;
+	uint64_t updreq_rx, updreqall_rx, upddone_tx, upddone_rx, poolreq_rx, poolresp_rx;
+	uint64_t pool_given, to_free, tap_lost_resends, op_failures, in_overflow;
+};
+
+struct rel {
+	uint32_t index;			/* in dp_config.relationships */
+	char name[DP_NAME_MAX];
+	enum fo_role role;
+	enum fo_mode mode;
+	uint8_t hba[FO_HBA_LEN];	/* the primary's buckets */
+	struct fo_link *link;
+	struct fo_state st;
+	bool published_pp;		/* partner_pool in the published view */
+	enum fo_service published_svc;
+	uint64_t last_persist;
+
+	struct fo_scope *scopes;
+	uint32_t n_scopes;
+	uint64_t n_addr;
+	uint8_t *af;			/* [n_addr] flags */
+	uint64_t *dirtyq;		/* [n_addr] ring of indexes */
+	uint64_t dq_head, dq_count;
+	uint64_t *tofree;		/* [n_addr] ring: F_TOFREE addresses */
+	uint64_t tf_head, tf_count;
+
+	struct fo_out out[OUT_MAX];
+	uint32_t n_out, window;
+	int32_t skew;			/* partner clock - ours, seconds (from CONNECT) */
+	uint32_t updreq_xid;		/* the partner's UPDREQ(ALL) we are answering */
+	bool answering;
+	uint32_t my_updreq_xid;		/* our UPDREQ(ALL) waiting for UPDDONE */
+	bool my_updreq;
+
+	struct fo_upd *inq;		/* [IN_MAX] FIFO */
+	uint32_t in_head, in_count;
+	uint32_t pool_pending;		/* POOLREQ being answered: addresses still to give */
+	uint64_t last_balance;		/* primary: last pool_balance(), unix seconds */
+	uint64_t pool_cursor;		/* pool_progress() goes on from here */
+
+	uint32_t unack_del[UNACK_DEL_MAX];
+	uint32_t n_unack_del;
+	struct rel_stats s;
+};
+
+struct cp_fo {
+	struct dp_runtime *rt;		/* the env's (failover.h) */
+	struct store *store;
+	struct committer *committer;
+	struct cp_apply *apply;
+	struct rel *rels;
+	uint32_t n;
+	struct cp_leaseop_engine lops;	/* the ops' steps in flight */
+	struct fo_op ops[OPS_MAX];
+	uint32_t n_ops;
+	uint64_t tap_lost_seen;
+	struct fo_link_event ev[EV_MAX];
+};
+
+/* fo_run_base.c: the clock, the address index, sending. */
+uint64_t fo_run_wall_s(void);
+uint32_t fo_run_clamp32(uint64_t t);
+uint64_t fo_run_addr_index(struct cp_fo *f, const struct rel *r, uint32_t addr);
+uint32_t fo_run_index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, uint32_t *k);
+_Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, const struct rel *r, uint64_t idx);
+void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
+void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid);
+void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reject,
+			const char *text);
+
+/* fo_run_out.c: outbound updates. */
+void fo_run_mark_dirty(struct rel *r, uint64_t idx);
+void fo_run_mark_all_dirty(struct rel *r, uint8_t only);
+int fo_run_unacked_flush(struct cp_fo *f, struct rel *r);
+uint8_t fo_run_stored_status(const struct bt_binding *b);
+void fo_run_send_updates(struct cp_fo *f, struct rel *r);
+void fo_run_out_reset(struct rel *r);
+void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
+int fo_run_unacked_cb(uint32_t addr, void *arg);
+void fo_run_drain_tap(struct cp_fo *f);
+
+/* fo_run_in.c: inbound updates. */
+void fo_run_in_reset(struct cp_fo *f, struct rel *r);
+void fo_run_inq_progress(struct cp_fo *f, struct rel *r);
+void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
+
+/* fo_run_ops.c: worker ops. */
+int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
+		    enum op_kind kind, const struct dp_lease_op *want, const struct fo_upd *u);
+
+/* fo_run_pool.c: pool balancing. */
+void fo_run_tofree_progress(struct cp_fo *f, struct rel *r);
+void fo_run_pool_balance(struct cp_fo *f, struct rel *r);
+void fo_run_pool_progress(struct cp_fo *f, struct rel *r);

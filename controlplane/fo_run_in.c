@@ -1,0 +1,241 @@
+/*
+ * fo_run_in.c: the partner's binding updates (see failover.c for the flow): queued on
+ * receipt (bounded), decided with fo_lease_check_update() against our binding when their
+ * turn comes, applied by the owner worker (fo_run_ops.c) and acknowledged once durable.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmt.h"
+#include "fo_run.h"
+#include "log.h"
+
+/* --- received binding updates ------------------------------------------------------- */
+
+static void key_of_update(const struct fo_upd *u, struct dp_client_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (u->has_cid && u->cid_len > 0) {
+		k->type = DP_KEY_CLIENT_ID;
+		k->len = u->cid_len;
+		memcpy(k->data, u->cid, u->cid_len);
+	} else if (u->has_hw && u->hw_len > 0) {
+		k->type = DP_KEY_HWADDR;
+		k->len = u->hw_len;
+		memcpy(k->data, u->hw, u->hw_len);
+	}
+}
+
+/* Our view of the address, for fo_lease_check_update(). RCU online. */
+static void local_binding(struct cp_fo *f, uint32_t addr, bool in_pool,
+			  struct fo_lease_binding *lb, struct dp_client_key *key_copy,
+			  uint8_t *hw_copy, size_t *hw_len)
+{
+	const struct bt_binding *b = bt_lookup_addr(f->rt->table, addr);
+
+	memset(lb, 0, sizeof(*lb));
+	lb->in_pool = in_pool;
+	*hw_len = 0;
+	lb->status = fo_run_stored_status(b);
+	if (lb->status == FO_LEASE_FREE || lb->status == FO_LEASE_BACKUP) {
+		return;
+	}
+	lb->stos = b->start;
+	lb->cltt = b->start;
+	lb->ends = b->ends == BT_INFINITE ? FO_LEASE_TIME_MAX : b->ends;
+	*key_copy = b->key;
+	if (b->key.type == DP_KEY_CLIENT_ID && b->key.len > 0) {
+		lb->client.id = key_copy->data;
+		lb->client.id_len = key_copy->len;
+		memcpy(hw_copy, b->hw, b->hw_len);
+		*hw_len = b->hw_len;
+		lb->client.hw = *hw_len ? hw_copy : NULL;
+		lb->client.hw_len = *hw_len;
+	} else if (b->key.len > 0) {
+		lb->client.hw = key_copy->data;
+		lb->client.hw_len = key_copy->len;
+	}
+}
+
+/* Decide and start one queued update. @return false when it must wait (busy, no slot). */
+static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u)
+{
+	struct fo_lease_update_ctx ctx = {
+		.role = r->role, .now = fo_run_wall_s(), .slack = SLACK,
+	};
+	struct fo_lease_update up = {
+		.status = u->status, .ip_flags = u->ip_flags, .cltt = u->cltt, .ends = u->ends,
+		.pet = u->pet, .stos = u->stos,
+	};
+	struct fo_lease_binding lb;
+	struct fo_lease_verdict v;
+	struct dp_client_key lkey;
+	struct dp_lease_op want;
+	uint8_t lhw[DP_HW_MAX];
+	size_t lhw_len;
+	int rc;
+
+	if (u->idx != UINT64_MAX && (r->af[u->idx] & F_BUSY)) {
+		return false;
+	}
+	if (f->n_ops == OPS_MAX) {
+		return false;
+	}
+	up.client.id = u->has_cid ? u->cid : NULL;
+	up.client.id_len = u->cid_len;
+	up.client.hw = u->has_hw ? u->hw : NULL;
+	up.client.hw_len = u->hw_len;
+	ctx.outgoing_unacked = u->idx != UINT64_MAX && (r->af[u->idx] & F_INFLIGHT);
+	urcu_qsbr_thread_online();
+	local_binding(f, u->addr, u->idx != UINT64_MAX, &lb, &lkey, lhw, &lhw_len);
+	v = fo_lease_check_update(&ctx, &lb, &up);
+	urcu_qsbr_thread_offline();
+	if (!v.accept) {
+		cp_log(CP_LOG_INFO, "failover %s: BNDUPD %s %s rejected: %s (rule %s)", r->name,
+		       lw_ip4_fmt(u->addr).s, fo_lease_status_str(u->status),
+		       fo_reject_reason_str(v.reject_reason), fo_lease_rule_str(v.rule));
+		fo_run_send_bndack(r, u->xid, u->addr, v.reject_reason, fo_reject_reason_str(
+				    v.reject_reason));
+		return true;
+	}
+	memset(&want, 0, sizeof(want));
+	want.from_peer = true;
+	want.start = u->stos ? u->stos : u->cltt ? u->cltt : ctx.now;
+	switch (u->status) {
+	case FO_LEASE_FREE:
+		want.state = BT_FREE;
+		break;
+	case FO_LEASE_BACKUP:
+		want.state = BT_BACKUP;
+		break;
+	case FO_LEASE_RESET:
+		/* D12 §5.11: RESET becomes FREE once acked: nothing of the client stays. */
+		want.state = BT_FREE;
+		break;
+	default:
+		key_of_update(u, &want.key);
+		if (want.key.len == 0) {
+			/* ABANDONED with no client (D12 forbids chaddr there): we keep no
+			 * record of it; the address stays out of our pool only while ours is. */
+			fo_run_send_bndack(r, u->xid, u->addr, 0, NULL);
+			return true;
+		}
+		want.state = u->status;
+		want.ends = u->status == FO_LEASE_ACTIVE ?
+			    (u->ends >= FO_LEASE_TIME_MAX ? BT_INFINITE : u->ends) : want.start;
+		if (u->has_hw && u->hw_len <= DP_HW_MAX) {
+			want.hw_len = u->hw_len;
+			memcpy(want.hw, u->hw, u->hw_len);
+		}
+		break;
+	}
+	rc = fo_run_op_start(f, r, u->idx, u->addr, OPK_INBOUND, &want, u);
+	if (rc < 0) {
+		return false;
+	}
+	if (rc == 1) {
+		fo_run_peer_pet_raise(f, r, u->idx, u->pet);
+		fo_run_send_bndack(r, u->xid, u->addr, 0, NULL);
+	}
+	return true;
+}
+
+/* The link is gone: queued updates are dropped (the partner sends them again), and the
+ * ones being applied finish without a BNDACK (their xids belonged to the old connection). */
+void fo_run_in_reset(struct cp_fo *f, struct rel *r)
+{
+	r->in_head = 0;
+	r->in_count = 0;
+	for (uint32_t i = 0; i < OPS_MAX; i++) {
+		if (f->ops[i].used && f->ops[i].rel == r && f->ops[i].kind == OPK_INBOUND) {
+			f->ops[i].no_ack = true;
+		}
+	}
+}
+
+void fo_run_inq_progress(struct cp_fo *f, struct rel *r)
+{
+	while (r->in_count > 0) {
+		struct fo_upd *u = &r->inq[r->in_head];
+
+		if (u->idx == UINT64_MAX) {
+
+			/* Not in our pools: reject 1 (D12 §7.1.3), whatever our table says. */
+			cp_log(CP_LOG_INFO, "failover %s: BNDUPD for %s, not in this relationship's "
+			       "pools: rejected", r->name, lw_ip4_fmt(u->addr).s);
+			fo_run_send_bndack(r, u->xid, u->addr, FO_RR_ILLEGAL_IP_ADDR,
+				    fo_reject_reason_str(FO_RR_ILLEGAL_IP_ADDR));
+		} else if (!handle_update(f, r, u)) {
+			break;
+		}
+		r->in_head = (r->in_head + 1) % IN_MAX;
+		r->in_count--;
+	}
+}
+
+/* A time option as the partner's clock says it, moved onto ours (D12 §8.4); 0 = absent. */
+static uint64_t their_time(const struct rel *r, const struct fo_msg *m, unsigned opt,
+			   uint32_t v)
+{
+	int64_t t;
+
+	if (!fo_msg_has(m, opt) || v == 0) {
+		return 0;
+	}
+	if (v == UINT32_MAX) {
+		return FO_LEASE_TIME_MAX;
+	}
+	t = (int64_t)v - r->skew;
+	return t > 0 ? (uint64_t)t : 1;
+}
+
+void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
+{
+	struct fo_upd *u;
+
+	r->s.bndupd_rx++;
+	if (!fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) || !fo_msg_has(m, FO_OPT_BINDING_STATUS)) {
+		if (fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS)) {
+			fo_run_send_bndack(r, m->xid, m->assigned_addr, FO_RR_MISSING_BINDINFO,
+				    "missing binding-status");
+		} else {
+			cp_log(CP_LOG_WARN, "failover %s: BNDUPD without an address: ignored",
+			       r->name);
+		}
+		return;
+	}
+	if (r->in_count == IN_MAX) {
+		r->s.in_overflow++;
+		fo_run_send_bndack(r, m->xid, m->assigned_addr, FO_RR_MISC_REJECT,
+			    "too many outstanding updates (max-unacked exceeded)");
+		return;
+	}
+	u = &r->inq[(r->in_head + r->in_count) % IN_MAX];
+	memset(u, 0, sizeof(*u));
+	u->xid = m->xid;
+	u->addr = m->assigned_addr;
+	u->idx = fo_run_addr_index(f, r, m->assigned_addr);
+	u->status = m->binding_status;
+	u->ip_flags = fo_msg_has(m, FO_OPT_IP_FLAGS) ? m->ip_flags : 0;
+	/* Times as the partner's clock says them, moved onto ours (D12 §8.4). */
+	u->cltt = their_time(r, m, FO_OPT_CLTT, m->cltt);
+	u->stos = their_time(r, m, FO_OPT_STOS, m->stos);
+	u->pet = their_time(r, m, FO_OPT_POTENTIAL_EXPIRY, m->potential_expiry);
+	u->ends = their_time(r, m, FO_OPT_LEASE_EXPIRY, m->lease_expiry);
+	if (fo_msg_has(m, FO_OPT_CLIENT_IDENTIFIER) && m->client_id.len > 0 &&
+	    m->client_id.len <= DP_KEY_MAX) {
+		u->has_cid = true;
+		u->cid_len = (uint8_t)m->client_id.len;
+		memcpy(u->cid, m->client_id.ptr, m->client_id.len);
+	}
+	if (fo_msg_has(m, FO_OPT_CHADDR) && m->chaddr.len > 0 && m->chaddr.len <= DP_HW_MAX) {
+		u->has_hw = true;
+		u->hw_len = (uint8_t)m->chaddr.len;
+		memcpy(u->hw, m->chaddr.ptr, m->chaddr.len);
+	}
+	r->in_count++;
+}

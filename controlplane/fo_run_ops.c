@@ -1,0 +1,245 @@
+/*
+ * fo_run_ops.c: failover's worker ops on the lease-op engine (leaseop.h). An op makes one
+ * address's binding what failover decided (o->want): routed to the record's writer, two steps
+ * when the binding moves between writers (FREE on the old one, holding the address in
+ * dp_pool.fo_hold, then the binding on the new one), applied only to the record decided
+ * against (-ESTALE otherwise: an inbound update is decided again). The BNDACK of an inbound
+ * update leaves when the change is durable.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmt.h"
+#include "fo_run.h"
+#include "log.h"
+
+/* --- worker ops --------------------------------------------------------------------- */
+
+
+static struct fo_op *op_new(struct cp_fo *f)
+{
+	for (uint32_t i = 0; i < OPS_MAX; i++) {
+		if (!f->ops[i].used) {
+			memset(&f->ops[i], 0, sizeof(f->ops[i]));
+			f->ops[i].used = true;
+			f->n_ops++;
+			return &f->ops[i];
+		}
+	}
+	return NULL;
+}
+
+static void op_end(struct cp_fo *f, struct fo_op *o)
+{
+	if (o->hold != NULL) {
+		atomic_store_explicit(o->hold, 0, memory_order_release);
+		o->hold = NULL;
+	}
+	o->rel->af[o->idx] &= (uint8_t)~F_BUSY;
+	o->used = false;
+	f->n_ops--;
+}
+
+/*
+ * Choose the worker for o->want and set the step (o->lo.op, o->lo.worker): the writer of the
+ * current record; when the binding must move to another writer, first a FREE there. RCU
+ * online.
+ * @return 0, or 1 when nothing has to change (the binding already is what we want).
+ */
+static int op_route(struct cp_fo *f, struct fo_op *o)
+{
+	const struct bt_binding *cur = bt_lookup_addr(f->rt->table, o->addr);
+	const struct dp_lease_op *w = &o->want;
+	uint32_t target;
+	int own;
+
+	if (w->state == BT_FREE) {
+		if (cur == NULL) {
+			return 1;
+		}
+		target = cur->owner;
+	} else if (w->state == BT_BACKUP) {
+		own = dp_pool_owner(f->rt->snap->pools, dp_config_scope_of(f->rt->snap->cfg,
+							  o->addr)->index, o->addr);
+		target = own < 0 ? 0 : (uint32_t)own;
+		if (cur != NULL && cur->state == BT_BACKUP && cur->owner == target) {
+			return 1;
+		}
+	} else {
+		target = bt_key_owner(&w->key, f->rt->n_workers);
+	}
+	o->lo.op = *w;
+	o->first_step = false;
+	if (cur != NULL && cur->owner != target) {
+		/* Another worker wrote the address: it frees it first (single writer). Until the
+		 * new writer has written it, no worker may take the address (fo_hold). */
+		memset(&o->lo.op, 0, sizeof(o->lo.op));
+		o->lo.op.kind = DP_OP_PEER;
+		o->lo.op.addr = o->addr;
+		o->lo.op.state = BT_FREE;
+		o->lo.op.from_peer = w->from_peer;
+		o->first_step = true;
+		target = cur->owner;
+		if (o->hold == NULL) {
+			o->hold = fo_run_hold_slot(f, o->rel, o->idx);
+			if (o->hold != NULL) {
+				atomic_store_explicit(o->hold, 1, memory_order_release);
+			}
+		}
+	}
+	/* The worker applies the op only to the record decided against (-ESTALE else). */
+	o->lo.op.expect = true;
+	o->lo.op.expect_none = cur == NULL;
+	if (cur != NULL) {
+		o->lo.op.expect_state = cur->state;
+		o->lo.op.expect_owner = cur->owner;
+		o->lo.op.expect_seq = cur->seq;
+		o->lo.op.expect_start = cur->start;
+	}
+	o->lo.worker = target;
+	return 0;
+}
+
+
+static const struct cp_leaseop_cb op_cb;
+
+/* Start an op making the binding of @p idx o->want. @return 0 started, 1 nothing to do,
+ * -1 no op slot. */
+int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
+		    enum op_kind kind, const struct dp_lease_op *want, const struct fo_upd *u)
+{
+	uint32_t xid = u != NULL ? u->xid : 0, pet = u != NULL ? (uint32_t)u->pet : 0;
+	struct fo_op *o = op_new(f);
+	int rc;
+
+	if (o == NULL) {
+		return -1;
+	}
+	o->lo.cb = &op_cb;
+	o->lo.flags = CP_LEASEOP_RETRY;	/* a full ring delays an update, never drops it */
+	o->f = f;
+	o->kind = kind;
+	o->rel = r;
+	o->idx = idx;
+	o->addr = addr;
+	o->xid = xid;
+	o->pet = pet;
+	if (u != NULL) {
+		o->upd = *u;
+	}
+	o->want = *want;
+	o->want.kind = DP_OP_PEER;
+	o->want.addr = addr;
+	urcu_qsbr_thread_online();
+	rc = op_route(f, o);
+	urcu_qsbr_thread_offline();
+	if (rc == 1) {
+		o->used = false;
+		f->n_ops--;
+		return 1;
+	}
+	r->af[idx] |= F_BUSY;
+	if (cp_leaseop_start(&f->lops, &o->lo) != 0) {
+		op_end(f, o);	/* not with CP_LEASEOP_RETRY */
+		return -1;
+	}
+	return 0;
+}
+
+static void op_finish(struct cp_fo *f, struct fo_op *o, int result)
+{
+	struct rel *r = o->rel;
+
+	if (o->kind == OPK_INBOUND && o->no_ack) {
+		if (result == 0) {
+			fo_run_peer_pet_raise(f, r, o->idx, o->pet);
+		}
+	} else if (o->kind == OPK_INBOUND) {
+		if (result == 0) {
+			fo_run_peer_pet_raise(f, r, o->idx, o->pet);
+			fo_run_send_bndack(r, o->xid, o->addr, 0, NULL);
+		} else {
+			cp_log(CP_LOG_WARN, "failover %s: update of %s from the partner not applied: "
+			       "%s", r->name, lw_ip4_fmt(o->addr).s, strerror(-result));
+			fo_run_send_bndack(r, o->xid, o->addr, FO_RR_MISC_REJECT,
+				    "binding could not be stored");
+		}
+	} else if (result != 0) {
+		cp_log(CP_LOG_WARN, "failover %s: %s of %s not done: %s", r->name,
+		       bt_state_str(o->want.state), lw_ip4_fmt(o->addr).s, strerror(-result));
+	}
+	if (result != 0) {
+		r->s.op_failures++;
+	}
+	op_end(f, o);
+}
+
+/* Route @p o again from the table as it is now: its next step (or finish: nothing to do). */
+static enum cp_leaseop_next op_reroute(struct cp_fo *f, struct fo_op *o)
+{
+	int rc;
+
+	urcu_qsbr_thread_online();
+	rc = op_route(f, o);
+	urcu_qsbr_thread_offline();
+	if (rc == 1) {
+		op_finish(f, o, 0);
+		return CP_LEASEOP_END;
+	}
+	return CP_LEASEOP_NEXT;
+}
+
+/*
+ * A client changed the address between our decision and the worker's turn (-ESTALE): an
+ * inbound update is decided again, first in the queue; our own conversion is dropped (the
+ * client's change is what the partner hears next).
+ */
+static void op_stale(struct cp_fo *f, struct fo_op *o)
+{
+	struct rel *r = o->rel;
+	struct fo_upd u = o->upd;
+	bool inbound = o->kind == OPK_INBOUND && !o->no_ack;
+
+	op_end(f, o);
+	if (!inbound) {
+		return;
+	}
+	if (r->in_count < IN_MAX) {
+		r->in_head = (r->in_head + IN_MAX - 1) % IN_MAX;
+		r->inq[r->in_head] = u;
+		r->in_count++;
+	} else {
+		fo_run_send_bndack(r, u.xid, u.addr, FO_RR_MISC_REJECT,
+				   "binding changed meanwhile");
+	}
+}
+
+/* A step is done, and durable when it succeeded (leaseop.h): the second step, or the end. */
+static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
+{
+	struct fo_op *o = (struct fo_op *)lo;
+	struct cp_fo *f = o->f;
+
+	if (res == -ESTALE) {
+		op_stale(f, o);
+		return CP_LEASEOP_END;
+	}
+	if (res == -EAGAIN && o->tries++ < 3) {
+		return op_reroute(f, o);	/* the writer changed under us: route again */
+	}
+	if (res != 0) {
+		op_finish(f, o, res);
+		return CP_LEASEOP_END;
+	}
+	if (o->first_step) {
+		return op_reroute(f, o);	/* the old writer freed it: now the new one */
+	}
+	op_finish(f, o, 0);
+	return CP_LEASEOP_END;
+}
+
+static const struct cp_leaseop_cb op_cb = {.finished = op_finished};

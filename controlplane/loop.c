@@ -1,0 +1,158 @@
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+
+#include "apply.h"
+#include "ctl.h"
+#include "ctl_cmds.h"
+#include "failover.h"
+#include "fo_link.h"
+#include "log.h"
+#include "loop.h"
+#include "persist.h"
+#include "stats.h"
+#include "worker.h"
+
+#define TICK_MS 100
+
+/* Set by the handler: the one mutable global here (a handler has no argument to use). */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+void cp_loop_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+struct reclaim_scan {
+	struct dp_runtime *rt;
+	uint64_t now;
+	uint32_t queued, full;
+};
+
+static bool reclaim_cb(const struct bt_binding *b, void *arg)
+{
+	struct reclaim_scan *rs = arg;
+
+	if ((b->state == BT_ACTIVE || b->state == BT_OFFERED || b->state == BT_ABANDONED) &&
+	    b->ends <= rs->now && b->owner < rs->rt->n_workers) {
+		if (dp_worker_command(&rs->rt->workers[b->owner], DP_CMD_RECLAIM, 0, b->addr) != 0) {
+			rs->full++;
+			return false;	/* the rest waits for the next scan */
+		}
+		rs->queued++;
+	}
+	return true;
+}
+
+static void reclaim_scan(struct dp_runtime *rt)
+{
+	struct reclaim_scan rs = {.rt = rt, .now = dp_runtime_now(rt)};
+
+	urcu_qsbr_thread_online();
+	bt_foreach(rt->table, reclaim_cb, &rs);
+	urcu_qsbr_thread_offline();
+	if (rs.queued != 0 || rs.full != 0) {
+		cp_log(CP_LOG_DEBUG, "reclaim scan: %u bindings ended%s", rs.queued,
+		       rs.full ? " (command ring full, rest next scan)" : "");
+	}
+}
+
+/* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve
+ * the socket. */
+static void control_wait(const struct cp_loop_env *d, int wait_ms)
+{
+	struct pollfd pfd[1 + 8 * (FO_LINK_MAX_CONN + 1)];
+	int n = 0, t = cp_fo_timeout_ms(d->fo);
+
+	if (t >= 0 && t < wait_ms) {
+		wait_ms = t;
+	}
+	if (d->ctl != NULL) {
+		pfd[n].fd = ctl_server_fd(d->ctl);
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
+	n += cp_fo_fds(d->fo, pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
+	if (n > 0) {
+		(void)poll(pfd, (nfds_t)n, wait_ms);
+	} else {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = wait_ms * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	if (d->ctl != NULL) {
+		(void)ctl_server_poll(d->ctl, 0);
+	}
+}
+
+void cp_loop_run(const struct cp_loop_env *d)
+{
+	struct dp_runtime *rt = d->rt;
+	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
+	uint64_t next_log = start, next_reclaim = start;
+	uint64_t exhausted = 0;
+	double run_seconds = d->run_seconds;
+	struct dp_counters sum;
+	bool busy = false, shutdown = false;
+	int exit_value;
+
+	while (!got_signal && !shutdown) {
+		const struct dp_config *cfg;
+		int wait_ms = busy ? 1 : TICK_MS;
+		uint64_t t;
+
+		control_wait(d, wait_ms);
+		cp_fo_poll(d->fo);
+		if (d->cmds != NULL) {
+			busy = cp_cmd_progress(d->cmds);
+			shutdown = cp_cmds_shutdown(d->cmds, &exit_value);
+		}
+		/* A command may just have replaced the snapshot (and freed the old one). */
+		cfg = rt->snap->cfg;
+		t = rte_get_timer_cycles();
+		if (run_seconds > 0 && (double)(t - start) / (double)hz >= run_seconds) {
+			break;
+		}
+		cp_persist_check(d->persist);
+		if (t >= next_reclaim) {
+			if (next_reclaim != start) {
+				reclaim_scan(rt);
+				cp_requeue_lost(d->apply);
+			}
+			next_reclaim = t + hz * cfg->reclaim_interval;
+		}
+		if (t >= next_log) {
+			if (next_log != start && cfg->log_interval != 0) {
+				cp_stats_sum(d->stats, &sum, false);
+				cp_stats_log("counters", &sum);
+				if (sum.drop[DP_DROP_POOL_EXHAUSTED] > exhausted) {
+					cp_log(CP_LOG_WARN, "pool exhausted: %llu requests got no "
+					       "offer in the last %us", (unsigned long long)
+					       (sum.drop[DP_DROP_POOL_EXHAUSTED] - exhausted),
+					       cfg->log_interval);
+					exhausted = sum.drop[DP_DROP_POOL_EXHAUSTED];
+				}
+			}
+			next_log = t + hz * (cfg->log_interval ? cfg->log_interval : 1);
+		}
+	}
+	if (got_signal) {
+		cp_log(CP_LOG_INFO, "signal %d: stopping", (int)got_signal);
+	} else if (shutdown) {
+		cp_log(CP_LOG_INFO, "event=shutdown by=control-socket");
+	}
+}

@@ -1,0 +1,393 @@
+/*
+ * Unit tests of the control plane's failover (failover.c, fo_run_*.c) with no worker and no
+ * DPDK: binding changes go to a fake lease-op sink the test plays as the worker, durable
+ * changes come from a real committer driven by hand (its tap), and the partner is an fo_link
+ * of failover/ on loopback (127.0.0.2 -> 127.0.0.1, as test_fo_link does) that the test
+ * drives, PRIMARY to our SECONDARY.
+ *
+ * Inbound: a BNDUPD from the partner is decided, handed to the owner worker, and its BNDACK
+ * leaves only once the worker's change is durable. Outbound: changes the committer made
+ * durable are marked, sent as BNDUPDs no more than the partner's window at a time, and
+ * forgotten (unacked 0) once acked.
+ *
+ * Every wait is a bounded loop of 2 ms rounds.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+
+#include "apply.h"
+#include "committer.h"
+#include "config.h"
+#include "failover.h"
+#include "fo_lease.h"
+#include "fo_link.h"
+#include "fo_msg.h"
+#include "leaseop.h"
+#include "store.h"
+#include "worker.h"
+
+#define ROUNDS	1500
+#define ADDR(x)	(0xc6120000u | (x))	/* 198.18.0.x */
+
+/* --- the fake worker ------------------------------------------------------------------ */
+
+struct fake_sink {
+	unsigned n_sub;
+	struct dp_lease_op *sub[16];
+	uint32_t sub_worker[16];
+	uint64_t durable;
+};
+
+static int fake_submit(void *ctx, uint32_t worker, struct dp_lease_op *op)
+{
+	struct fake_sink *s = ctx;
+
+	assert_true(s->n_sub < 16);
+	s->sub_worker[s->n_sub] = worker;
+	s->sub[s->n_sub++] = op;
+	return 0;
+}
+
+static bool fake_done(void *ctx, const struct dp_lease_op *op)
+{
+	(void)ctx;
+	return atomic_load(&op->done) != 0;
+}
+
+static uint64_t fake_durable(void *ctx, uint32_t worker)
+{
+	(void)worker;
+	return ((struct fake_sink *)ctx)->durable;
+}
+
+static const struct cp_leaseop_sink_ops fake_ops = {
+	.submit = fake_submit, .done = fake_done, .durable = fake_durable,
+};
+
+/* --- the daemon's side and the partner ----------------------------------------------- */
+
+struct t {
+	char dir[64];
+	struct store *st;
+	struct committer *cm;
+	struct dp_runtime rt;
+	struct cp_apply apply;
+	struct fake_sink sink;
+	struct cp_fo *fo;
+	struct fo_link *partner;
+	struct fo_link_event ev[16];
+	bool up;
+	/* what the partner received */
+	unsigned n_bndupd, n_bndack;
+	uint32_t bndupd_xid[16], bndupd_addr[16];
+	uint8_t bndupd_status[16];
+	uint32_t bndack_xid, bndack_addr;
+	bool bndack_reject;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t wall(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+static int setup(void **state)
+{
+	static char json[2048];
+	struct t *t = calloc(1, sizeof(*t));
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	struct committer_opts co = {.n_workers = 1};
+	uint16_t port = (uint16_t)(20000 + getpid() % 20000);
+	struct fo_link_cfg lc;
+	struct dp_config *cfg;
+	char err[512];
+	int rc;
+
+	assert_non_null(t);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/lw-forun.XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(json, sizeof(json),
+		 "{\"server\": {\"workers\": 1, \"store\": \"%s\"},"
+		 " \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+		 "   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+		 " \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
+		 "   \"pools\": [\"198.18.0.100 - 198.18.0.109\"], \"lease-time\": 600}],"
+		 " \"relationships\": [{\"name\": \"fotest\", \"role\": \"secondary\","
+		 "   \"mode\": \"load-balance\", \"local-address\": \"127.0.0.1\","
+		 "   \"partner-address\": \"127.0.0.2\", \"port\": %u, \"partner-port\": %u,"
+		 "   \"mclt\": 60, \"max-response-delay\": 30, \"max-unacked\": 10,"
+		 "   \"scopes\": [\"lab\"]}]}", t->dir, port, port + 1);
+	cfg = cp_config_parse(json, err, sizeof(err));
+	if (cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	t->st = store_open(t->dir, &so, err, sizeof(err));
+	assert_non_null(t->st);
+	t->cm = committer_new(t->st, &co);
+	assert_non_null(t->cm);
+	assert_int_equal(committer_tap_enable(t->cm, 64), 0);
+
+	urcu_qsbr_register_thread();
+	urcu_qsbr_thread_offline();	/* as the control thread: online only inside */
+	t->rt.n_workers = 1;
+	t->rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(t->rt.table);
+	assert_null(dp_runtime_publish(&t->rt, cfg, dp_pools_new(cfg, 1), &rc));
+	assert_int_equal(rc, 0);
+	t->apply.rt = &t->rt;
+
+	rc = cp_fo_start(&(struct cp_fo_env){
+			.rt = &t->rt, .store = t->st, .committer = t->cm, .apply = &t->apply,
+			.sink = {.ops = &fake_ops, .ctx = &t->sink}}, &t->fo);
+	assert_int_equal(rc, 0);
+	assert_non_null(t->fo);
+
+	memset(&lc, 0, sizeof(lc));
+	lc.name = "fotest";
+	lc.role = FO_LINK_PRIMARY;
+	inet_pton(AF_INET, "127.0.0.2", &lc.local_addr);
+	inet_pton(AF_INET, "127.0.0.1", &lc.partner_addr);
+	lc.local_port = port + 1;
+	lc.partner_port = port;
+	lc.receive_timer = 30;
+	lc.max_unacked = 2;	/* our window for the outbound test */
+	lc.mclt = 60;
+	memset(lc.hba, 0xff, 16);
+	t->partner = fo_link_new(&lc, err, sizeof(err));
+	if (t->partner == NULL) {
+		fail_msg("partner link: %s", err);
+	}
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	char cmd[128];
+
+	cp_fo_stop(t->fo);
+	fo_link_free(t->partner);
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t->rt.table);
+	urcu_qsbr_thread_offline();
+	dp_snapshot_free(t->rt.snap);
+	committer_free(t->cm);
+	store_close(t->st);
+	urcu_qsbr_unregister_thread();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	if (system(cmd) != 0) {
+		print_message("could not remove %s\n", t->dir);
+	}
+	free(t);
+	return 0;
+}
+
+/* One round: our failover, then the partner (it answers STATE once up). */
+static void round_once(struct t *t)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 2000000};
+	int n;
+
+	cp_fo_poll(t->fo);
+	n = fo_link_poll(t->partner, mono_ms(), wall(), t->ev, 16);
+	for (int i = 0; i < n; i++) {
+		const struct fo_link_event *e = &t->ev[i];
+		const struct fo_msg *m = &e->msg;
+
+		if (e->type == FO_LINK_UP) {
+			struct fo_msg s;
+
+			t->up = true;
+			fo_msg_init(&s, FO_MSG_STATE, 0, 0);
+			s.server_state = FO_SS_NORMAL;
+			s.server_flags = 0;
+			s.stos = wall();
+			s.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_SERVER_FLAGS) |
+				     FO_BIT(FO_OPT_STOS);
+			assert_int_equal(fo_link_send(t->partner, &s), 0);
+		} else if (e->type == FO_LINK_MESSAGE && m->type == FO_MSG_BNDUPD) {
+			assert_true(t->n_bndupd < 16);
+			t->bndupd_xid[t->n_bndupd] = m->xid;
+			t->bndupd_addr[t->n_bndupd] = m->assigned_addr;
+			t->bndupd_status[t->n_bndupd++] = m->binding_status;
+		} else if (e->type == FO_LINK_MESSAGE && m->type == FO_MSG_BNDACK) {
+			t->n_bndack++;
+			t->bndack_xid = m->xid;
+			t->bndack_addr = m->assigned_addr;
+			t->bndack_reject = fo_msg_has(m, FO_OPT_REJECT_REASON);
+		}
+	}
+	nanosleep(&ts, NULL);
+}
+
+/* Poll until *@p v reaches @p want (or fail). */
+static void wait_for(struct t *t, const unsigned *v, unsigned want, const char *what)
+{
+	for (int i = 0; i < ROUNDS && *v < want; i++) {
+		round_once(t);
+	}
+	if (*v < want) {
+		fail_msg("timed out waiting for %s (%u of %u)", what, *v, want);
+	}
+}
+
+static void wait_up(struct t *t)
+{
+	unsigned up = 0;
+
+	for (int i = 0; i < ROUNDS && !up; i++) {
+		round_once(t);
+		up = t->up;
+	}
+	assert_true(up);
+	/* Let our side take the partner's STATE (communications ok). */
+	for (int i = 0; i < 20; i++) {
+		round_once(t);
+	}
+}
+
+/* A status figure of the relationship. */
+static json_int_t status_int(struct t *t, const char *key)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+	json_int_t v;
+
+	assert_non_null(l);
+	v = json_integer_value(json_object_get(json_array_get(l, 0), key));
+	json_decref(l);
+	return v;
+}
+
+/* The partner's BNDUPD of an ACTIVE lease is applied through the owner worker, and the BNDACK
+ * leaves only once the worker's change is durable. */
+static void test_inbound_ack_after_durable(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0xfa, 0x6d, 0, 0, 0x42};
+	struct t *t = *state;
+	struct dp_lease_op *op;
+	struct fo_msg m;
+	uint32_t now = wall();
+
+	wait_up(t);
+	fo_msg_init(&m, FO_MSG_BNDUPD, 0, 0);
+	m.assigned_addr = ADDR(105);
+	m.binding_status = FO_LEASE_ACTIVE;
+	m.chaddr.ptr = hw;
+	m.chaddr.len = sizeof(hw);
+	m.cltt = now;
+	m.stos = now;
+	m.lease_expiry = now + 600;
+	m.potential_expiry = now + 900;
+	m.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS) |
+		     FO_BIT(FO_OPT_CHADDR) | FO_BIT(FO_OPT_CLTT) | FO_BIT(FO_OPT_STOS) |
+		     FO_BIT(FO_OPT_LEASE_EXPIRY) | FO_BIT(FO_OPT_POTENTIAL_EXPIRY);
+	assert_int_equal(fo_link_send(t->partner, &m), 0);
+
+	wait_for(t, &t->sink.n_sub, 1, "the worker op");
+	op = t->sink.sub[0];
+	assert_int_equal(t->sink.sub_worker[0], 0);
+	assert_int_equal(op->kind, DP_OP_PEER);
+	assert_int_equal(op->addr, ADDR(105));
+	assert_int_equal(op->state, BT_ACTIVE);
+	assert_true(op->from_peer);
+	assert_true(op->expect && op->expect_none);	/* decided against "no binding" */
+	assert_int_equal(op->ends, (uint64_t)now + 600);
+	assert_int_equal(t->n_bndack, 0);	/* not before the worker is done */
+
+	/* The worker is done; its change (seq 7) is not durable yet: still no BNDACK. */
+	t->sink.durable = 6;
+	op->result = 0;
+	op->seq = 7;
+	atomic_store(&op->done, 1);
+	for (int i = 0; i < 100; i++) {
+		round_once(t);
+	}
+	assert_int_equal(t->n_bndack, 0);
+
+	t->sink.durable = 7;
+	wait_for(t, &t->n_bndack, 1, "the BNDACK");
+	assert_int_equal(t->bndack_xid, m.xid);
+	assert_int_equal(t->bndack_addr, ADDR(105));
+	assert_false(t->bndack_reject);
+	assert_int_equal(t->sink.n_sub, 1);	/* one step: no other writer held it */
+}
+
+/* Our durable changes (the committer's tap) go out as BNDUPDs, at most the partner's window
+ * in flight; each BNDACK lets the next go, and once all are acked nothing is unacked. */
+static void test_outbound_window_and_ack(void **state)
+{
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	wait_up(t);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct dp_change c = {
+			.seq = i + 1, .addr = ADDR(107 + i), .scope = 0, .state = BT_FREE,
+			.worker = 0, .start = now, .ends = now, .flags = DP_CHANGE_FO,
+		};
+
+		assert_int_equal(committer_ops.post(t->cm, &c), 0);
+	}
+	assert_int_equal(status_int(t, "unacked"), 0);
+	assert_int_equal(committer_round(t->cm), 3);	/* durable: the tap has them */
+
+	wait_for(t, &t->n_bndupd, 2, "two BNDUPDs");
+	for (int i = 0; i < 50; i++) {
+		round_once(t);
+	}
+	assert_int_equal(t->n_bndupd, 2);		/* the window (max-unacked 2) is full */
+	assert_int_equal(status_int(t, "unacked"), 3);
+	assert_int_equal(status_int(t, "in-flight"), 2);
+	assert_int_equal(t->bndupd_addr[0], ADDR(107));
+	assert_int_equal(t->bndupd_addr[1], ADDR(108));
+	assert_int_equal(t->bndupd_status[0], FO_LEASE_FREE);	/* no binding in the table */
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct fo_msg a;
+
+		if (i == 2) {
+			wait_for(t, &t->n_bndupd, 3, "the third BNDUPD");
+			assert_int_equal(t->bndupd_addr[2], ADDR(109));
+		}
+		fo_msg_init(&a, FO_MSG_BNDACK, 0, 0);
+		a.assigned_addr = t->bndupd_addr[i];
+		a.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS);
+		assert_int_equal(fo_link_send_xid(t->partner, &a, t->bndupd_xid[i]), 0);
+	}
+	for (int i = 0; i < ROUNDS && status_int(t, "unacked") != 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(status_int(t, "unacked"), 0);
+	assert_int_equal(status_int(t, "in-flight"), 0);
+	assert_int_equal(t->n_bndupd, 3);		/* each sent once */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_inbound_ack_after_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbound_window_and_ack, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

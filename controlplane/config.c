@@ -16,6 +16,7 @@
  * duplicate option" mean first in the file.
  */
 #include "config.h"
+#include "dhcp4_opts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -586,70 +587,6 @@ static int range_value(struct pctx *p, const char *path, json_t *v, bool single_
 /* ------------------------------------------------------------------------------------------ */
 /* Options                                                                                     */
 
-enum otype {
-	OT_IPV4,
-	OT_IPV4_LIST,
-	OT_STRING,
-	OT_BOOL,
-	OT_UINT8,
-	OT_UINT16,
-	OT_UINT32,
-	OT_INT32,
-	OT_HEX,
-	OT_COUNT,
-};
-
-static const char *const otype_name[OT_COUNT] = {
-	[OT_IPV4] = "ipv4",
-	[OT_IPV4_LIST] = "ipv4-list",
-	[OT_STRING] = "string",
-	[OT_BOOL] = "bool",
-	[OT_UINT8] = "uint8",
-	[OT_UINT16] = "uint16",
-	[OT_UINT32] = "uint32",
-	[OT_INT32] = "int32",
-	[OT_HEX] = "hex",
-};
-
-struct named_opt {
-	const char *name;
-	uint8_t code;
-	enum otype type;
-};
-
-/* Options with a name of their own in "options" (RFC 2132 codes). Sorted by code. */
-static const struct named_opt named_opts[] = {
-	{ "time-offset", 2, OT_INT32 },
-	{ "routers", 3, OT_IPV4_LIST },
-	{ "domain-name-servers", 6, OT_IPV4_LIST },
-	{ "domain-name", 15, OT_STRING },
-	{ "interface-mtu", 26, OT_UINT16 },
-	{ "broadcast-address", 28, OT_IPV4 },
-	{ "ntp-servers", 42, OT_IPV4_LIST },
-	{ "netbios-name-servers", 44, OT_IPV4_LIST },
-	{ "tftp-server-name", 66, OT_STRING },
-	{ "bootfile-name", 67, OT_STRING },
-};
-
-#define N_NAMED (sizeof(named_opts) / sizeof(named_opts[0]))
-
-/* Codes the server writes itself, and where their value comes from instead. */
-static const char *const server_written[256] = {
-	[1] = "the subnet mask is derived from the scope's subnet",
-	[12] = "the host name comes from the reservation's \"hostname\"",
-	[50] = "requested address is a client option",
-	[51] = "the lease time comes from lease-time, min-lease-time and max-lease-time",
-	[52] = "option overload is decided by the server",
-	[53] = "the message type is decided by the server",
-	[54] = "the server identifier is the interface address",
-	[55] = "the parameter request list is a client option",
-	[57] = "maximum message size is a client option",
-	[58] = "the renewal time (T1) comes from renew-time",
-	[59] = "the rebinding time (T2) comes from rebind-time",
-	[61] = "the client identifier is a client option",
-	[82] = "relay agent information is echoed from the relay",
-};
-
 static void put_be16(uint8_t *b, uint32_t x)
 {
 	b[0] = (uint8_t)(x >> 8);
@@ -670,7 +607,7 @@ static uint32_t get_be32(const uint8_t *b)
 }
 
 /* One option value of @type into buf[OPT_VALUE_MAX]. */
-static int opt_encode(struct pctx *p, const char *path, enum otype type, const json_t *v,
+static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type, const json_t *v,
 		      uint8_t *buf, size_t *len)
 {
 	char sub[PATH_LEN];
@@ -678,14 +615,14 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 	long long x = 0;
 
 	switch (type) {
-	case OT_IPV4:
+	case DHCP4_OT_IPV4:
 		if (ipv4_value(p, path, v, &a) != 0) {
 			return -EINVAL;
 		}
 		put_be32(buf, a);
 		*len = 4;
 		return 0;
-	case OT_IPV4_LIST:
+	case DHCP4_OT_IPV4_LIST:
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > OPT_VALUE_MAX / 4) {
 			return fail_got(p, path, "must be a list of 1..256 IPv4 addresses", v);
@@ -698,7 +635,7 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 		}
 		*len = 4 * json_array_size(v);
 		return 0;
-	case OT_STRING:
+	case DHCP4_OT_STRING:
 		if (!json_is_string(v)) {
 			return fail_got(p, path, "must be a string", v);
 		}
@@ -715,44 +652,45 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 		}
 		memcpy(buf, json_string_value(v), *len);
 		return 0;
-	case OT_BOOL:
+	case DHCP4_OT_BOOL:
 		if (!json_is_boolean(v)) {
 			return fail_got(p, path, "must be true or false", v);
 		}
 		buf[0] = json_is_true(v) ? 1 : 0;
 		*len = 1;
 		return 0;
-	case OT_UINT8:
+	case DHCP4_OT_UINT8:
 		if (int_value(p, path, v, 0, UINT8_MAX, &x) != 0) {
 			return -EINVAL;
 		}
 		buf[0] = (uint8_t)x;
 		*len = 1;
 		return 0;
-	case OT_UINT16:
+	case DHCP4_OT_UINT16:
 		if (int_value(p, path, v, 0, UINT16_MAX, &x) != 0) {
 			return -EINVAL;
 		}
 		put_be16(buf, (uint32_t)x);
 		*len = 2;
 		return 0;
-	case OT_UINT32:
+	case DHCP4_OT_UINT32:
 		if (int_value(p, path, v, 0, UINT32_MAX, &x) != 0) {
 			return -EINVAL;
 		}
 		put_be32(buf, (uint32_t)x);
 		*len = 4;
 		return 0;
-	case OT_INT32:
+	case DHCP4_OT_INT32:
 		if (int_value(p, path, v, INT32_MIN, INT32_MAX, &x) != 0) {
 			return -EINVAL;
 		}
 		put_be32(buf, (uint32_t)(int32_t)x);
 		*len = 4;
 		return 0;
-	case OT_HEX:
+	case DHCP4_OT_HEX:
 		return hex_value(p, path, v, buf, OPT_VALUE_MAX, 0, len);
-	case OT_COUNT:
+	case DHCP4_OT_NONE:
+	case DHCP4_OT_COUNT:
 		break;
 	}
 	return fail(p, path, "internal error: option type %d", (int)type);
@@ -762,7 +700,7 @@ static int opt_encode(struct pctx *p, const char *path, enum otype type, const j
 struct optset {
 	uint8_t *data[256];
 	uint16_t len[256];
-	int16_t who[256];	/* 0 unset; > 0 custom[who - 1]; < 0 named_opts[-who - 1] */
+	int16_t who[256];	/* 0 unset; > 0 custom[who - 1]; < 0 its named key */
 };
 
 static void optset_free(struct optset *o)
@@ -783,13 +721,13 @@ static int optset_dup(struct pctx *p, const char *path, const struct optset *o, 
 	if (o->who[code] > 0) {
 		snprintf(prev, sizeof(prev), "custom[%d]", o->who[code] - 1);
 	} else {
-		snprintf(prev, sizeof(prev), "\"%s\"", named_opts[-o->who[code] - 1].name);
+		snprintf(prev, sizeof(prev), "\"%s\"", dhcp4_opts_by_code(code)->name);
 	}
 	return fail(p, path, "option %u is already set by %s", code, prev);
 }
 
 static int optset_add(struct pctx *p, const char *path, struct optset *o, uint8_t code,
-		      int16_t who, enum otype type, const json_t *v)
+		      int16_t who, enum dhcp4_opt_type type, const json_t *v)
 {
 	uint8_t buf[OPT_VALUE_MAX];
 	size_t len = 0;
@@ -820,7 +758,7 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 	}
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		json_t *e = json_array_get(a, i), *jc, *jt, *jv;
-		enum otype type = OT_COUNT;
+		enum dhcp4_opt_type type = DHCP4_OT_NONE;
 		long long code = 0;
 
 		path_idx(epath, path, i);
@@ -831,22 +769,26 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 		    int_value(p, path_key(sub, epath, "code"), jc, 1, 254, &code) != 0) {
 			return -EINVAL;
 		}
-		if (server_written[code] != NULL) {
+		if (dhcp4_opts_owned((uint8_t)code) != NULL) {
 			return fail(p, sub, "option %lld is written by the server: %s", code,
-				    server_written[code]);
+				    dhcp4_opts_owned((uint8_t)code));
 		}
 		if (optset_dup(p, sub, o, (uint8_t)code) != 0) {
 			return -EINVAL;
 		}
-		for (int t = 0; t < OT_COUNT && json_is_string(jt); t++) {
-			if (strcmp(json_string_value(jt), otype_name[t]) == 0) {
-				type = (enum otype)t;
-			}
+		if (json_is_string(jt)) {
+			type = dhcp4_opts_type_by_name(json_string_value(jt));
 		}
-		if (type == OT_COUNT) {
-			return fail(p, path_key(sub, epath, "type"),
-				    "unknown type %s; use one of ipv4, ipv4-list, string, bool, "
-				    "uint8, uint16, uint32, int32, hex", describe(jt).s);
+		if (type == DHCP4_OT_NONE) {
+			char names[128];
+			size_t at = 0;
+
+			for (int t = DHCP4_OT_NONE + 1; t < DHCP4_OT_COUNT; t++) {
+				at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
+						       at != 0 ? ", " : "", dhcp4_opts_type_name(t));
+			}
+			return fail(p, path_key(sub, epath, "type"), "unknown type %s; use one of %s",
+				    describe(jt).s, names);
 		}
 		if (optset_add(p, path_key(sub, epath, "value"), o, (uint8_t)code,
 			       (int16_t)(i + 1), type, jv) != 0) {
@@ -874,7 +816,7 @@ static int parse_options(struct pctx *p, const char *path, json_t *obj, struct d
 	}
 	json_object_foreach(obj, key, v) {
 		struct suggest sg = { NULL, 0 };
-		size_t i;
+		const struct dhcp4_opt_def *d;
 
 		path_key(sub, path, key);
 		if (strcmp(key, "custom") == 0) {
@@ -883,19 +825,18 @@ static int parse_options(struct pctx *p, const char *path, json_t *obj, struct d
 			}
 			continue;
 		}
-		for (i = 0; i < N_NAMED; i++) {
-			if (strcmp(key, named_opts[i].name) == 0) {
-				break;
+		d = dhcp4_opts_by_name(key);
+		if (d == NULL || !(d->flags & DHCP4_OPTF_CONFIG_KEY)) {
+			for (d = dhcp4_opts_next(-1); d != NULL; d = dhcp4_opts_next(d->code)) {
+				if (d->flags & DHCP4_OPTF_CONFIG_KEY) {
+					suggest_try(&sg, key, d->name);
+				}
 			}
-			suggest_try(&sg, key, named_opts[i].name);
-		}
-		if (i == N_NAMED) {
 			suggest_try(&sg, key, "custom");
 			fail_unknown(p, path, key, &sg);
 			goto out;
 		}
-		if (optset_add(p, sub, o, named_opts[i].code, (int16_t)(-(int)i - 1),
-			       named_opts[i].type, v) != 0) {
+		if (optset_add(p, sub, o, d->code, -1, (enum dhcp4_opt_type)d->type, v) != 0) {
 			goto out;
 		}
 	}
@@ -2190,37 +2131,15 @@ static json_t *hex_json(const uint8_t *d, size_t n)
 	return j;
 }
 
-/*
- * RFC 2132 (and a few vendor) option types, so that cp_config_to_json() writes a custom option
- * back with a readable type rather than as hex. Parsing does not use this table: a custom
- * entry states its own type. Values are enum otype + 1; 0 = unknown.
- */
-static const uint8_t known_type[256] = {
-	[4] = OT_IPV4_LIST + 1, [5] = OT_IPV4_LIST + 1, [7] = OT_IPV4_LIST + 1,
-	[8] = OT_IPV4_LIST + 1, [9] = OT_IPV4_LIST + 1, [10] = OT_IPV4_LIST + 1,
-	[11] = OT_IPV4_LIST + 1, [13] = OT_UINT16 + 1, [14] = OT_STRING + 1,
-	[16] = OT_IPV4 + 1, [17] = OT_STRING + 1, [18] = OT_STRING + 1, [19] = OT_BOOL + 1,
-	[20] = OT_BOOL + 1, [22] = OT_UINT16 + 1, [23] = OT_UINT8 + 1, [24] = OT_UINT32 + 1,
-	[27] = OT_BOOL + 1, [29] = OT_BOOL + 1, [30] = OT_BOOL + 1, [31] = OT_BOOL + 1,
-	[32] = OT_IPV4 + 1, [34] = OT_BOOL + 1, [35] = OT_UINT32 + 1, [36] = OT_BOOL + 1,
-	[37] = OT_UINT8 + 1, [38] = OT_UINT32 + 1, [39] = OT_BOOL + 1, [40] = OT_STRING + 1,
-	[41] = OT_IPV4_LIST + 1, [45] = OT_IPV4_LIST + 1, [46] = OT_UINT8 + 1,
-	[47] = OT_STRING + 1, [48] = OT_IPV4_LIST + 1, [49] = OT_IPV4_LIST + 1,
-	[64] = OT_STRING + 1, [65] = OT_IPV4_LIST + 1, [69] = OT_IPV4_LIST + 1,
-	[70] = OT_IPV4_LIST + 1, [71] = OT_IPV4_LIST + 1, [72] = OT_IPV4_LIST + 1,
-	[73] = OT_IPV4_LIST + 1, [74] = OT_IPV4_LIST + 1, [75] = OT_IPV4_LIST + 1,
-	[76] = OT_IPV4_LIST + 1, [150] = OT_IPV4_LIST + 1,
-};
-
 /* @o's value as a JSON value of @type, or NULL when its bytes do not fit that type. */
-static json_t *typed_json(enum otype type, const struct dp_option *o)
+static json_t *typed_json(enum dhcp4_opt_type type, const struct dp_option *o)
 {
 	json_t *a;
 
 	switch (type) {
-	case OT_IPV4:
+	case DHCP4_OT_IPV4:
 		return o->len == 4 ? ip_json(get_be32(o->data)) : NULL;
-	case OT_IPV4_LIST:
+	case DHCP4_OT_IPV4_LIST:
 		if (o->len == 0 || o->len % 4 != 0) {
 			return NULL;
 		}
@@ -2232,23 +2151,24 @@ static json_t *typed_json(enum otype type, const struct dp_option *o)
 			}
 		}
 		return a;
-	case OT_STRING:
+	case DHCP4_OT_STRING:
 		if (o->len == 0 || memchr(o->data, '\0', o->len) != NULL) {
 			return NULL;
 		}
 		return json_stringn((const char *)o->data, o->len);	/* NULL if not UTF-8 */
-	case OT_BOOL:
+	case DHCP4_OT_BOOL:
 		return o->len == 1 && o->data[0] <= 1 ? json_boolean(o->data[0]) : NULL;
-	case OT_UINT8:
+	case DHCP4_OT_UINT8:
 		return o->len == 1 ? json_integer(o->data[0]) : NULL;
-	case OT_UINT16:
+	case DHCP4_OT_UINT16:
 		return o->len == 2 ? json_integer(o->data[0] << 8 | o->data[1]) : NULL;
-	case OT_UINT32:
+	case DHCP4_OT_UINT32:
 		return o->len == 4 ? json_integer(get_be32(o->data)) : NULL;
-	case OT_INT32:
+	case DHCP4_OT_INT32:
 		return o->len == 4 ? json_integer((int32_t)get_be32(o->data)) : NULL;
-	case OT_HEX:
-	case OT_COUNT:
+	case DHCP4_OT_HEX:
+	case DHCP4_OT_NONE:
+	case DHCP4_OT_COUNT:
 		break;
 	}
 	return NULL;
@@ -2260,32 +2180,25 @@ static json_t *options_json(const struct dp_optlist *l, bool *ok)
 
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct dp_option *op = &l->v[i];
+		const struct dhcp4_opt_def *d = dhcp4_opts_by_code(op->code);
+		enum dhcp4_opt_type type = DHCP4_OT_HEX;
 		json_t *e, *v = NULL;
-		size_t k;
 
-		enum otype type = OT_HEX;
-
-		for (k = 0; k < N_NAMED; k++) {
-			if (named_opts[k].code == op->code) {
-				v = typed_json(named_opts[k].type, op);
-				break;
-			}
-		}
-		if (v != NULL) {
-			put(o, named_opts[k].name, v, ok);
-			continue;
-		}
-		if (known_type[op->code] != 0) {
-			type = (enum otype)(known_type[op->code] - 1);
+		if (d != NULL) {
+			type = (enum dhcp4_opt_type)d->type;
 			v = typed_json(type, op);
 		}
+		if (v != NULL && (d->flags & DHCP4_OPTF_CONFIG_KEY)) {
+			put(o, d->name, v, ok);
+			continue;
+		}
 		if (v == NULL) {
-			type = OT_HEX;
+			type = DHCP4_OT_HEX;
 			v = hex_json(op->data, op->len);
 		}
 		e = json_object();
 		put(e, "code", json_integer(op->code), ok);
-		put(e, "type", json_string(otype_name[type]), ok);
+		put(e, "type", json_string(dhcp4_opts_type_name(type)), ok);
 		put(e, "value", v, ok);
 		push(custom, e, ok);
 	}

@@ -15,7 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ROW(c, n, t, f)		[c] = { .name = (n), .code = (c), .type = DHCP4_OT_##t, .flags = (f) }
+#define ROW(c, n, t, f)		[c] = { .name = (n), .code = (c), .type = DHCP4_OT_##t, \
+					.flags = (f) }
 #define OWNED(c, n, t, f, why)	[c] = { .name = (n), .owner = (why), .code = (c), \
 					.type = DHCP4_OT_##t, .flags = (f) }
 #define KEY	DHCP4_OPTF_CONFIG_KEY
@@ -127,7 +128,9 @@ const char *dhcp4_opts_owned(uint8_t code)
 const struct dhcp4_opt_def *dhcp4_opts_by_name(const char *name)
 {
 	for (size_t c = 0; c < 256; c++) {
-		if (dhcp4_opts_table[c].name != NULL && strcmp(dhcp4_opts_table[c].name, name) == 0) {
+		const char *n = dhcp4_opts_table[c].name;
+
+		if (n != NULL && strcmp(n, name) == 0) {
 			return &dhcp4_opts_table[c];
 		}
 	}

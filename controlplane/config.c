@@ -644,7 +644,7 @@ static int check_scopes(struct pctx *p, struct dp_config *c)
 		if (strcmp(names[i].name, names[i - 1].name) == 0) {
 			snprintf(path, sizeof(path), "scopes[%u].name", names[i].idx);
 			cs_fail(p, path, "scope name \"%s\" is already used by scopes[%u]",
-			     names[i].name, names[i - 1].idx);
+				names[i].name, names[i - 1].idx);
 			goto out;
 		}
 	}
@@ -658,8 +658,8 @@ static int check_scopes(struct pctx *p, struct dp_config *c)
 
 			snprintf(path, sizeof(path), "scopes[%u].subnet", late->idx);
 			cs_fail(p, path, "%s/%u overlaps subnet %s/%u of scope \"%s\"",
-			     cs_ipfmt(a->subnet).s, a->prefix_len, cs_ipfmt(b->subnet).s, b->prefix_len,
-			     b->name);
+				cs_ipfmt(a->subnet).s, a->prefix_len, cs_ipfmt(b->subnet).s,
+				b->prefix_len, b->name);
 			goto out;
 		}
 	}
@@ -668,7 +668,7 @@ static int check_scopes(struct pctx *p, struct dp_config *c)
 		if (rel[i].first == rel[i - 1].first) {
 			snprintf(path, sizeof(path), "scopes[%u].relay-addresses", rel[i].idx);
 			cs_fail(p, path, "%s is already a relay address of scope \"%s\"",
-			     cs_ipfmt(rel[i].first).s, c->scopes[rel[i - 1].idx].name);
+				cs_ipfmt(rel[i].first).s, c->scopes[rel[i - 1].idx].name);
 			goto out;
 		}
 	}
@@ -762,7 +762,8 @@ int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 
 		cs_path_idx(ipath, path, i);
 		for (s = 0; s < c->n_scopes; s++) {
-			if (json_is_string(x) && strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
+			if (json_is_string(x) &&
+			    strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
 				break;
 			}
 		}

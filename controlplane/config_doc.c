@@ -143,9 +143,9 @@ int main(int argc, char **argv)
 					rc = 1;
 				}
 			} else {
-				fprintf(stderr, "%s: the configuration table differs from the schema "
-					"(controlplane/config_schema.c); run: lw-config-doc update "
-					"%s\n", argv[i], argv[i]);
+				fprintf(stderr, "%s: the configuration table differs from "
+					"the schema (controlplane/config_schema.c); run: "
+					"lw-config-doc update %s\n", argv[i], argv[i]);
 				rc = 1;
 			}
 		}

@@ -37,7 +37,7 @@ struct pctx {
 	bool failed;
 	struct dp_config *c;			/* the snapshot being built */
 	int32_t iface_owner[DP_MAX_IFACES];	/* scope bound to each interface, or -1 */
-	uint16_t *where;			/* interface i is ports[port].interfaces[where[i]] */
+	uint16_t *where;			/* interface i: ports[p].interfaces[where[i]] */
 	int *owner;				/* relationship of each scope, or -1 */
 	struct dp_scope *scope;			/* the scope whose reservations are parsed */
 };

@@ -293,7 +293,7 @@ static int name_value(struct pctx *p, const char *path, const json_t *v, char *d
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_')) {
 			return cs_fail(p, path, "name %s may only contain letters, digits, "
-				    "'.', '-' and '_'", cs_describe(v).s);
+				       "'.', '-' and '_'", cs_describe(v).s);
 		}
 	}
 	return 0;
@@ -427,7 +427,7 @@ static int hex_value(struct pctx *p, const char *path, const json_t *v, uint8_t 
 	}
 	if (n < 0 || memchr(json_string_value(v), '\0', json_string_length(v)) != NULL) {
 		return cs_fail(p, path, "%s is not hex bytes like \"01:02:03\" or \"010203\"",
-			    cs_describe(v).s);
+			       cs_describe(v).s);
 	}
 	if ((size_t)n < minlen) {
 		return cs_fail(p, path, "must not be empty");
@@ -446,7 +446,7 @@ static int mac_value(struct pctx *p, const char *path, const json_t *v, uint8_t 
 	s = json_string_value(v);
 	if (json_string_length(v) != 17 || s[2] != ':' || cp_hex_parse(s, mac, 6) != 6) {
 		return cs_fail(p, path, "%s is not a MAC address like \"02:00:5e:12:00:05\"",
-			    cs_describe(v).s);
+			       cs_describe(v).s);
 	}
 	return 0;
 }
@@ -505,16 +505,17 @@ int cs_range_value(struct pctx *p, const char *path, json_t *v, bool single_ok,
 		}
 		if (!ok) {
 			return cs_fail(p, path, "%s is not %s like \"198.18.0.100 - 198.18.0.200\"",
-				    cs_describe(v).s, single_ok ? "an address or a range" : "a range");
+				       cs_describe(v).s,
+				       single_ok ? "an address or a range" : "a range");
 		}
 	} else {
 		return cs_fail_got(p, path, single_ok ?
-				"must be an address, a range \"first - last\" or " RANGE_OBJ :
-				"must be a range \"first - last\" or " RANGE_OBJ, v);
+				   "must be an address, a range \"first - last\" or " RANGE_OBJ :
+				   "must be a range \"first - last\" or " RANGE_OBJ, v);
 	}
 	if (r->first > r->last) {
 		return cs_fail(p, path, "range %s-%s is reversed", cs_ipfmt(r->first).s,
-			    cs_ipfmt(r->last).s);
+			       cs_ipfmt(r->last).s);
 	}
 	return 0;
 }
@@ -559,7 +560,8 @@ static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type
 			return cs_fail_got(p, path, "must be a list of 1..256 IPv4 addresses", v);
 		}
 		for (size_t i = 0; i < json_array_size(v); i++) {
-			if (cs_ipv4_value(p, cs_path_idx(sub, path, i), json_array_get(v, i), &a) != 0) {
+			if (cs_ipv4_value(p, cs_path_idx(sub, path, i), json_array_get(v, i),
+					  &a) != 0) {
 				return -EINVAL;
 			}
 			put_be32(buf + 4 * i, a);
@@ -576,7 +578,7 @@ static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type
 		}
 		if (*len > OPT_VALUE_MAX) {
 			return cs_fail(p, path, "must be at most %d bytes, got %zu", OPT_VALUE_MAX,
-				    *len);
+				       *len);
 		}
 		if (memchr(json_string_value(v), '\0', *len) != NULL) {
 			return cs_fail(p, path, "must not contain a NUL character");
@@ -702,7 +704,7 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 		}
 		if (dhcp4_opts_owned((uint8_t)code) != NULL) {
 			return cs_fail(p, sub, "option %lld is written by the server: %s", code,
-				    dhcp4_opts_owned((uint8_t)code));
+				       dhcp4_opts_owned((uint8_t)code));
 		}
 		if (optset_dup(p, sub, o, (uint8_t)code) != 0) {
 			return -EINVAL;
@@ -716,10 +718,11 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 
 			for (int t = DHCP4_OT_NONE + 1; t < DHCP4_OT_COUNT; t++) {
 				at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
-						       at != 0 ? ", " : "", dhcp4_opts_type_name(t));
+						       at != 0 ? ", " : "",
+						       dhcp4_opts_type_name(t));
 			}
-			return cs_fail(p, cs_path_key(sub, epath, "type"), "unknown type %s; use one of %s",
-				    cs_describe(jt).s, names);
+			return cs_fail(p, cs_path_key(sub, epath, "type"),
+				       "unknown type %s; use one of %s", cs_describe(jt).s, names);
 		}
 		if (optset_add(p, cs_path_key(sub, epath, "value"), o, (uint8_t)code,
 			       (int16_t)(i + 1), type, jv) != 0) {
@@ -1222,7 +1225,8 @@ static int relationship_post(struct pctx *p, const char *path, const json_t *v, 
 			       "\"hot-standby\" only");
 	}
 	if (r->mode == DP_FO_HOT_STANDBY && json_object_get(v, "load-balance-percent") != NULL) {
-		return cs_fail(p, path, "load-balance-percent applies to mode \"load-balance\" only");
+		return cs_fail(p, path,
+			       "load-balance-percent applies to mode \"load-balance\" only");
 	}
 	if (json_object_get(v, "auto-state-transition") == NULL) {
 		r->auto_state_transition = json_object_get(v, "state-switch-interval") != NULL;
@@ -1641,7 +1645,8 @@ json_t *cs_write_object(const struct dp_config *c, const struct cs_object *o, co
 			if (x == 0 && (it->flags & CS_OMIT_EMPTY)) {
 				continue;
 			}
-			v = it->type == CS_INT ? json_integer((json_int_t)x) : cs_ip_json((uint32_t)x);
+			v = it->type == CS_INT ? json_integer((json_int_t)x) :
+						 cs_ip_json((uint32_t)x);
 			break;
 		case CS_BOOL:
 			v = json_boolean(*(const bool *)(const void *)src);

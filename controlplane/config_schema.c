@@ -189,13 +189,39 @@ static void suggest_try(struct suggest *sg, const char *key, const char *cand)
 	}
 }
 
+/*
+ * An unknown key as the file spells it, but on one line: control characters, '"' and '\\'
+ * escaped as in JSON (a key may hold "\n"; the message must stay one line). Truncated at 127.
+ */
+static const char *key_echo(char *buf, size_t size, const char *key)
+{
+	size_t o = 0;
+
+	for (const unsigned char *k = (const unsigned char *)key; *k != '\0' && o + 7 < size; k++) {
+		if (*k < 0x20 || *k == 0x7f) {
+			o += (size_t)snprintf(buf + o, size - o, "\\u%04x", *k);
+		} else if (*k == '"' || *k == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)*k;
+		} else {
+			buf[o++] = (char)*k;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static int fail_unknown(struct pctx *p, const char *path, const char *key,
 			const struct suggest *sg)
 {
+	char echo[128];
+
+	key_echo(echo, sizeof(echo), key);
 	if (sg->best != NULL) {
-		return cs_fail(p, path, "unknown key \"%s\" (did you mean \"%s\"?)", key, sg->best);
+		return cs_fail(p, path, "unknown key \"%s\" (did you mean \"%s\"?)", echo,
+			       sg->best);
 	}
-	return cs_fail(p, path, "unknown key \"%s\"", key);
+	return cs_fail(p, path, "unknown key \"%s\"", echo);
 }
 
 /* Refuse any member of @obj that is not in the NULL-terminated @allowed. */

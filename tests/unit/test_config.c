@@ -296,6 +296,7 @@ static const struct bad bad[] = {
 	{ "scope", "[]", NULL, NULL,
 	  "top level: unknown key \"scope\" (did you mean \"scopes\"?)" },
 	{ "comment", "\"x\"", NULL, NULL, "top level: unknown key \"comment\"" },
+	{ "com\nment\"", "1", NULL, NULL, "top level: unknown key \"com\\u000ament\\\"\"" },
 	{ "ports", NULL, NULL, NULL, "top level: \"ports\" is missing" },
 	{ "scopes", NULL, NULL, NULL, "top level: \"scopes\" is missing" },
 

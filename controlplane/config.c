@@ -856,6 +856,22 @@ json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *
 /* ------------------------------------------------------------------------------------------ */
 /* Entry points                                                                                */
 
+/* jansson's reason, on one line: it may quote a token that holds a newline. */
+static void one_line(char *out, size_t size, const char *text)
+{
+	size_t o = 0;
+
+	for (const unsigned char *t = (const unsigned char *)text; *t != '\0' && o + 7 < size;
+	     t++) {
+		if (*t < 0x20 || *t == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\u%04x", *t);
+		} else {
+			out[o++] = (char)*t;
+		}
+	}
+	out[o] = '\0';
+}
+
 static struct dp_config *parse_buffer(const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct pctx *p;
@@ -869,8 +885,11 @@ static struct dp_config *parse_buffer(const char *buf, size_t len, char *err, si
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		if (errlen != 0) {
+			char text[JSON_ERROR_TEXT_LENGTH * 6];
+
+			one_line(text, sizeof(text), je.text);
 			snprintf(err, errlen, "line %d column %d: JSON syntax error: %s", je.line,
-				 je.column, je.text);
+				 je.column, text);
 		}
 		return NULL;
 	}

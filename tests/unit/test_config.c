@@ -292,6 +292,8 @@ static const struct bad bad[] = {
 	{ NULL, "", NULL, NULL, "line 1 column 0: JSON syntax error: " },
 	{ NULL, "\"x\"", NULL, NULL, "line 1 column 3: JSON syntax error: '[' or '{' expected" },
 	{ NULL, "[1]", NULL, NULL, "top level: must be an object, got [1]" },
+	{ NULL, "{\"a\\\nb\": 1}", NULL, NULL,
+	  "JSON syntax error: invalid escape near '\"a\\\\u000a'" },
 	{ NULL, "{} {}", NULL, NULL, "line 1 column 4: JSON syntax error: end of file expected" },
 	{ "scope", "[]", NULL, NULL,
 	  "top level: unknown key \"scope\" (did you mean \"scopes\"?)" },

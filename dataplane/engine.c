@@ -53,6 +53,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "dhcp4_opts.h"
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
@@ -1338,23 +1339,6 @@ void dp_reply_dest(const struct dp_frame *f, const struct dhcp4_msg *m,
 	}
 }
 
-static bool in_mandatory(uint8_t code)
-{
-	switch (code) {
-	case DHCP4_OPT_SUBNET_MASK:
-	case DHCP4_OPT_HOSTNAME:
-	case DHCP4_OPT_LEASE_TIME:
-	case DHCP4_OPT_MSG_TYPE:
-	case DHCP4_OPT_SERVER_ID:
-	case DHCP4_OPT_T1:
-	case DHCP4_OPT_T2:
-	case DHCP4_OPT_RELAY_AGENT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void put_configured(struct dhcp4_writer *w, const struct dp_option *o,
 			   struct dp_counters *ctr)
 {
@@ -1364,7 +1348,8 @@ static void put_configured(struct dhcp4_writer *w, const struct dp_option *o,
 }
 
 /* Options the client asked for (option 55, in its order), or all of them if it did not ask.
- * A reservation's option replaces the scope's of the same code. */
+ * A reservation's option replaces the scope's of the same code. Codes the server writes
+ * itself (the option table's DHCP4_OPTF_SERVER rows) are never taken from the lists. */
 static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 			const struct dp_decision *d, struct dp_counters *ctr)
 {
@@ -1379,7 +1364,7 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 		for (uint16_t i = 0; i < n; i++) {
 			const struct dp_option *o = ro ? dp_optlist_find(ro, prl[i]) : NULL;
 
-			if (in_mandatory(prl[i]) || (done[prl[i] >> 6] >> (prl[i] & 63)) & 1) {
+			if (dhcp4_opts_server_writes(prl[i]) || (done[prl[i] >> 6] >> (prl[i] & 63)) & 1) {
 				continue;
 			}
 			done[prl[i] >> 6] |= 1ULL << (prl[i] & 63);

@@ -292,10 +292,13 @@ static const struct bad bad[] = {
 	{ NULL, "", NULL, NULL, "line 1 column 0: JSON syntax error: " },
 	{ NULL, "\"x\"", NULL, NULL, "line 1 column 3: JSON syntax error: '[' or '{' expected" },
 	{ NULL, "[1]", NULL, NULL, "top level: must be an object, got [1]" },
+	{ NULL, "{\"a\\\nb\": 1}", NULL, NULL,
+	  "JSON syntax error: invalid escape near '\"a\\\\u000a'" },
 	{ NULL, "{} {}", NULL, NULL, "line 1 column 4: JSON syntax error: end of file expected" },
 	{ "scope", "[]", NULL, NULL,
 	  "top level: unknown key \"scope\" (did you mean \"scopes\"?)" },
 	{ "comment", "\"x\"", NULL, NULL, "top level: unknown key \"comment\"" },
+	{ "com\nment\"", "1", NULL, NULL, "top level: unknown key \"com\\u000ament\\\"\"" },
 	{ "ports", NULL, NULL, NULL, "top level: \"ports\" is missing" },
 	{ "scopes", NULL, NULL, NULL, "top level: \"scopes\" is missing" },
 
@@ -332,8 +335,6 @@ static const struct bad bad[] = {
 	{ "server.store", "@long:256", NULL, NULL,
 	  "server.store: must be at most 255 characters, got 256" },
 	{ "server.store", "false", NULL, NULL, "server.store: must be a string, got false" },
-	{ "server.control-socket", "\"\"", NULL, NULL,
-	  "server.control-socket: must not be empty" },
 	{ "server.control-socket", "@long:108", NULL, NULL,
 	  "server.control-socket: must be at most 107 characters, got 108" },
 
@@ -1155,6 +1156,22 @@ static void test_inactive(void **state)
 	free(text);
 }
 
+/* server.control-socket "" means no control socket (the daemon logs it and opens none). */
+static void test_no_control_socket(void **state)
+{
+	struct bad b = { "server.control-socket", "\"\"", NULL, NULL, NULL };
+	char *text;
+	struct dp_config *c;
+
+	(void)state;
+	text = build(&b);
+	c = parse_ok(text);
+	assert_string_equal(c->control_socket, "");
+	assert_round_trip(c);
+	dp_config_free(c);
+	free(text);
+}
+
 /* Appends printf output to a growing buffer. */
 struct sbuf {
 	char *s;
@@ -1252,6 +1269,7 @@ int main(void)
 		cmocka_unit_test(test_sorting),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_inactive),
+		cmocka_unit_test(test_no_control_socket),
 		cmocka_unit_test(test_limits),
 	};
 

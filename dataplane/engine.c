@@ -941,9 +941,31 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 /* --- entry points ------------------------------------------------------------------- */
 
 /*
+ * May a request pick its scope by ciaddr? RFC 2131 table 5: ciaddr is 0 in DHCPDISCOVER and
+ * DHCPDECLINE, and in a DHCPREQUEST from SELECTING or INIT-REBOOT (which carry a server
+ * identifier or a requested address, §4.3.2); only a RENEWING or REBINDING REQUEST, RELEASE
+ * and INFORM fill it with the address the client holds. Anything else with a ciaddr is not
+ * believed: a host on one segment must not reach (and empty) another segment's scope by
+ * writing an address of it there. BOOTP goes by its ingress too (only reservations).
+ */
+static bool scope_by_ciaddr(const struct dhcp4_msg *m)
+{
+	switch (m->type) {
+	case DHCP4_RELEASE:
+	case DHCP4_INFORM:
+		return true;
+	case DHCP4_REQUEST:
+		return !dhcp4_has(m, DHCP4_OPT_SERVER_ID) && !dhcp4_has(m, DHCP4_OPT_REQUESTED_IP);
+	default:
+		return false;
+	}
+}
+
+/*
  * The scope a request belongs to: the relay's (giaddr); else, for a client that already has
- * an address (ciaddr: RENEWING, INFORM, RELEASE), the scope of that address, which may be a
- * relayed scope the client now reaches us directly from; else the ingress interface's.
+ * an address and may say so (scope_by_ciaddr: RENEWING, REBINDING, INFORM, RELEASE), the
+ * scope of that address, which may be a relayed scope the client now reaches us directly
+ * from; else the ingress interface's.
  */
 static const struct dp_scope *select_scope(const struct dp_config *cfg,
 					   const struct dhcp4_msg *m, int iface)
@@ -953,7 +975,7 @@ static const struct dp_scope *select_scope(const struct dp_config *cfg,
 	if (m->giaddr != 0) {
 		return dp_config_scope_by_relay(cfg, m->giaddr);
 	}
-	if (m->ciaddr != 0) {
+	if (m->ciaddr != 0 && scope_by_ciaddr(m)) {
 		s = dp_config_scope_of(cfg, m->ciaddr);
 		if (s != NULL) {
 			return s;

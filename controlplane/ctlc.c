@@ -2679,6 +2679,7 @@ static const struct {
 	{ "parked", "Replies held back until their binding was durable." },
 	{ "leases-reclaimed", "Expired leases reclaimed." },
 	{ "options-dropped", "Configured options left out of a reply for lack of room." },
+	{ "handoff-overflow", "Freed addresses left to the requeue scan: hand-off FIFO full." },
 	{ "store-commits", "Store transactions committed." },
 	{ "store-changes", "Binding changes written to the store." },
 	{ "store-commit-failures", "Store transactions that failed." },

@@ -81,6 +81,8 @@ struct dp_counters {
 	uint64_t options_dropped;	/**< configured options left out: no room in the reply */
 	uint64_t leases_reclaimed;
 	uint64_t drop[DP_DROP_MAX];
+	uint64_t handoff_overflow;	/**< freed addresses another worker owns that did not fit
+					 *   the hand-off FIFO: left to the requeue scan */
 };
 
 /** Counter name of a drop reason (static string, snake_case). */

@@ -478,6 +478,16 @@ static bool is_our_address(const struct dp_config *c, uint32_t a)
 	return false;
 }
 
+/* A free address left every free list (cold): have the control thread's requeue scan find
+ * it again. */
+static __attribute__((cold, noinline)) void handoff_lost(struct dp_engine *e)
+{
+	e->ctr->handoff_overflow++;
+	if (e->requeue_lost != NULL) {
+		atomic_fetch_add_explicit(e->requeue_lost, 1, memory_order_relaxed);
+	}
+}
+
 /* An address is free again: back to the free list of the worker that owns its slice. */
 static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr)
 {
@@ -494,10 +504,12 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 		if (e->ho_count < DP_HANDOFF_MAX) {
 			e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
 				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr};
+			return;
 		}
-		/* Full (thousands of cross-worker frees within one commit): the address stays
-		 * out of the free lists until the control thread's requeue scan, which waits
-		 * for durability itself. */
+		/* Full (thousands of cross-worker frees within one commit): the control
+		 * thread's requeue scan, which waits for durability itself, finds the address
+		 * again; until then it is in no free list. */
+		handoff_lost(e);
 	}
 }
 

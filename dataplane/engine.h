@@ -64,6 +64,13 @@ struct dp_engine {
 	struct dp_fo_view *const *fo;
 	struct dp_handoff handoff[DP_HANDOFF_MAX];	/**< FIFO by seq */
 	uint32_t ho_head, ho_count;
+	/**
+	 * dp_runtime.requeue_lost (may be NULL: tests, single worker): bumped when a freed
+	 * address cannot be handed over (hand-off FIFO full, counted as handoff_overflow), so
+	 * the control thread's requeue scan, which waits for durability itself, finds the
+	 * address again (cp_requeue_lost). Relaxed atomic, shared by all workers.
+	 */
+	_Atomic uint64_t *requeue_lost;
 };
 
 /**

@@ -433,6 +433,7 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		w->eng.ctr = &w->ctr;
 		w->eng.tell = tell;
 		w->eng.tell_ctx = rt;
+		w->eng.requeue_lost = &rt->requeue_lost;
 		w->eng.fo = rt->fo;	/* the control thread publishes the views there */
 	}
 	return 0;

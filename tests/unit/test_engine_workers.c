@@ -348,6 +348,43 @@ static void no_worker_overwrites_another_workers_binding(void **state)
 	assert_int_equal(add_lease(v, 1, mac1, a), -EEXIST);
 }
 
+/*
+ * More cross-worker frees within one commit than the hand-off FIFO holds: the one that does
+ * not fit is counted and reported to the control thread (requeue_lost), whose requeue scan
+ * finds the address again; before, it silently left every free list until a restart.
+ */
+static void handoff_overflow_is_counted_and_reported(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac = client_of(0, 10);
+	uint32_t a = addr_of(v, 1);
+	_Atomic uint64_t lost = 0;
+
+	v->e[0].requeue_lost = &lost;
+	for (uint32_t i = 0; i <= DP_HANDOFF_MAX; i++) {
+		struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+
+		if (i % 32 == 0) {
+			/* Let retired records come back to the writer's stock. */
+			urcu_qsbr_thread_offline();
+			urcu_qsbr_barrier();
+			urcu_qsbr_thread_online();
+		}
+		assert_int_equal(add_lease(v, 0, mac, a), 0);
+		dp_engine_apply_op(&v->e[0], v->cfg, &del, T0);
+		assert_int_equal(del.result, 0);
+		assert_int_equal(del.count, 1);
+		if (i + 1 == DP_HANDOFF_MAX) {
+			assert_int_equal(v->e[0].ho_count, DP_HANDOFF_MAX);
+			assert_int_equal(v->ctr[0].handoff_overflow, 0);
+			assert_int_equal(lost, 0);
+		}
+	}
+	assert_int_equal(v->e[0].ho_count, DP_HANDOFF_MAX);
+	assert_int_equal(v->ctr[0].handoff_overflow, 1);
+	assert_int_equal(lost, 1);
+}
+
 /* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
 static int peer_op(struct env *v, uint32_t w, uint32_t addr, uint8_t state, uint16_t mac)
 {
@@ -413,6 +450,7 @@ int main(void)
 		T(freed_address_goes_back_to_its_slice_owner),
 		T(ended_binding_of_another_writer_is_handed_over),
 		T(no_worker_overwrites_another_workers_binding),
+		T(handoff_overflow_is_counted_and_reported),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

@@ -658,7 +658,7 @@ static json_t *lease_set(struct cp_daemon *d, struct ctl_conn *conn, json_t *arg
 				  "arguments.force-create: must be true or false");
 	}
 	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
-	owner = bt_key_owner(&k, d->rt.n_workers);
+	owner = bt_key_owner(d->rt.table, &k, d->rt.n_workers);
 	p = pending_new(what, owner, conn);
 	if (p == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");

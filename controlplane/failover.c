@@ -727,7 +727,7 @@ static int op_route(struct cp_daemon *d, struct fo_op *o)
 			return 1;
 		}
 	} else {
-		target = bt_key_owner(&w->key, d->rt.n_workers);
+		target = bt_key_owner(d->rt.table, &w->key, d->rt.n_workers);
 	}
 	o->op = *w;
 	o->first_step = false;

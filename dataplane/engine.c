@@ -1263,7 +1263,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		return -EINVAL;
 	}
 	slice = dp_pool_owner(e->pools, s->index, op->addr);
-	owner = b != NULL ? b->owner : keyed ? bt_key_owner(&op->key, e->n_workers) :
+	owner = b != NULL ? b->owner : keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
 		slice >= 0 ? (uint32_t)slice : 0;
 	if (owner != e->id) {
 		return -EAGAIN;

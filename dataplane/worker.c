@@ -130,7 +130,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			drop(w, m, DP_DROP_KEY_TOO_LONG);
 			return;
 		}
-		owner = bt_key_owner(&key, w->rt->n_workers);
+		owner = bt_key_owner(w->rt->table, &key, w->rt->n_workers);
 		if (owner != w->id) {
 			if (rte_ring_mp_enqueue(w->rt->workers[owner].steer, m) != 0) {
 				drop(w, m, DP_DROP_STEER_FULL);

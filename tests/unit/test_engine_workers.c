@@ -157,13 +157,13 @@ static int teardown(void **state)
 }
 
 /* A client (chaddr 02:00:00:00:<mac>) whose key belongs to worker @p w. */
-static uint16_t client_of(uint32_t w, uint16_t from)
+static uint16_t client_of(struct env *v, uint32_t w, uint16_t from)
 {
 	for (uint16_t mac = from; mac < from + 1000; mac++) {
 		struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7,
 					  .data = {1, 2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac}};
 
-		if (bt_key_owner(&k, 2) == w) {
+		if (bt_key_owner(v->table, &k, 2) == w) {
 			return mac;
 		}
 	}
@@ -238,7 +238,7 @@ static void owner_allocates_from_its_slice(void **state)
 	struct env *v = *state;
 
 	for (uint32_t w = 0; w < 2; w++) {
-		uint16_t mac = client_of(w, (uint16_t)(10 + 100 * w));
+		uint16_t mac = client_of(v, w, (uint16_t)(10 + 100 * w));
 		uint32_t a = dora(v, w, mac, T0);
 
 		assert_int_equal(dp_pool_owner(v->pools, 0, a), (int)w);
@@ -250,7 +250,7 @@ static void owner_allocates_from_its_slice(void **state)
 static void freed_address_goes_back_to_its_slice_owner(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac = client_of(0, 10);
+	uint16_t mac = client_of(v, 0, 10);
 	uint32_t a = addr_of(v, 1);		/* worker 1's address, worker 0's client */
 	struct dp_decision d;
 	struct reqbuf r;
@@ -287,7 +287,7 @@ static void freed_address_goes_back_to_its_slice_owner(void **state)
 static void ended_binding_of_another_writer_is_handed_over(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 	uint32_t got[8];
 	unsigned n = 0;
@@ -303,7 +303,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 	for (uint16_t c = 0; c < 8; c++) {
 		struct dp_decision d;
 		struct reqbuf r;
-		uint16_t mac = client_of(1, (uint16_t)(mac1 + 1 + c * 7));
+		uint16_t mac = client_of(v, 1, (uint16_t)(mac1 + 1 + c * 7));
 
 		rb_begin(&r, mac, 4);
 		rb_type(&r, DHCP4_DISCOVER);
@@ -327,7 +327,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 static void no_worker_overwrites_another_workers_binding(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 	struct dp_decision d;
 	struct reqbuf r;
@@ -356,7 +356,7 @@ static void no_worker_overwrites_another_workers_binding(void **state)
 static void handoff_overflow_is_counted_and_reported(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac = client_of(0, 10);
+	uint16_t mac = client_of(v, 0, 10);
 	uint32_t a = addr_of(v, 1);
 	_Atomic uint64_t lost = 0;
 
@@ -404,7 +404,7 @@ static void fo_peer_runs_on_its_worker_only(void **state)
 {
 	struct env *v = *state;
 	uint32_t a1 = addr_of(v, 1), a0 = addr_of(v, 0);
-	uint16_t mac1 = client_of(1, 500);
+	uint16_t mac1 = client_of(v, 1, 500);
 
 	assert_int_equal(peer_op(v, 0, a1, BT_BACKUP, 0), -EAGAIN);
 	assert_null(bt_lookup_addr(v->table, a1));
@@ -425,7 +425,7 @@ static void fo_peer_runs_on_its_worker_only(void **state)
 static void fo_backup_of_another_writer_is_taken_by_the_slice_owner(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 
 	v->view.primary = false;

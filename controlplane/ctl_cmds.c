@@ -1464,6 +1464,8 @@ static json_t *statistics(struct cp_daemon *d)
 	json_object_set_new(o, "leases-reclaimed", json_integer((json_int_t)c.leases_reclaimed));
 	json_object_set_new(o, "options-dropped", json_integer((json_int_t)c.options_dropped));
 	json_object_set_new(o, "handoff-overflow", json_integer((json_int_t)c.handoff_overflow));
+	json_object_set_new(o, "addresses-lent", json_integer((json_int_t)c.lent));
+	json_object_set_new(o, "addresses-borrowed", json_integer((json_int_t)c.borrowed));
 	for (unsigned i = 0; i < DP_DROP_MAX; i++) {
 		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));
 		json_object_set_new(o, name, json_integer((json_int_t)c.drop[i]));

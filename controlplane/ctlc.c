@@ -2680,6 +2680,8 @@ static const struct {
 	{ "leases-reclaimed", "Expired leases reclaimed." },
 	{ "options-dropped", "Configured options left out of a reply for lack of room." },
 	{ "handoff-overflow", "Freed addresses left to the requeue scan: hand-off FIFO full." },
+	{ "addresses-lent", "Free addresses a worker lent from its pool share to another." },
+	{ "addresses-borrowed", "Free addresses a worker received from another's pool share." },
 	{ "store-commits", "Store transactions committed." },
 	{ "store-changes", "Binding changes written to the store." },
 	{ "store-commit-failures", "Store transactions that failed." },

@@ -59,6 +59,8 @@ static int on_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "leases_reclaimed", c.leases_reclaimed);
 	rte_tel_data_add_dict_u64(d, "options_dropped", c.options_dropped);
 	rte_tel_data_add_dict_u64(d, "handoff_overflow", c.handoff_overflow);
+	rte_tel_data_add_dict_u64(d, "addresses_lent", c.lent);
+	rte_tel_data_add_dict_u64(d, "addresses_borrowed", c.borrowed);
 	rte_tel_data_add_dict_u64(d, "drops", dp_counters_drops(&c));
 	return 0;
 }

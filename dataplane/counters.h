@@ -83,6 +83,8 @@ struct dp_counters {
 	uint64_t drop[DP_DROP_MAX];
 	uint64_t handoff_overflow;	/**< freed addresses another worker owns that did not fit
 					 *   the hand-off FIFO: left to the requeue scan */
+	uint64_t lent;			/**< addresses of our share lent to another worker */
+	uint64_t borrowed;		/**< addresses of other workers' shares received */
 };
 
 /** Counter name of a drop reason (static string, snake_case). */

@@ -6,9 +6,25 @@
  *   2. the client's previous binding in the scope (offered, active, expired or released),
  *      unless it declined that address;
  *   3. the address it asks for (option 50), when this worker owns it and it is free;
- *   4. the oldest candidate of this worker's free list (pool.h).
+ *   4. the oldest candidate of this worker's free list (pool.h);
+ *   5. an address another worker lent us (below).
  * The chosen address is held as OFFERED for offer_hold seconds, so a repeated DISCOVER gets
  * the same answer and no other client is offered it meanwhile. An OFFER commits nothing.
+ *
+ * Borrowing between pool shares. A free address (no record) may be written only by the one
+ * worker whose free list holds it: normally its slice owner, which never races anyone for
+ * it. When a worker's share of a scope runs low (LEND_LOW) and another worker holds more
+ * than twice as many, it asks that one (DP_CMD_LEND; one request out at a time). The lender
+ * pops up to half of its queued addresses that have no record, marks them lent and passes
+ * them on through its hand-off FIFO, so they arrive (DP_CMD_LENT) only once every change the
+ * lender made is durable: the borrower's first change to an address can never reach the
+ * store before the lender's last one (rings are not ordered between workers). From then on
+ * the borrower is the address's writer, as for any address it binds; a lent address is still
+ * its slice owner's, and give_back() returns it there once freed and durable. The only other
+ * way to the address is the slice owner's option-50 path (a client asking for it by name):
+ * the table's compare-and-swap settles that race, and the loser drops the address. Nothing
+ * is rebalanced on the control thread and slices never change owner; the ownership rules
+ * above (writable(), may_write()) are unchanged.
  *
  * REQUEST follows RFC 2131 §4.3.2 by client state: SELECTING (server id present),
  * INIT-REBOOT (requested address, no ciaddr), RENEWING (ciaddr, unicast to us) and
@@ -503,7 +519,8 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 	} else if (owner >= 0 && e->tell != NULL) {
 		if (e->ho_count < DP_HANDOFF_MAX) {
 			e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
-				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr};
+				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr,
+						    DP_CMD_REQUEUE};
 			return;
 		}
 		/* Full (thousands of cross-worker frees within one commit): the control
@@ -518,7 +535,13 @@ void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
 	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
 		const struct dp_handoff *h = &e->handoff[e->ho_head];
 
-		e->tell(e->tell_ctx, h->worker, DP_CMD_REQUEUE, h->scope, h->addr);
+		if (e->tell(e->tell_ctx, h->worker, (enum dp_cmd_type)h->type, h->scope,
+			    h->addr) != 0 && h->type == DP_CMD_LENT) {
+			/* Never reached the borrower: still ours (and marked lent, which would
+			 * hide it from the requeue scan). */
+			(void)dp_pool_set_lent(e->pools, h->scope, h->addr, false);
+			dp_engine_requeue(e, h->scope, h->addr);
+		}
 		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
 		e->ho_count--;
 	}
@@ -528,6 +551,127 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
 	if (scope < e->pools->n_scopes && dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
 		(void)dp_slice_push(e->pools, e->id, scope, addr);
+	}
+}
+
+/* --- borrowing between pool shares (pool.h) ------------------------------------------ */
+
+static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const struct dp_scope *s);
+
+/* Ask for a loan when our share of @p s runs low (below LEND_LOW queued and borrowed) and
+ * another worker holds more than twice what we have. At most one request is out per scope;
+ * an answer lost to a full ring is given up after LEND_RETRY allocations. Costs a look at
+ * each worker's count (relaxed loads) per allocation while the share is low. */
+#define LEND_LOW 16
+#define LEND_RETRY 256
+
+static __attribute__((cold, noinline)) void ask_loan(struct dp_engine *e, uint32_t scope)
+{
+	struct dp_slice *sl = dp_pools_slice(e->pools, e->id, scope);
+	uint32_t have = sl->count + sl->b_count, best = 0, from = 0;
+
+	if (sl->asking && ++sl->ask_wait < LEND_RETRY) {
+		return;
+	}
+	sl->asking = false;
+	for (uint32_t w = 0; w < e->n_workers; w++) {
+		uint32_t n = w == e->id ? 0 : dp_slice_count(e->pools, w, scope);
+
+		if (n > best) {
+			best = n;
+			from = w;
+		}
+	}
+	if (best <= 2 * have || e->tell(e->tell_ctx, from, DP_CMD_LEND, scope, e->id) != 0) {
+		return;
+	}
+	sl->asking = true;
+	sl->ask_wait = 0;
+}
+
+static inline void maybe_borrow(struct dp_engine *e, uint32_t scope)
+{
+	const struct dp_slice *sl = dp_pools_slice(e->pools, e->id, scope);
+
+	if (e->tell != NULL && sl->count + sl->b_count < LEND_LOW) {
+		ask_loan(e, scope);
+	}
+}
+
+void dp_engine_lend(struct dp_engine *e, const struct dp_config *cfg, uint32_t scope,
+		    uint32_t to, uint64_t now)
+{
+	static const struct dp_client_key nobody;
+	const struct dp_scope *s;
+	const struct dp_fo_view *fo = NULL;
+	uint32_t have, want, lent = 0, a;
+
+	(void)cfg;
+	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
+		return;
+	}
+	s = e->pools->pools[scope].scope;
+	have = dp_slice_count(e->pools, e->id, scope);
+	want = have / 2 ? have / 2 : have;
+	if (want > DP_BORROW_MAX / 2) {
+		want = DP_BORROW_MAX / 2;
+	}
+	if (s->fo_rel != 0) {
+		/* Failover: lend only what the split lets us give (addresses with no record). */
+		fo = fo_view_of(e, s);
+		if (fo == NULL || !free_for(fo, NULL, &nobody, now)) {
+			want = 0;
+		}
+	}
+	/* Bounded: each queued address is looked at once; the hand-off FIFO keeps room for the
+	 * answer. Addresses with a record (ended leases, BACKUP) stay: only their writer or
+	 * slice owner may replace them. */
+	for (uint32_t n = have; n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
+		if (!dp_slice_pop(e->pools, e->id, scope, &a)) {
+			break;
+		}
+		if (bt_lookup_addr(e->table, a) != NULL || fo_held(e, scope, a)) {
+			(void)dp_slice_push(e->pools, e->id, scope, a);
+			continue;
+		}
+		(void)dp_pool_set_lent(e->pools, scope, a, true);
+		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
+			(struct dp_handoff){e->seq, to, scope, a, DP_CMD_LENT};
+		lent++;
+	}
+	if (e->ho_count < DP_HANDOFF_MAX) {
+		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
+			(struct dp_handoff){e->seq, to, scope, 0, DP_CMD_LEND_DONE};
+	}
+	e->ctr->lent += lent;
+}
+
+void dp_engine_borrowed(struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	int owner;
+
+	if (scope >= e->pools->n_scopes || !dp_pool_lent(e->pools, scope, addr)) {
+		/* Lent from pools a new snapshot replaced: the requeue scan after the change
+		 * may have run before this arrived. Have it look again. */
+		handoff_lost(e);
+		return;
+	}
+	if (dp_slice_borrow_push(e->pools, e->id, scope, addr)) {
+		e->ctr->borrowed++;
+		return;
+	}
+	/* Full: give it back (its owner's changes are durable; we never wrote it). */
+	(void)dp_pool_set_lent(e->pools, scope, addr, false);
+	owner = dp_pool_owner(e->pools, scope, addr);
+	if (owner < 0 || e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, scope, addr) != 0) {
+		handoff_lost(e);
+	}
+}
+
+void dp_engine_lend_done(struct dp_engine *e, uint32_t scope)
+{
+	if (scope < e->pools->n_scopes) {
+		dp_pools_slice(e->pools, e->id, scope)->asking = false;
 	}
 }
 
@@ -616,6 +760,40 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
 /* --- DISCOVER ----------------------------------------------------------------------- */
 
 /*
+ * Our own share is empty: an address another worker lent us (pool.h), if one is still free.
+ * Its lender's changes to it are durable (it came through the lender's hand-off), so we may
+ * write it; once freed it goes back to its slice owner (give_back).
+ */
+static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
+			  const struct dp_fo_view *fo, const struct dp_client_key *key,
+			  uint64_t now, uint32_t *out)
+{
+	const struct bt_binding *b;
+	uint32_t a;
+	int owner;
+
+	while (dp_slice_borrow_pop(e->pools, e->id, s->index, &a)) {
+		(void)dp_pool_set_lent(e->pools, s->index, a, false);
+		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
+			continue;
+		}
+		b = bt_lookup_addr(e->table, a);
+		if (takeable(e, s, fo, b, key, now, a)) {
+			*out = a;
+			return true;
+		}
+		/* Taken meanwhile (by a request for it on its slice owner): back when freed.
+		 * Still free (failover split, fo_held): back to its owner now. */
+		owner = dp_pool_owner(e->pools, s->index, a);
+		if (b == NULL && owner >= 0 &&
+		    e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, s->index, a) != 0) {
+			handoff_lost(e);
+		}
+	}
+	return false;
+}
+
+/*
  * Choose the address to offer.
  * @return 0 and *out, or the drop reason.
  */
@@ -639,8 +817,12 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	}
 	prev = bt_lookup_key(e->table, key);
 	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
-	    prev->state != BT_ABANDONED && may_write(e, s, prev->addr, NULL) &&
+	    prev->state != BT_ABANDONED &&
+	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
+						    dp_scope_in_pool(s, prev->addr))) &&
 	    !fo_held(e, s->index, prev->addr)) {
+		/* (Our own offer of an address of another slice, one we borrowed: the repeated
+		 * DISCOVER gets it again rather than one more.) */
 		*out = prev->addr;
 		return 0;
 	}
@@ -663,6 +845,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		b = bt_lookup_addr(e->table, a);
 		if (takeable(e, s, fo, b, key, now, a)) {
 			*out = a;
+			maybe_borrow(e, s->index);
 			return 0;
 		}
 		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
@@ -679,6 +862,11 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		/* Otherwise taken meanwhile, or the partner's (failover): it re-enters the list
 		 * when freed, or when the control thread requeues the partner's addresses. */
 	}
+	if (pick_borrowed(e, s, fo, key, now, out)) {
+		maybe_borrow(e, s->index);
+		return 0;
+	}
+	maybe_borrow(e, s->index);
 	return DP_DROP_POOL_EXHAUSTED;
 }
 

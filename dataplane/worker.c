@@ -275,6 +275,12 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 			dp_engine_requeue(&w->eng, scope, addr);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_RELEASE_ENDED) {
 			dp_engine_release_ended(&w->eng, cfg, addr, now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND) {
+			dp_engine_lend(&w->eng, cfg, scope, addr, now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LENT) {
+			dp_engine_borrowed(&w->eng, scope, addr);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND_DONE) {
+			dp_engine_lend_done(&w->eng, scope);
 		}
 	}
 	return n;
@@ -294,15 +300,19 @@ int dp_worker_op(struct dp_worker *w, struct dp_lease_op *op)
 }
 
 /* The engine needs another worker to act on an address (dp_tell_fn). */
-static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
 {
 	struct dp_runtime *rt = ctx;
 
-	if (worker < rt->n_workers &&
-	    dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
+	if (worker >= rt->n_workers) {
+		return -EINVAL;
+	}
+	if (dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
 		/* The control thread's requeue scan finds it again (cp_requeue_lost). */
 		atomic_fetch_add_explicit(&rt->requeue_lost, 1, memory_order_relaxed);
+		return -ENOBUFS;
 	}
+	return 0;
 }
 
 struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *cfg,

@@ -48,18 +48,23 @@ struct env {
 	struct dp_engine e[2];
 	struct told q[64];
 	unsigned nq;
+	bool refuse_tell;		/* tell() fails: the target's ring is full */
 	struct dhcp4_msg msg;
 	struct dp_frame frame;
 	struct dp_fo_view view;		/* setup_fo: "lab" shared, relationship 0 */
 	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
-static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
 {
 	struct env *v = ctx;
 
+	if (v->refuse_tell) {
+		return -ENOBUFS;
+	}
 	assert_true(v->nq < 64);
 	v->q[v->nq++] = (struct told){worker, scope, addr, type};
+	return 0;
 }
 
 /* Hand over what each engine freed (its changes are durable at once with the in-memory
@@ -84,6 +89,12 @@ static unsigned deliver(struct env *v, uint64_t now)
 				dp_engine_requeue(&v->e[t.worker], t.scope, t.addr);
 			} else if (t.type == DP_CMD_RELEASE_ENDED) {
 				dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
+			} else if (t.type == DP_CMD_LEND) {
+				dp_engine_lend(&v->e[t.worker], v->cfg, t.scope, t.addr, now);
+			} else if (t.type == DP_CMD_LENT) {
+				dp_engine_borrowed(&v->e[t.worker], t.scope, t.addr);
+			} else if (t.type == DP_CMD_LEND_DONE) {
+				dp_engine_lend_done(&v->e[t.worker], t.scope);
 			}
 		}
 	}
@@ -385,6 +396,60 @@ static void handoff_overflow_is_counted_and_reported(void **state)
 	assert_int_equal(lost, 1);
 }
 
+/*
+ * Every client hashes to worker 0 (as an attacker picking MACs would have it, or plain bad
+ * luck): worker 0's share (4 of 8 addresses) runs dry, and it borrows worker 1's free
+ * addresses instead of refusing clients while half the pool is free. A borrowed address
+ * freed again goes back to its slice owner.
+ */
+static void dry_share_borrows_from_the_other_worker(void **state)
+{
+	struct env *v = *state;
+	uint32_t got[8];
+	uint16_t mac = 10;
+
+	for (unsigned i = 0; i < 8; i++) {
+		mac = client_of(v, 0, (uint16_t)(mac + 1));
+		got[i] = dora(v, 0, mac, T0);
+		assert_true(dp_pool_owner(v->pools, 0, got[i]) >= 0);
+		for (unsigned j = 0; j < i; j++) {
+			assert_int_not_equal(got[i], got[j]);
+		}
+		deliver(v, T0);	/* worker 1 answers a lend request, once durable */
+	}
+	assert_int_equal(v->ctr[0].drop[DP_DROP_POOL_EXHAUSTED], 0);
+	assert_int_equal(v->ctr[0].borrowed, 4);
+	assert_int_equal(v->ctr[1].lent, 4);
+	assert_int_equal(v->ctr[0].drop[DP_DROP_WRITE_CONFLICT], 0);
+	/* All eight bound, by worker 0 (its clients' writer). */
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(bt_lookup_addr(v->table, got[i])->owner, 0);
+	}
+	/* The last one, of worker 1's slice, ends: back to worker 1's free list. */
+	assert_int_equal(dp_pool_owner(v->pools, 0, got[7]), 1);
+	assert_false(dp_slice_queued(v->pools, 1, 0, got[7]));
+	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, got[7], T0 + 601));
+	deliver(v, T0 + 601);
+	assert_true(dp_slice_queued(v->pools, 1, 0, got[7]));
+}
+
+/* A lent address the borrower never receives (its ring full) comes back to the lender. */
+static void undelivered_loan_returns_to_the_lender(void **state)
+{
+	struct env *v = *state;
+	uint32_t before = dp_slice_count(v->pools, 1, 0);
+
+	dp_engine_lend(&v->e[1], v->cfg, 0, 0, T0);
+	assert_int_equal(v->ctr[1].lent, 2);
+	assert_int_equal(dp_slice_count(v->pools, 1, 0), before - 2);
+	v->refuse_tell = true;
+	dp_engine_handoff(&v->e[1], dp_commit_mem_ops.durable(&v->mem, 1));
+	assert_int_equal(dp_slice_count(v->pools, 1, 0), before);
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 107); a++) {
+		assert_false(dp_pool_lent(v->pools, 0, a));
+	}
+}
+
 /* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
 static int peer_op(struct env *v, uint32_t w, uint32_t addr, uint8_t state, uint16_t mac)
 {
@@ -451,6 +516,8 @@ int main(void)
 		T(ended_binding_of_another_writer_is_handed_over),
 		T(no_worker_overwrites_another_workers_binding),
 		T(handoff_overflow_is_counted_and_reported),
+		T(dry_share_borrows_from_the_other_worker),
+		T(undelivered_loan_returns_to_the_lender),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

@@ -998,7 +998,10 @@ static json_t *cmd_config_write(struct cp_daemon *d, struct ctl_conn *conn, json
 	}
 	rc = write_atomic(path, text, err, sizeof(err));
 	if (rc == 0) {
-		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
+		char esc[CP_LOG_ESC_SIZE(256)];
+
+		cp_log(CP_LOG_INFO, "event=config-write filename=\"%s\" by=control-socket",
+		       cp_log_esc(esc, sizeof(esc), path, strlen(path)));
 		if (d->config_path != NULL && strcmp(path, d->config_path) == 0) {
 			/* The file now holds the running configuration: tie the saved one to it. */
 			cp_persist_fingerprint(&d->persist, d->config_path);

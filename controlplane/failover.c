@@ -1164,14 +1164,17 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 	r->n_out--;
 	r->af[idx] &= (uint8_t)~F_INFLIGHT;
 	if (fo_msg_has(m, FO_OPT_REJECT_REASON)) {
+		char text[CP_LOG_ESC_SIZE(256)];	/* the partner's text, escaped */
+
 		r->s.reject_rx++;
-		cp_log(CP_LOG_WARN, "failover %s: partner rejected our %s of %s: %s%s%.*s",
+		cp_log(CP_LOG_WARN, "failover %s: partner rejected our %s of %s: %s%s%s",
 		       r->name, fo_lease_status_str(o->status),
 		       ip_str(fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ? m->assigned_addr : 0, ip),
 		       fo_reject_reason_str(m->reject_reason),
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
-		       fo_msg_has(m, FO_OPT_MESSAGE) ? (int)m->message.len : 0,
-		       fo_msg_has(m, FO_OPT_MESSAGE) ? (const char *)m->message.ptr : "");
+		       fo_msg_has(m, FO_OPT_MESSAGE) ?
+		       cp_log_esc(text, sizeof(text), (const char *)m->message.ptr, m->message.len) :
+		       "");
 		/* D12 §7.2: log, do not resend at once; the partner's own update follows. */
 		unacked_forget(d, r, idx);
 		return;
@@ -1490,6 +1493,7 @@ static void on_message(struct cp_daemon *d, struct rel *r, const struct fo_msg *
 
 static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_link_event *e)
 {
+	char text[CP_LOG_ESC_SIZE(FO_LINK_REASON_MAX)];	/* partner's text, escaped */
 	struct fo_state_event ev = {.now = wall_s()};
 
 	switch (e->type) {
@@ -1502,9 +1506,11 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 		if (r->role == FO_ROLE_SECONDARY && e->partner_has_hba) {
 			memcpy(r->hba, e->partner_hba, FO_HBA_LEN);
 		}
-		cp_log(CP_LOG_INFO, "event=failover-link relationship=%s link=up partner-vendor=%s "
-		       "partner-receive-timer=%u partner-max-unacked=%u skew=%d", r->name,
-		       e->reason, e->partner_receive_timer, e->partner_max_unacked, e->skew);
+		cp_log(CP_LOG_INFO, "event=failover-link relationship=%s link=up "
+		       "partner-vendor=\"%s\" partner-receive-timer=%u partner-max-unacked=%u "
+		       "skew=%d", r->name, cp_log_esc(text, sizeof(text), e->reason,
+						       sizeof(e->reason)),
+		       e->partner_receive_timer, e->partner_max_unacked, e->skew);
 		ev.type = FO_EV_LINK_UP;
 		feed(d, r, &ev);
 		ev.type = FO_EV_CONNECT_OK;
@@ -1514,7 +1520,7 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 		break;
 	case FO_LINK_DOWN:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=down reason=\"%s\"",
-		       r->name, e->reason);
+		       r->name, cp_log_esc(text, sizeof(text), e->reason, sizeof(e->reason)));
 		out_reset(r);
 		in_reset(r);
 		ev.type = FO_EV_LINK_DOWN;
@@ -1523,7 +1529,8 @@ static void on_link_event(struct cp_daemon *d, struct rel *r, const struct fo_li
 	case FO_LINK_REJECTED:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=rejected by=%s "
 		       "reason=%u message=\"%s\"", r->name, e->local ? "us" : "partner",
-		       e->reject_reason, e->reason);
+		       e->reject_reason, cp_log_esc(text, sizeof(text), e->reason,
+						    sizeof(e->reason)));
 		break;
 	case FO_LINK_MESSAGE:
 		on_message(d, r, &e->msg);

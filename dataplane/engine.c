@@ -26,6 +26,17 @@
  * is rebalanced on the control thread and slices never change owner; the ownership rules
  * above (writable(), may_write()) are unchanged.
  *
+ * Order between rings. The committer drains the workers' rings in no particular order, so a
+ * change to an address must not be posted while another worker's change to it is still in
+ * that worker's ring. A record tells its writer and sequence (writable() waits for BACKUP
+ * records); a FREE leaves no record, so each FREE is remembered per address
+ * (dp_pool.freed_by) and a write over no record waits until that FREE is durable
+ * (free_settled(): the request is dropped as a write conflict, the client asks again). The
+ * hand-off and the lending above wait for durability for the same reason. Addresses outside
+ * every range (reservations) are not covered: their one writer is the reserved client's
+ * worker. A new snapshot starts without these marks (a FREE posted just before a
+ * configuration change is not waited for).
+ *
  * REQUEST follows RFC 2131 §4.3.2 by client state: SELECTING (server id present),
  * INIT-REBOOT (requested address, no ciaddr), RENEWING (ciaddr, unicast to us) and
  * REBINDING (ciaddr, broadcast). We NAK what we know to be wrong, stay silent where the
@@ -227,6 +238,42 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 		b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner));
 }
 
+/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
+static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+
+	if (scope < e->pools->n_scopes && dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		atomic_store_explicit(&e->pools->pools[scope].freed_by[rank],
+				      (e->id + 1) << 24 | (uint32_t)(e->seq & 0xffffff),
+				      memory_order_relaxed);
+	}
+}
+
+/*
+ * May this worker write @p addr, which has no record? Not while another worker's FREE of it
+ * is still on its way to the store: our change would go through our ring, the committer may
+ * drain that one first, and the FREE would then delete what we wrote (issue 11 item 2). The
+ * sequence is kept modulo 2^24; a FREE more than 2^23 changes behind its worker's durable
+ * sequence counts as durable (no ring holds that many).
+ */
+static bool free_settled(const struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+	uint32_t v, w, ahead;
+
+	if (scope >= e->pools->n_scopes || !dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		return true;	/* outside the ranges: reserved addresses have one writer */
+	}
+	v = atomic_load_explicit(&e->pools->pools[scope].freed_by[rank], memory_order_relaxed);
+	w = (v >> 24) - 1;
+	if (v == 0 || w == e->id) {
+		return true;	/* none, or ours: our ring keeps our order */
+	}
+	ahead = (v - (uint32_t)e->commit.ops->durable(e->commit.ctx, w)) & 0xffffff;
+	return ahead == 0 || ahead >= 0x800000;
+}
+
 /* Failover: is the control thread moving the binding of @p addr between writers
  * (dp_pool.fo_hold)? Then nobody takes or renews it. Costs one branch outside shared
  * scopes (fo_hold is NULL there). */
@@ -399,7 +446,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (!writable(e, old, r->scope)) {
+	if (!writable(e, old, r->scope) || (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
@@ -1340,6 +1387,7 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 {
 	struct bt_binding gone = *b;
 	uint32_t addr = b->addr;
+	const struct dp_scope *s;
 
 	gone.state = BT_FREE;
 	gone.start = gone.ends = now;
@@ -1352,6 +1400,9 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 	}
 	if (post_change(e, &gone, flags) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
+	}
+	if ((s = dp_config_scope_of(cfg, addr)) != NULL) {
+		mark_freed(e, s->index, addr);
 	}
 	give_back(e, cfg, addr);
 	return 0;
@@ -1479,6 +1530,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		if (post_change(e, &gone, flags) != 0) {
 			return -ENOBUFS;
 		}
+		mark_freed(e, s->index, op->addr);
 		give_back(e, cfg, op->addr);
 		return 0;
 	}

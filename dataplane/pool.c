@@ -216,7 +216,9 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 		}
 		/* All-zero bytes are a valid 0 for a lock-free atomic. */
 		p->pools[i].lent = calloc(p->pools[i].total / 64 + 1, sizeof(*p->pools[i].lent));
-		if (p->pools[i].lent == NULL) {
+		p->pools[i].freed_by = calloc(p->pools[i].total ? p->pools[i].total : 1,
+					      sizeof(*p->pools[i].freed_by));
+		if (p->pools[i].lent == NULL || p->pools[i].freed_by == NULL) {
 			goto fail;
 		}
 		if (c->scopes[i].fo_rel != 0) {
@@ -254,6 +256,7 @@ void dp_pools_free(struct dp_pools *p)
 			free((void *)p->pools[i].peer_pet);
 			free((void *)p->pools[i].fo_hold);
 			free((void *)p->pools[i].lent);
+			free((void *)p->pools[i].freed_by);
 		}
 	}
 	free(p->pools);

@@ -61,6 +61,15 @@ struct dp_pool {
 	 * worker; relaxed reads by the control thread (dp_slice_queued).
 	 */
 	_Atomic uint64_t *lent;
+	/**
+	 * Per rank: the last FREE of the address a worker posted, as (worker + 1) << 24 | (its
+	 * sequence number & 0xffffff); 0 = none. A FREE leaves no record behind, so this is
+	 * how another worker about to write the address learns that it must wait until that
+	 * FREE is durable (engine.c free_settled()): rings are not ordered between workers, and
+	 * a FREE committed after its ACK would delete an acknowledged lease. Relaxed atomics:
+	 * written by the worker that freed the address, read by any worker.
+	 */
+	_Atomic uint32_t *freed_by;
 };
 
 /** One worker's free-address FIFO for one scope. */

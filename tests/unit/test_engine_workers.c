@@ -20,9 +20,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "committer.h"
 #include "config.h"
 #include "engine.h"
 #include "reqbuild.h"
+#include "store.h"
 
 #define SRV IP4(198, 18, 0, 1)
 #define T0 1700000000ULL
@@ -450,6 +452,74 @@ static void undelivered_loan_returns_to_the_lender(void **state)
 	}
 }
 
+/*
+ * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
+ * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
+ * durable, a client of worker 1 asks for the address (SELECTING, option 50). Its ACK would go
+ * through ring 1 and the committer, which orders rings by nothing, may write it before ring
+ * 0's FREE: the store would lose an acknowledged lease. Worker 1 waits (drops the request:
+ * the client asks again) until the FREE is durable, then ACKs, and the store holds the lease.
+ */
+static void write_waits_for_another_writers_free(void **state)
+{
+	struct env *v = *state;
+	struct store_opts so = {.sync = STORE_SYNC_RELAXED};
+	struct committer_opts co = {.n_workers = 2};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_client_key k1 = key_of(mac1);
+	struct store_binding sb;
+	struct committer *cm;
+	struct dp_decision d;
+	struct store *st;
+	struct reqbuf r;
+	char dir[64], err[256], cmd[128];
+	bool acked;
+
+	snprintf(dir, sizeof(dir), "/tmp/lw-engine-workers.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, &so, err, sizeof(err));
+	assert_non_null(st);
+	cm = committer_new(st, &co);
+	assert_non_null(cm);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit.ops = &committer_ops;
+		v->e[i].commit.ctx = cm;
+	}
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	assert_int_equal(committer_round(cm), 1);
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE in ring 0 */
+	assert_int_equal(del.count, 1);
+
+	rb_begin(&r, mac1, 6);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	acked = handle(v, 1, &r, T0 + 2, &d) && d.reply == DHCP4_ACK;
+	assert_int_equal(committer_round(cm), acked ? 2 : 1);
+	if (acked) {
+		/* What the client was told must be what the store holds. */
+		assert_int_equal(store_get(st, a, &sb), 0);
+	}
+	assert_false(acked);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	/* The FREE is durable now: the client's retry is ACKed, and it is in the store. */
+	assert_true(handle(v, 1, &r, T0 + 3, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(committer_round(cm), 1);
+	assert_true(committer_ops.durable(cm, 1) >= d.seq);
+	assert_int_equal(store_get(st, a, &sb), 0);
+	assert_int_equal(sb.state, BT_ACTIVE);
+	assert_true(bt_key_equal(&sb.key, &k1));
+
+	committer_free(cm);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
 static int peer_op(struct env *v, uint32_t w, uint32_t addr, uint8_t state, uint16_t mac)
 {
@@ -518,6 +588,7 @@ int main(void)
 		T(handoff_overflow_is_counted_and_reported),
 		T(dry_share_borrows_from_the_other_worker),
 		T(undelivered_loan_returns_to_the_lender),
+		T(write_waits_for_another_writers_free),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

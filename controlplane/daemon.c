@@ -231,7 +231,7 @@ static void control_loop(struct cp_daemon *d, double run_seconds)
 		uint64_t t;
 
 		control_wait(d, wait_ms);
-		(void)dp_runtime_clock_tick(rt);	/* workers follow the wall clock (worker.h) */
+		(void)dp_runtime_clock_tick(rt);	/* workers follow the wall clock */
 		cp_fo_poll(d);
 		cp_cmd_progress(d);
 		/* A command may just have replaced the snapshot (and freed the old one). */

@@ -1172,9 +1172,9 @@ static void on_bndack(struct cp_daemon *d, struct rel *r, const struct fo_msg *m
 		       ip_str(fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ? m->assigned_addr : 0, ip),
 		       fo_reject_reason_str(m->reject_reason),
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
-		       fo_msg_has(m, FO_OPT_MESSAGE) ?
-		       cp_log_esc(text, sizeof(text), (const char *)m->message.ptr, m->message.len) :
-		       "");
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? cp_log_esc(text, sizeof(text),
+								    (const char *)m->message.ptr,
+								    m->message.len) : "");
 		/* D12 §7.2: log, do not resend at once; the partner's own update follows. */
 		unacked_forget(d, r, idx);
 		return;

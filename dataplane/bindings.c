@@ -286,7 +286,7 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 
 	nb->home = w;
 	nb->owner = w->id;
-	nb->key_hash = bt_key_hash(t, &nb->key);	/* once: both tables and later readers use it */
+	nb->key_hash = bt_key_hash(t, &nb->key);	/* once: both tables and readers use it */
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 

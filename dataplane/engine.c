@@ -645,15 +645,13 @@ static inline void maybe_borrow(struct dp_engine *e, uint32_t scope)
 	}
 }
 
-void dp_engine_lend(struct dp_engine *e, const struct dp_config *cfg, uint32_t scope,
-		    uint32_t to, uint64_t now)
+void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now)
 {
 	static const struct dp_client_key nobody;
 	const struct dp_scope *s;
 	const struct dp_fo_view *fo = NULL;
 	uint32_t have, want, lent = 0, a;
 
-	(void)cfg;
 	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
 		return;
 	}

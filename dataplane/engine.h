@@ -230,8 +230,7 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr);
  * is durable, so its first change to one of them cannot reach the store before ours.
  * Worker thread.
  */
-void dp_engine_lend(struct dp_engine *e, const struct dp_config *cfg, uint32_t scope,
-		    uint32_t to, uint64_t now);
+void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now);
 
 /** DP_CMD_LENT: keep @p addr, lent to us, in our borrowed list. Worker thread. */
 void dp_engine_borrowed(struct dp_engine *e, uint32_t scope, uint32_t addr);

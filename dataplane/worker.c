@@ -349,7 +349,7 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 		} else if (((c >> 1) & 0x7f) == DP_CMD_RELEASE_ENDED) {
 			dp_engine_release_ended(&w->eng, cfg, addr, ended_by);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND) {
-			dp_engine_lend(&w->eng, cfg, scope, addr, now);
+			dp_engine_lend(&w->eng, scope, addr, now);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_LENT) {
 			dp_engine_borrowed(&w->eng, scope, addr);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND_DONE) {

@@ -92,7 +92,7 @@ static unsigned deliver(struct env *v, uint64_t now)
 			} else if (t.type == DP_CMD_RELEASE_ENDED) {
 				dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
 			} else if (t.type == DP_CMD_LEND) {
-				dp_engine_lend(&v->e[t.worker], v->cfg, t.scope, t.addr, now);
+				dp_engine_lend(&v->e[t.worker], t.scope, t.addr, now);
 			} else if (t.type == DP_CMD_LENT) {
 				dp_engine_borrowed(&v->e[t.worker], t.scope, t.addr);
 			} else if (t.type == DP_CMD_LEND_DONE) {
@@ -441,7 +441,7 @@ static void undelivered_loan_returns_to_the_lender(void **state)
 	struct env *v = *state;
 	uint32_t before = dp_slice_count(v->pools, 1, 0);
 
-	dp_engine_lend(&v->e[1], v->cfg, 0, 0, T0);
+	dp_engine_lend(&v->e[1], 0, 0, T0);
 	assert_int_equal(v->ctr[1].lent, 2);
 	assert_int_equal(dp_slice_count(v->pools, 1, 0), before - 2);
 	v->refuse_tell = true;

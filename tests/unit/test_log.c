@@ -52,9 +52,11 @@ static void control_characters_never_start_a_line(void **state)
 	const char *out;
 
 	(void)state;
-	out = logged("bad\n2026-01-01T00:00:00.000Z info event=shutdown by=control-socket\r\x1b[2J");
+	out = logged("bad\n2026-01-01T00:00:00.000Z info event=shutdown by=control-socket"
+		     "\r\x1b[2J");
 	assert_int_equal(lines(out), 1);
-	assert_non_null(strstr(out, "message=\"bad\\n2026-01-01T00:00:00.000Z info event=shutdown"));
+	assert_non_null(strstr(out, "message=\"bad\\n2026-01-01T00:00:00.000Z info "
+				    "event=shutdown"));
 	assert_non_null(strstr(out, "control-socket\\r\\x1b[2J\"\n"));
 }
 

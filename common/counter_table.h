@@ -60,7 +60,13 @@
 	S(leases_reclaimed, "leases-reclaimed", "leases_reclaimed", "reclaimed", 0, \
 	  "Expired leases reclaimed.") \
 	S(options_dropped, "options-dropped", "options_dropped", NULL, 0, \
-	  "Configured options left out of a reply for lack of room.")
+	  "Configured options left out of a reply for lack of room.") \
+	S(handoff_overflow, "handoff-overflow", "handoff_overflow", NULL, 0, \
+	  "Freed addresses left to the requeue scan: hand-off FIFO full.") \
+	S(lent, "addresses-lent", "addresses_lent", NULL, LW_CTR_WORKER, \
+	  "Free addresses a worker lent from its pool share to another.") \
+	S(borrowed, "addresses-borrowed", "addresses_borrowed", NULL, LW_CTR_WORKER, \
+	  "Free addresses a worker received from another's pool share.")
 
 /*
  * X(ID, name, help): why a frame or request was dropped or left unanswered. ID gives

@@ -643,7 +643,7 @@ static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
 				  "arguments.force-create: must be true or false");
 	}
 	lease = lft ? (uint64_t)json_integer_value(lft) : s->lease_time;
-	owner = bt_key_owner(&k, d->rt->n_workers);
+	owner = bt_key_owner(d->rt->table, &k, d->rt->n_workers);
 	p = pending_new(d, what, owner, conn);
 	if (p == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");
@@ -1016,7 +1016,10 @@ static json_t *cmd_config_write(struct cp_cmds *d, struct ctl_conn *conn, json_t
 	}
 	rc = write_atomic(path, text, err, sizeof(err));
 	if (rc == 0) {
-		cp_log(CP_LOG_INFO, "event=config-write filename=%s by=control-socket", path);
+		char esc[CP_LOG_ESC_SIZE(256)];
+
+		cp_log(CP_LOG_INFO, "event=config-write filename=\"%s\" by=control-socket",
+		       cp_log_esc(esc, sizeof(esc), path, strlen(path)));
 		if (d->config_path != NULL && strcmp(path, d->config_path) == 0) {
 			/* The file now holds the running configuration: tie the saved one to it. */
 			cp_persist_fingerprint(d->persist, d->config_path);

@@ -354,6 +354,7 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 
 static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_event *e)
 {
+	char text[CP_LOG_ESC_SIZE(FO_LINK_REASON_MAX)];	/* partner's text, escaped */
 	struct fo_state_event ev = {.now = fo_run_wall_s()};
 
 	switch (e->type) {
@@ -366,9 +367,11 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 		if (r->role == FO_ROLE_SECONDARY && e->partner_has_hba) {
 			memcpy(r->hba, e->partner_hba, FO_HBA_LEN);
 		}
-		cp_log(CP_LOG_INFO, "event=failover-link relationship=%s link=up partner-vendor=%s "
-		       "partner-receive-timer=%u partner-max-unacked=%u skew=%d", r->name,
-		       e->reason, e->partner_receive_timer, e->partner_max_unacked, e->skew);
+		cp_log(CP_LOG_INFO, "event=failover-link relationship=%s link=up "
+		       "partner-vendor=\"%s\" partner-receive-timer=%u partner-max-unacked=%u "
+		       "skew=%d", r->name, cp_log_esc(text, sizeof(text), e->reason,
+						       sizeof(e->reason)),
+		       e->partner_receive_timer, e->partner_max_unacked, e->skew);
 		ev.type = FO_EV_LINK_UP;
 		feed(f, r, &ev);
 		ev.type = FO_EV_CONNECT_OK;
@@ -378,7 +381,7 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 		break;
 	case FO_LINK_DOWN:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=down reason=\"%s\"",
-		       r->name, e->reason);
+		       r->name, cp_log_esc(text, sizeof(text), e->reason, sizeof(e->reason)));
 		fo_run_out_reset(r);
 		fo_run_in_reset(f, r);
 		ev.type = FO_EV_LINK_DOWN;
@@ -387,7 +390,8 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 	case FO_LINK_REJECTED:
 		cp_log(CP_LOG_WARN, "event=failover-link relationship=%s link=rejected by=%s "
 		       "reason=%u message=\"%s\"", r->name, e->local ? "us" : "partner",
-		       e->reject_reason, e->reason);
+		       e->reject_reason, cp_log_esc(text, sizeof(text), e->reason,
+						    sizeof(e->reason)));
 		break;
 	case FO_LINK_MESSAGE:
 		on_message(f, r, &e->msg);

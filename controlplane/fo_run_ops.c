@@ -70,7 +70,7 @@ static int op_route(struct cp_fo *f, struct fo_op *o)
 			return 1;
 		}
 	} else {
-		target = bt_key_owner(&w->key, f->rt->n_workers);
+		target = bt_key_owner(f->rt->table, &w->key, f->rt->n_workers);
 	}
 	o->lo.op = *w;
 	o->first_step = false;

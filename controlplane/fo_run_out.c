@@ -253,15 +253,18 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	r->n_out--;
 	r->af[idx] &= (uint8_t)~F_INFLIGHT;
 	if (fo_msg_has(m, FO_OPT_REJECT_REASON)) {
+		char text[CP_LOG_ESC_SIZE(256)];	/* the partner's text, escaped */
+
 		r->s.reject_rx++;
-		cp_log(CP_LOG_WARN, "failover %s: partner rejected our %s of %s: %s%s%.*s",
+		cp_log(CP_LOG_WARN, "failover %s: partner rejected our %s of %s: %s%s%s",
 		       r->name, fo_lease_status_str(o->status),
 		       lw_ip4_fmt(fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ?
-				     m->assigned_addr : 0).s,
+				  m->assigned_addr : 0).s,
 		       fo_reject_reason_str(m->reject_reason),
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
-		       fo_msg_has(m, FO_OPT_MESSAGE) ? (int)m->message.len : 0,
-		       fo_msg_has(m, FO_OPT_MESSAGE) ? (const char *)m->message.ptr : "");
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? cp_log_esc(text, sizeof(text),
+								    (const char *)m->message.ptr,
+								    m->message.len) : "");
 		/* D12 §7.2: log, do not resend at once; the partner's own update follows. */
 		unacked_forget(f, r, idx);
 		return;

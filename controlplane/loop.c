@@ -113,9 +113,17 @@ void cp_loop_run(const struct cp_loop_env *d)
 	while (!got_signal && !shutdown) {
 		const struct dp_config *cfg;
 		int wait_ms = busy ? 1 : TICK_MS;
+		int64_t step;
 		uint64_t t;
 
 		control_wait(d, wait_ms);
+		step = dp_runtime_clock_tick(rt);	/* workers follow the wall clock */
+		if (step != 0) {
+			cp_log(CP_LOG_WARN, "event=clock-step seconds=%lld (%s: %s)", (long long)step,
+			       step > 0 ? "forward" : "backward", step > 0 ?
+			       "followed; reclaims judge older leases later by the step" :
+			       "the workers' clock stands still until the wall clock catches up");
+		}
 		cp_fo_poll(d->fo);
 		if (d->cmds != NULL) {
 			busy = cp_cmd_progress(d->cmds);

@@ -226,7 +226,7 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 
 			owner = w >= 0 ? (uint32_t)w : 0;
 		} else {
-			owner = bt_key_owner(&sb->key, rt->n_workers);
+			owner = bt_key_owner(rt->table, &sb->key, rt->n_workers);
 		}
 		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= now) {
 			struct dp_change *c = &fix[(*n_fix)++];

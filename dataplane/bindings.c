@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "bindings.h"
 
@@ -32,9 +34,10 @@ static inline uint64_t addr_hash(uint32_t addr)
 	return mix64((uint64_t)addr + 0x9e3779b97f4a7c15ULL);
 }
 
-uint64_t bt_key_hash(const struct dp_client_key *k)
+uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k)
 {
-	uint64_t h = 0x243f6a8885a308d3ULL ^ ((uint64_t)k->type << 56) ^ k->len;
+	/* The seed enters before the first block, so the whole chain depends on it. */
+	uint64_t h = mix64(t->seed ^ 0x243f6a8885a308d3ULL) ^ ((uint64_t)k->type << 56) ^ k->len;
 	uint32_t i = 0;
 
 	for (; i + 8 <= k->len; i += 8) {
@@ -81,6 +84,21 @@ static unsigned long pow2_at_least(uint64_t n)
 	return p;
 }
 
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
+		return seed;
+	}
+	/* No entropy yet (early boot): still different per start (clock to the nanosecond,
+	 * address space layout). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec;
+	return mix64(seed ^ mix64((uint64_t)(uintptr_t)&seed));
+}
+
 struct bt_table *bt_table_new(uint64_t capacity)
 {
 	struct bt_table *t = calloc(1, sizeof(*t));
@@ -90,6 +108,7 @@ struct bt_table *bt_table_new(uint64_t capacity)
 		return NULL;
 	}
 	t->capacity = capacity;
+	t->seed = random_seed();
 	/* Fixed size: no CDS_LFHT_AUTO_RESIZE, because a resize allocates on the thread that
 	 * triggers it, and that would be a worker. */
 	t->by_addr = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
@@ -244,7 +263,7 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 {
 	struct cds_lfht_iter iter;
 
-	return lookup_key_hashed(t, k, bt_key_hash(k), &iter);
+	return lookup_key_hashed(t, k, bt_key_hash(t, k), &iter);
 }
 
 /* Take @p b out of by_key if it is the node there for its key. */
@@ -267,7 +286,7 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 
 	nb->home = w;
 	nb->owner = w->id;
-	nb->key_hash = bt_key_hash(&nb->key);	/* once: both tables and later readers use it */
+	nb->key_hash = bt_key_hash(t, &nb->key);	/* once: both tables and readers use it */
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 

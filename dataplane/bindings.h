@@ -68,6 +68,10 @@ struct bt_table {
 	struct cds_lfht *by_addr;
 	struct cds_lfht *by_key;
 	uint64_t capacity;
+	/** Secret of bt_key_hash(): random per bt_table_new() (so per start), read-only after
+	 *  it. Nobody outside the box can pick client keys that all hash to one worker (and
+	 *  empty its pool share) or into one hash chain. */
+	uint64_t seed;
 };
 
 /** A writer's private stock of records. */
@@ -82,7 +86,8 @@ struct bt_writer {
 };
 
 /**
- * Create empty tables able to hold @p capacity bindings without resizing.
+ * Create empty tables able to hold @p capacity bindings without resizing, with a random key
+ * hash seed (getrandom; the TSC and the clock if that fails).
  * Control thread, before workers start. @return NULL on allocation failure.
  */
 struct bt_table *bt_table_new(uint64_t capacity);
@@ -103,13 +108,15 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
 /** Free the writer's records. After bt_table_free() and rcu_barrier(). */
 void bt_writer_deinit(struct bt_writer *w);
 
-/** Hash of a client key; also used to steer clients to their owner worker. */
-uint64_t bt_key_hash(const struct dp_client_key *k);
+/** Hash of a client key under the table's seed; also used to steer clients to their owner
+ *  worker. Any thread. */
+uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k);
 
-/** Owner worker of a client key among @p n_workers. */
-static inline uint32_t bt_key_owner(const struct dp_client_key *k, uint32_t n_workers)
+/** Owner worker of a client key among @p n_workers (changes with the seed, so per start). */
+static inline uint32_t bt_key_owner(const struct bt_table *t, const struct dp_client_key *k,
+				    uint32_t n_workers)
 {
-	return (uint32_t)(bt_key_hash(k) % n_workers);
+	return (uint32_t)(bt_key_hash(t, k) % n_workers);
 }
 
 /**

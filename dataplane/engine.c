@@ -6,9 +6,36 @@
  *   2. the client's previous binding in the scope (offered, active, expired or released),
  *      unless it declined that address;
  *   3. the address it asks for (option 50), when this worker owns it and it is free;
- *   4. the oldest candidate of this worker's free list (pool.h).
+ *   4. the oldest candidate of this worker's free list (pool.h);
+ *   5. an address another worker lent us (below).
  * The chosen address is held as OFFERED for offer_hold seconds, so a repeated DISCOVER gets
  * the same answer and no other client is offered it meanwhile. An OFFER commits nothing.
+ *
+ * Borrowing between pool shares. A free address (no record) may be written only by the one
+ * worker whose free list holds it: normally its slice owner, which never races anyone for
+ * it. When a worker's share of a scope runs low (LEND_LOW) and another worker holds more
+ * than twice as many, it asks that one (DP_CMD_LEND; one request out at a time). The lender
+ * pops up to half of its queued addresses that have no record, marks them lent and passes
+ * them on through its hand-off FIFO, so they arrive (DP_CMD_LENT) only once every change the
+ * lender made is durable: the borrower's first change to an address can never reach the
+ * store before the lender's last one (rings are not ordered between workers). From then on
+ * the borrower is the address's writer, as for any address it binds; a lent address is still
+ * its slice owner's, and give_back() returns it there once freed and durable. The only other
+ * way to the address is the slice owner's option-50 path (a client asking for it by name):
+ * the table's compare-and-swap settles that race, and the loser drops the address. Nothing
+ * is rebalanced on the control thread and slices never change owner; the ownership rules
+ * above (writable(), may_write()) are unchanged.
+ *
+ * Order between rings. The committer drains the workers' rings in no particular order, so a
+ * change to an address must not be posted while another worker's change to it is still in
+ * that worker's ring. A record tells its writer and sequence (writable() waits for BACKUP
+ * records); a FREE leaves no record, so each FREE is remembered per address
+ * (dp_pool.freed_by) and a write over no record waits until that FREE is durable
+ * (free_settled(): the request is dropped as a write conflict, the client asks again). The
+ * hand-off and the lending above wait for durability for the same reason. Addresses outside
+ * every range (reservations) are not covered: their one writer is the reserved client's
+ * worker. A new snapshot starts without these marks (a FREE posted just before a
+ * configuration change is not waited for).
  *
  * REQUEST follows RFC 2131 §4.3.2 by client state: SELECTING (server id present),
  * INIT-REBOOT (requested address, no ciaddr), RENEWING (ciaddr, unicast to us) and
@@ -212,6 +239,42 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 		b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner));
 }
 
+/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
+static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+
+	if (scope < e->pools->n_scopes && dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		atomic_store_explicit(&e->pools->pools[scope].freed_by[rank],
+				      (e->id + 1) << 24 | (uint32_t)(e->seq & 0xffffff),
+				      memory_order_relaxed);
+	}
+}
+
+/*
+ * May this worker write @p addr, which has no record? Not while another worker's FREE of it
+ * is still on its way to the store: our change would go through our ring, the committer may
+ * drain that one first, and the FREE would then delete what we wrote (issue 11 item 2). The
+ * sequence is kept modulo 2^24; a FREE more than 2^23 changes behind its worker's durable
+ * sequence counts as durable (no ring holds that many).
+ */
+static bool free_settled(const struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+	uint32_t v, w, ahead;
+
+	if (scope >= e->pools->n_scopes || !dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		return true;	/* outside the ranges: reserved addresses have one writer */
+	}
+	v = atomic_load_explicit(&e->pools->pools[scope].freed_by[rank], memory_order_relaxed);
+	w = (v >> 24) - 1;
+	if (v == 0 || w == e->id) {
+		return true;	/* none, or ours: our ring keeps our order */
+	}
+	ahead = (v - (uint32_t)e->commit.ops->durable(e->commit.ctx, w)) & 0xffffff;
+	return ahead == 0 || ahead >= 0x800000;
+}
+
 /* Failover: is the control thread moving the binding of @p addr between writers
  * (dp_pool.fo_hold)? Then nobody takes or renews it. Costs one branch outside shared
  * scopes (fo_hold is NULL there). */
@@ -384,7 +447,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (!writable(e, old, r->scope)) {
+	if (!writable(e, old, r->scope) || (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
@@ -479,6 +542,16 @@ static bool is_our_address(const struct dp_config *c, uint32_t a)
 	return false;
 }
 
+/* A free address left every free list (cold): have the control thread's requeue scan find
+ * it again. */
+static __attribute__((cold, noinline)) void handoff_lost(struct dp_engine *e)
+{
+	e->ctr->handoff_overflow++;
+	if (e->requeue_lost != NULL) {
+		atomic_fetch_add_explicit(e->requeue_lost, 1, memory_order_relaxed);
+	}
+}
+
 /* An address is free again: back to the free list of the worker that owns its slice. */
 static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr)
 {
@@ -494,11 +567,14 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 	} else if (owner >= 0 && e->tell != NULL) {
 		if (e->ho_count < DP_HANDOFF_MAX) {
 			e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
-				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr};
+				(struct dp_handoff){e->seq, (uint32_t)owner, s->index, addr,
+						    DP_CMD_REQUEUE};
+			return;
 		}
-		/* Full (thousands of cross-worker frees within one commit): the address stays
-		 * out of the free lists until the control thread's requeue scan, which waits
-		 * for durability itself. */
+		/* Full (thousands of cross-worker frees within one commit): the control
+		 * thread's requeue scan, which waits for durability itself, finds the address
+		 * again; until then it is in no free list. */
+		handoff_lost(e);
 	}
 }
 
@@ -507,7 +583,13 @@ void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
 	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
 		const struct dp_handoff *h = &e->handoff[e->ho_head];
 
-		e->tell(e->tell_ctx, h->worker, DP_CMD_REQUEUE, h->scope, h->addr);
+		if (e->tell(e->tell_ctx, h->worker, (enum dp_cmd_type)h->type, h->scope,
+			    h->addr) != 0 && h->type == DP_CMD_LENT) {
+			/* Never reached the borrower: still ours (and marked lent, which would
+			 * hide it from the requeue scan). */
+			(void)dp_pool_set_lent(e->pools, h->scope, h->addr, false);
+			dp_engine_requeue(e, h->scope, h->addr);
+		}
 		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
 		e->ho_count--;
 	}
@@ -517,6 +599,125 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
 	if (scope < e->pools->n_scopes && dp_pool_owner(e->pools, scope, addr) == (int)e->id) {
 		(void)dp_slice_push(e->pools, e->id, scope, addr);
+	}
+}
+
+/* --- borrowing between pool shares (pool.h) ------------------------------------------ */
+
+static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const struct dp_scope *s);
+
+/* Ask for a loan when our share of @p s runs low (below LEND_LOW queued and borrowed) and
+ * another worker holds more than twice what we have. At most one request is out per scope;
+ * an answer lost to a full ring is given up after LEND_RETRY allocations. Costs a look at
+ * each worker's count (relaxed loads) per allocation while the share is low. */
+#define LEND_LOW 16
+#define LEND_RETRY 256
+
+static __attribute__((cold, noinline)) void ask_loan(struct dp_engine *e, uint32_t scope)
+{
+	struct dp_slice *sl = dp_pools_slice(e->pools, e->id, scope);
+	uint32_t have = sl->count + sl->b_count, best = 0, from = 0;
+
+	if (sl->asking && ++sl->ask_wait < LEND_RETRY) {
+		return;
+	}
+	sl->asking = false;
+	for (uint32_t w = 0; w < e->n_workers; w++) {
+		uint32_t n = w == e->id ? 0 : dp_slice_count(e->pools, w, scope);
+
+		if (n > best) {
+			best = n;
+			from = w;
+		}
+	}
+	if (best <= 2 * have || e->tell(e->tell_ctx, from, DP_CMD_LEND, scope, e->id) != 0) {
+		return;
+	}
+	sl->asking = true;
+	sl->ask_wait = 0;
+}
+
+static inline void maybe_borrow(struct dp_engine *e, uint32_t scope)
+{
+	const struct dp_slice *sl = dp_pools_slice(e->pools, e->id, scope);
+
+	if (e->tell != NULL && sl->count + sl->b_count < LEND_LOW) {
+		ask_loan(e, scope);
+	}
+}
+
+void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now)
+{
+	static const struct dp_client_key nobody;
+	const struct dp_scope *s;
+	const struct dp_fo_view *fo = NULL;
+	uint32_t have, want, lent = 0, a;
+
+	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
+		return;
+	}
+	s = e->pools->pools[scope].scope;
+	have = dp_slice_count(e->pools, e->id, scope);
+	want = have / 2 ? have / 2 : have;
+	if (want > DP_BORROW_MAX / 2) {
+		want = DP_BORROW_MAX / 2;
+	}
+	if (s->fo_rel != 0) {
+		/* Failover: lend only what the split lets us give (addresses with no record). */
+		fo = fo_view_of(e, s);
+		if (fo == NULL || !free_for(fo, NULL, &nobody, now)) {
+			want = 0;
+		}
+	}
+	/* Bounded: each queued address is looked at once; the hand-off FIFO keeps room for the
+	 * answer. Addresses with a record (ended leases, BACKUP) stay: only their writer or
+	 * slice owner may replace them. */
+	for (uint32_t n = have; n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
+		if (!dp_slice_pop(e->pools, e->id, scope, &a)) {
+			break;
+		}
+		if (bt_lookup_addr(e->table, a) != NULL || fo_held(e, scope, a)) {
+			(void)dp_slice_push(e->pools, e->id, scope, a);
+			continue;
+		}
+		(void)dp_pool_set_lent(e->pools, scope, a, true);
+		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
+			(struct dp_handoff){e->seq, to, scope, a, DP_CMD_LENT};
+		lent++;
+	}
+	if (e->ho_count < DP_HANDOFF_MAX) {
+		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
+			(struct dp_handoff){e->seq, to, scope, 0, DP_CMD_LEND_DONE};
+	}
+	e->ctr->lent += lent;
+}
+
+void dp_engine_borrowed(struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	int owner;
+
+	if (scope >= e->pools->n_scopes || !dp_pool_lent(e->pools, scope, addr)) {
+		/* Lent from pools a new snapshot replaced: the requeue scan after the change
+		 * may have run before this arrived. Have it look again. */
+		handoff_lost(e);
+		return;
+	}
+	if (dp_slice_borrow_push(e->pools, e->id, scope, addr)) {
+		e->ctr->borrowed++;
+		return;
+	}
+	/* Full: give it back (its owner's changes are durable; we never wrote it). */
+	(void)dp_pool_set_lent(e->pools, scope, addr, false);
+	owner = dp_pool_owner(e->pools, scope, addr);
+	if (owner < 0 || e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, scope, addr) != 0) {
+		handoff_lost(e);
+	}
+}
+
+void dp_engine_lend_done(struct dp_engine *e, uint32_t scope)
+{
+	if (scope < e->pools->n_scopes) {
+		dp_pools_slice(e->pools, e->id, scope)->asking = false;
 	}
 }
 
@@ -605,6 +806,40 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
 /* --- DISCOVER ----------------------------------------------------------------------- */
 
 /*
+ * Our own share is empty: an address another worker lent us (pool.h), if one is still free.
+ * Its lender's changes to it are durable (it came through the lender's hand-off), so we may
+ * write it; once freed it goes back to its slice owner (give_back).
+ */
+static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
+			  const struct dp_fo_view *fo, const struct dp_client_key *key,
+			  uint64_t now, uint32_t *out)
+{
+	const struct bt_binding *b;
+	uint32_t a;
+	int owner;
+
+	while (dp_slice_borrow_pop(e->pools, e->id, s->index, &a)) {
+		(void)dp_pool_set_lent(e->pools, s->index, a, false);
+		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
+			continue;
+		}
+		b = bt_lookup_addr(e->table, a);
+		if (takeable(e, s, fo, b, key, now, a)) {
+			*out = a;
+			return true;
+		}
+		/* Taken meanwhile (by a request for it on its slice owner): back when freed.
+		 * Still free (failover split, fo_held): back to its owner now. */
+		owner = dp_pool_owner(e->pools, s->index, a);
+		if (b == NULL && owner >= 0 &&
+		    e->tell(e->tell_ctx, (uint32_t)owner, DP_CMD_REQUEUE, s->index, a) != 0) {
+			handoff_lost(e);
+		}
+	}
+	return false;
+}
+
+/*
  * Choose the address to offer.
  * @return 0 and *out, or the drop reason.
  */
@@ -628,8 +863,12 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	}
 	prev = bt_lookup_key(e->table, key);
 	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
-	    prev->state != BT_ABANDONED && may_write(e, s, prev->addr, NULL) &&
+	    prev->state != BT_ABANDONED &&
+	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
+						    dp_scope_in_pool(s, prev->addr))) &&
 	    !fo_held(e, s->index, prev->addr)) {
+		/* (Our own offer of an address of another slice, one we borrowed: the repeated
+		 * DISCOVER gets it again rather than one more.) */
 		*out = prev->addr;
 		return 0;
 	}
@@ -652,6 +891,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		b = bt_lookup_addr(e->table, a);
 		if (takeable(e, s, fo, b, key, now, a)) {
 			*out = a;
+			maybe_borrow(e, s->index);
 			return 0;
 		}
 		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
@@ -668,6 +908,11 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		/* Otherwise taken meanwhile, or the partner's (failover): it re-enters the list
 		 * when freed, or when the control thread requeues the partner's addresses. */
 	}
+	if (pick_borrowed(e, s, fo, key, now, out)) {
+		maybe_borrow(e, s->index);
+		return 0;
+	}
+	maybe_borrow(e, s->index);
 	return DP_DROP_POOL_EXHAUSTED;
 }
 
@@ -942,9 +1187,31 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 /* --- entry points ------------------------------------------------------------------- */
 
 /*
+ * May a request pick its scope by ciaddr? RFC 2131 table 5: ciaddr is 0 in DHCPDISCOVER and
+ * DHCPDECLINE, and in a DHCPREQUEST from SELECTING or INIT-REBOOT (which carry a server
+ * identifier or a requested address, §4.3.2); only a RENEWING or REBINDING REQUEST, RELEASE
+ * and INFORM fill it with the address the client holds. Anything else with a ciaddr is not
+ * believed: a host on one segment must not reach (and empty) another segment's scope by
+ * writing an address of it there. BOOTP goes by its ingress too (only reservations).
+ */
+static bool scope_by_ciaddr(const struct dhcp4_msg *m)
+{
+	switch (m->type) {
+	case DHCP4_RELEASE:
+	case DHCP4_INFORM:
+		return true;
+	case DHCP4_REQUEST:
+		return !dhcp4_has(m, DHCP4_OPT_SERVER_ID) && !dhcp4_has(m, DHCP4_OPT_REQUESTED_IP);
+	default:
+		return false;
+	}
+}
+
+/*
  * The scope a request belongs to: the relay's (giaddr); else, for a client that already has
- * an address (ciaddr: RENEWING, INFORM, RELEASE), the scope of that address, which may be a
- * relayed scope the client now reaches us directly from; else the ingress interface's.
+ * an address and may say so (scope_by_ciaddr: RENEWING, REBINDING, INFORM, RELEASE), the
+ * scope of that address, which may be a relayed scope the client now reaches us directly
+ * from; else the ingress interface's.
  */
 static const struct dp_scope *select_scope(const struct dp_config *cfg,
 					   const struct dhcp4_msg *m, int iface)
@@ -954,7 +1221,7 @@ static const struct dp_scope *select_scope(const struct dp_config *cfg,
 	if (m->giaddr != 0) {
 		return dp_config_scope_by_relay(cfg, m->giaddr);
 	}
-	if (m->ciaddr != 0) {
+	if (m->ciaddr != 0 && scope_by_ciaddr(m)) {
 		s = dp_config_scope_of(cfg, m->ciaddr);
 		if (s != NULL) {
 			return s;
@@ -1119,6 +1386,7 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 {
 	struct bt_binding gone = *b;
 	uint32_t addr = b->addr;
+	const struct dp_scope *s;
 
 	gone.state = BT_FREE;
 	gone.start = gone.ends = now;
@@ -1131,6 +1399,9 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 	}
 	if (post_change(e, &gone, flags) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
+	}
+	if ((s = dp_config_scope_of(cfg, addr)) != NULL) {
+		mark_freed(e, s->index, addr);
 	}
 	give_back(e, cfg, addr);
 	return 0;
@@ -1230,7 +1501,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		return -EINVAL;
 	}
 	slice = dp_pool_owner(e->pools, s->index, op->addr);
-	owner = b != NULL ? b->owner : keyed ? bt_key_owner(&op->key, e->n_workers) :
+	owner = b != NULL ? b->owner : keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
 		slice >= 0 ? (uint32_t)slice : 0;
 	if (owner != e->id) {
 		return -EAGAIN;
@@ -1258,6 +1529,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		if (post_change(e, &gone, flags) != 0) {
 			return -ENOBUFS;
 		}
+		mark_freed(e, s->index, op->addr);
 		give_back(e, cfg, op->addr);
 		return 0;
 	}

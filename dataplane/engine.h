@@ -8,7 +8,8 @@
  *
  * Threads: one struct dp_engine per worker, used only by that worker, inside its QSBR
  * read-side (online). The engine writes only bindings its worker owns: bindings of clients
- * steered to it (bt_key_owner()) and addresses of its pool slices (pool.h).
+ * steered to it (bt_key_owner()) and addresses of its pool slices (pool.h), or lent to it
+ * from another worker's slice (DP_CMD_LEND, engine.c).
  */
 #pragma once
 
@@ -30,11 +31,14 @@ enum dp_cmd_type {
 	DP_CMD_RECLAIM = 1,		/**< reclaim the binding of addr if it has ended */
 	DP_CMD_REQUEUE = 2,		/**< addr (of scope) is free again: queue it in your slice */
 	DP_CMD_RELEASE_ENDED = 3,	/**< free your ended binding of addr: my slice needs it */
+	DP_CMD_LEND = 4,		/**< lend free addresses of scope to worker addr */
+	DP_CMD_LENT = 5,		/**< addr (of scope) is lent to you: allocate it */
+	DP_CMD_LEND_DONE = 6,		/**< answer to DP_CMD_LEND: that is all for now */
 };
 
-/** Send a command to another worker. */
-typedef void (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope,
-			   uint32_t addr);
+/** Send a command to another worker. @return 0, or -ENOBUFS (not sent: ring full). */
+typedef int (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope,
+			  uint32_t addr);
 
 /**
  * An address freed by this worker that another worker's slice owns. It is handed over
@@ -45,6 +49,8 @@ typedef void (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, ui
 struct dp_handoff {
 	uint64_t seq;			/**< our change that freed the address */
 	uint32_t worker, scope, addr;
+	uint8_t type;			/**< DP_CMD_REQUEUE, or DP_CMD_LENT / DP_CMD_LEND_DONE
+					 *   (borrowing, pool.h) */
 };
 
 #define DP_HANDOFF_MAX 4096
@@ -65,6 +71,13 @@ struct dp_engine {
 	struct dp_fo_view *const *fo;
 	struct dp_handoff handoff[DP_HANDOFF_MAX];	/**< FIFO by seq */
 	uint32_t ho_head, ho_count;
+	/**
+	 * dp_runtime.requeue_lost (may be NULL: tests, single worker): bumped when a freed
+	 * address cannot be handed over (hand-off FIFO full, counted as handoff_overflow), so
+	 * the control thread's requeue scan, which waits for durability itself, finds the
+	 * address again (cp_requeue_lost). Relaxed atomic, shared by all workers.
+	 */
+	_Atomic uint64_t *requeue_lost;
 };
 
 /**
@@ -210,6 +223,21 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
  * addresses handed back by other workers). Worker thread.
  */
 void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr);
+
+/**
+ * DP_CMD_LEND: worker @p to ran low in @p scope. Lend it up to half of our queued addresses
+ * of the scope (those with no binding at all), marked lent (pool.h), through the hand-off
+ * FIFO: they reach it (DP_CMD_LENT, then DP_CMD_LEND_DONE) once every change we made so far
+ * is durable, so its first change to one of them cannot reach the store before ours.
+ * Worker thread.
+ */
+void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now);
+
+/** DP_CMD_LENT: keep @p addr, lent to us, in our borrowed list. Worker thread. */
+void dp_engine_borrowed(struct dp_engine *e, uint32_t scope, uint32_t addr);
+
+/** DP_CMD_LEND_DONE: our lend request for @p scope is answered. Worker thread. */
+void dp_engine_lend_done(struct dp_engine *e, uint32_t scope);
 
 /** Where the reply to a request goes (RFC 2131 §4.1), and through which source address. */
 void dp_reply_dest(const struct dp_frame *f, const struct dhcp4_msg *m,

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
 	}
 	*addr = s->fifo[s->head];
 	s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
-	s->count--;
+	__atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);	/* dp_slice_count */
 	idx = slice_index(p, scope, *addr);
 	/* Relaxed atomic stores: the control thread reads the bitmap (dp_slice_queued). */
 	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] & ~(1ULL << (idx % 64)),
@@ -57,8 +58,64 @@ bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t ad
 	struct dp_slice *s = dp_pools_slice(p, w, scope);
 	uint32_t idx = slice_index(p, scope, addr);
 
+	if (dp_pool_lent(p, scope, addr)) {
+		return true;
+	}
 	return idx < s->size && ((__atomic_load_n(&s->queued[idx / 64], __ATOMIC_RELAXED) >>
 				  (idx % 64)) & 1);
+}
+
+bool dp_pool_set_lent(struct dp_pools *p, uint32_t scope, uint32_t addr, bool on)
+{
+	uint64_t rank, bit, old;
+
+	if (scope >= p->n_scopes || !dp_pool_rank(&p->pools[scope], addr, &rank)) {
+		return false;
+	}
+	bit = 1ULL << (rank % 64);
+	if (on) {
+		old = atomic_fetch_or_explicit(&p->pools[scope].lent[rank / 64], bit,
+					       memory_order_relaxed);
+	} else {
+		old = atomic_fetch_and_explicit(&p->pools[scope].lent[rank / 64], ~bit,
+						memory_order_relaxed);
+	}
+	return (old & bit) != 0;
+}
+
+bool dp_pool_lent(const struct dp_pools *p, uint32_t scope, uint32_t addr)
+{
+	uint64_t rank;
+
+	if (scope >= p->n_scopes || !dp_pool_rank(&p->pools[scope], addr, &rank)) {
+		return false;
+	}
+	return (atomic_load_explicit(&p->pools[scope].lent[rank / 64], memory_order_relaxed) >>
+		(rank % 64)) & 1;
+}
+
+bool dp_slice_borrow_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+
+	if (s->b_count == DP_BORROW_MAX) {
+		return false;
+	}
+	s->borrowed[(s->b_head + s->b_count++) % DP_BORROW_MAX] = addr;
+	return true;
+}
+
+bool dp_slice_borrow_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+
+	if (s->b_count == 0) {
+		return false;
+	}
+	*addr = s->borrowed[s->b_head];
+	s->b_head = (s->b_head + 1) % DP_BORROW_MAX;
+	s->b_count--;
+	return true;
 }
 
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
@@ -75,7 +132,7 @@ bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr
 		tail -= s->cap;
 	}
 	s->fifo[tail] = addr;
-	s->count++;
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
 	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
 			 __ATOMIC_RELAXED);
 	return true;
@@ -119,7 +176,8 @@ static int slices_init(struct dp_pools *p, uint32_t scope)
 		s->cap = s->size ? s->size : 1;
 		s->fifo = malloc(sizeof(*s->fifo) * s->cap);
 		s->queued = calloc(s->cap / 64 + 1, sizeof(*s->queued));
-		if (s->fifo == NULL || s->queued == NULL) {
+		s->borrowed = malloc(sizeof(*s->borrowed) * DP_BORROW_MAX);
+		if (s->fifo == NULL || s->queued == NULL || s->borrowed == NULL) {
 			return -1;
 		}
 	}
@@ -156,6 +214,13 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 		if (pool_init(&p->pools[i], &c->scopes[i]) != 0 || slices_init(p, i) != 0) {
 			goto fail;
 		}
+		/* All-zero bytes are a valid 0 for a lock-free atomic. */
+		p->pools[i].lent = calloc(p->pools[i].total / 64 + 1, sizeof(*p->pools[i].lent));
+		p->pools[i].freed_by = calloc(p->pools[i].total ? p->pools[i].total : 1,
+					      sizeof(*p->pools[i].freed_by));
+		if (p->pools[i].lent == NULL || p->pools[i].freed_by == NULL) {
+			goto fail;
+		}
 		if (c->scopes[i].fo_rel != 0) {
 			/* All-zero bytes are a valid 0 for a lock-free atomic. */
 			p->pools[i].peer_pet = calloc(p->pools[i].total ? p->pools[i].total : 1,
@@ -182,6 +247,7 @@ void dp_pools_free(struct dp_pools *p)
 		for (uint64_t i = 0; i < (uint64_t)p->n_workers * p->n_scopes; i++) {
 			free(p->slices[i].fifo);
 			free(p->slices[i].queued);
+			free(p->slices[i].borrowed);
 		}
 	}
 	if (p->pools != NULL) {
@@ -189,6 +255,8 @@ void dp_pools_free(struct dp_pools *p)
 			free(p->pools[i].before);
 			free((void *)p->pools[i].peer_pet);
 			free((void *)p->pools[i].fo_hold);
+			free((void *)p->pools[i].lent);
+			free((void *)p->pools[i].freed_by);
 		}
 	}
 	free(p->pools);
@@ -214,6 +282,8 @@ static int by_end(const void *a, const void *b)
 static void slice_clear(struct dp_slice *s)
 {
 	s->head = s->count = 0;
+	s->b_head = s->b_count = 0;
+	s->asking = false;
 	memset(s->queued, 0, sizeof(*s->queued) * (s->cap / 64 + 1));
 }
 
@@ -229,6 +299,9 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 		}
 		for (uint32_t w = 0; w < p->n_workers; w++) {
 			slice_clear(dp_pools_slice(p, w, sc));
+		}
+		for (uint64_t i = 0; i <= pool->total / 64; i++) {
+			atomic_store_explicit(&pool->lent[i], 0, memory_order_relaxed);
 		}
 		for (uint32_t i = 0; i < pool->n_ranges; i++) {
 			const struct dp_range *r = &pool->ranges[i];

@@ -13,8 +13,17 @@
  * The FIFO is a hint list: the engine checks the binding table before using a popped address,
  * and a bitmap keeps any address from being queued twice.
  *
- * Threads: struct dp_pool (ranks) is immutable after dp_pools_new() and read by anyone; a
- * struct dp_slice is touched only by its worker. Built on the control thread.
+ * Borrowing: a worker whose share runs low asks the worker with the most queued addresses
+ * of the scope to lend it some (engine.c). The lender pops them from its own FIFO, marks them
+ * lent (dp_pool.lent) and hands them over like a freed address, once its own changes so far
+ * are durable; the borrower keeps them in its slice's borrowed list and allocates from there
+ * when its FIFO is empty. The address still belongs to its slice owner: when freed it goes
+ * back there. A lent address counts as queued for the control thread's requeue scan.
+ *
+ * Threads: struct dp_pool (ranks) is immutable after dp_pools_new() and read by anyone,
+ * except the atomic arrays it documents; a struct dp_slice is written only by its worker
+ * (count is also read, relaxed, by other workers choosing whom to borrow from). Built on
+ * the control thread.
  */
 #pragma once
 
@@ -45,6 +54,22 @@ struct dp_pool {
 	 * Written by the control thread (release), read by workers (acquire).
 	 */
 	_Atomic uint8_t *fo_hold;
+	/**
+	 * Bit per rank: the address is lent to another worker than its slice owner (set by the
+	 * owner when it lends it, cleared by the borrower when it takes it out of its borrowed
+	 * list, or by the owner when the hand-over fails). Atomic read-modify-writes, any
+	 * worker; relaxed reads by the control thread (dp_slice_queued).
+	 */
+	_Atomic uint64_t *lent;
+	/**
+	 * Per rank: the last FREE of the address a worker posted, as (worker + 1) << 24 | (its
+	 * sequence number & 0xffffff); 0 = none. A FREE leaves no record behind, so this is
+	 * how another worker about to write the address learns that it must wait until that
+	 * FREE is durable (engine.c free_settled()): rings are not ordered between workers, and
+	 * a FREE committed after its ACK would delete an acknowledged lease. Relaxed atomics:
+	 * written by the worker that freed the address, read by any worker.
+	 */
+	_Atomic uint32_t *freed_by;
 };
 
 /** One worker's free-address FIFO for one scope. */
@@ -53,7 +78,16 @@ struct dp_slice {
 	uint32_t cap, head, count;
 	uint64_t *queued;		/**< bit per slice index: address is in the FIFO */
 	uint32_t size;			/**< addresses of the scope owned by this worker */
+	/* Addresses of other workers' slices lent to this one (FIFO), and the borrowing
+	 * state (engine.c). */
+	uint32_t *borrowed;
+	uint32_t b_head, b_count;
+	uint32_t ask_wait;		/**< allocations since the lend request went out */
+	bool asking;			/**< a lend request is out, no answer yet */
 };
+
+/** Size of each slice's borrowed list; a lender lends at most half of it at once. */
+#define DP_BORROW_MAX 128
 
 struct dp_pools {
 	uint32_t n_workers, n_scopes;
@@ -71,7 +105,8 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers);
 struct bt_table;
 
 /**
- * Rebuild every free list from the binding table (after bindings were loaded from the store):
+ * Rebuild every free list from the binding table (after bindings were loaded from the store;
+ * borrowed lists and lent marks are cleared):
  * addresses with no binding or a BACKUP one (a failover secondary's free addresses) first, in
  * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
@@ -109,13 +144,30 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
 /**
- * Is @p addr queued in its owner's slice? Any thread; from another thread than the owner the
- * answer may be stale (relaxed read of the owner's bitmap).
+ * Is @p addr queued in its owner's slice, or lent to another worker (dp_pool.lent)? Any
+ * thread; from another thread than the owner the answer may be stale (relaxed reads).
  */
 bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
-/** Addresses currently queued as free candidates in @p w's slice of @p scope. */
+/** Addresses currently queued as free candidates in @p w's slice of @p scope. Any thread
+ *  (relaxed: from another thread than @p w a recent value, not an exact one). */
 static inline uint32_t dp_slice_count(struct dp_pools *p, uint32_t w, uint32_t scope)
 {
-	return dp_pools_slice(p, w, scope)->count;
+	return __atomic_load_n(&dp_pools_slice(p, w, scope)->count, __ATOMIC_RELAXED);
 }
+
+/**
+ * Mark @p addr of @p scope lent (@p on) or not. Any worker. @return the previous mark;
+ * false also when the address is in no range of the scope.
+ */
+bool dp_pool_set_lent(struct dp_pools *p, uint32_t scope, uint32_t addr, bool on);
+
+/** Is @p addr of @p scope marked lent? Any thread (relaxed). */
+bool dp_pool_lent(const struct dp_pools *p, uint32_t scope, uint32_t addr);
+
+/** Queue an address lent to @p w in its borrowed list. Worker @p w only.
+ *  @return false when the list is full. */
+bool dp_slice_borrow_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
+
+/** Take the oldest borrowed address. Worker @p w only. @return false when there is none. */
+bool dp_slice_borrow_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr);

@@ -15,9 +15,80 @@
 #define IDLE_LOOPS_BEFORE_SLEEP 64
 #define CMD_PER_LOOP 32
 
+#define NS 1000000000ULL
+#define STEP_NS (2 * NS)	/* more than this between ticks is a step, not drift */
+
+/* ns since tsc_base: a multiply, no division on the hot path. */
+static inline uint64_t tsc_ns(const struct dp_runtime *rt, uint64_t tsc)
+{
+	return (uint64_t)(((unsigned __int128)(tsc - rt->tsc_base) * rt->ns_mult) >> 32);
+}
+
 uint64_t dp_runtime_now(const struct dp_runtime *rt)
 {
-	return rt->unix_base + (rte_rdtsc() - rt->tsc_base) / rt->tsc_hz;
+	int64_t off = atomic_load_explicit(&rt->wall_off_ns, memory_order_relaxed);
+
+	return (uint64_t)((int64_t)tsc_ns(rt, rte_rdtsc()) + off) / NS;
+}
+
+uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now)
+{
+	uint64_t grace = atomic_load_explicit(&rt->grace_s, memory_order_relaxed);
+
+	if (grace == 0 || now >= atomic_load_explicit(&rt->grace_until, memory_order_relaxed)) {
+		return now;
+	}
+	return now > grace ? now - grace : 0;
+}
+
+uint64_t dp_worker_now(struct dp_worker *w)
+{
+	uint64_t now = dp_runtime_now(w->rt);
+
+	if (now > w->now_floor) {
+		w->now_floor = now;
+	}
+	return w->now_floor;
+}
+
+int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
+{
+	const struct dp_config *cfg = rt->snap->cfg;
+	uint32_t max_lease = 0;
+	struct timespec ts;
+	uint64_t tsc, wall, until;
+	int64_t off, old, step;
+
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		uint32_t l = cfg->scopes[i].max_lease_time > cfg->scopes[i].lease_time ?
+			     cfg->scopes[i].max_lease_time : cfg->scopes[i].lease_time;
+
+		max_lease = l > max_lease ? l : max_lease;
+	}
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tsc = rte_rdtsc();
+	wall = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+	off = (int64_t)(wall - tsc_ns(rt, tsc));
+	old = atomic_load_explicit(&rt->wall_off_ns, memory_order_relaxed);
+	atomic_store_explicit(&rt->wall_off_ns, off, memory_order_relaxed);
+	step = off - old;
+	if (step > -(int64_t)STEP_NS && step < (int64_t)STEP_NS) {
+		step = 0;
+	}
+	until = atomic_load_explicit(&rt->grace_until, memory_order_relaxed);
+	if (until != 0 && (uint64_t)ts.tv_sec >= until) {
+		atomic_store_explicit(&rt->grace_s, 0, memory_order_relaxed);
+		atomic_store_explicit(&rt->grace_until, 0, memory_order_relaxed);
+	}
+	if (step > 0) {
+		/* Leases granted before it end (step) seconds early in wall terms. */
+		atomic_store_explicit(&rt->grace_s, atomic_load(&rt->grace_s) +
+				      ((uint64_t)step + NS - 1) / NS, memory_order_relaxed);
+		atomic_store_explicit(&rt->grace_until, (uint64_t)ts.tv_sec + max_lease,
+				      memory_order_relaxed);
+	}
+	return step / (int64_t)NS;
 }
 
 /* --- transmit ----------------------------------------------------------------------- */
@@ -112,7 +183,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	struct dp_decision d;
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
-		.now = dp_runtime_now(w->rt),
+		.now = dp_worker_now(w),
 	};
 	size_t len;
 	int rc;
@@ -130,7 +201,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			drop(w, m, DP_DROP_KEY_TOO_LONG);
 			return;
 		}
-		owner = bt_key_owner(&key, w->rt->n_workers);
+		owner = bt_key_owner(w->rt->table, &key, w->rt->n_workers);
 		if (owner != w->id) {
 			if (rte_ring_mp_enqueue(w->rt->workers[owner].steer, m) != 0) {
 				drop(w, m, DP_DROP_STEER_FULL);
@@ -261,7 +332,9 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 {
 	void *cmds[CMD_PER_LOOP];
 	unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, CMD_PER_LOOP, NULL);
-	uint64_t now = n ? dp_runtime_now(w->rt) : 0;
+	uint64_t now = n ? dp_worker_now(w) : 0;
+	/* Reclaims judge lease ends after the wall clock's forward steps (worker.h). */
+	uint64_t ended_by = n ? dp_runtime_reclaim_now(w->rt, now) : 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		uintptr_t c = (uintptr_t)cmds[i];
@@ -270,11 +343,17 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 		if ((c & 1) == 0) {
 			dp_engine_apply_op(&w->eng, cfg, (struct dp_lease_op *)cmds[i], now);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_RECLAIM) {
-			(void)dp_engine_reclaim(&w->eng, cfg, addr, now);
+			(void)dp_engine_reclaim(&w->eng, cfg, addr, ended_by);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_REQUEUE) {
 			dp_engine_requeue(&w->eng, scope, addr);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_RELEASE_ENDED) {
-			dp_engine_release_ended(&w->eng, cfg, addr, now);
+			dp_engine_release_ended(&w->eng, cfg, addr, ended_by);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND) {
+			dp_engine_lend(&w->eng, scope, addr, now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LENT) {
+			dp_engine_borrowed(&w->eng, scope, addr);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_LEND_DONE) {
+			dp_engine_lend_done(&w->eng, scope);
 		}
 	}
 	return n;
@@ -294,15 +373,19 @@ int dp_worker_op(struct dp_worker *w, struct dp_lease_op *op)
 }
 
 /* The engine needs another worker to act on an address (dp_tell_fn). */
-static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
 {
 	struct dp_runtime *rt = ctx;
 
-	if (worker < rt->n_workers &&
-	    dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
+	if (worker >= rt->n_workers) {
+		return -EINVAL;
+	}
+	if (dp_worker_command(&rt->workers[worker], type, scope, addr) != 0) {
 		/* The control thread's requeue scan finds it again (cp_requeue_lost). */
 		atomic_fetch_add_explicit(&rt->requeue_lost, 1, memory_order_relaxed);
+		return -ENOBUFS;
 	}
+	return 0;
 }
 
 struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *cfg,
@@ -395,6 +478,10 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 	uint64_t cap = rt->table->capacity;
 	char name[RTE_RING_NAMESIZE];
 
+	/* The clock (worker.h): until the control thread's first tick, the wall clock as it was
+	 * at tsc_base. */
+	rt->ns_mult = (uint64_t)(((unsigned __int128)NS << 32) / rt->tsc_hz);
+	atomic_store(&rt->wall_off_ns, (int64_t)(rt->unix_base * NS));
 	rt->n_workers = n_workers;
 	rt->workers = rte_zmalloc("lw_workers", sizeof(*rt->workers) * n_workers,
 				  RTE_CACHE_LINE_SIZE);
@@ -433,6 +520,7 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		w->eng.ctr = &w->ctr;
 		w->eng.tell = tell;
 		w->eng.tell_ctx = rt;
+		w->eng.requeue_lost = &rt->requeue_lost;
 		w->eng.fo = rt->fo;	/* the control thread publishes the views there */
 	}
 	return 0;

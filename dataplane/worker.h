@@ -73,6 +73,7 @@ struct __rte_cache_aligned dp_worker {
 	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
 	struct dp_frame frame;
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
+	uint64_t now_floor;		/**< dp_worker_now(): never goes back */
 };
 
 /**
@@ -96,7 +97,16 @@ struct dp_runtime {
 	struct bt_table *table;
 	struct dp_commit commit;
 	struct call_rcu_data *crdp;	/**< RT call_rcu thread: no futex wake on the hot path */
-	uint64_t tsc_hz, tsc_base, unix_base;
+	uint64_t tsc_hz, tsc_base, unix_base;	/**< set before dp_workers_init(): the TSC
+						 *   at the start of unix second unix_base */
+	/** The clock (dp_runtime_now): ns per TSC cycle << 32 (set by dp_workers_init). */
+	uint64_t ns_mult;
+	/** Wall-clock ns minus TSC ns since tsc_base, as the control thread last read it
+	 *  (dp_runtime_clock_tick; its only writer). */
+	_Atomic int64_t wall_off_ns;
+	/** Seconds by which lease ends are judged later after forward steps of the wall clock,
+	 *  until grace_until (unix s); both written by dp_runtime_clock_tick only. */
+	_Atomic uint64_t grace_s, grace_until;
 	_Atomic bool stop;
 	_Atomic uint32_t running;
 	_Atomic uint64_t requeue_lost;	/**< requeue commands that found a full ring */
@@ -105,8 +115,46 @@ struct dp_runtime {
 	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
-/** Current unix time in seconds, from the TSC (no system call). */
+/*
+ * Time. Bindings hold absolute unix seconds (start, ends), on disk and on the wire to the
+ * failover partner, and the control thread, failover and the start-up reclaim read
+ * CLOCK_REALTIME. So the workers follow the wall clock: the control thread reads it every
+ * tick (dp_runtime_clock_tick) and publishes its offset from the TSC; between ticks workers
+ * extrapolate with the TSC (no system call), so TSC drift never accumulates past a tick.
+ *
+ * The rule for steps of the wall clock, and why:
+ *  - Backward (the clock was ahead): a worker's clock never goes back (dp_worker_now keeps a
+ *    floor); it stands still until the wall clock has caught up. Ends written before the
+ *    step are later than the client's real lease: held longer, never ended early.
+ *  - Forward by D (the clock was behind: NTP at boot, a resumed VM, date -s): followed at
+ *    the next tick, so every lease granted from then on carries the end the client has, and
+ *    the next start-up judges it right. A lease granted before the step carries an end D
+ *    early in wall terms; so for the longest lease time after the step, reclaims judge lease
+ *    ends D later (dp_runtime_reclaim_now): the step never makes a live lease look ended to
+ *    the reclaim. (A client asking for such an address by option 50 judges by the wall
+ *    clock; a restart inside that window judges by the wall clock too: the store keeps no
+ *    record of the step.)
+ */
+
+/** Current unix time in seconds as last published plus the TSC since (no system call). May
+ *  go back by a step of the wall clock. Any thread. */
 uint64_t dp_runtime_now(const struct dp_runtime *rt);
+
+/** dp_runtime_now() minus the forward-step grace: the time reclaims judge lease ends by.
+ *  Any thread. */
+uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now);
+
+/** The worker's clock: dp_runtime_now(), never less than what it returned before. Worker
+ *  thread. */
+uint64_t dp_worker_now(struct dp_worker *w);
+
+/**
+ * Read CLOCK_REALTIME and publish it to the workers (see the rule above). A forward step
+ * (beyond 2 s of drift) adds to the reclaim grace for the longest lease time of the
+ * snapshot in force. Control thread (the snapshot's writer), once per tick.
+ * @return the step seen since the last call, in seconds (positive: forward), 0 if none.
+ */
+int64_t dp_runtime_clock_tick(struct dp_runtime *rt);
 
 /**
  * Allocate workers, rings, binding writers. Control thread, after the EAL and before ports

@@ -41,7 +41,9 @@ static void make_key(struct dp_client_key *k, unsigned client)
 
 static uint64_t check_of(uint32_t addr, const struct dp_client_key *k)
 {
-	return ((uint64_t)addr << 20) ^ bt_key_hash(k);
+	static const struct bt_table unseeded;
+
+	return ((uint64_t)addr << 20) ^ bt_key_hash(&unseeded, k);
 }
 
 struct reader_arg {
@@ -353,6 +355,30 @@ static void empty_key_record_never_in_by_key(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/*
+ * The client-to-worker hash is seeded per table (so per start): the same MACs spread over
+ * the workers differently each time, so nobody can pick MACs that all land on one worker.
+ */
+static void key_owner_depends_on_the_seed(void **state)
+{
+	struct bt_table *a = bt_table_new(64), *b = bt_table_new(64);
+	unsigned differ = 0;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_not_equal(a->seed, b->seed);
+	for (unsigned c = 0; c < 64; c++) {
+		struct dp_client_key k;
+
+		make_key(&k, c);
+		differ += bt_key_owner(a, &k, 2) != bt_key_owner(b, &k, 2);
+	}
+	assert_true(differ > 0);	/* all 64 alike by chance: 2^-64 */
+	bt_table_free(a);
+	bt_table_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +386,7 @@ int main(void)
 		cmocka_unit_test(records_come_back_after_grace_period),
 		cmocka_unit_test(stale_publish_is_refused),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
+		cmocka_unit_test(key_owner_depends_on_the_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -812,6 +812,54 @@ static void relayed_rebinding_unknown_client_is_silent(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_UNKNOWN_CLIENT], 1);
 }
 
+/*
+ * RFC 2131 table 5: ciaddr is 0 in DISCOVER, DECLINE and SELECTING / INIT-REBOOT REQUESTs. A
+ * host on the "lab" segment that writes an address of the relayed scope "far" there gets
+ * nothing of "far": its scope is its segment's.
+ */
+static void ciaddr_picks_no_scope_outside_renewals(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t far = IP4(198, 18, 5, 15);
+
+	rb_begin(&r, 3, 40);
+	rb_ciaddr(&r, far);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_true(v->rep.yiaddr >= IP4(198, 18, 0, 100) && v->rep.yiaddr <= IP4(198, 18, 0, 104));
+
+	/* SELECTING and INIT-REBOOT for a free "far" address, ciaddr "far": not ours here. */
+	rb_begin(&r, 4, 41);
+	rb_ciaddr(&r, far);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, IP4(198, 18, 5, 12));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_NAK);
+	rb_begin(&r, 4, 42);
+	rb_ciaddr(&r, far);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, IP4(198, 18, 5, 13));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_NAK);
+	assert_null(binding(v, IP4(198, 18, 5, 12)));
+	assert_null(binding(v, IP4(198, 18, 5, 13)));
+
+	/* A renewal still finds its scope by ciaddr (relayed_client_renews_directly); an INFORM
+	 * too: the options of "far" (no router there). */
+	rb_begin(&r, 5, 43);
+	rb_ciaddr(&r, far);
+	rb_type(&r, DHCP4_INFORM);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0));
+	assert_false(dhcp4_has(&v->rep, DHCP4_OPT_ROUTER));
+}
+
 /* A reserved client whose address another client holds gets no offer at all (an offer of
  * anything else would be NAKed at its REQUEST, forever). */
 static void reserved_address_in_use_gets_no_offer(void **state)
@@ -1494,6 +1542,7 @@ int main(void)
 		T(relayed_client_renews_directly),
 		T(relayed_rebinding_unknown_client_is_silent),
 		T(reserved_address_in_use_gets_no_offer),
+		T(ciaddr_picks_no_scope_outside_renewals),
 		T(inform_without_ciaddr_is_dropped),
 		T(repeated_prl_code_sent_once),
 		T(reservation_key_files_the_client),

@@ -20,9 +20,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "committer.h"
 #include "config.h"
 #include "engine.h"
 #include "reqbuild.h"
+#include "store.h"
 
 #define SRV IP4(198, 18, 0, 1)
 #define T0 1700000000ULL
@@ -48,18 +50,23 @@ struct env {
 	struct dp_engine e[2];
 	struct told q[64];
 	unsigned nq;
+	bool refuse_tell;		/* tell() fails: the target's ring is full */
 	struct dhcp4_msg msg;
 	struct dp_frame frame;
 	struct dp_fo_view view;		/* setup_fo: "lab" shared, relationship 0 */
 	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
-static void tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
+static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope, uint32_t addr)
 {
 	struct env *v = ctx;
 
+	if (v->refuse_tell) {
+		return -ENOBUFS;
+	}
 	assert_true(v->nq < 64);
 	v->q[v->nq++] = (struct told){worker, scope, addr, type};
+	return 0;
 }
 
 /* Hand over what each engine freed (its changes are durable at once with the in-memory
@@ -84,6 +91,12 @@ static unsigned deliver(struct env *v, uint64_t now)
 				dp_engine_requeue(&v->e[t.worker], t.scope, t.addr);
 			} else if (t.type == DP_CMD_RELEASE_ENDED) {
 				dp_engine_release_ended(&v->e[t.worker], v->cfg, t.addr, now);
+			} else if (t.type == DP_CMD_LEND) {
+				dp_engine_lend(&v->e[t.worker], t.scope, t.addr, now);
+			} else if (t.type == DP_CMD_LENT) {
+				dp_engine_borrowed(&v->e[t.worker], t.scope, t.addr);
+			} else if (t.type == DP_CMD_LEND_DONE) {
+				dp_engine_lend_done(&v->e[t.worker], t.scope);
 			}
 		}
 	}
@@ -157,13 +170,13 @@ static int teardown(void **state)
 }
 
 /* A client (chaddr 02:00:00:00:<mac>) whose key belongs to worker @p w. */
-static uint16_t client_of(uint32_t w, uint16_t from)
+static uint16_t client_of(struct env *v, uint32_t w, uint16_t from)
 {
 	for (uint16_t mac = from; mac < from + 1000; mac++) {
 		struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7,
 					  .data = {1, 2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac}};
 
-		if (bt_key_owner(&k, 2) == w) {
+		if (bt_key_owner(v->table, &k, 2) == w) {
 			return mac;
 		}
 	}
@@ -238,7 +251,7 @@ static void owner_allocates_from_its_slice(void **state)
 	struct env *v = *state;
 
 	for (uint32_t w = 0; w < 2; w++) {
-		uint16_t mac = client_of(w, (uint16_t)(10 + 100 * w));
+		uint16_t mac = client_of(v, w, (uint16_t)(10 + 100 * w));
 		uint32_t a = dora(v, w, mac, T0);
 
 		assert_int_equal(dp_pool_owner(v->pools, 0, a), (int)w);
@@ -250,7 +263,7 @@ static void owner_allocates_from_its_slice(void **state)
 static void freed_address_goes_back_to_its_slice_owner(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac = client_of(0, 10);
+	uint16_t mac = client_of(v, 0, 10);
 	uint32_t a = addr_of(v, 1);		/* worker 1's address, worker 0's client */
 	struct dp_decision d;
 	struct reqbuf r;
@@ -287,7 +300,7 @@ static void freed_address_goes_back_to_its_slice_owner(void **state)
 static void ended_binding_of_another_writer_is_handed_over(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 	uint32_t got[8];
 	unsigned n = 0;
@@ -303,7 +316,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 	for (uint16_t c = 0; c < 8; c++) {
 		struct dp_decision d;
 		struct reqbuf r;
-		uint16_t mac = client_of(1, (uint16_t)(mac1 + 1 + c * 7));
+		uint16_t mac = client_of(v, 1, (uint16_t)(mac1 + 1 + c * 7));
 
 		rb_begin(&r, mac, 4);
 		rb_type(&r, DHCP4_DISCOVER);
@@ -327,7 +340,7 @@ static void ended_binding_of_another_writer_is_handed_over(void **state)
 static void no_worker_overwrites_another_workers_binding(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 	struct dp_decision d;
 	struct reqbuf r;
@@ -346,6 +359,165 @@ static void no_worker_overwrites_another_workers_binding(void **state)
 	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
 	/* And an operator's lease from worker 1 on it is a conflict, not a write. */
 	assert_int_equal(add_lease(v, 1, mac1, a), -EEXIST);
+}
+
+/*
+ * More cross-worker frees within one commit than the hand-off FIFO holds: the one that does
+ * not fit is counted and reported to the control thread (requeue_lost), whose requeue scan
+ * finds the address again; before, it silently left every free list until a restart.
+ */
+static void handoff_overflow_is_counted_and_reported(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac = client_of(v, 0, 10);
+	uint32_t a = addr_of(v, 1);
+	_Atomic uint64_t lost = 0;
+
+	v->e[0].requeue_lost = &lost;
+	for (uint32_t i = 0; i <= DP_HANDOFF_MAX; i++) {
+		struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+
+		if (i % 32 == 0) {
+			/* Let retired records come back to the writer's stock. */
+			urcu_qsbr_thread_offline();
+			urcu_qsbr_barrier();
+			urcu_qsbr_thread_online();
+		}
+		assert_int_equal(add_lease(v, 0, mac, a), 0);
+		dp_engine_apply_op(&v->e[0], v->cfg, &del, T0);
+		assert_int_equal(del.result, 0);
+		assert_int_equal(del.count, 1);
+		if (i + 1 == DP_HANDOFF_MAX) {
+			assert_int_equal(v->e[0].ho_count, DP_HANDOFF_MAX);
+			assert_int_equal(v->ctr[0].handoff_overflow, 0);
+			assert_int_equal(lost, 0);
+		}
+	}
+	assert_int_equal(v->e[0].ho_count, DP_HANDOFF_MAX);
+	assert_int_equal(v->ctr[0].handoff_overflow, 1);
+	assert_int_equal(lost, 1);
+}
+
+/*
+ * Every client hashes to worker 0 (as an attacker picking MACs would have it, or plain bad
+ * luck): worker 0's share (4 of 8 addresses) runs dry, and it borrows worker 1's free
+ * addresses instead of refusing clients while half the pool is free. A borrowed address
+ * freed again goes back to its slice owner.
+ */
+static void dry_share_borrows_from_the_other_worker(void **state)
+{
+	struct env *v = *state;
+	uint32_t got[8];
+	uint16_t mac = 10;
+
+	for (unsigned i = 0; i < 8; i++) {
+		mac = client_of(v, 0, (uint16_t)(mac + 1));
+		got[i] = dora(v, 0, mac, T0);
+		assert_true(dp_pool_owner(v->pools, 0, got[i]) >= 0);
+		for (unsigned j = 0; j < i; j++) {
+			assert_int_not_equal(got[i], got[j]);
+		}
+		deliver(v, T0);	/* worker 1 answers a lend request, once durable */
+	}
+	assert_int_equal(v->ctr[0].drop[DP_DROP_POOL_EXHAUSTED], 0);
+	assert_int_equal(v->ctr[0].borrowed, 4);
+	assert_int_equal(v->ctr[1].lent, 4);
+	assert_int_equal(v->ctr[0].drop[DP_DROP_WRITE_CONFLICT], 0);
+	/* All eight bound, by worker 0 (its clients' writer). */
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(bt_lookup_addr(v->table, got[i])->owner, 0);
+	}
+	/* The last one, of worker 1's slice, ends: back to worker 1's free list. */
+	assert_int_equal(dp_pool_owner(v->pools, 0, got[7]), 1);
+	assert_false(dp_slice_queued(v->pools, 1, 0, got[7]));
+	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, got[7], T0 + 601));
+	deliver(v, T0 + 601);
+	assert_true(dp_slice_queued(v->pools, 1, 0, got[7]));
+}
+
+/* A lent address the borrower never receives (its ring full) comes back to the lender. */
+static void undelivered_loan_returns_to_the_lender(void **state)
+{
+	struct env *v = *state;
+	uint32_t before = dp_slice_count(v->pools, 1, 0);
+
+	dp_engine_lend(&v->e[1], 0, 0, T0);
+	assert_int_equal(v->ctr[1].lent, 2);
+	assert_int_equal(dp_slice_count(v->pools, 1, 0), before - 2);
+	v->refuse_tell = true;
+	dp_engine_handoff(&v->e[1], dp_commit_mem_ops.durable(&v->mem, 1));
+	assert_int_equal(dp_slice_count(v->pools, 1, 0), before);
+	for (uint32_t a = IP4(198, 18, 0, 100); a <= IP4(198, 18, 0, 107); a++) {
+		assert_false(dp_pool_lent(v->pools, 0, a));
+	}
+}
+
+/*
+ * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
+ * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
+ * durable, a client of worker 1 asks for the address (SELECTING, option 50). Its ACK would go
+ * through ring 1 and the committer, which orders rings by nothing, may write it before ring
+ * 0's FREE: the store would lose an acknowledged lease. Worker 1 waits (drops the request:
+ * the client asks again) until the FREE is durable, then ACKs, and the store holds the lease.
+ */
+static void write_waits_for_another_writers_free(void **state)
+{
+	struct env *v = *state;
+	struct store_opts so = {.sync = STORE_SYNC_RELAXED};
+	struct committer_opts co = {.n_workers = 2};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_client_key k1 = key_of(mac1);
+	struct store_binding sb;
+	struct committer *cm;
+	struct dp_decision d;
+	struct store *st;
+	struct reqbuf r;
+	char dir[64], err[256], cmd[128];
+	bool acked;
+
+	snprintf(dir, sizeof(dir), "/tmp/lw-engine-workers.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, &so, err, sizeof(err));
+	assert_non_null(st);
+	cm = committer_new(st, &co);
+	assert_non_null(cm);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit.ops = &committer_ops;
+		v->e[i].commit.ctx = cm;
+	}
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	assert_int_equal(committer_round(cm), 1);
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE in ring 0 */
+	assert_int_equal(del.count, 1);
+
+	rb_begin(&r, mac1, 6);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	acked = handle(v, 1, &r, T0 + 2, &d) && d.reply == DHCP4_ACK;
+	assert_int_equal(committer_round(cm), acked ? 2 : 1);
+	if (acked) {
+		/* What the client was told must be what the store holds. */
+		assert_int_equal(store_get(st, a, &sb), 0);
+	}
+	assert_false(acked);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	/* The FREE is durable now: the client's retry is ACKed, and it is in the store. */
+	assert_true(handle(v, 1, &r, T0 + 3, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(committer_round(cm), 1);
+	assert_true(committer_ops.durable(cm, 1) >= d.seq);
+	assert_int_equal(store_get(st, a, &sb), 0);
+	assert_int_equal(sb.state, BT_ACTIVE);
+	assert_true(bt_key_equal(&sb.key, &k1));
+
+	committer_free(cm);
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
@@ -367,7 +539,7 @@ static void fo_peer_runs_on_its_worker_only(void **state)
 {
 	struct env *v = *state;
 	uint32_t a1 = addr_of(v, 1), a0 = addr_of(v, 0);
-	uint16_t mac1 = client_of(1, 500);
+	uint16_t mac1 = client_of(v, 1, 500);
 
 	assert_int_equal(peer_op(v, 0, a1, BT_BACKUP, 0), -EAGAIN);
 	assert_null(bt_lookup_addr(v->table, a1));
@@ -388,7 +560,7 @@ static void fo_peer_runs_on_its_worker_only(void **state)
 static void fo_backup_of_another_writer_is_taken_by_the_slice_owner(void **state)
 {
 	struct env *v = *state;
-	uint16_t mac0 = client_of(0, 10), mac1 = client_of(1, 500);
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
 	uint32_t a = addr_of(v, 1);
 
 	v->view.primary = false;
@@ -413,6 +585,10 @@ int main(void)
 		T(freed_address_goes_back_to_its_slice_owner),
 		T(ended_binding_of_another_writer_is_handed_over),
 		T(no_worker_overwrites_another_workers_binding),
+		T(handoff_overflow_is_counted_and_reported),
+		T(dry_share_borrows_from_the_other_worker),
+		T(undelivered_loan_returns_to_the_lender),
+		T(write_waits_for_another_writers_free),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

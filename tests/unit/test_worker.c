@@ -232,11 +232,50 @@ static void stale_parked_ack_is_dropped(void **state)
 	assert_int_equal(w->park_count, 0);
 }
 
+/*
+ * The workers' clock follows the wall clock (worker.h): it started at unix_base (2023) while
+ * the wall clock says otherwise, as after a step; the control thread's tick brings it to the
+ * wall clock at once. Leases granted before the step are judged by the old clock for a while;
+ * a backward step never takes a worker's clock back.
+ */
+static void clock_follows_wall_clock_steps(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	uint64_t before = dp_worker_now(w), t, floor, max;
+	struct timespec ts;
+	int64_t step;
+
+	(void)state;
+	assert_true(before >= 1700000000 && before < 1700000000 + 60);
+	assert_int_equal(dp_runtime_reclaim_now(&rt, before), before);
+	step = dp_runtime_clock_tick(&rt);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	assert_true(step > 0);
+	t = dp_worker_now(w);
+	assert_true(t + 1 >= (uint64_t)ts.tv_sec && t <= (uint64_t)ts.tv_sec + 1);
+	/* A lease granted just before the step (ends before + 600) is not ended to a reclaim
+	 * for the longest lease time a client may get (max-lease-time); after that the grace
+	 * is gone. */
+	assert_true(dp_runtime_reclaim_now(&rt, t) < before + 600);
+	max = rt.snap->cfg->scopes[0].max_lease_time;
+	assert_true(dp_runtime_reclaim_now(&rt, t + max - 2) < before + max);
+	assert_int_equal(dp_runtime_reclaim_now(&rt, t + max + 1), t + max + 1);
+	assert_int_equal(dp_runtime_clock_tick(&rt), 0);	/* no step: nothing new */
+	/* The clock had been read an hour ahead; the next tick steps it back. */
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) + 3600 * 1000000000LL);
+	floor = dp_worker_now(w);
+	assert_true(floor >= t + 3599);
+	assert_true(dp_runtime_clock_tick(&rt) <= -3599);
+	assert_true(dp_runtime_now(&rt) < floor);
+	assert_true(dp_worker_now(w) == floor);	/* stands still until the wall catches up */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ack_waits_for_durability),
 		cmocka_unit_test(stale_parked_ack_is_dropped),
+		cmocka_unit_test(clock_follows_wall_clock_steps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

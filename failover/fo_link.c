@@ -83,7 +83,7 @@ struct fo_link {
 	uint32_t mclt;
 	uint8_t hba[FO_HBA_LEN];
 	bool has_secret;
-	struct fo_hmac_md5 key;	/* keyed with the shared secret (has_secret) */
+	struct fo_digest_key key;	/* keyed with the shared secret (has_secret) */
 	bool have_connect_time;	/* secondary, secret: connect_time is set */
 	uint32_t connect_time;	/* time field of the last authenticated CONNECT */
 
@@ -200,14 +200,15 @@ static int conn_flush(struct conn *c)
  */
 static int conn_queue(struct fo_link *l, struct conn *c, const struct fo_msg *m)
 {
-	static const uint8_t placeholder[FO_DIGEST_DATA_LEN];
+	static const uint8_t placeholder[FO_DIGEST_DATA_MAX];
 	uint8_t *out = c->wbuf + c->wlen;
 	struct fo_msg sm;
 	int n;
 
 	if (l->has_secret) {
 		sm = *m;
-		sm.digest = (struct fo_bytes){ placeholder, sizeof(placeholder) };
+		sm.digest = (struct fo_bytes){ placeholder,
+					       (uint16_t)(1 + fo_digest_mac_len(l->key.type)) };
 		sm.present |= FO_BIT(FO_OPT_MESSAGE_DIGEST);
 		m = &sm;
 	}
@@ -219,8 +220,8 @@ static int conn_queue(struct fo_link *l, struct conn *c, const struct fo_msg *m)
 		return n;
 	}
 	if (l->has_secret) {
-		/* Cannot fail: the encoder has just written a 17-byte digest option. */
-		int rc = fo_digest_sign(out, (size_t)n, &l->key);
+		/* Cannot fail: the encoder has just written a digest option of the right size. */
+		int rc = fo_digest_key_sign(out, (size_t)n, &l->key);
 
 		if (rc < 0) {
 			return rc;
@@ -496,19 +497,22 @@ static uint8_t auth_check(struct fo_link *l, const struct fo_msg *m, const uint8
 		snprintf(text, text_len, "message digest not configured");
 		goto bad;
 	}
-	rc = fo_digest_verify(raw, len, &l->key);
+	rc = fo_digest_key_verify(raw, len, &l->key);
 	if (rc == 0) {
 		return 0;
 	}
 	if (rc == FO_DIGEST_E_MISSING) {
 		rr = FO_RR_IP_MISSING_DIGEST;
 		snprintf(text, text_len, "message digest missing");
-	} else if (rc == FO_DIGEST_E_TYPE && m->digest.len == FO_DIGEST_DATA_LEN &&
-		   m->digest.ptr[0] != FO_DIGEST_HMAC_MD5) {
-		/* Windows sends type 2 (HMAC-SHA256). */
+	} else if (rc == FO_DIGEST_E_TYPE && m->digest.len >= 1 &&
+		   m->digest.ptr[0] != l->key.type) {
+		/*
+		 * The other algorithm (a partner configured for it), or Windows' type 2: one
+		 * relationship takes one algorithm, so the type itself is what we refuse.
+		 */
 		rr = FO_RR_DIGEST_UNSUPPORTED;
-		snprintf(text, text_len, "message digest type %u not supported (HMAC-MD5 only)",
-			 m->digest.ptr[0]);
+		snprintf(text, text_len, "message digest type %u not supported (%s only)",
+			 m->digest.ptr[0], fo_digest_type_str(l->key.type));
 	} else {
 		rr = FO_RR_IP_DIGEST_FAILURE;
 		snprintf(text, text_len, "message digest failed to compare");
@@ -1163,6 +1167,10 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 		set_err(err, errlen, "failover link: shared secret too long", 0);
 		goto fail;
 	}
+	if (cfg->digest != 0 && fo_digest_mac_len(cfg->digest) == 0) {
+		set_err(err, errlen, "failover link: unknown message digest type", 0);
+		goto fail;
+	}
 	if (cfg->receive_timer == 0 || cfg->max_unacked == 0 ||
 	    (cfg->role != FO_LINK_PRIMARY && cfg->role != FO_LINK_SECONDARY)) {
 		set_err(err, errlen,
@@ -1195,7 +1203,12 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 	l->mclt = cfg->mclt;
 	memcpy(l->hba, cfg->hba, FO_HBA_LEN);
 	if (cfg->shared_secret != NULL && cfg->shared_secret[0] != '\0') {
-		fo_hmac_md5_init(&l->key, cfg->shared_secret, strlen(cfg->shared_secret));
+		/* Cannot fail: cfg->digest was checked above. */
+		if (fo_digest_key_init(&l->key, cfg->digest != 0 ? cfg->digest : FO_DIGEST_HMAC_MD5,
+				       cfg->shared_secret, strlen(cfg->shared_secret)) != 0) {
+			set_err(err, errlen, "failover link: unknown message digest type", 0);
+			goto fail;
+		}
 		l->has_secret = true;
 	}
 	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {

@@ -45,15 +45,18 @@
  * Message authentication (D12 §11.1), only when cfg.shared_secret is set; with no secret the
  * link sends exactly the bytes it sent before this existed (ISC never sends a digest):
  *   - Every message we send (CONNECT, CONNECTACK, CONTACT, DISCONNECT and all of
- *     fo_link_send()/fo_link_send_xid()) carries message-digest type 1: HMAC-MD5 keyed with the
- *     secret over the whole message with the 16 digest bytes zero (fo_digest.h), written as
- *     the last option, where ISC's parser wants it (D12 says first; see fo_digest.h).
- *     Type 1 only: Windows' type 2 (HMAC-SHA256) is not implemented, so a Windows partner
- *     with a secret is refused (reject 12); no Windows compatibility is claimed.
+ *     fo_link_send()/fo_link_send_xid()) carries a message-digest of the configured type
+ *     (cfg.digest): type 1, HMAC-MD5 (D12; the default), or type 240, HMAC-SHA-256
+ *     (leasewire's own, between leasewire partners: fo_digest.h says why 240), keyed with the
+ *     secret over the whole message with the MAC bytes zero, written as the last option,
+ *     where ISC's parser wants it (D12 says first; see fo_digest.h). Windows' type 2 is not
+ *     implemented, so a Windows partner with a secret is refused (reject 12); no Windows
+ *     compatibility is claimed.
  *   - Every received CONNECT, CONNECTACK and message on the up link is verified before it is
  *     acted on (constant-time compare). Missing digest: reject 21 "message digest missing";
- *     wrong digest: 20 "message digest failed to compare"; a type other than 1: 12 "message
- *     digest type N not supported". A secondary answers such a CONNECT with a CONNECTACK
+ *     wrong digest: 20 "message digest failed to compare"; a type other than ours (the
+ *     partner signs with the other algorithm, or is Windows): 12 "message digest type N not
+ *     supported (HMAC-MD5 only)" / "(HMAC-SHA256 only)". A secondary answers such a CONNECT with a CONNECTACK
  *     reject; a primary answers such a CONNECTACK with DISCONNECT + that reason (REJECTED,
  *     @c local); on the up link we send DISCONNECT + that reason and report FO_LINK_DOWN with
  *     "TEXT: TYPE xid N" as the reason.
@@ -125,10 +128,16 @@ struct fo_link_cfg {
 	const char *vendor_class;	/**< sent in CONNECT/CONNECTACK; NULL = "leasewire" */
 	/**
 	 * Relationship shared secret (D12 §11.1), 1..FO_LINK_SECRET_MAX-1 bytes, used as the
-	 * HMAC-MD5 key as is; NULL or "" = none (no digest sent, a received one is refused).
+	 * HMAC key as is; NULL or "" = none (no digest sent, a received one is refused).
 	 * Only a keyed hash state derived from it is kept (wiped by fo_link_free()).
 	 */
 	const char *shared_secret;
+	/**
+	 * With a secret: the message-digest type, FO_DIGEST_HMAC_SHA256 (240, between leasewire
+	 * partners) or FO_DIGEST_HMAC_MD5 (1, D12); 0 = FO_DIGEST_HMAC_MD5. Both partners must
+	 * use the same one. Any other value: fo_link_new() fails.
+	 */
+	uint8_t digest;
 };
 
 /** Event kinds returned by fo_link_poll(). */

@@ -74,6 +74,27 @@ static struct fo_link_cfg mkcfg(enum fo_link_role role, uint16_t lport, uint16_t
 	return c;
 }
 
+static struct fo_link *mklink_d(enum fo_link_role role, uint16_t lport, uint16_t pport,
+				const char *name, const char *secret, uint8_t digest)
+{
+	struct fo_link_cfg c = mkcfg(role, lport, pport, name, secret);
+	char err[128] = "";
+	struct fo_link *l;
+
+	c.digest = digest;
+	l = fo_link_new(&c, err, sizeof(err));
+	if (l == NULL) {
+		fail_msg("fo_link_new: %s", err);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (g_links[i] == NULL) {
+			g_links[i] = l;
+			break;
+		}
+	}
+	return l;
+}
+
 static struct fo_link *mklink_s(enum fo_link_role role, uint16_t lport, uint16_t pport,
 				const char *name, const char *secret)
 {
@@ -787,6 +808,99 @@ static void test_secret_mismatch(void **state)
 	lfree(s.l);
 }
 
+/* Two links with digest types @p pd / @p sd; returns once each side is UP or REJECTED. */
+static void pair_up_d(struct side *p, struct side *s, const char *psecret, uint8_t pd,
+		      const char *ssecret, uint8_t sd)
+{
+	struct side *both[2] = { p, s };
+
+	p->l = mklink_d(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, psecret, pd);
+	s->l = mklink_d(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, ssecret,
+			sd);
+	WAIT(p->n_up + p->n_rej >= 1 && s->n_up + s->n_rej >= 1, both, 2, -1, 10);
+}
+
+/* Issue 12 item 7: both sides HMAC-SHA-256 (type 240): UP, 33-byte digests both ways. */
+static void test_sha256_up(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+	struct side *both[2] = { &p, &s };
+	struct fo_msg m;
+	uint64_t t0;
+
+	(void)state;
+	pair_up_d(&p, &s, SECRET, FO_DIGEST_HMAC_SHA256, SECRET, FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up, 1);
+	assert_int_equal(s.n_up, 1);
+	assert_int_equal(p.n_rej + s.n_rej, 0);
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(s.l, &m), 0);
+	WAIT(p.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(p.last_digest_len, 1 + FO_SHA256_LEN);
+	assert_int_equal(p.last_digest_type, FO_DIGEST_HMAC_SHA256);
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(p.l, &m), 0);
+	WAIT(s.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(s.last_digest_len, 1 + FO_SHA256_LEN);
+	assert_int_equal(s.last_digest_type, FO_DIGEST_HMAC_SHA256);
+	t0 = now_ms;
+	WAIT(now_ms - t0 >= 15000, both, 2, -1, 100);
+	assert_true(p.n_contact > 2 && s.n_contact > 2);
+	assert_int_equal(p.n_down + s.n_down, 0);
+	assert_int_equal(fo_link_stats(p.l)->auth_failed + fo_link_stats(s.l)->auth_failed, 0);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* HMAC-SHA-256 on both sides with different secrets: reject 20, as with MD5. */
+static void test_sha256_wrong_secret(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+
+	(void)state;
+	pair_up_d(&p, &s, "alpha", FO_DIGEST_HMAC_SHA256, "bravo", FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason, "message digest failed to compare");
+	assert_int_equal(p.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_false(p.rej.local);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* Same secret, other algorithm: the type is refused (reject 12), both ways round. */
+static void test_digest_alg_mismatch(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+	struct side p2 = { 0 }, s2 = { 0 };
+
+	(void)state;
+	pair_up_d(&p, &s, SECRET, FO_DIGEST_HMAC_MD5, SECRET, FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason,
+			    "message digest type 1 not supported (HMAC-SHA256 only)");
+	assert_int_equal(p.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_false(p.rej.local);
+	lfree(p.l);
+	lfree(s.l);
+
+	base_port = (uint16_t)(base_port + 2);
+	pair_up_d(&p2, &s2, SECRET, FO_DIGEST_HMAC_SHA256, SECRET, 0 /* MD5 */);
+	assert_int_equal(p2.n_up + s2.n_up, 0);
+	assert_int_equal(s2.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_string_equal(s2.rej.reason,
+			    "message digest type 240 not supported (HMAC-MD5 only)");
+	lfree(p2.l);
+	lfree(s2.l);
+}
+
 /* The primary has a secret, the secondary none: the secondary refuses the digest (13). */
 static void test_secret_primary_only(void **state)
 {
@@ -1148,6 +1262,10 @@ static void test_secret_config(void **state)
 	l = fo_link_new(&c, err, sizeof(err));
 	assert_non_null(l);
 	fo_link_free(l);
+	/* Only the two digest types implemented; Windows' 2 is not one of them. */
+	c.digest = 2;
+	assert_null(fo_link_new(&c, err, sizeof(err)));
+	assert_string_equal(err, "failover link: unknown message digest type");
 }
 
 int main(void)
@@ -1175,6 +1293,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_replayed_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_unconfigured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_wrong_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest_alg_mismatch, setup, teardown),
 	};
 
 	base_port = (uint16_t)(30000 + (getpid() % 1000) * 20);

@@ -22,6 +22,7 @@
  * kept: only the HMAC state with the key absorbed, copied for each message.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -86,6 +87,7 @@ struct fo_link {
 	struct fo_digest_key key;	/* keyed with the shared secret (has_secret) */
 	bool have_connect_time;	/* secondary, secret: connect_time is set */
 	uint32_t connect_time;	/* time field of the last authenticated CONNECT */
+	struct fo_link_skew skew;	/* the partner's clock, from every message (fo_link.h) */
 
 	int lfd;
 	int up;			/* index of the UP connection, or -1 */
@@ -422,6 +424,56 @@ static void close_others(struct fo_link *l, struct conn *keep)
 	}
 }
 
+/*
+ * Every accepted message's time against our wall clock (issue 12 item 6). Out of sync begins
+ * beyond FO_LINK_MAX_SKEW and ends within FO_LINK_SKEW_CLEAR: the gap keeps a partner sitting
+ * near one minute (its time is whole seconds, plus the transit) from raising an alarm on
+ * every other message. Nothing else changes: the link stays up.
+ */
+static void skew_check(struct fo_link *l, const struct fo_msg *m)
+{
+	int64_t d = (int64_t)m->time - (int64_t)l->wall;
+	int64_t a = d < 0 ? -d : d;
+	struct fo_link_skew *k = &l->skew;
+
+	k->skew = d > INT32_MAX ? INT32_MAX : d < INT32_MIN ? INT32_MIN : (int32_t)d;
+	if (!k->out_of_sync && a > FO_LINK_MAX_SKEW) {
+		k->out_of_sync = true;
+		k->episodes++;
+		k->worst = k->skew;
+	} else if (k->out_of_sync && a <= FO_LINK_SKEW_CLEAR) {
+		k->out_of_sync = false;
+	} else if (k->out_of_sync && a > (k->worst < 0 ? -(int64_t)k->worst : k->worst)) {
+		k->worst = k->skew;
+	}
+}
+
+/*
+ * A BNDUPD received while the clocks are out of sync: BNDACK with reject-reason 4 (time
+ * mismatch too great) for its address, and the caller never sees it (fo_link.h says why 4).
+ * @return false when the conn failed (send buffer full).
+ */
+static bool skew_reject(struct fo_link *l, struct conn *c, const struct fo_msg *m)
+{
+	struct fo_msg a;
+	char text[96];
+
+	snprintf(text, sizeof(text), "time mismatch too great: partner clock %+d s from ours",
+		 (int)l->skew.skew);
+	fo_msg_init(&a, FO_MSG_BNDACK, l->wall, m->xid);
+	if (fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS)) {
+		set_u32(&a, FO_OPT_ASSIGNED_IP_ADDRESS, &a.assigned_addr, m->assigned_addr);
+	}
+	set_u8(&a, FO_OPT_REJECT_REASON, &a.reject_reason, FO_RR_TIMEMISMATCH);
+	set_bytes(&a, FO_OPT_MESSAGE, &a.message, text, strlen(text));
+	l->skew.rejected++;
+	if (conn_queue(l, c, &a) < 0) {
+		conn_fail(l, c, "send buffer full: failover peer not reading");
+		return false;
+	}
+	return true;
+}
+
 static void link_up(struct fo_link *l, struct evq *q, struct conn *c, const struct fo_msg *m)
 {
 	struct fo_link_event *e;
@@ -444,7 +496,8 @@ static void link_up(struct fo_link *l, struct evq *q, struct conn *c, const stru
 		e->partner_has_hba = true;
 		memcpy(e->partner_hba, m->hba.ptr, FO_HBA_LEN);
 	}
-	e->skew = (int32_t)(m->time - l->wall);
+	skew_check(l, m);
+	e->skew = l->skew.skew;
 	snprintf(e->reason, sizeof(e->reason), "%.*s", (int)m->vendor_class.len,
 		 m->vendor_class.ptr != NULL ? (const char *)m->vendor_class.ptr : "");
 }
@@ -470,13 +523,6 @@ static bool name_matches(const struct fo_link *l, const struct fo_msg *m)
 {
 	return fo_msg_has(m, FO_OPT_RELATIONSHIP_NAME) && m->relationship_name.len == l->name_len &&
 	       memcmp(m->relationship_name.ptr, l->name, l->name_len) == 0;
-}
-
-static bool skewed(const struct fo_link *l, const struct fo_msg *m)
-{
-	int64_t d = (int64_t)m->time - (int64_t)l->wall;
-
-	return d > FO_LINK_MAX_SKEW || d < -FO_LINK_MAX_SKEW;
 }
 
 /*
@@ -605,10 +651,8 @@ static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const s
 			l->connect_time = m->time;
 			l->have_connect_time = true;
 		}
-		if (skewed(l, m)) {
-			rr = FO_RR_TIMEMISMATCH;
-			text = "time offset too large";
-		} else if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
+		/* No skew refusal here: skew is flagged, not refused (link_up(), fo_link.h). */
+		if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
 			rr = FO_RR_HBA_CONFLICT;
 			text = "invalid HBA";
 		} else if (!fo_msg_has(m, FO_OPT_MCLT)) {
@@ -689,9 +733,6 @@ static void on_connectack(struct fo_link *l, struct evq *q, struct conn *c,
 			 (int)m->relationship_name.len,
 			 m->relationship_name.ptr != NULL ? (const char *)m->relationship_name.ptr :
 							    "");
-	} else if (skewed(l, m)) {
-		rr = FO_RR_TIMEMISMATCH;
-		snprintf(text, sizeof(text), "time offset too large");
 	} else if (l->has_secret && m->xid != c->connect_xid) {
 		/* Not the answer to this CONNECT: an old CONNECTACK replayed. */
 		rr = FO_RR_MISC_REJECT;
@@ -758,10 +799,16 @@ static void on_up_msg(struct fo_link *l, struct evq *q, struct conn *c, const st
 		l->st.ignored++;
 		return;
 	}
+	skew_check(l, m);
+	if (m->type == FO_MSG_BNDUPD && l->skew.out_of_sync) {
+		(void)skew_reject(l, c, m);
+		return;
+	}
 	e = ev_add(q, FO_LINK_MESSAGE);
 	if (e == NULL) {
 		return; /* cannot happen: the caller checked for room */
 	}
+	e->skew = l->skew.skew;
 	memcpy(e->raw, raw, len);
 	/* Same bytes, same result: decode again so the views point into the event. */
 	if (fo_msg_decode(&e->msg, e->raw, len, 0) != FO_OK) {
@@ -1142,6 +1189,11 @@ bool fo_link_is_up(const struct fo_link *l)
 const struct fo_link_stats *fo_link_stats(const struct fo_link *l)
 {
 	return &l->st;
+}
+
+void fo_link_skew(const struct fo_link *l, struct fo_link_skew *out)
+{
+	*out = l->skew;
 }
 
 struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t errlen)

@@ -13,13 +13,28 @@
  *     once with no message and counted (stats.refused_src).
  *   - On every established connection the PRIMARY sends CONNECT; the SECONDARY answers
  *     CONNECTACK, or a CONNECTACK with reject-reason + message: 8 "unknown failover
- *     relationship name" (name mismatch), 8 "missing relationship-name", 4 "time offset too
- *     large" (|message time - our wall clock| > 60 s), 18 "invalid HBA" (not 32 bytes),
- *     5 "no MCLT provided", 7 "already connected" (a CONNECT while the link is up). A primary
- *     receiving a CONNECTACK with a reject-reason reports FO_LINK_REJECTED and closes; one
- *     receiving a CONNECTACK with the wrong name or a skewed time sends DISCONNECT (reason 8
- *     "remote failover relationship name NAME does not match", or 4 "time offset too large")
- *     and reports FO_LINK_REJECTED with @c local set.
+ *     relationship name" (name mismatch), 8 "missing relationship-name", 18 "invalid HBA"
+ *     (not 32 bytes), 5 "no MCLT provided", 7 "already connected" (a CONNECT while the link
+ *     is up). A primary receiving a CONNECTACK with a reject-reason reports FO_LINK_REJECTED
+ *     and closes; one receiving a CONNECTACK with the wrong name sends DISCONNECT (reason 8
+ *     "remote failover relationship name NAME does not match") and reports FO_LINK_REJECTED
+ *     with @c local set.
+ *   - Clock skew (issue 12 item 6; seed 003 "Time synchronization"): the time of EVERY
+ *     accepted message, CONNECT and CONNECTACK included, is compared with our wall clock.
+ *     Beyond FO_LINK_MAX_SKEW (60 s) the link is "out of sync" until a message comes within
+ *     FO_LINK_SKEW_CLEAR (50 s); while it lasts every BNDUPD received is answered by the
+ *     link itself with BNDACK reject-reason 4 (time mismatch too great) and a message naming
+ *     the skew, and is not reported to the caller. Nothing else changes: the handshake is
+ *     NOT refused for skew (it was until issue 12), the link stays up, CONTACT, STATE and
+ *     every other message flow, so the failover state does not move because of it. The
+ *     caller reads the condition with fo_link_skew() after each fo_link_poll() and logs a
+ *     critical event when fo_link_skew.episodes grows. Why 4 and not 15 ("outdated binding
+ *     information"): 15 tells the sender its binding lost the D12 §7.1.3 comparison and
+ *     should be forgotten, while this one was never compared; 4 names the cause, so a sender
+ *     can keep the update and send it again once the clocks agree. ISC logs a rejected
+ *     BNDACK whatever its reason. ISC itself still refuses a CONNECT or CONNECTACK more than
+ *     60 s off (reject 4 / DISCONNECT 4): that check is on ISC's side and needs nothing from
+ *     us, so a skewed ISC partner stays refused while a skewed leasewire partner stays up.
  *   - Only one link is up at a time: when one connection completes the handshake, the others
  *     are closed; a primary closes connections accepted while the link is up, a secondary
  *     answers their CONNECT with reject 7.
@@ -104,7 +119,9 @@
 #define FO_LINK_SNDBUF_MAX	65536	/**< bytes queued per connection before -ENOBUFS */
 #define FO_LINK_MAX_CONN	4	/**< connections at once: outgoing + accepted */
 #define FO_LINK_RETRY_MS	5000	/**< connect retry period while down (ISC: 5 s) */
-#define FO_LINK_MAX_SKEW	60	/**< seconds of clock skew accepted at CONNECT (ISC) */
+#define FO_LINK_MAX_SKEW	60	/**< seconds of skew beyond which the link is out of sync
+				 *   (ISC's CONNECT limit, Windows' DhcpMsgSyncDeltaTime) */
+#define FO_LINK_SKEW_CLEAR	50	/**< out of sync ends at this skew or less (hysteresis) */
 #define FO_LINK_SECRET_MAX	128	/**< shared secret: at most this - 1 bytes */
 
 /** Our role in the relationship. */
@@ -162,7 +179,8 @@ struct fo_link_event {
 	uint32_t partner_mclt;		/**< secondary only: the primary's MCLT */
 	bool partner_has_hba;		/**< secondary only */
 	uint8_t partner_hba[FO_HBA_LEN];
-	int32_t skew;			/**< UP: partner's message time - our wall clock, s */
+	int32_t skew;			/**< UP, MESSAGE: partner's message time - our wall clock,
+					 *   s (see fo_link_skew() for the alarm) */
 	/* FO_LINK_REJECTED. */
 	bool local;			/**< true: we refused the partner's handshake */
 	uint8_t reject_reason;		/**< enum fo_reject_reason */
@@ -190,6 +208,16 @@ struct fo_link_stats {
 	uint64_t auth_failed;	/**< messages refused: digest missing, wrong, unsupported type,
 				 *   or present without a secret */
 	uint64_t replayed;	/**< messages refused: xid or CONNECT time not increasing */
+};
+
+/** The partner's clock as the link sees it (fo_link_skew()). */
+struct fo_link_skew {
+	bool out_of_sync;	/**< now: the last message was beyond FO_LINK_MAX_SKEW (or, once
+				 *   out, not yet back within FO_LINK_SKEW_CLEAR) */
+	int32_t skew;		/**< last accepted message's time - our wall clock, s */
+	int32_t worst;		/**< the largest |skew| of the current or last episode (signed) */
+	uint64_t episodes;	/**< times out of sync began: a change means "log critical" */
+	uint64_t rejected;	/**< BNDUPDs answered with reject 4 because of it */
 };
 
 struct fo_link;
@@ -286,6 +314,16 @@ void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *te
 
 /** @return true when a link has completed its handshake and is not down. */
 bool fo_link_is_up(const struct fo_link *l);
+
+/**
+ * The clock-skew condition of @p l (copied into @p out). Call after each fo_link_poll():
+ * when @c episodes grew, log a critical event naming @c skew ("out of time synchronization
+ * with the failover partner by N s"; Windows event 20253); when @c out_of_sync went from
+ * true to false, log that the clocks agree again. While @c out_of_sync the link rejects
+ * BNDUPDs itself; the caller needs to do nothing else (its state machine must not move).
+ * It survives link down/up: a new link's CONNECT/CONNECTACK re-evaluates it.
+ */
+void fo_link_skew(const struct fo_link *l, struct fo_link_skew *out);
 
 /** @return the counters of @p l (a pointer into it, valid until fo_link_free()). */
 const struct fo_link_stats *fo_link_stats(const struct fo_link *l);

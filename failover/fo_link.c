@@ -1023,6 +1023,11 @@ int fo_link_timeout_ms(const struct fo_link *l, uint64_t now_ms)
 	if (l->down_pending) {
 		return 0;
 	}
+	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
+		if (l->c[i].st == C_HANDSHAKE && l->c[i].rlen > 0) {
+			return 0;	/* an adopted CONNECT waits to be handled */
+		}
+	}
 	if (l->up < 0 && !have_outgoing(l)) {
 		d = until(l->next_connect, now_ms);
 		t = d < t ? d : t;
@@ -1070,9 +1075,11 @@ int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
 	l->wall = wall_s;
 	emit_down_pending(l, &q);
 
-	pfd[n].fd = l->lfd;
-	pfd[n].events = POLLIN;
-	idx[n++] = -1;
+	if (l->lfd >= 0) {
+		pfd[n].fd = l->lfd;
+		pfd[n].events = POLLIN;
+		idx[n++] = -1;
+	}
 	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
 		if (l->c[i].st != C_FREE) {
 			pfd[n].fd = l->c[i].fd;
@@ -1191,6 +1198,46 @@ const struct fo_link_stats *fo_link_stats(const struct fo_link *l)
 	return &l->st;
 }
 
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len)
+{
+	struct conn *c;
+
+	if (len > RBUF_LEN || (len > 0 && buf == NULL)) {
+		return -EINVAL;
+	}
+	c = conn_slot(l);
+	if (c == NULL || (l->role == FO_LINK_PRIMARY && l->up >= 0)) {
+		l->st.refused_dup++;
+		return -EBUSY;
+	}
+	l->st.accepts++;
+	set_nodelay(fd);
+	c->fd = fd;
+	c->outgoing = false;
+	c->wlen = 0;
+	if (len > 0) {
+		memcpy(c->rbuf, buf, len);
+	}
+	c->rlen = len;
+	handshake_start(l, c);
+	return 0;
+}
+
+const char *fo_link_name(const struct fo_link *l)
+{
+	return l->name;
+}
+
+enum fo_link_role fo_link_role(const struct fo_link *l)
+{
+	return l->role;
+}
+
+struct in_addr fo_link_partner_addr(const struct fo_link *l)
+{
+	return l->partner.sin_addr;
+}
+
 void fo_link_skew(const struct fo_link *l, struct fo_link_skew *out)
 {
 	*out = l->skew;
@@ -1269,6 +1316,9 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 			set_err(err, errlen, "failover link", ENOMEM);
 			goto fail;
 		}
+	}
+	if (cfg->shared_listener) {
+		return l;	/* connections come from fo_link_adopt() */
 	}
 	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->lfd < 0) {

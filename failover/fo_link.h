@@ -3,8 +3,10 @@
  * as ISC dhcpd 4.4.3 runs it (reference/isc-peer/README.md §3.7, §4, §5).
  *
  * One struct fo_link per failover relationship. It owns kernel sockets only: a listening
- * socket on the local address:port, the outgoing connection it opens to the partner every
- * 5 s while the link is down, and the connections it accepted. Everything is non-blocking;
+ * socket on the local address:port (unless cfg.shared_listener: then a struct fo_listener
+ * shared by every relationship on that address:port accepts, and hands over the link's own
+ * connections with fo_link_adopt(); see fo_listener.h), the outgoing connection it opens to
+ * the partner every 5 s while the link is down, and the connections it accepted. Everything is non-blocking;
  * the caller sleeps in poll() on fo_link_fds() (at most fo_link_timeout_ms()) and then calls
  * fo_link_poll(), which does all the I/O that is ready and returns events.
  *
@@ -149,6 +151,14 @@ struct fo_link_cfg {
 	 * Only a keyed hash state derived from it is kept (wiped by fo_link_free()).
 	 */
 	const char *shared_secret;
+	/**
+	 * false: the link binds its own listening socket on local_addr:local_port (one
+	 * relationship per address and port). true: it binds nothing; a struct fo_listener
+	 * shared by every relationship on that address and port (fo_listener.h) hands it the
+	 * connections that are its own with fo_link_adopt(). Outgoing connections are the same
+	 * either way.
+	 */
+	bool shared_listener;
 	/**
 	 * With a secret: the message-digest type, FO_DIGEST_HMAC_SHA256 (240, between leasewire
 	 * partners) or FO_DIGEST_HMAC_MD5 (1, D12); 0 = FO_DIGEST_HMAC_MD5. Both partners must
@@ -314,6 +324,32 @@ void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *te
 
 /** @return true when a link has completed its handshake and is not down. */
 bool fo_link_is_up(const struct fo_link *l);
+
+/**
+ * Take over a connection accepted by someone else (struct fo_listener), with the bytes
+ * already read from it (for a secondary: the partner's whole CONNECT).
+ *
+ * @param fd   a connected TCP socket; on success @p l owns it (closes it), on failure the
+ *             caller still does.
+ * @param buf  bytes read from @p fd, handled by the next fo_link_poll() before anything
+ *             else from the socket (answer CONNECTACK, or a reject as for an own accept);
+ *             NULL when @p len is 0.
+ * @param len  at most 2 * FO_MSG_MAX_LEN.
+ * @return 0; -EBUSY when a primary's link is up or no connection slot is free (the caller
+ *         closes @p fd); -EINVAL for @p len too large.
+ * @note Control thread. A primary sends its CONNECT on it at once, as on its own accept.
+ */
+__attribute__((warn_unused_result))
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len);
+
+/** @return the relationship name of @p l (NUL-terminated, owned by @p l). */
+const char *fo_link_name(const struct fo_link *l);
+
+/** @return the role of @p l. */
+enum fo_link_role fo_link_role(const struct fo_link *l);
+
+/** @return the partner address of @p l (the only source accepted). */
+struct in_addr fo_link_partner_addr(const struct fo_link *l);
 
 /**
  * The clock-skew condition of @p l (copied into @p out). Call after each fo_link_poll():

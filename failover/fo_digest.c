@@ -5,7 +5,13 @@
  * steps, the sine-derived constants); it is checked against the RFC 1321 A.5 suite and HMAC
  * against RFC 2202 in tests/unit/test_fo_digest.c. MD5 is broken for collisions, not as the
  * PRF inside HMAC, which is all D12 asks of it.
+ *
+ * SHA-256 is written from FIPS 180-4 §4.1.2, §4.2.2, §5.3.3, §6.2 (big-endian words, 64 rounds);
+ * checked against the FIPS 180-4 examples and HMAC-SHA-256 against RFC 4231. Written here
+ * rather than taken from libcrypto so the module keeps no dependencies and stays fuzzable and
+ * usable anywhere, as the MD5 half is; it runs once per failover message, far from any hot path.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "byteorder.h"
@@ -216,6 +222,228 @@ void fo_digest_wipe(void *p, size_t n)
 	}
 }
 
+/* --- SHA-256 ------------------------------------------------------------------------------- */
+
+/* First 32 bits of the fractional parts of the cube roots of the first 64 primes (§4.2.2). */
+static const uint32_t K256[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
+};
+
+static uint32_t ror(uint32_t x, unsigned int n)
+{
+	return x >> n | x << (32 - n);
+}
+
+static void sha256_block(uint32_t h[8], const uint8_t *p)
+{
+	uint32_t w[64];
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+
+	for (int i = 0; i < 16; i++) {
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+	}
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
+			      K256[i] + w[i];
+		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+
+		k = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = c;
+		c = b;
+		b = a;
+		a = t1 + t2;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+	h[5] += f;
+	h[6] += g;
+	h[7] += k;
+	fo_digest_wipe(w, sizeof(w));
+}
+
+void fo_sha256_init(struct fo_sha256 *c)
+{
+	static const uint32_t iv[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+	};
+
+	memcpy(c->h, iv, sizeof(iv));
+	c->n = 0;
+}
+
+void fo_sha256_update(struct fo_sha256 *c, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
+
+	if (len == 0) {
+		return;
+	}
+	c->n += len;
+	if (have > 0) {
+		size_t take = FO_SHA256_BLOCK - have < len ? FO_SHA256_BLOCK - have : len;
+
+		memcpy(c->buf + have, p, take);
+		p += take;
+		len -= take;
+		if (have + take < FO_SHA256_BLOCK) {
+			return;
+		}
+		sha256_block(c->h, c->buf);
+	}
+	for (; len >= FO_SHA256_BLOCK; p += FO_SHA256_BLOCK, len -= FO_SHA256_BLOCK) {
+		sha256_block(c->h, p);
+	}
+	if (len > 0) {
+		memcpy(c->buf, p, len);
+	}
+}
+
+void fo_sha256_final(struct fo_sha256 *c, uint8_t out[FO_SHA256_LEN])
+{
+	static const uint8_t pad[FO_SHA256_BLOCK] = { 0x80 };
+	uint64_t bits = c->n * 8;
+	uint8_t lenbe[8];
+	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
+
+	for (int i = 0; i < 8; i++) {
+		lenbe[i] = (uint8_t)(bits >> (56 - 8 * i));
+	}
+	/* 0x80, zeros up to 56 mod 64, then the bit length, big-endian (FIPS 180-4 §5.1.1). */
+	fo_sha256_update(c, pad, have < 56 ? 56 - have : 120 - have);
+	fo_sha256_update(c, lenbe, sizeof(lenbe));
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(c->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)c->h[i];
+	}
+	fo_digest_wipe(c, sizeof(*c));
+}
+
+void fo_sha256(const void *data, size_t len, uint8_t out[FO_SHA256_LEN])
+{
+	struct fo_sha256 c;
+
+	fo_sha256_init(&c);
+	fo_sha256_update(&c, data, len);
+	fo_sha256_final(&c, out);
+}
+
+void fo_hmac_sha256_init(struct fo_hmac_sha256 *h, const void *key, size_t key_len)
+{
+	uint8_t k[FO_SHA256_BLOCK] = { 0 };
+	uint8_t pad[FO_SHA256_BLOCK];
+
+	if (key_len > FO_SHA256_BLOCK) {
+		fo_sha256(key, key_len, k);
+	} else if (key_len > 0) {
+		memcpy(k, key, key_len);
+	}
+	for (int i = 0; i < FO_SHA256_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x36;
+	}
+	fo_sha256_init(&h->inner);
+	fo_sha256_update(&h->inner, pad, sizeof(pad));
+	for (int i = 0; i < FO_SHA256_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x5c;
+	}
+	fo_sha256_init(&h->outer);
+	fo_sha256_update(&h->outer, pad, sizeof(pad));
+	fo_digest_wipe(k, sizeof(k));
+	fo_digest_wipe(pad, sizeof(pad));
+}
+
+void fo_hmac_sha256_update(struct fo_hmac_sha256 *h, const void *data, size_t len)
+{
+	fo_sha256_update(&h->inner, data, len);
+}
+
+void fo_hmac_sha256_final(struct fo_hmac_sha256 *h, uint8_t out[FO_SHA256_LEN])
+{
+	uint8_t in[FO_SHA256_LEN];
+
+	fo_sha256_final(&h->inner, in);
+	fo_sha256_update(&h->outer, in, sizeof(in));
+	fo_sha256_final(&h->outer, out);
+	fo_digest_wipe(in, sizeof(in));
+}
+
+void fo_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+		    uint8_t out[FO_SHA256_LEN])
+{
+	struct fo_hmac_sha256 h;
+
+	fo_hmac_sha256_init(&h, key, key_len);
+	fo_hmac_sha256_update(&h, data, len);
+	fo_hmac_sha256_final(&h, out);
+}
+
+size_t fo_digest_mac_len(uint8_t type)
+{
+	switch (type) {
+	case FO_DIGEST_HMAC_MD5:
+		return FO_MD5_LEN;
+	case FO_DIGEST_HMAC_SHA256:
+		return FO_SHA256_LEN;
+	default:
+		return 0;
+	}
+}
+
+const char *fo_digest_type_str(uint8_t type)
+{
+	switch (type) {
+	case FO_DIGEST_HMAC_MD5:
+		return "HMAC-MD5";
+	case FO_DIGEST_HMAC_SHA256:
+		return "HMAC-SHA256";
+	default:
+		return "unknown";
+	}
+}
+
+int fo_digest_key_init(struct fo_digest_key *k, uint8_t type, const void *secret,
+		       size_t secret_len)
+{
+	memset(k, 0, sizeof(*k));
+	switch (type) {
+	case FO_DIGEST_HMAC_MD5:
+		fo_hmac_md5_init(&k->u.md5, secret, secret_len);
+		break;
+	case FO_DIGEST_HMAC_SHA256:
+		fo_hmac_sha256_init(&k->u.sha256, secret, secret_len);
+		break;
+	default:
+		return -EINVAL;
+	}
+	k->type = type;
+	return 0;
+}
+
 /*
  * Offset of the first message-digest option's data in @p msg, its length in @p dlen.
  * @return the offset, or FO_DIGEST_E_MISSING / FO_DIGEST_E_FORMAT.
@@ -252,51 +480,83 @@ static long find_digest(const uint8_t *msg, size_t len, uint16_t *dlen)
 	return FO_DIGEST_E_MISSING;
 }
 
-/* HMAC of @p msg with the 16 bytes at @p zoff taken as zero. */
+/* MAC of @p msg with the mac_len bytes at @p zoff taken as zero. */
 static void mac_zeroed(const uint8_t *msg, size_t len, size_t zoff,
-		       const struct fo_hmac_md5 *key, uint8_t out[FO_MD5_LEN])
+		       const struct fo_digest_key *k, uint8_t out[FO_SHA256_LEN])
 {
-	static const uint8_t zero[FO_MD5_LEN];
-	struct fo_hmac_md5 h = *key;
+	static const uint8_t zero[FO_SHA256_LEN];
+	size_t ml = fo_digest_mac_len(k->type);
 
-	fo_hmac_md5_update(&h, msg, zoff);
-	fo_hmac_md5_update(&h, zero, sizeof(zero));
-	fo_hmac_md5_update(&h, msg + zoff + FO_MD5_LEN, len - zoff - FO_MD5_LEN);
-	fo_hmac_md5_final(&h, out);
+	if (k->type == FO_DIGEST_HMAC_SHA256) {
+		struct fo_hmac_sha256 h = k->u.sha256;
+
+		fo_hmac_sha256_update(&h, msg, zoff);
+		fo_hmac_sha256_update(&h, zero, ml);
+		fo_hmac_sha256_update(&h, msg + zoff + ml, len - zoff - ml);
+		fo_hmac_sha256_final(&h, out);
+	} else {
+		struct fo_hmac_md5 h = k->u.md5;
+
+		fo_hmac_md5_update(&h, msg, zoff);
+		fo_hmac_md5_update(&h, zero, ml);
+		fo_hmac_md5_update(&h, msg + zoff + ml, len - zoff - ml);
+		fo_hmac_md5_final(&h, out);
+	}
+}
+
+int fo_digest_key_sign(uint8_t *msg, size_t len, const struct fo_digest_key *k)
+{
+	uint8_t mac[FO_SHA256_LEN];
+	size_t ml = fo_digest_mac_len(k->type);
+	uint16_t dlen = 0;
+	long off = find_digest(msg, len, &dlen);
+
+	if (off < 0) {
+		return (int)off;
+	}
+	if (ml == 0 || dlen != 1 + ml) {
+		return FO_DIGEST_E_TYPE;
+	}
+	msg[off] = k->type;
+	mac_zeroed(msg, len, (size_t)off + 1, k, mac);
+	memcpy(msg + off + 1, mac, ml);
+	fo_digest_wipe(mac, sizeof(mac));
+	return 0;
+}
+
+int fo_digest_key_verify(const uint8_t *msg, size_t len, const struct fo_digest_key *k)
+{
+	uint8_t mac[FO_SHA256_LEN];
+	size_t ml = fo_digest_mac_len(k->type);
+	uint16_t dlen = 0;
+	long off = find_digest(msg, len, &dlen);
+
+	if (off < 0) {
+		return (int)off;
+	}
+	if (ml == 0 || dlen != 1 + ml || msg[off] != k->type) {
+		return FO_DIGEST_E_TYPE;
+	}
+	mac_zeroed(msg, len, (size_t)off + 1, k, mac);
+	return fo_digest_equal(mac, msg + off + 1, ml) ? 0 : FO_DIGEST_E_MISMATCH;
 }
 
 int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key)
 {
-	uint8_t mac[FO_MD5_LEN];
-	uint16_t dlen = 0;
-	long off = find_digest(msg, len, &dlen);
+	struct fo_digest_key k = { .type = FO_DIGEST_HMAC_MD5, .u.md5 = *key };
+	int rc = fo_digest_key_sign(msg, len, &k);
 
-	if (off < 0) {
-		return (int)off;
-	}
-	if (dlen != FO_DIGEST_DATA_LEN) {
-		return FO_DIGEST_E_TYPE;
-	}
-	msg[off] = FO_DIGEST_HMAC_MD5;
-	mac_zeroed(msg, len, (size_t)off + 1, key, mac);
-	memcpy(msg + off + 1, mac, FO_MD5_LEN);
-	return 0;
+	fo_digest_wipe(&k, sizeof(k));
+	return rc;
 }
 
 int fo_digest_verify(const uint8_t *msg, size_t len, const struct fo_hmac_md5 *key)
 {
-	uint8_t mac[FO_MD5_LEN];
-	uint16_t dlen = 0;
-	long off = find_digest(msg, len, &dlen);
+	struct fo_digest_key k = { .type = FO_DIGEST_HMAC_MD5, .u.md5 = *key };
+	int rc = fo_digest_key_verify(msg, len, &k);
 
-	if (off < 0) {
-		return (int)off;
-	}
-	if (dlen != FO_DIGEST_DATA_LEN || msg[off] != FO_DIGEST_HMAC_MD5) {
-		return FO_DIGEST_E_TYPE;
-	}
-	mac_zeroed(msg, len, (size_t)off + 1, key, mac);
-	return fo_digest_equal(mac, msg + off + 1, FO_MD5_LEN) ? 0 : FO_DIGEST_E_MISMATCH;
+	fo_digest_wipe(&k, sizeof(k));
+	return rc;
 }
 
 const char *fo_digest_err_str(int err)

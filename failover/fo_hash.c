@@ -58,6 +58,17 @@ void fo_hash_hba_from_split(uint8_t hba[FO_HASH_HBA_SIZE], unsigned split)
 	}
 }
 
+unsigned fo_hash_split_from_percent(enum fo_role role, unsigned local_percent)
+{
+	unsigned mine;
+
+	if (local_percent > 100) {
+		local_percent = 100;
+	}
+	mine = (local_percent * 256u + 50) / 100;	/* 0 -> 0, 50 -> 128, 100 -> 256 */
+	return role == FO_ROLE_PRIMARY ? mine : 256 - mine;
+}
+
 bool fo_hash_hba_primary(const uint8_t hba[FO_HASH_HBA_SIZE], uint8_t bucket)
 {
 	return hba[bucket >> 3] & (1u << (bucket & 7));

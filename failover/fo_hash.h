@@ -58,6 +58,16 @@ uint8_t fo_hash_client_bucket(const uint8_t *client_id, size_t client_id_len,
 /** Fill an HBA as ISC `split N` does: buckets 0..N-1 set; N >= 256 sets every bucket. */
 void fo_hash_hba_from_split(uint8_t hba[FO_HASH_HBA_SIZE], unsigned split);
 
+/**
+ * The primary's bucket count (the `split`) for a load-balance percentage as Windows states it:
+ * the share of clients served by THIS server (`-LoadBalancePercent`, 0..100; above 100 is
+ * taken as 100). This server gets round(percent * 256 / 100) buckets: 0 % none, 50 % 128,
+ * 100 % all 256; the partner the rest, so the two shares always add up to 256.
+ * @param role  this server's role (the HBA always counts the primary's buckets)
+ * @return 0..256, for fo_hash_hba_from_split()
+ */
+unsigned fo_hash_split_from_percent(enum fo_role role, unsigned local_percent);
+
 /** @return true when the HBA gives bucket @p bucket to the primary (ISC bit meaning). */
 bool fo_hash_hba_primary(const uint8_t hba[FO_HASH_HBA_SIZE], uint8_t bucket);
 

@@ -22,6 +22,7 @@
  * kept: only the HMAC state with the key absorbed, copied for each message.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -83,9 +84,10 @@ struct fo_link {
 	uint32_t mclt;
 	uint8_t hba[FO_HBA_LEN];
 	bool has_secret;
-	struct fo_hmac_md5 key;	/* keyed with the shared secret (has_secret) */
+	struct fo_digest_key key;	/* keyed with the shared secret (has_secret) */
 	bool have_connect_time;	/* secondary, secret: connect_time is set */
 	uint32_t connect_time;	/* time field of the last authenticated CONNECT */
+	struct fo_link_skew skew;	/* the partner's clock, from every message (fo_link.h) */
 
 	int lfd;
 	int up;			/* index of the UP connection, or -1 */
@@ -200,14 +202,15 @@ static int conn_flush(struct conn *c)
  */
 static int conn_queue(struct fo_link *l, struct conn *c, const struct fo_msg *m)
 {
-	static const uint8_t placeholder[FO_DIGEST_DATA_LEN];
+	static const uint8_t placeholder[FO_DIGEST_DATA_MAX];
 	uint8_t *out = c->wbuf + c->wlen;
 	struct fo_msg sm;
 	int n;
 
 	if (l->has_secret) {
 		sm = *m;
-		sm.digest = (struct fo_bytes){ placeholder, sizeof(placeholder) };
+		sm.digest = (struct fo_bytes){ placeholder,
+					       (uint16_t)(1 + fo_digest_mac_len(l->key.type)) };
 		sm.present |= FO_BIT(FO_OPT_MESSAGE_DIGEST);
 		m = &sm;
 	}
@@ -219,8 +222,8 @@ static int conn_queue(struct fo_link *l, struct conn *c, const struct fo_msg *m)
 		return n;
 	}
 	if (l->has_secret) {
-		/* Cannot fail: the encoder has just written a 17-byte digest option. */
-		int rc = fo_digest_sign(out, (size_t)n, &l->key);
+		/* Cannot fail: the encoder has just written a digest option of the right size. */
+		int rc = fo_digest_key_sign(out, (size_t)n, &l->key);
 
 		if (rc < 0) {
 			return rc;
@@ -421,6 +424,56 @@ static void close_others(struct fo_link *l, struct conn *keep)
 	}
 }
 
+/*
+ * Every accepted message's time against our wall clock (issue 12 item 6). Out of sync begins
+ * beyond FO_LINK_MAX_SKEW and ends within FO_LINK_SKEW_CLEAR: the gap keeps a partner sitting
+ * near one minute (its time is whole seconds, plus the transit) from raising an alarm on
+ * every other message. Nothing else changes: the link stays up.
+ */
+static void skew_check(struct fo_link *l, const struct fo_msg *m)
+{
+	int64_t d = (int64_t)m->time - (int64_t)l->wall;
+	int64_t a = d < 0 ? -d : d;
+	struct fo_link_skew *k = &l->skew;
+
+	k->skew = d > INT32_MAX ? INT32_MAX : d < INT32_MIN ? INT32_MIN : (int32_t)d;
+	if (!k->out_of_sync && a > FO_LINK_MAX_SKEW) {
+		k->out_of_sync = true;
+		k->episodes++;
+		k->worst = k->skew;
+	} else if (k->out_of_sync && a <= FO_LINK_SKEW_CLEAR) {
+		k->out_of_sync = false;
+	} else if (k->out_of_sync && a > (k->worst < 0 ? -(int64_t)k->worst : k->worst)) {
+		k->worst = k->skew;
+	}
+}
+
+/*
+ * A BNDUPD received while the clocks are out of sync: BNDACK with reject-reason 4 (time
+ * mismatch too great) for its address, and the caller never sees it (fo_link.h says why 4).
+ * @return false when the conn failed (send buffer full).
+ */
+static bool skew_reject(struct fo_link *l, struct conn *c, const struct fo_msg *m)
+{
+	struct fo_msg a;
+	char text[96];
+
+	snprintf(text, sizeof(text), "time mismatch too great: partner clock %+d s from ours",
+		 (int)l->skew.skew);
+	fo_msg_init(&a, FO_MSG_BNDACK, l->wall, m->xid);
+	if (fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS)) {
+		set_u32(&a, FO_OPT_ASSIGNED_IP_ADDRESS, &a.assigned_addr, m->assigned_addr);
+	}
+	set_u8(&a, FO_OPT_REJECT_REASON, &a.reject_reason, FO_RR_TIMEMISMATCH);
+	set_bytes(&a, FO_OPT_MESSAGE, &a.message, text, strlen(text));
+	l->skew.rejected++;
+	if (conn_queue(l, c, &a) < 0) {
+		conn_fail(l, c, "send buffer full: failover peer not reading");
+		return false;
+	}
+	return true;
+}
+
 static void link_up(struct fo_link *l, struct evq *q, struct conn *c, const struct fo_msg *m)
 {
 	struct fo_link_event *e;
@@ -443,7 +496,8 @@ static void link_up(struct fo_link *l, struct evq *q, struct conn *c, const stru
 		e->partner_has_hba = true;
 		memcpy(e->partner_hba, m->hba.ptr, FO_HBA_LEN);
 	}
-	e->skew = (int32_t)(m->time - l->wall);
+	skew_check(l, m);
+	e->skew = l->skew.skew;
 	snprintf(e->reason, sizeof(e->reason), "%.*s", (int)m->vendor_class.len,
 		 m->vendor_class.ptr != NULL ? (const char *)m->vendor_class.ptr : "");
 }
@@ -471,13 +525,6 @@ static bool name_matches(const struct fo_link *l, const struct fo_msg *m)
 	       memcmp(m->relationship_name.ptr, l->name, l->name_len) == 0;
 }
 
-static bool skewed(const struct fo_link *l, const struct fo_msg *m)
-{
-	int64_t d = (int64_t)m->time - (int64_t)l->wall;
-
-	return d > FO_LINK_MAX_SKEW || d < -FO_LINK_MAX_SKEW;
-}
-
 /*
  * D12 §11.1 on the received frame @p raw (@p len bytes, decoded as @p m).
  * @return 0 when it may be acted on; else the reject-reason, with its text in @p text.
@@ -496,19 +543,22 @@ static uint8_t auth_check(struct fo_link *l, const struct fo_msg *m, const uint8
 		snprintf(text, text_len, "message digest not configured");
 		goto bad;
 	}
-	rc = fo_digest_verify(raw, len, &l->key);
+	rc = fo_digest_key_verify(raw, len, &l->key);
 	if (rc == 0) {
 		return 0;
 	}
 	if (rc == FO_DIGEST_E_MISSING) {
 		rr = FO_RR_IP_MISSING_DIGEST;
 		snprintf(text, text_len, "message digest missing");
-	} else if (rc == FO_DIGEST_E_TYPE && m->digest.len == FO_DIGEST_DATA_LEN &&
-		   m->digest.ptr[0] != FO_DIGEST_HMAC_MD5) {
-		/* Windows sends type 2 (HMAC-SHA256). */
+	} else if (rc == FO_DIGEST_E_TYPE && m->digest.len >= 1 &&
+		   m->digest.ptr[0] != l->key.type) {
+		/*
+		 * The other algorithm (a partner configured for it), or Windows' type 2: one
+		 * relationship takes one algorithm, so the type itself is what we refuse.
+		 */
 		rr = FO_RR_DIGEST_UNSUPPORTED;
-		snprintf(text, text_len, "message digest type %u not supported (HMAC-MD5 only)",
-			 m->digest.ptr[0]);
+		snprintf(text, text_len, "message digest type %u not supported (%s only)",
+			 m->digest.ptr[0], fo_digest_type_str(l->key.type));
 	} else {
 		rr = FO_RR_IP_DIGEST_FAILURE;
 		snprintf(text, text_len, "message digest failed to compare");
@@ -601,10 +651,8 @@ static void on_connect(struct fo_link *l, struct evq *q, struct conn *c, const s
 			l->connect_time = m->time;
 			l->have_connect_time = true;
 		}
-		if (skewed(l, m)) {
-			rr = FO_RR_TIMEMISMATCH;
-			text = "time offset too large";
-		} else if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
+		/* No skew refusal here: skew is flagged, not refused (link_up(), fo_link.h). */
+		if (!fo_msg_has(m, FO_OPT_HBA) || m->hba.len != FO_HBA_LEN) {
 			rr = FO_RR_HBA_CONFLICT;
 			text = "invalid HBA";
 		} else if (!fo_msg_has(m, FO_OPT_MCLT)) {
@@ -685,9 +733,6 @@ static void on_connectack(struct fo_link *l, struct evq *q, struct conn *c,
 			 (int)m->relationship_name.len,
 			 m->relationship_name.ptr != NULL ? (const char *)m->relationship_name.ptr :
 							    "");
-	} else if (skewed(l, m)) {
-		rr = FO_RR_TIMEMISMATCH;
-		snprintf(text, sizeof(text), "time offset too large");
 	} else if (l->has_secret && m->xid != c->connect_xid) {
 		/* Not the answer to this CONNECT: an old CONNECTACK replayed. */
 		rr = FO_RR_MISC_REJECT;
@@ -754,10 +799,16 @@ static void on_up_msg(struct fo_link *l, struct evq *q, struct conn *c, const st
 		l->st.ignored++;
 		return;
 	}
+	skew_check(l, m);
+	if (m->type == FO_MSG_BNDUPD && l->skew.out_of_sync) {
+		(void)skew_reject(l, c, m);
+		return;
+	}
 	e = ev_add(q, FO_LINK_MESSAGE);
 	if (e == NULL) {
 		return; /* cannot happen: the caller checked for room */
 	}
+	e->skew = l->skew.skew;
 	memcpy(e->raw, raw, len);
 	/* Same bytes, same result: decode again so the views point into the event. */
 	if (fo_msg_decode(&e->msg, e->raw, len, 0) != FO_OK) {
@@ -972,6 +1023,11 @@ int fo_link_timeout_ms(const struct fo_link *l, uint64_t now_ms)
 	if (l->down_pending) {
 		return 0;
 	}
+	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
+		if (l->c[i].st == C_HANDSHAKE && l->c[i].rlen > 0) {
+			return 0;	/* an adopted CONNECT waits to be handled */
+		}
+	}
 	if (l->up < 0 && !have_outgoing(l)) {
 		d = until(l->next_connect, now_ms);
 		t = d < t ? d : t;
@@ -1019,9 +1075,11 @@ int fo_link_poll(struct fo_link *l, uint64_t now_ms, uint32_t wall_s,
 	l->wall = wall_s;
 	emit_down_pending(l, &q);
 
-	pfd[n].fd = l->lfd;
-	pfd[n].events = POLLIN;
-	idx[n++] = -1;
+	if (l->lfd >= 0) {
+		pfd[n].fd = l->lfd;
+		pfd[n].events = POLLIN;
+		idx[n++] = -1;
+	}
 	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
 		if (l->c[i].st != C_FREE) {
 			pfd[n].fd = l->c[i].fd;
@@ -1140,6 +1198,51 @@ const struct fo_link_stats *fo_link_stats(const struct fo_link *l)
 	return &l->st;
 }
 
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len)
+{
+	struct conn *c;
+
+	if (len > RBUF_LEN || (len > 0 && buf == NULL)) {
+		return -EINVAL;
+	}
+	c = conn_slot(l);
+	if (c == NULL || (l->role == FO_LINK_PRIMARY && l->up >= 0)) {
+		l->st.refused_dup++;
+		return -EBUSY;
+	}
+	l->st.accepts++;
+	set_nodelay(fd);
+	c->fd = fd;
+	c->outgoing = false;
+	c->wlen = 0;
+	if (len > 0) {
+		memcpy(c->rbuf, buf, len);
+	}
+	c->rlen = len;
+	handshake_start(l, c);
+	return 0;
+}
+
+const char *fo_link_name(const struct fo_link *l)
+{
+	return l->name;
+}
+
+enum fo_link_role fo_link_role(const struct fo_link *l)
+{
+	return l->role;
+}
+
+struct in_addr fo_link_partner_addr(const struct fo_link *l)
+{
+	return l->partner.sin_addr;
+}
+
+void fo_link_skew(const struct fo_link *l, struct fo_link_skew *out)
+{
+	*out = l->skew;
+}
+
 struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t errlen)
 {
 	struct fo_link *l = NULL;
@@ -1161,6 +1264,10 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 	}
 	if (cfg->shared_secret != NULL && strlen(cfg->shared_secret) >= FO_LINK_SECRET_MAX) {
 		set_err(err, errlen, "failover link: shared secret too long", 0);
+		goto fail;
+	}
+	if (cfg->digest != 0 && fo_digest_mac_len(cfg->digest) == 0) {
+		set_err(err, errlen, "failover link: unknown message digest type", 0);
 		goto fail;
 	}
 	if (cfg->receive_timer == 0 || cfg->max_unacked == 0 ||
@@ -1195,7 +1302,12 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 	l->mclt = cfg->mclt;
 	memcpy(l->hba, cfg->hba, FO_HBA_LEN);
 	if (cfg->shared_secret != NULL && cfg->shared_secret[0] != '\0') {
-		fo_hmac_md5_init(&l->key, cfg->shared_secret, strlen(cfg->shared_secret));
+		/* Cannot fail: cfg->digest was checked above. */
+		if (fo_digest_key_init(&l->key, cfg->digest != 0 ? cfg->digest : FO_DIGEST_HMAC_MD5,
+				       cfg->shared_secret, strlen(cfg->shared_secret)) != 0) {
+			set_err(err, errlen, "failover link: unknown message digest type", 0);
+			goto fail;
+		}
 		l->has_secret = true;
 	}
 	for (int i = 0; i < FO_LINK_MAX_CONN; i++) {
@@ -1204,6 +1316,9 @@ struct fo_link *fo_link_new(const struct fo_link_cfg *cfg, char *err, size_t err
 			set_err(err, errlen, "failover link", ENOMEM);
 			goto fail;
 		}
+	}
+	if (cfg->shared_listener) {
+		return l;	/* connections come from fo_link_adopt() */
 	}
 	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->lfd < 0) {

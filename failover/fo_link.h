@@ -3,8 +3,10 @@
  * as ISC dhcpd 4.4.3 runs it (reference/isc-peer/README.md §3.7, §4, §5).
  *
  * One struct fo_link per failover relationship. It owns kernel sockets only: a listening
- * socket on the local address:port, the outgoing connection it opens to the partner every
- * 5 s while the link is down, and the connections it accepted. Everything is non-blocking;
+ * socket on the local address:port (unless cfg.shared_listener: then a struct fo_listener
+ * shared by every relationship on that address:port accepts, and hands over the link's own
+ * connections with fo_link_adopt(); see fo_listener.h), the outgoing connection it opens to
+ * the partner every 5 s while the link is down, and the connections it accepted. Everything is non-blocking;
  * the caller sleeps in poll() on fo_link_fds() (at most fo_link_timeout_ms()) and then calls
  * fo_link_poll(), which does all the I/O that is ready and returns events.
  *
@@ -13,13 +15,28 @@
  *     once with no message and counted (stats.refused_src).
  *   - On every established connection the PRIMARY sends CONNECT; the SECONDARY answers
  *     CONNECTACK, or a CONNECTACK with reject-reason + message: 8 "unknown failover
- *     relationship name" (name mismatch), 8 "missing relationship-name", 4 "time offset too
- *     large" (|message time - our wall clock| > 60 s), 18 "invalid HBA" (not 32 bytes),
- *     5 "no MCLT provided", 7 "already connected" (a CONNECT while the link is up). A primary
- *     receiving a CONNECTACK with a reject-reason reports FO_LINK_REJECTED and closes; one
- *     receiving a CONNECTACK with the wrong name or a skewed time sends DISCONNECT (reason 8
- *     "remote failover relationship name NAME does not match", or 4 "time offset too large")
- *     and reports FO_LINK_REJECTED with @c local set.
+ *     relationship name" (name mismatch), 8 "missing relationship-name", 18 "invalid HBA"
+ *     (not 32 bytes), 5 "no MCLT provided", 7 "already connected" (a CONNECT while the link
+ *     is up). A primary receiving a CONNECTACK with a reject-reason reports FO_LINK_REJECTED
+ *     and closes; one receiving a CONNECTACK with the wrong name sends DISCONNECT (reason 8
+ *     "remote failover relationship name NAME does not match") and reports FO_LINK_REJECTED
+ *     with @c local set.
+ *   - Clock skew (issue 12 item 6; seed 003 "Time synchronization"): the time of EVERY
+ *     accepted message, CONNECT and CONNECTACK included, is compared with our wall clock.
+ *     Beyond FO_LINK_MAX_SKEW (60 s) the link is "out of sync" until a message comes within
+ *     FO_LINK_SKEW_CLEAR (50 s); while it lasts every BNDUPD received is answered by the
+ *     link itself with BNDACK reject-reason 4 (time mismatch too great) and a message naming
+ *     the skew, and is not reported to the caller. Nothing else changes: the handshake is
+ *     NOT refused for skew (it was until issue 12), the link stays up, CONTACT, STATE and
+ *     every other message flow, so the failover state does not move because of it. The
+ *     caller reads the condition with fo_link_skew() after each fo_link_poll() and logs a
+ *     critical event when fo_link_skew.episodes grows. Why 4 and not 15 ("outdated binding
+ *     information"): 15 tells the sender its binding lost the D12 §7.1.3 comparison and
+ *     should be forgotten, while this one was never compared; 4 names the cause, so a sender
+ *     can keep the update and send it again once the clocks agree. ISC logs a rejected
+ *     BNDACK whatever its reason. ISC itself still refuses a CONNECT or CONNECTACK more than
+ *     60 s off (reject 4 / DISCONNECT 4): that check is on ISC's side and needs nothing from
+ *     us, so a skewed ISC partner stays refused while a skewed leasewire partner stays up.
  *   - Only one link is up at a time: when one connection completes the handshake, the others
  *     are closed; a primary closes connections accepted while the link is up, a secondary
  *     answers their CONNECT with reject 7.
@@ -45,15 +62,18 @@
  * Message authentication (D12 §11.1), only when cfg.shared_secret is set; with no secret the
  * link sends exactly the bytes it sent before this existed (ISC never sends a digest):
  *   - Every message we send (CONNECT, CONNECTACK, CONTACT, DISCONNECT and all of
- *     fo_link_send()/fo_link_send_xid()) carries message-digest type 1: HMAC-MD5 keyed with the
- *     secret over the whole message with the 16 digest bytes zero (fo_digest.h), written as
- *     the last option, where ISC's parser wants it (D12 says first; see fo_digest.h).
- *     Type 1 only: Windows' type 2 (HMAC-SHA256) is not implemented, so a Windows partner
- *     with a secret is refused (reject 12); no Windows compatibility is claimed.
+ *     fo_link_send()/fo_link_send_xid()) carries a message-digest of the configured type
+ *     (cfg.digest): type 1, HMAC-MD5 (D12; the default), or type 240, HMAC-SHA-256
+ *     (leasewire's own, between leasewire partners: fo_digest.h says why 240), keyed with the
+ *     secret over the whole message with the MAC bytes zero, written as the last option,
+ *     where ISC's parser wants it (D12 says first; see fo_digest.h). Windows' type 2 is not
+ *     implemented, so a Windows partner with a secret is refused (reject 12); no Windows
+ *     compatibility is claimed.
  *   - Every received CONNECT, CONNECTACK and message on the up link is verified before it is
  *     acted on (constant-time compare). Missing digest: reject 21 "message digest missing";
- *     wrong digest: 20 "message digest failed to compare"; a type other than 1: 12 "message
- *     digest type N not supported". A secondary answers such a CONNECT with a CONNECTACK
+ *     wrong digest: 20 "message digest failed to compare"; a type other than ours (the
+ *     partner signs with the other algorithm, or is Windows): 12 "message digest type N not
+ *     supported (HMAC-MD5 only)" / "(HMAC-SHA256 only)". A secondary answers such a CONNECT with a CONNECTACK
  *     reject; a primary answers such a CONNECTACK with DISCONNECT + that reason (REJECTED,
  *     @c local); on the up link we send DISCONNECT + that reason and report FO_LINK_DOWN with
  *     "TEXT: TYPE xid N" as the reason.
@@ -102,7 +122,9 @@
 #define FO_LINK_SNDBUF_MAX	65536	/**< bytes queued per connection before -ENOBUFS */
 #define FO_LINK_MAX_CONN	4	/**< connections at once: outgoing + accepted */
 #define FO_LINK_RETRY_MS	5000	/**< connect retry period while down (ISC: 5 s) */
-#define FO_LINK_MAX_SKEW	60	/**< seconds of clock skew accepted at CONNECT (ISC) */
+#define FO_LINK_MAX_SKEW	60	/**< seconds of skew beyond which the link is out of sync
+				 *   (ISC's CONNECT limit, Windows' DhcpMsgSyncDeltaTime) */
+#define FO_LINK_SKEW_CLEAR	50	/**< out of sync ends at this skew or less (hysteresis) */
 #define FO_LINK_SECRET_MAX	128	/**< shared secret: at most this - 1 bytes */
 
 /** Our role in the relationship. */
@@ -126,10 +148,24 @@ struct fo_link_cfg {
 	const char *vendor_class;	/**< sent in CONNECT/CONNECTACK; NULL = "leasewire" */
 	/**
 	 * Relationship shared secret (D12 §11.1), 1..FO_LINK_SECRET_MAX-1 bytes, used as the
-	 * HMAC-MD5 key as is; NULL or "" = none (no digest sent, a received one is refused).
+	 * HMAC key as is; NULL or "" = none (no digest sent, a received one is refused).
 	 * Only a keyed hash state derived from it is kept (wiped by fo_link_free()).
 	 */
 	const char *shared_secret;
+	/**
+	 * false: the link binds its own listening socket on local_addr:local_port (one
+	 * relationship per address and port). true: it binds nothing; a struct fo_listener
+	 * shared by every relationship on that address and port (fo_listener.h) hands it the
+	 * connections that are its own with fo_link_adopt(). Outgoing connections are the same
+	 * either way.
+	 */
+	bool shared_listener;
+	/**
+	 * With a secret: the message-digest type, FO_DIGEST_HMAC_SHA256 (240, between leasewire
+	 * partners) or FO_DIGEST_HMAC_MD5 (1, D12); 0 = FO_DIGEST_HMAC_MD5. Both partners must
+	 * use the same one. Any other value: fo_link_new() fails.
+	 */
+	uint8_t digest;
 };
 
 /** Event kinds returned by fo_link_poll(). */
@@ -154,7 +190,8 @@ struct fo_link_event {
 	uint32_t partner_mclt;		/**< secondary only: the primary's MCLT */
 	bool partner_has_hba;		/**< secondary only */
 	uint8_t partner_hba[FO_HBA_LEN];
-	int32_t skew;			/**< UP: partner's message time - our wall clock, s */
+	int32_t skew;			/**< UP, MESSAGE: partner's message time - our wall clock,
+					 *   s (see fo_link_skew() for the alarm) */
 	/* FO_LINK_REJECTED. */
 	bool local;			/**< true: we refused the partner's handshake */
 	uint8_t reject_reason;		/**< enum fo_reject_reason */
@@ -182,6 +219,16 @@ struct fo_link_stats {
 	uint64_t auth_failed;	/**< messages refused: digest missing, wrong, unsupported type,
 				 *   or present without a secret */
 	uint64_t replayed;	/**< messages refused: xid or CONNECT time not increasing */
+};
+
+/** The partner's clock as the link sees it (fo_link_skew()). */
+struct fo_link_skew {
+	bool out_of_sync;	/**< now: the last message was beyond FO_LINK_MAX_SKEW (or, once
+				 *   out, not yet back within FO_LINK_SKEW_CLEAR) */
+	int32_t skew;		/**< last accepted message's time - our wall clock, s */
+	int32_t worst;		/**< the largest |skew| of the current or last episode (signed) */
+	uint64_t episodes;	/**< times out of sync began: a change means "log critical" */
+	uint64_t rejected;	/**< BNDUPDs answered with reject 4 because of it */
 };
 
 struct fo_link;
@@ -278,6 +325,42 @@ void fo_link_disconnect(struct fo_link *l, uint8_t reject_reason, const char *te
 
 /** @return true when a link has completed its handshake and is not down. */
 bool fo_link_is_up(const struct fo_link *l);
+
+/**
+ * Take over a connection accepted by someone else (struct fo_listener), with the bytes
+ * already read from it (for a secondary: the partner's whole CONNECT).
+ *
+ * @param fd   a connected TCP socket; on success @p l owns it (closes it), on failure the
+ *             caller still does.
+ * @param buf  bytes read from @p fd, handled by the next fo_link_poll() before anything
+ *             else from the socket (answer CONNECTACK, or a reject as for an own accept);
+ *             NULL when @p len is 0.
+ * @param len  at most 2 * FO_MSG_MAX_LEN.
+ * @return 0; -EBUSY when a primary's link is up or no connection slot is free (the caller
+ *         closes @p fd); -EINVAL for @p len too large.
+ * @note Control thread. A primary sends its CONNECT on it at once, as on its own accept.
+ */
+__attribute__((warn_unused_result))
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len);
+
+/** @return the relationship name of @p l (NUL-terminated, owned by @p l). */
+const char *fo_link_name(const struct fo_link *l);
+
+/** @return the role of @p l. */
+enum fo_link_role fo_link_role(const struct fo_link *l);
+
+/** @return the partner address of @p l (the only source accepted). */
+struct in_addr fo_link_partner_addr(const struct fo_link *l);
+
+/**
+ * The clock-skew condition of @p l (copied into @p out). Call after each fo_link_poll():
+ * when @c episodes grew, log a critical event naming @c skew ("out of time synchronization
+ * with the failover partner by N s"; Windows event 20253); when @c out_of_sync went from
+ * true to false, log that the clocks agree again. While @c out_of_sync the link rejects
+ * BNDUPDs itself; the caller needs to do nothing else (its state machine must not move).
+ * It survives link down/up: a new link's CONNECT/CONNECTACK re-evaluates it.
+ */
+void fo_link_skew(const struct fo_link *l, struct fo_link_skew *out);
 
 /** @return the counters of @p l (a pointer into it, valid until fo_link_free()). */
 const struct fo_link_stats *fo_link_stats(const struct fo_link *l);

@@ -440,17 +440,29 @@ static void note(struct run *r, enum fo_endpoint_state from, enum fo_endpoint_st
 /* ---------------------------------------------------------------------------------------- */
 /* Transitions                                                                                */
 
+bool fo_state_active(const struct fo_state_config *cfg)
+{
+	switch (cfg->server_role) {
+	case FO_SERVER_ROLE_ACTIVE:
+		return true;
+	case FO_SERVER_ROLE_STANDBY:
+		return false;
+	default:
+		return cfg->role == FO_ROLE_PRIMARY;
+	}
+}
+
 enum fo_service fo_state_service(const struct fo_state *st)
 {
 	if ((unsigned)st->state >= FO_STATE_COUNT) {
 		return FO_SERVICE_NONE;
 	}
 	/*
-	 * Hot standby (Windows): in NORMAL the active server (the primary) serves everyone and
-	 * the standby nobody; the other states are as in load balance.
+	 * Hot standby (Windows): in NORMAL the active server serves everyone and the standby
+	 * nobody, whichever is the primary; the other states are as in load balance.
 	 */
 	if (st->state == FO_STATE_NORMAL && st->cfg.mode == FO_MODE_HOT_STANDBY) {
-		return st->cfg.role == FO_ROLE_PRIMARY ? FO_SERVICE_ALL : FO_SERVICE_NONE;
+		return fo_state_active(&st->cfg) ? FO_SERVICE_ALL : FO_SERVICE_NONE;
 	}
 	return (enum fo_service)service_of[st->state];
 }
@@ -953,6 +965,7 @@ int fo_state_init(struct fo_state *st, const struct fo_state_config *cfg,
 	out_reset(out);
 	if ((cfg->role != FO_ROLE_PRIMARY && cfg->role != FO_ROLE_SECONDARY) ||
 	    (cfg->mode != FO_MODE_LOAD_BALANCE && cfg->mode != FO_MODE_HOT_STANDBY) ||
+	    (unsigned)cfg->server_role > FO_SERVER_ROLE_STANDBY ||
 	    (cfg->role == FO_ROLE_PRIMARY && cfg->mclt == 0) || cfg->max_response_delay == 0 ||
 	    cfg->startup_time == 0) {
 		return -EINVAL;

@@ -71,7 +71,11 @@ enum fo_endpoint_state {
 /** ISC closes a link that brings no CONNECT/CONNECTACK within 15 s (captures, probe). */
 #define FO_STATE_LINK_TIMEOUT 15
 
-/** Role in the relationship (D12 §2.2). In hot standby the active server is the primary. */
+/**
+ * Role in the relationship (D12 §2.2): who sends CONNECT, who owns FREE (primary) or BACKUP
+ * (secondary) addresses, who sends UPDREQ first. It says nothing about who serves in hot
+ * standby: that is enum fo_server_role.
+ */
 enum fo_role {
 	FO_ROLE_PRIMARY = 1,
 	FO_ROLE_SECONDARY = 2,
@@ -81,6 +85,18 @@ enum fo_role {
 enum fo_mode {
 	FO_MODE_LOAD_BALANCE = 0,
 	FO_MODE_HOT_STANDBY = 1,
+};
+
+/**
+ * Server role in hot standby (Windows `-ServerRole Active|Standby`), independent of
+ * primary/secondary: Windows calls the server where the relationship was created the primary,
+ * and either side may be the active one.
+ */
+enum fo_server_role {
+	FO_SERVER_ROLE_DEFAULT = 0,	/**< not given: the primary is the active server */
+	FO_SERVER_ROLE_ACTIVE,		/**< serves every client in NORMAL */
+	FO_SERVER_ROLE_STANDBY,		/**< serves none in NORMAL; its reserve when the
+					 *   partner is out of contact */
 };
 
 /**
@@ -201,6 +217,11 @@ struct fo_state_event {
 struct fo_state_config {
 	enum fo_role role;
 	enum fo_mode mode;
+	/**
+	 * Hot standby only (ignored in load balance): whether this server is the active or the
+	 * standby one. FO_SERVER_ROLE_DEFAULT makes the primary the active server.
+	 */
+	enum fo_server_role server_role;
 	uint32_t mclt;			/**< seconds; the secondary adopts the primary's */
 	uint32_t safe_period;		/**< COMM-INT -> PARTNER-DOWN after this; 0 = never.
 					 *   ISC auto-partner-down, Windows StateSwitchInterval */
@@ -319,8 +340,23 @@ uint64_t fo_state_next_deadline(const struct fo_state *st);
  */
 void fo_state_record(const struct fo_state *st, struct fo_state_record *rec);
 
-/** @return the DHCP service level in the current state, for this mode and role. */
+/**
+ * @return the DHCP service level in the current state, for this mode and role. In hot
+ *         standby (Windows), NORMAL gives FO_SERVICE_ALL to the active server and
+ *         FO_SERVICE_NONE to the standby, whichever of them is the primary
+ *         (fo_state_config.server_role); every other state serves as in load balance, so the
+ *         standby serves from its own pool (its reserve) in COMMUNICATIONS-INTERRUPTED and
+ *         both serve everyone in PARTNER-DOWN.
+ */
 enum fo_service fo_state_service(const struct fo_state *st);
+
+/**
+ * @return whether @p cfg makes this server the active one of a hot-standby pair (the
+ *         explicit server_role, else the primary); meaningless in load balance. The caller
+ *         uses the same answer for the HBA it sends (all buckets to the active server) and
+ *         for the pool split (the standby holds the reserve).
+ */
+bool fo_state_active(const struct fo_state_config *cfg);
 
 /**
  * @return in PARTNER-DOWN, whether the partner's available addresses may be allocated yet

@@ -1,6 +1,7 @@
 /*
  * Unit tests of failover/fo_digest: MD5 against the RFC 1321 A.5 suite, HMAC-MD5 against
- * RFC 2202 test cases 1-7, and signing / verifying encoded failover messages.
+ * RFC 2202 test cases 1-7, SHA-256 against the FIPS 180-4 examples, HMAC-SHA-256 against
+ * RFC 4231 test cases 1-7, and signing / verifying encoded failover messages with both.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +9,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmt.h"
@@ -284,6 +287,158 @@ static void test_digest_first(void **state)
 	assert_int_equal(fo_digest_verify(buf, n, &key), FO_DIGEST_E_MISMATCH);
 }
 
+static void check_sha256(const void *in, size_t len, const char *want)
+{
+	uint8_t d[FO_SHA256_LEN];
+	char h[2 * FO_SHA256_LEN + 1];
+	struct fo_sha256 c;
+	const uint8_t *p = in;
+
+	fo_sha256(in, len, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, want);
+	/* The same bytes in uneven pieces (1, 2, 3, ... bytes). */
+	fo_sha256_init(&c);
+	for (size_t off = 0, step = 1; off < len; off += step, step = step % 97 + 1) {
+		fo_sha256_update(&c, p + off, len - off < step ? len - off : step);
+	}
+	fo_sha256_final(&c, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, want);
+}
+
+/* FIPS 180-4 examples (NIST CSRC "SHA256.pdf", "SHA2_Additional"): one block, two blocks,
+ * the 896-bit message, the empty message, a million 'a'. */
+static void test_sha256_fips180(void **state)
+{
+	char *million = malloc(1000000);
+
+	(void)state;
+	assert_non_null(million);
+	check_sha256("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	check_sha256("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	check_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+		     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	check_sha256("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnop"
+		     "jklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112,
+		     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+	memset(million, 'a', 1000000);
+	check_sha256(million, 1000000,
+		     "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(million);
+}
+
+/* RFC 4231 §4.2-4.8 (case 5 is truncated to 128 bits by the RFC). */
+static void test_hmac_sha256_rfc4231(void **state)
+{
+	static const char t7[] = "This is a test using a larger than block-size key and a larger "
+				 "than block-size data. The key needs to be hashed before being "
+				 "used by the HMAC algorithm.";
+	uint8_t key[131], data[50], d[FO_SHA256_LEN];
+	char h[2 * FO_SHA256_LEN + 1];
+
+	(void)state;
+	memset(key, 0x0b, 20);
+	fo_hmac_sha256(key, 20, "Hi There", 8, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+	fo_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, 20);
+	memset(data, 0xdd, 50);
+	fo_hmac_sha256(key, 20, data, 50, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+	for (int i = 0; i < 25; i++) {
+		key[i] = (uint8_t)(i + 1);
+	}
+	memset(data, 0xcd, 50);
+	fo_hmac_sha256(key, 25, data, 50, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+	memset(key, 0x0c, 20);
+	fo_hmac_sha256(key, 20, "Test With Truncation", 20, d);
+	hex(d, 16, h);
+	assert_string_equal(h, "a3b6167473100ee06e0c796c2955552b");
+	memset(key, 0xaa, 131);
+	fo_hmac_sha256(key, 131, "Test Using Larger Than Block-Size Key - Hash Key First", 54, d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	fo_hmac_sha256(key, 131, t7, strlen(t7), d);
+	hex(d, sizeof(d), h);
+	assert_string_equal(h, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+/* A STATE message carrying a digest option of @p dlen placeholder bytes; returns its length. */
+static int state_with_digest(uint8_t *buf, size_t cap, size_t dlen)
+{
+	static const uint8_t junk[FO_DIGEST_DATA_MAX] = { 7 };
+	struct fo_msg m;
+	int n;
+
+	fo_msg_init(&m, FO_MSG_STATE, 1700000000, 42);
+	m.server_state = FO_SS_NORMAL;
+	m.stos = 1699999000;
+	m.digest = (struct fo_bytes){ junk, (uint16_t)dlen };
+	m.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_STOS) |
+		     FO_BIT(FO_OPT_MESSAGE_DIGEST);
+	n = fo_msg_encode(&m, buf, cap);
+	assert_true(n > 0);
+	return n;
+}
+
+/* Type 240: HMAC-SHA-256 over the message with the 32 MAC bytes zero, written last. */
+static void test_sign_verify_sha256(void **state)
+{
+	struct fo_digest_key key, other, md5;
+	uint8_t buf[FO_MSG_MAX_LEN], copy[FO_MSG_MAX_LEN];
+	uint8_t want[FO_SHA256_LEN];
+	struct fo_msg m;
+	int n;
+
+	(void)state;
+	assert_int_equal(fo_digest_key_init(&key, FO_DIGEST_HMAC_SHA256, "s3cret", 6), 0);
+	assert_int_equal(fo_digest_key_init(&other, FO_DIGEST_HMAC_SHA256, "s3creT", 6), 0);
+	assert_int_equal(fo_digest_key_init(&md5, FO_DIGEST_HMAC_MD5, "s3cret", 6), 0);
+	assert_int_equal(fo_digest_key_init(&other, 2, "s3cret", 6), -EINVAL);
+	assert_int_equal(fo_digest_key_init(&other, FO_DIGEST_HMAC_SHA256, "s3creT", 6), 0);
+	assert_int_equal(fo_digest_mac_len(FO_DIGEST_HMAC_SHA256), 32);
+	assert_int_equal(fo_digest_mac_len(FO_DIGEST_HMAC_MD5), 16);
+	assert_int_equal(fo_digest_mac_len(2), 0);
+	assert_string_equal(fo_digest_type_str(FO_DIGEST_HMAC_SHA256), "HMAC-SHA256");
+
+	n = state_with_digest(buf, sizeof(buf), 1 + FO_SHA256_LEN);
+	assert_int_equal(fo_digest_key_sign(buf, (size_t)n, &key), 0);
+	assert_int_equal(buf[n - 33], FO_DIGEST_HMAC_SHA256);
+	memcpy(copy, buf, (size_t)n);
+	memset(copy + n - 32, 0, 32);
+	fo_hmac_sha256("s3cret", 6, copy, (size_t)n, want);
+	assert_memory_equal(buf + n - 32, want, 32);
+	assert_int_equal(fo_msg_decode(&m, buf, (size_t)n, 0), FO_OK);
+	assert_int_equal(m.digest.len, 1 + FO_SHA256_LEN);
+	assert_int_equal(fo_digest_key_verify(buf, (size_t)n, &key), 0);
+	assert_int_equal(fo_digest_key_verify(buf, (size_t)n, &other), FO_DIGEST_E_MISMATCH);
+	/* The other algorithm is refused as a type, not compared. */
+	assert_int_equal(fo_digest_key_verify(buf, (size_t)n, &md5), FO_DIGEST_E_TYPE);
+	for (int i = 0; i < n; i++) {
+		memcpy(copy, buf, (size_t)n);
+		copy[i] ^= 0x10;
+		assert_int_not_equal(fo_digest_key_verify(copy, (size_t)n, &key), 0);
+	}
+	/* Windows' type 2 with a 32-byte MAC: a type we do not take. */
+	memcpy(copy, buf, (size_t)n);
+	copy[n - 33] = 2;
+	assert_int_equal(fo_digest_key_verify(copy, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	/* A 17-byte (MD5-sized) option cannot be signed with SHA-256, and vice versa. */
+	n = state_with_digest(buf, sizeof(buf), FO_DIGEST_DATA_LEN);
+	assert_int_equal(fo_digest_key_sign(buf, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	assert_int_equal(fo_digest_key_sign(buf, (size_t)n, &md5), 0);
+	assert_int_equal(fo_digest_key_verify(buf, (size_t)n, &md5), 0);
+	assert_int_equal(fo_digest_key_verify(buf, (size_t)n, &key), FO_DIGEST_E_TYPE);
+	fo_digest_wipe(&key, sizeof(key));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +449,9 @@ int main(void)
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_digest_errors),
 		cmocka_unit_test(test_digest_first),
+		cmocka_unit_test(test_sha256_fips180),
+		cmocka_unit_test(test_hmac_sha256_rfc4231),
+		cmocka_unit_test(test_sign_verify_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -977,6 +977,73 @@ static void test_distribution(void **state)
 	assert_in_range(low, 49000, 51000);
 }
 
+/*
+ * Issue 12 item 5: a load-balance percent anywhere from 0 to 100, from either side. The HBA
+ * built from this server's percent gives it round(p * 256 / 100) buckets, the partner the
+ * rest; at 0 % this server answers no new client and at 100 % every one, whichever role it
+ * has, and the partner's HBA view (the same HBA, other role) answers exactly the others.
+ */
+static void test_percent_split(void **state)
+{
+	static const enum fo_role roles[] = { FO_ROLE_PRIMARY, FO_ROLE_SECONDARY };
+	uint8_t hba[FO_HASH_HBA_SIZE];
+	uint8_t chaddr[16] = { 0 };
+	unsigned p, r, b;
+	uint32_t x = 777;
+
+	(void)state;
+	for (r = 0; r < 2; r++) {
+		enum fo_role me = roles[r];
+		enum fo_role partner = me == FO_ROLE_PRIMARY ? FO_ROLE_SECONDARY : FO_ROLE_PRIMARY;
+		unsigned prev = 0;
+
+		for (p = 0; p <= 100; p++) {
+			unsigned mine = 0, split = fo_hash_split_from_percent(me, p);
+
+			assert_true(split <= 256);
+			fo_hash_hba_from_split(hba, split);
+			assert_int_equal(fo_hash_hba_count(hba), split);
+			for (b = 0; b < 256; b++) {
+				bool prim = fo_hash_hba_primary(hba, (uint8_t)b);
+
+				mine += me == FO_ROLE_PRIMARY ? prim : !prim;
+			}
+			assert_int_equal(mine, (p * 256 + 50) / 100);
+			assert_true(mine >= prev);	/* more percent, never fewer buckets */
+			prev = mine;
+			/* The partner's share from its own percent is the same HBA. */
+			assert_int_equal(fo_hash_split_from_percent(partner, 100 - p), split);
+			/* Clients: each answered by exactly one side; none / all at the ends. */
+			for (unsigned i = 0; i < 2000; i++) {
+				struct fo_hash_client c = { .chaddr = chaddr, .hlen = 6 };
+				bool a, o;
+
+				for (unsigned j = 0; j < 6; j++) {
+					x = x * 1103515245u + 12345u;
+					chaddr[j] = (uint8_t)(x >> 16);
+				}
+				a = fo_hash_mine(hba, me, FO_HASH_MAX_SECS_NEVER, &c);
+				o = fo_hash_mine(hba, partner, FO_HASH_MAX_SECS_NEVER, &c);
+				assert_true(a != o);
+				if (p == 0) {
+					assert_false(a);
+				}
+				if (p == 100) {
+					assert_true(a);
+				}
+			}
+		}
+		assert_int_equal(fo_hash_split_from_percent(me, 50), 128);
+		assert_int_equal(fo_hash_split_from_percent(me, 1000),
+				 fo_hash_split_from_percent(me, 100));
+	}
+	assert_int_equal(fo_hash_split_from_percent(FO_ROLE_PRIMARY, 0), 0);
+	assert_int_equal(fo_hash_split_from_percent(FO_ROLE_PRIMARY, 100), 256);
+	assert_int_equal(fo_hash_split_from_percent(FO_ROLE_SECONDARY, 0), 256);
+	assert_int_equal(fo_hash_split_from_percent(FO_ROLE_SECONDARY, 100), 0);
+	assert_int_equal(fo_hash_split_from_percent(FO_ROLE_PRIMARY, 70), 179);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -989,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_key_choice),
 		cmocka_unit_test(test_partner_wants),
 		cmocka_unit_test(test_distribution),
+		cmocka_unit_test(test_percent_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

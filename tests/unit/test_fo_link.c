@@ -44,6 +44,9 @@ struct side {
 	uint32_t last_xid;
 	uint16_t last_digest_len;
 	uint8_t last_digest_type;
+	uint8_t last_rr;		/* its reject-reason, 0 if none */
+	int32_t last_skew;		/* its skew field */
+	int n_bndupd;
 };
 
 static struct fo_link *g_links[4];	/* freed by teardown() when a test fails early */
@@ -72,6 +75,27 @@ static struct fo_link_cfg mkcfg(enum fo_link_role role, uint16_t lport, uint16_t
 	c.vendor_class = role == FO_LINK_PRIMARY ? "lw-primary" : "lw-secondary";
 	c.shared_secret = secret;
 	return c;
+}
+
+static struct fo_link *mklink_d(enum fo_link_role role, uint16_t lport, uint16_t pport,
+				const char *name, const char *secret, uint8_t digest)
+{
+	struct fo_link_cfg c = mkcfg(role, lport, pport, name, secret);
+	char err[128] = "";
+	struct fo_link *l;
+
+	c.digest = digest;
+	l = fo_link_new(&c, err, sizeof(err));
+	if (l == NULL) {
+		fail_msg("fo_link_new: %s", err);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (g_links[i] == NULL) {
+			g_links[i] = l;
+			break;
+		}
+	}
+	return l;
 }
 
 static struct fo_link *mklink_s(enum fo_link_role role, uint16_t lport, uint16_t pport,
@@ -135,6 +159,9 @@ static void record(struct side *s, const struct fo_link_event *e)
 		s->last_xid = e->msg.xid;
 		s->last_digest_len = e->msg.digest.len;
 		s->last_digest_type = e->msg.digest.len > 0 ? e->msg.digest.ptr[0] : 0;
+		s->last_rr = fo_msg_has(&e->msg, FO_OPT_REJECT_REASON) ? e->msg.reject_reason : 0;
+		s->last_skew = e->skew;
+		s->n_bndupd += e->msg.type == FO_MSG_BNDUPD;
 		break;
 	}
 }
@@ -325,15 +352,94 @@ static void test_name_mismatch(void **state)
 	lfree(s.l);
 }
 
+static void send_bndupd(struct fo_link *l, uint32_t addr)
+{
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_BNDUPD, 0, 0);
+	m.assigned_addr = addr;
+	m.binding_status = FO_BS_FREE;
+	m.present = FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS);
+	assert_int_equal(fo_link_send(l, &m), 0);
+}
+
+/*
+ * Issue 12 item 6: S's clock is 120 s ahead. The handshake is no longer refused (it was
+ * reject 4 until issue 12): both links come up flagged out of sync, stay up on CONTACT and
+ * STATE, and each rejects the other's BNDUPDs with reason 4. When S's clock comes back,
+ * the flag clears and BNDUPDs pass again.
+ */
 static void test_time_skew(void **state)
 {
 	struct side p = { 0 }, s = { .wall_off = 120 };
+	struct side *both[2] = { &p, &s };
+	struct fo_link_skew kp, ks;
+	struct fo_msg m;
+	uint64_t t0;
 
 	(void)state;
 	pair_up(&p, &s);
-	assert_int_equal(p.n_up + s.n_up, 0);
-	assert_int_equal(p.rej.reject_reason, FO_RR_TIMEMISMATCH);
-	assert_string_equal(p.rej.reason, "time offset too large");
+	assert_int_equal(p.n_up, 1);
+	assert_int_equal(s.n_up, 1);
+	assert_int_equal(p.n_rej + s.n_rej, 0);
+	assert_int_equal(p.up.skew, 120);
+	assert_int_equal(s.up.skew, -120);
+	fo_link_skew(p.l, &kp);
+	fo_link_skew(s.l, &ks);
+	assert_true(kp.out_of_sync && ks.out_of_sync);
+	assert_int_equal(kp.episodes, 1);
+	assert_int_equal(ks.episodes, 1);
+	assert_int_equal(kp.skew, 120);
+	assert_int_equal(ks.worst, -120);
+
+	/* STATE flows, with its skew. */
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(s.l, &m), 0);
+	WAIT(p.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(p.last_type, FO_MSG_STATE);
+	assert_int_equal(p.last_skew, 120);
+
+	/* P's BNDUPD: S answers BNDACK reject 4 itself, and S's caller never sees it. */
+	send_bndupd(p.l, 0xc0a80001);
+	WAIT(p.n_msg == 2, both, 2, -1, 10);
+	assert_int_equal(p.last_type, FO_MSG_BNDACK);
+	assert_int_equal(p.last_rr, FO_RR_TIMEMISMATCH);
+	assert_int_equal(p.last_xid, 1);
+	assert_int_equal(s.n_bndupd, 0);
+	fo_link_skew(s.l, &ks);
+	assert_int_equal(ks.rejected, 1);
+	/* And the other way round. */
+	send_bndupd(s.l, 0xc0a80002);
+	WAIT(s.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(s.last_type, FO_MSG_BNDACK);
+	assert_int_equal(s.last_rr, FO_RR_TIMEMISMATCH);
+	assert_int_equal(p.n_bndupd, 0);
+
+	/* 20 s: CONTACTs flow, nothing goes down, no new episode. */
+	t0 = now_ms;
+	WAIT(now_ms - t0 >= 20000, both, 2, -1, 100);
+	assert_int_equal(p.n_down + s.n_down, 0);
+	assert_true(p.n_contact > 3 && s.n_contact > 3);
+	assert_true(fo_link_is_up(p.l) && fo_link_is_up(s.l));
+	fo_link_skew(p.l, &kp);
+	assert_true(kp.out_of_sync);
+	assert_int_equal(kp.episodes, 1);
+
+	/* S's clock is fixed: the next messages clear the flag, BNDUPDs pass again. */
+	s.wall_off = 0;
+	t0 = now_ms;
+	WAIT(now_ms - t0 >= 4000, both, 2, -1, 100);
+	fo_link_skew(p.l, &kp);
+	fo_link_skew(s.l, &ks);
+	assert_false(kp.out_of_sync);
+	assert_false(ks.out_of_sync);
+	assert_int_equal(kp.episodes, 1);
+	send_bndupd(p.l, 0xc0a80003);
+	WAIT(s.n_bndupd == 1, both, 2, -1, 10);
+	assert_int_equal(s.last_rr, 0);
+	assert_int_equal(p.n_down + s.n_down, 0);
 	lfree(p.l);
 	lfree(s.l);
 }
@@ -682,6 +788,130 @@ static void raw_state(int fd, uint32_t xid, const struct fo_hmac_md5 *key)
 	raw_send(fd, &m, key);
 }
 
+/* A raw BNDUPD (FREE) for @p addr, xid @p xid, time @p time. */
+static void raw_bndupd(int fd, uint32_t xid, uint32_t time, uint32_t addr)
+{
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_BNDUPD, time, xid);
+	m.assigned_addr = addr;
+	m.binding_status = FO_BS_FREE;
+	m.present = FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS);
+	raw_send(fd, &m, NULL);
+}
+
+/* A raw CONTACT stamped @p time. */
+static void raw_contact(int fd, uint32_t xid, uint32_t time)
+{
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_CONTACT, time, xid);
+	raw_send(fd, &m, NULL);
+}
+
+/*
+ * Issue 12 item 6 with a raw primary whose message times are shifted one by one: every
+ * message is checked, not only CONNECT; out of sync begins beyond 60 s (either sign), ends
+ * within 50 s; the BNDACK reject carries the address, the xid, reason 4 and the skew; the
+ * link never goes down for it.
+ */
+static void test_skew_every_message(void **state)
+{
+	struct side s = { 0 };
+	struct side *only_s[1] = { &s };
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_link_skew k;
+	struct fo_msg m;
+	int fd, msgs;
+
+	(void)state;
+	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	fd = raw_primary_up(&s, 0);
+	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);	/* the CONNECTACK */
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	fo_link_skew(s.l, &k);
+	assert_false(k.out_of_sync);
+	assert_int_equal(k.episodes, 0);
+
+	/* In sync: a BNDUPD is delivered. */
+	raw_bndupd(fd, 1, wall_s + 59, 0xc0a80001);
+	WAIT(s.n_bndupd == 1, only_s, 1, -1, 10);
+	assert_in_range(s.last_skew, 58, 59);	/* the injected clock may tick meanwhile */
+	fo_link_skew(s.l, &k);
+	assert_false(k.out_of_sync);
+
+	/* A CONTACT 90 s ahead: out of sync (delivered, the link stays up). */
+	msgs = s.n_msg;
+	raw_contact(fd, 2, wall_s + 90);
+	WAIT(s.n_msg == msgs + 1, only_s, 1, -1, 10);
+	fo_link_skew(s.l, &k);
+	assert_true(k.out_of_sync);
+	assert_int_equal(k.episodes, 1);
+	assert_in_range(k.skew, 89, 90);
+
+	/* A BNDUPD now, even one stamped 55 s off (not yet back within 50): rejected. */
+	raw_bndupd(fd, 3, wall_s + 55, 0xc0a80002);
+	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_BNDACK);
+	assert_int_equal(m.xid, 3);
+	assert_true(fo_msg_has(&m, FO_OPT_ASSIGNED_IP_ADDRESS));
+	assert_int_equal(m.assigned_addr, 0xc0a80002);
+	assert_int_equal(m.reject_reason, FO_RR_TIMEMISMATCH);
+	assert_true(m.message.len == strlen("time mismatch too great: partner clock +55 s from ours"));
+	assert_true(memcmp(m.message.ptr, "time mismatch too great: partner clock +55 s from ours",
+			   m.message.len) == 0 ||
+		    memcmp(m.message.ptr, "time mismatch too great: partner clock +54 s from ours",
+			   m.message.len) == 0);
+	assert_int_equal(s.n_bndupd, 1);
+
+	/* 10 s off: back in sync; the next BNDUPD passes. */
+	raw_contact(fd, 4, wall_s + 10);
+	raw_bndupd(fd, 5, wall_s + 10, 0xc0a80003);
+	WAIT(s.n_bndupd == 2, only_s, 1, -1, 10);
+	fo_link_skew(s.l, &k);
+	assert_false(k.out_of_sync);
+	assert_int_equal(k.rejected, 1);
+
+	/* An hour behind: a second episode, named with its sign. */
+	raw_bndupd(fd, 6, wall_s - 3600, 0xc0a80004);
+	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_BNDACK);
+	assert_int_equal(m.reject_reason, FO_RR_TIMEMISMATCH);
+	fo_link_skew(s.l, &k);
+	assert_true(k.out_of_sync);
+	assert_int_equal(k.episodes, 2);
+	assert_true(k.worst <= -3599 && k.worst >= -3601);
+	assert_int_equal(s.n_bndupd, 2);
+	assert_int_equal(s.n_down, 0);
+	assert_true(fo_link_is_up(s.l));
+	close(fd);
+	lfree(s.l);
+}
+
+/* A skewed CONNECT is accepted (CONNECTACK, no reject) and flagged at once. */
+static void test_skew_connect_accepted(void **state)
+{
+	struct side s = { 0 };
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_link_skew k;
+	struct fo_msg m;
+	int fd;
+
+	(void)state;
+	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	fd = raw_primary_up_k(&s, 0, NULL, wall_s - 3600);
+	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	assert_true(s.up.skew <= -3600 && s.up.skew >= -3601);
+	fo_link_skew(s.l, &k);
+	assert_true(k.out_of_sync);
+	assert_int_equal(k.episodes, 1);
+	close(fd);
+	lfree(s.l);
+}
+
 /*
  * Read the DISCONNECT @p s sends on @p fd and check its reject-reason, message and digest:
  * signed with @p key, or none at all when @p key is NULL.
@@ -785,6 +1015,99 @@ static void test_secret_mismatch(void **state)
 	assert_true(fo_link_stats(s.l)->auth_failed >= 1);
 	lfree(p.l);
 	lfree(s.l);
+}
+
+/* Two links with digest types @p pd / @p sd; returns once each side is UP or REJECTED. */
+static void pair_up_d(struct side *p, struct side *s, const char *psecret, uint8_t pd,
+		      const char *ssecret, uint8_t sd)
+{
+	struct side *both[2] = { p, s };
+
+	p->l = mklink_d(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, psecret, pd);
+	s->l = mklink_d(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, ssecret,
+			sd);
+	WAIT(p->n_up + p->n_rej >= 1 && s->n_up + s->n_rej >= 1, both, 2, -1, 10);
+}
+
+/* Issue 12 item 7: both sides HMAC-SHA-256 (type 240): UP, 33-byte digests both ways. */
+static void test_sha256_up(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+	struct side *both[2] = { &p, &s };
+	struct fo_msg m;
+	uint64_t t0;
+
+	(void)state;
+	pair_up_d(&p, &s, SECRET, FO_DIGEST_HMAC_SHA256, SECRET, FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up, 1);
+	assert_int_equal(s.n_up, 1);
+	assert_int_equal(p.n_rej + s.n_rej, 0);
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(s.l, &m), 0);
+	WAIT(p.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(p.last_digest_len, 1 + FO_SHA256_LEN);
+	assert_int_equal(p.last_digest_type, FO_DIGEST_HMAC_SHA256);
+	fo_msg_init(&m, FO_MSG_STATE, 0, 0);
+	m.server_state = FO_SS_NORMAL;
+	m.present = FO_BIT(FO_OPT_SERVER_STATE);
+	assert_int_equal(fo_link_send(p.l, &m), 0);
+	WAIT(s.n_msg == 1, both, 2, -1, 10);
+	assert_int_equal(s.last_digest_len, 1 + FO_SHA256_LEN);
+	assert_int_equal(s.last_digest_type, FO_DIGEST_HMAC_SHA256);
+	t0 = now_ms;
+	WAIT(now_ms - t0 >= 15000, both, 2, -1, 100);
+	assert_true(p.n_contact > 2 && s.n_contact > 2);
+	assert_int_equal(p.n_down + s.n_down, 0);
+	assert_int_equal(fo_link_stats(p.l)->auth_failed + fo_link_stats(s.l)->auth_failed, 0);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* HMAC-SHA-256 on both sides with different secrets: reject 20, as with MD5. */
+static void test_sha256_wrong_secret(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+
+	(void)state;
+	pair_up_d(&p, &s, "alpha", FO_DIGEST_HMAC_SHA256, "bravo", FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason, "message digest failed to compare");
+	assert_int_equal(p.rej.reject_reason, FO_RR_IP_DIGEST_FAILURE);
+	assert_false(p.rej.local);
+	lfree(p.l);
+	lfree(s.l);
+}
+
+/* Same secret, other algorithm: the type is refused (reject 12), both ways round. */
+static void test_digest_alg_mismatch(void **state)
+{
+	struct side p = { 0 }, s = { 0 };
+	struct side p2 = { 0 }, s2 = { 0 };
+
+	(void)state;
+	pair_up_d(&p, &s, SECRET, FO_DIGEST_HMAC_MD5, SECRET, FO_DIGEST_HMAC_SHA256);
+	assert_int_equal(p.n_up + s.n_up, 0);
+	assert_int_equal(s.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_true(s.rej.local);
+	assert_string_equal(s.rej.reason,
+			    "message digest type 1 not supported (HMAC-SHA256 only)");
+	assert_int_equal(p.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_false(p.rej.local);
+	lfree(p.l);
+	lfree(s.l);
+
+	base_port = (uint16_t)(base_port + 2);
+	pair_up_d(&p2, &s2, SECRET, FO_DIGEST_HMAC_SHA256, SECRET, 0 /* MD5 */);
+	assert_int_equal(p2.n_up + s2.n_up, 0);
+	assert_int_equal(s2.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
+	assert_string_equal(s2.rej.reason,
+			    "message digest type 240 not supported (HMAC-MD5 only)");
+	lfree(p2.l);
+	lfree(s2.l);
 }
 
 /* The primary has a secret, the secondary none: the secondary refuses the digest (13). */
@@ -1148,6 +1471,10 @@ static void test_secret_config(void **state)
 	l = fo_link_new(&c, err, sizeof(err));
 	assert_non_null(l);
 	fo_link_free(l);
+	/* Only the two digest types implemented; Windows' 2 is not one of them. */
+	c.digest = 2;
+	assert_null(fo_link_new(&c, err, sizeof(err)));
+	assert_string_equal(err, "failover link: unknown message digest type");
 }
 
 int main(void)
@@ -1157,6 +1484,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contact_and_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_mismatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_skew, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skew_every_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skew_connect_accepted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuse_other_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_not_reading, setup, teardown),
@@ -1175,8 +1504,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_replayed_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_digest_unconfigured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sha256_wrong_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_digest_alg_mismatch, setup, teardown),
 	};
 
-	base_port = (uint16_t)(30000 + (getpid() % 1000) * 20);
+	/*
+	 * Below the kernel's ephemeral range (32768 up), where no outgoing connection can hold
+	 * one of our listening ports; 4 ports per test, so 160 per process keep two runs with
+	 * different pids apart.
+	 */
+	base_port = (uint16_t)(8000 + (getpid() % 150) * 160);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

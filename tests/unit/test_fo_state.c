@@ -1302,6 +1302,62 @@ static void test_service(void **state)
 	}
 }
 
+/*
+ * Hot standby honours the server role whichever side is primary (issue 12 item 5; Windows
+ * -ServerRole): the active serves all in NORMAL, the standby none; in
+ * COMMUNICATIONS-INTERRUPTED the standby serves from its own pool (the reserve), in
+ * PARTNER-DOWN both serve everyone. A standby primary used to serve everyone in NORMAL.
+ */
+static void test_service_server_role(void **state)
+{
+	static const enum fo_role roles[] = { PRI, SEC };
+	struct fo_state_output out;
+	struct fo_state st;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct fo_state_config cfg = cfg_of(roles[i]);
+
+		mk(&st, roles[i], ST(NORMAL), ST(NORMAL), true);
+		st.cfg.mode = FO_MODE_HOT_STANDBY;
+		st.cfg.server_role = FO_SERVER_ROLE_ACTIVE;
+		assert_true(fo_state_active(&st.cfg));
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_ALL);
+		st.state = ST(COMM_INT);
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_ALL);
+		st.state = ST(PARTNER_DOWN);
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_PARTNER_DOWN);
+
+		mk(&st, roles[i], ST(NORMAL), ST(NORMAL), true);
+		st.cfg.mode = FO_MODE_HOT_STANDBY;
+		st.cfg.server_role = FO_SERVER_ROLE_STANDBY;
+		assert_false(fo_state_active(&st.cfg));
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_NONE);
+		st.state = ST(COMM_INT);
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_ALL);
+		st.state = ST(PARTNER_DOWN);
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_PARTNER_DOWN);
+		st.state = ST(RECOVER_DONE);
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_RENEW_ONLY);
+
+		/* Load balance ignores the server role. */
+		mk(&st, roles[i], ST(NORMAL), ST(NORMAL), true);
+		st.cfg.server_role = FO_SERVER_ROLE_STANDBY;
+		assert_int_equal(fo_state_service(&st), FO_SERVICE_BALANCED);
+
+		/* Not given: the primary is the active one (the behaviour before server_role). */
+		cfg.server_role = FO_SERVER_ROLE_DEFAULT;
+		assert_int_equal(fo_state_active(&cfg), roles[i] == PRI);
+		/* An unknown value is refused. */
+		cfg.server_role = (enum fo_server_role)7;
+		assert_int_equal(fo_state_init(&st, &cfg, NULL, T0, &out), -EINVAL);
+		cfg.server_role = FO_SERVER_ROLE_STANDBY;
+		cfg.mode = FO_MODE_HOT_STANDBY;
+		assert_int_equal(fo_state_init(&st, &cfg, NULL, T0, &out), 0);
+	}
+}
+
 static void test_wire_and_names(void **state)
 {
 	static const char *const isc_names[] = {
@@ -2068,6 +2124,7 @@ int main(void)
 		cmocka_unit_test(test_init_validation),
 		cmocka_unit_test(test_record_roundtrip),
 		cmocka_unit_test(test_service),
+		cmocka_unit_test(test_service_server_role),
 		cmocka_unit_test(test_wire_and_names),
 		cmocka_unit_test(test_scenario_startup),
 		cmocka_unit_test(test_scenario_fault),

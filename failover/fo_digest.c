@@ -249,8 +249,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
 
 	for (int i = 0; i < 16; i++) {
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+		w[i] = lw_get32(p + 4 * i);
 	}
 	for (int i = 16; i < 64; i++) {
 		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
@@ -329,17 +328,12 @@ void fo_sha256_final(struct fo_sha256 *c, uint8_t out[FO_SHA256_LEN])
 	uint8_t lenbe[8];
 	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
 
-	for (int i = 0; i < 8; i++) {
-		lenbe[i] = (uint8_t)(bits >> (56 - 8 * i));
-	}
+	lw_put64(lenbe, bits);
 	/* 0x80, zeros up to 56 mod 64, then the bit length, big-endian (FIPS 180-4 §5.1.1). */
 	fo_sha256_update(c, pad, have < 56 ? 56 - have : 120 - have);
 	fo_sha256_update(c, lenbe, sizeof(lenbe));
 	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(c->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)c->h[i];
+		lw_put32(out + 4 * i, c->h[i]);
 	}
 	fo_digest_wipe(c, sizeof(*c));
 }

@@ -295,7 +295,7 @@ static void check_sha256(const void *in, size_t len, const char *want)
 	const uint8_t *p = in;
 
 	fo_sha256(in, len, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, want);
 	/* The same bytes in uneven pieces (1, 2, 3, ... bytes). */
 	fo_sha256_init(&c);
@@ -303,7 +303,7 @@ static void check_sha256(const void *in, size_t len, const char *want)
 		fo_sha256_update(&c, p + off, len - off < step ? len - off : step);
 	}
 	fo_sha256_final(&c, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, want);
 }
 
@@ -340,33 +340,33 @@ static void test_hmac_sha256_rfc4231(void **state)
 	(void)state;
 	memset(key, 0x0b, 20);
 	fo_hmac_sha256(key, 20, "Hi There", 8, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 	fo_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	memset(key, 0xaa, 20);
 	memset(data, 0xdd, 50);
 	fo_hmac_sha256(key, 20, data, 50, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
 	for (int i = 0; i < 25; i++) {
 		key[i] = (uint8_t)(i + 1);
 	}
 	memset(data, 0xcd, 50);
 	fo_hmac_sha256(key, 25, data, 50, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
 	memset(key, 0x0c, 20);
 	fo_hmac_sha256(key, 20, "Test With Truncation", 20, d);
-	hex(d, 16, h);
+	lw_hex_fmt(h, sizeof(h), d, 16, 0);
 	assert_string_equal(h, "a3b6167473100ee06e0c796c2955552b");
 	memset(key, 0xaa, 131);
 	fo_hmac_sha256(key, 131, "Test Using Larger Than Block-Size Key - Hash Key First", 54, d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 	fo_hmac_sha256(key, 131, t7, strlen(t7), d);
-	hex(d, sizeof(d), h);
+	lw_hex_fmt(h, sizeof(h), d, sizeof(d), 0);
 	assert_string_equal(h, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 }
 

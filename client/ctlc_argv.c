@@ -23,6 +23,7 @@
 #include "ctl_proto.h"
 #include "fmt.h"
 #include "ctlc_impl.h"
+#include "lw_attr.h"
 #include "ctlc_transport.h"	/* CTLC_PAGE_LIMIT */
 
 #define CID_MAX		255		/* option 61 length limit; the server has its own */
@@ -99,7 +100,7 @@ struct cmd_def {
 	build_fn build;
 };
 
-__attribute__((format(printf, 4, 5)))
+_printf_(4, 5)
 static int usage_err(const struct cmd_def *d, char *err, size_t errlen, const char *fmt, ...)
 {
 	char msg[512];

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "lw_attr.h"
+
 /* struct ctlc_cmd.flags and struct ctlc_view.flags */
 /** The request is a lease4-get-page request: fetch every page with ctlc_call_all(). */
 #define CTLC_F_PAGED		(1u << 0)
@@ -65,7 +67,7 @@ struct ctlc_cmd {
  *         another negative errno when a FILE cannot be read ("cannot read PATH: reason").
  * @note Any thread, but reading "-" consumes standard input.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_parse_argv(int argc, char **argv, struct ctlc_cmd *cmd, char *err, size_t errlen);
 
 /**
@@ -80,7 +82,7 @@ void ctlc_cmd_deinit(struct ctlc_cmd *cmd);
  * @param req receives the request (new reference, release with json_decref()) or NULL.
  * @return as ctlc_parse_argv().
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_request_from_argv(int argc, char **argv, json_t **req, char *err, size_t errlen);
 
 /**
@@ -107,7 +109,7 @@ size_t ctlc_cli_count(void);
  * @return 0, or -ENOENT when @p i is out of range.
  * @note Any thread. For the documentation check (tests) and completion.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_cli_get(size_t i, struct ctlc_cli *out);
 
 /**
@@ -116,5 +118,5 @@ int ctlc_cli_get(size_t i, struct ctlc_cli *out);
  * @param out stream to write to (write errors are left in its error indicator).
  * @return 0, or -ENOMEM.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_completion_bash(FILE *out);

@@ -12,12 +12,14 @@
 
 #include <jansson.h>
 
+#include "lw_attr.h"
+
 #define INFINITE_LFT	4294967295LL	/* valid-lft of a BOOTP (infinite) lease */
 
 /**
  * @brief printf into @p err (of @p errlen bytes); nothing when @p err is NULL or empty.
  */
-__attribute__((format(printf, 3, 4)))
+_printf_(3, 4)
 void ctlc_errf(char *err, size_t errlen, const char *fmt, ...);
 
 /** Growable byte buffer; the data is always NUL-terminated once anything was added. The
@@ -29,11 +31,11 @@ struct ctlc_buf {
 };
 
 /** @brief Make room for @p more bytes and the NUL. @return 0 or -ENOMEM. */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_buf_reserve(struct ctlc_buf *b, size_t more);
 
 /** @brief Append printf output. @return 0 or -ENOMEM (the buffer is then unchanged). */
-__attribute__((format(printf, 2, 3)))
+_printf_(2, 3)
 int ctlc_buf_printf(struct ctlc_buf *b, const char *fmt, ...);
 
 /**

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "lw_attr.h"
+
 /**
  * @brief Print statistics in the Prometheus text exposition format (version 0.0.4).
  *
@@ -37,5 +39,5 @@
  *              "arguments" member is then used). Not modified.
  * @return 0, -EINVAL when @p stats is neither an object nor a list of objects, or -ENOMEM.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_render_prometheus(FILE *out, json_t *stats);

@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "lw_attr.h"
+
 #include "ctlc_argv.h"	/* CTLC_F_ALL */
 
 /** How ctlc_render_view() shows an answer. */
@@ -42,12 +44,12 @@ struct ctlc_view {
  * @return 0, or -ENOMEM (part of the output may have been written).
  * @note Output errors are left in @p out's error indicator for the caller to check.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_render_view(FILE *out, const char *command, json_t *answer,
 		     const struct ctlc_view *view);
 
 /**
  * @brief ctlc_render_view() with the default view (tables hide zero drops, now = time(NULL)).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_render(FILE *out, const char *command, json_t *answer);

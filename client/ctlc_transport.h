@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "lw_attr.h"
+
 /** Socket used when neither -s nor $LEASEWIRE_SOCKET names one. */
 #define CTLC_DEFAULT_SOCKET	"/run/leasewire/leasewire.sock"
 /** Environment variable that overrides CTLC_DEFAULT_SOCKET. */
@@ -50,7 +52,7 @@
  *         another negative errno from socket(), connect(), send() or recv().
  * @note Any thread. SIGPIPE is never raised (MSG_NOSIGNAL).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_call(const char *socket_path, json_t *request, double timeout_s, json_t **answer,
 	      char *err, size_t errlen);
 
@@ -68,6 +70,6 @@ int ctlc_call(const char *socket_path, json_t *request, double timeout_s, json_t
  *         not move past the previous page (a server bug that would loop forever).
  * @note Any thread. Ownership of @p answer as for ctlc_call().
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int ctlc_call_all(const char *socket_path, json_t *request, double timeout_s, json_t **answer,
 		  char *err, size_t errlen);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
 struct dp_runtime;
 struct cp_persist;
@@ -39,7 +40,7 @@ struct cp_apply {
  * @return 0, CP_APPLIED_NOT_SAVED (message in @p err), or -1 with a message in @p err (the
  *         running configuration is untouched and @p cfg is freed).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
 		    size_t errlen);
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
 /**
  * @brief Read and validate the configuration file at @p path.
@@ -33,7 +34,7 @@
  *         the file cannot be read or is not a valid configuration (reason in @p err).
  * @note Control thread.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 struct dp_config *cp_config_load(const char *path, char *err, size_t errlen);
 
 /**
@@ -46,7 +47,7 @@ struct dp_config *cp_config_load(const char *path, char *err, size_t errlen);
  * @return a new snapshot owned by the caller (release with dp_config_free()), or NULL.
  * @note Control thread. Does not touch the file system.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errlen);
 
 /**
@@ -63,7 +64,7 @@ struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errle
  *         reservation key that is not Ethernet).
  * @note Any thread that holds a reference to @p c.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 json_t *cp_config_to_json(const struct dp_config *c);
 
 /**

@@ -27,6 +27,7 @@
 
 #include "dp_config.h"
 #include "fmt.h"
+#include "lw_attr.h"
 
 #define PATH_LEN	192		/* longest JSON path we print */
 #define GOT_LEN		56		/* longest echo of an offending value */
@@ -47,7 +48,7 @@ struct pctx {
 
 /* Write "<path>: <reason>" once (the first problem wins); returns -EINVAL. */
 int cs_fail(struct pctx *p, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	_printf_(3, 4);
 int cs_oom(struct pctx *p, const char *path);
 
 /* A short printable echo of a JSON value. */

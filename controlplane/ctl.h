@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "lw_attr.h"
+
 /** Answer result codes (as Kea's). */
 enum ctl_result {
 	CTL_OK = 0,
@@ -74,7 +76,7 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer);
 
 /** Build an answer object: {"result": r, "text": text (printf), "arguments": args}.
  *  @p args may be NULL; its reference is stolen. */
-__attribute__((format(printf, 3, 4)))
+_printf_(3, 4)
 json_t *ctl_answer(int result, json_t *args, const char *fmt, ...);
 
 /**

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "leaseop.h"
+#include "lw_attr.h"
 
 struct cp_apply;
 struct committer;
@@ -58,7 +59,7 @@ enum cp_fo_cmd {
  *             the configuration has none. Every function below takes NULL as "none".
  * @return 0, or -1 after logging why (the daemon does not start).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out);
 
 /** Persist the states, close every link (no DISCONNECT: a restart is not a failure), drop

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "lw_attr.h"
 
 /** Result given to a callback when the worker's command ring refused a next step (an op
  *  without CP_LEASEOP_RETRY). A project code: the workers never return it. */
@@ -115,7 +116,7 @@ void cp_leaseop_init(struct cp_leaseop_engine *e, struct cp_leaseop_sink sink);
  * @return 0 (handed over, or kept for a retry with CP_LEASEOP_RETRY), or CP_LEASEOP_E_RING:
  *         the ring is full and the op is NOT kept (the caller still owns it; no callback).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int cp_leaseop_start(struct cp_leaseop_engine *e, struct cp_leaseop *o);
 
 /**

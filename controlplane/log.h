@@ -13,13 +13,15 @@
 
 #include <stddef.h>
 
+#include "lw_attr.h"
+
 enum cp_log_level { CP_LOG_ERR = 0, CP_LOG_WARN = 1, CP_LOG_INFO = 2, CP_LOG_DEBUG = 3 };
 
 /** Messages above this level are not written. Default CP_LOG_INFO. */
 extern enum cp_log_level cp_log_level;
 
 /** Write one log line (a newline is added; control characters in the message are escaped). */
-__attribute__((format(printf, 2, 3)))
+_printf_(2, 3)
 void cp_log(enum cp_log_level level, const char *fmt, ...);
 
 /** Room cp_log_esc() needs for @p n bytes of text: every byte may become \xNN. */

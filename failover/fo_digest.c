@@ -153,28 +153,43 @@ void fo_md5(const void *data, size_t len, uint8_t out[FO_MD5_LEN])
 	fo_md5_final(&c, out);
 }
 
-void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len)
-{
-	uint8_t k[FO_MD5_BLOCK] = { 0 };
-	uint8_t pad[FO_MD5_BLOCK];
+/*
+ * RFC 2104's two padded key blocks for a hash of 64-byte blocks (MD5 and SHA-256 both):
+ * the key, hashed by @p hash first when longer than a block, XOR 0x36 and XOR 0x5c.
+ */
+#define HMAC_BLOCK 64
+_Static_assert(FO_MD5_BLOCK == HMAC_BLOCK && FO_SHA256_BLOCK == HMAC_BLOCK,
+	       "one HMAC key schedule serves both hashes");
 
-	if (key_len > FO_MD5_BLOCK) {
-		fo_md5(key, key_len, k);
+static void hmac_pads(const void *key, size_t key_len,
+		      void (*hash)(const void *data, size_t len, uint8_t *out),
+		      uint8_t ipad[HMAC_BLOCK], uint8_t opad[HMAC_BLOCK])
+{
+	uint8_t k[HMAC_BLOCK] = { 0 };
+
+	if (key_len > HMAC_BLOCK) {
+		hash(key, key_len, k);
 	} else if (key_len > 0) {
 		memcpy(k, key, key_len);
 	}
-	for (int i = 0; i < FO_MD5_BLOCK; i++) {
-		pad[i] = k[i] ^ 0x36;
+	for (int i = 0; i < HMAC_BLOCK; i++) {
+		ipad[i] = k[i] ^ 0x36;
+		opad[i] = k[i] ^ 0x5c;
 	}
-	fo_md5_init(&h->inner);
-	fo_md5_update(&h->inner, pad, sizeof(pad));
-	for (int i = 0; i < FO_MD5_BLOCK; i++) {
-		pad[i] = k[i] ^ 0x5c;
-	}
-	fo_md5_init(&h->outer);
-	fo_md5_update(&h->outer, pad, sizeof(pad));
 	fo_digest_wipe(k, sizeof(k));
-	fo_digest_wipe(pad, sizeof(pad));
+}
+
+void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len)
+{
+	uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
+
+	hmac_pads(key, key_len, fo_md5, ipad, opad);
+	fo_md5_init(&h->inner);
+	fo_md5_update(&h->inner, ipad, sizeof(ipad));
+	fo_md5_init(&h->outer);
+	fo_md5_update(&h->outer, opad, sizeof(opad));
+	fo_digest_wipe(ipad, sizeof(ipad));
+	fo_digest_wipe(opad, sizeof(opad));
 }
 
 void fo_hmac_md5_update(struct fo_hmac_md5 *h, const void *data, size_t len)
@@ -349,26 +364,15 @@ void fo_sha256(const void *data, size_t len, uint8_t out[FO_SHA256_LEN])
 
 void fo_hmac_sha256_init(struct fo_hmac_sha256 *h, const void *key, size_t key_len)
 {
-	uint8_t k[FO_SHA256_BLOCK] = { 0 };
-	uint8_t pad[FO_SHA256_BLOCK];
+	uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
 
-	if (key_len > FO_SHA256_BLOCK) {
-		fo_sha256(key, key_len, k);
-	} else if (key_len > 0) {
-		memcpy(k, key, key_len);
-	}
-	for (int i = 0; i < FO_SHA256_BLOCK; i++) {
-		pad[i] = k[i] ^ 0x36;
-	}
+	hmac_pads(key, key_len, fo_sha256, ipad, opad);
 	fo_sha256_init(&h->inner);
-	fo_sha256_update(&h->inner, pad, sizeof(pad));
-	for (int i = 0; i < FO_SHA256_BLOCK; i++) {
-		pad[i] = k[i] ^ 0x5c;
-	}
+	fo_sha256_update(&h->inner, ipad, sizeof(ipad));
 	fo_sha256_init(&h->outer);
-	fo_sha256_update(&h->outer, pad, sizeof(pad));
-	fo_digest_wipe(k, sizeof(k));
-	fo_digest_wipe(pad, sizeof(pad));
+	fo_sha256_update(&h->outer, opad, sizeof(opad));
+	fo_digest_wipe(ipad, sizeof(ipad));
+	fo_digest_wipe(opad, sizeof(opad));
 }
 
 void fo_hmac_sha256_update(struct fo_hmac_sha256 *h, const void *data, size_t len)

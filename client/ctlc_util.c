@@ -4,6 +4,7 @@
  * parsing, and the two readings of statistics both renderers need.
  */
 #include "ctlc_impl.h"
+#include "fmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -90,20 +91,6 @@ bool ctlc_parse_ipv4(const char *s, uint32_t *out)
 	return true;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
 size_t ctlc_parse_hex(const char *s, uint8_t *out, size_t max, bool *sep)
 {
 	char sc = strchr(s, ':') != NULL ? ':' : strchr(s, '-') != NULL ? '-' : 0;
@@ -115,8 +102,8 @@ size_t ctlc_parse_hex(const char *s, uint8_t *out, size_t max, bool *sep)
 			int digits = 0;
 			int v = 0;
 
-			while (hexdigit(*s) >= 0 && digits < 3) {
-				v = v * 16 + hexdigit(*s);
+			while (lw_hex_digit(*s) >= 0 && digits < 3) {
+				v = v * 16 + lw_hex_digit(*s);
 				s++;
 				digits++;
 			}
@@ -134,8 +121,8 @@ size_t ctlc_parse_hex(const char *s, uint8_t *out, size_t max, bool *sep)
 		}
 	}
 	while (*s != '\0') {
-		int hi = hexdigit(s[0]);
-		int lo = hi >= 0 ? hexdigit(s[1]) : -1;
+		int hi = lw_hex_digit(s[0]);
+		int lo = hi >= 0 ? lw_hex_digit(s[1]) : -1;
 
 		if (lo < 0 || n == max) {
 			return 0;

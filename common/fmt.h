@@ -1,6 +1,6 @@
 /*
  * fmt: the one formatter of IPv4 addresses and of hex bytes, for logs, error messages, JSON
- * answers and dumps.
+ * answers and dumps (and the hex digit reader of the parsers).
  *
  * Pure functions on the caller's memory or a returned value; any thread; no allocation.
  * Not for the hot path (workers do not format).
@@ -43,3 +43,19 @@ struct lw_ip4_str lw_ip4_fmt(uint32_t addr);
  * @return the length of the text written (without the NUL).
  */
 size_t lw_hex_fmt(char *buf, size_t cap, const uint8_t *p, size_t n, char sep);
+
+/** The value of hex digit @p c (0-9, a-f, A-F), or -1: the one digit reader of the hex
+ *  parsers (configuration, leasewirectl). */
+static inline int lw_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}

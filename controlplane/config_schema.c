@@ -381,20 +381,6 @@ static int prefix_value(struct pctx *p, const char *path, const json_t *v, uint3
 	return 0;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
 /*
  * Hex bytes, either "01:02:03" (exactly two digits per byte) or "010203". Returns the byte
  * count, or -1 when malformed, -2 when longer than @max.
@@ -405,12 +391,12 @@ long cp_hex_parse(const char *s, uint8_t *out, size_t max)
 	size_t n = 0;
 
 	while (*s != '\0') {
-		int hi = hexdigit(s[0]), lo;
+		int hi = lw_hex_digit(s[0]), lo;
 
 		if (hi < 0) {
 			return -1;
 		}
-		lo = hexdigit(s[1]);
+		lo = lw_hex_digit(s[1]);
 		if (lo < 0) {
 			return -1;
 		}

@@ -1,0 +1,315 @@
+/*
+ * mgmt_ops: see mgmt_ops.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dp_config.h"
+#include "fo_digest.h"
+#include "mgmt_ops.h"
+
+/* Scope keys that stay local. */
+static bool local_key(const char *k)
+{
+	return strcmp(k, "interface") == 0;
+}
+
+static json_t *find_named(const json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+		if (n != NULL && strcmp(n, name) == 0) {
+			return v;
+		}
+	}
+	return NULL;
+}
+
+json_t *mgmt_scope_settings(const json_t *cfg, const char *name)
+{
+	json_t *s = find_named(json_object_get(cfg, "scopes"), name);
+	if (s == NULL) {
+		return NULL;
+	}
+	json_t *out = json_deep_copy(s);
+	if (out == NULL) {
+		return NULL;
+	}
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(out, tmp, k, v) {
+		if (local_key(k)) {
+			(void)json_object_del(out, k);
+		}
+	}
+	return out;
+}
+
+int mgmt_scope_digest(const json_t *cfg, const char *name, char hex[MGMT_DIGEST_HEX])
+{
+	json_t *s = mgmt_scope_settings(cfg, name);
+	if (s == NULL) {
+		return find_named(json_object_get(cfg, "scopes"), name) ? -ENOMEM : -ENOENT;
+	}
+	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(s);
+	if (text == NULL) {
+		return -ENOMEM;
+	}
+	uint8_t d[FO_SHA256_LEN];
+	fo_sha256(text, strlen(text), d);
+	free(text);
+	for (size_t i = 0; i < FO_SHA256_LEN; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	}
+	return 0;
+}
+
+json_t *mgmt_create_body(const json_t *cfg, const char *rel)
+{
+	json_t *r = find_named(json_object_get(cfg, "relationships"), rel);
+	if (r == NULL) {
+		return NULL;
+	}
+	json_t *body = json_pack("{s:O,s:[]}", "relationship", r, "scopes");
+	if (body == NULL) {
+		return NULL;
+	}
+	json_t *arr = json_object_get(body, "scopes");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(r, "scopes"), i, v) {
+		json_t *s = mgmt_scope_settings(cfg, json_string_value(v) ? json_string_value(v)
+									   : "");
+		if (s == NULL || json_array_append_new(arr, s) != 0) {
+			json_decref(body);
+			return NULL;
+		}
+	}
+	return body;
+}
+
+static bool addr_is(const json_t *v, uint32_t a)
+{
+	struct in_addr in;
+	const char *s = json_string_value(v);
+	return s != NULL && inet_pton(AF_INET, s, &in) == 1 && ntohl(in.s_addr) == a;
+}
+
+static const char *addr_str(uint32_t a, char buf[INET_ADDRSTRLEN])
+{
+	struct in_addr in = { .s_addr = htonl(a) };
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+/* Swap two keys' values (either may be absent). */
+static int swap_keys(json_t *o, const char *a, const char *b)
+{
+	json_t *va = json_object_get(o, a), *vb = json_object_get(o, b);
+	json_incref(va);
+	json_incref(vb);
+	int rc = 0;
+	(void)json_object_del(o, a);
+	(void)json_object_del(o, b);
+	if (vb != NULL) {
+		rc |= json_object_set_new(o, a, vb);
+	}
+	if (va != NULL) {
+		rc |= json_object_set_new(o, b, va);
+	}
+	return rc;
+}
+
+/* The relationship as the partner sees it. */
+static json_t *mirror(const json_t *r)
+{
+	json_t *m = json_deep_copy(r);
+	if (m == NULL) {
+		return NULL;
+	}
+	int rc = swap_keys(m, "local-address", "partner-address");
+	rc |= swap_keys(m, "port", "partner-port");
+	const char *role = json_string_value(json_object_get(m, "role"));
+	if (role != NULL) {
+		rc |= json_object_set_new(m, "role", json_string(strcmp(role, "primary") == 0
+								 ? "secondary" : "primary"));
+	}
+	const char *srole = json_string_value(json_object_get(m, "server-role"));
+	if (srole != NULL) {
+		rc |= json_object_set_new(m, "server-role",
+					  json_string(strcmp(srole, "active") == 0 ? "standby"
+										   : "active"));
+	}
+	json_t *lb = json_object_get(m, "load-balance-percent");
+	if (json_is_integer(lb)) {
+		rc |= json_object_set_new(m, "load-balance-percent",
+					  json_integer(100 - json_integer_value(lb)));
+	}
+	if (rc != 0) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Check @p doc is a valid configuration; on failure set @p err and free it. */
+static json_t *validated(json_t *doc, const char *what, char *err, size_t errlen)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	char msg[512];
+	if (text == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "%s: out of memory", what);
+		return NULL;
+	}
+	struct dp_config *c = cp_config_parse(text, msg, sizeof(msg));
+	free(text);
+	if (c == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "%s: the result is not a valid configuration: %s", what, msg);
+		return NULL;
+	}
+	dp_config_free(c);
+	return doc;
+}
+
+json_t *mgmt_apply_create(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+			  size_t errlen)
+{
+	const json_t *rel = json_object_get(req, "relationship");
+	const json_t *scopes = json_object_get(req, "scopes");
+	const char *name = json_string_value(json_object_get(rel, "name"));
+	char a[INET_ADDRSTRLEN];
+
+	if (name == NULL || !json_is_array(scopes)) {
+		snprintf(err, errlen, "create-relationship: no relationship name or scopes");
+		return NULL;
+	}
+	if (!addr_is(json_object_get(rel, "local-address"), from)) {
+		snprintf(err, errlen, "create-relationship: relationship \"%.63s\" does not come "
+			 "from its own local address (request from %s)", name, addr_str(from, a));
+		return NULL;
+	}
+	if (find_named(json_object_get(cfg, "relationships"), name) != NULL) {
+		snprintf(err, errlen, "create-relationship: relationship \"%.63s\" already exists "
+			 "here", name);
+		return NULL;
+	}
+	size_t i;
+	json_t *s;
+	json_array_foreach(scopes, i, s) {
+		const char *sn = json_string_value(json_object_get(s, "name"));
+		if (sn == NULL) {
+			snprintf(err, errlen, "create-relationship: scopes[%zu] has no name", i);
+			return NULL;
+		}
+		if (find_named(json_object_get(cfg, "scopes"), sn) != NULL) {
+			snprintf(err, errlen, "create-relationship: scope \"%.63s\" already exists "
+				 "here", sn);
+			return NULL;
+		}
+	}
+	json_t *doc = json_deep_copy(cfg);
+	json_t *m = mirror(rel);
+	if (doc == NULL || m == NULL) {
+		json_decref(doc);
+		json_decref(m);
+		snprintf(err, errlen, "create-relationship: out of memory");
+		return NULL;
+	}
+	if (json_object_get(doc, "scopes") == NULL) {
+		(void)json_object_set_new(doc, "scopes", json_array());
+	}
+	if (json_object_get(doc, "relationships") == NULL) {
+		(void)json_object_set_new(doc, "relationships", json_array());
+	}
+	int rc = 0;
+	json_array_foreach(scopes, i, s) {
+		json_t *c = json_deep_copy(s);
+		if (c != NULL) {
+			(void)json_object_del(c, "interface");
+		}
+		rc |= json_array_append_new(json_object_get(doc, "scopes"), c);
+	}
+	rc |= json_array_append_new(json_object_get(doc, "relationships"), m);
+	if (rc != 0) {
+		json_decref(doc);
+		snprintf(err, errlen, "create-relationship: out of memory");
+		return NULL;
+	}
+	return validated(doc, "create-relationship", err, errlen);
+}
+
+/* The relationship of scope @p name in @p cfg, or NULL. */
+static const json_t *rel_of_scope(const json_t *cfg, const char *name)
+{
+	size_t i, j;
+	json_t *r, *s;
+
+	json_array_foreach(json_object_get(cfg, "relationships"), i, r) {
+		json_array_foreach(json_object_get(r, "scopes"), j, s) {
+			if (json_is_string(s) && strcmp(json_string_value(s), name) == 0) {
+				return r;
+			}
+		}
+	}
+	return NULL;
+}
+
+json_t *mgmt_apply_replicate(const json_t *cfg, const json_t *scope, uint32_t from, char *err,
+			     size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(scope, "name"));
+	char a[INET_ADDRSTRLEN];
+
+	if (name == NULL) {
+		snprintf(err, errlen, "replicate-scope: the scope has no name");
+		return NULL;
+	}
+	if (find_named(json_object_get(cfg, "scopes"), name) == NULL) {
+		snprintf(err, errlen, "replicate-scope: no scope \"%.63s\" here", name);
+		return NULL;
+	}
+	const json_t *r = rel_of_scope(cfg, name);
+	if (r == NULL || !addr_is(json_object_get(r, "partner-address"), from)) {
+		snprintf(err, errlen, "replicate-scope: scope \"%.63s\" is not shared with %s",
+			 name, addr_str(from, a));
+		return NULL;
+	}
+	json_t *doc = json_deep_copy(cfg);
+	json_t *c = json_deep_copy(scope);
+	if (doc == NULL || c == NULL) {
+		json_decref(doc);
+		json_decref(c);
+		snprintf(err, errlen, "replicate-scope: out of memory");
+		return NULL;
+	}
+	json_t *mine = find_named(json_object_get(doc, "scopes"), name);
+	(void)json_object_del(c, "interface");
+	json_t *iface = json_object_get(mine, "interface");
+	if (iface != NULL && json_object_set(c, "interface", iface) != 0) {
+		json_decref(doc);
+		json_decref(c);
+		snprintf(err, errlen, "replicate-scope: out of memory");
+		return NULL;
+	}
+	/* Replace the object in place, keeping the scope's position (its index). */
+	json_object_clear(mine);
+	if (json_object_update(mine, c) != 0) {
+		json_decref(doc);
+		json_decref(c);
+		snprintf(err, errlen, "replicate-scope: out of memory");
+		return NULL;
+	}
+	json_decref(c);
+	return validated(doc, "replicate-scope", err, errlen);
+}

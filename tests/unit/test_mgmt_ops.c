@@ -1,0 +1,193 @@
+/*
+ * Unit tests of controlplane/mgmt_ops: create-relationship and replicate-scope applied to a
+ * configuration document, their refusals, and the scope digest that detects drift.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dp_config.h"
+#include "mgmt_ops.h"
+
+#define A_ADDR 0xc6120001u	/* 198.18.0.1 */
+#define B_ADDR 0xc6120002u	/* 198.18.0.2 */
+
+static json_t *running(void)
+{
+	char err[256];
+	json_t *d = json_loads(cp_config_default_json(), 0, NULL);
+	assert_non_null(d);
+	json_object_set_new(json_object_get(d, "server"), "store", json_string("/nonexistent"));
+	char *text = json_dumps(d, 0);
+	json_decref(d);
+	struct dp_config *c = cp_config_parse(text, err, sizeof(err));
+	free(text);
+	if (c == NULL) {
+		fail_msg("%s", err);
+	}
+	json_t *j = cp_config_to_json(c);
+	dp_config_free(c);
+	assert_non_null(j);
+	return j;
+}
+
+/* A: the lab configuration with scope "relayed" shared with B. B: the same without it. */
+static void make_pair(json_t **a, json_t **b)
+{
+	char err[256];
+	/* Through the parser, so that defaults are written, as the daemon's running one is. */
+	json_t *tmp = running();
+	json_object_set_new(tmp, "relationships",
+			    json_pack("[{s:s,s:s,s:s,s:i,s:s,s:s,s:[s]}]", "name", "a-b", "role",
+				      "primary", "mode", "load-balance", "load-balance-percent",
+				      70, "local-address", "198.18.0.1", "partner-address",
+				      "198.18.0.2", "scopes", "relayed"));
+	char *text = json_dumps(tmp, 0);
+	json_decref(tmp);
+	struct dp_config *c = cp_config_parse(text, err, sizeof(err));
+	free(text);
+	if (c == NULL) {
+		fail_msg("%s", err);
+	}
+	*a = cp_config_to_json(c);
+	dp_config_free(c);
+	*b = running();
+	json_t *scopes = json_object_get(*b, "scopes");
+	for (size_t i = 0; i < json_array_size(scopes); i++) {
+		if (strcmp(json_string_value(json_object_get(json_array_get(scopes, i), "name")),
+			   "relayed") == 0) {
+			json_array_remove(scopes, i);
+			break;
+		}
+	}
+}
+
+static json_t *find(json_t *arr, const char *name)
+{
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0) {
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void test_create(void **state)
+{
+	json_t *a, *b;
+	char err[512], da[MGMT_DIGEST_HEX], db[MGMT_DIGEST_HEX];
+
+	(void)state;
+	make_pair(&a, &b);
+	json_t *req = mgmt_create_body(a, "a-b");
+	assert_non_null(req);
+	assert_int_equal(json_array_size(json_object_get(req, "scopes")), 1);
+
+	json_t *b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	if (b2 == NULL) {
+		fail_msg("%s", err);
+	}
+	json_t *r = find(json_object_get(b2, "relationships"), "a-b");
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "role")), "secondary");
+	assert_string_equal(json_string_value(json_object_get(r, "local-address")), "198.18.0.2");
+	assert_string_equal(json_string_value(json_object_get(r, "partner-address")),
+			    "198.18.0.1");
+	assert_int_equal(json_integer_value(json_object_get(r, "load-balance-percent")), 30);
+	assert_int_equal(mgmt_scope_digest(a, "relayed", da), 0);
+	assert_int_equal(mgmt_scope_digest(b2, "relayed", db), 0);
+	assert_string_equal(da, db);
+	assert_int_equal(mgmt_scope_digest(b, "relayed", db), -ENOENT);
+
+	/* Again: the scope (and the relationship) now exist there: refused. */
+	assert_null(mgmt_apply_create(b2, req, A_ADDR, err, sizeof(err)));
+	assert_non_null(strstr(err, "already exists"));
+	/* A scope that exists, under a new relationship name. */
+	json_object_set_new(json_object_get(req, "relationship"), "name", json_string("x"));
+	assert_null(mgmt_apply_create(b2, req, A_ADDR, err, sizeof(err)));
+	assert_non_null(strstr(err, "scope \"relayed\" already exists"));
+	json_object_set_new(json_object_get(req, "relationship"), "name", json_string("a-b"));
+	/* From another address than the relationship's: refused. */
+	assert_null(mgmt_apply_create(b, req, 0xc6120009u, err, sizeof(err)));
+	assert_non_null(strstr(err, "198.18.0.9"));
+	/* A scope the partner cannot take (overlapping one it has): refused whole. */
+	json_t *bad = json_deep_copy(req);
+	json_t *s0 = json_array_get(json_object_get(bad, "scopes"), 0);
+	json_object_set_new(s0, "subnet", json_string("198.18.0.0/24"));
+	assert_null(mgmt_apply_create(b, bad, A_ADDR, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a valid configuration"));
+	json_decref(bad);
+	json_decref(req);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
+static void test_replicate_and_drift(void **state)
+{
+	json_t *a, *b;
+	char err[512], da[MGMT_DIGEST_HEX], db[MGMT_DIGEST_HEX];
+
+	(void)state;
+	make_pair(&a, &b);
+	json_t *req = mgmt_create_body(a, "a-b");
+	json_t *b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	assert_non_null(b2);
+	json_decref(req);
+
+	/* A adds a reservation and changes the lease time: the digests differ (drift). */
+	json_t *sa = find(json_object_get(a, "scopes"), "relayed");
+	json_object_set_new(sa, "lease-time", json_integer(7200));
+	json_t *res = json_object_get(sa, "reservations");
+	if (res == NULL) {
+		res = json_array();
+		json_object_set_new(sa, "reservations", res);
+	}
+	json_array_append_new(res, json_pack("{s:s,s:s}", "hw-address", "02:00:5e:00:00:64",
+					     "ip-address", "198.19.0.100"));
+	assert_int_equal(mgmt_scope_digest(a, "relayed", da), 0);
+	assert_int_equal(mgmt_scope_digest(b2, "relayed", db), 0);
+	assert_string_not_equal(da, db);
+
+	json_t *settings = mgmt_scope_settings(a, "relayed");
+	assert_non_null(settings);
+	json_t *b3 = mgmt_apply_replicate(b2, settings, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(mgmt_scope_digest(b3, "relayed", db), 0);
+	assert_string_equal(da, db);
+
+	/* From an address that is not the scope's partner; a scope B does not have. */
+	assert_null(mgmt_apply_replicate(b2, settings, 0xc6120009u, err, sizeof(err)));
+	assert_non_null(strstr(err, "not shared with 198.18.0.9"));
+	json_t *lab = mgmt_scope_settings(a, "lab");
+	assert_null(mgmt_apply_replicate(b2, lab, A_ADDR, err, sizeof(err)));
+	json_decref(lab);
+	/* Settings that are not valid: refused, with the configuration's reason. */
+	json_object_set_new(settings, "lease-time", json_string("long"));
+	assert_null(mgmt_apply_replicate(b2, settings, A_ADDR, err, sizeof(err)));
+	assert_non_null(strstr(err, "lease-time"));
+	json_decref(settings);
+	json_decref(b3);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create),
+		cmocka_unit_test(test_replicate_and_drift),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

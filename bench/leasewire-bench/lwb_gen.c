@@ -59,7 +59,7 @@ struct ctr {
 	uint64_t ack_addr_differs;	/* ACK yiaddr != the offered address */
 	uint64_t timeouts;	/* exchanges given up after the last retry */
 	uint64_t tx_full, nombuf;	/* frames not sent (the exchange then times out) */
-	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_unexpected;
+	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_dup, rx_unexpected;
 	uint64_t sessions_done;	/* ended by their last step (not by a timeout or NAK) */
 };
 
@@ -317,6 +317,10 @@ static void on_reply(struct gen *g, const uint8_t *buf, size_t len, uint64_t now
 	ns = (uint64_t)((double)(now - c->t_sent) * g->ns_per_tick);
 	switch (r.type) {
 	case LWB_OFFER:
+		if (c->state == C_REQUESTING) {
+			g->iv.rx_dup++;	/* a second OFFER: our DISCOVER was retransmitted */
+			return;
+		}
 		if (c->state != C_SELECTING) {
 			break;
 		}
@@ -484,10 +488,11 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 		printf("), renewals %" PRIu64 " ACKed (%" PRIu64 " same address), releases %" PRIu64
 		       ", NAKs %" PRIu64 ", timeouts %" PRIu64 ", retransmits %" PRIu64
 		       ", tx full %" PRIu64 ", no mbuf %" PRIu64 ", rx %" PRIu64 " (bad %" PRIu64
-		       ", foreign %" PRIu64 ", stale %" PRIu64 ", unexpected %" PRIu64 ")\n",
+		       ", foreign %" PRIu64 ", stale %" PRIu64 ", duplicate %" PRIu64
+		       ", unexpected %" PRIu64 ")\n",
 		       v->renew_ok, v->renew_same, v->releases, v->naks, v->timeouts,
 		       v->retransmits, v->tx_full, v->nombuf, v->rx, v->rx_bad, v->rx_foreign,
-		       v->rx_stale, v->rx_unexpected);
+		       v->rx_stale, v->rx_dup, v->rx_unexpected);
 		printf("[lcore %u cpu %d] latency", g->place.lcore, g->place.cpu);
 		print_lat(stdout, "DISCOVER->OFFER", &g->t_do);
 		print_lat(stdout, "REQUEST->ACK", &g->t_ra);
@@ -509,12 +514,13 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 	       ", \"releases\": %" PRIu64 ", \"naks\": %" PRIu64 ", \"timeouts\": %" PRIu64
 	       ", \"retransmits\": %" PRIu64 ", \"tx_full\": %" PRIu64 ", \"nombuf\": %" PRIu64
 	       ", \"rx\": %" PRIu64 ", \"rx_bad\": %" PRIu64 ", \"rx_foreign\": %" PRIu64
-	       ", \"rx_stale\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
+	       ", \"rx_stale\": %" PRIu64 ", \"rx_dup\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
 	       ", \"clients_bound\": %" PRIu64 ", \"clients_released\": %" PRIu64 ", ",
 	       v->started, v->sessions_done, v->blocked, v->discovers, v->offers, v->requests,
 	       v->dora_ok, v->ack_addr_differs, v->renews, v->renew_ok, v->renew_same,
 	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->nombuf, v->rx,
-	       v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_unexpected, bound, released);
+	       v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected, bound,
+	       released);
 	printf("\"dora_per_s\": %.1f, \"ceiling_per_s\": %.1f, \"fraction_of_ceiling\": %.4f, ",
 	       rate, o->ceiling, o->ceiling > 0 ? rate / o->ceiling : 0.0);
 	printf("\"latency_us\": {");

@@ -39,15 +39,37 @@ static inline void put32(uint8_t *p, uint32_t v)
 uint32_t lwb_csum_add(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
-	size_t i;
+	uint64_t acc = 0;
+	uint32_t w;
+	uint16_t h;
 
-	for (i = 0; i + 1 < len; i += 2) {
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	/* RFC 1071 1.2: the one's complement sum does not depend on byte order, so add native
+	 * 32-bit words into 64 bits (a frame is 342 bytes: no overflow), fold, and swap to the
+	 * big-endian reading once at the end. */
+	for (; len >= 4; len -= 4, p += 4) {
+		memcpy(&w, p, 4);
+		acc += w;
 	}
-	if (len & 1) {
-		sum += (uint32_t)p[len - 1] << 8;
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		acc += h;
+		p += 2;
+		len -= 2;
 	}
-	return sum;
+	if (len) {
+		uint8_t last[2] = {p[0], 0};
+
+		memcpy(&h, last, 2);
+		acc += h;
+	}
+	while (acc >> 16) {
+		acc = (acc & 0xffff) + (acc >> 16);
+	}
+	h = (uint16_t)acc;
+	if (*(const uint8_t *)&(uint16_t){1} == 1) {	/* little-endian host */
+		h = (uint16_t)(h << 8 | h >> 8);
+	}
+	return sum + h;
 }
 
 uint16_t lwb_csum_fold(uint32_t sum)

@@ -75,6 +75,22 @@ static void test_xid_and_chaddr(void **state)
 	assert_memory_equal(mac, ((uint8_t[]){0x02, 0x42, 1, 2, 3, 4}), 6);
 }
 
+/* RFC 1071 section 3's example, an odd tail, and a chained sum of two chunks. */
+static void test_csum_vectors(void **state)
+{
+	static const uint8_t rfc[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+	static const uint8_t odd[3] = {0x01, 0x02, 0x03};
+	uint32_t sum;
+
+	(void)state;
+	assert_int_equal(lwb_csum_fold(lwb_csum_add(rfc, 8, 0)), (uint16_t)~0xddf2);
+	assert_int_equal(lwb_csum_fold(lwb_csum_add(odd, 3, 0)), (uint16_t)~0x0402);
+	sum = lwb_csum_add(rfc, 4, 0);
+	sum = lwb_csum_add(rfc + 4, 4, sum);
+	assert_int_equal(lwb_csum_fold(sum), (uint16_t)~0xddf2);
+	assert_int_equal(lwb_csum_fold(lwb_csum_add(rfc, 8, 0x10000)), (uint16_t)~0xddf3);
+}
+
 static void test_discover_bytes(void **state)
 {
 	struct lwb_req r = direct(LWB_DISCOVER, 0x00abcdef, 7);
@@ -257,6 +273,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_xid_and_chaddr),
+		cmocka_unit_test(test_csum_vectors),
 		cmocka_unit_test(test_discover_bytes),
 		cmocka_unit_test(test_selecting_request_relayed),
 		cmocka_unit_test(test_checksums_checked),

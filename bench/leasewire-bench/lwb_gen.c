@@ -59,7 +59,7 @@ struct ctr {
 	uint64_t ack_addr_differs;	/* ACK yiaddr != the offered address */
 	uint64_t timeouts;	/* exchanges given up after the last retry */
 	uint64_t tx_full, nombuf;	/* frames not sent (the exchange then times out) */
-	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_dup, rx_unexpected;
+	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_dup, rx_unexpected, arp_replies;
 	uint64_t sessions_done;	/* ended by their last step (not by a timeout or NAK) */
 };
 
@@ -373,6 +373,39 @@ static void on_reply(struct gen *g, const uint8_t *buf, size_t len, uint64_t now
 	g->iv.rx_unexpected++;
 }
 
+/* ARP from a kernel-socket server resolving the relay or a client: answer with a copy (the
+ * received mbuf goes back with the burst). */
+static void arp_answer(struct gen *g, const uint8_t *p, size_t len)
+{
+	struct rte_mbuf *m;
+	size_t n;
+
+	if (!g->o->answer_arp || len > 128) {
+		g->iv.rx_bad++;
+		return;
+	}
+	m = mbuf_get(g);
+	if (m == NULL) {
+		return;
+	}
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), p, len);
+	n = lwb_arp_reply(rte_pktmbuf_mtod(m, uint8_t *), len, g->port_mac);
+	if (n == 0) {
+		rte_pktmbuf_free(m);
+		g->iv.rx_bad++;
+		return;
+	}
+	m->data_len = m->pkt_len = (uint32_t)(n < 60 ? 60 : n);
+	if (n < 60) {
+		memset(rte_pktmbuf_mtod_offset(m, uint8_t *, n), 0, 60 - n);
+	}
+	g->iv.arp_replies++;
+	g->tx[g->ntx++] = m;
+	if (g->ntx == TX_MAX) {
+		tx_flush(g);
+	}
+}
+
 /* Exchanges whose last transmission is older than the timeout: send again, or give up. */
 static void expire(struct gen *g, uint64_t now)
 {
@@ -515,12 +548,12 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 	       ", \"retransmits\": %" PRIu64 ", \"tx_full\": %" PRIu64 ", \"nombuf\": %" PRIu64
 	       ", \"rx\": %" PRIu64 ", \"rx_bad\": %" PRIu64 ", \"rx_foreign\": %" PRIu64
 	       ", \"rx_stale\": %" PRIu64 ", \"rx_dup\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
-	       ", \"clients_bound\": %" PRIu64 ", \"clients_released\": %" PRIu64 ", ",
+	       ", \"arp_replies\": %" PRIu64 ", \"clients_bound\": %" PRIu64 ", \"clients_released\": %" PRIu64 ", ",
 	       v->started, v->sessions_done, v->blocked, v->discovers, v->offers, v->requests,
 	       v->dora_ok, v->ack_addr_differs, v->renews, v->renew_ok, v->renew_same,
 	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->nombuf, v->rx,
-	       v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected, bound,
-	       released);
+	       v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected,
+	       v->arp_replies, bound, released);
 	printf("\"dora_per_s\": %.1f, \"ceiling_per_s\": %.1f, \"fraction_of_ceiling\": %.4f, ",
 	       rate, o->ceiling, o->ceiling > 0 ? rate / o->ceiling : 0.0);
 	printf("\"latency_us\": {");
@@ -622,10 +655,16 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 
 		now = rte_rdtsc();
 		for (uint16_t k = 0; k < n; k++) {
+			uint8_t *p = rte_pktmbuf_mtod(rx[k], uint8_t *);
+
 			if (k + 1 < n) {
 				rte_prefetch0(rte_pktmbuf_mtod(rx[k + 1], void *));
 			}
-			on_reply(g, rte_pktmbuf_mtod(rx[k], uint8_t *), rx[k]->data_len, now);
+			if (unlikely(p[12] == 0x08 && p[13] == 0x06)) {
+				arp_answer(g, p, rx[k]->data_len);
+				continue;
+			}
+			on_reply(g, p, rx[k]->data_len, now);
 		}
 		if (n != 0) {
 			g->iv.rx += n;

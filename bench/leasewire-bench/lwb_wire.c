@@ -316,6 +316,25 @@ size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
 	return 14 + 28 + (size_t)in->payload_len;
 }
 
+size_t lwb_arp_reply(uint8_t *buf, size_t len, const uint8_t our_mac[6])
+{
+	uint8_t *a = buf + 14, tpa[4];
+
+	/* htype 1, ptype IPv4, hlen 6, plen 4, op 1 (request) */
+	if (len < 42 || get16(buf + 12) != 0x0806 || get16(a) != 1 || get16(a + 2) != 0x0800 ||
+	    a[4] != 6 || a[5] != 4 || get16(a + 6) != 1) {
+		return 0;
+	}
+	memcpy(tpa, a + 24, 4);
+	memcpy(buf, a + 8, 6);		/* to the asker's hardware address */
+	memcpy(buf + 6, our_mac, 6);
+	put16(a + 6, 2);		/* reply */
+	memcpy(a + 18, a + 8, 10);	/* target = the asker (sha, spa) */
+	memcpy(a + 8, our_mac, 6);	/* sender = us, at the address asked for */
+	memcpy(a + 14, tpa, 4);
+	return 42;
+}
+
 const char *lwb_parse_err_str(int err)
 {
 	switch (err) {

@@ -139,6 +139,18 @@ int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_re
 size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
 		   const uint8_t our_mac[6], uint32_t server_ip);
 
+/**
+ * Answer an ARP request in place: "@p ip_target is at @p our_mac". A kernel-socket server
+ * (Kea, ISC dhcpd) resolves the relay's address before it unicasts a relayed reply, and a
+ * renewing client's address before it answers it: on a lab link the generator answers for
+ * all of them with its port's MAC (a reply finds its client by xid and chaddr, never by the
+ * Ethernet destination).
+ * @param buf,len  a received frame.
+ * @return the reply's length (42, Ethernet II + ARP), or 0 when the frame is not an
+ *         Ethernet/IPv4 ARP request.
+ */
+size_t lwb_arp_reply(uint8_t *buf, size_t len, const uint8_t our_mac[6]);
+
 /** RFC 1071 sum of @p len bytes added to @p sum (not folded, not complemented). */
 uint32_t lwb_csum_add(const void *data, size_t len, uint32_t sum);
 

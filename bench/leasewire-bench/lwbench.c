@@ -58,7 +58,9 @@
  *
  * Transports: virtio_user against leasewired's net_vhost port (both processes need
  * --single-file-segments and their own --file-prefix), net_af_packet / net_af_xdp on a veth
- * towards a kernel-socket server (Kea, ISC dhcpd; relayed mode avoids ARP), or a NIC.
+ * towards a kernel-socket server (Kea, ISC dhcpd: give --answer-arp, so that the kernel can
+ * resolve the relay's address and renewing clients' addresses; the veth peer needs
+ * `ethtool -K tx off` as dpdk-on-this-machine.md explains), or a NIC.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,6 +120,8 @@ static void usage(FILE *f)
 		"  --unicast             clear the broadcast flag\n"
 		"  --server A.B.C.D      relayed: the server's address; reflect: ours (198.18.0.1)\n"
 		"  --check-csum          verify the UDP checksum of every reply\n"
+		"  --answer-arp          answer every ARP request with the port's MAC (a kernel\n"
+		"                        server resolving the relay or a renewing client)\n"
 		"  --ceiling R           DORA/s of a reflect run: figures also as fractions of it\n"
 		"  --json                final summary as one JSON object on stdout\n"
 		"  --leases-out FILE     write 'index chaddr address bound|released' per client\n"
@@ -159,7 +163,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 	enum {
 		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_SESSIONS, O_DURATION, O_RATE,
 		O_WINDOW, O_TIMEOUT, O_RETRIES, O_RENEW, O_RELEASE, O_RELAY, O_NO82, O_CID,
-		O_UNICAST, O_SERVER, O_CSUM, O_CEILING, O_JSON, O_LEASES, O_LABEL, O_MBUFS,
+		O_UNICAST, O_SERVER, O_CSUM, O_ARP, O_CEILING, O_JSON, O_LEASES, O_LABEL, O_MBUFS,
 		O_QUIET, O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -181,6 +185,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		{"unicast", no_argument, NULL, O_UNICAST},
 		{"server", required_argument, NULL, O_SERVER},
 		{"check-csum", no_argument, NULL, O_CSUM},
+		{"answer-arp", no_argument, NULL, O_ARP},
 		{"ceiling", required_argument, NULL, O_CEILING},
 		{"json", no_argument, NULL, O_JSON},
 		{"leases-out", required_argument, NULL, O_LEASES},
@@ -269,6 +274,9 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 			break;
 		case O_CSUM:
 			o->check_csum = true;
+			break;
+		case O_ARP:
+			o->answer_arp = true;
 			break;
 		case O_CEILING:
 			rc = parse_num("ceiling", optarg, 0, 1e12, &o->ceiling);

@@ -36,6 +36,7 @@ struct lwb_opts {
 	bool broadcast;			/**< BOOTP broadcast flag on DISCOVER/REQUEST */
 	uint32_t server_ip;		/**< relayed: where the relay sends; reflect: our address */
 	bool check_csum;		/**< verify UDP checksums of replies */
+	bool answer_arp;		/**< answer every ARP request (kernel-socket servers) */
 	double ceiling;			/**< DORA/s of the reflect run, for the fractions; 0 = none */
 	bool json;			/**< final summary as one JSON object on stdout */
 	const char *leases_out;		/**< write "index chaddr address state" lines here */

@@ -269,6 +269,43 @@ static void test_reflect_relayed_request_and_release(void **state)
 	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 0);
 }
 
+static void test_arp_reply(void **state)
+{
+	static const uint8_t asker[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+	uint8_t *a = buf + 14;
+
+	(void)state;
+	memset(buf, 0, sizeof(buf));
+	memset(buf, 0xff, 6);
+	memcpy(buf + 6, asker, 6);
+	buf[12] = 0x08;
+	buf[13] = 0x06;
+	a[1] = 1;			/* htype Ethernet */
+	a[2] = 0x08;			/* ptype IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	a[7] = 1;			/* request */
+	memcpy(a + 8, asker, 6);
+	memcpy(a + 14, ((uint8_t[]){198, 18, 0, 1}), 4);	/* who asks */
+	memcpy(a + 24, ((uint8_t[]){198, 18, 0, 2}), 4);	/* who has 198.18.0.2? */
+	assert_int_equal(lwb_arp_reply(buf, 60, our_mac), 42);
+	assert_memory_equal(buf, asker, 6);
+	assert_memory_equal(buf + 6, our_mac, 6);
+	assert_int_equal(be16(a + 6), 2);
+	assert_memory_equal(a + 8, our_mac, 6);
+	assert_memory_equal(a + 14, ((uint8_t[]){198, 18, 0, 2}), 4);
+	assert_memory_equal(a + 18, asker, 6);
+	assert_memory_equal(a + 24, ((uint8_t[]){198, 18, 0, 1}), 4);
+	/* a reply, and a DHCP frame, are not answered */
+	assert_int_equal(lwb_arp_reply(buf, 60, our_mac), 0);
+	{
+		struct lwb_req r = direct(LWB_DISCOVER, 1, 1);
+
+		lwb_build(buf, &r);
+		assert_int_equal(lwb_arp_reply(buf, 342, our_mac), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_reflect_direct_discover),
 		cmocka_unit_test(test_reflect_relayed_request_and_release),
+		cmocka_unit_test(test_arp_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

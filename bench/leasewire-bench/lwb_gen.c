@@ -481,7 +481,8 @@ static void report_interval(struct gen *g, double dt, double t)
 				100.0 * (double)v->dora_ok / dt / g->o->ceiling);
 		}
 		fprintf(f, " renew %.0f/s release %.0f/s nak %" PRIu64 " timeout %" PRIu64
-			" retrans %" PRIu64 " txfull %" PRIu64 " inflight %u", (double)v->renew_ok / dt,
+			" retrans %" PRIu64 " txfull %" PRIu64 " inflight %u",
+			(double)v->renew_ok / dt,
 			(double)v->releases / dt, v->naks, v->timeouts, v->retransmits, v->tx_full,
 			g->in_flight);
 		print_lat(f, "D->O", &g->h_do);
@@ -512,9 +513,10 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 		released += g->c[i].lease == L_RELEASED;
 	}
 	if (!o->json) {
-		printf("[lcore %u cpu %d] total: %.2f s (%.2f s starting sessions), sessions %" PRIu64
-		       " started, %" PRIu64 " done; DORA %" PRIu64 " (%.0f/s", g->place.lcore,
-		       g->place.cpu, total_s, run_s, v->started, v->sessions_done, v->dora_ok, rate);
+		printf("[lcore %u cpu %d] total: %.2f s (%.2f s starting sessions), sessions %"
+		       PRIu64 " started, %" PRIu64 " done; DORA %" PRIu64 " (%.0f/s",
+		       g->place.lcore, g->place.cpu, total_s, run_s, v->started, v->sessions_done,
+		       v->dora_ok, rate);
 		if (o->ceiling > 0) {
 			printf(", %.1f%% of ceiling %.0f/s", 100.0 * rate / o->ceiling, o->ceiling);
 		}
@@ -548,7 +550,8 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 	       ", \"retransmits\": %" PRIu64 ", \"tx_full\": %" PRIu64 ", \"nombuf\": %" PRIu64
 	       ", \"rx\": %" PRIu64 ", \"rx_bad\": %" PRIu64 ", \"rx_foreign\": %" PRIu64
 	       ", \"rx_stale\": %" PRIu64 ", \"rx_dup\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
-	       ", \"arp_replies\": %" PRIu64 ", \"clients_bound\": %" PRIu64 ", \"clients_released\": %" PRIu64 ", ",
+	       ", \"arp_replies\": %" PRIu64 ", \"clients_bound\": %" PRIu64
+	       ", \"clients_released\": %" PRIu64 ", ",
 	       v->started, v->sessions_done, v->blocked, v->discovers, v->offers, v->requests,
 	       v->dora_ok, v->ack_addr_differs, v->renews, v->renew_ok, v->renew_same,
 	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->nombuf, v->rx,
@@ -693,7 +696,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 						break;
 					}
 					next_start += tsc_per_session;
-					/* More than 10 ms behind (a stall): do not burst to catch up. */
+					/* Over 10 ms behind (a stall): no burst to catch up. */
 					if (now > next_start && now - next_start > g->hz / 100) {
 						next_start = now;
 					}

@@ -65,7 +65,7 @@ struct lwb_req {
 
 /** What a received reply says, as far as a client needs to know. */
 struct lwb_reply {
-	uint8_t type;			/**< option 53 (enum lwb_msg), or 0 for BOOTP without it */
+	uint8_t type;			/**< option 53 (enum lwb_msg), 0 when absent */
 	uint8_t op;			/**< BOOTP op: 1 request, 2 reply */
 	uint32_t xid;
 	uint32_t index;			/**< from chaddr; valid when chaddr_ours */

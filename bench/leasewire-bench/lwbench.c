@@ -102,11 +102,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: leasewire-bench [EAL args] -- [options]\n"
-		"  --mode generate|reflect  a client population (default), or the ceiling responder\n"
+		"  --mode generate|reflect  clients (default), or the ceiling responder\n"
 		"  --port N              DPDK port id (default 0)\n"
 		"  --clients N           distinct clients, at most 16777216 (default 100000)\n"
-		"  --first-client N      index of the first client: chaddr 02:42:<index> (default 0)\n"
-		"  --sessions N          sessions to start (default: --clients, unless --duration)\n"
+		"  --first-client N      first client index: chaddr 02:42:<index> (default 0)\n"
+		"  --sessions N          sessions to start (default --clients, unless --duration)\n"
 		"  --duration S          seconds to start sessions for\n"
 		"  --rate R              sessions started per second (default 0: flat out)\n"
 		"  --window W            most sessions in flight (default 256)\n"
@@ -114,11 +114,11 @@ static void usage(FILE *f)
 		"  --retries N           retransmissions before an exchange is lost (default 3)\n"
 		"  --renew N             RENEWING requests per session after its DORA (default 0)\n"
 		"  --release             end each session with a RELEASE\n"
-		"  --relay A.B.C.D       relayed clients: giaddr A.B.C.D, option 82 (default direct)\n"
+		"  --relay A.B.C.D       relayed: giaddr A.B.C.D, option 82 (default: direct)\n"
 		"  --no-opt82            relayed without option 82\n"
 		"  --client-id           send option 61 (01 + chaddr)\n"
 		"  --unicast             clear the broadcast flag\n"
-		"  --server A.B.C.D      relayed: the server's address; reflect: ours (198.18.0.1)\n"
+		"  --server A.B.C.D      relayed: the server; reflect: our address (198.18.0.1)\n"
 		"  --check-csum          verify the UDP checksum of every reply\n"
 		"  --answer-arp          answer every ARP request with the port's MAC (a kernel\n"
 		"                        server resolving the relay or a renewing client)\n"
@@ -414,8 +414,8 @@ static void reflect_run(const struct lwb_opts *o)
 			if (!o->quiet) {
 				fprintf(f, "[lcore %u cpu %d] reflect rx %.0f/s tx %.0f/s ignored %"
 					PRIu64 " txfull %" PRIu64 "\n", lcore, cpu,
-					(double)(n_rx - l_rx) / dt, (double)(n_tx - l_tx) / dt, n_ign,
-					n_full);
+					(double)(n_rx - l_rx) / dt,
+					(double)(n_tx - l_tx) / dt, n_ign, n_full);
 				fflush(f);
 			}
 			l_rx = n_rx;

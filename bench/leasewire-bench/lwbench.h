@@ -1,5 +1,5 @@
 /*
- * leasewire-bench internals shared by its three files: lwbench.c (main: options, EAL, port,
+ * leasewire-bench internals shared by its two DPDK files: lwbench.c (main: options, EAL, port,
  * reflect mode, reports), lwb_gen.c (the client population and its poll loop). Private to
  * bench/leasewire-bench/; the pure parts are lwb_wire.h and lwb_hist.h.
  *
@@ -21,7 +21,7 @@ struct lwb_opts {
 	bool reflect;			/**< --mode reflect, else the generator */
 	uint16_t port;			/**< DPDK port id */
 	uint32_t clients;		/**< population size */
-	uint32_t first_client;		/**< index of the first client (disjoint populations) */
+	uint32_t first_client;		/**< index of the first client (disjoint sets) */
 	uint64_t sessions;		/**< sessions to start in total, 0 = until duration */
 	double duration;		/**< seconds of starting sessions, 0 = until sessions */
 	double rate;			/**< sessions started per second, 0 = flat out */
@@ -34,10 +34,10 @@ struct lwb_opts {
 	bool opt82;			/**< relayed: add option 82 */
 	bool client_id;			/**< send option 61 */
 	bool broadcast;			/**< BOOTP broadcast flag on DISCOVER/REQUEST */
-	uint32_t server_ip;		/**< relayed: where the relay sends; reflect: our address */
+	uint32_t server_ip;		/**< relayed: the server; reflect: our address */
 	bool check_csum;		/**< verify UDP checksums of replies */
 	bool answer_arp;		/**< answer every ARP request (kernel-socket servers) */
-	double ceiling;			/**< DORA/s of the reflect run, for the fractions; 0 = none */
+	double ceiling;			/**< DORA/s of a reflect run (fractions); 0 = none */
 	bool json;			/**< final summary as one JSON object on stdout */
 	const char *leases_out;		/**< write "index chaddr address state" lines here */
 	const char *label;		/**< free text put in the JSON summary */

@@ -213,7 +213,7 @@ static void test_refusals(void **state)
 	buf[BOOTP + 236] = 0;					/* magic cookie */
 	assert_int_equal(lwb_parse(buf, 342, false, &p), LWB_E_NOT_DHCP);
 	lwb_build(buf, &r);
-	buf[OPTS + 1] = 250;					/* option 53 runs past the end */
+	buf[OPTS + 1] = 250;				/* option 53 overruns */
 	assert_int_equal(lwb_parse(buf, 342, false, &p), LWB_E_OPTIONS);
 }
 

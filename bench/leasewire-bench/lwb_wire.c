@@ -87,9 +87,10 @@ void lwb_chaddr(uint32_t index, uint8_t mac[6])
 	put32(mac + 2, index);
 }
 
-/* IPv4 and UDP headers plus both checksums, for a UDP payload of @p plen bytes at l3 + 28. */
+/* IPv4 and UDP headers plus both checksums, for a UDP payload of @p plen bytes at l3 + 28.
+ * @p psum: the payload's lwb_csum_add() sum when the caller knows it cheaper, else NULL. */
 static void put_ip_udp(uint8_t *l3, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-		       size_t plen)
+		       size_t plen, const uint32_t *psum)
 {
 	uint8_t *udp = l3 + 20;
 	uint16_t ulen = (uint16_t)(8 + plen);
@@ -113,7 +114,11 @@ static void put_ip_udp(uint8_t *l3, uint32_t src, uint32_t dst, uint16_t sport, 
 	put16(udp + 6, 0);
 	/* Pseudo-header: addresses, protocol, UDP length; then the datagram. */
 	sum = lwb_csum_add(l3 + 12, 8, 17u + ulen);
-	sum = lwb_csum_fold(lwb_csum_add(udp, ulen, sum));
+	if (psum != NULL) {
+		sum = lwb_csum_fold(lwb_csum_add(udp, 8, sum + *psum));
+	} else {
+		sum = lwb_csum_fold(lwb_csum_add(udp, ulen, sum));
+	}
 	put16(udp + 6, sum == 0 ? 0xffff : (uint16_t)sum);
 }
 
@@ -130,6 +135,7 @@ size_t lwb_build(uint8_t *buf, const struct lwb_req *r)
 	static const uint8_t prl[] = {1, 3, 6, 15, 51, 54, 58, 59};
 	uint8_t *b = buf + LWB_HDR_LEN, *o;
 	uint8_t chaddr[6];
+	uint32_t psum;
 
 	memset(buf, 0, LWB_FRAME_LEN);
 	memcpy(buf, r->dst_mac, 6);
@@ -187,7 +193,12 @@ size_t lwb_build(uint8_t *buf, const struct lwb_req *r)
 	}
 	*o = 255;
 
-	put_ip_udp(buf + 14, r->ip_src, r->ip_dst, r->sport, r->dport, LWB_BOOTP_LEN);
+	/* Zeros add nothing to a checksum: sum only what may be non-zero, the fixed fields up to
+	 * chaddr and the cookie plus options (sname, file and the padding are zero). Both parts
+	 * start at an even offset, as chaining lwb_csum_add() requires. */
+	psum = lwb_csum_add(b, B_CHADDR + 16, 0);
+	psum = lwb_csum_add(b + B_COOKIE, (size_t)(o + 1 - (b + B_COOKIE)), psum);
+	put_ip_udp(buf + 14, r->ip_src, r->ip_dst, r->sport, r->dport, LWB_BOOTP_LEN, &psum);
 	return LWB_FRAME_LEN;
 }
 
@@ -308,10 +319,10 @@ size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
 	put32(b + B_YIADDR, yiaddr);
 	if (in->giaddr) {
 		put_ip_udp(l3, server_ip, in->giaddr, LWB_PORT_SERVER, LWB_PORT_SERVER,
-			   in->payload_len);
+			   in->payload_len, NULL);
 	} else {
 		put_ip_udp(l3, server_ip, UINT32_MAX, LWB_PORT_SERVER, LWB_PORT_CLIENT,
-			   in->payload_len);
+			   in->payload_len, NULL);
 	}
 	return 14 + 28 + (size_t)in->payload_len;
 }

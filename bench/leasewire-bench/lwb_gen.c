@@ -734,6 +734,21 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 			break;
 		}
 	}
+	/* Linger: tx_burst only queues frames; the peer takes them from the ring later, and a
+	 * port stopped at once would lose the last burst (RELEASEs have no reply to wait for).
+	 * Late replies are still counted (as stale). */
+	for (uint64_t end = rte_rdtsc() + g->hz / 5; rte_rdtsc() < end;) {
+		uint16_t n = rte_eth_rx_burst(o->port, 0, rx, BURST);
+
+		now = rte_rdtsc();
+		for (uint16_t k = 0; k < n; k++) {
+			on_reply(g, rte_pktmbuf_mtod(rx[k], uint8_t *), rx[k]->data_len, now);
+		}
+		if (n != 0) {
+			g->iv.rx += n;
+			rte_pktmbuf_free_bulk(rx, n);
+		}
+	}
 	if (g->nstash != 0) {
 		rte_pktmbuf_free_bulk(g->stash, g->nstash);
 	}

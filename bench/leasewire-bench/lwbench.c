@@ -38,7 +38,9 @@
  * at the head and timeouts cost O(1) per expiry, whatever the population: after --timeout-ms
  * the message is sent again (a retransmit), up to --retries times, then the exchange counts
  * as a timeout and the session ends. A frame the port does not take, or that finds no mbuf,
- * is counted and recovered the same way.
+ * is counted and recovered the same way (a RELEASE, which has no answer, is then lost and
+ * counted). At the end the port is polled 200 ms more before it stops, so that the peer
+ * drains the last frames from the TX ring.
  *
  * Figures. Every reply is timestamped by the TSC read after its rx_burst; DISCOVER->OFFER,
  * REQUEST->ACK and renew REQUEST->ACK go into log-linear histograms (lwb_hist.h: HDR-style,

@@ -1,0 +1,70 @@
+/*
+ * leasewire-bench internals shared by its two DPDK files: lwbench.c (main: options, EAL, port,
+ * reflect mode, reports), lwb_gen.c (the client population and its poll loop). Private to
+ * bench/leasewire-bench/; the pure parts are lwb_wire.h and lwb_hist.h.
+ *
+ * Threads: everything runs on the EAL main lcore. The signal handler only sets lwb_quit.
+ */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_mempool.h>
+
+#include "lwb_hist.h"
+
+/** Command-line options (lwbench.c parses them; see its usage()). */
+struct lwb_opts {
+	bool reflect;			/**< --mode reflect, else the generator */
+	uint16_t port;			/**< DPDK port id */
+	uint32_t clients;		/**< population size */
+	uint32_t first_client;		/**< index of the first client (disjoint sets) */
+	uint64_t sessions;		/**< sessions to start in total, 0 = until duration */
+	double duration;		/**< seconds of starting sessions, 0 = until sessions */
+	double rate;			/**< sessions started per second, 0 = flat out */
+	uint32_t window;		/**< most sessions in flight at once */
+	double timeout_ms;		/**< per transmission */
+	uint32_t retries;		/**< retransmissions before an exchange counts as lost */
+	uint32_t renews;		/**< renewals per session after its DORA */
+	bool release;			/**< end each session with a RELEASE */
+	uint32_t relay;			/**< giaddr, 0 = direct (broadcast) clients */
+	bool opt82;			/**< relayed: add option 82 */
+	bool client_id;			/**< send option 61 */
+	bool broadcast;			/**< BOOTP broadcast flag on DISCOVER/REQUEST */
+	uint32_t server_ip;		/**< relayed: the server; reflect: our address */
+	bool check_csum;		/**< verify UDP checksums of replies */
+	bool answer_arp;		/**< answer every ARP request (kernel-socket servers) */
+	double ceiling;			/**< DORA/s of a reflect run (fractions); 0 = none */
+	bool json;			/**< final summary as one JSON object on stdout */
+	const char *leases_out;		/**< write "index chaddr address state" lines here */
+	const char *label;		/**< free text put in the JSON summary */
+	uint32_t mbufs;
+	bool quiet;			/**< no per-second lines */
+};
+
+/** Where this run executed: printed beside every figure. */
+struct lwb_place {
+	unsigned lcore;
+	int cpu;			/**< sched_getcpu() of the polling thread */
+};
+
+extern volatile sig_atomic_t lwb_quit;
+
+/**
+ * Run the generator on port @p o->port until its sessions or duration are done, then print
+ * the summary (text, or JSON with o->json) on stdout. Per-second lines go to stdout, or to
+ * stderr when o->json.
+ * @param mp  the mbuf pool the frames are allocated from (owned by the caller).
+ * @return 0, or -1 when the client array cannot be allocated (message printed).
+ */
+__attribute__((warn_unused_result))
+int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp);
+
+/** Dotted quad of a host-order address into @p buf (16 bytes). */
+const char *lwb_ip_str(uint32_t a, char buf[16]);
+
+/** The four percentiles the reports show, in µs, as a JSON object member list body. */
+void lwb_print_lat_json(FILE *f, const char *name, const struct lwb_hist *h);

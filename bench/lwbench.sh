@@ -1,0 +1,187 @@
+#!/bin/bash
+# leasewire-bench against leasewired over vhost-user <-> virtio_user, in one session:
+#
+#   1. reflect   leasewire-bench --mode reflect on the server's CPU: the transport's ceiling
+#   2. memory    leasewired, no store (bindings in memory only)
+#   3. relaxed   leasewired, LMDB store, "durability": "relaxed" (no fsync)
+#   4. strict    leasewired, LMDB store, "durability": "strict" (ACK only once durable)
+#   5. reflect   the ceiling again: if it moved, the machine's load moved under the run
+#
+# and prints one table: DORA/s, each as a fraction of the ceiling (the mean of the two reflect
+# runs), latency percentiles, losses, and on which CPU each process ran. Full DORA from a
+# population of distinct clients (flat out, a bounded window of sessions in flight).
+#
+#   bench/lwbench.sh [--full] [--build DIR] [--seconds S] [--clients N] [--window W]
+#
+# Short mode (default) runs each case for 4 s (about 20-30 s in all); --full for 20 s each.
+# Placement: leasewired's worker lcore (and the reflector) on the last CPU, leasewired's
+# control lcore and the generator on the first; the committer thread shares the first CPU
+# too (what a 2-core machine allows). Both DPDK processes use --in-memory (hugepages, no
+# files), --single-file-segments (virtio_user needs it) and a --file-prefix of their own.
+# Needs root and ~150 free 2 MiB hugepages. Everything happens in a temp dir on disk
+# (LWBENCH_TMP, default /var/tmp: strict durability must fsync a real disk, not tmpfs).
+# Figures on a shared VM swing by tens of percent between runs: compare within one run.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$here/../build
+secs=4
+clients=100000
+window=224
+while [ $# -gt 0 ]; do
+	case $1 in
+	--full) secs=20 ;;
+	--build) build=$2; shift ;;
+	--seconds) secs=$2; shift ;;
+	--clients) clients=$2; shift ;;
+	--window) window=$2; shift ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+	*) echo "lwbench.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+lwd=$build/controlplane/leasewired
+gen=$build/bench/leasewire-bench
+for b in "$lwd" "$gen"; do
+	[ -x "$b" ] || { echo "lwbench.sh: $b not built (ninja -C $build)" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "lwbench.sh: needs root (DPDK)" >&2; exit 1; }
+if [ "$(awk '/HugePages_Free/{print $2}' /proc/meminfo)" -lt 150 ]; then
+	echo "lwbench.sh: fewer than 150 free 2 MiB hugepages (echo 256 > /proc/sys/vm/nr_hugepages)" >&2
+	exit 1
+fi
+# The pool is 198.18.1.0 - 198.19.255.254 (the benchmark range 198.18.0.0/15).
+if [ "$clients" -gt 130000 ]; then
+	echo "lwbench.sh: at most 130000 clients fit the 198.18.0.0/15 pool" >&2
+	exit 2
+fi
+
+work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/lwbench.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+read -r -a cpus < <(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
+gen_cpu=${cpus[0]}
+srv_cpu=${cpus[${#cpus[@]} - 1]}
+EAL_COMMON=(--in-memory --no-pci --no-telemetry "--log-level=*:error" --single-file-segments)
+sock=$work/vhost.sock
+
+wait_for() {	# wait_for SECONDS DESCRIPTION COMMAND...
+	local t=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "lwbench.sh: timed out waiting for $what" >&2
+	return 1
+}
+
+# run_gen NAME [CEILING]: the generator on the first CPU against whatever serves $sock.
+run_gen() {
+	local name=$1 ceiling=${2:-0}
+	timeout $((secs + 60)) "$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-gen \
+		--lcores="0@$gen_cpu" --vdev="virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa" \
+		-- --json --quiet --duration "$secs" --clients "$clients" --window "$window" \
+		--timeout-ms 1000 --retries 3 --ceiling "$ceiling" --label "$name" \
+		> "$work/$name.json" 2> "$work/$name.gen.log" || {
+		echo "lwbench.sh: leasewire-bench ($name) failed:" >&2
+		cat "$work/$name.gen.log" >&2
+		return 1
+	}
+}
+
+dora_rate() {
+	/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dora_per_s"])' "$1"
+}
+
+run_reflect() {	# run_reflect NAME
+	local name=$1
+	rm -f "$sock"
+	"$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-srv --lcores="0@$srv_cpu" \
+		--vdev="net_vhost0,iface=$sock,queues=1" -- --mode reflect --json --quiet \
+		--label "$name" > "$work/$name.srv.json" 2> "$work/$name.srv.log" &
+	local rp=$!
+	pids+=("$rp")
+	wait_for 30 "the reflector's vhost socket" test -S "$sock"
+	run_gen "$name"
+	kill -INT "$rp"
+	wait "$rp" || true
+}
+
+# run_server NAME DURABILITY STORE(0|1) CEILING
+run_server() {
+	local name=$1 durability=$2 store=$3 ceiling=$4 store_json=""
+	rm -f "$sock"
+	rm -rf "$work/store"
+	[ "$store" = 1 ] && store_json="\"store\": \"$work/store\","
+	cat > "$work/$name.conf.json" <<JSON
+{
+  "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
+              "durability": "$durability", $store_json
+              "control-socket": "$work/ctl.sock" },
+  "ports": [ { "name": "vhost", "device": "net_vhost0,iface=$sock,queues=1",
+               "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
+  "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
+                "pools": [ "198.18.1.0 - 198.19.255.254" ], "lease-time": 3600,
+                "options": { "routers": [ "198.18.0.1" ], "domain-name-servers": [ "198.18.0.1" ],
+                             "domain-name": "bench.leasewire.test" } } ]
+}
+JSON
+	"$lwd" -c "$work/$name.conf.json" -- "${EAL_COMMON[@]}" --file-prefix=lwbench-srv \
+		--lcores="0@$gen_cpu,1@$srv_cpu" 2> "$work/$name.srv.log" &
+	local sp=$!
+	pids+=("$sp")
+	wait_for 60 "leasewired ready ($name)" grep -q "leasewired ready" "$work/$name.srv.log" || {
+		cat "$work/$name.srv.log" >&2
+		return 1
+	}
+	run_gen "$name" "$ceiling"
+	kill -TERM "$sp"
+	wait "$sp" || true
+}
+
+echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \
+     "$secs s per case, $clients clients, window $window, full DORA over vhost-user"
+echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
+     "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
+     "leasewired's control lcore 0 and committer on CPU $gen_cpu"
+run_reflect reflect
+ceiling=$(dora_rate "$work/reflect.json")
+run_server memory strict 0 "$ceiling"
+run_server relaxed relaxed 1 "$ceiling"
+run_server strict strict 1 "$ceiling"
+run_reflect reflect2
+
+/usr/bin/python3 - "$work" "$gen_cpu" "$srv_cpu" <<'PY'
+import json, sys
+work, gcpu, scpu = sys.argv[1], sys.argv[2], sys.argv[3]
+rows = [("reflect", "reflect (ceiling), first"), ("memory", "leasewired, in memory"),
+        ("relaxed", "leasewired, LMDB relaxed"), ("strict", "leasewired, LMDB strict"),
+        ("reflect2", "reflect (ceiling), last")]
+r1 = json.load(open("%s/reflect.json" % work))["dora_per_s"]
+r2 = json.load(open("%s/reflect2.json" % work))["dora_per_s"]
+ceil = (r1 + r2) / 2
+print()
+print("%-26s %11s %8s %19s %19s %8s %8s %9s %9s" % (
+    "case", "DORA/s", "ceiling", "D->O p50/p99 us", "R->A p50/p99 us", "timeout",
+    "retrans", "gen cpu", "srv cpu"))
+for key, title in rows:
+    s = json.load(open("%s/%s.json" % (work, key)))
+    lat = s["latency_us"]
+    print("%-26s %11.0f %7.1f%% %9.1f/%-9.1f %9.1f/%-9.1f %8d %8d %9s %9s" % (
+        title, s["dora_per_s"], 100.0 * s["dora_per_s"] / ceil if ceil else 0,
+        lat["discover_offer"]["p50"], lat["discover_offer"]["p99"],
+        lat["request_ack"]["p50"], lat["request_ack"]["p99"], s["timeouts"],
+        s["retransmits"], "%d/lc%d" % (s["cpu"], s["lcore"]), scpu))
+print("ceiling = mean of the two reflect runs, %.0f and %.0f DORA/s (%+.0f %% drift during the run)"
+      % (r1, r2, 100.0 * (r2 - r1) / r1 if r1 else 0))
+PY

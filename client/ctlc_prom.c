@@ -199,6 +199,18 @@ static const struct {
 	  "Bindings waiting to be sent to the partner." },
 	{ "in-flight", "leasewire_failover_in_flight",
 	  "Binding updates sent and waiting for their BNDACK." },
+	{ "pending", "leasewire_failover_pending",
+	  "Binding updates pending: queued and in flight (Windows' BndUpd pending)." },
+	{ "counters.transitions-communications-interrupted", NULL,
+	  "Entries into COMMUNICATIONS-INTERRUPTED." },
+	{ "counters.transitions-partner-down", NULL, "Entries into PARTNER-DOWN." },
+	{ "counters.transitions-recover", NULL, "Entries into RECOVER." },
+	{ "counters.bndupd-queue-high", NULL,
+	  "Times the outbound binding-update queue reached 90 % of its size." },
+	{ "counters.bndupd-dropped", NULL,
+	  "Partner binding updates refused: the inbound queue was full." },
+	{ "counters.time-out-of-sync-episodes", NULL,
+	  "Times the partner's clock went beyond 60 s of skew." },
 	{ "messages.addresses-given", NULL,
 	  "Addresses given to the partner in answer to its POOLREQ." },
 	{ "link-counters.connects", NULL, "Connections made to the partner." },
@@ -371,6 +383,14 @@ static int fo_collect(struct fo_samples *v, json_t *r)
 		if (ret == 0 && json_is_integer(x)) {
 			ret = fo_add(v, metric_name("leasewire_failover_link_", key, strlen(key),
 						    "_total"), fo_help_of("link-counters", key),
+				     M_COUNTER, rel, NULL, NULL, json_integer_value(x));
+		}
+	}
+	/* Windows' failover counters (transitions, queue, skew): leasewire_failover_KEY_total. */
+	json_object_foreach(json_object_get(r, "counters"), key, x) {
+		if (ret == 0 && json_is_integer(x)) {
+			ret = fo_add(v, metric_name("leasewire_failover_", key, strlen(key),
+						    "_total"), fo_help_of("counters", key),
 				     M_COUNTER, rel, NULL, NULL, json_integer_value(x));
 		}
 	}

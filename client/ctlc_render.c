@@ -633,7 +633,7 @@ static int render_relationship(FILE *out, json_t *r, time_t now)
 	};
 	static const char *const skip[] = {
 		"state-since", "partner-state-since", "communications-ok", "messages",
-		"link-counters", NULL
+		"link-counters", "counters", NULL
 	};
 	json_t *msgs = json_object_get(r, "messages");
 	json_t *link = json_object_get(r, "link-counters");
@@ -676,6 +676,11 @@ static int render_relationship(FILE *out, json_t *r, time_t now)
 		}
 	}
 	json_object_foreach(link, key, v) {
+		if (ret == 0) {
+			ret = kv_add(&kv, key, value_text(v));
+		}
+	}
+	json_object_foreach(json_object_get(r, "counters"), key, v) {
 		if (ret == 0) {
 			ret = kv_add(&kv, key, value_text(v));
 		}

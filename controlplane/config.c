@@ -749,8 +749,14 @@ int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 	json_t *x;
 	size_t i;
 
-	if (!json_is_array(list) || json_array_size(list) == 0) {
+	if (list == NULL) {
+		return 0;	/* no scopes: kept for later use, as Windows keeps it */
+	}
+	if (!json_is_array(list)) {
 		return cs_fail_got(p, path, "must be a list of scope names", list);
+	}
+	if (json_array_size(list) == 0) {
+		return 0;
 	}
 	r->scopes = calloc(json_array_size(list), sizeof(*r->scopes));
 	if (r->scopes == NULL) {
@@ -804,12 +810,16 @@ int cp_relationships_parse(struct pctx *p, const char *path, json_t *a, void *ob
 		return 0;
 	}
 	n = json_array_size(a);
-	if (!json_is_array(a) || n > DP_MAX_RELATIONSHIPS) {
+	if (!json_is_array(a)) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "must be a list of 0..%d relationships",
 			 DP_MAX_RELATIONSHIPS);
 		return cs_fail_got(p, path, what, a);
+	}
+	if (n > DP_MAX_RELATIONSHIPS) {
+		return cs_fail(p, path, "%zu relationships: a server holds at most %d failover "
+			       "relationships (Windows' limit)", n, DP_MAX_RELATIONSHIPS);
 	}
 	if (n == 0) {
 		return 0;

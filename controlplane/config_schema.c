@@ -26,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "byteorder.h"
 #include "config.h"
 #include "config_impl.h"
 #include "dhcp4_opts.h"
+#include "fmt.h"
 
 #define OPT_VALUE_MAX	1024		/* longest option value, bytes */
 #define TIME_MAX	4294967294u	/* 0xffffffff means "infinite" on the wire */
@@ -1191,7 +1193,41 @@ static bool rel_load_balance(const void *obj)
 	return ((const struct dp_relationship *)obj)->mode == DP_FO_LOAD_BALANCE;
 }
 
-/* Keys that belong to the other mode, and auto-state-transition's default. */
+/*
+ * The name Windows' wizard gives: "<this server>-<partner>", this server being server.name or
+ * else the host name, the partner its address (the only name we know it by). Characters a
+ * relationship name may not hold become '_'; the result is cut to DP_NAME_MAX - 1.
+ */
+static int rel_default_name(struct pctx *p, const char *path, struct dp_relationship *r)
+{
+	char host[256] = "";
+	const char *me = p->c->server_name;
+	uint32_t idx = (uint32_t)(r - p->c->relationships);
+
+	if (me[0] == '\0') {
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+			snprintf(host, sizeof(host), "leasewire");
+		}
+		me = host;
+	}
+	snprintf(r->name, sizeof(r->name), "%.*s-%s", (int)(sizeof(r->name) - 17), me,
+		 lw_ip4_fmt(r->partner_addr).s);
+	for (char *c = r->name; *c != '\0'; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_')) {
+			*c = '_';
+		}
+	}
+	for (uint32_t j = 0; j < idx; j++) {
+		if (strcmp(p->c->relationships[j].name, r->name) == 0) {
+			return cs_fail(p, path, "the default name \"%s\" is already the name of "
+				       "relationships[%u]: give this one a name", r->name, j);
+		}
+	}
+	return 0;
+}
+
+/* Keys that belong to the other mode, auto-state-transition's default, the default name. */
 static int relationship_post(struct pctx *p, const char *path, const json_t *v, void *obj)
 {
 	struct dp_relationship *r = obj;
@@ -1207,6 +1243,9 @@ static int relationship_post(struct pctx *p, const char *path, const json_t *v, 
 	}
 	if (json_object_get(v, "auto-state-transition") == NULL) {
 		r->auto_state_transition = json_object_get(v, "state-switch-interval") != NULL;
+	}
+	if (r->name[0] == '\0') {
+		return rel_default_name(p, path, r);
 	}
 	return 0;
 }
@@ -1227,6 +1266,10 @@ static const struct cs_enum fo_roles[] = {
 };
 static const struct cs_enum fo_modes[] = {
 	{ "load-balance", DP_FO_LOAD_BALANCE }, { "hot-standby", DP_FO_HOT_STANDBY }, { NULL, 0 }
+};
+static const struct cs_enum fo_digests[] = {
+	{ "hmac-sha256", DP_FO_DIGEST_HMAC_SHA256 }, { "hmac-md5", DP_FO_DIGEST_HMAC_MD5 },
+	{ NULL, 0 }
 };
 static const struct cs_enum fo_server_roles[] = {
 	{ "active", 0 }, { "standby", 1 }, { NULL, 0 }
@@ -1261,6 +1304,8 @@ static const struct cs_item server_items[] = {
 	  .doc = "group for a 0660 socket; \"\" = 0600, root only" },
 	{ "control-max-request", CS_INT, 0, AT(C, control_max_request), .min = 1024,
 	  .max = 64 << 20, .def = 1 << 20, .doc = "largest control request, bytes" },
+	{ "name", CS_NAME, CS_OMIT_EMPTY, AT(C, server_name), .doc_default = "the host name",
+	  .doc = "this server's name: the first half of a default relationship name" },
 };
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 
@@ -1381,7 +1426,9 @@ const struct cs_object cs_scope = OBJECT("scopes[].", scope_items, .post = scope
 
 #define C struct dp_relationship
 static const struct cs_item relationship_items[] = {
-	{ "name", CS_NAME, CS_REQUIRED, AT(C, name), .check = cp_rel_name_check,
+	{ "name", CS_NAME, 0, AT(C, name), .check = cp_rel_name_check,
+	  .doc_default = "`THIS-PARTNER`: the first port's `hostname` (else the host's name), "
+			 "'-', partner-address",
 	  .doc = "relationship name, the same on both servers (checked at CONNECT)" },
 	{ "role", CS_ENUM, CS_REQUIRED, AT(C, role), .enums = fo_roles,
 	  .missing = " (\"primary\" opens the connection)",
@@ -1419,13 +1466,20 @@ static const struct cs_item relationship_items[] = {
 	{ "load-balance-max-seconds", CS_INT, 0, AT(C, load_balance_max_seconds), .min = 0,
 	  .max = 65535, .def = 3,
 	  .doc = "a client retrying this long (secs) is answered whatever its hash" },
-	/* The HMAC-MD5 key of D12 §11.1 (fo_link_cfg.shared_secret): 1..127 bytes, the size of
+	/* The HMAC key of D12 §11.1 (fo_link_cfg.shared_secret): 1..127 bytes, the size of
 	 * dp_relationship.shared_secret and FO_LINK_SECRET_MAX - 1; "" (or absent) = none. */
 	{ "shared-secret", CS_STR, 0, AT(C, shared_secret), .min = 0,
-	  .doc = "HMAC-MD5 key of every message; \"\" = no authentication" },
-	{ "scopes", CS_CUSTOM, CS_REQUIRED, .parse = cp_rel_scopes_parse,
+	  .doc = "HMAC key of every message; \"\" = no authentication (ISC: none)" },
+	/* fo_link_cfg.digest: SHA-256 (type 240) as Windows' default algorithm, between
+	 * leasewire partners; draft-12's MD5 (type 1) for peers that need it. */
+	{ "shared-secret-algorithm", CS_ENUM, 0, AT(C, digest), .enums = fo_digests,
+	  .def = DP_FO_DIGEST_HMAC_SHA256,
+	  .doc = "`hmac-sha256` (digest type 240, leasewire partners) or `hmac-md5` (type 1, "
+		 "draft-12); both partners must agree" },
+	{ "scopes", CS_CUSTOM, 0, .parse = cp_rel_scopes_parse,
 	  .write = cp_rel_scopes_json, .doc_type = "list of scope names",
-	  .doc = "the shared scopes, each in at most one relationship" },
+	  .doc = "the shared scopes, each in at most one relationship; [] (or absent): a "
+		 "relationship kept for later use" },
 };
 const struct cs_object cs_relationship = OBJECT("relationships[].", relationship_items,
 						.post = relationship_post);

@@ -57,6 +57,7 @@
 #include "failover.h"
 #include "byteorder.h"
 #include "fmt.h"
+#include "fo_digest.h"
 #include "fo_run.h"
 #include "log.h"
 
@@ -183,14 +184,40 @@ static void send_simple(struct rel *r, uint8_t type, uint32_t *xid_out)
 
 /* --- the state machine's actions ---------------------------------------------------- */
 
-static void log_transitions(struct rel *r, const struct fo_state_output *out)
+/* Windows' levels for a state change (event 20252): error on leaving NORMAL or entering
+ * PARTNER-DOWN, information on entering NORMAL, warning otherwise. */
+static enum cp_log_level transition_level(enum fo_endpoint_state from,
+					  enum fo_endpoint_state to)
 {
+	if (from == FO_STATE_NORMAL || to == FO_STATE_PARTNER_DOWN) {
+		return CP_LOG_ERR;
+	}
+	return to == FO_STATE_NORMAL ? CP_LOG_INFO : CP_LOG_WARN;
+}
+
+static void log_transitions(struct cp_fo *f, struct rel *r, const struct fo_state_output *out)
+{
+	const struct dp_relationship *c = &f->rt->snap->cfg->relationships[r->index];
+
 	for (unsigned i = 0; i < out->n_transitions; i++) {
 		const struct fo_state_transition *t = &out->transitions[i];
 
-		cp_log(CP_LOG_INFO, "event=failover-state relationship=%s from=%s to=%s reason=%s "
-		       "partner=%s", r->name, fo_state_str(t->from), fo_state_str(t->to),
+		r->s.to_comm_int += t->to == FO_STATE_COMM_INT;
+		r->s.to_partner_down += t->to == FO_STATE_PARTNER_DOWN;
+		r->s.to_recover += t->to == FO_STATE_RECOVER;
+		cp_log(transition_level(t->from, t->to), "event=failover-state relationship=%s "
+		       "server=local from=%s to=%s reason=%s partner=%s", r->name,
+		       fo_state_str(t->from), fo_state_str(t->to),
 		       fo_state_reason_str(t->reason), fo_state_str(r->st.partner));
+	}
+	if (r->st.partner != r->partner_logged) {
+		/* The partner's own change, as its STATE told us (Windows logs both servers'). */
+		cp_log(transition_level(r->partner_logged, r->st.partner),
+		       "event=failover-partner-state relationship=%s server=partner "
+		       "partner-address=%s from=%s to=%s", r->name,
+		       lw_ip4_fmt(c->partner_addr).s, fo_state_str(r->partner_logged),
+		       fo_state_str(r->st.partner));
+		r->partner_logged = r->st.partner;
 	}
 	if (out->overflow) {
 		cp_log(CP_LOG_ERR, "failover %s: state machine output overflow (a bug)", r->name);
@@ -201,7 +228,7 @@ static void run_actions(struct cp_fo *f, struct rel *r, const struct fo_state_ou
 {
 	bool service = false;
 
-	log_transitions(r, out);
+	log_transitions(f, r, out);
 	for (unsigned i = 0; i < out->n_actions; i++) {
 		const struct fo_state_action *a = &out->actions[i];
 		struct fo_msg m;
@@ -221,8 +248,9 @@ static void run_actions(struct cp_fo *f, struct rel *r, const struct fo_state_ou
 			break;
 		case FO_ACT_SEND_UPDREQ:
 		case FO_ACT_SEND_UPDREQALL:
-			send_simple(r, a->type == FO_ACT_SEND_UPDREQ ? FO_MSG_UPDREQ :
-				    FO_MSG_UPDREQALL, &r->my_updreq_xid);
+			r->my_updreq_type = a->type == FO_ACT_SEND_UPDREQ ? FO_MSG_UPDREQ :
+					    FO_MSG_UPDREQALL;
+			send_simple(r, r->my_updreq_type, &r->my_updreq_xid);
 			r->my_updreq = true;
 			break;
 		case FO_ACT_SEND_UPDATES:
@@ -325,6 +353,18 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 			break;
 		}
 		r->my_updreq = false;
+		fo_link_skew(r->link, &r->sk);
+		if (r->sk.out_of_sync && r->st.state == FO_STATE_RECOVER) {
+			/* The link rejected the partner's BNDUPDs (reason 4) while the clocks
+			 * disagree: this UPDDONE does not mean we have them. Stay in RECOVER and
+			 * ask again once the clocks agree (skew_release()). */
+			r->recover_redo = true;
+			r->s.upddone_deferred++;
+			cp_log(CP_LOG_WARN, "failover %s: UPDDONE received while out of time "
+			       "synchronization (skew %d s): not complete, asked again when the "
+			       "clocks agree", r->name, r->sk.skew);
+			break;
+		}
 		ev.type = FO_EV_UPDDONE_RECEIVED;
 		feed(f, r, &ev);
 		break;
@@ -352,6 +392,25 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	}
 }
 
+/* Secondary in hot standby: the primary's HBA gives every bucket to the server it thinks
+ * active. Two servers that both think themselves active (or standby) serve everyone (or
+ * no one): say so loudly, the configuration must be fixed on one side. */
+static void hba_role_check(struct rel *r)
+{
+	unsigned primary = fo_hash_hba_count(r->hba);
+	bool we_active = fo_state_active(&r->st.cfg);
+
+	if (r->mode != FO_MODE_HOT_STANDBY) {
+		return;
+	}
+	if ((we_active && primary == 256) || (!we_active && primary == 0)) {
+		cp_log(CP_LOG_ERR, "failover %s: the primary's hash split says it is %s, and "
+		       "this server is %s too: set server-role \"active\" on one server and "
+		       "\"standby\" on the other", r->name, primary ? "active" : "standby",
+		       we_active ? "active" : "standby");
+	}
+}
+
 static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_event *e)
 {
 	char text[CP_LOG_ESC_SIZE(FO_LINK_REASON_MAX)];	/* partner's text, escaped */
@@ -366,6 +425,7 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 		}
 		if (r->role == FO_ROLE_SECONDARY && e->partner_has_hba) {
 			memcpy(r->hba, e->partner_hba, FO_HBA_LEN);
+			hba_role_check(r);
 		}
 		cp_log(CP_LOG_INFO, "event=failover-link relationship=%s link=up "
 		       "partner-vendor=\"%s\" partner-receive-timer=%u partner-max-unacked=%u "
@@ -417,6 +477,57 @@ static void maybe_upddone(struct cp_fo *f, struct rel *r)
 
 /* --- start, stop, poll -------------------------------------------------------------- */
 
+/* The listener of c's address:port, created for the first relationship there. */
+static int listener_attach(struct cp_fo *f, struct rel *r, const struct dp_relationship *c)
+{
+	struct fo_lsock *l = NULL;
+	char err[256];
+	int rc;
+
+	for (uint32_t i = 0; i < f->n_lsock; i++) {
+		if (f->lsock[i].addr == c->local_addr && f->lsock[i].port == c->port) {
+			l = &f->lsock[i];
+		}
+	}
+	if (l == NULL) {
+		struct in_addr a = {.s_addr = htonl(c->local_addr)};
+
+		if (f->n_lsock == DP_MAX_RELATIONSHIPS) {
+			return -1;	/* cannot be: one per relationship at most */
+		}
+		l = &f->lsock[f->n_lsock];
+		l->ls = fo_listener_new(a, c->port, 0, err, sizeof(err));
+		if (l->ls == NULL) {
+			cp_log(CP_LOG_ERR, "relationships[%u] (%s): %s", r->index, r->name, err);
+			return -1;
+		}
+		l->addr = c->local_addr;
+		l->port = c->port;
+		f->n_lsock++;
+	}
+	rc = fo_listener_add(l->ls, r->link);
+	if (rc != 0) {
+		cp_log(CP_LOG_ERR, "relationships[%u] (%s): cannot share the listener on %s:%u: "
+		       "%s", r->index, r->name, lw_ip4_fmt(c->local_addr).s, c->port,
+		       rc == -EEXIST ? "a relationship of that name listens there already" :
+		       strerror(-rc));
+		return -1;
+	}
+	r->ls = l->ls;
+	l->n_rels++;
+	return 0;
+}
+
+static struct fo_lsock *lsock_of(struct cp_fo *f, const struct fo_listener *ls)
+{
+	for (uint32_t i = 0; i < f->n_lsock; i++) {
+		if (f->lsock[i].ls == ls) {
+			return &f->lsock[i];
+		}
+	}
+	return NULL;
+}
+
 static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 {
 	const struct dp_config *cfg = f->rt->snap->cfg;
@@ -429,6 +540,10 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 		.max_response_delay = c->max_response_delay,
 		.startup_time = FO_STATE_DEFAULT_STARTUP_TIME,
 		.shutdown_persists = true,
+		/* Hot standby: the configured part, whichever side is primary (the default
+		 * "active" keeps the old meaning for a config that only sets "standby"). */
+		.server_role = c->mode != DP_FO_HOT_STANDBY ? FO_SERVER_ROLE_DEFAULT :
+			       c->standby ? FO_SERVER_ROLE_STANDBY : FO_SERVER_ROLE_ACTIVE,
 	};
 	struct fo_link_cfg lc = {
 		.name = c->name,
@@ -441,6 +556,9 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 		.max_unacked = c->max_unacked < IN_MAX ? c->max_unacked : IN_MAX,
 		.mclt = c->mclt,
 		.shared_secret = c->shared_secret,
+		.digest = c->digest == DP_FO_DIGEST_HMAC_MD5 ? FO_DIGEST_HMAC_MD5 :
+			  FO_DIGEST_HMAC_SHA256,
+		.shared_listener = true,
 	};
 	struct fo_state_record rec;
 	struct fo_state_output out;
@@ -452,17 +570,16 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	snprintf(r->name, sizeof(r->name), "%s", c->name);
 	r->role = sc.role;
 	r->mode = sc.mode;
-	/* The primary's buckets: its load-balance share, or all/none in hot standby. */
+	/* The primary's buckets: its load-balance share, or all/none in hot standby (all to
+	 * the active server). The secondary takes the primary's from its CONNECT. */
 	if (sc.mode == FO_MODE_HOT_STANDBY) {
-		split = (sc.role == FO_ROLE_PRIMARY) == !c->standby ? 256 : 0;
+		split = (sc.role == FO_ROLE_PRIMARY) == fo_state_active(&sc) ? 256 : 0;
 	} else {
-		unsigned mine = (c->load_balance_percent * 256u + 50) / 100;
-
-		split = sc.role == FO_ROLE_PRIMARY ? mine : 256 - mine;
+		split = fo_hash_split_from_percent(sc.role, c->load_balance_percent);
 	}
 	fo_hash_hba_from_split(r->hba, split);
 	memcpy(lc.hba, r->hba, FO_HBA_LEN);
-	r->scopes = calloc(c->n_scopes, sizeof(*r->scopes));
+	r->scopes = calloc(c->n_scopes ? c->n_scopes : 1, sizeof(*r->scopes));
 	if (r->scopes == NULL) {
 		return -1;
 	}
@@ -485,6 +602,9 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	r->link = fo_link_new(&lc, err, sizeof(err));
 	if (r->link == NULL) {
 		cp_log(CP_LOG_ERR, "relationships[%u] (%s): %s", index, r->name, err);
+		return -1;
+	}
+	if (listener_attach(f, r, c) != 0) {
 		return -1;
 	}
 	have = load_state(f, r, &rec);
@@ -570,6 +690,9 @@ void cp_fo_stop(struct cp_fo *f)
 		if (r->n_unack_del > 0) {
 			(void)fo_run_unacked_flush(f, r);
 		}
+		if (r->ls != NULL) {
+			fo_listener_remove(r->ls, r->link);
+		}
 		fo_link_free(r->link);
 		free(r->scopes);
 		free(r->af);
@@ -582,6 +705,9 @@ void cp_fo_stop(struct cp_fo *f)
 			rcu_assign_pointer(f->rt->fo[r->index], NULL);
 			urcu_qsbr_call_rcu(&v->rcu, view_free);
 		}
+	}
+	for (uint32_t i = 0; i < f->n_lsock; i++) {
+		fo_listener_free(f->lsock[i].ls);	/* after every link it served */
 	}
 	free(f->rels);
 	free(f);
@@ -596,6 +722,9 @@ int cp_fo_fds(struct cp_fo *f, struct pollfd *out, int max)
 {
 	int n = 0;
 
+	for (uint32_t i = 0; f != NULL && i < f->n_lsock && n < max; i++) {
+		n += fo_listener_fds(f->lsock[i].ls, out + n, max - n);
+	}
 	for (uint32_t i = 0; f != NULL && i < f->n && n < max; i++) {
 		n += fo_link_fds(f->rels[i].link, out + n, max - n);
 	}
@@ -607,6 +736,11 @@ int cp_fo_timeout_ms(struct cp_fo *f)
 	uint64_t now = mono_ms(), w = fo_run_wall_s();
 	int t = -1;
 
+	for (uint32_t i = 0; f != NULL && i < f->n_lsock; i++) {
+		int lt = fo_listener_timeout_ms(f->lsock[i].ls, now);
+
+		t = t < 0 || lt < t ? lt : t;
+	}
 	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
 		struct rel *r = &f->rels[i];
 		uint64_t dl = fo_state_next_deadline(&r->st);
@@ -626,6 +760,91 @@ int cp_fo_timeout_ms(struct cp_fo *f)
 	return t;
 }
 
+static void listener_poll(struct cp_fo *f, struct fo_lsock *l, uint64_t now_ms, uint64_t now)
+{
+	char name[CP_LOG_ESC_SIZE(FO_LINK_NAME_MAX)], text[CP_LOG_ESC_SIZE(FO_LINK_REASON_MAX)];
+	int n = fo_listener_poll(l->ls, now_ms, (uint32_t)now, f->lev, EV_MAX);
+
+	for (int j = 0; j < n; j++) {
+		const struct fo_listener_event *e = &f->lev[j];
+		char from[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &e->from, from, sizeof(from));
+		cp_log(CP_LOG_WARN, "event=failover-link listener=%s:%u link=refused from=%s "
+		       "name=\"%s\" reason=%u message=\"%s\"", lw_ip4_fmt(l->addr).s, l->port,
+		       from, cp_log_esc(name, sizeof(name), e->name, sizeof(e->name)),
+		       e->reject_reason, cp_log_esc(text, sizeof(text), e->reason,
+						    sizeof(e->reason)));
+	}
+}
+
+/* Held updates go out again, and an interrupted RECOVER asks again (the clocks agree). */
+static void skew_release(struct cp_fo *f, struct rel *r, uint64_t now)
+{
+	(void)f;
+	r->skew_retry = now + FO_LINK_MAX_SKEW / 2;
+	if (r->n_skewheld > 0) {
+		for (uint64_t i = 0; i < r->n_addr; i++) {
+			if (r->af[i] & F_SKEWHELD) {
+				r->af[i] &= (uint8_t)~F_SKEWHELD;
+				fo_run_mark_dirty(r, i);
+			}
+		}
+		r->n_skewheld = 0;
+	}
+	if (r->recover_redo && fo_link_is_up(r->link) && !r->my_updreq) {
+		r->recover_redo = false;
+		if (r->st.state == FO_STATE_RECOVER) {
+			send_simple(r, r->my_updreq_type ? r->my_updreq_type : FO_MSG_UPDREQALL,
+				    &r->my_updreq_xid);
+			r->my_updreq = true;
+		}
+	}
+}
+
+/*
+ * The link's clock-skew condition (fo_link.h): a new episode is a critical event naming the
+ * skew (Windows event 20253); its end is information. Nothing here touches the state
+ * machine: skew must never change the failover state (seed 003).
+ */
+static void skew_check(struct cp_fo *f, struct rel *r, uint64_t now)
+{
+	struct fo_link_skew k;
+	bool began;
+
+	fo_link_skew(r->link, &k);
+	began = k.episodes != r->sk.episodes;
+	if (began) {
+		cp_log(CP_LOG_CRIT, "event=failover-time-out-of-sync relationship=%s skew=%d "
+		       "partner-address=%s: out of time synchronization with the failover partner "
+		       "by %d s (limit %d): its binding updates are rejected until the clocks "
+		       "agree", r->name, k.skew,
+		       lw_ip4_fmt(f->rt->snap->cfg->relationships[r->index].partner_addr).s,
+		       k.skew, FO_LINK_MAX_SKEW);
+	}
+	if (!k.out_of_sync && (r->sk.out_of_sync || began)) {
+		cp_log(CP_LOG_INFO, "event=failover-time-in-sync relationship=%s skew=%d worst=%d "
+		       "rejected=%" PRIu64, r->name, k.skew, k.worst, k.rejected);
+	}
+	r->skew = k.skew;
+	r->sk = k;
+	if (!k.out_of_sync && (r->n_skewheld > 0 || r->recover_redo) && now >= r->skew_retry) {
+		skew_release(f, r, now);
+	}
+}
+
+/* Windows' "binding update queue at 90 % of its size": our outbound queue holds one slot per
+ * address of the relationship. Counted on each rise past 90 %. */
+static void queue_check(struct rel *r)
+{
+	bool high = r->n_addr > 0 && r->dq_count * 10 >= r->n_addr * 9;
+
+	if (high && !r->queue_high_now) {
+		r->s.queue_high++;
+	}
+	r->queue_high_now = high;
+}
+
 void cp_fo_poll(struct cp_fo *f)
 {
 	uint64_t now_ms, now;
@@ -637,6 +856,10 @@ void cp_fo_poll(struct cp_fo *f)
 	(void)cp_leaseop_poll(&f->lops);
 	now_ms = mono_ms();
 	now = fo_run_wall_s();
+	/* Listeners first: a CONNECT they hand over is answered by its link below. */
+	for (uint32_t i = 0; i < f->n_lsock; i++) {
+		listener_poll(f, &f->lsock[i], now_ms, now);
+	}
 	for (uint32_t i = 0; i < f->n; i++) {
 		struct rel *r = &f->rels[i];
 		struct fo_state_output out;
@@ -653,6 +876,7 @@ void cp_fo_poll(struct cp_fo *f)
 				break;
 			}
 		}
+		skew_check(f, r, now);
 		fo_state_tick(&r->st, now, &out);
 		run_actions(f, r, &out);
 		if (fo_state_may_use_partner_pool(&r->st, now) != r->published_pp) {
@@ -669,6 +893,7 @@ void cp_fo_poll(struct cp_fo *f)
 			fo_run_pool_progress(f, r);
 		}
 		fo_run_send_updates(f, r);
+		queue_check(r);
 		maybe_upddone(f, r);
 		if (r->n_unack_del > 0) {
 			(void)fo_run_unacked_flush(f, r);
@@ -742,16 +967,98 @@ int cp_fo_command(struct cp_fo *f, const char *name, enum cp_fo_cmd cmd, char *e
 	return 0;
 }
 
+/* Is the client of @b answered by this server in NORMAL (the relationship's HBA)? */
+static bool used_by_us(const struct rel *r, bool we_active, const struct bt_binding *b)
+{
+	uint8_t bucket;
+
+	if (r->mode == FO_MODE_HOT_STANDBY) {
+		return we_active;
+	}
+	if (b->key.type == DP_KEY_CLIENT_ID) {
+		bucket = fo_hash_client_bucket(b->key.data, b->key.len, NULL, 0);
+	} else {
+		bucket = fo_hash_client_bucket(NULL, 0, b->hw_len > 1 ? b->hw + 1 : NULL,
+					       b->hw_len > 1 ? (size_t)b->hw_len - 1 : 0);
+	}
+	return fo_hash_hba_primary(r->hba, bucket) == (r->role == FO_ROLE_PRIMARY);
+}
+
+/*
+ * Per scope, Windows' DHCP_FAILOVER_STATISTICS: free addresses are the primary's (FREE, no
+ * binding) or the secondary's (BACKUP, D12 §5.4); addresses in use (ACTIVE, OFFERED) count
+ * for the server that answers their client in NORMAL (the hash split; the active server in
+ * hot standby). One scan of the relationship's addresses, RCU online by pieces.
+ */
+static json_t *scope_stats(struct cp_fo *f, struct rel *r)
+{
+	const struct dp_config *cfg = f->rt->snap->cfg;
+	bool we_active = fo_state_active(&r->st.cfg);
+	json_t *l = json_array();
+
+	urcu_qsbr_thread_online();
+	for (uint32_t k = 0; k < r->n_scopes; k++) {
+		uint64_t free_p = 0, free_s = 0, used_me = 0, used_partner = 0, other = 0;
+		const struct fo_scope *sc = &r->scopes[k];
+
+		for (uint64_t i = 0; i < sc->total; i++) {
+			uint32_t kk, addr = fo_run_index_addr(f, r, sc->base + i, &kk);
+			const struct bt_binding *b;
+
+			if ((i & 1023) == 0) {
+				urcu_qsbr_quiescent_state();
+			}
+			b = bt_lookup_addr(f->rt->table, addr);
+			if (b == NULL || b->state == BT_FREE) {
+				free_p++;
+			} else if (b->state == BT_BACKUP) {
+				free_s++;
+			} else if (b->state == BT_ACTIVE || b->state == BT_OFFERED) {
+				if (used_by_us(r, we_active, b)) {
+					used_me++;
+				} else {
+					used_partner++;
+				}
+			} else {
+				other++;	/* EXPIRED, RELEASED, ABANDONED, RESET */
+			}
+		}
+		bool prim = r->role == FO_ROLE_PRIMARY;
+
+		json_array_append_new(l, json_pack(
+			"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"scope", cfg->scopes[sc->scope].name,
+			"addresses", (json_int_t)sc->total,
+			"free", (json_int_t)(free_p + free_s),
+			"in-use", (json_int_t)(used_me + used_partner),
+			"this-free", (json_int_t)(prim ? free_p : free_s),
+			"partner-free", (json_int_t)(prim ? free_s : free_p),
+			"this-in-use", (json_int_t)used_me,
+			"partner-in-use", (json_int_t)used_partner,
+			"other", (json_int_t)other));
+	}
+	urcu_qsbr_thread_offline();
+	return l;
+}
+
 static json_t *rel_status(struct cp_fo *f, struct rel *r)
 {
+	const struct dp_config *cfg = f->rt->snap->cfg;
+	const struct dp_relationship *c = &cfg->relationships[r->index];
 	const struct fo_link_stats *ls = fo_link_stats(r->link);
+	const struct fo_lsock *lk = lsock_of(f, r->ls);
+	const struct fo_listener_stats *lst = r->ls != NULL ? fo_listener_stats(r->ls) : NULL;
 	uint64_t unacked = 0;
+	json_t *o, *scopes = json_array();
+	bool hs = r->mode == FO_MODE_HOT_STANDBY;
 
-	(void)f;
 	for (uint64_t i = 0; i < r->n_addr; i++) {
 		unacked += (r->af[i] & F_UNACKED) != 0;
 	}
-	return json_pack(
+	for (uint32_t k = 0; k < r->n_scopes; k++) {
+		json_array_append_new(scopes, json_string(cfg->scopes[r->scopes[k].scope].name));
+	}
+	o = json_pack(
 		"{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:b, s:s, s:i, s:i, s:I, s:I, s:I, s:I, "
 		"s:i, s:o, s:o}",
 		"name", r->name,
@@ -796,6 +1103,62 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 					   "messages-sent", (json_int_t)ls->tx_msgs,
 					   "authentication-failures", (json_int_t)ls->auth_failed,
 					   "replays", (json_int_t)ls->replayed));
+	if (o == NULL) {
+		json_decref(scopes);
+		return NULL;
+	}
+	/* What Get-DhcpServerv4Failover shows (never the secret). */
+	json_object_set_new(o, "partner-address", json_string(lw_ip4_fmt(c->partner_addr).s));
+	json_object_set_new(o, "partner-port", json_integer(c->partner_port));
+	json_object_set_new(o, "local-address", json_string(lw_ip4_fmt(c->local_addr).s));
+	json_object_set_new(o, "port", json_integer(c->port));
+	json_object_set_new(o, "server-role", hs ? json_string(fo_state_active(&r->st.cfg) ?
+							       "active" : "standby") : json_null());
+	json_object_set_new(o, "load-balance-percent",
+			    hs ? json_null() : json_integer(c->load_balance_percent));
+	json_object_set_new(o, "partner-load-balance-percent",
+			    hs ? json_null() : json_integer(100 - c->load_balance_percent));
+	json_object_set_new(o, "reserve-percent", hs ? json_integer(c->reserve_percent) :
+			    json_null());
+	json_object_set_new(o, "split", json_integer(fo_hash_hba_count(r->hba)));
+	json_object_set_new(o, "state-switch-interval", c->auto_state_transition ?
+			    json_integer(c->state_switch_interval) : json_null());
+	json_object_set_new(o, "auto-state-transition", json_boolean(c->auto_state_transition));
+	json_object_set_new(o, "authentication", json_boolean(c->shared_secret[0] != '\0'));
+	json_object_set_new(o, "authentication-algorithm", c->shared_secret[0] == '\0' ?
+			    json_null() : json_string(c->digest == DP_FO_DIGEST_HMAC_MD5 ?
+						      "hmac-md5" : "hmac-sha256"));
+	json_object_set_new(o, "scopes", scopes);
+	json_object_set_new(o, "time-out-of-sync", json_boolean(r->sk.out_of_sync));
+	json_object_set_new(o, "pending", json_integer((json_int_t)(r->dq_count + r->n_out)));
+	json_object_set_new(o, "scope-statistics", scope_stats(f, r));
+	/* Windows' failover counters (reference/windows-failover.md §5), monotonic. */
+	json_object_set_new(o, "counters", json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"transitions-communications-interrupted", (json_int_t)r->s.to_comm_int,
+		"transitions-partner-down", (json_int_t)r->s.to_partner_down,
+		"transitions-recover", (json_int_t)r->s.to_recover,
+		"bndupd-queue-high", (json_int_t)r->s.queue_high,
+		"bndupd-dropped", (json_int_t)r->s.in_overflow,
+		"time-out-of-sync-episodes", (json_int_t)r->sk.episodes,
+		"bndupd-rejected-time", (json_int_t)r->sk.rejected,
+		"bndupd-held-time", (json_int_t)r->s.skew_held,
+		"upddone-deferred-time", (json_int_t)r->s.upddone_deferred));
+	if (lk != NULL && lst != NULL) {
+		json_object_set_new(o, "listener", json_pack(
+			"{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"address", lw_ip4_fmt(lk->addr).s, "port", (int)lk->port,
+			"relationships", (int)lk->n_rels,
+			"accepts", (json_int_t)lst->accepts,
+			"handed", (json_int_t)lst->handed,
+			"refused-source", (json_int_t)lst->refused_src,
+			"refused-name", (json_int_t)lst->refused_name,
+			"refused-address", (json_int_t)lst->refused_addr,
+			"refused-busy", (json_int_t)lst->refused_busy,
+			"garbage", (json_int_t)lst->garbage,
+			"timeouts", (json_int_t)lst->timeouts));
+	}
+	return o;
 }
 
 json_t *cp_fo_status(struct cp_fo *f, const char *name)

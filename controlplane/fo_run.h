@@ -22,6 +22,7 @@
 #include "fo_hash.h"
 #include "fo_lease.h"
 #include "fo_link.h"
+#include "fo_listener.h"
 #include "fo_msg.h"
 #include "fo_state.h"
 #include "leaseop.h"
@@ -34,6 +35,8 @@
 #define F_UNACKED	0x04
 #define F_BUSY		0x08
 #define F_TOFREE	0x10	/* acked as ended: to return to the primary's pool */
+#define F_SKEWHELD	0x20	/* BNDACK reject 4 (time mismatch): still UNACKED, sent again
+				 * once the clocks agree (failover.c skew_release()) */
 
 #define OUT_MAX		256	/* BNDUPDs in flight at most (and the partner's window) */
 #define IN_MAX		512	/* partner's BNDUPDs queued at most */
@@ -100,6 +103,11 @@ struct rel_stats {
 	uint64_t bndupd_tx, bndupd_rx, bndack_tx, bndack_rx, reject_tx, reject_rx;
 	uint64_t updreq_rx, updreqall_rx, upddone_tx, upddone_rx, poolreq_rx, poolresp_rx;
 	uint64_t pool_given, to_free, tap_lost_resends, op_failures, in_overflow;
+	/* Windows' failover counters (reference/windows-failover.md §5). */
+	uint64_t to_comm_int, to_partner_down, to_recover;	/* entries into the state */
+	uint64_t queue_high;		/* times the outbound queue reached 90 % of its size */
+	uint64_t skew_held;		/* our BNDUPDs the partner rejected with reason 4 */
+	uint64_t upddone_deferred;	/* UPDDONEs not taken in RECOVER: clocks out of sync */
 };
 
 struct rel {
@@ -140,6 +148,23 @@ struct rel {
 	uint32_t unack_del[UNACK_DEL_MAX];
 	uint32_t n_unack_del;
 	struct rel_stats s;
+
+	struct fo_listener *ls;		/* shared with the relationships on our address:port */
+	struct fo_link_skew sk;		/* the link's skew condition at the last poll */
+	uint64_t n_skewheld;		/* addresses with F_SKEWHELD */
+	uint64_t skew_retry;		/* unix s: next release of held updates while in sync */
+	bool recover_redo;		/* RECOVER: UPDDONE came out of sync; ask again later */
+	uint8_t my_updreq_type;		/* FO_MSG_UPDREQ or FO_MSG_UPDREQALL */
+	bool queue_high_now;		/* the outbound queue is at 90 % (edge for queue_high) */
+	enum fo_endpoint_state partner_logged;	/* the partner's state last logged */
+};
+
+/* One listening socket, shared by every relationship on its address and port. */
+struct fo_lsock {
+	struct fo_listener *ls;
+	uint32_t addr;			/* host order */
+	uint16_t port;
+	uint32_t n_rels;
 };
 
 struct cp_fo {
@@ -154,6 +179,9 @@ struct cp_fo {
 	uint32_t n_ops;
 	uint64_t tap_lost_seen;
 	struct fo_link_event ev[EV_MAX];
+	struct fo_lsock lsock[DP_MAX_RELATIONSHIPS];
+	uint32_t n_lsock;
+	struct fo_listener_event lev[EV_MAX];
 };
 
 /* fo_run_base.c: the clock, the address index, sending. */

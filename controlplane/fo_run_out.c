@@ -265,6 +265,17 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		       fo_msg_has(m, FO_OPT_MESSAGE) ? cp_log_esc(text, sizeof(text),
 								    (const char *)m->message.ptr,
 								    m->message.len) : "");
+		if (m->reject_reason == FO_RR_TIMEMISMATCH) {
+			/* The partner's clock disagrees with ours: the binding was never compared,
+			 * so keep it unacked and send it again once the clocks agree (failover.c
+			 * skew_release()). */
+			r->s.skew_held++;
+			if (!(r->af[idx] & F_SKEWHELD)) {
+				r->af[idx] |= F_SKEWHELD;
+				r->n_skewheld++;
+			}
+			return;
+		}
 		/* D12 §7.2: log, do not resend at once; the partner's own update follows. */
 		unacked_forget(f, r, idx);
 		return;

@@ -62,7 +62,7 @@ static void put_line(const char *msg, FILE *f)
 
 void cp_log(enum cp_log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = {"error", "warning", "info", "debug"};
+	static const char *const names[] = {"critical", "error", "warning", "info", "debug"};
 	char stamp[32], buf[4096], *msg = buf;
 	struct timespec ts;
 	struct tm tm;

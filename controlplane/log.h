@@ -1,5 +1,6 @@
 /*
  * log: one line per event on stderr, "TIME LEVEL message key=value ...".
+ * LEVEL is the severity (enum cp_log_level).
  *
  * A line is always one line: cp_log() writes every control character of the formatted
  * message escaped (\n, \r, \t, \xNN), so no text from outside (a failover partner's reject
@@ -15,7 +16,19 @@
 
 #include "lw_attr.h"
 
-enum cp_log_level { CP_LOG_ERR = 0, CP_LOG_WARN = 1, CP_LOG_INFO = 2, CP_LOG_DEBUG = 3 };
+/*
+ * Severities, written as the LEVEL word of the line: "critical", "error", "warning", "info",
+ * "debug". Failover events use the first four as Windows' event levels do (critical: time out
+ * of sync; error: leaving NORMAL, entering PARTNER-DOWN; information: entering NORMAL; warning:
+ * any other state change).
+ */
+enum cp_log_level {
+	CP_LOG_CRIT = 0,
+	CP_LOG_ERR = 1,
+	CP_LOG_WARN = 2,
+	CP_LOG_INFO = 3,
+	CP_LOG_DEBUG = 4,
+};
 
 /** Messages above this level are not written. Default CP_LOG_INFO. */
 extern enum cp_log_level cp_log_level;

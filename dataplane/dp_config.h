@@ -115,6 +115,12 @@ enum dp_fo_mode {
 
 #define DP_MAX_RELATIONSHIPS 31	/**< as Windows: a server holds up to 31 relationships */
 
+/** Message-digest algorithm of a relationship with a shared secret (failover/fo_digest.h). */
+enum dp_fo_digest {
+	DP_FO_DIGEST_HMAC_SHA256 = 0,	/**< type 240, between leasewire partners (default) */
+	DP_FO_DIGEST_HMAC_MD5 = 1,	/**< type 1, draft-12's, for peers that need it */
+};
+
 struct dp_relationship {
 	char name[DP_NAME_MAX];
 	uint8_t role;			/**< enum dp_fo_role */
@@ -131,6 +137,7 @@ struct dp_relationship {
 	uint32_t state_switch_interval;	/**< seconds */
 	uint32_t load_balance_max_seconds;	/**< ISC: secs >= this overrides the hash */
 	char shared_secret[128];	/**< "" = no message authentication */
+	uint8_t digest;			/**< enum dp_fo_digest: the HMAC with a shared secret */
 	uint32_t *scopes;		/**< indexes into dp_config.scopes, sorted */
 	uint32_t n_scopes;
 };
@@ -154,6 +161,7 @@ struct dp_config {
 	char control_socket[256];	/**< unix control socket path, "" = none */
 	char control_group[64];		/**< group for a 0660 socket, "" = 0600 */
 	uint32_t control_max_request;	/**< bytes */
+	char server_name[DP_NAME_MAX];	/**< this server's name ("" = the host name) */
 
 	struct dp_port *ports;
 	uint32_t n_ports;

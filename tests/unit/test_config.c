@@ -135,6 +135,7 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 		assert_int_equal(x->state_switch_interval, y->state_switch_interval);
 		assert_int_equal(x->load_balance_max_seconds, y->load_balance_max_seconds);
 		assert_string_equal(x->shared_secret, y->shared_secret);
+		assert_int_equal(x->digest, y->digest);
 		assert_int_equal(x->n_scopes, y->n_scopes);
 		assert_memory_equal(x->scopes, y->scopes, sizeof(*x->scopes) * x->n_scopes);
 	}
@@ -276,10 +277,10 @@ static const struct bad bad[] = {
 	  "relationships[1].name: \"pair\" is already the name of relationships[0]" },
 	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"mclt\": 0}]", NULL, NULL,
 	  "relationships[0].mclt: must be an integer 1..604800, got 0" },
-	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\"}]", NULL, NULL,
-	  "relationships[0]: \"scopes\" is missing" },
-	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": []}]", NULL, NULL,
-	  "relationships[0].scopes: must be a list of scope names, got []" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": \"a\"}]", NULL, NULL,
+	  "relationships[0].scopes: must be a list of scope names, got \"a\"" },
+	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"shared-secret-algorithm\": \"sha1\"}]", NULL, NULL,
+	  "relationships[0].shared-secret-algorithm: must be \"hmac-sha256\" or \"hmac-md5\", got \"sha1\"" },
 	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"], \"server-role\": \"passive\", \"mode\": \"hot-standby\"}]", NULL, NULL,
 	  "relationships[0].server-role: must be \"active\" or \"standby\", got \"passive\"" },
 	{ "relationships", "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": \"198.18.0.2\", \"scopes\": [\"a\"]}]", NULL, NULL,
@@ -799,12 +800,22 @@ static void test_relationships(void **state)
 		"  \"mclt\": 60, \"state-switch-interval\": 20, \"shared-secret\": \"s3cret\","
 		"  \"scopes\": [\"b\", \"a\"]},"
 		" {\"name\": \"lb\", \"role\": \"primary\", \"local-address\": \"198.18.20.1\","
-		"  \"partner-address\": \"198.18.20.2\", \"scopes\": []}]", 0, NULL));
-	/* The second relationship is invalid (no scopes): take it out again. */
-	json_array_remove(json_object_get(root, "relationships"), 1);
+		"  \"partner-address\": \"198.18.20.2\", \"scopes\": []},"
+		" {\"role\": \"primary\", \"local-address\": \"198.18.20.1\","
+		"  \"partner-address\": \"198.18.20.3\", \"shared-secret-algorithm\": \"hmac-md5\"}]",
+		0, NULL));
+	json_object_set_new(json_object_get(root, "server"), "name", json_string("hub"));
 	text = json_dumps(root, 0);
 	c = parse_ok(text);
-	assert_int_equal(c->n_relationships, 1);
+	/* A relationship with no scopes is kept (seed 001), with or without "scopes": []. */
+	assert_int_equal(c->n_relationships, 3);
+	assert_string_equal(c->relationships[1].name, "lb");
+	assert_int_equal(c->relationships[1].n_scopes, 0);
+	/* No name: "<this server>-<partner>", as Windows' wizard. */
+	assert_string_equal(c->relationships[2].name, "hub-198.18.20.3");
+	assert_int_equal(c->relationships[2].n_scopes, 0);
+	assert_int_equal(c->relationships[2].digest, DP_FO_DIGEST_HMAC_MD5);
+	assert_int_equal(c->relationships[1].digest, DP_FO_DIGEST_HMAC_SHA256);	/* default */
 	r = &c->relationships[0];
 	assert_string_equal(r->name, "pair");
 	assert_int_equal(c->scopes[0].fo_rel, 1);	/* a and b: relationships[0] + 1 */
@@ -1255,6 +1266,37 @@ static void test_limits(void **state)
 	assert_null(cp_config_parse(doc, err, sizeof(err)));
 	assert_non_null(strstr(err, "scopes: must be a list of 1..4096 scopes, got ["));
 	free(doc);
+
+	/* Seed 001: at most 31 relationships per server, the error names the limit. */
+	for (int n = DP_MAX_RELATIONSHIPS; n <= DP_MAX_RELATIONSHIPS + 1; n++) {
+		json_t *root = json_loads(base_json, 0, NULL), *rels = json_array();
+
+		json_object_set_new(json_object_get(root, "server"), "store",
+				    json_string("/var/lib/leasewire"));
+		for (int i = 0; i < n; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "r%d", i);
+			json_array_append_new(rels, json_pack(
+				"{s:s, s:s, s:s, s:s, s:[]}", "name", name, "role", "primary",
+				"local-address", "198.18.0.1", "partner-address", "198.18.0.2",
+				"scopes"));
+		}
+		json_object_set_new(root, "relationships", rels);
+		doc = json_dumps(root, 0);
+		c = cp_config_parse(doc, err, sizeof(err));
+		if (n == DP_MAX_RELATIONSHIPS) {
+			assert_non_null(c);
+			assert_int_equal(c->n_relationships, DP_MAX_RELATIONSHIPS);
+			dp_config_free(c);
+		} else {
+			assert_null(c);
+			assert_string_equal(err, "relationships: 32 relationships: a server holds at "
+					    "most 31 failover relationships (Windows' limit)");
+		}
+		free(doc);
+		json_decref(root);
+	}
 }
 
 int main(void)

@@ -839,6 +839,14 @@ static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
 	return false;
 }
 
+/* The time by which another client's lease end is judged (dp_ingress.ended_by): after a
+ * forward step of the wall clock, a lease granted before it ends later than its stored end
+ * says, and its address must not go to someone else before then. */
+static uint64_t ended_by(const struct dp_ingress *in)
+{
+	return in->ended_by != 0 && in->ended_by < in->now ? in->ended_by : in->now;
+}
+
 /*
  * Choose the address to offer.
  * @return 0 and *out, or the drop reason.
@@ -923,7 +931,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	const struct bt_binding *cur;
 	uint32_t addr;
-	int why = pick_address(e, s, fo, in->msg, key, res, in->now, &addr);
+	int why = pick_address(e, s, fo, in->msg, key, res, ended_by(in), &addr);
 
 	if (why != 0) {
 		e->ctr->drop[why]++;
@@ -1076,8 +1084,8 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return ack(e, in, s, fo, key, res, addr, d);
 	}
 	/* Failover: a reserved address is its client's on both servers, outside the split. */
-	avail = free_for(res != NULL ? NULL : fo, b, key, in->now);
-	if (!avail && (fo == NULL || in_use(b, key, in->now))) {
+	avail = free_for(res != NULL ? NULL : fo, b, key, ended_by(in));
+	if (!avail && (fo == NULL || in_use(b, key, ended_by(in)))) {
 		return nak(d, s, "address in use by another client");
 	}
 	/* Free, or another client's finished binding: no record of this client on it. (In a
@@ -1164,7 +1172,8 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = s->bootp ? reservation_of(s, in->msg, key) : NULL;
 	struct bt_binding *nb;
 
-	if (res == NULL || !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, in->now)) {
+	if (res == NULL ||
+	    !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, ended_by(in))) {
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}

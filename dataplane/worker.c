@@ -188,6 +188,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	size_t len;
 	int rc;
 
+	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
+	in.ended_by = dp_runtime_reclaim_now(w->rt, in.now);
 	rc = dhcp4_parse(&w->msg, data + w->frame.payload_off, w->frame.payload_len);
 	if (rc != DHCP4_OK) {
 		drop(w, m, dp_drop_from_err(rc));

@@ -508,6 +508,9 @@ static enum cp_leaseop_next pending_finished(struct cp_leaseop *o, int result)
 		p->what = next->what;
 		p->next_step = next->next_step;
 		free(next);
+		/* The first step is done and durable (a DEL: the lease is gone from the store):
+		 * a full ring delays the rest, never drops it. */
+		p->lo.flags |= CP_LEASEOP_RETRY;
 		return CP_LEASEOP_NEXT;
 	}
 	if (p->conn != NULL) {

@@ -246,8 +246,8 @@ static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 
 	if (scope < e->pools->n_scopes && dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
 		atomic_store_explicit(&e->pools->pools[scope].freed_by[rank],
-				      (e->id + 1) << 24 | (uint32_t)(e->seq & 0xffffff),
-				      memory_order_relaxed);
+				      (uint64_t)(e->id + 1) << DP_FREED_SEQ_BITS |
+				      (e->seq & DP_FREED_SEQ_MASK), memory_order_relaxed);
 	}
 }
 
@@ -255,24 +255,24 @@ static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
  * May this worker write @p addr, which has no record? Not while another worker's FREE of it
  * is still on its way to the store: our change would go through our ring, the committer may
  * drain that one first, and the FREE would then delete what we wrote (issue 11 item 2). The
- * sequence is kept modulo 2^24; a FREE more than 2^23 changes behind its worker's durable
- * sequence counts as durable (no ring holds that many).
+ * mark keeps 56 bits of the sequence, which never wrap: a mark left there for as long as the
+ * address stays free must still read as durable (a 24-bit one read "not durable" again
+ * 2^23 changes later, refusing the address to everyone and losing it from the free lists).
  */
 static bool free_settled(const struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
-	uint64_t rank;
-	uint32_t v, w, ahead;
+	uint64_t rank, v;
+	uint32_t w;
 
 	if (scope >= e->pools->n_scopes || !dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
 		return true;	/* outside the ranges: reserved addresses have one writer */
 	}
 	v = atomic_load_explicit(&e->pools->pools[scope].freed_by[rank], memory_order_relaxed);
-	w = (v >> 24) - 1;
+	w = (uint32_t)(v >> DP_FREED_SEQ_BITS) - 1;
 	if (v == 0 || w == e->id) {
 		return true;	/* none, or ours: our ring keeps our order */
 	}
-	ahead = (v - (uint32_t)e->commit.ops->durable(e->commit.ctx, w)) & 0xffffff;
-	return ahead == 0 || ahead >= 0x800000;
+	return (v & DP_FREED_SEQ_MASK) <= e->commit.ops->durable(e->commit.ctx, w);
 }
 
 /* Failover: is the control thread moving the binding of @p addr between writers
@@ -839,6 +839,14 @@ static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
 	return false;
 }
 
+/* The time by which another client's lease end is judged (dp_ingress.ended_by): after a
+ * forward step of the wall clock, a lease granted before it ends later than its stored end
+ * says, and its address must not go to someone else before then. */
+static uint64_t ended_by(const struct dp_ingress *in)
+{
+	return in->ended_by != 0 && in->ended_by < in->now ? in->ended_by : in->now;
+}
+
 /*
  * Choose the address to offer.
  * @return 0 and *out, or the drop reason.
@@ -923,7 +931,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	const struct bt_binding *cur;
 	uint32_t addr;
-	int why = pick_address(e, s, fo, in->msg, key, res, in->now, &addr);
+	int why = pick_address(e, s, fo, in->msg, key, res, ended_by(in), &addr);
 
 	if (why != 0) {
 		e->ctr->drop[why]++;
@@ -1076,8 +1084,8 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return ack(e, in, s, fo, key, res, addr, d);
 	}
 	/* Failover: a reserved address is its client's on both servers, outside the split. */
-	avail = free_for(res != NULL ? NULL : fo, b, key, in->now);
-	if (!avail && (fo == NULL || in_use(b, key, in->now))) {
+	avail = free_for(res != NULL ? NULL : fo, b, key, ended_by(in));
+	if (!avail && (fo == NULL || in_use(b, key, ended_by(in)))) {
 		return nak(d, s, "address in use by another client");
 	}
 	/* Free, or another client's finished binding: no record of this client on it. (In a
@@ -1164,7 +1172,8 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = s->bootp ? reservation_of(s, in->msg, key) : NULL;
 	struct bt_binding *nb;
 
-	if (res == NULL || !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, in->now)) {
+	if (res == NULL ||
+	    !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, ended_by(in))) {
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}

@@ -161,6 +161,12 @@ struct dp_ingress {
 	const struct dhcp4_msg *msg;
 	int iface;			/**< index in cfg->ifaces, -1 when none */
 	uint64_t now;			/**< unix seconds */
+	/**
+	 * The time other clients' lease ends are judged by (is their address free?):
+	 * dp_runtime_reclaim_now(), later than @p now for a while after a forward step of
+	 * the wall clock (worker.h). 0, or anything not below @p now: @p now.
+	 */
+	uint64_t ended_by;
 };
 
 /**

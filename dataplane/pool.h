@@ -62,15 +62,19 @@ struct dp_pool {
 	 */
 	_Atomic uint64_t *lent;
 	/**
-	 * Per rank: the last FREE of the address a worker posted, as (worker + 1) << 24 | (its
-	 * sequence number & 0xffffff); 0 = none. A FREE leaves no record behind, so this is
+	 * Per rank: the last FREE of the address a worker posted, as (worker + 1) <<
+	 * DP_FREED_SEQ_BITS | its sequence number (56 bits: never wraps); 0 = none. A FREE leaves no record behind, so this is
 	 * how another worker about to write the address learns that it must wait until that
 	 * FREE is durable (engine.c free_settled()): rings are not ordered between workers, and
 	 * a FREE committed after its ACK would delete an acknowledged lease. Relaxed atomics:
 	 * written by the worker that freed the address, read by any worker.
 	 */
-	_Atomic uint32_t *freed_by;
+	_Atomic uint64_t *freed_by;
 };
+
+/** dp_pool.freed_by: the low bits hold the FREE's sequence number, the high the worker + 1. */
+#define DP_FREED_SEQ_BITS 56
+#define DP_FREED_SEQ_MASK ((1ULL << DP_FREED_SEQ_BITS) - 1)
 
 /** One worker's free-address FIFO for one scope. */
 struct dp_slice {

@@ -26,7 +26,9 @@ static inline uint64_t tsc_ns(const struct dp_runtime *rt, uint64_t tsc)
 
 uint64_t dp_runtime_now(const struct dp_runtime *rt)
 {
-	int64_t off = atomic_load_explicit(&rt->wall_off_ns, memory_order_relaxed);
+	/* Acquire: pairs with dp_runtime_clock_tick(), so a clock that has taken a forward
+	 * step is never read with the grace from before it (dp_runtime_reclaim_now). */
+	int64_t off = atomic_load_explicit(&rt->wall_off_ns, memory_order_acquire);
 
 	return (uint64_t)((int64_t)tsc_ns(rt, rte_rdtsc()) + off) / NS;
 }
@@ -71,7 +73,6 @@ int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
 	wall = (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 	off = (int64_t)(wall - tsc_ns(rt, tsc));
 	old = atomic_load_explicit(&rt->wall_off_ns, memory_order_relaxed);
-	atomic_store_explicit(&rt->wall_off_ns, off, memory_order_relaxed);
 	step = off - old;
 	if (step > -(int64_t)STEP_NS && step < (int64_t)STEP_NS) {
 		step = 0;
@@ -82,12 +83,15 @@ int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
 		atomic_store_explicit(&rt->grace_until, 0, memory_order_relaxed);
 	}
 	if (step > 0) {
-		/* Leases granted before it end (step) seconds early in wall terms. */
-		atomic_store_explicit(&rt->grace_s, atomic_load(&rt->grace_s) +
-				      ((uint64_t)step + NS - 1) / NS, memory_order_relaxed);
+		/* Leases granted before it end (step) seconds early in wall terms. The grace
+		 * is in place before the clock that needs it is published (below). */
 		atomic_store_explicit(&rt->grace_until, (uint64_t)ts.tv_sec + max_lease,
 				      memory_order_relaxed);
+		atomic_store_explicit(&rt->grace_s, atomic_load(&rt->grace_s) +
+				      ((uint64_t)step + NS - 1) / NS, memory_order_relaxed);
 	}
+	/* Release: a worker that reads this offset (acquire) reads the grace above too. */
+	atomic_store_explicit(&rt->wall_off_ns, off, memory_order_release);
 	return step / (int64_t)NS;
 }
 
@@ -188,6 +192,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	size_t len;
 	int rc;
 
+	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
+	in.ended_by = dp_runtime_reclaim_now(w->rt, in.now);
 	rc = dhcp4_parse(&w->msg, data + w->frame.payload_off, w->frame.payload_len);
 	if (rc != DHCP4_OK) {
 		drop(w, m, dp_drop_from_err(rc));

@@ -131,9 +131,9 @@ struct dp_runtime {
  *    the next start-up judges it right. A lease granted before the step carries an end D
  *    early in wall terms; so for the longest lease time after the step, reclaims judge lease
  *    ends D later (dp_runtime_reclaim_now): the step never makes a live lease look ended to
- *    the reclaim. (A client asking for such an address by option 50 judges by the wall
- *    clock; a restart inside that window judges by the wall clock too: the store keeps no
- *    record of the step.)
+ *    the reclaim, nor to the engine when another client asks for the address (by option
+ *    50, or from a free list: dp_ingress.ended_by). (A restart inside that window judges by
+ *    the wall clock: the store keeps no record of the step.)
  */
 
 /** Current unix time in seconds as last published plus the TSC since (no system call). May

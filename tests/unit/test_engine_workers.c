@@ -520,6 +520,51 @@ static void write_waits_for_another_writers_free(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * The mark a FREE leaves (dp_pool.freed_by) must not turn back into "not durable" when the
+ * worker that posted it has gone on for millions of changes: the address would be refused to
+ * every other writer (write_conflict) for as long again, and each pop from a free list would
+ * lose it from every list. With a 24-bit sequence that happened 2^23 .. 2^24 changes later.
+ */
+static void old_free_stays_settled(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_decision d;
+	struct reqbuf r;
+	uint32_t x;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* worker 0 frees it */
+	assert_int_equal(del.count, 1);
+	/* Worker 0 goes on: 12 M changes later, all durable. */
+	v->e[0].seq += 12u << 20;
+	atomic_store(&v->mem.durable[0], v->e[0].seq);
+	assert_int_equal(deliver(v, T0 + 1), 1);	/* back to worker 1's free list */
+	/* Only .a left in worker 1's share: the next DISCOVER must get it, and keep it. */
+	while (dp_slice_count(v->pools, 1, 0) > 0) {
+		assert_true(dp_slice_pop(v->pools, 1, 0, &x));
+	}
+	dp_engine_requeue(&v->e[1], 0, a);
+	rb_begin(&r, mac1, 7);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(handle(v, 1, &r, T0 + 2, &d));
+	assert_int_equal(d.yiaddr, a);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
+	/* And a client asking for it by name (SELECTING, option 50) gets it. */
+	rb_begin(&r, mac1, 8);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(handle(v, 1, &r, T0 + 3, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
+}
+
 /* DP_OP_PEER (failover scope) on worker @p w: make @p addr {state, mac (0: none)}. */
 static int peer_op(struct env *v, uint32_t w, uint32_t addr, uint8_t state, uint16_t mac)
 {
@@ -589,6 +634,7 @@ int main(void)
 		T(dry_share_borrows_from_the_other_worker),
 		T(undelivered_loan_returns_to_the_lender),
 		T(write_waits_for_another_writers_free),
+		T(old_free_stays_settled),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

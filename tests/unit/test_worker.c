@@ -270,12 +270,86 @@ static void clock_follows_wall_clock_steps(void **state)
 	assert_true(dp_worker_now(w) == floor);	/* stands still until the wall catches up */
 }
 
+/* Run @p r through the worker, committing what it posts: the DHCP types it sent. */
+static unsigned exchange(struct dp_worker *w, const struct reqbuf *r, uint8_t *types)
+{
+	struct rte_mbuf *m = client_frame(r);
+
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	(void)committer_round(cm);
+	dp_worker_flush(w);
+	return transmitted(types, 8);
+}
+
+/*
+ * The wall clock steps forward by two hours (it was behind): a lease granted just before the
+ * step carries an end two hours early in wall terms, while its client still holds it for ten
+ * minutes. No other client may be given the address meanwhile, asking for it by name
+ * (SELECTING with option 50) included: it is judged with the same grace as the reclaims.
+ */
+static void forward_step_never_gives_a_live_lease_away(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	uint32_t addr = IP4(198, 18, 0, 108);
+	const struct bt_binding *b;
+	struct reqbuf r;
+	uint8_t types[8];
+
+	(void)state;
+	/* The previous test left the clock ahead and a floor: start from a clock two hours
+	 * behind the wall clock, as at boot before NTP. */
+	(void)dp_runtime_clock_tick(&rt);
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
+	w->now_floor = 0;
+
+	rb_begin(&r, 5, 10);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	assert_int_equal(exchange(w, &r, types), 1);
+	assert_int_equal(types[0], DHCP4_ACK);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+
+	assert_true(dp_runtime_clock_tick(&rt) >= 7199);	/* NTP steps the clock */
+
+	/* Another client asks for the address by name: never an ACK. */
+	rb_begin(&r, 6, 11);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	if (exchange(w, &r, types) == 1) {
+		assert_int_not_equal(types[0], DHCP4_ACK);
+	}
+	/* Nor an offer of it. */
+	rb_begin(&r, 6, 12);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	assert_int_equal(exchange(w, &r, types), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_int_equal(b->key.data[6], 5);	/* still the first client's */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ack_waits_for_durability),
 		cmocka_unit_test(stale_parked_ack_is_dropped),
 		cmocka_unit_test(clock_follows_wall_clock_steps),
+		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

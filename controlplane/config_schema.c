@@ -1288,6 +1288,9 @@ static const struct cs_item server_items[] = {
 	  .doc = "group for a 0660 socket; \"\" = 0600, root only" },
 	{ "control-max-request", CS_INT, 0, AT(C, control_max_request), .min = 1024,
 	  .max = 64 << 20, .def = 1 << 20, .doc = "largest control request, bytes" },
+	{ "user", CS_STR, CS_OMIT_EMPTY, AT(C, user), .min = 0,
+	  .doc = "once started, run as this user (the store and control socket become its); "
+		 "\"\" = stay root; capabilities are dropped either way (see Privileges)" },
 };
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 

@@ -320,6 +320,7 @@ static const struct dp_scope **scope_filter(const struct dp_config *cfg, json_t 
 		*err = ctl_answer(CTL_ERROR, NULL, "arguments.scopes: must be a list of names");
 		return NULL;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	out = calloc(json_array_size(list) + 1, sizeof(*out));
 	if (out == NULL) {
 		*err = ctl_answer(CTL_ERROR, NULL, "out of memory");

@@ -1261,8 +1261,10 @@ static char *read_to_eof(int fd)
 		len += (size_t)n;
 		if (cap - len - 1 == 0) {
 			cap *= 2;
-			b = realloc(b, cap);
-			assert_non_null(b);
+			char *nb = realloc(b, cap);
+
+			assert_non_null(nb);
+			b = nb;
 		}
 	}
 	b[len] = '\0';
@@ -1298,7 +1300,9 @@ static void *fake_main(void *arg)
 			size_t len = f->answer_len[i] != 0 ? f->answer_len[i] : strlen(a);
 
 			for (size_t k = 0; k < len; k++) {
-				a[k] = a[k] == '\'' ? '"' : a[k];
+				if (a[k] == '\'') {
+					a[k] = '"';
+				}
 			}
 			write_all(fd, a, len);
 			free(a);

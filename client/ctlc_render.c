@@ -7,6 +7,7 @@
 #include "ctlc_render.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -102,34 +103,58 @@ static void table_free(struct table *t)
 	t->cap = 0;
 }
 
-/* "9m 58s", "7m", "3d 4h": the largest unit and, when not zero, the next one. */
+/*
+ * Every number below comes from the server's answer and may be anything a JSON integer can
+ * be (INT64_MIN included): sums and differences saturate instead of overflowing, and a
+ * duration is printed from its unsigned magnitude, so no answer is undefined behaviour.
+ */
+static long long sat_add(long long a, long long b)
+{
+	long long r;
+
+	if (__builtin_add_overflow(a, b, &r)) {
+		return b > 0 ? LLONG_MAX : LLONG_MIN;
+	}
+	return r;
+}
+
+static long long sat_sub(long long a, long long b)
+{
+	long long r;
+
+	if (__builtin_sub_overflow(a, b, &r)) {
+		return b < 0 ? LLONG_MAX : LLONG_MIN;
+	}
+	return r;
+}
+
+/* "9m 58s", "7m", "3d 4h": the largest unit and, when not zero, the next one; no sign. */
 static void fmt_duration(long long s, char *out, size_t len)
 {
 	static const struct {
-		long long secs;
+		unsigned long long secs;
 		char unit;
 	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' } };
+	/* |s| without negating LLONG_MIN. */
+	unsigned long long m = s < 0 ? 0ULL - (unsigned long long)s : (unsigned long long)s;
 
-	if (s < 0) {
-		s = -s;
-	}
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		long long v = s / units[i].secs;
-		long long rest;
+		unsigned long long v = m / units[i].secs;
+		unsigned long long rest;
 
 		if (v == 0 && units[i].secs != 1) {
 			continue;
 		}
 		if (i + 1 == sizeof(units) / sizeof(units[0])) {
-			snprintf(out, len, "%llds", v);
+			snprintf(out, len, "%llus", v);
 			return;
 		}
-		rest = (s % units[i].secs) / units[i + 1].secs;
+		rest = (m % units[i].secs) / units[i + 1].secs;
 		if (rest != 0) {
-			snprintf(out, len, "%lld%c %lld%c", v, units[i].unit, rest,
+			snprintf(out, len, "%llu%c %llu%c", v, units[i].unit, rest,
 				 units[i + 1].unit);
 		} else {
-			snprintf(out, len, "%lld%c", v, units[i].unit);
+			snprintf(out, len, "%llu%c", v, units[i].unit);
 		}
 		return;
 	}
@@ -151,7 +176,7 @@ static void fmt_when(long long t, time_t now, char *out, size_t len)
 	char abs[48], rel[48];
 
 	fmt_utc(t, abs, sizeof(abs));
-	fmt_duration(t - (long long)now, rel, sizeof(rel));
+	fmt_duration(sat_sub(t, (long long)now), rel, sizeof(rel));
 	if (t > (long long)now) {
 		snprintf(out, len, "%s (in %s)", abs, rel);
 	} else if (t < (long long)now) {
@@ -331,7 +356,7 @@ static void lease_expires(json_t *l, time_t now, char *out, size_t len)
 	} else if (json_is_integer(exp)) {
 		fmt_when(json_integer_value(exp), now, out, len);
 	} else if (json_is_integer(cltt) && json_is_integer(lft)) {
-		fmt_when(json_integer_value(cltt) + json_integer_value(lft), now, out, len);
+		fmt_when(sat_add(json_integer_value(cltt), json_integer_value(lft)), now, out, len);
 	} else {
 		snprintf(out, len, "-");
 	}
@@ -767,7 +792,7 @@ static int render_status(FILE *out, json_t *st, time_t now)
 			json_int_t s = json_integer_value(v);
 
 			fmt_duration(s, d, sizeof(d));
-			fmt_utc((long long)now - s, at, sizeof(at));
+			fmt_utc(sat_sub((long long)now, s), at, sizeof(at));
 			if (strcmp(*k, "uptime") == 0) {
 				snprintf(buf, sizeof(buf), "%s (since %s)", d, at);
 			} else {

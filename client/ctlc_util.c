@@ -93,8 +93,14 @@ bool ctlc_parse_ipv4(const char *s, uint32_t *out)
 
 size_t ctlc_parse_hex(const char *s, uint8_t *out, size_t max, bool *sep)
 {
-	char sc = strchr(s, ':') != NULL ? ':' : strchr(s, '-') != NULL ? '-' : 0;
+	char sc = '\0';
 	size_t n = 0;
+
+	if (strchr(s, ':') != NULL) {
+		sc = ':';
+	} else if (strchr(s, '-') != NULL) {
+		sc = '-';
+	}
 
 	*sep = sc != 0;
 	if (sc != 0) {

@@ -97,6 +97,9 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	    strcmp(nc->control_group, cur->control_group) != 0) {
 		return "server.control-socket: changing the socket needs a restart";
 	}
+	if (strcmp(nc->user, cur->user) != 0) {
+		return "server.user: changing the user needs a restart";
+	}
 	if (relationships_changed(cur, nc, buf, len)) {
 		return buf;
 	}

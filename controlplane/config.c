@@ -882,7 +882,8 @@ static void one_line(char *out, size_t size, const char *text)
 	out[o] = '\0';
 }
 
-static struct dp_config *parse_buffer(const char *buf, size_t len, char *err, size_t errlen)
+static struct dp_config *parse_buffer(const char *buf, size_t len,
+				      const struct dp_config *running, char *err, size_t errlen)
 {
 	struct pctx *p;
 	struct dp_config *c = NULL;
@@ -916,6 +917,7 @@ static struct dp_config *parse_buffer(const char *buf, size_t len, char *err, si
 	p->err = err;
 	p->errlen = errlen;
 	p->c = c;
+	p->running = running;
 	for (size_t i = 0; i < DP_MAX_IFACES; i++) {
 		p->iface_owner[i] = -1;
 	}
@@ -935,7 +937,14 @@ out:
 
 struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errlen)
 {
-	return parse_buffer(json_text, strlen(json_text), err, errlen);
+	return parse_buffer(json_text, strlen(json_text), NULL, err, errlen);
+}
+
+struct dp_config *cp_config_parse_replacing(const char *json_text,
+					    const struct dp_config *running, char *err,
+					    size_t errlen)
+{
+	return parse_buffer(json_text, strlen(json_text), running, err, errlen);
 }
 
 struct dp_config *cp_config_load(const char *path, char *err, size_t errlen)
@@ -987,7 +996,7 @@ struct dp_config *cp_config_load(const char *path, char *err, size_t errlen)
 		}
 		goto out;
 	}
-	c = parse_buffer(buf != NULL ? buf : "", len, err, errlen);
+	c = parse_buffer(buf != NULL ? buf : "", len, NULL, err, errlen);
 out:
 	free(buf);
 	fclose(f);
@@ -1000,6 +1009,17 @@ json_t *cp_config_to_json(const struct dp_config *c)
 	json_t *root = cs_write_object(c, &cs_root, c, &ok);
 
 	if (!ok) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+json_t *cp_config_to_json_masked(const struct dp_config *c)
+{
+	json_t *root = cp_config_to_json(c);
+
+	if (root != NULL && !cs_mask_secrets(root, &cs_root)) {
 		json_decref(root);
 		return NULL;
 	}

@@ -50,6 +50,32 @@ struct dp_config *cp_config_load(const char *path, char *err, size_t errlen);
 _mustcheck_
 struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errlen);
 
+/** What cp_config_to_json_masked() shows in place of a secret (relationships[].shared-secret). */
+#define CP_CONFIG_SECRET_MASK "********"
+
+/**
+ * @brief cp_config_parse() for a document that replaces a running configuration.
+ *
+ * The same as cp_config_parse(), except that a secret given as CP_CONFIG_SECRET_MASK (what
+ * cp_config_to_json_masked() shows) keeps the secret of the same object in @p running (for
+ * a relationship: the running relationship of the same name), so that a configuration read
+ * with config-get can be edited and sent back without the secret ever leaving the daemon.
+ * A mask with no such running object is refused with its path. cp_config_parse() and
+ * cp_config_load() refuse the mask as a value.
+ *
+ * @param json_text NUL-terminated JSON document.
+ * @param running   the running snapshot (not modified, not kept); may be NULL, which is
+ *                  cp_config_parse().
+ * @param err       receives one message when the result is NULL.
+ * @param errlen    size of @p err.
+ * @return a new snapshot owned by the caller (release with dp_config_free()), or NULL.
+ * @note Control thread.
+ */
+__attribute__((warn_unused_result))
+struct dp_config *cp_config_parse_replacing(const char *json_text,
+					    const struct dp_config *running, char *err,
+					    size_t errlen);
+
 /**
  * @brief The inverse of cp_config_parse(): describe a snapshot as a JSON document.
  *
@@ -66,6 +92,21 @@ struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errle
  */
 _mustcheck_
 json_t *cp_config_to_json(const struct dp_config *c);
+
+/**
+ * @brief cp_config_to_json() for an answer: every non-empty secret (the schema rows flagged
+ * as such: relationships[].shared-secret) written as CP_CONFIG_SECRET_MASK.
+ *
+ * This is what the control socket shows (config-get); what is written to a file or to the
+ * store is cp_config_to_json(), which keeps the secrets. Parsing the result with
+ * cp_config_parse_replacing() against @p c gives an equal snapshot.
+ *
+ * @param c snapshot to describe (not modified).
+ * @return a new JSON object (release with json_decref()), or NULL as cp_config_to_json().
+ * @note Any thread that holds a reference to @p c.
+ */
+__attribute__((warn_unused_result))
+json_t *cp_config_to_json_masked(const struct dp_config *c);
 
 /**
  * @brief The built-in lab configuration as JSON text (the README quickstart): one worker,

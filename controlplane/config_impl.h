@@ -42,6 +42,7 @@ struct pctx {
 	uint16_t *where;			/* interface i: ports[p].interfaces[where[i]] */
 	int *owner;				/* relationship of each scope, or -1 */
 	struct dp_scope *scope;			/* the scope whose reservations are parsed */
+	const struct dp_config *running;	/* resolves CP_CONFIG_SECRET_MASK, or NULL */
 };
 
 /* --- messages and paths ---------------------------------------------------------------- */
@@ -98,6 +99,14 @@ enum cs_type {
 /* Row flags. */
 #define CS_REQUIRED	0x01	/* "\"key\" is missing" when absent */
 #define CS_OMIT_EMPTY	0x02	/* not written back while 0 or "" */
+/*
+ * A credential (CS_STR): cp_config_to_json_masked() writes CP_CONFIG_SECRET_MASK in place of
+ * a non-empty value, and the parser reads that mask back as "keep the running value", taken
+ * from the object the cs_object's .running hook names; without a running configuration (a
+ * file, the store) the mask is refused, so a masked answer saved as a file cannot silently
+ * become the secret.
+ */
+#define CS_SECRET	0x04
 
 struct cs_enum {
 	const char *name;
@@ -112,6 +121,8 @@ typedef int (*cs_check_fn)(struct pctx *p, const char *path, const json_t *v, vo
 typedef int (*cs_post_fn)(struct pctx *p, const char *path, const json_t *json, void *obj);
 typedef json_t *(*cs_write_fn)(const struct dp_config *c, const void *obj, bool *ok);
 typedef bool (*cs_when_fn)(const void *obj);
+/* The object of p->running that @obj stands for (matched by its rows parsed so far), or NULL. */
+typedef const void *(*cs_running_fn)(const struct pctx *p, const void *obj);
 
 struct cs_item {
 	const char *key;
@@ -139,6 +150,7 @@ struct cs_object {
 	size_t n_items;
 	cs_post_fn pre;			/* before the rows (after the unknown-key check) */
 	cs_post_fn post;		/* after all rows: rules between members */
+	cs_running_fn running;		/* CS_SECRET rows: where the kept value comes from */
 };
 
 extern const struct cs_object cs_root, cs_port, cs_iface, cs_scope, cs_reservation,
@@ -150,6 +162,12 @@ int cs_parse_object(struct pctx *p, const char *path, json_t *v, const struct cs
 /* @obj as a JSON object by @o, rows in table order; clears *ok on failure. */
 json_t *cs_write_object(const struct dp_config *c, const struct cs_object *o, const void *obj,
 			bool *ok);
+/*
+ * Replace every non-empty CS_SECRET value of @j (written by cs_write_object() from @o) with
+ * CP_CONFIG_SECRET_MASK, nested objects and CS_CUSTOM lists with a .sub included.
+ * @return false on allocation failure (@j is then partly masked: do not hand it out).
+ */
+bool cs_mask_secrets(json_t *j, const struct cs_object *o);
 
 /* --- hooks in config.c: lists and the rules across their entries ------------------------- */
 

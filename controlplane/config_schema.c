@@ -1193,6 +1193,19 @@ static bool rel_load_balance(const void *obj)
 	return ((const struct dp_relationship *)obj)->mode == DP_FO_LOAD_BALANCE;
 }
 
+/* The running relationship of the same name ("name" is the first row). */
+static const void *relationship_running(const struct pctx *p, const void *obj)
+{
+	const struct dp_relationship *r = obj;
+
+	for (uint32_t i = 0; i < p->running->n_relationships; i++) {
+		if (strcmp(p->running->relationships[i].name, r->name) == 0) {
+			return &p->running->relationships[i];
+		}
+	}
+	return NULL;
+}
+
 /*
  * The name Windows' wizard gives: "<this server>-<partner>", this server being server.name or
  * else the host name, the partner its address (the only name we know it by). Characters a
@@ -1306,6 +1319,9 @@ static const struct cs_item server_items[] = {
 	  .max = 64 << 20, .def = 1 << 20, .doc = "largest control request, bytes" },
 	{ "name", CS_NAME, CS_OMIT_EMPTY, AT(C, server_name), .doc_default = "the host name",
 	  .doc = "this server's name: the first half of a default relationship name" },
+	{ "user", CS_STR, CS_OMIT_EMPTY, AT(C, user), .min = 0,
+	  .doc = "once started, run as this user (the store and control socket become its); "
+		 "\"\" = stay root; capabilities are dropped either way (see Privileges)" },
 };
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 
@@ -1468,8 +1484,9 @@ static const struct cs_item relationship_items[] = {
 	  .doc = "a client retrying this long (secs) is answered whatever its hash" },
 	/* The HMAC key of D12 §11.1 (fo_link_cfg.shared_secret): 1..127 bytes, the size of
 	 * dp_relationship.shared_secret and FO_LINK_SECRET_MAX - 1; "" (or absent) = none. */
-	{ "shared-secret", CS_STR, 0, AT(C, shared_secret), .min = 0,
-	  .doc = "HMAC key of every message; \"\" = no authentication (ISC: none)" },
+	{ "shared-secret", CS_STR, CS_SECRET, AT(C, shared_secret), .min = 0,
+	  .doc = "HMAC key of every message; \"\" = no authentication (ISC: none); config-get "
+		 "shows `" CP_CONFIG_SECRET_MASK "`, which config-set reads as the running secret" },
 	/* fo_link_cfg.digest: SHA-256 (type 240) as Windows' default algorithm, between
 	 * leasewire partners; draft-12's MD5 (type 1) for peers that need it. */
 	{ "shared-secret-algorithm", CS_ENUM, 0, AT(C, digest), .enums = fo_digests,
@@ -1482,7 +1499,8 @@ static const struct cs_item relationship_items[] = {
 		 "relationship kept for later use" },
 };
 const struct cs_object cs_relationship = OBJECT("relationships[].", relationship_items,
-						.post = relationship_post);
+						.post = relationship_post,
+						.running = relationship_running);
 #undef C
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1543,9 +1561,31 @@ static int enum_value(struct pctx *p, const char *path, const struct cs_item *it
 	return cs_fail_got(p, path, what, v);
 }
 
-/* One row: the value @v at @path (NULL when absent) into @obj. */
-static int parse_item(struct pctx *p, const char *path, const struct cs_item *it, json_t *v,
-		      void *obj)
+/*
+ * A CS_SECRET row given as the mask: the value of the same object in the running
+ * configuration, if there is one; a mask is never a secret itself.
+ */
+static int keep_secret(struct pctx *p, const char *path, const struct cs_object *o,
+		       const struct cs_item *it, void *obj)
+{
+	const void *was;
+
+	if (p->running == NULL || o->running == NULL) {
+		return cs_fail(p, path, "\"%s\" is the mask config-get shows in place of the "
+			       "secret: write the secret itself", CP_CONFIG_SECRET_MASK);
+	}
+	was = o->running(p, obj);
+	if (was == NULL) {
+		return cs_fail(p, path, "\"%s\" keeps the running secret, but none of that name "
+			       "is running: write the secret itself", CP_CONFIG_SECRET_MASK);
+	}
+	memcpy((char *)obj + it->off, (const char *)was + it->off, it->size);
+	return 0;
+}
+
+/* One row of @o: the value @v at @path (NULL when absent) into @obj. */
+static int parse_item(struct pctx *p, const char *path, const struct cs_object *o,
+		      const struct cs_item *it, json_t *v, void *obj)
 {
 	char *dst = (char *)obj + it->off;
 	long long x = 0;
@@ -1568,6 +1608,10 @@ static int parse_item(struct pctx *p, const char *path, const struct cs_item *it
 		if (v == NULL) {
 			snprintf(dst, it->size, "%s", it->def_str != NULL ? it->def_str : "");
 			return 0;
+		}
+		if ((it->flags & CS_SECRET) && json_is_string(v) &&
+		    strcmp(json_string_value(v), CP_CONFIG_SECRET_MASK) == 0) {
+			return keep_secret(p, path, o, it, obj);
 		}
 		return str_value(p, path, v, dst, it->size, (size_t)it->min);
 	case CS_NAME:
@@ -1615,7 +1659,7 @@ static int parse_rows(struct pctx *p, const char *path, json_t *v, const struct 
 			}
 			continue;
 		}
-		if (parse_item(p, sub, it, x, obj) != 0 ||
+		if (parse_item(p, sub, o, it, x, obj) != 0 ||
 		    (x != NULL && it->check != NULL && it->check(p, sub, x, obj) != 0)) {
 			return -EINVAL;
 		}
@@ -1714,6 +1758,35 @@ json_t *cs_write_object(const struct dp_config *c, const struct cs_object *o, co
 		put(j, it->key, v, ok);
 	}
 	return j;
+}
+
+bool cs_mask_secrets(json_t *j, const struct cs_object *o)
+{
+	for (size_t i = 0; i < o->n_items; i++) {
+		const struct cs_item *it = &o->items[i];
+		json_t *v = json_object_get(j, it->key), *e;
+		size_t k;
+
+		if (v == NULL) {
+			continue;
+		}
+		if ((it->flags & CS_SECRET) && json_is_string(v) && json_string_length(v) != 0) {
+			if (json_string_set(v, CP_CONFIG_SECRET_MASK) != 0) {
+				return false;
+			}
+		} else if (it->type == CS_OBJECT) {
+			if (!cs_mask_secrets(v, it->sub)) {
+				return false;
+			}
+		} else if (it->type == CS_CUSTOM && it->sub != NULL && json_is_array(v)) {
+			json_array_foreach(v, k, e) {
+				if (!cs_mask_secrets(e, it->sub)) {
+					return false;
+				}
+			}
+		}
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------------------------------ */

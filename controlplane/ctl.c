@@ -439,7 +439,9 @@ static int make_dir(const char *path, gid_t gid, char *err, size_t errlen)
 	for (char *p = dir + 1; *p != '\0'; p++) {
 		if (*p == '/') {
 			*p = '\0';
-			(void)mkdir(dir, 0755);
+			if (mkdir(dir, 0755) == 0) {
+				(void)chmod(dir, 0755);	/* whatever the umask */
+			}
 			*p = '/';
 		}
 	}

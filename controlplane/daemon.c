@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <poll.h>
 
 #include <rte_cycles.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "persist.h"
+#include "privdrop.h"
 #include "stats.h"
 #include "telemetry.h"
 #include "worker.h"
@@ -311,6 +313,16 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	if (open_control_socket(d, rt->snap->cfg) != 0) {
 		goto out;
 	}
+	/* Every port, listener, socket and store file is open: drop what is left. */
+	rc = cp_priv_drop(&(struct cp_priv_opts){
+			.keep = cp_priv_keep(rt->snap->cfg), .user = rt->snap->cfg->user,
+			.store_dir = rt->snap->cfg->store_path,
+			.socket = d->ctl != NULL ? rt->snap->cfg->control_socket : NULL},
+			err, sizeof(err));
+	if (rc != 0) {
+		cp_log(CP_LOG_ERR, "%s", err);
+		goto out;
+	}
 	if (launch_workers(rt) != 0) {
 		cp_log(CP_LOG_ERR, "cannot launch workers");
 		atomic_store(&rt->stop, true);
@@ -372,6 +384,8 @@ int cp_daemon_run(struct dp_config *cfg, const struct cp_daemon_args *args)
 		return 1;
 	}
 	d->config_path = args->config_path;
+	/* What leasewired creates (DPDK's run-time files, the store) is not for others. */
+	umask(0027);
 	/* config-write stays inside the configuration's own directory. */
 	snprintf(d->config_dir, sizeof(d->config_dir), "/etc/leasewire");
 	if (args->config_path != NULL) {

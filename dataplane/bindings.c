@@ -154,6 +154,7 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
 	w->id = id;
 	cds_lfs_init(&w->returned);
 	w->slab = calloc(n_records, sizeof(*w->slab));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	w->stock = calloc(n_records, sizeof(*w->stock));
 	if (w->slab == NULL || w->stock == NULL) {
 		bt_writer_deinit(w);

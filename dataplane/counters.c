@@ -5,7 +5,7 @@
 #include "frame.h"
 
 static const char *const drop_names[DP_DROP_MAX] = {
-#define X(id, name, help) [DP_DROP_##id] = name,
+#define X(id, name, help) [DP_DROP_##id] = (name),
 	LW_DROP_TABLE(X)
 #undef X
 };

@@ -162,6 +162,7 @@ struct dp_config {
 	char control_group[64];		/**< group for a 0660 socket, "" = 0600 */
 	uint32_t control_max_request;	/**< bytes */
 	char server_name[DP_NAME_MAX];	/**< this server's name ("" = the host name) */
+	char user[64];			/**< run as this user once started, "" = stay root */
 
 	struct dp_port *ports;
 	uint32_t n_ports;

@@ -160,8 +160,8 @@ static void release_parked(struct dp_worker *w)
 void dp_worker_flush(struct dp_worker *w)
 {
 	release_parked(w);
-	for (uint16_t pi = 0; pi < w->rt->n_ports; pi++) {
-		tx_flush_port(w, pi);
+	for (uint32_t pi = 0; pi < w->rt->n_ports; pi++) {
+		tx_flush_port(w, (uint16_t)pi);
 	}
 }
 
@@ -444,12 +444,12 @@ int dp_worker_main(void *arg)
 		uint32_t idle_us = cfg->idle_sleep_us;	/* cfg is not ours past the QS */
 		unsigned work = 0;
 
-		for (uint16_t pi = 0; pi < rt->n_ports; pi++) {
+		for (uint32_t pi = 0; pi < rt->n_ports; pi++) {
 			uint16_t n = rte_eth_rx_burst(rt->ports[pi].port_id, (uint16_t)w->id,
 						      pkts, DP_BURST);
 
 			for (uint16_t i = 0; i < n; i++) {
-				pkts[i]->port = pi;
+				pkts[i]->port = (uint16_t)pi;
 			}
 			handle_burst(w, cfg, pkts, n);
 			work += n;

@@ -833,6 +833,7 @@ static bool conn_frames(struct fo_link *l, struct evq *q, struct conn *c)
 		if (fl == 0) {
 			return true;
 		}
+		m.err_opt = 0;	/* named in the message below whatever the decoder got to */
 		if (fl > 0) {
 			rc = fo_msg_decode(&m, c->rbuf, (size_t)fl, 0);
 		}

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-	gcc clang libclang-rt-14-dev pkg-config meson ninja-build
+	gcc clang libclang-rt-14-dev clang-tidy cppcheck pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev liburcu-dev liblmdb-dev lmdb-utils libjemalloc-dev
 	libjansson-dev libcmocka-dev
 	iproute2 ethtool procps isc-dhcp-client isc-dhcp-server kea-admin python3-scapy tshark

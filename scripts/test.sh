@@ -1,7 +1,9 @@
 #!/bin/bash
 # Install, build and run every test. This is the README's test command and what CI runs.
 #
-#   1. gcc build (-Werror):           unit, fuzz-replay, golden and end-to-end suites
+#   1. gcc build (-Werror):           unit, fuzz-replay, golden, end-to-end and lint suites
+#                                     (lint: cppcheck and clang-tidy, scripts/lint.sh; the
+#                                     slow clang-analyzer pass is on demand: lint.sh build deep)
 #   2. gcc ASan+UBSan build:          the same suites again (bad input must never crash,
 #                                     over-read or leak, in the daemon as in the codecs)
 #   3. clang build (-Werror):         unit suite (the fuzz harnesses also build for libFuzzer)

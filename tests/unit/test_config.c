@@ -850,6 +850,97 @@ static void test_relationships(void **state)
 	free(text);
 }
 
+/* A base document with relationship "pair" whose secret is @secret (a JSON string literal). */
+static char *with_secret(const char *secret)
+{
+	json_t *root = json_loads(base_json, 0, NULL);
+	char rel[512];
+	char *text;
+
+	snprintf(rel, sizeof(rel),
+		 "[{\"name\": \"pair\", \"role\": \"primary\", \"local-address\": \"198.18.0.1\","
+		 "  \"partner-address\": \"198.18.0.2\", \"shared-secret\": %s,"
+		 "  \"scopes\": [\"a\"]}]", secret);
+	json_object_set_new(json_object_get(root, "server"), "store",
+			    json_string("/var/lib/leasewire"));
+	json_object_set_new(root, "relationships", json_loads(rel, 0, NULL));
+	text = json_dumps(root, 0);
+	json_decref(root);
+	assert_non_null(text);
+	return text;
+}
+
+/* config-get shows a mask for the secret; config-set/-test read the mask back as "keep". */
+static void test_secret_mask(void **state)
+{
+	char *text = with_secret("\"s3cret\""), *shown, *full, *other, err[512];
+	struct dp_config *c, *c2, *none;
+	json_t *masked, *clear;
+
+	(void)state;
+	c = parse_ok(text);
+	assert_string_equal(c->relationships[0].shared_secret, "s3cret");
+
+	/* The answer never holds the secret; the file writer keeps it. */
+	masked = cp_config_to_json_masked(c);
+	assert_non_null(masked);
+	shown = json_dumps(masked, 0);
+	assert_null(strstr(shown, "s3cret"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(masked, "relationships"), 0), "shared-secret")),
+		CP_CONFIG_SECRET_MASK);
+	clear = cp_config_to_json(c);
+	full = json_dumps(clear, 0);
+	assert_non_null(strstr(full, "\"s3cret\""));
+
+	/* The mask sent back keeps the running secret of the relationship of that name. */
+	c2 = cp_config_parse_replacing(shown, c, err, sizeof(err));
+	if (c2 == NULL) {
+		print_error("refused: %s\n", err);
+	}
+	assert_non_null(c2);
+	assert_config_equal(c, c2);
+	dp_config_free(c2);
+
+	/* Without a running configuration (a file) the mask is refused, never taken as a key. */
+	assert_null(cp_config_parse(shown, err, sizeof(err)));
+	assert_string_equal(err, "relationships[0].shared-secret: \"********\" is the mask "
+			    "config-get shows in place of the secret: write the secret itself");
+
+	/* A running configuration without a relationship of that name has nothing to keep. */
+	none = parse_ok(base_json);
+	assert_null(cp_config_parse_replacing(shown, none, err, sizeof(err)));
+	assert_string_equal(err, "relationships[0].shared-secret: \"********\" keeps the "
+			    "running secret, but none of that name is running: write the secret "
+			    "itself");
+
+	/* A new clear secret replaces the running one. */
+	other = with_secret("\"n3w-secret\"");
+	c2 = cp_config_parse_replacing(other, c, err, sizeof(err));
+	assert_non_null(c2);
+	assert_string_equal(c2->relationships[0].shared_secret, "n3w-secret");
+	dp_config_free(c2);
+	free(other);
+
+	/* No secret is shown as none: "" is not masked. */
+	other = with_secret("\"\"");
+	c2 = parse_ok(other);
+	json_decref(masked);
+	masked = cp_config_to_json_masked(c2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(masked, "relationships"), 0), "shared-secret")), "");
+	dp_config_free(c2);
+	free(other);
+
+	json_decref(masked);
+	json_decref(clear);
+	dp_config_free(none);
+	dp_config_free(c);
+	free(shown);
+	free(full);
+	free(text);
+}
+
 static void test_base(void **state)
 {
 	struct dp_config *c;
@@ -1304,6 +1395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base),
 		cmocka_unit_test(test_relationships),
+		cmocka_unit_test(test_secret_mask),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_table),

@@ -93,7 +93,7 @@ static void test_check(void **state)
 			assert_non_null(args);
 		}
 		ret = ctl_proto_check(c, args, msg, sizeof(msg));
-		if (rows[i].err == NULL ? ret != 0 : ret != -EINVAL || strcmp(msg, rows[i].err)) {
+		if (rows[i].err == NULL ? ret != 0 : ret != -EINVAL || strcmp(msg, rows[i].err) != 0) {
 			fail_msg("row %zu (%s %s): got %d \"%s\", want \"%s\"", i, rows[i].command,
 				 rows[i].args ? rows[i].args : "", ret, msg,
 				 rows[i].err ? rows[i].err : "");

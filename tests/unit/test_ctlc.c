@@ -649,6 +649,61 @@ static void test_render_lease(void **state)
 		"expire:     never\n");
 }
 
+/*
+ * Numbers a hostile or broken server may send: the extremes of a JSON integer, in every
+ * place the renderer computes with them (durations, expiry = cltt + valid-lft, "since" =
+ * now - uptime, relative times). Each must print a saturated, sign-correct text; without
+ * saturation these are signed overflows (UBSan stops the ASan build on them).
+ */
+#define I64MAX "9223372036854775807"
+#define I64MIN "-9223372036854775808"
+static void test_render_hostile_numbers(void **state)
+{
+	(void)state;
+	/* cltt + valid-lft past INT64_MAX: the end is "far ahead", never in the past. */
+	assert_render("lease4-get",
+		"{'result': 0, 'arguments': {'ip-address': '198.18.0.100', 'state': 'active',"
+		" 'cltt': " I64MAX ", 'valid-lft': 3600}}", 0,
+		"ip-address: 198.18.0.100\n"
+		"state:      active\n"
+		"cltt:       " I64MAX " (in 106751991146520d 13h)\n"
+		"valid-lft:  3600 s (1h)\n"
+		"expire:     " I64MAX " (in 106751991146520d 13h)\n");
+	/* INT64_MIN as a duration and as a time: |INT64_MIN| has no signed form. */
+	assert_render("lease4-get",
+		"{'result': 0, 'arguments': {'ip-address': '198.18.0.101', 'state': 'expired',"
+		" 'cltt': " I64MIN ", 'valid-lft': " I64MIN ", 'expire': " I64MIN "}}", 0,
+		"ip-address: 198.18.0.101\n"
+		"state:      expired\n"
+		"cltt:       " I64MIN " (106751991167300d 15h ago)\n"
+		"valid-lft:  " I64MIN " s (106751991167300d 15h)\n"
+		"expire:     " I64MIN " (106751991167300d 15h ago)\n");
+	/* The same in the lease table, through cltt + valid-lft both ways. */
+	assert_render("lease4-get-all",
+		"{'result': 0, 'arguments': {'leases': ["
+		" {'ip-address': '198.18.0.1', 'cltt': " I64MIN ", 'valid-lft': -1},"
+		" {'ip-address': '198.18.0.2', 'cltt': " I64MAX ", 'valid-lft': " I64MAX "}]}}",
+		0,
+		"ADDRESS     STATE  CLIENT  SCOPE  EXPIRES\n"
+		"198.18.0.1  -      -       -      " I64MIN " (106751991167300d 15h ago)\n"
+		"198.18.0.2  -      -       -      " I64MAX " (in 106751991146520d 13h)\n");
+	/* now - uptime, both ends. */
+	assert_render("status-get",
+		"{'result': 0, 'arguments': {'uptime': " I64MIN ", 'reload': " I64MAX "}}", 0,
+		"uptime: 106751991167300d 15h (since " I64MAX ")\n"
+		"reload: 106751991167300d 15h ago (-9223372035059375807)\n");
+	/* Failover: mclt as a duration, state-since as a time. */
+	assert_render("failover-status",
+		"{'result': 0, 'arguments': [{'name': 'fo', 'state': 'normal',"
+		" 'state-since': " I64MAX ", 'partner-state': 'normal',"
+		" 'partner-state-since': 1, 'mclt': " I64MIN ", 'skew': " I64MIN "}]}", 0,
+		"name:          fo\n"
+		"state:         normal since " I64MAX " (in 106751991146520d 13h)\n"
+		"partner-state: normal since 1970-01-01 00:00:01 UTC (20780d 2h ago)\n"
+		"mclt:          " I64MIN " s (106751991167300d 15h)\n"
+		"skew:          " I64MIN " s\n");
+}
+
 static void test_render_scopes(void **state)
 {
 	(void)state;
@@ -1206,8 +1261,10 @@ static char *read_to_eof(int fd)
 		len += (size_t)n;
 		if (cap - len - 1 == 0) {
 			cap *= 2;
-			b = realloc(b, cap);
-			assert_non_null(b);
+			char *nb = realloc(b, cap);
+
+			assert_non_null(nb);
+			b = nb;
 		}
 	}
 	b[len] = '\0';
@@ -1243,7 +1300,9 @@ static void *fake_main(void *arg)
 			size_t len = f->answer_len[i] != 0 ? f->answer_len[i] : strlen(a);
 
 			for (size_t k = 0; k < len; k++) {
-				a[k] = a[k] == '\'' ? '"' : a[k];
+				if (a[k] == '\'') {
+					a[k] = '"';
+				}
 			}
 			write_all(fd, a, len);
 			free(a);
@@ -1584,6 +1643,7 @@ int main(void)
 		cmocka_unit_test(test_render_scopes),
 		cmocka_unit_test(test_render_stats),
 		cmocka_unit_test(test_render_status),
+		cmocka_unit_test(test_render_hostile_numbers),
 		cmocka_unit_test(test_render_status_failover),
 		cmocka_unit_test(test_render_failover),
 		cmocka_unit_test(test_render_misc),

@@ -132,7 +132,7 @@ static int setup(void **state)
 		 "   \"pools\": [\"198.18.0.100 - 198.18.0.109\"], \"lease-time\": 600}],"
 		 " \"relationships\": [{\"name\": \"fotest\", \"role\": \"secondary\","
 		 "   \"mode\": \"load-balance\", \"local-address\": \"127.0.0.1\","
-		 "   \"partner-address\": \"127.0.0.2\", \"port\": %u, \"partner-port\": %u,"
+		 "   \"partner-address\": \"127.0.0.2\", \"port\": %d, \"partner-port\": %d,"
 		 "   \"mclt\": 60, \"max-response-delay\": 30, \"max-unacked\": 10,"
 		 "   \"scopes\": [\"lab\"]}]}", t->dir, port, port + 1);
 	cfg = cp_config_parse(json, err, sizeof(err));

@@ -694,7 +694,7 @@ static void test_corrupt_record(void **state)
 		if (bad[i].off >= 0) {
 			rec[bad[i].off] = bad[i].val;
 		}
-		expect_corrupt(f, bad[i].name, rec, (size_t)(35 + bad[i].dlen), &c[1]);
+		expect_corrupt(f, bad[i].name, rec, 35 + (size_t)bad[i].dlen, &c[1]);
 	}
 
 	/* An empty key is only for BACKUP, and then without a key type. */

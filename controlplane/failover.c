@@ -1029,8 +1029,8 @@ static json_t *scope_stats(struct cp_fo *f, struct rel *r)
 			"{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"scope", cfg->scopes[sc->scope].name,
 			"addresses", (json_int_t)sc->total,
-			"free", (json_int_t)(free_p + free_s),
-			"in-use", (json_int_t)(used_me + used_partner),
+			"free", (json_int_t)free_p + (json_int_t)free_s,
+			"in-use", (json_int_t)used_me + (json_int_t)used_partner,
 			"this-free", (json_int_t)(prim ? free_p : free_s),
 			"partner-free", (json_int_t)(prim ? free_s : free_p),
 			"this-in-use", (json_int_t)used_me,
@@ -1130,7 +1130,7 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 						      "hmac-md5" : "hmac-sha256"));
 	json_object_set_new(o, "scopes", scopes);
 	json_object_set_new(o, "time-out-of-sync", json_boolean(r->sk.out_of_sync));
-	json_object_set_new(o, "pending", json_integer((json_int_t)(r->dq_count + r->n_out)));
+	json_object_set_new(o, "pending", json_integer((json_int_t)r->dq_count + (json_int_t)r->n_out));
 	json_object_set_new(o, "scope-statistics", scope_stats(f, r));
 	/* Windows' failover counters (reference/windows-failover.md §5), monotonic. */
 	json_object_set_new(o, "counters", json_pack(

@@ -121,7 +121,8 @@ int mgmt_frame_encode(struct mgmt_session *s, uint8_t type, uint64_t now, const 
 	lw_put16(f + 6, 0);
 	lw_put64(f + 8, s->tx_seq + 1);
 	lw_put64(f + 16, now);
-	memcpy(f + MGMT_HDR_LEN, text, plen);
+	/* The JSON text without its NUL: the frame carries its length. */
+	memcpy(f + MGMT_HDR_LEN, text, plen); /* NOLINT(bugprone-not-null-terminated-result) */
 	free(text);
 	frame_mac(s, s->initiator, f, l - MGMT_MAC_LEN, f + l - MGMT_MAC_LEN);
 	s->tx_seq++;
@@ -341,7 +342,7 @@ int mgmt_session_recv(struct mgmt_session *s, struct mgmt_nonce_cache *cache,
 		return MGMT_E_LENGTH;
 	}
 	if (buf[4] != MGMT_VERSION || lw_get16(buf + 6) != 0) {
-		snprintf(err, errlen, "version %u is not %u", buf[4], MGMT_VERSION);
+		snprintf(err, errlen, "version %u is not %u", (unsigned)buf[4], (unsigned)MGMT_VERSION);
 		return MGMT_E_VERSION;
 	}
 	uint8_t type = buf[5];
@@ -399,7 +400,7 @@ int mgmt_session_recv(struct mgmt_session *s, struct mgmt_nonce_cache *cache,
 	if (seq != s->rx_seq + 1) {
 		mgmt_session_wipe(&trial);
 		snprintf(err, errlen, "sequence %llu replayed or out of order (expected %llu)",
-			 (unsigned long long)seq, (unsigned long long)(s->rx_seq + 1));
+			 (unsigned long long)seq, (unsigned long long)s->rx_seq + 1);
 		rc = MGMT_E_SEQUENCE;
 		goto bad;
 	}

@@ -295,8 +295,10 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		ev.type = FO_EV_PARTNER_STATE;
 		ev.wire_state = m->server_state;
 		ev.flags = fo_msg_has(m, FO_OPT_SERVER_FLAGS) ? m->server_flags : 0;
+		/* Never wrapped below 0 (issue 11 item 11): a start time before our epoch is
+		 * the earliest, which picks POTENTIAL-CONFLICT over RECOVER, the safe side. */
 		ev.stos = fo_msg_has(m, FO_OPT_STOS) && m->stos != 0 ?
-			  (uint64_t)((int64_t)m->stos - r->skew) : ev.now;
+			  fo_run_partner_time(r, m->stos) : ev.now;
 		feed(f, r, &ev);
 		break;
 	case FO_MSG_BNDUPD:

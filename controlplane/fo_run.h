@@ -178,7 +178,9 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
 int fo_run_unacked_cb(uint32_t addr, void *arg);
 void fo_run_drain_tap(struct cp_fo *f);
 
-/* fo_run_in.c: inbound updates. */
+/* fo_run_in.c: inbound updates. fo_run_partner_time(): a partner's time @p v (not 0) moved
+ * onto our clock (minus r->skew), never below 1 however early @p v is. */
+uint64_t fo_run_partner_time(const struct rel *r, uint32_t v);
 void fo_run_in_reset(struct cp_fo *f, struct rel *r);
 void fo_run_inq_progress(struct cp_fo *f, struct rel *r);
 void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);

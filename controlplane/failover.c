@@ -774,11 +774,12 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 		"in-flight", (json_int_t)r->n_out,
 		"window", (int)r->window,
 		"messages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-				      "s:I}",
+				      "s:I, s:I}",
 				      "bndupd-sent", (json_int_t)r->s.bndupd_tx,
 				      "bndupd-received", (json_int_t)r->s.bndupd_rx,
 				      "bndack-sent", (json_int_t)r->s.bndack_tx,
 				      "bndack-received", (json_int_t)r->s.bndack_rx,
+				      "bndack-mismatched", (json_int_t)r->s.bndack_mismatch,
 				      "rejects-sent", (json_int_t)r->s.reject_tx,
 				      "rejects-received", (json_int_t)r->s.reject_rx,
 				      "updreqall-received", (json_int_t)r->s.updreqall_rx,

@@ -56,6 +56,7 @@ struct fo_scope {
 struct fo_out {
 	bool used;
 	uint32_t xid;
+	uint32_t addr;			/* the update's assigned-IP-address: its BNDACK's too */
 	uint32_t idx;
 	uint8_t status;
 	uint32_t pet;
@@ -100,6 +101,7 @@ struct rel_stats {
 	uint64_t bndupd_tx, bndupd_rx, bndack_tx, bndack_rx, reject_tx, reject_rx;
 	uint64_t updreq_rx, updreqall_rx, upddone_tx, upddone_rx, poolreq_rx, poolresp_rx;
 	uint64_t pool_given, to_free, tap_lost_resends, op_failures, in_overflow;
+	uint64_t bndack_mismatch;	/* BNDACKs whose address is not their update's */
 };
 
 struct rel {

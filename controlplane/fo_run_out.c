@@ -214,6 +214,7 @@ void fo_run_send_updates(struct cp_fo *f, struct rel *r)
 		}
 		o->used = true;
 		o->xid = m.xid;
+		o->addr = addr;
 		o->idx = (uint32_t)idx;
 		r->af[idx] |= F_INFLIGHT;
 		r->n_out++;
@@ -246,6 +247,28 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	if (o == NULL) {
 		cp_log(CP_LOG_INFO, "failover %s: BNDACK xid %u matches no update in flight: "
 		       "ignored", r->name, m->xid);
+		return;
+	}
+	if (!fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) || m->assigned_addr != o->addr) {
+		/*
+		 * D12 §7.2: a BNDACK carries the address of the update it answers. xids restart
+		 * with each connection, so a BNDACK of a recorded earlier session (or a confused
+		 * partner) may carry the xid of one of ours: acking it would clear the unacked
+		 * mark, and lift the MCLT cap, of a binding the partner never saw (issue 11
+		 * item 9). Counted and ignored; the update stays in flight (resent on the next
+		 * connection if no true answer comes).
+		 */
+		char text[CP_LOG_ESC_SIZE(256)];
+
+		r->s.bndack_mismatch++;
+		cp_log(CP_LOG_WARN, "failover %s: BNDACK xid %u for %s answers our update of %s: "
+		       "ignored%s%s", r->name, m->xid,
+		       fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ?
+		       lw_ip4_fmt(m->assigned_addr).s : "no address", lw_ip4_fmt(o->addr).s,
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? cp_log_esc(text, sizeof(text),
+								    (const char *)m->message.ptr,
+								    m->message.len) : "");
 		return;
 	}
 	idx = o->idx;

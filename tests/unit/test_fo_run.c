@@ -394,6 +394,77 @@ static void test_outbound_window_and_ack(void **state)
 	assert_int_equal(t->n_bndupd, 3);		/* each sent once */
 }
 
+/* A figure of the relationship's "messages" status. */
+static json_int_t status_msg(struct t *t, const char *key)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+	json_int_t v;
+
+	assert_non_null(l);
+	v = json_integer_value(json_object_get(json_object_get(json_array_get(l, 0), "messages"),
+					       key));
+	json_decref(l);
+	return v;
+}
+
+/* The partner acks our update @p i (its xid) naming address @p addr (0: no address). */
+static void partner_bndack(struct t *t, unsigned i, uint32_t addr)
+{
+	struct fo_msg a;
+
+	fo_msg_init(&a, FO_MSG_BNDACK, 0, 0);
+	if (addr != 0) {
+		a.assigned_addr = addr;
+		a.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS);
+	}
+	assert_int_equal(fo_link_send_xid(t->partner, &a, t->bndupd_xid[i]), 0);
+}
+
+/*
+ * Issue 11 item 9: a BNDACK is matched by xid AND address. xids restart with each connection,
+ * so a BNDACK replayed from a recorded session (or a confused partner) can carry the xid of
+ * an update in flight: if it names another address, or none, it is counted and ignored, and
+ * the update stays in flight and unacked until its true BNDACK.
+ */
+static void test_bndack_address_must_match(void **state)
+{
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	wait_up(t);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct dp_change c = {
+			.seq = i + 1, .addr = ADDR(107 + i), .scope = 0, .state = BT_FREE,
+			.worker = 0, .start = now, .ends = now, .flags = DP_CHANGE_FO,
+		};
+
+		assert_int_equal(committer_ops.post(t->cm, &c), 0);
+	}
+	assert_int_equal(committer_round(t->cm), 2);
+	wait_for(t, &t->n_bndupd, 2, "two BNDUPDs");
+	assert_int_equal(status_int(t, "unacked"), 2);
+
+	partner_bndack(t, 0, t->bndupd_addr[1]);	/* xid of the first, address of the 2nd */
+	partner_bndack(t, 1, 0);			/* no address at all */
+	partner_bndack(t, 1, ADDR(50));			/* an address we never sent */
+	for (int i = 0; i < ROUNDS && status_msg(t, "bndack-received") < 3; i++) {
+		round_once(t);
+	}
+	assert_int_equal(status_msg(t, "bndack-received"), 3);
+	assert_int_equal(status_msg(t, "bndack-mismatched"), 3);
+	assert_int_equal(status_int(t, "unacked"), 2);
+	assert_int_equal(status_int(t, "in-flight"), 2);
+
+	partner_bndack(t, 0, t->bndupd_addr[0]);
+	partner_bndack(t, 1, t->bndupd_addr[1]);
+	for (int i = 0; i < ROUNDS && status_int(t, "unacked") != 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(status_int(t, "unacked"), 0);
+	assert_int_equal(status_int(t, "in-flight"), 0);
+	assert_int_equal(status_msg(t, "bndack-mismatched"), 3);
+}
+
 /* A status string of the relationship (compared, then freed). */
 static void assert_status_str(struct t *t, const char *key, const char *want)
 {
@@ -447,6 +518,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbound_window_and_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_start_time_does_not_wrap, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_bndack_address_must_match, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -478,8 +478,10 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	r->af = calloc(r->n_addr ? r->n_addr : 1, 1);
 	r->dirtyq = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->dirtyq));
 	r->tofree = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->tofree));
+	r->ugen = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->ugen));
 	r->inq = calloc(IN_MAX, sizeof(*r->inq));
-	if (r->af == NULL || r->dirtyq == NULL || r->tofree == NULL || r->inq == NULL) {
+	if (r->af == NULL || r->dirtyq == NULL || r->tofree == NULL || r->ugen == NULL ||
+	    r->inq == NULL) {
 		cp_log(CP_LOG_ERR, "failover %s: out of memory for %" PRIu64 " addresses", r->name,
 		       r->n_addr);
 		return -1;
@@ -577,6 +579,7 @@ void cp_fo_stop(struct cp_fo *f)
 		free(r->af);
 		free(r->dirtyq);
 		free(r->tofree);
+		free(r->ugen);
 		free(r->inq);
 		if (f->rt->fo[r->index] != NULL) {
 			struct dp_fo_view *v = f->rt->fo[r->index];

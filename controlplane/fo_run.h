@@ -139,7 +139,11 @@ struct rel {
 	uint64_t last_balance;		/* primary: last pool_balance(), unix seconds */
 	uint64_t pool_cursor;		/* pool_progress() goes on from here */
 
+	uint64_t *ugen;			/* [n_addr] generation of the newest unacked mark the
+					 * store or the tap told of (0: none seen) */
 	uint32_t unack_del[UNACK_DEL_MAX];
+	uint64_t unack_gen[UNACK_DEL_MAX];	/* the generation acknowledged: deleted only
+						 * if the store's mark still has it */
 	uint32_t n_unack_del;
 	struct rel_stats s;
 };
@@ -177,7 +181,7 @@ uint8_t fo_run_stored_status(const struct bt_binding *b);
 void fo_run_send_updates(struct cp_fo *f, struct rel *r);
 void fo_run_out_reset(struct rel *r);
 void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
-int fo_run_unacked_cb(uint32_t addr, void *arg);
+int fo_run_unacked_cb(uint32_t addr, uint64_t gen, void *arg);
 void fo_run_drain_tap(struct cp_fo *f);
 
 /* fo_run_in.c: inbound updates. fo_run_partner_time(): a partner's time @p v (not 0) moved

@@ -56,7 +56,7 @@ struct fo_scope {
 struct fo_out {
 	bool used;
 	uint32_t xid;
-	uint32_t addr;			/* the update's assigned-IP-address: its BNDACK's too */
+	uint32_t addr;			/* the update's assigned-IP-address (its BNDACK's) */
 	uint32_t idx;
 	uint8_t status;
 	uint32_t pet;

@@ -30,7 +30,8 @@
 
 struct cp_walk {
 	uint64_t next;			/**< next address to look up; CP_WALK_END: done */
-	const struct dp_scope *const *only;	/**< scopes to walk, NULL-terminated; NULL: all */
+	/** The scopes walked, NULL-terminated; NULL: all. */
+	const struct dp_scope *const *only;
 	uint64_t qs;			/**< quiescent states reported so far */
 	uint64_t lookups;		/**< addresses looked up so far */
 };

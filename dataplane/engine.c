@@ -142,15 +142,9 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 	return dp_scope_find_reservation_key(s, &hw);
 }
 
-/*
- * Is @p b, the record of @p res's address, the reserved client's own binding filed under
- * another key (res_client(): the record is of the reservation's client, by key or, for a
- * reservation by hardware address, by the chaddr it was written for)? The lease a client held before the operator reserved its address for it is
- * filed under its own key (option 61, else htype + chaddr), while the client is now filed
- * under the reservation's; and a reservation by hardware address is whatever client sends
- * that chaddr, so a record of that chaddr is its client's too. Converting a lease into a
- * reservation must keep the client on its address (issue 11 item 3).
- */
+/* Is @p b a record of @p res's client: by key, or, for a reservation by hardware address,
+ * by the chaddr it was written for (a reservation by hardware address is whatever client
+ * sends that chaddr)? */
 static bool res_client(const struct bt_binding *b, const struct dp_reservation *res)
 {
 	return bt_key_equal(&b->key, &res->key) ||
@@ -158,6 +152,13 @@ static bool res_client(const struct bt_binding *b, const struct dp_reservation *
 		memcmp(b->hw, res->key.data, b->hw_len) == 0);
 }
 
+/*
+ * Is @p b, the record of @p res's address, the reserved client's own binding filed under
+ * another key? The lease a client held before the operator reserved its address for it is
+ * filed under its own key (option 61, else htype + chaddr), while the client is now filed
+ * under the reservation's. Converting a lease into a reservation must keep the client on its
+ * address (issue 11 item 3).
+ */
 static bool reserved_own(const struct bt_binding *b, const struct dhcp4_msg *m,
 			 const struct dp_reservation *res)
 {
@@ -1488,7 +1489,7 @@ void dp_engine_end_moved(struct dp_engine *e, const struct dp_config *cfg, uint3
 	if (b == NULL || b->owner != e->id || b->state != BT_ACTIVE || b->ends <= now ||
 	    s == NULL || (r = dp_scope_find_reservation_addr(s, addr)) == NULL ||
 	    res_client(b, r)) {
-		return;		/* not (or no longer) another client's lease of a reserved address */
+		return;	/* not (or no longer) another client's lease of a reserved address */
 	}
 	key = b->key;
 	(void)write_binding(e, NULL, addr, s->index, &key, BT_EXPIRED, now, now, true);

@@ -36,7 +36,7 @@ struct tap {
 	_Alignas(64) _Atomic uint64_t tail;	/* next slot the control thread reads */
 	_Alignas(64) _Atomic uint64_t lost;	/* addresses dropped: the ring was full */
 	uint32_t *slots;			/* NULL: the tap is off */
-	uint64_t *gens;				/* [mask + 1]: the unacked generation of slots[] */
+	uint64_t *gens;				/* unacked generation of slots[i] */
 	uint64_t mask;
 };
 

@@ -323,8 +323,10 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		ev.type = FO_EV_PARTNER_STATE;
 		ev.wire_state = m->server_state;
 		ev.flags = fo_msg_has(m, FO_OPT_SERVER_FLAGS) ? m->server_flags : 0;
+		/* Never wrapped below 0 (issue 11 item 11): a start time before our epoch is
+		 * the earliest, which picks POTENTIAL-CONFLICT over RECOVER, the safe side. */
 		ev.stos = fo_msg_has(m, FO_OPT_STOS) && m->stos != 0 ?
-			  (uint64_t)((int64_t)m->stos - r->skew) : ev.now;
+			  fo_run_partner_time(r, m->stos) : ev.now;
 		feed(f, r, &ev);
 		break;
 	case FO_MSG_BNDUPD:
@@ -593,8 +595,10 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	r->af = calloc(r->n_addr ? r->n_addr : 1, 1);
 	r->dirtyq = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->dirtyq));
 	r->tofree = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->tofree));
+	r->ugen = calloc(r->n_addr ? r->n_addr : 1, sizeof(*r->ugen));
 	r->inq = calloc(IN_MAX, sizeof(*r->inq));
-	if (r->af == NULL || r->dirtyq == NULL || r->tofree == NULL || r->inq == NULL) {
+	if (r->af == NULL || r->dirtyq == NULL || r->tofree == NULL || r->ugen == NULL ||
+	    r->inq == NULL) {
 		cp_log(CP_LOG_ERR, "failover %s: out of memory for %" PRIu64 " addresses", r->name,
 		       r->n_addr);
 		return -1;
@@ -698,6 +702,7 @@ void cp_fo_stop(struct cp_fo *f)
 		free(r->af);
 		free(r->dirtyq);
 		free(r->tofree);
+		free(r->ugen);
 		free(r->inq);
 		if (f->rt->fo[r->index] != NULL) {
 			struct dp_fo_view *v = f->rt->fo[r->index];
@@ -1079,11 +1084,12 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 		"in-flight", (json_int_t)r->n_out,
 		"window", (int)r->window,
 		"messages", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-				      "s:I}",
+				      "s:I, s:I}",
 				      "bndupd-sent", (json_int_t)r->s.bndupd_tx,
 				      "bndupd-received", (json_int_t)r->s.bndupd_rx,
 				      "bndack-sent", (json_int_t)r->s.bndack_tx,
 				      "bndack-received", (json_int_t)r->s.bndack_rx,
+				      "bndack-mismatched", (json_int_t)r->s.bndack_mismatch,
 				      "rejects-sent", (json_int_t)r->s.reject_tx,
 				      "rejects-received", (json_int_t)r->s.reject_rx,
 				      "updreqall-received", (json_int_t)r->s.updreqall_rx,

@@ -59,6 +59,7 @@ struct fo_scope {
 struct fo_out {
 	bool used;
 	uint32_t xid;
+	uint32_t addr;			/* the update's assigned-IP-address (its BNDACK's) */
 	uint32_t idx;
 	uint8_t status;
 	uint32_t pet;
@@ -108,6 +109,7 @@ struct rel_stats {
 	uint64_t queue_high;		/* times the outbound queue reached 90 % of its size */
 	uint64_t skew_held;		/* our BNDUPDs the partner rejected with reason 4 */
 	uint64_t upddone_deferred;	/* UPDDONEs not taken in RECOVER: clocks out of sync */
+	uint64_t bndack_mismatch;	/* BNDACKs whose address is not their update's */
 };
 
 struct rel {
@@ -145,7 +147,11 @@ struct rel {
 	uint64_t last_balance;		/* primary: last pool_balance(), unix seconds */
 	uint64_t pool_cursor;		/* pool_progress() goes on from here */
 
+	uint64_t *ugen;			/* [n_addr] generation of the newest unacked mark the
+					 * store or the tap told of (0: none seen) */
 	uint32_t unack_del[UNACK_DEL_MAX];
+	uint64_t unack_gen[UNACK_DEL_MAX];	/* the generation acknowledged: deleted only
+						 * if the store's mark still has it */
 	uint32_t n_unack_del;
 	struct rel_stats s;
 
@@ -203,10 +209,12 @@ uint8_t fo_run_stored_status(const struct bt_binding *b);
 void fo_run_send_updates(struct cp_fo *f, struct rel *r);
 void fo_run_out_reset(struct rel *r);
 void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
-int fo_run_unacked_cb(uint32_t addr, void *arg);
+int fo_run_unacked_cb(uint32_t addr, uint64_t gen, void *arg);
 void fo_run_drain_tap(struct cp_fo *f);
 
-/* fo_run_in.c: inbound updates. */
+/* fo_run_in.c: inbound updates. fo_run_partner_time(): a partner's time @p v (not 0) moved
+ * onto our clock (minus r->skew), never below 1 however early @p v is. */
+uint64_t fo_run_partner_time(const struct rel *r, uint32_t v);
 void fo_run_in_reset(struct cp_fo *f, struct rel *r);
 void fo_run_inq_progress(struct cp_fo *f, struct rel *r);
 void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);

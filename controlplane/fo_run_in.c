@@ -177,20 +177,24 @@ void fo_run_inq_progress(struct cp_fo *f, struct rel *r)
 	}
 }
 
+uint64_t fo_run_partner_time(const struct rel *r, uint32_t v)
+{
+	int64_t t = (int64_t)v - r->skew;
+
+	return t > 0 ? (uint64_t)t : 1;
+}
+
 /* A time option as the partner's clock says it, moved onto ours (D12 §8.4); 0 = absent. */
 static uint64_t their_time(const struct rel *r, const struct fo_msg *m, unsigned opt,
 			   uint32_t v)
 {
-	int64_t t;
-
 	if (!fo_msg_has(m, opt) || v == 0) {
 		return 0;
 	}
 	if (v == UINT32_MAX) {
 		return FO_LEASE_TIME_MAX;
 	}
-	t = (int64_t)v - r->skew;
-	return t > 0 ? (uint64_t)t : 1;
+	return fo_run_partner_time(r, v);
 }
 
 void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m)

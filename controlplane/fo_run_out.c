@@ -48,14 +48,18 @@ static void unacked_forget(struct cp_fo *f, struct rel *r, uint64_t idx)
 	if (r->n_unack_del == UNACK_DEL_MAX && fo_run_unacked_flush(f, r) != 0) {
 		return;	/* kept in the store: resent after a restart, harmless */
 	}
+	/* What was sent (after the tap's last word on the address) covers the mark of
+	 * generation ugen: that mark, and no newer one, may go. */
+	r->unack_gen[r->n_unack_del] = r->ugen[idx];
 	r->unack_del[r->n_unack_del++] = fo_run_index_addr(f, r, idx, &k);
 }
 
 /*
- * Remove the acknowledged addresses from the store's unacked set. A newer change of one of
- * them may have been committed (with its mark) since: drain the tap first and keep every
- * address that is unacked again. (A change committed between this drain and the delete can
- * still lose its mark; it is sent anyway, only a crash in that window forgets it.)
+ * Remove the acknowledged addresses from the store's unacked set, each only while its mark
+ * still has the acknowledged generation (compare-and-delete in one store transaction): a
+ * change committed since, even between this tap drain and the delete, wrote a newer
+ * generation and keeps its mark. The tap is drained first only to spare deletes that could
+ * not succeed (addresses unacked again).
  */
 int fo_run_unacked_flush(struct cp_fo *f, struct rel *r)
 {
@@ -67,6 +71,7 @@ int fo_run_unacked_flush(struct cp_fo *f, struct rel *r)
 		uint64_t idx = fo_run_addr_index(f, r, r->unack_del[i]);
 
 		if (idx == UINT64_MAX || !(r->af[idx] & F_UNACKED)) {
+			r->unack_gen[n] = r->unack_gen[i];
 			r->unack_del[n++] = r->unack_del[i];
 		}
 	}
@@ -74,7 +79,7 @@ int fo_run_unacked_flush(struct cp_fo *f, struct rel *r)
 	if (n == 0) {
 		return 0;
 	}
-	rc = store_unacked_del(f->store, r->unack_del, n);
+	rc = store_unacked_del(f->store, r->unack_del, r->unack_gen, n);
 	if (rc == 0) {
 		r->n_unack_del = 0;
 	}
@@ -214,6 +219,7 @@ void fo_run_send_updates(struct cp_fo *f, struct rel *r)
 		}
 		o->used = true;
 		o->xid = m.xid;
+		o->addr = addr;
 		o->idx = (uint32_t)idx;
 		r->af[idx] |= F_INFLIGHT;
 		r->n_out++;
@@ -246,6 +252,28 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	if (o == NULL) {
 		cp_log(CP_LOG_INFO, "failover %s: BNDACK xid %u matches no update in flight: "
 		       "ignored", r->name, m->xid);
+		return;
+	}
+	if (!fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) || m->assigned_addr != o->addr) {
+		/*
+		 * D12 §7.2: a BNDACK carries the address of the update it answers. xids restart
+		 * with each connection, so a BNDACK of a recorded earlier session (or a confused
+		 * partner) may carry the xid of one of ours: acking it would clear the unacked
+		 * mark, and lift the MCLT cap, of a binding the partner never saw (issue 11
+		 * item 9). Counted and ignored; the update stays in flight (resent on the next
+		 * connection if no true answer comes).
+		 */
+		char text[CP_LOG_ESC_SIZE(256)];
+
+		r->s.bndack_mismatch++;
+		cp_log(CP_LOG_WARN, "failover %s: BNDACK xid %u for %s answers our update of %s: "
+		       "ignored%s%s", r->name, m->xid,
+		       fo_msg_has(m, FO_OPT_ASSIGNED_IP_ADDRESS) ?
+		       lw_ip4_fmt(m->assigned_addr).s : "no address", lw_ip4_fmt(o->addr).s,
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? ": " : "",
+		       fo_msg_has(m, FO_OPT_MESSAGE) ? cp_log_esc(text, sizeof(text),
+								    (const char *)m->message.ptr,
+								    m->message.len) : "");
 		return;
 	}
 	idx = o->idx;
@@ -292,7 +320,7 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	}
 }
 
-int fo_run_unacked_cb(uint32_t addr, void *arg)
+int fo_run_unacked_cb(uint32_t addr, uint64_t gen, void *arg)
 {
 	struct cp_fo *f = arg;
 	const struct dp_scope *s = dp_config_scope_of(f->rt->snap->cfg, addr);
@@ -304,6 +332,7 @@ int fo_run_unacked_cb(uint32_t addr, void *arg)
 
 			if (r->index + 1 == s->fo_rel &&
 			    (idx = fo_run_addr_index(f, r, addr)) != UINT64_MAX) {
+				r->ugen[idx] = gen;
 				fo_run_mark_dirty(r, idx);
 			}
 		}
@@ -314,6 +343,7 @@ int fo_run_unacked_cb(uint32_t addr, void *arg)
 void fo_run_drain_tap(struct cp_fo *f)
 {
 	uint32_t addrs[TAP_BATCH];
+	uint64_t gens[TAP_BATCH];
 	uint64_t lost = committer_tap_lost(f->committer);
 	size_t n;
 
@@ -326,9 +356,9 @@ void fo_run_drain_tap(struct cp_fo *f)
 			fo_run_mark_all_dirty(&f->rels[i], 0);
 		}
 	}
-	while ((n = committer_tap_drain(f->committer, addrs, TAP_BATCH)) > 0) {
+	while ((n = committer_tap_drain(f->committer, addrs, gens, TAP_BATCH)) > 0) {
 		for (size_t j = 0; j < n; j++) {
-			(void)fo_run_unacked_cb(addrs[j], f);
+			(void)fo_run_unacked_cb(addrs[j], gens[j], f);
 		}
 	}
 }

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "persist.h"
 #include "stats.h"
+#include "walk.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -58,17 +59,29 @@ static bool reclaim_cb(const struct bt_binding *b, void *arg)
 	return true;
 }
 
-static void reclaim_scan(struct dp_runtime *rt)
+/*
+ * One slice of the reclaim scan (issue 11 item 10): at most RECLAIM_SLICE addresses per
+ * control-loop tick, by address from where the last slice stopped (walk.h), with quiescent
+ * states inside, so that a /8 pool neither holds the workers' record recycling nor the
+ * control loop (failover keepalives, the socket). A full command ring stops the slice: the
+ * scan goes on from that binding at the next tick.
+ * @return true when the scan is over.
+ */
+#define RECLAIM_SLICE 65536
+
+static bool reclaim_scan(struct dp_runtime *rt, struct cp_walk *w)
 {
 	struct reclaim_scan rs = {.rt = rt, .now = dp_runtime_now(rt)};
+	bool done;
 
 	urcu_qsbr_thread_online();
-	bt_foreach(rt->table, reclaim_cb, &rs);
+	done = cp_walk_step(w, rt->snap->cfg, rt->table, RECLAIM_SLICE, reclaim_cb, &rs);
 	urcu_qsbr_thread_offline();
 	if (rs.queued != 0 || rs.full != 0) {
 		cp_log(CP_LOG_DEBUG, "reclaim scan: %u bindings ended%s", rs.queued,
-		       rs.full ? " (command ring full, rest next scan)" : "");
+		       rs.full ? " (command ring full, rest next tick)" : "");
 	}
+	return done;
 }
 
 /* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve
@@ -107,6 +120,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 	uint64_t exhausted = 0;
 	double run_seconds = d->run_seconds;
 	struct dp_counters sum;
+	struct cp_walk reclaim = {.next = CP_WALK_END};
 	bool busy = false, shutdown = false;
 	int exit_value;
 
@@ -136,9 +150,12 @@ void cp_loop_run(const struct cp_loop_env *d)
 			break;
 		}
 		cp_persist_check(d->persist);
-		if (t >= next_reclaim) {
+		if (!cp_walk_done(&reclaim)) {
+			(void)reclaim_scan(rt, &reclaim);
+		} else if (t >= next_reclaim) {
 			if (next_reclaim != start) {
-				reclaim_scan(rt);
+				cp_walk_init(&reclaim, 0, NULL);
+				(void)reclaim_scan(rt, &reclaim);
 				cp_requeue_lost(d->apply);
 			}
 			next_reclaim = t + hz * cfg->reclaim_interval;

@@ -37,6 +37,15 @@
  * worker. A new snapshot starts without these marks (a FREE posted just before a
  * configuration change is not waited for).
  *
+ * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
+ * holds, for that client or for another. The reserved client's worker (the owner of the
+ * reservation's key) is the address's writer from then on: it takes the record over from
+ * whoever wrote it once that writer's changes are durable (writable()). The reserved client's
+ * own lease, filed under its other key, is its own (reserved_own()): renewed, not NAKed. The
+ * lease of a client the reservation moved away from is its client's until that client is
+ * told: its next request for the address is NAKed and the binding ends (EXPIRED, posted by
+ * its writer: dp_engine_end_moved()), after which the reserved client may have it.
+ *
  * REQUEST follows RFC 2131 §4.3.2 by client state: SELECTING (server id present),
  * INIT-REBOOT (requested address, no ciaddr), RENEWING (ciaddr, unicast to us) and
  * REBINDING (ciaddr, broadcast). We NAK what we know to be wrong, stay silent where the
@@ -131,6 +140,65 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 	hw.data[0] = m->htype;
 	memcpy(hw.data + 1, m->chaddr, m->hlen);
 	return dp_scope_find_reservation_key(s, &hw);
+}
+
+/* Is @p b a record of @p res's client: by key, or, for a reservation by hardware address,
+ * by the chaddr it was written for (a reservation by hardware address is whatever client
+ * sends that chaddr)? */
+static bool res_client(const struct bt_binding *b, const struct dp_reservation *res)
+{
+	return bt_key_equal(&b->key, &res->key) ||
+	       (res->key.type == DP_KEY_HWADDR && b->hw_len == res->key.len &&
+		memcmp(b->hw, res->key.data, b->hw_len) == 0);
+}
+
+/*
+ * Is @p b, the record of @p res's address, the reserved client's own binding filed under
+ * another key? The lease a client held before the operator reserved its address for it is
+ * filed under its own key (option 61, else htype + chaddr), while the client is now filed
+ * under the reservation's. Converting a lease into a reservation must keep the client on its
+ * address (issue 11 item 3).
+ */
+static bool reserved_own(const struct bt_binding *b, const struct dhcp4_msg *m,
+			 const struct dp_reservation *res)
+{
+	struct dp_client_key own;
+
+	if (b == NULL || res == NULL || b->addr != res->addr || b->key.len == 0) {
+		return false;
+	}
+	return res_client(b, res) ||
+	       (dp_client_key_of(m, &own) == 0 && bt_key_equal(&b->key, &own));
+}
+
+/* Is @p b (a record) the binding of the client that sent @p m, filed under @p key (its own:
+ * no reservation matches it) or under its hardware address (a reservation by hardware
+ * address it had, or a time it sent no option 61)? */
+static bool holds(const struct bt_binding *b, const struct dhcp4_msg *m,
+		  const struct dp_client_key *key)
+{
+	struct dp_client_key hw;
+
+	if (b == NULL || b->key.len == 0) {
+		return false;
+	}
+	if (bt_key_equal(&b->key, key)) {
+		return true;
+	}
+	hw.type = DP_KEY_HWADDR;
+	hw.len = (uint8_t)(1 + m->hlen);
+	hw.data[0] = m->htype;
+	memcpy(hw.data + 1, m->chaddr, m->hlen);
+	return bt_key_equal(&b->key, &hw);
+}
+
+/* The key @p b is judged against for a client filed under @p key: its own when it is the
+ * reserved client's earlier binding (reserved_own()). */
+static const struct dp_client_key *key_for(const struct bt_binding *b, const struct dhcp4_msg *m,
+					   const struct dp_reservation *res,
+					   const struct dp_client_key *key)
+{
+	return reserved_own(b, m, res) ? &b->key : key;
 }
 
 /* --- binding state helpers ---------------------------------------------------------- */
@@ -234,9 +302,29 @@ static bool free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
  * between workers). */
 static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint32_t scope)
 {
-	return b == NULL || b->owner == e->id ||
-	       (b->key.len == 0 && dp_pool_owner(e->pools, scope, b->addr) == (int)e->id &&
-		b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner));
+	const struct dp_reservation *r;
+
+	if (b == NULL || b->owner == e->id) {
+		return true;
+	}
+	if (b->key.len == 0 && dp_pool_owner(e->pools, scope, b->addr) == (int)e->id &&
+	    b->seq <= e->commit.ops->durable(e->commit.ctx, b->owner)) {
+		return true;
+	}
+	/*
+	 * A reserved address is its reserved client's worker's to write (issue 11 item 3),
+	 * whoever wrote the record: the lease the client held before the operator reserved the
+	 * address for it (filed under its other key, so written by another worker), or the
+	 * last lease of the client the reservation moved away from. Taken over once everything
+	 * its writer posted is durable (an unposted offer has no sequence of its own).
+	 */
+	if (scope >= e->pools->n_scopes ||
+	    (r = dp_scope_find_reservation_addr(e->pools->pools[scope].scope, b->addr)) == NULL ||
+	    bt_key_owner(e->table, &r->key, e->n_workers) != e->id) {
+		return false;
+	}
+	return (b->seq != 0 ? b->seq : e->commit.ops->posted(e->commit.ctx, b->owner)) <=
+	       e->commit.ops->durable(e->commit.ctx, b->owner);
 }
 
 /* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
@@ -862,8 +950,8 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	if (res != NULL) {
 		/* A reserved client gets its address or nothing: anything else would be
 		 * NAKed at its REQUEST (RFC 2131 gives it no way out of that loop). */
-		if (!takeable(e, s, NULL, bt_lookup_addr(e->table, res->addr), key, now,
-			      res->addr)) {
+		b = bt_lookup_addr(e->table, res->addr);
+		if (!takeable(e, s, NULL, b, key_for(b, m, res, key), now, res->addr)) {
 			return DP_DROP_RESERVED_IN_USE;
 		}
 		*out = res->addr;
@@ -939,10 +1027,11 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	lease_times(e, s, fo, in->msg, addr, in->now, d);
 	cur = bt_lookup_addr(e->table, addr);
-	/* A client that already holds the address keeps its ACTIVE binding: only a REQUEST
-	 * changes what is durable. Otherwise hold the address for it. */
-	if (cur == NULL || !bt_key_equal(&cur->key, key) || cur->state != BT_ACTIVE ||
-	    cur->ends <= in->now) {
+	/* A client that already holds the address keeps its ACTIVE binding (also one filed
+	 * under its key from before its reservation): only a REQUEST changes what is durable.
+	 * Otherwise hold the address for it. */
+	if (cur == NULL || !bt_key_equal(&cur->key, key_for(cur, in->msg, res, key)) ||
+	    cur->state != BT_ACTIVE || cur->ends <= in->now) {
 		uint64_t hold = in->now + s->offer_hold;
 
 		if (cur != NULL && bt_key_equal(&cur->key, key) && cur->state == BT_OFFERED &&
@@ -1076,7 +1165,18 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_FO_NOT_SERVING]++;
 		return false;
 	}
-	mine = b != NULL && bt_key_equal(&b->key, key);
+	if (res == NULL && holds(b, m, key) && dp_scope_find_reservation_addr(s, addr) != NULL) {
+		/* The operator moved the reservation of this address to another client: this
+		 * one is told, and its binding ends by its writer, so that the address becomes
+		 * the new client's (whose worker then takes the record over, writable()). */
+		if (b->owner == e->id) {
+			dp_engine_end_moved(e, in->cfg, addr, in->now);
+		} else if (e->tell != NULL) {
+			(void)e->tell(e->tell_ctx, b->owner, DP_CMD_END_MOVED, s->index, addr);
+		}
+		return nak(d, s, "address reserved for another client");
+	}
+	mine = b != NULL && bt_key_equal(&b->key, key_for(b, m, res, key));
 	if (mine) {
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
@@ -1385,6 +1485,23 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
 	if (ended && b->state != BT_BACKUP) {
 		(void)free_binding(e, cfg, b, now, scope_flags(s));
 	}
+}
+
+void dp_engine_end_moved(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
+			 uint64_t now)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	const struct dp_scope *s = dp_config_scope_of(cfg, addr);
+	const struct dp_reservation *r;
+	struct dp_client_key key;
+
+	if (b == NULL || b->owner != e->id || b->state != BT_ACTIVE || b->ends <= now ||
+	    s == NULL || (r = dp_scope_find_reservation_addr(s, addr)) == NULL ||
+	    res_client(b, r)) {
+		return;	/* not (or no longer) another client's lease of a reserved address */
+	}
+	key = b->key;
+	(void)write_binding(e, NULL, addr, s->index, &key, BT_EXPIRED, now, now, true);
 }
 
 /* --- operator and failover changes -------------------------------------------------- */

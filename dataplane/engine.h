@@ -34,6 +34,8 @@ enum dp_cmd_type {
 	DP_CMD_LEND = 4,		/**< lend free addresses of scope to worker addr */
 	DP_CMD_LENT = 5,		/**< addr (of scope) is lent to you: allocate it */
 	DP_CMD_LEND_DONE = 6,		/**< answer to DP_CMD_LEND: that is all for now */
+	DP_CMD_END_MOVED = 7,		/**< the holder of your binding of addr, an address now
+					 *   reserved for another client, was NAKed: end it */
 };
 
 /** Send a command to another worker. @return 0, or -ENOBUFS (not sent: ring full). */
@@ -223,6 +225,16 @@ void dp_engine_handoff(struct dp_engine *e, uint64_t durable);
  */
 void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 			     uint64_t now);
+
+/**
+ * DP_CMD_END_MOVED: the operator moved the reservation of @p addr to another client and the
+ * holder of our ACTIVE binding of it was NAKed (engine.c on_request): the binding becomes
+ * EXPIRED now (posted), so that the reserved client's worker may take the address over once
+ * that is durable. Nothing is done unless the binding is still ours, ACTIVE, unended, and not
+ * the reservation's client's. Worker thread, online.
+ */
+void dp_engine_end_moved(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
+			 uint64_t now);
 
 /**
  * Queue @p addr as a free candidate again if it is in a pool slice of this worker (used for

@@ -36,6 +36,7 @@ struct tap {
 	_Alignas(64) _Atomic uint64_t tail;	/* next slot the control thread reads */
 	_Alignas(64) _Atomic uint64_t lost;	/* addresses dropped: the ring was full */
 	uint32_t *slots;			/* NULL: the tap is off */
+	uint64_t *gens;				/* unacked generation of slots[i] */
 	uint64_t mask;
 };
 
@@ -48,6 +49,7 @@ struct committer {
 
 	/* committer-thread state */
 	struct dp_change *batch;
+	uint64_t *batch_gen;			/* [max_batch]: store_write_batch_gen() */
 	size_t n_batch;
 	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
 	uint32_t next_first;			/* drain() fairness */
@@ -135,7 +137,8 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 		memset(c->rings, 0, sizeof(*c->rings) * o->n_workers);
 	}
 	c->batch = calloc(c->o.max_batch, sizeof(*c->batch));
-	if (c->rings == NULL || c->batch == NULL) {
+	c->batch_gen = calloc(c->o.max_batch, sizeof(*c->batch_gen));
+	if (c->rings == NULL || c->batch == NULL || c->batch_gen == NULL) {
 		goto fail;
 	}
 	for (uint32_t w = 0; w < o->n_workers; w++) {
@@ -160,7 +163,9 @@ void committer_free(struct committer *c)
 	}
 	free(c->rings);
 	free(c->batch);
+	free(c->batch_gen);
 	free(c->tap.slots);
+	free(c->tap.gens);
 	free(c);
 }
 
@@ -226,6 +231,7 @@ static void tap_push(struct committer *c)
 			lost++;
 			continue;
 		}
+		t->gens[h & t->mask] = c->batch_gen[i];
 		t->slots[h++ & t->mask] = c->batch[i].addr;
 		room--;
 	}
@@ -238,6 +244,7 @@ static void tap_push(struct committer *c)
 int committer_tap_enable(struct committer *c, uint32_t size)
 {
 	uint32_t *slots;
+	uint64_t *gens;
 
 	if (size == 0 || (size & (size - 1)) != 0) {
 		return -EINVAL;
@@ -246,19 +253,24 @@ int committer_tap_enable(struct committer *c, uint32_t size)
 		return -EBUSY;
 	}
 	slots = calloc(size, sizeof(*slots));
-	if (slots == NULL) {
+	gens = calloc(size, sizeof(*gens));
+	if (slots == NULL || gens == NULL) {
+		free(slots);
+		free(gens);
 		return -ENOMEM;
 	}
 	/* Not started: nobody else touches the tap, a second call just replaces it. */
 	free(c->tap.slots);
+	free(c->tap.gens);
 	c->tap.slots = slots;
+	c->tap.gens = gens;
 	c->tap.mask = size - 1;
 	atomic_store_explicit(&c->tap.head, 0, memory_order_relaxed);
 	atomic_store_explicit(&c->tap.tail, 0, memory_order_relaxed);
 	return 0;
 }
 
-size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max)
+size_t committer_tap_drain(struct committer *c, uint32_t *addrs, uint64_t *gens, size_t max)
 {
 	struct tap *t = &c->tap;
 	uint64_t tl, h;
@@ -270,6 +282,9 @@ size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max)
 	tl = atomic_load_explicit(&t->tail, memory_order_relaxed);
 	h = atomic_load_explicit(&t->head, memory_order_acquire);
 	for (; tl != h && n < max; tl++) {
+		if (gens != NULL) {
+			gens[n] = t->gens[tl & t->mask];
+		}
 		addrs[n++] = t->slots[tl & t->mask];
 	}
 	atomic_store_explicit(&t->tail, tl, memory_order_release);
@@ -292,7 +307,7 @@ int committer_round(struct committer *c)
 		return 0;
 	}
 	t0 = now_ns();
-	rc = store_write_batch(c->store, c->batch, c->n_batch);
+	rc = store_write_batch_gen(c->store, c->batch, c->n_batch, c->batch_gen);
 	atomic_fetch_add_explicit(&c->st.commit_ns_total, now_ns() - t0, memory_order_relaxed);
 	if (rc != 0) {
 		/* Keep the batch; publish nothing. */

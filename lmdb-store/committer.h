@@ -87,9 +87,11 @@ _mustcheck_
 int committer_tap_enable(struct committer *c, uint32_t size);
 
 /** Pop up to @p max addresses into @p addrs (caller's array), oldest first; each was
- *  durable (and its sequence published) before it was pushed. Control thread only (the
- *  single consumer). @return how many; 0 when the tap is off. */
-size_t committer_tap_drain(struct committer *c, uint32_t *addrs, size_t max);
+ *  durable (and its sequence published) before it was pushed. @p gens (caller's array of
+ *  @p max, or NULL) gets the generation the change wrote into the address's unacked mark
+ *  (store_write_batch_gen()): acknowledging it deletes that mark only (store_unacked_del()).
+ *  Control thread only (the single consumer). @return how many; 0 when the tap is off. */
+size_t committer_tap_drain(struct committer *c, uint32_t *addrs, uint64_t *gens, size_t max);
 
 /** Addresses the tap could not take (ring full) since the start; any thread. */
 uint64_t committer_tap_lost(const struct committer *c);

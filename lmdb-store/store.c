@@ -46,9 +46,13 @@
  * too: a binary that knows only version 1 meets a version 2 record as "unknown record
  * version" (STORE_E_CORRUPT, refused and reported), never as a misread binding.
  *
- * "unacked" maps an address (4 bytes, big endian) to an empty value: its presence is the
- * whole record. "failover" maps a relationship name (its bytes, no NUL) to the control
- * plane's opaque record. Both are written with the same grow-and-retry loop as the batches.
+ * "unacked" maps an address (4 bytes, big endian) to its generation: 8 bytes, big endian, one
+ * more than the value it replaces, written with every change the partner must hear of. A
+ * store written before generations holds empty values: read as generation 0 (and replaced by
+ * 1 with the next change). The generation lets the control thread delete exactly the mark it
+ * saw acknowledged (store_unacked_del()): a change committed after it got a new one.
+ * "failover" maps a relationship name (its bytes, no NUL) to the control plane's opaque
+ * record. Both are written with the same grow-and-retry loop as the batches.
  *
  * Decoding checks every field. A record that does not decode is reported as STORE_E_CORRUPT
  * and never skipped: whether to start without it is the caller's decision.
@@ -506,7 +510,23 @@ static bool key_equal(const struct dp_client_key *a, const struct dp_client_key 
 	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
-static void apply_change(struct store_txn *t, const struct dp_change *c)
+#define GEN_LEN 8
+
+/* The generation an "unacked" value holds: empty (stores of before generations) is 0. */
+static bool gen_decode(const MDB_val *v, uint64_t *gen)
+{
+	if (v->mv_size == 0) {
+		*gen = 0;
+		return true;
+	}
+	if (v->mv_size != GEN_LEN) {
+		return false;
+	}
+	*gen = lw_get64(v->mv_data);
+	return true;
+}
+
+static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_t *gen_out)
 {
 	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN], ckey[CKEY_MAX_LEN];
 	struct dp_client_key nk = c->key;
@@ -552,9 +572,24 @@ static void apply_change(struct store_txn *t, const struct dp_change *c)
 		}
 	}
 
-	/* In this transaction: the binding is never durable without its unacked mark. */
+	/* In this transaction: the binding is never durable without its unacked mark, whose
+	 * generation is one more than the mark it replaces (a value that does not decode is
+	 * replaced as if it were 0). */
 	if (change_is_fo(c)) {
-		txn_put(t, DB_UNACKED, akey, ADDR_LEN, "", 0);
+		uint64_t gen = 0;
+		uint8_t gval[GEN_LEN];
+
+		if (txn_get(t, DB_UNACKED, akey, ADDR_LEN, &v) && !gen_decode(&v, &gen)) {
+			gen = 0;
+		}
+		gen++;
+		lw_put64(gval, gen);
+		txn_put(t, DB_UNACKED, akey, ADDR_LEN, gval, GEN_LEN);
+		if (gen_out != NULL) {
+			*gen_out = gen;
+		}
+	} else if (gen_out != NULL) {
+		*gen_out = 0;
 	}
 }
 
@@ -642,6 +677,7 @@ static int write_txn_locked(struct store *s, void (*fill)(struct store_txn *t, c
 struct batch {
 	const struct dp_change *c;
 	size_t n;
+	uint64_t *gens;		/* NULL: not wanted */
 };
 
 static void fill_batch(struct store_txn *t, const void *arg)
@@ -650,13 +686,14 @@ static void fill_batch(struct store_txn *t, const void *arg)
 	size_t i;
 
 	for (i = 0; i < b->n && !t->ret; i++) {
-		apply_change(t, &b->c[i]);
+		apply_change(t, &b->c[i], b->gens != NULL ? &b->gens[i] : NULL);
 	}
 }
 
-static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n)
+static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n,
+			      uint64_t *gens)
 {
-	struct batch b = { .c = c, .n = n };
+	struct batch b = { .c = c, .n = n, .gens = gens };
 	int ret;
 
 	if (s->inject_n > 0) {
@@ -1043,14 +1080,19 @@ void store_inject_failure(struct store *s, unsigned n, int err)
 	s->inject_err = err;
 }
 
-int store_write_batch(struct store *s, const struct dp_change *c, size_t n)
+int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens)
 {
 	int ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = write_batch_locked(s, c, n);
+	ret = write_batch_locked(s, c, n, gens);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+int store_write_batch(struct store *s, const struct dp_change *c, size_t n)
+{
+	return store_write_batch_gen(s, c, n, NULL);
 }
 
 int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *arg), void *arg)
@@ -1242,30 +1284,37 @@ out:
 }
 
 struct unacked_walk {
-	int (*cb)(uint32_t addr, void *arg);
+	int (*cb)(uint32_t addr, uint64_t gen, void *arg);
 	void *arg;
 };
 
 static int unacked_each(struct store *s, const MDB_val *k, const MDB_val *v, void *arg)
 {
 	const struct unacked_walk *w = arg;
+	uint64_t gen;
 
-	(void)v;
 	if (k->mv_size != ADDR_LEN) {
 		set_err(s, "unacked entry with a %zu-byte key, not a 4-byte address", k->mv_size);
 		return STORE_E_CORRUPT;
 	}
-	return w->cb(lw_get32(k->mv_data), w->arg);
+	if (!gen_decode(v, &gen)) {
+		set_err(s, "unacked entry %s with a %zu-byte value, not a generation",
+			lw_ip4_fmt(lw_get32(k->mv_data)).s, v->mv_size);
+		return STORE_E_CORRUPT;
+	}
+	return w->cb(lw_get32(k->mv_data), gen, w->arg);
 }
 
-static int unacked_load_locked(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
+static int unacked_load_locked(struct store *s,
+			       int (*cb)(uint32_t addr, uint64_t gen, void *arg), void *arg)
 {
 	struct unacked_walk w = {cb, arg};
 
 	return walk_locked(s, DB_UNACKED, "unacked", unacked_each, &w);
 }
 
-int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg)
+int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, uint64_t gen, void *arg),
+		       void *arg)
 {
 	int ret;
 
@@ -1277,24 +1326,33 @@ int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), voi
 
 struct addr_list {
 	const uint32_t *a;
+	const uint64_t *gen;	/* NULL: delete whatever the generation */
 	size_t n;
 };
 
+/* Compare-and-delete, in the one write transaction: a mark whose generation is no longer the
+ * acknowledged one belongs to a change committed since, and stays. */
 static void fill_unacked_del(struct store_txn *t, const void *arg)
 {
 	const struct addr_list *l = arg;
 	uint8_t akey[ADDR_LEN];
+	uint64_t gen;
+	MDB_val v;
 	size_t i;
 
 	for (i = 0; i < l->n && !t->ret; i++) {
 		lw_put32(akey, l->a[i]);
+		if (l->gen != NULL && (!txn_get(t, DB_UNACKED, akey, ADDR_LEN, &v) ||
+				       !gen_decode(&v, &gen) || gen != l->gen[i])) {
+			continue;
+		}
 		txn_del(t, DB_UNACKED, akey, ADDR_LEN);
 	}
 }
 
-int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n)
+int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n)
 {
-	struct addr_list l = { .a = addrs, .n = n };
+	struct addr_list l = { .a = addrs, .gen = gens, .n = n };
 	int ret;
 
 	if (n == 0) {

@@ -14,8 +14,10 @@
  *               has no entry here.
  *   "config"    the running configuration (store_config_put)
  *   "failover"  key: relationship name -> the control plane's opaque record (store_fo_put)
- *   "unacked"   key: address (4 bytes, big endian) -> empty value: the addresses whose
- *               latest DP_CHANGE_FO change the partner has not acknowledged
+ *   "unacked"   key: address (4 bytes, big endian) -> generation (u64, big endian): the
+ *               addresses whose latest DP_CHANGE_FO change the partner has not acknowledged;
+ *               each such change writes one more than the value it replaces. An empty value
+ *               (stores written before generations) reads as generation 0.
  *
  * Threads: every function but store_open/store_close may be called from any thread (a mutex
  * serialises them: the committer writes batches while the control thread reads bindings or
@@ -94,13 +96,23 @@ bool store_change_valid(const struct dp_change *c);
  * it (unless its key is empty: a BACKUP binding with no client). Changes are applied in order;
  * later ones win. A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
  * partner's own update is never sent back) also puts its address into "unacked", in the same
- * transaction; other changes leave "unacked" alone.
+ * transaction, with the next generation of the address (see the layout above); other changes
+ * leave "unacked" alone.
  * When the map is full it is grown (doubled, up to max_map_size) and the batch retried.
  * @return 0 when the whole batch is durable (per the sync mode); otherwise a negative
  *         enum store_err and NOTHING of the batch is written.
  */
 _mustcheck_
 int store_write_batch(struct store *s, const struct dp_change *c, size_t n);
+
+/**
+ * store_write_batch(), telling the "unacked" generation each change wrote.
+ * @param gens  caller's array of @p n: gens[i] is the generation change i gave its address's
+ *              unacked mark, 0 for a change that writes none (not DP_CHANGE_FO, or
+ *              DP_CHANGE_PEER). Filled only when 0 is returned. May be NULL.
+ */
+_mustcheck_
+int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens);
 
 /**
  * Call @p cb for every stored binding, in address order, inside one read transaction.
@@ -142,8 +154,10 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
  * relationship name (the control plane encodes and versions it); the "unacked" database holds
  * the addresses whose latest change the partner has not acknowledged: store_write_batch()
  * adds every address of a change flagged DP_CHANGE_FO in the same transaction as the binding,
- * and the control thread removes them when the partner's BNDACK arrives. After a restart the
- * control thread loads them and sends those bindings again.
+ * with a new generation, and the control thread removes them when the partner's BNDACK
+ * arrives, each only if its generation is still the one acknowledged (a change committed
+ * between the acknowledgement and the delete keeps its mark). After a restart the control
+ * thread loads them and sends those bindings again.
  */
 
 /** Keep @p len bytes (1..4096) for relationship @p name (1..63 bytes, NUL-terminated),
@@ -158,17 +172,22 @@ int store_fo_put(struct store *s, const char *name, const void *val, size_t len)
 _mustcheck_
 int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len);
 
-/** Call @p cb for each unacked address in address order; a non-zero return stops the walk
- *  and is returned. @p cb runs under the store's lock inside a read transaction: it must not
- *  call the store. @return 0, the callback's value, or a store error. */
+/** Call @p cb for each unacked address, with its generation (0 for an empty value), in
+ *  address order; a non-zero return stops the walk and is returned. @p cb runs under the
+ *  store's lock inside a read transaction: it must not call the store.
+ *  @return 0, the callback's value, or a store error (STORE_E_CORRUPT: a key that is not an
+ *  address or a value that is not a generation). */
 _mustcheck_
-int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, void *arg), void *arg);
+int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, uint64_t gen, void *arg),
+		       void *arg);
 
-/** Remove @p n addresses from the unacked set in one transaction (absent ones are fine).
+/** Remove @p n addresses from the unacked set in one write transaction: addrs[i] only while
+ *  its generation is gens[i] (compare-and-delete; @p gens NULL: whatever it is). Absent ones
+ *  and ones with another generation are left alone, which is no error.
  *  @return 0 (also for n == 0), -EINVAL (NULL @p addrs), or a store error (nothing
  *  removed). */
 _mustcheck_
-int store_unacked_del(struct store *s, const uint32_t *addrs, size_t n);
+int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n);
 
 /** Number of unacked addresses (0 after an error, see store_errmsg). */
 uint64_t store_unacked_count(struct store *s);

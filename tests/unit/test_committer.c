@@ -240,7 +240,7 @@ static void tap_only_fo_after_durable(void **state)
 
 	e->c = committer_new(e->s, &o);
 	assert_non_null(e->c);
-	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);	/* off: nothing */
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 128), 0);	/* off: nothing */
 	assert_int_equal(committer_tap_enable(e->c, 0), -EINVAL);
 	assert_int_equal(committer_tap_enable(e->c, 48), -EINVAL);
 	assert_int_equal(committer_tap_enable(e->c, 128), 0);
@@ -253,13 +253,13 @@ static void tap_only_fo_after_durable(void **state)
 		}
 	}
 	/* Posted is not durable: nothing yet, and not after a failed commit either. */
-	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 128), 0);
 	store_inject_failure(e->s, 1, STORE_E_IO);
 	assert_true(committer_round(e->c) < 0);
-	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 128), 0);
 
 	assert_int_equal(committer_round(e->c), 60);
-	n = committer_tap_drain(e->c, got, 128);
+	n = committer_tap_drain(e->c, got, NULL, 128);
 	assert_int_equal(n, want);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t w = (uint8_t)((got[i] - TAP_BASE) >> 16);
@@ -275,7 +275,7 @@ static void tap_only_fo_after_durable(void **state)
 	}
 	/* The store marked the same addresses unacked, in the same transaction. */
 	assert_int_equal(store_unacked_count(e->s), want);
-	assert_int_equal(committer_tap_drain(e->c, got, 128), 0);
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 128), 0);
 	assert_int_equal(committer_tap_lost(e->c), 0);
 
 	/* Drained in pieces too. */
@@ -285,9 +285,9 @@ static void tap_only_fo_after_durable(void **state)
 		assert_int_equal(committer_ops.post(e->c, &c), 0);
 	}
 	assert_int_equal(committer_round(e->c), 6);
-	assert_int_equal(committer_tap_drain(e->c, got, 1), 1);	/* 33 */
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 1), 1);	/* 33 */
 	assert_int_equal(got[0], tap_addr(0, 33));
-	assert_int_equal(committer_tap_drain(e->c, got, 128), 1);	/* 36 */
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 128), 1);	/* 36 */
 	assert_int_equal(got[0], tap_addr(0, 36));
 }
 
@@ -310,7 +310,7 @@ static void tap_overflow_counted(void **state)
 	assert_int_equal(committer_round(e->c), 10);
 	/* Four fit; the other five FO addresses are counted, the PEER one is no loss. */
 	assert_int_equal(committer_tap_lost(e->c), 5);
-	assert_int_equal(committer_tap_drain(e->c, got, 16), 4);
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 16), 4);
 	for (uint32_t i = 0; i < 4; i++) {
 		assert_int_equal(got[i], 0xc6140001u + i);
 	}
@@ -325,7 +325,7 @@ static void tap_overflow_counted(void **state)
 		assert_int_equal(committer_ops.post(e->c, &c), 0);
 	}
 	assert_int_equal(committer_round(e->c), 3);
-	assert_int_equal(committer_tap_drain(e->c, got, 16), 3);
+	assert_int_equal(committer_tap_drain(e->c, got, NULL, 16), 3);
 	assert_int_equal(got[2], 0xc614000du);
 	assert_int_equal(committer_tap_lost(e->c), 5);
 }
@@ -377,7 +377,7 @@ static void tap_threaded(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, tap_produce, &p[i]), 0);
 	}
 	for (unsigned spins = 0; total < want && spins < 2000000; spins++) {
-		size_t k = committer_tap_drain(e->c, got, 256);
+		size_t k = committer_tap_drain(e->c, got, NULL, 256);
 
 		for (size_t i = 0; i < k; i++) {
 			uint8_t w = (uint8_t)((got[i] - TAP_BASE) >> 16);
@@ -398,11 +398,51 @@ static void tap_threaded(void **state)
 		pthread_join(th[i], NULL);
 	}
 	assert_int_equal(committer_stop(e->c, 10000), 0);
-	for (size_t k; (k = committer_tap_drain(e->c, got, 256)) != 0;) {
+	for (size_t k; (k = committer_tap_drain(e->c, got, NULL, 256)) != 0;) {
 		total += k;
 	}
 	assert_int_equal(total, want);
 	assert_int_equal(committer_tap_lost(e->c), 0);
+}
+
+/*
+ * Issue 11 item 14, the unacked-delete window, over the real committer and store: the tap
+ * carries the generation each change wrote into its address's unacked mark. The control
+ * thread drains (addr, g1), sends, the partner acks; meanwhile a newer change of the address
+ * commits (g2) after that drain. Deleting with g1 leaves the newer mark; only g2 removes it.
+ */
+static void tap_generation_guards_the_unacked_delete(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 1};
+	struct dp_change c = change(0, 1, 0xc6120042);
+	uint32_t got[4], a = c.addr;
+	uint64_t gen[4], g1;
+
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	assert_int_equal(committer_tap_enable(e->c, 16), 0);
+	c.flags = DP_CHANGE_FO;
+	assert_int_equal(committer_ops.post(e->c, &c), 0);
+	assert_int_equal(committer_round(e->c), 1);
+	assert_int_equal(committer_tap_drain(e->c, got, gen, 4), 1);
+	assert_int_equal(got[0], a);
+	g1 = gen[0];
+	assert_true(g1 != 0);
+
+	/* The binding changes again and is durable before the ack of g1 is flushed. */
+	c.seq = 2;
+	c.ends = 3000;
+	assert_int_equal(committer_ops.post(e->c, &c), 0);
+	assert_int_equal(committer_round(e->c), 1);
+	assert_int_equal(store_unacked_del(e->s, &a, &g1, 1), 0);
+	assert_int_equal(store_unacked_count(e->s), 1);	/* the newer change keeps its mark */
+
+	assert_int_equal(committer_tap_drain(e->c, got, gen, 4), 1);
+	assert_int_equal(got[0], a);
+	assert_true(gen[0] != g1);
+	assert_int_equal(store_unacked_del(e->s, &a, &gen[0], 1), 0);
+	assert_int_equal(store_unacked_count(e->s), 0);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -418,6 +458,7 @@ int main(void)
 		T(tap_only_fo_after_durable),
 		T(tap_overflow_counted),
 		T(tap_threaded),
+		T(tap_generation_guards_the_unacked_delete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

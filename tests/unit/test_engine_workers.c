@@ -23,6 +23,7 @@
 #include "committer.h"
 #include "config.h"
 #include "engine.h"
+#include "fmt.h"
 #include "reqbuild.h"
 #include "store.h"
 
@@ -97,6 +98,8 @@ static unsigned deliver(struct env *v, uint64_t now)
 				dp_engine_borrowed(&v->e[t.worker], t.scope, t.addr);
 			} else if (t.type == DP_CMD_LEND_DONE) {
 				dp_engine_lend_done(&v->e[t.worker], t.scope);
+			} else if (t.type == DP_CMD_END_MOVED) {
+				dp_engine_end_moved(&v->e[t.worker], v->cfg, t.addr, now);
 			}
 		}
 	}
@@ -620,6 +623,293 @@ static void fo_backup_of_another_writer_is_taken_by_the_slice_owner(void **state
 	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
 }
 
+/* --- reservations over leases (issue 11 item 3) ------------------------------------- */
+
+/* Publish a new configuration: the base one with @p res_json as the scope's reservations
+ * (as reservation-add / -del do, through a new snapshot with its own pools). */
+static void reconfigure(struct env *v, const char *res_json)
+{
+	char json[2048], err[256];
+	struct dp_config *c;
+	struct dp_pools *p;
+
+	snprintf(json, sizeof(json),
+		 "{\"server\": {\"workers\": 2},"
+		 " \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+		 "   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+		 " \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
+		 "   \"pools\": [\"198.18.0.100 - 198.18.0.107\"], \"lease-time\": 600,"
+		 "   \"reservations\": [%s]}]}", res_json);
+	c = cp_config_parse(json, err, sizeof(err));
+	if (c == NULL) {
+		fail_msg("config: %s", err);
+	}
+	p = dp_pools_new(c, 2);
+	assert_non_null(p);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = p;
+	}
+	dp_pools_free(v->pools);
+	dp_config_free(v->cfg);
+	v->cfg = c;
+	v->pools = p;
+}
+
+/* The worker a request is steered to (worker.c: the owner of dp_engine_client_key()). */
+static uint32_t steer(struct env *v, struct reqbuf *r)
+{
+	struct dp_client_key k;
+
+	assert_int_equal(dhcp4_parse(&v->msg, r->b, r->len), DHCP4_OK);
+	assert_int_equal(dp_engine_client_key(v->cfg, &v->msg, 0, &k), 0);
+	return bt_key_owner(v->table, &k, 2);
+}
+
+/* A RENEWING request (unicast to us, ciaddr) of @p mac for @p a, with option 61 @p id
+ * (NULL: none), steered like the worker loop does. */
+static bool renew(struct env *v, uint16_t mac, const uint8_t *id, uint8_t id_len, uint32_t a,
+		  uint64_t now, struct dp_decision *d)
+{
+	struct dp_ingress in = {.cfg = v->cfg, .frame = &v->frame, .msg = &v->msg, .iface = 0,
+				.now = now};
+	struct reqbuf r;
+	uint32_t w;
+
+	rb_begin(&r, mac, 7);
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_REQUEST);
+	if (id != NULL) {
+		rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, id_len);
+	}
+	rb_end(&r);
+	w = steer(v, &r);
+	memset(&v->frame, 0, sizeof(v->frame));
+	v->frame.ip_dst = SRV;
+	return dp_engine_handle(&v->e[w], &in, d);
+}
+
+/* DISCOVER then SELECTING REQUEST of @p mac with option 61 @p id (NULL: none), steered.
+ * @return the address ACKed, 0 when none. */
+static uint32_t dora_id(struct env *v, uint16_t mac, const uint8_t *id, uint8_t id_len,
+			uint64_t now)
+{
+	struct dp_decision d;
+	struct reqbuf r;
+	uint32_t a;
+
+	rb_begin(&r, mac, 8);
+	rb_type(&r, DHCP4_DISCOVER);
+	if (id != NULL) {
+		rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, id_len);
+	}
+	rb_end(&r);
+	if (!handle(v, steer(v, &r), &r, now, &d) || d.reply != DHCP4_OFFER) {
+		return 0;
+	}
+	a = d.yiaddr;
+	rb_begin(&r, mac, 9);
+	rb_type(&r, DHCP4_REQUEST);
+	if (id != NULL) {
+		rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, id_len);
+	}
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	if (!handle(v, steer(v, &r), &r, now, &d) || d.reply != DHCP4_ACK) {
+		return 0;
+	}
+	return a;
+}
+
+/*
+ * A client that sends option 61 holds a lease (filed under its client id, written by that
+ * key's worker); the operator reserves that address for its hardware address, which files
+ * the client under the reservation's key, owned by the other worker. The renewal is ACKed
+ * with the same address (before: NAKed as "in use by another client", and the reserved
+ * client's worker could never write the record, restarts included: persist.c loads it on the
+ * key's worker again). The client is then filed under the reservation and keeps it.
+ */
+static void reserving_a_leased_clients_address_keeps_it(void **state)
+{
+	struct env *v = *state;
+	uint8_t id[] = {0xff, 0, 0, 0, 1};
+	struct dp_client_key cid = {.type = DP_KEY_CLIENT_ID, .len = sizeof(id)}, hw;
+	struct dp_decision d;
+	struct reqbuf r;
+	char res[128];
+	uint16_t mac = 10;
+	uint32_t a, w_old, w_new;
+
+	/* A client whose client id and hardware address belong to different workers. */
+	for (;; mac++) {
+		memcpy(cid.data, id, sizeof(id));
+		hw = key_of(mac);
+		if (bt_key_owner(v->table, &cid, 2) != bt_key_owner(v->table, &hw, 2)) {
+			break;
+		}
+		id[4]++;
+	}
+	w_old = bt_key_owner(v->table, &cid, 2);
+	w_new = bt_key_owner(v->table, &hw, 2);
+	a = dora_id(v, mac, id, sizeof(id), T0);
+	assert_int_not_equal(a, 0);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, w_old);
+
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"%s\"}", mac >> 8, mac & 0xff, lw_ip4_fmt(a).s);
+	reconfigure(v, res);
+
+	/* A DISCOVER (a reboot) is offered the address, and the lease is left as it is. */
+	rb_begin(&r, mac, 11);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, sizeof(id));
+	rb_end(&r);
+	assert_true(handle(v, steer(v, &r), &r, T0 + 200, &d));
+	assert_int_equal(d.reply, DHCP4_OFFER);
+	assert_int_equal(d.yiaddr, a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_ACTIVE);
+	assert_true(bt_key_equal(&bt_lookup_addr(v->table, a)->key, &cid));
+
+	assert_true(renew(v, mac, id, sizeof(id), a, T0 + 300, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(d.yiaddr, a);
+	assert_true(bt_key_equal(&bt_lookup_addr(v->table, a)->key, &hw));
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, w_new);
+	assert_null(bt_lookup_key(v->table, &cid));	/* one client, one key */
+	assert_int_equal(v->ctr[w_new].drop[DP_DROP_WRITE_CONFLICT], 0);
+	/* And from now on: renewals, and a new DORA after the lease ended. */
+	assert_true(renew(v, mac, id, sizeof(id), a, T0 + 600, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(d.yiaddr, a);
+	assert_int_equal(dora_id(v, mac, id, sizeof(id), T0 + 5000), a);
+}
+
+/* The record is still the old key's worker's (not renewed before the reservation, or loaded
+ * so after a restart) and has ended: the client's DORA gets its address back. */
+static void reserved_client_gets_its_ended_lease_back(void **state)
+{
+	struct env *v = *state;
+	uint8_t id[] = {0xff, 0, 0, 0, 1};
+	struct dp_client_key cid = {.type = DP_KEY_CLIENT_ID, .len = sizeof(id)}, hw;
+	char res[128];
+	uint16_t mac = 10;
+	uint32_t a, w_old;
+
+	for (;; mac++) {
+		memcpy(cid.data, id, sizeof(id));
+		hw = key_of(mac);
+		if (bt_key_owner(v->table, &cid, 2) != bt_key_owner(v->table, &hw, 2)) {
+			break;
+		}
+		id[4]++;
+	}
+	w_old = bt_key_owner(v->table, &cid, 2);
+	a = dora_id(v, mac, id, sizeof(id), T0);
+	assert_int_not_equal(a, 0);
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"%s\"}", mac >> 8, mac & 0xff, lw_ip4_fmt(a).s);
+	reconfigure(v, res);
+	assert_true(dp_engine_reclaim(&v->e[w_old], v->cfg, a, T0 + 601));	/* EXPIRED */
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, w_old);
+	assert_int_equal(dora_id(v, mac, id, sizeof(id), T0 + 700), a);
+	assert_true(bt_key_equal(&bt_lookup_addr(v->table, a)->key, &hw));
+	/* Without option 61 too (the same NIC, another OS). */
+	assert_int_equal(dora_id(v, mac, NULL, 0, T0 + 800), a);
+}
+
+/*
+ * The operator moves a reservation from client X to client Y, whose keys belong to different
+ * workers. X is NAKed at its renewal and its binding ends; Y then gets the address (its
+ * worker takes the record over once X's change is durable). Before: X's renewals were ACKed
+ * forever, and Y's worker could never write X's worker's record.
+ */
+static void moving_a_reservation_hands_the_address_over(void **state)
+{
+	struct env *v = *state;
+	uint16_t x = client_of(v, 0, 10), y = client_of(v, 1, 500);
+	struct dp_decision d;
+	char res[128];
+	uint32_t a = IP4(198, 18, 0, 103);
+
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"198.18.0.103\"}", x >> 8, x & 0xff);
+	reconfigure(v, res);
+	assert_int_equal(dora_id(v, x, NULL, 0, T0), a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"198.18.0.103\"}", y >> 8, y & 0xff);
+	reconfigure(v, res);
+	/* Y asks while X still holds it: nothing yet (X has not been told). */
+	assert_int_equal(dora_id(v, y, NULL, 0, T0 + 10), 0);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_RESERVED_IN_USE], 1);
+
+	assert_true(renew(v, x, NULL, 0, a, T0 + 300, &d));
+	assert_int_equal(d.reply, DHCP4_NAK);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_EXPIRED);
+
+	assert_int_equal(dora_id(v, y, NULL, 0, T0 + 301), a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
+	/* X goes elsewhere. */
+	assert_int_not_equal(dora_id(v, x, NULL, 0, T0 + 302), a);
+	assert_true(renew(v, y, NULL, 0, a, T0 + 400, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	assert_int_equal(d.yiaddr, a);
+}
+
+/*
+ * The same with a client that sends option 61: under its reservation by hardware address it
+ * was filed under the MAC (that key's worker wrote the record); once the reservation moves,
+ * it is filed under its client id, on the other worker. Its renewal is NAKed there, and the
+ * record's writer is told to end the binding (DP_CMD_END_MOVED); then Y gets the address.
+ */
+static void moving_a_reservation_from_a_client_with_an_id(void **state)
+{
+	struct env *v = *state;
+	uint8_t id[] = {0xff, 0, 0, 0, 1};
+	struct dp_client_key cid = {.type = DP_KEY_CLIENT_ID, .len = sizeof(id)}, hw;
+	struct dp_decision d;
+	char res[128];
+	uint16_t x = 10, y;
+	uint32_t a = IP4(198, 18, 0, 103), w_hw;
+
+	for (;; x++) {
+		memcpy(cid.data, id, sizeof(id));
+		hw = key_of(x);
+		if (bt_key_owner(v->table, &cid, 2) != bt_key_owner(v->table, &hw, 2)) {
+			break;
+		}
+		id[4]++;
+	}
+	w_hw = bt_key_owner(v->table, &hw, 2);
+	y = client_of(v, 1 - w_hw, 500);
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"198.18.0.103\"}", x >> 8, x & 0xff);
+	reconfigure(v, res);
+	assert_int_equal(dora_id(v, x, id, sizeof(id), T0), a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, w_hw);
+
+	snprintf(res, sizeof(res), "{\"hw-address\": \"02:00:00:00:%02x:%02x\","
+		 " \"ip-address\": \"198.18.0.103\"}", y >> 8, y & 0xff);
+	reconfigure(v, res);
+	assert_true(renew(v, x, id, sizeof(id), a, T0 + 300, &d));
+	assert_int_equal(d.reply, DHCP4_NAK);
+	assert_int_equal(v->nq, 1);
+	assert_int_equal(v->q[0].type, DP_CMD_END_MOVED);
+	assert_int_equal(v->q[0].worker, w_hw);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_ACTIVE);
+	deliver(v, T0 + 300);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_EXPIRED);
+
+	assert_int_equal(dora_id(v, y, NULL, 0, T0 + 301), a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1 - w_hw);
+	/* A stale command (the binding is the reserved client's now) changes nothing. */
+	dp_engine_end_moved(&v->e[1 - w_hw], v->cfg, a, T0 + 302);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_ACTIVE);
+	assert_int_not_equal(dora_id(v, x, id, sizeof(id), T0 + 303), a);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
@@ -635,6 +925,10 @@ int main(void)
 		T(undelivered_loan_returns_to_the_lender),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),
+		T(reserving_a_leased_clients_address_keeps_it),
+		T(reserved_client_gets_its_ended_lease_back),
+		T(moving_a_reservation_hands_the_address_over),
+		T(moving_a_reservation_from_a_client_with_an_id),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 	};

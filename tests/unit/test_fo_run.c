@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 
 #include "apply.h"
+#include "byteorder.h"
 #include "committer.h"
 #include "config.h"
 #include "failover.h"
@@ -88,6 +89,11 @@ struct t {
 	struct fo_link *partner;
 	struct fo_link_event ev[16];
 	bool up;
+	/* the partner: its clock ahead of ours by partner_clock seconds; the STATE it sends
+	 * once up (0: NORMAL, since now) */
+	int32_t partner_clock;
+	uint8_t partner_state;
+	uint32_t partner_stos;
 	/* what the partner received */
 	unsigned n_bndupd, n_bndack;
 	uint32_t bndupd_xid[16], bndupd_addr[16];
@@ -107,6 +113,16 @@ static uint64_t mono_ms(void)
 static uint32_t wall(void)
 {
 	return (uint32_t)time(NULL);
+}
+
+static void start_fo(struct t *t)
+{
+	int rc = cp_fo_start(&(struct cp_fo_env){
+			.rt = &t->rt, .store = t->st, .committer = t->cm, .apply = &t->apply,
+			.sink = {.ops = &fake_ops, .ctx = &t->sink}}, &t->fo);
+
+	assert_int_equal(rc, 0);
+	assert_non_null(t->fo);
 }
 
 static int setup(void **state)
@@ -153,12 +169,7 @@ static int setup(void **state)
 	assert_null(dp_runtime_publish(&t->rt, cfg, dp_pools_new(cfg, 1), &rc));
 	assert_int_equal(rc, 0);
 	t->apply.rt = &t->rt;
-
-	rc = cp_fo_start(&(struct cp_fo_env){
-			.rt = &t->rt, .store = t->st, .committer = t->cm, .apply = &t->apply,
-			.sink = {.ops = &fake_ops, .ctx = &t->sink}}, &t->fo);
-	assert_int_equal(rc, 0);
-	assert_non_null(t->fo);
+	start_fo(t);
 
 	memset(&lc, 0, sizeof(lc));
 	lc.name = "fotest";
@@ -209,7 +220,7 @@ static void round_once(struct t *t)
 	int n;
 
 	cp_fo_poll(t->fo);
-	n = fo_link_poll(t->partner, mono_ms(), wall(), t->ev, 16);
+	n = fo_link_poll(t->partner, mono_ms(), wall() + (uint32_t)t->partner_clock, t->ev, 16);
 	for (int i = 0; i < n; i++) {
 		const struct fo_link_event *e = &t->ev[i];
 		const struct fo_msg *m = &e->msg;
@@ -219,9 +230,10 @@ static void round_once(struct t *t)
 
 			t->up = true;
 			fo_msg_init(&s, FO_MSG_STATE, 0, 0);
-			s.server_state = FO_SS_NORMAL;
+			s.server_state = t->partner_state ? t->partner_state : FO_SS_NORMAL;
 			s.server_flags = 0;
-			s.stos = wall();
+			s.stos = t->partner_stos ? t->partner_stos :
+				 wall() + (uint32_t)t->partner_clock;
 			s.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_SERVER_FLAGS) |
 				     FO_BIT(FO_OPT_STOS);
 			assert_int_equal(fo_link_send(t->partner, &s), 0);
@@ -382,11 +394,131 @@ static void test_outbound_window_and_ack(void **state)
 	assert_int_equal(t->n_bndupd, 3);		/* each sent once */
 }
 
+/* A figure of the relationship's "messages" status. */
+static json_int_t status_msg(struct t *t, const char *key)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+	json_int_t v;
+
+	assert_non_null(l);
+	v = json_integer_value(json_object_get(json_object_get(json_array_get(l, 0), "messages"),
+					       key));
+	json_decref(l);
+	return v;
+}
+
+/* The partner acks our update @p i (its xid) naming address @p addr (0: no address). */
+static void partner_bndack(struct t *t, unsigned i, uint32_t addr)
+{
+	struct fo_msg a;
+
+	fo_msg_init(&a, FO_MSG_BNDACK, 0, 0);
+	if (addr != 0) {
+		a.assigned_addr = addr;
+		a.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS);
+	}
+	assert_int_equal(fo_link_send_xid(t->partner, &a, t->bndupd_xid[i]), 0);
+}
+
+/*
+ * Issue 11 item 9: a BNDACK is matched by xid AND address. xids restart with each connection,
+ * so a BNDACK replayed from a recorded session (or a confused partner) can carry the xid of
+ * an update in flight: if it names another address, or none, it is counted and ignored, and
+ * the update stays in flight and unacked until its true BNDACK.
+ */
+static void test_bndack_address_must_match(void **state)
+{
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	wait_up(t);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct dp_change c = {
+			.seq = i + 1, .addr = ADDR(107 + i), .scope = 0, .state = BT_FREE,
+			.worker = 0, .start = now, .ends = now, .flags = DP_CHANGE_FO,
+		};
+
+		assert_int_equal(committer_ops.post(t->cm, &c), 0);
+	}
+	assert_int_equal(committer_round(t->cm), 2);
+	wait_for(t, &t->n_bndupd, 2, "two BNDUPDs");
+	assert_int_equal(status_int(t, "unacked"), 2);
+
+	partner_bndack(t, 0, t->bndupd_addr[1]);	/* xid of the first, address of the 2nd */
+	partner_bndack(t, 1, 0);			/* no address at all */
+	partner_bndack(t, 1, ADDR(50));			/* an address we never sent */
+	for (int i = 0; i < ROUNDS && status_msg(t, "bndack-received") < 3; i++) {
+		round_once(t);
+	}
+	assert_int_equal(status_msg(t, "bndack-received"), 3);
+	assert_int_equal(status_msg(t, "bndack-mismatched"), 3);
+	assert_int_equal(status_int(t, "unacked"), 2);
+	assert_int_equal(status_int(t, "in-flight"), 2);
+
+	partner_bndack(t, 0, t->bndupd_addr[0]);
+	partner_bndack(t, 1, t->bndupd_addr[1]);
+	for (int i = 0; i < ROUNDS && status_int(t, "unacked") != 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(status_int(t, "unacked"), 0);
+	assert_int_equal(status_int(t, "in-flight"), 0);
+	assert_int_equal(status_msg(t, "bndack-mismatched"), 3);
+}
+
+/* A status string of the relationship (compared, then freed). */
+static void assert_status_str(struct t *t, const char *key, const char *want)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+
+	assert_non_null(l);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), key)), want);
+	json_decref(l);
+}
+
+/*
+ * Issue 11 item 11: the partner's start time of state is moved onto our clock by the skew
+ * measured at CONNECT. A start time earlier than the skew (stos 10, partner clock 30 s ahead)
+ * wrapped to about 2^64 - 20: a partner in PARTNER-DOWN then looked as if it went down after
+ * we last served (RECOVER). It is the earliest time instead: we served after it, so
+ * POTENTIAL-CONFLICT.
+ */
+static void test_state_start_time_does_not_wrap(void **state)
+{
+	struct t *t = *state;
+	uint64_t now = wall();
+	uint8_t b[64];
+	size_t len = 0;
+
+	/* We were in NORMAL and served until 100 s ago. The stored state record is
+	 * failover.c's (persist_state): byte 1 the state, 4 storage lost, 24..31 last_op. */
+	cp_fo_stop(t->fo);
+	t->fo = NULL;
+	assert_int_equal(store_fo_get(t->st, "fotest", b, sizeof(b), &len), 0);
+	assert_true(len >= 40);
+	b[1] = FO_STATE_NORMAL;
+	b[4] = 0;
+	lw_put64(b + 24, now - 100);
+	assert_int_equal(store_fo_put(t->st, "fotest", b, len), 0);
+	start_fo(t);
+
+	t->partner_clock = 30;
+	t->partner_state = FO_SS_PARTNER_DOWN;
+	t->partner_stos = 10;
+	wait_up(t);
+	assert_int_equal(status_int(t, "skew"), 30);
+	assert_status_str(t, "partner-state", "partner-down");
+	assert_true(status_int(t, "partner-state-since") >= 0);	/* not wrapped */
+	assert_status_str(t, "state", "potential-conflict");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_inbound_ack_after_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbound_window_and_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_start_time_does_not_wrap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bndack_address_must_match, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -940,15 +940,17 @@ static void test_empty_key_refused(void **state)
 
 struct addrs {
 	uint32_t a[64];
+	uint64_t gen[64];
 	unsigned n;
 	unsigned stop_at;	/* 0: never */
 };
 
-static int addr_cb(uint32_t addr, void *arg)
+static int addr_cb(uint32_t addr, uint64_t gen, void *arg)
 {
 	struct addrs *l = arg;
 
 	assert_true(l->n < 64);
+	l->gen[l->n] = gen;
 	l->a[l->n++] = addr;
 	return l->n == l->stop_at ? 7 : 0;
 }
@@ -1039,8 +1041,8 @@ static void test_unacked(void **state)
 		const uint32_t ack[] = { BASE + 60, BASE + 99, BASE + 5, BASE + 60 };
 		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 40, BASE + 70 };
 
-		assert_int_equal(store_unacked_del(s, ack, 4), 0);
-		assert_int_equal(store_unacked_del(s, NULL, 0), 0);
+		assert_int_equal(store_unacked_del(s, ack, NULL, 4), 0);
+		assert_int_equal(store_unacked_del(s, NULL, NULL, 0), 0);
 		assert_unacked(s, want, 4);
 	}
 	/* A later FO change of an acknowledged address is unacked again. */
@@ -1057,9 +1059,94 @@ static void test_unacked(void **state)
 		const uint32_t want[] = { BASE + 10, BASE + 20, BASE + 40, BASE + 60, BASE + 70 };
 
 		assert_unacked(s, want, 5);
-		assert_int_equal(store_unacked_del(s, want, 5), 0);
+		assert_int_equal(store_unacked_del(s, want, NULL, 5), 0);
 	}
 	assert_unacked(s, NULL, 0);
+	store_close(s);
+}
+
+/*
+ * Issue 11 item 14: the unacked mark carries a generation, one more with each change, so that
+ * an acknowledgement deletes exactly the mark it saw: a change committed between the control
+ * thread's tap drain and its delete keeps its mark (before, the delete took it, and a crash
+ * then forgot to tell the partner). A store of before generations (empty values) loads as
+ * generation 0 and goes on from there.
+ */
+static void test_unacked_generation(void **state)
+{
+	struct fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[3];
+	uint64_t gens[3] = {9, 9, 9};
+	struct addrs l = { .n = 0 };
+	uint8_t akey[4];
+	struct store *s;
+	const uint32_t a = BASE + 60, old = BASE + 7;
+
+	/* An old store: its mark of .7 has an empty value. */
+	s = open_store(f, STORE_SYNC_STRICT);
+	store_close(s);
+	lw_put32(akey, old);
+	raw_put(f->dir, "unacked", akey, sizeof(akey), "", 0);
+
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_unacked_load(s, addr_cb, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.a[0], old);
+	assert_int_equal(l.gen[0], 0);
+
+	hw_key(&k, 60);
+	c[0] = change(a, BT_ACTIVE, &k, 10, 20);
+	c[0].flags = DP_CHANGE_FO;
+	c[1] = change(old, BT_ACTIVE, &k, 10, 20);
+	c[1].flags = DP_CHANGE_FO;
+	c[2] = change(BASE + 61, BT_ACTIVE, &k, 10, 20);	/* not failover: no mark */
+	assert_int_equal(store_write_batch_gen(s, c, 3, gens), 0);
+	assert_int_equal(gens[0], 1);
+	assert_int_equal(gens[1], 1);		/* the empty value was generation 0 */
+	assert_int_equal(gens[2], 0);
+	/* Two changes of one address in one batch: the later has the next generation. */
+	c[0].start = c[1].start = 11;
+	c[1].addr = a;
+	assert_int_equal(store_write_batch_gen(s, c, 2, gens), 0);
+	assert_int_equal(gens[0], 2);
+	assert_int_equal(gens[1], 3);
+
+	/* The partner acked what was sent for generation 1 of each: .7 goes, .60 (at 3 now,
+	 * changed since) stays. */
+	{
+		const uint32_t ack[] = { a, old };
+		const uint64_t ack_gen[] = { 1, 1 };
+		const uint32_t want[] = { a };
+
+		assert_int_equal(store_unacked_del(s, ack, ack_gen, 2), 0);
+		assert_unacked(s, want, 1);
+	}
+	{
+		const uint32_t ack[] = { a };
+		const uint64_t stale[] = { 2 }, cur[] = { 3 };
+
+		assert_int_equal(store_unacked_del(s, ack, stale, 1), 0);
+		assert_int_equal(store_unacked_count(s), 1);
+		assert_int_equal(store_unacked_del(s, ack, cur, 1), 0);
+		assert_int_equal(store_unacked_count(s), 0);
+	}
+	/* The next mark of an acknowledged address starts over; it survives a restart with
+	 * its generation. */
+	c[0].start = 12;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	store_close(s);
+	s = open_store(f, STORE_SYNC_STRICT);
+	l.n = 0;
+	assert_int_equal(store_unacked_load(s, addr_cb, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.a[0], a);
+	assert_int_equal(l.gen[0], 1);
+	/* A value that is no generation is reported, never misread. */
+	store_close(s);
+	raw_put(f->dir, "unacked", akey, sizeof(akey), "xyz", 3);
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_unacked_load(s, addr_cb, &l), STORE_E_CORRUPT);
 	store_close(s);
 }
 
@@ -1356,6 +1443,7 @@ int main(void)
 		T(test_backup_empty_key),
 		T(test_empty_key_refused),
 		T(test_unacked),
+		T(test_unacked_generation),
 		T(test_fo_records),
 		T(test_load_stops),
 		T(test_map_full),

@@ -97,6 +97,10 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	    strcmp(nc->control_group, cur->control_group) != 0) {
 		return "server.control-socket: changing the socket needs a restart";
 	}
+	if (nc->mgmt_addr != cur->mgmt_addr || nc->mgmt_port != cur->mgmt_port) {
+		return "server.management: changing its address or port needs a restart (its "
+		       "partners may change live)";
+	}
 	if (relationships_changed(cur, nc, buf, len)) {
 		return buf;
 	}

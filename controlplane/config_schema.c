@@ -1261,6 +1261,10 @@ static const struct cs_item server_items[] = {
 	  .doc = "group for a 0660 socket; \"\" = 0600, root only" },
 	{ "control-max-request", CS_INT, 0, AT(C, control_max_request), .min = 1024,
 	  .max = 64 << 20, .def = 1 << 20, .doc = "largest control request, bytes" },
+	{ "management", CS_CUSTOM, 0, .sub = &cs_mgmt, .parse = cp_mgmt_parse,
+	  .write = cp_mgmt_json, .doc_type = "object", .doc_default = "off",
+	  .doc = "the channel that carries configuration between leasewire partners (see "
+		 "Failover); left out = off" },
 };
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 
@@ -1429,6 +1433,34 @@ static const struct cs_item relationship_items[] = {
 };
 const struct cs_object cs_relationship = OBJECT("relationships[].", relationship_items,
 						.post = relationship_post);
+#undef C
+
+#define C struct dp_config
+static const struct cs_item mgmt_items[] = {
+	{ "address", CS_IPV4, CS_REQUIRED, AT(C, mgmt_addr),
+	  .doc = "this server's address for the channel (kernel stack)" },
+	{ "port", CS_INT, 0, AT(C, mgmt_port), .min = 1, .max = 65535, .def = 6470,
+	  .doc = "TCP port the channel listens on" },
+	{ "partners", CS_CUSTOM, CS_REQUIRED, .sub = &cs_mgmt_partner,
+	  .parse = cp_mgmt_partners_parse, .write = cp_mgmt_partners_json,
+	  .doc_type = "list of 1..31 partners",
+	  .doc = "the only leasewire servers that may connect, each with its secret" },
+};
+const struct cs_object cs_mgmt = OBJECT("server.management.", mgmt_items);
+#undef C
+
+#define C struct dp_mgmt_partner
+static const struct cs_item mgmt_partner_items[] = {
+	{ "address", CS_IPV4, CS_REQUIRED, AT(C, addr),
+	  .doc = "the partner's address; connections from any other are refused" },
+	{ "port", CS_INT, 0, AT(C, port), .min = 1, .max = 65535, .def = 6470,
+	  .doc = "the partner's management port" },
+	/* MGMT_SECRET_MAX - 1 bytes at most: the size of dp_mgmt_partner.secret. */
+	{ "shared-secret", CS_STR, CS_REQUIRED, AT(C, secret), .min = 1,
+	  .doc = "HMAC-SHA-256 key both servers configure for each other" },
+};
+const struct cs_object cs_mgmt_partner = OBJECT("server.management.partners[].",
+						mgmt_partner_items);
 #undef C
 
 /* ------------------------------------------------------------------------------------------ */

@@ -115,6 +115,13 @@ enum dp_fo_mode {
 
 #define DP_MAX_RELATIONSHIPS 31	/**< as Windows: a server holds up to 31 relationships */
 
+/** A leasewire partner allowed on the management channel (server.management.partners[]). */
+struct dp_mgmt_partner {
+	uint32_t addr;			/**< its address, host order: the only one it may use */
+	uint32_t port;			/**< its management port (we connect there) */
+	char secret[128];		/**< HMAC-SHA-256 key, 1..127 bytes (MGMT_SECRET_MAX) */
+};
+
 struct dp_relationship {
 	char name[DP_NAME_MAX];
 	uint8_t role;			/**< enum dp_fo_role */
@@ -154,6 +161,11 @@ struct dp_config {
 	char control_socket[256];	/**< unix control socket path, "" = none */
 	char control_group[64];		/**< group for a 0660 socket, "" = 0600 */
 	uint32_t control_max_request;	/**< bytes */
+	/* management channel between leasewire partners (controlplane/mgmt_link.h) */
+	uint32_t mgmt_addr;		/**< listen address, host order; 0 = channel off */
+	uint32_t mgmt_port;		/**< listen port */
+	struct dp_mgmt_partner *mgmt_partners;
+	uint32_t n_mgmt_partners;
 
 	struct dp_port *ports;
 	uint32_t n_ports;

@@ -203,8 +203,12 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		return refusal(err);
 	}
 	cp_log(CP_LOG_INFO, "event=mgmt-applied peer=%s op=%s", peer, op);
-	/* What the partner sent is what we hold now: no echo back to it. */
+	/* What the partner sent is what we hold now: no echo back to it, and no drift. */
 	seen_refresh(m, false, NULL);
+	if (scope != NULL && mgmt_queue_status(m->q, scope, NULL) == MGMT_SYNC_DRIFT &&
+	    mgmt_queue_set_status(m->q, scope, MGMT_SYNC_IN_SYNC, NULL) != 0) {
+		cp_log(CP_LOG_ERR, "mgmt: cannot save the sync status of %s", scope);
+	}
 	cur = cp_config_to_json(running(m));
 	ans = json_pack("{s:b}", "ok", 1);
 	if (scope != NULL && cur != NULL && ans != NULL &&

@@ -42,6 +42,8 @@ enum opt_id {
 	O_FORCE,
 	O_PROMETHEUS,
 	O_ALL,
+	O_SERVER,
+	O_RELATIONSHIP,
 	O__COUNT
 };
 
@@ -59,6 +61,8 @@ static const struct opt_def {
 	[O_FORCE_CREATE] = { .name = "force-create" },
 	[O_SCOPE] = { .name = "scope", .has_arg = true },
 	[O_FORCE] = { .name = "force" },
+	[O_SERVER] = { .name = "server" },
+	[O_RELATIONSHIP] = { .name = "relationship", .has_arg = true },
 	[O_PROMETHEUS] = { .name = "prometheus" },
 	[O_ALL] = { .name = "all", .short_name = 'a' },
 };
@@ -660,6 +664,38 @@ static int b_failover(const struct cmd_def *d, struct args *a, const char **comm
 	return set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
 }
 
+/* failover replicate --server | --relationship NAME | --scope SCOPE */
+static int b_fo_replicate(const struct cmd_def *d, struct args *a, const char **command,
+			  json_t **arguments, char *err, size_t errlen)
+{
+	int n = (a->opt[O_SERVER] != NULL) + (a->opt[O_RELATIONSHIP] != NULL) +
+		(a->opt[O_SCOPE] != NULL);
+	int ret;
+
+	(void)command;
+	if (n != 1) {
+		return usage_err(d, err, errlen, "give exactly one of --server, --relationship "
+				 "NAME, --scope SCOPE");
+	}
+	if (a->opt[O_SERVER] != NULL) {
+		return json_object_set_new(*arguments, CTL_KEY_SERVER, json_true()) != 0 ?
+		       nomem(err, errlen) : 0;
+	}
+	if (a->opt[O_RELATIONSHIP] != NULL) {
+		ret = check_relationship(d, a->opt[O_RELATIONSHIP], err, errlen);
+		if (ret != 0) {
+			return ret;
+		}
+		return set_str(*arguments, CTL_KEY_RELATIONSHIP, a->opt[O_RELATIONSHIP]) != 0 ?
+		       nomem(err, errlen) : 0;
+	}
+	ret = check_name(d, a->opt[O_SCOPE], "--scope", err, errlen);
+	if (ret != 0) {
+		return ret;
+	}
+	return set_str(*arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE]) != 0 ? nomem(err, errlen) : 0;
+}
+
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */
 static int b_raw(const struct cmd_def *d, struct args *a, const char **command,
 		 json_t **arguments, char *err, size_t errlen)
@@ -834,6 +870,14 @@ static const struct cmd_def cmd_defs[] = {
 		.word = "failover", .sub = "resync", .synopsis = "failover resync NAME",
 		.cmd = CTL_CMD_FAILOVER_RESYNC, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
 		.build = b_failover,
+	}, {
+		.word = "failover", .sub = "replicate",
+		.synopsis = "failover replicate --server | --relationship NAME | --scope SCOPE",
+		.cmd = CTL_CMD_FAILOVER_REPLICATE,
+		.opts = OB(O_SERVER) | OB(O_RELATIONSHIP) | OB(O_SCOPE), .build = b_fo_replicate,
+	}, {
+		.word = "failover", .sub = "sync-status", .synopsis = "failover sync-status",
+		.cmd = CTL_CMD_FAILOVER_SYNC_STATUS, .build = b_plain,
 	}, {
 		.word = "raw", .synopsis = "raw COMMAND [JSON-ARGUMENTS|-]",
 		.help = "send any command, print the JSON answer", .cmd = CMD_NONE,

@@ -55,6 +55,11 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 		"failover-recover", "leave shutdown or paused, then resync",
 		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
 	},
+	[CTL_CMD_FAILOVER_REPLICATE] = {
+		"failover-replicate", "overwrite the partner's scope settings with this server's",
+		ARGS(OPT(CTL_KEY_SERVER, BOOL), OPT(CTL_KEY_RELATIONSHIP, STRING),
+		     OPT(CTL_KEY_SCOPE, STRING)), 0,
+	},
 	[CTL_CMD_FAILOVER_RESYNC] = {
 		"failover-resync", "send every binding to the partner again",
 		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
@@ -66,6 +71,10 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 	[CTL_CMD_FAILOVER_STATUS] = {
 		"failover-status", "states, link, queues and message counts",
 		ARGS(OPT(CTL_KEY_NAME, STRING)), 0,
+	},
+	[CTL_CMD_FAILOVER_SYNC_STATUS] = {
+		"failover-sync-status", "each failover scope's configuration sync with the partner",
+		NULL, 0,
 	},
 	[CTL_CMD_LEASE4_ADD] = {
 		"lease4-add", "create a lease", ARGS(LEASE_SET), 0,

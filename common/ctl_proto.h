@@ -35,6 +35,8 @@
 #define CTL_KEY_RANGE		"range"
 #define CTL_KEY_FILENAME	"filename"
 #define CTL_KEY_EXIT_VALUE	"exit-value"
+#define CTL_KEY_SERVER		"server"
+#define CTL_KEY_RELATIONSHIP	"relationship"
 
 /** The protocol commands, in name order (list-commands answers in this order). */
 enum ctl_cmd_id {
@@ -47,9 +49,11 @@ enum ctl_cmd_id {
 	CTL_CMD_EXCLUSION_DEL,
 	CTL_CMD_FAILOVER_PARTNER_DOWN,
 	CTL_CMD_FAILOVER_RECOVER,
+	CTL_CMD_FAILOVER_REPLICATE,
 	CTL_CMD_FAILOVER_RESYNC,
 	CTL_CMD_FAILOVER_SHUTDOWN,
 	CTL_CMD_FAILOVER_STATUS,
+	CTL_CMD_FAILOVER_SYNC_STATUS,
 	CTL_CMD_LEASE4_ADD,
 	CTL_CMD_LEASE4_DEL,
 	CTL_CMD_LEASE4_GET,

@@ -100,6 +100,10 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	if (strcmp(nc->user, cur->user) != 0) {
 		return "server.user: changing the user needs a restart";
 	}
+	if (nc->mgmt_addr != cur->mgmt_addr || nc->mgmt_port != cur->mgmt_port) {
+		return "server.management: changing its address or port needs a restart (its "
+		       "partners may change live)";
+	}
 	if (relationships_changed(cur, nc, buf, len)) {
 		return buf;
 	}

@@ -800,6 +800,85 @@ json_t *cp_rel_scopes_json(const struct dp_config *c, const void *obj, bool *ok)
 	return a;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* management channel (server.management)                                                      */
+
+int cp_mgmt_parse(struct pctx *p, const char *path, json_t *v, void *obj)
+{
+	struct dp_config *c = obj;
+
+	c->mgmt_port = 6470;
+	if (v == NULL) {
+		return 0;	/* off */
+	}
+	if (!json_is_object(v)) {
+		return cs_fail_got(p, path, "must be an object", v);
+	}
+	if (cs_parse_object(p, path, v, &cs_mgmt, c) != 0) {
+		return -EINVAL;
+	}
+	if (c->mgmt_addr == 0) {
+		return cs_fail(p, path, "address 0.0.0.0: name this server's own address (leave "
+			       "\"management\" out to turn the channel off)");
+	}
+	return 0;
+}
+
+json_t *cp_mgmt_json(const struct dp_config *c, const void *obj, bool *ok)
+{
+	(void)obj;
+	if (c->mgmt_addr == 0) {
+		return NULL;
+	}
+	return cs_write_object(c, &cs_mgmt, c, ok);
+}
+
+int cp_mgmt_partners_parse(struct pctx *p, const char *path, json_t *a, void *obj)
+{
+	struct dp_config *c = obj;
+	char epath[PATH_LEN];
+	size_t n;
+
+	n = json_array_size(a);
+	if (!json_is_array(a) || n == 0 || n > DP_MAX_RELATIONSHIPS) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "must be a list of 1..%d partners",
+			 DP_MAX_RELATIONSHIPS);
+		return cs_fail_got(p, path, what, a);
+	}
+	c->mgmt_partners = calloc(n, sizeof(*c->mgmt_partners));
+	if (c->mgmt_partners == NULL) {
+		return cs_oom(p, path);
+	}
+	c->n_mgmt_partners = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		cs_path_idx(epath, path, i);
+		if (cs_parse_object(p, epath, json_array_get(a, i), &cs_mgmt_partner,
+				    &c->mgmt_partners[i]) != 0) {
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (c->mgmt_partners[j].addr == c->mgmt_partners[i].addr) {
+				return cs_fail(p, epath, "address %s is already partners[%zu]",
+					       lw_ip4_fmt(c->mgmt_partners[i].addr).s, j);
+			}
+		}
+	}
+	return 0;
+}
+
+json_t *cp_mgmt_partners_json(const struct dp_config *c, const void *obj, bool *ok)
+{
+	json_t *a = json_array();
+
+	(void)obj;
+	for (uint32_t i = 0; i < c->n_mgmt_partners; i++) {
+		push(a, cs_write_object(c, &cs_mgmt_partner, &c->mgmt_partners[i], ok), ok);
+	}
+	return a;
+}
+
 int cp_relationships_parse(struct pctx *p, const char *path, json_t *a, void *obj)
 {
 	struct dp_config *c = obj;

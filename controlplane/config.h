@@ -71,7 +71,7 @@ struct dp_config *cp_config_parse(const char *json_text, char *err, size_t errle
  * @return a new snapshot owned by the caller (release with dp_config_free()), or NULL.
  * @note Control thread.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 struct dp_config *cp_config_parse_replacing(const char *json_text,
 					    const struct dp_config *running, char *err,
 					    size_t errlen);
@@ -105,7 +105,7 @@ json_t *cp_config_to_json(const struct dp_config *c);
  * @return a new JSON object (release with json_decref()), or NULL as cp_config_to_json().
  * @note Any thread that holds a reference to @p c.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 json_t *cp_config_to_json_masked(const struct dp_config *c);
 
 /**

@@ -154,7 +154,7 @@ struct cs_object {
 };
 
 extern const struct cs_object cs_root, cs_port, cs_iface, cs_scope, cs_reservation,
-	cs_relationship;
+	cs_relationship, cs_mgmt, cs_mgmt_partner;
 
 /* Parse @v (must be an object) into @obj by @o: unknown keys, each row, then @o->post. */
 int cs_parse_object(struct pctx *p, const char *path, json_t *v, const struct cs_object *o,
@@ -187,6 +187,10 @@ int cp_reservation_addr_check(struct pctx *p, const char *path, const json_t *v,
 int cp_relays_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 int cp_scope_iface_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 json_t *cp_scope_iface_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_mgmt_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_mgmt_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_mgmt_partners_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_mgmt_partners_json(const struct dp_config *c, const void *obj, bool *ok);
 int cp_relationships_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *ok);
 int cp_rel_name_check(struct pctx *p, const char *path, const json_t *v, void *obj);

@@ -1322,6 +1322,10 @@ static const struct cs_item server_items[] = {
 	{ "user", CS_STR, CS_OMIT_EMPTY, AT(C, user), .min = 0,
 	  .doc = "once started, run as this user (the store and control socket become its); "
 		 "\"\" = stay root; capabilities are dropped either way (see Privileges)" },
+	{ "management", CS_CUSTOM, 0, .sub = &cs_mgmt, .parse = cp_mgmt_parse,
+	  .write = cp_mgmt_json, .doc_type = "object", .doc_default = "off",
+	  .doc = "the channel that carries configuration between leasewire partners (see "
+		 "Failover); left out = off" },
 };
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 
@@ -1501,6 +1505,50 @@ static const struct cs_item relationship_items[] = {
 const struct cs_object cs_relationship = OBJECT("relationships[].", relationship_items,
 						.post = relationship_post,
 						.running = relationship_running);
+#undef C
+
+#define C struct dp_config
+static const struct cs_item mgmt_items[] = {
+	{ "address", CS_IPV4, CS_REQUIRED, AT(C, mgmt_addr),
+	  .doc = "this server's address for the channel (kernel stack)" },
+	{ "port", CS_INT, 0, AT(C, mgmt_port), .min = 1, .max = 65535, .def = 6470,
+	  .doc = "TCP port the channel listens on" },
+	{ "partners", CS_CUSTOM, CS_REQUIRED, .sub = &cs_mgmt_partner,
+	  .parse = cp_mgmt_partners_parse, .write = cp_mgmt_partners_json,
+	  .doc_type = "list of 1..31 partners",
+	  .doc = "the only leasewire servers that may connect, each with its secret" },
+};
+const struct cs_object cs_mgmt = OBJECT("server.management.", mgmt_items);
+#undef C
+
+#define C struct dp_mgmt_partner
+static const struct cs_item mgmt_partner_items[] = {
+	{ "address", CS_IPV4, CS_REQUIRED, AT(C, addr),
+	  .doc = "the partner's address; connections from any other are refused" },
+	{ "port", CS_INT, 0, AT(C, port), .min = 1, .max = 65535, .def = 6470,
+	  .doc = "the partner's management port" },
+	/* MGMT_SECRET_MAX - 1 bytes at most: the size of dp_mgmt_partner.secret. */
+	{ "shared-secret", CS_STR, CS_REQUIRED | CS_SECRET, AT(C, secret), .min = 1,
+	  .doc = "HMAC-SHA-256 key both servers configure for each other; config-get shows `"
+		 CP_CONFIG_SECRET_MASK "`, which config-set reads as the running secret" },
+};
+
+/* The running partner of the same address ("address" is the first row). */
+static const void *mgmt_partner_running(const struct pctx *p, const void *obj)
+{
+	const struct dp_mgmt_partner *m = obj;
+
+	for (uint32_t i = 0; i < p->running->n_mgmt_partners; i++) {
+		if (p->running->mgmt_partners[i].addr == m->addr) {
+			return &p->running->mgmt_partners[i];
+		}
+	}
+	return NULL;
+}
+
+const struct cs_object cs_mgmt_partner = OBJECT("server.management.partners[].",
+						mgmt_partner_items,
+						.running = mgmt_partner_running);
 #undef C
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1775,6 +1823,10 @@ bool cs_mask_secrets(json_t *j, const struct cs_object *o)
 				return false;
 			}
 		} else if (it->type == CS_OBJECT) {
+			if (!cs_mask_secrets(v, it->sub)) {
+				return false;
+			}
+		} else if (it->type == CS_CUSTOM && it->sub != NULL && json_is_object(v)) {
 			if (!cs_mask_secrets(v, it->sub)) {
 				return false;
 			}

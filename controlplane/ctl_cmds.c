@@ -31,6 +31,7 @@
 #include "failover.h"
 #include "fmt.h"
 #include "log.h"
+#include "mgmt_run.h"
 #include "persist.h"
 #include "stats.h"
 #include "walk.h"
@@ -47,6 +48,7 @@ struct cp_cmds {
 	struct cp_apply *apply;
 	struct cp_stats *stats;
 	struct cp_fo *fo;
+	struct cp_mgmt *mgmt;
 	const char *config_path;
 	const char *config_dir;
 	uint64_t started;
@@ -839,6 +841,7 @@ static json_t *apply_json(struct cp_cmds *d, json_t *j, const char *source, cons
 	if (rc < 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
+	cp_mgmt_config_changed(d->mgmt, source);
 	if (event != NULL) {
 		cp_log(CP_LOG_INFO, "event=%s %s by=control-socket", source, event);
 	}
@@ -910,6 +913,7 @@ static json_t *cmd_config_reload(struct cp_cmds *d, struct ctl_conn *conn, json_
 		d->persist->file_fingerprint = fp;
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
+	cp_mgmt_config_changed(d->mgmt, "config-reload");
 	if (rc == CP_APPLIED_NOT_SAVED) {
 		return ctl_answer(CTL_ERROR, NULL, "configuration reloaded from %s, but NOT saved: "
 				  "%s", d->config_path, err);
@@ -1754,6 +1758,45 @@ static json_t *cmd_fo_resync(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	return fo_command(d, args, CP_FO_CMD_RESYNC, "every binding queued for the partner");
 }
 
+/* failover-replicate: exactly one of server, relationship, scope. */
+static json_t *cmd_fo_replicate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *e = NULL, *queued = NULL;
+	const char *rel = arg_str(args, CTL_KEY_RELATIONSHIP, &e);
+	const char *scope = e ? NULL : arg_str(args, CTL_KEY_SCOPE, &e);
+	bool all = json_is_true(json_object_get(args, CTL_KEY_SERVER));
+	char err[512];
+
+	(void)conn;
+	if (e != NULL) {
+		return e;
+	}
+	if ((all ? 1 : 0) + (rel != NULL ? 1 : 0) + (scope != NULL ? 1 : 0) != 1) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments: exactly one of server (true), "
+				  "relationship or scope is required");
+	}
+	if (cp_mgmt_replicate(d->mgmt, all, rel, scope, &queued, err, sizeof(err)) != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	return ctl_answer(CTL_OK, queued, "%zu scope(s) queued for replication to the partner",
+			  json_array_size(queued));
+}
+
+static json_t *cmd_fo_sync_status(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *l = cp_mgmt_sync_status(d->mgmt);
+
+	(void)conn;
+	(void)args;
+	if (l == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	if (json_array_size(l) == 0) {
+		return ctl_answer(CTL_EMPTY, l, "no failover scopes");
+	}
+	return ctl_answer(CTL_OK, l, "%zu failover scope(s)", json_array_size(l));
+}
+
 static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 /* The handler of each command of common/ctl_proto.c; its arguments were checked against the
@@ -1768,9 +1811,11 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_EXCLUSION_DEL] = cmd_exclusion_del,
 	[CTL_CMD_FAILOVER_PARTNER_DOWN] = cmd_fo_partner_down,
 	[CTL_CMD_FAILOVER_RECOVER] = cmd_fo_recover,
+	[CTL_CMD_FAILOVER_REPLICATE] = cmd_fo_replicate,
 	[CTL_CMD_FAILOVER_RESYNC] = cmd_fo_resync,
 	[CTL_CMD_FAILOVER_SHUTDOWN] = cmd_fo_shutdown,
 	[CTL_CMD_FAILOVER_STATUS] = cmd_fo_status,
+	[CTL_CMD_FAILOVER_SYNC_STATUS] = cmd_fo_sync_status,
 	[CTL_CMD_LEASE4_ADD] = cmd_lease_add,
 	[CTL_CMD_LEASE4_DEL] = cmd_lease_del,
 	[CTL_CMD_LEASE4_GET] = cmd_lease_get,
@@ -1824,6 +1869,7 @@ struct cp_cmds *cp_cmds_new(const struct cp_cmds_env *env)
 	c->apply = env->apply;
 	c->stats = env->stats;
 	c->fo = env->fo;
+	c->mgmt = env->mgmt;
 	c->config_path = env->config_path;
 	c->config_dir = env->config_dir;
 	c->started = env->started;

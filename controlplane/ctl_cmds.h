@@ -19,6 +19,7 @@
 
 struct cp_apply;
 struct cp_fo;
+struct cp_mgmt;
 struct cp_persist;
 struct cp_stats;
 struct ctl_conn;
@@ -31,6 +32,7 @@ struct cp_cmds_env {
 	struct cp_apply *apply;
 	struct cp_stats *stats;
 	struct cp_fo *fo;		/**< NULL: no failover relationship */
+	struct cp_mgmt *mgmt;		/**< the management channel (mgmt_run.h) */
 	const char *config_path;	/**< NULL when running the built-in configuration */
 	const char *config_dir;		/**< where config-write may write (realpath) */
 	uint64_t started;		/**< unix seconds */

@@ -26,6 +26,7 @@
 #include "leaseop_dp.h"
 #include "log.h"
 #include "loop.h"
+#include "mgmt_run.h"
 #include "persist.h"
 #include "privdrop.h"
 #include "stats.h"
@@ -42,6 +43,7 @@ struct cp_daemon {
 	struct ctl_server *ctl;
 	struct cp_cmds *cmds;
 	struct cp_fo *fo;
+	struct cp_mgmt *mgmt;
 	const char *config_path;	/* NULL when running the built-in configuration */
 	char config_dir[4096];		/* where config-write may write (realpath) */
 	uint64_t started;		/* unix seconds */
@@ -302,9 +304,13 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 			.apply = &d->apply, .sink = cp_leaseop_dp_sink(rt)}, &d->fo) != 0) {
 		goto out;
 	}
+	if (cp_mgmt_start(&(struct cp_mgmt_env){.rt = rt, .apply = &d->apply}, &d->mgmt) != 0) {
+		goto out;
+	}
 	d->cmds = cp_cmds_new(&(struct cp_cmds_env){
 			.rt = rt, .persist = &d->persist, .apply = &d->apply, .stats = &d->stats,
-			.fo = d->fo, .config_path = d->config_path, .config_dir = d->config_dir,
+			.fo = d->fo, .mgmt = d->mgmt, .config_path = d->config_path,
+			.config_dir = d->config_dir,
 			.started = d->started, .sink = cp_leaseop_dp_sink(rt)});
 	if (d->cmds == NULL) {
 		cp_log(CP_LOG_ERR, "out of memory at start-up");
@@ -334,7 +340,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 
 	cp_loop_run(&(struct cp_loop_env){
 			.rt = rt, .persist = &d->persist, .ctl = d->ctl, .cmds = d->cmds,
-			.fo = d->fo, .stats = &d->stats, .apply = &d->apply,
+			.fo = d->fo, .mgmt = d->mgmt, .stats = &d->stats, .apply = &d->apply,
 			.run_seconds = args->run_seconds});
 
 	atomic_store(&rt->stop, true);
@@ -344,6 +350,8 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	status = cp_cmds_shutdown(d->cmds, &exit_value) ? exit_value : 0;
 out:
 	cp_telemetry_detach();
+	cp_mgmt_stop(d->mgmt);
+	d->mgmt = NULL;
 	cp_fo_stop(d->fo);
 	d->fo = NULL;
 	cp_cmds_free(d->cmds);

@@ -13,6 +13,8 @@
 #include "fo_link.h"
 #include "log.h"
 #include "loop.h"
+#include "mgmt_link.h"
+#include "mgmt_run.h"
 #include "persist.h"
 #include "stats.h"
 #include "walk.h"
@@ -88,11 +90,14 @@ static bool reclaim_scan(struct dp_runtime *rt, struct cp_walk *w)
  * the socket. */
 static void control_wait(const struct cp_loop_env *d, int wait_ms)
 {
-	struct pollfd pfd[1 + 8 * (FO_LINK_MAX_CONN + 1)];
-	int n = 0, t = cp_fo_timeout_ms(d->fo);
+	struct pollfd pfd[1 + 8 * (FO_LINK_MAX_CONN + 1) + 1 + MGMT_LINK_MAX_CONN];
+	int n = 0, t = cp_fo_timeout_ms(d->fo), tm = cp_mgmt_timeout_ms(d->mgmt);
 
 	if (t >= 0 && t < wait_ms) {
 		wait_ms = t;
+	}
+	if (tm >= 0 && tm < wait_ms) {
+		wait_ms = tm;
 	}
 	if (d->ctl != NULL) {
 		pfd[n].fd = ctl_server_fd(d->ctl);
@@ -100,6 +105,7 @@ static void control_wait(const struct cp_loop_env *d, int wait_ms)
 		pfd[n++].revents = 0;
 	}
 	n += cp_fo_fds(d->fo, pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
+	n += cp_mgmt_fds(d->mgmt, pfd + n, (int)(sizeof(pfd) / sizeof(pfd[0])) - n);
 	if (n > 0) {
 		(void)poll(pfd, (nfds_t)n, wait_ms);
 	} else {
@@ -139,6 +145,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 			       "the workers' clock stands still until the wall clock catches up");
 		}
 		cp_fo_poll(d->fo);
+		cp_mgmt_poll(d->mgmt);
 		if (d->cmds != NULL) {
 			busy = cp_cmd_progress(d->cmds);
 			shutdown = cp_cmds_shutdown(d->cmds, &exit_value);

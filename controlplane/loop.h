@@ -15,6 +15,7 @@
 struct cp_apply;
 struct cp_cmds;
 struct cp_fo;
+struct cp_mgmt;
 struct cp_persist;
 struct cp_stats;
 struct ctl_server;
@@ -27,6 +28,7 @@ struct cp_loop_env {
 	struct ctl_server *ctl;
 	struct cp_cmds *cmds;
 	struct cp_fo *fo;
+	struct cp_mgmt *mgmt;		/**< the management channel (NULL: none) */
 	struct cp_stats *stats;
 	struct cp_apply *apply;
 	double run_seconds;		/**< stop by itself after this long; 0 = until told */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
 /** What cp_priv_drop() does. */
 struct cp_priv_opts {
@@ -68,7 +69,7 @@ uint64_t cp_priv_keep(const struct dp_config *cfg);
  * @note Control thread, once, after every privileged resource is open. Installs a handler
  *       for SIGRTMIN + 3 for the duration of the call.
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int cp_priv_drop(const struct cp_priv_opts *o, char *err, size_t errlen);
 
 /**

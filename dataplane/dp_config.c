@@ -61,6 +61,7 @@ void dp_config_free(struct dp_config *c)
 		free(c->relationships[i].scopes);
 	}
 	free(c->relationships);
+	free(c->mgmt_partners);
 	free(c->ports);
 	free(c->ifaces);
 	free(c);

@@ -121,6 +121,13 @@ enum dp_fo_digest {
 	DP_FO_DIGEST_HMAC_MD5 = 1,	/**< type 1, draft-12's, for peers that need it */
 };
 
+/** A leasewire partner allowed on the management channel (server.management.partners[]). */
+struct dp_mgmt_partner {
+	uint32_t addr;			/**< its address, host order: the only one it may use */
+	uint32_t port;			/**< its management port (we connect there) */
+	char secret[128];		/**< HMAC-SHA-256 key, 1..127 bytes (MGMT_SECRET_MAX) */
+};
+
 struct dp_relationship {
 	char name[DP_NAME_MAX];
 	uint8_t role;			/**< enum dp_fo_role */
@@ -163,6 +170,11 @@ struct dp_config {
 	uint32_t control_max_request;	/**< bytes */
 	char server_name[DP_NAME_MAX];	/**< this server's name ("" = the host name) */
 	char user[64];			/**< run as this user once started, "" = stay root */
+	/* management channel between leasewire partners (controlplane/mgmt_link.h) */
+	uint32_t mgmt_addr;		/**< listen address, host order; 0 = channel off */
+	uint32_t mgmt_port;		/**< listen port */
+	struct dp_mgmt_partner *mgmt_partners;
+	uint32_t n_mgmt_partners;
 
 	struct dp_port *ports;
 	uint32_t n_ports;

@@ -250,6 +250,21 @@ struct bad {
 #define CUSTOM(c, t, v) "[{\"code\": " #c ", \"type\": \"" t "\", \"value\": " v "}]"
 
 static const struct bad bad[] = {
+	/* management channel */
+	{ "server.management", "[]", NULL, NULL,
+	  "server.management: must be an object, got []" },
+	{ "server.management", "{\"address\": \"0.0.0.0\", \"partners\": [{\"address\": \"198.18.0.2\", \"shared-secret\": \"k\"}]}", NULL, NULL,
+	  "server.management: address 0.0.0.0: name this server's own address" },
+	{ "server.management", "{\"address\": \"198.18.0.1\"}", NULL, NULL,
+	  "server.management: \"partners\" is missing" },
+	{ "server.management", "{\"address\": \"198.18.0.1\", \"partners\": []}", NULL, NULL,
+	  "server.management.partners: must be a list of 1..31 partners, got []" },
+	{ "server.management", "{\"address\": \"198.18.0.1\", \"partners\": [{\"address\": \"198.18.0.2\"}]}", NULL, NULL,
+	  "server.management.partners[0]: \"shared-secret\" is missing" },
+	{ "server.management", "{\"address\": \"198.18.0.1\", \"partners\": [{\"address\": \"198.18.0.2\", \"shared-secret\": \"\"}]}", NULL, NULL,
+	  "server.management.partners[0].shared-secret: must not be empty" },
+	{ "server.management", "{\"address\": \"198.18.0.1\", \"partners\": [{\"address\": \"198.18.0.2\", \"shared-secret\": \"k\"}, {\"address\": \"198.18.0.2\", \"shared-secret\": \"j\"}]}", NULL, NULL,
+	  "server.management.partners[1]: address 198.18.0.2 is already partners[0]" },
 	/* failover relationships */
 	{ "relationships", "[1]", NULL, NULL,
 	  "relationships[0]: must be an object, got 1" },
@@ -941,6 +956,66 @@ static void test_secret_mask(void **state)
 	free(text);
 }
 
+static void test_management(void **state)
+{
+	json_t *root = json_loads(base_json, 0, NULL), *again, *m;
+	struct dp_config *c, *c2;
+	char *text, err[256];
+
+	(void)state;
+	c = parse_ok(base_json);
+	assert_int_equal(c->mgmt_addr, 0);		/* off unless configured */
+	assert_int_equal(c->mgmt_port, 6470);
+	again = cp_config_to_json(c);
+	assert_null(json_object_get(json_object_get(again, "server"), "management"));
+	json_decref(again);
+	dp_config_free(c);
+
+	json_object_set_new(json_object_get(root, "server"), "management", json_loads(
+		"{\"address\": \"198.18.0.1\", \"partners\": [{\"address\": \"198.18.0.2\","
+		" \"shared-secret\": \"k1\"}, {\"address\": \"198.18.0.3\", \"port\": 7000,"
+		" \"shared-secret\": \"k2\"}]}", 0, NULL));
+	text = json_dumps(root, 0);
+	c = parse_ok(text);
+	free(text);
+	assert_int_equal(c->mgmt_addr, 0xc6120001);
+	assert_int_equal(c->mgmt_port, 6470);
+	assert_int_equal(c->n_mgmt_partners, 2);
+	assert_int_equal(c->mgmt_partners[0].addr, 0xc6120002);
+	assert_int_equal(c->mgmt_partners[0].port, 6470);
+	assert_string_equal(c->mgmt_partners[0].secret, "k1");
+	assert_int_equal(c->mgmt_partners[1].port, 7000);
+	again = cp_config_to_json(c);
+	m = json_object_get(json_object_get(again, "server"), "management");
+	assert_non_null(m);
+	assert_int_equal(json_array_size(json_object_get(m, "partners")), 2);
+	text = json_dumps(again, 0);
+	c2 = parse_ok(text);
+	assert_int_equal(c2->n_mgmt_partners, 2);
+	assert_string_equal(c2->mgmt_partners[1].secret, "k2");
+	assert_int_equal(c2->mgmt_partners[1].addr, 0xc6120003);
+	dp_config_free(c2);
+	free(text);
+
+	/* config-get masks the partners' secrets; the mask sent back keeps them (by address). */
+	json_decref(again);
+	again = cp_config_to_json_masked(c);
+	m = json_object_get(json_object_get(again, "server"), "management");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(m, "partners"), 1), "shared-secret")), CP_CONFIG_SECRET_MASK);
+	text = json_dumps(again, 0);
+	assert_null(strstr(text, "\"k2\""));
+	c2 = cp_config_parse_replacing(text, c, err, sizeof(err));
+	assert_non_null(c2);
+	assert_string_equal(c2->mgmt_partners[0].secret, "k1");
+	assert_string_equal(c2->mgmt_partners[1].secret, "k2");
+	dp_config_free(c2);
+	dp_config_free(c);
+	json_decref(again);
+	json_decref(root);
+	free(text);
+}
+
 static void test_base(void **state)
 {
 	struct dp_config *c;
@@ -1396,6 +1471,7 @@ int main(void)
 		cmocka_unit_test(test_base),
 		cmocka_unit_test(test_relationships),
 		cmocka_unit_test(test_secret_mask),
+		cmocka_unit_test(test_management),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_table),

@@ -1,0 +1,90 @@
+/*
+ * mgmt_run: the management channel at run time: the responder that applies a partner's
+ * requests, the sender that delivers this server's queued changes, drift detection, and
+ * what the failover-replicate / failover-sync-status commands ask of them.
+ *
+ * Responder. create-relationship and replicate-scope build a new configuration from the
+ * running one (cp_config_to_json()) with mgmt_ops, parse it with cp_config_parse() and
+ * apply it with cp_apply_config(): all or nothing; the answer is ok (with the scope's new
+ * digest) or the refusal with the reason. scope-digest answers the digest.
+ *
+ * Sender. Every configuration change made through the control socket calls
+ * cp_mgmt_config_changed(): the digest of each scope of a relationship whose partner is a
+ * management partner is compared with the last one seen, and a changed scope is pushed to
+ * the persistent queue (mgmt_queue.h; it survives restarts). Per partner, one request is in
+ * flight at a time: the oldest queued entry of its relationships, or else the next scope of
+ * a digest comparison (run when the partner is first reached, again after each time it
+ * could not be reached, and every MGMT_RECHECK_S). An acknowledged entry leaves the queue;
+ * a refused one leaves it too and its scope shows error(reason) until a later replication
+ * succeeds (a refused entry would otherwise block every later one); an undelivered one
+ * stays and is retried with a back-off. A digest that differs from ours, on a scope with
+ * nothing queued, is recorded as drift.
+ *
+ * Threads: control thread only.
+ */
+#pragma once
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "lw_attr.h"
+
+#define MGMT_RECHECK_S		30	/**< seconds between digest comparisons with a partner */
+
+struct cp_apply;
+struct dp_runtime;
+
+/** What the channel works on: kept, not owned. */
+struct cp_mgmt_env {
+	struct dp_runtime *rt;
+	struct cp_apply *apply;
+};
+
+struct cp_mgmt;
+
+/**
+ * Open the queue (mgmt-queue.json in server.store) and, when server.management is set, the
+ * listener. With the channel off, nothing is opened and every call is cheap.
+ * @param[out] out  the channel (close with cp_mgmt_stop()).
+ * @return 0, or -1 after logging why (a queue file that does not parse, a port in use).
+ */
+_mustcheck_
+int cp_mgmt_start(const struct cp_mgmt_env *env, struct cp_mgmt **out);
+
+/** Close the listener and connections (undelivered entries stay in the queue file). NULL:
+ *  no-op. */
+void cp_mgmt_stop(struct cp_mgmt *m);
+
+/** The running configuration changed through the control socket (@p source as logged):
+ *  queue each failover scope whose settings changed for its management partner. */
+void cp_mgmt_config_changed(struct cp_mgmt *m, const char *source);
+
+/** Put the channel's fds in @p pfd (at most @p max). @return how many. */
+int cp_mgmt_fds(const struct cp_mgmt *m, struct pollfd *pfd, int max);
+
+/** Milliseconds until the channel has something to do, or -1. */
+int cp_mgmt_timeout_ms(const struct cp_mgmt *m);
+
+/** Serve the channel: connections, answers, the next queued entry or digest check. */
+void cp_mgmt_poll(struct cp_mgmt *m);
+
+/**
+ * failover-replicate: queue replicate-scope for every scope concerned: of every relationship
+ * whose partner is a management partner (@p all), of relationship @p rel, or scope @p scope
+ * (exactly one of the three).
+ * @param[out] queued  a new array of the queued scope names (the caller's), on success.
+ * @return 0, or -1 with the reason in @p err (no such relationship or failover scope; the
+ *         partner cannot receive configuration: an ISC partner, or the channel off).
+ */
+_mustcheck_
+int cp_mgmt_replicate(struct cp_mgmt *m, bool all, const char *rel, const char *scope,
+		      json_t **queued, char *err, size_t errlen);
+
+/** failover-sync-status: a new array of {scope, relationship, partner, status, reason?},
+ *  one per failover scope; status "not-replicated" when its partner is not a management
+ *  partner. NULL when out of memory. */
+json_t *cp_mgmt_sync_status(const struct cp_mgmt *m);

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""e2e-fo-mgmt: the management channel between two leasewired failover partners (issue 12,
+seed 004's replication example).
+
+    test_fo_mgmt.py [LEASEWIRED [SRCDIR]]       (root; exit 77 = skipped)
+
+The fotest lab with partner="lw" in namespaces lwt-fm-l/-i/-c: A (primary) and B (secondary)
+share scope "fo"; server.management on each lists the other (the failover link's kernel
+addresses, 198.18.9.1/.2) with the same secret.
+  1. a reservation added on A reaches B on its own (B's config-get shows it); A's
+     failover-sync-status says in-sync;
+  2. B stopped; a second reservation added on A is pending; B started again: it reaches B;
+  3. B restarted from a diverged file (other lease time, no reservations): B reports drift
+     after its digest comparison; `failover replicate --scope fo` on A overwrites B, both
+     in-sync again;
+  4. a management peer with a wrong secret is refused (REFUSE "digest"), one from an address
+     not listed is refused (REFUSE "peer"), and A's configuration is unchanged;
+  5. after every scenario a client is served and no address is bound to two clients.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lwtest  # noqa: E402
+from lwtest import Wire, check, fail, log, setns, setns_fd  # noqa: E402
+import fotest  # noqa: E402
+from fotest import A_FO, B_FO, BR, Clients, FoLab, check_no_double  # noqa: E402
+
+fotest.use_namespaces("lwt-fm")
+
+SECRET = "mgmt-s3cret"
+MGMT_PORT = 6470
+WALL_LIMIT = 120
+ROUTER = "198.18.8.254"
+STRANGER = "198.18.9.3"     # a kernel address of B's namespace no server lists
+
+# Lw.config with server.management and per-server scope changes (lw.mgmt, lw.scope_extra).
+_config = fotest.Lw.config
+
+
+def _config_mgmt(self, role, name=fotest.REL):
+    cfg = json.loads(_config(self, role, name))
+    if getattr(self, "mgmt", None):
+        cfg["server"]["management"] = self.mgmt
+    cfg["scopes"][0].update(getattr(self, "scope_extra", {}))
+    return json.dumps(cfg, indent=1)
+
+
+fotest.Lw.config = _config_mgmt
+
+
+def scope_of(lw, name="fo"):
+    a = lw.ctl_cmd("config-get")
+    if a.get("result") != 0:
+        fail("%s config-get: %r" % (lw.tag, a))
+    for s in a["arguments"]["scopes"]:
+        if s["name"] == name:
+            return s
+    fail("%s has no scope %s" % (lw.tag, name))
+
+
+def reserved(lw, addr):
+    return any(r.get("ip-address") == addr for r in scope_of(lw).get("reservations", []))
+
+
+def sync_status(lw, scope="fo"):
+    a = lw.ctl_cmd("failover-sync-status")
+    if a.get("result") != 0:
+        fail("%s failover-sync-status: %r" % (lw.tag, a))
+    for e in a["arguments"]:
+        if e["scope"] == scope:
+            return e
+    fail("%s: no sync status for %s: %r" % (lw.tag, scope, a))
+
+
+def add_reservation(lw, addr, mac):
+    a = lw.ctl_cmd("reservation-add", {"scope": "fo", "reservation": {
+        "hw-address": mac, "ip-address": addr}})
+    check("%s reservation-add %s" % (lw.tag, addr), a.get("result"), 0)
+
+
+# A management client in B's namespace: HELLO signed with @secret from @src; returns the
+# code of the REFUSE it gets (or "welcome"). The frame layout is mgmt_proto.h's.
+PEER_PY = r"""
+import hashlib, hmac, json, os, socket, struct, sys, time
+src, dst, port, secret = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+nonce = os.urandom(16)
+body = json.dumps({"nonce": nonce.hex()}, separators=(",", ":"), sort_keys=True).encode()
+n = 4 + 24 - 4 + len(body) + 32
+hdr = struct.pack(">IBBHQQ", n, 1, 1, 0, 1, int(time.time()))
+mac = hmac.new(secret, b"LWMGMT1" + nonce + bytes(16) + b"I" + hdr + body,
+               hashlib.sha256).digest()
+s = socket.socket()
+s.settimeout(10)
+s.bind((src, 0))
+s.connect((dst, port))
+s.sendall(hdr + body + mac)
+buf = b""
+while len(buf) < 4 or len(buf) < struct.unpack(">I", buf[:4])[0]:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+t = buf[5]
+print("welcome" if t == 2 else json.loads(buf[24:-32])["code"] if t == 5 else "type%d" % t)
+"""
+
+
+def peer_try(src, secret):
+    r = subprocess.run(["ip", "netns", "exec", fotest.NS_I, sys.executable, "-c", PEER_PY, src,
+                        A_FO, str(MGMT_PORT), secret], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=20)
+    if r.returncode != 0:
+        fail("management probe from %s failed: %s" % (src, r.stderr.strip()))
+    return r.stdout.strip()
+
+
+def client_round(lab, cl):
+    cl.dora_any(cl.mac_for(primary_bucket=True))
+    check_no_double(lab)
+
+
+def run(lab, cl):
+    A, B = lab.a, lab.b
+    A.mgmt = {"address": A_FO, "partners": [{"address": B_FO, "shared-secret": SECRET}]}
+    B.mgmt = {"address": B_FO, "partners": [{"address": A_FO, "shared-secret": SECRET}]}
+    # fotest gives each server its own address as router: the same scope on both here.
+    A.scope_extra = {"options": {"routers": [ROUTER]}}
+    B.scope_extra = {"options": {"routers": [ROUTER]}}
+
+    log("=== start: both NORMAL, channel up ===")
+    A.start("primary")
+    B.start("secondary")
+    A.wait_state("normal", 60, partner="normal")
+    lab.wait("A and B in sync on fo", 15,
+             lambda: sync_status(A)["status"] == "in-sync" and
+             sync_status(B)["status"] == "in-sync")
+
+    log("=== 1. a reservation added on A reaches B on its own ===")
+    add_reservation(A, "198.18.8.50", "02:fb:00:00:00:50")
+    lab.wait("B's config-get shows the reservation", 15, lambda: reserved(B, "198.18.8.50"))
+    lab.wait("A says fo is in-sync", 10, lambda: sync_status(A)["status"] == "in-sync")
+    client_round(lab, cl)
+
+    log("=== 2. a change made while B is down reaches it when it returns ===")
+    B.stop()
+    add_reservation(A, "198.18.8.51", "02:fb:00:00:00:51")
+    check("A's sync status while B is down", sync_status(A)["status"], "pending")
+    if not os.path.exists(os.path.join(A.store, "mgmt-queue.json")):
+        fail("A keeps no mgmt-queue.json in its store")
+    B.start("secondary")
+    lab.wait("B got the change made while it was down", 30, lambda: reserved(B, "198.18.8.51"))
+    lab.wait("A says fo is in-sync", 10, lambda: sync_status(A)["status"] == "in-sync")
+    A.wait_state("normal", 60, partner="normal")
+    client_round(lab, cl)
+
+    log("=== 3. a diverged B: drift reported, then replicate --scope overwrites it ===")
+    B.stop()
+    B.scope_extra = {"options": {"routers": [ROUTER]}, "lease-time": 200}
+    B.start("secondary")        # its changed file wins over its stored configuration
+    check("B's diverged lease time", scope_of(B)["lease-time"], 200)
+    lab.wait("B reports drift on fo", 20, lambda: sync_status(B)["status"] == "drift")
+    log("B: %r" % sync_status(B))
+    a = A.ctl_cmd("failover-replicate", {"scope": "fo"})
+    check("failover-replicate --scope fo on A", a.get("result"), 0)
+    check("scopes queued", a.get("arguments"), ["fo"])
+    lab.wait("B holds A's settings again", 20,
+             lambda: scope_of(B)["lease-time"] == scope_of(A)["lease-time"] and
+             reserved(B, "198.18.8.50") and reserved(B, "198.18.8.51"))
+    lab.wait("both in-sync", 10, lambda: sync_status(A)["status"] == "in-sync" and
+             sync_status(B)["status"] == "in-sync")
+    a = A.ctl_cmd("failover-replicate", {"relationship": "nope"})
+    check("replicate of an unknown relationship", a.get("result"), 1)
+    A.wait_state("normal", 60, partner="normal")
+    client_round(lab, cl)
+
+    log("=== 4. a wrong secret and an unlisted address are refused ===")
+    before = scope_of(A)
+    check("HELLO with a wrong secret", peer_try(B_FO, "not-the-secret"), "digest")
+    subprocess.run(["ip", "-n", fotest.NS_I, "addr", "add", STRANGER + "/24", "dev",
+                    fotest.IF_IF], timeout=10, check=True)
+    check("HELLO from an unlisted address", peer_try(STRANGER, SECRET), "peer")
+    check("HELLO with the right secret", peer_try(B_FO, SECRET), "welcome")
+    check("A's scope after the refusals", scope_of(A), before)
+    if not [ln for ln in A.events("mgmt-refuse") if "code=digest" in ln]:
+        fail("A logged no refusal of the wrong secret")
+    client_round(lab, cl)
+
+
+def main():
+    lwtest._name = "fo-mgmt"
+    if os.geteuid() != 0:
+        print("SKIP [fo-mgmt]: needs root", file=sys.stderr)
+        return 77
+    here = os.path.dirname(os.path.abspath(__file__))
+    srcdir = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "../.."))
+    leasewired = sys.argv[1] if len(sys.argv) > 1 else \
+        os.path.join(srcdir, "build/controlplane/leasewired")
+    tools = os.path.join(srcdir, "..", "shared", "reference", "isc-peer", "tools")
+    sys.path.insert(0, tools)
+    try:
+        import lbhash
+    except ImportError:
+        print("FAIL [fo-mgmt]: no lbhash.py in %s" % tools, file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="lwt-fo-mgmt.")
+    root_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    lab = FoLab(leasewired, srcdir, tmp)
+    ok = False
+    t0 = time.monotonic()
+
+    def on_term(sig, frm):
+        raise SystemExit(128 + sig)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        lab.up(partner="lw")
+        setns("/run/netns/" + fotest.NS_C)
+        from scapy import all as sc
+        sc.conf.checkIPaddr = False
+        sc.conf.verb = 0
+        cl = Clients(lab, sc, Wire(BR), lbhash)
+        run(lab, cl)
+        wall = time.monotonic() - t0
+        if wall > WALL_LIMIT:
+            fail("the test took %.0f s, more than %d s" % (wall, WALL_LIMIT))
+        ok = True
+        log("PASS in %.1f s" % wall)
+        return 0
+    except lwtest.TestFailure as e:
+        print("FAIL [fo-mgmt]: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        setns_fd(root_fd)
+        os.close(root_fd)
+        for lw in (lab.b, lab.a):
+            try:
+                lw.stop()
+            except Exception as e:      # keep tearing down
+                print("teardown: %s" % e, file=sys.stderr)
+        lab.down()
+        if not ok:
+            for lw in (lab.a, lab.b):
+                print("----- %s log (last 40 lines) -----" % lw.tag, file=sys.stderr)
+                print("".join(lab.text(lw.log).splitlines(True)[-40:]), file=sys.stderr)
+        if os.environ.get("LW_KEEP_TMP"):
+            print("logs kept in %s" % tmp, file=sys.stderr)
+        else:
+            subprocess.run(["rm", "-rf", tmp], timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -501,3 +501,74 @@ def check_no_double(lab, extra=()):
                          (addr, a[2], a[3], b[2], b[3]))
     log("ok: no address bound to two clients at once (%d addresses, %d ACKs)" %
         (len(by_addr), len(lab.acks)))
+
+
+def run_pair(name, body, wall_limit, prepare=None):
+    """The main of a test with two leasewireds (A primary, B secondary) and scapy clients:
+    root check, the RFC 3074 hash from the shared reference, the lab up, body(lab, clients)
+    in the client namespace, a wall-clock bound, and a teardown that always runs.
+    prepare(lab), if given, runs before the lab comes up. Returns the exit status."""
+    import sys
+    import tempfile
+    import lwtest
+    from lwtest import Wire, setns, setns_fd
+    lwtest._name = name
+    if os.geteuid() != 0:
+        print("SKIP [%s]: needs root" % name, file=sys.stderr)
+        return 77
+    here = os.path.dirname(os.path.abspath(__file__))
+    srcdir = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "../.."))
+    leasewired = sys.argv[1] if len(sys.argv) > 1 else \
+        os.path.join(srcdir, "build/controlplane/leasewired")
+    tools = os.path.join(srcdir, "..", "shared", "reference", "isc-peer", "tools")
+    sys.path.insert(0, tools)
+    try:
+        import lbhash
+    except ImportError:
+        print("FAIL [%s]: no lbhash.py in %s" % (name, tools), file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="lwt-%s." % name)
+    root_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    lab = FoLab(leasewired, srcdir, tmp)
+    if prepare is not None:
+        prepare(lab)
+    ok = False
+    t0 = time.monotonic()
+
+    def on_term(sig, frm):
+        raise SystemExit(128 + sig)
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        lab.up(partner="lw")
+        setns("/run/netns/" + NS_C)
+        from scapy import all as sc
+        sc.conf.checkIPaddr = False
+        sc.conf.verb = 0
+        body(lab, Clients(lab, sc, Wire(BR), lbhash))
+        wall = time.monotonic() - t0
+        if wall > wall_limit:
+            fail("the test took %.0f s, more than %d s" % (wall, wall_limit))
+        ok = True
+        log("PASS in %.1f s" % wall)
+        return 0
+    except lwtest.TestFailure as e:
+        print("FAIL [%s]: %s" % (name, e), file=sys.stderr)
+        return 1
+    finally:
+        setns_fd(root_fd)
+        os.close(root_fd)
+        for lw in (lab.b, lab.a):
+            try:
+                lw.stop()
+            except Exception as e:      # keep tearing down
+                print("teardown: %s" % e, file=sys.stderr)
+        lab.down()
+        if not ok:
+            for lw in (lab.a, lab.b):
+                print("----- %s log (last 40 lines) -----" % lw.tag, file=sys.stderr)
+                print("".join(lab.text(lw.log).splitlines(True)[-40:]), file=sys.stderr)
+        if os.environ.get("LW_KEEP_TMP"):
+            print("logs kept in %s" % tmp, file=sys.stderr)
+        else:
+            subprocess.run(["rm", "-rf", tmp], timeout=30)

@@ -19,17 +19,13 @@ addresses, 198.18.9.1/.2) with the same secret.
 """
 import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lwtest  # noqa: E402
-from lwtest import Wire, check, fail, log, setns, setns_fd  # noqa: E402
+from lwtest import check, fail, log  # noqa: E402
 import fotest  # noqa: E402
-from fotest import A_FO, B_FO, BR, Clients, FoLab, check_no_double  # noqa: E402
+from fotest import A_FO, B_FO, check_no_double  # noqa: E402
 
 fotest.use_namespaces("lwt-fm")
 
@@ -193,65 +189,10 @@ def run(lab, cl):
 
 
 def main():
-    lwtest._name = "fo-mgmt"
-    if os.geteuid() != 0:
-        print("SKIP [fo-mgmt]: needs root", file=sys.stderr)
-        return 77
-    here = os.path.dirname(os.path.abspath(__file__))
-    srcdir = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "../.."))
-    leasewired = sys.argv[1] if len(sys.argv) > 1 else \
-        os.path.join(srcdir, "build/controlplane/leasewired")
-    tools = os.path.join(srcdir, "..", "shared", "reference", "isc-peer", "tools")
-    sys.path.insert(0, tools)
-    try:
-        import lbhash
-    except ImportError:
-        print("FAIL [fo-mgmt]: no lbhash.py in %s" % tools, file=sys.stderr)
-        return 1
-    tmp = tempfile.mkdtemp(prefix="lwt-fo-mgmt.")
-    root_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
-    lab = FoLab(leasewired, srcdir, tmp)
-    ok = False
-    t0 = time.monotonic()
-
-    def on_term(sig, frm):
-        raise SystemExit(128 + sig)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    try:
-        lab.up(partner="lw")
-        setns("/run/netns/" + fotest.NS_C)
-        from scapy import all as sc
-        sc.conf.checkIPaddr = False
-        sc.conf.verb = 0
-        cl = Clients(lab, sc, Wire(BR), lbhash)
+    def body(lab, cl):
         run(lab, cl)
-        wall = time.monotonic() - t0
-        if wall > WALL_LIMIT:
-            fail("the test took %.0f s, more than %d s" % (wall, WALL_LIMIT))
-        ok = True
-        log("PASS in %.1f s" % wall)
-        return 0
-    except lwtest.TestFailure as e:
-        print("FAIL [fo-mgmt]: %s" % e, file=sys.stderr)
-        return 1
-    finally:
-        setns_fd(root_fd)
-        os.close(root_fd)
-        for lw in (lab.b, lab.a):
-            try:
-                lw.stop()
-            except Exception as e:      # keep tearing down
-                print("teardown: %s" % e, file=sys.stderr)
-        lab.down()
-        if not ok:
-            for lw in (lab.a, lab.b):
-                print("----- %s log (last 40 lines) -----" % lw.tag, file=sys.stderr)
-                print("".join(lab.text(lw.log).splitlines(True)[-40:]), file=sys.stderr)
-        if os.environ.get("LW_KEEP_TMP"):
-            print("logs kept in %s" % tmp, file=sys.stderr)
-        else:
-            subprocess.run(["rm", "-rf", tmp], timeout=30)
+
+    return fotest.run_pair("fo-mgmt", body, WALL_LIMIT)
 
 
 if __name__ == "__main__":

@@ -193,6 +193,13 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		drop(w, m, dp_drop_from_err(rc));
 		return;
 	}
+	if (w->overload && w->msg.type == DHCP4_DISCOVER && (++w->discover_seq & 3) != 0) {
+		/* Behind: a new client can wait (it retransmits), a renewing one must not. One
+		 * DISCOVER in four still goes through, so that a backlog of nothing but
+		 * DISCOVERs (a site booting at once) is served, only more slowly. */
+		drop(w, m, DP_DROP_OVERLOAD);
+		return;
+	}
 	if (w->rt->n_workers > 1 && !steered) {
 		struct dp_client_key key;
 		uint32_t owner;
@@ -203,7 +210,13 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		}
 		owner = bt_key_owner(w->rt->table, &key, w->rt->n_workers);
 		if (owner != w->id) {
-			if (rte_ring_mp_enqueue(w->rt->workers[owner].steer, m) != 0) {
+			struct rte_ring *r = w->rt->workers[owner].steer;
+
+			if (w->msg.type == DHCP4_DISCOVER && cfg->flood.overload_bursts != 0 &&
+			    rte_ring_count(r) > DP_STEER_RING / 2) {
+				/* The owner is behind: keep its ring for requests. */
+				drop(w, m, DP_DROP_OVERLOAD);
+			} else if (rte_ring_mp_enqueue(r, m) != 0) {
 				drop(w, m, DP_DROP_STEER_FULL);
 			} else {
 				w->ctr.steered++;
@@ -316,8 +329,10 @@ void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_
 static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
 {
 	struct rte_mbuf *pkts[DP_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, NULL);
+	unsigned left = 0;
+	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, &left);
 
+	w->overload = cfg->flood.overload_bursts != 0 && left > DP_STEER_RING / 2;
 	for (unsigned i = 0; i < n; i++) {
 		handle_frame(w, cfg, pkts[i], true);
 	}
@@ -445,6 +460,13 @@ int dp_worker_main(void *arg)
 			for (uint16_t i = 0; i < n; i++) {
 				pkts[i]->port = pi;
 			}
+			if (n == DP_BURST) {
+				w->full_bursts++;
+			} else if (n != 0) {
+				w->full_bursts = 0;
+			}
+			w->overload = cfg->flood.overload_bursts != 0 &&
+				      w->full_bursts >= cfg->flood.overload_bursts;
 			handle_burst(w, cfg, pkts, n);
 			work += n;
 		}
@@ -454,6 +476,9 @@ int dp_worker_main(void *arg)
 		atomic_store_explicit(&w->loops, w->loops + 1, memory_order_relaxed);
 		urcu_qsbr_quiescent_state();
 
+		if (work == 0) {
+			w->full_bursts = 0;
+		}
 		if (work != 0 || w->park_count != 0) {
 			idle = 0;
 		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && idle_us != 0) {

@@ -211,6 +211,17 @@ static void stale_parked_ack_is_dropped(void **state)
 	uint32_t addr = IP4(198, 18, 0, 105);
 
 	(void)state;
+	rb_begin(&r, 2, 3);	/* offered first: a SELECTING REQUEST needs our offer */
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+	assert_int_equal(bt_lookup_addr(rt.table, addr)->state, BT_OFFERED);
 	rb_begin(&r, 2, 3);
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_REQUEST);

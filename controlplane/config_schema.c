@@ -1270,8 +1270,8 @@ static const struct cs_item flood_items[] = {
 	{ "offer-holds-percent", CS_INT, 0, F(offer_holds_percent), .min = 1, .max = 100,
 	  .def = 100, .doc = "share of a scope's pool that outstanding offers may hold" },
 	{ "overload-bursts", CS_INT, 0, F(overload_bursts), .min = 0, .max = 1000000, .def = 0,
-	  .doc = "full receive bursts in a row after which three DISCOVERs in four are dropped "
-		 "unseen, so that requests get the time; 0 = never" },
+	  .doc = "full receive bursts (net of partial ones) after which three DISCOVERs in four "
+		 "are dropped unseen, so that requests get the time; 0 = never" },
 };
 #undef F
 static const struct cs_object cs_flood = OBJECT("server.flood-control.", flood_items);

@@ -70,9 +70,10 @@
  *     the offer counts afresh (its scopes are numbered anew).
  *   - A client's DECLINEs past client-declines per decline-window are ignored (it keeps the
  *     address): one host cannot abandon a pool with a DECLINE sweep.
- *   - Under overload (worker.c: overload-bursts full receive bursts in a row, or a steering
- *     ring more than half full) three DISCOVERs in four are dropped before they are decided,
- *     so that the time goes to REQUESTs, renewals among them.
+ *   - Under overload (worker.c: overload-bursts more full receive bursts than partial ones,
+ *     or a steering ring more than half full) three DISCOVERs in four are dropped before
+ *     they are decided (before they are parsed when option 53 comes first), so that the
+ *     time goes to REQUESTs, renewals among them.
  * Defaults: only client-declines is on. The rates and caps depend on the site (one relay may
  * carry thousands of clients that all reboot at once), and overload-bursts slows a site
  * booting at once, so an operator turns them on for the network they run.

@@ -4,8 +4,11 @@
     make_pcaps.py OUTDIR [N]
 
 discover.pcap: DHCPDISCOVER, broadcast flag, one per client (chaddr 02:4c:xx:xx:xx:xx).
-request.pcap:  DHCPREQUEST (SELECTING) from the same clients, server id 198.18.0.1, each for
-               its own address in 198.19.0.0/16 (the bench scope), so every one is ACKed.
+request.pcap:  the same clients' DISCOVERs (asking for their address by option 50), then
+               seven rounds of their DHCPREQUEST (SELECTING), server id 198.18.0.1, each for
+               its own address in 198.19.0.0/16 (the bench scope), so every one is ACKed: a
+               SELECTING REQUEST is ACKed only for an address offered to the client (flood
+               control). Replayed endlessly, 7 frames in 8 are REQUESTs.
 Frames are 342 bytes (300-byte BOOTP payload), the common size on real networks.
 """
 import os
@@ -43,7 +46,11 @@ def main():
                      ("param_req_list", [1, 3, 6, 15, 51, 54])])
            for i in range(n)]
     wrpcap(os.path.join(out, "discover.pcap"), disc)
-    wrpcap(os.path.join(out, "request.pcap"), req)
+    offer = [frame(i, [("message-type", "discover"),
+                       ("requested_addr", "198.19.%d.%d" % (10 + i // 250, 1 + i % 250)),
+                       ("param_req_list", [1, 3, 6, 15, 51, 54])])
+             for i in range(n)]
+    wrpcap(os.path.join(out, "request.pcap"), offer + req * 7)
 
 
 if __name__ == "__main__":

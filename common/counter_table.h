@@ -66,7 +66,9 @@
 	S(lent, "addresses-lent", "addresses_lent", NULL, LW_CTR_WORKER, \
 	  "Free addresses a worker lent from its pool share to another.") \
 	S(borrowed, "addresses-borrowed", "addresses_borrowed", NULL, LW_CTR_WORKER, \
-	  "Free addresses a worker received from another's pool share.")
+	  "Free addresses a worker received from another's pool share.") \
+	S(superseded, "bindings-superseded", "bindings_superseded", NULL, 0, \
+	  "Client bindings freed because the client took another address in the scope.")
 
 /*
  * X(ID, name, help): why a frame or request was dropped or left unanswered. ID gives
@@ -123,6 +125,23 @@
 	X(UNKNOWN_CLIENT, "unknown_client", \
 	  "INIT-REBOOT/REBINDING from a client we do not know.") \
 	X(NOT_BOUND, "not_bound", "RELEASE/DECLINE of an address not bound to the client.") \
+	X(NOT_OFFERED, "not_offered", "SELECTING REQUEST for a free address never offered " \
+	  "to the client (RFC 2131 4.3.2: silence, as a server with no record of it).") \
+	/* flood control (engine.c): limits on what unknown clients may take */ \
+	X(RATE_RELAY, "rate_limited_relay", "New binding refused: the relay's rate " \
+	  "(server.flood-control.relay-rate) is spent.") \
+	X(RATE_CIRCUIT, "rate_limited_circuit", "New binding refused: the relay circuit's rate " \
+	  "(server.flood-control.circuit-rate) is spent.") \
+	X(RATE_PORT, "rate_limited_port", "New binding refused: the port's rate " \
+	  "(server.flood-control.port-rate) is spent.") \
+	X(CIRCUIT_CAP, "circuit_cap", "New binding refused: the relay circuit holds " \
+	  "server.flood-control.circuit-bindings addresses.") \
+	X(OFFER_HOLDS_FULL, "offer_holds_full", "New binding refused: offers hold " \
+	  "server.flood-control.offer-holds-percent of the pool.") \
+	X(DECLINE_LIMITED, "decline_limited", "DECLINE ignored: the client declined " \
+	  "server.flood-control.client-declines times in the window.") \
+	X(OVERLOAD, "overload_discover", "DISCOVER dropped under overload (full receive " \
+	  "bursts or steering ring) so that renewals go first.") \
 	/* failover (fo_view.h): the partner answers, not us */ \
 	X(FO_NOT_SERVING, "failover_not_serving", "The failover service level forbids an " \
 	  "answer (NONE; RENEW_ONLY but for a renewal; relationship not running).") \

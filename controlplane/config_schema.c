@@ -1289,6 +1289,35 @@ static const struct cs_enum fo_server_roles[] = {
 };
 
 #define C struct dp_config
+#define F(m)	AT(C, flood.m)
+static const struct cs_item flood_items[] = {
+	{ "relay-rate", CS_INT, 0, F(relay_rate), .min = 0, .max = 10000000, .def = 0,
+	  .doc = "new bindings per second per relay (giaddr); 0 = no limit" },
+	{ "relay-burst", CS_INT, 0, F(relay_burst), .min = 1, .max = 10000000, .def = 100,
+	  .doc = "new bindings a relay may take at once" },
+	{ "circuit-rate", CS_INT, 0, F(circuit_rate), .min = 0, .max = 10000000, .def = 0,
+	  .doc = "new bindings per second per relay circuit (option 82 circuit id); 0 = no limit" },
+	{ "circuit-burst", CS_INT, 0, F(circuit_burst), .min = 1, .max = 10000000, .def = 10,
+	  .doc = "new bindings a circuit may take at once" },
+	{ "port-rate", CS_INT, 0, F(port_rate), .min = 0, .max = 10000000, .def = 0,
+	  .doc = "new bindings per second per port; 0 = no limit" },
+	{ "port-burst", CS_INT, 0, F(port_burst), .min = 1, .max = 10000000, .def = 100,
+	  .doc = "new bindings a port may take at once" },
+	{ "circuit-bindings", CS_INT, 0, F(circuit_bindings), .min = 0, .max = 1000000,
+	  .def = 0, .doc = "offered and bound addresses per circuit; 0 = no limit" },
+	{ "client-declines", CS_INT, 0, F(client_declines), .min = 0, .max = 1000000, .def = 8,
+	  .doc = "DHCPDECLINEs heeded per client per decline window; 0 = no limit" },
+	{ "decline-window", CS_INT, 0, F(decline_window), .min = 1, .max = WEEK, .def = 3600,
+	  .doc = "seconds over which client-declines counts" },
+	{ "offer-holds-percent", CS_INT, 0, F(offer_holds_percent), .min = 1, .max = 100,
+	  .def = 100, .doc = "share of a scope's pool that outstanding offers may hold" },
+	{ "overload-bursts", CS_INT, 0, F(overload_bursts), .min = 0, .max = 1000000, .def = 0,
+	  .doc = "full receive bursts (net of partial ones) after which three DISCOVERs in four "
+		 "are dropped unseen, so that requests get the time; 0 = never" },
+};
+#undef F
+static const struct cs_object cs_flood = OBJECT("server.flood-control.", flood_items);
+
 static const struct cs_item server_items[] = {
 	{ "workers", CS_INT, 0, AT(C, workers), .min = 1, .max = DP_MAX_WORKERS, .def = 1,
 	  .doc = "worker lcores" },
@@ -1326,7 +1355,10 @@ static const struct cs_item server_items[] = {
 	  .write = cp_mgmt_json, .doc_type = "object", .doc_default = "off",
 	  .doc = "the channel that carries configuration between leasewire partners (see "
 		 "Failover); left out = off" },
+	{ "flood-control", CS_OBJECT, 0, .sub = &cs_flood,
+	  .doc = "limits on what unknown clients may take (engine.c, Flood control)" },
 };
+
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
 
 static const struct cs_item root_items[] = {

@@ -209,6 +209,8 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->addr = 0;
 	b->scope = 0;
 	b->state = 0;
+	b->circuit = 0;
+	b->supersedes = 0;
 	b->under = 0;
 	b->start = b->ends = b->seq = 0;
 	b->key.type = b->key.len = 0;

@@ -54,12 +54,18 @@ struct bt_binding {
 					 *   as it found it: 0 no binding, BT_BACKUP, the state of
 					 *   the same client's earlier binding, or BT_FREE when it
 					 *   was another client's ended lease (engine.c) */
+	uint32_t circuit;		/**< OFFERED, ACTIVE: the relay circuit (giaddr + option
+					 *   82 circuit id) the client came through, as its
+					 *   flood-control hash (engine.c); 0 = none. Memory only */
 	uint64_t start;			/**< when the current state began (unix seconds) */
 	uint64_t ends;			/**< lease end; for OFFERED the hold end; for ABANDONED
 					 *   the end of the decline hold */
 	struct dp_client_key key;	/**< len 0: no client (BACKUP), not in by_key */
 	uint8_t hw_len;			/**< htype + chaddr of the client, for failover */
 	uint8_t hw[DP_HW_MAX];
+	uint32_t supersedes;		/**< OFFERED only: the same client's live binding in the
+					 *   scope that this offer replaces once it is ACKed (one
+					 *   binding per client per scope, engine.c); 0 = none */
 	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };

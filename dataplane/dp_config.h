@@ -154,6 +154,24 @@ enum dp_durability {
 	DP_DURABILITY_RELAXED = 1,
 };
 
+/**
+ * Flood control (server.flood-control, engine.c "Flood control"): limits on what unknown
+ * clients may take. Rates are new bindings (offers to a client with no binding in the
+ * scope) per second, each with its burst; 0 turns a limit off. Each worker enforces
+ * rate / workers of every rate (its own buckets, no shared state).
+ */
+struct dp_flood_limits {
+	uint32_t relay_rate, relay_burst;	/**< per giaddr (relayed requests) */
+	uint32_t circuit_rate, circuit_burst;	/**< per giaddr + option 82 circuit id */
+	uint32_t port_rate, port_burst;		/**< per ingress port */
+	uint32_t circuit_bindings;		/**< offered + bound addresses per circuit */
+	uint32_t client_declines;		/**< DECLINEs heeded per client per window */
+	uint32_t decline_window;		/**< seconds */
+	uint32_t offer_holds_percent;		/**< share of a pool that offers may hold */
+	uint32_t overload_bursts;		/**< full rx bursts in a row that mean overload:
+						 *   DISCOVERs are then dropped first */
+};
+
 struct dp_config {
 	/* daemon */
 	uint32_t workers;		/**< worker lcores, 1..DP_MAX_WORKERS */
@@ -175,6 +193,7 @@ struct dp_config {
 	uint32_t mgmt_port;		/**< listen port */
 	struct dp_mgmt_partner *mgmt_partners;
 	uint32_t n_mgmt_partners;
+	struct dp_flood_limits flood;
 
 	struct dp_port *ports;
 	uint32_t n_ports;

@@ -53,6 +53,40 @@
  * write. Every ACK, RELEASE and DECLINE posts its change before the binding is published;
  * when the sink refuses, nothing is published and nothing is answered.
  *
+ * Flood control (issue 11 item 4; server.flood-control, flood.h). What one host may take:
+ *   - One binding per client per scope. A SELECTING REQUEST is ACKed only for the client's
+ *     own record of the address (our offer, or its earlier lease that the offer repeated):
+ *     a free address we never offered it is met with silence (drop_not_offered), as RFC 2131
+ *     §4.3.2 has a server with no record of the client do; an address another client holds
+ *     still gets the NAK of §3.1 step 4. So a new address always costs an offer, and an offer
+ *     goes to a client that holds no address of the scope, except when its live lease can no
+ *     longer be offered (an operator's change): the new offer then names that lease
+ *     (bt_binding.supersedes) and its ACK frees it. The client index holds a client's latest
+ *     binding only, so a lease left in another scope meanwhile is not seen (it ends).
+ *   - New bindings (an offer to a client with no binding in the scope) pass token buckets per
+ *     ingress port, per relay (giaddr) and per relay circuit (giaddr + option 82 circuit id),
+ *     then a cap of offered + bound addresses per circuit and a cap of the pool share
+ *     outstanding offers may hold; renewals and known clients are never charged. Each worker
+ *     keeps its own buckets and counts (no shared cache line) and enforces 1/workers of each
+ *     configured rate, burst and cap: clients are spread over workers by a seeded hash, so a
+ *     relay's or circuit's clients, legitimate or random, reach each worker in about equal
+ *     shares and the sum is about the configured figure (a circuit with fewer clients than
+ *     workers gets less than its cap; rounding is up for caps). Relay and circuit entries live
+ *     in small tables (flood.h) that forget the least recently used key: forgetting errs
+ *     towards serving, and the port bucket bounds what any number of keys can take. Counts
+ *     of offers and circuits follow every record this worker publishes or removes
+ *     (flood_track()); records loaded at start count nothing, and a new snapshot starts
+ *     the offer counts afresh (its scopes are numbered anew).
+ *   - A client's DECLINEs past client-declines per decline-window are ignored (it keeps the
+ *     address): one host cannot abandon a pool with a DECLINE sweep.
+ *   - Under overload (worker.c: overload-bursts more full receive bursts than partial ones,
+ *     or a steering ring more than half full) three DISCOVERs in four are dropped before
+ *     they are decided (before they are parsed when option 53 comes first), so that the
+ *     time goes to REQUESTs, renewals among them.
+ * Defaults: only client-declines is on. The rates and caps depend on the site (one relay may
+ * carry thousands of clients that all reboot at once), and overload-bursts slows a site
+ * booting at once, so an operator turns them on for the network they run.
+ *
  * Failover (fo_view.h), for scopes shared with a partner (dp_scope.fo_rel != 0) only; every
  * other scope pays one branch on fo_rel and runs exactly the rules above.
  *   - The relationship's view is read once per request. Without one, or when its service
@@ -488,6 +522,148 @@ static uint8_t hw_of(const struct dhcp4_msg *m, uint8_t hw[DP_HW_MAX])
 	return (uint8_t)(1 + n);
 }
 
+/* --- flood control (see the top comment) -------------------------------------------- */
+
+/* The relay circuit of a request: its giaddr and the circuit id of its option 82 (RFC 3046
+ * sub-option 1), as a seeded hash; 0 when it has none. A relay-less option 82 (inserted by
+ * an L2 switch) counts as a circuit of giaddr 0. */
+static uint32_t circuit_of(const struct dp_engine *e, const struct dhcp4_msg *m)
+{
+	uint16_t len;
+	const uint8_t *o = dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len);
+	uint32_t h;
+
+	for (uint32_t i = 0; o != NULL && i + 2 <= len && i + 2u + o[i + 1] <= len;
+	     i += 2u + o[i + 1]) {
+		if (o[i] == 1) {
+			h = (uint32_t)dp_flood_circuit_hash(e->table->seed, m->giaddr, o + i + 2,
+							    o[i + 1]);
+			return h != 0 ? h : 1;
+		}
+	}
+	return 0;
+}
+
+static inline uint32_t step(uint32_t n, int d)
+{
+	return d > 0 ? n + 1 : n > 0 ? n - 1 : 0;
+}
+
+/* Count @p b in (d = 1) or out of (d = -1) the offers of its scope and its circuit. */
+static __attribute__((noinline)) void flood_count(struct dp_engine *e, const struct bt_binding *b,
+						  int d)
+{
+	struct dp_flood_slot *c;
+
+	if (b->state == BT_OFFERED && b->scope < DP_MAX_SCOPES) {
+		e->flood.offers[b->scope] = step(e->flood.offers[b->scope], d);
+	}
+	if (b->circuit != 0 && (b->state == BT_OFFERED || b->state == BT_ACTIVE)) {
+		c = dp_flood_find(e->flood.circuits, DP_FLOOD_CIRCUITS, b->circuit, d > 0);
+		if (c != NULL) {
+			c->count = step(c->count, d);
+		}
+	}
+}
+
+/* The record @p old of ours is replaced by @p nb (either may be NULL): keep the counts. */
+static inline void flood_track(struct dp_engine *e, const struct bt_binding *old,
+			       const struct bt_binding *nb)
+{
+	if (old != NULL && old->owner == e->id && (old->state == BT_OFFERED || old->circuit != 0)) {
+		flood_count(e, old, -1);
+	}
+	if (nb != NULL && (nb->state == BT_OFFERED || nb->circuit != 0)) {
+		flood_count(e, nb, 1);
+	}
+}
+
+/*
+ * May a client with no binding in scope @p s (from @p circuit, 0 = none) be offered a new
+ * address? Checks the offer holds of the scope, the circuit's bindings, then the port, relay
+ * and circuit buckets, and takes a token from each bucket only when all of them have one.
+ * @return 0, or the drop reason.
+ */
+static int flood_admit(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
+		       uint32_t circuit)
+{
+	const struct dp_flood_limits *l = &in->cfg->flood;
+	struct dp_flood_slot *port = NULL, *relay = NULL, *circ = NULL;
+	uint32_t n = e->n_workers, giaddr = in->msg->giaddr;
+	uint64_t cap;
+
+	if (l->offer_holds_percent < 100 && s->index < e->pools->n_scopes &&
+	    s->index < DP_MAX_SCOPES) {
+		cap = e->pools->pools[s->index].total * l->offer_holds_percent / 100 / n;
+		if (e->flood.offers[s->index] >= (cap != 0 ? cap : 1)) {
+			return DP_DROP_OFFER_HOLDS_FULL;
+		}
+	}
+	if (circuit != 0 && l->circuit_bindings != 0) {
+		circ = dp_flood_find(e->flood.circuits, DP_FLOOD_CIRCUITS, circuit, false);
+		if (circ != NULL && circ->count >= (l->circuit_bindings + n - 1) / n) {
+			return DP_DROP_CIRCUIT_CAP;
+		}
+	}
+	if (l->port_rate != 0) {
+		port = &e->flood.ports[in->cfg->ifaces[in->iface].port % DP_MAX_PORTS];
+		if (!dp_flood_peek(port, dp_flood_share(l->port_rate, n, 1),
+				   dp_flood_share(l->port_burst, n, 1000), in->now)) {
+			return DP_DROP_RATE_PORT;
+		}
+	}
+	if (l->relay_rate != 0 && giaddr != 0) {
+		relay = dp_flood_find(e->flood.relays, DP_FLOOD_RELAYS, (uint64_t)giaddr | 1ull << 32,
+				      true);
+		if (!dp_flood_peek(relay, dp_flood_share(l->relay_rate, n, 1),
+				   dp_flood_share(l->relay_burst, n, 1000), in->now)) {
+			return DP_DROP_RATE_RELAY;
+		}
+	}
+	circ = NULL;
+	if (l->circuit_rate != 0 && circuit != 0) {
+		circ = dp_flood_find(e->flood.circuits, DP_FLOOD_CIRCUITS, circuit, true);
+		if (!dp_flood_peek(circ, dp_flood_share(l->circuit_rate, n, 1),
+				   dp_flood_share(l->circuit_burst, n, 1000), in->now)) {
+			return DP_DROP_RATE_CIRCUIT;
+		}
+	}
+	if (port != NULL) {
+		dp_flood_take(port);
+	}
+	if (relay != NULL) {
+		dp_flood_take(relay);
+	}
+	if (circ != NULL) {
+		dp_flood_take(circ);
+	}
+	return 0;
+}
+
+/* May the client @p key decline one more address (server.flood-control.client-declines per
+ * decline-window)? Counts the decline when it may. */
+static bool decline_allowed(struct dp_engine *e, const struct dp_ingress *in,
+			    const struct dp_client_key *key)
+{
+	const struct dp_flood_limits *l = &in->cfg->flood;
+	struct dp_flood_slot *c;
+
+	if (l->client_declines == 0) {
+		return true;
+	}
+	c = dp_flood_find(e->flood.clients, DP_FLOOD_CLIENTS, bt_key_hash(e->table, key) | 1,
+			  true);
+	if (c->stamp == 0 || in->now >= c->stamp + l->decline_window) {
+		c->stamp = in->now;
+		c->count = 0;
+	}
+	if (c->count >= l->client_declines) {
+		return false;
+	}
+	c->count++;
+	return true;
+}
+
 /* What an offer replacing @p old covers (bt_binding.under). */
 static uint8_t offer_under(const struct bt_binding *old, const struct dp_client_key *key)
 {
@@ -516,6 +692,8 @@ struct rec {
 	const struct dp_client_key *key;	/* NULL: no client (BACKUP) */
 	const uint8_t *hw;			/* NULL: keep the old record's (same client) */
 	uint8_t hw_len;
+	uint32_t circuit;			/* 0: the same client's old one, if any */
+	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
 };
 
 /*
@@ -565,6 +743,12 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	}
 	if (r->state == BT_OFFERED) {
 		nb->under = offer_under(old, &nb->key);
+		nb->supersedes = r->supersedes;
+	}
+	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
+		/* A renewal comes without the relay (unicast): the binding keeps its circuit. */
+		nb->circuit = r->circuit != 0 || old == NULL || r->key == NULL ||
+			      !bt_key_equal(&old->key, r->key) ? r->circuit : old->circuit;
 	}
 	if (r->hw != NULL) {
 		nb->hw_len = r->hw_len < DP_HW_MAX ? r->hw_len : DP_HW_MAX;
@@ -580,6 +764,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
+	flood_track(e, old, nb);
 	if (durable && post_change(e, nb, flags) != 0) {
 		/* Room was there: only a change the store would refuse gets here, which the
 		 * engine does not make. Memory is ahead of the store; nothing is answered. */
@@ -595,14 +780,15 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
  * kept from the client's old record of the address.
  * @return the record, or NULL when the request must be dropped (counted).
  */
-static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_msg *m,
-					uint32_t addr, uint32_t scope,
-					const struct dp_client_key *key, uint8_t state,
-					uint64_t now, uint64_t ends, bool durable)
+static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dhcp4_msg *m,
+					    uint32_t addr, uint32_t scope,
+					    const struct dp_client_key *key, uint8_t state,
+					    uint64_t now, uint64_t ends, bool durable,
+					    uint32_t supersedes)
 {
 	struct rec r = {
 		.addr = addr, .scope = scope, .state = state, .start = now, .ends = ends,
-		.key = key,
+		.key = key, .supersedes = supersedes,
 	};
 	uint8_t hw[DP_HW_MAX];
 	struct bt_binding *nb = NULL;
@@ -610,9 +796,18 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 	if (m != NULL) {
 		r.hw_len = hw_of(m, hw);
 		r.hw = hw;
+		r.circuit = circuit_of(e, m);
 	}
 	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
 	return nb;
+}
+
+static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_msg *m,
+					uint32_t addr, uint32_t scope,
+					const struct dp_client_key *key, uint8_t state,
+					uint64_t now, uint64_t ends, bool durable)
+{
+	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0);
 }
 
 static uint64_t lease_end(uint64_t now, uint32_t lease)
@@ -942,9 +1137,9 @@ static uint64_t ended_by(const struct dp_ingress *in)
 static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dhcp4_msg *m,
 			const struct dp_client_key *key, const struct dp_reservation *res,
-			uint64_t now, uint32_t *out)
+			const struct bt_binding *prev, uint64_t now, uint32_t *out)
 {
-	const struct bt_binding *prev, *b;
+	const struct bt_binding *b;
 	uint32_t want, a;
 
 	if (res != NULL) {
@@ -957,7 +1152,6 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		*out = res->addr;
 		return 0;
 	}
-	prev = bt_lookup_key(e->table, key);
 	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
 	    prev->state != BT_ABANDONED &&
 	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
@@ -1017,13 +1211,28 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
-	const struct bt_binding *cur;
-	uint32_t addr;
-	int why = pick_address(e, s, fo, in->msg, key, res, ended_by(in), &addr);
+	const struct bt_binding *cur, *prev = bt_lookup_key(e->table, key);
+	uint32_t addr, sup = 0;
+	int why = 0;
 
+	/* A client with no binding in the scope (none, or only a declined address) asks for a
+	 * new one: flood control decides first, before an address leaves the free list. */
+	if (res == NULL && (prev == NULL || prev->state == BT_ABANDONED ||
+			    !dp_scope_contains(s, prev->addr))) {
+		why = flood_admit(e, in, s, circuit_of(e, in->msg));
+	}
+	if (why == 0) {
+		why = pick_address(e, s, fo, in->msg, key, res, prev, ended_by(in), &addr);
+	}
 	if (why != 0) {
 		e->ctr->drop[why]++;
 		return false;
+	}
+	if (prev != NULL && prev->addr != addr && prev->state == BT_ACTIVE &&
+	    prev->ends > in->now && prev->owner == e->id && dp_scope_contains(s, prev->addr)) {
+		/* The client's live lease in the scope, which it may not keep (an operator's
+		 * change made it unallocatable): it is freed when the new address is ACKed. */
+		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, in->now, d);
 	cur = bt_lookup_addr(e->table, addr);
@@ -1038,8 +1247,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		    cur->ends >= hold) {
 			goto answer;	/* repeated DISCOVER within the hold */
 		}
-		if (write_binding(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
-				  false) == NULL) {
+		if (write_binding_sup(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
+				      false, sup) == NULL) {
 			return false;
 		}
 	}
@@ -1103,6 +1312,7 @@ static void withdraw_offer(struct dp_engine *e, const struct dp_ingress *in,
 		if (s != NULL && s->fo_rel != 0) {
 			(void)restore_offer(e, in->cfg, b, in->now);
 		} else if (bt_remove(&e->writer, b) == 0) {
+			flood_track(e, b, NULL);
 			give_back(e, in->cfg, addr);
 		}
 	}
@@ -1119,6 +1329,25 @@ static bool in_use(const struct bt_binding *b, const struct dp_client_key *key, 
 	       b->ends > now;
 }
 
+/*
+ * The client @p key took another address in the scope than @p addr, its live lease there
+ * (bt_binding.supersedes): free @p addr, so that a client holds one binding per scope. Its
+ * FREE follows the ACK in our ring; if the ring refuses it, the lease simply runs out.
+ */
+static __attribute__((cold, noinline)) void supersede(struct dp_engine *e,
+						      const struct dp_ingress *in,
+						      const struct dp_client_key *key, uint32_t addr)
+{
+	const struct bt_binding *old = bt_lookup_addr(e->table, addr);
+
+	if (old != NULL && old->owner == e->id && old->state == BT_ACTIVE &&
+	    bt_key_equal(&old->key, key) &&
+	    free_binding(e, in->cfg, old, in->now, scope_flags(dp_config_scope_of(in->cfg, addr)))
+	    == 0) {
+		e->ctr->superseded++;
+	}
+}
+
 static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		       const struct dp_scope *s, const struct dp_fo_view *fo,
 		       const struct dp_client_key *key, struct dp_decision *d)
@@ -1127,7 +1356,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dp_reservation *res = reservation_of(s, m, key);
 	const struct bt_binding *b;
 	enum req_state st = req_state_of(in);
-	uint32_t sid, addr = m->ciaddr;
+	uint32_t sid, sup, addr = m->ciaddr;
 	bool mine, avail;
 
 	if (st == SELECTING) {
@@ -1181,7 +1410,14 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
 		}
-		return ack(e, in, s, fo, key, res, addr, d);
+		sup = b->state == BT_OFFERED ? b->supersedes : 0;
+		if (!ack(e, in, s, fo, key, res, addr, d)) {
+			return false;
+		}
+		if (sup != 0 && sup != addr) {
+			supersede(e, in, key, sup);
+		}
+		return true;
 	}
 	/* Failover: a reserved address is its client's on both servers, outside the split. */
 	avail = free_for(res != NULL ? NULL : fo, b, key, ended_by(in));
@@ -1190,6 +1426,17 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	/* Free, or another client's finished binding: no record of this client on it. (In a
 	 * failover scope, possibly the partner's to give: then the client is not ours.) */
+	if (st == SELECTING && avail && (res == NULL || res->addr != addr)) {
+		/* We hold no offer of this address for this client (we never made one, or its
+		 * hold ended and the address went back): RFC 2131 4.3.2 has a server with no
+		 * record of the client remain silent. ACKing would give any free address to
+		 * anyone who names it, one binding per packet; a NAK would tell a client whose
+		 * offer we merely forgot to start over, which silence also does (it retransmits,
+		 * then falls back to INIT). An address another client holds still gets the NAK
+		 * below (RFC 2131 3.1 step 4: "already allocated"). */
+		e->ctr->drop[DP_DROP_NOT_OFFERED]++;
+		return false;
+	}
 	if (st == SELECTING || (res != NULL && res->addr == addr)) {
 		if (avail && may_write(e, s, addr, res)) {
 			return ack(e, in, s, fo, key, res, addr, d);
@@ -1222,6 +1469,11 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 	b = bt_lookup_addr(e->table, addr);
 	if (b == NULL || !bt_key_equal(&b->key, key) || b->owner != e->id) {
 		e->ctr->drop[DP_DROP_NOT_BOUND]++;
+		return false;
+	}
+	if (!decline_allowed(e, in, key)) {
+		/* One client sweeping the pool with DECLINEs: it keeps its address. */
+		e->ctr->drop[DP_DROP_DECLINE_LIMITED]++;
 		return false;
 	}
 	/* Someone else answers ARP for it: keep it out of every pool for decline_hold. */
@@ -1368,6 +1620,11 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 
 	memset(d, 0, sizeof(*d));
 	d->reply = DP_NO_REPLY;
+	if (unlikely(e->flood.pools != e->pools)) {
+		/* A new snapshot numbers its scopes afresh: offer counts start again. */
+		memset(e->flood.offers, 0, sizeof(e->flood.offers));
+		e->flood.pools = e->pools;
+	}
 	if (m->op != DHCP4_BOOTREQUEST || m->type == DHCP4_OFFER || m->type == DHCP4_ACK ||
 	    m->type == DHCP4_NAK) {
 		e->ctr->drop[DP_DROP_BOOTREPLY]++;
@@ -1523,6 +1780,7 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 	if (bt_remove(&e->writer, b) != 0) {
 		return -EAGAIN;
 	}
+	flood_track(e, b, NULL);
 	if (post_change(e, &gone, flags) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
 	}
@@ -1559,6 +1817,9 @@ static int restore_offer(struct dp_engine *e, const struct dp_config *cfg,
 	}
 	if (under == 0) {
 		rc = bt_remove(&e->writer, b);
+		if (rc == 0) {
+			flood_track(e, b, NULL);
+		}
 	} else {
 		r.key = under == BT_BACKUP ? NULL : &b->key;
 		rc = write_rec(e, &r, 0, false, &nb);

@@ -21,6 +21,7 @@
 #include "counters.h"
 #include "dhcp4_wire.h"
 #include "dp_config.h"
+#include "flood.h"
 #include "fo_view.h"
 #include "frame.h"
 #include "lw_attr.h"
@@ -80,6 +81,8 @@ struct dp_engine {
 	 * address again (cp_requeue_lost). Relaxed atomic, shared by all workers.
 	 */
 	_Atomic uint64_t *requeue_lost;
+	/** Flood-control state (flood.h, engine.c "Flood control"); zeroed at start. */
+	struct dp_flood flood;
 };
 
 /**

@@ -180,6 +180,9 @@ static void set_len(struct rte_mbuf *m, size_t len)
 	m->ol_flags = 0;
 }
 
+/* Option 53 = DHCPDISCOVER as the first option after the magic cookie. */
+static const uint8_t discover_first[3] = {DHCP4_OPT_MSG_TYPE, 1, DHCP4_DISCOVER};
+
 static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
 			int iface, bool steered)
 {
@@ -194,6 +197,17 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 
 	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
 	in.ended_by = dp_runtime_reclaim_now(w->rt, in.now);
+	if (unlikely(w->overload) && w->frame.payload_len > 242 &&
+	    memcmp(data + w->frame.payload_off + 240, discover_first, 3) == 0 &&
+	    (++w->discover_seq & 3) != 0) {
+		/* Behind: a new client can wait (it retransmits), a renewing one must not. One
+		 * DISCOVER in four still goes through, so that a backlog of nothing but
+		 * DISCOVERs (a site booting at once) is served, only more slowly. Looked at
+		 * before the parse, which is most of a dropped frame's cost: a DISCOVER whose
+		 * first option is not 53 is merely not dropped early. */
+		drop(w, m, DP_DROP_OVERLOAD);
+		return;
+	}
 	rc = dhcp4_parse(&w->msg, data + w->frame.payload_off, w->frame.payload_len);
 	if (rc != DHCP4_OK) {
 		drop(w, m, dp_drop_from_err(rc));
@@ -209,7 +223,13 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		}
 		owner = bt_key_owner(w->rt->table, &key, w->rt->n_workers);
 		if (owner != w->id) {
-			if (rte_ring_mp_enqueue(w->rt->workers[owner].steer, m) != 0) {
+			struct rte_ring *r = w->rt->workers[owner].steer;
+
+			if (w->msg.type == DHCP4_DISCOVER && cfg->flood.overload_bursts != 0 &&
+			    rte_ring_count(r) > DP_STEER_RING / 2) {
+				/* The owner is behind: keep its ring for requests. */
+				drop(w, m, DP_DROP_OVERLOAD);
+			} else if (rte_ring_mp_enqueue(r, m) != 0) {
 				drop(w, m, DP_DROP_STEER_FULL);
 			} else {
 				w->ctr.steered++;
@@ -322,8 +342,10 @@ void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_
 static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
 {
 	struct rte_mbuf *pkts[DP_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, NULL);
+	unsigned left = 0;
+	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, &left);
 
+	w->overload = cfg->flood.overload_bursts != 0 && left > DP_STEER_RING / 2;
 	for (unsigned i = 0; i < n; i++) {
 		handle_frame(w, cfg, pkts[i], true);
 	}
@@ -453,6 +475,17 @@ int dp_worker_main(void *arg)
 			for (uint16_t i = 0; i < n; i++) {
 				pkts[i]->port = (uint16_t)pi;
 			}
+			/* Up by a full burst, down by a partial one, within 0..2 x the
+			 * threshold: a backlog that comes and goes stays an overload. */
+			if (n == DP_BURST) {
+				if (w->full_bursts < 2 * cfg->flood.overload_bursts) {
+					w->full_bursts++;
+				}
+			} else if (n != 0 && w->full_bursts > 0) {
+				w->full_bursts--;
+			}
+			w->overload = cfg->flood.overload_bursts != 0 &&
+				      w->full_bursts >= cfg->flood.overload_bursts;
 			handle_burst(w, cfg, pkts, n);
 			work += n;
 		}
@@ -462,6 +495,9 @@ int dp_worker_main(void *arg)
 		atomic_store_explicit(&w->loops, w->loops + 1, memory_order_relaxed);
 		urcu_qsbr_quiescent_state();
 
+		if (work == 0) {
+			w->full_bursts = 0;
+		}
 		if (work != 0 || w->park_count != 0) {
 			idle = 0;
 		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && idle_us != 0) {

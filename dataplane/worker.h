@@ -74,6 +74,14 @@ struct __rte_cache_aligned dp_worker {
 	struct dp_frame frame;
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
 	uint64_t now_floor;		/**< dp_worker_now(): never goes back */
+	/** Overload (server.flood-control.overload-bursts): full rx bursts (up one per full
+	 *  burst, down one per partial one, at most twice the threshold), and
+	 *  whether the frames being handled come from a backlog; DISCOVERs are then dropped
+	 *  (three in four: drop_overload_discover) so that requests, renewals first, get the
+	 *  time. */
+	uint32_t full_bursts;
+	uint32_t discover_seq;
+	bool overload;
 };
 
 /**

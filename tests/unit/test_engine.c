@@ -1513,6 +1513,244 @@ static void fo_requeue_keeps_backup_addresses(void **state)
 	assert_true(dp_slice_queued(v->pools, 0, 0, IP4(198, 18, 0, 102)));
 }
 
+/* --- flood control (issue 11 item 4) ------------------------------------------------ */
+
+/* A DISCOVER from client @p mac, relayed by @p giaddr (0: direct) with option 82 circuit id
+ * @p circuit (0: none). @return whether it was offered an address. */
+static bool flood_discover(struct env *v, uint16_t mac, uint32_t giaddr, uint8_t circuit,
+			   uint64_t now)
+{
+	struct reqbuf r;
+	const uint8_t o82[] = {1, 1, circuit, 2, 2, 0xbe, 0xef};
+
+	rb_begin(&r, mac, mac);
+	rb_giaddr(&r, giaddr);
+	rb_type(&r, DHCP4_DISCOVER);
+	if (circuit != 0) {
+		rb_opt(&r, DHCP4_OPT_RELAY_AGENT, o82, sizeof(o82));
+	}
+	rb_end(&r);
+	return send_req(v, &r, giaddr != 0 ? SRV : UINT32_MAX, now) &&
+	       v->rep.type == DHCP4_OFFER;
+}
+
+/* One MAC naming every free address in SELECTING REQUESTs gets none of them: silence, as
+ * a server with no record of the client (RFC 2131 4.3.2); the offered one is ACKed, and an
+ * address another client holds is still NAKed. Without the rule each REQUEST is a binding. */
+static void flood_selecting_needs_our_offer(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a;
+
+	for (uint32_t x = IP4(198, 18, 0, 100); x <= IP4(198, 18, 0, 104); x++) {
+		request_selecting(&r, 1, SRV, x);
+		assert_false(send_req(v, &r, UINT32_MAX, T0));
+		assert_null(binding(v, x));
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_NOT_OFFERED], 5);
+	assert_int_equal(v->sink.posted, 0);
+	a = dora(v, 1, T0 + 1);
+	for (uint32_t x = IP4(198, 18, 0, 100); x <= IP4(198, 18, 0, 104); x++) {
+		if (x != a) {
+			request_selecting(&r, 1, SRV, x);
+			assert_false(send_req(v, &r, UINT32_MAX, T0 + 2));
+		}
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_NOT_OFFERED], 9);
+	assert_int_equal(v->sink.posted, 1);		/* one binding, client 1's */
+	request_selecting(&r, 2, SRV, a);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2));
+	assert_int_equal(v->rep.type, DHCP4_NAK);
+}
+
+/* A client whose lease can no longer be offered (an operator's lease outside the pool) takes
+ * another address: the old lease is freed at the ACK, one binding per client per scope. */
+static void flood_new_address_supersedes_old(void **state)
+{
+	struct env *v = *state;
+	struct dp_lease_op op;
+	uint32_t old = IP4(198, 18, 0, 60), a;
+
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_SET;
+	op.addr = old;
+	op.key.type = DP_KEY_HWADDR;
+	op.key.len = 7;
+	op.key.data[0] = 1;
+	op.key.data[1] = 2;
+	op.key.data[6] = 1;		/* client 1 (reqbuild's MAC 02:00:00:00:00:01) */
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.add = true;
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, 0);
+	a = dora(v, 1, T0 + 1);
+	assert_int_not_equal(a, old);
+	assert_null(binding(v, old));
+	assert_int_equal(v->ctr.superseded, 1);
+	assert_int_equal(v->sink.last.state, BT_FREE);
+	assert_int_equal(v->sink.last.addr, old);
+	assert_int_equal(binding(v, a)->state, BT_ACTIVE);
+	assert_true(bt_lookup_key(v->table, &binding(v, a)->key) == binding(v, a));
+}
+
+/*
+ * The limits on new bindings, one row each: with the row's limit set, @c n_ok clients are
+ * offered an address and the next one is dropped with @c why; @c later seconds on, one more
+ * is offered (buckets refill, caps free up as set by @c free_first). Known clients are never
+ * charged: the first client's repeated DISCOVER and its renewal are answered throughout.
+ */
+struct flood_case {
+	const char *name;
+	uint32_t giaddr;
+	uint8_t circuit;		/* option 82 circuit id per client: 0 none, else this */
+	void (*set)(struct dp_flood_limits *l);
+	int n_ok;
+	int why;
+	uint64_t later;			/* 0: nothing comes back by time alone */
+};
+
+static void set_port(struct dp_flood_limits *l) { l->port_rate = 1; l->port_burst = 3; }
+static void set_relay(struct dp_flood_limits *l) { l->relay_rate = 2; l->relay_burst = 2; }
+static void set_circuit(struct dp_flood_limits *l) { l->circuit_rate = 1; l->circuit_burst = 2; }
+static void set_circuit_cap(struct dp_flood_limits *l) { l->circuit_bindings = 3; }
+static void set_offers(struct dp_flood_limits *l) { l->offer_holds_percent = 40; }
+
+static const struct flood_case flood_cases[] = {
+	{ "port", 0, 0, set_port, 3, DP_DROP_RATE_PORT, 1 },
+	{ "relay", RELAY, 0, set_relay, 2, DP_DROP_RATE_RELAY, 1 },
+	{ "circuit", RELAY, 7, set_circuit, 2, DP_DROP_RATE_CIRCUIT, 1 },
+	{ "circuit-cap", RELAY, 7, set_circuit_cap, 3, DP_DROP_CIRCUIT_CAP, 0 },
+	{ "offer-holds", 0, 0, set_offers, 2, DP_DROP_OFFER_HOLDS_FULL, 31 },
+};
+
+static void flood_limits_on_new_bindings(void **state)
+{
+	struct env *v = *state;
+
+	for (size_t i = 0; i < sizeof(flood_cases) / sizeof(flood_cases[0]); i++) {
+		const struct flood_case *c = &flood_cases[i];
+		uint16_t mac = (uint16_t)(0x100 * (i + 1));
+		struct reqbuf r;
+		uint32_t first;
+
+		teardown(state);
+		setup(state);
+		v = *state;
+		c->set(&v->cfg->flood);
+		for (int k = 0; k < c->n_ok; k++) {
+			if (!flood_discover(v, (uint16_t)(mac + k), c->giaddr, c->circuit, T0)) {
+				fail_msg("%s: client %d refused", c->name, k);
+			}
+		}
+		first = v->d.yiaddr;
+		(void)first;
+		if (flood_discover(v, (uint16_t)(mac + c->n_ok), c->giaddr, c->circuit, T0)) {
+			fail_msg("%s: client %d offered past the limit", c->name, c->n_ok);
+		}
+		if (v->ctr.drop[c->why] != 1) {
+			fail_msg("%s: drop %d counted %llu", c->name, c->why,
+				 (unsigned long long)v->ctr.drop[c->why]);
+		}
+		/* A known client is not charged: its repeated DISCOVER is answered. */
+		assert_true(flood_discover(v, mac, c->giaddr, c->circuit, T0));
+		/* Nor is its renewal, once it has its lease. */
+		request_selecting(&r, mac, SRV, v->rep.yiaddr);
+		rb_giaddr(&r, c->giaddr);
+		assert_true(send_req(v, &r, UINT32_MAX, T0));
+		assert_int_equal(v->rep.type, DHCP4_ACK);
+		request_renew(&r, mac, v->rep.yiaddr);
+		assert_true(send_req(v, &r, SRV, T0 + 1));
+		assert_int_equal(v->rep.type, DHCP4_ACK);
+		if (c->later != 0) {
+			if (!flood_discover(v, (uint16_t)(mac + c->n_ok), c->giaddr, c->circuit,
+					    T0 + c->later)) {
+				fail_msg("%s: nothing came back after %llus", c->name,
+					 (unsigned long long)c->later);
+			}
+		} else {
+			/* The cap holds: the bound client still counts (its renewal came
+			 * without option 82). */
+			assert_false(flood_discover(v, (uint16_t)(mac + c->n_ok), c->giaddr,
+						    c->circuit, T0 + 1000));
+		}
+	}
+}
+
+/* Another circuit of the same relay is not held back by a capped or drained one. */
+static void flood_circuits_are_separate(void **state)
+{
+	struct env *v = *state;
+
+	v->cfg->flood.circuit_rate = 1;
+	v->cfg->flood.circuit_burst = 1;
+	assert_true(flood_discover(v, 0x200, RELAY, 7, T0));
+	assert_false(flood_discover(v, 0x201, RELAY, 7, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_RATE_CIRCUIT], 1);
+	assert_true(flood_discover(v, 0x202, RELAY, 8, T0));
+	assert_true(flood_discover(v, 0x203, RELAY, 0, T0));	/* no option 82: no circuit */
+}
+
+/* A DECLINE sweep from one client stops at client-declines: later DECLINEs are ignored and
+ * it keeps its address. Without the limit every DORA + DECLINE abandons one more address. */
+static void flood_declines_per_client(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a;
+
+	v->cfg->flood.client_declines = 2;
+	v->cfg->flood.decline_window = 100;
+	for (int k = 0; k < 3; k++) {
+		a = dora(v, 1, T0 + (uint64_t)k);
+		rb_begin(&r, 1, 40);
+		rb_type(&r, DHCP4_DECLINE);
+		rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+		rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+		rb_end(&r);
+		assert_false(send_req(v, &r, UINT32_MAX, T0 + (uint64_t)k));
+		assert_int_equal(binding(v, a)->state, k < 2 ? BT_ABANDONED : BT_ACTIVE);
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_DECLINE_LIMITED], 1);
+	/* A new window: heeded again. */
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 200));
+	assert_int_equal(binding(v, a)->state, BT_ABANDONED);
+}
+
+/* Offers and circuit counts follow the records: an untaken offer's reclaim and a RELEASE
+ * give the room back. */
+static void flood_counts_follow_records(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a, b;
+
+	v->cfg->flood.offer_holds_percent = 20;		/* 1 offer of 5 */
+	v->cfg->flood.circuit_bindings = 1;
+	assert_true(flood_discover(v, 0x300, 0, 0, T0));
+	a = v->rep.yiaddr;
+	assert_false(flood_discover(v, 0x301, 0, 0, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_OFFER_HOLDS_FULL], 1);
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 31));	/* offer not taken */
+	assert_true(flood_discover(v, 0x301, RELAY, 9, T0 + 31));
+	b = v->rep.yiaddr;
+	request_selecting(&r, 0x301, SRV, b);
+	rb_giaddr(&r, RELAY);
+	assert_true(send_req(v, &r, SRV, T0 + 31));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_false(flood_discover(v, 0x302, RELAY, 9, T0 + 32));	/* circuit 9 is full */
+	assert_int_equal(v->ctr.drop[DP_DROP_CIRCUIT_CAP], 1);
+	rb_begin(&r, 0x301, 41);
+	rb_ciaddr(&r, b);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 33));
+	assert_true(flood_discover(v, 0x302, RELAY, 9, T0 + 33));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
@@ -1528,6 +1766,12 @@ int main(void)
 		T(release_then_return_gets_same_address),
 		T(release_in_the_second_of_the_ack_is_later),
 		T(decline_abandons_address),
+		T(flood_selecting_needs_our_offer),
+		T(flood_new_address_supersedes_old),
+		T(flood_limits_on_new_bindings),
+		T(flood_circuits_are_separate),
+		T(flood_declines_per_client),
+		T(flood_counts_follow_records),
 		T(exhaustion_and_expiry),
 		T(offer_hold_expires),
 		T(inform_gets_options_only),

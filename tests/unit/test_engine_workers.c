@@ -350,15 +350,22 @@ static void no_worker_overwrites_another_workers_binding(void **state)
 
 	assert_int_equal(add_lease(v, 0, mac0, a), 0);
 	assert_true(dp_engine_reclaim(&v->e[0], v->cfg, a, T0 + 601));	/* EXPIRED, worker 0 */
-	/* Worker 1's client selects it (it is free for a new client, and in worker 1's slice),
-	 * but the record is worker 0's: dropped, never written. */
+	/* Worker 1's client asks for it (it is free for a new client, and in worker 1's slice),
+	 * but the record is worker 0's: never offered, never written. */
+	rb_begin(&r, mac1, 5);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(!handle(v, 1, &r, T0 + 700, &d) || d.yiaddr != a);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	/* Nor does selecting it without an offer (flood control: silence, RFC 2131 4.3.2). */
 	rb_begin(&r, mac1, 5);
 	rb_type(&r, DHCP4_REQUEST);
 	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
 	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
 	rb_end(&r);
 	assert_false(handle(v, 1, &r, T0 + 700, &d));
-	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_NOT_OFFERED], 1);
 	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
 	/* And an operator's lease from worker 1 on it is a conflict, not a write. */
 	assert_int_equal(add_lease(v, 1, mac1, a), -EEXIST);
@@ -478,7 +485,7 @@ static void write_waits_for_another_writers_free(void **state)
 	struct store *st;
 	struct reqbuf r;
 	char dir[64], err[256], cmd[128];
-	bool acked;
+	bool acked, offered;
 
 	snprintf(dir, sizeof(dir), "/tmp/lw-engine-workers.XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -495,6 +502,14 @@ static void write_waits_for_another_writers_free(void **state)
 	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE in ring 0 */
 	assert_int_equal(del.count, 1);
 
+	/* The client asks for it by option 50: even its offer is a write, which waits. */
+	rb_begin(&r, mac1, 6);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	offered = handle(v, 1, &r, T0 + 2, &d) && d.reply == DHCP4_OFFER && d.yiaddr == a;
+	assert_false(offered);
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
 	rb_begin(&r, mac1, 6);
 	rb_type(&r, DHCP4_REQUEST);
 	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
@@ -507,8 +522,20 @@ static void write_waits_for_another_writers_free(void **state)
 		assert_int_equal(store_get(st, a, &sb), 0);
 	}
 	assert_false(acked);
-	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
-	/* The FREE is durable now: the client's retry is ACKed, and it is in the store. */
+	/* The FREE is durable now: the client's retry is offered, then ACKed, and it is in
+	 * the store. */
+	rb_begin(&r, mac1, 6);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(handle(v, 1, &r, T0 + 3, &d));
+	assert_int_equal(d.reply, DHCP4_OFFER);
+	assert_int_equal(d.yiaddr, a);
+	rb_begin(&r, mac1, 6);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
 	assert_true(handle(v, 1, &r, T0 + 3, &d));
 	assert_int_equal(d.reply, DHCP4_ACK);
 	assert_int_equal(committer_round(cm), 1);

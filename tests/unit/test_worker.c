@@ -211,6 +211,17 @@ static void stale_parked_ack_is_dropped(void **state)
 	uint32_t addr = IP4(198, 18, 0, 105);
 
 	(void)state;
+	rb_begin(&r, 2, 3);	/* offered first: a SELECTING REQUEST needs our offer */
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+	assert_int_equal(bt_lookup_addr(rt.table, addr)->state, BT_OFFERED);
 	rb_begin(&r, 2, 3);
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_REQUEST);
@@ -305,6 +316,15 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
 	w->now_floor = 0;
 
+	/* The first client: DISCOVER for the address, then SELECTING (flood control answers no
+	 * SELECTING REQUEST for an address never offered to the client). */
+	rb_begin(&r, 5, 9);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	assert_int_equal(exchange(w, &r, types), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
 	rb_begin(&r, 5, 10);
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_REQUEST);
@@ -324,6 +344,15 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_REQUEST);
 	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	if (exchange(w, &r, types) == 1) {
+		assert_int_not_equal(types[0], DHCP4_ACK);
+	}
+	/* Nor INIT-REBOOT (no server id: flood control's offer rule does not apply). */
+	rb_begin(&r, 6, 13);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
 	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
 	rb_end(&r);
 	if (exchange(w, &r, types) == 1) {

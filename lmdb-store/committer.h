@@ -45,6 +45,10 @@ struct committer_opts {
 /** Upper bound of batch-size bucket @p i in changes (inclusive); the last bucket has none. */
 #define COMMITTER_BATCH_MAX(i)	(1ull << (i))
 
+/** The bound of bucket i of each histogram member, by member name (LW_STORE_HIST_TABLE). */
+#define COMMITTER_BOUND_commit_hist(i)	COMMITTER_LAT_US(i)
+#define COMMITTER_BOUND_batch_hist(i)	COMMITTER_BATCH_MAX(i)
+
 /** Counters, written by the committer thread, read by anyone (relaxed). */
 struct committer_stats {
 	_Atomic uint64_t batches;

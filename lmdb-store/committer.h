@@ -34,8 +34,8 @@ struct committer_opts {
 
 /**
  * Histogram buckets (fixed, cumulative-free: bucket i counts the events that fell in it).
- * Commit latency (drain to publish, so what a parked reply waits at least once its change is
- * in a batch): bucket i < 2^i * 16 us for i < COMMITTER_HIST_BUCKETS - 1, the last bucket
+ * Commit latency (store write to publish, so what a parked reply waits at least once its change
+ * is in a batch): bucket i < 2^i * 16 us for i < COMMITTER_HIST_BUCKETS - 1, the last bucket
  * the rest (>= 2^14 * 16 us = 262 ms). Batch size: bucket i <= 2^i changes (1, 2, 4, ...),
  * the last bucket the rest (> 16384).
  */

@@ -69,6 +69,10 @@ dt = t1 - t0
 print("%-22s %12.0f requests/s  %12.0f replies/s  drops %d  (1 worker core, %.1f s)"
       % (name, (r1 - r0) / dt, (x1 - x0) / dt, d1 - d0, dt))
 PY
+	# With a store: the committer's summary at stop (batches, commit latency, drops by reason).
+	grep -E "store: [0-9]+ changes|committer:" "$work/$name.log" | sed 's/^[^ ]* [^ ]* /    /' || true
+	grep " counters " "$work/$name.log" | tail -1 | grep -oE " drop_[a-z_]+=[0-9]+" |
+		tr -d '\n' | sed 's/^/    last counters:/; s/$/\n/' || true
 }
 
 echo "leasewire replay benchmark: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $ncpu CPUs, EAL $mem"

@@ -155,7 +155,23 @@
 #define LW_STORE_COUNTER_TABLE(X) \
 	X(batches, "store-commits", "Store transactions committed.") \
 	X(changes, "store-changes", "Binding changes written to the store.") \
-	X(failures, "store-commit-failures", "Store transactions that failed.")
+	X(failures, "store-commit-failures", "Store transactions that failed.") \
+	X(commit_ns_total, "store-commit-ns", "Wall time spent writing batches (ns).") \
+	X(apply_ns_total, "store-apply-ns", \
+	  "Of store-commit-ns, applying changes before the commit's write-out and sync (ns).") \
+	X(cpu_ns_total, "store-committer-cpu-ns", "Committer thread CPU time in busy rounds (ns).") \
+	X(max_batch_seen, "store-batch-max", "Largest batch committed (changes).")
+
+/*
+ * X(member, name, tel, bucket, help): the committer's histograms (fixed buckets, struct
+ * committer_stats member[COMMITTER_HIST_BUCKETS]). status-get shows each as an object
+ * "<bucket><bound>" -> count (the last bucket "inf"); telemetry /leasewire/store as rows
+ * "<tel>_<bucket>_<bound>" and "<tel>_inf". bucket is "lt" (exclusive upper bound) or "le".
+ */
+#define LW_STORE_HIST_TABLE(X) \
+	X(commit_hist, "commit-latency-us", "commit_latency_us", "lt", \
+	  "Drain-to-publish time of a batch, microseconds.") \
+	X(batch_hist, "batch-size", "batch_size", "le", "Changes per committed batch.")
 
 /*
  * X(ID, kind, help): the address gauges of every scope, statistic "scope[NAME].<kind>-

@@ -1641,6 +1641,37 @@ static json_t *cmd_version_get(struct cp_cmds *d, struct ctl_conn *conn, json_t 
 					    JANSSON_VERSION), "leasewire " LW_VERSION);
 }
 
+/* The committer's histograms (LW_STORE_HIST_TABLE): {} without a store. */
+static json_t *store_histograms(struct cp_cmds *d)
+{
+	json_t *o = json_object();
+	const struct committer_stats *st;
+	char name[32];
+
+	if (d->persist->committer == NULL) {
+		return o;
+	}
+	st = committer_stats(d->persist->committer);
+#define X(member, stat, tel, bucket, help) \
+	do { \
+		json_t *h = json_object(); \
+		for (unsigned i = 0; i < COMMITTER_HIST_BUCKETS; i++) { \
+			if (i + 1 < COMMITTER_HIST_BUCKETS) { \
+				snprintf(name, sizeof(name), "%s%llu", bucket, \
+					 COMMITTER_BOUND_##member(i)); \
+			} else { \
+				snprintf(name, sizeof(name), "inf"); \
+			} \
+			json_object_set_new(h, name, \
+					    json_integer((json_int_t)atomic_load(&st->member[i]))); \
+		} \
+		json_object_set_new(o, stat, h); \
+	} while (0);
+	LW_STORE_HIST_TABLE(X)
+#undef X
+	return o;
+}
+
 static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	const struct dp_config *cfg = d->rt->snap->cfg;
@@ -1664,7 +1695,8 @@ static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	cds_lfht_count_nodes(d->rt->table->by_addr, &before, &bindings, &after);
 	urcu_qsbr_thread_offline();
 	return ctl_answer(CTL_OK,
-			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I, s:o}",
+			  json_pack("{s:I, s:I, s:I, s:I, s:i, s:s, s:s, s:s, s:o, s:i, s:I, s:o, "
+				    "s:o}",
 				    "pid", (json_int_t)getpid(),
 				    "uptime", (json_int_t)(t - d->started),
 				    "reload", (json_int_t)(t - d->apply->applied),
@@ -1677,7 +1709,8 @@ static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 				    "ports", ports,
 				    "scopes", (int)cfg->n_scopes,
 				    "bindings", (json_int_t)bindings,
-				    "failover", cp_fo_status(d->fo, NULL)),
+				    "failover", cp_fo_status(d->fo, NULL),
+				    "store-histograms", store_histograms(d)),
 			  "leasewired is running");
 }
 

@@ -295,7 +295,7 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	ports_up = true;
 	log_config(rt->snap->cfg, rt);
 	check_mbufs(rt->snap->cfg);
-	if (cp_telemetry_register(rt) != 0) {
+	if (cp_telemetry_register(rt, d->persist.committer) != 0) {
 		cp_log(CP_LOG_WARN, "DPDK telemetry: cannot register /leasewire/ endpoints");
 	}
 	/* Failover first: the commands answer for it. */

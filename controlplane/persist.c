@@ -347,6 +347,56 @@ void cp_persist_check(struct cp_persist *p)
 	}
 }
 
+/* Append " <label><bound>:<count>" for every non-empty bucket ("more" for the last). */
+static void fmt_hist(char *buf, size_t len, const _Atomic uint64_t *h, const char *label,
+		     unsigned long long (*bound)(unsigned))
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < COMMITTER_HIST_BUCKETS && off < len; i++) {
+		unsigned long long v = (unsigned long long)atomic_load(&h[i]);
+
+		if (v == 0) {
+			continue;
+		}
+		if (i + 1 < COMMITTER_HIST_BUCKETS) {
+			off += (size_t)snprintf(buf + off, len - off, " %s%llu:%llu", label,
+						bound(i), v);
+		} else {
+			off += (size_t)snprintf(buf + off, len - off, " more:%llu", v);
+		}
+	}
+}
+
+static unsigned long long lat_bound(unsigned i)
+{
+	return COMMITTER_LAT_US(i);
+}
+
+static unsigned long long batch_bound(unsigned i)
+{
+	return COMMITTER_BATCH_MAX(i);
+}
+
+/* The committer's distributions at stop: the figures a durability bottleneck shows in. */
+static void log_histograms(const struct committer_stats *st)
+{
+	char lat[512], bat[512];
+	double n = (double)atomic_load(&st->changes);
+	double commit = (double)atomic_load(&st->commit_ns_total);
+	double apply = (double)atomic_load(&st->apply_ns_total);
+
+	fmt_hist(lat, sizeof(lat), st->commit_hist, "<", lat_bound);
+	fmt_hist(bat, sizeof(bat), st->batch_hist, "<=", batch_bound);
+	cp_log(CP_LOG_INFO, "committer: commit latency (us)%s; batch size%s", lat, bat);
+	cp_log(CP_LOG_INFO, "committer: per change %.0f ns CPU, %.0f ns apply (B-tree), "
+	       "%.0f ns commit incl. sync (wall); apply share of commit time %.0f%%",
+	       n > 0 ? (double)atomic_load(&st->cpu_ns_total) / n : 0.0,
+	       n > 0 ? apply / n : 0.0, n > 0 ? (commit - apply) / n : 0.0,
+	       commit > 0 ? 100.0 * apply / commit : 0.0);
+}
+
 void cp_persist_close(struct cp_persist *p)
 {
 	if (p->committer != NULL) {
@@ -364,6 +414,7 @@ void cp_persist_close(struct cp_persist *p)
 		       (unsigned long long)atomic_load(&st->max_batch_seen),
 		       b ? (double)atomic_load(&st->commit_ns_total) / (double)b / 1e6 : 0.0,
 		       (unsigned long long)atomic_load(&st->failures));
+		log_histograms(st);
 		committer_free(p->committer);
 		p->committer = NULL;
 	}

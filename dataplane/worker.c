@@ -237,6 +237,14 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			return;
 		}
 	}
+	if (w->park_count == DP_PARK_MAX &&
+	    (w->msg.type == DHCP4_REQUEST || w->msg.type == DHCP4_BOOTP)) {
+		/* Its reply could not be parked. Refuse it before the engine changes the binding
+		 * and posts a change nobody would be answered for: under overload such changes
+		 * took most of the committer's time (doc/durable-path.md). The client retries. */
+		drop(w, m, DP_DROP_PARK_FULL);
+		return;
+	}
 	if (!dp_engine_handle(&w->eng, &in, &d)) {
 		rte_pktmbuf_free(m);
 		return;
@@ -255,8 +263,9 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		return;
 	}
 	if (w->park_count == DP_PARK_MAX) {
-		/* The change is posted; the client will retry and get its ACK then. Never answer
-		 * before the binding is durable. */
+		/* Only a message type not checked above lands here: its change is posted; the
+		 * client will retry and get its reply then. Never answer before the binding is
+		 * durable. */
 		drop(w, m, DP_DROP_PARK_FULL);
 		return;
 	}

@@ -32,14 +32,35 @@ struct committer_opts {
 	uint32_t idle_us;	/**< poll interval when every ring is empty; 0 = 20 */
 };
 
+/**
+ * Histogram buckets (fixed, cumulative-free: bucket i counts the events that fell in it).
+ * Commit latency (store write to publish, so what a parked reply waits at least once its change
+ * is in a batch): bucket i < 2^i * 16 us for i < COMMITTER_HIST_BUCKETS - 1, the last bucket
+ * the rest (>= 2^14 * 16 us = 262 ms). Batch size: bucket i <= 2^i changes (1, 2, 4, ...),
+ * the last bucket the rest (> 16384).
+ */
+#define COMMITTER_HIST_BUCKETS	16
+/** Upper bound of latency bucket @p i in microseconds (exclusive); the last bucket has none. */
+#define COMMITTER_LAT_US(i)	(16ull << (i))
+/** Upper bound of batch-size bucket @p i in changes (inclusive); the last bucket has none. */
+#define COMMITTER_BATCH_MAX(i)	(1ull << (i))
+
+/** The bound of bucket i of each histogram member, by member name (LW_STORE_HIST_TABLE). */
+#define COMMITTER_BOUND_commit_hist(i)	COMMITTER_LAT_US(i)
+#define COMMITTER_BOUND_batch_hist(i)	COMMITTER_BATCH_MAX(i)
+
 /** Counters, written by the committer thread, read by anyone (relaxed). */
 struct committer_stats {
 	_Atomic uint64_t batches;
 	_Atomic uint64_t changes;
 	_Atomic uint64_t failures;		/**< batches that failed and were retried */
-	_Atomic uint64_t commit_ns_total;	/**< time spent in store_write_batch */
+	_Atomic uint64_t commit_ns_total;	/**< wall time spent in store_write_batch */
+	_Atomic uint64_t apply_ns_total;	/**< of which applying changes (B-tree work) */
+	_Atomic uint64_t cpu_ns_total;		/**< committer thread CPU time in busy rounds */
 	_Atomic uint64_t max_batch_seen;
 	_Atomic int last_error;			/**< last store error, 0 if none */
+	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
+	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */
 };
 
 struct committer;

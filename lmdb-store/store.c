@@ -71,6 +71,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -130,6 +131,7 @@ struct store {
 	uint64_t max_map_size;
 	unsigned inject_n;
 	int inject_err;
+	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
 	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
@@ -680,14 +682,29 @@ struct batch {
 	uint64_t *gens;		/* NULL: not wanted */
 };
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void fill_batch(struct store_txn *t, const void *arg)
 {
 	const struct batch *b = arg;
+	uint64_t t0 = mono_ns();
 	size_t i;
 
 	for (i = 0; i < b->n && !t->ret; i++) {
 		apply_change(t, &b->c[i], b->gens != NULL ? &b->gens[i] : NULL);
 	}
+	t->s->last_apply_ns = mono_ns() - t0;
+}
+
+uint64_t store_last_apply_ns(const struct store *s)
+{
+	return s->last_apply_ns;
 }
 
 static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n,

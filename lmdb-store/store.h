@@ -115,6 +115,14 @@ _mustcheck_
 int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens);
 
 /**
+ * Nanoseconds the last store_write_batch() or store_write_batch_gen() spent applying its changes to the databases
+ * (B-tree work inside the transaction, before the commit writes pages and syncs). The
+ * remainder of the call is the commit itself. The thread that wrote the batch; 0 before the
+ * first batch.
+ */
+uint64_t store_last_apply_ns(const struct store *s);
+
+/**
  * Call @p cb for every stored binding, in address order, inside one read transaction.
  * @p cb returns 0 to go on, anything else stops the walk and is returned.
  * @return 0, the callback's value, or a negative enum store_err.

@@ -148,6 +148,11 @@ static unsigned transmitted(uint8_t *types, unsigned max)
 	return n;
 }
 
+static uint64_t cm_ops_posted(uint32_t worker)
+{
+	return committer_ops.posted(cm, worker);
+}
+
 static void ack_waits_for_durability(void **state)
 {
 	struct dp_worker *w = &rt.workers[0];
@@ -241,6 +246,37 @@ static void stale_parked_ack_is_dropped(void **state)
 	assert_int_equal(transmitted(types, 8), 0);
 	assert_int_equal(w->ctr.drop[DP_DROP_STALE_PARKED], 1);
 	assert_int_equal(w->park_count, 0);
+}
+
+/* A REQUEST that arrives with the park full is refused before the engine runs: no change is
+ * posted for a reply that could not be parked (the committer would write it for nothing). */
+static void park_full_posts_nothing(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[8];
+	uint32_t addr = IP4(198, 18, 0, 110);
+	uint64_t posted = cm_ops_posted(w->id);
+
+	(void)state;
+	rb_begin(&r, 3, 4);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	/* Stand-in for a full park; the slots are never read (no flush while it is full). */
+	w->park_count = DP_PARK_MAX;
+	dp_worker_handle_burst(w, &m, 1);
+	w->park_count = 0;
+	assert_int_equal(w->ctr.drop[DP_DROP_PARK_FULL], 1);
+	assert_int_equal(cm_ops_posted(w->id), posted);
+	assert_null(bt_lookup_addr(rt.table, addr));
+	assert_int_equal(committer_round(cm), 0);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 0);
 }
 
 /*
@@ -377,6 +413,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ack_waits_for_durability),
 		cmocka_unit_test(stale_parked_ack_is_dropped),
+		cmocka_unit_test(park_full_posts_nothing),
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 	};

@@ -115,7 +115,8 @@ _mustcheck_
 int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens);
 
 /**
- * Nanoseconds the last store_write_batch() or store_write_batch_gen() spent applying its changes to the databases
+ * Nanoseconds the last store_write_batch() or store_write_batch_gen() spent applying its
+ * changes to the databases
  * (B-tree work inside the transaction, before the commit writes pages and syncs). The
  * remainder of the call is the commit itself. The thread that wrote the batch; 0 before the
  * first batch.

@@ -115,11 +115,14 @@ JSON
 }
 
 # lwb_gen_vhost OUT LOG [generator options...]: the generator on the first CPU against
-# whatever serves $sock; its JSON summary to OUT, its stderr to LOG.
+# whatever serves $sock; its JSON summary to OUT, its stderr to LOG. lwb_vhost_devargs
+# (e.g. ",queue_size=1024") is appended to the virtio_user devargs.
+lwb_vhost_devargs=
 lwb_gen_vhost() {
 	local out=$1 log=$2
 	shift 2
-	lwb_gen_cmd "$out" "$log" "virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa" "$@"
+	lwb_gen_cmd "$out" "$log" \
+		"virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa$lwb_vhost_devargs" "$@"
 }
 
 # lwb_gen_cmd OUT LOG VDEV [generator options...] (with lwb_gen_prefix=(ip netns exec NS)

@@ -98,7 +98,11 @@ extra = copy.deepcopy(rated) + [copy.deepcopy(rated[0]), copy.deepcopy(rated[0])
 check("bounded: done after the refines", compare.next_rate(mem[:1] + extra, "short"), "done")
 dead = copy.deepcopy(mem[0])
 dead["dora_per_s"] = 0.0
+dead["offers"] = 0
 check("nothing answers: done", compare.next_rate([dead], "short"), "done")
+slow = copy.deepcopy(mem[0])	# no DORA within 1 s, 24 OFFERs in a 2.4 s probe
+slow.update(dora_per_s=0.0, dora_completed=0, offers=24, seconds_total=2.4)
+check("a very slow server: scale from its OFFERs", compare.next_rate([slow], "short"), 5)
 check("full mode: 7 fractions first", compare.next_rate(mem[:1] + rated, "full"),
       int(round(compare.FRACTIONS["full"][2] * P)))
 

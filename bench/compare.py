@@ -24,7 +24,8 @@ exchanges are dropped or later than 1 s). Here a step is one open-loop run at a 
 
 The search for one case (bounded): a flat-out probe (window only, no --rate) gives the
 scale P (DORA/s); then fixed fractions of P, then bisection between the highest passing
---rate and the lowest failing one above it, a bounded number of times.
+--rate and the lowest failing one above it (a quarter of the lowest failing rate while
+none passed), a bounded number of times.
 """
 import csv
 import glob
@@ -36,7 +37,7 @@ import sys
 
 DROP_LIMIT = 0.025
 FRACTIONS = {"short": [0.5, 0.9], "full": [0.25, 0.5, 0.7, 0.85, 1.0, 1.15, 1.3]}
-REFINES = {"short": 2, "full": 3}
+REFINES = {"short": 3, "full": 4}
 # Bisection stops once the bracket is narrower than this fraction of its top.
 BRACKET_MIN = 0.03
 # The generator lingers 0.2 s after its drain before it exits (lwb_gen.c), then tears
@@ -104,8 +105,8 @@ def next_rate(steps, mode):
     hi = min(bad) if bad else None
     if hi is None:
         return max(1, int(round(lo * 1.25)))
-    if lo is None:
-        return max(1, int(round(hi * 0.5)))
+    if lo is None:	# nothing passed yet: come down fast
+        return max(1, int(round(hi * 0.25)))
     if (hi - lo) / hi < BRACKET_MIN:
         return "done"
     return int(round((lo + hi) / 2))

@@ -57,10 +57,18 @@ wait_for() {	# wait_for SECONDS DESCRIPTION COMMAND...
 	return 1
 }
 
-# lwb_stop PID [SIGNAL]: signal one process we started, reap it, forget it.
+# lwb_stop PID [SIGNAL [GRACE]]: signal one process we started, reap it, forget it; with
+# GRACE (seconds), SIGKILL it if it is still there by then.
 lwb_stop() {
-	local p keep=()
+	local p i keep=()
 	kill -"${2:-TERM}" "$1" 2>/dev/null || true
+	if [ -n "${3:-}" ]; then
+		for ((i = 0; i < $3 * 10; i++)); do
+			kill -0 "$1" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$1" 2>/dev/null || true
+	fi
 	wait "$1" 2>/dev/null || true
 	for p in "${lwb_pids[@]}"; do
 		[ "$p" = "$1" ] || keep+=("$p")
@@ -108,7 +116,7 @@ JSON
 		--lcores="0@$gen_cpu,1@$srv_cpu" 2> "$work/$name.srv.log" &
 	lwb_pid=$!
 	lwb_pids+=("$lwb_pid")
-	wait_for 60 "leasewired ready ($name)" grep -q "leasewired ready" "$work/$name.srv.log" || {
+	wait_for 60 "leasewired ready ($name)" grep -qs "leasewired ready" "$work/$name.srv.log" || {
 		cat "$work/$name.srv.log" >&2
 		return 1
 	}

@@ -90,11 +90,12 @@ for s, r, ok in zip(rated, (70000, 125000), (True, False)):
 check("bisect between pass and fail", compare.next_rate(mem[:1] + rated, "short"), 97500)
 both_fail = copy.deepcopy(rated)
 both_fail[0].update(variant(both_fail[0], 10000, 0, 9000))
-check("all fail: halve the lowest", compare.next_rate(mem[:1] + both_fail, "short"), 35000)
+check("all fail: a quarter of the lowest", compare.next_rate(mem[:1] + both_fail, "short"),
+      17500)
 both_pass = copy.deepcopy(rated)
 both_pass[1].update(variant(both_pass[1], 10000, 0, 10000))
 check("all pass: go 25 % higher", compare.next_rate(mem[:1] + both_pass, "short"), 156250)
-extra = copy.deepcopy(rated) + [copy.deepcopy(rated[0]), copy.deepcopy(rated[0])]
+extra = copy.deepcopy(rated) + [copy.deepcopy(rated[0]) for _ in range(compare.REFINES["short"])]
 check("bounded: done after the refines", compare.next_rate(mem[:1] + extra, "short"), "done")
 dead = copy.deepcopy(mem[0])
 dead["dora_per_s"] = 0.0

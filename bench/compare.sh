@@ -220,7 +220,7 @@ EOF
 	local pid=$!
 	lwb_pids+=("$pid")
 	wait_for 60 "dhcpd on port 67" bound67 dhcpd || { cat "$work/dhcpd.out" >&2; exit 1; }
-	search isc "ISC dhcpd $(dhcpd --version 2>&1 | awk '{print $NF}'), leases on disk" \
+	search isc "ISC dhcpd $(dhcpd --version 2>&1 | sed 's/.*isc-dhcpd-//'), leases on disk" \
 		"af_packet veth" "$pid"
 	# dhcpd may work through a backlog at ~10 ms a message before it sees SIGTERM.
 	lwb_stop "$pid" TERM 5

@@ -39,64 +39,29 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-lwd=$build/controlplane/leasewired
-gen=$build/bench/leasewire-bench
-for b in "$lwd" "$gen"; do
-	[ -x "$b" ] || { echo "lwbench.sh: $b not built (ninja -C $build)" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "lwbench.sh: needs root (DPDK)" >&2; exit 1; }
-if [ "$(awk '/HugePages_Free/{print $2}' /proc/meminfo)" -lt 150 ]; then
-	echo "lwbench.sh: fewer than 150 free 2 MiB hugepages (echo 256 > /proc/sys/vm/nr_hugepages)" >&2
-	exit 1
-fi
+prog=lwbench.sh
+# shellcheck source=bench/lib/common.sh
+. "$here/lib/common.sh"
 # The pool is 198.18.1.0 - 198.19.255.254 (the benchmark range 198.18.0.0/15).
 if [ "$clients" -gt 130000 ]; then
 	echo "lwbench.sh: at most 130000 clients fit the 198.18.0.0/15 pool" >&2
 	exit 2
 fi
-
 work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/lwbench.XXXXXX")
-pids=()
 cleanup() {
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
+	lwb_cleanup_pids
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-read -r -a cpus < <(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
-gen_cpu=${cpus[0]}
-srv_cpu=${cpus[${#cpus[@]} - 1]}
-EAL_COMMON=(--in-memory --no-pci --no-telemetry "--log-level=*:error" --single-file-segments)
-sock=$work/vhost.sock
-
-wait_for() {	# wait_for SECONDS DESCRIPTION COMMAND...
-	local t=$1 what=$2 i
-	shift 2
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	echo "lwbench.sh: timed out waiting for $what" >&2
-	return 1
-}
+lwb_init 150
+lwb_gen_timeout=$((secs + 60))
 
 # run_gen NAME [CEILING]: the generator on the first CPU against whatever serves $sock.
 run_gen() {
 	local name=$1 ceiling=${2:-0}
-	timeout $((secs + 60)) "$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-gen \
-		--lcores="0@$gen_cpu" --vdev="virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa" \
-		-- --json --quiet --duration "$secs" --clients "$clients" --window "$window" \
-		--timeout-ms 1000 --retries 3 --ceiling "$ceiling" --label "$name" \
-		> "$work/$name.json" 2> "$work/$name.gen.log" || {
-		echo "lwbench.sh: leasewire-bench ($name) failed:" >&2
-		cat "$work/$name.gen.log" >&2
-		return 1
-	}
+	lwb_gen_vhost "$work/$name.json" "$work/$name.gen.log" --duration "$secs" \
+		--clients "$clients" --window "$window" --timeout-ms 1000 --retries 3 \
+		--ceiling "$ceiling" --label "$name"
 }
 
 dora_rate() {
@@ -104,49 +69,16 @@ dora_rate() {
 }
 
 run_reflect() {	# run_reflect NAME
-	local name=$1
-	rm -f "$sock"
-	"$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-srv --lcores="0@$srv_cpu" \
-		--vdev="net_vhost0,iface=$sock,queues=1" -- --mode reflect --json --quiet \
-		--label "$name" > "$work/$name.srv.json" 2> "$work/$name.srv.log" &
-	local rp=$!
-	pids+=("$rp")
-	wait_for 30 "the reflector's vhost socket" test -S "$sock"
-	run_gen "$name"
-	kill -INT "$rp"
-	wait "$rp" || true
+	lwb_start_reflect "$1"
+	run_gen "$1"
+	lwb_stop "$lwb_pid" INT
 }
 
 # run_server NAME DURABILITY STORE(0|1) CEILING
 run_server() {
-	local name=$1 durability=$2 store=$3 ceiling=$4 store_json=""
-	rm -f "$sock"
-	rm -rf "$work/store"
-	[ "$store" = 1 ] && store_json="\"store\": \"$work/store\","
-	cat > "$work/$name.conf.json" <<JSON
-{
-  "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
-              "durability": "$durability", $store_json
-              "control-socket": "$work/ctl.sock" },
-  "ports": [ { "name": "vhost", "device": "net_vhost0,iface=$sock,queues=1",
-               "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
-  "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
-                "pools": [ "198.18.1.0 - 198.19.255.254" ], "lease-time": 3600,
-                "options": { "routers": [ "198.18.0.1" ], "domain-name-servers": [ "198.18.0.1" ],
-                             "domain-name": "bench.leasewire.test" } } ]
-}
-JSON
-	"$lwd" -c "$work/$name.conf.json" -- "${EAL_COMMON[@]}" --file-prefix=lwbench-srv \
-		--lcores="0@$gen_cpu,1@$srv_cpu" 2> "$work/$name.srv.log" &
-	local sp=$!
-	pids+=("$sp")
-	wait_for 60 "leasewired ready ($name)" grep -q "leasewired ready" "$work/$name.srv.log" || {
-		cat "$work/$name.srv.log" >&2
-		return 1
-	}
-	run_gen "$name" "$ceiling"
-	kill -TERM "$sp"
-	wait "$sp" || true
+	lwb_start_leasewired "$1" "$2" "$3"
+	run_gen "$1" "$4"
+	lwb_stop "$lwb_pid" TERM
 }
 
 echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \

@@ -10,6 +10,7 @@ PACKAGES=(
 	dpdk dpdk-dev libdpdk-dev liburcu-dev liblmdb-dev lmdb-utils libjemalloc-dev
 	libjansson-dev libcmocka-dev
 	iproute2 ethtool procps isc-dhcp-client isc-dhcp-server kea-admin python3-scapy tshark
+	kea-dhcp4-server gnuplot-nox
 )
 
 missing=()
@@ -21,6 +22,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# kea-dhcp4-server and isc-dhcp-server are only run by bench/compare.sh, in namespaces it
+# makes. Debian's postinst may start them on a systemd host (Kea's stock config binds no
+# interface, but nothing of them may run beside the tests): stop and disable both.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	for s in kea-dhcp4-server isc-dhcp-server; do
+		systemctl disable --now "$s" >/dev/null 2>&1 || true
+	done
 fi
 
 # 2 MiB hugepages for EAL --in-memory (no hugetlbfs mount needed). Without them leasewired

@@ -1,0 +1,149 @@
+# Sourced (not run) by bench/lwbench.sh and bench/compare.sh: what both need to run
+# leasewire-bench against leasewired or its reflector over vhost-user <-> virtio_user.
+#
+# The caller sets, before calling anything here:
+#   prog    name for messages ("lwbench.sh")
+#   build   the meson build directory
+#   work    a temp dir it owns (sockets, configs, logs, JSON outputs)
+# and gets from lwb_init: lwd, gen (the two binaries), cpus, gen_cpu (first CPU), srv_cpu
+# (last CPU), EAL_COMMON, sock ($work/vhost.sock). Every process started here is appended to
+# lwb_pids; lwb_cleanup_pids (call it from the caller's EXIT trap) stops those and only those.
+
+lwb_pids=()
+
+lwb_die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+# lwb_init MIN_HUGEPAGES: check binaries, root and hugepages; set the variables above.
+lwb_init() {
+	lwd=$build/controlplane/leasewired
+	gen=$build/bench/leasewire-bench
+	local b
+	for b in "$lwd" "$gen"; do
+		[ -x "$b" ] || lwb_die "$b not built (ninja -C $build)"
+	done
+	[ "$(id -u)" = 0 ] || lwb_die "needs root (DPDK)"
+	if [ "$(awk '/HugePages_Free/{print $2}' /proc/meminfo)" -lt "$1" ]; then
+		lwb_die "fewer than $1 free 2 MiB hugepages (echo 256 > /proc/sys/vm/nr_hugepages)"
+	fi
+	read -r -a cpus < <(/usr/bin/python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')
+	gen_cpu=${cpus[0]}
+	srv_cpu=${cpus[${#cpus[@]} - 1]}
+	EAL_COMMON=(--in-memory --no-pci --no-telemetry "--log-level=*:error" --single-file-segments)
+	sock=$work/vhost.sock
+}
+
+lwb_cleanup_pids() {
+	local p
+	for p in "${lwb_pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${lwb_pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	lwb_pids=()
+}
+
+wait_for() {	# wait_for SECONDS DESCRIPTION COMMAND...
+	local t=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "$prog: timed out waiting for $what" >&2
+	return 1
+}
+
+# lwb_stop PID [SIGNAL [GRACE]]: signal one process we started, reap it, forget it; with
+# GRACE (seconds), SIGKILL it if it is still there by then.
+lwb_stop() {
+	local p i keep=()
+	kill -"${2:-TERM}" "$1" 2>/dev/null || true
+	if [ -n "${3:-}" ]; then
+		for ((i = 0; i < $3 * 10; i++)); do
+			kill -0 "$1" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$1" 2>/dev/null || true
+	fi
+	wait "$1" 2>/dev/null || true
+	for p in "${lwb_pids[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	lwb_pids=("${keep[@]}")
+}
+
+# lwb_start_reflect NAME: leasewire-bench --mode reflect on the server's CPU, serving $sock.
+# Sets lwb_pid. Its JSON goes to $work/NAME.srv.json, its log to $work/NAME.srv.log.
+lwb_start_reflect() {
+	local name=$1
+	rm -f "$sock"
+	"$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-srv --lcores="0@$srv_cpu" \
+		--vdev="net_vhost0,iface=$sock,queues=1" -- --mode reflect --json --quiet \
+		--label "$name" > "$work/$name.srv.json" 2> "$work/$name.srv.log" &
+	lwb_pid=$!
+	lwb_pids+=("$lwb_pid")
+	wait_for 30 "the reflector's vhost socket" test -S "$sock"
+}
+
+# lwb_start_leasewired NAME DURABILITY STORE(0|1): leasewired with one worker serving $sock,
+# pool 198.18.1.0 - 198.19.255.254 (130 k addresses of the benchmark range 198.18.0.0/15),
+# worker lcore on the server's CPU, control lcore (and committer) on the generator's. With
+# STORE=1 the LMDB store is $work/store (made empty first). Sets lwb_pid; log in
+# $work/NAME.srv.log.
+lwb_start_leasewired() {
+	local name=$1 durability=$2 store=$3 store_json=""
+	rm -f "$sock"
+	rm -rf "$work/store"
+	[ "$store" = 1 ] && store_json="\"store\": \"$work/store\","
+	cat > "$work/$name.conf.json" <<JSON
+{
+  "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
+              "durability": "$durability", $store_json
+              "control-socket": "$work/ctl.sock" },
+  "ports": [ { "name": "vhost", "device": "net_vhost0,iface=$sock,queues=1",
+               "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
+  "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
+                "pools": [ "198.18.1.0 - 198.19.255.254" ], "lease-time": 3600,
+                "options": { "routers": [ "198.18.0.1" ], "domain-name-servers": [ "198.18.0.1" ],
+                             "domain-name": "bench.leasewire.test" } } ]
+}
+JSON
+	"$lwd" -c "$work/$name.conf.json" -- "${EAL_COMMON[@]}" --file-prefix=lwbench-srv \
+		--lcores="0@$gen_cpu,1@$srv_cpu" 2> "$work/$name.srv.log" &
+	lwb_pid=$!
+	lwb_pids+=("$lwb_pid")
+	wait_for 60 "leasewired ready ($name)" grep -qs "leasewired ready" "$work/$name.srv.log" || {
+		cat "$work/$name.srv.log" >&2
+		return 1
+	}
+}
+
+# lwb_gen_vhost OUT LOG [generator options...]: the generator on the first CPU against
+# whatever serves $sock; its JSON summary to OUT, its stderr to LOG. lwb_vhost_devargs
+# (e.g. ",queue_size=1024") is appended to the virtio_user devargs.
+lwb_vhost_devargs=
+lwb_gen_vhost() {
+	local out=$1 log=$2
+	shift 2
+	lwb_gen_cmd "$out" "$log" \
+		"virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa$lwb_vhost_devargs" "$@"
+}
+
+# lwb_gen_cmd OUT LOG VDEV [generator options...] (with lwb_gen_prefix=(ip netns exec NS)
+# to run it elsewhere): the generator on lcore 0 pinned to the first CPU, killed after
+# lwb_gen_timeout seconds (default 120).
+lwb_gen_prefix=()
+lwb_gen_cmd() {
+	local out=$1 log=$2 vdev=$3
+	shift 3
+	"${lwb_gen_prefix[@]}" timeout "${lwb_gen_timeout:-120}" "$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-gen \
+		--lcores="0@$gen_cpu" --vdev="$vdev" -- --json --quiet "$@" > "$out" 2> "$log" || {
+		echo "$prog: leasewire-bench failed ($out):" >&2
+		cat "$log" >&2
+		return 1
+	}
+}

@@ -42,7 +42,7 @@ static uint32_t rol(uint32_t x, unsigned int n)
 	return x << n | x >> (32 - n);
 }
 
-static void md5_block(uint32_t h[4], const uint8_t *p)
+static void md5_block(uint32_t *h, const uint8_t *p)
 {
 	uint32_t x[16];
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
@@ -94,32 +94,43 @@ void fo_md5_init(struct fo_md5 *c)
 	c->n = 0;
 }
 
-void fo_md5_update(struct fo_md5 *c, const void *data, size_t len)
+/*
+ * The Merkle-Damgard buffering both hashes share (64-byte blocks): whole blocks of @p data go
+ * to @p block at once, a partial one waits in @p buf, *@p n counts every byte.
+ */
+static void md_update(uint32_t *h, uint8_t buf[64], uint64_t *n, const void *data, size_t len,
+		      void (*block)(uint32_t *h, const uint8_t *p))
 {
 	const uint8_t *p = data;
-	size_t have = (size_t)(c->n % FO_MD5_BLOCK);
+	size_t have = (size_t)(*n % 64);
 
 	if (len == 0) {
 		return;
 	}
-	c->n += len;
+	*n += len;
 	if (have > 0) {
-		size_t take = FO_MD5_BLOCK - have < len ? FO_MD5_BLOCK - have : len;
+		size_t take = 64 - have < len ? 64 - have : len;
 
-		memcpy(c->buf + have, p, take);
+		memcpy(buf + have, p, take);
 		p += take;
 		len -= take;
-		if (have + take < FO_MD5_BLOCK) {
+		if (have + take < 64) {
 			return;
 		}
-		md5_block(c->h, c->buf);
+		block(h, buf);
 	}
-	for (; len >= FO_MD5_BLOCK; p += FO_MD5_BLOCK, len -= FO_MD5_BLOCK) {
-		md5_block(c->h, p);
+	for (; len >= 64; p += 64, len -= 64) {
+		block(h, p);
 	}
 	if (len > 0) {
-		memcpy(c->buf, p, len);
+		memcpy(buf, p, len);
 	}
+}
+
+void fo_md5_update(struct fo_md5 *c, const void *data, size_t len)
+{
+	_Static_assert(FO_MD5_BLOCK == 64, "md_update works on 64-byte blocks");
+	md_update(c->h, c->buf, &c->n, data, len, md5_block);
 }
 
 void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
@@ -258,7 +269,7 @@ static uint32_t ror(uint32_t x, unsigned int n)
 	return x >> n | x << (32 - n);
 }
 
-static void sha256_block(uint32_t h[8], const uint8_t *p)
+static void sha256_block(uint32_t *h, const uint8_t *p)
 {
 	uint32_t w[64];
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
@@ -310,30 +321,8 @@ void fo_sha256_init(struct fo_sha256 *c)
 
 void fo_sha256_update(struct fo_sha256 *c, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
-
-	if (len == 0) {
-		return;
-	}
-	c->n += len;
-	if (have > 0) {
-		size_t take = FO_SHA256_BLOCK - have < len ? FO_SHA256_BLOCK - have : len;
-
-		memcpy(c->buf + have, p, take);
-		p += take;
-		len -= take;
-		if (have + take < FO_SHA256_BLOCK) {
-			return;
-		}
-		sha256_block(c->h, c->buf);
-	}
-	for (; len >= FO_SHA256_BLOCK; p += FO_SHA256_BLOCK, len -= FO_SHA256_BLOCK) {
-		sha256_block(c->h, p);
-	}
-	if (len > 0) {
-		memcpy(c->buf, p, len);
-	}
+	_Static_assert(FO_SHA256_BLOCK == 64, "md_update works on 64-byte blocks");
+	md_update(c->h, c->buf, &c->n, data, len, sha256_block);
 }
 
 void fo_sha256_final(struct fo_sha256 *c, uint8_t out[FO_SHA256_LEN])

@@ -14,8 +14,9 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "fmt.h"
+#include "lwb_gen.h"
 #include "lwb_wire.h"
-#include "lwbench.h"
 
 #define BURST		32
 #define TX_MAX		(4 * BURST)
@@ -84,6 +85,8 @@ struct gen {
 	struct lwb_hist t_do, t_ra, t_rn;	/* totals */
 	struct lwb_place place;
 };
+
+volatile sig_atomic_t lwb_quit;
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -571,7 +574,6 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 static int write_leases(const struct gen *g, const char *path)
 {
 	FILE *f = fopen(path, "w");
-	char ip[16];
 
 	if (f == NULL) {
 		fprintf(stderr, "leasewire-bench: %s: %s\n", path, strerror(errno));
@@ -586,7 +588,7 @@ static int write_leases(const struct gen *g, const char *path)
 		}
 		lwb_chaddr(g->o->first_client + i, mac);
 		fprintf(f, "%u %02x:%02x:%02x:%02x:%02x:%02x %s %s\n", g->o->first_client + i,
-			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], lwb_ip_str(c->bound, ip),
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], lw_ip4_fmt(c->bound).s,
 			c->lease == L_BOUND ? "bound" : "released");
 	}
 	return fclose(f) == 0 ? 0 : -1;

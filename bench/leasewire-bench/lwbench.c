@@ -80,24 +80,16 @@
 #include <rte_mbuf.h>
 
 #include "lwb_wire.h"
-#include "lwbench.h"
+#include "lwb_gen.h"
 
 #define BURST	32
 #define RX_DESC	1024
 #define TX_DESC	1024
 
-volatile sig_atomic_t lwb_quit;
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	lwb_quit++;
-}
-
-const char *lwb_ip_str(uint32_t a, char buf[16])
-{
-	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-	return buf;
 }
 
 static void usage(FILE *f)

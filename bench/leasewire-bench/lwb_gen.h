@@ -1,7 +1,7 @@
 /*
- * leasewire-bench internals shared by its two DPDK files: lwbench.c (main: options, EAL, port,
- * reflect mode, reports), lwb_gen.c (the client population and its poll loop). Private to
- * bench/leasewire-bench/; the pure parts are lwb_wire.h and lwb_hist.h.
+ * lwb_gen: the client population and its poll loop, as lwbench.c (main: options, EAL, port,
+ * reflect mode) drives it. Private to bench/leasewire-bench/; the pure parts are lwb_wire.h
+ * and lwb_hist.h. Dependencies run one way: lwbench.c -> lwb_gen.c.
  *
  * Threads: everything runs on the EAL main lcore. The signal handler only sets lwb_quit.
  */
@@ -14,6 +14,7 @@
 
 #include <rte_mempool.h>
 
+#include "lw_attr.h"
 #include "lwb_hist.h"
 
 /** Command-line options (lwbench.c parses them; see its usage()). */
@@ -51,6 +52,8 @@ struct lwb_place {
 	int cpu;			/**< sched_getcpu() of the polling thread */
 };
 
+/** Stop request (defined in lwb_gen.c): 1 = stop starting sessions, 2 = stop now. The main's
+ *  signal handler increments it; the poll loops read it. */
 extern volatile sig_atomic_t lwb_quit;
 
 /**
@@ -60,11 +63,8 @@ extern volatile sig_atomic_t lwb_quit;
  * @param mp  the mbuf pool the frames are allocated from (owned by the caller).
  * @return 0, or -1 when the client array cannot be allocated (message printed).
  */
-__attribute__((warn_unused_result))
+_mustcheck_
 int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp);
-
-/** Dotted quad of a host-order address into @p buf (16 bytes). */
-const char *lwb_ip_str(uint32_t a, char buf[16]);
 
 /** The four percentiles the reports show, in µs, as a JSON object member list body. */
 void lwb_print_lat_json(FILE *f, const char *name, const struct lwb_hist *h);

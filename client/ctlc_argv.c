@@ -187,6 +187,18 @@ static int check_name(const struct cmd_def *d, const char *value, const char *wh
 	return 0;
 }
 
+/* @p value, checked as a name (what: "NAME", "--scope", ...), as @p key of @p o. */
+static int put_name(const struct cmd_def *d, json_t *o, const char *key, const char *value,
+		    const char *what, char *err, size_t errlen)
+{
+	int ret = check_name(d, value, what, err, errlen);
+
+	if (ret != 0) {
+		return ret;
+	}
+	return set_str(o, key, value) != 0 ? nomem(err, errlen) : 0;
+}
+
 static int put_mac(const struct cmd_def *d, json_t *o, const char *w, char *err, size_t errlen)
 {
 	uint8_t b[6];
@@ -412,17 +424,11 @@ static int b_lease_set(const struct cmd_def *d, struct args *a, const char **com
 static int b_lease_wipe(const struct cmd_def *d, struct args *a, const char **command,
 			json_t **arguments, char *err, size_t errlen)
 {
-	int ret;
-
 	(void)command;
 	if (a->opt[O_SCOPE] == NULL) {
 		return 0;
 	}
-	ret = check_name(d, a->opt[O_SCOPE], "--scope", err, errlen);
-	if (ret != 0) {
-		return ret;
-	}
-	return set_str(*arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE]) != 0 ? nomem(err, errlen) : 0;
+	return put_name(d, *arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE], "--scope", err, errlen);
 }
 
 /* scope show/del/activate/deactivate NAME */
@@ -480,13 +486,7 @@ static int b_scope_update(const struct cmd_def *d, struct args *a, const char **
 static int put_scope(const struct cmd_def *d, struct args *a, json_t *o, char *err,
 		     size_t errlen)
 {
-	int ret;
-
-	ret = check_name(d, a->pos[0], "SCOPE", err, errlen);
-	if (ret != 0) {
-		return ret;
-	}
-	return set_str(o, CTL_KEY_SCOPE, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return put_name(d, o, CTL_KEY_SCOPE, a->pos[0], "SCOPE", err, errlen);
 }
 
 static int b_resv_list(const struct cmd_def *d, struct args *a, const char **command,
@@ -591,16 +591,10 @@ bad:
 static int optional_name(const struct cmd_def *d, struct args *a, json_t **arguments, char *err,
 			 size_t errlen)
 {
-	int ret;
-
 	if (a->pos[0] == NULL) {
 		return 0;
 	}
-	ret = check_name(d, a->pos[0], "NAME", err, errlen);
-	if (ret != 0) {
-		return ret;
-	}
-	return set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0 ? nomem(err, errlen) : 0;
+	return put_name(d, *arguments, CTL_KEY_NAME, a->pos[0], "NAME", err, errlen);
 }
 
 static int b_stats(const struct cmd_def *d, struct args *a, const char **command,
@@ -689,11 +683,7 @@ static int b_fo_replicate(const struct cmd_def *d, struct args *a, const char **
 		return set_str(*arguments, CTL_KEY_RELATIONSHIP, a->opt[O_RELATIONSHIP]) != 0 ?
 		       nomem(err, errlen) : 0;
 	}
-	ret = check_name(d, a->opt[O_SCOPE], "--scope", err, errlen);
-	if (ret != 0) {
-		return ret;
-	}
-	return set_str(*arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE]) != 0 ? nomem(err, errlen) : 0;
+	return put_name(d, *arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE], "--scope", err, errlen);
 }
 
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */

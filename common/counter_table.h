@@ -156,6 +156,12 @@
 	X(batches, "store-commits", "Store transactions committed.") \
 	X(changes, "store-changes", "Binding changes written to the store.") \
 	X(failures, "store-commit-failures", "Store transactions that failed.") \
+	X(full_failures, "store-full-failures", "Of store-commit-failures, the map was at " \
+	  "server.store-max-size (event=store-unavailable reason=full).") \
+	X(io_failures, "store-io-failures", "Of store-commit-failures, any other error: " \
+	  "disk I/O, no space (event=store-unavailable reason=io).") \
+	X(store_reopens, "store-reopens", "Store environment reopened after a failed meta " \
+	  "page write (event=store-reopened).") \
 	X(commit_ns_total, "store-commit-ns", "Wall time spent writing batches (ns).") \
 	X(apply_ns_total, "store-apply-ns", \
 	  "Of store-commit-ns, applying changes before the commit's write-out and sync (ns).") \

@@ -90,7 +90,7 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 		return "server.mbufs: changing it needs a restart";
 	}
 	if (strcmp(nc->store_path, cur->store_path) != 0 || nc->durability != cur->durability ||
-	    nc->store_map_mb != cur->store_map_mb || nc->store_max_mb != cur->store_max_mb) {
+	    nc->store_map_mb != cur->store_map_mb) {
 		return "server.store/durability: changing the store needs a restart";
 	}
 	if (strcmp(nc->control_socket, cur->control_socket) != 0 ||
@@ -331,6 +331,8 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	clock_gettime(CLOCK_REALTIME, &now);
 	a->applied = (uint64_t)now.tv_sec;
 	a->reloads++;
+	/* Before the save: a store held full by the old limit takes the configuration too. */
+	cp_persist_reconfigure(a->persist, a->rt->snap->cfg);
 	saved = cp_persist_save_config(a->persist, a->rt->snap->cfg) == 0;
 	if (!saved) {
 		snprintf(err, errlen, "the store refused it (see the log); it will not survive a "

@@ -1338,7 +1338,8 @@ static const struct cs_item server_items[] = {
 	{ "store-map-size", CS_INT, 0, AT(C, store_map_mb), .min = 1, .max = 1048576, .def = 64,
 	  .doc = "LMDB map size at start, MiB" },
 	{ "store-max-size", CS_INT, 0, AT(C, store_max_mb), .min = 1, .max = 1048576,
-	  .def = 65536, .doc = "how far the LMDB map may grow, MiB" },
+	  .def = 65536, .doc = "how far the LMDB map may grow, MiB (live: raising it "
+		 "ends a \"store full\" outage)" },
 	{ "control-socket", CS_STR, 0, .off = offsetof(C, control_socket),
 	  .size = SUN_PATH_MAX + 1, .min = 0, .def_str = "/run/leasewire/leasewire.sock",
 	  .doc = "unix control socket path; \"\" = no control socket" },

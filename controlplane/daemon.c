@@ -147,13 +147,14 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 /*
  * Mbufs that can be held at once: every RX and TX descriptor ring full, every park full,
  * every steering ring full (several workers), and the mempool's per-lcore caches. Fewer, and
- * a slow store can starve RX of buffers.
+ * under load RX can run short of buffers. The parks are capped at half the pool
+ * (dp_park_max()), so a slow or failed store never takes the other half.
  */
 static void check_mbufs(const struct dp_config *cfg)
 {
 	uint64_t w = cfg->workers, need;
 
-	need = w * (DP_PARK_MAX + cfg->n_ports * (2048u + DP_BURST)) +
+	need = w * (dp_park_max(cfg->mbufs, cfg->workers) + cfg->n_ports * (2048u + DP_BURST)) +
 	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1);
 	if (cfg->mbufs < need) {
 		cp_log(CP_LOG_WARN, "server.mbufs is %u but %u worker(s) on %u port(s) can hold "

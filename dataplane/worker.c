@@ -237,7 +237,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			return;
 		}
 	}
-	if (w->park_count == DP_PARK_MAX &&
+	if (w->park_count >= w->park_max &&
 	    (w->msg.type == DHCP4_REQUEST || w->msg.type == DHCP4_BOOTP)) {
 		/* Its reply could not be parked. Refuse it before the engine changes the binding
 		 * and posts a change nobody would be answered for: under overload such changes
@@ -262,7 +262,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		tx_queue(w, m);
 		return;
 	}
-	if (w->park_count == DP_PARK_MAX) {
+	if (w->park_count >= w->park_max) {
 		/* Only a message type not checked above lands here: its change is posted; the
 		 * client will retry and get its reply then. Never answer before the binding is
 		 * durable. */
@@ -553,6 +553,7 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 
 		w->id = i;
 		w->rt = rt;
+		w->park_max = dp_park_max(rt->snap->cfg->mbufs, n_workers);
 		snprintf(name, sizeof(name), "lw_steer%u", i);
 		w->steer = rte_ring_create(name, DP_STEER_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "lw_cmd%u", i);

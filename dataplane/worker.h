@@ -46,6 +46,21 @@
  * (one commit in flight plus its own). 1 M ACK/s x 8 ms (p99 of a strict commit on a loaded
  * 2-core VM, doc/durable-path.md) = 8192. server.mbufs must cover it (check_mbufs()). */
 #define DP_PARK_MAX	8192
+
+/**
+ * Replies a worker may park at most: DP_PARK_MAX, but never more than its share of half the
+ * packet pool (server.mbufs / 2 / workers, at least DP_BURST). A parked reply holds its mbuf
+ * until the binding is durable, so during a store outage (or a slow disk) the parks would
+ * otherwise take every mbuf and RX would stop for everything, OFFERs, NAKs, INFORMs, ARP and
+ * ICMP included, though none of it needs the store. Past the cap a REQUEST is dropped before
+ * the engine runs (drop_park_full) and the other half of the pool keeps serving the rest.
+ */
+static inline uint32_t dp_park_max(uint32_t mbufs, uint32_t n_workers)
+{
+	uint32_t share = n_workers ? mbufs / 2 / n_workers : mbufs / 2;
+
+	return share > DP_PARK_MAX ? DP_PARK_MAX : share < DP_BURST ? DP_BURST : share;
+}
 #define DP_STEER_RING	4096
 #define DP_CMD_RING	4096
 
@@ -69,6 +84,7 @@ struct __rte_cache_aligned dp_worker {
 
 	struct dp_parked park[DP_PARK_MAX];
 	uint32_t park_head, park_count;
+	uint32_t park_max;		/**< dp_park_max() of the start-up configuration */
 
 	struct rte_mbuf *txb[DP_MAX_PORTS][DP_BURST];
 	uint16_t n_txb[DP_MAX_PORTS];

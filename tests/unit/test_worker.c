@@ -408,6 +408,80 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	assert_int_equal(b->key.data[6], 5);	/* still the first client's */
 }
 
+/*
+ * A store that commits nothing (a failed or stalled disk) must not take every mbuf with
+ * parked ACKs: past the worker's share of half the pool (dp_park_max()) a REQUEST is dropped
+ * before the engine runs, so the rest of the service, which needs no store (here an OFFER),
+ * still has buffers. When the store is back the parked ACKs go out.
+ */
+static void store_outage_leaves_mbufs_for_the_rest(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	uint32_t addr = IP4(198, 18, 0, 103);
+	uint64_t park_full = w->ctr.drop[DP_DROP_PARK_FULL];
+	unsigned acks = 0, n;
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[32];
+
+	(void)state;
+	assert_int_equal(w->park_max, 1023 / 2);
+	rb_begin(&r, 20, 40);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+
+	/* The client asks again and again while every commit fails. */
+	store_inject_failure(st, 1000, STORE_E_IO);
+	rb_begin(&r, 20, 41);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	for (unsigned i = 0; i < 2 * 1023; i++) {
+		m = client_frame(&r);
+		dp_worker_handle_burst(w, &m, 1);
+		dp_worker_flush(w);
+		if (i % 64 == 0) {
+			assert_true(committer_round(cm) < 0);
+		}
+	}
+	assert_int_equal(transmitted(types, 8), 0);	/* no ACK before it is durable */
+	assert_int_equal(w->park_count, w->park_max);
+	assert_int_equal(w->ctr.drop[DP_DROP_PARK_FULL] - park_full, 2 * 1023 - w->park_max);
+	assert_true(rte_mempool_avail_count(rt.mp) >= 1023 - w->park_max - 64);
+
+	/* Another client is still offered an address. */
+	rb_begin(&r, 21, 42);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+
+	/* The disk is back: every parked ACK leaves, none of the dropped requests is answered. */
+	store_inject_failure(st, 0, 0);
+	assert_true(committer_round(cm) > 0);
+	dp_worker_flush(w);
+	while ((n = transmitted(types, 32)) > 0) {
+		for (unsigned i = 0; i < n && i < 32; i++) {
+			acks += types[i] == DHCP4_ACK;
+		}
+	}
+	assert_int_equal(acks + w->ctr.drop[DP_DROP_TX_FULL], w->park_max);
+	assert_int_equal(w->park_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +490,7 @@ int main(void)
 		cmocka_unit_test(park_full_posts_nothing),
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
+		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

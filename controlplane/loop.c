@@ -122,7 +122,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 {
 	struct dp_runtime *rt = d->rt;
 	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
-	uint64_t next_log = start, next_reclaim = start;
+	uint64_t next_log = start, next_reclaim = start, next_watch = start;
 	uint64_t exhausted = 0;
 	double run_seconds = d->run_seconds;
 	struct dp_counters sum;
@@ -157,6 +157,10 @@ void cp_loop_run(const struct cp_loop_env *d)
 			break;
 		}
 		cp_persist_check(d->persist);
+		if (t >= next_watch) {
+			cp_stats_watch(d->stats, (t - start) / (hz / 1000 ? hz / 1000 : 1));
+			next_watch = t + hz;
+		}
 		if (!cp_walk_done(&reclaim)) {
 			(void)reclaim_scan(rt, &reclaim);
 		} else if (t >= next_reclaim) {

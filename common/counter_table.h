@@ -169,6 +169,18 @@
 	X(max_batch_seen, "store-batch-max", "Largest batch committed (changes).")
 
 /*
+ * X(member, stat, help): the control socket's counters (struct ctl_stats, controlplane/ctl.h);
+ * shown by statistic-get when the socket is open.
+ */
+#define LW_CTL_COUNTER_TABLE(X) \
+	X(write_timeouts, "control-write-timeouts", "Control connections closed because the " \
+	  "client did not read its answer within the timeout.") \
+	X(read_timeouts, "control-read-timeouts", "Control requests not complete within the " \
+	  "timeout.") \
+	X(refused_busy, "control-refused-busy", "Control connections refused: " \
+	  "too many were open.")
+
+/*
  * X(member, name, tel, bucket, help): the committer's histograms (fixed buckets, struct
  * committer_stats member[COMMITTER_HIST_BUCKETS]). status-get shows each as an object
  * "<bucket><bound>" -> count (the last bucket "inf"); telemetry /leasewire/store as rows

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lw_attr.h"
@@ -56,6 +57,21 @@ struct ctl_opts {
  */
 struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn, void *arg,
 				   char *err, size_t errlen);
+
+/** The transport's counters (statistic-get's control-* rows, LW_CTL_COUNTER_TABLE). */
+struct ctl_stats {
+	uint64_t write_timeouts;	/**< connections closed: the answer was not read in time */
+	uint64_t read_timeouts;		/**< requests not complete in time (answered so) */
+	uint64_t refused_busy;		/**< connections refused: max_conns were open */
+};
+
+/**
+ * The counters. A client that never reads its answer costs one buffered answer until the
+ * timeout (ctl_opts.timeout_ms, counted from when the answer was ready), then its connection
+ * is closed and write_timeouts grows; max_conns bounds how many can do so at once. The loop
+ * never waits for a client. Control thread.
+ */
+const struct ctl_stats *ctl_server_stats(const struct ctl_server *s);
 
 /** The epoll descriptor: readable when ctl_server_poll() has work (for a caller that waits
  *  on more descriptors than the socket's). */

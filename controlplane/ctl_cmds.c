@@ -1547,6 +1547,14 @@ static json_t *statistics(struct cp_cmds *d)
 		LW_STORE_COUNTER_TABLE(X)
 #undef X
 	}
+	if (d->stats->ctl != NULL) {
+		const struct ctl_stats *cs = ctl_server_stats(d->stats->ctl);
+
+#define X(member, stat, help) \
+		json_object_set_new(o, stat, json_integer((json_int_t)cs->member));
+		LW_CTL_COUNTER_TABLE(X)
+#undef X
+	}
 	return o;
 }
 

@@ -218,6 +218,7 @@ static int open_control_socket(struct cp_daemon *d, const struct dp_config *cfg)
 		cp_log(CP_LOG_ERR, "server.control-socket: %s", err);
 		return -1;
 	}
+	d->stats.ctl = d->ctl;
 	cp_log(CP_LOG_INFO, "control socket %s", cfg->control_socket);
 	return 0;
 }
@@ -357,6 +358,7 @@ out:
 	d->fo = NULL;
 	cp_cmds_free(d->cmds);
 	d->cmds = NULL;
+	d->stats.ctl = NULL;
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	if (ports_up) {

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "stats.h"
 #include "worker.h"
@@ -13,6 +14,8 @@ void cp_stats_init(struct cp_stats *s, const struct dp_runtime *rt)
 	s->rt = rt;
 	memset(&s->baseline, 0, sizeof(s->baseline));
 	memset(s->watch, 0, sizeof(s->watch));
+	memset(s->ctl_watch, 0, sizeof(s->ctl_watch));
+	s->ctl = NULL;
 }
 
 void cp_stats_sum(const struct cp_stats *s, struct dp_counters *sum, bool since_reset)
@@ -102,6 +105,31 @@ void cp_stats_watch(struct cp_stats *s, uint64_t now_ms)
 			break;
 		default:
 			break;
+		}
+	}
+	if (s->ctl != NULL) {
+		const struct ctl_stats *cs = ctl_server_stats(s->ctl);
+		static const char *const why[2] = {"never-read", "too-many-connections"};
+		uint64_t v[2] = {cs->write_timeouts, cs->refused_busy};
+
+		for (unsigned i = 0; i < 2; i++) {
+			struct cp_watch *w = &s->ctl_watch[i];
+
+			switch (cp_watch_step(w, v[i], now_ms, WATCH_QUIET_MS)) {
+			case CP_WATCH_BEGIN:
+				cp_log(CP_LOG_WARN, "event=control-client-dropped reason=%s (%s)",
+				       why[i], i == 0 ? "a client did not read its answer in time: "
+				       "its connection was closed, the others are served" :
+				       "every control connection is taken: new ones are refused");
+				break;
+			case CP_WATCH_END:
+				cp_log(CP_LOG_INFO, "event=control-clients-recovered reason=%s "
+				       "dropped=%llu", why[i],
+				       (unsigned long long)(w->last - w->at_start));
+				break;
+			default:
+				break;
+			}
 		}
 	}
 }

@@ -15,6 +15,7 @@
 
 #include "counters.h"
 
+struct ctl_server;
 struct dp_runtime;
 
 /**
@@ -50,6 +51,10 @@ struct cp_stats {
 	const struct dp_runtime *rt;	/**< whose workers are summed (kept, not owned) */
 	struct dp_counters baseline;	/**< statistic-reset subtracts this */
 	struct cp_watch watch[CP_WATCH_N];	/**< cp_stats_watch() */
+	const struct ctl_server *ctl;	/**< the control socket (kept, not owned; NULL: none),
+					 *   whose counters statistic-get shows and
+					 *   cp_stats_watch() watches */
+	struct cp_watch ctl_watch[2];	/**< write timeouts, refused connections */
 };
 
 /** Sum counters of @p rt's workers from now on; the baseline starts at zero. */
@@ -68,6 +73,9 @@ void cp_stats_reset(struct cp_stats *s);
  * Resources: park (replies waiting for durability), commit-ring (changes waiting for the
  * committer), steer-ring (frames handed between workers), tx-queue (the NIC's), binding-records
  * (the workers' record stock). The counters themselves are statistic-get's drop-* rows.
+ * Also the control socket's clients: "event=control-client-dropped reason=never-read" when
+ * control-write-timeouts starts rising, "reason=too-many-connections" for
+ * control-refused-busy, and "event=control-clients-recovered" once they stop.
  */
 void cp_stats_watch(struct cp_stats *s, uint64_t now_ms);
 

@@ -356,6 +356,7 @@ out:
 	d->fo = NULL;
 	cp_cmds_free(d->cmds);
 	d->cmds = NULL;
+	cp_apply_deinit(&d->apply);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	if (ports_up) {

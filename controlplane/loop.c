@@ -146,9 +146,13 @@ void cp_loop_run(const struct cp_loop_env *d)
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
+		busy = false;
 		if (d->cmds != NULL) {
 			busy = cp_cmd_progress(d->cmds);
 			shutdown = cp_cmds_shutdown(d->cmds, &exit_value);
+		}
+		if (d->apply != NULL && cp_apply_progress(d->apply)) {
+			busy = true;	/* the requeue scan, a slice per turn */
 		}
 		/* A command may just have replaced the snapshot (and freed the old one). */
 		cfg = rt->snap->cfg;

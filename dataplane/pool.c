@@ -310,6 +310,11 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 				uint64_t rank = pool->before[i] + (a - r->first);
 				const struct bt_binding *b;
 
+				if ((a & 1023) == 0) {
+					/* No record pointer is kept across addresses: let the
+					 * workers' record recycling go on (issue 11 item 10). */
+					urcu_qsbr_quiescent_state();
+				}
 				if (!allocatable(pool->scope, (uint32_t)a)) {
 					continue;
 				}

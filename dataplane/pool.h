@@ -115,7 +115,8 @@ struct bt_table;
  * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
  * addresses are left out (they re-enter when reclaimed).
- * Control thread, before the workers start, RCU read side online.
+ * Control thread, registered with QSBR and online (RCU read side); it reports a quiescent
+ * state every 1024 addresses (it keeps no record pointer across addresses).
  * @return 0 or -ENOMEM.
  */
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);

@@ -10,7 +10,9 @@
  * Commands that read every binding (issue 11 item 10) walk the table in slices over several
  * control-loop turns, through a real control socket: they report quiescent states, answer
  * what the former whole-table walk answered, let other clients be served meanwhile, stop
- * when their client hangs up, and start again under a configuration applied meanwhile.
+ * when their client hangs up, and start again under a configuration applied meanwhile; the
+ * requeue scan (apply.c) runs in slices too, waits for durability by coming back, and queues
+ * exactly the free addresses no free list holds.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <rte_ring.h>
 
 #include "apply.h"
 #include "config.h"
@@ -551,6 +555,116 @@ static void walk_restarts_under_a_new_configuration(void **state)
 	walk_env_deinit(&v);
 }
 
+/* --- the requeue scan in slices ------------------------------------------------------- */
+
+struct fake_commit {
+	uint64_t posted[2], durable[2];
+};
+
+static uint64_t fc_posted(void *ctx, uint32_t w)
+{
+	return ((struct fake_commit *)ctx)->posted[w];
+}
+
+static uint64_t fc_durable(void *ctx, uint32_t w)
+{
+	return ((struct fake_commit *)ctx)->durable[w];
+}
+
+static const struct dp_commit_ops fc_ops = {.posted = fc_posted, .durable = fc_durable};
+
+/* What worker @p w's command ring holds: REQUEUE addresses, sorted. */
+static size_t ring_addrs(struct dp_worker *wk, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	void *c;
+
+	while (rte_ring_sc_dequeue(wk->cmd, &c) == 0) {
+		uintptr_t v = (uintptr_t)c;
+
+		assert_int_equal((v >> 1) & 0x7f, DP_CMD_REQUEUE);
+		assert_true(n < max);
+		out[n++] = (uint32_t)(v >> 32);
+	}
+	qsort(out, n, sizeof(*out), cmp_addr);
+	return n;
+}
+
+static void requeue_scan_runs_in_slices(void **state)
+{
+	static struct walk_env v;
+	static uint32_t lost[2][300], got[300];
+	struct fake_commit fc = {.posted = {7, 9}, .durable = {7, 3}};
+	size_t n_lost[2] = {0, 0};
+	uint64_t slices, qs;
+	unsigned turns;
+
+	(void)state;
+	walk_env_init(&v);
+	v.snap.pools = dp_pools_new(v.snap.cfg, 2);
+	assert_non_null(v.snap.pools);
+	v.rt.commit = (struct dp_commit){.ops = &fc_ops, .ctx = &fc};
+	for (uint32_t w = 0; w < 2; w++) {
+		ssize_t sz = rte_ring_get_memsize(1024);
+
+		assert_true(sz > 0);
+		v.rt.workers[w].cmd = aligned_alloc(64, (size_t)sz);
+		assert_non_null(v.rt.workers[w].cmd);
+		assert_int_equal(rte_ring_init(v.rt.workers[w].cmd, w ? "w1" : "w0", 1024,
+					       RING_F_SC_DEQ), 0);
+	}
+	urcu_qsbr_thread_online();
+	assert_int_equal(dp_pools_requeue(v.snap.pools, v.rt.table), 0);
+	/* Free addresses that fell out of every free list (taken from the FIFOs, never
+	 * bound): the scan must find exactly these, and no bound or queued one. */
+	for (uint32_t w = 0; w < 2; w++) {
+		for (uint32_t sc = 0; sc < 2; sc++) {
+			for (unsigned i = 0; i < (sc == 1 ? 200u : 20u); i++) {
+				uint32_t a;
+
+				assert_true(dp_slice_pop(v.snap.pools, w, sc, &a));
+				if (bt_lookup_addr(v.rt.table, a) == NULL) {
+					lost[w][n_lost[w]++] = a;
+				}
+			}
+		}
+		qsort(lost[w], n_lost[w], sizeof(lost[w][0]), cmp_addr);
+	}
+	urcu_qsbr_thread_offline();
+	assert_true(n_lost[0] > 100 && n_lost[1] > 100);
+
+	v.apply.requeue_slice = SLICE;
+	cp_requeue_all(&v.apply, "test");
+	for (turns = 0; turns < (65536 + 256) / SLICE - 1; turns++) {
+		assert_true(cp_apply_progress(&v.apply));
+	}
+	cp_apply_requeue_counts(&v.apply, &slices, &qs);
+	assert_true(slices >= (65536 + 256) / SLICE - 1);
+	assert_true(qs >= (slices - 1) * (SLICE / 1024));
+	/* Worker 1's changes are not durable yet: nothing is sent, turn after turn. */
+	for (turns = 0; turns < 20; turns++) {
+		assert_true(cp_apply_progress(&v.apply));
+	}
+	assert_int_equal(rte_ring_count(v.rt.workers[0].cmd), 0);
+	assert_int_equal(rte_ring_count(v.rt.workers[1].cmd), 0);
+	fc.durable[1] = 9;
+	for (turns = 0; cp_apply_progress(&v.apply); turns++) {
+		assert_true(turns < 10);
+	}
+	for (uint32_t w = 0; w < 2; w++) {
+		size_t n = ring_addrs(&v.rt.workers[w], got, 300);
+
+		assert_int_equal(n, n_lost[w]);
+		assert_memory_equal(got, lost[w], n * sizeof(got[0]));
+	}
+	assert_false(cp_apply_progress(&v.apply));
+	cp_apply_deinit(&v.apply);
+	free(v.rt.workers[0].cmd);
+	free(v.rt.workers[1].cmd);
+	dp_pools_free(v.snap.pools);
+	walk_env_deinit(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +672,7 @@ int main(void)
 		cmocka_unit_test(walks_yield_and_answer_as_the_whole_table_did),
 		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),
+		cmocka_unit_test(requeue_scan_runs_in_slices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

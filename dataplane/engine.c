@@ -863,18 +863,31 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 
 void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
 {
+	struct dp_handoff back[DP_BORROW_MAX];
+	uint32_t n_back = 0;
+
 	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
 		const struct dp_handoff *h = &e->handoff[e->ho_head];
 
 		if (e->tell(e->tell_ctx, h->worker, (enum dp_cmd_type)h->type, h->scope,
 			    h->addr) != 0 && h->type == DP_CMD_LENT) {
 			/* Never reached the borrower: still ours (and marked lent, which would
-			 * hide it from the requeue scan). */
+			 * hide it from the requeue scan). Back where it was, at the front of
+			 * our FIFO (below), or at the back when too many came back at once. */
 			(void)dp_pool_set_lent(e->pools, h->scope, h->addr, false);
-			dp_engine_requeue(e, h->scope, h->addr);
+			if (n_back < DP_BORROW_MAX) {
+				back[n_back++] = *h;
+			} else {
+				dp_engine_requeue(e, h->scope, h->addr);
+			}
 		}
 		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
 		e->ho_count--;
+	}
+	/* In reverse: the FIFO's order is as before the loan (pool.h: oldest first). */
+	while (n_back > 0) {
+		n_back--;
+		(void)dp_slice_unpop(e->pools, e->id, back[n_back].scope, back[n_back].addr);
 	}
 }
 
@@ -895,6 +908,7 @@ static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const stru
  * each worker's count (relaxed loads) per allocation while the share is low. */
 #define LEND_LOW 16
 #define LEND_RETRY 256
+#define LEND_LOOK (2 * DP_BORROW_MAX)	/* queued addresses a lender looks at, at most */
 
 static __attribute__((cold, noinline)) void ask_loan(struct dp_engine *e, uint32_t scope)
 {
@@ -934,7 +948,7 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 	static const struct dp_client_key nobody;
 	const struct dp_scope *s;
 	const struct dp_fo_view *fo = NULL;
-	uint32_t have, want, lent = 0, a;
+	uint32_t have, want, lent = 0, a, kept[LEND_LOOK], n_kept = 0;
 
 	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
 		return;
@@ -952,21 +966,26 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 			want = 0;
 		}
 	}
-	/* Bounded: each queued address is looked at once; the hand-off FIFO keeps room for the
-	 * answer. Addresses with a record (ended leases, BACKUP) stay: only their writer or
-	 * slice owner may replace them. */
-	for (uint32_t n = have; n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
+	/* Bounded: at most LEND_LOOK queued addresses are looked at, from the front; the
+	 * hand-off FIFO keeps room for the answer. Addresses with a record (ended leases,
+	 * BACKUP) stay: only their writer or slice owner may replace them. They go back to the
+	 * front in their order (the FIFO's order is the pool's promise: oldest free first). */
+	for (uint32_t n = have < LEND_LOOK ? have : LEND_LOOK;
+	     n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
 		if (!dp_slice_pop(e->pools, e->id, scope, &a)) {
 			break;
 		}
 		if (bt_lookup_addr(e->table, a) != NULL || fo_held(e, scope, a)) {
-			(void)dp_slice_push(e->pools, e->id, scope, a);
+			kept[n_kept++] = a;
 			continue;
 		}
 		(void)dp_pool_set_lent(e->pools, scope, a, true);
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
 			(struct dp_handoff){e->seq, to, scope, a, DP_CMD_LENT};
 		lent++;
+	}
+	while (n_kept > 0) {
+		(void)dp_slice_unpop(e->pools, e->id, scope, kept[--n_kept]);
 	}
 	if (e->ho_count < DP_HANDOFF_MAX) {
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =

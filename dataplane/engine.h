@@ -247,9 +247,11 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr);
 
 /**
  * DP_CMD_LEND: worker @p to ran low in @p scope. Lend it up to half of our queued addresses
- * of the scope (those with no binding at all), marked lent (pool.h), through the hand-off
- * FIFO: they reach it (DP_CMD_LENT, then DP_CMD_LEND_DONE) once every change we made so far
- * is durable, so its first change to one of them cannot reach the store before ours.
+ * of the scope (those with no binding at all, among the first 2 * DP_BORROW_MAX of our FIFO),
+ * marked lent (pool.h), through the hand-off FIFO: they reach it (DP_CMD_LENT, then
+ * DP_CMD_LEND_DONE) once every change we made so far is durable, so its first change to one
+ * of them cannot reach the store before ours. The addresses kept stay in our FIFO in their
+ * order, and a loan that never reaches the borrower goes back to the front in its order.
  * Worker thread.
  */
 void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now);

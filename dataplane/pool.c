@@ -138,6 +138,22 @@ bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr
 	return true;
 }
 
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	if (idx >= s->size || (s->queued[idx / 64] >> (idx % 64)) & 1) {
+		return false;
+	}
+	s->head = s->head == 0 ? s->cap - 1 : s->head - 1;
+	s->fifo[s->head] = addr;
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
+	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
+			 __ATOMIC_RELAXED);
+	return true;
+}
+
 static int pool_init(struct dp_pool *pool, const struct dp_scope *s)
 {
 	uint64_t n = 0;

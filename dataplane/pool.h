@@ -149,6 +149,14 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
 /**
+ * Put @p addr (owned by @p w in @p scope, just popped) back at the front, unless already
+ * queued: a worker that popped addresses it then keeps gives them back in reverse order of
+ * popping, so the FIFO's order is as before (engine.c lending). Worker @p w only.
+ * @return true when queued now.
+ */
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
+
+/**
  * Is @p addr queued in its owner's slice, or lent to another worker (dp_pool.lent)? Any
  * thread; from another thread than the owner the answer may be stale (relaxed reads).
  */

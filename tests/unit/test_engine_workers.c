@@ -462,6 +462,63 @@ static void undelivered_loan_returns_to_the_lender(void **state)
 	}
 }
 
+/* Worker @p w's FIFO of scope 0, oldest first, popped and then queued again in order. */
+static unsigned fifo_of(struct env *v, uint32_t w, uint32_t *out)
+{
+	unsigned n = 0;
+
+	while (dp_slice_pop(v->pools, w, 0, &out[n])) {
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(dp_slice_push(v->pools, w, 0, out[i]));
+	}
+	return n;
+}
+
+/*
+ * Lending keeps the lender's free list in order (review of issue 11 item 5): an address it
+ * skips (it has a record) stays where it was, and a loan that never reaches the borrower
+ * goes back to the front in its order (it was the oldest free), not behind every other free
+ * address.
+ */
+static void lending_keeps_the_free_list_in_order(void **state)
+{
+	struct env *v = *state;
+	uint32_t before[8], after[8];
+	struct bt_binding *b;
+	unsigned n;
+
+	n = fifo_of(v, 1, before);
+	assert_int_equal(n, 4);
+	/* The second one holds an ended lease of worker 1's: a lender keeps it. */
+	b = bt_record_get(&v->e[1].writer);
+	assert_non_null(b);
+	b->addr = before[1];
+	b->state = BT_EXPIRED;
+	b->owner = 1;
+	b->start = T0 - 700;
+	b->ends = T0 - 100;
+	b->key = key_of(77);
+	assert_int_equal(bt_publish(&v->e[1].writer, NULL, b), 0);
+
+	dp_engine_lend(&v->e[1], 0, 0, T0);	/* lends the first and the third */
+	assert_int_equal(v->ctr[1].lent, 2);
+	assert_int_equal(fifo_of(v, 1, after), 2);
+	assert_int_equal(after[0], before[1]);
+	assert_int_equal(after[1], before[3]);
+
+	/* The borrower's ring is full: the loan comes back at the front, in its order (it
+	 * was the oldest free), not behind the others. */
+	v->refuse_tell = true;
+	dp_engine_handoff(&v->e[1], dp_commit_mem_ops.durable(&v->mem, 1));
+	assert_int_equal(fifo_of(v, 1, after), 4);
+	assert_int_equal(after[0], before[0]);
+	assert_int_equal(after[1], before[2]);
+	assert_int_equal(after[2], before[1]);
+	assert_int_equal(after[3], before[3]);
+}
+
 /*
  * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
  * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
@@ -950,6 +1007,7 @@ int main(void)
 		T(handoff_overflow_is_counted_and_reported),
 		T(dry_share_borrows_from_the_other_worker),
 		T(undelivered_loan_returns_to_the_lender),
+		T(lending_keeps_the_free_list_in_order),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),
 		T(reserving_a_leased_clients_address_keeps_it),

@@ -438,6 +438,8 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 		       (unsigned long long)dp_config_capacity(cfg),
 		       (unsigned long long)a->rt->table->capacity);
 	}
+	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
+	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
 	old = dp_runtime_publish(a->rt, cfg, pools, &rc);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory publishing the configuration");
@@ -447,6 +449,7 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	}
 	/* Wait until no worker reads the old snapshot, then free it. */
 	urcu_qsbr_synchronize_rcu();
+	dp_pools_carry_freed(pools, old->pools, &a->rt->commit);	/* posted meanwhile */
 	dp_snapshot_free(old);
 	a->reloads++;
 	requeue_start(a, "config-applied", true);	/* over the loop's next turns */

@@ -34,8 +34,9 @@
  * (free_settled(): the request is dropped as a write conflict, the client asks again). The
  * hand-off and the lending above wait for durability for the same reason. Addresses outside
  * every range (reservations) are not covered: their one writer is the reserved client's
- * worker. A new snapshot starts without these marks (a FREE posted just before a
- * configuration change is not waited for).
+ * worker. A new snapshot's pools carry over the marks not yet durable
+ * (dp_pools_carry_freed()), so a FREE posted just before a configuration change is still
+ * waited for.
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the

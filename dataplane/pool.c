@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "commit.h"
 #include "pool.h"
 
 bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
@@ -354,4 +355,45 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 		free(late);
 	}
 	return 0;
+}
+
+/* Has the FREE that @p mark (dp_pool.freed_by) remembers reached the store? */
+static bool mark_settled(uint64_t mark, const struct dp_commit *c)
+{
+	uint32_t w = (uint32_t)(mark >> DP_FREED_SEQ_BITS) - 1;
+
+	return mark == 0 || (mark & DP_FREED_SEQ_MASK) <= c->ops->durable(c->ctx, w);
+}
+
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c)
+{
+	for (uint32_t sc = 0; sc < from->n_scopes; sc++) {
+		const struct dp_pool *fp = &from->pools[sc];
+
+		for (uint32_t i = 0; i < fp->n_ranges; i++) {
+			for (uint64_t a = fp->ranges[i].first; a <= fp->ranges[i].last; a++) {
+				uint64_t m = atomic_load_explicit(&fp->freed_by[fp->before[i] + a -
+									  fp->ranges[i].first],
+								  memory_order_relaxed);
+				uint64_t rank;
+
+				if (mark_settled(m, c)) {
+					continue;	/* nothing to wait for */
+				}
+				for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+					struct dp_pool *tp = &to->pools[ts];
+
+					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
+						if (mark_settled(atomic_load_explicit(
+							&tp->freed_by[rank], memory_order_relaxed), c)) {
+							atomic_store_explicit(&tp->freed_by[rank], m,
+									      memory_order_relaxed);
+						}
+						break;
+					}
+				}
+			}
+		}
+	}
 }

@@ -124,6 +124,20 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
 
+struct dp_commit;
+
+/**
+ * Carry the FREE marks (dp_pool.freed_by) that are not durable yet from @p from to the same
+ * addresses in @p to, a new snapshot's pools (review of issue 11 item 2: a FREE posted just
+ * before a configuration change must still be waited for). A mark already in @p to is kept
+ * unless it is durable. Run it before publishing @p to, and again once no worker uses
+ * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
+ * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
+ * Control thread; @p c tells what is durable. O(addresses of @p from's ranges).
+ */
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c);
+
 /** The slice of worker @p w for scope @p scope. */
 static inline struct dp_slice *dp_pools_slice(struct dp_pools *p, uint32_t w, uint32_t scope)
 {

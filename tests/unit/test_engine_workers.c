@@ -519,6 +519,95 @@ static void lending_keeps_the_free_list_in_order(void **state)
 	assert_int_equal(after[3], before[3]);
 }
 
+/* The in-memory sink, whose durability the test can hold back. */
+struct held_sink {
+	struct dp_commit_mem *mem;
+	uint64_t cap[2];
+	bool hold;
+};
+
+static int held_post(void *ctx, const struct dp_change *c)
+{
+	return dp_commit_mem_ops.post(((struct held_sink *)ctx)->mem, c);
+}
+
+static uint64_t held_durable(void *ctx, uint32_t w)
+{
+	struct held_sink *h = ctx;
+	uint64_t d = dp_commit_mem_ops.durable(h->mem, w);
+
+	return h->hold && d > h->cap[w] ? h->cap[w] : d;
+}
+
+static uint64_t held_posted(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.posted(((struct held_sink *)ctx)->mem, w);
+}
+
+static bool held_room(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.room(((struct held_sink *)ctx)->mem, w);
+}
+
+static const struct dp_commit_ops held_ops = {
+	.post = held_post, .durable = held_durable, .posted = held_posted, .room = held_room,
+};
+
+/* A client of worker @p w asks for @p a by option 50 (DISCOVER): offered? */
+static bool offered_by_name(struct env *v, uint32_t w, uint16_t mac, uint32_t a, uint64_t now)
+{
+	struct dp_decision d;
+	struct reqbuf r;
+
+	rb_begin(&r, mac, 6);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	return handle(v, w, &r, now, &d) && d.reply == DHCP4_OFFER && d.yiaddr == a;
+}
+
+/*
+ * Review of issue 11 item 2: a FREE posted just before a configuration change is still
+ * waited for under the new snapshot's pools. Worker 0 frees an address of worker 1's slice;
+ * before that FREE is durable a new snapshot is published (fresh pools); a client of worker 1
+ * asking for the address by name must still wait for the FREE.
+ */
+static void free_mark_survives_a_configuration_swap(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_pools *np;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+
+	/* A configuration change: new pools, built from the table (the address is free). */
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_carry_freed(np, v->pools, &c);
+	dp_pools_free(v->pools);
+	v->pools = np;
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+	}
+
+	assert_false(offered_by_name(v, 1, mac1, a, T0 + 2));
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	h.hold = false;				/* the FREE is durable */
+	assert_true(offered_by_name(v, 1, mac1, a, T0 + 3));
+}
+
 /*
  * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
  * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
@@ -1008,6 +1097,7 @@ int main(void)
 		T(dry_share_borrows_from_the_other_worker),
 		T(undelivered_loan_returns_to_the_lender),
 		T(lending_keeps_the_free_list_in_order),
+		T(free_mark_survives_a_configuration_swap),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),
 		T(reserving_a_leased_clients_address_keeps_it),

@@ -142,7 +142,8 @@ void cp_loop_run(const struct cp_loop_env *d)
 			cp_log(CP_LOG_WARN, "event=clock-step seconds=%lld (%s: %s)", (long long)step,
 			       step > 0 ? "forward" : "backward", step > 0 ?
 			       "followed; reclaims judge older leases later by the step" :
-			       "the workers' clock stands still until the wall clock catches up");
+			       "the workers' clock runs at half speed until the wall clock catches "
+			       "up; lease ends are judged by the wall clock");
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);

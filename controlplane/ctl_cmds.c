@@ -435,10 +435,16 @@ struct cp_pending {
 	struct cp_cmds *d;
 	struct ctl_conn *conn;		/* answered when done (NULL: internal step) */
 	const char *what;		/* command name, for the answer and the event log */
-	struct cp_pending *next_step;	/* started when this one succeeds (two-step ops) */
+	struct cp_pending *next_step;	/* started when this one succeeds (wipe: a DEL per
+					 * worker) */
 	uint32_t *addrs;		/* owned DEL list */
 	uint32_t carried;		/* DEL count of the steps before this one (wipe) */
+	unsigned retries;		/* SET handed over again after -EAGAIN */
 };
+
+/* A SET over a binding whose writer's change is not durable yet is tried again this many
+ * times (about a second of loop turns) before the operator is told to try again. */
+#define SET_RETRIES 1000
 
 static void pending_free(struct cp_pending *p)
 {
@@ -475,6 +481,9 @@ static json_t *op_answer(struct cp_pending *p, int result)
 		return ctl_answer(CTL_EMPTY, NULL, "%s: no lease for %s", p->what, ip.s);
 	case -EINVAL:
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s is in no scope", p->what, ip.s);
+	case -EAGAIN:
+		return ctl_answer(CTL_ERROR, NULL, "%s: %s is being changed by its worker, try "
+				  "again", p->what, ip.s);
 	default:
 		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
 				  "again", p->what);
@@ -506,6 +515,13 @@ static json_t *op_answer(struct cp_pending *p, int result)
 static enum cp_leaseop_next pending_finished(struct cp_leaseop *o, int result)
 {
 	struct cp_pending *p = (struct cp_pending *)o, *next = p->next_step;
+
+	if (result == -EAGAIN && p->lo.op.kind == DP_OP_SET && p->retries++ < SET_RETRIES) {
+		/* The binding's writer has a change on its way to the store, or changed it
+		 * just now: hand the same SET over again (the loop comes back within 1 ms). */
+		p->lo.flags |= CP_LEASEOP_RETRY;
+		return CP_LEASEOP_NEXT;
+	}
 
 	if (result == 0 && next != NULL) {
 		/* The next step takes this one's place in the engine, and its connection. */
@@ -622,7 +638,7 @@ static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
 	const char *st = err ? NULL : arg_str(args, CTL_KEY_STATE, &err);
 	const struct dp_scope *s;
 	const struct bt_binding *b;
-	struct cp_pending *p, *first = NULL;
+	struct cp_pending *p;
 	struct dp_client_key k;
 	uint64_t now = now_s(), lease;
 	uint32_t addr, owner;
@@ -670,34 +686,29 @@ static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
 	p->lo.op.start = now;
 	p->lo.op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
 	p->lo.op.add = add;
+	p->lo.op.take = true;
 	p->lo.op.may_create = fc != NULL && json_is_true(fc);
 
-	/* A binding written by another worker is first freed by that worker (single writer),
-	 * when it may be replaced at all. */
+	/*
+	 * A binding another worker wrote (the key hash is seeded per start, an operator's
+	 * lease of an address outside its client's slice...) is taken over by the client's
+	 * worker in one step, once its writer's changes are durable (engine.h DP_OP_SET): the
+	 * address is never free between the old binding and the new one, so no other writer
+	 * can take it meanwhile (a DEL on the old writer, then the SET, left that window).
+	 */
 	urcu_qsbr_thread_online();
 	b = bt_lookup_addr(d->rt->table, addr);
-	if (b != NULL && b->owner != owner) {
+	if (add && b != NULL && b->owner != owner) {
 		bool theirs = !bt_key_equal(&b->key, &k);
 		bool live = (b->state == BT_ACTIVE || b->state == BT_OFFERED ||
 			     b->state == BT_ABANDONED || b->state == BT_BACKUP) && b->ends > now;
 
-		if (add && theirs && live) {
+		if (theirs && live) {
 			urcu_qsbr_thread_offline();
 			pending_free(p);
 			return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client",
 					  what, ip);
 		}
-		first = del_one(d, what, b);
-		if (first == NULL) {
-			urcu_qsbr_thread_offline();
-			pending_free(p);
-			return ctl_answer(CTL_ERROR, NULL, "out of memory");
-		}
-		p->lo.op.may_create = true;	/* it existed: the update goes on */
-		first->conn = conn;
-		first->next_step = p;
-		p->conn = NULL;
-		p = first;
 	}
 	urcu_qsbr_thread_offline();
 	return start(d, p);

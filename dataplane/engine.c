@@ -362,6 +362,24 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 	       e->commit.ops->durable(e->commit.ctx, b->owner);
 }
 
+/*
+ * May an operator's change (DP_OP_SET, run on the client's worker) replace @p b, which
+ * another worker may have written? Yes once everything its writer posted for it is durable
+ * (an unposted offer has no sequence of its own: all that writer posted), so our change,
+ * through our ring, cannot reach the store before the writer's last one. The record is then
+ * replaced in one compare-and-swap (bt_publish), which loses to the writer if it changes the
+ * binding meanwhile: the address is never free in between, so no third writer can take it
+ * (a DEL on the old writer, then the SET, left it free between the two).
+ */
+static bool settled_elsewhere(const struct dp_engine *e, const struct bt_binding *b)
+{
+	if (b == NULL || b->owner == e->id) {
+		return true;
+	}
+	return (b->seq != 0 ? b->seq : e->commit.ops->posted(e->commit.ctx, b->owner)) <=
+	       e->commit.ops->durable(e->commit.ctx, b->owner);
+}
+
 /* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
@@ -695,6 +713,9 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
+	bool take;				/* an operator's change (op_set): a record
+						 * another worker wrote is taken over
+						 * (settled_elsewhere()) */
 };
 
 /*
@@ -714,7 +735,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (!writable(e, old, r->scope) || (old == NULL && !free_settled(e, r->scope, r->addr))) {
+	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
+	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
@@ -1859,12 +1881,16 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	bool theirs = b != NULL && !bt_key_equal(&b->key, &op->key);
 	struct bt_binding *nb;
 	struct rec r;
+	int rc;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr)) {
 		return -EINVAL;
 	}
-	if (b != NULL && b->owner != e->id) {
-		return -EEXIST;		/* written by another worker: the caller frees it first */
+	if (b != NULL && b->owner != e->id && !op->take) {
+		return -EEXIST;		/* written by another worker */
+	}
+	if (!settled_elsewhere(e, b)) {
+		return -EAGAIN;		/* its writer's last change is not durable yet */
 	}
 	if (op->add) {
 		if (theirs && !free_for(NULL, b, &op->key, now)) {
@@ -1880,9 +1906,10 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	r = (struct rec){
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = &op->key, .hw = op->hw_len != 0 ? op->hw : NULL,
-		.hw_len = op->hw_len,
+		.hw_len = op->hw_len, .take = true,
 	};
-	return write_rec(e, &r, scope_flags(s), true, &nb) == 0 ? 0 : -ENOBUFS;
+	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	return rc == 0 || rc == -EAGAIN ? rc : -ENOBUFS;	/* -EAGAIN: lost the race */
 }
 
 /*

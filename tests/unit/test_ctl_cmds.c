@@ -2,10 +2,11 @@
  * The control commands' lease changes on the lease-op engine (ctl_cmds.c), with no worker and
  * no DPDK: a fake sink plays the workers and can refuse an op as a full command ring would.
  *
- * lease4-update of a binding another worker wrote is two steps: a DEL on that worker, then
- * the SET on the client's worker. Once the DEL is durable the lease is gone from the store:
- * a full ring for the SET must delay it, never drop it (the client would keep an address the
- * store says is free, and the next client would be given it).
+ * lease4-update of a binding another worker wrote is one SET on the client's worker, which
+ * takes the record over once its writer's changes are durable (review of issue 11 item 2: a
+ * DEL on the old writer, then the SET, left the address free in between, for any other
+ * writer to take). A SET the worker must refuse for now (-EAGAIN: the writer's change is not
+ * durable yet) is handed over again, and a full ring then delays it, never drops it.
  *
  * Commands that read every binding (issue 11 item 10) walk the table in slices over several
  * control-loop turns, through a real control socket: they report quiescent states, answer
@@ -95,7 +96,7 @@ static void work(struct fake_sink *s, struct dp_lease_op *op, uint64_t seq)
 	atomic_store(&op->done, 1);
 }
 
-static void update_second_step_waits_for_a_full_ring(void **state)
+static void update_of_another_writers_binding_is_one_step(void **state)
 {
 	struct dp_snapshot snap = {0};
 	struct dp_runtime rt = {0};
@@ -140,12 +141,13 @@ static void update_second_step_waits_for_a_full_ring(void **state)
 	answer = cp_cmd_dispatch(c, NULL, req);
 	json_decref(req);
 	assert_null(answer);			/* answered when durable */
-	assert_int_equal(sink.n_sub, 1);	/* the DEL, on the record's writer */
-	assert_int_equal(sink.sub[0]->kind, DP_OP_DEL);
-	assert_int_equal(sink.sub_worker[0], other);
+	assert_int_equal(sink.n_sub, 1);	/* one SET, on the client's worker */
+	assert_int_equal(sink.sub[0]->kind, DP_OP_SET);
+	assert_int_equal(sink.sub_worker[0], 1 - other);
 
-	/* The DEL is done and durable; the client's worker's ring is full meanwhile. */
-	work(&sink, sink.sub[0], 1);
+	/* Not yet (the writer's last change is on its way); the ring is full meanwhile. */
+	sink.sub[0]->result = -EAGAIN;
+	atomic_store(&sink.sub[0]->done, 1);
 	sink.refuse = true;
 	for (int i = 0; i < 3; i++) {
 		assert_true(cp_cmd_progress(c));	/* the SET is kept, not given up */
@@ -668,7 +670,7 @@ static void requeue_scan_runs_in_slices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(update_second_step_waits_for_a_full_ring),
+		cmocka_unit_test(update_of_another_writers_binding_is_one_step),
 		cmocka_unit_test(walks_yield_and_answer_as_the_whole_table_did),
 		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),

@@ -609,6 +609,59 @@ static void free_mark_survives_a_configuration_swap(void **state)
 }
 
 /*
+ * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
+ * step on the client's worker, never a DEL and then a SET (between the two the address was
+ * free, and its slice owner could offer it to a third client). The SET waits until the
+ * writer's change is durable, then replaces the record in one compare-and-swap.
+ */
+static void set_takes_over_another_writers_binding_in_one_step(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac1 = client_of(v, 1, 500), mac2 = client_of(v, 1, (uint16_t)(mac1 + 1));
+	uint32_t a = addr_of(v, 0);
+	struct dp_lease_op set = {.kind = DP_OP_SET, .addr = a, .key = key_of(mac1),
+				  .state = BT_ACTIVE, .start = T0 + 5, .ends = T0 + 900,
+				  .take = true};
+	const struct bt_binding *b;
+	uint64_t posted0;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+	}
+	/* Worker 0 wrote client mac1's lease (as before a restart: the key hash is seeded per
+	 * start); its change is not durable yet. */
+	h.cap[0] = dp_commit_mem_ops.durable(&v->mem, 0);
+	h.hold = true;
+	assert_int_equal(add_lease(v, 0, mac1, a), 0);
+	posted0 = held_posted(&h, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 5);
+	assert_int_equal(set.result, -EAGAIN);	/* not over a change still on its way */
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+
+	h.hold = false;
+	atomic_store(&set.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 5);
+	assert_int_equal(set.result, 0);
+	b = bt_lookup_addr(v->table, a);
+	assert_int_equal(b->owner, 1);
+	assert_int_equal(b->ends, T0 + 900);
+	assert_true(bt_lookup_key(v->table, &set.key) == b);
+	assert_int_equal(held_posted(&h, 0), posted0);	/* no FREE: never free in between */
+
+	/* The address moves to another client of the same worker: one change too. */
+	set.key = key_of(mac2);
+	atomic_store(&set.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 6);
+	assert_int_equal(set.result, 0);
+	b = bt_lookup_addr(v->table, a);
+	assert_true(bt_key_equal(&b->key, &set.key));
+	assert_null(bt_lookup_key(v->table, &(struct dp_client_key){.type = DP_KEY_HWADDR,
+			.len = 7, .data = {1, 2, 0, 0, 0, (uint8_t)(mac1 >> 8), (uint8_t)mac1}}));
+}
+
+/*
  * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
  * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
  * durable, a client of worker 1 asks for the address (SELECTING, option 50). Its ACK would go
@@ -1098,6 +1151,7 @@ int main(void)
 		T(undelivered_loan_returns_to_the_lender),
 		T(lending_keeps_the_free_list_in_order),
 		T(free_mark_survives_a_configuration_swap),
+		T(set_takes_over_another_writers_binding_in_one_step),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),
 		T(reserving_a_leased_clients_address_keeps_it),

@@ -254,6 +254,11 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer)
 	conn_flush(c);
 }
 
+bool ctl_conn_gone(const struct ctl_conn *c)
+{
+	return c->gone;
+}
+
 /* A whole request is in: parse, dispatch, and answer now or later. */
 static int conn_request(struct ctl_conn *c)
 {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,8 +88,18 @@ void ctl_server_close(struct ctl_server *s);
  */
 int ctl_server_poll(struct ctl_server *s, int timeout_ms);
 
-/** Answer a request that the dispatch callback deferred. Takes ownership of @p answer. */
+/** Answer a request that the dispatch callback deferred. Takes ownership of @p answer (may
+ *  be NULL when the connection is gone). Frees the connection once it is written, at once
+ *  when the client has gone (ctl_conn_gone()). */
 void ctl_conn_answer(struct ctl_conn *c, json_t *answer);
+
+/**
+ * Has the client of a deferred request hung up? Then nobody will read its answer: a command
+ * that is still working for it (a table walk over several loop iterations) may stop and
+ * release the connection with ctl_conn_answer(@p c, NULL). Seen at the server's last
+ * ctl_server_poll(). Control thread.
+ */
+bool ctl_conn_gone(const struct ctl_conn *c);
 
 /** Build an answer object: {"result": r, "text": text (printf), "arguments": args}.
  *  @p args may be NULL; its reference is stolen. */

@@ -359,6 +359,7 @@ out:
 	cp_cmds_free(d->cmds);
 	d->cmds = NULL;
 	d->stats.ctl = NULL;
+	cp_apply_deinit(&d->apply);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	if (ports_up) {

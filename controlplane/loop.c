@@ -142,13 +142,18 @@ void cp_loop_run(const struct cp_loop_env *d)
 			cp_log(CP_LOG_WARN, "event=clock-step seconds=%lld (%s: %s)", (long long)step,
 			       step > 0 ? "forward" : "backward", step > 0 ?
 			       "followed; reclaims judge older leases later by the step" :
-			       "the workers' clock stands still until the wall clock catches up");
+			       "the workers' clock runs at half speed until the wall clock catches "
+			       "up; lease ends are judged by the wall clock");
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
+		busy = false;
 		if (d->cmds != NULL) {
 			busy = cp_cmd_progress(d->cmds);
 			shutdown = cp_cmds_shutdown(d->cmds, &exit_value);
+		}
+		if (d->apply != NULL && cp_apply_progress(d->apply)) {
+			busy = true;	/* the requeue scan, a slice per turn */
 		}
 		/* A command may just have replaced the snapshot (and freed the old one). */
 		cfg = rt->snap->cfg;

@@ -34,8 +34,9 @@
  * (free_settled(): the request is dropped as a write conflict, the client asks again). The
  * hand-off and the lending above wait for durability for the same reason. Addresses outside
  * every range (reservations) are not covered: their one writer is the reserved client's
- * worker. A new snapshot starts without these marks (a FREE posted just before a
- * configuration change is not waited for).
+ * worker. A new snapshot's pools carry over the marks not yet durable
+ * (dp_pools_carry_freed()), so a FREE posted just before a configuration change is still
+ * waited for.
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the
@@ -356,6 +357,24 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 	    (r = dp_scope_find_reservation_addr(e->pools->pools[scope].scope, b->addr)) == NULL ||
 	    bt_key_owner(e->table, &r->key, e->n_workers) != e->id) {
 		return false;
+	}
+	return (b->seq != 0 ? b->seq : e->commit.ops->posted(e->commit.ctx, b->owner)) <=
+	       e->commit.ops->durable(e->commit.ctx, b->owner);
+}
+
+/*
+ * May an operator's change (DP_OP_SET, run on the client's worker) replace @p b, which
+ * another worker may have written? Yes once everything its writer posted for it is durable
+ * (an unposted offer has no sequence of its own: all that writer posted), so our change,
+ * through our ring, cannot reach the store before the writer's last one. The record is then
+ * replaced in one compare-and-swap (bt_publish), which loses to the writer if it changes the
+ * binding meanwhile: the address is never free in between, so no third writer can take it
+ * (a DEL on the old writer, then the SET, left it free between the two).
+ */
+static bool settled_elsewhere(const struct dp_engine *e, const struct bt_binding *b)
+{
+	if (b == NULL || b->owner == e->id) {
+		return true;
 	}
 	return (b->seq != 0 ? b->seq : e->commit.ops->posted(e->commit.ctx, b->owner)) <=
 	       e->commit.ops->durable(e->commit.ctx, b->owner);
@@ -694,6 +713,9 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
+	bool take;				/* an operator's change (op_set): a record
+						 * another worker wrote is taken over
+						 * (settled_elsewhere()) */
 };
 
 /*
@@ -713,7 +735,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (!writable(e, old, r->scope) || (old == NULL && !free_settled(e, r->scope, r->addr))) {
+	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
+	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
@@ -863,18 +886,31 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 
 void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
 {
+	struct dp_handoff back[DP_BORROW_MAX];
+	uint32_t n_back = 0;
+
 	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
 		const struct dp_handoff *h = &e->handoff[e->ho_head];
 
 		if (e->tell(e->tell_ctx, h->worker, (enum dp_cmd_type)h->type, h->scope,
 			    h->addr) != 0 && h->type == DP_CMD_LENT) {
 			/* Never reached the borrower: still ours (and marked lent, which would
-			 * hide it from the requeue scan). */
+			 * hide it from the requeue scan). Back where it was, at the front of
+			 * our FIFO (below), or at the back when too many came back at once. */
 			(void)dp_pool_set_lent(e->pools, h->scope, h->addr, false);
-			dp_engine_requeue(e, h->scope, h->addr);
+			if (n_back < DP_BORROW_MAX) {
+				back[n_back++] = *h;
+			} else {
+				dp_engine_requeue(e, h->scope, h->addr);
+			}
 		}
 		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
 		e->ho_count--;
+	}
+	/* In reverse: the FIFO's order is as before the loan (pool.h: oldest first). */
+	while (n_back > 0) {
+		n_back--;
+		(void)dp_slice_unpop(e->pools, e->id, back[n_back].scope, back[n_back].addr);
 	}
 }
 
@@ -895,6 +931,7 @@ static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const stru
  * each worker's count (relaxed loads) per allocation while the share is low. */
 #define LEND_LOW 16
 #define LEND_RETRY 256
+#define LEND_LOOK (2 * DP_BORROW_MAX)	/* queued addresses a lender looks at, at most */
 
 static __attribute__((cold, noinline)) void ask_loan(struct dp_engine *e, uint32_t scope)
 {
@@ -934,7 +971,7 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 	static const struct dp_client_key nobody;
 	const struct dp_scope *s;
 	const struct dp_fo_view *fo = NULL;
-	uint32_t have, want, lent = 0, a;
+	uint32_t have, want, lent = 0, a, kept[LEND_LOOK], n_kept = 0;
 
 	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
 		return;
@@ -952,21 +989,26 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 			want = 0;
 		}
 	}
-	/* Bounded: each queued address is looked at once; the hand-off FIFO keeps room for the
-	 * answer. Addresses with a record (ended leases, BACKUP) stay: only their writer or
-	 * slice owner may replace them. */
-	for (uint32_t n = have; n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
+	/* Bounded: at most LEND_LOOK queued addresses are looked at, from the front; the
+	 * hand-off FIFO keeps room for the answer. Addresses with a record (ended leases,
+	 * BACKUP) stay: only their writer or slice owner may replace them. They go back to the
+	 * front in their order (the FIFO's order is the pool's promise: oldest free first). */
+	for (uint32_t n = have < LEND_LOOK ? have : LEND_LOOK;
+	     n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
 		if (!dp_slice_pop(e->pools, e->id, scope, &a)) {
 			break;
 		}
 		if (bt_lookup_addr(e->table, a) != NULL || fo_held(e, scope, a)) {
-			(void)dp_slice_push(e->pools, e->id, scope, a);
+			kept[n_kept++] = a;
 			continue;
 		}
 		(void)dp_pool_set_lent(e->pools, scope, a, true);
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
 			(struct dp_handoff){e->seq, to, scope, a, DP_CMD_LENT};
 		lent++;
+	}
+	while (n_kept > 0) {
+		(void)dp_slice_unpop(e->pools, e->id, scope, kept[--n_kept]);
 	}
 	if (e->ho_count < DP_HANDOFF_MAX) {
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
@@ -1839,12 +1881,16 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	bool theirs = b != NULL && !bt_key_equal(&b->key, &op->key);
 	struct bt_binding *nb;
 	struct rec r;
+	int rc;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr)) {
 		return -EINVAL;
 	}
-	if (b != NULL && b->owner != e->id) {
-		return -EEXIST;		/* written by another worker: the caller frees it first */
+	if (b != NULL && b->owner != e->id && !op->take) {
+		return -EEXIST;		/* written by another worker */
+	}
+	if (!settled_elsewhere(e, b)) {
+		return -EAGAIN;		/* its writer's last change is not durable yet */
 	}
 	if (op->add) {
 		if (theirs && !free_for(NULL, b, &op->key, now)) {
@@ -1860,9 +1906,10 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	r = (struct rec){
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = &op->key, .hw = op->hw_len != 0 ? op->hw : NULL,
-		.hw_len = op->hw_len,
+		.hw_len = op->hw_len, .take = true,
 	};
-	return write_rec(e, &r, scope_flags(s), true, &nb) == 0 ? 0 : -ENOBUFS;
+	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	return rc == 0 || rc == -EAGAIN ? rc : -ENOBUFS;	/* -EAGAIN: lost the race */
 }
 
 /*

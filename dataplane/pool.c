@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "commit.h"
 #include "pool.h"
 
 bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
@@ -132,6 +133,22 @@ bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr
 		tail -= s->cap;
 	}
 	s->fifo[tail] = addr;
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
+	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
+			 __ATOMIC_RELAXED);
+	return true;
+}
+
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	if (idx >= s->size || (s->queued[idx / 64] >> (idx % 64)) & 1) {
+		return false;
+	}
+	s->head = s->head == 0 ? s->cap - 1 : s->head - 1;
+	s->fifo[s->head] = addr;
 	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
 	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
 			 __ATOMIC_RELAXED);
@@ -310,6 +327,11 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 				uint64_t rank = pool->before[i] + (a - r->first);
 				const struct bt_binding *b;
 
+				if ((a & 1023) == 0) {
+					/* No record pointer is kept across addresses: let the
+					 * workers' record recycling go on (issue 11 item 10). */
+					urcu_qsbr_quiescent_state();
+				}
 				if (!allocatable(pool->scope, (uint32_t)a)) {
 					continue;
 				}
@@ -333,4 +355,45 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 		free(late);
 	}
 	return 0;
+}
+
+/* Has the FREE that @p mark (dp_pool.freed_by) remembers reached the store? */
+static bool mark_settled(uint64_t mark, const struct dp_commit *c)
+{
+	uint32_t w = (uint32_t)(mark >> DP_FREED_SEQ_BITS) - 1;
+
+	return mark == 0 || (mark & DP_FREED_SEQ_MASK) <= c->ops->durable(c->ctx, w);
+}
+
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c)
+{
+	for (uint32_t sc = 0; sc < from->n_scopes; sc++) {
+		const struct dp_pool *fp = &from->pools[sc];
+
+		for (uint32_t i = 0; i < fp->n_ranges; i++) {
+			for (uint64_t a = fp->ranges[i].first; a <= fp->ranges[i].last; a++) {
+				uint64_t m = atomic_load_explicit(&fp->freed_by[fp->before[i] + a -
+									  fp->ranges[i].first],
+								  memory_order_relaxed);
+				uint64_t rank;
+
+				if (mark_settled(m, c)) {
+					continue;	/* nothing to wait for */
+				}
+				for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+					struct dp_pool *tp = &to->pools[ts];
+
+					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
+						if (mark_settled(atomic_load_explicit(
+							&tp->freed_by[rank], memory_order_relaxed), c)) {
+							atomic_store_explicit(&tp->freed_by[rank], m,
+									      memory_order_relaxed);
+						}
+						break;
+					}
+				}
+			}
+		}
+	}
 }

@@ -115,13 +115,28 @@ struct bt_table;
  * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
  * addresses are left out (they re-enter when reclaimed).
- * Control thread, before the workers start, RCU read side online.
+ * Control thread, registered with QSBR and online (RCU read side); it reports a quiescent
+ * state every 1024 addresses (it keeps no record pointer across addresses).
  * @return 0 or -ENOMEM.
  */
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
 
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
+
+struct dp_commit;
+
+/**
+ * Carry the FREE marks (dp_pool.freed_by) that are not durable yet from @p from to the same
+ * addresses in @p to, a new snapshot's pools (review of issue 11 item 2: a FREE posted just
+ * before a configuration change must still be waited for). A mark already in @p to is kept
+ * unless it is durable. Run it before publishing @p to, and again once no worker uses
+ * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
+ * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
+ * Control thread; @p c tells what is durable. O(addresses of @p from's ranges).
+ */
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c);
 
 /** The slice of worker @p w for scope @p scope. */
 static inline struct dp_slice *dp_pools_slice(struct dp_pools *p, uint32_t w, uint32_t scope)
@@ -146,6 +161,14 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
  * @return true when queued now.
  */
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
+
+/**
+ * Put @p addr (owned by @p w in @p scope, just popped) back at the front, unless already
+ * queued: a worker that popped addresses it then keeps gives them back in reverse order of
+ * popping, so the FIFO's order is as before (engine.c lending). Worker @p w only.
+ * @return true when queued now.
+ */
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
 /**
  * Is @p addr queued in its owner's slice, or lent to another worker (dp_pool.lent)? Any

@@ -45,12 +45,25 @@ uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now)
 
 uint64_t dp_worker_now(struct dp_worker *w)
 {
-	uint64_t now = dp_runtime_now(w->rt);
+	const struct dp_runtime *rt = w->rt;
+	int64_t off = atomic_load_explicit(&rt->wall_off_ns, memory_order_acquire);
+	uint64_t t = tsc_ns(rt, rte_rdtsc()), wall = (uint64_t)((int64_t)t + off);
 
-	if (now > w->now_floor) {
-		w->now_floor = now;
+	if (wall >= w->clk_ns) {
+		w->clk_ns = wall;
+	} else {
+		/* Ahead of the wall clock (it stepped back): go on at half speed until it has
+		 * caught up; never stand still, never go back (worker.h). */
+		w->clk_ns += (t - w->clk_t) / 2;
 	}
-	return w->now_floor;
+	w->clk_t = t;
+	w->wall_s = wall / NS;
+	return w->clk_ns / NS;
+}
+
+uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now)
+{
+	return dp_runtime_reclaim_now(w->rt, now < w->wall_s ? now : w->wall_s);
 }
 
 int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
@@ -196,7 +209,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	int rc;
 
 	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
-	in.ended_by = dp_runtime_reclaim_now(w->rt, in.now);
+	in.ended_by = dp_worker_ended_by(w, in.now);
 	if (unlikely(w->overload) && w->frame.payload_len > 242 &&
 	    memcmp(data + w->frame.payload_off + 240, discover_first, 3) == 0 &&
 	    (++w->discover_seq & 3) != 0) {
@@ -370,8 +383,8 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 	void *cmds[CMD_PER_LOOP];
 	unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, CMD_PER_LOOP, NULL);
 	uint64_t now = n ? dp_worker_now(w) : 0;
-	/* Reclaims judge lease ends after the wall clock's forward steps (worker.h). */
-	uint64_t ended_by = n ? dp_runtime_reclaim_now(w->rt, now) : 0;
+	/* Reclaims judge lease ends by the wall clock, after its forward steps (worker.h). */
+	uint64_t ended_by = n ? dp_worker_ended_by(w, now) : 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		uintptr_t c = (uintptr_t)cmds[i];

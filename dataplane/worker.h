@@ -92,7 +92,9 @@ struct __rte_cache_aligned dp_worker {
 	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
 	struct dp_frame frame;
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
-	uint64_t now_floor;		/**< dp_worker_now(): never goes back */
+	/* dp_worker_now(): its last value (ns, never goes back), the TSC time (tsc_ns) and
+	 * the wall clock (dp_runtime_now, s) at that read. */
+	uint64_t clk_ns, clk_t, wall_s;
 	/** Overload (server.flood-control.overload-bursts): full rx bursts (up one per full
 	 *  burst, down one per partial one, at most twice the threshold), and
 	 *  whether the frames being handled come from a backlog; DISCOVERs are then dropped
@@ -150,9 +152,16 @@ struct dp_runtime {
  * extrapolate with the TSC (no system call), so TSC drift never accumulates past a tick.
  *
  * The rule for steps of the wall clock, and why:
- *  - Backward (the clock was ahead): a worker's clock never goes back (dp_worker_now keeps a
- *    floor); it stands still until the wall clock has caught up. Ends written before the
- *    step are later than the client's real lease: held longer, never ended early.
+ *  - Backward by D (the clock was ahead): a worker's clock never goes back and never stands
+ *    still (dp_worker_now): it goes on at half speed until the wall clock has caught up
+ *    (2 D later), as ntpd and chrony slew. Durations the engine measures with it (offer and
+ *    decline holds, flood-control buckets and windows, T1/T2) keep running, at worst at half
+ *    speed, instead of freezing for D (which stopped offer holds from ending and buckets from
+ *    refilling, for an hour after a one-hour step). Ends the workers write meanwhile are
+ *    later than the client's real lease: held longer, never ended early. Ends written by the
+ *    wall clock (an operator's lease4-add, a failover partner's update, the store at start)
+ *    are judged by the wall clock, not by the worker's clock that runs ahead of it
+ *    (dp_worker_ended_by: the earlier of the two), so no lease looks ended before its end.
  *  - Forward by D (the clock was behind: NTP at boot, a resumed VM, date -s): followed at
  *    the next tick, so every lease granted from then on carries the end the client has, and
  *    the next start-up judges it right. A lease granted before the step carries an end D
@@ -171,9 +180,14 @@ uint64_t dp_runtime_now(const struct dp_runtime *rt);
  *  Any thread. */
 uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now);
 
-/** The worker's clock: dp_runtime_now(), never less than what it returned before. Worker
- *  thread. */
+/** The worker's clock: dp_runtime_now(), never less than what it returned before; after a
+ *  backward step it runs at half speed until dp_runtime_now() has caught up. Worker thread. */
 uint64_t dp_worker_now(struct dp_worker *w);
+
+/** The time by which the worker judges whether a lease (another client's, or one to reclaim)
+ *  has ended, at worker time @p now (its last dp_worker_now()): the earlier of @p now and the
+ *  wall clock, minus the forward-step grace (dp_runtime_reclaim_now). Worker thread. */
+uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now);
 
 /**
  * Read CLOCK_REALTIME and publish it to the workers (see the rule above). A forward step

@@ -288,7 +288,7 @@ static void park_full_posts_nothing(void **state)
 static void clock_follows_wall_clock_steps(void **state)
 {
 	struct dp_worker *w = &rt.workers[0];
-	uint64_t before = dp_worker_now(w), t, floor, max;
+	uint64_t before = dp_worker_now(w), t, floor, max, wall;
 	struct timespec ts;
 	int64_t step;
 
@@ -308,13 +308,35 @@ static void clock_follows_wall_clock_steps(void **state)
 	assert_true(dp_runtime_reclaim_now(&rt, t + max - 2) < before + max);
 	assert_int_equal(dp_runtime_reclaim_now(&rt, t + max + 1), t + max + 1);
 	assert_int_equal(dp_runtime_clock_tick(&rt), 0);	/* no step: nothing new */
-	/* The clock had been read an hour ahead; the next tick steps it back. */
+	/* The clock had been read an hour ahead (and the forward grace is over); the next tick
+	 * steps it back. */
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
 	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) + 3600 * 1000000000LL);
 	floor = dp_worker_now(w);
 	assert_true(floor >= t + 3599);
 	assert_true(dp_runtime_clock_tick(&rt) <= -3599);
-	assert_true(dp_runtime_now(&rt) < floor);
-	assert_true(dp_worker_now(w) == floor);	/* stands still until the wall catches up */
+	wall = dp_runtime_now(&rt);
+	assert_true(wall < floor);
+	t = dp_worker_now(w);
+	assert_true(t >= floor && t <= floor + 1);	/* never goes back */
+	/* A lease the wall clock wrote (an operator's, ending in 10 s) is not judged ended by
+	 * the worker's clock, an hour ahead. */
+	assert_true(dp_worker_ended_by(w, t) < wall + 10);
+	/* 100 s pass (the TSC's origin moved back by 100 s): the worker's clock runs on at
+	 * half speed, it does not stand still for the hour. */
+	rt.tsc_base -= 100 * rt.tsc_hz;
+	t = dp_worker_now(w);
+	assert_true(dp_runtime_now(&rt) >= wall + 99 && dp_runtime_now(&rt) <= wall + 101);
+	assert_true(t >= floor + 49 && t <= floor + 51);
+	assert_true(dp_worker_ended_by(w, t) <= dp_runtime_now(&rt));
+	/* Two hours on, it has caught up with the wall clock and follows it again. */
+	rt.tsc_base -= 7200 * rt.tsc_hz;
+	(void)dp_worker_now(w);
+	rt.tsc_base -= 10 * rt.tsc_hz;
+	t = dp_worker_now(w);
+	assert_true(t + 1 >= dp_runtime_now(&rt) && t <= dp_runtime_now(&rt) + 1);
+	(void)dp_runtime_clock_tick(&rt);	/* back to the real wall clock for what follows */
 }
 
 /* Run @p r through the worker, committing what it posts: the DHCP types it sent. */
@@ -350,7 +372,7 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	atomic_store(&rt.grace_s, 0);
 	atomic_store(&rt.grace_until, 0);
 	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->now_floor = 0;
+	w->clk_ns = 0;
 
 	/* The first client: DISCOVER for the address, then SELECTING (flood control answers no
 	 * SELECTING REQUEST for an address never offered to the client). */

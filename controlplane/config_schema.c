@@ -1318,6 +1318,18 @@ static const struct cs_item flood_items[] = {
 #undef F
 static const struct cs_object cs_flood = OBJECT("server.flood-control.", flood_items);
 
+static const struct cs_item mac_filter_items[] = {
+	{ "allow", CS_CUSTOM, 0, .parse = cp_mac_allow_parse, .write = cp_mac_allow_json,
+	  .doc_type = "list of MAC patterns like `00:1a:2b:*` or `00-1a-*-*-*-01`",
+	  .doc = "not empty: only clients matching one of these are served (counted "
+		 "`mac_not_allowed` otherwise)" },
+	{ "deny", CS_CUSTOM, 0, .parse = cp_mac_deny_parse, .write = cp_mac_deny_json,
+	  .doc_type = "list of MAC patterns",
+	  .doc = "clients matching one of these are never served, whatever `allow` says "
+		 "(counted `mac_denied`)" },
+};
+static const struct cs_object cs_mac_filter = OBJECT("server.mac-filter.", mac_filter_items);
+
 static const struct cs_item server_items[] = {
 	{ "workers", CS_INT, 0, AT(C, workers), .min = 1, .max = DP_MAX_WORKERS, .def = 1,
 	  .doc = "worker lcores" },
@@ -1358,6 +1370,16 @@ static const struct cs_item server_items[] = {
 		 "Failover); left out = off" },
 	{ "flood-control", CS_OBJECT, 0, .sub = &cs_flood,
 	  .doc = "limits on what unknown clients may take (engine.c, Flood control)" },
+	{ "options", CS_CUSTOM, 0, .parse = cp_server_opts_parse, .write = cp_server_opts_json,
+	  .doc_type = "options, as a scope's",
+	  .doc = "server-level options: every scope's clients get them unless the scope, the "
+		 "client's policy or its reservation sets the same code" },
+	{ "policies", CS_CUSTOM, 0, .parse = cp_server_policies_parse,
+	  .write = cp_server_policies_json, .doc_type = "list of policies",
+	  .doc = "server-level policies: as `scopes[].policies[]` without `ranges`, tried "
+		 "after the scope's" },
+	{ "mac-filter", CS_OBJECT, 0, .sub = &cs_mac_filter,
+	  .doc = "the link-layer filter (Windows' MAC filter)" },
 };
 
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
@@ -1473,8 +1495,82 @@ static const struct cs_item scope_items[] = {
 	  .doc = "file field of the replies" },
 	{ "options", CS_CUSTOM, 0, .parse = scope_opts_parse, .write = scope_opts_json,
 	  .doc_type = "object", .doc = NULL /* generated from the option table */ },
+	{ "policies", CS_CUSTOM, 0, .sub = &cs_policy, .parse = cp_scope_policies_parse,
+	  .write = cp_scope_policies_json, .doc_type = "list of policies",
+	  .doc = "Windows-style policies: the first enabled one whose conditions hold, in "
+		 "processing order, decides (then the server's)" },
 };
 const struct cs_object cs_scope = OBJECT("scopes[].", scope_items, .post = scope_post);
+#undef C
+
+static const struct cs_enum cond_types[] = {
+	{ "vendor-class", DP_COND_VENDOR_CLASS }, { "user-class", DP_COND_USER_CLASS },
+	{ "client-id", DP_COND_CLIENT_ID }, { "mac-address", DP_COND_MAC },
+	{ "circuit-id", DP_COND_CIRCUIT_ID }, { "remote-id", DP_COND_REMOTE_ID },
+	{ "fqdn", DP_COND_FQDN }, { NULL, 0 }
+};
+static const struct cs_enum cond_operators[] = {
+	{ "equals", 0 }, { "not-equals", 1 }, { NULL, 0 }
+};
+static const struct cs_enum policy_operators[] = {
+	{ "and", 1 }, { "or", 0 }, { NULL, 0 }
+};
+
+#define C struct dp_condition
+static const struct cs_item condition_items[] = {
+	{ "type", CS_ENUM, CS_REQUIRED, AT(C, type), .enums = cond_types,
+	  .doc = "the field compared: option 60, 77, 61, chaddr, option 82 sub-option 1 or 2, "
+		 "option 81's name" },
+	{ "operator", CS_ENUM, 0, AT(C, negate), .enums = cond_operators, .def = 0,
+	  .doc = "`equals`: one of the values matches; `not-equals`: none does (also when "
+		 "the field is absent)" },
+	{ "values", CS_CUSTOM, CS_REQUIRED, .parse = cp_cond_values_parse,
+	  .write = cp_cond_values_json, .doc_type = "list of strings",
+	  .doc = "text for vendor-class, user-class and fqdn (fqdn ignores case), hex bytes "
+		 "like `01:02:03` for client-id, circuit-id and remote-id, MAC patterns for "
+		 "mac-address; a trailing `*` matches any field the value starts" },
+};
+const struct cs_object cs_condition = OBJECT("scopes[].policies[].conditions[].",
+					     condition_items);
+#undef C
+
+#define C struct dp_policy
+#define POLICY_ROWS_HEAD \
+	{ "name", CS_NAME, CS_REQUIRED, AT(C, name), .doc = "policy name, unique in its list" }, \
+	{ "processing-order", CS_INT, 0, AT(C, order), .min = 1, .max = 100000, .def = 0, \
+	  .doc_default = "its position, from 1", \
+	  .doc = "lower first; unique in its list" }, \
+	{ "enabled", CS_BOOL, 0, AT(C, enabled), .def = true, \
+	  .doc = "a disabled policy matches nobody" }, \
+	{ "condition", CS_ENUM, 0, AT(C, match_all), .enums = policy_operators, .def = 1, \
+	  .doc = "`and`: every condition must hold; `or`: one is enough" }, \
+	{ "conditions", CS_CUSTOM, 0, .sub = &cs_condition, .parse = cp_conditions_parse, \
+	  .write = cp_conditions_json, .doc_type = "list of conditions", \
+	  .doc = "none: every client matches" }
+#define POLICY_ROWS_TAIL \
+	{ "lease-time", CS_INT, 0, AT(C, lease_time), .min = 0, .max = TIME_MAX, .def = 0, \
+	  .doc = "lease for its clients, seconds; 0 = the scope's" }, \
+	{ "deny", CS_BOOL, 0, AT(C, deny), .def = false, \
+	  .doc = "its clients get no answer (counted `policy_denied`), unless reserved" }, \
+	{ "options", CS_CUSTOM, 0, .parse = cp_policy_opts_parse, .write = cp_policy_opts_json, \
+	  .doc_type = "options, as a scope's", \
+	  .doc = "override the scope's and the server's options with the same code" }
+static const struct cs_item policy_items[] = {
+	POLICY_ROWS_HEAD,
+	{ "ranges", CS_CUSTOM, 0, .parse = cp_policy_ranges_parse, .write = cp_policy_ranges_json,
+	  .doc_type = "list of ranges or single addresses",
+	  .doc = "addresses for its clients only, each inside one pool range, overlapping no "
+		 "other policy's; none: its clients take the scope's other addresses" },
+	POLICY_ROWS_TAIL,
+};
+const struct cs_object cs_policy = OBJECT("scopes[].policies[].", policy_items);
+static const struct cs_item server_policy_items[] = {
+	POLICY_ROWS_HEAD,
+	POLICY_ROWS_TAIL,
+};
+const struct cs_object cs_server_policy = OBJECT("server.policies[].", server_policy_items);
+#undef POLICY_ROWS_HEAD
+#undef POLICY_ROWS_TAIL
 #undef C
 
 #define C struct dp_relationship

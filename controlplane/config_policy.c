@@ -302,7 +302,7 @@ json_t *cp_policy_opts_json(const struct dp_config *c, const void *obj, bool *ok
 	const struct dp_policy *pol = obj;
 
 	(void)c;
-	return pol->opts.n != 0 ? cs_options_json(&pol->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&pol->opts) ? cs_options_json(&pol->opts, ok) : NULL;
 }
 
 struct prange {
@@ -524,7 +524,7 @@ int cp_server_opts_parse(struct pctx *p, const char *path, json_t *v, void *obj)
 json_t *cp_server_opts_json(const struct dp_config *c, const void *obj, bool *ok)
 {
 	(void)obj;
-	return c->opts.n != 0 ? cs_options_json(&c->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&c->opts) ? cs_options_json(&c->opts, ok) : NULL;
 }
 
 /* ------------------------------------------------------------------------------------------ */

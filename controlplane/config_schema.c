@@ -719,6 +719,38 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 	return 0;
 }
 
+/* "always-send": option names or codes 1..254 the server does not write itself. */
+static int parse_always(struct pctx *p, const char *path, const json_t *a, uint64_t always[4])
+{
+	char epath[PATH_LEN];
+
+	if (!json_is_array(a)) {
+		return cs_fail_got(p, path, "must be a list of option names or codes", a);
+	}
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const json_t *e = json_array_get(a, i);
+		const struct dhcp4_opt_def *d = NULL;
+		long long code = 0;
+
+		cs_path_idx(epath, path, i);
+		if (json_is_string(e)) {
+			d = dhcp4_opts_by_name(json_string_value(e));
+			if (d == NULL) {
+				return cs_fail(p, epath, "unknown option %s", cs_describe(e).s);
+			}
+			code = d->code;
+		} else if (int_value(p, epath, e, 1, 254, &code) != 0) {
+			return -EINVAL;
+		}
+		if (dhcp4_opts_owned((uint8_t)code) != NULL) {
+			return cs_fail(p, epath, "option %lld is written by the server: %s", code,
+				       dhcp4_opts_owned((uint8_t)code));
+		}
+		always[code >> 6] |= 1ULL << (code & 63);
+	}
+	return 0;
+}
+
 int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_optlist *out)
 {
 	char sub[PATH_LEN];
@@ -746,6 +778,12 @@ int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_op
 			}
 			continue;
 		}
+		if (strcmp(key, "always-send") == 0) {
+			if (parse_always(p, sub, v, out->always) != 0) {
+				goto out;
+			}
+			continue;
+		}
 		d = dhcp4_opts_by_name(key);
 		if (d == NULL || !(d->flags & DHCP4_OPTF_CONFIG_KEY)) {
 			for (d = dhcp4_opts_next(-1); d != NULL; d = dhcp4_opts_next(d->code)) {
@@ -754,6 +792,7 @@ int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_op
 				}
 			}
 			suggest_try(&sg, key, "custom");
+			suggest_try(&sg, key, "always-send");
 			fail_unknown(p, path, key, &sg);
 			goto out;
 		}
@@ -923,6 +962,19 @@ json_t *cs_options_json(const struct dp_optlist *l, bool *ok)
 	} else {
 		json_decref(custom);
 	}
+	if ((l->always[0] | l->always[1] | l->always[2] | l->always[3]) != 0) {
+		json_t *a = json_array();
+
+		for (unsigned int c = 1; c < 255; c++) {
+			const struct dhcp4_opt_def *d = dhcp4_opts_by_code((uint8_t)c);
+
+			if ((l->always[c >> 6] >> (c & 63)) & 1) {
+				push(a, d != NULL && d->name != NULL ? json_string(d->name) :
+					json_integer(c), ok);
+			}
+		}
+		put(o, "always-send", a, ok);
+	}
 	return o;
 }
 
@@ -1068,7 +1120,7 @@ static json_t *scope_opts_json(const struct dp_config *c, const void *obj, bool 
 	const struct dp_scope *s = obj;
 
 	(void)c;
-	return s->opts.n != 0 ? cs_options_json(&s->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&s->opts) ? cs_options_json(&s->opts, ok) : NULL;
 }
 
 static int res_opts_parse(struct pctx *p, const char *path, json_t *v, void *obj)
@@ -1081,7 +1133,7 @@ static json_t *res_opts_json(const struct dp_config *c, const void *obj, bool *o
 	const struct dp_reservation *r = obj;
 
 	(void)c;
-	return r->opts.n != 0 ? cs_options_json(&r->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&r->opts) ? cs_options_json(&r->opts, ok) : NULL;
 }
 
 /* A reservation names its client one way: hw-address or client-id. */
@@ -2073,8 +2125,9 @@ static void doc_options(char *buf, size_t size)
 	}
 	if (at < size) {
 		at += (size_t)snprintf(buf + at, size - at,
-				       " and `custom`: a list of `{code, type, value}`, type one "
-				       "of");
+				       " `always-send`: a list of option names or codes sent "
+				       "even when the client's option 55 leaves them out; and "
+				       "`custom`: a list of `{code, type, value}`, type one of");
 	}
 	for (int t = DHCP4_OT_NONE + 1; t < DHCP4_OT_COUNT && at < size; t++) {
 		at += (size_t)snprintf(buf + at, size - at, " `%s`%s", dhcp4_opts_type_name(t),

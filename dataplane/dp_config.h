@@ -32,7 +32,17 @@ struct dp_option {
 struct dp_optlist {
 	struct dp_option *v;
 	uint32_t n;
+	/** Bit per code: always-send, sent even when the client's parameter request list
+	 *  (option 55) leaves it out. The value may come from this list or any list it
+	 *  overrides (engine.c put_options). */
+	uint64_t always[4];
 };
+
+/** @return true when @p l has no option and no always-send code. */
+static inline bool dp_optlist_is_empty(const struct dp_optlist *l)
+{
+	return l->n == 0 && (l->always[0] | l->always[1] | l->always[2] | l->always[3]) == 0;
+}
 
 /** Inclusive address range. */
 struct dp_range {

@@ -2111,6 +2111,7 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 	}
 	if (prl != NULL) {
 		uint64_t done[4] = {0, 0, 0, 0};	/* codes already written */
+		uint64_t always[4] = {0, 0, 0, 0};
 
 		for (uint16_t i = 0; i < n; i++) {
 			const struct dp_option *o;
@@ -2122,6 +2123,23 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 			o = opt_of(layer, nl, prl[i]);
 			if (o != NULL) {
 				put_configured(w, o, ctr);
+			}
+		}
+		/* always-send: after the requested ones, in code order, from any level. */
+		for (uint32_t l = 0; l < nl; l++) {
+			for (int k = 0; k < 4; k++) {
+				always[k] |= layer[l]->always[k] & ~done[k];
+			}
+		}
+		for (int k = 0; k < 4; k++) {
+			while (always[k] != 0) {
+				uint8_t code = (uint8_t)(k * 64 + __builtin_ctzll(always[k]));
+				const struct dp_option *o = opt_of(layer, nl, code);
+
+				always[k] &= always[k] - 1;
+				if (o != NULL) {
+					put_configured(w, o, ctr);
+				}
 			}
 		}
 		return;

@@ -752,6 +752,36 @@ static void options_inherit(void **state)
 	env_free(v);
 }
 
+/* always-send: a code the client did not ask for is sent when any level says so, with the
+ * value of the most specific level that has one; written back with the configuration. */
+static void always_send(void **state)
+{
+	static const uint8_t prl[] = { 1, 3 };
+	static const struct spec sp = {
+		.server = ", \"options\": {\"domain-name\": \"server.test\", \"custom\":"
+			  " [{\"code\": 42, \"type\": \"ipv4\", \"value\": \"198.18.0.252\"}]}",
+		.opts = "\"domain-name\": \"scope.test\", \"always-send\": [\"domain-name\"]",
+		.scope = POL("{\"name\": \"all\", \"options\": {\"always-send\": [42]}}"),
+	};
+	struct env *v = env_new(&sp);
+	struct reqbuf r;
+	json_t *j;
+	char *t;
+
+	(void)state;
+	discover(&r, &(struct client){ .mac = 1, .prl = prl, .n_prl = sizeof(prl) });
+	assert_true(send_req(v, &r, T0));
+	assert_string_equal(domain_of(v), "scope.test");
+	assert_int_equal(u32_opt(v, 42), A(252));
+	j = cp_config_to_json(v->cfg);
+	t = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(t, "\"always-send\":[\"domain-name\"]"));
+	assert_non_null(strstr(t, "\"always-send\":[\"ntp-servers\"]"));
+	free(t);
+	json_decref(j);
+	env_free(v);
+}
+
 /* --- the configuration written back --------------------------------------------------- */
 
 static void config_round_trip(void **state)
@@ -814,6 +844,7 @@ int main(void)
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(mac_filter_table),
 		cmocka_unit_test(options_inherit),
+		cmocka_unit_test(always_send),
 		cmocka_unit_test(config_round_trip),
 	};
 	int rc;

@@ -91,6 +91,24 @@ static int cond_value(struct pctx *p, const char *path, uint8_t type, const json
 	size_t n;
 	long k;
 
+	if (type == DP_COND_CLIENT_ARCH) {
+		char *end = NULL;
+		unsigned long a = 0;
+
+		if (json_is_string(v)) {
+			a = strtoul(json_string_value(v), &end, 0);
+		}
+		if (end == NULL || end == json_string_value(v) || *end != '\0' || a > 0xffff ||
+		    json_string_length(v) >= sizeof(out->text)) {
+			return cs_fail(p, path, "%s is not a client architecture type like \"7\" "
+				       "or \"0x0007\"", cs_describe(v).s);
+		}
+		out->data[0] = (uint8_t)(a >> 8);
+		out->data[1] = (uint8_t)a;
+		out->len = 2;
+		memcpy(out->text, json_string_value(v), json_string_length(v) + 1);
+		return 0;
+	}
 	if (type == DP_COND_MAC) {
 		out->len = 6;
 		return mac_pattern_value(p, path, v, out->data, out->mask, out->text,

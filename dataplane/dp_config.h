@@ -67,6 +67,7 @@ enum dp_cond_type {
 	DP_COND_CIRCUIT_ID,		/**< option 82 sub-option 1, bytes (hex) */
 	DP_COND_REMOTE_ID,		/**< option 82 sub-option 2, bytes (hex) */
 	DP_COND_FQDN,			/**< option 81's name, dotted, case-insensitive */
+	DP_COND_CLIENT_ARCH,		/**< option 93: one of its 16-bit types (PXE) */
 	DP_COND_COUNT
 };
 
@@ -105,6 +106,8 @@ struct dp_policy {
 	struct dp_range *ranges;	/**< scope policies only; sorted, inside the pools */
 	uint32_t n_ranges;
 	struct dp_optlist opts;		/**< override the scope's (and server's) options */
+	uint32_t next_server;		/**< siaddr for its clients, 0 = the scope's */
+	char boot_file[128];		/**< "file" for its clients, "" = the scope's */
 };
 
 /** A MAC address pattern (server.mac-filter): a byte matches when (mac & mask) == value. */

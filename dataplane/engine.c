@@ -2153,6 +2153,22 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 	}
 }
 
+/* siaddr and file: the policy's when it sets them (PXE boot by client architecture), else the
+ * scope's. */
+static uint32_t reply_siaddr(const struct dp_decision *d)
+{
+	return d->policy != NULL && d->policy->next_server != 0 ? d->policy->next_server :
+								   d->scope->next_server;
+}
+
+static const char *reply_file(const struct dp_decision *d)
+{
+	const char *f = d->policy != NULL && d->policy->boot_file[0] ? d->policy->boot_file :
+								       d->scope->boot_file;
+
+	return f[0] != '\0' ? f : NULL;
+}
+
 static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
 {
 	int rc = dhcp4_put_u32(w, DHCP4_OPT_LEASE_TIME, d->lease);
@@ -2197,8 +2213,8 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	}
 	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
-			       nak || s == NULL ? 0 : s->next_server, NULL,
-			       nak || s == NULL || !s->boot_file[0] ? NULL : s->boot_file);
+			       nak || s == NULL ? 0 : reply_siaddr(d), NULL,
+			       nak || s == NULL ? NULL : reply_file(d));
 	if (rc != DHCP4_OK) {
 		return 0;
 	}

@@ -1,10 +1,10 @@
 /*
  * policy.c: matching requests against policies and the MAC filter (policy.h).
  *
- * A field is located once per condition (options are found through the parser's index, so
- * that is a table read), then compared with each value. Option 81's name is compared as
- * dotted text: a name the client sent in DNS wire form (the E flag) is decoded into a stack
- * buffer first, bounded by the option's length.
+ * A field is located once per request, on first use (options through the parser's index),
+ * and kept for every later condition and policy; then compared with each value. Option 81's
+ * name is compared as dotted text: a name the client sent in DNS wire form (the E flag) is
+ * decoded into a stack buffer first, bounded by the option's length.
  */
 #include <string.h>
 
@@ -97,46 +97,77 @@ static bool mac_value_match(const struct dp_cond_value *v, const uint8_t *mac)
 	return true;
 }
 
-static bool cond_holds(const struct dp_condition *c, const struct dhcp4_msg *m)
-{
-	uint8_t name[256];
-	const uint8_t *f = NULL;
-	uint16_t n = 0;
-	bool any = false;
+/* The request's fields, each located on first use and kept for the other policies. */
+struct fields {
+	const struct dhcp4_msg *m;
+	uint32_t got;			/* bit per enum dp_cond_type: located */
+	const uint8_t *f[DP_COND_COUNT];
+	uint16_t n[DP_COND_COUNT];
+	uint8_t name[256];		/* option 81's name in wire form, decoded */
+};
 
-	switch ((enum dp_cond_type)c->type) {
+static const uint8_t *field(struct fields *x, uint8_t type, uint16_t *n)
+{
+	const struct dhcp4_msg *m = x->m;
+	const uint8_t *f = NULL;
+
+	if ((x->got >> type) & 1) {
+		*n = x->n[type];
+		return x->f[type];
+	}
+	*n = 0;
+	switch ((enum dp_cond_type)type) {
 	case DP_COND_VENDOR_CLASS:
-		f = dhcp4_opt(m, 60, &n);
+		f = dhcp4_opt(m, 60, n);
 		break;
 	case DP_COND_USER_CLASS:
-		f = dhcp4_opt(m, 77, &n);
+		f = dhcp4_opt(m, 77, n);
 		break;
 	case DP_COND_CLIENT_ID:
-		f = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &n);
+		f = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, n);
 		break;
 	case DP_COND_CIRCUIT_ID:
-		f = relay_sub(m, 1, &n);
+		f = relay_sub(m, 1, n);
 		break;
 	case DP_COND_REMOTE_ID:
-		f = relay_sub(m, 2, &n);
+		f = relay_sub(m, 2, n);
 		break;
 	case DP_COND_FQDN:
-		f = fqdn_name(m, name, &n);
+		f = fqdn_name(m, x->name, n);
+		break;
+	case DP_COND_CLIENT_ARCH:
+		f = dhcp4_opt(m, 93, n);
 		break;
 	case DP_COND_MAC:
 		if (m->htype == 1 && m->hlen == 6) {
 			f = m->chaddr;
-			n = 6;
+			*n = 6;
 		}
 		break;
 	case DP_COND_COUNT:
 		break;
 	}
+	x->got |= 1u << type;
+	x->f[type] = f;
+	x->n[type] = *n;
+	return f;
+}
+
+static bool cond_holds(const struct dp_condition *c, struct fields *x)
+{
+	uint16_t n;
+	const uint8_t *f = field(x, c->type, &n);
+	bool any = false;
+
 	for (uint32_t i = 0; f != NULL && !any && i < c->n_values; i++) {
 		const struct dp_cond_value *v = &c->values[i];
 
 		if (c->type == DP_COND_MAC) {
 			any = mac_value_match(v, f);
+		} else if (c->type == DP_COND_CLIENT_ARCH) {
+			for (uint16_t k = 0; !any && k + 2 <= n; k += 2) {
+				any = f[k] == v->data[0] && f[k + 1] == v->data[1];
+			}
 		} else {
 			any = value_match(v, f, n, c->type == DP_COND_FQDN);
 		}
@@ -144,10 +175,10 @@ static bool cond_holds(const struct dp_condition *c, const struct dhcp4_msg *m)
 	return any != c->negate;
 }
 
-bool dp_policy_holds(const struct dp_policy *p, const struct dhcp4_msg *m)
+static bool holds(const struct dp_policy *p, struct fields *x)
 {
 	for (uint32_t i = 0; i < p->n_conds; i++) {
-		bool h = cond_holds(&p->conds[i], m);
+		bool h = cond_holds(&p->conds[i], x);
 
 		if (h != p->match_all) {
 			return h;	/* OR: one holds; AND: one fails */
@@ -156,11 +187,18 @@ bool dp_policy_holds(const struct dp_policy *p, const struct dhcp4_msg *m)
 	return p->n_conds == 0 || p->match_all;
 }
 
+bool dp_policy_holds(const struct dp_policy *p, const struct dhcp4_msg *m)
+{
+	struct fields x = { .m = m };
+
+	return holds(p, &x);
+}
+
 static const struct dp_policy *first_match(const struct dp_policy *v, uint32_t n,
-					   const struct dhcp4_msg *m)
+					   struct fields *x)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		if (v[i].enabled && dp_policy_holds(&v[i], m)) {
+		if (v[i].enabled && holds(&v[i], x)) {
 			return &v[i];
 		}
 	}
@@ -170,9 +208,13 @@ static const struct dp_policy *first_match(const struct dp_policy *v, uint32_t n
 const struct dp_policy *dp_policy_match(const struct dp_config *c, const struct dp_scope *s,
 					const struct dhcp4_msg *m)
 {
-	const struct dp_policy *p = first_match(s->policies, s->n_policies, m);
+	struct fields x;
+	const struct dp_policy *p;
 
-	return p != NULL ? p : first_match(c->policies, c->n_policies, m);
+	x.m = m;
+	x.got = 0;
+	p = first_match(s->policies, s->n_policies, &x);
+	return p != NULL ? p : first_match(c->policies, c->n_policies, &x);
 }
 
 int dp_mac_filter(const struct dp_config *c, const struct dhcp4_msg *m)

@@ -154,6 +154,8 @@ struct client {
 	const char *circuit, *remote;	/* option 82 sub-options 1 and 2, relayed */
 	const uint8_t *prl;		/* option 55 */
 	uint8_t n_prl;
+	uint16_t arch;			/* option 93, when not 0xffff and set with has_arch */
+	bool has_arch;
 };
 
 static void put_client(struct reqbuf *r, const struct client *c)
@@ -169,6 +171,11 @@ static void put_client(struct reqbuf *r, const struct client *c)
 	}
 	if (c->prl != NULL) {
 		rb_opt(r, 55, c->prl, c->n_prl);
+	}
+	if (c->has_arch) {
+		uint8_t a[2] = { (uint8_t)(c->arch >> 8), (uint8_t)c->arch };
+
+		rb_opt(r, 93, a, 2);
 	}
 	if (c->fqdn != NULL) {
 		uint8_t b[128] = { c->fqdn_wire ? 0x04 : 0x00, 0, 0 };
@@ -349,6 +356,12 @@ static const struct dcase dcases[] = {
 	  { .mac = 1, .fqdn = "host7.example.com", .fqdn_wire = true }, IN_P1 },
 	{ "fqdn other", { .scope = P1(CONDS(COND("fqdn", "equals", "\"host1.example.com\""))) },
 	  { .mac = 1, .fqdn = "host2.example.com" }, NO_POL },
+	{ "client-arch", { .scope = P1(CONDS(COND("client-arch", "equals", "\"0\", \"7\""))) },
+	  { .mac = 1, .arch = 7, .has_arch = true }, IN_P1 },
+	{ "client-arch hex", { .scope = P1(CONDS(COND("client-arch", "equals", "\"0x0009\""))) },
+	  { .mac = 1, .arch = 9, .has_arch = true }, IN_P1 },
+	{ "client-arch other", { .scope = P1(CONDS(COND("client-arch", "equals", "\"7\""))) },
+	  { .mac = 1, .arch = 6, .has_arch = true }, NO_POL },
 	{ "and: both hold", { .scope = P1("\"condition\": \"and\", " CONDS2(
 		COND("vendor-class", "equals", "\"A\""), COND("user-class", "equals", "\"B\""))) },
 	  { .mac = 1, .vendor = "A", .user = "B" }, IN_P1 },
@@ -574,8 +587,8 @@ static const struct bad bads[] = {
 	{ { .scope = POL("{\"name\": \"p\", " CONDS(COND("vendorclass", "equals", "\"x\"")) "}") },
 	  
 	  "scopes[0].policies[0].conditions[0].type: must be \"vendor-class\","
-	  " \"user-class\", \"client-id\", \"mac-address\", \"circuit-id\", \"remote-id\""
-	  " or \"fqdn\", got \"vendorclass\"" },
+	  " \"user-class\", \"client-id\", \"mac-address\", \"circuit-id\", \"remote-id\","
+	  " \"fqdn\" or \"client-arch\", got \"vendorclass\"" },
 	{ { .scope = POL("{\"name\": \"p\", " CONDS("{\"type\": \"vendor-class\", \"operator\": "
 						    "\"like\", \"values\": [\"x\"]}") "}") },
 	  
@@ -617,6 +630,10 @@ static const struct bad bads[] = {
 	  
 	  "scopes[0].policies[0].conditions[0].values[0]: \"0x12\" is not hex bytes like"
 	  " \"01:02:03\" or \"010203\", with an optional trailing *" },
+	{ { .scope = POL("{\"name\": \"p\", " CONDS(COND("client-arch", "equals", "\"7x\"")) "}") },
+	  
+	  "scopes[0].policies[0].conditions[0].values[0]: \"7x\" is not a client"
+	  " architecture type like \"7\" or \"0x0007\"" },
 	{ { .scope = POL("{\"name\": \"p\", \"options\": {\"routers\": \"x\"}}") }, 
 	  "scopes[0].policies[0].options.routers: must be a list of 1..256 IPv4 addresses,"
 	  " got \"x\"" },
@@ -629,6 +646,22 @@ static const struct bad bads[] = {
 	{ { .server = ", \"mac-filter\": {\"deny\": [\"02:00:00:00:00\"]}" }, 
 	  "server.mac-filter.deny[0]: \"02:00:00:00:00\" is not a MAC address pattern like"
 	  " \"00:1a:2b:*\" (two hex digits or * per byte, a trailing * for the rest)" },
+	{ { .opts = "\"classless-static-routes\": [\"198.18.5.1/24 198.18.0.1\"]" }, 
+	  "scopes[0].options.classless-static-routes[0]: \"198.18.5.1/24 198.18.0.1\": the"
+	  " destination has bits set beyond /24" },
+	{ { .opts = "\"classless-static-routes\": [\"198.18.5.0/24\"]" }, 
+	  "scopes[0].options.classless-static-routes[0]: \"198.18.5.0/24\" is not a route"
+	  " like \"198.18.5.0/24 198.18.0.1\"" },
+	{ { .opts = "\"domain-search\": [\"a..b\"]" }, 
+	  "scopes[0].options.domain-search[0]: \"a..b\": labels are 1..63 characters" },
+	{ { .opts = "\"domain-search\": \"a.b\"" }, 
+	  "scopes[0].options.domain-search: must be a list of domain names, got \"a.b\"" },
+	{ { .opts = "\"vendor-encapsulated-options\": [{\"code\": 1, \"type\": \"ipv6\","
+		    " \"value\": \"x\"}]" }, 
+	  "scopes[0].options.vendor-encapsulated-options[0].type: unknown type \"ipv6\"" },
+	{ { .opts = "\"always-send\": [\"lease-time\"]" }, 
+	  "scopes[0].options.always-send[0]: option 51 is written by the server: the lease"
+	  " time comes from lease-time, min-lease-time and max-lease-time" },
 	{ { .server = ", \"mac-filter\": {\"allow\": \"02:*\"}" }, 
 	  "server.mac-filter.allow: must be a list of MAC address patterns, got \"02:*\"" },
 };
@@ -782,6 +815,100 @@ static void always_send(void **state)
 	env_free(v);
 }
 
+/* PXE by client architecture: the policy's boot file and next server, else the scope's. */
+static void boot_file_by_arch(void **state)
+{
+	static const struct spec sp = {
+		.scope = ", \"next-server\": \"198.18.0.4\", \"boot-file\": \"pxelinux.0\""
+			 POL("{\"name\": \"uefi\", " CONDS(COND("client-arch", "equals",
+								"\"7\", \"9\""))
+			     ", \"boot-file\": \"ipxe.efi\", \"next-server\": \"198.18.0.5\"}"),
+	};
+	struct env *v = env_new(&sp);
+	struct reqbuf r;
+
+	(void)state;
+	discover(&r, &(struct client){ .mac = 1, .arch = 7, .has_arch = true });
+	assert_true(send_req(v, &r, T0));
+	assert_string_equal((const char *)v->rep.file, "ipxe.efi");
+	assert_int_equal(v->rep.siaddr, A(5));
+	discover(&r, &(struct client){ .mac = 2, .arch = 0, .has_arch = true });
+	assert_true(send_req(v, &r, T0));
+	assert_string_equal((const char *)v->rep.file, "pxelinux.0");
+	assert_int_equal(v->rep.siaddr, A(4));
+	env_free(v);
+}
+
+/* --- typed option values -------------------------------------------------------------- */
+
+/* 121 and 249 (RFC 3442), 119 (RFC 3397) and 43 with sub-options, byte for byte on the wire,
+ * and the same bytes after the configuration is written back and parsed again. */
+static void typed_options(void **state)
+{
+	static const uint8_t prl[] = { 121, 249, 119, 43 };
+	static const uint8_t routes[] = { 24, 198, 18, 5, 198, 18, 0, 1,	/* /24 */
+					  0, 198, 18, 0, 254,			/* default */
+					  32, 198, 18, 9, 9, 198, 18, 0, 2 };	/* host */
+	static const uint8_t search[] = { 3, 'l', 'a', 'b', 4, 't', 'e', 's', 't', 0,
+					  1, 'x', 0 };
+	static const uint8_t vendor[] = { 1, 4, 198, 18, 0, 7, 2, 3, 'a', 'b', 'c',
+					  3, 2, 0xbe, 0xef };
+	static const struct spec sp = {
+		.opts = "\"classless-static-routes\": [\"198.18.5.0/24 198.18.0.1\","
+			" \"0.0.0.0/0 198.18.0.254\", \"198.18.9.9/32 198.18.0.2\"],"
+			" \"ms-classless-static-routes\": [\"198.18.5.0/24 198.18.0.1\","
+			" \"0.0.0.0/0 198.18.0.254\", \"198.18.9.9/32 198.18.0.2\"],"
+			" \"domain-search\": [\"lab.test.\", \"x\"],"
+			" \"vendor-encapsulated-options\": [{\"code\": 1, \"type\": \"ipv4\","
+			" \"value\": \"198.18.0.7\"}, {\"code\": 2, \"type\": \"string\","
+			" \"value\": \"abc\"}, {\"code\": 3, \"type\": \"hex\", \"value\": \"be:ef\"}]",
+	};
+	struct env *v = env_new(&sp);
+	struct reqbuf r;
+	const uint8_t *o;
+	uint16_t n;
+	char err[256], *t1, *t2;
+	struct dp_config *c2;
+	json_t *j;
+
+	(void)state;
+	discover(&r, &(struct client){ .mac = 1, .prl = prl, .n_prl = sizeof(prl) });
+	assert_true(send_req(v, &r, T0));
+	o = dhcp4_opt(&v->rep, 121, &n);
+	assert_non_null(o);
+	assert_int_equal(n, sizeof(routes));
+	assert_memory_equal(o, routes, sizeof(routes));
+	o = dhcp4_opt(&v->rep, 249, &n);
+	assert_non_null(o);
+	assert_memory_equal(o, routes, sizeof(routes));
+	o = dhcp4_opt(&v->rep, 119, &n);
+	assert_non_null(o);
+	assert_int_equal(n, sizeof(search));
+	assert_memory_equal(o, search, sizeof(search));
+	o = dhcp4_opt(&v->rep, 43, &n);
+	assert_non_null(o);
+	assert_int_equal(n, sizeof(vendor));
+	assert_memory_equal(o, vendor, sizeof(vendor));
+
+	j = cp_config_to_json(v->cfg);
+	t1 = json_dumps(j, JSON_SORT_KEYS);
+	json_decref(j);
+	assert_non_null(strstr(t1, "\"0.0.0.0/0 198.18.0.254\""));
+	assert_non_null(strstr(t1, "\"lab.test\""));
+	c2 = cp_config_parse(t1, err, sizeof(err));
+	if (c2 == NULL) {
+		fail_msg("%s", err);
+	}
+	j = cp_config_to_json(c2);
+	t2 = json_dumps(j, JSON_SORT_KEYS);
+	json_decref(j);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	dp_config_free(c2);
+	env_free(v);
+}
+
 /* --- the configuration written back --------------------------------------------------- */
 
 static void config_round_trip(void **state)
@@ -845,6 +972,8 @@ int main(void)
 		cmocka_unit_test(mac_filter_table),
 		cmocka_unit_test(options_inherit),
 		cmocka_unit_test(always_send),
+		cmocka_unit_test(typed_options),
+		cmocka_unit_test(boot_file_by_arch),
 		cmocka_unit_test(config_round_trip),
 	};
 	int rc;

@@ -80,10 +80,10 @@ enum dp_cond_type {
  * @c mask ("*" bytes are 0 in the mask; a trailing "*" masks the rest).
  */
 struct dp_cond_value {
-	uint8_t data[DP_COND_VALUE_MAX];
-	uint8_t mask[6];
 	uint8_t len;
 	bool prefix;
+	uint8_t mask[6];
+	uint8_t data[DP_COND_VALUE_MAX];	/* after the length: a short compare reads one line */
 	char text[DP_COND_TEXT_MAX];	/**< as configured (written back) */
 };
 

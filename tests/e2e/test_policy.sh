@@ -12,11 +12,17 @@
 # 2. The same client (same MAC, fresh lease file) without a vendor class is bound outside every
 #    policy range, with the scope's domain name and lease time.
 # 3. The same client sending user-class "eng" is bound in 160-169 with that policy's domain.
-# 4. Server counters: no NAK, no drop. (~15 s)
+# 4. Live, through leasewirectl: a policy added to the scope (policy add), moved first (policy
+#    reorder) and listed (policy list) is in force for the next client at once; a MAC pattern
+#    added to the deny list is shown by mac-filter show, then removed.
+# 5. Server counters: no NAK, no drop. (~15 s)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 lw_init policy "$@"
 lw_require dhclient
+LEASEWIRECTL=${LEASEWIRECTL:-$(dirname "$(dirname "$LEASEWIRED")")/client/leasewirectl}
+[ -x "$LEASEWIRECTL" ] || lw_die "no leasewirectl at $LEASEWIRECTL"
+CTL="$LEASEWIRECTL -s $LW_T/ctl.sock"
 
 SRV=lwt-pol-s CLI=lwt-pol-c SRVIF=lwt-pol-s0 CLIIF=lwt-pol-c0
 
@@ -95,9 +101,33 @@ lw_check_in_range "eng client's address" "$(lw_event_field "$C" BOUND 1 new_ip_a
 lw_check_eq "eng client's domain name" "$(lw_event_field "$C" BOUND 1 new_domain_name)" \
 	eng.leasewire.test
 
-# --- 4. server counters -------------------------------------------------------------------------
+# --- 4. a policy added live -------------------------------------------------------------------
+cat >"$LW_T/live.json" <<EOF
+{ "name": "live", "conditions": [ { "type": "vendor-class", "values": [ "live*" ] } ],
+  "ranges": [ "198.18.0.170 - 198.18.0.179" ],
+  "options": { "domain-name": "live.leasewire.test" } }
+EOF
+timeout 10 $CTL policy add "$LW_T/live.json" --scope lab || lw_die "policy add failed"
+timeout 10 $CTL policy reorder live 1 --scope lab || lw_die "policy reorder failed"
+ORDER=$(timeout 10 $CTL --json policy list --scope lab |
+	/usr/bin/python3 -c 'import json, sys
+print(" ".join("%s=%s" % (p["name"], p["processing-order"]) for p in
+      sorted(json.load(sys.stdin)["arguments"], key=lambda p: p["processing-order"])))')
+lw_check_eq "processing order after policy reorder" "$ORDER" "live=1 phones=2 eng=3"
+D=$LW_T/dhc-d
+run_client "$D" 'send vendor-class-identifier "live-1";'
+lw_check_in_range "live policy's address" "$(lw_event_field "$D" BOUND 1 new_ip_address)" \
+	198.18.0.170 198.18.0.179
+lw_check_eq "live policy's domain name" "$(lw_event_field "$D" BOUND 1 new_domain_name)" \
+	live.leasewire.test
+timeout 10 $CTL mac-filter add deny "02:00:5e:*" || lw_die "mac-filter add failed"
+timeout 10 $CTL --json mac-filter show | grep -q '"02:00:5e:\*"' ||
+	lw_die "mac-filter show does not list the pattern"
+timeout 10 $CTL mac-filter del deny "02:00:5e:*" || lw_die "mac-filter del failed"
+
+# --- 5. server counters -------------------------------------------------------------------------
 lw_server_stop "$LW_SRV_PID" "$SLOG"
-lw_check_ge "ack" "$(lw_counter "$SLOG" ack)" 3
+lw_check_ge "ack" "$(lw_counter "$SLOG" ack)" 4
 lw_check_eq "nak" "$(lw_counter "$SLOG" nak)" 0
 lw_check_eq "drops" "$(lw_counter "$SLOG" drops)" 0
 exit 0

@@ -146,7 +146,15 @@
 	X(FO_NOT_SERVING, "failover_not_serving", "The failover service level forbids an " \
 	  "answer (NONE; RENEW_ONLY but for a renewal; relationship not running).") \
 	X(FO_PARTNER_CLIENT, "failover_partner_client", \
-	  "BALANCED: the client hashes to the partner.")
+	  "BALANCED: the client hashes to the partner.") \
+	/* policies and the link-layer filter (dataplane/policy.h) */ \
+	X(POLICY_DENIED, "policy_denied", "The client's policy denies it service (deny).") \
+	X(POLICY_EXHAUSTED, "policy_range_exhausted", "No free address in the ranges of the " \
+	  "client's policy.") \
+	X(MAC_DENIED, "mac_denied", "The client's MAC address matches the server's deny " \
+	  "filter (server.mac-filter.deny).") \
+	X(MAC_NOT_ALLOWED, "mac_not_allowed", "The server's allow filter is in use and the " \
+	  "client's MAC address matches none of it (server.mac-filter.allow).")
 
 /*
  * X(member, stat, help): the store committer's counters (struct committer_stats, summed by

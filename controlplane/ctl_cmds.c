@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -2113,6 +2114,311 @@ static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_
 
 /* The handler of each command of common/ctl_proto.c; its arguments were checked against the
  * table's row before it runs. */
+/* --- policies and the MAC filter (issue 14) ---------------------------------------------- */
+
+/*
+ * The policies list a command edits: the scope's (arguments.scope), else the server's. On
+ * success *j is the running configuration (the caller's) and *list a list inside it.
+ */
+static json_t *policies_of(struct cp_cmds *d, json_t *args, json_t **j, json_t **list)
+{
+	json_t *err = NULL, *owner;
+	const char *scope = arg_str(args, CTL_KEY_SCOPE, &err);
+
+	if (err != NULL) {
+		return err;
+	}
+	if (scope != NULL) {
+		err = need_scope(d, args, CTL_KEY_SCOPE, j, &owner);
+		if (err != NULL) {
+			return err;
+		}
+	} else {
+		*j = running_json(d);
+		owner = json_object_get(*j, "server");
+		if (!json_is_object(owner)) {
+			owner = json_object();
+			json_object_set_new(*j, "server", owner);
+		}
+	}
+	*list = list_of(owner, "policies");
+	return NULL;
+}
+
+static ssize_t policy_index(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(list, i, p) {
+		json_t *n = json_object_get(p, "name");
+
+		if (name != NULL && json_is_string(n) && strcmp(json_string_value(n), name) == 0) {
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
+/* policies_of() and the policy arguments.name names, or the answer to give. */
+static json_t *named_policy(struct cp_cmds *d, json_t *args, json_t **j, json_t **list,
+			    ssize_t *idx)
+{
+	json_t *err = NULL;
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
+
+	if (err != NULL) {
+		return err;
+	}
+	err = policies_of(d, args, j, list);
+	if (err != NULL) {
+		return err;
+	}
+	*idx = policy_index(*list, name);
+	if (*idx < 0) {
+		json_decref(*j);
+		return ctl_answer(CTL_EMPTY, NULL, "no policy \"%s\"", name != NULL ? name : "");
+	}
+	return NULL;
+}
+
+static void policy_event(char *ev, size_t size, json_t *args, const char *name)
+{
+	json_t *s = json_object_get(args, CTL_KEY_SCOPE);
+
+	snprintf(ev, size, "scope=%s policy=%s", json_is_string(s) ? json_string_value(s) :
+		 "(server)", name != NULL ? name : "?");
+}
+
+static json_t *cmd_policy_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err = policies_of(d, args, &j, &list);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	json_incref(list);
+	json_decref(j);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return ctl_answer(CTL_EMPTY, NULL, "no policies");
+	}
+	return ctl_answer(CTL_OK, list, "%zu policies", json_array_size(list));
+}
+
+static json_t *cmd_policy_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *p, *err;
+	ssize_t idx;
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	p = json_array_get(list, (size_t)idx);
+	json_incref(p);
+	json_decref(j);
+	return ctl_answer(CTL_OK, p, "policy found");
+}
+
+static json_t *cmd_policy_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *p = json_object_get(args, CTL_KEY_POLICY), *n = json_object_get(p, "name");
+	json_t *j, *list, *err;
+	char ev[192];
+
+	(void)conn;
+	err = policies_of(d, args, &j, &list);
+	if (err != NULL) {
+		return err;
+	}
+	if (policy_index(list, json_string_value(n)) >= 0) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "policy \"%s\" exists (use policy-update)",
+				  json_string_value(n));
+	}
+	json_array_append(list, p);
+	policy_event(ev, sizeof(ev), args, json_string_value(n));
+	return apply_json(d, j, "policy-add", "policy added", ev);
+}
+
+static json_t *cmd_policy_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err;
+	ssize_t idx;
+	char ev[192];
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	json_array_set(list, (size_t)idx, json_object_get(args, CTL_KEY_POLICY));
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-update", "policy updated", ev);
+}
+
+static json_t *cmd_policy_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err;
+	ssize_t idx;
+	char ev[192];
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	json_array_remove(list, (size_t)idx);
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-del", "policy deleted", ev);
+}
+
+struct porder {
+	json_int_t order;
+	size_t idx;
+};
+
+static int porder_cmp(const void *a, const void *b)
+{
+	const struct porder *x = a, *y = b;
+
+	if (x->order != y->order) {
+		return x->order < y->order ? -1 : 1;
+	}
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Windows' Set-DhcpServerv4Policy -ProcessingOrder: the policy takes position ORDER (1 =
+ * first; past the end = last) and every policy is renumbered 1..n in the new order. */
+static json_t *cmd_policy_reorder(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_int_t want = json_integer_value(json_object_get(args, CTL_KEY_PROCESSING_ORDER));
+	json_t *j, *list, *err;
+	struct porder *v;
+	ssize_t idx;
+	size_t n, at = 0;
+	char ev[192];
+
+	(void)conn;
+	if (want < 1) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.processing-order: must be 1 or more");
+	}
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	n = json_array_size(list);
+	v = calloc(n, sizeof(*v));
+	if (v == NULL) {
+		json_decref(j);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object_get(json_array_get(list, i), "processing-order");
+
+		v[i] = (struct porder){ json_is_integer(o) ? json_integer_value(o) :
+					(json_int_t)i + 1, i };
+	}
+	qsort(v, n, sizeof(*v), porder_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_int_t pos;
+
+		if (v[i].idx == (size_t)idx) {
+			continue;
+		}
+		pos = (json_int_t)++at;
+		if (pos >= want) {
+			pos++;	/* the moved policy's place */
+		}
+		json_object_set_new(json_array_get(list, v[i].idx), "processing-order",
+				    json_integer(pos));
+	}
+	json_object_set_new(json_array_get(list, (size_t)idx), "processing-order",
+			    json_integer(want > (json_int_t)n ? (json_int_t)n : want));
+	free(v);
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-reorder", "policy reordered", ev);
+}
+
+/* server.mac-filter of the running configuration (created when absent). */
+static json_t *mac_filter_of(json_t *j)
+{
+	json_t *server = json_object_get(j, "server"), *f;
+
+	if (!json_is_object(server)) {
+		server = json_object();
+		json_object_set_new(j, "server", server);
+	}
+	f = json_object_get(server, "mac-filter");
+	if (!json_is_object(f)) {
+		json_object_set_new(server, "mac-filter", json_object());
+		f = json_object_get(server, "mac-filter");
+	}
+	return f;
+}
+
+static json_t *cmd_mac_filter_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j = running_json(d), *f = mac_filter_of(j), *a;
+
+	(void)conn;
+	(void)args;
+	a = json_pack("{s:O,s:O}", "allow", list_of(f, "allow"), "deny", list_of(f, "deny"));
+	json_decref(j);
+	return ctl_answer(CTL_OK, a, "MAC filter");
+}
+
+static json_t *mac_filter_edit(struct cp_cmds *d, json_t *args, bool add)
+{
+	const char *which = json_string_value(json_object_get(args, CTL_KEY_LIST));
+	const char *pat = json_string_value(json_object_get(args, CTL_KEY_PATTERN));
+	json_t *j, *list, *e;
+	char ev[192];
+	size_t i;
+
+	if (strcmp(which, "allow") != 0 && strcmp(which, "deny") != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.list: must be \"allow\" or \"deny\"");
+	}
+	j = running_json(d);
+	list = list_of(mac_filter_of(j), which);
+	json_array_foreach(list, i, e) {
+		if (json_is_string(e) && strcasecmp(json_string_value(e), pat) == 0) {
+			break;
+		}
+	}
+	if (add && i < json_array_size(list)) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "%s is already in the %s list", pat, which);
+	}
+	if (!add && i == json_array_size(list)) {
+		json_decref(j);
+		return ctl_answer(CTL_EMPTY, NULL, "%s is not in the %s list", pat, which);
+	}
+	if (add) {
+		json_array_append_new(list, json_string(pat));
+	} else {
+		json_array_remove(list, i);
+	}
+	snprintf(ev, sizeof(ev), "list=%s pattern=%s", which, pat);
+	return apply_json(d, j, add ? "mac-filter-add" : "mac-filter-del",
+			  add ? "pattern added" : "pattern removed", ev);
+}
+
+static json_t *cmd_mac_filter_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return mac_filter_edit(d, args, true);
+}
+
+static json_t *cmd_mac_filter_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return mac_filter_edit(d, args, false);
+}
+
 static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_CONFIG_GET] = cmd_config_get,
 	[CTL_CMD_CONFIG_RELOAD] = cmd_config_reload,
@@ -2136,6 +2442,15 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_LEASE4_UPDATE] = cmd_lease_update,
 	[CTL_CMD_LEASE4_WIPE] = cmd_lease_wipe,
 	[CTL_CMD_LIST_COMMANDS] = cmd_list_commands,
+	[CTL_CMD_MAC_FILTER_ADD] = cmd_mac_filter_add,
+	[CTL_CMD_MAC_FILTER_DEL] = cmd_mac_filter_del,
+	[CTL_CMD_MAC_FILTER_GET] = cmd_mac_filter_get,
+	[CTL_CMD_POLICY_ADD] = cmd_policy_add,
+	[CTL_CMD_POLICY_DEL] = cmd_policy_del,
+	[CTL_CMD_POLICY_GET] = cmd_policy_get,
+	[CTL_CMD_POLICY_LIST] = cmd_policy_list,
+	[CTL_CMD_POLICY_REORDER] = cmd_policy_reorder,
+	[CTL_CMD_POLICY_UPDATE] = cmd_policy_update,
 	[CTL_CMD_RESERVATION_ADD] = cmd_reservation_add,
 	[CTL_CMD_RESERVATION_DEL] = cmd_reservation_del,
 	[CTL_CMD_RESERVATION_LIST] = cmd_reservation_list,

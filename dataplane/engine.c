@@ -128,6 +128,7 @@
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
+#include "policy.h"
 
 _Static_assert(DP_FO_HBA_LEN == FO_HASH_HBA_SIZE, "fo_view hba is the failover HBA");
 _Static_assert(DP_HW_MAX == 1 + FO_HASH_CHADDR_MAX, "hw is htype + a whole chaddr");
@@ -476,7 +477,8 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dhcp4_msg *m, uint32_t addr,
 			uint64_t now, struct dp_decision *d)
 {
-	uint32_t lease = s->lease_time, asked;
+	uint32_t lease = d->policy != NULL && d->policy->lease_time != 0 ?
+			 d->policy->lease_time : s->lease_time, asked;
 
 	if (dhcp4_opt_u32(m, DHCP4_OPT_LEASE_TIME, &asked)) {
 		lease = asked < s->min_lease_time ? s->min_lease_time :
@@ -1136,14 +1138,21 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
  * write it; once freed it goes back to its slice owner (give_back).
  */
 static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
-			  const struct dp_fo_view *fo, const struct dp_client_key *key,
-			  uint64_t now, uint32_t *out)
+			  const struct dp_fo_view *fo, const struct dp_policy *pol,
+			  const struct dp_client_key *key, uint64_t now, uint32_t *out)
 {
 	const struct bt_binding *b;
-	uint32_t a;
+	uint32_t a, n = dp_pools_slice(e->pools, e->id, s->index)->b_count;
 	int owner;
 
-	while (dp_slice_borrow_pop(e->pools, e->id, s->index, &a)) {
+	/* Bounded: each address leaves the list once per pass. */
+	for (; n > 0 && dp_slice_borrow_pop(e->pools, e->id, s->index, &a); n--) {
+		if (!dp_policy_addr_ok(s, pol, a)) {
+			/* For another policy's clients (policy.h): to the back (room: we just
+			 * took one out). */
+			(void)dp_slice_borrow_push(e->pools, e->id, s->index, a);
+			continue;
+		}
 		(void)dp_pool_set_lent(e->pools, s->index, a, false);
 		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
 			continue;
@@ -1177,9 +1186,10 @@ static uint64_t ended_by(const struct dp_ingress *in)
  * @return 0 and *out, or the drop reason.
  */
 static int pick_address(struct dp_engine *e, const struct dp_scope *s,
-			const struct dp_fo_view *fo, const struct dhcp4_msg *m,
-			const struct dp_client_key *key, const struct dp_reservation *res,
-			const struct bt_binding *prev, uint64_t now, uint32_t *out)
+			const struct dp_fo_view *fo, const struct dp_policy *pol,
+			const struct dhcp4_msg *m, const struct dp_client_key *key,
+			const struct dp_reservation *res, const struct bt_binding *prev,
+			uint64_t now, uint32_t *out)
 {
 	const struct bt_binding *b;
 	uint32_t want, a;
@@ -1198,13 +1208,14 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	    prev->state != BT_ABANDONED &&
 	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
 						    dp_scope_in_pool(s, prev->addr))) &&
-	    !fo_held(e, s->index, prev->addr)) {
+	    !fo_held(e, s->index, prev->addr) && dp_policy_addr_ok(s, pol, prev->addr)) {
 		/* (Our own offer of an address of another slice, one we borrowed: the repeated
 		 * DISCOVER gets it again rather than one more.) */
 		*out = prev->addr;
 		return 0;
 	}
-	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
+	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && dp_policy_addr_ok(s, pol, want) &&
+	    may_write(e, s, want, NULL) &&
 	    takeable(e, s, fo, bt_lookup_addr(e->table, want), key, now, want)) {
 		*out = want;
 		return 0;
@@ -1218,6 +1229,11 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			break;
 		}
 		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
+			continue;
+		}
+		if (!dp_policy_addr_ok(s, pol, a)) {
+			/* For another policy's clients (policy.h): to the back, still queued. */
+			(void)dp_slice_push(e->pools, e->id, s->index, a);
 			continue;
 		}
 		b = bt_lookup_addr(e->table, a);
@@ -1240,12 +1256,13 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		/* Otherwise taken meanwhile, or the partner's (failover): it re-enters the list
 		 * when freed, or when the control thread requeues the partner's addresses. */
 	}
-	if (pick_borrowed(e, s, fo, key, now, out)) {
+	if (pick_borrowed(e, s, fo, pol, key, now, out)) {
 		maybe_borrow(e, s->index);
 		return 0;
 	}
 	maybe_borrow(e, s->index);
-	return DP_DROP_POOL_EXHAUSTED;
+	return pol != NULL && pol->n_ranges != 0 ? DP_DROP_POLICY_EXHAUSTED :
+						   DP_DROP_POOL_EXHAUSTED;
 }
 
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
@@ -1264,7 +1281,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		why = flood_admit(e, in, s, circuit_of(e, in->msg));
 	}
 	if (why == 0) {
-		why = pick_address(e, s, fo, in->msg, key, res, prev, ended_by(in), &addr);
+		why = pick_address(e, s, fo, d->policy, in->msg, key, res, prev, ended_by(in),
+				   &addr);
 	}
 	if (why != 0) {
 		e->ctr->drop[why]++;
@@ -1429,6 +1447,12 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	if (res != NULL && res->addr != addr) {
 		return nak(d, s, "client has a reserved address");
 	}
+	if (res == NULL && dp_scope_in_pool(s, addr) && !dp_policy_addr_ok(s, d->policy, addr)) {
+		/* The address belongs to another policy's range (or the client's policy has
+		 * ranges and this is not in them): the client starts over and gets one of its
+		 * own (policy.h). */
+		return nak(d, s, "address not allowed for this client");
+	}
 	b = bt_lookup_addr(e->table, addr);
 	if (fo != NULL && fo_held(e, s->index, addr)) {
 		/* The control thread is moving this binding between writers: for a few
@@ -1587,6 +1611,42 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	return true;
 }
 
+/* --- policies and the MAC filter (policy.h) ------------------------------------------ */
+
+static __attribute__((noinline)) bool mac_filter_pass(struct dp_engine *e,
+						      const struct dp_ingress *in)
+{
+	int why = dp_mac_filter(in->cfg, in->msg);
+
+	if (why != 0) {
+		e->ctr->drop[why]++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Find the request's policy (d->policy) and apply its deny. A client with a reservation is
+ * named by the operator: a deny does not apply to it (its policy's options and lease time
+ * do). RELEASE and DECLINE are heeded whatever the policy says: they only give back.
+ */
+static __attribute__((noinline)) bool policy_admit(struct dp_engine *e,
+						   const struct dp_ingress *in,
+						   const struct dp_scope *s,
+						   const struct dp_client_key *key,
+						   struct dp_decision *d)
+{
+	const struct dhcp4_msg *m = in->msg;
+
+	d->policy = dp_policy_match(in->cfg, s, m);
+	if (d->policy == NULL || !d->policy->deny || m->type == DHCP4_RELEASE ||
+	    m->type == DHCP4_DECLINE || reservation_of(s, m, key) != NULL) {
+		return true;
+	}
+	e->ctr->drop[DP_DROP_POLICY_DENIED]++;
+	return false;
+}
+
 /* --- entry points ------------------------------------------------------------------- */
 
 /*
@@ -1677,6 +1737,9 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;
 	}
+	if ((in->cfg->n_mac_allow | in->cfg->n_mac_deny) != 0 && !mac_filter_pass(e, in)) {
+		return false;
+	}
 	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;
@@ -1697,6 +1760,10 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		}
 	}
 	d->server_id = in->cfg->ifaces[in->iface].addr;
+	d->server_opts = &in->cfg->opts;
+	if ((s->n_policies | in->cfg->n_policies) != 0 && !policy_admit(e, in, s, &key, d)) {
+		return false;
+	}
 
 	switch (m->type) {
 	case DHCP4_DISCOVER:
@@ -2053,44 +2120,100 @@ static void put_configured(struct dhcp4_writer *w, const struct dp_option *o,
 	}
 }
 
+/* The option of @p code from the most specific of @p layer[0..n) that has it, or NULL. */
+static const struct dp_option *opt_of(const struct dp_optlist *const *layer, uint32_t n,
+				      uint8_t code)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dp_option *o = dp_optlist_find(layer[i], code);
+
+		if (o != NULL) {
+			return o;
+		}
+	}
+	return NULL;
+}
+
 /* Options the client asked for (option 55, in its order), or all of them if it did not ask.
- * A reservation's option replaces the scope's of the same code. Codes the server writes
- * itself (the option table's DHCP4_OPTF_SERVER rows) are never taken from the lists. */
+ * Options inherit: a code comes from the most specific list that has it, the reservation's,
+ * then the policy's, the scope's, the server's. Codes the server writes itself (the option
+ * table's DHCP4_OPTF_SERVER rows) are never taken from the lists. */
 static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 			const struct dp_decision *d, struct dp_counters *ctr)
 {
-	const struct dp_optlist *so = &d->scope->opts;
-	const struct dp_optlist *ro = d->res ? &d->res->opts : NULL;
+	const struct dp_optlist *layer[4];
+	uint32_t nl = 0;
 	uint16_t n;
 	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
 
+	if (d->res != NULL) {
+		layer[nl++] = &d->res->opts;
+	}
+	if (d->policy != NULL) {
+		layer[nl++] = &d->policy->opts;
+	}
+	layer[nl++] = &d->scope->opts;
+	if (d->server_opts != NULL) {
+		layer[nl++] = d->server_opts;
+	}
 	if (prl != NULL) {
 		uint64_t done[4] = {0, 0, 0, 0};	/* codes already written */
+		uint64_t always[4] = {0, 0, 0, 0};
 
 		for (uint16_t i = 0; i < n; i++) {
-			const struct dp_option *o = ro ? dp_optlist_find(ro, prl[i]) : NULL;
+			const struct dp_option *o;
 
 			if (dhcp4_opts_server_writes(prl[i]) || (done[prl[i] >> 6] >> (prl[i] & 63)) & 1) {
 				continue;
 			}
 			done[prl[i] >> 6] |= 1ULL << (prl[i] & 63);
-			if (o == NULL) {
-				o = dp_optlist_find(so, prl[i]);
-			}
+			o = opt_of(layer, nl, prl[i]);
 			if (o != NULL) {
 				put_configured(w, o, ctr);
 			}
 		}
+		/* always-send: after the requested ones, in code order, from any level. */
+		for (uint32_t l = 0; l < nl; l++) {
+			for (int k = 0; k < 4; k++) {
+				always[k] |= layer[l]->always[k] & ~done[k];
+			}
+		}
+		for (int k = 0; k < 4; k++) {
+			while (always[k] != 0) {
+				uint8_t code = (uint8_t)(k * 64 + __builtin_ctzll(always[k]));
+				const struct dp_option *o = opt_of(layer, nl, code);
+
+				always[k] &= always[k] - 1;
+				if (o != NULL) {
+					put_configured(w, o, ctr);
+				}
+			}
+		}
 		return;
 	}
-	for (uint32_t i = 0; ro != NULL && i < ro->n; i++) {
-		put_configured(w, &ro->v[i], ctr);
-	}
-	for (uint32_t i = 0; i < so->n; i++) {
-		if (ro == NULL || dp_optlist_find(ro, so->v[i].code) == NULL) {
-			put_configured(w, &so->v[i], ctr);
+	for (uint32_t l = 0; l < nl; l++) {
+		for (uint32_t i = 0; i < layer[l]->n; i++) {
+			if (opt_of(layer, l, layer[l]->v[i].code) == NULL) {
+				put_configured(w, &layer[l]->v[i], ctr);
+			}
 		}
 	}
+}
+
+/* siaddr and file: the policy's when it sets them (PXE boot by client architecture), else the
+ * scope's. */
+static uint32_t reply_siaddr(const struct dp_decision *d)
+{
+	return d->policy != NULL && d->policy->next_server != 0 ? d->policy->next_server :
+								   d->scope->next_server;
+}
+
+static const char *reply_file(const struct dp_decision *d)
+{
+	const char *f = d->policy != NULL && d->policy->boot_file[0] ? d->policy->boot_file :
+								       d->scope->boot_file;
+
+	return f[0] != '\0' ? f : NULL;
 }
 
 static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
@@ -2137,8 +2260,8 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	}
 	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
-			       nak || s == NULL ? 0 : s->next_server, NULL,
-			       nak || s == NULL || !s->boot_file[0] ? NULL : s->boot_file);
+			       nak || s == NULL ? 0 : reply_siaddr(d), NULL,
+			       nak || s == NULL ? NULL : reply_file(d));
 	if (rc != DHCP4_OK) {
 		return 0;
 	}

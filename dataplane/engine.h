@@ -165,6 +165,8 @@ struct dp_decision {
 					 *   for NAK */
 	const struct dp_reservation *res;
 	const char *message;		/**< option 56 for NAK, or NULL */
+	const struct dp_policy *policy;	/**< the request's policy (policy.h), or NULL */
+	const struct dp_optlist *server_opts;	/**< server-level options, or NULL */
 };
 
 #define DP_NO_REPLY 0xff

@@ -15,10 +15,33 @@
  * When a batch fails to commit nothing is published: the parked replies stay parked, and the
  * committer retries the same batch with back-off until it succeeds or the daemon stops. A
  * reply is never sent for a change that is not durable.
+ *
+ * Journal mode (committer_opts.journal, over a store opened with a journal): the batch is
+ * appended to the store's journal instead (store_journal_append(): a few sequential pages
+ * and the journal file's own fsync, no B-tree work on the binding database), and the
+ * sequences are published as soon as that commit returns: a journaled change is durable.
+ * A second thread, the applier, brings the binding database up to date from the journal in
+ * large groups (store_journal_apply(), synced), and only then feeds the failover tap, since
+ * the unacked generations are assigned there. When the applier falls max_lag entries
+ * behind, the committer stops draining the rings until it catches up (lag_stalls), so the
+ * workers see full rings and drop requests rather than the journal growing without bound.
+ *
+ * Sizes (doc/durable-path.md, "Sizing"): a worker has at most rate x (commit latency + the
+ * gathering time of the group before it) replies parked, which is what DP_PARK_MAX covers;
+ * each parked reply has one change in the ring or the batch, and changes that need no reply
+ * (releases, declines) come on top, so a ring of twice the park (rounded to a power of two)
+ * never drops a change whose reply could have been parked: committer_ring_size().
+ *
+ * Placement: both threads are created with the affinity of committer_opts.cpus when pin is
+ * set (the daemon's server.committer-cpus), otherwise with the creating thread's (the control
+ * lcore's CPU). Neither should share a CPU with a busy-polling worker: the commit latency
+ * then becomes the scheduler's time slice.
  */
 #pragma once
 
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "commit.h"
@@ -30,7 +53,24 @@ struct committer_opts {
 	uint32_t ring_size;	/**< changes per worker ring, power of two; 0 = 65536 */
 	uint32_t max_batch;	/**< changes per transaction at most; 0 = 16384 */
 	uint32_t idle_us;	/**< poll interval when every ring is empty; 0 = 20 */
+	bool journal;		/**< journal mode (the store must have a journal) */
+	uint32_t max_lag;	/**< journal mode: entries the applier may lag; 0 = 1 M */
+	uint32_t apply_max;	/**< journal mode: changes per apply transaction; 0 = 65536 */
+	bool pin;		/**< create the threads with affinity @c cpus */
+	cpu_set_t cpus;
 };
+
+/** The ring size for a park of @p park replies per worker: 2 x park, a power of two, at
+ *  least 1024 (see "Sizes" above). Pure. */
+static inline uint32_t committer_ring_size(uint32_t park)
+{
+	uint32_t r = 1024;
+
+	while (r < 2 * park && r < (1u << 30)) {
+		r <<= 1;
+	}
+	return r;
+}
 
 /**
  * Histogram buckets (fixed, cumulative-free: bucket i counts the events that fell in it).
@@ -61,6 +101,15 @@ struct committer_stats {
 	_Atomic int last_error;			/**< last store error, 0 if none */
 	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
 	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */
+	/* journal mode: commit_* and batch_hist are the journal's appends; apply_ns_total is
+	 * the applier's B-tree time */
+	_Atomic uint64_t apply_rounds;		/**< applier transactions committed */
+	_Atomic uint64_t applied;		/**< changes written to the bindings by them */
+	_Atomic uint64_t apply_wall_ns_total;	/**< wall time in store_journal_apply */
+	_Atomic uint64_t apply_cpu_ns_total;	/**< applier thread CPU time */
+	_Atomic uint64_t apply_failures;	/**< applier transactions that failed */
+	_Atomic uint64_t journal_lag_max;	/**< most entries journaled and not applied */
+	_Atomic uint64_t lag_stalls;		/**< committer rounds held back by max_lag */
 };
 
 struct committer;
@@ -74,13 +123,15 @@ extern const struct dp_commit_ops committer_ops;
  */
 struct committer *committer_new(struct store *s, const struct committer_opts *o);
 
-/** Start the thread. @return 0 or negative errno. */
+/** Start the thread (and the applier in journal mode). @return 0 or negative errno. */
 _mustcheck_
 int committer_start(struct committer *c);
 
 /**
  * Stop the thread after committing everything already posted (bounded: it gives up when the
- * store keeps failing for @p max_ms milliseconds). Call after the workers have stopped.
+ * store keeps failing for @p max_ms milliseconds); in journal mode, then the applier after
+ * applying everything journaled (bounded the same way), and trim the journal. Call after
+ * the workers have stopped.
  * @return 0 when everything posted is durable, else the last store error.
  */
 int committer_stop(struct committer *c, unsigned max_ms);
@@ -123,3 +174,11 @@ uint64_t committer_tap_lost(const struct committer *c);
  *         (nothing published).
  */
 int committer_round(struct committer *c);
+
+/**
+ * Journal mode: run one applier round on the calling thread (tests, and the applier's loop):
+ * apply up to apply_max journaled changes to the bindings, then push the failover tap.
+ * @return changes applied, 0 when the bindings were up to date (or not journal mode), or a
+ *         negative store error (nothing applied, the tap untouched).
+ */
+long committer_apply_round(struct committer *c);

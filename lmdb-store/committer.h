@@ -143,12 +143,14 @@ void committer_free(struct committer *c);
 const struct committer_stats *committer_stats(const struct committer *c);
 
 /**
- * The failover tap: after a batch is durable, the address of every change in it flagged
- * DP_CHANGE_FO is pushed to a single-producer/single-consumer ring that the control thread
+ * The failover tap: after a batch is durable (journal mode: once the applier has written it
+ * to the bindings, where its unacked generation is assigned), the address of every change in
+ * it flagged DP_CHANGE_FO is pushed to a single-producer/single-consumer ring that the control thread
  * drains (it then sends the address's current binding to the partner). Enable before
  * committer_start(). When the ring is full the address is not pushed and the lost counter
  * grows: the control thread must then resend every binding of its failover scopes (the
- * store's unacked set still has them, so nothing is forgotten across a restart either).
+ * store's unacked set still has them, so nothing is forgotten across a restart either; in
+ * journal mode the replay at the next start writes the marks of what was only journaled).
  * A change flagged DP_CHANGE_PEER is never pushed (even with DP_CHANGE_FO set too), exactly
  * as the store leaves it out of "unacked". The ring is allocated here and freed by
  * committer_free(); the committer thread never allocates for it. Calling it again before

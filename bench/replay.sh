@@ -70,7 +70,7 @@ print("%-22s %12.0f requests/s  %12.0f replies/s  drops %d  (1 worker core, %.1f
       % (name, (r1 - r0) / dt, (x1 - x0) / dt, d1 - d0, dt))
 PY
 	# With a store: the committer's summary at stop (batches, commit latency, drops by reason).
-	grep -E "store: [0-9]+ changes|committer:" "$work/$name.log" | sed 's/^[^ ]* [^ ]* /    /' || true
+	grep -E "store: [0-9]+ changes|store: journal|committer:" "$work/$name.log" | sed 's/^[^ ]* [^ ]* /    /' || true
 	grep " counters " "$work/$name.log" | tail -1 | grep -oE " drop_[a-z_]+=[0-9]+" |
 		tr -d '\n' | sed 's/^/    last counters:/; s/$/\n/' || true
 }

@@ -52,6 +52,8 @@ struct committer {
 	uint64_t *batch_gen;			/* [max_batch]: store_write_batch_gen() */
 	size_t n_batch;
 	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
+	uint64_t unsynced_seq[DP_MAX_WORKERS];	/* journal mode: of the group appended last */
+	bool unsynced;				/* ... which is not durable yet */
 	uint32_t next_first;			/* drain() fairness */
 	pthread_t thread;
 	bool started;
@@ -142,6 +144,7 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 	c->o.idle_us = o->idle_us ? o->idle_us : 20;
 	c->o.max_lag = o->max_lag ? o->max_lag : 1u << 20;
 	c->o.apply_max = o->apply_max ? o->apply_max : 65536;
+	c->o.apply_gap_us = o->apply_gap_us ? o->apply_gap_us : 5000;
 	if (c->o.journal) {
 		c->abuf = calloc(c->o.apply_max, sizeof(*c->abuf));
 		c->agen = calloc(c->o.apply_max, sizeof(*c->agen));
@@ -344,6 +347,34 @@ static void stat_add(_Atomic uint64_t *ctr, uint64_t v)
 			      memory_order_relaxed);
 }
 
+static void publish(struct committer *c, const uint64_t *seq)
+{
+	for (uint32_t w = 0; w < c->o.n_workers; w++) {
+		if (seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
+			atomic_store_explicit(&c->durable[w], seq[w], memory_order_release);
+		}
+	}
+}
+
+/* Journal mode, nothing to append: flush the group appended last and publish it. */
+static int journal_flush(struct committer *c)
+{
+	int rc;
+
+	if (!c->unsynced) {
+		return 0;
+	}
+	rc = store_journal_sync(c->store);
+	if (rc != 0) {
+		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
+		return rc;
+	}
+	publish(c, c->unsynced_seq);
+	c->unsynced = false;
+	return 0;
+}
+
 int committer_round(struct committer *c)
 {
 	uint64_t t0, t1, cpu0, lag;
@@ -360,12 +391,12 @@ int committer_round(struct committer *c)
 		}
 		if (lag >= c->o.max_lag && c->n_batch == 0) {
 			stat_add(&c->st.lag_stalls, 1);
-			return 0;
+			return journal_flush(c);
 		}
 	}
 	drain(c);
 	if (c->n_batch == 0) {
-		return 0;
+		return c->o.journal ? journal_flush(c) : 0;
 	}
 	/* Timed from here: an idle poll costs no clock read (the thread CPU clock is a
 	 * system call). */
@@ -387,12 +418,16 @@ int committer_round(struct committer *c)
 		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
 		return rc;
 	}
-	for (uint32_t w = 0; w < c->o.n_workers; w++) {
-		if (c->batch_seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
-			atomic_store_explicit(&c->durable[w], c->batch_seq[w], memory_order_release);
+	if (c->o.journal) {
+		/* This append's flush made the previous group durable; this group waits for the
+		 * next append or a flush (journal.h). */
+		if (c->unsynced) {
+			publish(c, c->unsynced_seq);
 		}
-	}
-	if (!c->o.journal) {
+		memcpy(c->unsynced_seq, c->batch_seq, sizeof(c->unsynced_seq));
+		c->unsynced = true;
+	} else {
+		publish(c, c->batch_seq);
 		tap_push(c, c->batch, c->batch_gen, c->n_batch);
 	}
 	n = c->n_batch;
@@ -442,7 +477,7 @@ static bool rings_empty(struct committer *c)
 			return false;
 		}
 	}
-	return c->n_batch == 0;
+	return c->n_batch == 0 && !c->unsynced;
 }
 
 static void sleep_us(unsigned us)
@@ -526,6 +561,12 @@ static void *run_apply(void *arg)
 		} else {
 			backoff = 0;
 			idle = 0;
+			/* Let the next group grow: a larger transaction touches each binding page
+			 * once for many changes, and its flush competes less with the journal's. */
+			if ((uint32_t)n < c->o.apply_max &&
+			    !atomic_load_explicit(&c->astop, memory_order_acquire)) {
+				sleep_us(c->o.apply_gap_us);
+			}
 		}
 	}
 	return NULL;

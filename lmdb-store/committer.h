@@ -18,8 +18,10 @@
  *
  * Journal mode (committer_opts.journal, over a store opened with a journal): the batch is
  * appended to the store's journal instead (store_journal_append(): a few sequential pages
- * and the journal file's own fsync, no B-tree work on the binding database), and the
- * sequences are published as soon as that commit returns: a journaled change is durable.
+ * and one flush of the journal file, no B-tree work on the binding database). A group is
+ * durable once the NEXT append has returned (its flush covers this one's meta page, see
+ * journal.c), or, when nothing follows, once the committer has flushed the journal
+ * (store_journal_sync()); only then are its sequences published.
  * A second thread, the applier, brings the binding database up to date from the journal in
  * large groups (store_journal_apply(), synced), and only then feeds the failover tap, since
  * the unacked generations are assigned there. When the applier falls max_lag entries
@@ -56,6 +58,8 @@ struct committer_opts {
 	bool journal;		/**< journal mode (the store must have a journal) */
 	uint32_t max_lag;	/**< journal mode: entries the applier may lag; 0 = 1 M */
 	uint32_t apply_max;	/**< journal mode: changes per apply transaction; 0 = 65536 */
+	uint32_t apply_gap_us;	/**< journal mode: the applier's pause after a partial group,
+				 *   so that groups grow; 0 = 5000 */
 	bool pin;		/**< create the threads with affinity @c cpus */
 	cpu_set_t cpus;
 };

@@ -23,6 +23,16 @@
  *
  * The worker and its sequence number are not kept: they mean nothing after a restart.
  *
+ * Durability with one flush per append. In strict mode the environment is opened with
+ * MDB_NOMETASYNC: a commit writes its pages, fdatasyncs them, then writes its meta page
+ * without a flush. So an append is durable, not when it returns, but once a later flush
+ * covers that meta page: the next append's fdatasync (it comes before that append's own meta
+ * write) or journal_sync(). LMDB keeps the environment intact either way (a crash only takes
+ * back the last commit whose meta page was not flushed; pages reachable from the two newest
+ * metas are never reused). Each append thus costs one flush, where LMDB's full sync costs
+ * two (the data, then the meta page); the price is that a group's replies leave one commit
+ * later, or after an extra flush when nothing follows it (committer.c).
+ *
  * The map has a fixed size and is never grown: mdb_env_set_mapsize() is legal only while
  * this process has no transaction open on the environment, and the reader (the second
  * stage) is another thread. The default 4 GiB is address space, not disk (the data file
@@ -55,6 +65,7 @@
 
 struct journal {
 	MDB_env *env;
+	bool sync;
 	MDB_dbi dbi;
 	_Atomic uint64_t last;		/* newest sequence appended */
 	pthread_mutex_t err_lock;	/* errmsg: the appender and readers both set it */
@@ -176,6 +187,7 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char
 		return NULL;
 	}
 	pthread_mutex_init(&j->err_lock, NULL);
+	j->sync = sync;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
 		journal_close(j);
@@ -189,7 +201,9 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char
 	}
 	rc = mdb_env_set_mapsize(j->env, (size_t)(map_size ? map_size : JOURNAL_MAP_SIZE));
 	if (rc == MDB_SUCCESS) {
-		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (sync ? 0 : MDB_NOSYNC), 0600);
+		/* Strict: MDB_NOMETASYNC, one fdatasync per append (journal.h). */
+		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (sync ? MDB_NOMETASYNC : MDB_NOSYNC),
+				  0600);
 	}
 	if (rc != MDB_SUCCESS) {
 		fail(j, rc, "open the environment");
@@ -334,6 +348,17 @@ out:
 	}
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+int journal_sync(struct journal *j)
+{
+	int rc;
+
+	if (!j->sync) {
+		return 0;
+	}
+	rc = mdb_env_sync(j->env, 1);
+	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "sync");
 }
 
 uint64_t journal_last(const struct journal *j)

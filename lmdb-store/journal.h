@@ -30,8 +30,9 @@ struct journal;
 
 /**
  * Open (creating if needed) the journal in directory @p dir (created mode 0700).
- * @param sync  true: every append returns only after it is on stable storage (LMDB's default
- *              sync); false: MDB_NOSYNC (relaxed: a power cut may lose the latest appends).
+ * @param sync  true: one flush per append (MDB_NOMETASYNC): an append is on stable storage
+ *              once the NEXT append or journal_sync() has returned (see journal.c); false:
+ *              MDB_NOSYNC (relaxed: a power cut may lose the latest appends).
  * @param map_size  the map's fixed size in bytes (address space, not disk; 0 = 4 GiB). The
  *              map is never grown, so that readers on other threads never see it move: a
  *              full journal fails appends with STORE_E_FULL until it is trimmed.
@@ -53,12 +54,20 @@ bool journal_exists(const char *dir);
  * transaction, and commit it. The appender thread.
  * @param[out] last  the sequence number of the last change appended (the previous last when
  *              n is 0). May be NULL.
- * @return 0 (all of it is durable, per the sync mode), or a negative enum store_err and
- *         nothing of it is written (the sequence numbers are not used up).
+ * @return 0, or a negative enum store_err and nothing of it is written (the sequence numbers
+ *         are not used up). After 0, every earlier append is durable, and this one will be
+ *         after the next append or journal_sync() returns 0 (sync mode).
  */
 _mustcheck_
 int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
 		   size_t trim_max, uint64_t *last);
+
+/**
+ * Flush: every append that returned before is on stable storage when this returns 0
+ * (no-op without sync). The appender thread. @return 0 or a negative enum store_err.
+ */
+_mustcheck_
+int journal_sync(struct journal *j);
 
 /**
  * Read up to @p max changes with sequence numbers > @p after, oldest first, into @p out

@@ -1554,6 +1554,22 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 	return ret;
 }
 
+int store_journal_sync(struct store *s)
+{
+	int ret;
+
+	if (s->jrn == NULL) {
+		return -EINVAL;
+	}
+	ret = journal_sync(s->jrn);
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ret;
+}
+
 int store_journal_trim(struct store *s)
 {
 	uint64_t applied;
@@ -1564,6 +1580,9 @@ int store_journal_trim(struct store *s)
 	}
 	applied = atomic_load_explicit(&s->applied, memory_order_acquire);
 	ret = journal_append(s->jrn, NULL, 0, applied, SIZE_MAX, NULL);
+	if (ret == 0) {
+		ret = journal_sync(s->jrn);
+	}
 	if (ret != 0) {
 		pthread_mutex_lock(&s->lock);
 		set_err(s, "journal: %s", journal_errmsg(s->jrn));
@@ -1651,6 +1670,9 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	}
 	journal_raise(s->jrn, atomic_load(&s->applied));
 	ret = journal_append(s->jrn, NULL, 0, atomic_load(&s->applied), SIZE_MAX, NULL);
+	if (ret == 0) {
+		ret = journal_sync(s->jrn);
+	}
 	if (ret != 0) {
 		set_err(s, "journal: %s", journal_errmsg(s->jrn));
 	}

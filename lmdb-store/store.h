@@ -29,7 +29,8 @@
  *
  * The journal (store_opts.journal; the daemon's strict mode): a second LMDB environment in
  * "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() commits changes in
- * one small sequential transaction, durable when it returns; store_journal_apply() brings
+ * one small sequential transaction, durable once the next one (or store_journal_sync())
+ * returns; store_journal_apply() brings
  * "bindings", "clients" and "unacked" up to date from it later, in transactions that also
  * move the mark "journal-applied" (u64, big endian) in "meta" to the newest entry they hold,
  * and appends delete only entries at or below a mark that is durable. store_open() replays
@@ -244,9 +245,10 @@ void store_inject_failure(struct store *s, unsigned n, int err);
 bool store_has_journal(const struct store *s);
 
 /**
- * Append @p n changes to the journal in one transaction and commit it (synced in strict
- * mode): when 0 is returned they are durable, and store_journal_apply() will write them to
- * the bindings in this order. The same transaction deletes some of the oldest entries the
+ * Append @p n changes to the journal in one transaction and commit it with one flush (strict
+ * mode): when 0 is returned every EARLIER append is durable, and these are once the next
+ * append or store_journal_sync() returns 0 (journal.c says why); store_journal_apply() will
+ * write them to the bindings in this order. The same transaction deletes some of the oldest entries the
  * bindings already hold durably (bounded, more than @p n). Does not wait for the store's
  * lock: the applier may be writing the bindings meanwhile. The single appender thread.
  * @return 0, -EINVAL (no journal, or a change store_change_valid() refuses: nothing
@@ -267,6 +269,11 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
  */
 _mustcheck_
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);
+
+/** Make every append that returned durable (strict mode; a no-op otherwise). The appender
+ *  thread. @return 0, -EINVAL (no journal) or a store error. */
+_mustcheck_
+int store_journal_sync(struct store *s);
 
 /**
  * Delete every journal entry the bindings hold durably (at stop: a clean store leaves an

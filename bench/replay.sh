@@ -34,7 +34,8 @@ run() {
 	cat > "$work/$name.json" <<JSON
 {
   "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
-              "durability": "$durability", "store": "$store" },
+              "durability": "$durability", "store": "$store",
+              "control-socket": "" },
   "ports": [ { "name": "replay", "device": "net_pcap0,rx_pcap=$pcap,infinite_rx=1",
                "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
   "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",

@@ -285,7 +285,8 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 		rc = mdb_put(txn, j->dbi, &k, &v, MDB_APPEND);
 		if (rc != MDB_SUCCESS) {
 			mdb_txn_abort(txn);
-			return fail(j, rc, "append entry %llu", (unsigned long long)(seq + 1 + i));
+			return fail(j, rc, "append entry %llu",
+				    (unsigned long long)seq + 1 + (unsigned long long)i);
 		}
 	}
 	rc = mdb_txn_commit(txn);	/* frees the transaction, even when it fails */

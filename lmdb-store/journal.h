@@ -7,15 +7,15 @@
  * A journal is an LMDB environment of its own (a directory, "<store>/journal"), holding one
  * unnamed database: key = a sequence number (u64, big endian, from 1, never reused), value =
  * one encoded struct dp_change (see journal.c). A group of changes is appended with
- * MDB_APPEND in ONE write transaction and committed with LMDB's sync: it touches only the
- * last leaf pages of one B-tree and its fsync flushes only this small file, not the binding
- * database. The binding database is brought up to date from the journal later, by
+ * MDB_APPEND in ONE write transaction and committed with one flush (journal_open()): it
+ * touches only the last leaf pages of one B-tree and its fdatasync flushes only this small
+ * file, not the binding database. The binding database is brought up to date from the journal later, by
  * store_journal_apply(); the journal's oldest entries are deleted (trimmed) by a later append
  * once store.c says the bindings holding them are durable.
  *
- * Threads: one appender (journal_append, journal_trim) and any number of readers
- * (journal_read, journal_last) at the same time; LMDB orders them (MDB_NOTLS readers, one
- * writer). journal_open/journal_close: no other call may run.
+ * Threads: one appender (journal_append, journal_sync, journal_raise) and any number of
+ * readers (journal_read, journal_last, journal_count) at the same time; LMDB orders them
+ * (MDB_NOTLS readers, one writer). journal_open/journal_close: no other call may run.
  */
 #pragma once
 

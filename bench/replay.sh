@@ -53,7 +53,8 @@ run() {
 	cat > "$work/$name.json" <<JSON
 {
   "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 0, "mbufs": 16383,
-              "durability": "$durability", "store": "$store" },
+              "durability": "$durability", "store": "$store",
+              "control-socket": "" },
   "ports": [ { "name": "replay", "device": "net_pcap0,rx_pcap=$pcap,infinite_rx=1",
                "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
   "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
@@ -89,7 +90,7 @@ print("%-22s %12.0f requests/s  %12.0f replies/s  drops %d  (1 worker core, %.1f
       % (name, (r1 - r0) / dt, (x1 - x0) / dt, d1 - d0, dt))
 PY
 	# With a store: the committer's summary at stop (batches, commit latency, drops by reason).
-	grep -E "store: [0-9]+ changes|committer:" "$work/$name.log" | sed 's/^[^ ]* [^ ]* /    /' || true
+	grep -E "store: [0-9]+ changes|store: journal|committer:" "$work/$name.log" | sed 's/^[^ ]* [^ ]* /    /' || true
 	grep " counters " "$work/$name.log" | tail -1 | grep -oE " drop_[a-z_]+=[0-9]+" |
 		tr -d '\n' | sed 's/^/    last counters:/; s/$/\n/' || true
 }

@@ -174,7 +174,15 @@
 	X(apply_ns_total, "store-apply-ns", \
 	  "Of store-commit-ns, applying changes before the commit's write-out and sync (ns).") \
 	X(cpu_ns_total, "store-committer-cpu-ns", "Committer thread CPU time in busy rounds (ns).") \
-	X(max_batch_seen, "store-batch-max", "Largest batch committed (changes).")
+	X(max_batch_seen, "store-batch-max", "Largest batch committed (changes).") \
+	X(apply_rounds, "store-apply-commits", \
+	  "Journal mode: transactions bringing the bindings up to date from the journal.") \
+	X(applied, "store-applied", "Journal mode: changes written to the bindings from it.") \
+	X(apply_failures, "store-apply-failures", "Journal mode: such transactions that failed.") \
+	X(journal_lag_max, "store-journal-lag-max", \
+	  "Journal mode: most changes journaled and not yet applied.") \
+	X(lag_stalls, "store-journal-stalls", \
+	  "Journal mode: committer rounds held back because the bindings lagged too far.")
 
 /*
  * X(member, stat, help): the control socket's counters (struct ctl_stats, controlplane/ctl.h);

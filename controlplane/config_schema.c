@@ -31,6 +31,7 @@
 #include "byteorder.h"
 #include "config.h"
 #include "config_impl.h"
+#include "cpulist.h"
 #include "dhcp4_opts.h"
 #include "fmt.h"
 
@@ -1201,11 +1202,16 @@ json_t *cs_options_json(const struct dp_optlist *l, bool *ok)
 static int server_post(struct pctx *p, const char *path, const json_t *json, void *obj)
 {
 	const struct dp_config *c = obj;
+	cpu_set_t cpus;
 
 	(void)path;
 	(void)json;
 	if (c->store_map_mb > c->store_max_mb) {
 		return cs_fail(p, "server.store-map-size", "is larger than server.store-max-size");
+	}
+	if (c->committer_cpus[0] != '\0' && lw_cpulist_parse(c->committer_cpus, &cpus) != 0) {
+		return cs_fail(p, "server.committer-cpus", "is not a CPU list such as \"0,2-3\" "
+			       "(CPUs below %d)", CPU_SETSIZE);
 	}
 	return 0;
 }
@@ -1621,6 +1627,10 @@ static const struct cs_item server_items[] = {
 	{ "store-max-size", CS_INT, 0, AT(C, store_max_mb), .min = 1, .max = 1048576,
 	  .def = 65536, .doc = "how far the LMDB map may grow, MiB (live: raising it "
 		 "ends a \"store full\" outage)" },
+	{ "committer-cpus", CS_STR, 0, AT(C, committer_cpus), .min = 0,
+	  .doc = "CPUs of the store's committer and applier threads, a list such as \"0\" or "
+		 "\"0,2-3\"; \"\" = the control lcore's CPU. Keep them off the workers' CPUs "
+		 "(doc/durable-path.md)" },
 	{ "control-socket", CS_STR, 0, .off = offsetof(C, control_socket),
 	  .size = SUN_PATH_MAX + 1, .min = 0, .def_str = "/run/leasewire/leasewire.sock",
 	  .doc = "unix control socket path; \"\" = no control socket" },

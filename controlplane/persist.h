@@ -1,8 +1,8 @@
 /*
  * persist: where the daemon's binding changes go, and what it loads at start.
  *
- * With server.store set: the LMDB store and its committer (group commit; strict or relaxed
- * durability); every binding in the store is loaded into the RCU tables before any port
+ * With server.store set: the LMDB store and its committer (group commit; strict durability
+ * through the store's journal and the applier thread, or relaxed); every binding in the store is loaded into the RCU tables before any port
  * starts, and bindings that ended while the daemon was down are reclaimed and written back.
  * Without it: the in-memory sink, loudly logged.
  *

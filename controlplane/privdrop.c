@@ -333,7 +333,9 @@ static void check_store(const char *dir)
 /* Give the store and the control socket to @uid:@gid (the socket keeps its group). */
 static int give(const struct cp_priv_opts *o, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	/* The strict mode's journal (lmdb-store/journal.h) is a subdirectory of the store. */
+	static const char *const files[] = { "data.mdb", "lock.mdb", "journal",
+					     "journal/data.mdb", "journal/lock.mdb" };
 	struct stat st;
 
 	if (o->store_dir != NULL && o->store_dir[0] != '\0') {

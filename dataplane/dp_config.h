@@ -268,6 +268,7 @@ struct dp_config {
 	char store_path[256];		/**< LMDB directory, "" = in-memory only */
 	uint32_t store_map_mb;		/**< initial LMDB map size, MiB */
 	uint32_t store_max_mb;		/**< the map grows up to this, MiB */
+	char committer_cpus[128];	/**< CPU list of the store's threads, "" = control's */
 	char control_socket[256];	/**< unix control socket path, "" = none */
 	char control_group[64];		/**< group for a 0660 socket, "" = 0600 */
 	uint32_t control_max_request;	/**< bytes */

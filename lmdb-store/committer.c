@@ -52,6 +52,8 @@ struct committer {
 	uint64_t *batch_gen;			/* [max_batch]: store_write_batch_gen() */
 	size_t n_batch;
 	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
+	uint64_t unsynced_seq[DP_MAX_WORKERS];	/* journal mode: of the group appended last */
+	bool unsynced;				/* ... which is not durable yet */
 	uint32_t next_first;			/* drain() fairness */
 	pthread_t thread;
 	bool started;
@@ -60,6 +62,14 @@ struct committer {
 	int stop_result;
 	struct committer_stats st;
 	struct tap tap;
+
+	/* journal mode: the second stage (applier thread) */
+	struct dp_change *abuf;			/* [apply_max] */
+	uint64_t *agen;				/* [apply_max] */
+	pthread_t athread;
+	bool astarted;
+	_Atomic bool astop;
+	int astop_result;
 };
 
 static int post(void *ctx, const struct dp_change *c)
@@ -118,7 +128,8 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 	struct committer *c;
 	uint32_t size = o->ring_size ? o->ring_size : 65536;
 
-	if (o->n_workers == 0 || o->n_workers > DP_MAX_WORKERS || (size & (size - 1)) != 0) {
+	if (o->n_workers == 0 || o->n_workers > DP_MAX_WORKERS || (size & (size - 1)) != 0 ||
+	    (o->journal && !store_has_journal(s))) {
 		return NULL;
 	}
 	c = aligned_alloc(64, (sizeof(*c) + 63) & ~(size_t)63);
@@ -131,6 +142,16 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 	c->o.ring_size = size;
 	c->o.max_batch = o->max_batch ? o->max_batch : 16384;
 	c->o.idle_us = o->idle_us ? o->idle_us : 20;
+	c->o.max_lag = o->max_lag ? o->max_lag : 1u << 20;
+	c->o.apply_max = o->apply_max ? o->apply_max : 65536;
+	c->o.apply_gap_us = o->apply_gap_us ? o->apply_gap_us : 5000;
+	if (c->o.journal) {
+		c->abuf = calloc(c->o.apply_max, sizeof(*c->abuf));
+		c->agen = calloc(c->o.apply_max, sizeof(*c->agen));
+		if (c->abuf == NULL || c->agen == NULL) {
+			goto fail;
+		}
+	}
 	c->mask = size - 1;
 	c->rings = aligned_alloc(64, sizeof(*c->rings) * o->n_workers);
 	if (c->rings != NULL) {
@@ -164,6 +185,8 @@ void committer_free(struct committer *c)
 	free(c->rings);
 	free(c->batch);
 	free(c->batch_gen);
+	free(c->abuf);
+	free(c->agen);
 	free(c->tap.slots);
 	free(c->tap.gens);
 	free(c);
@@ -211,8 +234,10 @@ static bool change_is_fo(const struct dp_change *ch)
 	return (ch->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) == DP_CHANGE_FO;
 }
 
-/* Committer thread, after the batch is durable and published. One release per batch. */
-static void tap_push(struct committer *c)
+/* After @p n changes are in the bindings (committer thread, or the applier in journal
+ * mode: the single producer either way). One release per call. */
+static void tap_push(struct committer *c, const struct dp_change *ch, const uint64_t *gens,
+		     size_t n)
 {
 	struct tap *t = &c->tap;
 	uint64_t h, room;
@@ -223,16 +248,16 @@ static void tap_push(struct committer *c)
 	}
 	h = atomic_load_explicit(&t->head, memory_order_relaxed);
 	room = t->mask + 1 - (h - atomic_load_explicit(&t->tail, memory_order_acquire));
-	for (size_t i = 0; i < c->n_batch; i++) {
-		if (!change_is_fo(&c->batch[i])) {
+	for (size_t i = 0; i < n; i++) {
+		if (!change_is_fo(&ch[i])) {
 			continue;
 		}
 		if (room == 0) {
 			lost++;
 			continue;
 		}
-		t->gens[h & t->mask] = c->batch_gen[i];
-		t->slots[h++ & t->mask] = c->batch[i].addr;
+		t->gens[h & t->mask] = gens[i];
+		t->slots[h++ & t->mask] = ch[i].addr;
 		room--;
 	}
 	atomic_store_explicit(&t->head, h, memory_order_release);
@@ -322,24 +347,71 @@ static void stat_add(_Atomic uint64_t *ctr, uint64_t v)
 			      memory_order_relaxed);
 }
 
+static void publish(struct committer *c, const uint64_t *seq)
+{
+	for (uint32_t w = 0; w < c->o.n_workers; w++) {
+		if (seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
+			atomic_store_explicit(&c->durable[w], seq[w], memory_order_release);
+		}
+	}
+}
+
+/* Journal mode, nothing to append: flush the group appended last and publish it. */
+static int journal_flush(struct committer *c)
+{
+	int rc;
+
+	if (!c->unsynced) {
+		return 0;
+	}
+	rc = store_journal_sync(c->store);
+	if (rc != 0) {
+		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
+		return rc;
+	}
+	publish(c, c->unsynced_seq);
+	c->unsynced = false;
+	return 0;
+}
+
 int committer_round(struct committer *c)
 {
-	uint64_t t0, t1, cpu0;
+	uint64_t t0, t1, cpu0, lag;
 	int rc;
 	size_t n;
 
+	if (c->o.journal) {
+		/* Back-pressure: a second stage that fell this far behind stops the drain, so
+		 * the rings fill and the workers drop requests instead of the journal growing
+		 * without bound. */
+		lag = store_journal_lag(c->store);
+		if (lag > atomic_load_explicit(&c->st.journal_lag_max, memory_order_relaxed)) {
+			atomic_store_explicit(&c->st.journal_lag_max, lag, memory_order_relaxed);
+		}
+		if (lag >= c->o.max_lag && c->n_batch == 0) {
+			stat_add(&c->st.lag_stalls, 1);
+			return journal_flush(c);
+		}
+	}
 	drain(c);
 	if (c->n_batch == 0) {
-		return 0;
+		return c->o.journal ? journal_flush(c) : 0;
 	}
 	/* Timed from here: an idle poll costs no clock read (the thread CPU clock is a
 	 * system call). */
 	cpu0 = thread_cpu_ns();
 	t0 = now_ns();
-	rc = store_write_batch_gen(c->store, c->batch, c->n_batch, c->batch_gen);
+	if (c->o.journal) {
+		rc = store_journal_append(c->store, c->batch, c->n_batch);
+	} else {
+		rc = store_write_batch_gen(c->store, c->batch, c->n_batch, c->batch_gen);
+	}
 	t1 = now_ns();
 	stat_add(&c->st.commit_ns_total, t1 - t0);
-	stat_add(&c->st.apply_ns_total, store_last_apply_ns(c->store));
+	if (!c->o.journal) {
+		stat_add(&c->st.apply_ns_total, store_last_apply_ns(c->store));
+	}
 	atomic_store_explicit(&c->st.store_reopens, store_reopens(c->store), memory_order_relaxed);
 	if (rc != 0) {
 		/* Keep the batch; publish nothing. */
@@ -350,12 +422,18 @@ int committer_round(struct committer *c)
 		return rc;
 	}
 	atomic_store_explicit(&c->st.failing, false, memory_order_relaxed);
-	for (uint32_t w = 0; w < c->o.n_workers; w++) {
-		if (c->batch_seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
-			atomic_store_explicit(&c->durable[w], c->batch_seq[w], memory_order_release);
+	if (c->o.journal) {
+		/* This append's flush made the previous group durable; this group waits for the
+		 * next append or a flush (journal.h). */
+		if (c->unsynced) {
+			publish(c, c->unsynced_seq);
 		}
+		memcpy(c->unsynced_seq, c->batch_seq, sizeof(c->unsynced_seq));
+		c->unsynced = true;
+	} else {
+		publish(c, c->batch_seq);
+		tap_push(c, c->batch, c->batch_gen, c->n_batch);
 	}
-	tap_push(c);
 	n = c->n_batch;
 	c->n_batch = 0;
 	atomic_fetch_add_explicit(&c->st.batches, 1, memory_order_relaxed);
@@ -369,6 +447,32 @@ int committer_round(struct committer *c)
 	return (int)n;
 }
 
+long committer_apply_round(struct committer *c)
+{
+	uint64_t t0, cpu0;
+	long n;
+
+	if (!c->o.journal || store_journal_lag(c->store) == 0) {
+		return 0;
+	}
+	cpu0 = thread_cpu_ns();
+	t0 = now_ns();
+	n = store_journal_apply(c->store, c->abuf, c->agen, c->o.apply_max);
+	if (n < 0) {
+		atomic_fetch_add_explicit(&c->st.apply_failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&c->st.last_error, (int)n, memory_order_relaxed);
+		return n;
+	}
+	stat_add(&c->st.apply_wall_ns_total, now_ns() - t0);
+	stat_add(&c->st.apply_ns_total, store_last_apply_ns(c->store));
+	/* In the bindings now, unacked marks included: the partner may hear of them. */
+	tap_push(c, c->abuf, c->agen, (size_t)n);
+	stat_add(&c->st.apply_rounds, 1);
+	stat_add(&c->st.applied, (uint64_t)n);
+	stat_add(&c->st.apply_cpu_ns_total, thread_cpu_ns() - cpu0);
+	return n;
+}
+
 static bool rings_empty(struct committer *c)
 {
 	for (uint32_t w = 0; w < c->o.n_workers; w++) {
@@ -377,7 +481,7 @@ static bool rings_empty(struct committer *c)
 			return false;
 		}
 	}
-	return c->n_batch == 0;
+	return c->n_batch == 0 && !c->unsynced;
 }
 
 static void sleep_us(unsigned us)
@@ -426,25 +530,114 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* The second stage: bring the bindings up to date from the journal, off the ACK path. */
+static void *run_apply(void *arg)
+{
+	struct committer *c = arg;
+	unsigned backoff = 0, idle = 0;
+	uint64_t stop_deadline = 0;
+
+	for (;;) {
+		long n = committer_apply_round(c);
+
+		if (atomic_load_explicit(&c->astop, memory_order_acquire)) {
+			/* The appender has stopped: apply what it journaled, then leave. */
+			if (stop_deadline == 0) {
+				stop_deadline = now_ns() + (uint64_t)c->stop_max_ms * 1000000ULL;
+			}
+			if (store_journal_lag(c->store) == 0) {
+				c->astop_result = 0;
+				break;
+			}
+			if (now_ns() >= stop_deadline) {
+				c->astop_result = n < 0 ? (int)n : -ETIMEDOUT;
+				break;
+			}
+		}
+		if (n < 0) {
+			backoff = backoff ? (backoff * 2 > 100000 ? 100000 : backoff * 2) : 1000;
+			sleep_us(backoff);
+		} else if (n == 0) {
+			/* Nothing journaled: the bindings may lag, so no hurry; but a large
+			 * group per transaction is what makes this stage cheap. */
+			backoff = 0;
+			sleep_us(++idle < 1000 ? c->o.idle_us * 10 : 2000);
+		} else {
+			backoff = 0;
+			idle = 0;
+			/* Let the next group grow: a larger transaction touches each binding page
+			 * once for many changes, and its flush competes less with the journal's. */
+			if ((uint32_t)n < c->o.apply_max &&
+			    !atomic_load_explicit(&c->astop, memory_order_acquire)) {
+				sleep_us(c->o.apply_gap_us);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* @return 0 or a positive pthread error. */
+static int spawn(struct committer *c, pthread_t *th, void *(*fn)(void *))
+{
+	pthread_attr_t attr;
+	int rc = pthread_attr_init(&attr);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (c->o.pin) {
+		rc = pthread_attr_setaffinity_np(&attr, sizeof(c->o.cpus), &c->o.cpus);
+	}
+	if (rc == 0) {
+		rc = pthread_create(th, &attr, fn, c);
+	}
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
 int committer_start(struct committer *c)
 {
-	int rc = pthread_create(&c->thread, NULL, run, c);
+	int rc = spawn(c, &c->thread, run);
 
 	if (rc != 0) {
 		return -rc;
 	}
 	c->started = true;
+	if (c->o.journal) {
+		rc = spawn(c, &c->athread, run_apply);
+		if (rc != 0) {
+			(void)committer_stop(c, 0);
+			return -rc;
+		}
+		c->astarted = true;
+	}
 	return 0;
 }
 
 int committer_stop(struct committer *c, unsigned max_ms)
 {
-	if (!c->started) {
-		return 0;
+	int ret = 0;
+
+	if (c->started) {
+		c->stop_max_ms = max_ms;
+		atomic_store_explicit(&c->stop, true, memory_order_release);
+		pthread_join(c->thread, NULL);
+		c->started = false;
+		ret = c->stop_result;
 	}
-	c->stop_max_ms = max_ms;
-	atomic_store_explicit(&c->stop, true, memory_order_release);
-	pthread_join(c->thread, NULL);
-	c->started = false;
-	return c->stop_result;
+	if (c->astarted) {
+		c->stop_max_ms = max_ms;
+		atomic_store_explicit(&c->astop, true, memory_order_release);
+		pthread_join(c->athread, NULL);
+		c->astarted = false;
+		if (ret == 0) {
+			ret = c->astop_result;
+		}
+		/* A clean stop leaves an empty journal; a failed trim costs only space (the
+		 * next start replays nothing twice: the applied mark says where it stands). */
+		if (ret == 0 && store_journal_trim(c->store) != 0) {
+			atomic_fetch_add_explicit(&c->st.apply_failures, 1, memory_order_relaxed);
+		}
+	}
+	return ret;
 }

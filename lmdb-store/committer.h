@@ -18,9 +18,33 @@
  * (failing) and why (full_failures: the map is at its limit, which raising it with
  * store_set_max_map_size() cures; io_failures: the disk, which the store survives, reopening
  * its environment if LMDB gave it up); the control thread turns them into events.
+ *
+ * Journal mode (committer_opts.journal, over a store opened with a journal): the batch is
+ * appended to the store's journal instead (store_journal_append(): a few sequential pages
+ * and one flush of the journal file, no B-tree work on the binding database). A group is
+ * durable once the NEXT append has returned (its flush covers this one's meta page, see
+ * journal.c), or, when nothing follows, once the committer has flushed the journal
+ * (store_journal_sync()); only then are its sequences published.
+ * A second thread, the applier, brings the binding database up to date from the journal in
+ * large groups (store_journal_apply(), synced), and only then feeds the failover tap, since
+ * the unacked generations are assigned there. When the applier falls max_lag entries
+ * behind, the committer stops draining the rings until it catches up (lag_stalls), so the
+ * workers see full rings and drop requests rather than the journal growing without bound.
+ *
+ * Sizes (doc/durable-path.md, "Sizing"): a worker has at most rate x (commit latency + the
+ * gathering time of the group before it) replies parked, which is what DP_PARK_MAX covers;
+ * each parked reply has one change in the ring or the batch, and changes that need no reply
+ * (releases, declines) come on top, so a ring of twice the park (rounded to a power of two)
+ * never drops a change whose reply could have been parked: committer_ring_size().
+ *
+ * Placement: both threads are created with the affinity of committer_opts.cpus when pin is
+ * set (the daemon's server.committer-cpus), otherwise with the creating thread's (the control
+ * lcore's CPU). Neither should share a CPU with a busy-polling worker: the commit latency
+ * then becomes the scheduler's time slice.
  */
 #pragma once
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,7 +58,26 @@ struct committer_opts {
 	uint32_t ring_size;	/**< changes per worker ring, power of two; 0 = 65536 */
 	uint32_t max_batch;	/**< changes per transaction at most; 0 = 16384 */
 	uint32_t idle_us;	/**< poll interval when every ring is empty; 0 = 20 */
+	bool journal;		/**< journal mode (the store must have a journal) */
+	uint32_t max_lag;	/**< journal mode: entries the applier may lag; 0 = 1 M */
+	uint32_t apply_max;	/**< journal mode: changes per apply transaction; 0 = 65536 */
+	uint32_t apply_gap_us;	/**< journal mode: the applier's pause after a partial group,
+				 *   so that groups grow; 0 = 5000 */
+	bool pin;		/**< create the threads with affinity @c cpus */
+	cpu_set_t cpus;
 };
+
+/** The ring size for a park of @p park replies per worker: 2 x park, a power of two, at
+ *  least 1024 (see "Sizes" above). Pure. */
+static inline uint32_t committer_ring_size(uint32_t park)
+{
+	uint32_t r = 1024;
+
+	while (r < 2 * park && r < (1u << 30)) {
+		r <<= 1;
+	}
+	return r;
+}
 
 /**
  * Histogram buckets (fixed, cumulative-free: bucket i counts the events that fell in it).
@@ -69,6 +112,15 @@ struct committer_stats {
 	_Atomic int last_error;			/**< last store error, 0 if none */
 	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
 	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */
+	/* journal mode: commit_* and batch_hist are the journal's appends; apply_ns_total is
+	 * the applier's B-tree time */
+	_Atomic uint64_t apply_rounds;		/**< applier transactions committed */
+	_Atomic uint64_t applied;		/**< changes written to the bindings by them */
+	_Atomic uint64_t apply_wall_ns_total;	/**< wall time in store_journal_apply */
+	_Atomic uint64_t apply_cpu_ns_total;	/**< applier thread CPU time */
+	_Atomic uint64_t apply_failures;	/**< applier transactions that failed */
+	_Atomic uint64_t journal_lag_max;	/**< most entries journaled and not applied */
+	_Atomic uint64_t lag_stalls;		/**< committer rounds held back by max_lag */
 };
 
 struct committer;
@@ -82,13 +134,15 @@ extern const struct dp_commit_ops committer_ops;
  */
 struct committer *committer_new(struct store *s, const struct committer_opts *o);
 
-/** Start the thread. @return 0 or negative errno. */
+/** Start the thread (and the applier in journal mode). @return 0 or negative errno. */
 _mustcheck_
 int committer_start(struct committer *c);
 
 /**
  * Stop the thread after committing everything already posted (bounded: it gives up when the
- * store keeps failing for @p max_ms milliseconds). Call after the workers have stopped.
+ * store keeps failing for @p max_ms milliseconds); in journal mode, then the applier after
+ * applying everything journaled (bounded the same way), and trim the journal. Call after
+ * the workers have stopped.
  * @return 0 when everything posted is durable, else the last store error.
  */
 int committer_stop(struct committer *c, unsigned max_ms);
@@ -100,12 +154,14 @@ void committer_free(struct committer *c);
 const struct committer_stats *committer_stats(const struct committer *c);
 
 /**
- * The failover tap: after a batch is durable, the address of every change in it flagged
- * DP_CHANGE_FO is pushed to a single-producer/single-consumer ring that the control thread
+ * The failover tap: after a batch is durable (journal mode: once the applier has written it
+ * to the bindings, where its unacked generation is assigned), the address of every change in
+ * it flagged DP_CHANGE_FO is pushed to a single-producer/single-consumer ring that the control thread
  * drains (it then sends the address's current binding to the partner). Enable before
  * committer_start(). When the ring is full the address is not pushed and the lost counter
  * grows: the control thread must then resend every binding of its failover scopes (the
- * store's unacked set still has them, so nothing is forgotten across a restart either).
+ * store's unacked set still has them, so nothing is forgotten across a restart either; in
+ * journal mode the replay at the next start writes the marks of what was only journaled).
  * A change flagged DP_CHANGE_PEER is never pushed (even with DP_CHANGE_FO set too), exactly
  * as the store leaves it out of "unacked". The ring is allocated here and freed by
  * committer_free(); the committer thread never allocates for it. Calling it again before
@@ -131,3 +187,11 @@ uint64_t committer_tap_lost(const struct committer *c);
  *         (nothing published).
  */
 int committer_round(struct committer *c);
+
+/**
+ * Journal mode: run one applier round on the calling thread (tests, and the applier's loop):
+ * apply up to apply_max journaled changes to the bindings, then push the failover tap.
+ * @return changes applied, 0 when the bindings were up to date (or not journal mode), or a
+ *         negative store error (nothing applied, the tap untouched).
+ */
+long committer_apply_round(struct committer *c);

@@ -78,9 +78,11 @@
 
 #include "byteorder.h"
 #include "fmt.h"
+#include "journal.h"
 #include "lease.h"
 #include "lw_attr.h"
 #include "store.h"
+#include "store_impl.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
 #define DEFAULT_MAX_MAP_SIZE	(64ull << 30)
@@ -135,6 +137,10 @@ struct store {
 	unsigned inject_n;
 	int inject_err;
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
+	struct journal *jrn;		/* the journal (store_journal_*); NULL: none */
+	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
+	void (*apply_hook)(void *arg, size_t i);	/* store_inject_apply_hook() */
+	void *apply_hook_arg;
 	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
@@ -161,33 +167,34 @@ static void set_err(struct store *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The one place where MDB_* codes (and the errno values LMDB passes through) become ours. */
-static int mdb_to_store(struct store *s, int rc, const char *what)
+/* The one place where MDB_* codes (and the errno values LMDB passes through) become ours
+ * (journal.c uses it too). */
+int store_mdb_err(int rc)
 {
-	int ret;
-
 	switch (rc) {
 	case MDB_SUCCESS:
 		return 0;
 	case MDB_NOTFOUND:
-		ret = -ENOENT;
-		break;
+		return -ENOENT;
 	case MDB_MAP_FULL:
-		ret = STORE_E_FULL;
-		break;
+		return STORE_E_FULL;
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
-		ret = STORE_E_CORRUPT;
-		break;
+		return STORE_E_CORRUPT;
 	case MDB_INCOMPATIBLE:
-		ret = STORE_E_SCHEMA;
-		break;
+		return STORE_E_SCHEMA;
 	default:
-		ret = rc > 0 ? -rc : STORE_E_IO;
-		break;
+		return rc > 0 ? -rc : STORE_E_IO;
+	}
+}
+
+static int mdb_to_store(struct store *s, int rc, const char *what)
+{
+	if (rc == MDB_SUCCESS) {
+		return 0;
 	}
 	set_err(s, "%s: %s", what, mdb_strerror(rc));
-	return ret;
+	return store_mdb_err(rc);
 }
 
 static void refresh_map_size(struct store *s)
@@ -919,6 +926,8 @@ void store_set_max_map_size(struct store *s, uint64_t max_map_size)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static int open_journal(struct store *s, const struct store_opts *o, const char *dir);
+
 struct store *store_open(const char *dir, const struct store_opts *o, char *err, size_t errlen)
 {
 	unsigned flags = MDB_NOTLS;
@@ -954,6 +963,9 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 	if (env_open(s) != 0) {
 		goto fail;
 	}
+	if (open_journal(s, o, dir) != 0) {
+		goto fail;
+	}
 	return s;
 
 fail:
@@ -974,6 +986,7 @@ void store_close(struct store *s)
 	if (!s) {
 		return;
 	}
+	journal_close(s->jrn);
 	if (s->spare_rtxn) {
 		mdb_txn_abort(s->spare_rtxn);
 	}
@@ -1459,5 +1472,281 @@ uint64_t store_unacked_count(struct store *s)
 	pthread_mutex_lock(&s->lock);
 	ret = count_locked(s, DB_UNACKED);
 	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* --- the journal: strict durability's commit path (journal.h), and its second stage --- */
+
+static const char META_APPLIED[] = "journal-applied";
+#define JOURNAL_DIR		"journal"
+#define REPLAY_CHUNK		16384
+
+/* The journal's sequence that the bindings hold, read inside the write transaction @p t. */
+static uint64_t applied_get(struct store_txn *t)
+{
+	MDB_val v;
+
+	if (txn_get(t, DB_META, META_APPLIED, sizeof(META_APPLIED) - 1, &v) && v.mv_size == 8) {
+		return lw_get64(v.mv_data);
+	}
+	return 0;
+}
+
+struct jr_apply {
+	struct dp_change *out;	/* caller's array of max */
+	uint64_t *gens;		/* caller's array of max, or NULL */
+	uint64_t *seqs;		/* [max] */
+	size_t max;
+	long n;			/* changes applied (read from the journal) */
+	uint64_t mark;		/* the applied mark written */
+};
+
+/*
+ * The mark is read in the transaction that moves it, so that another process opening the
+ * same store (leasewired --dump) can never apply a change twice: LMDB serialises write
+ * transactions across processes, and each one applies exactly what lies after the mark.
+ */
+static void fill_journal(struct store_txn *t, const void *arg)
+{
+	struct jr_apply *a = (struct jr_apply *)arg;
+	struct store *s = t->s;
+	uint64_t t0 = mono_ns(), from;
+	uint8_t mark[8];
+
+	a->n = 0;
+	from = applied_get(t);
+	if (t->ret) {
+		return;
+	}
+	a->n = journal_read(s->jrn, from, a->out, a->seqs, a->max);
+	if (a->n < 0) {
+		set_err(s, "%s", journal_errmsg(s->jrn));
+		t->ret = (int)a->n;
+		a->n = 0;
+		return;
+	}
+	if (a->n == 0) {
+		a->mark = from;
+		return;
+	}
+	if (check_batch(s, a->out, (size_t)a->n) != 0) {
+		/* The appender checked them: such an entry is damage, never skipped. */
+		t->ret = STORE_E_CORRUPT;
+		return;
+	}
+	for (long i = 0; i < a->n && !t->ret; i++) {
+		if (s->apply_hook != NULL) {
+			s->apply_hook(s->apply_hook_arg, (size_t)i);
+		}
+		apply_change(t, &a->out[i], a->gens != NULL ? &a->gens[i] : NULL);
+	}
+	a->mark = a->seqs[a->n - 1];
+	lw_put64(mark, a->mark);
+	txn_put(t, DB_META, META_APPLIED, sizeof(META_APPLIED) - 1, mark, sizeof(mark));
+	s->last_apply_ns = mono_ns() - t0;
+}
+
+static long journal_apply_locked(struct store *s, struct dp_change *out, uint64_t *gens,
+				 uint64_t *seqs, size_t max)
+{
+	struct jr_apply a = {.out = out, .gens = gens, .seqs = seqs, .max = max};
+	int ret;
+
+	ret = write_txn_locked(s, fill_journal, &a);
+	if (ret != 0) {
+		return ret;
+	}
+	/* An empty read committed nothing of ours (LMDB writes no page for a clean txn). */
+	atomic_store_explicit(&s->applied, a.mark, memory_order_release);
+	return a.n;
+}
+
+long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max)
+{
+	uint64_t *seqs;
+	long ret;
+
+	if (s->jrn == NULL) {
+		return -EINVAL;
+	}
+	if (max == 0) {
+		return 0;
+	}
+	seqs = malloc(max * sizeof(*seqs));
+	if (seqs == NULL) {
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&s->lock);
+	ret = journal_apply_locked(s, out, gens, seqs, max);
+	pthread_mutex_unlock(&s->lock);
+	free(seqs);
+	return ret;
+}
+
+/* How many of the oldest entries an append may delete: more than it adds, so that a journal
+ * that fell behind shrinks again, yet bounded, so that one commit never grows large. */
+static size_t trim_budget(size_t n)
+{
+	return 2 * n + 1024;
+}
+
+int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
+{
+	int ret;
+
+	if (s->jrn == NULL) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!store_change_valid(&c[i])) {
+			pthread_mutex_lock(&s->lock);
+			set_err(s, "change %zu (%s): not storable (state %u, key type %u, length "
+				"%u)", i, lw_ip4_fmt(c[i].addr).s, c[i].state, c[i].key.type,
+				c[i].key.len);
+			pthread_mutex_unlock(&s->lock);
+			return -EINVAL;
+		}
+	}
+	/* Only what the bindings hold durably may go: s->applied moves after that commit. */
+	ret = journal_append(s->jrn, c, n, atomic_load_explicit(&s->applied,
+								memory_order_acquire),
+			     trim_budget(n), NULL);
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ret;
+}
+
+int store_journal_sync(struct store *s)
+{
+	int ret;
+
+	if (s->jrn == NULL) {
+		return -EINVAL;
+	}
+	ret = journal_sync(s->jrn);
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ret;
+}
+
+int store_journal_trim(struct store *s)
+{
+	uint64_t applied;
+	int ret;
+
+	if (s->jrn == NULL) {
+		return 0;
+	}
+	applied = atomic_load_explicit(&s->applied, memory_order_acquire);
+	ret = journal_append(s->jrn, NULL, 0, applied, SIZE_MAX, NULL);
+	if (ret == 0) {
+		ret = journal_sync(s->jrn);
+	}
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ret;
+}
+
+bool store_has_journal(const struct store *s)
+{
+	return s->jrn != NULL;
+}
+
+uint64_t store_journal_lag(const struct store *s)
+{
+	uint64_t last, applied;
+
+	if (s->jrn == NULL) {
+		return 0;
+	}
+	applied = atomic_load_explicit(&s->applied, memory_order_acquire);
+	last = journal_last(s->jrn);
+	return last > applied ? last - applied : 0;
+}
+
+uint64_t store_journal_count(struct store *s)
+{
+	return s->jrn != NULL ? journal_count(s->jrn) : 0;
+}
+
+void store_inject_apply_hook(struct store *s, void (*fn)(void *arg, size_t i), void *arg)
+{
+	pthread_mutex_lock(&s->lock);
+	s->apply_hook = fn;
+	s->apply_hook_arg = arg;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Open the journal when asked to, or when one is there (a strict run left it; any opener,
+ * relaxed or a dump, must see what it holds), and bring the bindings up to date from it:
+ * every entry after the applied mark is applied, the bindings synced (in relaxed mode too:
+ * the entries were acknowledged as durable), and only then the journal trimmed.
+ */
+static int open_journal(struct store *s, const struct store_opts *o, const char *dir)
+{
+	struct dp_change *buf = NULL;
+	uint64_t *seqs = NULL;
+	char path[4096], err[ERRMSG_LEN];
+	bool want = o != NULL && o->journal;
+	long n;
+	int ret = 0, rc;
+
+	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
+		set_err(s, "journal path too long");
+		return -ENAMETOOLONG;
+	}
+	if (!want && !journal_exists(path)) {
+		return 0;
+	}
+	s->jrn = journal_open(path, o == NULL || o->sync == STORE_SYNC_STRICT, 0, err,
+			      sizeof(err));
+	if (s->jrn == NULL) {
+		set_err(s, "journal: %s", err);
+		return STORE_E_IO;
+	}
+	buf = calloc(REPLAY_CHUNK, sizeof(*buf));
+	seqs = calloc(REPLAY_CHUNK, sizeof(*seqs));
+	if (buf == NULL || seqs == NULL) {
+		set_err(s, "journal: out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	do {
+		n = journal_apply_locked(s, buf, NULL, seqs, REPLAY_CHUNK);
+	} while (n > 0);
+	if (n < 0) {
+		ret = (int)n;
+		goto out;
+	}
+	rc = mdb_env_sync(s->env, 1);
+	if (rc != MDB_SUCCESS) {
+		ret = mdb_to_store(s, rc, "sync the bindings replayed from the journal");
+		goto out;
+	}
+	journal_raise(s->jrn, atomic_load(&s->applied));
+	ret = journal_append(s->jrn, NULL, 0, atomic_load(&s->applied), SIZE_MAX, NULL);
+	if (ret == 0) {
+		ret = journal_sync(s->jrn);
+	}
+	if (ret != 0) {
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+	}
+out:
+	free(buf);
+	free(seqs);
+	if (ret == 0 && !want) {
+		journal_close(s->jrn);
+		s->jrn = NULL;
+	}
 	return ret;
 }

@@ -26,6 +26,20 @@
  * Durability: with STORE_SYNC_STRICT every store_write_batch() returns only after the data
  * is on stable storage (mdb_txn_commit with the default sync). STORE_SYNC_RELAXED opens the
  * environment with MDB_NOSYNC: commits are ordered but a power cut loses the latest ones.
+ *
+ * The journal (store_opts.journal; the daemon's strict mode): a second LMDB environment in
+ * "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() commits changes in
+ * one small sequential transaction, durable once the next one (or store_journal_sync())
+ * returns; store_journal_apply() brings
+ * "bindings", "clients" and "unacked" up to date from it later, in transactions that also
+ * move the mark "journal-applied" (u64, big endian) in "meta" to the newest entry they hold,
+ * and appends delete only entries at or below a mark that is durable. store_open() replays
+ * every entry after the mark (also when the journal was not asked for: whoever opens the
+ * store sees every change a strict run acknowledged) and syncs before trimming. A change is
+ * thus durable once journaled, and a crash at any point between the journal's commit and the
+ * end of the second stage loses nothing and applies nothing twice. Readers of the bindings
+ * (store_get, store_load, store_unacked_load...) see a journaled change only once it is
+ * applied.
  */
 #pragma once
 
@@ -56,6 +70,8 @@ struct store_opts {
 	enum store_sync sync;
 	uint64_t map_size;		/**< initial map size in bytes; 0 = 64 MiB */
 	uint64_t max_map_size;		/**< growth limit; 0 = 64 GiB */
+	bool journal;			/**< keep a journal (store_journal_*); the journal's
+					 *   appends sync as @c sync says */
 };
 
 /** One binding as stored. */
@@ -235,3 +251,62 @@ void store_set_max_map_size(struct store *s, uint64_t max_map_size);
  * before writing anything. 0 clears it.
  */
 void store_inject_failure(struct store *s, unsigned n, int err);
+
+/*
+ * The journal (see the top of this file). Two threads: one appender and one applier, besides
+ * the callers of the functions above.
+ */
+
+/** Was the store opened with a journal? Any thread. */
+bool store_has_journal(const struct store *s);
+
+/**
+ * Append @p n changes to the journal in one transaction and commit it with one flush (strict
+ * mode): when 0 is returned every EARLIER append is durable, and these are once the next
+ * append or store_journal_sync() returns 0 (journal.c says why); store_journal_apply() will
+ * write them to the bindings in this order. The same transaction deletes some of the oldest entries the
+ * bindings already hold durably (bounded, more than @p n). Does not wait for the store's
+ * lock: the applier may be writing the bindings meanwhile. The single appender thread.
+ * @return 0, -EINVAL (no journal, or a change store_change_valid() refuses: nothing
+ *         written), or a negative enum store_err (nothing written).
+ */
+_mustcheck_
+int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
+
+/**
+ * Apply up to @p max journal entries that the bindings do not hold yet, oldest first, in one
+ * write transaction (synced in strict mode) that also moves the applied mark: exactly what
+ * store_write_batch_gen() would have done with them, unacked generations included.
+ * @param out   caller's array of @p max: the changes applied (their worker and seq are 0).
+ * @param gens  caller's array of @p max or NULL: as store_write_batch_gen().
+ * @return how many (0: the bindings are up to date), -EINVAL (no journal), -ENOMEM, or a
+ *         negative enum store_err (nothing applied; the entries stay in the journal).
+ *         The single applier thread (the store's lock is held inside).
+ */
+_mustcheck_
+long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);
+
+/** Make every append that returned durable (strict mode; a no-op otherwise). The appender
+ *  thread. @return 0, -EINVAL (no journal) or a store error. */
+_mustcheck_
+int store_journal_sync(struct store *s);
+
+/**
+ * Delete every journal entry the bindings hold durably (at stop: a clean store leaves an
+ * empty journal). The appender thread, or after it stopped. @return 0 or a store error.
+ */
+_mustcheck_
+int store_journal_trim(struct store *s);
+
+/** Entries appended and not yet applied. Any thread (0 without a journal). */
+uint64_t store_journal_lag(const struct store *s);
+
+/** Entries in the journal (applied but not yet trimmed ones included). Any thread. */
+uint64_t store_journal_count(struct store *s);
+
+/**
+ * Fault injection for tests: store_journal_apply() calls @p fn(arg, i) before applying the
+ * i-th change of its transaction (a test's hook may _exit() there: a crash within the
+ * apply). NULL @p fn clears it. Any thread.
+ */
+void store_inject_apply_hook(struct store *s, void (*fn)(void *arg, size_t i), void *arg);

@@ -1,6 +1,9 @@
 /*
- * Unit tests of common/: the byte-order helpers and the address and hex formatters.
+ * Unit tests of common/: the byte-order helpers, the address and hex formatters and the CPU
+ * list parser.
  */
+#include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <cmocka.h>
 
 #include "byteorder.h"
+#include "cpulist.h"
 #include "fmt.h"
 
 static void test_byteorder(void **state)
@@ -71,12 +75,39 @@ static void test_hex(void **state)
 	assert_int_equal(lw_hex_fmt(buf, 17, mac, 6, ':'), 14);
 }
 
+/* server.committer-cpus: the taskset(1) list syntax, and nothing else. */
+static void test_cpulist(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "1,", ",1", "1-", "-1", "3-1", "a", "1 2", " 1", "1,,2", "1-2-3",
+		"99999", "0x1", "1;2",
+	};
+	cpu_set_t set;
+
+	(void)state;
+	assert_int_equal(lw_cpulist_parse("0", &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 1);
+	assert_true(CPU_ISSET(0, &set));
+	assert_int_equal(lw_cpulist_parse("0,2-4,7", &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 5);
+	assert_true(CPU_ISSET(2, &set) && CPU_ISSET(3, &set) && CPU_ISSET(4, &set));
+	assert_true(CPU_ISSET(7, &set) && !CPU_ISSET(1, &set) && !CPU_ISSET(5, &set));
+	assert_int_equal(lw_cpulist_parse("5-5", &set), 0);
+	assert_int_equal(CPU_COUNT(&set), 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (lw_cpulist_parse(bad[i], &set) != -EINVAL) {
+			fail_msg("\"%s\" was taken as a CPU list", bad[i]);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_byteorder),
 		cmocka_unit_test(test_ip4),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_cpulist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,401 @@
+/*
+ * journal: an append-only LMDB log of binding changes (see journal.h for the contract).
+ *
+ * Why a separate environment rather than a database in the store's: an LMDB commit flushes
+ * the whole data file and holds the environment's single writer lock. In the store's own
+ * environment the journal's fsync would also write out every binding page the second stage
+ * dirtied, and the second stage's long transactions would stall the appends; here the
+ * journal's commit writes and syncs a few sequential pages of its own small file, and the
+ * binding database is written by another thread under another lock.
+ *
+ * An entry, value of key = sequence (u64 big endian):
+ *
+ *   offset  0  u8   entry version (1)
+ *           1  u8   flags (DP_CHANGE_*)
+ *           2  u32  address
+ *           6  u8   state (enum bt_state)
+ *           7  u64  start
+ *          15  u64  ends
+ *          23  u8   key type
+ *          24  u8   key length (<= DP_KEY_MAX)
+ *          25  u8   hw length (<= DP_HW_MAX)
+ *          26  ...  key bytes, then hw bytes; exactly 26 + key length + hw length
+ *
+ * The worker and its sequence number are not kept: they mean nothing after a restart.
+ *
+ * Durability with one flush per append. In strict mode the environment is opened with
+ * MDB_NOMETASYNC: a commit writes its pages, fdatasyncs them, then writes its meta page
+ * without a flush. So an append is durable, not when it returns, but once a later flush
+ * covers that meta page: the next append's fdatasync (it comes before that append's own meta
+ * write) or journal_sync(). LMDB keeps the environment intact either way (a crash only takes
+ * back the last commit whose meta page was not flushed; pages reachable from the two newest
+ * metas are never reused). Each append thus costs one flush, where LMDB's full sync costs
+ * two (the data, then the meta page); the price is that a group's replies leave one commit
+ * later, or after an extra flush when nothing follows it (committer.c).
+ *
+ * The map has a fixed size and is never grown: mdb_env_set_mapsize() is legal only while
+ * this process has no transaction open on the environment, and the reader (the second
+ * stage) is another thread. The default 4 GiB is address space, not disk (the data file
+ * grows with what is written), and holds some 25 M entries, far more than the bounded lag
+ * between appends and the second stage (committer.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "byteorder.h"
+#include "journal.h"
+#include "store.h"
+#include "store_impl.h"
+
+#define JOURNAL_MAP_SIZE	(4ull << 30)
+#define ENTRY_V1		1
+#define ENTRY_HDR_LEN		26
+#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX)
+#define SEQ_LEN			8
+#define ERRMSG_LEN		512
+
+struct journal {
+	MDB_env *env;
+	bool sync;
+	MDB_dbi dbi;
+	_Atomic uint64_t last;		/* newest sequence appended */
+	pthread_mutex_t err_lock;	/* errmsg: the appender and readers both set it */
+	char *dir;
+	char errmsg[ERRMSG_LEN];
+};
+
+_printf_(3, 4)
+static int fail(struct journal *j, int rc, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&j->err_lock);
+	snprintf(j->errmsg, sizeof(j->errmsg), "%s: %s: %s", j->dir, what, mdb_strerror(rc));
+	pthread_mutex_unlock(&j->err_lock);
+	return store_mdb_err(rc);
+}
+
+static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
+{
+	buf[0] = ENTRY_V1;
+	buf[1] = c->flags;
+	lw_put32(buf + 2, c->addr);
+	buf[6] = c->state;
+	lw_put64(buf + 7, c->start);
+	lw_put64(buf + 15, c->ends);
+	buf[23] = c->key.type;
+	buf[24] = c->key.len;
+	buf[25] = c->hw_len;
+	memcpy(buf + ENTRY_HDR_LEN, c->key.data, c->key.len);
+	memcpy(buf + ENTRY_HDR_LEN + c->key.len, c->hw, c->hw_len);
+	return ENTRY_HDR_LEN + (size_t)c->key.len + c->hw_len;
+}
+
+/* @return true when @p v is a well-formed entry (then *c holds it). */
+static bool entry_decode(const MDB_val *v, struct dp_change *c)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < ENTRY_HDR_LEN || p[0] != ENTRY_V1 || p[24] > DP_KEY_MAX ||
+	    p[25] > DP_HW_MAX || v->mv_size != ENTRY_HDR_LEN + (size_t)p[24] + p[25]) {
+		return false;
+	}
+	memset(c, 0, sizeof(*c));
+	c->flags = p[1];
+	c->addr = lw_get32(p + 2);
+	c->state = p[6];
+	c->start = lw_get64(p + 7);
+	c->ends = lw_get64(p + 15);
+	c->key.type = p[23];
+	c->key.len = p[24];
+	c->hw_len = p[25];
+	memcpy(c->key.data, p + ENTRY_HDR_LEN, c->key.len);
+	memcpy(c->hw, p + ENTRY_HDR_LEN + c->key.len, c->hw_len);
+	return true;
+}
+
+bool journal_exists(const char *dir)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path)) {
+		return false;
+	}
+	return access(path, F_OK) == 0;
+}
+
+/* Find the newest sequence, open (creating) the database: the first transaction. */
+static int open_db(struct journal *j)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc != MDB_SUCCESS) {
+		return fail(j, rc, "begin the first transaction");
+	}
+	rc = mdb_dbi_open(txn, NULL, 0, &j->dbi);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_cursor_open(txn, j->dbi, &cur);
+	}
+	if (rc != MDB_SUCCESS) {
+		mdb_txn_abort(txn);
+		return fail(j, rc, "open the journal database");
+	}
+	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_SUCCESS && k.mv_size != SEQ_LEN) {
+		mdb_txn_abort(txn);
+		return fail(j, MDB_CORRUPTED, "newest key has %zu bytes, not a sequence",
+			    k.mv_size);
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return fail(j, rc, "find the newest entry");
+	}
+	/* An empty journal knows no sequence: store.c raises it to its "applied" mark
+	 * (journal_raise()), so that numbers are never reused. */
+	atomic_store(&j->last, rc == MDB_SUCCESS ? lw_get64(k.mv_data) : 0);
+	rc = mdb_txn_commit(txn);
+	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "commit the first transaction");
+}
+
+struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char *err,
+			     size_t errlen)
+{
+	struct journal *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (j == NULL || (j->dir = strdup(dir)) == NULL) {
+		free(j);
+		snprintf(err, errlen, "%s: out of memory", dir);
+		return NULL;
+	}
+	pthread_mutex_init(&j->err_lock, NULL);
+	j->sync = sync;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
+		journal_close(j);
+		return NULL;
+	}
+	rc = mdb_env_create(&j->env);
+	if (rc != MDB_SUCCESS) {
+		j->env = NULL;
+		fail(j, rc, "create the environment");
+		goto fail;
+	}
+	rc = mdb_env_set_mapsize(j->env, (size_t)(map_size ? map_size : JOURNAL_MAP_SIZE));
+	if (rc == MDB_SUCCESS) {
+		/* Strict: MDB_NOMETASYNC, one fdatasync per append (journal.h). */
+		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (sync ? MDB_NOMETASYNC : MDB_NOSYNC),
+				  0600);
+	}
+	if (rc != MDB_SUCCESS) {
+		fail(j, rc, "open the environment");
+		goto fail;
+	}
+	if (open_db(j) != 0) {
+		goto fail;
+	}
+	return j;
+fail:
+	snprintf(err, errlen, "%s", j->errmsg);
+	journal_close(j);
+	return NULL;
+}
+
+void journal_close(struct journal *j)
+{
+	if (j == NULL) {
+		return;
+	}
+	if (j->env != NULL) {
+		mdb_env_close(j->env);
+	}
+	pthread_mutex_destroy(&j->err_lock);
+	free(j->dir);
+	free(j);
+}
+
+/* Delete up to @p max entries <= @p upto from the front. @return an MDB code. */
+static int trim(MDB_txn *txn, MDB_dbi dbi, uint64_t upto, size_t max)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != MDB_SUCCESS) {
+		return rc;
+	}
+	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS &&
+	       k.mv_size == SEQ_LEN && lw_get64(k.mv_data) <= upto) {
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != MDB_SUCCESS) {
+			break;
+		}
+		n++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
+		   size_t trim_max, uint64_t *last)
+{
+	uint64_t seq = atomic_load_explicit(&j->last, memory_order_relaxed);
+	uint8_t kbuf[SEQ_LEN], vbuf[ENTRY_MAX_LEN];
+	MDB_val k = {.mv_size = SEQ_LEN, .mv_data = kbuf};
+	MDB_val v = {.mv_data = vbuf};
+	MDB_txn *txn;
+	size_t i;
+	int rc;
+
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc != MDB_SUCCESS) {
+		return fail(j, rc, "begin an append");
+	}
+	if (trim_upto > 0 && trim_max > 0) {
+		rc = trim(txn, j->dbi, trim_upto, trim_max);
+		if (rc != MDB_SUCCESS) {
+			mdb_txn_abort(txn);
+			return fail(j, rc, "trim entries up to %llu", (unsigned long long)trim_upto);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		lw_put64(kbuf, seq + 1 + i);
+		v.mv_size = entry_encode(&c[i], vbuf);
+		/* Keys only grow: MDB_APPEND skips the search and fills leaves completely. */
+		rc = mdb_put(txn, j->dbi, &k, &v, MDB_APPEND);
+		if (rc != MDB_SUCCESS) {
+			mdb_txn_abort(txn);
+			return fail(j, rc, "append entry %llu",
+				    (unsigned long long)seq + 1 + (unsigned long long)i);
+		}
+	}
+	rc = mdb_txn_commit(txn);	/* frees the transaction, even when it fails */
+	if (rc != MDB_SUCCESS) {
+		return fail(j, rc, "commit %zu entries", n);
+	}
+	atomic_store_explicit(&j->last, seq + n, memory_order_release);
+	if (last != NULL) {
+		*last = seq + n;
+	}
+	return 0;
+}
+
+long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint64_t *seqs,
+		  size_t max)
+{
+	uint8_t kbuf[SEQ_LEN];
+	MDB_val k = {.mv_size = SEQ_LEN, .mv_data = kbuf};
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val v;
+	size_t n = 0;
+	long ret;
+	int rc;
+
+	if (max == 0) {
+		return 0;
+	}
+	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
+	if (rc != MDB_SUCCESS) {
+		return fail(j, rc, "begin a read");
+	}
+	rc = mdb_cursor_open(txn, j->dbi, &cur);
+	if (rc != MDB_SUCCESS) {
+		ret = fail(j, rc, "open a cursor");
+		goto out;
+	}
+	lw_put64(kbuf, after + 1);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != SEQ_LEN || !entry_decode(&v, &out[n])) {
+			ret = fail(j, MDB_CORRUPTED, "entry %llu (%zu bytes) does not decode",
+				   k.mv_size == SEQ_LEN ?
+				   (unsigned long long)lw_get64(k.mv_data) : 0ull, v.mv_size);
+			goto out;
+		}
+		if (seqs != NULL) {
+			seqs[n] = lw_get64(k.mv_data);
+		}
+		n++;
+	}
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+		ret = fail(j, rc, "read entries after %llu", (unsigned long long)after);
+		goto out;
+	}
+	ret = (long)n;
+out:
+	if (cur != NULL) {
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int journal_sync(struct journal *j)
+{
+	int rc;
+
+	if (!j->sync) {
+		return 0;
+	}
+	rc = mdb_env_sync(j->env, 1);
+	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "sync");
+}
+
+uint64_t journal_last(const struct journal *j)
+{
+	return atomic_load_explicit(&j->last, memory_order_acquire);
+}
+
+void journal_raise(struct journal *j, uint64_t seq)
+{
+	if (atomic_load_explicit(&j->last, memory_order_relaxed) < seq) {
+		atomic_store_explicit(&j->last, seq, memory_order_release);
+	}
+}
+
+uint64_t journal_count(struct journal *j)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	uint64_t n = 0;
+
+	if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS) {
+		return 0;
+	}
+	if (mdb_stat(txn, j->dbi, &st) == MDB_SUCCESS) {
+		n = st.ms_entries;
+	}
+	mdb_txn_abort(txn);
+	return n;
+}
+
+const char *journal_errmsg(struct journal *j)
+{
+	static _Thread_local char copy[ERRMSG_LEN];
+
+	pthread_mutex_lock(&j->err_lock);
+	snprintf(copy, sizeof(copy), "%s", j->errmsg[0] ? j->errmsg : "no error");
+	pthread_mutex_unlock(&j->err_lock);
+	return copy;
+}

@@ -1,0 +1,97 @@
+/*
+ * journal: the append-only log of binding changes that strict durability commits first.
+ *
+ * Private to lmdb-store (included by store.c and the unit tests, never from another folder):
+ * the public face is store_journal_*() in store.h.
+ *
+ * A journal is an LMDB environment of its own (a directory, "<store>/journal"), holding one
+ * unnamed database: key = a sequence number (u64, big endian, from 1, never reused), value =
+ * one encoded struct dp_change (see journal.c). A group of changes is appended with
+ * MDB_APPEND in ONE write transaction and committed with one flush (journal_open()): it
+ * touches only the last leaf pages of one B-tree and its fdatasync flushes only this small
+ * file, not the binding database. The binding database is brought up to date from the journal later, by
+ * store_journal_apply(); the journal's oldest entries are deleted (trimmed) by a later append
+ * once store.c says the bindings holding them are durable.
+ *
+ * Threads: one appender (journal_append, journal_sync, journal_raise) and any number of
+ * readers (journal_read, journal_last, journal_count) at the same time; LMDB orders them
+ * (MDB_NOTLS readers, one writer). journal_open/journal_close: no other call may run.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "commit.h"
+#include "lw_attr.h"
+
+struct journal;
+
+/**
+ * Open (creating if needed) the journal in directory @p dir (created mode 0700).
+ * @param sync  true: one flush per append (MDB_NOMETASYNC): an append is on stable storage
+ *              once the NEXT append or journal_sync() has returned (see journal.c); false:
+ *              MDB_NOSYNC (relaxed: a power cut may lose the latest appends).
+ * @param map_size  the map's fixed size in bytes (address space, not disk; 0 = 4 GiB). The
+ *              map is never grown, so that readers on other threads never see it move: a
+ *              full journal fails appends with STORE_E_FULL until it is trimmed.
+ * @param err,errlen  on failure, a message naming the path and the reason.
+ * @return the journal (caller owns it: journal_close()), or NULL.
+ */
+struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char *err,
+			     size_t errlen);
+
+/** Close. NULL is a no-op. No other call on @p j may be running. */
+void journal_close(struct journal *j);
+
+/** Does directory @p dir hold a journal (a file "data.mdb")? */
+bool journal_exists(const char *dir);
+
+/**
+ * Append @p n changes (n may be 0) as the next sequence numbers, after deleting up to
+ * @p trim_max of the oldest entries whose sequence is <= @p trim_upto, in ONE write
+ * transaction, and commit it. The appender thread.
+ * @param[out] last  the sequence number of the last change appended (the previous last when
+ *              n is 0). May be NULL.
+ * @return 0, or a negative enum store_err and nothing of it is written (the sequence numbers
+ *         are not used up). After 0, every earlier append is durable, and this one will be
+ *         after the next append or journal_sync() returns 0 (sync mode).
+ */
+_mustcheck_
+int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
+		   size_t trim_max, uint64_t *last);
+
+/**
+ * Flush: every append that returned before is on stable storage when this returns 0
+ * (no-op without sync). The appender thread. @return 0 or a negative enum store_err.
+ */
+_mustcheck_
+int journal_sync(struct journal *j);
+
+/**
+ * Read up to @p max changes with sequence numbers > @p after, oldest first, into @p out
+ * (caller's array); seqs[i] (caller's array of @p max, may be NULL) gets each one's sequence
+ * number. One read transaction. Any thread.
+ * @return how many (0: nothing after @p after), or a negative enum store_err
+ *         (STORE_E_CORRUPT: an entry that does not decode; never skipped).
+ */
+_mustcheck_
+long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint64_t *seqs,
+		  size_t max);
+
+/** The sequence number of the newest entry ever appended (0 for an empty new journal).
+ *  Any thread. */
+uint64_t journal_last(const struct journal *j);
+
+/** Make the next append use sequences above @p seq (no-op when the journal's newest is
+ *  already >= @p seq): an emptied journal must not reuse numbers that the store's applied
+ *  mark has seen. The appender, or before it starts. */
+void journal_raise(struct journal *j, uint64_t seq);
+
+/** Entries in the journal now (appended and not trimmed). Any thread; 0 after an error. */
+uint64_t journal_count(struct journal *j);
+
+/** Message for the last error on @p j (the appender's or a reader's; copied under a lock,
+ *  thread-local, valid until the calling thread's next call). */
+const char *journal_errmsg(struct journal *j);

@@ -1,0 +1,508 @@
+/*
+ * The journal (lmdb-store/journal.c) and strict mode's two-stage commit path through it
+ * (store_journal_*, committer journal mode): round trips, sequence numbers across reopen and
+ * trim, the committer publishing on the journal's commit and the applier feeding the
+ * bindings and the failover tap, back-pressure, and crashes between the journal's commit and
+ * the end of the second stage.
+ *
+ * A crash is a child process that _exit()s at the fault point, with its transactions as
+ * they are (an open one is lost, as with kill -9): after the journal's commit and before any
+ * apply, within the first apply transaction (from the store's apply hook), within a second
+ * one after a first was committed, and after every apply but before the journal was trimmed.
+ * The parent then opens the store as a restart would and checks that every journaled change
+ * is in the bindings, exactly once: each FO-flagged change raises its address's unacked
+ * generation by one, so a change applied twice would show.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "committer.h"
+#include "journal.h"
+#include "lease.h"
+#include "store.h"
+
+#define BASE	0xc0000200u	/* 192.0.2.0 */
+#define N_ADDR	300
+#define ROUNDS	3
+#define N_CHG	(N_ADDR * ROUNDS)
+#define GROUP	100
+#define CRASHED	42
+
+struct fix {
+	char tmp[64];
+	char dir[96];
+	char jdir[128];
+	char err[512];
+};
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	strcpy(f->tmp, "/tmp/lw-journal-XXXXXX");
+	assert_non_null(mkdtemp(f->tmp));
+	snprintf(f->dir, sizeof(f->dir), "%s/db", f->tmp);
+	snprintf(f->jdir, sizeof(f->jdir), "%s/db/journal", f->tmp);
+	*state = f;
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	assert_int_equal(nftw(f->tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+	free(f);
+	return 0;
+}
+
+/* NULL on failure (the message in f->err): usable in a child, where cmocka cannot assert. */
+static struct store *try_open(struct fix *f, bool journal)
+{
+	struct store_opts o = {.sync = STORE_SYNC_STRICT, .journal = journal};
+
+	return store_open(f->dir, &o, f->err, sizeof(f->err));
+}
+
+static struct store *open_store(struct fix *f, bool journal)
+{
+	struct store *s = try_open(f, journal);
+
+	if (s == NULL) {
+		print_error("store_open: %s\n", f->err);
+	}
+	assert_non_null(s);
+	return s;
+}
+
+/*
+ * The workload: ROUNDS rounds over N_ADDR addresses, each client on its own address; every
+ * third address's changes carry DP_CHANGE_FO, and in the last round every seventh address is
+ * freed.
+ */
+static struct dp_change workload(unsigned i)
+{
+	unsigned r = i / N_ADDR, a = i % N_ADDR;
+	struct dp_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.addr = BASE + a;
+	c.state = r == ROUNDS - 1 && a % 7 == 0 ? BT_FREE : BT_ACTIVE;
+	c.start = 1700000000 + r;
+	c.ends = 1700003600 + r;
+	c.key.type = DP_KEY_HWADDR;
+	c.key.len = 7;
+	c.key.data[0] = 1;
+	c.key.data[5] = (uint8_t)(a >> 8);
+	c.key.data[6] = (uint8_t)a;
+	c.hw_len = 7;
+	memcpy(c.hw, c.key.data, 7);
+	c.flags = a % 3 == 0 ? DP_CHANGE_FO : 0;
+	return c;
+}
+
+/* Journal the first @p n changes of the workload, in groups. @return 0 or an error. */
+static int journal_workload(struct store *s, unsigned n)
+{
+	struct dp_change g[GROUP];
+
+	for (unsigned i = 0; i < n; i += GROUP) {
+		unsigned k = n - i < GROUP ? n - i : GROUP;
+		int rc;
+
+		for (unsigned j = 0; j < k; j++) {
+			g[j] = workload(i + j);
+		}
+		rc = store_journal_append(s, g, k);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+struct gens {
+	uint64_t gen[N_ADDR];
+	unsigned n;
+};
+
+static int gen_cb(uint32_t addr, uint64_t gen, void *arg)
+{
+	struct gens *g = arg;
+
+	assert_true(addr >= BASE && addr < BASE + N_ADDR);
+	g->gen[addr - BASE] = gen;
+	g->n++;
+	return 0;
+}
+
+/* The bindings hold exactly the first @p n changes of the workload, each applied once. */
+static void assert_workload(struct store *s, unsigned n)
+{
+	struct gens g = {.n = 0};
+	unsigned fo = 0, bound = 0;
+
+	assert_int_equal(store_unacked_load(s, gen_cb, &g), 0);
+	for (unsigned a = 0; a < N_ADDR; a++) {
+		struct store_binding b;
+		struct dp_change last = {0};
+		uint64_t want_gen = 0;
+		bool seen = false;
+
+		for (unsigned i = a; i < n; i += N_ADDR) {
+			last = workload(i);
+			seen = true;
+			want_gen += (last.flags & DP_CHANGE_FO) != 0;
+		}
+		fo += want_gen != 0;
+		assert_true(g.gen[a] == want_gen);
+		if (!seen || last.state == BT_FREE) {
+			assert_int_equal(store_get(s, BASE + a, &b), -ENOENT);
+			continue;
+		}
+		bound++;
+		assert_int_equal(store_get(s, BASE + a, &b), 0);
+		assert_int_equal(b.state, last.state);
+		assert_true(b.start == last.start);
+		assert_true(b.ends == last.ends);
+		assert_int_equal(b.key.len, last.key.len);
+		assert_memory_equal(b.key.data, last.key.data, last.key.len);
+	}
+	assert_int_equal(g.n, fo);
+	assert_int_equal(store_count(s), bound);
+}
+
+static void test_append_read(void **state)
+{
+	struct fix *f = *state;
+	struct dp_change in[5], out[8];
+	uint64_t seqs[8], last = 0;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_int_equal(journal_last(j), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		in[i] = workload(i * 7);
+	}
+	in[1].key.type = DP_KEY_CLIENT_ID;
+	in[1].key.len = DP_KEY_MAX;
+	memset(in[1].key.data, 0xab, DP_KEY_MAX);
+	in[1].hw_len = DP_HW_MAX;
+	in[2].hw_len = 0;
+	assert_int_equal(journal_append(j, in, 3, 0, 0, &last), 0);
+	assert_true(last == 3);
+	assert_int_equal(journal_append(j, in + 3, 2, 0, 0, &last), 0);
+	assert_true(last == 5);
+	assert_int_equal(journal_read(j, 0, out, seqs, 8), 5);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_true(seqs[i] == i + 1);
+		assert_int_equal(out[i].addr, in[i].addr);
+		assert_int_equal(out[i].state, in[i].state);
+		assert_int_equal(out[i].flags, in[i].flags);
+		assert_true(out[i].start == in[i].start && out[i].ends == in[i].ends);
+		assert_int_equal(out[i].key.type, in[i].key.type);
+		assert_int_equal(out[i].key.len, in[i].key.len);
+		assert_memory_equal(out[i].key.data, in[i].key.data, in[i].key.len);
+		assert_int_equal(out[i].hw_len, in[i].hw_len);
+		assert_memory_equal(out[i].hw, in[i].hw, in[i].hw_len);
+	}
+	assert_int_equal(journal_read(j, 3, out, seqs, 8), 2);
+	assert_true(seqs[0] == 4);
+	assert_int_equal(journal_read(j, 5, out, seqs, 8), 0);
+
+	/* Trim two (bounded by trim_max), then the rest up to 4; appending nothing. */
+	assert_int_equal(journal_append(j, NULL, 0, 4, 2, &last), 0);
+	assert_true(last == 5);
+	assert_int_equal(journal_count(j), 3);
+	assert_int_equal(journal_append(j, NULL, 0, 4, 100, NULL), 0);
+	assert_int_equal(journal_count(j), 1);
+	assert_int_equal(journal_read(j, 0, out, seqs, 8), 1);
+	assert_true(seqs[0] == 5);
+	journal_close(j);
+
+	/* Numbers go on after a reopen, and after raising an emptied journal's base. */
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_last(j) == 5);
+	assert_int_equal(journal_append(j, NULL, 0, 5, 100, NULL), 0);
+	assert_int_equal(journal_count(j), 0);
+	journal_close(j);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_last(j) == 0);	/* empty: store.c raises it */
+	journal_raise(j, 5);
+	assert_int_equal(journal_append(j, in, 1, 0, 0, &last), 0);
+	assert_true(last == 6);
+	journal_close(j);
+}
+
+static void test_store_apply(void **state)
+{
+	struct fix *f = *state;
+	struct dp_change out[N_CHG];
+	uint64_t gens[N_CHG];
+	struct store *s = open_store(f, true);
+	struct dp_change bad = workload(0);
+
+	assert_true(store_has_journal(s));
+	bad.state = BT_OFFERED;
+	assert_int_equal(store_journal_append(s, &bad, 1), -EINVAL);
+	assert_int_equal(journal_workload(s, N_CHG), 0);
+	assert_true(store_journal_lag(s) == N_CHG);
+	assert_true(store_count(s) == 0);	/* journaled, not yet applied */
+	assert_int_equal(store_journal_apply(s, out, gens, N_ADDR), N_ADDR);
+	assert_int_equal(out[3].addr, BASE + 3);
+	assert_true(gens[3] == 1 && gens[4] == 0);
+	assert_workload(s, N_ADDR);
+	assert_int_equal(store_journal_apply(s, out, gens, N_CHG), N_CHG - N_ADDR);
+	assert_true(gens[3] == 2);		/* BASE + 3's second FO change */
+	assert_int_equal(store_journal_apply(s, out, gens, N_CHG), 0);
+	assert_true(store_journal_lag(s) == 0);
+	assert_workload(s, N_CHG);
+	/* An append trims what the bindings hold; trim takes the rest. */
+	assert_true(store_journal_count(s) == N_CHG);
+	assert_int_equal(store_journal_append(s, NULL, 0), 0);
+	assert_true(store_journal_count(s) < N_CHG);
+	assert_int_equal(store_journal_trim(s), 0);
+	assert_true(store_journal_count(s) == 0);
+	store_close(s);
+
+	/* A store without a journal refuses the calls; one with an empty journal opens too. */
+	s = open_store(f, false);
+	assert_false(store_has_journal(s));
+	assert_int_equal(store_journal_append(s, out, 1), -EINVAL);
+	assert_int_equal(store_journal_apply(s, out, gens, 1), -EINVAL);
+	assert_workload(s, N_CHG);
+	store_close(s);
+}
+
+enum crash_at {
+	CRASH_BEFORE_APPLY,	/* journaled, nothing applied */
+	CRASH_IN_APPLY,		/* within the first apply transaction */
+	CRASH_IN_SECOND_APPLY,	/* one apply committed, the next one under way */
+	CRASH_BEFORE_TRIM,	/* everything applied, the journal still full */
+};
+
+static void die(void *arg, size_t i)
+{
+	if (i == (size_t)(uintptr_t)arg) {
+		_exit(CRASHED);
+	}
+}
+
+/* The child: journal the workload, bring part of it into the bindings, die at @p at. */
+static void crash_child(struct fix *f, enum crash_at at)
+{
+	static struct dp_change out[N_CHG];
+	struct store *s = try_open(f, true);
+
+	if (s == NULL || journal_workload(s, N_CHG) != 0) {
+		_exit(1);
+	}
+	switch (at) {
+	case CRASH_BEFORE_APPLY:
+		break;
+	case CRASH_IN_APPLY:
+		store_inject_apply_hook(s, die, (void *)(uintptr_t)150);
+		(void)!store_journal_apply(s, out, NULL, N_CHG);
+		_exit(1);	/* the hook did not fire */
+	case CRASH_IN_SECOND_APPLY:
+		if (store_journal_apply(s, out, NULL, 400) != 400) {
+			_exit(1);
+		}
+		store_inject_apply_hook(s, die, (void *)(uintptr_t)100);
+		(void)!store_journal_apply(s, out, NULL, N_CHG);
+		_exit(1);
+	case CRASH_BEFORE_TRIM:
+		if (store_journal_apply(s, out, NULL, N_CHG) != N_CHG ||
+		    store_journal_lag(s) != 0 || store_journal_count(s) != N_CHG) {
+			_exit(1);
+		}
+		break;
+	}
+	_exit(CRASHED);
+}
+
+static void crash_and_recover(struct fix *f, enum crash_at at, bool journal)
+{
+	struct store *s;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		crash_child(f, at);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), CRASHED);
+
+	/* The restart: every journaled change is in the bindings, once; the journal empty. */
+	s = open_store(f, journal);
+	assert_workload(s, N_CHG);
+	assert_true(store_journal_lag(s) == 0);
+	assert_true(!journal || store_journal_count(s) == 0);
+	store_close(s);
+	if (!journal) {
+		s = open_store(f, true);
+		assert_true(store_journal_count(s) == 0);
+		store_close(s);
+	}
+}
+
+static void test_crash_before_apply(void **state)
+{
+	crash_and_recover(*state, CRASH_BEFORE_APPLY, true);
+}
+
+static void test_crash_in_apply(void **state)
+{
+	crash_and_recover(*state, CRASH_IN_APPLY, true);
+}
+
+static void test_crash_in_second_apply(void **state)
+{
+	crash_and_recover(*state, CRASH_IN_SECOND_APPLY, true);
+}
+
+static void test_crash_before_trim(void **state)
+{
+	crash_and_recover(*state, CRASH_BEFORE_TRIM, true);
+}
+
+/* A restart in relaxed mode, or a dump, opens without asking for the journal: it replays. */
+static void test_crash_reopen_without_journal(void **state)
+{
+	crash_and_recover(*state, CRASH_IN_SECOND_APPLY, false);
+}
+
+static void test_committer_journal(void **state)
+{
+	struct fix *f = *state;
+	struct store *s = open_store(f, true);
+	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true,
+				   .max_lag = 8};
+	struct committer *c = committer_new(s, &o);
+	struct store_binding b;
+	uint32_t addrs[16];
+	uint64_t gens[16];
+
+	assert_non_null(c);
+	assert_int_equal(committer_tap_enable(c, 16), 0);
+	for (unsigned i = 0; i < 9; i++) {
+		struct dp_change ch = workload(i);
+
+		ch.seq = i + 1;
+		assert_int_equal(committer_ops.post(c, &ch), 0);
+	}
+	/* Journaled, but durable only after the next flush: nothing published yet. Then the
+	 * flush of an idle round publishes it, though the bindings do not have it yet. */
+	assert_int_equal(committer_round(c), 9);
+	assert_true(committer_ops.durable(c, 0) == 0);
+	assert_int_equal(committer_round(c), 0);
+	assert_true(committer_ops.durable(c, 0) == 9);
+	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
+	assert_int_equal(committer_tap_drain(c, addrs, gens, 16), 0);
+
+	/* 9 behind, max_lag 8: the committer leaves the ring alone (the flushing round above
+	 * was held back too, and still flushed). */
+	assert_true(atomic_load(&committer_stats(c)->lag_stalls) == 1);
+	{
+		struct dp_change ch = workload(N_ADDR + 3);
+
+		ch.seq = 10;
+		assert_int_equal(committer_ops.post(c, &ch), 0);
+	}
+	assert_int_equal(committer_round(c), 0);
+	assert_true(committer_ops.durable(c, 0) == 9);
+	assert_true(atomic_load(&committer_stats(c)->lag_stalls) == 2);
+
+	/* The second stage: bindings, then the tap with the generations it assigned. */
+	assert_int_equal(committer_apply_round(c), 9);
+	assert_int_equal(store_get(s, BASE + 1, &b), 0);
+	assert_int_equal(committer_tap_drain(c, addrs, gens, 16), 3);	/* 0, 3, 6 */
+	assert_int_equal(addrs[1], BASE + 3);
+	assert_true(gens[1] == 1);
+	assert_int_equal(committer_round(c), 1);
+	assert_true(committer_ops.durable(c, 0) == 9);
+	{
+		/* The next append's flush publishes the group before it. */
+		struct dp_change ch = workload(N_ADDR + 4);
+
+		ch.seq = 11;
+		assert_int_equal(committer_ops.post(c, &ch), 0);
+	}
+	assert_int_equal(committer_round(c), 1);
+	assert_true(committer_ops.durable(c, 0) == 10);
+	assert_int_equal(committer_round(c), 0);
+	assert_true(committer_ops.durable(c, 0) == 11);
+	assert_int_equal(committer_apply_round(c), 2);
+	assert_int_equal(committer_tap_drain(c, addrs, gens, 16), 1);
+	assert_int_equal(addrs[0], BASE + 3);
+	assert_true(gens[0] == 2);
+	assert_int_equal(committer_apply_round(c), 0);
+
+	/* The threads: everything posted before the stop is applied and the journal trimmed. */
+	assert_int_equal(committer_start(c), 0);
+	for (unsigned i = 9; i < 40; i++) {
+		struct dp_change ch = workload(i);
+
+		ch.seq = i + 3;
+		while (committer_ops.post(c, &ch) == -ENOBUFS) {
+			usleep(100);
+		}
+	}
+	assert_int_equal(committer_stop(c, 5000), 0);
+	assert_true(store_journal_lag(s) == 0);
+	assert_true(store_journal_count(s) == 0);
+	assert_int_equal(store_get(s, BASE + 39, &b), 0);
+	committer_free(c);
+
+	/* Journal mode needs a store with a journal. */
+	store_close(s);
+	s = open_store(f, false);
+	assert_null(committer_new(s, &o));
+	store_close(s);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_append_read),
+		T(test_store_apply),
+		T(test_crash_before_apply),
+		T(test_crash_in_apply),
+		T(test_crash_in_second_apply),
+		T(test_crash_before_trim),
+		T(test_crash_reopen_without_journal),
+		T(test_committer_journal),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

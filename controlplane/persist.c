@@ -368,7 +368,7 @@ void cp_persist_check(struct cp_persist *p)
 	}
 	st = committer_stats(p->committer);
 	f = atomic_load(&st->failures);
-	failing = atomic_load(&st->failing);
+	failing = atomic_load(&st->failing) || atomic_load(&st->apply_failing);
 	reopens = atomic_load(&st->store_reopens);
 	now = mono_ms();
 	if (reopens > p->reopens_seen) {

@@ -459,10 +459,17 @@ long committer_apply_round(struct committer *c)
 	t0 = now_ns();
 	n = store_journal_apply(c->store, c->abuf, c->agen, c->o.apply_max);
 	if (n < 0) {
+		/* The bindings cannot take the journal's changes (map at its limit, disk): the
+		 * ACKs stay honest (the journal holds them), the lag grows until the committer
+		 * stalls, and the control thread reports the outage as for a direct write. */
 		atomic_fetch_add_explicit(&c->st.apply_failures, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
+		stat_add(n == STORE_E_FULL ? &c->st.full_failures : &c->st.io_failures, 1);
 		atomic_store_explicit(&c->st.last_error, (int)n, memory_order_relaxed);
+		atomic_store_explicit(&c->st.apply_failing, true, memory_order_relaxed);
 		return n;
 	}
+	atomic_store_explicit(&c->st.apply_failing, false, memory_order_relaxed);
 	stat_add(&c->st.apply_wall_ns_total, now_ns() - t0);
 	stat_add(&c->st.apply_ns_total, store_last_apply_ns(c->store));
 	/* In the bindings now, unacked marks included: the partner may hear of them. */

@@ -105,6 +105,8 @@ struct committer_stats {
 	_Atomic uint64_t io_failures;		/**< of which any other error (EIO, ENOSPC...) */
 	_Atomic uint64_t store_reopens;		/**< store_reopens(), as of the last round */
 	_Atomic bool failing;			/**< the last write failed: an outage is on */
+	_Atomic bool apply_failing;		/**< journal mode: the applier's last apply
+						 * failed (counted in failures and its kind) */
 	_Atomic uint64_t commit_ns_total;	/**< wall time spent in store_write_batch */
 	_Atomic uint64_t apply_ns_total;	/**< of which applying changes (B-tree work) */
 	_Atomic uint64_t cpu_ns_total;		/**< committer thread CPU time in busy rounds */

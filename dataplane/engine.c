@@ -33,9 +33,11 @@
  * (dp_pool.freed_by) and a write over no record waits until that FREE is durable
  * (free_settled(): the request is dropped as a write conflict, the client asks again). The
  * hand-off and the lending above wait for durability for the same reason. Addresses outside
- * every range (reservations) are not covered: their one writer is the reserved client's
- * worker. A new snapshot starts without these marks (a FREE posted just before a
- * configuration change is not waited for).
+ * every range (reservations, operators' leases) have more than one writer too (the lease an
+ * operator gave a reserved address to another client is freed by that client's worker):
+ * their FREEs are remembered per worker in a few hashed buckets (dp_pool.freed_other), which
+ * may make a write wait for an unrelated FREE, never less than needed. A new snapshot starts
+ * without these marks (a FREE posted just before a configuration change is not waited for).
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the
@@ -361,15 +363,29 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 	       e->commit.ops->durable(e->commit.ctx, b->owner);
 }
 
-/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
+/* dp_pool.freed_other: the entries of @p addr's bucket, one per worker. */
+static _Atomic uint64_t *freed_other(const struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint32_t bucket = (addr * 0x9e3779b1u) >> 26;	/* DP_FREED_OTHER = 64 = 2^6 */
+
+	return &e->pools->pools[scope].freed_other[(size_t)bucket * e->pools->n_workers];
+}
+
+/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by, freed_other). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
 	uint64_t rank;
 
-	if (scope < e->pools->n_scopes && dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+	if (scope >= e->pools->n_scopes) {
+		return;
+	}
+	if (dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
 		atomic_store_explicit(&e->pools->pools[scope].freed_by[rank],
 				      (uint64_t)(e->id + 1) << DP_FREED_SEQ_BITS |
 				      (e->seq & DP_FREED_SEQ_MASK), memory_order_relaxed);
+	} else if (e->id < e->pools->n_workers) {
+		atomic_store_explicit(&freed_other(e, scope, addr)[e->id], e->seq,
+				      memory_order_relaxed);
 	}
 }
 
@@ -386,8 +402,23 @@ static bool free_settled(const struct dp_engine *e, uint32_t scope, uint32_t add
 	uint64_t rank, v;
 	uint32_t w;
 
-	if (scope >= e->pools->n_scopes || !dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
-		return true;	/* outside the ranges: reserved addresses have one writer */
+	if (scope >= e->pools->n_scopes) {
+		return true;
+	}
+	if (!dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		/* Outside the ranges: a reserved address is written by its client's worker, but
+		 * the lease an operator gave it to another client, or that client's before the
+		 * reservation, by another one (fuzz_engine_seq found the FREE of such a lease
+		 * committed after the reserved client's ACK). */
+		const _Atomic uint64_t *o = freed_other(e, scope, addr);
+
+		for (w = 0; w < e->pools->n_workers; w++) {
+			v = atomic_load_explicit(&o[w], memory_order_relaxed);
+			if (w != e->id && v != 0 && v > e->commit.ops->durable(e->commit.ctx, w)) {
+				return false;
+			}
+		}
+		return true;
 	}
 	v = atomic_load_explicit(&e->pools->pools[scope].freed_by[rank], memory_order_relaxed);
 	w = (uint32_t)(v >> DP_FREED_SEQ_BITS) - 1;

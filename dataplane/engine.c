@@ -1342,6 +1342,15 @@ static void withdraw_offer(struct dp_engine *e, const struct dp_ingress *in,
 		s = dp_config_scope_of(in->cfg, addr);
 		if (s != NULL && s->fo_rel != 0) {
 			(void)restore_offer(e, in->cfg, b, in->now);
+		} else if (b->under != 0) {
+			/* The offer covered a stored binding (an ended lease), whose change may
+			 * still be in its writer's ring: free it as a reclaim does, posted, so
+			 * that the store follows and the next writer waits for that FREE
+			 * (free_settled()). Removed silently, another worker could write the
+			 * address at once and see its change overwritten by the old one
+			 * (fuzz_engine_seq, crash-withdraw-offer-order). No room: the offer
+			 * stays until its hold ends. */
+			(void)free_binding(e, in->cfg, b, in->now, scope_flags(s));
 		} else if (bt_remove(&e->writer, b) == 0) {
 			flood_track(e, b, NULL);
 			give_back(e, in->cfg, addr);

@@ -23,8 +23,7 @@
  *  - every pool address with no record, or an EXPIRED or RELEASED one, is queued in its
  *    slice owner's free list (or lent): free list + bindings = pool;
  *  - the store, as the committed changes built it in the order the rings were drained,
- *    holds what the table holds (OFFERED aside: offers are not committed; and where the
- *    table has nothing, the store may keep an ended lease, never a live one).
+ *    holds what the table holds (OFFERED aside: offers are not committed).
  * A violation aborts (libFuzzer reports it; the replay test fails).
  *
  * State is reset between inputs without freeing the table (records are removed and come
@@ -750,11 +749,7 @@ NOCOV static void settle(struct env *v)
 			continue;
 		}
 		if (b == NULL) {
-			/* An untaken offer over an ended lease is forgotten in memory only
-			 * (engine.c withdraw_offer(): offers are not durable), so the store may
-			 * keep that ended lease; a restart reclaims it. Nothing live, though. */
-			CHECK(st == NULL || st->state == BT_EXPIRED || st->state == BT_RELEASED ||
-			      st->ends <= v->now,
+			CHECK(st == NULL,
 			      "store holds %08x (state %u, ends %llu), the table nothing", a,
 			      st->state, (unsigned long long)st->ends);
 			continue;

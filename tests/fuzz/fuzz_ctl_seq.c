@@ -159,7 +159,7 @@ static void setup_once(struct env *v)
 	urcu_qsbr_register_thread();
 	v->rt.snap = &v->snap;
 	v->rt.n_workers = N_WORKERS;
-	v->rt.table = bt_table_new(dp_config_capacity(v->snap.cfg) + 256);
+	v->rt.table = bt_table_new(dp_config_capacity(v->snap.cfg) + 16);
 	CHECK(v->rt.table != NULL, "table");
 	v->rt.table->seed = 0x5eed5eed5eed5eedULL;	/* replayable owners */
 	/* Only their counters are read (cp_stats_sum): zeroes. */

@@ -299,7 +299,7 @@ static void setup_once(struct env *v)
 	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	CHECK(v->cfg != NULL, "config: %s", err);
 	urcu_qsbr_register_thread();
-	v->table = bt_table_new(dp_config_capacity(v->cfg) + 64);
+	v->table = bt_table_new(dp_config_capacity(v->cfg) + 8);
 	CHECK(v->table != NULL, "table");
 	v->table->seed = 0x5eed5eed5eed5eedULL;	/* replayable steering */
 	for (uint32_t i = 0; i < N_WORKERS; i++) {

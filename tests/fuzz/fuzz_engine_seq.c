@@ -21,7 +21,8 @@
  *    client's record.
  * When every ring is drained and every command delivered (a "settle" op):
  *  - every pool address with no record, or an EXPIRED or RELEASED one, is queued in its
- *    slice owner's free list (or lent): free list + bindings = pool;
+ *    slice owner's free list (or lent): free list + bindings = pool (after the control
+ *    thread's requeue scan when a hand-over was reported lost: a full command ring);
  *  - the store, as the committed changes built it in the order the rings were drained,
  *    holds what the table holds (OFFERED aside: offers are not committed).
  * A violation aborts (libFuzzer reports it; the replay test fails).
@@ -129,6 +130,7 @@ struct env {
 	uint32_t last_offer[N_CLIENTS];
 	uint64_t now;
 	uint64_t handled;		/* requests given to the engine */
+	_Atomic uint64_t requeue_lost;	/* dp_runtime.requeue_lost: a hand-over was lost */
 	struct dhcp4_msg msg;
 	struct dp_frame frame;
 };
@@ -245,6 +247,8 @@ NOCOV static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_
 
 	CHECK(worker < N_WORKERS, "tell to worker %u", worker);
 	if (v->n_told == MAX_TOLD) {
+		/* A full command ring: worker.c counts it for the requeue scan. */
+		atomic_fetch_add_explicit(&v->requeue_lost, 1, memory_order_relaxed);
 		return -ENOBUFS;
 	}
 	v->told[(v->told_head + v->n_told++) % MAX_TOLD] = (struct told){worker, scope, addr, type};
@@ -263,6 +267,10 @@ static void deliver(struct env *v, uint32_t max)
 
 		v->told_head = (v->told_head + 1) % MAX_TOLD;
 		v->n_told--;
+		if (trace) {
+			fprintf(stderr, "  deliver to w%u: command %d addr %08x\n", t.worker,
+				(int)t.type, t.addr);
+		}
 		switch (t.type) {
 		case DP_CMD_RECLAIM:
 			(void)dp_engine_reclaim(e, v->cfg, t.addr, v->now);
@@ -376,7 +384,7 @@ NOCOV static void reset(struct env *v)
 		e->tell_ctx = v;
 		e->fo = NULL;
 		e->ho_head = e->ho_count = 0;
-		e->requeue_lost = NULL;
+		e->requeue_lost = &v->requeue_lost;
 		memset(&e->flood, 0, sizeof(e->flood));
 	}
 	memset(v->ctr, 0, sizeof(v->ctr));
@@ -387,6 +395,7 @@ NOCOV static void reset(struct env *v)
 	v->n_told = v->told_head = 0;
 	v->now = T0;
 	v->handled = 0;
+	v->requeue_lost = 0;
 }
 
 /* --- clients ------------------------------------------------------------------------ */
@@ -617,6 +626,9 @@ static void lease_op(struct env *v, uint32_t c, uint32_t a, bool del, uint8_t ar
 	uint32_t w;
 
 	memset(&op, 0, sizeof(op));
+	if (del && trace) {
+		fprintf(stderr, "t=%llu lease4-del %08x\n", (unsigned long long)(v->now - T0), a);
+	}
 	if (del) {
 		uint32_t count = 0;
 
@@ -702,6 +714,31 @@ NOCOV static bool table_cb(const struct bt_binding *b, void *arg)
 	return true;
 }
 
+/* Free addresses (no record, EXPIRED, RELEASED) that are in no free list, lent or not. */
+NOCOV static void requeue_scan(struct env *v)
+{
+	for (uint32_t si = 0; si < v->cfg->n_scopes; si++) {
+		const struct dp_scope *s = &v->cfg->scopes[si];
+
+		for (uint32_t ri = 0; ri < s->n_ranges; ri++) {
+			for (uint32_t a = s->ranges[ri].first; a <= s->ranges[ri].last; a++) {
+				const struct bt_binding *b = bt_lookup_addr(v->table, a);
+				int owner = dp_pool_owner(v->pools, si, a);
+
+				if (dp_range_find(s->exclusions, s->n_exclusions, a) >= 0 ||
+				    dp_scope_find_reservation_addr(s, a) != NULL) {
+					continue;
+				}
+				if (owner >= 0 && (b == NULL || b->state == BT_EXPIRED ||
+						   b->state == BT_RELEASED) &&
+				    !dp_slice_queued(v->pools, (uint32_t)owner, si, a)) {
+					dp_engine_requeue(v->e[owner], si, a);
+				}
+			}
+		}
+	}
+}
+
 /* Everything drained and delivered: the pool and the store add up. */
 NOCOV static void settle(struct env *v)
 {
@@ -717,6 +754,13 @@ NOCOV static void settle(struct env *v)
 	}
 	if (v->n_told != 0 || v->e[0]->ho_count != 0 || v->e[1]->ho_count != 0) {
 		return;		/* still moving (a lend chain): checked at a later settle */
+	}
+	if (v->requeue_lost != 0) {
+		/* The control thread's requeue scan (apply.c cp_requeue_lost), everything
+		 * being durable: free addresses in no free list go back to their owner. Run
+		 * only when a hand-over was reported lost, so that a silent loss still fails. */
+		requeue_scan(v);
+		v->requeue_lost = 0;
 	}
 	for (uint32_t si = 0; si < v->cfg->n_scopes; si++) {
 		const struct dp_scope *s = &v->cfg->scopes[si];

@@ -473,6 +473,7 @@ static void request(struct env *v, unsigned kind, uint32_t c, uint32_t a, uint8_
 	bool relayed = flags & 4;
 	struct dp_client_key key;
 	struct dp_decision d;
+	struct dp_ingress in;
 	struct reqbuf r;
 	uint32_t w, req_addr = a;
 	uint64_t drops, rx;
@@ -555,7 +556,7 @@ static void request(struct env *v, unsigned kind, uint32_t c, uint32_t a, uint8_
 	} else {
 		w = bt_key_owner(v->table, &key, N_WORKERS);
 	}
-	struct dp_ingress in = {
+	in = (struct dp_ingress){
 		.cfg = v->cfg, .frame = &v->frame, .msg = &v->msg, .iface = 0, .now = v->now,
 	};
 	drops = drops_of(v);

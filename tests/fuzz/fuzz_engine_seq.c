@@ -248,6 +248,10 @@ NOCOV static int tell(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_
 	CHECK(worker < N_WORKERS, "tell to worker %u", worker);
 	if (v->n_told == MAX_TOLD) {
 		/* A full command ring: worker.c counts it for the requeue scan. */
+		if (trace) {
+			fprintf(stderr, "  tell to w%u refused: command %d addr %08x\n", worker,
+				(int)type, addr);
+		}
 		atomic_fetch_add_explicit(&v->requeue_lost, 1, memory_order_relaxed);
 		return -ENOBUFS;
 	}
@@ -733,6 +737,10 @@ NOCOV static void requeue_scan(struct env *v)
 				if (owner >= 0 && (b == NULL || b->state == BT_EXPIRED ||
 						   b->state == BT_RELEASED) &&
 				    !dp_slice_queued(v->pools, (uint32_t)owner, si, a)) {
+					if (trace) {
+						fprintf(stderr, "  requeue scan: %08x to w%d\n", a,
+							owner);
+					}
 					dp_engine_requeue(v->e[owner], si, a);
 				}
 			}

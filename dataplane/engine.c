@@ -1779,8 +1779,12 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
 	}
 	ended = b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_FREE ||
 		b->state == BT_RESET || b->ends <= now;
-	if (ended && b->state != BT_BACKUP) {
-		(void)free_binding(e, cfg, b, now, scope_flags(s));
+	if (ended && b->state != BT_BACKUP && free_binding(e, cfg, b, now, scope_flags(s)) != 0) {
+		/* Not freed (our commit ring is full): the slice owner dropped the address from
+		 * its free list when it asked, so nothing would bring it back (the reclaim scan
+		 * skips ended records). The requeue scan does (fuzz_engine_seq,
+		 * crash-release-ended-ring-full). */
+		handoff_lost(e);
 	}
 }
 

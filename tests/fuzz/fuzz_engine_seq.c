@@ -788,7 +788,7 @@ NOCOV static void settle(struct env *v)
 				    b->state == BT_RELEASED) {
 					CHECK(dp_slice_queued(v->pools, (uint32_t)owner, si, a),
 					      "free address %08x (state %u) is in no free list",
-					      a, b ? b->state : 0);
+					      a, b != NULL ? (unsigned)b->state : 0u);
 				}
 			}
 		}

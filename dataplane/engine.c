@@ -33,10 +33,13 @@
  * (dp_pool.freed_by) and a write over no record waits until that FREE is durable
  * (free_settled(): the request is dropped as a write conflict, the client asks again). The
  * hand-off and the lending above wait for durability for the same reason. Addresses outside
- * every range (reservations) are not covered: their one writer is the reserved client's
- * worker. A new snapshot's pools carry over the marks not yet durable
- * (dp_pools_carry_freed()), so a FREE posted just before a configuration change is still
- * waited for.
+ * every range (reservations, operators' leases) have more than one writer too (the lease an
+ * operator gave a reserved address to another client is freed by that client's worker):
+ * their FREEs are remembered per worker in a few hashed buckets (dp_pool.freed_other), which
+ * may make a write wait for an unrelated FREE, never less than needed. A new snapshot's pools
+ * carry over the freed_by marks not yet durable (dp_pools_carry_freed()), so a FREE posted
+ * just before a configuration change is still waited for; the freed_other buckets start
+ * empty (an out-of-range FREE posted just before a configuration change is not waited for).
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the
@@ -381,15 +384,29 @@ static bool settled_elsewhere(const struct dp_engine *e, const struct bt_binding
 	       e->commit.ops->durable(e->commit.ctx, b->owner);
 }
 
-/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
+/* dp_pool.freed_other: the entries of @p addr's bucket, one per worker. */
+static _Atomic uint64_t *freed_other(const struct dp_engine *e, uint32_t scope, uint32_t addr)
+{
+	uint32_t bucket = (addr * 0x9e3779b1u) >> 26;	/* DP_FREED_OTHER = 64 = 2^6 */
+
+	return &e->pools->pools[scope].freed_other[(size_t)bucket * e->pools->n_workers];
+}
+
+/* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by, freed_other). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
 	uint64_t rank;
 
-	if (scope < e->pools->n_scopes && dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+	if (scope >= e->pools->n_scopes) {
+		return;
+	}
+	if (dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
 		atomic_store_explicit(&e->pools->pools[scope].freed_by[rank],
 				      (uint64_t)(e->id + 1) << DP_FREED_SEQ_BITS |
 				      (e->seq & DP_FREED_SEQ_MASK), memory_order_relaxed);
+	} else if (e->id < e->pools->n_workers) {
+		atomic_store_explicit(&freed_other(e, scope, addr)[e->id], e->seq,
+				      memory_order_relaxed);
 	}
 }
 
@@ -406,8 +423,23 @@ static bool free_settled(const struct dp_engine *e, uint32_t scope, uint32_t add
 	uint64_t rank, v;
 	uint32_t w;
 
-	if (scope >= e->pools->n_scopes || !dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
-		return true;	/* outside the ranges: reserved addresses have one writer */
+	if (scope >= e->pools->n_scopes) {
+		return true;
+	}
+	if (!dp_pool_rank(&e->pools->pools[scope], addr, &rank)) {
+		/* Outside the ranges: a reserved address is written by its client's worker, but
+		 * the lease an operator gave it to another client, or that client's before the
+		 * reservation, by another one (fuzz_engine_seq found the FREE of such a lease
+		 * committed after the reserved client's ACK). */
+		const _Atomic uint64_t *o = freed_other(e, scope, addr);
+
+		for (w = 0; w < e->pools->n_workers; w++) {
+			v = atomic_load_explicit(&o[w], memory_order_relaxed);
+			if (w != e->id && v != 0 && v > e->commit.ops->durable(e->commit.ctx, w)) {
+				return false;
+			}
+		}
+		return true;
 	}
 	v = atomic_load_explicit(&e->pools->pools[scope].freed_by[rank], memory_order_relaxed);
 	w = (uint32_t)(v >> DP_FREED_SEQ_BITS) - 1;
@@ -1371,6 +1403,15 @@ static void withdraw_offer(struct dp_engine *e, const struct dp_ingress *in,
 		s = dp_config_scope_of(in->cfg, addr);
 		if (s != NULL && s->fo_rel != 0) {
 			(void)restore_offer(e, in->cfg, b, in->now);
+		} else if (b->under != 0) {
+			/* The offer covered a stored binding (an ended lease), whose change may
+			 * still be in its writer's ring: free it as a reclaim does, posted, so
+			 * that the store follows and the next writer waits for that FREE
+			 * (free_settled()). Removed silently, another worker could write the
+			 * address at once and see its change overwritten by the old one
+			 * (fuzz_engine_seq, crash-withdraw-offer-order). No room: the offer
+			 * stays until its hold ends. */
+			(void)free_binding(e, in->cfg, b, in->now, scope_flags(s));
 		} else if (bt_remove(&e->writer, b) == 0) {
 			flood_track(e, b, NULL);
 			give_back(e, in->cfg, addr);
@@ -1848,8 +1889,12 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
 	}
 	ended = b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_FREE ||
 		b->state == BT_RESET || b->ends <= now;
-	if (ended && b->state != BT_BACKUP) {
-		(void)free_binding(e, cfg, b, now, scope_flags(s));
+	if (ended && b->state != BT_BACKUP && free_binding(e, cfg, b, now, scope_flags(s)) != 0) {
+		/* Not freed (our commit ring is full): the slice owner dropped the address from
+		 * its free list when it asked, so nothing would bring it back (the reclaim scan
+		 * skips ended records). The requeue scan does (fuzz_engine_seq,
+		 * crash-release-ended-ring-full). */
+		handoff_lost(e);
 	}
 }
 

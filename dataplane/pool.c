@@ -235,7 +235,10 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 		p->pools[i].lent = calloc(p->pools[i].total / 64 + 1, sizeof(*p->pools[i].lent));
 		p->pools[i].freed_by = calloc(p->pools[i].total ? p->pools[i].total : 1,
 					      sizeof(*p->pools[i].freed_by));
-		if (p->pools[i].lent == NULL || p->pools[i].freed_by == NULL) {
+		p->pools[i].freed_other = calloc((size_t)DP_FREED_OTHER * n_workers,
+						 sizeof(*p->pools[i].freed_other));
+		if (p->pools[i].lent == NULL || p->pools[i].freed_by == NULL ||
+		    p->pools[i].freed_other == NULL) {
 			goto fail;
 		}
 		if (c->scopes[i].fo_rel != 0) {
@@ -274,6 +277,7 @@ void dp_pools_free(struct dp_pools *p)
 			free((void *)p->pools[i].fo_hold);
 			free((void *)p->pools[i].lent);
 			free((void *)p->pools[i].freed_by);
+			free((void *)p->pools[i].freed_other);
 		}
 	}
 	free(p->pools);

@@ -70,7 +70,19 @@ struct dp_pool {
 	 * written by the worker that freed the address, read by any worker.
 	 */
 	_Atomic uint64_t *freed_by;
+	/**
+	 * The same for addresses outside the ranges (reservations there, operators' leases):
+	 * [DP_FREED_OTHER buckets by address hash][n_workers], each the sequence number of the
+	 * last FREE the worker posted of an address of the bucket (0 = none). A writer waits
+	 * until every other worker's entry in the address's bucket is durable: sometimes longer
+	 * than needed (another address of the bucket), never too short. Relaxed atomics, as
+	 * freed_by.
+	 */
+	_Atomic uint64_t *freed_other;
 };
+
+/** Buckets of dp_pool.freed_other (a power of 2). */
+#define DP_FREED_OTHER 64
 
 /** dp_pool.freed_by: the low bits hold the FREE's sequence number, the high the worker + 1. */
 #define DP_FREED_SEQ_BITS 56

@@ -87,6 +87,21 @@
  * carry thousands of clients that all reboot at once), and overload-bursts slows a site
  * booting at once, so an operator turns them on for the network they run.
  *
+ * Duplicate requests (issue 12 item 9). Redundant relay agents (VRRP/HSRP, two ip
+ * helper-addresses, seed 003) deliver each broadcast of a client twice or more, each copy with
+ * its own giaddr and option 82, and a client that lost an answer retransmits with the same
+ * xid. The copies meet on one worker: the client's key, which steers it, does not depend on
+ * the giaddr (only on the scope it selects, and every relay of a subnet selects the same one).
+ * A copy of a DISCOVER gets the offer the first copy got (the client's previous binding,
+ * step 2 above). A copy of a REQUEST already ACKed (same client, same xid, within DUP_WINDOW
+ * seconds, binding unchanged since) is answered with that ACK's lease: same address, same end,
+ * nothing written, nothing posted (so no second store write nor binding update). Deciding it
+ * afresh would renew the lease from now, and in a failover scope the partner's ack of the
+ * first ACK's update lifts the MCLT cap: the copies would carry different lease lengths, the
+ * fault seed 003 describes. A copy of a DECLINE finds the address abandoned already and is
+ * dropped without extending the hold or counting against the client's declines. A copy of
+ * a RELEASE finds nothing bound.
+ *
  * Failover (fo_view.h), for scopes shared with a partner (dp_scope.fo_rel != 0) only; every
  * other scope pays one branch on fo_rel and runs exactly the rules above.
  *   - The relationship's view is read once per request. Without one, or when its service
@@ -127,6 +142,12 @@
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
+
+/* Seconds after an ACK during which a REQUEST with its xid is a copy ("Duplicate requests"):
+ * copies from redundant relays arrive within milliseconds, and a client that lost the ACK
+ * retransmits 3 to 5 s after its request (RFC 2131 4.1); a new exchange, a renewal at T1,
+ * comes much later and with a new xid. */
+#define DUP_WINDOW 8
 
 _Static_assert(DP_FO_HBA_LEN == FO_HASH_HBA_SIZE, "fo_view hba is the failover HBA");
 _Static_assert(DP_HW_MAX == 1 + FO_HASH_CHADDR_MAX, "hw is htype + a whole chaddr");
@@ -451,6 +472,8 @@ static uint32_t peer_pet(const struct dp_engine *e, const struct dp_scope *s, ui
 	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
 }
 
+static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d);
+
 /* Lease, T1 and T2 for @p addr; in a failover scope (@p fo) the lease is cut to what the
  * MCLT rule allows before T1 and T2 are derived from it. */
 static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
@@ -466,6 +489,12 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 	if (fo != NULL) {
 		lease = fo_lease_mclt_limit(lease, peer_pet(e, s, addr), fo->mclt, now);
 	}
+	renewal_times(s, lease, d);
+}
+
+/* d->lease = @p lease, and T1 and T2 derived from it. */
+static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d)
+{
 	d->lease = lease;
 	d->t1 = s->renew_time && s->renew_time < lease ? s->renew_time : lease / 2;
 	d->t2 = s->rebind_time && s->rebind_time < lease ? s->rebind_time :
@@ -694,6 +723,8 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
+	bool acked;				/* ACTIVE: our ACK of the REQUEST @c xid */
+	uint32_t xid;
 };
 
 /*
@@ -744,6 +775,9 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	if (r->state == BT_OFFERED) {
 		nb->under = offer_under(old, &nb->key);
 		nb->supersedes = r->supersedes;
+	} else if (r->state == BT_ACTIVE && r->acked) {
+		nb->acked = 1;
+		nb->xid = r->xid;
 	}
 	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
 		/* A renewal comes without the relay (unicast): the binding keeps its circuit. */
@@ -797,6 +831,9 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 		r.hw_len = hw_of(m, hw);
 		r.hw = hw;
 		r.circuit = circuit_of(e, m);
+		/* An ACK: remembered for the copies of its REQUEST (dup_request()). */
+		r.acked = state == BT_ACTIVE && m->type == DHCP4_REQUEST;
+		r.xid = m->xid;
 	}
 	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
 	return nb;
@@ -1348,6 +1385,40 @@ static __attribute__((cold, noinline)) void supersede(struct dp_engine *e,
 	}
 }
 
+/*
+ * Is the request in @p in a copy of the one our ACK that wrote @p b (the client's record of
+ * the address) answered: the same xid, within DUP_WINDOW seconds of that ACK, the binding
+ * still ours and active (see the top comment, "Duplicate requests")?
+ */
+static bool dup_request(const struct dp_engine *e, const struct dp_ingress *in,
+			const struct bt_binding *b)
+{
+	return b->state == BT_ACTIVE && b->acked && b->xid == in->msg->xid &&
+	       b->owner == e->id && b->ends > in->now && in->now < b->start + DUP_WINDOW;
+}
+
+/* Answer a copy of an ACKed request with the lease @p b, that ACK's binding, holds: the same
+ * address and end, nothing written or posted. The reply waits for b->seq, like the first. */
+static bool ack_again(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
+		      const struct dp_reservation *res, const struct bt_binding *b,
+		      struct dp_decision *d)
+{
+	uint64_t left = b->ends - in->now;
+
+	renewal_times(s, b->ends == BT_INFINITE ? UINT32_MAX :
+			 left < UINT32_MAX ? (uint32_t)left : UINT32_MAX - 1, d);
+	e->ctr->duplicate_requests++;
+	d->reply = DHCP4_ACK;
+	d->commit = true;
+	d->seq = b->seq;
+	d->key_hash = b->key_hash;
+	d->yiaddr = b->addr;
+	d->ciaddr = in->msg->ciaddr;
+	d->scope = s;
+	d->res = res;
+	return true;
+}
+
 static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		       const struct dp_scope *s, const struct dp_fo_view *fo,
 		       const struct dp_client_key *key, struct dp_decision *d)
@@ -1410,6 +1481,9 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
 		}
+		if (dup_request(e, in, b)) {
+			return ack_again(e, in, s, res, b, d);
+		}
 		sup = b->state == BT_OFFERED ? b->supersedes : 0;
 		if (!ack(e, in, s, fo, key, res, addr, d)) {
 			return false;
@@ -1469,6 +1543,12 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 	b = bt_lookup_addr(e->table, addr);
 	if (b == NULL || !bt_key_equal(&b->key, key) || b->owner != e->id) {
 		e->ctr->drop[DP_DROP_NOT_BOUND]++;
+		return false;
+	}
+	if (b->state == BT_ABANDONED && b->ends > in->now) {
+		/* Already declined by this client: a copy (redundant relays, a retransmit). It
+		 * neither extends the hold nor counts against the client's declines. */
+		e->ctr->drop[DP_DROP_DUPLICATE_DECLINE]++;
 		return false;
 	}
 	if (!decline_allowed(e, in, key)) {

@@ -1290,6 +1290,152 @@ static void fo_lease_is_cut_by_mclt(void **state)
 	assert_null(v->pools->pools[1].peer_pet);		/* "far" is not shared */
 }
 
+/* --- duplicate relays (issue 12 item 9, seed 003) -------------------------------------- */
+
+/* Two routers of the client's subnet relay each of its broadcasts (VRRP/HSRP, two ip
+ * helper-addresses): the copies differ only in giaddr. */
+#define RELAY_A IP4(198, 18, 0, 2)
+#define RELAY_B IP4(198, 18, 0, 3)
+
+static bool relayed(struct env *v, struct reqbuf *r, uint32_t giaddr, uint64_t now)
+{
+	rb_giaddr(r, giaddr);
+	return send_req(v, r, SRV, now);
+}
+
+static uint32_t lease_of(struct env *v)
+{
+	uint32_t lease = 0;
+
+	assert_true(dhcp4_opt_u32(&v->rep, DHCP4_OPT_LEASE_TIME, &lease));
+	return lease;
+}
+
+static void duplicate_relays_give_one_lease(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint64_t seq;
+	uint32_t a;
+
+	discover(&r, 1, 0x51);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	a = v->rep.yiaddr;
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_true(relayed(v, &r, RELAY_B, T0 + 1));	/* a late copy: the same offer */
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->sink.posted, 0);
+
+	request_selecting(&r, 1, SRV, a);
+	assert_true(relayed(v, &r, RELAY_A, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(lease_of(v), 600);
+	seq = v->d.seq;
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 601);
+
+	/* The other router's copy, in the same second and in the next: the same lease (same
+	 * address, same end), waiting for the same change, and nothing posted again. */
+	assert_true(relayed(v, &r, RELAY_B, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 600);
+	assert_true(v->d.commit);
+	assert_int_equal(v->d.seq, seq);
+	assert_true(relayed(v, &r, RELAY_B, T0 + 2));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(T0 + 2 + lease_of(v), T0 + 601);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 601);
+	assert_int_equal(binding(v, a)->seq, seq);
+	/* The client lost the ACK and retransmits (same xid, RFC 2131 4.1): the same lease. */
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 5));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(T0 + 5 + lease_of(v), T0 + 601);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->ctr.duplicate_requests, 3);
+
+	/* A later exchange is decided afresh, even by a client that reuses its xid. */
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(lease_of(v), 600);
+	assert_int_equal(binding(v, a)->ends, T0 + 900);
+	assert_int_equal(v->sink.posted, 2);
+	assert_true(send_req(v, &r, SRV, T0 + 300 + 60));
+	assert_int_equal(binding(v, a)->ends, T0 + 960);
+	assert_int_equal(v->sink.posted, 3);
+	assert_int_equal(v->ctr.duplicate_requests, 3);
+
+}
+
+static void duplicate_decline_is_heeded_once(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a = dora(v, 1, T0);
+
+	rb_begin(&r, 1, 13);
+	rb_type(&r, DHCP4_DECLINE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_false(relayed(v, &r, RELAY_A, T0 + 1));
+	assert_int_equal(binding(v, a)->state, BT_ABANDONED);
+	assert_int_equal(v->sink.posted, 2);
+	assert_false(relayed(v, &r, RELAY_B, T0 + 2));
+	assert_int_equal(v->ctr.drop[DP_DROP_DUPLICATE_DECLINE], 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 1 + 900);	/* the hold is not extended */
+	assert_int_equal(v->sink.posted, 2);
+}
+
+/* Failover: the first ACK goes out with MCLT (the partner knows nothing yet); once the partner
+ * acks its update, a fresh decision would give the whole lease. A copy of the same request
+ * must not: the client would hold two lease lengths for one request (seed 003), and the
+ * partner would get a second update. */
+static void fo_duplicate_relays_keep_the_mclt_lease(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	struct reqbuf r;
+	uint64_t rank;
+	uint32_t a;
+
+	v->view.mclt = 60;
+	discover(&r, 1, 0x61);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	a = v->rep.yiaddr;
+	assert_int_equal(lease_of(v), 60);
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 60);
+
+	request_selecting(&r, 1, SRV, a);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(lease_of(v), 60);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	/* The partner acks the update (PET = now + desired + MCLT/2, fo_lease_pet()). */
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 600 + 30));
+
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 60);
+	assert_int_equal(v->d.t1, 30);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 60);
+
+	/* The client's renewal at T1 is a new exchange: now the whole lease. */
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 30));
+	assert_int_equal(lease_of(v), 600);
+	assert_int_equal(v->sink.posted, 2);
+}
+
 static void fo_change_carries_hw_and_fo_flag(void **state)
 {
 	struct env *v = *state;
@@ -1791,6 +1937,8 @@ int main(void)
 		T(repeated_prl_code_sent_once),
 		T(reservation_key_files_the_client),
 		T(change_carries_client_hw),
+		T(duplicate_relays_give_one_lease),
+		T(duplicate_decline_is_heeded_once),
 		FO(fo_no_view_answers_nobody),
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),
@@ -1808,6 +1956,7 @@ int main(void)
 		FO(fo_held_address_is_nobodys),
 		FO(fo_untaken_offer_restores_backup),
 		FO(fo_requeue_keeps_backup_addresses),
+		FO(fo_duplicate_relays_keep_the_mclt_lease),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,8 @@
 	X(BOOTREPLY, "bootreply_received", "A BOOTREPLY or server message type received.") \
 	X(NO_INTERFACE, "no_interface", "Arrived on a port/VLAN with no interface.") \
 	X(NO_SCOPE, "no_scope", "No scope serves the client's network.") \
+	X(RELAY_NOT_ALLOWED, "relay_not_allowed", "A request with a giaddr from an IP source " \
+	  "not in server.relay-allow.") \
 	X(SCOPE_INACTIVE, "scope_inactive", "The client's scope is deactivated.") \
 	X(POOL_EXHAUSTED, "pool_exhausted", "No free address in the scope.") \
 	X(NO_RECORD, "no_binding_record", "Binding record stock empty.") \

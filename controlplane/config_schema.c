@@ -1357,6 +1357,12 @@ static const struct cs_item server_items[] = {
 		 "Failover); left out = off" },
 	{ "flood-control", CS_OBJECT, 0, .sub = &cs_flood,
 	  .doc = "limits on what unknown clients may take (engine.c, Flood control)" },
+	{ "relay-allow", CS_CUSTOM, 0, .parse = cp_relay_allow_parse,
+	  .write = cp_relay_allow_json, .doc_type = "list of IPv4 addresses or prefixes",
+	  .doc_default = "any",
+	  .doc = "relay agents whose requests are served: a request with a giaddr is dropped "
+		 "(counted as drop-relay-not-allowed) unless its IP source is listed; empty = "
+		 "any source" },
 };
 
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);

@@ -1715,6 +1715,12 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;
 	}
+	if (m->giaddr != 0 && !dp_config_relay_allowed(in->cfg, in->frame->ip_src)) {
+		/* Only the relays the operator listed may pick a scope by giaddr (issue 11
+		 * item 6): a host must not reach another segment's scope by writing a giaddr. */
+		e->ctr->drop[DP_DROP_RELAY_NOT_ALLOWED]++;
+		return false;
+	}
 	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;

@@ -93,6 +93,7 @@ struct env {
 	struct dp_frame frame;
 	struct dp_decision d;
 	bool answered;
+	uint32_t ip_src;		/* the request's IP source (0 unless a case sets it) */
 	uint8_t out[2048];
 	size_t out_len;
 	struct dp_frame out_frame;
@@ -200,6 +201,7 @@ static bool send_req(struct env *v, struct reqbuf *r, uint32_t ip_dst, uint64_t 
 
 	memset(&v->frame, 0, sizeof(v->frame));
 	memcpy(v->frame.src_mac, r->b + 28, 6);
+	v->frame.ip_src = v->ip_src;
 	v->frame.ip_dst = ip_dst;
 	v->frame.dport = 67;
 	assert_int_equal(dhcp4_parse(&v->req, r->b, r->len), DHCP4_OK);
@@ -1300,6 +1302,7 @@ static void fo_lease_is_cut_by_mclt(void **state)
 static bool relayed(struct env *v, struct reqbuf *r, uint32_t giaddr, uint64_t now)
 {
 	rb_giaddr(r, giaddr);
+	v->ip_src = giaddr;
 	return send_req(v, r, SRV, now);
 }
 
@@ -1434,6 +1437,36 @@ static void fo_duplicate_relays_keep_the_mclt_lease(void **state)
 	assert_true(send_req(v, &r, SRV, T0 + 30));
 	assert_int_equal(lease_of(v), 600);
 	assert_int_equal(v->sink.posted, 2);
+}
+
+/* server.relay-allow (issue 11 item 6): a request with a giaddr is served only from a listed
+ * IP source; direct clients are not concerned. */
+static void relay_allow_drops_unlisted_sources(void **state)
+{
+	struct env *v = *state;
+	struct dp_range *allow = malloc(sizeof(*allow));
+	struct reqbuf r;
+
+	assert_non_null(allow);
+	*allow = (struct dp_range){RELAY_A, RELAY_A};
+	v->cfg->relay_allow = allow;	/* freed with the config */
+	v->cfg->n_relay_allow = 1;
+	discover(&r, 1, 0x71);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_false(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 1);
+	/* A listed giaddr from another source: a host writing a relay's address. */
+	rb_giaddr(&r, RELAY_A);
+	v->ip_src = IP4(198, 18, 0, 77);
+	assert_false(send_req(v, &r, SRV, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 2);
+	/* Direct clients have no giaddr: served whatever their source. */
+	discover(&r, 2, 0x72);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 2);
+	assert_int_equal(v->sink.posted, 0);
 }
 
 static void fo_change_carries_hw_and_fo_flag(void **state)
@@ -1939,6 +1972,7 @@ int main(void)
 		T(change_carries_client_hw),
 		T(duplicate_relays_give_one_lease),
 		T(duplicate_decline_is_heeded_once),
+		T(relay_allow_drops_unlisted_sources),
 		FO(fo_no_view_answers_nobody),
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),

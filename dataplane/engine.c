@@ -1388,13 +1388,16 @@ static __attribute__((cold, noinline)) void supersede(struct dp_engine *e,
 /*
  * Is the request in @p in a copy of the one our ACK that wrote @p b (the client's record of
  * the address) answered: the same xid, within DUP_WINDOW seconds of that ACK, the binding
- * still ours and active (see the top comment, "Duplicate requests")?
+ * still ours and active (see the top comment, "Duplicate requests")? Its change must have
+ * been posted (b->seq <= e->seq): a record whose post failed is decided afresh, so that no
+ * reply ever waits for a sequence number the next, unrelated change will take.
  */
 static bool dup_request(const struct dp_engine *e, const struct dp_ingress *in,
 			const struct bt_binding *b)
 {
 	return b->state == BT_ACTIVE && b->acked && b->xid == in->msg->xid &&
-	       b->owner == e->id && b->ends > in->now && in->now < b->start + DUP_WINDOW;
+	       b->owner == e->id && b->seq != 0 && b->seq <= e->seq && b->ends > in->now &&
+	       in->now < b->start + DUP_WINDOW;
 }
 
 /* Answer a copy of an ACKed request with the lease @p b, that ACK's binding, holds: the same

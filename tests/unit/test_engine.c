@@ -46,6 +46,7 @@ static const char *cfg_json =
 struct test_sink {
 	struct dp_commit_mem mem;
 	bool refuse;
+	bool refuse_post;		/* room says yes, post says no (a store refusal) */
 	struct dp_change last;
 	unsigned posted;
 };
@@ -54,7 +55,7 @@ static int sink_post(void *ctx, const struct dp_change *c)
 {
 	struct test_sink *s = ctx;
 
-	if (s->refuse) {
+	if (s->refuse || s->refuse_post) {
 		return -ENOBUFS;
 	}
 	s->last = *c;
@@ -1373,6 +1374,29 @@ static void duplicate_relays_give_one_lease(void **state)
 
 }
 
+/* An ACK whose change the sink refused after granting room was never answered: a copy of
+ * its request is decided afresh and waits for a change that is really posted. */
+static void duplicate_of_an_unposted_ack_is_decided_afresh(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a;
+
+	discover(&r, 1, 0x53);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	a = v->rep.yiaddr;
+	request_selecting(&r, 1, SRV, a);
+	v->sink.refuse_post = true;
+	assert_false(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_COMMIT_FULL], 1);
+	v->sink.refuse_post = false;
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->d.seq, v->sink.last.seq);
+	assert_int_equal(v->ctr.duplicate_requests, 0);
+}
+
 static void duplicate_decline_is_heeded_once(void **state)
 {
 	struct env *v = *state;
@@ -1971,6 +1995,7 @@ int main(void)
 		T(reservation_key_files_the_client),
 		T(change_carries_client_hw),
 		T(duplicate_relays_give_one_lease),
+		T(duplicate_of_an_unposted_ack_is_decided_afresh),
 		T(duplicate_decline_is_heeded_once),
 		T(relay_allow_drops_unlisted_sources),
 		FO(fo_no_view_answers_nobody),

@@ -143,6 +143,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 			       step > 0 ? "forward" : "backward", step > 0 ?
 			       "followed; reclaims judge older leases later by the step" :
 			       "the workers' clock stands still until the wall clock catches up");
+			cp_fo_clock_step(d->fo, step);
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);

@@ -553,7 +553,8 @@ static int relay_allow_value(struct pctx *p, const char *path, json_t *v, struct
 	mask = len == 0 ? 0 : UINT32_MAX << (32 - len);
 	if ((r->first & ~mask) != 0) {
 		return cs_fail(p, path, "\"%s\": the address has bits set beyond the /%lu prefix "
-			       "(the network is %s/%lu)", s, len, lw_ip4_fmt(r->first & mask).s, len);
+			       "(the network is %s/%lu)", s, len, lw_ip4_fmt(r->first & mask).s,
+			       len);
 	}
 	r->last = r->first | ~mask;
 	return 0;

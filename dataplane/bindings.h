@@ -54,9 +54,10 @@ struct bt_binding {
 					 *   as it found it: 0 no binding, BT_BACKUP, the state of
 					 *   the same client's earlier binding, or BT_FREE when it
 					 *   was another client's ended lease (engine.c) */
-	uint8_t acked;			/**< ACTIVE only: written by our ACK of the REQUEST
-					 *   whose xid is @c xid (engine.c, "Duplicate
-					 *   requests"); 0 for every other write. Memory only */
+	uint8_t acked;			/**< ACTIVE only: written by our ACK of a REQUEST of
+					 *   this kind (engine.c req_kind()) whose xid is @c xid
+					 *   ("Duplicate requests"); 0 for every other write.
+					 *   Memory only */
 	uint32_t circuit;		/**< OFFERED, ACTIVE: the relay circuit (giaddr + option
 					 *   82 circuit id) the client came through, as its
 					 *   flood-control hash (engine.c); 0 = none. Memory only */

@@ -93,9 +93,10 @@
  * xid. The copies meet on one worker: the client's key, which steers it, does not depend on
  * the giaddr (only on the scope it selects, and every relay of a subnet selects the same one).
  * A copy of a DISCOVER gets the offer the first copy got (the client's previous binding,
- * step 2 above). A copy of a REQUEST already ACKed (same client, same xid, within DUP_WINDOW
- * seconds, binding unchanged since) is answered with that ACK's lease: same address, same end,
- * nothing written, nothing posted (so no second store write nor binding update). Deciding it
+ * step 2 above). A copy of a REQUEST already ACKed (same client, xid and kind of request,
+ * before that ACK's T1 and within DUP_WINDOW seconds, binding unchanged since; dup_request())
+ * is answered with that ACK's lease: same address, same end, nothing written, nothing posted
+ * (so no second store write nor binding update). Deciding it
  * afresh would renew the lease from now, and in a failover scope the partner's ack of the
  * first ACK's update lifts the MCLT cap: the copies would carry different lease lengths, the
  * fault seed 003 describes. A copy of a DECLINE finds the address abandoned already and is
@@ -723,7 +724,8 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
-	bool acked;				/* ACTIVE: our ACK of the REQUEST @c xid */
+	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
+						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
 };
 
@@ -775,8 +777,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	if (r->state == BT_OFFERED) {
 		nb->under = offer_under(old, &nb->key);
 		nb->supersedes = r->supersedes;
-	} else if (r->state == BT_ACTIVE && r->acked) {
-		nb->acked = 1;
+	} else if (r->state == BT_ACTIVE && r->acked != 0) {
+		nb->acked = r->acked;
 		nb->xid = r->xid;
 	}
 	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
@@ -809,6 +811,15 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	return 0;
 }
 
+/* What a REQUEST is, as far as its copies must agree: 1 SELECTING (server id), 2 INIT-REBOOT
+ * (requested address), 3 RENEWING or REBINDING (ciaddr). A client's next exchange may reuse
+ * its xid (ISC dhclient renews with the xid it was ACKed with) but comes in another state,
+ * or after T1. */
+static uint8_t req_kind(const struct dhcp4_msg *m)
+{
+	return dhcp4_has(m, DHCP4_OPT_SERVER_ID) ? 1 : dhcp4_has(m, DHCP4_OPT_REQUESTED_IP) ? 2 : 3;
+}
+
 /*
  * write_rec() for a client's binding: hw from the request @p m, or, without one (reclaim),
  * kept from the client's old record of the address.
@@ -832,7 +843,7 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 		r.hw = hw;
 		r.circuit = circuit_of(e, m);
 		/* An ACK: remembered for the copies of its REQUEST (dup_request()). */
-		r.acked = state == BT_ACTIVE && m->type == DHCP4_REQUEST;
+		r.acked = state == BT_ACTIVE && m->type == DHCP4_REQUEST ? req_kind(m) : 0;
 		r.xid = m->xid;
 	}
 	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
@@ -1387,17 +1398,29 @@ static __attribute__((cold, noinline)) void supersede(struct dp_engine *e,
 
 /*
  * Is the request in @p in a copy of the one our ACK that wrote @p b (the client's record of
- * the address) answered: the same xid, within DUP_WINDOW seconds of that ACK, the binding
- * still ours and active (see the top comment, "Duplicate requests")? Its change must have
- * been posted (b->seq <= e->seq): a record whose post failed is decided afresh, so that no
- * reply ever waits for a sequence number the next, unrelated change will take.
+ * the address) answered: the same xid and kind of request (req_kind()), before that ACK's T1
+ * and within DUP_WINDOW seconds of it, the binding still ours and active (see the top
+ * comment, "Duplicate requests")? A renewal comes at T1 or later, so it is never taken for a
+ * copy even when the client keeps its xid. The ACK's change must have been posted
+ * (b->seq <= e->seq): a record whose post failed is decided afresh, so that no reply ever
+ * waits for a sequence number the next, unrelated change will take.
  */
 static bool dup_request(const struct dp_engine *e, const struct dp_ingress *in,
-			const struct bt_binding *b)
+			const struct dp_scope *s, const struct bt_binding *b)
 {
-	return b->state == BT_ACTIVE && b->acked && b->xid == in->msg->xid &&
-	       b->owner == e->id && b->seq != 0 && b->seq <= e->seq && b->ends > in->now &&
-	       in->now < b->start + DUP_WINDOW;
+	struct dp_decision t;
+	uint64_t window = DUP_WINDOW;
+
+	if (b->state != BT_ACTIVE || b->acked != req_kind(in->msg) || b->xid != in->msg->xid ||
+	    b->owner != e->id || b->seq == 0 || b->seq > e->seq || b->ends <= in->now) {
+		return false;
+	}
+	if (b->ends != BT_INFINITE && b->ends > b->start) {
+		renewal_times(s, b->ends - b->start < UINT32_MAX ?
+				 (uint32_t)(b->ends - b->start) : UINT32_MAX - 1, &t);
+		window = t.t1 < window ? t.t1 : window;
+	}
+	return in->now < b->start + window;
 }
 
 /* Answer a copy of an ACKed request with the lease @p b, that ACK's binding, holds: the same
@@ -1484,7 +1507,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
 		}
-		if (dup_request(e, in, b)) {
+		if (dup_request(e, in, s, b)) {
 			return ack_again(e, in, s, res, b, d);
 		}
 		sup = b->state == BT_OFFERED ? b->supersedes : 0;

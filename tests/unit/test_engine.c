@@ -1299,6 +1299,7 @@ static void fo_lease_is_cut_by_mclt(void **state)
  * helper-addresses): the copies differ only in giaddr. */
 #define RELAY_A IP4(198, 18, 0, 2)
 #define RELAY_B IP4(198, 18, 0, 3)
+#define DUP_SECS 8	/* engine.c DUP_WINDOW */
 
 static bool relayed(struct env *v, struct reqbuf *r, uint32_t giaddr, uint64_t now)
 {
@@ -1361,17 +1362,32 @@ static void duplicate_relays_give_one_lease(void **state)
 	assert_int_equal(v->sink.posted, 1);
 	assert_int_equal(v->ctr.duplicate_requests, 3);
 
-	/* A later exchange is decided afresh, even by a client that reuses its xid. */
-	request_renew(&r, 1, a);
-	assert_true(send_req(v, &r, SRV, T0 + 300));
+	/* A later exchange is decided afresh, even by a client that reuses its xid: ISC
+	 * dhclient renews with the xid it was ACKed with (another kind of request), and a
+	 * renewal comes at T1 or later. */
+	rb_begin(&r, 1, 7);			/* request_selecting()'s xid */
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0 + 6));
 	assert_int_equal(lease_of(v), 600);
-	assert_int_equal(binding(v, a)->ends, T0 + 900);
+	assert_int_equal(binding(v, a)->ends, T0 + 606);
 	assert_int_equal(v->sink.posted, 2);
-	assert_true(send_req(v, &r, SRV, T0 + 300 + 60));
-	assert_int_equal(binding(v, a)->ends, T0 + 960);
+	v->cfg->scopes[0].renew_time = 3;	/* T1 3 s (as e2e-restart has it) */
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->d.t1, 3);
+	assert_int_equal(binding(v, a)->ends, T0 + 900);
 	assert_int_equal(v->sink.posted, 3);
-	assert_int_equal(v->ctr.duplicate_requests, 3);
-
+	assert_true(send_req(v, &r, SRV, T0 + 302));	/* before T1: a copy */
+	assert_int_equal(binding(v, a)->ends, T0 + 900);
+	assert_int_equal(v->sink.posted, 3);
+	assert_int_equal(v->ctr.duplicate_requests, 4);
+	assert_true(send_req(v, &r, SRV, T0 + 303));	/* at T1: the renewal */
+	assert_int_equal(binding(v, a)->ends, T0 + 903);
+	assert_int_equal(v->sink.posted, 4);
+	assert_true(send_req(v, &r, SRV, T0 + 303 + DUP_SECS));
+	assert_int_equal(v->sink.posted, 5);
+	assert_int_equal(v->ctr.duplicate_requests, 4);
 }
 
 /* An ACK whose change the sink refused after granting room was never answered: a copy of

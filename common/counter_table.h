@@ -68,7 +68,10 @@
 	S(borrowed, "addresses-borrowed", "addresses_borrowed", NULL, LW_CTR_WORKER, \
 	  "Free addresses a worker received from another's pool share.") \
 	S(superseded, "bindings-superseded", "bindings_superseded", NULL, 0, \
-	  "Client bindings freed because the client took another address in the scope.")
+	  "Client bindings freed because the client took another address in the scope.") \
+	S(duplicate_requests, "duplicate-requests", "duplicate_requests", NULL, 0, \
+	  "REQUESTs answered with the lease an earlier copy of them (same client and xid) " \
+	  "was ACKed: redundant relays, retransmits.")
 
 /*
  * X(ID, name, help): why a frame or request was dropped or left unanswered. ID gives
@@ -103,6 +106,8 @@
 	X(BOOTREPLY, "bootreply_received", "A BOOTREPLY or server message type received.") \
 	X(NO_INTERFACE, "no_interface", "Arrived on a port/VLAN with no interface.") \
 	X(NO_SCOPE, "no_scope", "No scope serves the client's network.") \
+	X(RELAY_NOT_ALLOWED, "relay_not_allowed", "A request with a giaddr from an IP source " \
+	  "not in server.relay-allow.") \
 	X(SCOPE_INACTIVE, "scope_inactive", "The client's scope is deactivated.") \
 	X(POOL_EXHAUSTED, "pool_exhausted", "No free address in the scope.") \
 	X(NO_RECORD, "no_binding_record", "Binding record stock empty.") \
@@ -140,6 +145,8 @@
 	  "server.flood-control.offer-holds-percent of the pool.") \
 	X(DECLINE_LIMITED, "decline_limited", "DECLINE ignored: the client declined " \
 	  "server.flood-control.client-declines times in the window.") \
+	X(DUPLICATE_DECLINE, "duplicate_decline", "DECLINE of an address already abandoned " \
+	  "for the client: a copy (redundant relays, retransmits).") \
 	X(OVERLOAD, "overload_discover", "DISCOVER dropped under overload (full receive " \
 	  "bursts or steering ring) so that renewals go first.") \
 	/* failover (fo_view.h): the partner answers, not us */ \

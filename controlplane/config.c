@@ -512,6 +512,128 @@ json_t *cp_reservations_json(const struct dp_config *c, const void *obj, bool *o
 	return a;
 }
 
+static int range_first_cmp(const void *a, const void *b)
+{
+	const struct dp_range *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* One entry of server.relay-allow: "a.b.c.d" or "a.b.c.d/len" (the network address). */
+static int relay_allow_value(struct pctx *p, const char *path, json_t *v, struct dp_range *r)
+{
+	const char *s, *slash;
+	json_t *addr;
+	unsigned long len = 32;
+	uint32_t mask;
+	char *end;
+	int rc;
+
+	if (!json_is_string(v)) {
+		return cs_fail_got(p, path, "must be an IPv4 address or prefix", v);
+	}
+	s = json_string_value(v);
+	slash = strchr(s, '/');
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' ||
+		    (len = strtoul(slash + 1, &end, 10), *end != '\0') || len > 32) {
+			return cs_fail(p, path, "\"%s\" is not an IPv4 address or prefix "
+				       "(\"198.18.0.2\", \"198.18.0.0/24\")", s);
+		}
+	}
+	addr = json_stringn(s, slash != NULL ? (size_t)(slash - s) : strlen(s));
+	if (addr == NULL) {
+		return cs_oom(p, path);
+	}
+	rc = cs_ipv4_value(p, path, addr, &r->first);
+	json_decref(addr);
+	if (rc != 0) {
+		return -EINVAL;
+	}
+	mask = len == 0 ? 0 : UINT32_MAX << (32 - len);
+	if ((r->first & ~mask) != 0) {
+		return cs_fail(p, path, "\"%s\": the address has bits set beyond the /%lu prefix "
+			       "(the network is %s/%lu)", s, len, lw_ip4_fmt(r->first & mask).s,
+			       len);
+	}
+	r->last = r->first | ~mask;
+	return 0;
+}
+
+int cp_relay_allow_parse(struct pctx *p, const char *lpath, json_t *a, void *obj)
+{
+	struct dp_config *c = obj;
+	char epath[PATH_LEN];
+	size_t n;
+
+	if (a == NULL) {
+		return 0;
+	}
+	if (!json_is_array(a)) {
+		return cs_fail_got(p, lpath, "must be a list of IPv4 addresses or prefixes", a);
+	}
+	n = json_array_size(a);
+	if (n == 0) {
+		return 0;
+	}
+	c->relay_allow = calloc(n, sizeof(*c->relay_allow));
+	if (c->relay_allow == NULL) {
+		return cs_oom(p, lpath);
+	}
+	c->n_relay_allow = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		cs_path_idx(epath, lpath, i);
+		if (relay_allow_value(p, epath, json_array_get(a, i), &c->relay_allow[i]) != 0) {
+			return -EINVAL;
+		}
+		/* Short lists; a scan keeps the message's indexes exact. */
+		for (size_t j = 0; j < i; j++) {
+			if (c->relay_allow[j].first <= c->relay_allow[i].last &&
+			    c->relay_allow[i].first <= c->relay_allow[j].last) {
+				return cs_fail(p, epath, "overlaps relay-allow[%zu]", j);
+			}
+		}
+	}
+	qsort(c->relay_allow, n, sizeof(*c->relay_allow), range_first_cmp);
+	return 0;
+}
+
+json_t *cp_relay_allow_json(const struct dp_config *c, const void *obj, bool *ok)
+{
+	char buf[24];
+	json_t *a, *v;
+
+	(void)obj;
+	if (c->n_relay_allow == 0) {
+		return NULL;
+	}
+	a = json_array();
+	if (a == NULL) {
+		*ok = false;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < c->n_relay_allow; i++) {
+		const struct dp_range *r = &c->relay_allow[i];
+		uint32_t size = r->last - r->first;	/* 2^(32 - len) - 1 */
+		unsigned len = 32;
+
+		while (size != 0) {
+			size >>= 1;
+			len--;
+		}
+		if (len == 32) {
+			snprintf(buf, sizeof(buf), "%s", lw_ip4_fmt(r->first).s);
+		} else {
+			snprintf(buf, sizeof(buf), "%s/%u", lw_ip4_fmt(r->first).s, len);
+		}
+		v = json_string(buf);
+		if (v == NULL || json_array_append_new(a, v) != 0) {
+			*ok = false;
+		}
+	}
+	return a;
+}
+
 int cp_relays_parse(struct pctx *p, const char *lpath, json_t *a, void *obj)
 {
 	struct dp_scope *s = obj;

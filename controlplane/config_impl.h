@@ -185,6 +185,8 @@ int cp_reservations_parse(struct pctx *p, const char *path, json_t *v, void *obj
 json_t *cp_reservations_json(const struct dp_config *c, const void *obj, bool *ok);
 int cp_reservation_addr_check(struct pctx *p, const char *path, const json_t *v, void *obj);
 int cp_relays_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+int cp_relay_allow_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_relay_allow_json(const struct dp_config *c, const void *obj, bool *ok);
 int cp_scope_iface_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 json_t *cp_scope_iface_json(const struct dp_config *c, const void *obj, bool *ok);
 int cp_mgmt_parse(struct pctx *p, const char *path, json_t *v, void *obj);

@@ -1659,6 +1659,12 @@ static const struct cs_item server_items[] = {
 		 "after the scope's" },
 	{ "mac-filter", CS_OBJECT, 0, .sub = &cs_mac_filter,
 	  .doc = "the link-layer filter (Windows' MAC filter)" },
+	{ "relay-allow", CS_CUSTOM, 0, .parse = cp_relay_allow_parse,
+	  .write = cp_relay_allow_json, .doc_type = "list of IPv4 addresses or prefixes",
+	  .doc_default = "any",
+	  .doc = "relay agents whose requests are served: a request with a giaddr is dropped "
+		 "(counted as drop-relay-not-allowed) unless its IP source is listed; empty = "
+		 "any source" },
 };
 
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);

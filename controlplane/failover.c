@@ -850,6 +850,18 @@ static void queue_check(struct rel *r)
 	r->queue_high_now = high;
 }
 
+void cp_fo_clock_step(struct cp_fo *f, int64_t step)
+{
+	if (f == NULL || step == 0) {
+		return;
+	}
+	/* (The pacing of pool balance, persistence and held-update release stays on the wall
+	 * clock: a step only brings them forward or delays them.) */
+	for (uint32_t i = 0; i < f->n; i++) {
+		fo_state_clock_step(&f->rels[i].st, step);
+	}
+}
+
 void cp_fo_poll(struct cp_fo *f)
 {
 	uint64_t now_ms, now;

@@ -75,6 +75,14 @@ int cp_fo_timeout_ms(struct cp_fo *f);
 /** Do everything due: link I/O, state timers, worker ops, updates out and in. Never blocks. */
 void cp_fo_poll(struct cp_fo *f);
 
+/**
+ * The wall clock stepped by @p step seconds (cp_loop_run, from dp_runtime_clock_tick()): every
+ * relationship's elapsed-time timers move with it (fo_state_clock_step()), so that a step of
+ * the local clock changes no failover state. Control thread, before the next cp_fo_poll().
+ * NULL or 0: no-op.
+ */
+void cp_fo_clock_step(struct cp_fo *f, int64_t step);
+
 /** Status of one relationship (@p name) or all (NULL): a JSON list; NULL if no such name. */
 json_t *cp_fo_status(struct cp_fo *f, const char *name);
 

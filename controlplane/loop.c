@@ -144,6 +144,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 			       "followed; reclaims judge older leases later by the step" :
 			       "the workers' clock runs at half speed until the wall clock catches "
 			       "up; lease ends are judged by the wall clock");
+			cp_fo_clock_step(d->fo, step);
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);

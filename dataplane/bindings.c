@@ -212,6 +212,7 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->circuit = 0;
 	b->supersedes = 0;
 	b->under = 0;
+	b->acked = 0;
 	b->start = b->ends = b->seq = 0;
 	b->key.type = b->key.len = 0;
 	b->hw_len = 0;

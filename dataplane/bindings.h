@@ -54,6 +54,10 @@ struct bt_binding {
 					 *   as it found it: 0 no binding, BT_BACKUP, the state of
 					 *   the same client's earlier binding, or BT_FREE when it
 					 *   was another client's ended lease (engine.c) */
+	uint8_t acked;			/**< ACTIVE only: written by our ACK of a REQUEST of
+					 *   this kind (engine.c req_kind()) whose xid is @c xid
+					 *   ("Duplicate requests"); 0 for every other write.
+					 *   Memory only */
 	uint32_t circuit;		/**< OFFERED, ACTIVE: the relay circuit (giaddr + option
 					 *   82 circuit id) the client came through, as its
 					 *   flood-control hash (engine.c); 0 = none. Memory only */
@@ -63,9 +67,14 @@ struct bt_binding {
 	struct dp_client_key key;	/**< len 0: no client (BACKUP), not in by_key */
 	uint8_t hw_len;			/**< htype + chaddr of the client, for failover */
 	uint8_t hw[DP_HW_MAX];
-	uint32_t supersedes;		/**< OFFERED only: the same client's live binding in the
-					 *   scope that this offer replaces once it is ACKed (one
-					 *   binding per client per scope, engine.c); 0 = none */
+	union {
+		uint32_t supersedes;	/**< OFFERED only: the same client's live binding in
+					 *   the scope that this offer replaces once it is ACKed
+					 *   (one binding per client per scope, engine.c);
+					 *   0 = none */
+		uint32_t xid;		/**< ACTIVE with @c acked: the xid of the REQUEST that
+					 *   ACK answered. Memory only */
+	};
 	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };

@@ -85,6 +85,7 @@ void dp_config_free(struct dp_config *c)
 	policies_free(c->policies, c->n_policies);
 	free(c->mac_allow);
 	free(c->mac_deny);
+	free(c->relay_allow);
 	free(c->ports);
 	free(c->ifaces);
 	free(c);
@@ -111,6 +112,11 @@ int64_t dp_range_find(const struct dp_range *v, uint32_t n, uint32_t addr)
 static bool range_search(const struct dp_range *v, uint32_t n, uint32_t addr)
 {
 	return dp_range_find(v, n, addr) >= 0;
+}
+
+bool dp_config_relay_allowed(const struct dp_config *c, uint32_t src)
+{
+	return c->n_relay_allow == 0 || range_search(c->relay_allow, c->n_relay_allow, src);
 }
 
 uint64_t dp_config_capacity(const struct dp_config *c)

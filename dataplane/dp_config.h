@@ -288,6 +288,10 @@ struct dp_config {
 	uint32_t n_mac_allow;
 	struct dp_mac_pattern *mac_deny;	/**< these clients are never served (wins) */
 	uint32_t n_mac_deny;
+	/** server.relay-allow: IP sources a request with a giaddr may come from, sorted and
+	 *  disjoint (prefixes as ranges); none = any (dp_config_relay_allowed()) */
+	struct dp_range *relay_allow;
+	uint32_t n_relay_allow;
 
 	struct dp_port *ports;
 	uint32_t n_ports;
@@ -307,6 +311,12 @@ void dp_config_free(struct dp_config *c);
  * addresses outside the ranges. Sizes the binding tables.
  */
 uint64_t dp_config_capacity(const struct dp_config *c);
+
+/**
+ * May a relayed request (giaddr set) whose IP source is @p src be served (server.relay-allow)?
+ * @return true when the list is empty or holds @p src. Any thread holding the snapshot.
+ */
+bool dp_config_relay_allowed(const struct dp_config *c, uint32_t src);
 
 /** @return true when @p addr is in one of the scope's ranges and no exclusion. */
 bool dp_scope_in_pool(const struct dp_scope *s, uint32_t addr);

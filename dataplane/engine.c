@@ -91,6 +91,22 @@
  * carry thousands of clients that all reboot at once), and overload-bursts slows a site
  * booting at once, so an operator turns them on for the network they run.
  *
+ * Duplicate requests (issue 12 item 9). Redundant relay agents (VRRP/HSRP, two ip
+ * helper-addresses, seed 003) deliver each broadcast of a client twice or more, each copy with
+ * its own giaddr and option 82, and a client that lost an answer retransmits with the same
+ * xid. The copies meet on one worker: the client's key, which steers it, does not depend on
+ * the giaddr (only on the scope it selects, and every relay of a subnet selects the same one).
+ * A copy of a DISCOVER gets the offer the first copy got (the client's previous binding,
+ * step 2 above). A copy of a REQUEST already ACKed (same client, xid and kind of request,
+ * before that ACK's T1 and within DUP_WINDOW seconds, binding unchanged since; dup_request())
+ * is answered with that ACK's lease: same address, same end, nothing written, nothing posted
+ * (so no second store write nor binding update). Deciding it
+ * afresh would renew the lease from now, and in a failover scope the partner's ack of the
+ * first ACK's update lifts the MCLT cap: the copies would carry different lease lengths, the
+ * fault seed 003 describes. A copy of a DECLINE finds the address abandoned already and is
+ * dropped without extending the hold or counting against the client's declines. A copy of
+ * a RELEASE finds nothing bound.
+ *
  * Failover (fo_view.h), for scopes shared with a partner (dp_scope.fo_rel != 0) only; every
  * other scope pays one branch on fo_rel and runs exactly the rules above.
  *   - The relationship's view is read once per request. Without one, or when its service
@@ -132,6 +148,12 @@
 #include "fo_hash.h"
 #include "fo_lease.h"
 #include "policy.h"
+
+/* Seconds after an ACK during which a REQUEST with its xid is a copy ("Duplicate requests"):
+ * copies from redundant relays arrive within milliseconds, and a client that lost the ACK
+ * retransmits 3 to 5 s after its request (RFC 2131 4.1); a new exchange, a renewal at T1,
+ * comes much later and with a new xid. */
+#define DUP_WINDOW 8
 
 _Static_assert(DP_FO_HBA_LEN == FO_HASH_HBA_SIZE, "fo_view hba is the failover HBA");
 _Static_assert(DP_HW_MAX == 1 + FO_HASH_CHADDR_MAX, "hw is htype + a whole chaddr");
@@ -503,6 +525,8 @@ static uint32_t peer_pet(const struct dp_engine *e, const struct dp_scope *s, ui
 	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
 }
 
+static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d);
+
 /* Lease, T1 and T2 for @p addr; in a failover scope (@p fo) the lease is cut to what the
  * MCLT rule allows before T1 and T2 are derived from it. */
 static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
@@ -519,6 +543,12 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 	if (fo != NULL) {
 		lease = fo_lease_mclt_limit(lease, peer_pet(e, s, addr), fo->mclt, now);
 	}
+	renewal_times(s, lease, d);
+}
+
+/* d->lease = @p lease, and T1 and T2 derived from it. */
+static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d)
+{
 	d->lease = lease;
 	d->t1 = s->renew_time && s->renew_time < lease ? s->renew_time : lease / 2;
 	d->t2 = s->rebind_time && s->rebind_time < lease ? s->rebind_time :
@@ -750,6 +780,9 @@ struct rec {
 	bool take;				/* an operator's change (op_set): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
+	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
+						 * req_kind() with @c xid; 0 = none */
+	uint32_t xid;
 };
 
 /*
@@ -801,6 +834,9 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	if (r->state == BT_OFFERED) {
 		nb->under = offer_under(old, &nb->key);
 		nb->supersedes = r->supersedes;
+	} else if (r->state == BT_ACTIVE && r->acked != 0) {
+		nb->acked = r->acked;
+		nb->xid = r->xid;
 	}
 	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
 		/* A renewal comes without the relay (unicast): the binding keeps its circuit. */
@@ -832,6 +868,15 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	return 0;
 }
 
+/* What a REQUEST is, as far as its copies must agree: 1 SELECTING (server id), 2 INIT-REBOOT
+ * (requested address), 3 RENEWING or REBINDING (ciaddr). A client's next exchange may reuse
+ * its xid (ISC dhclient renews with the xid it was ACKed with) but comes in another state,
+ * or after T1. */
+static uint8_t req_kind(const struct dhcp4_msg *m)
+{
+	return dhcp4_has(m, DHCP4_OPT_SERVER_ID) ? 1 : dhcp4_has(m, DHCP4_OPT_REQUESTED_IP) ? 2 : 3;
+}
+
 /*
  * write_rec() for a client's binding: hw from the request @p m, or, without one (reclaim),
  * kept from the client's old record of the address.
@@ -854,6 +899,9 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 		r.hw_len = hw_of(m, hw);
 		r.hw = hw;
 		r.circuit = circuit_of(e, m);
+		/* An ACK: remembered for the copies of its REQUEST (dup_request()). */
+		r.acked = state == BT_ACTIVE && m->type == DHCP4_REQUEST ? req_kind(m) : 0;
+		r.xid = m->xid;
 	}
 	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
 	return nb;
@@ -1449,6 +1497,55 @@ static __attribute__((cold, noinline)) void supersede(struct dp_engine *e,
 	}
 }
 
+/*
+ * Is the request in @p in a copy of the one our ACK that wrote @p b (the client's record of
+ * the address) answered: the same xid and kind of request (req_kind()), before that ACK's T1
+ * and within DUP_WINDOW seconds of it, the binding still ours and active (see the top
+ * comment, "Duplicate requests")? A renewal comes at T1 or later, so it is never taken for a
+ * copy even when the client keeps its xid. The ACK's change must have been posted
+ * (b->seq <= e->seq): a record whose post failed is decided afresh, so that no reply ever
+ * waits for a sequence number the next, unrelated change will take.
+ */
+static bool dup_request(const struct dp_engine *e, const struct dp_ingress *in,
+			const struct dp_scope *s, const struct bt_binding *b)
+{
+	struct dp_decision t;
+	uint64_t window = DUP_WINDOW;
+
+	if (b->state != BT_ACTIVE || b->acked != req_kind(in->msg) || b->xid != in->msg->xid ||
+	    b->owner != e->id || b->seq == 0 || b->seq > e->seq || b->ends <= in->now) {
+		return false;
+	}
+	if (b->ends != BT_INFINITE && b->ends > b->start) {
+		renewal_times(s, b->ends - b->start < UINT32_MAX ?
+				 (uint32_t)(b->ends - b->start) : UINT32_MAX - 1, &t);
+		window = t.t1 < window ? t.t1 : window;
+	}
+	return in->now < b->start + window;
+}
+
+/* Answer a copy of an ACKed request with the lease @p b, that ACK's binding, holds: the same
+ * address and end, nothing written or posted. The reply waits for b->seq, like the first. */
+static bool ack_again(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
+		      const struct dp_reservation *res, const struct bt_binding *b,
+		      struct dp_decision *d)
+{
+	uint64_t left = b->ends - in->now;
+
+	renewal_times(s, b->ends == BT_INFINITE ? UINT32_MAX :
+			 left < UINT32_MAX ? (uint32_t)left : UINT32_MAX - 1, d);
+	e->ctr->duplicate_requests++;
+	d->reply = DHCP4_ACK;
+	d->commit = true;
+	d->seq = b->seq;
+	d->key_hash = b->key_hash;
+	d->yiaddr = b->addr;
+	d->ciaddr = in->msg->ciaddr;
+	d->scope = s;
+	d->res = res;
+	return true;
+}
+
 static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		       const struct dp_scope *s, const struct dp_fo_view *fo,
 		       const struct dp_client_key *key, struct dp_decision *d)
@@ -1517,6 +1614,9 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
 			return nak(d, s, "address not available");
 		}
+		if (dup_request(e, in, s, b)) {
+			return ack_again(e, in, s, res, b, d);
+		}
 		sup = b->state == BT_OFFERED ? b->supersedes : 0;
 		if (!ack(e, in, s, fo, key, res, addr, d)) {
 			return false;
@@ -1576,6 +1676,12 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 	b = bt_lookup_addr(e->table, addr);
 	if (b == NULL || !bt_key_equal(&b->key, key) || b->owner != e->id) {
 		e->ctr->drop[DP_DROP_NOT_BOUND]++;
+		return false;
+	}
+	if (b->state == BT_ABANDONED && b->ends > in->now) {
+		/* Already declined by this client: a copy (redundant relays, a retransmit). It
+		 * neither extends the hold nor counts against the client's declines. */
+		e->ctr->drop[DP_DROP_DUPLICATE_DECLINE]++;
 		return false;
 	}
 	if (!decline_allowed(e, in, key)) {
@@ -1776,6 +1882,12 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	e->ctr->rx_dhcp[m->type]++;
 	if (in->iface < 0) {
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
+		return false;
+	}
+	if (m->giaddr != 0 && !dp_config_relay_allowed(in->cfg, in->frame->ip_src)) {
+		/* Only the relays the operator listed may pick a scope by giaddr (issue 11
+		 * item 6): a host must not reach another segment's scope by writing a giaddr. */
+		e->ctr->drop[DP_DROP_RELAY_NOT_ALLOWED]++;
 		return false;
 	}
 	if ((in->cfg->n_mac_allow | in->cfg->n_mac_deny) != 0 && !mac_filter_pass(e, in)) {

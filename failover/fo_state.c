@@ -942,6 +942,26 @@ int fo_state_handle(struct fo_state *st, const struct fo_state_event *ev,
 	}
 }
 
+/* A time of ours moved by a step of the wall clock (never below 1: 0 means unset). */
+static void shift(uint64_t *t, int64_t step)
+{
+	if (*t == 0) {
+		return;
+	}
+	*t = step < 0 && (uint64_t)-step >= *t ? 1 : (uint64_t)((int64_t)*t + step);
+}
+
+void fo_state_clock_step(struct fo_state *st, int64_t step)
+{
+	if (step == 0) {
+		return;
+	}
+	shift(&st->last_rx, step);
+	shift(&st->last_tx, step);
+	shift(&st->link_deadline, step);
+	shift(&st->since, step);
+}
+
 void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_state_output *out)
 {
 	struct fo_state_event ev = {.type = FO_EV_TICK, .now = now};

@@ -326,6 +326,20 @@ int fo_state_handle(struct fo_state *st, const struct fo_state_event *ev,
 void fo_state_tick(struct fo_state *st, uint64_t now, struct fo_state_output *out);
 
 /**
+ * @brief The local wall clock stepped by @p step seconds (NTP at boot, `date -s`, a resumed
+ *        VM; the caller sees it against a monotonic clock). The timers that measure elapsed
+ *        time move with it: tReceive and tSend (last_rx, last_tx), the link start-up timeout,
+ *        and the STARTUP and safe-period timers (since). So a forward step is not taken for
+ *        the partner's silence, nor a backward one for a reason to stop sending CONTACTs,
+ *        and neither shortens a safe period: the failover state does not change because of
+ *        the local clock (seed 003). Times the wire carries and the protocol reads as dates
+ *        (STOS, RECOVER-WAIT's STOS + MCLT, last_op) are left alone.
+ * @param step  seconds, either sign; 0 does nothing
+ * @note Cannot fail. Same thread as fo_state_tick(). Call it before the next tick.
+ */
+void fo_state_clock_step(struct fo_state *st, int64_t step);
+
+/**
  * @brief When the timers next need fo_state_tick().
  * @return unix seconds, or UINT64_MAX when no timer runs.
  * @note The deadline moves with every event: ask again after each call.

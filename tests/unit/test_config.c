@@ -113,6 +113,8 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 	assert_string_equal(a->control_socket, b->control_socket);
 	assert_string_equal(a->control_group, b->control_group);
 	assert_int_equal(a->control_max_request, b->control_max_request);
+	assert_int_equal(a->n_relay_allow, b->n_relay_allow);
+	assert_ranges_equal(a->relay_allow, b->relay_allow, a->n_relay_allow);
 	assert_int_equal(a->n_ports, b->n_ports);
 	assert_int_equal(a->n_relationships, b->n_relationships);
 	for (uint32_t i = 0; i < a->n_relationships; i++) {
@@ -320,6 +322,20 @@ static const struct bad bad[] = {
 
 	/* server */
 	{ "server", "[]", NULL, NULL, "server: must be an object, got []" },
+	{ "server.relay-allow", "\"198.18.0.2\"", NULL, NULL,
+	  "server.relay-allow: must be a list of IPv4 addresses or prefixes" },
+	{ "server.relay-allow", "[\"198.18.0.5/24\"]", NULL, NULL,
+	  "server.relay-allow[0]: \"198.18.0.5/24\": the address has bits set beyond the /24 "
+	  "prefix (the network is 198.18.0.0/24)" },
+	{ "server.relay-allow", "[\"198.18.0.0/33\"]", NULL, NULL,
+	  "server.relay-allow[0]: \"198.18.0.0/33\" is not an IPv4 address or prefix" },
+	{ "server.relay-allow", "[\"198.18.0.0/\"]", NULL, NULL,
+	  "server.relay-allow[0]: \"198.18.0.0/\" is not an IPv4 address or prefix" },
+	{ "server.relay-allow", "[\"relay-1\"]", NULL, NULL, "server.relay-allow[0]: " },
+	{ "server.relay-allow", "[7]", NULL, NULL,
+	  "server.relay-allow[0]: must be an IPv4 address or prefix" },
+	{ "server.relay-allow", "[\"198.18.0.0/24\", \"198.18.0.7\"]", NULL, NULL,
+	  "server.relay-allow[1]: overlaps relay-allow[0]" },
 	{ "server.workers", "\"two\"", NULL, NULL,
 	  "server.workers: must be an integer 1..64, got \"two\"" },
 	{ "server.workers", "0", NULL, NULL, "server.workers: must be an integer 1..64, got 0" },
@@ -1333,6 +1349,63 @@ static void test_inactive(void **state)
 	free(text);
 }
 
+/* server.relay-allow: addresses and prefixes, kept sorted, written back as given; empty or
+ * absent = any source (issue 11 item 6). */
+static void test_relay_allow(void **state)
+{
+	struct bad b = { "server.relay-allow",
+			 "[\"198.19.0.0/16\", \"198.18.0.3\", \"198.18.0.2\", \"198.20.0.0/31\"]",
+			 NULL, NULL, NULL };
+	struct bad all = { "server.relay-allow", "[\"0.0.0.0/0\"]", NULL, NULL, NULL };
+	struct bad none = { "server.relay-allow", "[]", NULL, NULL, NULL };
+	struct dp_config *c;
+	char *text;
+	json_t *j;
+
+	(void)state;
+	text = build(&b);
+	c = parse_ok(text);
+	free(text);
+	assert_int_equal(c->n_relay_allow, 4);
+	assert_int_equal(c->relay_allow[0].first, ip("198.18.0.2"));
+	assert_int_equal(c->relay_allow[0].last, ip("198.18.0.2"));
+	assert_int_equal(c->relay_allow[2].first, ip("198.19.0.0"));
+	assert_int_equal(c->relay_allow[2].last, ip("198.19.255.255"));
+	assert_true(dp_config_relay_allowed(c, ip("198.18.0.2")));
+	assert_true(dp_config_relay_allowed(c, ip("198.18.0.3")));
+	assert_false(dp_config_relay_allowed(c, ip("198.18.0.4")));
+	assert_true(dp_config_relay_allowed(c, ip("198.19.77.1")));
+	assert_true(dp_config_relay_allowed(c, ip("198.20.0.1")));
+	assert_false(dp_config_relay_allowed(c, ip("198.20.0.2")));
+	assert_false(dp_config_relay_allowed(c, ip("198.17.255.255")));
+	j = cp_config_to_json(c);
+	text = json_dumps(json_object_get(json_object_get(j, "server"), "relay-allow"),
+			  JSON_COMPACT);
+	assert_string_equal(text, "[\"198.18.0.2\",\"198.18.0.3\",\"198.19.0.0/16\","
+			    "\"198.20.0.0/31\"]");
+	free(text);
+	json_decref(j);
+	assert_round_trip(c);
+	dp_config_free(c);
+
+	text = build(&all);
+	c = parse_ok(text);
+	free(text);
+	assert_true(dp_config_relay_allowed(c, ip("198.18.0.4")));
+	assert_true(dp_config_relay_allowed(c, UINT32_MAX));
+	assert_round_trip(c);
+	dp_config_free(c);
+	text = build(&none);
+	c = parse_ok(text);
+	free(text);
+	assert_int_equal(c->n_relay_allow, 0);
+	assert_true(dp_config_relay_allowed(c, ip("198.18.0.4")));
+	j = cp_config_to_json(c);
+	assert_null(json_object_get(json_object_get(j, "server"), "relay-allow"));
+	json_decref(j);
+	dp_config_free(c);
+}
+
 /* server.control-socket "" means no control socket (the daemon logs it and opens none). */
 static void test_no_control_socket(void **state)
 {
@@ -1479,6 +1552,7 @@ int main(void)
 		cmocka_unit_test(test_sorting),
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_inactive),
+		cmocka_unit_test(test_relay_allow),
 		cmocka_unit_test(test_no_control_socket),
 		cmocka_unit_test(test_limits),
 	};

@@ -46,6 +46,7 @@ static const char *cfg_json =
 struct test_sink {
 	struct dp_commit_mem mem;
 	bool refuse;
+	bool refuse_post;		/* room says yes, post says no (a store refusal) */
 	struct dp_change last;
 	unsigned posted;
 };
@@ -54,7 +55,7 @@ static int sink_post(void *ctx, const struct dp_change *c)
 {
 	struct test_sink *s = ctx;
 
-	if (s->refuse) {
+	if (s->refuse || s->refuse_post) {
 		return -ENOBUFS;
 	}
 	s->last = *c;
@@ -93,6 +94,7 @@ struct env {
 	struct dp_frame frame;
 	struct dp_decision d;
 	bool answered;
+	uint32_t ip_src;		/* the request's IP source (0 unless a case sets it) */
 	uint8_t out[2048];
 	size_t out_len;
 	struct dp_frame out_frame;
@@ -200,6 +202,7 @@ static bool send_req(struct env *v, struct reqbuf *r, uint32_t ip_dst, uint64_t 
 
 	memset(&v->frame, 0, sizeof(v->frame));
 	memcpy(v->frame.src_mac, r->b + 28, 6);
+	v->frame.ip_src = v->ip_src;
 	v->frame.ip_dst = ip_dst;
 	v->frame.dport = 67;
 	assert_int_equal(dhcp4_parse(&v->req, r->b, r->len), DHCP4_OK);
@@ -1290,6 +1293,222 @@ static void fo_lease_is_cut_by_mclt(void **state)
 	assert_null(v->pools->pools[1].peer_pet);		/* "far" is not shared */
 }
 
+/* --- duplicate relays (issue 12 item 9, seed 003) -------------------------------------- */
+
+/* Two routers of the client's subnet relay each of its broadcasts (VRRP/HSRP, two ip
+ * helper-addresses): the copies differ only in giaddr. */
+#define RELAY_A IP4(198, 18, 0, 2)
+#define RELAY_B IP4(198, 18, 0, 3)
+#define DUP_SECS 8	/* engine.c DUP_WINDOW */
+
+static bool relayed(struct env *v, struct reqbuf *r, uint32_t giaddr, uint64_t now)
+{
+	rb_giaddr(r, giaddr);
+	v->ip_src = giaddr;
+	return send_req(v, r, SRV, now);
+}
+
+static uint32_t lease_of(struct env *v)
+{
+	uint32_t lease = 0;
+
+	assert_true(dhcp4_opt_u32(&v->rep, DHCP4_OPT_LEASE_TIME, &lease));
+	return lease;
+}
+
+static void duplicate_relays_give_one_lease(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint64_t seq;
+	uint32_t a;
+
+	discover(&r, 1, 0x51);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	a = v->rep.yiaddr;
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_true(relayed(v, &r, RELAY_B, T0 + 1));	/* a late copy: the same offer */
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->sink.posted, 0);
+
+	request_selecting(&r, 1, SRV, a);
+	assert_true(relayed(v, &r, RELAY_A, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(lease_of(v), 600);
+	seq = v->d.seq;
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 601);
+
+	/* The other router's copy, in the same second and in the next: the same lease (same
+	 * address, same end), waiting for the same change, and nothing posted again. */
+	assert_true(relayed(v, &r, RELAY_B, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 600);
+	assert_true(v->d.commit);
+	assert_int_equal(v->d.seq, seq);
+	assert_true(relayed(v, &r, RELAY_B, T0 + 2));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(T0 + 2 + lease_of(v), T0 + 601);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 601);
+	assert_int_equal(binding(v, a)->seq, seq);
+	/* The client lost the ACK and retransmits (same xid, RFC 2131 4.1): the same lease. */
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 5));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(T0 + 5 + lease_of(v), T0 + 601);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->ctr.duplicate_requests, 3);
+
+	/* A later exchange is decided afresh, even by a client that reuses its xid: ISC
+	 * dhclient renews with the xid it was ACKed with (another kind of request), and a
+	 * renewal comes at T1 or later. */
+	rb_begin(&r, 1, 7);			/* request_selecting()'s xid */
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_end(&r);
+	assert_true(send_req(v, &r, SRV, T0 + 6));
+	assert_int_equal(lease_of(v), 600);
+	assert_int_equal(binding(v, a)->ends, T0 + 606);
+	assert_int_equal(v->sink.posted, 2);
+	v->cfg->scopes[0].renew_time = 3;	/* T1 3 s (as e2e-restart has it) */
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->d.t1, 3);
+	assert_int_equal(binding(v, a)->ends, T0 + 900);
+	assert_int_equal(v->sink.posted, 3);
+	assert_true(send_req(v, &r, SRV, T0 + 302));	/* before T1: a copy */
+	assert_int_equal(binding(v, a)->ends, T0 + 900);
+	assert_int_equal(v->sink.posted, 3);
+	assert_int_equal(v->ctr.duplicate_requests, 4);
+	assert_true(send_req(v, &r, SRV, T0 + 303));	/* at T1: the renewal */
+	assert_int_equal(binding(v, a)->ends, T0 + 903);
+	assert_int_equal(v->sink.posted, 4);
+	assert_true(send_req(v, &r, SRV, T0 + 303 + DUP_SECS));
+	assert_int_equal(v->sink.posted, 5);
+	assert_int_equal(v->ctr.duplicate_requests, 4);
+}
+
+/* An ACK whose change the sink refused after granting room was never answered: a copy of
+ * its request is decided afresh and waits for a change that is really posted. */
+static void duplicate_of_an_unposted_ack_is_decided_afresh(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a;
+
+	discover(&r, 1, 0x53);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	a = v->rep.yiaddr;
+	request_selecting(&r, 1, SRV, a);
+	v->sink.refuse_post = true;
+	assert_false(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_COMMIT_FULL], 1);
+	v->sink.refuse_post = false;
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->d.seq, v->sink.last.seq);
+	assert_int_equal(v->ctr.duplicate_requests, 0);
+}
+
+static void duplicate_decline_is_heeded_once(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint32_t a = dora(v, 1, T0);
+
+	rb_begin(&r, 1, 13);
+	rb_type(&r, DHCP4_DECLINE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_false(relayed(v, &r, RELAY_A, T0 + 1));
+	assert_int_equal(binding(v, a)->state, BT_ABANDONED);
+	assert_int_equal(v->sink.posted, 2);
+	assert_false(relayed(v, &r, RELAY_B, T0 + 2));
+	assert_int_equal(v->ctr.drop[DP_DROP_DUPLICATE_DECLINE], 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 1 + 900);	/* the hold is not extended */
+	assert_int_equal(v->sink.posted, 2);
+}
+
+/* Failover: the first ACK goes out with MCLT (the partner knows nothing yet); once the partner
+ * acks its update, a fresh decision would give the whole lease. A copy of the same request
+ * must not: the client would hold two lease lengths for one request (seed 003), and the
+ * partner would get a second update. */
+static void fo_duplicate_relays_keep_the_mclt_lease(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	struct reqbuf r;
+	uint64_t rank;
+	uint32_t a;
+
+	v->view.mclt = 60;
+	discover(&r, 1, 0x61);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	a = v->rep.yiaddr;
+	assert_int_equal(lease_of(v), 60);
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 60);
+
+	request_selecting(&r, 1, SRV, a);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(lease_of(v), 60);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);
+	/* The partner acks the update (PET = now + desired + MCLT/2, fo_lease_pet()). */
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 600 + 30));
+
+	assert_true(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(lease_of(v), 60);
+	assert_int_equal(v->d.t1, 30);
+	assert_int_equal(v->sink.posted, 1);
+	assert_int_equal(binding(v, a)->ends, T0 + 60);
+
+	/* The client's renewal at T1 is a new exchange: now the whole lease. */
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 30));
+	assert_int_equal(lease_of(v), 600);
+	assert_int_equal(v->sink.posted, 2);
+}
+
+/* server.relay-allow (issue 11 item 6): a request with a giaddr is served only from a listed
+ * IP source; direct clients are not concerned. */
+static void relay_allow_drops_unlisted_sources(void **state)
+{
+	struct env *v = *state;
+	struct dp_range *allow = malloc(sizeof(*allow));
+	struct reqbuf r;
+
+	assert_non_null(allow);
+	*allow = (struct dp_range){RELAY_A, RELAY_A};
+	v->cfg->relay_allow = allow;	/* freed with the config */
+	v->cfg->n_relay_allow = 1;
+	discover(&r, 1, 0x71);
+	assert_true(relayed(v, &r, RELAY_A, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_false(relayed(v, &r, RELAY_B, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 1);
+	/* A listed giaddr from another source: a host writing a relay's address. */
+	rb_giaddr(&r, RELAY_A);
+	v->ip_src = IP4(198, 18, 0, 77);
+	assert_false(send_req(v, &r, SRV, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 2);
+	/* Direct clients have no giaddr: served whatever their source. */
+	discover(&r, 2, 0x72);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_int_equal(v->ctr.drop[DP_DROP_RELAY_NOT_ALLOWED], 2);
+	assert_int_equal(v->sink.posted, 0);
+}
+
 static void fo_change_carries_hw_and_fo_flag(void **state)
 {
 	struct env *v = *state;
@@ -1791,6 +2010,10 @@ int main(void)
 		T(repeated_prl_code_sent_once),
 		T(reservation_key_files_the_client),
 		T(change_carries_client_hw),
+		T(duplicate_relays_give_one_lease),
+		T(duplicate_of_an_unposted_ack_is_decided_afresh),
+		T(duplicate_decline_is_heeded_once),
+		T(relay_allow_drops_unlisted_sources),
 		FO(fo_no_view_answers_nobody),
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),
@@ -1808,6 +2031,7 @@ int main(void)
 		FO(fo_held_address_is_nobodys),
 		FO(fo_untaken_offer_restores_backup),
 		FO(fo_requeue_keeps_backup_addresses),
+		FO(fo_duplicate_relays_keep_the_mclt_lease),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1136,6 +1136,75 @@ static void moving_a_reservation_from_a_client_with_an_id(void **state)
 	assert_int_not_equal(dora_id(v, x, id, sizeof(id), T0 + 303), a);
 }
 
+/*
+ * Redundant relays (issue 12 item 9, seed 003): two routers of the client's subnet relay each
+ * of its broadcasts, the copies differing in giaddr (and the frame's source). However they
+ * arrive at the workers (the NIC spreads them by the relay's address), both are steered to the
+ * one worker that owns the client, whose key does not depend on the giaddr: with or without
+ * option 61, with a reservation by hardware address. There the second copy of a REQUEST is
+ * answered with the first one's lease and posts nothing.
+ */
+static void duplicate_relays_meet_on_one_worker(void **state)
+{
+	static const uint8_t id[] = {0, 'r', 'e', 'l', 'a', 'y'};
+	static const uint32_t relays[] = {IP4(198, 18, 0, 2), IP4(198, 18, 0, 3), 0};
+	struct env *v = *state;
+	struct dp_decision d;
+	struct reqbuf r;
+	uint32_t w, a;
+	uint64_t posted;
+
+	reconfigure(v, "{\"hw-address\": \"02:00:00:00:00:33\", \"ip-address\": \"198.18.0.33\"}");
+	for (uint16_t mac = 0x30; mac < 0x35; mac++) {
+		bool with_id = mac == 0x31;
+
+		rb_begin(&r, mac, 0x700 + mac);
+		rb_type(&r, DHCP4_DISCOVER);
+		if (with_id) {
+			rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, sizeof(id));
+		}
+		rb_end(&r);
+		rb_giaddr(&r, relays[0]);
+		w = steer(v, &r);
+		for (uint32_t i = 1; i < 3; i++) {
+			rb_giaddr(&r, relays[i]);
+			assert_int_equal(steer(v, &r), w);
+		}
+		/* The copies of the DISCOVER: one offer. */
+		rb_giaddr(&r, relays[0]);
+		assert_true(handle(v, w, &r, T0, &d));
+		a = d.yiaddr;
+		rb_giaddr(&r, relays[1]);
+		assert_true(handle(v, w, &r, T0, &d));
+		assert_int_equal(d.yiaddr, a);
+		if (mac == 0x33) {
+			assert_int_equal(a, IP4(198, 18, 0, 33));
+		}
+		/* The copies of the REQUEST: one change, the same lease. */
+		rb_begin(&r, mac, 0x700 + mac);
+		rb_type(&r, DHCP4_REQUEST);
+		if (with_id) {
+			rb_opt(&r, DHCP4_OPT_CLIENT_ID, id, sizeof(id));
+		}
+		rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+		rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+		rb_end(&r);
+		rb_giaddr(&r, relays[1]);
+		assert_int_equal(steer(v, &r), w);
+		assert_true(handle(v, w, &r, T0, &d));
+		assert_int_equal(d.reply, DHCP4_ACK);
+		posted = dp_commit_mem_ops.posted(&v->mem, w);
+		rb_giaddr(&r, relays[0]);
+		assert_int_equal(steer(v, &r), w);
+		assert_true(handle(v, w, &r, T0 + 1, &d));
+		assert_int_equal(d.reply, DHCP4_ACK);
+		assert_int_equal(d.yiaddr, a);
+		assert_int_equal(T0 + 1 + d.lease, T0 + 600);
+		assert_int_equal(dp_commit_mem_ops.posted(&v->mem, w), posted);
+		assert_int_equal(bt_lookup_addr(v->table, a)->ends, T0 + 600);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
@@ -1160,6 +1229,7 @@ int main(void)
 		T(moving_a_reservation_from_a_client_with_an_id),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
+		T(duplicate_relays_meet_on_one_worker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

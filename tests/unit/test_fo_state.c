@@ -1098,6 +1098,54 @@ static void test_link_timers(void **state)
 	assert_int_equal(st.state, ST(PARTNER_DOWN));
 }
 
+/* A step of our own wall clock (issue 12 item 6, seed 003) changes no state: the caller
+ * reports it (fo_state_clock_step) and the elapsed-time timers move with it. Without that, a
+ * forward step reads as the partner's silence (receive-timeout, COMMUNICATIONS-INTERRUPTED)
+ * and a backward one stops our CONTACTs until the clock catches up (the partner's tReceive
+ * then expires), or cuts a safe period short. */
+static void test_clock_step(void **state)
+{
+	struct fo_state st;
+	struct fo_state_output out;
+
+	(void)state;
+	/* Forward 90 s at T0 + 3: the next tick reads T0 + 93. */
+	mk(&st, PRI, ST(NORMAL), ST(NORMAL), true);
+	fo_state_clock_step(&st, 90);
+	fo_state_tick(&st, T0 + 93, &out);
+	assert_int_equal(st.state, ST(NORMAL));
+	assert_int_equal(out.n_transitions, 0);
+	assert_true(st.connected);
+	assert_int_equal(fo_state_next_deadline(&st), T0 + 95);	/* tSend, moved */
+	fo_state_tick(&st, T0 + 95, &out);
+	assert_int_equal(mask_of(&out), A(SEND_CONTACT));
+	/* Real silence still counts: 15 s after the (moved) last message. */
+	fo_state_tick(&st, T0 + 104, &out);
+	assert_int_equal(st.state, ST(NORMAL));
+	fo_state_tick(&st, T0 + 105, &out);
+	assert_int_equal(st.state, ST(COMM_INT));
+	assert_int_equal(out.transitions[0].reason, FO_REASON_RECEIVE_TIMEOUT);
+
+	/* Backward 90 s: CONTACTs keep their pace (the partner must not hear silence). */
+	mk(&st, PRI, ST(NORMAL), ST(NORMAL), true);
+	fo_state_clock_step(&st, -90);
+	assert_int_equal(fo_state_next_deadline(&st), T0 - 85);
+	fo_state_tick(&st, T0 - 85, &out);
+	assert_int_equal(mask_of(&out), A(SEND_CONTACT));
+	assert_int_equal(st.stos, T0 - 1000);		/* a date on the wire: unchanged */
+
+	/* The safe period measures time spent in COMMUNICATIONS-INTERRUPTED, not the date. */
+	mk(&st, PRI, ST(NORMAL), ST(NORMAL), true);
+	assert_int_equal(event(&st, FO_EV_LINK_DOWN, T0, &out), 0);
+	assert_int_equal(st.state, ST(COMM_INT));
+	fo_state_clock_step(&st, 90);
+	fo_state_tick(&st, T0 + 95, &out);
+	assert_int_equal(st.state, ST(COMM_INT));
+	fo_state_tick(&st, T0 + 110, &out);
+	assert_int_equal(st.state, ST(PARTNER_DOWN));
+	fo_state_clock_step(&st, 0);	/* no-op */
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Link events                                                                                */
 
@@ -2120,6 +2168,7 @@ int main(void)
 		cmocka_unit_test(test_safe_period),
 		cmocka_unit_test(test_recover_wait_timer),
 		cmocka_unit_test(test_link_timers),
+		cmocka_unit_test(test_clock_step),
 		cmocka_unit_test(test_link_events),
 		cmocka_unit_test(test_init_validation),
 		cmocka_unit_test(test_record_roundtrip),

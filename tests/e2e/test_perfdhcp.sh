@@ -32,7 +32,7 @@ timeout 10 ip -n $CLI addr add 198.18.0.2/24 dev $CLIIF || lw_die "cannot add 19
 cat >"$LW_T/server.json" <<EOF
 {
   "server": { "workers": 1, "store": "", "control-socket": "$LW_T/ctl.sock", "log-interval": 1, "idle-sleep-us": 100 },
-  "ports": [ { "name": "lab0", "device": "net_af_packet0,iface=$SRVIF",
+  "ports": [ { "name": "lab0", "device": "net_af_packet0,iface=$SRVIF,framecnt=4096",
                "interfaces": [ { "address": "198.18.0.1/24" } ] } ],
   "scopes": [
     { "name": "lab", "subnet": "198.18.0.0/24", "pools": [ "198.18.0.100 - 198.18.0.199" ],

@@ -327,7 +327,7 @@ int fo_run_unacked_cb(uint32_t addr, uint64_t gen, void *arg)
 
 	if (s != NULL && s->fo_rel != 0) {
 		for (uint32_t i = 0; i < f->n; i++) {
-			struct rel *r = &f->rels[i];
+			struct rel *r = f->rels[i];
 			uint64_t idx;
 
 			if (r->index + 1 == s->fo_rel &&
@@ -351,9 +351,9 @@ void fo_run_drain_tap(struct cp_fo *f)
 		f->tap_lost_seen = lost;
 		for (uint32_t i = 0; i < f->n; i++) {
 			cp_log(CP_LOG_WARN, "failover %s: the committer's tap overflowed: sending "
-			       "every binding again", f->rels[i].name);
-			f->rels[i].s.tap_lost_resends++;
-			fo_run_mark_all_dirty(&f->rels[i], 0);
+			       "every binding again", f->rels[i]->name);
+			f->rels[i]->s.tap_lost_resends++;
+			fo_run_mark_all_dirty(f->rels[i], 0);
 		}
 	}
 	while ((n = committer_tap_drain(f->committer, addrs, gens, TAP_BATCH)) > 0) {

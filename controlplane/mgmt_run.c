@@ -26,7 +26,7 @@
 #define RETRY_MIN_MS	1000
 #define RETRY_MAX_MS	10000
 
-enum inflight { IF_NONE, IF_ENTRY, IF_DIGEST };
+enum inflight { IF_NONE, IF_ENTRY, IF_DIGEST, IF_CREATE };
 
 /* What we know of one management partner, by address. */
 struct peer {
@@ -40,6 +40,8 @@ struct peer {
 	uint32_t check_next;		/* the next shared scope to compare (an index in order) */
 	uint64_t recheck_at;		/* monotonic ms */
 	bool down_logged;
+	cp_mgmt_done_fn done;		/* IF_CREATE: whom to tell */
+	void *done_arg;
 };
 
 /* The digest of a shared scope as last seen here: a change is what makes it differ. */
@@ -272,6 +274,16 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 	}
 	what = p->what;
 	p->what = IF_NONE;
+	if (what == IF_CREATE) {
+		bool ok = ans != NULL && json_is_true(json_object_get(ans, "ok"));
+		const char *why = ans == NULL ? err : json_string_value(json_object_get(ans,
+											"error"));
+		cp_mgmt_done_fn done = p->done;
+
+		p->done = NULL;
+		done(p->done_arg, ok, ok ? NULL : why != NULL ? why : "no reason given");
+		return;
+	}
 	if (ans == NULL) {
 		/* Not delivered: keep the entry, compare again once reached. */
 		if (!p->down_logged) {
@@ -512,6 +524,51 @@ void cp_mgmt_config_changed(struct cp_mgmt *m, const char *source)
 }
 
 /* --- commands ------------------------------------------------------------------------- */
+
+bool cp_mgmt_managed(const struct cp_mgmt *m, uint32_t addr)
+{
+	return m != NULL && m->link != NULL && partner_of(running(m), addr) != NULL;
+}
+
+int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const char *rel,
+		   cp_mgmt_done_fn done, void *arg, char *err, size_t errlen)
+{
+	const struct dp_mgmt_partner *mp = partner_of(running(m), addr);
+	struct peer *p = peer_get(m, addr);
+	json_t *req;
+	int rc;
+
+	if (m->link == NULL || mp == NULL || p == NULL) {
+		snprintf(err, errlen, "the partner %s is not a management partner",
+			 lw_ip4_fmt(addr).s);
+		return -1;
+	}
+	if (p->what != IF_NONE || mgmt_link_busy(m->link, addr)) {
+		snprintf(err, errlen, "a management request to %s is in flight: try again in a "
+			 "moment", lw_ip4_fmt(addr).s);
+		return -1;
+	}
+	req = mgmt_create_body(doc, rel);
+	if (req == NULL || json_object_set_new(req, "op",
+					       json_string("create-relationship")) != 0) {
+		json_decref(req);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->what = IF_CREATE;
+	p->done = done;
+	p->done_arg = arg;
+	p->scope[0] = '\0';
+	rc = mgmt_link_send(m->link, addr, (uint16_t)mp->port, req);
+	if (rc != 0) {
+		p->what = IF_NONE;
+		p->done = NULL;
+		snprintf(err, errlen, "cannot reach the partner %s: %s", lw_ip4_fmt(addr).s,
+			 strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
 
 static int push_rel(struct cp_mgmt *m, const struct dp_config *c,
 		    const struct dp_relationship *r, const char *only, json_t *out, char *err,

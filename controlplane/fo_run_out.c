@@ -344,9 +344,13 @@ void fo_run_drain_tap(struct cp_fo *f)
 {
 	uint32_t addrs[TAP_BATCH];
 	uint64_t gens[TAP_BATCH];
-	uint64_t lost = committer_tap_lost(f->committer);
+	uint64_t lost;
 	size_t n;
 
+	if (f->committer == NULL) {
+		return;		/* no store: no relationship can exist (config.c) */
+	}
+	lost = committer_tap_lost(f->committer);
 	if (lost != f->tap_lost_seen) {
 		f->tap_lost_seen = lost;
 		for (uint32_t i = 0; i < f->n; i++) {

@@ -1891,6 +1891,46 @@ static json_t *apply_rel(struct cp_cmds *d, json_t *j, const char *source, const
 	return a;
 }
 
+/* The partner of running relationship @p name (host order), 0 when there is none. */
+static uint32_t rel_partner(const struct cp_cmds *d, const char *name)
+{
+	const struct dp_config *c = d->rt->snap->cfg;
+
+	for (uint32_t i = 0; i < c->n_relationships; i++) {
+		if (strcmp(c->relationships[i].name, name) == 0) {
+			return c->relationships[i].partner_addr;
+		}
+	}
+	return 0;
+}
+
+/* Queue @p op for the partner of @p name, before the local change is applied (mgmt_run.h).
+ * @return 1 queued, 0 local only, or an error answer in @p *ans. */
+static int queue_change(struct cp_cmds *d, const char *name, const char *scope, const char *op,
+			uint32_t partner, json_t **ans)
+{
+	char err[256];
+	int rc = cp_mgmt_queue_change(d->mgmt, name, scope, op, partner, err, sizeof(err));
+
+	if (rc < 0) {
+		*ans = ctl_answer(CTL_ERROR, NULL, "nothing changed: %s", err);
+	}
+	return rc;
+}
+
+/* Add " (the partner follows: queued)" to the text of a successful answer @p a. */
+static json_t *note_partner(json_t *a, int queued)
+{
+	const char *t = json_string_value(json_object_get(a, "text"));
+
+	if (queued > 0 && t != NULL &&
+	    json_integer_value(json_object_get(a, "result")) == CTL_OK) {
+		json_object_set_new(a, "text", json_sprintf("%s; sent to the partner (queued until "
+							    "delivered)", t));
+	}
+	return a;
+}
+
 /* A failover-add waiting for the partner's answer (cp_mgmt_create()). */
 struct fo_add_wait {
 	struct cp_cmds *d;
@@ -1898,7 +1938,54 @@ struct fo_add_wait {
 	json_t *doc;
 	char name[DP_NAME_MAX];
 	char partner[16];
+	uint32_t addr;
 };
+
+/* The partner made relationship w->name: make it here too, on the configuration running NOW
+ * (it may have changed while the partner worked). When that fails, the partner is told to
+ * delete what it made (queued). */
+static json_t *fo_add_local(struct fo_add_wait *w)
+{
+	json_t *j = running_json(w->d), *rels, *a, *rel = NULL, *v;
+	ssize_t idx;
+	size_t i;
+	int q;
+
+	json_array_foreach(json_object_get(w->doc, "relationships"), i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		if (n != NULL && strcmp(n, w->name) == 0) {
+			rel = v;
+		}
+	}
+	rels = j != NULL && rel != NULL ? rels_of(j, w->name, &idx) : NULL;
+	if (rels != NULL && idx < 0 && json_array_append(rels, rel) == 0) {
+		a = apply_rel(w->d, j, "failover-add", w->name,
+			      "relationship created here and on the partner");
+		j = NULL;
+		if (json_integer_value(json_object_get(a, "result")) == CTL_OK) {
+			return a;
+		}
+	} else {
+		a = ctl_answer(CTL_CONFLICT, NULL, "relationship \"%s\" was made here meanwhile",
+			       w->name);
+	}
+	json_decref(j);
+	/* Undo on the partner: it holds the relationship and the scopes it made for it. */
+	q = cp_mgmt_queue_change(w->d->mgmt, w->name, NULL, "delete-relationship", w->addr,
+				 NULL, 0);
+	cp_log(CP_LOG_WARN, "event=failover-add-undone relationship=%s partner=%s reason=\"%s\"",
+	       w->name, w->partner, json_string_value(json_object_get(a, "text")));
+	json_object_set_new(a, "text", json_sprintf("relationship %s not created here: %s; the "
+						    "partner %s made it and %s", w->name,
+						    json_string_value(json_object_get(a, "text")),
+						    w->partner, q > 0 ?
+						    "is told to delete it (queued until delivered)" :
+						    "could NOT be told to delete it (queue full or "
+						    "unwritable): remove it there"));
+	json_object_set_new(a, "result", json_integer(CTL_ERROR));
+	return a;
+}
 
 static void fo_add_done(void *arg, bool ok, const char *why)
 {
@@ -1908,16 +1995,15 @@ static void fo_add_done(void *arg, bool ok, const char *why)
 	if (!ok) {
 		char esc[CP_LOG_ESC_SIZE(300)];
 
-		json_decref(w->doc);
 		cp_log(CP_LOG_WARN, "event=failover-add-refused relationship=%s partner=%s "
 		       "reason=\"%s\"", w->name, w->partner, cp_log_esc(esc, sizeof(esc), why, 300));
 		a = ctl_answer(CTL_ERROR, NULL, "relationship %s not created: the partner %s "
 			       "refused or could not be reached: %s (nothing changed here or there)",
 			       w->name, w->partner, why);
 	} else {
-		a = apply_rel(w->d, w->doc, "failover-add", w->name,
-			      "relationship created here and on the partner");
+		a = fo_add_local(w);
 	}
+	json_decref(w->doc);
 	ctl_conn_answer(w->conn, a);
 	free(w);
 }
@@ -1961,7 +2047,7 @@ static json_t *cmd_fo_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args
 			json_decref(j);
 			return ctl_answer(CTL_ERROR, NULL, "out of memory");
 		}
-		*w = (struct fo_add_wait){.d = d, .conn = conn, .doc = j};
+		*w = (struct fo_add_wait){.d = d, .conn = conn, .doc = j, .addr = partner};
 		snprintf(w->name, sizeof(w->name), "%s", name);
 		snprintf(w->partner, sizeof(w->partner), "%s", lw_ip4_fmt(partner).s);
 		if (cp_mgmt_create(d->mgmt, partner, j, name, fo_add_done, w, err,
@@ -1991,6 +2077,7 @@ static json_t *cmd_fo_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args
 {
 	json_t *set = json_object_get(args, CTL_KEY_SETTINGS), *j, *rel, *v, *err;
 	const char *k, *mode, *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	int q;
 
 	(void)conn;
 	if (json_object_get(set, "name") != NULL || json_object_get(set, "scopes") != NULL) {
@@ -2013,7 +2100,14 @@ static json_t *cmd_fo_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args
 	json_object_foreach(set, k, v) {
 		json_object_set(rel, k, v);
 	}
-	return apply_rel(d, j, "failover-set", name, "relationship changed");
+	/* Every setting, the wire's or not (mode, role, percents, secret...), goes to a
+	 * management partner; sent as configured here when it leaves the queue. */
+	q = queue_change(d, name, NULL, "set-relationship", rel_partner(d, name), &err);
+	if (q < 0) {
+		json_decref(j);
+		return err;
+	}
+	return note_partner(apply_rel(d, j, "failover-set", name, "relationship changed"), q);
 }
 
 static json_t *cmd_fo_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -2022,9 +2116,15 @@ static json_t *cmd_fo_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
 	json_t *rels;
 	ssize_t idx = -1;
+	int q;
 
 	(void)conn;
 	if (err != NULL) {
+		return err;
+	}
+	q = queue_change(d, name, NULL, "delete-relationship", rel_partner(d, name), &err);
+	if (q < 0) {
+		json_decref(j);
 		return err;
 	}
 	scopes = json_object_get(rel, "scopes");
@@ -2039,8 +2139,10 @@ static json_t *cmd_fo_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	json_object_set_new(a, "arguments", json_pack("{s:s,s:o}", "relationship", name,
 						      "scopes-unshared", scopes));
 	json_object_set_new(a, "text", json_sprintf("relationship %s removed; %zu scope(s) "
-						    "kept here, served alone", name,
-						    json_array_size(scopes)));
+						    "kept here, served alone%s", name,
+						    json_array_size(scopes), q > 0 ?
+						    "; the partner deletes the relationship and "
+						    "these scopes (queued until delivered)" : ""));
 	return a;
 }
 
@@ -2049,6 +2151,7 @@ static json_t *fo_scopes(struct cp_cmds *d, json_t *args, bool add)
 	json_t *j, *rel, *err = need_rel(d, args, &j, &rel), *scopes, *v;
 	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
 	size_t i;
+	int q = 0;
 
 	if (err != NULL) {
 		return err;
@@ -2083,8 +2186,18 @@ static json_t *fo_scopes(struct cp_cmds *d, json_t *args, bool add)
 			(void)json_array_remove(scopes, at);
 		}
 	}
-	return apply_rel(d, j, add ? "failover-scope-add" : "failover-scope-remove", name,
-			 add ? "scopes shared" : "scopes unshared; they stay here, served alone");
+	/* Checked whole first: a refusal queues nothing. */
+	json_array_foreach(json_object_get(args, CTL_KEY_SCOPES), i, v) {
+		q = queue_change(d, name, json_string_value(v), add ? "scope-add" : "scope-remove",
+				 rel_partner(d, name), &err);
+		if (q < 0) {
+			json_decref(j);
+			return err;
+		}
+	}
+	return note_partner(apply_rel(d, j, add ? "failover-scope-add" : "failover-scope-remove",
+				      name, add ? "scopes shared" :
+				      "scopes unshared; they stay here, served alone"), q);
 }
 
 static json_t *cmd_fo_scope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)

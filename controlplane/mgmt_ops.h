@@ -66,3 +66,41 @@ json_t *mgmt_apply_create(const json_t *cfg, const json_t *req, uint32_t from, c
  */
 json_t *mgmt_apply_replicate(const json_t *cfg, const json_t *scope, uint32_t from, char *err,
 			     size_t errlen);
+
+/**
+ * Apply set-relationship from @p from: the relationship named in @p req ("relationship", as
+ * the sender configures it) replaces ours, mirrored as create-relationship does; our scope
+ * list stays (scope-add and scope-remove change it). Refused unless we hold a relationship
+ * of that name with @p from, or when the result is not a valid configuration.
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+		       size_t errlen);
+
+/**
+ * Apply delete-relationship from @p from: relationship @p req "name" goes, and so do its
+ * scopes (as Windows: they stay on the server where the relationship was deleted).
+ * @param[out] scopes  on success, a new array of the scope names deleted (the caller's).
+ * @return a new configuration document, or NULL with the reason in @p err (no such
+ *         relationship with @p from).
+ */
+json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, json_t **scopes,
+			  char *err, size_t errlen);
+
+/**
+ * Apply scope-add from @p from: scope @p req "scope" (its settings) is created here when
+ * absent (without "interface") and added to relationship @p req "name". Already in that
+ * relationship: the configuration unchanged (a request delivered twice). Refused when the
+ * scope is in another relationship here, or the result is not valid.
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+			     size_t errlen);
+
+/**
+ * Apply scope-remove from @p from: scope @p req "scope" leaves relationship @p req "name"
+ * and is deleted here (as Windows). Not in the relationship: unchanged (delivered twice).
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+				size_t errlen);

@@ -430,19 +430,14 @@ json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, j
 		json_decref(doc);
 		return NULL;
 	}
-	/* As Windows: the scopes stay on the server where the relationship was deleted and go
-	 * from the partner. */
+	/* As Windows, the scopes go from the partner too: mgmt_drop_scopes(), once this (their
+	 * leaving the relationship) is applied, as the configuration rules ask. */
 	list = json_object_get(mine, "scopes");
 	list = list != NULL ? json_deep_copy(list) : json_array();
 	if (list == NULL) {
 		json_decref(doc);
 		snprintf(err, errlen, "delete-relationship: out of memory");
 		return NULL;
-	}
-	json_array_foreach(list, i, v) {
-		if (json_is_string(v)) {
-			drop_scope(doc, json_string_value(v));
-		}
 	}
 	rels = json_object_get(doc, "relationships");
 	json_array_foreach(rels, i, v) {
@@ -521,6 +516,23 @@ json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from
 	return validated(doc, "scope-add", err, errlen);
 }
 
+json_t *mgmt_drop_scopes(const json_t *cfg, const json_t *names, char *err, size_t errlen)
+{
+	json_t *doc = json_deep_copy(cfg), *v;
+	size_t i;
+
+	if (doc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_array_foreach(names, i, v) {
+		if (json_is_string(v) && rel_of_scope(doc, json_string_value(v)) == NULL) {
+			drop_scope(doc, json_string_value(v));
+		}
+	}
+	return validated(doc, "scope deletion", err, errlen);
+}
+
 json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t from, char *err,
 				size_t errlen)
 {
@@ -542,10 +554,8 @@ json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t f
 		json_decref(doc);
 		return NULL;
 	}
-	/* Not in the relationship: delivered twice, nothing to do. Else, as Windows, the scope
-	 * goes from the partner too. */
-	if (drop_name(json_object_get(mine, "scopes"), sn)) {
-		drop_scope(doc, sn);
-	}
+	/* Not in the relationship: delivered twice, nothing to do. The scope itself goes next
+	 * (mgmt_drop_scopes()). */
+	(void)drop_name(json_object_get(mine, "scopes"), sn);
 	return validated(doc, "scope-remove", err, errlen);
 }

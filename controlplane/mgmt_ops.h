@@ -78,9 +78,12 @@ json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char
 		       size_t errlen);
 
 /**
- * Apply delete-relationship from @p from: relationship @p req "name" goes, and so do its
- * scopes (as Windows: they stay on the server where the relationship was deleted).
- * @param[out] scopes  on success, a new array of the scope names deleted (the caller's).
+ * Apply delete-relationship from @p from: relationship @p req "name" goes. Its scopes stay
+ * in this document: the configuration rules refuse deleting a shared scope in the change that
+ * unshares it, so the caller applies this, then mgmt_drop_scopes(@p scopes) (as Windows,
+ * the scopes go from the partner and stay where the relationship was deleted).
+ * @param[out] scopes  on success, a new array of the relationship's scope names (the
+ *                     caller's).
  * @return a new configuration document, or NULL with the reason in @p err (no such
  *         relationship with @p from).
  */
@@ -99,8 +102,16 @@ json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from
 
 /**
  * Apply scope-remove from @p from: scope @p req "scope" leaves relationship @p req "name"
- * and is deleted here (as Windows). Not in the relationship: unchanged (delivered twice).
+ * (the caller then deletes it with mgmt_drop_scopes(), as Windows does). Not in the
+ * relationship: unchanged (delivered twice).
  * @return a new configuration document, or NULL with the reason in @p err.
  */
 json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t from, char *err,
 				size_t errlen);
+
+/**
+ * Delete the scopes named in array @p names from @p cfg, each only when no relationship
+ * shares it (the second step of delete-relationship and scope-remove).
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_drop_scopes(const json_t *cfg, const json_t *names, char *err, size_t errlen);

@@ -224,6 +224,22 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		return refusal(err);
 	}
 	cp_log(CP_LOG_INFO, "event=mgmt-applied peer=%s op=%s", peer, op);
+	if (strcmp(op, "scope-remove") == 0 && deleted == NULL) {
+		deleted = json_pack("[s]", json_string_value(json_object_get(req, "scope")));
+	}
+	if (deleted != NULL) {
+		/* Second step: the scopes, now unshared, go from this server (as Windows). */
+		cur = cp_config_to_json(running(m));
+		next = cur != NULL ? mgmt_drop_scopes(cur, deleted, err, sizeof(err)) : NULL;
+		json_decref(cur);
+		if (next == NULL || apply_doc(m, next, source_of(op), err, sizeof(err)) != 0) {
+			char esc[CP_LOG_ESC_SIZE(200)];
+
+			cp_log(CP_LOG_WARN, "event=mgmt-scope-kept peer=%s op=%s reason=\"%s\" (the "
+			       "scopes stay here, unshared)", peer, op,
+			       cp_log_esc(esc, sizeof(esc), err, 200));
+		}
+	}
 	/* What the partner sent is what we hold now: no echo back to it, and no drift. */
 	seen_refresh(m, false, NULL);
 	if (scope != NULL && mgmt_queue_status(m->q, scope, NULL) == MGMT_SYNC_DRIFT &&
@@ -236,7 +252,7 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 	    mgmt_scope_digest(cur, scope, hex) == 0) {
 		json_object_set_new(ans, "digest", json_string(hex));
 	}
-	if (deleted != NULL && ans != NULL) {
+	if (deleted != NULL && ans != NULL && strcmp(op, "delete-relationship") == 0) {
 		json_object_set_new(ans, "scopes", deleted);
 	} else {
 		json_decref(deleted);

@@ -164,20 +164,26 @@ static void test_later_changes(void **state)
 	assert_non_null(strstr(err, "is not with 198.18.0.9"));
 	json_decref(req);
 
-	/* scope-remove: off the relationship and deleted; twice: unchanged. */
+	/* scope-remove: off the relationship, then deleted; twice: unchanged. */
 	req = json_pack("{s:s,s:s}", "name", "a-b", "scope", "relayed");
 	json_decref(b2);
 	b2 = mgmt_apply_scope_remove(b3, req, A_ADDR, err, sizeof(err));
 	assert_non_null(b2);
 	assert_int_equal(json_array_size(json_object_get(find(json_object_get(b2,
 		"relationships"), "a-b"), "scopes")), 0);
-	assert_null(find(json_object_get(b2, "scopes"), "relayed"));
 	json_decref(b3);
 	b3 = mgmt_apply_scope_remove(b2, req, A_ADDR, err, sizeof(err));
 	assert_non_null(b3);
 	assert_true(json_equal(b2, b3));
-	json_decref(req);
 	json_decref(b3);
+	deleted = json_pack("[s]", "relayed");
+	b3 = mgmt_drop_scopes(b2, deleted, err, sizeof(err));
+	json_decref(deleted);
+	assert_non_null(b3);
+	assert_null(find(json_object_get(b3, "scopes"), "relayed"));
+	json_decref(b2);
+	b2 = b3;
+	json_decref(req);
 
 	/* scope-add: created with A's settings, then shared; twice: unchanged. */
 	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", mgmt_scope_settings(a, "relayed"));
@@ -195,16 +201,19 @@ static void test_later_changes(void **state)
 	json_decref(req);
 	json_decref(b2);
 
-	/* delete-relationship: the relationship and its scopes go; the answer lists them. */
+	/* delete-relationship: the relationship goes, then its scopes; they are listed. */
 	req = json_pack("{s:s}", "name", "a-b");
 	b2 = mgmt_apply_delete(b3, req, A_ADDR, &deleted, err, sizeof(err));
 	if (b2 == NULL) {
 		fail_msg("%s", err);
 	}
 	assert_null(find(json_object_get(b2, "relationships"), "a-b"));
-	assert_null(find(json_object_get(b2, "scopes"), "relayed"));
 	assert_int_equal(json_array_size(deleted), 1);
 	assert_string_equal(json_string_value(json_array_get(deleted, 0)), "relayed");
+	json_decref(b3);
+	b3 = mgmt_drop_scopes(b2, deleted, err, sizeof(err));
+	assert_non_null(b3);
+	assert_null(find(json_object_get(b3, "scopes"), "relayed"));
 	json_decref(deleted);
 	assert_null(mgmt_apply_delete(b2, req, A_ADDR, &deleted, err, sizeof(err)));
 	assert_non_null(strstr(err, "no relationship \"a-b\""));

@@ -28,7 +28,8 @@
 
 #define CID_MAX		255		/* option 61 length limit; the server has its own */
 #define ECHO_MAX	"64"		/* longest echo of an operator's word in a message */
-#define MAX_POS		4		/* positional arguments of the widest command */
+#define MAX_POS		24		/* positional arguments of the widest command (failover
+					 * add/set KEY=VALUE..., failover scope ... SCOPE...) */
 #define REL_NAME_MAX	63		/* failover relationship names (DP_NAME_MAX - 1) */
 
 
@@ -736,6 +737,110 @@ static int b_fo_replicate(const struct cmd_def *d, struct args *a, const char **
 	return put_name(d, *arguments, CTL_KEY_SCOPE, a->opt[O_SCOPE], "--scope", err, errlen);
 }
 
+/* KEY=VALUE words into @p o: a number, true/false, or a string (the server checks the key
+ * against its configuration schema). */
+static int put_settings(const struct cmd_def *d, struct args *a, int from, json_t *o,
+			char *err, size_t errlen)
+{
+	for (int i = from; i < a->npos; i++) {
+		const char *w = a->pos[i], *eq = strchr(w, '=');
+		char key[64], *end;
+		json_t *v;
+		long n;
+
+		if (eq == NULL || eq == w || (size_t)(eq - w) >= sizeof(key)) {
+			return usage_err(d, err, errlen, "\"%." ECHO_MAX "s\" is not KEY=VALUE", w);
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - w), w);
+		n = strtol(eq + 1, &end, 10);
+		if (eq[1] != '\0' && *end == '\0') {
+			v = json_integer(n);
+		} else if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0) {
+			v = json_boolean(eq[1] == 't');
+		} else {
+			v = json_string(eq + 1);
+		}
+		if (v == NULL || json_object_set_new(o, key, v) != 0) {
+			return nomem(err, errlen);
+		}
+	}
+	return 0;
+}
+
+/* failover add KEY=VALUE... [--scope SCOPE]... */
+static int b_fo_add(const struct cmd_def *d, struct args *a, const char **command,
+		    json_t **arguments, char *err, size_t errlen)
+{
+	json_t *rel = json_object();
+	int ret;
+
+	(void)command;
+	if (rel == NULL || json_object_set_new(*arguments, CTL_KEY_RELATIONSHIP, rel) != 0) {
+		return nomem(err, errlen);
+	}
+	ret = put_settings(d, a, 0, rel, err, errlen);
+	if (ret == 0 && a->scopes != NULL &&
+	    json_object_set(rel, "scopes", a->scopes) != 0) {
+		return nomem(err, errlen);
+	}
+	return ret;
+}
+
+/* failover set NAME KEY=VALUE... */
+static int b_fo_set(const struct cmd_def *d, struct args *a, const char **command,
+		    json_t **arguments, char *err, size_t errlen)
+{
+	json_t *set = json_object();
+	int ret = check_relationship(d, a->pos[0], err, errlen);
+
+	(void)command;
+	if (ret != 0) {
+		json_decref(set);
+		return ret;
+	}
+	if (set == NULL || json_object_set_new(*arguments, CTL_KEY_SETTINGS, set) != 0 ||
+	    set_str(*arguments, CTL_KEY_NAME, a->pos[0]) != 0) {
+		return nomem(err, errlen);
+	}
+	return put_settings(d, a, 1, set, err, errlen);
+}
+
+/* failover scope add|remove NAME SCOPE... */
+static int b_fo_scope(const struct cmd_def *d, struct args *a, const char **command,
+		      json_t **arguments, char *err, size_t errlen)
+{
+	json_t *l = json_array();
+	int ret;
+
+	if (strcmp(a->pos[0], "add") == 0) {
+		*command = ctl_proto_cmds[CTL_CMD_FAILOVER_SCOPE_ADD].name;
+	} else if (strcmp(a->pos[0], "remove") == 0) {
+		*command = ctl_proto_cmds[CTL_CMD_FAILOVER_SCOPE_REMOVE].name;
+	} else {
+		json_decref(l);
+		return usage_err(d, err, errlen, "\"%." ECHO_MAX "s\": add or remove", a->pos[0]);
+	}
+	ret = check_relationship(d, a->pos[1], err, errlen);
+	if (ret != 0 || l == NULL) {
+		json_decref(l);
+		return ret != 0 ? ret : nomem(err, errlen);
+	}
+	if (json_object_set_new(*arguments, CTL_KEY_SCOPES, l) != 0 ||
+	    set_str(*arguments, CTL_KEY_NAME, a->pos[1]) != 0) {
+		return nomem(err, errlen);
+	}
+	for (int i = 2; i < a->npos; i++) {
+		ret = check_name(d, a->pos[i], "SCOPE", err, errlen);
+		if (ret != 0) {
+			return ret;
+		}
+		if (json_array_append_new(l, json_string(a->pos[i])) != 0) {
+			return nomem(err, errlen);
+		}
+	}
+	return 0;
+}
+
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */
 static int b_raw(const struct cmd_def *d, struct args *a, const char **command,
 		 json_t **arguments, char *err, size_t errlen)
@@ -951,6 +1056,29 @@ static const struct cmd_def cmd_defs[] = {
 		.synopsis = "failover replicate --server | --relationship NAME | --scope SCOPE",
 		.cmd = CTL_CMD_FAILOVER_REPLICATE,
 		.opts = OB(O_SERVER) | OB(O_RELATIONSHIP) | OB(O_SCOPE), .build = b_fo_replicate,
+	}, {
+		.word = "failover", .sub = "add",
+		.synopsis = "failover add KEY=VALUE... [--scope SCOPE]...",
+		.cmd = CTL_CMD_FAILOVER_ADD, .pos = { "KEY=VALUE" }, .min_pos = 1,
+		.max_pos = MAX_POS, .opts = OB(O_SCOPE), .repeat = OB(O_SCOPE),
+		.build = b_fo_add,
+	}, {
+		.word = "failover", .sub = "get", .synopsis = "failover get [NAME]",
+		.cmd = CTL_CMD_FAILOVER_GET, .pos = { "NAME" }, .max_pos = 1,
+		.build = b_failover,
+	}, {
+		.word = "failover", .sub = "set", .synopsis = "failover set NAME KEY=VALUE...",
+		.cmd = CTL_CMD_FAILOVER_SET, .pos = { "NAME", "KEY=VALUE" }, .min_pos = 2,
+		.max_pos = MAX_POS, .build = b_fo_set,
+	}, {
+		.word = "failover", .sub = "remove", .synopsis = "failover remove NAME",
+		.cmd = CTL_CMD_FAILOVER_REMOVE, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.build = b_failover,
+	}, {
+		.word = "failover", .sub = "scope",
+		.synopsis = "failover scope add|remove NAME SCOPE...",
+		.cmd = CTL_CMD_FAILOVER_SCOPE_ADD, .pos = { "add|remove", "NAME", "SCOPE" },
+		.min_pos = 3, .max_pos = MAX_POS, .build = b_fo_scope,
 	}, {
 		.word = "failover", .sub = "sync-status", .synopsis = "failover sync-status",
 		.cmd = CTL_CMD_FAILOVER_SYNC_STATUS, .build = b_plain,

@@ -47,12 +47,24 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 		"exclusion-del", "remove an exclusion",
 		ARGS(REQ(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_RANGE, STRING)), 0,
 	},
+	[CTL_CMD_FAILOVER_ADD] = {
+		"failover-add", "create a failover relationship (and on a leasewire partner)",
+		ARGS(REQ(CTL_KEY_RELATIONSHIP, OBJECT)), 0,
+	},
+	[CTL_CMD_FAILOVER_GET] = {
+		"failover-get", "a relationship's settings and states, as Get-DhcpServerv4Failover",
+		ARGS(OPT(CTL_KEY_NAME, STRING)), 0,
+	},
 	[CTL_CMD_FAILOVER_PARTNER_DOWN] = {
 		"failover-partner-down", "the partner is down: serve all clients",
 		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
 	},
 	[CTL_CMD_FAILOVER_RECOVER] = {
 		"failover-recover", "leave shutdown or paused, then resync",
+		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
+	},
+	[CTL_CMD_FAILOVER_REMOVE] = {
+		"failover-remove", "delete a relationship; its scopes stay here, unshared",
 		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
 	},
 	[CTL_CMD_FAILOVER_REPLICATE] = {
@@ -63,6 +75,18 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 	[CTL_CMD_FAILOVER_RESYNC] = {
 		"failover-resync", "send every binding to the partner again",
 		ARGS(REQ(CTL_KEY_NAME, STRING)), 0,
+	},
+	[CTL_CMD_FAILOVER_SCOPE_ADD] = {
+		"failover-scope-add", "share more scopes in a relationship",
+		ARGS(REQ(CTL_KEY_NAME, STRING), REQ(CTL_KEY_SCOPES, STRINGS)), 0,
+	},
+	[CTL_CMD_FAILOVER_SCOPE_REMOVE] = {
+		"failover-scope-remove", "stop sharing scopes; they stay here, unshared",
+		ARGS(REQ(CTL_KEY_NAME, STRING), REQ(CTL_KEY_SCOPES, STRINGS)), 0,
+	},
+	[CTL_CMD_FAILOVER_SET] = {
+		"failover-set", "change a relationship's settings",
+		ARGS(REQ(CTL_KEY_NAME, STRING), REQ(CTL_KEY_SETTINGS, OBJECT)), 0,
 	},
 	[CTL_CMD_FAILOVER_SHUTDOWN] = {
 		"failover-shutdown", "stop serving; let the partner take over",

@@ -27,6 +27,7 @@
 
 #include "apply.h"
 #include "config.h"
+#include "fo_audit.h"
 #include "log.h"
 #include "persist.h"
 #include "worker.h"
@@ -39,16 +40,15 @@ static bool ranges_equal(const struct dp_scope *a, const struct dp_scope *b)
 
 /*
  * Failover relationships run on the control thread with an index of their scopes' ranges
- * (failover.c) and a partner that agreed on them: they, and the position, name and ranges of
- * every shared scope, change only with a restart. Everything else of a shared scope (options,
- * lease times, reservations, exclusions) may change live.
+ * (failover.c). Without a follower they, and every shared scope, change only with a restart.
+ * With one, relationships come, go and change live (the follower stops and restarts them),
+ * but a scope that stays shared by the same relationship keeps its position and its ranges:
+ * the partner agreed on those addresses. Everything else of a shared scope (options, lease
+ * times, reservations, exclusions) may change live.
  */
-static bool relationships_changed(const struct dp_config *cur, const struct dp_config *nc,
-				  char *buf, size_t len)
+static bool rels_differ(const struct dp_config *cur, const struct dp_config *nc)
 {
 	if (nc->n_relationships != cur->n_relationships) {
-		snprintf(buf, len, "relationships: adding or removing a failover relationship "
-			 "needs a restart");
 		return true;
 	}
 	for (uint32_t i = 0; i < nc->n_relationships; i++) {
@@ -57,19 +57,53 @@ static bool relationships_changed(const struct dp_config *cur, const struct dp_c
 		if (memcmp(a, b, offsetof(struct dp_relationship, scopes)) != 0 ||
 		    a->n_scopes != b->n_scopes ||
 		    memcmp(a->scopes, b->scopes, sizeof(*a->scopes) * a->n_scopes) != 0) {
-			snprintf(buf, len, "relationships[%u] (%s): changing a failover "
-				 "relationship needs a restart", i, a->name);
 			return true;
 		}
 	}
+	return false;
+}
+
+/* The name of the relationship sharing scope @p s of @p c ("" when none). */
+static const char *rel_name_of(const struct dp_config *c, const struct dp_scope *s)
+{
+	return s->fo_rel != 0 && s->fo_rel <= c->n_relationships ?
+	       c->relationships[s->fo_rel - 1].name : "";
+}
+
+static bool relationships_changed(const struct cp_apply *ap, const struct dp_config *cur,
+				  const struct dp_config *nc, char *buf, size_t len)
+{
+	if (ap->follower == NULL && rels_differ(cur, nc)) {
+		snprintf(buf, len, "relationships: adding, removing or changing a failover "
+			 "relationship needs a restart");
+		return true;
+	}
 	for (uint32_t i = 0; i < cur->n_scopes; i++) {
 		const struct dp_scope *a = &cur->scopes[i];
+		bool moved;
 
 		if (a->fo_rel == 0) {
 			continue;
 		}
-		if (i >= nc->n_scopes || strcmp(nc->scopes[i].name, a->name) != 0 ||
-		    !ranges_equal(a, &nc->scopes[i])) {
+		moved = i >= nc->n_scopes || strcmp(nc->scopes[i].name, a->name) != 0;
+		if (ap->follower != NULL) {
+			/* Still shared, by the same relationship? */
+			const struct dp_scope *b = NULL;
+
+			for (uint32_t j = 0; j < nc->n_scopes && b == NULL; j++) {
+				b = strcmp(nc->scopes[j].name, a->name) == 0 ? &nc->scopes[j] : NULL;
+			}
+			if (b == NULL && a->fo_rel != 0) {
+				snprintf(buf, len, "scopes[%u] (%s): the scope is shared with a failover "
+					 "partner: take it out of relationship %s first", i, a->name,
+					 rel_name_of(cur, a));
+				return true;
+			}
+			if (b->fo_rel == 0 || strcmp(rel_name_of(nc, b), rel_name_of(cur, a)) != 0) {
+				continue;	/* leaves its relationship (or moves to another) */
+			}
+		}
+		if (moved || !ranges_equal(a, &nc->scopes[i])) {
 			snprintf(buf, len, "scopes[%u] (%s): the scope is shared with a failover "
 				 "partner; removing it, moving it or changing its pools needs a "
 				 "restart", i, a->name);
@@ -80,8 +114,8 @@ static bool relationships_changed(const struct dp_config *cur, const struct dp_c
 }
 
 /* What only a restart can change. @return NULL or the reason. */
-static const char *needs_restart(const struct dp_config *cur, const struct dp_config *nc,
-				 char *buf, size_t len)
+static const char *needs_restart(const struct cp_apply *ap, const struct dp_config *cur,
+				 const struct dp_config *nc, char *buf, size_t len)
 {
 	if (nc->workers != cur->workers) {
 		snprintf(buf, len, "server.workers: changing it (%u -> %u) needs a restart",
@@ -106,7 +140,7 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 		return "server.management: changing its address or port needs a restart (its "
 		       "partners may change live)";
 	}
-	if (relationships_changed(cur, nc, buf, len)) {
+	if (relationships_changed(ap, cur, nc, buf, len)) {
 		return buf;
 	}
 	if (nc->n_ports != cur->n_ports) {
@@ -406,12 +440,13 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	struct dp_snapshot *old;
 	struct dp_pools *pools;
 	struct timespec now;
+	json_t *audit;
 	const char *why;
 	char buf[256];
-	bool saved;
+	bool saved, follow;
 	int rc;
 
-	why = needs_restart(cur, cfg, buf, sizeof(buf));
+	why = needs_restart(a, cur, cfg, buf, sizeof(buf));
 	if (why != NULL) {
 		snprintf(err, errlen, "%s", why);
 		dp_config_free(cfg);
@@ -440,17 +475,36 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	}
 	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
+	follow = a->follower != NULL && rels_differ(cur, cfg);
+	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
+		dp_pools_free(pools);
+		dp_config_free(cfg);
+		return -1;
+	}
+	audit = follow ? cp_fo_audit(cur, cfg) : NULL;
 	old = dp_runtime_publish(a->rt, cfg, pools, &rc);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory publishing the configuration");
 		dp_pools_free(pools);
 		dp_config_free(cfg);
+		if (follow) {
+			a->follower->commit(a->follower_ctx);	/* what prepare() stopped, again */
+		}
+		json_decref(audit);
 		return -1;
 	}
 	/* Wait until no worker reads the old snapshot, then free it. */
 	urcu_qsbr_synchronize_rcu();
 	dp_pools_carry_freed(pools, old->pools, &a->rt->commit);	/* posted meanwhile */
 	dp_snapshot_free(old);
+	if (follow) {
+		/* Only now: a worker still on the old snapshot would read a view published at
+		 * a moved index as its scope's. Until here, prepare() left the moved and new
+		 * ones NULL: their scopes answered nobody for one grace period. */
+		a->follower->commit(a->follower_ctx);
+	}
+	cp_fo_audit_log(audit, source);
+	json_decref(audit);
 	a->reloads++;
 	requeue_start(a, "config-applied", true);	/* over the loop's next turns */
 

@@ -20,10 +20,28 @@ struct dp_runtime;
 struct cp_persist;
 struct cp_requeue;
 
+/**
+ * What runs on the relationships of the configuration and follows their changes live (the
+ * failover runtime: failover.h cp_fo_prepare() / cp_fo_commit()). Both run on the control
+ * thread, RCU offline.
+ */
+struct cp_apply_follower_ops {
+	/** Before the swap to @p nc: let go of what @p nc removes or changes. @return 0, or -1
+	 *  with @p err: the change is refused, nothing was stopped. */
+	int (*prepare)(void *ctx, const struct dp_config *nc, char *err, size_t errlen);
+	/** After prepare() succeeded, once the swap is done or has failed: run what the
+	 *  running configuration holds. */
+	void (*commit)(void *ctx);
+};
+
 /** The configuration's owner. Fill rt and persist (both kept, not owned); zero the rest. */
 struct cp_apply {
 	struct dp_runtime *rt;
 	struct cp_persist *persist;	/**< where an applied configuration is saved */
+	/** NULL: adding, removing or changing a relationship needs a restart. Else called
+	 *  around every swap whose relationships differ (kept, not owned). */
+	const struct cp_apply_follower_ops *follower;
+	void *follower_ctx;
 	uint64_t applied;		/**< unix seconds of the last configuration applied */
 	uint64_t reloads;		/**< configurations applied since start */
 	uint64_t requeue_lost_seen;	/**< rt->requeue_lost at the last requeue scan */
@@ -38,7 +56,8 @@ struct cp_apply {
 /**
  * Validate @p cfg against the running daemon and make it the running configuration (RCU
  * swap, then a grace period; ownership of @p cfg passes). Changes that need a restart are
- * refused.
+ * refused. A change of relationships goes through the follower (stopped before the swap,
+ * started after it) and is logged as audit events (fo_audit.h).
  * @param source  for the event log ("config-set", "config-reload", "scope-add", ...)
  * @return 0, CP_APPLIED_NOT_SAVED (message in @p err), or -1 with a message in @p err (the
  *         running configuration is untouched and @p cfg is freed).

@@ -2110,6 +2110,388 @@ static json_t *cmd_fo_sync_status(struct cp_cmds *d, struct ctl_conn *conn, json
 	return ctl_answer(CTL_OK, l, "%zu failover scope(s)", json_array_size(l));
 }
 
+
+/* --- failover relationships as live objects -------------------------------------------- */
+
+/* The relationships list of @p j (made when absent) and the index of @p name in it (-1). */
+static json_t *rels_of(json_t *j, const char *name, ssize_t *idx)
+{
+	json_t *rels = json_object_get(j, "relationships"), *r;
+	size_t i;
+
+	if (rels == NULL) {
+		rels = json_array();
+		json_object_set_new(j, "relationships", rels);
+	}
+	*idx = -1;
+	json_array_foreach(rels, i, r) {
+		const char *n = json_string_value(json_object_get(r, "name"));
+
+		if (name != NULL && n != NULL && strcmp(n, name) == 0) {
+			*idx = (ssize_t)i;
+		}
+	}
+	return rels;
+}
+
+/* The running relationship @p name, in JSON (secret included: for edits only). */
+static json_t *need_rel(struct cp_cmds *d, json_t *args, json_t **j, json_t **rel)
+{
+	json_t *err = NULL;
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
+	ssize_t idx;
+	json_t *rels;
+
+	if (err != NULL) {
+		return err;
+	}
+	*j = running_json(d);
+	rels = rels_of(*j, name, &idx);
+	if (idx < 0) {
+		json_decref(*j);
+		return ctl_answer(CTL_EMPTY, NULL, "no failover relationship \"%s\"", name);
+	}
+	*rel = json_array_get(rels, (size_t)idx);
+	return NULL;
+}
+
+/* Apply @p j (consumed) and answer with relationship @p name's status. */
+static json_t *apply_rel(struct cp_cmds *d, json_t *j, const char *source, const char *name,
+			 const char *ok)
+{
+	json_t *a = apply_json(d, j, source, ok, NULL), *st;
+
+	if (json_integer_value(json_object_get(a, "result")) != CTL_OK) {
+		return a;
+	}
+	st = cp_fo_status(d->fo, name);
+	if (st != NULL) {
+		json_object_set_new(a, "arguments", st);
+	}
+	return a;
+}
+
+/* The partner of running relationship @p name (host order), 0 when there is none. */
+static uint32_t rel_partner(const struct cp_cmds *d, const char *name)
+{
+	const struct dp_config *c = d->rt->snap->cfg;
+
+	for (uint32_t i = 0; i < c->n_relationships; i++) {
+		if (strcmp(c->relationships[i].name, name) == 0) {
+			return c->relationships[i].partner_addr;
+		}
+	}
+	return 0;
+}
+
+/* Queue @p op for the partner of @p name, before the local change is applied (mgmt_run.h).
+ * @return 1 queued, 0 local only, or an error answer in @p *ans. */
+static int queue_change(struct cp_cmds *d, const char *name, const char *scope, const char *op,
+			uint32_t partner, json_t **ans)
+{
+	char err[256];
+	int rc = cp_mgmt_queue_change(d->mgmt, name, scope, op, partner, err, sizeof(err));
+
+	if (rc < 0) {
+		*ans = ctl_answer(CTL_ERROR, NULL, "nothing changed: %s", err);
+	}
+	return rc;
+}
+
+/* Add " (the partner follows: queued)" to the text of a successful answer @p a. */
+static json_t *note_partner(json_t *a, int queued)
+{
+	const char *t = json_string_value(json_object_get(a, "text"));
+
+	if (queued > 0 && t != NULL &&
+	    json_integer_value(json_object_get(a, "result")) == CTL_OK) {
+		json_object_set_new(a, "text", json_sprintf("%s; sent to the partner (queued until "
+							    "delivered)", t));
+	}
+	return a;
+}
+
+/* A failover-add waiting for the partner's answer (cp_mgmt_create()). */
+struct fo_add_wait {
+	struct cp_cmds *d;
+	struct ctl_conn *conn;
+	json_t *doc;
+	char name[DP_NAME_MAX];
+	char partner[16];
+	uint32_t addr;
+};
+
+/* The partner made relationship w->name: make it here too, on the configuration running NOW
+ * (it may have changed while the partner worked). When that fails, the partner is told to
+ * delete what it made (queued). */
+static json_t *fo_add_local(struct fo_add_wait *w)
+{
+	json_t *j = running_json(w->d), *rels, *a, *rel = NULL, *v;
+	ssize_t idx;
+	size_t i;
+	int q;
+
+	json_array_foreach(json_object_get(w->doc, "relationships"), i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		if (n != NULL && strcmp(n, w->name) == 0) {
+			rel = v;
+		}
+	}
+	rels = j != NULL && rel != NULL ? rels_of(j, w->name, &idx) : NULL;
+	if (rels != NULL && idx < 0 && json_array_append(rels, rel) == 0) {
+		a = apply_rel(w->d, j, "failover-add", w->name,
+			      "relationship created here and on the partner");
+		j = NULL;
+		if (json_integer_value(json_object_get(a, "result")) == CTL_OK) {
+			return a;
+		}
+	} else {
+		a = ctl_answer(CTL_CONFLICT, NULL, "relationship \"%s\" was made here meanwhile",
+			       w->name);
+	}
+	json_decref(j);
+	/* Undo on the partner: it holds the relationship and the scopes it made for it. */
+	q = cp_mgmt_queue_change(w->d->mgmt, w->name, NULL, "delete-relationship", w->addr,
+				 NULL, 0);
+	cp_log(CP_LOG_WARN, "event=failover-add-undone relationship=%s partner=%s reason=\"%s\"",
+	       w->name, w->partner, json_string_value(json_object_get(a, "text")));
+	json_object_set_new(a, "text", json_sprintf("relationship %s not created here: %s; the "
+						    "partner %s made it and %s", w->name,
+						    json_string_value(json_object_get(a, "text")),
+						    w->partner, q > 0 ?
+						    "is told to delete it (queued until delivered)" :
+						    "could NOT be told to delete it (queue full or "
+						    "unwritable): remove it there"));
+	json_object_set_new(a, "result", json_integer(CTL_ERROR));
+	return a;
+}
+
+static void fo_add_done(void *arg, bool ok, const char *why)
+{
+	struct fo_add_wait *w = arg;
+	json_t *a;
+
+	if (!ok) {
+		char esc[CP_LOG_ESC_SIZE(300)];
+
+		cp_log(CP_LOG_WARN, "event=failover-add-refused relationship=%s partner=%s "
+		       "reason=\"%s\"", w->name, w->partner, cp_log_esc(esc, sizeof(esc), why, 300));
+		a = ctl_answer(CTL_ERROR, NULL, "relationship %s not created: the partner %s "
+			       "refused or could not be reached: %s (nothing changed here or there)",
+			       w->name, w->partner, why);
+	} else {
+		a = fo_add_local(w);
+	}
+	json_decref(w->doc);
+	ctl_conn_answer(w->conn, a);
+	free(w);
+}
+
+static json_t *cmd_fo_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *rel = json_object_get(args, CTL_KEY_RELATIONSHIP), *j, *rels;
+	const char *given = json_string_value(json_object_get(rel, "name"));
+	char err[512], name[DP_NAME_MAX];
+	struct dp_config *cfg;
+	uint32_t partner;
+	ssize_t idx;
+	char *text;
+
+	j = running_json(d);
+	rels = rels_of(j, given, &idx);
+	if (idx >= 0) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "relationship \"%s\" exists (use "
+				  "failover-set)", given);
+	}
+	json_array_append(rels, rel);
+	/* Checked whole (and its default name learnt) before anything is sent anywhere. */
+	text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	cfg = text != NULL ? cp_config_parse_replacing(text, d->rt->snap->cfg, err, sizeof(err))
+			   : NULL;
+	free(text);
+	if (cfg == NULL) {
+		json_decref(j);
+		return ctl_answer(CTL_ERROR, NULL, "%s", text == NULL ? "out of memory" : err);
+	}
+	snprintf(name, sizeof(name), "%s", cfg->relationships[cfg->n_relationships - 1].name);
+	partner = cfg->relationships[cfg->n_relationships - 1].partner_addr;
+	dp_config_free(cfg);
+	json_object_set_new(json_array_get(rels, json_array_size(rels) - 1), "name",
+			    json_string(name));
+	if (cp_mgmt_managed(d->mgmt, partner)) {
+		struct fo_add_wait *w = calloc(1, sizeof(*w));
+
+		if (w == NULL) {
+			json_decref(j);
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		*w = (struct fo_add_wait){.d = d, .conn = conn, .doc = j, .addr = partner};
+		snprintf(w->name, sizeof(w->name), "%s", name);
+		snprintf(w->partner, sizeof(w->partner), "%s", lw_ip4_fmt(partner).s);
+		if (cp_mgmt_create(d->mgmt, partner, j, name, fo_add_done, w, err,
+				   sizeof(err)) != 0) {
+			json_decref(j);
+			free(w);
+			return ctl_answer(CTL_ERROR, NULL, "relationship %s not created: %s", name,
+					  err);
+		}
+		return NULL;	/* answered by fo_add_done() */
+	}
+	/* An ISC partner (or one the management channel does not list): this side only. */
+	return apply_rel(d, j, "failover-add", name, "relationship created on this server "
+			 "only (the partner cannot receive configuration)");
+}
+
+static json_t *cmd_fo_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	return cmd_fo_status(d, conn, args);
+}
+
+/* Keys of one mode that the other refuses (config_schema.c relationship_post). */
+static const char *const lb_keys[] = {"load-balance-percent", NULL};
+static const char *const hs_keys[] = {"server-role", "reserve-percent", NULL};
+
+static json_t *cmd_fo_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *set = json_object_get(args, CTL_KEY_SETTINGS), *j, *rel, *v, *err;
+	const char *k, *mode, *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	int q;
+
+	(void)conn;
+	if (json_object_get(set, "name") != NULL || json_object_get(set, "scopes") != NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.settings: name and scopes are not "
+				  "settings (remove and add to rename; failover-scope-add/remove)");
+	}
+	err = need_rel(d, args, &j, &rel);
+	if (err != NULL) {
+		return err;
+	}
+	mode = json_string_value(json_object_get(set, "mode"));
+	if (mode != NULL) {
+		/* A new mode drops the old mode's keys unless they are given too. */
+		const char *const *drop = strcmp(mode, "hot-standby") == 0 ? lb_keys : hs_keys;
+
+		for (; *drop != NULL; drop++) {
+			(void)json_object_del(rel, *drop);
+		}
+	}
+	json_object_foreach(set, k, v) {
+		json_object_set(rel, k, v);
+	}
+	/* Every setting, the wire's or not (mode, role, percents, secret...), goes to a
+	 * management partner; sent as configured here when it leaves the queue. */
+	q = queue_change(d, name, NULL, "set-relationship", rel_partner(d, name), &err);
+	if (q < 0) {
+		json_decref(j);
+		return err;
+	}
+	return note_partner(apply_rel(d, j, "failover-set", name, "relationship changed"), q);
+}
+
+static json_t *cmd_fo_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *rel, *err = need_rel(d, args, &j, &rel), *scopes, *a;
+	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	json_t *rels;
+	ssize_t idx = -1;
+	int q;
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	q = queue_change(d, name, NULL, "delete-relationship", rel_partner(d, name), &err);
+	if (q < 0) {
+		json_decref(j);
+		return err;
+	}
+	scopes = json_object_get(rel, "scopes");
+	scopes = scopes != NULL ? json_incref(scopes) : json_array();
+	rels = rels_of(j, name, &idx);
+	(void)json_array_remove(rels, (size_t)idx);
+	a = apply_json(d, j, "failover-remove", "relationship removed", NULL);
+	if (json_integer_value(json_object_get(a, "result")) != CTL_OK) {
+		json_decref(scopes);
+		return a;
+	}
+	json_object_set_new(a, "arguments", json_pack("{s:s,s:o}", "relationship", name,
+						      "scopes-unshared", scopes));
+	json_object_set_new(a, "text", json_sprintf("relationship %s removed; %zu scope(s) "
+						    "kept here, served alone%s", name,
+						    json_array_size(scopes), q > 0 ?
+						    "; the partner deletes the relationship and "
+						    "these scopes (queued until delivered)" : ""));
+	return a;
+}
+
+static json_t *fo_scopes(struct cp_cmds *d, json_t *args, bool add)
+{
+	json_t *j, *rel, *err = need_rel(d, args, &j, &rel), *scopes, *v;
+	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	size_t i;
+	int q = 0;
+
+	if (err != NULL) {
+		return err;
+	}
+	scopes = json_object_get(rel, "scopes");
+	if (scopes == NULL) {
+		scopes = json_array();
+		json_object_set_new(rel, "scopes", scopes);
+	}
+	json_array_foreach(json_object_get(args, CTL_KEY_SCOPES), i, v) {
+		size_t k, at = SIZE_MAX;
+		json_t *s;
+
+		json_array_foreach(scopes, k, s) {
+			if (json_equal(s, v)) {
+				at = k;
+			}
+		}
+		if (add && at != SIZE_MAX) {
+			json_decref(j);
+			return ctl_answer(CTL_CONFLICT, NULL, "scope %s is in %s already",
+					  json_string_value(v), name);
+		}
+		if (!add && at == SIZE_MAX) {
+			json_decref(j);
+			return ctl_answer(CTL_EMPTY, NULL, "scope %s is not in %s",
+					  json_string_value(v), name);
+		}
+		if (add) {
+			json_array_append(scopes, v);
+		} else {
+			(void)json_array_remove(scopes, at);
+		}
+	}
+	/* Checked whole first: a refusal queues nothing. */
+	json_array_foreach(json_object_get(args, CTL_KEY_SCOPES), i, v) {
+		q = queue_change(d, name, json_string_value(v), add ? "scope-add" : "scope-remove",
+				 rel_partner(d, name), &err);
+		if (q < 0) {
+			json_decref(j);
+			return err;
+		}
+	}
+	return note_partner(apply_rel(d, j, add ? "failover-scope-add" : "failover-scope-remove",
+				      name, add ? "scopes shared" :
+				      "scopes unshared; they stay here, served alone"), q);
+}
+
+static json_t *cmd_fo_scope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_scopes(d, args, true);
+}
+
+static json_t *cmd_fo_scope_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return fo_scopes(d, args, false);
+}
+
 static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
 
 /* The handler of each command of common/ctl_proto.c; its arguments were checked against the
@@ -2427,10 +2809,16 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_CONFIG_WRITE] = cmd_config_write,
 	[CTL_CMD_EXCLUSION_ADD] = cmd_exclusion_add,
 	[CTL_CMD_EXCLUSION_DEL] = cmd_exclusion_del,
+	[CTL_CMD_FAILOVER_ADD] = cmd_fo_add,
+	[CTL_CMD_FAILOVER_GET] = cmd_fo_get,
 	[CTL_CMD_FAILOVER_PARTNER_DOWN] = cmd_fo_partner_down,
 	[CTL_CMD_FAILOVER_RECOVER] = cmd_fo_recover,
+	[CTL_CMD_FAILOVER_REMOVE] = cmd_fo_remove,
 	[CTL_CMD_FAILOVER_REPLICATE] = cmd_fo_replicate,
 	[CTL_CMD_FAILOVER_RESYNC] = cmd_fo_resync,
+	[CTL_CMD_FAILOVER_SCOPE_ADD] = cmd_fo_scope_add,
+	[CTL_CMD_FAILOVER_SCOPE_REMOVE] = cmd_fo_scope_remove,
+	[CTL_CMD_FAILOVER_SET] = cmd_fo_set,
 	[CTL_CMD_FAILOVER_SHUTDOWN] = cmd_fo_shutdown,
 	[CTL_CMD_FAILOVER_STATUS] = cmd_fo_status,
 	[CTL_CMD_FAILOVER_SYNC_STATUS] = cmd_fo_sync_status,

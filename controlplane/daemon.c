@@ -306,6 +306,9 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 			.apply = &d->apply, .sink = cp_leaseop_dp_sink(rt)}, &d->fo) != 0) {
 		goto out;
 	}
+	/* Relationships change live from here on. */
+	d->apply.follower = &cp_fo_follower;
+	d->apply.follower_ctx = d->fo;
 	if (cp_mgmt_start(&(struct cp_mgmt_env){.rt = rt, .apply = &d->apply}, &d->mgmt) != 0) {
 		goto out;
 	}
@@ -354,6 +357,7 @@ out:
 	cp_telemetry_detach();
 	cp_mgmt_stop(d->mgmt);
 	d->mgmt = NULL;
+	d->apply.follower = NULL;
 	cp_fo_stop(d->fo);
 	d->fo = NULL;
 	cp_cmds_free(d->cmds);

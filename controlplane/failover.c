@@ -530,7 +530,7 @@ static struct fo_lsock *lsock_of(struct cp_fo *f, const struct fo_listener *ls)
 	return NULL;
 }
 
-static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
+static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index, bool restore)
 {
 	const struct dp_config *cfg = f->rt->snap->cfg;
 	const struct dp_relationship *c = &cfg->relationships[index];
@@ -611,7 +611,8 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	if (listener_attach(f, r, c) != 0) {
 		return -1;
 	}
-	have = load_state(f, r, &rec);
+	/* A relationship created live starts fresh, whatever a namesake of the past left. */
+	have = restore ? load_state(f, r, &rec) : 0;
 	if (have < 0) {
 		return -1;
 	}
@@ -631,6 +632,72 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index)
 	return 0;
 }
 
+/* Let go of @p r: state saved (unless @p removed), link closed, view withdrawn, memory freed.
+ * No op of r may be in flight (the workers stopped, or cp_fo_prepare() drained them). */
+static void rel_stop(struct cp_fo *f, struct rel *r, bool removed)
+{
+	if (r->af != NULL && r->link != NULL && !removed) {
+		persist_state(f, r);
+	}
+	if (r->n_unack_del > 0) {
+		(void)fo_run_unacked_flush(f, r);
+	}
+	if (r->ls != NULL) {
+		struct fo_lsock *l = lsock_of(f, r->ls);
+
+		fo_listener_remove(r->ls, r->link);
+		if (l != NULL && l->n_rels > 0) {
+			l->n_rels--;
+		}
+	}
+	fo_link_free(r->link);
+	free(r->scopes);
+	free(r->af);
+	free(r->dirtyq);
+	free(r->tofree);
+	free(r->ugen);
+	free(r->inq);
+	if (r->index < DP_MAX_RELATIONSHIPS && f->rt->fo[r->index] != NULL) {
+		struct dp_fo_view *v = f->rt->fo[r->index];
+
+		rcu_assign_pointer(f->rt->fo[r->index], NULL);
+		urcu_qsbr_call_rcu(&v->rcu, view_free);
+	}
+	free(r);
+}
+
+/* Listeners no relationship uses any more are closed (their address:port may go). */
+static void lsock_gc(struct cp_fo *f)
+{
+	for (uint32_t i = 0; i < f->n_lsock;) {
+		if (f->lsock[i].n_rels == 0) {
+			fo_listener_free(f->lsock[i].ls);
+			f->lsock[i] = f->lsock[--f->n_lsock];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The store's unacked marks of the relationships (re)started live (reload_unacked). */
+static int reload_cb(uint32_t addr, uint64_t gen, void *arg)
+{
+	struct cp_fo *f = arg;
+	const struct dp_scope *s = dp_config_scope_of(f->rt->snap->cfg, addr);
+
+	for (uint32_t i = 0; s != NULL && s->fo_rel != 0 && i < f->n; i++) {
+		struct rel *r = f->rels[i];
+		uint64_t idx;
+
+		if (r->reload_unacked && r->index + 1 == s->fo_rel &&
+		    (idx = fo_run_addr_index(f, r, addr)) != UINT64_MAX) {
+			r->ugen[idx] = gen;
+			fo_run_mark_dirty(r, idx);
+		}
+	}
+	return 0;
+}
+
 int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out)
 {
 	const struct dp_config *cfg = env->rt->snap->cfg;
@@ -638,9 +705,6 @@ int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out)
 	int rc;
 
 	*out = NULL;
-	if (cfg->n_relationships == 0) {
-		return 0;
-	}
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		cp_log(CP_LOG_ERR, "failover: out of memory");
@@ -652,16 +716,19 @@ int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out)
 	f->committer = env->committer;
 	f->apply = env->apply;
 	cp_leaseop_init(&f->lops, env->sink);
-	f->rels = calloc(cfg->n_relationships, sizeof(*f->rels));
-	if (f->rels == NULL) {
-		cp_log(CP_LOG_ERR, "failover: out of memory");
-		return -1;
-	}
-	f->n = cfg->n_relationships;
-	for (uint32_t i = 0; i < f->n; i++) {
-		if (rel_start(f, &f->rels[i], i) != 0) {
+	for (uint32_t i = 0; i < cfg->n_relationships; i++) {
+		f->rels[i] = calloc(1, sizeof(*f->rels[i]));
+		if (f->rels[i] == NULL) {
+			cp_log(CP_LOG_ERR, "failover: out of memory");
 			return -1;
 		}
+		f->n = i + 1;
+		if (rel_start(f, f->rels[i], i, true) != 0) {
+			return -1;
+		}
+	}
+	if (f->n == 0) {
+		return 0;
 	}
 	rc = store_unacked_load(f->store, fo_run_unacked_cb, f);
 	if (rc != 0) {
@@ -670,10 +737,10 @@ int cp_fo_start(const struct cp_fo_env *env, struct cp_fo **out)
 		return -1;
 	}
 	for (uint32_t i = 0; i < f->n; i++) {
-		if (f->rels[i].dq_count > 0) {
+		if (f->rels[i]->dq_count > 0) {
 			cp_log(CP_LOG_INFO, "failover %s: %" PRIu64 " update(s) the partner has not "
-			       "acknowledged will be sent again", f->rels[i].name,
-			       f->rels[i].dq_count);
+			       "acknowledged will be sent again", f->rels[i]->name,
+			       f->rels[i]->dq_count);
 		}
 	}
 	return 0;
@@ -686,41 +753,179 @@ void cp_fo_stop(struct cp_fo *f)
 	}
 	cp_leaseop_abort_all(&f->lops);	/* the workers have stopped */
 	for (uint32_t i = 0; i < f->n; i++) {
-		struct rel *r = &f->rels[i];
-
-		if (r->af != NULL && r->link != NULL) {
-			persist_state(f, r);
-		}
-		if (r->n_unack_del > 0) {
-			(void)fo_run_unacked_flush(f, r);
-		}
-		if (r->ls != NULL) {
-			fo_listener_remove(r->ls, r->link);
-		}
-		fo_link_free(r->link);
-		free(r->scopes);
-		free(r->af);
-		free(r->dirtyq);
-		free(r->tofree);
-		free(r->ugen);
-		free(r->inq);
-		if (f->rt->fo[r->index] != NULL) {
-			struct dp_fo_view *v = f->rt->fo[r->index];
-
-			rcu_assign_pointer(f->rt->fo[r->index], NULL);
-			urcu_qsbr_call_rcu(&v->rcu, view_free);
-		}
+		rel_stop(f, f->rels[i], false);
 	}
 	for (uint32_t i = 0; i < f->n_lsock; i++) {
 		fo_listener_free(f->lsock[i].ls);	/* after every link it served */
 	}
-	free(f->rels);
 	free(f);
 }
 
 bool cp_fo_active(const struct cp_fo *f)
 {
-	return f != NULL;
+	return f != NULL && f->n > 0;
+}
+
+/* --- live changes ------------------------------------------------------------------- */
+
+static struct rel *rel_by_name(struct cp_fo *f, const char *name);
+
+/* Does relationship @p a of @p ca run exactly as @p b of @p cb (every setting, the same
+ * scopes by name, in order)? */
+static bool rel_same(const struct dp_config *ca, const struct dp_relationship *a,
+		     const struct dp_config *cb, const struct dp_relationship *b)
+{
+	if (memcmp(a, b, offsetof(struct dp_relationship, scopes)) != 0 ||
+	    a->n_scopes != b->n_scopes) {
+		return false;
+	}
+	for (uint32_t k = 0; k < a->n_scopes; k++) {
+		if (strcmp(ca->scopes[a->scopes[k]].name, cb->scopes[b->scopes[k]].name) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static const struct dp_relationship *rel_cfg_named(const struct dp_config *c, const char *name,
+						   uint32_t *index)
+{
+	for (uint32_t i = 0; i < c->n_relationships; i++) {
+		if (strcmp(c->relationships[i].name, name) == 0) {
+			*index = i;
+			return &c->relationships[i];
+		}
+	}
+	return NULL;
+}
+
+/* Is an op of a relationship that is not kept still in flight? */
+static bool ops_of_stopping(const struct cp_fo *f)
+{
+	for (uint32_t i = 0; i < OPS_MAX; i++) {
+		if (f->ops[i].used && f->ops[i].rel != NULL && !f->ops[i].rel->keep) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t errlen)
+{
+	const struct dp_config *cur = f->rt->snap->cfg;
+	uint32_t n = 0, idx = 0;
+
+	f->n_restarting = 0;
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct rel *r = f->rels[i];
+		const struct dp_relationship *b = rel_cfg_named(nc, r->name, &idx);
+
+		r->keep = b != NULL && rel_same(cur, &cur->relationships[r->index], nc, b);
+		if (b != NULL && !r->keep) {
+			snprintf(f->restarting[f->n_restarting++], DP_NAME_MAX, "%s", r->name);
+		}
+	}
+	/*
+	 * A stopped relationship's worker ops must end first (an op holds its rel, and its
+	 * BNDACK is owed only once the change is durable). They are short: the worker's step
+	 * and the store's commit. Bounded; refused rather than waiting on a stuck store.
+	 */
+	for (unsigned ms = 0; ops_of_stopping(f); ms++) {
+		if (ms >= 3000) {
+			for (uint32_t i = 0; i < f->n; i++) {
+				f->rels[i]->keep = true;
+			}
+			f->n_restarting = 0;
+			snprintf(err, errlen, "failover: binding changes of the relationships to "
+				 "change are still in flight after 3 s (is the store stuck?); "
+				 "nothing changed, try again");
+			return -1;
+		}
+		(void)cp_leaseop_poll(&f->lops);
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct rel *r = f->rels[i];
+
+		if (!r->keep) {
+			bool removed = rel_cfg_named(nc, r->name, &idx) == NULL;
+
+			cp_log(CP_LOG_INFO, "failover %s: %s", r->name, removed ?
+			       "removed: link closed, its scopes serve alone" :
+			       "settings changed: link closed, restarts from its saved state");
+			rel_stop(f, r, removed);
+			continue;
+		}
+		/* Kept, maybe at another index: the workers read views by the index of the
+		 * snapshot they hold, so a moving view is withdrawn until commit publishes it at
+		 * its new place (its scopes answer nobody for that instant). */
+		(void)rel_cfg_named(nc, r->name, &idx);
+		if (idx != r->index && f->rt->fo[r->index] != NULL) {
+			struct dp_fo_view *v = f->rt->fo[r->index];
+
+			rcu_assign_pointer(f->rt->fo[r->index], NULL);
+			urcu_qsbr_call_rcu(&v->rcu, view_free);
+		}
+		f->rels[n++] = r;
+	}
+	f->n = n;
+	lsock_gc(f);
+	return 0;
+}
+
+void cp_fo_commit(struct cp_fo *f)
+{
+	const struct dp_config *cfg = f->rt->snap->cfg;
+	struct rel *next[DP_MAX_RELATIONSHIPS] = {0};
+	bool reload = false;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < cfg->n_relationships; i++) {
+		const struct dp_relationship *c = &cfg->relationships[i];
+		struct rel *r = rel_by_name(f, c->name);
+		bool restore = false;
+
+		if (r != NULL) {
+			r->index = i;
+			for (uint32_t k = 0; k < r->n_scopes && k < c->n_scopes; k++) {
+				r->scopes[k].scope = c->scopes[k];
+			}
+			next[n++] = r;
+			continue;
+		}
+		for (uint32_t j = 0; j < f->n_restarting; j++) {
+			restore |= strcmp(f->restarting[j], c->name) == 0;
+		}
+		r = calloc(1, sizeof(*r));
+		if (r == NULL || rel_start(f, r, i, restore) != 0) {
+			cp_log(CP_LOG_ERR, "event=failover-start-failed relationship=%s: its scopes "
+			       "answer no client until the next change or restart", c->name);
+			if (r != NULL) {
+				rel_stop(f, r, true);
+			}
+			continue;
+		}
+		r->reload_unacked = true;
+		reload = true;
+		next[n++] = r;
+	}
+	memcpy(f->rels, next, sizeof(next));
+	f->n = n;
+	f->n_restarting = 0;
+	for (uint32_t i = 0; i < f->n; i++) {
+		f->rels[i]->keep = false;
+		publish_view(f, f->rels[i]);
+	}
+	if (reload && store_unacked_load(f->store, reload_cb, f) != 0) {
+		cp_log(CP_LOG_ERR, "failover: cannot read the unacked updates: the partner "
+		       "learns of them at its next UPDREQ");
+	}
+	for (uint32_t i = 0; i < f->n; i++) {
+		f->rels[i]->reload_unacked = false;
+	}
+	lsock_gc(f);
 }
 
 int cp_fo_fds(struct cp_fo *f, struct pollfd *out, int max)
@@ -731,7 +936,7 @@ int cp_fo_fds(struct cp_fo *f, struct pollfd *out, int max)
 		n += fo_listener_fds(f->lsock[i].ls, out + n, max - n);
 	}
 	for (uint32_t i = 0; f != NULL && i < f->n && n < max; i++) {
-		n += fo_link_fds(f->rels[i].link, out + n, max - n);
+		n += fo_link_fds(f->rels[i]->link, out + n, max - n);
 	}
 	return n;
 }
@@ -747,7 +952,7 @@ int cp_fo_timeout_ms(struct cp_fo *f)
 		t = t < 0 || lt < t ? lt : t;
 	}
 	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
-		struct rel *r = &f->rels[i];
+		struct rel *r = f->rels[i];
 		uint64_t dl = fo_state_next_deadline(&r->st);
 		int lt = fo_link_timeout_ms(r->link, now);
 
@@ -858,7 +1063,7 @@ void cp_fo_clock_step(struct cp_fo *f, int64_t step)
 	/* (The pacing of pool balance, persistence and held-update release stays on the wall
 	 * clock: a step only brings them forward or delays them.) */
 	for (uint32_t i = 0; i < f->n; i++) {
-		fo_state_clock_step(&f->rels[i].st, step);
+		fo_state_clock_step(&f->rels[i]->st, step);
 	}
 }
 
@@ -878,7 +1083,7 @@ void cp_fo_poll(struct cp_fo *f)
 		listener_poll(f, &f->lsock[i], now_ms, now);
 	}
 	for (uint32_t i = 0; i < f->n; i++) {
-		struct rel *r = &f->rels[i];
+		struct rel *r = f->rels[i];
 		struct fo_state_output out;
 		int n;
 
@@ -926,8 +1131,8 @@ void cp_fo_poll(struct cp_fo *f)
 static struct rel *rel_by_name(struct cp_fo *f, const char *name)
 {
 	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
-		if (strcmp(f->rels[i].name, name) == 0) {
-			return &f->rels[i];
+		if (strcmp(f->rels[i]->name, name) == 0) {
+			return f->rels[i];
 		}
 	}
 	return NULL;
@@ -1184,8 +1389,8 @@ json_t *cp_fo_status(struct cp_fo *f, const char *name)
 	json_t *l = json_array();
 
 	for (uint32_t i = 0; f != NULL && i < f->n; i++) {
-		if (name == NULL || strcmp(name, f->rels[i].name) == 0) {
-			json_array_append_new(l, rel_status(f, &f->rels[i]));
+		if (name == NULL || strcmp(name, f->rels[i]->name) == 0) {
+			json_array_append_new(l, rel_status(f, f->rels[i]));
 		}
 	}
 	if (name != NULL && json_array_size(l) == 0) {
@@ -1194,3 +1399,20 @@ json_t *cp_fo_status(struct cp_fo *f, const char *name)
 	}
 	return l;
 }
+
+/* --- apply's follower ----------------------------------------------------------------- */
+
+static int follower_prepare(void *ctx, const struct dp_config *nc, char *err, size_t errlen)
+{
+	return cp_fo_prepare(ctx, nc, err, errlen);
+}
+
+static void follower_commit(void *ctx)
+{
+	cp_fo_commit(ctx);
+}
+
+const struct cp_apply_follower_ops cp_fo_follower = {
+	.prepare = follower_prepare,
+	.commit = follower_commit,
+};

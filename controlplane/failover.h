@@ -27,6 +27,8 @@
 #include "lw_attr.h"
 
 struct cp_apply;
+struct cp_apply_follower_ops;
+struct dp_config;
 struct committer;
 struct dp_runtime;
 struct store;
@@ -55,8 +57,9 @@ enum cp_fo_cmd {
  * Create the relationships of the running configuration: links listen, states start from the
  * store's records, unacked addresses are queued again, the views are published. After the
  * bindings are loaded, before the workers run.
- * @param out  the relationships (free with cp_fo_stop(), also after a failure), or NULL when
- *             the configuration has none. Every function below takes NULL as "none".
+ * @param out  the relationships (free with cp_fo_stop(), also after a failure); made even
+ *             when the configuration has none, so that they can be added live. Every
+ *             function below takes NULL as "none".
  * @return 0, or -1 after logging why (the daemon does not start).
  */
 _mustcheck_
@@ -92,6 +95,31 @@ json_t *cp_fo_status(struct cp_fo *f, const char *name);
  */
 int cp_fo_command(struct cp_fo *f, const char *name, enum cp_fo_cmd cmd, char *err,
 		  size_t errlen);
+
+/**
+ * A new configuration @p nc is about to replace the running one (apply.c, before its
+ * snapshot swap): stop every relationship that @p nc removes or changes (a changed one's
+ * state is saved; it restarts from it in cp_fo_commit()), after its worker ops in flight
+ * have ended, and withdraw the views of kept relationships whose index moves. Kept ones run
+ * on untouched (their links stay up).
+ * @return 0, or -1 with @p err (ops still in flight after 3 s): nothing was stopped.
+ * @note RCU offline. cp_fo_commit() must follow, whether the swap happened or not.
+ */
+_mustcheck_
+int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t errlen);
+
+/**
+ * Run the relationships of the running configuration (after the swap, or after a swap that
+ * failed): kept ones take their new index and scope positions, the others start (fresh, or
+ * from their saved state when cp_fo_prepare() stopped them for a change), and every view is
+ * published again. A relationship that cannot start (its port taken) is logged; its scopes
+ * answer no client.
+ */
+void cp_fo_commit(struct cp_fo *f);
+
+/** cp_fo_prepare() and cp_fo_commit() as apply's follower (apply.h); its ctx is the struct
+ *  cp_fo. */
+extern const struct cp_apply_follower_ops cp_fo_follower;
 
 /** Does the running daemon have relationships? */
 bool cp_fo_active(const struct cp_fo *f);

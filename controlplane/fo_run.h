@@ -163,6 +163,8 @@ struct rel {
 	uint8_t my_updreq_type;		/* FO_MSG_UPDREQ or FO_MSG_UPDREQALL */
 	bool queue_high_now;		/* the outbound queue is at 90 % (edge for queue_high) */
 	enum fo_endpoint_state partner_logged;	/* the partner's state last logged */
+	bool keep;			/* cp_fo_prepare(): survives the change unchanged */
+	bool reload_unacked;		/* (re)started live: take the store's unacked marks */
 };
 
 /* One listening socket, shared by every relationship on its address and port. */
@@ -178,7 +180,8 @@ struct cp_fo {
 	struct store *store;
 	struct committer *committer;
 	struct cp_apply *apply;
-	struct rel *rels;
+	struct rel *rels[DP_MAX_RELATIONSHIPS];	/* each its own allocation: an op's rel
+						 * pointer survives a live change of others */
 	uint32_t n;
 	struct cp_leaseop_engine lops;	/* the ops' steps in flight */
 	struct fo_op ops[OPS_MAX];
@@ -188,6 +191,10 @@ struct cp_fo {
 	struct fo_lsock lsock[DP_MAX_RELATIONSHIPS];
 	uint32_t n_lsock;
 	struct fo_listener_event lev[EV_MAX];
+	/* Live changes (cp_fo_prepare/commit): relationships stopped because their settings
+	 * changed restart from their stored state; any other new one starts fresh. */
+	char restarting[DP_MAX_RELATIONSHIPS][DP_NAME_MAX];
+	uint32_t n_restarting;
 };
 
 /* fo_run_base.c: the clock, the address index, sending. */

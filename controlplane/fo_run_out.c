@@ -327,7 +327,7 @@ int fo_run_unacked_cb(uint32_t addr, uint64_t gen, void *arg)
 
 	if (s != NULL && s->fo_rel != 0) {
 		for (uint32_t i = 0; i < f->n; i++) {
-			struct rel *r = &f->rels[i];
+			struct rel *r = f->rels[i];
 			uint64_t idx;
 
 			if (r->index + 1 == s->fo_rel &&
@@ -344,16 +344,20 @@ void fo_run_drain_tap(struct cp_fo *f)
 {
 	uint32_t addrs[TAP_BATCH];
 	uint64_t gens[TAP_BATCH];
-	uint64_t lost = committer_tap_lost(f->committer);
+	uint64_t lost;
 	size_t n;
 
+	if (f->committer == NULL) {
+		return;		/* no store: no relationship can exist (config.c) */
+	}
+	lost = committer_tap_lost(f->committer);
 	if (lost != f->tap_lost_seen) {
 		f->tap_lost_seen = lost;
 		for (uint32_t i = 0; i < f->n; i++) {
 			cp_log(CP_LOG_WARN, "failover %s: the committer's tap overflowed: sending "
-			       "every binding again", f->rels[i].name);
-			f->rels[i].s.tap_lost_resends++;
-			fo_run_mark_all_dirty(&f->rels[i], 0);
+			       "every binding again", f->rels[i]->name);
+			f->rels[i]->s.tap_lost_resends++;
+			fo_run_mark_all_dirty(f->rels[i], 0);
 		}
 	}
 	while ((n = committer_tap_drain(f->committer, addrs, gens, TAP_BATCH)) > 0) {

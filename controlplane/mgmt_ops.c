@@ -313,3 +313,249 @@ json_t *mgmt_apply_replicate(const json_t *cfg, const json_t *scope, uint32_t fr
 	json_decref(c);
 	return validated(doc, "replicate-scope", err, errlen);
 }
+
+/* --- later changes of a relationship made on the partner --------------------------------- */
+
+/* Our relationship @p name in @p doc whose partner is @p from, or NULL with @p err. */
+static json_t *own_rel(json_t *doc, const char *op, const char *name, uint32_t from, char *err,
+		       size_t errlen)
+{
+	json_t *r = find_named(json_object_get(doc, "relationships"), name);
+	char a[INET_ADDRSTRLEN];
+
+	if (r == NULL) {
+		snprintf(err, errlen, "%s: no relationship \"%.63s\" here", op, name);
+		return NULL;
+	}
+	if (!addr_is(json_object_get(r, "partner-address"), from)) {
+		snprintf(err, errlen, "%s: relationship \"%.63s\" is not with %s", op, name,
+			 addr_str(from, a));
+		return NULL;
+	}
+	return r;
+}
+
+/* Remove the string @p name from array @p a. @return whether it was there. */
+static bool drop_name(json_t *a, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) {
+			(void)json_array_remove(a, i);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void drop_scope(json_t *doc, const char *name)
+{
+	json_t *scopes = json_object_get(doc, "scopes"), *v;
+	size_t i;
+
+	json_array_foreach(scopes, i, v) {
+		const char *n = json_string_value(json_object_get(v, "name"));
+
+		if (n != NULL && strcmp(n, name) == 0) {
+			(void)json_array_remove(scopes, i);
+			return;
+		}
+	}
+}
+
+json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+		       size_t errlen)
+{
+	const json_t *rel = json_object_get(req, "relationship");
+	const char *name = json_string_value(json_object_get(rel, "name"));
+	json_t *doc, *mine, *m, *scopes;
+
+	if (name == NULL) {
+		snprintf(err, errlen, "set-relationship: no relationship name");
+		return NULL;
+	}
+	doc = json_deep_copy(cfg);
+	if (doc == NULL) {
+		snprintf(err, errlen, "set-relationship: out of memory");
+		return NULL;
+	}
+	mine = own_rel(doc, "set-relationship", name, from, err, errlen);
+	if (mine == NULL) {
+		json_decref(doc);
+		return NULL;
+	}
+	m = mirror(rel);
+	if (m == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "set-relationship: out of memory");
+		return NULL;
+	}
+	/* Scopes are ours: scope-add and scope-remove change them, in their own order. */
+	scopes = json_object_get(mine, "scopes");
+	if (scopes != NULL) {
+		(void)json_object_set(m, "scopes", scopes);
+	} else {
+		(void)json_object_del(m, "scopes");
+	}
+	json_object_clear(mine);
+	if (json_object_update(mine, m) != 0) {
+		json_decref(m);
+		json_decref(doc);
+		snprintf(err, errlen, "set-relationship: out of memory");
+		return NULL;
+	}
+	json_decref(m);
+	return validated(doc, "set-relationship", err, errlen);
+}
+
+json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, json_t **scopes,
+			  char *err, size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_t *doc = json_deep_copy(cfg), *rels, *mine, *list;
+	size_t i;
+	json_t *v;
+
+	*scopes = NULL;
+	if (doc == NULL || name == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "delete-relationship: %s", name == NULL ? "no name" :
+			 "out of memory");
+		return NULL;
+	}
+	mine = own_rel(doc, "delete-relationship", name, from, err, errlen);
+	if (mine == NULL) {
+		json_decref(doc);
+		return NULL;
+	}
+	/* As Windows, the scopes go from the partner too: mgmt_drop_scopes(), once this (their
+	 * leaving the relationship) is applied, as the configuration rules ask. */
+	list = json_object_get(mine, "scopes");
+	list = list != NULL ? json_deep_copy(list) : json_array();
+	if (list == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "delete-relationship: out of memory");
+		return NULL;
+	}
+	rels = json_object_get(doc, "relationships");
+	json_array_foreach(rels, i, v) {
+		if (v == mine) {
+			(void)json_array_remove(rels, i);
+			break;
+		}
+	}
+	doc = validated(doc, "delete-relationship", err, errlen);
+	if (doc == NULL) {
+		json_decref(list);
+		return NULL;
+	}
+	*scopes = list;
+	return doc;
+}
+
+json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+			     size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	const json_t *scope = json_object_get(req, "scope");
+	const char *sn = json_string_value(json_object_get(scope, "name"));
+	const json_t *other;
+	json_t *doc, *mine, *list;
+
+	if (name == NULL || sn == NULL) {
+		snprintf(err, errlen, "scope-add: no relationship or scope name");
+		return NULL;
+	}
+	doc = json_deep_copy(cfg);
+	if (doc == NULL) {
+		snprintf(err, errlen, "scope-add: out of memory");
+		return NULL;
+	}
+	mine = own_rel(doc, "scope-add", name, from, err, errlen);
+	if (mine == NULL) {
+		json_decref(doc);
+		return NULL;
+	}
+	other = rel_of_scope(doc, sn);
+	if (other == mine) {
+		return validated(doc, "scope-add", err, errlen);	/* delivered twice */
+	}
+	if (other != NULL) {
+		snprintf(err, errlen, "scope-add: scope \"%.63s\" is in relationship \"%.63s\" here",
+			 sn, json_string_value(json_object_get(other, "name")));
+		json_decref(doc);
+		return NULL;
+	}
+	if (find_named(json_object_get(doc, "scopes"), sn) == NULL) {
+		json_t *c = json_deep_copy(scope);
+
+		if (c != NULL) {
+			(void)json_object_del(c, "interface");
+		}
+		if (json_object_get(doc, "scopes") == NULL) {
+			(void)json_object_set_new(doc, "scopes", json_array());
+		}
+		if (json_array_append_new(json_object_get(doc, "scopes"), c) != 0) {
+			json_decref(doc);
+			snprintf(err, errlen, "scope-add: out of memory");
+			return NULL;
+		}
+	}
+	list = json_object_get(mine, "scopes");
+	if (list == NULL) {
+		list = json_array();
+		(void)json_object_set_new(mine, "scopes", list);
+	}
+	if (json_array_append_new(list, json_string(sn)) != 0) {
+		json_decref(doc);
+		snprintf(err, errlen, "scope-add: out of memory");
+		return NULL;
+	}
+	return validated(doc, "scope-add", err, errlen);
+}
+
+json_t *mgmt_drop_scopes(const json_t *cfg, const json_t *names, char *err, size_t errlen)
+{
+	json_t *doc = json_deep_copy(cfg), *v;
+	size_t i;
+
+	if (doc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_array_foreach(names, i, v) {
+		if (json_is_string(v) && rel_of_scope(doc, json_string_value(v)) == NULL) {
+			drop_scope(doc, json_string_value(v));
+		}
+	}
+	return validated(doc, "scope deletion", err, errlen);
+}
+
+json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+				size_t errlen)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	const char *sn = json_string_value(json_object_get(req, "scope"));
+	json_t *doc, *mine;
+
+	if (name == NULL || sn == NULL) {
+		snprintf(err, errlen, "scope-remove: no relationship or scope name");
+		return NULL;
+	}
+	doc = json_deep_copy(cfg);
+	if (doc == NULL) {
+		snprintf(err, errlen, "scope-remove: out of memory");
+		return NULL;
+	}
+	mine = own_rel(doc, "scope-remove", name, from, err, errlen);
+	if (mine == NULL) {
+		json_decref(doc);
+		return NULL;
+	}
+	/* Not in the relationship: delivered twice, nothing to do. The scope itself goes next
+	 * (mgmt_drop_scopes()). */
+	(void)drop_name(json_object_get(mine, "scopes"), sn);
+	return validated(doc, "scope-remove", err, errlen);
+}

@@ -66,3 +66,52 @@ json_t *mgmt_apply_create(const json_t *cfg, const json_t *req, uint32_t from, c
  */
 json_t *mgmt_apply_replicate(const json_t *cfg, const json_t *scope, uint32_t from, char *err,
 			     size_t errlen);
+
+/**
+ * Apply set-relationship from @p from: the relationship named in @p req ("relationship", as
+ * the sender configures it) replaces ours, mirrored as create-relationship does; our scope
+ * list stays (scope-add and scope-remove change it). Refused unless we hold a relationship
+ * of that name with @p from, or when the result is not a valid configuration.
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+		       size_t errlen);
+
+/**
+ * Apply delete-relationship from @p from: relationship @p req "name" goes. Its scopes stay
+ * in this document: the configuration rules refuse deleting a shared scope in the change that
+ * unshares it, so the caller applies this, then mgmt_drop_scopes(@p scopes) (as Windows,
+ * the scopes go from the partner and stay where the relationship was deleted).
+ * @param[out] scopes  on success, a new array of the relationship's scope names (the
+ *                     caller's).
+ * @return a new configuration document, or NULL with the reason in @p err (no such
+ *         relationship with @p from).
+ */
+json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, json_t **scopes,
+			  char *err, size_t errlen);
+
+/**
+ * Apply scope-add from @p from: scope @p req "scope" (its settings) is created here when
+ * absent (without "interface") and added to relationship @p req "name". Already in that
+ * relationship: the configuration unchanged (a request delivered twice). Refused when the
+ * scope is in another relationship here, or the result is not valid.
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+			     size_t errlen);
+
+/**
+ * Apply scope-remove from @p from: scope @p req "scope" leaves relationship @p req "name"
+ * (the caller then deletes it with mgmt_drop_scopes(), as Windows does). Not in the
+ * relationship: unchanged (delivered twice).
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_apply_scope_remove(const json_t *cfg, const json_t *req, uint32_t from, char *err,
+				size_t errlen);
+
+/**
+ * Delete the scopes named in array @p names from @p cfg, each only when no relationship
+ * shares it (the second step of delete-relationship and scope-remove).
+ * @return a new configuration document, or NULL with the reason in @p err.
+ */
+json_t *mgmt_drop_scopes(const json_t *cfg, const json_t *names, char *err, size_t errlen);

@@ -6,8 +6,10 @@
  * What it carries. Draft-12 carries bindings, never configuration. Windows carries
  * configuration over its management RPC: creating a relationship creates it and its scopes
  * on the partner, and replication overwrites the partner's scope settings. Between two
- * leasewire servers this channel does the same with three requests: create-relationship,
- * replicate-scope and scope-digest (mgmt_ops.h), each answered once.
+ * leasewire servers this channel does the same with create-relationship, replicate-scope and
+ * scope-digest, and carries the relationship's later changes with set-relationship,
+ * delete-relationship, scope-add and scope-remove (mgmt_ops.h); each request is answered
+ * once.
  *
  * Transport. A TCP connection of its own (port 6470 by default, off unless configured) and
  * not draft-12 options: the failover link also talks to ISC dhcpd, which must never see
@@ -165,6 +167,22 @@ static const struct field digest_fields[] = {
 	{ "op", JSON_STRING, true }, { "id", JSON_INTEGER, true },
 	{ "scope", JSON_STRING, true }, END
 };
+static const struct field set_fields[] = {
+	{ "op", JSON_STRING, true }, { "id", JSON_INTEGER, true },
+	{ "relationship", JSON_OBJECT, true }, END
+};
+static const struct field delete_fields[] = {
+	{ "op", JSON_STRING, true }, { "id", JSON_INTEGER, true },
+	{ "name", JSON_STRING, true }, END
+};
+static const struct field scope_add_fields[] = {
+	{ "op", JSON_STRING, true }, { "id", JSON_INTEGER, true },
+	{ "name", JSON_STRING, true }, { "scope", JSON_OBJECT, true }, END
+};
+static const struct field scope_remove_fields[] = {
+	{ "op", JSON_STRING, true }, { "id", JSON_INTEGER, true },
+	{ "name", JSON_STRING, true }, { "scope", JSON_STRING, true }, END
+};
 #undef END
 
 /* The requests; mgmt_ops.c implements each. */
@@ -175,6 +193,10 @@ static const struct {
 	{ "create-relationship", create_fields },
 	{ "replicate-scope", replicate_fields },
 	{ "scope-digest", digest_fields },
+	{ "set-relationship", set_fields },
+	{ "delete-relationship", delete_fields },
+	{ "scope-add", scope_add_fields },
+	{ "scope-remove", scope_remove_fields },
 };
 
 static const char *type_name(json_type t)

@@ -53,10 +53,16 @@ static int save(const struct mgmt_queue *q)
 	}
 	json_t *arr = json_object_get(doc, "entries");
 	for (size_t i = 0; i < q->n; i++) {
-		if (json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s}", "seq",
-							 (json_int_t)q->e[i].seq, "relationship",
-							 q->e[i].relationship, "scope",
-							 q->e[i].scope, "op", q->e[i].op)) != 0) {
+		json_t *e = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)q->e[i].seq,
+				      "relationship", q->e[i].relationship, "scope",
+				      q->e[i].scope, "op", q->e[i].op);
+
+		if (e != NULL && q->e[i].partner != 0 &&
+		    json_object_set_new(e, "partner", json_integer(q->e[i].partner)) != 0) {
+			json_decref(e);
+			e = NULL;
+		}
+		if (json_array_append_new(arr, e) != 0) {
 			json_decref(doc);
 			return -ENOMEM;
 		}
@@ -171,7 +177,11 @@ static int load(struct mgmt_queue *q, char *err, size_t errlen)
 		const char *rel = json_string_value(json_object_get(v, "relationship"));
 		const char *scope = json_string_value(json_object_get(v, "scope"));
 		const char *op = json_string_value(json_object_get(v, "op"));
-		if (!json_is_integer(seq) || json_integer_value(seq) < 1 ||
+		json_t *partner = json_object_get(v, "partner");
+		if ((partner != NULL && (!json_is_integer(partner) ||
+					 json_integer_value(partner) < 0 ||
+					 json_integer_value(partner) > UINT32_MAX)) ||
+		    !json_is_integer(seq) || json_integer_value(seq) < 1 ||
 		    (uint64_t)json_integer_value(seq) >= q->next_seq ||
 		    (q->n > 0 && (uint64_t)json_integer_value(seq) <= q->e[q->n - 1].seq) ||
 		    !name_ok(rel, MGMT_QUEUE_NAME_MAX) || !name_ok(scope, MGMT_QUEUE_NAME_MAX) ||
@@ -189,6 +199,7 @@ static int load(struct mgmt_queue *q, char *err, size_t errlen)
 		strcpy(e->relationship, rel);
 		strcpy(e->scope, scope);
 		strcpy(e->op, op);
+		e->partner = partner != NULL ? (uint32_t)json_integer_value(partner) : 0;
 	}
 	json_decref(q->status);
 	q->status = json_incref(status);
@@ -244,6 +255,21 @@ void mgmt_queue_close(struct mgmt_queue *q)
 int mgmt_queue_push(struct mgmt_queue *q, const char *rel, const char *scope, const char *op,
 		    uint64_t *seq)
 {
+	return mgmt_queue_push_to(q, rel, scope, op, 0, seq);
+}
+
+int mgmt_queue_at(const struct mgmt_queue *q, size_t i, struct mgmt_qentry *out)
+{
+	if (i >= q->n) {
+		return -ENOENT;
+	}
+	*out = q->e[i];
+	return 0;
+}
+
+int mgmt_queue_push_to(struct mgmt_queue *q, const char *rel, const char *scope, const char *op,
+		       uint32_t partner, uint64_t *seq)
+{
 	if (!name_ok(rel, MGMT_QUEUE_NAME_MAX) || !name_ok(scope, MGMT_QUEUE_NAME_MAX) ||
 	    !name_ok(op, sizeof(q->e[0].op))) {
 		return -EINVAL;
@@ -252,7 +278,7 @@ int mgmt_queue_push(struct mgmt_queue *q, const char *rel, const char *scope, co
 	size_t old = q->n;
 	for (size_t i = 0; i < q->n; i++) {
 		if (strcmp(q->e[i].relationship, rel) == 0 && strcmp(q->e[i].scope, scope) == 0 &&
-		    strcmp(q->e[i].op, op) == 0) {
+		    strcmp(q->e[i].op, op) == 0 && q->e[i].partner == partner) {
 			old = i;
 			break;
 		}
@@ -279,6 +305,7 @@ int mgmt_queue_push(struct mgmt_queue *q, const char *rel, const char *scope, co
 	strcpy(e->relationship, rel);
 	strcpy(e->scope, scope);
 	strcpy(e->op, op);
+	e->partner = partner;
 	int ret = save(q);
 	if (ret != 0) {
 		memcpy(q->e, backup, backup_n * sizeof(*backup));

@@ -45,8 +45,17 @@ struct mgmt_qentry {
 	uint64_t seq;				/**< increasing over the queue's life */
 	char relationship[MGMT_QUEUE_NAME_MAX];
 	char scope[MGMT_QUEUE_NAME_MAX];
-	char op[24];				/**< "replicate-scope", "create-relationship" */
+	char op[24];				/**< "replicate-scope", "create-relationship",
+						 *   "set-relationship", "delete-relationship",
+						 *   "scope-add", "scope-remove" */
+	uint32_t partner;			/**< host order; 0: the relationship's partner
+						 *   as configured when the entry is sent */
 };
+
+/** The scope name of an entry about a whole relationship (set, delete): no scope is named
+ *  so (scope names are DHCP-ish words), and no sync status is kept for it. */
+#define MGMT_QUEUE_REL	"*"
+
 
 struct mgmt_queue;
 
@@ -71,6 +80,23 @@ void mgmt_queue_close(struct mgmt_queue *q);
 _mustcheck_
 int mgmt_queue_push(struct mgmt_queue *q, const char *rel, const char *scope, const char *op,
 		    uint64_t *seq);
+
+/**
+ * mgmt_queue_push() for partner @p partner (host order; 0 = the relationship's partner when
+ * sent): the form for an entry whose relationship may be gone by then (delete-relationship).
+ * Coalescing also needs the same partner.
+ */
+_mustcheck_
+int mgmt_queue_push_to(struct mgmt_queue *q, const char *rel, const char *scope, const char *op,
+		       uint32_t partner, uint64_t *seq);
+
+/**
+ * Copy entry @p i (0 = the oldest) into @p out: the sender walks the queue in order to find
+ * the oldest entry for one partner.
+ * @return 0, or -ENOENT past the last entry.
+ */
+_mustcheck_
+int mgmt_queue_at(const struct mgmt_queue *q, size_t i, struct mgmt_qentry *out);
 
 /**
  * Copy the oldest entry of relationship @p rel (NULL: of any) into @p out.

@@ -26,7 +26,7 @@
 #define RETRY_MIN_MS	1000
 #define RETRY_MAX_MS	10000
 
-enum inflight { IF_NONE, IF_ENTRY, IF_DIGEST };
+enum inflight { IF_NONE, IF_ENTRY, IF_DIGEST, IF_CREATE };
 
 /* What we know of one management partner, by address. */
 struct peer {
@@ -40,6 +40,10 @@ struct peer {
 	uint32_t check_next;		/* the next shared scope to compare (an index in order) */
 	uint64_t recheck_at;		/* monotonic ms */
 	bool down_logged;
+	char op[24];			/* IF_ENTRY: its op and relationship */
+	char rel[DP_NAME_MAX];
+	cp_mgmt_done_fn done;		/* IF_CREATE: whom to tell */
+	void *done_arg;
 };
 
 /* The digest of a shared scope as last seen here: a change is what makes it differ. */
@@ -167,6 +171,13 @@ static int apply_doc(struct cp_mgmt *m, json_t *j, const char *source, char *err
 
 static void seen_refresh(struct cp_mgmt *m, bool push, const char *source);
 
+/* The source a partner's request is applied and audited as (fo_audit's "by="). */
+static const char *source_of(const char *op)
+{
+	return strcmp(op, "replicate-scope") == 0 || strcmp(op, "create-relationship") == 0 ?
+	       "mgmt-replicate" : "mgmt-partner";
+}
+
 static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 {
 	struct cp_mgmt *m = arg;
@@ -174,6 +185,7 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 	json_t *cur = cp_config_to_json(running(m)), *next = NULL, *ans;
 	char err[512], hex[MGMT_DIGEST_HEX], peer[16];
 	const char *scope = NULL;
+	json_t *deleted = NULL;
 
 	snprintf(peer, sizeof(peer), "%s", lw_ip4_fmt(from).s);
 	if (cur == NULL) {
@@ -191,18 +203,43 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		scope = json_string_value(json_object_get(json_object_get(req, "scope"), "name"));
 		next = mgmt_apply_replicate(cur, json_object_get(req, "scope"), from, err,
 					    sizeof(err));
+	} else if (strcmp(op, "set-relationship") == 0) {
+		next = mgmt_apply_set(cur, req, from, err, sizeof(err));
+	} else if (strcmp(op, "delete-relationship") == 0) {
+		next = mgmt_apply_delete(cur, req, from, &deleted, err, sizeof(err));
+	} else if (strcmp(op, "scope-add") == 0) {
+		next = mgmt_apply_scope_add(cur, req, from, err, sizeof(err));
+	} else if (strcmp(op, "scope-remove") == 0) {
+		next = mgmt_apply_scope_remove(cur, req, from, err, sizeof(err));
 	} else {
 		next = mgmt_apply_create(cur, req, from, err, sizeof(err));
 	}
 	json_decref(cur);
-	if (next == NULL || apply_doc(m, next, "mgmt-replicate", err, sizeof(err)) != 0) {
+	if (next == NULL || apply_doc(m, next, source_of(op), err, sizeof(err)) != 0) {
 		char esc[CP_LOG_ESC_SIZE(200)];
 
+		json_decref(deleted);
 		cp_log(CP_LOG_WARN, "event=mgmt-request-refused peer=%s op=%s reason=\"%s\"", peer,
 		       op, cp_log_esc(esc, sizeof(esc), err, 200));
 		return refusal(err);
 	}
 	cp_log(CP_LOG_INFO, "event=mgmt-applied peer=%s op=%s", peer, op);
+	if (strcmp(op, "scope-remove") == 0 && deleted == NULL) {
+		deleted = json_pack("[s]", json_string_value(json_object_get(req, "scope")));
+	}
+	if (deleted != NULL) {
+		/* Second step: the scopes, now unshared, go from this server (as Windows). */
+		cur = cp_config_to_json(running(m));
+		next = cur != NULL ? mgmt_drop_scopes(cur, deleted, err, sizeof(err)) : NULL;
+		json_decref(cur);
+		if (next == NULL || apply_doc(m, next, source_of(op), err, sizeof(err)) != 0) {
+			char esc[CP_LOG_ESC_SIZE(200)];
+
+			cp_log(CP_LOG_WARN, "event=mgmt-scope-kept peer=%s op=%s reason=\"%s\" (the "
+			       "scopes stay here, unshared)", peer, op,
+			       cp_log_esc(esc, sizeof(esc), err, 200));
+		}
+	}
 	/* What the partner sent is what we hold now: no echo back to it, and no drift. */
 	seen_refresh(m, false, NULL);
 	if (scope != NULL && mgmt_queue_status(m->q, scope, NULL) == MGMT_SYNC_DRIFT &&
@@ -214,6 +251,11 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 	if (scope != NULL && cur != NULL && ans != NULL &&
 	    mgmt_scope_digest(cur, scope, hex) == 0) {
 		json_object_set_new(ans, "digest", json_string(hex));
+	}
+	if (deleted != NULL && ans != NULL && strcmp(op, "delete-relationship") == 0) {
+		json_object_set_new(ans, "scopes", deleted);
+	} else {
+		json_decref(deleted);
 	}
 	json_decref(cur);
 	return ans;
@@ -272,6 +314,16 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 	}
 	what = p->what;
 	p->what = IF_NONE;
+	if (what == IF_CREATE) {
+		bool ok = ans != NULL && json_is_true(json_object_get(ans, "ok"));
+		const char *why = ans == NULL ? err : json_string_value(json_object_get(ans,
+											"error"));
+		cp_mgmt_done_fn done = p->done;
+
+		p->done = NULL;
+		done(p->done_arg, ok, ok ? NULL : why != NULL ? why : "no reason given");
+		return;
+	}
 	if (ans == NULL) {
 		/* Not delivered: keep the entry, compare again once reached. */
 		if (!p->down_logged) {
@@ -309,6 +361,24 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 		cp_log(CP_LOG_ERR, "mgmt: cannot remove entry %llu from the queue",
 		       (unsigned long long)p->seq);
 	}
+	if (strcmp(p->op, "replicate-scope") != 0) {
+		/* A relationship change (set, delete, scope add/remove): logged; a scope's sync
+		 * status follows its settings (replicate-scope and digests) only. */
+		char esc[CP_LOG_ESC_SIZE(300)];
+
+		if (ok) {
+			cp_log(CP_LOG_INFO, "event=mgmt-delivered peer=%s op=%s relationship=%s%s%s",
+			       lw_ip4_fmt(addr).s, p->op, p->rel,
+			       strcmp(p->scope, MGMT_QUEUE_REL) != 0 ? " scope=" : "",
+			       strcmp(p->scope, MGMT_QUEUE_REL) != 0 ? p->scope : "");
+		} else {
+			cp_log(CP_LOG_WARN, "event=mgmt-change-refused peer=%s op=%s relationship=%s "
+			       "reason=\"%s\"", lw_ip4_fmt(addr).s, p->op, p->rel,
+			       cp_log_esc(esc, sizeof(esc), why != NULL ? why : "no reason given",
+					  300));
+		}
+		return;
+	}
 	if (!ok) {
 		char esc[CP_LOG_ESC_SIZE(300)];
 
@@ -329,39 +399,93 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 	compare_digest(m, p->scope, digest);
 }
 
-/* Send the oldest entry of @p p's relationships. @return true when something was sent. */
+/* Whether scope @p name is in relationship @p r. */
+static bool rel_has(const struct dp_config *c, const struct dp_relationship *r, const char *name)
+{
+	for (uint32_t j = 0; j < r->n_scopes; j++) {
+		if (strcmp(c->scopes[r->scopes[j]].name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The request for queue entry @p e as the running configuration @p c says it now, or NULL
+ * when the entry has nothing left to say (the change was undone or overtaken here). */
+static json_t *entry_request(const struct dp_config *c, const struct mgmt_qentry *e)
+{
+	const struct dp_relationship *r = rel_by_name(c, e->relationship);
+	json_t *cur, *req = NULL;
+
+	if (strcmp(e->op, "delete-relationship") == 0) {
+		/* Still here with that partner: the local delete failed, or it was made again. */
+		if (r != NULL && r->partner_addr == e->partner) {
+			return NULL;
+		}
+		return json_pack("{s:s}", "name", e->relationship);
+	}
+	if (r == NULL) {
+		return NULL;
+	}
+	if (strcmp(e->op, "scope-remove") == 0) {
+		/* Back in the relationship since: nothing to remove there. */
+		return rel_has(c, r, e->scope) ? NULL :
+		       json_pack("{s:s,s:s}", "name", r->name, "scope", e->scope);
+	}
+	if ((strcmp(e->op, "scope-add") == 0 || strcmp(e->op, "replicate-scope") == 0) &&
+	    !rel_has(c, r, e->scope)) {
+		return NULL;	/* no longer shared */
+	}
+	cur = cp_config_to_json(c);
+	if (cur == NULL) {
+		return NULL;
+	}
+	if (strcmp(e->op, "create-relationship") == 0) {
+		req = mgmt_create_body(cur, r->name);
+	} else if (strcmp(e->op, "set-relationship") == 0) {
+		json_t *rel = NULL, *v;
+		size_t i;
+
+		json_array_foreach(json_object_get(cur, "relationships"), i, v) {
+			if (strcmp(json_string_value(json_object_get(v, "name")), r->name) == 0) {
+				rel = v;
+			}
+		}
+		req = rel != NULL ? json_pack("{s:O}", "relationship", rel) : NULL;
+	} else {
+		json_t *s = mgmt_scope_settings(cur, e->scope);
+
+		if (s == NULL) {
+			req = NULL;
+		} else if (strcmp(e->op, "scope-add") == 0) {
+			req = json_pack("{s:s,s:o}", "name", r->name, "scope", s);
+		} else {
+			req = json_pack("{s:o}", "scope", s);
+		}
+	}
+	json_decref(cur);
+	return req;
+}
+
+/* Send the oldest queued entry for @p p. @return true when something was sent. */
 static bool send_entry(struct cp_mgmt *m, struct peer *p, const struct dp_mgmt_partner *mp)
 {
 	const struct dp_config *c = running(m);
+	struct mgmt_qentry e;
 
-	for (uint32_t i = 0; i < c->n_relationships; i++) {
-		const struct dp_relationship *r = &c->relationships[i];
-		struct mgmt_qentry e;
-		json_t *cur, *req = NULL;
+	for (size_t i = 0; mgmt_queue_at(m->q, i, &e) == 0; i++) {
+		const struct dp_relationship *r = rel_by_name(c, e.relationship);
+		uint32_t to = e.partner != 0 ? e.partner : r != NULL ? r->partner_addr : 0;
+		json_t *req;
 
-		if (r->partner_addr != p->addr || mgmt_queue_peek(m->q, r->name, &e) != 0) {
+		if (to != 0 && to != p->addr) {
 			continue;
 		}
-		cur = cp_config_to_json(c);
-		if (cur == NULL) {
-			return false;
-		}
-		if (strcmp(e.op, "create-relationship") == 0) {
-			req = mgmt_create_body(cur, r->name);
-		} else {
-			json_t *s = mgmt_scope_settings(cur, e.scope);
-
-			if (s != NULL && rel_of_scope(c, e.scope) == r) {
-				req = json_pack("{s:o}", "scope", s);
-			} else {
-				json_decref(s);
-			}
-		}
-		json_decref(cur);
+		req = to != 0 ? entry_request(c, &e) : NULL;
 		if (req == NULL) {
-			/* The scope left the relationship (or the server) since: nothing to say. */
-			cp_log(CP_LOG_INFO, "mgmt: dropping queued %s of %s (no longer shared)",
-			       e.op, e.scope);
+			/* Gone, or undone here since: nothing to say. */
+			cp_log(CP_LOG_INFO, "mgmt: dropping queued %s of %s/%s (no longer so here)",
+			       e.op, e.relationship, e.scope);
 			if (mgmt_queue_ack(m->q, e.seq) != 0) {
 				cp_log(CP_LOG_ERR, "mgmt: cannot update the queue");
 			}
@@ -371,6 +495,8 @@ static bool send_entry(struct cp_mgmt *m, struct peer *p, const struct dp_mgmt_p
 		p->what = IF_ENTRY;
 		p->seq = e.seq;
 		snprintf(p->scope, sizeof(p->scope), "%s", e.scope);
+		snprintf(p->op, sizeof(p->op), "%s", e.op);
+		snprintf(p->rel, sizeof(p->rel), "%s", e.relationship);
 		if (mgmt_link_send(m->link, p->addr, (uint16_t)mp->port, req) != 0) {
 			p->what = IF_NONE;
 			p->retry_at = mono_ms() + RETRY_MIN_MS;
@@ -512,6 +638,94 @@ void cp_mgmt_config_changed(struct cp_mgmt *m, const char *source)
 }
 
 /* --- commands ------------------------------------------------------------------------- */
+
+/* Whether an entry for partner @p addr is queued. */
+static bool queued_for(const struct cp_mgmt *m, uint32_t addr)
+{
+	const struct dp_config *c = running(m);
+	struct mgmt_qentry e;
+
+	for (size_t i = 0; mgmt_queue_at(m->q, i, &e) == 0; i++) {
+		const struct dp_relationship *r = rel_by_name(c, e.relationship);
+
+		if ((e.partner != 0 ? e.partner : r != NULL ? r->partner_addr : 0) == addr) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int cp_mgmt_queue_change(struct cp_mgmt *m, const char *rel, const char *scope, const char *op,
+			 uint32_t partner, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!cp_mgmt_managed(m, partner)) {
+		return 0;	/* an ISC partner, or the channel off: this server only */
+	}
+	rc = mgmt_queue_push_to(m->q, rel, scope != NULL ? scope : MGMT_QUEUE_REL, op,
+				strcmp(op, "delete-relationship") == 0 ? partner : 0, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot queue %s of %s for the partner %s: %s", op, rel,
+			 lw_ip4_fmt(partner).s, strerror(-rc));
+		return -1;
+	}
+	cp_log(CP_LOG_INFO, "event=mgmt-queued op=%s relationship=%s%s%s partner=%s", op, rel,
+	       scope != NULL ? " scope=" : "", scope != NULL ? scope : "",
+	       lw_ip4_fmt(partner).s);
+	return 1;
+}
+
+bool cp_mgmt_managed(const struct cp_mgmt *m, uint32_t addr)
+{
+	return m != NULL && m->link != NULL && partner_of(running(m), addr) != NULL;
+}
+
+int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const char *rel,
+		   cp_mgmt_done_fn done, void *arg, char *err, size_t errlen)
+{
+	const struct dp_mgmt_partner *mp = partner_of(running(m), addr);
+	struct peer *p = peer_get(m, addr);
+	json_t *req;
+	int rc;
+
+	if (m->link == NULL || mp == NULL || p == NULL) {
+		snprintf(err, errlen, "the partner %s is not a management partner",
+			 lw_ip4_fmt(addr).s);
+		return -1;
+	}
+	if (p->what != IF_NONE || mgmt_link_busy(m->link, addr)) {
+		snprintf(err, errlen, "a management request to %s is in flight: try again in a "
+			 "moment", lw_ip4_fmt(addr).s);
+		return -1;
+	}
+	if (queued_for(m, addr)) {
+		/* A delete of a relationship of the same name may be among them: order first. */
+		snprintf(err, errlen, "changes for %s are still queued (failover-sync-status): "
+			 "try again once they are delivered", lw_ip4_fmt(addr).s);
+		return -1;
+	}
+	req = mgmt_create_body(doc, rel);
+	if (req == NULL || json_object_set_new(req, "op",
+					       json_string("create-relationship")) != 0) {
+		json_decref(req);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->what = IF_CREATE;
+	p->done = done;
+	p->done_arg = arg;
+	p->scope[0] = '\0';
+	rc = mgmt_link_send(m->link, addr, (uint16_t)mp->port, req);
+	if (rc != 0) {
+		p->what = IF_NONE;
+		p->done = NULL;
+		snprintf(err, errlen, "cannot reach the partner %s: %s", lw_ip4_fmt(addr).s,
+			 strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
 
 static int push_rel(struct cp_mgmt *m, const struct dp_config *c,
 		    const struct dp_relationship *r, const char *only, json_t *out, char *err,

@@ -84,6 +84,47 @@ _mustcheck_
 int cp_mgmt_replicate(struct cp_mgmt *m, bool all, const char *rel, const char *scope,
 		      json_t **queued, char *err, size_t errlen);
 
+/** Can partner @p addr (host order) receive configuration: the channel is on and
+ *  server.management lists it? NULL channel: false. */
+bool cp_mgmt_managed(const struct cp_mgmt *m, uint32_t addr);
+
+/** The outcome of cp_mgmt_create(): @p ok, or the reason (the partner's refusal, "clocks
+ *  differ ... partner time T, our time T", unreachable, refused "peer"). */
+typedef void (*cp_mgmt_done_fn)(void *arg, bool ok, const char *err);
+
+/**
+ * failover-add towards a leasewire partner: send create-relationship for relationship @p rel
+ * of @p doc (the configuration this server is about to run, in cp_config_to_json() form;
+ * read now, not kept) to partner @p addr at once, outside the queue: the partner either
+ * makes the relationship and its scopes, whole, or refuses and changes nothing.
+ * @param done  called exactly once, from a later cp_mgmt_poll() (or cp_mgmt_stop()).
+ * @return 0, or -1 with @p err and @p done never called: not a management partner, a
+ *         request to it already in flight, changes for it still queued (a delete of the
+ *         same name could follow the create), no memory, no socket.
+ */
+_mustcheck_
+int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const char *rel,
+		   cp_mgmt_done_fn done, void *arg, char *err, size_t errlen);
+
+/**
+ * A relationship changed here through the control socket: queue @p op for partner
+ * @p partner (host order) when it is a management partner, durably, to be sent in order
+ * with the scopes' replication (retried until delivered, across restarts of either side).
+ * What is sent is read from the running configuration when it leaves (an entry whose
+ * change was undone here by then is dropped): "set-relationship" (every setting of
+ * relationship @p rel), "delete-relationship" (@p rel and its scopes go from the partner;
+ * the partner is stored in the entry), "scope-add" / "scope-remove" (scope @p scope; the
+ * partner creates a missing scope with its settings, and deletes a removed one).
+ * Call it BEFORE applying the change, so that it precedes the replicate-scope entries the
+ * apply queues (cp_mgmt_config_changed()).
+ * @param scope  NULL for set and delete.
+ * @return 1 queued, 0 nothing to do (not a management partner: the change stays local), or
+ *         -1 with @p err (the queue is full or cannot be written).
+ */
+_mustcheck_
+int cp_mgmt_queue_change(struct cp_mgmt *m, const char *rel, const char *scope, const char *op,
+			 uint32_t partner, char *err, size_t errlen);
+
 /** failover-sync-status: a new array of {scope, relationship, partner, status, reason?},
  *  one per failover scope; status "not-replicated" when its partner is not a management
  *  partner. NULL when out of memory. */

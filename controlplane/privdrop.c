@@ -250,7 +250,12 @@ static bool is_pci(const char *device)
 
 uint64_t cp_priv_keep(const struct dp_config *cfg)
 {
-	uint64_t keep = 0;
+	/* Relationships are live objects: failover-add, a partner's create-relationship over the
+	 * management channel or a config-reload can make one at any time, and its listener binds
+	 * port 647 (< 1024) then. Pre-binding cannot work (the local address and port come with
+	 * the relationship), so the daemon keeps the right to bind a privileged port, and no
+	 * other (see privdrop.h). */
+	uint64_t keep = BIT(CAP_NET_BIND_SERVICE);
 
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
 		const char *dev = cfg->ports[i].device;

@@ -4,10 +4,12 @@
  * leasewired starts as root: the EAL (hugepages, PCI/VFIO), the ports (AF_PACKET and AF_XDP
  * sockets, promiscuous mode), the failover listeners (TCP port 647 < 1024) and the control
  * socket (its directory under /run, its group) need privileges. Once all of that is open,
- * nothing the daemon does at run time needs them: every port, socket, store file and DPDK
- * memory is an open descriptor or a mapping, and what would need them again (another port,
- * store, socket or relationship) needs a restart anyway (apply.c). So after start-up the
- * daemon keeps only what its ports need while running and at teardown (cp_priv_keep()),
+ * almost nothing the daemon does at run time needs them: every port, socket, store file and
+ * DPDK memory is an open descriptor or a mapping, and what would need them again (another
+ * port, store or socket) needs a restart anyway (apply.c). The exception is a failover
+ * relationship, which is made live (its listener binds TCP port 647): CAP_NET_BIND_SERVICE
+ * stays. So after start-up the daemon keeps only that and what its ports need while running
+ * and at teardown (cp_priv_keep()),
  * optionally as a dedicated user (server.user), and nothing can be regained: the bounding
  * set is dropped too, ambient capabilities cleared and no_new_privs set.
  *
@@ -35,8 +37,12 @@ struct cp_priv_opts {
 /**
  * @brief The capabilities the running daemon keeps for the ports of @p cfg.
  *
+ * - always CAP_NET_BIND_SERVICE: a failover relationship (its listener on TCP port 647)
+ *   or the management channel can be added at run time (failover-add, a partner's
+ *   create-relationship, config-reload); it allows binding ports below 1024 and nothing
+ *   else.
  * - software ports (net_af_packet, net_pcap, net_ring, net_null, net_tap, net_vhost,
- *   virtio_user, net_memif): none; their sockets and files are open.
+ *   virtio_user, net_memif): nothing more; their sockets and files are open.
  * - net_af_xdp: CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_BPF, to detach the XDP program at
  *   teardown (a program left attached black-holes the interface).
  * - a PCI device: CAP_SYS_ADMIN, CAP_SYS_RAWIO, CAP_IPC_LOCK and CAP_NET_ADMIN (VFIO/UIO

@@ -5,12 +5,15 @@ store and the socket are not world-readable.
 
     test_privileges.py [LEASEWIRED [SRCDIR]]      (root; exit 77 = skipped)
 
-  1. as root (no server.user), net_af_packet: every thread of leasewired has empty permitted,
-     effective, inheritable, ambient and bounding sets and no_new_privs; a scapy DORA is ACKed.
+  1. as root (no server.user), net_af_packet: every thread of leasewired has permitted,
+     effective and bounding sets of CAP_NET_BIND_SERVICE only (a failover relationship made
+     live binds port 647), empty inheritable and ambient sets, and no_new_privs; a scapy DORA
+     is ACKed.
   2. restarted with server.user (a system user made for the test) and a store: every thread
-     runs as that user with the same empty sets; a DORA is ACKed and stored; status-get answers
-     on the control socket; data.mdb/lock.mdb and the socket have no bits for others and
-     belong to the user; a clean stop.
+     runs as that user with the same sets; a DORA is ACKed and stored; status-get answers
+     on the control socket; a relationship added live (failover-add, local 127.0.0.1) listens
+     on port 647; data.mdb/lock.mdb and the socket have no bits for others and belong to the
+     user; a clean stop.
 """
 import json
 import os
@@ -25,6 +28,7 @@ from lwtest import check, fail, log, run_test  # noqa: E402
 import lwtest  # noqa: E402
 
 USER = "lw-priv-%d" % os.getpid()
+NET_BIND_SERVICE = 1 << 10      # the only capability kept: failover listeners on port 647
 
 CONFIG = """{
   "server": { "workers": 1, "log-interval": 1, "idle-sleep-us": 100,
@@ -84,7 +88,8 @@ def check_threads(pid, uid, gid):
         fail("expected the EAL's and the committer's threads too, got %d" % len(threads))
     for tid, t in sorted(threads.items()):
         for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-            check("thread %d (%s) %s" % (tid, t["Name"], cap), int(t[cap], 16), 0)
+            want = NET_BIND_SERVICE if cap in ("CapPrm", "CapEff", "CapBnd") else 0
+            check("thread %d (%s) %s" % (tid, t["Name"], cap), int(t[cap], 16), want)
         check("thread %d no_new_privs" % tid, t["NoNewPrivs"], "1")
         check("thread %d uids" % tid, t["Uid"].split(), [str(uid)] * 4)
         check("thread %d gids" % tid, t["Gid"].split(), [str(gid)] * 4)
@@ -103,11 +108,14 @@ def dora(lab, wire, mac, xid):
     return ack.yiaddr
 
 
-def ctl(path, command):
+def ctl(path, command, arguments=None):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(15)
     s.connect(path)
-    s.sendall(json.dumps({"command": command}).encode())
+    req = {"command": command}
+    if arguments is not None:
+        req["arguments"] = arguments
+    s.sendall(json.dumps(req).encode())
     s.shutdown(socket.SHUT_WR)
     data = b""
     while True:
@@ -148,6 +156,18 @@ def body(lab):
     lease = ctl(sock, "lease4-get-all")
     check("the lease is in the server", [x["ip-address"] for x in
                                          lease["arguments"]["leases"]], [addr])
+    # A relationship made live, after the drop: its listener binds port 647 as the user.
+    a = ctl(sock, "failover-add", {"relationship": {
+        "name": "late", "role": "primary", "local-address": "127.0.0.1",
+        "partner-address": "127.0.0.2"}})
+    check("failover-add as %s" % USER, a["result"], 0)
+    with open("/proc/%d/net/tcp" % pid) as f:
+        listening = [ln.split()[1] for ln in f.readlines()[1:] if ln.split()[3] == "0A"]
+    if "0100007F:0287" not in listening:
+        fail("no listener on 127.0.0.1:647 after failover-add: %r\n%s" %
+             (listening, lab.server_log()[-2000:]))
+    if "failover-start-failed" in lab.server_log():
+        fail("the relationship made live did not start")
     for f in ("data.mdb", "lock.mdb"):
         private("store file " + f, os.path.join(store, f), pw.pw_uid)
     private("control socket", sock, pw.pw_uid)

@@ -453,9 +453,9 @@ static const struct bad_row bad_rows[] = {
 	{ { "stats", "reset", "-a" }, -EINVAL, "stats reset: unknown option \"-a\"" },
 	{ { "stats", "-x" }, -EINVAL, "stats: unknown option \"-x\"" },
 	{ { "failover" }, -EINVAL,
-	  "failover: missing subcommand (status, partner-down, shutdown, recover, resync, replicate, sync-status)" },
+	  "failover: missing subcommand (status, partner-down, shutdown, recover, resync, replicate, add, get, set, remove, scope, sync-status)" },
 	{ { "failover", "down" }, -EINVAL, "failover: unknown subcommand \"down\" "
-	  "(status, partner-down, shutdown, recover, resync, replicate, sync-status)" },
+	  "(status, partner-down, shutdown, recover, resync, replicate, add, get, set, remove, scope, sync-status)" },
 	{ { "failover", "partner-down" }, -EINVAL, "failover partner-down: missing NAME" },
 	{ { "failover", "shutdown" }, -EINVAL, "failover shutdown: missing NAME" },
 	{ { "failover", "recover" }, -EINVAL, "failover recover: missing NAME" },

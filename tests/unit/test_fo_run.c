@@ -31,6 +31,8 @@
 #include "committer.h"
 #include "config.h"
 #include "failover.h"
+#include "fo_audit.h"
+#include "persist.h"
 #include "fo_lease.h"
 #include "fo_link.h"
 #include "fo_msg.h"
@@ -511,6 +513,92 @@ static void test_state_start_time_does_not_wrap(void **state)
 	assert_status_str(t, "state", "potential-conflict");
 }
 
+/* Apply @p j (consumed) as the running configuration. @return cp_apply_config()'s code. */
+static int apply_doc(struct t *t, json_t *j, char *err, size_t errlen)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	struct dp_config *c;
+
+	json_decref(j);
+	assert_non_null(text);
+	c = cp_config_parse_replacing(text, t->rt.snap->cfg, err, errlen);
+	free(text);
+	if (c == NULL) {
+		fail_msg("config: %s", err);
+	}
+	return cp_apply_config(&t->apply, c, "test", err, errlen);
+}
+
+/*
+ * Issue 12 item 1: a relationship is removed, added and changed live. Without a follower
+ * (the daemon before this) the change is refused as needing a restart; with the failover
+ * runtime as follower, removal withdraws the view and the scope is served alone, a new one
+ * runs and publishes its view, a changed one restarts its link, and the partner links up
+ * again each time.
+ */
+static void test_live_relationships(void **state)
+{
+	struct t *t = *state;
+	struct cp_persist none = {0};
+	json_t *j, *saved, *rels;
+	char err[512];
+	json_t *audit;
+
+	t->apply.persist = &none;
+	wait_up(t);
+	assert_non_null(t->rt.fo[0]);
+	j = cp_config_to_json(t->rt.snap->cfg);
+	saved = json_deep_copy(json_array_get(json_object_get(j, "relationships"), 0));
+	json_object_set_new(j, "relationships", json_array());
+	assert_int_equal(apply_doc(t, json_incref(j), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "needs a restart"));
+
+	t->apply.follower = &cp_fo_follower;
+	t->apply.follower_ctx = t->fo;
+	assert_int_equal(apply_doc(t, j, err, sizeof(err)), 0);
+	assert_int_equal(t->rt.snap->cfg->n_relationships, 0);
+	assert_int_equal(t->rt.snap->cfg->scopes[0].fo_rel, 0);
+	assert_null(t->rt.fo[0]);
+	assert_null(cp_fo_status(t->fo, "fotest"));
+	assert_false(cp_fo_active(t->fo));
+
+	/* Back, as a new relationship: it runs, and the partner links up again. */
+	t->up = false;
+	j = cp_config_to_json(t->rt.snap->cfg);
+	json_object_set_new(j, "relationships", json_pack("[O]", saved));
+	assert_int_equal(apply_doc(t, j, err, sizeof(err)), 0);
+	assert_int_equal(t->rt.snap->cfg->scopes[0].fo_rel, 1);
+	assert_non_null(t->rt.fo[0]);
+	wait_up(t);
+	assert_status_str(t, "link", "up");
+
+	/* A changed setting restarts the relationship, and its audit event names the values. */
+	j = cp_config_to_json(t->rt.snap->cfg);
+	rels = json_object_get(j, "relationships");
+	json_object_set_new(json_array_get(rels, 0), "max-response-delay", json_integer(20));
+	{
+		char *text = json_dumps(j, JSON_COMPACT);
+		struct dp_config *c = cp_config_parse(text, err, sizeof(err));
+
+		free(text);
+		assert_non_null(c);
+		audit = cp_fo_audit(t->rt.snap->cfg, c);
+		dp_config_free(c);
+	}
+	assert_int_equal(json_array_size(audit), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(audit, 0),
+							      "setting")), "max-response-delay");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(audit, 0), "old")),
+			 30);
+	json_decref(audit);
+	t->up = false;
+	assert_int_equal(apply_doc(t, j, err, sizeof(err)), 0);
+	assert_int_equal(t->rt.snap->cfg->relationships[0].max_response_delay, 20);
+	wait_up(t);
+	assert_status_str(t, "link", "up");
+	json_decref(saved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +607,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_start_time_does_not_wrap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bndack_address_must_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_relationships, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,6 +131,99 @@ static void test_create(void **state)
 	json_decref(b);
 }
 
+/* set-relationship, scope-remove, scope-add and delete-relationship from A, applied on B. */
+static void test_later_changes(void **state)
+{
+	json_t *a, *b, *req, *b2, *b3, *r, *deleted;
+	char err[512];
+
+	(void)state;
+	make_pair(&a, &b);
+	req = mgmt_create_body(a, "a-b");
+	b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	json_decref(req);
+	assert_non_null(b2);
+
+	/* Every setting, mirrored: A 100 % -> B 0 %; B keeps its scopes. */
+	r = json_deep_copy(find(json_object_get(a, "relationships"), "a-b"));
+	json_object_set_new(r, "load-balance-percent", json_integer(100));
+	json_object_set_new(r, "mclt", json_integer(1234));
+	json_object_set_new(r, "scopes", json_array());
+	req = json_pack("{s:o}", "relationship", r);
+	b3 = mgmt_apply_set(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	r = find(json_object_get(b3, "relationships"), "a-b");
+	assert_int_equal(json_integer_value(json_object_get(r, "load-balance-percent")), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "mclt")), 1234);
+	assert_string_equal(json_string_value(json_object_get(r, "role")), "secondary");
+	assert_int_equal(json_array_size(json_object_get(r, "scopes")), 1);
+	/* Not from the relationship's partner: refused. */
+	assert_null(mgmt_apply_set(b2, req, 0xc6120009u, err, sizeof(err)));
+	assert_non_null(strstr(err, "is not with 198.18.0.9"));
+	json_decref(req);
+
+	/* scope-remove: off the relationship, then deleted; twice: unchanged. */
+	req = json_pack("{s:s,s:s}", "name", "a-b", "scope", "relayed");
+	json_decref(b2);
+	b2 = mgmt_apply_scope_remove(b3, req, A_ADDR, err, sizeof(err));
+	assert_non_null(b2);
+	assert_int_equal(json_array_size(json_object_get(find(json_object_get(b2,
+		"relationships"), "a-b"), "scopes")), 0);
+	json_decref(b3);
+	b3 = mgmt_apply_scope_remove(b2, req, A_ADDR, err, sizeof(err));
+	assert_non_null(b3);
+	assert_true(json_equal(b2, b3));
+	json_decref(b3);
+	deleted = json_pack("[s]", "relayed");
+	b3 = mgmt_drop_scopes(b2, deleted, err, sizeof(err));
+	json_decref(deleted);
+	assert_non_null(b3);
+	assert_null(find(json_object_get(b3, "scopes"), "relayed"));
+	json_decref(b2);
+	b2 = b3;
+	json_decref(req);
+
+	/* scope-add: created with A's settings, then shared; twice: unchanged. */
+	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", mgmt_scope_settings(a, "relayed"));
+	b3 = mgmt_apply_scope_add(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_non_null(find(json_object_get(b3, "scopes"), "relayed"));
+	assert_int_equal(json_array_size(json_object_get(find(json_object_get(b3,
+		"relationships"), "a-b"), "scopes")), 1);
+	json_decref(b2);
+	b2 = mgmt_apply_scope_add(b3, req, A_ADDR, err, sizeof(err));
+	assert_non_null(b2);
+	assert_true(json_equal(b2, b3));
+	json_decref(req);
+	json_decref(b2);
+
+	/* delete-relationship: the relationship goes, then its scopes; they are listed. */
+	req = json_pack("{s:s}", "name", "a-b");
+	b2 = mgmt_apply_delete(b3, req, A_ADDR, &deleted, err, sizeof(err));
+	if (b2 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_null(find(json_object_get(b2, "relationships"), "a-b"));
+	assert_int_equal(json_array_size(deleted), 1);
+	assert_string_equal(json_string_value(json_array_get(deleted, 0)), "relayed");
+	json_decref(b3);
+	b3 = mgmt_drop_scopes(b2, deleted, err, sizeof(err));
+	assert_non_null(b3);
+	assert_null(find(json_object_get(b3, "scopes"), "relayed"));
+	json_decref(deleted);
+	assert_null(mgmt_apply_delete(b2, req, A_ADDR, &deleted, err, sizeof(err)));
+	assert_non_null(strstr(err, "no relationship \"a-b\""));
+	json_decref(req);
+	json_decref(b2);
+	json_decref(b3);
+	json_decref(a);
+	json_decref(b);
+}
+
 static void test_replicate_and_drift(void **state)
 {
 	json_t *a, *b;
@@ -188,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_replicate_and_drift),
+		cmocka_unit_test(test_later_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

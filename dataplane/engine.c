@@ -178,6 +178,33 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 	return dp_scope_find_reservation_key(s, &hw);
 }
 
+/*
+ * Superscopes: a client reserved in another member of the superscope of *@p sp (the scope
+ * its request selected) is that member's on the whole link. The reservation, with *@p sp set
+ * to its member, or NULL (*@p sp unchanged). Bounded: each member once.
+ */
+static __attribute__((noinline)) const struct dp_reservation *
+member_reservation(const struct dp_config *cfg, const struct dp_scope **sp,
+		   const struct dhcp4_msg *m, const struct dp_client_key *k)
+{
+	const struct dp_superscope *u = &cfg->superscopes[(*sp)->superscope - 1];
+
+	for (uint32_t i = 0; i < u->n_members; i++) {
+		const struct dp_scope *t = &cfg->scopes[u->members[i]];
+		const struct dp_reservation *r;
+
+		if (t == *sp) {
+			continue;
+		}
+		r = reservation_of(t, m, k);
+		if (r != NULL) {
+			*sp = t;
+			return r;
+		}
+	}
+	return NULL;
+}
+
 /* Is @p b a record of @p res's client: by key, or, for a reservation by hardware address,
  * by the chaddr it was written for (a reservation by hardware address is whatever client
  * sends that chaddr)? */
@@ -1346,6 +1373,13 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	uint32_t addr, sup = 0;
 	int why = 0;
 
+	if (res == NULL && s->superscope != 0) {
+		res = member_reservation(in->cfg, &s, in->msg, key);
+		if (res != NULL) {
+			d->policy = member_policy(in, s);
+		}
+	}
+
 	/* A client with no binding in the scope (none, or only a declined address) asks for a
 	 * new one: flood control decides first, before an address leaves the free list. */
 	if (res == NULL && (prev == NULL || prev->state == BT_ABANDONED ||
@@ -1543,6 +1577,12 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return false;
 	}
 	res = reservation_of(s, m, key);
+	if (res == NULL && s->superscope != 0) {
+		const struct dp_scope *t = s;
+
+		/* Reserved in another member: any other address of the link is NAKed below. */
+		res = member_reservation(in->cfg, &t, m, key);
+	}
 	if (!dp_scope_contains(s, addr)) {
 		if (st == REBINDING) {
 			e->ctr->drop[DP_DROP_UNKNOWN_CLIENT]++;
@@ -1813,11 +1853,15 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		return rc;
 	}
 	s = select_scope(cfg, m, iface);
-	if (s != NULL && s->n_reservations != 0) {
-		res = reservation_of(s, m, k);
-		if (res != NULL) {
-			*k = res->key;	/* one client, one key, one worker, one writer */
-		}
+	if (s == NULL) {
+		return 0;
+	}
+	res = s->n_reservations != 0 ? reservation_of(s, m, k) : NULL;
+	if (res == NULL && s->superscope != 0) {
+		res = member_reservation(cfg, &s, m, k);
+	}
+	if (res != NULL) {
+		*k = res->key;	/* one client, one key, one worker, one writer */
 	}
 	return 0;
 }

@@ -114,6 +114,8 @@ static const char *sup_json =
 	"   \"options\": {\"routers\": [\"198.18.0.1\"]}},"
 	"  {\"name\": \"lab2\", \"subnet\": \"198.18.1.0/24\","
 	"   \"pools\": [\"198.18.1.10 - 198.18.1.11\"],"
+	"   \"reservations\": [{\"hw-address\": \"02:00:00:00:00:63\","
+	"                       \"ip-address\": \"198.18.1.50\"}],"
 	"   \"options\": {\"routers\": [\"198.18.1.1\"]}},"
 	"  {\"name\": \"lab3\", \"subnet\": \"198.18.2.0/24\","
 	"   \"pools\": [\"198.18.2.10 - 198.18.2.10\"],"
@@ -1801,8 +1803,14 @@ struct sup_step {
 #define SUP_IP(c, d) IP4(198, 18, c, d)
 
 /* One link, three subnets in the order lab, lab3, lab2: each steps in when the ones before
- * are full, with its own router; a scope outside the superscope does not. */
+ * are full, with its own router; a scope outside the superscope does not. A reservation of
+ * any member holds on the whole link. */
 static const struct sup_step sup_steps[] = {
+	{ "reserved in a member (lab2): its address on the link", SUP_DISCOVER, 0x63, 0,
+	  DHCP4_OFFER, SUP_IP(1, 50), SUP_IP(1, 1), 0 },
+	{ "its ACK", SUP_SELECTING, 0x63, SUP_IP(1, 50), DHCP4_ACK, SUP_IP(1, 50), SUP_IP(1, 1), 0 },
+	{ "reserved in a member, asks for another address of the link: NAK", SUP_INIT_REBOOT,
+	  0x63, SUP_IP(0, 100), DHCP4_NAK, 0, 0, 0 },
 	{ "first client: the link's own subnet", SUP_DISCOVER, 1, 0, DHCP4_OFFER,
 	  SUP_IP(0, 100), SUP_IP(0, 1), 0 },
 	{ "its ACK", SUP_SELECTING, 1, SUP_IP(0, 100), DHCP4_ACK, SUP_IP(0, 100), SUP_IP(0, 1), 0 },

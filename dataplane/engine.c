@@ -1399,9 +1399,11 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		return false;
 	}
 	if (prev != NULL && prev->addr != addr && prev->state == BT_ACTIVE &&
-	    prev->ends > in->now && prev->owner == e->id && dp_scope_contains(s, prev->addr)) {
-		/* The client's live lease in the scope, which it may not keep (an operator's
-		 * change made it unallocatable): it is freed when the new address is ACKed. */
+	    prev->ends > in->now && prev->owner == e->id &&
+	    link_scope(in->cfg, s, prev->addr) != NULL) {
+		/* The client's live lease in the scope (or another member of its superscope),
+		 * which it may not keep (an operator's change made it unallocatable): it is
+		 * freed when the new address is ACKed. */
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, in->now, d);

@@ -1892,6 +1892,35 @@ static void superscope_members_in_order(void **state)
 	}
 }
 
+/* As flood_new_address_supersedes_old, across the members of a superscope: the client's
+ * operator lease in lab (outside the pool) is freed when its address from lab3 is ACKed. */
+static void superscope_move_supersedes_old_lease(void **state)
+{
+	struct env *v = *state;
+	struct dp_lease_op op;
+	uint32_t old = IP4(198, 18, 0, 60);
+
+	assert_int_equal(dora(v, 2, T0), IP4(198, 18, 0, 100));
+	assert_int_equal(dora(v, 3, T0), IP4(198, 18, 0, 101));
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_SET;
+	op.addr = old;
+	op.key.type = DP_KEY_HWADDR;
+	op.key.len = 7;
+	op.key.data[0] = 1;
+	op.key.data[1] = 2;
+	op.key.data[6] = 1;		/* client 1 (reqbuild's MAC 02:00:00:00:00:01) */
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.add = true;
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, 0);
+	assert_int_equal(dora(v, 1, T0 + 1), IP4(198, 18, 2, 10));
+	assert_null(binding(v, old));
+	assert_int_equal(v->ctr.superseded, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
@@ -1933,6 +1962,8 @@ int main(void)
 		T(reservation_key_files_the_client),
 		T(change_carries_client_hw),
 		cmocka_unit_test_setup_teardown(superscope_members_in_order, setup_sup, teardown),
+		cmocka_unit_test_setup_teardown(superscope_move_supersedes_old_lease, setup_sup,
+						teardown),
 		FO(fo_no_view_answers_nobody),
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),

@@ -154,7 +154,8 @@ struct cs_object {
 };
 
 extern const struct cs_object cs_root, cs_port, cs_iface, cs_scope, cs_reservation,
-	cs_relationship, cs_superscope, cs_mgmt, cs_mgmt_partner, cs_policy, cs_server_policy, cs_condition;
+	cs_relationship, cs_superscope, cs_mgmt, cs_mgmt_partner, cs_policy, cs_server_policy,
+	cs_condition;
 
 /* Parse @v (must be an object) into @obj by @o: unknown keys, each row, then @o->post. */
 int cs_parse_object(struct pctx *p, const char *path, json_t *v, const struct cs_object *o,

@@ -1808,7 +1808,8 @@ struct sup_step {
 static const struct sup_step sup_steps[] = {
 	{ "reserved in a member (lab2): its address on the link", SUP_DISCOVER, 0x63, 0,
 	  DHCP4_OFFER, SUP_IP(1, 50), SUP_IP(1, 1), 0 },
-	{ "its ACK", SUP_SELECTING, 0x63, SUP_IP(1, 50), DHCP4_ACK, SUP_IP(1, 50), SUP_IP(1, 1), 0 },
+	{ "its ACK", SUP_SELECTING, 0x63, SUP_IP(1, 50), DHCP4_ACK, SUP_IP(1, 50), SUP_IP(1, 1),
+	  0 },
 	{ "reserved in a member, asks for another address of the link: NAK", SUP_INIT_REBOOT,
 	  0x63, SUP_IP(0, 100), DHCP4_NAK, 0, 0, 0 },
 	{ "first client: the link's own subnet", SUP_DISCOVER, 1, 0, DHCP4_OFFER,

@@ -1065,6 +1065,130 @@ json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* superscopes                                                                                 */
+
+int cp_sup_name_check(struct pctx *p, const char *path, const json_t *v, void *obj)
+{
+	const struct dp_superscope *u = obj;
+	uint32_t idx = (uint32_t)(u - p->c->superscopes);
+
+	(void)v;
+	for (uint32_t j = 0; j < idx; j++) {
+		if (strcmp(p->c->superscopes[j].name, u->name) == 0) {
+			return cs_fail(p, path, "\"%s\" is already the name of superscopes[%u]",
+				       u->name, j);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Member scope names, kept in the order written (the order addresses are taken in). A scope is
+ * in one superscope; members share one failover relationship, so that whether this server
+ * answers a client (fo_answers) does not depend on the member that gives the address.
+ */
+int cp_sup_scopes_parse(struct pctx *p, const char *path, json_t *list, void *obj)
+{
+	struct dp_superscope *u = obj;
+	struct dp_config *c = p->c;
+	uint32_t idx = (uint32_t)(u - c->superscopes);
+	json_t *x;
+	size_t i;
+
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		return cs_fail_got(p, path, "must be a list of 1.. scope names", list);
+	}
+	u->members = calloc(json_array_size(list), sizeof(*u->members));
+	if (u->members == NULL) {
+		return cs_oom(p, path);
+	}
+	json_array_foreach(list, i, x) {
+		char ipath[PATH_LEN];
+		uint32_t s;
+
+		cs_path_idx(ipath, path, i);
+		for (s = 0; s < c->n_scopes; s++) {
+			if (json_is_string(x) &&
+			    strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
+				break;
+			}
+		}
+		if (s == c->n_scopes) {
+			return cs_fail_got(p, ipath, "must name a scope", x);
+		}
+		if (c->scopes[s].superscope != 0) {
+			return cs_fail(p, ipath, "scope \"%s\" is already in superscopes[%u] (a "
+				       "scope belongs to one superscope)", c->scopes[s].name,
+				       c->scopes[s].superscope - 1);
+		}
+		if (u->n_members != 0 && c->scopes[s].fo_rel != c->scopes[u->members[0]].fo_rel) {
+			return cs_fail(p, ipath, "scope \"%s\" is not in the failover relationship "
+				       "of scope \"%s\" (the members of a superscope share one, or "
+				       "none)", c->scopes[s].name, c->scopes[u->members[0]].name);
+		}
+		c->scopes[s].superscope = idx + 1;
+		u->members[u->n_members++] = s;
+	}
+	return 0;
+}
+
+json_t *cp_sup_scopes_json(const struct dp_config *c, const void *obj, bool *ok)
+{
+	const struct dp_superscope *u = obj;
+	json_t *a = json_array();
+
+	for (uint32_t k = 0; k < u->n_members; k++) {
+		push(a, json_string(c->scopes[u->members[k]].name), ok);
+	}
+	return a;
+}
+
+int cp_superscopes_parse(struct pctx *p, const char *path, json_t *a, void *obj)
+{
+	struct dp_config *c = obj;
+	char epath[PATH_LEN];
+	size_t n;
+
+	if (a == NULL) {
+		return 0;
+	}
+	if (!json_is_array(a)) {
+		return cs_fail_got(p, path, "must be a list of superscopes", a);
+	}
+	n = json_array_size(a);
+	if (n == 0) {
+		return 0;
+	}
+	c->superscopes = calloc(n, sizeof(*c->superscopes));
+	if (c->superscopes == NULL) {
+		return cs_oom(p, path);
+	}
+	c->n_superscopes = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		if (cs_parse_object(p, cs_path_idx(epath, path, i), json_array_get(a, i),
+				    &cs_superscope, &c->superscopes[i]) != 0) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+json_t *cp_superscopes_json(const struct dp_config *c, const void *obj, bool *ok)
+{
+	json_t *a;
+
+	(void)obj;
+	if (c->n_superscopes == 0) {
+		return NULL;
+	}
+	a = json_array();
+	for (uint32_t i = 0; i < c->n_superscopes; i++) {
+		push(a, cs_write_object(c, &cs_superscope, &c->superscopes[i], ok), ok);
+	}
+	return a;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Entry points                                                                                */
 
 /* jansson's reason, on one line: it may quote a token that holds a newline. */

@@ -154,7 +154,8 @@ struct cs_object {
 };
 
 extern const struct cs_object cs_root, cs_port, cs_iface, cs_scope, cs_reservation,
-	cs_relationship, cs_mgmt, cs_mgmt_partner, cs_policy, cs_server_policy, cs_condition;
+	cs_relationship, cs_superscope, cs_mgmt, cs_mgmt_partner, cs_policy, cs_server_policy,
+	cs_condition;
 
 /* Parse @v (must be an object) into @obj by @o: unknown keys, each row, then @o->post. */
 int cs_parse_object(struct pctx *p, const char *path, json_t *v, const struct cs_object *o,
@@ -198,6 +199,11 @@ json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *
 int cp_rel_name_check(struct pctx *p, const char *path, const json_t *v, void *obj);
 int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 json_t *cp_rel_scopes_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_superscopes_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_superscopes_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_sup_name_check(struct pctx *p, const char *path, const json_t *v, void *obj);
+int cp_sup_scopes_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_sup_scopes_json(const struct dp_config *c, const void *obj, bool *ok);
 
 /* --- hooks in config_policy.c: policies, their conditions, the MAC filter ------------------ */
 

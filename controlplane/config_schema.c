@@ -1681,6 +1681,9 @@ static const struct cs_item root_items[] = {
 	  .parse = cp_relationships_parse, .write = cp_relationships_json,
 	  .doc_type = "list of 0..31 relationships",
 	  .doc = "failover partners sharing scopes (see Failover)" },
+	{ "superscopes", CS_CUSTOM, 0, .sub = &cs_superscope, .parse = cp_superscopes_parse,
+	  .write = cp_superscopes_json, .doc_type = "list of superscopes",
+	  .doc = "scopes served on one link or through one relay (ISC: shared-network)" },
 };
 const struct cs_object cs_root = OBJECT("", root_items);
 #undef C
@@ -1924,6 +1927,19 @@ static const struct cs_item relationship_items[] = {
 const struct cs_object cs_relationship = OBJECT("relationships[].", relationship_items,
 						.post = relationship_post,
 						.running = relationship_running);
+#undef C
+
+#define C struct dp_superscope
+static const struct cs_item superscope_items[] = {
+	{ "name", CS_NAME, CS_REQUIRED, AT(C, name), .check = cp_sup_name_check,
+	  .doc = "superscope name, unique" },
+	{ "scopes", CS_CUSTOM, CS_REQUIRED, .parse = cp_sup_scopes_parse,
+	  .write = cp_sup_scopes_json, .doc_type = "list of 1.. scope names",
+	  .doc = "the member scopes, each in at most one superscope, all in the same failover "
+		 "relationship (or none); when the scope a request selects has no free address, "
+		 "the next members in this order give one, with their own options" },
+};
+const struct cs_object cs_superscope = OBJECT("superscopes[].", superscope_items);
 #undef C
 
 #define C struct dp_config

@@ -80,6 +80,10 @@ void dp_config_free(struct dp_config *c)
 		free(c->relationships[i].scopes);
 	}
 	free(c->relationships);
+	for (uint32_t i = 0; c->superscopes != NULL && i < c->n_superscopes; i++) {
+		free(c->superscopes[i].members);
+	}
+	free(c->superscopes);
 	free(c->mgmt_partners);
 	optlist_free(&c->opts);
 	policies_free(c->policies, c->n_policies);

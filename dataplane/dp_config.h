@@ -157,6 +157,8 @@ struct dp_scope {
 	uint8_t fo_rel;			/**< 0: not shared; else 1 + the index into
 					 *   dp_config.relationships of the failover relationship
 					 *   that shares this scope with a partner */
+	uint32_t superscope;		/**< 0: in none; else 1 + the index into
+					 *   dp_config.superscopes of the superscope it is in */
 
 	uint32_t next_server;		/**< siaddr, 0 if unset */
 	char boot_file[128];		/**< "file", "" if unset */
@@ -169,6 +171,18 @@ struct dp_scope {
 	struct dp_range *pol_ranges;
 	uint32_t *pol_of_range;
 	uint32_t n_pol_ranges;
+};
+
+/**
+ * A superscope (Windows; ISC's shared-network): scopes served on one link or through one relay.
+ * A request selects one member (by giaddr or ingress, as any scope); when that member has no
+ * address to offer, the next members in @c members order give one, each with its own options.
+ * A scope is in at most one superscope; all members share one failover relationship (or none).
+ */
+struct dp_superscope {
+	char name[DP_NAME_MAX];
+	uint32_t *members;		/**< indexes into dp_config.scopes, in configured order */
+	uint32_t n_members;		/**< 1.. */
 };
 
 /** An address the server owns on a port (optionally on a VLAN): answers ARP/ICMP, is the
@@ -301,6 +315,8 @@ struct dp_config {
 	uint32_t n_scopes;
 	struct dp_relationship *relationships;
 	uint32_t n_relationships;
+	struct dp_superscope *superscopes;
+	uint32_t n_superscopes;
 };
 
 /** Free a snapshot and everything it owns. NULL is a no-op. Control thread only. */

@@ -203,6 +203,33 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 	return dp_scope_find_reservation_key(s, &hw);
 }
 
+/*
+ * Superscopes: a client reserved in another member of the superscope of *@p sp (the scope
+ * its request selected) is that member's on the whole link. The reservation, with *@p sp set
+ * to its member, or NULL (*@p sp unchanged). Bounded: each member once.
+ */
+static __attribute__((noinline)) const struct dp_reservation *
+member_reservation(const struct dp_config *cfg, const struct dp_scope **sp,
+		   const struct dhcp4_msg *m, const struct dp_client_key *k)
+{
+	const struct dp_superscope *u = &cfg->superscopes[(*sp)->superscope - 1];
+
+	for (uint32_t i = 0; i < u->n_members; i++) {
+		const struct dp_scope *t = &cfg->scopes[u->members[i]];
+		const struct dp_reservation *r;
+
+		if (t == *sp) {
+			continue;
+		}
+		r = reservation_of(t, m, k);
+		if (r != NULL) {
+			*sp = t;
+			return r;
+		}
+	}
+	return NULL;
+}
+
 /* Is @p b a record of @p res's client: by key, or, for a reservation by hardware address,
  * by the chaddr it was written for (a reservation by hardware address is whatever client
  * sends that chaddr)? */
@@ -1345,6 +1372,78 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 						   DP_DROP_POOL_EXHAUSTED;
 }
 
+/*
+ * Superscopes (dp_superscope): the scopes of one link. The member of the superscope of @p s
+ * whose subnet holds @p addr: @p s itself when its subnet does, NULL when no member's does.
+ */
+static const struct dp_scope *link_scope(const struct dp_config *cfg, const struct dp_scope *s,
+					 uint32_t addr)
+{
+	const struct dp_superscope *u;
+
+	if (dp_scope_contains(s, addr)) {
+		return s;
+	}
+	if (s->superscope == 0) {
+		return NULL;
+	}
+	u = &cfg->superscopes[s->superscope - 1];
+	for (uint32_t i = 0; i < u->n_members; i++) {
+		const struct dp_scope *t = &cfg->scopes[u->members[i]];
+
+		if (dp_scope_contains(t, addr)) {
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/* The client's policy in member @p t of a superscope (policy.h), found as policy_admit does. */
+static const struct dp_policy *member_policy(const struct dp_ingress *in,
+					     const struct dp_scope *t)
+{
+	return (t->n_policies | in->cfg->n_policies) != 0 ? dp_policy_match(in->cfg, t, in->msg) :
+							     NULL;
+}
+
+/*
+ * The scope the request selected has no address for the client (@p why): the other active
+ * members of its superscope give one, in configured order, each under the client's policy
+ * there (a member whose policy denies the client is passed over). Members share the failover
+ * relationship of the selected scope (config.c), so @p fo is theirs too. Bounded: members are
+ * scopes, each visited once.
+ * @return 0 with *sp the member, d->policy its policy and *out the address; else @p why.
+ */
+static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
+						     const struct dp_ingress *in,
+						     const struct dp_scope **sp,
+						     const struct dp_fo_view *fo,
+						     const struct dp_client_key *key,
+						     const struct bt_binding *prev,
+						     struct dp_decision *d, int why, uint32_t *out)
+{
+	const struct dp_superscope *u = &in->cfg->superscopes[(*sp)->superscope - 1];
+
+	for (uint32_t i = 0; i < u->n_members; i++) {
+		const struct dp_scope *t = &in->cfg->scopes[u->members[i]];
+		const struct dp_policy *pol;
+
+		if (t == *sp || !t->active) {
+			continue;
+		}
+		pol = member_policy(in, t);
+		if (pol != NULL && pol->deny) {
+			continue;
+		}
+		if (pick_address(e, t, fo, pol, in->msg, key, NULL, prev, ended_by(in), out) == 0) {
+			*sp = t;
+			d->policy = pol;
+			return 0;
+		}
+	}
+	return why;
+}
+
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			const struct dp_scope *s, const struct dp_fo_view *fo,
 			const struct dp_client_key *key, struct dp_decision *d)
@@ -1354,24 +1453,37 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	uint32_t addr, sup = 0;
 	int why = 0;
 
+	if (res == NULL && s->superscope != 0) {
+		res = member_reservation(in->cfg, &s, in->msg, key);
+		if (res != NULL) {
+			d->policy = member_policy(in, s);
+		}
+	}
+
 	/* A client with no binding in the scope (none, or only a declined address) asks for a
 	 * new one: flood control decides first, before an address leaves the free list. */
 	if (res == NULL && (prev == NULL || prev->state == BT_ABANDONED ||
-			    !dp_scope_contains(s, prev->addr))) {
+			    link_scope(in->cfg, s, prev->addr) == NULL)) {
 		why = flood_admit(e, in, s, circuit_of(e, in->msg));
 	}
 	if (why == 0) {
 		why = pick_address(e, s, fo, d->policy, in->msg, key, res, prev, ended_by(in),
 				   &addr);
+		if ((why == DP_DROP_POOL_EXHAUSTED || why == DP_DROP_POLICY_EXHAUSTED) &&
+		    s->superscope != 0) {
+			why = superscope_pick(e, in, &s, fo, key, prev, d, why, &addr);
+		}
 	}
 	if (why != 0) {
 		e->ctr->drop[why]++;
 		return false;
 	}
 	if (prev != NULL && prev->addr != addr && prev->state == BT_ACTIVE &&
-	    prev->ends > in->now && prev->owner == e->id && dp_scope_contains(s, prev->addr)) {
-		/* The client's live lease in the scope, which it may not keep (an operator's
-		 * change made it unallocatable): it is freed when the new address is ACKed. */
+	    prev->ends > in->now && prev->owner == e->id &&
+	    link_scope(in->cfg, s, prev->addr) != NULL) {
+		/* The client's live lease in the scope (or another member of its superscope),
+		 * which it may not keep (an operator's change made it unallocatable): it is
+		 * freed when the new address is ACKed. */
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, in->now, d);
@@ -1546,12 +1658,37 @@ static bool ack_again(struct dp_engine *e, const struct dp_ingress *in, const st
 	return true;
 }
 
+/*
+ * A REQUEST for an address of another member of the selected scope's superscope (one link):
+ * the member decides, under the client's policy there (policy_admit's rules).
+ * @return false when that policy denies the client (counted).
+ */
+static __attribute__((noinline)) bool request_member(struct dp_engine *e,
+						     const struct dp_ingress *in,
+						     const struct dp_scope **sp,
+						     const struct dp_client_key *key,
+						     struct dp_decision *d, uint32_t addr)
+{
+	const struct dp_scope *t = link_scope(in->cfg, *sp, addr);
+
+	if (t == NULL) {
+		return true;	/* not on this link: NAKed as any foreign address */
+	}
+	*sp = t;
+	d->policy = member_policy(in, t);
+	if (d->policy != NULL && d->policy->deny && reservation_of(t, in->msg, key) == NULL) {
+		e->ctr->drop[DP_DROP_POLICY_DENIED]++;
+		return false;
+	}
+	return true;
+}
+
 static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		       const struct dp_scope *s, const struct dp_fo_view *fo,
 		       const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dhcp4_msg *m = in->msg;
-	const struct dp_reservation *res = reservation_of(s, m, key);
+	const struct dp_reservation *res;
 	const struct bt_binding *b;
 	enum req_state st = req_state_of(in);
 	uint32_t sid, sup, addr = m->ciaddr;
@@ -1575,6 +1712,17 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return false;
 	}
 
+	if (s->superscope != 0 && !dp_scope_contains(s, addr) &&
+	    !request_member(e, in, &s, key, d, addr)) {
+		return false;
+	}
+	res = reservation_of(s, m, key);
+	if (res == NULL && s->superscope != 0) {
+		const struct dp_scope *t = s;
+
+		/* Reserved in another member: any other address of the link is NAKed below. */
+		res = member_reservation(in->cfg, &t, m, key);
+	}
 	if (!dp_scope_contains(s, addr)) {
 		if (st == REBINDING) {
 			e->ctr->drop[DP_DROP_UNKNOWN_CLIENT]++;
@@ -1688,6 +1836,9 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 		/* One client sweeping the pool with DECLINEs: it keeps its address. */
 		e->ctr->drop[DP_DROP_DECLINE_LIMITED]++;
 		return false;
+	}
+	if (s->superscope != 0 && link_scope(in->cfg, s, addr) != NULL) {
+		s = link_scope(in->cfg, s, addr);	/* another member's address (one link) */
 	}
 	/* Someone else answers ARP for it: keep it out of every pool for decline_hold. */
 	(void)write_binding(e, in->msg, addr, s->index, key, BT_ABANDONED, in->now,
@@ -1851,11 +2002,15 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		return rc;
 	}
 	s = select_scope(cfg, m, iface);
-	if (s != NULL && s->n_reservations != 0) {
-		res = reservation_of(s, m, k);
-		if (res != NULL) {
-			*k = res->key;	/* one client, one key, one worker, one writer */
-		}
+	if (s == NULL) {
+		return 0;
+	}
+	res = s->n_reservations != 0 ? reservation_of(s, m, k) : NULL;
+	if (res == NULL && s->superscope != 0) {
+		res = member_reservation(cfg, &s, m, k);
+	}
+	if (res != NULL) {
+		*k = res->key;	/* one client, one key, one worker, one writer */
 	}
 	return 0;
 }

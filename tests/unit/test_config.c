@@ -141,6 +141,14 @@ static void assert_config_equal(const struct dp_config *a, const struct dp_confi
 		assert_int_equal(x->n_scopes, y->n_scopes);
 		assert_memory_equal(x->scopes, y->scopes, sizeof(*x->scopes) * x->n_scopes);
 	}
+	assert_int_equal(a->n_superscopes, b->n_superscopes);
+	for (uint32_t i = 0; i < a->n_superscopes; i++) {
+		const struct dp_superscope *x = &a->superscopes[i], *y = &b->superscopes[i];
+
+		assert_string_equal(x->name, y->name);
+		assert_int_equal(x->n_members, y->n_members);
+		assert_memory_equal(x->members, y->members, sizeof(*x->members) * x->n_members);
+	}
 	for (uint32_t i = 0; i < a->n_ports; i++) {
 		assert_string_equal(a->ports[i].name, b->ports[i].name);
 		assert_string_equal(a->ports[i].device, b->ports[i].device);
@@ -678,6 +686,23 @@ static const struct bad bad[] = {
 	{ S0 ".options.custom", CUSTOM(150, "ipv4-list", "[\"198.18.0.1\", 7]"), NULL, NULL,
 	  "scopes[0].options.custom[0].value[1]: must be an IPv4 address like \"198.18.0.1\", "
 	  "got 7" },
+	/* superscopes */
+	{ "superscopes", "{}", NULL, NULL, "superscopes: must be a list of superscopes, got {}" },
+	{ "superscopes", "[{\"name\": \"s\", \"scopes\": []}]", NULL, NULL,
+	  "superscopes[0].scopes: must be a list of 1.. scope names, got []" },
+	{ "superscopes", "[{\"name\": \"s\", \"scopes\": [\"a\", \"c\"]}]", NULL, NULL,
+	  "superscopes[0].scopes[1]: must name a scope, got \"c\"" },
+	{ "superscopes", "[{\"scopes\": [\"a\"]}]", NULL, NULL,
+	  "superscopes[0]: \"name\" is missing" },
+	{ "superscopes", "[{\"name\": \"s\", \"scopes\": [\"a\", \"b\"]}, "
+	  "{\"name\": \"t\", \"scopes\": [\"b\"]}]", NULL, NULL,
+	  "superscopes[1].scopes[0]: scope \"b\" is already in superscopes[0] (a scope belongs "
+	  "to one superscope)" },
+	{ "superscopes", "[{\"name\": \"s\", \"scopes\": [\"a\", \"a\"]}]", NULL, NULL,
+	  "superscopes[0].scopes[1]: scope \"a\" is already in superscopes[0]" },
+	{ "superscopes", "[{\"name\": \"s\", \"scopes\": [\"a\"]}, "
+	  "{\"name\": \"s\", \"scopes\": [\"b\"]}]", NULL, NULL,
+	  "superscopes[1].name: \"s\" is already the name of superscopes[0]" },
 };
 
 #define N_BAD (sizeof(bad) / sizeof(bad[0]))
@@ -1406,6 +1431,29 @@ static void test_relay_allow(void **state)
 	dp_config_free(c);
 }
 
+/* A superscope keeps its members in the order written, marks each, and round-trips. */
+static void test_superscope(void **state)
+{
+	struct bad b = { "superscopes", "[{\"name\": \"floor1\", \"scopes\": [\"b\", \"a\"]}]",
+			 NULL, NULL, NULL };
+	char *text;
+	struct dp_config *c;
+
+	(void)state;
+	text = build(&b);
+	c = parse_ok(text);
+	assert_int_equal(c->n_superscopes, 1);
+	assert_string_equal(c->superscopes[0].name, "floor1");
+	assert_int_equal(c->superscopes[0].n_members, 2);
+	assert_int_equal(c->superscopes[0].members[0], 1);
+	assert_int_equal(c->superscopes[0].members[1], 0);
+	assert_int_equal(c->scopes[0].superscope, 1);
+	assert_int_equal(c->scopes[1].superscope, 1);
+	assert_round_trip(c);
+	dp_config_free(c);
+	free(text);
+}
+
 /* server.control-socket "" means no control socket (the daemon logs it and opens none). */
 static void test_no_control_socket(void **state)
 {
@@ -1553,6 +1601,7 @@ int main(void)
 		cmocka_unit_test(test_lookups),
 		cmocka_unit_test(test_inactive),
 		cmocka_unit_test(test_relay_allow),
+		cmocka_unit_test(test_superscope),
 		cmocka_unit_test(test_no_control_socket),
 		cmocka_unit_test(test_limits),
 	};

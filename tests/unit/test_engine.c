@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fmt.h"
 #include "fo_hash.h"
 #include "reqbuild.h"
 
@@ -103,13 +104,37 @@ struct env {
 	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
 };
 
-static int setup_env(void **state, bool failover)
+/* Superscope "floor": lab (the link's own subnet), then lab3, then lab2, each with its own
+ * router; "far" (relayed) is in no superscope. */
+static const char *sup_json =
+	"{\"server\": {\"workers\": 1},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+	" \"scopes\": ["
+	"  {\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.101\"],"
+	"   \"options\": {\"routers\": [\"198.18.0.1\"]}},"
+	"  {\"name\": \"lab2\", \"subnet\": \"198.18.1.0/24\","
+	"   \"pools\": [\"198.18.1.10 - 198.18.1.11\"],"
+	"   \"reservations\": [{\"hw-address\": \"02:00:00:00:00:63\","
+	"                       \"ip-address\": \"198.18.1.50\"}],"
+	"   \"options\": {\"routers\": [\"198.18.1.1\"]}},"
+	"  {\"name\": \"lab3\", \"subnet\": \"198.18.2.0/24\","
+	"   \"pools\": [\"198.18.2.10 - 198.18.2.10\"],"
+	"   \"options\": {\"routers\": [\"198.18.2.1\"]}},"
+	"  {\"name\": \"far\", \"subnet\": \"198.18.5.0/24\","
+	"   \"pools\": [\"198.18.5.10 - 198.18.5.10\"],"
+	"   \"options\": {\"routers\": [\"198.18.5.1\"]}}"
+	" ],"
+	" \"superscopes\": [{\"name\": \"floor\", \"scopes\": [\"lab\", \"lab3\", \"lab2\"]}]}";
+
+static int setup_cfg(void **state, const char *json, bool failover)
 {
 	struct env *v = calloc(1, sizeof(*v));
 	char err[256];
 
 	assert_non_null(v);
-	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
+	v->cfg = cp_config_parse(json, err, sizeof(err));
 	if (v->cfg == NULL) {
 		fail_msg("config: %s", err);
 	}
@@ -141,9 +166,19 @@ static int setup_env(void **state, bool failover)
 	return 0;
 }
 
+static int setup_env(void **state, bool failover)
+{
+	return setup_cfg(state, cfg_json, failover);
+}
+
 static int setup(void **state)
 {
 	return setup_env(state, false);
+}
+
+static int setup_sup(void **state)
+{
+	return setup_cfg(state, sup_json, false);
 }
 
 static int setup_fo(void **state)
@@ -1970,6 +2005,142 @@ static void flood_counts_follow_records(void **state)
 	assert_true(flood_discover(v, 0x302, RELAY, 9, T0 + 33));
 }
 
+/* --- superscopes ---------------------------------------------------------------------- */
+
+enum sup_kind { SUP_DISCOVER, SUP_RELAYED_DISCOVER, SUP_SELECTING, SUP_INIT_REBOOT };
+
+struct sup_step {
+	const char *what;
+	uint8_t kind;		/* enum sup_kind */
+	uint16_t mac;
+	uint32_t addr;		/* requested (SELECTING, INIT-REBOOT) */
+	uint8_t reply;		/* DHCP message type, 0: no reply */
+	uint32_t yiaddr, router;	/* OFFER / ACK: the address and its scope's router */
+	uint8_t drop;		/* no reply: the drop reason counted (0: not checked) */
+};
+
+#define SUP_IP(c, d) IP4(198, 18, c, d)
+
+/* One link, three subnets in the order lab, lab3, lab2: each steps in when the ones before
+ * are full, with its own router; a scope outside the superscope does not. A reservation of
+ * any member holds on the whole link. */
+static const struct sup_step sup_steps[] = {
+	{ "reserved in a member (lab2): its address on the link", SUP_DISCOVER, 0x63, 0,
+	  DHCP4_OFFER, SUP_IP(1, 50), SUP_IP(1, 1), 0 },
+	{ "its ACK", SUP_SELECTING, 0x63, SUP_IP(1, 50), DHCP4_ACK, SUP_IP(1, 50), SUP_IP(1, 1),
+	  0 },
+	{ "reserved in a member, asks for another address of the link: NAK", SUP_INIT_REBOOT,
+	  0x63, SUP_IP(0, 100), DHCP4_NAK, 0, 0, 0 },
+	{ "first client: the link's own subnet", SUP_DISCOVER, 1, 0, DHCP4_OFFER,
+	  SUP_IP(0, 100), SUP_IP(0, 1), 0 },
+	{ "its ACK", SUP_SELECTING, 1, SUP_IP(0, 100), DHCP4_ACK, SUP_IP(0, 100), SUP_IP(0, 1), 0 },
+	{ "second client fills lab", SUP_DISCOVER, 2, 0, DHCP4_OFFER, SUP_IP(0, 101), SUP_IP(0, 1),
+	  0 },
+	{ "its ACK", SUP_SELECTING, 2, SUP_IP(0, 101), DHCP4_ACK, SUP_IP(0, 101), SUP_IP(0, 1), 0 },
+	{ "lab full: the next member (lab3) gives the address and its router", SUP_DISCOVER, 3, 0,
+	  DHCP4_OFFER, SUP_IP(2, 10), SUP_IP(2, 1), 0 },
+	{ "REQUEST for the member's address on the link: ACK", SUP_SELECTING, 3, SUP_IP(2, 10),
+	  DHCP4_ACK, SUP_IP(2, 10), SUP_IP(2, 1), 0 },
+	{ "lab3 full too: the member after it (lab2)", SUP_DISCOVER, 4, 0, DHCP4_OFFER,
+	  SUP_IP(1, 10), SUP_IP(1, 1), 0 },
+	{ "its ACK", SUP_SELECTING, 4, SUP_IP(1, 10), DHCP4_ACK, SUP_IP(1, 10), SUP_IP(1, 1), 0 },
+	{ "repeated DISCOVER keeps the member's address", SUP_DISCOVER, 4, 0, DHCP4_OFFER,
+	  SUP_IP(1, 10), SUP_IP(1, 1), 0 },
+	{ "INIT-REBOOT with a member address the client holds: ACK", SUP_INIT_REBOOT, 3,
+	  SUP_IP(2, 10), DHCP4_ACK, SUP_IP(2, 10), SUP_IP(2, 1), 0 },
+	{ "INIT-REBOOT, member address not the client's: silent as in its own scope",
+	  SUP_INIT_REBOOT, 6, SUP_IP(1, 11), 0, 0, 0, DP_DROP_UNKNOWN_CLIENT },
+	{ "INIT-REBOOT, address of no member: NAK as today", SUP_INIT_REBOOT, 5, SUP_IP(5, 10),
+	  DHCP4_NAK, 0, 0, 0 },
+	{ "relayed, far (no superscope)", SUP_RELAYED_DISCOVER, 7, 0, DHCP4_OFFER, SUP_IP(5, 10),
+	  SUP_IP(5, 1), 0 },
+	{ "far full: nothing falls through", SUP_RELAYED_DISCOVER, 8, 0, 0, 0, 0,
+	  DP_DROP_POOL_EXHAUSTED },
+	{ "last address of the link", SUP_DISCOVER, 9, 0, DHCP4_OFFER, SUP_IP(1, 11), SUP_IP(1, 1),
+	  0 },
+	{ "every member full: exhausted", SUP_DISCOVER, 10, 0, 0, 0, 0, DP_DROP_POOL_EXHAUSTED },
+};
+
+static void superscope_members_in_order(void **state)
+{
+	struct env *v = *state;
+
+	for (size_t i = 0; i < sizeof(sup_steps) / sizeof(sup_steps[0]); i++) {
+		const struct sup_step *t = &sup_steps[i];
+		struct dp_counters before = v->ctr;
+		struct reqbuf r;
+		uint32_t router;
+		bool got;
+
+		switch (t->kind) {
+		case SUP_DISCOVER:
+		case SUP_RELAYED_DISCOVER:
+			rb_begin(&r, t->mac, t->mac);
+			if (t->kind == SUP_RELAYED_DISCOVER) {
+				rb_giaddr(&r, RELAY);
+			}
+			rb_type(&r, DHCP4_DISCOVER);
+			rb_end(&r);
+			break;
+		case SUP_SELECTING:
+			request_selecting(&r, t->mac, SRV, t->addr);
+			break;
+		default:
+			request_init_reboot(&r, t->mac, t->addr);
+			break;
+		}
+		got = send_req(v, &r, UINT32_MAX, T0 + i);
+		if (got != (t->reply != 0) || (got && v->rep.type != t->reply)) {
+			fail_msg("step %zu (%s): reply %d, type %d", i, t->what, got,
+				 got ? v->rep.type : 0);
+		}
+		if (!got) {
+			if (t->drop != 0 && v->ctr.drop[t->drop] != before.drop[t->drop] + 1) {
+				fail_msg("step %zu (%s): drop %u not counted", i, t->what, t->drop);
+			}
+			continue;
+		}
+		if (t->reply == DHCP4_NAK) {
+			continue;
+		}
+		router = 0;
+		(void)dhcp4_opt_u32(&v->rep, DHCP4_OPT_ROUTER, &router);
+		if (v->rep.yiaddr != t->yiaddr || router != t->router) {
+			fail_msg("step %zu (%s): yiaddr %s router %s", i, t->what,
+				 lw_ip4_fmt(v->rep.yiaddr).s, lw_ip4_fmt(router).s);
+		}
+	}
+}
+
+/* As flood_new_address_supersedes_old, across the members of a superscope: the client's
+ * operator lease in lab (outside the pool) is freed when its address from lab3 is ACKed. */
+static void superscope_move_supersedes_old_lease(void **state)
+{
+	struct env *v = *state;
+	struct dp_lease_op op;
+	uint32_t old = IP4(198, 18, 0, 60);
+
+	assert_int_equal(dora(v, 2, T0), IP4(198, 18, 0, 100));
+	assert_int_equal(dora(v, 3, T0), IP4(198, 18, 0, 101));
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_SET;
+	op.addr = old;
+	op.key.type = DP_KEY_HWADDR;
+	op.key.len = 7;
+	op.key.data[0] = 1;
+	op.key.data[1] = 2;
+	op.key.data[6] = 1;		/* client 1 (reqbuild's MAC 02:00:00:00:00:01) */
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.add = true;
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	assert_int_equal(op.result, 0);
+	assert_int_equal(dora(v, 1, T0 + 1), IP4(198, 18, 2, 10));
+	assert_null(binding(v, old));
+	assert_int_equal(v->ctr.superseded, 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define FO(f) cmocka_unit_test_setup_teardown(f, setup_fo, teardown)
 
@@ -2014,6 +2185,9 @@ int main(void)
 		T(duplicate_of_an_unposted_ack_is_decided_afresh),
 		T(duplicate_decline_is_heeded_once),
 		T(relay_allow_drops_unlisted_sources),
+		cmocka_unit_test_setup_teardown(superscope_members_in_order, setup_sup, teardown),
+		cmocka_unit_test_setup_teardown(superscope_move_supersedes_old_lease, setup_sup,
+						teardown),
 		FO(fo_no_view_answers_nobody),
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),

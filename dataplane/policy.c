@@ -19,8 +19,10 @@ static const uint8_t *relay_sub(const struct dhcp4_msg *m, uint8_t sub, uint16_t
 	uint16_t n;
 	const uint8_t *o = dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &n);
 
-	for (uint32_t i = 0; o != NULL && i + 2 <= n && i + 2u + o[i + 1] <= n;
-	     i += 2u + o[i + 1]) {
+	if (o == NULL) {
+		return NULL;
+	}
+	for (uint32_t i = 0; i + 2 <= n && i + 2u + o[i + 1] <= n; i += 2u + o[i + 1]) {
 		if (o[i] == sub) {
 			*len = o[i + 1];
 			return o + i + 2;

@@ -248,6 +248,9 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 			sb->start = sb->ends = now;
 		}
 		nb = bt_record_get(&rt->workers[owner].eng.writer);
+		if (nb == NULL && dp_worker_grow(rt, owner) == 0) {
+			nb = bt_record_get(&rt->workers[owner].eng.writer);
+		}
 		if (nb == NULL) {
 			cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u",
 			       owner);
@@ -294,6 +297,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		goto out;
 	}
 	urcu_qsbr_thread_online();
+	/* The tables at their size for what is loaded, before it is (one resize, not many). */
+	bt_table_reserve(rt->table, l.n + (uint64_t)rt->n_workers * DP_RECORD_LOW);
 	rc = publish(rt, &l, now, fix, &n_fix, &skipped);
 	if (rc == 0 && dp_pools_requeue(rt->snap->pools, rt->table) != 0) {
 		rc = -1;

@@ -9,7 +9,9 @@
 # (leasewire-bindings-fill; kept in $LW_BENCH_DIR, default /tmp/lw-bindings-bench, for the
 # next run). leasewired then starts on it with one worker, a net_pcap port whose input is one
 # DHCPDISCOVER from a new client, and runs for a few seconds. Printed per run:
-#   start->serving  from exec to the OFFER appearing in the output pcap (polled every 2 ms);
+#   start->serving  from exec to the OFFER appearing in the output pcap (polled every 2 ms),
+#                   and the CPU time (user + system, all threads) leasewired used until then:
+#                   on a shared machine the CPU time is the steadier figure;
 #   RSS serving     the process's resident set when the OFFER appeared, and its peak (VmHWM);
 #   RSS later       the resident set 3 s later, and its anonymous part (the process's own
 #                   memory) and file part (mostly LMDB pages read at load: page cache the
@@ -31,7 +33,7 @@ dir=${LW_BENCH_DIR:-/tmp/lw-bindings-bench}
 mkdir -p "$dir"
 
 run() {	# run NAME SUBNET POOL STORE: one start, prints
-	# "name serve_s rss_serving hwm rss_later anon_later file_later" (bytes)
+	# "name serve_s rss_serving hwm rss_later anon_later file_later cpu_s" (bytes)
 	local name=$1 subnet=$2 pool=$3 store=$4
 	rm -f "$dir/out.pcap"
 	cat > "$dir/$name.json" <<JSON
@@ -76,6 +78,9 @@ try:
     if serve is None:
         sys.exit("%s: no answer within 300 s, see %s" % (name, log))
     at = status(p.pid)
+    with open("/proc/%d/stat" % p.pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
     time.sleep(3)
     later = status(p.pid)
 finally:
@@ -85,17 +90,17 @@ finally:
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
-print("%s %.3f %d %d %d %d %d" % (name, serve, at["VmRSS"], later["VmHWM"], later["VmRSS"],
-                                 later["RssAnon"], later["RssFile"]))
+print("%s %.3f %d %d %d %d %d %.2f" % (name, serve, at["VmRSS"], later["VmHWM"], later["VmRSS"],
+                                      later["RssAnon"], later["RssFile"], cpu))
 PY
 }
 
 mib() { awk -v b="$1" 'BEGIN { printf "%9.1f MiB", b / 1048576 }'; }
 
-printf '%-9s %10s %13s %13s %13s %13s %13s %10s %11s %9s\n' bindings start-serve "RSS serving" \
+printf '%-9s %10s %8s %13s %13s %13s %13s %13s %10s %11s %9s\n' bindings start-serve cpu "RSS serving" \
 	"RSS peak" "RSS later" "anon later" "file later" "B/bind(/8)" "B/bind(all)" "LMDB B/b"
 "$fill" "$dir/empty" 0 10.0.0.2 "$dir/discover.pcap" > /dev/null
-read -r _ _ _ _ _ base24 _ < <(rm -rf "$dir/empty24"; run base24 198.18.0.0/24 "198.18.0.10 - 198.18.0.250" "$dir/empty24")
+read -r _ _ _ _ _ base24 _ _ < <(rm -rf "$dir/empty24"; run base24 198.18.0.0/24 "198.18.0.10 - 198.18.0.250" "$dir/empty24")
 for n in 0 "${counts[@]}"; do
 	store=$dir/store-$n
 	if [ ! -f "$store.filled" ]; then
@@ -104,14 +109,14 @@ for n in 0 "${counts[@]}"; do
 		touch "$store.filled"
 	fi
 	lmdb=$(sed -n 's/.* \([0-9.]*\) bytes per binding/\1/p' "$store.fill.txt")
-	read -r _ serve rss hwm later anon file < <(run "n$n" 10.0.0.0/8 "10.0.0.2 - 10.255.255.254" "$store")
+	read -r _ serve rss hwm later anon file cpu < <(run "n$n" 10.0.0.0/8 "10.0.0.2 - 10.255.255.254" "$store")
 	[ "$n" = 0 ] && base8=$anon
 	if [ "$n" = 0 ]; then
 		per8=- perall=-
 	else
 		per8=$(( (anon - base8) / n )) perall=$(( (anon - base24) / n ))
 	fi
-	printf '%-9s %9.3fs %s %s %s %s %s %10s %11s %9s\n' "$n" "$serve" "$(mib "$rss")" "$(mib "$hwm")" \
+	printf '%-9s %9.3fs %7.2fs %s %s %s %s %s %10s %11s %9s\n' "$n" "$serve" "$cpu" "$(mib "$rss")" "$(mib "$hwm")" \
 		"$(mib "$later")" "$(mib "$anon")" "$(mib "$file")" "$per8" "$perall" "${lmdb:--}"
 done
 echo "(anonymous RSS of a /24 scope with an empty store: $(mib "$base24"))"

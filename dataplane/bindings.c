@@ -372,6 +372,34 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 	return 0;
 }
 
+int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
+{
+	struct bt_table *t = w->table;
+	struct bt_binding *cur;
+	struct cds_lfht_iter iter;
+	uint64_t ha = addr_hash(nb->addr);
+
+	nb->home = w;
+	nb->owner = w->id;
+	nb->key_hash = bt_key_hash(t, &nb->key);
+	cds_lfht_node_init(&nb->addr_node);
+	cds_lfht_node_init(&nb->key_node);
+	if (cds_lfht_add_unique(t->by_addr, ha, match_addr, &nb->addr, &nb->addr_node) !=
+	    &nb->addr_node) {
+		return -EAGAIN;
+	}
+	cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
+	if (nb->key.len == 0 || (cur != NULL && cur->start > nb->start)) {
+		return 0;	/* no client, or its later binding keeps by_key */
+	}
+	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
+					    &nb->key_node) != 0) {
+		(void)cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
+					  &nb->key_node);
+	}
+	return 0;
+}
+
 int bt_remove(struct bt_writer *w, const struct bt_binding *cold)
 {
 	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */

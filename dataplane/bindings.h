@@ -41,9 +41,14 @@
 struct bt_binding {
 	struct cds_lfht_node addr_node;
 	struct cds_lfht_node key_node;
-	struct rcu_head rcu;
+	union {
+		/** Retired: waiting out a grace period (call_rcu). */
+		struct rcu_head rcu;
+		/** Free: in its writer's stock or on its way there (never while rcu is in
+		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
+		struct cds_lfs_node free_node;
+	};
 	struct bt_writer *home;		/**< stock the record returns to */
-	struct cds_lfs_node free_node;
 
 	uint32_t addr;
 	uint32_t scope;			/**< dp_scope.index when written */
@@ -200,6 +205,16 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  */
 _mustcheck_
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
+
+/**
+ * Publish @p nb (from bt_record_get(), fields filled) while loading the store: nb->addr has
+ * no record yet, and nb takes its key's place in by_key only from a record that started no
+ * later (so the bindings may come in any order: a client's latest one wins). Writer thread
+ * or, before the workers start, the control thread; online.
+ * @return 0 or -EAGAIN (the address has a record: nothing done, the caller owns @p nb).
+ */
+_mustcheck_
+int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.

@@ -505,7 +505,7 @@ static int by_first(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-struct scan {
+struct dp_requeue {
 	struct dp_pools *p;
 	struct span *spans;
 	uint64_t n_spans;
@@ -516,7 +516,7 @@ struct scan {
 	bool nomem;
 };
 
-static const struct span *span_of(const struct scan *sc, uint32_t addr)
+static const struct span *span_of(const struct dp_requeue *sc, uint32_t addr)
 {
 	uint64_t lo = 0, hi = sc->n_spans;
 
@@ -534,47 +534,46 @@ static const struct span *span_of(const struct scan *sc, uint32_t addr)
 	return NULL;
 }
 
-static bool scan_one(const struct bt_binding *b, void *arg)
+void dp_requeue_add(struct dp_requeue *sc, uint32_t addr, uint8_t state, uint64_t ends)
 {
-	struct scan *sc = arg;
-	const struct span *sp = span_of(sc, b->addr);
+	const struct span *sp = span_of(sc, addr);
 	const struct dp_pool *pool;
 	uint64_t rank;
 	uint32_t nw = sc->p->n_workers;
 	int64_t *top;
 
-	if (sp == NULL || b->state == BT_BACKUP) {
-		return true;	/* outside the pools, or free for the failover secondary */
+	if (sp == NULL || state == BT_BACKUP) {
+		return;	/* outside the pools, or free for the failover secondary */
 	}
 	pool = &sc->p->pools[sp->scope];
-	if (!dp_pool_rank(pool, b->addr, &rank) || !rank_in_runs(pool, rank)) {
-		return true;	/* excluded or reserved: never in a free list */
+	if (!dp_pool_rank(pool, addr, &rank) || !rank_in_runs(pool, rank)) {
+		return;	/* excluded or reserved: never in a free list */
 	}
 	sc->used[sp->scope][rank / 64] |= 1ULL << (rank % 64);
 	top = &sc->top[(uint64_t)sp->scope * nw + rank % nw];
 	if ((int64_t)(rank / nw) > *top) {
 		*top = (int64_t)(rank / nw);
 	}
-	if (b->state == BT_EXPIRED || b->state == BT_RELEASED) {
+	if (state == BT_EXPIRED || state == BT_RELEASED) {
 		if (sc->n_late == sc->cap_late) {
 			uint64_t cap = sc->cap_late ? sc->cap_late * 2 : 1024;
 			struct ended *v = realloc(sc->late, cap * sizeof(*v));
 
 			if (v == NULL) {
 				sc->nomem = true;
-				return false;
+				return;
 			}
 			sc->late = v;
 			sc->cap_late = cap;
 		}
-		sc->late[sc->n_late++] = (struct ended){b->ends, b->addr, sp->scope};
+		sc->late[sc->n_late++] = (struct ended){ends, addr, sp->scope};
 	}
-	return true;
 }
 
 /* Slice @p w of @p scope from the scan: cursor past its top index, the free indexes below
  * it linked as holes, in order. */
-static void slice_rebuild(struct dp_pools *p, const struct scan *sc, uint32_t scope, uint32_t w)
+static void slice_rebuild(struct dp_pools *p, const struct dp_requeue *sc, uint32_t scope,
+			  uint32_t w)
 {
 	const struct dp_pool *pool = &p->pools[scope];
 	struct dp_slice *s = dp_pools_slice(p, w, scope);
@@ -601,62 +600,103 @@ static void slice_rebuild(struct dp_pools *p, const struct scan *sc, uint32_t sc
 	s->count = s->holes.count + s->left;
 }
 
-int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
+static void requeue_free(struct dp_requeue *sc)
 {
-	struct scan sc = {.p = p};
-	int rc = -ENOMEM;
+	for (uint32_t i = 0; sc->used != NULL && i < sc->p->n_scopes; i++) {
+		free(sc->used[i]);
+	}
+	free(sc->used);
+	free(sc->top);
+	free(sc->spans);
+	free(sc->late);
+	free(sc);
+}
 
-	sc.used = calloc(p->n_scopes ? p->n_scopes : 1, sizeof(*sc.used));
-	sc.top = malloc(sizeof(*sc.top) * ((uint64_t)p->n_scopes * p->n_workers + 1));
+void dp_requeue_abort(struct dp_requeue *rq)
+{
+	if (rq != NULL) {
+		requeue_free(rq);
+	}
+}
+
+struct dp_requeue *dp_requeue_begin(struct dp_pools *p)
+{
+	struct dp_requeue *sc = calloc(1, sizeof(*sc));
+
+	if (sc == NULL) {
+		return NULL;
+	}
+	sc->p = p;
+	sc->used = calloc(p->n_scopes ? p->n_scopes : 1, sizeof(*sc->used));
+	sc->top = malloc(sizeof(*sc->top) * ((uint64_t)p->n_scopes * p->n_workers + 1));
 	for (uint32_t i = 0; i < p->n_scopes; i++) {
-		sc.n_spans += p->pools[i].n_ranges;
+		sc->n_spans += p->pools[i].n_ranges;
 	}
-	sc.spans = malloc(sizeof(*sc.spans) * (sc.n_spans + 1));
-	if (sc.used == NULL || sc.top == NULL || sc.spans == NULL) {
-		goto out;
+	sc->spans = malloc(sizeof(*sc->spans) * (sc->n_spans + 1));
+	if (sc->used == NULL || sc->top == NULL || sc->spans == NULL) {
+		goto fail;
 	}
-	sc.n_spans = 0;
+	sc->n_spans = 0;
 	for (uint32_t i = 0; i < p->n_scopes; i++) {
 		const struct dp_pool *pool = &p->pools[i];
 
-		sc.used[i] = calloc(pool->total / 64 + 1, sizeof(uint64_t));
-		if (sc.used[i] == NULL) {
-			goto out;
+		sc->used[i] = calloc(pool->total / 64 + 1, sizeof(uint64_t));
+		if (sc->used[i] == NULL) {
+			goto fail;
 		}
 		for (uint32_t j = 0; j < pool->n_ranges; j++) {
-			sc.spans[sc.n_spans++] = (struct span){pool->ranges[j].first,
-							       pool->ranges[j].last, i};
+			sc->spans[sc->n_spans++] = (struct span){pool->ranges[j].first,
+								 pool->ranges[j].last, i};
 		}
-		zreset(pool->lent, lent_bytes(pool));
 	}
 	for (uint64_t i = 0; i < (uint64_t)p->n_scopes * p->n_workers; i++) {
-		sc.top[i] = -1;
+		sc->top[i] = -1;
 	}
-	qsort(sc.spans, sc.n_spans, sizeof(*sc.spans), by_first);
-	bt_foreach(t, scan_one, &sc);
-	if (sc.nomem) {
-		goto out;
+	qsort(sc->spans, sc->n_spans, sizeof(*sc->spans), by_first);
+	return sc;
+fail:
+	requeue_free(sc);
+	return NULL;
+}
+
+int dp_requeue_end(struct dp_requeue *sc)
+{
+	struct dp_pools *p = sc->p;
+
+	if (sc->nomem) {
+		requeue_free(sc);
+		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < p->n_scopes; i++) {
+		zreset(p->pools[i].lent, lent_bytes(&p->pools[i]));
 		for (uint32_t w = 0; w < p->n_workers; w++) {
-			slice_rebuild(p, &sc, i, w);
+			slice_rebuild(p, sc, i, w);
 		}
 	}
 	/* Then the ended ones, the longest-ended first. */
-	qsort(sc.late, sc.n_late, sizeof(*sc.late), by_end);
-	for (uint64_t i = 0; i < sc.n_late; i++) {
-		int w = dp_pool_owner(p, sc.late[i].scope, sc.late[i].addr);
+	qsort(sc->late, sc->n_late, sizeof(*sc->late), by_end);
+	for (uint64_t i = 0; i < sc->n_late; i++) {
+		int w = dp_pool_owner(p, sc->late[i].scope, sc->late[i].addr);
 
-		(void)dp_slice_push(p, (uint32_t)w, sc.late[i].scope, sc.late[i].addr);
+		(void)dp_slice_push(p, (uint32_t)w, sc->late[i].scope, sc->late[i].addr);
 	}
-	rc = 0;
-out:
-	for (uint32_t i = 0; sc.used != NULL && i < p->n_scopes; i++) {
-		free(sc.used[i]);
+	requeue_free(sc);
+	return 0;
+}
+
+static bool requeue_one(const struct bt_binding *b, void *arg)
+{
+	dp_requeue_add(arg, b->addr, b->state, b->ends);
+	return true;
+}
+
+int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
+{
+	struct dp_requeue *sc = dp_requeue_begin(p);
+
+	if (sc == NULL) {
+		return -ENOMEM;
 	}
-	free(sc.used);
-	free(sc.top);
-	free(sc.spans);
-	free(sc.late);
-	return rc;
+	bt_foreach(t, requeue_one, sc);
+	return dp_requeue_end(sc);
 }

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
 /** Allocatable ranks [first, last] of one range (none excluded, none reserved). */
 struct dp_rank_run {
@@ -164,6 +165,27 @@ struct bt_table;
  * @return 0 or -ENOMEM.
  */
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
+
+struct dp_requeue;
+
+/**
+ * dp_pools_requeue() with the bindings given one by one (dp_requeue_add), for a caller that
+ * walks them anyway (loading from the store) and need not look them up again. Control
+ * thread, on pools no worker uses yet. Owns a bitmap of each pool (1 bit per address) until
+ * dp_requeue_end(). @return NULL on allocation failure.
+ */
+struct dp_requeue *dp_requeue_begin(struct dp_pools *p);
+
+/** One binding: its address, enum bt_state and end. Outside every pool: ignored. */
+void dp_requeue_add(struct dp_requeue *rq, uint32_t addr, uint8_t state, uint64_t ends);
+
+/** Rebuild the free lists from what was added, and free @p rq.
+ *  @return 0, or -ENOMEM (also when an add ran out of memory; the lists are then as before). */
+_mustcheck_
+int dp_requeue_end(struct dp_requeue *rq);
+
+/** Free @p rq, leaving the free lists as they are. NULL is a no-op. */
+void dp_requeue_abort(struct dp_requeue *rq);
 
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);

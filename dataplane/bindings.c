@@ -376,7 +376,7 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 {
 	struct bt_table *t = w->table;
 	struct bt_binding *cur;
-	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
 	uint64_t ha = addr_hash(nb->addr);
 
 	nb->home = w;
@@ -388,14 +388,20 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 	    &nb->addr_node) {
 		return -EAGAIN;
 	}
-	cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
-	if (nb->key.len == 0 || (cur != NULL && cur->start > nb->start)) {
-		return 0;	/* no client, or its later binding keeps by_key */
+	if (nb->key.len == 0) {
+		return 0;	/* no client: by_addr only */
 	}
-	if (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
-					    &nb->key_node) != 0) {
-		(void)cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
-					  &nb->key_node);
+	/* One walk: take the key's place, and give it back in the rare case the record there
+	 * started later (a client whose address changed). Nothing reads the tables while the
+	 * store loads, so the record put back can be reused at once. */
+	node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key, &nb->key_node);
+	if (node != NULL) {
+		cur = caa_container_of(node, struct bt_binding, key_node);
+		if (cur->start > nb->start) {
+			cds_lfht_node_init(&cur->key_node);
+			node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key,
+						    &cur->key_node);
+		}
 	}
 	return 0;
 }

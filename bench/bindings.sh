@@ -41,13 +41,15 @@ run() {	# run NAME SUBNET POOL STORE: one start, prints
   "server": { "workers": 1, "log-interval": 0, "idle-sleep-us": 100, "mbufs": 4095,
               "durability": "relaxed", "store": "$store",
               "control-socket": "$dir/ctl.sock" },
-  "ports": [ { "name": "bench", "device": "net_pcap0,rx_pcap=$dir/discover.pcap,tx_pcap=$dir/out.pcap",
+  "ports": [ { "name": "bench",
+               "device": "net_pcap0,rx_pcap=$dir/discover.pcap,tx_pcap=$dir/out.pcap",
                "interfaces": [ { "address": "${subnet%/*}" } ] } ],
   "scopes": [ { "name": "bench", "subnet": "$subnet", "pools": [ "$pool" ],
                 "lease-time": 3600, "options": { "routers": [ "${subnet%.*}.1" ] } } ]
 }
 JSON
-	sed -i "s|\"address\": \"\([0-9.]*\)\"|\"address\": \"${subnet%.*}.1/${subnet#*/}\"|" "$dir/$name.json"
+	sed -i "s|\"address\": \"\([0-9.]*\)\"|\"address\": \"${subnet%.*}.1/${subnet#*/}\"|" \
+		"$dir/$name.json"
 	/usr/bin/python3 - "$lw" "$dir/$name.json" "$dir/out.pcap" "$dir/$name.log" "$name" <<'PY'
 import os, subprocess, sys, time
 lw, cfg, out, log, name = sys.argv[1:]
@@ -100,7 +102,8 @@ mib() { awk -v b="$1" 'BEGIN { printf "%9.1f MiB", b / 1048576 }'; }
 printf '%-9s %10s %8s %13s %13s %13s %13s %13s %10s %11s %9s\n' bindings start-serve cpu "RSS serving" \
 	"RSS peak" "RSS later" "anon later" "file later" "B/bind(/8)" "B/bind(all)" "LMDB B/b"
 "$fill" "$dir/empty" 0 10.0.0.2 "$dir/discover.pcap" > /dev/null
-read -r _ _ _ _ _ base24 _ _ < <(rm -rf "$dir/empty24"; run base24 198.18.0.0/24 "198.18.0.10 - 198.18.0.250" "$dir/empty24")
+rm -rf "$dir/empty24"
+read -r _ _ _ _ _ base24 _ _ < <(run base24 198.18.0.0/24 "198.18.0.10 - 198.18.0.250" "$dir/empty24")
 for n in 0 "${counts[@]}"; do
 	store=$dir/store-$n
 	if [ ! -f "$store.filled" ]; then
@@ -109,14 +112,16 @@ for n in 0 "${counts[@]}"; do
 		touch "$store.filled"
 	fi
 	lmdb=$(sed -n 's/.* \([0-9.]*\) bytes per binding/\1/p' "$store.fill.txt")
-	read -r _ serve rss hwm later anon file cpu < <(run "n$n" 10.0.0.0/8 "10.0.0.2 - 10.255.255.254" "$store")
+	read -r _ serve rss hwm later anon file cpu < \
+		<(run "n$n" 10.0.0.0/8 "10.0.0.2 - 10.255.255.254" "$store")
 	[ "$n" = 0 ] && base8=$anon
 	if [ "$n" = 0 ]; then
 		per8=- perall=-
 	else
 		per8=$(( (anon - base8) / n )) perall=$(( (anon - base24) / n ))
 	fi
-	printf '%-9s %9.3fs %7.2fs %s %s %s %s %s %10s %11s %9s\n' "$n" "$serve" "$cpu" "$(mib "$rss")" "$(mib "$hwm")" \
-		"$(mib "$later")" "$(mib "$anon")" "$(mib "$file")" "$per8" "$perall" "${lmdb:--}"
+	printf '%-9s %9.3fs %7.2fs %s %s %s %s %s %10s %11s %9s\n' "$n" "$serve" "$cpu" \
+		"$(mib "$rss")" "$(mib "$hwm")" "$(mib "$later")" "$(mib "$anon")" "$(mib "$file")" \
+		"$per8" "$perall" "${lmdb:--}"
 done
 echo "(anonymous RSS of a /24 scope with an empty store: $(mib "$base24"))"

@@ -303,7 +303,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	}
 	urcu_qsbr_thread_online();
 	/* The tables at their size for what is stored, before it comes (one resize). */
-	bt_table_reserve(rt->table, store_count(p->store) + (uint64_t)rt->n_workers * DP_RECORD_LOW);
+	bt_table_reserve(rt->table,
+			 store_count(p->store) + (uint64_t)rt->n_workers * DP_RECORD_LOW);
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
 		dp_requeue_abort(l.rq);

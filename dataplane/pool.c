@@ -336,7 +336,8 @@ static int runs_init(struct dp_pool *pool, const struct dp_scope *s)
 			while (y < n_res && res[y] < cur) {
 				y++;
 			}
-			if (x < s->n_exclusions && (y == n_res || s->exclusions[x].first <= res[y])) {
+			if (x < s->n_exclusions &&
+			    (y == n_res || s->exclusions[x].first <= res[y])) {
 				cf = s->exclusions[x].first;
 				cl = s->exclusions[x].last;
 			} else if (y < n_res) {

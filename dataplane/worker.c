@@ -546,7 +546,8 @@ int dp_workers_grow(struct dp_runtime *rt)
 	for (uint32_t i = 0; i < rt->n_workers; i++) {
 		const struct bt_writer *wr = &rt->workers[i].eng.writer;
 
-		if (bt_writer_free(wr) < DP_RECORD_LOW && wr->n_records < rt->workers[i].max_records) {
+		if (bt_writer_free(wr) < DP_RECORD_LOW &&
+		    wr->n_records < rt->workers[i].max_records) {
 			int r = dp_worker_grow(rt, i);
 
 			rc = r == -ENOMEM ? r : rc;

@@ -1,13 +1,15 @@
 /*
  * bindings_fill: pre-fill a store with N active bindings, for bench/bindings.sh.
  *
- *   leasewire-bindings-fill DIR N FIRST-ADDRESS [PCAP]
+ *   leasewire-bindings-fill DIR N FIRST-ADDRESS [PCAP [CLIENTS]]
  *
  * Writes N ACTIVE bindings with the store API (relaxed sync, batches of 64 k changes): the
  * addresses FIRST-ADDRESS, FIRST-ADDRESS + 1, ..., each for its own client (htype 1, chaddr
  * 02:4c:i), leased from now for a year. With PCAP, also writes one DHCPDISCOVER from a
  * client that has no binding (chaddr 02:4d:00:00:00:01), broadcast, for the server to answer
- * once it serves. Prints the LMDB bytes per binding (the data file's allocated blocks).
+ * once it serves; with CLIENTS, one DISCOVER from each of that many such clients (02:4d:i),
+ * for bench/workers.sh (N may then be 0). Prints the LMDB bytes per binding (the data file's
+ * allocated blocks).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,31 +38,29 @@ static uint16_t ip_csum(const uint8_t *h, size_t n)
 	return (uint16_t)~sum;
 }
 
-/* One 342-byte broadcast DHCPDISCOVER in a pcap file (Ethernet link type). */
-static int write_discover(const char *path)
+/* One 342-byte broadcast DHCPDISCOVER from client 02:4d:<id>. */
+static void discover(uint8_t f[342], uint32_t id)
 {
-	static const uint8_t mac[6] = {0x02, 0x4d, 0, 0, 0, 1};
-	uint8_t f[342] = {0}, *ip = f + 14, *udp = ip + 20, *bootp = udp + 8, *o;
-	uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-	uint32_t rec[4] = {0, 0, sizeof(f), sizeof(f)};
-	FILE *fp;
+	uint8_t mac[6] = {0x02, 0x4d}, *ip = f + 14, *udp = ip + 20, *bootp = udp + 8, *o;
 
+	lw_put32(mac + 2, id);
+	memset(f, 0, 342);
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
 	f[12] = 0x08;
 	ip[0] = 0x45;
-	lw_put16(ip + 2, (uint16_t)(sizeof(f) - 14));
+	lw_put16(ip + 2, (uint16_t)(342 - 14));
 	ip[8] = 64;
 	ip[9] = 17;
 	lw_put32(ip + 16, 0xffffffffu);
 	lw_put16(ip + 10, ip_csum(ip, 20));
 	lw_put16(udp, 68);
 	lw_put16(udp + 2, 67);
-	lw_put16(udp + 4, (uint16_t)(sizeof(f) - 34));
+	lw_put16(udp + 4, (uint16_t)(342 - 34));
 	bootp[0] = 1;
 	bootp[1] = 1;
 	bootp[2] = 6;
-	lw_put32(bootp + 4, 0x4c570001);
+	lw_put32(bootp + 4, 0x4c570000 + id);
 	lw_put16(bootp + 10, 0x8000);
 	memcpy(bootp + 28, mac, 6);
 	lw_put32(bootp + 236, 0x63825363);
@@ -69,14 +69,29 @@ static int write_discover(const char *path)
 	*o++ = 1;
 	*o++ = 1;
 	*o = 255;
-	fp = fopen(path, "wb");
+}
+
+/* @p n DISCOVERs from clients 1..n in a pcap file (Ethernet link type). */
+static int write_discovers(const char *path, uint32_t n)
+{
+	uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+	uint32_t rec[4] = {0, 0, 342, 342};
+	uint8_t f[342];
+	FILE *fp = fopen(path, "wb");
+
 	if (fp == NULL) {
 		return -errno;
 	}
-	if (fwrite(hdr, sizeof(hdr), 1, fp) != 1 || fwrite(rec, sizeof(rec), 1, fp) != 1 ||
-	    fwrite(f, sizeof(f), 1, fp) != 1) {
+	if (fwrite(hdr, sizeof(hdr), 1, fp) != 1) {
 		fclose(fp);
 		return -EIO;
+	}
+	for (uint32_t i = 1; i <= n; i++) {
+		discover(f, i);
+		if (fwrite(rec, sizeof(rec), 1, fp) != 1 || fwrite(f, sizeof(f), 1, fp) != 1) {
+			fclose(fp);
+			return -EIO;
+		}
 	}
 	return fclose(fp) == 0 ? 0 : -errno;
 }
@@ -96,7 +111,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = strtoull(argv[2], NULL, 10);
-	if (argc > 4 && write_discover(argv[4]) != 0) {
+	if (argc > 4 && write_discovers(argv[4], argc > 5 ? (uint32_t)atoi(argv[5]) : 1) != 0) {
 		fprintf(stderr, "cannot write %s\n", argv[4]);
 		return 1;
 	}

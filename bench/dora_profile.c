@@ -178,11 +178,12 @@ int main(int argc, char **argv)
 	uint32_t *addr = calloc(n ? n : 1, sizeof(*addr));
 	char err[256];
 	uint64_t ok = 0;
+	int rc = 1;
 
 	v.cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	if (v.cfg == NULL || addr == NULL) {
-		fprintf(stderr, "config: %s\n", err);
-		return 1;
+		fprintf(stderr, "config: %s\n", v.cfg == NULL ? err : "out of memory");
+		goto out;
 	}
 	urcu_qsbr_register_thread();
 	t = bt_table_new(dp_config_capacity(v.cfg));
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
 	if (t == NULL || v.e.pools == NULL ||
 	    bt_writer_init(&v.e.writer, t, 0, n * 2 + 65536) != 0) {
 		fprintf(stderr, "out of memory\n");
-		return 1;
+		goto out_tables;
 	}
 	bt_table_reserve(t, (uint64_t)n * 2);
 	v.e.id = 0;
@@ -223,14 +224,17 @@ int main(int argc, char **argv)
 		}
 		printf("round %u: %llu renewals ACKed\n", r, (unsigned long long)ok);
 	}
+	rc = ok == n ? 0 : 1;
+out_tables:
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
 	bt_table_free(t);
 	bt_writer_deinit(&v.e.writer);
 	dp_pools_free(v.e.pools);
-	dp_config_free(v.cfg);
 	urcu_qsbr_unregister_thread();
+out:
+	dp_config_free(v.cfg);
 	free(addr);
-	return ok == n ? 0 : 1;
+	return rc;
 }

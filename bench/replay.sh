@@ -9,6 +9,10 @@
 #
 #   bench/replay.sh [LEASEWIRED] [SECONDS]
 #
+# LW_BENCH_POLICIES=N gives the scope N policies (issue 14) that no request matches, so every
+# request evaluates all of them (an OR of a vendor-class wildcard and a MAC prefix each); each
+# owns 12 addresses of 198.19.200.0/24, away from the addresses the pcaps' clients ask for.
+#
 # The worker runs on the last CPU, the control lcore on the first. Run it on an otherwise idle
 # machine; figures on a shared 2-core VM swing by tens of percent between runs.
 set -euo pipefail
@@ -28,6 +32,21 @@ else
 	mem="--no-huge -m 512 --no-shconf"
 fi
 
+policies() {
+	local n=${LW_BENCH_POLICIES:-0} i sep=""
+	[ "$n" -gt 0 ] || return 0
+	printf ', "policies": ['
+	for ((i = 0; i < n; i++)); do
+		printf '%s{ "name": "p%d", "condition": "or", "conditions": [' "$sep" "$i"
+		printf '{ "type": "vendor-class", "values": [ "bench-vendor-%d*" ] },' "$i"
+		printf '{ "type": "mac-address", "values": [ "0e:%02x:*" ] } ],' "$i"
+		printf ' "ranges": [ "198.19.200.%d - 198.19.200.%d" ] }' \
+			$((i * 12 + 1)) $((i * 12 + 12))
+		sep=", "
+	done
+	printf ']'
+}
+
 run() {
 	local name=$1 pcap=$2 durability=$3 store=${4:-}
 	rm -rf "$work/store"
@@ -38,7 +57,7 @@ run() {
   "ports": [ { "name": "replay", "device": "net_pcap0,rx_pcap=$pcap,infinite_rx=1",
                "interfaces": [ { "address": "198.18.0.1/15" } ] } ],
   "scopes": [ { "name": "bench", "subnet": "198.18.0.0/15",
-                "pools": [ "198.19.10.1 - 198.19.255.254" ], "lease-time": 3600,
+                "pools": [ "198.19.10.1 - 198.19.255.254" ], "lease-time": 3600$(policies),
                 "options": { "routers": [ "198.18.0.1" ], "domain-name-servers": [ "198.18.0.1" ],
                              "domain-name": "bench.leasewire.test" } } ]
 }

@@ -509,6 +509,56 @@ static int b_resv_add(const struct cmd_def *d, struct args *a, const char **comm
 	return set_file(*arguments, CTL_KEY_RESERVATION, a->pos[1], err, errlen);
 }
 
+/* policy list|show|add|update|del|reorder: NAME, FILE, ORDER by position, --scope. */
+static int b_policy(const struct cmd_def *d, struct args *a, const char **command,
+		    json_t **arguments, char *err, size_t errlen)
+{
+	json_t *o = *arguments;
+	size_t file = d->cmd == CTL_CMD_POLICY_ADD ? 0 : 1;
+	int ret = 0;
+
+	(void)command;
+	if (a->opt[O_SCOPE] != NULL) {
+		ret = put_name(d, o, CTL_KEY_SCOPE, a->opt[O_SCOPE], "--scope", err, errlen);
+	}
+	if (ret == 0 && d->cmd != CTL_CMD_POLICY_LIST && d->cmd != CTL_CMD_POLICY_ADD) {
+		ret = put_name(d, o, CTL_KEY_NAME, a->pos[0], "NAME", err, errlen);
+	}
+	if (ret == 0 && (d->cmd == CTL_CMD_POLICY_ADD || d->cmd == CTL_CMD_POLICY_UPDATE)) {
+		ret = set_file(o, CTL_KEY_POLICY, a->pos[file], err, errlen);
+	}
+	if (ret == 0 && d->cmd == CTL_CMD_POLICY_REORDER) {
+		char *end = NULL;
+		unsigned long v = strtoul(a->pos[1], &end, 10);
+
+		if (end == a->pos[1] || *end != '\0' || v < 1 || v > 100000) {
+			return usage_err(d, err, errlen, "ORDER \"%." ECHO_MAX "s\" is not a "
+					 "processing order 1..100000", a->pos[1]);
+		}
+		if (json_object_set_new(o, CTL_KEY_PROCESSING_ORDER,
+					json_integer((json_int_t)v)) != 0) {
+			return nomem(err, errlen);
+		}
+	}
+	return ret;
+}
+
+/* mac-filter add|del allow|deny PATTERN */
+static int b_mac_filter(const struct cmd_def *d, struct args *a, const char **command,
+			json_t **arguments, char *err, size_t errlen)
+{
+	(void)command;
+	if (strcmp(a->pos[0], "allow") != 0 && strcmp(a->pos[0], "deny") != 0) {
+		return usage_err(d, err, errlen, "\"%." ECHO_MAX "s\" is neither allow nor deny",
+				 a->pos[0]);
+	}
+	if (set_str(*arguments, CTL_KEY_LIST, a->pos[0]) != 0 ||
+	    set_str(*arguments, CTL_KEY_PATTERN, a->pos[1]) != 0) {
+		return nomem(err, errlen);
+	}
+	return 0;
+}
+
 static int b_resv_del(const struct cmd_def *d, struct args *a, const char **command,
 		      json_t **arguments, char *err, size_t errlen)
 {
@@ -823,6 +873,42 @@ static const struct cmd_def cmd_defs[] = {
 			    "--client-id ID",
 		.cmd = CTL_CMD_RESERVATION_DEL, .pos = { "SCOPE", "ADDRESS" }, .min_pos = 1,
 		.max_pos = 2, .opts = KEY_OPTS, .build = b_resv_del,
+	}, {
+		.word = "policy", .sub = "list", .synopsis = "policy list [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_LIST, .opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "policy", .sub = "show", .synopsis = "policy show NAME [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_GET, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "policy", .sub = "add", .synopsis = "policy add FILE|- [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_ADD, .pos = { "FILE" }, .min_pos = 1, .max_pos = 1,
+		.opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "policy", .sub = "update",
+		.synopsis = "policy update NAME FILE|- [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_UPDATE, .pos = { "NAME", "FILE" }, .min_pos = 2,
+		.max_pos = 2, .opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "policy", .sub = "del", .synopsis = "policy del NAME [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_DEL, .pos = { "NAME" }, .min_pos = 1, .max_pos = 1,
+		.opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "policy", .sub = "reorder",
+		.synopsis = "policy reorder NAME ORDER [--scope NAME]",
+		.cmd = CTL_CMD_POLICY_REORDER, .pos = { "NAME", "ORDER" }, .min_pos = 2,
+		.max_pos = 2, .opts = OB(O_SCOPE), .build = b_policy,
+	}, {
+		.word = "mac-filter", .sub = "show", .synopsis = "mac-filter show",
+		.cmd = CTL_CMD_MAC_FILTER_GET, .build = b_plain,
+	}, {
+		.word = "mac-filter", .sub = "add", .synopsis = "mac-filter add allow|deny PATTERN",
+		.cmd = CTL_CMD_MAC_FILTER_ADD, .pos = { "LIST", "PATTERN" }, .min_pos = 2,
+		.max_pos = 2, .build = b_mac_filter,
+	}, {
+		.word = "mac-filter", .sub = "del", .synopsis = "mac-filter del allow|deny PATTERN",
+		.cmd = CTL_CMD_MAC_FILTER_DEL, .pos = { "LIST", "PATTERN" }, .min_pos = 2,
+		.max_pos = 2, .build = b_mac_filter,
 	}, {
 		.word = "exclusion", .sub = "add", .synopsis = "exclusion add SCOPE RANGE",
 		.cmd = CTL_CMD_EXCLUSION_ADD, .pos = { "SCOPE", "RANGE", "RANGE", "RANGE" },

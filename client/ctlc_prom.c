@@ -39,6 +39,7 @@ static const struct {
 #define X(member, stat, help) { stat, help },
 	LW_COUNTER_TABLE(S, E)
 	LW_STORE_COUNTER_TABLE(X)
+	LW_CTL_COUNTER_TABLE(X)
 #undef S
 #undef E
 #undef X

@@ -146,7 +146,15 @@
 	X(FO_NOT_SERVING, "failover_not_serving", "The failover service level forbids an " \
 	  "answer (NONE; RENEW_ONLY but for a renewal; relationship not running).") \
 	X(FO_PARTNER_CLIENT, "failover_partner_client", \
-	  "BALANCED: the client hashes to the partner.")
+	  "BALANCED: the client hashes to the partner.") \
+	/* policies and the link-layer filter (dataplane/policy.h) */ \
+	X(POLICY_DENIED, "policy_denied", "The client's policy denies it service (deny).") \
+	X(POLICY_EXHAUSTED, "policy_range_exhausted", "No free address in the ranges of the " \
+	  "client's policy.") \
+	X(MAC_DENIED, "mac_denied", "The client's MAC address matches the server's deny " \
+	  "filter (server.mac-filter.deny).") \
+	X(MAC_NOT_ALLOWED, "mac_not_allowed", "The server's allow filter is in use and the " \
+	  "client's MAC address matches none of it (server.mac-filter.allow).")
 
 /*
  * X(member, stat, help): the store committer's counters (struct committer_stats, summed by
@@ -156,11 +164,29 @@
 	X(batches, "store-commits", "Store transactions committed.") \
 	X(changes, "store-changes", "Binding changes written to the store.") \
 	X(failures, "store-commit-failures", "Store transactions that failed.") \
+	X(full_failures, "store-full-failures", "Of store-commit-failures, the map was at " \
+	  "server.store-max-size (event=store-unavailable reason=full).") \
+	X(io_failures, "store-io-failures", "Of store-commit-failures, any other error: " \
+	  "disk I/O, no space (event=store-unavailable reason=io).") \
+	X(store_reopens, "store-reopens", "Store environment reopened after a failed meta " \
+	  "page write (event=store-reopened).") \
 	X(commit_ns_total, "store-commit-ns", "Wall time spent writing batches (ns).") \
 	X(apply_ns_total, "store-apply-ns", \
 	  "Of store-commit-ns, applying changes before the commit's write-out and sync (ns).") \
 	X(cpu_ns_total, "store-committer-cpu-ns", "Committer thread CPU time in busy rounds (ns).") \
 	X(max_batch_seen, "store-batch-max", "Largest batch committed (changes).")
+
+/*
+ * X(member, stat, help): the control socket's counters (struct ctl_stats, controlplane/ctl.h);
+ * shown by statistic-get when the socket is open.
+ */
+#define LW_CTL_COUNTER_TABLE(X) \
+	X(write_timeouts, "control-write-timeouts", "Control connections closed because the " \
+	  "client did not read its answer within the timeout.") \
+	X(read_timeouts, "control-read-timeouts", "Control requests not complete within the " \
+	  "timeout.") \
+	X(refused_busy, "control-refused-busy", "Control connections refused: " \
+	  "too many were open.")
 
 /*
  * X(member, name, tel, bucket, help): the committer's histograms (fixed buckets, struct

@@ -105,6 +105,43 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 	[CTL_CMD_LIST_COMMANDS] = {
 		"list-commands", "the protocol commands the server knows", NULL, 0,
 	},
+	[CTL_CMD_MAC_FILTER_ADD] = {
+		"mac-filter-add", "add PATTERN to the allow or deny list",
+		ARGS(REQ(CTL_KEY_LIST, STRING), REQ(CTL_KEY_PATTERN, STRING)), 0,
+	},
+	[CTL_CMD_MAC_FILTER_DEL] = {
+		"mac-filter-del", "remove PATTERN from the allow or deny list",
+		ARGS(REQ(CTL_KEY_LIST, STRING), REQ(CTL_KEY_PATTERN, STRING)), 0,
+	},
+	[CTL_CMD_MAC_FILTER_GET] = {
+		"mac-filter-get", "the MAC filter's allow and deny lists", NULL, 0,
+	},
+	[CTL_CMD_POLICY_ADD] = {
+		"policy-add", "add the policy held in FILE (to a scope, else the server)",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_POLICY, OBJECT)), 0,
+	},
+	[CTL_CMD_POLICY_DEL] = {
+		"policy-del", "delete a policy",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_NAME, STRING)), 0,
+	},
+	[CTL_CMD_POLICY_GET] = {
+		"policy-get", "one policy, as in the configuration file",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_NAME, STRING)), 0,
+	},
+	[CTL_CMD_POLICY_LIST] = {
+		"policy-list", "the policies of a scope, else the server's, in processing order",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING)), 0,
+	},
+	[CTL_CMD_POLICY_REORDER] = {
+		"policy-reorder", "move a policy to processing order ORDER; the others follow",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_NAME, STRING),
+		     REQ(CTL_KEY_PROCESSING_ORDER, INTEGER)), 0,
+	},
+	[CTL_CMD_POLICY_UPDATE] = {
+		"policy-update", "replace policy NAME by the one in FILE",
+		ARGS(OPT(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_NAME, STRING),
+		     REQ(CTL_KEY_POLICY, OBJECT)), 0,
+	},
 	[CTL_CMD_RESERVATION_ADD] = {
 		"reservation-add", "add the reservation held in FILE",
 		ARGS(REQ(CTL_KEY_SCOPE, STRING), REQ(CTL_KEY_RESERVATION, OBJECT)), 0,

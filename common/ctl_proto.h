@@ -37,6 +37,10 @@
 #define CTL_KEY_EXIT_VALUE	"exit-value"
 #define CTL_KEY_SERVER		"server"
 #define CTL_KEY_RELATIONSHIP	"relationship"
+#define CTL_KEY_POLICY		"policy"
+#define CTL_KEY_PROCESSING_ORDER	"processing-order"
+#define CTL_KEY_LIST		"list"
+#define CTL_KEY_PATTERN		"pattern"
 
 /** The protocol commands, in name order (list-commands answers in this order). */
 enum ctl_cmd_id {
@@ -62,6 +66,15 @@ enum ctl_cmd_id {
 	CTL_CMD_LEASE4_UPDATE,
 	CTL_CMD_LEASE4_WIPE,
 	CTL_CMD_LIST_COMMANDS,
+	CTL_CMD_MAC_FILTER_ADD,
+	CTL_CMD_MAC_FILTER_DEL,
+	CTL_CMD_MAC_FILTER_GET,
+	CTL_CMD_POLICY_ADD,
+	CTL_CMD_POLICY_DEL,
+	CTL_CMD_POLICY_GET,
+	CTL_CMD_POLICY_LIST,
+	CTL_CMD_POLICY_REORDER,
+	CTL_CMD_POLICY_UPDATE,
 	CTL_CMD_RESERVATION_ADD,
 	CTL_CMD_RESERVATION_DEL,
 	CTL_CMD_RESERVATION_LIST,

@@ -67,6 +67,7 @@ const struct dhcp4_opt_def dhcp4_opts_table[256] = {
 	ROW(40, "nis-domain", STRING, 0),
 	ROW(41, "nis-servers", IPV4_LIST, 0),
 	ROW(42, "ntp-servers", IPV4_LIST, KEY),
+	ROW(43, "vendor-encapsulated-options", SUBOPTS, KEY),
 	ROW(44, "netbios-name-servers", IPV4_LIST, KEY),
 	ROW(45, "netbios-dd-server", IPV4_LIST, 0),
 	ROW(46, "netbios-node-type", UINT8, 0),
@@ -107,7 +108,10 @@ const struct dhcp4_opt_def dhcp4_opts_table[256] = {
 	ROW(76, "streettalk-directory-assistance-servers", IPV4_LIST, 0),
 	OWNED(82, "relay-agent-information", HEX, SRV,
 	      "relay agent information is echoed from the relay"),
+	ROW(119, "domain-search", DOMAINS, KEY),
+	ROW(121, "classless-static-routes", ROUTES, KEY),
 	ROW(150, "tftp-server-address", IPV4_LIST, 0),
+	ROW(249, "ms-classless-static-routes", ROUTES, KEY),
 };
 
 static const char *const type_names[DHCP4_OT_COUNT] = {
@@ -120,7 +124,56 @@ static const char *const type_names[DHCP4_OT_COUNT] = {
 	[DHCP4_OT_UINT32] = "uint32",
 	[DHCP4_OT_INT32] = "int32",
 	[DHCP4_OT_HEX] = "hex",
+	[DHCP4_OT_ROUTES] = "routes",
+	[DHCP4_OT_DOMAINS] = "domain-list",
+	[DHCP4_OT_SUBOPTS] = "suboptions",
 };
+
+/* One RFC 3442 route at @v (@n bytes left): its length, or 0 when malformed. */
+static size_t route_len(const uint8_t *v, size_t n)
+{
+	size_t need;
+
+	if (n == 0 || v[0] > 32) {
+		return 0;
+	}
+	need = 1 + (v[0] + 7u) / 8 + 4;
+	return need <= n ? need : 0;
+}
+
+/* One wire-form name at @v (@n bytes left): its length with the root label, or 0. */
+static size_t name_len(const uint8_t *v, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && v[i] != 0) {
+		if (v[i] > 63 || i + 1 + v[i] >= n) {
+			return 0;
+		}
+		i += 1u + v[i];
+	}
+	return i < n && i != 0 && i + 1 <= 255 ? i + 1 : 0;
+}
+
+/* A whole value made of items @item measures: every byte covered, at least one item. */
+static bool items_fit(size_t (*item)(const uint8_t *, size_t), const uint8_t *v, size_t len)
+{
+	size_t at = 0, k;
+
+	while (at < len) {
+		k = item(v + at, len - at);
+		if (k == 0) {
+			return false;
+		}
+		at += k;
+	}
+	return len != 0;
+}
+
+static size_t subopt_len(const uint8_t *v, size_t n)
+{
+	return n >= 2 && 2u + v[1] <= n ? 2u + v[1] : 0;
+}
 
 const char *dhcp4_opts_owned(uint8_t code)
 {
@@ -183,6 +236,12 @@ bool dhcp4_opts_fits(enum dhcp4_opt_type t, const uint8_t *v, size_t len)
 		return len == 2;
 	case DHCP4_OT_HEX:
 		return true;
+	case DHCP4_OT_ROUTES:
+		return items_fit(route_len, v, len);
+	case DHCP4_OT_DOMAINS:
+		return items_fit(name_len, v, len);
+	case DHCP4_OT_SUBOPTS:
+		return items_fit(subopt_len, v, len);
 	case DHCP4_OT_NONE:
 	case DHCP4_OT_COUNT:
 		break;
@@ -256,6 +315,41 @@ size_t dhcp4_opts_format_as(enum dhcp4_opt_type t, const uint8_t *v, size_t len,
 		return add(buf, size, 0, "%u", be32(v));
 	case DHCP4_OT_INT32:
 		return add(buf, size, 0, "%d", (int)(int32_t)be32(v));
+	case DHCP4_OT_ROUTES:
+		for (size_t i = 0; i < len; i += route_len(v + i, len - i)) {
+			uint8_t dst[4] = { 0, 0, 0, 0 };
+			size_t sig = (v[i] + 7u) / 8;
+
+			memcpy(dst, v + i + 1, sig);
+			at = add(buf, size, at, "%s%s/%u", i != 0 ? ", " : "",
+				 lw_ip4_fmt(lw_get32(dst)).s, v[i]);
+			at = add(buf, size, at, " %s", lw_ip4_fmt(lw_get32(v + i + 1 + sig)).s);
+		}
+		return at;
+	case DHCP4_OT_DOMAINS:
+		for (size_t i = 0; i < len; i++) {
+			bool first = true;
+
+			at = add(buf, size, at, "%s", i != 0 ? ", " : "");
+			for (; v[i] != 0; i += 1u + v[i]) {
+				at = add(buf, size, at, "%s", first ? "" : ".");
+				for (int k = 0; k < v[i]; k += 32) {	/* add() takes 47 */
+					int n = v[i] - k < 32 ? v[i] - k : 32;
+
+					at = add(buf, size, at, "%.*s", n, (const char *)v + i + 1 + k);
+				}
+				first = false;
+			}
+		}
+		return at;
+	case DHCP4_OT_SUBOPTS:
+		for (size_t i = 0; i < len; i += 2u + v[i + 1]) {
+			at = add(buf, size, at, "%s%u=", i != 0 ? ", " : "", v[i]);
+			for (size_t k = 0; k < v[i + 1]; k++) {
+				at = add(buf, size, at, "%s%02x", k != 0 ? ":" : "", v[i + 2 + k]);
+			}
+		}
+		return at;
 	case DHCP4_OT_HEX:
 	case DHCP4_OT_NONE:
 	case DHCP4_OT_COUNT:

@@ -33,6 +33,15 @@ enum dhcp4_opt_type {
 	DHCP4_OT_UINT32,	/**< network order: "uint32" */
 	DHCP4_OT_INT32,		/**< network order, two's complement: "int32" */
 	DHCP4_OT_HEX,		/**< any bytes, written "01:02:03": "hex" */
+	/** RFC 3442 classless routes, 1..n of (width, significant destination octets, router),
+	 *  written "198.18.5.0/24 198.18.0.1": "routes" */
+	DHCP4_OT_ROUTES,
+	/** RFC 3397 domain search list, 1..n names in DNS wire form (no compression), written
+	 *  "example.test": "domain-list" */
+	DHCP4_OT_DOMAINS,
+	/** encapsulated sub-options, 1..n of (code, length, value), written as a list of
+	 *  {code, type, value} like "custom" (option 43): "suboptions" */
+	DHCP4_OT_SUBOPTS,
 	DHCP4_OT_COUNT
 };
 

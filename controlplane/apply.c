@@ -12,11 +12,13 @@
  * the new free lists; after the grace period (no worker uses the old pools any more) a scan
  * collects every free address that is not queued in the new pools, waits until everything
  * the workers posted is durable (a FREE must be on disk before another worker may reuse the
- * address), checks again, and sends each to its owner worker (DP_CMD_REQUEUE). The scan
+ * address), checks again, and sends each to its owner worker (DP_CMD_REQUEUE), in slices over
+ * the control loop's next turns (the requeue scan below). The scan
  * reads the workers' queued bitmaps while they run: a stale bit either makes us skip an
  * address the worker has just taken (it is bound: right to skip) or send one it has just
  * queued (the worker ignores duplicates), so that race is harmless.
  */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +92,7 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 		return "server.mbufs: changing it needs a restart";
 	}
 	if (strcmp(nc->store_path, cur->store_path) != 0 || nc->durability != cur->durability ||
-	    nc->store_map_mb != cur->store_map_mb || nc->store_max_mb != cur->store_max_mb) {
+	    nc->store_map_mb != cur->store_map_mb) {
 		return "server.store/durability: changing the store needs a restart";
 	}
 	if (strcmp(nc->control_socket, cur->control_socket) != 0 ||
@@ -121,133 +123,267 @@ static const char *needs_restart(const struct dp_config *cur, const struct dp_co
 	return NULL;
 }
 
-struct requeue_scan {
-	struct cp_apply *a;
-	uint64_t sent, lost;
-};
+/*
+ * The requeue scan (issue 11 item 10): it looks up every address of every pool, so on a /8 it
+ * must neither hold the RCU read side nor the control loop for its whole length. It runs as a
+ * job of three phases, a slice per loop turn (cp_apply_progress()):
+ *   COLLECT  RQ_SLICE addresses per turn from a cursor (scope, range, address), online only
+ *            during the slice, a quiescent state every 1024 lookups; no record pointer is
+ *            kept between addresses;
+ *   DURABLE  until everything the workers had posted when COLLECT ended is durable (checked
+ *            once per turn, never slept on), or RQ_DURABLE_MS have passed: then the store is
+ *            not keeping up and the scan is retried at the next reclaim tick;
+ *   SEND     RQ_SLICE candidates per turn, each looked up again (taken meanwhile: skipped).
+ * A configuration applied meanwhile (new pools) starts the scan again; a scan asked for while
+ * one runs is run again after it.
+ */
+#define RQ_SLICE 65536
+#define RQ_DURABLE_MS 2000
+
+enum rq_phase { RQ_IDLE, RQ_COLLECT, RQ_DURABLE, RQ_SEND };
 
 struct candidate {
 	uint32_t addr, scope, worker;
 };
 
-/* Every free address of the pools that no free list holds. Online (RCU read side). */
-static size_t collect_free(struct cp_apply *ap, struct candidate **out)
+struct cp_requeue {
+	enum rq_phase phase;
+	bool again;			/* asked for again while running */
+	const char *why;		/* for the log (a static string) */
+	uint64_t gen;			/* cp_apply.reloads when it started */
+	uint32_t sc, ri;		/* COLLECT cursor: scope, range ... */
+	uint64_t a;			/* ... and address (0: the range's first) */
+	struct candidate *v;
+	size_t n, cap, next;		/* SEND cursor: next */
+	uint64_t want[DP_MAX_WORKERS];	/* what must be durable before SEND */
+	uint64_t since_ms;		/* DURABLE began */
+	uint64_t sent, lost, qs, slices;
+};
+
+static uint64_t mono_ms(void)
 {
-	struct dp_pools *p = ap->rt->snap->pools;
-	struct candidate *v = NULL;
-	size_t n = 0, cap = 0;
+	struct timespec ts;
 
-	for (uint32_t sc = 0; sc < p->n_scopes; sc++) {
-		const struct dp_pool *pool = &p->pools[sc];
-		const struct dp_scope *s = pool->scope;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
-		for (uint32_t i = 0; i < pool->n_ranges; i++) {
-			for (uint64_t a = pool->ranges[i].first; a <= pool->ranges[i].last; a++) {
-				const struct bt_binding *b;
-				int w;
+static bool add_candidate(struct cp_requeue *rq, struct candidate c)
+{
+	if (rq->n == rq->cap) {
+		size_t cap = rq->cap ? rq->cap * 2 : 256;
+		struct candidate *nv = realloc(rq->v, cap * sizeof(*nv));
 
-				if ((a & 4095) == 0) {
-					/* No pointer is held across addresses: let grace periods
-					 * (and so the workers' record recycling) go on. */
-					urcu_qsbr_quiescent_state();
-				}
-				b = bt_lookup_addr(ap->rt->table, (uint32_t)a);
-				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
-				     b->state != BT_BACKUP) ||
-				    !dp_scope_in_pool(s, (uint32_t)a) ||
-				    dp_scope_find_reservation_addr(s, (uint32_t)a) != NULL) {
-					continue;
-				}
-				w = dp_pool_owner(p, sc, (uint32_t)a);
-				if (dp_slice_queued(p, (uint32_t)w, sc, (uint32_t)a)) {
-					continue;
-				}
-				if (n == cap) {
-					struct candidate *nv;
-
-					cap = cap ? cap * 2 : 256;
-					nv = realloc(v, cap * sizeof(*v));
-					if (nv == NULL) {
-						*out = v;
-						return n;
-					}
-					v = nv;
-				}
-				v[n++] = (struct candidate){(uint32_t)a, sc, (uint32_t)w};
-			}
+		if (nv == NULL) {
+			return false;
 		}
+		rq->v = nv;
+		rq->cap = cap;
 	}
-	*out = v;
-	return n;
+	rq->v[rq->n++] = c;
+	return true;
 }
 
 /*
- * Wait (bounded) until every change the workers have posted so far is durable. An address
- * one worker freed must not reach another before its FREE is on disk: the other's next change
- * to it comes through another ring, and the committer does not order rings.
+ * COLLECT, one slice: every free address of the pools that no free list holds. Online (RCU
+ * read side). @return true when every pool has been looked at.
  */
-static bool all_durable(struct cp_apply *a, unsigned max_ms)
+static bool collect_free(struct cp_apply *ap, struct cp_requeue *rq, uint64_t budget)
 {
-	const struct dp_commit *c = &a->rt->commit;
-	uint64_t want[DP_MAX_WORKERS];
+	struct dp_pools *p = ap->rt->snap->pools;
 
-	for (uint32_t w = 0; w < a->rt->n_workers; w++) {
-		want[w] = c->ops->posted(c->ctx, w);
-	}
-	for (unsigned ms = 0; ms <= max_ms; ms++) {
-		uint32_t w = 0;
 
-		while (w < a->rt->n_workers && c->ops->durable(c->ctx, w) >= want[w]) {
-			w++;
+	for (; rq->sc < p->n_scopes; rq->sc++, rq->ri = 0, rq->a = 0) {
+		const struct dp_pool *pool = &p->pools[rq->sc];
+		const struct dp_scope *s = pool->scope;
+
+		for (; rq->ri < pool->n_ranges; rq->ri++, rq->a = 0) {
+			const struct dp_range *r = &pool->ranges[rq->ri];
+
+			if (rq->a < r->first) {
+				rq->a = r->first;
+			}
+			for (; rq->a <= r->last; rq->a++) {
+				uint32_t a = (uint32_t)rq->a;
+				const struct bt_binding *b;
+				int w;
+
+				if (budget-- == 0) {
+					return false;
+				}
+				if ((budget & 1023) == 0) {
+					/* No pointer is held across addresses: let grace periods
+					 * (and so the workers' record recycling) go on. */
+					urcu_qsbr_quiescent_state();
+					rq->qs++;
+				}
+				b = bt_lookup_addr(ap->rt->table, a);
+				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
+				     b->state != BT_BACKUP) || !dp_scope_in_pool(s, a) ||
+				    dp_scope_find_reservation_addr(s, a) != NULL) {
+					continue;
+				}
+				w = dp_pool_owner(p, rq->sc, a);
+				if (dp_slice_queued(p, (uint32_t)w, rq->sc, a)) {
+					continue;
+				}
+				if (!add_candidate(rq, (struct candidate){a, rq->sc, (uint32_t)w})) {
+					rq->lost++;	/* out of memory: the next scan */
+				}
+			}
 		}
-		if (w == a->rt->n_workers) {
-			return true;
-		}
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
-
-		nanosleep(&ts, NULL);
 	}
-	return false;
+	return true;
 }
 
-/* Queue every free address that no free list holds with its owner worker (DP_CMD_REQUEUE),
- * once what freed it is durable. */
-static void requeue_free(struct cp_apply *a, struct requeue_scan *rs)
+/* SEND, one slice: queue each candidate with its owner worker (DP_CMD_REQUEUE). Online.
+ * @return true when all are sent. */
+static bool send_free(struct cp_apply *a, struct cp_requeue *rq, uint64_t budget)
 {
-	struct candidate *v = NULL;
-	size_t n;
+	size_t end = rq->n - rq->next > budget ? rq->next + budget : rq->n;
 
-	urcu_qsbr_thread_online();
-	n = collect_free(a, &v);
-	urcu_qsbr_thread_offline();
-	if (n == 0 || !all_durable(a, 2000)) {
-		rs->lost += n;	/* store not keeping up: next time */
-		free(v);
-		return;
-	}
-	urcu_qsbr_thread_online();
-	for (size_t i = 0; i < n; i++) {
-		const struct bt_binding *b = bt_lookup_addr(a->rt->table, v[i].addr);
+	for (; rq->next < end; rq->next++) {
+		const struct candidate *c = &rq->v[rq->next];
+		const struct bt_binding *b = bt_lookup_addr(a->rt->table, c->addr);
 
 		/* Taken meanwhile: its new holder's worker hands it back when it is freed. */
 		if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
 			continue;
 		}
-		if (dp_worker_command(&a->rt->workers[v[i].worker], DP_CMD_REQUEUE, v[i].scope,
-				      v[i].addr) == 0) {
-			rs->sent++;
+		if (dp_worker_command(&a->rt->workers[c->worker], DP_CMD_REQUEUE, c->scope,
+				      c->addr) == 0) {
+			rq->sent++;
 		} else {
-			rs->lost++;
+			rq->lost++;
 		}
 	}
-	urcu_qsbr_thread_offline();
-	free(v);
+	return rq->next == rq->n;
+}
+
+static void rq_restart(struct cp_apply *a, struct cp_requeue *rq)
+{
+	rq->phase = RQ_COLLECT;
+	rq->again = false;
+	rq->gen = a->reloads;
+	rq->sc = rq->ri = 0;
+	rq->a = 0;
+	rq->n = rq->next = 0;
+	rq->sent = rq->lost = 0;
+}
+
+/* Ask for a scan: start one, or have the running one run again after it (@p restart: start
+ * it again now, the pools having changed). */
+static void requeue_start(struct cp_apply *a, const char *why, bool restart)
+{
+	struct cp_requeue *rq = a->rq;
+
+	if (rq == NULL) {
+		rq = a->rq = calloc(1, sizeof(*rq));
+		if (rq == NULL) {
+			/* The next reclaim tick asks again (cp_requeue_lost). */
+			atomic_fetch_add_explicit(&a->rt->requeue_lost, 1, memory_order_relaxed);
+			return;
+		}
+	}
+	if (rq->phase != RQ_IDLE && !restart) {
+		rq->again = true;
+		return;
+	}
+	rq->why = why;
+	rq_restart(a, rq);
+}
+
+static void rq_finish(struct cp_apply *a, struct cp_requeue *rq)
+{
+	cp_log(CP_LOG_INFO, "requeue scan (%s): %llu free address(es) handed to their workers%s",
+	       rq->why, (unsigned long long)rq->sent,
+	       rq->lost ? " (rings full or store behind: again at the next reclaim tick)" : "");
+	if (rq->lost) {
+		atomic_fetch_add_explicit(&a->rt->requeue_lost, 1, memory_order_relaxed);
+	}
+	rq->phase = RQ_IDLE;
+	if (rq->again) {
+		rq_restart(a, rq);
+	}
+}
+
+bool cp_apply_progress(struct cp_apply *a)
+{
+	struct cp_requeue *rq = a->rq;
+	const struct dp_commit *c = &a->rt->commit;
+	uint64_t slice = a->requeue_slice ? a->requeue_slice : RQ_SLICE;
+	uint32_t w = 0;
+
+	if (rq == NULL || rq->phase == RQ_IDLE) {
+		return false;
+	}
+	if (rq->gen != a->reloads) {
+		rq_restart(a, rq);	/* new pools */
+	}
+	switch (rq->phase) {
+	case RQ_COLLECT:
+		rq->slices++;
+		urcu_qsbr_thread_online();
+		if (collect_free(a, rq, slice)) {
+			for (w = 0; w < a->rt->n_workers; w++) {
+				rq->want[w] = c->ops->posted(c->ctx, w);
+			}
+			rq->phase = RQ_DURABLE;
+			rq->since_ms = mono_ms();
+		}
+		urcu_qsbr_thread_offline();
+		if (rq->phase == RQ_DURABLE && rq->n == 0) {
+			rq_finish(a, rq);
+		}
+		break;
+	case RQ_DURABLE:
+		/* An address one worker freed must not reach another before its FREE is on
+		 * disk: the other's next change to it comes through another ring, and the
+		 * committer does not order rings. */
+		while (w < a->rt->n_workers && c->ops->durable(c->ctx, w) >= rq->want[w]) {
+			w++;
+		}
+		if (w == a->rt->n_workers) {
+			rq->phase = RQ_SEND;
+		} else if (mono_ms() - rq->since_ms > RQ_DURABLE_MS) {
+			rq->lost += rq->n;	/* store not keeping up: next time */
+			rq_finish(a, rq);
+		}
+		break;
+	case RQ_SEND:
+		rq->slices++;
+		urcu_qsbr_thread_online();
+		if (send_free(a, rq, slice)) {
+			urcu_qsbr_thread_offline();
+			rq_finish(a, rq);
+			break;
+		}
+		urcu_qsbr_thread_offline();
+		break;
+	case RQ_IDLE:
+		break;
+	}
+	return rq->phase != RQ_IDLE;
+}
+
+void cp_apply_requeue_counts(const struct cp_apply *a, uint64_t *slices, uint64_t *qs)
+{
+	*slices = a->rq ? a->rq->slices : 0;
+	*qs = a->rq ? a->rq->qs : 0;
+}
+
+void cp_apply_deinit(struct cp_apply *a)
+{
+	if (a->rq != NULL) {
+		free(a->rq->v);
+		free(a->rq);
+		a->rq = NULL;
+	}
 }
 
 void cp_requeue_lost(struct cp_apply *a)
 {
 	uint64_t lost = atomic_load_explicit(&a->rt->requeue_lost, memory_order_relaxed);
-	struct requeue_scan rs = {.a = a};
 
 	if (lost == a->requeue_lost_seen) {
 		return;
@@ -255,32 +391,18 @@ void cp_requeue_lost(struct cp_apply *a)
 	/* A worker could not hand a freed address to its owner (command ring full): find it,
 	 * and any other address missing from the free lists, again. */
 	a->requeue_lost_seen = lost;
-	requeue_free(a, &rs);
-	cp_log(CP_LOG_INFO, "requeue scan: %llu free address(es) handed back to their workers%s",
-	       (unsigned long long)rs.sent, rs.lost ? " (rings still full: again next tick)" : "");
-	if (rs.lost) {
-		a->requeue_lost_seen--;	/* try again at the next tick */
-	}
+	requeue_start(a, "lost", false);
 }
 
 void cp_requeue_all(struct cp_apply *a, const char *why)
 {
-	struct requeue_scan rs = {.a = a};
-
-	requeue_free(a, &rs);
-	cp_log(CP_LOG_INFO, "requeue scan (%s): %llu free address(es) handed to their workers%s",
-	       why, (unsigned long long)rs.sent, rs.lost ? " (rings full: some left out)" : "");
-	if (rs.lost) {
-		/* The next reclaim tick scans again (cp_requeue_lost). */
-		atomic_fetch_add_explicit(&a->rt->requeue_lost, 1, memory_order_relaxed);
-	}
+	requeue_start(a, why, false);
 }
 
 int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
 		    size_t errlen)
 {
 	const struct dp_config *cur = a->rt->snap->cfg;
-	struct requeue_scan rs = {.a = a};
 	struct dp_snapshot *old;
 	struct dp_pools *pools;
 	struct timespec now;
@@ -316,6 +438,8 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 		       (unsigned long long)dp_config_capacity(cfg),
 		       (unsigned long long)a->rt->table->capacity);
 	}
+	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
+	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
 	old = dp_runtime_publish(a->rt, cfg, pools, &rc);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory publishing the configuration");
@@ -325,19 +449,21 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	}
 	/* Wait until no worker reads the old snapshot, then free it. */
 	urcu_qsbr_synchronize_rcu();
+	dp_pools_carry_freed(pools, old->pools, &a->rt->commit);	/* posted meanwhile */
 	dp_snapshot_free(old);
-	requeue_free(a, &rs);
+	a->reloads++;
+	requeue_start(a, "config-applied", true);	/* over the loop's next turns */
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	a->applied = (uint64_t)now.tv_sec;
-	a->reloads++;
+	/* Before the save: a store held full by the old limit takes the configuration too. */
+	cp_persist_reconfigure(a->persist, a->rt->snap->cfg);
 	saved = cp_persist_save_config(a->persist, a->rt->snap->cfg) == 0;
 	if (!saved) {
 		snprintf(err, errlen, "the store refused it (see the log); it will not survive a "
 			 "restart");
 	}
-	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u "
-	       "requeued=%llu%s", source, a->rt->snap->cfg->n_scopes, a->rt->snap->cfg->n_ifaces,
-	       (unsigned long long)rs.sent, rs.lost ? " (some requeues found a full ring)" : "");
+	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u", source,
+	       a->rt->snap->cfg->n_scopes, a->rt->snap->cfg->n_ifaces);
 	return saved ? 0 : CP_APPLIED_NOT_SAVED;
 }

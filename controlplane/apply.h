@@ -18,6 +18,7 @@
 
 struct dp_runtime;
 struct cp_persist;
+struct cp_requeue;
 
 /** The configuration's owner. Fill rt and persist (both kept, not owned); zero the rest. */
 struct cp_apply {
@@ -26,6 +27,8 @@ struct cp_apply {
 	uint64_t applied;		/**< unix seconds of the last configuration applied */
 	uint64_t reloads;		/**< configurations applied since start */
 	uint64_t requeue_lost_seen;	/**< rt->requeue_lost at the last requeue scan */
+	struct cp_requeue *rq;		/**< the requeue scan (apply.c); NULL until the first */
+	uint64_t requeue_slice;		/**< addresses per requeue slice; 0: 65536 */
 };
 
 /** Return value of cp_apply_config(): applied, but it could not be saved in the store (the
@@ -46,13 +49,33 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 
 /**
  * When workers reported freed addresses they could not hand to their owner (a full command
- * ring), scan the pools and queue every free address no free list holds. Called on the
+ * ring), start a requeue scan: queue every free address no free list holds. Called on the
  * reclaim tick; cheap when nothing was lost.
  */
 void cp_requeue_lost(struct cp_apply *a);
 
 /**
- * Queue every free address (no binding, ended, or BACKUP) that no free list holds, now
- * (failover: the partner's pool became usable in PARTNER-DOWN). @p why is logged.
+ * Start a requeue scan: queue every free address (no binding, ended, or BACKUP) that no free
+ * list holds (failover: the partner's pool became usable in PARTNER-DOWN). @p why (a static
+ * string) is logged when the scan ends. A scan asked for while one runs runs again after it.
  */
 void cp_requeue_all(struct cp_apply *a, const char *why);
+
+/**
+ * Go on with the requeue scan, if one runs (started by cp_requeue_lost(), cp_requeue_all()
+ * or cp_apply_config()): one slice per call, at most requeue_slice addresses looked up or
+ * queued,
+ * online only during the slice and with a quiescent state every 1024 lookups (issue 11 item
+ * 10: a /8 pool holds neither the workers' record recycling nor the control loop). It never
+ * sleeps: it waits for the workers' changes to be durable by coming back. Control thread,
+ * offline; call once per control-loop turn.
+ * @return true while the scan runs (the caller should come back soon).
+ */
+bool cp_apply_progress(struct cp_apply *a);
+
+/** Slices (of lookups: collecting or sending) the requeue scans ran and quiescent states they
+ *  reported (tests, diagnostics). */
+void cp_apply_requeue_counts(const struct cp_apply *a, uint64_t *slices, uint64_t *qs);
+
+/** Free the requeue scan's state. After the control loop; NULL rq is fine. */
+void cp_apply_deinit(struct cp_apply *a);

@@ -154,7 +154,7 @@ struct cs_object {
 };
 
 extern const struct cs_object cs_root, cs_port, cs_iface, cs_scope, cs_reservation,
-	cs_relationship, cs_mgmt, cs_mgmt_partner;
+	cs_relationship, cs_mgmt, cs_mgmt_partner, cs_policy, cs_server_policy, cs_condition;
 
 /* Parse @v (must be an object) into @obj by @o: unknown keys, each row, then @o->post. */
 int cs_parse_object(struct pctx *p, const char *path, json_t *v, const struct cs_object *o,
@@ -196,6 +196,27 @@ json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *
 int cp_rel_name_check(struct pctx *p, const char *path, const json_t *v, void *obj);
 int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *v, void *obj);
 json_t *cp_rel_scopes_json(const struct dp_config *c, const void *obj, bool *ok);
+
+/* --- hooks in config_policy.c: policies, their conditions, the MAC filter ------------------ */
+
+int cp_scope_policies_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_scope_policies_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_server_policies_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_server_policies_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_conditions_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_conditions_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_cond_values_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_cond_values_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_policy_ranges_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_policy_ranges_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_policy_opts_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_policy_opts_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_server_opts_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_server_opts_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_mac_allow_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_mac_allow_json(const struct dp_config *c, const void *obj, bool *ok);
+int cp_mac_deny_parse(struct pctx *p, const char *path, json_t *v, void *obj);
+json_t *cp_mac_deny_json(const struct dp_config *c, const void *obj, bool *ok);
 
 /* --- docs --------------------------------------------------------------------------------- */
 

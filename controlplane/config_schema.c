@@ -525,6 +525,168 @@ int cs_range_value(struct pctx *p, const char *path, json_t *v, bool single_ok,
 	}
 	return 0;
 }
+/* Check a list value: an array of 1.. entries. */
+static int list_value(struct pctx *p, const char *path, const json_t *v, const char *what)
+{
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		return cs_fail_got(p, path, what, v);
+	}
+	return 0;
+}
+
+/* RFC 3442: "198.18.5.0/24 198.18.0.1" each; the destination's host bits must be 0. */
+static int routes_value(struct pctx *p, const char *path, const json_t *v, uint8_t *buf,
+			size_t *len)
+{
+	static const char like[] = "must be a list of routes like \"198.18.5.0/24 198.18.0.1\"";
+	char sub[PATH_LEN];
+	size_t at = 0;
+
+	if (list_value(p, path, v, like) != 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *e = json_array_get(v, i);
+		const char *s = json_is_string(e) ? json_string_value(e) : NULL;
+		const char *slash = s != NULL ? strchr(s, '/') : NULL;
+		char *end = NULL;
+		uint32_t dst, gw;
+		unsigned long w = 0;
+		size_t sig;
+
+		cs_path_idx(sub, path, i);
+		if (slash != NULL) {
+			w = strtoul(slash + 1, &end, 10);
+		}
+		if (slash == NULL || end == slash + 1 || *end != ' ' || w > 32 ||
+		    !ip_parse(s, (size_t)(slash - s), &dst) ||
+		    !ip_parse(end + 1, strlen(end + 1), &gw)) {
+			return cs_fail(p, sub, "%s is not a route like "
+				       "\"198.18.5.0/24 198.18.0.1\"", cs_describe(e).s);
+		}
+		if (w < 32 && (dst & ~prefix_mask((uint8_t)w)) != 0) {
+			return cs_fail(p, sub, "%s: the destination has bits set beyond /%lu",
+				       cs_describe(e).s, w);
+		}
+		sig = (w + 7) / 8;
+		if (at + 1 + sig + 4 > OPT_VALUE_MAX) {
+			return cs_fail(p, path, "must be at most %d bytes", OPT_VALUE_MAX);
+		}
+		buf[at] = (uint8_t)w;
+		for (size_t k = 0; k < sig; k++) {
+			buf[at + 1 + k] = (uint8_t)(dst >> (24 - 8 * k));
+		}
+		lw_put32(buf + at + 1 + sig, gw);
+		at += 1 + sig + 4;
+	}
+	*len = at;
+	return 0;
+}
+
+/* RFC 3397 (RFC 1035 names, no compression): "example.test" each. */
+static int domains_value(struct pctx *p, const char *path, const json_t *v, uint8_t *buf,
+			 size_t *len)
+{
+	char sub[PATH_LEN];
+	size_t at = 0;
+
+	if (list_value(p, path, v, "must be a list of domain names") != 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *e = json_array_get(v, i);
+		const char *s = json_is_string(e) ? json_string_value(e) : "";
+		size_t n = json_is_string(e) ? json_string_length(e) : 0;
+
+		cs_path_idx(sub, path, i);
+		if (n > 0 && s[n - 1] == '.') {
+			n--;
+		}
+		if (n == 0 || n > 253 || at + n + 2 > OPT_VALUE_MAX) {
+			return cs_fail(p, sub, "%s is not a domain name of 1..253 characters",
+				       cs_describe(e).s);
+		}
+		for (size_t b = 0; b < n;) {
+			size_t l = 0;
+
+			while (b + l < n && s[b + l] != '.') {
+				char c = s[b + l];
+
+				if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				      (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+					return cs_fail(p, sub, "%s: a label may only contain "
+						       "letters, digits, '-' and '_'",
+						       cs_describe(e).s);
+				}
+				l++;
+			}
+			if (l == 0 || l > 63) {
+				return cs_fail(p, sub, "%s: labels are 1..63 characters",
+					       cs_describe(e).s);
+			}
+			buf[at++] = (uint8_t)l;
+			memcpy(buf + at, s + b, l);
+			at += l;
+			b += l + 1;
+		}
+		buf[at++] = 0;
+	}
+	*len = at;
+	return 0;
+}
+
+static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type, const json_t *v,
+		      uint8_t *buf, size_t *len);
+
+/* Encapsulated sub-options (option 43): a list of {code 1..254, type, value}. */
+static int subopts_value(struct pctx *p, const char *path, const json_t *v, uint8_t *buf,
+			 size_t *len)
+{
+	static const char *const keys[] = { "code", "type", "value", NULL };
+	char epath[PATH_LEN], sub[PATH_LEN];
+	uint8_t one[OPT_VALUE_MAX];
+	size_t at = 0;
+
+	if (list_value(p, path, v, "must be a list of {\"code\", \"type\", \"value\"}") != 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *e = json_array_get(v, i), *jc, *jt, *jv;
+		enum dhcp4_opt_type t = DHCP4_OT_NONE;
+		long long code = 0;
+		size_t n = 0;
+
+		cs_path_idx(epath, path, i);
+		if (cs_need_object(p, epath, e) != 0 || check_keys_list(p, epath, e, keys) != 0 ||
+		    (jc = need(p, epath, e, "code")) == NULL ||
+		    (jt = need(p, epath, e, "type")) == NULL ||
+		    (jv = need(p, epath, e, "value")) == NULL ||
+		    int_value(p, cs_path_key(sub, epath, "code"), jc, 1, 254, &code) != 0) {
+			return -EINVAL;
+		}
+		if (json_is_string(jt)) {
+			t = dhcp4_opts_type_by_name(json_string_value(jt));
+		}
+		if (t == DHCP4_OT_NONE || t == DHCP4_OT_SUBOPTS) {
+			return cs_fail(p, cs_path_key(sub, epath, "type"), "unknown type %s",
+				       cs_describe(jt).s);
+		}
+		if (opt_encode(p, cs_path_key(sub, epath, "value"), t, jv, one, &n) != 0) {
+			return -EINVAL;
+		}
+		if (n > 255 || at + 2 + n > OPT_VALUE_MAX) {
+			return cs_fail(p, cs_path_key(sub, epath, "value"), "is too long for a "
+				       "sub-option (255 bytes)");
+		}
+		buf[at++] = (uint8_t)code;
+		buf[at++] = (uint8_t)n;
+		memcpy(buf + at, one, n);
+		at += n;
+	}
+	*len = at;
+	return 0;
+}
+
 /* One option value of @type into buf[OPT_VALUE_MAX]. */
 static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type, const json_t *v,
 		      uint8_t *buf, size_t *len)
@@ -609,6 +771,12 @@ static int opt_encode(struct pctx *p, const char *path, enum dhcp4_opt_type type
 		return 0;
 	case DHCP4_OT_HEX:
 		return hex_value(p, path, v, buf, OPT_VALUE_MAX, 0, len);
+	case DHCP4_OT_ROUTES:
+		return routes_value(p, path, v, buf, len);
+	case DHCP4_OT_DOMAINS:
+		return domains_value(p, path, v, buf, len);
+	case DHCP4_OT_SUBOPTS:
+		return subopts_value(p, path, v, buf, len);
 	case DHCP4_OT_NONE:
 	case DHCP4_OT_COUNT:
 		break;
@@ -719,6 +887,38 @@ static int parse_custom(struct pctx *p, const char *path, struct optset *o, cons
 	return 0;
 }
 
+/* "always-send": option names or codes 1..254 the server does not write itself. */
+static int parse_always(struct pctx *p, const char *path, const json_t *a, uint64_t always[4])
+{
+	char epath[PATH_LEN];
+
+	if (!json_is_array(a)) {
+		return cs_fail_got(p, path, "must be a list of option names or codes", a);
+	}
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const json_t *e = json_array_get(a, i);
+		const struct dhcp4_opt_def *d = NULL;
+		long long code = 0;
+
+		cs_path_idx(epath, path, i);
+		if (json_is_string(e)) {
+			d = dhcp4_opts_by_name(json_string_value(e));
+			if (d == NULL) {
+				return cs_fail(p, epath, "unknown option %s", cs_describe(e).s);
+			}
+			code = d->code;
+		} else if (int_value(p, epath, e, 1, 254, &code) != 0) {
+			return -EINVAL;
+		}
+		if (dhcp4_opts_owned((uint8_t)code) != NULL) {
+			return cs_fail(p, epath, "option %lld is written by the server: %s", code,
+				       dhcp4_opts_owned((uint8_t)code));
+		}
+		always[code >> 6] |= 1ULL << (code & 63);
+	}
+	return 0;
+}
+
 int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_optlist *out)
 {
 	char sub[PATH_LEN];
@@ -746,6 +946,12 @@ int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_op
 			}
 			continue;
 		}
+		if (strcmp(key, "always-send") == 0) {
+			if (parse_always(p, sub, v, out->always) != 0) {
+				goto out;
+			}
+			continue;
+		}
 		d = dhcp4_opts_by_name(key);
 		if (d == NULL || !(d->flags & DHCP4_OPTF_CONFIG_KEY)) {
 			for (d = dhcp4_opts_next(-1); d != NULL; d = dhcp4_opts_next(d->code)) {
@@ -754,6 +960,7 @@ int cs_options_parse(struct pctx *p, const char *path, json_t *obj, struct dp_op
 				}
 			}
 			suggest_try(&sg, key, "custom");
+			suggest_try(&sg, key, "always-send");
 			fail_unknown(p, path, key, &sg);
 			goto out;
 		}
@@ -848,6 +1055,51 @@ json_t *cs_hex_json(const uint8_t *d, size_t n)
 }
 
 /* @o's value as a JSON value of @type, or NULL when its bytes do not fit that type. */
+/* The list types written back: routes and names as the text dhcp4_opts renders for each
+ * item, sub-options as {code, "hex", value}. NULL when the bytes do not fit the type. */
+static json_t *list_json(enum dhcp4_opt_type type, const struct dp_option *o)
+{
+	json_t *a;
+	size_t i = 0;
+
+	if (!dhcp4_opts_fits(type, o->data, o->len) || (a = json_array()) == NULL) {
+		return NULL;
+	}
+	while (i < o->len) {
+		char text[320];
+		size_t n = type == DHCP4_OT_SUBOPTS ? 2u + o->data[i + 1] :
+			   type == DHCP4_OT_ROUTES ? 1u + (o->data[i] + 7u) / 8 + 4 : 0;
+		json_t *e;
+
+		if (type == DHCP4_OT_DOMAINS) {
+			while (o->data[i + n] != 0) {
+				n += 1u + o->data[i + n];
+			}
+			n++;
+		}
+		if (type == DHCP4_OT_SUBOPTS) {
+			e = json_object();
+			if (e != NULL &&
+			    (json_object_set_new(e, "code", json_integer(o->data[i])) != 0 ||
+			     json_object_set_new(e, "type", json_string("hex")) != 0 ||
+			     json_object_set_new(e, "value", cs_hex_json(o->data + i + 2,
+									 n - 2)) != 0)) {
+				json_decref(e);
+				e = NULL;
+			}
+		} else {
+			dhcp4_opts_format_as(type, o->data + i, n, text, sizeof(text));
+			e = json_string(text);
+		}
+		if (e == NULL || json_array_append_new(a, e) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+		i += n;
+	}
+	return a;
+}
+
 static json_t *typed_json(enum dhcp4_opt_type type, const struct dp_option *o)
 {
 	json_t *a;
@@ -882,6 +1134,10 @@ static json_t *typed_json(enum dhcp4_opt_type type, const struct dp_option *o)
 		return o->len == 4 ? json_integer(lw_get32(o->data)) : NULL;
 	case DHCP4_OT_INT32:
 		return o->len == 4 ? json_integer((int32_t)lw_get32(o->data)) : NULL;
+	case DHCP4_OT_ROUTES:
+	case DHCP4_OT_DOMAINS:
+	case DHCP4_OT_SUBOPTS:
+		return list_json(type, o);
 	case DHCP4_OT_HEX:
 	case DHCP4_OT_NONE:
 	case DHCP4_OT_COUNT:
@@ -922,6 +1178,19 @@ json_t *cs_options_json(const struct dp_optlist *l, bool *ok)
 		put(o, "custom", custom, ok);
 	} else {
 		json_decref(custom);
+	}
+	if ((l->always[0] | l->always[1] | l->always[2] | l->always[3]) != 0) {
+		json_t *a = json_array();
+
+		for (unsigned int c = 1; c < 255; c++) {
+			const struct dhcp4_opt_def *d = dhcp4_opts_by_code((uint8_t)c);
+
+			if ((l->always[c >> 6] >> (c & 63)) & 1) {
+				push(a, d != NULL && d->name != NULL ? json_string(d->name) :
+					json_integer(c), ok);
+			}
+		}
+		put(o, "always-send", a, ok);
 	}
 	return o;
 }
@@ -1068,7 +1337,7 @@ static json_t *scope_opts_json(const struct dp_config *c, const void *obj, bool 
 	const struct dp_scope *s = obj;
 
 	(void)c;
-	return s->opts.n != 0 ? cs_options_json(&s->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&s->opts) ? cs_options_json(&s->opts, ok) : NULL;
 }
 
 static int res_opts_parse(struct pctx *p, const char *path, json_t *v, void *obj)
@@ -1081,7 +1350,7 @@ static json_t *res_opts_json(const struct dp_config *c, const void *obj, bool *o
 	const struct dp_reservation *r = obj;
 
 	(void)c;
-	return r->opts.n != 0 ? cs_options_json(&r->opts, ok) : NULL;
+	return !dp_optlist_is_empty(&r->opts) ? cs_options_json(&r->opts, ok) : NULL;
 }
 
 /* A reservation names its client one way: hw-address or client-id. */
@@ -1318,6 +1587,18 @@ static const struct cs_item flood_items[] = {
 #undef F
 static const struct cs_object cs_flood = OBJECT("server.flood-control.", flood_items);
 
+static const struct cs_item mac_filter_items[] = {
+	{ "allow", CS_CUSTOM, 0, .parse = cp_mac_allow_parse, .write = cp_mac_allow_json,
+	  .doc_type = "list of MAC patterns like `00:1a:2b:*` or `00-1a-*-*-*-01`",
+	  .doc = "not empty: only clients matching one of these are served (counted "
+		 "`mac_not_allowed` otherwise)" },
+	{ "deny", CS_CUSTOM, 0, .parse = cp_mac_deny_parse, .write = cp_mac_deny_json,
+	  .doc_type = "list of MAC patterns",
+	  .doc = "clients matching one of these are never served, whatever `allow` says "
+		 "(counted `mac_denied`)" },
+};
+static const struct cs_object cs_mac_filter = OBJECT("server.mac-filter.", mac_filter_items);
+
 static const struct cs_item server_items[] = {
 	{ "workers", CS_INT, 0, AT(C, workers), .min = 1, .max = DP_MAX_WORKERS, .def = 1,
 	  .doc = "worker lcores" },
@@ -1338,7 +1619,8 @@ static const struct cs_item server_items[] = {
 	{ "store-map-size", CS_INT, 0, AT(C, store_map_mb), .min = 1, .max = 1048576, .def = 64,
 	  .doc = "LMDB map size at start, MiB" },
 	{ "store-max-size", CS_INT, 0, AT(C, store_max_mb), .min = 1, .max = 1048576,
-	  .def = 65536, .doc = "how far the LMDB map may grow, MiB" },
+	  .def = 65536, .doc = "how far the LMDB map may grow, MiB (live: raising it "
+		 "ends a \"store full\" outage)" },
 	{ "control-socket", CS_STR, 0, .off = offsetof(C, control_socket),
 	  .size = SUN_PATH_MAX + 1, .min = 0, .def_str = "/run/leasewire/leasewire.sock",
 	  .doc = "unix control socket path; \"\" = no control socket" },
@@ -1357,6 +1639,16 @@ static const struct cs_item server_items[] = {
 		 "Failover); left out = off" },
 	{ "flood-control", CS_OBJECT, 0, .sub = &cs_flood,
 	  .doc = "limits on what unknown clients may take (engine.c, Flood control)" },
+	{ "options", CS_CUSTOM, 0, .parse = cp_server_opts_parse, .write = cp_server_opts_json,
+	  .doc_type = "options, as a scope's",
+	  .doc = "server-level options: every scope's clients get them unless the scope, the "
+		 "client's policy or its reservation sets the same code" },
+	{ "policies", CS_CUSTOM, 0, .parse = cp_server_policies_parse,
+	  .write = cp_server_policies_json, .doc_type = "list of policies",
+	  .doc = "server-level policies: as `scopes[].policies[]` without `ranges`, tried "
+		 "after the scope's" },
+	{ "mac-filter", CS_OBJECT, 0, .sub = &cs_mac_filter,
+	  .doc = "the link-layer filter (Windows' MAC filter)" },
 };
 
 static const struct cs_object cs_server = OBJECT("server.", server_items, .post = server_post);
@@ -1472,8 +1764,87 @@ static const struct cs_item scope_items[] = {
 	  .doc = "file field of the replies" },
 	{ "options", CS_CUSTOM, 0, .parse = scope_opts_parse, .write = scope_opts_json,
 	  .doc_type = "object", .doc = NULL /* generated from the option table */ },
+	{ "policies", CS_CUSTOM, 0, .sub = &cs_policy, .parse = cp_scope_policies_parse,
+	  .write = cp_scope_policies_json, .doc_type = "list of policies",
+	  .doc = "Windows-style policies: the first enabled one whose conditions hold, in "
+		 "processing order, decides (then the server's)" },
 };
 const struct cs_object cs_scope = OBJECT("scopes[].", scope_items, .post = scope_post);
+#undef C
+
+static const struct cs_enum cond_types[] = {
+	{ "vendor-class", DP_COND_VENDOR_CLASS }, { "user-class", DP_COND_USER_CLASS },
+	{ "client-id", DP_COND_CLIENT_ID }, { "mac-address", DP_COND_MAC },
+	{ "circuit-id", DP_COND_CIRCUIT_ID }, { "remote-id", DP_COND_REMOTE_ID },
+	{ "fqdn", DP_COND_FQDN }, { "client-arch", DP_COND_CLIENT_ARCH }, { NULL, 0 }
+};
+static const struct cs_enum cond_operators[] = {
+	{ "equals", 0 }, { "not-equals", 1 }, { NULL, 0 }
+};
+static const struct cs_enum policy_operators[] = {
+	{ "and", 1 }, { "or", 0 }, { NULL, 0 }
+};
+
+#define C struct dp_condition
+static const struct cs_item condition_items[] = {
+	{ "type", CS_ENUM, CS_REQUIRED, AT(C, type), .enums = cond_types,
+	  .doc = "the field compared: option 60, 77, 61, chaddr, option 82 sub-option 1 or 2, "
+		 "option 81's name, option 93 (any of its types)" },
+	{ "operator", CS_ENUM, 0, AT(C, negate), .enums = cond_operators, .def = 0,
+	  .doc = "`equals`: one of the values matches; `not-equals`: none does (also when "
+		 "the field is absent)" },
+	{ "values", CS_CUSTOM, CS_REQUIRED, .parse = cp_cond_values_parse,
+	  .write = cp_cond_values_json, .doc_type = "list of strings",
+	  .doc = "text for vendor-class, user-class and fqdn (fqdn ignores case), hex bytes "
+		 "like `01:02:03` for client-id, circuit-id and remote-id, MAC patterns for "
+		 "mac-address, numbers like `7` or `0x0007` for client-arch; a trailing `*` "
+		 "matches any field the value starts" },
+};
+const struct cs_object cs_condition = OBJECT("scopes[].policies[].conditions[].",
+					     condition_items);
+#undef C
+
+#define C struct dp_policy
+#define POLICY_ROWS_HEAD \
+	{ "name", CS_NAME, CS_REQUIRED, AT(C, name), .doc = "policy name, unique in its list" }, \
+	{ "processing-order", CS_INT, 0, AT(C, order), .min = 1, .max = 100000, .def = 0, \
+	  .doc_default = "its position, from 1", \
+	  .doc = "lower first; unique in its list" }, \
+	{ "enabled", CS_BOOL, 0, AT(C, enabled), .def = true, \
+	  .doc = "a disabled policy matches nobody" }, \
+	{ "condition", CS_ENUM, 0, AT(C, match_all), .enums = policy_operators, .def = 1, \
+	  .doc = "`and`: every condition must hold; `or`: one is enough" }, \
+	{ "conditions", CS_CUSTOM, 0, .sub = &cs_condition, .parse = cp_conditions_parse, \
+	  .write = cp_conditions_json, .doc_type = "list of conditions", \
+	  .doc = "none: every client matches" }
+#define POLICY_ROWS_TAIL \
+	{ "lease-time", CS_INT, 0, AT(C, lease_time), .min = 0, .max = TIME_MAX, .def = 0, \
+	  .doc = "lease for its clients, seconds; 0 = the scope's" }, \
+	{ "deny", CS_BOOL, 0, AT(C, deny), .def = false, \
+	  .doc = "its clients get no answer (counted `policy_denied`), unless reserved" }, \
+	{ "options", CS_CUSTOM, 0, .parse = cp_policy_opts_parse, .write = cp_policy_opts_json, \
+	  .doc_type = "options, as a scope's", \
+	  .doc = "override the scope's and the server's options with the same code" }, \
+	{ "next-server", CS_IPV4, CS_OMIT_EMPTY, AT(C, next_server), .doc_default = "the scope's", \
+	  .doc = "siaddr for its clients (PXE by client architecture)" }, \
+	{ "boot-file", CS_STR, CS_OMIT_EMPTY, AT(C, boot_file), .min = 1, \
+	  .doc_default = "the scope's", .doc = "file field for its clients" }
+static const struct cs_item policy_items[] = {
+	POLICY_ROWS_HEAD,
+	{ "ranges", CS_CUSTOM, 0, .parse = cp_policy_ranges_parse, .write = cp_policy_ranges_json,
+	  .doc_type = "list of ranges or single addresses",
+	  .doc = "addresses for its clients only, each inside one pool range, overlapping no "
+		 "other policy's; none: its clients take the scope's other addresses" },
+	POLICY_ROWS_TAIL,
+};
+const struct cs_object cs_policy = OBJECT("scopes[].policies[].", policy_items);
+static const struct cs_item server_policy_items[] = {
+	POLICY_ROWS_HEAD,
+	POLICY_ROWS_TAIL,
+};
+const struct cs_object cs_server_policy = OBJECT("server.policies[].", server_policy_items);
+#undef POLICY_ROWS_HEAD
+#undef POLICY_ROWS_TAIL
 #undef C
 
 #define C struct dp_relationship
@@ -1976,8 +2347,9 @@ static void doc_options(char *buf, size_t size)
 	}
 	if (at < size) {
 		at += (size_t)snprintf(buf + at, size - at,
-				       " and `custom`: a list of `{code, type, value}`, type one "
-				       "of");
+				       " `always-send`: a list of option names or codes sent "
+				       "even when the client's option 55 leaves them out; and "
+				       "`custom`: a list of `{code, type, value}`, type one of");
 	}
 	for (int t = DHCP4_OT_NONE + 1; t < DHCP4_OT_COUNT && at < size; t++) {
 		at += (size_t)snprintf(buf + at, size - at, " `%s`%s", dhcp4_opts_type_name(t),

@@ -49,6 +49,7 @@ struct ctl_server {
 	void *arg;
 	struct ctl_conn *conns;
 	unsigned n_conns;
+	struct ctl_stats st;
 };
 
 static uint64_t now_ms(void)
@@ -253,6 +254,11 @@ void ctl_conn_answer(struct ctl_conn *c, json_t *answer)
 	conn_flush(c);
 }
 
+bool ctl_conn_gone(const struct ctl_conn *c)
+{
+	return c->gone;
+}
+
 /* A whole request is in: parse, dispatch, and answer now or later. */
 static int conn_request(struct ctl_conn *c)
 {
@@ -345,6 +351,7 @@ static void accept_all(struct ctl_server *s)
 
 			(void)send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
+			s->st.refused_busy++;
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -375,11 +382,18 @@ static void expire(struct ctl_server *s)
 	for (; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == READING && t >= c->deadline_ms) {
+			s->st.read_timeouts++;
 			ctl_conn_answer(c, ctl_answer(CTL_ERROR, NULL, "request timed out"));
 		} else if (c->state == WRITING && t >= c->deadline_ms) {
+			s->st.write_timeouts++;
 			conn_free(c);	/* a client that never reads its answer */
 		}
 	}
+}
+
+const struct ctl_stats *ctl_server_stats(const struct ctl_server *s)
+{
+	return &s->st;
 }
 
 int ctl_server_fd(const struct ctl_server *s)

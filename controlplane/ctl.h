@@ -17,7 +17,9 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lw_attr.h"
@@ -57,6 +59,21 @@ struct ctl_opts {
 struct ctl_server *ctl_server_open(const struct ctl_opts *o, ctl_dispatch_fn fn, void *arg,
 				   char *err, size_t errlen);
 
+/** The transport's counters (statistic-get's control-* rows, LW_CTL_COUNTER_TABLE). */
+struct ctl_stats {
+	uint64_t write_timeouts;	/**< connections closed: the answer was not read in time */
+	uint64_t read_timeouts;		/**< requests not complete in time (answered so) */
+	uint64_t refused_busy;		/**< connections refused: max_conns were open */
+};
+
+/**
+ * The counters. A client that never reads its answer costs one buffered answer until the
+ * timeout (ctl_opts.timeout_ms, counted from when the answer was ready), then its connection
+ * is closed and write_timeouts grows; max_conns bounds how many can do so at once. The loop
+ * never waits for a client. Control thread.
+ */
+const struct ctl_stats *ctl_server_stats(const struct ctl_server *s);
+
 /** The epoll descriptor: readable when ctl_server_poll() has work (for a caller that waits
  *  on more descriptors than the socket's). */
 int ctl_server_fd(const struct ctl_server *s);
@@ -71,8 +88,18 @@ void ctl_server_close(struct ctl_server *s);
  */
 int ctl_server_poll(struct ctl_server *s, int timeout_ms);
 
-/** Answer a request that the dispatch callback deferred. Takes ownership of @p answer. */
+/** Answer a request that the dispatch callback deferred. Takes ownership of @p answer (may
+ *  be NULL when the connection is gone). Frees the connection once it is written, at once
+ *  when the client has gone (ctl_conn_gone()). */
 void ctl_conn_answer(struct ctl_conn *c, json_t *answer);
+
+/**
+ * Has the client of a deferred request hung up? Then nobody will read its answer: a command
+ * that is still working for it (a table walk over several loop iterations) may stop and
+ * release the connection with ctl_conn_answer(@p c, NULL). Seen at the server's last
+ * ctl_server_poll(). Control thread.
+ */
+bool ctl_conn_gone(const struct ctl_conn *c);
 
 /** Build an answer object: {"result": r, "text": text (printf), "arguments": args}.
  *  @p args may be NULL; its reference is stolen. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,9 @@ struct cp_cmds {
 	const char *config_dir;
 	uint64_t started;
 	struct cp_leaseop_engine lops;
+	struct walk_job *jobs;		/* table walks in progress, one slice per loop turn */
+	uint64_t walk_slice;		/* addresses a walk looks up per slice */
+	uint64_t walk_slices, walk_qs;	/* slices run, quiescent states reported */
 	bool shutdown;
 	int exit_value;
 };
@@ -375,27 +379,6 @@ static json_t *leases_answer(struct cp_cmds *d, struct collect *c, size_t limit)
 					    (json_int_t)n), "%zu IPv4 lease(s) found", n);
 }
 
-static json_t *cmd_lease_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
-{
-	struct collect c = {.cfg = d->rt->snap->cfg};
-	json_t *err = NULL;
-
-	(void)conn;
-	c.only = scope_filter(c.cfg, args, &err);
-	if (err != NULL) {
-		return err;
-	}
-	urcu_qsbr_thread_online();
-	bt_foreach(d->rt->table, collect_cb, &c);
-	urcu_qsbr_thread_offline();
-	if (c.oom) {
-		free(c.v);
-		free(c.only);
-		return ctl_answer(CTL_ERROR, NULL, "out of memory");
-	}
-	return leases_answer(d, &c, SIZE_MAX);
-}
-
 static json_t *cmd_lease_get_page(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	struct collect c = {.cfg = d->rt->snap->cfg, .paged = true};
@@ -453,10 +436,16 @@ struct cp_pending {
 	struct cp_cmds *d;
 	struct ctl_conn *conn;		/* answered when done (NULL: internal step) */
 	const char *what;		/* command name, for the answer and the event log */
-	struct cp_pending *next_step;	/* started when this one succeeds (two-step ops) */
+	struct cp_pending *next_step;	/* started when this one succeeds (wipe: a DEL per
+					 * worker) */
 	uint32_t *addrs;		/* owned DEL list */
 	uint32_t carried;		/* DEL count of the steps before this one (wipe) */
+	unsigned retries;		/* SET handed over again after -EAGAIN */
 };
+
+/* A SET over a binding whose writer's change is not durable yet is tried again this many
+ * times (about a second of loop turns) before the operator is told to try again. */
+#define SET_RETRIES 1000
 
 static void pending_free(struct cp_pending *p)
 {
@@ -493,6 +482,9 @@ static json_t *op_answer(struct cp_pending *p, int result)
 		return ctl_answer(CTL_EMPTY, NULL, "%s: no lease for %s", p->what, ip.s);
 	case -EINVAL:
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s is in no scope", p->what, ip.s);
+	case -EAGAIN:
+		return ctl_answer(CTL_ERROR, NULL, "%s: %s is being changed by its worker, try "
+				  "again", p->what, ip.s);
 	default:
 		return ctl_answer(CTL_ERROR, NULL, "%s: server busy (commit queue full), try "
 				  "again", p->what);
@@ -524,6 +516,13 @@ static json_t *op_answer(struct cp_pending *p, int result)
 static enum cp_leaseop_next pending_finished(struct cp_leaseop *o, int result)
 {
 	struct cp_pending *p = (struct cp_pending *)o, *next = p->next_step;
+
+	if (result == -EAGAIN && p->lo.op.kind == DP_OP_SET && p->retries++ < SET_RETRIES) {
+		/* The binding's writer has a change on its way to the store, or changed it
+		 * just now: hand the same SET over again (the loop comes back within 1 ms). */
+		p->lo.flags |= CP_LEASEOP_RETRY;
+		return CP_LEASEOP_NEXT;
+	}
 
 	if (result == 0 && next != NULL) {
 		/* The next step takes this one's place in the engine, and its connection. */
@@ -567,10 +566,13 @@ static json_t *start(struct cp_cmds *d, struct cp_pending *p)
 	return NULL;	/* answered by pending_finished() */
 }
 
+static void walks_progress(struct cp_cmds *d);
+
 bool cp_cmd_progress(struct cp_cmds *d)
 {
+	walks_progress(d);
 	(void)cp_leaseop_poll(&d->lops);
-	return cp_leaseop_busy(&d->lops);
+	return cp_leaseop_busy(&d->lops) || d->jobs != NULL;
 }
 
 static struct cp_pending *pending_new(struct cp_cmds *d, const char *what, uint32_t worker,
@@ -637,7 +639,7 @@ static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
 	const char *st = err ? NULL : arg_str(args, CTL_KEY_STATE, &err);
 	const struct dp_scope *s;
 	const struct bt_binding *b;
-	struct cp_pending *p, *first = NULL;
+	struct cp_pending *p;
 	struct dp_client_key k;
 	uint64_t now = now_s(), lease;
 	uint32_t addr, owner;
@@ -685,34 +687,29 @@ static json_t *lease_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
 	p->lo.op.start = now;
 	p->lo.op.ends = lease == UINT32_MAX ? BT_INFINITE : now + lease;
 	p->lo.op.add = add;
+	p->lo.op.take = true;
 	p->lo.op.may_create = fc != NULL && json_is_true(fc);
 
-	/* A binding written by another worker is first freed by that worker (single writer),
-	 * when it may be replaced at all. */
+	/*
+	 * A binding another worker wrote (the key hash is seeded per start, an operator's
+	 * lease of an address outside its client's slice...) is taken over by the client's
+	 * worker in one step, once its writer's changes are durable (engine.h DP_OP_SET): the
+	 * address is never free between the old binding and the new one, so no other writer
+	 * can take it meanwhile (a DEL on the old writer, then the SET, left that window).
+	 */
 	urcu_qsbr_thread_online();
 	b = bt_lookup_addr(d->rt->table, addr);
-	if (b != NULL && b->owner != owner) {
+	if (add && b != NULL && b->owner != owner) {
 		bool theirs = !bt_key_equal(&b->key, &k);
 		bool live = (b->state == BT_ACTIVE || b->state == BT_OFFERED ||
 			     b->state == BT_ABANDONED || b->state == BT_BACKUP) && b->ends > now;
 
-		if (add && theirs && live) {
+		if (theirs && live) {
 			urcu_qsbr_thread_offline();
 			pending_free(p);
 			return ctl_answer(CTL_CONFLICT, NULL, "%s: %s is bound to another client",
 					  what, ip);
 		}
-		first = del_one(d, what, b);
-		if (first == NULL) {
-			urcu_qsbr_thread_offline();
-			pending_free(p);
-			return ctl_answer(CTL_ERROR, NULL, "out of memory");
-		}
-		p->lo.op.may_create = true;	/* it existed: the update goes on */
-		first->conn = conn;
-		first->next_step = p;
-		p->conn = NULL;
-		p = first;
 	}
 	urcu_qsbr_thread_offline();
 	return start(d, p);
@@ -751,65 +748,6 @@ static json_t *cmd_lease_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	}
 	p->conn = conn;
 	return start(d, p);
-}
-
-static json_t *cmd_lease_wipe(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
-{
-	const struct dp_config *cfg = d->rt->snap->cfg;
-	struct collect c = {.cfg = cfg};
-	const struct dp_scope *only[2] = {NULL, NULL};
-	json_t *err = NULL;
-	const char *name = arg_str(args, CTL_KEY_SCOPE, &err);
-	struct cp_pending *head = NULL;
-
-	if (err != NULL) {
-		return err;
-	}
-	if (name != NULL) {
-		only[0] = scope_named(cfg, name);
-		if (only[0] == NULL) {
-			return bad("arguments.scope: no scope \"%s\"%s", name, "");
-		}
-		c.only = only;
-	}
-	urcu_qsbr_thread_online();
-	bt_foreach(d->rt->table, collect_cb, &c);
-	urcu_qsbr_thread_offline();
-	c.only = NULL;
-	if (c.oom) {
-		free(c.v);
-		return ctl_answer(CTL_ERROR, NULL, "out of memory");
-	}
-	if (c.n == 0) {
-		free(c.v);
-		return ctl_answer(CTL_EMPTY, json_pack("{s:i}", "deleted", 0), "no lease to wipe");
-	}
-	/* One DEL per worker, each with the addresses that worker writes; chained so the
-	 * answer comes once all are durable. */
-	for (uint32_t w = 0; w < d->rt->n_workers; w++) {
-		struct cp_pending *p = pending_new(d, "lease4-wipe", w, NULL);
-		uint32_t n = 0;
-
-		if (p == NULL || (p->addrs = malloc(sizeof(uint32_t) * c.n)) == NULL) {
-			free(p);
-			pending_free(head);
-			free(c.v);
-			return ctl_answer(CTL_ERROR, NULL, "out of memory");
-		}
-		for (size_t i = 0; i < c.n; i++) {
-			if (c.v[i].owner == w) {
-				p->addrs[n++] = c.v[i].addr;
-			}
-		}
-		p->lo.op.kind = DP_OP_DEL;
-		p->lo.op.addrs = p->addrs;
-		p->lo.op.n_addrs = n;
-		p->next_step = head;
-		head = p;
-	}
-	free(c.v);
-	head->conn = conn;
-	return start(d, head);
 }
 
 /* --- configuration ------------------------------------------------------------------ */
@@ -1115,8 +1053,6 @@ static json_t *need_scope(struct cp_cmds *d, json_t *args, const char *key, json
 	return NULL;
 }
 
-static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
-
 static json_t *cmd_scope_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
@@ -1186,41 +1122,6 @@ static bool count_active_cb(const struct bt_binding *b, void *arg)
 		c->n++;
 	}
 	return true;
-}
-
-static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
-{
-	json_t *j, *scope, *force = args ? json_object_get(args, CTL_KEY_FORCE) : NULL, *err;
-	const char *name;
-	char ev[128];
-	ssize_t idx;
-
-	(void)conn;
-	if (force != NULL && !json_is_boolean(force)) {
-		return ctl_answer(CTL_ERROR, NULL, "arguments.force: must be true or false");
-	}
-	err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
-	if (err != NULL) {
-		return err;
-	}
-	name = json_string_value(json_object_get(args, CTL_KEY_NAME));
-	if (!json_is_true(force)) {
-		struct count_active c = {.s = scope_named(d->rt->snap->cfg, name), .now = now_s()};
-
-		urcu_qsbr_thread_online();
-		bt_foreach(d->rt->table, count_active_cb, &c);
-		urcu_qsbr_thread_offline();
-		if (c.n != 0) {
-			json_decref(j);
-			return ctl_answer(CTL_CONFLICT, NULL, "scope \"%s\" holds %llu active "
-					  "lease(s): deactivate it first, or give \"force\": true",
-					  name, (unsigned long long)c.n);
-		}
-	}
-	(void)scopes_of(j, name, &idx);
-	json_array_remove(json_object_get(j, "scopes"), (size_t)idx);
-	snprintf(ev, sizeof(ev), "scope=%s%s", name, json_is_true(force) ? " force=true" : "");
-	return apply_json(d, j, "scope-del", "scope deleted", ev);
 }
 
 static json_t *set_active(struct cp_cmds *d, json_t *args, bool active)
@@ -1487,7 +1388,8 @@ static void stat_name(char *buf, size_t len, const char *prefix, const char *nam
 	}
 }
 
-static json_t *statistics(struct cp_cmds *d)
+/* The statistics, with the scopes' counts of @p sc (none when sc->n is NULL: out of memory). */
+static json_t *statistics(struct cp_cmds *d, const struct scope_counts *sc)
 {
 	static const char *const gauges[] = {
 #define X(id, kind, help) kind,
@@ -1501,7 +1403,6 @@ static json_t *statistics(struct cp_cmds *d)
 		G__COUNT
 	};
 	const struct dp_config *cfg = d->rt->snap->cfg;
-	struct scope_counts sc = {.cfg = cfg, .now = now_s()};
 	struct dp_counters c;
 	json_t *o = json_object();
 	char name[128];
@@ -1517,17 +1418,13 @@ static json_t *statistics(struct cp_cmds *d)
 		stat_name(name, sizeof(name), "drop-", dp_drop_str(i));
 		json_object_set_new(o, name, json_integer((json_int_t)c.drop[i]));
 	}
-	sc.n = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*sc.n));
-	if (sc.n != NULL) {
-		urcu_qsbr_thread_online();
-		bt_foreach(d->rt->table, scope_counts_cb, &sc);
-		urcu_qsbr_thread_offline();
+	if (sc->n != NULL) {
 		for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 			const struct dp_scope *s = &cfg->scopes[i];
-			uint64_t total = scope_total(s), used = sc.n[i][0] + sc.n[i][1] + sc.n[i][2];
+			uint64_t total = scope_total(s), used = sc->n[i][0] + sc->n[i][1] + sc->n[i][2];
 			uint64_t v[G__COUNT] = {
-				[G_TOTAL] = total, [G_ASSIGNED] = sc.n[i][0],
-				[G_OFFERED] = sc.n[i][1], [G_DECLINED] = sc.n[i][2],
+				[G_TOTAL] = total, [G_ASSIGNED] = sc->n[i][0],
+				[G_OFFERED] = sc->n[i][1], [G_DECLINED] = sc->n[i][2],
 				[G_FREE] = total > used ? total - used : 0,
 			};
 
@@ -1537,7 +1434,6 @@ static json_t *statistics(struct cp_cmds *d)
 				json_object_set_new(o, name, json_integer((json_int_t)v[k]));
 			}
 		}
-		free(sc.n);
 	}
 	if (d->persist->committer != NULL) {
 		const struct committer_stats *st = committer_stats(d->persist->committer);
@@ -1547,30 +1443,389 @@ static json_t *statistics(struct cp_cmds *d)
 		LW_STORE_COUNTER_TABLE(X)
 #undef X
 	}
+	if (d->stats->ctl != NULL) {
+		const struct ctl_stats *cs = ctl_server_stats(d->stats->ctl);
+
+#define X(member, stat, help) \
+		json_object_set_new(o, stat, json_integer((json_int_t)cs->member));
+		LW_CTL_COUNTER_TABLE(X)
+#undef X
+	}
 	return o;
 }
 
-static json_t *cmd_stat_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+/* --- commands that read every binding: table walks over several loop turns ---------- */
+
+/*
+ * lease4-get-all, lease4-wipe, the scope statistics (statistic-get, statistic-get-all,
+ * scope-list) and scope-del's check read every binding (issue 11 item 10). They walk the
+ * table by address (walk.h) in slices of walk_slice lookups: the first slice in the handler,
+ * then one per control-loop turn (cp_cmd_progress()), offline in between and with quiescent
+ * states inside, so that neither the workers' record recycling (grace periods) nor the loop
+ * (failover keepalives, other control clients) waits for a /8 pool. The answer goes out when
+ * the walk is done; a walk over small pools ends in its first slice and answers at once, as
+ * before. A client that hangs up meanwhile cancels its walk. A configuration applied
+ * meanwhile starts the walk again under the new one (the scopes it read may be gone): an
+ * answer always comes from one configuration. Each binding is read as it is when the walk
+ * passes its address, as a walk of the hash table read it while workers ran.
+ *
+ * The walk covers the configured scopes' subnets: a binding of an address in no configured
+ * subnet (left over from a removed scope) is not listed nor wiped (as lease4-get-page), and
+ * never was counted in a scope's statistics.
+ */
+#define WALK_SLICE 65536	/* lookups per slice (a few ms), as the reclaim scan */
+
+struct walk_job;
+
+struct walk_ops {
+	/** (Re)start under the running configuration: resolve the arguments, cp_walk_init(),
+	 *  set cb_arg. @return NULL, or the answer that ends the job. */
+	json_t *(*begin)(struct walk_job *j);
+	bool (*cb)(const struct bt_binding *b, void *arg);
+	/** The walk is done: @return the answer, or NULL when the job handed its connection
+	 *  on (lease4-wipe: answered once the DELs are durable). */
+	json_t *(*end)(struct walk_job *j);
+};
+
+struct walk_job {
+	struct cp_cmds *d;
+	struct ctl_conn *conn;		/* NULL: nobody to answer (tests) */
+	const struct walk_ops *ops;
+	json_t *args;			/* the request's arguments (own reference), or NULL */
+	uint64_t gen;			/* configuration generation the walk runs under */
+	struct cp_walk walk;
+	void *cb_arg;
+	const struct dp_scope *one[2];	/* a one-scope filter, NULL-terminated */
+	struct collect c;		/* lease4-get-all, lease4-wipe */
+	struct scope_counts sc;		/* statistics */
+	struct count_active ca;		/* scope-del */
+	struct walk_job *next;
+};
+
+/* Bumped by every configuration applied (cp_apply_config()). */
+static uint64_t config_gen(const struct cp_cmds *d)
 {
-	(void)conn;
-	(void)args;
-	return ctl_answer(CTL_OK, statistics(d), "statistics");
+	return d->apply != NULL ? d->apply->reloads : 0;
 }
 
-static json_t *cmd_stat_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+static void job_reset(struct walk_job *j)
 {
-	json_t *err = NULL, *all, *v;
-	const char *name = arg_str(args, CTL_KEY_NAME, &err);
+	free(j->c.v);
+	if (j->c.only != j->one) {
+		free(j->c.only);
+	}
+	free(j->sc.n);
+	memset(&j->c, 0, sizeof(j->c));
+	memset(&j->sc, 0, sizeof(j->sc));
+	memset(&j->ca, 0, sizeof(j->ca));
+	j->one[0] = j->one[1] = NULL;
+}
 
-	(void)conn;
+static void job_free(struct walk_job *j)
+{
+	job_reset(j);
+	json_decref(j->args);
+	free(j);
+}
+
+/* Start (again) under the running configuration. @return NULL or the final answer. */
+static json_t *job_begin(struct walk_job *j)
+{
+	job_reset(j);
+	j->gen = config_gen(j->d);
+	return j->ops->begin(j);
+}
+
+/*
+ * Run one slice. @return true when the job is over, with its answer in *answer (NULL when
+ * it handed its connection on).
+ */
+static bool job_slice(struct walk_job *j, json_t **answer)
+{
+	struct cp_cmds *d = j->d;
+	uint64_t qs = j->walk.qs;
+	bool done;
+
+	*answer = NULL;
+	if (j->gen != config_gen(d)) {
+		*answer = job_begin(j);
+		if (*answer != NULL) {
+			return true;
+		}
+	}
+	urcu_qsbr_thread_online();
+	done = cp_walk_step(&j->walk, d->rt->snap->cfg, d->rt->table, d->walk_slice, j->ops->cb,
+			    j->cb_arg);
+	urcu_qsbr_thread_offline();
+	d->walk_slices++;
+	d->walk_qs += j->walk.qs - qs;
+	if (j->c.oom) {
+		*answer = ctl_answer(CTL_ERROR, NULL, "out of memory");
+		return true;
+	}
+	if (!done) {
+		return false;
+	}
+	*answer = j->ops->end(j);
+	return true;
+}
+
+/* Start a walk for @p conn: @return its answer when it is over in one slice, else NULL (the
+ * job answers from cp_cmd_progress()). */
+static json_t *walk_start(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
+			  const struct walk_ops *ops)
+{
+	struct walk_job *j = calloc(1, sizeof(*j));
+	json_t *answer;
+
+	if (j == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	j->d = d;
+	j->conn = conn;
+	j->ops = ops;
+	j->args = json_incref(args);
+	answer = job_begin(j);
+	if (answer == NULL && !job_slice(j, &answer)) {
+		j->next = d->jobs;
+		d->jobs = j;
+		return NULL;
+	}
+	job_free(j);
+	return answer;
+}
+
+/* One slice of every walk in progress; answer those that are over. */
+static void walks_progress(struct cp_cmds *d)
+{
+	struct walk_job **pp = &d->jobs;
+
+	while (*pp != NULL) {
+		struct walk_job *j = *pp;
+		json_t *answer = NULL;
+
+		if (j->conn != NULL && ctl_conn_gone(j->conn)) {
+			ctl_conn_answer(j->conn, NULL);	/* cancelled: frees the connection */
+		} else if (job_slice(j, &answer)) {
+			if (j->conn != NULL && answer != NULL) {
+				ctl_conn_answer(j->conn, answer);
+			} else {
+				json_decref(answer);
+			}
+		} else {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		job_free(j);
+	}
+}
+
+/* lease4-get-all */
+
+static json_t *get_all_begin(struct walk_job *j)
+{
+	json_t *err = NULL;
+
+	j->c.cfg = j->d->rt->snap->cfg;
+	j->c.only = scope_filter(j->c.cfg, j->args, &err);
 	if (err != NULL) {
 		return err;
 	}
-	if (name == NULL) {
-		return ctl_answer(CTL_ERROR, NULL, "arguments.name: required");
+	cp_walk_init(&j->walk, 0, (const struct dp_scope *const *)j->c.only);
+	j->cb_arg = &j->c;
+	return NULL;
+}
+
+static json_t *get_all_end(struct walk_job *j)
+{
+	json_t *answer = leases_answer(j->d, &j->c, SIZE_MAX);	/* frees v and only */
+
+	j->c.v = NULL;
+	j->c.only = NULL;
+	return answer;
+}
+
+static const struct walk_ops get_all_ops = {
+	.begin = get_all_begin, .cb = collect_cb, .end = get_all_end,
+};
+
+static json_t *cmd_lease_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	return walk_start(d, conn, args, &get_all_ops);
+}
+
+/* lease4-wipe: collect by walking, then one DEL per worker. */
+
+static json_t *wipe_begin(struct walk_job *j)
+{
+	const struct dp_config *cfg = j->d->rt->snap->cfg;
+	json_t *err = NULL;
+	const char *name = arg_str(j->args, CTL_KEY_SCOPE, &err);
+
+	if (err != NULL) {
+		return err;
 	}
-	all = statistics(d);
-	v = json_object_get(all, name);
+	j->c.cfg = cfg;
+	if (name != NULL) {
+		j->one[0] = scope_named(cfg, name);
+		if (j->one[0] == NULL) {
+			return bad("arguments.scope: no scope \"%s\"%s", name, "");
+		}
+		j->c.only = j->one;
+	}
+	cp_walk_init(&j->walk, 0, j->c.only);
+	j->cb_arg = &j->c;
+	return NULL;
+}
+
+static json_t *wipe_end(struct walk_job *j)
+{
+	struct cp_cmds *d = j->d;
+	struct collect *c = &j->c;
+	struct cp_pending *head = NULL;
+
+	if (c->n == 0) {
+		return ctl_answer(CTL_EMPTY, json_pack("{s:i}", "deleted", 0), "no lease to wipe");
+	}
+	/* One DEL per worker, each with the addresses that worker writes; chained so the
+	 * answer comes once all are durable. */
+	for (uint32_t w = 0; w < d->rt->n_workers; w++) {
+		struct cp_pending *p = pending_new(d, "lease4-wipe", w, NULL);
+		uint32_t n = 0;
+
+		if (p == NULL || (p->addrs = malloc(sizeof(uint32_t) * c->n)) == NULL) {
+			free(p);
+			pending_free(head);
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		for (size_t i = 0; i < c->n; i++) {
+			if (c->v[i].owner == w) {
+				p->addrs[n++] = c->v[i].addr;
+			}
+		}
+		p->lo.op.kind = DP_OP_DEL;
+		p->lo.op.addrs = p->addrs;
+		p->lo.op.n_addrs = n;
+		p->next_step = head;
+		head = p;
+	}
+	head->conn = j->conn;
+	j->conn = NULL;		/* the pending answers it now */
+	return start(d, head);
+}
+
+static const struct walk_ops wipe_ops = {
+	.begin = wipe_begin, .cb = collect_cb, .end = wipe_end,
+};
+
+static json_t *cmd_lease_wipe(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	return walk_start(d, conn, args, &wipe_ops);
+}
+
+/* scope-del: refused while the scope holds active leases, unless forced. */
+
+static json_t *scope_del_begin(struct walk_job *j)
+{
+	const char *name = json_string_value(json_object_get(j->args, CTL_KEY_NAME));
+
+	j->ca.s = scope_named(j->d->rt->snap->cfg, name);
+	if (j->ca.s == NULL) {
+		return ctl_answer(CTL_EMPTY, NULL, "no scope \"%s\"", name);
+	}
+	j->ca.now = now_s();
+	j->one[0] = j->ca.s;
+	cp_walk_init(&j->walk, 0, j->one);
+	j->cb_arg = &j->ca;
+	return NULL;
+}
+
+static json_t *scope_del_apply(struct cp_cmds *d, json_t *args, uint64_t active)
+{
+	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
+	bool force = json_is_true(json_object_get(args, CTL_KEY_FORCE));
+	const char *name;
+	char ev[128];
+	ssize_t idx;
+
+	if (err != NULL) {
+		return err;
+	}
+	name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	if (!force && active != 0) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "scope \"%s\" holds %llu active lease(s): "
+				  "deactivate it first, or give \"force\": true", name,
+				  (unsigned long long)active);
+	}
+	(void)scopes_of(j, name, &idx);
+	json_array_remove(json_object_get(j, "scopes"), (size_t)idx);
+	snprintf(ev, sizeof(ev), "scope=%s%s", name, force ? " force=true" : "");
+	return apply_json(d, j, "scope-del", "scope deleted", ev);
+}
+
+static json_t *scope_del_end(struct walk_job *j)
+{
+	return scope_del_apply(j->d, j->args, j->ca.n);
+}
+
+static const struct walk_ops scope_del_ops = {
+	.begin = scope_del_begin, .cb = count_active_cb, .end = scope_del_end,
+};
+
+static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *force = args ? json_object_get(args, CTL_KEY_FORCE) : NULL, *err, *j, *scope;
+
+	if (force != NULL && !json_is_boolean(force)) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.force: must be true or false");
+	}
+	err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
+	if (err != NULL) {
+		return err;
+	}
+	json_decref(j);
+	if (json_is_true(force)) {
+		return scope_del_apply(d, args, 0);
+	}
+	return walk_start(d, conn, args, &scope_del_ops);
+}
+
+/* statistic-get-all, statistic-get, scope-list: the scopes' counts by walking. */
+
+static json_t *stats_begin(struct walk_job *j)
+{
+	const struct dp_config *cfg = j->d->rt->snap->cfg;
+
+	j->sc.cfg = cfg;
+	j->sc.now = now_s();
+	j->sc.n = calloc(cfg->n_scopes ? cfg->n_scopes : 1, sizeof(*j->sc.n));
+	/* Out of memory: the statistics without the scopes' (as before the walks). */
+	cp_walk_init(&j->walk, j->sc.n != NULL ? 0 : CP_WALK_END, NULL);
+	j->cb_arg = &j->sc;
+	return NULL;
+}
+
+static json_t *stat_get_all_end(struct walk_job *j)
+{
+	return ctl_answer(CTL_OK, statistics(j->d, &j->sc), "statistics");
+}
+
+static const struct walk_ops stat_get_all_ops = {
+	.begin = stats_begin, .cb = scope_counts_cb, .end = stat_get_all_end,
+};
+
+static json_t *cmd_stat_get_all(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	return walk_start(d, conn, args, &stat_get_all_ops);
+}
+
+static json_t *stat_get_end(struct walk_job *j)
+{
+	const char *name = json_string_value(json_object_get(j->args, CTL_KEY_NAME));
+	json_t *all = statistics(j->d, &j->sc), *v = json_object_get(all, name);
+
 	if (v == NULL) {
 		json_decref(all);
 		return ctl_answer(CTL_EMPTY, NULL, "no statistic \"%s\"", name);
@@ -1580,34 +1835,30 @@ static json_t *cmd_stat_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *ar
 	return ctl_answer(CTL_OK, v, "statistic found");
 }
 
-static json_t *cmd_stat_reset(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+static const struct walk_ops stat_get_ops = {
+	.begin = stats_begin, .cb = scope_counts_cb, .end = stat_get_end,
+};
+
+static json_t *cmd_stat_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	json_t *err = NULL;
 	const char *name = arg_str(args, CTL_KEY_NAME, &err);
 
-	(void)conn;
 	if (err != NULL) {
 		return err;
 	}
-	if (name != NULL) {
-		return ctl_answer(CTL_ERROR, NULL, "arguments.name: resetting one statistic is "
-				  "not supported; reset all (no arguments)");
+	if (name == NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: required");
 	}
-	cp_stats_reset(d->stats);
-	cp_log(CP_LOG_INFO, "event=statistic-reset by=control-socket");
-	return ctl_answer(CTL_OK, NULL, "statistics reset");
+	return walk_start(d, conn, args, &stat_get_ops);
 }
 
-/* --- the rest ----------------------------------------------------------------------- */
-
-static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+static json_t *scope_list_end(struct walk_job *j)
 {
-	const struct dp_config *cfg = d->rt->snap->cfg;
-	json_t *stats = statistics(d), *list = json_array();
+	const struct dp_config *cfg = j->d->rt->snap->cfg;
+	json_t *stats = statistics(j->d, &j->sc), *list = json_array();
 	char name[128], subnet[24];
 
-	(void)conn;
-	(void)args;
 	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
 		const struct dp_scope *s = &cfg->scopes[i];
 		json_t *o;
@@ -1629,6 +1880,35 @@ static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	json_decref(stats);
 	return ctl_answer(CTL_OK, list, "%u scope(s)", cfg->n_scopes);
 }
+
+static const struct walk_ops scope_list_ops = {
+	.begin = stats_begin, .cb = scope_counts_cb, .end = scope_list_end,
+};
+
+static json_t *cmd_scope_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	return walk_start(d, conn, args, &scope_list_ops);
+}
+
+static json_t *cmd_stat_reset(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *err = NULL;
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	if (name != NULL) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.name: resetting one statistic is "
+				  "not supported; reset all (no arguments)");
+	}
+	cp_stats_reset(d->stats);
+	cp_log(CP_LOG_INFO, "event=statistic-reset by=control-socket");
+	return ctl_answer(CTL_OK, NULL, "statistics reset");
+}
+
+/* --- the rest ----------------------------------------------------------------------- */
 
 static json_t *cmd_version_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
@@ -1834,6 +2114,311 @@ static json_t *cmd_list_commands(struct cp_cmds *d, struct ctl_conn *conn, json_
 
 /* The handler of each command of common/ctl_proto.c; its arguments were checked against the
  * table's row before it runs. */
+/* --- policies and the MAC filter (issue 14) ---------------------------------------------- */
+
+/*
+ * The policies list a command edits: the scope's (arguments.scope), else the server's. On
+ * success *j is the running configuration (the caller's) and *list a list inside it.
+ */
+static json_t *policies_of(struct cp_cmds *d, json_t *args, json_t **j, json_t **list)
+{
+	json_t *err = NULL, *owner;
+	const char *scope = arg_str(args, CTL_KEY_SCOPE, &err);
+
+	if (err != NULL) {
+		return err;
+	}
+	if (scope != NULL) {
+		err = need_scope(d, args, CTL_KEY_SCOPE, j, &owner);
+		if (err != NULL) {
+			return err;
+		}
+	} else {
+		*j = running_json(d);
+		owner = json_object_get(*j, "server");
+		if (!json_is_object(owner)) {
+			owner = json_object();
+			json_object_set_new(*j, "server", owner);
+		}
+	}
+	*list = list_of(owner, "policies");
+	return NULL;
+}
+
+static ssize_t policy_index(json_t *list, const char *name)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(list, i, p) {
+		json_t *n = json_object_get(p, "name");
+
+		if (name != NULL && json_is_string(n) && strcmp(json_string_value(n), name) == 0) {
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
+/* policies_of() and the policy arguments.name names, or the answer to give. */
+static json_t *named_policy(struct cp_cmds *d, json_t *args, json_t **j, json_t **list,
+			    ssize_t *idx)
+{
+	json_t *err = NULL;
+	const char *name = arg_str(args, CTL_KEY_NAME, &err);
+
+	if (err != NULL) {
+		return err;
+	}
+	err = policies_of(d, args, j, list);
+	if (err != NULL) {
+		return err;
+	}
+	*idx = policy_index(*list, name);
+	if (*idx < 0) {
+		json_decref(*j);
+		return ctl_answer(CTL_EMPTY, NULL, "no policy \"%s\"", name != NULL ? name : "");
+	}
+	return NULL;
+}
+
+static void policy_event(char *ev, size_t size, json_t *args, const char *name)
+{
+	json_t *s = json_object_get(args, CTL_KEY_SCOPE);
+
+	snprintf(ev, size, "scope=%s policy=%s", json_is_string(s) ? json_string_value(s) :
+		 "(server)", name != NULL ? name : "?");
+}
+
+static json_t *cmd_policy_list(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err = policies_of(d, args, &j, &list);
+
+	(void)conn;
+	if (err != NULL) {
+		return err;
+	}
+	json_incref(list);
+	json_decref(j);
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return ctl_answer(CTL_EMPTY, NULL, "no policies");
+	}
+	return ctl_answer(CTL_OK, list, "%zu policies", json_array_size(list));
+}
+
+static json_t *cmd_policy_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *p, *err;
+	ssize_t idx;
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	p = json_array_get(list, (size_t)idx);
+	json_incref(p);
+	json_decref(j);
+	return ctl_answer(CTL_OK, p, "policy found");
+}
+
+static json_t *cmd_policy_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *p = json_object_get(args, CTL_KEY_POLICY), *n = json_object_get(p, "name");
+	json_t *j, *list, *err;
+	char ev[192];
+
+	(void)conn;
+	err = policies_of(d, args, &j, &list);
+	if (err != NULL) {
+		return err;
+	}
+	if (policy_index(list, json_string_value(n)) >= 0) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "policy \"%s\" exists (use policy-update)",
+				  json_string_value(n));
+	}
+	json_array_append(list, p);
+	policy_event(ev, sizeof(ev), args, json_string_value(n));
+	return apply_json(d, j, "policy-add", "policy added", ev);
+}
+
+static json_t *cmd_policy_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err;
+	ssize_t idx;
+	char ev[192];
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	json_array_set(list, (size_t)idx, json_object_get(args, CTL_KEY_POLICY));
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-update", "policy updated", ev);
+}
+
+static json_t *cmd_policy_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j, *list, *err;
+	ssize_t idx;
+	char ev[192];
+
+	(void)conn;
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	json_array_remove(list, (size_t)idx);
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-del", "policy deleted", ev);
+}
+
+struct porder {
+	json_int_t order;
+	size_t idx;
+};
+
+static int porder_cmp(const void *a, const void *b)
+{
+	const struct porder *x = a, *y = b;
+
+	if (x->order != y->order) {
+		return x->order < y->order ? -1 : 1;
+	}
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Windows' Set-DhcpServerv4Policy -ProcessingOrder: the policy takes position ORDER (1 =
+ * first; past the end = last) and every policy is renumbered 1..n in the new order. */
+static json_t *cmd_policy_reorder(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_int_t want = json_integer_value(json_object_get(args, CTL_KEY_PROCESSING_ORDER));
+	json_t *j, *list, *err;
+	struct porder *v;
+	ssize_t idx;
+	size_t n, at = 0;
+	char ev[192];
+
+	(void)conn;
+	if (want < 1) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.processing-order: must be 1 or more");
+	}
+	err = named_policy(d, args, &j, &list, &idx);
+	if (err != NULL) {
+		return err;
+	}
+	n = json_array_size(list);
+	v = calloc(n, sizeof(*v));
+	if (v == NULL) {
+		json_decref(j);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object_get(json_array_get(list, i), "processing-order");
+
+		v[i] = (struct porder){ json_is_integer(o) ? json_integer_value(o) :
+					(json_int_t)i + 1, i };
+	}
+	qsort(v, n, sizeof(*v), porder_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_int_t pos;
+
+		if (v[i].idx == (size_t)idx) {
+			continue;
+		}
+		pos = (json_int_t)++at;
+		if (pos >= want) {
+			pos++;	/* the moved policy's place */
+		}
+		json_object_set_new(json_array_get(list, v[i].idx), "processing-order",
+				    json_integer(pos));
+	}
+	json_object_set_new(json_array_get(list, (size_t)idx), "processing-order",
+			    json_integer(want > (json_int_t)n ? (json_int_t)n : want));
+	free(v);
+	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
+	return apply_json(d, j, "policy-reorder", "policy reordered", ev);
+}
+
+/* server.mac-filter of the running configuration (created when absent). */
+static json_t *mac_filter_of(json_t *j)
+{
+	json_t *server = json_object_get(j, "server"), *f;
+
+	if (!json_is_object(server)) {
+		server = json_object();
+		json_object_set_new(j, "server", server);
+	}
+	f = json_object_get(server, "mac-filter");
+	if (!json_is_object(f)) {
+		json_object_set_new(server, "mac-filter", json_object());
+		f = json_object_get(server, "mac-filter");
+	}
+	return f;
+}
+
+static json_t *cmd_mac_filter_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	json_t *j = running_json(d), *f = mac_filter_of(j), *a;
+
+	(void)conn;
+	(void)args;
+	a = json_pack("{s:O,s:O}", "allow", list_of(f, "allow"), "deny", list_of(f, "deny"));
+	json_decref(j);
+	return ctl_answer(CTL_OK, a, "MAC filter");
+}
+
+static json_t *mac_filter_edit(struct cp_cmds *d, json_t *args, bool add)
+{
+	const char *which = json_string_value(json_object_get(args, CTL_KEY_LIST));
+	const char *pat = json_string_value(json_object_get(args, CTL_KEY_PATTERN));
+	json_t *j, *list, *e;
+	char ev[192];
+	size_t i;
+
+	if (strcmp(which, "allow") != 0 && strcmp(which, "deny") != 0) {
+		return ctl_answer(CTL_ERROR, NULL, "arguments.list: must be \"allow\" or \"deny\"");
+	}
+	j = running_json(d);
+	list = list_of(mac_filter_of(j), which);
+	json_array_foreach(list, i, e) {
+		if (json_is_string(e) && strcasecmp(json_string_value(e), pat) == 0) {
+			break;
+		}
+	}
+	if (add && i < json_array_size(list)) {
+		json_decref(j);
+		return ctl_answer(CTL_CONFLICT, NULL, "%s is already in the %s list", pat, which);
+	}
+	if (!add && i == json_array_size(list)) {
+		json_decref(j);
+		return ctl_answer(CTL_EMPTY, NULL, "%s is not in the %s list", pat, which);
+	}
+	if (add) {
+		json_array_append_new(list, json_string(pat));
+	} else {
+		json_array_remove(list, i);
+	}
+	snprintf(ev, sizeof(ev), "list=%s pattern=%s", which, pat);
+	return apply_json(d, j, add ? "mac-filter-add" : "mac-filter-del",
+			  add ? "pattern added" : "pattern removed", ev);
+}
+
+static json_t *cmd_mac_filter_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return mac_filter_edit(d, args, true);
+}
+
+static json_t *cmd_mac_filter_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	(void)conn;
+	return mac_filter_edit(d, args, false);
+}
+
 static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_CONFIG_GET] = cmd_config_get,
 	[CTL_CMD_CONFIG_RELOAD] = cmd_config_reload,
@@ -1857,6 +2442,15 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_LEASE4_UPDATE] = cmd_lease_update,
 	[CTL_CMD_LEASE4_WIPE] = cmd_lease_wipe,
 	[CTL_CMD_LIST_COMMANDS] = cmd_list_commands,
+	[CTL_CMD_MAC_FILTER_ADD] = cmd_mac_filter_add,
+	[CTL_CMD_MAC_FILTER_DEL] = cmd_mac_filter_del,
+	[CTL_CMD_MAC_FILTER_GET] = cmd_mac_filter_get,
+	[CTL_CMD_POLICY_ADD] = cmd_policy_add,
+	[CTL_CMD_POLICY_DEL] = cmd_policy_del,
+	[CTL_CMD_POLICY_GET] = cmd_policy_get,
+	[CTL_CMD_POLICY_LIST] = cmd_policy_list,
+	[CTL_CMD_POLICY_REORDER] = cmd_policy_reorder,
+	[CTL_CMD_POLICY_UPDATE] = cmd_policy_update,
 	[CTL_CMD_RESERVATION_ADD] = cmd_reservation_add,
 	[CTL_CMD_RESERVATION_DEL] = cmd_reservation_del,
 	[CTL_CMD_RESERVATION_LIST] = cmd_reservation_list,
@@ -1906,6 +2500,7 @@ struct cp_cmds *cp_cmds_new(const struct cp_cmds_env *env)
 	c->config_path = env->config_path;
 	c->config_dir = env->config_dir;
 	c->started = env->started;
+	c->walk_slice = env->walk_slice ? env->walk_slice : WALK_SLICE;
 	cp_leaseop_init(&c->lops, env->sink);
 	return c;
 }
@@ -1917,7 +2512,19 @@ void cp_cmds_free(struct cp_cmds *c)
 	}
 	/* Workers have stopped: nothing will complete. Connections close with the server. */
 	cp_leaseop_abort_all(&c->lops);
+	while (c->jobs != NULL) {
+		struct walk_job *j = c->jobs;
+
+		c->jobs = j->next;
+		job_free(j);
+	}
 	free(c);
+}
+
+void cp_cmds_walk_counts(const struct cp_cmds *c, uint64_t *slices, uint64_t *qs)
+{
+	*slices = c->walk_slices;
+	*qs = c->walk_qs;
 }
 
 bool cp_cmds_shutdown(const struct cp_cmds *c, int *exit_value)

@@ -147,13 +147,14 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 /*
  * Mbufs that can be held at once: every RX and TX descriptor ring full, every park full,
  * every steering ring full (several workers), and the mempool's per-lcore caches. Fewer, and
- * a slow store can starve RX of buffers.
+ * under load RX can run short of buffers. The parks are capped at half the pool
+ * (dp_park_max()), so a slow or failed store never takes the other half.
  */
 static void check_mbufs(const struct dp_config *cfg)
 {
 	uint64_t w = cfg->workers, need;
 
-	need = w * (DP_PARK_MAX + cfg->n_ports * (2048u + DP_BURST)) +
+	need = w * (dp_park_max(cfg->mbufs, cfg->workers) + cfg->n_ports * (2048u + DP_BURST)) +
 	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1);
 	if (cfg->mbufs < need) {
 		cp_log(CP_LOG_WARN, "server.mbufs is %u but %u worker(s) on %u port(s) can hold "
@@ -217,6 +218,7 @@ static int open_control_socket(struct cp_daemon *d, const struct dp_config *cfg)
 		cp_log(CP_LOG_ERR, "server.control-socket: %s", err);
 		return -1;
 	}
+	d->stats.ctl = d->ctl;
 	cp_log(CP_LOG_INFO, "control socket %s", cfg->control_socket);
 	return 0;
 }
@@ -356,6 +358,8 @@ out:
 	d->fo = NULL;
 	cp_cmds_free(d->cmds);
 	d->cmds = NULL;
+	d->stats.ctl = NULL;
+	cp_apply_deinit(&d->apply);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	if (ports_up) {

@@ -214,6 +214,14 @@ void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 	}
 	if (r->in_count == IN_MAX) {
 		r->s.in_overflow++;
+		if ((r->s.in_overflow & (r->s.in_overflow - 1)) == 0) {
+			/* Logged at the 1st, 2nd, 4th, 8th... rejection: a partner past our
+			 * max-unacked cannot flood the log. */
+			cp_log(CP_LOG_WARN, "event=failover-updates-rejected relationship=%s "
+			       "reason=queue-full rejected=%" PRIu64 " (the partner sends more "
+			       "binding updates than our max-unacked while ours wait for the store)",
+			       r->name, r->s.in_overflow);
+		}
 		fo_run_send_bndack(r, m->xid, m->assigned_addr, FO_RR_MISC_REJECT,
 			    "too many outstanding updates (max-unacked exceeded)");
 		return;

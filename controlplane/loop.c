@@ -135,7 +135,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 {
 	struct dp_runtime *rt = d->rt;
 	uint64_t start = rte_get_timer_cycles(), hz = rte_get_timer_hz();
-	uint64_t next_log = start, next_reclaim = start;
+	uint64_t next_log = start, next_reclaim = start, next_watch = start;
 	uint64_t exhausted = 0;
 	double run_seconds = d->run_seconds;
 	struct dp_counters sum;
@@ -155,13 +155,18 @@ void cp_loop_run(const struct cp_loop_env *d)
 			cp_log(CP_LOG_WARN, "event=clock-step seconds=%lld (%s: %s)", (long long)step,
 			       step > 0 ? "forward" : "backward", step > 0 ?
 			       "followed; reclaims judge older leases later by the step" :
-			       "the workers' clock stands still until the wall clock catches up");
+			       "the workers' clock runs at half speed until the wall clock catches "
+			       "up; lease ends are judged by the wall clock");
 		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
+		busy = false;
 		if (d->cmds != NULL) {
 			busy = cp_cmd_progress(d->cmds);
 			shutdown = cp_cmds_shutdown(d->cmds, &exit_value);
+		}
+		if (d->apply != NULL && cp_apply_progress(d->apply)) {
+			busy = true;	/* the requeue scan, a slice per turn */
 		}
 		/* A command may just have replaced the snapshot (and freed the old one). */
 		cfg = rt->snap->cfg;
@@ -171,6 +176,10 @@ void cp_loop_run(const struct cp_loop_env *d)
 		}
 		cp_persist_check(d->persist);
 		grow_records(rt);
+		if (t >= next_watch) {
+			cp_stats_watch(d->stats, (t - start) / (hz / 1000 ? hz / 1000 : 1));
+			next_watch = t + hz;
+		}
 		if (!cp_walk_done(&reclaim)) {
 			(void)reclaim_scan(rt, &reclaim);
 		} else if (t >= next_reclaim) {

@@ -343,21 +343,68 @@ int cp_persist_start(struct cp_persist *p)
 	return 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#define OUTAGE_REMIND_MS 60000
+
 void cp_persist_check(struct cp_persist *p)
 {
 	const struct committer_stats *st;
-	uint64_t f;
+	uint64_t f, now, reopens;
+	char msg[CP_LOG_ESC_SIZE(256)];
+	bool failing;
+	int err;
 
 	if (p->committer == NULL) {
 		return;
 	}
 	st = committer_stats(p->committer);
 	f = atomic_load(&st->failures);
-	if (f > p->failures_seen) {
-		cp_log(CP_LOG_ERR, "store: %llu commit(s) failed (%s); replies wait, the batch is "
-		       "retried", (unsigned long long)(f - p->failures_seen),
-		       store_strerror(atomic_load(&st->last_error)));
-		p->failures_seen = f;
+	failing = atomic_load(&st->failing);
+	reopens = atomic_load(&st->store_reopens);
+	now = mono_ms();
+	if (reopens > p->reopens_seen) {
+		cp_log(CP_LOG_WARN, "event=store-reopened count=%llu (a commit could not write "
+		       "its meta page; the environment was opened again, committed data kept)",
+		       (unsigned long long)(reopens - p->reopens_seen));
+		p->reopens_seen = reopens;
+	}
+	if (f > p->failures_seen && failing &&
+	    (!p->outage || now - p->outage_logged_ms >= OUTAGE_REMIND_MS)) {
+		err = atomic_load(&st->last_error);
+		cp_log_esc(msg, sizeof(msg), store_errmsg(p->store), 256);
+		cp_log(CP_LOG_ERR, "event=store-unavailable reason=%s error=\"%s\" failed-commits=%llu "
+		       "message=\"%s\" (replies that commit a binding wait, none is sent before "
+		       "it is durable; the batch is retried%s)",
+		       err == STORE_E_FULL ? "full" : "io", store_strerror(err),
+		       (unsigned long long)(f - (p->outage ? p->outage_failures : p->failures_seen)),
+		       msg, err == STORE_E_FULL ? "; raise server.store-max-size to resume" : "");
+		if (!p->outage) {
+			p->outage = true;
+			p->outage_failures = p->failures_seen;
+			p->outage_start_ms = now;
+		}
+		p->outage_logged_ms = now;
+	}
+	if (p->outage && !failing) {
+		cp_log(CP_LOG_INFO, "event=store-recovered after-ms=%llu failed-commits=%llu",
+		       (unsigned long long)(now - p->outage_start_ms),
+		       (unsigned long long)(f - p->outage_failures));
+		p->outage = false;
+	}
+	p->failures_seen = f;
+}
+
+void cp_persist_reconfigure(struct cp_persist *p, const struct dp_config *cfg)
+{
+	if (p->store != NULL) {
+		store_set_max_map_size(p->store, (uint64_t)cfg->store_max_mb << 20);
 	}
 }
 

@@ -24,6 +24,11 @@ struct cp_persist {
 	struct dp_commit sink;		/**< what the workers post to */
 	uint64_t file_fingerprint;	/**< of the configuration file (or built-in text) */
 	uint64_t failures_seen;		/**< committer failures already logged */
+	uint64_t reopens_seen;		/**< store reopens already logged */
+	bool outage;			/**< event=store-unavailable logged, not yet recovered */
+	uint64_t outage_failures;	/**< failures at the start of the outage */
+	uint64_t outage_start_ms;	/**< CLOCK_MONOTONIC, ms */
+	uint64_t outage_logged_ms;	/**< last reminder of the outage */
 };
 
 /**
@@ -69,5 +74,18 @@ int cp_persist_start(struct cp_persist *p);
 /** Commit what is still queued, stop the committer, log its figures, close the store. */
 void cp_persist_close(struct cp_persist *p);
 
-/** Log a line if the committer has failed since the last call (control loop). */
+/**
+ * Turn the committer's state into events (control loop, every iteration):
+ * "event=store-unavailable reason=full|io error=... message=..." (error level) when commits
+ * start failing, a reminder every 60 s while they do, "event=store-recovered" with the
+ * outage's length and failed commits when one succeeds again, "event=store-reopened" when
+ * the store had to reopen its environment (LMDB gave it up after a failed meta write).
+ */
 void cp_persist_check(struct cp_persist *p);
+
+/**
+ * Apply the live part of a new configuration to the store: server.store-max-size (raising it
+ * ends a "store full" outage: the held batch grows the map). No-op without a store. Control
+ * thread.
+ */
+void cp_persist_reconfigure(struct cp_persist *p, const struct dp_config *cfg);

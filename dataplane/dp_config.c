@@ -30,6 +30,22 @@ static void optlist_free(struct dp_optlist *l)
 	free(l->v);
 }
 
+static void policies_free(struct dp_policy *v, uint32_t n)
+{
+	if (v == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		for (uint32_t k = 0; v[i].conds != NULL && k < v[i].n_conds; k++) {
+			free(v[i].conds[k].values);
+		}
+		free(v[i].conds);
+		free(v[i].ranges);
+		optlist_free(&v[i].opts);
+	}
+	free(v);
+}
+
 /* Tolerates a half-built scope: the parser sets every count together with its array. */
 static void scope_free(struct dp_scope *s)
 {
@@ -44,6 +60,9 @@ static void scope_free(struct dp_scope *s)
 	free(s->res_by_addr);
 	free(s->relays);
 	optlist_free(&s->opts);
+	policies_free(s->policies, s->n_policies);
+	free(s->pol_ranges);
+	free(s->pol_of_range);
 }
 
 void dp_config_free(struct dp_config *c)
@@ -62,6 +81,10 @@ void dp_config_free(struct dp_config *c)
 	}
 	free(c->relationships);
 	free(c->mgmt_partners);
+	optlist_free(&c->opts);
+	policies_free(c->policies, c->n_policies);
+	free(c->mac_allow);
+	free(c->mac_deny);
 	free(c->ports);
 	free(c->ifaces);
 	free(c);

@@ -32,11 +32,88 @@ struct dp_option {
 struct dp_optlist {
 	struct dp_option *v;
 	uint32_t n;
+	/** Bit per code: always-send, sent even when the client's parameter request list
+	 *  (option 55) leaves it out. The value may come from this list or any list it
+	 *  overrides (engine.c put_options). */
+	uint64_t always[4];
 };
+
+/** @return true when @p l has no option and no always-send code. */
+static inline bool dp_optlist_is_empty(const struct dp_optlist *l)
+{
+	return l->n == 0 && (l->always[0] | l->always[1] | l->always[2] | l->always[3]) == 0;
+}
 
 /** Inclusive address range. */
 struct dp_range {
 	uint32_t first, last;
+};
+
+/*
+ * Policies (Windows' policy-based assignment; dataplane/policy.h decides with them).
+ *
+ * A policy is a name, a processing order, enabled or not, and conditions combined with one
+ * operator (AND or OR, as Windows: one operator per policy). Each condition compares one field
+ * of the request with a list of values (the condition holds when any value matches, or, for
+ * not-equals, when none does). A policy of a scope may carry address ranges inside the scope's
+ * pools: its clients get addresses from those ranges only, and clients of no such policy never
+ * get them. It may carry options, a lease time, and deny (no answer at all).
+ */
+enum dp_cond_type {
+	DP_COND_VENDOR_CLASS = 0,	/**< option 60, bytes */
+	DP_COND_USER_CLASS,		/**< option 77, bytes */
+	DP_COND_CLIENT_ID,		/**< option 61, bytes (hex in the configuration) */
+	DP_COND_MAC,			/**< chaddr of an Ethernet client, byte pattern */
+	DP_COND_CIRCUIT_ID,		/**< option 82 sub-option 1, bytes (hex) */
+	DP_COND_REMOTE_ID,		/**< option 82 sub-option 2, bytes (hex) */
+	DP_COND_FQDN,			/**< option 81's name, dotted, case-insensitive */
+	DP_COND_CLIENT_ARCH,		/**< option 93: one of its 16-bit types (PXE) */
+	DP_COND_COUNT
+};
+
+#define DP_COND_VALUE_MAX	64	/**< bytes a condition value compares */
+#define DP_COND_TEXT_MAX	200	/**< the value as configured, with the NUL */
+
+/**
+ * One value of a condition. Byte types: @c data[0..len) equals the field, or starts it when
+ * @c prefix (a trailing "*" in the configuration). MAC: the first six bytes of @c data under
+ * @c mask ("*" bytes are 0 in the mask; a trailing "*" masks the rest).
+ */
+struct dp_cond_value {
+	uint8_t len;
+	bool prefix;
+	uint8_t mask[6];
+	uint8_t data[DP_COND_VALUE_MAX];	/* after the length: a short compare reads one line */
+	char text[DP_COND_TEXT_MAX];	/**< as configured (written back) */
+};
+
+struct dp_condition {
+	uint8_t type;			/**< enum dp_cond_type */
+	bool negate;			/**< operator not-equals */
+	struct dp_cond_value *values;	/**< 1.. values, any of which matches */
+	uint32_t n_values;
+};
+
+struct dp_policy {
+	char name[DP_NAME_MAX];
+	uint32_t order;			/**< processing order, unique in its list, from 1 */
+	bool enabled;
+	bool match_all;			/**< AND over the conditions; false: OR */
+	bool deny;			/**< matching clients get no answer (counted) */
+	uint32_t lease_time;		/**< 0 = the scope's */
+	struct dp_condition *conds;
+	uint32_t n_conds;
+	struct dp_range *ranges;	/**< scope policies only; sorted, inside the pools */
+	uint32_t n_ranges;
+	struct dp_optlist opts;		/**< override the scope's (and server's) options */
+	uint32_t next_server;		/**< siaddr for its clients, 0 = the scope's */
+	char boot_file[128];		/**< "file" for its clients, "" = the scope's */
+};
+
+/** A MAC address pattern (server.mac-filter): a byte matches when (mac & mask) == value. */
+struct dp_mac_pattern {
+	uint8_t value[6], mask[6];
+	char text[24];			/**< as configured (written back) */
 };
 
 /** A reservation: this client always gets this address (and may be a BOOTP client). */
@@ -84,6 +161,14 @@ struct dp_scope {
 	uint32_t next_server;		/**< siaddr, 0 if unset */
 	char boot_file[128];		/**< "file", "" if unset */
 	struct dp_optlist opts;
+
+	struct dp_policy *policies;	/**< sorted by processing order */
+	uint32_t n_policies;
+	/* Compiled at parse time: every range of every policy, sorted and non-overlapping,
+	 * and the index into policies of the policy each belongs to (policy.h). */
+	struct dp_range *pol_ranges;
+	uint32_t *pol_of_range;
+	uint32_t n_pol_ranges;
 };
 
 /** An address the server owns on a port (optionally on a VLAN): answers ARP/ICMP, is the
@@ -194,6 +279,14 @@ struct dp_config {
 	struct dp_mgmt_partner *mgmt_partners;
 	uint32_t n_mgmt_partners;
 	struct dp_flood_limits flood;
+	/* server-level options, policies (no ranges) and link-layer filter */
+	struct dp_optlist opts;		/**< under every scope's options */
+	struct dp_policy *policies;	/**< sorted by processing order, after the scope's */
+	uint32_t n_policies;
+	struct dp_mac_pattern *mac_allow;	/**< non-empty: only these clients are served */
+	uint32_t n_mac_allow;
+	struct dp_mac_pattern *mac_deny;	/**< these clients are never served (wins) */
+	uint32_t n_mac_deny;
 
 	struct dp_port *ports;
 	uint32_t n_ports;

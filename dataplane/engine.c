@@ -34,8 +34,9 @@
  * (free_settled(): the request is dropped as a write conflict, the client asks again). The
  * hand-off and the lending above wait for durability for the same reason. Addresses outside
  * every range (reservations) are not covered: their one writer is the reserved client's
- * worker. A new snapshot starts without these marks (a FREE posted just before a
- * configuration change is not waited for).
+ * worker. A new snapshot's pools carry over the marks not yet durable
+ * (dp_pools_carry_freed()), so a FREE posted just before a configuration change is still
+ * waited for.
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the
@@ -127,6 +128,7 @@
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
+#include "policy.h"
 
 _Static_assert(DP_FO_HBA_LEN == FO_HASH_HBA_SIZE, "fo_view hba is the failover HBA");
 _Static_assert(DP_HW_MAX == 1 + FO_HASH_CHADDR_MAX, "hw is htype + a whole chaddr");
@@ -361,6 +363,24 @@ static bool writable(const struct dp_engine *e, const struct bt_binding *b, uint
 	       e->commit.ops->durable(e->commit.ctx, b->owner);
 }
 
+/*
+ * May an operator's change (DP_OP_SET, run on the client's worker) replace @p b, which
+ * another worker may have written? Yes once everything its writer posted for it is durable
+ * (an unposted offer has no sequence of its own: all that writer posted), so our change,
+ * through our ring, cannot reach the store before the writer's last one. The record is then
+ * replaced in one compare-and-swap (bt_publish), which loses to the writer if it changes the
+ * binding meanwhile: the address is never free in between, so no third writer can take it
+ * (a DEL on the old writer, then the SET, left it free between the two).
+ */
+static bool settled_elsewhere(const struct dp_engine *e, const struct bt_binding *b)
+{
+	if (b == NULL || b->owner == e->id) {
+		return true;
+	}
+	return (b->seq != 0 ? b->seq : e->commit.ops->posted(e->commit.ctx, b->owner)) <=
+	       e->commit.ops->durable(e->commit.ctx, b->owner);
+}
+
 /* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
@@ -457,7 +477,8 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dhcp4_msg *m, uint32_t addr,
 			uint64_t now, struct dp_decision *d)
 {
-	uint32_t lease = s->lease_time, asked;
+	uint32_t lease = d->policy != NULL && d->policy->lease_time != 0 ?
+			 d->policy->lease_time : s->lease_time, asked;
 
 	if (dhcp4_opt_u32(m, DHCP4_OPT_LEASE_TIME, &asked)) {
 		lease = asked < s->min_lease_time ? s->min_lease_time :
@@ -694,6 +715,9 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
+	bool take;				/* an operator's change (op_set): a record
+						 * another worker wrote is taken over
+						 * (settled_elsewhere()) */
 };
 
 /*
@@ -713,7 +737,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
 	struct bt_binding *nb;
 
-	if (!writable(e, old, r->scope) || (old == NULL && !free_settled(e, r->scope, r->addr))) {
+	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
+	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
 	}
@@ -863,18 +888,31 @@ static void give_back(struct dp_engine *e, const struct dp_config *cfg, uint32_t
 
 void dp_engine_handoff(struct dp_engine *e, uint64_t durable)
 {
+	struct dp_handoff back[DP_BORROW_MAX];
+	uint32_t n_back = 0;
+
 	while (e->ho_count > 0 && e->handoff[e->ho_head].seq <= durable) {
 		const struct dp_handoff *h = &e->handoff[e->ho_head];
 
 		if (e->tell(e->tell_ctx, h->worker, (enum dp_cmd_type)h->type, h->scope,
 			    h->addr) != 0 && h->type == DP_CMD_LENT) {
 			/* Never reached the borrower: still ours (and marked lent, which would
-			 * hide it from the requeue scan). */
+			 * hide it from the requeue scan). Back where it was, at the front of
+			 * our FIFO (below), or at the back when too many came back at once. */
 			(void)dp_pool_set_lent(e->pools, h->scope, h->addr, false);
-			dp_engine_requeue(e, h->scope, h->addr);
+			if (n_back < DP_BORROW_MAX) {
+				back[n_back++] = *h;
+			} else {
+				dp_engine_requeue(e, h->scope, h->addr);
+			}
 		}
 		e->ho_head = (e->ho_head + 1) % DP_HANDOFF_MAX;
 		e->ho_count--;
+	}
+	/* In reverse: the FIFO's order is as before the loan (pool.h: oldest first). */
+	while (n_back > 0) {
+		n_back--;
+		(void)dp_slice_unpop(e->pools, e->id, back[n_back].scope, back[n_back].addr);
 	}
 }
 
@@ -895,6 +933,7 @@ static const struct dp_fo_view *fo_view_of(const struct dp_engine *e, const stru
  * each worker's count (relaxed loads) per allocation while the share is low. */
 #define LEND_LOW 16
 #define LEND_RETRY 256
+#define LEND_LOOK (2 * DP_BORROW_MAX)	/* queued addresses a lender looks at, at most */
 
 static __attribute__((cold, noinline)) void ask_loan(struct dp_engine *e, uint32_t scope)
 {
@@ -934,7 +973,7 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 	static const struct dp_client_key nobody;
 	const struct dp_scope *s;
 	const struct dp_fo_view *fo = NULL;
-	uint32_t have, want, lent = 0, a;
+	uint32_t have, want, lent = 0, a, kept[LEND_LOOK], n_kept = 0;
 
 	if (scope >= e->pools->n_scopes || to >= e->n_workers || to == e->id) {
 		return;
@@ -952,21 +991,26 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 			want = 0;
 		}
 	}
-	/* Bounded: each queued address is looked at once; the hand-off FIFO keeps room for the
-	 * answer. Addresses with a record (ended leases, BACKUP) stay: only their writer or
-	 * slice owner may replace them. */
-	for (uint32_t n = have; n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
+	/* Bounded: at most LEND_LOOK queued addresses are looked at, from the front; the
+	 * hand-off FIFO keeps room for the answer. Addresses with a record (ended leases,
+	 * BACKUP) stay: only their writer or slice owner may replace them. They go back to the
+	 * front in their order (the FIFO's order is the pool's promise: oldest free first). */
+	for (uint32_t n = have < LEND_LOOK ? have : LEND_LOOK;
+	     n > 0 && lent < want && e->ho_count + 1 < DP_HANDOFF_MAX; n--) {
 		if (!dp_slice_pop(e->pools, e->id, scope, &a)) {
 			break;
 		}
 		if (bt_lookup_addr(e->table, a) != NULL || fo_held(e, scope, a)) {
-			(void)dp_slice_push(e->pools, e->id, scope, a);
+			kept[n_kept++] = a;
 			continue;
 		}
 		(void)dp_pool_set_lent(e->pools, scope, a, true);
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
 			(struct dp_handoff){e->seq, to, scope, a, DP_CMD_LENT};
 		lent++;
+	}
+	while (n_kept > 0) {
+		(void)dp_slice_unpop(e->pools, e->id, scope, kept[--n_kept]);
 	}
 	if (e->ho_count < DP_HANDOFF_MAX) {
 		e->handoff[(e->ho_head + e->ho_count++) % DP_HANDOFF_MAX] =
@@ -1094,14 +1138,21 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
  * write it; once freed it goes back to its slice owner (give_back).
  */
 static bool pick_borrowed(struct dp_engine *e, const struct dp_scope *s,
-			  const struct dp_fo_view *fo, const struct dp_client_key *key,
-			  uint64_t now, uint32_t *out)
+			  const struct dp_fo_view *fo, const struct dp_policy *pol,
+			  const struct dp_client_key *key, uint64_t now, uint32_t *out)
 {
 	const struct bt_binding *b;
-	uint32_t a;
+	uint32_t a, n = dp_pools_slice(e->pools, e->id, s->index)->b_count;
 	int owner;
 
-	while (dp_slice_borrow_pop(e->pools, e->id, s->index, &a)) {
+	/* Bounded: each address leaves the list once per pass. */
+	for (; n > 0 && dp_slice_borrow_pop(e->pools, e->id, s->index, &a); n--) {
+		if (!dp_policy_addr_ok(s, pol, a)) {
+			/* For another policy's clients (policy.h): to the back (room: we just
+			 * took one out). */
+			(void)dp_slice_borrow_push(e->pools, e->id, s->index, a);
+			continue;
+		}
 		(void)dp_pool_set_lent(e->pools, s->index, a, false);
 		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
 			continue;
@@ -1135,9 +1186,10 @@ static uint64_t ended_by(const struct dp_ingress *in)
  * @return 0 and *out, or the drop reason.
  */
 static int pick_address(struct dp_engine *e, const struct dp_scope *s,
-			const struct dp_fo_view *fo, const struct dhcp4_msg *m,
-			const struct dp_client_key *key, const struct dp_reservation *res,
-			const struct bt_binding *prev, uint64_t now, uint32_t *out)
+			const struct dp_fo_view *fo, const struct dp_policy *pol,
+			const struct dhcp4_msg *m, const struct dp_client_key *key,
+			const struct dp_reservation *res, const struct bt_binding *prev,
+			uint64_t now, uint32_t *out)
 {
 	const struct bt_binding *b;
 	uint32_t want, a;
@@ -1156,13 +1208,14 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 	    prev->state != BT_ABANDONED &&
 	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
 						    dp_scope_in_pool(s, prev->addr))) &&
-	    !fo_held(e, s->index, prev->addr)) {
+	    !fo_held(e, s->index, prev->addr) && dp_policy_addr_ok(s, pol, prev->addr)) {
 		/* (Our own offer of an address of another slice, one we borrowed: the repeated
 		 * DISCOVER gets it again rather than one more.) */
 		*out = prev->addr;
 		return 0;
 	}
-	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && may_write(e, s, want, NULL) &&
+	if (dhcp4_opt_u32(m, DHCP4_OPT_REQUESTED_IP, &want) && dp_policy_addr_ok(s, pol, want) &&
+	    may_write(e, s, want, NULL) &&
 	    takeable(e, s, fo, bt_lookup_addr(e->table, want), key, now, want)) {
 		*out = want;
 		return 0;
@@ -1176,6 +1229,11 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			break;
 		}
 		if (!dp_scope_in_pool(s, a) || dp_scope_find_reservation_addr(s, a) != NULL) {
+			continue;
+		}
+		if (!dp_policy_addr_ok(s, pol, a)) {
+			/* For another policy's clients (policy.h): to the back, still queued. */
+			(void)dp_slice_push(e->pools, e->id, s->index, a);
 			continue;
 		}
 		b = bt_lookup_addr(e->table, a);
@@ -1198,12 +1256,13 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		/* Otherwise taken meanwhile, or the partner's (failover): it re-enters the list
 		 * when freed, or when the control thread requeues the partner's addresses. */
 	}
-	if (pick_borrowed(e, s, fo, key, now, out)) {
+	if (pick_borrowed(e, s, fo, pol, key, now, out)) {
 		maybe_borrow(e, s->index);
 		return 0;
 	}
 	maybe_borrow(e, s->index);
-	return DP_DROP_POOL_EXHAUSTED;
+	return pol != NULL && pol->n_ranges != 0 ? DP_DROP_POLICY_EXHAUSTED :
+						   DP_DROP_POOL_EXHAUSTED;
 }
 
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
@@ -1222,7 +1281,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		why = flood_admit(e, in, s, circuit_of(e, in->msg));
 	}
 	if (why == 0) {
-		why = pick_address(e, s, fo, in->msg, key, res, prev, ended_by(in), &addr);
+		why = pick_address(e, s, fo, d->policy, in->msg, key, res, prev, ended_by(in),
+				   &addr);
 	}
 	if (why != 0) {
 		e->ctr->drop[why]++;
@@ -1387,6 +1447,12 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	if (res != NULL && res->addr != addr) {
 		return nak(d, s, "client has a reserved address");
 	}
+	if (res == NULL && dp_scope_in_pool(s, addr) && !dp_policy_addr_ok(s, d->policy, addr)) {
+		/* The address belongs to another policy's range (or the client's policy has
+		 * ranges and this is not in them): the client starts over and gets one of its
+		 * own (policy.h). */
+		return nak(d, s, "address not allowed for this client");
+	}
 	b = bt_lookup_addr(e->table, addr);
 	if (fo != NULL && fo_held(e, s->index, addr)) {
 		/* The control thread is moving this binding between writers: for a few
@@ -1545,6 +1611,42 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	return true;
 }
 
+/* --- policies and the MAC filter (policy.h) ------------------------------------------ */
+
+static __attribute__((noinline)) bool mac_filter_pass(struct dp_engine *e,
+						      const struct dp_ingress *in)
+{
+	int why = dp_mac_filter(in->cfg, in->msg);
+
+	if (why != 0) {
+		e->ctr->drop[why]++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Find the request's policy (d->policy) and apply its deny. A client with a reservation is
+ * named by the operator: a deny does not apply to it (its policy's options and lease time
+ * do). RELEASE and DECLINE are heeded whatever the policy says: they only give back.
+ */
+static __attribute__((noinline)) bool policy_admit(struct dp_engine *e,
+						   const struct dp_ingress *in,
+						   const struct dp_scope *s,
+						   const struct dp_client_key *key,
+						   struct dp_decision *d)
+{
+	const struct dhcp4_msg *m = in->msg;
+
+	d->policy = dp_policy_match(in->cfg, s, m);
+	if (d->policy == NULL || !d->policy->deny || m->type == DHCP4_RELEASE ||
+	    m->type == DHCP4_DECLINE || reservation_of(s, m, key) != NULL) {
+		return true;
+	}
+	e->ctr->drop[DP_DROP_POLICY_DENIED]++;
+	return false;
+}
+
 /* --- entry points ------------------------------------------------------------------- */
 
 /*
@@ -1635,6 +1737,9 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;
 	}
+	if ((in->cfg->n_mac_allow | in->cfg->n_mac_deny) != 0 && !mac_filter_pass(e, in)) {
+		return false;
+	}
 	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;
@@ -1655,6 +1760,10 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		}
 	}
 	d->server_id = in->cfg->ifaces[in->iface].addr;
+	d->server_opts = &in->cfg->opts;
+	if ((s->n_policies | in->cfg->n_policies) != 0 && !policy_admit(e, in, s, &key, d)) {
+		return false;
+	}
 
 	switch (m->type) {
 	case DHCP4_DISCOVER:
@@ -1839,12 +1948,16 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	bool theirs = b != NULL && !bt_key_equal(&b->key, &op->key);
 	struct bt_binding *nb;
 	struct rec r;
+	int rc;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr)) {
 		return -EINVAL;
 	}
-	if (b != NULL && b->owner != e->id) {
-		return -EEXIST;		/* written by another worker: the caller frees it first */
+	if (b != NULL && b->owner != e->id && !op->take) {
+		return -EEXIST;		/* written by another worker */
+	}
+	if (!settled_elsewhere(e, b)) {
+		return -EAGAIN;		/* its writer's last change is not durable yet */
 	}
 	if (op->add) {
 		if (theirs && !free_for(NULL, b, &op->key, now)) {
@@ -1860,9 +1973,10 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 	r = (struct rec){
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = &op->key, .hw = op->hw_len != 0 ? op->hw : NULL,
-		.hw_len = op->hw_len,
+		.hw_len = op->hw_len, .take = true,
 	};
-	return write_rec(e, &r, scope_flags(s), true, &nb) == 0 ? 0 : -ENOBUFS;
+	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	return rc == 0 || rc == -EAGAIN ? rc : -ENOBUFS;	/* -EAGAIN: lost the race */
 }
 
 /*
@@ -2006,44 +2120,100 @@ static void put_configured(struct dhcp4_writer *w, const struct dp_option *o,
 	}
 }
 
+/* The option of @p code from the most specific of @p layer[0..n) that has it, or NULL. */
+static const struct dp_option *opt_of(const struct dp_optlist *const *layer, uint32_t n,
+				      uint8_t code)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dp_option *o = dp_optlist_find(layer[i], code);
+
+		if (o != NULL) {
+			return o;
+		}
+	}
+	return NULL;
+}
+
 /* Options the client asked for (option 55, in its order), or all of them if it did not ask.
- * A reservation's option replaces the scope's of the same code. Codes the server writes
- * itself (the option table's DHCP4_OPTF_SERVER rows) are never taken from the lists. */
+ * Options inherit: a code comes from the most specific list that has it, the reservation's,
+ * then the policy's, the scope's, the server's. Codes the server writes itself (the option
+ * table's DHCP4_OPTF_SERVER rows) are never taken from the lists. */
 static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 			const struct dp_decision *d, struct dp_counters *ctr)
 {
-	const struct dp_optlist *so = &d->scope->opts;
-	const struct dp_optlist *ro = d->res ? &d->res->opts : NULL;
+	const struct dp_optlist *layer[4];
+	uint32_t nl = 0;
 	uint16_t n;
 	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
 
+	if (d->res != NULL) {
+		layer[nl++] = &d->res->opts;
+	}
+	if (d->policy != NULL) {
+		layer[nl++] = &d->policy->opts;
+	}
+	layer[nl++] = &d->scope->opts;
+	if (d->server_opts != NULL) {
+		layer[nl++] = d->server_opts;
+	}
 	if (prl != NULL) {
 		uint64_t done[4] = {0, 0, 0, 0};	/* codes already written */
+		uint64_t always[4] = {0, 0, 0, 0};
 
 		for (uint16_t i = 0; i < n; i++) {
-			const struct dp_option *o = ro ? dp_optlist_find(ro, prl[i]) : NULL;
+			const struct dp_option *o;
 
 			if (dhcp4_opts_server_writes(prl[i]) || (done[prl[i] >> 6] >> (prl[i] & 63)) & 1) {
 				continue;
 			}
 			done[prl[i] >> 6] |= 1ULL << (prl[i] & 63);
-			if (o == NULL) {
-				o = dp_optlist_find(so, prl[i]);
-			}
+			o = opt_of(layer, nl, prl[i]);
 			if (o != NULL) {
 				put_configured(w, o, ctr);
 			}
 		}
+		/* always-send: after the requested ones, in code order, from any level. */
+		for (uint32_t l = 0; l < nl; l++) {
+			for (int k = 0; k < 4; k++) {
+				always[k] |= layer[l]->always[k] & ~done[k];
+			}
+		}
+		for (int k = 0; k < 4; k++) {
+			while (always[k] != 0) {
+				uint8_t code = (uint8_t)(k * 64 + __builtin_ctzll(always[k]));
+				const struct dp_option *o = opt_of(layer, nl, code);
+
+				always[k] &= always[k] - 1;
+				if (o != NULL) {
+					put_configured(w, o, ctr);
+				}
+			}
+		}
 		return;
 	}
-	for (uint32_t i = 0; ro != NULL && i < ro->n; i++) {
-		put_configured(w, &ro->v[i], ctr);
-	}
-	for (uint32_t i = 0; i < so->n; i++) {
-		if (ro == NULL || dp_optlist_find(ro, so->v[i].code) == NULL) {
-			put_configured(w, &so->v[i], ctr);
+	for (uint32_t l = 0; l < nl; l++) {
+		for (uint32_t i = 0; i < layer[l]->n; i++) {
+			if (opt_of(layer, l, layer[l]->v[i].code) == NULL) {
+				put_configured(w, &layer[l]->v[i], ctr);
+			}
 		}
 	}
+}
+
+/* siaddr and file: the policy's when it sets them (PXE boot by client architecture), else the
+ * scope's. */
+static uint32_t reply_siaddr(const struct dp_decision *d)
+{
+	return d->policy != NULL && d->policy->next_server != 0 ? d->policy->next_server :
+								   d->scope->next_server;
+}
+
+static const char *reply_file(const struct dp_decision *d)
+{
+	const char *f = d->policy != NULL && d->policy->boot_file[0] ? d->policy->boot_file :
+								       d->scope->boot_file;
+
+	return f[0] != '\0' ? f : NULL;
 }
 
 static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
@@ -2090,8 +2260,8 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	}
 	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
-			       nak || s == NULL ? 0 : s->next_server, NULL,
-			       nak || s == NULL || !s->boot_file[0] ? NULL : s->boot_file);
+			       nak || s == NULL ? 0 : reply_siaddr(d), NULL,
+			       nak || s == NULL ? NULL : reply_file(d));
 	if (rc != DHCP4_OK) {
 		return 0;
 	}

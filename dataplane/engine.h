@@ -91,7 +91,13 @@ struct dp_engine {
  * alive until `done`; the worker writes only the result fields.
  */
 enum dp_op_kind {
-	DP_OP_SET = 1,		/**< bind addr to key (lease4-add / lease4-update) */
+	/**
+	 * Bind addr to key (lease4-add / lease4-update), on the key's owner worker. A record
+	 * another worker wrote is -EEXIST, or with `take` is replaced in one step once its
+	 * writer's changes to it are durable (-EAGAIN before that, or when the writer changed
+	 * it meanwhile: try again).
+	 */
+	DP_OP_SET = 1,
 	DP_OP_DEL = 2,		/**< free every address in addrs[] whose binding we own */
 	/**
 	 * Make the binding of addr exactly {state, key, hw, start, ends}: the failover partner's
@@ -118,6 +124,10 @@ struct dp_lease_op {
 	uint64_t start, ends;		/**< SET */
 	bool add;			/**< SET: refuse (-EEXIST) if the address or the client is
 					 *   taken; otherwise update: overwrite */
+	bool take;			/**< SET: take over a record another worker wrote, in
+					 *   one compare-and-swap (the control thread's
+					 *   lease4-add/-update: no window in which the address
+					 *   is free for a third writer) */
 	bool may_create;		/**< SET update: create when there is no binding */
 	uint8_t hw_len;			/**< SET, PEER: htype + chaddr (0 = unknown) */
 	uint8_t hw[DP_HW_MAX];
@@ -155,6 +165,8 @@ struct dp_decision {
 					 *   for NAK */
 	const struct dp_reservation *res;
 	const char *message;		/**< option 56 for NAK, or NULL */
+	const struct dp_policy *policy;	/**< the request's policy (policy.h), or NULL */
+	const struct dp_optlist *server_opts;	/**< server-level options, or NULL */
 };
 
 #define DP_NO_REPLY 0xff
@@ -247,9 +259,11 @@ void dp_engine_requeue(struct dp_engine *e, uint32_t scope, uint32_t addr);
 
 /**
  * DP_CMD_LEND: worker @p to ran low in @p scope. Lend it up to half of our queued addresses
- * of the scope (those with no binding at all), marked lent (pool.h), through the hand-off
- * FIFO: they reach it (DP_CMD_LENT, then DP_CMD_LEND_DONE) once every change we made so far
- * is durable, so its first change to one of them cannot reach the store before ours.
+ * of the scope (those with no binding at all, among the first 2 * DP_BORROW_MAX of our FIFO),
+ * marked lent (pool.h), through the hand-off FIFO: they reach it (DP_CMD_LENT, then
+ * DP_CMD_LEND_DONE) once every change we made so far is durable, so its first change to one
+ * of them cannot reach the store before ours. The addresses kept stay in our FIFO in their
+ * order, and a loan that never reaches the borrower goes back to the front in its order.
  * Worker thread.
  */
 void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t now);

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "bindings.h"
+#include "commit.h"
 #include "pool.h"
 
 /* --- lazily backed arrays ------------------------------------------------------------
@@ -163,6 +164,18 @@ static uint32_t list_pop(struct dp_slice *s, struct dp_slice_list *l)
 	return idx;
 }
 
+/* At the front (dp_slice_unpop). */
+static void list_push_front(struct dp_slice *s, struct dp_slice_list *l, uint32_t idx)
+{
+	__atomic_store_n(&s->link[idx], l->count == 0 ? DP_SLICE_END : l->head + 1,
+			 __ATOMIC_RELAXED);
+	if (l->count == 0) {
+		l->tail = idx;
+	}
+	l->head = idx;
+	l->count++;
+}
+
 /* The next allocatable index at or above the cursor (s->left > 0). Bounded: the cursor only
  * moves forward, over each run once in the slice's life. */
 static uint32_t cursor_pop(const struct dp_pool *pool, struct dp_slice *s, uint32_t w,
@@ -236,6 +249,22 @@ bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr
 		return false;
 	}
 	list_push(s, &s->back, idx);
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
+	return true;
+}
+
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	if (idx >= s->size || idx_queued(p, s, w, scope, idx)) {
+		return false;
+	}
+	/* Holes are popped first: at their front it is the next one out, whichever list it
+	 * came from (an address popped from the cursor is below it now, so it cannot be
+	 * queued twice). Given back in reverse order of popping, the pop order is as before. */
+	list_push_front(s, &s->holes, idx);
 	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
 	return true;
 }
@@ -685,19 +714,79 @@ int dp_requeue_end(struct dp_requeue *sc)
 	return 0;
 }
 
-static bool requeue_one(const struct bt_binding *b, void *arg)
-{
-	dp_requeue_add(arg, b->addr, b->state, b->ends);
-	return true;
-}
-
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 {
 	struct dp_requeue *sc = dp_requeue_begin(p);
+	uint64_t n = 0;
 
 	if (sc == NULL) {
 		return -ENOMEM;
 	}
-	bt_foreach(t, requeue_one, sc);
+	/* By address, not by bt_foreach(): a cds_lfht iteration cannot go on after a quiescent
+	 * state, and this runs online while the workers serve (a configuration change), so it
+	 * must let their record recycling go on (issue 11 item 10). Only allocatable
+	 * addresses: dp_requeue_add() ignores the others. */
+	for (uint32_t sco = 0; sco < p->n_scopes; sco++) {
+		const struct dp_pool *pool = &p->pools[sco];
+
+		for (uint32_t i = 0; i < pool->n_runs; i++) {
+			const struct dp_rank_run *r = &pool->runs[i];
+
+			for (uint64_t rank = r->first; rank <= r->last; rank++) {
+				uint32_t a = r->addr + (uint32_t)(rank - r->first);
+				const struct bt_binding *b;
+
+				if ((++n & 1023) == 0) {
+					/* No record pointer is kept across addresses. */
+					urcu_qsbr_quiescent_state();
+				}
+				b = bt_lookup_addr(t, a);
+				if (b != NULL) {
+					dp_requeue_add(sc, a, b->state, b->ends);
+				}
+			}
+		}
+	}
 	return dp_requeue_end(sc);
+}
+
+/* Has the FREE that @p mark (dp_pool.freed_by) remembers reached the store? */
+static bool mark_settled(uint64_t mark, const struct dp_commit *c)
+{
+	uint32_t w = (uint32_t)(mark >> DP_FREED_SEQ_BITS) - 1;
+
+	return mark == 0 || (mark & DP_FREED_SEQ_MASK) <= c->ops->durable(c->ctx, w);
+}
+
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c)
+{
+	for (uint32_t sc = 0; sc < from->n_scopes; sc++) {
+		const struct dp_pool *fp = &from->pools[sc];
+
+		for (uint32_t i = 0; i < fp->n_ranges; i++) {
+			for (uint64_t a = fp->ranges[i].first; a <= fp->ranges[i].last; a++) {
+				uint64_t m = atomic_load_explicit(&fp->freed_by[fp->before[i] + a -
+									  fp->ranges[i].first],
+								  memory_order_relaxed);
+				uint64_t rank;
+
+				if (mark_settled(m, c)) {
+					continue;	/* nothing to wait for */
+				}
+				for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+					struct dp_pool *tp = &to->pools[ts];
+
+					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
+						if (mark_settled(atomic_load_explicit(
+							&tp->freed_by[rank], memory_order_relaxed), c)) {
+							atomic_store_explicit(&tp->freed_by[rank], m,
+									      memory_order_relaxed);
+						}
+						break;
+					}
+				}
+			}
+		}
+	}
 }

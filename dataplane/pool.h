@@ -11,7 +11,8 @@
  * a /8 costs a few hundred bytes at start. Each worker's slice of a scope hands out, in
  * this order:
  *   1. "holes": free addresses below the cursor, in address order (only after a restart or
- *      a new snapshot: the addresses the loaded bindings left free);
+ *      a new snapshot: the addresses the loaded bindings left free), and at their front the
+ *      addresses a worker popped and gave back (dp_slice_unpop);
  *   2. the cursor: every allocatable index at or above it has never been handed out since
  *      the pools were built, so it is free by construction and costs nothing to hold; the
  *      scope's allocatable ranks (ranges minus exclusions and reserved addresses) are kept
@@ -158,10 +159,14 @@ struct bt_table;
  * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
  * addresses are left out (they re-enter when reclaimed).
- * Walks the bindings, not the addresses: each slice's cursor goes just past its highest
- * address that has a binding other than BACKUP, and only the free addresses below it are
- * linked (holes). A temporary bitmap of the pool (1 bit per address) is freed on return.
- * Control thread, on pools no worker uses yet, RCU read side online.
+ * Each slice's cursor goes just past its highest address that has a binding other than
+ * BACKUP, and only the free addresses below it are linked (holes). A temporary bitmap of the
+ * pool (1 bit per address) is freed on return. It looks up every allocatable address (a
+ * walk of the bindings could not report a quiescent state; at start, where the store walk
+ * gives the bindings, use dp_requeue_begin() instead), so it may run while the workers
+ * serve: it reports a quiescent state every 1024 addresses and keeps no record pointer
+ * across them (issue 11 item 10).
+ * Control thread, on pools no worker uses yet, registered with QSBR and online.
  * @return 0 or -ENOMEM.
  */
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
@@ -190,6 +195,20 @@ void dp_requeue_abort(struct dp_requeue *rq);
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
 
+struct dp_commit;
+
+/**
+ * Carry the FREE marks (dp_pool.freed_by) that are not durable yet from @p from to the same
+ * addresses in @p to, a new snapshot's pools (review of issue 11 item 2: a FREE posted just
+ * before a configuration change must still be waited for). A mark already in @p to is kept
+ * unless it is durable. Run it before publishing @p to, and again once no worker uses
+ * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
+ * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
+ * Control thread; @p c tells what is durable. O(addresses of @p from's ranges).
+ */
+void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
+			  const struct dp_commit *c);
+
 /** The slice of worker @p w for scope @p scope. */
 static inline struct dp_slice *dp_pools_slice(struct dp_pools *p, uint32_t w, uint32_t scope)
 {
@@ -216,6 +235,14 @@ bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr
  * @return true when queued now.
  */
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
+
+/**
+ * Put @p addr (owned by @p w in @p scope, just popped) back at the front, unless already
+ * queued: a worker that popped addresses it then keeps gives them back in reverse order of
+ * popping, so the FIFO's order is as before (engine.c lending). Worker @p w only.
+ * @return true when queued now.
+ */
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);
 
 /**
  * Is @p addr queued in its owner's slice, or lent to another worker (dp_pool.lent)? Any

@@ -45,12 +45,25 @@ uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now)
 
 uint64_t dp_worker_now(struct dp_worker *w)
 {
-	uint64_t now = dp_runtime_now(w->rt);
+	const struct dp_runtime *rt = w->rt;
+	int64_t off = atomic_load_explicit(&rt->wall_off_ns, memory_order_acquire);
+	uint64_t t = tsc_ns(rt, rte_rdtsc()), wall = (uint64_t)((int64_t)t + off);
 
-	if (now > w->now_floor) {
-		w->now_floor = now;
+	if (wall >= w->clk_ns) {
+		w->clk_ns = wall;
+	} else {
+		/* Ahead of the wall clock (it stepped back): go on at half speed until it has
+		 * caught up; never stand still, never go back (worker.h). */
+		w->clk_ns += (t - w->clk_t) / 2;
 	}
-	return w->now_floor;
+	w->clk_t = t;
+	w->wall_s = wall / NS;
+	return w->clk_ns / NS;
+}
+
+uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now)
+{
+	return dp_runtime_reclaim_now(w->rt, now < w->wall_s ? now : w->wall_s);
 }
 
 int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
@@ -196,7 +209,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	int rc;
 
 	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
-	in.ended_by = dp_runtime_reclaim_now(w->rt, in.now);
+	in.ended_by = dp_worker_ended_by(w, in.now);
 	if (unlikely(w->overload) && w->frame.payload_len > 242 &&
 	    memcmp(data + w->frame.payload_off + 240, discover_first, 3) == 0 &&
 	    (++w->discover_seq & 3) != 0) {
@@ -237,7 +250,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			return;
 		}
 	}
-	if (w->park_count == DP_PARK_MAX &&
+	if (w->park_count >= w->park_max &&
 	    (w->msg.type == DHCP4_REQUEST || w->msg.type == DHCP4_BOOTP)) {
 		/* Its reply could not be parked. Refuse it before the engine changes the binding
 		 * and posts a change nobody would be answered for: under overload such changes
@@ -262,7 +275,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		tx_queue(w, m);
 		return;
 	}
-	if (w->park_count == DP_PARK_MAX) {
+	if (w->park_count >= w->park_max) {
 		/* Only a message type not checked above lands here: its change is posted; the
 		 * client will retry and get its reply then. Never answer before the binding is
 		 * durable. */
@@ -370,8 +383,8 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 	void *cmds[CMD_PER_LOOP];
 	unsigned n = rte_ring_sc_dequeue_burst(w->cmd, cmds, CMD_PER_LOOP, NULL);
 	uint64_t now = n ? dp_worker_now(w) : 0;
-	/* Reclaims judge lease ends after the wall clock's forward steps (worker.h). */
-	uint64_t ended_by = n ? dp_runtime_reclaim_now(w->rt, now) : 0;
+	/* Reclaims judge lease ends by the wall clock, after its forward steps (worker.h). */
+	uint64_t ended_by = n ? dp_worker_ended_by(w, now) : 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		uintptr_t c = (uintptr_t)cmds[i];
@@ -590,6 +603,7 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 
 		w->id = i;
 		w->rt = rt;
+		w->park_max = dp_park_max(rt->snap->cfg->mbufs, n_workers);
 		snprintf(name, sizeof(name), "lw_steer%u", i);
 		w->steer = rte_ring_create(name, DP_STEER_RING, SOCKET_ID_ANY, RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "lw_cmd%u", i);

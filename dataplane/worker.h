@@ -46,6 +46,21 @@
  * (one commit in flight plus its own). 1 M ACK/s x 8 ms (p99 of a strict commit on a loaded
  * 2-core VM, doc/durable-path.md) = 8192. server.mbufs must cover it (check_mbufs()). */
 #define DP_PARK_MAX	8192
+
+/**
+ * Replies a worker may park at most: DP_PARK_MAX, but never more than its share of half the
+ * packet pool (server.mbufs / 2 / workers, at least DP_BURST). A parked reply holds its mbuf
+ * until the binding is durable, so during a store outage (or a slow disk) the parks would
+ * otherwise take every mbuf and RX would stop for everything, OFFERs, NAKs, INFORMs, ARP and
+ * ICMP included, though none of it needs the store. Past the cap a REQUEST is dropped before
+ * the engine runs (drop_park_full) and the other half of the pool keeps serving the rest.
+ */
+static inline uint32_t dp_park_max(uint32_t mbufs, uint32_t n_workers)
+{
+	uint32_t share = n_workers ? mbufs / 2 / n_workers : mbufs / 2;
+
+	return share > DP_PARK_MAX ? DP_PARK_MAX : share < DP_BURST ? DP_BURST : share;
+}
 #define DP_STEER_RING	4096
 #define DP_CMD_RING	4096
 
@@ -69,6 +84,7 @@ struct __rte_cache_aligned dp_worker {
 
 	struct dp_parked park[DP_PARK_MAX];
 	uint32_t park_head, park_count;
+	uint32_t park_max;		/**< dp_park_max() of the start-up configuration */
 
 	struct rte_mbuf *txb[DP_MAX_PORTS][DP_BURST];
 	uint16_t n_txb[DP_MAX_PORTS];
@@ -76,7 +92,9 @@ struct __rte_cache_aligned dp_worker {
 	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
 	struct dp_frame frame;
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
-	uint64_t now_floor;		/**< dp_worker_now(): never goes back */
+	/* dp_worker_now(): its last value (ns, never goes back), the TSC time (tsc_ns) and
+	 * the wall clock (dp_runtime_now, s) at that read. */
+	uint64_t clk_ns, clk_t, wall_s;
 	/** Overload (server.flood-control.overload-bursts): full rx bursts (up one per full
 	 *  burst, down one per partial one, at most twice the threshold), and
 	 *  whether the frames being handled come from a backlog; DISCOVERs are then dropped
@@ -143,9 +161,16 @@ struct dp_runtime {
  * extrapolate with the TSC (no system call), so TSC drift never accumulates past a tick.
  *
  * The rule for steps of the wall clock, and why:
- *  - Backward (the clock was ahead): a worker's clock never goes back (dp_worker_now keeps a
- *    floor); it stands still until the wall clock has caught up. Ends written before the
- *    step are later than the client's real lease: held longer, never ended early.
+ *  - Backward by D (the clock was ahead): a worker's clock never goes back and never stands
+ *    still (dp_worker_now): it goes on at half speed until the wall clock has caught up
+ *    (2 D later), as ntpd and chrony slew. Durations the engine measures with it (offer and
+ *    decline holds, flood-control buckets and windows, T1/T2) keep running, at worst at half
+ *    speed, instead of freezing for D (which stopped offer holds from ending and buckets from
+ *    refilling, for an hour after a one-hour step). Ends the workers write meanwhile are
+ *    later than the client's real lease: held longer, never ended early. Ends written by the
+ *    wall clock (an operator's lease4-add, a failover partner's update, the store at start)
+ *    are judged by the wall clock, not by the worker's clock that runs ahead of it
+ *    (dp_worker_ended_by: the earlier of the two), so no lease looks ended before its end.
  *  - Forward by D (the clock was behind: NTP at boot, a resumed VM, date -s): followed at
  *    the next tick, so every lease granted from then on carries the end the client has, and
  *    the next start-up judges it right. A lease granted before the step carries an end D
@@ -164,9 +189,14 @@ uint64_t dp_runtime_now(const struct dp_runtime *rt);
  *  Any thread. */
 uint64_t dp_runtime_reclaim_now(const struct dp_runtime *rt, uint64_t now);
 
-/** The worker's clock: dp_runtime_now(), never less than what it returned before. Worker
- *  thread. */
+/** The worker's clock: dp_runtime_now(), never less than what it returned before; after a
+ *  backward step it runs at half speed until dp_runtime_now() has caught up. Worker thread. */
 uint64_t dp_worker_now(struct dp_worker *w);
+
+/** The time by which the worker judges whether a lease (another client's, or one to reclaim)
+ *  has ended, at worker time @p now (its last dp_worker_now()): the earlier of @p now and the
+ *  wall clock, minus the forward-step grace (dp_runtime_reclaim_now). Worker thread. */
+uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now);
 
 /**
  * Read CLOCK_REALTIME and publish it to the workers (see the rule above). A forward step

@@ -340,12 +340,16 @@ int committer_round(struct committer *c)
 	t1 = now_ns();
 	stat_add(&c->st.commit_ns_total, t1 - t0);
 	stat_add(&c->st.apply_ns_total, store_last_apply_ns(c->store));
+	atomic_store_explicit(&c->st.store_reopens, store_reopens(c->store), memory_order_relaxed);
 	if (rc != 0) {
 		/* Keep the batch; publish nothing. */
 		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
+		stat_add(rc == STORE_E_FULL ? &c->st.full_failures : &c->st.io_failures, 1);
 		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
+		atomic_store_explicit(&c->st.failing, true, memory_order_relaxed);
 		return rc;
 	}
+	atomic_store_explicit(&c->st.failing, false, memory_order_relaxed);
 	for (uint32_t w = 0; w < c->o.n_workers; w++) {
 		if (c->batch_seq[w] > atomic_load_explicit(&c->durable[w], memory_order_relaxed)) {
 			atomic_store_explicit(&c->durable[w], c->batch_seq[w], memory_order_release);

@@ -14,11 +14,15 @@
  *
  * When a batch fails to commit nothing is published: the parked replies stay parked, and the
  * committer retries the same batch with back-off until it succeeds or the daemon stops. A
- * reply is never sent for a change that is not durable.
+ * reply is never sent for a change that is not durable. The stats say an outage is on
+ * (failing) and why (full_failures: the map is at its limit, which raising it with
+ * store_set_max_map_size() cures; io_failures: the disk, which the store survives, reopening
+ * its environment if LMDB gave it up); the control thread turns them into events.
  */
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "commit.h"
@@ -54,6 +58,10 @@ struct committer_stats {
 	_Atomic uint64_t batches;
 	_Atomic uint64_t changes;
 	_Atomic uint64_t failures;		/**< batches that failed and were retried */
+	_Atomic uint64_t full_failures;		/**< of which STORE_E_FULL (map at its limit) */
+	_Atomic uint64_t io_failures;		/**< of which any other error (EIO, ENOSPC...) */
+	_Atomic uint64_t store_reopens;		/**< store_reopens(), as of the last round */
+	_Atomic bool failing;			/**< the last write failed: an outage is on */
 	_Atomic uint64_t commit_ns_total;	/**< wall time spent in store_write_batch */
 	_Atomic uint64_t apply_ns_total;	/**< of which applying changes (B-tree work) */
 	_Atomic uint64_t cpu_ns_total;		/**< committer thread CPU time in busy rounds */

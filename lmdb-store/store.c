@@ -64,6 +64,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +130,8 @@ struct store {
 	MDB_txn *spare_rtxn;		/* reset read txn, renewed by the next reader */
 	uint64_t map_size;		/* the map's current size */
 	uint64_t max_map_size;
+	unsigned env_flags;		/* mdb_env_open() flags, kept for env_reopen() */
+	_Atomic uint64_t reopens;	/* store_reopens() */
 	unsigned inject_n;
 	int inject_err;
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
@@ -196,6 +199,8 @@ static void refresh_map_size(struct store *s)
 	}
 }
 
+static int env_reopen(struct store *s);
+
 static void txn_begin(struct store *s, struct store_txn *t, bool rdonly)
 {
 	unsigned tries = 0;
@@ -205,6 +210,13 @@ static void txn_begin(struct store *s, struct store_txn *t, bool rdonly)
 	t->txn = NULL;
 	t->ret = 0;
 	for (;;) {
+		if (s->env == NULL) {
+			/* A reopen failed earlier (env_reopen): try again, the cause may be gone. */
+			t->ret = env_reopen(s);
+			if (t->ret) {
+				return;
+			}
+		}
 		if (rdonly && s->spare_rtxn) {
 			t->txn = s->spare_rtxn;
 			s->spare_rtxn = NULL;
@@ -233,6 +245,16 @@ static void txn_begin(struct store *s, struct store_txn *t, bool rdonly)
 				refresh_map_size(s);
 				continue;
 			}
+		} else if (rc == MDB_PANIC && tries++ < BEGIN_RETRIES) {
+			/* A commit failed to write its meta page (EIO): LMDB refuses every
+			 * transaction of this handle from then on. Reopening rereads the newest
+			 * meta that made it to the disk, so what was committed stays and what
+			 * failed is gone, as for any failed commit. */
+			t->ret = env_reopen(s);
+			if (t->ret == 0) {
+				continue;
+			}
+			return;
 		}
 		t->ret = mdb_to_store(s, rc, rdonly ? "begin read transaction" :
 				      "begin write transaction");
@@ -835,11 +857,72 @@ fail:
 	return ret;
 }
 
+/*
+ * Create and open the environment of s->dir with s->env_flags and s->map_size, then its
+ * databases. @return 0, or a store error with s->env NULL. Lock held (or not yet shared).
+ */
+static int env_open(struct store *s)
+{
+	int rc, ret;
+
+	rc = mdb_env_create(&s->env);
+	if (rc != MDB_SUCCESS) {
+		s->env = NULL;
+		return mdb_to_store(s, rc, "create the environment");
+	}
+	rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
+	}
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_env_open(s->env, s->dir, s->env_flags, 0600);
+	}
+	if (rc != MDB_SUCCESS) {
+		ret = mdb_to_store(s, rc, "open the environment");
+		goto fail;
+	}
+	refresh_map_size(s);
+	ret = open_dbs(s);
+	if (ret == 0) {
+		return 0;
+	}
+fail:
+	mdb_env_close(s->env);
+	s->env = NULL;
+	return ret;
+}
+
+/* Close the environment and open it again (after MDB_PANIC). Lock held. */
+static int env_reopen(struct store *s)
+{
+	if (s->spare_rtxn != NULL) {
+		mdb_txn_abort(s->spare_rtxn);
+		s->spare_rtxn = NULL;
+	}
+	if (s->env != NULL) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+	}
+	atomic_fetch_add_explicit(&s->reopens, 1, memory_order_relaxed);
+	return env_open(s);
+}
+
+uint64_t store_reopens(const struct store *s)
+{
+	return atomic_load_explicit(&s->reopens, memory_order_relaxed);
+}
+
+void store_set_max_map_size(struct store *s, uint64_t max_map_size)
+{
+	pthread_mutex_lock(&s->lock);
+	s->max_map_size = max_map_size ? max_map_size : DEFAULT_MAX_MAP_SIZE;
+	pthread_mutex_unlock(&s->lock);
+}
+
 struct store *store_open(const char *dir, const struct store_opts *o, char *err, size_t errlen)
 {
 	unsigned flags = MDB_NOTLS;
 	struct store *s;
-	int rc;
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -867,25 +950,8 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 		set_err(s, "cannot create the directory: %s", strerror(errno));
 		goto fail;
 	}
-	rc = mdb_env_create(&s->env);
-	if (rc != MDB_SUCCESS) {
-		s->env = NULL;
-		mdb_to_store(s, rc, "create the environment");
-		goto fail;
-	}
-	rc = mdb_env_set_maxdbs(s->env, MAX_DBS);
-	if (rc == MDB_SUCCESS) {
-		rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size);
-	}
-	if (rc == MDB_SUCCESS) {
-		rc = mdb_env_open(s->env, dir, flags, 0600);
-	}
-	if (rc != MDB_SUCCESS) {
-		mdb_to_store(s, rc, "open the environment");
-		goto fail;
-	}
-	refresh_map_size(s);
-	if (open_dbs(s) != 0) {
+	s->env_flags = flags;
+	if (env_open(s) != 0) {
 		goto fail;
 	}
 	return s;

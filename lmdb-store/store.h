@@ -215,6 +215,22 @@ const char *store_lmdb_version(void);
 const char *store_strerror(int err);
 
 /**
+ * How many times the environment was closed and opened again since store_open(). LMDB marks
+ * an environment unusable (MDB_PANIC) when a commit fails to write its meta page (EIO from
+ * the disk); the next transaction then reopens it, which keeps every commit that succeeded
+ * and nothing of the failed one. Any thread.
+ */
+uint64_t store_reopens(const struct store *s);
+
+/**
+ * Change the growth limit of the map (store_opts.max_map_size; 0 = 64 GiB) on an open store,
+ * e.g. to raise it when batches fail with STORE_E_FULL: the next batch grows the map up to
+ * the new limit. A limit below the current map size stops further growth only (the map never
+ * shrinks). Any thread.
+ */
+void store_set_max_map_size(struct store *s, uint64_t max_map_size);
+
+/**
  * Fault injection for tests: the next @p n calls of store_write_batch() fail with @p err
  * before writing anything. 0 clears it.
  */

@@ -123,6 +123,13 @@ static json_t *dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 		sv->deferred = conn;
 		return NULL;
 	}
+	if (strcmp(cmd, "big") == 0) {
+		/* Larger than the socket buffers of both ends: it cannot all be sent unread. */
+		static char text[8 << 20];
+
+		memset(text, 'x', sizeof(text) - 1);
+		return ctl_answer(CTL_OK, json_pack("{s:s}", "big", text), "done");
+	}
 	return ctl_answer(CTL_OK, json_pack("{s:s}", "echo", cmd), "done");
 }
 
@@ -336,6 +343,48 @@ static void client_gone_before_answer(void **state)
 	}
 }
 
+/*
+ * A client asks for a large answer and never reads it: the loop goes on serving others (it
+ * never waits for a client), and once the timeout has passed the connection is closed, its
+ * buffer freed, and write_timeouts counts it.
+ */
+static void never_reading_client_is_dropped(void **state)
+{
+	struct srv *sv = *state;
+	int lazy = connect_to(sv->path), buf = 4096;
+	unsigned served = 0;
+	json_t *a;
+
+	assert_int_equal(setsockopt(lazy, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), 0);
+	assert_int_equal(write(lazy, "{\"command\": \"big\"}", 18), 18);
+	for (int i = 0; i < 10; i++) {
+		int fd = connect_to(sv->path);
+
+		assert_int_equal(write(fd, "{\"command\": \"quick\"}", 20), 20);
+		a = answer_of(sv, fd);
+		served += result_of(a) == CTL_OK;
+		json_decref(a);
+	}
+	assert_int_equal(served, 10);
+	assert_int_equal(ctl_server_stats(sv->s)->write_timeouts, 0);
+	for (int i = 0; i < 100 && ctl_server_stats(sv->s)->write_timeouts == 0; i++) {
+		(void)ctl_server_poll(sv->s, 10);	/* 300 ms timeout in srv_setup */
+	}
+	assert_int_equal(ctl_server_stats(sv->s)->write_timeouts, 1);
+	/* The server closed it: what the client reads ends (short of the whole answer). */
+	{
+		static char sink[1 << 16];
+		size_t got = 0;
+		ssize_t n;
+
+		while ((n = read(lazy, sink, sizeof(sink))) > 0) {
+			got += (size_t)n;
+		}
+		assert_true(got < (8u << 20));
+	}
+	close(lazy);
+}
+
 static void second_server_refused(void **state)
 {
 	struct srv *sv = *state;
@@ -360,6 +409,7 @@ int main(void)
 		S(half_close_ends_request),
 		S(deferred_answer_and_concurrency),
 		S(client_gone_before_answer),
+		S(never_reading_client_is_dropped),
 		S(second_server_refused),
 	};
 

@@ -2,24 +2,42 @@
  * The control commands' lease changes on the lease-op engine (ctl_cmds.c), with no worker and
  * no DPDK: a fake sink plays the workers and can refuse an op as a full command ring would.
  *
- * lease4-update of a binding another worker wrote is two steps: a DEL on that worker, then
- * the SET on the client's worker. Once the DEL is durable the lease is gone from the store:
- * a full ring for the SET must delay it, never drop it (the client would keep an address the
- * store says is free, and the next client would be given it).
+ * lease4-update of a binding another worker wrote is one SET on the client's worker, which
+ * takes the record over once its writer's changes are durable (review of issue 11 item 2: a
+ * DEL on the old writer, then the SET, left the address free in between, for any other
+ * writer to take). A SET the worker must refuse for now (-EAGAIN: the writer's change is not
+ * durable yet) is handed over again, and a full ring then delays it, never drops it.
+ *
+ * Commands that read every binding (issue 11 item 10) walk the table in slices over several
+ * control-loop turns, through a real control socket: they report quiescent states, answer
+ * what the former whole-table walk answered, let other clients be served meanwhile, stop
+ * when their client hangs up, and start again under a configuration applied meanwhile; the
+ * requeue scan (apply.c) runs in slices too, waits for durability by coming back, and queues
+ * exactly the free addresses no free list holds.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include <rte_ring.h>
+
+#include "apply.h"
 #include "config.h"
+#include "ctl.h"
 #include "ctl_cmds.h"
 #include "leaseop.h"
+#include "persist.h"
+#include "stats.h"
 #include "worker.h"
 
 #define ADDR(x)	(0xc6120000u | (x))	/* 198.18.0.x */
@@ -78,7 +96,7 @@ static void work(struct fake_sink *s, struct dp_lease_op *op, uint64_t seq)
 	atomic_store(&op->done, 1);
 }
 
-static void update_second_step_waits_for_a_full_ring(void **state)
+static void update_of_another_writers_binding_is_one_step(void **state)
 {
 	struct dp_snapshot snap = {0};
 	struct dp_runtime rt = {0};
@@ -123,12 +141,13 @@ static void update_second_step_waits_for_a_full_ring(void **state)
 	answer = cp_cmd_dispatch(c, NULL, req);
 	json_decref(req);
 	assert_null(answer);			/* answered when durable */
-	assert_int_equal(sink.n_sub, 1);	/* the DEL, on the record's writer */
-	assert_int_equal(sink.sub[0]->kind, DP_OP_DEL);
-	assert_int_equal(sink.sub_worker[0], other);
+	assert_int_equal(sink.n_sub, 1);	/* one SET, on the client's worker */
+	assert_int_equal(sink.sub[0]->kind, DP_OP_SET);
+	assert_int_equal(sink.sub_worker[0], 1 - other);
 
-	/* The DEL is done and durable; the client's worker's ring is full meanwhile. */
-	work(&sink, sink.sub[0], 1);
+	/* Not yet (the writer's last change is on its way); the ring is full meanwhile. */
+	sink.sub[0]->result = -EAGAIN;
+	atomic_store(&sink.sub[0]->done, 1);
 	sink.refuse = true;
 	for (int i = 0; i < 3; i++) {
 		assert_true(cp_cmd_progress(c));	/* the SET is kept, not given up */
@@ -150,10 +169,512 @@ static void update_second_step_waits_for_a_full_ring(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* --- table walks over several loop turns --------------------------------------------- */
+
+#define N_BIG 3000
+#define N_SMALL 40
+#define SLICE 4096
+
+static const char *walk_cfg_json =
+	"{\"server\": {\"workers\": 2},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/16\"}]}],"
+	" \"scopes\": ["
+	"  {\"name\": \"small\", \"subnet\": \"198.19.6.0/24\","
+	"   \"pools\": [\"198.19.6.10 - 198.19.6.200\"],"
+	"   \"relay-addresses\": [\"198.19.6.1\"]},"
+	"  {\"name\": \"big\", \"subnet\": \"198.18.0.0/16\","
+	"   \"pools\": [\"198.18.0.10 - 198.18.255.200\"]}]}";
+
+struct walk_env {
+	struct dp_snapshot snap;
+	struct dp_runtime rt;
+	struct cp_stats stats;
+	struct cp_persist persist;
+	struct cp_apply apply;
+	struct fake_sink sink;
+	struct bt_writer wr;
+	struct cp_cmds *c;
+	struct ctl_server *srv;
+	char dir[64], path[96];
+	uint64_t now;
+};
+
+static void walk_env_init(struct walk_env *v)
+{
+	static const uint8_t states[] = {BT_ACTIVE, BT_ACTIVE, BT_OFFERED, BT_ABANDONED,
+					 BT_EXPIRED, BT_RELEASED};
+	struct ctl_opts o = {0};
+	uint32_t seed = 4711;
+	char err[256];
+
+	memset(v, 0, sizeof(*v));
+	urcu_qsbr_register_thread();
+	v->now = (uint64_t)time(NULL);
+	v->snap.cfg = cp_config_parse(walk_cfg_json, err, sizeof(err));
+	if (v->snap.cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	v->rt.snap = &v->snap;
+	v->rt.n_workers = 2;
+	v->rt.workers = aligned_alloc(64, 2 * sizeof(*v->rt.workers));
+	assert_non_null(v->rt.workers);
+	memset(v->rt.workers, 0, 2 * sizeof(*v->rt.workers));
+	v->rt.table = bt_table_new(dp_config_capacity(v->snap.cfg));
+	assert_non_null(v->rt.table);
+	assert_int_equal(bt_writer_init(&v->wr, v->rt.table, 1, N_BIG + N_SMALL), 0);
+	for (unsigned i = 0; i < N_BIG + N_SMALL; i++) {
+		struct bt_binding *b;
+		uint32_t a;
+
+		do {
+			seed = seed * 1103515245u + 12345u;
+			a = i < N_SMALL ? 0xc6130600u + 10 + (seed >> 8) % 190
+					: 0xc6120000u + 10 + (seed >> 8) % 65000;
+		} while (bt_lookup_addr(v->rt.table, a) != NULL);
+		b = bt_record_get(&v->wr);
+		assert_non_null(b);
+		b->addr = a;
+		b->state = states[i % sizeof(states)];
+		b->start = v->now;
+		b->ends = i % 7 == 0 ? v->now - 10 : v->now + 600;	/* some live, some not */
+		b->key.type = DP_KEY_HWADDR;
+		b->key.len = 5;
+		memcpy(b->key.data, &a, 4);
+		b->key.data[4] = 1;
+		assert_int_equal(bt_publish(&v->wr, NULL, b), 0);
+	}
+	urcu_qsbr_thread_offline();	/* as the control thread: online around table reads */
+	cp_stats_init(&v->stats, &v->rt);
+	v->apply.rt = &v->rt;
+	v->c = cp_cmds_new(&(struct cp_cmds_env){.rt = &v->rt, .stats = &v->stats,
+			   .persist = &v->persist, .apply = &v->apply,
+			   .sink = {.ops = &fake_ops, .ctx = &v->sink}, .walk_slice = SLICE});
+	assert_non_null(v->c);
+	snprintf(v->dir, sizeof(v->dir), "/tmp/lw-walk-XXXXXX");
+	assert_non_null(mkdtemp(v->dir));
+	snprintf(v->path, sizeof(v->path), "%s/ctl.sock", v->dir);
+	o.path = v->path;
+	v->srv = ctl_server_open(&o, cp_cmd_dispatch, v->c, err, sizeof(err));
+	if (v->srv == NULL) {
+		fail_msg("ctl: %s", err);
+	}
+}
+
+static void walk_env_deinit(struct walk_env *v)
+{
+	ctl_server_close(v->srv);
+	rmdir(v->dir);
+	cp_cmds_free(v->c);
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(v->rt.table);
+	bt_writer_deinit(&v->wr);
+	dp_config_free(v->snap.cfg);
+	free(v->rt.workers);
+	urcu_qsbr_unregister_thread();
+}
+
+/* A client that sent @p req (not yet answered). */
+static int client_send(struct walk_env *v, const char *req)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", v->path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	return fd;
+}
+
+/* One control-loop turn, as loop.c runs it: the socket, then the commands in progress. */
+static bool turn(struct walk_env *v)
+{
+	(void)ctl_server_poll(v->srv, 0);
+	return cp_cmd_progress(v->c);
+}
+
+/* Turns until the command sent is being worked on. */
+static void started(struct walk_env *v)
+{
+	for (int i = 0; !turn(v); i++) {
+		assert_true(i < 100);
+	}
+}
+
+/* The answer on @p fd if it has come, else NULL. Read whole (the server closes after it),
+ * serving the socket while a long answer is written. */
+static json_t *client_answer(struct walk_env *v, int fd)
+{
+	static char buf[1 << 20];
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	size_t len = 0;
+	json_error_t e;
+
+	if (poll(&p, 1, 0) != 1) {
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		assert_true(len < sizeof(buf));
+		n = recv(fd, buf + len, sizeof(buf) - len, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN) {
+			(void)ctl_server_poll(v->srv, 10);
+			continue;
+		}
+		assert_true(n >= 0);
+		if (n == 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	return json_loadb(buf, len, 0, &e);
+}
+
+/* Turns until @p fd's answer comes. */
+static json_t *served(struct walk_env *v, int fd, unsigned *turns)
+{
+	json_t *a = NULL;
+
+	for (*turns = 0; a == NULL; ++*turns) {
+		assert_true(*turns < 10000);
+		(void)turn(v);
+		a = client_answer(v, fd);
+	}
+	return a;
+}
+
+/* What the former whole-table walk (bt_foreach) found. */
+struct former {
+	const struct dp_config *cfg;
+	uint64_t now;
+	uint32_t addrs[N_BIG + N_SMALL];
+	size_t n;
+	uint64_t counts[2][3];	/* scope index: assigned, offered, declined */
+};
+
+static bool former_cb(const struct bt_binding *b, void *arg)
+{
+	struct former *f = arg;
+	const struct dp_scope *s = dp_config_scope_of(f->cfg, b->addr);
+	bool live = b->ends > f->now;
+
+	f->addrs[f->n++] = b->addr;
+	if (s != NULL && live) {
+		if (b->state == BT_ACTIVE) {
+			f->counts[s->index][0]++;
+		} else if (b->state == BT_OFFERED) {
+			f->counts[s->index][1]++;
+		} else if (b->state == BT_ABANDONED) {
+			f->counts[s->index][2]++;
+		}
+	}
+	return true;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static json_int_t stat_of(json_t *a, const char *scope, const char *what)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "scope[%s].%s-addresses", scope, what);
+	return json_integer_value(json_object_get(json_object_get(a, "arguments"), name));
+}
+
+static void walks_yield_and_answer_as_the_whole_table_did(void **state)
+{
+	static struct walk_env v;
+	static struct former f;
+	uint64_t slices, qs, slices0, qs0;
+	unsigned turns, other_turns;
+	json_t *a, *leases;
+	int fd, fd2;
+
+	(void)state;
+	walk_env_init(&v);
+	f.cfg = v.snap.cfg;
+	f.now = v.now;
+	urcu_qsbr_thread_online();
+	bt_foreach(v.rt.table, former_cb, &f);
+	urcu_qsbr_thread_offline();
+	qsort(f.addrs, f.n, sizeof(f.addrs[0]), cmp_addr);
+
+	/* lease4-get-all: many turns, quiescent states, and every lease in address order. */
+	fd = client_send(&v, "{\"command\": \"lease4-get-all\"}");
+	(void)turn(&v);
+	assert_null(client_answer(&v, fd));		/* not over in one slice */
+	/* Another client is served while the walk goes on. */
+	fd2 = client_send(&v, "{\"command\": \"version-get\"}");
+	a = served(&v, fd2, &other_turns);
+	assert_int_equal(json_integer_value(json_object_get(a, "result")), 0);
+	json_decref(a);
+	assert_null(client_answer(&v, fd));
+	a = served(&v, fd, &turns);
+	assert_true(turns + 1 + other_turns >= (65536 + 256) / SLICE);
+	cp_cmds_walk_counts(v.c, &slices, &qs);
+	assert_true(slices >= (65536 + 256) / SLICE);
+	assert_true(qs >= (65536 + 256) / 1024 - 1);
+	assert_int_equal(json_integer_value(json_object_get(a, "result")), 0);
+	leases = json_object_get(json_object_get(a, "arguments"), "leases");
+	assert_int_equal(json_array_size(leases), f.n);
+	for (size_t i = 0; i < f.n; i++) {
+		const char *ip = json_string_value(json_object_get(json_array_get(leases, i),
+								   "ip-address"));
+		uint32_t want = f.addrs[i];
+		char s[20];
+
+		snprintf(s, sizeof(s), "%u.%u.%u.%u", want >> 24, (want >> 16) & 255,
+			 (want >> 8) & 255, want & 255);
+		assert_non_null(ip);
+		assert_string_equal(ip, s);
+	}
+	json_decref(a);
+
+	/* A scope filter: only that scope's. */
+	fd = client_send(&v, "{\"command\": \"lease4-get-all\", \"arguments\": "
+			 "{\"scopes\": [\"small\"]}}");
+	a = served(&v, fd, &turns);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "arguments"),
+							     "count")), N_SMALL);
+	json_decref(a);
+
+	/* statistic-get-all: the scopes' counts as the former walk counted them. */
+	cp_cmds_walk_counts(v.c, &slices0, &qs0);
+	fd = client_send(&v, "{\"command\": \"statistic-get-all\"}");
+	a = served(&v, fd, &turns);
+	assert_true(turns > 1);
+	cp_cmds_walk_counts(v.c, &slices, &qs);
+	assert_true(slices - slices0 >= (65536 + 256) / SLICE);
+	assert_true(qs > qs0);
+	assert_int_equal(stat_of(a, "big", "assigned"), f.counts[1][0]);
+	assert_int_equal(stat_of(a, "big", "offered"), f.counts[1][1]);
+	assert_int_equal(stat_of(a, "big", "declined"), f.counts[1][2]);
+	assert_int_equal(stat_of(a, "small", "assigned"), f.counts[0][0]);
+	assert_int_equal(stat_of(a, "small", "declined"), f.counts[0][2]);
+	assert_true(f.counts[1][0] > 0 && f.counts[1][1] > 0 && f.counts[1][2] > 0);
+	json_decref(a);
+
+	/* scope-del: refused, with the number of active leases the former walk counted. */
+	fd = client_send(&v, "{\"command\": \"scope-del\", \"arguments\": {\"name\": \"big\"}}");
+	a = served(&v, fd, &turns);
+	assert_true(turns > 1);
+	assert_int_equal(json_integer_value(json_object_get(a, "result")), CTL_CONFLICT);
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want), "scope \"big\" holds %llu active lease(s)",
+			 (unsigned long long)f.counts[1][0]);
+		assert_non_null(strstr(json_string_value(json_object_get(a, "text")), want));
+	}
+	json_decref(a);
+
+	/* lease4-wipe of a scope: one DEL per worker with the scope's addresses, answered once
+	 * they are done and durable. */
+	fd = client_send(&v, "{\"command\": \"lease4-wipe\", \"arguments\": {\"scope\": \"big\"}}");
+	for (turns = 0; v.sink.n_sub == 0; turns++) {
+		assert_true(turns < 1000);
+		(void)turn(&v);
+	}
+	assert_true(turns > 1);
+	assert_int_equal(v.sink.n_sub, 1);	/* the first worker's DEL, then the next */
+	assert_int_equal(v.sink.sub[0]->kind, DP_OP_DEL);
+	{
+		size_t n = v.sink.sub[0]->n_addrs;
+
+		work(&v.sink, v.sink.sub[0], 1);
+		(void)turn(&v);
+		assert_int_equal(v.sink.n_sub, 2);
+		n += v.sink.sub[1]->n_addrs;
+		assert_int_equal(n, N_BIG);	/* every binding of the scope, live or not */
+		work(&v.sink, v.sink.sub[1], 2);
+	}
+	a = served(&v, fd, &turns);
+	assert_int_equal(json_integer_value(json_object_get(a, "result")), 0);
+	json_decref(a);
+	assert_false(turn(&v));		/* nothing left in progress */
+	walk_env_deinit(&v);
+}
+
+static void walk_cancelled_when_its_client_hangs_up(void **state)
+{
+	static struct walk_env v;
+	uint64_t slices, qs, at;
+	int fd;
+
+	(void)state;
+	walk_env_init(&v);
+	fd = client_send(&v, "{\"command\": \"lease4-get-all\"}");
+	started(&v);				/* started, not over */
+	assert_true(turn(&v));
+	cp_cmds_walk_counts(v.c, &at, &qs);
+	close(fd);
+	for (int i = 0; i < 3 && turn(&v); i++) {
+	}
+	assert_false(turn(&v));			/* the job is gone... */
+	cp_cmds_walk_counts(v.c, &slices, &qs);
+	assert_true(slices <= at + 1);		/* ...after at most the slice in flight */
+	assert_true(slices < (65536 + 256) / SLICE);
+	walk_env_deinit(&v);
+}
+
+static void walk_restarts_under_a_new_configuration(void **state)
+{
+	static struct walk_env v;
+	struct dp_config *old;
+	unsigned turns;
+	char err[256];
+	char *renamed = strdup(walk_cfg_json);
+	json_t *a;
+	int fd;
+
+	(void)state;
+	walk_env_init(&v);
+	fd = client_send(&v, "{\"command\": \"lease4-get-all\", \"arguments\": "
+			 "{\"scopes\": [\"big\"]}}");
+	started(&v);
+	/* A configuration is applied meanwhile, with no scope "big" any more. */
+	memcpy(strstr(renamed, "\"big\""), "\"bag\"", 5);
+	old = v.snap.cfg;
+	v.snap.cfg = cp_config_parse(renamed, err, sizeof(err));
+	assert_non_null(v.snap.cfg);
+	v.apply.reloads++;
+	a = served(&v, fd, &turns);
+	assert_int_equal(json_integer_value(json_object_get(a, "result")), CTL_ERROR);
+	assert_string_equal(json_string_value(json_object_get(a, "text")),
+			    "arguments.scopes[0]: no such scope");
+	json_decref(a);
+	dp_config_free(old);
+	free(renamed);
+	walk_env_deinit(&v);
+}
+
+/* --- the requeue scan in slices ------------------------------------------------------- */
+
+struct fake_commit {
+	uint64_t posted[2], durable[2];
+};
+
+static uint64_t fc_posted(void *ctx, uint32_t w)
+{
+	return ((struct fake_commit *)ctx)->posted[w];
+}
+
+static uint64_t fc_durable(void *ctx, uint32_t w)
+{
+	return ((struct fake_commit *)ctx)->durable[w];
+}
+
+static const struct dp_commit_ops fc_ops = {.posted = fc_posted, .durable = fc_durable};
+
+/* What worker @p w's command ring holds: REQUEUE addresses, sorted. */
+static size_t ring_addrs(struct dp_worker *wk, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	void *c;
+
+	while (rte_ring_sc_dequeue(wk->cmd, &c) == 0) {
+		uintptr_t v = (uintptr_t)c;
+
+		assert_int_equal((v >> 1) & 0x7f, DP_CMD_REQUEUE);
+		assert_true(n < max);
+		out[n++] = (uint32_t)(v >> 32);
+	}
+	qsort(out, n, sizeof(*out), cmp_addr);
+	return n;
+}
+
+static void requeue_scan_runs_in_slices(void **state)
+{
+	static struct walk_env v;
+	static uint32_t lost[2][300], got[300];
+	struct fake_commit fc = {.posted = {7, 9}, .durable = {7, 3}};
+	size_t n_lost[2] = {0, 0};
+	uint64_t slices, qs;
+	unsigned turns;
+
+	(void)state;
+	walk_env_init(&v);
+	v.snap.pools = dp_pools_new(v.snap.cfg, 2);
+	assert_non_null(v.snap.pools);
+	v.rt.commit = (struct dp_commit){.ops = &fc_ops, .ctx = &fc};
+	for (uint32_t w = 0; w < 2; w++) {
+		ssize_t sz = rte_ring_get_memsize(1024);
+
+		assert_true(sz > 0);
+		v.rt.workers[w].cmd = aligned_alloc(64, (size_t)sz);
+		assert_non_null(v.rt.workers[w].cmd);
+		assert_int_equal(rte_ring_init(v.rt.workers[w].cmd, w ? "w1" : "w0", 1024,
+					       RING_F_SC_DEQ), 0);
+	}
+	urcu_qsbr_thread_online();
+	assert_int_equal(dp_pools_requeue(v.snap.pools, v.rt.table), 0);
+	/* Free addresses that fell out of every free list (taken from the FIFOs, never
+	 * bound): the scan must find exactly these, and no bound or queued one. */
+	for (uint32_t w = 0; w < 2; w++) {
+		for (uint32_t sc = 0; sc < 2; sc++) {
+			for (unsigned i = 0; i < (sc == 1 ? 200u : 20u); i++) {
+				uint32_t a;
+
+				assert_true(dp_slice_pop(v.snap.pools, w, sc, &a));
+				if (bt_lookup_addr(v.rt.table, a) == NULL) {
+					lost[w][n_lost[w]++] = a;
+				}
+			}
+		}
+		qsort(lost[w], n_lost[w], sizeof(lost[w][0]), cmp_addr);
+	}
+	urcu_qsbr_thread_offline();
+	assert_true(n_lost[0] > 100 && n_lost[1] > 100);
+
+	v.apply.requeue_slice = SLICE;
+	cp_requeue_all(&v.apply, "test");
+	for (turns = 0; turns < (65536 + 256) / SLICE - 1; turns++) {
+		assert_true(cp_apply_progress(&v.apply));
+	}
+	cp_apply_requeue_counts(&v.apply, &slices, &qs);
+	assert_true(slices >= (65536 + 256) / SLICE - 1);
+	assert_true(qs >= (slices - 1) * (SLICE / 1024));
+	/* Worker 1's changes are not durable yet: nothing is sent, turn after turn. */
+	for (turns = 0; turns < 20; turns++) {
+		assert_true(cp_apply_progress(&v.apply));
+	}
+	assert_int_equal(rte_ring_count(v.rt.workers[0].cmd), 0);
+	assert_int_equal(rte_ring_count(v.rt.workers[1].cmd), 0);
+	fc.durable[1] = 9;
+	for (turns = 0; cp_apply_progress(&v.apply); turns++) {
+		assert_true(turns < 10);
+	}
+	for (uint32_t w = 0; w < 2; w++) {
+		size_t n = ring_addrs(&v.rt.workers[w], got, 300);
+
+		assert_int_equal(n, n_lost[w]);
+		assert_memory_equal(got, lost[w], n * sizeof(got[0]));
+	}
+	assert_false(cp_apply_progress(&v.apply));
+	cp_apply_deinit(&v.apply);
+	free(v.rt.workers[0].cmd);
+	free(v.rt.workers[1].cmd);
+	dp_pools_free(v.snap.pools);
+	walk_env_deinit(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(update_second_step_waits_for_a_full_ring),
+		cmocka_unit_test(update_of_another_writers_binding_is_one_step),
+		cmocka_unit_test(walks_yield_and_answer_as_the_whole_table_did),
+		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
+		cmocka_unit_test(walk_restarts_under_a_new_configuration),
+		cmocka_unit_test(requeue_scan_runs_in_slices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,7 +38,7 @@ static void test_lookup(void **state)
 		keys += (d->flags & DHCP4_OPTF_CONFIG_KEY) != 0;
 		rows++;
 	}
-	assert_int_equal(keys, 10);
+	assert_int_equal(keys, 14);
 	assert_true(rows > 60);
 }
 
@@ -119,6 +119,16 @@ static void test_format(void **state)
 	assert_int_equal(dhcp4_opts_format(15, (const uint8_t *)"lab.test", 8, buf, 4), 8);
 	assert_string_equal(buf, "lab");
 	assert_int_equal(dhcp4_opts_format(43, (const uint8_t *)"\1\2\3", 3, buf, 0), 8);
+	/* The list types (issue 14): routes, domain names, sub-options; malformed: hex. */
+	dhcp4_opts_format(121, (const uint8_t *)"\x18\xc6\x12\5\xc6\x12\0\1\0\xc6\x12\0\xfe", 13,
+			  buf, sizeof(buf));
+	assert_string_equal(buf, "198.18.5.0/24 198.18.0.1, 0.0.0.0/0 198.18.0.254");
+	assert_false(dhcp4_opts_fits(DHCP4_OT_ROUTES, (const uint8_t *)"\x21\1\2\3\4", 5));
+	dhcp4_opts_format(119, (const uint8_t *)"\3lab\4test\0\1x\0", 13, buf, sizeof(buf));
+	assert_string_equal(buf, "lab.test, x");
+	assert_false(dhcp4_opts_fits(DHCP4_OT_DOMAINS, (const uint8_t *)"\3lab", 4));
+	dhcp4_opts_format(43, (const uint8_t *)"\1\2\xbe\xef\2\0", 6, buf, sizeof(buf));
+	assert_string_equal(buf, "1=be:ef, 2=");
 }
 
 int main(void)

@@ -462,6 +462,205 @@ static void undelivered_loan_returns_to_the_lender(void **state)
 	}
 }
 
+/* Worker @p w's FIFO of scope 0, oldest first, popped and then queued again in order. */
+static unsigned fifo_of(struct env *v, uint32_t w, uint32_t *out)
+{
+	unsigned n = 0;
+
+	while (dp_slice_pop(v->pools, w, 0, &out[n])) {
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		assert_true(dp_slice_push(v->pools, w, 0, out[i]));
+	}
+	return n;
+}
+
+/*
+ * Lending keeps the lender's free list in order (review of issue 11 item 5): an address it
+ * skips (it has a record) stays where it was, and a loan that never reaches the borrower
+ * goes back to the front in its order (it was the oldest free), not behind every other free
+ * address.
+ */
+static void lending_keeps_the_free_list_in_order(void **state)
+{
+	struct env *v = *state;
+	uint32_t before[8], after[8];
+	struct bt_binding *b;
+	unsigned n;
+
+	n = fifo_of(v, 1, before);
+	assert_int_equal(n, 4);
+	/* The second one holds an ended lease of worker 1's: a lender keeps it. */
+	b = bt_record_get(&v->e[1].writer);
+	assert_non_null(b);
+	b->addr = before[1];
+	b->state = BT_EXPIRED;
+	b->owner = 1;
+	b->start = T0 - 700;
+	b->ends = T0 - 100;
+	b->key = key_of(77);
+	assert_int_equal(bt_publish(&v->e[1].writer, NULL, b), 0);
+
+	dp_engine_lend(&v->e[1], 0, 0, T0);	/* lends the first and the third */
+	assert_int_equal(v->ctr[1].lent, 2);
+	assert_int_equal(fifo_of(v, 1, after), 2);
+	assert_int_equal(after[0], before[1]);
+	assert_int_equal(after[1], before[3]);
+
+	/* The borrower's ring is full: the loan comes back at the front, in its order (it
+	 * was the oldest free), not behind the others. */
+	v->refuse_tell = true;
+	dp_engine_handoff(&v->e[1], dp_commit_mem_ops.durable(&v->mem, 1));
+	assert_int_equal(fifo_of(v, 1, after), 4);
+	assert_int_equal(after[0], before[0]);
+	assert_int_equal(after[1], before[2]);
+	assert_int_equal(after[2], before[1]);
+	assert_int_equal(after[3], before[3]);
+}
+
+/* The in-memory sink, whose durability the test can hold back. */
+struct held_sink {
+	struct dp_commit_mem *mem;
+	uint64_t cap[2];
+	bool hold;
+};
+
+static int held_post(void *ctx, const struct dp_change *c)
+{
+	return dp_commit_mem_ops.post(((struct held_sink *)ctx)->mem, c);
+}
+
+static uint64_t held_durable(void *ctx, uint32_t w)
+{
+	struct held_sink *h = ctx;
+	uint64_t d = dp_commit_mem_ops.durable(h->mem, w);
+
+	return h->hold && d > h->cap[w] ? h->cap[w] : d;
+}
+
+static uint64_t held_posted(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.posted(((struct held_sink *)ctx)->mem, w);
+}
+
+static bool held_room(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.room(((struct held_sink *)ctx)->mem, w);
+}
+
+static const struct dp_commit_ops held_ops = {
+	.post = held_post, .durable = held_durable, .posted = held_posted, .room = held_room,
+};
+
+/* A client of worker @p w asks for @p a by option 50 (DISCOVER): offered? */
+static bool offered_by_name(struct env *v, uint32_t w, uint16_t mac, uint32_t a, uint64_t now)
+{
+	struct dp_decision d;
+	struct reqbuf r;
+
+	rb_begin(&r, mac, 6);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	return handle(v, w, &r, now, &d) && d.reply == DHCP4_OFFER && d.yiaddr == a;
+}
+
+/*
+ * Review of issue 11 item 2: a FREE posted just before a configuration change is still
+ * waited for under the new snapshot's pools. Worker 0 frees an address of worker 1's slice;
+ * before that FREE is durable a new snapshot is published (fresh pools); a client of worker 1
+ * asking for the address by name must still wait for the FREE.
+ */
+static void free_mark_survives_a_configuration_swap(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_pools *np;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+
+	/* A configuration change: new pools, built from the table (the address is free). */
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_carry_freed(np, v->pools, &c);
+	dp_pools_free(v->pools);
+	v->pools = np;
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+	}
+
+	assert_false(offered_by_name(v, 1, mac1, a, T0 + 2));
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	h.hold = false;				/* the FREE is durable */
+	assert_true(offered_by_name(v, 1, mac1, a, T0 + 3));
+}
+
+/*
+ * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
+ * step on the client's worker, never a DEL and then a SET (between the two the address was
+ * free, and its slice owner could offer it to a third client). The SET waits until the
+ * writer's change is durable, then replaces the record in one compare-and-swap.
+ */
+static void set_takes_over_another_writers_binding_in_one_step(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac1 = client_of(v, 1, 500), mac2 = client_of(v, 1, (uint16_t)(mac1 + 1));
+	uint32_t a = addr_of(v, 0);
+	struct dp_lease_op set = {.kind = DP_OP_SET, .addr = a, .key = key_of(mac1),
+				  .state = BT_ACTIVE, .start = T0 + 5, .ends = T0 + 900,
+				  .take = true};
+	const struct bt_binding *b;
+	uint64_t posted0;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+	}
+	/* Worker 0 wrote client mac1's lease (as before a restart: the key hash is seeded per
+	 * start); its change is not durable yet. */
+	h.cap[0] = dp_commit_mem_ops.durable(&v->mem, 0);
+	h.hold = true;
+	assert_int_equal(add_lease(v, 0, mac1, a), 0);
+	posted0 = held_posted(&h, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 5);
+	assert_int_equal(set.result, -EAGAIN);	/* not over a change still on its way */
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+
+	h.hold = false;
+	atomic_store(&set.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 5);
+	assert_int_equal(set.result, 0);
+	b = bt_lookup_addr(v->table, a);
+	assert_int_equal(b->owner, 1);
+	assert_int_equal(b->ends, T0 + 900);
+	assert_true(bt_lookup_key(v->table, &set.key) == b);
+	assert_int_equal(held_posted(&h, 0), posted0);	/* no FREE: never free in between */
+
+	/* The address moves to another client of the same worker: one change too. */
+	set.key = key_of(mac2);
+	atomic_store(&set.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &set, T0 + 6);
+	assert_int_equal(set.result, 0);
+	b = bt_lookup_addr(v->table, a);
+	assert_true(bt_key_equal(&b->key, &set.key));
+	assert_null(bt_lookup_key(v->table, &(struct dp_client_key){.type = DP_KEY_HWADDR,
+			.len = 7, .data = {1, 2, 0, 0, 0, (uint8_t)(mac1 >> 8), (uint8_t)mac1}}));
+}
+
 /*
  * Issue 11 item 2, over the real committer and LMDB store: worker 0 wrote the record of an
  * address of worker 1's slice (an operator's lease) and frees it; before that FREE is
@@ -950,6 +1149,9 @@ int main(void)
 		T(handoff_overflow_is_counted_and_reported),
 		T(dry_share_borrows_from_the_other_worker),
 		T(undelivered_loan_returns_to_the_lender),
+		T(lending_keeps_the_free_list_in_order),
+		T(free_mark_survives_a_configuration_swap),
+		T(set_takes_over_another_writers_binding_in_one_step),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),
 		T(reserving_a_leased_clients_address_keeps_it),

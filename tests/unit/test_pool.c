@@ -108,6 +108,55 @@ static void test_back_after_cursor(void **state)
 	dp_config_free(c);
 }
 
+/* Addresses popped and given back in reverse order (dp_slice_unpop, engine.c lending) come
+ * out again in the order they went, whichever list they came from: the cursor, then the back
+ * list, and across the two. */
+static void test_unpop_keeps_order(void **state)
+{
+	struct dp_config *c = parse(cfg_json);
+	struct dp_pools *p = dp_pools_new(c, 1);
+	uint32_t a, v[32], got[32];
+	unsigned n;
+
+	(void)state;
+	/* .10 .11 .12 from the cursor, back in reverse. */
+	for (n = 0; n < 3; n++) {
+		assert_true(dp_slice_pop(p, 0, 0, &v[n]));
+	}
+	assert_false(dp_slice_unpop(p, 0, 0, IP4(198, 18, 0, 25)));	/* still queued */
+	while (n > 0) {
+		assert_true(dp_slice_unpop(p, 0, 0, v[--n]));
+	}
+	assert_false(dp_slice_unpop(p, 0, 0, v[0]));	/* no twice */
+	assert_int_equal(dp_slice_count(p, 0, 0), 19);
+	/* Empty the cursor and free .13 and .10 again: the back list is [.13, .10]. */
+	assert_int_equal(drain(p, 0, got, 32), 19);
+	assert_memory_equal(got, ((uint32_t[]){10, 11, 12, 13}), 4 * sizeof(uint32_t));
+	assert_true(dp_slice_push(p, 0, 0, IP4(198, 18, 0, 13)));
+	assert_true(dp_slice_push(p, 0, 0, IP4(198, 18, 0, 10)));
+	assert_true(dp_slice_pop(p, 0, 0, &v[0]));
+	assert_true(dp_slice_unpop(p, 0, 0, v[0]));
+	/* Then across the cursor's end: a fresh pool, its last two and the first freed one. */
+	assert_int_equal(drain(p, 0, got, 32), 2);
+	assert_int_equal(got[0], 13);
+	assert_int_equal(got[1], 10);
+	dp_pools_free(p);
+	p = dp_pools_new(c, 1);
+	assert_int_equal(drain(p, 0, got, 17), 17);
+	assert_true(dp_slice_push(p, 0, 0, IP4(198, 18, 0, 12)));
+	for (n = 0; n < 3; n++) {
+		assert_true(dp_slice_pop(p, 0, 0, &v[n]));
+	}
+	while (n > 0) {
+		assert_true(dp_slice_unpop(p, 0, 0, v[--n]));
+	}
+	assert_int_equal(drain(p, 0, got, 32), 3);
+	assert_memory_equal(got, ((uint32_t[]){40, 41, 12}), 3 * sizeof(uint32_t));
+	assert_false(dp_slice_pop(p, 0, 0, &a));
+	dp_pools_free(p);
+	dp_config_free(c);
+}
+
 static void bind(struct bt_writer *w, uint32_t addr, uint8_t state, uint64_t ends)
 {
 	struct bt_binding *b = bt_record_get(w);
@@ -218,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cursor_order),
 		cmocka_unit_test(test_back_after_cursor),
+		cmocka_unit_test(test_unpop_keeps_order),
 		cmocka_unit_test(test_requeue),
 		cmocka_unit_test(test_big_pool_lazy),
 	};

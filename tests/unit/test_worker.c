@@ -288,7 +288,7 @@ static void park_full_posts_nothing(void **state)
 static void clock_follows_wall_clock_steps(void **state)
 {
 	struct dp_worker *w = &rt.workers[0];
-	uint64_t before = dp_worker_now(w), t, floor, max;
+	uint64_t before = dp_worker_now(w), t, floor, max, wall;
 	struct timespec ts;
 	int64_t step;
 
@@ -308,13 +308,35 @@ static void clock_follows_wall_clock_steps(void **state)
 	assert_true(dp_runtime_reclaim_now(&rt, t + max - 2) < before + max);
 	assert_int_equal(dp_runtime_reclaim_now(&rt, t + max + 1), t + max + 1);
 	assert_int_equal(dp_runtime_clock_tick(&rt), 0);	/* no step: nothing new */
-	/* The clock had been read an hour ahead; the next tick steps it back. */
+	/* The clock had been read an hour ahead (and the forward grace is over); the next tick
+	 * steps it back. */
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
 	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) + 3600 * 1000000000LL);
 	floor = dp_worker_now(w);
 	assert_true(floor >= t + 3599);
 	assert_true(dp_runtime_clock_tick(&rt) <= -3599);
-	assert_true(dp_runtime_now(&rt) < floor);
-	assert_true(dp_worker_now(w) == floor);	/* stands still until the wall catches up */
+	wall = dp_runtime_now(&rt);
+	assert_true(wall < floor);
+	t = dp_worker_now(w);
+	assert_true(t >= floor && t <= floor + 1);	/* never goes back */
+	/* A lease the wall clock wrote (an operator's, ending in 10 s) is not judged ended by
+	 * the worker's clock, an hour ahead. */
+	assert_true(dp_worker_ended_by(w, t) < wall + 10);
+	/* 100 s pass (the TSC's origin moved back by 100 s): the worker's clock runs on at
+	 * half speed, it does not stand still for the hour. */
+	rt.tsc_base -= 100 * rt.tsc_hz;
+	t = dp_worker_now(w);
+	assert_true(dp_runtime_now(&rt) >= wall + 99 && dp_runtime_now(&rt) <= wall + 101);
+	assert_true(t >= floor + 49 && t <= floor + 51);
+	assert_true(dp_worker_ended_by(w, t) <= dp_runtime_now(&rt));
+	/* Two hours on, it has caught up with the wall clock and follows it again. */
+	rt.tsc_base -= 7200 * rt.tsc_hz;
+	(void)dp_worker_now(w);
+	rt.tsc_base -= 10 * rt.tsc_hz;
+	t = dp_worker_now(w);
+	assert_true(t + 1 >= dp_runtime_now(&rt) && t <= dp_runtime_now(&rt) + 1);
+	(void)dp_runtime_clock_tick(&rt);	/* back to the real wall clock for what follows */
 }
 
 /* Run @p r through the worker, committing what it posts: the DHCP types it sent. */
@@ -350,7 +372,7 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	atomic_store(&rt.grace_s, 0);
 	atomic_store(&rt.grace_until, 0);
 	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->now_floor = 0;
+	w->clk_ns = 0;
 
 	/* The first client: DISCOVER for the address, then SELECTING (flood control answers no
 	 * SELECTING REQUEST for an address never offered to the client). */
@@ -408,6 +430,80 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	assert_int_equal(b->key.data[6], 5);	/* still the first client's */
 }
 
+/*
+ * A store that commits nothing (a failed or stalled disk) must not take every mbuf with
+ * parked ACKs: past the worker's share of half the pool (dp_park_max()) a REQUEST is dropped
+ * before the engine runs, so the rest of the service, which needs no store (here an OFFER),
+ * still has buffers. When the store is back the parked ACKs go out.
+ */
+static void store_outage_leaves_mbufs_for_the_rest(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	uint32_t addr = IP4(198, 18, 0, 103);
+	uint64_t park_full = w->ctr.drop[DP_DROP_PARK_FULL];
+	unsigned acks = 0, n;
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[32];
+
+	(void)state;
+	assert_int_equal(w->park_max, 1023 / 2);
+	rb_begin(&r, 20, 40);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+
+	/* The client asks again and again while every commit fails. */
+	store_inject_failure(st, 1000, STORE_E_IO);
+	rb_begin(&r, 20, 41);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	for (unsigned i = 0; i < 2 * 1023; i++) {
+		m = client_frame(&r);
+		dp_worker_handle_burst(w, &m, 1);
+		dp_worker_flush(w);
+		if (i % 64 == 0) {
+			assert_true(committer_round(cm) < 0);
+		}
+	}
+	assert_int_equal(transmitted(types, 8), 0);	/* no ACK before it is durable */
+	assert_int_equal(w->park_count, w->park_max);
+	assert_int_equal(w->ctr.drop[DP_DROP_PARK_FULL] - park_full, 2 * 1023 - w->park_max);
+	assert_true(rte_mempool_avail_count(rt.mp) >= 1023 - w->park_max - 64);
+
+	/* Another client is still offered an address. */
+	rb_begin(&r, 21, 42);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+
+	/* The disk is back: every parked ACK leaves, none of the dropped requests is answered. */
+	store_inject_failure(st, 0, 0);
+	assert_true(committer_round(cm) > 0);
+	dp_worker_flush(w);
+	while ((n = transmitted(types, 32)) > 0) {
+		for (unsigned i = 0; i < n && i < 32; i++) {
+			acks += types[i] == DHCP4_ACK;
+		}
+	}
+	assert_int_equal(acks + w->ctr.drop[DP_DROP_TX_FULL], w->park_max);
+	assert_int_equal(w->park_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +512,7 @@ int main(void)
 		cmocka_unit_test(park_full_posts_nothing),
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
+		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,155 @@
+/*
+ * The control thread's view of a store outage (persist.c): a store held full at
+ * server.store-max-size raises event=store-unavailable reason=full once (not per failed
+ * retry), its counters grow, and raising the limit live (cp_persist_reconfigure(), as a
+ * config reload does) lets the held batch in and logs event=store-recovered. The store is
+ * real LMDB with a 1 MiB map; the committer is driven by hand (committer_round()).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "persist.h"
+
+#define CFG_FMT \
+	"{\"server\": {\"workers\": 1, \"store\": \"%s\", \"store-map-size\": 1," \
+	"   \"store-max-size\": %u}," \
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\"," \
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}]," \
+	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\"," \
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.110\"], \"lease-time\": 600}]}"
+
+static struct dp_config *config(const char *dir, unsigned max_mb)
+{
+	char json[1024], err[512];
+	struct dp_config *cfg;
+
+	snprintf(json, sizeof(json), CFG_FMT, dir, max_mb);
+	cfg = cp_config_parse(json, err, sizeof(err));
+	if (cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	return cfg;
+}
+
+/* stderr goes to a file while a test runs; logged() returns what was written since. */
+static FILE *log_file;
+static int saved_fd = -1;
+
+static void capture(void)
+{
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	saved_fd = dup(2);
+	fflush(stderr);
+	assert_true(dup2(fileno(log_file), 2) >= 0);
+}
+
+static char *logged(void)
+{
+	static char out[65536];
+	size_t n;
+
+	fflush(stderr);
+	rewind(log_file);
+	n = fread(out, 1, sizeof(out) - 1, log_file);
+	out[n] = '\0';
+	return out;
+}
+
+static void release(void)
+{
+	fflush(stderr);
+	dup2(saved_fd, 2);
+	close(saved_fd);
+	fclose(log_file);
+}
+
+static unsigned count(const char *s, const char *what)
+{
+	unsigned n = 0;
+
+	for (s = strstr(s, what); s != NULL; s = strstr(s + 1, what)) {
+		n++;
+	}
+	return n;
+}
+
+static void full_store_outage_is_an_event_and_recovers(void **state)
+{
+	char dir[64], cmd[128];
+	struct dp_config *cfg, *bigger;
+	struct cp_persist p;
+	const struct committer_stats *st;
+	uint64_t seq = 0;
+	int rc = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lw-persist.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	cfg = config(dir, 1);
+	capture();
+	assert_int_equal(cp_persist_open(&p, cfg), 0);
+	st = committer_stats(p.committer);
+	/* Fill the 1 MiB map: 64-byte client ids, 256 changes a batch. */
+	for (int i = 0; i < 4096 && rc >= 0; i++) {
+		for (int k = 0; k < 256; k++) {
+			struct dp_change c;
+
+			memset(&c, 0, sizeof(c));
+			c.seq = ++seq;
+			c.addr = 0x0a000000u + (uint32_t)seq;
+			c.state = BT_ACTIVE;
+			c.start = 1;
+			c.ends = 2;
+			c.key.type = DP_KEY_CLIENT_ID;
+			c.key.len = DP_KEY_MAX;
+			memset(c.key.data, 0x11, DP_KEY_MAX);
+			memcpy(c.key.data, &seq, sizeof(seq));
+			if (p.sink.ops->post(p.sink.ctx, &c) != 0) {
+				break;
+			}
+		}
+		rc = committer_round(p.committer);
+		cp_persist_check(&p);
+	}
+	assert_int_equal(rc, STORE_E_FULL);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(committer_round(p.committer), STORE_E_FULL);
+		cp_persist_check(&p);
+	}
+	assert_int_equal(count(logged(), "event=store-unavailable reason=full"), 1);
+	assert_int_equal(count(logged(), "event=store-recovered"), 0);
+	assert_int_equal(atomic_load(&st->full_failures), 6);
+	assert_true(p.sink.ops->durable(p.sink.ctx, 0) < seq);
+
+	/* The operator raises server.store-max-size (a reload applies it live). */
+	bigger = config(dir, 4);
+	cp_persist_reconfigure(&p, bigger);
+	assert_true(committer_round(p.committer) > 0);
+	cp_persist_check(&p);
+	assert_int_equal(count(logged(), "event=store-recovered"), 1);
+	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), p.sink.ops->posted(p.sink.ctx, 0));
+	assert_non_null(strstr(logged(), "failed-commits=6"));
+	cp_persist_close(&p);
+	release();
+	dp_config_free(cfg);
+	dp_config_free(bigger);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_store_outage_is_an_event_and_recovers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

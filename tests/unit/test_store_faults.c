@@ -1,0 +1,312 @@
+/*
+ * The store and the committer when the disk fails or the map is full (issue 11, "exhausted
+ * resources"), with LMDB's own error paths:
+ *
+ *   - fdatasync() fails (EIO): the commit fails, nothing of the batch is written, nothing is
+ *     published; the retry succeeds once the disk does.
+ *   - the meta page write fails (EIO): LMDB marks the environment unusable (MDB_PANIC); the
+ *     store reopens it on the next transaction and keeps what was committed before.
+ *   - the map is full at its limit (a real MDB_MAP_FULL, with a tiny map): the batch fails
+ *     as "store full", nothing is published, and raising the limit lets the same batch in.
+ *
+ * The seam is symbol interposition, which costs production code nothing: this executable
+ * defines fdatasync(), fsync() and pwrite(), so LMDB's calls (liblmdb.so or .a) land here.
+ * They pass through to the kernel (syscall()) unless a test arms a failure.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "committer.h"
+#include "lease.h"
+#include "store.h"
+
+#define BASE 0xc0000200u	/* 192.0.2.0 */
+
+/* --- the interposed system calls ------------------------------------------------------ */
+
+static unsigned fail_sync;	/* the next n fdatasync()/fsync() calls fail with EIO */
+static unsigned fail_meta;	/* the next n pwrite()s into the two meta pages fail */
+static unsigned syncs;		/* fdatasync()/fsync() calls seen */
+
+int fdatasync(int fd)
+{
+	syncs++;
+	if (fail_sync > 0) {
+		fail_sync--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+int fsync(int fd)
+{
+	syncs++;
+	if (fail_sync > 0) {
+		fail_sync--;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+/* LMDB writes a meta page (pages 0 and 1, 4 KiB each here) with one small pwrite() at the
+ * end of a commit; data pages lie beyond them (written with writev). */
+static ssize_t meta_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	if (fail_meta > 0 && off < 2 * 4096 && len < 4096) {
+		fail_meta--;
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_pwrite64, fd, buf, len, off);
+}
+
+/* Both names: this file is built with _FILE_OFFSET_BITS=64 (pwrite is pwrite64 here), a
+ * library may call either. off_t is 64 bits on every target we build for. */
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return meta_pwrite(fd, buf, len, off);
+}
+
+ssize_t lw_pwrite_plain(int fd, const void *buf, size_t len, off_t off) __asm__("pwrite");
+ssize_t lw_pwrite_plain(int fd, const void *buf, size_t len, off_t off)
+{
+	return meta_pwrite(fd, buf, len, off);
+}
+
+/* --- fixture -------------------------------------------------------------------------- */
+
+struct env {
+	char dir[64];
+	struct store *s;
+	struct committer *c;
+};
+
+static struct store *open_store(struct env *e, uint64_t map, uint64_t max)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .map_size = map, .max_map_size = max};
+	char err[256];
+	struct store *s = store_open(e->dir, &so, err, sizeof(err));
+
+	if (s == NULL) {
+		fail_msg("store_open: %s", err);
+	}
+	return s;
+}
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/lw-faults.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	fail_sync = 0;
+	fail_meta = 0;
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	char cmd[128];
+
+	fail_sync = 0;
+	fail_meta = 0;
+	committer_free(e->c);
+	store_close(e->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	assert_int_equal(system(cmd), 0);
+	free(e);
+	return 0;
+}
+
+static struct dp_change change(uint8_t worker, uint64_t seq, uint32_t addr)
+{
+	struct dp_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.worker = worker;
+	c.seq = seq;
+	c.addr = addr;
+	c.state = BT_ACTIVE;
+	c.start = 1000;
+	c.ends = 2000;
+	c.key.type = DP_KEY_CLIENT_ID;
+	c.key.len = DP_KEY_MAX;		/* big records: a small map fills quickly */
+	memset(c.key.data, 0x5a, DP_KEY_MAX);
+	c.key.data[0] = (uint8_t)(addr >> 24);
+	c.key.data[1] = (uint8_t)(addr >> 16);
+	c.key.data[2] = (uint8_t)(addr >> 8);
+	c.key.data[3] = (uint8_t)addr;
+	return c;
+}
+
+static void post(struct committer *c, const struct dp_change *ch)
+{
+	assert_int_equal(committer_ops.post(c, ch), 0);
+}
+
+/* --- tests ---------------------------------------------------------------------------- */
+
+/* fdatasync() fails once: the batch fails, is not visible, and the retry writes it. */
+static void sync_eio_fails_the_batch_then_recovers(void **state)
+{
+	struct env *e = *state;
+	struct dp_change c[2] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2)};
+	struct store_binding b;
+
+	e->s = open_store(e, 0, 0);
+	assert_int_equal(store_write_batch(e->s, &c[0], 1), 0);
+	syncs = 0;
+	fail_sync = 1;
+	assert_int_equal(store_write_batch(e->s, &c[1], 1), -EIO);
+	assert_true(syncs >= 1);		/* LMDB's own sync failed, nothing injected above */
+	assert_int_equal(store_get(e->s, BASE + 2, &b), -ENOENT);
+	assert_int_equal(store_get(e->s, BASE + 1, &b), 0);
+	assert_int_equal(store_write_batch(e->s, &c[1], 1), 0);
+	assert_int_equal(store_reopens(e->s), 0);	/* a failed data sync is no panic */
+	store_close(e->s);
+	e->s = open_store(e, 0, 0);
+	assert_int_equal(store_get(e->s, BASE + 1, &b), 0);
+	assert_int_equal(store_get(e->s, BASE + 2, &b), 0);
+}
+
+/*
+ * The meta page write fails: LMDB refuses the handle from then on (MDB_PANIC). Without the
+ * reopen every later batch would fail for good; with it the next one succeeds, and what was
+ * committed before the failure is still there (also after a restart).
+ */
+static void meta_eio_reopens_the_environment(void **state)
+{
+	struct env *e = *state;
+	struct dp_change c[3] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2),
+				 change(0, 3, BASE + 3)};
+	struct store_binding b;
+
+	e->s = open_store(e, 0, 0);
+	assert_int_equal(store_write_batch(e->s, &c[0], 1), 0);
+	fail_meta = 1;
+	assert_int_equal(store_write_batch(e->s, &c[1], 1), -EIO);
+	assert_int_equal(fail_meta, 0);
+	/* The disk works again. The failed batch is not there; the next ones are written. */
+	assert_int_equal(store_get(e->s, BASE + 2, &b), -ENOENT);
+	assert_int_equal(store_reopens(e->s), 1);
+	assert_int_equal(store_get(e->s, BASE + 1, &b), 0);
+	assert_int_equal(store_write_batch(e->s, &c[1], 2), 0);
+	assert_int_equal(store_reopens(e->s), 1);
+	store_close(e->s);
+	e->s = open_store(e, 0, 0);
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(store_get(e->s, BASE + (uint32_t)i, &b), 0);
+	}
+}
+
+/*
+ * Over the committer: while the disk fails nothing is published (a parked ACK stays parked)
+ * and the failures are counted by kind; the first good round publishes and ends the outage.
+ */
+static void committer_counts_io_failures_and_recovers(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 1};
+	const struct committer_stats *st;
+	struct dp_change ch = change(0, 1, BASE + 7);
+
+	e->s = open_store(e, 0, 0);
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	st = committer_stats(e->c);
+	post(e->c, &ch);
+	fail_sync = 2;
+	assert_int_equal(committer_round(e->c), -EIO);
+	assert_int_equal(committer_ops.durable(e->c, 0), 0);
+	assert_true(atomic_load(&st->failing));
+	fail_meta = 1;
+	assert_int_equal(committer_round(e->c), -EIO);	/* the second sync fails */
+	assert_int_equal(committer_round(e->c), -EIO);	/* the meta write fails: panic */
+	assert_int_equal(committer_ops.durable(e->c, 0), 0);
+	assert_int_equal(atomic_load(&st->io_failures), 3);
+	assert_int_equal(atomic_load(&st->full_failures), 0);
+	assert_true(atomic_load(&st->failing));
+	assert_int_equal(committer_round(e->c), 1);	/* reopened, committed */
+	assert_int_equal(committer_ops.durable(e->c, 0), 1);
+	assert_false(atomic_load(&st->failing));
+	assert_int_equal(atomic_load(&st->store_reopens), 1);
+	assert_int_equal(atomic_load(&st->failures), 3);
+}
+
+/*
+ * A real MDB_MAP_FULL: a 64 KiB map that may not grow. Batches fill it until one fails as
+ * "store full"; that batch is not published (its ACKs stay parked) and stays queued, the
+ * failure is counted as "full"; raising the limit on the open store lets it in.
+ */
+static void map_full_holds_the_batch_until_the_limit_rises(void **state)
+{
+	struct env *e = *state;
+	struct committer_opts o = {.n_workers = 1, .max_batch = 16};
+	const struct committer_stats *st;
+	struct store_binding b;
+	uint64_t seq = 0, durable;
+	int rc = 0;
+
+	e->s = open_store(e, 64 << 10, 64 << 10);
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	st = committer_stats(e->c);
+	for (int i = 0; i < 1000; i++) {
+		for (int k = 0; k < 16; k++) {
+			struct dp_change ch;
+
+			seq++;
+			ch = change(0, seq, BASE + (uint32_t)seq);
+			post(e->c, &ch);
+		}
+		rc = committer_round(e->c);
+		if (rc < 0) {
+			break;
+		}
+	}
+	assert_int_equal(rc, STORE_E_FULL);
+	durable = committer_ops.durable(e->c, 0);
+	assert_true(durable < seq);
+	assert_int_equal(store_get(e->s, BASE + (uint32_t)seq, &b), -ENOENT);
+	assert_int_equal(committer_round(e->c), STORE_E_FULL);	/* still full: held */
+	assert_int_equal(committer_ops.durable(e->c, 0), durable);
+	assert_int_equal(atomic_load(&st->full_failures), 2);
+	assert_int_equal(atomic_load(&st->io_failures), 0);
+	assert_true(atomic_load(&st->failing));
+
+	store_set_max_map_size(e->s, 1 << 20);
+	assert_true(committer_round(e->c) > 0);
+	assert_int_equal(committer_ops.durable(e->c, 0), seq);
+	assert_false(atomic_load(&st->failing));
+	assert_int_equal(store_get(e->s, BASE + (uint32_t)seq, &b), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(sync_eio_fails_the_batch_then_recovers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(meta_eio_reopens_the_environment, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(committer_counts_io_failures_and_recovers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(map_full_holds_the_batch_until_the_limit_rises,
+						setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

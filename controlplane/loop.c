@@ -86,6 +86,19 @@ static bool reclaim_scan(struct dp_runtime *rt, struct cp_walk *w)
 	return done;
 }
 
+/* Binding records and table buckets follow the bindings in use (dp_workers_grow). */
+static void grow_records(struct dp_runtime *rt)
+{
+	int rc;
+
+	urcu_qsbr_thread_online();
+	rc = dp_workers_grow(rt);
+	urcu_qsbr_thread_offline();
+	if (rc != 0) {
+		cp_log(CP_LOG_WARN, "out of memory for more binding records: %s", strerror(-rc));
+	}
+}
+
 /* Sleep until the control socket or a failover link has work, or @p wait_ms; then serve
  * the socket. */
 static void control_wait(const struct cp_loop_env *d, int wait_ms)
@@ -163,6 +176,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 			break;
 		}
 		cp_persist_check(d->persist);
+		grow_records(rt);
 		if (t >= next_watch) {
 			cp_stats_watch(d->stats, (t - start) / (hz / 1000 ? hz / 1000 : 1));
 			next_watch = t + hz;

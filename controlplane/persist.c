@@ -166,36 +166,16 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
 	return 0;
 }
 
+/* Loading: the bindings come straight from the store's walk (no copy of them all). */
 struct loaded {
-	struct store_binding *v;
-	size_t n, cap;
+	struct dp_runtime *rt;
+	struct dp_requeue *rq;
+	uint64_t now;
+	size_t n;			/* stored bindings walked */
+	struct dp_change *fix;		/* those that ended while we were down */
+	size_t n_fix, cap_fix;
+	uint64_t skipped;
 };
-
-static int collect(const struct store_binding *b, void *arg)
-{
-	struct loaded *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct store_binding *v = realloc(l->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			return -1;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *b;
-	return 0;
-}
-
-/* Oldest first: a client's latest binding is published last and owns its by_key entry. */
-static int by_start(const void *a, const void *b)
-{
-	const struct store_binding *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
 
 static const struct dp_scope *scope_of(const struct dp_config *c, uint32_t addr)
 {
@@ -216,120 +196,154 @@ static uint64_t ms_since(const struct timespec *t0)
 	       (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* Publish the loaded bindings; collect the changes for those that ended meanwhile. */
-static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct dp_change *fix,
-		   size_t *n_fix, uint64_t *skipped)
+/*
+ * Publish one stored binding; collect the change for one that ended meanwhile. Bindings come
+ * in address order: a client's latest (by start) keeps its by_key entry whatever the order
+ * (bt_publish_loaded). One that ended is published as stored, so that it competes with its
+ * start as stored, and made EXPIRED once all are in (fix_ended).
+ */
+static int load_one(const struct store_binding *sb, void *arg)
 {
-	const struct dp_config *cfg = rt->snap->cfg;
+	struct loaded *l = arg;
+	struct dp_runtime *rt = l->rt;
+	const struct dp_scope *s = scope_of(rt->snap->cfg, sb->addr);
+	uint8_t hw_len = sb->hw_len < DP_HW_MAX ? sb->hw_len : DP_HW_MAX;
+	bool ended = (sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= l->now;
+	uint32_t owner;
+	struct bt_binding *nb;
 
-	for (size_t i = 0; i < l->n; i++) {
-		struct store_binding *sb = &l->v[i];
-		const struct dp_scope *s = scope_of(cfg, sb->addr);
-		uint8_t hw_len = sb->hw_len < DP_HW_MAX ? sb->hw_len : DP_HW_MAX;
-		uint32_t owner;
-		struct bt_binding *nb;
+	l->n++;
+	if (s == NULL) {
+		if (++l->skipped <= 5) {
+			cp_log(CP_LOG_WARN, "store: binding of %s is in no configured "
+			       "scope; kept on disk, not served", lw_ip4_fmt(sb->addr).s);
+		}
+		return 0;
+	}
+	if (sb->key.len == 0) {
+		/* No client (BACKUP): the address's, written by its slice owner. */
+		int w = dp_pool_owner(rt->snap->pools, s->index, sb->addr);
 
-		if (s == NULL) {
-			if (++*skipped <= 5) {
-				cp_log(CP_LOG_WARN, "store: binding of %s is in no configured "
-				       "scope; kept on disk, not served", lw_ip4_fmt(sb->addr).s);
+		owner = w >= 0 ? (uint32_t)w : 0;
+	} else {
+		owner = bt_key_owner(rt->table, &sb->key, rt->n_workers);
+	}
+	if (ended) {
+		struct dp_change *c;
+
+		if (l->n_fix == l->cap_fix) {
+			size_t cap = l->cap_fix ? l->cap_fix * 2 : 256;
+
+			c = realloc(l->fix, cap * sizeof(*c));
+			if (c == NULL) {
+				return -1;
 			}
-			continue;
+			l->fix = c;
+			l->cap_fix = cap;
 		}
-		if (sb->key.len == 0) {
-			/* No client (BACKUP): the address's, written by its slice owner. */
-			int w = dp_pool_owner(rt->snap->pools, s->index, sb->addr);
-
-			owner = w >= 0 ? (uint32_t)w : 0;
-		} else {
-			owner = bt_key_owner(rt->table, &sb->key, rt->n_workers);
+		c = &l->fix[l->n_fix++];
+		memset(c, 0, sizeof(*c));
+		c->addr = sb->addr;
+		c->scope = s->index;
+		c->state = sb->state == BT_ACTIVE ? BT_EXPIRED : BT_FREE;
+		c->start = c->ends = l->now;
+		c->key = sb->key;
+		c->hw_len = hw_len;
+		memcpy(c->hw, sb->hw, hw_len);
+		/* A shared scope's partner must hear of it (the store keeps it unacked). */
+		c->flags = s->fo_rel != 0 ? DP_CHANGE_FO : 0;
+		if (c->state == BT_FREE) {
+			return 0;
 		}
-		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= now) {
-			struct dp_change *c = &fix[(*n_fix)++];
-
-			memset(c, 0, sizeof(*c));
-			c->addr = sb->addr;
-			c->scope = s->index;
-			c->state = sb->state == BT_ACTIVE ? BT_EXPIRED : BT_FREE;
-			c->start = c->ends = now;
-			c->key = sb->key;
-			c->hw_len = hw_len;
-			memcpy(c->hw, sb->hw, hw_len);
-			/* A shared scope's partner must hear of it (the store keeps it unacked). */
-			c->flags = s->fo_rel != 0 ? DP_CHANGE_FO : 0;
-			if (c->state == BT_FREE) {
-				continue;
-			}
-			sb->state = BT_EXPIRED;
-			sb->start = sb->ends = now;
-		}
+	}
+	nb = bt_record_get(&rt->workers[owner].eng.writer);
+	if (nb == NULL && dp_worker_grow(rt, owner) == 0) {
 		nb = bt_record_get(&rt->workers[owner].eng.writer);
-		if (nb == NULL) {
-			cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u",
-			       owner);
-			return -1;
-		}
-		nb->addr = sb->addr;
-		nb->scope = s->index;
-		nb->state = sb->state;
-		nb->start = sb->start;
-		nb->ends = sb->ends;
-		nb->key = sb->key;
-		nb->hw_len = hw_len;
-		memcpy(nb->hw, sb->hw, hw_len);
-		if (bt_publish(&rt->workers[owner].eng.writer, bt_lookup_addr(rt->table, sb->addr),
-			       nb) != 0) {
-			bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
-		}
+	}
+	if (nb == NULL) {
+		cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u", owner);
+		return -1;
+	}
+	nb->addr = sb->addr;
+	nb->scope = s->index;
+	nb->state = sb->state;
+	nb->start = sb->start;
+	nb->ends = sb->ends;
+	nb->key = sb->key;
+	nb->hw_len = hw_len;
+	memcpy(nb->hw, sb->hw, hw_len);
+	if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
+		bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
+		return 0;
+	}
+	if (!ended) {
+		dp_requeue_add(l->rq, sb->addr, sb->state, sb->ends);
 	}
 	return 0;
 }
 
+/* The bindings that ended while we were down become EXPIRED now. In place: no worker runs
+ * yet and nothing else reads the tables, so no reader can see a record change. */
+static void fix_ended(struct loaded *l)
+{
+	for (size_t i = 0; i < l->n_fix; i++) {
+		const struct dp_change *c = &l->fix[i];
+		struct bt_binding *b;
+
+		if (c->state != BT_EXPIRED) {
+			continue;
+		}
+		b = (struct bt_binding *)bt_lookup_addr(l->rt->table, c->addr);
+		if (b == NULL) {
+			continue;
+		}
+		b->state = BT_EXPIRED;
+		b->start = b->ends = l->now;
+		dp_requeue_add(l->rq, c->addr, BT_EXPIRED, l->now);
+	}
+}
+
 int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 {
-	struct loaded l = {0};
-	struct dp_change *fix = NULL;
+	struct loaded l = {.rt = rt, .now = now};
 	struct timespec t0;
-	size_t n_fix = 0;
-	uint64_t skipped = 0;
 	int rc = -1;
 
 	if (p->store == NULL) {
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (store_load(p->store, collect, &l) != 0) {
-		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
-		goto out;
-	}
-	if (l.n > 1) {
-		qsort(l.v, l.n, sizeof(*l.v), by_start);
-	}
-	fix = calloc(l.n ? l.n : 1, sizeof(*fix));
-	if (fix == NULL) {
-		goto out;
+	l.rq = dp_requeue_begin(rt->snap->pools);
+	if (l.rq == NULL) {
+		return -1;
 	}
 	urcu_qsbr_thread_online();
-	rc = publish(rt, &l, now, fix, &n_fix, &skipped);
-	if (rc == 0 && dp_pools_requeue(rt->snap->pools, rt->table) != 0) {
-		rc = -1;
+	/* The tables at their size for what is stored, before it comes (one resize). */
+	bt_table_reserve(rt->table,
+			 store_count(p->store) + (uint64_t)rt->n_workers * DP_RECORD_LOW);
+	if (store_load(p->store, load_one, &l) != 0) {
+		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
+		dp_requeue_abort(l.rq);
+		urcu_qsbr_thread_offline();
+		goto out;
 	}
+	fix_ended(&l);
+	rc = dp_requeue_end(l.rq);
 	urcu_qsbr_thread_offline();
 	if (rc != 0) {
 		goto out;
 	}
-	if (n_fix != 0 && store_write_batch(p->store, fix, n_fix) != 0) {
+	if (l.n_fix != 0 && store_write_batch(p->store, l.fix, l.n_fix) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot write reclaimed bindings: %s",
 		       store_errmsg(p->store));
 		rc = -1;
 		goto out;
 	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
-	       "reclaimed, %llu outside every scope)", l.n, (unsigned long long)ms_since(&t0),
-	       n_fix, (unsigned long long)skipped);
+	       "reclaimed, %llu outside every scope)", l.n,
+	       (unsigned long long)ms_since(&t0), l.n_fix, (unsigned long long)l.skipped);
 out:
-	free(l.v);
-	free(fix);
+	free(l.fix);
 	return rc;
 }
 

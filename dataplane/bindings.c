@@ -6,10 +6,14 @@
  * owner's concurrent pop_all). The owner refills its private stock from that stack only when
  * the stock runs dry, so the common path touches no shared cache line.
  *
- * The writer's records come from one allocation made at start-up, sized by the caller: the
- * slice of addresses the writer can bind, plus headroom for records waiting out a grace
- * period. When even that runs out, bt_record_get() says so and the caller drops the request
- * (counted), which is the right answer under a flood: never block, never allocate.
+ * The writer's records come in chunks: one at start-up, more from the control thread
+ * (bt_writer_grow) pushed on the same lock-free stack, so the memory follows the bindings in
+ * use and the worker never allocates. When the stock runs out before the control thread
+ * adds to it, bt_record_get() says so and the caller drops the request (counted), which is
+ * the right answer under a flood: never block, never allocate.
+ *
+ * The tables grow the same way: the control thread resizes them (bt_table_reserve) as the
+ * records grow; rculfhash lets lookups, adds and removes go on during a resize.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -99,25 +103,46 @@ static uint64_t random_seed(void)
 	return mix64(seed ^ mix64((uint64_t)(uintptr_t)&seed));
 }
 
+/* Buckets to start with: the tables grow from there (bt_table_reserve). */
+#define BT_MIN_BUCKETS 4096UL
+
 struct bt_table *bt_table_new(uint64_t capacity)
 {
 	struct bt_table *t = calloc(1, sizeof(*t));
-	unsigned long buckets = pow2_at_least(capacity);
+	unsigned long max = pow2_at_least(capacity);
+	unsigned long init = max < BT_MIN_BUCKETS ? max : BT_MIN_BUCKETS;
 
 	if (t == NULL) {
 		return NULL;
 	}
 	t->capacity = capacity;
+	t->buckets = init;
+	t->max_buckets = max;
 	t->seed = random_seed();
-	/* Fixed size: no CDS_LFHT_AUTO_RESIZE, because a resize allocates on the thread that
-	 * triggers it, and that would be a worker. */
-	t->by_addr = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
-	t->by_key = cds_lfht_new_flavor(buckets, buckets, buckets, 0, &urcu_qsbr_flavor, NULL);
+	/* No CDS_LFHT_AUTO_RESIZE: a resize allocates on the thread that triggers it, and that
+	 * would be a worker. The control thread grows them instead. */
+	t->by_addr = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
+	t->by_key = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
 	if (t->by_addr == NULL || t->by_key == NULL) {
 		bt_table_free(t);
 		return NULL;
 	}
 	return t;
+}
+
+void bt_table_reserve(struct bt_table *t, uint64_t n)
+{
+	unsigned long want = pow2_at_least(n) / 2;
+
+	if (want > t->max_buckets) {
+		want = t->max_buckets;
+	}
+	if (want <= t->buckets) {
+		return;
+	}
+	cds_lfht_resize(t->by_addr, want);
+	cds_lfht_resize(t->by_key, want);
+	t->buckets = want;
 }
 
 static void drain(struct cds_lfht *ht)
@@ -147,35 +172,50 @@ void bt_table_free(struct bt_table *t)
 	free(t);
 }
 
+/* Records of one bt_writer_grow(). */
+struct bt_chunk {
+	struct bt_chunk *next;
+	struct bt_binding rec[];
+};
+
 int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records)
 {
 	memset(w, 0, sizeof(*w));
 	w->table = t;
 	w->id = id;
 	cds_lfs_init(&w->returned);
-	w->slab = calloc(n_records, sizeof(*w->slab));
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	w->stock = calloc(n_records, sizeof(*w->stock));
-	if (w->slab == NULL || w->stock == NULL) {
-		bt_writer_deinit(w);
+	return n_records == 0 ? 0 : bt_writer_grow(w, n_records);
+}
+
+int bt_writer_grow(struct bt_writer *w, uint32_t n)
+{
+	struct bt_chunk *c = malloc(sizeof(*c) + (size_t)n * sizeof(c->rec[0]));
+
+	if (c == NULL) {
 		return -ENOMEM;
 	}
-	w->n_slab = n_records;
-	for (uint32_t i = 0; i < n_records; i++) {
-		w->slab[i].home = w;
-		w->stock[i] = &w->slab[n_records - 1 - i];
+	c->next = w->chunks;
+	w->chunks = c;
+	w->n_records += n;
+	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
+	for (uint32_t i = 0; i < n; i++) {
+		c->rec[i].home = w;
+		cds_lfs_node_init(&c->rec[i].free_node);
+		cds_lfs_push(&w->returned, &c->rec[i].free_node);
 	}
-	w->n_stock = n_records;
 	return 0;
 }
 
 void bt_writer_deinit(struct bt_writer *w)
 {
-	free(w->slab);
-	free(w->stock);
-	w->slab = NULL;
+	while (w->chunks != NULL) {
+		struct bt_chunk *c = w->chunks;
+
+		w->chunks = c->next;
+		free(c);
+	}
 	w->stock = NULL;
-	w->n_slab = w->n_stock = 0;
+	w->n_records = w->n_taken = w->n_back = 0;
 }
 
 static void refill(struct bt_writer *w)
@@ -187,9 +227,8 @@ static void refill(struct bt_writer *w)
 		return;
 	}
 	cds_lfs_for_each_safe(head, node, next) {
-		struct bt_binding *b = caa_container_of(node, struct bt_binding, free_node);
-
-		w->stock[w->n_stock++] = b;
+		node->next = w->stock;
+		w->stock = node;
 	}
 }
 
@@ -197,13 +236,15 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 {
 	struct bt_binding *b;
 
-	if (w->n_stock == 0) {
+	if (w->stock == NULL) {
 		refill(w);
-		if (w->n_stock == 0) {
+		if (w->stock == NULL) {
 			return NULL;
 		}
 	}
-	b = w->stock[--w->n_stock];
+	b = caa_container_of(w->stock, struct bt_binding, free_node);
+	w->stock = w->stock->next;
+	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
 	 * key is overwritten by the caller; this runs once per ACK. */
 	b->addr = 0;
@@ -223,15 +264,20 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 
 void bt_record_put(struct bt_writer *w, struct bt_binding *b)
 {
-	w->stock[w->n_stock++] = b;
+	b->free_node.next = w->stock;
+	w->stock = &b->free_node;
+	__atomic_store_n(&w->n_taken, w->n_taken - 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
 static void retired(struct rcu_head *head)
 {
 	struct bt_binding *b = caa_container_of(head, struct bt_binding, rcu);
 
+	struct bt_writer *home = b->home;
+
 	cds_lfs_node_init(&b->free_node);
-	cds_lfs_push(&b->home->returned, &b->free_node);
+	cds_lfs_push(&home->returned, &b->free_node);
+	__atomic_fetch_add(&home->n_back, 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
 static void retire(struct bt_binding *b)
@@ -323,6 +369,40 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 			unlink_key(t, old);	/* the address changed hands */
 		}
 		retire(old);
+	}
+	return 0;
+}
+
+int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
+{
+	struct bt_table *t = w->table;
+	struct bt_binding *cur;
+	struct cds_lfht_node *node;
+	uint64_t ha = addr_hash(nb->addr);
+
+	nb->home = w;
+	nb->owner = w->id;
+	nb->key_hash = bt_key_hash(t, &nb->key);
+	cds_lfht_node_init(&nb->addr_node);
+	cds_lfht_node_init(&nb->key_node);
+	if (cds_lfht_add_unique(t->by_addr, ha, match_addr, &nb->addr, &nb->addr_node) !=
+	    &nb->addr_node) {
+		return -EAGAIN;
+	}
+	if (nb->key.len == 0) {
+		return 0;	/* no client: by_addr only */
+	}
+	/* One walk: take the key's place, and give it back in the rare case the record there
+	 * started later (a client whose address changed). Nothing reads the tables while the
+	 * store loads, so the record put back can be reused at once. */
+	node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key, &nb->key_node);
+	if (node != NULL) {
+		cur = caa_container_of(node, struct bt_binding, key_node);
+		if (cur->start > nb->start) {
+			cds_lfht_node_init(&cur->key_node);
+			node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key,
+						    &cur->key_node);
+		}
 	}
 	return 0;
 }

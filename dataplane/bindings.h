@@ -41,9 +41,14 @@
 struct bt_binding {
 	struct cds_lfht_node addr_node;
 	struct cds_lfht_node key_node;
-	struct rcu_head rcu;
+	union {
+		/** Retired: waiting out a grace period (call_rcu). */
+		struct rcu_head rcu;
+		/** Free: in its writer's stock or on its way there (never while rcu is in
+		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
+		struct cds_lfs_node free_node;
+	};
 	struct bt_writer *home;		/**< stock the record returns to */
-	struct cds_lfs_node free_node;
 
 	uint32_t addr;
 	uint32_t scope;			/**< dp_scope.index when written */
@@ -82,30 +87,49 @@ struct bt_binding {
 struct bt_table {
 	struct cds_lfht *by_addr;
 	struct cds_lfht *by_key;
-	uint64_t capacity;
+	uint64_t capacity;		/**< most bindings it is sized for (its bucket limit) */
+	unsigned long buckets;		/**< buckets of each table now (bt_table_reserve) */
+	unsigned long max_buckets;
 	/** Secret of bt_key_hash(): random per bt_table_new() (so per start), read-only after
 	 *  it. Nobody outside the box can pick client keys that all hash to one worker (and
 	 *  empty its pool share) or into one hash chain. */
 	uint64_t seed;
 };
 
-/** A writer's private stock of records. */
+struct bt_chunk;
+
+/**
+ * A writer's private stock of records. Its records come in chunks the control thread
+ * allocates as the stock runs low (bt_writer_grow), so memory follows the bindings in use.
+ */
 struct bt_writer {
 	struct bt_table *table;
-	struct bt_binding *slab;	/**< all records of this writer, one allocation */
-	uint32_t n_slab;
-	struct bt_binding **stock;	/**< free records ready for use (LIFO) */
-	uint32_t n_stock;
-	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread */
+	struct bt_chunk *chunks;	/**< the records' memory (control thread only) */
+	uint64_t n_records;		/**< records in chunks (control thread only) */
+	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
+	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
+					 *   read (relaxed) by the control thread */
+	uint64_t n_back;		/**< records retired and returned: atomic adds by the
+					 *   call_rcu thread, relaxed reads by the control thread */
+	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread and bt_writer_grow */
 	uint8_t id;
 };
 
 /**
- * Create empty tables able to hold @p capacity bindings without resizing, with a random key
- * hash seed (getrandom; the TSC and the clock if that fails).
+ * Create empty tables for at most @p capacity bindings, with a random key hash seed
+ * (getrandom; the TSC and the clock if that fails). They start small and grow only through
+ * bt_table_reserve() (no automatic resize: that would allocate on a worker).
  * Control thread, before workers start. @return NULL on allocation failure.
  */
 struct bt_table *bt_table_new(uint64_t capacity);
+
+/**
+ * Grow both tables to hold @p n bindings at two per bucket on average (never beyond the
+ * capacity, never smaller). Readers and writers go on meanwhile (rculfhash resize); the
+ * caller waits while the new buckets are linked in (about 100 ns each, once per doubling).
+ * Control thread, registered, online.
+ */
+void bt_table_reserve(struct bt_table *t, uint64_t n);
 
 /**
  * Free the tables and every record still in them. Call after all writers and readers have
@@ -114,11 +138,30 @@ struct bt_table *bt_table_new(uint64_t capacity);
 void bt_table_free(struct bt_table *t);
 
 /**
- * Allocate @p n_records records for writer @p id. Control thread, at start-up.
+ * Set up writer @p id with @p n_records records. Control thread, at start-up.
  * @return 0 or -ENOMEM.
  */
 _mustcheck_
 int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records);
+
+/**
+ * Give writer @p w @p n more records (one allocation, owned by the writer until
+ * bt_writer_deinit). They reach its stock at its next refill, lock-free. Control thread
+ * (or any one thread at a time; never the owner's own hot path: it allocates).
+ * @return 0 or -ENOMEM.
+ */
+_mustcheck_
+int bt_writer_grow(struct bt_writer *w, uint32_t n);
+
+/** Records of the writer not in use and not in a grace period (in its stock or on their
+ *  way there). Control thread: a recent value. */
+static inline uint64_t bt_writer_free(const struct bt_writer *w)
+{
+	uint64_t used = __atomic_load_n(&w->n_taken, __ATOMIC_RELAXED) -
+			__atomic_load_n(&w->n_back, __ATOMIC_RELAXED);
+
+	return w->n_records > used ? w->n_records - used : 0;
+}
 
 /** Free the writer's records. After bt_table_free() and rcu_barrier(). */
 void bt_writer_deinit(struct bt_writer *w);
@@ -171,6 +214,16 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  */
 _mustcheck_
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
+
+/**
+ * Publish @p nb (from bt_record_get(), fields filled) while loading the store: nb->addr has
+ * no record yet, and nb takes its key's place in by_key only from a record that started no
+ * later (so the bindings may come in any order: a client's latest one wins). Writer thread
+ * or, before the workers start, the control thread; online.
+ * @return 0 or -EAGAIN (the address has a record: nothing done, the caller owns @p nb).
+ */
+_mustcheck_
+int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.

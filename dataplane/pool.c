@@ -2,10 +2,51 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bindings.h"
 #include "commit.h"
 #include "pool.h"
+
+/* --- lazily backed arrays ------------------------------------------------------------
+ * Anonymous private mappings: the kernel maps the shared zero page on a read and a page of
+ * its own on the first write, so an array indexed by address costs memory only where
+ * addresses were used. MAP_NORESERVE: a /8 reserves no swap for the untouched rest. */
+
+static void *zmap(size_t bytes)
+{
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void zunmap(const volatile void *p, size_t bytes)
+{
+	if (p != NULL) {
+		(void)munmap((void *)(uintptr_t)p, bytes ? bytes : 1);
+	}
+}
+
+/* All zero again, and the pages given back. Only on arrays no other thread uses. */
+static void zreset(const volatile void *p, size_t bytes)
+{
+	if (p != NULL && bytes != 0) {
+		(void)madvise((void *)(uintptr_t)p, bytes, MADV_DONTNEED);
+	}
+}
+
+static size_t lent_bytes(const struct dp_pool *pool)
+{
+	return (pool->total / 64 + 1) * sizeof(uint64_t);
+}
+
+static size_t link_bytes(const struct dp_slice *s)
+{
+	return (size_t)(s->size ? s->size : 1) * sizeof(*s->link);
+}
+
+/* --- ranks --------------------------------------------------------------------------- */
 
 bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
 {
@@ -16,6 +57,68 @@ bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank)
 	}
 	*rank = p->before[i] + (addr - p->ranges[i].first);
 	return true;
+}
+
+/* The address of rank @p rank (< total). */
+static uint32_t rank_addr(const struct dp_pool *p, uint64_t rank)
+{
+	uint32_t lo = 0, hi = p->n_ranges;
+
+	/* The last range whose first rank is <= rank. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (p->before[mid] <= rank) {
+			lo = mid;
+		} else {
+			hi = mid;
+		}
+	}
+	return p->ranges[lo].first + (uint32_t)(rank - p->before[lo]);
+}
+
+/* Is rank @p rank allocatable (in a run)? */
+static bool rank_in_runs(const struct dp_pool *p, uint64_t rank)
+{
+	uint32_t lo = 0, hi = p->n_runs;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (rank < p->runs[mid].first) {
+			hi = mid;
+		} else if (rank > p->runs[mid].last) {
+			lo = mid + 1;
+		} else {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Ranks r in [0, x] with r % nw == w; x may be -1. */
+static uint64_t upto(int64_t x, uint32_t w, uint32_t nw)
+{
+	return x < (int64_t)w ? 0 : (uint64_t)(x - w) / nw + 1;
+}
+
+/* Allocatable indexes >= @p next of slice @p w, and the first run that can hold one. */
+static uint32_t slice_left(const struct dp_pool *pool, uint32_t w, uint32_t nw, uint32_t next,
+			   uint32_t *run)
+{
+	uint64_t from = (uint64_t)next * nw + w, n = 0;
+	uint32_t i = 0;
+
+	while (i < pool->n_runs && pool->runs[i].last < from) {
+		i++;
+	}
+	*run = i;
+	for (; i < pool->n_runs; i++) {
+		uint64_t a = pool->runs[i].first > from ? pool->runs[i].first : from;
+
+		n += upto((int64_t)pool->runs[i].last, w, nw) - upto((int64_t)a - 1, w, nw);
+	}
+	return (uint32_t)n;
 }
 
 int dp_pool_owner(const struct dp_pools *p, uint32_t scope, uint32_t addr)
@@ -36,22 +139,94 @@ static uint32_t slice_index(const struct dp_pools *p, uint32_t scope, uint32_t a
 	return (uint32_t)(rank / p->n_workers);
 }
 
+/* --- the slice's lists ---------------------------------------------------------------- */
+
+static void list_push(struct dp_slice *s, struct dp_slice_list *l, uint32_t idx)
+{
+	/* Relaxed atomic stores: the control thread reads link (dp_slice_queued). */
+	__atomic_store_n(&s->link[idx], DP_SLICE_END, __ATOMIC_RELAXED);
+	if (l->count == 0) {
+		l->head = idx;
+	} else {
+		__atomic_store_n(&s->link[l->tail], idx + 1, __ATOMIC_RELAXED);
+	}
+	l->tail = idx;
+	l->count++;
+}
+
+static uint32_t list_pop(struct dp_slice *s, struct dp_slice_list *l)
+{
+	uint32_t idx = l->head, nx = s->link[idx];
+
+	__atomic_store_n(&s->link[idx], 0, __ATOMIC_RELAXED);
+	l->head = nx - 1;	/* DP_SLICE_END: the list is empty now, head unused */
+	l->count--;
+	return idx;
+}
+
+/* At the front (dp_slice_unpop). */
+static void list_push_front(struct dp_slice *s, struct dp_slice_list *l, uint32_t idx)
+{
+	__atomic_store_n(&s->link[idx], l->count == 0 ? DP_SLICE_END : l->head + 1,
+			 __ATOMIC_RELAXED);
+	if (l->count == 0) {
+		l->tail = idx;
+	}
+	l->head = idx;
+	l->count++;
+}
+
+/* The next allocatable index at or above the cursor (s->left > 0). Bounded: the cursor only
+ * moves forward, over each run once in the slice's life. */
+static uint32_t cursor_pop(const struct dp_pool *pool, struct dp_slice *s, uint32_t w,
+			   uint32_t nw)
+{
+	for (;;) {
+		const struct dp_rank_run *r = &pool->runs[s->run];
+		uint64_t rank = (uint64_t)s->next * nw + w;
+
+		if (rank < r->first) {
+			s->next = (uint32_t)((r->first - w + nw - 1) / nw);
+			rank = (uint64_t)s->next * nw + w;
+		}
+		if (rank <= r->last) {
+			uint32_t idx = s->next;
+
+			__atomic_store_n(&s->next, idx + 1, __ATOMIC_RELAXED);
+			s->left--;
+			return idx;
+		}
+		s->run++;
+	}
+}
+
 bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr)
 {
+	const struct dp_pool *pool = &p->pools[scope];
 	struct dp_slice *s = dp_pools_slice(p, w, scope);
 	uint32_t idx;
 
-	if (s->count == 0) {
+	if (s->holes.count != 0) {
+		idx = list_pop(s, &s->holes);
+	} else if (s->left != 0) {
+		idx = cursor_pop(pool, s, w, p->n_workers);
+	} else if (s->back.count != 0) {
+		idx = list_pop(s, &s->back);
+	} else {
 		return false;
 	}
-	*addr = s->fifo[s->head];
-	s->head = s->head + 1 == s->cap ? 0 : s->head + 1;
 	__atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);	/* dp_slice_count */
-	idx = slice_index(p, scope, *addr);
-	/* Relaxed atomic stores: the control thread reads the bitmap (dp_slice_queued). */
-	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] & ~(1ULL << (idx % 64)),
-			 __ATOMIC_RELAXED);
+	*addr = rank_addr(pool, (uint64_t)idx * p->n_workers + w);
 	return true;
+}
+
+/* Queued: in a list, or allocatable at or above the cursor. */
+static bool idx_queued(const struct dp_pools *p, const struct dp_slice *s, uint32_t w,
+		       uint32_t scope, uint32_t idx)
+{
+	return __atomic_load_n(&s->link[idx], __ATOMIC_RELAXED) != 0 ||
+	       (idx >= __atomic_load_n(&s->next, __ATOMIC_RELAXED) &&
+		rank_in_runs(&p->pools[scope], (uint64_t)idx * p->n_workers + w));
 }
 
 bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
@@ -62,9 +237,39 @@ bool dp_slice_queued(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t ad
 	if (dp_pool_lent(p, scope, addr)) {
 		return true;
 	}
-	return idx < s->size && ((__atomic_load_n(&s->queued[idx / 64], __ATOMIC_RELAXED) >>
-				  (idx % 64)) & 1);
+	return idx < s->size && idx_queued(p, s, w, scope, idx);
 }
+
+bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	if (idx >= s->size || idx_queued(p, s, w, scope, idx)) {
+		return false;
+	}
+	list_push(s, &s->back, idx);
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
+	return true;
+}
+
+bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t idx = slice_index(p, scope, addr);
+
+	if (idx >= s->size || idx_queued(p, s, w, scope, idx)) {
+		return false;
+	}
+	/* Holes are popped first: at their front it is the next one out, whichever list it
+	 * came from (an address popped from the cursor is below it now, so it cannot be
+	 * queued twice). Given back in reverse order of popping, the pop order is as before. */
+	list_push_front(s, &s->holes, idx);
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
+	return true;
+}
+
+/* --- lending ------------------------------------------------------------------------- */
 
 bool dp_pool_set_lent(struct dp_pools *p, uint32_t scope, uint32_t addr, bool on)
 {
@@ -119,40 +324,73 @@ bool dp_slice_borrow_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_
 	return true;
 }
 
-bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
-{
-	struct dp_slice *s = dp_pools_slice(p, w, scope);
-	uint32_t idx = slice_index(p, scope, addr);
-	uint32_t tail;
+/* --- building ------------------------------------------------------------------------ */
 
-	if (idx >= s->size || (s->queued[idx / 64] >> (idx % 64)) & 1) {
-		return false;
-	}
-	tail = s->head + s->count;
-	if (tail >= s->cap) {
-		tail -= s->cap;
-	}
-	s->fifo[tail] = addr;
-	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
-	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
-			 __ATOMIC_RELAXED);
-	return true;
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-bool dp_slice_unpop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr)
+/* The allocatable runs: each range minus the exclusions and reserved addresses in it. */
+static int runs_init(struct dp_pool *pool, const struct dp_scope *s)
 {
-	struct dp_slice *s = dp_pools_slice(p, w, scope);
-	uint32_t idx = slice_index(p, scope, addr);
+	uint32_t *res = malloc(sizeof(*res) * (s->n_reservations ? s->n_reservations : 1));
+	uint32_t n_res = 0, cap = s->n_ranges + s->n_exclusions + s->n_reservations + 1;
+	uint32_t x = 0, y = 0;
 
-	if (idx >= s->size || (s->queued[idx / 64] >> (idx % 64)) & 1) {
-		return false;
+	pool->runs = malloc(sizeof(*pool->runs) * cap);
+	if (res == NULL || pool->runs == NULL) {
+		free(res);
+		return -1;
 	}
-	s->head = s->head == 0 ? s->cap - 1 : s->head - 1;
-	s->fifo[s->head] = addr;
-	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);	/* dp_slice_count */
-	__atomic_store_n(&s->queued[idx / 64], s->queued[idx / 64] | 1ULL << (idx % 64),
-			 __ATOMIC_RELAXED);
-	return true;
+	for (uint32_t j = 0; j < s->n_reservations; j++) {
+		if (dp_range_find(s->ranges, s->n_ranges, s->reservations[j].addr) >= 0) {
+			res[n_res++] = s->reservations[j].addr;
+		}
+	}
+	qsort(res, n_res, sizeof(*res), cmp_u32);
+	pool->n_runs = 0;
+	for (uint32_t i = 0; i < s->n_ranges; i++) {
+		uint64_t cur = s->ranges[i].first, last = s->ranges[i].last;
+
+		/* Exclusions and reservations are sorted: one merge over both. */
+		for (;;) {
+			uint64_t cf, cl;
+
+			while (x < s->n_exclusions && s->exclusions[x].last < cur) {
+				x++;
+			}
+			while (y < n_res && res[y] < cur) {
+				y++;
+			}
+			if (x < s->n_exclusions &&
+			    (y == n_res || s->exclusions[x].first <= res[y])) {
+				cf = s->exclusions[x].first;
+				cl = s->exclusions[x].last;
+			} else if (y < n_res) {
+				cf = cl = res[y];
+			} else {
+				cf = cl = UINT64_MAX;
+			}
+			if (cf > last) {
+				cf = last + 1;
+			}
+			if (cf > cur) {
+				pool->runs[pool->n_runs++] = (struct dp_rank_run){
+					pool->before[i] + (cur - s->ranges[i].first),
+					pool->before[i] + (cf - 1 - s->ranges[i].first),
+					(uint32_t)cur};
+			}
+			if (cf > last || cl >= last) {
+				break;
+			}
+			cur = cl + 1 > cur ? cl + 1 : cur;
+		}
+	}
+	free(res);
+	return 0;
 }
 
 static int pool_init(struct dp_pool *pool, const struct dp_scope *s)
@@ -172,12 +410,7 @@ static int pool_init(struct dp_pool *pool, const struct dp_scope *s)
 	}
 	pool->before[s->n_ranges] = n;
 	pool->total = n;
-	return 0;
-}
-
-static bool allocatable(const struct dp_scope *s, uint32_t addr)
-{
-	return dp_scope_in_pool(s, addr) && dp_scope_find_reservation_addr(s, addr) == NULL;
+	return runs_init(pool, s);
 }
 
 static int slices_init(struct dp_pools *p, uint32_t scope)
@@ -187,27 +420,15 @@ static int slices_init(struct dp_pools *p, uint32_t scope)
 
 	for (uint32_t w = 0; w < nw; w++) {
 		struct dp_slice *s = dp_pools_slice(p, w, scope);
-		uint64_t size = pool->total / nw + (w < pool->total % nw ? 1 : 0);
 
-		s->size = (uint32_t)size;
-		s->cap = s->size ? s->size : 1;
-		s->fifo = malloc(sizeof(*s->fifo) * s->cap);
-		s->queued = calloc(s->cap / 64 + 1, sizeof(*s->queued));
+		s->size = (uint32_t)(pool->total / nw + (w < pool->total % nw ? 1 : 0));
+		s->link = zmap(link_bytes(s));
 		s->borrowed = malloc(sizeof(*s->borrowed) * DP_BORROW_MAX);
-		if (s->fifo == NULL || s->queued == NULL || s->borrowed == NULL) {
+		if (s->link == NULL || s->borrowed == NULL) {
 			return -1;
 		}
-	}
-	for (uint32_t i = 0; i < pool->n_ranges; i++) {
-		const struct dp_range *r = &pool->ranges[i];
-
-		for (uint64_t a = r->first; a <= r->last; a++) {
-			uint64_t rank = pool->before[i] + (a - r->first);
-
-			if (allocatable(pool->scope, (uint32_t)a)) {
-				(void)dp_slice_push(p, (uint32_t)(rank % nw), scope, (uint32_t)a);
-			}
-		}
+		s->left = slice_left(pool, w, nw, 0, &s->run);
+		s->count = s->left;
 	}
 	return 0;
 }
@@ -228,26 +449,25 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 		goto fail;
 	}
 	for (uint32_t i = 0; i < c->n_scopes; i++) {
-		if (pool_init(&p->pools[i], &c->scopes[i]) != 0 || slices_init(p, i) != 0) {
+		struct dp_pool *pool = &p->pools[i];
+		size_t n;
+
+		if (pool_init(pool, &c->scopes[i]) != 0 || slices_init(p, i) != 0) {
 			goto fail;
 		}
-		/* All-zero bytes are a valid 0 for a lock-free atomic. */
-		p->pools[i].lent = calloc(p->pools[i].total / 64 + 1, sizeof(*p->pools[i].lent));
-		p->pools[i].freed_by = calloc(p->pools[i].total ? p->pools[i].total : 1,
-					      sizeof(*p->pools[i].freed_by));
-		p->pools[i].freed_other = calloc((size_t)DP_FREED_OTHER * n_workers,
-						 sizeof(*p->pools[i].freed_other));
-		if (p->pools[i].lent == NULL || p->pools[i].freed_by == NULL ||
-		    p->pools[i].freed_other == NULL) {
+		n = pool->total ? pool->total : 1;
+		/* Zero pages are a valid 0 for a lock-free atomic. */
+		pool->lent = zmap(lent_bytes(pool));
+		pool->freed_by = zmap(n * sizeof(*pool->freed_by));
+		pool->freed_other = calloc((size_t)DP_FREED_OTHER * n_workers,
+					   sizeof(*pool->freed_other));
+		if (pool->lent == NULL || pool->freed_by == NULL || pool->freed_other == NULL) {
 			goto fail;
 		}
 		if (c->scopes[i].fo_rel != 0) {
-			/* All-zero bytes are a valid 0 for a lock-free atomic. */
-			p->pools[i].peer_pet = calloc(p->pools[i].total ? p->pools[i].total : 1,
-						      sizeof(*p->pools[i].peer_pet));
-			p->pools[i].fo_hold = calloc(p->pools[i].total ? p->pools[i].total : 1,
-						     sizeof(*p->pools[i].fo_hold));
-			if (p->pools[i].peer_pet == NULL || p->pools[i].fo_hold == NULL) {
+			pool->peer_pet = zmap(n * sizeof(*pool->peer_pet));
+			pool->fo_hold = zmap(n * sizeof(*pool->fo_hold));
+			if (pool->peer_pet == NULL || pool->fo_hold == NULL) {
 				goto fail;
 			}
 		}
@@ -265,19 +485,22 @@ void dp_pools_free(struct dp_pools *p)
 	}
 	if (p->slices != NULL) {
 		for (uint64_t i = 0; i < (uint64_t)p->n_workers * p->n_scopes; i++) {
-			free(p->slices[i].fifo);
-			free(p->slices[i].queued);
+			zunmap(p->slices[i].link, link_bytes(&p->slices[i]));
 			free(p->slices[i].borrowed);
 		}
 	}
 	if (p->pools != NULL) {
 		for (uint32_t i = 0; i < p->n_scopes; i++) {
-			free(p->pools[i].before);
-			free((void *)p->pools[i].peer_pet);
-			free((void *)p->pools[i].fo_hold);
-			free((void *)p->pools[i].lent);
-			free((void *)p->pools[i].freed_by);
-			free((void *)p->pools[i].freed_other);
+			struct dp_pool *pool = &p->pools[i];
+			size_t n = pool->total ? pool->total : 1;
+
+			free(pool->before);
+			free(pool->runs);
+			zunmap(pool->peer_pet, n * sizeof(*pool->peer_pet));
+			zunmap(pool->fo_hold, n * sizeof(*pool->fo_hold));
+			zunmap(pool->lent, lent_bytes(pool));
+			zunmap(pool->freed_by, n * sizeof(*pool->freed_by));
+			free((void *)pool->freed_other);
 		}
 	}
 	free(p->pools);
@@ -285,9 +508,12 @@ void dp_pools_free(struct dp_pools *p)
 	free(p);
 }
 
+/* --- requeue ------------------------------------------------------------------------- */
+
 struct ended {
 	uint64_t ends;
 	uint32_t addr;
+	uint32_t scope;
 };
 
 static int by_end(const void *a, const void *b)
@@ -300,65 +526,231 @@ static int by_end(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static void slice_clear(struct dp_slice *s)
+/* A pool range, for finding the scope of an address whatever snapshot wrote its binding. */
+struct span {
+	uint32_t first, last, scope;
+};
+
+static int by_first(const void *a, const void *b)
 {
-	s->head = s->count = 0;
+	const struct span *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+struct dp_requeue {
+	struct dp_pools *p;
+	struct span *spans;
+	uint64_t n_spans;
+	uint64_t **used;	/* [scope]: bit per rank, a binding other than BACKUP */
+	int64_t *top;		/* [scope * n_workers + w]: highest such index, -1 none */
+	struct ended *late;
+	uint64_t n_late, cap_late;
+	bool nomem;
+};
+
+static const struct span *span_of(const struct dp_requeue *sc, uint32_t addr)
+{
+	uint64_t lo = 0, hi = sc->n_spans;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (addr < sc->spans[mid].first) {
+			hi = mid;
+		} else if (addr > sc->spans[mid].last) {
+			lo = mid + 1;
+		} else {
+			return &sc->spans[mid];
+		}
+	}
+	return NULL;
+}
+
+void dp_requeue_add(struct dp_requeue *sc, uint32_t addr, uint8_t state, uint64_t ends)
+{
+	const struct span *sp = span_of(sc, addr);
+	const struct dp_pool *pool;
+	uint64_t rank;
+	uint32_t nw = sc->p->n_workers;
+	int64_t *top;
+
+	if (sp == NULL || state == BT_BACKUP) {
+		return;	/* outside the pools, or free for the failover secondary */
+	}
+	pool = &sc->p->pools[sp->scope];
+	if (!dp_pool_rank(pool, addr, &rank) || !rank_in_runs(pool, rank)) {
+		return;	/* excluded or reserved: never in a free list */
+	}
+	sc->used[sp->scope][rank / 64] |= 1ULL << (rank % 64);
+	top = &sc->top[(uint64_t)sp->scope * nw + rank % nw];
+	if ((int64_t)(rank / nw) > *top) {
+		*top = (int64_t)(rank / nw);
+	}
+	if (state == BT_EXPIRED || state == BT_RELEASED) {
+		if (sc->n_late == sc->cap_late) {
+			uint64_t cap = sc->cap_late ? sc->cap_late * 2 : 1024;
+			struct ended *v = realloc(sc->late, cap * sizeof(*v));
+
+			if (v == NULL) {
+				sc->nomem = true;
+				return;
+			}
+			sc->late = v;
+			sc->cap_late = cap;
+		}
+		sc->late[sc->n_late++] = (struct ended){ends, addr, sp->scope};
+	}
+}
+
+/* Slice @p w of @p scope from the scan: cursor past its top index, the free indexes below
+ * it linked as holes, in order. */
+static void slice_rebuild(struct dp_pools *p, const struct dp_requeue *sc, uint32_t scope,
+			  uint32_t w)
+{
+	const struct dp_pool *pool = &p->pools[scope];
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+	uint32_t nw = p->n_workers;
+	uint32_t next = (uint32_t)(sc->top[(uint64_t)scope * nw + w] + 1);
+	uint64_t end = (uint64_t)next * nw;	/* ranks below the cursor: < end */
+
+	zreset(s->link, link_bytes(s));
+	s->holes = s->back = (struct dp_slice_list){0};
 	s->b_head = s->b_count = 0;
 	s->asking = false;
-	memset(s->queued, 0, sizeof(*s->queued) * (s->cap / 64 + 1));
+	s->next = next;
+	for (uint32_t i = 0; i < pool->n_runs && pool->runs[i].first < end; i++) {
+		const struct dp_rank_run *r = &pool->runs[i];
+		uint64_t rank = r->first + (w + nw - r->first % nw) % nw;
+
+		for (; rank <= r->last && rank < end; rank += nw) {
+			if (!((sc->used[scope][rank / 64] >> (rank % 64)) & 1)) {
+				list_push(s, &s->holes, (uint32_t)(rank / nw));
+			}
+		}
+	}
+	s->left = slice_left(pool, w, nw, next, &s->run);
+	s->count = s->holes.count + s->left;
+}
+
+static void requeue_free(struct dp_requeue *sc)
+{
+	for (uint32_t i = 0; sc->used != NULL && i < sc->p->n_scopes; i++) {
+		free(sc->used[i]);
+	}
+	free(sc->used);
+	free(sc->top);
+	free(sc->spans);
+	free(sc->late);
+	free(sc);
+}
+
+void dp_requeue_abort(struct dp_requeue *rq)
+{
+	if (rq != NULL) {
+		requeue_free(rq);
+	}
+}
+
+struct dp_requeue *dp_requeue_begin(struct dp_pools *p)
+{
+	struct dp_requeue *sc = calloc(1, sizeof(*sc));
+
+	if (sc == NULL) {
+		return NULL;
+	}
+	sc->p = p;
+	sc->used = calloc(p->n_scopes ? p->n_scopes : 1, sizeof(*sc->used));
+	sc->top = malloc(sizeof(*sc->top) * ((uint64_t)p->n_scopes * p->n_workers + 1));
+	for (uint32_t i = 0; i < p->n_scopes; i++) {
+		sc->n_spans += p->pools[i].n_ranges;
+	}
+	sc->spans = malloc(sizeof(*sc->spans) * (sc->n_spans + 1));
+	if (sc->used == NULL || sc->top == NULL || sc->spans == NULL) {
+		goto fail;
+	}
+	sc->n_spans = 0;
+	for (uint32_t i = 0; i < p->n_scopes; i++) {
+		const struct dp_pool *pool = &p->pools[i];
+
+		sc->used[i] = calloc(pool->total / 64 + 1, sizeof(uint64_t));
+		if (sc->used[i] == NULL) {
+			goto fail;
+		}
+		for (uint32_t j = 0; j < pool->n_ranges; j++) {
+			sc->spans[sc->n_spans++] = (struct span){pool->ranges[j].first,
+								 pool->ranges[j].last, i};
+		}
+	}
+	for (uint64_t i = 0; i < (uint64_t)p->n_scopes * p->n_workers; i++) {
+		sc->top[i] = -1;
+	}
+	qsort(sc->spans, sc->n_spans, sizeof(*sc->spans), by_first);
+	return sc;
+fail:
+	requeue_free(sc);
+	return NULL;
+}
+
+int dp_requeue_end(struct dp_requeue *sc)
+{
+	struct dp_pools *p = sc->p;
+
+	if (sc->nomem) {
+		requeue_free(sc);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < p->n_scopes; i++) {
+		zreset(p->pools[i].lent, lent_bytes(&p->pools[i]));
+		for (uint32_t w = 0; w < p->n_workers; w++) {
+			slice_rebuild(p, sc, i, w);
+		}
+	}
+	/* Then the ended ones, the longest-ended first. */
+	qsort(sc->late, sc->n_late, sizeof(*sc->late), by_end);
+	for (uint64_t i = 0; i < sc->n_late; i++) {
+		int w = dp_pool_owner(p, sc->late[i].scope, sc->late[i].addr);
+
+		(void)dp_slice_push(p, (uint32_t)w, sc->late[i].scope, sc->late[i].addr);
+	}
+	requeue_free(sc);
+	return 0;
 }
 
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 {
-	for (uint32_t sc = 0; sc < p->n_scopes; sc++) {
-		const struct dp_pool *pool = &p->pools[sc];
-		struct ended *late = malloc(sizeof(*late) * (pool->total ? pool->total : 1));
-		uint64_t n_late = 0;
+	struct dp_requeue *sc = dp_requeue_begin(p);
+	uint64_t n = 0;
 
-		if (late == NULL) {
-			return -ENOMEM;
-		}
-		for (uint32_t w = 0; w < p->n_workers; w++) {
-			slice_clear(dp_pools_slice(p, w, sc));
-		}
-		for (uint64_t i = 0; i <= pool->total / 64; i++) {
-			atomic_store_explicit(&pool->lent[i], 0, memory_order_relaxed);
-		}
-		for (uint32_t i = 0; i < pool->n_ranges; i++) {
-			const struct dp_range *r = &pool->ranges[i];
+	if (sc == NULL) {
+		return -ENOMEM;
+	}
+	/* By address, not by bt_foreach(): a cds_lfht iteration cannot go on after a quiescent
+	 * state, and this runs online while the workers serve (a configuration change), so it
+	 * must let their record recycling go on (issue 11 item 10). Only allocatable
+	 * addresses: dp_requeue_add() ignores the others. */
+	for (uint32_t sco = 0; sco < p->n_scopes; sco++) {
+		const struct dp_pool *pool = &p->pools[sco];
 
-			for (uint64_t a = r->first; a <= r->last; a++) {
-				uint64_t rank = pool->before[i] + (a - r->first);
+		for (uint32_t i = 0; i < pool->n_runs; i++) {
+			const struct dp_rank_run *r = &pool->runs[i];
+
+			for (uint64_t rank = r->first; rank <= r->last; rank++) {
+				uint32_t a = r->addr + (uint32_t)(rank - r->first);
 				const struct bt_binding *b;
 
-				if ((a & 1023) == 0) {
-					/* No record pointer is kept across addresses: let the
-					 * workers' record recycling go on (issue 11 item 10). */
+				if ((++n & 1023) == 0) {
+					/* No record pointer is kept across addresses. */
 					urcu_qsbr_quiescent_state();
 				}
-				if (!allocatable(pool->scope, (uint32_t)a)) {
-					continue;
-				}
-				b = bt_lookup_addr(t, (uint32_t)a);
-				/* BACKUP: free too, for the failover secondary (the engine
-				 * decides who may take it). */
-				if (b == NULL || b->state == BT_BACKUP) {
-					(void)dp_slice_push(p, (uint32_t)(rank % p->n_workers), sc,
-							    (uint32_t)a);
-				} else if (b->state == BT_EXPIRED || b->state == BT_RELEASED) {
-					late[n_late++] = (struct ended){b->ends, (uint32_t)a};
+				b = bt_lookup_addr(t, a);
+				if (b != NULL) {
+					dp_requeue_add(sc, a, b->state, b->ends);
 				}
 			}
 		}
-		qsort(late, n_late, sizeof(*late), by_end);
-		for (uint64_t i = 0; i < n_late; i++) {
-			int w = dp_pool_owner(p, sc, late[i].addr);
-
-			(void)dp_slice_push(p, (uint32_t)w, sc, late[i].addr);
-		}
-		free(late);
 	}
-	return 0;
+	return dp_requeue_end(sc);
 }
 
 /* Has the FREE that @p mark (dp_pool.freed_by) remembers reached the store? */

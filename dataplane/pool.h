@@ -4,26 +4,43 @@
  * Every dynamic address of a scope has a rank: its position in the scope's ranges (sorted).
  * The address belongs to worker (rank % n_workers): workers own interleaved slices, so each
  * allocates with no coordination at all, and a pool is spread evenly whatever its shape.
- * Reserved and excluded addresses have a rank but never enter a slice.
+ * Reserved and excluded addresses have a rank but are never handed out from a slice. Within
+ * its slice an address has an index, rank / n_workers.
  *
- * Each worker keeps, per scope, a FIFO of candidate free addresses of its slice. Allocation
- * pops from the front; an address that becomes free again (expired, released, offer not
- * taken, decline hold over) is pushed at the back, so the addresses clients held most
- * recently are reused last and a returning client usually finds its old address still free.
- * The FIFO is a hint list: the engine checks the binding table before using a popped address,
- * and a bitmap keeps any address from being queued twice.
+ * Memory grows with the addresses in use, not with the size of the pool (issue 13 item 6):
+ * a /8 costs a few hundred bytes at start. Each worker's slice of a scope hands out, in
+ * this order:
+ *   1. "holes": free addresses below the cursor, in address order (only after a restart or
+ *      a new snapshot: the addresses the loaded bindings left free), and at their front the
+ *      addresses a worker popped and gave back (dp_slice_unpop);
+ *   2. the cursor: every allocatable index at or above it has never been handed out since
+ *      the pools were built, so it is free by construction and costs nothing to hold; the
+ *      scope's allocatable ranks (ranges minus exclusions and reserved addresses) are kept
+ *      as a short list of runs the cursor walks;
+ *   3. "back": addresses that became free again (expired, released, offer not taken,
+ *      decline hold over), in the order they came back, so the addresses clients held most
+ *      recently are reused last and a returning client usually finds its old address free.
+ * Holes and back are FIFOs linked through one array of the slice (link, 4 bytes per
+ * index), which also says whether an index is queued (no address is queued twice). That
+ * array and the per-address arrays of struct dp_pool below are anonymous mappings the
+ * kernel fills with zero pages on first write: only the pages of addresses that were ever
+ * in use take memory. (The first write to such a page is a page fault on the worker, once
+ * per 1024 or 512 addresses; no malloc.) This is the same order the one FIFO of every
+ * address gave before, and the lists are hints as before: the engine checks the binding
+ * table before using a popped address.
  *
  * Borrowing: a worker whose share runs low asks the worker with the most queued addresses
- * of the scope to lend it some (engine.c). The lender pops them from its own FIFO, marks them
+ * of the scope to lend it some (engine.c). The lender pops them from its own slice, marks them
  * lent (dp_pool.lent) and hands them over like a freed address, once its own changes so far
  * are durable; the borrower keeps them in its slice's borrowed list and allocates from there
- * when its FIFO is empty. The address still belongs to its slice owner: when freed it goes
- * back there. A lent address counts as queued for the control thread's requeue scan.
+ * when its own slice is empty. The address still belongs to its slice owner: when freed it
+ * goes back there. A lent address counts as queued for the control thread's requeue scan.
  *
- * Threads: struct dp_pool (ranks) is immutable after dp_pools_new() and read by anyone,
- * except the atomic arrays it documents; a struct dp_slice is written only by its worker
- * (count is also read, relaxed, by other workers choosing whom to borrow from). Built on
- * the control thread.
+ * Threads: struct dp_pool (ranks, runs) is immutable after dp_pools_new() and read by
+ * anyone, except the atomic arrays it documents; a struct dp_slice is written only by its
+ * worker (count, next and link are also read, relaxed, by other threads: count by workers
+ * choosing whom to borrow from, next and link by the control thread's dp_slice_queued()).
+ * Built on the control thread.
  */
 #pragma once
 
@@ -31,14 +48,26 @@
 #include <stdint.h>
 
 #include "dp_config.h"
+#include "lw_attr.h"
 
-/** Rank table of one scope's dynamic ranges. */
+/** Allocatable ranks [first, last] of one range (none excluded, none reserved). */
+struct dp_rank_run {
+	uint64_t first, last;
+	uint32_t addr;			/**< the address of rank first */
+};
+
+/**
+ * Rank table of one scope's dynamic ranges. The per-address arrays (peer_pet, fo_hold,
+ * lent, freed_by) are indexed by rank and take memory only where written (see above).
+ */
 struct dp_pool {
 	const struct dp_scope *scope;	/**< the snapshot it was built from */
 	uint32_t n_ranges;
 	const struct dp_range *ranges;	/**< the scope's, sorted */
 	uint64_t *before;		/**< addresses in ranges[0..i) */
 	uint64_t total;
+	struct dp_rank_run *runs;	/**< allocatable ranks, in rank order */
+	uint32_t n_runs;
 	/**
 	 * Failover scopes only (scope->fo_rel != 0), else NULL: per rank, the latest
 	 * potential-expiration time the partner knows for the address (it acked ours, or sent
@@ -88,12 +117,23 @@ struct dp_pool {
 #define DP_FREED_SEQ_BITS 56
 #define DP_FREED_SEQ_MASK ((1ULL << DP_FREED_SEQ_BITS) - 1)
 
-/** One worker's free-address FIFO for one scope. */
+/** A FIFO of slice indexes linked through dp_slice.link. */
+struct dp_slice_list {
+	uint32_t head, tail, count;
+};
+
+/** One worker's free addresses of one scope (see the top of this file). */
 struct dp_slice {
-	uint32_t *fifo;
-	uint32_t cap, head, count;
-	uint64_t *queued;		/**< bit per slice index: address is in the FIFO */
 	uint32_t size;			/**< addresses of the scope owned by this worker */
+	uint32_t count;			/**< queued: holes + left + back (relaxed atomic) */
+	uint32_t next;			/**< cursor: no index >= next was handed out */
+	uint32_t run;			/**< dp_pool.runs entry the cursor is in or before */
+	uint32_t left;			/**< allocatable indexes >= next */
+	struct dp_slice_list holes;	/**< free indexes below the cursor, in order */
+	struct dp_slice_list back;	/**< indexes freed again, oldest first */
+	/** Per index: 0 when in no list, else the next index in its list + 1, or
+	 *  DP_SLICE_END for the last one. Lazily backed (size * 4 bytes of address space). */
+	uint32_t *link;
 	/* Addresses of other workers' slices lent to this one (FIFO), and the borrowing
 	 * state (engine.c). */
 	uint32_t *borrowed;
@@ -101,6 +141,9 @@ struct dp_slice {
 	uint32_t ask_wait;		/**< allocations since the lend request went out */
 	bool asking;			/**< a lend request is out, no answer yet */
 };
+
+/** dp_slice.link of the last index of a list. */
+#define DP_SLICE_END UINT32_MAX
 
 /** Size of each slice's borrowed list; a lender lends at most half of it at once. */
 #define DP_BORROW_MAX 128
@@ -113,8 +156,9 @@ struct dp_pools {
 
 /**
  * Build ranks and slices for every scope of @p c, with every allocatable address queued
- * (not excluded, not reserved), and peer_pet (all 0) for failover scopes. Control thread.
- * @return NULL on allocation failure.
+ * (not excluded, not reserved: each slice's cursor at 0), and peer_pet (all 0) for
+ * failover scopes. Costs memory for the ranges, exclusions and reservations only, whatever
+ * the size of the pools. Control thread. @return NULL on allocation failure.
  */
 struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers);
 
@@ -127,11 +171,38 @@ struct bt_table;
  * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
  * addresses are left out (they re-enter when reclaimed).
- * Control thread, registered with QSBR and online (RCU read side); it reports a quiescent
- * state every 1024 addresses (it keeps no record pointer across addresses).
+ * Each slice's cursor goes just past its highest address that has a binding other than
+ * BACKUP, and only the free addresses below it are linked (holes). A temporary bitmap of the
+ * pool (1 bit per address) is freed on return. It looks up every allocatable address (a
+ * walk of the bindings could not report a quiescent state; at start, where the store walk
+ * gives the bindings, use dp_requeue_begin() instead), so it may run while the workers
+ * serve: it reports a quiescent state every 1024 addresses and keeps no record pointer
+ * across them (issue 11 item 10).
+ * Control thread, on pools no worker uses yet, registered with QSBR and online.
  * @return 0 or -ENOMEM.
  */
 int dp_pools_requeue(struct dp_pools *p, struct bt_table *t);
+
+struct dp_requeue;
+
+/**
+ * dp_pools_requeue() with the bindings given one by one (dp_requeue_add), for a caller that
+ * walks them anyway (loading from the store) and need not look them up again. Control
+ * thread, on pools no worker uses yet. Owns a bitmap of each pool (1 bit per address) until
+ * dp_requeue_end(). @return NULL on allocation failure.
+ */
+struct dp_requeue *dp_requeue_begin(struct dp_pools *p);
+
+/** One binding: its address, enum bt_state and end. Outside every pool: ignored. */
+void dp_requeue_add(struct dp_requeue *rq, uint32_t addr, uint8_t state, uint64_t ends);
+
+/** Rebuild the free lists from what was added, and free @p rq.
+ *  @return 0, or -ENOMEM (also when an add ran out of memory; the lists are then as before). */
+_mustcheck_
+int dp_requeue_end(struct dp_requeue *rq);
+
+/** Free @p rq, leaving the free lists as they are. NULL is a no-op. */
+void dp_requeue_abort(struct dp_requeue *rq);
 
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
@@ -165,11 +236,14 @@ bool dp_pool_rank(const struct dp_pool *p, uint32_t addr, uint64_t *rank);
 /** Owner worker of a dynamic address, or -1 when it is in no range of the scope. */
 int dp_pool_owner(const struct dp_pools *p, uint32_t scope, uint32_t addr);
 
-/** Pop the oldest candidate. @return true and *addr, false when the FIFO is empty. */
+/** Pop the next candidate (holes, cursor, back: see above). Worker @p w only.
+ *  @return true and *addr, false when the slice holds none. */
 bool dp_slice_pop(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t *addr);
 
 /**
- * Queue @p addr (which must be owned by @p w in @p scope) unless already queued.
+ * Queue @p addr (which must be owned by @p w in @p scope) at the back unless already queued
+ * (an allocatable address at or above the cursor always is). Worker @p w only (or the
+ * control thread on pools no worker uses yet).
  * @return true when queued now.
  */
 bool dp_slice_push(struct dp_pools *p, uint32_t w, uint32_t scope, uint32_t addr);

@@ -539,6 +539,38 @@ int dp_worker_main(void *arg)
 
 /* --- set-up ------------------------------------------------------------------------- */
 
+int dp_worker_grow(struct dp_runtime *rt, uint32_t i)
+{
+	struct bt_writer *wr = &rt->workers[i].eng.writer;
+	uint64_t room = rt->workers[i].max_records - RTE_MIN(wr->n_records,
+							       rt->workers[i].max_records);
+
+	if (room == 0) {
+		return -ENOSPC;
+	}
+	return bt_writer_grow(wr, (uint32_t)RTE_MIN(room, DP_RECORD_CHUNK));
+}
+
+int dp_workers_grow(struct dp_runtime *rt)
+{
+	uint64_t records = 0;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		const struct bt_writer *wr = &rt->workers[i].eng.writer;
+
+		if (bt_writer_free(wr) < DP_RECORD_LOW &&
+		    wr->n_records < rt->workers[i].max_records) {
+			int r = dp_worker_grow(rt, i);
+
+			rc = r == -ENOMEM ? r : rc;
+		}
+		records += wr->n_records;
+	}
+	bt_table_reserve(rt->table, records);
+	return rc;
+}
+
 int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 {
 	uint64_t cap = rt->table->capacity;
@@ -563,6 +595,11 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		uint64_t headroom = cap / 2 < 65536 ? 65536 : cap / 2 > (1u << 20) ? 1u << 20 : cap / 2;
 		uint64_t records = cap / n_workers + headroom;
 		int rc;
+
+		/* That many at most; the writer starts with two chunks and gets more as its
+		 * stock runs low (dp_workers_grow), so memory follows the bindings in use. */
+		w->max_records = RTE_MIN(records, UINT32_MAX);
+		records = RTE_MIN(records, DP_RECORD_LOW);
 
 		w->id = i;
 		w->rt = rt;

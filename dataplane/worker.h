@@ -103,7 +103,16 @@ struct __rte_cache_aligned dp_worker {
 	uint32_t full_bursts;
 	uint32_t discover_seq;
 	bool overload;
+	/** Most binding records the writer may have (its share of the pools plus headroom for
+	 *  records in a grace period); dp_workers_grow adds up to that. Control thread. */
+	uint64_t max_records;
 };
+
+/** Records added to a writer at a time (dp_workers_grow): 12.5 MiB. */
+#define DP_RECORD_CHUNK 65536u
+/** A writer whose stock is below this gets more records at the next tick (the 100 ms tick
+ *  covers 1.3 M new bindings/s per worker). */
+#define DP_RECORD_LOW (2 * DP_RECORD_CHUNK)
 
 /**
  * What the workers run on: a configuration and the pools built from it, published together
@@ -203,6 +212,25 @@ int64_t dp_runtime_clock_tick(struct dp_runtime *rt);
  */
 _mustcheck_
 int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers);
+
+/**
+ * Memory follows the bindings: give each worker whose stock of binding records is below
+ * DP_RECORD_LOW one more DP_RECORD_CHUNK (up to its max_records), then grow the binding
+ * tables to the records there are (bt_table_reserve). Control thread, online (RCU read
+ * side), once per tick and while loading bindings.
+ * @return 0, or -ENOMEM (nothing more added; requests are dropped as no_binding_record
+ *         if a stock runs out).
+ */
+_mustcheck_
+int dp_workers_grow(struct dp_runtime *rt);
+
+/**
+ * Add one DP_RECORD_CHUNK (or what is left up to its max_records) to worker @p w's writer
+ * now. Control thread (loading: the stock ran out). @return 0, -ENOSPC at max_records,
+ * or -ENOMEM.
+ */
+_mustcheck_
+int dp_worker_grow(struct dp_runtime *rt, uint32_t w);
 
 /** Free what dp_workers_init() made. After the workers have returned. */
 void dp_workers_deinit(struct dp_runtime *rt);

@@ -188,7 +188,6 @@ NOCOV static bool remove_cb(const struct bt_binding *b, void *arg)
 
 NOCOV static void reset(struct env *v)
 {
-	static struct bt_binding *held[STOCK];
 	bool low = false;
 
 	urcu_qsbr_thread_online();
@@ -196,27 +195,11 @@ NOCOV static void reset(struct env *v)
 	urcu_qsbr_quiescent_state();
 	urcu_qsbr_thread_offline();
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		low |= v->e[i]->writer.n_stock < STOCK_LOW;
+		low |= bt_writer_free(&v->e[i]->writer) < STOCK_LOW;
 	}
 	if (low) {
-		/* As fuzz_engine_seq: take every retired record back into the stock. */
+		/* As fuzz_engine_seq: wait until every retired record is back with its writer. */
 		urcu_qsbr_barrier();
-		for (uint32_t i = 0; i < N_WORKERS; i++) {
-			struct bt_writer *w = &v->e[i]->writer;
-			uint32_t n = 0;
-			struct bt_binding *b;
-
-			while (w->n_stock > 0) {
-				held[n++] = bt_record_get(w);
-			}
-			b = bt_record_get(w);
-			if (b != NULL) {
-				bt_record_put(w, b);
-			}
-			while (n > 0) {
-				bt_record_put(w, held[--n]);
-			}
-		}
 	}
 	dp_pools_free(v->snap.pools);
 	v->snap.pools = dp_pools_new(v->snap.cfg, N_WORKERS);

@@ -338,36 +338,21 @@ NOCOV static void reset(struct env *v)
 	bt_foreach(v->table, collect_cb, v);
 	urcu_qsbr_quiescent_state();
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		low |= v->e[i]->writer.n_stock < STOCK_LOW;
+		low |= bt_writer_free(&v->e[i]->writer) < STOCK_LOW;
 	}
 	if (low) {
-		/* Removed records come back to their writer after a grace period (call_rcu),
-		 * but into its stock only when the stock is empty (bt_record_get()): wait for
-		 * them all, then empty the stock so that one get takes them back. Rare (once
-		 * per STOCK - STOCK_LOW records), and every input then starts with at least
-		 * STOCK_LOW records: more than MAX_STEPS can use, so no input depends on the
-		 * call_rcu thread's timing. */
-		static struct bt_binding *held[STOCK];
-
+		/* Removed records come back to their writer after a grace period (call_rcu), onto
+		 * its returned stack, which bt_record_get() takes when its stock runs dry: wait for
+		 * them all. Rare (once per STOCK - STOCK_LOW records), and every input then starts
+		 * with at least STOCK_LOW free records: more than MAX_STEPS can use, so no input
+		 * depends on the call_rcu thread's timing. */
 		urcu_qsbr_thread_offline();
 		urcu_qsbr_barrier();
 		urcu_qsbr_thread_online();
 		for (uint32_t i = 0; i < N_WORKERS; i++) {
-			struct bt_writer *w = &v->e[i]->writer;
-			uint32_t n = 0;
-			struct bt_binding *b;
+			uint64_t n = bt_writer_free(&v->e[i]->writer);
 
-			while (w->n_stock > 0) {
-				held[n++] = bt_record_get(w);
-			}
-			b = bt_record_get(w);
-			if (b != NULL) {
-				bt_record_put(w, b);
-			}
-			while (n > 0) {
-				bt_record_put(w, held[--n]);
-			}
-			CHECK(w->n_stock >= STOCK_LOW, "records lost: %u in stock", w->n_stock);
+			CHECK(n >= STOCK_LOW, "records lost: %llu free", (unsigned long long)n);
 		}
 	}
 	dp_pools_free(v->pools);

@@ -246,6 +246,95 @@ static void records_come_back_after_grace_period(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* Records and buckets follow the bindings: a writer gets more records from another thread
+ * (bt_writer_grow), bt_writer_free counts what is left, and the tables grow (bt_table_reserve)
+ * with every binding still found. */
+static void writer_and_table_grow(void **state)
+{
+	struct bt_table *t = bt_table_new(1u << 16);
+	struct bt_writer w;
+	struct bt_binding *nb;
+	unsigned long start = t->buckets;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 2), 0);
+	assert_int_equal(bt_writer_free(&w), 2);
+	for (uint32_t i = 0; i < 20000; i++) {
+		nb = bt_record_get(&w);
+		if (nb == NULL) {
+			assert_int_equal(bt_writer_free(&w), 0);
+			assert_int_equal(bt_writer_grow(&w, 1000), 0);
+			assert_int_equal(bt_writer_free(&w), 1000);
+			nb = bt_record_get(&w);
+		}
+		assert_non_null(nb);
+		nb->addr = BASE + i;
+		make_key(&nb->key, i);
+		assert_int_equal(bt_publish(&w, NULL, nb), 0);
+		if (i == 10000) {
+			bt_table_reserve(t, i);
+		}
+	}
+	assert_true(start < 8192);
+	assert_int_equal(t->buckets, 8192);
+	bt_table_reserve(t, 1u << 20);		/* never beyond the capacity */
+	assert_int_equal(t->buckets, 1u << 16);
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct dp_client_key k;
+
+		make_key(&k, i);
+		assert_non_null(bt_lookup_addr(t, BASE + i));
+		assert_ptr_equal(bt_lookup_key(t, &k), bt_lookup_addr(t, BASE + i));
+	}
+	assert_int_equal(w.n_records, 2 + 20 * 1000);
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
+/* Loading: whatever the order the bindings come in, a client's latest one (by start) holds
+ * its by_key entry; the others stay in by_addr. */
+static void loaded_latest_start_wins(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w;
+	static const uint64_t starts[] = {200, 100, 300, 250};
+	struct dp_client_key k;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
+	make_key(&k, 7);
+	for (uint32_t i = 0; i < 4; i++) {
+		struct bt_binding *nb = bt_record_get(&w);
+
+		nb->addr = BASE + i;
+		nb->start = starts[i];
+		make_key(&nb->key, 7);
+		assert_int_equal(bt_publish_loaded(&w, nb), 0);
+		assert_int_equal(bt_lookup_key(t, &k)->start, i < 2 ? 200 : 300);
+	}
+	assert_int_equal(bt_lookup_key(t, &k)->addr, BASE + 2);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_non_null(bt_lookup_addr(t, BASE + i));
+	}
+	/* An address loaded twice: refused, nothing changed. */
+	{
+		struct bt_binding *nb = bt_record_get(&w);
+
+		nb->addr = BASE + 1;
+		nb->start = 999;
+		make_key(&nb->key, 7);
+		assert_int_equal(bt_publish_loaded(&w, nb), -EAGAIN);
+		bt_record_put(&w, nb);
+		assert_int_equal(bt_lookup_key(t, &k)->addr, BASE + 2);
+	}
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* Two writers that read the same record: the second publish changes nothing. */
 static void stale_publish_is_refused(void **state)
 {
@@ -385,6 +474,8 @@ int main(void)
 		cmocka_unit_test(concurrent_readers_one_writer),
 		cmocka_unit_test(records_come_back_after_grace_period),
 		cmocka_unit_test(stale_publish_is_refused),
+		cmocka_unit_test(writer_and_table_grow),
+		cmocka_unit_test(loaded_latest_start_wins),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 	};

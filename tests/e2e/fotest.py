@@ -251,6 +251,7 @@ class Lw:
         self.proc = None
         self.starts = 0
         self.extra = {}     # relationship fields for this server only (over lab.fo_extra)
+        self.env = None     # the daemon's environment (None: the harness's)
 
     def config(self, role, name=REL):
         rel = {"name": name, "role": role, "local-address": self.fo,
@@ -281,7 +282,7 @@ class Lw:
         self.proc = subprocess.Popen(
             ["timeout", "-k", "10", "600", "ip", "netns", "exec", self.ns,
              self.lab.leasewired, "-c", cfg], stdout=open(self.log, "w"),
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env)
         self.lab.wait("%s ready" % self.tag, 60,
                       lambda: "leasewired ready" in self.lab.text(self.log))
 

@@ -144,6 +144,9 @@ void cp_loop_run(const struct cp_loop_env *d)
 			       "followed; reclaims judge older leases later by the step" :
 			       "the workers' clock stands still until the wall clock catches up");
 		}
+		if (step > 0) {
+			cp_persist_clock_grace(d->persist, rt);	/* a restart keeps the grace */
+		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
 		if (d->cmds != NULL) {

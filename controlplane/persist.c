@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,8 +202,8 @@ static uint64_t ms_since(const struct timespec *t0)
 }
 
 /* Publish the loaded bindings; collect the changes for those that ended meanwhile. */
-static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct dp_change *fix,
-		   size_t *n_fix, uint64_t *skipped)
+static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, uint64_t judge,
+		   struct dp_change *fix, size_t *n_fix, uint64_t *skipped)
 {
 	const struct dp_config *cfg = rt->snap->cfg;
 
@@ -228,7 +229,7 @@ static int publish(struct dp_runtime *rt, struct loaded *l, uint64_t now, struct
 		} else {
 			owner = bt_key_owner(rt->table, &sb->key, rt->n_workers);
 		}
-		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= now) {
+		if ((sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= judge) {
 			struct dp_change *c = &fix[(*n_fix)++];
 
 			memset(c, 0, sizeof(*c));
@@ -275,13 +276,27 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	struct dp_change *fix = NULL;
 	struct timespec t0;
 	size_t n_fix = 0;
-	uint64_t skipped = 0;
+	uint64_t skipped = 0, grace, until, judge;
 	int rc = -1;
 
 	if (p->store == NULL) {
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A forward step of the wall clock shortly before this start: judge stored ends as
+	 * the running server did, and go on doing so until the grace ends (worker.h). */
+	if (store_clock_grace_get(p->store, &grace, &until) != 0) {
+		cp_log(CP_LOG_ERR, "store: cannot read the clock grace: %s", store_errmsg(p->store));
+		goto out;
+	}
+	if (grace != 0 && now < until) {
+		atomic_store_explicit(&rt->grace_until, until, memory_order_relaxed);
+		atomic_store_explicit(&rt->grace_s, grace, memory_order_relaxed);
+		cp_log(CP_LOG_WARN, "event=clock-grace seconds=%llu until=%llu (the wall clock "
+		       "stepped forward before this start: stored lease ends are judged later by "
+		       "the step)", (unsigned long long)grace, (unsigned long long)until);
+	}
+	judge = dp_runtime_reclaim_now(rt, now);
 	if (store_load(p->store, collect, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
 		goto out;
@@ -294,7 +309,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		goto out;
 	}
 	urcu_qsbr_thread_online();
-	rc = publish(rt, &l, now, fix, &n_fix, &skipped);
+	rc = publish(rt, &l, now, judge, fix, &n_fix, &skipped);
 	if (rc == 0 && dp_pools_requeue(rt->snap->pools, rt->table) != 0) {
 		rc = -1;
 	}
@@ -315,6 +330,22 @@ out:
 	free(l.v);
 	free(fix);
 	return rc;
+}
+
+void cp_persist_clock_grace(struct cp_persist *p, const struct dp_runtime *rt)
+{
+	uint64_t grace = atomic_load_explicit(&rt->grace_s, memory_order_relaxed);
+	uint64_t until = atomic_load_explicit(&rt->grace_until, memory_order_relaxed);
+
+	if (p->store == NULL) {
+		return;
+	}
+	if (store_clock_grace_put(p->store, grace, until) != 0) {
+		cp_log(CP_LOG_ERR, "event=store-error store: cannot keep the clock grace (%llu s "
+		       "until %llu): %s; a restart before then may reclaim live leases",
+		       (unsigned long long)grace, (unsigned long long)until,
+		       store_errmsg(p->store));
+	}
 }
 
 int cp_persist_start(struct cp_persist *p)

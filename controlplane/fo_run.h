@@ -48,7 +48,6 @@
 #define PERSIST_EVERY	30	/* seconds: last_op moves while serving */
 #define TAP_BATCH	1024
 #define BALANCE_EVERY	60	/* seconds: ISC min-balance */
-#define SLACK		65	/* ISC accepts received times up to 65 s ahead (skew) */
 
 struct fo_scope {
 	uint32_t scope;

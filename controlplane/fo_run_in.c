@@ -45,7 +45,15 @@ static void local_binding(struct cp_fo *f, uint32_t addr, bool in_pool,
 		return;
 	}
 	lb->stos = b->start;
-	lb->cltt = b->start;
+	/*
+	 * A record's start is when its state began. For ACTIVE and RELEASED that is the
+	 * client's last transaction; an EXPIRED record starts when the lease ran out
+	 * (engine.c, persist.c), which is no client transaction: its CLTT is unknown, so a
+	 * partner's ACTIVE that carries one is later (D12 §7.1.3, time(1)). Taking the expiry
+	 * as the CLTT rejected a renewal the partner made while we were cut off (its CLTT is
+	 * before our expiry), and the client's live lease was lost.
+	 */
+	lb->cltt = lb->status == FO_LEASE_EXPIRED ? 0 : b->start;
 	lb->ends = b->ends == BT_INFINITE ? FO_LEASE_TIME_MAX : b->ends;
 	*key_copy = b->key;
 	if (b->key.type == DP_KEY_CLIENT_ID && b->key.len > 0) {
@@ -64,8 +72,14 @@ static void local_binding(struct cp_fo *f, uint32_t addr, bool in_pool,
 /* Decide and start one queued update. @return false when it must wait (busy, no slot). */
 static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u)
 {
+	/*
+	 * No slack in time(2) (D12): "now" and our lease end are both our clock, so the
+	 * partner's skew has no part in it. ISC's 65 s let a partner's EXPIRED or FREE end a
+	 * lease of ours with up to 65 s still to run, e.g. one renewed while the link was down
+	 * that the partner never saw: the address went back to the pool under its client.
+	 */
 	struct fo_lease_update_ctx ctx = {
-		.role = r->role, .now = fo_run_wall_s(), .slack = SLACK,
+		.role = r->role, .now = fo_run_wall_s(), .slack = 0,
 	};
 	struct fo_lease_update up = {
 		.status = u->status, .ip_flags = u->ip_flags, .cltt = u->cltt, .ends = u->ends,

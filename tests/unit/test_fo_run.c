@@ -89,6 +89,9 @@ struct t {
 	struct fo_link *partner;
 	struct fo_link_event ev[16];
 	bool up;
+	/* bindings the test puts in the table, as a worker would have written them */
+	struct bt_writer w;
+	bool w_init;
 	/* the partner: its clock ahead of ours by partner_clock seconds; the STATE it sends
 	 * once up (0: NORMAL, since now) */
 	int32_t partner_clock;
@@ -201,6 +204,9 @@ static int teardown(void **state)
 	urcu_qsbr_thread_online();
 	bt_table_free(t->rt.table);
 	urcu_qsbr_thread_offline();
+	if (t->w_init) {
+		bt_writer_deinit(&t->w);
+	}
 	dp_snapshot_free(t->rt.snap);
 	committer_free(t->cm);
 	store_close(t->st);
@@ -511,6 +517,104 @@ static void test_state_start_time_does_not_wrap(void **state)
 	assert_status_str(t, "state", "potential-conflict");
 }
 
+/* Put a binding of client @p hw in the table, as a worker would have written it. */
+static void put_binding(struct t *t, uint32_t addr, uint8_t state, uint64_t start,
+			uint64_t ends, const uint8_t *hw, size_t hw_len)
+{
+	struct bt_binding *b;
+
+	if (!t->w_init) {
+		assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 8), 0);
+		t->w_init = true;
+	}
+	urcu_qsbr_thread_online();
+	b = bt_record_get(&t->w);
+	assert_non_null(b);
+	b->addr = addr;
+	b->scope = 0;
+	b->state = state;
+	b->owner = 0;
+	b->start = start;
+	b->ends = ends;
+	memset(&b->key, 0, sizeof(b->key));
+	b->key.type = DP_KEY_HWADDR;
+	b->key.len = (uint8_t)hw_len;
+	memcpy(b->key.data, hw, hw_len);
+	b->hw_len = (uint8_t)hw_len;
+	memcpy(b->hw, hw, hw_len);
+	assert_int_equal(bt_publish(&t->w, bt_lookup_addr(t->rt.table, addr), b), 0);
+	urcu_qsbr_thread_offline();
+}
+
+/* The partner sends a BNDUPD of @p addr for client @p hw (times on its clock, ours here). */
+static void partner_bndupd(struct t *t, uint32_t addr, uint8_t status, uint32_t cltt,
+			   uint32_t ends, const uint8_t *hw, size_t hw_len)
+{
+	struct fo_msg m;
+
+	fo_msg_init(&m, FO_MSG_BNDUPD, 0, 0);
+	m.assigned_addr = addr;
+	m.binding_status = status;
+	m.chaddr.ptr = hw;
+	m.chaddr.len = hw_len;
+	m.cltt = cltt;
+	m.stos = status == FO_LEASE_ACTIVE ? cltt : ends;
+	m.lease_expiry = ends;
+	m.potential_expiry = ends + 30;
+	m.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS) |
+		     FO_BIT(FO_OPT_CHADDR) | FO_BIT(FO_OPT_CLTT) | FO_BIT(FO_OPT_STOS) |
+		     FO_BIT(FO_OPT_LEASE_EXPIRY) | FO_BIT(FO_OPT_POTENTIAL_EXPIRY);
+	assert_int_equal(fo_link_send(t->partner, &m), 0);
+}
+
+/*
+ * Chaos soak finding 1, first half: a client renewed its lease with us (60 s, under ISC's
+ * 65 s of slack) while the failover link was down; the partner, which last saw the lease
+ * before the renewal, let it expire and sends EXPIRED. Time(2) (D12 §7.1.3): our lease has
+ * not ended, so the update is rejected (15) and nothing is handed to the worker; with the
+ * 65 s slack it was accepted and the live lease went back to the pool.
+ */
+static void test_partner_expiry_keeps_live_lease(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x01};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(103), BT_ACTIVE, now - 2, now + 58, hw, sizeof(hw));
+	wait_up(t);
+	partner_bndupd(t, ADDR(103), FO_LEASE_EXPIRED, now - 20, now - 12, hw, sizeof(hw));
+	wait_for(t, &t->n_bndack, 1, "the BNDACK");
+	assert_int_equal(t->bndack_addr, ADDR(103));
+	assert_true(t->bndack_reject);
+	assert_int_equal(t->sink.n_sub, 0);	/* the worker was never asked */
+}
+
+/*
+ * Chaos soak finding 1, second half: the partner renewed a client's lease while cut off
+ * from us; we let our older view of it expire meanwhile (the EXPIRED record starts at the
+ * expiry, after the renewal's CLTT). The expiry is no client transaction: the partner's
+ * ACTIVE is later (time(1)) and is applied. Taking the expiry as the CLTT rejected it.
+ */
+static void test_partner_renewal_beats_our_expiry(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x02};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(104), BT_EXPIRED, now - 2, now - 2, hw, sizeof(hw));
+	wait_up(t);
+	partner_bndupd(t, ADDR(104), FO_LEASE_ACTIVE, now - 6, now + 54, hw, sizeof(hw));
+	for (int i = 0; i < ROUNDS && t->sink.n_sub == 0 && t->n_bndack == 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(t->n_bndack, 0);	/* not rejected */
+	assert_int_equal(t->sink.n_sub, 1);
+	assert_int_equal(t->sink.sub[0]->addr, ADDR(104));
+	assert_int_equal(t->sink.sub[0]->state, BT_ACTIVE);
+	/* moved onto our clock by the skew measured at CONNECT: 0, or 1 across a second */
+	assert_in_range(t->sink.sub[0]->ends, (uint64_t)now + 53, (uint64_t)now + 55);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +623,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_start_time_does_not_wrap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bndack_address_must_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partner_expiry_keeps_live_lease, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_partner_renewal_beats_our_expiry, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

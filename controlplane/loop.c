@@ -159,6 +159,9 @@ void cp_loop_run(const struct cp_loop_env *d)
 			       "up; lease ends are judged by the wall clock");
 			cp_fo_clock_step(d->fo, step);
 		}
+		if (step > 0) {
+			cp_persist_clock_grace(d->persist, rt);	/* a restart keeps the grace */
+		}
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
 		busy = false;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,8 @@ struct loaded {
 	struct dp_runtime *rt;
 	struct dp_requeue *rq;
 	uint64_t now;
+	uint64_t judge;			/* stored ends at or before this have ended (the clock
+					 * grace of a forward step before this start) */
 	size_t n;			/* stored bindings walked */
 	struct dp_change *fix;		/* those that ended while we were down */
 	size_t n_fix, cap_fix;
@@ -208,7 +211,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 	struct dp_runtime *rt = l->rt;
 	const struct dp_scope *s = scope_of(rt->snap->cfg, sb->addr);
 	uint8_t hw_len = sb->hw_len < DP_HW_MAX ? sb->hw_len : DP_HW_MAX;
-	bool ended = (sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= l->now;
+	bool ended = (sb->state == BT_ACTIVE || sb->state == BT_ABANDONED) && sb->ends <= l->judge;
 	uint32_t owner;
 	struct bt_binding *nb;
 
@@ -307,12 +310,27 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 {
 	struct loaded l = {.rt = rt, .now = now};
 	struct timespec t0;
+	uint64_t grace, until;
 	int rc = -1;
 
 	if (p->store == NULL) {
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A forward step of the wall clock shortly before this start: judge stored ends as
+	 * the running server did, and go on doing so until the grace ends (worker.h). */
+	if (store_clock_grace_get(p->store, &grace, &until) != 0) {
+		cp_log(CP_LOG_ERR, "store: cannot read the clock grace: %s", store_errmsg(p->store));
+		return -1;
+	}
+	if (grace != 0 && now < until) {
+		atomic_store_explicit(&rt->grace_until, until, memory_order_relaxed);
+		atomic_store_explicit(&rt->grace_s, grace, memory_order_relaxed);
+		cp_log(CP_LOG_WARN, "event=clock-grace seconds=%llu until=%llu (the wall clock "
+		       "stepped forward before this start: stored lease ends are judged later by "
+		       "the step)", (unsigned long long)grace, (unsigned long long)until);
+	}
+	l.judge = dp_runtime_reclaim_now(rt, now);
 	l.rq = dp_requeue_begin(rt->snap->pools);
 	if (l.rq == NULL) {
 		return -1;
@@ -345,6 +363,22 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 out:
 	free(l.fix);
 	return rc;
+}
+
+void cp_persist_clock_grace(struct cp_persist *p, const struct dp_runtime *rt)
+{
+	uint64_t grace = atomic_load_explicit(&rt->grace_s, memory_order_relaxed);
+	uint64_t until = atomic_load_explicit(&rt->grace_until, memory_order_relaxed);
+
+	if (p->store == NULL) {
+		return;
+	}
+	if (store_clock_grace_put(p->store, grace, until) != 0) {
+		cp_log(CP_LOG_ERR, "event=store-error store: cannot keep the clock grace (%llu s "
+		       "until %llu): %s; a restart before then may reclaim live leases",
+		       (unsigned long long)grace, (unsigned long long)until,
+		       store_errmsg(p->store));
+	}
 }
 
 int cp_persist_start(struct cp_persist *p)

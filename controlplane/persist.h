@@ -53,10 +53,20 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
  * Load every stored binding into @p rt's tables (owner: the client's worker), reclaim what
  * ended while we were down (written back at once), and rebuild the free lists. After
  * dp_workers_init(), before the workers and the committer start. RCU: the calling thread
- * must be registered; it goes online inside.
+ * must be registered; it goes online inside. A clock grace the store kept (a forward step of
+ * the wall clock before this start, cp_persist_clock_grace) that lasts beyond @p now is put
+ * back into @p rt, and ends are judged by dp_runtime_reclaim_now(): the restart takes no
+ * live lease for an ended one.
  * @return 0, or -1 after logging why (a store that does not decode stops the start).
  */
 int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now);
+
+/**
+ * Keep @p rt's clock grace in the store (store_clock_grace_put), after a forward step of the
+ * wall clock (dp_runtime_clock_tick). No-op without a store; a failure is logged (a restart
+ * before the grace ends would then judge by the wall clock alone). Control thread.
+ */
+void cp_persist_clock_grace(struct cp_persist *p, const struct dp_runtime *rt);
 
 /**
  * Save @p cfg as the running configuration, with the current file fingerprint. No-op

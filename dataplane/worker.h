@@ -177,8 +177,12 @@ struct dp_runtime {
  *    early in wall terms; so for the longest lease time after the step, reclaims judge lease
  *    ends D later (dp_runtime_reclaim_now): the step never makes a live lease look ended to
  *    the reclaim, nor to the engine when another client asks for the address (by option
- *    50, or from a free list: dp_ingress.ended_by). (A restart inside that window judges by
- *    the wall clock: the store keeps no record of the step.)
+ *    50, or from a free list: dp_ingress.ended_by). The control thread keeps the grace in
+ *    the store (cp_persist_clock_grace, store_clock_grace_put) and a restart inside the
+ *    window loads it back (cp_persist_load), so the start-up reclaim judges the same way.
+ *    (Not covered: a step while leasewired is not running, e.g. NTP at boot before it
+ *    starts; nothing sees it. Nor a crash in the same tick as the step, before the grace
+ *    is written.)
  */
 
 /** Current unix time in seconds as last published plus the TSC since (no system call). May

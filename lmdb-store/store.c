@@ -1291,6 +1291,54 @@ int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
 	return ret;
 }
 
+/* --- the wall clock's forward-step grace (worker.h) --- */
+
+static const char META_CLOCK_GRACE[] = "clock-grace";
+
+static void fill_clock_grace(struct store_txn *t, const void *arg)
+{
+	txn_put(t, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1, arg, 16);
+}
+
+int store_clock_grace_put(struct store *s, uint64_t grace_s, uint64_t until)
+{
+	uint8_t v[16];
+	int ret;
+
+	lw_put64(v, grace_s);
+	lw_put64(v + 8, until);
+	pthread_mutex_lock(&s->lock);
+	ret = write_txn_locked(s, fill_clock_grace, v);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int store_clock_grace_get(struct store *s, uint64_t *grace_s, uint64_t *until)
+{
+	struct store_txn t;
+	MDB_val v;
+	int ret = 0;
+
+	*grace_s = *until = 0;
+	pthread_mutex_lock(&s->lock);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1, &v)) {
+		if (v.mv_size == 16) {
+			*grace_s = lw_get64(v.mv_data);
+			*until = lw_get64((const uint8_t *)v.mv_data + 8);
+		} else {
+			set_err(s, "meta \"%s\": %zu bytes, not 16", META_CLOCK_GRACE, v.mv_size);
+			ret = STORE_E_CORRUPT;
+		}
+	}
+	if (ret == 0 && t.ret != 0) {
+		ret = t.ret;
+	}
+	txn_end_read(&t);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 const char *store_lmdb_version(void)
 {
 	return mdb_version(NULL, NULL, NULL);

@@ -5,7 +5,9 @@
  *   "meta"      schema version and layout: key "schema" -> u32 (big endian) STORE_SCHEMA,
  *               key "layout" -> the list of database names this version uses ("meta,bindings,
  *               clients,config,failover,unacked"). An environment whose schema or layout
- *               differs from ours is refused (STORE_E_SCHEMA), never rewritten.
+ *               differs from ours is refused (STORE_E_SCHEMA), never rewritten. Key
+ *               "clock-grace" (optional): the wall clock's forward-step grace (see
+ *               store_clock_grace_put).
  *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
  *               value: struct store_binding encoded (see store.c: versioned, fixed layout;
  *               version 2, with the hardware address, is written; version 1 is still read)
@@ -173,6 +175,27 @@ int store_config_put(struct store *s, const char *json, size_t len, uint64_t fin
  */
 _mustcheck_
 int store_config_get(struct store *s, char **json, uint64_t *fingerprint);
+
+/*
+ * The wall clock's forward-step grace (dataplane/worker.h, "Time"): after the wall clock steps
+ * forward by D while leasewired runs, lease ends written before the step are judged D later
+ * until the longest lease time has passed. The running server keeps that in memory; the store
+ * keeps it too (meta key "clock-grace": grace seconds and the unix second it lasts until, u64
+ * big endian each), so that a restart inside the window judges stored lease ends as the
+ * running server did instead of reclaiming live leases. A step while leasewired is not running
+ * is not seen by anyone and not covered.
+ */
+
+/** Keep the grace: @p grace_s seconds until unix second @p until (replaces the previous one).
+ *  Control thread, after a forward step. Any thread may call it. @return 0 or a store
+ *  error. */
+_mustcheck_
+int store_clock_grace_put(struct store *s, uint64_t grace_s, uint64_t until);
+
+/** The kept grace. @return 0 and both values (both 0 when none was ever kept),
+ *  STORE_E_CORRUPT (a value that is not 16 bytes), or another store error. Any thread. */
+_mustcheck_
+int store_clock_grace_get(struct store *s, uint64_t *grace_s, uint64_t *until);
 
 /*
  * Failover (controlplane/failover.c). The "failover" database holds one opaque record per

@@ -388,7 +388,9 @@ static inline int put_short(struct dhcp4_writer *w, uint8_t code, const uint8_t 
 	}
 	w->buf[w->len] = code;
 	w->buf[w->len + 1] = len;
-	memcpy(w->buf + w->len + 2, v, len);
+	if (len > 0) {
+		memcpy(w->buf + w->len + 2, v, len);	/* v may be NULL when len is 0 */
+	}
 	w->len += 2 + (size_t)len;
 	return DHCP4_OK;
 }

@@ -707,7 +707,9 @@ int dp_requeue_end(struct dp_requeue *sc)
 		}
 	}
 	/* Then the ended ones, the longest-ended first. */
-	qsort(sc->late, sc->n_late, sizeof(*sc->late), by_end);
+	if (sc->n_late > 0) {
+		qsort(sc->late, sc->n_late, sizeof(*sc->late), by_end);	/* late may be NULL */
+	}
 	for (uint64_t i = 0; i < sc->n_late; i++) {
 		int w = dp_pool_owner(p, sc->late[i].scope, sc->late[i].addr);
 

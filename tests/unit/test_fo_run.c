@@ -603,6 +603,7 @@ static void test_live_relationships(void **state)
 	wait_up(t);
 	assert_status_str(t, "link", "up");
 	json_decref(saved);
+	cp_apply_deinit(&t->apply);	/* the requeue job each apply started */
 }
 
 /* Put a binding of client @p hw in the table, as a worker would have written it. */

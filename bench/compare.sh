@@ -160,6 +160,8 @@ netns_up() {
 	[ "$netns_made" = 1 ] && return 0
 	# lab.sh's "server" end (no address, DPDK attaches) is the generator's here; its
 	# "client" end, with tx checksum offload off, is where Kea and dhcpd listen.
+	# Namespaces of these names left by an earlier killed run are ours to delete.
+	"$here/../scripts/lab.sh" down "$NS_GEN" "$NS_SRV"
 	"$here/../scripts/lab.sh" up "$NS_GEN" "$NS_SRV" "$IF_GEN" "$IF_SRV" >/dev/null
 	netns_made=1
 	ip -n "$NS_SRV" addr add 198.18.0.1/15 dev "$IF_SRV"

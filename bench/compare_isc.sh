@@ -24,6 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 "$here/../scripts/lab.sh" down lwb-s lwb-c
+"$here/../scripts/lab.sh" down lwb-s lwb-c	# left by an earlier killed run: ours
 "$here/../scripts/lab.sh" up lwb-s lwb-c lwb-s0 lwb-c0 || exit 1
 ip -n lwb-c addr add 198.18.0.2/16 dev lwb-c0
 last=$(($(nproc) - 1))

@@ -56,7 +56,8 @@ static bool rels_differ(const struct dp_config *cur, const struct dp_config *nc)
 
 		if (memcmp(a, b, offsetof(struct dp_relationship, scopes)) != 0 ||
 		    a->n_scopes != b->n_scopes ||
-		    memcmp(a->scopes, b->scopes, sizeof(*a->scopes) * a->n_scopes) != 0) {
+		    (a->n_scopes != 0 && /* no scopes: both lists may be NULL */
+		     memcmp(a->scopes, b->scopes, sizeof(*a->scopes) * a->n_scopes) != 0)) {
 			return true;
 		}
 	}

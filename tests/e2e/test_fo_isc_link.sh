@@ -71,6 +71,7 @@ check() { # check DESCRIPTION COMMAND...
 	fi
 }
 
+"$SRCDIR/scripts/lab.sh" down "$NS_ISC" "$NS_LW"	# left by an earlier killed run: ours
 "$SRCDIR/scripts/lab.sh" up "$NS_ISC" "$NS_LW" "$IF_ISC" "$IF_LW" || exit 1
 ip -n "$NS_ISC" addr add $IP_ISC/24 dev "$IF_ISC"
 ip -n "$NS_LW" addr add $IP_LW/24 dev "$IF_LW"

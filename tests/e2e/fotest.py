@@ -210,6 +210,19 @@ subnet 198.18.8.0 netmask 255.255.255.0 {
             out[m.group(1)] = (st.group(1) if st else None, hw.group(1) if hw else None)
         return out
 
+    def isc_knew(self, addr, state, mac):
+        """Some record of @addr in ISC's lease file (appended since its last rewrite) had
+        binding state @state and hardware @mac: true even when the lease ended since."""
+        for m in re.finditer(r"lease ([0-9.]+) \{(.*?)\n\}", self.text(self.leases), re.S):
+            if m.group(1) != addr:
+                continue
+            body = m.group(2)
+            st = re.search(r"\n\s+binding state (\w+);", body)
+            hw = re.search(r"hardware ethernet ([0-9a-f:]+);", body)
+            if st and hw and (st.group(1), hw.group(1)) == (state, mac):
+                return True
+        return False
+
     # helpers -------------------------------------------------------------------------------
     @staticmethod
     def text(path):

@@ -531,6 +531,39 @@ static void decline_abandons_address(void **state)
 	assert_int_equal(v->rep.yiaddr, a);
 }
 
+/*
+ * A DISCOVER whose offer cannot be written (the writer's stock of records ran out before the
+ * control thread added a chunk: DP_DROP_NO_RECORD) must not cost the pool the address it
+ * took from the free list: the address has no record, so nothing would ever queue it again
+ * (review5 finding 1: each such drop lost one address until the next restart).
+ */
+static void discover_no_record_keeps_address(void **state)
+{
+	struct env *v = *state;
+	struct bt_binding *held[512];
+	unsigned n_held = 0;
+	struct reqbuf r;
+
+	/* Empty the stock, as a flood does before the next dp_workers_grow(). */
+	while (n_held < 512 && (held[n_held] = bt_record_get(&v->e.writer)) != NULL) {
+		n_held++;
+	}
+	assert_true(n_held > 0 && n_held < 512);
+	assert_int_equal(dp_slice_count(v->pools, 0, 0), 5);
+	discover(&r, 1, 100);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_NO_RECORD], 1);
+	/* Records again: every one of the 5 addresses is still there for 5 clients. */
+	while (n_held > 0) {
+		bt_record_put(&v->e.writer, held[--n_held]);
+	}
+	assert_int_equal(dp_slice_count(v->pools, 0, 0), 5);
+	for (uint16_t c = 1; c <= 5; c++) {
+		(void)dora(v, c, T0 + 1);
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 0);
+}
+
 static void exhaustion_and_expiry(void **state)
 {
 	struct env *v = *state;
@@ -2163,6 +2196,7 @@ int main(void)
 		T(flood_declines_per_client),
 		T(flood_counts_follow_records),
 		T(exhaustion_and_expiry),
+		T(discover_no_record_keeps_address),
 		T(offer_hold_expires),
 		T(inform_gets_options_only),
 		T(bootp_needs_reservation),

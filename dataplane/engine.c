@@ -2310,6 +2310,12 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		.hw_len = op->hw_len, .take = true,
 	};
 	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	if (rc == 0 && (op->state == BT_EXPIRED || op->state == BT_RELEASED ||
+			op->state == BT_RESET || op->state == BT_BACKUP)) {
+		/* Free for others now (free_for): queued as a reclaim queues the address it
+		 * ends, which nothing else would do for an ended record. */
+		give_back(e, cfg, op->addr);
+	}
 	return rc == 0 || rc == -EAGAIN ? rc : -ENOBUFS;	/* -EAGAIN: lost the race */
 }
 

@@ -672,7 +672,7 @@ static void requeue_scan_runs_in_slices(void **state)
  * RELEASED ones are: engine.c free_for) that no free list holds, as it finds those (review5
  * finding 2, the scan's half: it skipped RESET, so such an address was never queued again).
  */
-static void requeue_scan_finds_reset(void **state)
+static void requeue_scan_finds_ended(uint8_t state)
 {
 	static struct walk_env v;
 	static uint32_t got[300];
@@ -682,7 +682,6 @@ static void requeue_scan_finds_reset(void **state)
 	int owner;
 	unsigned turns;
 
-	(void)state;
 	walk_env_init(&v);
 	v.snap.pools = dp_pools_new(v.snap.cfg, 2);
 	assert_non_null(v.snap.pools);
@@ -706,7 +705,20 @@ static void requeue_scan_finds_reset(void **state)
 	owner = dp_pool_owner(v.snap.pools, 1, a);
 	assert_true(owner >= 0);
 	assert_false(dp_slice_queued(v.snap.pools, (uint32_t)owner, 1, a));
-	b->state = BT_RESET;	/* no worker runs: as an operator's SET would leave it */
+	if (state == BT_BACKUP) {
+		/* A failover secondary's free address: no client (BACKUP). */
+		struct bt_binding *nb;
+
+		assert_int_equal(bt_writer_grow(&v.wr, 1), 0);
+		nb = bt_record_get(&v.wr);
+		assert_non_null(nb);
+		nb->addr = a;
+		nb->state = BT_BACKUP;
+		nb->start = nb->ends = v.now;
+		assert_int_equal(bt_publish(&v.wr, b, nb), 0);
+	} else {
+		b->state = state;	/* no worker runs: as an operator's SET would leave it */
+	}
 	urcu_qsbr_thread_offline();
 
 	v.apply.requeue_slice = SLICE;
@@ -724,6 +736,20 @@ static void requeue_scan_finds_reset(void **state)
 	walk_env_deinit(&v);
 }
 
+static void requeue_scan_finds_reset(void **state)
+{
+	(void)state;
+	requeue_scan_finds_ended(BT_RESET);
+}
+
+/* The same for a BACKUP one (a failover secondary's free address): collect_free() took it as
+ * free, then send_free() dropped it as taken (review5 finding 4). */
+static void requeue_scan_finds_backup(void **state)
+{
+	(void)state;
+	requeue_scan_finds_ended(BT_BACKUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +759,7 @@ int main(void)
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),
 		cmocka_unit_test(requeue_scan_runs_in_slices),
 		cmocka_unit_test(requeue_scan_finds_reset),
+		cmocka_unit_test(requeue_scan_finds_backup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

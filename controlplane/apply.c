@@ -254,7 +254,8 @@ static bool collect_free(struct cp_apply *ap, struct cp_requeue *rq, uint64_t bu
 				}
 				b = bt_lookup_addr(ap->rt->table, a);
 				if ((b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
-				     b->state != BT_BACKUP) || !dp_scope_in_pool(s, a) ||
+				     b->state != BT_RESET && b->state != BT_BACKUP) ||
+				    !dp_scope_in_pool(s, a) ||
 				    dp_scope_find_reservation_addr(s, a) != NULL) {
 					continue;
 				}
@@ -281,8 +282,10 @@ static bool send_free(struct cp_apply *a, struct cp_requeue *rq, uint64_t budget
 		const struct candidate *c = &rq->v[rq->next];
 		const struct bt_binding *b = bt_lookup_addr(a->rt->table, c->addr);
 
-		/* Taken meanwhile: its new holder's worker hands it back when it is freed. */
-		if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED) {
+		/* Taken meanwhile: its new holder's worker hands it back when it is freed. Free
+		 * as collect_free() judged: no record, or an ended or BACKUP one. */
+		if (b != NULL && b->state != BT_EXPIRED && b->state != BT_RELEASED &&
+		    b->state != BT_RESET && b->state != BT_BACKUP) {
 			continue;
 		}
 		if (dp_worker_command(&a->rt->workers[c->worker], DP_CMD_REQUEUE, c->scope,

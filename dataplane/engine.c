@@ -1444,6 +1444,27 @@ static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
 	return why;
 }
 
+/*
+ * The offer of @p addr could not be written (no record left, a write conflict): pick_address()
+ * may have taken the address out of its free list, and it is still free (no record, or still
+ * the ended one @p cur it had), so nothing else would ever queue it again. Back to the free
+ * list of its slice owner (give_back: ours at the back, another worker's through the
+ * hand-off); queued already, it stays where it is.
+ */
+static __attribute__((cold, noinline)) void offer_failed(struct dp_engine *e,
+							 const struct dp_config *cfg,
+							 const struct dp_scope *s, uint32_t addr,
+							 const struct bt_binding *cur)
+{
+	if (bt_lookup_addr(e->table, addr) != cur ||
+	    (cur != NULL && cur->state != BT_EXPIRED && cur->state != BT_RELEASED &&
+	     cur->state != BT_BACKUP) ||
+	    !dp_scope_in_pool(s, addr) || dp_scope_find_reservation_addr(s, addr) != NULL) {
+		return;
+	}
+	give_back(e, cfg, addr);
+}
+
 static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			const struct dp_scope *s, const struct dp_fo_view *fo,
 			const struct dp_client_key *key, struct dp_decision *d)
@@ -1501,6 +1522,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		}
 		if (write_binding_sup(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
 				      false, sup) == NULL) {
+			offer_failed(e, in->cfg, s, addr, cur);
 			return false;
 		}
 	}
@@ -2288,6 +2310,12 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		.hw_len = op->hw_len, .take = true,
 	};
 	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	if (rc == 0 && (op->state == BT_EXPIRED || op->state == BT_RELEASED ||
+			op->state == BT_RESET || op->state == BT_BACKUP)) {
+		/* Free for others now (free_for): queued as a reclaim queues the address it
+		 * ends, which nothing else would do for an ended record. */
+		give_back(e, cfg, op->addr);
+	}
 	return rc == 0 || rc == -EAGAIN ? rc : -ENOBUFS;	/* -EAGAIN: lost the race */
 }
 

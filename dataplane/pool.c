@@ -587,7 +587,10 @@ void dp_requeue_add(struct dp_requeue *sc, uint32_t addr, uint8_t state, uint64_
 	if ((int64_t)(rank / nw) > *top) {
 		*top = (int64_t)(rank / nw);
 	}
-	if (state == BT_EXPIRED || state == BT_RELEASED) {
+	/* Ended for good, free for anyone (engine.c free_for): queued after the never-used
+	 * ones. RESET too: nothing else would ever queue it (no reclaim frees an ended
+	 * record). */
+	if (state == BT_EXPIRED || state == BT_RELEASED || state == BT_RESET) {
 		if (sc->n_late == sc->cap_late) {
 			uint64_t cap = sc->cap_late ? sc->cap_late * 2 : 1024;
 			struct ended *v = realloc(sc->late, cap * sizeof(*v));

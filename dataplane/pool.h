@@ -168,7 +168,7 @@ struct bt_table;
  * Rebuild every free list from the binding table (after bindings were loaded from the store;
  * borrowed lists and lent marks are cleared):
  * addresses with no binding or a BACKUP one (a failover secondary's free addresses) first, in
- * address order; then those whose binding has ended for good (EXPIRED, RELEASED), the
+ * address order; then those whose binding has ended for good (EXPIRED, RELEASED, RESET), the
  * longest-ended first, so returning clients find theirs. Bound, offered and abandoned
  * addresses are left out (they re-enter when reclaimed).
  * Each slice's cursor goes just past its highest address that has a binding other than

@@ -667,6 +667,89 @@ static void requeue_scan_runs_in_slices(void **state)
 	walk_env_deinit(&v);
 }
 
+/*
+ * The requeue scan finds a free address with a RESET binding (free for anyone, as EXPIRED and
+ * RELEASED ones are: engine.c free_for) that no free list holds, as it finds those (review5
+ * finding 2, the scan's half: it skipped RESET, so such an address was never queued again).
+ */
+static void requeue_scan_finds_ended(uint8_t state)
+{
+	static struct walk_env v;
+	static uint32_t got[300];
+	struct fake_commit fc = {.posted = {7, 9}, .durable = {7, 9}};
+	struct bt_binding *b = NULL;
+	uint32_t a;
+	int owner;
+	unsigned turns;
+
+	walk_env_init(&v);
+	v.snap.pools = dp_pools_new(v.snap.cfg, 2);
+	assert_non_null(v.snap.pools);
+	v.rt.commit = (struct dp_commit){.ops = &fc_ops, .ctx = &fc};
+	for (uint32_t w = 0; w < 2; w++) {
+		ssize_t sz = rte_ring_get_memsize(1024);
+
+		assert_true(sz > 0);
+		v.rt.workers[w].cmd = aligned_alloc(64, (size_t)sz);
+		assert_non_null(v.rt.workers[w].cmd);
+		assert_int_equal(rte_ring_init(v.rt.workers[w].cmd, w ? "w1" : "w0", 1024,
+					       RING_F_SC_DEQ), 0);
+	}
+	urcu_qsbr_thread_online();
+	assert_int_equal(dp_pools_requeue(v.snap.pools, v.rt.table), 0);
+	/* A bound address of the big pool (in no free list) whose binding becomes RESET. */
+	for (a = 0xc6120000u + 10; b == NULL || b->state != BT_ACTIVE; a++) {
+		b = (struct bt_binding *)bt_lookup_addr(v.rt.table, a);
+	}
+	a = b->addr;
+	owner = dp_pool_owner(v.snap.pools, 1, a);
+	assert_true(owner >= 0);
+	assert_false(dp_slice_queued(v.snap.pools, (uint32_t)owner, 1, a));
+	if (state == BT_BACKUP) {
+		/* A failover secondary's free address: no client (BACKUP). */
+		struct bt_binding *nb;
+
+		assert_int_equal(bt_writer_grow(&v.wr, 1), 0);
+		nb = bt_record_get(&v.wr);
+		assert_non_null(nb);
+		nb->addr = a;
+		nb->state = BT_BACKUP;
+		nb->start = nb->ends = v.now;
+		assert_int_equal(bt_publish(&v.wr, b, nb), 0);
+	} else {
+		b->state = state;	/* no worker runs: as an operator's SET would leave it */
+	}
+	urcu_qsbr_thread_offline();
+
+	v.apply.requeue_slice = SLICE;
+	cp_requeue_all(&v.apply, "test");
+	for (turns = 0; cp_apply_progress(&v.apply); turns++) {
+		assert_true(turns < 100);
+	}
+	assert_int_equal(ring_addrs(&v.rt.workers[owner], got, 300), 1);
+	assert_int_equal(got[0], a);
+	assert_int_equal(ring_addrs(&v.rt.workers[1 - owner], got, 300), 0);
+	cp_apply_deinit(&v.apply);
+	free(v.rt.workers[0].cmd);
+	free(v.rt.workers[1].cmd);
+	dp_pools_free(v.snap.pools);
+	walk_env_deinit(&v);
+}
+
+static void requeue_scan_finds_reset(void **state)
+{
+	(void)state;
+	requeue_scan_finds_ended(BT_RESET);
+}
+
+/* The same for a BACKUP one (a failover secondary's free address): collect_free() took it as
+ * free, then send_free() dropped it as taken (review5 finding 4). */
+static void requeue_scan_finds_backup(void **state)
+{
+	(void)state;
+	requeue_scan_finds_ended(BT_BACKUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +758,8 @@ int main(void)
 		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),
 		cmocka_unit_test(requeue_scan_runs_in_slices),
+		cmocka_unit_test(requeue_scan_finds_reset),
+		cmocka_unit_test(requeue_scan_finds_backup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -531,6 +531,39 @@ static void decline_abandons_address(void **state)
 	assert_int_equal(v->rep.yiaddr, a);
 }
 
+/*
+ * A DISCOVER whose offer cannot be written (the writer's stock of records ran out before the
+ * control thread added a chunk: DP_DROP_NO_RECORD) must not cost the pool the address it
+ * took from the free list: the address has no record, so nothing would ever queue it again
+ * (review5 finding 1: each such drop lost one address until the next restart).
+ */
+static void discover_no_record_keeps_address(void **state)
+{
+	struct env *v = *state;
+	struct bt_binding *held[512];
+	unsigned n_held = 0;
+	struct reqbuf r;
+
+	/* Empty the stock, as a flood does before the next dp_workers_grow(). */
+	while (n_held < 512 && (held[n_held] = bt_record_get(&v->e.writer)) != NULL) {
+		n_held++;
+	}
+	assert_true(n_held > 0 && n_held < 512);
+	assert_int_equal(dp_slice_count(v->pools, 0, 0), 5);
+	discover(&r, 1, 100);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_NO_RECORD], 1);
+	/* Records again: every one of the 5 addresses is still there for 5 clients. */
+	while (n_held > 0) {
+		bt_record_put(&v->e.writer, held[--n_held]);
+	}
+	assert_int_equal(dp_slice_count(v->pools, 0, 0), 5);
+	for (uint16_t c = 1; c <= 5; c++) {
+		(void)dora(v, c, T0 + 1);
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 0);
+}
+
 static void exhaustion_and_expiry(void **state)
 {
 	struct env *v = *state;
@@ -1818,6 +1851,46 @@ static void flood_selecting_needs_our_offer(void **state)
 	assert_int_equal(v->rep.type, DHCP4_NAK);
 }
 
+/*
+ * An operator ends a lease (SET to EXPIRED, as "leasewirectl set ... state expired" does): the
+ * address is free for anyone (free_for) and must be offered again. The pool is full
+ * otherwise, so the next new client can only get that one (review5 finding 3: op_set wrote
+ * the ended record without queueing the address, and no reclaim frees an ended record, so it
+ * was lost to the pool until a restart; a RESET one for good).
+ */
+static void op_set_ended_address_is_offered_again(void **state)
+{
+	struct env *v = *state;
+	static const uint8_t ended[] = {BT_EXPIRED, BT_RELEASED, BT_RESET};
+	struct dp_lease_op op;
+	struct reqbuf r;
+	uint32_t a[5];
+
+	for (uint16_t c = 1; c <= 5; c++) {
+		a[c - 1] = dora(v, c, T0);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&op, 0, sizeof(op));
+		op.kind = DP_OP_SET;
+		op.addr = a[i];
+		op.key = binding(v, a[i])->key;
+		op.state = ended[i];
+		op.start = T0 + 10;
+		op.ends = T0 + 10;
+		dp_engine_apply_op(&v->e, v->cfg, &op, T0 + 10);
+		assert_int_equal(op.result, 0);
+		assert_int_equal(binding(v, a[i])->state, ended[i]);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		discover(&r, (uint16_t)(20 + i), 200 + i);
+		assert_true(send_req(v, &r, UINT32_MAX, T0 + 20));
+		assert_int_equal(v->rep.type, DHCP4_OFFER);
+		assert_true(v->rep.yiaddr == a[0] || v->rep.yiaddr == a[1] ||
+			    v->rep.yiaddr == a[2]);
+	}
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 0);
+}
+
 /* A client whose lease can no longer be offered (an operator's lease outside the pool) takes
  * another address: the old lease is freed at the ACK, one binding per client per scope. */
 static void flood_new_address_supersedes_old(void **state)
@@ -2163,6 +2236,8 @@ int main(void)
 		T(flood_declines_per_client),
 		T(flood_counts_follow_records),
 		T(exhaustion_and_expiry),
+		T(discover_no_record_keeps_address),
+		T(op_set_ended_address_is_offered_again),
 		T(offer_hold_expires),
 		T(inform_gets_options_only),
 		T(bootp_needs_reservation),

@@ -219,6 +219,46 @@ static void test_requeue(void **state)
 	dp_config_free(c);
 }
 
+/*
+ * An address whose binding was RESET (an operator's "set ... state reset", or a failover
+ * partner's) is free for any client, as EXPIRED and RELEASED ones are (engine.c free_for,
+ * fo_pending): the rebuild after a restart or a configuration change must queue it with them.
+ * It used to leave it out of every list for good (review5 finding 2): no reclaim frees an
+ * ended record, and the requeue scan skipped RESET too.
+ */
+static void test_requeue_reset(void **state)
+{
+	struct dp_config *c = parse(cfg_json);
+	struct dp_pools *p = dp_pools_new(c, 1);
+	struct bt_table *t = bt_table_new(64);
+	struct bt_writer w;
+	uint32_t got[32];
+	unsigned n;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 16), 0);
+	bind(&w, IP4(198, 18, 0, 10), BT_RESET, 300);
+	bind(&w, IP4(198, 18, 0, 11), BT_EXPIRED, 200);
+	bind(&w, IP4(198, 18, 0, 12), BT_ACTIVE, 900);
+	assert_int_equal(dp_pools_requeue(p, t), 0);
+	assert_true(dp_slice_queued(p, 0, 0, IP4(198, 18, 0, 10)));
+	assert_int_equal(dp_slice_count(p, 0, 0), 18);	/* 19 allocatable, .12 bound */
+	n = drain(p, 0, got, 32);
+	assert_int_equal(n, 18);
+	/* The ended ones last, the longest-ended first. */
+	assert_int_equal(got[n - 2], 11);
+	assert_int_equal(got[n - 1], 10);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+	dp_pools_free(p);
+	dp_config_free(c);
+}
+
 static long resident_kib(void)
 {
 	long pages = 0, rss = 0;
@@ -269,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_back_after_cursor),
 		cmocka_unit_test(test_unpop_keeps_order),
 		cmocka_unit_test(test_requeue),
+		cmocka_unit_test(test_requeue_reset),
 		cmocka_unit_test(test_big_pool_lazy),
 	};
 

@@ -53,8 +53,8 @@
 
 #include "byteorder.h"
 #include "journal.h"
+#include "mdb_err.h"
 #include "store.h"
-#include "store_impl.h"
 
 #define JOURNAL_MAP_SIZE	(4ull << 30)
 #define ENTRY_V1		1

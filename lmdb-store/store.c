@@ -7,10 +7,11 @@
  * without an error check after every put, and a failed transaction is always aborted, which
  * leaves the environment exactly as it was.
  *
- * LMDB's codes become ours in one place, mdb_to_store(), which also records the message that
- * store_errmsg() returns. Two codes are handled before they get there: MDB_READERS_FULL
- * (stale reader slots of dead processes: mdb_reader_check() and retry) and MDB_MAP_RESIZED
- * (another process grew the map: adopt its size and retry).
+ * LMDB's codes become ours in one place, store_mdb_err() (mdb_err.c, shared with journal.c);
+ * mdb_to_store() calls it and records the message that store_errmsg() returns. Two codes are
+ * handled before they get there: MDB_READERS_FULL (stale reader slots of dead processes:
+ * mdb_reader_check() and retry) and MDB_MAP_RESIZED (another process grew the map: adopt its
+ * size and retry).
  *
  * The map can only be resized while this process has no write transaction open, so a batch
  * that hits MDB_MAP_FULL is aborted, the map doubled (up to max_map_size) and the whole batch
@@ -81,8 +82,8 @@
 #include "journal.h"
 #include "lease.h"
 #include "lw_attr.h"
+#include "mdb_err.h"
 #include "store.h"
-#include "store_impl.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
 #define DEFAULT_MAX_MAP_SIZE	(64ull << 30)
@@ -165,27 +166,6 @@ static void set_err(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->errmsg + len, sizeof(s->errmsg) - (size_t)len, fmt, ap);
 	va_end(ap);
-}
-
-/* The one place where MDB_* codes (and the errno values LMDB passes through) become ours
- * (journal.c uses it too). */
-int store_mdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return -ENOENT;
-	case MDB_MAP_FULL:
-		return STORE_E_FULL;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-		return STORE_E_CORRUPT;
-	case MDB_INCOMPATIBLE:
-		return STORE_E_SCHEMA;
-	default:
-		return rc > 0 ? -rc : STORE_E_IO;
-	}
 }
 
 static int mdb_to_store(struct store *s, int rc, const char *what)

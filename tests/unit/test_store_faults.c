@@ -28,6 +28,7 @@
 #include "committer.h"
 #include "lease.h"
 #include "store.h"
+#include "store_fix.h"
 
 #define BASE 0xc0000200u	/* 192.0.2.0 */
 
@@ -86,50 +87,25 @@ ssize_t lw_pwrite_plain(int fd, const void *buf, size_t len, off_t off)
 
 /* --- fixture -------------------------------------------------------------------------- */
 
-struct env {
-	char dir[64];
-	struct store *s;
-	struct committer *c;
-};
-
-static struct store *open_store(struct env *e, uint64_t map, uint64_t max)
+static struct store *open_store(struct store_fix *e, uint64_t map, uint64_t max)
 {
 	struct store_opts so = {.sync = STORE_SYNC_STRICT, .map_size = map, .max_map_size = max};
-	char err[256];
-	struct store *s = store_open(e->dir, &so, err, sizeof(err));
 
-	if (s == NULL) {
-		fail_msg("store_open: %s", err);
-	}
-	return s;
+	return store_fix_open(e, &so);
 }
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	assert_non_null(e);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/lw-faults.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
 	fail_sync = 0;
 	fail_meta = 0;
-	*state = e;
-	return 0;
+	return store_fix_setup(state, "faults");
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	char cmd[128];
-
 	fail_sync = 0;
 	fail_meta = 0;
-	committer_free(e->c);
-	store_close(e->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
-	free(e);
-	return 0;
+	return store_fix_teardown(state);
 }
 
 static struct dp_change change(uint8_t worker, uint64_t seq, uint32_t addr)
@@ -163,7 +139,7 @@ static void post(struct committer *c, const struct dp_change *ch)
 /* fdatasync() fails once: the batch fails, is not visible, and the retry writes it. */
 static void sync_eio_fails_the_batch_then_recovers(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct dp_change c[2] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2)};
 	struct store_binding b;
 
@@ -190,7 +166,7 @@ static void sync_eio_fails_the_batch_then_recovers(void **state)
  */
 static void meta_eio_reopens_the_environment(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct dp_change c[3] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2),
 				 change(0, 3, BASE + 3)};
 	struct store_binding b;
@@ -219,7 +195,7 @@ static void meta_eio_reopens_the_environment(void **state)
  */
 static void committer_counts_io_failures_and_recovers(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1};
 	const struct committer_stats *st;
 	struct dp_change ch = change(0, 1, BASE + 7);
@@ -254,7 +230,7 @@ static void committer_counts_io_failures_and_recovers(void **state)
  */
 static void map_full_holds_the_batch_until_the_limit_rises(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1, .max_batch = 16};
 	const struct committer_stats *st;
 	struct store_binding b;

@@ -1201,12 +1201,54 @@ int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *a
 	return ret;
 }
 
-uint64_t store_count(struct store *s)
+/* Entries of @p db, under the lock (0 after an error, the message set). */
+static uint64_t count_db(struct store *s, enum db_id db)
 {
 	uint64_t ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = count_locked(s, DB_BINDINGS);
+	ret = count_locked(s, db);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+uint64_t store_count(struct store *s)
+{
+	return count_db(s, DB_BINDINGS);
+}
+
+/* write_txn_locked() under the store's lock. */
+static int write_txn(struct store *s, void (*fill)(struct store_txn *t, const void *arg),
+		     const void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = write_txn_locked(s, fill, arg);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/*
+ * Look @p key up in @p db in one read transaction under the store's lock and hand the value
+ * to @p take, which runs under the lock: the value points into the map, valid only during the
+ * call. @return take's value, -ENOENT when the key is missing, or a store error.
+ */
+static int read_one(struct store *s, enum db_id db, const void *key, size_t klen,
+		    int (*take)(struct store *s, const MDB_val *v, void *arg), void *arg)
+{
+	struct store_txn t;
+	MDB_val v;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, db, key, klen, &v)) {
+		ret = take(s, &v, arg);
+	} else {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1232,13 +1274,9 @@ static void fill_config(struct store_txn *t, const void *arg)
 int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint)
 {
 	struct config_rec r = { .json = json, .len = len };
-	int ret;
 
 	lw_put64(r.fp, fingerprint);
-	pthread_mutex_lock(&s->lock);
-	ret = write_txn_locked(s, fill_config, &r);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return write_txn(s, fill_config, &r);
 }
 
 int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
@@ -1283,39 +1321,37 @@ static void fill_clock_grace(struct store_txn *t, const void *arg)
 int store_clock_grace_put(struct store *s, uint64_t grace_s, uint64_t until)
 {
 	uint8_t v[16];
-	int ret;
 
 	lw_put64(v, grace_s);
 	lw_put64(v + 8, until);
-	pthread_mutex_lock(&s->lock);
-	ret = write_txn_locked(s, fill_clock_grace, v);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return write_txn(s, fill_clock_grace, v);
+}
+
+static int take_clock_grace(struct store *s, const MDB_val *v, void *arg)
+{
+	uint64_t *out = arg;	/* grace seconds, until */
+
+	if (v->mv_size != 16) {
+		set_err(s, "meta \"%s\": %zu bytes, not 16", META_CLOCK_GRACE, v->mv_size);
+		return STORE_E_CORRUPT;
+	}
+	out[0] = lw_get64(v->mv_data);
+	out[1] = lw_get64((const uint8_t *)v->mv_data + 8);
+	return 0;
 }
 
 int store_clock_grace_get(struct store *s, uint64_t *grace_s, uint64_t *until)
 {
-	struct store_txn t;
-	MDB_val v;
-	int ret = 0;
+	uint64_t g[2] = {0, 0};
+	int ret;
 
-	*grace_s = *until = 0;
-	pthread_mutex_lock(&s->lock);
-	txn_begin(s, &t, true);
-	if (txn_get(&t, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1, &v)) {
-		if (v.mv_size == 16) {
-			*grace_s = lw_get64(v.mv_data);
-			*until = lw_get64((const uint8_t *)v.mv_data + 8);
-		} else {
-			set_err(s, "meta \"%s\": %zu bytes, not 16", META_CLOCK_GRACE, v.mv_size);
-			ret = STORE_E_CORRUPT;
-		}
+	ret = read_one(s, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1,
+		       take_clock_grace, g);
+	if (ret == -ENOENT) {
+		ret = 0;	/* never kept: no grace */
 	}
-	if (ret == 0 && t.ret != 0) {
-		ret = t.ret;
-	}
-	txn_end_read(&t);
-	pthread_mutex_unlock(&s->lock);
+	*grace_s = g[0];
+	*until = g[1];
 	return ret;
 }
 
@@ -1373,38 +1409,43 @@ out:
 	return ret;
 }
 
+struct fo_out {
+	void *buf;
+	size_t cap;
+	size_t *len;
+};
+
+static int take_fo(struct store *s, const MDB_val *v, void *arg)
+{
+	const struct fo_out *o = arg;
+
+	(void)s;
+	*o->len = v->mv_size;
+	if (v->mv_size > o->cap) {
+		return -ENOSPC;
+	}
+	if (v->mv_size > 0) {
+		memcpy(o->buf, v->mv_data, v->mv_size);	/* never memcpy(NULL, .., 0) */
+	}
+	return 0;
+}
+
 int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len)
 {
-	struct store_txn t;
+	struct fo_out o = {.buf = buf, .cap = cap, .len = len};
 	size_t nlen;
-	MDB_val v;
-	int ret = -EINVAL;
 
 	pthread_mutex_lock(&s->lock);
 	nlen = fo_name_len(s, name);
-	if (nlen == 0) {
-		goto out;
-	}
-	if (len == NULL || (buf == NULL && cap > 0)) {
+	if (nlen != 0 && (len == NULL || (buf == NULL && cap > 0))) {
 		set_err(s, "store_fo_get: no length or buffer");
-		goto out;
+		nlen = 0;
 	}
-	txn_begin(s, &t, true);
-	if (txn_get(&t, DB_FAILOVER, name, nlen, &v)) {
-		*len = v.mv_size;
-		if (v.mv_size > cap) {
-			ret = -ENOSPC;
-		} else {
-			memcpy(buf, v.mv_data, v.mv_size);
-			ret = 0;
-		}
-	} else {
-		ret = t.ret ? t.ret : -ENOENT;
-	}
-	txn_end_read(&t);
-out:
 	pthread_mutex_unlock(&s->lock);
-	return ret;
+	if (nlen == 0) {
+		return -EINVAL;
+	}
+	return read_one(s, DB_FAILOVER, name, nlen, take_fo, &o);
 }
 
 struct unacked_walk {
@@ -1495,12 +1536,7 @@ int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *ge
 
 uint64_t store_unacked_count(struct store *s)
 {
-	uint64_t ret;
-
-	pthread_mutex_lock(&s->lock);
-	ret = count_locked(s, DB_UNACKED);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return count_db(s, DB_UNACKED);
 }
 
 /* --- the journal: strict durability's commit path (journal.h), and its second stage --- */

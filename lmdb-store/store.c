@@ -134,9 +134,9 @@ struct store {
 	uint64_t map_size;		/* the map's current size */
 	uint64_t max_map_size;
 	unsigned env_flags;		/* mdb_env_open() flags, kept for env_reopen() */
-	_Atomic uint64_t reopens;	/* store_reopens() */
-	unsigned inject_n;
-	int inject_err;
+	_Atomic uint64_t reopens;	/* store_reopens(): the bindings' environment */
+	_Atomic unsigned inject_n;	/* store_inject_failure(): the batch writer and the */
+	_Atomic int inject_err;		/* journal's appender take from it, without the lock */
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
 	struct journal *jrn;		/* the journal (store_journal_*); NULL: none */
 	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
@@ -716,15 +716,32 @@ uint64_t store_last_apply_ns(const struct store *s)
 	return s->last_apply_ns;
 }
 
+/* A failure store_inject_failure() armed: take one. @return its error, or 0 (none armed).
+ * Any thread; the message is the caller's to set. */
+static int take_injected(struct store *s)
+{
+	unsigned n = atomic_load_explicit(&s->inject_n, memory_order_relaxed);
+	int err;
+
+	do {
+		if (n == 0) {
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&s->inject_n, &n, n - 1,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	err = atomic_load_explicit(&s->inject_err, memory_order_relaxed);
+	return err < 0 ? err : STORE_E_IO;
+}
+
 static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n,
 			      uint64_t *gens)
 {
 	struct batch b = { .c = c, .n = n, .gens = gens };
 	int ret;
 
-	if (s->inject_n > 0) {
-		s->inject_n--;
-		ret = s->inject_err < 0 ? s->inject_err : STORE_E_IO;
+	ret = take_injected(s);
+	if (ret != 0) {
 		set_err(s, "injected failure (%s)", store_strerror(ret));
 		return ret;
 	}
@@ -896,7 +913,9 @@ static int env_reopen(struct store *s)
 
 uint64_t store_reopens(const struct store *s)
 {
-	return atomic_load_explicit(&s->reopens, memory_order_relaxed);
+	/* The journal's environment is given up and reopened the same way (journal.c). */
+	return atomic_load_explicit(&s->reopens, memory_order_relaxed) +
+	       (s->jrn != NULL ? journal_reopens(s->jrn) : 0);
 }
 
 void store_set_max_map_size(struct store *s, uint64_t max_map_size)
@@ -1152,8 +1171,8 @@ const char *store_strerror(int err)
 /* An @p err that is not negative would read as success: such failures report STORE_E_IO. */
 void store_inject_failure(struct store *s, unsigned n, int err)
 {
-	s->inject_n = n;
-	s->inject_err = err;
+	atomic_store_explicit(&s->inject_err, err, memory_order_relaxed);
+	atomic_store_explicit(&s->inject_n, n, memory_order_relaxed);
 }
 
 int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens)
@@ -1654,12 +1673,30 @@ static size_t trim_budget(size_t n)
 	return 2 * n + 1024;
 }
 
+/* A journal call failed with @p ret: its message becomes the store's. @return @p ret. */
+static int journal_failed(struct store *s, int ret)
+{
+	pthread_mutex_lock(&s->lock);
+	set_err(s, "journal: %s", journal_errmsg(s->jrn));
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 {
 	int ret;
 
 	if (s->jrn == NULL) {
 		return -EINVAL;
+	}
+	/* Fault injection reaches the journal's appends as it reaches store_write_batch(): in
+	 * strict journal mode this is the commit that a parked ACK waits for. */
+	ret = take_injected(s);
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: injected failure (%s)", store_strerror(ret));
+		pthread_mutex_unlock(&s->lock);
+		return ret;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!store_change_valid(&c[i])) {
@@ -1675,12 +1712,7 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 	ret = journal_append(s->jrn, c, n, atomic_load_explicit(&s->applied,
 								memory_order_acquire),
 			     trim_budget(n), NULL);
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 int store_journal_sync(struct store *s)
@@ -1691,12 +1723,7 @@ int store_journal_sync(struct store *s)
 		return -EINVAL;
 	}
 	ret = journal_sync(s->jrn);
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 int store_journal_trim(struct store *s)
@@ -1712,12 +1739,7 @@ int store_journal_trim(struct store *s)
 	if (ret == 0) {
 		ret = journal_sync(s->jrn);
 	}
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 bool store_has_journal(const struct store *s)

@@ -142,6 +142,8 @@ struct store {
 	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
 	void (*apply_hook)(void *arg, size_t i);	/* store_inject_apply_hook() */
 	void *apply_hook_arg;
+	uint64_t *apply_seqs;		/* the applier's scratch: store_journal_apply() keeps */
+	size_t apply_cap;		/* it (apply_cap entries) from call to call, under lock */
 	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
@@ -993,6 +995,7 @@ void store_close(struct store *s)
 		mdb_env_close(s->env);	/* closes the database handles too */
 	}
 	pthread_mutex_destroy(&s->lock);
+	free(s->apply_seqs);
 	free(s->dir);
 	free(s);
 }
@@ -1646,7 +1649,6 @@ static long journal_apply_locked(struct store *s, struct dp_change *out, uint64_
 
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max)
 {
-	uint64_t *seqs;
 	long ret;
 
 	if (s->jrn == NULL) {
@@ -1655,14 +1657,22 @@ long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens,
 	if (max == 0) {
 		return 0;
 	}
-	seqs = malloc(max * sizeof(*seqs));
-	if (seqs == NULL) {
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&s->lock);
-	ret = journal_apply_locked(s, out, gens, seqs, max);
+	/* The entries' sequence numbers go to a scratch array kept from call to call: the
+	 * applier asks for the same max every round, so it is allocated once, not per round
+	 * (65536 entries by default: 512 KiB, an mmap and munmap each time). */
+	if (s->apply_cap < max) {
+		uint64_t *seqs = realloc(s->apply_seqs, max * sizeof(*seqs));
+
+		if (seqs == NULL) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		s->apply_seqs = seqs;
+		s->apply_cap = max;
+	}
+	ret = journal_apply_locked(s, out, gens, s->apply_seqs, max);
 	pthread_mutex_unlock(&s->lock);
-	free(seqs);
 	return ret;
 }
 

@@ -307,6 +307,9 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
  * @return how many (0: the bindings are up to date), -EINVAL (no journal), -ENOMEM, or a
  *         negative enum store_err (nothing applied; the entries stay in the journal).
  *         The single applier thread (the store's lock is held inside).
+ * @note The store keeps a scratch array of @p max entries from the first call on (grown only
+ *       when @p max grows, freed by store_close()): a round with the same @p max allocates
+ *       nothing, so -ENOMEM can come only from the first call or a larger @p max.
  */
 _mustcheck_
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);

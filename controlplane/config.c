@@ -847,19 +847,78 @@ json_t *cp_scopes_json(const struct dp_config *c, const void *obj, bool *ok)
 /* ------------------------------------------------------------------------------------------ */
 /* failover relationships                                                                      */
 
-int cp_rel_name_check(struct pctx *p, const char *path, const json_t *v, void *obj)
+/*
+ * A relationship's or a superscope's name must differ from the names of the @p idx entries of
+ * list @p list before it: @p first is the name of entry 0, the next one @p stride bytes on.
+ */
+static int name_unique(struct pctx *p, const char *path, const char *list, const char *first,
+		       size_t stride, uint32_t idx)
 {
-	const struct dp_relationship *r = obj;
-	uint32_t idx = (uint32_t)(r - p->c->relationships);
+	const char *name = first + (size_t)idx * stride;
 
-	(void)v;
 	for (uint32_t j = 0; j < idx; j++) {
-		if (strcmp(p->c->relationships[j].name, r->name) == 0) {
-			return cs_fail(p, path, "\"%s\" is already the name of relationships[%u]",
-				       r->name, j);
+		if (strcmp(first + (size_t)j * stride, name) == 0) {
+			return cs_fail(p, path, "\"%s\" is already the name of %s[%u]", name, list,
+				       j);
 		}
 	}
 	return 0;
+}
+
+/*
+ * Entry @p i (JSON @p x) of the scope-name list at @p path: the scope it names, in *s, and the
+ * entry's own path in @p ipath (PATH_LEN) for the caller's further checks.
+ * @return 0, or the failure ("must name a scope").
+ */
+static int scope_named(struct pctx *p, const char *path, size_t i, const json_t *x,
+		       char *ipath, uint32_t *s)
+{
+	const struct dp_config *c = p->c;
+
+	cs_path_idx(ipath, path, i);
+	for (*s = 0; *s < c->n_scopes; (*s)++) {
+		if (json_is_string(x) && strcmp(c->scopes[*s].name, json_string_value(x)) == 0) {
+			return 0;
+		}
+	}
+	return cs_fail_got(p, ipath, "must name a scope", x);
+}
+
+/* The names of @p n scopes, by index into c->scopes, as a JSON list. */
+static json_t *scope_names_json(const struct dp_config *c, const uint32_t *idx, uint32_t n,
+				bool *ok)
+{
+	json_t *a = json_array();
+
+	for (uint32_t k = 0; k < n; k++) {
+		push(a, json_string(c->scopes[idx[k]].name), ok);
+	}
+	return a;
+}
+
+/* A list of @p n objects described by @p o (NULL when empty: the key is left out). */
+static json_t *objects_json(const struct dp_config *c, const struct cs_object *o,
+			    const void *first, size_t stride, uint32_t n, bool *ok)
+{
+	json_t *a;
+
+	if (n == 0) {
+		return NULL;
+	}
+	a = json_array();
+	for (uint32_t i = 0; i < n; i++) {
+		push(a, cs_write_object(c, o, (const char *)first + (size_t)i * stride, ok), ok);
+	}
+	return a;
+}
+
+int cp_rel_name_check(struct pctx *p, const char *path, const json_t *v, void *obj)
+{
+	const struct dp_relationship *r = obj;
+
+	(void)v;
+	return name_unique(p, path, "relationships", p->c->relationships[0].name,
+			   sizeof(*r), (uint32_t)(r - p->c->relationships));
 }
 
 /* Scope names; a scope belongs to one relationship. */
@@ -888,15 +947,8 @@ int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 		char ipath[PATH_LEN];
 		uint32_t s;
 
-		cs_path_idx(ipath, path, i);
-		for (s = 0; s < c->n_scopes; s++) {
-			if (json_is_string(x) &&
-			    strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
-				break;
-			}
-		}
-		if (s == c->n_scopes) {
-			return cs_fail_got(p, ipath, "must name a scope", x);
+		if (scope_named(p, path, i, x, ipath, &s) != 0) {
+			return -EINVAL;
 		}
 		if (p->owner[s] >= 0) {
 			return cs_fail(p, ipath, "scope \"%s\" is already in relationships[%d] (a "
@@ -914,12 +966,8 @@ int cp_rel_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 json_t *cp_rel_scopes_json(const struct dp_config *c, const void *obj, bool *ok)
 {
 	const struct dp_relationship *r = obj;
-	json_t *a = json_array();
 
-	for (uint32_t k = 0; k < r->n_scopes; k++) {
-		push(a, json_string(c->scopes[r->scopes[k]].name), ok);
-	}
-	return a;
+	return scope_names_json(c, r->scopes, r->n_scopes, ok);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1051,17 +1099,9 @@ int cp_relationships_parse(struct pctx *p, const char *path, json_t *a, void *ob
 
 json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *ok)
 {
-	json_t *a;
-
 	(void)obj;
-	if (c->n_relationships == 0) {
-		return NULL;
-	}
-	a = json_array();
-	for (uint32_t i = 0; i < c->n_relationships; i++) {
-		push(a, cs_write_object(c, &cs_relationship, &c->relationships[i], ok), ok);
-	}
-	return a;
+	return objects_json(c, &cs_relationship, c->relationships, sizeof(*c->relationships),
+			    c->n_relationships, ok);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1070,16 +1110,10 @@ json_t *cp_relationships_json(const struct dp_config *c, const void *obj, bool *
 int cp_sup_name_check(struct pctx *p, const char *path, const json_t *v, void *obj)
 {
 	const struct dp_superscope *u = obj;
-	uint32_t idx = (uint32_t)(u - p->c->superscopes);
 
 	(void)v;
-	for (uint32_t j = 0; j < idx; j++) {
-		if (strcmp(p->c->superscopes[j].name, u->name) == 0) {
-			return cs_fail(p, path, "\"%s\" is already the name of superscopes[%u]",
-				       u->name, j);
-		}
-	}
-	return 0;
+	return name_unique(p, path, "superscopes", p->c->superscopes[0].name, sizeof(*u),
+			   (uint32_t)(u - p->c->superscopes));
 }
 
 /*
@@ -1106,15 +1140,8 @@ int cp_sup_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 		char ipath[PATH_LEN];
 		uint32_t s;
 
-		cs_path_idx(ipath, path, i);
-		for (s = 0; s < c->n_scopes; s++) {
-			if (json_is_string(x) &&
-			    strcmp(c->scopes[s].name, json_string_value(x)) == 0) {
-				break;
-			}
-		}
-		if (s == c->n_scopes) {
-			return cs_fail_got(p, ipath, "must name a scope", x);
+		if (scope_named(p, path, i, x, ipath, &s) != 0) {
+			return -EINVAL;
 		}
 		if (c->scopes[s].superscope != 0) {
 			return cs_fail(p, ipath, "scope \"%s\" is already in superscopes[%u] (a "
@@ -1135,12 +1162,8 @@ int cp_sup_scopes_parse(struct pctx *p, const char *path, json_t *list, void *ob
 json_t *cp_sup_scopes_json(const struct dp_config *c, const void *obj, bool *ok)
 {
 	const struct dp_superscope *u = obj;
-	json_t *a = json_array();
 
-	for (uint32_t k = 0; k < u->n_members; k++) {
-		push(a, json_string(c->scopes[u->members[k]].name), ok);
-	}
-	return a;
+	return scope_names_json(c, u->members, u->n_members, ok);
 }
 
 int cp_superscopes_parse(struct pctx *p, const char *path, json_t *a, void *obj)
@@ -1175,17 +1198,9 @@ int cp_superscopes_parse(struct pctx *p, const char *path, json_t *a, void *obj)
 
 json_t *cp_superscopes_json(const struct dp_config *c, const void *obj, bool *ok)
 {
-	json_t *a;
-
 	(void)obj;
-	if (c->n_superscopes == 0) {
-		return NULL;
-	}
-	a = json_array();
-	for (uint32_t i = 0; i < c->n_superscopes; i++) {
-		push(a, cs_write_object(c, &cs_superscope, &c->superscopes[i], ok), ok);
-	}
-	return a;
+	return objects_json(c, &cs_superscope, c->superscopes, sizeof(*c->superscopes),
+			    c->n_superscopes, ok);
 }
 
 /* ------------------------------------------------------------------------------------------ */

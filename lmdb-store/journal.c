@@ -33,6 +33,13 @@
  * two (the data, then the meta page); the price is that a group's replies leave one commit
  * later, or after an extra flush when nothing follows it (committer.c).
  *
+ * A commit whose meta page cannot be written (EIO) makes LMDB refuse every later transaction
+ * of the environment (MDB_PANIC), as in the store (store.c). The appender then reopens it
+ * (journal_reopen()): the newest meta that reached the disk holds every append that returned
+ * 0 and nothing of the failed one, whose sequence numbers were never used up. Readers run
+ * under env_lock (read side) so that the reopen, which holds it for writing, never closes
+ * the environment under them; the appender's own calls need no lock, since only it reopens.
+ *
  * The map has a fixed size and is never grown: mdb_env_set_mapsize() is legal only while
  * this process has no transaction open on the environment, and the reader (the second
  * stage) is another thread. The default 4 GiB is address space, not disk (the data file
@@ -53,8 +60,8 @@
 
 #include "byteorder.h"
 #include "journal.h"
+#include "mdb_err.h"
 #include "store.h"
-#include "store_impl.h"
 
 #define JOURNAL_MAP_SIZE	(4ull << 30)
 #define ENTRY_V1		1
@@ -64,10 +71,13 @@
 #define ERRMSG_LEN		512
 
 struct journal {
-	MDB_env *env;
+	MDB_env *env;			/* NULL after a reopen that failed: the next append retries */
 	bool sync;
 	MDB_dbi dbi;
+	uint64_t map_size;
 	_Atomic uint64_t last;		/* newest sequence appended */
+	_Atomic uint64_t reopens;	/* journal_reopens() */
+	pthread_rwlock_t env_lock;	/* readers: read side; journal_reopen(): write side */
 	pthread_mutex_t err_lock;	/* errmsg: the appender and readers both set it */
 	char *dir;
 	char errmsg[ERRMSG_LEN];
@@ -169,17 +179,46 @@ static int open_db(struct journal *j)
 		return fail(j, rc, "find the newest entry");
 	}
 	/* An empty journal knows no sequence: store.c raises it to its "applied" mark
-	 * (journal_raise()), so that numbers are never reused. */
-	atomic_store(&j->last, rc == MDB_SUCCESS ? lw_get64(k.mv_data) : 0);
+	 * (journal_raise()), so that numbers are never reused; a reopen keeps what was raised. */
+	journal_raise(j, rc == MDB_SUCCESS ? lw_get64(k.mv_data) : 0);
 	rc = mdb_txn_commit(txn);
 	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "commit the first transaction");
+}
+
+/* Create and open the environment of j->dir, then its database. @return 0, or a store
+ * error with j->env NULL (the message set). No other call may use j->env meanwhile. */
+static int env_open(struct journal *j)
+{
+	int rc;
+
+	rc = mdb_env_create(&j->env);
+	if (rc != MDB_SUCCESS) {
+		j->env = NULL;
+		return fail(j, rc, "create the environment");
+	}
+	rc = mdb_env_set_mapsize(j->env, (size_t)j->map_size);
+	if (rc == MDB_SUCCESS) {
+		/* Strict: MDB_NOMETASYNC, one fdatasync per append (journal.h). */
+		rc = mdb_env_open(j->env, j->dir,
+				  MDB_NOTLS | (j->sync ? MDB_NOMETASYNC : MDB_NOSYNC), 0600);
+	}
+	if (rc != MDB_SUCCESS) {
+		rc = fail(j, rc, "open the environment");
+	} else {
+		rc = open_db(j);
+	}
+	if (rc != 0) {
+		mdb_env_close(j->env);
+		j->env = NULL;
+	}
+	return rc;
 }
 
 struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char *err,
 			     size_t errlen)
 {
 	struct journal *j = calloc(1, sizeof(*j));
-	int rc;
+	pthread_rwlockattr_t attr;
 
 	if (j == NULL || (j->dir = strdup(dir)) == NULL) {
 		free(j);
@@ -187,36 +226,24 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char
 		return NULL;
 	}
 	pthread_mutex_init(&j->err_lock, NULL);
+	/* A reopen must not wait behind a stream of readers. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&j->env_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	j->sync = sync;
+	j->map_size = map_size ? map_size : JOURNAL_MAP_SIZE;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
 		journal_close(j);
 		return NULL;
 	}
-	rc = mdb_env_create(&j->env);
-	if (rc != MDB_SUCCESS) {
-		j->env = NULL;
-		fail(j, rc, "create the environment");
-		goto fail;
-	}
-	rc = mdb_env_set_mapsize(j->env, (size_t)(map_size ? map_size : JOURNAL_MAP_SIZE));
-	if (rc == MDB_SUCCESS) {
-		/* Strict: MDB_NOMETASYNC, one fdatasync per append (journal.h). */
-		rc = mdb_env_open(j->env, dir, MDB_NOTLS | (sync ? MDB_NOMETASYNC : MDB_NOSYNC),
-				  0600);
-	}
-	if (rc != MDB_SUCCESS) {
-		fail(j, rc, "open the environment");
-		goto fail;
-	}
-	if (open_db(j) != 0) {
-		goto fail;
+	if (env_open(j) != 0) {
+		snprintf(err, errlen, "%s", j->errmsg);
+		journal_close(j);
+		return NULL;
 	}
 	return j;
-fail:
-	snprintf(err, errlen, "%s", j->errmsg);
-	journal_close(j);
-	return NULL;
 }
 
 void journal_close(struct journal *j)
@@ -227,9 +254,60 @@ void journal_close(struct journal *j)
 	if (j->env != NULL) {
 		mdb_env_close(j->env);
 	}
+	pthread_rwlock_destroy(&j->env_lock);
 	pthread_mutex_destroy(&j->err_lock);
 	free(j->dir);
 	free(j);
+}
+
+/*
+ * Close the environment and open it again: after MDB_PANIC (a commit could not write its
+ * meta page), or when an earlier reopen failed (j->env NULL). The appender thread.
+ * @return 0, or a store error (j->env NULL; the next append tries again).
+ */
+static int journal_reopen(struct journal *j)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&j->env_lock);
+	if (j->env != NULL) {
+		mdb_env_close(j->env);
+		j->env = NULL;
+	}
+	atomic_fetch_add_explicit(&j->reopens, 1, memory_order_relaxed);
+	ret = env_open(j);
+	pthread_rwlock_unlock(&j->env_lock);
+	return ret;
+}
+
+uint64_t journal_reopens(const struct journal *j)
+{
+	return atomic_load_explicit(&j->reopens, memory_order_relaxed);
+}
+
+/* Begin the appender's write transaction, reopening the environment once if LMDB gave it
+ * up (MDB_PANIC) or an earlier reopen failed. @return an MDB code, or a store error from
+ * the reopen (*reopen_err set, the message recorded). */
+static int begin_append(struct journal *j, MDB_txn **txn, int *reopen_err)
+{
+	int rc;
+
+	*reopen_err = 0;
+	if (j->env == NULL) {
+		*reopen_err = journal_reopen(j);
+		if (*reopen_err != 0) {
+			return MDB_PANIC;
+		}
+	}
+	rc = mdb_txn_begin(j->env, NULL, 0, txn);
+	if (rc == MDB_PANIC) {
+		*reopen_err = journal_reopen(j);
+		if (*reopen_err != 0) {
+			return MDB_PANIC;
+		}
+		rc = mdb_txn_begin(j->env, NULL, 0, txn);
+	}
+	return rc;
 }
 
 /* Delete up to @p max entries <= @p upto from the front. @return an MDB code. */
@@ -265,9 +343,12 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 	MDB_val v = {.mv_data = vbuf};
 	MDB_txn *txn;
 	size_t i;
-	int rc;
+	int rc, reopen_err;
 
-	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	rc = begin_append(j, &txn, &reopen_err);
+	if (reopen_err != 0) {
+		return reopen_err;	/* the reopen's message is recorded */
+	}
 	if (rc != MDB_SUCCESS) {
 		return fail(j, rc, "begin an append");
 	}
@@ -315,8 +396,14 @@ long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint
 	if (max == 0) {
 		return 0;
 	}
+	pthread_rwlock_rdlock(&j->env_lock);
+	if (j->env == NULL) {
+		pthread_rwlock_unlock(&j->env_lock);
+		return fail(j, MDB_PANIC, "read: the environment could not be reopened");
+	}
 	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
 	if (rc != MDB_SUCCESS) {
+		pthread_rwlock_unlock(&j->env_lock);
 		return fail(j, rc, "begin a read");
 	}
 	rc = mdb_cursor_open(txn, j->dbi, &cur);
@@ -348,6 +435,7 @@ out:
 		mdb_cursor_close(cur);
 	}
 	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&j->env_lock);
 	return ret;
 }
 
@@ -357,6 +445,9 @@ int journal_sync(struct journal *j)
 
 	if (!j->sync) {
 		return 0;
+	}
+	if (j->env == NULL) {
+		return fail(j, MDB_PANIC, "sync: the environment could not be reopened");
 	}
 	rc = mdb_env_sync(j->env, 1);
 	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "sync");
@@ -380,13 +471,14 @@ uint64_t journal_count(struct journal *j)
 	MDB_stat st;
 	uint64_t n = 0;
 
-	if (mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS) {
-		return 0;
+	pthread_rwlock_rdlock(&j->env_lock);
+	if (j->env != NULL && mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) == MDB_SUCCESS) {
+		if (mdb_stat(txn, j->dbi, &st) == MDB_SUCCESS) {
+			n = st.ms_entries;
+		}
+		mdb_txn_abort(txn);
 	}
-	if (mdb_stat(txn, j->dbi, &st) == MDB_SUCCESS) {
-		n = st.ms_entries;
-	}
-	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&j->env_lock);
 	return n;
 }
 

@@ -14,8 +14,11 @@
  * once store.c says the bindings holding them are durable.
  *
  * Threads: one appender (journal_append, journal_sync, journal_raise) and any number of
- * readers (journal_read, journal_last, journal_count) at the same time; LMDB orders them
- * (MDB_NOTLS readers, one writer). journal_open/journal_close: no other call may run.
+ * readers (journal_read, journal_last, journal_count, journal_reopens) at the same time; LMDB
+ * orders them (MDB_NOTLS readers, one writer). When a commit could not write its meta page
+ * (EIO), LMDB gives the environment up (MDB_PANIC); the appender's next append closes and
+ * reopens it (readers wait on a lock meanwhile), which keeps every append that returned 0.
+ * journal_open/journal_close: no other call may run.
  */
 #pragma once
 
@@ -56,7 +59,9 @@ bool journal_exists(const char *dir);
  *              n is 0). May be NULL.
  * @return 0, or a negative enum store_err and nothing of it is written (the sequence numbers
  *         are not used up). After 0, every earlier append is durable, and this one will be
- *         after the next append or journal_sync() returns 0 (sync mode).
+ *         after the next append or journal_sync() returns 0 (sync mode). An append that
+ *         finds the environment given up (MDB_PANIC, after a failed meta page write) reopens
+ *         it first (journal_reopens()).
  */
 _mustcheck_
 int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
@@ -91,6 +96,10 @@ void journal_raise(struct journal *j, uint64_t seq);
 
 /** Entries in the journal now (appended and not trimmed). Any thread; 0 after an error. */
 uint64_t journal_count(struct journal *j);
+
+/** How many times the appender reopened the environment after LMDB gave it up (MDB_PANIC:
+ *  a commit could not write its meta page). Any thread. */
+uint64_t journal_reopens(const struct journal *j);
 
 /** Message for the last error on @p j (the appender's or a reader's; copied under a lock,
  *  thread-local, valid until the calling thread's next call). */

@@ -7,10 +7,11 @@
  * without an error check after every put, and a failed transaction is always aborted, which
  * leaves the environment exactly as it was.
  *
- * LMDB's codes become ours in one place, mdb_to_store(), which also records the message that
- * store_errmsg() returns. Two codes are handled before they get there: MDB_READERS_FULL
- * (stale reader slots of dead processes: mdb_reader_check() and retry) and MDB_MAP_RESIZED
- * (another process grew the map: adopt its size and retry).
+ * LMDB's codes become ours in one place, store_mdb_err() (mdb_err.c, shared with journal.c);
+ * mdb_to_store() calls it and records the message that store_errmsg() returns. Two codes are
+ * handled before they get there: MDB_READERS_FULL (stale reader slots of dead processes:
+ * mdb_reader_check() and retry) and MDB_MAP_RESIZED (another process grew the map: adopt its
+ * size and retry).
  *
  * The map can only be resized while this process has no write transaction open, so a batch
  * that hits MDB_MAP_FULL is aborted, the map doubled (up to max_map_size) and the whole batch
@@ -81,8 +82,8 @@
 #include "journal.h"
 #include "lease.h"
 #include "lw_attr.h"
+#include "mdb_err.h"
 #include "store.h"
-#include "store_impl.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
 #define DEFAULT_MAX_MAP_SIZE	(64ull << 30)
@@ -133,14 +134,16 @@ struct store {
 	uint64_t map_size;		/* the map's current size */
 	uint64_t max_map_size;
 	unsigned env_flags;		/* mdb_env_open() flags, kept for env_reopen() */
-	_Atomic uint64_t reopens;	/* store_reopens() */
-	unsigned inject_n;
-	int inject_err;
+	_Atomic uint64_t reopens;	/* store_reopens(): the bindings' environment */
+	_Atomic unsigned inject_n;	/* store_inject_failure(): the batch writer and the */
+	_Atomic int inject_err;		/* journal's appender take from it, without the lock */
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
 	struct journal *jrn;		/* the journal (store_journal_*); NULL: none */
 	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
 	void (*apply_hook)(void *arg, size_t i);	/* store_inject_apply_hook() */
 	void *apply_hook_arg;
+	uint64_t *apply_seqs;		/* the applier's scratch: store_journal_apply() keeps */
+	size_t apply_cap;		/* it (apply_cap entries) from call to call, under lock */
 	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
@@ -165,27 +168,6 @@ static void set_err(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->errmsg + len, sizeof(s->errmsg) - (size_t)len, fmt, ap);
 	va_end(ap);
-}
-
-/* The one place where MDB_* codes (and the errno values LMDB passes through) become ours
- * (journal.c uses it too). */
-int store_mdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return -ENOENT;
-	case MDB_MAP_FULL:
-		return STORE_E_FULL;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-		return STORE_E_CORRUPT;
-	case MDB_INCOMPATIBLE:
-		return STORE_E_SCHEMA;
-	default:
-		return rc > 0 ? -rc : STORE_E_IO;
-	}
 }
 
 static int mdb_to_store(struct store *s, int rc, const char *what)
@@ -736,15 +718,32 @@ uint64_t store_last_apply_ns(const struct store *s)
 	return s->last_apply_ns;
 }
 
+/* A failure store_inject_failure() armed: take one. @return its error, or 0 (none armed).
+ * Any thread; the message is the caller's to set. */
+static int take_injected(struct store *s)
+{
+	unsigned n = atomic_load_explicit(&s->inject_n, memory_order_relaxed);
+	int err;
+
+	do {
+		if (n == 0) {
+			return 0;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(&s->inject_n, &n, n - 1,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	err = atomic_load_explicit(&s->inject_err, memory_order_relaxed);
+	return err < 0 ? err : STORE_E_IO;
+}
+
 static int write_batch_locked(struct store *s, const struct dp_change *c, size_t n,
 			      uint64_t *gens)
 {
 	struct batch b = { .c = c, .n = n, .gens = gens };
 	int ret;
 
-	if (s->inject_n > 0) {
-		s->inject_n--;
-		ret = s->inject_err < 0 ? s->inject_err : STORE_E_IO;
+	ret = take_injected(s);
+	if (ret != 0) {
 		set_err(s, "injected failure (%s)", store_strerror(ret));
 		return ret;
 	}
@@ -916,7 +915,9 @@ static int env_reopen(struct store *s)
 
 uint64_t store_reopens(const struct store *s)
 {
-	return atomic_load_explicit(&s->reopens, memory_order_relaxed);
+	/* The journal's environment is given up and reopened the same way (journal.c). */
+	return atomic_load_explicit(&s->reopens, memory_order_relaxed) +
+	       (s->jrn != NULL ? journal_reopens(s->jrn) : 0);
 }
 
 void store_set_max_map_size(struct store *s, uint64_t max_map_size)
@@ -994,6 +995,7 @@ void store_close(struct store *s)
 		mdb_env_close(s->env);	/* closes the database handles too */
 	}
 	pthread_mutex_destroy(&s->lock);
+	free(s->apply_seqs);
 	free(s->dir);
 	free(s);
 }
@@ -1172,8 +1174,8 @@ const char *store_strerror(int err)
 /* An @p err that is not negative would read as success: such failures report STORE_E_IO. */
 void store_inject_failure(struct store *s, unsigned n, int err)
 {
-	s->inject_n = n;
-	s->inject_err = err;
+	atomic_store_explicit(&s->inject_err, err, memory_order_relaxed);
+	atomic_store_explicit(&s->inject_n, n, memory_order_relaxed);
 }
 
 int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens)
@@ -1221,12 +1223,54 @@ int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *a
 	return ret;
 }
 
-uint64_t store_count(struct store *s)
+/* Entries of @p db, under the lock (0 after an error, the message set). */
+static uint64_t count_db(struct store *s, enum db_id db)
 {
 	uint64_t ret;
 
 	pthread_mutex_lock(&s->lock);
-	ret = count_locked(s, DB_BINDINGS);
+	ret = count_locked(s, db);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+uint64_t store_count(struct store *s)
+{
+	return count_db(s, DB_BINDINGS);
+}
+
+/* write_txn_locked() under the store's lock. */
+static int write_txn(struct store *s, void (*fill)(struct store_txn *t, const void *arg),
+		     const void *arg)
+{
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	ret = write_txn_locked(s, fill, arg);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/*
+ * Look @p key up in @p db in one read transaction under the store's lock and hand the value
+ * to @p take, which runs under the lock: the value points into the map, valid only during the
+ * call. @return take's value, -ENOENT when the key is missing, or a store error.
+ */
+static int read_one(struct store *s, enum db_id db, const void *key, size_t klen,
+		    int (*take)(struct store *s, const MDB_val *v, void *arg), void *arg)
+{
+	struct store_txn t;
+	MDB_val v;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	txn_begin(s, &t, true);
+	if (txn_get(&t, db, key, klen, &v)) {
+		ret = take(s, &v, arg);
+	} else {
+		ret = t.ret ? t.ret : -ENOENT;
+	}
+	txn_end_read(&t);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -1252,13 +1296,9 @@ static void fill_config(struct store_txn *t, const void *arg)
 int store_config_put(struct store *s, const char *json, size_t len, uint64_t fingerprint)
 {
 	struct config_rec r = { .json = json, .len = len };
-	int ret;
 
 	lw_put64(r.fp, fingerprint);
-	pthread_mutex_lock(&s->lock);
-	ret = write_txn_locked(s, fill_config, &r);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return write_txn(s, fill_config, &r);
 }
 
 int store_config_get(struct store *s, char **json, uint64_t *fingerprint)
@@ -1303,39 +1343,37 @@ static void fill_clock_grace(struct store_txn *t, const void *arg)
 int store_clock_grace_put(struct store *s, uint64_t grace_s, uint64_t until)
 {
 	uint8_t v[16];
-	int ret;
 
 	lw_put64(v, grace_s);
 	lw_put64(v + 8, until);
-	pthread_mutex_lock(&s->lock);
-	ret = write_txn_locked(s, fill_clock_grace, v);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return write_txn(s, fill_clock_grace, v);
+}
+
+static int take_clock_grace(struct store *s, const MDB_val *v, void *arg)
+{
+	uint64_t *out = arg;	/* grace seconds, until */
+
+	if (v->mv_size != 16) {
+		set_err(s, "meta \"%s\": %zu bytes, not 16", META_CLOCK_GRACE, v->mv_size);
+		return STORE_E_CORRUPT;
+	}
+	out[0] = lw_get64(v->mv_data);
+	out[1] = lw_get64((const uint8_t *)v->mv_data + 8);
+	return 0;
 }
 
 int store_clock_grace_get(struct store *s, uint64_t *grace_s, uint64_t *until)
 {
-	struct store_txn t;
-	MDB_val v;
-	int ret = 0;
+	uint64_t g[2] = {0, 0};
+	int ret;
 
-	*grace_s = *until = 0;
-	pthread_mutex_lock(&s->lock);
-	txn_begin(s, &t, true);
-	if (txn_get(&t, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1, &v)) {
-		if (v.mv_size == 16) {
-			*grace_s = lw_get64(v.mv_data);
-			*until = lw_get64((const uint8_t *)v.mv_data + 8);
-		} else {
-			set_err(s, "meta \"%s\": %zu bytes, not 16", META_CLOCK_GRACE, v.mv_size);
-			ret = STORE_E_CORRUPT;
-		}
+	ret = read_one(s, DB_META, META_CLOCK_GRACE, sizeof(META_CLOCK_GRACE) - 1,
+		       take_clock_grace, g);
+	if (ret == -ENOENT) {
+		ret = 0;	/* never kept: no grace */
 	}
-	if (ret == 0 && t.ret != 0) {
-		ret = t.ret;
-	}
-	txn_end_read(&t);
-	pthread_mutex_unlock(&s->lock);
+	*grace_s = g[0];
+	*until = g[1];
 	return ret;
 }
 
@@ -1393,38 +1431,43 @@ out:
 	return ret;
 }
 
+struct fo_out {
+	void *buf;
+	size_t cap;
+	size_t *len;
+};
+
+static int take_fo(struct store *s, const MDB_val *v, void *arg)
+{
+	const struct fo_out *o = arg;
+
+	(void)s;
+	*o->len = v->mv_size;
+	if (v->mv_size > o->cap) {
+		return -ENOSPC;
+	}
+	if (v->mv_size > 0) {
+		memcpy(o->buf, v->mv_data, v->mv_size);	/* never memcpy(NULL, .., 0) */
+	}
+	return 0;
+}
+
 int store_fo_get(struct store *s, const char *name, void *buf, size_t cap, size_t *len)
 {
-	struct store_txn t;
+	struct fo_out o = {.buf = buf, .cap = cap, .len = len};
 	size_t nlen;
-	MDB_val v;
-	int ret = -EINVAL;
 
 	pthread_mutex_lock(&s->lock);
 	nlen = fo_name_len(s, name);
-	if (nlen == 0) {
-		goto out;
-	}
-	if (len == NULL || (buf == NULL && cap > 0)) {
+	if (nlen != 0 && (len == NULL || (buf == NULL && cap > 0))) {
 		set_err(s, "store_fo_get: no length or buffer");
-		goto out;
+		nlen = 0;
 	}
-	txn_begin(s, &t, true);
-	if (txn_get(&t, DB_FAILOVER, name, nlen, &v)) {
-		*len = v.mv_size;
-		if (v.mv_size > cap) {
-			ret = -ENOSPC;
-		} else {
-			memcpy(buf, v.mv_data, v.mv_size);
-			ret = 0;
-		}
-	} else {
-		ret = t.ret ? t.ret : -ENOENT;
-	}
-	txn_end_read(&t);
-out:
 	pthread_mutex_unlock(&s->lock);
-	return ret;
+	if (nlen == 0) {
+		return -EINVAL;
+	}
+	return read_one(s, DB_FAILOVER, name, nlen, take_fo, &o);
 }
 
 struct unacked_walk {
@@ -1515,12 +1558,7 @@ int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *ge
 
 uint64_t store_unacked_count(struct store *s)
 {
-	uint64_t ret;
-
-	pthread_mutex_lock(&s->lock);
-	ret = count_locked(s, DB_UNACKED);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return count_db(s, DB_UNACKED);
 }
 
 /* --- the journal: strict durability's commit path (journal.h), and its second stage --- */
@@ -1611,7 +1649,6 @@ static long journal_apply_locked(struct store *s, struct dp_change *out, uint64_
 
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max)
 {
-	uint64_t *seqs;
 	long ret;
 
 	if (s->jrn == NULL) {
@@ -1620,14 +1657,22 @@ long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens,
 	if (max == 0) {
 		return 0;
 	}
-	seqs = malloc(max * sizeof(*seqs));
-	if (seqs == NULL) {
-		return -ENOMEM;
-	}
 	pthread_mutex_lock(&s->lock);
-	ret = journal_apply_locked(s, out, gens, seqs, max);
+	/* The entries' sequence numbers go to a scratch array kept from call to call: the
+	 * applier asks for the same max every round, so it is allocated once, not per round
+	 * (65536 entries by default: 512 KiB, an mmap and munmap each time). */
+	if (s->apply_cap < max) {
+		uint64_t *seqs = realloc(s->apply_seqs, max * sizeof(*seqs));
+
+		if (seqs == NULL) {
+			pthread_mutex_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		s->apply_seqs = seqs;
+		s->apply_cap = max;
+	}
+	ret = journal_apply_locked(s, out, gens, s->apply_seqs, max);
 	pthread_mutex_unlock(&s->lock);
-	free(seqs);
 	return ret;
 }
 
@@ -1638,12 +1683,30 @@ static size_t trim_budget(size_t n)
 	return 2 * n + 1024;
 }
 
+/* A journal call failed with @p ret: its message becomes the store's. @return @p ret. */
+static int journal_failed(struct store *s, int ret)
+{
+	pthread_mutex_lock(&s->lock);
+	set_err(s, "journal: %s", journal_errmsg(s->jrn));
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 {
 	int ret;
 
 	if (s->jrn == NULL) {
 		return -EINVAL;
+	}
+	/* Fault injection reaches the journal's appends as it reaches store_write_batch(): in
+	 * strict journal mode this is the commit that a parked ACK waits for. */
+	ret = take_injected(s);
+	if (ret != 0) {
+		pthread_mutex_lock(&s->lock);
+		set_err(s, "journal: injected failure (%s)", store_strerror(ret));
+		pthread_mutex_unlock(&s->lock);
+		return ret;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!store_change_valid(&c[i])) {
@@ -1659,12 +1722,7 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 	ret = journal_append(s->jrn, c, n, atomic_load_explicit(&s->applied,
 								memory_order_acquire),
 			     trim_budget(n), NULL);
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 int store_journal_sync(struct store *s)
@@ -1675,12 +1733,7 @@ int store_journal_sync(struct store *s)
 		return -EINVAL;
 	}
 	ret = journal_sync(s->jrn);
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 int store_journal_trim(struct store *s)
@@ -1696,12 +1749,7 @@ int store_journal_trim(struct store *s)
 	if (ret == 0) {
 		ret = journal_sync(s->jrn);
 	}
-	if (ret != 0) {
-		pthread_mutex_lock(&s->lock);
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
-		pthread_mutex_unlock(&s->lock);
-	}
-	return ret;
+	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
 bool store_has_journal(const struct store *s)

@@ -254,10 +254,11 @@ const char *store_lmdb_version(void);
 const char *store_strerror(int err);
 
 /**
- * How many times the environment was closed and opened again since store_open(). LMDB marks
- * an environment unusable (MDB_PANIC) when a commit fails to write its meta page (EIO from
- * the disk); the next transaction then reopens it, which keeps every commit that succeeded
- * and nothing of the failed one. Any thread.
+ * How many times an environment was closed and opened again since store_open(): the
+ * bindings' and the journal's together. LMDB marks an environment unusable (MDB_PANIC) when a
+ * commit fails to write its meta page (EIO from the disk); the next transaction (for the
+ * journal: the next append) then reopens it, which keeps every commit that succeeded and
+ * nothing of the failed one. Any thread.
  */
 uint64_t store_reopens(const struct store *s);
 
@@ -270,8 +271,9 @@ uint64_t store_reopens(const struct store *s);
 void store_set_max_map_size(struct store *s, uint64_t max_map_size);
 
 /**
- * Fault injection for tests: the next @p n calls of store_write_batch() fail with @p err
- * before writing anything. 0 clears it.
+ * Fault injection for tests: the next @p n calls of store_write_batch() (and _gen) or
+ * store_journal_append() fail with @p err (STORE_E_IO when @p err is not negative) before
+ * writing anything. 0 clears it. Any thread.
  */
 void store_inject_failure(struct store *s, unsigned n, int err);
 
@@ -305,6 +307,9 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
  * @return how many (0: the bindings are up to date), -EINVAL (no journal), -ENOMEM, or a
  *         negative enum store_err (nothing applied; the entries stay in the journal).
  *         The single applier thread (the store's lock is held inside).
+ * @note The store keeps a scratch array of @p max entries from the first call on (grown only
+ *       when @p max grows, freed by store_close()): a round with the same @p max allocates
+ *       nothing, so -ENOMEM can come only from the first call or a larger @p max.
  */
 _mustcheck_
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);

@@ -37,31 +37,16 @@
 #include "stats.h"
 #include "worker.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define SEQ_HARNESS "fuzz_ctl_seq"
+#include "seq_env.h"
+#include "seq_engines.h"
 
-/* The harness's own bookkeeping and checks: no coverage feedback (they would only slow the
- * fuzzer and reward nothing of the code under test). */
-#if defined(__clang__)
-#define NOCOV __attribute__((no_sanitize("coverage")))
-#else
-#define NOCOV
-#endif
 
 #define N_WORKERS 2
 #define MAX_STEPS 200
 #define MAX_Q 64
 #define STOCK 4096
 #define STOCK_LOW 1536	/* > what MAX_STEPS commands can take, wipes included */
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "fuzz_ctl_seq: %s: ", #cond);          \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 static const char *cfg_json =
 	"{\"server\": {\"workers\": 2},"
@@ -156,47 +141,25 @@ static void setup_once(struct env *v)
 
 	v->snap.cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	CHECK(v->snap.cfg != NULL, "config: %s", err);
-	urcu_qsbr_register_thread();
 	v->rt.snap = &v->snap;
 	v->rt.n_workers = N_WORKERS;
-	v->rt.table = bt_table_new(dp_config_capacity(v->snap.cfg) + 16);
-	CHECK(v->rt.table != NULL, "table");
-	v->rt.table->seed = 0x5eed5eed5eed5eedULL;	/* replayable owners */
+	v->rt.table = seq_engines_new(v->snap.cfg, 16, v->e, N_WORKERS, STOCK);
 	/* Only their counters are read (cp_stats_sum): zeroes. */
 	v->rt.workers = aligned_alloc(64, N_WORKERS * sizeof(*v->rt.workers));
 	CHECK(v->rt.workers != NULL, "workers");
 	memset(v->rt.workers, 0, N_WORKERS * sizeof(*v->rt.workers));
 	cp_stats_init(&v->stats, &v->rt);
-	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		v->e[i] = calloc(1, sizeof(*v->e[i]));
-		CHECK(v->e[i] != NULL, "engine");
-		CHECK(bt_writer_init(&v->e[i]->writer, v->rt.table, (uint8_t)i, STOCK) == 0,
-		      "writer");
-	}
 	urcu_qsbr_thread_offline();	/* the control thread: online only around table use */
 	v->ready = true;
 }
 
-NOCOV static bool remove_cb(const struct bt_binding *b, void *arg)
-{
-	struct env *v = arg;
-
-	CHECK(b->owner < N_WORKERS, "record of %08x by worker %u", b->addr, b->owner);
-	CHECK(bt_remove(&v->e[b->owner]->writer, b) == 0, "remove %08x", b->addr);
-	return true;
-}
-
 NOCOV static void reset(struct env *v)
 {
-	bool low = false;
+	bool low;
 
 	urcu_qsbr_thread_online();
-	bt_foreach(v->rt.table, remove_cb, v);
-	urcu_qsbr_quiescent_state();
+	low = seq_table_clear(v->rt.table, v->e, N_WORKERS, STOCK_LOW);
 	urcu_qsbr_thread_offline();
-	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		low |= bt_writer_free(&v->e[i]->writer) < STOCK_LOW;
-	}
 	if (low) {
 		/* As fuzz_engine_seq: wait until every retired record is back with its writer. */
 		urcu_qsbr_barrier();
@@ -207,20 +170,8 @@ NOCOV static void reset(struct env *v)
 	memset(&v->mem, 0, sizeof(v->mem));
 	memset(v->ctr, 0, sizeof(v->ctr));
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		struct dp_engine *e = v->e[i];
-
-		e->id = i;
-		e->n_workers = N_WORKERS;
-		e->table = v->rt.table;
-		e->pools = v->snap.pools;
-		e->ctr = &v->ctr[i];
-		e->commit.ops = &dp_commit_mem_ops;
-		e->commit.ctx = &v->mem;
-		e->seq = 0;
-		e->tell = NULL;
-		e->fo = NULL;
-		e->ho_head = e->ho_count = 0;
-		memset(&e->flood, 0, sizeof(e->flood));
+		seq_engine_wire(v->e[i], i, N_WORKERS, v->rt.table, v->snap.pools, &v->ctr[i],
+				&dp_commit_mem_ops, &v->mem);
 	}
 	v->nq = 0;
 	v->refuse = false;
@@ -236,16 +187,10 @@ NOCOV static void reset(struct env *v)
 NOCOV static bool table_cb(const struct bt_binding *b, void *arg)
 {
 	struct env *v = arg;
-	const struct bt_binding *k;
 
-	CHECK(bt_lookup_addr(v->rt.table, b->addr) == b, "record of %08x not found", b->addr);
+	seq_check_record(v->rt.table, b);
 	CHECK(dp_config_scope_of(v->snap.cfg, b->addr) != NULL, "record of %08x in no scope",
 	      b->addr);
-	if (b->key.len > 0) {
-		k = bt_lookup_key(v->rt.table, &b->key);
-		CHECK(k == NULL || bt_key_equal(&k->key, &b->key),
-		      "record of %08x: its key finds another client's record", b->addr);
-	}
 	return true;
 }
 

@@ -42,15 +42,10 @@
 #include "engine.h"
 #include "../unit/reqbuild.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define SEQ_HARNESS "fuzz_engine_seq"
+#include "seq_env.h"
+#include "seq_engines.h"
 
-/* The harness's own bookkeeping and checks: no coverage feedback (they would only slow the
- * fuzzer and reward nothing of the code under test). */
-#if defined(__clang__)
-#define NOCOV __attribute__((no_sanitize("coverage")))
-#else
-#define NOCOV
-#endif
 
 #define SRV IP4(198, 18, 0, 1)
 #define RELAY IP4(198, 18, 5, 1)
@@ -139,16 +134,6 @@ static struct env env;
 
 /* FUZZ_TRACE set: print each step (to read a reproducer). */
 static bool trace;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "fuzz_engine_seq: %s: ", #cond);       \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 /* --- the commit sink: a bounded ring per worker, drained by the input ---------------- */
 
@@ -310,42 +295,16 @@ static void setup_once(struct env *v)
 
 	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	CHECK(v->cfg != NULL, "config: %s", err);
-	urcu_qsbr_register_thread();
-	v->table = bt_table_new(dp_config_capacity(v->cfg) + 8);
-	CHECK(v->table != NULL, "table");
-	v->table->seed = 0x5eed5eed5eed5eedULL;	/* replayable steering */
-	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		v->e[i] = calloc(1, sizeof(*v->e[i]));
-		CHECK(v->e[i] != NULL, "engine");
-		CHECK(bt_writer_init(&v->e[i]->writer, v->table, (uint8_t)i, STOCK) == 0, "writer");
-	}
+	v->table = seq_engines_new(v->cfg, 8, v->e, N_WORKERS, STOCK);
 	v->ready = true;
-}
-
-NOCOV static bool collect_cb(const struct bt_binding *b, void *arg)
-{
-	struct env *v = arg;
-
-	CHECK(b->owner < N_WORKERS, "record of %08x by worker %u", b->addr, b->owner);
-	CHECK(bt_remove(&v->e[b->owner]->writer, b) == 0, "remove %08x", b->addr);
-	return true;
 }
 
 NOCOV static void reset(struct env *v)
 {
-	bool low = false;
-
-	bt_foreach(v->table, collect_cb, v);
-	urcu_qsbr_quiescent_state();
-	for (uint32_t i = 0; i < N_WORKERS; i++) {
-		low |= bt_writer_free(&v->e[i]->writer) < STOCK_LOW;
-	}
-	if (low) {
-		/* Removed records come back to their writer after a grace period (call_rcu), onto
-		 * its returned stack, which bt_record_get() takes when its stock runs dry: wait for
-		 * them all. Rare (once per STOCK - STOCK_LOW records), and every input then starts
-		 * with at least STOCK_LOW free records: more than MAX_STEPS can use, so no input
-		 * depends on the call_rcu thread's timing. */
+	if (seq_table_clear(v->table, v->e, N_WORKERS, STOCK_LOW)) {
+		/* Wait for every removed record (seq_engines.h). Rare (once per STOCK - STOCK_LOW
+		 * records), and every input then starts with at least STOCK_LOW free records: more
+		 * than MAX_STEPS can use. */
 		urcu_qsbr_thread_offline();
 		urcu_qsbr_barrier();
 		urcu_qsbr_thread_online();
@@ -361,20 +320,10 @@ NOCOV static void reset(struct env *v)
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
 		struct dp_engine *e = v->e[i];
 
-		e->id = i;
-		e->n_workers = N_WORKERS;
-		e->table = v->table;
-		e->pools = v->pools;
-		e->ctr = &v->ctr[i];
-		e->commit.ops = &sink_ops;
-		e->commit.ctx = v;
-		e->seq = 0;
+		seq_engine_wire(e, i, N_WORKERS, v->table, v->pools, &v->ctr[i], &sink_ops, v);
 		e->tell = tell;
 		e->tell_ctx = v;
-		e->fo = NULL;
-		e->ho_head = e->ho_count = 0;
 		e->requeue_lost = &v->requeue_lost;
-		memset(&e->flood, 0, sizeof(e->flood));
 	}
 	memset(v->ctr, 0, sizeof(v->ctr));
 	memset(v->ring, 0, sizeof(v->ring));
@@ -689,18 +638,10 @@ NOCOV static bool reclaim_cb(const struct bt_binding *b, void *arg)
 NOCOV static bool table_cb(const struct bt_binding *b, void *arg)
 {
 	struct env *v = arg;
-	const struct bt_binding *k;
 
-	CHECK(bt_lookup_addr(v->table, b->addr) == b, "record of %08x not found by address",
-	      b->addr);
+	seq_check_record(v->table, b);
 	CHECK(b->state >= BT_FREE && (b->state <= BT_BACKUP || b->state == BT_OFFERED) &&
 	      b->state != BT_FREE, "record of %08x in state %u", b->addr, b->state);
-	if (b->key.len > 0) {
-		/* The key may find a newer record of the client, or none (bindings.h). */
-		k = bt_lookup_key(v->table, &b->key);
-		CHECK(k == NULL || bt_key_equal(&k->key, &b->key),
-		      "record of %08x: its key finds another client's record", b->addr);
-	}
 	return true;
 }
 

@@ -43,15 +43,9 @@
 #include "fo_msg.h"
 #include "fo_state.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define SEQ_HARNESS "fuzz_fo_seq"
+#include "seq_env.h"
 
-/* The harness's own bookkeeping and checks: no coverage feedback (they would only slow the
- * fuzzer and reward nothing of the code under test). */
-#if defined(__clang__)
-#define NOCOV __attribute__((no_sanitize("coverage")))
-#else
-#define NOCOV
-#endif
 
 #define WALL0 1700000000u
 #define MAX_STEPS 300
@@ -59,16 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* FUZZ_TRACE set: print each state event (to read a reproducer). */
 static bool trace;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "fuzz_fo_seq: %s: ", #cond);           \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 struct env {
 	struct fo_link *link;

@@ -18,40 +18,22 @@
 #include "lease.h"
 #include "committer.h"
 #include "store.h"
-
-struct env {
-	char dir[64];
-	struct store *s;
-	struct committer *c;
-};
+#include "store_fix.h"
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
 	struct store_opts so = {.sync = STORE_SYNC_STRICT};
-	char err[256];
+	struct store_fix *e;
 
-	snprintf(e->dir, sizeof(e->dir), "/tmp/lw-committer.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
-	e->s = store_open(e->dir, &so, err, sizeof(err));
-	if (e->s == NULL) {
-		fail_msg("store_open: %s", err);
-	}
-	*state = e;
+	store_fix_setup(state, "committer");
+	e = *state;
+	e->s = store_fix_open(e, &so);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	char cmd[128];
-
-	committer_free(e->c);
-	store_close(e->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
-	free(e);
-	return 0;
+	return store_fix_teardown(state);
 }
 
 static struct dp_change change(uint8_t worker, uint64_t seq, uint32_t addr)
@@ -75,7 +57,7 @@ static struct dp_change change(uint8_t worker, uint64_t seq, uint32_t addr)
 
 static void one_batch_many_workers(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 3};
 	struct store_binding b;
 
@@ -102,7 +84,7 @@ static void one_batch_many_workers(void **state)
 
 static void failed_commit_publishes_nothing(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1};
 	struct dp_change c = change(0, 1, 0xc6120001u);
 	struct store_binding b;
@@ -124,7 +106,7 @@ static void failed_commit_publishes_nothing(void **state)
 
 static void full_ring_refuses(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1, .ring_size = 4};
 
 	e->c = committer_new(e->s, &o);
@@ -148,7 +130,7 @@ static void full_ring_refuses(void **state)
 
 static void bad_options_refused(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts zero = {.n_workers = 0}, odd = {.n_workers = 1, .ring_size = 100};
 
 	assert_null(committer_new(e->s, &zero));
@@ -181,7 +163,7 @@ static void *produce(void *arg)
 
 static void threaded_group_commit(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 2, .ring_size = 1024};
 	struct producer p[2];
 	pthread_t th[2];
@@ -233,7 +215,7 @@ static struct dp_change tap_change(uint8_t worker, uint64_t seq)
 
 static void tap_only_fo_after_durable(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 2};
 	uint32_t got[128];
 	size_t n, want = 0;
@@ -293,7 +275,7 @@ static void tap_only_fo_after_durable(void **state)
 
 static void tap_overflow_counted(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1};
 	uint32_t got[16];
 
@@ -356,7 +338,7 @@ static void *tap_produce(void *arg)
 
 static void tap_threaded(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 2, .ring_size = 1024};
 	struct tap_producer p[2];
 	pthread_t th[2];
@@ -413,7 +395,7 @@ static void tap_threaded(void **state)
  */
 static void tap_generation_guards_the_unacked_delete(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1};
 	struct dp_change c = change(0, 1, 0xc6120042);
 	uint32_t got[4], a = c.addr;

@@ -31,6 +31,7 @@
 #include "journal.h"
 #include "lease.h"
 #include "store.h"
+#include "store_fix.h"
 
 #define BASE	0xc0000200u	/* 192.0.2.0 */
 #define N_ADDR	300
@@ -39,60 +40,29 @@
 #define GROUP	100
 #define CRASHED	42
 
-struct fix {
-	char tmp[64];
-	char dir[96];
-	char jdir[128];
-	char err[512];
-};
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->tmp, "/tmp/lw-journal-XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
-	snprintf(f->dir, sizeof(f->dir), "%s/db", f->tmp);
-	snprintf(f->jdir, sizeof(f->jdir), "%s/db/journal", f->tmp);
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return store_fix_setup(state, "journal");
 }
 
 static int teardown(void **state)
 {
-	struct fix *f = *state;
-
-	assert_int_equal(nftw(f->tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
-	free(f);
-	return 0;
+	return store_fix_teardown(state);
 }
 
 /* NULL on failure (the message in f->err): usable in a child, where cmocka cannot assert. */
-static struct store *try_open(struct fix *f, bool journal)
+static struct store *try_open(struct store_fix *f, bool journal)
 {
 	struct store_opts o = {.sync = STORE_SYNC_STRICT, .journal = journal};
 
-	return store_open(f->dir, &o, f->err, sizeof(f->err));
+	return store_fix_try_open(f, &o);
 }
 
-static struct store *open_store(struct fix *f, bool journal)
+static struct store *open_store(struct store_fix *f, bool journal)
 {
-	struct store *s = try_open(f, journal);
+	struct store_opts o = {.sync = STORE_SYNC_STRICT, .journal = journal};
 
-	if (s == NULL) {
-		print_error("store_open: %s\n", f->err);
-	}
-	assert_non_null(s);
-	return s;
+	return store_fix_open(f, &o);
 }
 
 /*
@@ -194,7 +164,7 @@ static void assert_workload(struct store *s, unsigned n)
 
 static void test_append_read(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change in[5], out[8];
 	uint64_t seqs[8], last = 0;
 	struct journal *j;
@@ -260,7 +230,7 @@ static void test_append_read(void **state)
 
 static void test_store_apply(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change out[N_CHG];
 	uint64_t gens[N_CHG];
 	struct store *s = open_store(f, true);
@@ -313,7 +283,7 @@ static void die(void *arg, size_t i)
 }
 
 /* The child: journal the workload, bring part of it into the bindings, die at @p at. */
-static void crash_child(struct fix *f, enum crash_at at)
+static void crash_child(struct store_fix *f, enum crash_at at)
 {
 	static struct dp_change out[N_CHG];
 	struct store *s = try_open(f, true);
@@ -345,7 +315,7 @@ static void crash_child(struct fix *f, enum crash_at at)
 	_exit(CRASHED);
 }
 
-static void crash_and_recover(struct fix *f, enum crash_at at, bool journal)
+static void crash_and_recover(struct store_fix *f, enum crash_at at, bool journal)
 {
 	struct store *s;
 	int status = 0;
@@ -402,7 +372,7 @@ static void test_crash_reopen_without_journal(void **state)
 
 static void test_committer_journal(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct store *s = open_store(f, true);
 	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true,
 				   .max_lag = 8};

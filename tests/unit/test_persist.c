@@ -2,8 +2,10 @@
  * The control thread's view of a store outage (persist.c): a store held full at
  * server.store-max-size raises event=store-unavailable reason=full once (not per failed
  * retry), its counters grow, and raising the limit live (cp_persist_reconfigure(), as a
- * config reload does) lets the held batch in and logs event=store-recovered. The store is
- * real LMDB with a 1 MiB map; the committer is driven by hand (committer_round()).
+ * config reload does) lets the held batch in and logs event=store-recovered. A strict
+ * store's journal appends that fail (a disk error, injected) raise event=store-unavailable
+ * reason=io the same way, and no reply is released meanwhile. The store is real LMDB with a
+ * 1 MiB map; the committer is driven by hand (committer_round()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -166,10 +168,61 @@ static void full_store_outage_is_an_event_and_recovers(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * Strict durability commits through the journal: appends that fail are an outage
+ * (event=store-unavailable reason=io, once), the change's reply is not released while it
+ * lasts, and the first good append ends it (event=store-recovered).
+ */
+static void journal_append_outage_is_an_event_and_recovers(void **state)
+{
+	char dir[64], cmd[128];
+	struct dp_config *cfg;
+	struct cp_persist p;
+	struct dp_change c;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lw-persist.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	cfg = config(dir, 4);
+	capture();
+	assert_int_equal(cp_persist_open(&p, cfg), 0);
+	assert_true(store_has_journal(p.store));
+	memset(&c, 0, sizeof(c));
+	c.seq = 1;
+	c.addr = 0xc6120064u;	/* 198.18.0.100 */
+	c.state = BT_ACTIVE;
+	c.start = 1;
+	c.ends = 2;
+	c.key.type = DP_KEY_HWADDR;
+	c.key.len = 7;
+	c.key.data[0] = 1;
+	assert_int_equal(p.sink.ops->post(p.sink.ctx, &c), 0);
+	store_inject_failure(p.store, 3, STORE_E_IO);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(committer_round(p.committer), STORE_E_IO);
+		cp_persist_check(&p);
+		assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 0);
+	}
+	assert_int_equal(count(logged(), "event=store-unavailable reason=io"), 1);
+	assert_int_equal(count(logged(), "event=store-recovered"), 0);
+	assert_int_equal(committer_round(p.committer), 1);
+	assert_int_equal(committer_round(p.committer), 0);	/* flush */
+	cp_persist_check(&p);
+	assert_int_equal(count(logged(), "event=store-recovered"), 1);
+	assert_non_null(strstr(logged(), "failed-commits=3"));
+	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 1);
+	cp_persist_close(&p);
+	release();
+	dp_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_store_outage_is_an_event_and_recovers),
+		cmocka_unit_test(journal_append_outage_is_an_event_and_recovers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

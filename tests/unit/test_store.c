@@ -27,54 +27,25 @@
 #include "byteorder.h"
 #include "lease.h"
 #include "store.h"
+#include "store_fix.h"
 
 #define BASE 0xc0000200u	/* 192.0.2.0 */
 
-struct fix {
-	char tmp[64];
-	char dir[96];
-	char err[512];
-};
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	strcpy(f->tmp, "/tmp/lw-store-XXXXXX");
-	assert_non_null(mkdtemp(f->tmp));
-	snprintf(f->dir, sizeof(f->dir), "%s/db", f->tmp);
-	*state = f;
-	return 0;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return store_fix_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-	struct fix *f = *state;
-
-	assert_int_equal(nftw(f->tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
-	free(f);
-	return 0;
+	return store_fix_teardown(state);
 }
 
-static struct store *open_store(struct fix *f, enum store_sync sync)
+static struct store *open_store(struct store_fix *f, enum store_sync sync)
 {
 	struct store_opts o = { .sync = sync };
-	struct store *s = store_open(f->dir, &o, f->err, sizeof(f->err));
 
-	if (!s) {
-		print_error("store_open: %s\n", f->err);
-	}
-	assert_non_null(s);
-	return s;
+	return store_fix_open(f, &o);
 }
 
 static void hw_key(struct dp_client_key *k, unsigned n)
@@ -205,7 +176,7 @@ static void check_sample(struct store *s, const struct dp_change *c, unsigned n)
 
 static void test_round_trip(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change c[8];
 	struct store_binding b;
 	struct stat st;
@@ -223,7 +194,7 @@ static void test_round_trip(void **state)
 
 static void test_reopen(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change c[8];
 	unsigned n = sample(c);
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
@@ -238,7 +209,7 @@ static void test_reopen(void **state)
 
 static void test_free_deletes(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k1, k2;
 	struct dp_change c[3];
 	struct store_binding b;
@@ -275,7 +246,7 @@ static void test_free_deletes(void **state)
 
 static void test_later_change_wins(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k1, k2, k3;
 	struct dp_change c[6];
 	struct store_binding b;
@@ -307,7 +278,7 @@ static void test_later_change_wins(void **state)
 
 static void test_client_index_follows(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k1, k2;
 	struct dp_change c[2];
 	struct store_binding b;
@@ -410,7 +381,7 @@ static void *read_file(const char *dir, const char *name, size_t *len)
 
 /* store_open must refuse @p f's environment with a message containing @p want, and not
  * change a byte of its data file. */
-static void assert_refused(struct fix *f, const char *want)
+static void assert_refused(struct store_fix *f, const char *want)
 {
 	struct store_opts o = { .sync = STORE_SYNC_STRICT };
 	size_t len0, len1;
@@ -434,7 +405,7 @@ static void assert_refused(struct fix *f, const char *want)
 	free(after);
 }
 
-static void make_store(struct fix *f)
+static void make_store(struct store_fix *f)
 {
 	struct dp_change c[8];
 	unsigned n = sample(c);
@@ -446,7 +417,7 @@ static void make_store(struct fix *f)
 
 static void test_schema_refused(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	uint8_t v[8] = { 0, 0, 0, 7 };
 	char want[256];
 
@@ -468,7 +439,7 @@ static void test_schema_refused(void **state)
 
 static void test_layout_refused(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	char buf[128];
 	long n;
 
@@ -485,7 +456,7 @@ static void test_layout_refused(void **state)
 
 static void test_meta_missing_refused(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	/* Somebody else's environment: a named database but no meta. */
 	raw_put(f->dir, "foo", "k", 1, "v", 1);
@@ -494,7 +465,7 @@ static void test_meta_missing_refused(void **state)
 
 static void test_meta_without_schema_refused(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 
 	raw_put(f->dir, "meta", "other", 5, "v", 1);
 	assert_refused(f, "meta has no schema version");
@@ -502,7 +473,7 @@ static void test_meta_without_schema_refused(void **state)
 
 static void test_empty_env_is_fresh(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	MDB_env *env;
 	uint8_t v[4];
 	struct store *s;
@@ -605,7 +576,7 @@ static size_t raw_entries(const char *dir, const char *db)
 }
 
 /* @p rec at BASE + 5 must be reported corrupt by load and get; rewriting @p heal heals it. */
-static void expect_corrupt(struct fix *f, const char *name, const uint8_t *rec, size_t len,
+static void expect_corrupt(struct store_fix *f, const char *name, const uint8_t *rec, size_t len,
 			   const struct dp_change *heal)
 {
 	uint8_t akey[4] = { 0xc0, 0x00, 0x02, 0x05 };	/* BASE + 5 */
@@ -658,7 +629,7 @@ static void test_corrupt_record(void **state)
 		{ "trailing byte", -1, 0, 1 },
 		{ "missing byte", -1, 0, -1 },
 	};
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[2], x;
 	struct collect col;
@@ -727,7 +698,7 @@ static void test_corrupt_record(void **state)
 /* Version 2 carries hw (0 to DP_HW_MAX bytes) through a write, a reopen and a load. */
 static void test_hw_round_trip(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[4];
 	struct store_binding b;
@@ -785,7 +756,7 @@ static void test_hw_round_trip(void **state)
 /* A store written before version 2 still loads (hw_len 0), and is rewritten as version 2. */
 static void test_v1_record_loads(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k1, k2;
 	struct dp_change c[3];
 	struct store_binding b;
@@ -849,7 +820,7 @@ static void test_v1_record_loads(void **state)
 /* A BACKUP binding may have no client: stored with an empty key, in no client's index. */
 static void test_backup_empty_key(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k1, k2;
 	struct dp_change c[3];
 	struct store_binding b;
@@ -910,7 +881,7 @@ static void test_empty_key_refused(void **state)
 {
 	static const uint8_t states[] = { BT_ACTIVE, BT_EXPIRED, BT_RELEASED, BT_ABANDONED,
 					  BT_RESET };
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[2];
 	struct store_binding b;
@@ -971,7 +942,7 @@ static void assert_unacked(struct store *s, const uint32_t *want, unsigned n)
 /* DP_CHANGE_FO changes enter "unacked" with their binding, atomically; others never. */
 static void test_unacked(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[8];
 	struct store_binding b;
@@ -1074,7 +1045,7 @@ static void test_unacked(void **state)
  */
 static void test_unacked_generation(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[3];
 	uint64_t gens[3] = {9, 9, 9};
@@ -1152,7 +1123,7 @@ static void test_unacked_generation(void **state)
 
 static void test_fo_records(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	static uint8_t big[4097];
 	char name[80], buf[8];
 	size_t len = 0;
@@ -1240,7 +1211,7 @@ static int count_cb(const struct store_binding *b, void *arg)
 
 static void test_load_stops(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change c[8];
 	unsigned n = sample(c), seen = 0;
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
@@ -1253,7 +1224,7 @@ static void test_load_stops(void **state)
 
 static void test_map_full(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct store_opts o = {
 		.sync = STORE_SYNC_STRICT,
 		.map_size = 64 << 10,
@@ -1326,7 +1297,7 @@ static void test_map_full(void **state)
 
 static void test_bad_opts(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct store_opts o = { .map_size = 1 << 20, .max_map_size = 1 << 19 };
 
 	assert_null(store_open(f->dir, &o, f->err, sizeof(f->err)));
@@ -1345,7 +1316,7 @@ static void test_bad_opts(void **state)
 
 static void test_inject_failure(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[3];
 	struct store_binding b;
@@ -1375,7 +1346,7 @@ static void test_inject_failure(void **state)
 
 static void test_invalid_change(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_client_key k;
 	struct dp_change c[2];
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
@@ -1398,7 +1369,7 @@ static void test_invalid_change(void **state)
 
 static void test_relaxed(void **state)
 {
-	struct fix *f = *state;
+	struct store_fix *f = *state;
 	struct dp_change c[8];
 	unsigned n = sample(c);
 	struct store *s = open_store(f, STORE_SYNC_RELAXED);

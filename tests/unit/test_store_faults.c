@@ -8,6 +8,10 @@
  *     store reopens it on the next transaction and keeps what was committed before.
  *   - the map is full at its limit (a real MDB_MAP_FULL, with a tiny map): the batch fails
  *     as "store full", nothing is published, and raising the limit lets the same batch in.
+ *   - strict journal mode (the journal is the commit an ACK waits for): an append that fails
+ *     (store_inject_failure() reaches it) publishes nothing and counts an outage until an
+ *     append succeeds; a failed meta page write of the journal's own environment
+ *     (MDB_PANIC) is survived by reopening it, as the bindings' is.
  *
  * The seam is symbol interposition, which costs production code nothing: this executable
  * defines fdatasync(), fsync() and pwrite(), so LMDB's calls (liblmdb.so or .a) land here.
@@ -28,6 +32,7 @@
 #include "committer.h"
 #include "lease.h"
 #include "store.h"
+#include "store_fix.h"
 
 #define BASE 0xc0000200u	/* 192.0.2.0 */
 
@@ -86,50 +91,46 @@ ssize_t lw_pwrite_plain(int fd, const void *buf, size_t len, off_t off)
 
 /* --- fixture -------------------------------------------------------------------------- */
 
-struct env {
-	char dir[64];
-	struct store *s;
-	struct committer *c;
-};
-
-static struct store *open_store(struct env *e, uint64_t map, uint64_t max)
+static struct store *open_store(struct store_fix *e, uint64_t map, uint64_t max)
 {
 	struct store_opts so = {.sync = STORE_SYNC_STRICT, .map_size = map, .max_map_size = max};
-	char err[256];
-	struct store *s = store_open(e->dir, &so, err, sizeof(err));
 
-	if (s == NULL) {
-		fail_msg("store_open: %s", err);
-	}
-	return s;
+	return store_fix_open(e, &so);
+}
+
+/* Strict, with a journal; a committer in journal mode over it (driven by hand). */
+static void open_journaled(struct store_fix *e)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .journal = true};
+	struct committer_opts o = {.n_workers = 1, .journal = true};
+
+	e->s = store_fix_open(e, &so);
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+}
+
+/* Close the committer and the store and open both again: what a restart finds. */
+static void restart_journaled(struct store_fix *e)
+{
+	committer_free(e->c);
+	e->c = NULL;
+	store_close(e->s);
+	e->s = NULL;
+	open_journaled(e);
 }
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-
-	assert_non_null(e);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/lw-faults.XXXXXX");
-	assert_non_null(mkdtemp(e->dir));
 	fail_sync = 0;
 	fail_meta = 0;
-	*state = e;
-	return 0;
+	return store_fix_setup(state, "faults");
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	char cmd[128];
-
 	fail_sync = 0;
 	fail_meta = 0;
-	committer_free(e->c);
-	store_close(e->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	assert_int_equal(system(cmd), 0);
-	free(e);
-	return 0;
+	return store_fix_teardown(state);
 }
 
 static struct dp_change change(uint8_t worker, uint64_t seq, uint32_t addr)
@@ -163,7 +164,7 @@ static void post(struct committer *c, const struct dp_change *ch)
 /* fdatasync() fails once: the batch fails, is not visible, and the retry writes it. */
 static void sync_eio_fails_the_batch_then_recovers(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct dp_change c[2] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2)};
 	struct store_binding b;
 
@@ -190,7 +191,7 @@ static void sync_eio_fails_the_batch_then_recovers(void **state)
  */
 static void meta_eio_reopens_the_environment(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct dp_change c[3] = {change(0, 1, BASE + 1), change(0, 2, BASE + 2),
 				 change(0, 3, BASE + 3)};
 	struct store_binding b;
@@ -219,7 +220,7 @@ static void meta_eio_reopens_the_environment(void **state)
  */
 static void committer_counts_io_failures_and_recovers(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1};
 	const struct committer_stats *st;
 	struct dp_change ch = change(0, 1, BASE + 7);
@@ -254,7 +255,7 @@ static void committer_counts_io_failures_and_recovers(void **state)
  */
 static void map_full_holds_the_batch_until_the_limit_rises(void **state)
 {
-	struct env *e = *state;
+	struct store_fix *e = *state;
 	struct committer_opts o = {.n_workers = 1, .max_batch = 16};
 	const struct committer_stats *st;
 	struct store_binding b;
@@ -295,6 +296,90 @@ static void map_full_holds_the_batch_until_the_limit_rises(void **state)
 	assert_int_equal(store_get(e->s, BASE + (uint32_t)seq, &b), 0);
 }
 
+/*
+ * Journal mode, appends fail (injected, as a disk error): the change is not journaled and
+ * its ACK stays parked (nothing durable is published) while the outage lasts, the failures
+ * are counted as I/O and "failing" is on (what persist.c turns into event=store-unavailable);
+ * the first good append ends the outage, its flush publishes the change, and the bindings
+ * and a restart hold it.
+ */
+static void journal_append_failure_holds_the_ack(void **state)
+{
+	struct store_fix *e = *state;
+	const struct committer_stats *st;
+	struct dp_change ch = change(0, 1, BASE + 11);
+	struct store_binding b;
+
+	open_journaled(e);
+	st = committer_stats(e->c);
+	post(e->c, &ch);
+	store_inject_failure(e->s, 2, -EIO);
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(committer_round(e->c), -EIO);
+		assert_int_equal(committer_ops.durable(e->c, 0), 0);	/* no ACK leaves */
+		assert_int_equal(store_journal_count(e->s), 0);		/* nothing journaled */
+		assert_true(atomic_load(&st->failing));
+		assert_int_equal(atomic_load(&st->io_failures), (uint64_t)i);
+		assert_int_equal(atomic_load(&st->last_error), -EIO);
+	}
+	assert_non_null(strstr(store_errmsg(e->s), "journal: injected failure"));
+	assert_int_equal(committer_round(e->c), 1);		/* the disk is back */
+	assert_false(atomic_load(&st->failing));
+	assert_int_equal(committer_ops.durable(e->c, 0), 0);	/* until its flush */
+	assert_int_equal(committer_round(e->c), 0);		/* nothing new: flush */
+	assert_int_equal(committer_ops.durable(e->c, 0), 1);
+	assert_int_equal(atomic_load(&st->failures), 2);
+	assert_int_equal(committer_apply_round(e->c), 1);
+	assert_int_equal(store_get(e->s, BASE + 11, &b), 0);
+	restart_journaled(e);
+	assert_int_equal(store_get(e->s, BASE + 11, &b), 0);
+}
+
+/*
+ * Journal mode, the journal's meta page write fails: LMDB gives the journal's environment up
+ * (MDB_PANIC). Without a reopen every later append would fail for good and no ACK would ever
+ * leave again; with it the next append succeeds, the reopen is counted (store_reopens(), the
+ * committer's store_reopens: event=store-reopened), the failed group was not journaled,
+ * and what was journaled before the failure is still there (also after a restart).
+ */
+static void journal_meta_eio_reopens_the_journal(void **state)
+{
+	struct store_fix *e = *state;
+	const struct committer_stats *st;
+	struct dp_change c[3] = {change(0, 1, BASE + 31), change(0, 2, BASE + 32),
+				 change(0, 3, BASE + 33)};
+	struct store_binding b;
+
+	open_journaled(e);
+	st = committer_stats(e->c);
+	post(e->c, &c[0]);
+	assert_int_equal(committer_round(e->c), 1);
+	assert_int_equal(committer_round(e->c), 0);
+	assert_int_equal(committer_ops.durable(e->c, 0), 1);
+	post(e->c, &c[1]);
+	fail_meta = 1;
+	assert_int_equal(committer_round(e->c), -EIO);		/* the meta write fails */
+	assert_int_equal(fail_meta, 0);
+	assert_int_equal(committer_ops.durable(e->c, 0), 1);
+	assert_true(atomic_load(&st->failing));
+	assert_int_equal(store_reopens(e->s), 0);
+	/* The disk works again: the next append reopens the journal and takes the batch. */
+	post(e->c, &c[2]);
+	assert_int_equal(committer_round(e->c), 2);
+	assert_int_equal(store_reopens(e->s), 1);
+	assert_int_equal(atomic_load(&st->store_reopens), 1);
+	assert_false(atomic_load(&st->failing));
+	assert_int_equal(committer_round(e->c), 0);
+	assert_int_equal(committer_ops.durable(e->c, 0), 3);
+	assert_int_equal(store_journal_count(e->s), 3);		/* each change once */
+	assert_int_equal(committer_apply_round(e->c), 3);
+	assert_int_equal(store_reopens(e->s), 1);
+	restart_journaled(e);
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(store_get(e->s, BASE + 30 + (uint32_t)i, &b), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +391,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(map_full_holds_the_batch_until_the_limit_rises,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_append_failure_holds_the_ack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(journal_meta_eio_reopens_the_journal, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -589,8 +589,13 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 		return;
 	}
 	/* The frame itself is handled as ever (an ARP request for us is answered), then the
-	 * conflict, which reuses the worker's parse scratch. */
-	handle_parsed(w, cfg, m, kind, steered);
+	 * conflict, which reuses the worker's parse scratch. A reply that answers our probe
+	 * is counted as a conflict, not as a frame the parser refuses. */
+	if (i >= 0 && kind < 0) {
+		rte_pktmbuf_free(m);
+	} else {
+		handle_parsed(w, cfg, m, kind, steered);
+	}
 	if (i >= 0) {
 		probe_conflict(w, cfg, i, &a);
 	}

@@ -2,7 +2,9 @@
  * Conflict detection (dataplane/probe.h) in a real worker: an EAL without hugepages, a
  * net_ring loopback port (what the worker transmits comes back on the port's RX queue, where
  * the test reads it), an LMDB store and the committer driven by hand. Time is the TSC the test
- * hands to dp_worker_probe_poll().
+ * hands to dp_worker_probe_poll(). Two workers: the clients are worker 0's (the port has one
+ * queue, which worker 0 transmits on); worker 1 only receives answers to worker 0's probes,
+ * which it must steer to worker 0.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -53,7 +55,7 @@ static int setup(void **state)
 	char *eal[] = {"test_conflict", "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
 		       "--log-level=*:error", "--lcores=0@0", NULL};
 	struct store_opts so = {.sync = STORE_SYNC_STRICT};
-	struct committer_opts co = {.n_workers = 1};
+	struct committer_opts co = {.n_workers = 2};
 	char err[512];
 	struct dp_config *cfg;
 	int rc;
@@ -84,9 +86,9 @@ static int setup(void **state)
 	rt.mp = rte_pktmbuf_pool_create("t_mbufs", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	assert_non_null(rt.mp);
 	rt.table = bt_table_new(dp_config_capacity(cfg));
-	assert_null(dp_runtime_publish(&rt, cfg, dp_pools_new(cfg, 1), &rc));
+	assert_null(dp_runtime_publish(&rt, cfg, dp_pools_new(cfg, 2), &rc));
 	assert_int_equal(rc, 0);
-	assert_int_equal(dp_workers_init(&rt, 1), 0);
+	assert_int_equal(dp_workers_init(&rt, 2), 0);
 	if (dp_ports_start(rt.snap->cfg, 1, rt.mp, rt.ports, err, sizeof(err)) != 0) {
 		fail_msg("ports: %s", err);
 	}
@@ -129,6 +131,25 @@ static struct rte_mbuf *frame_of(const uint8_t *p, size_t len)
 	m->pkt_len = (uint32_t)len;
 	m->port = 0;
 	return m;
+}
+
+/* The first client from @p base on (chaddr 02:00:00:00:hi:lo) that worker 0 owns. */
+static uint16_t mac(uint16_t base)
+{
+	for (uint16_t lo = base;; lo++) {
+		struct reqbuf r;
+		struct dhcp4_msg msg;
+		struct dp_client_key key;
+
+		rb_begin(&r, lo, lo);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_end(&r);
+		assert_int_equal(dhcp4_parse(&msg, r.b, r.len), DHCP4_OK);
+		assert_int_equal(dp_engine_client_key(rt.snap->cfg, &msg, 0, &key), 0);
+		if (bt_key_owner(rt.table, &key, rt.n_workers) == 0) {
+			return lo;
+		}
+	}
 }
 
 /* A DISCOVER from client @p mac_lo, direct (giaddr 0) or through the relay @p giaddr. */
@@ -223,8 +244,9 @@ static uint64_t later(void)
 	dp_worker_flush(&rt.workers[0]); \
 } while (0)
 
-/* What a host that owns @p spa answers to an ARP probe. */
-static void inject_arp_reply(uint32_t spa, const uint8_t sha[6], uint8_t hlen)
+/* What a host that owns @p spa answers to an ARP probe, received by worker @p w. */
+static void inject_arp_reply_on(struct dp_worker *w, uint32_t spa, const uint8_t sha[6],
+				uint8_t hlen)
 {
 	uint8_t b[60] = {0};
 	struct rte_mbuf *m;
@@ -241,8 +263,13 @@ static void inject_arp_reply(uint32_t spa, const uint8_t sha[6], uint8_t hlen)
 	lw_put32(b + 28, spa);
 	memcpy(b + 32, rt.ports[0].mac.addr_bytes, 6);
 	m = frame_of(b, sizeof(b));
-	dp_worker_handle_burst(&rt.workers[0], &m, 1);
-	dp_worker_flush(&rt.workers[0]);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+}
+
+static void inject_arp_reply(uint32_t spa, const uint8_t sha[6], uint8_t hlen)
+{
+	inject_arp_reply_on(&rt.workers[0], spa, sha, hlen);
 }
 
 /* The echo reply of @p from (through the relay) to our probe with sequence @p seq. */
@@ -270,11 +297,12 @@ static void arp_probe_then_offer(void **state)
 	struct dp_worker *w = &rt.workers[0];
 	uint64_t sent0 = w->ctr.probes_sent;
 	const struct bt_binding *b;
+	uint16_t c = mac(0x10);
 	struct sent s;
 	uint32_t x;
 
 	(void)state;
-	discover(1, 0);
+	discover(c, 0);
 	s = collect();
 	assert_int_equal(s.arp, 1);			/* the probe, not the OFFER */
 	assert_int_equal(s.offer, 0);
@@ -289,7 +317,7 @@ static void arp_probe_then_offer(void **state)
 	/* Not yet timed out: nothing. */
 	assert_int_equal(dp_worker_probe_poll(w, rte_rdtsc()), 0);
 	/* A copy of the DISCOVER meanwhile is dropped: the first is answered. */
-	discover(1, 0);
+	discover(c, 0);
 	s = collect();
 	assert_int_equal(s.arp + s.offer, 0);
 	assert_int_equal(w->ctr.drop[DP_DROP_PROBE_PENDING], 1);
@@ -302,7 +330,7 @@ static void arp_probe_then_offer(void **state)
 	assert_int_equal(w->probes.n, 0);
 
 	/* A repeated DISCOVER within the hold is not probed again. */
-	discover(1, 0);
+	discover(c, 0);
 	s = collect();
 	assert_int_equal(s.offer, 1);
 	assert_int_equal(s.arp, 0);
@@ -320,7 +348,7 @@ static void arp_answer_abandons_and_probes_next(void **state)
 	(void)state;
 	while (dp_worker_conflict_pop(w, &ev)) {
 	}
-	discover(2, 0);
+	discover(mac(0x20), 0);
 	s = collect();
 	assert_int_equal(s.arp, 1);
 	x = s.arp_tpa;
@@ -364,7 +392,7 @@ static void bad_answers_are_ignored(void **state)
 	uint32_t x;
 
 	(void)state;
-	discover(3, 0);
+	discover(mac(0x30), 0);
 	s = collect();
 	assert_int_equal(s.arp, 1);
 	x = s.arp_tpa;
@@ -397,7 +425,7 @@ static void icmp_probe_through_a_relay(void **state)
 	uint16_t seq;
 
 	(void)state;
-	discover(4, IP4(198, 18, 4, 1));
+	discover(mac(0x40), IP4(198, 18, 4, 1));
 	s = collect();
 	assert_int_equal(s.icmp, 1);
 	assert_int_equal(s.arp + s.offer, 0);
@@ -429,7 +457,7 @@ static void icmp_probe_through_a_relay(void **state)
 	/* Another client; its candidate answers. */
 	while (dp_worker_conflict_pop(w, &ev)) {
 	}
-	discover(5, IP4(198, 18, 4, 1));
+	discover(mac(0x50), IP4(198, 18, 4, 1));
 	s = collect();
 	assert_int_equal(s.icmp, 1);
 	x = s.icmp_dst;
@@ -457,7 +485,7 @@ static void no_attempts_no_probe(void **state)
 	struct sent s;
 
 	(void)state;
-	discover(6, IP4(198, 18, 8, 1));
+	discover(mac(0x60), IP4(198, 18, 8, 1));
 	s = collect();
 	assert_int_equal(s.offer, 1);
 	assert_int_equal(s.arp + s.icmp, 0);
@@ -470,10 +498,11 @@ static void candidates_are_bounded(void **state)
 	struct dp_worker *w = &rt.workers[0];
 	uint64_t conflicts = w->ctr.conflicts;
 	struct dp_conflict_event ev;
+	uint16_t c = mac(0x70);
 	struct sent s;
 
 	(void)state;
-	discover(7, 0);
+	discover(c, 0);
 	s = collect();
 	for (unsigned k = 0; k < DP_PROBE_CANDIDATES; k++) {
 		assert_int_equal(s.arp, 1);
@@ -489,12 +518,50 @@ static void candidates_are_bounded(void **state)
 	while (dp_worker_conflict_pop(w, &ev)) {
 	}
 	/* The retransmission starts over. */
-	discover(7, 0);
+	discover(c, 0);
 	s = collect();
 	assert_int_equal(s.arp, 1);
 	time_out();
 	s = collect();
 	assert_int_equal(s.offer, 1);
+}
+
+static void answer_on_another_queue_reaches_the_prober(void **state)
+{
+	struct dp_worker *w0 = &rt.workers[0], *w1 = &rt.workers[1];
+	uint64_t conflicts = w0->ctr.conflicts, steered = w1->ctr.steered;
+	struct rte_mbuf *m;
+	struct sent s;
+	uint32_t x;
+
+	(void)state;
+	discover(mac(0x80), 0);
+	s = collect();
+	assert_int_equal(s.arp, 1);
+	x = s.arp_tpa;
+	/* The host's answer lands on worker 1's queue: steered to worker 0, the prober. */
+	inject_arp_reply_on(w1, x, host_mac, 6);
+	assert_int_equal(w1->ctr.steered, steered + 1);
+	assert_int_equal(w1->ctr.conflicts, 0);
+	assert_int_equal(rte_ring_count(w0->steer), 1);
+	assert_int_equal(w0->ctr.conflicts, conflicts);
+	/* Worker 0 takes it from its steering ring. */
+	assert_int_equal(rte_ring_sc_dequeue(w0->steer, (void **)&m), 0);
+	dp_worker_handle_burst(w0, &m, 1);
+	dp_worker_flush(w0);
+	assert_int_equal(w0->ctr.conflicts, conflicts + 1);
+	assert_int_equal(bt_lookup_addr(rt.table, x)->state, BT_ABANDONED);
+	s = collect();
+	assert_int_equal(s.arp, 1);			/* the next candidate */
+	assert_int_not_equal(s.arp_tpa, x);
+	time_out();
+	s = collect();
+	assert_int_equal(s.offer, 1);
+	/* Once no worker probes, an answer is a frame like any other (counted as before). */
+	steered = w1->ctr.steered;
+	inject_arp_reply_on(w1, x, host_mac, 6);
+	assert_int_equal(w1->ctr.steered, steered);
+	assert_int_equal(w1->ctr.drop[DP_DROP_ARP_MALFORMED], 1);
 }
 
 static void table_full_offers_unprobed(void **state)
@@ -503,10 +570,12 @@ static void table_full_offers_unprobed(void **state)
 	uint64_t skipped = w->ctr.probes_skipped;
 	struct sent s;
 	unsigned arps = 0, offers = 0;
+	uint16_t c = 0x1000;
 
 	(void)state;
 	for (unsigned k = 0; k < DP_PROBE_MAX; k++) {
-		discover((uint16_t)(0x100 + k), 0);
+		c = mac((uint16_t)(c + 1));
+		discover(c, 0);
 		s = collect();
 		arps += s.arp;
 		offers += s.offer;
@@ -514,7 +583,7 @@ static void table_full_offers_unprobed(void **state)
 	assert_int_equal(arps, DP_PROBE_MAX);
 	assert_int_equal(offers, 0);
 	assert_int_equal(w->probes.n, DP_PROBE_MAX);
-	discover(0x100 + DP_PROBE_MAX, 0);
+	discover(mac((uint16_t)(c + 1)), 0);
 	s = collect();
 	assert_int_equal(s.offer, 1);			/* unprobed, counted */
 	assert_int_equal(s.arp, 0);
@@ -534,6 +603,7 @@ int main(void)
 		cmocka_unit_test(icmp_probe_through_a_relay),
 		cmocka_unit_test(no_attempts_no_probe),
 		cmocka_unit_test(candidates_are_bounded),
+		cmocka_unit_test(answer_on_another_queue_reaches_the_prober),
 		cmocka_unit_test(table_full_offers_unprobed),
 	};
 

@@ -2055,7 +2055,9 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_BOOTREPLY]++;
 		return false;
 	}
-	e->ctr->rx_dhcp[m->type]++;
+	if (likely(!in->again)) {
+		e->ctr->rx_dhcp[m->type]++;
+	}
 	if (in->iface < 0) {
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;

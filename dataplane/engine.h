@@ -187,6 +187,9 @@ struct dp_ingress {
 	 * the wall clock (worker.h). 0, or anything not below @p now: @p now.
 	 */
 	uint64_t ended_by;
+	/** A DISCOVER decided again after a conflict-detection probe (probe.c): already
+	 *  counted as received. */
+	bool again;
 };
 
 /**

@@ -208,7 +208,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	struct dp_decision d;
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
-		.now = dp_worker_now(w),
+		.now = dp_worker_now(w), .again = tried != 0,
 	};
 	size_t len;
 	int rc;

@@ -91,6 +91,7 @@ lw_stop_pid "$LW_DHCLIENT_PID" 15
 # --- 4. server counters ----------------------------------------------------------------------
 lw_server_stop "$LW_SRV_PID" "$SLOG"
 lw_check_eq "conflicts" "$(lw_counter "$SLOG" conflicts)" 2
+lw_check_le "discover (each counted once, not per decision)" "$(lw_counter "$SLOG" discover)" 2
 lw_check_eq "nak" "$(lw_counter "$SLOG" nak)" 0
 lw_check_eq "drops" "$(lw_counter "$SLOG" drops)" 0
 exit 0

@@ -71,7 +71,23 @@
 	  "Client bindings freed because the client took another address in the scope.") \
 	S(duplicate_requests, "duplicate-requests", "duplicate_requests", NULL, 0, \
 	  "REQUESTs answered with the lease an earlier copy of them (same client and xid) " \
-	  "was ACKed: redundant relays, retransmits.")
+	  "was ACKed: redundant relays, retransmits.") \
+	S(probes_sent, "conflict-probes-sent", "conflict_probes_sent", NULL, LW_CTR_WORKER, \
+	  "Conflict-detection probes sent (ARP to direct clients' links, ICMP echo through " \
+	  "relays) for addresses about to be offered.") \
+	S(conflicts, "address-conflicts", "address_conflicts", "conflicts", 0, \
+	  "Addresses a conflict-detection probe found in use: abandoned for decline-hold " \
+	  "(event=address-conflict), the next one probed.") \
+	S(probes_skipped, "conflict-probes-skipped", "conflict_probes_skipped", NULL, \
+	  LW_CTR_WORKER, "Offers sent without the probe their scope asks for: the worker's " \
+	  "probe table was full, or no mbuf for the probe.") \
+	S(probe_replies_ignored, "conflict-probe-replies-ignored", \
+	  "conflict_probe_replies_ignored", NULL, 0, "ARP or ICMP echo replies from an " \
+	  "address being probed that do not answer our probe (wrong identifier or sequence, " \
+	  "our own MAC), or that arrived after their probe ended.") \
+	S(conflict_events_lost, "conflict-events-lost", "conflict_events_lost", NULL, 0, \
+	  "Address conflicts not logged: the worker's event queue to the control thread " \
+	  "was full (each is still counted in address-conflicts).")
 
 /*
  * X(ID, name, help): why a frame or request was dropped or left unanswered. ID gives
@@ -161,7 +177,13 @@
 	X(MAC_DENIED, "mac_denied", "The client's MAC address matches the server's deny " \
 	  "filter (server.mac-filter.deny).") \
 	X(MAC_NOT_ALLOWED, "mac_not_allowed", "The server's allow filter is in use and the " \
-	  "client's MAC address matches none of it (server.mac-filter.allow).")
+	  "client's MAC address matches none of it (server.mac-filter.allow).") \
+	/* conflict detection (dataplane/probe.h) */ \
+	X(PROBE_PENDING, "probe_pending", "A copy of a DISCOVER whose address is being " \
+	  "probed (retransmit, redundant relays): the first copy is answered.") \
+	X(CONFLICT_CANDIDATES, "conflict_candidates", "DISCOVER dropped after " \
+	  "DP_PROBE_CANDIDATES addresses in a row were found in use (all abandoned); the " \
+	  "client's retransmission starts over.")
 
 /*
  * X(member, stat, help): the store committer's counters (struct committer_stats, summed by

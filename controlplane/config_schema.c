@@ -1775,6 +1775,14 @@ static const struct cs_item scope_items[] = {
 	  .doc = "seconds an offered address is held for its client" },
 	{ "decline-hold", CS_INT, 0, AT(C, decline_hold), .min = 1, .max = TIME_MAX,
 	  .def = 3600, .doc = "seconds a declined address stays abandoned" },
+	{ "conflict-detection-attempts", CS_INT, 0, AT(C, conflict_attempts), .min = 0, .max = 5,
+	  .def = 0, .doc = "probes (ARP for direct clients, ICMP echo through a relay) sent for "
+			   "an address before it is first offered; an answered one abandons the "
+			   "address for decline-hold (event=address-conflict) and the next is "
+			   "probed; 0 = off (Windows' conflict detection attempts)" },
+	{ "conflict-detection-timeout", CS_INT, 0, AT(C, conflict_timeout_ms), .min = 10,
+	  .max = 5000, .def = 500, .doc = "milliseconds each conflict-detection probe waits for "
+					  "an answer" },
 	{ "bootp", CS_BOOL, 0, AT(C, bootp), .def = false,
 	  .doc = "answer BOOTP clients that have a reservation" },
 	{ "next-server", CS_IPV4, CS_OMIT_EMPTY, AT(C, next_server), .doc_default = "none",

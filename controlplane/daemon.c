@@ -148,14 +148,20 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
  * Mbufs that can be held at once: every RX and TX descriptor ring full, every park full,
  * every steering ring full (several workers), and the mempool's per-lcore caches. Fewer, and
  * under load RX can run short of buffers. The parks are capped at half the pool
- * (dp_park_max()), so a slow or failed store never takes the other half.
+ * (dp_park_max()), so a slow or failed store never takes the other half. With conflict
+ * detection on in some scope at start, each worker's probe table may hold DP_PROBE_MAX
+ * DISCOVERs and as many probes (probe.h).
  */
 static void check_mbufs(const struct dp_config *cfg)
 {
 	uint64_t w = cfg->workers, need;
+	bool probes = false;
 
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		probes = probes || cfg->scopes[i].conflict_attempts != 0;
+	}
 	need = w * (dp_park_max(cfg->mbufs, cfg->workers) + cfg->n_ports * (2048u + DP_BURST)) +
-	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1);
+	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1) + (probes ? w * 2 * DP_PROBE_MAX : 0);
 	if (cfg->mbufs < need) {
 		cp_log(CP_LOG_WARN, "server.mbufs is %u but %u worker(s) on %u port(s) can hold "
 		       "%llu at once (descriptor rings, parked replies, steering): under load RX "

@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "ctl_cmds.h"
 #include "failover.h"
+#include "fmt.h"
 #include "fo_link.h"
 #include "log.h"
 #include "loop.h"
@@ -131,6 +132,22 @@ static void control_wait(const struct cp_loop_env *d, int wait_ms)
 	}
 }
 
+/* The workers' address conflicts (conflict detection, dataplane/probe.h), one line each. */
+static void log_conflicts(struct dp_runtime *rt)
+{
+	struct dp_conflict_event ev;
+	char mac[LW_HEX_BUFLEN(DP_ETHER_ADDR_LEN)];
+
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		while (dp_worker_conflict_pop(&rt->workers[i], &ev)) {
+			lw_hex_fmt(mac, sizeof(mac), ev.mac, DP_ETHER_ADDR_LEN, ':');
+			cp_log(CP_LOG_WARN, "event=address-conflict scope=%s ip-address=%s "
+			       "detected-by=%s mac=%s (abandoned for the scope's decline-hold)",
+			       ev.scope, lw_ip4_fmt(ev.addr).s, dp_probe_how_str(ev.how), mac);
+		}
+	}
+}
+
 void cp_loop_run(const struct cp_loop_env *d)
 {
 	struct dp_runtime *rt = d->rt;
@@ -162,6 +179,7 @@ void cp_loop_run(const struct cp_loop_env *d)
 		if (step > 0) {
 			cp_persist_clock_grace(d->persist, rt);	/* a restart keeps the grace */
 		}
+		log_conflicts(rt);
 		cp_fo_poll(d->fo);
 		cp_mgmt_poll(d->mgmt);
 		busy = false;

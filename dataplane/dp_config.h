@@ -152,6 +152,10 @@ struct dp_scope {
 	uint32_t rebind_time;		/**< T2 seconds; 0 = lease * 7 / 8 */
 	uint32_t offer_hold;		/**< how long an offered address is held for its client */
 	uint32_t decline_hold;		/**< how long a declined address stays abandoned */
+	/** Conflict detection (probe.h): probes sent for an address before it is first
+	 *  offered, 0 = none (Windows' "conflict detection attempts", 0..5). */
+	uint8_t conflict_attempts;
+	uint32_t conflict_timeout_ms;	/**< how long each probe waits for an answer */
 	bool bootp;			/**< answer BOOTP clients that have a reservation */
 
 	uint8_t fo_rel;			/**< 0: not shared; else 1 + the index into

@@ -1515,6 +1515,9 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	if (cur == NULL || !bt_key_equal(&cur->key, key_for(cur, in->msg, res, key)) ||
 	    cur->state != BT_ACTIVE || cur->ends <= in->now) {
 		uint64_t hold = in->now + s->offer_hold;
+		/* Conflict detection (probe.c): only an address new to the client is probed;
+		 * the client may still answer for its own, and a reserved one is its own. */
+		bool fresh = cur == NULL || !bt_key_equal(&cur->key, key);
 
 		if (cur != NULL && bt_key_equal(&cur->key, key) && cur->state == BT_OFFERED &&
 		    cur->ends >= hold) {
@@ -1525,6 +1528,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			offer_failed(e, in->cfg, s, addr, cur);
 			return false;
 		}
+		d->probe = s->conflict_attempts != 0 && fresh && res == NULL;
 	}
 answer:
 	d->reply = DHCP4_OFFER;
@@ -1868,6 +1872,23 @@ static bool on_decline(struct dp_engine *e, const struct dp_ingress *in,
 	return false;
 }
 
+bool dp_engine_conflict(struct dp_engine *e, const struct dp_ingress *in, uint32_t addr)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	const struct dp_scope *s = dp_config_scope_of(in->cfg, addr);
+	struct dp_client_key key;
+
+	if (dp_engine_client_key(in->cfg, in->msg, in->iface, &key) != 0 || s == NULL ||
+	    b == NULL || b->owner != e->id || b->state != BT_OFFERED ||
+	    !bt_key_equal(&b->key, &key)) {
+		return false;
+	}
+	/* Someone answers for it: as a DECLINE, out of every pool for decline_hold (the
+	 * client's next DISCOVER skips an abandoned previous binding: pick_address()). */
+	return write_binding(e, in->msg, addr, s->index, &key, BT_ABANDONED, in->now,
+			     in->now + s->decline_hold, true) != NULL;
+}
+
 static bool on_release(struct dp_engine *e, const struct dp_ingress *in,
 		       const struct dp_scope *s, const struct dp_client_key *key)
 {
@@ -2056,7 +2077,9 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 		e->ctr->drop[DP_DROP_BOOTREPLY]++;
 		return false;
 	}
-	e->ctr->rx_dhcp[m->type]++;
+	if (likely(!in->again)) {
+		e->ctr->rx_dhcp[m->type]++;
+	}
 	if (in->iface < 0) {
 		e->ctr->drop[DP_DROP_NO_INTERFACE]++;
 		return false;

@@ -156,6 +156,9 @@ struct dp_decision {
 	uint8_t reply;			/**< enum dhcp4_type to send; DHCP4_BOOTP = BOOTREPLY;
 					 *   0xff = nothing */
 	bool commit;			/**< a change was posted: park until seq is durable */
+	/** An OFFER of an address new to the client in a scope with conflict detection
+	 *  (dp_scope.conflict_attempts): probe it before the OFFER goes out (probe.h). */
+	bool probe;
 	uint64_t seq;
 	uint64_t key_hash;		/**< commit: bt_key_hash() of the client's key */
 	uint32_t yiaddr, ciaddr;
@@ -184,6 +187,9 @@ struct dp_ingress {
 	 * the wall clock (worker.h). 0, or anything not below @p now: @p now.
 	 */
 	uint64_t ended_by;
+	/** A DISCOVER decided again after a conflict-detection probe (probe.c): already
+	 *  counted as received. */
+	bool again;
 };
 
 /**
@@ -211,6 +217,16 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
  */
 bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in,
 		      struct dp_decision *d);
+
+/**
+ * A conflict-detection probe found @p addr in use (probe.h): abandon it as a DECLINE does,
+ * for its scope's decline-hold, filed under the client of the DISCOVER @p in (which must be
+ * the one the probe was for: its OFFERED hold of @p addr, written by this worker). Posted.
+ * Worker thread, online.
+ * @return true when the address is now abandoned; false when the hold is no longer the
+ *         client's (nothing written) or the write failed (counted).
+ */
+bool dp_engine_conflict(struct dp_engine *e, const struct dp_ingress *in, uint32_t addr);
 
 /**
  * Reclaim @p addr if its binding (owned by this worker) has ended by @p now: an expired

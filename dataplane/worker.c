@@ -196,21 +196,26 @@ static void set_len(struct rte_mbuf *m, size_t len)
 /* Option 53 = DHCPDISCOVER as the first option after the magic cookie. */
 static const uint8_t discover_first[3] = {DHCP4_OPT_MSG_TYPE, 1, DHCP4_DISCOVER};
 
+static bool probe_start(struct dp_worker *w, struct rte_mbuf *m, const struct dp_decision *d,
+			uint8_t tried);
+
+/* @p tried: 0 for a frame just received; for a DISCOVER decided again after a probe
+ * (probe.c), the addresses probed for it so far. */
 static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
-			int iface, bool steered)
+			int iface, bool steered, uint8_t tried)
 {
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 	struct dp_decision d;
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
-		.now = dp_worker_now(w),
+		.now = dp_worker_now(w), .again = tried != 0,
 	};
 	size_t len;
 	int rc;
 
 	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
 	in.ended_by = dp_worker_ended_by(w, in.now);
-	if (unlikely(w->overload) && w->frame.payload_len > 242 &&
+	if (unlikely(w->overload) && tried == 0 && w->frame.payload_len > 242 &&
 	    memcmp(data + w->frame.payload_off + 240, discover_first, 3) == 0 &&
 	    (++w->discover_seq & 3) != 0) {
 		/* Behind: a new client can wait (it retransmits), a renewing one must not. One
@@ -262,6 +267,24 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (unlikely(d.probe || w->probes.n != 0) && d.reply == DHCP4_OFFER) {
+		if (!d.probe && dp_probe_find(&w->probes, d.yiaddr) >= 0) {
+			/* A copy of a DISCOVER whose address is being probed: the first copy
+			 * is answered when the probe ends. */
+			drop(w, m, DP_DROP_PROBE_PENDING);
+			return;
+		}
+		if (d.probe && tried >= DP_PROBE_CANDIDATES) {
+			drop(w, m, DP_DROP_CONFLICT_CANDIDATES);
+			return;
+		}
+		if (d.probe && probe_start(w, m, &d, tried)) {
+			return;		/* held until the probe ends (dp_worker_probe_poll) */
+		}
+		if (d.probe) {
+			w->ctr.probes_skipped++;	/* table full, or no mbuf: unprobed */
+		}
+	}
 	/* Every field of the request now lives in w->msg and w->frame: build in place. */
 	len = dp_reply_build(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
 			     w->rt->ports[m->port].mac.addr_bytes, &w->ctr);
@@ -288,19 +311,14 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	w->ctr.parked++;
 }
 
-static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
-			 bool steered)
+static void handle_parsed(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
+			  int kind, bool steered)
 {
 	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
 	const uint8_t *mac = w->rt->ports[m->port].mac.addr_bytes;
 	struct dp_frame *f = &w->frame;
-	int kind, iface;
+	int iface;
 
-	if (m->nb_segs != 1) {
-		drop(w, m, DP_DROP_FRAME_TRUNCATED);	/* DHCP never needs a chained mbuf */
-		return;
-	}
-	kind = dp_frame_parse(data, m->data_len, f);
 	if (kind < 0) {
 		drop(w, m, dp_drop_from_err(kind));
 		return;
@@ -308,7 +326,7 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 	iface = dp_config_iface_find(cfg, m->port, dp_frame_vlan(f));
 	switch (kind) {
 	case DP_FRAME_DHCP:
-		handle_dhcp(w, cfg, m, iface, steered);
+		handle_dhcp(w, cfg, m, iface, steered, 0);
 		return;
 	case DP_FRAME_ARP:
 		if (iface < 0 || f->arp_tpa != cfg->ifaces[iface].addr) {
@@ -334,6 +352,266 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 	}
 }
 
+/* --- conflict detection (design in probe.c) ------------------------------------------- */
+
+/* Send the next probe of @p p. @return false when there is no mbuf for it. */
+static bool probe_send(struct dp_worker *w, const struct dp_probe *p)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->rt->mp);
+	const uint8_t *mac = w->rt->ports[p->port].mac.addr_bytes;
+	size_t len;
+
+	if (m == NULL) {
+		return false;
+	}
+	if (p->how == DP_PROBE_ARP) {
+		len = dp_probe_build_arp(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+					 mac, p->nvlan, p->vlan_tpid, p->vlan_tci, p->addr);
+	} else {
+		len = dp_probe_build_icmp(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+					  p->dst_mac, mac, p->nvlan, p->vlan_tpid, p->vlan_tci,
+					  p->src_ip, p->addr, p->seq);
+	}
+	if (len == 0) {
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	set_len(m, len);
+	m->port = p->port;
+	tx_queue(w, m);
+	w->ctr.probes_sent++;
+	return true;
+}
+
+/* Hold the DISCOVER @p m (parsed in w->frame) and probe d->yiaddr for it: ARP on the link of
+ * a direct client, ICMP echo through the relay of a relayed one. @return false (nothing
+ * held) when the table is full or the probe cannot be sent. */
+static bool probe_start(struct dp_worker *w, struct rte_mbuf *m, const struct dp_decision *d,
+			uint8_t tried)
+{
+	const struct dp_frame *f = &w->frame;
+	int i = dp_probe_alloc(&w->probes, d->yiaddr);
+	struct dp_probe *p;
+
+	if (i < 0) {
+		return false;
+	}
+	p = &w->probes.slot[i];
+	p->m = m;
+	p->port = m->port;
+	p->how = w->msg.giaddr != 0 ? DP_PROBE_ICMP : DP_PROBE_ARP;
+	p->src_ip = d->server_id;
+	p->seq = ++w->probes.gen;
+	p->candidates = (uint8_t)(tried + 1);
+	p->tries_left = (uint8_t)(d->scope->conflict_attempts - 1);
+	p->timeout = w->rt->tsc_hz * d->scope->conflict_timeout_ms / 1000;
+	p->nvlan = f->nvlan;
+	memcpy(p->vlan_tpid, f->vlan_tpid, sizeof(p->vlan_tpid));
+	memcpy(p->vlan_tci, f->vlan_tci, sizeof(p->vlan_tci));
+	memcpy(p->dst_mac, f->src_mac, DP_ETHER_ADDR_LEN);
+	if (!probe_send(w, p)) {
+		dp_probe_release(&w->probes, i);
+		return false;
+	}
+	p->deadline = rte_rdtsc() + p->timeout;
+	return true;
+}
+
+/* Parse the held DISCOVER @p m again into w->frame; @return its interface, or -2 when it
+ * does not parse (it did when it arrived: never). */
+static int probe_reparse(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m)
+{
+	if (dp_frame_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &w->frame) !=
+	    DP_FRAME_DHCP) {
+		return -2;
+	}
+	return dp_config_iface_find(cfg, m->port, dp_frame_vlan(&w->frame));
+}
+
+/* The probe of slot @p i was answered (@p a): abandon the address, log, count, and decide the
+ * DISCOVER again: its client gets the next candidate, probed in turn. */
+static __attribute__((cold, noinline)) void probe_conflict(struct dp_worker *w,
+							   const struct dp_config *cfg, int i,
+							   const struct dp_probe_answer *a)
+{
+	struct dp_probe *p = &w->probes.slot[i];
+	struct rte_mbuf *m = p->m;
+	uint8_t tried = p->candidates;
+	const struct dp_scope *s = dp_config_scope_of(cfg, p->addr);
+	struct dp_conflict_event ev = {.addr = p->addr, .how = a->how};
+	struct dp_ingress in = {.cfg = cfg, .frame = &w->frame, .msg = &w->msg};
+	uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
+
+	dp_probe_release(&w->probes, i);
+	w->ctr.conflicts++;
+	memcpy(ev.mac, a->mac, DP_ETHER_ADDR_LEN);
+	snprintf(ev.scope, sizeof(ev.scope), "%s", s != NULL ? s->name : "");
+	if (!dp_conflict_event_push(&w->conflicts, &ev)) {
+		w->ctr.conflict_events_lost++;
+	}
+	in.iface = probe_reparse(w, cfg, m);
+	if (in.iface == -2 || dhcp4_parse(&w->msg, data + w->frame.payload_off,
+					  w->frame.payload_len) != DHCP4_OK) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	in.now = dp_worker_now(w);
+	in.ended_by = dp_worker_ended_by(w, in.now);
+	if (!dp_engine_conflict(&w->eng, &in, ev.addr)) {
+		/* The hold is not the client's any more (an operator's change, a new snapshot)
+		 * or the write failed (counted): asking again could offer the address
+		 * unprobed. The client retransmits. */
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (tried >= DP_PROBE_CANDIDATES) {
+		drop(w, m, DP_DROP_CONFLICT_CANDIDATES);
+		return;
+	}
+	handle_dhcp(w, cfg, m, in.iface, true, tried);
+}
+
+static unsigned probe_poll(struct dp_worker *w, const struct dp_config *cfg, uint64_t tsc)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < DP_PROBE_MAX && w->probes.n != 0; i++) {
+		struct dp_probe *p = &w->probes.slot[i];
+		struct rte_mbuf *m;
+		uint8_t tried;
+		int iface;
+
+		if (p->addr == 0 || (int64_t)(tsc - p->deadline) < 0) {
+			continue;
+		}
+		n++;
+		if (p->tries_left > 0 && probe_send(w, p)) {
+			p->tries_left--;
+			p->deadline = tsc + p->timeout;
+			continue;
+		}
+		/* Unanswered: decide the DISCOVER again; it finds its hold and is offered. */
+		m = p->m;
+		tried = p->candidates;
+		dp_probe_release(&w->probes, i);
+		iface = probe_reparse(w, cfg, m);
+		if (iface == -2) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		handle_dhcp(w, cfg, m, iface, true, tried);
+	}
+	return n;
+}
+
+/* Does some worker probe? Reads the other workers' published counts (relaxed). */
+static bool probing(const struct dp_worker *w)
+{
+	const struct dp_runtime *rt = w->rt;
+
+	if (w->probes.n != 0) {
+		return true;
+	}
+	for (uint32_t o = 0; o < rt->n_workers && rt->n_workers > 1; o++) {
+		if (atomic_load_explicit(&rt->workers[o].probes.n_pub, memory_order_relaxed)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+#define PROBE_NONE	(-1)	/* not an answer to a probe of ours: handled as before */
+#define PROBE_STEERED	(-2)	/* another worker probes the sender: handed to it */
+
+/*
+ * Is frame @p m (parsed as @p kind into w->frame) the answer to a probe? @return the slot of
+ * ours it answers (*a filled), PROBE_STEERED (consumed), or PROBE_NONE.
+ */
+static int probe_answer(struct dp_worker *w, struct rte_mbuf *m, int kind, bool steered,
+			struct dp_probe_answer *a)
+{
+	struct dp_runtime *rt = w->rt;
+	const struct dp_probe *p;
+	int i;
+
+	if (!dp_probe_answer_parse(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, kind,
+				   &w->frame, a)) {
+		return PROBE_NONE;
+	}
+	i = dp_probe_find(&w->probes, a->addr);
+	if (i >= 0) {
+		p = &w->probes.slot[i];
+		if (a->how != p->how ||
+		    (a->how == DP_PROBE_ICMP && (a->ident != DP_PROBE_IDENT || a->seq != p->seq ||
+						 a->dst != p->src_ip)) ||
+		    (a->how == DP_PROBE_ARP &&
+		     memcmp(a->mac, rt->ports[m->port].mac.addr_bytes, DP_ETHER_ADDR_LEN) == 0)) {
+			w->ctr.probe_replies_ignored++;
+			return PROBE_NONE;
+		}
+		return i;
+	}
+	if (steered) {
+		w->ctr.probe_replies_ignored++;	/* its probe ended meanwhile */
+		return PROBE_NONE;
+	}
+	for (uint32_t o = 0; o < rt->n_workers && rt->n_workers > 1; o++) {
+		if (o != w->id && dp_probe_published(&rt->workers[o].probes, a->addr)) {
+			if (rte_ring_mp_enqueue(rt->workers[o].steer, m) != 0) {
+				drop(w, m, DP_DROP_STEER_FULL);
+			} else {
+				w->ctr.steered++;
+			}
+			return PROBE_STEERED;
+		}
+	}
+	return PROBE_NONE;
+}
+
+static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m,
+			 bool steered)
+{
+	struct dp_probe_answer a;
+	int kind, i;
+
+	if (m->nb_segs != 1) {
+		drop(w, m, DP_DROP_FRAME_TRUNCATED);	/* DHCP never needs a chained mbuf */
+		return;
+	}
+	kind = dp_frame_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &w->frame);
+	if (likely(kind != DP_FRAME_ARP && kind != DP_FE_ARP && kind != DP_FE_ICMP) ||
+	    !probing(w)) {
+		handle_parsed(w, cfg, m, kind, steered);
+		return;
+	}
+	i = probe_answer(w, m, kind, steered, &a);
+	if (i == PROBE_STEERED) {
+		return;
+	}
+	/* The frame itself is handled as ever (an ARP request for us is answered), then the
+	 * conflict, which reuses the worker's parse scratch. A reply that answers our probe
+	 * is counted as a conflict, not as a frame the parser refuses. */
+	if (i >= 0 && kind < 0) {
+		rte_pktmbuf_free(m);
+	} else {
+		handle_parsed(w, cfg, m, kind, steered);
+	}
+	if (i >= 0) {
+		probe_conflict(w, cfg, i, &a);
+	}
+}
+
+/* Free the DISCOVERs held by probes (the worker stops). */
+static void probe_free_all(struct dp_worker *w)
+{
+	for (int i = 0; i < DP_PROBE_MAX && w->probes.n != 0; i++) {
+		if (w->probes.slot[i].addr != 0) {
+			rte_pktmbuf_free(w->probes.slot[i].m);
+			dp_probe_release(&w->probes, i);
+		}
+	}
+}
+
 /* The snapshot in force for this loop iteration: the engine allocates from its pools. Taken
  * once per iteration, so that configuration and pools always come from the same snapshot. */
 static const struct dp_config *snapshot(struct dp_worker *w)
@@ -342,6 +620,11 @@ static const struct dp_config *snapshot(struct dp_worker *w)
 
 	w->eng.pools = snap->pools;
 	return snap->cfg;
+}
+
+unsigned dp_worker_probe_poll(struct dp_worker *w, uint64_t tsc)
+{
+	return w->probes.n != 0 ? probe_poll(w, snapshot(w), tsc) : 0;
 }
 
 static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf **pkts,
@@ -513,6 +796,9 @@ int dp_worker_main(void *arg)
 		}
 		work += poll_steered(w, cfg);
 		work += poll_commands(w, cfg);
+		if (w->probes.n != 0) {
+			work += probe_poll(w, cfg, rte_rdtsc());
+		}
 		dp_worker_flush(w);
 		atomic_store_explicit(&w->loops, w->loops + 1, memory_order_relaxed);
 		urcu_qsbr_quiescent_state();
@@ -526,6 +812,7 @@ int dp_worker_main(void *arg)
 			idle_sleep(idle_us);
 		}
 	}
+	probe_free_all(w);
 	/* Replies parked at stop are never sent: their changes may not be durable. */
 	for (; w->park_count > 0; w->park_count--) {
 		rte_pktmbuf_free(w->park[w->park_head].m);
@@ -642,6 +929,7 @@ void dp_workers_deinit(struct dp_runtime *rt)
 		while (w->steer != NULL && rte_ring_dequeue(w->steer, (void **)&m) == 0) {
 			rte_pktmbuf_free(m);
 		}
+		probe_free_all(w);
 		rte_ring_free(w->steer);
 		rte_ring_free(w->cmd);
 		bt_writer_deinit(&w->eng.writer);

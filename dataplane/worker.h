@@ -15,6 +15,11 @@
  * worker's queue is handed to its owner through the owner's steering ring (multi-producer,
  * single-consumer), so each binding keeps a single writer whatever the NIC's RSS does.
  *
+ * Conflict detection (probe.h, design in probe.c): a DISCOVER whose address must be probed
+ * waits in the worker's probe table, scanned by TSC once per loop (dp_worker_probe_poll);
+ * ARP packets and ICMP echo replies that answer a probe are steered to the worker that
+ * probes, like DHCP frames to their client's owner.
+ *
  * Parking: a reply that commits a binding waits in the worker's park (a FIFO, bounded) until
  * the commit sink's durable sequence for this worker reaches the reply's change. Sequence
  * numbers grow with the FIFO, so release is a scan from the head.
@@ -40,6 +45,7 @@
 #include "frame.h"
 #include "lw_attr.h"
 #include "port.h"
+#include "probe.h"
 
 #define DP_BURST	32
 /* Replies waiting for durability, per worker: rate x the time a change waits for a commit
@@ -88,6 +94,9 @@ struct __rte_cache_aligned dp_worker {
 
 	struct rte_mbuf *txb[DP_MAX_PORTS][DP_BURST];
 	uint16_t n_txb[DP_MAX_PORTS];
+
+	struct dp_probe_table probes;	/**< conflict detection: DISCOVERs held (probe.h) */
+	struct dp_conflict_events conflicts;	/**< to the control thread (event log) */
 
 	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
 	struct dp_frame frame;
@@ -249,6 +258,24 @@ int dp_worker_main(void *arg);
  * RCU online.
  */
 void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n);
+
+/**
+ * Conflict detection: act on the probes of worker @p w whose deadline is at or before TSC
+ * @p tsc: send the next probe, or, after the last one, decide the held DISCOVER again (and
+ * answer it). Worker thread (or a test standing in for it, which may pass any @p tsc),
+ * RCU online. Transmits through the TX buffers: dp_worker_flush() sends.
+ * @return the probes acted on.
+ */
+unsigned dp_worker_probe_poll(struct dp_worker *w, uint64_t tsc);
+
+/**
+ * Take the oldest conflict event of worker @p w into *ev (event=address-conflict).
+ * Control thread. @return false when there is none.
+ */
+static inline bool dp_worker_conflict_pop(struct dp_worker *w, struct dp_conflict_event *ev)
+{
+	return dp_conflict_event_pop(&w->conflicts, ev);
+}
 
 /** Release parked replies that are durable and flush TX buffers. */
 void dp_worker_flush(struct dp_worker *w);

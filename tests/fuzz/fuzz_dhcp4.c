@@ -8,7 +8,9 @@
  *   - a reply written by the builder stays within its cap and parses back, with the echoed
  *     options intact;
  *   - a built UDP frame parses back as DHCP with the same payload;
- *   - ARP and ICMP replies carry valid checksums and stay within the received frame.
+ *   - ARP and ICMP replies carry valid checksums and stay within the received frame;
+ *   - a frame taken for the answer to a conflict-detection probe (dataplane/probe.c) names a
+ *     sender and a way it was probed, and a probe built for that sender parses back.
  * Without -fsanitize=fuzzer it is linked with replay_main.c and replays the corpus.
  */
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "dhcp4_wire.h"
 #include "frame.h"
+#include "probe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -220,6 +223,30 @@ static void run_icmp(const struct dp_frame *f, size_t size)
 	CHECK(dp_csum_finish(dp_csum_partial(frame + f->l4_off, f->l4_len, 0)) == 0);
 }
 
+/* Answers to conflict-detection probes are looked for among what the parser refuses. */
+static void run_probe_answer(const uint8_t *data, size_t size, int kind, const struct dp_frame *f)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	struct dp_probe_answer a;
+	struct dp_frame g;
+	uint8_t probe[128];
+	size_t n;
+
+	if (!dp_probe_answer_parse(data, size, kind, f, &a)) {
+		return;
+	}
+	CHECK(a.addr != 0 && (a.how == DP_PROBE_ARP || a.how == DP_PROBE_ICMP));
+	CHECK(kind == DP_FRAME_ARP || kind == DP_FE_ARP || kind == DP_FE_ICMP);
+	n = a.how == DP_PROBE_ARP ?
+	    dp_probe_build_arp(probe, sizeof(probe), mac, f->nvlan, f->vlan_tpid, f->vlan_tci,
+			       a.addr) :
+	    dp_probe_build_icmp(probe, sizeof(probe), a.mac, mac, f->nvlan, f->vlan_tpid,
+				f->vlan_tci, a.dst, a.addr, a.seq);
+	CHECK(n > 0);
+	CHECK(dp_frame_parse(probe, n, &g) ==
+	      (a.how == DP_PROBE_ARP ? DP_FRAME_ARP : DP_FRAME_ICMP_ECHO));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp_frame f;
@@ -246,6 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		break;
 	}
+	run_probe_answer(data, size, kind, &f);
 
 	/* The same bytes as a bare BOOTP message, as a relay or a test tool would hand it. */
 	if (parse_request(data, size)) {

@@ -93,6 +93,8 @@ static void assert_scope_equal(const struct dp_scope *a, const struct dp_scope *
 	assert_int_equal(a->rebind_time, b->rebind_time);
 	assert_int_equal(a->offer_hold, b->offer_hold);
 	assert_int_equal(a->decline_hold, b->decline_hold);
+	assert_int_equal(a->conflict_attempts, b->conflict_attempts);
+	assert_int_equal(a->conflict_timeout_ms, b->conflict_timeout_ms);
 	assert_int_equal(a->bootp, b->bootp);
 	assert_int_equal(a->next_server, b->next_server);
 	assert_string_equal(a->boot_file, b->boot_file);
@@ -605,6 +607,10 @@ static const struct bad bad[] = {
 	  "scopes[0].offer-hold: must be an integer 1..3600, got 0" },
 	{ S0 ".decline-hold", "0", NULL, NULL,
 	  "scopes[0].decline-hold: must be an integer 1..4294967294, got 0" },
+	{ S0 ".conflict-detection-attempts", "6", NULL, NULL,
+	  "scopes[0].conflict-detection-attempts: must be an integer 0..5, got 6" },
+	{ S0 ".conflict-detection-timeout", "5", NULL, NULL,
+	  "scopes[0].conflict-detection-timeout: must be an integer 10..5000, got 5" },
 	{ S0 ".bootp", "1", NULL, NULL, "scopes[0].bootp: must be true or false, got 1" },
 	{ S0 ".next-server", "\"tftp\"", NULL, NULL,
 	  "scopes[0].next-server: \"tftp\" is not an IPv4 address" },
@@ -1090,6 +1096,8 @@ static void test_base(void **state)
 	assert_int_equal(c->scopes[0].max_lease_time, 86400);
 	assert_int_equal(c->scopes[0].offer_hold, 30);
 	assert_int_equal(c->scopes[0].decline_hold, 3600);
+	assert_int_equal(c->scopes[0].conflict_attempts, 0);	/* off by default */
+	assert_int_equal(c->scopes[0].conflict_timeout_ms, 500);
 	assert_false(c->scopes[0].bootp);
 	assert_round_trip(c);
 	dp_config_free(c);

@@ -564,6 +564,68 @@ static void discover_no_record_keeps_address(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 0);
 }
 
+/* Conflict detection (probe.h): which OFFERs the worker must probe first, and what an
+ * answered probe does to the address. */
+static void conflict_probe_and_abandon(void **state)
+{
+	struct env *v = *state;
+	struct dp_ingress in = {.cfg = v->cfg, .frame = &v->frame, .msg = &v->req, .iface = 0};
+	struct reqbuf r;
+	uint32_t a, b, c;
+
+	/* Off by default. */
+	discover(&r, 1, 100);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_false(v->d.probe);
+	v->cfg->scopes[0].conflict_attempts = 1;
+	v->cfg->scopes[1].conflict_attempts = 1;
+
+	/* An address new to the client: probed. A repeated DISCOVER within the hold: not. */
+	discover(&r, 2, 200);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_true(v->d.probe);
+	a = v->rep.yiaddr;
+	assert_int_equal(binding(v, a)->state, BT_OFFERED);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_false(v->d.probe);
+	assert_int_equal(v->rep.yiaddr, a);
+
+	/* It answered: abandoned for decline-hold under the client, posted; the client's next
+	 * DISCOVER gets (and probes) another address. */
+	in.now = T0 + 2;
+	assert_true(dp_engine_conflict(&v->e, &in, a));
+	assert_int_equal(binding(v, a)->state, BT_ABANDONED);
+	assert_int_equal(binding(v, a)->ends, T0 + 2 + 900);
+	assert_int_equal(v->sink.last.state, BT_ABANDONED);
+	assert_int_equal(v->sink.last.addr, a);
+	assert_false(dp_engine_conflict(&v->e, &in, a));	/* not an offer any more */
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2));
+	assert_true(v->d.probe);
+	b = v->rep.yiaddr;
+	assert_int_not_equal(b, a);
+	/* Only the client the hold is for. */
+	discover(&r, 3, 300);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2));
+	c = v->rep.yiaddr;
+	discover(&r, 2, 201);
+	assert_true(dhcp4_parse(&v->req, r.b, r.len) == DHCP4_OK);
+	assert_false(dp_engine_conflict(&v->e, &in, c));
+	assert_int_equal(binding(v, c)->state, BT_OFFERED);
+
+	/* The client's own previous address (a lease it had): not probed. */
+	c = dora(v, 4, T0 + 3);
+	discover(&r, 4, 400);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 4));
+	assert_int_equal(v->rep.yiaddr, c);
+	assert_false(v->d.probe);
+
+	/* A reservation: not probed (the reserved client gets it or nothing). */
+	discover(&r, 0x99, 500);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 5));
+	assert_int_equal(v->rep.yiaddr, IP4(198, 18, 0, 50));
+	assert_false(v->d.probe);
+}
+
 static void exhaustion_and_expiry(void **state)
 {
 	struct env *v = *state;
@@ -2229,6 +2291,7 @@ int main(void)
 		T(release_then_return_gets_same_address),
 		T(release_in_the_second_of_the_ack_is_later),
 		T(decline_abandons_address),
+		T(conflict_probe_and_abandon),
 		T(flood_selecting_needs_our_offer),
 		T(flood_new_address_supersedes_old),
 		T(flood_limits_on_new_bindings),

@@ -152,6 +152,9 @@ struct dp_scope {
 	uint32_t rebind_time;		/**< T2 seconds; 0 = lease * 7 / 8 */
 	uint32_t offer_hold;		/**< how long an offered address is held for its client */
 	uint32_t decline_hold;		/**< how long a declined address stays abandoned */
+	uint32_t offer_delay_ms;	/**< OFFERs wait this long before they go out, so that a
+					 *   partner answers first (Windows "delay in offer");
+					 *   0 = at once (worker.h, the delay queue) */
 	bool bootp;			/**< answer BOOTP clients that have a reservation */
 
 	uint8_t fo_rel;			/**< 0: not shared; else 1 + the index into

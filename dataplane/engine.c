@@ -857,8 +857,10 @@ static void info_capture(struct dp_client_info *in, const struct dhcp4_msg *m,
 		in->vendor_len = dp_info_text_set(in->vendor, DP_INFO_VENDOR_MAX, o, len);
 	}
 	o = dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len);
-	for (uint32_t i = 0; o != NULL && i + 2 <= len && i + 2u + o[i + 1] <= len;
-	     i += 2u + o[i + 1]) {
+	if (o == NULL) {
+		len = 0;
+	}
+	for (uint32_t i = 0; i + 2 <= len && i + 2u + o[i + 1] <= len; i += 2u + o[i + 1]) {
 		if (o[i] == 1) {
 			in->circuit_len = o[i + 1] < DP_INFO_CIRCUIT_MAX ? o[i + 1] :
 					  DP_INFO_CIRCUIT_MAX;

@@ -55,7 +55,12 @@ static inline uint8_t dp_info_text_set(char *dst, uint8_t max, const void *src, 
 	uint8_t n = len < max ? (uint8_t)len : max;
 
 	for (uint8_t i = 0; i < n; i++) {
-		dst[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+		char ch = '?';
+
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			ch = (char)p[i];
+		}
+		dst[i] = ch;
 	}
 	return n;
 }

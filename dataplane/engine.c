@@ -812,6 +812,7 @@ struct rec {
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
 	const struct dhcp4_msg *info_msg;	/* ACK: capture the client's information */
 	const struct dp_policy *policy;		/* with info_msg: the policy that matched */
+	const struct dp_client_info *peer_info;	/* PEER: the partner's word on the client */
 	bool take;				/* an operator's change (op_set): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
@@ -837,6 +838,28 @@ static void info_start(struct dp_client_info *in, const struct bt_binding *old,
 		*in = *bt_info(old);
 	} else {
 		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
+	}
+}
+
+/* Each field the partner's update @p p has replaces ours in @p in (fo_lease_info_decode()
+ * made its text printable already). */
+static void info_merge(struct dp_client_info *in, const struct dp_client_info *p)
+{
+	if (p->host_len != 0) {
+		in->host_len = p->host_len;
+		memcpy(in->host, p->host, sizeof(in->host));
+	}
+	if (p->vendor_len != 0) {
+		in->vendor_len = p->vendor_len;
+		memcpy(in->vendor, p->vendor, sizeof(in->vendor));
+	}
+	if (p->circuit_len != 0) {
+		in->circuit_len = p->circuit_len;
+		memcpy(in->circuit, p->circuit, sizeof(in->circuit));
+	}
+	if (p->policy_len != 0) {
+		in->policy_len = p->policy_len;
+		memcpy(in->policy, p->policy, sizeof(in->policy));
 	}
 }
 
@@ -942,6 +965,12 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 
 		info_start(&in, old, r->key);
 		info_capture(&in, r->info_msg, r->policy);
+		bt_info_set(nb, &in);
+	} else if (r->peer_info != NULL && !dp_info_empty(r->peer_info)) {
+		struct dp_client_info in;
+
+		info_start(&in, old, r->key);
+		info_merge(&in, r->peer_info);
 		bt_info_set(nb, &in);
 	} else if (info_kept(old, r->key)) {
 		/* The same client's binding goes on: so does what we know of it. */
@@ -2443,6 +2472,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
+		.peer_info = keyed ? &op->info : NULL,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

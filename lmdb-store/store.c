@@ -101,8 +101,7 @@
 #define REC_V1_HDR_LEN		20
 #define REC_V3			3
 #define REC_V2_HDR_LEN		21	/* also version 3's */
-#define REC_INFO_LEN		(4 + DP_INFO_HOST_MAX + DP_INFO_VENDOR_MAX + \
-				 DP_INFO_CIRCUIT_MAX + DP_INFO_POLICY_MAX)
+#define REC_INFO_LEN		STORE_INFO_MAX_LEN
 #define REC_MAX_LEN		(REC_V2_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + REC_INFO_LEN)
 #define ADDR_LEN		4
 #define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
@@ -432,16 +431,50 @@ static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
 }
 
 /* Always version 3. An empty key is written as type 0 whatever the change's type says. */
-static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
+size_t store_info_put(const struct dp_client_info *in, uint8_t *buf)
 {
-	const struct dp_client_info *in = &c->info;
-	size_t off = REC_V2_HDR_LEN;
+	size_t off = 4;
 	uint8_t lens[4] = {
 		in->host_len < DP_INFO_HOST_MAX ? in->host_len : DP_INFO_HOST_MAX,
 		in->vendor_len < DP_INFO_VENDOR_MAX ? in->vendor_len : DP_INFO_VENDOR_MAX,
 		in->circuit_len < DP_INFO_CIRCUIT_MAX ? in->circuit_len : DP_INFO_CIRCUIT_MAX,
 		in->policy_len < DP_INFO_POLICY_MAX ? in->policy_len : DP_INFO_POLICY_MAX,
 	};
+
+	memcpy(buf, lens, 4);
+	memcpy(buf + off, in->host, lens[0]);
+	off += lens[0];
+	memcpy(buf + off, in->vendor, lens[1]);
+	off += lens[1];
+	memcpy(buf + off, in->circuit, lens[2]);
+	off += lens[2];
+	memcpy(buf + off, in->policy, lens[3]);
+	return off + lens[3];
+}
+
+bool store_info_get(const uint8_t *p, size_t len, struct dp_client_info *in)
+{
+	const uint8_t *q = p + 4;
+
+	if (len < 4 || p[0] > DP_INFO_HOST_MAX || p[1] > DP_INFO_VENDOR_MAX ||
+	    p[2] > DP_INFO_CIRCUIT_MAX || p[3] > DP_INFO_POLICY_MAX ||
+	    len != 4 + (size_t)p[0] + p[1] + p[2] + p[3]) {
+		return false;
+	}
+	in->host_len = dp_info_text_set(in->host, DP_INFO_HOST_MAX, q, p[0]);
+	q += p[0];
+	in->vendor_len = dp_info_text_set(in->vendor, DP_INFO_VENDOR_MAX, q, p[1]);
+	q += p[1];
+	in->circuit_len = p[2];
+	memcpy(in->circuit, q, p[2]);
+	q += p[2];
+	in->policy_len = dp_info_text_set(in->policy, DP_INFO_POLICY_MAX, q, p[3]);
+	return true;
+}
+
+static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
+{
+	size_t off = REC_V2_HDR_LEN;
 
 	buf[0] = REC_V3;
 	buf[1] = c->state;
@@ -454,16 +487,7 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 	off += c->key.len;
 	memcpy(buf + off, c->hw, c->hw_len);
 	off += c->hw_len;
-	memcpy(buf + off, lens, 4);
-	off += 4;
-	memcpy(buf + off, in->host, lens[0]);
-	off += lens[0];
-	memcpy(buf + off, in->vendor, lens[1]);
-	off += lens[1];
-	memcpy(buf + off, in->circuit, lens[2]);
-	off += lens[2];
-	memcpy(buf + off, in->policy, lens[3]);
-	return off + lens[3];
+	return off + store_info_put(&c->info, buf + off);
 }
 
 /*

@@ -349,7 +349,8 @@ static int b_lease_list(const struct cmd_def *d, struct args *a, const char **co
 	    (a->scopes != NULL && json_object_set(*arguments, CTL_KEY_SCOPES, a->scopes) != 0) ||
 	    (a->opt[O_HOSTNAME] != NULL &&
 	     set_str(*arguments, CTL_KEY_HOSTNAME, a->opt[O_HOSTNAME]) != 0) ||
-	    (a->opt[O_POLICY] != NULL && set_str(*arguments, CTL_KEY_POLICY, a->opt[O_POLICY]) != 0)) {
+	    (a->opt[O_POLICY] != NULL &&
+	     set_str(*arguments, CTL_KEY_POLICY, a->opt[O_POLICY]) != 0)) {
 		return nomem(err, errlen);
 	}
 	return 0;

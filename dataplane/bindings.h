@@ -106,7 +106,7 @@ struct bt_table {
  * Freed by bt_writer_deinit() only: records never leave their chunk.
  */
 struct bt_chunk {
-	struct bt_chunk *next;		/**< the writer's other chunks (control thread only) */
+	struct bt_chunk *next;		/**< the writer's other chunks (control thread) */
 	struct bt_writer *w;		/**< the writer whose stock the records return to */
 	struct dp_client_info *info;	/**< n entries, right after rec[n] */
 	uint32_t n;

@@ -18,8 +18,8 @@
 int store_mdb_err(int rc);
 
 /** Bytes of the largest store_info_put() output. */
-#define STORE_INFO_MAX_LEN	(4 + DP_INFO_HOST_MAX + DP_INFO_VENDOR_MAX + DP_INFO_CIRCUIT_MAX + \
-				 DP_INFO_POLICY_MAX)
+#define STORE_INFO_MAX_LEN	(4 + DP_INFO_HOST_MAX + DP_INFO_VENDOR_MAX + \
+				 DP_INFO_CIRCUIT_MAX + DP_INFO_POLICY_MAX)
 
 /**
  * What a binding remembers of its client, as binding record version 3 and journal entry

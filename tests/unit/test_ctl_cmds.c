@@ -486,7 +486,8 @@ static void walks_yield_and_answer_as_the_whole_table_did(void **state)
 			 "{\"from\": \"start\", \"limit\": 1000, \"policy\": \"pol\"}}");
 	a = served(&v, fd, &turns);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "arguments"),
-							     "count")), (N_BIG + N_SMALL + 199) / 200);
+							     "count")),
+			 (N_BIG + N_SMALL + 199) / 200);
 	json_decref(a);
 
 	/* statistic-get-all: the scopes' counts as the former walk counted them. */

@@ -20,6 +20,8 @@
 #                   with an empty store) / COUNT, and (anon later - anon of a /24 with an
 #                   empty store) / COUNT: the second counts what the /8 costs up front too;
 #   LMDB B/binding  the data file's allocated blocks / COUNT (from the fill).
+# LW_FILL_INFO=1: the bindings remember their clients (host name, vendor class; see
+# bindings_fill.c): use another LW_BENCH_DIR for it, the filled stores are kept.
 # Runs one leasewired at a time under nice; needs ~4 GB free at 10 M.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -10,6 +10,10 @@
  * once it serves; with CLIENTS, one DISCOVER from each of that many such clients (02:4d:i),
  * for bench/workers.sh (N may then be 0). Prints the LMDB bytes per binding (the data file's
  * allocated blocks).
+ *
+ * With LW_FILL_INFO=1 in the environment, every binding also remembers its client (record
+ * version 3's information): host name "client-<i>" and vendor class "MSFT 5.0", as most
+ * Windows clients send; without it, none (what a store written before version 3 loads as).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -105,12 +109,17 @@ int main(int argc, char **argv)
 	struct stat st;
 	char err[512], path[4096];
 	uint64_t n, now = (uint64_t)time(NULL);
+	const char *env = getenv("LW_FILL_INFO");
+	int info = env != NULL && strcmp(env, "1") == 0;
 
 	if (argc < 4 || inet_pton(AF_INET, argv[3], &first) != 1) {
 		fprintf(stderr, "usage: %s DIR N FIRST-ADDRESS [PCAP]\n", argv[0]);
 		return 2;
 	}
 	n = strtoull(argv[2], NULL, 10);
+	if (info) {
+		so.map_size = 4ull << 30;	/* ~25 more bytes per record */
+	}
 	if (argc > 4 && write_discovers(argv[4], argc > 5 ? (uint32_t)atoi(argv[5]) : 1) != 0) {
 		fprintf(stderr, "cannot write %s\n", argv[4]);
 		return 1;
@@ -142,6 +151,12 @@ int main(int argc, char **argv)
 			lw_put32(c->key.data + 3, id);
 			c->hw_len = 7;
 			memcpy(c->hw, c->key.data, 7);
+			if (info) {
+				c->info.host_len = (uint8_t)snprintf(c->info.host,
+								     sizeof(c->info.host),
+								     "client-%u", id);
+				memcpy(c->info.vendor, "MSFT 5.0", c->info.vendor_len = 8);
+			}
 		}
 		if (store_write_batch(s, v, k) != 0) {
 			fprintf(stderr, "store_write_batch: %s\n", store_errmsg(s));

@@ -45,6 +45,8 @@ enum opt_id {
 	O_ALL,
 	O_SERVER,
 	O_RELATIONSHIP,
+	O_HOSTNAME,
+	O_POLICY,
 	O__COUNT
 };
 
@@ -64,6 +66,8 @@ static const struct opt_def {
 	[O_FORCE] = { .name = "force" },
 	[O_SERVER] = { .name = "server" },
 	[O_RELATIONSHIP] = { .name = "relationship", .has_arg = true },
+	[O_HOSTNAME] = { .name = "hostname", .has_arg = true },
+	[O_POLICY] = { .name = "policy", .has_arg = true },
 	[O_PROMETHEUS] = { .name = "prometheus" },
 	[O_ALL] = { .name = "all", .short_name = 'a' },
 };
@@ -342,7 +346,11 @@ static int b_lease_list(const struct cmd_def *d, struct args *a, const char **co
 	(void)command;
 	if (set_str(*arguments, CTL_KEY_FROM, "start") != 0 ||
 	    json_object_set_new(*arguments, CTL_KEY_LIMIT, json_integer(CTLC_PAGE_LIMIT)) != 0 ||
-	    (a->scopes != NULL && json_object_set(*arguments, CTL_KEY_SCOPES, a->scopes) != 0)) {
+	    (a->scopes != NULL && json_object_set(*arguments, CTL_KEY_SCOPES, a->scopes) != 0) ||
+	    (a->opt[O_HOSTNAME] != NULL &&
+	     set_str(*arguments, CTL_KEY_HOSTNAME, a->opt[O_HOSTNAME]) != 0) ||
+	    (a->opt[O_POLICY] != NULL &&
+	     set_str(*arguments, CTL_KEY_POLICY, a->opt[O_POLICY]) != 0)) {
 		return nomem(err, errlen);
 	}
 	return 0;
@@ -914,8 +922,10 @@ static const struct cmd_def cmd_defs[] = {
 		.cmd = CTL_CMD_LEASE4_GET, .pos = { "ADDRESS" }, .max_pos = 1, .opts = KEY_OPTS,
 		.build = b_lease_key,
 	}, {
-		.word = "lease", .sub = "list", .synopsis = "lease list [--scope NAME]...",
-		.cmd = CTL_CMD_LEASE4_GET_PAGE, .opts = OB(O_SCOPE), .repeat = OB(O_SCOPE),
+		.word = "lease", .sub = "list",
+		.synopsis = "lease list [--scope NAME]... [--hostname NAME] [--policy NAME]",
+		.cmd = CTL_CMD_LEASE4_GET_PAGE, .opts = OB(O_SCOPE) | OB(O_HOSTNAME) | OB(O_POLICY),
+		.repeat = OB(O_SCOPE),
 		.flags = CTLC_F_PAGED, .build = b_lease_list,
 	}, {
 		.word = "lease", .sub = "add",

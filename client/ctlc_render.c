@@ -362,6 +362,7 @@ static void lease_expires(json_t *l, time_t now, char *out, size_t len)
 	}
 }
 
+/* The lease table; a HOSTNAME column (the client's option 12) when any lease has one. */
 static int render_leases(FILE *out, json_t *leases, time_t now)
 {
 	struct table t = {
@@ -370,16 +371,33 @@ static int render_leases(FILE *out, json_t *leases, time_t now)
 	size_t i;
 	json_t *l;
 	int ret = 0;
+	bool host = false;
 
+	json_array_foreach(leases, i, l) {
+		host |= json_object_get(l, CTL_KEY_HOSTNAME) != NULL;
+	}
+	if (host) {
+		static const char *const head[] = {
+			"ADDRESS", "STATE", "CLIENT", "HOSTNAME", "SCOPE", "EXPIRES"
+		};
+
+		t.ncols = 6;
+		memcpy(t.head, head, sizeof(head));
+	}
 	json_array_foreach(leases, i, l) {
 		char expires[WHEN_LEN];
 		const char *client = str_or(l, CTL_KEY_HW_ADDRESS,
 					    str_or(l, CTL_KEY_CLIENT_ID, NULL));
-		const char *row[5] = {
+		const char *row[6] = {
 			str_or(l, CTL_KEY_IP_ADDRESS, NULL), str_or(l, "state", NULL), client,
-			str_or(l, "scope", NULL), expires,
+			str_or(l, "scope", NULL), expires, NULL,
 		};
 
+		if (host) {
+			row[3] = str_or(l, CTL_KEY_HOSTNAME, NULL);
+			row[4] = str_or(l, "scope", NULL);
+			row[5] = expires;
+		}
 		lease_expires(l, now, expires, sizeof(expires));
 		ret = table_add(&t, row);
 		if (ret != 0) {

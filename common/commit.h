@@ -32,6 +32,8 @@ struct dp_change {
 	uint8_t flags;			/**< DP_CHANGE_* */
 	uint8_t hw_len;			/**< bytes of hw; 0 = unknown */
 	uint8_t hw[DP_HW_MAX];		/**< htype + chaddr of the client (failover option 5) */
+	struct dp_client_info info;	/**< what the binding remembers of its client; all
+					 *   lengths 0 when nothing is known */
 };
 
 /** The address is in a failover scope and the change is ours: the partner must hear of it

@@ -132,6 +132,7 @@
 	X(BOOTP_NO_RESERVATION, "bootp_no_reservation", "BOOTP client without a reservation.") \
 	X(COMMIT_FULL, "commit_ring_full", "Change ring to the committer full.") \
 	X(PARK_FULL, "park_full", "Too many replies waiting for durability.") \
+	X(DELAY_FULL, "offer_delay_full", "Too many OFFERs waiting out a scope's offer-delay.") \
 	X(STEER_FULL, "steer_ring_full", "Owner worker's steering ring full.") \
 	X(REPLY_SPACE, "reply_space", "Reply frame could not be built (mbuf too small).") \
 	X(TX_FULL, "tx_full", "The NIC queue refused the frame.") \

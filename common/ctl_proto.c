@@ -111,12 +111,14 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 	},
 	[CTL_CMD_LEASE4_GET_ALL] = {
 		"lease4-get-all", "every lease (of some scopes), in one answer",
-		ARGS(OPT(CTL_KEY_SCOPES, STRINGS)), 0,
+		ARGS(OPT(CTL_KEY_SCOPES, STRINGS), OPT(CTL_KEY_HOSTNAME, STRING),
+		     OPT(CTL_KEY_POLICY, STRING)), 0,
 	},
 	[CTL_CMD_LEASE4_GET_PAGE] = {
 		"lease4-get-page", "every lease (of some scopes), by address",
 		ARGS(REQ(CTL_KEY_FROM, STRING), REQ(CTL_KEY_LIMIT, INTEGER),
-		     OPT(CTL_KEY_SCOPES, STRINGS)), 0,
+		     OPT(CTL_KEY_SCOPES, STRINGS), OPT(CTL_KEY_HOSTNAME, STRING),
+		     OPT(CTL_KEY_POLICY, STRING)), 0,
 	},
 	[CTL_CMD_LEASE4_UPDATE] = {
 		"lease4-update", "change a lease (or create it, if forced)",

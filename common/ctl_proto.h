@@ -38,6 +38,7 @@
 #define CTL_KEY_SERVER		"server"
 #define CTL_KEY_RELATIONSHIP	"relationship"
 #define CTL_KEY_POLICY		"policy"
+#define CTL_KEY_HOSTNAME	"hostname"
 #define CTL_KEY_PROCESSING_ORDER	"processing-order"
 #define CTL_KEY_LIST		"list"
 #define CTL_KEY_PATTERN		"pattern"

@@ -9,12 +9,61 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DP_KEY_MAX	64	/**< longest client key (client id or htype+chaddr) */
 #define DP_HW_MAX	17	/**< htype + chaddr (up to 16 bytes): failover option 5 */
 #define DP_MAX_WORKERS	64	/**< worker lcores, so the writers of bindings (a worker id
 				 *   fits the uint8_t of struct dp_change) */
+
+/*
+ * What a lease remembers of its client besides its key (issue 14 item 6): captured by the
+ * worker when it ACKs, stored with the binding (lmdb-store record version 3), shown by the
+ * control commands. Fixed, bounded fields (longer values are cut), 112 bytes.
+ *
+ * host, vendor and policy hold printable ASCII only (0x20..0x7e): the worker replaces every
+ * other byte of what the client sent with '?' when it captures it (dp_info_text_set), so no
+ * log line, table or JSON string ever carries a control character or invalid UTF-8 from a
+ * client. circuit is raw bytes (option 82 sub-option 1), shown as hex. Not NUL-terminated.
+ */
+#define DP_INFO_HOST_MAX	32	/**< option 12 (host name) */
+#define DP_INFO_VENDOR_MAX	32	/**< option 60 (vendor class identifier) */
+#define DP_INFO_CIRCUIT_MAX	16	/**< option 82 sub-option 1 (circuit id) */
+#define DP_INFO_POLICY_MAX	28	/**< name of the policy that matched */
+
+struct dp_client_info {
+	uint8_t host_len, vendor_len, circuit_len, policy_len;
+	char host[DP_INFO_HOST_MAX];
+	char vendor[DP_INFO_VENDOR_MAX];
+	uint8_t circuit[DP_INFO_CIRCUIT_MAX];
+	char policy[DP_INFO_POLICY_MAX];
+};
+
+/** @return true when @p in knows nothing of its client (all lengths 0). Any thread. */
+static inline bool dp_info_empty(const struct dp_client_info *in)
+{
+	return (in->host_len | in->vendor_len | in->circuit_len | in->policy_len) == 0;
+}
+
+/** Copy at most @p max bytes of @p src into @p dst as printable ASCII ('?' for any other
+ *  byte). @return the length written. Any thread; never allocates. */
+static inline uint8_t dp_info_text_set(char *dst, uint8_t max, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	uint8_t n = len < max ? (uint8_t)len : max;
+
+	for (uint8_t i = 0; i < n; i++) {
+		char ch = '?';
+
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			ch = (char)p[i];
+		}
+		dst[i] = ch;
+	}
+	return n;
+}
 
 /** How a client is identified: option 61 when present, else htype + chaddr (RFC 2131 §4.2). */
 enum dp_key_type {

@@ -1773,6 +1773,9 @@ static const struct cs_item scope_items[] = {
 	  .doc = "T2, seconds; 0 = lease × 7 / 8" },
 	{ "offer-hold", CS_INT, 0, AT(C, offer_hold), .min = 1, .max = 3600, .def = 30,
 	  .doc = "seconds an offered address is held for its client" },
+	{ "offer-delay", CS_INT, 0, AT(C, offer_delay_ms), .min = 0, .max = 1000, .def = 0,
+	  .doc = "milliseconds an OFFER waits before it is sent, so that a partner server "
+		 "answers first (Windows' delay in offer); 0 = at once" },
 	{ "decline-hold", CS_INT, 0, AT(C, decline_hold), .min = 1, .max = TIME_MAX,
 	  .def = 3600, .doc = "seconds a declined address stays abandoned" },
 	{ "conflict-detection-attempts", CS_INT, 0, AT(C, conflict_attempts), .min = 0, .max = 5,

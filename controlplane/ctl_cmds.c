@@ -156,7 +156,30 @@ static int arg_key(json_t *args, struct dp_client_key *k, json_t **err)
 
 /* --- leases ------------------------------------------------------------------------- */
 
-static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *b)
+/* What the lease remembers of its client (printable ASCII already: lease.h). */
+static void info_json(json_t *j, const struct dp_client_info *in)
+{
+	char hex[LW_HEX_BUFLEN(DP_INFO_CIRCUIT_MAX)];
+
+	if (in->host_len != 0) {
+		json_object_set_new(j, CTL_KEY_HOSTNAME, json_stringn(in->host, in->host_len));
+	}
+	if (in->vendor_len != 0) {
+		json_object_set_new(j, "vendor-class", json_stringn(in->vendor, in->vendor_len));
+	}
+	if (in->circuit_len != 0) {
+		lw_hex_fmt(hex, sizeof(hex), in->circuit, in->circuit_len, ':');
+		json_object_set_new(j, "circuit-id", json_string(hex));
+	}
+	if (in->policy_len != 0) {
+		json_object_set_new(j, CTL_KEY_POLICY, json_stringn(in->policy, in->policy_len));
+	}
+}
+
+/* @p in: what the lease remembers of its client (bt_info() of a live record, or the copy
+ * taken with a copied record). */
+static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *b,
+			  const struct dp_client_info *in)
 {
 	const struct dp_scope *s = dp_config_scope_of(cfg, b->addr);
 	char key[LW_HEX_BUFLEN(DP_KEY_MAX)];
@@ -187,6 +210,7 @@ static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *
 									     b->start)));
 		json_object_set_new(j, "expire", json_integer((json_int_t)b->ends));
 	}
+	info_json(j, in);
 	return j;
 }
 
@@ -240,7 +264,7 @@ static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		l = lease_json(d->rt->snap->cfg, b);
+		l = lease_json(d->rt->snap->cfg, b, bt_info(b));
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -252,16 +276,47 @@ static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	return ctl_answer(CTL_OK, l, "lease found");
 }
 
+/* A binding copied with what it remembers of its client (bt_info() needs the live record). */
+struct lease_copy {
+	struct bt_binding b;
+	struct dp_client_info in;
+};
+
 struct collect {
 	const struct dp_config *cfg;
 	const struct dp_scope **only;	/* scope filter, NULL-terminated, or NULL = all */
 	uint32_t from;			/* page: addresses > from */
 	bool paged;
-	struct bt_binding *v;		/* copies: valid after the read side ends */
+	struct lease_copy *v;		/* copies: valid after the read side ends */
 	size_t n, cap;
+	const char *host;		/* only leases of this host name (any case), or NULL */
+	const char *policy;		/* only leases of this policy, or NULL */
 	size_t limit;			/* page_cb: stop at this many */
 	bool oom;
 };
+
+/* The host name and policy filters of lease4-get-all and -page. */
+static bool info_match(const struct dp_client_info *in, const struct collect *c)
+{
+	if (c->host != NULL && (strlen(c->host) != in->host_len ||
+				strncasecmp(c->host, in->host, in->host_len) != 0)) {
+		return false;
+	}
+	return c->policy == NULL || (strlen(c->policy) == in->policy_len &&
+				     memcmp(c->policy, in->policy, in->policy_len) == 0);
+}
+
+/* The filters of @p args into @p c. @return NULL or the error answer. */
+static json_t *info_filter(struct collect *c, json_t *args)
+{
+	json_t *err = NULL;
+
+	c->host = arg_str(args, CTL_KEY_HOSTNAME, &err);
+	if (err == NULL) {
+		c->policy = arg_str(args, CTL_KEY_POLICY, &err);
+	}
+	return err;
+}
 
 static bool collect_cb(const struct bt_binding *b, void *arg)
 {
@@ -281,9 +336,12 @@ static bool collect_cb(const struct bt_binding *b, void *arg)
 			return true;
 		}
 	}
+	if (!info_match(bt_info(b), c)) {
+		return true;
+	}
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct bt_binding *v = realloc(c->v, cap * sizeof(*v));
+		struct lease_copy *v = realloc(c->v, cap * sizeof(*v));
 
 		if (v == NULL) {
 			c->oom = true;
@@ -292,13 +350,15 @@ static bool collect_cb(const struct bt_binding *b, void *arg)
 		c->v = v;
 		c->cap = cap;
 	}
-	c->v[c->n++] = *b;
+	c->v[c->n].b = *b;
+	c->v[c->n++].in = *bt_info(b);
 	return true;
 }
 
 static int by_addr(const void *a, const void *b)
 {
-	const struct bt_binding *x = a, *y = b;
+	const struct bt_binding *x = &((const struct lease_copy *)a)->b;
+	const struct bt_binding *y = &((const struct lease_copy *)b)->b;
 
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
@@ -366,7 +426,7 @@ static json_t *leases_answer(struct cp_cmds *d, struct collect *c, size_t limit)
 		qsort(c->v, c->n, sizeof(*c->v), by_addr);
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(list, lease_json(d->rt->snap->cfg, &c->v[i]));
+		json_array_append_new(list, lease_json(d->rt->snap->cfg, &c->v[i].b, &c->v[i].in));
 	}
 	free(c->v);
 	free(c->only);
@@ -403,6 +463,10 @@ static json_t *cmd_lease_get_page(struct cp_cmds *d, struct ctl_conn *conn, json
 	} else if (parse_ip(from, &c.from) != 0) {
 		return bad("arguments.from: \"%s\" is neither \"start\" nor an IPv4 address%s",
 			   from, "");
+	}
+	err = info_filter(&c, args);
+	if (err != NULL) {
+		return err;
 	}
 	c.only = scope_filter(c.cfg, args, &err);
 	if (err != NULL) {
@@ -502,7 +566,7 @@ static json_t *op_answer(struct cp_pending *p, int result)
 	urcu_qsbr_thread_online();
 	{
 		const struct bt_binding *b = bt_lookup_addr(d->rt->table, op->addr);
-		json_t *l = b ? lease_json(d->rt->snap->cfg, b) : NULL;
+		json_t *l = b ? lease_json(d->rt->snap->cfg, b, bt_info(b)) : NULL;
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,
@@ -1628,6 +1692,10 @@ static json_t *get_all_begin(struct walk_job *j)
 	json_t *err = NULL;
 
 	j->c.cfg = j->d->rt->snap->cfg;
+	err = info_filter(&j->c, j->args);
+	if (err != NULL) {
+		return err;
+	}
 	j->c.only = scope_filter(j->c.cfg, j->args, &err);
 	if (err != NULL) {
 		return err;
@@ -1700,8 +1768,8 @@ static json_t *wipe_end(struct walk_job *j)
 			return ctl_answer(CTL_ERROR, NULL, "out of memory");
 		}
 		for (size_t i = 0; i < c->n; i++) {
-			if (c->v[i].owner == w) {
-				p->addrs[n++] = c->v[i].addr;
+			if (c->v[i].b.owner == w) {
+				p->addrs[n++] = c->v[i].b.addr;
 			}
 		}
 		p->lo.op.kind = DP_OP_DEL;

@@ -76,6 +76,7 @@ struct fo_upd {
 	uint8_t cid_len, hw_len;
 	uint8_t cid[DP_KEY_MAX];
 	uint8_t hw[DP_HW_MAX];
+	struct dp_client_info info;	/* from client-request-options; empty without */
 };
 
 enum op_kind {

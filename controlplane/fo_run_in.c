@@ -145,6 +145,7 @@ static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u
 			want.hw_len = u->hw_len;
 			memcpy(want.hw, u->hw, u->hw_len);
 		}
+		want.info = u->info;
 		break;
 	}
 	rc = fo_run_op_start(f, r, u->idx, u->addr, OPK_INBOUND, &want, u);
@@ -262,6 +263,9 @@ void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		u->has_hw = true;
 		u->hw_len = (uint8_t)m->chaddr.len;
 		memcpy(u->hw, m->chaddr.ptr, m->chaddr.len);
+	}
+	if (fo_msg_has(m, FO_OPT_REQUEST_OPTIONS)) {
+		fo_lease_info_decode(m->request_options.ptr, m->request_options.len, &u->info);
 	}
 	r->in_count++;
 }

@@ -109,9 +109,10 @@ uint8_t fo_run_stored_status(const struct bt_binding *b)
 	return st;
 }
 
-/* Fill a BNDUPD for address @p addr from its current binding. RCU online. */
+/* Fill a BNDUPD for address @p addr from its current binding; @p ropt (FO_LEASE_INFO_MAX
+ * bytes) holds its client-request-options until it is sent. RCU online. */
 static void build_bndupd(struct cp_fo *f, struct rel *r, uint32_t addr, uint32_t k,
-			 struct fo_msg *m, uint8_t *status_out, uint32_t *pet_out)
+			 struct fo_msg *m, uint8_t *ropt, uint8_t *status_out, uint32_t *pet_out)
 {
 	const struct bt_binding *b = bt_lookup_addr(f->rt->table, addr);
 	const struct dp_scope *s = &f->rt->snap->cfg->scopes[r->scopes[k].scope];
@@ -147,6 +148,15 @@ static void build_bndupd(struct cp_fo *f, struct rel *r, uint32_t addr, uint32_t
 	m->stos = fo_run_clamp32(b->start);
 	m->cltt = fo_run_clamp32(b->start);
 	m->present |= FO_BIT(FO_OPT_STOS) | FO_BIT(FO_OPT_CLTT);
+	if (b->key.len > 0 && status != FO_LEASE_ABANDONED) {
+		/* What the binding remembers of its client (fo_lease.h): the partner shows it
+		 * too. ISC parses option 8 and drops it. */
+		m->request_options.len = fo_lease_info_encode(bt_info(b), ropt);
+		if (m->request_options.len > 0) {
+			m->request_options.ptr = ropt;
+			m->present |= FO_BIT(FO_OPT_REQUEST_OPTIONS);
+		}
+	}
 	if (status == FO_LEASE_ACTIVE) {
 		uint64_t granted = b->ends == BT_INFINITE ? FO_LEASE_INFINITE :
 				   b->ends > b->start ? b->ends - b->start : 0;
@@ -190,6 +200,7 @@ void fo_run_send_updates(struct cp_fo *f, struct rel *r)
 		uint64_t idx = r->dirtyq[r->dq_head];
 		struct fo_out *o = NULL;
 		struct fo_msg m;
+		uint8_t ropt[FO_LEASE_INFO_MAX];
 		uint32_t k, addr;
 
 		if (r->af[idx] & F_BUSY) {
@@ -211,7 +222,7 @@ void fo_run_send_updates(struct cp_fo *f, struct rel *r)
 				break;
 			}
 		}
-		build_bndupd(f, r, addr, k, &m, &o->status, &o->pet);
+		build_bndupd(f, r, addr, k, &m, ropt, &o->status, &o->pet);
 		if (fo_link_send(r->link, &m) != 0) {
 			/* The link went down: the next one resends. */
 			fo_run_mark_dirty(r, idx);

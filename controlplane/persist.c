@@ -253,6 +253,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 		c->key = sb->key;
 		c->hw_len = hw_len;
 		memcpy(c->hw, sb->hw, hw_len);
+		c->info = sb->info;
 		/* A shared scope's partner must hear of it (the store keeps it unacked). */
 		c->flags = s->fo_rel != 0 ? DP_CHANGE_FO : 0;
 		if (c->state == BT_FREE) {
@@ -275,6 +276,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 	nb->key = sb->key;
 	nb->hw_len = hw_len;
 	memcpy(nb->hw, sb->hw, hw_len);
+	bt_info_set(nb, &sb->info);
 	if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
 		bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
 		return 0;

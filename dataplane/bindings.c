@@ -172,12 +172,6 @@ void bt_table_free(struct bt_table *t)
 	free(t);
 }
 
-/* Records of one bt_writer_grow(). */
-struct bt_chunk {
-	struct bt_chunk *next;
-	struct bt_binding rec[];
-};
-
 int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t n_records)
 {
 	memset(w, 0, sizeof(*w));
@@ -189,17 +183,23 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
 
 int bt_writer_grow(struct bt_writer *w, uint32_t n)
 {
-	struct bt_chunk *c = malloc(sizeof(*c) + (size_t)n * sizeof(c->rec[0]));
+	/* calloc, not malloc + memset: info[] must read as empty, and pages fresh from the
+	 * kernel are zero already, so the ones no binding writes are never touched. */
+	struct bt_chunk *c = calloc(1, sizeof(*c) + (size_t)n * (sizeof(c->rec[0]) +
+								   sizeof(c->info[0])));
 
 	if (c == NULL) {
 		return -ENOMEM;
 	}
+	c->w = w;
+	c->n = n;
+	c->info = (struct dp_client_info *)&c->rec[n];
 	c->next = w->chunks;
 	w->chunks = c;
 	w->n_records += n;
 	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
 	for (uint32_t i = 0; i < n; i++) {
-		c->rec[i].home = w;
+		c->rec[i].chunk = c;
 		cds_lfs_node_init(&c->rec[i].free_node);
 		cds_lfs_push(&w->returned, &c->rec[i].free_node);
 	}
@@ -235,6 +235,7 @@ static void refill(struct bt_writer *w)
 struct bt_binding *bt_record_get(struct bt_writer *w)
 {
 	struct bt_binding *b;
+	struct dp_client_info *in;
 
 	if (w->stock == NULL) {
 		refill(w);
@@ -255,9 +256,14 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->under = 0;
 	b->acked = 0;
 	b->start = b->ends = b->seq = 0;
+	in = &b->chunk->info[b - b->chunk->rec];
+	if (!dp_info_empty(in)) {
+		/* Only when the record's last use knew its client: a read of a page no binding
+		 * ever wrote costs no memory (the zero page), a write would. */
+		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
+	}
 	b->key.type = b->key.len = 0;
 	b->hw_len = 0;
-	b->home = w;
 	b->owner = w->id;
 	return b;
 }
@@ -273,7 +279,7 @@ static void retired(struct rcu_head *head)
 {
 	struct bt_binding *b = caa_container_of(head, struct bt_binding, rcu);
 
-	struct bt_writer *home = b->home;
+	struct bt_writer *home = b->chunk->w;
 
 	cds_lfs_node_init(&b->free_node);
 	cds_lfs_push(&home->returned, &b->free_node);
@@ -334,7 +340,6 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 	struct cds_lfht_iter iter;
 	uint64_t ha = addr_hash(nb->addr);
 
-	nb->home = w;
 	nb->owner = w->id;
 	nb->key_hash = bt_key_hash(t, &nb->key);	/* once: both tables and readers use it */
 	cds_lfht_node_init(&nb->addr_node);
@@ -380,7 +385,6 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 	struct cds_lfht_node *node;
 	uint64_t ha = addr_hash(nb->addr);
 
-	nb->home = w;
 	nb->owner = w->id;
 	nb->key_hash = bt_key_hash(t, &nb->key);
 	cds_lfht_node_init(&nb->addr_node);

@@ -48,7 +48,9 @@ struct bt_binding {
 		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
 		struct cds_lfs_node free_node;
 	};
-	struct bt_writer *home;		/**< stock the record returns to */
+	struct bt_chunk *chunk;		/**< the chunk it lives in, set once by
+					 *   bt_writer_grow(): its writer's stock is where it
+					 *   returns, its client information is chunk->info[] */
 
 	uint32_t addr;
 	uint32_t scope;			/**< dp_scope.index when written */
@@ -96,7 +98,20 @@ struct bt_table {
 	uint64_t seed;
 };
 
-struct bt_chunk;
+/**
+ * The records of one bt_writer_grow(), in one allocation: the chunk, rec[n], then info[n]
+ * (info[i] belongs to rec[i]). Allocated zeroed (calloc: fresh pages from the kernel are not
+ * written), and only a binding that learns something of its client writes its info[]
+ * entry, so bindings without client information cost no memory for it (bench/bindings.sh).
+ * Freed by bt_writer_deinit() only: records never leave their chunk.
+ */
+struct bt_chunk {
+	struct bt_chunk *next;		/**< the writer's other chunks (control thread) */
+	struct bt_writer *w;		/**< the writer whose stock the records return to */
+	struct dp_client_info *info;	/**< n entries, right after rec[n] */
+	uint32_t n;
+	struct bt_binding rec[];
+};
 
 /**
  * A writer's private stock of records. Its records come in chunks the control thread
@@ -190,10 +205,35 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 
 /**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key
- * bytes not cleared (fill the key whole). Owner thread only.
+ * bytes not cleared (fill the key whole), no client information (bt_info() lengths 0; set it
+ * with bt_info_set()). Owner thread only.
  * @return NULL when the stock is empty (records retired but still in a grace period).
  */
 struct bt_binding *bt_record_get(struct bt_writer *w);
+
+/**
+ * What binding @p b remembers of its client (issue 14 item 6), kept beside the record in its
+ * chunk (struct bt_chunk). @p b must be a record of a chunk (from bt_record_get() or a
+ * lookup), never a copy of one. All lengths 0 when nothing is known. As immutable as the
+ * record once published; read under the same RCU rules as the record. Any thread.
+ */
+static inline const struct dp_client_info *bt_info(const struct bt_binding *b)
+{
+	return &b->chunk->info[b - b->chunk->rec];
+}
+
+/**
+ * Give record @p b (between bt_record_get() and its publication) the client information
+ * @p in. bt_record_get() leaves a record with none, so an empty @p in (or NULL) writes
+ * nothing: a binding that knows nothing of its client never touches its information's page.
+ * Owner thread (or the control thread while loading the store).
+ */
+static inline void bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
+{
+	if (in != NULL && !dp_info_empty(in)) {
+		b->chunk->info[b - b->chunk->rec] = *in;
+	}
+}
 
 /** Give back a record that was never published. Owner thread only. */
 void bt_record_put(struct bt_writer *w, struct bt_binding *b);

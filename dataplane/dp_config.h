@@ -156,6 +156,9 @@ struct dp_scope {
 	 *  offered, 0 = none (Windows' "conflict detection attempts", 0..5). */
 	uint8_t conflict_attempts;
 	uint32_t conflict_timeout_ms;	/**< how long each probe waits for an answer */
+	uint32_t offer_delay_ms;	/**< OFFERs wait this long before they go out, so that a
+					 *   partner answers first (Windows "delay in offer");
+					 *   0 = at once (worker.h, the delay queue) */
 	bool bootp;			/**< answer BOOTP clients that have a reservation */
 
 	uint8_t fo_rel;			/**< 0: not shared; else 1 + the index into

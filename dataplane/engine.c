@@ -598,7 +598,10 @@ static uint8_t index_flags(const struct dp_engine *e, uint32_t scope)
 	return scope < e->pools->n_scopes ? scope_flags(e->pools->pools[scope].scope) : 0;
 }
 
-static int post_change(struct dp_engine *e, const struct bt_binding *nb, uint8_t flags)
+/* Post the change that made @p nb. @p info: what it remembers of its client (a published
+ * record's bt_info()), or NULL for none (a FREE change, from a copy of the record). */
+static int post_change(struct dp_engine *e, const struct bt_binding *nb,
+		       const struct dp_client_info *info, uint8_t flags)
 {
 	struct dp_change c = {
 		.seq = e->seq + 1,
@@ -615,6 +618,9 @@ static int post_change(struct dp_engine *e, const struct bt_binding *nb, uint8_t
 	int rc;
 
 	memcpy(c.hw, nb->hw, nb->hw_len);
+	if (info != NULL) {
+		c.info = *info;
+	}
 	rc = e->commit.ops->post(e->commit.ctx, &c);
 	if (rc == 0) {
 		e->seq = c.seq;
@@ -804,6 +810,9 @@ struct rec {
 	uint8_t hw_len;
 	uint32_t circuit;			/* 0: the same client's old one, if any */
 	uint32_t supersedes;			/* OFFERED: bt_binding.supersedes */
+	const struct dhcp4_msg *info_msg;	/* ACK: capture the client's information */
+	const struct dp_policy *policy;		/* with info_msg: the policy that matched */
+	const struct dp_client_info *peer_info;	/* PEER: the partner's word on the client */
 	bool take;				/* an operator's change (op_set): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
@@ -811,6 +820,80 @@ struct rec {
 						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
 };
+
+/* The same client's binding goes on from @p old (a settled one, not an offer): what we know
+ * of the client goes on with it. */
+static bool info_kept(const struct bt_binding *old, const struct dp_client_key *key)
+{
+	return old != NULL && old->state != BT_OFFERED && key != NULL &&
+	       bt_key_equal(&old->key, key);
+}
+
+/* What the new binding knows of its client before its request adds to it: what @p old knew
+ * (info_kept()), else nothing. */
+static void info_start(struct dp_client_info *in, const struct bt_binding *old,
+		       const struct dp_client_key *key)
+{
+	if (info_kept(old, key)) {
+		*in = *bt_info(old);
+	} else {
+		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
+	}
+}
+
+/* Each field the partner's update @p p has replaces ours in @p in (fo_lease_info_decode()
+ * made its text printable already). */
+static void info_merge(struct dp_client_info *in, const struct dp_client_info *p)
+{
+	if (p->host_len != 0) {
+		in->host_len = p->host_len;
+		memcpy(in->host, p->host, sizeof(in->host));
+	}
+	if (p->vendor_len != 0) {
+		in->vendor_len = p->vendor_len;
+		memcpy(in->vendor, p->vendor, sizeof(in->vendor));
+	}
+	if (p->circuit_len != 0) {
+		in->circuit_len = p->circuit_len;
+		memcpy(in->circuit, p->circuit, sizeof(in->circuit));
+	}
+	if (p->policy_len != 0) {
+		in->policy_len = p->policy_len;
+		memcpy(in->policy, p->policy, sizeof(in->policy));
+	}
+}
+
+/* What an ACK learns of its client: host name, vendor class, relay circuit id (each kept
+ * from @p in when the request does not carry it: a renewal is unicast, without option 82,
+ * and often without 60) and the policy that matched now. Bounded copies, no allocation. */
+static void info_capture(struct dp_client_info *in, const struct dhcp4_msg *m,
+			 const struct dp_policy *p)
+{
+	uint16_t len;
+	const uint8_t *o = dhcp4_opt(m, DHCP4_OPT_HOSTNAME, &len);
+
+	if (o != NULL) {
+		in->host_len = dp_info_text_set(in->host, DP_INFO_HOST_MAX, o, len);
+	}
+	o = dhcp4_opt(m, DHCP4_OPT_VENDOR_CLASS, &len);
+	if (o != NULL) {
+		in->vendor_len = dp_info_text_set(in->vendor, DP_INFO_VENDOR_MAX, o, len);
+	}
+	o = dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len);
+	if (o == NULL) {
+		len = 0;
+	}
+	for (uint32_t i = 0; i + 2 <= len && i + 2u + o[i + 1] <= len; i += 2u + o[i + 1]) {
+		if (o[i] == 1) {
+			in->circuit_len = o[i + 1] < DP_INFO_CIRCUIT_MAX ? o[i + 1] :
+					  DP_INFO_CIRCUIT_MAX;
+			memcpy(in->circuit, o + i + 2, in->circuit_len);
+			break;
+		}
+	}
+	in->policy_len = p != NULL ? dp_info_text_set(in->policy, DP_INFO_POLICY_MAX, p->name,
+						      strlen(p->name)) : 0;
+}
 
 /*
  * Write a new binding for r->addr and, when @p durable, post it to the commit sink with
@@ -877,6 +960,22 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		nb->hw_len = old->hw_len;
 		memcpy(nb->hw, old->hw, old->hw_len);
 	}
+	if (r->info_msg != NULL) {
+		struct dp_client_info in;
+
+		info_start(&in, old, r->key);
+		info_capture(&in, r->info_msg, r->policy);
+		bt_info_set(nb, &in);
+	} else if (r->peer_info != NULL && !dp_info_empty(r->peer_info)) {
+		struct dp_client_info in;
+
+		info_start(&in, old, r->key);
+		info_merge(&in, r->peer_info);
+		bt_info_set(nb, &in);
+	} else if (info_kept(old, r->key)) {
+		/* The same client's binding goes on: so does what we know of it. */
+		bt_info_set(nb, bt_info(old));
+	}
 	nb->seq = durable ? e->seq + 1 : 0;
 	if (bt_publish(&e->writer, old, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
@@ -885,7 +984,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		return -EAGAIN;
 	}
 	flood_track(e, old, nb);
-	if (durable && post_change(e, nb, flags) != 0) {
+	if (durable && post_change(e, nb, bt_info(nb), flags) != 0) {
 		/* Room was there: only a change the store would refuse gets here, which the
 		 * engine does not make. Memory is ahead of the store; nothing is answered. */
 		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
@@ -940,6 +1039,30 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 					uint64_t now, uint64_t ends, bool durable)
 {
 	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0);
+}
+
+/* write_binding() of an ACKed (or BOOTP) binding: durable, capturing the client's
+ * information from @p m and the policy @p p that matched. */
+static struct bt_binding *write_active(struct dp_engine *e, const struct dhcp4_msg *m,
+				       uint32_t addr, uint32_t scope,
+				       const struct dp_client_key *key, uint64_t now,
+				       uint64_t ends, const struct dp_policy *p)
+{
+	struct rec r = {
+		.addr = addr, .scope = scope, .state = BT_ACTIVE, .start = now, .ends = ends,
+		.key = key, .info_msg = m, .policy = p,
+	};
+	uint8_t hw[DP_HW_MAX];
+	struct bt_binding *nb = NULL;
+
+	r.hw_len = hw_of(m, hw);
+	r.hw = hw;
+	r.circuit = circuit_of(e, m);
+	/* As write_binding_sup(): remembered for the copies of its REQUEST (dup_request()). */
+	r.acked = m->type == DHCP4_REQUEST ? req_kind(m) : 0;
+	r.xid = m->xid;
+	(void)write_rec(e, &r, index_flags(e, scope), true, &nb);
+	return nb;
 }
 
 static uint64_t lease_end(uint64_t now, uint32_t lease)
@@ -1555,8 +1678,8 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 	struct bt_binding *nb;
 
 	lease_times(e, s, fo, in->msg, addr, in->now, d);
-	nb = write_binding(e, in->msg, addr, s->index, key, BT_ACTIVE, in->now,
-			   lease_end(in->now, d->lease), true);
+	nb = write_active(e, in->msg, addr, s->index, key, in->now, lease_end(in->now, d->lease),
+			  d->policy);
 	if (nb == NULL) {
 		return false;
 	}
@@ -1936,8 +2059,7 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}
-	nb = write_binding(e, in->msg, res->addr, s->index, key, BT_ACTIVE, in->now,
-			   BT_INFINITE, true);
+	nb = write_active(e, in->msg, res->addr, s->index, key, in->now, BT_INFINITE, d->policy);
 	if (nb == NULL) {
 		return false;
 	}
@@ -2247,7 +2369,7 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 		return -EAGAIN;
 	}
 	flood_track(e, b, NULL);
-	if (post_change(e, &gone, flags) != 0) {
+	if (post_change(e, &gone, NULL, flags) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
 	}
 	if ((s = dp_config_scope_of(cfg, addr)) != NULL) {
@@ -2390,7 +2512,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		gone.scope = s->index;
 		gone.state = BT_FREE;
 		gone.start = gone.ends = now;
-		if (post_change(e, &gone, flags) != 0) {
+		if (post_change(e, &gone, NULL, flags) != 0) {
 			return -ENOBUFS;
 		}
 		mark_freed(e, s->index, op->addr);
@@ -2401,6 +2523,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
+		.peer_info = keyed ? &op->info : NULL,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

@@ -132,6 +132,10 @@ struct dp_lease_op {
 	uint8_t hw_len;			/**< SET, PEER: htype + chaddr (0 = unknown) */
 	uint8_t hw[DP_HW_MAX];
 	bool from_peer;			/**< PEER: the partner's update (not sent back) */
+	/** PEER: what the partner's update says of the client (its client-request-options);
+	 *  each field it has replaces ours, the others (the policy) stay as the same
+	 *  client's binding had them. All lengths 0: nothing said. */
+	struct dp_client_info info;
 	/**
 	 * PEER: the binding the control thread decided against. When @c expect is set and the
 	 * address's record is no longer that one (none, or another state, writer, sequence or

@@ -170,9 +170,31 @@ static void release_parked(struct dp_worker *w)
 	}
 }
 
+/* Send the delayed OFFERs that are due. The queue is small and unordered (each scope has its
+ * own delay), so every entry is looked at; only while the queue holds any. */
+static void release_delayed(struct dp_worker *w)
+{
+	uint64_t now;
+	uint32_t k = 0;
+
+	if (w->delay_count == 0) {
+		return;
+	}
+	now = rte_rdtsc();
+	for (uint32_t i = 0; i < w->delay_count; i++) {
+		if ((int64_t)(now - w->delay[i].due) >= 0) {
+			tx_queue(w, w->delay[i].m);
+		} else {
+			w->delay[k++] = w->delay[i];
+		}
+	}
+	w->delay_count = k;
+}
+
 void dp_worker_flush(struct dp_worker *w)
 {
 	release_parked(w);
+	release_delayed(w);
 	for (uint32_t pi = 0; pi < w->rt->n_ports; pi++) {
 		tx_flush_port(w, (uint16_t)pi);
 	}
@@ -293,6 +315,18 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		return;
 	}
 	set_len(m, len);
+	if (!d.commit && d.reply == DHCP4_OFFER && d.scope != NULL &&
+	    d.scope->offer_delay_ms != 0) {
+		if (w->delay_count == DP_DELAY_MAX) {
+			drop(w, m, DP_DROP_DELAY_FULL);
+			return;
+		}
+		w->delay[w->delay_count++] = (struct dp_delayed){
+			.m = m, .due = rte_rdtsc() + w->rt->tsc_hz / 1000 * d.scope->offer_delay_ms,
+		};
+		w->ctr.tx_dhcp[DHCP4_OFFER]++;
+		return;
+	}
 	w->ctr.tx_dhcp[d.reply == DHCP4_BOOTP ? 0 : d.reply]++;
 	if (!d.commit) {
 		tx_queue(w, m);
@@ -806,13 +840,17 @@ int dp_worker_main(void *arg)
 		if (work == 0) {
 			w->full_bursts = 0;
 		}
-		if (work != 0 || w->park_count != 0) {
+		if (work != 0 || w->park_count != 0 || w->delay_count != 0) {
 			idle = 0;
 		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && idle_us != 0) {
 			idle_sleep(idle_us);
 		}
 	}
 	probe_free_all(w);
+	/* OFFERs still delayed at stop are not sent either: nothing holds for them. */
+	for (; w->delay_count > 0; w->delay_count--) {
+		rte_pktmbuf_free(w->delay[w->delay_count - 1].m);
+	}
 	/* Replies parked at stop are never sent: their changes may not be durable. */
 	for (; w->park_count > 0; w->park_count--) {
 		rte_pktmbuf_free(w->park[w->park_head].m);

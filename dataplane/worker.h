@@ -24,6 +24,11 @@
  * the commit sink's durable sequence for this worker reaches the reply's change. Sequence
  * numbers grow with the FIFO, so release is a scan from the head.
  *
+ * Offer delay: an OFFER of a scope with offer-delay waits in the worker's delay queue (bounded,
+ * DP_DELAY_MAX; a full queue drops the OFFER, counted as offer_delay_full, and the client
+ * retransmits) until its TSC due time, checked once per poll loop with the parked replies. The
+ * worker never waits for it; it only stays out of its idle sleep while the queue is not empty.
+ *
  * The hot path takes no lock, makes no system call and never allocates; the only syscall is
  * the idle sleep, taken with the RCU read side offline.
  */
@@ -67,6 +72,10 @@ static inline uint32_t dp_park_max(uint32_t mbufs, uint32_t n_workers)
 
 	return share > DP_PARK_MAX ? DP_PARK_MAX : share < DP_BURST ? DP_BURST : share;
 }
+/* OFFERs waiting out their scope's offer-delay, per worker: 1 M DISCOVER/s would need 1 M x the
+ * delay; a delay is for a site whose partner answers first, and past the bound the client's
+ * retransmission is as good as our late OFFER. 1024 x 16 B = 16 KiB per worker. */
+#define DP_DELAY_MAX	1024
 #define DP_STEER_RING	4096
 #define DP_CMD_RING	4096
 
@@ -75,6 +84,12 @@ struct dp_parked {
 	uint64_t seq;
 	uint32_t addr;		/**< whose binding the reply commits */
 	uint64_t key_hash;	/**< and for which client */
+};
+
+/** An OFFER held by offer-delay: sent when the TSC reaches @p due. */
+struct dp_delayed {
+	struct rte_mbuf *m;
+	uint64_t due;		/**< rte_rdtsc() value */
 };
 
 struct dp_runtime;
@@ -91,6 +106,9 @@ struct __rte_cache_aligned dp_worker {
 	struct dp_parked park[DP_PARK_MAX];
 	uint32_t park_head, park_count;
 	uint32_t park_max;		/**< dp_park_max() of the start-up configuration */
+
+	struct dp_delayed delay[DP_DELAY_MAX];	/**< unordered (scopes differ in delay) */
+	uint32_t delay_count;
 
 	struct rte_mbuf *txb[DP_MAX_PORTS][DP_BURST];
 	uint16_t n_txb[DP_MAX_PORTS];
@@ -277,7 +295,8 @@ static inline bool dp_worker_conflict_pop(struct dp_worker *w, struct dp_conflic
 	return dp_conflict_event_pop(&w->conflicts, ev);
 }
 
-/** Release parked replies that are durable and flush TX buffers. */
+/** Release parked replies that are durable and delayed OFFERs that are due, and flush TX
+ *  buffers. */
 void dp_worker_flush(struct dp_worker *w);
 
 /**

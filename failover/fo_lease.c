@@ -326,3 +326,83 @@ struct fo_lease_verdict fo_lease_check_update(const struct fo_lease_update_ctx *
 		return verdict(true, 0, FO_LEASE_RULE_ACCEPT);
 	}
 }
+
+/* --- client-request-options ------------------------------------------------------------ */
+
+static const uint8_t dhcp_cookie[4] = {99, 130, 83, 99};
+
+enum { OPT_PAD = 0, OPT_HOSTNAME = 12, OPT_VENDOR_CLASS = 60, OPT_RELAY = 82, OPT_END = 255 };
+
+static size_t put_opt(uint8_t *buf, uint8_t code, const void *v, uint8_t len)
+{
+	buf[0] = code;
+	buf[1] = len;
+	memcpy(buf + 2, v, len);
+	return 2u + len;
+}
+
+size_t fo_lease_info_encode(const struct dp_client_info *in, uint8_t *buf)
+{
+	size_t n = sizeof(dhcp_cookie);
+	uint8_t host = in->host_len < DP_INFO_HOST_MAX ? in->host_len : DP_INFO_HOST_MAX;
+	uint8_t vendor = in->vendor_len < DP_INFO_VENDOR_MAX ? in->vendor_len : DP_INFO_VENDOR_MAX;
+	uint8_t circuit = in->circuit_len < DP_INFO_CIRCUIT_MAX ? in->circuit_len :
+			  DP_INFO_CIRCUIT_MAX;
+
+	if (host == 0 && vendor == 0 && circuit == 0) {
+		return 0;
+	}
+	memcpy(buf, dhcp_cookie, sizeof(dhcp_cookie));
+	if (host != 0) {
+		n += put_opt(buf + n, OPT_HOSTNAME, in->host, host);
+	}
+	if (vendor != 0) {
+		n += put_opt(buf + n, OPT_VENDOR_CLASS, in->vendor, vendor);
+	}
+	if (circuit != 0) {
+		buf[n++] = OPT_RELAY;
+		buf[n++] = (uint8_t)(2u + circuit);
+		n += put_opt(buf + n, 1, in->circuit, circuit);
+	}
+	return n;
+}
+
+void fo_lease_info_decode(const uint8_t *p, size_t len, struct dp_client_info *out)
+{
+	size_t i = sizeof(dhcp_cookie);
+
+	memset(out, 0, sizeof(*out));
+	if (p == NULL || len < sizeof(dhcp_cookie) || memcmp(p, dhcp_cookie, 4) != 0) {
+		return;
+	}
+	while (i < len && p[i] != OPT_END) {
+		const uint8_t *v;
+		uint8_t l;
+
+		if (p[i] == OPT_PAD) {
+			i++;
+			continue;
+		}
+		if (i + 2 > len || i + 2u + p[i + 1] > len) {
+			return;
+		}
+		v = p + i + 2;
+		l = p[i + 1];
+		if (p[i] == OPT_HOSTNAME) {
+			out->host_len = dp_info_text_set(out->host, DP_INFO_HOST_MAX, v, l);
+		} else if (p[i] == OPT_VENDOR_CLASS) {
+			out->vendor_len = dp_info_text_set(out->vendor, DP_INFO_VENDOR_MAX, v, l);
+		} else if (p[i] == OPT_RELAY) {
+			for (uint8_t j = 0; j + 2u <= l && j + 2u + v[j + 1] <= l;
+			     j = (uint8_t)(j + 2u + v[j + 1])) {
+				if (v[j] == 1) {
+					out->circuit_len = v[j + 1] < DP_INFO_CIRCUIT_MAX ?
+							   v[j + 1] : DP_INFO_CIRCUIT_MAX;
+					memcpy(out->circuit, v + j + 2, out->circuit_len);
+					break;
+				}
+			}
+		}
+		i += 2u + l;
+	}
+}

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "fo_state.h"
+#include "lease.h"	/* struct dp_client_info */
 
 /** Binding status (D12 §5.11, §12.3). */
 enum fo_lease_status {
@@ -232,3 +233,31 @@ const char *fo_lease_rule_str(unsigned rule);
 struct fo_lease_verdict fo_lease_check_update(const struct fo_lease_update_ctx *ctx,
 					      const struct fo_lease_binding *local,
 					      const struct fo_lease_update *upd);
+
+/*
+ * What a binding remembers of its client, carried in a BNDUPD (issue 14 item 6). D12 has
+ * client-request-options (failover option 8, §12.x "DHCP options from the client request",
+ * SHOULD carry 12, 60, 81, 82...): a DHCP magic cookie and options in DHCP's own format. We
+ * send the client's host name (12), vendor class (60) and relay circuit id (82 sub-option 1)
+ * there; the matched policy is ours alone and not sent. ISC dhcpd 4.4 never sends option 8
+ * and parses and drops it on receipt (shared/reference/isc-peer/README.md §5.8).
+ */
+
+/** Largest fo_lease_info_encode() output: cookie, 12, 60, and 82 holding sub-option 1. */
+#define FO_LEASE_INFO_MAX	(4 + 2 + DP_INFO_HOST_MAX + 2 + DP_INFO_VENDOR_MAX + \
+				 2 + 2 + DP_INFO_CIRCUIT_MAX)
+
+/**
+ * Encode @p in as client-request-options into @p buf (FO_LEASE_INFO_MAX bytes).
+ * @return the bytes written; 0 when @p in knows nothing of the client (send no option 8).
+ */
+size_t fo_lease_info_encode(const struct dp_client_info *in, uint8_t *buf);
+
+/**
+ * Read a received client-request-options (@p len bytes at @p p) into @p out: options 12 and
+ * 60 as printable ASCII (dp_info_text_set(), cut to their fields), option 82's sub-option 1,
+ * every other option skipped; the policy stays empty. Without the magic cookie, or from the
+ * first option that runs past the end, nothing more is read (what came before stays).
+ * Never fails, never reads past @p len.
+ */
+void fo_lease_info_decode(const uint8_t *p, size_t len, struct dp_client_info *out);

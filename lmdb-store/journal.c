@@ -21,6 +21,11 @@
  *          25  u8   hw length (<= DP_HW_MAX)
  *          26  ...  key bytes, then hw bytes; exactly 26 + key length + hw length
  *
+ * Version 2 (written now) is version 1 followed by what the binding remembers of its client,
+ * in the store's encoding (info_codec.h store_info_put(): four lengths, then host, vendor,
+ * circuit and policy bytes). Version 1 entries (a journal written before) are still read,
+ * with no information.
+ *
  * The worker and its sequence number are not kept: they mean nothing after a restart.
  *
  * Durability with one flush per append. In strict mode the environment is opened with
@@ -59,14 +64,16 @@
 #include <lmdb.h>
 
 #include "byteorder.h"
+#include "info_codec.h"
 #include "journal.h"
 #include "mdb_err.h"
 #include "store.h"
 
 #define JOURNAL_MAP_SIZE	(4ull << 30)
 #define ENTRY_V1		1
-#define ENTRY_HDR_LEN		26
-#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX)
+#define ENTRY_V2		2
+#define ENTRY_HDR_LEN		26	/* both versions' */
+#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + STORE_INFO_MAX_LEN)
 #define SEQ_LEN			8
 #define ERRMSG_LEN		512
 
@@ -100,7 +107,9 @@ static int fail(struct journal *j, int rc, const char *fmt, ...)
 
 static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
 {
-	buf[0] = ENTRY_V1;
+	size_t off;
+
+	buf[0] = ENTRY_V2;
 	buf[1] = c->flags;
 	lw_put32(buf + 2, c->addr);
 	buf[6] = c->state;
@@ -111,19 +120,26 @@ static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
 	buf[25] = c->hw_len;
 	memcpy(buf + ENTRY_HDR_LEN, c->key.data, c->key.len);
 	memcpy(buf + ENTRY_HDR_LEN + c->key.len, c->hw, c->hw_len);
-	return ENTRY_HDR_LEN + (size_t)c->key.len + c->hw_len;
+	off = ENTRY_HDR_LEN + (size_t)c->key.len + c->hw_len;
+	return off + store_info_put(&c->info, buf + off);
 }
 
 /* @return true when @p v is a well-formed entry (then *c holds it). */
 static bool entry_decode(const MDB_val *v, struct dp_change *c)
 {
 	const uint8_t *p = v->mv_data;
+	size_t end;
 
-	if (v->mv_size < ENTRY_HDR_LEN || p[0] != ENTRY_V1 || p[24] > DP_KEY_MAX ||
-	    p[25] > DP_HW_MAX || v->mv_size != ENTRY_HDR_LEN + (size_t)p[24] + p[25]) {
+	if (v->mv_size < ENTRY_HDR_LEN || (p[0] != ENTRY_V1 && p[0] != ENTRY_V2) ||
+	    p[24] > DP_KEY_MAX || p[25] > DP_HW_MAX) {
 		return false;
 	}
+	end = ENTRY_HDR_LEN + (size_t)p[24] + p[25];
 	memset(c, 0, sizeof(*c));
+	if (p[0] == ENTRY_V1 ? v->mv_size != end :
+	    v->mv_size < end || !store_info_get(p + end, v->mv_size - end, &c->info)) {
+		return false;
+	}
 	c->flags = p[1];
 	c->addr = lw_get32(p + 2);
 	c->state = p[6];

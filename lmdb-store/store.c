@@ -23,7 +23,14 @@
  * written.
  *
  * A binding record (the value in "bindings") is a versioned fixed layout, big endian. Version
- * 2 is always written; version 1 (no hardware address) is still read, as hw_len 0:
+ * 3 is always written: version 2 followed by what the lease remembers of its client
+ * (struct dp_client_info), right after the hw bytes:
+ *
+ *   u8 host length (<= 32), u8 vendor length (<= 32), u8 circuit length (<= 16),
+ *   u8 policy length (<= 28), then host, vendor, circuit and policy bytes; host, vendor and
+ *   policy printable ASCII (any other byte is read as '?').
+ *
+ * Versions 2 and 1 are still read, with no client information (and version 1 with hw_len 0):
  *
  *   version 2                                 version 1
  *   offset  0  u8   record version (2)        0  u8   record version (1)
@@ -82,6 +89,7 @@
 #include "journal.h"
 #include "lease.h"
 #include "lw_attr.h"
+#include "info_codec.h"
 #include "mdb_err.h"
 #include "store.h"
 
@@ -93,8 +101,10 @@
 #define REC_V1			1
 #define REC_V2			2
 #define REC_V1_HDR_LEN		20
-#define REC_V2_HDR_LEN		21
-#define REC_MAX_LEN		(REC_V2_HDR_LEN + DP_KEY_MAX + DP_HW_MAX)
+#define REC_V3			3
+#define REC_V2_HDR_LEN		21	/* also version 3's */
+#define REC_INFO_LEN		STORE_INFO_MAX_LEN
+#define REC_MAX_LEN		(REC_V2_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + REC_INFO_LEN)
 #define ADDR_LEN		4
 #define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
 #define FO_NAME_MAX		63
@@ -403,12 +413,11 @@ static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
 	return 1 + (size_t)k->len;
 }
 
-/* Always version 2. An empty key is written as type 0 whatever the change's type says. */
 static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 {
 	size_t off = REC_V2_HDR_LEN;
 
-	buf[0] = REC_V2;
+	buf[0] = REC_V3;
 	buf[1] = c->state;
 	lw_put64(buf + 2, c->start);
 	lw_put64(buf + 10, c->ends);
@@ -418,7 +427,8 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 	memcpy(buf + off, c->key.data, c->key.len);
 	off += c->key.len;
 	memcpy(buf + off, c->hw, c->hw_len);
-	return off + c->hw_len;
+	off += c->hw_len;
+	return off + store_info_put(&c->info, buf + off);
 }
 
 /*
@@ -431,7 +441,7 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	const uint8_t *p = val->mv_data;
 	const char *why;
 	uint32_t addr = 0;
-	size_t hdr, hw_len;
+	size_t hdr, hw_len, info;
 
 	if (key->mv_size != ADDR_LEN) {
 		why = "key is not a 4-byte address";
@@ -442,7 +452,7 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 		why = "empty record";
 		goto bad;
 	}
-	if (p[0] != REC_V1 && p[0] != REC_V2) {
+	if (p[0] != REC_V1 && p[0] != REC_V2 && p[0] != REC_V3) {
 		why = "unknown record version";
 		goto bad;
 	}
@@ -455,7 +465,7 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 		why = "state is not a stored state";
 		goto bad;
 	}
-	if (p[0] == REC_V2 && p[19] == 0) {
+	if (p[0] != REC_V1 && p[19] == 0) {
 		/* Only a BACKUP binding has no client, and then no key type either. */
 		if (p[1] != BT_BACKUP) {
 			why = "empty client key in a binding that is not BACKUP";
@@ -473,12 +483,29 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 		why = "client key longer than DP_KEY_MAX";
 		goto bad;
 	}
-	hw_len = p[0] == REC_V2 ? p[20] : 0;
+	hw_len = p[0] != REC_V1 ? p[20] : 0;
 	if (hw_len > DP_HW_MAX) {
 		why = "hardware address longer than DP_HW_MAX";
 		goto bad;
 	}
-	if (val->mv_size != hdr + (size_t)p[19] + hw_len) {
+	info = hdr + (size_t)p[19] + hw_len;
+	if (p[0] == REC_V3) {
+		const uint8_t *l = p + info;
+
+		if (val->mv_size < info + 4) {
+			why = "record shorter than its client information lengths";
+			goto bad;
+		}
+		if (l[0] > DP_INFO_HOST_MAX || l[1] > DP_INFO_VENDOR_MAX ||
+		    l[2] > DP_INFO_CIRCUIT_MAX || l[3] > DP_INFO_POLICY_MAX) {
+			why = "client information longer than its field";
+			goto bad;
+		}
+		if (val->mv_size != info + 4 + (size_t)l[0] + l[1] + l[2] + l[3]) {
+			why = "record length does not match its key, hw and information lengths";
+			goto bad;
+		}
+	} else if (val->mv_size != info) {
 		why = p[0] == REC_V2 ? "record length does not match its key and hw lengths" :
 				       "record length does not match its key length";
 		goto bad;
@@ -494,6 +521,19 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	memcpy(b->key.data, p + hdr, b->key.len);
 	b->hw_len = (uint8_t)hw_len;
 	memcpy(b->hw, p + hdr + b->key.len, hw_len);
+	if (p[0] == REC_V3) {
+		const uint8_t *l = p + info, *q = l + 4;
+		struct dp_client_info *in = &b->info;
+
+		in->host_len = dp_info_text_set(in->host, DP_INFO_HOST_MAX, q, l[0]);
+		q += l[0];
+		in->vendor_len = dp_info_text_set(in->vendor, DP_INFO_VENDOR_MAX, q, l[1]);
+		q += l[1];
+		in->circuit_len = l[2];
+		memcpy(in->circuit, q, l[2]);
+		q += l[2];
+		in->policy_len = dp_info_text_set(in->policy, DP_INFO_POLICY_MAX, q, l[3]);
+	}
 	return 0;
 
 bad:

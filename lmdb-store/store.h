@@ -10,7 +10,8 @@
  *               store_clock_grace_put).
  *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
  *               value: struct store_binding encoded (see store.c: versioned, fixed layout;
- *               version 2, with the hardware address, is written; version 1 is still read)
+ *               version 3, with the hardware address and the client information, is
+ *               written; versions 2 and 1 are still read)
  *   "clients"   key: client key (type byte + key bytes) -> address (4 bytes, big endian):
  *               the client's latest binding. A BACKUP binding with no client (empty key)
  *               has no entry here.
@@ -85,6 +86,7 @@ struct store_binding {
 	uint8_t hw_len;			/**< htype + chaddr (record version 2; 0 in version 1
 					 *   and when unknown), <= DP_HW_MAX */
 	uint8_t hw[DP_HW_MAX];
+	struct dp_client_info info;	/**< record version 3; all lengths 0 before */
 };
 
 struct store;

@@ -406,10 +406,12 @@ class Clients:
         self.lab.acks.append((time.time(), rep.yiaddr, mac, lease, server))
         log("ACK %s -> %s from %s, lease %d s" % (mac, rep.yiaddr, server, lease))
 
-    def dora(self, mac, want_server, secs=0):
+    def dora(self, mac, want_server, secs=0, hostname=None):
+        """DISCOVER, REQUEST; with hostname, both carry it (option 12)."""
         sc = self.sc
         xid = int.from_bytes(os.urandom(4), "big")
-        disc = dhcp_msg(sc, mac, xid, "discover")
+        extra = [("hostname", hostname)] if hostname else []
+        disc = dhcp_msg(sc, mac, xid, "discover", opts=extra)
         disc.secs = secs
         self.wire.send(frame(sc, mac, disc))
         rep, _ = self.wire.wait_reply(xid, "DISCOVER of %s" % mac)
@@ -417,7 +419,7 @@ class Clients:
         sid = rep.opt_ip(54)[0]
         check("server answering %s" % mac, sid, want_server)
         req = dhcp_msg(sc, mac, xid, "request",
-                       opts=[("requested_addr", rep.yiaddr), ("server_id", sid)])
+                       opts=[("requested_addr", rep.yiaddr), ("server_id", sid)] + extra)
         req.secs = secs
         self.wire.send(frame(sc, mac, req))
         ack, _ = self.wire.wait_reply(xid, "REQUEST of %s" % mac)

@@ -15,7 +15,8 @@ Topology (namespaces made and removed here; addresses from 198.18.0.0/15):
 Scenarios, for leasewired as primary (ISC secondary), then the reverse:
   1. both servers reach NORMAL (leasewired's failover-status; ISC's log "Both servers normal");
   2. a client hashing to leasewired gets its lease from leasewired, capped at MCLT; the
-     binding appears in ISC's lease file (BNDUPD/BNDACK); a client hashing to ISC gets its
+     binding appears in ISC's lease file (BNDUPD/BNDACK, carrying the client's host name in
+     client-request-options, which ISC drops); a client hashing to ISC gets its
      lease from ISC and the binding appears in leasewired (lease4-get);
   3. the secondary has BACKUP addresses: the primary balanced the pool;
   4. SIGKILL of ISC: leasewired goes COMMUNICATIONS-INTERRUPTED, then PARTNER-DOWN after the
@@ -69,7 +70,9 @@ def scenario(lab, cl, lw_role):
 
     # 2. A client of each server; each binding reaches the partner.
     mac_lw = cl.mac_for(primary_bucket=lw_is_primary)
-    ack = cl.dora(mac_lw, LW_IP)
+    # With a host name: leasewired's BNDUPD carries it in client-request-options (option 8),
+    # which ISC parses and drops; the update must still be accepted.
+    ack = cl.dora(mac_lw, LW_IP, hostname="lw-client")
     if (ack.opt_u32(51) or 0) > MCLT:
         fail("first lease from leasewired is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
     addr_lw, lw_mac = ack.yiaddr, ack.eth_src
@@ -82,6 +85,8 @@ def scenario(lab, cl, lw_role):
              lambda: (lab.lw_lease(addr_isc) or {}).get("state") in ("active", 0, "0"))
     got = lab.lw_lease(addr_isc)
     check("leasewired's copy of ISC's lease: hw-address", got.get("hw-address"), mac_isc)
+    check("leasewired's own lease: host name", (lab.lw_lease(addr_lw) or {}).get("hostname"),
+          "lw-client")
     # The MCLT rule at work: the first leases were MCLT long; now that each partner has
     # acknowledged the other's potential expiration, a renewal gets the full lease time.
     ack = cl.renew(mac_lw, addr_lw, LW_IP, lw_mac)

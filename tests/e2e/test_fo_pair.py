@@ -17,7 +17,8 @@ MCLT 30 s, state-switch-interval 12 s, max-response-delay 6 s; both start with e
   1. both reach NORMAL (failover-status of each: state and partner-state normal);
   2. the primary balances the pool: B holds BACKUP addresses (lease4-get-all);
   3. a client hashing to A gets its lease from A (at most MCLT the first time) and the binding
-     appears on B (lease4-get: same hw-address, active); the same for a client hashing to B;
+     appears on B (lease4-get: same hw-address, active, and the host name A's client sent:
+     BNDUPD client-request-options); the same for a client hashing to B;
   4. SIGKILL of B: A goes COMMUNICATIONS-INTERRUPTED, then PARTNER-DOWN after the interval;
      B's client REBINDS and A answers it; a new client of B's bucket is served by A;
   5. B restarted with its store: both NORMAL again; A's partner-down bindings reach B;
@@ -107,11 +108,14 @@ def run(lab, cl):
 
     log("=== 3. a client of each server; each binding reaches the partner ===")
     mac_a = cl.mac_for(primary_bucket=True)
-    ack = cl.dora(mac_a, A_IP)
+    ack = cl.dora(mac_a, A_IP, hostname="fo-pair-a")
     if (ack.opt_u32(51) or 0) > MCLT:
         fail("first lease from A is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
     addr_a = ack.yiaddr
     lab.wait("B has A's binding of %s" % addr_a, 20, lambda: lease_is(B, addr_a, mac_a))
+    # The client's host name travels with the binding (BNDUPD client-request-options).
+    check("A's binding of %s: host name on B" % addr_a, B.lease(addr_a).get("hostname"),
+          "fo-pair-a")
     mac_b = cl.mac_for(primary_bucket=False)
     ack = cl.dora(mac_b, B_IP)
     if (ack.opt_u32(51) or 0) > MCLT:

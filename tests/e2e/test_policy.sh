@@ -7,7 +7,8 @@
 # Scope pool 198.18.0.100-199; policy "phones" (vendor class "leasewire-phone*") owns
 # 198.18.0.150-159 with its own domain name and lease time; policy "eng" (user class "eng")
 # owns 198.18.0.160-169 with its own domain name.
-# 1. dhclient sending vendor-class-identifier "leasewire-phone-x1" is bound in 150-159 with the
+# 1. dhclient sending vendor-class-identifier "leasewire-phone-x1" (and host-name "phone-a": its
+#    lease lists under lease list --hostname / --policy) is bound in 150-159 with the
 #    policy's domain name and lease time.
 # 2. The same client (same MAC, fresh lease file) without a vendor class is bound outside every
 #    policy range, with the scope's domain name and lease time.
@@ -71,7 +72,7 @@ run_client() {
 
 # --- 1. vendor class -> policy "phones" --------------------------------------------------------
 A=$LW_T/dhc-a
-run_client "$A" 'send vendor-class-identifier "leasewire-phone-x1";'
+run_client "$A" 'send vendor-class-identifier "leasewire-phone-x1"; send host-name "phone-a";'
 lw_check_in_range "phone's address" "$(lw_event_field "$A" BOUND 1 new_ip_address)" \
 	198.18.0.150 198.18.0.159
 lw_check_eq "phone's domain name" "$(lw_event_field "$A" BOUND 1 new_domain_name)" \
@@ -79,6 +80,15 @@ lw_check_eq "phone's domain name" "$(lw_event_field "$A" BOUND 1 new_domain_name
 lw_check_eq "phone's lease time" "$(lw_event_field "$A" BOUND 1 new_dhcp_lease_time)" 300
 lw_check_eq "phone's routers (the scope's)" "$(lw_event_field "$A" BOUND 1 new_routers)" \
 	198.18.0.1
+# The lease remembers the client (issue 14 item 6): found by host name (any case) and policy.
+IPA=$(lw_event_field "$A" BOUND 1 new_ip_address)
+L=$(timeout 10 $CTL lease list --hostname PHONE-A --policy phones) || lw_die "lease list failed"
+echo "$L" | grep -q "^$IPA .* phone-a " || lw_die "lease list --hostname: no $IPA phone-a in: $L"
+L=$(timeout 10 $CTL lease list --hostname phone-a --policy eng || true)
+echo "$L" | grep -q "^$IPA " && lw_die "lease list --policy eng lists the phone: $L"
+L=$(timeout 10 $CTL lease show "$IPA") || lw_die "lease show failed"
+echo "$L" | grep -q "vendor-class.*leasewire-phone-x1" ||
+	lw_die "lease show has no vendor class: $L"
 
 # --- 2. no vendor class -> the scope's other addresses ----------------------------------------
 B=$LW_T/dhc-b

@@ -468,6 +468,87 @@ static void key_owner_depends_on_the_seed(void **state)
 	bt_table_free(b);
 }
 
+static void set_host(struct dp_client_info *in, unsigned i)
+{
+	memset(in, 0, sizeof(*in));
+	in->host_len = (uint8_t)snprintf(in->host, sizeof(in->host), "host-%u", i);
+	in->circuit[0] = (uint8_t)i;
+	in->circuit_len = 1;
+}
+
+/* What a binding remembers of its client lives beside its record in the record's chunk: each
+ * of three chunks (one from bt_writer_init, two from bt_writer_grow) keeps every record's own,
+ * found through the published record; a record taken again (after a grace period, or put
+ * back unpublished) starts with none, and an empty one is not written. */
+static void client_info_rides_on_chunks(void **state)
+{
+	struct bt_table *t = bt_table_new(64);
+	struct bt_writer w;
+	struct bt_binding *nb, *recs[9];
+	struct dp_client_info in;
+	const struct bt_binding *b;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 3), 0);
+	assert_int_equal(bt_writer_grow(&w, 3), 0);
+	assert_int_equal(bt_writer_grow(&w, 3), 0);
+	for (unsigned i = 0; i < 9; i++) {
+		nb = recs[i] = bt_record_get(&w);
+		assert_non_null(nb);
+		assert_true(dp_info_empty(bt_info(nb)));
+		nb->addr = BASE + i;
+		make_key(&nb->key, i);
+		set_host(&in, i);
+		bt_info_set(nb, &in);
+		assert_int_equal(bt_publish(&w, NULL, nb), 0);
+	}
+	assert_null(bt_record_get(&w));
+	assert_true(recs[0]->chunk != recs[3]->chunk && recs[3]->chunk != recs[6]->chunk &&
+		    recs[0]->chunk != recs[6]->chunk);
+	for (unsigned i = 0; i < 9; i++) {
+		b = bt_lookup_addr(t, BASE + i);
+		assert_ptr_equal(b, recs[i]);
+		set_host(&in, i);
+		assert_memory_equal(bt_info(b), &in, sizeof(in));
+		assert_ptr_equal(b->chunk->w, &w);
+	}
+
+	/* .4 is rewritten with no information: its old record comes back after the grace
+	 * period and is taken again with none. */
+	assert_int_equal(bt_writer_grow(&w, 1), 0);
+	nb = bt_record_get(&w);
+	nb->addr = BASE + 4;
+	make_key(&nb->key, 4);
+	bt_info_set(nb, NULL);
+	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 4), nb), 0);
+	assert_true(dp_info_empty(bt_info(bt_lookup_addr(t, BASE + 4))));
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	nb = bt_record_get(&w);
+	assert_ptr_equal(nb, recs[4]);
+	assert_true(dp_info_empty(bt_info(nb)));
+	/* Put back unpublished with information: taken again with none. */
+	set_host(&in, 99);
+	bt_info_set(nb, &in);
+	bt_record_put(&w, nb);
+	nb = bt_record_get(&w);
+	assert_ptr_equal(nb, recs[4]);
+	assert_true(dp_info_empty(bt_info(nb)));
+	bt_record_put(&w, nb);
+	/* The others kept theirs. */
+	for (unsigned i = 0; i < 9; i++) {
+		if (i != 4) {
+			set_host(&in, i);
+			assert_memory_equal(bt_info(bt_lookup_addr(t, BASE + i)), &in, sizeof(in));
+		}
+	}
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +556,7 @@ int main(void)
 		cmocka_unit_test(records_come_back_after_grace_period),
 		cmocka_unit_test(stale_publish_is_refused),
 		cmocka_unit_test(writer_and_table_grow),
+		cmocka_unit_test(client_info_rides_on_chunks),
 		cmocka_unit_test(loaded_latest_start_wins),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),

@@ -242,6 +242,20 @@ static void walk_env_init(struct walk_env *v)
 		b->key.len = 5;
 		memcpy(b->key.data, &a, 4);
 		b->key.data[4] = 1;
+		if (i % 100 == 0) {	/* what some leases remember of their clients */
+			struct dp_client_info in = {0};
+
+			in.host_len = (uint8_t)snprintf(in.host, sizeof(in.host), "host-%u", i);
+			if (i % 200 == 0) {
+				memcpy(in.policy, "pol", in.policy_len = 3);
+			}
+			memcpy(in.circuit, "\x01\xab", in.circuit_len = 2);
+			/* Its own address: each lease listed must show its own record's. */
+			in.vendor_len = (uint8_t)snprintf(in.vendor, sizeof(in.vendor),
+							  "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+							  (a >> 8) & 255, a & 255);
+			bt_info_set(b, &in);
+		}
 		assert_int_equal(bt_publish(&v->wr, NULL, b), 0);
 	}
 	urcu_qsbr_thread_offline();	/* as the control thread: online around table reads */
@@ -397,6 +411,8 @@ static void walks_yield_and_answer_as_the_whole_table_did(void **state)
 	uint64_t slices, qs, slices0, qs0;
 	unsigned turns, other_turns;
 	json_t *a, *leases;
+	const char *vendor;
+	size_t n_info = 0;
 	int fd, fd2;
 
 	(void)state;
@@ -436,7 +452,14 @@ static void walks_yield_and_answer_as_the_whole_table_did(void **state)
 			 (want >> 8) & 255, want & 255);
 		assert_non_null(ip);
 		assert_string_equal(ip, s);
+		vendor = json_string_value(json_object_get(json_array_get(leases, i),
+							   "vendor-class"));
+		if (vendor != NULL) {
+			assert_string_equal(vendor, s);	/* sorted with its own lease */
+			n_info++;
+		}
 	}
+	assert_int_equal(n_info, (N_BIG + N_SMALL + 99) / 100);
 	json_decref(a);
 
 	/* A scope filter: only that scope's. */
@@ -445,6 +468,26 @@ static void walks_yield_and_answer_as_the_whole_table_did(void **state)
 	a = served(&v, fd, &turns);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "arguments"),
 							     "count")), N_SMALL);
+	json_decref(a);
+
+	/* Host name (any case) and policy filters; the lease shows what it remembers. */
+	fd = client_send(&v, "{\"command\": \"lease4-get-all\", \"arguments\": "
+			 "{\"hostname\": \"HOST-300\"}}");
+	a = served(&v, fd, &turns);
+	leases = json_object_get(json_object_get(a, "arguments"), "leases");
+	assert_int_equal(json_array_size(leases), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(leases, 0),
+							      "hostname")), "host-300");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(leases, 0),
+							      "circuit-id")), "01:ab");
+	assert_null(json_object_get(json_array_get(leases, 0), "policy"));
+	json_decref(a);
+	fd = client_send(&v, "{\"command\": \"lease4-get-page\", \"arguments\": "
+			 "{\"from\": \"start\", \"limit\": 1000, \"policy\": \"pol\"}}");
+	a = served(&v, fd, &turns);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "arguments"),
+							     "count")),
+			 (N_BIG + N_SMALL + 199) / 200);
 	json_decref(a);
 
 	/* statistic-get-all: the scopes' counts as the former walk counted them. */

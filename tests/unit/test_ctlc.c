@@ -614,6 +614,19 @@ static void test_render_leases(void **state)
 		"198.18.0.120  active   02:00:5e:12:00:07     lab    never\n"
 		"198.18.20.10  offered  02:00:5e:12:00:08     voice  "
 		"2026-11-23 02:13:50 UTC (in 30s)\n");
+	/* A HOSTNAME column when a lease has a host name; a control byte never reaches the
+	 * terminal (the server sends none; the client sanitises anyway). */
+	assert_render("lease4-get-page",
+		      "{'result': 0, 'arguments': {'count': 2, 'leases': ["
+		      " {'ip-address': '198.18.0.100', 'scope': 'lab', 'state': 'active',"
+		      "  'hw-address': '02:00:5e:12:00:05', 'hostname': 'pc\\u001b1',"
+		      "  'cltt': 1795300000, 'valid-lft': 4294967295, 'expire': null},"
+		      " {'ip-address': '198.18.0.101', 'scope': 'lab', 'state': 'active',"
+		      "  'hw-address': '02:00:5e:12:00:06',"
+		      "  'cltt': 1795300000, 'valid-lft': 4294967295, 'expire': null}]}}", 0,
+		      "ADDRESS       STATE   CLIENT             HOSTNAME  SCOPE  EXPIRES\n"
+		      "198.18.0.100  active  02:00:5e:12:00:05  pc?1      lab    never\n"
+		      "198.18.0.101  active  02:00:5e:12:00:06  -         lab    never\n");
 	/* An empty list still has its header. */
 	assert_render("lease4-get-all", "{'result': 0, 'arguments': {'leases': [], 'count': 0}}",
 		      0, "ADDRESS  STATE  CLIENT  SCOPE  EXPIRES\n");

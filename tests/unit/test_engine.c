@@ -1717,6 +1717,53 @@ static void fo_peer_active_from_partner(void **state)
 	assert_int_equal(peer_op(v, a, BT_ACTIVE, 0, true, &op), -EINVAL);
 }
 
+static void fo_peer_client_info(void **state)
+{
+	struct env *v = *state;
+	uint32_t a = IP4(198, 18, 0, 104);
+	struct dp_lease_op op;
+	struct reqbuf r;
+
+	/* The partner's update says what it knows of the client: stored and posted. */
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_PEER;
+	op.addr = a;
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.from_peer = true;
+	op.key = key_of(7);
+	op.hw_len = 7;
+	memcpy(op.hw, op.key.data, 7);
+	memcpy(op.info.host, "phone-c", op.info.host_len = 7);
+	memcpy(op.info.vendor, "v1", op.info.vendor_len = 2);
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	urcu_qsbr_quiescent_state();
+	assert_int_equal(op.result, 0);
+	assert_int_equal(bt_info(binding(v, a))->host_len, 7);
+	assert_memory_equal(bt_info(binding(v, a))->host, "phone-c", 7);
+	assert_int_equal(v->sink.last.info.host_len, 7);
+	assert_int_equal(v->sink.last.info.vendor_len, 2);
+	/* The client renews with us without a host name: the binding keeps it. */
+	request_renew(&r, 7, a);
+	assert_true(send_req(v, &r, SRV, T0 + 300));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_memory_equal(bt_info(binding(v, a))->host, "phone-c", 7);
+	/* A later update with only a vendor class: the host name stays, the vendor changes. */
+	op.start = T0 + 400;
+	memset(&op.info, 0, sizeof(op.info));
+	memcpy(op.info.vendor, "v2", op.info.vendor_len = 2);
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0 + 400);
+	urcu_qsbr_quiescent_state();
+	assert_int_equal(op.result, 0);
+	assert_int_equal(bt_info(binding(v, a))->host_len, 7);
+	assert_memory_equal(bt_info(binding(v, a))->vendor, "v2", 2);
+	/* Another client's update that says nothing: nothing of the first client stays. */
+	assert_int_equal(peer_op(v, a, BT_ACTIVE, 8, true, &op), 0);
+	assert_true(dp_info_empty(bt_info(binding(v, a))));
+}
+
 static void fo_peer_on_foreign_record_is_eagain(void **state)
 {
 	struct env *v = *state;
@@ -2338,6 +2385,7 @@ int main(void)
 		FO(fo_change_carries_hw_and_fo_flag),
 		FO(fo_peer_free_removes_and_requeues),
 		FO(fo_peer_active_from_partner),
+		FO(fo_peer_client_info),
 		FO(fo_peer_on_foreign_record_is_eagain),
 		FO(fo_peer_stale_decision_is_refused),
 		FO(fo_held_address_is_nobodys),

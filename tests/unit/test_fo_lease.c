@@ -687,6 +687,76 @@ static void test_names(void **state)
 	assert_string_equal(fo_lease_rule_str(FO_LEASE_RULE_COUNT), "unknown");
 }
 
+/* client-request-options: what a binding remembers of its client, in DHCP option format
+ * after the magic cookie; read back field by field; malformed input read up to the fault. */
+static void test_info_options(void **state)
+{
+	struct dp_client_info in = {0}, out;
+	uint8_t buf[FO_LEASE_INFO_MAX + 8];
+	static const uint8_t want[] = {
+		99, 130, 83, 99, 12, 7, 'p', 'h', 'o', 'n', 'e', '-', 'a',
+		60, 8, 'M', 'S', 'F', 'T', ' ', '5', '.', '0', 82, 5, 1, 3, 0, 1, 0xff,
+	};
+	/* Pad, an unknown option, 82 with a remote id before the circuit, a control
+	 * character in the host name, then END and bytes after it. */
+	static const uint8_t theirs[] = {
+		99, 130, 83, 99, 0, 0, 77, 3, 'e', 'n', 'g', 12, 3, 'a', '\n', 'b',
+		82, 7, 2, 1, 9, 1, 2, 0xca, 0xfe, 255, 12, 1, 'x',
+	};
+	static const uint8_t cut[] = {99, 130, 83, 99, 60, 2, 'a', 'b', 12, 9, 'h'};
+	static const uint8_t no_cookie[] = {12, 1, 'h'};
+	uint8_t big[4 + 2 + 200];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(fo_lease_info_encode(&in, buf), 0);	/* nothing known: no option */
+	memcpy(in.policy, "phones", in.policy_len = 6);
+	assert_int_equal(fo_lease_info_encode(&in, buf), 0);	/* the policy is ours alone */
+	memcpy(in.host, "phone-a", in.host_len = 7);
+	memcpy(in.vendor, "MSFT 5.0", in.vendor_len = 8);
+	memcpy(in.circuit, "\x00\x01\xff", in.circuit_len = 3);
+	n = fo_lease_info_encode(&in, buf);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	fo_lease_info_decode(buf, n, &out);
+	assert_int_equal(out.host_len, 7);
+	assert_memory_equal(out.host, "phone-a", 7);
+	assert_int_equal(out.vendor_len, 8);
+	assert_memory_equal(out.vendor, "MSFT 5.0", 8);
+	assert_int_equal(out.circuit_len, 3);
+	assert_memory_equal(out.circuit, "\x00\x01\xff", 3);
+	assert_int_equal(out.policy_len, 0);
+
+	/* Full fields: the largest encoding fits FO_LEASE_INFO_MAX. */
+	memset(in.host, 'h', in.host_len = DP_INFO_HOST_MAX);
+	memset(in.vendor, 'v', in.vendor_len = DP_INFO_VENDOR_MAX);
+	memset(in.circuit, 'c', in.circuit_len = DP_INFO_CIRCUIT_MAX);
+	assert_int_equal(fo_lease_info_encode(&in, buf), FO_LEASE_INFO_MAX);
+
+	fo_lease_info_decode(theirs, sizeof(theirs), &out);
+	assert_int_equal(out.host_len, 3);
+	assert_memory_equal(out.host, "a?b", 3);		/* after END: not read */
+	assert_int_equal(out.vendor_len, 0);
+	assert_int_equal(out.circuit_len, 2);
+	assert_memory_equal(out.circuit, "\xca\xfe", 2);
+
+	fo_lease_info_decode(cut, sizeof(cut), &out);		/* 12 runs past the end */
+	assert_int_equal(out.vendor_len, 2);
+	assert_int_equal(out.host_len, 0);
+	fo_lease_info_decode(no_cookie, sizeof(no_cookie), &out);
+	assert_true(dp_info_empty(&out));
+	fo_lease_info_decode(NULL, 0, &out);
+	assert_true(dp_info_empty(&out));
+
+	/* A host name longer than the field is cut to it. */
+	memcpy(big, want, 4);
+	big[4] = 12;
+	big[5] = 200;
+	memset(big + 6, 'n', 200);
+	fo_lease_info_decode(big, sizeof(big), &out);
+	assert_int_equal(out.host_len, DP_INFO_HOST_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_figure_covered),
 		cmocka_unit_test(test_same_client),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_info_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

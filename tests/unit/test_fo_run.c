@@ -103,6 +103,7 @@ struct t {
 	unsigned n_bndupd, n_bndack;
 	uint32_t bndupd_xid[16], bndupd_addr[16];
 	uint8_t bndupd_status[16];
+	struct dp_client_info bndupd_info[16];	/* its client-request-options, decoded */
 	uint32_t bndack_xid, bndack_addr;
 	bool bndack_reject;
 };
@@ -249,6 +250,12 @@ static void round_once(struct t *t)
 			assert_true(t->n_bndupd < 16);
 			t->bndupd_xid[t->n_bndupd] = m->xid;
 			t->bndupd_addr[t->n_bndupd] = m->assigned_addr;
+			memset(&t->bndupd_info[t->n_bndupd], 0, sizeof(t->bndupd_info[0]));
+			if (fo_msg_has(m, FO_OPT_REQUEST_OPTIONS)) {
+				fo_lease_info_decode(m->request_options.ptr,
+						     m->request_options.len,
+						     &t->bndupd_info[t->n_bndupd]);
+			}
 			t->bndupd_status[t->n_bndupd++] = m->binding_status;
 		} else if (e->type == FO_LINK_MESSAGE && m->type == FO_MSG_BNDACK) {
 			t->n_bndack++;
@@ -303,6 +310,9 @@ static json_int_t status_int(struct t *t, const char *key)
 static void test_inbound_ack_after_durable(void **state)
 {
 	static const uint8_t hw[7] = {1, 0x02, 0xfa, 0x6d, 0, 0, 0x42};
+	/* What the partner remembers of the client: host name and vendor class. */
+	static const uint8_t ropt[] = {99, 130, 83, 99, 12, 7, 'p', 'h', 'o', 'n', 'e', '-', 'b',
+				       60, 3, 'i', 'o', 't'};
 	struct t *t = *state;
 	struct dp_lease_op *op;
 	struct fo_msg m;
@@ -318,9 +328,12 @@ static void test_inbound_ack_after_durable(void **state)
 	m.stos = now;
 	m.lease_expiry = now + 600;
 	m.potential_expiry = now + 900;
+	m.request_options.ptr = ropt;
+	m.request_options.len = sizeof(ropt);
 	m.present |= FO_BIT(FO_OPT_ASSIGNED_IP_ADDRESS) | FO_BIT(FO_OPT_BINDING_STATUS) |
 		     FO_BIT(FO_OPT_CHADDR) | FO_BIT(FO_OPT_CLTT) | FO_BIT(FO_OPT_STOS) |
-		     FO_BIT(FO_OPT_LEASE_EXPIRY) | FO_BIT(FO_OPT_POTENTIAL_EXPIRY);
+		     FO_BIT(FO_OPT_LEASE_EXPIRY) | FO_BIT(FO_OPT_POTENTIAL_EXPIRY) |
+		     FO_BIT(FO_OPT_REQUEST_OPTIONS);
 	assert_int_equal(fo_link_send(t->partner, &m), 0);
 
 	wait_for(t, &t->sink.n_sub, 1, "the worker op");
@@ -332,6 +345,10 @@ static void test_inbound_ack_after_durable(void **state)
 	assert_true(op->from_peer);
 	assert_true(op->expect && op->expect_none);	/* decided against "no binding" */
 	assert_int_equal(op->ends, (uint64_t)now + 600);
+	assert_int_equal(op->info.host_len, 7);		/* the worker stores it */
+	assert_memory_equal(op->info.host, "phone-b", 7);
+	assert_int_equal(op->info.vendor_len, 3);
+	assert_memory_equal(op->info.vendor, "iot", 3);
 	assert_int_equal(t->n_bndack, 0);	/* not before the worker is done */
 
 	/* The worker is done; its change (seq 7) is not durable yet: still no BNDACK. */
@@ -609,8 +626,9 @@ static void test_live_relationships(void **state)
 }
 
 /* Put a binding of client @p hw in the table, as a worker would have written it. */
-static void put_binding(struct t *t, uint32_t addr, uint8_t state, uint64_t start,
-			uint64_t ends, const uint8_t *hw, size_t hw_len)
+static void put_binding_info(struct t *t, uint32_t addr, uint8_t state, uint64_t start,
+			     uint64_t ends, const uint8_t *hw, size_t hw_len,
+			     const struct dp_client_info *in)
 {
 	struct bt_binding *b;
 
@@ -633,8 +651,15 @@ static void put_binding(struct t *t, uint32_t addr, uint8_t state, uint64_t star
 	memcpy(b->key.data, hw, hw_len);
 	b->hw_len = (uint8_t)hw_len;
 	memcpy(b->hw, hw, hw_len);
+	bt_info_set(b, in);
 	assert_int_equal(bt_publish(&t->w, bt_lookup_addr(t->rt.table, addr), b), 0);
 	urcu_qsbr_thread_offline();
+}
+
+static void put_binding(struct t *t, uint32_t addr, uint8_t state, uint64_t start,
+			uint64_t ends, const uint8_t *hw, size_t hw_len)
+{
+	put_binding_info(t, addr, state, start, ends, hw, hw_len, NULL);
 }
 
 /* The partner sends a BNDUPD of @p addr for client @p hw (times on its clock, ours here). */
@@ -706,6 +731,55 @@ static void test_partner_renewal_beats_our_expiry(void **state)
 	assert_in_range(t->sink.sub[0]->ends, (uint64_t)now + 53, (uint64_t)now + 55);
 }
 
+/* A binding that remembers its client sends it in its BNDUPD (client-request-options: host
+ * name, vendor class, circuit id; not the policy); one that knows nothing sends no option 8. */
+static void test_bndupd_carries_client_info(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x07};
+	static const uint8_t hw2[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x08};
+	struct t *t = *state;
+	struct dp_client_info in = {0};
+	uint32_t now = wall();
+
+	memcpy(in.host, "printer-3", in.host_len = 9);
+	memcpy(in.vendor, "MSFT 5.0", in.vendor_len = 8);
+	memcpy(in.circuit, "\x00\x05", in.circuit_len = 2);
+	memcpy(in.policy, "printers", in.policy_len = 8);
+	put_binding_info(t, ADDR(100), BT_ACTIVE, now, now + 600, hw, sizeof(hw), &in);
+	put_binding(t, ADDR(101), BT_ACTIVE, now, now + 600, hw2, sizeof(hw2));
+	wait_up(t);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct dp_change c = {
+			.seq = i + 1, .addr = ADDR(100 + i), .scope = 0, .state = BT_ACTIVE,
+			.worker = 0, .start = now, .ends = now + 600, .flags = DP_CHANGE_FO,
+		};
+
+		c.key.type = DP_KEY_HWADDR;
+		c.key.len = 7;
+		memcpy(c.key.data, i == 0 ? hw : hw2, 7);
+		assert_int_equal(committer_ops.post(t->cm, &c), 0);
+	}
+	assert_int_equal(committer_round(t->cm), 2);
+	wait_for(t, &t->n_bndupd, 2, "two BNDUPDs");
+	for (unsigned i = 0; i < 2; i++) {
+		const struct dp_client_info *got = &t->bndupd_info[i];
+
+		assert_int_equal(t->bndupd_status[i], FO_LEASE_ACTIVE);
+		if (t->bndupd_addr[i] == ADDR(101)) {
+			assert_true(dp_info_empty(got));
+			continue;
+		}
+		assert_int_equal(t->bndupd_addr[i], ADDR(100));
+		assert_int_equal(got->host_len, 9);
+		assert_memory_equal(got->host, "printer-3", 9);
+		assert_int_equal(got->vendor_len, 8);
+		assert_memory_equal(got->vendor, "MSFT 5.0", 8);
+		assert_int_equal(got->circuit_len, 2);
+		assert_memory_equal(got->circuit, "\x00\x05", 2);
+		assert_int_equal(got->policy_len, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_relationships, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partner_expiry_keeps_live_lease, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_bndupd_carries_client_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partner_renewal_beats_our_expiry, setup,
 						teardown),
 	};

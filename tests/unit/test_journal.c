@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <lmdb.h>
+
 #include "committer.h"
 #include "journal.h"
 #include "lease.h"
@@ -181,6 +183,14 @@ static void test_append_read(void **state)
 	memset(in[1].key.data, 0xab, DP_KEY_MAX);
 	in[1].hw_len = DP_HW_MAX;
 	in[2].hw_len = 0;
+	/* What bindings remember of their clients (entry version 2): some, and every field
+	 * full. */
+	memcpy(in[0].info.host, "phone-a", in[0].info.host_len = 7);
+	memcpy(in[0].info.policy, "phones", in[0].info.policy_len = 6);
+	memset(in[1].info.host, 'h', in[1].info.host_len = DP_INFO_HOST_MAX);
+	memset(in[1].info.vendor, 'v', in[1].info.vendor_len = DP_INFO_VENDOR_MAX);
+	memset(in[1].info.circuit, 0xc1, in[1].info.circuit_len = DP_INFO_CIRCUIT_MAX);
+	memset(in[1].info.policy, 'p', in[1].info.policy_len = DP_INFO_POLICY_MAX);
 	assert_int_equal(journal_append(j, in, 3, 0, 0, &last), 0);
 	assert_true(last == 3);
 	assert_int_equal(journal_append(j, in + 3, 2, 0, 0, &last), 0);
@@ -197,6 +207,7 @@ static void test_append_read(void **state)
 		assert_memory_equal(out[i].key.data, in[i].key.data, in[i].key.len);
 		assert_int_equal(out[i].hw_len, in[i].hw_len);
 		assert_memory_equal(out[i].hw, in[i].hw, in[i].hw_len);
+		assert_memory_equal(&out[i].info, &in[i].info, sizeof(in[i].info));
 	}
 	assert_int_equal(journal_read(j, 3, out, seqs, 8), 2);
 	assert_true(seqs[0] == 4);
@@ -225,6 +236,68 @@ static void test_append_read(void **state)
 	journal_raise(j, 5);
 	assert_int_equal(journal_append(j, in, 1, 0, 0, &last), 0);
 	assert_true(last == 6);
+	journal_close(j);
+}
+
+/* A journal written before entry version 2 (version 1: no client information) is read,
+ * with none; a version 2 entry whose information lengths do not add up is not. */
+static void test_read_version_1(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change out[4];
+	uint64_t seqs[4];
+	struct journal *j;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t k1[8] = {0, 0, 0, 0, 0, 0, 0, 1}, k2[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+	/* v1: ACTIVE 198.18.0.7, start 10, ends 20, hw key of 7 bytes, no hw */
+	uint8_t v1[26 + 7] = {1, 0, 0xc6, 0x12, 0, 7, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
+			      0, 0, 0, 0, 0, 0, 0, 20, DP_KEY_HWADDR, 7, 0,
+			      1, 2, 3, 4, 5, 6, 7};
+	uint8_t v2[26 + 7 + 4 + 2];
+	MDB_val key = {.mv_size = 8, .mv_data = k1}, val = {.mv_size = sizeof(v1), .mv_data = v1};
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	journal_close(j);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_int_equal(journal_read(j, 0, out, seqs, 4), 1);
+	assert_int_equal(out[0].addr, 0xc6120007u);
+	assert_int_equal(out[0].state, BT_ACTIVE);
+	assert_int_equal(out[0].key.len, 7);
+	assert_true(dp_info_empty(&out[0].info));
+	journal_close(j);
+
+	/* Version 2 with a host length of 2 but 1 byte of host: refused. */
+	memcpy(v2, v1, sizeof(v1));
+	v2[0] = 2;
+	memcpy(v2 + sizeof(v1), "\x02\x00\x00\x00" "a", 5);
+	key.mv_data = k2;
+	val.mv_data = v2;
+	val.mv_size = sizeof(v1) + 5;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_read(j, 1, out, seqs, 4) < 0);
 	journal_close(j);
 }
 
@@ -465,6 +538,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_append_read),
+		T(test_read_version_1),
 		T(test_store_apply),
 		T(test_crash_before_apply),
 		T(test_crash_in_apply),

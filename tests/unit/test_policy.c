@@ -149,6 +149,7 @@ static bool send_req(struct env *v, struct reqbuf *r, uint64_t now)
 struct client {
 	uint16_t mac;
 	const char *vendor, *user, *fqdn;
+	const char *host;		/* option 12 */
 	bool fqdn_wire;			/* option 81, E flag: name in DNS wire form */
 	const char *cid;		/* option 61 bytes, as text */
 	const char *circuit, *remote;	/* option 82 sub-options 1 and 2, relayed */
@@ -160,6 +161,9 @@ struct client {
 
 static void put_client(struct reqbuf *r, const struct client *c)
 {
+	if (c->host != NULL) {
+		rb_opt(r, 12, c->host, (uint8_t)strlen(c->host));
+	}
 	if (c->vendor != NULL) {
 		rb_opt(r, 60, c->vendor, (uint8_t)strlen(c->vendor));
 	}
@@ -548,6 +552,57 @@ static void request_outside_own_policy(void **state)
 	assert_true(send_req(v, &r, T0 + 10));
 	assert_true(v->rep.yiaddr > A(100) && v->rep.yiaddr <= A(119) &&
 		    v->rep.yiaddr != A(110) && v->rep.yiaddr != A(111));
+	env_free(v);
+}
+
+/* The ACK captures what the lease remembers of its client: host name (control bytes made
+ * '?', cut at DP_INFO_HOST_MAX), vendor class, relay circuit, the policy that matched. A
+ * unicast renewal without them keeps them; a client of no policy has none. */
+static void lease_remembers_client(void **state)
+{
+	struct env *v = env_new(&spec_exhaust);
+	struct client member = {
+		.mac = 2, .vendor = "v", .circuit = "eth0/1",
+		.host = "lab\x01pc-with-a-rather-long-host-name-cut",
+	}, renew = { .mac = 2, .vendor = "v" }, plain = { .mac = 3, .host = "plain" };
+	const struct dp_client_info *in;
+	struct reqbuf r;
+
+	(void)state;
+	discover(&r, &member);
+	assert_true(send_req(v, &r, T0));
+	assert_int_equal(v->rep.yiaddr, A(110));
+	request(&r, &member, SRV, A(110));
+	assert_true(send_req(v, &r, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	in = bt_info(bt_lookup_addr(v->table, A(110)));
+	assert_int_equal(in->host_len, DP_INFO_HOST_MAX);
+	assert_memory_equal(in->host, "lab?pc-with-a-rather-long-host-n", DP_INFO_HOST_MAX);
+	assert_int_equal(in->vendor_len, 1);
+	assert_memory_equal(in->vendor, "v", 1);
+	assert_int_equal(in->circuit_len, 6);
+	assert_memory_equal(in->circuit, "eth0/1", 6);
+	assert_int_equal(in->policy_len, 2);
+	assert_memory_equal(in->policy, "p1", 2);
+
+	request(&r, &renew, 0, A(110));
+	rb_ciaddr(&r, A(110));
+	assert_true(send_req(v, &r, T0 + 300));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	in = bt_info(bt_lookup_addr(v->table, A(110)));
+	assert_int_equal(in->host_len, DP_INFO_HOST_MAX);
+	assert_int_equal(in->circuit_len, 6);
+	assert_int_equal(in->policy_len, 2);
+
+	discover(&r, &plain);
+	assert_true(send_req(v, &r, T0));
+	request(&r, &plain, SRV, v->rep.yiaddr);
+	assert_true(send_req(v, &r, T0));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	in = bt_info(bt_lookup_addr(v->table, v->rep.yiaddr));
+	assert_int_equal(in->host_len, 5);
+	assert_memory_equal(in->host, "plain", 5);
+	assert_int_equal(in->policy_len + in->vendor_len + in->circuit_len, 0);
 	env_free(v);
 }
 
@@ -968,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(common_pool_exhausted_spares_policy_range),
 		cmocka_unit_test(request_outside_own_policy),
 		cmocka_unit_test(reservation_not_denied),
+		cmocka_unit_test(lease_remembers_client),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(mac_filter_table),
 		cmocka_unit_test(options_inherit),

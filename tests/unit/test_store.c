@@ -109,6 +109,14 @@ static void assert_binding(const struct store_binding *b, const struct dp_change
 	assert_memory_equal(b->key.data, c->key.data, c->key.len);
 	assert_int_equal(b->hw_len, c->hw_len);
 	assert_memory_equal(b->hw, c->hw, c->hw_len);
+	assert_int_equal(b->info.host_len, c->info.host_len);
+	assert_memory_equal(b->info.host, c->info.host, c->info.host_len);
+	assert_int_equal(b->info.vendor_len, c->info.vendor_len);
+	assert_memory_equal(b->info.vendor, c->info.vendor, c->info.vendor_len);
+	assert_int_equal(b->info.circuit_len, c->info.circuit_len);
+	assert_memory_equal(b->info.circuit, c->info.circuit, c->info.circuit_len);
+	assert_int_equal(b->info.policy_len, c->info.policy_len);
+	assert_memory_equal(b->info.policy, c->info.policy, c->info.policy_len);
 }
 
 struct collect {
@@ -530,6 +538,27 @@ static size_t enc_v2(uint8_t *buf, const struct dp_change *c)
 	return 21 + (size_t)c->key.len + c->hw_len;
 }
 
+/* Version 3: version 2, then four lengths and host, vendor, circuit, policy. */
+static size_t enc_v3(uint8_t *buf, const struct dp_change *c)
+{
+	const struct dp_client_info *in = &c->info;
+	size_t n = enc_v2(buf, c);
+
+	buf[0] = 3;
+	buf[n++] = in->host_len;
+	buf[n++] = in->vendor_len;
+	buf[n++] = in->circuit_len;
+	buf[n++] = in->policy_len;
+	memcpy(buf + n, in->host, in->host_len);
+	n += in->host_len;
+	memcpy(buf + n, in->vendor, in->vendor_len);
+	n += in->vendor_len;
+	memcpy(buf + n, in->circuit, in->circuit_len);
+	n += in->circuit_len;
+	memcpy(buf + n, in->policy, in->policy_len);
+	return n + in->policy_len;
+}
+
 /* Raw read of the binding of @p addr. @return its length, or -1 when missing. */
 static long raw_get_binding(const char *dir, uint32_t addr, uint8_t *buf, size_t len)
 {
@@ -633,7 +662,7 @@ static void test_corrupt_record(void **state)
 	struct dp_client_key k;
 	struct dp_change c[2], x;
 	struct collect col;
-	uint8_t good[64], rec[64];
+	uint8_t good[128], rec[128];
 	struct store *s;
 	unsigned i;
 	size_t len;
@@ -647,18 +676,21 @@ static void test_corrupt_record(void **state)
 	assert_int_equal(store_write_batch(s, c, 2), 0);
 	store_close(s);
 
-	/* The encoding is the documented one: version 2, 21 bytes of header, key, hw. */
+	/* The encoding is the documented one: version 3, 21 bytes of header, key, hw, four
+	 * information lengths (all 0 here). */
 	{
-		uint8_t expect[35] = { 2, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
+		uint8_t expect[39] = { 3, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
 				       0, 0, 0, 0, 0, 0, 0, 100, DP_KEY_HWADDR, 7, 7,
 				       1, 2, 0, 0, 0, 0, 2,
-				       1, 66, 67, 68, 69, 70, 71 };
+				       1, 66, 67, 68, 69, 70, 71, 0, 0, 0, 0 };
 
-		assert_int_equal(raw_get_binding(f->dir, BASE + 5, good, sizeof(good)), 35);
-		assert_memory_equal(good, expect, 35);
-		assert_int_equal(enc_v2(rec, &c[1]), 35);
-		assert_memory_equal(rec, expect, 35);
+		assert_int_equal(raw_get_binding(f->dir, BASE + 5, good, sizeof(good)), 39);
+		assert_memory_equal(good, expect, 39);
+		assert_int_equal(enc_v3(rec, &c[1]), 39);
+		assert_memory_equal(rec, expect, 39);
 	}
+	/* Version 2 (still read) is checked field by field as before. */
+	assert_int_equal(enc_v2(good, &c[1]), 35);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memcpy(rec, good, sizeof(rec));
@@ -667,6 +699,15 @@ static void test_corrupt_record(void **state)
 		}
 		expect_corrupt(f, bad[i].name, rec, 35 + (size_t)bad[i].dlen, &c[1]);
 	}
+
+	/* Version 3's information lengths are checked against their fields and the record. */
+	len = enc_v3(rec, &c[1]);
+	rec[35] = DP_INFO_HOST_MAX + 1;
+	expect_corrupt(f, "v3 host len 33", rec, len + DP_INFO_HOST_MAX + 1, &c[1]);
+	len = enc_v3(rec, &c[1]);
+	rec[38] = 1;
+	expect_corrupt(f, "v3 policy byte missing", rec, len, &c[1]);
+	expect_corrupt(f, "v3 lengths missing", rec, len - 2, &c[1]);
 
 	/* An empty key is only for BACKUP, and then without a key type. */
 	x = c[1];
@@ -720,7 +761,7 @@ static void test_hw_round_trip(void **state)
 	for (i = 0; i < 3; i++) {
 		long n = raw_get_binding(f->dir, c[i].addr, rec, sizeof(rec));
 
-		assert_int_equal(n, (long)enc_v2(want, &c[i]));
+		assert_int_equal(n, (long)enc_v3(want, &c[i]));
 		assert_memory_equal(rec, want, (size_t)n);
 	}
 
@@ -798,7 +839,7 @@ static void test_v1_record_loads(void **state)
 	assert_int_equal(store_get_client(s, &k1, &addr), 0);
 	assert_int_equal(addr, BASE + 7);
 
-	/* The next change to .7 writes version 2, with hw; the index stays right. */
+	/* The next change to .7 writes version 3, with hw; the index stays right. */
 	c[2] = c[0];
 	c[2].start = 1700003000;
 	set_hw(&c[2], 7, 7);
@@ -813,8 +854,61 @@ static void test_v1_record_loads(void **state)
 	assert_int_equal(store_get_client(s, &k2, &addr), -ENOENT);
 	store_close(s);
 
-	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)), 21 + 7 + 7);
-	assert_int_equal(rec[0], 2);
+	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)), 21 + 7 + 7 + 4);
+	assert_int_equal(rec[0], 3);
+}
+
+/* Version 3 carries what the lease remembers of its client through a write, a reopen and
+ * a load; a version 2 record next to it loads with none; a client byte that is not
+ * printable ASCII, written by anyone, is read as '?'. */
+static void test_info_round_trip(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[2];
+	struct store_binding b;
+	struct collect col = {.n = 0};
+	uint8_t rec[256], akey[4] = {192, 0, 2, 2};
+	size_t len;
+	struct store *s;
+
+	hw_key(&k, 1);
+	c[0] = change(BASE + 1, BT_ACTIVE, &k, 10, 100);
+	set_hw(&c[0], 7, 1);
+	memcpy(c[0].info.host, "printer-2nd-floor", c[0].info.host_len = 17);
+	memcpy(c[0].info.vendor, "MSFT 5.0", c[0].info.vendor_len = 8);
+	memcpy(c[0].info.circuit, "\x00\x01\xff", c[0].info.circuit_len = 3);
+	memset(c[0].info.policy, 'p', c[0].info.policy_len = DP_INFO_POLICY_MAX);
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	store_close(s);
+	assert_int_equal(raw_get_binding(f->dir, BASE + 1, rec, sizeof(rec)),
+			 (long)enc_v3(rec + 128, &c[0]));
+	assert_memory_equal(rec, rec + 128, enc_v3(rec + 128, &c[0]));
+
+	hw_key(&k, 2);
+	c[1] = change(BASE + 2, BT_ACTIVE, &k, 10, 100);
+	set_hw(&c[1], 7, 2);
+	raw_put(f->dir, "bindings", akey, 4, rec, enc_v2(rec, &c[1]));
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_get(s, BASE + 1, &b), 0);
+	assert_binding(&b, &c[0]);
+	assert_int_equal(store_get(s, BASE + 2, &b), 0);
+	assert_binding(&b, &c[1]);
+	assert_int_equal(b.info.host_len + b.info.vendor_len + b.info.policy_len, 0);
+	store_close(s);
+
+	c[1].info.host_len = 3;
+	memcpy(c[1].info.host, "a\nb", 3);
+	len = enc_v3(rec, &c[1]);
+	raw_put(f->dir, "bindings", akey, 4, rec, len);
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_load(s, collect_cb, &col), 0);
+	assert_int_equal(col.n, 2);
+	assert_int_equal(store_get(s, BASE + 2, &b), 0);
+	assert_int_equal(b.info.host_len, 3);
+	assert_memory_equal(b.info.host, "a?b", 3);
+	store_close(s);
 }
 
 /* A BACKUP binding may have no client: stored with an empty key, in no client's index. */
@@ -1411,6 +1505,7 @@ int main(void)
 		T(test_corrupt_record),
 		T(test_hw_round_trip),
 		T(test_v1_record_loads),
+		T(test_info_round_trip),
 		T(test_backup_empty_key),
 		T(test_empty_key_refused),
 		T(test_unacked),

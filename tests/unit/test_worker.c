@@ -504,12 +504,50 @@ static void store_outage_leaves_mbufs_for_the_rest(void **state)
 	assert_int_equal(w->park_count, 0);
 }
 
+/* A scope's offer-delay holds the OFFER in the worker's delay queue, not the worker: the
+ * flush right after sends nothing, a flush once the delay is over sends it. */
+static void offer_waits_out_the_scope_delay(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct dp_scope *sc = &rt.snap->cfg->scopes[0];
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[8];
+	uint64_t t0, waited;
+	unsigned n = 0;
+
+	(void)state;
+	sc->offer_delay_ms = 40;
+	rb_begin(&r, 77, 1);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	m = client_frame(&r);
+	t0 = rte_rdtsc();
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(w->delay_count, 1);
+	assert_int_equal(transmitted(types, 8), 0);
+	/* Poll as the loop does, for at most 2 s. */
+	while (n == 0 && rte_rdtsc() - t0 < 2 * rt.tsc_hz) {
+		dp_worker_flush(w);
+		n = transmitted(types, 8);
+	}
+	waited = (rte_rdtsc() - t0) * 1000 / rt.tsc_hz;
+	assert_int_equal(n, 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+	assert_int_equal(w->delay_count, 0);
+	assert_true(waited >= 40);
+	sc->offer_delay_ms = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ack_waits_for_durability),
 		cmocka_unit_test(stale_parked_ack_is_dropped),
 		cmocka_unit_test(park_full_posts_nothing),
+		cmocka_unit_test(offer_waits_out_the_scope_delay),
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),

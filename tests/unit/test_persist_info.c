@@ -1,0 +1,283 @@
+/*
+ * What a lease remembers of its client (issue 14 item 6) across restarts: the start-up load
+ * (controlplane/persist.c) puts it on the records' chunks (dataplane/bindings.h, struct
+ * bt_chunk), also on a chunk the loader adds when the writer's stock runs out; a store
+ * written by a server before record version 3 (version 2 records, no information) loads,
+ * with none; the next change of such a binding writes version 3 with the client's
+ * information, and the restart after it finds it again.
+ *
+ * Real EAL (no hugepages, no ports), real tables and a real LMDB store; version 2 records
+ * are made by rewriting version 3 ones in place with LMDB (as the server before this change
+ * wrote them: the same bytes without the information). A "restart" frees the tables and the
+ * workers and makes them anew from the same configuration, as a new process does.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include <rte_eal.h>
+
+#include "config.h"
+#include "persist.h"
+#include "store.h"
+#include "worker.h"
+
+#define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
+
+static const char *cfg_json =
+	"{\"server\": {\"workers\": 1, \"mbufs\": 1023},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/15\"}]}],"
+	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/15\","
+	"   \"pools\": [\"198.18.0.100 - 198.19.255.250\"], \"lease-time\": 600,"
+	"   \"max-lease-time\": 3600}]}";
+
+#define NOW	1700000000ull
+#define N	60		/* bindings: .100 - .159 */
+/* A scope of 128 k addresses: the worker may have more records than its first two chunks
+ * (dp_workers_init), so the load can add one. */
+#define ADDR(i)	(IP4(198, 18, 0, 100) + (i))
+
+static struct dp_runtime rt;
+static struct dp_config *cfg;	/* of the running snapshot */
+static struct store *st;
+static char dir[64];
+
+static void client(struct dp_change *c, unsigned i)
+{
+	memset(c, 0, sizeof(*c));
+	c->seq = 1;
+	c->addr = ADDR(i);
+	c->state = BT_ACTIVE;
+	c->start = NOW - 100;
+	c->ends = NOW + 500;
+	c->key.type = DP_KEY_HWADDR;
+	c->key.len = 7;
+	c->key.data[0] = 1;
+	c->key.data[6] = (uint8_t)i;
+	c->hw_len = 7;
+	memcpy(c->hw, c->key.data, 7);
+}
+
+/* The information binding @p i is given (renewal @p round). */
+static void info_of(struct dp_client_info *in, unsigned i, unsigned round)
+{
+	memset(in, 0, sizeof(*in));
+	in->host_len = (uint8_t)snprintf(in->host, sizeof(in->host), "host-%u-%u", i, round);
+	memcpy(in->vendor, "MSFT 5.0", in->vendor_len = 8);
+	in->circuit[0] = (uint8_t)i;
+	in->circuit_len = 1;
+	memcpy(in->policy, "phones", in->policy_len = 6);
+}
+
+/* The tables, pools and workers of a fresh process (nothing loaded yet). */
+static void boot(void)
+{
+	int rc;
+
+	/* The configuration parsed anew: the snapshot owns it. */
+	cfg = cp_config_parse(cfg_json, NULL, 0);
+	assert_non_null(cfg);
+	rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(rt.table);
+	assert_null(dp_runtime_publish(&rt, cfg, dp_pools_new(cfg, 1), &rc));
+	assert_int_equal(rc, 0);
+	assert_int_equal(dp_workers_init(&rt, 1), 0);
+}
+
+static void load(void)
+{
+	struct cp_persist p = {.store = st};
+
+	urcu_qsbr_thread_offline();
+	assert_int_equal(cp_persist_load(&p, &rt, NOW), 0);
+	urcu_qsbr_thread_online();
+}
+
+static void stop(void)
+{
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(rt.table);
+	dp_workers_deinit(&rt);
+	dp_snapshot_free(rt.snap);
+	rt.table = NULL;
+	rt.snap = NULL;
+}
+
+/* Rewrite the version 3 record of @p addr as version 2: the bytes before the information. */
+static void downgrade(MDB_txn *txn, MDB_dbi dbi, uint32_t addr)
+{
+	uint8_t k[4] = {addr >> 24, addr >> 16, addr >> 8, addr}, buf[256];
+	MDB_val key = {.mv_size = 4, .mv_data = k}, val;
+
+	assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
+	assert_true(val.mv_size <= sizeof(buf));
+	memcpy(buf, val.mv_data, val.mv_size);
+	assert_int_equal(buf[0], 3);
+	buf[0] = 2;
+	val.mv_data = buf;
+	val.mv_size = 21 + (size_t)buf[19] + buf[20];	/* header, key, hw */
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+}
+
+static void downgrade_even(void)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "bindings", 0, &dbi), 0);
+	for (unsigned i = 0; i < N; i += 2) {
+		downgrade(txn, dbi, ADDR(i));
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static int setup(void **state)
+{
+	char *eal[] = {"test_persist_info", "--no-huge", "-m", "64", "--no-shconf", "--no-pci",
+		       "--log-level=*:error", "--lcores=0@0", NULL};
+
+	(void)state;
+	if (rte_eal_init(8, eal) < 0) {
+		fail_msg("EAL init failed");
+	}
+	urcu_qsbr_register_thread();
+	rt.n_ports = 1;
+	rt.tsc_hz = rte_get_tsc_hz();
+	rt.tsc_base = rte_rdtsc();
+	rt.unix_base = NOW;
+	snprintf(dir, sizeof(dir), "/tmp/lw-persist-info.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	rt.crdp = urcu_qsbr_create_call_rcu_data(URCU_CALL_RCU_RT, -1);
+	urcu_qsbr_set_thread_call_rcu_data(rt.crdp);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		return -1;
+	}
+	urcu_qsbr_barrier();
+	urcu_qsbr_set_thread_call_rcu_data(NULL);
+	urcu_qsbr_call_rcu_data_free(rt.crdp);
+	urcu_qsbr_unregister_thread();
+	rte_eal_cleanup();
+	return 0;
+}
+
+static void open_store(void)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	char err[512];
+
+	st = store_open(dir, &so, err, sizeof(err));
+	if (st == NULL) {
+		fail_msg("store: %s", err);
+	}
+}
+
+static void info_survives_restarts_from_version_2_to_3(void **state)
+{
+	struct dp_change c[N];
+	struct dp_client_info want;
+	struct bt_writer *wr;
+	struct bt_binding **held;
+	uint64_t n_held = 0;
+	struct bt_chunk *first;
+
+	(void)state;
+	/* A store where odd bindings are version 3 with information, even ones version 2. */
+	open_store();
+	for (unsigned i = 0; i < N; i++) {
+		client(&c[i], i);
+		info_of(&c[i].info, i, 0);
+	}
+	assert_int_equal(store_write_batch(st, c, N), 0);
+	store_close(st);
+	downgrade_even();
+	open_store();
+
+	/* First start. Every record of the writer's first chunks is taken before the load, so
+	 * the loader must add a chunk (dp_worker_grow) and the bindings land on it. */
+	boot();
+	wr = &rt.workers[0].eng.writer;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, and its NULL */
+	held = malloc(sizeof(*held) * (wr->n_records + 1));
+	assert_non_null(held);
+	while ((held[n_held] = bt_record_get(wr)) != NULL) {
+		n_held++;
+	}
+	assert_int_equal(n_held, wr->n_records);
+	first = wr->chunks;
+	load();
+	assert_ptr_not_equal(wr->chunks, first);	/* the load added one */
+	for (unsigned i = 0; i < N; i++) {
+		const struct bt_binding *b = bt_lookup_addr(rt.table, ADDR(i));
+
+		assert_non_null(b);
+		assert_ptr_equal(b->chunk, wr->chunks);
+		if (i % 2 == 0) {
+			assert_true(dp_info_empty(bt_info(b)));		/* version 2 */
+		} else {
+			info_of(&want, i, 0);
+			assert_memory_equal(bt_info(b), &want, sizeof(want));
+		}
+	}
+	for (uint64_t k = 0; k < n_held; k++) {
+		bt_record_put(wr, held[k]);
+	}
+	free(held);
+	stop();
+
+	/* The clients renew: version 3 with what they sent now, for the version 2 ones too. */
+	for (unsigned i = 0; i < N; i++) {
+		client(&c[i], i);
+		c[i].seq = 2;
+		c[i].start = NOW;
+		info_of(&c[i].info, i, 1);
+	}
+	assert_int_equal(store_write_batch(st, c, N), 0);
+	store_close(st);
+	open_store();
+
+	/* The restart finds every binding's information. */
+	boot();
+	load();
+	for (unsigned i = 0; i < N; i++) {
+		const struct bt_binding *b = bt_lookup_addr(rt.table, ADDR(i));
+
+		assert_non_null(b);
+		info_of(&want, i, 1);
+		assert_memory_equal(bt_info(b), &want, sizeof(want));
+	}
+	stop();
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(info_survives_restarts_from_version_2_to_3),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -303,7 +303,7 @@ static void compare_digest(struct cp_mgmt *m, const char *scope, const char *the
 	}
 }
 
-static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *err)
+static void answer_cb(void *arg, uint32_t addr, const json_t *ans, bool sent, const char *err)
 {
 	struct cp_mgmt *m = arg;
 	struct peer *p = peer_get(m, addr);
@@ -319,9 +319,25 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 		const char *why = ans == NULL ? err : json_string_value(json_object_get(ans,
 											"error"));
 		cp_mgmt_done_fn done = p->done;
+		char msg[512];
+		int undo = 0;
 
 		p->done = NULL;
-		done(p->done_arg, ok, ok ? NULL : why != NULL ? why : "no reason given");
+		if (ans == NULL && sent) {
+			/* It may have made it: undo it there, in order with what follows. */
+			char qerr[256];
+			int q = cp_mgmt_queue_change(m, p->rel, NULL, "delete-relationship", addr,
+						     qerr, sizeof(qerr));
+
+			undo = q > 0 ? 1 : -1;
+			snprintf(msg, sizeof(msg), "%s%s%s", why != NULL ? why : "no answer",
+				 q > 0 ? "" : ": ", q > 0 ? "" : q < 0 ? qerr :
+				 "the partner is no longer a management partner");
+			why = msg;
+			cp_log(CP_LOG_WARN, "event=mgmt-create-unanswered peer=%s relationship=%s "
+			       "undo=%s", lw_ip4_fmt(addr).s, p->rel, q > 0 ? "queued" : "failed");
+		}
+		done(p->done_arg, ok, undo, ok ? NULL : why != NULL ? why : "no reason given");
 		return;
 	}
 	if (ans == NULL) {
@@ -716,6 +732,7 @@ int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const ch
 	p->done = done;
 	p->done_arg = arg;
 	p->scope[0] = '\0';
+	snprintf(p->rel, sizeof(p->rel), "%s", rel);
 	rc = mgmt_link_send(m->link, addr, (uint16_t)mp->port, req);
 	if (rc != 0) {
 		p->what = IF_NONE;

@@ -84,15 +84,17 @@ static uint16_t free_port(void)
 struct done_state {
 	int calls;
 	bool ok;
+	int undo;
 	char err[512];
 };
 
-static void on_done(void *arg, bool ok, const char *err)
+static void on_done(void *arg, bool ok, int undo, const char *err)
 {
 	struct done_state *d = arg;
 
 	d->calls++;
 	d->ok = ok;
+	d->undo = undo;
 	snprintf(d->err, sizeof(d->err), "%s", err != NULL ? err : "");
 }
 
@@ -194,7 +196,8 @@ static json_t *fake_request(struct cp_mgmt *m, struct fake *f, int fd)
 	return b;
 }
 
-static void test_create_answer_lost(void **state)
+/* @p refuse: the partner refuses the request (a REFUSE frame) instead of going away. */
+static void create_then_fail(bool refuse)
 {
 	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512];
 	uint16_t peer_port, our_port = free_port();
@@ -202,7 +205,6 @@ static void test_create_answer_lost(void **state)
 	struct done_state done = {0};
 	struct fake f;
 
-	(void)state;
 	assert_non_null(mkdtemp(dir));
 	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
 	assert_non_null(j);
@@ -242,6 +244,10 @@ static void test_create_answer_lost(void **state)
 	assert_string_equal(json_string_value(json_object_get(req, "op")),
 			    "create-relationship");
 	json_decref(req);
+	if (refuse) {
+		fake_send(&f, MGMT_REFUSE, json_pack("{s:s,s:s}", "code", "field", "error",
+						     "create-relationship: unknown field \"x\""));
+	}
 	close(fd);
 	mgmt_session_wipe(&f.s);
 	for (uint64_t end = now_ms() + 5000; done.calls == 0 && now_ms() < end;) {
@@ -250,6 +256,14 @@ static void test_create_answer_lost(void **state)
 	}
 	assert_int_equal(done.calls, 1);
 	assert_false(done.ok);
+	if (refuse) {
+		/* Refused, so not made there: nothing to undo, nothing queued. */
+		assert_int_equal(done.undo, 0);
+		assert_non_null(strstr(done.err, "unknown field"));
+		assert_int_equal(fake_accept(m, lfd, 1500), -1);
+		goto out;
+	}
+	assert_int_equal(done.undo, 1);
 
 	/* The partner may hold "r" now: it must be told to delete it once reachable again. */
 	fd = fake_accept(m, lfd, 4000);
@@ -272,7 +286,7 @@ static void test_create_answer_lost(void **state)
 	}
 	close(fd);
 	mgmt_session_wipe(&f.s);
-
+out:
 	cp_mgmt_stop(m);
 	close(lfd);
 	dp_config_free(cfg);
@@ -284,10 +298,23 @@ static void test_create_answer_lost(void **state)
 	(void)rmdir(dir);
 }
 
+static void test_create_answer_lost(void **state)
+{
+	(void)state;
+	create_then_fail(false);
+}
+
+static void test_create_refused(void **state)
+{
+	(void)state;
+	create_then_fail(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_answer_lost),
+		cmocka_unit_test(test_create_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

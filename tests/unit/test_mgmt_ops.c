@@ -360,6 +360,51 @@ static void test_set_keeps_addresses(void **state)
 	json_decref(b);
 }
 
+/* Review 6: scope-add of a scope that exists on the partner in no relationship, with other
+ * settings (here other pools): refused, as create-relationship refuses a scope that exists
+ * there. Accepted before: the partner's own scope joined the relationship with its own
+ * settings, and the replication that follows cannot change a shared scope's pools, so both
+ * servers served one failover scope over different ranges. The same settings: adopted. */
+static void test_scope_add_existing_other_settings(void **state)
+{
+	json_t *a, *b, *req, *b2, *b3;
+	char err[512];
+
+	(void)state;
+	make_pair(&a, &b);
+	req = mgmt_create_body(a, "a-b");
+	b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	json_decref(req);
+	assert_non_null(b2);
+
+	/* A's "lab" has other pools than B's "lab" (B's is in no relationship). */
+	json_t *sa = mgmt_scope_settings(a, "lab");
+	assert_non_null(sa);
+	json_object_set_new(sa, "pools", json_pack("[s]", "198.18.0.100 - 198.18.0.101"));
+	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", sa);
+	b3 = mgmt_apply_scope_add(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 != NULL) {
+		json_decref(b3);
+		fail_msg("scope-add took B's own \"lab\" (other pools) into the relationship");
+	}
+	assert_non_null(strstr(err, "\"lab\""));
+	json_decref(req);
+
+	/* The same settings as B's: B's scope joins the relationship. */
+	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", mgmt_scope_settings(b2, "lab"));
+	b3 = mgmt_apply_scope_add(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(json_array_size(json_object_get(find(json_object_get(b3,
+		"relationships"), "a-b"), "scopes")), 2);
+	json_decref(b3);
+	json_decref(req);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_later_changes),
 		cmocka_unit_test(test_create_scope_named_only_in_list),
 		cmocka_unit_test(test_set_keeps_addresses),
+		cmocka_unit_test(test_scope_add_existing_other_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -514,7 +514,29 @@ json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from
 		json_decref(doc);
 		return NULL;
 	}
-	if (find_named(json_object_get(doc, "scopes"), sn) == NULL) {
+	if (find_named(json_object_get(doc, "scopes"), sn) != NULL) {
+		/* A scope of this server alone of that name: shared as it is only when it holds
+		 * the settings sent (typed twice alike); otherwise the replication that follows
+		 * could not change its pools, so refused as create-relationship refuses it. */
+		char here[MGMT_DIGEST_HEX], sent[MGMT_DIGEST_HEX];
+		json_t *tmp = json_pack("{s:[O]}", "scopes", scope);
+
+		if (tmp == NULL || mgmt_scope_digest(doc, sn, here) != 0 ||
+		    mgmt_scope_digest(tmp, sn, sent) != 0) {
+			json_decref(tmp);
+			json_decref(doc);
+			snprintf(err, errlen, "scope-add: out of memory");
+			return NULL;
+		}
+		json_decref(tmp);
+		if (strcmp(here, sent) != 0) {
+			snprintf(err, errlen, "scope-add: scope \"%.63s\" already exists here with "
+				 "other settings (digest %.12s here, %.12s sent): delete it here or "
+				 "make it alike first", sn, here, sent);
+			json_decref(doc);
+			return NULL;
+		}
+	} else {
 		json_t *c = json_deep_copy(scope);
 
 		if (c != NULL) {

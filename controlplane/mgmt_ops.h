@@ -95,8 +95,10 @@ json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, j
 /**
  * Apply scope-add from @p from: scope @p req "scope" (its settings) is created here when
  * absent (without "interface") and added to relationship @p req "name". Already in that
- * relationship: the configuration unchanged (a request delivered twice). Refused when the
- * scope is in another relationship here, or the result is not valid.
+ * relationship: the configuration unchanged (a request delivered twice). A scope of this
+ * server alone of that name is shared as it is when its settings are the ones sent (same
+ * digest), refused otherwise. Refused when the scope is in another relationship here, or the
+ * result is not valid.
  * @return a new configuration document, or NULL with the reason in @p err.
  */
 json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from, char *err,

@@ -27,8 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apply.h"
+#include "bindings.h"
 #include "config.h"
 #include "dp_config.h"
+#include "persist.h"
+#include "pool.h"
 #include "mgmt_proto.h"
 #include "mgmt_run.h"
 #include "worker.h"
@@ -310,11 +314,133 @@ static void test_create_refused(void **state)
 	create_then_fail(true);
 }
 
+/* Review 6: the responder (request_cb) deletes the scope a scope-remove names once the
+ * relationship lets it go ("second step", as Windows). It did so even when the scope was never
+ * in that relationship: a partner could delete any scope this server serves alone. The test
+ * plays the initiator, from the partner's address, against a running cp_mgmt whose
+ * relationship "r" with it shares "relayed" only; it asks to remove "lab". */
+static void test_scope_remove_foreign(void **state)
+{
+	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512];
+	uint16_t our_port = free_port();
+	struct fake f;
+	uint8_t type;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	urcu_qsbr_register_thread();
+	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
+	assert_non_null(j);
+	json_object_set_new(json_object_get(j, "server"), "store", json_string(dir));
+	json_object_set_new(json_object_get(j, "server"), "management",
+			    json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "address", US, "port", our_port,
+				      "partners", "address", PEER, "shared-secret", SECRET));
+	/* "relayed" first: deleting "lab" then moves no shared scope (which needs a restart
+	 * without a follower), so only the deletion itself is tested. */
+	json_t *scopes = json_object_get(j, "scopes");
+
+	for (size_t i = 0; i < json_array_size(scopes); i++) {
+		json_t *sc = json_array_get(scopes, i);
+
+		if (i > 0 && strcmp(json_string_value(json_object_get(sc, "name")), "relayed") == 0) {
+			json_incref(sc);
+			json_array_remove(scopes, i);
+			json_array_insert_new(scopes, 0, sc);
+			break;
+		}
+	}
+	json_object_set_new(j, "relationships",
+			    json_pack("[{s:s,s:s,s:s,s:i,s:s,s:s,s:[s]}]", "name", "r", "role",
+				      "secondary", "mode", "load-balance", "load-balance-percent",
+				      50, "local-address", US, "partner-address", PEER, "scopes",
+				      "relayed"));
+	char *text = json_dumps(j, 0);
+	struct dp_config *cfg = cp_config_parse(text, err, sizeof(err));
+
+	free(text);
+	json_decref(j);
+	if (cfg == NULL) {
+		fail_msg("%s", err);
+	}
+	struct dp_runtime rt = {.n_workers = 1};
+	struct cp_persist persist = {0};
+	struct cp_apply apply = {.rt = &rt, .persist = &persist};
+
+	rt.snap = calloc(1, sizeof(*rt.snap));
+	assert_non_null(rt.snap);
+	rt.snap->cfg = cfg;
+	rt.snap->pools = dp_pools_new(cfg, rt.n_workers);
+	assert_non_null(rt.snap->pools);
+	rt.workers = aligned_alloc(64, 64 * ((sizeof(*rt.workers) + 63) / 64));
+	assert_non_null(rt.workers);
+	memset(rt.workers, 0, sizeof(*rt.workers));
+	rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(rt.table);
+	urcu_qsbr_thread_offline();
+
+	struct cp_mgmt_env env = {.rt = &rt, .apply = &apply};
+	struct cp_mgmt *m;
+
+	assert_int_equal(cp_mgmt_start(&env, &m), 0);
+
+	/* The partner connects from its own address. */
+	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(PEER))};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(our_port),
+				  .sin_addr.s_addr = htonl(ip(US))};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint8_t nonce[MGMT_NONCE_LEN] = {1, 2, 3, 4};
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	memset(&f, 0, sizeof(f));
+	f.fd = fd;
+	mgmt_session_init(&f.s, true, SECRET, strlen(SECRET), nonce);
+	fake_send(&f, MGMT_HELLO, mgmt_hello_new(&f.s, NULL));
+	json_t *b = fake_recv(m, &f, &type);
+
+	assert_non_null(b);
+	assert_int_equal(type, MGMT_WELCOME);
+	json_decref(b);
+	fake_send(&f, MGMT_REQUEST, json_pack("{s:s,s:i,s:s,s:s}", "op", "scope-remove", "id", 1,
+					      "name", "r", "scope", "lab"));
+	b = fake_recv(m, &f, &type);
+	assert_non_null(b);
+	assert_int_equal(type, MGMT_ANSWER);
+	json_decref(b);
+	close(fd);
+	mgmt_session_wipe(&f.s);
+
+	bool has_lab = false;
+	const struct dp_config *c = rt.snap->cfg;
+
+	for (uint32_t i = 0; i < c->n_scopes; i++) {
+		has_lab |= strcmp(c->scopes[i].name, "lab") == 0;
+	}
+	cp_mgmt_stop(m);
+	cp_apply_deinit(&apply);
+	urcu_qsbr_thread_online();
+	dp_snapshot_free(rt.snap);
+	bt_table_free(rt.table);
+	free(rt.workers);
+	urcu_qsbr_unregister_thread();
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/mgmt-queue.json", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+	if (!has_lab) {
+		fail_msg("a scope-remove of \"lab\", never in relationship r, deleted this server's "
+			 "own scope lab");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_answer_lost),
 		cmocka_unit_test(test_create_refused),
+		cmocka_unit_test(test_scope_remove_foreign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

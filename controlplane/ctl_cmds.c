@@ -2335,7 +2335,7 @@ static json_t *fo_add_local(struct fo_add_wait *w)
 	return a;
 }
 
-static void fo_add_done(void *arg, bool ok, const char *why)
+static void fo_add_done(void *arg, bool ok, int undo, const char *why)
 {
 	struct fo_add_wait *w = arg;
 	json_t *a;
@@ -2345,9 +2345,17 @@ static void fo_add_done(void *arg, bool ok, const char *why)
 
 		cp_log(CP_LOG_WARN, "event=failover-add-refused relationship=%s partner=%s "
 		       "reason=\"%s\"", w->name, w->partner, cp_log_esc(esc, sizeof(esc), why, 300));
-		a = ctl_answer(CTL_ERROR, NULL, "relationship %s not created: the partner %s "
-			       "refused or could not be reached: %s (nothing changed here or there)",
-			       w->name, w->partner, why);
+		if (undo == 0) {
+			a = ctl_answer(CTL_ERROR, NULL, "relationship %s not created: the partner %s "
+				       "refused or could not be reached: %s (nothing changed here "
+				       "or there)", w->name, w->partner, why);
+		} else {
+			a = ctl_answer(CTL_ERROR, NULL, "relationship %s not created here: the "
+				       "partner %s got the request but its answer never came: %s; "
+				       "it may have made it, and %s", w->name, w->partner, why,
+				       undo > 0 ? "is told to delete it (queued until delivered)"
+				       : "could NOT be told to delete it: remove it there");
+		}
 	} else {
 		a = fo_add_local(w);
 	}

@@ -92,11 +92,13 @@ static struct conn *conn_slot(struct mgmt_link *l)
 	return NULL;
 }
 
-/* Close now. An initiator's request not yet answered is reported failed with @p why. */
+/* Close now. An initiator's request not yet answered is reported failed with @p why (sent
+ * when the REQUEST was written and not refused: its outcome is unknown). */
 static void conn_end(struct mgmt_link *l, struct conn *c, const char *why)
 {
 	int64_t id = c->req_id;
 	uint32_t peer = c->peer;
+	bool sent = c->st == C_WAIT_ANSWER;
 
 	if (c->fd >= 0) {
 		close(c->fd);
@@ -108,7 +110,7 @@ static void conn_end(struct mgmt_link *l, struct conn *c, const char *why)
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	if (id != 0) {
-		l->ops.answer(l->ops.arg, peer, NULL, why != NULL ? why : "connection closed");
+		l->ops.answer(l->ops.arg, peer, NULL, sent, why != NULL ? why : "connection closed");
 	}
 }
 
@@ -154,7 +156,7 @@ static void conn_refuse(struct mgmt_link *l, struct conn *c, int code, const cha
 	json_decref(b);
 	if (c->req_id != 0) {
 		c->req_id = 0;
-		l->ops.answer(l->ops.arg, c->peer, NULL, why);
+		l->ops.answer(l->ops.arg, c->peer, NULL, c->st == C_WAIT_ANSWER, why);
 	}
 	c->st = C_CLOSING;
 	c->deadline = mono_ms() + MGMT_LINK_TIMEOUT_MS;
@@ -369,6 +371,8 @@ static void on_frame(struct mgmt_link *l, struct conn *c, struct mgmt_msg *m)
 			 m->authentic ? "" : " (unauthenticated)", code, text);
 		cp_log(CP_LOG_WARN, "event=mgmt-refused peer=%s reason=\"%s\"",
 		       lw_ip4_fmt(c->peer).s, why);
+		/* Refused, so not applied: a partner that cannot check a frame refuses it. */
+		c->st = C_CLOSING;
 		conn_end(l, c, why);
 		return;
 	}
@@ -387,7 +391,7 @@ static void on_frame(struct mgmt_link *l, struct conn *c, struct mgmt_msg *m)
 			return;
 		}
 		c->req_id = 0;
-		l->ops.answer(l->ops.arg, c->peer, b, NULL);
+		l->ops.answer(l->ops.arg, c->peer, b, true, NULL);
 		conn_end(l, c, NULL);
 		return;
 	case MGMT_HELLO:

@@ -48,8 +48,11 @@ struct mgmt_link_ops {
 	json_t *(*request)(void *arg, uint32_t addr, const json_t *req);
 	/** The outcome of the request mgmt_link_send() sent to @p addr: @p ans is the ANSWER
 	 *  body (borrowed), or NULL when none came (@p err says why: unreachable, refused with
-	 *  its code, timed out, closed). Called exactly once per accepted send. */
-	void (*answer)(void *arg, uint32_t addr, const json_t *ans, const char *err);
+	 *  its code, timed out, closed). With no answer, @p sent says whether the REQUEST had
+	 *  been handed to the connection (the handshake passed and the partner did not refuse
+	 *  it): the partner may then have applied it, the outcome is unknown. Called exactly
+	 *  once per accepted send. */
+	void (*answer)(void *arg, uint32_t addr, const json_t *ans, bool sent, const char *err);
 };
 
 struct mgmt_link;

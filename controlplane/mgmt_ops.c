@@ -218,6 +218,18 @@ json_t *mgmt_apply_create(const json_t *cfg, const json_t *req, uint32_t from, c
 			return NULL;
 		}
 	}
+	/* Every scope the relationship names comes with its settings: one named only in the
+	 * list would take a scope of ours (or refer to none) instead of creating it. */
+	json_array_foreach(json_object_get(rel, "scopes"), i, s) {
+		const char *sn = json_string_value(s);
+		if (sn != NULL && find_named(scopes, sn) == NULL) {
+			snprintf(err, errlen, "create-relationship: scope \"%.63s\" is in the "
+				 "relationship but its settings were not sent%s", sn,
+				 find_named(json_object_get(cfg, "scopes"), sn) != NULL ?
+				 " (it already exists here)" : "");
+			return NULL;
+		}
+	}
 	json_t *doc = json_deep_copy(cfg);
 	json_t *m = mirror(rel);
 	if (doc == NULL || m == NULL) {
@@ -392,6 +404,20 @@ json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char
 		snprintf(err, errlen, "set-relationship: out of memory");
 		return NULL;
 	}
+	/* The relationship stays between the same two servers: its partner is still @p from
+	 * and its local address still ours (own_rel() checked the relationship as it was). */
+	if (!addr_is(json_object_get(m, "partner-address"), from) ||
+	    !json_equal(json_object_get(m, "local-address"), json_object_get(mine,
+									     "local-address"))) {
+		char a[INET_ADDRSTRLEN];
+
+		snprintf(err, errlen, "set-relationship: relationship \"%.63s\" would no longer be "
+			 "between this server and %s: the addresses of a relationship do not change "
+			 "(remove and add it)", name, addr_str(from, a));
+		json_decref(m);
+		json_decref(doc);
+		return NULL;
+	}
 	/* Scopes are ours: scope-add and scope-remove change them, in their own order. */
 	scopes = json_object_get(mine, "scopes");
 	if (scopes != NULL) {
@@ -488,7 +514,29 @@ json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from
 		json_decref(doc);
 		return NULL;
 	}
-	if (find_named(json_object_get(doc, "scopes"), sn) == NULL) {
+	if (find_named(json_object_get(doc, "scopes"), sn) != NULL) {
+		/* A scope of this server alone of that name: shared as it is only when it holds
+		 * the settings sent (typed twice alike); otherwise the replication that follows
+		 * could not change its pools, so refused as create-relationship refuses it. */
+		char here[MGMT_DIGEST_HEX], sent[MGMT_DIGEST_HEX];
+		json_t *tmp = json_pack("{s:[O]}", "scopes", scope);
+
+		if (tmp == NULL || mgmt_scope_digest(doc, sn, here) != 0 ||
+		    mgmt_scope_digest(tmp, sn, sent) != 0) {
+			json_decref(tmp);
+			json_decref(doc);
+			snprintf(err, errlen, "scope-add: out of memory");
+			return NULL;
+		}
+		json_decref(tmp);
+		if (strcmp(here, sent) != 0) {
+			snprintf(err, errlen, "scope-add: scope \"%.63s\" already exists here with "
+				 "other settings (digest %.12s here, %.12s sent): delete it here or "
+				 "make it alike first", sn, here, sent);
+			json_decref(doc);
+			return NULL;
+		}
+	} else {
 		json_t *c = json_deep_copy(scope);
 
 		if (c != NULL) {

@@ -51,8 +51,9 @@ json_t *mgmt_create_body(const json_t *cfg, const char *rel);
  * Apply a create-relationship request received from @p from (host order) to @p cfg.
  * The relationship is mirrored (role, addresses and ports swapped, load-balance percent
  * 100 - x, active <-> standby) and must name @p from as our partner; refused when the
- * relationship name or any scope name already exists here, or when the result is not a
- * valid configuration.
+ * relationship name or any scope name already exists here, when the relationship names a
+ * scope whose settings are not in "scopes", or when the result is not a valid
+ * configuration.
  * @return a new configuration document (the caller's), or NULL with the reason in @p err.
  */
 json_t *mgmt_apply_create(const json_t *cfg, const json_t *req, uint32_t from, char *err,
@@ -71,7 +72,8 @@ json_t *mgmt_apply_replicate(const json_t *cfg, const json_t *scope, uint32_t fr
  * Apply set-relationship from @p from: the relationship named in @p req ("relationship", as
  * the sender configures it) replaces ours, mirrored as create-relationship does; our scope
  * list stays (scope-add and scope-remove change it). Refused unless we hold a relationship
- * of that name with @p from, or when the result is not a valid configuration.
+ * of that name with @p from and the mirrored one is still between @p from and our local
+ * address, or when the result is not a valid configuration.
  * @return a new configuration document, or NULL with the reason in @p err.
  */
 json_t *mgmt_apply_set(const json_t *cfg, const json_t *req, uint32_t from, char *err,
@@ -93,8 +95,10 @@ json_t *mgmt_apply_delete(const json_t *cfg, const json_t *req, uint32_t from, j
 /**
  * Apply scope-add from @p from: scope @p req "scope" (its settings) is created here when
  * absent (without "interface") and added to relationship @p req "name". Already in that
- * relationship: the configuration unchanged (a request delivered twice). Refused when the
- * scope is in another relationship here, or the result is not valid.
+ * relationship: the configuration unchanged (a request delivered twice). A scope of this
+ * server alone of that name is shared as it is when its settings are the ones sent (same
+ * digest), refused otherwise. Refused when the scope is in another relationship here, or the
+ * result is not valid.
  * @return a new configuration document, or NULL with the reason in @p err.
  */
 json_t *mgmt_apply_scope_add(const json_t *cfg, const json_t *req, uint32_t from, char *err,

@@ -170,6 +170,8 @@ static int apply_doc(struct cp_mgmt *m, json_t *j, const char *source, char *err
 }
 
 static void seen_refresh(struct cp_mgmt *m, bool push, const char *source);
+static bool rel_has(const struct dp_config *c, const struct dp_relationship *r,
+		    const char *name);
 
 /* The source a partner's request is applied and audited as (fo_audit's "by="). */
 static const char *source_of(const char *op)
@@ -186,6 +188,7 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 	char err[512], hex[MGMT_DIGEST_HEX], peer[16];
 	const char *scope = NULL;
 	json_t *deleted = NULL;
+	bool was_shared = false;	/* scope-remove: the scope is in the relationship now */
 
 	snprintf(peer, sizeof(peer), "%s", lw_ip4_fmt(from).s);
 	if (cur == NULL) {
@@ -210,6 +213,12 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 	} else if (strcmp(op, "scope-add") == 0) {
 		next = mgmt_apply_scope_add(cur, req, from, err, sizeof(err));
 	} else if (strcmp(op, "scope-remove") == 0) {
+		const struct dp_relationship *r =
+			rel_by_name(running(m), json_string_value(json_object_get(req, "name")));
+
+		was_shared = r != NULL && r->partner_addr == from &&
+			     rel_has(running(m), r, json_string_value(json_object_get(req,
+											"scope")));
 		next = mgmt_apply_scope_remove(cur, req, from, err, sizeof(err));
 	} else {
 		next = mgmt_apply_create(cur, req, from, err, sizeof(err));
@@ -224,7 +233,9 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		return refusal(err);
 	}
 	cp_log(CP_LOG_INFO, "event=mgmt-applied peer=%s op=%s", peer, op);
-	if (strcmp(op, "scope-remove") == 0 && deleted == NULL) {
+	/* Only a scope this request took out of the relationship goes: never one the partner
+	 * did not share (a scope of this server alone), nor one delivered twice. */
+	if (strcmp(op, "scope-remove") == 0 && deleted == NULL && was_shared) {
 		deleted = json_pack("[s]", json_string_value(json_object_get(req, "scope")));
 	}
 	if (deleted != NULL) {
@@ -303,7 +314,7 @@ static void compare_digest(struct cp_mgmt *m, const char *scope, const char *the
 	}
 }
 
-static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *err)
+static void answer_cb(void *arg, uint32_t addr, const json_t *ans, bool sent, const char *err)
 {
 	struct cp_mgmt *m = arg;
 	struct peer *p = peer_get(m, addr);
@@ -319,9 +330,25 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, const char *e
 		const char *why = ans == NULL ? err : json_string_value(json_object_get(ans,
 											"error"));
 		cp_mgmt_done_fn done = p->done;
+		char msg[512];
+		int undo = 0;
 
 		p->done = NULL;
-		done(p->done_arg, ok, ok ? NULL : why != NULL ? why : "no reason given");
+		if (ans == NULL && sent) {
+			/* It may have made it: undo it there, in order with what follows. */
+			char qerr[256];
+			int q = cp_mgmt_queue_change(m, p->rel, NULL, "delete-relationship", addr,
+						     qerr, sizeof(qerr));
+
+			undo = q > 0 ? 1 : -1;
+			snprintf(msg, sizeof(msg), "%s%s%s", why != NULL ? why : "no answer",
+				 q > 0 ? "" : ": ", q > 0 ? "" : q < 0 ? qerr :
+				 "the partner is no longer a management partner");
+			why = msg;
+			cp_log(CP_LOG_WARN, "event=mgmt-create-unanswered peer=%s relationship=%s "
+			       "undo=%s", lw_ip4_fmt(addr).s, p->rel, q > 0 ? "queued" : "failed");
+		}
+		done(p->done_arg, ok, undo, ok ? NULL : why != NULL ? why : "no reason given");
 		return;
 	}
 	if (ans == NULL) {
@@ -716,6 +743,7 @@ int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const ch
 	p->done = done;
 	p->done_arg = arg;
 	p->scope[0] = '\0';
+	snprintf(p->rel, sizeof(p->rel), "%s", rel);
 	rc = mgmt_link_send(m->link, addr, (uint16_t)mp->port, req);
 	if (rc != 0) {
 		p->what = IF_NONE;

@@ -89,14 +89,21 @@ int cp_mgmt_replicate(struct cp_mgmt *m, bool all, const char *rel, const char *
 bool cp_mgmt_managed(const struct cp_mgmt *m, uint32_t addr);
 
 /** The outcome of cp_mgmt_create(): @p ok, or the reason (the partner's refusal, "clocks
- *  differ ... partner time T, our time T", unreachable, refused "peer"). */
-typedef void (*cp_mgmt_done_fn)(void *arg, bool ok, const char *err);
+ *  differ ... partner time T, our time T", unreachable, refused "peer"). Not ok, @p undo
+ *  says what the partner holds: 0 nothing (it refused, or never got the request); 1 the
+ *  request reached it and no answer came back (it may have made the relationship): a
+ *  delete-relationship is queued for it, delivered once it is reached; -1 the same, but
+ *  the delete could not be queued (its reason appended to @p err). */
+typedef void (*cp_mgmt_done_fn)(void *arg, bool ok, int undo, const char *err);
 
 /**
  * failover-add towards a leasewire partner: send create-relationship for relationship @p rel
  * of @p doc (the configuration this server is about to run, in cp_config_to_json() form;
  * read now, not kept) to partner @p addr at once, outside the queue: the partner either
- * makes the relationship and its scopes, whole, or refuses and changes nothing.
+ * makes the relationship and its scopes, whole, or refuses and changes nothing. When the
+ * request reached it and its answer never came, what it did is unknown: it is told to
+ * delete relationship @p rel (queued, as cp_mgmt_queue_change()), so that it never keeps
+ * one this server does not have.
  * @param done  called exactly once, from a later cp_mgmt_poll() (or cp_mgmt_stop()).
  * @return 0, or -1 with @p err and @p done never called: not a management partner, a
  *         request to it already in flight, changes for it still queued (a delete of the

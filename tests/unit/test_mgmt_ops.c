@@ -276,12 +276,144 @@ static void test_replicate_and_drift(void **state)
 	json_decref(b);
 }
 
+/* Review 6: create-relationship names its scopes twice, in the relationship's "scopes" list
+ * and in the "scopes" settings array. A scope named only in the list, that exists here as a
+ * scope of this server alone, must be refused as "already exists" like one in the array: it
+ * would otherwise be taken into the partner's relationship with no settings sent. */
+static void test_create_scope_named_only_in_list(void **state)
+{
+	json_t *a, *b;
+	char err[512];
+
+	(void)state;
+	make_pair(&a, &b);
+	json_t *req = mgmt_create_body(a, "a-b");
+	assert_non_null(req);
+	/* B has its own scope "lab" (in no relationship); the request shares it by name only. */
+	assert_non_null(find(json_object_get(b, "scopes"), "lab"));
+	json_array_append_new(json_object_get(json_object_get(req, "relationship"), "scopes"),
+			      json_string("lab"));
+	json_t *b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	if (b2 != NULL) {
+		json_t *r = find(json_object_get(b2, "relationships"), "a-b");
+		size_t n = json_array_size(json_object_get(r, "scopes"));
+
+		json_decref(b2);
+		fail_msg("create-relationship took B's own scope \"lab\" into the relationship "
+			 "(%zu scopes)", n);
+	}
+	assert_non_null(strstr(err, "\"lab\""));
+	/* A name in the list that is in neither place: refused too (nothing to create). */
+	json_array_remove(json_object_get(json_object_get(req, "relationship"), "scopes"), 1);
+	json_array_append_new(json_object_get(json_object_get(req, "relationship"), "scopes"),
+			      json_string("nowhere"));
+	assert_null(mgmt_apply_create(b, req, A_ADDR, err, sizeof(err)));
+	json_decref(req);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Review 6: set-relationship is checked against the partner that sends it (own_rel), but the
+ * mirrored relationship that replaces ours took its addresses from the request: the partner
+ * could point our relationship at a third server, or change our local address. */
+static void test_set_keeps_addresses(void **state)
+{
+	json_t *a, *b, *req, *b2, *b3, *r;
+	char err[512];
+
+	(void)state;
+	make_pair(&a, &b);
+	req = mgmt_create_body(a, "a-b");
+	b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	json_decref(req);
+	assert_non_null(b2);
+
+	/* A says its own address is 198.18.0.9: B's partner would become .9. */
+	r = json_deep_copy(find(json_object_get(a, "relationships"), "a-b"));
+	json_object_set_new(r, "local-address", json_string("198.18.0.9"));
+	req = json_pack("{s:o}", "relationship", r);
+	b3 = mgmt_apply_set(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 != NULL) {
+		const char *pa = json_string_value(json_object_get(
+			find(json_object_get(b3, "relationships"), "a-b"), "partner-address"));
+		char got[32];
+
+		snprintf(got, sizeof(got), "%s", pa != NULL ? pa : "?");
+		json_decref(b3);
+		fail_msg("set-relationship from 198.18.0.1 moved the relationship to partner %s",
+			 got);
+	}
+	json_decref(req);
+
+	/* A says B's address is 198.18.0.7: B's local address would change. */
+	r = json_deep_copy(find(json_object_get(a, "relationships"), "a-b"));
+	json_object_set_new(r, "partner-address", json_string("198.18.0.7"));
+	req = json_pack("{s:o}", "relationship", r);
+	b3 = mgmt_apply_set(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 != NULL) {
+		json_decref(b3);
+		fail_msg("set-relationship from 198.18.0.1 changed B's local address");
+	}
+	json_decref(req);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Review 6: scope-add of a scope that exists on the partner in no relationship, with other
+ * settings (here other pools): refused, as create-relationship refuses a scope that exists
+ * there. Accepted before: the partner's own scope joined the relationship with its own
+ * settings, and the replication that follows cannot change a shared scope's pools, so both
+ * servers served one failover scope over different ranges. The same settings: adopted. */
+static void test_scope_add_existing_other_settings(void **state)
+{
+	json_t *a, *b, *req, *b2, *b3;
+	char err[512];
+
+	(void)state;
+	make_pair(&a, &b);
+	req = mgmt_create_body(a, "a-b");
+	b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	json_decref(req);
+	assert_non_null(b2);
+
+	/* A's "lab" has other pools than B's "lab" (B's is in no relationship). */
+	json_t *sa = mgmt_scope_settings(a, "lab");
+	assert_non_null(sa);
+	json_object_set_new(sa, "pools", json_pack("[s]", "198.18.0.100 - 198.18.0.101"));
+	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", sa);
+	b3 = mgmt_apply_scope_add(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 != NULL) {
+		json_decref(b3);
+		fail_msg("scope-add took B's own \"lab\" (other pools) into the relationship");
+	}
+	assert_non_null(strstr(err, "\"lab\""));
+	json_decref(req);
+
+	/* The same settings as B's: B's scope joins the relationship. */
+	req = json_pack("{s:s,s:o}", "name", "a-b", "scope", mgmt_scope_settings(b2, "lab"));
+	b3 = mgmt_apply_scope_add(b2, req, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(json_array_size(json_object_get(find(json_object_get(b3,
+		"relationships"), "a-b"), "scopes")), 2);
+	json_decref(b3);
+	json_decref(req);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_replicate_and_drift),
 		cmocka_unit_test(test_later_changes),
+		cmocka_unit_test(test_create_scope_named_only_in_list),
+		cmocka_unit_test(test_set_keeps_addresses),
+		cmocka_unit_test(test_scope_add_existing_other_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,8 +27,16 @@
  * string, both nonces and the direction. We chose a MAC over TLS-PSK: no OpenSSL/GnuTLS
  * dependency, nothing to configure but the secret failover already asks for, and the whole
  * check is a pure function that is unit-tested and fuzzed. What we give up is
- * confidentiality: configuration travels in clear (as draft-12 bindings do); the secret
- * itself never travels.
+ * confidentiality of the configuration: it travels in clear (as draft-12 bindings do); the
+ * management secret itself never travels.
+ *
+ * Sealed fields. A relationship's shared secret does travel (create-relationship and
+ * set-relationship carry the relationship whole, so that the partner holds the same one):
+ * that one member is encrypted (mgmt_proto.h, "Sealed fields"). The project links no
+ * OpenSSL/libcrypto, so no AES-GCM or ChaCha20-Poly1305 from there: the keystream is
+ * HKDF-SHA-256 output (an HMAC-SHA-256 PRF in RFC 5869's expand mode, built on fo_digest as
+ * the MAC is), unique per connection, direction, frame and member, and the frame's MAC,
+ * computed over the ciphertext, gives the integrity an AEAD would (encrypt-then-MAC).
  *
  * Replay. (1) Each side picks a 16-byte random nonce per connection; every MAC covers both,
  * so a frame recorded on one connection fails on any other. (2) Sequence numbers start at 1
@@ -53,12 +61,29 @@
 #include "mgmt_proto.h"
 
 static const char mac_context[] = "LWMGMT1";
+static const char field_salt[] = "LWMGMT1 field key";
+static const char field_info[] = "LWMGMT1 shared-secret";
+static const char field_clear[] = "shared-secret";
+static const char field_sealed[] = "shared-secret-enc";
+
+#define SEAL_MAX	1024		/* bytes of a sealed value (a secret is < 128) */
+#define SEAL_PATH_MAX	256		/* bytes of a member's JSON path */
 
 void mgmt_session_init(struct mgmt_session *s, bool initiator, const void *secret, size_t len,
 		       const uint8_t nonce[MGMT_NONCE_LEN])
 {
+	uint8_t prk[FO_SHA256_LEN];
+	struct fo_hmac_sha256 h;
+
 	memset(s, 0, sizeof(*s));
 	fo_hmac_sha256_init(&s->key, secret, len);
+	/* HKDF-Extract(salt, IKM = the secret) = HMAC(salt, secret). */
+	fo_hmac_sha256_init(&h, field_salt, sizeof(field_salt) - 1);
+	fo_hmac_sha256_update(&h, secret, len);
+	fo_hmac_sha256_final(&h, prk);
+	fo_hmac_sha256_init(&s->field_key, prk, sizeof(prk));
+	fo_digest_wipe(&h, sizeof(h));
+	fo_digest_wipe(prk, sizeof(prk));
 	s->initiator = initiator;
 	memcpy(initiator ? s->nonce_i : s->nonce_r, nonce, MGMT_NONCE_LEN);
 }
@@ -99,10 +124,207 @@ static void frame_mac(const struct mgmt_session *s, bool from_initiator, const u
 	fo_digest_wipe(&h, sizeof(h));
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Sealed fields (mgmt_proto.h)                                                                 */
+
+/* HKDF-Expand(PRK, info, n) XORed into @p buf: info is field_info | both nonces | direction
+ * | sequence | @p path with its NUL. n <= SEAL_MAX < 255 * 32, as RFC 5869 requires. */
+static void seal_xor(const struct mgmt_session *s, bool from_initiator, uint64_t seq,
+		     const char *path, uint8_t *buf, size_t n)
+{
+	uint8_t t[FO_SHA256_LEN], seqb[8], dir = from_initiator ? 'I' : 'R';
+	size_t tlen = 0;
+
+	lw_put64(seqb, seq);
+	for (uint8_t ctr = 1; n > 0; ctr++) {
+		struct fo_hmac_sha256 h = s->field_key;
+		fo_hmac_sha256_update(&h, t, tlen);
+		fo_hmac_sha256_update(&h, field_info, sizeof(field_info) - 1);
+		fo_hmac_sha256_update(&h, s->nonce_i, MGMT_NONCE_LEN);
+		fo_hmac_sha256_update(&h, s->nonce_r, MGMT_NONCE_LEN);
+		fo_hmac_sha256_update(&h, &dir, 1);
+		fo_hmac_sha256_update(&h, seqb, sizeof(seqb));
+		fo_hmac_sha256_update(&h, path, strlen(path) + 1);
+		fo_hmac_sha256_update(&h, &ctr, 1);
+		fo_hmac_sha256_final(&h, t);
+		fo_digest_wipe(&h, sizeof(h));
+		tlen = sizeof(t);
+		size_t k = n < tlen ? n : tlen;
+		for (size_t i = 0; i < k; i++) {
+			buf[i] ^= t[i];
+		}
+		buf += k;
+		n -= k;
+	}
+	fo_digest_wipe(t, sizeof(t));
+}
+
+/* @p path + "/" + @p key (or the array index) into @p out; -1 when too long. */
+static int path_join(char out[SEAL_PATH_MAX], const char *path, const char *key, size_t index)
+{
+	int n = key != NULL ? snprintf(out, SEAL_PATH_MAX, "%s/%s", path, key)
+			    : snprintf(out, SEAL_PATH_MAX, "%s/%zu", path, index);
+	return n < 0 || n >= SEAL_PATH_MAX ? -1 : 0;
+}
+
+/* Does @p v hold a non-empty "shared-secret" string anywhere? */
+static bool has_clear_secret(const json_t *v)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+
+	if (json_is_object(v)) {
+		c = json_object_get(v, field_clear);
+		if (json_is_string(c) && json_string_length(c) > 0) {
+			return true;
+		}
+		json_object_foreach((json_t *)v, k, c) {
+			if (has_clear_secret(c)) {
+				return true;
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			if (has_clear_secret(c)) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Seal (@p open false: every non-empty "shared-secret" becomes "shared-secret-enc") or open
+ * (every "shared-secret-enc" becomes "shared-secret") the members of @p v, whose JSON path
+ * is @p path. Members are looked up before the walk, which changes no object it iterates.
+ * @return 0, -ENOMEM, or -EINVAL with @p err (open: bad hex, both forms, not a string...).
+ */
+static int seal_walk(const struct mgmt_session *s, bool from_initiator, uint64_t seq, bool open,
+		     json_t *v, const char *path, int depth, char *err, size_t errlen)
+{
+	char sub[SEAL_PATH_MAX];
+	uint8_t buf[SEAL_MAX];
+	const char *k;
+	json_t *c;
+	size_t i;
+	int rc;
+
+	if (depth > 32) {
+		snprintf(err, errlen, "payload nested too deep");
+		return -EINVAL;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, c) {
+			if (path_join(sub, path, NULL, i) != 0) {
+				snprintf(err, errlen, "payload nested too deep");
+				return -EINVAL;
+			}
+			rc = seal_walk(s, from_initiator, seq, open, c, sub, depth + 1, err, errlen);
+			if (rc != 0) {
+				return rc;
+			}
+		}
+		return 0;
+	}
+	if (!json_is_object(v)) {
+		return 0;
+	}
+	json_t *clear = json_object_get(v, field_clear);
+	json_t *sealed = json_object_get(v, field_sealed);
+	if (path_join(sub, path, field_clear, 0) != 0) {
+		snprintf(err, errlen, "payload nested too deep");
+		return -EINVAL;
+	}
+	if (!open && json_is_string(clear) && json_string_length(clear) > 0) {
+		size_t n = json_string_length(clear);
+		char hex[2 * SEAL_MAX + 1];
+		if (sealed != NULL || n > SEAL_MAX) {
+			snprintf(err, errlen, "%s: cannot seal", sub);
+			return -EINVAL;
+		}
+		memcpy(buf, json_string_value(clear), n);
+		seal_xor(s, from_initiator, seq, sub, buf, n);
+		for (size_t j = 0; j < n; j++) {
+			snprintf(hex + 2 * j, 3, "%02x", buf[j]);
+		}
+		fo_digest_wipe(buf, n);
+		if (json_object_set_new(v, field_sealed, json_stringn(hex, 2 * n)) != 0 ||
+		    json_object_del(v, field_clear) != 0) {
+			return -ENOMEM;
+		}
+	} else if (open && sealed != NULL) {
+		const char *h = json_string_value(sealed);
+		size_t hl = h != NULL ? json_string_length(sealed) : 0;
+		if (clear != NULL || h == NULL || hl == 0 || hl % 2 != 0 || hl / 2 > SEAL_MAX) {
+			snprintf(err, errlen, "%s: the sealed secret is not valid", sub);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < hl / 2; j++) {
+			unsigned d[2];
+			for (int x = 0; x < 2; x++) {
+				char ch = h[2 * j + (size_t)x];
+				if (ch >= '0' && ch <= '9') {
+					d[x] = (unsigned)(ch - '0');
+				} else if (ch >= 'a' && ch <= 'f') {
+					d[x] = (unsigned)(ch - 'a' + 10);
+				} else {
+					snprintf(err, errlen, "%s: the sealed secret is not hex", sub);
+					return -EINVAL;
+				}
+			}
+			buf[j] = (uint8_t)(d[0] << 4 | d[1]);
+		}
+		seal_xor(s, from_initiator, seq, sub, buf, hl / 2);
+		json_t *str = memchr(buf, 0, hl / 2) == NULL ?
+			json_stringn((const char *)buf, hl / 2) : NULL;
+		fo_digest_wipe(buf, hl / 2);
+		if (str == NULL) {
+			snprintf(err, errlen, "%s: the opened secret is not text", sub);
+			return -EINVAL;
+		}
+		if (json_object_set_new(v, field_clear, str) != 0 ||
+		    json_object_del(v, field_sealed) != 0) {
+			return -ENOMEM;
+		}
+	}
+	json_object_foreach(v, k, c) {
+		if (strcmp(k, field_clear) == 0 || strcmp(k, field_sealed) == 0) {
+			continue;
+		}
+		if (path_join(sub, path, k, 0) != 0) {
+			snprintf(err, errlen, "payload nested too deep");
+			return -EINVAL;
+		}
+		rc = seal_walk(s, from_initiator, seq, open, c, sub, depth + 1, err, errlen);
+		if (rc != 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int mgmt_frame_encode(struct mgmt_session *s, uint8_t type, uint64_t now, const json_t *body,
 		      uint8_t **out, size_t *len)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *sealed = NULL;
+	char err[128];
+	char *text;
+
+	if (has_clear_secret(body)) {
+		sealed = json_deep_copy(body);
+		if (sealed == NULL) {
+			return -ENOMEM;
+		}
+		int rc = seal_walk(s, s->initiator, s->tx_seq + 1, false, sealed, "", 0, err,
+				   sizeof(err));
+		if (rc != 0) {
+			json_decref(sealed);
+			return rc;
+		}
+	}
+	text = json_dumps(sealed != NULL ? sealed : body, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(sealed);
 	if (text == NULL) {
 		return -ENOMEM;
 	}
@@ -443,6 +665,14 @@ int mgmt_session_recv(struct mgmt_session *s, struct mgmt_nonce_cache *cache,
 			snprintf(err, errlen, "hello nonce replayed (seen on an earlier connection)");
 			goto bad;
 		}
+	}
+	rc = seal_walk(&trial, !s->initiator, seq, true, body, "", 0, err, errlen);
+	if (rc != 0) {
+		mgmt_session_wipe(&trial);
+		if (rc != -ENOMEM) {
+			rc = MGMT_E_PAYLOAD;
+		}
+		goto bad;
 	}
 	*s = trial;
 	mgmt_session_wipe(&trial);

@@ -16,6 +16,17 @@
  *   L-32 [32] HMAC-SHA-256 (key: the shared management secret) over
  *             "LWMGMT1" | initiator nonce | responder nonce | direction byte | bytes 0..L-33
  *
+ * Sealed fields. A payload's "shared-secret" members (a relationship's secret, inside
+ * create-relationship and set-relationship) never travel in clear: mgmt_frame_encode()
+ * replaces each non-empty one with "shared-secret-enc", the lower-case hex of the secret
+ * XORed with a keystream, and mgmt_session_recv() puts the secret back once the frame's MAC,
+ * sequence and time passed (encrypt-then-MAC: the frame MAC covers the ciphertext). The
+ * keystream is HKDF-SHA-256 (RFC 5869): PRK = HKDF-Extract(salt "LWMGMT1 field key", the
+ * management secret), keystream = HKDF-Expand(PRK, "LWMGMT1 shared-secret" | initiator
+ * nonce | responder nonce | direction byte | u64 sequence | the member's JSON path | NUL,
+ * length of the secret): never the same twice (the nonces, direction and sequence make
+ * each frame unique, the path each member in it). A secret's length shows.
+ *
  * The nonces are 16 random bytes each side picks per connection, exchanged in HELLO
  * (initiator) and WELCOME (responder); while the responder's is unknown (the HELLO) it
  * counts as 16 zero bytes. The direction byte is 'I' for frames the initiator sends, 'R'
@@ -76,9 +87,10 @@ enum mgmt_err {
 	MGMT_E_CLOSED = -1212,		/**< the partner closed the connection */
 };
 
-/** One side of one connection. Holds the keyed HMAC: wipe it (mgmt_session_wipe()). */
+/** One side of one connection. Holds key material: wipe it (mgmt_session_wipe()). */
 struct mgmt_session {
 	struct fo_hmac_sha256 key;		/**< keyed with the secret once */
+	struct fo_hmac_sha256 field_key;	/**< keyed with the field PRK (HKDF-Extract) */
 	uint8_t nonce_i[MGMT_NONCE_LEN];	/**< initiator's nonce */
 	uint8_t nonce_r[MGMT_NONCE_LEN];	/**< responder's (zero until known) */
 	bool initiator;
@@ -125,11 +137,12 @@ _mustcheck_
 long mgmt_frame_len(const uint8_t *buf, size_t n);
 
 /**
- * Encode, sign and count one frame.
- * @param body  the payload (not changed; its keys written sorted).
+ * Encode, seal the secrets of, sign and count one frame.
+ * @param body  the payload (not changed: a copy is sealed; its keys written sorted).
  * @param[out] out  a malloc'd frame the caller frees; *len its length.
- * @return 0, -ENOMEM, or MGMT_E_LENGTH when the frame would exceed MGMT_FRAME_MAX
- *         (the sequence is then not consumed).
+ * @return 0, -ENOMEM, MGMT_E_LENGTH when the frame would exceed MGMT_FRAME_MAX, or -EINVAL
+ *         when a secret cannot be sealed (over 1024 bytes, or beside a sealed one); the
+ *         sequence is then not consumed.
  * @note Unsigned use: a REFUSE to an unknown address is signed with whatever key @p s holds;
  *       the receiver reports it as not authentic.
  */
@@ -141,7 +154,8 @@ int mgmt_frame_encode(struct mgmt_session *s, uint8_t type, uint64_t now, const 
  * Check one whole frame (as mgmt_frame_len() delimited it) and decode its payload, in this
  * order: length, version, type (allowed in the session's state), payload JSON, its fields
  * (mgmt_body_check()), the MAC, the sequence, the time, and for a responder's HELLO the
- * nonce cache. HELLO/WELCOME set the peer's nonce and establish the session.
+ * nonce cache; then the sealed fields are opened (a bad one: MGMT_E_PAYLOAD). HELLO/WELCOME
+ * set the peer's nonce and establish the session.
  *
  * @param cache  the responder's nonce cache (NULL on the initiator's side).
  * @param now    our time, unix seconds.

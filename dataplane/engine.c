@@ -1333,8 +1333,15 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
 	case DP_FO_SVC_PARTNER_DOWN:
 		return true;
 	case DP_FO_SVC_BALANCED:
-		if ((m->type == DHCP4_REQUEST && req_state_of(in) == RENEWING) ||
-		    (fo->lb_max_secs != 0 && m->secs > fo->lb_max_secs)) {
+		/*
+		 * Every message goes by the hash, RENEWING included (Windows, seed 002: "only one
+		 * server responds for a specific client"): draft-12 §5.3 has a server answer every
+		 * RENEWING, which would keep a client on the server it renews with forever, so a
+		 * changed load-balance percent (or a client we served while the partner was
+		 * away) would never move. Ignored, the client rebinds at T2 and its hash owner,
+		 * which holds the binding from our BNDUPD, answers it.
+		 */
+		if (fo->lb_max_secs != 0 && m->secs > fo->lb_max_secs) {
 			return true;
 		}
 		id = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &id_len);

@@ -12,9 +12,10 @@
  *
  * Rules the engine applies with a view (draft-ietf-dhc-failover-12 §5, §9; ISC 4.4):
  *   - service NONE: no answer. RENEW_ONLY: only DHCPREQUEST from a client in RENEWING or
- *     REBINDING for a binding we hold. BALANCED: RENEWING (unicast to us) always; every other
- *     message only when fo_hash_bucket() of the client is set in @c hba, or when secs >
- *     lb_max_secs (ISC "load balance max seconds", 0 = off). ALL, PARTNER_DOWN: every client.
+ *     REBINDING for a binding we hold. BALANCED: every message, RENEWING included (Windows;
+ *     draft-12 §5.3 answers every RENEWING), only when fo_hash_bucket() of the client is set
+ *     in @c hba, or when secs > lb_max_secs (ISC "load balance max seconds", 0 = off). ALL,
+ *     PARTNER_DOWN: every client.
  *   - New addresses: a primary allocates FREE addresses (no binding), a secondary BACKUP
  *     addresses (a record in state BT_BACKUP with an empty key). With @c partner_pool
  *     (PARTNER-DOWN after MCLT) both, and an ended lease of another client once

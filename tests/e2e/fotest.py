@@ -61,6 +61,7 @@ class FoLab:
         self.isc_log = os.path.join(tmp, "isc.log")
         self.leases = os.path.join(tmp, "isc.leases")
         self.acks = []      # (time, addr, mac, lease, server)
+        self.extra_acks = None  # () -> more ACKs of that form (a real client's, logged)
 
     def sh(self, *cmd):
         run(list(cmd), timeout=30)
@@ -519,11 +520,47 @@ def check_no_double(lab, extra=()):
         (len(by_addr), len(lab.acks)))
 
 
-def run_pair(name, body, wall_limit, prepare=None):
+def dump_store(lab, lw):
+    """lw's stored bindings (leasewired --dump-store; lw stopped), [] without a store."""
+    if not os.path.isdir(lw.store):
+        return []
+    out = subprocess.run([lab.leasewired, "--dump-store", lw.store], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, timeout=60)
+    if out.returncode != 0:
+        fail("cannot dump %s's store: %s" % (lw.tag, out.stderr.strip()))
+    return [json.loads(ln) for ln in out.stdout.splitlines() if ln.strip()]
+
+
+def check_final(lab):
+    """The end of every scenario run by run_pair: both servers stopped, the chaos soak's
+    checker (soak_check.check_double, property 2) over every ACK the clients saw (lab.acks
+    and lab.extra_acks()) and both stores: no address bound to two clients at once, in the
+    ACKs, between a live ACK and a store, or between the two stores."""
+    import soak_check
+    for lw in (lab.b, lab.a):
+        lw.stop()
+    acks = list(lab.acks) + (list(lab.extra_acks()) if lab.extra_acks else [])
+    run = {"now": time.time(), "offsets": {},
+           "events": [{"t": t, "kind": "ack", "mac": mac, "addr": addr, "server": server,
+                       "lease": lease} for t, addr, mac, lease, server in acks],
+           "stores": {lw.tag: dump_store(lab, lw) for lw in (lab.a, lab.b)}}
+    bad = soak_check.check_double(run)
+    for v in bad[:20]:
+        log("VIOLATION " + v)
+    if bad:
+        fail("%d addresses bound to two clients at once (soak_check)" % len(bad))
+    log("ok: soak_check: no address bound to two clients (%d ACKs, stores: %s)" % (
+        len(acks), ", ".join("%s %d records" % (k, len(v)) for k, v in run["stores"].items())))
+
+
+def run_pair(name, body, wall_limit, prepare=None, final=True):
     """The main of a test with two leasewireds (A primary, B secondary) and scapy clients:
     root check, the RFC 3074 hash from the shared reference, the lab up, body(lab, clients)
-    in the client namespace, a wall-clock bound, and a teardown that always runs.
-    prepare(lab), if given, runs before the lab comes up. Returns the exit status."""
+    in the client namespace, check_final (both servers stopped, no address bound to two
+    clients), a wall-clock bound, and a teardown that always runs.
+    prepare(lab), if given, runs before the lab comes up; final=False leaves check_final out
+    (a body that runs soak_check itself, with the servers' clock offsets). Returns the exit
+    status."""
     import sys
     import tempfile
     import lwtest
@@ -562,6 +599,8 @@ def run_pair(name, body, wall_limit, prepare=None):
         sc.conf.checkIPaddr = False
         sc.conf.verb = 0
         body(lab, Clients(lab, sc, Wire(BR), lbhash))
+        if final:
+            check_final(lab)
         wall = time.monotonic() - t0
         if wall > wall_limit:
             fail("the test took %.0f s, more than %d s" % (wall, wall_limit))

@@ -184,6 +184,7 @@ def run(lab, cl):
           [RESV["ip-address"]])
     wait_normal(lab, "after add")
     cl.dora_any(cl.mac_for(primary_bucket=True))
+    check_no_double(lab)
 
     log("=== 3. failover set: split, MCLT, mode, each reaching B ===")
     ctl(A, "failover", "set", REL, "load-balance-percent=100")
@@ -202,6 +203,7 @@ def run(lab, cl):
     check("B's split key is gone", "load-balance-percent" in rel_of(B), False)
     wait_normal(lab, "after hot standby")
     cl.dora_any(cl.mac_for(primary_bucket=False))
+    check_no_double(lab)
 
     log("=== 4. scope remove / scope add ===")
     ctl(A, "failover", "scope", "remove", REL, "fo")

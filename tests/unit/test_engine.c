@@ -1246,17 +1246,29 @@ static void fo_balanced_by_hash_and_secs(void **state)
 	hba_only(v, by_id);
 	assert_true(send_req(v, &r, UINT32_MAX, T0));
 
-	/* RENEWING (unicast to us) is always ours; REBINDING goes by the hash. */
+	/* RENEWING (unicast to us) goes by the hash too, as REBINDING does (Windows: a changed
+	 * split moves the client at its next renewal); ours, it is answered. */
 	v->view.service = DP_FO_SVC_ALL;
 	a = dora(v, 1, T0);
 	v->view.service = DP_FO_SVC_BALANCED;
 	hba_only(v, (uint8_t)(mine + 1));
 	request_renew(&r, 1, a);
-	assert_true(send_req(v, &r, SRV, T0 + 300));
-	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_false(send_req(v, &r, SRV, T0 + 300));
 	request_renew(&r, 1, a);
 	assert_false(send_req(v, &r, UINT32_MAX, T0 + 530));
-	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 5);
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 6);
+	/* Retrying past lb_max_secs, it is answered whatever its bucket. */
+	v->view.lb_max_secs = 10;
+	request_renew(&r, 1, a);
+	set_secs(&r, 11);
+	assert_true(send_req(v, &r, SRV, T0 + 301));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	v->view.lb_max_secs = 0;
+	hba_only(v, mine);
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 302));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 6);
 }
 
 static void fo_primary_leaves_backup_addresses(void **state)

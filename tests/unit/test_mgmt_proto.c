@@ -1,7 +1,8 @@
 /*
  * Unit tests of controlplane/mgmt_proto: the management channel's frames, handshake and
  * every refusal (bad digest, replayed sequence, replayed nonce on a new connection, frame of
- * another connection, stale time, unknown field or op, oversized or half frame).
+ * another connection, stale time, unknown field or op, oversized or half frame) and the
+ * sealed relationship secret.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -347,6 +348,99 @@ static void test_refuse_unauthenticated(void **state)
 	free(f);
 }
 
+/* The relationship's secret never travels in clear: sealed on the wire, opened on receipt,
+ * a new ciphertext for every frame, the sender's body unchanged, a bad seal refused. */
+static json_t *create_req(int id, const char *rel_secret)
+{
+	return json_pack("{s:s,s:i,s:{s:s,s:s},s:[]}", "op", "create-relationship", "id", id,
+			 "relationship", "name", "r", "shared-secret", rel_secret, "scopes");
+}
+
+static const char *sealed_of(const uint8_t *f, size_t len, json_t **keep)
+{
+	*keep = json_loadb((const char *)f + MGMT_HDR_LEN, len - MGMT_HDR_LEN - MGMT_MAC_LEN, 0,
+			   NULL);
+	assert_non_null(*keep);
+	json_t *rel = json_object_get(*keep, "relationship");
+	assert_null(json_object_get(rel, "shared-secret"));
+	return json_string_value(json_object_get(rel, "shared-secret-enc"));
+}
+
+static void test_sealed_secret(void **state)
+{
+	static const char rel_secret[] = "rel-secret-XYZ";
+	struct pair p = { 0 };
+	struct mgmt_msg m;
+	json_t *body, *w1, *w2;
+	char err[256];
+	uint8_t *f, *g;
+	size_t len;
+
+	(void)state;
+	handshake(&p, 1, 2, secret);
+	body = create_req(1, rel_secret);
+	assert_int_equal(mgmt_frame_encode(&p.i, MGMT_REQUEST, NOW, body, &f, &len), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(body,
+			    "relationship"), "shared-secret")), rel_secret);
+	assert_null(memmem(f, len, rel_secret, strlen(rel_secret)));
+	const char *c1 = sealed_of(f, len, &w1);
+	assert_non_null(c1);
+	assert_int_equal(strlen(c1), 2 * strlen(rel_secret));
+	assert_int_equal(mgmt_session_recv(&p.r, &p.cache, f, len, NOW, &m, err, sizeof(err)), 0);
+	free(f);
+	json_t *rel = json_object_get(m.body, "relationship");
+	assert_string_equal(json_string_value(json_object_get(rel, "shared-secret")), rel_secret);
+	assert_null(json_object_get(rel, "shared-secret-enc"));
+	json_decref(m.body);
+	send(&p.r, MGMT_ANSWER, NOW, json_pack("{s:i,s:b}", "id", 1, "ok", 1), &f, &len);
+	assert_int_equal(recv_rc(&p.i, NULL, f, len, NOW, err, sizeof(err)), 0);
+	free(f);
+
+	/* The same body again: another ciphertext (another sequence). */
+	assert_int_equal(mgmt_frame_encode(&p.i, MGMT_REQUEST, NOW, body, &f, &len), 0);
+	const char *c2 = sealed_of(f, len, &w2);
+	assert_string_not_equal(c1, c2);
+	/* A sealed value altered is refused by the MAC before it is opened. */
+	g = malloc(len);
+	assert_non_null(g);
+	memcpy(g, f, len);
+	uint8_t *at = memmem(g, len, c2, strlen(c2));
+	assert_non_null(at);
+	at[0] = at[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(recv_rc(&p.r, &p.cache, g, len, NOW, err, sizeof(err)), MGMT_E_DIGEST);
+	free(g);
+	assert_int_equal(recv_rc(&p.r, &p.cache, f, len, NOW, err, sizeof(err)), 0);
+	free(f);
+	json_decref(w1);
+	json_decref(w2);
+	json_decref(body);
+	send(&p.r, MGMT_ANSWER, NOW, json_pack("{s:i,s:b}", "id", 2, "ok", 1), &f, &len);
+	assert_int_equal(recv_rc(&p.i, NULL, f, len, NOW, err, sizeof(err)), 0);
+	free(f);
+
+	/* No secret (""): nothing to seal, it arrives as it left. */
+	send(&p.i, MGMT_REQUEST, NOW, create_req(3, ""), &f, &len);
+	assert_int_equal(mgmt_session_recv(&p.r, &p.cache, f, len, NOW, &m, err, sizeof(err)), 0);
+	free(f);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m.body,
+			    "relationship"), "shared-secret")), "");
+	json_decref(m.body);
+	send(&p.r, MGMT_ANSWER, NOW, json_pack("{s:i,s:b}", "id", 3, "ok", 1), &f, &len);
+	assert_int_equal(recv_rc(&p.i, NULL, f, len, NOW, err, sizeof(err)), 0);
+	free(f);
+
+	/* A signed frame whose sealed value is not one (odd hex): refused, named. */
+	body = json_pack("{s:s,s:i,s:{s:s,s:s},s:[]}", "op", "create-relationship", "id", 4,
+			 "relationship", "name", "r", "shared-secret-enc", "abc", "scopes");
+	send(&p.i, MGMT_REQUEST, NOW, body, &f, &len);
+	assert_int_equal(recv_rc(&p.r, &p.cache, f, len, NOW, err, sizeof(err)), MGMT_E_PAYLOAD);
+	assert_non_null(strstr(err, "/relationship/shared-secret"));
+	free(f);
+	free(p.hello);
+	mgmt_session_wipe(&p.i);
+	mgmt_session_wipe(&p.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_frame_bounds),
 		cmocka_unit_test(test_refuse_unauthenticated),
+		cmocka_unit_test(test_sealed_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -420,7 +420,7 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 
 	switch (e->type) {
 	case FO_LINK_UP:
-		r->skew = e->skew;
+		fo_run_skew_seen(r, e->skew, ev.now);
 		r->window = e->partner_max_unacked == 0 ? 1 : e->partner_max_unacked;
 		if (r->window > OUT_MAX) {
 			r->window = OUT_MAX;
@@ -456,6 +456,8 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 						    sizeof(e->reason)));
 		break;
 	case FO_LINK_MESSAGE:
+		/* The skew of this message converts the times it carries (fo_run_in.c). */
+		fo_run_skew_seen(r, e->skew, ev.now);
 		on_message(f, r, &e->msg);
 		break;
 	}
@@ -1064,6 +1066,9 @@ void cp_fo_clock_step(struct cp_fo *f, int64_t step)
 	 * clock: a step only brings them forward or delays them.) */
 	for (uint32_t i = 0; i < f->n; i++) {
 		fo_state_clock_step(&f->rels[i]->st, step);
+		/* Our records stamped before the step: fo_run_in.c, "Stamps across a clock
+		 * step". */
+		fo_run_own_step(f->rels[i], step, fo_run_wall_s());
 	}
 }
 

@@ -243,6 +243,10 @@ void fo_run_skew_seen(struct rel *r, int32_t skew, uint64_t now);
 void fo_run_own_step(struct rel *r, int64_t step, uint64_t now);
 uint64_t fo_run_stamp_margin(struct cp_fo *f, const struct rel *r, uint64_t stamp,
 			     uint64_t now);
+/* The steps in 7 bytes of the stored state record (@p b: skew reference, whether it is
+ * set, and the margin still relevant, which a restart takes as one step seen at its start). */
+void fo_run_steps_save(struct cp_fo *f, const struct rel *r, uint8_t b[7]);
+void fo_run_steps_load(struct rel *r, const uint8_t b[7], uint64_t now);
 void fo_run_in_reset(struct cp_fo *f, struct rel *r);
 void fo_run_inq_progress(struct cp_fo *f, struct rel *r);
 void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);

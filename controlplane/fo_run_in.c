@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "byteorder.h"
 #include "fmt.h"
 #include "fo_run.h"
 #include "log.h"
@@ -240,11 +241,11 @@ void fo_run_inq_progress(struct cp_fo *f, struct rel *r)
  * client's binding) refused until the partner's newer update or the lease end. Never an
  * ACKed lease lost, never an address bound twice.
  *
- * Not covered: steps nothing saw. A server that restarts forgets the steps it saw (the
- * partner's before its restart), and the partner's stale records sent to it afterwards are
- * moved by the new skew only; the restarted server's own forward steps keep their grace in
- * the store (worker.h), so time(2) on its own records stays safe. An ISC partner applies
- * no margin to our stale stamps.
+ * Restarts: the stored state record keeps the reference skew and the margin still
+ * relevant (fo_run_steps_save()); a restart takes that margin as one step seen at its start
+ * and compares the first skew it measures with the reference, so a step of either clock
+ * made while it was down counts too. Not covered: an ISC partner applies no margin to our
+ * stale stamps, and a server whose stored state is lost starts with no reference.
  */
 static void step_log_add(struct rel *r, uint64_t at, uint64_t size)
 {
@@ -328,6 +329,34 @@ uint64_t fo_run_stamp_margin(struct cp_fo *f, const struct rel *r, uint64_t stam
 		}
 	}
 	return m < FO_LEASE_TIME_MAX ? m : FO_LEASE_TIME_MAX;
+}
+
+void fo_run_steps_save(struct cp_fo *f, const struct rel *r, uint8_t b[7])
+{
+	uint64_t now = fo_run_wall_s(), life = longest_lease(f, r), m = 0;
+
+	for (uint32_t i = 0; i < r->n_steps; i++) {
+		if (now <= r->steps[i].at + r->steps[i].size + life) {
+			m += r->steps[i].size;
+		}
+	}
+	lw_put32(b, (uint32_t)r->skew_ref);
+	b[4] = r->skew_ref_set ? 1 : 0;
+	lw_put16(b + 5, m < UINT16_MAX ? (uint16_t)m : UINT16_MAX);
+}
+
+void fo_run_steps_load(struct rel *r, const uint8_t b[7], uint64_t now)
+{
+	uint16_t m = lw_get16(b + 5);
+
+	/* Before the restart, the steps were seen at various times: all of them now is a
+	 * margin for more stamps (never less safe). */
+	r->skew_ref = (int32_t)lw_get32(b);
+	r->skew_ref_set = b[4] & 1;
+	r->n_steps = 0;
+	if (m > 0) {
+		step_log_add(r, now, m);
+	}
 }
 
 uint64_t fo_run_partner_time(const struct rel *r, uint32_t v)

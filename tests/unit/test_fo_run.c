@@ -809,6 +809,39 @@ static void test_own_forward_step_keeps_lease(void **state)
 	assert_true(t->bndack_reject);
 }
 
+/*
+ * A restart between the partner's step and its stale update: the steps (and the skew they
+ * were measured from) are kept in the stored state record, so the restarted server still
+ * sees that the partner's clock moved by 50 s since it last heard it, here while we were
+ * down, and the stale RELEASE is still rejected. Forgotten, the new skew looked like the
+ * only one and the live lease was released.
+ */
+static void test_step_seen_across_restart(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x06};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(108), BT_ACTIVE, now - 1, now + 599, hw, sizeof(hw));
+	t->partner_clock = 50;
+	wait_up(t);
+	cp_fo_stop(t->fo);	/* saves the state record */
+	t->fo = NULL;
+	t->partner_clock = 0;	/* put right while we are down */
+	for (int i = 0; i < 50; i++) {
+		round_once(t);	/* the partner sees the link go */
+	}
+	t->up = false;
+	start_fo(t);
+	wait_up(t);
+	partner_bndupd(t, ADDR(108), FO_LEASE_RELEASED, now + 50 - 5, now + 50 - 5, hw,
+		       sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);
+	assert_int_equal(t->n_bndack, 1);
+	assert_true(t->bndack_reject);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -828,6 +861,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_own_forward_step_keeps_lease, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_step_seen_across_restart, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

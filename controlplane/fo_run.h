@@ -145,7 +145,7 @@ struct rel {
 
 	struct fo_out out[OUT_MAX];
 	uint32_t n_out, window;
-	int32_t skew;			/* partner clock - ours, seconds (from CONNECT) */
+	int32_t skew;			/* partner clock - ours, seconds (the last message's) */
 	uint32_t updreq_xid;		/* the partner's UPDREQ(ALL) we are answering */
 	bool answering;
 	uint32_t my_updreq_xid;		/* our UPDREQ(ALL) waiting for UPDDONE */

@@ -131,6 +131,9 @@ static void persist_state(struct cp_fo *f, struct rel *r)
 	b[3] = (uint8_t)rec.partner;
 	b[4] = rec.storage_lost;
 	lw_put32(b + 5, rec.mclt);
+	/* Bytes 9..15, zero in records of before: the clock steps (fo_run_in.c), so that a
+	 * restart still sees a step of either clock made since, or seen before, it. */
+	fo_run_steps_save(f, r, b + 9);
 	lw_put64(b + 16, rec.stos);
 	lw_put64(b + 24, rec.last_op);
 	lw_put64(b + 32, rec.partner_stos);
@@ -166,6 +169,7 @@ static int load_state(struct cp_fo *f, struct rel *r, struct fo_state_record *re
 	rec->stos = lw_get64(b + 16);
 	rec->last_op = lw_get64(b + 24);
 	rec->partner_stos = lw_get64(b + 32);
+	fo_run_steps_load(r, b + 9, fo_run_wall_s());
 	return 1;
 }
 
@@ -413,6 +417,21 @@ static void hba_role_check(struct rel *r)
 	}
 }
 
+/* A message's skew (fo_run_skew_seen()); a clock step it shows is saved at once (at most
+ * once a second: a partner whose clock flaps costs one store write a second at most). */
+static void skew_seen(struct cp_fo *f, struct rel *r, int32_t skew, uint64_t now)
+{
+	uint32_t n = r->n_steps;
+	int32_t ref = r->skew_ref;
+	bool set = r->skew_ref_set;
+
+	fo_run_skew_seen(r, skew, now);
+	if ((n != r->n_steps || ref != r->skew_ref || set != r->skew_ref_set) &&
+	    now != r->last_persist) {
+		persist_state(f, r);
+	}
+}
+
 static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_event *e)
 {
 	char text[CP_LOG_ESC_SIZE(FO_LINK_REASON_MAX)];	/* partner's text, escaped */
@@ -420,7 +439,7 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 
 	switch (e->type) {
 	case FO_LINK_UP:
-		r->skew = e->skew;
+		skew_seen(f, r, e->skew, ev.now);
 		r->window = e->partner_max_unacked == 0 ? 1 : e->partner_max_unacked;
 		if (r->window > OUT_MAX) {
 			r->window = OUT_MAX;
@@ -456,6 +475,8 @@ static void on_link_event(struct cp_fo *f, struct rel *r, const struct fo_link_e
 						    sizeof(e->reason)));
 		break;
 	case FO_LINK_MESSAGE:
+		/* The skew of this message converts the times it carries (fo_run_in.c). */
+		skew_seen(f, r, e->skew, ev.now);
 		on_message(f, r, &e->msg);
 		break;
 	}
@@ -1064,6 +1085,10 @@ void cp_fo_clock_step(struct cp_fo *f, int64_t step)
 	 * clock: a step only brings them forward or delays them.) */
 	for (uint32_t i = 0; i < f->n; i++) {
 		fo_state_clock_step(&f->rels[i]->st, step);
+		/* Our records stamped before the step: fo_run_in.c, "Stamps across a clock
+		 * step". */
+		fo_run_own_step(f->rels[i], step, fo_run_wall_s());
+		persist_state(f, f->rels[i]);
 	}
 }
 

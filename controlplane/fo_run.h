@@ -49,6 +49,17 @@
 #define TAP_BATCH	1024
 #define BALANCE_EVERY	60	/* seconds: ISC min-balance */
 
+#define STEP_LOG_MAX	8	/* clock steps remembered per relationship (merged beyond) */
+#define STEP_MIN	3	/* s: a change of the partner's measured skew this large is a
+				 * clock step (less is the jitter of one-second message times) */
+
+/* A clock step seen on a relationship, ours or the partner's (fo_run_in.c, "Stamps across a
+ * clock step"). */
+struct fo_step {
+	uint64_t at;			/* unix s by our clock as it is now, when seen */
+	uint64_t size;			/* s, absolute */
+};
+
 struct fo_scope {
 	uint32_t scope;
 	uint64_t base, total;
@@ -135,7 +146,7 @@ struct rel {
 
 	struct fo_out out[OUT_MAX];
 	uint32_t n_out, window;
-	int32_t skew;			/* partner clock - ours, seconds (from CONNECT) */
+	int32_t skew;			/* partner clock - ours, seconds (the last message's) */
 	uint32_t updreq_xid;		/* the partner's UPDREQ(ALL) we are answering */
 	bool answering;
 	uint32_t my_updreq_xid;		/* our UPDREQ(ALL) waiting for UPDDONE */
@@ -165,6 +176,10 @@ struct rel {
 	enum fo_endpoint_state partner_logged;	/* the partner's state last logged */
 	bool keep;			/* cp_fo_prepare(): survives the change unchanged */
 	bool reload_unacked;		/* (re)started live: take the store's unacked marks */
+	struct fo_step steps[STEP_LOG_MAX];	/* oldest first */
+	uint32_t n_steps;
+	int32_t skew_ref;		/* the skew the last step was measured from */
+	bool skew_ref_set;
 };
 
 /* One listening socket, shared by every relationship on its address and port. */
@@ -222,6 +237,17 @@ void fo_run_drain_tap(struct cp_fo *f);
 /* fo_run_in.c: inbound updates. fo_run_partner_time(): a partner's time @p v (not 0) moved
  * onto our clock (minus r->skew), never below 1 however early @p v is. */
 uint64_t fo_run_partner_time(const struct rel *r, uint32_t v);
+/* Stamps across a clock step (fo_run_in.c): the partner's skew measured on a message (every
+ * message, before it is handled), our own wall clock's step (cp_fo_clock_step()), and the
+ * margin by which a time stamped at @p stamp (our clock; 0: unknown) may be wrong. */
+void fo_run_skew_seen(struct rel *r, int32_t skew, uint64_t now);
+void fo_run_own_step(struct rel *r, int64_t step, uint64_t now);
+uint64_t fo_run_stamp_margin(struct cp_fo *f, const struct rel *r, uint64_t stamp,
+			     uint64_t now);
+/* The steps in 7 bytes of the stored state record (@p b: skew reference, whether it is
+ * set, and the margin still relevant, which a restart takes as one step seen at its start). */
+void fo_run_steps_save(struct cp_fo *f, const struct rel *r, uint8_t b[7]);
+void fo_run_steps_load(struct rel *r, const uint8_t b[7], uint64_t now);
 void fo_run_in_reset(struct cp_fo *f, struct rel *r);
 void fo_run_inq_progress(struct cp_fo *f, struct rel *r);
 void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);

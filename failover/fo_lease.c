@@ -282,6 +282,7 @@ struct fo_lease_verdict fo_lease_check_update(const struct fo_lease_update_ctx *
 					      const struct fo_lease_update *upd)
 {
 	bool hw = upd->client.hw && upd->client.hw_len;
+	uint64_t m = ctx->stamp_margin;
 	uint8_t mine;
 
 	/* §7.1.3: insufficient information -> 3; not ours -> 1. */
@@ -308,11 +309,23 @@ struct fo_lease_verdict fo_lease_check_update(const struct fo_lease_update_ctx *
 	mine = valid_status(local->status) ? local->status : FO_LEASE_FREE;
 	switch (fig_7_1_3_1[row_of(mine)][col_of(upd->status)]) {
 	case TIME1:
+		/* Across a clock step (ctx->stamp_margin) the live lease gets the benefit of
+		 * the doubt: a received ACTIVE is later unless ours is later by more than the
+		 * margin; a received end of our ACTIVE must be later by more than it. */
+		if (upd->status == FO_LEASE_ACTIVE) {
+			return timed(later(upd->cltt ? add_sat(upd->cltt, m) : 0, local->cltt),
+				     FO_LEASE_RULE_TIME1);
+		}
+		if (mine == FO_LEASE_ACTIVE) {
+			return timed(later(upd->cltt, local->cltt ? add_sat(local->cltt, m) : 0),
+				     FO_LEASE_RULE_TIME1);
+		}
 		return timed(later(upd->cltt, local->cltt), FO_LEASE_RULE_TIME1);
 	case TIME2:
-		return timed(ctx->now + ctx->slack > local->ends, FO_LEASE_RULE_TIME2);
+		return timed(ctx->now + ctx->slack > add_sat(local->ends, m), FO_LEASE_RULE_TIME2);
 	case TIME3:
-		return timed(later(upd->cltt, local->stos), FO_LEASE_RULE_TIME3);
+		return timed(later(upd->cltt ? add_sat(upd->cltt, m) : 0, local->stos),
+			     FO_LEASE_RULE_TIME3);
 	case ACCEPT5:
 		if (fo_lease_same_client(&upd->client, &local->client)) {
 			return verdict(true, 0, FO_LEASE_RULE_ACCEPT);

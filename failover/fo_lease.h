@@ -193,6 +193,13 @@ struct fo_lease_update_ctx {
 				 *   ISC allows 65 s for clock skew */
 	bool outgoing_unacked;	/**< a BNDUPD of ours for this address awaits its BNDACK: apply
 				 *   ISC's dueling-updates rule before the table */
+	uint64_t stamp_margin;	/**< s by which the times compared may be wrong because one of
+				 *   them was stamped before a clock step (ours or the partner's):
+				 *   the time rules then judge in favour of the live lease. An
+				 *   ACTIVE received wins time(1)/(3) unless our stamp is later by
+				 *   more than the margin; anything else received beats our ACTIVE
+				 *   by time(1) only if later by more than it, by time(2) only once
+				 *   our lease end plus it has passed. 0: the D12 rules as written */
 };
 
 /** Which rule decided, for logs and tests. */

@@ -31,14 +31,12 @@ stop, both servers stop cleanly, both stores are dumped and soak_check.py judges
 no acknowledged lease lost, no address bound to two clients at once. Every loop is bounded
 in count and in time; the namespaces go away on every exit (fotest.run_pair).
 
-Modes: the default (e2e-soak-short, ~25 s; in suite soak until README's open finding 1 is
-fixed, then e2e): 40 clients, 20 s of chaos, short leases and
-failover timers, the first actions one of each kind; its clock is stepped once (+30 s on A,
-checked), before the clients start, not under load (--clock steps to do so): a step under
-load can still lose an ACKed lease through failover (README, "Chaos soak": the stamps of
-records written before a step), which would make the default suite fail at random until
-that is fixed. --long (soak suite, on demand): 10 minutes of chaos, 150 clients, clock steps
-under load.
+Modes: the default (e2e-soak-short, ~25 s, in the e2e suite): 40 clients, 20 s of chaos,
+short leases and failover timers, the first actions one of each kind; its clock is stepped once (+30 s on A,
+checked), before the clients start, not under load (--clock steps to do so). A step under
+load could lose an ACKed lease through failover (README, "Chaos soak": the stamps of records
+written before a step, fixed since); the short form has kept its single step. --long (soak
+suite, on demand): 10 minutes of chaos, 150 clients, clock steps under load.
 """
 import argparse
 import json

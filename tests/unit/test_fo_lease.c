@@ -648,6 +648,73 @@ static void test_figure_covered(void **state)
 	}
 }
 
+/*
+ * Across a clock step (ctx.stamp_margin, chaos soak finding 3) the time rules give the
+ * live lease the benefit of the doubt: a received end of our ACTIVE must be later by more
+ * than the margin (time(1)) or come once our end plus the margin has passed (time(2)); a
+ * received ACTIVE wins unless ours is later by more than the margin (time(1), time(3)).
+ */
+static void test_stamp_margin(void **state)
+{
+	struct fo_lease_update_ctx ctx = {.role = FO_ROLE_SECONDARY, .now = NOW};
+	struct fo_lease_binding act = {
+		.in_pool = true, .status = FO_LEASE_ACTIVE, .cltt = NOW - 1, .stos = NOW - 1,
+		.ends = NOW + 599, .client = client(CA)};
+	struct fo_lease_binding rel = {
+		.in_pool = true, .status = FO_LEASE_RELEASED, .cltt = NOW, .stos = NOW,
+		.client = client(CA)};
+	struct fo_lease_binding rst = {
+		.in_pool = true, .status = FO_LEASE_RESET, .stos = NOW};
+	struct fo_lease_update urel = {
+		.status = FO_LEASE_RELEASED, .cltt = NOW + 45, .stos = NOW + 45,
+		.client = client(CA)};
+	struct fo_lease_update uexp = {
+		.status = FO_LEASE_EXPIRED, .cltt = NOW - 160, .client = client(CA)};
+	struct fo_lease_update uact = {
+		.status = FO_LEASE_ACTIVE, .cltt = NOW - 30, .ends = NOW + 570, .pet = NOW + 870,
+		.client = client(CA)};
+	struct fo_lease_verdict v;
+
+	(void)state;
+	/* time(1), ours ACTIVE, theirs RELEASED 46 s later by the numbers */
+	assert_true(fo_lease_check_update(&ctx, &act, &urel).accept);
+	ctx.stamp_margin = 50;
+	v = fo_lease_check_update(&ctx, &act, &urel);
+	assert_false(v.accept);
+	assert_int_equal(v.reject_reason, FO_LEASE_REJECT_OUTDATED);
+	assert_int_equal(v.rule, FO_LEASE_RULE_TIME1);
+	urel.cltt = NOW + 50;	/* later by more than the margin */
+	assert_true(fo_lease_check_update(&ctx, &act, &urel).accept);
+
+	/* time(2), ours ACTIVE ending 10 s ago by the numbers: EXPIRED only past end + margin */
+	act.ends = NOW - 10;
+	ctx.stamp_margin = 0;
+	assert_true(fo_lease_check_update(&ctx, &act, &uexp).accept);
+	ctx.stamp_margin = 50;
+	v = fo_lease_check_update(&ctx, &act, &uexp);
+	assert_false(v.accept);
+	assert_int_equal(v.rule, FO_LEASE_RULE_TIME2);
+	act.ends = NOW - 51;
+	assert_true(fo_lease_check_update(&ctx, &act, &uexp).accept);
+
+	/* time(1), ours RELEASED, theirs ACTIVE 30 s earlier by the numbers */
+	ctx.stamp_margin = 0;
+	assert_false(fo_lease_check_update(&ctx, &rel, &uact).accept);
+	ctx.stamp_margin = 50;
+	assert_true(fo_lease_check_update(&ctx, &rel, &uact).accept);
+	uact.cltt = NOW - 51;	/* ours later by more than the margin */
+	assert_false(fo_lease_check_update(&ctx, &rel, &uact).accept);
+
+	/* time(3), ours RESET */
+	uact.cltt = NOW - 30;
+	ctx.stamp_margin = 0;
+	assert_false(fo_lease_check_update(&ctx, &rst, &uact).accept);
+	ctx.stamp_margin = 50;
+	v = fo_lease_check_update(&ctx, &rst, &uact);
+	assert_true(v.accept);
+	assert_int_equal(v.rule, FO_LEASE_RULE_TIME3);
+}
+
 static void test_same_client(void **state)
 {
 	static const struct {
@@ -766,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_may_allocate),
 		cmocka_unit_test(test_reclaim_time),
 		cmocka_unit_test(test_check_update),
+		cmocka_unit_test(test_stamp_margin),
 		cmocka_unit_test(test_figure_covered),
 		cmocka_unit_test(test_same_client),
 		cmocka_unit_test(test_names),

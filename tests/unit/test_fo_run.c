@@ -780,6 +780,142 @@ static void test_bndupd_carries_client_info(void **state)
 	}
 }
 
+/* The partner sends STATE NORMAL again: one message timed by its clock as it is now. */
+static void partner_state_again(struct t *t)
+{
+	struct fo_msg s;
+
+	round_once(t);		/* the partner's link takes its clock (the time it sends) */
+	fo_msg_init(&s, FO_MSG_STATE, 0, 0);
+	s.server_state = FO_SS_NORMAL;
+	s.server_flags = 0;
+	s.stos = wall() + (uint32_t)t->partner_clock;
+	s.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_SERVER_FLAGS) |
+		     FO_BIT(FO_OPT_STOS);
+	assert_int_equal(fo_link_send(t->partner, &s), 0);
+	for (int i = 0; i < 20; i++) {
+		round_once(t);
+	}
+}
+
+/* Rounds until the update is handed to the worker or answered. */
+static void wait_decided(struct t *t)
+{
+	for (int i = 0; i < ROUNDS && t->sink.n_sub == 0 && t->n_bndack == 0; i++) {
+		round_once(t);
+	}
+}
+
+/*
+ * Chaos soak finding 3 (README "open finding 1"): a RELEASE stamped while the partner's clock
+ * was 50 s ahead reaches us after that clock was put right. Moved onto our clock by the skew
+ * of now (0) its CLTT is 45 s in our future, later than the ACK we gave the same client one
+ * second ago, and time(1) let the stale RELEASE end the live lease. Its stamp predates a
+ * clock step of 50 s, so it is "later" only by more than 50 s: rejected (15), the worker
+ * never asked.
+ */
+static void test_stale_release_after_partner_step(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x03};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(105), BT_ACTIVE, now - 1, now + 599, hw, sizeof(hw));
+	t->partner_clock = 50;
+	wait_up(t);
+	t->partner_clock = 0;	/* NTP puts the partner's clock right */
+	partner_state_again(t);
+	assert_true(labs((long)status_int(t, "skew")) <= 1);
+	/* released 5 s ago on the partner, by its clock then */
+	partner_bndupd(t, ADDR(105), FO_LEASE_RELEASED, now + 50 - 5, now + 50 - 5, hw,
+		       sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);	/* the live lease stays */
+	assert_int_equal(t->n_bndack, 1);
+	assert_int_equal(t->bndack_addr, ADDR(105));
+	assert_true(t->bndack_reject);
+}
+
+/*
+ * The mirror: the partner's clock was 50 s behind when it granted a client 600 s (stamped
+ * CLTT now - 55, end now + 545 by that clock); the update reaches us after the clock was
+ * put right. By the skew of now the lease would end 50 s before the client's does and we
+ * would give the address to another client while it still holds it. A stamp from before a
+ * step keeps the address at least until the latest end it may mean: now + 595 or later.
+ */
+static void test_stale_lease_end_after_partner_step(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x04};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	t->partner_clock = -50;
+	wait_up(t);
+	t->partner_clock = 0;
+	partner_state_again(t);
+	partner_bndupd(t, ADDR(106), FO_LEASE_ACTIVE, now - 55, now + 545, hw, sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->n_bndack, 0);
+	assert_int_equal(t->sink.n_sub, 1);
+	assert_int_equal(t->sink.sub[0]->state, BT_ACTIVE);
+	assert_true(t->sink.sub[0]->ends >= (uint64_t)now + 594);
+}
+
+/*
+ * Our own clock steps forward by 50 s after we granted a lease (stamped by the clock of then:
+ * 150 s ago, ending 10 s ago by the numbers, 40 s from now in truth). The partner's EXPIRED
+ * for it must not end it: time(2) judges a lease end written before the step by its latest
+ * meaning. Without that the live lease went back to the pool.
+ */
+static void test_own_forward_step_keeps_lease(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x05};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(107), BT_ACTIVE, now - 150, now - 10, hw, sizeof(hw));
+	wait_up(t);
+	cp_fo_clock_step(t->fo, 50);
+	partner_bndupd(t, ADDR(107), FO_LEASE_EXPIRED, now - 160, now - 10, hw, sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);
+	assert_int_equal(t->n_bndack, 1);
+	assert_true(t->bndack_reject);
+}
+
+/*
+ * A restart between the partner's step and its stale update: the steps (and the skew they
+ * were measured from) are kept in the stored state record, so the restarted server still
+ * sees that the partner's clock moved by 50 s since it last heard it, here while we were
+ * down, and the stale RELEASE is still rejected. Forgotten, the new skew looked like the
+ * only one and the live lease was released.
+ */
+static void test_step_seen_across_restart(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x06};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(108), BT_ACTIVE, now - 1, now + 599, hw, sizeof(hw));
+	t->partner_clock = 50;
+	wait_up(t);
+	cp_fo_stop(t->fo);	/* saves the state record */
+	t->fo = NULL;
+	t->partner_clock = 0;	/* put right while we are down */
+	for (int i = 0; i < 50; i++) {
+		round_once(t);	/* the partner sees the link go */
+	}
+	t->up = false;
+	start_fo(t);
+	wait_up(t);
+	partner_bndupd(t, ADDR(108), FO_LEASE_RELEASED, now + 50 - 5, now + 50 - 5, hw,
+		       sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);
+	assert_int_equal(t->n_bndack, 1);
+	assert_true(t->bndack_reject);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +930,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bndupd_carries_client_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partner_renewal_beats_our_expiry, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_release_after_partner_step, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_lease_end_after_partner_step, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_own_forward_step_keeps_lease, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_step_seen_across_restart, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

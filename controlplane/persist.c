@@ -405,6 +405,38 @@ static uint64_t mono_ms(void)
 
 #define OUTAGE_REMIND_MS 60000
 
+/*
+ * A store call on the ACK path (the journal append and its fdatasync, a direct batch write,
+ * the flush) that has run for slow_ms: logged once, with the step it is in, and its end
+ * logged when a later check finds it over. Replies wait for it meanwhile. Seen in e2e runs on
+ * a loaded machine: a single commit of about 15 s, whose cause (disk or lock) the commit
+ * latency histogram alone could not tell.
+ */
+static void slow_check(struct cp_persist *p, const struct committer_stats *st)
+{
+	uint64_t since = atomic_load(&st->busy_since_ns);
+	uint64_t limit = (p->slow_ms != 0 ? p->slow_ms : CP_PERSIST_SLOW_MS) * 1000000ULL;
+	struct timespec ts;
+	uint64_t now;
+
+	if (p->slow_logged != 0 && since != p->slow_logged) {
+		cp_log(CP_LOG_INFO, "event=store-commit-slow-ended (the slow store commit "
+		       "returned; commit latency in status-get)");
+		p->slow_logged = 0;
+	}
+	if (since == 0 || since == p->slow_logged) {
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (now > since && now - since >= limit) {
+		cp_log(CP_LOG_WARN, "event=store-commit-slow elapsed-ms=%llu phase=%s (replies "
+		       "that commit a binding wait for it)",
+		       (unsigned long long)((now - since) / 1000000), store_commit_phase(p->store));
+		p->slow_logged = since;
+	}
+}
+
 void cp_persist_check(struct cp_persist *p)
 {
 	const struct committer_stats *st;
@@ -451,6 +483,7 @@ void cp_persist_check(struct cp_persist *p)
 		p->outage = false;
 	}
 	p->failures_seen = f;
+	slow_check(p, st);
 }
 
 void cp_persist_reconfigure(struct cp_persist *p, const struct dp_config *cfg)

@@ -29,7 +29,14 @@ struct cp_persist {
 	uint64_t outage_failures;	/**< failures at the start of the outage */
 	uint64_t outage_start_ms;	/**< CLOCK_MONOTONIC, ms */
 	uint64_t outage_logged_ms;	/**< last reminder of the outage */
+	uint64_t slow_ms;		/**< a commit running this long is logged
+					 *   (event=store-commit-slow); 0 = CP_PERSIST_SLOW_MS */
+	uint64_t slow_logged;		/**< busy_since_ns of the slow commit logged, 0 none */
 };
+
+/** Default of cp_persist.slow_ms: a store call on the ACK path running this long is logged
+ *  with the step it is in, so that a stalled disk and a stuck lock can be told apart. */
+#define CP_PERSIST_SLOW_MS 2000
 
 /**
  * Open the store named by @p cfg (if any) and set up the sink. Before dp_workers_init().

@@ -364,7 +364,9 @@ static int journal_flush(struct committer *c)
 	if (!c->unsynced) {
 		return 0;
 	}
+	atomic_store_explicit(&c->st.busy_since_ns, now_ns(), memory_order_relaxed);
 	rc = store_journal_sync(c->store);
+	atomic_store_explicit(&c->st.busy_since_ns, 0, memory_order_relaxed);
 	if (rc != 0) {
 		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
 		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
@@ -402,11 +404,13 @@ int committer_round(struct committer *c)
 	 * system call). */
 	cpu0 = thread_cpu_ns();
 	t0 = now_ns();
+	atomic_store_explicit(&c->st.busy_since_ns, t0, memory_order_relaxed);
 	if (c->o.journal) {
 		rc = store_journal_append(c->store, c->batch, c->n_batch);
 	} else {
 		rc = store_write_batch_gen(c->store, c->batch, c->n_batch, c->batch_gen);
 	}
+	atomic_store_explicit(&c->st.busy_since_ns, 0, memory_order_relaxed);
 	t1 = now_ns();
 	stat_add(&c->st.commit_ns_total, t1 - t0);
 	if (!c->o.journal) {

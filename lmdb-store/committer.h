@@ -111,6 +111,10 @@ struct committer_stats {
 	_Atomic uint64_t apply_ns_total;	/**< of which applying changes (B-tree work) */
 	_Atomic uint64_t cpu_ns_total;		/**< committer thread CPU time in busy rounds */
 	_Atomic uint64_t max_batch_seen;
+	_Atomic uint64_t busy_since_ns;		/**< CLOCK_MONOTONIC ns when the store call on
+						 * the ACK path now running (append, write or
+						 * flush) began; 0 when none runs (a watchdog:
+						 * cp_persist_check, store_commit_phase()) */
 	_Atomic int last_error;			/**< last store error, 0 if none */
 	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
 	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */

@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -84,6 +85,8 @@ struct journal {
 	uint64_t map_size;
 	_Atomic uint64_t last;		/* newest sequence appended */
 	_Atomic uint64_t reopens;	/* journal_reopens() */
+	_Atomic int phase;		/* enum journal_phase: the appender's step */
+	_Atomic unsigned delay_ms;	/* journal_inject_delay() */
 	pthread_rwlock_t env_lock;	/* readers: read side; journal_reopen(): write side */
 	pthread_mutex_t err_lock;	/* errmsg: the appender and readers both set it */
 	char *dir;
@@ -350,8 +353,43 @@ static int trim(MDB_txn *txn, MDB_dbi dbi, uint64_t upto, size_t max)
 	return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
 }
 
-int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
-		   size_t trim_max, uint64_t *last)
+static void set_phase(struct journal *j, enum journal_phase ph)
+{
+	atomic_store_explicit(&j->phase, (int)ph, memory_order_relaxed);
+}
+
+enum journal_phase journal_phase(const struct journal *j)
+{
+	return (enum journal_phase)atomic_load_explicit(&j->phase, memory_order_relaxed);
+}
+
+const char *journal_phase_name(enum journal_phase ph)
+{
+	static const char *const names[] = {
+		[JOURNAL_IDLE] = "idle", [JOURNAL_BEGIN] = "begin", [JOURNAL_TRIM] = "trim",
+		[JOURNAL_PUT] = "put", [JOURNAL_COMMIT] = "commit", [JOURNAL_SYNC] = "sync",
+	};
+
+	return (unsigned)ph < sizeof(names) / sizeof(names[0]) ? names[ph] : "?";
+}
+
+void journal_inject_delay(struct journal *j, unsigned ms)
+{
+	atomic_store_explicit(&j->delay_ms, ms, memory_order_relaxed);
+}
+
+static void injected_delay(struct journal *j)
+{
+	unsigned ms = atomic_exchange_explicit(&j->delay_ms, 0, memory_order_relaxed);
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	if (ms != 0) {
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
+		  size_t trim_max, uint64_t *last)
 {
 	uint64_t seq = atomic_load_explicit(&j->last, memory_order_relaxed);
 	uint8_t kbuf[SEQ_LEN], vbuf[ENTRY_MAX_LEN];
@@ -361,6 +399,7 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 	size_t i;
 	int rc, reopen_err;
 
+	set_phase(j, JOURNAL_BEGIN);
 	rc = begin_append(j, &txn, &reopen_err);
 	if (reopen_err != 0) {
 		return reopen_err;	/* the reopen's message is recorded */
@@ -369,12 +408,14 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 		return fail(j, rc, "begin an append");
 	}
 	if (trim_upto > 0 && trim_max > 0) {
+		set_phase(j, JOURNAL_TRIM);
 		rc = trim(txn, j->dbi, trim_upto, trim_max);
 		if (rc != MDB_SUCCESS) {
 			mdb_txn_abort(txn);
 			return fail(j, rc, "trim entries up to %llu", (unsigned long long)trim_upto);
 		}
 	}
+	set_phase(j, JOURNAL_PUT);
 	for (i = 0; i < n; i++) {
 		lw_put64(kbuf, seq + 1 + i);
 		v.mv_size = entry_encode(&c[i], vbuf);
@@ -386,6 +427,8 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 				    (unsigned long long)seq + 1 + (unsigned long long)i);
 		}
 	}
+	set_phase(j, JOURNAL_COMMIT);
+	injected_delay(j);
 	rc = mdb_txn_commit(txn);	/* frees the transaction, even when it fails */
 	if (rc != MDB_SUCCESS) {
 		return fail(j, rc, "commit %zu entries", n);
@@ -395,6 +438,15 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 		*last = seq + n;
 	}
 	return 0;
+}
+
+int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
+		   size_t trim_max, uint64_t *last)
+{
+	int rc = append(j, c, n, trim_upto, trim_max, last);
+
+	set_phase(j, JOURNAL_IDLE);
+	return rc;
 }
 
 long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint64_t *seqs,
@@ -465,7 +517,9 @@ int journal_sync(struct journal *j)
 	if (j->env == NULL) {
 		return fail(j, MDB_PANIC, "sync: the environment could not be reopened");
 	}
+	set_phase(j, JOURNAL_SYNC);
 	rc = mdb_env_sync(j->env, 1);
+	set_phase(j, JOURNAL_IDLE);
 	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "sync");
 }
 

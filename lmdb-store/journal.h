@@ -101,6 +101,28 @@ uint64_t journal_count(struct journal *j);
  *  a commit could not write its meta page). Any thread. */
 uint64_t journal_reopens(const struct journal *j);
 
+/** What the appender is doing now (journal_phase()): a watchdog on another thread names the
+ *  step of a commit that takes too long (waiting for LMDB's writer lock, or the commit and
+ *  its fdatasync). */
+enum journal_phase {
+	JOURNAL_IDLE,
+	JOURNAL_BEGIN,		/**< mdb_txn_begin: LMDB's writer lock, a reopen */
+	JOURNAL_TRIM,		/**< deleting applied entries */
+	JOURNAL_PUT,		/**< appending the entries */
+	JOURNAL_COMMIT,		/**< mdb_txn_commit: pages written and fdatasync'd */
+	JOURNAL_SYNC,		/**< journal_sync(): the flush of the last append */
+};
+
+/** The appender's current step. Any thread. */
+enum journal_phase journal_phase(const struct journal *j);
+
+/** "idle", "begin", "trim", "put", "commit" or "sync". Pure. */
+const char *journal_phase_name(enum journal_phase ph);
+
+/** Fault injection for tests: the next append sleeps @p ms in its JOURNAL_COMMIT step, as a
+ *  stalled fdatasync would. Any thread. */
+void journal_inject_delay(struct journal *j, unsigned ms);
+
 /** Message for the last error on @p j (the appender's or a reader's; copied under a lock,
  *  thread-local, valid until the calling thread's next call). */
 const char *journal_errmsg(struct journal *j);

@@ -1218,6 +1218,18 @@ void store_inject_failure(struct store *s, unsigned n, int err)
 	atomic_store_explicit(&s->inject_n, n, memory_order_relaxed);
 }
 
+void store_inject_delay(struct store *s, unsigned ms)
+{
+	if (s->jrn != NULL) {
+		journal_inject_delay(s->jrn, ms);
+	}
+}
+
+const char *store_commit_phase(const struct store *s)
+{
+	return s->jrn != NULL ? journal_phase_name(journal_phase(s->jrn)) : "write";
+}
+
 int store_write_batch_gen(struct store *s, const struct dp_change *c, size_t n, uint64_t *gens)
 {
 	int ret;

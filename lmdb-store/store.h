@@ -279,6 +279,17 @@ void store_set_max_map_size(struct store *s, uint64_t max_map_size);
  */
 void store_inject_failure(struct store *s, unsigned n, int err);
 
+/** Fault injection for tests: the next store_journal_append() sleeps @p ms in its commit
+ *  step, as a stalled fdatasync would (journal mode only). Any thread. */
+void store_inject_delay(struct store *s, unsigned ms);
+
+/**
+ * The step the committer's store call is in now, for a watchdog on another thread: with a
+ * journal "begin" (waiting for LMDB's writer lock), "trim", "put", "commit" (pages and
+ * fdatasync), "sync" or "idle"; without one "write". Any thread; a static string.
+ */
+const char *store_commit_phase(const struct store *s);
+
 /*
  * The journal (see the top of this file). Two threads: one appender and one applier, besides
  * the callers of the functions above.

@@ -293,7 +293,9 @@ int mgmt_link_fds(const struct mgmt_link *l, struct pollfd *pfd, int max)
 		}
 		short ev = c->st == C_CONNECTING || c->woff < c->wlen ? POLLOUT : 0;
 
-		if (c->st != C_CONNECTING && c->st != C_CLOSING) {
+		/* conn_read(): a responder with answers unwritten reads nothing more */
+		if (c->st != C_CONNECTING && c->st != C_CLOSING &&
+		    (c->initiator || c->woff == c->wlen)) {
 			ev |= POLLIN;
 		}
 		pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
@@ -422,13 +424,43 @@ static void on_frame(struct mgmt_link *l, struct conn *c, struct mgmt_msg *m)
 	c->deadline = mono_ms() + (c->st == C_OPEN ? MGMT_LINK_IDLE_MS : MGMT_LINK_TIMEOUT_MS);
 }
 
+static void conn_write(struct mgmt_link *l, struct conn *c)
+{
+	while (c->woff < c->wlen) {
+		ssize_t w = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				conn_end(l, c, strerror(errno));
+			}
+			return;
+		}
+		c->woff += (size_t)w;
+	}
+	if (c->st == C_CLOSING) {
+		conn_end(l, c, NULL);
+	}
+}
+
 /* Read what is there; handle each whole frame. */
 static void conn_read(struct mgmt_link *l, struct conn *c)
 {
 	for (;;) {
-		long need = mgmt_frame_len(c->rbuf, c->rlen);
+		long need;
 		size_t want;
 		ssize_t r;
+
+		/* Backpressure: a responder takes the next request only once its answers are
+		 * written. A partner that sends without reading fills its own socket, never our
+		 * write buffer (one answer at most), and the idle deadline, which only a
+		 * handled frame moves, then closes the connection. */
+		if (!c->initiator && c->woff < c->wlen) {
+			conn_write(l, c);
+			if (c->st == C_FREE || c->woff < c->wlen) {
+				return;
+			}
+		}
+		need = mgmt_frame_len(c->rbuf, c->rlen);
 
 		if (need < 0) {
 			conn_refuse(l, c, MGMT_E_LENGTH, "frame length out of bounds");
@@ -476,24 +508,6 @@ static void conn_read(struct mgmt_link *l, struct conn *c)
 			return;
 		}
 		c->rlen += (size_t)r;
-	}
-}
-
-static void conn_write(struct mgmt_link *l, struct conn *c)
-{
-	while (c->woff < c->wlen) {
-		ssize_t w = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				conn_end(l, c, strerror(errno));
-			}
-			return;
-		}
-		c->woff += (size_t)w;
-	}
-	if (c->st == C_CLOSING) {
-		conn_end(l, c, NULL);
 	}
 }
 
@@ -557,6 +571,11 @@ void mgmt_link_poll(struct mgmt_link *l)
 		}
 		if (c->st != C_FREE && c->woff < c->wlen) {
 			conn_write(l, c);
+			/* Requests read before the answer went out, held by conn_read() */
+			if (c->st == C_OPEN && !c->initiator && c->woff == c->wlen &&
+			    c->rlen > 0) {
+				conn_read(l, c);
+			}
 		}
 		if (c->st != C_FREE && now >= c->deadline) {
 			conn_end(l, c, c->st == C_OPEN && c->rlen == 0 && c->woff == c->wlen ?

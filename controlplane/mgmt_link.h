@@ -16,7 +16,9 @@
  * ops->request, and closes an idle connection after MGMT_LINK_IDLE_MS.
  *
  * Bounds. A read buffer grows to the frame being read and never beyond MGMT_FRAME_MAX; a
- * write buffer holds the frames of one exchange. A frame half-read or half-written, or an
+ * write buffer holds the frames of one exchange: a responder reads its partner's next
+ * request only once the last answer is written, so a partner that never reads cannot grow
+ * it. A frame half-read or half-written, or an
  * answer not received, within MGMT_LINK_TIMEOUT_MS closes the connection (an initiator's
  * request is then reported as failed with MGMT_E_TIMEOUT's reason). At most
  * MGMT_LINK_MAX_CONN connections exist; more are accepted and closed at once.

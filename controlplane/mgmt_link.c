@@ -56,6 +56,7 @@ struct mgmt_link {
 	struct mgmt_link_ops ops;
 	struct mgmt_nonce_cache cache;	/* one per listener (mgmt_proto.h) */
 	int64_t next_id;
+	uint64_t timeout_ms, idle_ms;	/* MGMT_LINK_TIMEOUT_MS, _IDLE_MS (mgmt_link_set_timeouts) */
 	struct conn c[MGMT_LINK_MAX_CONN];
 };
 
@@ -159,7 +160,7 @@ static void conn_refuse(struct mgmt_link *l, struct conn *c, int code, const cha
 		l->ops.answer(l->ops.arg, c->peer, NULL, c->st == C_WAIT_ANSWER, why);
 	}
 	c->st = C_CLOSING;
-	c->deadline = mono_ms() + MGMT_LINK_TIMEOUT_MS;
+	c->deadline = mono_ms() + l->timeout_ms;
 }
 
 struct mgmt_link *mgmt_link_open(uint32_t addr, uint16_t port, const struct mgmt_link_ops *ops,
@@ -175,6 +176,8 @@ struct mgmt_link *mgmt_link_open(uint32_t addr, uint16_t port, const struct mgmt
 		return NULL;
 	}
 	l->ops = *ops;
+	l->timeout_ms = MGMT_LINK_TIMEOUT_MS;
+	l->idle_ms = MGMT_LINK_IDLE_MS;
 	l->addr = addr;
 	l->next_id = 1;
 	for (size_t i = 0; i < MGMT_LINK_MAX_CONN; i++) {
@@ -273,7 +276,7 @@ int mgmt_link_send(struct mgmt_link *l, uint32_t peer, uint16_t port, json_t *re
 	c->peer = peer;
 	c->req = req;
 	c->req_id = l->next_id++;
-	c->deadline = mono_ms() + MGMT_LINK_TIMEOUT_MS;
+	c->deadline = mono_ms() + l->timeout_ms;
 	mgmt_session_init(&c->s, true, secret, strlen(secret), nonce);
 	return 0;
 }
@@ -342,7 +345,7 @@ static void do_accept(struct mgmt_link *l)
 		c->fd = fd;
 		c->peer = ntohl(sa.sin_addr.s_addr);
 		c->st = C_WAIT_HELLO;
-		c->deadline = mono_ms() + MGMT_LINK_TIMEOUT_MS;
+		c->deadline = mono_ms() + l->timeout_ms;
 		secret = l->ops.secret(l->ops.arg, c->peer);
 		if (secret == NULL) {
 			char why[96];
@@ -421,7 +424,7 @@ static void on_frame(struct mgmt_link *l, struct conn *c, struct mgmt_msg *m)
 		conn_refuse(l, c, MGMT_E_TYPE, "unexpected message");
 		return;
 	}
-	c->deadline = mono_ms() + (c->st == C_OPEN ? MGMT_LINK_IDLE_MS : MGMT_LINK_TIMEOUT_MS);
+	c->deadline = mono_ms() + (c->st == C_OPEN ? l->idle_ms : l->timeout_ms);
 }
 
 static void conn_write(struct mgmt_link *l, struct conn *c)
@@ -507,6 +510,15 @@ static void conn_read(struct mgmt_link *l, struct conn *c)
 			}
 			return;
 		}
+		/* The first bytes of a frame on an open connection: the rest must follow within
+		 * the frame timeout, not the idle one (a half-sent frame, mgmt_link.h). */
+		if (c->st == C_OPEN && c->rlen == 0) {
+			uint64_t d = mono_ms() + l->timeout_ms;
+
+			if (d < c->deadline) {
+				c->deadline = d;
+			}
+		}
 		c->rlen += (size_t)r;
 	}
 }
@@ -535,7 +547,13 @@ static void conn_connected(struct mgmt_link *l, struct conn *c)
 	}
 	json_decref(h);
 	c->st = C_WAIT_WELCOME;
-	c->deadline = mono_ms() + MGMT_LINK_TIMEOUT_MS;
+	c->deadline = mono_ms() + l->timeout_ms;
+}
+
+void mgmt_link_set_timeouts(struct mgmt_link *l, unsigned timeout_ms, unsigned idle_ms)
+{
+	l->timeout_ms = timeout_ms;
+	l->idle_ms = idle_ms;
 }
 
 void mgmt_link_poll(struct mgmt_link *l)

@@ -90,5 +90,9 @@ int mgmt_link_fds(const struct mgmt_link *l, struct pollfd *pfd, int max);
 /** Milliseconds until the next deadline, or -1 when none. */
 int mgmt_link_timeout_ms(const struct mgmt_link *l);
 
+/** Replace MGMT_LINK_TIMEOUT_MS and MGMT_LINK_IDLE_MS for the connections' next deadlines
+ *  (tests: the bounds in milliseconds rather than seconds). */
+void mgmt_link_set_timeouts(struct mgmt_link *l, unsigned timeout_ms, unsigned idle_ms);
+
 /** Accept, read, write, time out: everything that can be done now, without blocking. */
 void mgmt_link_poll(struct mgmt_link *l);

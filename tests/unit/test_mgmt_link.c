@@ -269,11 +269,55 @@ static void test_burst_all_answered(void **state)
 	env_down(&e);
 }
 
+/* After the handshake, half a frame and then silence: closed within the frame timeout, not
+ * left open until the idle one (mgmt_link.h: "a frame half-read ... closes the connection"). */
+static void test_half_frame_after_handshake(void **state)
+{
+	struct env e;
+	uint8_t type, *f, byte;
+	size_t len;
+	json_t *b;
+	uint64_t t0, closed_after = 0;
+
+	(void)state;
+	env_up(&e, 0);
+	mgmt_link_set_timeouts(e.l, 200, 5000);
+	b = recv_frame(&e, &type);
+	assert_non_null(b);
+	assert_int_equal(type, MGMT_WELCOME);
+	json_decref(b);
+	b = json_pack("{s:s,s:i,s:s}", "op", "scope-digest", "id", 1, "scope", "lab");
+	assert_int_equal(mgmt_frame_encode(&e.s, MGMT_REQUEST, (uint64_t)time(NULL), b, &f, &len),
+			 0);
+	json_decref(b);
+	assert_int_equal(write(e.fd, f, len / 2), (ssize_t)(len / 2));
+	free(f);
+	t0 = now_ms();
+	/* Bounded: 2 s of 1 ms turns, well under the 5 s idle bound. */
+	while (now_ms() - t0 < 2000) {
+		ssize_t r;
+
+		mgmt_link_poll(e.l);
+		r = read(e.fd, &byte, 1);
+		if (r == 0 || (r < 0 && errno != EAGAIN)) {
+			closed_after = now_ms() - t0;
+			break;
+		}
+		usleep(1000);
+	}
+	if (closed_after == 0) {
+		fail_msg("a half-sent frame kept the connection open for 2 s (frame timeout 200 ms)");
+	}
+	assert_int_equal(e.o.requests, 0);
+	env_down(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_partner_that_never_reads),
 		cmocka_unit_test(test_burst_all_answered),
+		cmocka_unit_test(test_half_frame_after_handshake),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

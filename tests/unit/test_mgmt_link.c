@@ -178,9 +178,12 @@ static unsigned send_requests(struct env *e, unsigned n)
 						   &f, &fl), 0);
 		json_decref(b);
 		if (len + fl > cap) {
+			uint8_t *na;
+
 			cap = (len + fl) * 2;
-			all = realloc(all, cap);
-			assert_non_null(all);
+			na = realloc(all, cap);
+			assert_non_null(na);
+			all = na;
 		}
 		memcpy(all + len, f, fl);
 		len += fl;

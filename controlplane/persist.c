@@ -412,6 +412,36 @@ static uint64_t mono_ms(void)
  * a loaded machine: a single commit of about 15 s, whose cause (disk or lock) the commit
  * latency histogram alone could not tell.
  */
+/* Thread @p tid's scheduler state (R running or runnable: starved of CPU; D: in the disk;
+ * S: asleep, e.g. on a lock) and the kernel function it waits in, from /proc. */
+static void thread_state(int tid, char *state, char *wchan, size_t len)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+
+	if (tid <= 0) {
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL &&
+		    rp[1] == ' ' && rp[2] != '\0') {
+			*state = rp[2];
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", tid);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL && buf[0] != '\0') {
+			buf[strcspn(buf, " \n")] = '\0';
+			snprintf(wchan, len, "%.48s", buf[0] == '0' && buf[1] == '\0' ? "-" : buf);
+		}
+		fclose(f);
+	}
+}
+
 static void slow_check(struct cp_persist *p, const struct committer_stats *st)
 {
 	uint64_t since = atomic_load(&st->busy_since_ns);
@@ -430,9 +460,13 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	if (now > since && now - since >= limit) {
-		cp_log(CP_LOG_WARN, "event=store-commit-slow elapsed-ms=%llu phase=%s (replies "
-		       "that commit a binding wait for it)",
-		       (unsigned long long)((now - since) / 1000000), store_commit_phase(p->store));
+		char state = '?', wchan[64] = "?";
+
+		thread_state(atomic_load(&st->tid), &state, wchan, sizeof(wchan));
+		cp_log(CP_LOG_WARN, "event=store-commit-slow elapsed-ms=%llu phase=%s "
+		       "thread-state=%c wchan=%s (replies that commit a binding wait for it)",
+		       (unsigned long long)((now - since) / 1000000), store_commit_phase(p->store),
+		       state, wchan);
 		p->slow_logged = since;
 	}
 }

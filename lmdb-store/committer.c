@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "committer.h"
 
@@ -356,6 +357,19 @@ static void publish(struct committer *c, const uint64_t *seq)
 	}
 }
 
+/* A store call on the ACK path starts: when, and on which thread (the watchdog reads its
+ * state, cp_persist_check). The thread id is asked of the kernel once per thread. */
+static void busy_begin(struct committer *c)
+{
+	static _Thread_local int tid;
+
+	if (tid == 0) {
+		tid = (int)gettid();
+	}
+	atomic_store_explicit(&c->st.tid, tid, memory_order_relaxed);
+	atomic_store_explicit(&c->st.busy_since_ns, now_ns(), memory_order_relaxed);
+}
+
 /* Journal mode, nothing to append: flush the group appended last and publish it. */
 static int journal_flush(struct committer *c)
 {
@@ -364,7 +378,7 @@ static int journal_flush(struct committer *c)
 	if (!c->unsynced) {
 		return 0;
 	}
-	atomic_store_explicit(&c->st.busy_since_ns, now_ns(), memory_order_relaxed);
+	busy_begin(c);
 	rc = store_journal_sync(c->store);
 	atomic_store_explicit(&c->st.busy_since_ns, 0, memory_order_relaxed);
 	if (rc != 0) {
@@ -404,7 +418,7 @@ int committer_round(struct committer *c)
 	 * system call). */
 	cpu0 = thread_cpu_ns();
 	t0 = now_ns();
-	atomic_store_explicit(&c->st.busy_since_ns, t0, memory_order_relaxed);
+	busy_begin(c);
 	if (c->o.journal) {
 		rc = store_journal_append(c->store, c->batch, c->n_batch);
 	} else {

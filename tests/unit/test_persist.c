@@ -267,6 +267,8 @@ static void slow_commit_is_an_event_with_its_step(void **state)
 	}
 	assert_int_equal(count(logged(), "event=store-commit-slow "), 1);
 	assert_non_null(strstr(logged(), "phase=commit"));
+	/* asleep in the injected stall (as it would be on a lock; R would say: no CPU) */
+	assert_non_null(strstr(logged(), "thread-state=S"));
 	cp_persist_check(&p);	/* still the same commit: not logged again */
 	assert_int_equal(count(logged(), "event=store-commit-slow "), 1);
 	assert_int_equal(pthread_join(th, &rc), 0);

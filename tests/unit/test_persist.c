@@ -169,6 +169,24 @@ static void full_store_outage_is_an_event_and_recovers(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Post one ACTIVE change of @p addr (client hw 01:00..) to @p p's sink: the first of its
+ * committer's rings. */
+static void post_one(struct cp_persist *p, uint32_t addr)
+{
+	struct dp_change c;
+
+	memset(&c, 0, sizeof(c));
+	c.seq = 1;
+	c.addr = addr;
+	c.state = BT_ACTIVE;
+	c.start = 1;
+	c.ends = 2;
+	c.key.type = DP_KEY_HWADDR;
+	c.key.len = 7;
+	c.key.data[0] = 1;
+	assert_int_equal(p->sink.ops->post(p->sink.ctx, &c), 0);
+}
+
 /*
  * Strict durability commits through the journal: appends that fail are an outage
  * (event=store-unavailable reason=io, once), the change's reply is not released while it
@@ -179,7 +197,6 @@ static void journal_append_outage_is_an_event_and_recovers(void **state)
 	char dir[64], cmd[128];
 	struct dp_config *cfg;
 	struct cp_persist p;
-	struct dp_change c;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/lw-persist.XXXXXX");
@@ -188,16 +205,7 @@ static void journal_append_outage_is_an_event_and_recovers(void **state)
 	capture();
 	assert_int_equal(cp_persist_open(&p, cfg), 0);
 	assert_true(store_has_journal(p.store));
-	memset(&c, 0, sizeof(c));
-	c.seq = 1;
-	c.addr = 0xc6120064u;	/* 198.18.0.100 */
-	c.state = BT_ACTIVE;
-	c.start = 1;
-	c.ends = 2;
-	c.key.type = DP_KEY_HWADDR;
-	c.key.len = 7;
-	c.key.data[0] = 1;
-	assert_int_equal(p.sink.ops->post(p.sink.ctx, &c), 0);
+	post_one(&p, 0xc6120064u);	/* 198.18.0.100 */
 	store_inject_failure(p.store, 3, STORE_E_IO);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(committer_round(p.committer), STORE_E_IO);
@@ -235,7 +243,6 @@ static void slow_commit_is_an_event_with_its_step(void **state)
 	char dir[64], cmd[128];
 	struct dp_config *cfg;
 	struct cp_persist p;
-	struct dp_change c;
 	pthread_t th;
 	void *rc;
 	int polls = 0;
@@ -247,16 +254,7 @@ static void slow_commit_is_an_event_with_its_step(void **state)
 	capture();
 	assert_int_equal(cp_persist_open(&p, cfg), 0);
 	p.slow_ms = 100;
-	memset(&c, 0, sizeof(c));
-	c.seq = 1;
-	c.addr = 0xc6120065u;	/* 198.18.0.101 */
-	c.state = BT_ACTIVE;
-	c.start = 1;
-	c.ends = 2;
-	c.key.type = DP_KEY_HWADDR;
-	c.key.len = 7;
-	c.key.data[0] = 1;
-	assert_int_equal(p.sink.ops->post(p.sink.ctx, &c), 0);
+	post_one(&p, 0xc6120065u);	/* 198.18.0.101 */
 	cp_persist_check(&p);	/* nothing running: nothing logged */
 	store_inject_delay(p.store, 600);
 	assert_int_equal(pthread_create(&th, NULL, round_thread, p.committer), 0);

@@ -395,12 +395,13 @@ int cp_persist_start(struct cp_persist *p)
 	return 0;
 }
 
-static uint64_t mono_ms(void)
+/* CLOCK_MONOTONIC in ns: the committer's busy_since_ns is on this clock. */
+static uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 #define OUTAGE_REMIND_MS 60000
@@ -446,7 +447,6 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
 {
 	uint64_t since = atomic_load(&st->busy_since_ns);
 	uint64_t limit = (p->slow_ms != 0 ? p->slow_ms : CP_PERSIST_SLOW_MS) * 1000000ULL;
-	struct timespec ts;
 	uint64_t now;
 
 	if (p->slow_logged != 0 && since != p->slow_logged) {
@@ -457,8 +457,7 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
 	if (since == 0 || since == p->slow_logged) {
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	now = mono_ns();
 	if (now > since && now - since >= limit) {
 		char state = '?', wchan[64] = "?";
 
@@ -486,7 +485,7 @@ void cp_persist_check(struct cp_persist *p)
 	f = atomic_load(&st->failures);
 	failing = atomic_load(&st->failing) || atomic_load(&st->apply_failing);
 	reopens = atomic_load(&st->store_reopens);
-	now = mono_ms();
+	now = mono_ns() / 1000000;
 	if (reopens > p->reopens_seen) {
 		cp_log(CP_LOG_WARN, "event=store-reopened count=%llu (a commit could not write "
 		       "its meta page; the environment was opened again, committed data kept)",

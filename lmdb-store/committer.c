@@ -357,9 +357,10 @@ static void publish(struct committer *c, const uint64_t *seq)
 	}
 }
 
-/* A store call on the ACK path starts: when, and on which thread (the watchdog reads its
- * state, cp_persist_check). The thread id is asked of the kernel once per thread. */
-static void busy_begin(struct committer *c)
+/* A store call on the ACK path starts at @p now (CLOCK_MONOTONIC ns, read by the caller):
+ * when, and on which thread (the watchdog reads its state, cp_persist_check). The thread id
+ * is asked of the kernel once per thread. */
+static void busy_begin(struct committer *c, uint64_t now)
 {
 	static _Thread_local int tid;
 
@@ -367,7 +368,7 @@ static void busy_begin(struct committer *c)
 		tid = (int)gettid();
 	}
 	atomic_store_explicit(&c->st.tid, tid, memory_order_relaxed);
-	atomic_store_explicit(&c->st.busy_since_ns, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&c->st.busy_since_ns, now, memory_order_relaxed);
 }
 
 /* Journal mode, nothing to append: flush the group appended last and publish it. */
@@ -378,7 +379,7 @@ static int journal_flush(struct committer *c)
 	if (!c->unsynced) {
 		return 0;
 	}
-	busy_begin(c);
+	busy_begin(c, now_ns());
 	rc = store_journal_sync(c->store);
 	atomic_store_explicit(&c->st.busy_since_ns, 0, memory_order_relaxed);
 	if (rc != 0) {
@@ -418,7 +419,7 @@ int committer_round(struct committer *c)
 	 * system call). */
 	cpu0 = thread_cpu_ns();
 	t0 = now_ns();
-	busy_begin(c);
+	busy_begin(c, t0);
 	if (c->o.journal) {
 		rc = store_journal_append(c->store, c->batch, c->n_batch);
 	} else {

@@ -59,6 +59,7 @@ int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg)
 	}
 	p->sink.ops = &committer_ops;
 	p->sink.ctx = p->committer;
+	p->n_workers = cfg->workers;
 	if (so.sync == STORE_SYNC_RELAXED) {
 		cp_log(CP_LOG_WARN, "DURABILITY IS RELAXED: commits are not synced to disk; a "
 		       "crash or power cut can lose acknowledged leases and hand one address to "
@@ -470,6 +471,52 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
 	}
 }
 
+/*
+ * What a parked reply waits for is its change becoming durable, not only one store call:
+ * a committer asleep between rounds, starved of CPU or not running makes no store call at
+ * all, and store-commit-slow then sees nothing. So, per worker, the oldest change seen
+ * posted and not durable: its age counts from the check that first saw it (at most one
+ * loop iteration late), and it is logged once when it reaches slow_ms.
+ */
+static void durable_check(struct cp_persist *p, const struct committer_stats *st)
+{
+	uint64_t limit = (p->slow_ms != 0 ? p->slow_ms : CP_PERSIST_SLOW_MS) * 1000000ULL;
+	uint64_t now = mono_ns();
+
+	for (uint32_t w = 0; w < p->n_workers && w < DP_MAX_WORKERS; w++) {
+		struct cp_persist_wait *wt = &p->wait[w];
+		uint64_t durable = p->sink.ops->durable(p->sink.ctx, w);
+		uint64_t posted = p->sink.ops->posted(p->sink.ctx, w);
+
+		if (wt->seq != 0 && durable >= wt->seq) {
+			if (wt->logged) {
+				cp_log(CP_LOG_INFO, "event=store-durable-slow-ended worker=%u "
+				       "waited-ms=%llu", w,
+				       (unsigned long long)((now - wt->since_ns) / 1000000));
+			}
+			wt->seq = 0;
+		}
+		if (wt->seq == 0 && posted > durable) {
+			*wt = (struct cp_persist_wait){.seq = posted, .since_ns = now};
+		}
+		if (wt->seq != 0 && !wt->logged && now - wt->since_ns >= limit) {
+			char state = '?', wchan[64] = "?";
+			uint64_t since = atomic_load(&st->busy_since_ns);
+
+			thread_state(atomic_load(&st->tid), &state, wchan, sizeof(wchan));
+			cp_log(CP_LOG_WARN, "event=store-durable-slow worker=%u waiting-ms=%llu "
+			       "posted=%llu durable=%llu store-call-ms=%llu phase=%s "
+			       "thread-state=%c wchan=%s (replies parked behind these changes "
+			       "wait)", w, (unsigned long long)((now - wt->since_ns) / 1000000),
+			       (unsigned long long)posted, (unsigned long long)durable,
+			       (unsigned long long)(since != 0 && now > since ?
+						    (now - since) / 1000000 : 0),
+			       store_commit_phase(p->store), state, wchan);
+			wt->logged = true;
+		}
+	}
+}
+
 void cp_persist_check(struct cp_persist *p)
 {
 	const struct committer_stats *st;
@@ -517,6 +564,7 @@ void cp_persist_check(struct cp_persist *p)
 	}
 	p->failures_seen = f;
 	slow_check(p, st);
+	durable_check(p, st);
 }
 
 void cp_persist_reconfigure(struct cp_persist *p, const struct dp_config *cfg)

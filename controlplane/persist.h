@@ -32,6 +32,15 @@ struct cp_persist {
 	uint64_t slow_ms;		/**< a commit running this long is logged
 					 *   (event=store-commit-slow); 0 = CP_PERSIST_SLOW_MS */
 	uint64_t slow_logged;		/**< busy_since_ns of the slow commit logged, 0 none */
+	uint32_t n_workers;		/**< workers posting to the committer */
+	/** Per worker, the oldest change seen posted and not yet durable: the newest sequence
+	 *  posted when it was first seen (0: none pending), when (CLOCK_MONOTONIC ns), and
+	 *  whether event=store-durable-slow was logged for it. */
+	struct cp_persist_wait {
+		uint64_t seq;
+		uint64_t since_ns;
+		bool logged;
+	} wait[DP_MAX_WORKERS];
 };
 
 /** Default of cp_persist.slow_ms: a store call on the ACK path running this long is logged
@@ -92,11 +101,18 @@ int cp_persist_start(struct cp_persist *p);
 void cp_persist_close(struct cp_persist *p);
 
 /**
- * Turn the committer's state into events (control loop, every iteration):
+ * Turn the committer's state into events (control loop, every iteration; the watchdogs'
+ * times are as precise as the iterations are frequent):
  * "event=store-unavailable reason=full|io error=... message=..." (error level) when commits
  * start failing, a reminder every 60 s while they do, "event=store-recovered" with the
  * outage's length and failed commits when one succeeds again, "event=store-reopened" when
  * the store had to reopen its environment (LMDB gave it up after a failed meta write).
+ * Two watchdogs, each logged once per stall with the committer thread's scheduler state
+ * and wait channel (/proc): "event=store-commit-slow" when one store call on the ACK path
+ * runs slow_ms, with its step; "event=store-durable-slow" when a change a worker posted
+ * slow_ms ago is still not durable, whatever the committer is doing (a store call, asleep
+ * between rounds, starved of CPU, not running at all): what a parked reply waits for.
+ * Each has a "-ended" event when the stall is over.
  */
 void cp_persist_check(struct cp_persist *p);
 

@@ -523,6 +523,8 @@ static void *run(void *arg)
 	unsigned backoff = 0, idle = 0;
 	uint64_t stop_deadline = 0;
 
+	/* Named before any store call: a committer that never gets to one is watched too. */
+	atomic_store_explicit(&c->st.tid, (int)gettid(), memory_order_relaxed);
 	for (;;) {
 		int rc = committer_round(c);
 

@@ -115,9 +115,11 @@ struct committer_stats {
 						 * the ACK path now running (append, write or
 						 * flush) began; 0 when none runs (a watchdog:
 						 * cp_persist_check, store_commit_phase()) */
-	_Atomic int tid;			/**< the thread of the last store call on the ACK
-						 * path (gettid), 0 before the first: the
-						 * watchdog reads its state */
+	_Atomic int tid;			/**< the committer thread (gettid) from its
+						 * start, or the thread of the last store call
+						 * on the ACK path (committer_round() run by a
+						 * test); 0 before either: the watchdog reads
+						 * its state */
 	_Atomic int last_error;			/**< last store error, 0 if none */
 	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
 	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */

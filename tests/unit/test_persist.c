@@ -171,12 +171,13 @@ static void full_store_outage_is_an_event_and_recovers(void **state)
 
 /* Post one ACTIVE change of @p addr (client hw 01:00..) to @p p's sink: the first of its
  * committer's rings. */
-static void post_one(struct cp_persist *p, uint32_t addr)
+/* Worker 0 posts its change number @p seq: an ACK of @p addr. */
+static void post_seq(struct cp_persist *p, uint32_t addr, uint64_t seq)
 {
 	struct dp_change c;
 
 	memset(&c, 0, sizeof(c));
-	c.seq = 1;
+	c.seq = seq;
 	c.addr = addr;
 	c.state = BT_ACTIVE;
 	c.start = 1;
@@ -185,6 +186,11 @@ static void post_one(struct cp_persist *p, uint32_t addr)
 	c.key.len = 7;
 	c.key.data[0] = 1;
 	assert_int_equal(p->sink.ops->post(p->sink.ctx, &c), 0);
+}
+
+static void post_one(struct cp_persist *p, uint32_t addr)
+{
+	post_seq(p, addr, 1);
 }
 
 /*
@@ -285,12 +291,76 @@ static void slow_commit_is_an_event_with_its_step(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * A change posted and not durable after slow_ms is an event whatever the committer does:
+ * here it makes no store call at all (not started, as a committer asleep, starved of CPU or
+ * stuck outside the store would), which store-commit-slow cannot see. Logged once, with
+ * the committer thread's state; its end logged once the change is durable, which in
+ * journal mode is after the append AND the flush. A committer that keeps up logs nothing.
+ */
+static void undurable_change_is_an_event_whatever_the_committer_does(void **state)
+{
+	char dir[64], cmd[128];
+	struct dp_config *cfg;
+	struct cp_persist p;
+	int polls = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lw-persist.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	cfg = config(dir, 4);
+	capture();
+	assert_int_equal(cp_persist_open(&p, cfg), 0);
+	p.slow_ms = 100;
+	cp_persist_check(&p);	/* nothing posted: nothing logged */
+	post_one(&p, 0xc6120066u);	/* 198.18.0.102 */
+	cp_persist_check(&p);	/* just seen: young */
+	assert_int_equal(count(logged(), "event=store-durable-slow "), 0);
+	/* Bounded: 400 polls of 5 ms (2 s) for a stall of 100 ms. */
+	while (count(logged(), "event=store-durable-slow ") == 0 && polls++ < 400) {
+		usleep(5000);
+		cp_persist_check(&p);
+	}
+	assert_int_equal(count(logged(), "event=store-durable-slow "), 1);
+	assert_non_null(strstr(logged(), "worker=0 "));
+	assert_non_null(strstr(logged(), "posted=1 durable=0 store-call-ms=0"));
+	assert_int_equal(count(logged(), "event=store-commit-slow "), 0);	/* blind here */
+	usleep(120 * 1000);
+	cp_persist_check(&p);	/* the same stall: not logged again */
+	assert_int_equal(count(logged(), "event=store-durable-slow "), 1);
+	assert_int_equal(committer_round(p.committer), 1);	/* journaled, not yet flushed */
+	cp_persist_check(&p);
+	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 0);
+	assert_int_equal(count(logged(), "event=store-durable-slow-ended"), 0);
+	assert_int_equal(committer_round(p.committer), 0);	/* the flush: durable */
+	cp_persist_check(&p);
+	assert_int_equal(count(logged(), "event=store-durable-slow-ended worker=0"), 1);
+	/* The thread running, keeping up: the next change is durable at once, no event. */
+	assert_int_equal(cp_persist_start(&p), 0);
+	post_seq(&p, 0xc6120067u, 2);
+	for (polls = 0; p.sink.ops->durable(p.sink.ctx, 0) < 2 && polls < 400; polls++) {
+		usleep(5000);
+		cp_persist_check(&p);
+	}
+	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 2);
+	usleep(120 * 1000);
+	cp_persist_check(&p);
+	assert_int_equal(count(logged(), "event=store-durable-slow "), 1);
+	assert_int_equal(count(logged(), "event=store-durable-slow-ended"), 1);
+	cp_persist_close(&p);
+	release();
+	dp_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_store_outage_is_an_event_and_recovers),
 		cmocka_unit_test(journal_append_outage_is_an_event_and_recovers),
 		cmocka_unit_test(slow_commit_is_an_event_with_its_step),
+		cmocka_unit_test(undurable_change_is_an_event_whatever_the_committer_does),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -476,7 +476,10 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
  * a committer asleep between rounds, starved of CPU or not running makes no store call at
  * all, and store-commit-slow then sees nothing. So, per worker, the oldest change seen
  * posted and not durable: its age counts from the check that first saw it (at most one
- * loop iteration late), and it is logged once when it reaches slow_ms.
+ * loop iteration late), and it is logged once when it reaches slow_ms. rounds= tells the
+ * kinds apart: 0, the committer loop did not turn (one call that hangs: store-call-ms and
+ * phase; or a thread that does not run: thread-state); many, it turns and does not make
+ * the change durable (held back by the applier's lag, or a defect of its own).
  */
 static void durable_check(struct cp_persist *p, const struct committer_stats *st)
 {
@@ -497,7 +500,8 @@ static void durable_check(struct cp_persist *p, const struct committer_stats *st
 			wt->seq = 0;
 		}
 		if (wt->seq == 0 && posted > durable) {
-			*wt = (struct cp_persist_wait){.seq = posted, .since_ns = now};
+			*wt = (struct cp_persist_wait){.seq = posted, .since_ns = now,
+						       .rounds = atomic_load(&st->rounds)};
 		}
 		if (wt->seq != 0 && !wt->logged && now - wt->since_ns >= limit) {
 			char state = '?', wchan[64] = "?";
@@ -505,10 +509,11 @@ static void durable_check(struct cp_persist *p, const struct committer_stats *st
 
 			thread_state(atomic_load(&st->tid), &state, wchan, sizeof(wchan));
 			cp_log(CP_LOG_WARN, "event=store-durable-slow worker=%u waiting-ms=%llu "
-			       "posted=%llu durable=%llu store-call-ms=%llu phase=%s "
+			       "posted=%llu durable=%llu rounds=%llu store-call-ms=%llu phase=%s "
 			       "thread-state=%c wchan=%s (replies parked behind these changes "
 			       "wait)", w, (unsigned long long)((now - wt->since_ns) / 1000000),
 			       (unsigned long long)posted, (unsigned long long)durable,
+			       (unsigned long long)(atomic_load(&st->rounds) - wt->rounds),
 			       (unsigned long long)(since != 0 && now > since ?
 						    (now - since) / 1000000 : 0),
 			       store_commit_phase(p->store), state, wchan);

@@ -34,11 +34,12 @@ struct cp_persist {
 	uint64_t slow_logged;		/**< busy_since_ns of the slow commit logged, 0 none */
 	uint32_t n_workers;		/**< workers posting to the committer */
 	/** Per worker, the oldest change seen posted and not yet durable: the newest sequence
-	 *  posted when it was first seen (0: none pending), when (CLOCK_MONOTONIC ns), and
-	 *  whether event=store-durable-slow was logged for it. */
+	 *  posted when it was first seen (0: none pending), when (CLOCK_MONOTONIC ns), the
+	 *  committer's round count then, and whether event=store-durable-slow was logged. */
 	struct cp_persist_wait {
 		uint64_t seq;
 		uint64_t since_ns;
+		uint64_t rounds;	/**< the committer's rounds then */
 		bool logged;
 	} wait[DP_MAX_WORKERS];
 };

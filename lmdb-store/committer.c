@@ -398,6 +398,7 @@ int committer_round(struct committer *c)
 	int rc;
 	size_t n;
 
+	stat_add(&c->st.rounds, 1);
 	if (c->o.journal) {
 		/* Back-pressure: a second stage that fell this far behind stops the drain, so
 		 * the rings fill and the workers drop requests instead of the journal growing

@@ -120,6 +120,9 @@ struct committer_stats {
 						 * on the ACK path (committer_round() run by a
 						 * test); 0 before either: the watchdog reads
 						 * its state */
+	_Atomic uint64_t rounds;		/**< committer_round() calls (idle polls too):
+						 * a watchdog tells a committer that loops
+						 * from one that does not get to run */
 	_Atomic int last_error;			/**< last store error, 0 if none */
 	_Atomic uint64_t commit_hist[COMMITTER_HIST_BUCKETS];	/**< commit latency */
 	_Atomic uint64_t batch_hist[COMMITTER_HIST_BUCKETS];	/**< changes per batch */

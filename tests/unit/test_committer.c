@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -427,6 +429,101 @@ static void tap_generation_guards_the_unacked_delete(void **state)
 	assert_int_equal(store_unacked_count(e->s), 0);
 }
 
+/*
+ * Liveness of the running threads, as the daemon runs them (strict: journal, applier), with
+ * no stop to flush them: the tests above see durability only after committer_stop(), which
+ * commits everything anyway, so a committer that published only at its stop would pass
+ * them. A client waits for its ACK one change at a time; each change must be durable within
+ * LIVE_BOUND_MS while a busy-polling thread shares the committer's CPU (the daemon's
+ * committer sits on the control lcore's CPU). e2e-fo-pair saw an ACK wait 15 s until the
+ * daemon stopped (issue 11).
+ */
+#define LIVE_CHANGES	100
+#define LIVE_BOUND_MS	2000
+
+static _Atomic bool live_spin_stop;
+
+static void *live_spinner(void *arg)
+{
+	const cpu_set_t *cpus = arg;
+
+	assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(*cpus), cpus), 0);
+	while (!atomic_load_explicit(&live_spin_stop, memory_order_relaxed)) {
+	}
+	return NULL;
+}
+
+static uint64_t live_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void running_threads_publish_without_a_stop(void **state)
+{
+	struct store_fix *e = *state;
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .journal = true};
+	struct committer_opts o = {.n_workers = 2, .ring_size = 1024, .journal = true, .pin = true};
+	uint64_t worst = 0;
+	cpu_set_t all;
+	pthread_t spin;
+	int cpu = 0;
+
+	store_close(e->s);
+	e->s = store_fix_open(e, &so);
+	/* The first CPU this process may use: the committer, its applier and the spinner. */
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	while (!CPU_ISSET(cpu, &all)) {
+		cpu++;
+	}
+	CPU_ZERO(&o.cpus);
+	CPU_SET(cpu, &o.cpus);
+	e->c = committer_new(e->s, &o);
+	assert_non_null(e->c);
+	assert_int_equal(committer_start(e->c), 0);
+	atomic_store(&live_spin_stop, false);
+	assert_int_equal(pthread_create(&spin, NULL, live_spinner, &o.cpus), 0);
+	for (uint64_t i = 1; i <= LIVE_CHANGES; i++) {
+		/* Worker 1 posts now and then too: a ring without news must not hold the other. */
+		struct dp_change c = change(0, i, 0xc6140000u + (uint32_t)i);
+		uint64_t t0 = live_ms(), waited;
+
+		assert_int_equal(committer_ops.post(e->c, &c), 0);
+		if (i % 10 == 0) {
+			struct dp_change d = change(1, i / 10, 0xc6150000u + (uint32_t)i);
+
+			assert_int_equal(committer_ops.post(e->c, &d), 0);
+		}
+		while (committer_ops.durable(e->c, 0) < i && live_ms() - t0 < LIVE_BOUND_MS) {
+			usleep(100);
+		}
+		waited = live_ms() - t0;
+		if (committer_ops.durable(e->c, 0) < i) {
+			atomic_store(&live_spin_stop, true);
+			pthread_join(spin, NULL);
+			fail_msg("change %llu of worker 0 not durable after %llu ms (committer "
+				 "rounds %llu, batches %llu)", (unsigned long long)i,
+				 (unsigned long long)waited,
+				 (unsigned long long)atomic_load(&committer_stats(e->c)->rounds),
+				 (unsigned long long)atomic_load(&committer_stats(e->c)->batches));
+		}
+		worst = waited > worst ? waited : worst;
+	}
+	atomic_store(&live_spin_stop, true);
+	pthread_join(spin, NULL);
+	/* Worker 1's last change too, still without a stop. */
+	for (uint64_t t0 = live_ms(); committer_ops.durable(e->c, 1) < LIVE_CHANGES / 10 &&
+	     live_ms() - t0 < LIVE_BOUND_MS;) {
+		usleep(100);
+	}
+	assert_int_equal(committer_ops.durable(e->c, 1), LIVE_CHANGES / 10);
+	print_message("%d changes, each durable within %llu ms (CPU %d shared with a spinner)\n",
+		      LIVE_CHANGES, (unsigned long long)worst, cpu);
+	assert_int_equal(committer_stop(e->c, 5000), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -437,6 +534,7 @@ int main(void)
 		T(full_ring_refuses),
 		T(bad_options_refused),
 		T(threaded_group_commit),
+		T(running_threads_publish_without_a_stop),
 		T(tap_only_fo_after_durable),
 		T(tap_overflow_counted),
 		T(tap_threaded),

@@ -623,6 +623,11 @@ def run_pair(name, body, wall_limit, prepare=None, final=True):
             for lw in (lab.a, lab.b):
                 print("----- %s log (last 40 lines) -----" % lw.tag, file=sys.stderr)
                 print("".join(lab.text(lw.log).splitlines(True)[-40:]), file=sys.stderr)
+            # The store watchdogs of every start (issue 11: an ACK parked until the stop),
+            # which the last 40 lines may no longer hold.
+            for lw in (lab.a, lab.b):
+                for ln in lw.events("store-"):
+                    print("%s: %s" % (lw.tag, ln), file=sys.stderr)
         if os.environ.get("LW_KEEP_TMP"):
             print("logs kept in %s" % tmp, file=sys.stderr)
         else:

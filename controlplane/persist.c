@@ -475,8 +475,10 @@ static void slow_check(struct cp_persist *p, const struct committer_stats *st)
  * What a parked reply waits for is its change becoming durable, not only one store call:
  * a committer asleep between rounds, starved of CPU or not running makes no store call at
  * all, and store-commit-slow then sees nothing. So, per worker, the oldest change seen
- * posted and not durable: its age counts from the check that first saw it (at most one
- * loop iteration late), and it is logged once when it reaches slow_ms. rounds= tells the
+ * posted and not durable: its age counts from the check that first saw it, never more than
+ * it really waited (later than its post by one loop iteration, or by the wait of the
+ * older change watched before it), and it is logged once when it reaches slow_ms. A
+ * change stalled for about 2 x slow_ms is always logged. rounds= tells the
  * kinds apart: 0, the committer loop did not turn (one call that hangs: store-call-ms and
  * phase; or a thread that does not run: thread-state); many, it turns and does not make
  * the change durable (held back by the applier's lag, or a defect of its own).

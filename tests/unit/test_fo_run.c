@@ -1000,6 +1000,37 @@ static void test_inbound_not_applied_to_a_record_it_was_not_decided_on(void **st
 	assert_true(t->bndack_reject);
 }
 
+/*
+ * We are the secondary. The primary's EXPIRED (or RELEASED) of its client's lease: once we
+ * ack it, the primary frees the address (fo_run_on_bndack's F_TOFREE) and may give it to
+ * anyone. Stored here as the client's ended lease, our engine gave it back to that client
+ * (its own ended lease: test_engine fo_expired_address_stays_with_its_client) in NORMAL
+ * before the primary's FREE arrived, and, with the link cut just after our ack, for the
+ * whole partition: the address leased by both servers, and the primary's ACTIVE for its
+ * new client then overwrote (secondary accepts) the lease we had ACKed. The address must
+ * be FREE here too: nothing for the worker when we hold no binding of it, a FREE when we do.
+ */
+static void test_primary_expiry_frees_the_address(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x0a};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(101), BT_ACTIVE, now - 700, now - 100, hw, sizeof(hw));
+	wait_up(t);
+	/* No binding of .100 here: acked at once, nothing stored of the client. */
+	partner_bndupd(t, ADDR(100), FO_LEASE_EXPIRED, now - 700, now - 100, hw, sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);
+	assert_int_equal(t->n_bndack, 1);
+	assert_false(t->bndack_reject);
+	/* Our ended ACTIVE of .101: time(2) accepts; the worker makes it FREE. */
+	partner_bndupd(t, ADDR(101), FO_LEASE_RELEASED, now - 50, now - 50, hw, sizeof(hw));
+	wait_for(t, &t->sink.n_sub, 1, "the worker op");
+	assert_int_equal(t->sink.sub[0]->addr, ADDR(101));
+	assert_int_equal(t->sink.sub[0]->state, BT_FREE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1055,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_inbound_not_applied_to_a_record_it_was_not_decided_on, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -552,13 +552,34 @@ static uint32_t peer_pet(const struct dp_engine *e, const struct dp_scope *s, ui
 	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
 }
 
+/*
+ * The partner-known PET that may stretch @p key's lease on @p addr: the address's only while
+ * its binding is @p key's live lease (ACTIVE, or our offer over it). The PET the partner
+ * acked or sent is a client's lease's (D12 §7.1.5: a new lease has none): once that lease
+ * ended or the address went to another client, the partner may free the address on the end
+ * it was told of and, in PARTNER-DOWN, reuse it MCLT after the link went, so a lease
+ * stretched by the old client's PET would outlive the partner's wait.
+ */
+static uint32_t client_pet(const struct dp_engine *e, const struct dp_scope *s, uint32_t addr,
+			   const struct dp_client_key *key)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	uint8_t st;
+
+	if (b == NULL || key == NULL || !bt_key_equal(&b->key, key)) {
+		return 0;
+	}
+	st = b->state == BT_OFFERED ? b->under : b->state;
+	return st == BT_ACTIVE ? peer_pet(e, s, addr) : 0;
+}
+
 static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d);
 
-/* Lease, T1 and T2 for @p addr; in a failover scope (@p fo) the lease is cut to what the
- * MCLT rule allows before T1 and T2 are derived from it. */
+/* Lease, T1 and T2 for @p addr given to @p key; in a failover scope (@p fo) the lease is cut
+ * to what the MCLT rule allows before T1 and T2 are derived from it. */
 static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dhcp4_msg *m, uint32_t addr,
-			uint64_t now, struct dp_decision *d)
+			const struct dp_client_key *key, uint64_t now, struct dp_decision *d)
 {
 	uint32_t lease = d->policy != NULL && d->policy->lease_time != 0 ?
 			 d->policy->lease_time : s->lease_time, asked;
@@ -568,7 +589,7 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			asked > s->max_lease_time ? s->max_lease_time : asked;
 	}
 	if (fo != NULL) {
-		lease = fo_lease_mclt_limit(lease, peer_pet(e, s, addr), fo->mclt, now);
+		lease = fo_lease_mclt_limit(lease, client_pet(e, s, addr, key), fo->mclt, now);
 	}
 	renewal_times(s, lease, d);
 }
@@ -1637,7 +1658,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		 * freed when the new address is ACKed. */
 		sup = prev->addr;
 	}
-	lease_times(e, s, fo, in->msg, addr, in->now, d);
+	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	cur = bt_lookup_addr(e->table, addr);
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
@@ -1684,7 +1705,7 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 {
 	struct bt_binding *nb;
 
-	lease_times(e, s, fo, in->msg, addr, in->now, d);
+	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	nb = write_active(e, in->msg, addr, s->index, key, in->now, lease_end(in->now, d->lease),
 			  d->policy);
 	if (nb == NULL) {

@@ -1435,6 +1435,55 @@ static void fo_lease_is_cut_by_mclt(void **state)
 	assert_null(v->pools->pools[1].peer_pet);		/* "far" is not shared */
 }
 
+/*
+ * The partner's potential-expiration time is a client's (D12 §7.1.5: "for a new lease the
+ * acked PET is 0"). Client 1's lease was acked with a PET far ahead; it ends, and the
+ * partner, told of the end, frees the address. A new client of the address gets MCLT: the
+ * partner knows nothing of its lease, and cut off now would take the address (its own pool
+ * in PARTNER-DOWN) MCLT after the link went. Capped by client 1's PET instead, the new
+ * client got the full lease, which ran long after the partner had reused the address.
+ */
+static void fo_pet_of_another_client_is_no_cap(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	struct dp_lease_op op;
+	struct reqbuf r;
+	uint64_t rank;
+	uint32_t a;
+
+	v->view.mclt = 60;
+	a = dora(v, 1, T0);
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 100000));
+	/* Client 1 renews: the partner knows its lease, the whole lease. */
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 10));
+	assert_int_equal(v->d.lease, 600);
+	/* It releases; the partner acks, the address goes back to the pool. */
+	rb_begin(&r, 1, 11);
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 20));
+	assert_int_equal(peer_op(v, a, BT_FREE, 0, false, &op), 0);
+	assert_null(binding(v, a));
+	/* Client 2 asks for that address: MCLT, offer and ACK alike. */
+	rb_begin(&r, 2, 12);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 30));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->d.lease, 60);
+	request_selecting(&r, 2, SRV, a);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 30));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->d.lease, 60);
+	assert_int_equal(binding(v, a)->ends, T0 + 90);
+}
+
 /* --- duplicate relays (issue 12 item 9, seed 003) -------------------------------------- */
 
 /* Two routers of the client's subnet relay each of its broadcasts (VRRP/HSRP, two ip
@@ -2394,6 +2443,7 @@ int main(void)
 		FO(fo_partner_pool_and_ended_leases),
 		FO(fo_expired_address_stays_with_its_client),
 		FO(fo_lease_is_cut_by_mclt),
+		FO(fo_pet_of_another_client_is_no_cap),
 		FO(fo_change_carries_hw_and_fo_flag),
 		FO(fo_peer_free_removes_and_requeues),
 		FO(fo_peer_active_from_partner),

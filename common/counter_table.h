@@ -182,6 +182,9 @@
 	/* conflict detection (dataplane/probe.h) */ \
 	X(PROBE_PENDING, "probe_pending", "A copy of a DISCOVER whose address is being " \
 	  "probed (retransmit, redundant relays): the first copy is answered.") \
+	X(PROBE_STALE, "probe_stale", "A DISCOVER held for a probe whose address went to " \
+	  "another client meanwhile (its client took another server's offer, or its hold " \
+	  "ended): the probe goes on for the new client; the old one retransmits.") \
 	X(CONFLICT_CANDIDATES, "conflict_candidates", "DISCOVER dropped after " \
 	  "DP_PROBE_CANDIDATES addresses in a row were found in use (all abandoned); the " \
 	  "client's retransmission starts over.")

@@ -108,6 +108,7 @@ static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u
 	struct dp_lease_op want;
 	uint8_t lhw[DP_HW_MAX];
 	size_t lhw_len;
+	uint8_t status;
 	int rc;
 
 	if (u->idx != UINT64_MAX && (r->af[u->idx] & F_BUSY)) {
@@ -137,7 +138,22 @@ static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u
 	memset(&want, 0, sizeof(want));
 	want.from_peer = true;
 	want.start = u->stos ? u->stos : u->cltt ? u->cltt : ctx.now;
-	switch (u->status) {
+	status = u->status;
+	if (r->role == FO_ROLE_SECONDARY &&
+	    (status == FO_LEASE_EXPIRED || status == FO_LEASE_RELEASED)) {
+		/*
+		 * D12 §5.4, §5.11: the primary's EXPIRED or RELEASED, once we ack it, is FREE,
+		 * the primary's to give: it frees the address on our BNDACK (fo_run_on_bndack,
+		 * F_TOFREE) and may give it to any client at once. Kept as the client's ended
+		 * lease here, the engine gave it back to that client (its own ended lease,
+		 * engine.c fo_free_for) in NORMAL and, cut off, for the whole partition: one
+		 * address leased by both servers, and the primary's ACTIVE for its new client
+		 * then overwrote the lease we had ACKed (a secondary accepts the primary's
+		 * ACTIVE for another client, D12 §7.1.3).
+		 */
+		status = FO_LEASE_FREE;
+	}
+	switch (status) {
 	case FO_LEASE_FREE:
 		want.state = BT_FREE;
 		break;

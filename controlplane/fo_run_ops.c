@@ -218,6 +218,29 @@ static void op_stale(struct cp_fo *f, struct fo_op *o)
 	}
 }
 
+/*
+ * Is the address's record still the one the step was routed against (o->lo.op.expect_*)?
+ * A worker answers -EAGAIN when another writer holds the address: either the routing was
+ * wrong for an unchanged record (the slice or key owner moved: route again), or a client of
+ * another worker wrote the address meanwhile. Then the decision was made against a record
+ * that is gone, as with -ESTALE: routed again, the op took its expectation from the new
+ * record and overwrote, unjudged, the binding a client was just ACKed.
+ */
+static bool routed_record_kept(struct cp_fo *f, const struct fo_op *o)
+{
+	const struct dp_lease_op *op = &o->lo.op;
+	const struct bt_binding *cur;
+	bool kept;
+
+	urcu_qsbr_thread_online();
+	cur = bt_lookup_addr(f->rt->table, o->addr);
+	kept = op->expect_none ? cur == NULL :
+	       cur != NULL && cur->state == op->expect_state && cur->owner == op->expect_owner &&
+	       cur->seq == op->expect_seq && cur->start == op->expect_start;
+	urcu_qsbr_thread_offline();
+	return kept;
+}
+
 /* A step is done, and durable when it succeeded (leaseop.h): the second step, or the end. */
 static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 {
@@ -226,6 +249,10 @@ static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 
 	if (res == -ESTALE) {
 		op_stale(f, o);
+		return CP_LEASEOP_END;
+	}
+	if (res == -EAGAIN && !routed_record_kept(f, o)) {
+		op_stale(f, o);		/* a client wrote it since the decision */
 		return CP_LEASEOP_END;
 	}
 	if (res == -EAGAIN && o->tries++ < 3) {

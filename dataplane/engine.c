@@ -291,10 +291,42 @@ static const struct dp_client_key *key_for(const struct bt_binding *b, const str
 
 /* --- binding state helpers ---------------------------------------------------------- */
 
+/* The partner-known PET of @p b's address (dp_pool.peer_pet; 0: none). */
+static uint64_t binding_pet(const struct dp_engine *e, const struct bt_binding *b)
+{
+	const struct dp_pool *p;
+	uint64_t rank;
+
+	if (e == NULL || b->scope >= e->pools->n_scopes ||
+	    (p = &e->pools->pools[b->scope])->peer_pet == NULL ||
+	    !dp_pool_rank(p, b->addr, &rank)) {
+		return 0;
+	}
+	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
+}
+
+/*
+ * PARTNER-DOWN: when another client's ended lease on @p b's address may be given to anyone
+ * (D12 §9.4.2): MCLT beyond the latest of its end (@p ended) and the partner-known PET. The
+ * partner may have renewed the lease up to that PET + MCLT (the MCLT rule) in an update
+ * that never reached us. The address's PET may be an older client's: later, never less
+ * safe. UINT64_MAX: never (an infinite lease).
+ */
+static uint64_t pd_free_at(const struct dp_engine *e, const struct dp_fo_view *fo,
+			   const struct bt_binding *b, uint64_t ended)
+{
+	uint64_t pet = binding_pet(e, b);
+
+	if (ended == BT_INFINITE) {
+		return UINT64_MAX;
+	}
+	return (ended > pet ? ended : pet) + fo->mclt;
+}
+
 /* Failover: may this server give the address whose binding is @p b to @p key? The split of
  * fo_view.h; an OFFERED record whose hold has ended is judged by what it covers. */
-static bool fo_free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
-			const struct dp_client_key *key, uint64_t now)
+static bool fo_free_for(const struct dp_engine *e, const struct dp_fo_view *fo,
+			const struct bt_binding *b, const struct dp_client_key *key, uint64_t now)
 {
 	uint64_t ended;
 
@@ -339,28 +371,29 @@ static bool fo_free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
 	}
 	/* Another client's ended lease: PARTNER-DOWN only, once the partner can no longer
 	 * have extended it (D12 §9.4.2). */
-	return fo->partner_pool && ended != BT_INFINITE && ended + fo->mclt <= now;
+	return fo->partner_pool && pd_free_at(e, fo, b, ended) <= now;
 }
 
 /* Failover, PARTNER-DOWN: another client's ended lease that becomes ours once MCLT has
- * passed since its end, by time alone. */
-static bool fo_pending(const struct dp_fo_view *fo, const struct bt_binding *b, uint64_t now)
+ * passed since its end and its PET (pd_free_at()), by time alone. */
+static bool fo_pending(const struct dp_engine *e, const struct dp_fo_view *fo,
+		       const struct bt_binding *b, uint64_t now)
 {
 	if (!fo->partner_pool || b == NULL || b->key.len == 0) {
 		return false;
 	}
 	return (b->state == BT_EXPIRED || b->state == BT_RELEASED || b->state == BT_RESET) &&
-	       b->ends != BT_INFINITE && b->ends + fo->mclt > now;
+	       b->ends != BT_INFINITE && pd_free_at(e, fo, b, b->ends) > now;
 }
 
 /* May @p key be given the address @p b is the binding of (NULL: no binding)? @p fo is the
  * failover view of a shared scope, NULL otherwise (and for reservations, which both servers
- * give to their client only). */
-static bool free_for(const struct dp_fo_view *fo, const struct bt_binding *b,
-		     const struct dp_client_key *key, uint64_t now)
+ * give to their client only). @p e: the partner-known PETs (NULL: none). */
+static bool free_for(const struct dp_engine *e, const struct dp_fo_view *fo,
+		     const struct bt_binding *b, const struct dp_client_key *key, uint64_t now)
 {
 	if (fo != NULL) {
-		return fo_free_for(fo, b, key, now);
+		return fo_free_for(e, fo, b, key, now);
 	}
 	if (b == NULL) {
 		return true;
@@ -519,7 +552,7 @@ static bool takeable(const struct dp_engine *e, const struct dp_scope *s,
 		     const struct dp_fo_view *fo, const struct bt_binding *b,
 		     const struct dp_client_key *key, uint64_t now, uint32_t addr)
 {
-	return free_for(fo, b, key, now) && writable(e, b, s->index) &&
+	return free_for(e, fo, b, key, now) && writable(e, b, s->index) &&
 	       !fo_held(e, s->index, addr);
 }
 
@@ -552,13 +585,34 @@ static uint32_t peer_pet(const struct dp_engine *e, const struct dp_scope *s, ui
 	return atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed);
 }
 
+/*
+ * The partner-known PET that may stretch @p key's lease on @p addr: the address's only while
+ * its binding is @p key's live lease (ACTIVE, or our offer over it). The PET the partner
+ * acked or sent is a client's lease's (D12 §7.1.5: a new lease has none): once that lease
+ * ended or the address went to another client, the partner may free the address on the end
+ * it was told of and, in PARTNER-DOWN, reuse it MCLT after the link went, so a lease
+ * stretched by the old client's PET would outlive the partner's wait.
+ */
+static uint32_t client_pet(const struct dp_engine *e, const struct dp_scope *s, uint32_t addr,
+			   const struct dp_client_key *key)
+{
+	const struct bt_binding *b = bt_lookup_addr(e->table, addr);
+	uint8_t st;
+
+	if (b == NULL || key == NULL || !bt_key_equal(&b->key, key)) {
+		return 0;
+	}
+	st = b->state == BT_OFFERED ? b->under : b->state;
+	return st == BT_ACTIVE ? peer_pet(e, s, addr) : 0;
+}
+
 static void renewal_times(const struct dp_scope *s, uint32_t lease, struct dp_decision *d);
 
-/* Lease, T1 and T2 for @p addr; in a failover scope (@p fo) the lease is cut to what the
- * MCLT rule allows before T1 and T2 are derived from it. */
+/* Lease, T1 and T2 for @p addr given to @p key; in a failover scope (@p fo) the lease is cut
+ * to what the MCLT rule allows before T1 and T2 are derived from it. */
 static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dhcp4_msg *m, uint32_t addr,
-			uint64_t now, struct dp_decision *d)
+			const struct dp_client_key *key, uint64_t now, struct dp_decision *d)
 {
 	uint32_t lease = d->policy != NULL && d->policy->lease_time != 0 ?
 			 d->policy->lease_time : s->lease_time, asked;
@@ -568,7 +622,7 @@ static void lease_times(const struct dp_engine *e, const struct dp_scope *s,
 			asked > s->max_lease_time ? s->max_lease_time : asked;
 	}
 	if (fo != NULL) {
-		lease = fo_lease_mclt_limit(lease, peer_pet(e, s, addr), fo->mclt, now);
+		lease = fo_lease_mclt_limit(lease, client_pet(e, s, addr, key), fo->mclt, now);
 	}
 	renewal_times(s, lease, d);
 }
@@ -1217,7 +1271,7 @@ void dp_engine_lend(struct dp_engine *e, uint32_t scope, uint32_t to, uint64_t n
 	if (s->fo_rel != 0) {
 		/* Failover: lend only what the split lets us give (addresses with no record). */
 		fo = fo_view_of(e, s);
-		if (fo == NULL || !free_for(fo, NULL, &nobody, now)) {
+		if (fo == NULL || !free_for(e, fo, NULL, &nobody, now)) {
 			want = 0;
 		}
 	}
@@ -1480,12 +1534,12 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			return 0;
 		}
 		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
-		    free_for(fo, b, key, now) && e->tell != NULL) {
+		    free_for(e, fo, b, key, now) && e->tell != NULL) {
 			/* Ended, but written by another worker (its client moved, or the worker
 			 * count changed): ask it to free the address; it comes back to us. */
 			e->tell(e->tell_ctx, b->owner, DP_CMD_RELEASE_ENDED, s->index, a);
 		}
-		if (fo != NULL && fo_pending(fo, b, now)) {
+		if (fo != NULL && fo_pending(e, fo, b, now)) {
 			/* Ours by time alone: keep it in line (this pass does not see it
 			 * again). */
 			(void)dp_slice_push(e->pools, e->id, s->index, a);
@@ -1637,7 +1691,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		 * freed when the new address is ACKed. */
 		sup = prev->addr;
 	}
-	lease_times(e, s, fo, in->msg, addr, in->now, d);
+	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	cur = bt_lookup_addr(e->table, addr);
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
@@ -1684,7 +1738,7 @@ static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct d
 {
 	struct bt_binding *nb;
 
-	lease_times(e, s, fo, in->msg, addr, in->now, d);
+	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	nb = write_active(e, in->msg, addr, s->index, key, in->now, lease_end(in->now, d->lease),
 			  d->policy);
 	if (nb == NULL) {
@@ -1931,7 +1985,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		return true;
 	}
 	/* Failover: a reserved address is its client's on both servers, outside the split. */
-	avail = free_for(res != NULL ? NULL : fo, b, key, ended_by(in));
+	avail = free_for(e, res != NULL ? NULL : fo, b, key, ended_by(in));
 	if (!avail && (fo == NULL || in_use(b, key, ended_by(in)))) {
 		return nak(d, s, "address in use by another client");
 	}
@@ -2062,7 +2116,7 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 	struct bt_binding *nb;
 
 	if (res == NULL ||
-	    !free_for(NULL, bt_lookup_addr(e->table, res->addr), key, ended_by(in))) {
+	    !free_for(e, NULL, bt_lookup_addr(e->table, res->addr), key, ended_by(in))) {
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}
@@ -2324,7 +2378,7 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
 		}
 		fo = fo_view_of(e, s);
 		if (fo == NULL || b->key.len == 0 || !fo->partner_pool ||
-		    !fo_free_for(fo, b, &nobody, now)) {
+		    !fo_free_for(e, fo, b, &nobody, now)) {
 			return;
 		}
 	}
@@ -2446,7 +2500,7 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		return -EAGAIN;		/* its writer's last change is not durable yet */
 	}
 	if (op->add) {
-		if (theirs && !free_for(NULL, b, &op->key, now)) {
+		if (theirs && !free_for(e, NULL, b, &op->key, now)) {
 			return -EEXIST;
 		}
 		if (prev != NULL && prev->addr != op->addr && prev->state == BT_ACTIVE &&

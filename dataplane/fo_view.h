@@ -19,10 +19,12 @@
  *   - New addresses: a primary allocates FREE addresses (no binding), a secondary BACKUP
  *     addresses (a record in state BT_BACKUP with an empty key). With @c partner_pool
  *     (PARTNER-DOWN after MCLT) both, and an ended lease of another client once
- *     ends + mclt has passed. EXPIRED/RELEASED/RESET addresses go back to their last client
+ *     max(ends, the address's peer_pet) + mclt has passed (D12 §9.4.2). EXPIRED/RELEASED/RESET addresses go back to their last client
  *     only; the control thread turns them FREE once the partner has acked them.
  *   - Lease time: fo_lease_mclt_limit(desired, peer_pet, mclt, now), where peer_pet is the
- *     address's entry in dp_pool.peer_pet (0 for an address outside the pool ranges).
+ *     address's entry in dp_pool.peer_pet (0 for an address outside the pool ranges) while
+ *     the address is the same client's live lease (ACTIVE, or an offer over it), else 0:
+ *     the partner's PET is that lease's, never a new client's (D12 §7.1.5).
  *
  * Threads: control thread writes (publishes), workers read. Plain data once published.
  */

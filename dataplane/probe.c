@@ -44,7 +44,11 @@
  * address.
  *
  * Bounds. A copy of a DISCOVER whose address is being probed (retransmit, redundant relays)
- * is dropped (probe_pending): the first copy is answered. When the table is full, or there
+ * is dropped (probe_pending): the first copy is answered. A probe outlives its client's hold
+ * when the client takes another server's offer or the hold ends; when the engine then holds
+ * the address for another client, that client's DISCOVER takes the probe of the address over
+ * (the old one is dropped, probe_stale): one slot per address, so an answer reaches the live
+ * one. When the table is full, or there
  * is no mbuf for the probe, the OFFER goes out unprobed and is counted (probes_skipped), as
  * a scope without conflict detection would answer: a worker's probe table bounds the mbufs
  * held (DP_PROBE_MAX) and never turns a busy pool into a silent one.

@@ -233,7 +233,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		.now = dp_worker_now(w), .again = tried != 0,
 	};
 	size_t len;
-	int rc;
+	int rc, i;
 
 	/* Other clients' leases are judged as the reclaims judge them (worker.h). */
 	in.ended_by = dp_worker_ended_by(w, in.now);
@@ -299,6 +299,17 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		if (d.probe && tried >= DP_PROBE_CANDIDATES) {
 			drop(w, m, DP_DROP_CONFLICT_CANDIDATES);
 			return;
+		}
+		if (d.probe && (i = dp_probe_find(&w->probes, d.yiaddr)) >= 0) {
+			/* The engine has just held the address for this client, so the client
+			 * of the slot probing it holds it no more (it took another server's
+			 * offer, or its hold ended). An answer is this client's: the stale
+			 * slot, found first, took it and dropped it, and the address a host had
+			 * claimed was offered when this client's probe timed out. */
+			struct rte_mbuf *stale = w->probes.slot[i].m;
+
+			dp_probe_release(&w->probes, i);
+			drop(w, stale, DP_DROP_PROBE_STALE);
 		}
 		if (d.probe && probe_start(w, m, &d, tried)) {
 			return;		/* held until the probe ends (dp_worker_probe_poll) */

@@ -184,6 +184,39 @@ static void discover(uint16_t mac_lo, uint32_t giaddr)
 	dp_worker_flush(w);
 }
 
+/* A direct, broadcast DHCP message of type @p type from client @p mac_lo, with a server id and a
+ * requested address when not 0. */
+static void direct_msg(uint16_t mac_lo, uint8_t type, uint32_t server_id, uint32_t requested)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct reqbuf r;
+	struct dp_udp_dst d = {
+		.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		.ip_src = 0, .ip_dst = UINT32_MAX, .sport = 68, .dport = 67,
+	};
+	uint8_t buf[1500];
+	struct rte_mbuf *m;
+	size_t len;
+
+	rb_begin(&r, mac_lo, mac_lo);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, type);
+	if (server_id != 0) {
+		rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, server_id);
+	}
+	if (requested != 0) {
+		rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, requested);
+	}
+	rb_end(&r);
+	memcpy(d.src_mac, (uint8_t[6]){0x02, 0, 0, 0, r.b[32], r.b[33]}, 6);
+	memcpy(buf + dp_frame_udp_hdr_len(0), r.b, r.len);
+	len = dp_frame_build_udp(buf, sizeof(buf), &d, r.len);
+	assert_true(len > 0);
+	m = frame_of(buf, len);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+}
+
 /* What the worker transmitted since the last call. */
 struct sent {
 	unsigned arp, icmp, offer, other;
@@ -598,6 +631,59 @@ static void table_full_offers_unprobed(void **state)
 	assert_int_equal(s.offer, DP_PROBE_MAX);
 }
 
+/*
+ * A probe outlives its client's hold: client 1 takes another server's offer while we probe
+ * (its REQUEST names that server: our offer is withdrawn, the address is free again), and
+ * client 2 asks for the address, which is probed anew for it. A host answers: that is a
+ * conflict for client 2's offer. The answer went to client 1's stale slot (the first for
+ * the address), whose hold was gone, so it was dropped with client 1's DISCOVER; client 2's
+ * probe then timed out unanswered and the address a host had just claimed was offered.
+ */
+static void answer_reaches_the_live_probe_of_an_address(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	uint64_t conflicts = w->ctr.conflicts;
+	uint16_t c1 = mac(0x90), c2 = mac((uint16_t)(c1 + 1));
+	struct dp_conflict_event ev;
+	struct sent s;
+	uint32_t x;
+
+	(void)state;
+	while (dp_worker_conflict_pop(w, &ev)) {
+	}
+	discover(c1, 0);
+	s = collect();
+	assert_int_equal(s.arp, 1);
+	x = s.arp_tpa;
+	/* Client 1 chose another server's offer: ours is withdrawn. */
+	direct_msg(c1, DHCP4_REQUEST, IP4(198, 18, 0, 2), IP4(198, 18, 0, 99));
+	assert_null(bt_lookup_addr(rt.table, x));
+	/* Client 2 asks for that address: probed for it. */
+	direct_msg(c2, DHCP4_DISCOVER, 0, x);
+	s = collect();
+	assert_int_equal(s.arp, 1);
+	assert_int_equal(s.arp_tpa, x);
+	/* A host owns it and answers. */
+	inject_arp_reply(x, host_mac, 6);
+	assert_int_equal(w->ctr.conflicts, conflicts + 1);
+	assert_int_equal(bt_lookup_addr(rt.table, x)->state, BT_ABANDONED);
+	s = collect();
+	assert_int_equal(s.arp, 1);		/* client 2's next candidate */
+	assert_int_not_equal(s.arp_tpa, x);
+	time_out();
+	s = collect();
+	assert_true(s.offer >= 1);
+	assert_int_not_equal(s.yiaddr, x);	/* never the claimed address */
+	while (dp_worker_probe_poll(w, later()) > 0) {
+		dp_worker_flush(w);
+		s = collect();
+		assert_int_not_equal(s.yiaddr, x);
+	}
+	assert_int_equal(w->probes.n, 0);
+	while (dp_worker_conflict_pop(w, &ev)) {
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +694,7 @@ int main(void)
 		cmocka_unit_test(no_attempts_no_probe),
 		cmocka_unit_test(candidates_are_bounded),
 		cmocka_unit_test(answer_on_another_queue_reaches_the_prober),
+		cmocka_unit_test(answer_reaches_the_live_probe_of_an_address),
 		cmocka_unit_test(table_full_offers_unprobed),
 	};
 

@@ -1364,6 +1364,45 @@ static void fo_partner_pool_and_ended_leases(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
 }
 
+/*
+ * PARTNER-DOWN, another client's ended lease (D12 §9.4.2): MCLT beyond the latest of the lease
+ * end and the potential-expiration times, not the end alone. The partner's client's lease
+ * reached us ending at T0 + 600 with a PET of T0 + 2000, which we acked: the partner may
+ * then have renewed it up to that PET + MCLT (the MCLT rule) with an update we never got
+ * before it went down. Given to another client once end + MCLT had passed, the address was
+ * leased twice.
+ */
+static void fo_partner_down_waits_out_the_pet(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	uint32_t a = IP4(198, 18, 0, 103);
+	struct dp_lease_op op;
+	struct reqbuf r;
+	uint64_t rank;
+
+	assert_int_equal(peer_op(v, a, BT_ACTIVE, 7, true, &op), 0);	/* ends T0 + 600 */
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 2000));
+	v->view.primary = false;
+	v->view.partner_pool = true;		/* PARTNER-DOWN, MCLT passed */
+	v->view.service = DP_FO_SVC_PARTNER_DOWN;
+	v->view.mclt = 60;
+	for (uint16_t c = 1; c <= 4; c++) {	/* every other address */
+		assert_int_not_equal(dora(v, c, T0), a);
+	}
+	/* Its end as we know it passes: EXPIRED, back in line. */
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 600));
+	discover(&r, 9, 9);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 700));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 2059));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2060));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_int_equal(v->rep.yiaddr, a);
+}
+
 /* In a shared scope an EXPIRED address goes back to its client only: the control thread makes
  * it FREE once the partner knows (compare exhaustion_and_expiry). */
 static void fo_expired_address_stays_with_its_client(void **state)
@@ -1433,6 +1472,55 @@ static void fo_lease_is_cut_by_mclt(void **state)
 	assert_int_equal(v->rep.yiaddr, IP4(198, 18, 0, 50));
 	assert_int_equal(v->d.lease, 60);
 	assert_null(v->pools->pools[1].peer_pet);		/* "far" is not shared */
+}
+
+/*
+ * The partner's potential-expiration time is a client's (D12 §7.1.5: "for a new lease the
+ * acked PET is 0"). Client 1's lease was acked with a PET far ahead; it ends, and the
+ * partner, told of the end, frees the address. A new client of the address gets MCLT: the
+ * partner knows nothing of its lease, and cut off now would take the address (its own pool
+ * in PARTNER-DOWN) MCLT after the link went. Capped by client 1's PET instead, the new
+ * client got the full lease, which ran long after the partner had reused the address.
+ */
+static void fo_pet_of_another_client_is_no_cap(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	struct dp_lease_op op;
+	struct reqbuf r;
+	uint64_t rank;
+	uint32_t a;
+
+	v->view.mclt = 60;
+	a = dora(v, 1, T0);
+	assert_true(dp_pool_rank(pool, a, &rank));
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 100000));
+	/* Client 1 renews: the partner knows its lease, the whole lease. */
+	request_renew(&r, 1, a);
+	assert_true(send_req(v, &r, SRV, T0 + 10));
+	assert_int_equal(v->d.lease, 600);
+	/* It releases; the partner acks, the address goes back to the pool. */
+	rb_begin(&r, 1, 11);
+	rb_ciaddr(&r, a);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 20));
+	assert_int_equal(peer_op(v, a, BT_FREE, 0, false, &op), 0);
+	assert_null(binding(v, a));
+	/* Client 2 asks for that address: MCLT, offer and ACK alike. */
+	rb_begin(&r, 2, 12);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 30));
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->d.lease, 60);
+	request_selecting(&r, 2, SRV, a);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 30));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->d.lease, 60);
+	assert_int_equal(binding(v, a)->ends, T0 + 90);
 }
 
 /* --- duplicate relays (issue 12 item 9, seed 003) -------------------------------------- */
@@ -2392,8 +2480,10 @@ int main(void)
 		FO(fo_primary_leaves_backup_addresses),
 		FO(fo_secondary_allocates_only_backup),
 		FO(fo_partner_pool_and_ended_leases),
+		FO(fo_partner_down_waits_out_the_pet),
 		FO(fo_expired_address_stays_with_its_client),
 		FO(fo_lease_is_cut_by_mclt),
+		FO(fo_pet_of_another_client_is_no_cap),
 		FO(fo_change_carries_hw_and_fo_flag),
 		FO(fo_peer_free_removes_and_requeues),
 		FO(fo_peer_active_from_partner),

@@ -94,6 +94,8 @@ struct t {
 	/* bindings the test puts in the table, as a worker would have written them */
 	struct bt_writer w;
 	bool w_init;
+	struct bt_writer w1;	/* worker 1's, for tests with two workers */
+	bool w1_init;
 	/* the partner: its clock ahead of ours by partner_clock seconds; the STATE it sends
 	 * once up (0: NORMAL, since now) */
 	int32_t partner_clock;
@@ -209,6 +211,9 @@ static int teardown(void **state)
 	urcu_qsbr_thread_offline();
 	if (t->w_init) {
 		bt_writer_deinit(&t->w);
+	}
+	if (t->w1_init) {
+		bt_writer_deinit(&t->w1);
 	}
 	dp_snapshot_free(t->rt.snap);
 	committer_free(t->cm);
@@ -916,6 +921,116 @@ static void test_step_seen_across_restart(void **state)
 	assert_true(t->bndack_reject);
 }
 
+/* Worker 1 writes an ACTIVE binding of client @p hw (two-worker tests). */
+static void put_binding_w1(struct t *t, uint32_t addr, uint64_t start, uint64_t ends,
+			   const uint8_t *hw, size_t hw_len)
+{
+	struct bt_binding *b;
+
+	if (!t->w1_init) {
+		assert_int_equal(bt_writer_init(&t->w1, t->rt.table, 1, 8), 0);
+		t->w1_init = true;
+	}
+	urcu_qsbr_thread_online();
+	b = bt_record_get(&t->w1);
+	assert_non_null(b);
+	b->addr = addr;
+	b->scope = 0;
+	b->state = BT_ACTIVE;
+	b->start = start;
+	b->ends = ends;
+	memset(&b->key, 0, sizeof(b->key));
+	b->key.type = DP_KEY_HWADDR;
+	b->key.len = (uint8_t)hw_len;
+	memcpy(b->key.data, hw, hw_len);
+	b->hw_len = (uint8_t)hw_len;
+	memcpy(b->hw, hw, hw_len);
+	assert_int_equal(bt_publish(&t->w1, bt_lookup_addr(t->rt.table, addr), b), 0);
+	urcu_qsbr_thread_offline();
+}
+
+/*
+ * Two workers. The partner's BACKUP for an address we hold no binding of is accepted and
+ * handed to the address's worker (0), decided against "no binding". Before that worker's
+ * turn, a client C of worker 1 takes the address (ACKed by us): the op finds another
+ * writer's record and answers -EAGAIN. The update was decided against nothing; C's live
+ * lease is a new fact and the update must be decided again (time(2): rejected while C's
+ * lease runs). Rerouted as it was, the op became a FREE of C's record on worker 1 (its
+ * expectation taken from the table as it is now), then the BACKUP: C's ACKed lease silently
+ * destroyed, the address in a pool while C uses it.
+ */
+static void test_inbound_not_applied_to_a_record_it_was_not_decided_on(void **state)
+{
+	static const uint8_t hw_a[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x09};
+	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 1, 0};
+	struct t *t = *state;
+	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
+	struct dp_lease_op *op;
+	uint32_t now = wall();
+
+	/* C is worker 1's client; the address is worker 0's (the pools' only slice). */
+	t->rt.n_workers = 2;
+	do {
+		hw_c[6]++;
+		memcpy(kc.data, hw_c, 7);
+	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
+	wait_up(t);
+	partner_bndupd(t, ADDR(109), FO_LEASE_BACKUP, now - 20, now - 10, hw_a, sizeof(hw_a));
+	wait_for(t, &t->sink.n_sub, 1, "the worker op");
+	op = t->sink.sub[0];
+	assert_int_equal(op->state, BT_BACKUP);
+	assert_true(op->expect && op->expect_none);
+	assert_int_equal(t->sink.sub_worker[0], 0);
+
+	/* Client C takes the address on worker 1; worker 0 then finds worker 1's record. */
+	put_binding_w1(t, ADDR(109), now, now + 600, hw_c, sizeof(hw_c));
+	op->result = -EAGAIN;
+	atomic_store(&op->done, 1);
+	for (int i = 0; i < ROUNDS && t->sink.n_sub == 1 && t->n_bndack == 0; i++) {
+		round_once(t);
+	}
+	for (unsigned i = 1; i < t->sink.n_sub; i++) {
+		/* Nothing may touch C's record on the strength of the old decision. */
+		assert_false(t->sink.sub[i]->expect && !t->sink.sub[i]->expect_none &&
+			     t->sink.sub[i]->expect_state == BT_ACTIVE);
+	}
+	assert_int_equal(t->sink.n_sub, 1);
+	assert_int_equal(t->n_bndack, 1);	/* decided again: time(2), C's lease runs */
+	assert_int_equal(t->bndack_addr, ADDR(109));
+	assert_true(t->bndack_reject);
+}
+
+/*
+ * We are the secondary. The primary's EXPIRED (or RELEASED) of its client's lease: once we
+ * ack it, the primary frees the address (fo_run_on_bndack's F_TOFREE) and may give it to
+ * anyone. Stored here as the client's ended lease, our engine gave it back to that client
+ * (its own ended lease: test_engine fo_expired_address_stays_with_its_client) in NORMAL
+ * before the primary's FREE arrived, and, with the link cut just after our ack, for the
+ * whole partition: the address leased by both servers, and the primary's ACTIVE for its
+ * new client then overwrote (secondary accepts) the lease we had ACKed. The address must
+ * be FREE here too: nothing for the worker when we hold no binding of it, a FREE when we do.
+ */
+static void test_primary_expiry_frees_the_address(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x0a};
+	struct t *t = *state;
+	uint32_t now = wall();
+
+	put_binding(t, ADDR(101), BT_ACTIVE, now - 700, now - 100, hw, sizeof(hw));
+	wait_up(t);
+	/* No binding of .100 here: acked at once, nothing stored of the client. */
+	partner_bndupd(t, ADDR(100), FO_LEASE_EXPIRED, now - 700, now - 100, hw, sizeof(hw));
+	wait_decided(t);
+	assert_int_equal(t->sink.n_sub, 0);
+	assert_int_equal(t->n_bndack, 1);
+	assert_false(t->bndack_reject);
+	/* Our ended ACTIVE of .101: time(2) accepts; the worker makes it FREE. */
+	partner_bndupd(t, ADDR(101), FO_LEASE_RELEASED, now - 50, now - 50, hw, sizeof(hw));
+	wait_for(t, &t->sink.n_sub, 1, "the worker op");
+	assert_int_equal(t->sink.sub[0]->addr, ADDR(101));
+	assert_int_equal(t->sink.sub[0]->state, BT_FREE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -937,6 +1052,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_own_forward_step_keeps_lease, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_step_seen_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_inbound_not_applied_to_a_record_it_was_not_decided_on, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

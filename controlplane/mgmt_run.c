@@ -195,9 +195,17 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		return NULL;
 	}
 	if (strcmp(op, "scope-digest") == 0) {
+		const struct dp_relationship *r;
+
 		scope = json_string_value(json_object_get(req, "scope"));
-		snprintf(err, sizeof(err), "no scope \"%.64s\" on the partner", scope);
-		ans = mgmt_scope_digest(cur, scope, hex) == 0 ?
+		r = rel_of_scope(running(m), scope);
+		/* Only a scope shared with the asker: the digest of any other would tell it what
+		 * this server serves and, by trying settings, how. One answer for "none" and "not
+		 * yours", so that it does not learn which scopes exist either. */
+		snprintf(err, sizeof(err), "no scope \"%.64s\" shared with %s on the partner",
+			 scope, peer);
+		ans = r != NULL && r->partner_addr == from &&
+		      mgmt_scope_digest(cur, scope, hex) == 0 ?
 		      json_pack("{s:b,s:s}", "ok", 1, "digest", hex) : refusal(err);
 		json_decref(cur);
 		return ans;

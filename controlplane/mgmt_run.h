@@ -6,7 +6,9 @@
  * Responder. create-relationship and replicate-scope build a new configuration from the
  * running one (cp_config_to_json()) with mgmt_ops, parse it with cp_config_parse() and
  * apply it with cp_apply_config(): all or nothing; the answer is ok (with the scope's new
- * digest) or the refusal with the reason. scope-digest answers the digest.
+ * digest) or the refusal with the reason. scope-digest answers the digest of a scope shared
+ * with the asking partner only (a relationship with it holds the scope); any other name,
+ * existing or not, gets the same refusal.
  *
  * Sender. Every configuration change made through the control socket calls
  * cp_mgmt_config_changed(): the digest of each scope of a relationship whose partner is a

@@ -105,11 +105,17 @@ typedef void (*cp_mgmt_done_fn)(void *arg, bool ok, int undo, const char *err);
  * makes the relationship and its scopes, whole, or refuses and changes nothing. When the
  * request reached it and its answer never came, what it did is unknown: it is told to
  * delete relationship @p rel (queued, as cp_mgmt_queue_change()), so that it never keeps
- * one this server does not have.
+ * one this server does not have. The same holds across a crash of this server: that delete
+ * is written to the queue (durably) BEFORE the request leaves, as the intent, and dropped
+ * once the create is settled (refused, never sent, or made here too after the partner's
+ * "ok"). A server that dies between the partner's "ok" and its own apply restarts without the
+ * relationship and with the intent, which is then delivered (or dropped, should the
+ * relationship be here by then).
  * @param done  called exactly once, from a later cp_mgmt_poll() (or cp_mgmt_stop()).
  * @return 0, or -1 with @p err and @p done never called: not a management partner, a
  *         request to it already in flight, changes for it still queued (a delete of the
- *         same name could follow the create), no memory, no socket.
+ *         same name could follow the create), the intent cannot be queued, no memory, no
+ *         socket.
  */
 _mustcheck_
 int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const char *rel,

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,6 +316,111 @@ static void test_create_refused(void **state)
 	create_then_fail(true);
 }
 
+/* Review 6 (suspected): this server dies between the partner's "ok" to create-relationship
+ * and its own apply of failover-add. It restarts without relationship "r" (never applied
+ * here), and the partner holds "r" and its scopes alone. The child process plays this server
+ * up to the request, the test (the partner) takes the request and SIGKILLs it before any
+ * answer; this server is then started again on the same store: it must tell the partner to
+ * delete "r". */
+static void test_create_crash_before_local_apply(void **state)
+{
+	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512], path[256];
+	uint16_t peer_port, our_port = free_port();
+	int lfd = peer_listen(&peer_port), status;
+	struct fake f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
+	assert_non_null(j);
+	json_object_set_new(json_object_get(j, "server"), "store", json_string(dir));
+	json_object_set_new(json_object_get(j, "server"), "management",
+			    json_pack("{s:s,s:i,s:[{s:s,s:i,s:s}]}", "address", US, "port",
+				      our_port, "partners", "address", PEER, "port", peer_port,
+				      "shared-secret", SECRET));
+	char *text = json_dumps(j, 0);
+	struct dp_config *cfg = cp_config_parse(text, err, sizeof(err));
+
+	free(text);
+	json_decref(j);
+	if (cfg == NULL) {
+		fail_msg("%s", err);
+	}
+	struct dp_snapshot snap = {.cfg = cfg};
+	struct dp_runtime rt = {.snap = &snap};
+	struct cp_mgmt_env env = {.rt = &rt};
+	struct cp_mgmt *m;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* This server: failover-add of "r" with scope "relayed", then serve the channel
+		 * until killed (no cmocka in here: exit codes only). */
+		struct done_state done = {0};
+		json_t *doc;
+
+		if (cp_mgmt_start(&env, &m) != 0) {
+			_exit(2);
+		}
+		doc = cp_config_to_json(cfg);
+		json_object_set_new(doc, "relationships",
+				    json_pack("[{s:s,s:s,s:s,s:s,s:s,s:[s]}]", "name", "r", "role",
+					      "primary", "mode", "hot-standby", "local-address", US,
+					      "partner-address", PEER, "scopes", "relayed"));
+		if (cp_mgmt_create(m, ip(PEER), doc, "r", on_done, &done, err, sizeof(err)) != 0) {
+			_exit(3);
+		}
+		for (uint64_t end = now_ms() + 10000; now_ms() < end && done.calls == 0;) {
+			cp_mgmt_poll(m);
+			usleep(2000);
+		}
+		_exit(4);
+	}
+	/* The partner: it takes the request (and would apply it now); this server dies before
+	 * the answer is read. */
+	int fd = fake_accept(NULL, lfd, 5000);
+	assert_true(fd >= 0);
+	json_t *req = fake_request(NULL, &f, fd);
+	assert_string_equal(json_string_value(json_object_get(req, "op")),
+			    "create-relationship");
+	json_decref(req);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	close(fd);
+	mgmt_session_wipe(&f.s);
+
+	/* Started again on the same store, without "r". */
+	assert_int_equal(cp_mgmt_start(&env, &m), 0);
+	fd = fake_accept(m, lfd, 4000);
+	if (fd < 0) {
+		fail_msg("this server died between the partner's ok to create-relationship and its "
+			 "own apply, and after its restart nothing tells the partner to delete "
+			 "relationship r: the partner keeps it alone");
+	}
+	req = fake_request(m, &f, fd);
+	assert_string_equal(json_string_value(json_object_get(req, "op")),
+			    "delete-relationship");
+	assert_string_equal(json_string_value(json_object_get(req, "name")), "r");
+	fake_send(&f, MGMT_ANSWER, json_pack("{s:b,s:O}", "ok", 1, "id",
+					     json_object_get(req, "id")));
+	json_decref(req);
+	/* Delivered: it leaves the queue, and nothing more is sent. */
+	for (uint64_t end = now_ms() + 500; now_ms() < end;) {
+		cp_mgmt_poll(m);
+		usleep(2000);
+	}
+	close(fd);
+	mgmt_session_wipe(&f.s);
+	assert_int_equal(fake_accept(m, lfd, 1500), -1);
+	cp_mgmt_stop(m);
+	close(lfd);
+	dp_config_free(cfg);
+	snprintf(path, sizeof(path), "%s/mgmt-queue.json", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
 /* A running cp_mgmt on US whose relationship "r" with PEER (secondary, load balance) shares
  * scope "relayed" only; "lab" is this server's alone. */
 struct responder {
@@ -508,6 +615,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_answer_lost),
 		cmocka_unit_test(test_create_refused),
+		cmocka_unit_test(test_create_crash_before_local_apply),
 		cmocka_unit_test(test_scope_remove_foreign),
 		cmocka_unit_test(test_scope_digest_not_shared),
 	};

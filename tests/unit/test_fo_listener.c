@@ -450,9 +450,9 @@ static void test_hub_three_relationships(void **state)
 	b1 = add_link("hub-br1", FO_LINK_SECONDARY, "127.0.0.2");
 	b2 = add_link("hub-br2", FO_LINK_SECONDARY, "127.0.0.3");
 	own = add_link("hub-own", FO_LINK_PRIMARY, "127.0.0.5");
-	/* The links run once first, as in the daemon: a link handed a connection before its
-	 * first poll would date it from time 0 and time its handshake out at once. */
-	round_(-1, 10);
+	/* No link has run yet when the listener hands them their connections (as in the
+	 * daemon, whose loop polls listeners first, for a relationship just started): each
+	 * must take the listener's clocks, not date its handshake from time 0. */
 	f3 = raw_connect("127.0.0.5");
 	f1 = raw_connect("127.0.0.2");
 	f2 = raw_connect("127.0.0.3");
@@ -461,6 +461,7 @@ static void test_hub_three_relationships(void **state)
 	/* The third server (secondary) is connected: the hub's primary link sends CONNECT. */
 	read_msg(f3, buf, sizeof(buf), &m);
 	assert_int_equal(m.type, FO_MSG_CONNECT);
+	assert_true(m.time <= wall_s && m.time + 1 >= wall_s);	/* stamped now, not 1970 */
 	assert_int_equal(m.relationship_name.len, 7);
 	assert_memory_equal(m.relationship_name.ptr, "hub-own", 7);
 	fo_msg_init(&m, FO_MSG_CONNECTACK, wall_s, 0);

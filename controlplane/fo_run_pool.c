@@ -73,7 +73,8 @@ static bool balance_addr(struct cp_fo *f, const struct rel *r, uint64_t i, uint3
 	return dp_scope_in_pool(s, *addr) && dp_scope_find_reservation_addr(s, *addr) == NULL;
 }
 
-/* The balance group of index @p i (address @p addr of the relationship's scope @p k). */
+/* The balance group of address @p addr of the relationship's scope @p k (balance() made
+ * pool_goff). */
 static uint32_t group_of(struct cp_fo *f, const struct rel *r, uint32_t k, uint32_t addr)
 {
 	const struct dp_scope *s = &f->rt->snap->cfg->scopes[r->scopes[k].scope];

@@ -172,6 +172,10 @@ def run(lab, cl):
     lab.wait("B's config-get shows the policy", 15,
              lambda: [p["name"] for p in scope_of(B).get("policies", [])] == ["fc-clients"])
     lab.wait("A says fo is in-sync", 10, lambda: sync_status(A)["status"] == "in-sync")
+    # A balanced the range on its own: half of its 10 addresses are B's (BACKUP).
+    lab.wait("B holds BACKUP addresses of the policy's range", 10,
+             lambda: sum(1 for x in B.leases() if x.get("state") == "backup" and
+                         addr_in(x["ip-address"], POLICY_RANGE)) >= 5)
     mac = policy_mac(cl)
     ack = cl.dora(mac, fotest.B_IP)     # B's hash bucket: B answers
     if not addr_in(ack.yiaddr, POLICY_RANGE):

@@ -674,6 +674,8 @@ static void rel_stop(struct cp_fo *f, struct rel *r, bool removed)
 	fo_link_free(r->link);
 	free(r->scopes);
 	free(r->af);
+	free(r->pool_gpending);
+	free(r->pool_goff);
 	free(r->dirtyq);
 	free(r->tofree);
 	free(r->ugen);
@@ -1132,7 +1134,11 @@ void cp_fo_poll(struct cp_fo *f)
 		fo_run_inq_progress(f, r);
 		fo_run_tofree_progress(f, r);
 		if (r->role == FO_ROLE_PRIMARY && r->st.state == FO_STATE_NORMAL &&
-		    r->pool_pending == 0 && now >= r->last_balance + BALANCE_EVERY) {
+		    r->pool_pending == 0 && (now >= r->last_balance + BALANCE_EVERY ||
+					     fo_run_pool_sig(f, r) != r->pool_sig)) {
+			/* Now and then, and at once when its scopes' policy ranges changed (a
+			 * policy added here or replicated from the partner): each range must
+			 * hold the secondary's share (fo_run_pool.c). */
 			fo_run_pool_balance(f, r);
 			r->last_balance = now;
 		}

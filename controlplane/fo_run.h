@@ -155,6 +155,13 @@ struct rel {
 	struct fo_upd *inq;		/* [IN_MAX] FIFO */
 	uint32_t in_head, in_count;
 	uint32_t pool_pending;		/* POOLREQ being answered: addresses still to give */
+	/* What pool_pending is made of, per balance group (fo_run_pool.c): [n_pool_groups]
+	 * addresses still to give, and [n_scopes + 1] the first group of each scope; valid
+	 * while fo_run_pool_sig() is pool_sig. Owned; freed with the relationship. */
+	uint32_t *pool_gpending;
+	uint32_t *pool_goff;
+	uint32_t n_pool_groups;
+	uint64_t pool_sig;		/* fo_run_pool_sig() at the last balance */
 	uint64_t last_balance;		/* primary: last pool_balance(), unix seconds */
 	uint64_t pool_cursor;		/* pool_progress() goes on from here */
 
@@ -259,4 +266,7 @@ int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
 /* fo_run_pool.c: pool balancing. */
 void fo_run_tofree_progress(struct cp_fo *f, struct rel *r);
 void fo_run_pool_balance(struct cp_fo *f, struct rel *r);
+/* A hash of the policy ranges of @p r's scopes (its balance groups): a change asks for a new
+ * balance. */
+uint64_t fo_run_pool_sig(struct cp_fo *f, const struct rel *r);
 void fo_run_pool_progress(struct cp_fo *f, struct rel *r);

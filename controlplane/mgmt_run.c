@@ -195,9 +195,17 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 		return NULL;
 	}
 	if (strcmp(op, "scope-digest") == 0) {
+		const struct dp_relationship *r;
+
 		scope = json_string_value(json_object_get(req, "scope"));
-		snprintf(err, sizeof(err), "no scope \"%.64s\" on the partner", scope);
-		ans = mgmt_scope_digest(cur, scope, hex) == 0 ?
+		r = rel_of_scope(running(m), scope);
+		/* Only a scope shared with the asker: the digest of any other would tell it what
+		 * this server serves and, by trying settings, how. One answer for "none" and "not
+		 * yours", so that it does not learn which scopes exist either. */
+		snprintf(err, sizeof(err), "no scope \"%.64s\" shared with %s on the partner",
+			 scope, peer);
+		ans = r != NULL && r->partner_addr == from &&
+		      mgmt_scope_digest(cur, scope, hex) == 0 ?
 		      json_pack("{s:b,s:s}", "ok", 1, "digest", hex) : refusal(err);
 		json_decref(cur);
 		return ans;
@@ -314,6 +322,25 @@ static void compare_digest(struct cp_mgmt *m, const char *scope, const char *the
 	}
 }
 
+/* The create of @p rel towards @p addr is settled: its intent (the delete-relationship queued
+ * before the request left, cp_mgmt_create()) goes. */
+static void intent_drop(struct cp_mgmt *m, const char *rel, uint32_t addr)
+{
+	struct mgmt_qentry e;
+
+	for (size_t i = 0; mgmt_queue_at(m->q, i, &e) == 0; i++) {
+		if (strcmp(e.op, "delete-relationship") == 0 && e.partner == addr &&
+		    strcmp(e.relationship, rel) == 0) {
+			if (mgmt_queue_ack(m->q, e.seq) != 0) {
+				cp_log(CP_LOG_ERR, "mgmt: cannot update the queue: the partner %s "
+				       "will be told to delete relationship %s", lw_ip4_fmt(addr).s,
+				       rel);
+			}
+			return;
+		}
+	}
+}
+
 static void answer_cb(void *arg, uint32_t addr, const json_t *ans, bool sent, const char *err)
 {
 	struct cp_mgmt *m = arg;
@@ -334,6 +361,10 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, bool sent, co
 		int undo = 0;
 
 		p->done = NULL;
+		if (!ok && !(ans == NULL && sent)) {
+			/* Refused, or never sent: the partner holds nothing. */
+			intent_drop(m, p->rel, addr);
+		}
 		if (ans == NULL && sent) {
 			/* It may have made it: undo it there, in order with what follows. */
 			char qerr[256];
@@ -349,6 +380,15 @@ static void answer_cb(void *arg, uint32_t addr, const json_t *ans, bool sent, co
 			       "undo=%s", lw_ip4_fmt(addr).s, p->rel, q > 0 ? "queued" : "failed");
 		}
 		done(p->done_arg, ok, undo, ok ? NULL : why != NULL ? why : "no reason given");
+		if (ok) {
+			/* done() made it here too, or could not: then the intent is the undo
+			 * (fo_add_local()'s delete-relationship coalesces with it). */
+			const struct dp_relationship *r = rel_by_name(running(m), p->rel);
+
+			if (r != NULL && r->partner_addr == addr) {
+				intent_drop(m, p->rel, addr);
+			}
+		}
 		return;
 	}
 	if (ans == NULL) {
@@ -739,6 +779,20 @@ int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const ch
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/*
+	 * The intent, durable before the request leaves: a delete-relationship of @p rel for the
+	 * partner, dropped once the create is settled (refused, or made here too). Should this
+	 * server die between the partner's "ok" and its own apply, it restarts without the
+	 * relationship and with this entry, which tells the partner to delete what it made
+	 * (entry_request() drops it instead if the relationship is here by then).
+	 */
+	rc = mgmt_queue_push_to(m->q, rel, MGMT_QUEUE_REL, "delete-relationship", addr, NULL);
+	if (rc != 0) {
+		json_decref(req);
+		snprintf(err, errlen, "cannot record the request in the management queue: %s "
+			 "(nothing sent)", strerror(-rc));
+		return -1;
+	}
 	p->what = IF_CREATE;
 	p->done = done;
 	p->done_arg = arg;
@@ -748,6 +802,7 @@ int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const ch
 	if (rc != 0) {
 		p->what = IF_NONE;
 		p->done = NULL;
+		intent_drop(m, rel, addr);
 		snprintf(err, errlen, "cannot reach the partner %s: %s", lw_ip4_fmt(addr).s,
 			 strerror(-rc));
 		return -1;

@@ -6,7 +6,9 @@
  * Responder. create-relationship and replicate-scope build a new configuration from the
  * running one (cp_config_to_json()) with mgmt_ops, parse it with cp_config_parse() and
  * apply it with cp_apply_config(): all or nothing; the answer is ok (with the scope's new
- * digest) or the refusal with the reason. scope-digest answers the digest.
+ * digest) or the refusal with the reason. scope-digest answers the digest of a scope shared
+ * with the asking partner only (a relationship with it holds the scope); any other name,
+ * existing or not, gets the same refusal.
  *
  * Sender. Every configuration change made through the control socket calls
  * cp_mgmt_config_changed(): the digest of each scope of a relationship whose partner is a
@@ -103,11 +105,17 @@ typedef void (*cp_mgmt_done_fn)(void *arg, bool ok, int undo, const char *err);
  * makes the relationship and its scopes, whole, or refuses and changes nothing. When the
  * request reached it and its answer never came, what it did is unknown: it is told to
  * delete relationship @p rel (queued, as cp_mgmt_queue_change()), so that it never keeps
- * one this server does not have.
+ * one this server does not have. The same holds across a crash of this server: that delete
+ * is written to the queue (durably) BEFORE the request leaves, as the intent, and dropped
+ * once the create is settled (refused, never sent, or made here too after the partner's
+ * "ok"). A server that dies between the partner's "ok" and its own apply restarts without the
+ * relationship and with the intent, which is then delivered (or dropped, should the
+ * relationship be here by then).
  * @param done  called exactly once, from a later cp_mgmt_poll() (or cp_mgmt_stop()).
  * @return 0, or -1 with @p err and @p done never called: not a management partner, a
  *         request to it already in flight, changes for it still queued (a delete of the
- *         same name could follow the create), no memory, no socket.
+ *         same name could follow the create), the intent cannot be queued, no memory, no
+ *         socket.
  */
 _mustcheck_
 int cp_mgmt_create(struct cp_mgmt *m, uint32_t addr, const json_t *doc, const char *rel,

@@ -1199,12 +1199,19 @@ const struct fo_link_stats *fo_link_stats(const struct fo_link *l)
 	return &l->st;
 }
 
-int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len)
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len, uint64_t now_ms,
+		  uint32_t wall_s)
 {
 	struct conn *c;
 
 	if (len > RBUF_LEN || (len > 0 && buf == NULL)) {
 		return -EINVAL;
+	}
+	if (now_ms > l->now) {
+		l->now = now_ms;
+	}
+	if (wall_s > l->wall) {
+		l->wall = wall_s;
 	}
 	c = conn_slot(l);
 	if (c == NULL || (l->role == FO_LINK_PRIMARY && l->up >= 0)) {

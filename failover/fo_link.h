@@ -336,12 +336,18 @@ bool fo_link_is_up(const struct fo_link *l);
  *             else from the socket (answer CONNECTACK, or a reject as for an own accept);
  *             NULL when @p len is 0.
  * @param len  at most 2 * FO_MSG_MAX_LEN.
+ * @param now_ms, wall_s  the caller's clocks, as fo_link_poll() takes them: a link not
+ *             polled yet (a relationship just started, handed a connection by the listener
+ *             polled before it) would otherwise date the connection from time 0, time its
+ *             handshake out at its first poll and send a CONNECT stamped 1970. An earlier
+ *             time than the link's own is ignored.
  * @return 0; -EBUSY when a primary's link is up or no connection slot is free (the caller
  *         closes @p fd); -EINVAL for @p len too large.
  * @note Control thread. A primary sends its CONNECT on it at once, as on its own accept.
  */
 __attribute__((warn_unused_result))
-int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len);
+int fo_link_adopt(struct fo_link *l, int fd, const uint8_t *buf, size_t len, uint64_t now_ms,
+		  uint32_t wall_s);
 
 /** @return the relationship name of @p l (NUL-terminated, owned by @p l). */
 const char *fo_link_name(const struct fo_link *l);

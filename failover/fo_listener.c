@@ -272,7 +272,7 @@ static void on_connect(struct fo_listener *ls, struct evq *q, struct pend *p,
 		reject(ls, p, m, FO_RR_INVALID_PARTNER, "both servers are primary");
 		return;
 	}
-	if (fo_link_adopt(named, p->fd, p->buf, len) != 0) {
+	if (fo_link_adopt(named, p->fd, p->buf, len, ls->now, ls->wall) != 0) {
 		ls->st.refused_busy++;
 		refused(q, p->from, 0, m, "CONNECT from %s for relationship %s: no free "
 			"connection", from, fo_link_name(named));
@@ -415,7 +415,8 @@ static void do_accept(struct fo_listener *ls, struct evq *q)
 			 * nothing, the primary speaks first (D12 §8.2). */
 			for (int i = 0; i < ls->n_links && !handed; i++) {
 				if (is_partner(ls->links[i], sa.sin_addr) &&
-				    fo_link_adopt(ls->links[i], fd, NULL, 0) == 0) {
+				    fo_link_adopt(ls->links[i], fd, NULL, 0, ls->now,
+						  ls->wall) == 0) {
 					handed = true;
 				}
 			}

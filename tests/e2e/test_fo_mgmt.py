@@ -8,7 +8,9 @@ The fotest lab with partner="lw" in namespaces lwt-fm-l/-i/-c: A (primary) and B
 share scope "fo"; server.management on each lists the other (the failover link's kernel
 addresses, 198.18.9.1/.2) with the same secret.
   1. a reservation added on A reaches B on its own (B's config-get shows it); A's
-     failover-sync-status says in-sync;
+     failover-sync-status says in-sync; a scope policy added on A reaches B and is in force
+     there: a client of B's hash bucket that matches it gets an address of the policy's
+     range and its domain name from B (issue 14);
   2. B stopped; a second reservation added on A is pending; B started again: it reaches B;
   3. B restarted from a diverged file (other lease time, no reservations): B reports drift
      after its digest comparison; `failover replicate --scope fo` on A overwrites B, both
@@ -116,6 +118,24 @@ def peer_try(src, secret):
     return r.stdout.strip()
 
 
+POLICY_RANGE = ("198.18.8.190", "198.18.8.199")
+
+
+def addr_in(addr, rng):
+    def n(a):
+        return int.from_bytes(bytes(int(x) for x in a.split(".")), "big")
+    return n(rng[0]) <= n(addr) <= n(rng[1])
+
+
+def policy_mac(cl):
+    """A MAC matching policy fc-clients (02:fc:*) in the secondary's (B's) hash bucket."""
+    for i in range(1, 65536):
+        mac = "02:fc:%02x:00:%02x:%02x" % (os.getpid() & 255, i >> 8, i & 255)
+        if cl.lbhash.bucket(bytes.fromhex(mac.replace(":", ""))) >= 128:
+            return mac
+    fail("no MAC in B's bucket")
+
+
 def client_round(lab, cl):
     cl.dora_any(cl.mac_for(primary_bucket=True))
     check_no_double(lab)
@@ -142,6 +162,27 @@ def run(lab, cl):
     lab.wait("B's config-get shows the reservation", 15, lambda: reserved(B, "198.18.8.50"))
     lab.wait("A says fo is in-sync", 10, lambda: sync_status(A)["status"] == "in-sync")
     client_round(lab, cl)
+
+    log("=== 1b. a policy added on A is in force on B (issue 14) ===")
+    a = A.ctl_cmd("policy-add", {"scope": "fo", "policy": {
+        "name": "fc-clients", "conditions": [{"type": "mac-address", "values": ["02:fc:*"]}],
+        "ranges": [POLICY_RANGE[0] + " - " + POLICY_RANGE[1]],
+        "options": {"domain-name": "policy.test"}}})
+    check("A policy-add", a.get("result"), 0)
+    lab.wait("B's config-get shows the policy", 15,
+             lambda: [p["name"] for p in scope_of(B).get("policies", [])] == ["fc-clients"])
+    lab.wait("A says fo is in-sync", 10, lambda: sync_status(A)["status"] == "in-sync")
+    # A balanced the range on its own: half of its 10 addresses are B's (BACKUP).
+    lab.wait("B holds BACKUP addresses of the policy's range", 10,
+             lambda: sum(1 for x in B.leases() if x.get("state") == "backup" and
+                         addr_in(x["ip-address"], POLICY_RANGE)) >= 5)
+    mac = policy_mac(cl)
+    ack = cl.dora(mac, fotest.B_IP)     # B's hash bucket: B answers
+    if not addr_in(ack.yiaddr, POLICY_RANGE):
+        fail("B gave %s to a client of policy fc-clients: not in %s - %s" %
+             ((ack.yiaddr,) + POLICY_RANGE))
+    check("domain name B gave the policy's client", ack.opts.get(15), b"policy.test")
+    check_no_double(lab)
 
     log("=== 2. a change made while B is down reaches it when it returns ===")
     B.stop()

@@ -332,7 +332,7 @@ static void connect_peer(struct env *v)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0) {
 		return;
 	}
-	if (fo_link_adopt(v->link, sv[0], NULL, 0) != 0) {
+	if (fo_link_adopt(v->link, sv[0], NULL, 0, v->now_ms, v->wall) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return;

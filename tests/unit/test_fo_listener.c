@@ -434,6 +434,72 @@ static void test_primary_stimulus(void **state)
 	close(fd);
 }
 
+/* Seed 003's hub (issue 12 item 4), the three relationships on one listener at once: the hub
+ * is the hot-standby secondary of two branch primaries (.2, .3), which connect to it, and the
+ * primary of a load-balance relationship for its own subnet with a third server (.5), whose
+ * stimulus connection gets the hub's CONNECT and whose CONNECTACK brings that link up. Each
+ * connection reaches its own link, none the others'. */
+static void test_hub_three_relationships(void **state)
+{
+	struct side *b1, *b2, *own;
+	uint8_t buf[FO_MSG_MAX_LEN];
+	struct fo_msg m;
+	int f1, f2, f3, n;
+
+	(void)state;
+	b1 = add_link("hub-br1", FO_LINK_SECONDARY, "127.0.0.2");
+	b2 = add_link("hub-br2", FO_LINK_SECONDARY, "127.0.0.3");
+	own = add_link("hub-own", FO_LINK_PRIMARY, "127.0.0.5");
+	/* No link has run yet when the listener hands them their connections (as in the
+	 * daemon, whose loop polls listeners first, for a relationship just started): each
+	 * must take the listener's clocks, not date its handshake from time 0. */
+	f3 = raw_connect("127.0.0.5");
+	f1 = raw_connect("127.0.0.2");
+	f2 = raw_connect("127.0.0.3");
+	send_connect(f2, "hub-br2");
+	send_connect(f1, "hub-br1");
+	/* The third server (secondary) is connected: the hub's primary link sends CONNECT. */
+	read_msg(f3, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECT);
+	assert_true(m.time <= wall_s && m.time + 1 >= wall_s);	/* stamped now, not 1970 */
+	assert_int_equal(m.relationship_name.len, 7);
+	assert_memory_equal(m.relationship_name.ptr, "hub-own", 7);
+	fo_msg_init(&m, FO_MSG_CONNECTACK, wall_s, 0);
+	m.relationship_name = (struct fo_bytes){ (const uint8_t *)"hub-own", 7 };
+	m.max_unacked = 10;
+	m.receive_timer = 15;
+	m.protocol_version = 1;
+	m.present |= FO_BIT(FO_OPT_RELATIONSHIP_NAME) | FO_BIT(FO_OPT_MAX_UNACKED) |
+		     FO_BIT(FO_OPT_RECEIVE_TIMER) | FO_BIT(FO_OPT_PROTOCOL_VERSION);
+	n = fo_msg_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(send(f3, buf, (size_t)n, 0), n);
+	WAIT(b1->n_up == 1 && b2->n_up == 1 && own->n_up == 1, -1);
+	read_msg(f1, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	assert_memory_equal(m.relationship_name.ptr, "hub-br1", 7);
+	read_msg(f2, buf, sizeof(buf), &m);
+	assert_int_equal(m.type, FO_MSG_CONNECTACK);
+	assert_false(fo_msg_has(&m, FO_OPT_REJECT_REASON));
+	assert_memory_equal(m.relationship_name.ptr, "hub-br2", 7);
+	/* A CONTACT from each partner reaches its own link only. */
+	fo_msg_init(&m, FO_MSG_CONTACT, wall_s, 1);
+	assert_int_equal(fo_msg_encode(&m, buf, sizeof(buf)), FO_MSG_HDR_LEN);
+	assert_int_equal(send(f3, buf, FO_MSG_HDR_LEN, 0), FO_MSG_HDR_LEN);
+	WAIT(own->n_msg == 1, -1);
+	assert_int_equal(b1->n_msg + b2->n_msg, 0);
+	assert_int_equal(send(f2, buf, FO_MSG_HDR_LEN, 0), FO_MSG_HDR_LEN);
+	WAIT(b2->n_msg == 1, -1);
+	assert_int_equal(b1->n_msg, 0);
+	assert_int_equal(fo_listener_stats(g_ls)->handed, 3);
+	assert_int_equal(b1->n_rej + b2->n_rej + own->n_rej, 0);
+	assert_true(fo_link_is_up(b1->l) && fo_link_is_up(b2->l) && fo_link_is_up(own->l));
+	close(f1);
+	close(f2);
+	close(f3);
+}
+
 /* Registration: names are unique per listener; a shared link binds no socket of its own. */
 static void test_register(void **state)
 {
@@ -477,6 +543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_connect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_primary_stimulus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hub_three_relationships, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 	};
 

@@ -276,6 +276,87 @@ static void test_replicate_and_drift(void **state)
 	json_decref(b);
 }
 
+/* Issue 14 item 8: a scope's policies are scope settings. A policy added on A changes the
+ * scope's digest (drift is seen), is in the settings create-relationship and replicate-scope
+ * carry, and is in force in the configuration B parses from them. Server-level policies are
+ * not: each server keeps its own (doc/failover.md, "What replicates"). */
+static void test_policy_replicated(void **state)
+{
+	json_t *a, *b;
+	char err[512], da[MGMT_DIGEST_HEX], db[MGMT_DIGEST_HEX];
+
+	(void)state;
+	make_pair(&a, &b);
+	json_t *req = mgmt_create_body(a, "a-b");
+	json_t *b2 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+	assert_non_null(b2);
+	json_decref(req);
+
+	json_t *sa = find(json_object_get(a, "scopes"), "relayed");
+	json_object_set_new(sa, "policies",
+			    json_pack("[{s:s,s:[{s:s,s:[s]}],s:[s],s:i,s:{s:s}}]", "name", "phones",
+				      "conditions", "type", "vendor-class", "values", "phone*",
+				      "ranges", "198.19.1.10 - 198.19.1.20", "lease-time", 300,
+				      "options", "domain-name", "phones.test"));
+	/* A server-level policy on A is not part of the scope. */
+	json_object_set_new(json_object_get(a, "server"), "policies",
+			    json_pack("[{s:s,s:b}]", "name", "deny-all", "deny", 1));
+	assert_int_equal(mgmt_scope_digest(a, "relayed", da), 0);
+	assert_int_equal(mgmt_scope_digest(b2, "relayed", db), 0);
+	assert_string_not_equal(da, db);
+
+	/* replicate-scope: B then holds the policy, in force in its parsed configuration. */
+	json_t *settings = mgmt_scope_settings(a, "relayed");
+	assert_non_null(settings);
+	json_t *b3 = mgmt_apply_replicate(b2, settings, A_ADDR, err, sizeof(err));
+	if (b3 == NULL) {
+		fail_msg("%s", err);
+	}
+	json_decref(settings);
+	assert_int_equal(mgmt_scope_digest(b3, "relayed", db), 0);
+	assert_string_equal(da, db);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b3, "server"),
+							 "policies")), 0);
+	char *text = json_dumps(b3, 0);
+	struct dp_config *c = cp_config_parse(text, err, sizeof(err));
+
+	free(text);
+	if (c == NULL) {
+		fail_msg("%s", err);
+	}
+	const struct dp_scope *sc = NULL;
+
+	for (uint32_t i = 0; i < c->n_scopes; i++) {
+		if (strcmp(c->scopes[i].name, "relayed") == 0) {
+			sc = &c->scopes[i];
+		}
+	}
+	assert_non_null(sc);
+	assert_int_equal(sc->n_policies, 1);
+	assert_string_equal(sc->policies[0].name, "phones");
+	assert_int_equal(sc->policies[0].lease_time, 300);
+	dp_config_free(c);
+
+	/* create-relationship carries it too (a scope made on the partner with its policies). */
+	req = mgmt_create_body(a, "a-b");
+	assert_non_null(req);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(req,
+							"scopes"), 0), "policies")), 1);
+	json_t *b4 = mgmt_apply_create(b, req, A_ADDR, err, sizeof(err));
+
+	if (b4 == NULL) {
+		fail_msg("%s", err);
+	}
+	assert_int_equal(mgmt_scope_digest(b4, "relayed", db), 0);
+	assert_string_equal(da, db);
+	json_decref(b4);
+	json_decref(req);
+	json_decref(b3);
+	json_decref(b2);
+	json_decref(a);
+	json_decref(b);
+}
+
 /* Review 6: create-relationship names its scopes twice, in the relationship's "scopes" list
  * and in the "scopes" settings array. A scope named only in the list, that exists here as a
  * scope of this server alone, must be refused as "already exists" like one in the array: it
@@ -410,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create),
 		cmocka_unit_test(test_replicate_and_drift),
+		cmocka_unit_test(test_policy_replicated),
 		cmocka_unit_test(test_later_changes),
 		cmocka_unit_test(test_create_scope_named_only_in_list),
 		cmocka_unit_test(test_set_keeps_addresses),

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,26 +316,136 @@ static void test_create_refused(void **state)
 	create_then_fail(true);
 }
 
-/* Review 6: the responder (request_cb) deletes the scope a scope-remove names once the
- * relationship lets it go ("second step", as Windows). It did so even when the scope was never
- * in that relationship: a partner could delete any scope this server serves alone. The test
- * plays the initiator, from the partner's address, against a running cp_mgmt whose
- * relationship "r" with it shares "relayed" only; it asks to remove "lab". */
-static void test_scope_remove_foreign(void **state)
+/* Review 6 (suspected): this server dies between the partner's "ok" to create-relationship
+ * and its own apply of failover-add. It restarts without relationship "r" (never applied
+ * here), and the partner holds "r" and its scopes alone. The child process plays this server
+ * up to the request, the test (the partner) takes the request and SIGKILLs it before any
+ * answer; this server is then started again on the same store: it must tell the partner to
+ * delete "r". */
+static void test_create_crash_before_local_apply(void **state)
 {
-	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512];
-	uint16_t our_port = free_port();
+	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512], path[256];
+	uint16_t peer_port, our_port = free_port();
+	int lfd = peer_listen(&peer_port), status;
 	struct fake f;
-	uint8_t type;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	urcu_qsbr_register_thread();
 	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
 	assert_non_null(j);
 	json_object_set_new(json_object_get(j, "server"), "store", json_string(dir));
 	json_object_set_new(json_object_get(j, "server"), "management",
-			    json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "address", US, "port", our_port,
+			    json_pack("{s:s,s:i,s:[{s:s,s:i,s:s}]}", "address", US, "port",
+				      our_port, "partners", "address", PEER, "port", peer_port,
+				      "shared-secret", SECRET));
+	char *text = json_dumps(j, 0);
+	struct dp_config *cfg = cp_config_parse(text, err, sizeof(err));
+
+	free(text);
+	json_decref(j);
+	if (cfg == NULL) {
+		fail_msg("%s", err);
+	}
+	struct dp_snapshot snap = {.cfg = cfg};
+	struct dp_runtime rt = {.snap = &snap};
+	struct cp_mgmt_env env = {.rt = &rt};
+	struct cp_mgmt *m;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* This server: failover-add of "r" with scope "relayed", then serve the channel
+		 * until killed (no cmocka in here: exit codes only). */
+		struct done_state done = {0};
+		json_t *doc;
+
+		if (cp_mgmt_start(&env, &m) != 0) {
+			_exit(2);
+		}
+		doc = cp_config_to_json(cfg);
+		json_object_set_new(doc, "relationships",
+				    json_pack("[{s:s,s:s,s:s,s:s,s:s,s:[s]}]", "name", "r", "role",
+					      "primary", "mode", "hot-standby", "local-address", US,
+					      "partner-address", PEER, "scopes", "relayed"));
+		if (cp_mgmt_create(m, ip(PEER), doc, "r", on_done, &done, err, sizeof(err)) != 0) {
+			_exit(3);
+		}
+		for (uint64_t end = now_ms() + 10000; now_ms() < end && done.calls == 0;) {
+			cp_mgmt_poll(m);
+			usleep(2000);
+		}
+		_exit(4);
+	}
+	/* The partner: it takes the request (and would apply it now); this server dies before
+	 * the answer is read. */
+	int fd = fake_accept(NULL, lfd, 5000);
+	assert_true(fd >= 0);
+	json_t *req = fake_request(NULL, &f, fd);
+	assert_string_equal(json_string_value(json_object_get(req, "op")),
+			    "create-relationship");
+	json_decref(req);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	close(fd);
+	mgmt_session_wipe(&f.s);
+
+	/* Started again on the same store, without "r". */
+	assert_int_equal(cp_mgmt_start(&env, &m), 0);
+	fd = fake_accept(m, lfd, 4000);
+	if (fd < 0) {
+		fail_msg("this server died between the partner's ok to create-relationship and its "
+			 "own apply, and after its restart nothing tells the partner to delete "
+			 "relationship r: the partner keeps it alone");
+	}
+	req = fake_request(m, &f, fd);
+	assert_string_equal(json_string_value(json_object_get(req, "op")),
+			    "delete-relationship");
+	assert_string_equal(json_string_value(json_object_get(req, "name")), "r");
+	fake_send(&f, MGMT_ANSWER, json_pack("{s:b,s:O}", "ok", 1, "id",
+					     json_object_get(req, "id")));
+	json_decref(req);
+	/* Delivered: it leaves the queue, and nothing more is sent. */
+	for (uint64_t end = now_ms() + 500; now_ms() < end;) {
+		cp_mgmt_poll(m);
+		usleep(2000);
+	}
+	close(fd);
+	mgmt_session_wipe(&f.s);
+	assert_int_equal(fake_accept(m, lfd, 1500), -1);
+	cp_mgmt_stop(m);
+	close(lfd);
+	dp_config_free(cfg);
+	snprintf(path, sizeof(path), "%s/mgmt-queue.json", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+/* A running cp_mgmt on US whose relationship "r" with PEER (secondary, load balance) shares
+ * scope "relayed" only; "lab" is this server's alone. */
+struct responder {
+	char dir[32];
+	uint16_t port;
+	struct dp_runtime rt;
+	struct cp_persist persist;
+	struct cp_apply apply;
+	struct cp_mgmt *m;
+};
+
+static void responder_start(struct responder *t)
+{
+	char err[512];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/lw-test-mgmt-run-XXXXXX");
+	t->port = free_port();
+	assert_non_null(mkdtemp(t->dir));
+	urcu_qsbr_register_thread();
+	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
+	assert_non_null(j);
+	json_object_set_new(json_object_get(j, "server"), "store", json_string(t->dir));
+	json_object_set_new(json_object_get(j, "server"), "management",
+			    json_pack("{s:s,s:i,s:[{s:s,s:s}]}", "address", US, "port", t->port,
 				      "partners", "address", PEER, "shared-secret", SECRET));
 	/* "relayed" first: deleting "lab" then moves no shared scope (which needs a restart
 	 * without a follower), so only the deletion itself is tested. */
@@ -362,34 +474,55 @@ static void test_scope_remove_foreign(void **state)
 	if (cfg == NULL) {
 		fail_msg("%s", err);
 	}
-	struct dp_runtime rt = {.n_workers = 1};
-	struct cp_persist persist = {0};
-	struct cp_apply apply = {.rt = &rt, .persist = &persist};
-
-	rt.snap = calloc(1, sizeof(*rt.snap));
-	assert_non_null(rt.snap);
-	rt.snap->cfg = cfg;
-	rt.snap->pools = dp_pools_new(cfg, rt.n_workers);
-	assert_non_null(rt.snap->pools);
-	rt.workers = aligned_alloc(64, 64 * ((sizeof(*rt.workers) + 63) / 64));
-	assert_non_null(rt.workers);
-	memset(rt.workers, 0, sizeof(*rt.workers));
-	rt.table = bt_table_new(dp_config_capacity(cfg));
-	assert_non_null(rt.table);
+	t->rt.n_workers = 1;
+	t->apply = (struct cp_apply){.rt = &t->rt, .persist = &t->persist};
+	t->rt.snap = calloc(1, sizeof(*t->rt.snap));
+	assert_non_null(t->rt.snap);
+	t->rt.snap->cfg = cfg;
+	t->rt.snap->pools = dp_pools_new(cfg, t->rt.n_workers);
+	assert_non_null(t->rt.snap->pools);
+	t->rt.workers = aligned_alloc(64, 64 * ((sizeof(*t->rt.workers) + 63) / 64));
+	assert_non_null(t->rt.workers);
+	memset(t->rt.workers, 0, sizeof(*t->rt.workers));
+	t->rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(t->rt.table);
 	urcu_qsbr_thread_offline();
 
-	struct cp_mgmt_env env = {.rt = &rt, .apply = &apply};
-	struct cp_mgmt *m;
+	struct cp_mgmt_env env = {.rt = &t->rt, .apply = &t->apply};
 
-	assert_int_equal(cp_mgmt_start(&env, &m), 0);
+	assert_int_equal(cp_mgmt_start(&env, &t->m), 0);
+}
 
-	/* The partner connects from its own address. */
-	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(PEER))};
-	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(our_port),
+static void responder_stop(struct responder *t)
+{
+	char path[256];
+
+	cp_mgmt_stop(t->m);
+	cp_apply_deinit(&t->apply);
+	urcu_qsbr_thread_online();
+	dp_snapshot_free(t->rt.snap);
+	bt_table_free(t->rt.table);
+	free(t->rt.workers);
+	urcu_qsbr_unregister_thread();
+	snprintf(path, sizeof(path), "%s/mgmt-queue.json", t->dir);
+	(void)unlink(path);
+	(void)rmdir(t->dir);
+}
+
+/* Play the initiator from the partner's address @p from: connect, handshake, send request
+ * @p req (consumed, "id" 1 added) and return the ANSWER's body (the caller's). */
+static json_t *ask(struct responder *t, const char *from, json_t *req)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(from))};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(t->port),
 				  .sin_addr.s_addr = htonl(ip(US))};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	static uint8_t calls;
 	uint8_t nonce[MGMT_NONCE_LEN] = {1, 2, 3, 4};
+	struct fake f;
+	uint8_t type;
 
+	nonce[15] = ++calls;	/* a fresh HELLO each time: the same nonce is a replay */
 	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
 	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
@@ -397,42 +530,84 @@ static void test_scope_remove_foreign(void **state)
 	f.fd = fd;
 	mgmt_session_init(&f.s, true, SECRET, strlen(SECRET), nonce);
 	fake_send(&f, MGMT_HELLO, mgmt_hello_new(&f.s, NULL));
-	json_t *b = fake_recv(m, &f, &type);
+	json_t *b = fake_recv(t->m, &f, &type);
 
 	assert_non_null(b);
 	assert_int_equal(type, MGMT_WELCOME);
 	json_decref(b);
-	fake_send(&f, MGMT_REQUEST, json_pack("{s:s,s:i,s:s,s:s}", "op", "scope-remove", "id", 1,
-					      "name", "r", "scope", "lab"));
-	b = fake_recv(m, &f, &type);
+	json_object_set_new(req, "id", json_integer(1));
+	fake_send(&f, MGMT_REQUEST, req);
+	b = fake_recv(t->m, &f, &type);
 	assert_non_null(b);
 	assert_int_equal(type, MGMT_ANSWER);
-	json_decref(b);
 	close(fd);
 	mgmt_session_wipe(&f.s);
+	return b;
+}
+
+/* Review 6: the responder (request_cb) deletes the scope a scope-remove names once the
+ * relationship lets it go ("second step", as Windows). It did so even when the scope was never
+ * in that relationship: a partner could delete any scope this server serves alone. The test
+ * plays the initiator, from the partner's address, against a running cp_mgmt whose
+ * relationship "r" with it shares "relayed" only; it asks to remove "lab". */
+static void test_scope_remove_foreign(void **state)
+{
+	struct responder t;
+
+	(void)state;
+	responder_start(&t);
+	json_decref(ask(&t, PEER, json_pack("{s:s,s:s,s:s}", "op", "scope-remove", "name", "r",
+					    "scope", "lab")));
 
 	bool has_lab = false;
-	const struct dp_config *c = rt.snap->cfg;
+	const struct dp_config *c = t.rt.snap->cfg;
 
 	for (uint32_t i = 0; i < c->n_scopes; i++) {
 		has_lab |= strcmp(c->scopes[i].name, "lab") == 0;
 	}
-	cp_mgmt_stop(m);
-	cp_apply_deinit(&apply);
-	urcu_qsbr_thread_online();
-	dp_snapshot_free(rt.snap);
-	bt_table_free(rt.table);
-	free(rt.workers);
-	urcu_qsbr_unregister_thread();
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/mgmt-queue.json", dir);
-	(void)unlink(path);
-	(void)rmdir(dir);
+	responder_stop(&t);
 	if (!has_lab) {
 		fail_msg("a scope-remove of \"lab\", never in relationship r, deleted this server's "
 			 "own scope lab");
 	}
+}
+
+/* Review 6: scope-digest answered for any scope name, so a management partner learnt the
+ * digest of scopes it does not share (and, by trying settings, what they hold). It answers
+ * for "relayed" (shared with PEER) and refuses "lab" (ours alone) and an unknown name with
+ * the same words. */
+static void test_scope_digest_not_shared(void **state)
+{
+	struct responder t;
+	json_t *a;
+
+	(void)state;
+	responder_start(&t);
+	a = ask(&t, PEER, json_pack("{s:s,s:s}", "op", "scope-digest", "scope", "relayed"));
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	assert_int_equal(strlen(json_string_value(json_object_get(a, "digest"))), 64);
+	json_decref(a);
+
+	json_t *lab = ask(&t, PEER, json_pack("{s:s,s:s}", "op", "scope-digest", "scope", "lab"));
+	json_t *none = ask(&t, PEER, json_pack("{s:s,s:s}", "op", "scope-digest", "scope", "zz"));
+	bool leaked = !json_is_false(json_object_get(lab, "ok")) ||
+		      json_object_get(lab, "digest") != NULL;
+	const char *e1 = json_string_value(json_object_get(lab, "error"));
+	const char *e2 = json_string_value(json_object_get(none, "error"));
+	/* The same words but for the name: "... \"lab\" ..." and "... \"zz\" ...". */
+	const char *t1 = e1 != NULL ? strstr(e1, "\"lab\"") : NULL;
+	const char *t2 = e2 != NULL ? strstr(e2, "\"zz\"") : NULL;
+	bool same = t1 != NULL && t2 != NULL && t1 - e1 == t2 - e2 &&
+		    strncmp(e1, e2, (size_t)(t1 - e1)) == 0 && strcmp(t1 + 5, t2 + 4) == 0;
+
+	json_decref(lab);
+	json_decref(none);
+	responder_stop(&t);
+	if (leaked) {
+		fail_msg("scope-digest answered for scope lab, which is not shared with the asking "
+			 "partner");
+	}
+	assert_true(same);
 }
 
 int main(void)
@@ -440,7 +615,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_answer_lost),
 		cmocka_unit_test(test_create_refused),
+		cmocka_unit_test(test_create_crash_before_local_apply),
 		cmocka_unit_test(test_scope_remove_foreign),
+		cmocka_unit_test(test_scope_digest_not_shared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

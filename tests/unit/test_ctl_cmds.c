@@ -816,6 +816,42 @@ struct sup_env {
 	struct cp_cmds *c;
 };
 
+static void sup_env_init(struct sup_env *v)
+{
+	struct dp_config *cfg;
+	char err[256];
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	urcu_qsbr_register_thread();
+	cfg = cp_config_parse(sup_cfg_json, err, sizeof(err));
+	if (cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	v->rt.n_workers = 1;
+	v->rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(v->rt.table);
+	assert_null(dp_runtime_publish(&v->rt, cfg, dp_pools_new(cfg, 1), &rc));
+	assert_int_equal(rc, 0);
+	urcu_qsbr_thread_offline();
+	v->apply.rt = &v->rt;
+	v->apply.persist = &v->persist;
+	v->c = cp_cmds_new(&(struct cp_cmds_env){.rt = &v->rt, .persist = &v->persist,
+			   .apply = &v->apply, .sink = {.ops = &fake_ops, .ctx = &v->sink}});
+	assert_non_null(v->c);
+}
+
+static void sup_env_deinit(struct sup_env *v)
+{
+	cp_cmds_free(v->c);
+	cp_apply_deinit(&v->apply);
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(v->rt.table);
+	dp_snapshot_free(v->rt.snap);
+	urcu_qsbr_unregister_thread();
+}
+
 /* The answer to @p command with @p args (JSON text, NULL: none); *result set. */
 static json_t *sup_cmd(struct sup_env *v, const char *command, const char *args, int *result)
 {
@@ -868,31 +904,11 @@ static void superscope_commands_edit_the_running_configuration(void **state)
 {
 	static struct sup_env v;
 	const struct dp_config *before;
-	char err[256];
 	json_t *a, *saved;
-	int r, rc;
+	int r;
 
 	(void)state;
-	memset(&v, 0, sizeof(v));
-	urcu_qsbr_register_thread();
-	{
-		struct dp_config *cfg = cp_config_parse(sup_cfg_json, err, sizeof(err));
-
-		if (cfg == NULL) {
-			fail_msg("config: %s", err);
-		}
-		v.rt.n_workers = 1;
-		v.rt.table = bt_table_new(dp_config_capacity(cfg));
-		assert_non_null(v.rt.table);
-		assert_null(dp_runtime_publish(&v.rt, cfg, dp_pools_new(cfg, 1), &rc));
-		assert_int_equal(rc, 0);
-	}
-	urcu_qsbr_thread_offline();
-	v.apply.rt = &v.rt;
-	v.apply.persist = &v.persist;
-	v.c = cp_cmds_new(&(struct cp_cmds_env){.rt = &v.rt, .persist = &v.persist,
-			  .apply = &v.apply, .sink = {.ops = &fake_ops, .ctx = &v.sink}});
-	assert_non_null(v.c);
+	sup_env_init(&v);
 
 	a = sup_cmd(&v, "superscope-get", NULL, &r);
 	assert_int_equal(r, CTL_EMPTY);
@@ -995,13 +1011,58 @@ static void superscope_commands_edit_the_running_configuration(void **state)
 	assert_int_equal(v.rt.snap->cfg->n_superscopes, 0);
 	assert_int_equal(v.rt.snap->cfg->scopes[3].superscope, 0);
 
-	cp_cmds_free(v.c);
-	cp_apply_deinit(&v.apply);
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
-	bt_table_free(v.rt.table);
-	dp_snapshot_free(v.rt.snap);
-	urcu_qsbr_unregister_thread();
+	sup_env_deinit(&v);
+}
+
+/* The server's conflict-detection default, changed by config-set, is in force at once in
+ * every scope that does not set its own (issue 14 item 4). */
+static void conflict_server_default_applies_live(void **state)
+{
+	static struct sup_env v;
+	json_t *j, *a;
+	char *text;
+	int r;
+
+	(void)state;
+	sup_env_init(&v);
+	j = json_loads(sup_cfg_json, 0, NULL);
+	assert_non_null(j);
+	json_object_set_new(json_array_get(json_object_get(j, "scopes"), 3),
+			    "conflict-detection-attempts", json_integer(0));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(2));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-timeout",
+			    json_integer(150));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	a = sup_cmd(&v, "config-set", text, &r);
+	free(text);
+	assert_string_equal(sup_text(a), "configuration applied");
+	assert_int_equal(r, CTL_OK);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(v.rt.snap->cfg->scopes[i].conflict_attempts, 2);
+		assert_int_equal(v.rt.snap->cfg->scopes[i].conflict_timeout_ms, 150);
+	}
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_attempts, 0);	/* its own */
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_timeout_ms, 150);
+	/* An edit through the running configuration keeps the scopes following the server. */
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"f\", \"scopes\": [\"b\"]}", &r);
+	assert_int_equal(r, CTL_OK);
+	json_decref(a);
+	j = cp_config_to_json(v.rt.snap->cfg);
+	assert_null(json_object_get(json_array_get(json_object_get(j, "scopes"), 1),
+				    "conflict-detection-attempts"));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(5));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	a = sup_cmd(&v, "config-set", text, &r);
+	free(text);
+	assert_int_equal(r, CTL_OK);
+	json_decref(a);
+	assert_int_equal(v.rt.snap->cfg->scopes[1].conflict_attempts, 5);
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_attempts, 0);
+	sup_env_deinit(&v);
 }
 
 int main(void)
@@ -1009,6 +1070,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(update_of_another_writers_binding_is_one_step),
 		cmocka_unit_test(superscope_commands_edit_the_running_configuration),
+		cmocka_unit_test(conflict_server_default_applies_live),
 		cmocka_unit_test(walks_yield_and_answer_as_the_whole_table_did),
 		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),

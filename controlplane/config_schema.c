@@ -1639,7 +1639,9 @@ static const struct cs_item server_items[] = {
 	{ "reclaim-interval", CS_INT, 0, AT(C, reclaim_interval), .min = 1, .max = 3600,
 	  .def = 5, .doc = "seconds between expiry scans" },
 	{ "mbufs", CS_INT, 0, AT(C, mbufs), .min = 1023, .max = 1048575, .def = 8191,
-	  .doc = "packet buffers" },
+	  .doc = "packet buffers; a pool that the workers' rings, parked replies, conflict-"
+		 "detection probes and delayed OFFERs could take whole is refused (at start, "
+		 "and when turning either feature on live) with the least that fits" },
 	{ "durability", CS_ENUM, 0, AT(C, durability), .enums = durabilities,
 	  .def = DP_DURABILITY_STRICT,
 	  .doc = "`strict`: fsync per group commit; `relaxed`: no fsync (labs only, logged "

@@ -552,6 +552,37 @@ static int b_policy(const struct cmd_def *d, struct args *a, const char **comman
 	return ret;
 }
 
+/* superscope show [NAME] | add NAME SCOPE... | del NAME [SCOPE...] */
+static int b_superscope(const struct cmd_def *d, struct args *a, const char **command,
+			json_t **arguments, char *err, size_t errlen)
+{
+	json_t *l;
+	int ret;
+
+	(void)command;
+	if (a->npos == 0) {
+		return 0;
+	}
+	ret = put_name(d, *arguments, CTL_KEY_NAME, a->pos[0], "NAME", err, errlen);
+	if (ret != 0 || a->npos == 1) {
+		return ret;
+	}
+	l = json_array();
+	if (l == NULL || json_object_set_new(*arguments, CTL_KEY_SCOPES, l) != 0) {
+		return nomem(err, errlen);
+	}
+	for (int i = 1; i < a->npos; i++) {
+		ret = check_name(d, a->pos[i], "SCOPE", err, errlen);
+		if (ret != 0) {
+			return ret;
+		}
+		if (json_array_append_new(l, json_string(a->pos[i])) != 0) {
+			return nomem(err, errlen);
+		}
+	}
+	return 0;
+}
+
 /* mac-filter add|del allow|deny PATTERN */
 static int b_mac_filter(const struct cmd_def *d, struct args *a, const char **command,
 			json_t **arguments, char *err, size_t errlen)
@@ -1024,6 +1055,18 @@ static const struct cmd_def cmd_defs[] = {
 		.word = "mac-filter", .sub = "del", .synopsis = "mac-filter del allow|deny PATTERN",
 		.cmd = CTL_CMD_MAC_FILTER_DEL, .pos = { "LIST", "PATTERN" }, .min_pos = 2,
 		.max_pos = 2, .build = b_mac_filter,
+	}, {
+		.word = "superscope", .sub = "show", .synopsis = "superscope show [NAME]",
+		.cmd = CTL_CMD_SUPERSCOPE_GET, .pos = { "NAME" }, .max_pos = 1,
+		.build = b_superscope,
+	}, {
+		.word = "superscope", .sub = "add", .synopsis = "superscope add NAME SCOPE...",
+		.cmd = CTL_CMD_SUPERSCOPE_ADD, .pos = { "NAME", "SCOPE" }, .min_pos = 2,
+		.max_pos = MAX_POS, .build = b_superscope,
+	}, {
+		.word = "superscope", .sub = "del", .synopsis = "superscope del NAME [SCOPE...]",
+		.cmd = CTL_CMD_SUPERSCOPE_DEL, .pos = { "NAME", "SCOPE" }, .min_pos = 1,
+		.max_pos = MAX_POS, .build = b_superscope,
 	}, {
 		.word = "exclusion", .sub = "add", .synopsis = "exclusion add SCOPE RANGE",
 		.cmd = CTL_CMD_EXCLUSION_ADD, .pos = { "SCOPE", "RANGE", "RANGE", "RANGE" },

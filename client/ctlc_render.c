@@ -533,6 +533,42 @@ static int render_reservations(FILE *out, json_t *list)
 }
 
 
+/* Superscopes (one object, or a list of them): NAME and the member scopes, in order. */
+static int render_superscopes(FILE *out, json_t *v)
+{
+	struct table t = { .ncols = 2, .head = { "NAME", "SCOPES" } };
+	json_t *list = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+	size_t i, k;
+	json_t *u, *m;
+	int ret = list == NULL ? -ENOMEM : 0;
+
+	json_array_foreach(list, i, u) {
+		char scopes[1024] = "";
+		size_t off = 0;
+		const char *row[2];
+
+		json_array_foreach(json_object_get(u, "scopes"), k, m) {
+			int n = snprintf(scopes + off, sizeof(scopes) - off, "%s%s", k ? ", " : "",
+					 json_is_string(m) ? json_string_value(m) : "?");
+
+			if (n < 0 || (size_t)n >= sizeof(scopes) - off) {
+				break;
+			}
+			off += (size_t)n;
+		}
+		row[0] = str_or(u, "name", NULL);
+		row[1] = scopes;
+		ret = table_add(&t, row);
+		if (ret != 0) {
+			break;
+		}
+	}
+	json_decref(list);
+	table_print(out, &t);
+	table_free(&t);
+	return ret;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -922,6 +958,10 @@ int ctlc_render_view(FILE *out, const char *command, json_t *answer,
 		list = list_of(args, "scopes");
 		if (json_is_array(list)) {
 			return render_scopes(out, list);
+		}
+	} else if (strcmp(command, "superscope-get") == 0) {
+		if (json_is_array(args) || json_is_object(args)) {
+			return render_superscopes(out, args);
 		}
 	} else if (strcmp(command, "reservation-list") == 0) {
 		list = list_of(args, "reservations");

@@ -221,6 +221,19 @@ const struct ctl_proto_cmd ctl_proto_cmds[CTL_CMD__COUNT] = {
 	[CTL_CMD_STATUS_GET] = {
 		"status-get", "pid, uptime, workers, ports, counts", NULL, 0,
 	},
+	[CTL_CMD_SUPERSCOPE_ADD] = {
+		"superscope-add", "put scopes in superscope NAME (made if new), as "
+		"Add-DhcpServerv4Superscope",
+		ARGS(REQ(CTL_KEY_NAME, STRING), REQ(CTL_KEY_SCOPES, STRINGS)), 0,
+	},
+	[CTL_CMD_SUPERSCOPE_DEL] = {
+		"superscope-del", "take scopes out of a superscope, else delete it; its scopes stay",
+		ARGS(REQ(CTL_KEY_NAME, STRING), OPT(CTL_KEY_SCOPES, STRINGS)), 0,
+	},
+	[CTL_CMD_SUPERSCOPE_GET] = {
+		"superscope-get", "one superscope, else every one, and their member scopes",
+		ARGS(OPT(CTL_KEY_NAME, STRING)), 0,
+	},
 	[CTL_CMD_VERSION_GET] = {
 		"version-get", "versions of leasewired and its libraries", NULL, 0,
 	},

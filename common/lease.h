@@ -20,8 +20,10 @@
 
 /*
  * What a lease remembers of its client besides its key (issue 14 item 6): captured by the
- * worker when it ACKs, stored with the binding (lmdb-store record version 3), shown by the
- * control commands. Fixed, bounded fields (longer values are cut), 112 bytes.
+ * worker when it OFFERs (from the DISCOVER, held by the offer) and when it ACKs (what the
+ * REQUEST carries replaces it field by field), stored with the binding (lmdb-store record
+ * version 3), shown by the control commands. Fixed, bounded fields (longer values are cut),
+ * 112 bytes.
  *
  * host, vendor and policy hold printable ASCII only (0x20..0x7e): the worker replaces every
  * other byte of what the client sent with '?' when it captures it (dp_info_text_set), so no

@@ -114,6 +114,50 @@ static bool relationships_changed(const struct cp_apply *ap, const struct dp_con
 	return false;
 }
 
+int cp_apply_check_mbufs(const struct dp_config *cfg, char *err, size_t errlen)
+{
+	char what[160] = "", held[96] = "";
+	struct dp_mbuf_need n;
+	uint64_t need, rest, least;
+	int off = 0;
+
+	dp_mbuf_need(cfg, &n);
+	need = n.parks + n.rings + n.caches + n.probes + n.delay;
+	if ((n.probes == 0 && n.delay == 0) || need <= cfg->mbufs) {
+		return 0;
+	}
+	/* The parks' cap grows with the pool: the least pool that holds the rest beside it. */
+	rest = need - n.parks;
+	for (least = cfg->mbufs + 1; least < 2 * rest + 2 * DP_PARK_MAX * (uint64_t)cfg->workers;
+	     least++) {
+		if (least >= rest + cfg->workers * (uint64_t)dp_park_max((uint32_t)least,
+									 cfg->workers)) {
+			break;
+		}
+	}
+	if (n.probes != 0) {
+		off = snprintf(what, sizeof(what), "conflict detection (scope \"%s\")",
+			       n.probe_scope);
+		snprintf(held, sizeof(held), ", probe table %llu", (unsigned long long)n.probes);
+	}
+	if (n.delay != 0) {
+		size_t h = strlen(held);
+
+		snprintf(what + off, sizeof(what) - (size_t)off, "%san offer-delay (scope \"%s\")",
+			 off ? " and " : "", n.delay_scope);
+		snprintf(held + h, sizeof(held) - h, ", offer-delay queue %llu",
+			 (unsigned long long)n.delay);
+	}
+	snprintf(err, errlen, "server.mbufs: %u is too few: with %s, %u worker(s) on %u port(s) "
+		 "may hold %llu at once (parked replies %llu, descriptor rings %llu, caches "
+		 "%llu%s); set server.mbufs to at least %llu (a restart), or turn %s off",
+		 cfg->mbufs, what, cfg->workers, cfg->n_ports, (unsigned long long)need,
+		 (unsigned long long)n.parks, (unsigned long long)n.rings,
+		 (unsigned long long)n.caches, held, (unsigned long long)least,
+		 n.probes && n.delay ? "them" : "it");
+	return -1;
+}
+
 /* What only a restart can change. @return NULL or the reason. */
 static const char *needs_restart(const struct cp_apply *ap, const struct dp_config *cur,
 				 const struct dp_config *nc, char *buf, size_t len)
@@ -142,6 +186,9 @@ static const char *needs_restart(const struct cp_apply *ap, const struct dp_conf
 		       "partners may change live)";
 	}
 	if (relationships_changed(ap, cur, nc, buf, len)) {
+		return buf;
+	}
+	if (cp_apply_check_mbufs(nc, buf, len) != 0) {
 		return buf;
 	}
 	if (nc->n_ports != cur->n_ports) {
@@ -446,7 +493,7 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	struct timespec now;
 	json_t *audit;
 	const char *why;
-	char buf[256];
+	char buf[512];
 	bool saved, follow;
 	int rc;
 

@@ -49,6 +49,18 @@ struct cp_apply {
 	uint64_t requeue_slice;		/**< addresses per requeue slice; 0: 65536 */
 };
 
+/**
+ * Whether the packet pool (server.mbufs) of @p cfg covers what its workers may hold at once
+ * when a scope has conflict detection or an offer-delay on: the probe table and the delay
+ * queue hold mbufs on top of the parks (at their cap), the descriptor rings and the caches
+ * (dp_mbuf_need(); the steering rings, a worst case of several workers, only draw the start-up
+ * warning). leasewired refuses to start with such a configuration, and cp_apply_config()
+ * refuses to turn the features on live (server.mbufs needs a restart). Pure; any thread.
+ * @return 0, or -1 with the reason in @p err ("server.mbufs: ...").
+ */
+_mustcheck_
+int cp_apply_check_mbufs(const struct dp_config *cfg, char *err, size_t errlen);
+
 /** Return value of cp_apply_config(): applied, but it could not be saved in the store (the
  *  message says why); it will not survive a restart. */
 #define CP_APPLIED_NOT_SAVED 1

@@ -1248,11 +1248,35 @@ static int subnet_check(struct pctx *p, const char *path, const json_t *v, void 
 }
 
 /* T1 < T2 < lease, derived values included; min <= lease <= max. */
+/* Whether the scope sets conflict detection itself (else it follows the server's, and the
+ * configuration written back leaves the key out: scope_post). */
+static bool own_conflict_attempts(const void *obj)
+{
+	return ((const struct dp_scope *)obj)->conflict_own & DP_CONFLICT_OWN_ATTEMPTS;
+}
+
+static bool own_conflict_timeout(const void *obj)
+{
+	return ((const struct dp_scope *)obj)->conflict_own & DP_CONFLICT_OWN_TIMEOUT;
+}
+
 static int scope_post(struct pctx *p, const char *path, const json_t *v, void *obj)
 {
-	const struct dp_scope *s = obj;
+	struct dp_scope *s = obj;
 	char sub[PATH_LEN];
 	uint64_t derived;
+
+	/* "server" is parsed before "scopes" (root_items' order). */
+	if (json_object_get(v, "conflict-detection-attempts") != NULL) {
+		s->conflict_own |= DP_CONFLICT_OWN_ATTEMPTS;
+	} else {
+		s->conflict_attempts = p->c->conflict_attempts;
+	}
+	if (json_object_get(v, "conflict-detection-timeout") != NULL) {
+		s->conflict_own |= DP_CONFLICT_OWN_TIMEOUT;
+	} else {
+		s->conflict_timeout_ms = p->c->conflict_timeout_ms;
+	}
 
 	if (s->min_lease_time > s->lease_time) {
 		return cs_fail(p, cs_path_key(sub, path, "min-lease-time"),
@@ -1615,7 +1639,9 @@ static const struct cs_item server_items[] = {
 	{ "reclaim-interval", CS_INT, 0, AT(C, reclaim_interval), .min = 1, .max = 3600,
 	  .def = 5, .doc = "seconds between expiry scans" },
 	{ "mbufs", CS_INT, 0, AT(C, mbufs), .min = 1023, .max = 1048575, .def = 8191,
-	  .doc = "packet buffers" },
+	  .doc = "packet buffers; a pool that the workers' rings, parked replies, conflict-"
+		 "detection probes and delayed OFFERs could take whole is refused (at start, "
+		 "and when turning either feature on live) with the least that fits" },
 	{ "durability", CS_ENUM, 0, AT(C, durability), .enums = durabilities,
 	  .def = DP_DURABILITY_STRICT,
 	  .doc = "`strict`: fsync per group commit; `relaxed`: no fsync (labs only, logged "
@@ -1659,6 +1685,12 @@ static const struct cs_item server_items[] = {
 		 "after the scope's" },
 	{ "mac-filter", CS_OBJECT, 0, .sub = &cs_mac_filter,
 	  .doc = "the link-layer filter (Windows' MAC filter)" },
+	{ "conflict-detection-attempts", CS_INT, 0, AT(C, conflict_attempts), .min = 0, .max = 5,
+	  .def = 0, .doc = "the default of `scopes[].conflict-detection-attempts`, for every scope "
+			   "that does not set its own; 0 = off" },
+	{ "conflict-detection-timeout", CS_INT, 0, AT(C, conflict_timeout_ms), .min = 10,
+	  .max = 5000, .def = 500, .doc = "the default of `scopes[].conflict-detection-timeout`, "
+					  "milliseconds" },
 	{ "relay-allow", CS_CUSTOM, 0, .parse = cp_relay_allow_parse,
 	  .write = cp_relay_allow_json, .doc_type = "list of IPv4 addresses or prefixes",
 	  .doc_default = "any",
@@ -1779,13 +1811,15 @@ static const struct cs_item scope_items[] = {
 	{ "decline-hold", CS_INT, 0, AT(C, decline_hold), .min = 1, .max = TIME_MAX,
 	  .def = 3600, .doc = "seconds a declined address stays abandoned" },
 	{ "conflict-detection-attempts", CS_INT, 0, AT(C, conflict_attempts), .min = 0, .max = 5,
-	  .def = 0, .doc = "probes (ARP for direct clients, ICMP echo through a relay) sent for "
-			   "an address before it is first offered; an answered one abandons the "
-			   "address for decline-hold (event=address-conflict) and the next is "
-			   "probed; 0 = off (Windows' conflict detection attempts)" },
+	  .when = own_conflict_attempts, .doc_default = "`server.conflict-detection-attempts`",
+	  .doc = "probes (ARP for direct clients, ICMP echo through a relay) sent for "
+		 "an address before it is first offered; an answered one abandons the "
+		 "address for decline-hold (event=address-conflict) and the next is "
+		 "probed; 0 = off (Windows' conflict detection attempts)" },
 	{ "conflict-detection-timeout", CS_INT, 0, AT(C, conflict_timeout_ms), .min = 10,
-	  .max = 5000, .def = 500, .doc = "milliseconds each conflict-detection probe waits for "
-					  "an answer" },
+	  .max = 5000, .when = own_conflict_timeout,
+	  .doc_default = "`server.conflict-detection-timeout`",
+	  .doc = "milliseconds each conflict-detection probe waits for an answer" },
 	{ "bootp", CS_BOOL, 0, AT(C, bootp), .def = false,
 	  .doc = "answer BOOTP clients that have a reservation" },
 	{ "next-server", CS_IPV4, CS_OMIT_EMPTY, AT(C, next_server), .doc_default = "none",

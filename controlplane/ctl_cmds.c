@@ -2603,7 +2603,7 @@ static json_t *policies_of(struct cp_cmds *d, json_t *args, json_t **j, json_t *
 	return NULL;
 }
 
-static ssize_t policy_index(json_t *list, const char *name)
+static ssize_t name_index(json_t *list, const char *name)
 {
 	size_t i;
 	json_t *p;
@@ -2632,7 +2632,7 @@ static json_t *named_policy(struct cp_cmds *d, json_t *args, json_t **j, json_t 
 	if (err != NULL) {
 		return err;
 	}
-	*idx = policy_index(*list, name);
+	*idx = name_index(*list, name);
 	if (*idx < 0) {
 		json_decref(*j);
 		return ctl_answer(CTL_EMPTY, NULL, "no policy \"%s\"", name != NULL ? name : "");
@@ -2692,7 +2692,7 @@ static json_t *cmd_policy_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	if (err != NULL) {
 		return err;
 	}
-	if (policy_index(list, json_string_value(n)) >= 0) {
+	if (name_index(list, json_string_value(n)) >= 0) {
 		json_decref(j);
 		return ctl_answer(CTL_CONFLICT, NULL, "policy \"%s\" exists (use policy-update)",
 				  json_string_value(n));
@@ -2877,6 +2877,167 @@ static json_t *cmd_mac_filter_del(struct cp_cmds *d, struct ctl_conn *conn, json
 	return mac_filter_edit(d, args, false);
 }
 
+/* --- superscopes (issue 14 item 3): Windows' Add/Get/Remove-DhcpServerv4Superscope ------- */
+
+/* The superscope of @p list (the configuration's "superscopes") that lists scope @p scope, or
+ * NULL. */
+static json_t *superscope_with(json_t *list, const char *scope)
+{
+	size_t i, k;
+	json_t *u, *m;
+
+	json_array_foreach(list, i, u) {
+		json_array_foreach(json_object_get(u, "scopes"), k, m) {
+			if (json_is_string(m) && strcmp(json_string_value(m), scope) == 0) {
+				return u;
+			}
+		}
+	}
+	return NULL;
+}
+
+static json_t *cmd_superscope_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	json_t *j = running_json(d), *list = json_object_get(j, "superscopes"), *a;
+	ssize_t idx;
+
+	(void)conn;
+	if (name != NULL) {
+		idx = name_index(list, name);
+		a = idx >= 0 ? json_incref(json_array_get(list, (size_t)idx)) : NULL;
+		json_decref(j);
+		if (a == NULL) {
+			return ctl_answer(CTL_EMPTY, NULL, "no superscope \"%s\"", name);
+		}
+		return ctl_answer(CTL_OK, a, "superscope found");
+	}
+	a = json_is_array(list) ? json_incref(list) : json_array();
+	json_decref(j);
+	if (json_array_size(a) == 0) {
+		json_decref(a);
+		return ctl_answer(CTL_EMPTY, NULL, "no superscopes");
+	}
+	return ctl_answer(CTL_OK, a, "%zu superscopes", json_array_size(a));
+}
+
+/*
+ * Add-DhcpServerv4Superscope: the scopes join superscope NAME, after its members, and NAME is
+ * made when it does not exist. A scope that does not exist or is already in a superscope
+ * (this one or another) refuses the whole command; what config.c checks besides (the name's
+ * form, one failover relationship for all members) refuses it there, the running
+ * configuration untouched either way.
+ */
+static json_t *cmd_superscope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	json_t *want = json_object_get(args, CTL_KEY_SCOPES), *j, *list, *u, *members, *e;
+	bool made = false;
+	ssize_t idx;
+	char ev[192];
+	size_t i;
+
+	(void)conn;
+	if (json_array_size(want) == 0) {
+		return bad("arguments.scopes: must name at least one scope%s%s", "", "");
+	}
+	j = running_json(d);
+	list = list_of(j, "superscopes");
+	idx = name_index(list, name);
+	if (idx < 0) {
+		u = json_pack("{s:s,s:[]}", "name", name, "scopes");
+		if (u == NULL || json_array_append_new(list, u) != 0) {
+			json_decref(j);
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		made = true;
+	} else {
+		u = json_array_get(list, (size_t)idx);
+	}
+	members = list_of(u, "scopes");
+	json_array_foreach(want, i, e) {
+		const char *sn = json_string_value(e);
+		json_t *other = superscope_with(list, sn);
+		ssize_t si;
+
+		(void)scopes_of(j, sn, &si);
+		if (si < 0) {
+			json_decref(j);
+			return ctl_answer(CTL_ERROR, NULL, "arguments.scopes[%zu]: no scope \"%s\"",
+					  i, sn);
+		}
+		if (other != NULL) {
+			json_t *a = ctl_answer(other == u ? CTL_CONFLICT : CTL_ERROR, NULL,
+					       "arguments.scopes[%zu]: scope \"%s\" is already in "
+					       "superscope \"%s\"%s", i, sn,
+					       json_string_value(json_object_get(other, "name")),
+					       other == u ? "" : " (a scope belongs to one superscope: "
+					       "take it out there first)");
+
+			json_decref(j);
+			return a;
+		}
+		json_array_append(members, e);
+	}
+	snprintf(ev, sizeof(ev), "superscope=%s scopes=%zu", name, json_array_size(want));
+	return apply_json(d, j, "superscope-add", made ? "superscope added" :
+			  "scopes added to the superscope", ev);
+}
+
+/*
+ * Remove-DhcpServerv4Superscope: without scopes, the superscope goes; with them, only they
+ * leave it (and it goes with its last member). The scopes themselves stay, each on its own.
+ */
+static json_t *cmd_superscope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
+{
+	const char *name = json_string_value(json_object_get(args, CTL_KEY_NAME));
+	json_t *drop = json_object_get(args, CTL_KEY_SCOPES), *j, *list, *members, *e;
+	const char *ok;
+	ssize_t idx;
+	char ev[192];
+	size_t i;
+
+	(void)conn;
+	if (drop != NULL && json_array_size(drop) == 0) {
+		return bad("arguments.scopes: must name at least one scope (or be left out to "
+			   "delete the superscope)%s%s", "", "");
+	}
+	j = running_json(d);
+	list = json_object_get(j, "superscopes");
+	idx = name_index(list, name);
+	if (idx < 0) {
+		json_decref(j);
+		return ctl_answer(CTL_EMPTY, NULL, "no superscope \"%s\"", name);
+	}
+	members = json_object_get(json_array_get(list, (size_t)idx), "scopes");
+	json_array_foreach(drop, i, e) {
+		size_t k;
+		json_t *m;
+
+		json_array_foreach(members, k, m) {
+			if (json_equal(m, e)) {
+				break;
+			}
+		}
+		if (k == json_array_size(members)) {
+			json_decref(j);
+			return ctl_answer(CTL_EMPTY, NULL, "arguments.scopes[%zu]: scope \"%s\" is "
+					  "not in superscope \"%s\"", i, json_string_value(e),
+					  name);
+		}
+		json_array_remove(members, k);
+	}
+	ok = drop == NULL ? "superscope deleted" : json_array_size(members) == 0 ?
+	     "scopes taken out; the superscope, left empty, deleted" :
+	     "scopes taken out of the superscope";
+	if (drop == NULL || json_array_size(members) == 0) {
+		json_array_remove(list, (size_t)idx);	/* members goes with it */
+	}
+	snprintf(ev, sizeof(ev), "superscope=%s scopes=%zu", name,
+		 drop != NULL ? json_array_size(drop) : (size_t)0);
+	return apply_json(d, j, "superscope-del", ok, ev);
+}
+
 static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_CONFIG_GET] = cmd_config_get,
 	[CTL_CMD_CONFIG_RELOAD] = cmd_config_reload,
@@ -2930,6 +3091,9 @@ static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_STATISTIC_GET_ALL] = cmd_stat_get_all,
 	[CTL_CMD_STATISTIC_RESET] = cmd_stat_reset,
 	[CTL_CMD_STATUS_GET] = cmd_status_get,
+	[CTL_CMD_SUPERSCOPE_ADD] = cmd_superscope_add,
+	[CTL_CMD_SUPERSCOPE_DEL] = cmd_superscope_del,
+	[CTL_CMD_SUPERSCOPE_GET] = cmd_superscope_get,
 	[CTL_CMD_VERSION_GET] = cmd_version_get,
 };
 

@@ -146,27 +146,25 @@ static void log_config(const struct dp_config *cfg, const struct dp_runtime *rt)
 
 /*
  * Mbufs that can be held at once: every RX and TX descriptor ring full, every park full,
- * every steering ring full (several workers), and the mempool's per-lcore caches. Fewer, and
- * under load RX can run short of buffers. The parks are capped at half the pool
- * (dp_park_max()), so a slow or failed store never takes the other half. With conflict
- * detection on in some scope at start, each worker's probe table may hold DP_PROBE_MAX
- * DISCOVERs and as many probes (probe.h).
+ * every steering ring full (several workers), and the mempool's per-lcore caches, with
+ * conflict detection each worker's probe table (DP_PROBE_MAX DISCOVERs and as many probes),
+ * with an offer-delay each worker's delay queue (dp_mbuf_need()). Fewer, and under load RX can
+ * run short of buffers. The parks are capped at half the pool (dp_park_max()), so a slow or
+ * failed store never takes the other half. What the probe table and the delay queue add is
+ * refused outright (cp_apply_check_mbufs(), before this); the rest is warned about.
  */
 static void check_mbufs(const struct dp_config *cfg)
 {
-	uint64_t w = cfg->workers, need;
-	bool probes = false;
+	struct dp_mbuf_need n;
+	uint64_t need;
 
-	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
-		probes = probes || cfg->scopes[i].conflict_attempts != 0;
-	}
-	need = w * (dp_park_max(cfg->mbufs, cfg->workers) + cfg->n_ports * (2048u + DP_BURST)) +
-	       (w > 1 ? w * DP_STEER_RING : 0) + 256 * (w + 1) + (probes ? w * 2 * DP_PROBE_MAX : 0);
+	dp_mbuf_need(cfg, &n);
+	need = n.parks + n.rings + n.caches + n.steer + n.probes + n.delay;
 	if (cfg->mbufs < need) {
 		cp_log(CP_LOG_WARN, "server.mbufs is %u but %u worker(s) on %u port(s) can hold "
-		       "%llu at once (descriptor rings, parked replies, steering): under load RX "
-		       "may run out of buffers; set server.mbufs to at least %llu", cfg->mbufs,
-		       cfg->workers, cfg->n_ports, (unsigned long long)need,
+		       "%llu at once (descriptor rings, parked replies, steering, probes, delayed "
+		       "offers): under load RX may run out of buffers; set server.mbufs to at least "
+		       "%llu", cfg->mbufs, cfg->workers, cfg->n_ports, (unsigned long long)need,
 		       (unsigned long long)need);
 	}
 }
@@ -252,6 +250,10 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	rt->unix_base = (uint64_t)now.tv_sec;
 	if (cp_persist_open(&d->persist, cfg) != 0 ||
 	    cp_persist_pick_config(&d->persist, &cfg, d->config_path) != 0) {
+		goto out;
+	}
+	if (cp_apply_check_mbufs(cfg, err, sizeof(err)) != 0) {
+		cp_log(CP_LOG_ERR, "%s", err);
 		goto out;
 	}
 	rt->n_ports = cfg->n_ports;

@@ -156,6 +156,10 @@ struct dp_scope {
 	 *  offered, 0 = none (Windows' "conflict detection attempts", 0..5). */
 	uint8_t conflict_attempts;
 	uint32_t conflict_timeout_ms;	/**< how long each probe waits for an answer */
+	/** DP_CONFLICT_OWN_* bits: which of the two the scope sets itself; the others are the
+	 *  server's (dp_config.conflict_attempts / _timeout_ms, copied in by the parser), and
+	 *  the configuration written back leaves them out so that they follow the server's. */
+	uint8_t conflict_own;
 	uint32_t offer_delay_ms;	/**< OFFERs wait this long before they go out, so that a
 					 *   partner answers first (Windows "delay in offer");
 					 *   0 = at once (worker.h, the delay queue) */
@@ -278,6 +282,9 @@ struct dp_flood_limits {
 						 *   DISCOVERs are then dropped first */
 };
 
+#define DP_CONFLICT_OWN_ATTEMPTS	0x01	/**< dp_scope.conflict_own */
+#define DP_CONFLICT_OWN_TIMEOUT		0x02
+
 struct dp_config {
 	/* daemon */
 	uint32_t workers;		/**< worker lcores, 1..DP_MAX_WORKERS */
@@ -295,6 +302,10 @@ struct dp_config {
 	uint32_t control_max_request;	/**< bytes */
 	char server_name[DP_NAME_MAX];	/**< this server's name ("" = the host name) */
 	char user[64];			/**< run as this user once started, "" = stay root */
+	/** Conflict detection's server-level defaults: every scope that does not set its own
+	 *  takes them (dp_scope.conflict_attempts / conflict_timeout_ms hold the result). */
+	uint8_t conflict_attempts;
+	uint32_t conflict_timeout_ms;
 	/* management channel between leasewire partners (controlplane/mgmt_link.h) */
 	uint32_t mgmt_addr;		/**< listen address, host order; 0 = channel off */
 	uint32_t mgmt_port;		/**< listen port */

@@ -875,12 +875,11 @@ struct rec {
 	uint32_t xid;
 };
 
-/* The same client's binding goes on from @p old (a settled one, not an offer): what we know
- * of the client goes on with it. */
+/* The same client's binding goes on from @p old (settled, or our offer to it, which holds
+ * what its DISCOVER said): what we know of the client goes on with it. */
 static bool info_kept(const struct bt_binding *old, const struct dp_client_key *key)
 {
-	return old != NULL && old->state != BT_OFFERED && key != NULL &&
-	       bt_key_equal(&old->key, key);
+	return old != NULL && key != NULL && bt_key_equal(&old->key, key);
 }
 
 /* What the new binding knows of its client before its request adds to it: what @p old knew
@@ -1082,6 +1081,12 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 		/* An ACK: remembered for the copies of its REQUEST (dup_request()). */
 		r.acked = state == BT_ACTIVE && m->type == DHCP4_REQUEST ? req_kind(m) : 0;
 		r.xid = m->xid;
+		/* An offer keeps what the DISCOVER said of the client (host name, vendor class,
+		 * circuit) for the ACK, whose REQUEST need not say it again (RFC 2131 leaves
+		 * options 12 and 60 of a REQUEST to the client). The policy is the ACK's. */
+		if (state == BT_OFFERED) {
+			r.info_msg = m;
+		}
 	}
 	(void)write_rec(e, &r, index_flags(e, scope), durable, &nb);
 	return nb;

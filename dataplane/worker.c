@@ -783,6 +783,28 @@ struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *
 	return rcu_xchg_pointer(&rt->snap, snap);
 }
 
+void dp_mbuf_need(const struct dp_config *cfg, struct dp_mbuf_need *n)
+{
+	uint64_t w = cfg->workers;
+
+	memset(n, 0, sizeof(*n));
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		if (cfg->scopes[i].conflict_attempts != 0 && n->probe_scope == NULL) {
+			n->probe_scope = cfg->scopes[i].name;
+		}
+		if (cfg->scopes[i].offer_delay_ms != 0 && n->delay_scope == NULL) {
+			n->delay_scope = cfg->scopes[i].name;
+		}
+	}
+	n->parks = w * dp_park_max(cfg->mbufs, cfg->workers);
+	/* RX_DESC + TX_DESC of port.c, and the burst being worked on. */
+	n->rings = w * cfg->n_ports * (2048u + DP_BURST);
+	n->caches = 256 * (w + 1);
+	n->steer = w > 1 ? w * DP_STEER_RING : 0;
+	n->probes = n->probe_scope != NULL ? w * 2 * DP_PROBE_MAX : 0;
+	n->delay = n->delay_scope != NULL ? w * DP_DELAY_MAX : 0;
+}
+
 void dp_snapshot_free(struct dp_snapshot *s)
 {
 	if (s == NULL) {

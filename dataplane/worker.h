@@ -325,3 +325,23 @@ struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *
 
 /** Free a snapshot and what it owns. NULL is a no-op. */
 void dp_snapshot_free(struct dp_snapshot *s);
+
+/**
+ * What the workers of a configuration may hold of the packet pool at once, by holder. Each
+ * is a bound the worker keeps (a ring, a queue, a table), taken at its full size.
+ */
+struct dp_mbuf_need {
+	uint64_t parks;		/**< parked replies at their cap (dp_park_max()) */
+	uint64_t rings;		/**< RX and TX descriptor rings and a burst, per worker and port */
+	uint64_t caches;	/**< the mempool's per-lcore caches (workers and control) */
+	uint64_t steer;		/**< steering rings, with several workers */
+	uint64_t probes;	/**< conflict detection: DP_PROBE_MAX held DISCOVERs and as many
+				 *   probes per worker, when a scope has it on (probe.h) */
+	uint64_t delay;		/**< offer-delay: the DP_DELAY_MAX queue per worker, when a
+				 *   scope delays its OFFERs */
+	const char *probe_scope;	/**< a scope with conflict detection on, or NULL (@p cfg's) */
+	const char *delay_scope;	/**< a scope with an offer-delay, or NULL (@p cfg's) */
+};
+
+/** Fill @p n for @p cfg (its workers, ports, mbufs and scopes). Pure; any thread. */
+void dp_mbuf_need(const struct dp_config *cfg, struct dp_mbuf_need *n);

@@ -1,11 +1,14 @@
 #!/bin/bash
 # golden: leasewired through net_pcap, no namespaces, no root.
 #
-#   run.sh LEASEWIRED SRCDIR
+#   run.sh LEASEWIRED SRCDIR [golden|options]
 #
-# Runs leasewired for 3 s on tests/golden/golden.json with rx_pcap = requests.pcap (read once)
-# and tx_pcap = a temporary out.pcap, then check.py compares out.pcap and the "final"
-# counters with expected.json (written by hand from the RFCs). Exit 0 pass, 1 fail, 77 skip.
+# golden (the default): runs leasewired for 3 s on tests/golden/golden.json with rx_pcap =
+# requests.pcap (read once) and tx_pcap = a temporary out.pcap, then check.py compares
+# out.pcap and the "final" counters with expected.json (written by hand from the RFCs).
+# options: the same with options.json and options-requests.pcap, then check_options.py
+# compares every reply's options byte for byte with options-expected.json.
+# Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
 if [ $# -lt 2 ]; then
@@ -14,6 +17,12 @@ if [ $# -lt 2 ]; then
 fi
 LEASEWIRED=$1
 G=$2/tests/golden
+SET=${3:-golden}
+case $SET in
+golden) CFG=golden.json REQ=requests.pcap ;;
+options) CFG=options.json REQ=options-requests.pcap ;;
+*) echo "usage: $0 LEASEWIRED SRCDIR [golden|options]" >&2; exit 2 ;;
+esac
 PY=/usr/bin/python3		# the python3 first on PATH has no scapy
 
 if ! "$PY" -c 'import scapy' 2>/dev/null; then
@@ -24,9 +33,9 @@ fi
 
 T=$(mktemp -d /tmp/lwgolden.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-cp "$G/requests.pcap" "$T/requests.pcap"
+cp "$G/$REQ" "$T/requests.pcap"
 sed -e "s|@REQ@|$T/requests.pcap|" -e "s|@OUT@|$T/out.pcap|" -e "s|@CTL@|$T/ctl.sock|" \
-	"$G/golden.json" >"$T/golden.json"
+	"$G/$CFG" >"$T/golden.json"
 
 # One CPU we may run on: the control lcore and the worker share it (the worker sleeps when
 # idle, see idle-sleep-us).
@@ -43,9 +52,14 @@ if [ $rc -ne 0 ] || ! grep -q "leasewired stopped" "$T/server.log" ||
 fi
 [ -s "$T/out.pcap" ] || { echo "FAIL [golden]: no output pcap" >&2; cat "$T/server.log" >&2; exit 1; }
 
-if ! timeout 60 "$PY" "$G/check.py" "$G/expected.json" "$T/out.pcap" "$T/server.log"; then
-	echo "FAIL [golden]: server log:" >&2
+if [ "$SET" = options ]; then
+	CHECK=("$G/check_options.py" "$G/options-expected.json" "$T/out.pcap")
+else
+	CHECK=("$G/check.py" "$G/expected.json" "$T/out.pcap" "$T/server.log")
+fi
+if ! timeout 60 "$PY" "${CHECK[@]}"; then
+	echo "FAIL [golden $SET]: server log:" >&2
 	cat "$T/server.log" >&2
 	exit 1
 fi
-echo "PASS [golden]"
+echo "PASS [golden $SET]"

@@ -95,6 +95,7 @@ static void assert_scope_equal(const struct dp_scope *a, const struct dp_scope *
 	assert_int_equal(a->decline_hold, b->decline_hold);
 	assert_int_equal(a->conflict_attempts, b->conflict_attempts);
 	assert_int_equal(a->conflict_timeout_ms, b->conflict_timeout_ms);
+	assert_int_equal(a->conflict_own, b->conflict_own);
 	assert_int_equal(a->bootp, b->bootp);
 	assert_int_equal(a->next_server, b->next_server);
 	assert_string_equal(a->boot_file, b->boot_file);
@@ -607,6 +608,10 @@ static const struct bad bad[] = {
 	  "scopes[0].offer-hold: must be an integer 1..3600, got 0" },
 	{ S0 ".decline-hold", "0", NULL, NULL,
 	  "scopes[0].decline-hold: must be an integer 1..4294967294, got 0" },
+	{ "server.conflict-detection-attempts", "6", NULL, NULL,
+	  "server.conflict-detection-attempts: must be an integer 0..5, got 6" },
+	{ "server.conflict-detection-timeout", "5000.5", NULL, NULL,
+	  "server.conflict-detection-timeout: must be an integer 10..5000, got 5000.5" },
 	{ S0 ".conflict-detection-attempts", "6", NULL, NULL,
 	  "scopes[0].conflict-detection-attempts: must be an integer 0..5, got 6" },
 	{ S0 ".conflict-detection-timeout", "5", NULL, NULL,
@@ -1100,6 +1105,65 @@ static void test_base(void **state)
 	assert_int_equal(c->scopes[0].conflict_timeout_ms, 500);
 	assert_false(c->scopes[0].bootp);
 	assert_round_trip(c);
+	dp_config_free(c);
+}
+
+/* Conflict detection: a scope that sets neither key follows the server's defaults, also
+ * after the written configuration is edited and read back (the keys it does not set stay
+ * out of it). */
+static void test_conflict_server_default(void **state)
+{
+	static const char text[] =
+		"{\"server\": {\"conflict-detection-attempts\": 2,"
+		"  \"conflict-detection-timeout\": 200},"
+		" \"ports\": [{\"name\": \"p0\", \"device\": \"net_null0\","
+		"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+		" \"scopes\": ["
+		"  {\"name\": \"a\", \"subnet\": \"198.18.0.0/24\", \"pools\": [\"198.18.0.10 - 198.18.0.11\"]},"
+		"  {\"name\": \"b\", \"subnet\": \"198.18.1.0/24\", \"pools\": [\"198.18.1.10 - 198.18.1.11\"],"
+		"   \"relay-addresses\": [\"198.18.1.1\"], \"conflict-detection-attempts\": 0},"
+		"  {\"name\": \"c\", \"subnet\": \"198.18.2.0/24\", \"pools\": [\"198.18.2.10 - 198.18.2.11\"],"
+		"   \"relay-addresses\": [\"198.18.2.1\"], \"conflict-detection-timeout\": 1000}]}";
+	struct dp_config *c = parse_ok(text), *c2;
+	json_t *j, *scopes;
+	char *again, err[512];
+
+	(void)state;
+	assert_int_equal(c->conflict_attempts, 2);
+	assert_int_equal(c->conflict_timeout_ms, 200);
+	assert_int_equal(c->scopes[0].conflict_attempts, 2);
+	assert_int_equal(c->scopes[0].conflict_timeout_ms, 200);
+	assert_int_equal(c->scopes[1].conflict_attempts, 0);	/* its own: off */
+	assert_int_equal(c->scopes[1].conflict_timeout_ms, 200);
+	assert_int_equal(c->scopes[2].conflict_attempts, 2);
+	assert_int_equal(c->scopes[2].conflict_timeout_ms, 1000);
+	assert_round_trip(c);
+
+	/* Written back: only what each scope sets. The server's default then changes. */
+	j = cp_config_to_json(c);
+	scopes = json_object_get(j, "scopes");
+	assert_null(json_object_get(json_array_get(scopes, 0), "conflict-detection-attempts"));
+	assert_null(json_object_get(json_array_get(scopes, 0), "conflict-detection-timeout"));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(scopes, 1),
+							   "conflict-detection-attempts")), 0);
+	assert_null(json_object_get(json_array_get(scopes, 1), "conflict-detection-timeout"));
+	assert_null(json_object_get(json_array_get(scopes, 2), "conflict-detection-attempts"));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(4));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-timeout",
+			    json_integer(50));
+	again = json_dumps(j, 0);
+	json_decref(j);
+	c2 = cp_config_parse(again, err, sizeof(err));
+	free(again);
+	assert_non_null(c2);
+	assert_int_equal(c2->scopes[0].conflict_attempts, 4);
+	assert_int_equal(c2->scopes[0].conflict_timeout_ms, 50);
+	assert_int_equal(c2->scopes[1].conflict_attempts, 0);
+	assert_int_equal(c2->scopes[1].conflict_timeout_ms, 50);
+	assert_int_equal(c2->scopes[2].conflict_attempts, 4);
+	assert_int_equal(c2->scopes[2].conflict_timeout_ms, 1000);
+	dp_config_free(c2);
 	dp_config_free(c);
 }
 
@@ -1602,6 +1666,7 @@ int main(void)
 		cmocka_unit_test(test_secret_mask),
 		cmocka_unit_test(test_management),
 		cmocka_unit_test(test_default),
+		cmocka_unit_test(test_conflict_server_default),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_load_errors),

@@ -793,10 +793,343 @@ static void requeue_scan_finds_backup(void **state)
 	requeue_scan_finds_ended(BT_BACKUP);
 }
 
+/* --- superscope-add/get/del: live edits of the running configuration ---------------- */
+
+static const char *sup_cfg_json =
+	"{\"server\": {\"workers\": 1},"
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+	" \"scopes\": ["
+	"  {\"name\": \"a\", \"subnet\": \"198.18.0.0/24\", \"pools\": [\"198.18.0.10 - 198.18.0.11\"]},"
+	"  {\"name\": \"b\", \"subnet\": \"198.18.1.0/24\", \"pools\": [\"198.18.1.10 - 198.18.1.11\"],"
+	"   \"relay-addresses\": [\"198.18.1.1\"]},"
+	"  {\"name\": \"c\", \"subnet\": \"198.18.2.0/24\", \"pools\": [\"198.18.2.10 - 198.18.2.11\"],"
+	"   \"relay-addresses\": [\"198.18.2.1\"]},"
+	"  {\"name\": \"d\", \"subnet\": \"198.18.3.0/24\", \"pools\": [\"198.18.3.10 - 198.18.3.11\"],"
+	"   \"relay-addresses\": [\"198.18.3.1\"]}]}";
+
+struct sup_env {
+	struct dp_runtime rt;
+	struct cp_persist persist;
+	struct cp_apply apply;
+	struct fake_sink sink;
+	struct cp_cmds *c;
+};
+
+static void sup_env_init(struct sup_env *v)
+{
+	struct dp_config *cfg;
+	char err[256];
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	urcu_qsbr_register_thread();
+	cfg = cp_config_parse(sup_cfg_json, err, sizeof(err));
+	if (cfg == NULL) {
+		fail_msg("config: %s", err);
+	}
+	v->rt.n_workers = 1;
+	v->rt.table = bt_table_new(dp_config_capacity(cfg));
+	assert_non_null(v->rt.table);
+	assert_null(dp_runtime_publish(&v->rt, cfg, dp_pools_new(cfg, 1), &rc));
+	assert_int_equal(rc, 0);
+	urcu_qsbr_thread_offline();
+	v->apply.rt = &v->rt;
+	v->apply.persist = &v->persist;
+	v->c = cp_cmds_new(&(struct cp_cmds_env){.rt = &v->rt, .persist = &v->persist,
+			   .apply = &v->apply, .sink = {.ops = &fake_ops, .ctx = &v->sink}});
+	assert_non_null(v->c);
+}
+
+static void sup_env_deinit(struct sup_env *v)
+{
+	cp_cmds_free(v->c);
+	cp_apply_deinit(&v->apply);
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(v->rt.table);
+	dp_snapshot_free(v->rt.snap);
+	urcu_qsbr_unregister_thread();
+}
+
+/* The answer to @p command with @p args (JSON text, NULL: none); *result set. */
+static json_t *sup_cmd(struct sup_env *v, const char *command, const char *args, int *result)
+{
+	json_t *req = json_pack("{s:s}", "command", command), *a;
+	json_error_t e;
+
+	if (args != NULL) {
+		json_t *ja = json_loads(args, 0, &e);
+
+		assert_non_null(ja);
+		json_object_set_new(req, "arguments", ja);
+	}
+	a = cp_cmd_dispatch(v->c, NULL, req);
+	json_decref(req);
+	assert_non_null(a);
+	*result = (int)json_integer_value(json_object_get(a, "result"));
+	return a;
+}
+
+/* The answer's text, for an exact comparison (a static copy: the answer is freed). */
+static const char *sup_text(json_t *a)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", json_string_value(json_object_get(a, "text")));
+	json_decref(a);
+	return buf;
+}
+
+/* The members of the running configuration's superscope @p idx, as "a,b,c". */
+static const char *sup_members(struct sup_env *v, uint32_t idx)
+{
+	static char buf[256];
+	const struct dp_config *cfg = v->rt.snap->cfg;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	assert_true(idx < cfg->n_superscopes);
+	for (uint32_t i = 0; i < cfg->superscopes[idx].n_members; i++) {
+		const struct dp_scope *s = &cfg->scopes[cfg->superscopes[idx].members[i]];
+
+		assert_int_equal(s->superscope, idx + 1);	/* the scope knows its superscope */
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "",
+					s->name);
+	}
+	return buf;
+}
+
+static void superscope_commands_edit_the_running_configuration(void **state)
+{
+	static struct sup_env v;
+	const struct dp_config *before;
+	json_t *a, *saved;
+	int r;
+
+	(void)state;
+	sup_env_init(&v);
+
+	a = sup_cmd(&v, "superscope-get", NULL, &r);
+	assert_int_equal(r, CTL_EMPTY);
+	assert_string_equal(sup_text(a), "no superscopes");
+
+	/* Made with two members, then a third after them. */
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor1\", \"scopes\": [\"a\", \"b\"]}",
+		    &r);
+	assert_string_equal(sup_text(a), "superscope added");
+	assert_int_equal(r, CTL_OK);
+	assert_int_equal(v.rt.snap->cfg->n_superscopes, 1);
+	assert_string_equal(sup_members(&v, 0), "a,b");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor1\", \"scopes\": [\"c\"]}", &r);
+	assert_int_equal(r, CTL_OK);
+	assert_string_equal(sup_text(a), "scopes added to the superscope");
+	assert_string_equal(sup_members(&v, 0), "a,b,c");
+	assert_int_equal(v.rt.snap->cfg->scopes[3].superscope, 0);
+
+	/* Refused whole, with the argument and the reason: the running configuration stays. */
+	before = v.rt.snap->cfg;
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor2\", \"scopes\": [\"d\", \"a\"]}",
+		    &r);
+	assert_int_equal(r, CTL_ERROR);
+	assert_string_equal(sup_text(a), "arguments.scopes[1]: scope \"a\" is already in "
+			    "superscope \"floor1\" (a scope belongs to one superscope: take it "
+			    "out there first)");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor1\", \"scopes\": [\"d\", \"b\"]}",
+		    &r);
+	assert_int_equal(r, CTL_CONFLICT);
+	assert_string_equal(sup_text(a), "arguments.scopes[1]: scope \"b\" is already in "
+			    "superscope \"floor1\"");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor2\", \"scopes\": [\"d\", \"d\"]}",
+		    &r);
+	assert_int_equal(r, CTL_CONFLICT);
+	assert_string_equal(sup_text(a), "arguments.scopes[1]: scope \"d\" is already in "
+			    "superscope \"floor2\"");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor2\", \"scopes\": [\"nope\"]}", &r);
+	assert_int_equal(r, CTL_ERROR);
+	assert_string_equal(sup_text(a), "arguments.scopes[0]: no scope \"nope\"");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor2\", \"scopes\": []}", &r);
+	assert_int_equal(r, CTL_ERROR);
+	assert_string_equal(sup_text(a), "arguments.scopes: must name at least one scope");
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor 2\", \"scopes\": [\"d\"]}", &r);
+	assert_int_equal(r, CTL_ERROR);		/* the configuration's own check */
+	assert_true(strncmp(sup_text(a), "superscopes[1].name: ", 21) == 0);
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"floor2\"}", &r);
+	assert_int_equal(r, CTL_ERROR);
+	assert_string_equal(sup_text(a), "arguments.scopes: required");
+	assert_ptr_equal(v.rt.snap->cfg, before);
+	assert_int_equal(v.rt.snap->cfg->n_superscopes, 1);
+
+	/* Shown as in the configuration, and saved with it. */
+	a = sup_cmd(&v, "superscope-get", "{\"name\": \"floor1\"}", &r);
+	assert_int_equal(r, CTL_OK);
+	saved = json_pack("{s:s,s:[s,s,s]}", "name", "floor1", "scopes", "a", "b", "c");
+	assert_true(json_equal(json_object_get(a, "arguments"), saved));
+	json_decref(saved);
+	json_decref(a);
+	a = sup_cmd(&v, "superscope-get", "{\"name\": \"floor9\"}", &r);
+	assert_int_equal(r, CTL_EMPTY);
+	assert_string_equal(sup_text(a), "no superscope \"floor9\"");
+	saved = cp_config_to_json(v.rt.snap->cfg);
+	a = sup_cmd(&v, "superscope-get", NULL, &r);
+	assert_int_equal(r, CTL_OK);
+	assert_true(json_equal(json_object_get(a, "arguments"),
+			       json_object_get(saved, "superscopes")));
+	assert_int_equal(json_array_size(json_object_get(a, "arguments")), 1);
+	json_decref(a);
+	json_decref(saved);
+
+	/* Members leave; the last one takes the superscope with it. */
+	a = sup_cmd(&v, "superscope-del", "{\"name\": \"floor1\", \"scopes\": [\"b\"]}", &r);
+	assert_int_equal(r, CTL_OK);
+	assert_string_equal(sup_text(a), "scopes taken out of the superscope");
+	assert_string_equal(sup_members(&v, 0), "a,c");
+	assert_int_equal(v.rt.snap->cfg->scopes[1].superscope, 0);
+	before = v.rt.snap->cfg;
+	a = sup_cmd(&v, "superscope-del", "{\"name\": \"floor1\", \"scopes\": [\"a\", \"b\"]}",
+		    &r);
+	assert_int_equal(r, CTL_EMPTY);
+	assert_string_equal(sup_text(a), "arguments.scopes[1]: scope \"b\" is not in superscope "
+			    "\"floor1\"");
+	a = sup_cmd(&v, "superscope-del", "{\"name\": \"floor9\"}", &r);
+	assert_int_equal(r, CTL_EMPTY);
+	assert_string_equal(sup_text(a), "no superscope \"floor9\"");
+	assert_ptr_equal(v.rt.snap->cfg, before);
+	assert_string_equal(sup_members(&v, 0), "a,c");
+	a = sup_cmd(&v, "superscope-del", "{\"name\": \"floor1\", \"scopes\": [\"c\", \"a\"]}",
+		    &r);
+	assert_int_equal(r, CTL_OK);
+	assert_string_equal(sup_text(a), "scopes taken out; the superscope, left empty, deleted");
+	assert_int_equal(v.rt.snap->cfg->n_superscopes, 0);
+	assert_int_equal(v.rt.snap->cfg->scopes[0].superscope, 0);
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"f\", \"scopes\": [\"d\", \"a\"]}", &r);
+	assert_int_equal(r, CTL_OK);
+	json_decref(a);
+	a = sup_cmd(&v, "superscope-del", "{\"name\": \"f\"}", &r);
+	assert_int_equal(r, CTL_OK);
+	assert_string_equal(sup_text(a), "superscope deleted");
+	assert_int_equal(v.rt.snap->cfg->n_superscopes, 0);
+	assert_int_equal(v.rt.snap->cfg->scopes[3].superscope, 0);
+
+	sup_env_deinit(&v);
+}
+
+/* The server's conflict-detection default, changed by config-set, is in force at once in
+ * every scope that does not set its own (issue 14 item 4). */
+static void conflict_server_default_applies_live(void **state)
+{
+	static struct sup_env v;
+	json_t *j, *a;
+	char *text;
+	int r;
+
+	(void)state;
+	sup_env_init(&v);
+	j = json_loads(sup_cfg_json, 0, NULL);
+	assert_non_null(j);
+	json_object_set_new(json_array_get(json_object_get(j, "scopes"), 3),
+			    "conflict-detection-attempts", json_integer(0));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(2));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-timeout",
+			    json_integer(150));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	a = sup_cmd(&v, "config-set", text, &r);
+	free(text);
+	assert_string_equal(sup_text(a), "configuration applied");
+	assert_int_equal(r, CTL_OK);
+	for (uint32_t i = 0; i < 3; i++) {
+		assert_int_equal(v.rt.snap->cfg->scopes[i].conflict_attempts, 2);
+		assert_int_equal(v.rt.snap->cfg->scopes[i].conflict_timeout_ms, 150);
+	}
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_attempts, 0);	/* its own */
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_timeout_ms, 150);
+	/* An edit through the running configuration keeps the scopes following the server. */
+	a = sup_cmd(&v, "superscope-add", "{\"name\": \"f\", \"scopes\": [\"b\"]}", &r);
+	assert_int_equal(r, CTL_OK);
+	json_decref(a);
+	j = cp_config_to_json(v.rt.snap->cfg);
+	assert_null(json_object_get(json_array_get(json_object_get(j, "scopes"), 1),
+				    "conflict-detection-attempts"));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(5));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	a = sup_cmd(&v, "config-set", text, &r);
+	free(text);
+	assert_int_equal(r, CTL_OK);
+	json_decref(a);
+	assert_int_equal(v.rt.snap->cfg->scopes[1].conflict_attempts, 5);
+	assert_int_equal(v.rt.snap->cfg->scopes[3].conflict_attempts, 0);
+	sup_env_deinit(&v);
+}
+
+/* The probe table and the offer-delay queue hold mbufs: a configuration whose packet pool
+ * they could exhaust is refused, at start (cp_apply_check_mbufs) and live (issue 14). */
+static void mbufs_of_probes_and_delays_are_counted(void **state)
+{
+	static struct sup_env v;
+	json_t *j, *a;
+	char *text, err[512];
+	int r;
+
+	(void)state;
+	sup_env_init(&v);
+	/* 1 worker, 1 port, 8191 mbufs: parks 4095 + rings 2080 + caches 512 = 6687; the probe
+	 * table (512) or the delay queue (1024) alone fit, both (8223) do not. */
+	j = json_loads(sup_cfg_json, 0, NULL);
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(1));
+	json_object_set_new(json_array_get(json_object_get(j, "scopes"), 2), "offer-delay",
+			    json_integer(100));
+	text = json_dumps(j, 0);
+	a = sup_cmd(&v, "config-set", text, &r);
+	assert_int_equal(r, CTL_ERROR);
+	assert_string_equal(sup_text(a), "server.mbufs: 8191 is too few: with conflict detection "
+			    "(scope \"a\") and an offer-delay (scope \"c\"), 1 worker(s) on 1 "
+			    "port(s) may hold 8223 at once (parked replies 4095, descriptor rings "
+			    "2080, caches 512, probe table 512, offer-delay queue 1024); set "
+			    "server.mbufs to at least 8255 (a restart), or turn them off");
+	assert_int_equal(v.rt.snap->cfg->scopes[2].offer_delay_ms, 0);	/* nothing applied */
+	free(text);
+	/* What leasewired checks at start: the same, and the pool named fits (its half the
+	 * parks may take grows with it: 4127 + 4128). */
+	{
+		struct dp_config *c;
+
+		json_object_set_new(json_object_get(j, "server"), "mbufs", json_integer(8255));
+		text = json_dumps(j, 0);
+		c = cp_config_parse(text, err, sizeof(err));
+		assert_non_null(c);
+		assert_int_equal(cp_apply_check_mbufs(c, err, sizeof(err)), 0);
+		c->mbufs = 8254;
+		assert_int_equal(cp_apply_check_mbufs(c, err, sizeof(err)), -1);
+		c->scopes[2].offer_delay_ms = 0;	/* probes alone */
+		assert_int_equal(cp_apply_check_mbufs(c, err, sizeof(err)), 0);
+		dp_config_free(c);
+		free(text);
+	}
+	/* Each alone is applied live. */
+	json_object_set_new(json_object_get(j, "server"), "mbufs", json_integer(8191));
+	json_object_set_new(json_object_get(j, "server"), "conflict-detection-attempts",
+			    json_integer(0));
+	text = json_dumps(j, 0);
+	a = sup_cmd(&v, "config-set", text, &r);
+	assert_string_equal(sup_text(a), "configuration applied");
+	assert_int_equal(v.rt.snap->cfg->scopes[2].offer_delay_ms, 100);
+	free(text);
+	json_decref(j);
+	sup_env_deinit(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(update_of_another_writers_binding_is_one_step),
+		cmocka_unit_test(superscope_commands_edit_the_running_configuration),
+		cmocka_unit_test(conflict_server_default_applies_live),
+		cmocka_unit_test(mbufs_of_probes_and_delays_are_counted),
 		cmocka_unit_test(walks_yield_and_answer_as_the_whole_table_did),
 		cmocka_unit_test(walk_cancelled_when_its_client_hangs_up),
 		cmocka_unit_test(walk_restarts_under_a_new_configuration),

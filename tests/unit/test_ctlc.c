@@ -243,6 +243,16 @@ static const struct good_row good_rows[] = {
 	/* scopes */
 	{ { "scope", "list" }, "{'command': 'scope-list'}" },
 	{ { "scope", "show", "lab" }, "{'command': 'scope-get', 'arguments': {'name': 'lab'}}" },
+	{ { "superscope", "show" }, "{'command': 'superscope-get'}" },
+	{ { "superscope", "show", "floor1" },
+	  "{'command': 'superscope-get', 'arguments': {'name': 'floor1'}}" },
+	{ { "superscope", "add", "floor1", "lab", "lab-overflow" },
+	  "{'command': 'superscope-add', 'arguments': {'name': 'floor1',"
+	  " 'scopes': ['lab', 'lab-overflow']}}" },
+	{ { "superscope", "del", "floor1" },
+	  "{'command': 'superscope-del', 'arguments': {'name': 'floor1'}}" },
+	{ { "superscope", "del", "floor1", "lab" },
+	  "{'command': 'superscope-del', 'arguments': {'name': 'floor1', 'scopes': ['lab']}}" },
 	{ { "scope", "add", "{D}/scope.json" },
 	  "{'command': 'scope-add', 'arguments': {'scope': {'name': 'guest', "
 	  "'subnet': '198.18.8.0/24'}}}" },
@@ -383,6 +393,12 @@ static const struct bad_row bad_rows[] = {
 	{ { "config" }, -EINVAL, "config: missing subcommand (get, test, set, reload, write)" },
 	{ { "status", "extra" }, -EINVAL, "status: unexpected argument \"extra\"" },
 	{ { "config", "get", "--force" }, -EINVAL, "config get: unknown option \"--force\"" },
+	{ { "superscope", "add", "floor1" }, -EINVAL, "superscope add: missing SCOPE" },
+	{ { "superscope", "add", "floor1", "" }, -EINVAL,
+	  "superscope add: SCOPE must not be empty" },
+	{ { "superscope", "del" }, -EINVAL, "superscope del: missing NAME" },
+	{ { "superscope", "show", "a", "b" }, -EINVAL,
+	  "superscope show: unexpected argument \"b\"" },
 	{ { "config", "test" }, -EINVAL, "config test: missing FILE" },
 	{ { "config", "test", "a.json", "b.json" }, -EINVAL,
 	  "config test: unexpected argument \"b.json\"" },
@@ -942,6 +958,16 @@ static void test_render_misc(void **state)
 		"ADDRESS      CLIENT                HOSTNAME\n"
 		"198.18.0.50  02:00:5e:12:00:05     printer?[31m\n"
 		"198.18.0.51  01:02:00:5e:12:00:06  -\n");
+	assert_render("superscope-get",
+		"{'result': 0, 'text': '2 superscopes', 'arguments': [{'name': 'floor1',"
+		" 'scopes': ['lab', 'lab-overflow']}, {'name': 'f2', 'scopes': ['x']}]}", 0,
+		"NAME    SCOPES\n"
+		"floor1  lab, lab-overflow\n"
+		"f2      x\n");
+	assert_render("superscope-get",
+		"{'result': 0, 'arguments': {'name': 'floor1', 'scopes': ['lab']}}", 0,
+		"NAME    SCOPES\n"
+		"floor1  lab\n");
 	assert_render("scope-get",
 		"{'result': 0, 'arguments': {'name': 'lab', 'subnet': '198.18.0.0/24'}}", 0,
 		"{\n  \"name\": \"lab\",\n  \"subnet\": \"198.18.0.0/24\"\n}\n");

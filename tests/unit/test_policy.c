@@ -606,6 +606,49 @@ static void lease_remembers_client(void **state)
 	env_free(v);
 }
 
+/* A new exchange goes through an OFFER: what the DISCOVER said of the client (host name,
+ * vendor class) is remembered by the ACK of a REQUEST that does not say it again, and what
+ * the REQUEST does say wins. */
+static void offer_keeps_discover_info(void **state)
+{
+	struct env *v = env_new(&spec_exhaust);
+	struct client disc = { .mac = 4, .vendor = "zz-vendor", .host = "from-discover" },
+		      req = { .mac = 4 }, req2 = { .mac = 5, .host = "req-name" },
+		      disc2 = { .mac = 5, .vendor = "zz2", .host = "disc-name" };
+	const struct dp_client_info *in;
+	struct reqbuf r;
+	uint32_t a;
+
+	(void)state;
+	discover(&r, &disc);
+	assert_true(send_req(v, &r, T0));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	a = v->rep.yiaddr;
+	in = bt_info(bt_lookup_addr(v->table, a));		/* the offer holds it */
+	assert_int_equal(in->host_len, 13);
+	request(&r, &req, SRV, a);
+	assert_true(send_req(v, &r, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	in = bt_info(bt_lookup_addr(v->table, a));
+	assert_int_equal(in->host_len, 13);
+	assert_memory_equal(in->host, "from-discover", 13);
+	assert_int_equal(in->vendor_len, 9);
+	assert_memory_equal(in->vendor, "zz-vendor", 9);
+	assert_int_equal(in->policy_len, 0);
+
+	discover(&r, &disc2);
+	assert_true(send_req(v, &r, T0));
+	a = v->rep.yiaddr;
+	request(&r, &req2, SRV, a);
+	assert_true(send_req(v, &r, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	in = bt_info(bt_lookup_addr(v->table, a));
+	assert_int_equal(in->host_len, 8);
+	assert_memory_equal(in->host, "req-name", 8);
+	assert_int_equal(in->vendor_len, 3);
+	env_free(v);
+}
+
 /* A reservation names its client: a deny does not stop it; its policy's lease does apply. */
 static void reservation_not_denied(void **state)
 {
@@ -1024,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(request_outside_own_policy),
 		cmocka_unit_test(reservation_not_denied),
 		cmocka_unit_test(lease_remembers_client),
+		cmocka_unit_test(offer_keeps_discover_info),
 		cmocka_unit_test(bad_config),
 		cmocka_unit_test(mac_filter_table),
 		cmocka_unit_test(options_inherit),

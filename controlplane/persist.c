@@ -276,7 +276,12 @@ static int load_one(const struct store_binding *sb, void *arg)
 	nb->key = sb->key;
 	nb->hw_len = hw_len;
 	memcpy(nb->hw, sb->hw, hw_len);
-	bt_info_set(nb, &sb->info);
+	if (bt_info_set(nb, &sb->info) != 0 &&	/* a spill record, and the stock is empty */
+	    (dp_worker_grow(rt, owner) != 0 || bt_info_set(nb, &sb->info) != 0)) {
+		bt_record_put(&rt->workers[owner].eng.writer, nb);
+		cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u", owner);
+		return -1;
+	}
 	if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
 		bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
 		return 0;

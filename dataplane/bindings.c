@@ -15,7 +15,9 @@
  * The tables grow the same way: the control thread resizes them (bt_table_reserve) as the
  * records grow; rculfhash lets lookups, adds and removes go on during a resize.
  */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -181,19 +183,52 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
 	return n_records == 0 ? 0 : bt_writer_grow(w, n_records);
 }
 
+/* Open-addressing slots of a writer's intern index: at most half full. */
+#define INTERN_SLOTS 8192u
+static_assert(INTERN_SLOTS >= 2 * (BT_INTERN_MAX + 1), "intern index at most half full");
+static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_POLICY_MAX,
+	      "interned strings hold a vendor class and a policy name");
+static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
+static_assert(BT_INFO_INLINE >= sizeof(struct bt_binding *), "a slot holds a spill pointer");
+/* A spill record keeps its chunk pointer (its way home); the information goes after it. */
+static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
+	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
+
+static int intern_init(struct bt_intern *in)
+{
+	if (in->ent != NULL) {
+		return 0;
+	}
+	/* calloc: the pages of entries never used are never touched. */
+	in->ent = calloc(BT_INTERN_MAX + 1, sizeof(in->ent[0]));
+	in->index = calloc(INTERN_SLOTS, sizeof(in->index[0]));
+	if (in->ent == NULL || in->index == NULL) {
+		free(in->ent);
+		free(in->index);
+		in->ent = NULL;
+		in->index = NULL;
+		return -ENOMEM;
+	}
+	in->n = 0;
+	return 0;
+}
+
 int bt_writer_grow(struct bt_writer *w, uint32_t n)
 {
-	/* calloc, not malloc + memset: info[] must read as empty, and pages fresh from the
+	/* calloc, not malloc + memset: slot[] must read as empty, and pages fresh from the
 	 * kernel are zero already, so the ones no binding writes are never touched. */
-	struct bt_chunk *c = calloc(1, sizeof(*c) + (size_t)n * (sizeof(c->rec[0]) +
-								   sizeof(c->info[0])));
+	struct bt_chunk *c;
 
+	if (intern_init(&w->intern) != 0) {
+		return -ENOMEM;
+	}
+	c = calloc(1, sizeof(*c) + (size_t)n * (sizeof(c->rec[0]) + sizeof(c->slot[0])));
 	if (c == NULL) {
 		return -ENOMEM;
 	}
 	c->w = w;
 	c->n = n;
-	c->info = (struct dp_client_info *)&c->rec[n];
+	c->slot = (struct bt_info_slot *)&c->rec[n];
 	c->next = w->chunks;
 	w->chunks = c;
 	w->n_records += n;
@@ -214,6 +249,11 @@ void bt_writer_deinit(struct bt_writer *w)
 		w->chunks = c->next;
 		free(c);
 	}
+	free(w->intern.ent);
+	free(w->intern.index);
+	w->intern.ent = NULL;
+	w->intern.index = NULL;
+	w->intern.n = 0;
 	w->stock = NULL;
 	w->n_records = w->n_taken = w->n_back = 0;
 }
@@ -232,10 +272,31 @@ static void refill(struct bt_writer *w)
 	}
 }
 
-struct bt_binding *bt_record_get(struct bt_writer *w)
+static inline struct bt_info_slot *slot_of(const struct bt_binding *b)
+{
+	return &b->chunk->slot[b - b->chunk->rec];
+}
+
+static inline struct bt_binding *spill_of(const struct bt_info_slot *s)
+{
+	struct bt_binding *sp;
+
+	memcpy(&sp, s->bytes, sizeof(sp));
+	return sp;
+}
+
+/* The struct dp_client_info a spill record holds: after its chunk pointer, which keeps
+ * telling retired() and bt_record_put() where the record goes home. */
+static inline struct dp_client_info *spill_info(struct bt_binding *sp)
+{
+	return (struct dp_client_info *)(void *)&sp->addr;
+}
+
+/* Take a record from the stock, its slot empty. */
+static struct bt_binding *take(struct bt_writer *w)
 {
 	struct bt_binding *b;
-	struct dp_client_info *in;
+	struct bt_info_slot *s;
 
 	if (w->stock == NULL) {
 		refill(w);
@@ -246,6 +307,24 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b = caa_container_of(w->stock, struct bt_binding, free_node);
 	w->stock = w->stock->next;
 	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	s = slot_of(b);
+	if ((s->vendor | s->policy | s->host_len | s->circuit_len) != 0) {
+		/* Only when the record's last use knew its client: a read of a page no binding
+		 * ever wrote costs no memory (the zero page), a write would. (A spill record
+		 * went home with its binding already.) */
+		s->vendor = s->policy = 0;
+		s->host_len = s->circuit_len = 0;
+	}
+	return b;
+}
+
+struct bt_binding *bt_record_get(struct bt_writer *w)
+{
+	struct bt_binding *b = take(w);
+
+	if (b == NULL) {
+		return NULL;
+	}
 	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
 	 * key is overwritten by the caller; this runs once per ACK. */
 	b->addr = 0;
@@ -256,34 +335,164 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->under = 0;
 	b->acked = 0;
 	b->start = b->ends = b->seq = 0;
-	in = &b->chunk->info[b - b->chunk->rec];
-	if (!dp_info_empty(in)) {
-		/* Only when the record's last use knew its client: a read of a page no binding
-		 * ever wrote costs no memory (the zero page), a write would. */
-		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
-	}
 	b->key.type = b->key.len = 0;
 	b->hw_len = 0;
 	b->owner = w->id;
 	return b;
 }
 
-void bt_record_put(struct bt_writer *w, struct bt_binding *b)
+static void put(struct bt_writer *w, struct bt_binding *b)
 {
 	b->free_node.next = w->stock;
 	w->stock = &b->free_node;
 	__atomic_store_n(&w->n_taken, w->n_taken - 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
+void bt_record_put(struct bt_writer *w, struct bt_binding *b)
+{
+	struct bt_info_slot *s = slot_of(b);
+
+	if (s->host_len == BT_INFO_SPILLED) {
+		put(w, spill_of(s));
+		s->host_len = 0;
+	}
+	put(w, b);
+}
+
+static uint64_t intern_hash(const struct bt_writer *w, const uint8_t *p, uint8_t len)
+{
+	uint64_t h = mix64(w->table->seed ^ 0x13198a2e03707344ULL ^ len);
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		uint64_t v = 0;
+
+		memcpy(&v, p + i, len - i);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	return mix64(h);
+}
+
+/* The id of string @p p in the writer's table, added if new. @return 0 for an empty string
+ * or a full table. Owner thread. */
+static uint16_t intern(struct bt_writer *w, const void *p, uint8_t len)
+{
+	struct bt_intern *in = &w->intern;
+	uint32_t i;
+
+	if (len == 0 || len > BT_INTERN_LEN || in->ent == NULL) {
+		return 0;
+	}
+	for (i = (uint32_t)intern_hash(w, p, len) & (INTERN_SLOTS - 1);;
+	     i = (i + 1) & (INTERN_SLOTS - 1)) {
+		uint16_t id = in->index[i];
+
+		if (id == 0) {
+			break;
+		}
+		if (in->ent[id].len == len && memcmp(in->ent[id].s, p, len) == 0) {
+			return id;
+		}
+	}
+	if (in->n >= BT_INTERN_MAX) {
+		return 0;
+	}
+	in->n++;
+	in->ent[in->n].len = len;
+	memcpy(in->ent[in->n].s, p, len);
+	in->index[i] = (uint16_t)in->n;
+	return (uint16_t)in->n;
+}
+
+int bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
+{
+	struct bt_writer *w = b->chunk->w;
+	struct bt_info_slot *s = slot_of(b);
+	struct bt_binding *sp;
+	uint16_t vendor = 0, policy = 0;
+
+	if (in == NULL || dp_info_empty(in)) {
+		return 0;
+	}
+	if (s->host_len == BT_INFO_SPILLED) {
+		put(w, spill_of(s));	/* set twice: the last one counts */
+		s->host_len = 0;
+	}
+	if ((in->vendor_len == 0 || (vendor = intern(w, in->vendor, in->vendor_len)) != 0) &&
+	    (in->policy_len == 0 || (policy = intern(w, in->policy, in->policy_len)) != 0) &&
+	    in->host_len + in->circuit_len <= BT_INFO_INLINE) {
+		s->vendor = vendor;
+		s->policy = policy;
+		s->host_len = in->host_len;
+		s->circuit_len = in->circuit_len;
+		memcpy(s->bytes, in->host, in->host_len);
+		memcpy(s->bytes + in->host_len, in->circuit, in->circuit_len);
+		return 0;
+	}
+	/* Long names, or a full intern table: the whole information in a spill record. */
+	sp = take(w);
+	if (sp == NULL) {
+		return -ENOBUFS;
+	}
+	*spill_info(sp) = *in;
+	s->vendor = s->policy = 0;
+	s->circuit_len = 0;
+	s->host_len = BT_INFO_SPILLED;
+	memcpy(s->bytes, &sp, sizeof(sp));
+	return 0;
+}
+
+void bt_info_get(const struct bt_binding *b, struct dp_client_info *out)
+{
+	const struct bt_info_slot *s = slot_of(b);
+	const struct bt_intern *in = &b->chunk->w->intern;
+
+	if (s->host_len == BT_INFO_SPILLED) {
+		*out = *spill_info(spill_of(s));
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	if ((s->vendor | s->policy | s->host_len | s->circuit_len) == 0) {
+		return;
+	}
+	out->host_len = s->host_len;
+	memcpy(out->host, s->bytes, s->host_len);
+	out->circuit_len = s->circuit_len;
+	memcpy(out->circuit, s->bytes + s->host_len, s->circuit_len);
+	if (s->vendor != 0) {
+		out->vendor_len = in->ent[s->vendor].len;
+		memcpy(out->vendor, in->ent[s->vendor].s, out->vendor_len);
+	}
+	if (s->policy != 0) {
+		out->policy_len = in->ent[s->policy].len;
+		memcpy(out->policy, in->ent[s->policy].s, out->policy_len);
+	}
+}
+
 static void retired(struct rcu_head *head)
 {
 	struct bt_binding *b = caa_container_of(head, struct bt_binding, rcu);
-
+	const struct bt_info_slot *s = slot_of(b);
 	struct bt_writer *home = b->chunk->w;
+	unsigned back = 1;
 
+	if (s->host_len == BT_INFO_SPILLED) {
+		/* Its spill record was read under the same grace period: home with it. */
+		struct bt_binding *sp = spill_of(s);
+
+		cds_lfs_node_init(&sp->free_node);
+		cds_lfs_push(&home->returned, &sp->free_node);
+		back++;
+	}
 	cds_lfs_node_init(&b->free_node);
 	cds_lfs_push(&home->returned, &b->free_node);
-	__atomic_fetch_add(&home->n_back, 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	__atomic_fetch_add(&home->n_back, back, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
 static void retire(struct bt_binding *b)

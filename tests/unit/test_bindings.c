@@ -345,6 +345,77 @@ static void loaded_latest_start_wins(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The bulk load (split order) ends where one-by-one loading ends: every address in by_addr
+ * with its own record, each client's latest binding in by_key whatever the order given, the
+ * records of two writers each going home to its own; an address given twice is refused and
+ * its record given back. */
+static void loaded_bulk_matches_one_by_one(void **state)
+{
+	enum { N = 6000, CLIENTS = 2500 };
+	struct bt_table *t = bt_table_new(N);
+	struct bt_writer w[2];
+	struct bt_binding **recs = calloc(N + 1, sizeof(*recs));
+	uint64_t latest[CLIENTS] = {0};
+	uint32_t latest_addr[CLIENTS] = {0};
+	uint64_t free1;
+
+	(void)state;
+	assert_non_null(recs);
+	urcu_qsbr_register_thread();
+	bt_table_reserve(t, N);
+	assert_int_equal(bt_writer_init(&w[0], t, 0, N / 2 + 1), 0);
+	assert_int_equal(bt_writer_init(&w[1], t, 1, N / 2 + 1), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		/* Addresses and starts in a scrambled order; start unique per binding. */
+		uint32_t a = (i * 7919u) % N;	/* 7919 is prime: a permutation */
+		unsigned client = (a * 7u) % CLIENTS;
+		struct bt_binding *nb = bt_record_get(&w[a & 1]);
+
+		nb->addr = BASE + a;
+		nb->start = 1000 + ((uint64_t)a * 40503u) % 100003u * 8 + (a & 7);
+		make_key(&nb->key, client);
+		if (a % 97 == 0) {
+			nb->key.len = 0;	/* no client: by_addr only */
+		} else if (nb->start > latest[client]) {
+			latest[client] = nb->start;
+			latest_addr[client] = nb->addr;
+		}
+		recs[i] = nb;
+	}
+	recs[N] = bt_record_get(&w[1]);
+	recs[N]->addr = BASE + 5;	/* twice */
+	make_key(&recs[N]->key, 1);
+	free1 = bt_writer_free(&w[1]);
+	assert_int_equal(bt_publish_loaded_bulk(t, recs, N + 1), 1);
+	assert_int_equal(bt_writer_free(&w[1]), free1 + 1);
+	for (uint32_t a = 0; a < N; a++) {
+		const struct bt_binding *b = bt_lookup_addr(t, BASE + a);
+
+		assert_non_null(b);
+		assert_int_equal(b->addr, BASE + a);
+		assert_int_equal(b->owner, a & 1);
+		assert_ptr_equal(b->chunk->w, &w[a & 1]);
+	}
+	for (unsigned c = 0; c < CLIENTS; c++) {
+		struct dp_client_key k;
+		const struct bt_binding *b;
+
+		make_key(&k, c);
+		b = bt_lookup_key(t, &k);
+		if (latest[c] == 0) {
+			assert_null(b);
+		} else {
+			assert_non_null(b);
+			assert_int_equal(b->addr, latest_addr[c]);
+		}
+	}
+	bt_table_free(t);
+	bt_writer_deinit(&w[0]);
+	bt_writer_deinit(&w[1]);
+	free(recs);
+	urcu_qsbr_unregister_thread();
+}
+
 /* Two writers that read the same record: the second publish changes nothing. */
 static void stale_publish_is_refused(void **state)
 {
@@ -711,6 +782,7 @@ int main(void)
 		cmocka_unit_test(client_info_packs_and_spills),
 		cmocka_unit_test(client_info_intern_full_spills),
 		cmocka_unit_test(loaded_latest_start_wins),
+		cmocka_unit_test(loaded_bulk_matches_one_by_one),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 	};

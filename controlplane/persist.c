@@ -356,6 +356,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	 * sorted for the tables (bt_publish_loaded_bulk). Without room for the list, each
 	 * is published as it comes. */
 	if (stored != 0) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		l.recs = mmap(NULL, stored * sizeof(*l.recs), PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		l.cap_recs = l.recs == MAP_FAILED ? 0 : stored;
@@ -389,6 +390,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	       (unsigned long long)ms_since(&t0), l.n_fix, (unsigned long long)l.skipped);
 out:
 	if (l.recs != NULL) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		munmap(l.recs, l.cap_recs * sizeof(*l.recs));
 	}
 	free(l.fix);

@@ -190,7 +190,7 @@ static_assert(INTERN_SLOTS >= 2 * (BT_INTERN_MAX + 1), "intern index at most hal
 static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_POLICY_MAX,
 	      "interned strings hold a vendor class and a policy name");
 static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
-static_assert(BT_INFO_INLINE >= sizeof(struct bt_binding *), "a slot holds a spill pointer");
+static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
 /* A spill record keeps its chunk pointer (its way home); the information goes after it. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
 	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
@@ -286,10 +286,10 @@ static inline struct bt_info_slot *slot_of(const struct bt_binding *b)
 
 static inline struct bt_binding *spill_of(const struct bt_info_slot *s)
 {
-	struct bt_binding *sp;
+	uintptr_t sp;
 
 	memcpy(&sp, s->bytes, sizeof(sp));
-	return sp;
+	return (struct bt_binding *)sp;
 }
 
 /* The struct dp_client_info a spill record holds: after its chunk pointer, which keeps
@@ -451,7 +451,7 @@ int bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
 	s->vendor = s->policy = 0;
 	s->circuit_len = 0;
 	s->host_len = BT_INFO_SPILLED;
-	memcpy(s->bytes, &sp, sizeof(sp));
+	memcpy(s->bytes, &(uintptr_t){(uintptr_t)sp}, sizeof(uintptr_t));
 	return 0;
 }
 

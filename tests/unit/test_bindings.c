@@ -354,6 +354,7 @@ static void loaded_bulk_matches_one_by_one(void **state)
 	enum { N = 6000, CLIENTS = 2500 };
 	struct bt_table *t = bt_table_new(N);
 	struct bt_writer w[2];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	struct bt_binding **recs = calloc(N + 1, sizeof(*recs));
 	uint64_t latest[CLIENTS] = {0};
 	uint32_t latest_addr[CLIENTS] = {0};
@@ -640,8 +641,8 @@ static void set_full(struct dp_client_info *in, unsigned seed, uint8_t host, uin
 	in->circuit_len = circuit;
 	in->policy_len = policy;
 	for (unsigned i = 0; i < DP_INFO_HOST_MAX; i++) {
-		in->host[i] = i < host ? (char)('a' + (seed + i) % 26) : 0;
-		in->vendor[i] = i < vendor ? (char)('A' + (seed / 26 + i) % 26) : 0;
+		in->host[i] = (char)(i < host ? 'a' + (seed + i) % 26 : 0);
+		in->vendor[i] = (char)(i < vendor ? 'A' + (seed / 26 + i) % 26 : 0);
 	}
 	for (unsigned i = 0; i < circuit; i++) {
 		in->circuit[i] = (uint8_t)(seed * 7 + i);

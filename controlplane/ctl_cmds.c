@@ -176,7 +176,7 @@ static void info_json(json_t *j, const struct dp_client_info *in)
 	}
 }
 
-/* @p in: what the lease remembers of its client (bt_info() of a live record, or the copy
+/* @p in: what the lease remembers of its client (bt_info_get() of a live record, or the copy
  * taken with a copied record). */
 static json_t *lease_json(const struct dp_config *cfg, const struct bt_binding *b,
 			  const struct dp_client_info *in)
@@ -259,12 +259,14 @@ static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 {
 	json_t *err = NULL, *l = NULL;
 	const struct bt_binding *b;
+	struct dp_client_info in;
 
 	(void)conn;
 	urcu_qsbr_thread_online();
 	b = find_lease(d, args, &err);
 	if (b != NULL) {
-		l = lease_json(d->rt->snap->cfg, b, bt_info(b));
+		bt_info_get(b, &in);
+		l = lease_json(d->rt->snap->cfg, b, &in);
 	}
 	urcu_qsbr_thread_offline();
 	if (err != NULL) {
@@ -276,7 +278,7 @@ static json_t *cmd_lease_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	return ctl_answer(CTL_OK, l, "lease found");
 }
 
-/* A binding copied with what it remembers of its client (bt_info() needs the live record). */
+/* A binding copied with what it remembers of its client (bt_info_get() needs the live record). */
 struct lease_copy {
 	struct bt_binding b;
 	struct dp_client_info in;
@@ -321,6 +323,7 @@ static json_t *info_filter(struct collect *c, json_t *args)
 static bool collect_cb(const struct bt_binding *b, void *arg)
 {
 	struct collect *c = arg;
+	struct dp_client_info in;
 
 	if (c->paged && b->addr <= c->from) {
 		return true;
@@ -336,7 +339,8 @@ static bool collect_cb(const struct bt_binding *b, void *arg)
 			return true;
 		}
 	}
-	if (!info_match(bt_info(b), c)) {
+	bt_info_get(b, &in);
+	if (!info_match(&in, c)) {
 		return true;
 	}
 	if (c->n == c->cap) {
@@ -351,7 +355,7 @@ static bool collect_cb(const struct bt_binding *b, void *arg)
 		c->cap = cap;
 	}
 	c->v[c->n].b = *b;
-	c->v[c->n++].in = *bt_info(b);
+	c->v[c->n++].in = in;
 	return true;
 }
 
@@ -566,7 +570,13 @@ static json_t *op_answer(struct cp_pending *p, int result)
 	urcu_qsbr_thread_online();
 	{
 		const struct bt_binding *b = bt_lookup_addr(d->rt->table, op->addr);
-		json_t *l = b ? lease_json(d->rt->snap->cfg, b, bt_info(b)) : NULL;
+		struct dp_client_info in;
+		json_t *l = NULL;
+
+		if (b != NULL) {
+			bt_info_get(b, &in);
+			l = lease_json(d->rt->snap->cfg, b, &in);
+		}
 
 		urcu_qsbr_thread_offline();
 		cp_log(CP_LOG_INFO, "event=%s ip-address=%s state=%s by=control-socket", p->what,

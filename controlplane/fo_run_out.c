@@ -149,9 +149,12 @@ static void build_bndupd(struct cp_fo *f, struct rel *r, uint32_t addr, uint32_t
 	m->cltt = fo_run_clamp32(b->start);
 	m->present |= FO_BIT(FO_OPT_STOS) | FO_BIT(FO_OPT_CLTT);
 	if (b->key.len > 0 && status != FO_LEASE_ABANDONED) {
+		struct dp_client_info in;
+
 		/* What the binding remembers of its client (fo_lease.h): the partner shows it
 		 * too. ISC parses option 8 and drops it. */
-		m->request_options.len = fo_lease_info_encode(bt_info(b), ropt);
+		bt_info_get(b, &in);
+		m->request_options.len = fo_lease_info_encode(&in, ropt);
 		if (m->request_options.len > 0) {
 			m->request_options.ptr = ropt;
 			m->present |= FO_BIT(FO_OPT_REQUEST_OPTIONS);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 
 #include "config.h"
 #include "cpulist.h"
@@ -179,6 +180,9 @@ struct loaded {
 	struct dp_change *fix;		/* those that ended while we were down */
 	size_t n_fix, cap_fix;
 	uint64_t skipped;
+	struct bt_binding **recs;	/* filled, published at the end in one go
+					 * (bt_publish_loaded_bulk); an anonymous mapping */
+	size_t n_recs, cap_recs;
 };
 
 static const struct dp_scope *scope_of(const struct dp_config *c, uint32_t addr)
@@ -277,8 +281,15 @@ static int load_one(const struct store_binding *sb, void *arg)
 	nb->key = sb->key;
 	nb->hw_len = hw_len;
 	memcpy(nb->hw, sb->hw, hw_len);
-	bt_info_set(nb, &sb->info);
-	if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
+	if (bt_info_set(nb, &sb->info) != 0 &&	/* a spill record, and the stock is empty */
+	    (dp_worker_grow(rt, owner) != 0 || bt_info_set(nb, &sb->info) != 0)) {
+		bt_record_put(&rt->workers[owner].eng.writer, nb);
+		cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u", owner);
+		return -1;
+	}
+	if (l->n_recs < l->cap_recs) {
+		l->recs[l->n_recs++] = nb;
+	} else if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
 		bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
 		return 0;
 	}
@@ -313,7 +324,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 {
 	struct loaded l = {.rt = rt, .now = now};
 	struct timespec t0;
-	uint64_t grace, until;
+	uint64_t grace, until, stored;
 	int rc = -1;
 
 	if (p->store == NULL) {
@@ -340,14 +351,29 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	}
 	urcu_qsbr_thread_online();
 	/* The tables at their size for what is stored, before it comes (one resize). */
-	bt_table_reserve(rt->table,
-			 store_count(p->store) + (uint64_t)rt->n_workers * DP_RECORD_LOW);
+	stored = store_count(p->store);
+	bt_table_reserve(rt->table, stored + (uint64_t)rt->n_workers * DP_RECORD_LOW);
+	/* The records are filled as the store walk gives them and published at the end,
+	 * sorted for the tables (bt_publish_loaded_bulk). Without room for the list, each
+	 * is published as it comes. */
+	if (stored != 0) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		l.recs = mmap(NULL, stored * sizeof(*l.recs), PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		l.cap_recs = l.recs == MAP_FAILED ? 0 : stored;
+		l.recs = l.recs == MAP_FAILED ? NULL : l.recs;
+	}
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
+		for (size_t i = 0; i < l.n_recs; i++) {
+			bt_record_put(l.recs[i]->chunk->w, l.recs[i]);
+		}
 		dp_requeue_abort(l.rq);
 		urcu_qsbr_thread_offline();
 		goto out;
 	}
+	(void)bt_publish_loaded_bulk(rt->table, l.recs, l.n_recs);	/* none refused: the
+									 * store has one per address */
 	fix_ended(&l);
 	rc = dp_requeue_end(l.rq);
 	urcu_qsbr_thread_offline();
@@ -364,6 +390,10 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	       "reclaimed, %llu outside every scope)", l.n,
 	       (unsigned long long)ms_since(&t0), l.n_fix, (unsigned long long)l.skipped);
 out:
+	if (l.recs != NULL) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		munmap(l.recs, l.cap_recs * sizeof(*l.recs));
+	}
 	free(l.fix);
 	return rc;
 }

@@ -15,9 +15,12 @@
  * The tables grow the same way: the control thread resizes them (bt_table_reserve) as the
  * records grow; rculfhash lets lookups, adds and removes go on during a resize.
  */
+#include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -181,19 +184,58 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
 	return n_records == 0 ? 0 : bt_writer_grow(w, n_records);
 }
 
-int bt_writer_grow(struct bt_writer *w, uint32_t n)
-{
-	/* calloc, not malloc + memset: info[] must read as empty, and pages fresh from the
-	 * kernel are zero already, so the ones no binding writes are never touched. */
-	struct bt_chunk *c = calloc(1, sizeof(*c) + (size_t)n * (sizeof(c->rec[0]) +
-								   sizeof(c->info[0])));
+/* Open-addressing slots of a writer's intern index: at most half full. */
+#define INTERN_SLOTS 8192u
+static_assert(INTERN_SLOTS >= 2 * (BT_INTERN_MAX + 1), "intern index at most half full");
+static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_POLICY_MAX,
+	      "interned strings hold a vendor class and a policy name");
+static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
+static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
+/* A spill record keeps its chunk pointer (its way home); the information goes after it. */
+static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
+	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
 
-	if (c == NULL) {
+static int intern_init(struct bt_intern *in)
+{
+	if (in->ent != NULL) {
+		return 0;
+	}
+	/* calloc: the pages of entries never used are never touched. */
+	in->ent = calloc(BT_INTERN_MAX + 1, sizeof(in->ent[0]));
+	in->index = calloc(INTERN_SLOTS, sizeof(in->index[0]));
+	if (in->ent == NULL || in->index == NULL) {
+		free(in->ent);
+		free(in->index);
+		in->ent = NULL;
+		in->index = NULL;
 		return -ENOMEM;
 	}
+	in->n = 0;
+	return 0;
+}
+
+int bt_writer_grow(struct bt_writer *w, uint32_t n)
+{
+	/* Straight from the kernel: slot[] must read as empty, and fresh pages are zero
+	 * already, so the ones no binding writes are never touched. No transparent huge
+	 * pages: measured on the development VM, zeroing fresh 2 MiB pages cost 12 s of CPU
+	 * at a 10 M-binding start (doc/performance.md), far more than the TLB misses they
+	 * save. */
+	size_t bytes = sizeof(struct bt_chunk) + (size_t)n * (sizeof(struct bt_binding) +
+							     sizeof(struct bt_info_slot));
+	struct bt_chunk *c;
+
+	if (intern_init(&w->intern) != 0) {
+		return -ENOMEM;
+	}
+	c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED) {
+		return -ENOMEM;
+	}
+	c->bytes = bytes;
 	c->w = w;
 	c->n = n;
-	c->info = (struct dp_client_info *)&c->rec[n];
+	c->slot = (struct bt_info_slot *)&c->rec[n];
 	c->next = w->chunks;
 	w->chunks = c;
 	w->n_records += n;
@@ -212,8 +254,13 @@ void bt_writer_deinit(struct bt_writer *w)
 		struct bt_chunk *c = w->chunks;
 
 		w->chunks = c->next;
-		free(c);
+		munmap(c, c->bytes);
 	}
+	free(w->intern.ent);
+	free(w->intern.index);
+	w->intern.ent = NULL;
+	w->intern.index = NULL;
+	w->intern.n = 0;
 	w->stock = NULL;
 	w->n_records = w->n_taken = w->n_back = 0;
 }
@@ -232,10 +279,31 @@ static void refill(struct bt_writer *w)
 	}
 }
 
-struct bt_binding *bt_record_get(struct bt_writer *w)
+static inline struct bt_info_slot *slot_of(const struct bt_binding *b)
+{
+	return &b->chunk->slot[b - b->chunk->rec];
+}
+
+static inline struct bt_binding *spill_of(const struct bt_info_slot *s)
+{
+	uintptr_t sp;
+
+	memcpy(&sp, s->bytes, sizeof(sp));
+	return (struct bt_binding *)sp;
+}
+
+/* The struct dp_client_info a spill record holds: after its chunk pointer, which keeps
+ * telling retired() and bt_record_put() where the record goes home. */
+static inline struct dp_client_info *spill_info(struct bt_binding *sp)
+{
+	return (struct dp_client_info *)(void *)&sp->addr;
+}
+
+/* Take a record from the stock, its slot empty. */
+static struct bt_binding *take(struct bt_writer *w)
 {
 	struct bt_binding *b;
-	struct dp_client_info *in;
+	struct bt_info_slot *s;
 
 	if (w->stock == NULL) {
 		refill(w);
@@ -246,6 +314,24 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b = caa_container_of(w->stock, struct bt_binding, free_node);
 	w->stock = w->stock->next;
 	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	s = slot_of(b);
+	if ((s->vendor | s->policy | s->host_len | s->circuit_len) != 0) {
+		/* Only when the record's last use knew its client: a read of a page no binding
+		 * ever wrote costs no memory (the zero page), a write would. (A spill record
+		 * went home with its binding already.) */
+		s->vendor = s->policy = 0;
+		s->host_len = s->circuit_len = 0;
+	}
+	return b;
+}
+
+struct bt_binding *bt_record_get(struct bt_writer *w)
+{
+	struct bt_binding *b = take(w);
+
+	if (b == NULL) {
+		return NULL;
+	}
 	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
 	 * key is overwritten by the caller; this runs once per ACK. */
 	b->addr = 0;
@@ -256,34 +342,164 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->under = 0;
 	b->acked = 0;
 	b->start = b->ends = b->seq = 0;
-	in = &b->chunk->info[b - b->chunk->rec];
-	if (!dp_info_empty(in)) {
-		/* Only when the record's last use knew its client: a read of a page no binding
-		 * ever wrote costs no memory (the zero page), a write would. */
-		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
-	}
 	b->key.type = b->key.len = 0;
 	b->hw_len = 0;
 	b->owner = w->id;
 	return b;
 }
 
-void bt_record_put(struct bt_writer *w, struct bt_binding *b)
+static void put(struct bt_writer *w, struct bt_binding *b)
 {
 	b->free_node.next = w->stock;
 	w->stock = &b->free_node;
 	__atomic_store_n(&w->n_taken, w->n_taken - 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
+void bt_record_put(struct bt_writer *w, struct bt_binding *b)
+{
+	struct bt_info_slot *s = slot_of(b);
+
+	if (s->host_len == BT_INFO_SPILLED) {
+		put(w, spill_of(s));
+		s->host_len = 0;
+	}
+	put(w, b);
+}
+
+static uint64_t intern_hash(const struct bt_writer *w, const uint8_t *p, uint8_t len)
+{
+	uint64_t h = mix64(w->table->seed ^ 0x13198a2e03707344ULL ^ len);
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		uint64_t v = 0;
+
+		memcpy(&v, p + i, len - i);
+		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	return mix64(h);
+}
+
+/* The id of string @p p in the writer's table, added if new. @return 0 for an empty string
+ * or a full table. Owner thread. */
+static uint16_t intern(struct bt_writer *w, const void *p, uint8_t len)
+{
+	struct bt_intern *in = &w->intern;
+	uint32_t i;
+
+	if (len == 0 || len > BT_INTERN_LEN || in->ent == NULL) {
+		return 0;
+	}
+	for (i = (uint32_t)intern_hash(w, p, len) & (INTERN_SLOTS - 1);;
+	     i = (i + 1) & (INTERN_SLOTS - 1)) {
+		uint16_t id = in->index[i];
+
+		if (id == 0) {
+			break;
+		}
+		if (in->ent[id].len == len && memcmp(in->ent[id].s, p, len) == 0) {
+			return id;
+		}
+	}
+	if (in->n >= BT_INTERN_MAX) {
+		return 0;
+	}
+	in->n++;
+	in->ent[in->n].len = len;
+	memcpy(in->ent[in->n].s, p, len);
+	in->index[i] = (uint16_t)in->n;
+	return (uint16_t)in->n;
+}
+
+int bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
+{
+	struct bt_writer *w = b->chunk->w;
+	struct bt_info_slot *s = slot_of(b);
+	struct bt_binding *sp;
+	uint16_t vendor = 0, policy = 0;
+
+	if (in == NULL || dp_info_empty(in)) {
+		return 0;
+	}
+	if (s->host_len == BT_INFO_SPILLED) {
+		put(w, spill_of(s));	/* set twice: the last one counts */
+		s->host_len = 0;
+	}
+	if ((in->vendor_len == 0 || (vendor = intern(w, in->vendor, in->vendor_len)) != 0) &&
+	    (in->policy_len == 0 || (policy = intern(w, in->policy, in->policy_len)) != 0) &&
+	    in->host_len + in->circuit_len <= BT_INFO_INLINE) {
+		s->vendor = vendor;
+		s->policy = policy;
+		s->host_len = in->host_len;
+		s->circuit_len = in->circuit_len;
+		memcpy(s->bytes, in->host, in->host_len);
+		memcpy(s->bytes + in->host_len, in->circuit, in->circuit_len);
+		return 0;
+	}
+	/* Long names, or a full intern table: the whole information in a spill record. */
+	sp = take(w);
+	if (sp == NULL) {
+		return -ENOBUFS;
+	}
+	*spill_info(sp) = *in;
+	s->vendor = s->policy = 0;
+	s->circuit_len = 0;
+	s->host_len = BT_INFO_SPILLED;
+	memcpy(s->bytes, &(uintptr_t){(uintptr_t)sp}, sizeof(uintptr_t));
+	return 0;
+}
+
+void bt_info_get(const struct bt_binding *b, struct dp_client_info *out)
+{
+	const struct bt_info_slot *s = slot_of(b);
+	const struct bt_intern *in = &b->chunk->w->intern;
+
+	if (s->host_len == BT_INFO_SPILLED) {
+		*out = *spill_info(spill_of(s));
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	if ((s->vendor | s->policy | s->host_len | s->circuit_len) == 0) {
+		return;
+	}
+	out->host_len = s->host_len;
+	memcpy(out->host, s->bytes, s->host_len);
+	out->circuit_len = s->circuit_len;
+	memcpy(out->circuit, s->bytes + s->host_len, s->circuit_len);
+	if (s->vendor != 0) {
+		out->vendor_len = in->ent[s->vendor].len;
+		memcpy(out->vendor, in->ent[s->vendor].s, out->vendor_len);
+	}
+	if (s->policy != 0) {
+		out->policy_len = in->ent[s->policy].len;
+		memcpy(out->policy, in->ent[s->policy].s, out->policy_len);
+	}
+}
+
 static void retired(struct rcu_head *head)
 {
 	struct bt_binding *b = caa_container_of(head, struct bt_binding, rcu);
-
+	const struct bt_info_slot *s = slot_of(b);
 	struct bt_writer *home = b->chunk->w;
+	unsigned back = 1;
 
+	if (s->host_len == BT_INFO_SPILLED) {
+		/* Its spill record was read under the same grace period: home with it. */
+		struct bt_binding *sp = spill_of(s);
+
+		cds_lfs_node_init(&sp->free_node);
+		cds_lfs_push(&home->returned, &sp->free_node);
+		back++;
+	}
 	cds_lfs_node_init(&b->free_node);
 	cds_lfs_push(&home->returned, &b->free_node);
-	__atomic_fetch_add(&home->n_back, 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	__atomic_fetch_add(&home->n_back, back, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
 static void retire(struct bt_binding *b)
@@ -409,6 +625,155 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 		}
 	}
 	return 0;
+}
+
+/* The bits of a hash that order the split-ordered list of rculfhash first (its reverse
+ * hash's top bits: the low bits reversed), 20 of them: a sort key that keeps runs of at most
+ * a few buckets (at 10 M bindings) together. */
+static inline uint64_t split_order20(uint64_t h)
+{
+	uint32_t v = (uint32_t)h;
+
+	v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
+	v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
+	v = ((v >> 4) & 0x0f0f0f0fu) | ((v & 0x0f0f0f0fu) << 4);
+	return __builtin_bswap32(v) >> 12;	/* the low 20 bits, reversed */
+}
+
+/* A sort element: the split-order key above the record's address (8-byte aligned, below
+ * 2^47 in user space: 44 bits). */
+#define PTR_BITS 44
+#define PTR_MASK ((1ULL << PTR_BITS) - 1)
+
+static inline uint64_t elem(uint64_t hash, const struct bt_binding *b)
+{
+	return split_order20(hash) << PTR_BITS | (uint64_t)(uintptr_t)b >> 3;
+}
+
+static inline struct bt_binding *elem_rec(uint64_t e)
+{
+	return (struct bt_binding *)(uintptr_t)((e & PTR_MASK) << 3);
+}
+
+/* Sort @p v by its top 20 bits: two LSD radix passes of 10 bits. @p tmp: as large as @p v.
+ * The sorted entries end up in @p v. */
+static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
+{
+	size_t count[1024];
+
+	for (unsigned shift = PTR_BITS; shift < 64; shift += 10) {
+		size_t sum = 0;
+		uint64_t *swap;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++) {
+			count[(v[i] >> shift) & 1023]++;
+		}
+		for (size_t d = 0; d < 1024; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) {
+			tmp[count[(v[i] >> shift) & 1023]++] = v[i];
+		}
+		swap = v;
+		v = tmp;
+		tmp = swap;
+	}
+}
+
+/* Prefetch distance of the bulk inserts, in records. */
+#define BULK_AHEAD 16
+
+size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size_t n)
+{
+	size_t bytes = 3 * n * sizeof(uint64_t), n_key = 0, refused = 0;
+	uint64_t *by_addr, *by_key, *tmp;
+
+	if (n == 0) {
+		return 0;
+	}
+	by_addr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (size_t i = 0; by_addr != MAP_FAILED && i < n; i++) {
+		if ((uintptr_t)recs[i] >> (PTR_BITS + 3) != 0) {
+			munmap(by_addr, bytes);
+			by_addr = MAP_FAILED;
+		}
+	}
+	if (by_addr == MAP_FAILED) {
+		/* No room to sort (or an address beyond 47 bits): one by one, as given. */
+		for (size_t i = 0; i < n; i++) {
+			if (bt_publish_loaded(recs[i]->chunk->w, recs[i]) != 0) {
+				bt_record_put(recs[i]->chunk->w, recs[i]);
+				refused++;
+			}
+		}
+		return refused;
+	}
+	by_key = by_addr + n;
+	tmp = by_key + n;
+
+	/* In the order given (the order the records were taken: their memory's), what each
+	 * insert needs, and the two lists to sort. */
+	for (size_t i = 0; i < n; i++) {
+		struct bt_binding *nb = recs[i];
+
+		nb->owner = nb->chunk->w->id;
+		nb->key_hash = bt_key_hash(t, &nb->key);
+		cds_lfht_node_init(&nb->addr_node);
+		cds_lfht_node_init(&nb->key_node);
+		by_addr[i] = elem(addr_hash(nb->addr), nb);
+		if (nb->key.len != 0) {
+			by_key[n_key++] = elem(nb->key_hash, nb);
+		}
+	}
+
+	/* by_addr, in split order: each insert walks what the one before touched. */
+	sort_split(by_addr, tmp, n);
+	for (size_t i = 0; i < n; i++) {
+		struct bt_binding *nb = elem_rec(by_addr[i]);
+
+		if (i + BULK_AHEAD < n) {
+			__builtin_prefetch(elem_rec(by_addr[i + BULK_AHEAD]), 1);
+		}
+		if (cds_lfht_add_unique(t->by_addr, addr_hash(nb->addr), match_addr, &nb->addr,
+					&nb->addr_node) != &nb->addr_node) {
+			nb->key.len = 0;		/* not for by_key */
+			bt_record_put(nb->chunk->w, nb);	/* the address has one */
+			refused++;
+		}
+	}
+
+	/* by_key, in split order: a key's latest binding wins, as in bt_publish_loaded(). */
+	sort_split(by_key, tmp, n_key);
+	for (size_t i = 0; i < n_key; i++) {
+		struct bt_binding *nb = elem_rec(by_key[i]), *cur;
+		struct cds_lfht_node *node;
+
+		if (i + BULK_AHEAD < n_key) {
+			const struct bt_binding *ahead = elem_rec(by_key[i + BULK_AHEAD]);
+
+			__builtin_prefetch(ahead, 1);
+			__builtin_prefetch(&ahead->key_hash, 0);
+		}
+		if (nb->key.len == 0) {
+			continue;			/* refused above */
+		}
+		node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key,
+					    &nb->key_node);
+		if (node != NULL) {
+			cur = caa_container_of(node, struct bt_binding, key_node);
+			if (cur->start > nb->start) {
+				cds_lfht_node_init(&cur->key_node);
+				(void)cds_lfht_add_replace(t->by_key, nb->key_hash, match_key,
+							   &nb->key, &cur->key_node);
+			}
+		}
+	}
+	munmap(by_addr, bytes);
+	return refused;
 }
 
 int bt_remove(struct bt_writer *w, const struct bt_binding *cold)

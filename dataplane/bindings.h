@@ -98,17 +98,63 @@ struct bt_table {
 	uint64_t seed;
 };
 
+/** Bytes of host name and circuit id a binding keeps inline in its bt_info_slot. */
+#define BT_INFO_INLINE 26
+/** bt_info_slot.host_len of a binding whose information is in a spill record. */
+#define BT_INFO_SPILLED 0xff
+
 /**
- * The records of one bt_writer_grow(), in one allocation: the chunk, rec[n], then info[n]
- * (info[i] belongs to rec[i]). Allocated zeroed (calloc: fresh pages from the kernel are not
- * written), and only a binding that learns something of its client writes its info[]
- * entry, so bindings without client information cost no memory for it (bench/bindings.sh).
+ * What a binding remembers of its client, packed (32 bytes instead of the 112 of a struct
+ * dp_client_info): the vendor class and the policy name are interned in the writer's
+ * bt_intern table (few distinct values across millions of clients), the host name and the
+ * circuit id (per client) follow each other in @c bytes. When they do not fit, or the intern
+ * table is full, the whole struct dp_client_info goes in a spill record: a record of the same
+ * writer's stock, never published, whose pointer @c bytes holds (host_len BT_INFO_SPILLED).
+ * All zero: nothing known. Written by bt_info_set() only, read by bt_info_get() only.
+ */
+struct bt_info_slot {
+	uint16_t vendor;		/**< intern id of the vendor class; 0 = none */
+	uint16_t policy;		/**< intern id of the policy name; 0 = none */
+	uint8_t host_len;		/**< or BT_INFO_SPILLED */
+	uint8_t circuit_len;
+	uint8_t bytes[BT_INFO_INLINE];	/**< host name, then circuit id; or the spill record */
+};
+
+/** Distinct strings (vendor classes, policy names) one writer interns; beyond, spill. */
+#define BT_INTERN_MAX 4095
+#define BT_INTERN_LEN 32		/**< longest interned string */
+
+struct bt_intern_entry {
+	uint8_t len;
+	uint8_t s[BT_INTERN_LEN];
+};
+
+/**
+ * A writer's interned strings: append-only, entry 0 unused, ids 1..n. Written by the
+ * writer's owner only (bt_info_set; the control thread while the store loads, before the
+ * workers start); an entry is complete before any slot names it, and the slot is published
+ * with its record (rculfhash's release), so readers on any thread read entries without
+ * atomics. Entries are never changed nor freed before bt_writer_deinit(): a reader holding
+ * any record of the writer may read them.
+ */
+struct bt_intern {
+	struct bt_intern_entry *ent;	/**< [BT_INTERN_MAX + 1] */
+	uint16_t *index;		/**< open addressing over ids, 0 = empty (owner only) */
+	uint32_t n;			/**< ids in use */
+};
+
+/**
+ * The records of one bt_writer_grow(), in one allocation: the chunk, rec[n], then slot[n]
+ * (slot[i] belongs to rec[i]). An anonymous mapping (fresh pages from the kernel are zero and
+ * not written), and only a binding that learns something of its client writes its slot, so
+ * bindings without client information cost no memory for it (bench/bindings.sh).
  * Freed by bt_writer_deinit() only: records never leave their chunk.
  */
 struct bt_chunk {
 	struct bt_chunk *next;		/**< the writer's other chunks (control thread) */
 	struct bt_writer *w;		/**< the writer whose stock the records return to */
-	struct dp_client_info *info;	/**< n entries, right after rec[n] */
+	struct bt_info_slot *slot;	/**< n entries, right after rec[n] */
+	size_t bytes;			/**< of the mapping (mmap) */
 	uint32_t n;
 	struct bt_binding rec[];
 };
@@ -127,6 +173,7 @@ struct bt_writer {
 	uint64_t n_back;		/**< records retired and returned: atomic adds by the
 					 *   call_rcu thread, relaxed reads by the control thread */
 	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread and bt_writer_grow */
+	struct bt_intern intern;	/**< allocated by the first bt_writer_grow() */
 	uint8_t id;
 };
 
@@ -205,37 +252,38 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 
 /**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key
- * bytes not cleared (fill the key whole), no client information (bt_info() lengths 0; set it
+ * bytes not cleared (fill the key whole), no client information (bt_info_get() lengths 0; set it
  * with bt_info_set()). Owner thread only.
  * @return NULL when the stock is empty (records retired but still in a grace period).
  */
 struct bt_binding *bt_record_get(struct bt_writer *w);
 
 /**
- * What binding @p b remembers of its client (issue 14 item 6), kept beside the record in its
- * chunk (struct bt_chunk). @p b must be a record of a chunk (from bt_record_get() or a
- * lookup), never a copy of one. All lengths 0 when nothing is known. As immutable as the
- * record once published; read under the same RCU rules as the record. Any thread.
+ * What binding @p b remembers of its client (issue 14 item 6), decoded into @p out (all
+ * lengths 0 and every byte zero when nothing is known; unused bytes zero). @p b must be a
+ * record of a chunk (from bt_record_get() or a lookup), never a copy of one. The information
+ * is as immutable as the record once published and read under the same RCU rules: its slot,
+ * its spill record and the writer's interned strings stay valid while the record does (a
+ * spill record is retired with its binding, after the same grace period). Any thread.
  */
-static inline const struct dp_client_info *bt_info(const struct bt_binding *b)
-{
-	return &b->chunk->info[b - b->chunk->rec];
-}
+void bt_info_get(const struct bt_binding *b, struct dp_client_info *out);
 
 /**
  * Give record @p b (between bt_record_get() and its publication) the client information
  * @p in. bt_record_get() leaves a record with none, so an empty @p in (or NULL) writes
- * nothing: a binding that knows nothing of its client never touches its information's page.
- * Owner thread (or the control thread while loading the store).
+ * nothing: a binding that knows nothing of its client never touches its slot's page. When
+ * @p in does not fit the slot (struct bt_info_slot) a spill record is taken from the stock of
+ * @p b's writer; it returns there with @p b (retired after a grace period, or with
+ * bt_record_put()). Owner thread of @p b's writer (or the control thread while loading the
+ * store); never allocates.
+ * @return 0, or -ENOBUFS when a spill record was needed and the stock is empty (nothing
+ * written: @p b knows nothing of its client).
  */
-static inline void bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
-{
-	if (in != NULL && !dp_info_empty(in)) {
-		b->chunk->info[b - b->chunk->rec] = *in;
-	}
-}
+_mustcheck_
+int bt_info_set(struct bt_binding *b, const struct dp_client_info *in);
 
-/** Give back a record that was never published. Owner thread only. */
+/** Give back a record that was never published (with its spill record if it has one).
+ *  Owner thread only. */
 void bt_record_put(struct bt_writer *w, struct bt_binding *b);
 
 /**
@@ -264,6 +312,19 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_bind
  */
 _mustcheck_
 int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb);
+
+/**
+ * bt_publish_loaded() for @p n records at once (each from bt_record_get() of its own writer,
+ * fields filled, addresses distinct from any published), inserted in the order of the
+ * tables' split-ordered lists (sorted by bit-reversed hash, radix): each insert then walks
+ * nodes the previous ones touched instead of missing the cache and the TLB at every node,
+ * what a store load in address order does. A client's latest binding (by start) takes its
+ * by_key place whatever the order. Control thread, before the workers start (nothing reads
+ * the tables); online. Needs 24 bytes per record of scratch (an anonymous mapping, returned
+ * before it returns); without it, publishes one by one. @p recs itself is not changed.
+ * @return how many were refused (an address that had a record: given back to its writer).
+ */
+size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size_t n);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.

@@ -653,7 +653,7 @@ static uint8_t index_flags(const struct dp_engine *e, uint32_t scope)
 }
 
 /* Post the change that made @p nb. @p info: what it remembers of its client (a published
- * record's bt_info()), or NULL for none (a FREE change, from a copy of the record). */
+ * record's bt_info_get()), or NULL for none (a FREE change, from a copy of the record). */
 static int post_change(struct dp_engine *e, const struct bt_binding *nb,
 		       const struct dp_client_info *info, uint8_t flags)
 {
@@ -888,7 +888,7 @@ static void info_start(struct dp_client_info *in, const struct bt_binding *old,
 		       const struct dp_client_key *key)
 {
 	if (info_kept(old, key)) {
-		*in = *bt_info(old);
+		bt_info_get(old, in);
 	} else {
 		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
 	}
@@ -963,7 +963,9 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		     struct bt_binding **out)
 {
 	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
+	struct dp_client_info known;
 	struct bt_binding *nb;
+	bool info_ok = true;
 
 	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
@@ -1018,16 +1020,26 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 
 		info_start(&in, old, r->key);
 		info_capture(&in, r->info_msg, r->policy);
-		bt_info_set(nb, &in);
+		info_ok = bt_info_set(nb, &in) == 0;
 	} else if (r->peer_info != NULL && !dp_info_empty(r->peer_info)) {
 		struct dp_client_info in;
 
 		info_start(&in, old, r->key);
 		info_merge(&in, r->peer_info);
-		bt_info_set(nb, &in);
+		info_ok = bt_info_set(nb, &in) == 0;
 	} else if (info_kept(old, r->key)) {
+		struct dp_client_info in;
+
 		/* The same client's binding goes on: so does what we know of it. */
-		bt_info_set(nb, bt_info(old));
+		bt_info_get(old, &in);
+		info_ok = bt_info_set(nb, &in) == 0;
+	}
+	if (!info_ok) {
+		/* Its information needs a spill record (bindings.h) and the stock is empty:
+		 * the same answer as no record at all. */
+		bt_record_put(&e->writer, nb);
+		e->ctr->drop[DP_DROP_NO_RECORD]++;
+		return -ENOBUFS;
 	}
 	nb->seq = durable ? e->seq + 1 : 0;
 	if (bt_publish(&e->writer, old, nb) != 0) {
@@ -1037,7 +1049,10 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		return -EAGAIN;
 	}
 	flood_track(e, old, nb);
-	if (durable && post_change(e, nb, bt_info(nb), flags) != 0) {
+	if (durable) {
+		bt_info_get(nb, &known);
+	}
+	if (durable && post_change(e, nb, &known, flags) != 0) {
 		/* Room was there: only a change the store would refuse gets here, which the
 		 * engine does not make. Memory is ahead of the store; nothing is answered. */
 		e->ctr->drop[DP_DROP_COMMIT_FULL]++;

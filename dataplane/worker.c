@@ -949,9 +949,12 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		/* The worker's share of all addresses, plus records waiting out a grace
 		 * period. At 1.5 M ACKs/s and the RT call_rcu thread's 10 ms poll, ~15 k
 		 * records are in flight; 64 k of headroom rides out a starved call_rcu thread
-		 * for a while (then requests are dropped as no_binding_record, never blocked). */
+		 * for a while (then requests are dropped as no_binding_record, never blocked).
+		 * The share counts twice: a binding whose client information does not fit its
+		 * slot takes a spill record too (bindings.h). A bound, not memory: records are
+		 * allocated as they are used. */
 		uint64_t headroom = cap / 2 < 65536 ? 65536 : cap / 2 > (1u << 20) ? 1u << 20 : cap / 2;
-		uint64_t records = cap / n_workers + headroom;
+		uint64_t records = 2 * (cap / n_workers) + headroom;
 		int rc;
 
 		/* That many at most; the writer starts with two chunks and gets more as its

@@ -21,6 +21,16 @@
 
 #include "bindings.h"
 
+/* bt_info_get() of @p b into a buffer of the test's, valid until the next call. */
+static const struct dp_client_info *info_of(const struct bt_binding *b)
+{
+	static struct dp_client_info out;
+
+	bt_info_get(b, &out);
+	return &out;
+}
+
+
 #define N_ADDR 512
 #define N_CLIENTS 300
 #define BASE 0xc6120000u	/* 198.18.0.0 */
@@ -335,6 +345,78 @@ static void loaded_latest_start_wins(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* The bulk load (split order) ends where one-by-one loading ends: every address in by_addr
+ * with its own record, each client's latest binding in by_key whatever the order given, the
+ * records of two writers each going home to its own; an address given twice is refused and
+ * its record given back. */
+static void loaded_bulk_matches_one_by_one(void **state)
+{
+	enum { N = 6000, CLIENTS = 2500 };
+	struct bt_table *t = bt_table_new(N);
+	struct bt_writer w[2];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	struct bt_binding **recs = calloc(N + 1, sizeof(*recs));
+	uint64_t latest[CLIENTS] = {0};
+	uint32_t latest_addr[CLIENTS] = {0};
+	uint64_t free1;
+
+	(void)state;
+	assert_non_null(recs);
+	urcu_qsbr_register_thread();
+	bt_table_reserve(t, N);
+	assert_int_equal(bt_writer_init(&w[0], t, 0, N / 2 + 1), 0);
+	assert_int_equal(bt_writer_init(&w[1], t, 1, N / 2 + 1), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		/* Addresses and starts in a scrambled order; start unique per binding. */
+		uint32_t a = (i * 7919u) % N;	/* 7919 is prime: a permutation */
+		unsigned client = (a * 7u) % CLIENTS;
+		struct bt_binding *nb = bt_record_get(&w[a & 1]);
+
+		nb->addr = BASE + a;
+		nb->start = 1000 + ((uint64_t)a * 40503u) % 100003u * 8 + (a & 7);
+		make_key(&nb->key, client);
+		if (a % 97 == 0) {
+			nb->key.len = 0;	/* no client: by_addr only */
+		} else if (nb->start > latest[client]) {
+			latest[client] = nb->start;
+			latest_addr[client] = nb->addr;
+		}
+		recs[i] = nb;
+	}
+	recs[N] = bt_record_get(&w[1]);
+	recs[N]->addr = BASE + 5;	/* twice */
+	make_key(&recs[N]->key, 1);
+	free1 = bt_writer_free(&w[1]);
+	assert_int_equal(bt_publish_loaded_bulk(t, recs, N + 1), 1);
+	assert_int_equal(bt_writer_free(&w[1]), free1 + 1);
+	for (uint32_t a = 0; a < N; a++) {
+		const struct bt_binding *b = bt_lookup_addr(t, BASE + a);
+
+		assert_non_null(b);
+		assert_int_equal(b->addr, BASE + a);
+		assert_int_equal(b->owner, a & 1);
+		assert_ptr_equal(b->chunk->w, &w[a & 1]);
+	}
+	for (unsigned c = 0; c < CLIENTS; c++) {
+		struct dp_client_key k;
+		const struct bt_binding *b;
+
+		make_key(&k, c);
+		b = bt_lookup_key(t, &k);
+		if (latest[c] == 0) {
+			assert_null(b);
+		} else {
+			assert_non_null(b);
+			assert_int_equal(b->addr, latest_addr[c]);
+		}
+	}
+	bt_table_free(t);
+	bt_writer_deinit(&w[0]);
+	bt_writer_deinit(&w[1]);
+	free(recs);
+	urcu_qsbr_unregister_thread();
+}
+
 /* Two writers that read the same record: the second publish changes nothing. */
 static void stale_publish_is_refused(void **state)
 {
@@ -496,11 +578,11 @@ static void client_info_rides_on_chunks(void **state)
 	for (unsigned i = 0; i < 9; i++) {
 		nb = recs[i] = bt_record_get(&w);
 		assert_non_null(nb);
-		assert_true(dp_info_empty(bt_info(nb)));
+		assert_true(dp_info_empty(info_of(nb)));
 		nb->addr = BASE + i;
 		make_key(&nb->key, i);
 		set_host(&in, i);
-		bt_info_set(nb, &in);
+		assert_int_equal(bt_info_set(nb, &in), 0);
 		assert_int_equal(bt_publish(&w, NULL, nb), 0);
 	}
 	assert_null(bt_record_get(&w));
@@ -510,7 +592,7 @@ static void client_info_rides_on_chunks(void **state)
 		b = bt_lookup_addr(t, BASE + i);
 		assert_ptr_equal(b, recs[i]);
 		set_host(&in, i);
-		assert_memory_equal(bt_info(b), &in, sizeof(in));
+		assert_memory_equal(info_of(b), &in, sizeof(in));
 		assert_ptr_equal(b->chunk->w, &w);
 	}
 
@@ -520,30 +602,171 @@ static void client_info_rides_on_chunks(void **state)
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 4;
 	make_key(&nb->key, 4);
-	bt_info_set(nb, NULL);
+	assert_int_equal(bt_info_set(nb, NULL), 0);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 4), nb), 0);
-	assert_true(dp_info_empty(bt_info(bt_lookup_addr(t, BASE + 4))));
+	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 4))));
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
 	nb = bt_record_get(&w);
 	assert_ptr_equal(nb, recs[4]);
-	assert_true(dp_info_empty(bt_info(nb)));
+	assert_true(dp_info_empty(info_of(nb)));
 	/* Put back unpublished with information: taken again with none. */
 	set_host(&in, 99);
-	bt_info_set(nb, &in);
+	assert_int_equal(bt_info_set(nb, &in), 0);
 	bt_record_put(&w, nb);
 	nb = bt_record_get(&w);
 	assert_ptr_equal(nb, recs[4]);
-	assert_true(dp_info_empty(bt_info(nb)));
+	assert_true(dp_info_empty(info_of(nb)));
 	bt_record_put(&w, nb);
 	/* The others kept theirs. */
 	for (unsigned i = 0; i < 9; i++) {
 		if (i != 4) {
 			set_host(&in, i);
-			assert_memory_equal(bt_info(bt_lookup_addr(t, BASE + i)), &in, sizeof(in));
+			assert_memory_equal(info_of(bt_lookup_addr(t, BASE + i)), &in, sizeof(in));
 		}
 	}
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
+/* A client information with every field at the given lengths, bytes from @p seed. */
+static void set_full(struct dp_client_info *in, unsigned seed, uint8_t host, uint8_t vendor,
+		     uint8_t circuit, uint8_t policy)
+{
+	memset(in, 0, sizeof(*in));
+	in->host_len = host;
+	in->vendor_len = vendor;
+	in->circuit_len = circuit;
+	in->policy_len = policy;
+	for (unsigned i = 0; i < DP_INFO_HOST_MAX; i++) {
+		in->host[i] = (char)(i < host ? 'a' + (seed + i) % 26 : 0);
+		in->vendor[i] = (char)(i < vendor ? 'A' + (seed / 26 + i) % 26 : 0);
+	}
+	for (unsigned i = 0; i < circuit; i++) {
+		in->circuit[i] = (uint8_t)(seed * 7 + i);
+	}
+	for (unsigned i = 0; i < policy; i++) {
+		in->policy[i] = (char)('0' + (seed + i) % 10);
+	}
+}
+
+/* The packed slot (bindings.h): vendor classes and policy names are interned (one entry for
+ * many bindings), host name and circuit id inline; what does not fit goes whole in a spill
+ * record of the same writer, which comes back with its binding (retired after a grace
+ * period, or put back unpublished). Every case reads back exactly what was set. */
+static void client_info_packs_and_spills(void **state)
+{
+	struct bt_table *t = bt_table_new(64);
+	struct bt_writer w;
+	struct bt_binding *nb;
+	struct dp_client_info in;
+	uint64_t before;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 16), 0);
+
+	/* Ten clients, one vendor class and one policy: two intern entries in all. */
+	for (unsigned i = 0; i < 10; i++) {
+		nb = bt_record_get(&w);
+		nb->addr = BASE + i;
+		make_key(&nb->key, i);
+		set_full(&in, 0, 12, DP_INFO_VENDOR_MAX, 0, DP_INFO_POLICY_MAX);
+		in.host[0] = (char)('a' + i);	/* host names differ */
+		assert_int_equal(bt_info_set(nb, &in), 0);
+		assert_int_equal(bt_publish(&w, NULL, nb), 0);
+		assert_memory_equal(info_of(bt_lookup_addr(t, BASE + i)), &in, sizeof(in));
+	}
+	assert_int_equal(w.intern.n, 2);
+	assert_int_equal(bt_writer_free(&w), 6);
+
+	/* Host and circuit at the inline limit: still no spill record. */
+	set_full(&in, 3, BT_INFO_INLINE - DP_INFO_CIRCUIT_MAX, 5, DP_INFO_CIRCUIT_MAX, 0);
+	nb = bt_record_get(&w);
+	nb->addr = BASE + 10;
+	make_key(&nb->key, 10);
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_writer_free(&w), 5);
+	assert_int_equal(bt_publish(&w, NULL, nb), 0);
+	assert_memory_equal(info_of(bt_lookup_addr(t, BASE + 10)), &in, sizeof(in));
+
+	/* Every field at its longest: a spill record more. Set twice, only one is kept. */
+	set_full(&in, 5, DP_INFO_HOST_MAX, DP_INFO_VENDOR_MAX, DP_INFO_CIRCUIT_MAX,
+		 DP_INFO_POLICY_MAX);
+	nb = bt_record_get(&w);
+	nb->addr = BASE + 11;
+	make_key(&nb->key, 11);
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_writer_free(&w), 3);
+	assert_int_equal(bt_publish(&w, NULL, nb), 0);
+	assert_memory_equal(info_of(bt_lookup_addr(t, BASE + 11)), &in, sizeof(in));
+
+	/* Replaced by a binding that knows nothing: both records come home after the grace
+	 * period. */
+	nb = bt_record_get(&w);
+	nb->addr = BASE + 11;
+	make_key(&nb->key, 11);
+	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 11), nb), 0);
+	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 11))));
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	assert_int_equal(bt_writer_free(&w), 4);
+
+	/* A spilled record put back unpublished takes its spill record with it. */
+	before = bt_writer_free(&w);
+	nb = bt_record_get(&w);
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_writer_free(&w), before - 2);
+	bt_record_put(&w, nb);
+	assert_int_equal(bt_writer_free(&w), before);
+	nb = bt_record_get(&w);
+	assert_true(dp_info_empty(info_of(nb)));
+
+	/* No record left for the spill: refused, nothing written. */
+	while (bt_record_get(&w) != NULL) {
+	}
+	assert_int_equal(bt_info_set(nb, &in), -ENOBUFS);
+	assert_true(dp_info_empty(info_of(nb)));
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
+/* A full intern table (BT_INTERN_MAX distinct vendor classes) spills the next new one, and
+ * still finds the ones it holds. */
+static void client_info_intern_full_spills(void **state)
+{
+	struct bt_table *t = bt_table_new(64);
+	struct bt_writer w;
+	struct bt_binding *nb;
+	struct dp_client_info in;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
+	nb = bt_record_get(&w);
+	for (unsigned i = 0; i < BT_INTERN_MAX; i++) {
+		set_full(&in, 0, 4, 0, 0, 0);
+		in.vendor_len = (uint8_t)snprintf(in.vendor, sizeof(in.vendor), "vendor-%u", i);
+		assert_int_equal(bt_info_set(nb, &in), 0);
+		assert_memory_equal(info_of(nb), &in, sizeof(in));
+	}
+	assert_int_equal(w.intern.n, BT_INTERN_MAX);
+	assert_int_equal(bt_writer_free(&w), 7);	/* none spilled */
+	in.vendor_len = (uint8_t)snprintf(in.vendor, sizeof(in.vendor), "vendor-new");
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_writer_free(&w), 6);	/* spilled */
+	assert_memory_equal(info_of(nb), &in, sizeof(in));
+	in.vendor_len = (uint8_t)snprintf(in.vendor, sizeof(in.vendor), "vendor-17");
+	assert_int_equal(bt_info_set(nb, &in), 0);
+	assert_int_equal(bt_writer_free(&w), 7);	/* interned: the spill went back */
+	assert_memory_equal(info_of(nb), &in, sizeof(in));
+	assert_int_equal(w.intern.n, BT_INTERN_MAX);
+	bt_record_put(&w, nb);
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -557,7 +780,10 @@ int main(void)
 		cmocka_unit_test(stale_publish_is_refused),
 		cmocka_unit_test(writer_and_table_grow),
 		cmocka_unit_test(client_info_rides_on_chunks),
+		cmocka_unit_test(client_info_packs_and_spills),
+		cmocka_unit_test(client_info_intern_full_spills),
 		cmocka_unit_test(loaded_latest_start_wins),
+		cmocka_unit_test(loaded_bulk_matches_one_by_one),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 	};

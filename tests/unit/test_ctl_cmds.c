@@ -254,7 +254,7 @@ static void walk_env_init(struct walk_env *v)
 			in.vendor_len = (uint8_t)snprintf(in.vendor, sizeof(in.vendor),
 							  "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
 							  (a >> 8) & 255, a & 255);
-			bt_info_set(b, &in);
+			assert_int_equal(bt_info_set(b, &in), 0);
 		}
 		assert_int_equal(bt_publish(&v->wr, NULL, b), 0);
 	}

@@ -656,7 +656,7 @@ static void put_binding_info(struct t *t, uint32_t addr, uint8_t state, uint64_t
 	memcpy(b->key.data, hw, hw_len);
 	b->hw_len = (uint8_t)hw_len;
 	memcpy(b->hw, hw, hw_len);
-	bt_info_set(b, in);
+	assert_int_equal(bt_info_set(b, in), 0);
 	assert_int_equal(bt_publish(&t->w, bt_lookup_addr(t->rt.table, addr), b), 0);
 	urcu_qsbr_thread_offline();
 }

@@ -54,7 +54,8 @@ def short_timers():
     returning partner's recovery), state-switch-interval and ISC's auto-partner-down 4 s,
     max-response-delay 6 s (a partition is noticed within it). A first lease is then MCLT
     (12 s) long: the phases that rely on one (a REBINDING after PARTNER-DOWN) come within
-    the switch interval plus ~1 s of it, so 7 s are left, as 15 of 30 were before."""
+    the switch interval plus ~1 s of it, so about 7 s are left (17 of 30 with the realistic
+    timers)."""
     global MCLT, SWITCH, RESPONSE_DELAY
     MCLT, SWITCH, RESPONSE_DELAY = 12, 4, 6
 

@@ -29,8 +29,12 @@ LW_FO, ISC_FO = "198.18.9.1", "198.18.9.2"
 # The same addresses named for a pair of leasewired partners: A in NS_L, B in NS_I.
 A_IP, B_IP, A_FO, B_FO = LW_IP, ISC_IP, LW_FO, ISC_FO
 POOL = ("198.18.8.100", "198.18.8.200")
+# The lab's failover timers, read at the time of use (fotest.MCLT: `from fotest import MCLT`
+# keeps the value of import time). These are the realistic ones: every fotest test but the
+# short forms of e2e-fo-isc and e2e-fo-pair, which call short_timers() first.
 MCLT = 30
 SWITCH = 12          # state switch interval / ISC auto-partner-down
+RESPONSE_DELAY = 15  # max-response-delay of both servers (a test's fo_extra may override it)
 LEASE = 120
 REL = "iscfo"
 
@@ -41,6 +45,30 @@ def use_namespaces(prefix):
     names as fotest.NS_L etc. afterwards: `from fotest import NS_L` keeps the old ones."""
     global NS_L, NS_I, NS_C
     NS_L, NS_I, NS_C = prefix + "-l", prefix + "-i", prefix + "-c"
+
+
+def short_timers():
+    """The short form of e2e-fo-isc and e2e-fo-pair (suite e2e; `--long`, suite long, keeps
+    the values above): every phase and check as in the long form, with the failover timers
+    their waits are made of shrunk. MCLT 12 s (RECOVER-WAIT, the partner-down lease, a
+    returning partner's recovery), state-switch-interval and ISC's auto-partner-down 4 s,
+    max-response-delay 6 s (a partition is noticed within it). A first lease is then MCLT
+    (12 s) long: the phases that rely on one (a REBINDING after PARTNER-DOWN) come within
+    the switch interval plus ~1 s of it, so about 7 s are left (17 of 30 with the realistic
+    timers)."""
+    global MCLT, SWITCH, RESPONSE_DELAY
+    MCLT, SWITCH, RESPONSE_DELAY = 12, 4, 6
+
+
+def long_or_short(argv):
+    """A short-form test's mode: `--long` anywhere in argv (removed from it, so that the
+    positional arguments stay where they were) keeps the realistic timers; without it,
+    short_timers(). Returns True for the long form."""
+    if "--long" in argv:
+        argv.remove("--long")
+        return True
+    short_timers()
+    return False
 
 
 def ip_int(a):
@@ -149,7 +177,7 @@ failover peer "%s" {
   port 647;
   peer address %s;
   peer port 647;
-  max-response-delay 15;
+  max-response-delay %d;
   max-unacked-updates 10;
   load balance max seconds 3;
   auto-partner-down %d;
@@ -161,7 +189,8 @@ subnet 198.18.8.0 netmask 255.255.255.0 {
     range %s %s;
   }
 }
-""" % (LEASE, name, role_lines, ISC_FO, LW_FO, SWITCH, ISC_IP, name, POOL[0], POOL[1])
+""" % (LEASE, name, role_lines, ISC_FO, LW_FO, RESPONSE_DELAY, SWITCH, ISC_IP, name, POOL[0],
+       POOL[1])
 
     def isc_start(self, role, fresh, name=REL):
         cfg = os.path.join(self.tmp, "dhcpd.conf")
@@ -270,8 +299,9 @@ class Lw:
     def config(self, role, name=REL):
         rel = {"name": name, "role": role, "local-address": self.fo,
                "partner-address": self.peer_fo, "scopes": ["fo"], "mclt": MCLT,
-               "max-response-delay": 15, "max-unacked": 10, "auto-state-transition": True,
-               "state-switch-interval": SWITCH, "load-balance-max-seconds": 3}
+               "max-response-delay": RESPONSE_DELAY, "max-unacked": 10,
+               "auto-state-transition": True, "state-switch-interval": SWITCH,
+               "load-balance-max-seconds": 3}
         rel.update(self.lab.fo_extra)
         rel.update(self.extra)
         return json.dumps({
@@ -376,6 +406,16 @@ class Lw:
             path = os.path.join(self.lab.tmp, "%s-%d.log" % (self.tag, n))
             out += [ln for ln in self.lab.text(path).splitlines() if "event=" + kind in ln]
         return out
+
+    def wait_entered(self, state, secs, mark):
+        """Wait until this server's logs show a move to @state after its first @mark
+        event=failover-state lines (mark = len(self.events()) taken before the cause): the
+        state may be left already when we look, as a COMMUNICATIONS-INTERRUPTED is once
+        state-switch-interval (4 s in the short form) has passed."""
+        def cond():
+            return any(ln.split(" to=", 1)[1].split()[0] == state
+                       for ln in self.events()[mark:] if " to=" in ln)
+        self.lab.wait("%s entered %s" % (self.tag, state), secs, cond)
 
     def wait_state(self, state, secs, partner=None):
         def cond():

@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """e2e-fo-pair: two leasewired as failover partners (draft-12 over TCP/647, load balance 50 %).
 
-    test_fo_pair.py [LEASEWIRED [SRCDIR]]       (root; exit 77 = skipped)
+    test_fo_pair.py [LEASEWIRED [SRCDIR]] [--long]      (root; exit 77 = skipped)
+
+Two forms, the same phases and checks: the short one (meson test e2e-fo-pair, suite e2e,
+~50 s) with fotest.short_timers() (MCLT 12 s, state-switch-interval 4 s), and with --long
+the realistic timers (MCLT 30 s, 12 s: e2e-fo-pair-long, suite long, on demand:
+meson test -C build --suite long, ~95 s).
 
 Topology (fotest.FoLab with partner="lw"; namespaces made and removed here):
 
@@ -13,7 +18,8 @@ Topology (fotest.FoLab with partner="lw"; namespaces made and removed here):
               chosen by the RFC 3074 hash (ISC's lbhash.py, ../shared/reference/isc-peer/tools):
               bucket < 128 is A's (split 128).
 
-MCLT 30 s, state-switch-interval 12 s, max-response-delay 6 s; both start with empty stores.
+MCLT 30 s (short 12 s), state-switch-interval 12 s (short 4 s), max-response-delay 6 s; both
+start with empty stores.
   1. both reach NORMAL (failover-status of each: state and partner-state normal);
   2. the primary balances the pool: B holds BACKUP addresses (lease4-get-all);
   3. a client hashing to A gets its lease from A (at most MCLT the first time) and the binding
@@ -33,6 +39,7 @@ MCLT 30 s, state-switch-interval 12 s, max-response-delay 6 s; both start with e
      the bridge; at the end the same over both servers' bindings, and an address active on
      both servers is the same client's.
 """
+import datetime
 import os
 import subprocess
 import sys
@@ -41,14 +48,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lwtest import check, fail, log  # noqa: E402
 import fotest  # noqa: E402
-from fotest import A_IP, B_IP, IF_LF, MCLT, SWITCH, check_no_double  # noqa: E402
+# The timers MCLT and SWITCH depend on the form: read them as fotest.MCLT, fotest.SWITCH.
+from fotest import A_IP, B_IP, IF_LF, check_no_double  # noqa: E402
 
 # Namespaces of its own (lwt-fp-l/-i/-c), not e2e-fo-isc's lwt-fo-*: both may be run by hand
 # at once. Read them as fotest.NS_*.
 fotest.use_namespaces("lwt-fp")
 
 RESPONSE_DELAY = 6      # max-response-delay: a silent partner is noticed within it
-WALL_LIMIT = 200        # seconds for the whole test
+WALL_LIMIT = {"long": 200, "short": 120}    # seconds for the whole test
 
 
 def lease_is(lw, addr, mac):
@@ -86,6 +94,40 @@ def store_spans(lab):
     return extra
 
 
+def log_time(ln):
+    """The time stamp of a leasewired log line, in seconds."""
+    return datetime.datetime.strptime(ln.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
+def interrupted_throughout(lw, mark):
+    """Since its first @mark event=failover-state lines, @lw moved to COMMUNICATIONS-INTERRUPTED
+    and stayed there (a refused partner brings no link up, no other state), but for the move
+    to PARTNER-DOWN that state-switch-interval makes (reason=safe-period, no sooner than the
+    interval after); the state it reports is the last of these."""
+    seen = {}
+
+    def settled():      # the log and failover-status agree (a move may be logged meanwhile)
+        seen["lines"] = lw.events()[mark:]
+        state = lw.fo_status()["state"]
+        return seen["lines"] == lw.events()[mark:] and seen["lines"] and \
+            seen["lines"][-1].split(" to=", 1)[1].split()[0] == state
+    lw.lab.wait("%s's log and state agree" % lw.tag, 5, settled)
+    lines = seen["lines"]
+    moves = [dict(w.split("=", 1) for w in ln.split() if "=" in w) for ln in lines]
+    tos = [m.get("to") for m in moves]
+    log("%s since the partner stopped: %s" % (lw.tag, " -> ".join(tos)))
+    if tos not in (["communications-interrupted"], ["communications-interrupted", "partner-down"]):
+        fail("%s did not stay communications-interrupted: %s" % (lw.tag, tos))
+    if len(tos) == 2:
+        check("%s's move to partner-down" % lw.tag,
+              (moves[1].get("from"), moves[1].get("reason")),
+              ("communications-interrupted", "safe-period"))
+        waited = log_time(lines[1]) - log_time(lines[0])
+        if waited < fotest.SWITCH - 0.5:
+            fail("%s partner-down %.1f s after communications-interrupted, interval %d s" %
+                 (lw.tag, waited, fotest.SWITCH))
+
+
 def run(lab, cl):
     A, B = lab.a, lab.b
     lab.fo_extra = {"mode": "load-balance", "load-balance-percent": 50,
@@ -109,8 +151,8 @@ def run(lab, cl):
     log("=== 3. a client of each server; each binding reaches the partner ===")
     mac_a = cl.mac_for(primary_bucket=True)
     ack = cl.dora(mac_a, A_IP, hostname="fo-pair-a")
-    if (ack.opt_u32(51) or 0) > MCLT:
-        fail("first lease from A is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
+    if (ack.opt_u32(51) or 0) > fotest.MCLT:
+        fail("first lease from A is %d s, more than MCLT %d" % (ack.opt_u32(51), fotest.MCLT))
     addr_a = ack.yiaddr
     lab.wait("B has A's binding of %s" % addr_a, 20, lambda: lease_is(B, addr_a, mac_a))
     # The client's host name travels with the binding (BNDUPD client-request-options).
@@ -118,8 +160,8 @@ def run(lab, cl):
           "fo-pair-a")
     mac_b = cl.mac_for(primary_bucket=False)
     ack = cl.dora(mac_b, B_IP)
-    if (ack.opt_u32(51) or 0) > MCLT:
-        fail("first lease from B is %d s, more than MCLT %d" % (ack.opt_u32(51), MCLT))
+    if (ack.opt_u32(51) or 0) > fotest.MCLT:
+        fail("first lease from B is %d s, more than MCLT %d" % (ack.opt_u32(51), fotest.MCLT))
     addr_b = ack.yiaddr
     lab.wait("A has B's binding of %s" % addr_b, 20, lambda: lease_is(A, addr_b, mac_b))
     # A released address goes back to the primary's pool once B has acknowledged the
@@ -141,12 +183,13 @@ def run(lab, cl):
     check_no_double(lab)
 
     log("=== 4. SIGKILL of B: A COMMUNICATIONS-INTERRUPTED, then PARTNER-DOWN ===")
+    mark = len(A.events())
     B.kill()
-    A.wait_state("communications-interrupted", RESPONSE_DELAY + 10)
+    A.wait_entered("communications-interrupted", RESPONSE_DELAY + 10, mark)
     t_ci = time.monotonic()
-    A.wait_state("partner-down", SWITCH + 10)
+    A.wait_state("partner-down", fotest.SWITCH + 10)
     log("partner-down %.1f s after communications-interrupted (interval %d s)" %
-        (time.monotonic() - t_ci, SWITCH))
+        (time.monotonic() - t_ci, fotest.SWITCH))
     cl.rebind(mac_b, addr_b, A_IP)
     mac_new = cl.mac_for(primary_bucket=False)
     addr_new = cl.dora(mac_new, A_IP).yiaddr
@@ -176,8 +219,9 @@ def run(lab, cl):
     b_start = B.starts + 1
     B.start("secondary")
     t_b = time.monotonic()
-    B.wait_state("normal", MCLT + 40, partner="normal")
-    log("B normal %.1f s after its amnesic start (MCLT %d s)" % (time.monotonic() - t_b, MCLT))
+    B.wait_state("normal", fotest.MCLT + 40, partner="normal")
+    log("B normal %.1f s after its amnesic start (MCLT %d s)" % (time.monotonic() - t_b,
+                                                                fotest.MCLT))
     A.wait_state("normal", 20, partner="normal")
     seen = states_seen(B, b_start)
     log("B went through: %s" % " -> ".join(seen))
@@ -203,8 +247,8 @@ def run(lab, cl):
     a_start, b_start = A.starts, B.starts
     lab.sh("ip", "-n", fotest.NS_L, "link", "set", IF_LF, "down")
     try:
-        A.wait_state("partner-down", RESPONSE_DELAY + SWITCH + 10)
-        B.wait_state("partner-down", RESPONSE_DELAY + SWITCH + 10)
+        A.wait_state("partner-down", RESPONSE_DELAY + fotest.SWITCH + 10)
+        B.wait_state("partner-down", RESPONSE_DELAY + fotest.SWITCH + 10)
         # Both serve everyone now: a new client gets a binding only one side knows.
         ack, sid = cl.dora_any(cl.mac_for(primary_bucket=False))
         mac_p, addr_p = ack.chaddr, ack.yiaddr
@@ -226,7 +270,9 @@ def run(lab, cl):
     check_no_double(lab, store_spans(lab))
 
     log("=== 8. a wrong relationship name on B ===")
+    mark = len(A.events())
     B.stop()
+    A.wait_entered("communications-interrupted", RESPONSE_DELAY + 10, mark)
     B.start("secondary", name="notiscfo")
     lab.wait("A logs the link rejected by B", 20,
              lambda: any("link=rejected by=partner reason=8" in ln for ln in
@@ -237,7 +283,7 @@ def run(lab, cl):
     st = B.fo_status("notiscfo")
     check("B's state with a refused name", st["state"] in ("startup", "recover"), True)
     B.stop()
-    A.wait_state("communications-interrupted", RESPONSE_DELAY + 10)
+    interrupted_throughout(A, mark)
     A.stop()
 
 
@@ -268,9 +314,10 @@ def hot_standby(lab, cl):
     for bucket in (True, False):
         cl.dora(cl.mac_for(primary_bucket=bucket), A_IP)   # the active answers everyone
     log("=== hot standby: A dies, B serves from its reserve ===")
+    mark = len(B.events())
     A.kill()
-    B.wait_state("communications-interrupted", RESPONSE_DELAY + 10)
-    B.wait_state("partner-down", SWITCH + 10)
+    B.wait_entered("communications-interrupted", RESPONSE_DELAY + 10, mark)
+    B.wait_state("partner-down", fotest.SWITCH + 10)
     ack = cl.dora(cl.mac_for(primary_bucket=True), B_IP)
     check("the standby's new lease comes from its reserve", ack.yiaddr in reserve, True)
     check_no_double(lab)
@@ -283,7 +330,10 @@ def main():
         run(lab, cl)
         hot_standby(lab, cl)
 
-    return fotest.run_pair("fo-pair", body, WALL_LIMIT)
+    form = "long" if fotest.long_or_short(sys.argv) else "short"
+    print("[fo-pair] %s form: MCLT %d s, state switch %d s" % (form, fotest.MCLT, fotest.SWITCH),
+          file=sys.stderr)
+    return fotest.run_pair("fo-pair", body, WALL_LIMIT[form])
 
 
 if __name__ == "__main__":

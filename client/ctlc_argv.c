@@ -552,6 +552,23 @@ static int b_policy(const struct cmd_def *d, struct args *a, const char **comman
 	return ret;
 }
 
+/* Positional arguments from @p first on, each a scope name, appended to array @p l. */
+static int put_scope_names(const struct cmd_def *d, const struct args *a, int first, json_t *l,
+			   char *err, size_t errlen)
+{
+	for (int i = first; i < a->npos; i++) {
+		int ret = check_name(d, a->pos[i], "SCOPE", err, errlen);
+
+		if (ret != 0) {
+			return ret;
+		}
+		if (json_array_append_new(l, json_string(a->pos[i])) != 0) {
+			return nomem(err, errlen);
+		}
+	}
+	return 0;
+}
+
 /* superscope show [NAME] | add NAME SCOPE... | del NAME [SCOPE...] */
 static int b_superscope(const struct cmd_def *d, struct args *a, const char **command,
 			json_t **arguments, char *err, size_t errlen)
@@ -571,16 +588,7 @@ static int b_superscope(const struct cmd_def *d, struct args *a, const char **co
 	if (l == NULL || json_object_set_new(*arguments, CTL_KEY_SCOPES, l) != 0) {
 		return nomem(err, errlen);
 	}
-	for (int i = 1; i < a->npos; i++) {
-		ret = check_name(d, a->pos[i], "SCOPE", err, errlen);
-		if (ret != 0) {
-			return ret;
-		}
-		if (json_array_append_new(l, json_string(a->pos[i])) != 0) {
-			return nomem(err, errlen);
-		}
-	}
-	return 0;
+	return put_scope_names(d, a, 1, l, err, errlen);
 }
 
 /* mac-filter add|del allow|deny PATTERN */
@@ -868,16 +876,7 @@ static int b_fo_scope(const struct cmd_def *d, struct args *a, const char **comm
 	    set_str(*arguments, CTL_KEY_NAME, a->pos[1]) != 0) {
 		return nomem(err, errlen);
 	}
-	for (int i = 2; i < a->npos; i++) {
-		ret = check_name(d, a->pos[i], "SCOPE", err, errlen);
-		if (ret != 0) {
-			return ret;
-		}
-		if (json_array_append_new(l, json_string(a->pos[i])) != 0) {
-			return nomem(err, errlen);
-		}
-	}
-	return 0;
+	return put_scope_names(d, a, 2, l, err, errlen);
 }
 
 /* raw COMMAND [JSON-ARGUMENTS|-]: anything, unchecked, so that the server's checks can be tried. */

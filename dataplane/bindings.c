@@ -25,41 +25,19 @@
 #include <time.h>
 
 #include "bindings.h"
-
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
+#include "lw_hash.h"
 
 static inline uint64_t addr_hash(uint32_t addr)
 {
-	return mix64((uint64_t)addr + 0x9e3779b97f4a7c15ULL);
+	return lw_mix64((uint64_t)addr + 0x9e3779b97f4a7c15ULL);
 }
 
 uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k)
 {
 	/* The seed enters before the first block, so the whole chain depends on it. */
-	uint64_t h = mix64(t->seed ^ 0x243f6a8885a308d3ULL) ^ ((uint64_t)k->type << 56) ^ k->len;
-	uint32_t i = 0;
+	uint64_t h = lw_mix64(t->seed ^ 0x243f6a8885a308d3ULL) ^ ((uint64_t)k->type << 56) ^ k->len;
 
-	for (; i + 8 <= k->len; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, k->data + i, 8);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	if (i < k->len) {
-		uint64_t v = 0;
-
-		memcpy(&v, k->data + i, k->len - i);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	return mix64(h);
+	return lw_hash_chain(h, k->data, k->len);
 }
 
 bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
@@ -103,7 +81,7 @@ static uint64_t random_seed(void)
 	 * address space layout). */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	seed = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec;
-	return mix64(seed ^ mix64((uint64_t)(uintptr_t)&seed));
+	return lw_mix64(seed ^ lw_mix64((uint64_t)(uintptr_t)&seed));
 }
 
 /* Buckets to start with: the tables grow from there (bt_table_reserve). */
@@ -368,22 +346,7 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b)
 
 static uint64_t intern_hash(const struct bt_writer *w, const uint8_t *p, uint8_t len)
 {
-	uint64_t h = mix64(w->table->seed ^ 0x13198a2e03707344ULL ^ len);
-	uint32_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, p + i, 8);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	if (i < len) {
-		uint64_t v = 0;
-
-		memcpy(&v, p + i, len - i);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	return mix64(h);
+	return lw_hash_bytes(w->table->seed, p, len);
 }
 
 /* The id of string @p p in the writer's table, added if new. @return 0 for an empty string

@@ -6,21 +6,12 @@
 #include <string.h>
 
 #include "flood.h"
-
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
+#include "lw_hash.h"
 
 struct dp_flood_slot *dp_flood_find(struct dp_flood_slot *t, uint32_t size, uint64_t key,
 				    bool create)
 {
-	uint32_t home = (uint32_t)mix64(key) & (size - 1);
+	uint32_t home = (uint32_t)lw_mix64(key) & (size - 1);
 	struct dp_flood_slot *empty = NULL, *old = NULL, *s;
 
 	for (uint32_t i = 0; i < DP_FLOOD_PROBE; i++) {
@@ -60,21 +51,7 @@ bool dp_flood_peek(struct dp_flood_slot *s, uint64_t rate_m, uint64_t burst_m, u
 
 uint64_t dp_flood_circuit_hash(uint64_t seed, uint32_t giaddr, const uint8_t *id, uint32_t len)
 {
-	uint64_t h = mix64(seed ^ 0x13198a2e03707344ULL ^ ((uint64_t)giaddr << 16) ^ len);
-	uint32_t i = 0;
+	uint64_t h = lw_hash_bytes(seed ^ ((uint64_t)giaddr << 16), id, len);
 
-	for (; i + 8 <= len; i += 8) {
-		uint64_t v;
-
-		memcpy(&v, id + i, 8);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	if (i < len) {
-		uint64_t v = 0;
-
-		memcpy(&v, id + i, len - i);
-		h = mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
-	}
-	h = mix64(h);
 	return h != 0 ? h : 1;
 }

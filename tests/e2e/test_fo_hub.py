@@ -14,21 +14,26 @@ CONNECTs arrive on it and are matched by partner address and relationship name:
   "hub-br1"  B1 primary, hot standby, B1 active, the hub standby (seed 003), HMAC-SHA-256,
              scope br1 (198.18.8.0/24, the clients' bridge);
   "hub-isc"  ISC primary, load balance 50/50 (split 128), no secret, scope br2
-             (198.18.10.0/24).
+             (198.18.10.0/24): the hub's own subnet, which the hub serves actively, half
+             of its clients each, with a third server (seed 003; issue 12 item 4's last part).
   1. all three reach NORMAL (ISC: "Both servers normal"); the hub's status shows one listener
      serving 2 relationships; ISC balanced the pool: the hub got BACKUP addresses of br2;
-  2. a client of br1 is served by B1 (the active), not by the hub, and its binding reaches
+  2. br2's router (198.18.10.254, a relay on the clients' bridge) relays two br2 clients to
+     the hub: the one whose MAC hashes to ISC's half gets no answer from the hub; the one
+     hashing to the hub's half is served by the hub (DORA) with a br2 address, and (checked
+     at the end) the binding reaches ISC's lease file;
+  3. a client of br1 is served by B1 (the active), not by the hub, and its binding reaches
      the hub;
-  3. B1 killed (SIGKILL): the hub's hub-br1 goes COMMUNICATIONS-INTERRUPTED while hub-isc stays
+  4. B1 killed (SIGKILL): the hub's hub-br1 goes COMMUNICATIONS-INTERRUPTED while hub-isc stays
      NORMAL on the same listener, and the hub (standby) answers the client's REBINDING with
      its address;
-  4. B1 restarted: its new CONNECT is accepted by the same listener, hub-br1 NORMAL again
+  5. B1 restarted: its new CONNECT is accepted by the same listener, hub-br1 NORMAL again
      (hub-isc NORMAL throughout), and B1 renews the client.
 After the scenario the checker (fotest.check_final) proves no address was bound to two
 clients at once, over every ACK seen and both leasewired stores.
 
 Three servers fit the 2 cores: the two leasewired poll (idle-sleep-us 200) as in every fotest
-test, dhcpd mostly sleeps; the whole test takes about 7 s.
+test, dhcpd mostly sleeps; the whole test takes about 5.5 s.
 """
 import json
 import os
@@ -36,6 +41,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lwtest  # noqa: E402
 from lwtest import check, fail, log  # noqa: E402
 import fotest  # noqa: E402
 from fotest import A_IP, B_IP  # noqa: E402
@@ -49,6 +55,7 @@ HBR, IF_LF3, IF_3F = "lwt-hb-b0", "lwt-hb-f3", "lwt-hb-3f"
 IF_3D, IF_3X = "lwt-hb-3d", "lwt-hb-3x"
 H_FO, B1_FO, ISC_FO = "198.18.9.1", "198.18.9.2", "198.18.9.3"
 ISC_IP = "198.18.10.3"
+RELAY, RELAY_MAC = "198.18.10.254", "02:00:5e:10:ff:fe"   # br2's router, relaying to the hub
 BR1_POOL = fotest.POOL
 BR2_POOL = ("198.18.10.100", "198.18.10.200")
 MCLT = 30
@@ -158,6 +165,35 @@ def isc_start(lab):
         stdout=open(lab.isc_log, "a"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
+def relayed_dora(cl, mac, want_answer):
+    """DISCOVER (and REQUEST if answered) of a br2 client, relayed by br2's router (giaddr
+    RELAY: the hub picks br2 by it, no relay-allow list) to the hub's DHCP address; the
+    hub answers to the relay's MAC. Returns the ACK, or the xid of an unanswered DISCOVER."""
+    sc, wire = cl.sc, cl.wire
+    xid = int.from_bytes(os.urandom(4), "big")
+
+    def send(mtype, opts=()):
+        m = lwtest.dhcp_msg(sc, mac, xid, mtype, flags=0, opts=opts)
+        m.giaddr, m.hops = RELAY, 1
+        wire.send(lwtest.frame(sc, RELAY_MAC, m, src=RELAY, dst=A_IP, sport=67))
+    send("discover")
+    if not want_answer:
+        return xid
+    off, _ = wire.wait_reply(xid, "relayed DISCOVER of %s" % mac)
+    check("relayed OFFER for %s: type, server, to the relay" % mac,
+          (off.msgtype(), off.opt_ip(54)[0], off.ip_dst, off.dport, off.eth_dst),
+          (2, A_IP, RELAY, 67, RELAY_MAC))
+    send("request", [("requested_addr", off.yiaddr), ("server_id", A_IP)])
+    ack, _ = wire.wait_reply(xid, "relayed REQUEST of %s" % mac)
+    check("relayed ACK for %s: type, address" % mac, (ack.msgtype(), ack.yiaddr),
+          (5, off.yiaddr))
+    if not fotest.ip_int(BR2_POOL[0]) <= fotest.ip_int(ack.yiaddr) <= \
+            fotest.ip_int(BR2_POOL[1]):
+        fail("%s got %s, not an address of br2" % (mac, ack.yiaddr))
+    cl.record(ack, mac, A_IP)
+    return ack
+
+
 def normal(lw, name):
     st = lw.fo_status(name)
     return st["state"] == "normal" and st["partner-state"] == "normal"
@@ -189,14 +225,22 @@ def run(lab, cl):
     lab.wait("ISC (primary) gave the hub BACKUP addresses of br2", 20,
              lambda: H.fo_status(REL2)["messages"]["bndupd-received"] >= 20)
 
-    log("=== 2. a br1 client: served by B1, the active; the hub learns the binding ===")
+    log("=== 2. br2, the hub's own subnet, load balance with ISC: the hub serves its half ===")
+    isc_xid = relayed_dora(cl, cl.mac_for(primary_bucket=True), False)
+    own_mac = cl.mac_for(primary_bucket=False)
+    own = relayed_dora(cl, own_mac, True)
+    # One worker answers in order: the ISC-half DISCOVER, sent first, was already dropped.
+    if any(r.dhcp and r.op == 2 and r.xid == isc_xid for r in cl.wire.seen):
+        fail("the hub answered a br2 client of ISC's half (load balance)")
+
+    log("=== 3. a br1 client: served by B1, the active; the hub learns the binding ===")
     mac = cl.mac_for(primary_bucket=True)
     ack = cl.dora(mac, B_IP)
     addr, b1_mac = ack.yiaddr, ack.eth_src
     lab.wait("the hub holds B1's lease of %s" % addr, 10,
              lambda: (H.lease(addr) or {}).get("hw-address") == mac)
 
-    log("=== 3. B1 killed: hub-br1 interrupted, hub-isc NORMAL, the hub serves br1 ===")
+    log("=== 4. B1 killed: hub-br1 interrupted, hub-isc NORMAL, the hub serves br1 ===")
     B1.kill()
     lab.wait("hub: %s COMMUNICATIONS-INTERRUPTED" % REL1, 15,
              lambda: H.fo_status(REL1)["state"] == "communications-interrupted")
@@ -206,7 +250,7 @@ def run(lab, cl):
     if "I move from normal" in lab.text(lab.isc_log):
         fail("ISC left NORMAL when the other branch died")
 
-    log("=== 4. B1 back: its new CONNECT on the same listener, both NORMAL ===")
+    log("=== 5. B1 back: its new CONNECT on the same listener, both NORMAL ===")
     B1.start("primary")
     lab.wait("hub: %s NORMAL again" % REL1, 25, lambda: normal(H, REL1))
     lst = H.fo_status(REL1)["listener"]
@@ -215,6 +259,9 @@ def run(lab, cl):
           (3, 3, 0, 0))
     check("hub-isc NORMAL throughout", normal(H, REL2), True)
     cl.renew(mac, addr, B_IP, b1_mac)
+    # Step 2's binding, checked last so that steps 3-5 overlap the hub's BNDUPD to ISC.
+    lab.wait("ISC holds the hub's binding of %s (BNDUPD)" % own.yiaddr, 5,
+             lambda: lab.isc_knew(own.yiaddr, "active", own_mac))
 
 
 def main():

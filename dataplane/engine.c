@@ -1401,6 +1401,7 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
 	uint16_t id_len = 0;
 	enum req_state st;
 	uint8_t bucket;
+	uint32_t sid;
 
 	switch (fo == NULL ? DP_FO_SVC_NONE : fo->service) {
 	case DP_FO_SVC_ALL:
@@ -1416,6 +1417,18 @@ static bool fo_answers(struct dp_engine *e, const struct dp_ingress *in,
 		 * which holds the binding from our BNDUPD, answers it.
 		 */
 		if (fo->lb_max_secs != 0 && m->secs > fo->lb_max_secs) {
+			return true;
+		}
+		/*
+		 * A RELEASE or DECLINE that names us (option 54) ends a lease we gave, whoever's
+		 * bucket the client is in now: one we gave while the partner was away, or before
+		 * the split changed. Dropped by the hash, a RELEASE would leave the lease running
+		 * to its end and a DECLINE leave a conflicting address in the pool. ISC applies
+		 * its load balancing to DISCOVER and REQUEST only. A copy the partner receives
+		 * names us, not it, so it is not processed twice.
+		 */
+		if ((m->type == DHCP4_RELEASE || m->type == DHCP4_DECLINE) &&
+		    dhcp4_opt_u32(m, DHCP4_OPT_SERVER_ID, &sid) && is_our_address(in->cfg, sid)) {
 			return true;
 		}
 		id = dhcp4_opt(m, DHCP4_OPT_CLIENT_ID, &id_len);

@@ -1281,6 +1281,56 @@ static void fo_balanced_by_hash_and_secs(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 6);
 }
 
+/* A RELEASE or DECLINE naming us ends a lease we gave, whatever bucket its client is in now
+ * (a lease given while the partner was away, or before the split changed); one naming the
+ * partner still goes by the hash. */
+static void fo_balanced_release_and_decline_to_us(void **state)
+{
+	struct env *v = *state;
+	uint8_t b1 = bucket_of_mac(1), b2 = bucket_of_mac(2), other = 0;
+	struct reqbuf r;
+	uint32_t a1, a2;
+
+	while (other == b1 || other == b2) {
+		other++;
+	}
+	v->view.service = DP_FO_SVC_ALL;	/* leased while the partner was away */
+	a1 = dora(v, 1, T0);
+	a2 = dora(v, 2, T0);
+	v->view.service = DP_FO_SVC_BALANCED;
+	hba_only(v, other);			/* both clients hash to the partner now */
+
+	/* Naming the partner: by the hash, not ours. */
+	rb_begin(&r, 1, 11);
+	rb_ciaddr(&r, a1);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 2));
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 10));
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 1);
+	assert_int_equal(binding(v, a1)->state, BT_ACTIVE);
+
+	/* Naming us: released. */
+	rb_begin(&r, 1, 12);
+	rb_ciaddr(&r, a1);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 11));
+	assert_int_equal(binding(v, a1)->state, BT_RELEASED);
+	assert_int_equal(v->sink.last.state, BT_RELEASED);
+
+	/* A DECLINE naming us: the address is abandoned. */
+	rb_begin(&r, 2, 13);
+	rb_type(&r, DHCP4_DECLINE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, a2);
+	rb_end(&r);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 12));
+	assert_int_equal(binding(v, a2)->state, BT_ABANDONED);
+	assert_int_equal(v->ctr.drop[DP_DROP_FO_PARTNER_CLIENT], 1);
+}
+
 static void fo_primary_leaves_backup_addresses(void **state)
 {
 	struct env *v = *state;
@@ -2487,6 +2537,7 @@ int main(void)
 		FO(fo_service_none_all_partner_down),
 		FO(fo_renew_only_answers_renewals_of_our_bindings),
 		FO(fo_balanced_by_hash_and_secs),
+		FO(fo_balanced_release_and_decline_to_us),
 		FO(fo_primary_leaves_backup_addresses),
 		FO(fo_secondary_allocates_only_backup),
 		FO(fo_partner_pool_and_ended_leases),

@@ -13,10 +13,13 @@
 # 2. The same client (same MAC, fresh lease file) without a vendor class is bound outside every
 #    policy range, with the scope's domain name and lease time.
 # 3. The same client sending user-class "eng" is bound in 160-169 with that policy's domain.
+#    The same client sending client architecture 7 (option 93, EFI x64, as a PXE client does)
+#    gets the server-level policy "uefi"'s boot file ipxe.efi (BOOTP file field); without
+#    option 93 (steps 1-3) it gets none.
 # 4. Live, through leasewirectl: a policy added to the scope (policy add), moved first (policy
 #    reorder) and listed (policy list) is in force for the next client at once; a MAC pattern
 #    added to the deny list is shown by mac-filter show, then removed.
-# 5. Server counters: no NAK, no drop. (~15 s)
+# 5. Server counters: no NAK, no drop. (~2 s)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 lw_init policy "$@"
@@ -32,7 +35,10 @@ lw_lab_up $SRV $CLI $SRVIF $CLIIF
 cat >"$LW_T/server.json" <<EOF
 {
   "server": { "workers": 1, "store": "", "control-socket": "$LW_T/ctl.sock", "log-interval": 1,
-              "idle-sleep-us": 100, "reclaim-interval": 1 },
+              "idle-sleep-us": 100, "reclaim-interval": 1,
+              "policies": [
+                { "name": "uefi", "conditions": [ { "type": "client-arch", "values": [ "7" ] } ],
+                  "next-server": "198.18.0.5", "boot-file": "ipxe.efi" } ] },
   "ports": [ { "name": "lab0", "device": "net_af_packet0,iface=$SRVIF",
                "interfaces": [ { "address": "198.18.0.1/24" } ] } ],
   "scopes": [ {
@@ -110,6 +116,12 @@ lw_check_in_range "eng client's address" "$(lw_event_field "$C" BOUND 1 new_ip_a
 	198.18.0.160 198.18.0.169
 lw_check_eq "eng client's domain name" "$(lw_event_field "$C" BOUND 1 new_domain_name)" \
 	eng.leasewire.test
+lw_check_eq "boot file without option 93" "$(lw_event_field "$C" BOUND 1 new_filename)" ""
+
+# --- 3b. client architecture (option 93) -> server policy "uefi"'s boot file ------------------
+P=$LW_T/dhc-p
+run_client "$P" 'option lw-client-arch code 93 = unsigned integer 16; send lw-client-arch 7;'
+lw_check_eq "PXE client's boot file" "$(lw_event_field "$P" BOUND 1 new_filename)" ipxe.efi
 
 # --- 4. a policy added live -------------------------------------------------------------------
 cat >"$LW_T/live.json" <<EOF

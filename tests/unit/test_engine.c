@@ -574,6 +574,89 @@ static void discover_no_record_keeps_address(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 0);
 }
 
+/* Leave exactly @p keep records in the engine's stock (the rest in @p held, *n_held of them). */
+static void stock_leave(struct env *v, struct bt_binding **held, unsigned *n_held, unsigned max,
+			unsigned keep)
+{
+	while (*n_held < max && (held[*n_held] = bt_record_get(&v->e.writer)) != NULL) {
+		(*n_held)++;
+	}
+	assert_true(*n_held > keep && *n_held < max);
+	while (keep-- > 0) {
+		bt_record_put(&v->e.writer, held[--*n_held]);
+	}
+}
+
+static void stock_refill(struct env *v, struct bt_binding **held, unsigned *n_held)
+{
+	while (*n_held > 0) {
+		bt_record_put(&v->e.writer, held[--*n_held]);
+	}
+}
+
+/*
+ * A binding whose client information does not fit its slot needs a spill record too
+ * (bindings.h); with one record left, bt_info_set() answers -ENOBUFS and the engine drops the
+ * request as no_binding_record, as when no record is left at all: the OFFER costs the pool
+ * no address, the REQUEST leaves the offer as it was and posts nothing, no record is lost,
+ * and with records again the same client is offered and ACKed with all it said.
+ */
+static void spill_without_record_drops_as_no_record(void **state)
+{
+	static const char host[] = "a-host-name-too-long-for-slot";	/* 29 > 26: spills */
+	struct env *v = *state;
+	struct bt_binding *held[512];
+	unsigned n_held = 0;
+	uint64_t free0 = bt_writer_free(&v->e.writer);
+	const struct bt_binding *b;
+	struct reqbuf r;
+	uint32_t a;
+
+	/* DISCOVER: a record for the offer, none for its spill. */
+	stock_leave(v, held, &n_held, 512, 1);
+	rb_begin(&r, 1, 100);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_HOSTNAME, host, (uint8_t)strlen(host));
+	rb_end(&r);
+	assert_false(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->ctr.drop[DP_DROP_NO_RECORD], 1);
+	assert_int_equal(dp_slice_count(v->pools, 0, 0), 5);
+	stock_refill(v, held, &n_held);
+	assert_int_equal(bt_writer_free(&v->e.writer), free0);
+
+	/* With records: offered, the host name kept in a spill record. */
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 1));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	a = v->rep.yiaddr;
+	assert_int_equal(info_of(binding(v, a))->host_len, strlen(host));
+	assert_int_equal(v->sink.posted, 0);
+
+	/* REQUEST: the ACK's record, no spill record: dropped, the offer stands, nothing
+	 * posted. */
+	stock_leave(v, held, &n_held, 512, 1);
+	request_selecting(&r, 1, SRV, a);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 2));
+	assert_int_equal(v->ctr.drop[DP_DROP_NO_RECORD], 2);
+	assert_int_equal(v->sink.posted, 0);
+	b = binding(v, a);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_OFFERED);
+	assert_memory_equal(info_of(b)->host, host, strlen(host));
+	stock_refill(v, held, &n_held);
+
+	/* Records again: ACKed, with the DISCOVER's host name. */
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 3));
+	assert_int_equal(v->rep.type, DHCP4_ACK);
+	assert_int_equal(v->rep.yiaddr, a);
+	assert_int_equal(v->sink.posted, 1);
+	b = binding(v, a);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_int_equal(info_of(b)->host_len, strlen(host));
+	assert_memory_equal(info_of(b)->host, host, strlen(host));
+	assert_int_equal(v->sink.last.info.host_len, strlen(host));
+	assert_int_equal(v->ctr.drop[DP_DROP_NO_RECORD], 2);
+}
+
 /* Conflict detection (probe.h): which OFFERs the worker must probe first, and what an
  * answered probe does to the address. */
 static void conflict_probe_and_abandon(void **state)
@@ -2507,6 +2590,7 @@ int main(void)
 		T(flood_counts_follow_records),
 		T(exhaustion_and_expiry),
 		T(discover_no_record_keeps_address),
+		T(spill_without_record_drops_as_no_record),
 		T(op_set_ended_address_is_offered_again),
 		T(offer_hold_expires),
 		T(inform_gets_options_only),

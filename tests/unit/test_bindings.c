@@ -736,6 +736,67 @@ static void client_info_packs_and_spills(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/*
+ * The RCU rule of a spill record (bindings.h): a reader that still holds a replaced binding
+ * (no quiescent state since its lookup) reads its information whole, however many bindings
+ * the writer makes meanwhile. Here the reader is the writer's own thread, online throughout,
+ * so no grace period can end: a spill record that went back to the stock at the replacement,
+ * not after the grace period, is taken again by the next spilled binding and overwritten.
+ */
+static void client_info_spill_outlives_replacement(void **state)
+{
+	struct bt_table *t = bt_table_new(64);
+	struct bt_writer w;
+	struct dp_client_info first, in, last;
+	const struct bt_binding *held;
+	struct bt_binding *nb;
+	unsigned made = 0;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 16), 0);
+	set_full(&first, 1, DP_INFO_HOST_MAX, DP_INFO_VENDOR_MAX, DP_INFO_CIRCUIT_MAX,
+		 DP_INFO_POLICY_MAX);
+	nb = bt_record_get(&w);
+	nb->addr = BASE;
+	make_key(&nb->key, 1);
+	assert_int_equal(bt_info_set(nb, &first), 0);
+	assert_int_equal(bt_publish(&w, NULL, nb), 0);
+	held = bt_lookup_addr(t, BASE);
+
+	/* The same address, again and again, each binding with other long names, until the
+	 * stock is empty (nothing comes back: the grace period cannot end). */
+	for (unsigned i = 2;; i++) {
+		nb = bt_record_get(&w);
+		if (nb == NULL) {
+			break;
+		}
+		nb->addr = BASE;
+		make_key(&nb->key, 1);
+		set_full(&in, i, DP_INFO_HOST_MAX, DP_INFO_VENDOR_MAX, DP_INFO_CIRCUIT_MAX,
+			 DP_INFO_POLICY_MAX);
+		if (bt_info_set(nb, &in) != 0) {
+			bt_record_put(&w, nb);
+			break;
+		}
+		assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE), nb), 0);
+		last = in;
+		made++;
+	}
+	assert_true(made >= 5);
+	assert_memory_equal(info_of(held), &first, sizeof(first));
+	assert_memory_equal(info_of(bt_lookup_addr(t, BASE)), &last, sizeof(last));
+
+	/* After the grace period every record is back. */
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	assert_int_equal(bt_writer_free(&w), 16 - 2);
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* A full intern table (BT_INTERN_MAX distinct vendor classes) spills the next new one, and
  * still finds the ones it holds. */
 static void client_info_intern_full_spills(void **state)
@@ -782,6 +843,7 @@ int main(void)
 		cmocka_unit_test(client_info_rides_on_chunks),
 		cmocka_unit_test(client_info_packs_and_spills),
 		cmocka_unit_test(client_info_intern_full_spills),
+		cmocka_unit_test(client_info_spill_outlives_replacement),
 		cmocka_unit_test(loaded_latest_start_wins),
 		cmocka_unit_test(loaded_bulk_matches_one_by_one),
 		cmocka_unit_test(empty_key_record_never_in_by_key),

@@ -105,6 +105,7 @@ struct fo_op {
 	uint32_t addr, xid, pet;
 	uint8_t tries;
 	bool first_step;		/* op is the FREE on the old writer; then `want` */
+	bool moved;			/* that FREE is done: the address left its old writer */
 	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
 	_Atomic uint8_t *hold;		/* dp_pool.fo_hold slot set for a two-step move */
 	struct dp_lease_op want;	/* the binding to make */

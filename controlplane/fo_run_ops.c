@@ -4,7 +4,8 @@
  * when the binding moves between writers (FREE on the old one, holding the address in
  * dp_pool.fo_hold, then the binding on the new one), applied only to the record decided
  * against (-ESTALE otherwise: an inbound update is decided again). The BNDACK of an inbound
- * update leaves when the change is durable.
+ * update leaves when the change is durable. A second step the new writer has no room for
+ * (-ENOBUFS) is handed over again, the address still held: the first one freed it already.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -258,11 +259,23 @@ static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 	if (res == -EAGAIN && o->tries++ < 3) {
 		return op_reroute(f, o);	/* the writer changed under us: route again */
 	}
+	if (res == -ENOBUFS && o->moved) {
+		/*
+		 * The new writer had no room (its commit ring full, no record, no spill record:
+		 * all pass) after the old one freed the address. Ended here, the address would
+		 * stay FREE, with no hold: on a primary taking the secondary's ACTIVE over a
+		 * BACKUP record, an address of our own pool, which we would lease to another
+		 * client while the partner's holds it (the partner forgets a rejected update,
+		 * D12 §7.2). The same step again, the address still held, the BNDACK withheld.
+		 */
+		return CP_LEASEOP_NEXT;
+	}
 	if (res != 0) {
 		op_finish(f, o, res);
 		return CP_LEASEOP_END;
 	}
 	if (o->first_step) {
+		o->moved = true;
 		return op_reroute(f, o);	/* the old writer freed it: now the new one */
 	}
 	op_finish(f, o, 0);

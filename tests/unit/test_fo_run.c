@@ -133,6 +133,9 @@ static void start_fo(struct t *t)
 	assert_non_null(t->fo);
 }
 
+/* setup() makes us the relationship's primary (the partner link the secondary) when set. */
+static bool as_primary;
+
 static int setup(void **state)
 {
 	static char json[2048];
@@ -154,11 +157,12 @@ static int setup(void **state)
 		 "   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
 		 " \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
 		 "   \"pools\": [\"198.18.0.100 - 198.18.0.109\"], \"lease-time\": 600}],"
-		 " \"relationships\": [{\"name\": \"fotest\", \"role\": \"secondary\","
+		 " \"relationships\": [{\"name\": \"fotest\", \"role\": \"%s\","
 		 "   \"mode\": \"load-balance\", \"local-address\": \"127.0.0.1\","
 		 "   \"partner-address\": \"127.0.0.2\", \"port\": %d, \"partner-port\": %d,"
 		 "   \"mclt\": 60, \"max-response-delay\": 30, \"max-unacked\": 10,"
-		 "   \"scopes\": [\"lab\"]}]}", t->dir, port, port + 1);
+		 "   \"scopes\": [\"lab\"]}]}", t->dir, as_primary ? "primary" : "secondary", port,
+		 port + 1);
 	cfg = cp_config_parse(json, err, sizeof(err));
 	if (cfg == NULL) {
 		fail_msg("config: %s", err);
@@ -181,7 +185,7 @@ static int setup(void **state)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.name = "fotest";
-	lc.role = FO_LINK_PRIMARY;
+	lc.role = as_primary ? FO_LINK_SECONDARY : FO_LINK_PRIMARY;
 	inet_pton(AF_INET, "127.0.0.2", &lc.local_addr);
 	inet_pton(AF_INET, "127.0.0.1", &lc.partner_addr);
 	lc.local_port = port + 1;
@@ -1031,6 +1035,107 @@ static void test_primary_expiry_frees_the_address(void **state)
 	assert_int_equal(t->sink.sub[0]->state, BT_FREE);
 }
 
+static int setup_primary(void **state)
+{
+	as_primary = true;
+	return setup(state);
+}
+
+static int teardown_primary(void **state)
+{
+	as_primary = false;
+	return teardown(state);
+}
+
+/*
+ * We are the primary, with two workers. Every pool address is the secondary's (a BACKUP
+ * record of its slice owner, worker 0: no pool balance to do). The secondary gives .100 to
+ * its client C, a client of our worker 1, and sends the ACTIVE: two steps, the FREE of the
+ * BACKUP record on worker 0 (the address held meanwhile, dp_pool.fo_hold), then C's binding
+ * on worker 1. Worker 1 answers -ENOBUFS (its commit ring full, or no record, or no spill
+ * record for C's long host name: all pass). Ended there, the update was rejected and the hold
+ * dropped with the address left FREE: in the primary's own pool (worker 0's free_binding()
+ * gave it back to its free list), so our next DISCOVER could lease it to another client
+ * while C holds it from the secondary, which forgets a rejected update (D12 §7.2: no
+ * resend). The second step must be handed over again, the address held and the BNDACK
+ * withheld until it is done.
+ */
+static void test_inbound_second_step_without_room_is_retried(void **state)
+{
+	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 2, 0};
+	struct t *t = *state;
+	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
+	const struct dp_pool *pool;
+	struct dp_lease_op *op;
+	uint32_t now = wall();
+	uint64_t rank;
+
+	t->rt.n_workers = 2;
+	do {
+		hw_c[6]++;
+		memcpy(kc.data, hw_c, 7);
+	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
+	assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 32), 0);
+	t->w_init = true;
+	urcu_qsbr_thread_online();
+	for (uint32_t a = ADDR(100); a <= ADDR(109); a++) {
+		struct bt_binding *b = bt_record_get(&t->w);
+
+		assert_non_null(b);
+		b->addr = a;
+		b->state = BT_BACKUP;	/* no client: key.len 0 */
+		b->start = b->ends = now - 100;
+		assert_int_equal(bt_publish(&t->w, NULL, b), 0);
+	}
+	urcu_qsbr_thread_offline();
+	pool = &t->rt.snap->pools->pools[0];
+	assert_true(dp_pool_rank(pool, ADDR(100), &rank));
+	wait_up(t);
+	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
+
+	/* Step 1: the FREE of the BACKUP record on worker 0, the address held. */
+	wait_for(t, &t->sink.n_sub, 1, "the first step");
+	op = t->sink.sub[0];
+	assert_int_equal(t->sink.sub_worker[0], 0);
+	assert_int_equal(op->state, BT_FREE);
+	assert_int_equal(op->expect_state, BT_BACKUP);
+	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);
+	urcu_qsbr_thread_online();	/* worker 0 does it */
+	assert_int_equal(bt_remove(&t->w, bt_lookup_addr(t->rt.table, ADDR(100))), 0);
+	urcu_qsbr_thread_offline();
+	op->result = 0;
+	op->seq = 1;
+	t->sink.durable = 1;
+	atomic_store(&op->done, 1);
+
+	/* Step 2: C's binding on worker 1, which has no room. */
+	wait_for(t, &t->sink.n_sub, 2, "the second step");
+	op = t->sink.sub[1];
+	assert_int_equal(t->sink.sub_worker[1], 1);
+	assert_int_equal(op->state, BT_ACTIVE);
+	assert_true(op->expect && op->expect_none);
+	op->result = -ENOBUFS;
+	atomic_store(&op->done, 1);
+	for (int i = 0; i < ROUNDS && t->sink.n_sub == 2 && t->n_bndack == 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(t->n_bndack, 0);		/* not rejected */
+	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
+	assert_int_equal(t->sink.n_sub, 3);		/* the second step again */
+	op = t->sink.sub[2];
+	assert_int_equal(t->sink.sub_worker[2], 1);
+	assert_int_equal(op->state, BT_ACTIVE);
+
+	/* Room again: done and durable, the update is acked and the address let go. */
+	op->result = 0;
+	op->seq = 1;
+	atomic_store(&op->done, 1);
+	wait_for(t, &t->n_bndack, 1, "the BNDACK");
+	assert_false(t->bndack_reject);
+	assert_int_equal(t->bndack_addr, ADDR(100));
+	assert_int_equal(atomic_load(&pool->fo_hold[rank]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1162,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_second_step_without_room_is_retried,
+						setup_primary, teardown_primary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -541,7 +541,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	struct loaded l = {.rt = rt, .now = now};
 	struct load_helper h = {.lcore = RTE_MAX_LCORE};
 	struct timespec t0;
-	uint64_t grace, until, stored, walk_ms = 0, cpu0 = thread_cpu_ns();
+	uint64_t grace, until, stored, walk_ms = 0, wait_ms = 0, cpu0 = thread_cpu_ns();
+	struct timespec tw;
 	const char *where;
 	int rc = -1;
 
@@ -597,7 +598,9 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	if (l.bulk != NULL && l.h != NULL && bt_bulk_parallel(l.bulk)) {
 		load_helper_go(l.h, l.bulk);
 		bt_bulk_publish(l.bulk, true);
+		clock_gettime(CLOCK_MONOTONIC, &tw);
 		load_helper_withdraw(l.h);
+		wait_ms = ms_since(&tw);
 	} else {
 		if (l.h != NULL) {
 			load_helper_go(l.h, NULL);
@@ -628,9 +631,11 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		l.h = NULL;
 	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
-	       "reclaimed, %llu outside every scope; walk %llu ms; CPU ms: %llu this thread, "
-	       "%llu the load helper (%s))", l.n, (unsigned long long)ms_since(&t0), l.n_fix,
+	       "reclaimed, %llu outside every scope; walk %llu ms, then %llu ms waiting for the "
+	       "helper's last inserts; CPU ms: %llu this thread, %llu the load helper (%s))",
+	       l.n, (unsigned long long)ms_since(&t0), l.n_fix,
 	       (unsigned long long)l.skipped, (unsigned long long)walk_ms,
+	       (unsigned long long)wait_ms,
 	       (unsigned long long)((thread_cpu_ns() - cpu0) / 1000000),
 	       (unsigned long long)(h.cpu_ns / 1000000), where);
 out:

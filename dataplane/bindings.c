@@ -689,7 +689,7 @@ static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
 /* Work units of bt_bulk_publish(): this many sort elements, the boundaries moved to where
  * the split-order key changes (so a client's bindings, which share their hash, stay in one
  * unit: one thread decides which of them is the latest). */
-#define BULK_UNIT 16384
+#define BULK_UNIT 4096
 
 /* bt_bulk.sorted[]: */
 enum { SORT_TODO, SORT_RUNNING, SORT_DONE };

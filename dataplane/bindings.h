@@ -162,11 +162,14 @@ struct bt_chunk {
 /**
  * A writer's private stock of records. Its records come in chunks the control thread
  * allocates as the stock runs low (bt_writer_grow), so memory follows the bindings in use.
+ * While the store loads, the load's helper thread adds chunks too (controlplane/persist.c:
+ * bt_chunk_new() beside the walk, bt_writer_add_chunk() under the load's lock).
  */
 struct bt_writer {
 	struct bt_table *table;
-	struct bt_chunk *chunks;	/**< the records' memory (control thread only) */
-	uint64_t n_records;		/**< records in chunks (control thread only) */
+	struct bt_chunk *chunks;	/**< the records' memory (control thread only, or
+					 *   one thread at a time: see above) */
+	uint64_t n_records;		/**< records in chunks (same) */
 	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
 	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
 					 *   read (relaxed) by the control thread */

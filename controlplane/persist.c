@@ -1,10 +1,13 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/mman.h>
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
 
 #include "config.h"
 #include "cpulist.h"
@@ -169,7 +172,32 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
 	return 0;
 }
 
-/* Loading: the bindings come straight from the store's walk (no copy of them all). */
+/*
+ * Loading on two CPUs. The control thread walks the store and fills records; a helper thread
+ * (on the first worker lcore, idle until the workers launch; a plain thread without one)
+ * meanwhile maps and touches the records the walk will need (bt_chunk_new: the page faults
+ * that zero the record memory, a quarter of the load's CPU at 10 M), and once the walk is
+ * over shares the table inserts with it (bt_bulk_publish). The control thread never waits
+ * for the helper beyond a short step the helper holds (linking a chunk, one unit of
+ * inserts), so a helper that gets no CPU slows the load down by little more than that.
+ */
+struct load_helper {
+	struct dp_runtime *rt;
+	pthread_mutex_t lock;		/* guards the fields below and every writer's
+					 * chunks and record count */
+	pthread_cond_t cond;
+	uint64_t target;		/* records the helper grows each writer's stock to */
+	bool walk_done;			/* no more growing: help with @c bulk, or stop */
+	struct bt_bulk *bulk;		/* offered for help until the control thread has
+					 * finished its own part */
+	bool in_bulk;			/* the helper is inside bt_bulk_publish() */
+	bool exited;			/* the helper has returned (@c cpu_ns is set) */
+	unsigned lcore;			/* RTE_MAX_LCORE: a pthread, @c th */
+	pthread_t th;
+	uint64_t cpu_ns;		/* the helper's CPU time */
+};
+
+/* The bindings come straight from the store's walk (no copy of them all). */
 struct loaded {
 	struct dp_runtime *rt;
 	struct dp_requeue *rq;
@@ -180,9 +208,9 @@ struct loaded {
 	struct dp_change *fix;		/* those that ended while we were down */
 	size_t n_fix, cap_fix;
 	uint64_t skipped;
-	struct bt_binding **recs;	/* filled, published at the end in one go
-					 * (bt_publish_loaded_bulk); an anonymous mapping */
-	size_t n_recs, cap_recs;
+	struct bt_bulk *bulk;		/* filled records, published at the end (NULL: each
+					 * published as it comes) */
+	struct load_helper *h;		/* NULL: no helper, this thread grows the stocks */
 };
 
 static const struct dp_scope *scope_of(const struct dp_config *c, uint32_t addr)
@@ -202,6 +230,188 @@ static uint64_t ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
 	       (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* A record of worker @p w's stock for the walk, growing it when empty. */
+static struct bt_binding *load_record(struct loaded *l, uint32_t w)
+{
+	struct bt_writer *wr = &l->rt->workers[w].eng.writer;
+	struct bt_binding *nb;
+	int rc;
+
+	while ((nb = bt_record_get(wr)) == NULL) {
+		/* The helper holds the lock for a few stores at a time (helper_grow). */
+		if (l->h != NULL) {
+			pthread_mutex_lock(&l->h->lock);
+		}
+		rc = dp_worker_grow(l->rt, w);
+		if (l->h != NULL) {
+			pthread_mutex_unlock(&l->h->lock);
+		}
+		if (rc != 0) {
+			return NULL;
+		}
+	}
+	return nb;
+}
+
+/* The helper's first part: chunks for the writers below the target while the walk goes on.
+ * Only linking a chunk to its writer happens under the lock (the faults and the pushes
+ * outside). Lock held on entry and return. */
+static void helper_grow(struct load_helper *h)
+{
+	struct dp_runtime *rt = h->rt;
+	bool more = true;
+
+	while (more && !h->walk_done) {
+		more = false;
+		for (uint32_t i = 0; i < rt->n_workers && !h->walk_done; i++) {
+			struct bt_writer *wr = &rt->workers[i].eng.writer;
+			struct bt_chunk *c;
+
+			if (wr->n_records >= h->target) {
+				continue;
+			}
+			pthread_mutex_unlock(&h->lock);
+			c = bt_chunk_new(wr, DP_RECORD_CHUNK);
+			pthread_mutex_lock(&h->lock);
+			if (c == NULL) {
+				return;
+			}
+			if (bt_writer_add_chunk(wr, c) != 0) {
+				bt_chunk_free(c);
+				return;
+			}
+			pthread_mutex_unlock(&h->lock);
+			bt_chunk_release(c);
+			pthread_mutex_lock(&h->lock);
+			more = true;
+		}
+	}
+}
+
+/* The helper: grow the stocks while the walk goes on, then share the inserts. */
+static int load_helper_main(void *arg)
+{
+	struct load_helper *h = arg;
+
+	urcu_qsbr_register_thread();
+	urcu_qsbr_thread_offline();
+	pthread_mutex_lock(&h->lock);
+	helper_grow(h);
+	while (!h->walk_done) {
+		pthread_cond_wait(&h->cond, &h->lock);
+	}
+	if (h->bulk != NULL) {
+		struct bt_bulk *bk = h->bulk;
+
+		h->in_bulk = true;
+		pthread_mutex_unlock(&h->lock);
+		urcu_qsbr_thread_online();
+		bt_bulk_publish(bk, false);
+		urcu_qsbr_thread_offline();
+		pthread_mutex_lock(&h->lock);
+		h->in_bulk = false;
+	}
+	h->cpu_ns = thread_cpu_ns();
+	h->exited = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	urcu_qsbr_unregister_thread();
+	return 0;
+}
+
+static void *load_helper_thread(void *arg)
+{
+	(void)load_helper_main(arg);
+	return NULL;
+}
+
+/* Start the helper for a load of @p stored bindings: on the first worker lcore when it is
+ * free (its CPU idles until the workers launch), else as a thread. @return 0 or -1 (load
+ * on this thread alone). */
+static int load_helper_start(struct load_helper *h, struct dp_runtime *rt, uint64_t stored)
+{
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+	uint64_t most = UINT64_MAX;
+
+	*h = (struct load_helper){.rt = rt, .lcore = RTE_MAX_LCORE};
+	/* What the control loop's first ticks would grow the stocks to anyway
+	 * (dp_workers_grow: DP_RECORD_LOW free after the load); two chunks short of the
+	 * smallest max_records, so that a chunk the walk adds beside never passes it. */
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		most = RTE_MIN(most, rt->workers[i].max_records);
+	}
+	h->target = RTE_MIN(stored / rt->n_workers + DP_RECORD_LOW,
+			    most > 2 * DP_RECORD_CHUNK ? most - 2 * DP_RECORD_CHUNK : 0);
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		return -1;
+	}
+	if (pthread_cond_init(&h->cond, NULL) != 0) {
+		pthread_mutex_destroy(&h->lock);
+		return -1;
+	}
+	if (lcore < RTE_MAX_LCORE && rte_eal_get_lcore_state(lcore) == WAIT &&
+	    rte_eal_remote_launch(load_helper_main, h, lcore) == 0) {
+		h->lcore = lcore;
+		return 0;
+	}
+	if (pthread_create(&h->th, NULL, load_helper_thread, h) == 0) {
+		return 0;
+	}
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	return -1;
+}
+
+/* The walk is over: stop growing; offer @p bulk (NULL: nothing) to the helper. */
+static void load_helper_go(struct load_helper *h, struct bt_bulk *bulk)
+{
+	pthread_mutex_lock(&h->lock);
+	h->walk_done = true;
+	h->bulk = bulk;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* The control thread has no insert left to take: withdraw the bulk (a helper that has not
+ * started on it will not) and wait for the unit the helper has in hand. */
+static void load_helper_withdraw(struct load_helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->bulk = NULL;
+	while (h->in_bulk) {
+		pthread_cond_wait(&h->cond, &h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Wait for the helper to return (it has nothing left to do but that). */
+static void load_helper_join(struct load_helper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->walk_done = true;
+	h->bulk = NULL;
+	pthread_cond_broadcast(&h->cond);
+	while (!h->exited) {
+		pthread_cond_wait(&h->cond, &h->lock);
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (h->lcore < RTE_MAX_LCORE) {
+		(void)rte_eal_wait_lcore(h->lcore);
+	} else {
+		(void)pthread_join(h->th, NULL);
+	}
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 }
 
 /*
@@ -234,7 +444,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 
 		owner = w >= 0 ? (uint32_t)w : 0;
 	} else {
-		owner = bt_key_owner(rt->table, &sb->key, rt->n_workers);
+		owner = rt->n_workers == 1 ? 0 : bt_key_owner(rt->table, &sb->key, rt->n_workers);
 	}
 	if (ended) {
 		struct dp_change *c;
@@ -265,10 +475,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 			return 0;
 		}
 	}
-	nb = bt_record_get(&rt->workers[owner].eng.writer);
-	if (nb == NULL && dp_worker_grow(rt, owner) == 0) {
-		nb = bt_record_get(&rt->workers[owner].eng.writer);
-	}
+	nb = load_record(l, owner);
 	if (nb == NULL) {
 		cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u", owner);
 		return -1;
@@ -281,14 +488,23 @@ static int load_one(const struct store_binding *sb, void *arg)
 	nb->key = sb->key;
 	nb->hw_len = hw_len;
 	memcpy(nb->hw, sb->hw, hw_len);
-	if (bt_info_set(nb, &sb->info) != 0 &&	/* a spill record, and the stock is empty */
-	    (dp_worker_grow(rt, owner) != 0 || bt_info_set(nb, &sb->info) != 0)) {
-		bt_record_put(&rt->workers[owner].eng.writer, nb);
-		cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u", owner);
-		return -1;
+	if (bt_info_set(nb, &sb->info) != 0) {
+		/* A spill record, and the stock is empty: grow it (a record taken and given
+		 * back), then again. */
+		struct bt_binding *sp = load_record(l, owner);
+
+		if (sp != NULL) {
+			bt_record_put(&rt->workers[owner].eng.writer, sp);
+		}
+		if (sp == NULL || bt_info_set(nb, &sb->info) != 0) {
+			bt_record_put(&rt->workers[owner].eng.writer, nb);
+			cp_log(CP_LOG_ERR, "store: more bindings than records for worker %u",
+			       owner);
+			return -1;
+		}
 	}
-	if (l->n_recs < l->cap_recs) {
-		l->recs[l->n_recs++] = nb;
+	if (l->bulk != NULL && bt_bulk_add(l->bulk, nb) == 0) {
+		/* published at the end */
 	} else if (bt_publish_loaded(&rt->workers[owner].eng.writer, nb) != 0) {
 		bt_record_put(&rt->workers[owner].eng.writer, nb);	/* cannot happen */
 		return 0;
@@ -323,8 +539,11 @@ static void fix_ended(struct loaded *l)
 int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 {
 	struct loaded l = {.rt = rt, .now = now};
+	struct load_helper h = {.lcore = RTE_MAX_LCORE};
 	struct timespec t0;
-	uint64_t grace, until, stored;
+	uint64_t grace, until, stored, walk_ms = 0, wait_ms = 0, cpu0 = thread_cpu_ns();
+	struct timespec tw;
+	const char *where;
 	int rc = -1;
 
 	if (p->store == NULL) {
@@ -354,26 +573,45 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	stored = store_count(p->store);
 	bt_table_reserve(rt->table, stored + (uint64_t)rt->n_workers * DP_RECORD_LOW);
 	/* The records are filled as the store walk gives them and published at the end,
-	 * sorted for the tables (bt_publish_loaded_bulk). Without room for the list, each
-	 * is published as it comes. */
+	 * sorted for the tables (bt_bulk), by_addr here and by_key on the helper. Without room
+	 * for the bulk, each is published as it comes. */
 	if (stored != 0) {
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		l.recs = mmap(NULL, stored * sizeof(*l.recs), PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		l.cap_recs = l.recs == MAP_FAILED ? 0 : stored;
-		l.recs = l.recs == MAP_FAILED ? NULL : l.recs;
+		l.bulk = bt_bulk_new(rt->table, stored);
+		if (load_helper_start(&h, rt, stored) == 0) {
+			l.h = &h;
+		}
 	}
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
-		for (size_t i = 0; i < l.n_recs; i++) {
-			bt_record_put(l.recs[i]->chunk->w, l.recs[i]);
+		if (l.h != NULL) {
+			load_helper_join(l.h);	/* no chunk added once it returns */
+		}
+		l.h = NULL;
+		if (l.bulk != NULL) {
+			bt_bulk_abort(l.bulk);
 		}
 		dp_requeue_abort(l.rq);
 		urcu_qsbr_thread_offline();
 		goto out;
 	}
-	(void)bt_publish_loaded_bulk(rt->table, l.recs, l.n_recs);	/* none refused: the
-									 * store has one per address */
+	walk_ms = ms_since(&t0);
+	if (l.bulk != NULL && l.h != NULL && bt_bulk_parallel(l.bulk)) {
+		load_helper_go(l.h, l.bulk);
+		bt_bulk_publish(l.bulk, true);
+		clock_gettime(CLOCK_MONOTONIC, &tw);
+		load_helper_withdraw(l.h);
+		wait_ms = ms_since(&tw);
+	} else {
+		if (l.h != NULL) {
+			load_helper_go(l.h, NULL);
+		}
+		if (l.bulk != NULL) {
+			bt_bulk_publish(l.bulk, true);
+		}
+	}
+	if (l.bulk != NULL) {
+		(void)bt_bulk_end(l.bulk);	/* none refused: the store has one per address */
+	}
 	fix_ended(&l);
 	rc = dp_requeue_end(l.rq);
 	urcu_qsbr_thread_offline();
@@ -386,13 +624,23 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		rc = -1;
 		goto out;
 	}
+	where = l.h == NULL ? "none" : h.lcore < RTE_MAX_LCORE ? "on a worker lcore" :
+		"a thread";
+	if (l.h != NULL) {
+		load_helper_join(l.h);
+		l.h = NULL;
+	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
-	       "reclaimed, %llu outside every scope)", l.n,
-	       (unsigned long long)ms_since(&t0), l.n_fix, (unsigned long long)l.skipped);
+	       "reclaimed, %llu outside every scope; walk %llu ms, then %llu ms waiting for the "
+	       "helper's last inserts; CPU ms: %llu this thread, %llu the load helper (%s))",
+	       l.n, (unsigned long long)ms_since(&t0), l.n_fix,
+	       (unsigned long long)l.skipped, (unsigned long long)walk_ms,
+	       (unsigned long long)wait_ms,
+	       (unsigned long long)((thread_cpu_ns() - cpu0) / 1000000),
+	       (unsigned long long)(h.cpu_ns / 1000000), where);
 out:
-	if (l.recs != NULL) {
-		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-		munmap(l.recs, l.cap_recs * sizeof(*l.recs));
+	if (l.h != NULL) {
+		load_helper_join(l.h);	/* its lcore must be free for the workers */
 	}
 	free(l.fix);
 	return rc;

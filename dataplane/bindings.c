@@ -17,6 +17,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,7 @@ static int intern_init(struct bt_intern *in)
 	return 0;
 }
 
-int bt_writer_grow(struct bt_writer *w, uint32_t n)
+struct bt_chunk *bt_chunk_new(struct bt_writer *w, uint32_t n)
 {
 	/* Straight from the kernel: slot[] must read as empty, and fresh pages are zero
 	 * already, so the ones no binding writes are never touched. No transparent huge
@@ -203,26 +204,57 @@ int bt_writer_grow(struct bt_writer *w, uint32_t n)
 							     sizeof(struct bt_info_slot));
 	struct bt_chunk *c;
 
-	if (intern_init(&w->intern) != 0) {
-		return -ENOMEM;
-	}
 	c = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (c == MAP_FAILED) {
-		return -ENOMEM;
+		return NULL;
 	}
 	c->bytes = bytes;
 	c->w = w;
 	c->n = n;
 	c->slot = (struct bt_info_slot *)&c->rec[n];
-	c->next = w->chunks;
-	w->chunks = c;
-	w->n_records += n;
-	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
 	for (uint32_t i = 0; i < n; i++) {
 		c->rec[i].chunk = c;
 		cds_lfs_node_init(&c->rec[i].free_node);
-		cds_lfs_push(&w->returned, &c->rec[i].free_node);
 	}
+	return c;
+}
+
+void bt_chunk_free(struct bt_chunk *c)
+{
+	munmap(c, c->bytes);
+}
+
+int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c)
+{
+	if (intern_init(&w->intern) != 0) {
+		return -ENOMEM;
+	}
+	c->next = w->chunks;
+	w->chunks = c;
+	w->n_records += c->n;
+	return 0;
+}
+
+void bt_chunk_release(struct bt_chunk *c)
+{
+	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
+	for (uint32_t i = 0; i < c->n; i++) {
+		cds_lfs_push(&c->w->returned, &c->rec[i].free_node);
+	}
+}
+
+int bt_writer_grow(struct bt_writer *w, uint32_t n)
+{
+	struct bt_chunk *c = bt_chunk_new(w, n);
+
+	if (c == NULL) {
+		return -ENOMEM;
+	}
+	if (bt_writer_add_chunk(w, c) != 0) {
+		bt_chunk_free(c);
+		return -ENOMEM;
+	}
+	bt_chunk_release(c);
 	return 0;
 }
 
@@ -291,6 +323,10 @@ static struct bt_binding *take(struct bt_writer *w)
 	}
 	b = caa_container_of(w->stock, struct bt_binding, free_node);
 	w->stock = w->stock->next;
+	if (w->stock != NULL) {
+		__builtin_prefetch(w->stock, 1);	/* the next take(): a line no one used
+							 * since it was freed */
+	}
 	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 	s = slot_of(b);
 	if ((s->vendor | s->policy | s->host_len | s->circuit_len) != 0) {
@@ -650,80 +686,164 @@ static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
 /* Prefetch distance of the bulk inserts, in records. */
 #define BULK_AHEAD 16
 
-size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size_t n)
-{
-	size_t bytes = 3 * n * sizeof(uint64_t), n_key = 0, refused = 0;
-	uint64_t *by_addr, *by_key, *tmp;
+/* Work units of bt_bulk_publish(): this many sort elements, the boundaries moved to where
+ * the split-order key changes (so a client's bindings, which share their hash, stay in one
+ * unit: one thread decides which of them is the latest). */
+#define BULK_UNIT 4096
 
-	if (n == 0) {
+/* bt_bulk.sorted[]: */
+enum { SORT_TODO, SORT_RUNNING, SORT_DONE };
+
+struct bt_bulk {
+	struct bt_table *t;
+	uint64_t *by_addr;		/* sort elements (elem()), one per record added */
+	uint64_t *by_key;		/* one per record added with a key */
+	uint64_t *tmp_addr;		/* sort scratch of by_addr; then the records by_addr
+					 * refused in parallel mode (bt_bulk_end) */
+	uint64_t *tmp_key;		/* sort scratch of by_key */
+	size_t cap, n, n_key, bytes;
+	uint32_t last_addr;
+	bool ordered;			/* addresses strictly increasing in the order added */
+	/* Shared by the publishing threads: */
+	_Atomic int sorted[2];		/* by_addr, by_key: SORT_* */
+	_Atomic size_t next_unit;	/* by_addr's units, then by_key's */
+	_Atomic size_t n_refused;
+};
+
+struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap)
+{
+	struct bt_bulk *bk;
+	void *m;
+
+	if (cap == 0 || cap > SIZE_MAX / (4 * sizeof(uint64_t))) {
+		return NULL;
+	}
+	bk = calloc(1, sizeof(*bk));
+	if (bk == NULL) {
+		return NULL;
+	}
+	bk->bytes = 4 * cap * sizeof(uint64_t);
+	m = mmap(NULL, bk->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		free(bk);
+		return NULL;
+	}
+	bk->t = t;
+	bk->cap = cap;
+	bk->by_addr = m;
+	bk->by_key = bk->by_addr + cap;
+	bk->tmp_addr = bk->by_key + cap;
+	bk->tmp_key = bk->tmp_addr + cap;
+	bk->ordered = true;
+	return bk;
+}
+
+int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
+{
+	if (bk->n == bk->cap || (uintptr_t)nb >> (PTR_BITS + 3) != 0) {
+		return -ENOSPC;
+	}
+	if (bk->n != 0 && nb->addr <= bk->last_addr) {
+		bk->ordered = false;
+	}
+	bk->last_addr = nb->addr;
+	nb->owner = nb->chunk->w->id;
+	nb->key_hash = bt_key_hash(bk->t, &nb->key);
+	cds_lfht_node_init(&nb->addr_node);
+	cds_lfht_node_init(&nb->key_node);
+	bk->by_addr[bk->n++] = elem(addr_hash(nb->addr), nb);
+	if (nb->key.len != 0) {
+		bk->by_key[bk->n_key++] = elem(nb->key_hash, nb);
+	}
+	return 0;
+}
+
+size_t bt_bulk_count(const struct bt_bulk *bk)
+{
+	return bk->n;
+}
+
+bool bt_bulk_parallel(const struct bt_bulk *bk)
+{
+	return bk->ordered;
+}
+
+/* Sort table @p which's elements unless another thread took it. */
+static void bulk_sort(struct bt_bulk *bk, int which)
+{
+	int todo = SORT_TODO;
+
+	if (atomic_compare_exchange_strong(&bk->sorted[which], &todo, SORT_RUNNING)) {
+		if (which == 0) {
+			sort_split(bk->by_addr, bk->tmp_addr, bk->n);
+		} else {
+			sort_split(bk->by_key, bk->tmp_key, bk->n_key);
+		}
+		atomic_store_explicit(&bk->sorted[which], SORT_DONE, memory_order_release);
+	}
+}
+
+/* Where unit @p u of @p n sorted elements @p v starts: at u * BULK_UNIT, moved on past
+ * elements of the same split-order key as the one before. */
+static size_t unit_start(const uint64_t *v, size_t n, size_t u)
+{
+	size_t i = u * BULK_UNIT;
+
+	if (i == 0) {
 		return 0;
 	}
-	by_addr = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	for (size_t i = 0; by_addr != MAP_FAILED && i < n; i++) {
-		if ((uintptr_t)recs[i] >> (PTR_BITS + 3) != 0) {
-			munmap(by_addr, bytes);
-			by_addr = MAP_FAILED;
-		}
+	while (i < n && v[i] >> PTR_BITS == v[i - 1] >> PTR_BITS) {
+		i++;
 	}
-	if (by_addr == MAP_FAILED) {
-		/* No room to sort (or an address beyond 47 bits): one by one, as given. */
-		for (size_t i = 0; i < n; i++) {
-			if (bt_publish_loaded(recs[i]->chunk->w, recs[i]) != 0) {
-				bt_record_put(recs[i]->chunk->w, recs[i]);
-				refused++;
-			}
-		}
-		return refused;
-	}
-	by_key = by_addr + n;
-	tmp = by_key + n;
+	return i < n ? i : n;
+}
 
-	/* In the order given (the order the records were taken: their memory's), what each
-	 * insert needs, and the two lists to sort. */
-	for (size_t i = 0; i < n; i++) {
-		struct bt_binding *nb = recs[i];
+static void insert_addr(struct bt_bulk *bk, size_t from, size_t to)
+{
+	struct bt_table *t = bk->t;
 
-		nb->owner = nb->chunk->w->id;
-		nb->key_hash = bt_key_hash(t, &nb->key);
-		cds_lfht_node_init(&nb->addr_node);
-		cds_lfht_node_init(&nb->key_node);
-		by_addr[i] = elem(addr_hash(nb->addr), nb);
-		if (nb->key.len != 0) {
-			by_key[n_key++] = elem(nb->key_hash, nb);
-		}
-	}
+	for (size_t i = from; i < to; i++) {
+		struct bt_binding *nb = elem_rec(bk->by_addr[i]);
 
-	/* by_addr, in split order: each insert walks what the one before touched. */
-	sort_split(by_addr, tmp, n);
-	for (size_t i = 0; i < n; i++) {
-		struct bt_binding *nb = elem_rec(by_addr[i]);
-
-		if (i + BULK_AHEAD < n) {
-			__builtin_prefetch(elem_rec(by_addr[i + BULK_AHEAD]), 1);
+		if (i + BULK_AHEAD < to) {
+			__builtin_prefetch(elem_rec(bk->by_addr[i + BULK_AHEAD]), 1);
 		}
 		if (cds_lfht_add_unique(t->by_addr, addr_hash(nb->addr), match_addr, &nb->addr,
-					&nb->addr_node) != &nb->addr_node) {
+					&nb->addr_node) == &nb->addr_node) {
+			continue;
+		}
+		/* The address has a record. */
+		if (bk->ordered) {
+			/* by_key may be taking it right now: bt_bulk_end() takes it out. */
+			bk->tmp_addr[atomic_fetch_add(&bk->n_refused, 1)] = bk->by_addr[i];
+		} else {
 			nb->key.len = 0;		/* not for by_key */
-			bt_record_put(nb->chunk->w, nb);	/* the address has one */
-			refused++;
+			bt_record_put(nb->chunk->w, nb);
+			atomic_fetch_add(&bk->n_refused, 1);
 		}
 	}
+}
 
-	/* by_key, in split order: a key's latest binding wins, as in bt_publish_loaded(). */
-	sort_split(by_key, tmp, n_key);
-	for (size_t i = 0; i < n_key; i++) {
-		struct bt_binding *nb = elem_rec(by_key[i]), *cur;
+static void insert_key(struct bt_bulk *bk, size_t from, size_t to)
+{
+	struct bt_table *t = bk->t;
+
+	for (size_t i = from; i < to; i++) {
+		struct bt_binding *nb = elem_rec(bk->by_key[i]), *cur;
 		struct cds_lfht_node *node;
 
-		if (i + BULK_AHEAD < n_key) {
-			const struct bt_binding *ahead = elem_rec(by_key[i + BULK_AHEAD]);
+		if (i + BULK_AHEAD < to) {
+			const struct bt_binding *ahead = elem_rec(bk->by_key[i + BULK_AHEAD]);
 
+			/* The node, the key and its length, the hash: three lines. */
 			__builtin_prefetch(ahead, 1);
+			__builtin_prefetch(&ahead->key, 0);
 			__builtin_prefetch(&ahead->key_hash, 0);
 		}
 		if (nb->key.len == 0) {
-			continue;			/* refused above */
+			continue;			/* refused by by_addr (not parallel) */
 		}
+		/* A key's latest binding wins, as in bt_publish_loaded(). */
 		node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key,
 					    &nb->key_node);
 		if (node != NULL) {
@@ -735,7 +855,96 @@ size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size
 			}
 		}
 	}
-	munmap(by_addr, bytes);
+}
+
+void bt_bulk_publish(struct bt_bulk *bk, bool builder)
+{
+	size_t units_addr = (bk->n + BULK_UNIT - 1) / BULK_UNIT;
+	size_t units = units_addr + (bk->n_key + BULK_UNIT - 1) / BULK_UNIT;
+	size_t u;
+
+	/* The builder sorts both; a helper inserts from the first sorted on. */
+	if (builder) {
+		bulk_sort(bk, 0);
+		bulk_sort(bk, 1);
+	}
+	while ((u = atomic_fetch_add(&bk->next_unit, 1)) < units) {
+		int which = u < units_addr ? 0 : 1;
+
+		/* Another thread may still be sorting this table. */
+		while (atomic_load_explicit(&bk->sorted[which], memory_order_acquire) !=
+		       SORT_DONE) {
+			caa_cpu_relax();
+		}
+		if (which == 0) {
+			insert_addr(bk, unit_start(bk->by_addr, bk->n, u),
+				    unit_start(bk->by_addr, bk->n, u + 1));
+		} else {
+			u -= units_addr;
+			insert_key(bk, unit_start(bk->by_key, bk->n_key, u),
+				   unit_start(bk->by_key, bk->n_key, u + 1));
+		}
+	}
+}
+
+size_t bt_bulk_end(struct bt_bulk *bk)
+{
+	size_t refused = atomic_load(&bk->n_refused);
+
+	for (size_t i = 0; bk->ordered && i < refused; i++) {
+		/* Refused by by_addr while by_key went on: never when the caller kept the
+		 * contract (addresses distinct from any published). The record must not stay
+		 * in by_key without being in by_addr; the binding it displaced there (one
+		 * published before the bulk) has lost its by_key place. */
+		struct bt_binding *nb = elem_rec(bk->tmp_addr[i]);
+		struct cds_lfht_iter iter;
+
+		if (lookup_key_hashed(bk->t, &nb->key, nb->key_hash, &iter) == nb) {
+			(void)cds_lfht_del(bk->t->by_key, &nb->key_node);
+		}
+		nb->key.len = 0;
+		bt_record_put(nb->chunk->w, nb);
+	}
+	munmap(bk->by_addr, bk->bytes);
+	free(bk);
+	return refused;
+}
+
+void bt_bulk_abort(struct bt_bulk *bk)
+{
+	for (size_t i = 0; i < bk->n; i++) {
+		struct bt_binding *nb = elem_rec(bk->by_addr[i]);
+
+		bt_record_put(nb->chunk->w, nb);
+	}
+	munmap(bk->by_addr, bk->bytes);
+	free(bk);
+}
+
+size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size_t n)
+{
+	struct bt_bulk *bk = n != 0 ? bt_bulk_new(t, n) : NULL;
+	size_t refused = 0, i = 0;
+
+	/* In the order given (the order the records were taken: their memory's), what each
+	 * insert needs, and the two lists to sort. */
+	for (; bk != NULL && i < n; i++) {
+		if (bt_bulk_add(bk, recs[i]) != 0) {
+			break;	/* an address beyond 47 bits: the rest one by one */
+		}
+	}
+	if (bk != NULL) {
+		bk->ordered = false;	/* one thread: by_key skips what by_addr refused */
+		bt_bulk_publish(bk, true);
+		refused = bt_bulk_end(bk);
+	}
+	/* No room to sort: one by one, as given. */
+	for (; i < n; i++) {
+		if (bt_publish_loaded(recs[i]->chunk->w, recs[i]) != 0) {
+			bt_record_put(recs[i]->chunk->w, recs[i]);
+			refused++;
+		}
+	}
 	return refused;
 }
 

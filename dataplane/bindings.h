@@ -162,11 +162,14 @@ struct bt_chunk {
 /**
  * A writer's private stock of records. Its records come in chunks the control thread
  * allocates as the stock runs low (bt_writer_grow), so memory follows the bindings in use.
+ * While the store loads, the load's helper thread adds chunks too (controlplane/persist.c:
+ * bt_chunk_new() beside the walk, bt_writer_add_chunk() under the load's lock).
  */
 struct bt_writer {
 	struct bt_table *table;
-	struct bt_chunk *chunks;	/**< the records' memory (control thread only) */
-	uint64_t n_records;		/**< records in chunks (control thread only) */
+	struct bt_chunk *chunks;	/**< the records' memory (control thread only, or
+					 *   one thread at a time: see above) */
+	uint64_t n_records;		/**< records in chunks (same) */
 	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
 	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
 					 *   read (relaxed) by the control thread */
@@ -214,6 +217,26 @@ int bt_writer_init(struct bt_writer *w, struct bt_table *t, uint8_t id, uint32_t
  */
 _mustcheck_
 int bt_writer_grow(struct bt_writer *w, uint32_t n);
+
+/**
+ * bt_writer_grow() in three steps, so that a second thread can take the costly ones (mapping
+ * and touching @p n records' memory: the page faults; pushing them) while the writer's thread
+ * goes on: bt_chunk_new() touches nothing of @p w (any thread, any time);
+ * bt_writer_add_chunk() makes the chunk the writer's (its list and record count: the thread
+ * rules of bt_writer_grow(), a few stores); bt_chunk_release() then puts its records on the
+ * writer's lock-free stack (any thread, beside the owner's refills and other releases).
+ * bt_chunk_free() drops a chunk never added.
+ * @return the chunk, or NULL (no memory).
+ */
+struct bt_chunk *bt_chunk_new(struct bt_writer *w, uint32_t n);
+
+/** @return 0, or -ENOMEM (the writer's intern table: @p c is still the caller's). */
+_mustcheck_
+int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c);
+
+void bt_chunk_release(struct bt_chunk *c);
+
+void bt_chunk_free(struct bt_chunk *c);
 
 /** Records of the writer not in use and not in a grace period (in its stock or on their
  *  way there). Control thread: a recent value. */
@@ -325,6 +348,67 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb);
  * @return how many were refused (an address that had a record: given back to its writer).
  */
 size_t bt_publish_loaded_bulk(struct bt_table *t, struct bt_binding **recs, size_t n);
+
+/**
+ * A bulk load built record by record (bt_bulk_add(), while the store is walked, each record
+ * still in cache) and published by bt_bulk_publish(), on one thread or on several at once:
+ * each table's elements are sorted into split order (what bt_publish_loaded_bulk() does on
+ * one thread), then the inserts are shared out in units of a few thousand records, so a
+ * thread that gets less CPU does less of them. Then bt_bulk_end(). Before the workers start
+ * (nothing reads the tables); every thread that publishes is online (RCU). Memory: 32 bytes
+ * per record of @p cap (an anonymous mapping, pages touched as records are added and
+ * sorted; returned by bt_bulk_end()/bt_bulk_abort()).
+ *
+ * The records (each from bt_record_get() of its own writer, fields filled, addresses
+ * distinct from any published) belong to the bulk from bt_bulk_add() on.
+ */
+struct bt_bulk;
+
+/** A bulk of at most @p cap records for table @p t. @return NULL when @p cap is 0 or no
+ *  memory: publish one by one (bt_publish_loaded()). */
+struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap);
+
+/**
+ * Add @p nb (its hashes computed and its hash nodes set up here). The thread that builds the
+ * bulk; no other thread touches it until bt_bulk_publish().
+ * @return 0, or -ENOSPC (full, or a record address beyond 47 bits): @p nb is still the
+ * caller's, publish it one by one.
+ */
+_mustcheck_
+int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb);
+
+/** Records added. */
+size_t bt_bulk_count(const struct bt_bulk *bk);
+
+/**
+ * Whether more than one thread may call bt_bulk_publish(): the addresses were added in
+ * strictly increasing order (so distinct among themselves: what a store walk gives), and
+ * by_addr and by_key can then be filled at the same time. Otherwise one thread publishes
+ * (by_addr first; by_key then skips the records whose address by_addr refused).
+ */
+bool bt_bulk_parallel(const struct bt_bulk *bk);
+
+/**
+ * Insert records until none is left to take: every one in by_addr, every one with a key in
+ * by_key, a key's latest (by start) winning. @p builder: true for the thread that built the
+ * bulk, which sorts both tables' elements first; a helper (false) waits for by_addr's sort
+ * and then takes units of inserts beside it. So the builder never waits for a helper that
+ * gets no CPU, beyond the one unit (BULK_UNIT records) the helper has in hand. Returns when
+ * no unit is left to take; other threads may still be inserting theirs.
+ */
+void bt_bulk_publish(struct bt_bulk *bk, bool builder);
+
+/**
+ * After every bt_bulk_publish() has returned (the caller joined the threads): give back the
+ * records whose address already had one (none when the contract above is kept; in parallel,
+ * such a record is taken out of by_key again, and a record published before the bulk that it
+ * displaced there has lost its by_key place) and free the bulk. The thread that built it.
+ * @return how many records were refused.
+ */
+size_t bt_bulk_end(struct bt_bulk *bk);
+
+/** Give every record added back to its writer (nothing was published) and free the bulk. */
+void bt_bulk_abort(struct bt_bulk *bk);
 
 /**
  * Remove the binding of an address (it becomes FREE), if @p old is still its record.

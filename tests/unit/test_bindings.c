@@ -417,6 +417,153 @@ static void loaded_bulk_matches_one_by_one(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* A helper thread of bt_bulk_publish(), as the store load's (registered, online). */
+static void *bulk_helper(void *arg)
+{
+	urcu_qsbr_register_thread();
+	bt_bulk_publish(arg, false);
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+/* One bulk, published by this thread and a helper at once: @p n addresses from BASE + 1 in
+ * increasing order, each client (@p clients of them) holding several with unique starts in a
+ * scrambled order, every 13th without a client; addresses BASE + 1 .. @p pre published one
+ * by one before the bulk for client @p clients, and in the bulk again for that client,
+ * starting later (refused). Checks every address and each client's latest.
+ * @return the bulk's refused count. */
+static size_t bulk_two_threads(uint32_t n, unsigned clients, uint32_t pre)
+{
+	struct bt_table *t = bt_table_new(n + 1);
+	struct bt_writer w[2];
+	uint64_t *latest = calloc(clients + 1, sizeof(*latest));
+	uint32_t *latest_addr = calloc(clients + 1, sizeof(*latest_addr));
+	struct bt_bulk *bk;
+	pthread_t th;
+	size_t refused, n_latest = 0;
+	uint64_t free0, free1;
+	long before, after;
+	unsigned long count;
+
+	assert_non_null(latest);
+	assert_non_null(latest_addr);
+	bt_table_reserve(t, n + 1);
+	assert_int_equal(bt_writer_init(&w[0], t, 0, n / 2 + pre + 2), 0);
+	assert_int_equal(bt_writer_init(&w[1], t, 1, n / 2 + pre + 2), 0);
+	for (uint32_t a = 1; a <= pre; a++) {
+		/* Published before: a client that is in the bulk too, starting later there. */
+		struct bt_binding *nb = bt_record_get(&w[a & 1]);
+
+		nb->addr = BASE + a;
+		nb->start = 1;
+		make_key(&nb->key, clients);
+		assert_int_equal(bt_publish_loaded(&w[a & 1], nb), 0);
+	}
+	bk = bt_bulk_new(t, n);
+	assert_non_null(bk);
+	for (uint32_t a = 1; a <= n; a++) {
+		unsigned client = (a * 7919u) % clients;
+		struct bt_binding *nb = bt_record_get(&w[a & 1]);
+
+		nb->addr = BASE + a;
+		nb->start = 1000 + ((uint64_t)a * 40503u) % 100003u * 8 + (a & 7);
+		make_key(&nb->key, a <= pre ? clients : client);
+		if (a % 13 == 0) {
+			nb->key.len = 0;
+		} else if (a > pre && nb->start > latest[client]) {
+			latest[client] = nb->start;
+			latest_addr[client] = nb->addr;
+		}
+		assert_int_equal(bt_bulk_add(bk, nb), 0);
+	}
+	assert_int_equal(bt_bulk_count(bk), n);
+	assert_true(bt_bulk_parallel(bk));
+	free0 = bt_writer_free(&w[0]);
+	free1 = bt_writer_free(&w[1]);
+	assert_int_equal(pthread_create(&th, NULL, bulk_helper, bk), 0);
+	bt_bulk_publish(bk, true);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	refused = bt_bulk_end(bk);
+	/* The refused went home, each to its writer. */
+	assert_int_equal(bt_writer_free(&w[0]) + bt_writer_free(&w[1]), free0 + free1 + refused);
+	for (uint32_t a = 1; a <= n; a++) {
+		const struct bt_binding *b = bt_lookup_addr(t, BASE + a);
+
+		assert_non_null(b);
+		assert_int_equal(b->addr, BASE + a);
+		assert_int_equal(b->owner, a & 1);
+		assert_int_equal(b->start, a <= pre ? 1 : b->start);
+	}
+	for (unsigned c = 0; c <= clients; c++) {
+		struct dp_client_key k;
+		const struct bt_binding *b;
+
+		make_key(&k, c);
+		b = bt_lookup_key(t, &k);
+		n_latest += latest[c] != 0;
+		if (latest[c] == 0) {
+			/* No binding in the bulk; or the client published before, whose refused
+			 * records took its by_key place and were taken out again (bt_bulk_end):
+			 * no record left in by_key that is not in by_addr. */
+			assert_null(b);
+		} else {
+			assert_non_null(b);
+			assert_int_equal(b->addr, latest_addr[c]);
+			assert_ptr_equal(bt_lookup_addr(t, b->addr), b);
+		}
+	}
+	/* Nothing else in by_key (a refused record left there would be reused while linked). */
+	cds_lfht_count_nodes(t->by_key, &before, &count, &after);
+	assert_int_equal(count, n_latest);
+	bt_table_free(t);
+	bt_writer_deinit(&w[0]);
+	bt_writer_deinit(&w[1]);
+	free(latest);
+	free(latest_addr);
+	return refused;
+}
+
+/* The bulk load on two threads (the store load's): several units of inserts shared out,
+ * an odd count, clients with several bindings (one hash each: the unit boundaries must keep
+ * them together for the latest to win), bindings without a client; a bulk of one record and
+ * an empty one; addresses that already had a record refused and taken out of by_key. */
+static void bulk_two_threads_matches_one_by_one(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w;
+	struct bt_bulk *bk;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bulk_two_threads(100001, 9001, 0), 0);
+	assert_int_equal(bulk_two_threads(1, 1, 0), 0);
+	assert_int_equal(bulk_two_threads(40001, 20011, 3), 3);
+
+	/* Empty: nothing to publish, nothing refused; no bulk of 0. */
+	assert_null(bt_bulk_new(t, 0));
+	bk = bt_bulk_new(t, 8);
+	assert_non_null(bk);
+	assert_int_equal(bt_bulk_count(bk), 0);
+	bt_bulk_publish(bk, true);
+	assert_int_equal(bt_bulk_end(bk), 0);
+	/* Out of order: not for two threads. */
+	assert_int_equal(bt_writer_init(&w, t, 0, 4), 0);
+	bk = bt_bulk_new(t, 8);
+	assert_non_null(bk);
+	for (uint32_t a = 2; a > 0; a--) {
+		struct bt_binding *nb = bt_record_get(&w);
+
+		nb->addr = BASE + a;
+		assert_int_equal(bt_bulk_add(bk, nb), 0);
+	}
+	assert_false(bt_bulk_parallel(bk));
+	bt_bulk_abort(bk);
+	assert_int_equal(bt_writer_free(&w), 4);
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* Two writers that read the same record: the second publish changes nothing. */
 static void stale_publish_is_refused(void **state)
 {
@@ -846,6 +993,7 @@ int main(void)
 		cmocka_unit_test(client_info_spill_outlives_replacement),
 		cmocka_unit_test(loaded_latest_start_wins),
 		cmocka_unit_test(loaded_bulk_matches_one_by_one),
+		cmocka_unit_test(bulk_two_threads_matches_one_by_one),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 	};

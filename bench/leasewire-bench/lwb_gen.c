@@ -144,7 +144,7 @@ static void tx_flush(struct gen *g)
 	n = rte_eth_tx_burst(g->o->port, 0, g->tx, (uint16_t)(g->ntx > UINT16_MAX ? UINT16_MAX : g->ntx));
 	if (unlikely(n < g->ntx)) {
 		g->iv.tx_held += g->ntx - n;
-		memmove(g->tx, g->tx + n, (g->ntx - n) * sizeof(g->tx[0]));
+		memmove(g->tx, g->tx + n, (g->ntx - n) * sizeof(struct rte_mbuf *));
 	}
 	g->ntx -= n;
 }
@@ -672,7 +672,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 		return -1;
 	}
 	g->txq = o->window + 2 * TX_MAX;
-	g->tx = calloc(g->txq, sizeof(*g->tx));
+	g->tx = calloc(g->txq, sizeof(struct rte_mbuf *));
 	if (g->tx == NULL) {
 		fprintf(stderr, "leasewire-bench: out of memory\n");
 		munmap(g->c, csize);

@@ -18,8 +18,8 @@
 #include "lwb_hist.h"
 
 /** Default idle back-off (lwbench.c --idle-polls, --idle-sleep-us; lwb_gen.c idle_wait()). */
-#define LWB_IDLE_POLLS		64
-#define LWB_IDLE_SLEEP_US	0
+#define LWB_IDLE_POLLS		64u
+#define LWB_IDLE_SLEEP_US	0u
 
 /** Command-line options (lwbench.c parses them; see its usage()). */
 struct lwb_opts {

@@ -103,6 +103,7 @@ echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPU
 echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"
+echo "lwbench: generator idle setting: ${idle[*]:-the leasewire-bench default, --idle-polls 64 with sched_yield}"
 run_reflect reflect
 ceiling=$(dora_rate "$work/reflect.json")
 run_server memory strict 0 "$ceiling"

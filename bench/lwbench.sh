@@ -12,6 +12,7 @@
 # population of distinct clients (flat out, a bounded window of sessions in flight).
 #
 #   bench/lwbench.sh [--full] [--build DIR] [--seconds S] [--clients N] [--window W]
+#                    [--idle-polls K] [--idle-sleep-us U]
 #
 # Short mode (default) runs each case for 4 s (about 20-30 s in all); --full for 20 s each.
 # Placement: leasewired's worker lcore (and the reflector) on the last CPU, leasewired's
@@ -21,12 +22,22 @@
 # Needs root and ~150 free 2 MiB hugepages. Everything happens in a temp dir on disk
 # (LWBENCH_TMP, default /var/tmp: strict durability must fsync a real disk, not tmpfs).
 # Figures on a shared VM swing by tens of percent between runs: compare within one run.
+#
+# The generator's idle back-off (--idle-polls, --idle-sleep-us; leasewire-bench --help): after
+# K empty polls in a row (nothing received, nothing to send) it gives CPU 0 away once
+# (sched_yield when U is 0, else a sleep of U us), so that leasewired's committer, which shares
+# that CPU, gets what the generator does not need. Default: leasewire-bench's (K = 64,
+# sched_yield); --idle-polls 0 busy-polls as before. Every case of a run, the two reflect
+# ceilings included, uses the same setting, and the header and the table say which.
+# After the table: the committer's own figures from leasewired's log at its stop (changes,
+# batches, CPU per change; strict: the journal's applier too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 secs=4
 clients=100000
 window=224
+idle=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) secs=20 ;;
@@ -34,6 +45,8 @@ while [ $# -gt 0 ]; do
 	--seconds) secs=$2; shift ;;
 	--clients) clients=$2; shift ;;
 	--window) window=$2; shift ;;
+	--idle-polls) idle+=(--idle-polls "$2"); shift ;;
+	--idle-sleep-us) idle+=(--idle-sleep-us "$2"); shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "lwbench.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -61,7 +74,7 @@ run_gen() {
 	local name=$1 ceiling=${2:-0}
 	lwb_gen_vhost "$work/$name.json" "$work/$name.gen.log" --duration "$secs" \
 		--clients "$clients" --window "$window" --timeout-ms 1000 --retries 3 \
-		--ceiling "$ceiling" --label "$name"
+		--ceiling "$ceiling" --label "$name" "${idle[@]}"
 }
 
 dora_rate() {
@@ -79,6 +92,10 @@ run_server() {
 	lwb_start_leasewired "$1" "$2" "$3"
 	run_gen "$1" "$4"
 	lwb_stop "$lwb_pid" TERM
+	if [ "$3" = 1 ]; then
+		grep -E "info (store: [0-9]+ changes|committer: per change|store: journal applied)" \
+			"$work/$1.srv.log" | sed "s/^[^ ]* info /$1: /" >> "$work/committer.txt"
+	fi
 }
 
 echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \
@@ -86,12 +103,18 @@ echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPU
 echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"
+echo "lwbench: generator idle setting: ${idle[*]:-the leasewire-bench default, --idle-polls 64 with sched_yield}"
 run_reflect reflect
 ceiling=$(dora_rate "$work/reflect.json")
 run_server memory strict 0 "$ceiling"
 run_server relaxed relaxed 1 "$ceiling"
 run_server strict strict 1 "$ceiling"
 run_reflect reflect2
+idle_desc=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+k, u = d.get("idle_polls", 0), d.get("idle_sleep_us", 0)
+print("busy-poll (no idle back-off)" if k == 0 else "idle back-off after %d empty polls: %s"
+      % (k, "sched_yield" if u == 0 else "sleep %d us" % u))' "$work/reflect.json")
+echo "lwbench: generator $idle_desc, the same in every case"
 
 /usr/bin/python3 - "$work" "$gen_cpu" "$srv_cpu" <<'PY'
 import json, sys
@@ -116,4 +139,10 @@ for key, title in rows:
         s["retransmits"], "%d/lc%d" % (s["cpu"], s["lcore"]), scpu))
 print("ceiling = mean of the two reflect runs, %.0f and %.0f DORA/s (%+.0f %% drift during the run)"
       % (r1, r2, 100.0 * (r2 - r1) / r1 if r1 else 0))
+mem = json.load(open("%s/memory.json" % work))["dora_per_s"]
+for key in ("relaxed", "strict"):
+    v = json.load(open("%s/%s.json" % (work, key)))["dora_per_s"]
+    print("%s = %.1f %% of in memory" % (key, 100.0 * v / mem if mem else 0), end="; " if key == "relaxed" else "\n")
 PY
+echo "generator: $idle_desc"
+cat "$work/committer.txt" 2>/dev/null || true

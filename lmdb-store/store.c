@@ -163,6 +163,8 @@ struct store_txn {
 	struct store *s;
 	MDB_txn *txn;
 	int ret;
+	MDB_cursor *cur[DB_COUNT];	/* write transactions: opened on first use by
+					 * txn_cursor(), closed by the commit or abort */
 };
 
 _printf_(2, 3)
@@ -208,6 +210,7 @@ static void txn_begin(struct store *s, struct store_txn *t, bool rdonly)
 	t->s = s;
 	t->txn = NULL;
 	t->ret = 0;
+	memset(t->cur, 0, sizeof(t->cur));
 	for (;;) {
 		if (s->env == NULL) {
 			/* A reopen failed earlier (env_reopen): try again, the cause may be gone. */
@@ -276,8 +279,19 @@ static void txn_end_read(struct store_txn *t)
 	t->txn = NULL;
 }
 
+static void txn_close_cursors(struct store_txn *t)
+{
+	for (int i = 0; i < DB_COUNT; i++) {
+		if (t->cur[i] != NULL) {
+			mdb_cursor_close(t->cur[i]);
+			t->cur[i] = NULL;
+		}
+	}
+}
+
 static void txn_abort(struct store_txn *t)
 {
+	txn_close_cursors(t);
 	if (t->txn) {
 		mdb_txn_abort(t->txn);
 		t->txn = NULL;
@@ -293,6 +307,7 @@ static int txn_commit(struct store_txn *t)
 		txn_abort(t);
 		return t->ret;
 	}
+	txn_close_cursors(t);
 	rc = mdb_txn_commit(t->txn);	/* frees the transaction, even when it fails */
 	t->txn = NULL;
 	if (rc != MDB_SUCCESS) {
@@ -359,6 +374,90 @@ static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t 
 		t->ret = mdb_to_store(t->s, rc, what);
 	}
 	return false;
+}
+
+/*
+ * The write transaction's cursor on @p db, opened on first use. One cursor for a whole batch
+ * keeps its place between changes: LMDB then looks a key up in the leaf it is on first
+ * (mdb_cursor_set), which is where the next address of a batch usually is, instead of from
+ * the root, and a put after a lookup replaces the record where the cursor stands
+ * (MDB_CURRENT) without a second search. @return NULL after an error (t->ret set).
+ */
+static MDB_cursor *txn_cursor(struct store_txn *t, enum db_id db)
+{
+	int rc;
+
+	if (t->ret == 0 && t->cur[db] == NULL) {
+		rc = mdb_cursor_open(t->txn, t->s->dbi[db], &t->cur[db]);
+		if (rc != MDB_SUCCESS) {
+			t->cur[db] = NULL;
+			t->ret = mdb_to_store(t->s, rc, "open a cursor");
+		}
+	}
+	return t->ret ? NULL : t->cur[db];
+}
+
+/* Put the cursor of @p db on @p key. @return true and *val (valid until the next write) when
+ * found; false when missing or after an error (t->ret set). */
+static bool cur_seek(struct store_txn *t, enum db_id db, const void *key, size_t klen,
+		     MDB_val *val)
+{
+	MDB_cursor *cur = txn_cursor(t, db);
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	char what[64];
+	int rc;
+
+	if (cur == NULL) {
+		return false;
+	}
+	rc = mdb_cursor_get(cur, &k, val, MDB_SET);
+	if (rc == MDB_SUCCESS) {
+		return true;
+	}
+	if (rc != MDB_NOTFOUND) {
+		snprintf(what, sizeof(what), "read from \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
+	return false;
+}
+
+/* Write @p key through the cursor of @p db: in place of the record it stands on when
+ * @p current (cur_seek() found @p key, and no write to @p db came between), else a put that
+ * finds its own place. */
+static void cur_put(struct store_txn *t, enum db_id db, const void *key, size_t klen,
+		    const void *val, size_t vlen, bool current)
+{
+	MDB_cursor *cur = txn_cursor(t, db);
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+	MDB_val v = { .mv_size = vlen, .mv_data = (void *)val };
+	char what[64];
+	int rc;
+
+	if (cur == NULL) {
+		return;
+	}
+	rc = mdb_cursor_put(cur, &k, &v, current ? MDB_CURRENT : 0);
+	if (rc != MDB_SUCCESS) {
+		snprintf(what, sizeof(what), "write to \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
+}
+
+/* Delete the record the cursor of @p db stands on (cur_seek() found it). */
+static void cur_del(struct store_txn *t, enum db_id db)
+{
+	MDB_cursor *cur = txn_cursor(t, db);
+	char what[64];
+	int rc;
+
+	if (cur == NULL) {
+		return;
+	}
+	rc = mdb_cursor_del(cur, 0);
+	if (rc != MDB_SUCCESS) {
+		snprintf(what, sizeof(what), "delete from \"%s\"", db_names[db]);
+		t->ret = mdb_to_store(t->s, rc, what);
+	}
 }
 
 static bool state_is_stored(unsigned state)
@@ -435,81 +534,87 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
  * Decode one "bindings" entry. @return 0, or STORE_E_CORRUPT with the message set on @p s
  * (unless @p s is NULL).
  */
-static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
-		      struct store_binding *b)
+/*
+ * Check one "bindings" entry: @return NULL when it decodes, else why not. Pure.
+ */
+static const char *rec_check(const MDB_val *key, const MDB_val *val)
 {
 	const uint8_t *p = val->mv_data;
-	const char *why;
-	uint32_t addr = 0;
 	size_t hdr, hw_len, info;
 
 	if (key->mv_size != ADDR_LEN) {
-		why = "key is not a 4-byte address";
-		goto bad;
+		return "key is not a 4-byte address";
 	}
-	addr = lw_get32(key->mv_data);
 	if (val->mv_size < 1) {
-		why = "empty record";
-		goto bad;
+		return "empty record";
 	}
 	if (p[0] != REC_V1 && p[0] != REC_V2 && p[0] != REC_V3) {
-		why = "unknown record version";
-		goto bad;
+		return "unknown record version";
 	}
 	hdr = p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN;
 	if (val->mv_size < hdr) {
-		why = "record shorter than its header";
-		goto bad;
+		return "record shorter than its header";
 	}
 	if (!state_is_stored(p[1])) {
-		why = "state is not a stored state";
-		goto bad;
+		return "state is not a stored state";
 	}
 	if (p[0] != REC_V1 && p[19] == 0) {
 		/* Only a BACKUP binding has no client, and then no key type either. */
 		if (p[1] != BT_BACKUP) {
-			why = "empty client key in a binding that is not BACKUP";
-			goto bad;
+			return "empty client key in a binding that is not BACKUP";
 		}
 		if (p[18] != 0) {
-			why = "empty client key with a key type";
-			goto bad;
+			return "empty client key with a key type";
 		}
 	} else if (p[18] != DP_KEY_HWADDR && p[18] != DP_KEY_CLIENT_ID) {
-		why = "unknown client key type";
-		goto bad;
+		return "unknown client key type";
 	}
 	if (p[19] > DP_KEY_MAX) {
-		why = "client key longer than DP_KEY_MAX";
-		goto bad;
+		return "client key longer than DP_KEY_MAX";
 	}
 	hw_len = p[0] != REC_V1 ? p[20] : 0;
 	if (hw_len > DP_HW_MAX) {
-		why = "hardware address longer than DP_HW_MAX";
-		goto bad;
+		return "hardware address longer than DP_HW_MAX";
 	}
 	info = hdr + (size_t)p[19] + hw_len;
 	if (p[0] == REC_V3) {
 		const uint8_t *l = p + info;
 
 		if (val->mv_size < info + 4) {
-			why = "record shorter than its client information lengths";
-			goto bad;
+			return "record shorter than its client information lengths";
 		}
 		if (l[0] > DP_INFO_HOST_MAX || l[1] > DP_INFO_VENDOR_MAX ||
 		    l[2] > DP_INFO_CIRCUIT_MAX || l[3] > DP_INFO_POLICY_MAX) {
-			why = "client information longer than its field";
-			goto bad;
+			return "client information longer than its field";
 		}
 		if (val->mv_size != info + 4 + (size_t)l[0] + l[1] + l[2] + l[3]) {
-			why = "record length does not match its key, hw and information lengths";
-			goto bad;
+			return "record length does not match its key, hw and information lengths";
 		}
 	} else if (val->mv_size != info) {
-		why = p[0] == REC_V2 ? "record length does not match its key and hw lengths" :
-				       "record length does not match its key length";
+		return p[0] == REC_V2 ? "record length does not match its key and hw lengths" :
+					"record length does not match its key length";
+	}
+	return NULL;
+}
+
+/*
+ * Decode one "bindings" entry. @return 0, or STORE_E_CORRUPT with the message set on @p s
+ * (unless @p s is NULL).
+ */
+static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
+		      struct store_binding *b)
+{
+	const uint8_t *p = val->mv_data;
+	const char *why = rec_check(key, val);
+	uint32_t addr = key->mv_size == ADDR_LEN ? lw_get32(key->mv_data) : 0;
+	size_t hdr, hw_len, info;
+
+	if (why != NULL) {
 		goto bad;
 	}
+	hdr = p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN;
+	hw_len = p[0] != REC_V1 ? p[20] : 0;
+	info = hdr + (size_t)p[19] + hw_len;
 
 	memset(b, 0, sizeof(*b));
 	b->addr = addr;
@@ -552,10 +657,44 @@ static void unlink_client(struct store_txn *t, const struct dp_client_key *k, co
 	size_t clen = ckey_encode(k, ckey);
 	MDB_val v;
 
-	if (txn_get(t, DB_CLIENTS, ckey, clen, &v) && v.mv_size == ADDR_LEN &&
+	if (cur_seek(t, DB_CLIENTS, ckey, clen, &v) && v.mv_size == ADDR_LEN &&
 	    memcmp(v.mv_data, akey, ADDR_LEN) == 0) {
-		txn_del(t, DB_CLIENTS, ckey, clen);
+		cur_del(t, DB_CLIENTS);
 	}
+}
+
+/* Point @p k's index entry at @p akey. One that already does is left alone: no page of
+ * "clients" is dirtied for a client bound again to the address it had, the common case of a
+ * renewal or of a DORA by a client the server remembers. */
+static void link_client(struct store_txn *t, const struct dp_client_key *k, const uint8_t *akey)
+{
+	uint8_t ckey[CKEY_MAX_LEN];
+	size_t clen = ckey_encode(k, ckey);
+	MDB_val v;
+	bool found = cur_seek(t, DB_CLIENTS, ckey, clen, &v);
+
+	if (found && v.mv_size == ADDR_LEN && memcmp(v.mv_data, akey, ADDR_LEN) == 0) {
+		return;
+	}
+	cur_put(t, DB_CLIENTS, ckey, clen, akey, ADDR_LEN, found);
+}
+
+/*
+ * The client key of the "bindings" record @p val, checked as rec_decode() checks it, without
+ * decoding the rest: all that apply_change() needs of the record it replaces.
+ * @return 0, or STORE_E_CORRUPT.
+ */
+static int rec_key(const MDB_val *key, const MDB_val *val, struct dp_client_key *k)
+{
+	const uint8_t *p = val->mv_data;
+
+	if (rec_check(key, val) != NULL) {
+		return STORE_E_CORRUPT;
+	}
+	k->type = p[18];
+	k->len = p[19];
+	memcpy(k->data, p + (p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN), k->len);
+	return 0;
 }
 
 static bool key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
@@ -581,10 +720,9 @@ static bool gen_decode(const MDB_val *v, uint64_t *gen)
 
 static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_t *gen_out)
 {
-	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN], ckey[CKEY_MAX_LEN];
-	struct dp_client_key nk = c->key;
-	struct store_binding old;
-	bool had_old = false;
+	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN];
+	struct dp_client_key nk = c->key, ok;
+	bool had_old = false, found;
 	MDB_val k, v;
 	size_t len;
 
@@ -595,33 +733,36 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 	/*
 	 * The address's previous holder loses its index entry if that still points here. A
 	 * previous record that does not decode is overwritten: its key is unknown, so it cannot
-	 * be unlinked, but refusing to write would wedge the address for good.
+	 * be unlinked, but refusing to write would wedge the address for good. The bindings
+	 * cursor stays on the record (the index has a cursor of its own) for the write below.
 	 */
-	if (txn_get(t, DB_BINDINGS, akey, ADDR_LEN, &v)) {
-		had_old = rec_decode(NULL, &k, &v, &old) == 0;
+	found = cur_seek(t, DB_BINDINGS, akey, ADDR_LEN, &v);
+	if (found) {
+		had_old = rec_key(&k, &v, &ok) == 0;
 	}
 
 	if (c->state == BT_FREE) {
-		if (had_old && key_indexed(&old.key)) {
-			unlink_client(t, &old.key, akey);
+		if (had_old && key_indexed(&ok)) {
+			unlink_client(t, &ok, akey);
 		}
 		if (key_is_valid(&c->key)) {
 			unlink_client(t, &c->key, akey);
 		}
-		txn_del(t, DB_BINDINGS, akey, ADDR_LEN);
+		if (found) {
+			cur_del(t, DB_BINDINGS);
+		}
 	} else {
 		if (nk.len == 0) {
 			nk.type = 0;	/* as rec_encode() writes it */
 		}
-		if (had_old && key_indexed(&old.key) && !key_equal(&old.key, &nk)) {
-			unlink_client(t, &old.key, akey);
+		if (had_old && key_indexed(&ok) && !key_equal(&ok, &nk)) {
+			unlink_client(t, &ok, akey);
 		}
 		len = rec_encode(c, rec);
-		txn_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len);
+		cur_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len, found);
 		/* A BACKUP binding without a client is in no client's index. */
 		if (nk.len > 0) {
-			len = ckey_encode(&nk, ckey);
-			txn_put(t, DB_CLIENTS, ckey, len, akey, ADDR_LEN);
+			link_client(t, &nk, akey);
 		}
 	}
 
@@ -844,6 +985,38 @@ static int check_meta(struct store *s, struct store_txn *t)
 	return 0;
 }
 
+/*
+ * The key order of "bindings", "clients" and "unacked": LMDB's default order (memcmp over the
+ * shorter length, then the shorter key first), so that a store reads the same whoever opens
+ * it (mdb_dump, an older leasewired), computed without LMDB's two calls per comparison
+ * (mdb_cmp_memn, then memcmp through the PLT). Key comparisons are the largest single cost
+ * of a batch's B-tree work: a 4-byte address is one big-endian load on each side.
+ */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	const uint8_t *p = a->mv_data, *q = b->mv_data;
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+
+	if (a->mv_size == ADDR_LEN && b->mv_size == ADDR_LEN) {
+		uint32_t x = lw_get32(p), y = lw_get32(q);
+
+		return (x > y) - (x < y);
+	}
+	for (; n >= 8; n -= 8, p += 8, q += 8) {
+		uint64_t x = lw_get64(p), y = lw_get64(q);
+
+		if (x != y) {
+			return x < y ? -1 : 1;
+		}
+	}
+	for (; n > 0; n--, p++, q++) {
+		if (*p != *q) {
+			return *p < *q ? -1 : 1;
+		}
+	}
+	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
 /* The first write transaction: check (or, in a fresh environment, write) meta; open dbs. */
 static int open_dbs(struct store *s)
 {
@@ -883,6 +1056,10 @@ static int open_dbs(struct store *s)
 			snprintf(what, sizeof(what), "database \"%s\" is missing", db_names[i]);
 			ret = refuse(s, what);
 			goto fail;
+		}
+		if (rc == MDB_SUCCESS &&
+		    (i == DB_BINDINGS || i == DB_CLIENTS || i == DB_UNACKED)) {
+			rc = mdb_set_compare(t.txn, s->dbi[i], key_cmp);
 		}
 		if (rc != MDB_SUCCESS) {
 			snprintf(what, sizeof(what), "open database \"%s\"", db_names[i]);

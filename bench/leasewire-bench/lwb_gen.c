@@ -7,7 +7,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -60,8 +62,10 @@ struct ctr {
 	uint64_t ack_addr_differs;	/* ACK yiaddr != the offered address */
 	uint64_t timeouts;	/* exchanges given up after the last retry */
 	uint64_t tx_full, nombuf;	/* frames not sent (the exchange then times out) */
+	uint64_t tx_held;	/* refusals by the port's ring (the frame went on a later turn) */
 	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_dup, rx_unexpected, arp_replies;
 	uint64_t sessions_done;	/* ended by their last step (not by a timeout or NAK) */
+	uint64_t idle_waits;	/* idle back-offs (idle_wait) */
 };
 
 struct gen {
@@ -76,8 +80,9 @@ struct gen {
 	uint8_t port_mac[6];
 	uint8_t server_mac[6];
 	bool server_mac_known;
-	struct rte_mbuf *tx[TX_MAX];
-	unsigned ntx;
+	struct rte_mbuf **tx;		/* [txq]: frames for the port, oldest first */
+	unsigned ntx, txq;
+	uint64_t queued;		/* frames built (client_send, arp_answer): idle test */
 	struct rte_mbuf *stash[STASH];
 	unsigned nstash;
 	struct ctr tot, iv;
@@ -125,6 +130,10 @@ static void wl_push(struct gen *g, uint32_t i)
 
 /* --- transmit ----------------------------------------------------------------------- */
 
+/* Hand the queued frames to the port. What its ring does not take (the peer has not emptied
+ * it yet) stays queued for the next turn, in order, and no session starts until it has gone:
+ * the generator waits for the transport instead of losing frames to its own ring, which
+ * would show up as timeouts charged to the server. */
 static void tx_flush(struct gen *g)
 {
 	uint16_t n;
@@ -132,12 +141,31 @@ static void tx_flush(struct gen *g)
 	if (g->ntx == 0) {
 		return;
 	}
-	n = rte_eth_tx_burst(g->o->port, 0, g->tx, (uint16_t)g->ntx);
+	n = rte_eth_tx_burst(g->o->port, 0, g->tx, (uint16_t)(g->ntx > UINT16_MAX ? UINT16_MAX : g->ntx));
 	if (unlikely(n < g->ntx)) {
-		g->iv.tx_full += g->ntx - n;
-		rte_pktmbuf_free_bulk(g->tx + n, g->ntx - n);
+		g->iv.tx_held += g->ntx - n;
+		memmove(g->tx, g->tx + n, (g->ntx - n) * sizeof(struct rte_mbuf *));
 	}
-	g->ntx = 0;
+	g->ntx -= n;
+}
+
+/* Queue @p m for the port, flushing every TX_MAX frames. The queue holds a window of frames
+ * and more (each session has one message out at a time, a RELEASE ends it): a frame that
+ * finds it full anyway is lost and counted, and its exchange times out. */
+static void tx_queue(struct gen *g, struct rte_mbuf *m)
+{
+	if (g->ntx != 0 && g->ntx % TX_MAX == 0) {
+		tx_flush(g);
+	}
+	if (g->ntx == g->txq) {
+		tx_flush(g);
+		if (g->ntx == g->txq) {
+			g->iv.tx_full++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
+	g->tx[g->ntx++] = m;
 }
 
 static struct rte_mbuf *mbuf_get(struct gen *g)
@@ -161,6 +189,7 @@ static void client_send(struct gen *g, uint32_t i, uint64_t now)
 	struct lwb_req r;
 	struct rte_mbuf *m;
 
+	g->queued++;
 	memset(&r, 0, sizeof(r));
 	r.index = o->first_client + i;
 	r.xid = lwb_xid(r.index, c->seq);
@@ -205,10 +234,7 @@ static void client_send(struct gen *g, uint32_t i, uint64_t now)
 		return;
 	}
 	m->data_len = m->pkt_len = (uint32_t)lwb_build(rte_pktmbuf_mtod(m, uint8_t *), &r);
-	g->tx[g->ntx++] = m;
-	if (g->ntx == TX_MAX) {
-		tx_flush(g);
-	}
+	tx_queue(g, m);
 }
 
 /* A RELEASE expects no answer: sent once, the session ends with it. */
@@ -238,10 +264,7 @@ static void client_release(struct gen *g, uint32_t i)
 		return;
 	}
 	m->data_len = m->pkt_len = (uint32_t)lwb_build(rte_pktmbuf_mtod(m, uint8_t *), &r);
-	g->tx[g->ntx++] = m;
-	if (g->ntx == TX_MAX) {
-		tx_flush(g);
-	}
+	tx_queue(g, m);
 }
 
 static void session_end(struct gen *g, struct client *c, bool done)
@@ -387,6 +410,7 @@ static void arp_answer(struct gen *g, const uint8_t *p, size_t len)
 		g->iv.rx_bad++;
 		return;
 	}
+	g->queued++;
 	m = mbuf_get(g);
 	if (m == NULL) {
 		return;
@@ -403,10 +427,7 @@ static void arp_answer(struct gen *g, const uint8_t *p, size_t len)
 		memset(rte_pktmbuf_mtod_offset(m, uint8_t *, n), 0, 60 - n);
 	}
 	g->iv.arp_replies++;
-	g->tx[g->ntx++] = m;
-	if (g->ntx == TX_MAX) {
-		tx_flush(g);
-	}
+	tx_queue(g, m);
 }
 
 /* Exchanges whose last transmission is older than the timeout: send again, or give up. */
@@ -550,16 +571,18 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 	       ", \"ack_addr_differs\": %" PRIu64 ", \"renews\": %" PRIu64
 	       ", \"renew_acked\": %" PRIu64 ", \"renew_same_addr\": %" PRIu64
 	       ", \"releases\": %" PRIu64 ", \"naks\": %" PRIu64 ", \"timeouts\": %" PRIu64
-	       ", \"retransmits\": %" PRIu64 ", \"tx_full\": %" PRIu64 ", \"nombuf\": %" PRIu64
+	       ", \"retransmits\": %" PRIu64 ", \"tx_full\": %" PRIu64
+	       ", \"tx_held\": %" PRIu64 ", \"nombuf\": %" PRIu64
 	       ", \"rx\": %" PRIu64 ", \"rx_bad\": %" PRIu64 ", \"rx_foreign\": %" PRIu64
 	       ", \"rx_stale\": %" PRIu64 ", \"rx_dup\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
 	       ", \"arp_replies\": %" PRIu64 ", \"clients_bound\": %" PRIu64
-	       ", \"clients_released\": %" PRIu64 ", ",
+	       ", \"clients_released\": %" PRIu64 ", \"idle_polls\": %u, \"idle_sleep_us\": %u"
+	       ", \"idle_waits\": %" PRIu64 ", ",
 	       v->started, v->sessions_done, v->blocked, v->discovers, v->offers, v->requests,
 	       v->dora_ok, v->ack_addr_differs, v->renews, v->renew_ok, v->renew_same,
-	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->nombuf, v->rx,
-	       v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected,
-	       v->arp_replies, bound, released);
+	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->tx_held,
+	       v->nombuf, v->rx, v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected,
+	       v->arp_replies, bound, released, o->idle_polls, o->idle_sleep_us, v->idle_waits);
 	printf("\"dora_per_s\": %.1f, \"ceiling_per_s\": %.1f, \"fraction_of_ceiling\": %.4f, ",
 	       rate, o->ceiling, o->ceiling > 0 ? rate / o->ceiling : 0.0);
 	printf("\"latency_us\": {");
@@ -596,6 +619,31 @@ static int write_leases(const struct gen *g, const char *path)
 
 /* --- the loop ----------------------------------------------------------------------- */
 
+/*
+ * Nothing came in and nothing went out for o->idle_polls turns in a row: give the CPU away
+ * for a moment (sched_yield, or a sleep of o->idle_sleep_us), so that whatever shares this
+ * CPU with the generator (on a 2-core machine: the server's control thread and committer)
+ * runs instead of our empty polls. At the ceiling the generator is never idle, so this
+ * costs it nothing; the price is up to one sleep of latency on the first reply after a
+ * lull. Rate mode never sleeps past the next session due.
+ */
+static void idle_wait(const struct gen *g, uint64_t now, uint64_t next_start)
+{
+	const struct lwb_opts *o = g->o;
+	struct timespec ts;
+
+	if (o->idle_sleep_us == 0) {
+		sched_yield();
+		return;
+	}
+	if (o->rate > 0 && next_start <= now + (uint64_t)o->idle_sleep_us * g->hz / 1000000) {
+		return;
+	}
+	ts.tv_sec = o->idle_sleep_us / 1000000;
+	ts.tv_nsec = (long)(o->idle_sleep_us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
 int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 {
 	struct gen *g;
@@ -605,6 +653,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 	uint64_t tsc_per_session = 0, dora_in_run = 0, t_run_end = 0;
 	size_t csize = (size_t)o->clients * sizeof(struct client);
 	bool starting = true;
+	uint32_t idle = 0;
 	int rc = 0;
 
 	g = calloc(1, sizeof(*g));
@@ -619,6 +668,14 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 	if (g->c == MAP_FAILED) {
 		fprintf(stderr, "leasewire-bench: cannot map %zu bytes for %u clients\n", csize,
 			o->clients);
+		free(g);
+		return -1;
+	}
+	g->txq = o->window + 2 * TX_MAX;
+	g->tx = calloc(g->txq, sizeof(struct rte_mbuf *));
+	if (g->tx == NULL) {
+		fprintf(stderr, "leasewire-bench: out of memory\n");
+		munmap(g->c, csize);
 		free(g);
 		return -1;
 	}
@@ -642,6 +699,10 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 	lwb_hist_reset(&g->t_rn);
 	g->place.lcore = rte_lcore_id();
 	g->place.cpu = sched_getcpu();
+	if (o->idle_polls != 0 && o->idle_sleep_us != 0) {
+		/* A sleep of a few us must not be stretched to the default 50 us slack. */
+		(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+	}
 	if (o->rate > 0) {
 		tsc_per_session = (uint64_t)((double)g->hz / o->rate);
 		if (tsc_per_session == 0) {
@@ -657,6 +718,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 
 	for (;;) {
 		uint16_t n = rte_eth_rx_burst(o->port, 0, rx, BURST);
+		uint64_t queued = g->queued;
 
 		now = rte_rdtsc();
 		for (uint16_t k = 0; k < n; k++) {
@@ -687,7 +749,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 				drain_end = now + g->timeout_tsc * (o->retries + 1) + g->hz / 10;
 			}
 		}
-		if (starting) {
+		if (starting && g->ntx == 0) {
 			unsigned budget = BURST;
 
 			while (budget-- > 0) {
@@ -735,6 +797,13 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 		if (!starting && (g->in_flight == 0 || now >= drain_end || lwb_quit > 1)) {
 			break;
 		}
+		if (n != 0 || g->queued != queued) {
+			idle = 0;
+		} else if (o->idle_polls != 0 && ++idle >= o->idle_polls) {
+			idle = 0;
+			g->iv.idle_waits++;
+			idle_wait(g, now, next_start);
+		}
 	}
 	/* Linger: tx_burst only queues frames; the peer takes them from the ring later, and a
 	 * port stopped at once would lose the last burst (RELEASEs have no reply to wait for).
@@ -751,6 +820,11 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 			rte_pktmbuf_free_bulk(rx, n);
 		}
 	}
+	if (g->ntx != 0) {
+		g->iv.tx_full += g->ntx;
+		rte_pktmbuf_free_bulk(g->tx, g->ntx);
+		g->ntx = 0;
+	}
 	if (g->nstash != 0) {
 		rte_pktmbuf_free_bulk(g->stash, g->nstash);
 	}
@@ -763,6 +837,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 		rc = -1;
 	}
 	munmap(g->c, csize);
+	free(g->tx);
 	free(g);
 	return rc;
 }

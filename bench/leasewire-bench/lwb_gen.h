@@ -17,6 +17,10 @@
 #include "lw_attr.h"
 #include "lwb_hist.h"
 
+/** Default idle back-off (lwbench.c --idle-polls, --idle-sleep-us; lwb_gen.c idle_wait()). */
+#define LWB_IDLE_POLLS		64u
+#define LWB_IDLE_SLEEP_US	0u
+
 /** Command-line options (lwbench.c parses them; see its usage()). */
 struct lwb_opts {
 	bool reflect;			/**< --mode reflect, else the generator */
@@ -44,6 +48,9 @@ struct lwb_opts {
 	const char *label;		/**< free text put in the JSON summary */
 	uint32_t mbufs;
 	bool quiet;			/**< no per-second lines */
+	uint32_t idle_polls;		/**< empty polls in a row before an idle back-off;
+					 *   0 = busy-poll for ever */
+	uint32_t idle_sleep_us;		/**< the back-off: 0 = sched_yield, else a sleep */
 };
 
 /** Where this run executed: printed beside every figure. */

@@ -37,9 +37,20 @@
  * its last transmission (a send moves it to the tail, a reply unlinks it), so the oldest is
  * at the head and timeouts cost O(1) per expiry, whatever the population: after --timeout-ms
  * the message is sent again (a retransmit), up to --retries times, then the exchange counts
- * as a timeout and the session ends. A frame the port does not take, or that finds no mbuf,
- * is counted and recovered the same way (a RELEASE, which has no answer, is then lost and
- * counted). At the end the port is polled 200 ms more before it stops, so that the peer
+ * as a timeout and the session ends. A frame the port's ring does not take yet (the peer has
+ * not emptied it) stays queued, in order, for the next turn, and no session starts while any
+ * is queued: the generator waits for the transport rather than lose frames to its own ring,
+ * which would be charged to the server as timeouts (counted as tx_held). A frame that finds
+ * no mbuf, or the queue (a window of frames and more) full, is counted and recovered by the
+ * timeout (a RELEASE, which has no answer, is then lost and counted).
+ *
+ * Idle back-off. After --idle-polls empty turns in a row (nothing received, nothing built to
+ * send) the loop gives its CPU away once: sched_yield, or a sleep of --idle-sleep-us (timer
+ * slack set to 1 us). On a machine where the server's threads share the generator's CPU
+ * (lwbench.sh: leasewired's control thread and committer), a busy-polling generator takes
+ * the CPU they need and the figures measure the generator; at the ceiling it is never idle,
+ * so the back-off costs it nothing. --idle-polls 0 busy-polls. Compare runs only with the
+ * same setting (lwbench.sh uses one for every case and prints it). At the end the port is polled 200 ms more before it stops, so that the peer
  * drains the last frames from the TX ring.
  *
  * Figures. Every reply is timestamped by the TSC read after its rx_burst; DISCOVER->OFFER,
@@ -121,7 +132,11 @@ static void usage(FILE *f)
 		"  --leases-out FILE     write 'index chaddr address bound|released' per client\n"
 		"  --label TEXT          copied into the JSON summary\n"
 		"  --mbufs N             mbuf pool size (default 16383)\n"
-		"  --quiet               no per-second lines\n");
+		"  --quiet               no per-second lines\n"
+		"  --idle-polls K        after K empty polls in a row (nothing received, nothing\n"
+		"                        to send) give the CPU away once; 0 = busy-poll (default %u)\n"
+		"  --idle-sleep-us U     how: 0 = sched_yield, else sleep U us (default %u)\n",
+		LWB_IDLE_POLLS, LWB_IDLE_SLEEP_US);
 }
 
 static int parse_ip(const char *s, uint32_t *out)
@@ -158,7 +173,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_SESSIONS, O_DURATION, O_RATE,
 		O_WINDOW, O_TIMEOUT, O_RETRIES, O_RENEW, O_RELEASE, O_RELAY, O_NO82, O_CID,
 		O_UNICAST, O_SERVER, O_CSUM, O_ARP, O_CEILING, O_JSON, O_LEASES, O_LABEL, O_MBUFS,
-		O_QUIET, O_HELP,
+		O_QUIET, O_IDLE_POLLS, O_IDLE_SLEEP, O_HELP,
 	};
 	static const struct option longopts[] = {
 		{"mode", required_argument, NULL, O_MODE},
@@ -186,6 +201,8 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		{"label", required_argument, NULL, O_LABEL},
 		{"mbufs", required_argument, NULL, O_MBUFS},
 		{"quiet", no_argument, NULL, O_QUIET},
+		{"idle-polls", required_argument, NULL, O_IDLE_POLLS},
+		{"idle-sleep-us", required_argument, NULL, O_IDLE_SLEEP},
 		{"help", no_argument, NULL, O_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -196,6 +213,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 	*o = (struct lwb_opts){
 		.clients = 100000, .window = 256, .timeout_ms = 1000, .retries = 3, .opt82 = true,
 		.broadcast = true, .server_ip = 0xc6120001u, .mbufs = 16383,
+		.idle_polls = LWB_IDLE_POLLS, .idle_sleep_us = LWB_IDLE_SLEEP_US,
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -290,6 +308,14 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 			break;
 		case O_QUIET:
 			o->quiet = true;
+			break;
+		case O_IDLE_POLLS:
+			rc = parse_num("idle-polls", optarg, 0, 1e9, &v);
+			o->idle_polls = (uint32_t)v;
+			break;
+		case O_IDLE_SLEEP:
+			rc = parse_num("idle-sleep-us", optarg, 0, 1e6, &v);
+			o->idle_sleep_us = (uint32_t)v;
 			break;
 		case O_HELP:
 			usage(stdout);

@@ -795,6 +795,85 @@ static void test_hw_round_trip(void **state)
 }
 
 /* A store written before version 2 still loads (hw_len 0), and is rewritten as version 2. */
+/* Walk @p db with LMDB's default key order: every key must follow the one before it, and
+ * be found by a default-order lookup. @return the entries seen. */
+static unsigned raw_check_order(const char *dir, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v, prev = { 0, NULL }, v2;
+	uint8_t last[1 + DP_KEY_MAX];
+	unsigned n = 0;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, n == 0 ? MDB_FIRST : MDB_NEXT) == 0) {
+		if (n > 0) {
+			size_t m = prev.mv_size < k.mv_size ? prev.mv_size : k.mv_size;
+			int c = memcmp(last, k.mv_data, m);
+
+			assert_true(c < 0 || (c == 0 && prev.mv_size < k.mv_size));
+		}
+		assert_int_equal(mdb_get(txn, dbi, &k, &v2), 0);
+		assert_true(k.mv_size <= sizeof(last));
+		memcpy(last, k.mv_data, k.mv_size);
+		prev.mv_size = k.mv_size;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+/* The store compares keys itself (store.c key_cmp) in LMDB's default order: what it writes
+ * reads in order with LMDB's own comparison, and what LMDB's order wrote it finds. Client
+ * ids that share prefixes and differ in length, addresses that differ in every byte. */
+static void test_key_order_is_lmdb_default(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change c[96];
+	struct dp_client_key k;
+	uint8_t akey[4], ckey[1 + DP_KEY_MAX];
+	uint32_t addr;
+	struct store *s;
+	unsigned i;
+
+	for (i = 0; i < 96; i++) {
+		cid_key(&k, 1 + (i * 37) % DP_KEY_MAX, i % 3);
+		c[i] = change(0x01020304u * (i + 1) + (i << 24), BT_ACTIVE, &k, 1700000000,
+			      1700003600);
+	}
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_write_batch(s, c, 48), 0);
+	assert_int_equal(store_write_batch(s, c + 48, 48), 0);
+	store_close(s);
+	assert_int_equal(raw_check_order(f->dir, "bindings"), 96);
+	assert_int_equal(raw_check_order(f->dir, "clients"), 96);
+
+	/* Written in LMDB's order, found by the store. */
+	cid_key(&k, 5, 9);
+	lw_put32(akey, 0x0a000001u);
+	ckey[0] = k.type;
+	memcpy(ckey + 1, k.data, k.len);
+	raw_put(f->dir, "clients", ckey, 1 + (size_t)k.len, akey, 4);
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_get_client(s, &k, &addr), 0);
+	assert_int_equal(addr, 0x0a000001u);
+	for (i = 0; i < 96; i++) {
+		assert_int_equal(store_get_client(s, &c[i].key, &addr), 0);
+		assert_int_equal(addr, c[i].addr);
+	}
+	store_close(s);
+	assert_int_equal(raw_check_order(f->dir, "clients"), 97);
+}
+
 static void test_v1_record_loads(void **state)
 {
 	struct store_fix *f = *state;
@@ -1505,6 +1584,7 @@ int main(void)
 		T(test_corrupt_record),
 		T(test_hw_round_trip),
 		T(test_v1_record_loads),
+		T(test_key_order_is_lmdb_default),
 		T(test_info_round_trip),
 		T(test_backup_empty_key),
 		T(test_empty_key_refused),

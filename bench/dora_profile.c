@@ -43,6 +43,7 @@ struct env {
 	struct dp_engine e;
 	struct dp_commit_mem mem;
 	struct dp_counters ctr;
+	struct dp_rcache rcache;
 	struct dp_frame frame;
 	struct dhcp4_msg msg;
 	struct dp_decision d;
@@ -142,7 +143,8 @@ static __attribute__((noinline)) bool handle(struct env *v)
 	    DHCP4_OK || !dp_engine_handle(&v->e, &in, &v->d)) {
 		return false;
 	}
-	len = dp_reply_build(v->out, sizeof(v->out), &v->frame, &v->msg, &v->d, srv_mac, &v->ctr);
+	len = dp_reply_build_cached(v->out, sizeof(v->out), &v->frame, &v->msg, &v->d, srv_mac,
+				    &v->ctr, &v->rcache);
 	v->answered++;
 	v->replies_len += len;
 	return len != 0;

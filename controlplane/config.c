@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1264,6 +1265,10 @@ static struct dp_config *parse_buffer(const char *buf, size_t len,
 	if (cs_parse_object(p, "", root, &cs_root, c) != 0) {
 		dp_config_free(c);
 		c = NULL;
+	} else {
+		static _Atomic uint64_t generations;
+
+		c->generation = atomic_fetch_add(&generations, 1) + 1;
 	}
 out:
 	if (p != NULL) {

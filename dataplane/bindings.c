@@ -530,6 +530,16 @@ const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)
 	return node ? caa_container_of(node, struct bt_binding, addr_node) : NULL;
 }
 
+const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
+					   struct bt_addr_pos *pos)
+{
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->by_addr, addr_hash(addr), match_addr, &addr, &pos->iter);
+	node = cds_lfht_iter_get_node(&pos->iter);
+	return node ? caa_container_of(node, struct bt_binding, addr_node) : NULL;
+}
+
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k)
 {
 	struct cds_lfht_iter iter;
@@ -547,7 +557,10 @@ static void unlink_key(struct bt_table *t, struct bt_binding *b)
 	}
 }
 
-int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_binding *nb)
+/* bt_publish() and bt_publish_at(): @p pos is where @p cold was found in by_addr, or NULL to
+ * find it again. */
+static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_addr_pos *pos,
+		   struct bt_binding *nb)
 {
 	struct bt_table *t = w->table;
 	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
@@ -562,9 +575,15 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 
 	/* by_addr first, as a compare-and-swap: replace exactly the record the caller read,
 	 * or add where there was none. If another writer got there first (a broken ownership
-	 * rule, or an operator's change racing an allocation), nothing is changed. */
+	 * rule, or an operator's change racing an allocation), nothing is changed: from a
+	 * fresh walk the node found is another one; from the caller's place, rculfhash's
+	 * replace fails on the old node's removed flag. */
 	if (old != NULL) {
-		cds_lfht_lookup(t->by_addr, ha, match_addr, &nb->addr, &iter);
+		if (pos != NULL) {
+			iter = pos->iter;
+		} else {
+			cds_lfht_lookup(t->by_addr, ha, match_addr, &nb->addr, &iter);
+		}
 		if (cds_lfht_iter_get_node(&iter) != &old->addr_node ||
 		    cds_lfht_replace(t->by_addr, &iter, ha, match_addr, &nb->addr,
 				     &nb->addr_node) != 0) {
@@ -591,6 +610,17 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_bin
 		retire(old);
 	}
 	return 0;
+}
+
+int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb)
+{
+	return publish(w, old, NULL, nb);
+}
+
+int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
+		  struct bt_binding *nb)
+{
+	return publish(w, old, pos, nb);
 }
 
 int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)

@@ -269,6 +269,19 @@ static inline uint32_t bt_key_owner(const struct bt_table *t, const struct dp_cl
  */
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr);
 
+/**
+ * Where bt_lookup_addr_at() found an address's record: its place in by_addr, so that a
+ * bt_publish_at() in the same RCU read-side section replaces it without a second walk. Valid
+ * until the caller's next quiescent state; a copy on the caller's stack.
+ */
+struct bt_addr_pos {
+	struct cds_lfht_iter iter;
+};
+
+/** bt_lookup_addr(), keeping the place found in @p pos for bt_publish_at(). */
+const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
+					   struct bt_addr_pos *pos);
+
 /** Latest binding of a client. Same rules as bt_lookup_addr(). An empty key (len 0) is no
  *  client: always NULL. */
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
@@ -325,6 +338,16 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  */
 _mustcheck_
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb);
+
+/**
+ * bt_publish() where @p old came from bt_lookup_addr_at() with @p pos in this read-side
+ * section: the replacement starts from that place instead of walking by_addr again. The same
+ * compare-and-swap: if another writer replaced or removed @p old since, rculfhash refuses the
+ * replace (the old node is marked removed) and -EAGAIN is returned. Same thread and RCU rules.
+ */
+_mustcheck_
+int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
+		  struct bt_binding *nb);
 
 /**
  * Publish @p nb (from bt_record_get(), fields filled) while loading the store: nb->addr has

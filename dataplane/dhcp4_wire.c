@@ -436,6 +436,16 @@ int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v)
 	return put_short(w, code, &v, 1);
 }
 
+int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len)
+{
+	if (len > writer_room(w)) {
+		return DHCP4_E_NOSPACE;
+	}
+	memcpy(w->buf + w->len, bytes, len);
+	w->len += len;
+	return DHCP4_OK;
+}
+
 int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
 {
 	uint8_t b[4];

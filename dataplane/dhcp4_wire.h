@@ -214,6 +214,11 @@ int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v);
 _mustcheck_
 int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v);
 
+/** Append @p len bytes of options already encoded (code, length, value ...), as earlier
+ *  puts wrote them; all or nothing. @return DHCP4_OK or DHCP4_E_NOSPACE. */
+_mustcheck_
+int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len);
+
 /**
  * Finish: writes option 255 and zero-pads the message to DHCP4_MIN_REPLY_LEN (or to cap if
  * cap is smaller). Uses the reserved bytes.

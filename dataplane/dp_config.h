@@ -286,6 +286,10 @@ struct dp_flood_limits {
 #define DP_CONFLICT_OWN_TIMEOUT		0x02
 
 struct dp_config {
+	/** Different for every snapshot the parser makes (never reused, never 0), so that a
+	 *  worker can tell a snapshot from an earlier one at the same address (dp_rcache);
+	 *  0 for one built by hand, which nothing caches. */
+	uint64_t generation;
 	/* daemon */
 	uint32_t workers;		/**< worker lcores, 1..DP_MAX_WORKERS */
 	uint32_t log_interval;		/**< seconds between counter log lines; 0 = never */

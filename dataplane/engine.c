@@ -147,6 +147,7 @@
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
+#include "lw_hash.h"
 #include "policy.h"
 
 /* Seconds after an ACK during which a REQUEST with its xid is a copy ("Duplicate requests"):
@@ -962,7 +963,8 @@ static void info_capture(struct dp_client_info *in, const struct dhcp4_msg *m,
 static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bool durable,
 		     struct bt_binding **out)
 {
-	const struct bt_binding *old = bt_lookup_addr(e->table, r->addr);
+	struct bt_addr_pos pos;
+	const struct bt_binding *old = bt_lookup_addr_at(e->table, r->addr, &pos);
 	struct dp_client_info known;
 	struct bt_binding *nb;
 	bool info_ok = true;
@@ -1042,7 +1044,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		return -ENOBUFS;
 	}
 	nb->seq = durable ? e->seq + 1 : 0;
-	if (bt_publish(&e->writer, old, nb) != 0) {
+	if (bt_publish_at(&e->writer, old, &pos, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
 		bt_record_put(&e->writer, nb);
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
@@ -2283,6 +2285,7 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 
 	memset(d, 0, sizeof(*d));
 	d->reply = DP_NO_REPLY;
+	d->cfg_gen = in->cfg->generation;
 	if (unlikely(e->flood.pools != e->pools)) {
 		/* A new snapshot numbers its scopes afresh: offer counts start again. */
 		memset(e->flood.offers, 0, sizeof(e->flood.offers));
@@ -2780,6 +2783,71 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 	}
 }
 
+/* The entry of dp_rcache for the lists of @p d and option 55 @p prl (@p n bytes, NULL when
+ * absent). */
+static struct dp_rcache_ent *rcache_slot(struct dp_rcache *rc, const struct dp_decision *d,
+					 const uint8_t *prl, uint16_t n)
+{
+	/* Not the generation: a snapshot's entry then takes the place of the one its
+	 * predecessor left at the same key, and rcache_match() tells them apart. */
+	uint64_t h = lw_mix64((uint64_t)(uintptr_t)d->scope ^
+			      (uint64_t)(uintptr_t)d->policy << 1 ^
+			      (uint64_t)(uintptr_t)d->res << 2);
+
+	h = prl != NULL ? lw_hash_chain(h, prl, n) : h;
+	return &rc->ent[h % DP_RCACHE_WAYS];
+}
+
+static bool rcache_match(const struct dp_rcache_ent *c, const struct dp_decision *d,
+			 const uint8_t *prl, uint16_t n)
+{
+	return c->gen == d->cfg_gen && c->scope == d->scope && c->policy == d->policy &&
+	       c->res == d->res && c->server == d->server_opts &&
+	       c->prl_n == (int16_t)(prl != NULL ? n : -1) &&
+	       (prl == NULL || memcmp(c->prl, prl, n) == 0);
+}
+
+/* put_options() through the worker's cache @p rc (see engine.h). */
+static void put_options_cached(struct dhcp4_writer *w, const struct dhcp4_msg *m,
+			       const struct dp_decision *d, struct dp_counters *ctr,
+			       struct dp_rcache *rc)
+{
+	uint16_t n = 0;
+	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
+	struct dp_rcache_ent *c;
+	uint64_t dropped;
+	size_t from;
+
+	if (rc == NULL || d->cfg_gen == 0 || n > DP_RCACHE_PRL) {
+		put_options(w, m, d, ctr);
+		return;
+	}
+	c = rcache_slot(rc, d, prl, n);
+	if (rcache_match(c, d, prl, n) &&
+	    dhcp4_put_encoded(w, c->bytes, c->len) == DHCP4_OK) {
+		rc->hits++;
+		return;
+	}
+	dropped = ctr->options_dropped;
+	from = w->len;
+	put_options(w, m, d, ctr);
+	if (ctr->options_dropped != dropped || w->len - from > DP_RCACHE_BYTES) {
+		return;		/* not the whole encoding, or too long to keep */
+	}
+	c->gen = d->cfg_gen;
+	c->scope = d->scope;
+	c->policy = d->policy;
+	c->res = d->res;
+	c->server = d->server_opts;
+	c->prl_n = (int16_t)(prl != NULL ? n : -1);
+	if (prl != NULL) {
+		memcpy(c->prl, prl, n);
+	}
+	c->len = (uint16_t)(w->len - from);
+	memcpy(c->bytes, w->buf + from, c->len);
+	rc->fills++;
+}
+
 /* siaddr and file: the policy's when it sets them (PXE boot by client architecture), else the
  * scope's. */
 static uint32_t reply_siaddr(const struct dp_decision *d)
@@ -2812,6 +2880,14 @@ static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		      const struct dhcp4_msg *m, const struct dp_decision *d,
 		      const uint8_t our_mac[6], struct dp_counters *ctr)
+{
+	return dp_reply_build_cached(buf, cap, f, m, d, our_mac, ctr, NULL);
+}
+
+size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
+			     const struct dhcp4_msg *m, const struct dp_decision *d,
+			     const uint8_t our_mac[6], struct dp_counters *ctr,
+			     struct dp_rcache *cache)
 {
 	struct dp_udp_dst dst;
 	struct dhcp4_writer w;
@@ -2873,7 +2949,7 @@ size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 				       strlen(d->res->hostname));
 		}
 		if (rc == DHCP4_OK) {
-			put_options(&w, m, d, ctr);
+			put_options_cached(&w, m, d, ctr, cache);
 		}
 	} else if (rc == DHCP4_OK && d->message != NULL) {
 		if (dhcp4_put(&w, DHCP4_OPT_MESSAGE, d->message, strlen(d->message)) != DHCP4_OK) {

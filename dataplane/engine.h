@@ -174,6 +174,8 @@ struct dp_decision {
 	const char *message;		/**< option 56 for NAK, or NULL */
 	const struct dp_policy *policy;	/**< the request's policy (policy.h), or NULL */
 	const struct dp_optlist *server_opts;	/**< server-level options, or NULL */
+	uint64_t cfg_gen;		/**< dp_config.generation of the snapshot the lists
+					 *   above belong to (dp_rcache) */
 };
 
 #define DP_NO_REPLY 0xff
@@ -306,3 +308,40 @@ void dp_reply_dest(const struct dp_frame *f, const struct dhcp4_msg *m,
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		      const struct dhcp4_msg *m, const struct dp_decision *d,
 		      const uint8_t our_mac[6], struct dp_counters *ctr);
+
+/*
+ * The configured options of a reply (every option 55 asks for, from the reservation, policy,
+ * scope and server lists, and the always-send ones) are the same bytes for every client that
+ * asks the same way in the same place: a worker keeps the last few encodings and copies them
+ * instead of looking each code up through the lists and encoding it again.
+ *
+ * An entry is keyed by the snapshot's generation (dp_config.generation: a new snapshot, even
+ * at the address of a freed one, misses), the four lists' owners and the request's option 55
+ * bytes. Only an encoding that dropped nothing is kept; a hit that does not fit the room this
+ * reply has goes the long way, which drops and counts as it always did. So the bytes on the
+ * wire are the same with or without the cache (test_engine reply_cache_*).
+ */
+#define DP_RCACHE_WAYS 64	/**< direct-mapped entries */
+#define DP_RCACHE_PRL 48	/**< longest option 55 kept; longer ones go the long way */
+#define DP_RCACHE_BYTES 384	/**< longest encoding kept */
+
+struct dp_rcache_ent {
+	uint64_t gen;			/**< dp_config.generation; 0 = empty */
+	const void *res, *policy, *scope, *server;
+	int16_t prl_n;			/**< bytes of option 55; -1 when the request had none */
+	uint16_t len;			/**< bytes of @c bytes */
+	uint8_t prl[DP_RCACHE_PRL];
+	uint8_t bytes[DP_RCACHE_BYTES];
+};
+
+/** One worker's cache: owned by that worker's thread alone, never shared. */
+struct dp_rcache {
+	struct dp_rcache_ent ent[DP_RCACHE_WAYS];
+	uint64_t hits, fills;
+};
+
+/** dp_reply_build() with the worker's cache @p cache (NULL: none). Thread of @p cache. */
+size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
+			     const struct dhcp4_msg *m, const struct dp_decision *d,
+			     const uint8_t our_mac[6], struct dp_counters *ctr,
+			     struct dp_rcache *cache);

@@ -319,8 +319,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		}
 	}
 	/* Every field of the request now lives in w->msg and w->frame: build in place. */
-	len = dp_reply_build(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
-			     w->rt->ports[m->port].mac.addr_bytes, &w->ctr);
+	len = dp_reply_build_cached(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
+				    w->rt->ports[m->port].mac.addr_bytes, &w->ctr, &w->rcache);
 	if (len == 0) {
 		drop(w, m, DP_DROP_REPLY_SPACE);
 		return;

@@ -118,6 +118,7 @@ struct __rte_cache_aligned dp_worker {
 
 	struct dhcp4_msg msg;		/**< scratch for the frame being handled */
 	struct dp_frame frame;
+	struct dp_rcache rcache;	/**< encoded option blocks of replies (engine.h) */
 	_Atomic uint64_t loops;		/**< progress, for the control plane's watchdog */
 	/* dp_worker_now(): its last value (ns, never goes back), the TSC time (tsc_ns) and
 	 * the wall clock (dp_runtime_now, s) at that read. */

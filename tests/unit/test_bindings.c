@@ -607,6 +607,64 @@ static void stale_publish_is_refused(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* bt_publish_at() from a place found before another writer replaced or removed the record:
+ * refused, the tables as the other writer left them; from a fresh place it replaces. */
+static void stale_place_is_refused(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w1, w2;
+	struct bt_binding *r, *a, *b;
+	const struct bt_binding *seen;
+	struct bt_addr_pos pos, pos2;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w1, t, 0, 8), 0);
+	assert_int_equal(bt_writer_init(&w2, t, 1, 8), 0);
+	r = bt_record_get(&w1);
+	r->addr = BASE + 9;
+	make_key(&r->key, 1);
+	assert_int_equal(bt_publish(&w1, NULL, r), 0);
+	seen = bt_lookup_addr_at(t, BASE + 9, &pos);	/* w2's place, then w1 replaces r */
+	assert_ptr_equal(seen, r);
+	a = bt_record_get(&w1);
+	a->addr = BASE + 9;
+	make_key(&a->key, 2);
+	assert_int_equal(bt_publish(&w1, seen, a), 0);
+	b = bt_record_get(&w2);
+	b->addr = BASE + 9;
+	make_key(&b->key, 3);
+	assert_int_equal(bt_publish_at(&w2, seen, &pos, b), -EAGAIN);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), a);
+	assert_null(bt_lookup_key(t, &b->key));
+	/* Removed since the lookup: refused too, and nothing comes back. */
+	seen = bt_lookup_addr_at(t, BASE + 9, &pos);
+	assert_int_equal(bt_remove(&w1, seen), 0);
+	assert_int_equal(bt_publish_at(&w2, seen, &pos, b), -EAGAIN);
+	assert_null(bt_lookup_addr(t, BASE + 9));
+	bt_record_put(&w2, b);
+	/* A fresh place replaces, and the key index follows. */
+	r = bt_record_get(&w1);
+	r->addr = BASE + 9;
+	make_key(&r->key, 4);
+	assert_int_equal(bt_publish(&w1, NULL, r), 0);
+	seen = bt_lookup_addr_at(t, BASE + 9, &pos2);
+	b = bt_record_get(&w1);
+	b->addr = BASE + 9;
+	make_key(&b->key, 5);
+	assert_int_equal(bt_publish_at(&w1, seen, &pos2, b), 0);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), b);
+	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
+	assert_null(bt_lookup_key(t, &r->key));
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w1);
+	bt_writer_deinit(&w2);
+	urcu_qsbr_unregister_thread();
+}
+
 /* A record with an empty key (BACKUP: no client) lives in by_addr only. */
 static void empty_key_record_never_in_by_key(void **state)
 {
@@ -986,6 +1044,7 @@ int main(void)
 		cmocka_unit_test(concurrent_readers_one_writer),
 		cmocka_unit_test(records_come_back_after_grace_period),
 		cmocka_unit_test(stale_publish_is_refused),
+		cmocka_unit_test(stale_place_is_refused),
 		cmocka_unit_test(writer_and_table_grow),
 		cmocka_unit_test(client_info_rides_on_chunks),
 		cmocka_unit_test(client_info_packs_and_spills),

@@ -112,6 +112,7 @@ struct env {
 	/* failover (setup_fo): scope "lab" shared, relationship 0 */
 	struct dp_fo_view view;
 	struct dp_fo_view *fo[DP_MAX_RELATIONSHIPS];
+	struct dp_rcache rcache;	/* every reply is built through it and without it */
 };
 
 /* Superscope "floor": lab (the link's own subnet), then lab3, then lab2, each with its own
@@ -237,6 +238,23 @@ static void parse_reply(struct env *v)
 	assert_int_equal(rc, DP_FRAME_DHCP);
 }
 
+/* The reply to the last request, built through the cache into v->out, and built without it:
+ * the same bytes and the same options_dropped count, whatever the cache held (engine.h). */
+static size_t build_both(struct env *v, const uint8_t mac[6])
+{
+	static uint8_t plain[sizeof(v->out)];
+	struct dp_counters c = v->ctr;
+	size_t len = dp_reply_build_cached(v->out, sizeof(v->out), &v->frame, &v->req, &v->d, mac,
+					   &v->ctr, &v->rcache);
+	size_t plain_len = dp_reply_build(plain, sizeof(plain), &v->frame, &v->req, &v->d, mac,
+					  &c);
+
+	assert_int_equal(len, plain_len);
+	assert_memory_equal(v->out, plain, len);
+	assert_int_equal(v->ctr.options_dropped, c.options_dropped);
+	return len;
+}
+
 /* Send one request; the reply (if any) is built into v->out and parsed into v->rep. */
 static bool send_req(struct env *v, struct reqbuf *r, uint32_t ip_dst, uint64_t now)
 {
@@ -256,8 +274,7 @@ static bool send_req(struct env *v, struct reqbuf *r, uint32_t ip_dst, uint64_t 
 	if (!v->answered) {
 		return false;
 	}
-	v->out_len = dp_reply_build(v->out, sizeof(v->out), &v->frame, &v->req, &v->d, mac,
-				    &v->ctr);
+	v->out_len = build_both(v, mac);
 	assert_true(v->out_len > 0);
 	parse_reply(v);
 	assert_int_equal(dhcp4_parse(&v->rep, v->out + v->out_frame.payload_off,
@@ -795,6 +812,88 @@ static void inform_gets_options_only(void **state)
 	for (n = 0; p[n] != DHCP4_OPT_DNS && p[n] != DHCP4_OPT_ROUTER; n += 2 + p[n + 1]) {
 	}
 	assert_int_equal(p[n], DHCP4_OPT_DNS);
+}
+
+/* The reply cache (engine.h): clients asking alike share one encoding, a new snapshot never
+ * reuses an old one even at the same address, and a reply without room goes the long way
+ * (build_both() checks every reply of this file against the uncached build). */
+static void reply_cache_follows_the_snapshot(void **state)
+{
+	struct env *v = *state;
+	struct reqbuf r;
+	uint8_t prl[] = {DHCP4_OPT_ROUTER, DHCP4_OPT_DNS};
+	const struct dp_option *o;
+	uint16_t n;
+	const uint8_t *p;
+	uint64_t hits;
+
+	for (uint16_t c = 0; c < 3; c++) {
+		rb_begin(&r, (uint16_t)(0x60 + c), 40 + c);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_opt(&r, DHCP4_OPT_PRL, prl, sizeof(prl));
+		rb_end(&r);
+		assert_true(send_req(v, &r, UINT32_MAX, T0));
+		assert_int_equal(v->rep.type, DHCP4_OFFER);
+	}
+	assert_int_equal(v->rcache.fills, 1);
+	assert_int_equal(v->rcache.hits, 2);
+
+	/* The same scope object, other router bytes, a new generation: as a snapshot that the
+	 * allocator put where the old one was. The reply says the new router. */
+	o = dp_optlist_find(&v->cfg->scopes[0].opts, DHCP4_OPT_ROUTER);
+	assert_non_null(o);
+	assert_int_equal(o->len, 4);
+	o->data[3] ^= 0x40;
+	v->cfg->generation++;
+	hits = v->rcache.hits;
+	rb_begin(&r, 0x60, 43);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_PRL, prl, sizeof(prl));
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_int_equal(v->rcache.hits, hits);
+	p = dhcp4_opt(&v->rep, DHCP4_OPT_ROUTER, &n);
+	assert_non_null(p);
+	assert_memory_equal(p, o->data, 4);
+
+	/* Another option 55 is another entry; no option 55 at all is yet another. */
+	rb_begin(&r, 0x61, 44);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_PRL, prl, 1);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_false(dhcp4_has(&v->rep, DHCP4_OPT_DNS));
+	rb_begin(&r, 0x62, 45);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(send_req(v, &r, UINT32_MAX, T0));
+	assert_true(dhcp4_has(&v->rep, DHCP4_OPT_DNS));
+	assert_int_equal(v->rcache.hits, hits);
+
+	/* Many more keys than entries, so that keys share entries: every reply still equals
+	 * the uncached one (build_both), across snapshots that differ only in generation and
+	 * router bytes, and across option 55s that differ only in order or length. */
+	for (int g = 0; g < 4; g++) {
+		o->data[3] = (uint8_t)(1 + g);
+		v->cfg->generation++;
+		for (uint32_t k = 0; k < 120; k++) {
+			uint8_t codes[5] = {DHCP4_OPT_ROUTER, DHCP4_OPT_DNS, DHCP4_OPT_DOMAIN_NAME,
+					    DHCP4_OPT_SUBNET_MASK, 43};
+			uint8_t q[5];
+
+			for (int i = 0; i < 5; i++) {
+				q[i] = codes[(k / (i + 1) + (uint32_t)i * 3) % 5];
+			}
+			rb_begin(&r, 0x60, 100 + k);
+			rb_type(&r, DHCP4_DISCOVER);
+			rb_opt(&r, DHCP4_OPT_PRL, q, (uint8_t)(1 + k % 5));
+			rb_end(&r);
+			assert_true(send_req(v, &r, UINT32_MAX, T0));
+			p = dhcp4_opt(&v->rep, DHCP4_OPT_ROUTER, &n);
+			assert_true(p == NULL || p[3] == 1 + g);
+		}
+	}
+	assert_true(v->rcache.hits > hits);
 }
 
 static void bootp_needs_reservation(void **state)
@@ -2594,6 +2693,7 @@ int main(void)
 		T(op_set_ended_address_is_offered_again),
 		T(offer_hold_expires),
 		T(inform_gets_options_only),
+	T(reply_cache_follows_the_snapshot),
 		T(bootp_needs_reservation),
 		T(reservation_wins_and_client_id_precedence),
 		T(relayed_request_and_option82),

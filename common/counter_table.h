@@ -135,7 +135,7 @@
 	X(DELAY_FULL, "offer_delay_full", "Too many OFFERs waiting out a scope's offer-delay.") \
 	X(STEER_FULL, "steer_ring_full", "Owner worker's steering ring full.") \
 	X(REPLY_SPACE, "reply_space", "Reply frame could not be built (mbuf too small).") \
-	X(TX_FULL, "tx_full", "The NIC queue refused the frame.") \
+	X(TX_FULL, "tx_full", "The NIC queue refused the frame (a parked ACK waits for the next turn).") \
 	X(NOMBUF, "no_mbuf", "No mbuf for the reply.") \
 	X(WRITE_CONFLICT, "write_conflict", "The binding belongs to another worker's writer.") \
 	X(RESERVED_IN_USE, "reserved_in_use", \

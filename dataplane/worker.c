@@ -137,6 +137,15 @@ static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
 	w->txb[pi][w->n_txb[pi]++] = m;
 }
 
+/* Is parked reply @p p still the answer (release_parked)? */
+static bool parked_still_ours(struct dp_worker *w, const struct dp_parked *p, uint64_t durable)
+{
+	const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
+
+	return b != NULL && b->owner == w->id && b->state == BT_ACTIVE &&
+	       b->key_hash == p->key_hash && b->seq <= durable;
+}
+
 /*
  * Send the parked replies whose change is durable, in order. A reply goes out only if the
  * address is still an active binding of the same client, and that binding as it is now is
@@ -144,6 +153,11 @@ static void tx_queue(struct dp_worker *w, struct rte_mbuf *m)
  * reclaimed, freed or given to someone else. (A later change of the same client, such as a
  * renewal in the same burst, does not stop it once durable.) Also hands over freed
  * addresses whose change is durable (dp_engine_handoff).
+ *
+ * One durable group can release hundreds of ACKs in one turn, more than the port's TX ring
+ * takes: they go straight to the port in bursts, and when the ring refuses, what it did not
+ * take stays parked (in order) for the next turn instead of being dropped as tx_full, which
+ * the client would only see as a retransmission a second later.
  */
 static void release_parked(struct dp_worker *w)
 {
@@ -154,19 +168,40 @@ static void release_parked(struct dp_worker *w)
 	}
 	durable = w->rt->commit.ops->durable(w->rt->commit.ctx, w->id);
 	dp_engine_handoff(&w->eng, durable);
-	while (w->park_count > 0 && w->park[w->park_head].seq <= durable) {
-		struct dp_parked *p = &w->park[w->park_head];
-		const struct bt_binding *b = bt_lookup_addr(w->rt->table, p->addr);
+	while (w->park_count > 0) {
+		struct rte_mbuf *burst[DP_BURST];
+		uint16_t n = 0, pi = 0, sent;
 
-		if (b != NULL && b->owner == w->id && b->state == BT_ACTIVE &&
-		    b->key_hash == p->key_hash && b->seq <= durable) {
-			tx_queue(w, p->m);
-		} else {
-			w->ctr.drop[DP_DROP_STALE_PARKED]++;
-			rte_pktmbuf_free(p->m);
+		/* A run of releasable replies for one port, from the head. */
+		while (n < DP_BURST && n < w->park_count) {
+			struct dp_parked *p = &w->park[(w->park_head + n) % DP_PARK_MAX];
+
+			if (p->seq > durable || (n > 0 && p->m->port != pi)) {
+				break;
+			}
+			if (!parked_still_ours(w, p, durable)) {
+				if (n > 0) {
+					break;	/* sent first; met again at the head */
+				}
+				w->ctr.drop[DP_DROP_STALE_PARKED]++;
+				rte_pktmbuf_free(p->m);
+				w->park_head = (w->park_head + 1) % DP_PARK_MAX;
+				w->park_count--;
+				continue;
+			}
+			pi = p->m->port;
+			burst[n++] = p->m;
 		}
-		w->park_head = (w->park_head + 1) % DP_PARK_MAX;
-		w->park_count--;
+		if (n == 0) {
+			return;
+		}
+		sent = rte_eth_tx_burst(w->rt->ports[pi].port_id, (uint16_t)w->id, burst, n);
+		w->ctr.tx += sent;
+		w->park_head = (w->park_head + sent) % DP_PARK_MAX;
+		w->park_count -= sent;
+		if (sent < n) {
+			return;		/* the ring is full: the rest next turn */
+		}
 	}
 }
 

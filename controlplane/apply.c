@@ -559,6 +559,51 @@ static void rebuild_free(struct cp_apply *a)
 	a->rb = NULL;
 }
 
+/*
+ * The partner-acked PETs (dp_pool.peer_pet) of the running pools, carried to the new pools
+ * for each scope that stays shared with the same relationship: they are the partner's
+ * knowledge, not ours, and a new snapshot that forgot them would let PARTNER-DOWN give an
+ * ended lease's address away at its end + MCLT instead of MCLT past the later of its end and
+ * the PET (D12 9.4.2). A scope moved to another relationship starts from 0 (the old partner's
+ * PET says nothing of the new one's leases). Only the control thread writes peer_pet, so
+ * nothing is missed between this and the swap. O(addresses of the shared scopes).
+ */
+static void carry_pets(struct dp_pools *to, const struct dp_config *nc,
+		       const struct dp_pools *from, const struct dp_config *oc)
+{
+	for (uint32_t i = 0; i < nc->n_scopes && i < to->n_scopes; i++) {
+		const struct dp_scope *ns = &nc->scopes[i];
+		const struct dp_pool *np = &to->pools[i];
+
+		if (ns->fo_rel == 0 || np->peer_pet == NULL) {
+			continue;
+		}
+		for (uint32_t j = 0; j < oc->n_scopes && j < from->n_scopes; j++) {
+			const struct dp_scope *os = &oc->scopes[j];
+			const struct dp_pool *op = &from->pools[j];
+
+			if (os->fo_rel == 0 || op->peer_pet == NULL ||
+			    strcmp(os->name, ns->name) != 0 ||
+			    strcmp(rel_name_of(oc, os), rel_name_of(nc, ns)) != 0) {
+				continue;
+			}
+			for (uint32_t r = 0; r < op->n_ranges; r++) {
+				for (uint64_t a = op->ranges[r].first; a <= op->ranges[r].last; a++) {
+					uint32_t pet = atomic_load_explicit(
+						&op->peer_pet[op->before[r] + a - op->ranges[r].first],
+						memory_order_relaxed);
+					uint64_t rank;
+
+					if (pet != 0 && dp_pool_rank(np, (uint32_t)a, &rank)) {
+						atomic_store_explicit(&np->peer_pet[rank], pet,
+								      memory_order_relaxed);
+					}
+				}
+			}
+		}
+	}
+}
+
 /* The scan is done: rebuild the free lists, publish configuration and pools, save. Takes
  * the rebuild's cfg and pools. @return as cp_apply_config(). */
 static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
@@ -593,6 +638,7 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 	}
 	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
+	carry_pets(pools, cfg, a->rt->snap->pools, cur);
 	follow = a->follower != NULL && rels_differ(cur, cfg);
 	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
 		return -1;

@@ -67,24 +67,30 @@ struct env {
 	unsigned prefix;
 };
 
+/* Non-zero: the scope is shared in failover relationship "pair" (primary). */
+static int with_rel;
+
 static char *cfg_text(unsigned prefix, const char *domain)
 {
-	static char buf[1024];
+	static char buf[2048];
 	uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
 	uint32_t net = prefix <= 14 ? 0x0a000000u & mask : 0xc6120000u & mask;
 
 	snprintf(buf, sizeof(buf),
-		 "{\"server\": {\"workers\": 2},"
+		 "{\"server\": {\"workers\": 2%s},"
 		 " \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
 		 "   \"interfaces\": [{\"address\": \"%u.%u.%u.1/%u\"}]}],"
 		 " \"scopes\": [{\"name\": \"big\", \"subnet\": \"%u.%u.%u.0/%u\","
 		 "   \"pools\": [\"%u.%u.%u.10 - %u.%u.%u.250\"],"
-		 "   \"options\": {\"domain-name\": \"%s\"}}]}",
+		 "   \"options\": {\"domain-name\": \"%s\"}}]%s}",
+		 with_rel ? ", \"store\": \"/tmp/lw-apply-unused\"" : "",
 		 net >> 24, (net >> 16) & 255, (net >> 8) & 255, prefix,
 		 net >> 24, (net >> 16) & 255, (net >> 8) & 255, prefix,
 		 net >> 24, (net >> 16) & 255, (net >> 8) & 255,
 		 (net | ~mask) >> 24, ((net | ~mask) >> 16) & 255, ((net | ~mask) >> 8) & 255,
-		 domain);
+		 domain, with_rel ? ", \"relationships\": [{\"name\": \"pair\", \"role\": "
+		 "\"primary\", \"local-address\": \"198.18.0.1\", \"partner-address\": "
+		 "\"198.18.0.2\", \"scopes\": [\"big\"]}]" : "");
 	return buf;
 }
 
@@ -457,6 +463,38 @@ static void changes_during_the_rebuild(void **state)
 }
 
 
+
+/*
+ * The partner-acked PETs survive a configuration change (they were lost with the old pools:
+ * PARTNER-DOWN then gave an ended lease's address away at end + MCLT, D12 9.4.2).
+ */
+static void pets_survive_a_change(void **state)
+{
+	static struct env v;
+	const struct dp_pool *p;
+	uint64_t r1, r2;
+	char err[512];
+
+	(void)state;
+	with_rel = 1;
+	env_init(&v, 20, 16);
+	p = &v.rt.snap->pools->pools[0];
+	assert_non_null(p->peer_pet);
+	assert_true(dp_pool_rank(p, v.first + 5, &r1));
+	assert_true(dp_pool_rank(p, v.last - 5, &r2));
+	atomic_store(&p->peer_pet[r1], (uint32_t)v.now + 1000);
+	atomic_store(&p->peer_pet[r2], (uint32_t)v.now + 2000);
+	assert_int_equal(cp_apply_config(&v.apply, cfg_new(20, "two.example"), "test", err,
+					 sizeof(err)), 0);
+	p = &v.rt.snap->pools->pools[0];
+	assert_int_equal(atomic_load(&p->peer_pet[r1]), (uint32_t)v.now + 1000);
+	assert_int_equal(atomic_load(&p->peer_pet[r2]), (uint32_t)v.now + 2000);
+	assert_int_equal(atomic_load(&p->peer_pet[r1 + 1]), 0);
+	requeue_to_end(&v);
+	with_rel = 0;
+	env_deinit(&v);
+}
+
 /* --- through the control socket: answers, and a second change meanwhile --------------- */
 
 struct sock {
@@ -705,6 +743,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(free_lists_as_in_one_go),
 		cmocka_unit_test(changes_during_the_rebuild),
 		cmocka_unit_test(second_change_waits_for_the_first),
+		cmocka_unit_test(pets_survive_a_change),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "--measure") == 0) {

@@ -107,7 +107,10 @@
 	X(UDP_CHECKSUM, "udp_checksum", "Wrong UDP checksum.") \
 	X(UDP_PORT, "udp_port", "Not to the DHCP server port.") \
 	X(ARP_MALFORMED, "arp_malformed", "Malformed ARP packet.") \
-	X(ICMP_MALFORMED, "icmp_malformed", "Malformed ICMP packet.") \
+	X(ICMP_MALFORMED, "icmp_malformed", "Malformed ICMP packet (too short, wrong checksum, " \
+	  "an echo request of code != 0).") \
+	X(ICMP_OTHER, "icmp_not_echo_request", "Valid ICMP other than an echo request (an echo " \
+	  "reply that answers no probe, an error such as port unreachable): nothing to answer.") \
 	/* BOOTP/DHCP codec (enum dhcp4_err) */ \
 	X(BOOTP_TRUNCATED, "bootp_truncated", "BOOTP message shorter than its fixed part.") \
 	X(BAD_COOKIE, "bad_cookie", "Wrong DHCP magic cookie.") \

@@ -392,6 +392,22 @@ static void rq_finish(struct cp_apply *a, struct cp_requeue *rq)
 	}
 }
 
+/* The pool rebuild of a change being applied (see "The pool rebuild" below). */
+struct cp_rebuild {
+	struct dp_config *cfg;		/* owned until published */
+	struct dp_pools *pools;		/* owned until published */
+	struct dp_requeue *scan;	/* owned */
+	const struct dp_snapshot *base;	/* the running snapshot it was validated against */
+	char source[64];
+	cp_apply_done_fn done;
+	void *ctx;
+	bool scanned;			/* every address looked up: linking the free lists */
+};
+
+static bool rebuild_progress(struct cp_apply *a, uint64_t budget);
+static void rebuild_free(struct cp_apply *a);
+#define RB_SLICE 65536
+
 bool cp_apply_progress(struct cp_apply *a)
 {
 	struct cp_requeue *rq = a->rq;
@@ -399,6 +415,12 @@ bool cp_apply_progress(struct cp_apply *a)
 	uint64_t slice = a->requeue_slice ? a->requeue_slice : RQ_SLICE;
 	uint32_t w = 0;
 
+	if (a->rb != NULL) {
+		/* A configuration's pools being built: one slice per turn, and nothing else
+		 * (the requeue scan goes on after it, on the pools then in force). */
+		(void)rebuild_progress(a, a->rebuild_slice ? a->rebuild_slice : RB_SLICE);
+		return true;
+	}
 	if (rq == NULL || rq->phase == RQ_IDLE) {
 		return false;
 	}
@@ -457,8 +479,22 @@ void cp_apply_requeue_counts(const struct cp_apply *a, uint64_t *slices, uint64_
 	*qs = a->rq ? a->rq->qs : 0;
 }
 
+void cp_apply_abort(struct cp_apply *a)
+{
+	if (a->rb != NULL) {
+		cp_apply_done_fn done = a->rb->done;
+		void *ctx = a->rb->ctx;
+
+		rebuild_free(a);
+		if (done != NULL) {
+			done(ctx, -1, "leasewired is stopping: the configuration was not applied");
+		}
+	}
+}
+
 void cp_apply_deinit(struct cp_apply *a)
 {
+	cp_apply_abort(a);
 	if (a->rq != NULL) {
 		free(a->rq->v);
 		free(a->rq);
@@ -484,38 +520,114 @@ void cp_requeue_all(struct cp_apply *a, const char *why)
 	requeue_start(a, why, false);
 }
 
-int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
-		    size_t errlen)
+/*
+ * The pool rebuild of a configuration being applied (issue 11 item 10). The new pools are
+ * built from the lease tables by looking up every allocatable address (dp_requeue_scan()); on
+ * a /8 that is 16 M lookups, seconds to tens of seconds of one control-loop turn (quiescent
+ * states inside, but neither failover keepalives nor the control socket nor the reclaim
+ * served meanwhile). So the lookups run in slices of RB_SLICE, one per loop turn
+ * (cp_apply_progress()), online only during the slice, a quiescent state every 1024 lookups;
+ * then the free lists are linked from what they found, RB_SLICE ranks per turn
+ * (dp_requeue_build(): offline, the new pools are nobody else's yet). The turn that publishes
+ * still carries the FREE marks over the whole old pools twice (dp_pools_carry_freed(), about
+ * a third of a slice's time) and sorts the ended bindings. The running configuration and
+ * pools stay in force meanwhile: the workers go on serving from them, and the new ones are
+ * published at the end, as before:
+ *   - packets during the rebuild change the tables behind the cursor: an address bound after
+ *     it was looked up sits in the new free lists (the engine looks every popped address up
+ *     and skips it); one freed after it was looked up is missing from them until the requeue
+ *     scan that follows every publication hands it to its owner (as for a FREE posted between
+ *     the build and the swap before). Neither gives an address twice nor loses one for good.
+ *   - FREEs not yet durable are carried to the new pools before and after the swap, as before.
+ *   - one rebuild at a time: the running configuration must not change under it (the new
+ *     one was derived from it and validated against it). cp_apply_busy() tells the callers;
+ *     the control commands wait for it (ctl_cmds.c), a partner's request settles it first
+ *     (cp_apply_settle()), and a start while one runs is refused. The rebuild checks at its
+ *     end that the snapshot it started from is still the running one.
+ */
+static void rebuild_free(struct cp_apply *a)
 {
+	struct cp_rebuild *rb = a->rb;
+
+	if (rb == NULL) {
+		return;
+	}
+	dp_requeue_abort(rb->scan);
+	dp_pools_free(rb->pools);
+	dp_config_free(rb->cfg);
+	free(rb);
+	a->rb = NULL;
+}
+
+/*
+ * The partner-acked PETs (dp_pool.peer_pet) of the running pools, carried to the new pools
+ * for each scope that stays shared with the same relationship: they are the partner's
+ * knowledge, not ours, and a new snapshot that forgot them would let PARTNER-DOWN give an
+ * ended lease's address away at its end + MCLT instead of MCLT past the later of its end and
+ * the PET (D12 9.4.2). A scope moved to another relationship starts from 0 (the old partner's
+ * PET says nothing of the new one's leases). Only the control thread writes peer_pet, so
+ * nothing is missed between this and the swap. O(addresses of the shared scopes).
+ */
+static void carry_pets(struct dp_pools *to, const struct dp_config *nc,
+		       const struct dp_pools *from, const struct dp_config *oc)
+{
+	for (uint32_t i = 0; i < nc->n_scopes && i < to->n_scopes; i++) {
+		const struct dp_scope *ns = &nc->scopes[i];
+		const struct dp_pool *np = &to->pools[i];
+
+		if (ns->fo_rel == 0 || np->peer_pet == NULL) {
+			continue;
+		}
+		for (uint32_t j = 0; j < oc->n_scopes && j < from->n_scopes; j++) {
+			const struct dp_scope *os = &oc->scopes[j];
+			const struct dp_pool *op = &from->pools[j];
+
+			if (os->fo_rel == 0 || op->peer_pet == NULL ||
+			    strcmp(os->name, ns->name) != 0 ||
+			    strcmp(rel_name_of(oc, os), rel_name_of(nc, ns)) != 0) {
+				continue;
+			}
+			for (uint32_t r = 0; r < op->n_ranges; r++) {
+				for (uint64_t a = op->ranges[r].first; a <= op->ranges[r].last; a++) {
+					uint32_t pet = atomic_load_explicit(
+						&op->peer_pet[op->before[r] + a - op->ranges[r].first],
+						memory_order_relaxed);
+					uint64_t rank;
+
+					if (pet != 0 && dp_pool_rank(np, (uint32_t)a, &rank)) {
+						atomic_store_explicit(&np->peer_pet[rank], pet,
+								      memory_order_relaxed);
+					}
+				}
+			}
+		}
+	}
+}
+
+/* The scan is done: rebuild the free lists, publish configuration and pools, save. Takes
+ * the rebuild's cfg and pools. @return as cp_apply_config(). */
+static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
+{
+	struct cp_rebuild *rb = a->rb;
 	const struct dp_config *cur = a->rt->snap->cfg;
+	struct dp_config *cfg = rb->cfg;
+	struct dp_pools *pools = rb->pools;
 	struct dp_snapshot *old;
-	struct dp_pools *pools;
 	struct timespec now;
 	json_t *audit;
-	const char *why;
-	char buf[512];
+	const char *source = rb->source;
 	bool saved, follow;
 	int rc;
 
-	why = needs_restart(a, cur, cfg, buf, sizeof(buf));
-	if (why != NULL) {
-		snprintf(err, errlen, "%s", why);
-		dp_config_free(cfg);
+	if (a->rt->snap != rb->base) {
+		snprintf(err, errlen, "the running configuration changed while this one was being "
+			 "applied: nothing changed, try again");
 		return -1;
 	}
-	pools = dp_pools_new(cfg, a->rt->n_workers);
-	if (pools == NULL) {
-		snprintf(err, errlen, "out of memory building the pools");
-		dp_config_free(cfg);
-		return -1;
-	}
-	urcu_qsbr_thread_online();
-	rc = dp_pools_requeue(pools, a->rt->table);
-	urcu_qsbr_thread_offline();
+	rc = dp_requeue_end(rb->scan);
+	rb->scan = NULL;
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory building the pools");
-		dp_pools_free(pools);
-		dp_config_free(cfg);
 		return -1;
 	}
 	if (dp_config_capacity(cfg) > 2 * a->rt->table->capacity + 1024) {
@@ -526,24 +638,23 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	}
 	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
+	carry_pets(pools, cfg, a->rt->snap->pools, cur);
 	follow = a->follower != NULL && rels_differ(cur, cfg);
 	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
-		dp_pools_free(pools);
-		dp_config_free(cfg);
 		return -1;
 	}
 	audit = follow ? cp_fo_audit(cur, cfg) : NULL;
 	old = dp_runtime_publish(a->rt, cfg, pools, &rc);
 	if (rc != 0) {
 		snprintf(err, errlen, "out of memory publishing the configuration");
-		dp_pools_free(pools);
-		dp_config_free(cfg);
 		if (follow) {
 			a->follower->commit(a->follower_ctx);	/* what prepare() stopped, again */
 		}
 		json_decref(audit);
 		return -1;
 	}
+	rb->cfg = NULL;		/* published: the snapshot owns them */
+	rb->pools = NULL;
 	/* Wait until no worker reads the old snapshot, then free it. */
 	urcu_qsbr_synchronize_rcu();
 	dp_pools_carry_freed(pools, old->pools, &a->rt->commit);	/* posted meanwhile */
@@ -571,4 +682,123 @@ int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *sourc
 	cp_log(CP_LOG_INFO, "event=config-applied source=%s scopes=%u interfaces=%u", source,
 	       a->rt->snap->cfg->n_scopes, a->rt->snap->cfg->n_ifaces);
 	return saved ? 0 : CP_APPLIED_NOT_SAVED;
+}
+
+/* One slice of the rebuild (@p budget lookups); at the end, publish. @return true when the
+ * rebuild is over (*rc and @p err then say how; a->rb is gone). */
+static bool rebuild_step(struct cp_apply *a, uint64_t budget, int *rc, char *err,
+			 size_t errlen)
+{
+	bool done;
+
+	a->rb_slices++;
+	if (!a->rb->scanned) {
+		urcu_qsbr_thread_online();
+		done = dp_requeue_scan(a->rb->scan, a->rt->table, budget, &a->rb_qs);
+		urcu_qsbr_thread_offline();
+		if (!done) {
+			return false;
+		}
+		a->rb->scanned = true;
+	}
+	/* Then the lists themselves, as long as a big pool's (a rank per lookup's worth). */
+	if (!dp_requeue_build(a->rb->scan, budget)) {
+		return false;
+	}
+	*rc = rebuild_publish(a, err, errlen);
+	rebuild_free(a);
+	return true;
+}
+
+int cp_apply_config_start(struct cp_apply *a, struct dp_config *cfg, const char *source,
+			  cp_apply_done_fn done, void *ctx, char *err, size_t errlen)
+{
+	const struct dp_config *cur = a->rt->snap->cfg;
+	struct cp_rebuild *rb;
+	const char *why;
+	char buf[512];
+	int rc;
+
+	if (a->rb != NULL) {
+		snprintf(err, errlen, "another configuration change is being applied (its pools "
+			 "are being built): try again when it is done");
+		dp_config_free(cfg);
+		return -1;
+	}
+	why = needs_restart(a, cur, cfg, buf, sizeof(buf));
+	if (why != NULL) {
+		snprintf(err, errlen, "%s", why);
+		dp_config_free(cfg);
+		return -1;
+	}
+	rb = a->rb = calloc(1, sizeof(*rb));
+	if (rb == NULL) {
+		snprintf(err, errlen, "out of memory building the pools");
+		dp_config_free(cfg);
+		return -1;
+	}
+	rb->cfg = cfg;
+	rb->base = a->rt->snap;
+	rb->done = done;
+	rb->ctx = ctx;
+	snprintf(rb->source, sizeof(rb->source), "%s", source);
+	rb->pools = dp_pools_new(cfg, a->rt->n_workers);
+	rb->scan = rb->pools != NULL ? dp_requeue_begin(rb->pools) : NULL;
+	if (rb->scan == NULL) {
+		snprintf(err, errlen, "out of memory building the pools");
+		rebuild_free(a);
+		return -1;
+	}
+	/* The first slice now: a pool that fits in it is applied before the answer. */
+	if (rebuild_step(a, a->rebuild_slice ? a->rebuild_slice : RB_SLICE, &rc, err, errlen)) {
+		return rc;
+	}
+	return CP_APPLY_PENDING;
+}
+
+/* One slice; when that ends the rebuild, tell its starter. @return true when it ended. */
+static bool rebuild_progress(struct cp_apply *a, uint64_t budget)
+{
+	cp_apply_done_fn done = a->rb->done;
+	void *ctx = a->rb->ctx;
+	char err[512] = "";
+	int rc;
+
+	if (!rebuild_step(a, budget, &rc, err, sizeof(err))) {
+		return false;
+	}
+	if (done != NULL) {
+		done(ctx, rc, err);
+	}
+	return true;
+}
+
+int cp_apply_config(struct cp_apply *a, struct dp_config *cfg, const char *source, char *err,
+		    size_t errlen)
+{
+	int rc = cp_apply_config_start(a, cfg, source, NULL, NULL, err, errlen);
+
+	/* The caller cannot wait over loop turns: the rest of the rebuild in this one. */
+	while (rc == CP_APPLY_PENDING) {
+		(void)rebuild_step(a, UINT64_MAX, &rc, err, errlen);
+	}
+	return rc;
+}
+
+bool cp_apply_busy(const struct cp_apply *a)
+{
+	return a->rb != NULL;
+}
+
+void cp_apply_settle(struct cp_apply *a)
+{
+	while (a->rb != NULL) {
+		(void)rebuild_progress(a, UINT64_MAX);
+	}
+}
+
+void cp_apply_rebuild_counts(const struct cp_apply *a, uint64_t *slices, uint64_t *qs)
+{
+	*slices = a->rb_slices;
+	*qs = a->rb_qs;
 }

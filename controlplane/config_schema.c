@@ -1312,6 +1312,21 @@ static int scope_post(struct pctx *p, const char *path, const json_t *v, void *o
 			       "%u must be greater than the derived renew-time %u (lease-time / 2)",
 			       s->rebind_time, (uint32_t)derived);
 	}
+	/* The offer hold is written when the address is chosen (engine.c); the probes and the
+	 * offer-delay run inside it, so a hold that ends first frees the address for another
+	 * client while its OFFER has not even left. Checked after the server's defaults were
+	 * copied in, so a scope that follows the server is judged by the server's values. */
+	derived = (uint64_t)s->conflict_attempts * s->conflict_timeout_ms + s->offer_delay_ms;
+	if ((s->conflict_attempts != 0 || s->offer_delay_ms != 0) &&
+	    (uint64_t)s->offer_hold * 1000 <= derived) {
+		return cs_fail(p, cs_path_key(sub, path, "offer-hold"),
+			       "%u s does not outlast the wait before the OFFER is sent (%u "
+			       "conflict-detection probe(s) of %u ms and an offer-delay of %u "
+			       "ms: %llu ms): the address would be free for another client "
+			       "meanwhile; make offer-hold longer than that", s->offer_hold,
+			       s->conflict_attempts, s->conflict_timeout_ms, s->offer_delay_ms,
+			       (unsigned long long)derived);
+	}
 	return 0;
 }
 
@@ -1804,7 +1819,10 @@ static const struct cs_item scope_items[] = {
 	{ "rebind-time", CS_INT, 0, AT(C, rebind_time), .min = 0, .max = TIME_MAX, .def = 0,
 	  .doc = "T2, seconds; 0 = lease × 7 / 8" },
 	{ "offer-hold", CS_INT, 0, AT(C, offer_hold), .min = 1, .max = 3600, .def = 30,
-	  .doc = "seconds an offered address is held for its client" },
+	  .doc = "seconds an offered address is held for its client, from the moment it is "
+		 "chosen: it must be longer than conflict-detection-attempts × "
+		 "conflict-detection-timeout + offer-delay (the wait before the OFFER is sent), "
+		 "else the configuration is refused" },
 	{ "offer-delay", CS_INT, 0, AT(C, offer_delay_ms), .min = 0, .max = 1000, .def = 0,
 	  .doc = "milliseconds an OFFER waits before it is sent, so that a partner server "
 		 "answers first (Windows' delay in offer); 0 = at once" },

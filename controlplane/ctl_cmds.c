@@ -55,6 +55,8 @@ struct cp_cmds {
 	uint64_t started;
 	struct cp_leaseop_engine lops;
 	struct walk_job *jobs;		/* table walks in progress, one slice per loop turn */
+	struct parked *parked;		/* commands waiting for a change being built (FIFO) */
+	struct parked **parked_tail;
 	uint64_t walk_slice;		/* addresses a walk looks up per slice */
 	uint64_t walk_slices, walk_qs;	/* slices run, quiescent states reported */
 	bool shutdown;
@@ -62,6 +64,20 @@ struct cp_cmds {
 };
 
 typedef json_t *(*cmd_fn)(struct cp_cmds *d, struct ctl_conn *conn, json_t *args);
+
+/* A command that changes the configuration, received while another change's pools were being
+ * built (cp_apply_busy()): run when that one has ended, in the order received. */
+struct parked {
+	struct ctl_conn *conn;
+	enum ctl_cmd_id id;
+	json_t *args;			/* own reference, or NULL */
+	struct parked *next;
+};
+
+static bool apply_busy(const struct cp_cmds *d)
+{
+	return d->apply != NULL && cp_apply_busy(d->apply);
+}
 
 static uint64_t now_s(void)
 {
@@ -641,12 +657,14 @@ static json_t *start(struct cp_cmds *d, struct cp_pending *p)
 }
 
 static void walks_progress(struct cp_cmds *d);
+static void parked_progress(struct cp_cmds *d);
 
 bool cp_cmd_progress(struct cp_cmds *d)
 {
+	parked_progress(d);
 	walks_progress(d);
 	(void)cp_leaseop_poll(&d->lops);
-	return cp_leaseop_busy(&d->lops) || d->jobs != NULL;
+	return cp_leaseop_busy(&d->lops) || d->jobs != NULL || d->parked != NULL;
 }
 
 static struct cp_pending *pending_new(struct cp_cmds *d, const char *what, uint32_t worker,
@@ -832,35 +850,159 @@ static json_t *running_json(struct cp_cmds *d)
 	return cp_config_to_json(d->rt->snap->cfg);
 }
 
-/* Validate @p j (consumed) and apply it; log @p event (may be NULL) once applied. */
-static json_t *apply_json(struct cp_cmds *d, json_t *j, const char *source, const char *ok,
-			  const char *event)
+/*
+ * A configuration change whose pools are being built over the loop's turns (a big pool:
+ * cp_apply_config_start() returned CP_APPLY_PENDING). Its command is answered when it ends
+ * (cfg_done()); meanwhile every other command that changes the configuration waits in
+ * d->parked (cp_cmd_dispatch()), so that each is derived from the configuration as the one
+ * before it left it.
+ */
+struct cfg_wait {
+	struct cp_cmds *d;
+	struct ctl_conn *conn;		/* NULL: nobody to answer */
+	char source[48];
+	char ok[128];
+	char event[160];
+	bool has_event;
+	bool reload;			/* config-reload: its answer, its fingerprint */
+	uint64_t fp;			/* config-reload: the fingerprint to restore on failure */
+};
+
+/* The answer to a configuration change that ended with @p rc (cp_apply_config()'s). */
+static json_t *cfg_answer(struct cfg_wait *w, int rc, const char *err)
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), err[512];
+	struct cp_cmds *d = w->d;
+
+	if (rc < 0) {
+		if (w->reload) {
+			d->persist->file_fingerprint = w->fp;
+		}
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	cp_mgmt_config_changed(d->mgmt, w->source);
+	if (w->has_event) {
+		cp_log(CP_LOG_INFO, "event=%s %s by=control-socket", w->source, w->event);
+	}
+	if (w->reload) {
+		if (rc == CP_APPLIED_NOT_SAVED) {
+			return ctl_answer(CTL_ERROR, NULL, "configuration reloaded from %s, but NOT "
+					  "saved: %s", d->config_path, err);
+		}
+		return ctl_answer(CTL_OK, NULL, "configuration reloaded from %s", d->config_path);
+	}
+	if (rc == CP_APPLIED_NOT_SAVED) {
+		return ctl_answer(CTL_ERROR, NULL, "%s, but NOT saved: %s", w->ok, err);
+	}
+	return ctl_answer(CTL_OK, NULL, "%s", w->ok);
+}
+
+static void cfg_done(void *ctx, int rc, const char *err)
+{
+	struct cfg_wait *w = ctx;
+	json_t *a = cfg_answer(w, rc, err);
+
+	if (w->conn == NULL) {
+		json_decref(a);
+	} else if (ctl_conn_gone(w->conn)) {
+		json_decref(a);
+		ctl_conn_answer(w->conn, NULL);	/* the client left: frees the connection */
+	} else {
+		ctl_conn_answer(w->conn, a);
+	}
+	free(w);
+}
+
+/* Apply @p cfg (consumed) for @p w (consumed): @return the answer, or NULL when it comes
+ * later (cfg_done()). */
+static json_t *cfg_start(struct cp_cmds *d, struct cfg_wait *w, struct dp_config *cfg)
+{
+	char err[512];
+	json_t *a;
+	int rc = cp_apply_config_start(d->apply, cfg, w->source, cfg_done, w, err, sizeof(err));
+
+	if (rc == CP_APPLY_PENDING) {
+		return NULL;
+	}
+	a = cfg_answer(w, rc, err);
+	free(w);
+	return a;
+}
+
+static struct cfg_wait *cfg_wait_new(struct cp_cmds *d, struct ctl_conn *conn,
+				     const char *source, const char *ok, const char *event)
+{
+	struct cfg_wait *w = calloc(1, sizeof(*w));
+
+	if (w != NULL) {
+		w->d = d;
+		w->conn = conn;
+		snprintf(w->source, sizeof(w->source), "%s", source);
+		snprintf(w->ok, sizeof(w->ok), "%s", ok);
+		w->has_event = event != NULL;
+		snprintf(w->event, sizeof(w->event), "%s", event ? event : "");
+	}
+	return w;
+}
+
+/* Parse @p j (consumed) against the running configuration. */
+static struct dp_config *parse_json(struct cp_cmds *d, json_t *j, char *err, size_t errlen)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	struct dp_config *cfg;
-	int rc;
 
 	json_decref(j);
 	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	cfg = cp_config_parse_replacing(text, d->rt->snap->cfg, err, errlen);
+	free(text);
+	return cfg;
+}
+
+/* Validate @p j (consumed) and apply it; log @p event (may be NULL) once applied. @return
+ * the answer, or NULL when it is sent to @p conn later (a big pool: cfg_done()). */
+static json_t *apply_json(struct cp_cmds *d, struct ctl_conn *conn, json_t *j,
+			  const char *source, const char *ok, const char *event)
+{
+	struct cfg_wait *w = cfg_wait_new(d, conn, source, ok, event);
+	struct dp_config *cfg;
+	char err[512];
+
+	if (w == NULL) {
+		json_decref(j);
 		return ctl_answer(CTL_ERROR, NULL, "out of memory");
 	}
-	cfg = cp_config_parse_replacing(text, d->rt->snap->cfg, err, sizeof(err));
-	free(text);
+	cfg = parse_json(d, j, err, sizeof(err));
+	if (cfg == NULL) {
+		free(w);
+		return ctl_answer(CTL_ERROR, NULL, "%s", err);
+	}
+	return cfg_start(d, w, cfg);
+}
+
+/* apply_json() carried to its end in this call (the whole pool rebuild in this loop turn),
+ * for the failover commands, which answer from what the applied configuration runs. */
+static json_t *apply_json_now(struct cp_cmds *d, json_t *j, const char *source,
+			      const char *ok, const char *event)
+{
+	struct cfg_wait w = {.d = d, .has_event = event != NULL};
+	struct dp_config *cfg;
+	char err[512];
+	int rc;
+
+	snprintf(w.source, sizeof(w.source), "%s", source);
+	snprintf(w.ok, sizeof(w.ok), "%s", ok);
+	snprintf(w.event, sizeof(w.event), "%s", event ? event : "");
+	if (d->apply != NULL) {
+		cp_apply_settle(d->apply);	/* derive nothing from what is about to change */
+	}
+	cfg = parse_json(d, j, err, sizeof(err));
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", err);
 	}
 	rc = cp_apply_config(d->apply, cfg, source, err, sizeof(err));
-	if (rc < 0) {
-		return ctl_answer(CTL_ERROR, NULL, "%s", err);
-	}
-	cp_mgmt_config_changed(d->mgmt, source);
-	if (event != NULL) {
-		cp_log(CP_LOG_INFO, "event=%s %s by=control-socket", source, event);
-	}
-	if (rc == CP_APPLIED_NOT_SAVED) {
-		return ctl_answer(CTL_ERROR, NULL, "%s, but NOT saved: %s", ok, err);
-	}
-	return ctl_answer(CTL_OK, NULL, "%s", ok);
+	return cfg_answer(&w, rc, err);
 }
 
 static json_t *cmd_config_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -897,17 +1039,15 @@ static json_t *cmd_config_set(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	if (args == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "arguments: the configuration is required");
 	}
-	return apply_json(d, json_incref(args), "config-set", "configuration applied", NULL);
+	return apply_json(d, conn, json_incref(args), "config-set", "configuration applied", NULL);
 }
 
 static json_t *cmd_config_reload(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	struct dp_config *cfg;
+	struct cfg_wait *w;
 	char err[512];
-	uint64_t fp;
-	int rc;
 
-	(void)conn;
 	(void)args;
 	if (d->config_path == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "leasewired runs the built-in configuration: "
@@ -917,20 +1057,16 @@ static json_t *cmd_config_reload(struct cp_cmds *d, struct ctl_conn *conn, json_
 	if (cfg == NULL) {
 		return ctl_answer(CTL_ERROR, NULL, "%s: %s", d->config_path, err);
 	}
+	w = cfg_wait_new(d, conn, "config-reload", "", NULL);
+	if (w == NULL) {
+		dp_config_free(cfg);
+		return ctl_answer(CTL_ERROR, NULL, "out of memory");
+	}
 	/* What is saved from now on derives from the file as it is now. */
-	fp = d->persist->file_fingerprint;
+	w->reload = true;
+	w->fp = d->persist->file_fingerprint;
 	cp_persist_fingerprint(d->persist, d->config_path);
-	rc = cp_apply_config(d->apply, cfg, "config-reload", err, sizeof(err));
-	if (rc < 0) {
-		d->persist->file_fingerprint = fp;
-		return ctl_answer(CTL_ERROR, NULL, "%s", err);
-	}
-	cp_mgmt_config_changed(d->mgmt, "config-reload");
-	if (rc == CP_APPLIED_NOT_SAVED) {
-		return ctl_answer(CTL_ERROR, NULL, "configuration reloaded from %s, but NOT saved: "
-				  "%s", d->config_path, err);
-	}
-	return ctl_answer(CTL_OK, NULL, "configuration reloaded from %s", d->config_path);
+	return cfg_start(d, w, cfg);
 }
 
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen)
@@ -1160,7 +1296,7 @@ static json_t *cmd_scope_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	}
 	json_array_append(json_object_get(j, "scopes"), scope);
 	snprintf(ev, sizeof(ev), "scope=%s", json_is_string(n) ? json_string_value(n) : "?");
-	return apply_json(d, j, "scope-add", "scope added", ev);
+	return apply_json(d, conn, j, "scope-add", "scope added", ev);
 }
 
 static json_t *cmd_scope_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -1180,7 +1316,7 @@ static json_t *cmd_scope_update(struct cp_cmds *d, struct ctl_conn *conn, json_t
 	(void)scopes_of(j, json_string_value(json_object_get(args, CTL_KEY_NAME)), &idx);
 	json_array_set(json_object_get(j, "scopes"), (size_t)idx, nscope);
 	snprintf(ev, sizeof(ev), "scope=%s", json_string_value(json_object_get(args, "name")));
-	return apply_json(d, j, "scope-update", "scope updated", ev);
+	return apply_json(d, conn, j, "scope-update", "scope updated", ev);
 }
 
 struct count_active {
@@ -1198,7 +1334,7 @@ static bool count_active_cb(const struct bt_binding *b, void *arg)
 	return true;
 }
 
-static json_t *set_active(struct cp_cmds *d, json_t *args, bool active)
+static json_t *set_active(struct cp_cmds *d, struct ctl_conn *conn, json_t *args, bool active)
 {
 	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	char ev[128];
@@ -1208,20 +1344,20 @@ static json_t *set_active(struct cp_cmds *d, json_t *args, bool active)
 	}
 	json_object_set_new(scope, "active", json_boolean(active));
 	snprintf(ev, sizeof(ev), "scope=%s", json_string_value(json_object_get(args, "name")));
-	return apply_json(d, j, active ? "scope-activate" : "scope-deactivate",
+	return apply_json(d, conn, j, active ? "scope-activate" : "scope-deactivate",
 			  active ? "scope activated" : "scope deactivated", ev);
 }
 
 static json_t *cmd_scope_activate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return set_active(d, args, true);
+	return set_active(d, conn, args, true);
 }
 
 static json_t *cmd_scope_deactivate(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return set_active(d, args, false);
+	return set_active(d, conn, args, false);
 }
 
 static json_t *list_of(json_t *scope, const char *key)
@@ -1254,7 +1390,7 @@ static json_t *cmd_reservation_add(struct cp_cmds *d, struct ctl_conn *conn, jso
 										   CTL_KEY_SCOPE)),
 		 json_is_string(json_object_get(r, "ip-address")) ?
 		 json_string_value(json_object_get(r, "ip-address")) : "?");
-	return apply_json(d, j, "reservation-add", "reservation added", ev);
+	return apply_json(d, conn, j, "reservation-add", "reservation added", ev);
 }
 
 /* Does reservation @p r match the ip-address / hw-address / client-id of @p args? */
@@ -1301,7 +1437,7 @@ static json_t *cmd_reservation_del(struct cp_cmds *d, struct ctl_conn *conn, jso
 			json_array_remove(list, i);
 			snprintf(ev, sizeof(ev), "scope=%s", json_string_value(
 					 json_object_get(args, CTL_KEY_SCOPE)));
-			return apply_json(d, j, "reservation-del", "reservation deleted", ev);
+			return apply_json(d, conn, j, "reservation-del", "reservation deleted", ev);
 		}
 	}
 	json_decref(j);
@@ -1348,7 +1484,7 @@ static json_t *norm_range(const char *in, char *out, size_t len)
 	return NULL;
 }
 
-static json_t *exclusion(struct cp_cmds *d, json_t *args, bool add)
+static json_t *exclusion(struct cp_cmds *d, struct ctl_conn *conn, json_t *args, bool add)
 {
 	json_t *j, *scope, *list, *v, *err = NULL;
 	const char *range = arg_str(args, CTL_KEY_RANGE, &err);
@@ -1388,20 +1524,20 @@ static json_t *exclusion(struct cp_cmds *d, json_t *args, bool add)
 	}
 	snprintf(ev, sizeof(ev), "scope=%s range=\"%s\"",
 		 json_string_value(json_object_get(args, CTL_KEY_SCOPE)), norm);
-	return apply_json(d, j, add ? "exclusion-add" : "exclusion-del",
+	return apply_json(d, conn, j, add ? "exclusion-add" : "exclusion-del",
 			  add ? "exclusion added" : "exclusion deleted", ev);
 }
 
 static json_t *cmd_exclusion_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return exclusion(d, args, true);
+	return exclusion(d, conn, args, true);
 }
 
 static json_t *cmd_exclusion_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return exclusion(d, args, false);
+	return exclusion(d, conn, args, false);
 }
 
 /* --- statistics --------------------------------------------------------------------- */
@@ -1559,6 +1695,8 @@ struct walk_ops {
 	/** The walk is done: @return the answer, or NULL when the job handed its connection
 	 *  on (lease4-wipe: answered once the DELs are durable). */
 	json_t *(*end)(struct walk_job *j);
+	/** end() applies a configuration: it waits while another one is being built. */
+	bool applies;
 };
 
 struct walk_job {
@@ -1637,8 +1775,8 @@ static bool job_slice(struct walk_job *j, json_t **answer)
 		*answer = ctl_answer(CTL_ERROR, NULL, "out of memory");
 		return true;
 	}
-	if (!done) {
-		return false;
+	if (!done || (j->ops->applies && apply_busy(d))) {
+		return false;	/* a change being built: its end comes again next turn */
 	}
 	*answer = j->ops->end(j);
 	return true;
@@ -1819,7 +1957,8 @@ static json_t *scope_del_begin(struct walk_job *j)
 	return NULL;
 }
 
-static json_t *scope_del_apply(struct cp_cmds *d, json_t *args, uint64_t active)
+static json_t *scope_del_apply(struct cp_cmds *d, struct ctl_conn *conn, json_t *args,
+				 uint64_t active)
 {
 	json_t *j, *scope, *err = need_scope(d, args, CTL_KEY_NAME, &j, &scope);
 	bool force = json_is_true(json_object_get(args, CTL_KEY_FORCE));
@@ -1840,16 +1979,25 @@ static json_t *scope_del_apply(struct cp_cmds *d, json_t *args, uint64_t active)
 	(void)scopes_of(j, name, &idx);
 	json_array_remove(json_object_get(j, "scopes"), (size_t)idx);
 	snprintf(ev, sizeof(ev), "scope=%s%s", name, force ? " force=true" : "");
-	return apply_json(d, j, "scope-del", "scope deleted", ev);
+	return apply_json(d, conn, j, "scope-del", "scope deleted", ev);
 }
 
 static json_t *scope_del_end(struct walk_job *j)
 {
-	return scope_del_apply(j->d, j->args, j->ca.n);
+	struct ctl_conn *conn = j->conn;
+	json_t *a;
+
+	/* The change may be answered later (a big pool): the connection goes with it. */
+	j->conn = NULL;
+	a = scope_del_apply(j->d, conn, j->args, j->ca.n);
+	if (a != NULL) {
+		j->conn = conn;
+	}
+	return a;
 }
 
 static const struct walk_ops scope_del_ops = {
-	.begin = scope_del_begin, .cb = count_active_cb, .end = scope_del_end,
+	.begin = scope_del_begin, .cb = count_active_cb, .end = scope_del_end, .applies = true,
 };
 
 static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -1865,7 +2013,7 @@ static json_t *cmd_scope_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	}
 	json_decref(j);
 	if (json_is_true(force)) {
-		return scope_del_apply(d, args, 0);
+		return scope_del_apply(d, conn, args, 0);
 	}
 	return walk_start(d, conn, args, &scope_del_ops);
 }
@@ -2237,7 +2385,7 @@ static json_t *need_rel(struct cp_cmds *d, json_t *args, json_t **j, json_t **re
 static json_t *apply_rel(struct cp_cmds *d, json_t *j, const char *source, const char *name,
 			 const char *ok)
 {
-	json_t *a = apply_json(d, j, source, ok, NULL), *st;
+	json_t *a = apply_json_now(d, j, source, ok, NULL), *st;
 
 	if (json_integer_value(json_object_get(a, "result")) != CTL_OK) {
 		return a;
@@ -2304,10 +2452,15 @@ struct fo_add_wait {
  * delete what it made (queued). */
 static json_t *fo_add_local(struct fo_add_wait *w)
 {
-	json_t *j = running_json(w->d), *rels, *a, *rel = NULL, *v;
+	json_t *j, *rels, *a, *rel = NULL, *v;
 	ssize_t idx;
 	size_t i;
 	int q;
+
+	if (w->d->apply != NULL) {
+		cp_apply_settle(w->d->apply);	/* the configuration it derives from is final */
+	}
+	j = running_json(w->d);
 
 	json_array_foreach(json_object_get(w->doc, "relationships"), i, v) {
 		const char *n = json_string_value(json_object_get(v, "name"));
@@ -2497,7 +2650,7 @@ static json_t *cmd_fo_remove(struct cp_cmds *d, struct ctl_conn *conn, json_t *a
 	scopes = scopes != NULL ? json_incref(scopes) : json_array();
 	rels = rels_of(j, name, &idx);
 	(void)json_array_remove(rels, (size_t)idx);
-	a = apply_json(d, j, "failover-remove", "relationship removed", NULL);
+	a = apply_json_now(d, j, "failover-remove", "relationship removed", NULL);
 	if (json_integer_value(json_object_get(a, "result")) != CTL_OK) {
 		json_decref(scopes);
 		return a;
@@ -2709,7 +2862,7 @@ static json_t *cmd_policy_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	}
 	json_array_append(list, p);
 	policy_event(ev, sizeof(ev), args, json_string_value(n));
-	return apply_json(d, j, "policy-add", "policy added", ev);
+	return apply_json(d, conn, j, "policy-add", "policy added", ev);
 }
 
 static json_t *cmd_policy_update(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -2725,7 +2878,7 @@ static json_t *cmd_policy_update(struct cp_cmds *d, struct ctl_conn *conn, json_
 	}
 	json_array_set(list, (size_t)idx, json_object_get(args, CTL_KEY_POLICY));
 	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
-	return apply_json(d, j, "policy-update", "policy updated", ev);
+	return apply_json(d, conn, j, "policy-update", "policy updated", ev);
 }
 
 static json_t *cmd_policy_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
@@ -2741,7 +2894,7 @@ static json_t *cmd_policy_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	}
 	json_array_remove(list, (size_t)idx);
 	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
-	return apply_json(d, j, "policy-del", "policy deleted", ev);
+	return apply_json(d, conn, j, "policy-del", "policy deleted", ev);
 }
 
 struct porder {
@@ -2808,7 +2961,7 @@ static json_t *cmd_policy_reorder(struct cp_cmds *d, struct ctl_conn *conn, json
 			    json_integer(want > (json_int_t)n ? (json_int_t)n : want));
 	free(v);
 	policy_event(ev, sizeof(ev), args, json_string_value(json_object_get(args, CTL_KEY_NAME)));
-	return apply_json(d, j, "policy-reorder", "policy reordered", ev);
+	return apply_json(d, conn, j, "policy-reorder", "policy reordered", ev);
 }
 
 /* server.mac-filter of the running configuration (created when absent). */
@@ -2839,7 +2992,7 @@ static json_t *cmd_mac_filter_get(struct cp_cmds *d, struct ctl_conn *conn, json
 	return ctl_answer(CTL_OK, a, "MAC filter");
 }
 
-static json_t *mac_filter_edit(struct cp_cmds *d, json_t *args, bool add)
+static json_t *mac_filter_edit(struct cp_cmds *d, struct ctl_conn *conn, json_t *args, bool add)
 {
 	const char *which = json_string_value(json_object_get(args, CTL_KEY_LIST));
 	const char *pat = json_string_value(json_object_get(args, CTL_KEY_PATTERN));
@@ -2871,20 +3024,20 @@ static json_t *mac_filter_edit(struct cp_cmds *d, json_t *args, bool add)
 		json_array_remove(list, i);
 	}
 	snprintf(ev, sizeof(ev), "list=%s pattern=%s", which, pat);
-	return apply_json(d, j, add ? "mac-filter-add" : "mac-filter-del",
+	return apply_json(d, conn, j, add ? "mac-filter-add" : "mac-filter-del",
 			  add ? "pattern added" : "pattern removed", ev);
 }
 
 static json_t *cmd_mac_filter_add(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return mac_filter_edit(d, args, true);
+	return mac_filter_edit(d, conn, args, true);
 }
 
 static json_t *cmd_mac_filter_del(struct cp_cmds *d, struct ctl_conn *conn, json_t *args)
 {
 	(void)conn;
-	return mac_filter_edit(d, args, false);
+	return mac_filter_edit(d, conn, args, false);
 }
 
 /* --- superscopes (issue 14 item 3): Windows' Add/Get/Remove-DhcpServerv4Superscope ------- */
@@ -2990,7 +3143,7 @@ static json_t *cmd_superscope_add(struct cp_cmds *d, struct ctl_conn *conn, json
 		json_array_append(members, e);
 	}
 	snprintf(ev, sizeof(ev), "superscope=%s scopes=%zu", name, json_array_size(want));
-	return apply_json(d, j, "superscope-add", made ? "superscope added" :
+	return apply_json(d, conn, j, "superscope-add", made ? "superscope added" :
 			  "scopes added to the superscope", ev);
 }
 
@@ -3045,8 +3198,39 @@ static json_t *cmd_superscope_del(struct cp_cmds *d, struct ctl_conn *conn, json
 	}
 	snprintf(ev, sizeof(ev), "superscope=%s scopes=%zu", name,
 		 drop != NULL ? json_array_size(drop) : (size_t)0);
-	return apply_json(d, j, "superscope-del", ok, ev);
+	return apply_json(d, conn, j, "superscope-del", ok, ev);
 }
+
+/* The commands that change (or write, or send) the running configuration: while a change is
+ * being built they wait for it (cp_cmd_dispatch()). */
+static const bool changes_config[CTL_CMD__COUNT] = {
+	[CTL_CMD_CONFIG_RELOAD] = true,
+	[CTL_CMD_CONFIG_SET] = true,
+	[CTL_CMD_CONFIG_WRITE] = true,
+	[CTL_CMD_EXCLUSION_ADD] = true,
+	[CTL_CMD_EXCLUSION_DEL] = true,
+	[CTL_CMD_FAILOVER_ADD] = true,
+	[CTL_CMD_FAILOVER_REMOVE] = true,
+	[CTL_CMD_FAILOVER_REPLICATE] = true,
+	[CTL_CMD_FAILOVER_SCOPE_ADD] = true,
+	[CTL_CMD_FAILOVER_SCOPE_REMOVE] = true,
+	[CTL_CMD_FAILOVER_SET] = true,
+	[CTL_CMD_MAC_FILTER_ADD] = true,
+	[CTL_CMD_MAC_FILTER_DEL] = true,
+	[CTL_CMD_POLICY_ADD] = true,
+	[CTL_CMD_POLICY_DEL] = true,
+	[CTL_CMD_POLICY_REORDER] = true,
+	[CTL_CMD_POLICY_UPDATE] = true,
+	[CTL_CMD_RESERVATION_ADD] = true,
+	[CTL_CMD_RESERVATION_DEL] = true,
+	[CTL_CMD_SCOPE_ACTIVATE] = true,
+	[CTL_CMD_SCOPE_ADD] = true,
+	[CTL_CMD_SCOPE_DEACTIVATE] = true,
+	[CTL_CMD_SCOPE_DEL] = true,
+	[CTL_CMD_SCOPE_UPDATE] = true,
+	[CTL_CMD_SUPERSCOPE_ADD] = true,
+	[CTL_CMD_SUPERSCOPE_DEL] = true,
+};
 
 static const cmd_fn handlers[CTL_CMD__COUNT] = {
 	[CTL_CMD_CONFIG_GET] = cmd_config_get,
@@ -3150,6 +3334,16 @@ void cp_cmds_free(struct cp_cmds *c)
 	}
 	/* Workers have stopped: nothing will complete. Connections close with the server. */
 	cp_leaseop_abort_all(&c->lops);
+	if (c->apply != NULL) {
+		cp_apply_abort(c->apply);	/* its command's answer says so */
+	}
+	while (c->parked != NULL) {
+		struct parked *p = c->parked;
+
+		c->parked = p->next;
+		json_decref(p->args);
+		free(p);
+	}
 	while (c->jobs != NULL) {
 		struct walk_job *j = c->jobs;
 
@@ -3185,5 +3379,42 @@ json_t *cp_cmd_dispatch(void *arg, struct ctl_conn *conn, json_t *req)
 	if (ctl_proto_check(pc, args, msg, sizeof(msg)) != 0) {
 		return ctl_answer(CTL_ERROR, NULL, "%s", msg);
 	}
+	if (changes_config[ctl_proto_id(pc)] && (apply_busy(d) || d->parked != NULL)) {
+		struct parked *p = calloc(1, sizeof(*p));
+
+		if (p == NULL) {
+			return ctl_answer(CTL_ERROR, NULL, "out of memory");
+		}
+		*p = (struct parked){.conn = conn, .id = ctl_proto_id(pc),
+				     .args = json_incref(args)};
+		if (d->parked == NULL) {
+			d->parked_tail = &d->parked;
+		}
+		*d->parked_tail = p;
+		d->parked_tail = &p->next;
+		return NULL;	/* answered by parked_progress() */
+	}
 	return handlers[ctl_proto_id(pc)](d, conn, args);
+}
+
+/* The commands parked while a change was being built, in order, until one of them starts
+ * a change that is built over several turns in its turn. */
+static void parked_progress(struct cp_cmds *d)
+{
+	while (d->parked != NULL && !apply_busy(d)) {
+		struct parked *p = d->parked;
+		json_t *a;
+
+		d->parked = p->next;
+		if (ctl_conn_gone(p->conn)) {
+			ctl_conn_answer(p->conn, NULL);	/* the client left: frees it */
+		} else {
+			a = handlers[p->id](d, p->conn, p->args);
+			if (a != NULL) {
+				ctl_conn_answer(p->conn, a);
+			}
+		}
+		json_decref(p->args);
+		free(p);
+	}
 }

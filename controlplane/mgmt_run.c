@@ -184,12 +184,19 @@ static json_t *request_cb(void *arg, uint32_t from, const json_t *req)
 {
 	struct cp_mgmt *m = arg;
 	const char *op = json_string_value(json_object_get(req, "op"));
-	json_t *cur = cp_config_to_json(running(m)), *next = NULL, *ans;
+	json_t *cur, *next = NULL, *ans;
 	char err[512], hex[MGMT_DIGEST_HEX], peer[16];
 	const char *scope = NULL;
 	json_t *deleted = NULL;
 	bool was_shared = false;	/* scope-remove: the scope is in the relationship now */
 
+	/* The partner waits for the answer: a local change whose pools are being built is
+	 * carried to its end in this turn, so that the request is decided on the final
+	 * configuration (the whole rebuild in one turn: a partner's requests are rare). */
+	if (m->apply != NULL) {
+		cp_apply_settle(m->apply);
+	}
+	cur = cp_config_to_json(running(m));
 	snprintf(peer, sizeof(peer), "%s", lw_ip4_fmt(from).s);
 	if (cur == NULL) {
 		return NULL;

@@ -41,6 +41,7 @@ enum dp_drop dp_drop_from_err(int err)
 	case DP_FE_UDP_PORT: return DP_DROP_UDP_PORT;
 	case DP_FE_ARP: return DP_DROP_ARP_MALFORMED;
 	case DP_FE_ICMP: return DP_DROP_ICMP_MALFORMED;
+	case DP_FE_ICMP_OTHER: return DP_DROP_ICMP_OTHER;
 	case DHCP4_E_TRUNCATED: return DP_DROP_BOOTP_TRUNCATED;
 	case DHCP4_E_COOKIE: return DP_DROP_BAD_COOKIE;
 	case DHCP4_E_HLEN: return DP_DROP_BAD_HLEN;

@@ -133,13 +133,14 @@ static int icmp_parse(const uint8_t *buf, const struct dp_frame *f)
 {
 	const uint8_t *icmp = buf + f->l4_off;
 
-	if (f->l4_len < ICMP_HDR_LEN || icmp[0] != ICMP_ECHO_REQUEST || icmp[1] != 0) {
+	if (f->l4_len < ICMP_HDR_LEN ||
+	    dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)) != 0) {
 		return DP_FE_ICMP;
 	}
-	if (dp_csum_finish(dp_csum_partial(icmp, f->l4_len, 0)) != 0) {
-		return DP_FE_ICMP;
+	if (icmp[0] != ICMP_ECHO_REQUEST) {
+		return DP_FE_ICMP_OTHER;	/* valid, nothing to answer */
 	}
-	return DP_FRAME_ICMP_ECHO;
+	return icmp[1] == 0 ? DP_FRAME_ICMP_ECHO : DP_FE_ICMP;
 }
 
 static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
@@ -266,6 +267,8 @@ const char *dp_frame_err_str(int err)
 		return "bad_arp";
 	case DP_FE_ICMP:
 		return "bad_icmp";
+	case DP_FE_ICMP_OTHER:
+		return "icmp_other";
 	default:
 		return "unknown";
 	}

@@ -48,7 +48,12 @@ enum dp_frame_err {
 	DP_FE_UDP_CSUM = -107,		/**< non-zero UDP checksum that does not verify */
 	DP_FE_UDP_PORT = -108,		/**< UDP, but not to port 67 */
 	DP_FE_ARP = -109,		/**< ARP that is not an Ethernet/IPv4 request */
-	DP_FE_ICMP = -110,		/**< ICMP too short, bad checksum, or not an echo request */
+	DP_FE_ICMP = -110,		/**< ICMP too short, bad checksum, or an echo request of
+					     code != 0 */
+	/** Well-formed ICMP (length, checksum) that is not an echo request: an echo reply
+	 *  (probe.c looks at it for conflict detection), an error such as port unreachable. Not
+	 *  malformed, only nothing for the server to answer. */
+	DP_FE_ICMP_OTHER = -111,
 };
 
 /** The parsed headers of one received frame. Offsets are from the start of the frame. */

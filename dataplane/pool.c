@@ -547,6 +547,18 @@ struct dp_requeue {
 	struct ended *late;
 	uint64_t n_late, cap_late;
 	bool nomem;
+	/* dp_requeue_scan()'s cursor: the next rank to look up is runs[run].first + at of
+	 * pools[scope]. */
+	uint32_t scope, run;
+	uint64_t at;
+	uint64_t lookups;
+	/* dp_requeue_build()'s cursor: slice (b_scope, b_w), run b_run, next rank b_rank;
+	 * b_open: that slice has been reset and its cursor set. */
+	uint32_t b_scope, b_w, b_run;
+	uint64_t b_rank;
+	bool b_open, built;
+	bool sorted;		/* late is sorted; late[0..late_at) are queued */
+	uint64_t late_at;
 };
 
 static const struct span *span_of(const struct dp_requeue *sc, uint32_t addr)
@@ -606,27 +618,44 @@ void dp_requeue_add(struct dp_requeue *sc, uint32_t addr, uint8_t state, uint64_
 	}
 }
 
-/* Slice @p w of @p scope from the scan: cursor past its top index, the free indexes below
- * it linked as holes, in order. */
-static void slice_rebuild(struct dp_pools *p, const struct dp_requeue *sc, uint32_t scope,
-			  uint32_t w)
+/* Slice (sc->b_scope, sc->b_w) from the scan, at most *@p budget ranks looked at (taken from
+ * it): cursor past its top index, the free indexes below it linked as holes, in order.
+ * @return true when the slice is done. */
+static bool slice_rebuild(struct dp_pools *p, struct dp_requeue *sc, uint64_t *budget)
 {
+	uint32_t scope = sc->b_scope, w = sc->b_w, nw = p->n_workers;
 	const struct dp_pool *pool = &p->pools[scope];
 	struct dp_slice *s = dp_pools_slice(p, w, scope);
-	uint32_t nw = p->n_workers;
 	uint32_t next = (uint32_t)(sc->top[(uint64_t)scope * nw + w] + 1);
 	uint64_t end = (uint64_t)next * nw;	/* ranks below the cursor: < end */
 
-	zreset(s->link, link_bytes(s));
-	s->holes = s->back = (struct dp_slice_list){0};
-	s->b_head = s->b_count = 0;
-	s->asking = false;
-	s->next = next;
-	for (uint32_t i = 0; i < pool->n_runs && pool->runs[i].first < end; i++) {
-		const struct dp_rank_run *r = &pool->runs[i];
-		uint64_t rank = r->first + (w + nw - r->first % nw) % nw;
+	if (!sc->b_open) {
+		if (w == 0) {
+			zreset(pool->lent, lent_bytes(pool));
+		}
+		zreset(s->link, link_bytes(s));
+		s->holes = s->back = (struct dp_slice_list){0};
+		s->b_head = s->b_count = 0;
+		s->asking = false;
+		s->next = next;
+		sc->b_open = true;
+		sc->b_run = 0;
+		sc->b_rank = UINT64_MAX;
+	}
+	for (; sc->b_run < pool->n_runs && pool->runs[sc->b_run].first < end;
+	     sc->b_run++, sc->b_rank = UINT64_MAX) {
+		const struct dp_rank_run *r = &pool->runs[sc->b_run];
 
-		for (; rank <= r->last && rank < end; rank += nw) {
+		if (sc->b_rank == UINT64_MAX) {
+			sc->b_rank = r->first + (w + nw - r->first % nw) % nw;
+		}
+		for (; sc->b_rank <= r->last && sc->b_rank < end; sc->b_rank += nw) {
+			uint64_t rank = sc->b_rank;
+
+			if (*budget == 0) {
+				return false;
+			}
+			--*budget;
 			if (!((sc->used[scope][rank / 64] >> (rank % 64)) & 1)) {
 				list_push(s, &s->holes, (uint32_t)(rank / nw));
 			}
@@ -634,6 +663,8 @@ static void slice_rebuild(struct dp_pools *p, const struct dp_requeue *sc, uint3
 	}
 	s->left = slice_left(pool, w, nw, next, &s->run);
 	s->count = s->holes.count + s->left;
+	sc->b_open = false;
+	return true;
 }
 
 static void requeue_free(struct dp_requeue *sc)
@@ -695,58 +726,79 @@ fail:
 	return NULL;
 }
 
-int dp_requeue_end(struct dp_requeue *sc)
+bool dp_requeue_build(struct dp_requeue *sc, uint64_t budget)
 {
 	struct dp_pools *p = sc->p;
 
 	if (sc->nomem) {
-		requeue_free(sc);
-		return -ENOMEM;
+		return true;	/* dp_requeue_end() says so */
 	}
-	for (uint32_t i = 0; i < p->n_scopes; i++) {
-		zreset(p->pools[i].lent, lent_bytes(&p->pools[i]));
-		for (uint32_t w = 0; w < p->n_workers; w++) {
-			slice_rebuild(p, sc, i, w);
+	for (; sc->b_scope < p->n_scopes; sc->b_scope++, sc->b_w = 0) {
+		for (; sc->b_w < p->n_workers; sc->b_w++) {
+			if (!slice_rebuild(p, sc, &budget)) {
+				return false;
+			}
 		}
 	}
 	/* Then the ended ones, the longest-ended first. */
-	if (sc->n_late > 0) {
+	if (!sc->sorted && sc->n_late > 0) {
 		qsort(sc->late, sc->n_late, sizeof(*sc->late), by_end);	/* late may be NULL */
 	}
-	for (uint64_t i = 0; i < sc->n_late; i++) {
-		int w = dp_pool_owner(p, sc->late[i].scope, sc->late[i].addr);
+	sc->sorted = true;
+	for (; sc->late_at < sc->n_late; sc->late_at++) {
+		const struct ended *e = &sc->late[sc->late_at];
+		int w = dp_pool_owner(p, e->scope, e->addr);
 
-		(void)dp_slice_push(p, (uint32_t)w, sc->late[i].scope, sc->late[i].addr);
+		if (budget == 0) {
+			return false;
+		}
+		budget--;
+		(void)dp_slice_push(p, (uint32_t)w, e->scope, e->addr);
+	}
+	sc->built = true;
+	return true;
+}
+
+int dp_requeue_end(struct dp_requeue *sc)
+{
+	if (sc->nomem) {
+		requeue_free(sc);
+		return -ENOMEM;
+	}
+	if (!sc->built) {
+		(void)dp_requeue_build(sc, UINT64_MAX);
 	}
 	requeue_free(sc);
 	return 0;
 }
 
-int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
+bool dp_requeue_scan(struct dp_requeue *sc, struct bt_table *t, uint64_t budget, uint64_t *qs)
 {
-	struct dp_requeue *sc = dp_requeue_begin(p);
-	uint64_t n = 0;
+	const struct dp_pools *p = sc->p;
 
-	if (sc == NULL) {
-		return -ENOMEM;
-	}
 	/* By address, not by bt_foreach(): a cds_lfht iteration cannot go on after a quiescent
 	 * state, and this runs online while the workers serve (a configuration change), so it
 	 * must let their record recycling go on (issue 11 item 10). Only allocatable
 	 * addresses: dp_requeue_add() ignores the others. */
-	for (uint32_t sco = 0; sco < p->n_scopes; sco++) {
-		const struct dp_pool *pool = &p->pools[sco];
+	for (; sc->scope < p->n_scopes; sc->scope++, sc->run = 0, sc->at = 0) {
+		const struct dp_pool *pool = &p->pools[sc->scope];
 
-		for (uint32_t i = 0; i < pool->n_runs; i++) {
-			const struct dp_rank_run *r = &pool->runs[i];
+		for (; sc->run < pool->n_runs; sc->run++, sc->at = 0) {
+			const struct dp_rank_run *r = &pool->runs[sc->run];
 
-			for (uint64_t rank = r->first; rank <= r->last; rank++) {
-				uint32_t a = r->addr + (uint32_t)(rank - r->first);
+			for (; r->first + sc->at <= r->last; sc->at++) {
+				uint32_t a = r->addr + (uint32_t)sc->at;
 				const struct bt_binding *b;
 
-				if ((++n & 1023) == 0) {
+				if (budget-- == 0) {
+					return false;
+				}
+				if ((++sc->lookups & 1023) == 0) {
 					/* No record pointer is kept across addresses. */
 					urcu_qsbr_quiescent_state();
+					if (qs != NULL) {
+						(*qs)++;
+					}
 				}
 				b = bt_lookup_addr(t, a);
 				if (b != NULL) {
@@ -755,6 +807,17 @@ int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
 			}
 		}
 	}
+	return true;
+}
+
+int dp_pools_requeue(struct dp_pools *p, struct bt_table *t)
+{
+	struct dp_requeue *sc = dp_requeue_begin(p);
+
+	if (sc == NULL) {
+		return -ENOMEM;
+	}
+	(void)dp_requeue_scan(sc, t, UINT64_MAX, NULL);
 	return dp_requeue_end(sc);
 }
 

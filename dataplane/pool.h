@@ -196,7 +196,31 @@ struct dp_requeue *dp_requeue_begin(struct dp_pools *p);
 /** One binding: its address, enum bt_state and end. Outside every pool: ignored. */
 void dp_requeue_add(struct dp_requeue *rq, uint32_t addr, uint8_t state, uint64_t ends);
 
-/** Rebuild the free lists from what was added, and free @p rq.
+/**
+ * dp_pools_requeue()'s table lookups in slices (a configuration change on a big pool, issue 11
+ * item 10): look up at most @p budget allocatable addresses of the pools, in rank order from
+ * where the last call stopped, and dp_requeue_add() each one that has a binding. Reports a
+ * quiescent state every 1024 lookups (counted in *@p qs when not NULL) and keeps no record
+ * pointer across addresses or calls, so the caller may go offline between calls while the
+ * workers change the table: a binding changed after its address was looked up is seen as it
+ * was (the engine checks the table before it uses a queued address, and the requeue scan
+ * finds a free address the lists missed). Control thread, registered and online.
+ * @return true when every address has been looked up (then dp_requeue_end()).
+ */
+bool dp_requeue_scan(struct dp_requeue *rq, struct bt_table *t, uint64_t budget, uint64_t *qs);
+
+/**
+ * The first part of dp_requeue_end() in slices (after the last dp_requeue_add() or
+ * dp_requeue_scan()): reset each slice and link its free indexes below its new cursor,
+ * looking at most @p budget ranks per call, in order of scope and worker from where the last
+ * call stopped. The pools must not be in use by any worker yet. Control thread, any RCU state.
+ * The ended addresses are then sorted (at once) and queued, @p budget per call too.
+ * @return true when all is done (dp_requeue_end() then only frees @p rq).
+ */
+bool dp_requeue_build(struct dp_requeue *rq, uint64_t budget);
+
+/** Rebuild the free lists from what was added (what dp_requeue_build() has not done yet, then
+ *  the ended addresses, the longest-ended first), and free @p rq.
  *  @return 0, or -ENOMEM (also when an add ran out of memory; the lists are then as before). */
 _mustcheck_
 int dp_requeue_end(struct dp_requeue *rq);

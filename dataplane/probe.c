@@ -237,7 +237,7 @@ bool dp_probe_answer_parse(const uint8_t *buf, size_t len, int kind, const struc
 		a->addr = lw_get32(p + 14);
 		return a->addr != 0;
 	}
-	if (kind == DP_FE_ICMP) {
+	if (kind == DP_FE_ICMP_OTHER) {
 		/* The parser has checked the IPv4 header and set l4_off/l4_len inside @p len. */
 		if (f->l4_off == 0 || f->l4_len < 8 || (size_t)f->l4_off + f->l4_len > len) {
 			return false;

@@ -145,8 +145,8 @@ size_t dp_probe_build_icmp(uint8_t *buf, size_t cap, const uint8_t dst_mac[6],
  * Could this frame answer a probe? @p kind is what dp_frame_parse() returned for
  * @p buf/@p len with @p f: an ARP request (DP_FRAME_ARP) gives its sender; a frame the
  * parser refused as DP_FE_ARP is looked at again as an ARP reply (Ethernet/IPv4, op 2), one
- * refused as DP_FE_ICMP as an ICMP echo reply (type 0, code 0, checksum right). Nothing else
- * answers. Pure, any thread.
+ * refused as DP_FE_ICMP_OTHER (well-formed ICMP, not an echo request) as an ICMP echo reply
+ * (type 0, code 0, checksum right). Nothing else answers. Pure, any thread.
  * @return true and *a filled, or false.
  */
 bool dp_probe_answer_parse(const uint8_t *buf, size_t len, int kind, const struct dp_frame *f,

@@ -659,7 +659,7 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 		return;
 	}
 	kind = dp_frame_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &w->frame);
-	if (likely(kind != DP_FRAME_ARP && kind != DP_FE_ARP && kind != DP_FE_ICMP) ||
+	if (likely(kind != DP_FRAME_ARP && kind != DP_FE_ARP && kind != DP_FE_ICMP_OTHER) ||
 	    !probing(w)) {
 		handle_parsed(w, cfg, m, kind, steered);
 		return;

@@ -236,7 +236,7 @@ static void run_probe_answer(const uint8_t *data, size_t size, int kind, const s
 		return;
 	}
 	CHECK(a.addr != 0 && (a.how == DP_PROBE_ARP || a.how == DP_PROBE_ICMP));
-	CHECK(kind == DP_FRAME_ARP || kind == DP_FE_ARP || kind == DP_FE_ICMP);
+	CHECK(kind == DP_FRAME_ARP || kind == DP_FE_ARP || kind == DP_FE_ICMP_OTHER);
 	n = a.how == DP_PROBE_ARP ?
 	    dp_probe_build_arp(probe, sizeof(probe), mac, f->nvlan, f->vlan_tpid, f->vlan_tci,
 			       a.addr) :

@@ -616,6 +616,17 @@ static const struct bad bad[] = {
 	  "scopes[0].conflict-detection-attempts: must be an integer 0..5, got 6" },
 	{ S0 ".conflict-detection-timeout", "5", NULL, NULL,
 	  "scopes[0].conflict-detection-timeout: must be an integer 10..5000, got 5" },
+	/* The offer hold must outlast the probes and the offer-delay (issue 11). */
+	{ S0 ".conflict-detection-attempts", "3", S0 ".offer-hold", "1",
+	  "scopes[0].offer-hold: 1 s does not outlast the wait before the OFFER is sent (3 "
+	  "conflict-detection probe(s) of 500 ms and an offer-delay of 0 ms: 1500 ms)" },
+	{ "server.conflict-detection-attempts", "4", S0 ".offer-hold", "2",
+	  "scopes[0].offer-hold: 2 s does not outlast the wait before the OFFER is sent (4 "
+	  "conflict-detection probe(s) of 500 ms and an offer-delay of 0 ms: 2000 ms)" },
+	{ S0 ".offer-delay", "1000", S0 ".offer-hold", "1",
+	  "scopes[0].offer-hold: 1 s does not outlast the wait before the OFFER is sent (0 "
+	  "conflict-detection probe(s) of 500 ms and an offer-delay of 1000 ms: 1000 ms): the "
+	  "address would be free for another client meanwhile; make offer-hold longer than that" },
 	{ S0 ".bootp", "1", NULL, NULL, "scopes[0].bootp: must be true or false, got 1" },
 	{ S0 ".next-server", "\"tftp\"", NULL, NULL,
 	  "scopes[0].next-server: \"tftp\" is not an IPv4 address" },
@@ -1105,6 +1116,24 @@ static void test_base(void **state)
 	assert_int_equal(c->scopes[0].conflict_timeout_ms, 500);
 	assert_false(c->scopes[0].bootp);
 	assert_round_trip(c);
+	dp_config_free(c);
+}
+
+/* An offer hold just longer than the probes and the offer-delay is accepted (the refusals,
+ * hold <= wait, are rows of bad[]). */
+static void test_offer_hold_outlasts_probes(void **state)
+{
+	static const char text[] =
+		"{\"ports\": [{\"name\": \"p0\", \"device\": \"net_null0\","
+		"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+		" \"scopes\": [{\"name\": \"a\", \"subnet\": \"198.18.0.0/24\","
+		"   \"pools\": [\"198.18.0.10 - 198.18.0.11\"], \"offer-hold\": 2,"
+		"   \"conflict-detection-attempts\": 3, \"conflict-detection-timeout\": 600,"
+		"   \"offer-delay\": 199}]}";
+	struct dp_config *c = parse_ok(text);
+
+	(void)state;
+	assert_int_equal(c->scopes[0].offer_hold, 2);	/* 3 x 600 + 199 = 1999 ms < 2 s */
 	dp_config_free(c);
 }
 
@@ -1667,6 +1696,7 @@ int main(void)
 		cmocka_unit_test(test_management),
 		cmocka_unit_test(test_default),
 		cmocka_unit_test(test_conflict_server_default),
+		cmocka_unit_test(test_offer_hold_outlasts_probes),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_bad_table),
 		cmocka_unit_test(test_load_errors),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "counters.h"
+#include "frame.h"
 
 static const struct dp_counter_desc *desc(const char *stat)
 {
@@ -85,6 +86,10 @@ static void test_drops(void **state)
 	}
 	assert_string_equal(dp_drop_str(DP_DROP_POOL_EXHAUSTED), "pool_exhausted");
 	assert_string_equal(dp_drop_str(DP_DROP_MAX), "unknown");
+	/* Well-formed ICMP that is not an echo request is not malformed (issue 11). */
+	assert_int_equal(dp_drop_from_err(DP_FE_ICMP), DP_DROP_ICMP_MALFORMED);
+	assert_int_equal(dp_drop_from_err(DP_FE_ICMP_OTHER), DP_DROP_ICMP_OTHER);
+	assert_string_equal(dp_drop_str(DP_DROP_ICMP_OTHER), "icmp_not_echo_request");
 }
 
 int main(void)

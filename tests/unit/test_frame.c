@@ -671,15 +671,27 @@ static void test_icmp(void **state)
 	n = make_echo(buf, sizeof(buf), 56, 5);
 	check_prefixes(buf, 14 + 20 + 64, DP_FRAME_ICMP_ECHO);
 
-	/* Bad checksum, not an echo request, too short. */
+	/* Malformed: bad checksum (also of another type), an echo request with a code, too
+	 * short. */
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[14 + 20 + 9] ^= 1;
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[34] = 0;
+	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
+	/* Well-formed but not an echo request (an echo reply, a port unreachable): not
+	 * malformed, only nothing to answer (issue 11). */
+	n = make_echo(buf, sizeof(buf), 10, 5);
+	buf[34] = 0;
 	lw_put16(buf + 36, 0);
 	lw_put16(buf + 36, ref_csum(buf + 34, 18, 0));
-	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
+	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP_OTHER);
+	n = make_echo(buf, sizeof(buf), 10, 5);
+	buf[34] = 3;
+	buf[35] = 3;
+	lw_put16(buf + 36, 0);
+	lw_put16(buf + 36, ref_csum(buf + 34, 18, 0));
+	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP_OTHER);
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[35] = 1;
 	lw_put16(buf + 36, 0);
@@ -705,6 +717,7 @@ static void test_err_str(void **state)
 	assert_string_equal(dp_frame_err_str(DP_FE_UDP_PORT), "bad_udp_port");
 	assert_string_equal(dp_frame_err_str(DP_FE_ARP), "bad_arp");
 	assert_string_equal(dp_frame_err_str(DP_FE_ICMP), "bad_icmp");
+	assert_string_equal(dp_frame_err_str(DP_FE_ICMP_OTHER), "icmp_other");
 	assert_string_equal(dp_frame_err_str(0), "unknown");
 	assert_string_equal(dp_frame_err_str(-99), "unknown");
 }

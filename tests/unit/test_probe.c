@@ -156,10 +156,10 @@ static void answers_are_recognised(void **state)
 	kind = dp_frame_parse(buf, n, &f);
 	assert_false(dp_probe_answer_parse(buf, n, kind, &f, &a));
 
-	/* Echo reply. */
+	/* Echo reply: well-formed ICMP, not malformed. */
 	n = echo_reply(buf, 9);
 	kind = dp_frame_parse(buf, n, &f);
-	assert_int_equal(kind, DP_FE_ICMP);
+	assert_int_equal(kind, DP_FE_ICMP_OTHER);
 	assert_true(dp_probe_answer_parse(buf, n, kind, &f, &a));
 	assert_int_equal(a.how, DP_PROBE_ICMP);
 	assert_int_equal(a.addr, IP4(198, 19, 5, 10));
@@ -212,7 +212,13 @@ static void malformed_answers_are_not_answers(void **state)
 	lw_put16(buf + 36, 0);
 	lw_put16(buf + 36, dp_csum_finish(dp_csum_partial(buf + 34, n - 34, 0)));
 	kind = dp_frame_parse(buf, n, &f);
+	assert_int_equal(kind, DP_FE_ICMP_OTHER);
 	assert_false(dp_probe_answer_parse(buf, n, kind, &f, &a));
+	/* A malformed frame is never an answer, even one that would be an echo reply. */
+	n = echo_reply(buf, 9);
+	kind = dp_frame_parse(buf, n, &f);
+	assert_true(dp_probe_answer_parse(buf, n, kind, &f, &a));
+	assert_false(dp_probe_answer_parse(buf, n, DP_FE_ICMP, &f, &a));
 	/* Anything else the parser refused is never an answer. */
 	assert_false(dp_probe_answer_parse(buf, n, DP_FE_IP_CSUM, &f, &a));
 	assert_false(dp_probe_answer_parse(buf, n, DP_FRAME_DHCP, &f, &a));

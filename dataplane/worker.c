@@ -195,6 +195,9 @@ static void release_parked(struct dp_worker *w)
 		if (n == 0) {
 			return;
 		}
+		/* Replies answered before these (an OFFER in the same burst as the client's
+		 * REQUEST) leave first: the wire keeps the order of the answers. */
+		tx_flush_port(w, pi);
 		sent = rte_eth_tx_burst(w->rt->ports[pi].port_id, (uint16_t)w->id, burst, n);
 		w->ctr.tx += sent;
 		w->park_head = (w->park_head + sent) % DP_PARK_MAX;

@@ -36,6 +36,19 @@ static void zreset(const volatile void *p, size_t bytes)
 	}
 }
 
+/* All zero again, with no other thread using the array: a small one by a write (its pages
+ * stay mapped, no system call nor page fault), a big one by zreset(). */
+#define ZCLEAR_WRITE_MAX (64 * 1024)
+
+static void zclear(const volatile void *p, size_t bytes)
+{
+	if (p != NULL && bytes <= ZCLEAR_WRITE_MAX) {
+		memset((void *)(uintptr_t)p, 0, bytes);
+	} else {
+		zreset(p, bytes);
+	}
+}
+
 static size_t lent_bytes(const struct dp_pool *pool)
 {
 	return (pool->total / 64 + 1) * sizeof(uint64_t);
@@ -413,6 +426,21 @@ static int pool_init(struct dp_pool *pool, const struct dp_scope *s)
 	return runs_init(pool, s);
 }
 
+/* Slice @p w of @p scope as built: every allocatable index at or above the cursor (0), no
+ * list, nothing borrowed. Its link array is all zero. */
+static void slice_start(struct dp_pools *p, uint32_t scope, uint32_t w)
+{
+	struct dp_slice *s = dp_pools_slice(p, w, scope);
+
+	s->next = 0;
+	s->holes = s->back = (struct dp_slice_list){0};
+	s->b_head = s->b_count = 0;
+	s->ask_wait = 0;
+	s->asking = false;
+	s->left = slice_left(&p->pools[scope], w, p->n_workers, 0, &s->run);
+	s->count = s->left;
+}
+
 static int slices_init(struct dp_pools *p, uint32_t scope)
 {
 	const struct dp_pool *pool = &p->pools[scope];
@@ -427,8 +455,7 @@ static int slices_init(struct dp_pools *p, uint32_t scope)
 		if (s->link == NULL || s->borrowed == NULL) {
 			return -1;
 		}
-		s->left = slice_left(pool, w, nw, 0, &s->run);
-		s->count = s->left;
+		slice_start(p, scope, w);
 	}
 	return 0;
 }
@@ -476,6 +503,27 @@ struct dp_pools *dp_pools_new(const struct dp_config *c, uint32_t n_workers)
 fail:
 	dp_pools_free(p);
 	return NULL;
+}
+
+void dp_pools_reset(struct dp_pools *p)
+{
+	for (uint32_t i = 0; i < p->n_scopes; i++) {
+		struct dp_pool *pool = &p->pools[i];
+		size_t n = pool->total ? pool->total : 1;
+
+		zclear(pool->lent, lent_bytes(pool));
+		zclear(pool->freed_by, n * sizeof(*pool->freed_by));
+		zclear(pool->freed_other,
+		       (size_t)DP_FREED_OTHER * p->n_workers * sizeof(*pool->freed_other));
+		zclear(pool->peer_pet, n * sizeof(*pool->peer_pet));	/* NULL: no-op */
+		zclear(pool->fo_hold, n * sizeof(*pool->fo_hold));
+		for (uint32_t w = 0; w < p->n_workers; w++) {
+			const struct dp_slice *s = dp_pools_slice(p, w, i);
+
+			zclear(s->link, link_bytes(s));
+			slice_start(p, i, w);
+		}
+	}
 }
 
 void dp_pools_free(struct dp_pools *p)

@@ -228,6 +228,15 @@ int dp_requeue_end(struct dp_requeue *rq);
 /** Free @p rq, leaving the free lists as they are. NULL is a no-op. */
 void dp_requeue_abort(struct dp_requeue *rq);
 
+/**
+ * Put @p p back as dp_pools_new() built it (every allocatable address queued at the cursor,
+ * no list, nothing lent nor borrowed, every per-address array zero) without unmapping and
+ * mapping its arrays again: for a test harness that runs one input after another on the same
+ * configuration. Small arrays are cleared by a write, big ones given back to the kernel as in
+ * the requeue. Control thread, while no worker uses @p p (after the workers have stopped).
+ */
+void dp_pools_reset(struct dp_pools *p);
+
 /** Free. NULL is a no-op. After the workers have stopped. */
 void dp_pools_free(struct dp_pools *p);
 

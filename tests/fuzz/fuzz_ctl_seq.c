@@ -144,6 +144,8 @@ static void setup_once(struct env *v)
 	v->rt.snap = &v->snap;
 	v->rt.n_workers = N_WORKERS;
 	v->rt.table = seq_engines_new(v->snap.cfg, 16, v->e, N_WORKERS, STOCK);
+	v->snap.pools = dp_pools_new(v->snap.cfg, N_WORKERS);
+	CHECK(v->snap.pools != NULL, "pools");
 	/* Only their counters are read (cp_stats_sum): zeroes. */
 	v->rt.workers = aligned_alloc(64, N_WORKERS * sizeof(*v->rt.workers));
 	CHECK(v->rt.workers != NULL, "workers");
@@ -164,9 +166,7 @@ NOCOV static void reset(struct env *v)
 		/* As fuzz_engine_seq: wait until every retired record is back with its writer. */
 		urcu_qsbr_barrier();
 	}
-	dp_pools_free(v->snap.pools);
-	v->snap.pools = dp_pools_new(v->snap.cfg, N_WORKERS);
-	CHECK(v->snap.pools != NULL, "pools");
+	dp_pools_reset(v->snap.pools);	/* as dp_pools_new() built it in setup_once() */
 	memset(&v->mem, 0, sizeof(v->mem));
 	memset(v->ctr, 0, sizeof(v->ctr));
 	for (uint32_t i = 0; i < N_WORKERS; i++) {

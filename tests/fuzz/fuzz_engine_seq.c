@@ -296,6 +296,8 @@ static void setup_once(struct env *v)
 	v->cfg = cp_config_parse(cfg_json, err, sizeof(err));
 	CHECK(v->cfg != NULL, "config: %s", err);
 	v->table = seq_engines_new(v->cfg, 8, v->e, N_WORKERS, STOCK);
+	v->pools = dp_pools_new(v->cfg, N_WORKERS);
+	CHECK(v->pools != NULL, "pools");
 	v->ready = true;
 }
 
@@ -314,9 +316,7 @@ NOCOV static void reset(struct env *v)
 			CHECK(n >= STOCK_LOW, "records lost: %llu free", (unsigned long long)n);
 		}
 	}
-	dp_pools_free(v->pools);
-	v->pools = dp_pools_new(v->cfg, N_WORKERS);
-	CHECK(v->pools != NULL, "pools");
+	dp_pools_reset(v->pools);	/* as dp_pools_new() built it in setup_once() */
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
 		struct dp_engine *e = v->e[i];
 

@@ -3,6 +3,7 @@
  * as queued, the rebuild from a binding table, and that a /8 costs no memory up front.
  */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -259,6 +260,80 @@ static void test_requeue_reset(void **state)
 	dp_config_free(c);
 }
 
+/* A worker's slice as a fresh pool hands it out, and the per-address arrays all zero. */
+static void assert_as_new(struct dp_pools *p, struct dp_pools *fresh)
+{
+	uint32_t got[32], want[32];
+	uint32_t a;
+
+	for (uint32_t w = 0; w < 2; w++) {
+		struct dp_slice *s = dp_pools_slice(p, w, 0);
+
+		assert_int_equal(dp_slice_count(p, w, 0),
+				 dp_slice_count(fresh, w, 0));
+		assert_int_equal(s->b_count, 0);
+		assert_int_equal(s->ask_wait, 0);
+		assert_false(s->asking);
+		for (uint32_t i = 0; i < s->size; i++) {
+			assert_int_equal(s->link[i], 0);
+		}
+	}
+	for (uint64_t r = 0; r < p->pools[0].total; r++) {
+		assert_int_equal(atomic_load(&p->pools[0].freed_by[r]), 0);
+	}
+	for (uint32_t i = 0; i < DP_FREED_OTHER * 2; i++) {
+		assert_int_equal(atomic_load(&p->pools[0].freed_other[i]), 0);
+	}
+	assert_false(dp_pool_lent(p, 0, IP4(198, 18, 0, 11)));
+	for (uint32_t w = 0; w < 2; w++) {
+		unsigned n = drain(p, w, got, 32);
+
+		assert_int_equal(n, drain(fresh, w, want, 32));
+		assert_memory_equal(got, want, n * sizeof(got[0]));
+		assert_false(dp_slice_pop(p, w, 0, &a));
+	}
+}
+
+/* dp_pools_reset() (the sequence fuzz harnesses, one input after another) leaves the pools
+ * as dp_pools_new() built them, whatever was popped, pushed back, lent, borrowed or marked
+ * freed: the next input must not see the last one's state, or a crash it finds would not
+ * reproduce when its input is replayed alone. Twice, so that a reset of a reset is one too. */
+static void test_pools_reset(void **state)
+{
+	struct dp_config *c = parse(cfg_json);
+	struct dp_pools *p = dp_pools_new(c, 2);
+	uint32_t a, got[32];
+
+	(void)state;
+	assert_non_null(p);
+	for (int round = 0; round < 2; round++) {
+		struct dp_pools *fresh = dp_pools_new(c, 2);
+		struct dp_slice *s1 = dp_pools_slice(p, 1, 0);
+
+		assert_non_null(fresh);
+		/* Worker 0: holes popped, one freed back, one given back to the front. */
+		assert_int_equal(drain(p, 0, got, 4), 4);
+		assert_true(dp_slice_push(p, 0, 0, IP4(198, 18, 0, 12)));
+		assert_true(dp_slice_pop(p, 0, 0, &a));
+		assert_true(dp_slice_unpop(p, 0, 0, a));
+		/* Worker 1 lends .11 to worker 0, which borrows it; a lend request is out. */
+		assert_true(dp_slice_pop(p, 1, 0, &a));
+		assert_false(dp_pool_set_lent(p, 0, a, true));	/* its previous mark */
+		assert_true(dp_slice_borrow_push(p, 0, 0, a));
+		s1->asking = true;
+		s1->ask_wait = 7;
+		atomic_store(&p->pools[0].freed_by[3], 42);
+		atomic_store(&p->pools[0].freed_other[5], 43);
+
+		dp_pools_reset(p);
+		assert_as_new(p, fresh);
+		dp_pools_free(fresh);
+		dp_pools_reset(p);
+	}
+	dp_pools_free(p);
+	dp_config_free(c);
+}
+
 static long resident_kib(void)
 {
 	long pages = 0, rss = 0;
@@ -311,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_requeue),
 		cmocka_unit_test(test_requeue_reset),
 		cmocka_unit_test(test_big_pool_lazy),
+		cmocka_unit_test(test_pools_reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -567,36 +567,45 @@ static void rebuild_free(struct cp_apply *a)
  * the PET (D12 9.4.2). A scope moved to another relationship starts from 0 (the old partner's
  * PET says nothing of the new one's leases). Only the control thread writes peer_pet, so
  * nothing is missed between this and the swap. O(addresses of the shared scopes).
+ *
+ * The same for the hold marks (dp_pool.fo_hold) of moves between writers in flight
+ * (fo_run_ops.c): until its second step is done, no worker may take the address, and the
+ * workers on the new pools read the new marks. The op lets go of the mark in the pools then
+ * running (fo_run_hold_slot()); the control thread alone writes them too.
  */
-static void carry_pets(struct dp_pools *to, const struct dp_config *nc,
-		       const struct dp_pools *from, const struct dp_config *oc)
+static void carry_fo_marks(struct dp_pools *to, const struct dp_config *nc,
+			   const struct dp_pools *from, const struct dp_config *oc)
 {
 	for (uint32_t i = 0; i < nc->n_scopes && i < to->n_scopes; i++) {
 		const struct dp_scope *ns = &nc->scopes[i];
 		const struct dp_pool *np = &to->pools[i];
 
-		if (ns->fo_rel == 0 || np->peer_pet == NULL) {
+		if (ns->fo_rel == 0 || np->peer_pet == NULL || np->fo_hold == NULL) {
 			continue;
 		}
 		for (uint32_t j = 0; j < oc->n_scopes && j < from->n_scopes; j++) {
 			const struct dp_scope *os = &oc->scopes[j];
 			const struct dp_pool *op = &from->pools[j];
 
-			if (os->fo_rel == 0 || op->peer_pet == NULL ||
+			if (os->fo_rel == 0 || op->peer_pet == NULL || op->fo_hold == NULL ||
 			    strcmp(os->name, ns->name) != 0 ||
 			    strcmp(rel_name_of(oc, os), rel_name_of(nc, ns)) != 0) {
 				continue;
 			}
 			for (uint32_t r = 0; r < op->n_ranges; r++) {
 				for (uint64_t a = op->ranges[r].first; a <= op->ranges[r].last; a++) {
-					uint32_t pet = atomic_load_explicit(
-						&op->peer_pet[op->before[r] + a - op->ranges[r].first],
-						memory_order_relaxed);
-					uint64_t rank;
+					uint64_t at = op->before[r] + a - op->ranges[r].first, rank;
+					uint32_t pet = atomic_load_explicit(&op->peer_pet[at],
+									    memory_order_relaxed);
+					uint8_t hold = atomic_load_explicit(&op->fo_hold[at],
+									    memory_order_relaxed);
 
-					if (pet != 0 && dp_pool_rank(np, (uint32_t)a, &rank)) {
+					if ((pet != 0 || hold != 0) &&
+					    dp_pool_rank(np, (uint32_t)a, &rank)) {
 						atomic_store_explicit(&np->peer_pet[rank], pet,
 								      memory_order_relaxed);
+						atomic_store_explicit(&np->fo_hold[rank], hold,
+								      memory_order_release);
 					}
 				}
 			}
@@ -638,7 +647,7 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 	}
 	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
-	carry_pets(pools, cfg, a->rt->snap->pools, cur);
+	carry_fo_marks(pools, cfg, a->rt->snap->pools, cur);
 	follow = a->follower != NULL && rels_differ(cur, cfg);
 	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
 		return -1;

@@ -107,7 +107,8 @@ struct fo_op {
 	bool first_step;		/* op is the FREE on the old writer; then `want` */
 	bool moved;			/* that FREE is done: the address left its old writer */
 	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
-	_Atomic uint8_t *hold;		/* dp_pool.fo_hold slot set for a two-step move */
+	bool held;			/* o->addr's dp_pool.fo_hold set for a two-step move
+					 * (fo_run_hold_slot(), looked up each time) */
 	struct dp_lease_op want;	/* the binding to make */
 	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
 };
@@ -225,7 +226,10 @@ uint64_t fo_run_wall_s(void);
 uint32_t fo_run_clamp32(uint64_t t);
 uint64_t fo_run_addr_index(struct cp_fo *f, const struct rel *r, uint32_t addr);
 uint32_t fo_run_index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, uint32_t *k);
-_Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, const struct rel *r, uint64_t idx);
+/* The dp_pool.fo_hold slot of @p addr in the running snapshot's pools, or NULL. Never kept
+ * across loop turns: a configuration applied meanwhile frees those pools (apply.c carries
+ * the marks to the new ones). Control thread. */
+_Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, uint32_t addr);
 void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
 void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid);
 void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reject,

@@ -78,12 +78,18 @@ static _Atomic uint32_t *peer_pet_slot(struct cp_fo *f, const struct rel *r, uin
 	return p->peer_pet == NULL ? NULL : &p->peer_pet[idx - r->scopes[k].base];
 }
 
-_Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, const struct rel *r, uint64_t idx)
+_Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, uint32_t addr)
 {
-	uint32_t k = idx_scope(r, idx);
-	const struct dp_pool *p = rel_pool(f, r, k);
+	const struct dp_snapshot *snap = f->rt->snap;
+	const struct dp_scope *s = dp_config_scope_of(snap->cfg, addr);
+	const struct dp_pool *p;
+	uint64_t rank;
 
-	return p->fo_hold == NULL ? NULL : &p->fo_hold[idx - r->scopes[k].base];
+	if (s == NULL || s->index >= snap->pools->n_scopes) {
+		return NULL;
+	}
+	p = &snap->pools->pools[s->index];
+	return p->fo_hold != NULL && dp_pool_rank(p, addr, &rank) ? &p->fo_hold[rank] : NULL;
 }
 
 void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet)

@@ -36,9 +36,13 @@ static struct fo_op *op_new(struct cp_fo *f)
 
 static void op_end(struct cp_fo *f, struct fo_op *o)
 {
-	if (o->hold != NULL) {
-		atomic_store_explicit(o->hold, 0, memory_order_release);
-		o->hold = NULL;
+	if (o->held) {
+		_Atomic uint8_t *hold = fo_run_hold_slot(f, o->addr);
+
+		if (hold != NULL) {
+			atomic_store_explicit(hold, 0, memory_order_release);
+		}
+		o->held = false;
 	}
 	o->rel->af[o->idx] &= (uint8_t)~F_BUSY;
 	o->used = false;
@@ -85,10 +89,12 @@ static int op_route(struct cp_fo *f, struct fo_op *o)
 		o->lo.op.from_peer = w->from_peer;
 		o->first_step = true;
 		target = cur->owner;
-		if (o->hold == NULL) {
-			o->hold = fo_run_hold_slot(f, o->rel, o->idx);
-			if (o->hold != NULL) {
-				atomic_store_explicit(o->hold, 1, memory_order_release);
+		if (!o->held) {
+			_Atomic uint8_t *hold = fo_run_hold_slot(f, o->addr);
+
+			if (hold != NULL) {
+				atomic_store_explicit(hold, 1, memory_order_release);
+				o->held = true;
 			}
 		}
 	}

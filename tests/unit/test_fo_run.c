@@ -1136,6 +1136,85 @@ static void test_inbound_second_step_without_room_is_retried(void **state)
 	assert_int_equal(atomic_load(&pool->fo_hold[rank]), 0);
 }
 
+/*
+ * The same two-step move, with a configuration change applied between the steps (a new
+ * lease time: the relationship unchanged). The new snapshot's pools must hold the address as
+ * the old ones did until the second step is done, else a worker on the new pools could give
+ * it to another client while C's binding is on its way; and the end of the move must let go
+ * of the hold where it now is, not write into the old pools' fo_hold, which the apply has
+ * unmapped with the old snapshot (a SIGSEGV, or a write into whatever was mapped there
+ * since).
+ */
+static void test_move_hold_survives_config_change(void **state)
+{
+	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 3, 0};
+	struct t *t = *state;
+	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
+	struct cp_persist none = {0};
+	const struct dp_pool *pool;
+	struct dp_lease_op *op;
+	uint32_t now = wall();
+	uint64_t rank;
+	char err[512];
+	json_t *j;
+
+	t->rt.n_workers = 2;
+	do {
+		hw_c[6]++;
+		memcpy(kc.data, hw_c, 7);
+	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
+	assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 32), 0);
+	t->w_init = true;
+	urcu_qsbr_thread_online();
+	for (uint32_t a = ADDR(100); a <= ADDR(109); a++) {
+		struct bt_binding *b = bt_record_get(&t->w);
+
+		assert_non_null(b);
+		b->addr = a;
+		b->state = BT_BACKUP;
+		b->start = b->ends = now - 100;
+		assert_int_equal(bt_publish(&t->w, NULL, b), 0);
+	}
+	urcu_qsbr_thread_offline();
+	wait_up(t);
+	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
+
+	/* Step 1 done: the BACKUP record freed on worker 0, the address held. */
+	wait_for(t, &t->sink.n_sub, 1, "the first step");
+	op = t->sink.sub[0];
+	assert_int_equal(op->state, BT_FREE);
+	urcu_qsbr_thread_online();
+	assert_int_equal(bt_remove(&t->w, bt_lookup_addr(t->rt.table, ADDR(100))), 0);
+	urcu_qsbr_thread_offline();
+	op->result = 0;
+	op->seq = 1;
+	t->sink.durable = 1;
+	atomic_store(&op->done, 1);
+	wait_for(t, &t->sink.n_sub, 2, "the second step");
+	op = t->sink.sub[1];
+	assert_int_equal(op->state, BT_ACTIVE);
+
+	/* A configuration change while the second step is on its way. */
+	t->apply.persist = &none;
+	j = cp_config_to_json(t->rt.snap->cfg);
+	json_object_set_new(json_array_get(json_object_get(j, "scopes"), 0), "lease-time",
+			    json_integer(900));
+	assert_int_equal(apply_doc(t, j, err, sizeof(err)), 0);
+	assert_int_equal(t->rt.snap->cfg->scopes[0].lease_time, 900);
+	pool = &t->rt.snap->pools->pools[0];
+	assert_true(dp_pool_rank(pool, ADDR(100), &rank));
+	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
+
+	/* The second step done and durable: acked, and the address let go in the new pools. */
+	op->result = 0;
+	op->seq = 1;
+	atomic_store(&op->done, 1);
+	wait_for(t, &t->n_bndack, 1, "the BNDACK");
+	assert_false(t->bndack_reject);
+	assert_int_equal(atomic_load(&pool->fo_hold[rank]), 0);
+	cp_apply_deinit(&t->apply);	/* the requeue job the apply started */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1163,6 +1242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_second_step_without_room_is_retried,
+						setup_primary, teardown_primary),
+		cmocka_unit_test_setup_teardown(test_move_hold_survives_config_change,
 						setup_primary, teardown_primary),
 	};
 

@@ -25,6 +25,7 @@
 #include <lmdb.h>
 
 #include "byteorder.h"
+#include "fmt.h"
 #include "lease.h"
 #include "store.h"
 #include "store_fix.h"
@@ -1566,6 +1567,243 @@ static void test_strerror(void **state)
 	assert_string_equal(store_errmsg(NULL), "no store");
 }
 
+/*
+ * Random batches against a model of the store's rules (the previous holder of an address
+ * loses its index entry if it still points there, a FREE drops both the binding and any
+ * entry pointing at it, a client's entry follows it): thousands of addresses and clients of
+ * every key length, so that pages split, merge and empty while a batch's cursors are
+ * reused, with records that change size (client information) and batches that move one
+ * address or client several times. Checked whole after every batch.
+ */
+#define M_ADDRS		1500
+#define M_KEYS		1200
+
+struct model {
+	struct dp_client_key key[M_KEYS];
+	int bound[M_ADDRS];		/* key index of the address's binding, -1 free, -2 no key */
+	int idx[M_KEYS];		/* address the client's entry points at, -1 none */
+	uint8_t state[M_ADDRS];
+	uint8_t host_len[M_ADDRS];
+};
+
+static uint32_t m_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return (uint32_t)(*x >> 11);
+}
+
+static void model_unlink(struct model *m, int key, int addr)
+{
+	if (key >= 0 && m->idx[key] == addr) {
+		m->idx[key] = -1;
+	}
+}
+
+static void model_apply(struct model *m, const struct dp_change *c, int key)
+{
+	int a = (int)(c->addr - BASE), old = m->bound[a];
+
+	if (c->state == BT_FREE) {
+		model_unlink(m, old, a);
+		model_unlink(m, key, a);
+		m->bound[a] = -1;
+		return;
+	}
+	if (old != key) {
+		model_unlink(m, old, a);
+	}
+	m->bound[a] = key < 0 ? -2 : key;
+	m->state[a] = c->state;
+	m->host_len[a] = c->info.host_len;
+	if (key >= 0) {
+		m->idx[key] = a;
+	}
+}
+
+static void model_check(struct store *s, const struct model *m)
+{
+	struct store_binding b;
+	uint64_t n = 0;
+	uint32_t addr;
+	int a, i, ret;
+
+	for (a = 0; a < M_ADDRS; a++) {
+		ret = store_get(s, BASE + (uint32_t)a, &b);
+		if (m->bound[a] == -1) {
+			assert_int_equal(ret, -ENOENT);
+			continue;
+		}
+		n++;
+		assert_int_equal(ret, 0);
+		assert_int_equal(b.state, m->state[a]);
+		assert_int_equal(b.info.host_len, m->host_len[a]);
+		if (m->bound[a] == -2) {
+			assert_int_equal(b.key.len, 0);
+		} else {
+			assert_int_equal(b.key.len, m->key[m->bound[a]].len);
+			assert_memory_equal(b.key.data, m->key[m->bound[a]].data, b.key.len);
+		}
+	}
+	assert_int_equal(store_count(s), n);
+	n = 0;
+	for (i = 0; i < M_KEYS; i++) {
+		ret = store_get_client(s, &m->key[i], &addr);
+		if (m->idx[i] < 0) {
+			if (ret != -ENOENT) {
+				fail_msg("client %d: index entry %s, the model has none", i,
+					 lw_ip4_fmt(addr).s);
+			}
+			continue;
+		}
+		n++;
+		assert_int_equal(ret, 0);
+		assert_int_equal(addr, BASE + (uint32_t)m->idx[i]);
+	}
+}
+
+static void run_model(struct store_fix *f, const struct store_opts *o, uint64_t seed,
+		      unsigned batches)
+{
+	static struct model m;
+	static struct dp_change c[400];
+	int keys[400];
+	struct store *s;
+	uint64_t x = seed;
+	unsigned bt, i, n;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < M_KEYS; i++) {
+		struct dp_client_key *k = &m.key[i];
+		unsigned j;
+
+		k->type = i % 3 == 0 ? DP_KEY_HWADDR : DP_KEY_CLIENT_ID;
+		k->len = (uint8_t)(k->type == DP_KEY_HWADDR ? 7 : 1 + m_rand(&x) % DP_KEY_MAX);
+		for (j = 0; j < k->len; j++) {
+			k->data[j] = (uint8_t)m_rand(&x);
+		}
+		/* distinct: the index in the first bytes when the key is long enough */
+		if (k->len >= 3) {
+			k->data[0] = (uint8_t)(i >> 8);
+			k->data[1] = (uint8_t)i;
+			k->data[2] = 0xee;
+		}
+		m.idx[i] = -1;
+	}
+	/* short keys may repeat: keep only the first of equal ones */
+	for (i = 0; i < M_KEYS; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			if (m.key[j].type == m.key[i].type && m.key[j].len == m.key[i].len &&
+			    memcmp(m.key[j].data, m.key[i].data, m.key[i].len) == 0) {
+				m.key[i].len = 3;
+				m.key[i].data[0] = (uint8_t)(i >> 8);
+				m.key[i].data[1] = (uint8_t)i;
+				m.key[i].data[2] = 0xee;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < M_ADDRS; i++) {
+		m.bound[i] = -1;
+	}
+	s = store_open(f->dir, o, f->err, sizeof(f->err));
+	assert_non_null(s);
+	for (bt = 0; bt < batches; bt++) {
+		n = 1 + m_rand(&x) % (bt % 4 == 0 ? 400 : 40);
+		for (i = 0; i < n; i++) {
+			/* a narrow window of addresses now and then: one address several times */
+			uint32_t a = bt % 5 == 1 ? m_rand(&x) % 8 : m_rand(&x) % M_ADDRS;
+			unsigned r = m_rand(&x) % 16;
+			int key = (int)(m_rand(&x) % M_KEYS);
+			uint8_t st;
+
+			if (bt % 7 == 3) {
+				key = (int)(m_rand(&x) % 6);	/* a few clients moving about */
+			}
+			st = r < (bt % 3 == 0 ? 9u : 4u) ? BT_FREE :
+			     r < 12 ? BT_ACTIVE : r < 14 ? BT_EXPIRED : BT_BACKUP;
+			if (st == BT_BACKUP && m_rand(&x) % 2 == 0) {
+				key = -1;
+			}
+			if (st == BT_FREE && m_rand(&x) % 2 == 0) {
+				key = -1;
+			}
+			c[i] = change(BASE + a, st, key >= 0 ? &m.key[key] : NULL, 1, 2);
+			if (st != BT_FREE) {
+				c[i].info.host_len = (uint8_t)(m_rand(&x) % DP_INFO_HOST_MAX);
+				memset(c[i].info.host, 'h', c[i].info.host_len);
+				c[i].flags = m_rand(&x) % 4 == 0 ? DP_CHANGE_FO : 0;
+			}
+			keys[i] = key;
+		}
+		if (o->journal) {
+			/* appended, then applied in rounds of another size than the batch's */
+			static struct dp_change out[64];
+			long got;
+
+			ret = store_journal_append(s, c, n);
+			if (ret != 0) {
+				fail_msg("append %u: %s", bt, store_errmsg(s));
+			}
+			do {
+				got = store_journal_apply(s, out, NULL, 1 + m_rand(&x) % 64);
+				if (got < 0) {
+					fail_msg("apply %u: %s", bt, store_errmsg(s));
+				}
+			} while (got > 0);
+		} else {
+			ret = store_write_batch(s, c, n);
+			if (ret != 0) {
+				fail_msg("batch %u: %s", bt, store_errmsg(s));
+			}
+		}
+		for (i = 0; i < n; i++) {
+			model_apply(&m, &c[i], keys[i]);
+		}
+		model_check(s, &m);
+	}
+	store_close(s);
+	/* and the same after a reopen */
+	s = store_open(f->dir, o, f->err, sizeof(f->err));
+	assert_non_null(s);
+	model_check(s, &m);
+	store_close(s);
+}
+
+static void test_random_batches_match_model(void **state)
+{
+	struct store_opts o = { .sync = STORE_SYNC_RELAXED };
+
+	run_model(*state, &o, 0x9e3779b97f4a7c15ull, 300);
+}
+
+/* The same with a map that starts small: batches hit MDB_MAP_FULL part way and run again. */
+static void test_random_batches_map_full(void **state)
+{
+	struct store_opts o = {
+		.sync = STORE_SYNC_RELAXED,
+		.map_size = 32 << 10,
+		.max_map_size = 64 << 20,
+	};
+
+	run_model(*state, &o, 0x51ed27a3c9b0d1f3ull, 200);
+}
+
+/* The same through the journal: the applier's transactions take the same cursors' path. */
+static void test_random_journal_matches_model(void **state)
+{
+	struct store_opts o = {
+		.sync = STORE_SYNC_RELAXED,
+		.map_size = 32 << 10,
+		.max_map_size = 64 << 20,
+		.journal = true,
+	};
+
+	run_model(*state, &o, 0x2545f4914f6cdd1dull, 200);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1598,6 +1836,9 @@ int main(void)
 		T(test_invalid_change),
 		T(test_relaxed),
 		T(test_strerror),
+		T(test_random_batches_match_model),
+		T(test_random_batches_map_full),
+		T(test_random_journal_matches_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

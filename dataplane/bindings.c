@@ -873,15 +873,22 @@ static void insert_key(struct bt_bulk *bk, size_t from, size_t to)
 		if (nb->key.len == 0) {
 			continue;			/* refused by by_addr (not parallel) */
 		}
-		/* A key's latest binding wins, as in bt_publish_loaded(). */
-		node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key,
-					    &nb->key_node);
-		if (node != NULL) {
+		/* A key's latest binding wins, as in bt_publish_loaded(), but no node is ever
+		 * taken out and put back: the other thread may be walking the same chain (at a
+		 * unit boundary), and a node reused before a grace period could send its walk
+		 * astray. Every record of one key is in this thread's unit, so the lookup and
+		 * the replace below race with no other change of this key. */
+		node = cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
+					   &nb->key_node);
+		if (node != &nb->key_node) {
+			struct cds_lfht_iter iter;
+
 			cur = caa_container_of(node, struct bt_binding, key_node);
-			if (cur->start > nb->start) {
-				cds_lfht_node_init(&cur->key_node);
-				(void)cds_lfht_add_replace(t->by_key, nb->key_hash, match_key,
-							   &nb->key, &cur->key_node);
+			if (cur->start <= nb->start) {
+				cds_lfht_lookup(t->by_key, nb->key_hash, match_key, &nb->key,
+						&iter);
+				(void)cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key,
+						       &nb->key, &nb->key_node);
 			}
 		}
 	}

@@ -5,7 +5,9 @@
 #   prog    name for messages ("lwbench.sh")
 #   build   the meson build directory
 #   work    a temp dir it owns (sockets, configs, logs, JSON outputs)
-# and gets from lwb_init: lwd, gen (the two binaries), cpus, gen_cpu (first CPU), srv_cpu
+# LWBENCH_LEASEWIRED, when set, is the leasewired binary to measure instead of the build's
+# (an older daemon against the same generator, for a before/after comparison in one run).
+# The caller gets from lwb_init: lwd, gen (the two binaries), cpus, gen_cpu (first CPU), srv_cpu
 # (last CPU), EAL_COMMON, sock ($work/vhost.sock). Every process started here is appended to
 # lwb_pids; lwb_cleanup_pids (call it from the caller's EXIT trap) stops those and only those.
 
@@ -18,7 +20,7 @@ lwb_die() {
 
 # lwb_init MIN_HUGEPAGES: check binaries, root and hugepages; set the variables above.
 lwb_init() {
-	lwd=$build/controlplane/leasewired
+	lwd=${LWBENCH_LEASEWIRED:-$build/controlplane/leasewired}
 	gen=$build/bench/leasewire-bench
 	local b
 	for b in "$lwd" "$gen"; do

@@ -351,21 +351,12 @@ static void txn_del(struct store_txn *t, enum db_id db, const void *key, size_t 
 	}
 }
 
-/*
- * Look @p key up. @return true and *val when found; false when missing or after an error
- * (then t->ret is set). *val points into the map: valid only until the next write.
- */
-static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t klen,
-		    MDB_val *val)
+/* A lookup's answer @p rc in @p db: true when found; false when missing, or after an error
+ * (then t->ret is set). */
+static bool read_result(struct store_txn *t, enum db_id db, int rc)
 {
-	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
 	char what[64];
-	int rc;
 
-	if (t->ret) {
-		return false;
-	}
-	rc = mdb_get(t->txn, t->s->dbi[db], &k, val);
 	if (rc == MDB_SUCCESS) {
 		return true;
 	}
@@ -374,6 +365,21 @@ static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t 
 		t->ret = mdb_to_store(t->s, rc, what);
 	}
 	return false;
+}
+
+/*
+ * Look @p key up. @return true and *val when found; false when missing or after an error
+ * (then t->ret is set). *val points into the map: valid only until the next write.
+ */
+static bool txn_get(struct store_txn *t, enum db_id db, const void *key, size_t klen,
+		    MDB_val *val)
+{
+	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
+
+	if (t->ret) {
+		return false;
+	}
+	return read_result(t, db, mdb_get(t->txn, t->s->dbi[db], &k, val));
 }
 
 /*
@@ -404,21 +410,11 @@ static bool cur_seek(struct store_txn *t, enum db_id db, const void *key, size_t
 {
 	MDB_cursor *cur = txn_cursor(t, db);
 	MDB_val k = { .mv_size = klen, .mv_data = (void *)key };
-	char what[64];
-	int rc;
 
 	if (cur == NULL) {
 		return false;
 	}
-	rc = mdb_cursor_get(cur, &k, val, MDB_SET);
-	if (rc == MDB_SUCCESS) {
-		return true;
-	}
-	if (rc != MDB_NOTFOUND) {
-		snprintf(what, sizeof(what), "read from \"%s\"", db_names[db]);
-		t->ret = mdb_to_store(t->s, rc, what);
-	}
-	return false;
+	return read_result(t, db, mdb_cursor_get(cur, &k, val, MDB_SET));
 }
 
 /* Write @p key through the cursor of @p db: in place of the record it stands on when

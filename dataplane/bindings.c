@@ -416,6 +416,21 @@ static uint16_t intern(struct bt_writer *w, const void *p, uint8_t len)
 	return (uint16_t)in->n;
 }
 
+/* *@p dst = the fields of @p src by their lengths, every byte past them zero (what a caller
+ * left there is not kept: bt_info_get() promises zeros, spilled or not). */
+static void info_copy(struct dp_client_info *dst, const struct dp_client_info *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->host_len = src->host_len;
+	dst->vendor_len = src->vendor_len;
+	dst->circuit_len = src->circuit_len;
+	dst->policy_len = src->policy_len;
+	memcpy(dst->host, src->host, src->host_len);
+	memcpy(dst->vendor, src->vendor, src->vendor_len);
+	memcpy(dst->circuit, src->circuit, src->circuit_len);
+	memcpy(dst->policy, src->policy, src->policy_len);
+}
+
 int bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
 {
 	struct bt_writer *w = b->chunk->w;
@@ -446,7 +461,7 @@ int bt_info_set(struct bt_binding *b, const struct dp_client_info *in)
 	if (sp == NULL) {
 		return -ENOBUFS;
 	}
-	*spill_info(sp) = *in;
+	info_copy(spill_info(sp), in);
 	s->vendor = s->policy = 0;
 	s->circuit_len = 0;
 	s->host_len = BT_INFO_SPILLED;

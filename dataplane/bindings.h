@@ -306,7 +306,8 @@ void bt_info_get(const struct bt_binding *b, struct dp_client_info *out);
 
 /**
  * Give record @p b (between bt_record_get() and its publication) the client information
- * @p in. bt_record_get() leaves a record with none, so an empty @p in (or NULL) writes
+ * @p in (its lengths within their arrays; bytes past them are not kept). bt_record_get()
+ * leaves a record with none, so an empty @p in (or NULL) writes
  * nothing: a binding that knows nothing of its client never touches its slot's page. When
  * @p in does not fit the slot (struct bt_info_slot) a spill record is taken from the stock of
  * @p b's writer; it returns there with @p b (retired after a grace period, or with

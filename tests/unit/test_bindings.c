@@ -909,6 +909,25 @@ static void client_info_packs_and_spills(void **state)
 	assert_int_equal(bt_publish(&w, NULL, nb), 0);
 	assert_memory_equal(info_of(bt_lookup_addr(t, BASE + 11)), &in, sizeof(in));
 
+	/* Spilled, with bytes past the lengths that are not zero (a caller's buffer reused):
+	 * read back with zeros there, as bt_info_get() promises. */
+	{
+		struct dp_client_info dirty, want;
+		struct bt_binding *sb = bt_record_get(&w);
+
+		set_full(&want, 9, DP_INFO_HOST_MAX - 4, DP_INFO_VENDOR_MAX - 1,
+			 DP_INFO_CIRCUIT_MAX - 2, 3);
+		dirty = want;
+		memset(dirty.host + dirty.host_len, 'x', DP_INFO_HOST_MAX - dirty.host_len);
+		memset(dirty.vendor + dirty.vendor_len, 'y', DP_INFO_VENDOR_MAX - dirty.vendor_len);
+		memset(dirty.circuit + dirty.circuit_len, 0xee,
+		       DP_INFO_CIRCUIT_MAX - dirty.circuit_len);
+		memset(dirty.policy + dirty.policy_len, 'z', DP_INFO_POLICY_MAX - dirty.policy_len);
+		assert_int_equal(bt_info_set(sb, &dirty), 0);
+		assert_memory_equal(info_of(sb), &want, sizeof(want));
+		bt_record_put(&w, sb);
+	}
+
 	/* Replaced by a binding that knows nothing: both records come home after the grace
 	 * period. */
 	nb = bt_record_get(&w);

@@ -123,7 +123,8 @@ static void stop(void)
 	rt.snap = NULL;
 }
 
-/* Rewrite the version 3 record of @p addr as version 2: the bytes before the information. */
+/* Rewrite the version 4 record of @p addr as version 2: the header without the PET, the
+ * key and hw (the bytes before the information). */
 static void downgrade(MDB_txn *txn, MDB_dbi dbi, uint32_t addr)
 {
 	uint8_t k[4] = {addr >> 24, addr >> 16, addr >> 8, addr}, buf[256];
@@ -132,8 +133,9 @@ static void downgrade(MDB_txn *txn, MDB_dbi dbi, uint32_t addr)
 	assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
 	assert_true(val.mv_size <= sizeof(buf));
 	memcpy(buf, val.mv_data, val.mv_size);
-	assert_int_equal(buf[0], 3);
+	assert_int_equal(buf[0], 4);
 	buf[0] = 2;
+	memmove(buf + 21, buf + 25, (size_t)buf[19] + buf[20]);
 	val.mv_data = buf;
 	val.mv_size = 21 + (size_t)buf[19] + buf[20];	/* header, key, hw */
 	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);

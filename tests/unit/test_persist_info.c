@@ -3,13 +3,13 @@
  * (controlplane/persist.c) puts it on the records' chunks (dataplane/bindings.h, struct
  * bt_chunk), also on a chunk the loader adds when the writer's stock runs out; a store
  * written by a server before record version 3 (version 2 records, no information) loads,
- * with none; the next change of such a binding writes version 3 with the client's
+ * with none; the next change of such a binding writes the current version with the client's
  * information, and the restart after it finds it again. Also the failover PET (record
  * version 4, issue 11): a restart sets dp_pool.peer_pet from the records of a shared
  * scope, a binding that ended while the server was down is written back with it.
  *
  * Real EAL (no hugepages, no ports), real tables and a real LMDB store; version 2 records
- * are made by rewriting version 3 ones in place with LMDB (as the server before this change
+ * are made by rewriting current (version 4) ones in place with LMDB (as the server before this change
  * wrote them: the same bytes without the information). A "restart" frees the tables and the
  * workers and makes them anew from the same configuration, as a new process does.
  */

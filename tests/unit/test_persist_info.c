@@ -9,8 +9,8 @@
  * scope, a binding that ended while the server was down is written back with it.
  *
  * Real EAL (no hugepages, no ports), real tables and a real LMDB store; version 2 records
- * are made by rewriting current (version 4) ones in place with LMDB (as the server before this change
- * wrote them: the same bytes without the information). A "restart" frees the tables and the
+ * are made by rewriting current (version 4) ones in place with LMDB (as the server before
+ * version 3 wrote them: the same bytes without the PET and the information). A "restart" frees the tables and the
  * workers and makes them anew from the same configuration, as a new process does.
  */
 #include <errno.h>

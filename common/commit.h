@@ -34,6 +34,10 @@ struct dp_change {
 	uint8_t hw[DP_HW_MAX];		/**< htype + chaddr of the client (failover option 5) */
 	struct dp_client_info info;	/**< what the binding remembers of its client; all
 					 *   lengths 0 when nothing is known */
+	uint32_t pet;			/**< failover: the address's partner-known potential
+					 *   expiration time (dp_pool.peer_pet, unix seconds;
+					 *   0 = none), kept with the binding so that a restart
+					 *   knows it (doc/failover.md, "The partner-known PET") */
 };
 
 /** The address is in a failover scope and the change is ours: the partner must hear of it

@@ -660,7 +660,7 @@ static void rel_stop(struct cp_fo *f, struct rel *r, bool removed)
 	if (r->af != NULL && r->link != NULL && !removed) {
 		persist_state(f, r);
 	}
-	if (r->n_unack_del > 0) {
+	if (r->n_unack_del > 0 || r->n_pet_put > 0) {
 		(void)fo_run_unacked_flush(f, r);
 	}
 	if (r->ls != NULL) {
@@ -1148,7 +1148,7 @@ void cp_fo_poll(struct cp_fo *f)
 		fo_run_send_updates(f, r);
 		queue_check(r);
 		maybe_upddone(f, r);
-		if (r->n_unack_del > 0) {
+		if (r->n_unack_del > 0 || r->n_pet_put > 0) {
 			(void)fo_run_unacked_flush(f, r);
 		}
 		if (now >= r->last_persist + PERSIST_EVERY) {

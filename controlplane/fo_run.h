@@ -173,6 +173,8 @@ struct rel {
 	uint64_t unack_gen[UNACK_DEL_MAX];	/* the generation acknowledged: deleted only
 						 * if the store's mark still has it */
 	uint32_t n_unack_del;
+	struct store_pet pet_put[UNACK_DEL_MAX];	/* fo_run_pet_keep(): to the store */
+	uint32_t n_pet_put;
 	struct rel_stats s;
 
 	struct fo_listener *ls;		/* shared with the relationships on our address:port */
@@ -230,7 +232,8 @@ uint32_t fo_run_index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, u
  * across loop turns: a configuration applied meanwhile frees those pools (apply.c carries
  * the marks to the new ones). Control thread. */
 _Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, uint32_t addr);
-void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
+/* Raise the partner-known PET of @p idx to @p pet (clamped). @return whether it rose. */
+bool fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
 void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid);
 void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reject,
 			const char *text);
@@ -239,6 +242,10 @@ void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reje
 void fo_run_mark_dirty(struct rel *r, uint64_t idx);
 void fo_run_mark_all_dirty(struct rel *r, uint8_t only);
 int fo_run_unacked_flush(struct cp_fo *f, struct rel *r);
+/* A PET acknowledged with no binding write of its own (the partner's BNDACK of our update,
+ * or its update that changed nothing here): raise peer_pet and, when it rose, queue it for
+ * the store (written by the next fo_run_unacked_flush()). */
+void fo_run_pet_keep(struct cp_fo *f, struct rel *r, uint64_t idx, uint64_t pet);
 uint8_t fo_run_stored_status(const struct bt_binding *b);
 void fo_run_send_updates(struct cp_fo *f, struct rel *r);
 void fo_run_out_reset(struct rel *r);

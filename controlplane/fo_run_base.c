@@ -92,13 +92,15 @@ _Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, uint32_t addr)
 	return p->fo_hold != NULL && dp_pool_rank(p, addr, &rank) ? &p->fo_hold[rank] : NULL;
 }
 
-void fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet)
+bool fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet)
 {
 	_Atomic uint32_t *slot = peer_pet_slot(f, r, idx);
 
 	if (slot != NULL && pet > atomic_load_explicit(slot, memory_order_relaxed)) {
 		atomic_store_explicit(slot, fo_run_clamp32(pet), memory_order_relaxed);
+		return true;
 	}
+	return false;
 }
 
 void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid)

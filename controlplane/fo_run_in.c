@@ -187,7 +187,8 @@ static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u
 		return false;
 	}
 	if (rc == 1) {
-		fo_run_peer_pet_raise(f, r, u->idx, u->pet);
+		/* Nothing to write: the PET goes to the store with the next unacked flush. */
+		fo_run_pet_keep(f, r, u->idx, u->pet);
 		fo_run_send_bndack(r, u->xid, u->addr, 0, NULL);
 	}
 	return true;

@@ -141,6 +141,7 @@ int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
 	o->want = *want;
 	o->want.kind = DP_OP_PEER;
 	o->want.addr = addr;
+	o->want.pet = pet;	/* durable with the binding before op_finish() acks it */
 	urcu_qsbr_thread_online();
 	rc = op_route(f, o);
 	urcu_qsbr_thread_offline();

@@ -54,12 +54,27 @@ static void unacked_forget(struct cp_fo *f, struct rel *r, uint64_t idx)
 	r->unack_del[r->n_unack_del++] = fo_run_index_addr(f, r, idx, &k);
 }
 
+void fo_run_pet_keep(struct cp_fo *f, struct rel *r, uint64_t idx, uint64_t pet)
+{
+	uint32_t k;
+
+	if (!fo_run_peer_pet_raise(f, r, idx, pet)) {
+		return;	/* no higher than what the address had: durable, or queued, already */
+	}
+	if (r->n_pet_put == UNACK_DEL_MAX && fo_run_unacked_flush(f, r) != 0) {
+		return;	/* the store fails: memory only, as before the store kept PETs */
+	}
+	r->pet_put[r->n_pet_put].addr = fo_run_index_addr(f, r, idx, &k);
+	r->pet_put[r->n_pet_put++].pet = fo_run_clamp32(pet);
+}
+
 /*
  * Remove the acknowledged addresses from the store's unacked set, each only while its mark
  * still has the acknowledged generation (compare-and-delete in one store transaction): a
  * change committed since, even between this tap drain and the delete, wrote a newer
  * generation and keeps its mark. The tap is drained first only to spare deletes that could
- * not succeed (addresses unacked again).
+ * not succeed (addresses unacked again). The PETs fo_run_pet_keep() queued are raised in
+ * the same transaction (a binding written since kept them: store.h).
  */
 int fo_run_unacked_flush(struct cp_fo *f, struct rel *r)
 {
@@ -76,12 +91,14 @@ int fo_run_unacked_flush(struct cp_fo *f, struct rel *r)
 		}
 	}
 	r->n_unack_del = n;
-	if (n == 0) {
+	if (n == 0 && r->n_pet_put == 0) {
 		return 0;
 	}
-	rc = store_unacked_del(f->store, r->unack_del, r->unack_gen, n);
+	rc = store_unacked_del_pet(f->store, r->unack_del, r->unack_gen, n, r->pet_put,
+				   r->n_pet_put);
 	if (rc == 0) {
 		r->n_unack_del = 0;
+		r->n_pet_put = 0;
 	}
 	return rc;
 }
@@ -322,7 +339,7 @@ void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		unacked_forget(f, r, idx);
 		return;
 	}
-	fo_run_peer_pet_raise(f, r, idx, o->pet);
+	fo_run_pet_keep(f, r, idx, o->pet);
 	unacked_forget(f, r, idx);
 	if ((o->status == FO_LEASE_EXPIRED || o->status == FO_LEASE_RELEASED ||
 	     o->status == FO_LEASE_RESET) && !(r->af[idx] & F_TOFREE)) {

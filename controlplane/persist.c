@@ -415,6 +415,28 @@ static void load_helper_join(struct load_helper *h)
 }
 
 /*
+ * The partner-known PET a failover scope's binding was stored with goes back to its address
+ * (dp_pool.peer_pet): PARTNER-DOWN waits MCLT past the later of a lease's end and it, and
+ * the MCLT rule lets its client's lease run to it + MCLT, as before the restart. No worker
+ * runs yet: only this thread writes peer_pet.
+ */
+static void load_pet(const struct dp_runtime *rt, const struct dp_scope *s,
+		     const struct store_binding *sb)
+{
+	const struct dp_pool *p;
+	uint64_t rank;
+
+	if (s->fo_rel == 0 || sb->pet == 0 || s->index >= rt->snap->pools->n_scopes) {
+		return;
+	}
+	p = &rt->snap->pools->pools[s->index];
+	if (p->peer_pet != NULL && dp_pool_rank(p, sb->addr, &rank) &&
+	    sb->pet > atomic_load_explicit(&p->peer_pet[rank], memory_order_relaxed)) {
+		atomic_store_explicit(&p->peer_pet[rank], sb->pet, memory_order_relaxed);
+	}
+}
+
+/*
  * Publish one stored binding; collect the change for one that ended meanwhile. Bindings come
  * in address order: a client's latest (by start) keeps its by_key entry whatever the order
  * (bt_publish_loaded). One that ended is published as stored, so that it competes with its
@@ -438,6 +460,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 		}
 		return 0;
 	}
+	load_pet(rt, s, sb);
 	if (sb->key.len == 0) {
 		/* No client (BACKUP): the address's, written by its slice owner. */
 		int w = dp_pool_owner(rt->snap->pools, s->index, sb->addr);
@@ -471,6 +494,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 		c->info = sb->info;
 		/* A shared scope's partner must hear of it (the store keeps it unacked). */
 		c->flags = s->fo_rel != 0 ? DP_CHANGE_FO : 0;
+		c->pet = s->fo_rel != 0 ? sb->pet : 0;
 		if (c->state == BT_FREE) {
 			return 0;
 		}

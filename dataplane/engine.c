@@ -654,9 +654,12 @@ static uint8_t index_flags(const struct dp_engine *e, uint32_t scope)
 }
 
 /* Post the change that made @p nb. @p info: what it remembers of its client (a published
- * record's bt_info_get()), or NULL for none (a FREE change, from a copy of the record). */
+ * record's bt_info_get()), or NULL for none (a FREE change, from a copy of the record).
+ * A failover change carries the address's partner-known PET, or @p pet when higher (the
+ * partner's update being applied): the store keeps it with the binding, so that neither a
+ * rewrite of the binding nor a restart loses it. */
 static int post_change(struct dp_engine *e, const struct bt_binding *nb,
-		       const struct dp_client_info *info, uint8_t flags)
+		       const struct dp_client_info *info, uint8_t flags, uint32_t pet)
 {
 	struct dp_change c = {
 		.seq = e->seq + 1,
@@ -675,6 +678,11 @@ static int post_change(struct dp_engine *e, const struct bt_binding *nb,
 	memcpy(c.hw, nb->hw, nb->hw_len);
 	if (info != NULL) {
 		c.info = *info;
+	}
+	if (flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) {
+		uint64_t known = binding_pet(e, nb);
+
+		c.pet = known > pet ? (uint32_t)known : pet;
 	}
 	rc = e->commit.ops->post(e->commit.ctx, &c);
 	if (rc == 0) {
@@ -868,6 +876,7 @@ struct rec {
 	const struct dhcp4_msg *info_msg;	/* ACK: capture the client's information */
 	const struct dp_policy *policy;		/* with info_msg: the policy that matched */
 	const struct dp_client_info *peer_info;	/* PEER: the partner's word on the client */
+	uint32_t pet;				/* PEER: the PET of the partner's update */
 	bool take;				/* an operator's change (op_set): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
@@ -1054,7 +1063,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	if (durable) {
 		bt_info_get(nb, &known);
 	}
-	if (durable && post_change(e, nb, &known, flags) != 0) {
+	if (durable && post_change(e, nb, &known, flags, r->pet) != 0) {
 		/* Room was there: only a change the store would refuse gets here, which the
 		 * engine does not make. Memory is ahead of the store; nothing is answered. */
 		e->ctr->drop[DP_DROP_COMMIT_FULL]++;
@@ -2466,7 +2475,7 @@ static int free_binding(struct dp_engine *e, const struct dp_config *cfg,
 		return -EAGAIN;
 	}
 	flood_track(e, b, NULL);
-	if (post_change(e, &gone, NULL, flags) != 0) {
+	if (post_change(e, &gone, NULL, flags, 0) != 0) {
 		return -ENOBUFS;	/* not reached: room was there and FREE is always valid */
 	}
 	if ((s = dp_config_scope_of(cfg, addr)) != NULL) {
@@ -2609,7 +2618,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		gone.scope = s->index;
 		gone.state = BT_FREE;
 		gone.start = gone.ends = now;
-		if (post_change(e, &gone, NULL, flags) != 0) {
+		if (post_change(e, &gone, NULL, flags, 0) != 0) {
 			return -ENOBUFS;
 		}
 		mark_freed(e, s->index, op->addr);
@@ -2620,7 +2629,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
-		.peer_info = keyed ? &op->info : NULL,
+		.peer_info = keyed ? &op->info : NULL, .pet = op->pet,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

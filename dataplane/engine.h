@@ -136,6 +136,10 @@ struct dp_lease_op {
 	 *  each field it has replaces ours, the others (the policy) stay as the same
 	 *  client's binding had them. All lengths 0: nothing said. */
 	struct dp_client_info info;
+	/** PEER: the potential expiration time of the partner's update (0: none). The change
+	 *  written carries it when higher than the address's dp_pool.peer_pet, so that it is
+	 *  durable before the control thread raises peer_pet and acknowledges the update. */
+	uint32_t pet;
 	/**
 	 * PEER: the binding the control thread decided against. When @c expect is set and the
 	 * address's record is no longer that one (none, or another state, writer, sequence or

@@ -1,6 +1,6 @@
 /*
  * info_codec: what a binding remembers of its client (struct dp_client_info, lease.h) as
- * binding record version 3 (store.c) and journal entry version 2 (journal.c) carry it: u8
+ * binding record versions 3-4 (store.c) and journal entry versions 2-3 (journal.c) carry it: u8
  * host, vendor, circuit and policy lengths, then their bytes. Below both so that neither
  * takes it from the other. Private to lmdb-store: never included from another folder.
  */

@@ -8,23 +8,27 @@
  * journal's commit writes and syncs a few sequential pages of its own small file, and the
  * binding database is written by another thread under another lock.
  *
- * An entry, value of key = sequence (u64 big endian):
+ * An entry, value of key = sequence (u64 big endian). Version 3 is written; versions 2 and 1
+ * (a journal written by an older binary) are still read, what they lack read as 0 or empty:
  *
- *   offset  0  u8   entry version (1)
- *           1  u8   flags (DP_CHANGE_*)
- *           2  u32  address
- *           6  u8   state (enum bt_state)
- *           7  u64  start
- *          15  u64  ends
- *          23  u8   key type
- *          24  u8   key length (<= DP_KEY_MAX)
- *          25  u8   hw length (<= DP_HW_MAX)
- *          26  ...  key bytes, then hw bytes; exactly 26 + key length + hw length
+ *   offset  size  field                                          versions
+ *        0  u8    entry version (1..3)                           all
+ *        1  u8    flags (DP_CHANGE_*)                            all
+ *        2  u32   address                                        all
+ *        6  u8    state (enum bt_state)                          all
+ *        7  u64   start                                          all
+ *       15  u64   ends                                           all
+ *       23  u8    key type                                       all
+ *       24  u8    key length (<= DP_KEY_MAX)                     all
+ *       25  u8    hw length (<= DP_HW_MAX)                       all
+ *       26  ...   key bytes, then hw bytes                       all
+ *      ...  ...   what the binding remembers of its client, in   2, 3
+ *                 the store's encoding (info_codec.h
+ *                 store_info_put(): four lengths, then host,
+ *                 vendor, circuit and policy bytes)
+ *      ...  u32   PET (dp_change.pet; 0: none)                   3
  *
- * Version 2 (written now) is version 1 followed by what the binding remembers of its client,
- * in the store's encoding (info_codec.h store_info_put(): four lengths, then host, vendor,
- * circuit and policy bytes). Version 1 entries (a journal written before) are still read,
- * with no information.
+ * and the entry ends exactly there (version 1 after the hw bytes).
  *
  * The worker and its sequence number are not kept: they mean nothing after a restart.
  *
@@ -73,8 +77,11 @@
 #define JOURNAL_MAP_SIZE	(4ull << 30)
 #define ENTRY_V1		1
 #define ENTRY_V2		2
-#define ENTRY_HDR_LEN		26	/* both versions' */
-#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + STORE_INFO_MAX_LEN)
+#define ENTRY_V3		3
+#define ENTRY_HDR_LEN		26	/* every version's */
+#define ENTRY_PET_LEN		4	/* version 3 */
+#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + STORE_INFO_MAX_LEN + \
+				 ENTRY_PET_LEN)
 #define SEQ_LEN			8
 #define ERRMSG_LEN		512
 
@@ -112,7 +119,7 @@ static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
 {
 	size_t off;
 
-	buf[0] = ENTRY_V2;
+	buf[0] = ENTRY_V3;
 	buf[1] = c->flags;
 	lw_put32(buf + 2, c->addr);
 	buf[6] = c->state;
@@ -124,23 +131,32 @@ static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
 	memcpy(buf + ENTRY_HDR_LEN, c->key.data, c->key.len);
 	memcpy(buf + ENTRY_HDR_LEN + c->key.len, c->hw, c->hw_len);
 	off = ENTRY_HDR_LEN + (size_t)c->key.len + c->hw_len;
-	return off + store_info_put(&c->info, buf + off);
+	off += store_info_put(&c->info, buf + off);
+	lw_put32(buf + off, c->pet);
+	return off + ENTRY_PET_LEN;
 }
 
 /* @return true when @p v is a well-formed entry (then *c holds it). */
 static bool entry_decode(const MDB_val *v, struct dp_change *c)
 {
 	const uint8_t *p = v->mv_data;
-	size_t end;
+	size_t end, size = v->mv_size;
 
-	if (v->mv_size < ENTRY_HDR_LEN || (p[0] != ENTRY_V1 && p[0] != ENTRY_V2) ||
+	if (size < ENTRY_HDR_LEN || p[0] < ENTRY_V1 || p[0] > ENTRY_V3 ||
 	    p[24] > DP_KEY_MAX || p[25] > DP_HW_MAX) {
 		return false;
 	}
 	end = ENTRY_HDR_LEN + (size_t)p[24] + p[25];
 	memset(c, 0, sizeof(*c));
-	if (p[0] == ENTRY_V1 ? v->mv_size != end :
-	    v->mv_size < end || !store_info_get(p + end, v->mv_size - end, &c->info)) {
+	if (p[0] == ENTRY_V3) {
+		if (size < end + ENTRY_PET_LEN) {
+			return false;
+		}
+		size -= ENTRY_PET_LEN;
+		c->pet = lw_get32(p + size);
+	}
+	if (p[0] == ENTRY_V1 ? size != end :
+	    size < end || !store_info_get(p + end, size - end, &c->info)) {
 		return false;
 	}
 	c->flags = p[1];

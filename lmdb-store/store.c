@@ -23,36 +23,43 @@
  * written.
  *
  * A binding record (the value in "bindings") is a versioned fixed layout, big endian. Version
- * 3 is always written: version 2 followed by what the lease remembers of its client
- * (struct dp_client_info), right after the hw bytes:
+ * 4 is always written; versions 3, 2 and 1 are still read, what they lack read as 0 or empty.
+ * One table for all four ("hdr", the header's length: 20 in version 1, 21 in versions 2 and
+ * 3, 25 in version 4):
  *
- *   u8 host length (<= 32), u8 vendor length (<= 32), u8 circuit length (<= 16),
- *   u8 policy length (<= 28), then host, vendor, circuit and policy bytes; host, vendor and
- *   policy printable ASCII (any other byte is read as '?').
+ *   offset  size  field                                          versions
+ *        0  u8    record version (1..4)                          all
+ *        1  u8    state                                          all
+ *        2  u64   start                                          all
+ *       10  u64   ends (UINT64_MAX = infinite)                   all
+ *       18  u8    key type (0: no key)                           all
+ *       19  u8    key length (<= 64)                             all
+ *       20  u8    hw length (<= 17)                              2, 3, 4
+ *       21  u32   PET: the partner-known potential expiration    4
+ *                 time of the address (0: none)
+ *      hdr  ...   key bytes, then hw bytes                       all (no hw in 1)
+ *      ...  u8 x4 host (<= 32), vendor (<= 32), circuit (<= 16)  3, 4
+ *                 and policy (<= 28) lengths, then host, vendor,
+ *                 circuit and policy bytes (struct dp_client_info;
+ *                 host, vendor and policy printable ASCII, any
+ *                 other byte is read as '?')
  *
- * Versions 2 and 1 are still read, with no client information (and version 1 with hw_len 0):
+ * and the record ends exactly there. Version 4 costs 4 bytes per binding more than version 3.
  *
- *   version 2                                 version 1
- *   offset  0  u8   record version (2)        0  u8   record version (1)
- *           1  u8   state                     1  u8   state
- *           2  u64  start                     2  u64  start
- *          10  u64  ends (UINT64_MAX = inf.) 10  u64  ends
- *          18  u8   key type (0: no key)     18  u8   key type
- *          19  u8   key length (<= 64)       19  u8   key length (<= 64)
- *          20  u8   hw length (<= 17)        20  ...  key bytes; exactly 20 + key length
- *          21  ...  key bytes, then hw bytes; exactly 21 + key length + hw length
+ * state is one of the stored states of enum bt_state. From version 2 on the key is empty
+ * (type 0, length 0) for a BACKUP binding, which has no client, and only then; such a record
+ * has no "clients" entry. hw is htype + chaddr of the client (failover option 5), empty if
+ * unknown. The PET is kept for failover (doc/failover.md, "The partner-known PET"):
+ * apply_change() never lowers it by a failover change, store_unacked_del_pet() raises it.
  *
- * state is one of the stored states of enum bt_state. In version 2 the key is empty (type 0,
- * length 0) for a BACKUP binding, which has no client, and only then; such a record has no
- * "clients" entry. hw is htype + chaddr of the client (failover option 5), empty if unknown.
- *
- * Why STORE_SCHEMA and the layout in "meta" did not change with version 2: they describe
- * which databases exist and how their keys are laid out, and neither changed ("failover" and
- * "unacked" were in the layout from the start). A record carries its own version, so this
- * code reads a store written before version 2 in place, record by record, with no migration
- * and no window in which a half-converted store could be left behind. The reverse is safe
- * too: a binary that knows only version 1 meets a version 2 record as "unknown record
- * version" (STORE_E_CORRUPT, refused and reported), never as a misread binding.
+ * Why STORE_SCHEMA and the layout in "meta" did not change with versions 2 to 4: they
+ * describe which databases exist and how their keys are laid out, and neither changed
+ * ("failover" and "unacked" were in the layout from the start). A record carries its own
+ * version, so this code reads a store written by an older binary in place, record by record,
+ * with no migration and no window in which a half-converted store could be left behind. The
+ * reverse is safe too: an older binary meets a newer record as "unknown record version"
+ * (STORE_E_CORRUPT, refused and reported), never as a misread binding; going back to one
+ * needs the store rewritten.
  *
  * "unacked" maps an address (4 bytes, big endian) to its generation: 8 bytes, big endian, one
  * more than the value it replaces, written with every change the partner must hear of. A
@@ -100,11 +107,11 @@
 
 #define REC_V1			1
 #define REC_V2			2
-#define REC_V1_HDR_LEN		20
 #define REC_V3			3
-#define REC_V2_HDR_LEN		21	/* also version 3's */
+#define REC_V4			4
+#define REC_PET_OFF		21	/* version 4 */
 #define REC_INFO_LEN		STORE_INFO_MAX_LEN
-#define REC_MAX_LEN		(REC_V2_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + REC_INFO_LEN)
+#define REC_MAX_LEN		(25 + DP_KEY_MAX + DP_HW_MAX + REC_INFO_LEN)
 #define ADDR_LEN		4
 #define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
 #define FO_NAME_MAX		63
@@ -508,17 +515,25 @@ static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
 	return 1 + (size_t)k->len;
 }
 
-static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
+/* The header's length of record version @p v (the table above). */
+static size_t rec_hdr_len(uint8_t v)
 {
-	size_t off = REC_V2_HDR_LEN;
+	return v == REC_V1 ? 20 : v == REC_V4 ? 25 : 21;
+}
 
-	buf[0] = REC_V3;
+/* Encode @p c as a record of the version written now, with PET @p pet. */
+static size_t rec_encode(const struct dp_change *c, uint32_t pet, uint8_t *buf)
+{
+	size_t off = rec_hdr_len(REC_V4);
+
+	buf[0] = REC_V4;
 	buf[1] = c->state;
 	lw_put64(buf + 2, c->start);
 	lw_put64(buf + 10, c->ends);
 	buf[18] = c->key.len ? c->key.type : 0;
 	buf[19] = c->key.len;
 	buf[20] = c->hw_len;
+	lw_put32(buf + REC_PET_OFF, pet);
 	memcpy(buf + off, c->key.data, c->key.len);
 	off += c->key.len;
 	memcpy(buf + off, c->hw, c->hw_len);
@@ -526,10 +541,6 @@ static size_t rec_encode(const struct dp_change *c, uint8_t *buf)
 	return off + store_info_put(&c->info, buf + off);
 }
 
-/*
- * Decode one "bindings" entry. @return 0, or STORE_E_CORRUPT with the message set on @p s
- * (unless @p s is NULL).
- */
 /*
  * Check one "bindings" entry: @return NULL when it decodes, else why not. Pure.
  */
@@ -544,10 +555,10 @@ static const char *rec_check(const MDB_val *key, const MDB_val *val)
 	if (val->mv_size < 1) {
 		return "empty record";
 	}
-	if (p[0] != REC_V1 && p[0] != REC_V2 && p[0] != REC_V3) {
+	if (p[0] < REC_V1 || p[0] > REC_V4) {
 		return "unknown record version";
 	}
-	hdr = p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN;
+	hdr = rec_hdr_len(p[0]);
 	if (val->mv_size < hdr) {
 		return "record shorter than its header";
 	}
@@ -573,7 +584,7 @@ static const char *rec_check(const MDB_val *key, const MDB_val *val)
 		return "hardware address longer than DP_HW_MAX";
 	}
 	info = hdr + (size_t)p[19] + hw_len;
-	if (p[0] == REC_V3) {
+	if (p[0] >= REC_V3) {
 		const uint8_t *l = p + info;
 
 		if (val->mv_size < info + 4) {
@@ -608,7 +619,7 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	if (why != NULL) {
 		goto bad;
 	}
-	hdr = p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN;
+	hdr = rec_hdr_len(p[0]);
 	hw_len = p[0] != REC_V1 ? p[20] : 0;
 	info = hdr + (size_t)p[19] + hw_len;
 
@@ -622,7 +633,10 @@ static int rec_decode(struct store *s, const MDB_val *key, const MDB_val *val,
 	memcpy(b->key.data, p + hdr, b->key.len);
 	b->hw_len = (uint8_t)hw_len;
 	memcpy(b->hw, p + hdr + b->key.len, hw_len);
-	if (p[0] == REC_V3) {
+	if (p[0] == REC_V4) {
+		b->pet = lw_get32(p + REC_PET_OFF);
+	}
+	if (p[0] >= REC_V3) {
 		const uint8_t *l = p + info, *q = l + 4;
 		struct dp_client_info *in = &b->info;
 
@@ -676,11 +690,12 @@ static void link_client(struct store_txn *t, const struct dp_client_key *k, cons
 }
 
 /*
- * The client key of the "bindings" record @p val, checked as rec_decode() checks it, without
- * decoding the rest: all that apply_change() needs of the record it replaces.
+ * The client key and the PET of the "bindings" record @p val, checked as rec_decode() checks
+ * it, without decoding the rest: all that apply_change() needs of the record it replaces.
  * @return 0, or STORE_E_CORRUPT.
  */
-static int rec_key(const MDB_val *key, const MDB_val *val, struct dp_client_key *k)
+static int rec_key(const MDB_val *key, const MDB_val *val, struct dp_client_key *k,
+		   uint32_t *pet)
 {
 	const uint8_t *p = val->mv_data;
 
@@ -689,7 +704,8 @@ static int rec_key(const MDB_val *key, const MDB_val *val, struct dp_client_key 
 	}
 	k->type = p[18];
 	k->len = p[19];
-	memcpy(k->data, p + (p[0] == REC_V1 ? REC_V1_HDR_LEN : REC_V2_HDR_LEN), k->len);
+	memcpy(k->data, p + rec_hdr_len(p[0]), k->len);
+	*pet = p[0] == REC_V4 ? lw_get32(p + REC_PET_OFF) : 0;
 	return 0;
 }
 
@@ -719,6 +735,7 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN];
 	struct dp_client_key nk = c->key, ok;
 	bool had_old = false, found;
+	uint32_t old_pet = 0, pet;
 	MDB_val k, v;
 	size_t len;
 
@@ -734,7 +751,7 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 	 */
 	found = cur_seek(t, DB_BINDINGS, akey, ADDR_LEN, &v);
 	if (found) {
-		had_old = rec_key(&k, &v, &ok) == 0;
+		had_old = rec_key(&k, &v, &ok, &old_pet) == 0;
 	}
 
 	if (c->state == BT_FREE) {
@@ -754,7 +771,12 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 		if (had_old && key_indexed(&ok) && !key_equal(&ok, &nk)) {
 			unlink_client(t, &ok, akey);
 		}
-		len = rec_encode(c, rec);
+		/* A failover change never lowers the address's PET (store.h). */
+		pet = c->pet;
+		if (had_old && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) && old_pet > pet) {
+			pet = old_pet;
+		}
+		len = rec_encode(c, pet, rec);
 		cur_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len, found);
 		/* A BACKUP binding without a client is in no client's index. */
 		if (nk.len > 0) {
@@ -1740,7 +1762,33 @@ struct addr_list {
 	const uint32_t *a;
 	const uint64_t *gen;	/* NULL: delete whatever the generation */
 	size_t n;
+	const struct store_pet *pets;
+	size_t n_pets;
 };
+
+/* Raise the PET of @p p's binding, if it has one that decodes, to p->pet. */
+static void pet_raise(struct store_txn *t, const struct store_pet *p)
+{
+	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN];
+	MDB_val k = { .mv_size = ADDR_LEN, .mv_data = akey }, v;
+	struct store_binding b;
+	struct dp_change c;
+
+	lw_put32(akey, p->addr);
+	if (!txn_get(t, DB_BINDINGS, akey, ADDR_LEN, &v) || rec_decode(NULL, &k, &v, &b) != 0 ||
+	    b.pet >= p->pet) {
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.state = b.state;
+	c.start = b.start;
+	c.ends = b.ends;
+	c.key = b.key;
+	c.hw_len = b.hw_len;
+	memcpy(c.hw, b.hw, b.hw_len);
+	c.info = b.info;
+	txn_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, rec_encode(&c, p->pet, rec));
+}
 
 /* Compare-and-delete, in the one write transaction: a mark whose generation is no longer the
  * acknowledged one belongs to a change committed since, and stays. */
@@ -1760,25 +1808,34 @@ static void fill_unacked_del(struct store_txn *t, const void *arg)
 		}
 		txn_del(t, DB_UNACKED, akey, ADDR_LEN);
 	}
+	for (i = 0; i < l->n_pets && !t->ret; i++) {
+		pet_raise(t, &l->pets[i]);
+	}
 }
 
-int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n)
+int store_unacked_del_pet(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n,
+			  const struct store_pet *pets, size_t n_pets)
 {
-	struct addr_list l = { .a = addrs, .gen = gens, .n = n };
+	struct addr_list l = { .a = addrs, .gen = gens, .n = n, .pets = pets, .n_pets = n_pets };
 	int ret;
 
-	if (n == 0) {
+	if (n == 0 && n_pets == 0) {
 		return 0;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (addrs == NULL) {
-		set_err(s, "store_unacked_del: no addresses");
+	if ((addrs == NULL && n > 0) || (pets == NULL && n_pets > 0)) {
+		set_err(s, "store_unacked_del: no addresses or no PETs");
 		ret = -EINVAL;
 	} else {
 		ret = write_txn_locked(s, fill_unacked_del, &l);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n)
+{
+	return store_unacked_del_pet(s, addrs, gens, n, NULL, 0);
 }
 
 uint64_t store_unacked_count(struct store *s)

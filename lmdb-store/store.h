@@ -10,8 +10,8 @@
  *               store_clock_grace_put).
  *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
  *               value: struct store_binding encoded (see store.c: versioned, fixed layout;
- *               version 3, with the hardware address and the client information, is
- *               written; versions 2 and 1 are still read)
+ *               version 4, with the hardware address, the failover PET and the client
+ *               information, is written; versions 3, 2 and 1 are still read)
  *   "clients"   key: client key (type byte + key bytes) -> address (4 bytes, big endian):
  *               the client's latest binding. A BACKUP binding with no client (empty key)
  *               has no entry here.
@@ -87,6 +87,15 @@ struct store_binding {
 					 *   and when unknown), <= DP_HW_MAX */
 	uint8_t hw[DP_HW_MAX];
 	struct dp_client_info info;	/**< record version 3; all lengths 0 before */
+	uint32_t pet;			/**< record version 4: the partner-known potential
+					 *   expiration time of the address (dp_change.pet);
+					 *   0 before and when none */
+};
+
+/** A PET to keep for the binding of an address (store_unacked_del_pet). */
+struct store_pet {
+	uint32_t addr;
+	uint32_t pet;			/**< unix seconds, > 0 */
 };
 
 struct store;
@@ -114,7 +123,13 @@ bool store_change_valid(const struct dp_change *c);
  * A change with state BT_FREE deletes the address's binding (and the client index entry if it
  * points at that address); any other state writes the binding and points the client index at
  * it (unless its key is empty: a BACKUP binding with no client). Changes are applied in order;
- * later ones win. A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
+ * later ones win. The PET a binding is written with is the change's (dp_change.pet), or the
+ * one its record already holds when that is higher and the change is a failover one
+ * (DP_CHANGE_FO or DP_CHANGE_PEER): in a failover scope the PET of an address only grows
+ * while it has a binding, so a change whose PET was read before an acknowledgement raised
+ * it (store_unacked_del_pet() wrote that first, or the journal applies an older entry
+ * after it) never takes it back. A change of any other scope writes its own (0).
+ * A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
  * partner's own update is never sent back) also puts its address into "unacked", in the same
  * transaction, with the next generation of the address (see the layout above); other changes
  * leave "unacked" alone.
@@ -238,6 +253,19 @@ int store_unacked_load(struct store *s, int (*cb)(uint32_t addr, uint64_t gen, v
  *  removed). */
 _mustcheck_
 int store_unacked_del(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n);
+
+/**
+ * store_unacked_del(), and in the same write transaction raise the PET of the binding of
+ * each pets[i].addr to pets[i].pet (the PET the partner acknowledged, or that we
+ * acknowledged without a binding write): the stored PET becomes the higher of the two. An
+ * address with no binding, or one that does not decode, is left alone (no error). The
+ * record is rewritten in the version written now. Control thread.
+ * @return 0 (also when both counts are 0), -EINVAL (NULL @p addrs with n > 0, NULL @p pets
+ *         with n_pets > 0), or a store error (nothing written).
+ */
+_mustcheck_
+int store_unacked_del_pet(struct store *s, const uint32_t *addrs, const uint64_t *gens, size_t n,
+			  const struct store_pet *pets, size_t n_pets);
 
 /** Number of unacked addresses (0 after an error, see store_errmsg). */
 uint64_t store_unacked_count(struct store *s);

@@ -19,6 +19,7 @@
 #include "fmt.h"
 #include "fo_hash.h"
 #include "reqbuild.h"
+#include "store.h"
 
 /* bt_info_get() of @p b into a buffer of the test's, valid until the next call. */
 static const struct dp_client_info *info_of(const struct bt_binding *b)
@@ -1645,6 +1646,85 @@ static void fo_partner_down_waits_out_the_pet(void **state)
 	assert_int_equal(v->rep.yiaddr, a);
 }
 
+/*
+ * The same wait after a restart: the partner's PET comes with its update (op.pet), the change
+ * the worker writes carries it (durable before the control thread raises peer_pet and acks),
+ * a later change of ours carries the raised one, and through a real store the restarted
+ * server (peer_pet zero, then set from the records as cp_persist_load() does) waits it out.
+ */
+static void fo_partner_down_waits_out_the_pet_after_a_restart(void **state)
+{
+	struct env *v = *state;
+	const struct dp_pool *pool = &v->pools->pools[0];
+	struct store_opts so = {.sync = STORE_SYNC_RELAXED};
+	uint32_t a = IP4(198, 18, 0, 103);
+	struct store_binding sb;
+	char dir[64], err[256];
+	struct dp_lease_op op;
+	struct store *st;
+	struct reqbuf r;
+	uint64_t rank;
+
+	snprintf(dir, sizeof(dir), "/tmp/lw-engine-pet.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	st = store_open(dir, &so, err, sizeof(err));
+	assert_non_null(st);
+	assert_true(dp_pool_rank(pool, a, &rank));
+
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_PEER;
+	op.addr = a;
+	op.state = BT_ACTIVE;
+	op.start = T0;
+	op.ends = T0 + 600;
+	op.from_peer = true;
+	op.key = key_of(7);
+	op.hw_len = 7;
+	memcpy(op.hw, op.key.data, 7);
+	op.pet = (uint32_t)(T0 + 2000);
+	dp_engine_apply_op(&v->e, v->cfg, &op, T0);
+	urcu_qsbr_quiescent_state();
+	assert_int_equal(op.result, 0);
+	assert_int_equal(v->sink.last.addr, a);
+	assert_int_equal(v->sink.last.pet, T0 + 2000);
+	assert_int_equal(store_write_batch(st, &v->sink.last, 1), 0);
+	/* Durable: the control thread raises peer_pet. The end passes: our EXPIRED carries it. */
+	atomic_store(&pool->peer_pet[rank], (uint32_t)(T0 + 2000));
+	assert_true(dp_engine_reclaim(&v->e, v->cfg, a, T0 + 600));
+	assert_int_equal(v->sink.last.state, BT_EXPIRED);
+	assert_int_equal(v->sink.last.pet, T0 + 2000);
+	v->sink.last.pet = 0;	/* even a change that lost it keeps the stored one */
+	assert_int_equal(store_write_batch(st, &v->sink.last, 1), 0);
+	store_close(st);
+
+	/* Restart: nothing in memory but what the store gives back. */
+	atomic_store(&pool->peer_pet[rank], 0);
+	st = store_open(dir, &so, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_get(st, a, &sb), 0);
+	assert_int_equal(sb.state, BT_EXPIRED);
+	atomic_store(&pool->peer_pet[rank], sb.pet);
+	store_close(st);
+	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
+	assert_int_equal(system(err), 0);
+
+	v->view.primary = false;
+	v->view.partner_pool = true;		/* PARTNER-DOWN, MCLT passed */
+	v->view.service = DP_FO_SVC_PARTNER_DOWN;
+	v->view.mclt = 60;
+	for (uint16_t c = 1; c <= 4; c++) {	/* every other address */
+		assert_int_not_equal(dora(v, c, T0), a);
+	}
+	discover(&r, 9, 9);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 700));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 2059));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 2060));
+	assert_int_equal(v->rep.type, DHCP4_OFFER);
+	assert_int_equal(v->rep.yiaddr, a);
+}
+
 /* In a shared scope an EXPIRED address goes back to its client only: the control thread makes
  * it FREE once the partner knows (compare exhaustion_and_expiry). */
 static void fo_expired_address_stays_with_its_client(void **state)
@@ -2726,6 +2806,7 @@ int main(void)
 		FO(fo_secondary_allocates_only_backup),
 		FO(fo_partner_pool_and_ended_leases),
 		FO(fo_partner_down_waits_out_the_pet),
+		FO(fo_partner_down_waits_out_the_pet_after_a_restart),
 		FO(fo_expired_address_stays_with_its_client),
 		FO(fo_lease_is_cut_by_mclt),
 		FO(fo_pet_of_another_client_is_no_cap),

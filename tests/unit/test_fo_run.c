@@ -105,6 +105,7 @@ struct t {
 	unsigned n_bndupd, n_bndack;
 	uint32_t bndupd_xid[16], bndupd_addr[16];
 	uint8_t bndupd_status[16];
+	uint32_t bndupd_pet[16];		/* its potential-expiration-time, 0 absent */
 	struct dp_client_info bndupd_info[16];	/* its client-request-options, decoded */
 	uint32_t bndack_xid, bndack_addr;
 	bool bndack_reject;
@@ -265,6 +266,8 @@ static void round_once(struct t *t)
 						     m->request_options.len,
 						     &t->bndupd_info[t->n_bndupd]);
 			}
+			t->bndupd_pet[t->n_bndupd] = fo_msg_has(m, FO_OPT_POTENTIAL_EXPIRY) ?
+						     m->potential_expiry : 0;
 			t->bndupd_status[t->n_bndupd++] = m->binding_status;
 		} else if (e->type == FO_LINK_MESSAGE && m->type == FO_MSG_BNDACK) {
 			t->n_bndack++;
@@ -358,6 +361,8 @@ static void test_inbound_ack_after_durable(void **state)
 	assert_memory_equal(op->info.host, "phone-b", 7);
 	assert_int_equal(op->info.vendor_len, 3);
 	assert_memory_equal(op->info.vendor, "iot", 3);
+	/* The worker's change carries the partner's PET: durable before the BNDACK. */
+	assert_int_equal(op->pet, now + 900);
 	assert_int_equal(t->n_bndack, 0);	/* not before the worker is done */
 
 	/* The worker is done; its change (seq 7) is not durable yet: still no BNDACK. */
@@ -787,6 +792,44 @@ static void test_bndupd_carries_client_info(void **state)
 		assert_memory_equal(got->circuit, "\x00\x05", 2);
 		assert_int_equal(got->policy_len, 0);
 	}
+}
+
+/*
+ * Issue 11: the PET the partner acknowledged goes to the store, with the binding, in the
+ * transaction that forgets the unacked mark: a restart finds it (persist.c).
+ */
+static void test_acked_pet_is_stored(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x09};
+	struct t *t = *state;
+	uint32_t now = wall();
+	struct store_binding b;
+	struct dp_change c = {
+		.seq = 1, .addr = ADDR(102), .scope = 0, .state = BT_ACTIVE, .worker = 0,
+		.start = now, .ends = now + 600, .flags = DP_CHANGE_FO,
+	};
+
+	put_binding(t, ADDR(102), BT_ACTIVE, now, now + 600, hw, sizeof(hw));
+	wait_up(t);
+	c.key.type = DP_KEY_HWADDR;
+	c.key.len = 7;
+	memcpy(c.key.data, hw, 7);
+	assert_int_equal(committer_ops.post(t->cm, &c), 0);
+	assert_int_equal(committer_round(t->cm), 1);
+	wait_for(t, &t->n_bndupd, 1, "the BNDUPD");
+	assert_int_equal(t->bndupd_addr[0], ADDR(102));
+	assert_true(t->bndupd_pet[0] >= now + 600);
+	assert_int_equal(store_get(t->st, ADDR(102), &b), 0);
+	assert_int_equal(b.pet, 0);			/* not acked yet */
+
+	partner_bndack(t, 0, ADDR(102));
+	for (int i = 0; i < ROUNDS && store_unacked_count(t->st) != 0; i++) {
+		round_once(t);
+	}
+	assert_int_equal(store_unacked_count(t->st), 0);
+	assert_int_equal(store_get(t->st, ADDR(102), &b), 0);
+	assert_int_equal(b.pet, t->bndupd_pet[0]);
+	assert_true(b.ends == now + 600);		/* the binding otherwise as it was */
 }
 
 /* The partner sends STATE NORMAL again: one message timed by its clock as it is now. */
@@ -1223,6 +1266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_start_time_does_not_wrap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bndack_address_must_match, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acked_pet_is_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_relationships, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partner_expiry_keeps_live_lease, setup,
 						teardown),

@@ -191,6 +191,9 @@ static void test_append_read(void **state)
 	memset(in[1].info.vendor, 'v', in[1].info.vendor_len = DP_INFO_VENDOR_MAX);
 	memset(in[1].info.circuit, 0xc1, in[1].info.circuit_len = DP_INFO_CIRCUIT_MAX);
 	memset(in[1].info.policy, 'p', in[1].info.policy_len = DP_INFO_POLICY_MAX);
+	/* The failover PET (entry version 3): some, the largest, none. */
+	in[0].pet = 1700000123u;
+	in[1].pet = UINT32_MAX;
 	assert_int_equal(journal_append(j, in, 3, 0, 0, &last), 0);
 	assert_true(last == 3);
 	assert_int_equal(journal_append(j, in + 3, 2, 0, 0, &last), 0);
@@ -208,6 +211,7 @@ static void test_append_read(void **state)
 		assert_int_equal(out[i].hw_len, in[i].hw_len);
 		assert_memory_equal(out[i].hw, in[i].hw, in[i].hw_len);
 		assert_memory_equal(&out[i].info, &in[i].info, sizeof(in[i].info));
+		assert_int_equal(out[i].pet, in[i].pet);
 	}
 	assert_int_equal(journal_read(j, 3, out, seqs, 8), 2);
 	assert_true(seqs[0] == 4);
@@ -298,6 +302,74 @@ static void test_read_version_1(void **state)
 	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
 	assert_non_null(j);
 	assert_true(journal_read(j, 1, out, seqs, 4) < 0);
+	journal_close(j);
+}
+
+/* Put entry @p seq = @p v (@p len bytes) into the journal of @p f, raw. */
+static void raw_entry(struct store_fix *f, uint64_t seq, const uint8_t *v, size_t len)
+{
+	uint8_t k[8];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val key = {.mv_size = 8, .mv_data = k}, val = {.mv_size = len, .mv_data = (void *)v};
+
+	for (unsigned i = 0; i < 8; i++) {
+		k[i] = (uint8_t)(seq >> (56 - 8 * i));
+	}
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A journal written before entry version 3 (version 2: no PET) is read with PET 0; a version
+ * 3 entry short of its PET is not. */
+static void test_read_version_2(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change out[4];
+	uint64_t seqs[4];
+	struct journal *j;
+	/* v2: ACTIVE 198.18.0.7, start 10, ends 20, hw key of 7 bytes, no hw, host "ab" */
+	uint8_t v[26 + 7 + 4 + 2 + 4] = {2, DP_CHANGE_FO, 0xc6, 0x12, 0, 7, BT_ACTIVE,
+					 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 20,
+					 DP_KEY_HWADDR, 7, 0, 1, 2, 3, 4, 5, 6, 7,
+					 2, 0, 0, 0, 'a', 'b', 0x65, 0x5f, 0x5e, 0x10};
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	journal_close(j);
+	raw_entry(f, 1, v, sizeof(v) - 4);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_int_equal(journal_read(j, 0, out, seqs, 4), 1);
+	assert_int_equal(out[0].addr, 0xc6120007u);
+	assert_int_equal(out[0].flags, DP_CHANGE_FO);
+	assert_int_equal(out[0].info.host_len, 2);
+	assert_int_equal(out[0].pet, 0);
+	journal_close(j);
+
+	/* The same as version 3, with its PET. */
+	v[0] = 3;
+	raw_entry(f, 2, v, sizeof(v));
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_int_equal(journal_read(j, 1, out, seqs, 4), 1);
+	assert_int_equal(out[0].info.host_len, 2);
+	assert_int_equal(out[0].pet, 0x655f5e10u);
+	journal_close(j);
+
+	/* Version 3 without the last byte of its PET: refused. */
+	raw_entry(f, 3, v, sizeof(v) - 1);
+	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_read(j, 2, out, seqs, 4) < 0);
 	journal_close(j);
 }
 
@@ -539,6 +611,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_append_read),
 		T(test_read_version_1),
+		T(test_read_version_2),
 		T(test_store_apply),
 		T(test_crash_before_apply),
 		T(test_crash_in_apply),

@@ -3,15 +3,18 @@
  * (controlplane/persist.c) puts it on the records' chunks (dataplane/bindings.h, struct
  * bt_chunk), also on a chunk the loader adds when the writer's stock runs out; a store
  * written by a server before record version 3 (version 2 records, no information) loads,
- * with none; the next change of such a binding writes version 3 with the client's
- * information, and the restart after it finds it again.
+ * with none; the next change of such a binding writes the current version with the client's
+ * information, and the restart after it finds it again. Also the failover PET (record
+ * version 4, issue 11): a restart sets dp_pool.peer_pet from the records of a shared
+ * scope, a binding that ended while the server was down is written back with it.
  *
  * Real EAL (no hugepages, no ports), real tables and a real LMDB store; version 2 records
- * are made by rewriting version 3 ones in place with LMDB (as the server before this change
- * wrote them: the same bytes without the information). A "restart" frees the tables and the
+ * are made by rewriting current (version 4) ones in place with LMDB (as the server before
+ * version 3 wrote them: the same bytes without the PET and the information). A "restart" frees the tables and the
  * workers and makes them anew from the same configuration, as a new process does.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -56,6 +59,7 @@ static const char *cfg_json =
 #define ADDR(i)	(IP4(198, 18, 0, 100) + (i))
 
 static struct dp_runtime rt;
+static bool fo_scope;		/* boot(): "lab" is shared with a failover partner */
 static struct dp_config *cfg;	/* of the running snapshot */
 static struct store *st;
 static char dir[64];
@@ -95,6 +99,8 @@ static void boot(void)
 	/* The configuration parsed anew: the snapshot owns it. */
 	cfg = cp_config_parse(cfg_json, NULL, 0);
 	assert_non_null(cfg);
+	/* As the parser sets it for a scope of relationships[0] (which needs a partner). */
+	cfg->scopes[0].fo_rel = fo_scope ? 1 : 0;
 	rt.table = bt_table_new(dp_config_capacity(cfg));
 	assert_non_null(rt.table);
 	assert_null(dp_runtime_publish(&rt, cfg, dp_pools_new(cfg, 1), &rc));
@@ -123,7 +129,8 @@ static void stop(void)
 	rt.snap = NULL;
 }
 
-/* Rewrite the version 3 record of @p addr as version 2: the bytes before the information. */
+/* Rewrite the version 4 record of @p addr as version 2: the header without the PET, the
+ * key and hw (the bytes before the information). */
 static void downgrade(MDB_txn *txn, MDB_dbi dbi, uint32_t addr)
 {
 	uint8_t k[4] = {addr >> 24, addr >> 16, addr >> 8, addr}, buf[256];
@@ -132,8 +139,9 @@ static void downgrade(MDB_txn *txn, MDB_dbi dbi, uint32_t addr)
 	assert_int_equal(mdb_get(txn, dbi, &key, &val), 0);
 	assert_true(val.mv_size <= sizeof(buf));
 	memcpy(buf, val.mv_data, val.mv_size);
-	assert_int_equal(buf[0], 3);
+	assert_int_equal(buf[0], 4);
 	buf[0] = 2;
+	memmove(buf + 21, buf + 25, (size_t)buf[19] + buf[20]);
 	val.mv_data = buf;
 	val.mv_size = 21 + (size_t)buf[19] + buf[20];	/* header, key, hw */
 	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
@@ -426,12 +434,73 @@ static void failed_load_gives_every_record_back(void **state)
 	store_close(st);
 }
 
+/* The partner-known PET of @p addr in the running pools. */
+static uint32_t pet_at(uint32_t addr)
+{
+	const struct dp_pool *p = &rt.snap->pools->pools[0];
+	uint64_t rank;
+
+	assert_non_null(p->peer_pet);
+	assert_true(dp_pool_rank(p, addr, &rank));
+	return atomic_load(&p->peer_pet[rank]);
+}
+
+static void pet_survives_a_restart(void **state)
+{
+	struct dp_change c[3];
+	struct store_binding b;
+
+	(void)state;
+	wipe_store();
+	open_store();
+	for (unsigned i = 0; i < 3; i++) {
+		client(&c[i], i);
+		c[i].flags = DP_CHANGE_FO;
+	}
+	c[0].pet = NOW + 5000;
+	c[1].ends = NOW - 10;		/* ended while the server was down */
+	c[1].pet = NOW + 7000;
+	assert_int_equal(store_write_batch(st, c, 3), 0);
+
+	fo_scope = true;
+	boot();
+	load();
+	assert_int_equal(pet_at(ADDR(0)), NOW + 5000);
+	assert_int_equal(pet_at(ADDR(1)), NOW + 7000);
+	assert_int_equal(pet_at(ADDR(2)), 0);
+	assert_int_equal(pet_at(ADDR(3)), 0);		/* no binding */
+	assert_int_equal(bt_lookup_addr(rt.table, ADDR(1))->state, BT_EXPIRED);
+	/* Made EXPIRED and written back at the load: with its PET. */
+	assert_int_equal(store_get(st, ADDR(1), &b), 0);
+	assert_int_equal(b.state, BT_EXPIRED);
+	assert_int_equal(b.pet, NOW + 7000);
+	stop();
+
+	/* The next restart finds it again. */
+	boot();
+	load();
+	assert_int_equal(pet_at(ADDR(1)), NOW + 7000);
+	assert_int_equal(pet_at(ADDR(0)), NOW + 5000);
+	stop();
+
+	/* A scope no longer shared has no PETs: the records keep theirs, unused. */
+	fo_scope = false;
+	boot();
+	load();
+	assert_null(rt.snap->pools->pools[0].peer_pet);
+	stop();
+	assert_int_equal(store_get(st, ADDR(0), &b), 0);
+	assert_int_equal(b.pet, NOW + 5000);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(info_survives_restarts_from_version_2_to_3),
 		cmocka_unit_test(failed_load_gives_every_record_back),
 		cmocka_unit_test(load_on_two_threads_finds_every_binding),
+		cmocka_unit_test(pet_survives_a_restart),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,6 +118,7 @@ static void assert_binding(const struct store_binding *b, const struct dp_change
 	assert_memory_equal(b->info.circuit, c->info.circuit, c->info.circuit_len);
 	assert_int_equal(b->info.policy_len, c->info.policy_len);
 	assert_memory_equal(b->info.policy, c->info.policy, c->info.policy_len);
+	assert_int_equal(b->pet, c->pet);
 }
 
 struct collect {
@@ -560,6 +561,20 @@ static size_t enc_v3(uint8_t *buf, const struct dp_change *c)
 	return n + in->policy_len;
 }
 
+/* Version 4: version 3 with the PET (u32) after the 21-byte header. */
+static size_t enc_v4(uint8_t *buf, const struct dp_change *c)
+{
+	size_t n = enc_v3(buf, c);
+
+	memmove(buf + 25, buf + 21, n - 21);
+	buf[0] = 4;
+	buf[21] = (uint8_t)(c->pet >> 24);
+	buf[22] = (uint8_t)(c->pet >> 16);
+	buf[23] = (uint8_t)(c->pet >> 8);
+	buf[24] = (uint8_t)c->pet;
+	return n + 4;
+}
+
 /* Raw read of the binding of @p addr. @return its length, or -1 when missing. */
 static long raw_get_binding(const char *dir, uint32_t addr, uint8_t *buf, size_t len)
 {
@@ -645,6 +660,8 @@ static void test_corrupt_record(void **state)
 		{ "empty", -1, 0, -35 },
 		{ "short header", -1, 0, -15 },
 		{ "version 3", 0, 3, 0 },
+		{ "version 4", 0, 4, 0 },
+		{ "version 5", 0, 5, 0 },
 		{ "version 0", 0, 0, 0 },
 		{ "state FREE", 1, BT_FREE, 0 },
 		{ "state OFFERED", 1, BT_OFFERED, 0 },
@@ -677,18 +694,19 @@ static void test_corrupt_record(void **state)
 	assert_int_equal(store_write_batch(s, c, 2), 0);
 	store_close(s);
 
-	/* The encoding is the documented one: version 3, 21 bytes of header, key, hw, four
-	 * information lengths (all 0 here). */
+	/* The encoding is the documented one: version 4, 21 bytes of header, the PET (0 here),
+	 * key, hw, four information lengths (all 0 here). */
 	{
-		uint8_t expect[39] = { 3, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
+		uint8_t expect[43] = { 4, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
 				       0, 0, 0, 0, 0, 0, 0, 100, DP_KEY_HWADDR, 7, 7,
+				       0, 0, 0, 0,
 				       1, 2, 0, 0, 0, 0, 2,
 				       1, 66, 67, 68, 69, 70, 71, 0, 0, 0, 0 };
 
-		assert_int_equal(raw_get_binding(f->dir, BASE + 5, good, sizeof(good)), 39);
-		assert_memory_equal(good, expect, 39);
-		assert_int_equal(enc_v3(rec, &c[1]), 39);
-		assert_memory_equal(rec, expect, 39);
+		assert_int_equal(raw_get_binding(f->dir, BASE + 5, good, sizeof(good)), 43);
+		assert_memory_equal(good, expect, 43);
+		assert_int_equal(enc_v4(rec, &c[1]), 43);
+		assert_memory_equal(rec, expect, 43);
 	}
 	/* Version 2 (still read) is checked field by field as before. */
 	assert_int_equal(enc_v2(good, &c[1]), 35);
@@ -709,6 +727,13 @@ static void test_corrupt_record(void **state)
 	rec[38] = 1;
 	expect_corrupt(f, "v3 policy byte missing", rec, len, &c[1]);
 	expect_corrupt(f, "v3 lengths missing", rec, len - 2, &c[1]);
+	/* Version 4's too, after its PET. */
+	len = enc_v4(rec, &c[1]);
+	rec[39] = DP_INFO_HOST_MAX + 1;
+	expect_corrupt(f, "v4 host len 33", rec, len + DP_INFO_HOST_MAX + 1, &c[1]);
+	len = enc_v4(rec, &c[1]);
+	expect_corrupt(f, "v4 trailing byte", rec, len + 1, &c[1]);
+	expect_corrupt(f, "v4 lengths missing", rec, len - 2, &c[1]);
 
 	/* An empty key is only for BACKUP, and then without a key type. */
 	x = c[1];
@@ -762,7 +787,7 @@ static void test_hw_round_trip(void **state)
 	for (i = 0; i < 3; i++) {
 		long n = raw_get_binding(f->dir, c[i].addr, rec, sizeof(rec));
 
-		assert_int_equal(n, (long)enc_v3(want, &c[i]));
+		assert_int_equal(n, (long)enc_v4(want, &c[i]));
 		assert_memory_equal(rec, want, (size_t)n);
 	}
 
@@ -919,7 +944,7 @@ static void test_v1_record_loads(void **state)
 	assert_int_equal(store_get_client(s, &k1, &addr), 0);
 	assert_int_equal(addr, BASE + 7);
 
-	/* The next change to .7 writes version 3, with hw; the index stays right. */
+	/* The next change to .7 writes version 4, with hw; the index stays right. */
 	c[2] = c[0];
 	c[2].start = 1700003000;
 	set_hw(&c[2], 7, 7);
@@ -934,11 +959,12 @@ static void test_v1_record_loads(void **state)
 	assert_int_equal(store_get_client(s, &k2, &addr), -ENOENT);
 	store_close(s);
 
-	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)), 21 + 7 + 7 + 4);
-	assert_int_equal(rec[0], 3);
+	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)),
+			 21 + 4 + 7 + 7 + 4);
+	assert_int_equal(rec[0], 4);
 }
 
-/* Version 3 carries what the lease remembers of its client through a write, a reopen and
+/* Version 4 carries what the lease remembers of its client through a write, a reopen and
  * a load; a version 2 record next to it loads with none; a client byte that is not
  * printable ASCII, written by anyone, is read as '?'. */
 static void test_info_round_trip(void **state)
@@ -963,8 +989,8 @@ static void test_info_round_trip(void **state)
 	assert_int_equal(store_write_batch(s, c, 1), 0);
 	store_close(s);
 	assert_int_equal(raw_get_binding(f->dir, BASE + 1, rec, sizeof(rec)),
-			 (long)enc_v3(rec + 128, &c[0]));
-	assert_memory_equal(rec, rec + 128, enc_v3(rec + 128, &c[0]));
+			 (long)enc_v4(rec + 128, &c[0]));
+	assert_memory_equal(rec, rec + 128, enc_v4(rec + 128, &c[0]));
 
 	hw_key(&k, 2);
 	c[1] = change(BASE + 2, BT_ACTIVE, &k, 10, 100);
@@ -1804,6 +1830,161 @@ static void test_random_journal_matches_model(void **state)
 	run_model(*state, &o, 0x2545f4914f6cdd1dull, 200);
 }
 
+/* The PET of @p addr as stored, read through the store. */
+static uint32_t pet_of(struct store *s, uint32_t addr)
+{
+	struct store_binding b;
+
+	assert_int_equal(store_get(s, addr, &b), 0);
+	return b.pet;
+}
+
+/*
+ * Version 4 keeps the failover PET through a write, a reopen and a load; a version 3 record
+ * reads with PET 0; a failover change never lowers it, any other change writes its own;
+ * store_unacked_del_pet() raises it (never lowers it, creates no binding) in the
+ * transaction that deletes the acknowledged marks.
+ */
+static void test_pet_round_trip(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_client_key k;
+	struct dp_change c[3];
+	struct collect col = {.n = 0};
+	uint8_t rec[256], akey[4] = {192, 0, 2, 3};
+	struct store *s;
+
+	hw_key(&k, 1);
+	c[0] = change(BASE + 1, BT_ACTIVE, &k, 10, 100);
+	c[0].flags = DP_CHANGE_FO;
+	c[0].pet = 1700001234u;
+	hw_key(&k, 2);
+	c[1] = change(BASE + 2, BT_EXPIRED, &k, 10, 100);
+	c[1].flags = DP_CHANGE_PEER;
+	c[1].pet = 0xfffffffeu;
+	hw_key(&k, 3);
+	c[2] = change(BASE + 3, BT_ACTIVE, &k, 10, 100);
+	c[2].pet = 77;
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_write_batch(s, c, 2), 0);
+	store_close(s);
+	assert_int_equal(raw_get_binding(f->dir, BASE + 1, rec, sizeof(rec)),
+			 (long)enc_v4(rec + 128, &c[0]));
+	assert_memory_equal(rec, rec + 128, enc_v4(rec + 128, &c[0]));
+
+	/* A version 3 record (an older binary's) reads with no PET. */
+	raw_put(f->dir, "bindings", akey, 4, rec, enc_v3(rec, &c[2]));
+	c[2].pet = 0;
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(store_load(s, collect_cb, &col), 0);
+	assert_int_equal(col.n, 3);
+	assert_binding(&col.b[0], &c[0]);
+	assert_binding(&col.b[1], &c[1]);
+	assert_binding(&col.b[2], &c[2]);
+
+	/* A failover change (ours or the partner's) written with a lower PET, as a worker
+	 * that read it before an acknowledgement raised it would: the stored one stays. A
+	 * higher one wins. */
+	c[0].pet = 5;
+	c[0].ends = 200;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(pet_of(s, BASE + 1), 1700001234u);
+	c[1].pet = 0;
+	assert_int_equal(store_write_batch(s, &c[1], 1), 0);
+	assert_int_equal(pet_of(s, BASE + 2), 0xfffffffeu);
+	c[0].pet = 1700005000u;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(pet_of(s, BASE + 1), 1700005000u);
+	/* A change of a scope without failover writes its own. */
+	c[0].flags = 0;
+	c[0].pet = 0;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(pet_of(s, BASE + 1), 0);
+
+	/* Acknowledged PETs: raised with the unacked deletes, in one transaction. .3 is a
+	 * version 3 record: rewritten as version 4 with everything else kept. */
+	c[0].flags = DP_CHANGE_FO;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	assert_int_equal(store_unacked_count(s), 1);
+	{
+		const uint32_t ack[] = { BASE + 1 };
+		const struct store_pet pets[] = {
+			{ BASE + 1, 1700009000u }, { BASE + 2, 1000 }, { BASE + 3, 1700007000u },
+			{ BASE + 9, 1700007000u },
+		};
+		struct store_binding b;
+
+		assert_int_equal(store_unacked_del_pet(s, ack, NULL, 1, pets, 4), 0);
+		assert_int_equal(store_unacked_count(s), 0);
+		assert_int_equal(pet_of(s, BASE + 1), 1700009000u);
+		assert_int_equal(pet_of(s, BASE + 2), 0xfffffffeu);	/* never lowered */
+		c[2].pet = 1700007000u;
+		assert_int_equal(store_get(s, BASE + 3, &b), 0);
+		assert_binding(&b, &c[2]);
+		assert_int_equal(store_get(s, BASE + 9, &b), -ENOENT);	/* none made */
+		assert_int_equal(store_unacked_del_pet(s, NULL, NULL, 0, pets, 0), 0);
+		assert_int_equal(store_unacked_del_pet(s, NULL, NULL, 0, NULL, 1), -EINVAL);
+	}
+	store_close(s);
+	assert_int_equal(raw_get_binding(f->dir, BASE + 3, rec, sizeof(rec)),
+			 (long)enc_v4(rec + 128, &c[2]));
+	assert_memory_equal(rec, rec + 128, enc_v4(rec + 128, &c[2]));
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_int_equal(pet_of(s, BASE + 1), 1700009000u);
+	store_close(s);
+}
+
+/*
+ * Through the journal: an entry carries its PET to the bindings, and an acknowledgement's
+ * PET written while an older entry of the address still waits in the journal survives that
+ * entry's apply (and the replay of a restart).
+ */
+static void test_pet_journal(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_opts o = { .sync = STORE_SYNC_STRICT, .journal = true };
+	struct dp_change c[2], out[4];
+	struct dp_client_key k;
+	struct store *s = store_fix_open(f, &o);
+	const struct store_pet raise = { BASE + 1, 1700009000u };
+
+	hw_key(&k, 1);
+	c[0] = change(BASE + 1, BT_ACTIVE, &k, 10, 100);
+	c[0].flags = DP_CHANGE_FO;
+	c[0].pet = 1700001234u;
+	assert_int_equal(store_journal_append(s, c, 1), 0);
+	assert_int_equal(store_journal_apply(s, out, NULL, 4), 1);
+	assert_int_equal(out[0].pet, 1700001234u);
+	assert_int_equal(pet_of(s, BASE + 1), 1700001234u);
+
+	/* A renewal read the PET before the ack raised it; the ack is written first. */
+	c[1] = c[0];
+	c[1].ends = 300;
+	assert_int_equal(store_journal_append(s, &c[1], 1), 0);
+	assert_int_equal(store_unacked_del_pet(s, NULL, NULL, 0, &raise, 1), 0);
+	assert_int_equal(pet_of(s, BASE + 1), 1700009000u);
+	assert_int_equal(store_journal_apply(s, out, NULL, 4), 1);
+	assert_int_equal(pet_of(s, BASE + 1), 1700009000u);
+
+	/* The same, the entry applied by the replay of the next open. */
+	c[1].ends = 400;
+	assert_int_equal(store_journal_append(s, &c[1], 1), 0);
+	assert_int_equal(store_journal_sync(s), 0);
+	assert_int_equal(store_unacked_del_pet(s, NULL, NULL, 0,
+					       &(struct store_pet){ BASE + 1, 1700009500u }, 1),
+			 0);
+	store_close(s);
+	s = store_fix_open(f, &o);
+	{
+		struct store_binding b;
+
+		assert_int_equal(store_get(s, BASE + 1, &b), 0);
+		assert_true(b.ends == 400);
+		assert_int_equal(b.pet, 1700009500u);
+	}
+	store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1824,6 +2005,8 @@ int main(void)
 		T(test_v1_record_loads),
 		T(test_key_order_is_lmdb_default),
 		T(test_info_round_trip),
+		T(test_pet_round_trip),
+		T(test_pet_journal),
 		T(test_backup_empty_key),
 		T(test_empty_key_refused),
 		T(test_unacked),

@@ -868,7 +868,8 @@ struct rec {
 	const struct dhcp4_msg *info_msg;	/* ACK: capture the client's information */
 	const struct dp_policy *policy;		/* with info_msg: the policy that matched */
 	const struct dp_client_info *peer_info;	/* PEER: the partner's word on the client */
-	bool take;				/* an operator's change (op_set): a record
+	bool take;				/* an operator's change (op_set) or a
+						 * failover move (op_peer): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
 	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
@@ -2564,7 +2565,11 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 /*
  * DP_OP_PEER (engine.h): make the binding of op->addr exactly what the control thread
  * decided. Only ownership is checked here; -EAGAIN tells the control thread to run it on
- * the right worker.
+ * the right worker. With `take`, the binding's new writer replaces the record another worker
+ * wrote in one compare-and-swap, once everything that writer posted for it is durable
+ * (-EBUSY until then), as op_set() does: the address never leaves the store nor the table in
+ * between (a FREE on the old writer first left the store with no record of it, which a crash
+ * before the second write turned into a free address of the primary's pool).
  */
 static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
 		   uint64_t now)
@@ -2576,7 +2581,8 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 	struct bt_binding *nb;
 	struct bt_binding gone;
 	struct rec r;
-	uint32_t owner;
+	uint32_t owner, writer;
+	bool taking;
 	int slice, rc;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr) || op->state < BT_FREE ||
@@ -2584,9 +2590,13 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		return -EINVAL;
 	}
 	slice = dp_pool_owner(e->pools, s->index, op->addr);
-	owner = b != NULL ? b->owner : keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
-		slice >= 0 ? (uint32_t)slice : 0;
-	if (owner != e->id) {
+	writer = keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
+		 slice >= 0 ? (uint32_t)slice : 0;
+	owner = b != NULL ? b->owner : writer;
+	/* A FREE is always its writer's: it has nothing to take over. A take runs on the new
+	 * binding's writer only (the old one would write a binding that is not its own). */
+	taking = op->take && b != NULL && b->owner != e->id && op->state != BT_FREE;
+	if ((owner != e->id && !taking) || (op->take && op->state != BT_FREE && writer != e->id)) {
 		return -EAGAIN;
 	}
 	if (op->expect && (op->expect_none ? b != NULL :
@@ -2594,6 +2604,9 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 			   b->owner != op->expect_owner || b->seq != op->expect_seq ||
 			   b->start != op->expect_start)) {
 		return -ESTALE;	/* a client changed it since the decision */
+	}
+	if (taking && !settled_elsewhere(e, b)) {
+		return -EBUSY;	/* its writer's last change is on its way to the store */
 	}
 	if (op->state == BT_FREE) {
 		if (b != NULL) {
@@ -2620,7 +2633,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
-		.peer_info = keyed ? &op->info : NULL,
+		.peer_info = keyed ? &op->info : NULL, .take = taking,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

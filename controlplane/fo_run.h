@@ -104,11 +104,9 @@ struct fo_op {
 	uint64_t idx;
 	uint32_t addr, xid, pet;
 	uint8_t tries;
-	bool first_step;		/* op is the FREE on the old writer; then `want` */
-	bool moved;			/* that FREE is done: the address left its old writer */
 	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
-	bool held;			/* o->addr's dp_pool.fo_hold set for a two-step move
-					 * (fo_run_hold_slot(), looked up each time) */
+	bool held;			/* o->addr's dp_pool.fo_hold set for a move between
+					 * writers (fo_run_hold_slot(), looked up each time) */
 	struct dp_lease_op want;	/* the binding to make */
 	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
 };

@@ -96,6 +96,12 @@ static int op_route(struct cp_fo *f, struct fo_op *o)
 	}
 	o->lo.op = *w;
 	o->lo.op.take = cur != NULL && cur->owner != target;
+	if (o->lo.op.take && cur->seq == 0 && f->committer != NULL) {
+		/* A record never posted (an offer, or what an untaken one restored): its
+		 * writer's changes to the address all came before it, so before what the writer
+		 * has posted by now (engine.h settle_seq). Without a committer all is durable. */
+		o->lo.op.settle_seq = committer_ops.posted(f->committer, cur->owner);
+	}
 	if (o->lo.op.take && !o->held) {
 		/* Another worker wrote the address: the new writer takes the record over once
 		 * that one's changes are durable. Until then no worker may change it. */

@@ -872,6 +872,9 @@ struct rec {
 						 * failover move (op_peer): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
+	const struct bt_binding *over;		/* set: the record the caller checked
+						 * (op_peer's take); replaced only if it
+						 * is still the address's record */
 	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
 						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
@@ -970,7 +973,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	struct bt_binding *nb;
 	bool info_ok = true;
 
-	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
+	if ((r->over != NULL ? old != r->over :
+	     !(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope))) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
@@ -2605,7 +2609,8 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 			   b->start != op->expect_start)) {
 		return -ESTALE;	/* a client changed it since the decision */
 	}
-	if (taking && !settled_elsewhere(e, b)) {
+	if (taking && (b->seq != 0 || op->settle_seq == 0 ? !settled_elsewhere(e, b) :
+		       op->settle_seq > e->commit.ops->durable(e->commit.ctx, b->owner))) {
 		return -EBUSY;	/* its writer's last change is on its way to the store */
 	}
 	if (op->state == BT_FREE) {
@@ -2633,7 +2638,7 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
-		.peer_info = keyed ? &op->info : NULL, .take = taking,
+		.peer_info = keyed ? &op->info : NULL, .take = taking, .over = taking ? b : NULL,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

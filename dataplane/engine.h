@@ -152,6 +152,14 @@ struct dp_lease_op {
 	bool expect_none;		/**< no record was there */
 	uint8_t expect_state, expect_owner;
 	uint64_t expect_seq, expect_start;
+	/**
+	 * PEER take over a record with no sequence of its own (seq 0: an offer, or what an
+	 * untaken offer restored, never posted): the old writer's changes up to this sequence
+	 * must be durable, taken by the control thread from the writer's posted sequence after
+	 * it saw the record (every change of that writer to the address came before). 0: all
+	 * the writer has posted, which a busy writer may never let become durable at once.
+	 */
+	uint64_t settle_seq;
 	const uint32_t *addrs;		/**< DEL */
 	uint32_t n_addrs;
 	/* written by the worker */

@@ -23,7 +23,10 @@
  * A move the new writer has no room for (-ENOBUFS: its commit ring full, no record, no spill
  * record) or that must wait for the old writer's changes (-EBUSY) changed nothing; it is
  * handed over again, never dropped: a rejected update is forgotten by the partner (D12
- * §7.2), whose client would keep an address our store gives to our pool's side.
+ * §7.2), whose client would keep an address our store gives to our pool's side. The retry
+ * backs off (1 ms, doubling up to one control-loop tick); each -ENOBUFS is counted
+ * (rel_stats.move_no_room, `moves-no-room` in the failover counters) and logged as
+ * event=failover-move-no-room the first time and then at most every MOVE_LOG_MS.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,7 +39,22 @@
 #include "fo_run.h"
 #include "log.h"
 
+/* A move handed back waits this long before it is handed over again, doubling up to
+ * MOVE_RETRY_MAX_MS (the control loop's tick). */
+#define MOVE_RETRY_MIN_MS 1
+#define MOVE_RETRY_MAX_MS 100
+/* event=failover-move-no-room: the first, then at most one per relationship this often. */
+#define MOVE_LOG_MS 10000
+
 /* --- worker ops --------------------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static struct fo_op *op_new(struct cp_fo *f)
 {
@@ -261,6 +279,60 @@ static bool routed_record_kept(struct cp_fo *f, const struct fo_op *o)
 	return kept;
 }
 
+/*
+ * A move that changed nothing waits (o->retry_at) and is handed over again by
+ * fo_run_ops_progress(). -ENOBUFS is counted and logged, rate-limited per relationship.
+ */
+static void op_wait(struct cp_fo *f, struct fo_op *o, int res)
+{
+	struct rel *r = o->rel;
+	uint64_t now = mono_ms();
+
+	o->backoff_ms = o->backoff_ms == 0 ? MOVE_RETRY_MIN_MS :
+			o->backoff_ms * 2 > MOVE_RETRY_MAX_MS ? MOVE_RETRY_MAX_MS :
+			o->backoff_ms * 2;
+	o->retry_at = now + o->backoff_ms;
+	o->waiting = true;
+	f->n_waiting++;
+	if (res != -ENOBUFS) {
+		return;
+	}
+	r->s.move_no_room++;
+	if (!r->move_logged || now >= r->move_log_ms + MOVE_LOG_MS) {
+		cp_log(CP_LOG_WARN, "event=failover-move-no-room relationship=%s ip-address=%s "
+		       "worker=%u total=%" PRIu64 " (the worker that must write the binding has no "
+		       "room: commit ring full or no record; retried, %s)", r->name,
+		       lw_ip4_fmt(o->addr).s, o->lo.worker, r->s.move_no_room,
+		       o->kind == OPK_INBOUND && !o->no_ack ? "the BNDACK waits" :
+		       "the old binding stays");
+		r->move_logged = true;
+		r->move_log_ms = now;
+	}
+}
+
+void fo_run_ops_progress(struct cp_fo *f)
+{
+	uint64_t now;
+
+	if (f->n_waiting == 0) {
+		return;
+	}
+	now = mono_ms();
+	for (uint32_t i = 0; i < OPS_MAX && f->n_waiting > 0; i++) {
+		struct fo_op *o = &f->ops[i];
+
+		if (!o->used || !o->waiting || now < o->retry_at) {
+			continue;
+		}
+		o->waiting = false;
+		f->n_waiting--;
+		/* The same step: the worker still checks it against the record decided on. */
+		if (cp_leaseop_start(&f->lops, &o->lo) != 0) {
+			op_finish(f, o, CP_LEASEOP_E_RING);	/* not with CP_LEASEOP_RETRY */
+		}
+	}
+}
+
 /* A step is done, and durable when it succeeded (leaseop.h): the end, or the step again. */
 static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 {
@@ -286,7 +358,8 @@ static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 		 * update would be forgotten by the partner (D12 §7.2) while its client uses the
 		 * address: the same step later, the address still held, the BNDACK withheld.
 		 */
-		return CP_LEASEOP_NEXT;
+		op_wait(f, o, res);
+		return CP_LEASEOP_END;	/* out of the engine until fo_run_ops_progress() */
 	}
 	if (res != 0) {
 		op_finish(f, o, res);

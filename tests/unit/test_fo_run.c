@@ -1060,6 +1060,46 @@ static int teardown_primary(void **state)
 	return teardown(state);
 }
 
+/* How many lines of stderr, written while @p run ran, have @p what. */
+static unsigned stderr_lines_with(void (*run)(struct t *), struct t *t, const char *what)
+{
+	static char out[65536];
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	unsigned n = 0;
+	size_t len;
+
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), 2) >= 0);
+	run(t);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = '\0';
+	fclose(f);
+	for (const char *p = strstr(out, what); p != NULL; p = strstr(p + 1, what)) {
+		n++;
+	}
+	return n;
+}
+
+/* A figure of the relationship's `counters` (failover status). */
+static json_int_t counter_int(struct t *t, const char *key)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+	json_int_t v;
+
+	assert_non_null(l);
+	v = json_integer_value(json_object_get(json_object_get(json_array_get(l, 0),
+							       "counters"), key));
+	json_decref(l);
+	return v;
+}
+
 /* We are the primary, two workers; every pool address is the secondary's (a BACKUP record of
  * its slice owner, worker 0). Client C is a client of our worker 1. */
 static void primary_with_backup_pool(struct t *t, uint8_t tag, struct dp_client_key *kc,
@@ -1096,6 +1136,28 @@ static void primary_with_backup_pool(struct t *t, uint8_t tag, struct dp_client_
 	urcu_qsbr_thread_offline();
 }
 
+/* The worker answers every hand-over of the move in flight -ENOBUFS, for 300 ms. */
+static void no_room_for_300ms(struct t *t)
+{
+	uint64_t t0 = mono_ms();
+
+	do {
+		struct dp_lease_op *op = t->sink.sub[t->sink.n_sub - 1];
+		unsigned n = t->sink.n_sub;
+
+		op->result = -ENOBUFS;
+		atomic_store(&op->done, 1);
+		for (int i = 0; i < ROUNDS && t->sink.n_sub == n && t->n_bndack == 0; i++) {
+			round_once(t);
+		}
+		assert_int_equal(t->n_bndack, 0);		/* not rejected */
+		assert_int_equal(t->sink.n_sub, n + 1);		/* the same step again */
+		assert_int_equal(t->sink.sub_worker[n], 1);
+		assert_true(t->sink.sub[n]->take);
+		assert_int_equal(t->sink.sub[n]->state, BT_ACTIVE);
+	} while (mono_ms() < t0 + 300);
+}
+
 /*
  * The secondary gives .100 to its client C, a client of our worker 1, and sends the ACTIVE:
  * the binding moves from worker 0 (the BACKUP record's writer) to worker 1, in one step that
@@ -1103,7 +1165,8 @@ static void primary_with_backup_pool(struct t *t, uint8_t tag, struct dp_client_
  * -ENOBUFS (its commit ring full, or no record, or no spill record for C's long host name:
  * all pass), then -EBUSY (worker 0's last change not durable yet). Rejected, the update would
  * be forgotten by the secondary (D12 §7.2: no resend) while C holds the address. The step
- * must be handed over again, the address held and the BNDACK withheld until it is done.
+ * must be handed over again, the address held and the BNDACK withheld until it is done;
+ * each -ENOBUFS counted (moves-no-room), and the retries spaced (backoff), not one per poll.
  */
 static void test_inbound_move_without_room_is_retried(void **state)
 {
@@ -1120,6 +1183,7 @@ static void test_inbound_move_without_room_is_retried(void **state)
 	pool = &t->rt.snap->pools->pools[0];
 	assert_true(dp_pool_rank(pool, ADDR(100), &rank));
 	wait_up(t);
+	assert_int_equal(counter_int(t, "moves-no-room"), 0);
 	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
 
 	/* One step: C's binding on worker 1, taking worker 0's BACKUP record over. */
@@ -1133,18 +1197,13 @@ static void test_inbound_move_without_room_is_retried(void **state)
 	assert_int_equal(op->expect_owner, 0);
 	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);
 
-	/* No room. */
-	n = t->sink.n_sub;
-	op->result = -ENOBUFS;
-	atomic_store(&op->done, 1);
-	for (int i = 0; i < ROUNDS && t->sink.n_sub == n && t->n_bndack == 0; i++) {
-		round_once(t);
-	}
-	assert_int_equal(t->n_bndack, 0);		/* not rejected */
-	assert_int_equal(t->sink.n_sub, n + 1);		/* the same step again */
-	assert_int_equal(t->sink.sub_worker[n], 1);
-	assert_true(t->sink.sub[n]->take);
-	assert_int_equal(t->sink.sub[n]->state, BT_ACTIVE);
+	/* No room, again and again for 300 ms: counted each time, logged once (at most one
+	 * line per 10 s), and spaced: 1, 2, 4 ... 100 ms apart, not one per 2 ms poll (~150). */
+	assert_int_equal(stderr_lines_with(no_room_for_300ms, t,
+					   "event=failover-move-no-room"), 1);
+	assert_int_equal(counter_int(t, "moves-no-room"), t->sink.n_sub - 1);
+	assert_true(t->sink.n_sub - 1 >= 3);
+	assert_true(t->sink.n_sub - 1 <= 15);
 	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
 
 	/* Worker 0's last change is still on its way: handed over again, not counted. */
@@ -1154,6 +1213,7 @@ static void test_inbound_move_without_room_is_retried(void **state)
 	atomic_store(&op->done, 1);
 	wait_for(t, &t->sink.n_sub, n + 1, "the move after -EBUSY");
 	assert_int_equal(t->n_bndack, 0);
+	assert_int_equal(counter_int(t, "moves-no-room"), n - 1);
 
 	/* Room again: done and durable, the update is acked and the address let go. */
 	op = t->sink.sub[n];

@@ -212,6 +212,8 @@ static const struct {
 	  "Partner binding updates refused: the inbound queue was full." },
 	{ "counters.time-out-of-sync-episodes", NULL,
 	  "Times the partner's clock went beyond 60 s of skew." },
+	{ "counters.moves-no-room", NULL,
+	  "Moves of a binding between workers handed back: the new writer had no room." },
 	{ "messages.addresses-given", NULL,
 	  "Addresses given to the partner in answer to its POOLREQ." },
 	{ "link-counters.connects", NULL, "Connections made to the partner." },

@@ -569,7 +569,7 @@ static void rebuild_free(struct cp_apply *a)
  * nothing is missed between this and the swap. O(addresses of the shared scopes).
  *
  * The same for the hold marks (dp_pool.fo_hold) of moves between writers in flight
- * (fo_run_ops.c): until its second step is done, no worker may take the address, and the
+ * (fo_run_ops.c): until the move is done, no worker may change the address, and the
  * workers on the new pools read the new marks. The op lets go of the mark in the pools then
  * running (fo_run_hold_slot()); the control thread alone writes them too.
  */

@@ -865,6 +865,7 @@ int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t
 			return -1;
 		}
 		(void)cp_leaseop_poll(&f->lops);
+		fo_run_ops_progress(f);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000L};
 
 		nanosleep(&ts, NULL);
@@ -1103,6 +1104,7 @@ void cp_fo_poll(struct cp_fo *f)
 	}
 	fo_run_drain_tap(f);
 	(void)cp_leaseop_poll(&f->lops);
+	fo_run_ops_progress(f);
 	now_ms = mono_ms();
 	now = fo_run_wall_s();
 	/* Listeners first: a CONNECT they hand over is answered by its link below. */
@@ -1388,7 +1390,7 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 	json_object_set_new(o, "scope-statistics", scope_stats(f, r));
 	/* Windows' failover counters (reference/windows-failover.md §5), monotonic. */
 	json_object_set_new(o, "counters", json_pack(
-		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"transitions-communications-interrupted", (json_int_t)r->s.to_comm_int,
 		"transitions-partner-down", (json_int_t)r->s.to_partner_down,
 		"transitions-recover", (json_int_t)r->s.to_recover,
@@ -1397,7 +1399,8 @@ static json_t *rel_status(struct cp_fo *f, struct rel *r)
 		"time-out-of-sync-episodes", (json_int_t)r->sk.episodes,
 		"bndupd-rejected-time", (json_int_t)r->sk.rejected,
 		"bndupd-held-time", (json_int_t)r->s.skew_held,
-		"upddone-deferred-time", (json_int_t)r->s.upddone_deferred));
+		"upddone-deferred-time", (json_int_t)r->s.upddone_deferred,
+		"moves-no-room", (json_int_t)r->s.move_no_room));
 	if (lk != NULL && lst != NULL) {
 		json_object_set_new(o, "listener", json_pack(
 			"{s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

@@ -104,11 +104,13 @@ struct fo_op {
 	uint64_t idx;
 	uint32_t addr, xid, pet;
 	uint8_t tries;
-	bool first_step;		/* op is the FREE on the old writer; then `want` */
-	bool moved;			/* that FREE is done: the address left its old writer */
 	bool no_ack;			/* OPK_INBOUND whose link went down: no BNDACK */
-	bool held;			/* o->addr's dp_pool.fo_hold set for a two-step move
-					 * (fo_run_hold_slot(), looked up each time) */
+	bool held;			/* o->addr's dp_pool.fo_hold set for a move between
+					 * writers (fo_run_hold_slot(), looked up each time) */
+	bool waiting;			/* a move handed back (-ENOBUFS, -EBUSY): out of the
+					 * lease-op engine until retry_at */
+	uint64_t retry_at;		/* CLOCK_MONOTONIC ms */
+	uint32_t backoff_ms;		/* the last wait; doubles up to a loop tick */
 	struct dp_lease_op want;	/* the binding to make */
 	struct fo_upd upd;		/* OPK_INBOUND: the update, decided again on -ESTALE */
 };
@@ -123,6 +125,7 @@ struct rel_stats {
 	uint64_t skew_held;		/* our BNDUPDs the partner rejected with reason 4 */
 	uint64_t upddone_deferred;	/* UPDDONEs not taken in RECOVER: clocks out of sync */
 	uint64_t bndack_mismatch;	/* BNDACKs whose address is not their update's */
+	uint64_t move_no_room;		/* moves between writers handed back: no room */
 };
 
 struct rel {
@@ -191,6 +194,8 @@ struct rel {
 	uint32_t n_steps;
 	int32_t skew_ref;		/* the skew the last step was measured from */
 	bool skew_ref_set;
+	bool move_logged;		/* event=failover-move-no-room logged once ... */
+	uint64_t move_log_ms;		/* ... last at this CLOCK_MONOTONIC ms */
 };
 
 /* One listening socket, shared by every relationship on its address and port. */
@@ -212,6 +217,7 @@ struct cp_fo {
 	struct cp_leaseop_engine lops;	/* the ops' steps in flight */
 	struct fo_op ops[OPS_MAX];
 	uint32_t n_ops;
+	uint32_t n_waiting;		/* ops with `waiting` set */
 	uint64_t tap_lost_seen;
 	struct fo_link_event ev[EV_MAX];
 	struct fo_lsock lsock[DP_MAX_RELATIONSHIPS];
@@ -274,6 +280,8 @@ void fo_run_on_bndupd(struct cp_fo *f, struct rel *r, const struct fo_msg *m);
 /* fo_run_ops.c: worker ops. */
 int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
 		    enum op_kind kind, const struct dp_lease_op *want, const struct fo_upd *u);
+/* Hand the moves whose wait is over to their workers again (after cp_leaseop_poll()). */
+void fo_run_ops_progress(struct cp_fo *f);
 
 /* fo_run_pool.c: pool balancing. */
 void fo_run_tofree_progress(struct cp_fo *f, struct rel *r);

@@ -1,11 +1,32 @@
 /*
  * fo_run_ops.c: failover's worker ops on the lease-op engine (leaseop.h). An op makes one
- * address's binding what failover decided (o->want): routed to the record's writer, two steps
- * when the binding moves between writers (FREE on the old one, holding the address in
- * dp_pool.fo_hold, then the binding on the new one), applied only to the record decided
- * against (-ESTALE otherwise: an inbound update is decided again). The BNDACK of an inbound
- * update leaves when the change is durable. A second step the new writer has no room for
- * (-ENOBUFS) is handed over again, the address still held: the first one freed it already.
+ * address's binding what failover decided (o->want), routed to the worker that writes it and
+ * applied only to the record decided against (-ESTALE otherwise: an inbound update is decided
+ * again). The BNDACK of an inbound update leaves when the change is durable.
+ *
+ * A move between writers. When the binding must change writer (the partner's client is
+ * another worker's than the record's writer, or a BACKUP record goes back to its slice
+ * owner), the new writer takes the record over in one step (DP_OP_PEER with `take`): once
+ * everything the old writer posted for the address is durable (-EBUSY before that), it
+ * replaces the record in one compare-and-swap and posts one change, which the store applies
+ * over the old record (the store is keyed by address). So the store goes from the old
+ * binding straight to the new one, through the new writer's ring only after the old
+ * writer's changes are durable (the commit order of issue 11 item 2), and the partner hears
+ * one change. A crash at any point restarts with either binding, never with the address
+ * free: a FREE on the old writer first, then the binding on the new one, left the store
+ * without a record of the address between the two, and a crash there made it a free address
+ * of the primary's pool while the partner's client held it (the partner resends only once
+ * the link is up again, and we could lease the address before that). While the move is in
+ * flight the address is held (dp_pool.fo_hold, looked up in the running snapshot each time)
+ * so that no worker changes the record under it.
+ *
+ * A move the new writer has no room for (-ENOBUFS: its commit ring full, no record, no spill
+ * record) or that must wait for the old writer's changes (-EBUSY) changed nothing; it is
+ * handed over again, never dropped: a rejected update is forgotten by the partner (D12
+ * §7.2), whose client would keep an address our store gives to our pool's side. The retry
+ * backs off (1 ms, doubling up to one control-loop tick); each -ENOBUFS is counted
+ * (rel_stats.move_no_room, `moves-no-room` in the failover counters) and logged as
+ * event=failover-move-no-room the first time and then at most every MOVE_LOG_MS.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,8 +39,22 @@
 #include "fo_run.h"
 #include "log.h"
 
+/* A move handed back waits this long before it is handed over again, doubling up to
+ * MOVE_RETRY_MAX_MS (the control loop's tick). */
+#define MOVE_RETRY_MIN_MS 1
+#define MOVE_RETRY_MAX_MS 100
+/* event=failover-move-no-room: the first, then at most one per relationship this often. */
+#define MOVE_LOG_MS 10000
+
 /* --- worker ops --------------------------------------------------------------------- */
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static struct fo_op *op_new(struct cp_fo *f)
 {
@@ -51,8 +86,8 @@ static void op_end(struct cp_fo *f, struct fo_op *o)
 
 /*
  * Choose the worker for o->want and set the step (o->lo.op, o->lo.worker): the writer of the
- * current record; when the binding must move to another writer, first a FREE there. RCU
- * online.
+ * current record, or, when the binding must move to another writer, that writer, taking the
+ * record over (take; the address held meanwhile). RCU online.
  * @return 0, or 1 when nothing has to change (the binding already is what we want).
  */
 static int op_route(struct cp_fo *f, struct fo_op *o)
@@ -78,24 +113,21 @@ static int op_route(struct cp_fo *f, struct fo_op *o)
 		target = bt_key_owner(f->rt->table, &w->key, f->rt->n_workers);
 	}
 	o->lo.op = *w;
-	o->first_step = false;
-	if (cur != NULL && cur->owner != target) {
-		/* Another worker wrote the address: it frees it first (single writer). Until the
-		 * new writer has written it, no worker may take the address (fo_hold). */
-		memset(&o->lo.op, 0, sizeof(o->lo.op));
-		o->lo.op.kind = DP_OP_PEER;
-		o->lo.op.addr = o->addr;
-		o->lo.op.state = BT_FREE;
-		o->lo.op.from_peer = w->from_peer;
-		o->first_step = true;
-		target = cur->owner;
-		if (!o->held) {
-			_Atomic uint8_t *hold = fo_run_hold_slot(f, o->addr);
+	o->lo.op.take = cur != NULL && cur->owner != target;
+	if (o->lo.op.take && cur->seq == 0 && f->committer != NULL) {
+		/* A record never posted (an offer, or what an untaken one restored): its
+		 * writer's changes to the address all came before it, so before what the writer
+		 * has posted by now (engine.h settle_seq). Without a committer all is durable. */
+		o->lo.op.settle_seq = committer_ops.posted(f->committer, cur->owner);
+	}
+	if (o->lo.op.take && !o->held) {
+		/* Another worker wrote the address: the new writer takes the record over once
+		 * that one's changes are durable. Until then no worker may change it. */
+		_Atomic uint8_t *hold = fo_run_hold_slot(f, o->addr);
 
-			if (hold != NULL) {
-				atomic_store_explicit(hold, 1, memory_order_release);
-				o->held = true;
-			}
+		if (hold != NULL) {
+			atomic_store_explicit(hold, 1, memory_order_release);
+			o->held = true;
 		}
 	}
 	/* The worker applies the op only to the record decided against (-ESTALE else). */
@@ -110,7 +142,6 @@ static int op_route(struct cp_fo *f, struct fo_op *o)
 	o->lo.worker = target;
 	return 0;
 }
-
 
 static const struct cp_leaseop_cb op_cb;
 
@@ -249,7 +280,61 @@ static bool routed_record_kept(struct cp_fo *f, const struct fo_op *o)
 	return kept;
 }
 
-/* A step is done, and durable when it succeeded (leaseop.h): the second step, or the end. */
+/*
+ * A move that changed nothing waits (o->retry_at) and is handed over again by
+ * fo_run_ops_progress(). -ENOBUFS is counted and logged, rate-limited per relationship.
+ */
+static void op_wait(struct cp_fo *f, struct fo_op *o, int res)
+{
+	struct rel *r = o->rel;
+	uint64_t now = mono_ms();
+
+	o->backoff_ms = o->backoff_ms == 0 ? MOVE_RETRY_MIN_MS :
+			o->backoff_ms * 2 > MOVE_RETRY_MAX_MS ? MOVE_RETRY_MAX_MS :
+			o->backoff_ms * 2;
+	o->retry_at = now + o->backoff_ms;
+	o->waiting = true;
+	f->n_waiting++;
+	if (res != -ENOBUFS) {
+		return;
+	}
+	r->s.move_no_room++;
+	if (!r->move_logged || now >= r->move_log_ms + MOVE_LOG_MS) {
+		cp_log(CP_LOG_WARN, "event=failover-move-no-room relationship=%s ip-address=%s "
+		       "worker=%u total=%" PRIu64 " (the worker that must write the binding has no "
+		       "room: commit ring full or no record; retried, %s)", r->name,
+		       lw_ip4_fmt(o->addr).s, o->lo.worker, r->s.move_no_room,
+		       o->kind == OPK_INBOUND && !o->no_ack ? "the BNDACK waits" :
+		       "the old binding stays");
+		r->move_logged = true;
+		r->move_log_ms = now;
+	}
+}
+
+void fo_run_ops_progress(struct cp_fo *f)
+{
+	uint64_t now;
+
+	if (f->n_waiting == 0) {
+		return;
+	}
+	now = mono_ms();
+	for (uint32_t i = 0; i < OPS_MAX && f->n_waiting > 0; i++) {
+		struct fo_op *o = &f->ops[i];
+
+		if (!o->used || !o->waiting || now < o->retry_at) {
+			continue;
+		}
+		o->waiting = false;
+		f->n_waiting--;
+		/* The same step: the worker still checks it against the record decided on. */
+		if (cp_leaseop_start(&f->lops, &o->lo) != 0) {
+			op_finish(f, o, CP_LEASEOP_E_RING);	/* not with CP_LEASEOP_RETRY */
+		}
+	}
+}
+
+/* A step is done, and durable when it succeeded (leaseop.h): the end, or the step again. */
 static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 {
 	struct fo_op *o = (struct fo_op *)lo;
@@ -266,24 +351,20 @@ static enum cp_leaseop_next op_finished(struct cp_leaseop *lo, int res)
 	if (res == -EAGAIN && o->tries++ < 3) {
 		return op_reroute(f, o);	/* the writer changed under us: route again */
 	}
-	if (res == -ENOBUFS && o->moved) {
+	if ((res == -ENOBUFS || res == -EBUSY) && o->lo.op.take) {
 		/*
-		 * The new writer had no room (its commit ring full, no record, no spill record:
-		 * all pass) after the old one freed the address. Ended here, the address would
-		 * stay FREE, with no hold: on a primary taking the secondary's ACTIVE over a
-		 * BACKUP record, an address of our own pool, which we would lease to another
-		 * client while the partner's holds it (the partner forgets a rejected update,
-		 * D12 §7.2). The same step again, the address still held, the BNDACK withheld.
+		 * A move the new writer could not make yet: no room (its commit ring full, no
+		 * record, no spill record), or the old writer's last change not durable yet.
+		 * Nothing changed: the old binding is in memory and in the store. Rejected, the
+		 * update would be forgotten by the partner (D12 §7.2) while its client uses the
+		 * address: the same step later, the address still held, the BNDACK withheld.
 		 */
-		return CP_LEASEOP_NEXT;
+		op_wait(f, o, res);
+		return CP_LEASEOP_END;	/* out of the engine until fo_run_ops_progress() */
 	}
 	if (res != 0) {
 		op_finish(f, o, res);
 		return CP_LEASEOP_END;
-	}
-	if (o->first_step) {
-		o->moved = true;
-		return op_reroute(f, o);	/* the old writer freed it: now the new one */
 	}
 	op_finish(f, o, 0);
 	return CP_LEASEOP_END;

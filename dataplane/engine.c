@@ -877,9 +877,13 @@ struct rec {
 	const struct dp_policy *policy;		/* with info_msg: the policy that matched */
 	const struct dp_client_info *peer_info;	/* PEER: the partner's word on the client */
 	uint32_t pet;				/* PEER: the PET of the partner's update */
-	bool take;				/* an operator's change (op_set): a record
+	bool take;				/* an operator's change (op_set) or a
+						 * failover move (op_peer): a record
 						 * another worker wrote is taken over
 						 * (settled_elsewhere()) */
+	const struct bt_binding *over;		/* set: the record the caller checked
+						 * (op_peer's take); replaced only if it
+						 * is still the address's record */
 	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
 						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
@@ -978,7 +982,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	struct bt_binding *nb;
 	bool info_ok = true;
 
-	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
+	if ((r->over != NULL ? old != r->over :
+	     !(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope))) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
 		return -EAGAIN;
@@ -2573,7 +2578,11 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 /*
  * DP_OP_PEER (engine.h): make the binding of op->addr exactly what the control thread
  * decided. Only ownership is checked here; -EAGAIN tells the control thread to run it on
- * the right worker.
+ * the right worker. With `take`, the binding's new writer replaces the record another worker
+ * wrote in one compare-and-swap, once everything that writer posted for it is durable
+ * (-EBUSY until then), as op_set() does: the address never leaves the store nor the table in
+ * between (a FREE on the old writer first left the store with no record of it, which a crash
+ * before the second write turned into a free address of the primary's pool).
  */
 static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
 		   uint64_t now)
@@ -2585,7 +2594,8 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 	struct bt_binding *nb;
 	struct bt_binding gone;
 	struct rec r;
-	uint32_t owner;
+	uint32_t owner, writer;
+	bool taking;
 	int slice, rc;
 
 	if (s == NULL || !dp_scope_contains(s, op->addr) || op->state < BT_FREE ||
@@ -2593,9 +2603,13 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		return -EINVAL;
 	}
 	slice = dp_pool_owner(e->pools, s->index, op->addr);
-	owner = b != NULL ? b->owner : keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
-		slice >= 0 ? (uint32_t)slice : 0;
-	if (owner != e->id) {
+	writer = keyed ? bt_key_owner(e->table, &op->key, e->n_workers) :
+		 slice >= 0 ? (uint32_t)slice : 0;
+	owner = b != NULL ? b->owner : writer;
+	/* A FREE is always its writer's: it has nothing to take over. A take runs on the new
+	 * binding's writer only (the old one would write a binding that is not its own). */
+	taking = op->take && b != NULL && b->owner != e->id && op->state != BT_FREE;
+	if ((owner != e->id && !taking) || (op->take && op->state != BT_FREE && writer != e->id)) {
 		return -EAGAIN;
 	}
 	if (op->expect && (op->expect_none ? b != NULL :
@@ -2603,6 +2617,10 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 			   b->owner != op->expect_owner || b->seq != op->expect_seq ||
 			   b->start != op->expect_start)) {
 		return -ESTALE;	/* a client changed it since the decision */
+	}
+	if (taking && (b->seq != 0 || op->settle_seq == 0 ? !settled_elsewhere(e, b) :
+		       op->settle_seq > e->commit.ops->durable(e->commit.ctx, b->owner))) {
+		return -EBUSY;	/* its writer's last change is on its way to the store */
 	}
 	if (op->state == BT_FREE) {
 		if (b != NULL) {
@@ -2629,7 +2647,8 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.addr = op->addr, .scope = s->index, .state = op->state, .start = op->start,
 		.ends = op->ends, .key = keyed ? &op->key : NULL,
 		.hw = keyed && op->hw_len != 0 ? op->hw : NULL, .hw_len = op->hw_len,
-		.peer_info = keyed ? &op->info : NULL, .pet = op->pet,
+		.peer_info = keyed ? &op->info : NULL, .pet = op->pet, .take = taking,
+		.over = taking ? b : NULL,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
 	if (rc == 0 && op->state == BT_BACKUP) {

@@ -109,9 +109,14 @@ enum dp_op_kind {
 	 * slice when this worker owns it (else handed over like FREE: the slice owner may take a
 	 * BACKUP record whoever wrote it). It runs on the writer of the current record, or, when
 	 * there is none, on the key's owner (keyed states) or the address's slice owner (FREE,
-	 * BACKUP); anywhere else it fails with -EAGAIN and changes nothing. The change is posted
-	 * with DP_CHANGE_PEER when from_peer, DP_CHANGE_FO otherwise. -EINVAL: address in no
-	 * scope, state not 1..7, or a keyed state with an empty key.
+	 * BACKUP); anywhere else it fails with -EAGAIN and changes nothing. With `take` (a
+	 * keyed or BACKUP state), the worker that would write the binding (the key's owner, or
+	 * the slice owner for BACKUP) replaces a record another worker wrote, in one
+	 * compare-and-swap, once that writer's changes to it are durable (-EBUSY before that:
+	 * hand it over again later): the store goes from the old binding straight to the new
+	 * one. A take anywhere else is -EAGAIN. The change is posted with DP_CHANGE_PEER when
+	 * from_peer, DP_CHANGE_FO otherwise. -EINVAL: address in no scope, state not 1..7, or
+	 * a keyed state with an empty key.
 	 */
 	DP_OP_PEER = 3,
 };
@@ -124,10 +129,12 @@ struct dp_lease_op {
 	uint64_t start, ends;		/**< SET */
 	bool add;			/**< SET: refuse (-EEXIST) if the address or the client is
 					 *   taken; otherwise update: overwrite */
-	bool take;			/**< SET: take over a record another worker wrote, in
-					 *   one compare-and-swap (the control thread's
-					 *   lease4-add/-update: no window in which the address
-					 *   is free for a third writer) */
+	bool take;			/**< SET, PEER: take over a record another worker
+					 *   wrote, in one compare-and-swap (the control
+					 *   thread's lease4-add/-update, failover's move of a
+					 *   binding between writers: no window in which the
+					 *   address is free for a third writer or, after a
+					 *   crash, in the store) */
 	bool may_create;		/**< SET update: create when there is no binding */
 	uint8_t hw_len;			/**< SET, PEER: htype + chaddr (0 = unknown) */
 	uint8_t hw[DP_HW_MAX];
@@ -149,11 +156,19 @@ struct dp_lease_op {
 	bool expect_none;		/**< no record was there */
 	uint8_t expect_state, expect_owner;
 	uint64_t expect_seq, expect_start;
+	/**
+	 * PEER take over a record with no sequence of its own (seq 0: an offer, or what an
+	 * untaken offer restored, never posted): the old writer's changes up to this sequence
+	 * must be durable, taken by the control thread from the writer's posted sequence after
+	 * it saw the record (every change of that writer to the address came before). 0: all
+	 * the writer has posted, which a busy writer may never let become durable at once.
+	 */
+	uint64_t settle_seq;
 	const uint32_t *addrs;		/**< DEL */
 	uint32_t n_addrs;
 	/* written by the worker */
 	int result;			/**< 0, -EEXIST, -ENOENT, -EINVAL, -ENOBUFS, -EAGAIN,
-					 *   -ESTALE */
+					 *   -ESTALE, -EBUSY (PEER take: not yet) */
 	uint32_t count;			/**< DEL: bindings freed */
 	uint64_t seq;			/**< newest change posted: answer once durable */
 	_Atomic int done;

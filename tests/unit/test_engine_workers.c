@@ -849,6 +849,136 @@ static void fo_backup_of_another_writer_is_taken_by_the_slice_owner(void **state
 	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 0);
 }
 
+/*
+ * Failover's move of a binding between writers (fo_run_ops.c): the partner's client is worker
+ * 1's, the address's BACKUP record worker 0's. Without `take` worker 1 refuses (-EAGAIN); with
+ * it, it waits (-EBUSY) while worker 0's change is not durable, then replaces the record in
+ * one step: one change, on ring 1, no FREE on ring 0, so the store goes from BACKUP straight
+ * to the client's binding and a crash in between leaves the BACKUP (not a free address). A
+ * take on a worker that is not the new binding's writer is still -EAGAIN, and a FREE is never
+ * taken over.
+ */
+static void fo_peer_take_moves_in_one_change(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 0);
+	struct dp_lease_op op = {.kind = DP_OP_PEER, .addr = a, .state = BT_ACTIVE,
+				 .key = key_of(mac1), .start = T0 + 5, .ends = T0 + 900,
+				 .from_peer = true, .take = true};
+	const struct bt_binding *b;
+	uint64_t posted0, posted1;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	assert_int_equal(peer_op(v, 0, a, BT_BACKUP, 0), 0);	/* not durable yet */
+	posted0 = held_posted(&h, 0);
+	posted1 = held_posted(&h, 1);
+	b = bt_lookup_addr(v->table, a);
+	op.expect = true;
+	op.expect_state = BT_BACKUP;
+	op.expect_owner = 0;
+	op.expect_seq = b->seq;
+	op.expect_start = b->start;
+
+	assert_int_equal(peer_op(v, 1, a, BT_ACTIVE, mac1), -EAGAIN);	/* no take */
+	dp_engine_apply_op(&v->e[0], v->cfg, &op, T0 + 5);	/* not the key's owner */
+	assert_int_equal(op.result, -EAGAIN);
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 5);
+	assert_int_equal(op.result, -EBUSY);	/* worker 0's BACKUP is on its way */
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	assert_int_equal(held_posted(&h, 1), posted1);
+
+	h.hold = false;
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 5);
+	assert_int_equal(op.result, 0);
+	b = bt_lookup_addr(v->table, a);
+	assert_int_equal(b->owner, 1);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_true(bt_lookup_key(v->table, &op.key) == b);
+	assert_int_equal(held_posted(&h, 0), posted0);		/* no FREE on worker 0 */
+	assert_int_equal(held_posted(&h, 1), posted1 + 1);	/* one change */
+	assert_int_equal(op.seq, posted1 + 1);
+
+	/* A FREE runs on the record's writer only, take or not. */
+	op = (struct dp_lease_op){.kind = DP_OP_PEER, .addr = a, .state = BT_FREE,
+				  .from_peer = true, .take = true};
+	dp_engine_apply_op(&v->e[0], v->cfg, &op, T0 + 6);
+	assert_int_equal(op.result, -EAGAIN);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1);
+}
+
+/*
+ * A move over a record never posted (seq 0: an offer, or what an untaken offer restored):
+ * "everything its writer posted is durable" may never hold while that writer is busy with
+ * other clients. The control thread names the sequence that covers the record (settle_seq:
+ * the writer's posted sequence once it saw the record); the take waits for that only.
+ */
+static void fo_peer_take_over_an_unposted_record(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 0), other = a + 1, third;
+	struct dp_lease_op op = {.kind = DP_OP_PEER, .addr = a, .state = BT_ACTIVE,
+				 .key = key_of(mac1), .start = T0 + 5, .ends = T0 + 900,
+				 .from_peer = true, .take = true, .expect = true,
+				 .expect_state = BT_BACKUP, .expect_owner = 0, .expect_seq = 0,
+				 .expect_start = T0};
+	struct bt_binding *b;
+	uint64_t settled;
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+	}
+	/* Worker 0 leased another address (durable); its unposted BACKUP record of .a; then a
+	 * change of a third address that is not durable yet (worker 0 is busy). */
+	while (addr_of(v, 0) == other || bt_lookup_addr(v->table, other) != NULL) {
+		other++;
+	}
+	third = other + 1;
+	while (third == a || bt_lookup_addr(v->table, third) != NULL) {
+		third++;
+	}
+	assert_int_equal(add_lease(v, 0, mac0, other), 0);
+	b = bt_record_get(&v->e[0].writer);
+	assert_non_null(b);
+	b->addr = a;
+	b->state = BT_BACKUP;
+	b->start = b->ends = T0;
+	b->seq = 0;
+	assert_int_equal(bt_publish(&v->e[0].writer, NULL, b), 0);
+	settled = held_posted(&h, 0);
+	h.cap[0] = settled;
+	h.cap[1] = dp_commit_mem_ops.durable(&v->mem, 1);
+	h.hold = true;
+	assert_true(settled > 0);
+	assert_int_equal(peer_op(v, 0, third, BT_BACKUP, 0), 0);
+	assert_true(held_posted(&h, 0) > settled);
+
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 5);
+	assert_int_equal(op.result, -EBUSY);	/* without settle_seq: all worker 0 posted */
+	op.settle_seq = held_posted(&h, 0);	/* beyond what is durable: waits too */
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 5);
+	assert_int_equal(op.result, -EBUSY);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 0);
+	op.settle_seq = settled;
+	atomic_store(&op.done, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 5);
+	assert_int_equal(op.result, 0);
+	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1);
+	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_ACTIVE);
+}
+
 /* --- reservations over leases (issue 11 item 3) ------------------------------------- */
 
 /* Publish a new configuration: the base one with @p res_json as the scope's reservations
@@ -1229,6 +1359,8 @@ int main(void)
 		T(moving_a_reservation_from_a_client_with_an_id),
 		FO(fo_peer_runs_on_its_worker_only),
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
+		FO(fo_peer_take_moves_in_one_change),
+		FO(fo_peer_take_over_an_unposted_record),
 		T(duplicate_relays_meet_on_one_worker),
 	};
 

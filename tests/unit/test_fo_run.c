@@ -31,6 +31,7 @@
 #include "committer.h"
 #include "config.h"
 #include "failover.h"
+#include "fmt.h"
 #include "fo_audit.h"
 #include "persist.h"
 #include "fo_lease.h"
@@ -47,16 +48,17 @@
 
 struct fake_sink {
 	unsigned n_sub;
-	struct dp_lease_op *sub[16];
-	uint32_t sub_worker[16];
+	struct dp_lease_op *sub[64];
+	uint32_t sub_worker[64];
 	uint64_t durable;
+	struct committer *cm;	/* set: durable() is this committer's (real workers) */
 };
 
 static int fake_submit(void *ctx, uint32_t worker, struct dp_lease_op *op)
 {
 	struct fake_sink *s = ctx;
 
-	assert_true(s->n_sub < 16);
+	assert_true(s->n_sub < 64);
 	s->sub_worker[s->n_sub] = worker;
 	s->sub[s->n_sub++] = op;
 	return 0;
@@ -70,8 +72,9 @@ static bool fake_done(void *ctx, const struct dp_lease_op *op)
 
 static uint64_t fake_durable(void *ctx, uint32_t worker)
 {
-	(void)worker;
-	return ((struct fake_sink *)ctx)->durable;
+	const struct fake_sink *s = ctx;
+
+	return s->cm != NULL ? committer_ops.durable(s->cm, worker) : s->durable;
 }
 
 static const struct cp_leaseop_sink_ops fake_ops = {
@@ -96,6 +99,11 @@ struct t {
 	bool w_init;
 	struct bt_writer w1;	/* worker 1's, for tests with two workers */
 	bool w1_init;
+	/* real workers (two engines posting to the committer), for the tests that run the
+	 * ops the control thread hands over instead of playing the worker */
+	struct dp_engine e[2];
+	struct dp_counters ctr[2];
+	bool e_init;
 	/* the partner: its clock ahead of ours by partner_clock seconds; the STATE it sends
 	 * once up (0: NORMAL, since now) */
 	int32_t partner_clock;
@@ -136,13 +144,15 @@ static void start_fo(struct t *t)
 
 /* setup() makes us the relationship's primary (the partner link the secondary) when set. */
 static bool as_primary;
+/* setup() gives the committer two rings (workers 0 and 1) when set. */
+static bool two_rings;
 
 static int setup(void **state)
 {
 	static char json[2048];
 	struct t *t = calloc(1, sizeof(*t));
 	struct store_opts so = {.sync = STORE_SYNC_STRICT};
-	struct committer_opts co = {.n_workers = 1};
+	struct committer_opts co = {.n_workers = two_rings ? 2 : 1};
 	uint16_t port = (uint16_t)(20000 + getpid() % 20000);
 	struct fo_link_cfg lc;
 	struct dp_config *cfg;
@@ -219,6 +229,9 @@ static int teardown(void **state)
 	}
 	if (t->w1_init) {
 		bt_writer_deinit(&t->w1);
+	}
+	for (int i = 0; t->e_init && i < 2; i++) {
+		bt_writer_deinit(&t->e[i].writer);
 	}
 	dp_snapshot_free(t->rt.snap);
 	committer_free(t->cm);
@@ -1090,34 +1103,67 @@ static int teardown_primary(void **state)
 	return teardown(state);
 }
 
-/*
- * We are the primary, with two workers. Every pool address is the secondary's (a BACKUP
- * record of its slice owner, worker 0: no pool balance to do). The secondary gives .100 to
- * its client C, a client of our worker 1, and sends the ACTIVE: two steps, the FREE of the
- * BACKUP record on worker 0 (the address held meanwhile, dp_pool.fo_hold), then C's binding
- * on worker 1. Worker 1 answers -ENOBUFS (its commit ring full, or no record, or no spill
- * record for C's long host name: all pass). Ended there, the update was rejected and the hold
- * dropped with the address left FREE: in the primary's own pool (worker 0's free_binding()
- * gave it back to its free list), so our next DISCOVER could lease it to another client
- * while C holds it from the secondary, which forgets a rejected update (D12 §7.2: no
- * resend). The second step must be handed over again, the address held and the BNDACK
- * withheld until it is done.
- */
-static void test_inbound_second_step_without_room_is_retried(void **state)
+/* How many lines of stderr, written while @p run ran, have @p what. */
+static unsigned stderr_lines_with(void (*run)(struct t *), struct t *t, const char *what)
 {
-	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 2, 0};
-	struct t *t = *state;
-	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
-	const struct dp_pool *pool;
-	struct dp_lease_op *op;
+	static char out[65536];
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	unsigned n = 0;
+	size_t len;
+
+	assert_non_null(f);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(f), 2) >= 0);
+	run(t);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len] = '\0';
+	fclose(f);
+	for (const char *p = strstr(out, what); p != NULL; p = strstr(p + 1, what)) {
+		n++;
+	}
+	return n;
+}
+
+/* A figure of the relationship's `counters` (failover status). */
+static json_int_t counter_int(struct t *t, const char *key)
+{
+	json_t *l = cp_fo_status(t->fo, "fotest");
+	json_int_t v;
+
+	assert_non_null(l);
+	v = json_integer_value(json_object_get(json_object_get(json_array_get(l, 0),
+							       "counters"), key));
+	json_decref(l);
+	return v;
+}
+
+/* We are the primary, two workers; every pool address is the secondary's (a BACKUP record of
+ * its slice owner, worker 0). Client C is a client of our worker 1. */
+static void primary_with_backup_pool(struct t *t, uint8_t tag, struct dp_client_key *kc,
+				     uint8_t hw_c[7])
+{
 	uint32_t now = wall();
-	uint64_t rank;
 
 	t->rt.n_workers = 2;
+	hw_c[0] = 1;
+	hw_c[1] = 0x02;
+	hw_c[2] = 0x5a;
+	hw_c[3] = 0x23;
+	hw_c[4] = 0;
+	hw_c[5] = tag;
+	hw_c[6] = 0;
+	kc->type = DP_KEY_HWADDR;
+	kc->len = 7;
 	do {
 		hw_c[6]++;
-		memcpy(kc.data, hw_c, 7);
-	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
+		memcpy(kc->data, hw_c, 7);
+	} while (bt_key_owner(t->rt.table, kc, 2) != 1);
 	assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 32), 0);
 	t->w_init = true;
 	urcu_qsbr_thread_online();
@@ -1131,68 +1177,113 @@ static void test_inbound_second_step_without_room_is_retried(void **state)
 		assert_int_equal(bt_publish(&t->w, NULL, b), 0);
 	}
 	urcu_qsbr_thread_offline();
+}
+
+/* The worker answers every hand-over of the move in flight -ENOBUFS, for 300 ms. */
+static void no_room_for_300ms(struct t *t)
+{
+	uint64_t t0 = mono_ms();
+
+	do {
+		struct dp_lease_op *op = t->sink.sub[t->sink.n_sub - 1];
+		unsigned n = t->sink.n_sub;
+
+		op->result = -ENOBUFS;
+		atomic_store(&op->done, 1);
+		for (int i = 0; i < ROUNDS && t->sink.n_sub == n && t->n_bndack == 0; i++) {
+			round_once(t);
+		}
+		assert_int_equal(t->n_bndack, 0);		/* not rejected */
+		assert_int_equal(t->sink.n_sub, n + 1);		/* the same step again */
+		assert_int_equal(t->sink.sub_worker[n], 1);
+		assert_true(t->sink.sub[n]->take);
+		assert_int_equal(t->sink.sub[n]->state, BT_ACTIVE);
+	} while (mono_ms() < t0 + 300);
+}
+
+/*
+ * The secondary gives .100 to its client C, a client of our worker 1, and sends the ACTIVE:
+ * the binding moves from worker 0 (the BACKUP record's writer) to worker 1, in one step that
+ * takes the record over (the address held meanwhile, dp_pool.fo_hold). Worker 1 answers
+ * -ENOBUFS (its commit ring full, or no record, or no spill record for C's long host name:
+ * all pass), then -EBUSY (worker 0's last change not durable yet). Rejected, the update would
+ * be forgotten by the secondary (D12 §7.2: no resend) while C holds the address. The step
+ * must be handed over again, the address held and the BNDACK withheld until it is done;
+ * each -ENOBUFS counted (moves-no-room), and the retries spaced (backoff), not one per poll.
+ */
+static void test_inbound_move_without_room_is_retried(void **state)
+{
+	uint8_t hw_c[7];
+	struct t *t = *state;
+	struct dp_client_key kc;
+	const struct dp_pool *pool;
+	struct dp_lease_op *op;
+	uint32_t now = wall();
+	uint64_t rank;
+	unsigned n;
+
+	primary_with_backup_pool(t, 2, &kc, hw_c);
 	pool = &t->rt.snap->pools->pools[0];
 	assert_true(dp_pool_rank(pool, ADDR(100), &rank));
 	wait_up(t);
+	assert_int_equal(counter_int(t, "moves-no-room"), 0);
 	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
 
-	/* Step 1: the FREE of the BACKUP record on worker 0, the address held. */
-	wait_for(t, &t->sink.n_sub, 1, "the first step");
+	/* One step: C's binding on worker 1, taking worker 0's BACKUP record over. */
+	wait_for(t, &t->sink.n_sub, 1, "the move");
 	op = t->sink.sub[0];
-	assert_int_equal(t->sink.sub_worker[0], 0);
-	assert_int_equal(op->state, BT_FREE);
+	assert_int_equal(t->sink.sub_worker[0], 1);
+	assert_int_equal(op->state, BT_ACTIVE);
+	assert_true(op->take);
+	assert_true(op->expect && !op->expect_none);
 	assert_int_equal(op->expect_state, BT_BACKUP);
+	assert_int_equal(op->expect_owner, 0);
 	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);
-	urcu_qsbr_thread_online();	/* worker 0 does it */
-	assert_int_equal(bt_remove(&t->w, bt_lookup_addr(t->rt.table, ADDR(100))), 0);
-	urcu_qsbr_thread_offline();
+
+	/* No room, again and again for 300 ms: counted each time, logged once (at most one
+	 * line per 10 s), and spaced: 1, 2, 4 ... 100 ms apart, not one per 2 ms poll (~150). */
+	assert_int_equal(stderr_lines_with(no_room_for_300ms, t,
+					   "event=failover-move-no-room"), 1);
+	assert_int_equal(counter_int(t, "moves-no-room"), t->sink.n_sub - 1);
+	assert_true(t->sink.n_sub - 1 >= 3);
+	assert_true(t->sink.n_sub - 1 <= 15);
+	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
+
+	/* Worker 0's last change is still on its way: handed over again, not counted. */
+	n = t->sink.n_sub;
+	op = t->sink.sub[n - 1];
+	op->result = -EBUSY;
+	atomic_store(&op->done, 1);
+	wait_for(t, &t->sink.n_sub, n + 1, "the move after -EBUSY");
+	assert_int_equal(t->n_bndack, 0);
+	assert_int_equal(counter_int(t, "moves-no-room"), n - 1);
+
+	/* Room again: done and durable, the update is acked and the address let go. */
+	op = t->sink.sub[n];
 	op->result = 0;
 	op->seq = 1;
 	t->sink.durable = 1;
-	atomic_store(&op->done, 1);
-
-	/* Step 2: C's binding on worker 1, which has no room. */
-	wait_for(t, &t->sink.n_sub, 2, "the second step");
-	op = t->sink.sub[1];
-	assert_int_equal(t->sink.sub_worker[1], 1);
-	assert_int_equal(op->state, BT_ACTIVE);
-	assert_true(op->expect && op->expect_none);
-	op->result = -ENOBUFS;
-	atomic_store(&op->done, 1);
-	for (int i = 0; i < ROUNDS && t->sink.n_sub == 2 && t->n_bndack == 0; i++) {
-		round_once(t);
-	}
-	assert_int_equal(t->n_bndack, 0);		/* not rejected */
-	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
-	assert_int_equal(t->sink.n_sub, 3);		/* the second step again */
-	op = t->sink.sub[2];
-	assert_int_equal(t->sink.sub_worker[2], 1);
-	assert_int_equal(op->state, BT_ACTIVE);
-
-	/* Room again: done and durable, the update is acked and the address let go. */
-	op->result = 0;
-	op->seq = 1;
 	atomic_store(&op->done, 1);
 	wait_for(t, &t->n_bndack, 1, "the BNDACK");
 	assert_false(t->bndack_reject);
 	assert_int_equal(t->bndack_addr, ADDR(100));
 	assert_int_equal(atomic_load(&pool->fo_hold[rank]), 0);
+	assert_int_equal(t->sink.n_sub, n + 1);
 }
 
 /*
- * The same two-step move, with a configuration change applied between the steps (a new
- * lease time: the relationship unchanged). The new snapshot's pools must hold the address as
- * the old ones did until the second step is done, else a worker on the new pools could give
- * it to another client while C's binding is on its way; and the end of the move must let go
- * of the hold where it now is, not write into the old pools' fo_hold, which the apply has
- * unmapped with the old snapshot (a SIGSEGV, or a write into whatever was mapped there
- * since).
+ * The same move, with a configuration change applied while it is in flight (a new lease
+ * time: the relationship unchanged). The new snapshot's pools must hold the address as the
+ * old ones did until the move is done, else a worker on the new pools could change it under
+ * the move; and the end of the move must let go of the hold where it now is, not write into
+ * the old pools' fo_hold, which the apply has unmapped with the old snapshot (a SIGSEGV, or a
+ * write into whatever was mapped there since).
  */
 static void test_move_hold_survives_config_change(void **state)
 {
-	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 3, 0};
+	uint8_t hw_c[7];
 	struct t *t = *state;
-	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
+	struct dp_client_key kc;
 	struct cp_persist none = {0};
 	const struct dp_pool *pool;
 	struct dp_lease_op *op;
@@ -1201,43 +1292,15 @@ static void test_move_hold_survives_config_change(void **state)
 	char err[512];
 	json_t *j;
 
-	t->rt.n_workers = 2;
-	do {
-		hw_c[6]++;
-		memcpy(kc.data, hw_c, 7);
-	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
-	assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 32), 0);
-	t->w_init = true;
-	urcu_qsbr_thread_online();
-	for (uint32_t a = ADDR(100); a <= ADDR(109); a++) {
-		struct bt_binding *b = bt_record_get(&t->w);
-
-		assert_non_null(b);
-		b->addr = a;
-		b->state = BT_BACKUP;
-		b->start = b->ends = now - 100;
-		assert_int_equal(bt_publish(&t->w, NULL, b), 0);
-	}
-	urcu_qsbr_thread_offline();
+	primary_with_backup_pool(t, 3, &kc, hw_c);
 	wait_up(t);
 	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
-
-	/* Step 1 done: the BACKUP record freed on worker 0, the address held. */
-	wait_for(t, &t->sink.n_sub, 1, "the first step");
+	wait_for(t, &t->sink.n_sub, 1, "the move");
 	op = t->sink.sub[0];
-	assert_int_equal(op->state, BT_FREE);
-	urcu_qsbr_thread_online();
-	assert_int_equal(bt_remove(&t->w, bt_lookup_addr(t->rt.table, ADDR(100))), 0);
-	urcu_qsbr_thread_offline();
-	op->result = 0;
-	op->seq = 1;
-	t->sink.durable = 1;
-	atomic_store(&op->done, 1);
-	wait_for(t, &t->sink.n_sub, 2, "the second step");
-	op = t->sink.sub[1];
 	assert_int_equal(op->state, BT_ACTIVE);
+	assert_true(op->take);
 
-	/* A configuration change while the second step is on its way. */
+	/* A configuration change while the move is on its way. */
 	t->apply.persist = &none;
 	j = cp_config_to_json(t->rt.snap->cfg);
 	json_object_set_new(json_array_get(json_object_get(j, "scopes"), 0), "lease-time",
@@ -1248,14 +1311,145 @@ static void test_move_hold_survives_config_change(void **state)
 	assert_true(dp_pool_rank(pool, ADDR(100), &rank));
 	assert_int_not_equal(atomic_load(&pool->fo_hold[rank]), 0);	/* still held */
 
-	/* The second step done and durable: acked, and the address let go in the new pools. */
+	/* The move done and durable: acked, and the address let go in the new pools. */
 	op->result = 0;
 	op->seq = 1;
+	t->sink.durable = 1;
 	atomic_store(&op->done, 1);
 	wait_for(t, &t->n_bndack, 1, "the BNDACK");
 	assert_false(t->bndack_reject);
 	assert_int_equal(atomic_load(&pool->fo_hold[rank]), 0);
 	cp_apply_deinit(&t->apply);	/* the requeue job the apply started */
+}
+
+static int setup_primary2(void **state)
+{
+	as_primary = true;
+	two_rings = true;
+	return setup(state);
+}
+
+static int teardown_primary2(void **state)
+{
+	as_primary = false;
+	two_rings = false;
+	return teardown(state);
+}
+
+/* Workers 0 and 1 as real engines on the test's table and pools, posting to the committer;
+ * the ops the control thread hands over are run by run_op(). */
+static void real_workers(struct t *t)
+{
+	t->rt.n_workers = 2;
+	for (uint32_t i = 0; i < 2; i++) {
+		struct dp_engine *e = &t->e[i];
+
+		assert_int_equal(bt_writer_init(&e->writer, t->rt.table, (uint8_t)i, 64), 0);
+		e->id = i;
+		e->n_workers = 2;
+		e->table = t->rt.table;
+		e->pools = t->rt.snap->pools;
+		e->ctr = &t->ctr[i];
+		e->commit.ops = &committer_ops;
+		e->commit.ctx = t->cm;
+	}
+	t->e_init = true;
+	t->sink.cm = t->cm;
+}
+
+/* Worker @p w runs @p op, then the committer writes what it posted. */
+static void run_op(struct t *t, uint32_t w, struct dp_lease_op *op)
+{
+	urcu_qsbr_thread_online();
+	dp_engine_apply_op(&t->e[w], t->rt.snap->cfg, op, wall());
+	urcu_qsbr_thread_offline();
+	assert_true(committer_round(t->cm) >= 0);
+}
+
+struct loaded {
+	uint32_t addr;
+	bool found;
+	struct store_binding b;
+};
+
+static int load_cb(const struct store_binding *b, void *arg)
+{
+	struct loaded *l = arg;
+
+	if (b->addr == l->addr) {
+		l->found = true;
+		l->b = *b;
+	}
+	return 0;
+}
+
+/*
+ * We are the primary, with real workers, committer and store. Every pool address is the
+ * secondary's (BACKUP records worker 0 wrote, durable). The secondary gives .100 to its client
+ * C, a client of our worker 1: the binding moves from worker 0 to worker 1. The daemon is
+ * killed right after the move's first step is durable: the store it restarts from must hold
+ * the address as BACKUP (the secondary's, which we do not allocate) or as C's lease, never
+ * without a record. A FREE on worker 0 first, then C's binding on worker 1, left the store
+ * with no record of .100 there: after a restart the address was free in our pool, offered to
+ * our next client while C held it (the secondary resends only once the link is up again).
+ */
+static void test_move_between_writers_survives_a_crash(void **state)
+{
+	uint8_t hw_c[7] = {1, 0x02, 0x5a, 0x23, 0, 4, 0};
+	struct t *t = *state;
+	struct dp_client_key kc = {.type = DP_KEY_HWADDR, .len = 7};
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	struct loaded l = {.addr = ADDR(100)};
+	struct store_binding sb;
+	struct dp_lease_op *op;
+	uint32_t now = wall(), w;
+	char err[256];
+	int rc;
+
+	real_workers(t);
+	do {
+		hw_c[6]++;
+		memcpy(kc.data, hw_c, 7);
+	} while (bt_key_owner(t->rt.table, &kc, 2) != 1);
+	for (uint32_t a = ADDR(100); a <= ADDR(109); a++) {
+		struct dp_lease_op b = {.kind = DP_OP_PEER, .addr = a, .state = BT_BACKUP,
+					.start = now - 100, .ends = now - 100, .from_peer = true};
+
+		run_op(t, 0, &b);
+		assert_int_equal(b.result, 0);
+	}
+	assert_int_equal(store_get(t->st, ADDR(100), &sb), 0);
+	assert_int_equal(sb.state, BT_BACKUP);
+	wait_up(t);
+	partner_bndupd(t, ADDR(100), FO_LEASE_ACTIVE, now, now + 600, hw_c, sizeof(hw_c));
+
+	/* The move's first step, run by the worker it was handed to, and made durable. */
+	wait_for(t, &t->sink.n_sub, 1, "the move's first step");
+	op = t->sink.sub[0];
+	w = t->sink.sub_worker[0];
+	run_op(t, w, op);
+	assert_int_equal(op->result, 0);
+	assert_true(committer_ops.durable(t->cm, w) >= op->seq);
+
+	/* kill -9 now: nothing more reaches the store. Then the restart reads it. */
+	cp_fo_stop(t->fo);
+	t->fo = NULL;
+	committer_free(t->cm);
+	t->cm = NULL;
+	store_close(t->st);
+	t->st = store_open(t->dir, &so, err, sizeof(err));
+	assert_non_null(t->st);
+	rc = store_load(t->st, load_cb, &l);
+	assert_int_equal(rc, 0);
+	if (!l.found) {
+		fail_msg("after a crash in the move, the store has no record of %s: a free "
+			 "address of our pool while the partner's client holds it",
+			 lw_ip4_fmt(ADDR(100)).s);
+	}
+	assert_true(l.b.state == BT_BACKUP ||
+		    (l.b.state == BT_ACTIVE && bt_key_equal(&l.b.key, &kc)));
+	/* The move is one step: C's lease is what the store holds. */
+	assert_int_equal(l.b.state, BT_ACTIVE);
 }
 
 int main(void)
@@ -1285,10 +1479,12 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_inbound_second_step_without_room_is_retried,
+		cmocka_unit_test_setup_teardown(test_inbound_move_without_room_is_retried,
 						setup_primary, teardown_primary),
 		cmocka_unit_test_setup_teardown(test_move_hold_survives_config_change,
 						setup_primary, teardown_primary),
+		cmocka_unit_test_setup_teardown(test_move_between_writers_survives_a_crash,
+						setup_primary2, teardown_primary2),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,8 @@ enum {
 #define DHCP4_CHADDR_LEN	16
 #define DHCP4_SNAME_LEN		64
 #define DHCP4_FILE_LEN		128
+#define DHCP4_OFF_SNAME		44	/**< offset of sname: op .. chaddr come before it */
+#define DHCP4_OFF_FILE		108	/**< offset of file */
 /** Room for all option data of one message, after RFC 3396 concatenation. */
 #define DHCP4_OPTDATA_MAX	2048
 

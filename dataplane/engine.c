@@ -2877,6 +2877,24 @@ static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
 	return rc;
 }
 
+/*
+ * The UDP checksum's sum of a reply's BOOTP message @p p: dhcp4_build_begin() zeroed the
+ * fixed header before writing op .. chaddr, the file field when @p file (sname never is
+ * written here) and the cookie, and dhcp4_build_end() padded with zeros after END
+ * (@p used bytes before the padding). Zeros add nothing to the sum, so only the bytes
+ * written are read: about a third of a 300-byte reply. Every piece starts at an even offset
+ * and all but the last have even lengths, as dp_csum_partial() chains need.
+ */
+static uint32_t reply_sum(const uint8_t *p, size_t used, bool file)
+{
+	uint32_t sum = dp_csum_partial(p, DHCP4_OFF_SNAME, 0);
+
+	if (file) {
+		sum = dp_csum_partial(p + DHCP4_OFF_FILE, DHCP4_FILE_LEN, sum);
+	}
+	return dp_csum_partial(p + DHCP4_FIXED_LEN, used - DHCP4_FIXED_LEN, sum);
+}
+
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		      const struct dhcp4_msg *m, const struct dp_decision *d,
 		      const uint8_t our_mac[6], struct dp_counters *ctr)
@@ -2898,6 +2916,8 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	uint16_t len82 = 0;
 	const uint8_t *opt82 = m->giaddr ? dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len82) : NULL;
 	size_t echo82 = opt82 ? len82 + 2u * (len82 ? (len82 + 254u) / 255u : 1u) : 0, room;
+	size_t used;
+	const char *file;
 	int rc, len;
 
 	if (cap <= hdr) {
@@ -2914,10 +2934,10 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	if (room > cap - hdr) {
 		room = cap - hdr;
 	}
+	file = nak || s == NULL ? NULL : reply_file(d);
 	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
-			       nak || s == NULL ? 0 : reply_siaddr(d), NULL,
-			       nak || s == NULL ? NULL : reply_file(d));
+			       nak || s == NULL ? 0 : reply_siaddr(d), NULL, file);
 	if (rc != DHCP4_OK) {
 		return 0;
 	}
@@ -2966,10 +2986,12 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		}
 	}
 	w.reserve = 0;
+	used = w.len + 1;	/* with END; dhcp4_build_end() pads with zeros after it */
 	len = dhcp4_build_end(&w);
 	if (len < 0) {
 		return 0;
 	}
 	dp_reply_dest(f, m, d, our_mac, &dst);
-	return dp_frame_build_udp(buf, cap, &dst, (size_t)len);
+	return dp_frame_build_udp_summed(buf, cap, &dst, (size_t)len,
+					 reply_sum(buf + hdr, used, file != NULL));
 }

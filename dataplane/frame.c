@@ -302,9 +302,24 @@ static void ipv4_csum_set(uint8_t *ip, size_t ihl)
 size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 			  size_t payload_len)
 {
+	size_t hdr = dp_frame_udp_hdr_len(d->nvlan);
+
+	if (d->nvlan > DP_MAX_VLAN || payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN ||
+	    hdr + payload_len > cap) {
+		return 0;
+	}
+	return dp_frame_build_udp_summed(buf, cap, d, payload_len,
+					 dp_csum_partial(buf + hdr, payload_len, 0));
+}
+
+size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+				 size_t payload_len, uint32_t payload_sum)
+{
 	size_t hdr, l3;
-	uint16_t udp_len, csum;
+	uint16_t udp_len, tot_len, csum;
+	uint8_t ttl = d->ttl ? d->ttl : DEFAULT_TTL;
 	uint8_t *ip, *u;
+	uint32_t sum;
 
 	if (d->nvlan > DP_MAX_VLAN || payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN) {
 		return 0;
@@ -314,28 +329,33 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 		return 0;
 	}
 	udp_len = (uint16_t)(DP_UDP_HDR_LEN + payload_len);
+	tot_len = (uint16_t)(DP_IPV4_HDR_LEN + udp_len);
 	l3 = eth_build(buf, d->dst_mac, d->src_mac, d->nvlan, d->vlan_tpid, d->vlan_tci,
 		       ETHERTYPE_IPV4);
 	ip = buf + l3;
 	ip[0] = 0x45;
 	ip[1] = 0;
-	lw_put16(ip + 2, (uint16_t)(DP_IPV4_HDR_LEN + udp_len));
+	lw_put16(ip + 2, tot_len);
 	/* id 0 with DF: an atomic datagram (RFC 6864); replies are never fragmented. */
 	lw_put16(ip + 4, 0);
 	lw_put16(ip + 6, IP_FLAG_DF);
-	ip[8] = d->ttl ? d->ttl : DEFAULT_TTL;
+	ip[8] = ttl;
 	ip[9] = PROTO_UDP;
 	lw_put32(ip + 12, d->ip_src);
 	lw_put32(ip + 16, d->ip_dst);
-	ipv4_csum_set(ip, DP_IPV4_HDR_LEN);
+	/* The header's checksum from its fields: the words we just wrote, without reading
+	 * them back (the sum of 16-bit words in any grouping is the same RFC 1071 sum). */
+	sum = 0x4500u + tot_len + IP_FLAG_DF + ((uint32_t)ttl << 8 | PROTO_UDP) +
+	      (d->ip_src >> 16) + (d->ip_src & 0xffff) + (d->ip_dst >> 16) + (d->ip_dst & 0xffff);
+	lw_put16(ip + 10, dp_csum_finish(sum));
 
 	u = ip + DP_IPV4_HDR_LEN;
 	lw_put16(u, d->sport);
 	lw_put16(u + 2, d->dport);
 	lw_put16(u + 4, udp_len);
-	lw_put16(u + 6, 0);
-	csum = dp_csum_finish(dp_csum_partial(u, udp_len,
-					      pseudo_sum(d->ip_src, d->ip_dst, udp_len)));
+	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len) + d->sport + d->dport + udp_len +
+	      payload_sum;
+	csum = dp_csum_finish(sum);
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
 	lw_put16(u + 6, csum ? csum : 0xffff);
 	return hdr + payload_len;

@@ -128,6 +128,17 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 			  size_t payload_len);
 
 /**
+ * dp_frame_build_udp() when the caller already has the payload's checksum: the payload is
+ * not read again. Writes the same bytes as dp_frame_build_udp().
+ * @param payload_sum  dp_csum_partial() of the payload's @p payload_len bytes (a chain of
+ *                     partial sums over them, where runs of zero bytes of even length at
+ *                     even offsets may be left out: zeros add nothing), at most 0xffff.
+ * @return as dp_frame_build_udp().
+ */
+size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+				 size_t payload_len, uint32_t payload_sum);
+
+/**
  * Turn a received ARP request (already parsed into @p f, frame in @p buf) into the reply
  * "@p ip is at @p mac", in place. VLAN tags are kept. The Ethernet destination is the
  * request's Ethernet source.

@@ -212,6 +212,49 @@ static void test_build_udp_zero_csum(void **state)
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 }
 
+/* dp_frame_build_udp_summed() with the payload's sum given, zero runs left out, writes the
+ * bytes dp_frame_build_udp() writes: any tag count, TTL, odd and even lengths, addresses
+ * whose words carry. */
+static void test_build_udp_summed(void **state)
+{
+	static const size_t lens[] = { 0, 1, 2, 43, 300, 301, 548 };
+	uint8_t a[700], b[700];
+	struct dp_udp_dst d;
+
+	(void)state;
+	for (unsigned nvlan = 0; nvlan <= 2; nvlan++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			size_t hdr = dp_frame_udp_hdr_len(nvlan), plen = lens[k];
+			size_t half = plen / 2 & ~1u, q = half / 2 & ~1u;
+			uint8_t *pl = b + hdr;
+			uint32_t sum;
+
+			udp_dst_init(&d, nvlan);
+			d.ip_src = IP4(255, 255, 255, 254);
+			d.ip_dst = k & 1 ? IP4(198, 51, 100, 7) : IP4(255, 255, 255, 255);
+			d.ttl = (uint8_t)(k * 40);
+			memset(b, 0, sizeof(b));
+			for (size_t i = 0; i < plen; i++) {
+				/* the second quarter zero: left out of the sum below */
+				pl[i] = i >= q && i < half ? 0 : (uint8_t)(i * 37 + k + 0xc1);
+			}
+			memcpy(a, b, sizeof(a));
+			sum = dp_csum_partial(pl, q, 0);
+			sum = dp_csum_partial(pl + half, plen - half, sum);
+			assert_int_equal(dp_frame_build_udp_summed(b, sizeof(b), &d, plen, sum),
+					 hdr + plen);
+			assert_int_equal(dp_frame_build_udp(a, sizeof(a), &d, plen), hdr + plen);
+			assert_memory_equal(a, b, hdr + plen);
+			assert_int_equal(ref_csum(b + hdr - 28, 20, 0), 0);
+			assert_true(udp_csum_ok(b + hdr - 28));
+		}
+	}
+	udp_dst_init(&d, 0);
+	assert_int_equal(dp_frame_build_udp_summed(b, 341, &d, 300, 0), 0);
+	d.nvlan = 3;
+	assert_int_equal(dp_frame_build_udp_summed(b, sizeof(b), &d, 0, 0), 0);
+}
+
 static void test_build_udp_limits(void **state)
 {
 	static uint8_t big[65535 + 64];
@@ -729,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_build_udp_roundtrip),
 		cmocka_unit_test(test_build_udp_zero_csum),
 		cmocka_unit_test(test_build_udp_limits),
+		cmocka_unit_test(test_build_udp_summed),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_ethertype),
 		cmocka_unit_test(test_truncated),

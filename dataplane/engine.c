@@ -856,6 +856,29 @@ static uint8_t offer_under(const struct bt_binding *old, const struct dp_client_
 }
 
 /* A binding as it is to be written: the payload of a struct bt_binding. */
+/*
+ * The binding of an address as the engine found it in by_addr (NULL: none) and where, so
+ * that write_rec() neither walks the chain again. Only for a lookup made earlier in the same
+ * request with nothing written in between: the publish is then the compare-and-swap on what
+ * was read, as after write_rec()'s own lookup (another writer in between makes it fail).
+ */
+struct found {
+	uint32_t addr;
+	bool valid;
+	const struct bt_binding *b;
+	struct bt_addr_pos pos;
+};
+
+/* bt_lookup_addr() that remembers what it found in @p f. */
+static const struct bt_binding *lookup_found(struct dp_engine *e, uint32_t addr,
+					     struct found *f)
+{
+	f->addr = addr;
+	f->valid = true;
+	f->b = bt_lookup_addr_at(e->table, addr, &f->pos);
+	return f->b;
+}
+
 struct rec {
 	uint32_t addr, scope;
 	uint8_t state;
@@ -874,6 +897,8 @@ struct rec {
 	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
 						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
+	const struct found *found;		/* addr's binding as found (struct found),
+						 * or NULL: write_rec() looks it up */
 };
 
 /* The same client's binding goes on from @p old (settled, or our offer to it, which holds
@@ -964,11 +989,17 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		     struct bt_binding **out)
 {
 	struct bt_addr_pos pos;
-	const struct bt_binding *old = bt_lookup_addr_at(e->table, r->addr, &pos);
+	const struct bt_binding *old;
 	struct dp_client_info known;
 	struct bt_binding *nb;
 	bool info_ok = true;
 
+	if (r->found != NULL && r->found->valid && r->found->addr == r->addr) {
+		old = r->found->b;
+		pos = r->found->pos;
+	} else {
+		old = bt_lookup_addr_at(e->table, r->addr, &pos);
+	}
 	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
@@ -1082,11 +1113,11 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 					    uint32_t addr, uint32_t scope,
 					    const struct dp_client_key *key, uint8_t state,
 					    uint64_t now, uint64_t ends, bool durable,
-					    uint32_t supersedes)
+					    uint32_t supersedes, const struct found *found)
 {
 	struct rec r = {
 		.addr = addr, .scope = scope, .state = state, .start = now, .ends = ends,
-		.key = key, .supersedes = supersedes,
+		.key = key, .supersedes = supersedes, .found = found,
 	};
 	uint8_t hw[DP_HW_MAX];
 	struct bt_binding *nb = NULL;
@@ -1114,7 +1145,7 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 					const struct dp_client_key *key, uint8_t state,
 					uint64_t now, uint64_t ends, bool durable)
 {
-	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0);
+	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0, NULL);
 }
 
 /* write_binding() of an ACKed (or BOOTP) binding: durable, capturing the client's
@@ -1122,11 +1153,12 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 static struct bt_binding *write_active(struct dp_engine *e, const struct dhcp4_msg *m,
 				       uint32_t addr, uint32_t scope,
 				       const struct dp_client_key *key, uint64_t now,
-				       uint64_t ends, const struct dp_policy *p)
+				       uint64_t ends, const struct dp_policy *p,
+				       const struct found *found)
 {
 	struct rec r = {
 		.addr = addr, .scope = scope, .state = BT_ACTIVE, .start = now, .ends = ends,
-		.key = key, .info_msg = m, .policy = p,
+		.key = key, .info_msg = m, .policy = p, .found = found,
 	};
 	uint8_t hw[DP_HW_MAX];
 	struct bt_binding *nb = NULL;
@@ -1515,7 +1547,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dp_policy *pol,
 			const struct dhcp4_msg *m, const struct dp_client_key *key,
 			const struct dp_reservation *res, const struct bt_binding *prev,
-			uint64_t now, uint32_t *out)
+			uint64_t now, uint32_t *out, struct found *found)
 {
 	const struct bt_binding *b;
 	uint32_t want, a;
@@ -1562,10 +1594,10 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			(void)dp_slice_push(e->pools, e->id, s->index, a);
 			continue;
 		}
-		b = bt_lookup_addr(e->table, a);
+		b = lookup_found(e, a, found);
 		if (takeable(e, s, fo, b, key, now, a)) {
 			*out = a;
-			maybe_borrow(e, s->index);
+			maybe_borrow(e, s->index);	/* a request to another worker only */
 			return 0;
 		}
 		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
@@ -1639,7 +1671,8 @@ static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
 						     const struct dp_fo_view *fo,
 						     const struct dp_client_key *key,
 						     const struct bt_binding *prev,
-						     struct dp_decision *d, int why, uint32_t *out)
+						     struct dp_decision *d, int why, uint32_t *out,
+						     struct found *found)
 {
 	const struct dp_superscope *u = &in->cfg->superscopes[(*sp)->superscope - 1];
 
@@ -1654,7 +1687,8 @@ static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
 		if (pol != NULL && pol->deny) {
 			continue;
 		}
-		if (pick_address(e, t, fo, pol, in->msg, key, NULL, prev, ended_by(in), out) == 0) {
+		if (pick_address(e, t, fo, pol, in->msg, key, NULL, prev, ended_by(in), out,
+				 found) == 0) {
 			*sp = t;
 			d->policy = pol;
 			return 0;
@@ -1690,6 +1724,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	const struct bt_binding *cur, *prev = bt_lookup_key(e->table, key);
+	struct found found = { .valid = false };
 	uint32_t addr, sup = 0;
 	int why = 0;
 
@@ -1708,10 +1743,10 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	if (why == 0) {
 		why = pick_address(e, s, fo, d->policy, in->msg, key, res, prev, ended_by(in),
-				   &addr);
+				   &addr, &found);
 		if ((why == DP_DROP_POOL_EXHAUSTED || why == DP_DROP_POLICY_EXHAUSTED) &&
 		    s->superscope != 0) {
-			why = superscope_pick(e, in, &s, fo, key, prev, d, why, &addr);
+			why = superscope_pick(e, in, &s, fo, key, prev, d, why, &addr, &found);
 		}
 	}
 	if (why != 0) {
@@ -1727,7 +1762,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
-	cur = bt_lookup_addr(e->table, addr);
+	/* pick_address() may have looked the address up already (nothing written since). */
+	cur = found.valid && found.addr == addr ? found.b : lookup_found(e, addr, &found);
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
 	 * Otherwise hold the address for it. */
@@ -1743,7 +1779,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			goto answer;	/* repeated DISCOVER within the hold */
 		}
 		if (write_binding_sup(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
-				      false, sup) == NULL) {
+				      false, sup, &found) == NULL) {
 			offer_failed(e, in->cfg, s, addr, cur);
 			return false;
 		}
@@ -1769,13 +1805,14 @@ static bool nak(struct dp_decision *d, const struct dp_scope *s, const char *why
 
 static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
 		const struct dp_fo_view *fo, const struct dp_client_key *key,
-		const struct dp_reservation *res, uint32_t addr, struct dp_decision *d)
+		const struct dp_reservation *res, uint32_t addr, const struct found *found,
+		struct dp_decision *d)
 {
 	struct bt_binding *nb;
 
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	nb = write_active(e, in->msg, addr, s->index, key, in->now, lease_end(in->now, d->lease),
-			  d->policy);
+			  d->policy, found);
 	if (nb == NULL) {
 		return false;
 	}
@@ -1935,6 +1972,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dhcp4_msg *m = in->msg;
 	const struct dp_reservation *res;
 	const struct bt_binding *b;
+	struct found found;
 	enum req_state st = req_state_of(in);
 	uint32_t sid, sup, addr = m->ciaddr;
 	bool mine, avail;
@@ -1984,7 +2022,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		 * own (policy.h). */
 		return nak(d, s, "address not allowed for this client");
 	}
-	b = bt_lookup_addr(e->table, addr);
+	b = lookup_found(e, addr, &found);
 	if (fo != NULL && fo_held(e, s->index, addr)) {
 		/* The control thread is moving this binding between writers: for a few
 		 * milliseconds nobody answers for it (the client asks again). */
@@ -2011,7 +2049,8 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 			return ack_again(e, in, s, res, b, d);
 		}
 		sup = b->state == BT_OFFERED ? b->supersedes : 0;
-		if (!ack(e, in, s, fo, key, res, addr, d)) {
+		/* Nothing written since the lookup: the ACK replaces what it found. */
+		if (!ack(e, in, s, fo, key, res, addr, &found, d)) {
 			return false;
 		}
 		if (sup != 0 && sup != addr) {
@@ -2039,7 +2078,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	if (st == SELECTING || (res != NULL && res->addr == addr)) {
 		if (avail && may_write(e, s, addr, res)) {
-			return ack(e, in, s, fo, key, res, addr, d);
+			return ack(e, in, s, fo, key, res, addr, NULL, d);
 		}
 		return nak(d, s, "address not available");
 	}
@@ -2155,7 +2194,8 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}
-	nb = write_active(e, in->msg, res->addr, s->index, key, in->now, BT_INFINITE, d->policy);
+	nb = write_active(e, in->msg, res->addr, s->index, key, in->now, BT_INFINITE, d->policy,
+			  NULL);
 	if (nb == NULL) {
 		return false;
 	}

@@ -431,11 +431,6 @@ int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len)
 	return DHCP4_OK;
 }
 
-int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v)
-{
-	return put_short(w, code, &v, 1);
-}
-
 int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len)
 {
 	if (len > writer_room(w)) {
@@ -444,14 +439,6 @@ int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len)
 	memcpy(w->buf + w->len, bytes, len);
 	w->len += len;
 	return DHCP4_OK;
-}
-
-int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
-{
-	uint8_t b[4];
-
-	lw_put32(b, v);
-	return put_short(w, code, b, sizeof(b));
 }
 
 int dhcp4_build_end(struct dhcp4_writer *w)

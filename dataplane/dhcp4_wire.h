@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "lw_attr.h"
 
 /** BOOTP op codes. */
@@ -208,13 +209,46 @@ int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
 _mustcheck_
 int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len);
 
-/** Append a 1-byte option. */
-_mustcheck_
-int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v);
+/* The inline half of dhcp4_put_u8() and dhcp4_put_u32(), which every reply calls half a
+ * dozen times: dhcp4_put() of @p len (1 or 4) bytes from @p v, host order. */
+static inline int __dhcp4_put_scalar(struct dhcp4_writer *w, uint8_t code, uint32_t v,
+				     uint8_t len)
+{
+	size_t used = w->len + w->reserve;
+	uint8_t *p;
 
-/** Append a 4-byte option from a host-order value (addresses, lease times). */
+	if (code == DHCP4_OPT_PAD || code == DHCP4_OPT_END) {
+		return DHCP4_E_OPT_SIZE;
+	}
+	if (w->cap <= used || (size_t)len + 2 > w->cap - used) {
+		return DHCP4_E_NOSPACE;
+	}
+	p = w->buf + w->len;
+	p[0] = code;
+	p[1] = len;
+	if (len == 1) {
+		p[2] = (uint8_t)v;
+	} else {
+		lw_put32(p + 2, v);
+	}
+	w->len += 2 + (size_t)len;
+	return DHCP4_OK;
+}
+
+/** Append a 1-byte option. Same results as dhcp4_put(). */
 _mustcheck_
-int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v);
+static inline int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v)
+{
+	return __dhcp4_put_scalar(w, code, v, 1);
+}
+
+/** Append a 4-byte option from a host-order value (addresses, lease times). Same results as
+ *  dhcp4_put(). */
+_mustcheck_
+static inline int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
+{
+	return __dhcp4_put_scalar(w, code, v, 4);
+}
 
 /** Append @p len bytes of options already encoded (code, length, value ...), as earlier
  *  puts wrote them; all or nothing. @return DHCP4_OK or DHCP4_E_NOSPACE. */

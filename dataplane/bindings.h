@@ -287,6 +287,20 @@ const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
 
 /**
+ * Where bt_lookup_key_at() found a key's node in by_key (or that it found none), and the
+ * key's bt_key_hash(), for bt_publish_found(). Same validity as struct bt_addr_pos.
+ */
+struct bt_key_pos {
+	uint64_t hash;
+	struct cds_lfht_iter iter;
+};
+
+/** bt_lookup_key(), keeping the key's hash and the place found in @p pos for
+ *  bt_publish_found(). */
+const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
+					  struct bt_key_pos *pos);
+
+/**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key
  * bytes not cleared (fill the key whole), no client information (bt_info_get() lengths 0; set it
  * with bt_info_set()). Owner thread only.
@@ -348,6 +362,16 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_bind
 _mustcheck_
 int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
 		  struct bt_binding *nb);
+
+/**
+ * bt_publish_at() where the caller also looked nb->key up with bt_lookup_key_at() (@p kpos,
+ * NULL: look it up here) in this read-side section, and wrote nothing to by_key since (a
+ * key has one writer: the caller's worker). Neither the key's hash nor its place in by_key
+ * is computed again. Same results, thread and RCU rules.
+ */
+_mustcheck_
+int bt_publish_found(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
+		     const struct bt_key_pos *kpos, struct bt_binding *nb);
 
 /**
  * Publish @p nb (from bt_record_get(), fields filled) while loading the store: nb->addr has

@@ -857,16 +857,20 @@ static uint8_t offer_under(const struct bt_binding *old, const struct dp_client_
 
 /* A binding as it is to be written: the payload of a struct bt_binding. */
 /*
- * The binding of an address as the engine found it in by_addr (NULL: none) and where, so
- * that write_rec() neither walks the chain again. Only for a lookup made earlier in the same
- * request with nothing written in between: the publish is then the compare-and-swap on what
- * was read, as after write_rec()'s own lookup (another writer in between makes it fail).
+ * The binding of an address as the engine found it in by_addr (NULL: none) and where, and
+ * likewise the client's key in by_key, so that write_rec() walks neither chain again nor
+ * hashes the key again. Only for lookups made earlier in the same request with nothing
+ * written in between: the publish is then the compare-and-swap on what was read, as after
+ * write_rec()'s own lookup (another writer in between makes it fail).
  */
 struct found {
 	uint32_t addr;
-	bool valid;
+	bool valid;				/* b and pos are addr's */
 	const struct bt_binding *b;
 	struct bt_addr_pos pos;
+	const struct dp_client_key *key;	/* kpos is this key's (the same object as
+						 * rec.key), or NULL */
+	struct bt_key_pos kpos;
 };
 
 /* bt_lookup_addr() that remembers what it found in @p f. */
@@ -989,6 +993,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		     struct bt_binding **out)
 {
 	struct bt_addr_pos pos;
+	const struct bt_key_pos *kpos;
 	const struct bt_binding *old;
 	struct dp_client_info known;
 	struct bt_binding *nb;
@@ -1000,6 +1005,8 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	} else {
 		old = bt_lookup_addr_at(e->table, r->addr, &pos);
 	}
+	kpos = r->found != NULL && r->found->key != NULL && r->found->key == r->key ?
+	       &r->found->kpos : NULL;
 	if (!(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope)) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
@@ -1075,7 +1082,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		return -ENOBUFS;
 	}
 	nb->seq = durable ? e->seq + 1 : 0;
-	if (bt_publish_at(&e->writer, old, &pos, nb) != 0) {
+	if (bt_publish_found(&e->writer, old, &pos, kpos, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
 		bt_record_put(&e->writer, nb);
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
@@ -1723,8 +1730,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
-	const struct bt_binding *cur, *prev = bt_lookup_key(e->table, key);
-	struct found found = { .valid = false };
+	struct found found = { .valid = false, .key = key };
+	const struct bt_binding *cur, *prev = bt_lookup_key_at(e->table, key, &found.kpos);
 	uint32_t addr, sup = 0;
 	int why = 0;
 
@@ -1972,7 +1979,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dhcp4_msg *m = in->msg;
 	const struct dp_reservation *res;
 	const struct bt_binding *b;
-	struct found found;
+	struct found found = { .valid = false, .key = NULL };
 	enum req_state st = req_state_of(in);
 	uint32_t sid, sup, addr = m->ciaddr;
 	bool mine, avail;

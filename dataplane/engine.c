@@ -913,11 +913,10 @@ static bool info_kept(const struct bt_binding *old, const struct dp_client_key *
 }
 
 /* What the new binding knows of its client before its request adds to it: what @p old knew
- * (info_kept()), else nothing. */
-static void info_start(struct dp_client_info *in, const struct bt_binding *old,
-		       const struct dp_client_key *key)
+ * when @p kept (info_kept()), else nothing. */
+static void info_start(struct dp_client_info *in, const struct bt_binding *old, bool kept)
 {
-	if (info_kept(old, key)) {
+	if (kept) {
 		bt_info_get(old, in);
 	} else {
 		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
@@ -997,7 +996,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	const struct bt_binding *old;
 	struct dp_client_info known;
 	struct bt_binding *nb;
-	bool info_ok = true;
+	bool info_ok = true, same;
 
 	if (r->found != NULL && r->found->valid && r->found->addr == r->addr) {
 		old = r->found->b;
@@ -1021,6 +1020,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		e->ctr->drop[DP_DROP_NO_RECORD]++;
 		return -ENOBUFS;
 	}
+	same = info_kept(old, r->key);	/* the same client's binding goes on */
 	nb->addr = r->addr;
 	nb->scope = r->scope;
 	nb->state = r->state;
@@ -1045,29 +1045,28 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	}
 	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
 		/* A renewal comes without the relay (unicast): the binding keeps its circuit. */
-		nb->circuit = r->circuit != 0 || old == NULL || r->key == NULL ||
-			      !bt_key_equal(&old->key, r->key) ? r->circuit : old->circuit;
+		nb->circuit = r->circuit != 0 || !same ? r->circuit : old->circuit;
 	}
 	if (r->hw != NULL) {
 		nb->hw_len = r->hw_len < DP_HW_MAX ? r->hw_len : DP_HW_MAX;
 		memcpy(nb->hw, r->hw, nb->hw_len);
-	} else if (old != NULL && r->key != NULL && bt_key_equal(&old->key, r->key)) {
+	} else if (same) {
 		nb->hw_len = old->hw_len;
 		memcpy(nb->hw, old->hw, old->hw_len);
 	}
 	if (r->info_msg != NULL) {
 		struct dp_client_info in;
 
-		info_start(&in, old, r->key);
+		info_start(&in, old, same);
 		info_capture(&in, r->info_msg, r->policy);
 		info_ok = bt_info_set(nb, &in) == 0;
 	} else if (r->peer_info != NULL && !dp_info_empty(r->peer_info)) {
 		struct dp_client_info in;
 
-		info_start(&in, old, r->key);
+		info_start(&in, old, same);
 		info_merge(&in, r->peer_info);
 		info_ok = bt_info_set(nb, &in) == 0;
-	} else if (info_kept(old, r->key)) {
+	} else if (same) {
 		struct dp_client_info in;
 
 		/* The same client's binding goes on: so does what we know of it. */

@@ -378,6 +378,42 @@ static void test_truncated(void **state)
 	}
 }
 
+/* The IPv4 header check agrees with the reference sum on headers of random contents, half
+ * of them with a valid checksum, some with a random one, some with one bit of a valid header
+ * flipped. */
+static void test_ip_csum_random(void **state)
+{
+	uint8_t buf[600];
+	uint8_t *ip = buf + 14;
+	struct dp_frame f;
+	uint32_t x = 12345;
+	size_t n;
+
+	(void)state;
+	for (int k = 0; k < 4000; k++) {
+		n = make_dhcp(buf, sizeof(buf), 0, 300);
+		for (int i = 12; i < 20; i++) {		/* addresses: any carries */
+			x = x * 1103515245u + 12345u;
+			ip[i] = (uint8_t)(x >> 16);
+		}
+		x = x * 1103515245u + 12345u;
+		ip[1] = (uint8_t)(x >> 8);		/* TOS */
+		ip[8] = (uint8_t)(x >> 16);		/* TTL */
+		lw_put16(ip + 4, (uint16_t)(x >> 3));	/* id */
+		fix_ip_csum(ip);
+		if (k & 1) {
+			x = x * 1103515245u + 12345u;
+			lw_put16(ip + 10, (uint16_t)(x >> 16));
+		} else if (k & 2) {
+			/* not version, IHL or length: checked before the sum */
+			x = x * 1103515245u + 12345u;
+			ip[4 + (x >> 16) % 16] ^= (uint8_t)(1u << ((x >> 8) & 7));
+		}
+		assert_int_equal(dp_frame_parse(buf, n, &f) == DP_FE_IP_CSUM,
+				 ref_csum(ip, 20, 0) != 0);
+	}
+}
+
 static void test_ip_errors(void **state)
 {
 	uint8_t buf[600];
@@ -773,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_build_udp_zero_csum),
 		cmocka_unit_test(test_build_udp_limits),
 		cmocka_unit_test(test_build_udp_summed),
+		cmocka_unit_test(test_ip_csum_random),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_ethertype),
 		cmocka_unit_test(test_truncated),

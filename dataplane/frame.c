@@ -305,8 +305,9 @@ static size_t eth_build(uint8_t *buf, const uint8_t *dst, const uint8_t *src, un
 	size_t off = 2 * DP_ETHER_ADDR_LEN;
 	unsigned i;
 
-	memmove(buf, dst, DP_ETHER_ADDR_LEN);
-	memmove(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
+	/* The addresses come from the caller's struct dp_udp_dst, never from @p buf. */
+	memcpy(buf, dst, DP_ETHER_ADDR_LEN);
+	memcpy(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
 	for (i = 0; i < nvlan; i++) {
 		lw_put16(buf + off, tpid[i] ? tpid[i] : ETHERTYPE_VLAN);
 		lw_put16(buf + off + 2, tci[i]);

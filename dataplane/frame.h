@@ -120,7 +120,8 @@ struct dp_udp_dst {
  * Write Ethernet, VLAN, IPv4 and UDP headers in front of a payload that the caller has
  * already written at buf + dp_frame_udp_hdr_len(d->nvlan). Computes the IPv4 header checksum
  * and the UDP checksum (never sends 0: a computed 0 goes out as 0xffff). The IPv4 header has
- * TOS 0, id 0 and DF set; a vlan_tpid of 0 is written as 0x8100.
+ * TOS 0, id 0 and DF set; a vlan_tpid of 0 is written as 0x8100. @p d must not point into
+ * @p buf.
  * @return total frame length, or 0 when it does not fit in @p cap, when the IPv4 datagram
  *         would exceed 65535 bytes, or when d->nvlan > DP_MAX_VLAN.
  */

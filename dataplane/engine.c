@@ -2298,8 +2298,10 @@ static const struct dp_scope *select_scope(const struct dp_config *cfg,
 	return iface < 0 ? NULL : dp_config_scope_by_iface(cfg, (uint32_t)iface);
 }
 
-int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
-			 struct dp_client_key *k)
+/* dp_engine_client_key(), also giving the request's scope (select_scope(), NULL: none) in
+ * @p sp when it returns 0: dp_engine_handle() needs both. */
+static int client_key_scoped(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			     struct dp_client_key *k, const struct dp_scope **sp)
 {
 	const struct dp_scope *s;
 	const struct dp_reservation *res;
@@ -2309,6 +2311,7 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		return rc;
 	}
 	s = select_scope(cfg, m, iface);
+	*sp = s;
 	if (s == NULL) {
 		return 0;
 	}
@@ -2320,6 +2323,14 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		*k = res->key;	/* one client, one key, one worker, one writer */
 	}
 	return 0;
+}
+
+int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			 struct dp_client_key *k)
+{
+	const struct dp_scope *s;
+
+	return client_key_scoped(cfg, m, iface, k, &s);
 }
 
 bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct dp_decision *d)
@@ -2358,11 +2369,10 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	if ((in->cfg->n_mac_allow | in->cfg->n_mac_deny) != 0 && !mac_filter_pass(e, in)) {
 		return false;
 	}
-	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
+	if (client_key_scoped(in->cfg, m, in->iface, &key, &s) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;
 	}
-	s = select_scope(in->cfg, m, in->iface);
 	if (s == NULL) {
 		e->ctr->drop[DP_DROP_NO_SCOPE]++;
 		return false;

@@ -255,26 +255,6 @@ int dhcp4_parse(struct dhcp4_msg *m, const uint8_t *buf, size_t len)
 	return opt_check(m);
 }
 
-const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len)
-{
-	if (!dhcp4_has(m, code)) {
-		return NULL;
-	}
-	if (len) {
-		*len = m->opt_len[code];
-	}
-	return m->data + m->opt_off[code];
-}
-
-bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
-{
-	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
-		return false;
-	}
-	*out = lw_get32(m->data + m->opt_off[code]);
-	return true;
-}
-
 const char *dhcp4_err_str(int err)
 {
 	switch (err) {

@@ -149,17 +149,34 @@ static inline bool dhcp4_has(const struct dhcp4_msg *m, uint8_t code)
 }
 
 /**
- * Find an option.
- * @param[out] len  the value's length (may be 0).
+ * Find an option. Inline: the engine and the reply builder ask for a dozen options a
+ * request.
+ * @param[out] len  the value's length (may be 0); may be NULL.
  * @return pointer into m->data, or NULL when absent. Valid while @p m is.
  */
-const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len);
+static inline const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len)
+{
+	if (!dhcp4_has(m, code)) {
+		return NULL;
+	}
+	if (len) {
+		*len = m->opt_len[code];
+	}
+	return m->data + m->opt_off[code];
+}
 
 /**
  * Read a 4-byte option as a host-order address or number.
  * @return true and *out when the option is present with length exactly 4.
  */
-bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out);
+static inline bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
+{
+	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
+		return false;
+	}
+	*out = lw_get32(m->data + m->opt_off[code]);
+	return true;
+}
 
 /** Name of an enum dhcp4_err (static string). */
 const char *dhcp4_err_str(int err);

@@ -1980,7 +1980,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	const struct bt_binding *b;
 	struct found found = { .valid = false, .key = NULL };
 	enum req_state st = req_state_of(in);
-	uint32_t sid, sup, addr = m->ciaddr;
+	uint32_t sid = 0, sup, addr = m->ciaddr;	/* sid: option 54, 4 bytes when present */
 	bool mine, avail;
 
 	if (st == SELECTING) {

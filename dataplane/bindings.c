@@ -41,11 +41,6 @@ uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k)
 	return lw_hash_chain(h, k->data, k->len);
 }
 
-bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
-{
-	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
-
 static int match_addr(struct cds_lfht_node *node, const void *key)
 {
 	const struct bt_binding *b = caa_container_of(node, struct bt_binding, addr_node);

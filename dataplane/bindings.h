@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dp_config.h"
 #include "lease.h"	/* enum bt_state, BT_INFINITE */
@@ -473,5 +474,9 @@ void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void 
 /** Name of an enum bt_state ("active", ...). */
 const char *bt_state_str(unsigned state);
 
-/** @return true when the key of @p b equals @p k. */
-bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b);
+/** @return true when key @p a equals key @p b (type, length and bytes). Inline: the engine
+ *  compares keys several times a request. */
+static inline bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
+{
+	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}

@@ -172,20 +172,15 @@ static int opt_walk(struct dhcp4_msg *m, struct pstate *st, const uint8_t *buf, 
 /* Options the server reads as scalars must have their exact size (after concatenation). */
 static int opt_check(struct dhcp4_msg *m)
 {
-	static const uint8_t fixed[][2] = {
-		{ DHCP4_OPT_MSG_TYPE, 1 },
-		{ DHCP4_OPT_REQUESTED_IP, 4 },
-		{ DHCP4_OPT_LEASE_TIME, 4 },
-		{ DHCP4_OPT_SERVER_ID, 4 },
-		{ DHCP4_OPT_MAX_SIZE, 2 },
-	};
-	size_t i;
 	uint8_t type;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (dhcp4_has(m, fixed[i][0]) && m->opt_len[fixed[i][0]] != fixed[i][1]) {
-			return DHCP4_E_OPT_SIZE;
-		}
+	/* Written out rather than a loop over a table: every request comes through here. */
+	if ((dhcp4_has(m, DHCP4_OPT_MSG_TYPE) && m->opt_len[DHCP4_OPT_MSG_TYPE] != 1) ||
+	    (dhcp4_has(m, DHCP4_OPT_REQUESTED_IP) && m->opt_len[DHCP4_OPT_REQUESTED_IP] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_LEASE_TIME) && m->opt_len[DHCP4_OPT_LEASE_TIME] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_SERVER_ID) && m->opt_len[DHCP4_OPT_SERVER_ID] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_MAX_SIZE) && m->opt_len[DHCP4_OPT_MAX_SIZE] != 2)) {
+		return DHCP4_E_OPT_SIZE;
 	}
 	if (dhcp4_has(m, DHCP4_OPT_MSG_TYPE)) {
 		type = m->data[m->opt_off[DHCP4_OPT_MSG_TYPE]];

@@ -41,11 +41,6 @@ uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k)
 	return lw_hash_chain(h, k->data, k->len);
 }
 
-bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
-{
-	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
-}
-
 static int match_addr(struct cds_lfht_node *node, const void *key)
 {
 	const struct bt_binding *b = caa_container_of(node, struct bt_binding, addr_node);
@@ -562,6 +557,14 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 	return lookup_key_hashed(t, k, bt_key_hash(t, k), &iter);
 }
 
+const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
+					  struct bt_key_pos *pos)
+{
+	pos->hash = bt_key_hash(t, k);
+	memset(&pos->iter, 0, sizeof(pos->iter));	/* an empty key: no node */
+	return lookup_key_hashed(t, k, pos->hash, &pos->iter);
+}
+
 /* Take @p b out of by_key if it is the node there for its key. */
 static void unlink_key(struct bt_table *t, struct bt_binding *b)
 {
@@ -572,10 +575,10 @@ static void unlink_key(struct bt_table *t, struct bt_binding *b)
 	}
 }
 
-/* bt_publish() and bt_publish_at(): @p pos is where @p cold was found in by_addr, or NULL to
- * find it again. */
+/* bt_publish(), bt_publish_at() and bt_publish_found(): @p pos is where @p cold was found in
+ * by_addr, @p kpos where nb->key was in by_key, or NULL to find them again. */
 static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_addr_pos *pos,
-		   struct bt_binding *nb)
+		   const struct bt_key_pos *kpos, struct bt_binding *nb)
 {
 	struct bt_table *t = w->table;
 	struct bt_binding *old = (struct bt_binding *)cold;	/* ours: we are its writer */
@@ -584,7 +587,8 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 	uint64_t ha = addr_hash(nb->addr);
 
 	nb->owner = w->id;
-	nb->key_hash = bt_key_hash(t, &nb->key);	/* once: both tables and readers use it */
+	/* once: both tables and readers use it */
+	nb->key_hash = kpos != NULL ? kpos->hash : bt_key_hash(t, &nb->key);
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 
@@ -611,7 +615,15 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 
 	/* by_key: the client's latest binding. Keys have one writer (the client's worker). A
 	 * record with no client (BACKUP) is not indexed there: cur is NULL for it. */
-	cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
+	if (kpos != NULL) {
+		struct cds_lfht_node *node;
+
+		iter = kpos->iter;
+		node = nb->key.len != 0 ? cds_lfht_iter_get_node(&iter) : NULL;
+		cur = node != NULL ? caa_container_of(node, struct bt_binding, key_node) : NULL;
+	} else {
+		cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
+	}
 	if (nb->key.len != 0 &&
 	    (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
 					     &nb->key_node) != 0)) {
@@ -629,13 +641,19 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb)
 {
-	return publish(w, old, NULL, nb);
+	return publish(w, old, NULL, NULL, nb);
 }
 
 int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
 		  struct bt_binding *nb)
 {
-	return publish(w, old, pos, nb);
+	return publish(w, old, pos, NULL, nb);
+}
+
+int bt_publish_found(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
+		     const struct bt_key_pos *kpos, struct bt_binding *nb)
+{
+	return publish(w, old, pos, kpos, nb);
 }
 
 int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)

@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dp_config.h"
 #include "lease.h"	/* enum bt_state, BT_INFINITE */
@@ -287,6 +288,20 @@ const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k);
 
 /**
+ * Where bt_lookup_key_at() found a key's node in by_key (or that it found none), and the
+ * key's bt_key_hash(), for bt_publish_found(). Same validity as struct bt_addr_pos.
+ */
+struct bt_key_pos {
+	uint64_t hash;
+	struct cds_lfht_iter iter;
+};
+
+/** bt_lookup_key(), keeping the key's hash and the place found in @p pos for
+ *  bt_publish_found(). */
+const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
+					  struct bt_key_pos *pos);
+
+/**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key
  * bytes not cleared (fill the key whole), no client information (bt_info_get() lengths 0; set it
  * with bt_info_set()). Owner thread only.
@@ -349,6 +364,16 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_bind
 _mustcheck_
 int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
 		  struct bt_binding *nb);
+
+/**
+ * bt_publish_at() where the caller also looked nb->key up with bt_lookup_key_at() (@p kpos,
+ * NULL: look it up here) in this read-side section, and wrote nothing to by_key since (a
+ * key has one writer: the caller's worker). Neither the key's hash nor its place in by_key
+ * is computed again. Same results, thread and RCU rules.
+ */
+_mustcheck_
+int bt_publish_found(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
+		     const struct bt_key_pos *kpos, struct bt_binding *nb);
 
 /**
  * Publish @p nb (from bt_record_get(), fields filled) while loading the store: nb->addr has
@@ -450,5 +475,9 @@ void bt_foreach(struct bt_table *t, bool (*cb)(const struct bt_binding *b, void 
 /** Name of an enum bt_state ("active", ...). */
 const char *bt_state_str(unsigned state);
 
-/** @return true when the key of @p b equals @p k. */
-bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b);
+/** @return true when key @p a equals key @p b (type, length and bytes). Inline: the engine
+ *  compares keys several times a request. */
+static inline bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
+{
+	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}

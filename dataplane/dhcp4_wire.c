@@ -35,8 +35,8 @@ enum {
 	OFF_SIADDR = 20,
 	OFF_GIADDR = 24,
 	OFF_CHADDR = 28,
-	OFF_SNAME = 44,
-	OFF_FILE = 108,
+	OFF_SNAME = DHCP4_OFF_SNAME,
+	OFF_FILE = DHCP4_OFF_FILE,
 	OFF_COOKIE = 236,
 };
 
@@ -172,20 +172,15 @@ static int opt_walk(struct dhcp4_msg *m, struct pstate *st, const uint8_t *buf, 
 /* Options the server reads as scalars must have their exact size (after concatenation). */
 static int opt_check(struct dhcp4_msg *m)
 {
-	static const uint8_t fixed[][2] = {
-		{ DHCP4_OPT_MSG_TYPE, 1 },
-		{ DHCP4_OPT_REQUESTED_IP, 4 },
-		{ DHCP4_OPT_LEASE_TIME, 4 },
-		{ DHCP4_OPT_SERVER_ID, 4 },
-		{ DHCP4_OPT_MAX_SIZE, 2 },
-	};
-	size_t i;
 	uint8_t type;
 
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (dhcp4_has(m, fixed[i][0]) && m->opt_len[fixed[i][0]] != fixed[i][1]) {
-			return DHCP4_E_OPT_SIZE;
-		}
+	/* Written out rather than a loop over a table: every request comes through here. */
+	if ((dhcp4_has(m, DHCP4_OPT_MSG_TYPE) && m->opt_len[DHCP4_OPT_MSG_TYPE] != 1) ||
+	    (dhcp4_has(m, DHCP4_OPT_REQUESTED_IP) && m->opt_len[DHCP4_OPT_REQUESTED_IP] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_LEASE_TIME) && m->opt_len[DHCP4_OPT_LEASE_TIME] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_SERVER_ID) && m->opt_len[DHCP4_OPT_SERVER_ID] != 4) ||
+	    (dhcp4_has(m, DHCP4_OPT_MAX_SIZE) && m->opt_len[DHCP4_OPT_MAX_SIZE] != 2)) {
+		return DHCP4_E_OPT_SIZE;
 	}
 	if (dhcp4_has(m, DHCP4_OPT_MSG_TYPE)) {
 		type = m->data[m->opt_off[DHCP4_OPT_MSG_TYPE]];
@@ -253,26 +248,6 @@ int dhcp4_parse(struct dhcp4_msg *m, const uint8_t *buf, size_t len)
 		(void)opt_walk(m, &st, buf, len);
 	}
 	return opt_check(m);
-}
-
-const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len)
-{
-	if (!dhcp4_has(m, code)) {
-		return NULL;
-	}
-	if (len) {
-		*len = m->opt_len[code];
-	}
-	return m->data + m->opt_off[code];
-}
-
-bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
-{
-	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
-		return false;
-	}
-	*out = lw_get32(m->data + m->opt_off[code]);
-	return true;
 }
 
 const char *dhcp4_err_str(int err)
@@ -431,11 +406,6 @@ int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len)
 	return DHCP4_OK;
 }
 
-int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v)
-{
-	return put_short(w, code, &v, 1);
-}
-
 int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len)
 {
 	if (len > writer_room(w)) {
@@ -444,14 +414,6 @@ int dhcp4_put_encoded(struct dhcp4_writer *w, const uint8_t *bytes, size_t len)
 	memcpy(w->buf + w->len, bytes, len);
 	w->len += len;
 	return DHCP4_OK;
-}
-
-int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
-{
-	uint8_t b[4];
-
-	lw_put32(b, v);
-	return put_short(w, code, b, sizeof(b));
 }
 
 int dhcp4_build_end(struct dhcp4_writer *w)

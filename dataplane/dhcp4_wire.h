@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "lw_attr.h"
 
 /** BOOTP op codes. */
@@ -66,6 +67,8 @@ enum {
 #define DHCP4_CHADDR_LEN	16
 #define DHCP4_SNAME_LEN		64
 #define DHCP4_FILE_LEN		128
+#define DHCP4_OFF_SNAME		44	/**< offset of sname: op .. chaddr come before it */
+#define DHCP4_OFF_FILE		108	/**< offset of file */
 /** Room for all option data of one message, after RFC 3396 concatenation. */
 #define DHCP4_OPTDATA_MAX	2048
 
@@ -146,17 +149,34 @@ static inline bool dhcp4_has(const struct dhcp4_msg *m, uint8_t code)
 }
 
 /**
- * Find an option.
- * @param[out] len  the value's length (may be 0).
+ * Find an option. Inline: the engine and the reply builder ask for a dozen options a
+ * request.
+ * @param[out] len  the value's length (may be 0); may be NULL.
  * @return pointer into m->data, or NULL when absent. Valid while @p m is.
  */
-const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len);
+static inline const uint8_t *dhcp4_opt(const struct dhcp4_msg *m, uint8_t code, uint16_t *len)
+{
+	if (!dhcp4_has(m, code)) {
+		return NULL;
+	}
+	if (len) {
+		*len = m->opt_len[code];
+	}
+	return m->data + m->opt_off[code];
+}
 
 /**
  * Read a 4-byte option as a host-order address or number.
  * @return true and *out when the option is present with length exactly 4.
  */
-bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out);
+static inline bool dhcp4_opt_u32(const struct dhcp4_msg *m, uint8_t code, uint32_t *out)
+{
+	if (!dhcp4_has(m, code) || m->opt_len[code] != 4) {
+		return false;
+	}
+	*out = lw_get32(m->data + m->opt_off[code]);
+	return true;
+}
 
 /** Name of an enum dhcp4_err (static string). */
 const char *dhcp4_err_str(int err);
@@ -206,13 +226,46 @@ int dhcp4_build_begin(struct dhcp4_writer *w, uint8_t *buf, size_t cap,
 _mustcheck_
 int dhcp4_put(struct dhcp4_writer *w, uint8_t code, const void *val, size_t len);
 
-/** Append a 1-byte option. */
-_mustcheck_
-int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v);
+/* The inline half of dhcp4_put_u8() and dhcp4_put_u32(), which every reply calls half a
+ * dozen times: dhcp4_put() of @p len (1 or 4) bytes from @p v, host order. */
+static inline int __dhcp4_put_scalar(struct dhcp4_writer *w, uint8_t code, uint32_t v,
+				     uint8_t len)
+{
+	size_t used = w->len + w->reserve;
+	uint8_t *p;
 
-/** Append a 4-byte option from a host-order value (addresses, lease times). */
+	if (code == DHCP4_OPT_PAD || code == DHCP4_OPT_END) {
+		return DHCP4_E_OPT_SIZE;
+	}
+	if (w->cap <= used || (size_t)len + 2 > w->cap - used) {
+		return DHCP4_E_NOSPACE;
+	}
+	p = w->buf + w->len;
+	p[0] = code;
+	p[1] = len;
+	if (len == 1) {
+		p[2] = (uint8_t)v;
+	} else {
+		lw_put32(p + 2, v);
+	}
+	w->len += 2 + (size_t)len;
+	return DHCP4_OK;
+}
+
+/** Append a 1-byte option. Same results as dhcp4_put(). */
 _mustcheck_
-int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v);
+static inline int dhcp4_put_u8(struct dhcp4_writer *w, uint8_t code, uint8_t v)
+{
+	return __dhcp4_put_scalar(w, code, v, 1);
+}
+
+/** Append a 4-byte option from a host-order value (addresses, lease times). Same results as
+ *  dhcp4_put(). */
+_mustcheck_
+static inline int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v)
+{
+	return __dhcp4_put_scalar(w, code, v, 4);
+}
 
 /** Append @p len bytes of options already encoded (code, length, value ...), as earlier
  *  puts wrote them; all or nothing. @return DHCP4_OK or DHCP4_E_NOSPACE. */

@@ -864,6 +864,33 @@ static uint8_t offer_under(const struct bt_binding *old, const struct dp_client_
 }
 
 /* A binding as it is to be written: the payload of a struct bt_binding. */
+/*
+ * The binding of an address as the engine found it in by_addr (NULL: none) and where, and
+ * likewise the client's key in by_key, so that write_rec() walks neither chain again nor
+ * hashes the key again. Only for lookups made earlier in the same request with nothing
+ * written in between: the publish is then the compare-and-swap on what was read, as after
+ * write_rec()'s own lookup (another writer in between makes it fail).
+ */
+struct found {
+	uint32_t addr;
+	bool valid;				/* b and pos are addr's */
+	const struct bt_binding *b;
+	struct bt_addr_pos pos;
+	const struct dp_client_key *key;	/* kpos is this key's (the same object as
+						 * rec.key), or NULL */
+	struct bt_key_pos kpos;
+};
+
+/* bt_lookup_addr() that remembers what it found in @p f. */
+static const struct bt_binding *lookup_found(struct dp_engine *e, uint32_t addr,
+					     struct found *f)
+{
+	f->addr = addr;
+	f->valid = true;
+	f->b = bt_lookup_addr_at(e->table, addr, &f->pos);
+	return f->b;
+}
+
 struct rec {
 	uint32_t addr, scope;
 	uint8_t state;
@@ -887,6 +914,8 @@ struct rec {
 	uint8_t acked;				/* ACTIVE: our ACK of a REQUEST of this
 						 * req_kind() with @c xid; 0 = none */
 	uint32_t xid;
+	const struct found *found;		/* addr's binding as found (struct found),
+						 * or NULL: write_rec() looks it up */
 };
 
 /* The same client's binding goes on from @p old (settled, or our offer to it, which holds
@@ -897,11 +926,10 @@ static bool info_kept(const struct bt_binding *old, const struct dp_client_key *
 }
 
 /* What the new binding knows of its client before its request adds to it: what @p old knew
- * (info_kept()), else nothing. */
-static void info_start(struct dp_client_info *in, const struct bt_binding *old,
-		       const struct dp_client_key *key)
+ * when @p kept (info_kept()), else nothing. */
+static void info_start(struct dp_client_info *in, const struct bt_binding *old, bool kept)
 {
-	if (info_kept(old, key)) {
+	if (kept) {
 		bt_info_get(old, in);
 	} else {
 		in->host_len = in->vendor_len = in->circuit_len = in->policy_len = 0;
@@ -977,11 +1005,20 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		     struct bt_binding **out)
 {
 	struct bt_addr_pos pos;
-	const struct bt_binding *old = bt_lookup_addr_at(e->table, r->addr, &pos);
+	const struct bt_key_pos *kpos;
+	const struct bt_binding *old;
 	struct dp_client_info known;
 	struct bt_binding *nb;
-	bool info_ok = true;
+	bool info_ok = true, same;
 
+	if (r->found != NULL && r->found->valid && r->found->addr == r->addr) {
+		old = r->found->b;
+		pos = r->found->pos;
+	} else {
+		old = bt_lookup_addr_at(e->table, r->addr, &pos);
+	}
+	kpos = r->found != NULL && r->found->key != NULL && r->found->key == r->key ?
+	       &r->found->kpos : NULL;
 	if ((r->over != NULL ? old != r->over :
 	     !(r->take ? settled_elsewhere(e, old) : writable(e, old, r->scope))) ||
 	    (old == NULL && !free_settled(e, r->scope, r->addr))) {
@@ -997,6 +1034,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		e->ctr->drop[DP_DROP_NO_RECORD]++;
 		return -ENOBUFS;
 	}
+	same = info_kept(old, r->key);	/* the same client's binding goes on */
 	nb->addr = r->addr;
 	nb->scope = r->scope;
 	nb->state = r->state;
@@ -1021,29 +1059,28 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 	}
 	if (r->state == BT_OFFERED || r->state == BT_ACTIVE) {
 		/* A renewal comes without the relay (unicast): the binding keeps its circuit. */
-		nb->circuit = r->circuit != 0 || old == NULL || r->key == NULL ||
-			      !bt_key_equal(&old->key, r->key) ? r->circuit : old->circuit;
+		nb->circuit = r->circuit != 0 || !same ? r->circuit : old->circuit;
 	}
 	if (r->hw != NULL) {
 		nb->hw_len = r->hw_len < DP_HW_MAX ? r->hw_len : DP_HW_MAX;
 		memcpy(nb->hw, r->hw, nb->hw_len);
-	} else if (old != NULL && r->key != NULL && bt_key_equal(&old->key, r->key)) {
+	} else if (same) {
 		nb->hw_len = old->hw_len;
 		memcpy(nb->hw, old->hw, old->hw_len);
 	}
 	if (r->info_msg != NULL) {
 		struct dp_client_info in;
 
-		info_start(&in, old, r->key);
+		info_start(&in, old, same);
 		info_capture(&in, r->info_msg, r->policy);
 		info_ok = bt_info_set(nb, &in) == 0;
 	} else if (r->peer_info != NULL && !dp_info_empty(r->peer_info)) {
 		struct dp_client_info in;
 
-		info_start(&in, old, r->key);
+		info_start(&in, old, same);
 		info_merge(&in, r->peer_info);
 		info_ok = bt_info_set(nb, &in) == 0;
-	} else if (info_kept(old, r->key)) {
+	} else if (same) {
 		struct dp_client_info in;
 
 		/* The same client's binding goes on: so does what we know of it. */
@@ -1058,7 +1095,7 @@ static int write_rec(struct dp_engine *e, const struct rec *r, uint8_t flags, bo
 		return -ENOBUFS;
 	}
 	nb->seq = durable ? e->seq + 1 : 0;
-	if (bt_publish_at(&e->writer, old, &pos, nb) != 0) {
+	if (bt_publish_found(&e->writer, old, &pos, kpos, nb) != 0) {
 		/* Another writer took the address between our lookup and now. */
 		bt_record_put(&e->writer, nb);
 		e->ctr->drop[DP_DROP_WRITE_CONFLICT]++;
@@ -1096,11 +1133,11 @@ static struct bt_binding *write_binding_sup(struct dp_engine *e, const struct dh
 					    uint32_t addr, uint32_t scope,
 					    const struct dp_client_key *key, uint8_t state,
 					    uint64_t now, uint64_t ends, bool durable,
-					    uint32_t supersedes)
+					    uint32_t supersedes, const struct found *found)
 {
 	struct rec r = {
 		.addr = addr, .scope = scope, .state = state, .start = now, .ends = ends,
-		.key = key, .supersedes = supersedes,
+		.key = key, .supersedes = supersedes, .found = found,
 	};
 	uint8_t hw[DP_HW_MAX];
 	struct bt_binding *nb = NULL;
@@ -1128,7 +1165,7 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 					const struct dp_client_key *key, uint8_t state,
 					uint64_t now, uint64_t ends, bool durable)
 {
-	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0);
+	return write_binding_sup(e, m, addr, scope, key, state, now, ends, durable, 0, NULL);
 }
 
 /* write_binding() of an ACKed (or BOOTP) binding: durable, capturing the client's
@@ -1136,11 +1173,12 @@ static struct bt_binding *write_binding(struct dp_engine *e, const struct dhcp4_
 static struct bt_binding *write_active(struct dp_engine *e, const struct dhcp4_msg *m,
 				       uint32_t addr, uint32_t scope,
 				       const struct dp_client_key *key, uint64_t now,
-				       uint64_t ends, const struct dp_policy *p)
+				       uint64_t ends, const struct dp_policy *p,
+				       const struct found *found)
 {
 	struct rec r = {
 		.addr = addr, .scope = scope, .state = BT_ACTIVE, .start = now, .ends = ends,
-		.key = key, .info_msg = m, .policy = p,
+		.key = key, .info_msg = m, .policy = p, .found = found,
 	};
 	uint8_t hw[DP_HW_MAX];
 	struct bt_binding *nb = NULL;
@@ -1529,7 +1567,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			const struct dp_fo_view *fo, const struct dp_policy *pol,
 			const struct dhcp4_msg *m, const struct dp_client_key *key,
 			const struct dp_reservation *res, const struct bt_binding *prev,
-			uint64_t now, uint32_t *out)
+			uint64_t now, uint32_t *out, struct found *found)
 {
 	const struct bt_binding *b;
 	uint32_t want, a;
@@ -1576,10 +1614,10 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 			(void)dp_slice_push(e->pools, e->id, s->index, a);
 			continue;
 		}
-		b = bt_lookup_addr(e->table, a);
+		b = lookup_found(e, a, found);
 		if (takeable(e, s, fo, b, key, now, a)) {
 			*out = a;
-			maybe_borrow(e, s->index);
+			maybe_borrow(e, s->index);	/* a request to another worker only */
 			return 0;
 		}
 		if (b != NULL && b->owner != e->id && b->key.len != 0 &&
@@ -1653,7 +1691,8 @@ static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
 						     const struct dp_fo_view *fo,
 						     const struct dp_client_key *key,
 						     const struct bt_binding *prev,
-						     struct dp_decision *d, int why, uint32_t *out)
+						     struct dp_decision *d, int why, uint32_t *out,
+						     struct found *found)
 {
 	const struct dp_superscope *u = &in->cfg->superscopes[(*sp)->superscope - 1];
 
@@ -1668,7 +1707,8 @@ static __attribute__((noinline)) int superscope_pick(struct dp_engine *e,
 		if (pol != NULL && pol->deny) {
 			continue;
 		}
-		if (pick_address(e, t, fo, pol, in->msg, key, NULL, prev, ended_by(in), out) == 0) {
+		if (pick_address(e, t, fo, pol, in->msg, key, NULL, prev, ended_by(in), out,
+				 found) == 0) {
 			*sp = t;
 			d->policy = pol;
 			return 0;
@@ -1703,7 +1743,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			const struct dp_client_key *key, struct dp_decision *d)
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
-	const struct bt_binding *cur, *prev = bt_lookup_key(e->table, key);
+	struct found found = { .valid = false, .key = key };
+	const struct bt_binding *cur, *prev = bt_lookup_key_at(e->table, key, &found.kpos);
 	uint32_t addr, sup = 0;
 	int why = 0;
 
@@ -1722,10 +1763,10 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	if (why == 0) {
 		why = pick_address(e, s, fo, d->policy, in->msg, key, res, prev, ended_by(in),
-				   &addr);
+				   &addr, &found);
 		if ((why == DP_DROP_POOL_EXHAUSTED || why == DP_DROP_POLICY_EXHAUSTED) &&
 		    s->superscope != 0) {
-			why = superscope_pick(e, in, &s, fo, key, prev, d, why, &addr);
+			why = superscope_pick(e, in, &s, fo, key, prev, d, why, &addr, &found);
 		}
 	}
 	if (why != 0) {
@@ -1741,7 +1782,8 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
-	cur = bt_lookup_addr(e->table, addr);
+	/* pick_address() may have looked the address up already (nothing written since). */
+	cur = found.valid && found.addr == addr ? found.b : lookup_found(e, addr, &found);
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
 	 * Otherwise hold the address for it. */
@@ -1757,7 +1799,7 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 			goto answer;	/* repeated DISCOVER within the hold */
 		}
 		if (write_binding_sup(e, in->msg, addr, s->index, key, BT_OFFERED, in->now, hold,
-				      false, sup) == NULL) {
+				      false, sup, &found) == NULL) {
 			offer_failed(e, in->cfg, s, addr, cur);
 			return false;
 		}
@@ -1783,13 +1825,14 @@ static bool nak(struct dp_decision *d, const struct dp_scope *s, const char *why
 
 static bool ack(struct dp_engine *e, const struct dp_ingress *in, const struct dp_scope *s,
 		const struct dp_fo_view *fo, const struct dp_client_key *key,
-		const struct dp_reservation *res, uint32_t addr, struct dp_decision *d)
+		const struct dp_reservation *res, uint32_t addr, const struct found *found,
+		struct dp_decision *d)
 {
 	struct bt_binding *nb;
 
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
 	nb = write_active(e, in->msg, addr, s->index, key, in->now, lease_end(in->now, d->lease),
-			  d->policy);
+			  d->policy, found);
 	if (nb == NULL) {
 		return false;
 	}
@@ -1949,8 +1992,9 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	const struct dhcp4_msg *m = in->msg;
 	const struct dp_reservation *res;
 	const struct bt_binding *b;
+	struct found found = { .valid = false, .key = NULL };
 	enum req_state st = req_state_of(in);
-	uint32_t sid, sup, addr = m->ciaddr;
+	uint32_t sid = 0, sup, addr = m->ciaddr;	/* sid: option 54, 4 bytes when present */
 	bool mine, avail;
 
 	if (st == SELECTING) {
@@ -1998,7 +2042,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		 * own (policy.h). */
 		return nak(d, s, "address not allowed for this client");
 	}
-	b = bt_lookup_addr(e->table, addr);
+	b = lookup_found(e, addr, &found);
 	if (fo != NULL && fo_held(e, s->index, addr)) {
 		/* The control thread is moving this binding between writers: for a few
 		 * milliseconds nobody answers for it (the client asks again). */
@@ -2025,7 +2069,8 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 			return ack_again(e, in, s, res, b, d);
 		}
 		sup = b->state == BT_OFFERED ? b->supersedes : 0;
-		if (!ack(e, in, s, fo, key, res, addr, d)) {
+		/* Nothing written since the lookup: the ACK replaces what it found. */
+		if (!ack(e, in, s, fo, key, res, addr, &found, d)) {
 			return false;
 		}
 		if (sup != 0 && sup != addr) {
@@ -2053,7 +2098,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	}
 	if (st == SELECTING || (res != NULL && res->addr == addr)) {
 		if (avail && may_write(e, s, addr, res)) {
-			return ack(e, in, s, fo, key, res, addr, d);
+			return ack(e, in, s, fo, key, res, addr, NULL, d);
 		}
 		return nak(d, s, "address not available");
 	}
@@ -2169,7 +2214,8 @@ static bool on_bootp(struct dp_engine *e, const struct dp_ingress *in,
 		e->ctr->drop[DP_DROP_BOOTP_NO_RESERVATION]++;
 		return false;
 	}
-	nb = write_active(e, in->msg, res->addr, s->index, key, in->now, BT_INFINITE, d->policy);
+	nb = write_active(e, in->msg, res->addr, s->index, key, in->now, BT_INFINITE, d->policy,
+			  NULL);
 	if (nb == NULL) {
 		return false;
 	}
@@ -2266,8 +2312,10 @@ static const struct dp_scope *select_scope(const struct dp_config *cfg,
 	return iface < 0 ? NULL : dp_config_scope_by_iface(cfg, (uint32_t)iface);
 }
 
-int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
-			 struct dp_client_key *k)
+/* dp_engine_client_key(), also giving the request's scope (select_scope(), NULL: none) in
+ * @p sp when it returns 0: dp_engine_handle() needs both. */
+static int client_key_scoped(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			     struct dp_client_key *k, const struct dp_scope **sp)
 {
 	const struct dp_scope *s;
 	const struct dp_reservation *res;
@@ -2277,6 +2325,7 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		return rc;
 	}
 	s = select_scope(cfg, m, iface);
+	*sp = s;
 	if (s == NULL) {
 		return 0;
 	}
@@ -2288,6 +2337,14 @@ int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m,
 		*k = res->key;	/* one client, one key, one worker, one writer */
 	}
 	return 0;
+}
+
+int dp_engine_client_key(const struct dp_config *cfg, const struct dhcp4_msg *m, int iface,
+			 struct dp_client_key *k)
+{
+	const struct dp_scope *s;
+
+	return client_key_scoped(cfg, m, iface, k, &s);
 }
 
 bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct dp_decision *d)
@@ -2326,11 +2383,10 @@ bool dp_engine_handle(struct dp_engine *e, const struct dp_ingress *in, struct d
 	if ((in->cfg->n_mac_allow | in->cfg->n_mac_deny) != 0 && !mac_filter_pass(e, in)) {
 		return false;
 	}
-	if (dp_engine_client_key(in->cfg, m, in->iface, &key) != 0) {
+	if (client_key_scoped(in->cfg, m, in->iface, &key, &s) != 0) {
 		e->ctr->drop[DP_DROP_KEY_TOO_LONG]++;
 		return false;
 	}
-	s = select_scope(in->cfg, m, in->iface);
 	if (s == NULL) {
 		e->ctr->drop[DP_DROP_NO_SCOPE]++;
 		return false;
@@ -2818,11 +2874,18 @@ static struct dp_rcache_ent *rcache_slot(struct dp_rcache *rc, const struct dp_d
 {
 	/* Not the generation: a snapshot's entry then takes the place of the one its
 	 * predecessor left at the same key, and rcache_match() tells them apart. */
-	uint64_t h = lw_mix64((uint64_t)(uintptr_t)d->scope ^
-			      (uint64_t)(uintptr_t)d->policy << 1 ^
-			      (uint64_t)(uintptr_t)d->res << 2);
+	uint64_t h = (uint64_t)(uintptr_t)d->scope ^ (uint64_t)(uintptr_t)d->policy << 1 ^
+		     (uint64_t)(uintptr_t)d->res << 2;
 
-	h = prl != NULL ? lw_hash_chain(h, prl, n) : h;
+	/* Only picks a slot (rcache_match() decides): a multiply-add per byte of a list a
+	 * few bytes long, then one mix, rather than lw_hash_chain()'s tail copy and three. */
+	if (prl != NULL) {
+		for (uint16_t i = 0; i < n; i++) {
+			h = h * 31 + prl[i];
+		}
+		h ^= n + 1u;
+	}
+	h = lw_mix64(h);
 	return &rc->ent[h % DP_RCACHE_WAYS];
 }
 
@@ -2905,6 +2968,24 @@ static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
 	return rc;
 }
 
+/*
+ * The UDP checksum's sum of a reply's BOOTP message @p p: dhcp4_build_begin() zeroed the
+ * fixed header before writing op .. chaddr, the file field when @p file (sname never is
+ * written here) and the cookie, and dhcp4_build_end() padded with zeros after END
+ * (@p used bytes before the padding). Zeros add nothing to the sum, so only the bytes
+ * written are read: about a third of a 300-byte reply. Every piece starts at an even offset
+ * and all but the last have even lengths, as dp_csum_partial() chains need.
+ */
+static uint32_t reply_sum(const uint8_t *p, size_t used, bool file)
+{
+	uint32_t sum = dp_csum_partial(p, DHCP4_OFF_SNAME, 0);
+
+	if (file) {
+		sum = dp_csum_partial(p + DHCP4_OFF_FILE, DHCP4_FILE_LEN, sum);
+	}
+	return dp_csum_partial(p + DHCP4_FIXED_LEN, used - DHCP4_FIXED_LEN, sum);
+}
+
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		      const struct dhcp4_msg *m, const struct dp_decision *d,
 		      const uint8_t our_mac[6], struct dp_counters *ctr)
@@ -2926,6 +3007,8 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	uint16_t len82 = 0;
 	const uint8_t *opt82 = m->giaddr ? dhcp4_opt(m, DHCP4_OPT_RELAY_AGENT, &len82) : NULL;
 	size_t echo82 = opt82 ? len82 + 2u * (len82 ? (len82 + 254u) / 255u : 1u) : 0, room;
+	size_t used;
+	const char *file;
 	int rc, len;
 
 	if (cap <= hdr) {
@@ -2942,10 +3025,10 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	if (room > cap - hdr) {
 		room = cap - hdr;
 	}
+	file = nak || s == NULL ? NULL : reply_file(d);
 	rc = dhcp4_build_begin(&w, buf + hdr, room, m,
 			       nak ? 0 : d->ciaddr, nak ? 0 : d->yiaddr,
-			       nak || s == NULL ? 0 : reply_siaddr(d), NULL,
-			       nak || s == NULL ? NULL : reply_file(d));
+			       nak || s == NULL ? 0 : reply_siaddr(d), NULL, file);
 	if (rc != DHCP4_OK) {
 		return 0;
 	}
@@ -2994,10 +3077,12 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		}
 	}
 	w.reserve = 0;
+	used = w.len + 1;	/* with END; dhcp4_build_end() pads with zeros after it */
 	len = dhcp4_build_end(&w);
 	if (len < 0) {
 		return 0;
 	}
 	dp_reply_dest(f, m, d, our_mac, &dst);
-	return dp_frame_build_udp(buf, cap, &dst, (size_t)len);
+	return dp_frame_build_udp_summed(buf, cap, &dst, (size_t)len,
+					 reply_sum(buf + hdr, used, file != NULL));
 }

@@ -54,6 +54,16 @@ uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 		}
 		acc += acc2;
 	}
+	/* The tail: at most one 8-byte word, then 4-byte ones (the 44-byte start of a reply
+	 * leaves 12 bytes here). */
+	if (len >= 8) {
+		uint64_t a;
+
+		memcpy(&a, p, sizeof(a));
+		acc += (a & 0xffffffffu) + (a >> 32);
+		p += 8;
+		len -= 8;
+	}
 	for (; len >= 4; p += 4, len -= 4) {
 		memcpy(&w32, p, sizeof(w32));
 		acc += w32;
@@ -97,6 +107,30 @@ static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint16_t udp_len)
 {
 	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + PROTO_UDP +
 	       udp_len;
+}
+
+/*
+ * Does an IPv4 header of @p ihl bytes verify? A header without options (every DHCP request
+ * we see) is summed inline as five native 32-bit words: the folded sum is 0xffff in either
+ * byte order, so no swap is needed for the test.
+ */
+static inline bool ipv4_csum_ok(const uint8_t *ip, size_t ihl)
+{
+	uint64_t acc = 0;
+	uint32_t w;
+
+	if (ihl != DP_IPV4_HDR_LEN) {
+		return dp_csum_finish(dp_csum_partial(ip, ihl, 0)) == 0;
+	}
+	for (unsigned i = 0; i < DP_IPV4_HDR_LEN; i += 4) {
+		memcpy(&w, ip + i, sizeof(w));
+		acc += w;
+	}
+	acc = (acc >> 32) + (acc & 0xffffffffu);
+	while (acc >> 16) {
+		acc = (acc & 0xffff) + (acc >> 16);
+	}
+	return acc == 0xffff;
 }
 
 static int udp_parse(const uint8_t *buf, struct dp_frame *f)
@@ -164,7 +198,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	if (tot > avail) {
 		return DP_FE_TRUNCATED;
 	}
-	if (dp_csum_finish(dp_csum_partial(ip, ihl, 0)) != 0) {
+	if (!ipv4_csum_ok(ip, ihl)) {
 		return DP_FE_IP_CSUM;
 	}
 	frag = lw_get16(ip + 6);
@@ -281,8 +315,9 @@ static size_t eth_build(uint8_t *buf, const uint8_t *dst, const uint8_t *src, un
 	size_t off = 2 * DP_ETHER_ADDR_LEN;
 	unsigned i;
 
-	memmove(buf, dst, DP_ETHER_ADDR_LEN);
-	memmove(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
+	/* The addresses come from the caller's struct dp_udp_dst, never from @p buf. */
+	memcpy(buf, dst, DP_ETHER_ADDR_LEN);
+	memcpy(buf + DP_ETHER_ADDR_LEN, src, DP_ETHER_ADDR_LEN);
 	for (i = 0; i < nvlan; i++) {
 		lw_put16(buf + off, tpid[i] ? tpid[i] : ETHERTYPE_VLAN);
 		lw_put16(buf + off + 2, tci[i]);
@@ -302,9 +337,24 @@ static void ipv4_csum_set(uint8_t *ip, size_t ihl)
 size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 			  size_t payload_len)
 {
+	size_t hdr = dp_frame_udp_hdr_len(d->nvlan);
+
+	if (d->nvlan > DP_MAX_VLAN || payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN ||
+	    hdr + payload_len > cap) {
+		return 0;
+	}
+	return dp_frame_build_udp_summed(buf, cap, d, payload_len,
+					 dp_csum_partial(buf + hdr, payload_len, 0));
+}
+
+size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+				 size_t payload_len, uint32_t payload_sum)
+{
 	size_t hdr, l3;
-	uint16_t udp_len, csum;
+	uint16_t udp_len, tot_len, csum;
+	uint8_t ttl = d->ttl ? d->ttl : DEFAULT_TTL;
 	uint8_t *ip, *u;
+	uint32_t sum;
 
 	if (d->nvlan > DP_MAX_VLAN || payload_len > 0xffff - DP_IPV4_HDR_LEN - DP_UDP_HDR_LEN) {
 		return 0;
@@ -314,28 +364,33 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 		return 0;
 	}
 	udp_len = (uint16_t)(DP_UDP_HDR_LEN + payload_len);
+	tot_len = (uint16_t)(DP_IPV4_HDR_LEN + udp_len);
 	l3 = eth_build(buf, d->dst_mac, d->src_mac, d->nvlan, d->vlan_tpid, d->vlan_tci,
 		       ETHERTYPE_IPV4);
 	ip = buf + l3;
 	ip[0] = 0x45;
 	ip[1] = 0;
-	lw_put16(ip + 2, (uint16_t)(DP_IPV4_HDR_LEN + udp_len));
+	lw_put16(ip + 2, tot_len);
 	/* id 0 with DF: an atomic datagram (RFC 6864); replies are never fragmented. */
 	lw_put16(ip + 4, 0);
 	lw_put16(ip + 6, IP_FLAG_DF);
-	ip[8] = d->ttl ? d->ttl : DEFAULT_TTL;
+	ip[8] = ttl;
 	ip[9] = PROTO_UDP;
 	lw_put32(ip + 12, d->ip_src);
 	lw_put32(ip + 16, d->ip_dst);
-	ipv4_csum_set(ip, DP_IPV4_HDR_LEN);
+	/* The header's checksum from its fields: the words we just wrote, without reading
+	 * them back (the sum of 16-bit words in any grouping is the same RFC 1071 sum). */
+	sum = 0x4500u + tot_len + IP_FLAG_DF + ((uint32_t)ttl << 8 | PROTO_UDP) +
+	      (d->ip_src >> 16) + (d->ip_src & 0xffff) + (d->ip_dst >> 16) + (d->ip_dst & 0xffff);
+	lw_put16(ip + 10, dp_csum_finish(sum));
 
 	u = ip + DP_IPV4_HDR_LEN;
 	lw_put16(u, d->sport);
 	lw_put16(u + 2, d->dport);
 	lw_put16(u + 4, udp_len);
-	lw_put16(u + 6, 0);
-	csum = dp_csum_finish(dp_csum_partial(u, udp_len,
-					      pseudo_sum(d->ip_src, d->ip_dst, udp_len)));
+	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len) + d->sport + d->dport + udp_len +
+	      payload_sum;
+	csum = dp_csum_finish(sum);
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
 	lw_put16(u + 6, csum ? csum : 0xffff);
 	return hdr + payload_len;

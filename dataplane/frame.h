@@ -120,12 +120,24 @@ struct dp_udp_dst {
  * Write Ethernet, VLAN, IPv4 and UDP headers in front of a payload that the caller has
  * already written at buf + dp_frame_udp_hdr_len(d->nvlan). Computes the IPv4 header checksum
  * and the UDP checksum (never sends 0: a computed 0 goes out as 0xffff). The IPv4 header has
- * TOS 0, id 0 and DF set; a vlan_tpid of 0 is written as 0x8100.
+ * TOS 0, id 0 and DF set; a vlan_tpid of 0 is written as 0x8100. @p d must not point into
+ * @p buf.
  * @return total frame length, or 0 when it does not fit in @p cap, when the IPv4 datagram
  *         would exceed 65535 bytes, or when d->nvlan > DP_MAX_VLAN.
  */
 size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 			  size_t payload_len);
+
+/**
+ * dp_frame_build_udp() when the caller already has the payload's checksum: the payload is
+ * not read again. Writes the same bytes as dp_frame_build_udp().
+ * @param payload_sum  dp_csum_partial() of the payload's @p payload_len bytes (a chain of
+ *                     partial sums over them, where runs of zero bytes of even length at
+ *                     even offsets may be left out: zeros add nothing), at most 0xffff.
+ * @return as dp_frame_build_udp().
+ */
+size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
+				 size_t payload_len, uint32_t payload_sum);
 
 /**
  * Turn a received ARP request (already parsed into @p f, frame in @p buf) into the reply

@@ -90,7 +90,7 @@ static size_t build_reply(const struct dhcp4_msg *m, uint8_t *out)
 	static bool echoed[256];
 	struct dhcp4_writer w;
 	const uint8_t *prl, *relay, *v;
-	uint16_t prl_len = 0, relay_len = 0, l;
+	uint16_t prl_len = 0, relay_len = 0, l = 0;
 	size_t cap = dhcp4_reply_cap(m, REPLY_MAX);
 	size_t relay_need = 0;
 	uint32_t yiaddr = 0x0a000064;

@@ -607,6 +607,67 @@ static void stale_publish_is_refused(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* bt_publish_found() with the places of bt_lookup_addr_at() and bt_lookup_key_at(): the
+ * tables as bt_publish() leaves them, for a client that moves (its key's node replaced), a
+ * new client (none found: added) and a record with no client (never in by_key). */
+static void publish_found_uses_both_places(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w;
+	struct bt_binding *r, *b;
+	const struct bt_binding *seen;
+	struct bt_addr_pos pos;
+	struct bt_key_pos kpos;
+	struct dp_client_key k;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
+	r = bt_record_get(&w);
+	r->addr = BASE + 1;
+	make_key(&r->key, 1);
+	assert_int_equal(bt_publish(&w, NULL, r), 0);
+	/* The client moves to BASE + 2. */
+	assert_ptr_equal(bt_lookup_key_at(t, &r->key, &kpos), r);
+	assert_true(kpos.hash == bt_key_hash(t, &r->key));
+	seen = bt_lookup_addr_at(t, BASE + 2, &pos);
+	assert_null(seen);
+	b = bt_record_get(&w);
+	b->addr = BASE + 2;
+	make_key(&b->key, 1);
+	assert_int_equal(bt_publish_found(&w, seen, &pos, &kpos, b), 0);
+	assert_true(b->key_hash == bt_key_hash(t, &b->key));
+	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 2), b);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), r);	/* stays in by_addr */
+	/* A new client, on the address it had: none found for its key, added. */
+	make_key(&k, 6);
+	assert_null(bt_lookup_key_at(t, &k, &kpos));
+	seen = bt_lookup_addr_at(t, BASE + 1, &pos);
+	b = bt_record_get(&w);
+	b->addr = BASE + 1;
+	b->key = k;
+	assert_int_equal(bt_publish_found(&w, seen, &pos, &kpos, b), 0);
+	assert_ptr_equal(bt_lookup_key(t, &k), b);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), b);
+	assert_ptr_equal(bt_lookup_key(t, &r->key)->addr, BASE + 2);
+	/* No client: by_addr only. */
+	memset(&k, 0, sizeof(k));
+	assert_null(bt_lookup_key_at(t, &k, &kpos));
+	seen = bt_lookup_addr_at(t, BASE + 3, &pos);
+	b = bt_record_get(&w);
+	b->addr = BASE + 3;
+	assert_int_equal(bt_publish_found(&w, seen, &pos, &kpos, b), 0);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 3), b);
+	assert_null(bt_lookup_key(t, &k));
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* bt_publish_at() from a place found before another writer replaced or removed the record:
  * refused, the tables as the other writer left them; from a fresh place it replaces. */
 static void stale_place_is_refused(void **state)
@@ -1074,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(bulk_two_threads_matches_one_by_one),
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
+		cmocka_unit_test(publish_found_uses_both_places),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -532,7 +532,7 @@ static void test_build_roundtrip(void **state)
 	uint8_t buf[1024];
 	uint8_t big[600];
 	const uint8_t *relay;
-	uint16_t relay_len;
+	uint16_t relay_len = 0;
 	uint32_t v;
 	int n;
 

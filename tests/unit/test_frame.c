@@ -212,6 +212,49 @@ static void test_build_udp_zero_csum(void **state)
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FRAME_DHCP);
 }
 
+/* dp_frame_build_udp_summed() with the payload's sum given, zero runs left out, writes the
+ * bytes dp_frame_build_udp() writes: any tag count, TTL, odd and even lengths, addresses
+ * whose words carry. */
+static void test_build_udp_summed(void **state)
+{
+	static const size_t lens[] = { 0, 1, 2, 43, 300, 301, 548 };
+	uint8_t a[700], b[700];
+	struct dp_udp_dst d;
+
+	(void)state;
+	for (unsigned nvlan = 0; nvlan <= 2; nvlan++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			size_t hdr = dp_frame_udp_hdr_len(nvlan), plen = lens[k];
+			size_t half = plen / 2 & ~1u, q = half / 2 & ~1u;
+			uint8_t *pl = b + hdr;
+			uint32_t sum;
+
+			udp_dst_init(&d, nvlan);
+			d.ip_src = IP4(255, 255, 255, 254);
+			d.ip_dst = k & 1 ? IP4(198, 51, 100, 7) : IP4(255, 255, 255, 255);
+			d.ttl = (uint8_t)(k * 40);
+			memset(b, 0, sizeof(b));
+			for (size_t i = 0; i < plen; i++) {
+				/* the second quarter zero: left out of the sum below */
+				pl[i] = i >= q && i < half ? 0 : (uint8_t)(i * 37 + k + 0xc1);
+			}
+			memcpy(a, b, sizeof(a));
+			sum = dp_csum_partial(pl, q, 0);
+			sum = dp_csum_partial(pl + half, plen - half, sum);
+			assert_int_equal(dp_frame_build_udp_summed(b, sizeof(b), &d, plen, sum),
+					 hdr + plen);
+			assert_int_equal(dp_frame_build_udp(a, sizeof(a), &d, plen), hdr + plen);
+			assert_memory_equal(a, b, hdr + plen);
+			assert_int_equal(ref_csum(b + hdr - 28, 20, 0), 0);
+			assert_true(udp_csum_ok(b + hdr - 28));
+		}
+	}
+	udp_dst_init(&d, 0);
+	assert_int_equal(dp_frame_build_udp_summed(b, 341, &d, 300, 0), 0);
+	d.nvlan = 3;
+	assert_int_equal(dp_frame_build_udp_summed(b, sizeof(b), &d, 0, 0), 0);
+}
+
 static void test_build_udp_limits(void **state)
 {
 	static uint8_t big[65535 + 64];
@@ -332,6 +375,42 @@ static void test_truncated(void **state)
 	for (unsigned nvlan = 0; nvlan <= 2; nvlan++) {
 		n = make_dhcp(buf, sizeof(buf), nvlan, 300);
 		check_prefixes(buf, n, DP_FRAME_DHCP);
+	}
+}
+
+/* The IPv4 header check agrees with the reference sum on headers of random contents, half
+ * of them with a valid checksum, some with a random one, some with one bit of a valid header
+ * flipped. */
+static void test_ip_csum_random(void **state)
+{
+	uint8_t buf[600];
+	uint8_t *ip = buf + 14;
+	struct dp_frame f;
+	uint32_t x = 12345;
+	size_t n;
+
+	(void)state;
+	for (int k = 0; k < 4000; k++) {
+		n = make_dhcp(buf, sizeof(buf), 0, 300);
+		for (int i = 12; i < 20; i++) {		/* addresses: any carries */
+			x = x * 1103515245u + 12345u;
+			ip[i] = (uint8_t)(x >> 16);
+		}
+		x = x * 1103515245u + 12345u;
+		ip[1] = (uint8_t)(x >> 8);		/* TOS */
+		ip[8] = (uint8_t)(x >> 16);		/* TTL */
+		lw_put16(ip + 4, (uint16_t)(x >> 3));	/* id */
+		fix_ip_csum(ip);
+		if (k & 1) {
+			x = x * 1103515245u + 12345u;
+			lw_put16(ip + 10, (uint16_t)(x >> 16));
+		} else if (k & 2) {
+			/* not version, IHL or length: checked before the sum */
+			x = x * 1103515245u + 12345u;
+			ip[4 + (x >> 16) % 16] ^= (uint8_t)(1u << ((x >> 8) & 7));
+		}
+		assert_int_equal(dp_frame_parse(buf, n, &f) == DP_FE_IP_CSUM,
+				 ref_csum(ip, 20, 0) != 0);
 	}
 }
 
@@ -729,6 +808,8 @@ int main(void)
 		cmocka_unit_test(test_build_udp_roundtrip),
 		cmocka_unit_test(test_build_udp_zero_csum),
 		cmocka_unit_test(test_build_udp_limits),
+		cmocka_unit_test(test_build_udp_summed),
+		cmocka_unit_test(test_ip_csum_random),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_ethertype),
 		cmocka_unit_test(test_truncated),

@@ -877,6 +877,22 @@ static bool mark_settled(uint64_t mark, const struct dp_commit *c)
 	return mark == 0 || (mark & DP_FREED_SEQ_MASK) <= c->ops->durable(c->ctx, w);
 }
 
+/* Worker @p w's FREE @p seq (not durable) of an address of @p bucket, into that bucket of
+ * every scope of @p to (freed_other), unless a later one of @p w is there. */
+static void carry_other(struct dp_pools *to, uint32_t bucket, uint32_t w, uint64_t seq)
+{
+	if (w >= to->n_workers) {
+		return;
+	}
+	for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+		_Atomic uint64_t *o = &to->pools[ts].freed_other[(size_t)bucket * to->n_workers + w];
+
+		if (atomic_load_explicit(o, memory_order_relaxed) < seq) {
+			atomic_store_explicit(o, seq, memory_order_relaxed);
+		}
+	}
+}
+
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 			  const struct dp_commit *c)
 {
@@ -889,11 +905,12 @@ void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 									  fp->ranges[i].first],
 								  memory_order_relaxed);
 				uint64_t rank;
+				uint32_t ts;
 
 				if (mark_settled(m, c)) {
 					continue;	/* nothing to wait for */
 				}
-				for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+				for (ts = 0; ts < to->n_scopes; ts++) {
 					struct dp_pool *tp = &to->pools[ts];
 
 					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
@@ -904,6 +921,23 @@ void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 						}
 						break;
 					}
+				}
+				if (ts == to->n_scopes) {
+					/* Outside every range of @p to now. */
+					carry_other(to, dp_freed_other_bucket((uint32_t)a),
+						    (uint32_t)(m >> DP_FREED_SEQ_BITS) - 1,
+						    m & DP_FREED_SEQ_MASK);
+				}
+			}
+		}
+		for (uint32_t b = 0; b < DP_FREED_OTHER; b++) {
+			for (uint32_t w = 0; w < from->n_workers; w++) {
+				uint64_t v = atomic_load_explicit(
+					&fp->freed_other[(size_t)b * from->n_workers + w],
+					memory_order_relaxed);
+
+				if (v != 0 && v > c->ops->durable(c->ctx, w)) {
+					carry_other(to, b, w, v);
 				}
 			}
 		}

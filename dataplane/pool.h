@@ -113,6 +113,12 @@ struct dp_pool {
 /** Buckets of dp_pool.freed_other (a power of 2). */
 #define DP_FREED_OTHER 64
 
+/** The bucket of dp_pool.freed_other that remembers the FREEs of @p addr. */
+static inline uint32_t dp_freed_other_bucket(uint32_t addr)
+{
+	return (addr * 0x9e3779b1u) >> 26;	/* DP_FREED_OTHER = 64 = 2^6 */
+}
+
 /** dp_pool.freed_by: the low bits hold the FREE's sequence number, the high the worker + 1. */
 #define DP_FREED_SEQ_BITS 56
 #define DP_FREED_SEQ_MASK ((1ULL << DP_FREED_SEQ_BITS) - 1)
@@ -249,6 +255,11 @@ struct dp_commit;
  * unless it is durable. Run it before publishing @p to, and again once no worker uses
  * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
  * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
+ * The FREEs of addresses outside the ranges (dp_pool.freed_other) not yet durable go to the
+ * same bucket of every scope of @p to (a scope's buckets may make a write wait for an
+ * unrelated FREE, never less than needed), and so does a mark of an address that @p to has
+ * outside its ranges (a range shrunk). Not carried: an out-of-range FREE of an address that
+ * @p to puts in a range (freed_by holds one worker per address, a bucket many).
  * Control thread; @p c tells what is durable. O(addresses of @p from's ranges).
  */
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,

@@ -886,9 +886,14 @@ static void carry_other(struct dp_pools *to, uint32_t bucket, uint32_t w, uint64
 	}
 	for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
 		_Atomic uint64_t *o = &to->pools[ts].freed_other[(size_t)bucket * to->n_workers + w];
+		uint64_t cur = atomic_load_explicit(o, memory_order_relaxed);
 
-		if (atomic_load_explicit(o, memory_order_relaxed) < seq) {
-			atomic_store_explicit(o, seq, memory_order_relaxed);
+		/* A compare-and-swap: after the swap, worker w may write its entry meanwhile
+		 * (a later FREE of its own, which covers this one). */
+		if (cur < seq) {
+			(void)atomic_compare_exchange_strong_explicit(o, &cur, seq,
+								      memory_order_relaxed,
+								      memory_order_relaxed);
 		}
 	}
 }

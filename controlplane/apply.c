@@ -613,6 +613,14 @@ static void carry_fo_marks(struct dp_pools *to, const struct dp_config *nc,
 	}
 }
 
+/* The new pools will not be published after all: the running ones name them no more, and no
+ * worker marks a FREE there once a grace period has passed (then they may be freed). */
+static void unset_next(struct cp_apply *a)
+{
+	dp_pools_set_next(a->rt->snap->pools, NULL);
+	urcu_qsbr_synchronize_rcu();
+}
+
 /* The scan is done: rebuild the free lists, publish configuration and pools, save. Takes
  * the rebuild's cfg and pools. @return as cp_apply_config(). */
 static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
@@ -645,11 +653,15 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 		       (unsigned long long)dp_config_capacity(cfg),
 		       (unsigned long long)a->rt->table->capacity);
 	}
-	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
+	/* FREEs not yet durable must still be waited for under the new pools (engine.c): those
+	 * posted from now on are remembered there at once (a worker may run on the new pools
+	 * while another still frees on these), the earlier ones carried. */
+	dp_pools_set_next(a->rt->snap->pools, pools);
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
 	carry_fo_marks(pools, cfg, a->rt->snap->pools, cur);
 	follow = a->follower != NULL && rels_differ(cur, cfg);
 	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
+		unset_next(a);
 		return -1;
 	}
 	audit = follow ? cp_fo_audit(cur, cfg) : NULL;
@@ -660,6 +672,7 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 			a->follower->commit(a->follower_ctx);	/* what prepare() stopped, again */
 		}
 		json_decref(audit);
+		unset_next(a);
 		return -1;
 	}
 	rb->cfg = NULL;		/* published: the snapshot owns them */

@@ -476,6 +476,7 @@ static _Atomic uint64_t *freed_other(const struct dp_engine *e, uint32_t scope, 
 /* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by, freed_other). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
+	struct dp_pools *next;
 	uint64_t rank;
 
 	if (scope >= e->pools->n_scopes) {
@@ -488,6 +489,14 @@ static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 	} else if (e->id < e->pools->n_workers) {
 		atomic_store_explicit(&freed_other(e, scope, addr)[e->id], e->seq,
 				      memory_order_relaxed);
+	}
+	/* A configuration change under way: the workers already on its pools must wait for
+	 * this FREE too (dp_pools_set_next()). The fence orders the mark above before the
+	 * load, against the control thread's store of next before its carry. */
+	atomic_thread_fence(memory_order_seq_cst);
+	next = atomic_load_explicit(&e->pools->next, memory_order_acquire);
+	if (unlikely(next != NULL)) {
+		dp_pools_mark_next(next, addr, e->id, e->seq);
 	}
 }
 

@@ -898,6 +898,32 @@ static void carry_other(struct dp_pools *to, uint32_t bucket, uint32_t w, uint64
 	}
 }
 
+void dp_pools_set_next(struct dp_pools *from, struct dp_pools *to)
+{
+	/* Sequentially consistent, as the worker's side (engine.c mark_freed()): a FREE either
+	 * sees @p to or is in @p from before the carry that follows reads it. */
+	atomic_store_explicit(&from->next, to, memory_order_seq_cst);
+}
+
+void dp_pools_mark_next(struct dp_pools *to, uint32_t addr, uint32_t w, uint64_t seq)
+{
+	uint64_t rank;
+
+	for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+		struct dp_pool *tp = &to->pools[ts];
+
+		if (dp_pool_rank(tp, addr, &rank)) {
+			/* The control thread's carry may write this mark too: each writes a
+			 * FREE not yet durable, and either must be waited for. */
+			atomic_store_explicit(&tp->freed_by[rank],
+					      (uint64_t)(w + 1) << DP_FREED_SEQ_BITS |
+					      (seq & DP_FREED_SEQ_MASK), memory_order_relaxed);
+			return;
+		}
+	}
+	carry_other(to, dp_freed_other_bucket(addr), w, seq);
+}
+
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 			  const struct dp_commit *c)
 {

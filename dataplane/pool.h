@@ -158,6 +158,9 @@ struct dp_pools {
 	uint32_t n_workers, n_scopes;
 	struct dp_pool *pools;		/**< [n_scopes] */
 	struct dp_slice *slices;	/**< [n_workers * n_scopes], worker-major */
+	/** The pools of the snapshot about to replace these (dp_pools_set_next()), or NULL:
+	 *  a FREE a worker posts on these is remembered there too. */
+	_Atomic(struct dp_pools *) next;
 };
 
 /**
@@ -264,6 +267,24 @@ struct dp_commit;
  */
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 			  const struct dp_commit *c);
+
+/**
+ * Make @p to (NULL: none) the pools that replace @p from, before they are published: from
+ * then on a worker still on @p from that posts a FREE remembers it in @p to as well
+ * (dp_pools_mark_next()), so that a worker already on @p to does not write the address before
+ * that FREE is durable (the carry after the grace period comes too late for such a write).
+ * Set it before the first dp_pools_carry_freed() (a FREE posted before it is carried). @p to
+ * must outlive every worker's use of @p from: when it is not published after all, set NULL
+ * and wait for a grace period before freeing it. Control thread.
+ */
+void dp_pools_set_next(struct dp_pools *from, struct dp_pools *to);
+
+/**
+ * Remember in @p to, the pools that replace the caller's (dp_pools.next), that worker @p w
+ * posted a FREE of @p addr with sequence @p seq: as dp_pools_carry_freed() would carry it.
+ * The worker's thread (engine.c).
+ */
+void dp_pools_mark_next(struct dp_pools *to, uint32_t addr, uint32_t w, uint64_t seq);
 
 /** The slice of worker @p w for scope @p scope. */
 static inline struct dp_slice *dp_pools_slice(struct dp_pools *p, uint32_t w, uint32_t scope)

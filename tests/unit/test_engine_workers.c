@@ -696,6 +696,49 @@ static void free_mark_of_a_range_shrunk_survives_a_swap(void **state)
 }
 
 /*
+ * A configuration change's grace period: worker 1 already runs on the new pools, worker 0
+ * still on the old ones, and frees an address of worker 1's slice. The carry of FREE marks
+ * after the grace period is too late for worker 1, which may write the address meanwhile (a
+ * client asking for it by name): its change through ring 1 could be committed before ring
+ * 0's FREE. The FREE must be remembered in the new pools at once.
+ */
+static void free_during_the_grace_period_reaches_the_new_pools(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_pools *np;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	/* The change, as apply.c makes it: the next pools named, marks carried, published. */
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_set_next(v->pools, np);
+	dp_pools_carry_freed(np, v->pools, &c);
+	v->e[1].pools = np;		/* worker 1 on the new snapshot, worker 0 not yet */
+
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+	assert_false(offered_by_name(v, 1, mac1, a, T0 + 2));
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	h.hold = false;				/* the FREE is durable */
+	assert_true(offered_by_name(v, 1, mac1, a, T0 + 3));
+
+	v->e[0].pools = np;		/* the grace period is over */
+	dp_pools_free(v->pools);
+	v->pools = np;
+}
+
+/*
  * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
  * step on the client's worker, never a DEL and then a SET (between the two the address was
  * free, and its slice owner could offer it to a third client). The SET waits until the
@@ -1309,6 +1352,7 @@ int main(void)
 		T(free_mark_survives_a_configuration_swap),
 		T(free_mark_outside_the_ranges_survives_a_swap),
 		T(free_mark_of_a_range_shrunk_survives_a_swap),
+		T(free_during_the_grace_period_reaches_the_new_pools),
 		T(set_takes_over_another_writers_binding_in_one_step),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),

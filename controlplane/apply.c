@@ -538,7 +538,9 @@ void cp_requeue_all(struct cp_apply *a, const char *why)
  *     and skips it); one freed after it was looked up is missing from them until the requeue
  *     scan that follows every publication hands it to its owner (as for a FREE posted between
  *     the build and the swap before). Neither gives an address twice nor loses one for good.
- *   - FREEs not yet durable are carried to the new pools before and after the swap, as before.
+ *   - FREEs not yet durable are carried to the new pools before and after the swap, as before;
+ *     from the publishing turn on, a FREE is also marked in the new pools as it is posted
+ *     (dp_pools_set_next(): a worker on them must not write what one on the old just freed).
  *   - one rebuild at a time: the running configuration must not change under it (the new
  *     one was derived from it and validated against it). cp_apply_busy() tells the callers;
  *     the control commands wait for it (ctl_cmds.c), a partner's request settles it first

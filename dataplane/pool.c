@@ -903,6 +903,7 @@ void dp_pools_set_next(struct dp_pools *from, struct dp_pools *to)
 	/* Sequentially consistent, as the worker's side (engine.c mark_freed()): a FREE either
 	 * sees @p to or is in @p from before the carry that follows reads it. */
 	atomic_store_explicit(&from->next, to, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);	/* before the carry's loads */
 }
 
 void dp_pools_mark_next(struct dp_pools *to, uint32_t addr, uint32_t w, uint64_t seq)

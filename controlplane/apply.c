@@ -538,7 +538,9 @@ void cp_requeue_all(struct cp_apply *a, const char *why)
  *     and skips it); one freed after it was looked up is missing from them until the requeue
  *     scan that follows every publication hands it to its owner (as for a FREE posted between
  *     the build and the swap before). Neither gives an address twice nor loses one for good.
- *   - FREEs not yet durable are carried to the new pools before and after the swap, as before.
+ *   - FREEs not yet durable are carried to the new pools before and after the swap, as before;
+ *     from the publishing turn on, a FREE is also marked in the new pools as it is posted
+ *     (dp_pools_set_next(): a worker on them must not write what one on the old just freed).
  *   - one rebuild at a time: the running configuration must not change under it (the new
  *     one was derived from it and validated against it). cp_apply_busy() tells the callers;
  *     the control commands wait for it (ctl_cmds.c), a partner's request settles it first
@@ -613,6 +615,14 @@ static void carry_fo_marks(struct dp_pools *to, const struct dp_config *nc,
 	}
 }
 
+/* The new pools will not be published after all: the running ones name them no more, and no
+ * worker marks a FREE there once a grace period has passed (then they may be freed). */
+static void unset_next(struct cp_apply *a)
+{
+	dp_pools_set_next(a->rt->snap->pools, NULL);
+	urcu_qsbr_synchronize_rcu();
+}
+
 /* The scan is done: rebuild the free lists, publish configuration and pools, save. Takes
  * the rebuild's cfg and pools. @return as cp_apply_config(). */
 static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
@@ -645,11 +655,15 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 		       (unsigned long long)dp_config_capacity(cfg),
 		       (unsigned long long)a->rt->table->capacity);
 	}
-	/* FREEs not yet durable must still be waited for under the new pools (engine.c). */
+	/* FREEs not yet durable must still be waited for under the new pools (engine.c): those
+	 * posted from now on are remembered there at once (a worker may run on the new pools
+	 * while another still frees on these), the earlier ones carried. */
+	dp_pools_set_next(a->rt->snap->pools, pools);
 	dp_pools_carry_freed(pools, a->rt->snap->pools, &a->rt->commit);
 	carry_fo_marks(pools, cfg, a->rt->snap->pools, cur);
 	follow = a->follower != NULL && rels_differ(cur, cfg);
 	if (follow && a->follower->prepare(a->follower_ctx, cfg, err, errlen) != 0) {
+		unset_next(a);
 		return -1;
 	}
 	audit = follow ? cp_fo_audit(cur, cfg) : NULL;
@@ -660,6 +674,7 @@ static int rebuild_publish(struct cp_apply *a, char *err, size_t errlen)
 			a->follower->commit(a->follower_ctx);	/* what prepare() stopped, again */
 		}
 		json_decref(audit);
+		unset_next(a);
 		return -1;
 	}
 	rb->cfg = NULL;		/* published: the snapshot owns them */

@@ -11,8 +11,10 @@
  * primary holds every free address there. Per group the share is the same (half in load
  * balance, reserve-percent in hot standby), rounded down for the rest of a scope as before
  * (without policies nothing changes) and up for a policy range, so that a range of two
- * addresses or more has one on each server. A secondary holding more than its share of a
- * group keeps it (draft-12 has no way back but expiry).
+ * addresses or more has one on each server; in hot standby never up to a whole range (a
+ * range of one address stays the active server's: the standby leases nothing in NORMAL).
+ * A secondary holding more than its share of a group keeps it (draft-12 has no way back but
+ * expiry).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -124,6 +126,11 @@ static uint64_t share(const struct rel *r, const struct dp_relationship *c, uint
 
 	if (r->mode == FO_MODE_HOT_STANDBY) {
 		t = (total * c->reserve_percent + (pol ? 99 : 0)) / 100;
+		if (pol && t == total && total > 0 && c->reserve_percent < 100) {
+			/* Rounded up to the whole range (one address): the active server, the
+			 * only one that leases in NORMAL, keeps it. */
+			t--;
+		}
 		if (c->standby) {
 			/* We are the standby primary: the active secondary serves, we keep the
 			 * reserve; it gets the rest. */

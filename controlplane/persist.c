@@ -179,7 +179,9 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
  * that zero the record memory, a quarter of the load's CPU at 10 M), and once the walk is
  * over shares the table inserts with it (bt_bulk_publish). The control thread never waits
  * for the helper beyond a short step the helper holds (linking a chunk, one unit of
- * inserts), so a helper that gets no CPU slows the load down by little more than that.
+ * inserts), so a helper that gets no CPU slows the load down by little more than that;
+ * except at a writer's record limit, where the walk waits for the records of a chunk the
+ * helper has linked and not yet put in the stock (they are counted against the limit).
  */
 struct load_helper {
 	struct dp_runtime *rt;
@@ -187,6 +189,9 @@ struct load_helper {
 					 * chunks and record count */
 	pthread_cond_t cond;
 	uint64_t target;		/* records the helper grows each writer's stock to */
+	uint64_t in_flight;		/* records of a chunk the helper made a writer's
+					 * (counted in its n_records) and has not yet put in
+					 * its stock */
 	bool walk_done;			/* no more growing: help with @c bulk, or stop */
 	struct bt_bulk *bulk;		/* offered for help until the control thread has
 					 * finished its own part */
@@ -195,6 +200,8 @@ struct load_helper {
 	unsigned lcore;			/* RTE_MAX_LCORE: a pthread, @c th */
 	pthread_t th;
 	uint64_t cpu_ns;		/* the helper's CPU time */
+	void (*hook)(void *arg, enum cp_load_at at);	/* cp_persist.load_hook */
+	void *hook_arg;
 };
 
 /* The bindings come straight from the store's walk (no copy of them all). */
@@ -248,14 +255,30 @@ static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 	int rc;
 
 	while ((nb = bt_record_get(wr)) == NULL) {
+		struct load_helper *h = l->h;
+
+		if (h == NULL) {
+			if (dp_worker_grow(l->rt, w) != 0) {
+				return NULL;
+			}
+			continue;
+		}
 		/* The helper holds the lock for a few stores at a time (helper_grow). */
-		if (l->h != NULL) {
-			pthread_mutex_lock(&l->h->lock);
-		}
+		pthread_mutex_lock(&h->lock);
 		rc = dp_worker_grow(l->rt, w);
-		if (l->h != NULL) {
-			pthread_mutex_unlock(&l->h->lock);
+		if (rc == -ENOSPC && h->in_flight != 0) {
+			/* No room left, yet a chunk of the helper's is counted and not in its
+			 * stock yet: those records are this walk's too (a starved helper
+			 * holds them for a while). */
+			if (h->hook != NULL) {
+				h->hook(h->hook_arg, CP_LOAD_AT_WAIT);
+			}
+			while (h->in_flight != 0) {
+				pthread_cond_wait(&h->cond, &h->lock);
+			}
+			rc = 0;
 		}
+		pthread_mutex_unlock(&h->lock);
 		if (rc != 0) {
 			return NULL;
 		}
@@ -290,9 +313,15 @@ static void helper_grow(struct load_helper *h)
 				bt_chunk_free(c);
 				return;
 			}
+			h->in_flight += c->n;
 			pthread_mutex_unlock(&h->lock);
+			if (h->hook != NULL) {
+				h->hook(h->hook_arg, CP_LOAD_AT_LINKED);
+			}
 			bt_chunk_release(c);
 			pthread_mutex_lock(&h->lock);
+			h->in_flight -= c->n;
+			pthread_cond_broadcast(&h->cond);	/* load_record() may wait */
 			more = true;
 		}
 	}
@@ -338,12 +367,14 @@ static void *load_helper_thread(void *arg)
 /* Start the helper for a load of @p stored bindings: on the first worker lcore when it is
  * free (its CPU idles until the workers launch), else as a thread. @return 0 or -1 (load
  * on this thread alone). */
-static int load_helper_start(struct load_helper *h, struct dp_runtime *rt, uint64_t stored)
+static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
+			     struct dp_runtime *rt, uint64_t stored)
 {
 	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
 	uint64_t most = UINT64_MAX;
 
-	*h = (struct load_helper){.rt = rt, .lcore = RTE_MAX_LCORE};
+	*h = (struct load_helper){.rt = rt, .lcore = RTE_MAX_LCORE, .hook = p->load_hook,
+				  .hook_arg = p->load_hook_arg};
 	/* What the control loop's first ticks would grow the stocks to anyway
 	 * (dp_workers_grow: DP_RECORD_LOW free after the load); two chunks short of the
 	 * smallest max_records, so that a chunk the walk adds beside never passes it. */
@@ -601,9 +632,12 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	 * for the bulk, each is published as it comes. */
 	if (stored != 0) {
 		l.bulk = bt_bulk_new(rt->table, stored);
-		if (load_helper_start(&h, rt, stored) == 0) {
+		if (load_helper_start(&h, p, rt, stored) == 0) {
 			l.h = &h;
 		}
+	}
+	if (p->load_hook != NULL) {
+		p->load_hook(p->load_hook_arg, CP_LOAD_AT_WALK);
 	}
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));

@@ -17,6 +17,19 @@
 #include "store.h"
 #include "worker.h"
 
+/** Where cp_persist_load() calls its test hook (struct cp_persist, @c load_hook). */
+enum cp_load_at {
+	/** The loading thread, before the store walk starts (no lock held). */
+	CP_LOAD_AT_WALK,
+	/** The load helper, after it made a chunk a writer's and before it puts the chunk's
+	 *  records in the writer's stock (no lock held). */
+	CP_LOAD_AT_LINKED,
+	/** The loading thread found a writer's stock empty and no room for another chunk
+	 *  while the helper still has records on their way to a stock: it waits for them (the
+	 *  load's lock held: the hook must not block). */
+	CP_LOAD_AT_WAIT,
+};
+
 struct cp_persist {
 	struct store *store;
 	struct committer *committer;
@@ -42,6 +55,10 @@ struct cp_persist {
 		uint64_t rounds;	/**< the committer's rounds then */
 		bool logged;
 	} wait[DP_MAX_WORKERS];
+	/** Tests only (NULL in the daemon): called by cp_persist_load() at each point of
+	 *  enum cp_load_at, on the thread it names. */
+	void (*load_hook)(void *arg, enum cp_load_at at);
+	void *load_hook_arg;
 };
 
 /** Default of cp_persist.slow_ms: a store call on the ACK path running this long is logged

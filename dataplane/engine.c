@@ -37,9 +37,8 @@
  * operator gave a reserved address to another client is freed by that client's worker):
  * their FREEs are remembered per worker in a few hashed buckets (dp_pool.freed_other), which
  * may make a write wait for an unrelated FREE, never less than needed. A new snapshot's pools
- * carry over the freed_by marks not yet durable (dp_pools_carry_freed()), so a FREE posted
- * just before a configuration change is still waited for; the freed_other buckets start
- * empty (an out-of-range FREE posted just before a configuration change is not waited for).
+ * carry over the marks not yet durable, freed_by and freed_other (dp_pools_carry_freed()),
+ * so a FREE posted just before a configuration change is still waited for.
  *
  * Reservations over leases (issue 11 item 3). An operator may reserve an address a client
  * holds, for that client or for another. The reserved client's worker (the owner of the
@@ -470,14 +469,14 @@ static bool settled_elsewhere(const struct dp_engine *e, const struct bt_binding
 /* dp_pool.freed_other: the entries of @p addr's bucket, one per worker. */
 static _Atomic uint64_t *freed_other(const struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
-	uint32_t bucket = (addr * 0x9e3779b1u) >> 26;	/* DP_FREED_OTHER = 64 = 2^6 */
-
-	return &e->pools->pools[scope].freed_other[(size_t)bucket * e->pools->n_workers];
+	return &e->pools->pools[scope].freed_other[(size_t)dp_freed_other_bucket(addr) *
+						   e->pools->n_workers];
 }
 
 /* Remember that this worker posted a FREE of @p addr (dp_pool.freed_by, freed_other). */
 static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 {
+	struct dp_pools *next;
 	uint64_t rank;
 
 	if (scope >= e->pools->n_scopes) {
@@ -490,6 +489,14 @@ static void mark_freed(struct dp_engine *e, uint32_t scope, uint32_t addr)
 	} else if (e->id < e->pools->n_workers) {
 		atomic_store_explicit(&freed_other(e, scope, addr)[e->id], e->seq,
 				      memory_order_relaxed);
+	}
+	/* A configuration change under way: the workers already on its pools must wait for
+	 * this FREE too (dp_pools_set_next()). The fence orders the mark above before the
+	 * load, against the control thread's store of next before its carry. */
+	atomic_thread_fence(memory_order_seq_cst);
+	next = atomic_load_explicit(&e->pools->next, memory_order_acquire);
+	if (unlikely(next != NULL)) {
+		dp_pools_mark_next(next, addr, e->id, e->seq);
 	}
 }
 

@@ -877,6 +877,54 @@ static bool mark_settled(uint64_t mark, const struct dp_commit *c)
 	return mark == 0 || (mark & DP_FREED_SEQ_MASK) <= c->ops->durable(c->ctx, w);
 }
 
+/* Worker @p w's FREE @p seq (not durable) of an address of @p bucket, into that bucket of
+ * every scope of @p to (freed_other), unless a later one of @p w is there. */
+static void carry_other(struct dp_pools *to, uint32_t bucket, uint32_t w, uint64_t seq)
+{
+	if (w >= to->n_workers) {
+		return;
+	}
+	for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+		_Atomic uint64_t *o = &to->pools[ts].freed_other[(size_t)bucket * to->n_workers + w];
+		uint64_t cur = atomic_load_explicit(o, memory_order_relaxed);
+
+		/* A compare-and-swap: after the swap, worker w may write its entry meanwhile
+		 * (a later FREE of its own, which covers this one). */
+		if (cur < seq) {
+			(void)atomic_compare_exchange_strong_explicit(o, &cur, seq,
+								      memory_order_relaxed,
+								      memory_order_relaxed);
+		}
+	}
+}
+
+void dp_pools_set_next(struct dp_pools *from, struct dp_pools *to)
+{
+	/* Sequentially consistent, as the worker's side (engine.c mark_freed()): a FREE either
+	 * sees @p to or is in @p from before the carry that follows reads it. */
+	atomic_store_explicit(&from->next, to, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);	/* before the carry's loads */
+}
+
+void dp_pools_mark_next(struct dp_pools *to, uint32_t addr, uint32_t w, uint64_t seq)
+{
+	uint64_t rank;
+
+	for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+		struct dp_pool *tp = &to->pools[ts];
+
+		if (dp_pool_rank(tp, addr, &rank)) {
+			/* The control thread's carry may write this mark too: each writes a
+			 * FREE not yet durable, and either must be waited for. */
+			atomic_store_explicit(&tp->freed_by[rank],
+					      (uint64_t)(w + 1) << DP_FREED_SEQ_BITS |
+					      (seq & DP_FREED_SEQ_MASK), memory_order_relaxed);
+			return;
+		}
+	}
+	carry_other(to, dp_freed_other_bucket(addr), w, seq);
+}
+
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 			  const struct dp_commit *c)
 {
@@ -889,11 +937,12 @@ void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 									  fp->ranges[i].first],
 								  memory_order_relaxed);
 				uint64_t rank;
+				uint32_t ts;
 
 				if (mark_settled(m, c)) {
 					continue;	/* nothing to wait for */
 				}
-				for (uint32_t ts = 0; ts < to->n_scopes; ts++) {
+				for (ts = 0; ts < to->n_scopes; ts++) {
 					struct dp_pool *tp = &to->pools[ts];
 
 					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
@@ -904,6 +953,23 @@ void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 						}
 						break;
 					}
+				}
+				if (ts == to->n_scopes) {
+					/* Outside every range of @p to now. */
+					carry_other(to, dp_freed_other_bucket((uint32_t)a),
+						    (uint32_t)(m >> DP_FREED_SEQ_BITS) - 1,
+						    m & DP_FREED_SEQ_MASK);
+				}
+			}
+		}
+		for (uint32_t b = 0; b < DP_FREED_OTHER; b++) {
+			for (uint32_t w = 0; w < from->n_workers; w++) {
+				uint64_t v = atomic_load_explicit(
+					&fp->freed_other[(size_t)b * from->n_workers + w],
+					memory_order_relaxed);
+
+				if (v != 0 && v > c->ops->durable(c->ctx, w)) {
+					carry_other(to, b, w, v);
 				}
 			}
 		}

@@ -113,6 +113,12 @@ struct dp_pool {
 /** Buckets of dp_pool.freed_other (a power of 2). */
 #define DP_FREED_OTHER 64
 
+/** The bucket of dp_pool.freed_other that remembers the FREEs of @p addr. */
+static inline uint32_t dp_freed_other_bucket(uint32_t addr)
+{
+	return (addr * 0x9e3779b1u) >> 26;	/* DP_FREED_OTHER = 64 = 2^6 */
+}
+
 /** dp_pool.freed_by: the low bits hold the FREE's sequence number, the high the worker + 1. */
 #define DP_FREED_SEQ_BITS 56
 #define DP_FREED_SEQ_MASK ((1ULL << DP_FREED_SEQ_BITS) - 1)
@@ -152,6 +158,9 @@ struct dp_pools {
 	uint32_t n_workers, n_scopes;
 	struct dp_pool *pools;		/**< [n_scopes] */
 	struct dp_slice *slices;	/**< [n_workers * n_scopes], worker-major */
+	/** The pools of the snapshot about to replace these (dp_pools_set_next()), or NULL:
+	 *  a FREE a worker posts on these is remembered there too. */
+	_Atomic(struct dp_pools *) next;
 };
 
 /**
@@ -249,10 +258,33 @@ struct dp_commit;
  * unless it is durable. Run it before publishing @p to, and again once no worker uses
  * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
  * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
+ * The FREEs of addresses outside the ranges (dp_pool.freed_other) not yet durable go to the
+ * same bucket of every scope of @p to (a scope's buckets may make a write wait for an
+ * unrelated FREE, never less than needed), and so does a mark of an address that @p to has
+ * outside its ranges (a range shrunk). Not carried: an out-of-range FREE of an address that
+ * @p to puts in a range (freed_by holds one worker per address, a bucket many).
  * Control thread; @p c tells what is durable. O(addresses of @p from's ranges).
  */
 void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 			  const struct dp_commit *c);
+
+/**
+ * Make @p to (NULL: none) the pools that replace @p from, before they are published: from
+ * then on a worker still on @p from that posts a FREE remembers it in @p to as well
+ * (dp_pools_mark_next()), so that a worker already on @p to does not write the address before
+ * that FREE is durable (the carry after the grace period comes too late for such a write).
+ * Set it before the first dp_pools_carry_freed() (a FREE posted before it is carried). @p to
+ * must outlive every worker's use of @p from: when it is not published after all, set NULL
+ * and wait for a grace period before freeing it. Control thread.
+ */
+void dp_pools_set_next(struct dp_pools *from, struct dp_pools *to);
+
+/**
+ * Remember in @p to, the pools that replace the caller's (dp_pools.next), that worker @p w
+ * posted a FREE of @p addr with sequence @p seq: as dp_pools_carry_freed() would carry it.
+ * The worker's thread (engine.c).
+ */
+void dp_pools_mark_next(struct dp_pools *to, uint32_t addr, uint32_t w, uint64_t seq);
 
 /** The slice of worker @p w for scope @p scope. */
 static inline struct dp_slice *dp_pools_slice(struct dp_pools *p, uint32_t w, uint32_t scope)

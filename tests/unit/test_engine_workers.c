@@ -609,6 +609,136 @@ static void free_mark_survives_a_configuration_swap(void **state)
 }
 
 /*
+ * The same for an address outside the ranges (dp_pool.freed_other: an operator's lease, a
+ * reservation there). Worker 0 frees its lease of .50; before that FREE is durable a new
+ * snapshot is published (fresh pools, so fresh freed_other); worker 1 writes .50 for its
+ * client (an operator's lease here; a reserved client's DISCOVER takes the same path). Its
+ * change, through ring 1, could be committed before ring 0's FREE: it must wait.
+ */
+static void free_mark_outside_the_ranges_survives_a_swap(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = IP4(198, 18, 0, 50);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_pools *np;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_carry_freed(np, v->pools, &c);
+	dp_pools_free(v->pools);
+	v->pools = np;
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+	}
+
+	assert_int_equal(add_lease(v, 1, mac1, a), -EAGAIN);
+	assert_null(bt_lookup_addr(v->table, a));
+	h.hold = false;				/* the FREE is durable */
+	assert_int_equal(add_lease(v, 1, mac1, a), 0);
+}
+
+/* The same for an address of a range that the new configuration shrinks: .107 was in the
+ * pool (its FREE remembered in freed_by), the new pool ends at .105. */
+static void free_mark_of_a_range_shrunk_survives_a_swap(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = IP4(198, 18, 0, 107);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_config *nc;
+	struct dp_pools *np;
+	char json[512], err[256];
+	const char *at = strstr(cfg_json, "107");
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+
+	assert_non_null(at);
+	snprintf(json, sizeof(json), "%.*s105%s", (int)(at - cfg_json), cfg_json, at + 3);
+	nc = cp_config_parse(json, err, sizeof(err));
+	assert_non_null(nc);
+	np = dp_pools_new(nc, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_carry_freed(np, v->pools, &c);
+	dp_pools_free(v->pools);
+	dp_config_free(v->cfg);
+	v->cfg = nc;
+	v->pools = np;
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+	}
+
+	assert_int_equal(add_lease(v, 1, mac1, a), -EAGAIN);
+	h.hold = false;
+	assert_int_equal(add_lease(v, 1, mac1, a), 0);
+}
+
+/*
+ * A configuration change's grace period: worker 1 already runs on the new pools, worker 0
+ * still on the old ones, and frees an address of worker 1's slice. The carry of FREE marks
+ * after the grace period is too late for worker 1, which may write the address meanwhile (a
+ * client asking for it by name): its change through ring 1 could be committed before ring
+ * 0's FREE. The FREE must be remembered in the new pools at once.
+ */
+static void free_during_the_grace_period_reaches_the_new_pools(void **state)
+{
+	struct env *v = *state;
+	struct held_sink h = {.mem = &v->mem};
+	struct dp_commit c = {.ops = &held_ops, .ctx = &h};
+	uint16_t mac0 = client_of(v, 0, 10), mac1 = client_of(v, 1, 500);
+	uint32_t a = addr_of(v, 1);
+	struct dp_lease_op del = {.kind = DP_OP_DEL, .addrs = &a, .n_addrs = 1};
+	struct dp_pools *np;
+
+	assert_int_equal(add_lease(v, 0, mac0, a), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].commit = c;
+		h.cap[i] = dp_commit_mem_ops.durable(&v->mem, i);
+	}
+	h.hold = true;
+	/* The change, as apply.c makes it: the next pools named, marks carried, published. */
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_set_next(v->pools, np);
+	dp_pools_carry_freed(np, v->pools, &c);
+	v->e[1].pools = np;		/* worker 1 on the new snapshot, worker 0 not yet */
+
+	dp_engine_apply_op(&v->e[0], v->cfg, &del, T0 + 1);	/* FREE, not durable */
+	assert_int_equal(del.count, 1);
+	assert_false(offered_by_name(v, 1, mac1, a, T0 + 2));
+	assert_int_equal(v->ctr[1].drop[DP_DROP_WRITE_CONFLICT], 1);
+	h.hold = false;				/* the FREE is durable */
+	assert_true(offered_by_name(v, 1, mac1, a, T0 + 3));
+
+	v->e[0].pools = np;		/* the grace period is over */
+	dp_pools_free(v->pools);
+	v->pools = np;
+}
+
+/*
  * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
  * step on the client's worker, never a DEL and then a SET (between the two the address was
  * free, and its slice owner could offer it to a third client). The SET waits until the
@@ -1350,6 +1480,9 @@ int main(void)
 		T(undelivered_loan_returns_to_the_lender),
 		T(lending_keeps_the_free_list_in_order),
 		T(free_mark_survives_a_configuration_swap),
+		T(free_mark_outside_the_ranges_survives_a_swap),
+		T(free_mark_of_a_range_shrunk_survives_a_swap),
+		T(free_during_the_grace_period_reaches_the_new_pools),
 		T(set_takes_over_another_writers_binding_in_one_step),
 		T(write_waits_for_another_writers_free),
 		T(old_free_stays_settled),

@@ -146,10 +146,15 @@ static void start_fo(struct t *t)
 static bool as_primary;
 /* setup() gives the committer two rings (workers 0 and 1) when set. */
 static bool two_rings;
+/* Set: setup() makes the relationship hot standby, this our server-role, with the scope
+ * policies of @c scope_extra (NULL: load balance, no policy). */
+static const char *hs_role;
+static const char *scope_extra;
 
 static int setup(void **state)
 {
 	static char json[2048];
+	char mode[128];
 	struct t *t = calloc(1, sizeof(*t));
 	struct store_opts so = {.sync = STORE_SYNC_STRICT};
 	struct committer_opts co = {.n_workers = two_rings ? 2 : 1};
@@ -162,18 +167,20 @@ static int setup(void **state)
 	assert_non_null(t);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/lw-forun.XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
+	snprintf(mode, sizeof(mode), hs_role == NULL ? "load-balance\"" :
+		 "hot-standby\", \"server-role\": \"%s\", \"reserve-percent\": 5", hs_role);
 	snprintf(json, sizeof(json),
 		 "{\"server\": {\"workers\": 1, \"store\": \"%s\"},"
 		 " \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
 		 "   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
 		 " \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
-		 "   \"pools\": [\"198.18.0.100 - 198.18.0.109\"], \"lease-time\": 600}],"
+		 "   \"pools\": [\"198.18.0.100 - 198.18.0.109\"], \"lease-time\": 600%s}],"
 		 " \"relationships\": [{\"name\": \"fotest\", \"role\": \"%s\","
-		 "   \"mode\": \"load-balance\", \"local-address\": \"127.0.0.1\","
+		 "   \"mode\": \"%s, \"local-address\": \"127.0.0.1\","
 		 "   \"partner-address\": \"127.0.0.2\", \"port\": %d, \"partner-port\": %d,"
 		 "   \"mclt\": 60, \"max-response-delay\": 30, \"max-unacked\": 10,"
-		 "   \"scopes\": [\"lab\"]}]}", t->dir, as_primary ? "primary" : "secondary", port,
-		 port + 1);
+		 "   \"scopes\": [\"lab\"]}]}", t->dir, scope_extra != NULL ? scope_extra : "",
+		 as_primary ? "primary" : "secondary", mode, port, port + 1);
 	cfg = cp_config_parse(json, err, sizeof(err));
 	if (cfg == NULL) {
 		fail_msg("config: %s", err);
@@ -1100,7 +1107,105 @@ static int setup_primary(void **state)
 static int teardown_primary(void **state)
 {
 	as_primary = false;
+	hs_role = NULL;
+	scope_extra = NULL;
 	return teardown(state);
+}
+
+/* Two policies: p2's range .104-.105 (two addresses), p1's .107 alone. */
+#define HS_POLICIES ", \"policies\": [" \
+	"{\"name\": \"p1\", \"ranges\": [\"198.18.0.107 - 198.18.0.107\"]}," \
+	"{\"name\": \"p2\", \"ranges\": [\"198.18.0.104 - 198.18.0.105\"]}]"
+
+static int setup_hs_active(void **state)
+{
+	hs_role = "active";
+	scope_extra = HS_POLICIES;
+	return setup_primary(state);
+}
+
+static int setup_hs_standby(void **state)
+{
+	hs_role = "standby";
+	scope_extra = HS_POLICIES;
+	return setup_primary(state);
+}
+
+/* We are the primary: wait for the pool balance's FREE -> BACKUP conversions (done and
+ * written as a worker would), @p want of them, and a while more; @return the addresses given
+ * to the secondary as a bit set of .100-.109. */
+static unsigned balanced(struct t *t, unsigned want)
+{
+	uint32_t now = wall();
+	unsigned given = 0, seen = 0;
+	uint8_t rec[64];
+	size_t len = 0;
+
+	/* We were in NORMAL (the stored state record as in test_state_start_time_does_not_wrap):
+	 * back to NORMAL at once, where the primary balances. */
+	cp_fo_stop(t->fo);
+	t->fo = NULL;
+	assert_int_equal(store_fo_get(t->st, "fotest", rec, sizeof(rec), &len), 0);
+	assert_true(len >= 40);
+	rec[1] = FO_STATE_NORMAL;
+	rec[4] = 0;
+	lw_put64(rec + 24, now - 100);
+	assert_int_equal(store_fo_put(t->st, "fotest", rec, len), 0);
+	start_fo(t);
+	assert_int_equal(bt_writer_init(&t->w, t->rt.table, 0, 32), 0);
+	t->w_init = true;
+	wait_up(t);
+	for (int i = 0; i < ROUNDS && (seen < want || i < 100); i++) {
+		round_once(t);
+		for (; seen < t->sink.n_sub; seen++) {
+			struct dp_lease_op *op = t->sink.sub[seen];
+			struct bt_binding *b;
+
+			assert_int_equal(op->state, BT_BACKUP);
+			assert_true(op->addr >= ADDR(100) && op->addr <= ADDR(109));
+			given |= 1u << (op->addr - ADDR(100));
+			urcu_qsbr_thread_online();
+			b = bt_record_get(&t->w);
+			assert_non_null(b);
+			b->addr = op->addr;
+			b->state = BT_BACKUP;
+			b->start = b->ends = now;
+			assert_int_equal(bt_publish(&t->w, NULL, b), 0);
+			urcu_qsbr_thread_offline();
+			op->result = 0;
+			op->seq = seen + 1;
+			t->sink.durable = seen + 1;
+			atomic_store(&op->done, 1);
+		}
+	}
+	assert_int_equal(seen, want);
+	return given;
+}
+
+/*
+ * Hot standby, reserve-percent 5, with policy ranges (each balanced on its own, the share
+ * rounded up so that a range of two has one on each server): the standby's reserve must
+ * never take the only address of a range. In NORMAL only the active server leases; a
+ * one-address range held by the standby answered none of that policy's clients
+ * (drop_policy_range_exhausted on the active) until the partner went down.
+ * We are the active primary: the standby gets one of p2's two, none of p1's one, none of
+ * the 7 others (5 % of 7, rounded down).
+ */
+static void test_hot_standby_reserve_leaves_the_active_one(void **state)
+{
+	unsigned given = balanced(*state, 1);
+
+	assert_true(given == 1u << 4 || given == 1u << 5);	/* one of .104-.105 */
+}
+
+/* The same with us the standby primary: the active secondary gets all but the reserve, p1's
+ * only address included. */
+static void test_hot_standby_active_secondary_gets_single_range(void **state)
+{
+	unsigned given = balanced(*state, 9);
+
+	assert_true(given & (1u << 7));				/* p1's .107 */
+	assert_int_equal(__builtin_popcount(given & (3u << 4)), 1);	/* one of p2's */
 }
 
 /* How many lines of stderr, written while @p run ran, have @p what. */
@@ -1481,6 +1586,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_move_without_room_is_retried,
 						setup_primary, teardown_primary),
+		cmocka_unit_test_setup_teardown(test_hot_standby_reserve_leaves_the_active_one,
+						setup_hs_active, teardown_primary),
+		cmocka_unit_test_setup_teardown(test_hot_standby_active_secondary_gets_single_range,
+						setup_hs_standby, teardown_primary),
 		cmocka_unit_test_setup_teardown(test_move_hold_survives_config_change,
 						setup_primary, teardown_primary),
 		cmocka_unit_test_setup_teardown(test_move_between_writers_survives_a_crash,

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <lmdb.h>
 
@@ -494,6 +495,101 @@ static void pet_survives_a_restart(void **state)
 	store_close(st);
 }
 
+/* The hook of the load below: the helper links its chunk first, then is starved (it sleeps)
+ * before handing the chunk's records over, until the walk waits for them (or 2 s). */
+struct starve {
+	atomic_bool linked;	/* the helper has made a chunk the writer's */
+	atomic_bool waited;	/* the walk waited for the helper's records */
+	unsigned n_linked;
+};
+
+static void wait_flag(atomic_bool *f, unsigned ms)
+{
+	struct timespec d = {.tv_nsec = 1000000};
+
+	for (unsigned i = 0; i < ms && !atomic_load(f); i++) {
+		nanosleep(&d, NULL);
+	}
+}
+
+static void starve_hook(void *arg, enum cp_load_at at)
+{
+	struct starve *s = arg;
+
+	switch (at) {
+	case CP_LOAD_AT_WALK:
+		wait_flag(&s->linked, 5000);
+		break;
+	case CP_LOAD_AT_LINKED:
+		s->n_linked++;
+		atomic_store(&s->linked, true);
+		wait_flag(&s->waited, 2000);
+		break;
+	case CP_LOAD_AT_WAIT:
+		atomic_store(&s->waited, true);
+		break;
+	}
+}
+
+/*
+ * A load helper starved of CPU between linking a chunk to a writer (its records counted) and
+ * putting the chunk's records in the writer's stock, while the walk needs the writer's last
+ * records: the walk must wait for those records, not fail the start with "more bindings than
+ * records". The writer: every record of its first two chunks taken (so that the walk needs
+ * new ones at once), room for exactly one chunk and one record more than the helper's chunk,
+ * one chunk and two bindings stored (they fit: a chunk of the helper's, one of the walk's,
+ * then the last record).
+ */
+static void starved_helper_does_not_fail_the_load(void **state)
+{
+	enum { M = DP_RECORD_CHUNK + 2 };
+	struct dp_change *c = calloc(M, sizeof(*c));
+	struct starve sv = {0};
+	struct bt_binding **held;
+	struct bt_writer *wr;
+	struct cp_persist p;
+	uint64_t n_held = 0;
+	int rc;
+
+	(void)state;
+	assert_non_null(c);
+	wipe_store();
+	open_store();
+	for (unsigned i = 0; i < M; i++) {
+		client(&c[i], i);
+		c[i].key.data[4] = (uint8_t)(i >> 16);
+		c[i].key.data[5] = (uint8_t)(i >> 8);
+	}
+	assert_int_equal(store_write_batch(st, c, M), 0);
+	boot();
+	wr = &rt.workers[0].eng.writer;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, and its NULL */
+	held = malloc(sizeof(*held) * (wr->n_records + 1));
+	assert_non_null(held);
+	while ((held[n_held] = bt_record_get(wr)) != NULL) {
+		n_held++;
+	}
+	rt.workers[0].max_records = wr->n_records + 2 * DP_RECORD_CHUNK + 1;
+
+	p = (struct cp_persist){.store = st, .load_hook = starve_hook, .load_hook_arg = &sv};
+	urcu_qsbr_thread_offline();
+	rc = cp_persist_load(&p, &rt, NOW);
+	urcu_qsbr_thread_online();
+	assert_int_equal(sv.n_linked, 1);
+	assert_int_equal(rc, 0);
+	assert_true(atomic_load(&sv.waited));
+	for (unsigned i = 0; i < M; i++) {
+		assert_non_null(bt_lookup_addr(rt.table, c[i].addr));
+	}
+	for (uint64_t k = 0; k < n_held; k++) {
+		bt_record_put(wr, held[k]);
+	}
+	free(held);
+	stop();
+	store_close(st);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +597,7 @@ int main(void)
 		cmocka_unit_test(failed_load_gives_every_record_back),
 		cmocka_unit_test(load_on_two_threads_finds_every_binding),
 		cmocka_unit_test(pet_survives_a_restart),
+		cmocka_unit_test(starved_helper_does_not_fail_the_load),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

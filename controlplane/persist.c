@@ -214,11 +214,16 @@ struct loaded {
 	size_t n;			/* stored bindings walked */
 	struct dp_change *fix;		/* those that ended while we were down */
 	size_t n_fix, cap_fix;
-	uint64_t skipped;
+	uint64_t skipped;		/* ended or free, in no configured scope */
+	uint64_t kept;			/* running, in no configured scope (load_one) */
 	struct bt_bulk *bulk;		/* filled records, published at the end (NULL: each
 					 * published as it comes) */
 	struct load_helper *h;		/* NULL: no helper, this thread grows the stocks */
 };
+
+/* bt_binding.scope of a lease loaded in no configured scope: an index no snapshot has
+ * (every reader checks it against n_scopes); its next write names the scope covering it. */
+#define LOAD_NO_SCOPE UINT32_MAX
 
 static const struct dp_scope *scope_of(const struct dp_config *c, uint32_t addr)
 {
@@ -484,15 +489,41 @@ static int load_one(const struct store_binding *sb, void *arg)
 	struct bt_binding *nb;
 
 	l->n++;
-	if (s == NULL) {
+	if (s == NULL && (ended || sb->key.len == 0 ||
+			  (sb->state != BT_ACTIVE && sb->state != BT_ABANDONED))) {
+		/* Ended, or free (FREE, EXPIRED, RELEASED, RESET, BACKUP): nothing to keep
+		 * from a new client, should a scope come to cover it. */
 		if (++l->skipped <= 5) {
 			cp_log(CP_LOG_WARN, "store: binding of %s is in no configured "
 			       "scope; kept on disk, not served", lw_ip4_fmt(sb->addr).s);
 		}
 		return 0;
 	}
-	load_pet(rt, s, sb);
-	if (sb->key.len == 0) {
+	if (s == NULL) {
+		/*
+		 * A lease still running in no configured scope (its scope removed, then a
+		 * restart): kept in the tables as a live scope-del keeps it, under no scope
+		 * (LOAD_NO_SCOPE), not served, so that a scope or range added live that covers
+		 * it finds the address taken (the pool rebuild and the engine look at the
+		 * tables only) instead of giving it to a second client and overwriting the
+		 * record (issue 11). Rather than reading the store at that change (a range
+		 * read, then a publication through the owner workers, before the new pools go
+		 * live): the store is the truth and the tables its copy, as Kea's allocator
+		 * consults its lease database whatever the subnets; and a change never waits
+		 * on the disk. The cost is a record per such lease, within the headroom each
+		 * worker has over its share (dp_workers_init()); it ends as any lease does.
+		 */
+		if (++l->kept <= 5) {
+			cp_log(CP_LOG_WARN, "store: lease of %s (until %llu) is in no configured "
+			       "scope; kept, not served, its address taken until it ends",
+			       lw_ip4_fmt(sb->addr).s, (unsigned long long)sb->ends);
+		}
+	} else {
+		load_pet(rt, s, sb);
+	}
+	if (s == NULL) {
+		owner = rt->n_workers == 1 ? 0 : bt_key_owner(rt->table, &sb->key, rt->n_workers);
+	} else if (sb->key.len == 0) {
 		/* No client (BACKUP): the address's, written by its slice owner. */
 		int w = dp_pool_owner(rt->snap->pools, s->index, sb->addr);
 
@@ -536,7 +567,7 @@ static int load_one(const struct store_binding *sb, void *arg)
 		return -1;
 	}
 	nb->addr = sb->addr;
-	nb->scope = s->index;
+	nb->scope = s != NULL ? s->index : LOAD_NO_SCOPE;
 	nb->state = sb->state;
 	nb->start = sb->start;
 	nb->ends = sb->ends;
@@ -689,10 +720,12 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		l.h = NULL;
 	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
-	       "reclaimed, %llu outside every scope; walk %llu ms, then %llu ms waiting for the "
-	       "helper's last inserts; CPU ms: %llu this thread, %llu the load helper (%s))",
+	       "reclaimed, %llu outside every scope, of which %llu running leases kept; walk "
+	       "%llu ms, then %llu ms waiting for the helper's last inserts; CPU ms: %llu this "
+	       "thread, %llu the load helper (%s))",
 	       l.n, (unsigned long long)ms_since(&t0), l.n_fix,
-	       (unsigned long long)l.skipped, (unsigned long long)walk_ms,
+	       (unsigned long long)(l.skipped + l.kept), (unsigned long long)l.kept,
+	       (unsigned long long)walk_ms,
 	       (unsigned long long)wait_ms,
 	       (unsigned long long)((thread_cpu_ns() - cpu0) / 1000000),
 	       (unsigned long long)(h.cpu_ns / 1000000), where);

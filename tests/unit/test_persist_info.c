@@ -28,6 +28,7 @@
 
 #include <rte_eal.h>
 
+#include "apply.h"
 #include "config.h"
 #include "persist.h"
 #include "store.h"
@@ -60,6 +61,7 @@ static const char *cfg_json =
 #define ADDR(i)	(IP4(198, 18, 0, 100) + (i))
 
 static struct dp_runtime rt;
+static const char *boot_json;	/* boot()'s configuration; NULL: cfg_json */
 static bool fo_scope;		/* boot(): "lab" is shared with a failover partner */
 static struct dp_config *cfg;	/* of the running snapshot */
 static struct store *st;
@@ -98,7 +100,7 @@ static void boot(void)
 	int rc;
 
 	/* The configuration parsed anew: the snapshot owns it. */
-	cfg = cp_config_parse(cfg_json, NULL, 0);
+	cfg = cp_config_parse(boot_json != NULL ? boot_json : cfg_json, NULL, 0);
 	assert_non_null(cfg);
 	/* As the parser sets it for a scope of relationships[0] (which needs a partner). */
 	cfg->scopes[0].fo_rel = fo_scope ? 1 : 0;
@@ -238,8 +240,8 @@ static bool added_since(const struct bt_writer *wr, const struct bt_chunk *first
 }
 
 /* The load on two threads (the walk and table inserts here, a helper growing the stock and
- * sharing the inserts): an odd count of bindings, every 7th outside the scope (skipped,
- * kept on disk), every one inside found by address and by client; then a store whose
+ * sharing the inserts): an odd count of bindings, every 7th outside the scope and ended
+ * (skipped, kept on disk), every one inside found by address and by client; then a store whose
  * bindings are all outside (stored, yet nothing to publish: an empty bulk). */
 static void load_on_two_threads_finds_every_binding(void **state)
 {
@@ -255,6 +257,10 @@ static void load_on_two_threads_finds_every_binding(void **state)
 		client(&c[i], i);
 		c[i].key.data[5] = (uint8_t)(i >> 8);
 		c[i].addr = i % 7 == 0 ? IP4(10, 0, 0, 0) + i : ADDR(i);
+		if (i % 7 == 0) {
+			/* Ended: a running lease outside is kept (the test below). */
+			c[i].ends = NOW - 1;
+		}
 	}
 	assert_int_equal(store_write_batch(st, c, M), 0);
 	boot();
@@ -590,6 +596,80 @@ static void starved_helper_does_not_fail_the_load(void **state)
 	free(c);
 }
 
+
+/* Issue 11: "lab" covers 198.18/16 only; "lab2" (198.19/16) comes live. */
+#define LAB_JSON(more) \
+	"{\"server\": {\"workers\": 1, \"mbufs\": 1023}," \
+	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\"," \
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/15\"}]}]," \
+	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/16\"," \
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.250\"], \"lease-time\": 600}" more "]}"
+
+/*
+ * Never one address to two clients (issue 11): a lease still running on disk whose address is
+ * in no configured scope at start (its scope removed, then a restart) must keep its address
+ * from the pools of a scope added live that covers it; an ended one there is free. The test
+ * fails when load_one() skips the running lease (the address is then in the new free list).
+ */
+static void lease_outside_every_scope_keeps_its_address_from_a_scope_added_live(void **state)
+{
+	const uint32_t live = IP4(198, 19, 0, 20), gone = IP4(198, 19, 0, 21);
+	struct cp_persist p = {.store = st};
+	struct cp_apply a = {.rt = &rt, .persist = &p};
+	struct dp_change c[2];
+	const struct bt_binding *b;
+	struct dp_config *nc;
+	bool popped_live = false, popped_gone = false;
+	char err[512] = "";
+	uint32_t addr;
+	int rc;
+
+	(void)state;
+	wipe_store();
+	open_store();
+	p.store = st;
+	client(&c[0], 1);
+	c[0].addr = live;
+	client(&c[1], 2);
+	c[1].addr = gone;
+	c[1].start = NOW - 700;
+	c[1].ends = NOW - 100;
+	assert_int_equal(store_write_batch(st, c, 2), 0);
+	boot_json = LAB_JSON("");
+	boot();
+	boot_json = NULL;
+	load();
+	assert_null(bt_lookup_addr(rt.table, gone));
+
+	nc = cp_config_parse(LAB_JSON(", {\"name\": \"lab2\", \"subnet\": \"198.19.0.0/16\","
+				      " \"pools\": [\"198.19.0.10 - 198.19.0.50\"]}"),
+			     err, sizeof(err));
+	if (nc == NULL) {
+		fail_msg("config: %s", err);
+	}
+	urcu_qsbr_thread_offline();
+	rc = cp_apply_config(&a, nc, "test", err, sizeof(err));
+	urcu_qsbr_thread_online();
+	if (rc != 0) {
+		fail_msg("apply: %d %s", rc, err);
+	}
+	assert_int_equal(rt.snap->cfg->n_scopes, 2);
+	/* Everything worker 0 would offer in "lab2". */
+	while (dp_slice_pop(rt.snap->pools, 0, 1, &addr)) {
+		popped_live |= addr == live;
+		popped_gone |= addr == gone;
+	}
+	assert_false(popped_live);	/* the bug: offerable to a second client */
+	assert_true(popped_gone);
+	b = bt_lookup_addr(rt.table, live);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_ptr_equal(bt_lookup_key(rt.table, &c[0].key), b);
+	cp_apply_deinit(&a);
+	stop();
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +678,7 @@ int main(void)
 		cmocka_unit_test(load_on_two_threads_finds_every_binding),
 		cmocka_unit_test(pet_survives_a_restart),
 		cmocka_unit_test(starved_helper_does_not_fail_the_load),
+		cmocka_unit_test(lease_outside_every_scope_keeps_its_address_from_a_scope_added_live),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -724,9 +724,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	       "%llu ms, then %llu ms waiting for the helper's last inserts; CPU ms: %llu this "
 	       "thread, %llu the load helper (%s))",
 	       l.n, (unsigned long long)ms_since(&t0), l.n_fix,
-	       (unsigned long long)(l.skipped + l.kept), (unsigned long long)l.kept,
-	       (unsigned long long)walk_ms,
-	       (unsigned long long)wait_ms,
+	       (unsigned long long)l.skipped + l.kept, (unsigned long long)l.kept,
+	       (unsigned long long)walk_ms, (unsigned long long)wait_ms,
 	       (unsigned long long)((thread_cpu_ns() - cpu0) / 1000000),
 	       (unsigned long long)(h.cpu_ns / 1000000), where);
 out:

@@ -336,7 +336,19 @@ static bool fo_free_for(const struct dp_engine *e, const struct dp_fo_view *fo,
 	if (b->key.len == 0) {
 		return !fo->primary || fo->partner_pool;	/* BACKUP */
 	}
-	if (bt_key_equal(&b->key, key)) {
+	/*
+	 * The same client's binding is its own, except an ended one on a secondary: D12 §5.11
+	 * lets a server give an EXPIRED, RELEASED or RESET address back to its client only
+	 * before the BNDUPD reporting that state was sent, and ours leaves as soon as the
+	 * change is durable. The address is the primary's then, and an ISC primary frees it as
+	 * it processes that BNDUPD (it may lease it to another client at once): judged as
+	 * another client's (PARTNER-DOWN, MCLT past its end), until the primary gives it back
+	 * as BACKUP. A primary's own ended lease stays its client's: the secondary never
+	 * leases a FREE or ended address outside PARTNER-DOWN.
+	 */
+	if (bt_key_equal(&b->key, key) &&
+	    (fo->primary || (b->state != BT_EXPIRED && b->state != BT_RELEASED &&
+			     b->state != BT_RESET))) {
 		return b->state != BT_ABANDONED && b->state != BT_BACKUP;
 	}
 	switch (b->state) {
@@ -1590,7 +1602,7 @@ static int pick_address(struct dp_engine *e, const struct dp_scope *s,
 		return 0;
 	}
 	if (prev != NULL && prev->owner == e->id && dp_scope_contains(s, prev->addr) &&
-	    prev->state != BT_ABANDONED &&
+	    prev->state != BT_ABANDONED && (fo == NULL || fo_free_for(e, fo, prev, key, now)) &&
 	    (may_write(e, s, prev->addr, NULL) || (prev->state == BT_OFFERED &&
 						    dp_scope_in_pool(s, prev->addr))) &&
 	    !fo_held(e, s->index, prev->addr) && dp_policy_addr_ok(s, pol, prev->addr)) {
@@ -2070,6 +2082,10 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 	mine = b != NULL && bt_key_equal(&b->key, key_for(b, m, res, key));
 	if (mine) {
 		if (b->state == BT_ABANDONED || b->state == BT_BACKUP) {
+			return nak(d, s, "address not available");
+		}
+		if (fo != NULL && res == NULL && !fo_free_for(e, fo, b, key, ended_by(in))) {
+			/* A secondary's ended lease: the primary's address now (fo_free_for). */
 			return nak(d, s, "address not available");
 		}
 		if (dup_request(e, in, s, b)) {

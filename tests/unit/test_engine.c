@@ -1578,6 +1578,62 @@ static void fo_secondary_allocates_only_backup(void **state)
 	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 2);
 }
 
+/*
+ * A secondary in NORMAL must not give a client back its own RELEASED (or EXPIRED) address
+ * (D12 §5.11: only before the BNDUPD reporting that state was sent, which the engine cannot
+ * know: the update leaves as soon as the change is durable). An ISC primary frees the address
+ * on processing that BNDUPD (isc-peer captures/startup-fo.msgs.txt 21:24:20.190-.193: BNDACK
+ * and the address's next BNDUPD in the same millisecond), so it may be leasing it to
+ * another client already. The address comes back to us only as BACKUP from the primary.
+ */
+static void fo_secondary_keeps_a_released_address_from_its_client(void **state)
+{
+	struct env *v = *state;
+	uint32_t b = IP4(198, 18, 0, 102);
+	struct dp_lease_op op;
+	struct reqbuf r;
+
+	v->view.primary = false;
+	assert_int_equal(peer_op(v, b, BT_BACKUP, 0, true, &op), 0);
+	assert_int_equal(dora(v, 1, T0), b);
+	rb_begin(&r, 1, 11);
+	rb_ciaddr(&r, b);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 10));
+	assert_int_equal(binding(v, b)->state, BT_RELEASED);
+	assert_int_equal(v->sink.last.flags, DP_CHANGE_FO);	/* the BNDUPD to send */
+
+	/* The same client again: nothing of ours to give (the primary's address now). */
+	discover(&r, 1, 12);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 11));
+	assert_int_equal(v->ctr.drop[DP_DROP_POOL_EXHAUSTED], 1);
+	request_init_reboot(&r, 1, b);
+	(void)send_req(v, &r, UINT32_MAX, T0 + 12);
+	assert_int_equal(binding(v, b)->state, BT_RELEASED);
+
+	/* The primary gives it back as BACKUP (ISC's MAC affinity): its client's again. */
+	assert_int_equal(peer_op(v, b, BT_BACKUP, 0, true, &op), 0);
+	assert_int_equal(dora(v, 1, T0 + 13), b);
+
+	/* PARTNER-DOWN, MCLT past its end: anyone's, its client's too. */
+	v->view.mclt = 60;
+	rb_begin(&r, 1, 14);
+	rb_ciaddr(&r, b);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_end(&r);
+	assert_false(send_req(v, &r, SRV, T0 + 20));
+	assert_int_equal(binding(v, b)->state, BT_RELEASED);
+	v->view.partner_pool = true;
+	v->view.service = DP_FO_SVC_PARTNER_DOWN;
+	discover(&r, 1, 15);
+	assert_false(send_req(v, &r, UINT32_MAX, T0 + 30));
+	assert_true(send_req(v, &r, UINT32_MAX, T0 + 20 + 60));
+	assert_int_equal(v->rep.yiaddr, b);
+}
+
 static void fo_partner_pool_and_ended_leases(void **state)
 {
 	struct env *v = *state;
@@ -2804,6 +2860,7 @@ int main(void)
 		FO(fo_balanced_release_and_decline_to_us),
 		FO(fo_primary_leaves_backup_addresses),
 		FO(fo_secondary_allocates_only_backup),
+		FO(fo_secondary_keeps_a_released_address_from_its_client),
 		FO(fo_partner_pool_and_ended_leases),
 		FO(fo_partner_down_waits_out_the_pet),
 		FO(fo_partner_down_waits_out_the_pet_after_a_restart),

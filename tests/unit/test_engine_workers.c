@@ -741,6 +741,93 @@ static void free_during_the_grace_period_reaches_the_new_pools(void **state)
 }
 
 /*
+ * A sink whose durable() is where another thread runs while the control thread carries the
+ * FREE marks (dp_pools_carry_freed() asks it between reading a new pool's mark and writing
+ * it): worker 0's FREE becomes durable, and worker 1, still on the old pools, writes the
+ * address again and frees it (its mark reaches the new pools through dp_pools_set_next()).
+ */
+struct carry_race {
+	struct dp_commit_mem *mem;
+	uint64_t durable[2];
+	struct dp_pools *to;
+	uint32_t addr;
+	bool armed;
+};
+
+static int race_post(void *ctx, const struct dp_change *c)
+{
+	return dp_commit_mem_ops.post(((struct carry_race *)ctx)->mem, c);
+}
+
+static uint64_t race_durable(void *ctx, uint32_t w)
+{
+	struct carry_race *r = ctx;
+
+	if (r->armed && w == 1) {
+		r->armed = false;
+		r->durable[0] = 5;				/* worker 0's FREE */
+		dp_pools_mark_next(r->to, r->addr, 1, 7);	/* worker 1's FREE, not durable */
+	}
+	return r->durable[w];
+}
+
+static uint64_t race_posted(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.posted(((struct carry_race *)ctx)->mem, w);
+}
+
+static bool race_room(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.room(((struct carry_race *)ctx)->mem, w);
+}
+
+static const struct dp_commit_ops race_ops = {
+	.post = race_post, .durable = race_durable, .posted = race_posted, .room = race_room,
+};
+
+/*
+ * The carry of a FREE mark into the new pools never overwrites a mark a worker wrote there
+ * meanwhile. The new pools remember worker 1's FREE 1 of the address (durable); the old
+ * ones worker 0's FREE 5 (not yet). While the carry looks, FREE 5 becomes durable and worker
+ * 1 frees the address again (FREE 7, marked in the new pools at once). The carry used to
+ * write FREE 5 over it: worker 0, on the new pools, then took the address while FREE 7 could
+ * still be committed after its change (issue 11 item 2).
+ */
+static void carry_keeps_a_mark_written_meanwhile(void **state)
+{
+	struct env *v = *state;
+	struct carry_race r = {.mem = &v->mem, .durable = {4, 6}};
+	struct dp_commit c = {.ops = &race_ops, .ctx = &r};
+	uint16_t mac0 = client_of(v, 0, 10);
+	uint32_t a = addr_of(v, 0);
+	struct dp_pools *np;
+
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_mark_next(np, a, 1, 1);	/* settled */
+	dp_pools_mark_next(v->pools, a, 0, 5);	/* not yet */
+	r.to = np;
+	r.addr = a;
+	r.armed = true;
+	dp_pools_set_next(v->pools, np);
+	dp_pools_carry_freed(np, v->pools, &c);
+	assert_false(r.armed);
+	dp_pools_set_next(v->pools, NULL);
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+		v->e[i].commit = c;
+	}
+	dp_pools_free(v->pools);
+	v->pools = np;
+	assert_false(offered_by_name(v, 0, mac0, a, T0 + 2));	/* waits for FREE 7 */
+	assert_int_equal(v->ctr[0].drop[DP_DROP_WRITE_CONFLICT], 1);
+	r.durable[1] = 7;
+	assert_true(offered_by_name(v, 0, mac0, a, T0 + 3));
+}
+
+/*
  * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
  * step on the client's worker, never a DEL and then a SET (between the two the address was
  * free, and its slice owner could offer it to a third client). The SET waits until the
@@ -1603,6 +1690,7 @@ int main(void)
 		FO(fo_peer_take_moves_in_one_change),
 		FO(fo_peer_take_over_an_unposted_record),
 		T(take_gives_the_old_writers_offer_hold_back),
+		T(carry_keeps_a_mark_written_meanwhile),
 		T(take_gives_the_old_writers_circuit_back),
 		T(duplicate_relays_meet_on_one_worker),
 	};

@@ -78,8 +78,9 @@
  *     in small tables (flood.h) that forget the least recently used key: forgetting errs
  *     towards serving, and the port bucket bounds what any number of keys can take. Counts
  *     of offers and circuits follow every record this worker publishes or removes
- *     (flood_track()); records loaded at start count nothing, and a new snapshot starts
- *     the offer counts afresh (its scopes are numbered anew).
+ *     (flood_track()), and another worker that takes a record over tells its writer to
+ *     count it out (DP_CMD_UNCOUNT); records loaded at start count nothing, and a new
+ *     snapshot starts the offer counts afresh (its scopes are numbered anew).
  *   - A client's DECLINEs past client-declines per decline-window are ignored (it keeps the
  *     address): one host cannot abandon a pool with a DECLINE sweep.
  *   - Under overload (worker.c: overload-bursts more full receive bursts than partial ones,
@@ -764,12 +765,43 @@ static __attribute__((noinline)) void flood_count(struct dp_engine *e, const str
 	}
 }
 
-/* The record @p old of ours is replaced by @p nb (either may be NULL): keep the counts. */
+/*
+ * Another worker's record @p old, which it counted, was replaced by ours (a take: op_set(),
+ * op_peer(), writable()): that worker counts it out (DP_CMD_UNCOUNT), or it would hold the
+ * offer or the circuit's binding for as long as its counts live and, at the cap, refuse new
+ * clients. A full command ring loses the message (the count errs towards refusing, as a
+ * take is rare); tell() then also has the control thread's requeue scan run once, harmless.
+ */
+static __attribute__((noinline, cold)) void uncount_elsewhere(struct dp_engine *e,
+							      const struct bt_binding *old)
+{
+	bool offered = old->state == BT_OFFERED;
+
+	if (e->tell != NULL && (offered || (old->state == BT_ACTIVE && old->circuit != 0))) {
+		(void)e->tell(e->tell_ctx, old->owner, DP_CMD_UNCOUNT,
+			      old->scope | (offered ? DP_UNCOUNT_OFFERED : 0), old->circuit);
+	}
+}
+
+void dp_engine_uncount(struct dp_engine *e, uint32_t scope, uint32_t circuit)
+{
+	struct bt_binding b = {.scope = scope & ~DP_UNCOUNT_OFFERED, .circuit = circuit};
+
+	b.state = scope & DP_UNCOUNT_OFFERED ? BT_OFFERED : BT_ACTIVE;
+	flood_count(e, &b, -1);
+}
+
+/* The record @p old is replaced by @p nb (either may be NULL): keep the counts, ours and,
+ * when @p old is another worker's (a take), its writer's. */
 static inline void flood_track(struct dp_engine *e, const struct bt_binding *old,
 			       const struct bt_binding *nb)
 {
-	if (old != NULL && old->owner == e->id && (old->state == BT_OFFERED || old->circuit != 0)) {
-		flood_count(e, old, -1);
+	if (old != NULL && (old->state == BT_OFFERED || old->circuit != 0)) {
+		if (old->owner == e->id) {
+			flood_count(e, old, -1);
+		} else {
+			uncount_elsewhere(e, old);
+		}
 	}
 	if (nb != NULL && (nb->state == BT_OFFERED || nb->circuit != 0)) {
 		flood_count(e, nb, 1);

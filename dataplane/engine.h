@@ -37,7 +37,13 @@ enum dp_cmd_type {
 	DP_CMD_LEND_DONE = 6,		/**< answer to DP_CMD_LEND: that is all for now */
 	DP_CMD_END_MOVED = 7,		/**< the holder of your binding of addr, an address now
 					 *   reserved for another client, was NAKed: end it */
+	DP_CMD_UNCOUNT = 8,		/**< I replaced a record of yours (a take): count it
+					 *   out of your flood counts (dp_engine_uncount();
+					 *   scope | DP_UNCOUNT_OFFERED, addr: its circuit) */
 };
+
+/** DP_CMD_UNCOUNT: the record taken was an offer (else an ACTIVE binding of a circuit). */
+#define DP_UNCOUNT_OFFERED 0x800000u
 
 /** Send a command to another worker. @return 0, or -ENOBUFS (not sent: ring full). */
 typedef int (*dp_tell_fn)(void *ctx, uint32_t worker, enum dp_cmd_type type, uint32_t scope,
@@ -291,6 +297,14 @@ void dp_engine_release_ended(struct dp_engine *e, const struct dp_config *cfg, u
  */
 void dp_engine_end_moved(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 			 uint64_t now);
+
+/**
+ * DP_CMD_UNCOUNT: another worker replaced a record this worker wrote and counted (an offer of
+ * scope index @p scope when @p scope has DP_UNCOUNT_OFFERED, and/or a binding of relay
+ * circuit @p circuit, 0: none): count it out of the offer holds and circuit bindings, as
+ * removing it ourselves would have (engine.c flood_track()). Worker thread.
+ */
+void dp_engine_uncount(struct dp_engine *e, uint32_t scope, uint32_t circuit);
 
 /**
  * Queue @p addr as a free candidate again if it is in a pool slice of this worker (used for

@@ -946,10 +946,17 @@ void dp_pools_carry_freed(struct dp_pools *to, const struct dp_pools *from,
 					struct dp_pool *tp = &to->pools[ts];
 
 					if (dp_pool_rank(tp, (uint32_t)a, &rank)) {
-						if (mark_settled(atomic_load_explicit(
-							&tp->freed_by[rank], memory_order_relaxed), c)) {
-							atomic_store_explicit(&tp->freed_by[rank], m,
-									      memory_order_relaxed);
+						uint64_t t = atomic_load_explicit(
+							&tp->freed_by[rank], memory_order_relaxed);
+
+						/* A compare-and-swap: a worker may mark a
+						 * later FREE here meanwhile (mark_next), which
+						 * needed ours durable and must stay. */
+						if (mark_settled(t, c)) {
+							(void)atomic_compare_exchange_strong_explicit(
+								&tp->freed_by[rank], &t, m,
+								memory_order_relaxed,
+								memory_order_relaxed);
 						}
 						break;
 					}

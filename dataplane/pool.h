@@ -255,7 +255,8 @@ struct dp_commit;
  * Carry the FREE marks (dp_pool.freed_by) that are not durable yet from @p from to the same
  * addresses in @p to, a new snapshot's pools (review of issue 11 item 2: a FREE posted just
  * before a configuration change must still be waited for). A mark already in @p to is kept
- * unless it is durable. Run it before publishing @p to, and again once no worker uses
+ * unless it is durable, and so is one a worker writes there while the carry runs (a
+ * compare-and-swap: dp_pools_mark_next() of a later FREE, which waited for this one). Run it before publishing @p to, and again once no worker uses
  * @p from (after the grace period) for the FREEs posted meanwhile; when both pools hold a
  * FREE not yet durable for one address (freed twice within the swap), the one in @p to stays.
  * The FREEs of addresses outside the ranges (dp_pool.freed_other) not yet durable go to the

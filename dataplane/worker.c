@@ -772,6 +772,8 @@ static unsigned poll_commands(struct dp_worker *w, const struct dp_config *cfg)
 			dp_engine_lend_done(&w->eng, scope);
 		} else if (((c >> 1) & 0x7f) == DP_CMD_END_MOVED) {
 			dp_engine_end_moved(&w->eng, cfg, addr, now);
+		} else if (((c >> 1) & 0x7f) == DP_CMD_UNCOUNT) {
+			dp_engine_uncount(&w->eng, scope, addr);
 		}
 	}
 	return n;

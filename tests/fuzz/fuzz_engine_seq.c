@@ -282,6 +282,9 @@ static void deliver(struct env *v, uint32_t max)
 		case DP_CMD_END_MOVED:
 			dp_engine_end_moved(e, v->cfg, t.addr, v->now);
 			break;
+		case DP_CMD_UNCOUNT:
+			dp_engine_uncount(e, t.scope, t.addr);
+			break;
 		}
 		urcu_qsbr_quiescent_state();
 	}

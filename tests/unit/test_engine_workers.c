@@ -100,6 +100,8 @@ static unsigned deliver(struct env *v, uint64_t now)
 				dp_engine_lend_done(&v->e[t.worker], t.scope);
 			} else if (t.type == DP_CMD_END_MOVED) {
 				dp_engine_end_moved(&v->e[t.worker], v->cfg, t.addr, now);
+			} else if (t.type == DP_CMD_UNCOUNT) {
+				dp_engine_uncount(&v->e[t.worker], t.scope, t.addr);
 			}
 		}
 	}
@@ -739,6 +741,93 @@ static void free_during_the_grace_period_reaches_the_new_pools(void **state)
 }
 
 /*
+ * A sink whose durable() is where another thread runs while the control thread carries the
+ * FREE marks (dp_pools_carry_freed() asks it between reading a new pool's mark and writing
+ * it): worker 0's FREE becomes durable, and worker 1, still on the old pools, writes the
+ * address again and frees it (its mark reaches the new pools through dp_pools_set_next()).
+ */
+struct carry_race {
+	struct dp_commit_mem *mem;
+	uint64_t durable[2];
+	struct dp_pools *to;
+	uint32_t addr;
+	bool armed;
+};
+
+static int race_post(void *ctx, const struct dp_change *c)
+{
+	return dp_commit_mem_ops.post(((struct carry_race *)ctx)->mem, c);
+}
+
+static uint64_t race_durable(void *ctx, uint32_t w)
+{
+	struct carry_race *r = ctx;
+
+	if (r->armed && w == 1) {
+		r->armed = false;
+		r->durable[0] = 5;				/* worker 0's FREE */
+		dp_pools_mark_next(r->to, r->addr, 1, 7);	/* worker 1's FREE, not durable */
+	}
+	return r->durable[w];
+}
+
+static uint64_t race_posted(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.posted(((struct carry_race *)ctx)->mem, w);
+}
+
+static bool race_room(void *ctx, uint32_t w)
+{
+	return dp_commit_mem_ops.room(((struct carry_race *)ctx)->mem, w);
+}
+
+static const struct dp_commit_ops race_ops = {
+	.post = race_post, .durable = race_durable, .posted = race_posted, .room = race_room,
+};
+
+/*
+ * The carry of a FREE mark into the new pools never overwrites a mark a worker wrote there
+ * meanwhile. The new pools remember worker 1's FREE 1 of the address (durable); the old
+ * ones worker 0's FREE 5 (not yet). While the carry looks, FREE 5 becomes durable and worker
+ * 1 frees the address again (FREE 7, marked in the new pools at once). The carry used to
+ * write FREE 5 over it: worker 0, on the new pools, then took the address while FREE 7 could
+ * still be committed after its change (issue 11 item 2).
+ */
+static void carry_keeps_a_mark_written_meanwhile(void **state)
+{
+	struct env *v = *state;
+	struct carry_race r = {.mem = &v->mem, .durable = {4, 6}};
+	struct dp_commit c = {.ops = &race_ops, .ctx = &r};
+	uint16_t mac0 = client_of(v, 0, 10);
+	uint32_t a = addr_of(v, 0);
+	struct dp_pools *np;
+
+	np = dp_pools_new(v->cfg, 2);
+	assert_non_null(np);
+	assert_int_equal(dp_pools_requeue(np, v->table), 0);
+	dp_pools_mark_next(np, a, 1, 1);	/* settled */
+	dp_pools_mark_next(v->pools, a, 0, 5);	/* not yet */
+	r.to = np;
+	r.addr = a;
+	r.armed = true;
+	dp_pools_set_next(v->pools, np);
+	dp_pools_carry_freed(np, v->pools, &c);
+	assert_false(r.armed);
+	dp_pools_set_next(v->pools, NULL);
+
+	for (uint32_t i = 0; i < 2; i++) {
+		v->e[i].pools = np;
+		v->e[i].commit = c;
+	}
+	dp_pools_free(v->pools);
+	v->pools = np;
+	assert_false(offered_by_name(v, 0, mac0, a, T0 + 2));	/* waits for FREE 7 */
+	assert_int_equal(v->ctr[0].drop[DP_DROP_WRITE_CONFLICT], 1);
+	r.durable[1] = 7;
+	assert_true(offered_by_name(v, 0, mac0, a, T0 + 3));
+}
+
+/*
  * Review of issue 11 item 2: an operator's change of a binding another worker wrote is one
  * step on the client's worker, never a DEL and then a SET (between the two the address was
  * free, and its slice owner could offer it to a third client). The SET waits until the
@@ -1107,6 +1196,112 @@ static void fo_peer_take_over_an_unposted_record(void **state)
 	assert_int_equal(op.result, 0);
 	assert_int_equal(bt_lookup_addr(v->table, a)->owner, 1);
 	assert_int_equal(bt_lookup_addr(v->table, a)->state, BT_ACTIVE);
+}
+
+/*
+ * A take leaves the old writer's flood counts right (issue 11 item 4). Worker 0 counts its
+ * offers against its share of offer-holds; when worker 1 takes the offered address over (a
+ * failover move: the partner's client holds it), worker 0's offer is gone, so is its hold:
+ * its next new client gets an offer again (before, worker 0 counted the taken offer for as
+ * long as the snapshot lived, and at the cap refused every new client: drop_offer_holds_full).
+ */
+static void take_gives_the_old_writers_offer_hold_back(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(v, 0, 10), mac0b = client_of(v, 0, mac0 + 1);
+	uint16_t mac1 = client_of(v, 1, 500);
+	struct dp_lease_op op = {.kind = DP_OP_PEER, .state = BT_ACTIVE, .key = key_of(mac1),
+				 .start = T0 + 1, .ends = T0 + 900, .from_peer = true,
+				 .take = true, .expect = true, .expect_state = BT_OFFERED,
+				 .expect_owner = 0};
+	struct dp_client_key k0 = key_of(mac0);
+	const struct bt_binding *b;
+	struct dp_decision d;
+	struct reqbuf r;
+
+	v->cfg->flood.offer_holds_percent = 25;		/* 8 * 25 % / 2 workers: 1 each */
+	rb_begin(&r, mac0, 1);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_true(handle(v, 0, &r, T0, &d));
+	assert_int_equal(d.reply, DHCP4_OFFER);
+	rb_begin(&r, mac0b, 2);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	assert_false(handle(v, 0, &r, T0, &d));			/* worker 0's share is held */
+	assert_int_equal(v->ctr[0].drop[DP_DROP_OFFER_HOLDS_FULL], 1);
+
+	b = bt_lookup_key(v->table, &k0);
+	assert_non_null(b);
+	op.addr = b->addr;
+	op.expect_start = b->start;
+	op.settle_seq = dp_commit_mem_ops.posted(&v->mem, 0);
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 1);
+	assert_int_equal(op.result, 0);
+	assert_int_equal(bt_lookup_addr(v->table, op.addr)->owner, 1);
+	deliver(v, T0 + 1);
+
+	assert_true(handle(v, 0, &r, T0 + 1, &d));		/* the hold was given back */
+	assert_int_equal(d.reply, DHCP4_OFFER);
+	assert_int_equal(v->ctr[0].drop[DP_DROP_OFFER_HOLDS_FULL], 1);
+}
+
+/* A relayed request of @p mac with option 82 circuit id @p circuit. */
+static void relayed(struct reqbuf *r, uint16_t mac, uint32_t xid, uint8_t type, uint8_t circuit)
+{
+	const uint8_t o82[] = {1, 1, circuit};
+
+	rb_begin(r, mac, xid);
+	rb_giaddr(r, IP4(198, 18, 0, 2));
+	rb_type(r, type);
+	rb_opt(r, 82, o82, sizeof(o82));
+}
+
+/* The same for a circuit's binding: worker 0's client of circuit 7 holds an address, which a
+ * failover move gives to worker 1's client; worker 0's next client of circuit 7 is served
+ * (before, circuit 7 stayed full on worker 0: drop_circuit_cap). */
+static void take_gives_the_old_writers_circuit_back(void **state)
+{
+	struct env *v = *state;
+	uint16_t mac0 = client_of(v, 0, 10), mac0b = client_of(v, 0, mac0 + 1);
+	uint16_t mac1 = client_of(v, 1, 500);
+	struct dp_lease_op op = {.kind = DP_OP_PEER, .state = BT_ACTIVE, .key = key_of(mac1),
+				 .start = T0 + 1, .ends = T0 + 900, .from_peer = true,
+				 .take = true, .expect = true, .expect_state = BT_ACTIVE,
+				 .expect_owner = 0};
+	struct dp_client_key k0 = key_of(mac0);
+	const struct bt_binding *b;
+	struct dp_decision d;
+	struct reqbuf r;
+
+	v->cfg->flood.circuit_bindings = 2;		/* 1 per worker */
+	relayed(&r, mac0, 1, DHCP4_DISCOVER, 7);
+	rb_end(&r);
+	assert_true(handle(v, 0, &r, T0, &d));
+	relayed(&r, mac0, 2, DHCP4_REQUEST, 7);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, SRV);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, d.yiaddr);
+	rb_end(&r);
+	assert_true(handle(v, 0, &r, T0, &d));
+	assert_int_equal(d.reply, DHCP4_ACK);
+	relayed(&r, mac0b, 3, DHCP4_DISCOVER, 7);
+	rb_end(&r);
+	assert_false(handle(v, 0, &r, T0, &d));			/* circuit 7 is full here */
+	assert_int_equal(v->ctr[0].drop[DP_DROP_CIRCUIT_CAP], 1);
+
+	b = bt_lookup_key(v->table, &k0);
+	assert_non_null(b);
+	op.addr = b->addr;
+	op.expect_seq = b->seq;
+	op.expect_start = b->start;
+	dp_engine_apply_op(&v->e[1], v->cfg, &op, T0 + 1);
+	assert_int_equal(op.result, 0);
+	assert_int_equal(bt_lookup_addr(v->table, op.addr)->owner, 1);
+	deliver(v, T0 + 1);
+
+	assert_true(handle(v, 0, &r, T0 + 1, &d));		/* its place was given back */
+	assert_int_equal(d.reply, DHCP4_OFFER);
+	assert_int_equal(v->ctr[0].drop[DP_DROP_CIRCUIT_CAP], 1);
 }
 
 /* --- reservations over leases (issue 11 item 3) ------------------------------------- */
@@ -1494,6 +1689,9 @@ int main(void)
 		FO(fo_backup_of_another_writer_is_taken_by_the_slice_owner),
 		FO(fo_peer_take_moves_in_one_change),
 		FO(fo_peer_take_over_an_unposted_record),
+		T(take_gives_the_old_writers_offer_hold_back),
+		T(carry_keeps_a_mark_written_meanwhile),
+		T(take_gives_the_old_writers_circuit_back),
 		T(duplicate_relays_meet_on_one_worker),
 	};
 

@@ -587,8 +587,15 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 	uint64_t ha = addr_hash(nb->addr);
 
 	nb->owner = w->id;
-	/* once: both tables and readers use it */
-	nb->key_hash = kpos != NULL ? kpos->hash : bt_key_hash(t, &nb->key);
+	/* once: both tables and readers use it. The record replaced usually has the same key
+	 * (an ACK after its offer, a renewal): its hash, taken in this table, is the one. */
+	if (kpos != NULL) {
+		nb->key_hash = kpos->hash;
+	} else if (old != NULL && bt_key_equal(&old->key, &nb->key)) {
+		nb->key_hash = old->key_hash;
+	} else {
+		nb->key_hash = bt_key_hash(t, &nb->key);
+	}
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 

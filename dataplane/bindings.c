@@ -666,7 +666,7 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 		linked = cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
 					     &nb->key_node) == &nb->key_node;
 	}
-	w->keyed[keyed_slot(nb->addr)] = linked ? nb : NULL;
+	w->keyed[keyed_slot(nb->addr)] = linked && nb->chunk->w == w ? nb : NULL;
 	if (old != NULL) {
 		if (old != cur) {
 			unlink_key(t, old);	/* the address changed hands */
@@ -715,7 +715,9 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 	 * started later (a client whose address changed). Nothing reads the tables while the
 	 * store loads, so the record put back can be reused at once. */
 	node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key, &nb->key_node);
-	w->keyed[keyed_slot(nb->addr)] = nb;	/* linked, even if put out again below */
+	if (nb->chunk->w == w) {
+		w->keyed[keyed_slot(nb->addr)] = nb;	/* linked, even if put out again below */
+	}
 	if (node != NULL) {
 		cur = caa_container_of(node, struct bt_binding, key_node);
 		if (cur->start > nb->start) {

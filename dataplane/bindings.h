@@ -183,11 +183,11 @@ struct bt_writer {
 	struct bt_intern intern;	/**< allocated by the first bt_writer_grow() */
 	uint8_t id;
 	/** Owner thread only (bt_bulk_add() clears entries before the workers start): the
-	 *  record bt_publish*() last published at an address of this slot (address modulo
-	 *  BT_KEYED_SLOTS), when that publish linked it into by_key; NULL when it did not. A
-	 *  record found here for its address was linked in its current life, so its by_key
-	 *  node is there or marked removed, and an ACK replaces it where it is instead of
-	 *  walking by_key to it (bindings.c publish()). */
+	 *  record of this writer's that bt_publish*() last published at an address of this
+	 *  slot (address modulo BT_KEYED_SLOTS), when that publish linked it into by_key; NULL
+	 *  when it did not. A record found here for its address was linked in its current
+	 *  life, so its by_key node is there or marked removed, and an ACK replaces it where
+	 *  it is instead of walking by_key to it (bindings.c publish()). */
 	struct bt_binding *keyed[BT_KEYED_SLOTS];
 };
 

@@ -41,6 +41,11 @@ uint64_t bt_key_hash(const struct bt_table *t, const struct dp_client_key *k)
 	return lw_hash_chain(h, k->data, k->len);
 }
 
+static inline uint32_t keyed_slot(uint32_t addr)
+{
+	return addr & (BT_KEYED_SLOTS - 1);
+}
+
 static int match_addr(struct cds_lfht_node *node, const void *key)
 {
 	const struct bt_binding *b = caa_container_of(node, struct bt_binding, addr_node);
@@ -585,10 +590,19 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 	struct bt_binding *cur;
 	struct cds_lfht_iter iter;
 	uint64_t ha = addr_hash(nb->addr);
+	bool same = kpos == NULL && old != NULL && bt_key_equal(&old->key, &nb->key);
+	bool linked = false;
 
 	nb->owner = w->id;
-	/* once: both tables and readers use it */
-	nb->key_hash = kpos != NULL ? kpos->hash : bt_key_hash(t, &nb->key);
+	/* once: both tables and readers use it. The record replaced usually has the same key
+	 * (an ACK after its offer, a renewal): its hash, taken in this table, is the one. */
+	if (kpos != NULL) {
+		nb->key_hash = kpos->hash;
+	} else if (same) {
+		nb->key_hash = old->key_hash;
+	} else {
+		nb->key_hash = bt_key_hash(t, &nb->key);
+	}
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
 
@@ -614,8 +628,27 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 	}
 
 	/* by_key: the client's latest binding. Keys have one writer (the client's worker). A
-	 * record with no client (BACKUP) is not indexed there: cur is NULL for it. */
-	if (kpos != NULL) {
+	 * record with no client (BACKUP) is not indexed there: cur is NULL for it.
+	 *
+	 * An ACK replaces its offer, which this writer linked into by_key when it published
+	 * it (w->keyed says so): its node is there, or marked removed if a later binding of the
+	 * client took its place. Replace it where it is, as a lookup would have found it; if
+	 * it was removed, rculfhash refuses and the walk below finds the client's node. */
+	cur = NULL;
+	if (same && nb->key.len != 0 && w->keyed[keyed_slot(old->addr)] == old) {
+		/* What cds_lfht_lookup() leaves in an iterator that found the node: the node
+		 * and its next pointer as read (rculfhash's replace retries on a newer one). */
+		iter.node = &old->key_node;
+		iter.next = __atomic_load_n(&old->key_node.next, __ATOMIC_RELAXED);
+		if (cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
+				     &nb->key_node) == 0) {
+			cur = old;
+			linked = true;
+		}
+	}
+	if (linked) {
+		/* done */
+	} else if (kpos != NULL) {
 		struct cds_lfht_node *node;
 
 		iter = kpos->iter;
@@ -624,12 +657,16 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 	} else {
 		cur = lookup_key_hashed(t, &nb->key, nb->key_hash, &iter);
 	}
-	if (nb->key.len != 0 &&
-	    (cur == NULL || cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key, &nb->key,
-					     &nb->key_node) != 0)) {
-		(void)cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
-					  &nb->key_node);
+	if (linked || nb->key.len == 0) {
+		/* done, or not for by_key */
+	} else if (cur != NULL && cds_lfht_replace(t->by_key, &iter, nb->key_hash, match_key,
+						   &nb->key, &nb->key_node) == 0) {
+		linked = true;
+	} else {
+		linked = cds_lfht_add_unique(t->by_key, nb->key_hash, match_key, &nb->key,
+					     &nb->key_node) == &nb->key_node;
 	}
+	w->keyed[keyed_slot(nb->addr)] = linked && nb->chunk->w == w ? nb : NULL;
 	if (old != NULL) {
 		if (old != cur) {
 			unlink_key(t, old);	/* the address changed hands */
@@ -678,6 +715,9 @@ int bt_publish_loaded(struct bt_writer *w, struct bt_binding *nb)
 	 * started later (a client whose address changed). Nothing reads the tables while the
 	 * store loads, so the record put back can be reused at once. */
 	node = cds_lfht_add_replace(t->by_key, nb->key_hash, match_key, &nb->key, &nb->key_node);
+	if (nb->chunk->w == w) {
+		w->keyed[keyed_slot(nb->addr)] = nb;	/* linked, even if put out again below */
+	}
 	if (node != NULL) {
 		cur = caa_container_of(node, struct bt_binding, key_node);
 		if (cur->start > nb->start) {
@@ -810,6 +850,8 @@ int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
 		bk->ordered = false;
 	}
 	bk->last_addr = nb->addr;
+	/* Whether the bulk links it into by_key is not told back: no fast replace for it. */
+	nb->chunk->w->keyed[keyed_slot(nb->addr)] = NULL;
 	nb->owner = nb->chunk->w->id;
 	nb->key_hash = bt_key_hash(bk->t, &nb->key);
 	cds_lfht_node_init(&nb->addr_node);

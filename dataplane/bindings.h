@@ -166,6 +166,9 @@ struct bt_chunk {
  * While the store loads, the load's helper thread adds chunks too (controlplane/persist.c:
  * bt_chunk_new() beside the walk, bt_writer_add_chunk() under the load's lock).
  */
+/** Slots of bt_writer.keyed: offers in flight on one worker, at different addresses. */
+#define BT_KEYED_SLOTS 1024u
+
 struct bt_writer {
 	struct bt_table *table;
 	struct bt_chunk *chunks;	/**< the records' memory (control thread only, or
@@ -179,6 +182,13 @@ struct bt_writer {
 	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread and bt_writer_grow */
 	struct bt_intern intern;	/**< allocated by the first bt_writer_grow() */
 	uint8_t id;
+	/** Owner thread only (bt_bulk_add() clears entries before the workers start): the
+	 *  record of this writer's that bt_publish*() last published at an address of this
+	 *  slot (address modulo BT_KEYED_SLOTS), when that publish linked it into by_key; NULL
+	 *  when it did not. A record found here for its address was linked in its current
+	 *  life, so its by_key node is there or marked removed, and an ACK replaces it where
+	 *  it is instead of walking by_key to it (bindings.c publish()). */
+	struct bt_binding *keyed[BT_KEYED_SLOTS];
 };
 
 /**

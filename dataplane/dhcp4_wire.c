@@ -65,35 +65,80 @@ struct pstate {
 	uint32_t seen[8];	/* second pass: codes already placed */
 };
 
-/* First pass: validate one option instance and append its value to data[]. */
-static int opt_add(struct dhcp4_msg *m, struct pstate *st, uint8_t code, const uint8_t *v,
-		   uint8_t l, bool options_field)
+/*
+ * First pass over one option area (options field, file or sname), up to END or its last
+ * byte: validate each instance and append its value to data[]. Every request comes through
+ * here, so data_len is kept in a local (the value copies through uint8_t pointers would
+ * otherwise make the compiler reload it) and the room check is made once for the whole area
+ * when it can be: the values of an area are shorter than the area.
+ */
+static int opt_area_add(struct dhcp4_msg *m, struct pstate *st, const uint8_t *p, size_t len,
+			bool options_field)
 {
-	if (code == DHCP4_OPT_OVERLOAD) {
-		/* Only the options field may say where more options are (RFC 2131 4.1). */
-		if (!options_field || l != 1 || v[0] < 1 || v[0] > 3) {
-			return DHCP4_E_OVERLOAD;
+	uint16_t dlen = m->data_len;
+	bool fits = len <= (size_t)(DHCP4_OPTDATA_MAX - dlen);
+	int ret = DHCP4_OK;
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t code = p[i];
+		const uint8_t *v;
+		uint8_t l;
+
+		if (code == DHCP4_OPT_PAD) {
+			i++;
+			continue;
 		}
-		if (m->overload) {
-			/* A repeat is harmless when it agrees; never concatenate it. */
-			return m->overload == v[0] ? DHCP4_OK : DHCP4_E_OVERLOAD;
+		if (code == DHCP4_OPT_END) {
+			break;
 		}
-		m->overload = v[0];
+		/* The length byte itself must be inside the area. */
+		if (len - i < 2) {
+			ret = DHCP4_E_OPT_OVERRUN;
+			break;
+		}
+		l = p[i + 1];
+		if (l > len - i - 2) {
+			ret = DHCP4_E_OPT_OVERRUN;
+			break;
+		}
+		v = p + i + 2;
+		i += 2 + (size_t)l;
+		if (code == DHCP4_OPT_OVERLOAD) {
+			/* Only the options field may say where more options are (RFC 2131 4.1). */
+			if (!options_field || l != 1 || v[0] < 1 || v[0] > 3) {
+				ret = DHCP4_E_OVERLOAD;
+				break;
+			}
+			if (m->overload) {
+				/* A repeat is harmless when it agrees; never concatenate it. */
+				if (m->overload != v[0]) {
+					ret = DHCP4_E_OVERLOAD;
+					break;
+				}
+				continue;
+			}
+			m->overload = v[0];
+		}
+		if (!fits && l > DHCP4_OPTDATA_MAX - dlen) {
+			ret = DHCP4_E_OPT_SIZE;
+			break;
+		}
+		if (!bit_test(m->present, code)) {
+			bit_set(m->present, code);
+			m->opt_off[code] = dlen;
+			m->opt_len[code] = l;
+		} else {
+			if (m->opt_off[code] + m->opt_len[code] != dlen) {
+				st->scattered = true;
+			}
+			m->opt_len[code] = (uint16_t)(m->opt_len[code] + l);
+		}
+		memcpy(m->data + dlen, v, l);
+		dlen = (uint16_t)(dlen + l);
 	}
-	if (l > DHCP4_OPTDATA_MAX - m->data_len) {
-		return DHCP4_E_OPT_SIZE;
-	}
-	if (!bit_test(m->present, code)) {
-		bit_set(m->present, code);
-		m->opt_off[code] = m->data_len;
-		m->opt_len[code] = 0;
-	} else if (m->opt_off[code] + m->opt_len[code] != m->data_len) {
-		st->scattered = true;
-	}
-	memcpy(m->data + m->data_len, v, l);
-	m->data_len = (uint16_t)(m->data_len + l);
-	m->opt_len[code] = (uint16_t)(m->opt_len[code] + l);
-	return DHCP4_OK;
+	m->data_len = dlen;
+	return ret;
 }
 
 /*
@@ -115,43 +160,40 @@ static void opt_place(struct dhcp4_msg *m, struct pstate *st, uint8_t code, cons
 	m->opt_len[code] = (uint16_t)(m->opt_len[code] + l);
 }
 
-/* Walk one option area (options field, file or sname) up to END or its last byte. */
-static int opt_area(struct dhcp4_msg *m, struct pstate *st, const uint8_t *p, size_t len,
-		    bool options_field)
+/* Second pass over one option area (validated by the first). */
+static void opt_area_place(struct dhcp4_msg *m, struct pstate *st, const uint8_t *p,
+			   size_t len)
 {
 	size_t i = 0;
 
 	while (i < len) {
 		uint8_t code = p[i];
 		uint8_t l;
-		int ret;
 
 		if (code == DHCP4_OPT_PAD) {
 			i++;
 			continue;
 		}
-		if (code == DHCP4_OPT_END) {
+		if (code == DHCP4_OPT_END || len - i < 2) {
 			break;
-		}
-		/* The length byte itself must be inside the area. */
-		if (len - i < 2) {
-			return DHCP4_E_OPT_OVERRUN;
 		}
 		l = p[i + 1];
 		if (l > len - i - 2) {
-			return DHCP4_E_OPT_OVERRUN;
+			break;
 		}
-		if (st->relayout) {
-			opt_place(m, st, code, p + i + 2, l);
-		} else {
-			ret = opt_add(m, st, code, p + i + 2, l, options_field);
-			if (ret != DHCP4_OK) {
-				return ret;
-			}
-		}
+		opt_place(m, st, code, p + i + 2, l);
 		i += 2 + (size_t)l;
 	}
-	return DHCP4_OK;
+}
+
+static int opt_area(struct dhcp4_msg *m, struct pstate *st, const uint8_t *p, size_t len,
+		    bool options_field)
+{
+	if (st->relayout) {
+		opt_area_place(m, st, p, len);
+		return DHCP4_OK;
+	}
+	return opt_area_add(m, st, p, len, options_field);
 }
 
 /* All option areas in RFC 3396 order; option 52 is only known after the options field. */

@@ -668,6 +668,52 @@ static void publish_found_uses_both_places(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* bt_publish() of a record with the key of the one it replaces (an ACK after its offer):
+ * replaced in by_key where the writer linked it; and when a later binding of the client
+ * (at another address) has taken the key's place since, that one is replaced, as a walk of
+ * by_key finds it. */
+static void same_key_replace_follows_the_key(void **state)
+{
+	struct bt_table *t = bt_table_new(16);
+	struct bt_writer w;
+	struct bt_binding *a, *b, *c, *d;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
+	a = bt_record_get(&w);
+	a->addr = BASE + 1;
+	make_key(&a->key, 1);
+	assert_int_equal(bt_publish(&w, NULL, a), 0);
+	b = bt_record_get(&w);
+	b->addr = BASE + 1;
+	make_key(&b->key, 1);
+	assert_int_equal(bt_publish(&w, a, b), 0);
+	assert_true(b->key_hash == bt_key_hash(t, &b->key));
+	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), b);
+	/* The client takes BASE + 2; b stays in by_addr, out of by_key. */
+	c = bt_record_get(&w);
+	c->addr = BASE + 2;
+	make_key(&c->key, 1);
+	assert_int_equal(bt_publish(&w, NULL, c), 0);
+	assert_ptr_equal(bt_lookup_key(t, &c->key), c);
+	/* b replaced with the same key: the key's node (c's) is the one replaced. */
+	d = bt_record_get(&w);
+	d->addr = BASE + 1;
+	make_key(&d->key, 1);
+	assert_int_equal(bt_publish(&w, b, d), 0);
+	assert_ptr_equal(bt_lookup_key(t, &d->key), d);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), d);
+	assert_ptr_equal(bt_lookup_addr(t, BASE + 2), c);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* bt_publish_at() from a place found before another writer replaced or removed the record:
  * refused, the tables as the other writer left them; from a fresh place it replaces. */
 static void stale_place_is_refused(void **state)
@@ -1136,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(empty_key_record_never_in_by_key),
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 		cmocka_unit_test(publish_found_uses_both_places),
+		cmocka_unit_test(same_key_replace_follows_the_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

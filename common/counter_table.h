@@ -218,7 +218,13 @@
 	X(journal_lag_max, "store-journal-lag-max", \
 	  "Journal mode: most changes journaled and not yet applied.") \
 	X(lag_stalls, "store-journal-stalls", \
-	  "Journal mode: committer rounds held back because the bindings lagged too far.")
+	  "Journal mode: committer rounds held back because the bindings lagged too far.") \
+	X(prefill_extensions, "store-prefills", "Strict mode: data files (bindings, journal) " \
+	  "extended with written zeros ahead of the store's use (doc/durable-path.md).") \
+	X(prefill_bytes, "store-prefill-bytes", "Strict mode: zeros written ahead.") \
+	X(prefill_ns, "store-prefill-ns", "Strict mode: wall time of those extensions (ns).") \
+	X(prefill_failures, "store-prefill-failures", "Strict mode: extensions that failed " \
+	  "(event=store-prefill-failed; nothing stored is affected).")
 
 /*
  * X(member, stat, help): the control socket's counters (struct ctl_stats, controlplane/ctl.h);

@@ -38,6 +38,8 @@ struct cp_persist {
 	uint64_t file_fingerprint;	/**< of the configuration file (or built-in text) */
 	uint64_t failures_seen;		/**< committer failures already logged */
 	uint64_t reopens_seen;		/**< store reopens already logged */
+	uint64_t prefills_seen;		/**< prefill extensions already logged */
+	uint64_t prefill_failures_seen;	/**< prefill failures already logged */
 	bool outage;			/**< event=store-unavailable logged, not yet recovered */
 	uint64_t outage_failures;	/**< failures at the start of the outage */
 	uint64_t outage_start_ms;	/**< CLOCK_MONOTONIC, ms */
@@ -64,6 +66,10 @@ struct cp_persist {
 /** Default of cp_persist.slow_ms: a store call on the ACK path running this long is logged
  *  with the step it is in, so that a stalled disk and a stuck lock can be told apart. */
 #define CP_PERSIST_SLOW_MS 2000
+
+/** Strict mode: bytes of zeros the journal's data file is kept written ahead of its use, and
+ *  the least the bindings' file is (store_opts.prefill_ahead; doc/durable-path.md). */
+#define CP_PERSIST_PREFILL_AHEAD (16ull << 20)
 
 /**
  * Open the store named by @p cfg (if any) and set up the sink. Before dp_workers_init().

@@ -135,6 +135,13 @@ struct committer_stats {
 	_Atomic uint64_t apply_failures;	/**< applier transactions that failed */
 	_Atomic uint64_t journal_lag_max;	/**< most entries journaled and not applied */
 	_Atomic uint64_t lag_stalls;		/**< committer rounds held back by max_lag */
+	/* journal mode: store_prefill() (store.h), run by the applier before each of its
+	 * rounds; copied from store_prefill_stats() after each */
+	_Atomic uint64_t prefill_extensions;	/**< data files extended with zeros */
+	_Atomic uint64_t prefill_bytes;		/**< zeros written */
+	_Atomic uint64_t prefill_ns;		/**< wall time of the extensions */
+	_Atomic uint64_t prefill_failures;	/**< extensions that failed */
+	_Atomic int prefill_error;		/**< the last failure's store error, 0 none */
 };
 
 struct committer;
@@ -204,7 +211,9 @@ int committer_round(struct committer *c);
 
 /**
  * Journal mode: run one applier round on the calling thread (tests, and the applier's loop):
- * apply up to apply_max journaled changes to the bindings, then push the failover tap.
+ * keep the data files written ahead (store_prefill(), at most STORE_PREFILL_STEP per file;
+ * a failure is counted in prefill_failures and is not this call's error), then apply up to
+ * apply_max journaled changes to the bindings, then push the failover tap.
  * @return changes applied, 0 when the bindings were up to date (or not journal mode), or a
  *         negative store error (nothing applied, the tap untouched).
  */

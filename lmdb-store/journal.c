@@ -72,6 +72,7 @@
 #include "info_codec.h"
 #include "journal.h"
 #include "mdb_err.h"
+#include "prefill.h"
 #include "store.h"
 
 #define JOURNAL_MAP_SIZE	(4ull << 30)
@@ -549,6 +550,88 @@ void journal_raise(struct journal *j, uint64_t seq)
 	if (atomic_load_explicit(&j->last, memory_order_relaxed) < seq) {
 		atomic_store_explicit(&j->last, seq, memory_order_release);
 	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* How far the journal's data file must be extended: 0, or the size (prefill.h). The caller
+ * holds env_lock (read side); *fd gets the data file. @return an MDB code or a positive
+ * errno. */
+static int prefill_due(MDB_env *env, uint64_t ahead, uint64_t max_step, int *fd,
+		       uint64_t *want)
+{
+	struct store_env_file f;
+	int rc = store_env_file(env, &f);
+
+	*want = 0;
+	if (rc != 0) {
+		return rc;
+	}
+	*fd = f.fd;
+	*want = store_prefill_target(f.used, f.size, ahead, f.map, max_step);
+	return MDB_SUCCESS;
+}
+
+int64_t journal_prefill(struct journal *j, uint64_t ahead, uint64_t max_step, uint64_t *ext_ns)
+{
+	uint64_t want, t0;
+	MDB_txn *txn;
+	int64_t ret;
+	int fd, rc;
+
+	if (ext_ns != NULL) {
+		*ext_ns = 0;
+	}
+	pthread_rwlock_rdlock(&j->env_lock);
+	if (j->env == NULL) {
+		pthread_rwlock_unlock(&j->env_lock);
+		return 0;	/* the appender reopens it; the next call extends it */
+	}
+	/* A first look without LMDB's lock: only the appender moves the end, and only up. */
+	rc = prefill_due(j->env, ahead, max_step, &fd, &want);
+	if (rc != MDB_SUCCESS || want == 0) {
+		pthread_rwlock_unlock(&j->env_lock);
+		return rc == MDB_SUCCESS ? 0 : fail(j, rc, "prefill: read the data file's size");
+	}
+	t0 = mono_ns();
+	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
+	if (rc != MDB_SUCCESS) {
+		pthread_rwlock_unlock(&j->env_lock);
+		return fail(j, rc, "prefill: begin a write transaction");
+	}
+	/* Under the writer lock no commit is writing past the end: look again, then extend. */
+	rc = prefill_due(j->env, ahead, max_step, &fd, &want);
+	if (rc != MDB_SUCCESS) {
+		ret = fail(j, rc, "prefill: read the data file's size");
+	} else {
+		ret = want != 0 ? store_prefill_fd(fd, want) : 0;
+		if (ret < 0) {
+			ret = fail(j, (int)-ret, "prefill: extend the data file to %llu bytes",
+				   (unsigned long long)want);
+		}
+	}
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&j->env_lock);
+	if (ext_ns != NULL) {
+		*ext_ns = mono_ns() - t0;
+	}
+	return ret;
+}
+
+int journal_file(struct journal *j, struct store_env_file *out)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&j->env_lock);
+	rc = j->env != NULL ? store_env_file(j->env, out) : MDB_PANIC;
+	pthread_rwlock_unlock(&j->env_lock);
+	return rc == 0 ? 0 : fail(j, rc, "look at the data file");
 }
 
 uint64_t journal_count(struct journal *j)

@@ -94,6 +94,31 @@ uint64_t journal_last(const struct journal *j);
  *  mark has seen. The appender, or before it starts. */
 void journal_raise(struct journal *j, uint64_t seq);
 
+/**
+ * Keep the journal's data file written ahead of its use (prefill.h, doc/durable-path.md
+ * "Prefilled data files"): when fewer than @p ahead bytes of the file lie beyond LMDB's last
+ * used page, write zeros up to 2 x @p ahead beyond it (at most @p max_step bytes per call; 0:
+ * no bound; never beyond the map), then fdatasync. LMDB (not MDB_WRITEMAP) writes pages past
+ * the file's end only inside a commit, under its writer lock; the zeros are written holding
+ * that lock (a write transaction begun and aborted around them), so no append, of this
+ * process or another, can be writing past the end meanwhile: the appender waits for it at
+ * its next begin, for at most one step. Any thread but the appender itself while it holds a
+ * transaction (in the daemon: the applier, between its transactions; store_open()).
+ * @param[out] ext_ns  wall time of the extension, lock wait included (0 when none). May be
+ *              NULL.
+ * @return the bytes written (0: the file was far enough ahead), or a negative errno / enum
+ *         store_err (message recorded): the journal's entries are untouched either way.
+ */
+_mustcheck_
+int64_t journal_prefill(struct journal *j, uint64_t ahead, uint64_t max_step, uint64_t *ext_ns);
+
+struct store_env_file;
+
+/** The journal's data file (prefill.h, store_env_file()). Any thread.
+ *  @return 0 or a negative enum store_err / errno (message recorded). */
+_mustcheck_
+int journal_file(struct journal *j, struct store_env_file *out);
+
 /** Entries in the journal now (appended and not trimmed). Any thread; 0 after an error. */
 uint64_t journal_count(struct journal *j);
 

@@ -98,6 +98,7 @@
 #include "lw_attr.h"
 #include "info_codec.h"
 #include "mdb_err.h"
+#include "prefill.h"
 #include "store.h"
 
 #define DEFAULT_MAP_SIZE	(64ull << 20)
@@ -161,6 +162,12 @@ struct store {
 	void *apply_hook_arg;
 	uint64_t *apply_seqs;		/* the applier's scratch: store_journal_apply() keeps */
 	size_t apply_cap;		/* it (apply_cap entries) from call to call, under lock */
+	uint64_t prefill_ahead;		/* store_opts.prefill_ahead; 0: store_prefill() is off */
+	_Atomic uint64_t pf_extensions;	/* store_prefill_stats() */
+	_Atomic uint64_t pf_bytes;
+	_Atomic uint64_t pf_ns;
+	_Atomic uint64_t pf_failures;
+	_Atomic int pf_last_error;
 	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
@@ -1196,6 +1203,9 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 		goto fail;
 	}
 	s->env_flags = flags;
+	if (o != NULL && o->journal && o->sync == STORE_SYNC_STRICT) {
+		s->prefill_ahead = o->prefill_ahead;
+	}
 	if (env_open(s) != 0) {
 		goto fail;
 	}
@@ -2127,4 +2137,149 @@ out:
 		s->jrn = NULL;
 	}
 	return ret;
+}
+
+/* --- prefilled data files (store.h, prefill.h) --- */
+
+/* Count one extension (@p ret bytes) or failure (@p ret < 0) that took @p ns. */
+static void prefill_count(struct store *s, int64_t ret, uint64_t ns)
+{
+	if (ret < 0) {
+		atomic_fetch_add_explicit(&s->pf_failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&s->pf_last_error, (int)ret, memory_order_relaxed);
+	} else if (ret > 0) {
+		atomic_fetch_add_explicit(&s->pf_extensions, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->pf_bytes, (uint64_t)ret, memory_order_relaxed);
+	}
+	if (ret != 0) {
+		atomic_fetch_add_explicit(&s->pf_ns, ns, memory_order_relaxed);
+	}
+}
+
+/* How far the bindings' data file must be extended: 0, or the size (prefill.h). Lock held;
+ * *fd gets the data file. @return an MDB code or a positive errno. */
+static int bindings_prefill_due(struct store *s, uint64_t max_step, int *fd, uint64_t *want)
+{
+	struct store_env_file f;
+	uint64_t ahead;
+	int rc = store_env_file(s->env, &f);
+
+	*want = 0;
+	if (rc != 0) {
+		return rc;
+	}
+	*fd = f.fd;
+	/* A large store grows by large applies: keep an eighth of it ahead. */
+	ahead = f.used / 8 > s->prefill_ahead ? f.used / 8 : s->prefill_ahead;
+	*want = store_prefill_target(f.used, f.size, ahead, f.map, max_step);
+	return MDB_SUCCESS;
+}
+
+/* Extend the bindings' data file when due. Lock held. @return bytes written or an error. */
+static int64_t bindings_prefill_locked(struct store *s, uint64_t max_step)
+{
+	struct store_txn t;
+	uint64_t want, t0;
+	int64_t ret = 0;
+	int fd, rc;
+
+	if (s->env == NULL) {
+		return 0;	/* a reopen failed: the next transaction retries it */
+	}
+	/* A first look without the writer lock: cheap, and what every round does. */
+	rc = bindings_prefill_due(s, max_step, &fd, &want);
+	if (rc != MDB_SUCCESS || want == 0) {
+		return rc == MDB_SUCCESS ? 0 :
+		       mdb_to_store(s, rc, "prefill: read the data file's size");
+	}
+	t0 = mono_ns();
+	/* LMDB writes past the end only inside a commit: with the writer lock held (another
+	 * process's writers included) nothing can be written there meanwhile. */
+	txn_begin(s, &t, false);
+	if (t.ret == 0) {
+		rc = bindings_prefill_due(s, max_step, &fd, &want);
+		if (rc != MDB_SUCCESS) {
+			ret = mdb_to_store(s, rc, "prefill: read the data file's size");
+		} else if (want != 0) {
+			ret = store_prefill_fd(fd, want);
+			if (ret < 0) {
+				set_err(s, "prefill: extend the data file to %" PRIu64 " bytes: %s",
+					want, strerror((int)-ret));
+			}
+		}
+	} else {
+		ret = t.ret;
+	}
+	txn_abort(&t);
+	prefill_count(s, ret, mono_ns() - t0);
+	return ret;
+}
+
+int64_t store_prefill(struct store *s, uint64_t max_step)
+{
+	int64_t ret, jret, total = 0;
+	uint64_t ns;
+	int err = 0;
+
+	if (s->prefill_ahead == 0 || s->jrn == NULL) {
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	ret = bindings_prefill_locked(s, max_step);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0) {
+		err = (int)ret;
+	} else {
+		total += ret;
+	}
+	/* The journal's own write lock: the store's lock is not needed (nor held: an append
+	 * never takes it, an apply would wait for nothing). */
+	jret = journal_prefill(s->jrn, s->prefill_ahead, max_step, &ns);
+	prefill_count(s, jret, ns);
+	if (jret < 0) {
+		if (err == 0) {
+			err = (int)jret;
+			journal_failed(s, (int)jret);
+		}
+	} else {
+		total += jret;
+	}
+	return err != 0 ? err : total;
+}
+
+void store_prefill_stats(const struct store *s, struct store_prefill_stats *out)
+{
+	out->extensions = atomic_load_explicit(&s->pf_extensions, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&s->pf_bytes, memory_order_relaxed);
+	out->ns = atomic_load_explicit(&s->pf_ns, memory_order_relaxed);
+	out->failures = atomic_load_explicit(&s->pf_failures, memory_order_relaxed);
+	out->last_error = atomic_load_explicit(&s->pf_last_error, memory_order_relaxed);
+}
+
+int store_data_files(struct store *s, struct store_data_file *bindings,
+		     struct store_data_file *journal)
+{
+	struct store_env_file f;
+	int rc;
+
+	memset(journal, 0, sizeof(*journal));
+	pthread_mutex_lock(&s->lock);
+	rc = s->env != NULL ? store_env_file(s->env, &f) : MDB_PANIC;
+	if (rc != 0) {
+		rc = mdb_to_store(s, rc, "look at the data file");
+	} else {
+		bindings->used = f.used;
+		bindings->size = f.size;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc != 0 || s->jrn == NULL) {
+		return rc;
+	}
+	rc = journal_file(s->jrn, &f);
+	if (rc != 0) {
+		return journal_failed(s, rc);
+	}
+	journal->used = f.used;
+	journal->size = f.size;
+	return 0;
 }

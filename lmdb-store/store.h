@@ -75,6 +75,11 @@ struct store_opts {
 	uint64_t max_map_size;		/**< growth limit; 0 = 64 GiB */
 	bool journal;			/**< keep a journal (store_journal_*); the journal's
 					 *   appends sync as @c sync says */
+	uint64_t prefill_ahead;		/**< store_prefill(): bytes to keep written ahead of
+					 *   LMDB's use of the journal's data file, and at
+					 *   least this much (or an eighth of what is used)
+					 *   of the bindings' (journal mode and strict
+					 *   only); 0 = never prefill */
 };
 
 /** One binding as stored. */
@@ -299,6 +304,67 @@ uint64_t store_reopens(const struct store *s);
  * shrinks). Any thread.
  */
 void store_set_max_map_size(struct store *s, uint64_t max_map_size);
+
+/*
+ * Prefilled data files (doc/durable-path.md, "Prefilled data files"). A flush that covers
+ * pages written past a file's end pays for their allocation (file system metadata, and on a
+ * thin-provisioned disk the host's own): milliseconds instead of tens of microseconds here.
+ * In journal mode with strict sync, store_prefill() writes zeros (real writes, then a flush;
+ * lmdb-store/prefill.h) ahead of LMDB's last used page, so that the journal's appends and the
+ * applier's syncs write over blocks that exist. The bindings' file is kept
+ * max(prefill_ahead, used / 8) ahead, the journal's prefill_ahead; a file is extended when
+ * less than that lies ahead, to twice that. Each extension holds the environment's write
+ * lock (a write transaction begun and aborted around it: LMDB writes past the end only inside
+ * a commit), so it can never overwrite a page a commit writes. The zeros past LMDB's last page
+ * are never read by it (its meta says where its pages end): a crash at any point, or a failed
+ * extension, leaves every committed page as it was. Relaxed mode never flushes and is not
+ * prefilled.
+ */
+
+/** What store_prefill() did since store_open(). */
+struct store_prefill_stats {
+	uint64_t extensions;	/**< files extended (one per file and call) */
+	uint64_t bytes;		/**< zeros written */
+	uint64_t ns;		/**< wall time of the extensions (writes, flush, lock wait) */
+	uint64_t failures;	/**< extensions that failed (counted per file and call) */
+	int last_error;		/**< negative errno / enum store_err of the last failure, 0 */
+};
+
+/** Bytes store_prefill() writes per file and call at most (max_step), by default. */
+#define STORE_PREFILL_STEP	(16ull << 20)
+
+/**
+ * Extend the bindings' and the journal's data files with written zeros when they are not far
+ * enough ahead of LMDB's use (above). A no-op returning 0 when the store was opened without
+ * store_opts.prefill_ahead, without a journal or not strict. Holds the store's lock and a
+ * write transaction of the bindings while extending theirs (the control thread's writes wait
+ * for it), and the journal's write lock while extending the journal's (the next append waits
+ * for it). Any thread; in the daemon the applier, between its transactions (off the ACK path),
+ * and the control thread once after store_open(), before the committer starts.
+ * @param max_step  bytes per file at most in this call (0: no bound, as far as due).
+ * @return the bytes written (0: both files were far enough ahead), or a negative errno /
+ *         enum store_err of the first failure (message in store_errmsg(); counted in
+ *         store_prefill_stats()). No binding or journal entry is lost or changed either way.
+ */
+_mustcheck_
+int64_t store_prefill(struct store *s, uint64_t max_step);
+
+/** store_prefill()'s counters since store_open(). Any thread. */
+void store_prefill_stats(const struct store *s, struct store_prefill_stats *out);
+
+/** A data file: what LMDB uses of it (up to its last used page) and its size, in bytes. */
+struct store_data_file {
+	uint64_t used;
+	uint64_t size;
+};
+
+/**
+ * The bindings' and the journal's data files (the journal's all 0 without one). Any thread.
+ * @return 0, or a store error (message in store_errmsg()).
+ */
+_mustcheck_
+int store_data_files(struct store *s, struct store_data_file *bindings,
+		     struct store_data_file *journal);
 
 /**
  * Fault injection for tests: the next @p n calls of store_write_batch() (and _gen) or

@@ -12,6 +12,10 @@
  * The parent then opens the store as a restart would and checks that every journaled change
  * is in the bindings, exactly once: each FO-flagged change raises its address's unacked
  * generation by one, so a change applied twice would show.
+ *
+ * Prefilled data files (store_prefill()): both files stay written ahead of LMDB's use through
+ * growth, a store whose files have a prefilled tail crashes and reopens with every binding and
+ * entry, and a prefill that fails (a file size limit: EFBIG) is reported and loses nothing.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -22,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -604,6 +611,251 @@ static void test_committer_journal(void **state)
 	store_close(s);
 }
 
+/* --- prefilled data files --- */
+
+#define PF_AHEAD	(256u << 10)
+#define PF_ADDRS	20000
+#define PF_GROUP	1000
+
+static struct store *try_open_prefill(struct store_fix *f, uint64_t ahead)
+{
+	struct store_opts o = {.sync = STORE_SYNC_STRICT, .journal = true,
+			       .prefill_ahead = ahead};
+
+	return store_fix_try_open(f, &o);
+}
+
+/* Written (no hole) from the start of @p path up to at least @p upto. */
+static void assert_no_hole_below(const char *path, uint64_t upto)
+{
+	int fd = open(path, O_RDONLY);
+	off_t hole;
+
+	assert_true(fd >= 0);
+	hole = lseek(fd, 0, SEEK_HOLE);
+	close(fd);
+	assert_true(hole >= 0 && (uint64_t)hole >= upto);
+}
+
+/* Both data files at least as far ahead of their use as store.h promises. */
+static void assert_ahead(struct store_fix *f, struct store *s)
+{
+	struct store_data_file b, j;
+	char path[160];
+	uint64_t ahead;
+
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	ahead = b.used / 8 > PF_AHEAD ? b.used / 8 : PF_AHEAD;
+	assert_true(b.size >= b.used + ahead);
+	assert_true(j.used > 0 && j.size >= j.used + PF_AHEAD);
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	assert_no_hole_below(path, b.used + ahead);
+	snprintf(path, sizeof(path), "%s/data.mdb", f->jdir);
+	assert_no_hole_below(path, j.used + PF_AHEAD);
+}
+
+/* Change @p i of a workload of PF_ADDRS clients, one address each. */
+static struct dp_change pf_change(unsigned i)
+{
+	struct dp_change c = workload(i % N_ADDR);
+
+	c.addr = BASE + i;
+	c.key.data[4] = (uint8_t)(i >> 16);
+	c.key.data[5] = (uint8_t)(i >> 8);
+	c.key.data[6] = (uint8_t)i;
+	memcpy(c.hw, c.key.data, 7);
+	c.flags = 0;
+	c.state = BT_ACTIVE;
+	return c;
+}
+
+static void test_prefill_ahead(void **state)
+{
+	struct store_fix *f = *state;
+	static struct dp_change g[PF_GROUP], out[PF_GROUP];
+	struct store_prefill_stats ps;
+	struct store_data_file b0, j0, b, j;
+	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true};
+	struct store *s;
+	struct committer *c;
+	uint64_t grown = 0;
+
+	/* Without prefill_ahead nothing is written ahead. */
+	s = open_store(f, true);
+	assert_int_equal(store_data_files(s, &b0, &j0), 0);
+	assert_true(store_prefill(s, 0) == 0);
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(b.size == b0.size && j.size == j0.size);
+	assert_true(b.size < b.used + PF_AHEAD && j.size < j.used + PF_AHEAD);
+	store_close(s);
+
+	/* At open (the daemon's first call): both files, in one go. */
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_true(store_prefill(s, 0) > 0);
+	assert_ahead(f, s);
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 2 && ps.failures == 0 && ps.bytes >= 4 * PF_AHEAD);
+	assert_true(store_prefill(s, 0) == 0);	/* far enough ahead: nothing */
+
+	/* The applier's rounds (committer_apply_round: prefill, then apply) keep them ahead
+	 * as the bindings grow well past the first extension. */
+	c = committer_new(s, &o);
+	assert_non_null(c);
+	for (unsigned i = 0; i < PF_ADDRS; i += PF_GROUP) {
+		for (unsigned k = 0; k < PF_GROUP; k++) {
+			g[k] = pf_change(i + k);
+		}
+		assert_int_equal(store_journal_append(s, g, PF_GROUP), 0);
+		assert_true(store_journal_apply(s, out, NULL, PF_GROUP) == PF_GROUP);
+		assert_int_equal(committer_apply_round(c), 0);
+		assert_ahead(f, s);
+	}
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(b.used > 4 * PF_AHEAD);	/* it did grow past the first extension */
+	store_prefill_stats(s, &ps);
+	grown = ps.extensions;
+	assert_true(grown > 2 && ps.failures == 0 && ps.ns > 0);
+	assert_true(atomic_load(&committer_stats(c)->prefill_extensions) == grown);
+	assert_true(atomic_load(&committer_stats(c)->prefill_bytes) == ps.bytes);
+	committer_free(c);
+	store_close(s);
+
+	/* Reopened: every binding reads back from a file with a prefilled tail. */
+	s = open_store(f, true);
+	assert_true(store_count(s) == PF_ADDRS);
+	for (unsigned i = 0; i < PF_ADDRS; i += 97) {
+		struct store_binding sb;
+		struct dp_change want = pf_change(i);
+
+		assert_int_equal(store_get(s, BASE + i, &sb), 0);
+		assert_memory_equal(sb.key.data, want.key.data, want.key.len);
+	}
+	store_close(s);
+}
+
+/* The child: a prefilled store, the workload journaled and partly applied, files extended
+ * again, then death without a close or a sync of the bindings (kill -9). */
+static void prefill_crash_child(struct store_fix *f)
+{
+	static struct dp_change out[N_CHG];
+	struct store *s = try_open_prefill(f, PF_AHEAD);
+
+	if (s == NULL || store_prefill(s, 0) <= 0 || journal_workload(s, N_CHG) != 0 ||
+	    store_journal_apply(s, out, NULL, 400) != 400 || store_prefill(s, 0) < 0) {
+		_exit(1);
+	}
+	_exit(CRASHED);
+}
+
+static void test_prefill_crash(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_data_file b, j;
+	struct store *s;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prefill_crash_child(f);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), CRASHED);
+	/* The restart (prefilling as the daemon does): every journaled change, once. */
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(b.size >= b.used + PF_AHEAD && j.size >= j.used + PF_AHEAD);
+	assert_workload(s, N_CHG);
+	assert_true(store_journal_lag(s) == 0 && store_journal_count(s) == 0);
+	assert_true(store_prefill(s, 0) >= 0);
+	store_close(s);
+	s = open_store(f, false);
+	assert_workload(s, N_CHG);
+	store_close(s);
+}
+
+/* The child: files may not grow past 128 KiB, so every prefill fails (EFBIG) while LMDB's own
+ * writes fit. Exit codes say which check failed. */
+static void prefill_fail_child(struct store_fix *f)
+{
+	static struct dp_change out[N_CHG];
+	struct rlimit rl = {.rlim_cur = 128u << 10, .rlim_max = RLIM_INFINITY};
+	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true};
+	struct store_prefill_stats ps;
+	struct committer *c;
+	struct store *s;
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+		_exit(2);
+	}
+	s = try_open_prefill(f, PF_AHEAD);
+	if (s == NULL) {
+		_exit(3);
+	}
+	if (store_prefill(s, 0) != -EFBIG || strstr(store_errmsg(s), "prefill") == NULL) {
+		_exit(4);
+	}
+	store_prefill_stats(s, &ps);
+	if (ps.failures == 0 || ps.last_error != -EFBIG) {
+		_exit(5);
+	}
+	/* The committer counts it and goes on: the apply is not failed by it. */
+	c = committer_new(s, &o);
+	if (c == NULL || journal_workload(s, N_CHG) != 0 || committer_apply_round(c) != N_CHG ||
+	    atomic_load(&committer_stats(c)->prefill_failures) <= ps.failures ||
+	    atomic_load(&committer_stats(c)->prefill_error) != -EFBIG ||
+	    atomic_load(&committer_stats(c)->apply_failures) != 0) {
+		_exit(6);
+	}
+	if (journal_workload(s, N_CHG) != 0 || store_journal_apply(s, out, NULL, 400) != 400) {
+		_exit(7);
+	}
+	_exit(CRASHED);
+}
+
+static void test_prefill_failure(void **state)
+{
+	struct store_fix *f = *state;
+	struct store *s;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prefill_fail_child(f);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), CRASHED);
+	/* Nothing lost: the workload twice over (the second pass partly applied at the crash,
+	 * the rest replayed), each FO change raising its generation once. */
+	s = open_store(f, true);
+	assert_true(store_journal_lag(s) == 0);
+	{
+		struct gens g = {.n = 0};
+
+		assert_int_equal(store_unacked_load(s, gen_cb, &g), 0);
+		for (unsigned a = 0; a < N_ADDR; a++) {
+			struct dp_change last = workload((ROUNDS - 1) * N_ADDR + a);
+			struct store_binding b;
+
+			assert_true(g.gen[a] == ((last.flags & DP_CHANGE_FO) ? 2 * ROUNDS : 0));
+			assert_int_equal(store_get(s, BASE + a, &b),
+					 last.state == BT_FREE ? -ENOENT : 0);
+			assert_true(last.state == BT_FREE || b.ends == last.ends);
+		}
+	}
+	store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -619,6 +871,9 @@ int main(void)
 		T(test_crash_before_trim),
 		T(test_crash_reopen_without_journal),
 		T(test_committer_journal),
+		T(test_prefill_ahead),
+		T(test_prefill_crash),
+		T(test_prefill_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1053,6 +1053,25 @@ static void log_histograms(const struct committer_stats *st)
 	       commit > 0 ? 100.0 * apply / commit : 0.0);
 }
 
+/* Strict mode at stop: what the prefill did, and how far ahead the data files are. */
+static void log_prefill(struct store *s, const struct committer_stats *st)
+{
+	struct store_data_file b, j;
+
+	if (store_data_files(s, &b, &j) != 0) {
+		memset(&b, 0, sizeof(b));
+		memset(&j, 0, sizeof(j));
+	}
+	cp_log(CP_LOG_INFO, "store: prefill %llu extensions, %llu MiB of zeros in %.1f ms, %llu "
+	       "failed; data files: bindings %.1f MiB used of %.1f, journal %.2f MiB used of %.1f",
+	       (unsigned long long)atomic_load(&st->prefill_extensions),
+	       (unsigned long long)(atomic_load(&st->prefill_bytes) >> 20),
+	       (double)atomic_load(&st->prefill_ns) / 1e6,
+	       (unsigned long long)atomic_load(&st->prefill_failures),
+	       (double)b.used / 1048576.0, (double)b.size / 1048576.0,
+	       (double)j.used / 1048576.0, (double)j.size / 1048576.0);
+}
+
 void cp_persist_close(struct cp_persist *p)
 {
 	if (p->committer != NULL) {
@@ -1085,12 +1104,7 @@ void cp_persist_close(struct cp_persist *p)
 			       (unsigned long long)atomic_load(&st->journal_lag_max),
 			       (unsigned long long)atomic_load(&st->lag_stalls),
 			       (unsigned long long)atomic_load(&st->apply_failures));
-			cp_log(CP_LOG_INFO, "store: prefill %llu extensions, %llu MiB of zeros in "
-			       "%.1f ms, %llu failed",
-			       (unsigned long long)atomic_load(&st->prefill_extensions),
-			       (unsigned long long)(atomic_load(&st->prefill_bytes) >> 20),
-			       (double)atomic_load(&st->prefill_ns) / 1e6,
-			       (unsigned long long)atomic_load(&st->prefill_failures));
+			log_prefill(p->store, st);
 		}
 		committer_free(p->committer);
 		p->committer = NULL;

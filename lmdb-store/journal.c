@@ -54,6 +54,15 @@
  * stage) is another thread. The default 4 GiB is address space, not disk (the data file
  * grows with what is written), and holds some 25 M entries, far more than the bounded lag
  * between appends and the second stage (committer.h).
+ *
+ * Prefill (journal_prefill(), prefill.h). A commit that writes pages past the data file's
+ * end makes its fdatasync pay for their allocation. Zeros are written ahead, off the ACK
+ * path, by another thread (the applier) holding LMDB's writer lock: the appender is the only
+ * writer of this process, but the lock also shuts out another process's writers (a store
+ * opened for a dump replays and trims), and it costs an append at most one wait of one
+ * step (STORE_PREFILL_JOURNAL_STEP), which happens only when the journal outgrows its largest size so far (it reuses its
+ * freed pages: ~220 KB under lwbench). Not the appender itself between its commits: that
+ * would put the whole extension on the ACK path of the group behind it.
  */
 #include <errno.h>
 #include <pthread.h>

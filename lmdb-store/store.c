@@ -2234,6 +2234,9 @@ int64_t store_prefill(struct store *s, uint64_t max_step)
 	}
 	/* The journal's own write lock: the store's lock is not needed (nor held: an append
 	 * never takes it, an apply would wait for nothing). */
+	if (max_step > STORE_PREFILL_JOURNAL_STEP) {
+		max_step = STORE_PREFILL_JOURNAL_STEP;	/* an append waits for it */
+	}
 	jret = journal_prefill(s->jrn, s->prefill_ahead, max_step, &ns);
 	prefill_count(s, jret, ns);
 	if (jret < 0) {

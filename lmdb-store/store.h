@@ -332,6 +332,9 @@ struct store_prefill_stats {
 
 /** Bytes store_prefill() writes per file and call at most (max_step), by default. */
 #define STORE_PREFILL_STEP	(16ull << 20)
+/** ... and into the journal's at most, whatever max_step says (unless 0): the next append
+ *  waits for the extension, so it is kept short. */
+#define STORE_PREFILL_JOURNAL_STEP	(4ull << 20)
 
 /**
  * Extend the bindings' and the journal's data files with written zeros when they are not far
@@ -341,7 +344,8 @@ struct store_prefill_stats {
  * for it), and the journal's write lock while extending the journal's (the next append waits
  * for it). Any thread; in the daemon the applier, between its transactions (off the ACK path),
  * and the control thread once after store_open(), before the committer starts.
- * @param max_step  bytes per file at most in this call (0: no bound, as far as due).
+ * @param max_step  bytes per file at most in this call (0: no bound, as far as due; the
+ *                  journal's at most STORE_PREFILL_JOURNAL_STEP otherwise).
  * @return the bytes written (0: both files were far enough ahead), or a negative errno /
  *         enum store_err of the first failure (message in store_errmsg(); counted in
  *         store_prefill_stats()). No binding or journal entry is lost or changed either way.

@@ -98,7 +98,7 @@ run_server() {
 	run_gen "$1" "$4" "${@:5}"
 	lwb_stop "$lwb_pid" TERM
 	if [ "$3" = 1 ]; then
-		grep -E "info (store: [0-9]+ changes|committer: per change|store: journal applied)" \
+		grep -E "info (store: [0-9]+ changes|committer: per change|store: journal applied|store: prefill)" \
 			"$work/$1.srv.log" | sed "s/^[^ ]* info /$1: /" >> "$work/committer.txt"
 	fi
 }

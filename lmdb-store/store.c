@@ -2188,9 +2188,13 @@ static int64_t bindings_prefill_locked(struct store *s, uint64_t max_step)
 	}
 	/* A first look without the writer lock: cheap, and what every round does. */
 	rc = bindings_prefill_due(s, max_step, &fd, &want);
-	if (rc != MDB_SUCCESS || want == 0) {
-		return rc == MDB_SUCCESS ? 0 :
-		       mdb_to_store(s, rc, "prefill: read the data file's size");
+	if (rc != MDB_SUCCESS) {
+		ret = mdb_to_store(s, rc, "prefill: read the data file's size");
+		prefill_count(s, ret, 0);
+		return ret;
+	}
+	if (want == 0) {
+		return 0;
 	}
 	t0 = mono_ns();
 	/* LMDB writes past the end only inside a commit: with the writer lock held (another

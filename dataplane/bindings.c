@@ -170,6 +170,11 @@ static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_PO
 	      "interned strings hold a vendor class and a policy name");
 static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
 static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
+/* Every record of a chunk starts a cache line, and its first line holds what a by_addr insert
+ * reads (the bulk load's prefetch of one line per record: bt_bulk_publish). */
+static_assert(sizeof(struct bt_binding) % 64 == 0, "records are whole cache lines");
+static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64,
+	      "a record's address is on its first line");
 /* A spill record keeps its chunk pointer (its way home); the information goes after it. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
 	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");

@@ -31,6 +31,7 @@
 #include <urcu/rculfhash.h>
 #include <urcu/lfstack.h>
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -157,7 +158,9 @@ struct bt_chunk {
 	struct bt_info_slot *slot;	/**< n entries, right after rec[n] */
 	size_t bytes;			/**< of the mapping (mmap) */
 	uint32_t n;
-	struct bt_binding rec[];
+	/** Records start on a cache line (the header padded): a record's first line holds
+	 *  both hash nodes and its address, what a by_addr insert or walk reads. */
+	alignas(64) struct bt_binding rec[];
 };
 
 /**

@@ -176,12 +176,15 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
  * Loading on two CPUs. The control thread walks the store and fills records; a helper thread
  * (on the first worker lcore, idle until the workers launch; a plain thread without one)
  * meanwhile maps and touches the records the walk will need (bt_chunk_new: the page faults
- * that zero the record memory, a quarter of the load's CPU at 10 M), and once the walk is
- * over shares the table inserts with it (bt_bulk_publish). The control thread never waits
+ * that zero the record memory, a quarter of the load's CPU at 10 M) and hands each chunk to
+ * the walk, which takes its records in order (bt_chunk_take: not through the writer's
+ * lock-free stack, an atomic push and a miss per record at each end); once the walk is
+ * over it shares the table inserts with it (bt_bulk_publish). The control thread never waits
  * for the helper beyond a short step the helper holds (linking a chunk, one unit of
  * inserts), so a helper that gets no CPU slows the load down by little more than that;
  * except at a writer's record limit, where the walk waits for the records of a chunk the
- * helper has linked and not yet put in the stock (they are counted against the limit).
+ * helper has linked and not yet handed over (they are counted against the limit). What the
+ * walk has not taken of the chunks handed over goes to the stocks at the end.
  */
 struct load_helper {
 	struct dp_runtime *rt;
@@ -190,8 +193,11 @@ struct load_helper {
 	pthread_cond_t cond;
 	uint64_t target;		/* records the helper grows each writer's stock to */
 	uint64_t in_flight;		/* records of a chunk the helper made a writer's
-					 * (counted in its n_records) and has not yet put in
-					 * its stock */
+					 * (counted in its n_records) and has not yet handed
+					 * to the walk */
+	struct bt_chunk **ready;	/* per writer: the chunks handed to the walk and not
+					 * yet taken by it, a queue through load_next */
+	struct bt_chunk ***ready_tail;	/* per writer: where the next one goes */
 	bool walk_done;			/* no more growing: help with @c bulk, or stop */
 	struct bt_bulk *bulk;		/* offered for help until the control thread has
 					 * finished its own part */
@@ -219,6 +225,14 @@ struct loaded {
 	struct bt_bulk *bulk;		/* filled records, published at the end (NULL: each
 					 * published as it comes) */
 	struct load_helper *h;		/* NULL: no helper, this thread grows the stocks */
+	struct load_src *src;		/* per writer, with a helper */
+};
+
+/* Where the walk takes a writer's records from: a chunk the helper handed over, in order
+ * (bt_chunk_take), never released to the stock. */
+struct load_src {
+	struct bt_chunk *cur;		/* NULL: none */
+	uint32_t next;			/* its first record not taken */
 };
 
 /* bt_binding.scope of a lease loaded in no configured scope: an index no snapshot has
@@ -252,16 +266,27 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* A record of worker @p w's stock for the walk, growing it when empty. */
+/*
+ * A record of worker @p w's for the walk: from the chunk the helper handed over last, else
+ * from the stock, else from the next chunk handed over; when there is none, the stock
+ * grows here.
+ */
 static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 {
 	struct bt_writer *wr = &l->rt->workers[w].eng.writer;
+	struct load_src *src = l->src != NULL ? &l->src[w] : NULL;
 	struct bt_binding *nb;
 	int rc;
 
-	while ((nb = bt_record_get(wr)) == NULL) {
+	for (;;) {
 		struct load_helper *h = l->h;
 
+		if (src != NULL && src->cur != NULL && src->next < src->cur->n) {
+			return bt_chunk_take(src->cur, src->next++);
+		}
+		if ((nb = bt_record_get(wr)) != NULL) {
+			return nb;
+		}
 		if (h == NULL) {
 			if (dp_worker_grow(l->rt, w) != 0) {
 				return NULL;
@@ -270,11 +295,21 @@ static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 		}
 		/* The helper holds the lock for a few stores at a time (helper_grow). */
 		pthread_mutex_lock(&h->lock);
+		if (h->ready[w] != NULL) {
+			src->cur = h->ready[w];
+			src->next = 0;
+			h->ready[w] = src->cur->load_next;
+			if (h->ready[w] == NULL) {
+				h->ready_tail[w] = &h->ready[w];
+			}
+			pthread_mutex_unlock(&h->lock);
+			continue;
+		}
 		rc = dp_worker_grow(l->rt, w);
 		if (rc == -ENOSPC && h->in_flight != 0) {
-			/* No room left, yet a chunk of the helper's is counted and not in its
-			 * stock yet: those records are this walk's too (a starved helper
-			 * holds them for a while). */
+			/* No room left, yet a chunk of the helper's is counted and not handed
+			 * over yet: those records are this walk's too (a starved helper holds
+			 * them for a while). */
 			if (h->hook != NULL) {
 				h->hook(h->hook_arg, CP_LOAD_AT_WAIT);
 			}
@@ -288,7 +323,24 @@ static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 			return NULL;
 		}
 	}
-	return nb;
+}
+
+/* The records the walk did not take from the chunks handed over go to their stocks. After
+ * the helper has returned (no chunk comes any more). */
+static void load_src_release(struct loaded *l)
+{
+	for (uint32_t w = 0; l->src != NULL && w < l->rt->n_workers; w++) {
+		struct bt_chunk *c;
+
+		if (l->src[w].cur != NULL) {
+			bt_chunk_release_from(l->src[w].cur, l->src[w].next);
+		}
+		l->src[w].cur = NULL;
+		while (l->h != NULL && (c = l->h->ready[w]) != NULL) {
+			l->h->ready[w] = c->load_next;
+			bt_chunk_release(c);
+		}
+	}
 }
 
 /* The helper's first part: chunks for the writers below the target while the walk goes on.
@@ -323,8 +375,10 @@ static void helper_grow(struct load_helper *h)
 			if (h->hook != NULL) {
 				h->hook(h->hook_arg, CP_LOAD_AT_LINKED);
 			}
-			bt_chunk_release(c);
 			pthread_mutex_lock(&h->lock);
+			c->load_next = NULL;
+			*h->ready_tail[i] = c;		/* the walk's (load_record) */
+			h->ready_tail[i] = &c->load_next;
 			h->in_flight -= c->n;
 			pthread_cond_broadcast(&h->cond);	/* load_record() may wait */
 			more = true;
@@ -388,12 +442,20 @@ static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
 	}
 	h->target = RTE_MIN(stored / rt->n_workers + DP_RECORD_LOW,
 			    most > 2 * DP_RECORD_CHUNK ? most - 2 * DP_RECORD_CHUNK : 0);
+	h->ready = calloc(rt->n_workers, sizeof(*h->ready));
+	h->ready_tail = calloc(rt->n_workers, sizeof(*h->ready_tail));
+	if (h->ready == NULL || h->ready_tail == NULL) {
+		goto fail;
+	}
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		h->ready_tail[i] = &h->ready[i];
+	}
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
-		return -1;
+		goto fail;
 	}
 	if (pthread_cond_init(&h->cond, NULL) != 0) {
 		pthread_mutex_destroy(&h->lock);
-		return -1;
+		goto fail;
 	}
 	if (lcore < RTE_MAX_LCORE && rte_eal_get_lcore_state(lcore) == WAIT &&
 	    rte_eal_remote_launch(load_helper_main, h, lcore) == 0) {
@@ -405,6 +467,9 @@ static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
 	}
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
+fail:
+	free(h->ready);
+	free(h->ready_tail);
 	return -1;
 }
 
@@ -448,6 +513,17 @@ static void load_helper_join(struct load_helper *h)
 	}
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
+}
+
+/* The helper is no more: wait for it to return, then put the records the walk did not take
+ * from the chunks it handed over in their stocks. */
+static void load_helper_end(struct loaded *l)
+{
+	load_helper_join(l->h);
+	load_src_release(l);
+	free(l->h->ready);
+	free(l->h->ready_tail);
+	l->h = NULL;
 }
 
 /*
@@ -663,7 +739,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	 * for the bulk, each is published as it comes. */
 	if (stored != 0) {
 		l.bulk = bt_bulk_new(rt->table, stored);
-		if (load_helper_start(&h, p, rt, stored) == 0) {
+		l.src = calloc(rt->n_workers, sizeof(*l.src));
+		if (l.src != NULL && load_helper_start(&h, p, rt, stored) == 0) {
 			l.h = &h;
 		}
 	}
@@ -673,9 +750,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
 		if (l.h != NULL) {
-			load_helper_join(l.h);	/* no chunk added once it returns */
+			load_helper_end(&l);	/* no chunk added once it returns */
 		}
-		l.h = NULL;
 		if (l.bulk != NULL) {
 			bt_bulk_abort(l.bulk);
 		}
@@ -716,8 +792,7 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	where = l.h == NULL ? "none" : h.lcore < RTE_MAX_LCORE ? "on a worker lcore" :
 		"a thread";
 	if (l.h != NULL) {
-		load_helper_join(l.h);
-		l.h = NULL;
+		load_helper_end(&l);
 	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
 	       "reclaimed, %llu outside every scope, of which %llu running leases kept; walk "
@@ -730,8 +805,9 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	       (unsigned long long)(h.cpu_ns / 1000000), where);
 out:
 	if (l.h != NULL) {
-		load_helper_join(l.h);	/* its lcore must be free for the workers */
+		load_helper_end(&l);	/* its lcore must be free for the workers */
 	}
+	free(l.src);
 	free(l.fix);
 	return rc;
 }

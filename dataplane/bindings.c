@@ -240,12 +240,17 @@ int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c)
 	return 0;
 }
 
-void bt_chunk_release(struct bt_chunk *c)
+void bt_chunk_release_from(struct bt_chunk *c, uint32_t from)
 {
 	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
-	for (uint32_t i = 0; i < c->n; i++) {
+	for (uint32_t i = from; i < c->n; i++) {
 		cds_lfs_push(&c->w->returned, &c->rec[i].free_node);
 	}
+}
+
+void bt_chunk_release(struct bt_chunk *c)
+{
+	bt_chunk_release_from(c, 0);
 }
 
 int bt_writer_grow(struct bt_writer *w, uint32_t n)
@@ -344,13 +349,9 @@ static struct bt_binding *take(struct bt_writer *w)
 	return b;
 }
 
-struct bt_binding *bt_record_get(struct bt_writer *w)
+/* A record just taken, made ready for its writer @p w. */
+static struct bt_binding *fresh(struct bt_writer *w, struct bt_binding *b)
 {
-	struct bt_binding *b = take(w);
-
-	if (b == NULL) {
-		return NULL;
-	}
 	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
 	 * key is overwritten by the caller; this runs once per ACK. */
 	b->addr = 0;
@@ -365,6 +366,22 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->hw_len = 0;
 	b->owner = w->id;
 	return b;
+}
+
+struct bt_binding *bt_record_get(struct bt_writer *w)
+{
+	struct bt_binding *b = take(w);
+
+	return b != NULL ? fresh(w, b) : NULL;
+}
+
+struct bt_binding *bt_chunk_take(struct bt_chunk *c, uint32_t i)
+{
+	struct bt_writer *w = c->w;
+
+	/* Never released, never taken: its slot is as the kernel gave it (zero). */
+	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	return fresh(w, &c->rec[i]);
 }
 
 static void put(struct bt_writer *w, struct bt_binding *b)

@@ -157,6 +157,8 @@ struct bt_chunk {
 	struct bt_writer *w;		/**< the writer whose stock the records return to */
 	struct bt_info_slot *slot;	/**< n entries, right after rec[n] */
 	size_t bytes;			/**< of the mapping (mmap) */
+	struct bt_chunk *load_next;	/**< the store load's queue of chunks whose records
+					 *   its walk takes in order (controlplane/persist.c) */
 	uint32_t n;
 	/** Records start on a cache line (the header padded): a record's first line holds
 	 *  both hash nodes and its address, what a by_addr insert or walk reads. */
@@ -249,6 +251,20 @@ _mustcheck_
 int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c);
 
 void bt_chunk_release(struct bt_chunk *c);
+
+/**
+ * The store load's way round the stock: records taken straight from a chunk, in memory order,
+ * instead of pushed on the writer's lock-free stack (by the helper that made the chunk) and
+ * popped back (by the walk): a miss and an atomic per record less at each end.
+ * bt_chunk_take() gives record @p i of @p c as bt_record_get() gives one from the stock
+ * (counted as taken); bt_chunk_release_from() puts records @p from to the end in the stock,
+ * as bt_chunk_release() does all of them. @p c was made the writer's (bt_writer_add_chunk),
+ * and each of its records goes one way only, once: taken, or released. The writer's owner
+ * thread (the loading thread while the store loads; release: any thread, as above).
+ */
+struct bt_binding *bt_chunk_take(struct bt_chunk *c, uint32_t i);
+
+void bt_chunk_release_from(struct bt_chunk *c, uint32_t from);
 
 void bt_chunk_free(struct bt_chunk *c);
 

@@ -173,8 +173,9 @@ static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer
 /* Every record of a chunk starts a cache line, and its first line holds what a by_addr insert
  * reads (the bulk load's prefetch of one line per record: bt_bulk_publish). */
 static_assert(sizeof(struct bt_binding) % 64 == 0, "records are whole cache lines");
-static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64,
-	      "a record's address is on its first line");
+static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64 &&
+	      offsetof(struct bt_binding, key_hash) + sizeof(uint64_t) <= 64,
+	      "a record's address and key hash are on its first line");
 /* A spill record keeps its chunk pointer (its way home); the information goes after it. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
 	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
@@ -1005,17 +1006,20 @@ static void insert_key(struct bt_bulk *bk, size_t from, size_t to)
 		if (i + BULK_AHEAD < to) {
 			const struct bt_binding *ahead = elem_rec(bk->by_key[i + BULK_AHEAD]);
 
-			/* The node, the key and its length, the hash: three lines. */
+			/* The node and the hash (one line); the key's length only when
+			 * by_addr may have refused the record (below). A key itself is read
+			 * only when two hashes are equal. */
 			__builtin_prefetch(ahead, 1);
-			__builtin_prefetch(&ahead->key, 0);
-			__builtin_prefetch(&ahead->key_hash, 0);
+			if (!bk->ordered) {
+				__builtin_prefetch(&ahead->key, 0);
+			}
 		}
 		if (i + BULK_BUCKET_AHEAD < to) {
 			const struct bt_binding *ahead = elem_rec(bk->by_key[i + BULK_BUCKET_AHEAD]);
 
 			prefetch_buckets(t->by_key, t->buckets, ahead->key_hash);
 		}
-		if (nb->key.len == 0) {
+		if (!bk->ordered && nb->key.len == 0) {
 			continue;			/* refused by by_addr (not parallel) */
 		}
 		/* A key's latest binding wins, as in bt_publish_loaded(), but no node is ever

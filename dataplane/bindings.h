@@ -50,10 +50,9 @@ struct bt_binding {
 		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
 		struct cds_lfs_node free_node;
 	};
-	struct bt_chunk *chunk;		/**< the chunk it lives in, set once by
-					 *   bt_writer_grow(): its writer's stock is where it
-					 *   returns, its client information is chunk->info[] */
-
+	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish(); on the
+					 *   first line with the nodes: all a by_key insert
+					 *   reads of the record */
 	uint32_t addr;
 	uint32_t scope;			/**< dp_scope.index when written */
 	uint8_t state;			/**< enum bt_state */
@@ -84,7 +83,9 @@ struct bt_binding {
 		uint32_t xid;		/**< ACTIVE with @c acked: the xid of the REQUEST that
 					 *   ACK answered. Memory only */
 	};
-	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
+	struct bt_chunk *chunk;		/**< the chunk it lives in, set once by
+					 *   bt_writer_grow(): its writer's stock is where it
+					 *   returns, its client information is chunk->info[] */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };
 

@@ -780,28 +780,26 @@ static inline struct bt_binding *elem_rec(uint64_t e)
 	return (struct bt_binding *)(uintptr_t)((e & PTR_MASK) << 3);
 }
 
-/* Sort @p v by its top 20 bits: two LSD radix passes of 10 bits. @p tmp: as large as @p v.
- * The sorted entries end up in @p v. */
-static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
-{
-	size_t count[1024];
+/* The two 10-bit digits of a sort element's split-order key, low first. */
+#define DIGIT(e, d) ((size_t)((e) >> (PTR_BITS + 10 * (d))) & 1023)
 
-	for (unsigned shift = PTR_BITS; shift < 64; shift += 10) {
+/* Sort @p v by its top 20 bits: two LSD radix passes of 10 bits, with @p count the counts of
+ * each digit's values (bt_bulk_add() counts them as elements come; taken over here).
+ * @p tmp: as large as @p v. The sorted entries end up in @p v. */
+static void sort_split(uint64_t *v, uint64_t *tmp, size_t n, size_t count[2][1024])
+{
+	for (unsigned d = 0; d < 2; d++) {
 		size_t sum = 0;
 		uint64_t *swap;
 
-		memset(count, 0, sizeof(count));
-		for (size_t i = 0; i < n; i++) {
-			count[(v[i] >> shift) & 1023]++;
-		}
-		for (size_t d = 0; d < 1024; d++) {
-			size_t c = count[d];
+		for (size_t x = 0; x < 1024; x++) {
+			size_t c = count[d][x];
 
-			count[d] = sum;
+			count[d][x] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++) {
-			tmp[count[(v[i] >> shift) & 1023]++] = v[i];
+			tmp[count[d][DIGIT(v[i], d)]++] = v[i];
 		}
 		swap = v;
 		v = tmp;
@@ -872,6 +870,7 @@ struct bt_bulk {
 	_Atomic int sorted[2];		/* by_addr, by_key: SORT_* */
 	_Atomic size_t next_unit;	/* by_addr's units, then by_key's */
 	_Atomic size_t n_refused;
+	size_t count[2][2][1024];	/* by_addr, by_key: counts of each digit's values */
 };
 
 struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap)
@@ -904,6 +903,8 @@ struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap)
 
 int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
 {
+	uint64_t e;
+
 	if (bk->n == bk->cap || (uintptr_t)nb >> (PTR_BITS + 3) != 0) {
 		return -ENOSPC;
 	}
@@ -917,9 +918,15 @@ int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
 	nb->key_hash = bt_key_hash(bk->t, &nb->key);
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
-	bk->by_addr[bk->n++] = elem(addr_hash(nb->addr), nb);
+	e = elem(addr_hash(nb->addr), nb);
+	bk->by_addr[bk->n++] = e;
+	bk->count[0][0][DIGIT(e, 0)]++;
+	bk->count[0][1][DIGIT(e, 1)]++;
 	if (nb->key.len != 0) {
-		bk->by_key[bk->n_key++] = elem(nb->key_hash, nb);
+		e = elem(nb->key_hash, nb);
+		bk->by_key[bk->n_key++] = e;
+		bk->count[1][0][DIGIT(e, 0)]++;
+		bk->count[1][1][DIGIT(e, 1)]++;
 	}
 	return 0;
 }
@@ -941,9 +948,9 @@ static void bulk_sort(struct bt_bulk *bk, int which)
 
 	if (atomic_compare_exchange_strong(&bk->sorted[which], &todo, SORT_RUNNING)) {
 		if (which == 0) {
-			sort_split(bk->by_addr, bk->tmp_addr, bk->n);
+			sort_split(bk->by_addr, bk->tmp_addr, bk->n, bk->count[0]);
 		} else {
-			sort_split(bk->by_key, bk->tmp_key, bk->n_key);
+			sort_split(bk->by_key, bk->tmp_key, bk->n_key, bk->count[1]);
 		}
 		atomic_store_explicit(&bk->sorted[which], SORT_DONE, memory_order_release);
 	}
@@ -1049,11 +1056,12 @@ void bt_bulk_publish(struct bt_bulk *bk, bool builder)
 	size_t units = units_addr + (bk->n_key + BULK_UNIT - 1) / BULK_UNIT;
 	size_t u;
 
-	/* The builder sorts both; a helper inserts from the first sorted on. */
+	/* The builder sorts by_addr, and by_key unless a helper has begun it: both sorts at
+	 * once when a helper is there, without waiting for one that is not. */
 	if (builder) {
 		bulk_sort(bk, 0);
-		bulk_sort(bk, 1);
 	}
+	bulk_sort(bk, 1);
 	while ((u = atomic_fetch_add(&bk->next_unit, 1)) < units) {
 		int which = u < units_addr ? 0 : 1;
 

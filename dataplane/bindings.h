@@ -209,7 +209,8 @@ struct bt_table *bt_table_new(uint64_t capacity);
  * Grow both tables to hold @p n bindings at two per bucket on average (never beyond the
  * capacity, never smaller). Readers and writers go on meanwhile (rculfhash resize); the
  * caller waits while the new buckets are linked in (about 100 ns each, once per doubling).
- * Control thread, registered, online.
+ * Control thread, registered, online; or, before the workers start, the store load's helper
+ * (registered, online or not), one thread at a time.
  */
 void bt_table_reserve(struct bt_table *t, uint64_t n);
 

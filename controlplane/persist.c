@@ -471,7 +471,9 @@ static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
 	}
 	h->target = RTE_MIN(stored / rt->n_workers + DP_RECORD_LOW,
 			    most > 2 * DP_RECORD_CHUNK ? most - 2 * DP_RECORD_CHUNK : 0);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	h->ready = calloc(rt->n_workers, sizeof(*h->ready));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	h->ready_tail = calloc(rt->n_workers, sizeof(*h->ready_tail));
 	if (h->ready == NULL || h->ready_tail == NULL) {
 		goto fail;

@@ -202,12 +202,15 @@ int cp_persist_pick_config(struct cp_persist *p, struct dp_config **cfg, const c
  * Loading on two CPUs. The control thread walks the store and fills records; a helper thread
  * (on the first worker lcore, idle until the workers launch; a plain thread without one)
  * meanwhile maps and touches the records the walk will need (bt_chunk_new: the page faults
- * that zero the record memory, a quarter of the load's CPU at 10 M), and once the walk is
- * over shares the table inserts with it (bt_bulk_publish). The control thread never waits
+ * that zero the record memory, a quarter of the load's CPU at 10 M) and hands each chunk to
+ * the walk, which takes its records in order (bt_chunk_take: not through the writer's
+ * lock-free stack, an atomic push and a miss per record at each end); once the walk is
+ * over it shares the table inserts with it (bt_bulk_publish). The control thread never waits
  * for the helper beyond a short step the helper holds (linking a chunk, one unit of
  * inserts), so a helper that gets no CPU slows the load down by little more than that;
  * except at a writer's record limit, where the walk waits for the records of a chunk the
- * helper has linked and not yet put in the stock (they are counted against the limit).
+ * helper has linked and not yet handed over (they are counted against the limit). What the
+ * walk has not taken of the chunks handed over goes to the stocks at the end.
  */
 struct load_helper {
 	struct dp_runtime *rt;
@@ -216,8 +219,16 @@ struct load_helper {
 	pthread_cond_t cond;
 	uint64_t target;		/* records the helper grows each writer's stock to */
 	uint64_t in_flight;		/* records of a chunk the helper made a writer's
-					 * (counted in its n_records) and has not yet put in
-					 * its stock */
+					 * (counted in its n_records) and has not yet handed
+					 * to the walk */
+	struct bt_chunk **ready;	/* per writer: the chunks handed to the walk and not
+					 * yet taken by it, a queue through load_next */
+	struct bt_chunk ***ready_tail;	/* per writer: where the next one goes */
+	uint64_t reserve;		/* bindings the tables are to be sized for
+					 * (bt_table_reserve), by whichever thread comes
+					 * first: the helper once its chunks are made, or the
+					 * walk once it is over */
+	int reserve_state;		/* RESERVE_* */
 	bool walk_done;			/* no more growing: help with @c bulk, or stop */
 	struct bt_bulk *bulk;		/* offered for help until the control thread has
 					 * finished its own part */
@@ -229,6 +240,9 @@ struct load_helper {
 	void (*hook)(void *arg, enum cp_load_at at);	/* cp_persist.load_hook */
 	void *hook_arg;
 };
+
+/* load_helper.reserve_state: */
+enum { RESERVE_TODO, RESERVE_RUNNING, RESERVE_DONE };
 
 /* The bindings come straight from the store's walk (no copy of them all). */
 struct loaded {
@@ -245,6 +259,14 @@ struct loaded {
 	struct bt_bulk *bulk;		/* filled records, published at the end (NULL: each
 					 * published as it comes) */
 	struct load_helper *h;		/* NULL: no helper, this thread grows the stocks */
+	struct load_src *src;		/* per writer, with a helper */
+};
+
+/* Where the walk takes a writer's records from: a chunk the helper handed over, in order
+ * (bt_chunk_take), never released to the stock. */
+struct load_src {
+	struct bt_chunk *cur;		/* NULL: none */
+	uint32_t next;			/* its first record not taken */
 };
 
 /* bt_binding.scope of a lease loaded in no configured scope: an index no snapshot has
@@ -278,16 +300,27 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* A record of worker @p w's stock for the walk, growing it when empty. */
+/*
+ * A record of worker @p w's for the walk: from the chunk the helper handed over last, else
+ * from the stock, else from the next chunk handed over; when there is none, the stock
+ * grows here.
+ */
 static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 {
 	struct bt_writer *wr = &l->rt->workers[w].eng.writer;
+	struct load_src *src = l->src != NULL ? &l->src[w] : NULL;
 	struct bt_binding *nb;
 	int rc;
 
-	while ((nb = bt_record_get(wr)) == NULL) {
+	for (;;) {
 		struct load_helper *h = l->h;
 
+		if (src != NULL && src->cur != NULL && src->next < src->cur->n) {
+			return bt_chunk_take(src->cur, src->next++);
+		}
+		if ((nb = bt_record_get(wr)) != NULL) {
+			return nb;
+		}
 		if (h == NULL) {
 			if (dp_worker_grow(l->rt, w) != 0) {
 				return NULL;
@@ -296,11 +329,21 @@ static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 		}
 		/* The helper holds the lock for a few stores at a time (helper_grow). */
 		pthread_mutex_lock(&h->lock);
+		if (h->ready[w] != NULL) {
+			src->cur = h->ready[w];
+			src->next = 0;
+			h->ready[w] = src->cur->load_next;
+			if (h->ready[w] == NULL) {
+				h->ready_tail[w] = &h->ready[w];
+			}
+			pthread_mutex_unlock(&h->lock);
+			continue;
+		}
 		rc = dp_worker_grow(l->rt, w);
 		if (rc == -ENOSPC && h->in_flight != 0) {
-			/* No room left, yet a chunk of the helper's is counted and not in its
-			 * stock yet: those records are this walk's too (a starved helper
-			 * holds them for a while). */
+			/* No room left, yet a chunk of the helper's is counted and not handed
+			 * over yet: those records are this walk's too (a starved helper holds
+			 * them for a while). */
 			if (h->hook != NULL) {
 				h->hook(h->hook_arg, CP_LOAD_AT_WAIT);
 			}
@@ -314,7 +357,24 @@ static struct bt_binding *load_record(struct loaded *l, uint32_t w)
 			return NULL;
 		}
 	}
-	return nb;
+}
+
+/* The records the walk did not take from the chunks handed over go to their stocks. After
+ * the helper has returned (no chunk comes any more). */
+static void load_src_release(struct loaded *l)
+{
+	for (uint32_t w = 0; l->src != NULL && w < l->rt->n_workers; w++) {
+		struct bt_chunk *c;
+
+		if (l->src[w].cur != NULL) {
+			bt_chunk_release_from(l->src[w].cur, l->src[w].next);
+		}
+		l->src[w].cur = NULL;
+		while (l->h != NULL && (c = l->h->ready[w]) != NULL) {
+			l->h->ready[w] = c->load_next;
+			bt_chunk_release(c);
+		}
+	}
 }
 
 /* The helper's first part: chunks for the writers below the target while the walk goes on.
@@ -349,8 +409,10 @@ static void helper_grow(struct load_helper *h)
 			if (h->hook != NULL) {
 				h->hook(h->hook_arg, CP_LOAD_AT_LINKED);
 			}
-			bt_chunk_release(c);
 			pthread_mutex_lock(&h->lock);
+			c->load_next = NULL;
+			*h->ready_tail[i] = c;		/* the walk's (load_record) */
+			h->ready_tail[i] = &c->load_next;
 			h->in_flight -= c->n;
 			pthread_cond_broadcast(&h->cond);	/* load_record() may wait */
 			more = true;
@@ -358,7 +420,26 @@ static void helper_grow(struct load_helper *h)
 	}
 }
 
-/* The helper: grow the stocks while the walk goes on, then share the inserts. */
+/* Size the tables unless the other thread has done it or is doing it (then wait for it).
+ * Lock held on entry and return; registered (online or not). */
+static void load_reserve(struct load_helper *h)
+{
+	if (h->reserve_state == RESERVE_TODO) {
+		h->reserve_state = RESERVE_RUNNING;
+		pthread_mutex_unlock(&h->lock);
+		bt_table_reserve(h->rt->table, h->reserve);
+		pthread_mutex_lock(&h->lock);
+		h->reserve_state = RESERVE_DONE;
+		pthread_cond_broadcast(&h->cond);
+	}
+	while (h->reserve_state != RESERVE_DONE) {
+		pthread_cond_wait(&h->cond, &h->lock);
+	}
+}
+
+/* The helper: grow the stocks while the walk goes on, then size the tables (rculfhash links
+ * a bucket node per new bucket: 0.45 s at 10 M, on the helper's CPU beside the walk), then
+ * share the inserts. */
 static int load_helper_main(void *arg)
 {
 	struct load_helper *h = arg;
@@ -367,6 +448,7 @@ static int load_helper_main(void *arg)
 	urcu_qsbr_thread_offline();
 	pthread_mutex_lock(&h->lock);
 	helper_grow(h);
+	load_reserve(h);
 	while (!h->walk_done) {
 		pthread_cond_wait(&h->cond, &h->lock);
 	}
@@ -395,17 +477,18 @@ static void *load_helper_thread(void *arg)
 	return NULL;
 }
 
-/* Start the helper for a load of @p stored bindings: on the first worker lcore when it is
- * free (its CPU idles until the workers launch), else as a thread. @return 0 or -1 (load
- * on this thread alone). */
+/* Start the helper for a load of @p stored bindings, which sizes the tables for @p reserve
+ * (0: the caller does): on the first worker lcore when it is free (its CPU idles until the
+ * workers launch), else as a thread. @return 0 or -1 (load on this thread alone). */
 static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
-			     struct dp_runtime *rt, uint64_t stored)
+			     struct dp_runtime *rt, uint64_t stored, uint64_t reserve)
 {
 	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
 	uint64_t most = UINT64_MAX;
 
 	*h = (struct load_helper){.rt = rt, .lcore = RTE_MAX_LCORE, .hook = p->load_hook,
-				  .hook_arg = p->load_hook_arg};
+				  .hook_arg = p->load_hook_arg, .reserve = reserve,
+				  .reserve_state = reserve != 0 ? RESERVE_TODO : RESERVE_DONE};
 	/* What the control loop's first ticks would grow the stocks to anyway
 	 * (dp_workers_grow: DP_RECORD_LOW free after the load); two chunks short of the
 	 * smallest max_records, so that a chunk the walk adds beside never passes it. */
@@ -414,12 +497,22 @@ static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
 	}
 	h->target = RTE_MIN(stored / rt->n_workers + DP_RECORD_LOW,
 			    most > 2 * DP_RECORD_CHUNK ? most - 2 * DP_RECORD_CHUNK : 0);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	h->ready = calloc(rt->n_workers, sizeof(*h->ready));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	h->ready_tail = calloc(rt->n_workers, sizeof(*h->ready_tail));
+	if (h->ready == NULL || h->ready_tail == NULL) {
+		goto fail;
+	}
+	for (uint32_t i = 0; i < rt->n_workers; i++) {
+		h->ready_tail[i] = &h->ready[i];
+	}
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
-		return -1;
+		goto fail;
 	}
 	if (pthread_cond_init(&h->cond, NULL) != 0) {
 		pthread_mutex_destroy(&h->lock);
-		return -1;
+		goto fail;
 	}
 	if (lcore < RTE_MAX_LCORE && rte_eal_get_lcore_state(lcore) == WAIT &&
 	    rte_eal_remote_launch(load_helper_main, h, lcore) == 0) {
@@ -431,6 +524,9 @@ static int load_helper_start(struct load_helper *h, const struct cp_persist *p,
 	}
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
+fail:
+	free(h->ready);
+	free(h->ready_tail);
 	return -1;
 }
 
@@ -474,6 +570,17 @@ static void load_helper_join(struct load_helper *h)
 	}
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
+}
+
+/* The helper is no more: wait for it to return, then put the records the walk did not take
+ * from the chunks it handed over in their stocks. */
+static void load_helper_end(struct loaded *l)
+{
+	load_helper_join(l->h);
+	load_src_release(l);
+	free(l->h->ready);
+	free(l->h->ready_tail);
+	l->h = NULL;
 }
 
 /*
@@ -653,7 +760,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	struct loaded l = {.rt = rt, .now = now};
 	struct load_helper h = {.lcore = RTE_MAX_LCORE};
 	struct timespec t0;
-	uint64_t grace, until, stored, walk_ms = 0, wait_ms = 0, cpu0 = thread_cpu_ns();
+	uint64_t grace, until, stored, reserve, walk_ms = 0, reserve_ms = 0, wait_ms = 0;
+	uint64_t cpu0 = thread_cpu_ns();
 	struct timespec tw;
 	const char *where;
 	int rc = -1;
@@ -681,17 +789,24 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		return -1;
 	}
 	urcu_qsbr_thread_online();
-	/* The tables at their size for what is stored, before it comes (one resize). */
+	/* The tables at their size for what is stored, before it is inserted (one resize): by
+	 * the helper beside the walk when the records are published after it (bt_bulk), else
+	 * now. */
 	stored = store_count(p->store);
-	bt_table_reserve(rt->table, stored + (uint64_t)rt->n_workers * DP_RECORD_LOW);
+	reserve = stored + (uint64_t)rt->n_workers * DP_RECORD_LOW;
 	/* The records are filled as the store walk gives them and published at the end,
-	 * sorted for the tables (bt_bulk), by_addr here and by_key on the helper. Without room
-	 * for the bulk, each is published as it comes. */
+	 * sorted for the tables (bt_bulk), by this thread and the helper. Without room for the
+	 * bulk, each is published as it comes. */
 	if (stored != 0) {
 		l.bulk = bt_bulk_new(rt->table, stored);
-		if (load_helper_start(&h, p, rt, stored) == 0) {
+		l.src = calloc(rt->n_workers, sizeof(*l.src));
+		if (l.src != NULL && load_helper_start(&h, p, rt, stored,
+						       l.bulk != NULL ? reserve : 0) == 0) {
 			l.h = &h;
 		}
+	}
+	if (l.h == NULL || l.bulk == NULL) {
+		bt_table_reserve(rt->table, reserve);
 	}
 	if (p->load_hook != NULL) {
 		p->load_hook(p->load_hook_arg, CP_LOAD_AT_WALK);
@@ -699,9 +814,8 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	if (store_load(p->store, load_one, &l) != 0) {
 		cp_log(CP_LOG_ERR, "store: cannot load bindings: %s", store_errmsg(p->store));
 		if (l.h != NULL) {
-			load_helper_join(l.h);	/* no chunk added once it returns */
+			load_helper_end(&l);	/* no chunk added once it returns */
 		}
-		l.h = NULL;
 		if (l.bulk != NULL) {
 			bt_bulk_abort(l.bulk);
 		}
@@ -710,6 +824,15 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 		goto out;
 	}
 	walk_ms = ms_since(&t0);
+	if (l.h != NULL) {
+		/* Before any insert: the helper sized the tables beside the walk, or does it
+		 * still (then wait), or not yet (then here). */
+		clock_gettime(CLOCK_MONOTONIC, &tw);
+		pthread_mutex_lock(&h.lock);
+		load_reserve(&h);
+		pthread_mutex_unlock(&h.lock);
+		reserve_ms = ms_since(&tw);
+	}
 	if (l.bulk != NULL && l.h != NULL && bt_bulk_parallel(l.bulk)) {
 		load_helper_go(l.h, l.bulk);
 		bt_bulk_publish(l.bulk, true);
@@ -742,22 +865,24 @@ int cp_persist_load(struct cp_persist *p, struct dp_runtime *rt, uint64_t now)
 	where = l.h == NULL ? "none" : h.lcore < RTE_MAX_LCORE ? "on a worker lcore" :
 		"a thread";
 	if (l.h != NULL) {
-		load_helper_join(l.h);
-		l.h = NULL;
+		load_helper_end(&l);
 	}
 	cp_log(CP_LOG_INFO, "store: loaded %zu bindings in %llu ms (%zu ended while down and "
 	       "reclaimed, %llu outside every scope, of which %llu running leases kept; walk "
-	       "%llu ms, then %llu ms waiting for the helper's last inserts; CPU ms: %llu this "
-	       "thread, %llu the load helper (%s))",
+	       "%llu ms, then %llu ms sizing the tables or waiting for the helper to, %llu ms "
+	       "waiting for the helper's last inserts; CPU ms: %llu this thread, %llu the load "
+	       "helper (%s))",
 	       l.n, (unsigned long long)ms_since(&t0), l.n_fix,
 	       (unsigned long long)l.skipped + l.kept, (unsigned long long)l.kept,
-	       (unsigned long long)walk_ms, (unsigned long long)wait_ms,
+	       (unsigned long long)walk_ms, (unsigned long long)reserve_ms,
+	       (unsigned long long)wait_ms,
 	       (unsigned long long)((thread_cpu_ns() - cpu0) / 1000000),
 	       (unsigned long long)(h.cpu_ns / 1000000), where);
 out:
 	if (l.h != NULL) {
-		load_helper_join(l.h);	/* its lcore must be free for the workers */
+		load_helper_end(&l);	/* its lcore must be free for the workers */
 	}
+	free(l.src);
 	free(l.fix);
 	return rc;
 }

@@ -21,8 +21,8 @@
 enum cp_load_at {
 	/** The loading thread, before the store walk starts (no lock held). */
 	CP_LOAD_AT_WALK,
-	/** The load helper, after it made a chunk a writer's and before it puts the chunk's
-	 *  records in the writer's stock (no lock held). */
+	/** The load helper, after it made a chunk a writer's and before it hands the chunk
+	 *  to the walk (no lock held). */
 	CP_LOAD_AT_LINKED,
 	/** The loading thread found a writer's stock empty and no room for another chunk
 	 *  while the helper still has records on their way to a stock: it waits for them (the

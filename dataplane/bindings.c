@@ -170,6 +170,12 @@ static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_PO
 	      "interned strings hold a vendor class and a policy name");
 static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
 static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
+/* Every record of a chunk starts a cache line, and its first line holds what a by_addr insert
+ * reads (the bulk load's prefetch of one line per record: bt_bulk_publish). */
+static_assert(sizeof(struct bt_binding) % 64 == 0, "records are whole cache lines");
+static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64 &&
+	      offsetof(struct bt_binding, key_hash) + sizeof(uint64_t) <= 64,
+	      "a record's address and key hash are on its first line");
 /* A spill record keeps its chunk pointer (its way home); the information goes after it. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
 	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
@@ -235,12 +241,17 @@ int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c)
 	return 0;
 }
 
-void bt_chunk_release(struct bt_chunk *c)
+void bt_chunk_release_from(struct bt_chunk *c, uint32_t from)
 {
 	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
-	for (uint32_t i = 0; i < c->n; i++) {
+	for (uint32_t i = from; i < c->n; i++) {
 		cds_lfs_push(&c->w->returned, &c->rec[i].free_node);
 	}
+}
+
+void bt_chunk_release(struct bt_chunk *c)
+{
+	bt_chunk_release_from(c, 0);
 }
 
 int bt_writer_grow(struct bt_writer *w, uint32_t n)
@@ -339,13 +350,9 @@ static struct bt_binding *take(struct bt_writer *w)
 	return b;
 }
 
-struct bt_binding *bt_record_get(struct bt_writer *w)
+/* A record just taken, made ready for its writer @p w. */
+static struct bt_binding *fresh(struct bt_writer *w, struct bt_binding *b)
 {
-	struct bt_binding *b = take(w);
-
-	if (b == NULL) {
-		return NULL;
-	}
 	/* Not a memset of the whole record: the hash nodes are set up by bt_publish() and the
 	 * key is overwritten by the caller; this runs once per ACK. */
 	b->addr = 0;
@@ -360,6 +367,22 @@ struct bt_binding *bt_record_get(struct bt_writer *w)
 	b->hw_len = 0;
 	b->owner = w->id;
 	return b;
+}
+
+struct bt_binding *bt_record_get(struct bt_writer *w)
+{
+	struct bt_binding *b = take(w);
+
+	return b != NULL ? fresh(w, b) : NULL;
+}
+
+struct bt_binding *bt_chunk_take(struct bt_chunk *c, uint32_t i)
+{
+	struct bt_writer *w = c->w;
+
+	/* Never released, never taken: its slot is as the kernel gave it (zero). */
+	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
+	return fresh(w, &c->rec[i]);
 }
 
 static void put(struct bt_writer *w, struct bt_binding *b)
@@ -757,28 +780,26 @@ static inline struct bt_binding *elem_rec(uint64_t e)
 	return (struct bt_binding *)(uintptr_t)((e & PTR_MASK) << 3);
 }
 
-/* Sort @p v by its top 20 bits: two LSD radix passes of 10 bits. @p tmp: as large as @p v.
- * The sorted entries end up in @p v. */
-static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
-{
-	size_t count[1024];
+/* The two 10-bit digits of a sort element's split-order key, low first. */
+#define DIGIT(e, d) ((size_t)((e) >> (PTR_BITS + 10 * (d))) & 1023)
 
-	for (unsigned shift = PTR_BITS; shift < 64; shift += 10) {
+/* Sort @p v by its top 20 bits: two LSD radix passes of 10 bits, with @p count the counts of
+ * each digit's values (bt_bulk_add() counts them as elements come; taken over here).
+ * @p tmp: as large as @p v. The sorted entries end up in @p v. */
+static void sort_split(uint64_t *v, uint64_t *tmp, size_t n, size_t count[2][1024])
+{
+	for (unsigned d = 0; d < 2; d++) {
 		size_t sum = 0;
 		uint64_t *swap;
 
-		memset(count, 0, sizeof(count));
-		for (size_t i = 0; i < n; i++) {
-			count[(v[i] >> shift) & 1023]++;
-		}
-		for (size_t d = 0; d < 1024; d++) {
-			size_t c = count[d];
+		for (size_t x = 0; x < 1024; x++) {
+			size_t c = count[d][x];
 
-			count[d] = sum;
+			count[d][x] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++) {
-			tmp[count[(v[i] >> shift) & 1023]++] = v[i];
+			tmp[count[d][DIGIT(v[i], d)]++] = v[i];
 		}
 		swap = v;
 		v = tmp;
@@ -786,8 +807,46 @@ static void sort_split(uint64_t *v, uint64_t *tmp, size_t n)
 	}
 }
 
-/* Prefetch distance of the bulk inserts, in records. */
+/* Prefetch distances of the bulk inserts, in sort elements: a record's lines, then (from
+ * what that record holds, in cache by then) the bucket nodes its insert reads. */
 #define BULK_AHEAD 16
+#define BULK_BUCKET_AHEAD 8
+
+static inline uint64_t rev64(uint64_t v)
+{
+	v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+	v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+	v = ((v >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((v & 0x0f0f0f0f0f0f0f0fULL) << 4);
+	return __builtin_bswap64(v);
+}
+
+/*
+ * Prefetch the bucket node an insert of @p hash starts from, and the bucket node after it in
+ * the split-ordered list (the node its walk reads last when the bucket has no record yet).
+ * At 10 M bindings the two tables have 8 M buckets each (128 MiB of bucket nodes): the
+ * split order visits them in bit-reversed index order, one cache and TLB miss each, 40 % of
+ * the bulk inserts' time before this prefetch (doc/performance.md).
+ *
+ * A bucket's address is what the mmap allocator of rculfhash returns for its index
+ * (cds_lfht_mm_mmap.bucket_at: the bucket array base plus the index, arithmetic only), the
+ * allocator rculfhash 0.13 picks for a table whose maximum is at most 2^32 buckets on a
+ * 64-bit machine, as ours (pow2_at_least() stops at 2^30). Only a hint: were the table's
+ * allocator another, the address would be wrong and a prefetch never faults.
+ */
+static inline void prefetch_buckets(struct cds_lfht *ht, unsigned long buckets, uint64_t hash)
+{
+	unsigned shift = 64 - (unsigned)__builtin_ctzl(buckets);
+	uint64_t b = hash & (buckets - 1), r;
+
+	__builtin_prefetch(cds_lfht_mm_mmap.bucket_at(ht, b), 1);
+	if (buckets < 2) {
+		return;
+	}
+	r = (rev64(b) >> shift) + 1;	/* the next bucket in split order */
+	if (r < buckets) {
+		__builtin_prefetch(cds_lfht_mm_mmap.bucket_at(ht, rev64(r) >> shift), 0);
+	}
+}
 
 /* Work units of bt_bulk_publish(): this many sort elements, the boundaries moved to where
  * the split-order key changes (so a client's bindings, which share their hash, stay in one
@@ -811,6 +870,7 @@ struct bt_bulk {
 	_Atomic int sorted[2];		/* by_addr, by_key: SORT_* */
 	_Atomic size_t next_unit;	/* by_addr's units, then by_key's */
 	_Atomic size_t n_refused;
+	size_t count[2][2][1024];	/* by_addr, by_key: counts of each digit's values */
 };
 
 struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap)
@@ -843,6 +903,8 @@ struct bt_bulk *bt_bulk_new(struct bt_table *t, size_t cap)
 
 int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
 {
+	uint64_t e;
+
 	if (bk->n == bk->cap || (uintptr_t)nb >> (PTR_BITS + 3) != 0) {
 		return -ENOSPC;
 	}
@@ -856,9 +918,15 @@ int bt_bulk_add(struct bt_bulk *bk, struct bt_binding *nb)
 	nb->key_hash = bt_key_hash(bk->t, &nb->key);
 	cds_lfht_node_init(&nb->addr_node);
 	cds_lfht_node_init(&nb->key_node);
-	bk->by_addr[bk->n++] = elem(addr_hash(nb->addr), nb);
+	e = elem(addr_hash(nb->addr), nb);
+	bk->by_addr[bk->n++] = e;
+	bk->count[0][0][DIGIT(e, 0)]++;
+	bk->count[0][1][DIGIT(e, 1)]++;
 	if (nb->key.len != 0) {
-		bk->by_key[bk->n_key++] = elem(nb->key_hash, nb);
+		e = elem(nb->key_hash, nb);
+		bk->by_key[bk->n_key++] = e;
+		bk->count[1][0][DIGIT(e, 0)]++;
+		bk->count[1][1][DIGIT(e, 1)]++;
 	}
 	return 0;
 }
@@ -880,9 +948,9 @@ static void bulk_sort(struct bt_bulk *bk, int which)
 
 	if (atomic_compare_exchange_strong(&bk->sorted[which], &todo, SORT_RUNNING)) {
 		if (which == 0) {
-			sort_split(bk->by_addr, bk->tmp_addr, bk->n);
+			sort_split(bk->by_addr, bk->tmp_addr, bk->n, bk->count[0]);
 		} else {
-			sort_split(bk->by_key, bk->tmp_key, bk->n_key);
+			sort_split(bk->by_key, bk->tmp_key, bk->n_key, bk->count[1]);
 		}
 		atomic_store_explicit(&bk->sorted[which], SORT_DONE, memory_order_release);
 	}
@@ -913,6 +981,11 @@ static void insert_addr(struct bt_bulk *bk, size_t from, size_t to)
 		if (i + BULK_AHEAD < to) {
 			__builtin_prefetch(elem_rec(bk->by_addr[i + BULK_AHEAD]), 1);
 		}
+		if (i + BULK_BUCKET_AHEAD < to) {
+			const struct bt_binding *ahead = elem_rec(bk->by_addr[i + BULK_BUCKET_AHEAD]);
+
+			prefetch_buckets(t->by_addr, t->buckets, addr_hash(ahead->addr));
+		}
 		if (cds_lfht_add_unique(t->by_addr, addr_hash(nb->addr), match_addr, &nb->addr,
 					&nb->addr_node) == &nb->addr_node) {
 			continue;
@@ -940,12 +1013,20 @@ static void insert_key(struct bt_bulk *bk, size_t from, size_t to)
 		if (i + BULK_AHEAD < to) {
 			const struct bt_binding *ahead = elem_rec(bk->by_key[i + BULK_AHEAD]);
 
-			/* The node, the key and its length, the hash: three lines. */
+			/* The node and the hash (one line); the key's length only when
+			 * by_addr may have refused the record (below). A key itself is read
+			 * only when two hashes are equal. */
 			__builtin_prefetch(ahead, 1);
-			__builtin_prefetch(&ahead->key, 0);
-			__builtin_prefetch(&ahead->key_hash, 0);
+			if (!bk->ordered) {
+				__builtin_prefetch(&ahead->key, 0);
+			}
 		}
-		if (nb->key.len == 0) {
+		if (i + BULK_BUCKET_AHEAD < to) {
+			const struct bt_binding *ahead = elem_rec(bk->by_key[i + BULK_BUCKET_AHEAD]);
+
+			prefetch_buckets(t->by_key, t->buckets, ahead->key_hash);
+		}
+		if (!bk->ordered && nb->key.len == 0) {
 			continue;			/* refused by by_addr (not parallel) */
 		}
 		/* A key's latest binding wins, as in bt_publish_loaded(), but no node is ever
@@ -975,11 +1056,12 @@ void bt_bulk_publish(struct bt_bulk *bk, bool builder)
 	size_t units = units_addr + (bk->n_key + BULK_UNIT - 1) / BULK_UNIT;
 	size_t u;
 
-	/* The builder sorts both; a helper inserts from the first sorted on. */
+	/* The builder sorts by_addr, and by_key unless a helper has begun it: both sorts at
+	 * once when a helper is there, without waiting for one that is not. */
 	if (builder) {
 		bulk_sort(bk, 0);
-		bulk_sort(bk, 1);
 	}
+	bulk_sort(bk, 1);
 	while ((u = atomic_fetch_add(&bk->next_unit, 1)) < units) {
 		int which = u < units_addr ? 0 : 1;
 

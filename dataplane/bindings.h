@@ -31,6 +31,7 @@
 #include <urcu/rculfhash.h>
 #include <urcu/lfstack.h>
 
+#include <stdalign.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,10 +50,9 @@ struct bt_binding {
 		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
 		struct cds_lfs_node free_node;
 	};
-	struct bt_chunk *chunk;		/**< the chunk it lives in, set once by
-					 *   bt_writer_grow(): its writer's stock is where it
-					 *   returns, its client information is chunk->info[] */
-
+	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish(); on the
+					 *   first line with the nodes: all a by_key insert
+					 *   reads of the record */
 	uint32_t addr;
 	uint32_t scope;			/**< dp_scope.index when written */
 	uint8_t state;			/**< enum bt_state */
@@ -83,7 +83,9 @@ struct bt_binding {
 		uint32_t xid;		/**< ACTIVE with @c acked: the xid of the REQUEST that
 					 *   ACK answered. Memory only */
 	};
-	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish() */
+	struct bt_chunk *chunk;		/**< the chunk it lives in, set once by
+					 *   bt_writer_grow(): its writer's stock is where it
+					 *   returns, its client information is chunk->info[] */
 	uint64_t seq;			/**< writer sequence number of the change that made it */
 };
 
@@ -156,8 +158,12 @@ struct bt_chunk {
 	struct bt_writer *w;		/**< the writer whose stock the records return to */
 	struct bt_info_slot *slot;	/**< n entries, right after rec[n] */
 	size_t bytes;			/**< of the mapping (mmap) */
+	struct bt_chunk *load_next;	/**< the store load's queue of chunks whose records
+					 *   its walk takes in order (controlplane/persist.c) */
 	uint32_t n;
-	struct bt_binding rec[];
+	/** Records start on a cache line (the header padded): a record's first line holds
+	 *  both hash nodes and its address, what a by_addr insert or walk reads. */
+	alignas(64) struct bt_binding rec[];
 };
 
 /**
@@ -203,7 +209,8 @@ struct bt_table *bt_table_new(uint64_t capacity);
  * Grow both tables to hold @p n bindings at two per bucket on average (never beyond the
  * capacity, never smaller). Readers and writers go on meanwhile (rculfhash resize); the
  * caller waits while the new buckets are linked in (about 100 ns each, once per doubling).
- * Control thread, registered, online.
+ * Control thread, registered, online; or, before the workers start, the store load's helper
+ * (registered, online or not), one thread at a time.
  */
 void bt_table_reserve(struct bt_table *t, uint64_t n);
 
@@ -246,6 +253,20 @@ _mustcheck_
 int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c);
 
 void bt_chunk_release(struct bt_chunk *c);
+
+/**
+ * The store load's way round the stock: records taken straight from a chunk, in memory order,
+ * instead of pushed on the writer's lock-free stack (by the helper that made the chunk) and
+ * popped back (by the walk): a miss and an atomic per record less at each end.
+ * bt_chunk_take() gives record @p i of @p c as bt_record_get() gives one from the stock
+ * (counted as taken); bt_chunk_release_from() puts records @p from to the end in the stock,
+ * as bt_chunk_release() does all of them. @p c was made the writer's (bt_writer_add_chunk),
+ * and each of its records goes one way only, once: taken, or released. The writer's owner
+ * thread (the loading thread while the store loads; release: any thread, as above).
+ */
+struct bt_binding *bt_chunk_take(struct bt_chunk *c, uint32_t i);
+
+void bt_chunk_release_from(struct bt_chunk *c, uint32_t from);
 
 void bt_chunk_free(struct bt_chunk *c);
 
@@ -450,10 +471,13 @@ bool bt_bulk_parallel(const struct bt_bulk *bk);
 /**
  * Insert records until none is left to take: every one in by_addr, every one with a key in
  * by_key, a key's latest (by start) winning. @p builder: true for the thread that built the
- * bulk, which sorts both tables' elements first; a helper (false) waits for by_addr's sort
- * and then takes units of inserts beside it. So the builder never waits for a helper that
- * gets no CPU, beyond the one unit (BULK_UNIT records) the helper has in hand. Returns when
- * no unit is left to take; other threads may still be inserting theirs.
+ * bulk, which sorts by_addr's elements first, then by_key's unless a helper (false) has
+ * begun that sort already; a helper sorts by_key's if it is still to do, then takes units
+ * of inserts beside the builder (by_addr's first). So the builder never waits for a helper
+ * that gets no CPU, beyond the step the helper has in hand: one unit (BULK_UNIT records) of
+ * inserts, or by_key's sort (two passes over 8 bytes a record: about 0.1 s at 10 M), which
+ * it waits for only once it has done every by_addr insert left. Returns when no unit is
+ * left to take; other threads may still be inserting theirs.
  */
 void bt_bulk_publish(struct bt_bulk *bk, bool builder);
 

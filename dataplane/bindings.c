@@ -169,6 +169,9 @@ static_assert(INTERN_SLOTS >= 2 * (BT_INTERN_MAX + 1), "intern index at most hal
 static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_POLICY_MAX,
 	      "interned strings hold a vendor class and a policy name");
 static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
+static_assert(offsetof(struct bt_chunk, rec) % 64 == 0 && sizeof(struct bt_binding) % 64 == 0 &&
+	      offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64,
+	      "every record starts a cache line, its nodes and address in that line");
 static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
 /* A spill record keeps its chunk pointer (its way home); the information goes after it. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=

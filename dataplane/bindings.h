@@ -157,7 +157,10 @@ struct bt_chunk {
 	struct bt_info_slot *slot;	/**< n entries, right after rec[n] */
 	size_t bytes;			/**< of the mapping (mmap) */
 	uint32_t n;
-	struct bt_binding rec[];
+	/** On a cache line (the chunk is mmap()ed): a record's hash nodes, chunk pointer and
+	 *  address share its first line, so a walk past it in either table reads one line (at
+	 *  the header's 40 bytes, key_node straddled two and the address was in the second). */
+	_Alignas(64) struct bt_binding rec[];
 };
 
 /**

@@ -327,8 +327,20 @@ static struct bt_binding *take(struct bt_writer *w)
 	b = caa_container_of(w->stock, struct bt_binding, free_node);
 	w->stock = w->stock->next;
 	if (w->stock != NULL) {
-		__builtin_prefetch(w->stock, 1);	/* the next take(): a line no one used
-							 * since it was freed */
+		/* Two takes ahead: the previous take() brought the next record's first line
+		 * (its chunk pointer and link), so this one reads them without a miss and
+		 * fetches what the next take() and its caller write: the record's other lines
+		 * and its slot, and the first line of the record after it. Lines no one used
+		 * since they were freed, some last written by the call_rcu thread. */
+		const struct bt_binding *nx = caa_container_of(w->stock, struct bt_binding,
+							       free_node);
+
+		__builtin_prefetch((const char *)nx + 64, 1);
+		__builtin_prefetch((const char *)nx + 128, 1);
+		__builtin_prefetch(slot_of(nx), 1);
+		if (w->stock->next != NULL) {
+			__builtin_prefetch(w->stock->next, 1);
+		}
 	}
 	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 	s = slot_of(b);
@@ -538,6 +550,17 @@ static struct bt_binding *lookup_key_hashed(struct bt_table *t, const struct dp_
 	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
 }
 
+/* A publish that replaces @p n (cds_lfht_replace(), then rculfhash's walk that unlinks it)
+ * reads the node after it in its chain, which the lookup that found @p n did not: fetch it
+ * now, while the engine decides. The pointer carries rculfhash's flags in its low bits (its
+ * nodes are 8-byte aligned); a prefetch never faults, whatever the word points to. */
+static inline void prefetch_after(const struct cds_lfht_node *n)
+{
+	uintptr_t next = (uintptr_t)__atomic_load_n(&n->next, __ATOMIC_RELAXED);
+
+	__builtin_prefetch((const void *)(next & ~(uintptr_t)7));
+}
+
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)
 {
 	struct cds_lfht_iter iter;
@@ -555,7 +578,11 @@ const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
 
 	cds_lfht_lookup(t->by_addr, addr_hash(addr), match_addr, &addr, &pos->iter);
 	node = cds_lfht_iter_get_node(&pos->iter);
-	return node ? caa_container_of(node, struct bt_binding, addr_node) : NULL;
+	if (node == NULL) {
+		return NULL;
+	}
+	prefetch_after(node);
+	return caa_container_of(node, struct bt_binding, addr_node);
 }
 
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k)
@@ -568,9 +595,15 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
 					  struct bt_key_pos *pos)
 {
+	const struct bt_binding *b;
+
 	pos->hash = bt_key_hash(t, k);
 	memset(&pos->iter, 0, sizeof(pos->iter));	/* an empty key: no node */
-	return lookup_key_hashed(t, k, pos->hash, &pos->iter);
+	b = lookup_key_hashed(t, k, pos->hash, &pos->iter);
+	if (b != NULL) {
+		prefetch_after(&b->key_node);
+	}
+	return b;
 }
 
 /* Take @p b out of by_key if it is the node there for its key. */

@@ -180,9 +180,15 @@ struct bt_writer {
 	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
 	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
 					 *   read (relaxed) by the control thread */
+	/** The call_rcu thread writes the two fields below once per retired record, the owner
+	 *  reads stock and n_taken once per record it takes: 64 bytes on each side keep them
+	 *  off each other's cache lines whatever the struct's own alignment (it sits in a
+	 *  worker that is rte_zmalloc()ed, or on a test's stack or heap). */
+	uint8_t remote_pad0[64];
 	uint64_t n_back;		/**< records retired and returned: atomic adds by the
 					 *   call_rcu thread, relaxed reads by the control thread */
 	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread and bt_writer_grow */
+	uint8_t remote_pad1[64];
 	struct bt_intern intern;	/**< allocated by the first bt_writer_grow() */
 	uint8_t id;
 	/** Owner thread only (bt_bulk_add() clears entries before the workers start): the

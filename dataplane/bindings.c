@@ -102,13 +102,18 @@ struct bt_table *bt_table_new(uint64_t capacity)
 	t->max_buckets = max;
 	t->seed = random_seed();
 	/* No CDS_LFHT_AUTO_RESIZE: a resize allocates on the thread that triggers it, and that
-	 * would be a worker. The control thread grows them instead. */
-	t->by_addr = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
-	t->by_key = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
+	 * would be a worker. The control thread grows them instead. The mmap layout is what
+	 * cds_lfht_new_flavor() picks on 64-bit for tables of at most 2^32 buckets; named here
+	 * because bt_warm_key_*() index its bucket array (one array, reserved for max buckets
+	 * at creation, bucket i at [i]). */
+	t->by_addr = _cds_lfht_new(init, init, max, 0, &cds_lfht_mm_mmap, &urcu_qsbr_flavor, NULL);
+	t->by_key = _cds_lfht_new(init, init, max, 0, &cds_lfht_mm_mmap, &urcu_qsbr_flavor, NULL);
 	if (t->by_addr == NULL || t->by_key == NULL) {
 		bt_table_free(t);
 		return NULL;
 	}
+	t->addr_buckets = cds_lfht_mm_mmap.bucket_at(t->by_addr, 0);
+	t->key_buckets = cds_lfht_mm_mmap.bucket_at(t->by_key, 0);
 	return t;
 }
 
@@ -124,7 +129,7 @@ void bt_table_reserve(struct bt_table *t, uint64_t n)
 	}
 	cds_lfht_resize(t->by_addr, want);
 	cds_lfht_resize(t->by_key, want);
-	t->buckets = want;
+	__atomic_store_n(&t->buckets, want, __ATOMIC_RELEASE);	/* bt_warm_key_*() */
 }
 
 static void drain(struct cds_lfht *ht)
@@ -559,6 +564,44 @@ static inline void prefetch_after(const struct cds_lfht_node *n)
 	uintptr_t next = (uintptr_t)__atomic_load_n(&n->next, __ATOMIC_RELAXED);
 
 	__builtin_prefetch((const void *)(next & ~(uintptr_t)7));
+}
+
+/* The bucket node of @p hash in the array @p a (struct bt_table addr_buckets, key_buckets):
+ * rculfhash's lookup_bucket(). Never past the buckets allocated (bt_table.buckets). */
+static inline const struct cds_lfht_node *bucket_of(const struct bt_table *t,
+						    const struct cds_lfht_node *a, uint64_t hash)
+{
+	return &a[hash & (__atomic_load_n(&t->buckets, __ATOMIC_RELAXED) - 1)];
+}
+
+void bt_warm_key_bucket(const struct bt_table *t, uint64_t hash)
+{
+	__builtin_prefetch(bucket_of(t, t->key_buckets, hash));
+}
+
+void bt_warm_key_chain(const struct bt_table *t, uint64_t hash)
+{
+	const struct cds_lfht_node *b = bucket_of(t, t->key_buckets, hash);
+	uintptr_t first = (uintptr_t)__atomic_load_n(&b->next, __ATOMIC_RELAXED) & ~(uintptr_t)7;
+
+	/* A record's key_node, or the next bucket's node: the line of the node, and the
+	 * record's second line, where its key is. */
+	__builtin_prefetch((const void *)first);
+	__builtin_prefetch((const void *)(first + 64));
+}
+
+void bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k, uint64_t hash)
+{
+	struct cds_lfht_iter iter;
+	const struct bt_binding *b = lookup_key_hashed(t, k, hash, &iter);
+
+	if (b == NULL) {
+		return;
+	}
+	__builtin_prefetch(bucket_of(t, t->addr_buckets, addr_hash(b->addr)));
+	__builtin_prefetch((const char *)b + 128);
+	prefetch_after(&b->key_node);
+	prefetch_after(&b->addr_node);
 }
 
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)

@@ -102,13 +102,18 @@ struct bt_table *bt_table_new(uint64_t capacity)
 	t->max_buckets = max;
 	t->seed = random_seed();
 	/* No CDS_LFHT_AUTO_RESIZE: a resize allocates on the thread that triggers it, and that
-	 * would be a worker. The control thread grows them instead. */
-	t->by_addr = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
-	t->by_key = cds_lfht_new_flavor(init, init, max, 0, &urcu_qsbr_flavor, NULL);
+	 * would be a worker. The control thread grows them instead. The mmap layout is what
+	 * cds_lfht_new_flavor() picks on 64-bit for tables of at most 2^32 buckets; named here
+	 * because bt_warm_key_*() index its bucket array (one array, reserved for max buckets
+	 * at creation, bucket i at [i]). */
+	t->by_addr = _cds_lfht_new(init, init, max, 0, &cds_lfht_mm_mmap, &urcu_qsbr_flavor, NULL);
+	t->by_key = _cds_lfht_new(init, init, max, 0, &cds_lfht_mm_mmap, &urcu_qsbr_flavor, NULL);
 	if (t->by_addr == NULL || t->by_key == NULL) {
 		bt_table_free(t);
 		return NULL;
 	}
+	t->addr_buckets = cds_lfht_mm_mmap.bucket_at(t->by_addr, 0);
+	t->key_buckets = cds_lfht_mm_mmap.bucket_at(t->by_key, 0);
 	return t;
 }
 
@@ -124,7 +129,7 @@ void bt_table_reserve(struct bt_table *t, uint64_t n)
 	}
 	cds_lfht_resize(t->by_addr, want);
 	cds_lfht_resize(t->by_key, want);
-	t->buckets = want;
+	__atomic_store_n(&t->buckets, want, __ATOMIC_RELEASE);	/* bt_warm_key_*() */
 }
 
 static void drain(struct cds_lfht *ht)
@@ -172,7 +177,8 @@ static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/perf
 static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
 /* Every record of a chunk starts a cache line, and its first line holds what a by_addr insert
  * reads (the bulk load's prefetch of one line per record: bt_bulk_publish). */
-static_assert(sizeof(struct bt_binding) % 64 == 0, "records are whole cache lines");
+static_assert(offsetof(struct bt_chunk, rec) % 64 == 0 && sizeof(struct bt_binding) % 64 == 0,
+	      "records are whole cache lines, the first at a line's start");
 static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64 &&
 	      offsetof(struct bt_binding, key_hash) + sizeof(uint64_t) <= 64,
 	      "a record's address and key hash are on its first line");
@@ -243,8 +249,9 @@ int bt_writer_add_chunk(struct bt_writer *w, struct bt_chunk *c)
 
 void bt_chunk_release_from(struct bt_chunk *c, uint32_t from)
 {
-	/* Reversed twice (this stack, then the owner's refill): taken in address order. */
-	for (uint32_t i = from; i < c->n; i++) {
+	/* Pushed from the last: the owner's refill() takes the stack as it is, so the records
+	 * are taken in address order. */
+	for (uint32_t i = c->n; i-- > from;) {
 		cds_lfs_push(&c->w->returned, &c->rec[i].free_node);
 	}
 }
@@ -286,18 +293,16 @@ void bt_writer_deinit(struct bt_writer *w)
 	w->n_records = w->n_taken = w->n_back = 0;
 }
 
+/* The stock is empty (take() refills only then): what came back becomes the stock as it
+ * is, linked as it was pushed. Not walked: the call_rcu thread wrote each record's link last,
+ * on another core, so a walk missed on every record in a row (tens of thousands at a time);
+ * take() fetches them two ahead instead. */
 static void refill(struct bt_writer *w)
 {
 	struct cds_lfs_head *head = __cds_lfs_pop_all(&w->returned);
-	struct cds_lfs_node *node, *next;
 
-	if (head == NULL) {
-		return;
-	}
-	cds_lfs_for_each_safe(head, node, next) {
-		node->next = w->stock;
-		w->stock = node;
-	}
+	assert(w->stock == NULL);
+	w->stock = head != NULL ? &head->node : NULL;
 }
 
 static inline struct bt_info_slot *slot_of(const struct bt_binding *b)
@@ -335,8 +340,25 @@ static struct bt_binding *take(struct bt_writer *w)
 	b = caa_container_of(w->stock, struct bt_binding, free_node);
 	w->stock = w->stock->next;
 	if (w->stock != NULL) {
-		__builtin_prefetch(w->stock, 1);	/* the next take(): a line no one used
-							 * since it was freed */
+		/* Ahead of the caller, in two steps: the previous take() brought the next
+		 * record's lines (its link on the first, its chunk pointer on the third), so
+		 * this one reads that link and chunk pointer without a miss and fetches the next
+		 * record's slot and the record after it, all three lines. Lines no one used
+		 * since they were freed, some last written by the call_rcu thread. The chunk
+		 * pointer is not on the first line: the key hash is, for the bulk load. */
+		const struct bt_binding *nx = caa_container_of(w->stock, struct bt_binding,
+							       free_node);
+		const struct cds_lfs_node *after = w->stock->next;
+
+		__builtin_prefetch(slot_of(nx), 1);
+		if (after != NULL) {
+			const char *a = (const char *)caa_container_of(after, struct bt_binding,
+								       free_node);
+
+			__builtin_prefetch(a, 1);
+			__builtin_prefetch(a + 64, 1);
+			__builtin_prefetch(a + 128, 1);
+		}
 	}
 	__atomic_store_n(&w->n_taken, w->n_taken + 1, __ATOMIC_RELAXED);	/* bt_writer_free */
 	s = slot_of(b);
@@ -558,6 +580,55 @@ static struct bt_binding *lookup_key_hashed(struct bt_table *t, const struct dp_
 	return node ? caa_container_of(node, struct bt_binding, key_node) : NULL;
 }
 
+/* A publish that replaces @p n (cds_lfht_replace(), then rculfhash's walk that unlinks it)
+ * reads the node after it in its chain, which the lookup that found @p n did not: fetch it
+ * now, while the engine decides. The pointer carries rculfhash's flags in its low bits (its
+ * nodes are 8-byte aligned); a prefetch never faults, whatever the word points to. */
+static inline void prefetch_after(const struct cds_lfht_node *n)
+{
+	uintptr_t next = (uintptr_t)__atomic_load_n(&n->next, __ATOMIC_RELAXED);
+
+	__builtin_prefetch((const void *)(next & ~(uintptr_t)7));
+}
+
+/* The bucket node of @p hash in the array @p a (struct bt_table addr_buckets, key_buckets):
+ * rculfhash's lookup_bucket(). Never past the buckets allocated (bt_table.buckets). */
+static inline const struct cds_lfht_node *bucket_of(const struct bt_table *t,
+						    const struct cds_lfht_node *a, uint64_t hash)
+{
+	return &a[hash & (__atomic_load_n(&t->buckets, __ATOMIC_RELAXED) - 1)];
+}
+
+void bt_warm_key_bucket(const struct bt_table *t, uint64_t hash)
+{
+	__builtin_prefetch(bucket_of(t, t->key_buckets, hash));
+}
+
+void bt_warm_key_chain(const struct bt_table *t, uint64_t hash)
+{
+	const struct cds_lfht_node *b = bucket_of(t, t->key_buckets, hash);
+	uintptr_t first = (uintptr_t)__atomic_load_n(&b->next, __ATOMIC_RELAXED) & ~(uintptr_t)7;
+
+	/* A record's key_node, or the next bucket's node: the line of the node, and the
+	 * record's second line, where its key is. */
+	__builtin_prefetch((const void *)first);
+	__builtin_prefetch((const void *)(first + 64));
+}
+
+void bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k, uint64_t hash)
+{
+	struct cds_lfht_iter iter;
+	const struct bt_binding *b = lookup_key_hashed(t, k, hash, &iter);
+
+	if (b == NULL) {
+		return;
+	}
+	__builtin_prefetch(bucket_of(t, t->addr_buckets, addr_hash(b->addr)));
+	__builtin_prefetch((const char *)b + 128);
+	prefetch_after(&b->key_node);
+	prefetch_after(&b->addr_node);
+}
+
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)
 {
 	struct cds_lfht_iter iter;
@@ -575,7 +646,11 @@ const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
 
 	cds_lfht_lookup(t->by_addr, addr_hash(addr), match_addr, &addr, &pos->iter);
 	node = cds_lfht_iter_get_node(&pos->iter);
-	return node ? caa_container_of(node, struct bt_binding, addr_node) : NULL;
+	if (node == NULL) {
+		return NULL;
+	}
+	prefetch_after(node);
+	return caa_container_of(node, struct bt_binding, addr_node);
 }
 
 const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_client_key *k)
@@ -588,9 +663,15 @@ const struct bt_binding *bt_lookup_key(struct bt_table *t, const struct dp_clien
 const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
 					  struct bt_key_pos *pos)
 {
+	const struct bt_binding *b;
+
 	pos->hash = bt_key_hash(t, k);
 	memset(&pos->iter, 0, sizeof(pos->iter));	/* an empty key: no node */
-	return lookup_key_hashed(t, k, pos->hash, &pos->iter);
+	b = lookup_key_hashed(t, k, pos->hash, &pos->iter);
+	if (b != NULL) {
+		prefetch_after(&b->key_node);
+	}
+	return b;
 }
 
 /* Take @p b out of by_key if it is the node there for its key. */

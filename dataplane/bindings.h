@@ -93,8 +93,13 @@ struct bt_table {
 	struct cds_lfht *by_addr;
 	struct cds_lfht *by_key;
 	uint64_t capacity;		/**< most bindings it is sized for (its bucket limit) */
-	unsigned long buckets;		/**< buckets of each table now (bt_table_reserve) */
+	unsigned long buckets;		/**< buckets of each table now (bt_table_reserve; its
+					 *   atomic store is after the resize, so a worker's
+					 *   relaxed read never exceeds what is allocated) */
 	unsigned long max_buckets;
+	/** Bucket arrays of by_addr and by_key (rculfhash's mmap layout, chosen explicitly
+	 *  at creation: bucket i at [i], the array never moves), for bt_warm_key_*(). */
+	const struct cds_lfht_node *addr_buckets, *key_buckets;
 	/** Secret of bt_key_hash(): random per bt_table_new() (so per start), read-only after
 	 *  it. Nobody outside the box can pick client keys that all hash to one worker (and
 	 *  empty its pool share) or into one hash chain. */
@@ -161,9 +166,11 @@ struct bt_chunk {
 	struct bt_chunk *load_next;	/**< the store load's queue of chunks whose records
 					 *   its walk takes in order (controlplane/persist.c) */
 	uint32_t n;
-	/** Records start on a cache line (the header padded): a record's first line holds
-	 *  both hash nodes and its address, what a by_addr insert or walk reads. */
-	alignas(64) struct bt_binding rec[];
+	/** On a cache line (the chunk is mmap()ed): a record's hash nodes, key hash and
+	 *  address share its first line, so a walk past it in either table, or a bulk insert,
+	 *  reads one line (at the header's 40 bytes, key_node straddled two and the address
+	 *  was in the second). */
+	_Alignas(64) struct bt_binding rec[];
 };
 
 /**
@@ -183,9 +190,15 @@ struct bt_writer {
 	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
 	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
 					 *   read (relaxed) by the control thread */
+	/** The call_rcu thread writes the two fields below once per retired record, the owner
+	 *  reads stock and n_taken once per record it takes: 64 bytes on each side keep them
+	 *  off each other's cache lines whatever the struct's own alignment (it sits in a
+	 *  worker that is rte_zmalloc()ed, or on a test's stack or heap). */
+	uint8_t remote_pad0[64];
 	uint64_t n_back;		/**< records retired and returned: atomic adds by the
 					 *   call_rcu thread, relaxed reads by the control thread */
 	struct cds_lfs_stack returned;	/**< filled by the call_rcu thread and bt_writer_grow */
+	uint8_t remote_pad1[64];
 	struct bt_intern intern;	/**< allocated by the first bt_writer_grow() */
 	uint8_t id;
 	/** Owner thread only (bt_bulk_add() clears entries before the workers start): the
@@ -293,6 +306,29 @@ static inline uint32_t bt_key_owner(const struct bt_table *t, const struct dp_cl
 {
 	return (uint32_t)(bt_key_hash(t, k) % n_workers);
 }
+
+/**
+ * A burst's client lookups, warmed before the engine makes them one by one (DPDK's bulk
+ * lookups with a prefetch pipeline): the caller runs each step over the whole burst before
+ * the next, so that the cache misses of the burst's lookups overlap instead of following one
+ * another. Hints only: nothing is changed, and a wrong or stale guess (a key the engine will
+ * not look up, a table resized meanwhile) costs a fetch for nothing.
+ *
+ *   1. bt_warm_key_bucket(): the by_key bucket of @p hash (bt_key_hash() of the key).
+ *   2. bt_warm_key_chain(): that bucket's first node, and the line of its record that holds
+ *      the key a lookup compares.
+ *   3. bt_warm_key_found(): the lookup itself, now from lines at hand, then what a DISCOVER
+ *      of that client reads next: the record's by_addr bucket and its last line, and the
+ *      node after it in each chain (where a publish that replaces it walks to).
+ *
+ * Worker thread, RCU read side (online) for step 3; steps 1 and 2 read only bucket nodes,
+ * which live as long as the table.
+ */
+void bt_warm_key_bucket(const struct bt_table *t, uint64_t hash);
+/** Step 2 of bt_warm_key_bucket(). */
+void bt_warm_key_chain(const struct bt_table *t, uint64_t hash);
+/** Step 3 of bt_warm_key_bucket(): @p hash is bt_key_hash(@p t, @p k). */
+void bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k, uint64_t hash);
 
 /**
  * Binding of an address. Call inside an RCU read-side section (QSBR: an online registered

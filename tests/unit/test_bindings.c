@@ -303,6 +303,88 @@ static void writer_and_table_grow(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+static uint64_t bit_reverse64(uint64_t v)
+{
+	uint64_t r = 0;
+
+	for (int i = 0; i < 64; i++, v >>= 1) {
+		r = r << 1 | (v & 1);
+	}
+	return r;
+}
+
+/* Whether @p n is in the chain that starts at bucket node @p a[hash & (size - 1)], before the
+ * first node ordered after it: what rculfhash's own walks would find. */
+static bool in_bucket_chain(const struct cds_lfht_node *a, unsigned long size,
+			    const struct cds_lfht_node *n)
+{
+	uint64_t hash = bit_reverse64(n->reverse_hash);
+	const struct cds_lfht_node *it = &a[hash & (size - 1)];
+
+	for (int steps = 0; steps < 1000; steps++) {
+		it = (const struct cds_lfht_node *)((uintptr_t)it->next & ~(uintptr_t)7);
+		if (it == NULL || it->reverse_hash > n->reverse_hash) {
+			return false;
+		}
+		if (it == n) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* bt_warm_key_*() index the bucket arrays bt_table keeps (addr_buckets, key_buckets) as
+ * rculfhash does: every published node is in the chain of its bucket there, in a table that
+ * fits its array at creation (calloc()ed by rculfhash) and in one that grew (mmap()ed), and
+ * warming any key, present or not, reads only bucket nodes and live records (ASan). */
+static void warm_buckets_are_the_tables(void **state)
+{
+	static const uint64_t caps[] = {64, 1u << 16};
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct bt_table *t = bt_table_new(caps[c]);
+		struct bt_writer w;
+		uint32_t n = caps[c] < 5000 ? (uint32_t)caps[c] : 5000;
+
+		assert_int_equal(bt_writer_init(&w, t, 0, n), 0);
+		for (uint32_t i = 0; i < n; i++) {
+			struct bt_binding *nb = bt_record_get(&w);
+
+			assert_non_null(nb);
+			nb->addr = BASE + i;
+			make_key(&nb->key, i);
+			assert_int_equal(bt_publish(&w, NULL, nb), 0);
+			if (i == n / 2) {
+				bt_table_reserve(t, caps[c]);
+			}
+		}
+		for (uint32_t i = 0; i < n + 100; i++) {
+			struct dp_client_key k;
+			const struct bt_binding *b;
+			uint64_t h;
+
+			make_key(&k, i);
+			h = bt_key_hash(t, &k);
+			bt_warm_key_bucket(t, h);
+			bt_warm_key_chain(t, h);
+			bt_warm_key_found(t, &k, h);
+			b = bt_lookup_key(t, &k);
+			if (i >= n) {
+				assert_null(b);
+				continue;
+			}
+			assert_non_null(b);
+			assert_true(in_bucket_chain(t->key_buckets, t->buckets, &b->key_node));
+			assert_true(in_bucket_chain(t->addr_buckets, t->buckets, &b->addr_node));
+		}
+		bt_table_free(t);
+		bt_writer_deinit(&w);
+	}
+	urcu_qsbr_unregister_thread();
+}
+
 /* Loading: whatever the order the bindings come in, a client's latest one (by start) holds
  * its by_key entry; the others stay in by_addr. */
 static void loaded_latest_start_wins(void **state)
@@ -1172,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(stale_publish_is_refused),
 		cmocka_unit_test(stale_place_is_refused),
 		cmocka_unit_test(writer_and_table_grow),
+		cmocka_unit_test(warm_buckets_are_the_tables),
 		cmocka_unit_test(client_info_rides_on_chunks),
 		cmocka_unit_test(client_info_packs_and_spills),
 		cmocka_unit_test(client_info_intern_full_spills),

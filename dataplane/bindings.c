@@ -684,7 +684,7 @@ static void unlink_key(struct bt_table *t, struct bt_binding *b)
 	}
 }
 
-/* bt_publish(), bt_publish_at() and bt_publish_found(): @p pos is where @p cold was found in
+/* bt_publish() and bt_publish_found(): @p pos is where @p cold was found in
  * by_addr, @p kpos where nb->key was in by_key, or NULL to find them again. */
 static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt_addr_pos *pos,
 		   const struct bt_key_pos *kpos, struct bt_binding *nb)
@@ -783,12 +783,6 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_binding *nb)
 {
 	return publish(w, old, NULL, NULL, nb);
-}
-
-int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
-		  struct bt_binding *nb)
-{
-	return publish(w, old, pos, NULL, nb);
 }
 
 int bt_publish_found(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,

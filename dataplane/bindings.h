@@ -339,14 +339,14 @@ const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr);
 
 /**
  * Where bt_lookup_addr_at() found an address's record: its place in by_addr, so that a
- * bt_publish_at() in the same RCU read-side section replaces it without a second walk. Valid
+ * bt_publish_found() in the same RCU read-side section replaces it without a second walk. Valid
  * until the caller's next quiescent state; a copy on the caller's stack.
  */
 struct bt_addr_pos {
 	struct cds_lfht_iter iter;
 };
 
-/** bt_lookup_addr(), keeping the place found in @p pos for bt_publish_at(). */
+/** bt_lookup_addr(), keeping the place found in @p pos for bt_publish_found(). */
 const struct bt_binding *bt_lookup_addr_at(struct bt_table *t, uint32_t addr,
 					   struct bt_addr_pos *pos);
 
@@ -426,17 +426,11 @@ int bt_publish(struct bt_writer *w, const struct bt_binding *old, struct bt_bind
  * bt_publish() where @p old came from bt_lookup_addr_at() with @p pos in this read-side
  * section: the replacement starts from that place instead of walking by_addr again. The same
  * compare-and-swap: if another writer replaced or removed @p old since, rculfhash refuses the
- * replace (the old node is marked removed) and -EAGAIN is returned. Same thread and RCU rules.
- */
-_mustcheck_
-int bt_publish_at(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,
-		  struct bt_binding *nb);
-
-/**
- * bt_publish_at() where the caller also looked nb->key up with bt_lookup_key_at() (@p kpos,
- * NULL: look it up here) in this read-side section, and wrote nothing to by_key since (a
- * key has one writer: the caller's worker). Neither the key's hash nor its place in by_key
- * is computed again. Same results, thread and RCU rules.
+ * replace (the old node is marked removed) and -EAGAIN is returned. When the caller also
+ * looked nb->key up with bt_lookup_key_at() (@p kpos; NULL: looked up here) in this
+ * read-side section and wrote nothing to by_key since (a key has one writer: the caller's
+ * worker), neither the key's hash nor its place in by_key is computed again. Same thread and
+ * RCU rules.
  */
 _mustcheck_
 int bt_publish_found(struct bt_writer *w, const struct bt_binding *old, struct bt_addr_pos *pos,

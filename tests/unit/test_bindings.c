@@ -796,7 +796,7 @@ static void same_key_replace_follows_the_key(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
-/* bt_publish_at() from a place found before another writer replaced or removed the record:
+/* bt_publish_found() from a place found before another writer replaced or removed the record:
  * refused, the tables as the other writer left them; from a fresh place it replaces. */
 static void stale_place_is_refused(void **state)
 {
@@ -823,13 +823,13 @@ static void stale_place_is_refused(void **state)
 	b = bt_record_get(&w2);
 	b->addr = BASE + 9;
 	make_key(&b->key, 3);
-	assert_int_equal(bt_publish_at(&w2, seen, &pos, b), -EAGAIN);
+	assert_int_equal(bt_publish_found(&w2, seen, &pos, NULL, b), -EAGAIN);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), a);
 	assert_null(bt_lookup_key(t, &b->key));
 	/* Removed since the lookup: refused too, and nothing comes back. */
 	seen = bt_lookup_addr_at(t, BASE + 9, &pos);
 	assert_int_equal(bt_remove(&w1, seen), 0);
-	assert_int_equal(bt_publish_at(&w2, seen, &pos, b), -EAGAIN);
+	assert_int_equal(bt_publish_found(&w2, seen, &pos, NULL, b), -EAGAIN);
 	assert_null(bt_lookup_addr(t, BASE + 9));
 	bt_record_put(&w2, b);
 	/* A fresh place replaces, and the key index follows. */
@@ -841,7 +841,7 @@ static void stale_place_is_refused(void **state)
 	b = bt_record_get(&w1);
 	b->addr = BASE + 9;
 	make_key(&b->key, 5);
-	assert_int_equal(bt_publish_at(&w1, seen, &pos2, b), 0);
+	assert_int_equal(bt_publish_found(&w1, seen, &pos2, NULL, b), 0);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), b);
 	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
 	assert_null(bt_lookup_key(t, &r->key));

@@ -791,7 +791,8 @@ static bool peek_discover_key(const struct rte_mbuf *m, struct dp_client_key *k)
  * REQUEST follows its OFFER closely and finds its lines still cached): its lookups miss in
  * by_key, then in by_addr, each miss waiting for the one before. Here each step of those
  * lookups runs over the whole burst before the next (bt_warm_key_bucket()), so the burst's
- * misses overlap. Nothing is decided here and nothing changes.
+ * misses overlap. Nothing is decided here and nothing changes. At most DP_BURST of them (its
+ * arrays): dp_worker_handle_burst() takes any n, the rest are handled unwarmed.
  */
 static void warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -800,7 +801,7 @@ static void warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	uint64_t hash[DP_BURST];
 	uint16_t k = 0;
 
-	for (uint16_t i = 0; i < n; i++) {
+	for (uint16_t i = 0; i < n && k < DP_BURST; i++) {
 		if (peek_discover_key(pkts[i], &key[k])) {
 			hash[k] = bt_key_hash(t, &key[k]);
 			bt_warm_key_bucket(t, hash[k]);

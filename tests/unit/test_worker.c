@@ -557,6 +557,34 @@ static void offer_waits_out_the_scope_delay(void **state)
 	sc->offer_delay_ms = 0;
 }
 
+/*
+ * review12 reproducer: dp_worker_handle_burst() takes any n (worker.h says nothing of a
+ * limit), but warm_burst() keeps a key and a hash per DISCOVER in arrays of DP_BURST: a
+ * burst of more than DP_BURST DISCOVERs writes past them (ASan: stack-buffer-overflow).
+ */
+static void burst_longer_than_dp_burst(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	enum { N = DP_BURST + 16 };
+	struct rte_mbuf *m[N];
+	uint8_t types[32];
+
+	(void)state;
+	for (unsigned i = 0; i < N; i++) {
+		struct reqbuf r;
+
+		rb_begin(&r, (uint16_t)(0x100 + i), 1000 + i);
+		rb_flags(&r, DHCP4_FLAG_BROADCAST);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_end(&r);
+		m[i] = client_frame(&r);
+	}
+	dp_worker_handle_burst(w, m, N);
+	dp_worker_flush(w);
+	while (transmitted(types, 32) != 0) {
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +595,7 @@ int main(void)
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
+		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

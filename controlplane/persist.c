@@ -15,6 +15,8 @@
 #include "log.h"
 #include "persist.h"
 
+static uint64_t mono_ns(void);
+
 /* Before the committer starts (nothing else writes the store): as far ahead as is due, in
  * one go. A failure costs only speed, the applier tries again; it is logged. */
 static void prefill_at_open(struct cp_persist *p)
@@ -32,6 +34,7 @@ static void prefill_at_open(struct cp_persist *p)
 		cp_log(CP_LOG_WARN, "event=store-prefill-failed error=%s message=\"%s\" (the data "
 		       "files could not be written ahead: flushes may pay for block allocations; "
 		       "nothing stored is affected)", store_strerror((int)ret), msg);
+		p->prefill_failure_logged_ms = mono_ns() / 1000000 | 1;
 	}
 	p->prefills_seen = ps.extensions;
 	p->prefill_failures_seen = ps.failures;
@@ -1044,11 +1047,14 @@ static void durable_check(struct cp_persist *p, const struct committer_stats *st
 }
 
 /* The applier's extensions of the data files: rare (each one at least
- * CP_PERSIST_PREFILL_AHEAD), so each is logged; a failure is a warning. */
+ * CP_PERSIST_PREFILL_AHEAD), so each is logged; a failure is a warning, once and then at most
+ * every OUTAGE_REMIND_MS while failures go on (the applier retries every round: a full disk
+ * would otherwise log one per control tick). */
 static void prefill_check(struct cp_persist *p, const struct committer_stats *st)
 {
 	uint64_t n = atomic_load(&st->prefill_extensions);
 	uint64_t f = atomic_load_explicit(&st->prefill_failures, memory_order_acquire);
+	uint64_t now = mono_ns() / 1000000 | 1;
 	char msg[CP_LOG_ESC_SIZE(256)];
 
 	if (n > p->prefills_seen) {
@@ -1059,7 +1065,8 @@ static void prefill_check(struct cp_persist *p, const struct committer_stats *st
 		       (double)atomic_load(&st->prefill_ns) / 1e6);
 		p->prefills_seen = n;
 	}
-	if (f > p->prefill_failures_seen) {
+	if (f > p->prefill_failures_seen && (p->prefill_failure_logged_ms == 0 ||
+					     now - p->prefill_failure_logged_ms >= OUTAGE_REMIND_MS)) {
 		cp_log_esc(msg, sizeof(msg), store_errmsg(p->store), 256);
 		cp_log(CP_LOG_WARN, "event=store-prefill-failed count=%llu error=%s message=\"%s\" "
 		       "(the data files could not be written ahead: flushes may pay for block "
@@ -1067,6 +1074,7 @@ static void prefill_check(struct cp_persist *p, const struct committer_stats *st
 		       (unsigned long long)(f - p->prefill_failures_seen),
 		       store_strerror(atomic_load(&st->prefill_error)), msg);
 		p->prefill_failures_seen = f;
+		p->prefill_failure_logged_ms = now;
 	}
 }
 

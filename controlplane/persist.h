@@ -40,6 +40,8 @@ struct cp_persist {
 	uint64_t reopens_seen;		/**< store reopens already logged */
 	uint64_t prefills_seen;		/**< prefill extensions already logged */
 	uint64_t prefill_failures_seen;	/**< prefill failures already logged */
+	uint64_t prefill_failure_logged_ms;	/**< CLOCK_MONOTONIC ms of the last
+					 *   event=store-prefill-failed; 0 none */
 	bool outage;			/**< event=store-unavailable logged, not yet recovered */
 	uint64_t outage_failures;	/**< failures at the start of the outage */
 	uint64_t outage_start_ms;	/**< CLOCK_MONOTONIC, ms */

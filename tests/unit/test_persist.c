@@ -8,6 +8,9 @@
  * 1 MiB map; the committer is driven by hand (committer_round()).
  */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,6 +358,58 @@ static void undurable_change_is_an_event_whatever_the_committer_does(void **stat
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * review12 reproducer: a prefill that keeps failing (here a file size limit: EFBIG, as a
+ * full disk gives ENOSPC) must be logged once per outage, as event=store-unavailable is
+ * (OUTAGE_REMIND_MS), not once per cp_persist_check() (every control tick, 100 ms).
+ * The child counts the WARN lines over 20 applier rounds + checks and exits with it.
+ */
+static void prefill_failure_logged_once(void **state)
+{
+	char dir[64], cmd[128];
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/lw-persist.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {.rlim_cur = 2u << 20, .rlim_max = RLIM_INFINITY};
+		struct dp_config *cfg = config(dir, 4);
+		struct cp_persist p;
+		unsigned n;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
+			_exit(255);
+		}
+		capture();
+		if (cp_persist_open(&p, cfg) != 0 || !store_has_journal(p.store)) {
+			_exit(254);
+		}
+		for (int i = 0; i < 20; i++) {
+			(void)committer_apply_round(p.committer);
+			cp_persist_check(&p);
+		}
+		n = count(logged(), "event=store-prefill-failed");
+		cp_persist_close(&p);
+		release();
+		printf("review12: %u event=store-prefill-failed lines for 20 checks\n", n);
+		fflush(stdout);
+		_exit(n > 250 ? 250 : (int)n);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_true(WEXITSTATUS(status) < 250);
+	/* one at open, none more within OUTAGE_REMIND_MS */
+	assert_true(WEXITSTATUS(status) <= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +417,7 @@ int main(void)
 		cmocka_unit_test(journal_append_outage_is_an_event_and_recovers),
 		cmocka_unit_test(slow_commit_is_an_event_with_its_step),
 		cmocka_unit_test(undurable_change_is_an_event_whatever_the_committer_does),
+		cmocka_unit_test(prefill_failure_logged_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -12,6 +13,7 @@ static uint8_t zeros[STORE_PREFILL_CHUNK];
 int64_t store_prefill_fd(int fd, uint64_t want)
 {
 	struct stat st;
+	struct statvfs vfs;
 	uint64_t off;
 
 	if (fstat(fd, &st) != 0) {
@@ -19,6 +21,14 @@ int64_t store_prefill_fd(int fd, uint64_t want)
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size >= want) {
 		return 0;
+	}
+	/* The room the journal's appends need comes first (a nearly full disk). */
+	if (fstatvfs(fd, &vfs) != 0) {
+		return -errno;
+	}
+	if ((want - (uint64_t)st.st_size) >
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize / STORE_PREFILL_FREE_SHARE) {
+		return -ENOSPC;
 	}
 	for (off = (uint64_t)st.st_size; off < want;) {
 		size_t len = want - off < sizeof(zeros) ? (size_t)(want - off) : sizeof(zeros);

@@ -25,16 +25,23 @@ struct MDB_env;
 /** Bytes written per pwrite(). */
 #define STORE_PREFILL_CHUNK	(1u << 20)
 
+/** An extension takes at most 1/4 of the free space (store_prefill_fd()). */
+#define STORE_PREFILL_FREE_SHARE	4
+
 /**
  * Make the file @p fd at least @p want bytes long by writing zeros from its current size
  * (fstat) up to @p want, in pwrites of STORE_PREFILL_CHUNK bytes, then fdatasync it.
  * Never shrinks the file and never writes below its current size, so it cannot touch data
  * that is there; but a writer that extends the same file concurrently could be overwritten:
  * the caller must exclude every such writer (for LMDB: hold the environment's write lock).
+ * Zeros ahead must not take the room that real writes (the journal's appends) need: an
+ * extension that would use more than a STORE_PREFILL_FREE_SHARE-th of the space the file
+ * system has free for this user (fstatvfs f_bavail) is refused with -ENOSPC, nothing
+ * written; the store then works as without the prefill.
  * Any thread; blocks for the writes and the flush.
  * @return the bytes written (0 when the file already had @p want bytes or more: nothing
- *         written, no flush), or a negative errno (EBADF for a read-only @p fd, EFBIG, ENOSPC,
- *         EIO...). After an error the file may have grown by part of the zeros, unsynced;
+ *         written, no flush), or a negative errno (EBADF for a read-only @p fd, EFBIG, ENOSPC
+ *         also for the rule above, EIO...). After an error the file may have grown by part of the zeros, unsynced;
  *         what was below its former size is untouched.
  */
 _mustcheck_

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -112,6 +113,44 @@ static void test_read_only_fd(void **state)
 	assert_filled(f->fd, strlen(HEAD));
 }
 
+/* Zeros ahead never take more than a STORE_PREFILL_FREE_SHARE-th of the free space (the
+ * journal's appends need it): refused before anything is written. In a child with a 2 MiB
+ * file-size limit, so that a broken rule fails at once (EFBIG) instead of filling the disk. */
+static void test_free_space_share(void **state)
+{
+	struct fix *f = *state;
+	int status = 0;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {.rlim_cur = 2 * MIB, .rlim_max = RLIM_INFINITY};
+		struct statvfs vfs;
+		uint64_t share;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || fstatvfs(f->fd, &vfs) != 0) {
+			_exit(2);
+		}
+		share = (uint64_t)vfs.f_bavail * vfs.f_frsize / STORE_PREFILL_FREE_SHARE;
+		if (share < MIB) {
+			_exit(3);	/* the file system must have 4 MiB free for this test */
+		}
+		if (store_prefill_fd(f->fd, strlen(HEAD) + share + MIB) != -ENOSPC) {
+			_exit(1);
+		}
+		/* Within the share: written. */
+		_exit(store_prefill_fd(f->fd, MIB) == (int64_t)(MIB - strlen(HEAD)) ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(file_size(f->fd) == MIB);
+	assert_filled(f->fd, MIB);
+}
+
 /* In a child (the limit is the process's): writes past RLIMIT_FSIZE fail with EFBIG. */
 static void test_file_size_limit(void **state)
 {
@@ -161,6 +200,7 @@ int main(void)
 		T(test_extend),
 		T(test_read_only_fd),
 		T(test_file_size_limit),
+		T(test_free_space_share),
 		cmocka_unit_test(test_target),
 	};
 

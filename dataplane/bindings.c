@@ -182,9 +182,15 @@ static_assert(offsetof(struct bt_chunk, rec) % 64 == 0 && sizeof(struct bt_bindi
 static_assert(offsetof(struct bt_binding, addr) + sizeof(uint32_t) <= 64 &&
 	      offsetof(struct bt_binding, key_hash) + sizeof(uint64_t) <= 64,
 	      "a record's address and key hash are on its first line");
-/* A spill record keeps its chunk pointer (its way home); the information goes after it. */
+/* A spill record keeps its chunk pointer (its way home); the information goes from addr on
+ * (spill_info()), clear of it: the pointer before addr or after the information. */
 static_assert(sizeof(struct bt_binding) - offsetof(struct bt_binding, addr) >=
 	      sizeof(struct dp_client_info), "a spill record holds a struct dp_client_info");
+static_assert(offsetof(struct bt_binding, chunk) + sizeof(struct bt_chunk *) <=
+	      offsetof(struct bt_binding, addr) ||
+	      offsetof(struct bt_binding, chunk) >=
+	      offsetof(struct bt_binding, addr) + sizeof(struct dp_client_info),
+	      "a spill record's information leaves its chunk pointer whole");
 
 static int intern_init(struct bt_intern *in)
 {

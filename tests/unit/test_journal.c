@@ -36,6 +36,7 @@
 
 #include <lmdb.h>
 
+#include "child.h"
 #include "committer.h"
 #include "journal.h"
 #include "lease.h"
@@ -470,18 +471,13 @@ static void crash_child(struct store_fix *f, enum crash_at at)
 static void crash_and_recover(struct store_fix *f, enum crash_at at, bool journal)
 {
 	struct store *s;
-	int status = 0;
-	pid_t pid;
+	pid_t pid = child_fork(0);
 
-	fflush(NULL);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		crash_child(f, at);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), CRASHED);
+	assert_int_equal(child_wait(pid), CRASHED);
 
 	/* The restart: every journaled change is in the bindings, once; the journal empty. */
 	s = open_store(f, journal);
@@ -753,18 +749,13 @@ static void test_prefill_crash(void **state)
 	struct store_fix *f = *state;
 	struct store_data_file b, j;
 	struct store *s;
-	int status = 0;
-	pid_t pid;
+	pid_t pid = child_fork(0);
 
-	fflush(NULL);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		prefill_crash_child(f);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), CRASHED);
+	assert_int_equal(child_wait(pid), CRASHED);
 	/* The restart (prefilling as the daemon does): every journaled change, once. */
 	s = try_open_prefill(f, PF_AHEAD);
 	assert_non_null(s);
@@ -779,21 +770,16 @@ static void test_prefill_crash(void **state)
 	store_close(s);
 }
 
-/* The child: files may not grow past 128 KiB, so every prefill fails (EFBIG) while LMDB's own
- * writes fit. Exit codes say which check failed. */
+/* The child, forked with a 128 KiB file-size limit (child_fork()): every prefill fails
+ * (EFBIG) while LMDB's own writes fit. Exit codes say which check failed. */
 static void prefill_fail_child(struct store_fix *f)
 {
 	static struct dp_change out[N_CHG];
-	struct rlimit rl = {.rlim_cur = 128u << 10, .rlim_max = RLIM_INFINITY};
 	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true};
 	struct store_prefill_stats ps;
 	struct committer *c;
 	struct store *s;
 
-	signal(SIGXFSZ, SIG_IGN);
-	if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
-		_exit(2);
-	}
 	s = try_open_prefill(f, PF_AHEAD);
 	if (s == NULL) {
 		_exit(3);
@@ -823,18 +809,13 @@ static void test_prefill_failure(void **state)
 {
 	struct store_fix *f = *state;
 	struct store *s;
-	int status = 0;
-	pid_t pid;
+	pid_t pid = child_fork(128u << 10);
 
-	fflush(NULL);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		prefill_fail_child(f);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), CRASHED);
+	assert_int_equal(child_wait(pid), CRASHED);
 	/* Nothing lost: the workload twice over (the second pass partly applied at the crash,
 	 * the rest replayed), each FO change raising its generation once. */
 	s = open_store(f, true);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "child.h"
 #include "prefill.h"
 
 #define HEAD	"leasewire"
@@ -119,19 +120,14 @@ static void test_read_only_fd(void **state)
 static void test_free_space_share(void **state)
 {
 	struct fix *f = *state;
-	int status = 0;
-	pid_t pid;
+	pid_t pid = child_fork(2 * MIB);
 
-	fflush(NULL);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct rlimit rl = {.rlim_cur = 2 * MIB, .rlim_max = RLIM_INFINITY};
 		struct statvfs vfs;
 		uint64_t share;
 
-		signal(SIGXFSZ, SIG_IGN);
-		if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || fstatvfs(f->fd, &vfs) != 0) {
+		if (fstatvfs(f->fd, &vfs) != 0) {
 			_exit(2);
 		}
 		share = (uint64_t)vfs.f_bavail * vfs.f_frsize / STORE_PREFILL_FREE_SHARE;
@@ -144,9 +140,7 @@ static void test_free_space_share(void **state)
 		/* Within the share: written. */
 		_exit(store_prefill_fd(f->fd, MIB) == (int64_t)(MIB - strlen(HEAD)) ? 0 : 4);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(child_wait(pid), 0);
 	assert_true(file_size(f->fd) == MIB);
 	assert_filled(f->fd, MIB);
 }
@@ -155,24 +149,13 @@ static void test_free_space_share(void **state)
 static void test_file_size_limit(void **state)
 {
 	struct fix *f = *state;
-	int status = 0;
-	pid_t pid;
+	pid_t pid = child_fork(MIB + MIB / 2);
 
-	fflush(NULL);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct rlimit rl = {.rlim_cur = MIB + MIB / 2, .rlim_max = RLIM_INFINITY};
-
-		signal(SIGXFSZ, SIG_IGN);
-		if (setrlimit(RLIMIT_FSIZE, &rl) != 0) {
-			_exit(2);
-		}
 		_exit(store_prefill_fd(f->fd, 4 * MIB) == -EFBIG ? 0 : 1);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(child_wait(pid), 0);
 	/* What it wrote before the limit is zeros; the head is untouched. */
 	assert_filled(f->fd, MIB + MIB / 2);
 }

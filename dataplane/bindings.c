@@ -1,10 +1,35 @@
 /*
  * bindings.c: copy-on-write lease records in two rculfhash tables (see bindings.h).
  *
- * Record recycling: a retired record goes through urcu_qsbr_call_rcu(); after the grace period the
- * call_rcu thread pushes it on its writer's lock-free stack (cds_lfs push is safe against the
+ * Record recycling: a retired record waits out a grace period, then goes back to its home
+ * writer's lock-free stack `returned` (its chunk's writer; cds_lfs pushes are safe against the
  * owner's concurrent pop_all). The owner refills its private stock from that stack only when
  * the stock runs dry, so the common path touches no shared cache line.
+ *
+ * Retiring in batches. One urcu_qsbr_call_rcu() per record cost, at ~360 k DORA/s a worker,
+ * ~720 k enqueues a second, and the call_rcu thread (on CPU 0, beside the load generator)
+ * then touched every record (its slot, its link), pushed each with a cmpxchg and added to
+ * n_back with an atomic: 12-13 ms of CPU 0 a second, and every record went to CPU 0's cache
+ * and back before its reuse. Instead, the writer that retires a record (the owner thread of
+ * the struct bt_writer passed to bt_publish*() or bt_remove(); the record may be another
+ * writer's, its "home", when an address changed hands) links it, and its spill record, on an
+ * owner-only list, one per home (bt_writer.open[], direct-mapped by the home's id), through
+ * the records' free_node: readers never read that word, so it may be written during the
+ * grace period. A list goes to RCU as one batch, one call_rcu whose rcu_head is in a
+ * descriptor of the retiring writer (bt_writer.desc[], a ring), when it reaches
+ * BT_RETIRE_BATCH records, when a record for another home needs its slot, and on
+ * bt_writer_flush(): the worker calls it before it sleeps, at least every millisecond while
+ * it holds records, and before it stops (worker.c). After the grace period the callback
+ * (batch_retired) pushes the whole chain on the home's `returned` stack with one cmpxchg
+ * (its last record's link is the only record word it writes), adds the batch's count to
+ * n_back once and frees the descriptor (busy cleared last, release; the owner's acquire load
+ * before reuse). refill() then takes chains whose links the retiring worker wrote itself.
+ *
+ * When no batch can take a record (its slot holds another home's list and every descriptor is
+ * out), it goes alone through call_rcu (retired()), as every record did before. Accounting:
+ * a held record counts as in use for bt_writer_free() (n_taken - n_back) until its batch is
+ * back, like a record in a grace period; held records are never lost: they stay in their
+ * chunks, which bt_writer_deinit() frees.
  *
  * The writer's records come in chunks: one at start-up, more from the control thread
  * (bt_writer_grow) pushed on the same lock-free stack, so the memory follows the bindings in
@@ -175,6 +200,8 @@ static_assert(BT_INTERN_LEN >= DP_INFO_VENDOR_MAX && BT_INTERN_LEN >= DP_INFO_PO
 	      "interned strings hold a vendor class and a policy name");
 static_assert(sizeof(struct bt_info_slot) == 32, "the slot is 32 bytes (doc/performance.md)");
 static_assert(BT_INFO_INLINE >= sizeof(uintptr_t), "a slot holds a spill pointer");
+static_assert(sizeof(struct bt_retire_desc) == 64, "a batch descriptor is 64 bytes");
+static_assert(BT_RETIRE_BATCH >= 2, "a batch holds a record and its spill record");
 /* Every record of a chunk starts a cache line, and its first line holds what a by_addr insert
  * reads (the bulk load's prefetch of one line per record: bt_bulk_publish). */
 static_assert(offsetof(struct bt_chunk, rec) % 64 == 0 && sizeof(struct bt_binding) % 64 == 0,
@@ -297,12 +324,18 @@ void bt_writer_deinit(struct bt_writer *w)
 	w->intern.n = 0;
 	w->stock = NULL;
 	w->n_records = w->n_taken = w->n_back = 0;
+	/* Held records went with their chunks; no batch is out (after rcu_barrier). */
+	memset(w->open, 0, sizeof(w->open));
+	memset(w->desc, 0, sizeof(w->desc));
+	w->n_held = w->desc_next = 0;
+	w->n_batches = 0;
 }
 
 /* The stock is empty (take() refills only then): what came back becomes the stock as it
- * is, linked as it was pushed. Not walked: the call_rcu thread wrote each record's link last,
- * on another core, so a walk missed on every record in a row (tens of thousands at a time);
- * take() fetches them two ahead instead. */
+ * is, linked as it was pushed. Not walked: a walk missed on every record in a row (tens of
+ * thousands at a time; when records were retired one by one, the call_rcu thread wrote each
+ * link last, on another core; now the retiring worker writes them, but long ago); take()
+ * fetches them two ahead instead. */
 static void refill(struct bt_writer *w)
 {
 	struct cds_lfs_head *head = __cds_lfs_pop_all(&w->returned);
@@ -350,7 +383,7 @@ static struct bt_binding *take(struct bt_writer *w)
 		 * record's lines (its link on the first, its chunk pointer on the third), so
 		 * this one reads that link and chunk pointer without a miss and fetches the next
 		 * record's slot and the record after it, all three lines. Lines no one used
-		 * since they were freed, some last written by the call_rcu thread. The chunk
+		 * since they were freed (a batch's last, by the call_rcu thread). The chunk
 		 * pointer is not on the first line: the key hash is, for the bulk load. */
 		const struct bt_binding *nx = caa_container_of(w->stock, struct bt_binding,
 							       free_node);
@@ -567,9 +600,120 @@ static void retired(struct rcu_head *head)
 	__atomic_fetch_add(&home->n_back, back, __ATOMIC_RELAXED);	/* bt_writer_free */
 }
 
-static void retire(struct bt_binding *b)
+/* Push the chain @p first .. @p last on @p home's returned stack at once: cds_lfs_push() of
+ * a chain (its last link written before the cmpxchg publishes it, whose barrier orders it). */
+static void push_chain(struct bt_writer *home, struct cds_lfs_node *first,
+		       struct cds_lfs_node *last)
 {
-	urcu_qsbr_call_rcu(&b->rcu, retired);
+	struct cds_lfs_head *head = __atomic_load_n(&home->returned.head, __ATOMIC_RELAXED);
+	struct cds_lfs_head *nh = caa_container_of(first, struct cds_lfs_head, node);
+
+	do {
+		last->next = head != NULL ? &head->node : NULL;
+	} while (!__atomic_compare_exchange_n(&home->returned.head, &head, nh, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+}
+
+/* A batch's grace period is over (call_rcu thread): its records go home in O(1). */
+static void batch_retired(struct rcu_head *head)
+{
+	struct bt_retire_desc *d = caa_container_of(head, struct bt_retire_desc, rcu);
+	struct bt_writer *home = d->home;
+	uint32_t n = d->n;
+
+	push_chain(home, d->first, d->last);
+	__atomic_fetch_add(&home->n_back, n, __ATOMIC_RELAXED);	/* bt_writer_free */
+	__atomic_store_n(&d->busy, 0, __ATOMIC_RELEASE);		/* d is the owner's again */
+}
+
+/* Hand the list @p o of writer @p w to RCU as one batch. @return false when no descriptor is
+ * free (all out): the list stays held. Owner thread. */
+static bool hand(struct bt_writer *w, struct bt_retire_open *o)
+{
+	struct bt_retire_desc *d = &w->desc[w->desc_next % BT_RETIRE_DESC];
+
+	if (__atomic_load_n(&d->busy, __ATOMIC_ACQUIRE) != 0) {
+		return false;
+	}
+	d->home = o->home;
+	d->first = o->first;
+	d->last = o->last;
+	d->n = o->n;
+	__atomic_store_n(&d->busy, 1, __ATOMIC_RELAXED);
+	w->desc_next++;
+	w->n_held -= o->n;
+	w->n_batches++;
+	o->n = 0;
+	urcu_qsbr_call_rcu(&d->rcu, batch_retired);
+	return true;
+}
+
+/* Link @p b at the head of the list @p o of writer @p w. */
+static inline void hold(struct bt_writer *w, struct bt_retire_open *o, struct bt_binding *b)
+{
+	if (o->n == 0) {
+		b->free_node.next = NULL;
+		o->last = &b->free_node;
+	} else {
+		b->free_node.next = o->first;
+	}
+	o->first = &b->free_node;
+	o->n++;
+	w->n_held++;
+}
+
+/* retire() when @p b's list is another home's, @p b has a spill record, or @p b fills the
+ * list: a batch to hand over, or a record to link besides @p b. */
+static __attribute__((noinline)) void retire_slow(struct bt_writer *w, struct bt_retire_open *o,
+						  struct bt_binding *b)
+{
+	struct bt_writer *home = b->chunk->w;
+	const struct bt_info_slot *s = slot_of(b);
+
+	if (o->n != 0 && o->home != home && !hand(w, o)) {
+		urcu_qsbr_call_rcu(&b->rcu, retired);	/* no batch for it: alone */
+		return;
+	}
+	o->home = home;
+	if (s->host_len == BT_INFO_SPILLED) {
+		/* Read under the same grace period as its binding: home with it. */
+		hold(w, o, spill_of(s));
+	}
+	hold(w, o, b);
+	if (o->n >= BT_RETIRE_BATCH) {
+		(void)hand(w, o);
+	}
+}
+
+/* Retire @p b (unlinked from both tables by @p w's owner, the calling thread): held in @p w's
+ * list for b's home writer, with its spill record, until the list goes to RCU. Inline: the
+ * common case (a record of the list's home, no spill record, the list not full) is a few
+ * stores to lines in cache (the record's first, the writer's list). */
+static inline void retire(struct bt_writer *w, struct bt_binding *b)
+{
+	struct bt_writer *home = b->chunk->w;
+	struct bt_retire_open *o = &w->open[home->id % BT_RETIRE_OPEN];
+	uint32_t n = o->n;
+
+	if (n == 0 || o->home != home || n + 1 >= BT_RETIRE_BATCH ||
+	    slot_of(b)->host_len == BT_INFO_SPILLED) {
+		retire_slow(w, o, b);
+		return;
+	}
+	b->free_node.next = o->first;
+	o->first = &b->free_node;
+	o->n = n + 1;
+	w->n_held++;
+}
+
+uint32_t bt_writer_flush(struct bt_writer *w)
+{
+	for (unsigned i = 0; i < BT_RETIRE_OPEN && w->n_held != 0; i++) {
+		if (w->open[i].n != 0) {
+			(void)hand(w, &w->open[i]);
+		}
+	}
+	return w->n_held;
 }
 
 /* An empty key is no client (a BACKUP record): never in by_key, never found there. */
@@ -781,7 +925,7 @@ static int publish(struct bt_writer *w, const struct bt_binding *cold, struct bt
 		if (old != cur) {
 			unlink_key(t, old);	/* the address changed hands */
 		}
-		retire(old);
+		retire(w, old);
 	}
 	return 0;
 }
@@ -1231,7 +1375,7 @@ int bt_remove(struct bt_writer *w, const struct bt_binding *cold)
 		return -EAGAIN;		/* someone else replaced or removed it */
 	}
 	unlink_key(w->table, old);
-	retire(old);
+	retire(w, old);
 	return 0;
 }
 

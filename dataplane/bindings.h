@@ -4,13 +4,14 @@
  * Two hash tables index the same records: by address, and by client key. A record
  * (struct bt_binding) is immutable once published: a writer changes a binding by filling a
  * fresh record and replacing the old one in both tables (copy-on-write), then retires the old
- * record with call_rcu(). Readers therefore never see a half-written binding, only an old or a
- * new one.
+ * record: it goes back to its writer's stock after a grace period (in batches: bt_writer_flush).
+ * Readers therefore never see a half-written binding, only an old or a new one.
  *
  * Writers: each binding has exactly one writer, the worker that owns its client (see
  * ARCHITECTURE.md), so writers never race each other and take no lock. Each writer has its
  * own struct bt_writer: a preallocated stock of records, refilled by the call_rcu thread
- * through a lock-free stack, so the hot path never calls malloc.
+ * through a lock-free stack (a batch of records at a time), so the hot path never calls
+ * malloc.
  *
  * The tables are created at their final size (no automatic resize, which would allocate on
  * the caller's thread): the capacity comes from the configuration (dp_config_capacity()).
@@ -44,10 +45,11 @@ struct bt_binding {
 	struct cds_lfht_node addr_node;
 	struct cds_lfht_node key_node;
 	union {
-		/** Retired: waiting out a grace period (call_rcu). */
+		/** Retired alone: waiting out a grace period (call_rcu; only when its
+		 *  retiring writer had no batch for it, bindings.c). */
 		struct rcu_head rcu;
-		/** Free: in its writer's stock or on its way there (never while rcu is in
-		 *  use: the call_rcu thread is done with rcu when it calls the callback). */
+		/** Retired in a batch (the batch's chain, written by the retiring writer), or
+		 *  free: in its writer's stock or on its way there. Readers never read it. */
 		struct cds_lfs_node free_node;
 	};
 	uint64_t key_hash;		/**< bt_key_hash(&key), set by bt_publish(); on the
@@ -182,6 +184,42 @@ struct bt_chunk {
 /** Slots of bt_writer.keyed: offers in flight on one worker, at different addresses. */
 #define BT_KEYED_SLOTS 1024u
 
+/** Records (spill records included) a writer collects for one home writer before it hands
+ *  them to RCU as one batch (bindings.c "Retiring in batches"). */
+#define BT_RETIRE_BATCH 128u
+/** Batches a writer collects at once, one per home writer (slot: the home's id modulo
+ *  this): records of another worker's chunks (an address that changed hands) go home in
+ *  batches of their own. */
+#define BT_RETIRE_OPEN 4u
+/** Batches of a writer that may wait out a grace period at once; when all are out, the
+ *  open batch grows until one comes back. At 360 k retires/s a worker and the RT call_rcu
+ *  thread's 10 ms sleeps, about 30 batches of 128 are out. */
+#define BT_RETIRE_DESC 256u
+
+/**
+ * A batch of retired records handed to RCU: one urcu_qsbr_call_rcu() for all of them. Filled
+ * and handed over by the owner of the writer it is in; after the grace period the call_rcu
+ * thread pushes the chain on @c home's returned stack, adds @c n to home's n_back and clears
+ * @c busy last (release), after which the owner may fill it again (acquire).
+ */
+struct bt_retire_desc {
+	struct rcu_head rcu;
+	struct bt_writer *home;		/**< the writer whose records these are */
+	struct cds_lfs_node *first;	/**< the chain, through the records' free_node */
+	struct cds_lfs_node *last;
+	uint32_t n;			/**< records in the chain */
+	uint32_t busy;			/**< handed to RCU, not back yet */
+	uint8_t pad[16];		/**< one descriptor a cache line's worth of bytes */
+};
+
+/** Records retired by a writer for one home writer, not yet handed to RCU (owner only). */
+struct bt_retire_open {
+	struct bt_writer *home;
+	struct cds_lfs_node *first;	/**< the latest retired; linked through free_node */
+	struct cds_lfs_node *last;	/**< the first retired: the chain's end */
+	uint32_t n;
+};
+
 struct bt_writer {
 	struct bt_table *table;
 	struct bt_chunk *chunks;	/**< the records' memory (control thread only, or
@@ -190,7 +228,8 @@ struct bt_writer {
 	struct cds_lfs_node *stock;	/**< free records ready for use (LIFO, via free_node) */
 	uint64_t n_taken;		/**< records taken minus put back: written by the owner,
 					 *   read (relaxed) by the control thread */
-	/** The call_rcu thread writes the two fields below once per retired record, the owner
+	/** The call_rcu thread writes the two fields below once per batch of retired records
+	 *  (bindings.c "Retiring in batches"; once per record that went alone), the owner
 	 *  reads stock and n_taken once per record it takes: 64 bytes on each side keep them
 	 *  off each other's cache lines whatever the struct's own alignment (it sits in a
 	 *  worker that is rte_zmalloc()ed, or on a test's stack or heap). */
@@ -208,6 +247,14 @@ struct bt_writer {
 	 *  life, so its by_key node is there or marked removed, and an ACK replaces it where
 	 *  it is instead of walking by_key to it (bindings.c publish()). */
 	struct bt_binding *keyed[BT_KEYED_SLOTS];
+	/** Owner thread only: records this writer retired (bt_publish*(), bt_remove()) and
+	 *  holds until bt_writer_flush() or a full batch hands them to RCU, by home writer. */
+	struct bt_retire_open open[BT_RETIRE_OPEN];
+	uint32_t n_held;		/**< records in open[] (owner only) */
+	uint32_t desc_next;		/**< the descriptor the next batch takes (owner only) */
+	uint64_t n_batches;		/**< batches handed to RCU (owner; tests, benchmarks) */
+	/** Batches handed to RCU: the owner fills one, the call_rcu thread empties it. */
+	struct bt_retire_desc desc[BT_RETIRE_DESC];
 };
 
 /**
@@ -284,7 +331,8 @@ void bt_chunk_release_from(struct bt_chunk *c, uint32_t from);
 void bt_chunk_free(struct bt_chunk *c);
 
 /** Records of the writer not in use and not in a grace period (in its stock or on their
- *  way there). Control thread: a recent value. */
+ *  way there). A record retired but held for a batch (bt_writer_flush) counts as in use
+ *  until its batch comes back. Control thread: a recent value. */
 static inline uint64_t bt_writer_free(const struct bt_writer *w)
 {
 	uint64_t used = __atomic_load_n(&w->n_taken, __ATOMIC_RELAXED) -
@@ -293,7 +341,28 @@ static inline uint64_t bt_writer_free(const struct bt_writer *w)
 	return w->n_records > used ? w->n_records - used : 0;
 }
 
-/** Free the writer's records. After bt_table_free() and rcu_barrier(). */
+/**
+ * Hand every record @p w holds retired (bt_writer_held()) to RCU, one batch (one
+ * urcu_qsbr_call_rcu()) per home writer. They reach their home's stock after a grace period
+ * and the call_rcu thread's callback; bt_writer_free() counts them from then on. Owner
+ * thread of @p w (registered with QSBR, online or offline; not in an RCU callback). Call it
+ * when the thread goes idle, at least every few milliseconds while it holds records
+ * (worker.c), and before it stops (before the urcu_qsbr_barrier() that precedes
+ * bt_writer_deinit()); tests call it before the barrier after which they expect records
+ * back.
+ * @return the records still held: 0, unless all BT_RETIRE_DESC batches of @p w are still
+ * out (then call it again later).
+ */
+uint32_t bt_writer_flush(struct bt_writer *w);
+
+/** Records @p w retired and holds, not yet handed to RCU (bt_writer_flush()). Owner thread. */
+static inline uint32_t bt_writer_held(const struct bt_writer *w)
+{
+	return w->n_held;
+}
+
+/** Free the writer's records. After bt_table_free() and rcu_barrier(): no batch of @p w is
+ *  out; records still held (never flushed) are simply freed with their chunks. */
 void bt_writer_deinit(struct bt_writer *w);
 
 /** Hash of a client key under the table's seed; also used to steer clients to their owner
@@ -416,7 +485,9 @@ void bt_record_put(struct bt_writer *w, struct bt_binding *b);
  * (another writer changed it since the lookup), nothing is published and -EAGAIN is
  * returned; the caller still owns @p nb (give it back with bt_record_put()). With the
  * ownership rules of ARCHITECTURE.md that never happens; this keeps the tables whole if it
- * ever does. Writer thread, RCU read side (online).
+ * ever does. The replaced record (of any writer's chunks) is held by @p w until its batch is
+ * handed to RCU (full, or bt_writer_flush()), then returns to its own writer's stock after
+ * the grace period. Writer thread (the owner of @p w), RCU read side (online).
  * @return 0 or -EAGAIN.
  */
 _mustcheck_
@@ -524,8 +595,9 @@ size_t bt_bulk_end(struct bt_bulk *bk);
 void bt_bulk_abort(struct bt_bulk *bk);
 
 /**
- * Remove the binding of an address (it becomes FREE), if @p old is still its record.
- * Writer thread, online. @return 0 or -EAGAIN (changed by someone else: nothing done).
+ * Remove the binding of an address (it becomes FREE), if @p old is still its record. The
+ * record is retired as by bt_publish(): held by @p w for a batch (bt_writer_flush()).
+ * Writer thread (the owner of @p w), online. @return 0 or -EAGAIN (changed by someone else: nothing done).
  */
 _mustcheck_
 int bt_remove(struct bt_writer *w, const struct bt_binding *old);

@@ -965,6 +965,28 @@ void dp_snapshot_free(struct dp_snapshot *s)
 	free(s);
 }
 
+/* A worker busy with other work, or busy-polling an idle port, hands what it holds over
+ * DP_RETIRE_FLUSH_US after it first saw it; a sleeping or stopping one at once: a quiet
+ * worker never sits on retired records. */
+void dp_worker_retire_flush(struct dp_worker *w, bool now_flush)
+{
+	struct bt_writer *wr = &w->eng.writer;
+	uint64_t now;
+
+	if (bt_writer_held(wr) == 0) {
+		w->held_since = 0;
+		return;
+	}
+	now = rte_rdtsc();
+	if (w->held_since == 0) {
+		w->held_since = now;
+	}
+	if (now_flush || now - w->held_since >= w->rt->tsc_hz / 1000000 * DP_RETIRE_FLUSH_US) {
+		/* All descriptors out: try again at the next loop, with a fresh deadline. */
+		w->held_since = bt_writer_flush(wr) != 0 ? now : 0;
+	}
+}
+
 static void idle_sleep(uint32_t us)
 {
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)us * 1000};
@@ -1026,8 +1048,11 @@ int dp_worker_main(void *arg)
 		if (work != 0 || w->park_count != 0 || w->delay_count != 0) {
 			idle = 0;
 		} else if (++idle >= IDLE_LOOPS_BEFORE_SLEEP && idle_us != 0) {
+			dp_worker_retire_flush(w, true);
 			idle_sleep(idle_us);
+			continue;
 		}
+		dp_worker_retire_flush(w, false);
 	}
 	probe_free_all(w);
 	/* OFFERs still delayed at stop are not sent either: nothing holds for them. */
@@ -1040,6 +1065,8 @@ int dp_worker_main(void *arg)
 		w->park_head = (w->park_head + 1) % DP_PARK_MAX;
 	}
 	dp_worker_flush(w);
+	/* The daemon's urcu_qsbr_barrier() brings these home before the writers go. */
+	dp_worker_retire_flush(w, true);
 	urcu_qsbr_unregister_thread();
 	atomic_fetch_sub(&rt->running, 1);
 	return 0;

@@ -131,10 +131,18 @@ struct __rte_cache_aligned dp_worker {
 	uint32_t full_bursts;
 	uint32_t discover_seq;
 	bool overload;
+	/** rte_rdtsc() when the loop first saw its writer hold retired records (0: none held);
+	 *  the loop hands them to RCU (bt_writer_flush) DP_RETIRE_FLUSH_US later at the most,
+	 *  before it sleeps, and at stop. */
+	uint64_t held_since;
 	/** Most binding records the writer may have (its share of the pools plus headroom for
 	 *  records in a grace period); dp_workers_grow adds up to that. Control thread. */
 	uint64_t max_records;
 };
+
+/** Longest a worker holds retired records before it hands them to RCU (bindings.c
+ *  "Retiring in batches"): a batch fills in well under this at full load. */
+#define DP_RETIRE_FLUSH_US 1000u
 
 /** Records added to a writer at a time (dp_workers_grow): 12.5 MiB. */
 #define DP_RECORD_CHUNK 65536u
@@ -299,6 +307,15 @@ static inline bool dp_worker_conflict_pop(struct dp_worker *w, struct dp_conflic
 /** Release parked replies that are durable and delayed OFFERs that are due, and flush TX
  *  buffers. */
 void dp_worker_flush(struct dp_worker *w);
+
+/**
+ * The loop's bound on the records its writer holds retired (bindings.h bt_writer_flush):
+ * hand them to RCU when @p now is true (the loop is about to sleep, or stops) or when the
+ * writer has held some for DP_RETIRE_FLUSH_US since a call first saw them held. The loop
+ * calls it once per iteration. Worker thread (or a test standing in for it), registered
+ * with QSBR.
+ */
+void dp_worker_retire_flush(struct dp_worker *w, bool now);
 
 /**
  * Queue a command for worker @p w. Any thread (the ring is multi-producer).

@@ -58,7 +58,7 @@ NOCOV static inline bool seq_remove_cb(const struct bt_binding *b, void *arg)
 /*
  * Remove every record of @p t through its owner's writer (e[0..n-1]), then report a quiescent
  * state. Call online (QSBR). Removed records come back to their writer after a grace period
- * (call_rcu), onto its returned stack, which bt_record_get() takes when its stock runs dry.
+ * (handed to RCU here: bt_writer_flush, in batches), onto its returned stack, which bt_record_get() takes when its stock runs dry.
  * @return true when a writer has fewer than @p low free records: the caller then waits for
  *         them all (urcu_qsbr_barrier(), offline), so that every input starts with at least
  *         @p low and none depends on the call_rcu thread's timing.
@@ -72,6 +72,7 @@ NOCOV static inline bool seq_table_clear(struct bt_table *t, struct dp_engine *c
 	bt_foreach(t, seq_remove_cb, &w);
 	urcu_qsbr_quiescent_state();
 	for (uint32_t i = 0; i < n; i++) {
+		(void)bt_writer_flush(&e[i]->writer);	/* held retired records: to RCU */
 		is_low |= bt_writer_free(&e[i]->writer) < low;
 	}
 	return is_low;

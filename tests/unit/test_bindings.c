@@ -247,6 +247,7 @@ static void records_come_back_after_grace_period(void **state)
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 1), nb), 0);
 	/* Both records are used (one retired, waiting for a grace period). */
 	assert_null(bt_record_get(&w));
+	assert_int_equal(bt_writer_flush(&w), 0);
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
@@ -999,6 +1000,7 @@ static void client_info_rides_on_chunks(void **state)
 	assert_int_equal(bt_info_set(nb, NULL), 0);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 4), nb), 0);
 	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 4))));
+	assert_int_equal(bt_writer_flush(&w), 0);
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
@@ -1124,6 +1126,7 @@ static void client_info_packs_and_spills(void **state)
 	make_key(&nb->key, 11);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 11), nb), 0);
 	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 11))));
+	assert_int_equal(bt_writer_flush(&w), 0);
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
@@ -1201,6 +1204,7 @@ static void client_info_spill_outlives_replacement(void **state)
 	assert_memory_equal(info_of(bt_lookup_addr(t, BASE)), &last, sizeof(last));
 
 	/* After the grace period every record is back. */
+	assert_int_equal(bt_writer_flush(&w), 0);
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();

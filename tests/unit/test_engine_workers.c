@@ -391,6 +391,7 @@ static void handoff_overflow_is_counted_and_reported(void **state)
 
 		if (i % 32 == 0) {
 			/* Let retired records come back to the writer's stock. */
+			assert_int_equal(bt_writer_flush(&v->e[0].writer), 0);
 			urcu_qsbr_thread_offline();
 			urcu_qsbr_barrier();
 			urcu_qsbr_thread_online();

@@ -585,6 +585,89 @@ static void burst_longer_than_dp_burst(void **state)
 	}
 }
 
+/* One DORA of client @p mac (its ACK made durable and sent): the ACK's publish retires the
+ * offer's record. */
+static void dora(uint16_t mac)
+{
+	struct dp_worker *w = &rt.workers[0];
+	const struct bt_binding *b;
+	struct rte_mbuf *m;
+	struct reqbuf r;
+	uint8_t types[8];
+	struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7};
+
+	rb_begin(&r, mac, 7);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_OFFER);
+	k.data[0] = 1;			/* htype ethernet, then reqbuild's chaddr */
+	memcpy(k.data + 1, r.b + 28, 6);
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_OFFERED);
+	rb_begin(&r, mac, 8);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, b->addr);
+	rb_end(&r);
+	m = client_frame(&r);
+	dp_worker_handle_burst(w, &m, 1);
+	assert_int_equal(committer_round(cm), 1);
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 1);
+	assert_int_equal(types[0], DHCP4_ACK);
+}
+
+/*
+ * The records a worker retires wait in its writer for a batch (bindings.c "Retiring in
+ * batches"); the loop's dp_worker_retire_flush() bounds that wait: they go to RCU
+ * DP_RETIRE_FLUSH_US after it first saw them (not before: then they would never batch), or
+ * at once when the loop is about to sleep; then the grace period brings them home.
+ */
+static void retired_records_leave_within_the_bound(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct bt_writer *wr = &w->eng.writer;
+	uint64_t t0, free0, waited_us;
+	uint32_t held;
+
+	(void)state;
+	dp_worker_retire_flush(w, true);	/* what earlier tests retired: home first */
+	assert_int_equal(bt_writer_held(wr), 0);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	dora(0x300);
+	held = bt_writer_held(wr);
+	assert_true(held >= 1);
+	free0 = bt_writer_free(wr);
+	t0 = rte_rdtsc();
+	dp_worker_retire_flush(w, false);	/* first seen: kept */
+	assert_int_equal(bt_writer_held(wr), held);
+	while (bt_writer_held(wr) != 0 && rte_rdtsc() - t0 < rt.tsc_hz) {
+		dp_worker_retire_flush(w, false);
+	}
+	waited_us = (rte_rdtsc() - t0) * 1000000 / rt.tsc_hz;
+	assert_int_equal(bt_writer_held(wr), 0);
+	assert_true(waited_us >= DP_RETIRE_FLUSH_US);
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	assert_int_equal(bt_writer_free(wr), free0 + held);
+
+	/* Going to sleep: at once. */
+	dora(0x301);
+	assert_true(bt_writer_held(wr) >= 1);
+	dp_worker_retire_flush(w, true);
+	assert_int_equal(bt_writer_held(wr), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +678,7 @@ int main(void)
 		cmocka_unit_test(clock_follows_wall_clock_steps),
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
+		cmocka_unit_test(retired_records_leave_within_the_bound),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 

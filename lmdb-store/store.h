@@ -76,10 +76,13 @@ struct store_opts {
 	bool journal;			/**< keep a journal (store_journal_*); the journal's
 					 *   appends sync as @c sync says */
 	uint64_t prefill_ahead;		/**< store_prefill(): bytes to keep written ahead of
-					 *   LMDB's use of the journal's data file, and at
-					 *   least this much (or an eighth of what is used)
-					 *   of the bindings' (journal mode and strict
-					 *   only); 0 = never prefill */
+					 *   LMDB's use of the bindings' data file, at
+					 *   least (or an eighth of what is used), and
+					 *   whether the journal's next segment is prepared
+					 *   ahead (journal mode and strict only); 0 = never
+					 *   prefill */
+	uint64_t journal_segment;	/**< bytes per journal segment file (journal.h);
+					 *   0 = 16 MiB */
 };
 
 /** One binding as stored. */
@@ -307,18 +310,20 @@ void store_set_max_map_size(struct store *s, uint64_t max_map_size);
 
 /*
  * Prefilled data files (doc/durable-path.md, "Prefilled data files"). A flush that covers
- * pages written past a file's end pays for their allocation (file system metadata, and on a
+ * blocks written past a file's end pays for their allocation (file system metadata, and on a
  * thin-provisioned disk the host's own): milliseconds instead of tens of microseconds here.
  * In journal mode with strict sync, store_prefill() writes zeros (real writes, then a flush;
- * lmdb-store/prefill.h) ahead of LMDB's last used page, so that the journal's appends and the
- * applier's syncs write over blocks that exist. The bindings' file is kept
- * max(prefill_ahead, used / 8) ahead, the journal's prefill_ahead; a file is extended when
- * less than that lies ahead, to twice that. Each extension holds the environment's write
- * lock (a write transaction begun and aborted around it: LMDB writes past the end only inside
- * a commit), so it can never overwrite a page a commit writes. The zeros past LMDB's last page
- * are never read by it (its meta says where its pages end): a crash at any point, or a failed
- * extension, leaves every committed page as it was. Relaxed mode never flushes and is not
- * prefilled.
+ * lmdb-store/prefill.h) ahead: into the bindings' data file past LMDB's last used page, kept
+ * max(prefill_ahead, used / 8) ahead and extended, when less than that lies ahead, to twice
+ * that; and into the journal's next segment file (journal.h, journal_prefill()), written
+ * whole and synced with its directory entry before the appender takes it, so that a
+ * journal append's fdatasync flushes data only. The bindings' extension holds the
+ * environment's write lock (a write transaction begun and aborted around it: LMDB writes
+ * past the end only inside a commit), so it can never overwrite a page a commit writes; the
+ * zeros past LMDB's last page are never read by it (its meta says where its pages end): a
+ * crash at any point, or a failed extension, leaves every committed page as it was. A spare
+ * segment holds no header: a crash leaves it empty, and the next open deletes it. Relaxed
+ * mode never flushes and is not prefilled.
  */
 
 /** What store_prefill() did since store_open(). */
@@ -330,22 +335,20 @@ struct store_prefill_stats {
 	int last_error;		/**< negative errno / enum store_err of the last failure, 0 */
 };
 
-/** Bytes store_prefill() writes per file and call at most (max_step), by default. */
+/** Bytes store_prefill() writes per file and call at most (max_step), by default: one
+ *  whole journal segment. */
 #define STORE_PREFILL_STEP	(16ull << 20)
-/** ... and into the journal's at most, whatever max_step says (unless 0): the next append
- *  waits for the extension, so it is kept short. */
-#define STORE_PREFILL_JOURNAL_STEP	(4ull << 20)
 
 /**
- * Extend the bindings' and the journal's data files with written zeros when they are not far
- * enough ahead of LMDB's use (above). A no-op returning 0 when the store was opened without
- * store_opts.prefill_ahead, without a journal or not strict. Holds the store's lock and a
- * write transaction of the bindings while extending theirs (the control thread's writes wait
- * for it), and the journal's write lock while extending the journal's (the next append waits
- * for it). Any thread; in the daemon the applier, between its transactions (off the ACK path),
- * and the control thread once after store_open(), before the committer starts.
- * @param max_step  bytes per file at most in this call (0: no bound, as far as due; the
- *                  journal's at most STORE_PREFILL_JOURNAL_STEP otherwise).
+ * Extend the bindings' data file with written zeros when it is not far enough ahead of
+ * LMDB's use, and prepare the journal's next segment when none is ready (above). A no-op
+ * returning 0 when the store was opened without store_opts.prefill_ahead, without a journal
+ * or not strict. Holds the store's lock and a write transaction of the bindings while
+ * extending theirs (the control thread's writes wait for it), and the journal's reader lock
+ * while writing its segment (journal_read() waits for it; an append never does). Any thread;
+ * in the daemon the applier, between its transactions (off the ACK path), and the control
+ * thread once after store_open(), before the committer starts.
+ * @param max_step  bytes per file at most in this call (0: no bound, as far as due).
  * @return the bytes written (0: both files were far enough ahead), or a negative errno /
  *         enum store_err of the first failure (message in store_errmsg(); counted in
  *         store_prefill_stats()). No binding or journal entry is lost or changed either way.

@@ -17,7 +17,9 @@
  * growth, a store whose files have a prefilled tail crashes and reopens with every binding and
  * entry, and a prefill that fails (a file size limit: EFBIG) is reported and loses nothing.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +40,9 @@
 
 #include "child.h"
 #include "committer.h"
+#include "crc32c.h"
 #include "journal.h"
+#include "journal_mdb.h"
 #include "lease.h"
 #include "store.h"
 #include "store_fix.h"
@@ -180,7 +184,8 @@ static void test_append_read(void **state)
 	struct journal *j;
 
 	assert_int_equal(mkdir(f->dir, 0700), 0);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	/* Segments of 1 byte: every group in a segment of its own. */
+	j = journal_open(f->jdir, true, 0, 1, f->err, sizeof(f->err));
 	assert_non_null(j);
 	assert_int_equal(journal_last(j), 0);
 	for (unsigned i = 0; i < 5; i++) {
@@ -202,9 +207,9 @@ static void test_append_read(void **state)
 	/* The failover PET (entry version 3): some, the largest, none. */
 	in[0].pet = 1700000123u;
 	in[1].pet = UINT32_MAX;
-	assert_int_equal(journal_append(j, in, 3, 0, 0, &last), 0);
+	assert_int_equal(journal_append(j, in, 3, &last), 0);
 	assert_true(last == 3);
-	assert_int_equal(journal_append(j, in + 3, 2, 0, 0, &last), 0);
+	assert_int_equal(journal_append(j, in + 3, 2, &last), 0);
 	assert_true(last == 5);
 	assert_int_equal(journal_read(j, 0, out, seqs, 8), 5);
 	for (unsigned i = 0; i < 5; i++) {
@@ -225,124 +230,78 @@ static void test_append_read(void **state)
 	assert_true(seqs[0] == 4);
 	assert_int_equal(journal_read(j, 5, out, seqs, 8), 0);
 
-	/* Trim two (bounded by trim_max), then the rest up to 4; appending nothing. */
-	assert_int_equal(journal_append(j, NULL, 0, 4, 2, &last), 0);
+	/* Appending nothing; trimming goes by whole segments: up to 2 leaves the first (1-3),
+	 * up to 4 takes it, and never the appender's current one (4-5) unless asked to. */
+	assert_int_equal(journal_append(j, NULL, 0, &last), 0);
 	assert_true(last == 5);
-	assert_int_equal(journal_count(j), 3);
-	assert_int_equal(journal_append(j, NULL, 0, 4, 100, NULL), 0);
-	assert_int_equal(journal_count(j), 1);
-	assert_int_equal(journal_read(j, 0, out, seqs, 8), 1);
-	assert_true(seqs[0] == 5);
+	assert_int_equal(journal_trim(j, 2, false), 0);
+	assert_int_equal(journal_count(j), 5);
+	assert_int_equal(journal_trim(j, 5, false), 0);
+	assert_int_equal(journal_count(j), 2);
+	assert_true(journal_read(j, 0, out, seqs, 8) == STORE_E_CORRUPT);	/* 1 is gone */
+	assert_int_equal(journal_read(j, 3, out, seqs, 8), 2);
+	assert_true(seqs[0] == 4 && seqs[1] == 5);
 	journal_close(j);
 
 	/* Numbers go on after a reopen, and after raising an emptied journal's base. */
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	j = journal_open(f->jdir, true, 0, 1, f->err, sizeof(f->err));
 	assert_non_null(j);
 	assert_true(journal_last(j) == 5);
-	assert_int_equal(journal_append(j, NULL, 0, 5, 100, NULL), 0);
+	assert_int_equal(journal_trim(j, 5, true), 0);
 	assert_int_equal(journal_count(j), 0);
 	journal_close(j);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	j = journal_open(f->jdir, true, 0, 1, f->err, sizeof(f->err));
 	assert_non_null(j);
 	assert_true(journal_last(j) == 0);	/* empty: store.c raises it */
 	journal_raise(j, 5);
-	assert_int_equal(journal_append(j, in, 1, 0, 0, &last), 0);
+	assert_int_equal(journal_append(j, in, 1, &last), 0);
 	assert_true(last == 6);
 	journal_close(j);
 }
 
-/* A journal written before entry version 2 (version 1: no client information) is read,
- * with none; a version 2 entry whose information lengths do not add up is not. */
+/* An LMDB journal (journal_mdb.h) written before entry version 2 (version 1: no client
+ * information) is read, with none; a version 2 entry whose information lengths do not add up
+ * is not. */
 static void test_read_version_1(void **state)
 {
 	struct store_fix *f = *state;
 	struct dp_change out[4];
 	uint64_t seqs[4];
-	struct journal *j;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	uint8_t k1[8] = {0, 0, 0, 0, 0, 0, 0, 1}, k2[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+	struct jmdb *j;
 	/* v1: ACTIVE 198.18.0.7, start 10, ends 20, hw key of 7 bytes, no hw */
 	uint8_t v1[26 + 7] = {1, 0, 0xc6, 0x12, 0, 7, BT_ACTIVE, 0, 0, 0, 0, 0, 0, 0, 10,
 			      0, 0, 0, 0, 0, 0, 0, 20, DP_KEY_HWADDR, 7, 0,
 			      1, 2, 3, 4, 5, 6, 7};
 	uint8_t v2[26 + 7 + 4 + 2];
-	MDB_val key = {.mv_size = 8, .mv_data = k1}, val = {.mv_size = sizeof(v1), .mv_data = v1};
 
 	assert_int_equal(mkdir(f->dir, 0700), 0);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_int_equal(mkdir(f->jdir, 0700), 0);
+	j = jmdb_open(f->jdir, f->err, sizeof(f->err));
 	assert_non_null(j);
-	journal_close(j);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
-	assert_non_null(j);
-	assert_int_equal(journal_read(j, 0, out, seqs, 4), 1);
+	assert_int_equal(jmdb_put_raw(j, 1, v1, sizeof(v1)), 0);
+	assert_int_equal(jmdb_read(j, 0, out, seqs, 4), 1);
 	assert_int_equal(out[0].addr, 0xc6120007u);
 	assert_int_equal(out[0].state, BT_ACTIVE);
 	assert_int_equal(out[0].key.len, 7);
 	assert_true(dp_info_empty(&out[0].info));
-	journal_close(j);
 
 	/* Version 2 with a host length of 2 but 1 byte of host: refused. */
 	memcpy(v2, v1, sizeof(v1));
 	v2[0] = 2;
 	memcpy(v2 + sizeof(v1), "\x02\x00\x00\x00" "a", 5);
-	key.mv_data = k2;
-	val.mv_data = v2;
-	val.mv_size = sizeof(v1) + 5;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
-	assert_non_null(j);
-	assert_true(journal_read(j, 1, out, seqs, 4) < 0);
-	journal_close(j);
+	assert_int_equal(jmdb_put_raw(j, 2, v2, sizeof(v1) + 5), 0);
+	assert_true(jmdb_read(j, 1, out, seqs, 4) < 0);
+	jmdb_close(j);
 }
 
-/* Put entry @p seq = @p v (@p len bytes) into the journal of @p f, raw. */
-static void raw_entry(struct store_fix *f, uint64_t seq, const uint8_t *v, size_t len)
-{
-	uint8_t k[8];
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val key = {.mv_size = 8, .mv_data = k}, val = {.mv_size = len, .mv_data = (void *)v};
-
-	for (unsigned i = 0; i < 8; i++) {
-		k[i] = (uint8_t)(seq >> (56 - 8 * i));
-	}
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 4ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, f->jdir, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
-	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-}
-
-/* A journal written before entry version 3 (version 2: no PET) is read with PET 0; a version
- * 3 entry short of its PET is not. */
+/* An LMDB journal written before entry version 3 (version 2: no PET) is read with PET 0; a
+ * version 3 entry short of its PET is not. */
 static void test_read_version_2(void **state)
 {
 	struct store_fix *f = *state;
 	struct dp_change out[4];
 	uint64_t seqs[4];
-	struct journal *j;
+	struct jmdb *j;
 	/* v2: ACTIVE 198.18.0.7, start 10, ends 20, hw key of 7 bytes, no hw, host "ab" */
 	uint8_t v[26 + 7 + 4 + 2 + 4] = {2, DP_CHANGE_FO, 0xc6, 0x12, 0, 7, BT_ACTIVE,
 					 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 20,
@@ -350,35 +309,27 @@ static void test_read_version_2(void **state)
 					 2, 0, 0, 0, 'a', 'b', 0x65, 0x5f, 0x5e, 0x10};
 
 	assert_int_equal(mkdir(f->dir, 0700), 0);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
+	assert_int_equal(mkdir(f->jdir, 0700), 0);
+	j = jmdb_open(f->jdir, f->err, sizeof(f->err));
 	assert_non_null(j);
-	journal_close(j);
-	raw_entry(f, 1, v, sizeof(v) - 4);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
-	assert_non_null(j);
-	assert_int_equal(journal_read(j, 0, out, seqs, 4), 1);
+	assert_int_equal(jmdb_put_raw(j, 1, v, sizeof(v) - 4), 0);
+	assert_int_equal(jmdb_read(j, 0, out, seqs, 4), 1);
 	assert_int_equal(out[0].addr, 0xc6120007u);
 	assert_int_equal(out[0].flags, DP_CHANGE_FO);
 	assert_int_equal(out[0].info.host_len, 2);
 	assert_int_equal(out[0].pet, 0);
-	journal_close(j);
 
 	/* The same as version 3, with its PET. */
 	v[0] = 3;
-	raw_entry(f, 2, v, sizeof(v));
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
-	assert_non_null(j);
-	assert_int_equal(journal_read(j, 1, out, seqs, 4), 1);
+	assert_int_equal(jmdb_put_raw(j, 2, v, sizeof(v)), 0);
+	assert_int_equal(jmdb_read(j, 1, out, seqs, 4), 1);
 	assert_int_equal(out[0].info.host_len, 2);
 	assert_int_equal(out[0].pet, 0x655f5e10u);
-	journal_close(j);
 
 	/* Version 3 without the last byte of its PET: refused. */
-	raw_entry(f, 3, v, sizeof(v) - 1);
-	j = journal_open(f->jdir, true, 0, f->err, sizeof(f->err));
-	assert_non_null(j);
-	assert_true(journal_read(j, 2, out, seqs, 4) < 0);
-	journal_close(j);
+	assert_int_equal(jmdb_put_raw(j, 3, v, sizeof(v) - 1), 0);
+	assert_true(jmdb_read(j, 2, out, seqs, 4) < 0);
+	jmdb_close(j);
 }
 
 static void test_store_apply(void **state)
@@ -404,10 +355,9 @@ static void test_store_apply(void **state)
 	assert_int_equal(store_journal_apply(s, out, gens, N_CHG), 0);
 	assert_true(store_journal_lag(s) == 0);
 	assert_workload(s, N_CHG);
-	/* An append trims what the bindings hold; trim takes the rest. */
+	/* An apply trims whole segments only, never the appender's; a trim takes the rest. */
 	assert_true(store_journal_count(s) == N_CHG);
 	assert_int_equal(store_journal_append(s, NULL, 0), 0);
-	assert_true(store_journal_count(s) < N_CHG);
 	assert_int_equal(store_journal_trim(s), 0);
 	assert_true(store_journal_count(s) == 0);
 	store_close(s);
@@ -537,17 +487,17 @@ static void test_committer_journal(void **state)
 		ch.seq = i + 1;
 		assert_int_equal(committer_ops.post(c, &ch), 0);
 	}
-	/* Journaled, but durable only after the next flush: nothing published yet. Then the
-	 * flush of an idle round publishes it, though the bindings do not have it yet. */
+	/* Journaled is durable (one pwrite and one fdatasync): published at once, though the
+	 * bindings do not have it yet. */
 	assert_int_equal(committer_round(c), 9);
-	assert_true(committer_ops.durable(c, 0) == 0);
+	assert_true(committer_ops.durable(c, 0) == 9);
 	assert_int_equal(committer_round(c), 0);
 	assert_true(committer_ops.durable(c, 0) == 9);
 	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
 	assert_int_equal(committer_tap_drain(c, addrs, gens, 16), 0);
 
-	/* 9 behind, max_lag 8: the committer leaves the ring alone (the flushing round above
-	 * was held back too, and still flushed). */
+	/* 9 behind, max_lag 8: the committer leaves the ring alone (the idle round above was
+	 * held back too). */
 	assert_true(atomic_load(&committer_stats(c)->lag_stalls) == 1);
 	{
 		struct dp_change ch = workload(N_ADDR + 3);
@@ -566,16 +516,15 @@ static void test_committer_journal(void **state)
 	assert_int_equal(addrs[1], BASE + 3);
 	assert_true(gens[1] == 1);
 	assert_int_equal(committer_round(c), 1);
-	assert_true(committer_ops.durable(c, 0) == 9);
+	assert_true(committer_ops.durable(c, 0) == 10);
 	{
-		/* The next append's flush publishes the group before it. */
 		struct dp_change ch = workload(N_ADDR + 4);
 
 		ch.seq = 11;
 		assert_int_equal(committer_ops.post(c, &ch), 0);
 	}
 	assert_int_equal(committer_round(c), 1);
-	assert_true(committer_ops.durable(c, 0) == 10);
+	assert_true(committer_ops.durable(c, 0) == 11);
 	assert_int_equal(committer_round(c), 0);
 	assert_true(committer_ops.durable(c, 0) == 11);
 	assert_int_equal(committer_apply_round(c), 2);
@@ -633,6 +582,32 @@ static void assert_no_hole_below(const char *path, uint64_t upto)
 	assert_true(hole >= 0 && (uint64_t)hole >= upto);
 }
 
+/* A segment file of the journal has its full size, written (no hole): the spare. */
+static void assert_spare_written(struct store_fix *f)
+{
+	DIR *d = opendir(f->jdir);
+	struct dirent *de;
+	bool found = false;
+
+	assert_non_null(d);
+	while (!found && (de = readdir(d)) != NULL) {
+		char path[512];
+		struct stat st;
+
+		if (strstr(de->d_name, ".wal") == NULL) {
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", f->jdir, de->d_name);
+		assert_int_equal(stat(path, &st), 0);
+		if ((uint64_t)st.st_size == JOURNAL_SEG_SIZE) {
+			assert_no_hole_below(path, JOURNAL_SEG_SIZE);
+			found = true;
+		}
+	}
+	closedir(d);
+	assert_true(found);
+}
+
 /* Both data files at least as far ahead of their use as store.h promises. */
 static void assert_ahead(struct store_fix *f, struct store *s)
 {
@@ -643,11 +618,11 @@ static void assert_ahead(struct store_fix *f, struct store *s)
 	assert_int_equal(store_data_files(s, &b, &j), 0);
 	ahead = b.used / 8 > PF_AHEAD ? b.used / 8 : PF_AHEAD;
 	assert_true(b.size >= b.used + ahead);
-	assert_true(j.used > 0 && j.size >= j.used + PF_AHEAD);
+	/* The journal: a spare segment written whole beside the ones in use. */
+	assert_true(j.size >= j.used + JOURNAL_SEG_SIZE);
 	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
 	assert_no_hole_below(path, b.used + ahead);
-	snprintf(path, sizeof(path), "%s/data.mdb", f->jdir);
-	assert_no_hole_below(path, j.used + PF_AHEAD);
+	assert_spare_written(f);
 }
 
 /* Change @p i of a workload of PF_ADDRS clients, one address each. */

@@ -865,7 +865,9 @@ static int append(struct journal *j, const struct dp_change *c, size_t n, uint64
 		abandon(j);
 		return fail(j, ret, "flush %zu entries", n);
 	}
-	/* Durable: readers may have it. */
+	/* Durable: journal_last() says so, then readers may have it (never a sequence they
+	 * read above journal_last()). */
+	atomic_store_explicit(&j->last, seq + n, memory_order_release);
 	pthread_mutex_lock(&j->idx_lock);
 	j->cur->last = seq + n;
 	j->cur->end = off + (len - hdr);
@@ -873,7 +875,6 @@ static int append(struct journal *j, const struct dp_change *c, size_t n, uint64
 		j->cur->size = j->cur->end;
 	}
 	pthread_mutex_unlock(&j->idx_lock);
-	atomic_store_explicit(&j->last, seq + n, memory_order_release);
 	if (last != NULL) {
 		*last = seq + n;
 	}

@@ -66,8 +66,8 @@
  *
  * Trim and recycling. A segment whose every sequence is at or below the store's applied
  * mark is no longer needed (the bindings hold its changes durably). It is renamed to a new
- * file number and becomes the next spare (its blocks are written already, so it costs no
- * zeros), or deleted when a spare is ready. The rename is followed by a directory sync before
+ * file number and becomes a spare (its blocks are written already, so it costs no zeros:
+ * in steady state no zeros are written at all), or deleted when SPARES_MAX are ready. The rename is followed by a directory sync before
  * the appender may use the file: otherwise a crash could bring the file back under its old
  * name with new records and the old name's header... which would not check and lose them.
  * A deletion needs no sync: a segment that comes back after a crash holds only applied
@@ -132,6 +132,7 @@
 #define READ_CHUNK		(256u << 10)
 #define SEG_SUFFIX		".wal"
 #define ERRMSG_LEN		512
+#define SPARES_MAX		2	/* spare segments kept ready, recycled or written */
 
 _Static_assert(JOURNAL_ENTRY_MAX_LEN == ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX +
 	       STORE_INFO_MAX_LEN + ENTRY_PET_LEN, "journal.h's bound is the layout's");
@@ -153,12 +154,14 @@ struct journal {
 	uint64_t max_bytes;
 	uint64_t seg_size;
 
-	/* idx_lock: the segments (by file number, which is also by sequence) and the spare.
+	/* idx_lock: the segments (by file number, which is also by sequence) and the spares.
 	 * A segment's last and end are written by the appender under it. */
 	pthread_mutex_t idx_lock;
 	struct seg **segs;
 	size_t nseg, segcap;
-	struct seg *spare;	/* ready for the appender (written, synced) */
+	struct seg *spares[SPARES_MAX];	/* ready for the appender (written, synced), by
+					 * file number */
+	size_t nspare;
 	uint64_t next_fileno;	/* never reused */
 	uint64_t top_fileno;	/* the highest file number in segs */
 
@@ -625,7 +628,9 @@ void journal_close(struct journal *j)
 	for (size_t i = 0; i < j->nseg; i++) {
 		seg_free(j->segs[i]);
 	}
-	seg_free(j->spare);
+	for (size_t i = 0; i < j->nspare; i++) {
+		seg_free(j->spares[i]);
+	}
 	/* A spare half written: it has no header, the next open deletes it. */
 	seg_free(j->prep);
 	if (j->dirfd >= 0) {
@@ -706,14 +711,38 @@ static uint64_t bytes_locked(const struct journal *j)
 	return b;
 }
 
+/* Take the spares that can no longer follow the newest segment out (idx_lock held): a
+ * prefix, since spares come in file-number order. @return how many went to @p stale. */
+static size_t spares_stale(struct journal *j, struct seg **stale)
+{
+	size_t n = 0;
+
+	while (n < j->nspare && j->spares[n]->fileno <= j->top_fileno) {
+		stale[n] = j->spares[n];
+		n++;
+	}
+	memmove(j->spares, j->spares + n, (j->nspare - n) * sizeof(*j->spares));
+	j->nspare -= n;
+	return n;
+}
+
+static void unlink_all(struct journal *j, struct seg **s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		(void)seg_unlink(j, s[i]);
+	}
+}
+
 /*
- * Make a new segment current, for sequences from @p first on: the spare when one is ready
- * (and newer than every segment), else a file created here, on the ACK path (counted), with
- * a directory sync so that its name is durable before anything in it is.
+ * Make a new segment current, for sequences from @p first on: a spare when one is ready
+ * (newer than every segment: one prepared before a segment created here is too old to come
+ * after it), else a file created here, on the ACK path (counted), with a directory sync so
+ * that its name is durable before anything in it is.
  */
 static int take_segment(struct journal *j, uint64_t first)
 {
-	struct seg *s;
+	struct seg *s = NULL, *stale[SPARES_MAX];
+	size_t nstale;
 	char name[32];
 	int ret;
 
@@ -723,19 +752,18 @@ static int take_segment(struct journal *j, uint64_t first)
 		return fail(j, STORE_E_FULL, "%" PRIu64 " bytes of segments (at most %" PRIu64
 			    "): the applier must catch up", bytes_locked(j), j->max_bytes);
 	}
-	s = j->spare;
-	j->spare = NULL;
-	if (s != NULL && s->fileno <= j->top_fileno) {
-		/* Prepared before a segment created here: too old to come after it. */
-		pthread_mutex_unlock(&j->idx_lock);
-		(void)seg_unlink(j, s);
-		pthread_mutex_lock(&j->idx_lock);
-		s = NULL;
+	nstale = spares_stale(j, stale);
+	if (j->nspare > 0) {
+		s = j->spares[0];
+		memmove(j->spares, j->spares + 1, (j->nspare - 1) * sizeof(*j->spares));
+		j->nspare--;
 	}
 	if (s == NULL) {
 		uint64_t fileno = j->next_fileno++;
 
 		pthread_mutex_unlock(&j->idx_lock);
+		unlink_all(j, stale, nstale);
+		nstale = 0;
 		atomic_fetch_add_explicit(&j->path_creates, 1, memory_order_relaxed);
 		s = calloc(1, sizeof(*s));
 		if (s == NULL) {
@@ -763,6 +791,7 @@ static int take_segment(struct journal *j, uint64_t first)
 		j->cur = s;
 	}
 	pthread_mutex_unlock(&j->idx_lock);
+	unlink_all(j, stale, nstale);
 	if (ret != 0) {
 		(void)seg_unlink(j, s);
 		return fail(j, ret, "a new segment");
@@ -1032,8 +1061,8 @@ void journal_files(struct journal *j, struct journal_files *out)
 		out->size += j->segs[i]->size;
 		out->segments++;
 	}
-	if (j->spare != NULL) {
-		out->size += j->spare->size;
+	for (size_t i = 0; i < j->nspare; i++) {
+		out->size += j->spares[i]->size;
 		out->segments++;
 	}
 	pthread_mutex_unlock(&j->idx_lock);
@@ -1041,8 +1070,8 @@ void journal_files(struct journal *j, struct journal_files *out)
 
 /* --- trim and the spare ----------------------------------------------------------------- */
 
-/* Give a segment no longer needed the next file number and make it the spare. read_lock
- * held. @return true when it became the spare (else the caller deletes it). */
+/* Give a segment no longer needed the next file number and make it a spare. read_lock
+ * held. @return true when it became one (else the caller deletes it). */
 static bool recycle(struct journal *j, struct seg *s)
 {
 	char from[32], to[32];
@@ -1052,7 +1081,7 @@ static bool recycle(struct journal *j, struct seg *s)
 		return false;
 	}
 	pthread_mutex_lock(&j->idx_lock);
-	if (j->spare != NULL || j->prep != NULL) {
+	if (j->nspare >= SPARES_MAX || j->prep != NULL) {
 		pthread_mutex_unlock(&j->idx_lock);
 		return false;
 	}
@@ -1070,7 +1099,7 @@ static bool recycle(struct journal *j, struct seg *s)
 	}
 	s->first = s->last = s->end = 0;
 	pthread_mutex_lock(&j->idx_lock);
-	j->spare = s;
+	j->spares[j->nspare++] = s;	/* the newest file number: order kept */
 	pthread_mutex_unlock(&j->idx_lock);
 	return true;
 }
@@ -1120,29 +1149,26 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 {
 	uint64_t t0 = mono_ns(), want;
-	struct seg *p;
+	struct seg *p, *stale[SPARES_MAX];
+	size_t nstale;
 	char name[32];
 	int64_t ret;
-	bool ready;
 
 	if (ext_ns != NULL) {
 		*ext_ns = 0;
 	}
 	pthread_mutex_lock(&j->read_lock);
 	pthread_mutex_lock(&j->idx_lock);
-	ready = j->spare != NULL && j->spare->fileno > j->top_fileno;
-	if (j->spare != NULL && !ready) {
-		p = j->spare;		/* too old to follow the newest segment */
-		j->spare = NULL;
+	nstale = spares_stale(j, stale);
+	if (j->nspare > 0 || !j->sync) {
 		pthread_mutex_unlock(&j->idx_lock);
-		(void)seg_unlink(j, p);
-		pthread_mutex_lock(&j->idx_lock);
-	}
-	if (ready || !j->sync) {
-		pthread_mutex_unlock(&j->idx_lock);
+		unlink_all(j, stale, nstale);
 		pthread_mutex_unlock(&j->read_lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&j->idx_lock);
+	unlink_all(j, stale, nstale);
+	pthread_mutex_lock(&j->idx_lock);
 	if (j->prep == NULL) {
 		p = calloc(1, sizeof(*p));
 		if (p != NULL) {
@@ -1187,13 +1213,13 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	}
 	pthread_mutex_lock(&j->idx_lock);
 	j->prep = NULL;
-	if (j->spare == NULL && p->fileno > j->top_fileno) {
-		j->spare = p;
+	if (j->nspare < SPARES_MAX && p->fileno > j->top_fileno) {
+		j->spares[j->nspare++] = p;
 		p = NULL;
 	}
 	pthread_mutex_unlock(&j->idx_lock);
 	if (p != NULL) {
-		(void)seg_unlink(j, p);		/* a recycled spare came first */
+		(void)seg_unlink(j, p);		/* a segment created meanwhile came first */
 	}
 out:
 	pthread_mutex_unlock(&j->read_lock);

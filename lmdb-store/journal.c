@@ -518,7 +518,9 @@ static int scan_dir(struct journal *j)
 	if (ret != 0) {
 		return ret;
 	}
-	qsort(j->segs, j->nseg, sizeof(*j->segs), cmp_seg);
+	if (j->nseg > 1) {
+		qsort(j->segs, j->nseg, sizeof(*j->segs), cmp_seg);
+	}
 	for (i = 0; i < j->nseg; i++) {
 		char name[32];
 
@@ -1126,8 +1128,10 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 		}
 		n++;
 	}
-	memmove(j->segs, j->segs + n, (j->nseg - n) * sizeof(*j->segs));
-	j->nseg -= n;
+	if (n > 0) {
+		memmove(j->segs, j->segs + n, (j->nseg - n) * sizeof(*j->segs));
+		j->nseg -= n;
+	}
 	pthread_mutex_unlock(&j->idx_lock);
 	for (i = 0; i < n; i++) {
 		if (gone[i] == j->rc_seg) {

@@ -2059,6 +2059,11 @@ uint64_t store_journal_lag(const struct store *s)
 	return last > applied ? last - applied : 0;
 }
 
+uint64_t store_journal_path_creates(const struct store *s)
+{
+	return s->jrn != NULL ? journal_path_creates(s->jrn) : 0;
+}
+
 uint64_t store_journal_count(struct store *s)
 {
 	return s->jrn != NULL ? journal_count(s->jrn) : 0;

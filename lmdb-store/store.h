@@ -30,13 +30,16 @@
  * is on stable storage (mdb_txn_commit with the default sync). STORE_SYNC_RELAXED opens the
  * environment with MDB_NOSYNC: commits are ordered but a power cut loses the latest ones.
  *
- * The journal (store_opts.journal; the daemon's strict mode): a second LMDB environment in
- * "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() commits changes in
- * one small sequential transaction, durable once the next one (or store_journal_sync())
- * returns; store_journal_apply() brings
+ * The journal (store_opts.journal; the daemon's strict mode): segment files of checksummed
+ * records in "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() writes a
+ * group of changes with one pwrite and one fdatasync, durable when it returns;
+ * store_journal_apply() brings
  * "bindings", "clients" and "unacked" up to date from it later, in transactions that also
  * move the mark "journal-applied" (u64, big endian) in "meta" to the newest entry they hold,
- * and appends delete only entries at or below a mark that is durable. store_open() replays
+ * and only segments whose every entry is at or below that mark, once durable, are deleted
+ * (or recycled). A store whose journal is still the LMDB environment of an older binary
+ * (data.mdb there) is upgraded by store_open(): its entries are applied, the bindings
+ * synced, and its files removed before the segment journal opens. store_open() replays
  * every entry after the mark (also when the journal was not asked for: whoever opens the
  * store sees every change a strict run acknowledged) and syncs before trimming. A change is
  * thus durable once journaled, and a crash at any point between the journal's commit and the
@@ -292,11 +295,12 @@ const char *store_lmdb_version(void);
 const char *store_strerror(int err);
 
 /**
- * How many times an environment was closed and opened again since store_open(): the
- * bindings' and the journal's together. LMDB marks an environment unusable (MDB_PANIC) when a
- * commit fails to write its meta page (EIO from the disk); the next transaction (for the
- * journal: the next append) then reopens it, which keeps every commit that succeeded and
- * nothing of the failed one. Any thread.
+ * How many times the store started over after a failed write: the bindings' environment
+ * closed and opened again, plus the journal's segments given up. LMDB marks an environment
+ * unusable (MDB_PANIC) when a commit fails to write its meta page (EIO from the disk); the
+ * next transaction then reopens it, which keeps every commit that succeeded and nothing of
+ * the failed one. A journal append whose pwrite or fdatasync fails leaves its segment for
+ * good and the next append starts a new one (journal.h). Any thread.
  */
 uint64_t store_reopens(const struct store *s);
 
@@ -386,8 +390,9 @@ void store_inject_delay(struct store *s, unsigned ms);
 
 /**
  * The step the committer's store call is in now, for a watchdog on another thread: with a
- * journal "begin" (waiting for LMDB's writer lock), "trim", "put", "commit" (pages and
- * fdatasync), "sync" or "idle"; without one "write". Any thread; a static string.
+ * journal "begin" (taking the next segment, creating one when no spare is ready), "put" (the
+ * pwrite), "commit" (the fdatasync), "sync" or "idle"; without one "write". Any thread; a
+ * static string.
  */
 const char *store_commit_phase(const struct store *s);
 
@@ -400,14 +405,14 @@ const char *store_commit_phase(const struct store *s);
 bool store_has_journal(const struct store *s);
 
 /**
- * Append @p n changes to the journal in one transaction and commit it with one flush (strict
- * mode): when 0 is returned every EARLIER append is durable, and these are once the next
- * append or store_journal_sync() returns 0 (journal.c says why); store_journal_apply() will
- * write them to the bindings in this order. The same transaction deletes some of the oldest entries the
- * bindings already hold durably (bounded, more than @p n). Does not wait for the store's
- * lock: the applier may be writing the bindings meanwhile. The single appender thread.
+ * Append @p n changes to the journal with one pwrite and one fdatasync (strict mode): when
+ * 0 is returned they are durable (journal.c says why); store_journal_apply() will write
+ * them to the bindings in this order. Trimming is the applier's (store_journal_apply()).
+ * Does not wait for the store's lock: the applier may be writing the bindings meanwhile.
+ * The single appender thread.
  * @return 0, -EINVAL (no journal, or a change store_change_valid() refuses: nothing
- *         written), or a negative enum store_err (nothing written).
+ *         written), or a negative enum store_err / errno (not durable, not visible to the
+ *         applier; the next append starts a new segment and reuses the sequence numbers).
  */
 _mustcheck_
 int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
@@ -420,7 +425,9 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
  * @param gens  caller's array of @p max or NULL: as store_write_batch_gen().
  * @return how many (0: the bindings are up to date), -EINVAL (no journal), -ENOMEM, or a
  *         negative enum store_err (nothing applied; the entries stay in the journal).
- *         The single applier thread (the store's lock is held inside).
+ *         The single applier thread (the store's lock is held inside). Afterwards, off
+ *         the ACK path, the journal's segments whose every entry the bindings now hold are
+ *         deleted or recycled (journal_trim(); a failure there costs only space).
  * @note The store keeps a scratch array of @p max entries from the first call on (grown only
  *       when @p max grows, freed by store_close()): a round with the same @p max allocates
  *       nothing, so -ENOMEM can come only from the first call or a larger @p max.
@@ -428,14 +435,16 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
 _mustcheck_
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);
 
-/** Make every append that returned durable (strict mode; a no-op otherwise). The appender
- *  thread. @return 0, -EINVAL (no journal) or a store error. */
+/** Make every append that returned durable: a no-op in strict mode (each append flushed),
+ *  a flush with a journal opened relaxed. The appender thread. @return 0, -EINVAL (no
+ *  journal) or a store error. */
 _mustcheck_
 int store_journal_sync(struct store *s);
 
 /**
- * Delete every journal entry the bindings hold durably (at stop: a clean store leaves an
- * empty journal). The appender thread, or after it stopped. @return 0 or a store error.
+ * Delete every journal segment whose entries the bindings all hold durably, the appender's
+ * current one included (at stop: a clean store leaves no entry in its journal, only spare
+ * segments). The appender thread, or after it stopped. @return 0 or a store error.
  */
 _mustcheck_
 int store_journal_trim(struct store *s);
@@ -443,7 +452,12 @@ int store_journal_trim(struct store *s);
 /** Entries appended and not yet applied. Any thread (0 without a journal). */
 uint64_t store_journal_lag(const struct store *s);
 
-/** Entries in the journal (applied but not yet trimmed ones included). Any thread. */
+/** Journal segments the appender had to create itself, on the ACK path, because no spare
+ *  was ready (journal_path_creates()); 0 without a journal. Any thread. */
+uint64_t store_journal_path_creates(const struct store *s);
+
+/** Entries in the journal's segments (applied but not yet trimmed ones included: trimming
+ *  goes by whole segment). Any thread. */
 uint64_t store_journal_count(struct store *s);
 
 /**

@@ -70,8 +70,14 @@
  * in steady state no zeros are written at all), or deleted when SPARES_MAX are ready. The rename is followed by a directory sync before
  * the appender may use the file: otherwise a crash could bring the file back under its old
  * name with new records and the old name's header... which would not check and lose them.
- * A deletion needs no sync: a segment that comes back after a crash holds only applied
- * sequences, which the store skips.
+ * A deletion needs no sync when the segment's whole content is known (written by this
+ * process, never failed): one that comes back after a crash holds only applied sequences,
+ * which the store skips. A segment whose tail is unknown (a failed write or flush left it,
+ * or it was found at open: a torn group may lie past its last valid record) is never
+ * recycled, and its deletion is followed by a directory sync: that tail may hold records
+ * with sequence numbers that were reused since, which must not come back once the later
+ * segment that overrode them is gone. By induction a recycled file holds only records of
+ * its current life and older ones, whose sequences are all below its first.
  *
  * An entry (the record's payload). Version 3 is written; versions 2 and 1 (an LMDB journal
  * written by an older binary, journal_mdb.c) are still read, what they lack read as 0 or
@@ -144,7 +150,9 @@ struct seg {
 	uint64_t end;		/* bytes of header and durable records */
 	uint64_t size;		/* the file's size */
 	int fd;
-	bool dead;		/* a write or flush failed in it: never appended to again */
+	bool dead;		/* its tail is not known to be ours (a write or flush failed in
+				 * it, or it was found at open): never appended to or recycled,
+				 * and its deletion is synced (journal.c, "Trim") */
 };
 
 struct journal {
@@ -547,6 +555,7 @@ static int scan_dir(struct journal *j)
 		struct seg *s = j->segs[i];
 
 		if (s->first != 0 && s->last >= s->first) {
+			s->dead = true;	/* what lies past its last record is unknown */
 			j->segs[keep++] = s;
 			continue;
 		}
@@ -1110,6 +1119,7 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 {
 	struct seg **gone;
 	size_t n = 0, i;
+	bool sync_dir = false;
 	int ret = 0;
 
 	pthread_mutex_lock(&j->read_lock);
@@ -1134,6 +1144,8 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 	}
 	pthread_mutex_unlock(&j->idx_lock);
 	for (i = 0; i < n; i++) {
+		bool dead = gone[i]->dead;
+
 		if (gone[i] == j->rc_seg) {
 			j->rc_seg = NULL;
 		}
@@ -1143,7 +1155,11 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 			if (rc != 0 && ret == 0) {
 				ret = fail(j, rc, "delete a trimmed segment");
 			}
+			sync_dir |= dead;
 		}
+	}
+	if (sync_dir && fsync(j->dirfd) != 0 && ret == 0) {
+		ret = fail(j, -errno, "sync the directory after a trim");
 	}
 	pthread_mutex_unlock(&j->read_lock);
 	free(gone);

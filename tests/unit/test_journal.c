@@ -735,10 +735,14 @@ static void test_prefill_crash(void **state)
 	s = try_open_prefill(f, PF_AHEAD);
 	assert_non_null(s);
 	assert_int_equal(store_data_files(s, &b, &j), 0);
-	assert_true(b.size >= b.used + PF_AHEAD && j.size >= j.used + PF_AHEAD);
+	assert_true(b.size >= b.used + PF_AHEAD);
 	assert_workload(s, N_CHG);
 	assert_true(store_journal_lag(s) == 0 && store_journal_count(s) == 0);
+	/* The segments found at open were deleted, not recycled (their tails are not known):
+	 * the daemon's prefill after open writes the next spare. */
 	assert_true(store_prefill(s, 0) >= 0);
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(j.size >= j.used + PF_AHEAD);
 	store_close(s);
 	s = open_store(f, false);
 	assert_workload(s, N_CHG);
@@ -1280,6 +1284,10 @@ static void test_trim_segments(void **state)
 	assert_int_equal(journal_read(j, 200, out, seqs, 8), 8);
 	assert_true(seqs[0] == 201 && out[0].addr == addr_of(201));
 	assert_true(journal_last(j) == 270);
+	/* Segments found at open may hide a torn group past their last record: trimmed, they
+	 * are deleted, never recycled. */
+	assert_int_equal(journal_trim(j, 270, true), 0);
+	assert_int_equal(wal_files(f->jdir, NULL, 0), 0);
 	journal_close(j);
 }
 

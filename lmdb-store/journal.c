@@ -433,7 +433,7 @@ static int segs_push(struct journal *j, struct seg *s)
 {
 	if (j->nseg == j->segcap) {
 		size_t cap = j->segcap ? 2 * j->segcap : 16;
-		struct seg **n = realloc(j->segs, cap * sizeof(*n));
+		struct seg **n = realloc(j->segs, cap * sizeof(struct seg *));
 
 		if (n == NULL) {
 			return -ENOMEM;
@@ -527,7 +527,7 @@ static int scan_dir(struct journal *j)
 		return ret;
 	}
 	if (j->nseg > 1) {
-		qsort(j->segs, j->nseg, sizeof(*j->segs), cmp_seg);
+		qsort(j->segs, j->nseg, sizeof(struct seg *), cmp_seg);
 	}
 	for (i = 0; i < j->nseg; i++) {
 		char name[32];
@@ -732,7 +732,7 @@ static size_t spares_stale(struct journal *j, struct seg **stale)
 		stale[n] = j->spares[n];
 		n++;
 	}
-	memmove(j->spares, j->spares + n, (j->nspare - n) * sizeof(*j->spares));
+	memmove(j->spares, j->spares + n, (j->nspare - n) * sizeof(struct seg *));
 	j->nspare -= n;
 	return n;
 }
@@ -766,7 +766,7 @@ static int take_segment(struct journal *j, uint64_t first)
 	nstale = spares_stale(j, stale);
 	if (j->nspare > 0) {
 		s = j->spares[0];
-		memmove(j->spares, j->spares + 1, (j->nspare - 1) * sizeof(*j->spares));
+		memmove(j->spares, j->spares + 1, (j->nspare - 1) * sizeof(struct seg *));
 		j->nspare--;
 	}
 	if (s == NULL) {
@@ -1124,7 +1124,7 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 
 	pthread_mutex_lock(&j->read_lock);
 	pthread_mutex_lock(&j->idx_lock);
-	gone = malloc((j->nseg + 1) * sizeof(*gone));
+	gone = malloc((j->nseg + 1) * sizeof(struct seg *));
 	if (gone == NULL) {
 		pthread_mutex_unlock(&j->idx_lock);
 		pthread_mutex_unlock(&j->read_lock);
@@ -1139,7 +1139,7 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 		n++;
 	}
 	if (n > 0) {
-		memmove(j->segs, j->segs + n, (j->nseg - n) * sizeof(*j->segs));
+		memmove(j->segs, j->segs + n, (j->nseg - n) * sizeof(struct seg *));
 		j->nseg -= n;
 	}
 	pthread_mutex_unlock(&j->idx_lock);

@@ -1292,6 +1292,35 @@ static void test_trim_segments(void **state)
 }
 
 /*
+ * The bound on the segments' bytes (max_bytes): an append that needs a segment beyond it
+ * fails with STORE_E_FULL, publishing nothing, until a trim makes room; then the same
+ * sequences go on.
+ */
+static void test_full_until_trimmed(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change g[40];
+	uint64_t last;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 3 * 4096, 4096, f->err, sizeof(f->err));
+	assert_non_null(j);
+	for (uint64_t k = 0; k < 4; k++) {
+		for (unsigned i = 0; i < 40; i++) {
+			g[i] = seq_change(k * 40 + 1 + i, addr_of(k * 40 + 1 + i));
+		}
+		assert_int_equal(journal_append(j, g, 40, &last), k < 3 ? 0 : STORE_E_FULL);
+	}
+	assert_true(journal_last(j) == 120 && journal_count(j) == 120);
+	assert_non_null(strstr(journal_errmsg(j), "applier must catch up"));
+	assert_int_equal(journal_trim(j, 40, false), 0);
+	assert_int_equal(journal_append(j, g, 40, &last), 0);
+	assert_true(last == 160);
+	journal_close(j);
+}
+
+/*
  * Upgrade: a store whose journal is still the previous binaries' LMDB environment (written
  * by journal_mdb, as they did) opens with every entry applied once, the LMDB files removed,
  * and the segment journal going on above them.
@@ -1362,6 +1391,7 @@ int main(void)
 		T(test_failed_write_and_flush),
 		T(test_rollover_concurrent_read),
 		T(test_trim_segments),
+		T(test_full_until_trimmed),
 		T(test_upgrade_from_lmdb),
 	};
 

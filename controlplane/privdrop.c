@@ -335,10 +335,43 @@ static void check_store(const char *dir)
 	close(dfd);
 }
 
+/* Give the journal's segment files (journal/NNNNNNNNNNNNNNNN.wal, lmdb-store/journal.h: the
+ * names change as it runs) in the store directory @p dfd to @p uid:@p gid.
+ * @return 0 or -errno. */
+static int give_segments(int dfd, uid_t uid, gid_t gid)
+{
+	int jfd = openat(dfd, "journal", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if (jfd < 0) {
+		return errno == ENOENT ? 0 : -errno;
+	}
+	d = fdopendir(jfd);
+	if (d == NULL) {
+		ret = -errno;
+		close(jfd);
+		return ret;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && strcmp(de->d_name + len - 4, ".wal") == 0 &&
+		    fchownat(jfd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+		    errno != ENOENT && ret == 0) {
+			ret = -errno;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
 /* Give the store and the control socket to @uid:@gid (the socket keeps its group). */
 static int give(const struct cp_priv_opts *o, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	/* The strict mode's journal (lmdb-store/journal.h) is a subdirectory of the store. */
+	/* The strict mode's journal (lmdb-store/journal.h) is a subdirectory of the store (its
+	 * segments: give_segments()); journal/data.mdb, lock.mdb: an older binary's journal. */
 	static const char *const files[] = { "data.mdb", "lock.mdb", "journal",
 					     "journal/data.mdb", "journal/lock.mdb" };
 	struct stat st;
@@ -362,6 +395,12 @@ static int give(const struct cp_priv_opts *o, uid_t uid, gid_t gid, char *err, s
 				close(dfd);
 				return -EPERM;
 			}
+		}
+		if (give_segments(dfd, uid, gid) != 0) {
+			snprintf(err, errlen, "server.user: cannot give the journal's segments in "
+				 "%s/journal to the user", o->store_dir);
+			close(dfd);
+			return -EPERM;
 		}
 		close(dfd);
 	}

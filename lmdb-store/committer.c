@@ -53,8 +53,6 @@ struct committer {
 	uint64_t *batch_gen;			/* [max_batch]: store_write_batch_gen() */
 	size_t n_batch;
 	uint64_t batch_seq[DP_MAX_WORKERS];	/* newest seq per worker in the pending batch */
-	uint64_t unsynced_seq[DP_MAX_WORKERS];	/* journal mode: of the group appended last */
-	bool unsynced;				/* ... which is not durable yet */
 	uint32_t next_first;			/* drain() fairness */
 	pthread_t thread;
 	bool started;
@@ -371,27 +369,6 @@ static void busy_begin(struct committer *c, uint64_t now)
 	atomic_store_explicit(&c->st.busy_since_ns, now, memory_order_relaxed);
 }
 
-/* Journal mode, nothing to append: flush the group appended last and publish it. */
-static int journal_flush(struct committer *c)
-{
-	int rc;
-
-	if (!c->unsynced) {
-		return 0;
-	}
-	busy_begin(c, now_ns());
-	rc = store_journal_sync(c->store);
-	atomic_store_explicit(&c->st.busy_since_ns, 0, memory_order_relaxed);
-	if (rc != 0) {
-		atomic_fetch_add_explicit(&c->st.failures, 1, memory_order_relaxed);
-		atomic_store_explicit(&c->st.last_error, rc, memory_order_relaxed);
-		return rc;
-	}
-	publish(c, c->unsynced_seq);
-	c->unsynced = false;
-	return 0;
-}
-
 int committer_round(struct committer *c)
 {
 	uint64_t t0, t1, cpu0, lag;
@@ -409,12 +386,12 @@ int committer_round(struct committer *c)
 		}
 		if (lag >= c->o.max_lag && c->n_batch == 0) {
 			stat_add(&c->st.lag_stalls, 1);
-			return journal_flush(c);
+			return 0;
 		}
 	}
 	drain(c);
 	if (c->n_batch == 0) {
-		return c->o.journal ? journal_flush(c) : 0;
+		return 0;
 	}
 	/* Timed from here: an idle poll costs no clock read (the thread CPU clock is a
 	 * system call). */
@@ -442,16 +419,11 @@ int committer_round(struct committer *c)
 		return rc;
 	}
 	atomic_store_explicit(&c->st.failing, false, memory_order_relaxed);
-	if (c->o.journal) {
-		/* This append's flush made the previous group durable; this group waits for the
-		 * next append or a flush (journal.h). */
-		if (c->unsynced) {
-			publish(c, c->unsynced_seq);
-		}
-		memcpy(c->unsynced_seq, c->batch_seq, sizeof(c->unsynced_seq));
-		c->unsynced = true;
-	} else {
-		publish(c, c->batch_seq);
+	/* Durable now (the journal: one pwrite and one fdatasync, journal.h): the ACKs may
+	 * leave. Without a journal the partner may hear of the changes too; with one, the
+	 * applier feeds the tap once the bindings hold them. */
+	publish(c, c->batch_seq);
+	if (!c->o.journal) {
 		tap_push(c, c->batch, c->batch_gen, c->n_batch);
 	}
 	n = c->n_batch;
@@ -529,7 +501,7 @@ static bool rings_empty(struct committer *c)
 			return false;
 		}
 	}
-	return c->n_batch == 0 && !c->unsynced;
+	return c->n_batch == 0;
 }
 
 static void sleep_us(unsigned us)

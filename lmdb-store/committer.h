@@ -20,11 +20,10 @@
  * its environment if LMDB gave it up); the control thread turns them into events.
  *
  * Journal mode (committer_opts.journal, over a store opened with a journal): the batch is
- * appended to the store's journal instead (store_journal_append(): a few sequential pages
- * and one flush of the journal file, no B-tree work on the binding database). A group is
- * durable once the NEXT append has returned (its flush covers this one's meta page, see
- * journal.c), or, when nothing follows, once the committer has flushed the journal
- * (store_journal_sync()); only then are its sequences published.
+ * appended to the store's journal instead (store_journal_append(): one pwrite of
+ * checksummed records and one fdatasync of the segment file, no B-tree work on the binding
+ * database). A group is durable when its append returns, and its sequences are published
+ * right then: an ACK waits for the gathering of its group and one flush.
  * A second thread, the applier, brings the binding database up to date from the journal in
  * large groups (store_journal_apply(), synced), and only then feeds the failover tap, since
  * the unacked generations are assigned there. When the applier falls max_lag entries

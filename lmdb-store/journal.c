@@ -1,15 +1,87 @@
 /*
- * journal: an append-only LMDB log of binding changes (see journal.h for the contract).
+ * journal: an append-only file of checksummed records (see journal.h for the contract).
  *
- * Why a separate environment rather than a database in the store's: an LMDB commit flushes
- * the whole data file and holds the environment's single writer lock. In the store's own
- * environment the journal's fsync would also write out every binding page the second stage
- * dirtied, and the second stage's long transactions would stall the appends; here the
- * journal's commit writes and syncs a few sequential pages of its own small file, and the
- * binding database is written by another thread under another lock.
+ * Why files and not LMDB (the journal of the previous binaries, journal_mdb.c): an LMDB
+ * commit is durable only once its meta page is, and the meta page can be made safe only by
+ * a second flush (after the data pages: LMDB relies on that order), or, with MDB_NOMETASYNC,
+ * by the NEXT commit's flush; an ACK then waited for about two flushes. A record with its
+ * own checksum and sequence number needs no meta page: the recovery scan finds the end of
+ * the log by reading records until one does not check. So one pwrite and one fdatasync make
+ * a group durable, and an ACK waits for the gathering of its group plus one flush.
  *
- * An entry, value of key = sequence (u64 big endian). Version 3 is written; versions 2 and 1
- * (a journal written by an older binary) are still read, what they lack read as 0 or empty:
+ * Layout. A segment file "<dir>/NNNNNNNNNNNNNNNN.wal" (the file number, hex):
+ *
+ *   offset  size  segment header (SEG_HDR_LEN)
+ *        0  u32   magic "LWJ1" (0x4c574a31)
+ *        4  u32   format version (1)
+ *        8  u64   file number (as in the name: a recycled file's old header does not match)
+ *       16  u64   first sequence number in the segment
+ *       24  u32   zero
+ *       28  u32   CRC-32C of bytes 0..27
+ *
+ *   then records, one after the other (REC_HDR_LEN + length bytes each):
+ *        0  u32   CRC-32C of bytes 4 .. 16 + length
+ *        4  u32   length of the entry (1 .. JOURNAL_ENTRY_MAX_LEN)
+ *        8  u64   sequence number (the previous record's + 1; the header's first for the
+ *                 first record)
+ *       16  ...   the entry (journal_entry_encode(), below)
+ *
+ * All integers big endian (byteorder.h). The header is written with the segment's first
+ * group, in the same pwrite: a segment whose header does not check holds nothing.
+ *
+ * Why a group is durable when its fdatasync returns: the segment's blocks were written
+ * (zeros) and synced, its directory entry synced, before the appender took it (a spare
+ * from journal_prefill(), or a file created on the ACK path followed by a directory sync);
+ * the fdatasync of a write inside the file's size flushes the data, and the data of a write
+ * past it together with the size. A crash during a pwrite or before its fdatasync leaves
+ * any prefix of the group's bytes (in any order of sectors): the scan stops at the first
+ * record that does not check (CRC-32C over length, sequence and entry, and the sequence
+ * must follow), so what it keeps is exactly a prefix of records, never a record of the torn
+ * group after a missing one. Bytes past the end are zeros (a new file), or records of an
+ * older segment (a recycled file), whose sequences are all below the segment's first and so
+ * never follow; a zeroed record header does not check (the CRC of zeros is not zero).
+ *
+ * A failed pwrite or fdatasync: the group is not durable; the call fails and its sequence
+ * numbers are reused by the next append. After a failed fdatasync Linux may have dropped
+ * the dirty pages and cleared the error ("fsyncgate"): what the file holds past the last
+ * good flush is unknown, and a later fdatasync could succeed without writing them. So the
+ * appender never trusts that tail again: the segment is closed for appends and the next
+ * group goes to a new segment whose first sequence is the failed group's. At the scan such a
+ * later segment wins from its first sequence on, over whatever the old segment's tail holds
+ * (those records were never acknowledged). If no later append succeeded before a crash, an
+ * old tail that reached the disk anyway is replayed: changes the server made and could not
+ * acknowledge, as after a crash between a flush and the ACK; never a change twice, never one
+ * missing that was acknowledged.
+ *
+ * After journal_open() the appender starts a new segment too: the tail of the last segment
+ * may hold a torn group, and appending after it would let stale bytes further on pass for
+ * records after a later crash (a torn record of ours could end where a stale valid one
+ * begins).
+ *
+ * Threads (journal.h). The appender owns j->cur and its write offset; readers pread below
+ * the published end of a segment, which the appender moves under idx_lock after the flush.
+ * Trim and prefill run on another thread (the applier) and take read_lock, so that no
+ * reader preads a descriptor they close. The appender never takes read_lock, and holds
+ * idx_lock only for a few stores: a reader or the applier never makes an ACK wait.
+ *
+ * Trim and recycling. A segment whose every sequence is at or below the store's applied
+ * mark is no longer needed (the bindings hold its changes durably). It is renamed to a new
+ * file number and becomes a spare (its blocks are written already, so it costs no zeros:
+ * in steady state no zeros are written at all), or deleted when SPARES_MAX are ready. The rename is followed by a directory sync before
+ * the appender may use the file: otherwise a crash could bring the file back under its old
+ * name with new records and the old name's header... which would not check and lose them.
+ * A deletion needs no sync when the segment's whole content is known (written by this
+ * process, never failed): one that comes back after a crash holds only applied sequences,
+ * which the store skips. A segment whose tail is unknown (a failed write or flush left it,
+ * or it was found at open: a torn group may lie past its last valid record) is never
+ * recycled, and its deletion is followed by a directory sync: that tail may hold records
+ * with sequence numbers that were reused since, which must not come back once the later
+ * segment that overrode them is gone. By induction a recycled file holds only records of
+ * its current life and older ones, whose sequences are all below its first.
+ *
+ * An entry (the record's payload). Version 3 is written; versions 2 and 1 (an LMDB journal
+ * written by an older binary, journal_mdb.c) are still read, what they lack read as 0 or
+ * empty:
  *
  *   offset  size  field                                          versions
  *        0  u8    entry version (1..3)                           all
@@ -28,43 +100,13 @@
  *                 vendor, circuit and policy bytes)
  *      ...  u32   PET (dp_change.pet; 0: none)                   3
  *
- * and the entry ends exactly there (version 1 after the hw bytes).
- *
- * The worker and its sequence number are not kept: they mean nothing after a restart.
- *
- * Durability with one flush per append. In strict mode the environment is opened with
- * MDB_NOMETASYNC: a commit writes its pages, fdatasyncs them, then writes its meta page
- * without a flush. So an append is durable, not when it returns, but once a later flush
- * covers that meta page: the next append's fdatasync (it comes before that append's own meta
- * write) or journal_sync(). LMDB keeps the environment intact either way (a crash only takes
- * back the last commit whose meta page was not flushed; pages reachable from the two newest
- * metas are never reused). Each append thus costs one flush, where LMDB's full sync costs
- * two (the data, then the meta page); the price is that a group's replies leave one commit
- * later, or after an extra flush when nothing follows it (committer.c).
- *
- * A commit whose meta page cannot be written (EIO) makes LMDB refuse every later transaction
- * of the environment (MDB_PANIC), as in the store (store.c). The appender then reopens it
- * (journal_reopen()): the newest meta that reached the disk holds every append that returned
- * 0 and nothing of the failed one, whose sequence numbers were never used up. Readers run
- * under env_lock (read side) so that the reopen, which holds it for writing, never closes
- * the environment under them; the appender's own calls need no lock, since only it reopens.
- *
- * The map has a fixed size and is never grown: mdb_env_set_mapsize() is legal only while
- * this process has no transaction open on the environment, and the reader (the second
- * stage) is another thread. The default 4 GiB is address space, not disk (the data file
- * grows with what is written), and holds some 25 M entries, far more than the bounded lag
- * between appends and the second stage (committer.h).
- *
- * Prefill (journal_prefill(), prefill.h). A commit that writes pages past the data file's
- * end makes its fdatasync pay for their allocation. Zeros are written ahead, off the ACK
- * path, by another thread (the applier) holding LMDB's writer lock: the appender is the only
- * writer of this process, but the lock also shuts out another process's writers (a store
- * opened for a dump replays and trims), and it costs an append at most one wait of one
- * step (STORE_PREFILL_JOURNAL_STEP), which happens only when the journal outgrows its largest size so far (it reuses its
- * freed pages: ~220 KB under lwbench). Not the appender itself between its commits: that
- * would put the whole extension on the ACK path of the group behind it.
+ * and the entry ends exactly there (version 1 after the hw bytes). The worker and its
+ * sequence number are not kept: they mean nothing after a restart.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -75,57 +117,88 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <lmdb.h>
-
 #include "byteorder.h"
+#include "crc32c.h"
 #include "info_codec.h"
 #include "journal.h"
-#include "mdb_err.h"
 #include "prefill.h"
 #include "store.h"
 
-#define JOURNAL_MAP_SIZE	(4ull << 30)
+#define DEFAULT_MAX_BYTES	(4ull << 30)
 #define ENTRY_V1		1
 #define ENTRY_V2		2
 #define ENTRY_V3		3
 #define ENTRY_HDR_LEN		26	/* every version's */
 #define ENTRY_PET_LEN		4	/* version 3 */
-#define ENTRY_MAX_LEN		(ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX + STORE_INFO_MAX_LEN + \
-				 ENTRY_PET_LEN)
-#define SEQ_LEN			8
+#define SEG_MAGIC		0x4c574a31u	/* "LWJ1" */
+#define SEG_VERSION		1u
+#define SEG_HDR_LEN		32
+#define REC_HDR_LEN		16
+#define REC_MAX_LEN		(REC_HDR_LEN + JOURNAL_ENTRY_MAX_LEN)
+#define READ_CHUNK		(256u << 10)
+#define SEG_SUFFIX		".wal"
 #define ERRMSG_LEN		512
+#define SPARES_MAX		2	/* spare segments kept ready, recycled or written */
+
+_Static_assert(JOURNAL_ENTRY_MAX_LEN == ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX +
+	       STORE_INFO_MAX_LEN + ENTRY_PET_LEN, "journal.h's bound is the layout's");
+
+struct seg {
+	uint64_t fileno;
+	uint64_t first;		/* the first sequence it holds (or will) */
+	uint64_t last;		/* the newest durable one; first - 1 while empty */
+	uint64_t end;		/* bytes of header and durable records */
+	uint64_t size;		/* the file's size */
+	int fd;
+	bool dead;		/* its tail is not known to be ours (a write or flush failed in
+				 * it, or it was found at open): never appended to or recycled,
+				 * and its deletion is synced (journal.c, "Trim") */
+};
 
 struct journal {
-	MDB_env *env;			/* NULL after a reopen that failed: the next append retries */
+	char *dir;
+	int dirfd;
 	bool sync;
-	MDB_dbi dbi;
-	uint64_t map_size;
-	_Atomic uint64_t last;		/* newest sequence appended */
+	uint64_t max_bytes;
+	uint64_t seg_size;
+
+	/* idx_lock: the segments (by file number, which is also by sequence) and the spares.
+	 * A segment's last and end are written by the appender under it. */
+	pthread_mutex_t idx_lock;
+	struct seg **segs;
+	size_t nseg, segcap;
+	struct seg *spares[SPARES_MAX];	/* ready for the appender (written, synced), by
+					 * file number */
+	size_t nspare;
+	uint64_t next_fileno;	/* never reused */
+	uint64_t top_fileno;	/* the highest file number in segs */
+
+	/* the appender's own */
+	struct seg *cur;	/* in segs; NULL: the next append takes a new segment */
+	uint8_t *wbuf;
+	size_t wcap;
+
+	/* read_lock: readers, trim and prefill; the cursor and the read buffer */
+	pthread_mutex_t read_lock;
+	struct seg *rc_seg;	/* the cursor: the next record of rc_seg after rc_seq - 1 */
+	uint64_t rc_seq, rc_off;
+	uint8_t *rbuf;		/* READ_CHUNK + REC_MAX_LEN */
+	struct seg *prep;	/* the spare being written by journal_prefill() */
+
+	_Atomic uint64_t last;		/* newest durable sequence (or raised) */
 	_Atomic uint64_t reopens;	/* journal_reopens() */
+	_Atomic uint64_t path_creates;	/* journal_path_creates() */
 	_Atomic int phase;		/* enum journal_phase: the appender's step */
 	_Atomic unsigned delay_ms;	/* journal_inject_delay() */
-	pthread_rwlock_t env_lock;	/* readers: read side; journal_reopen(): write side */
+	_Atomic int fault_phase;	/* journal_inject_fault() */
+	_Atomic int fault_err;
 	pthread_mutex_t err_lock;	/* errmsg: the appender and readers both set it */
-	char *dir;
 	char errmsg[ERRMSG_LEN];
 };
 
-_printf_(3, 4)
-static int fail(struct journal *j, int rc, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
+/* --- entries ---------------------------------------------------------------------------- */
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&j->err_lock);
-	snprintf(j->errmsg, sizeof(j->errmsg), "%s: %s: %s", j->dir, what, mdb_strerror(rc));
-	pthread_mutex_unlock(&j->err_lock);
-	return store_mdb_err(rc);
-}
-
-static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
+size_t journal_entry_encode(const struct dp_change *c, uint8_t *buf)
 {
 	size_t off;
 
@@ -146,11 +219,9 @@ static size_t entry_encode(const struct dp_change *c, uint8_t *buf)
 	return off + ENTRY_PET_LEN;
 }
 
-/* @return true when @p v is a well-formed entry (then *c holds it). */
-static bool entry_decode(const MDB_val *v, struct dp_change *c)
+bool journal_entry_decode(const uint8_t *p, size_t size, struct dp_change *c)
 {
-	const uint8_t *p = v->mv_data;
-	size_t end, size = v->mv_size;
+	size_t end;
 
 	if (size < ENTRY_HDR_LEN || p[0] < ENTRY_V1 || p[0] > ENTRY_V3 ||
 	    p[24] > DP_KEY_MAX || p[25] > DP_HW_MAX) {
@@ -182,113 +253,382 @@ static bool entry_decode(const MDB_val *v, struct dp_change *c)
 	return true;
 }
 
-bool journal_exists(const char *dir)
-{
-	char path[4096];
+/* --- small helpers ---------------------------------------------------------------------- */
 
-	if (snprintf(path, sizeof(path), "%s/data.mdb", dir) >= (int)sizeof(path)) {
+_printf_(3, 4)
+static int fail(struct journal *j, int ret, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&j->err_lock);
+	snprintf(j->errmsg, sizeof(j->errmsg), "%s: %s: %s", j->dir, what, store_strerror(ret));
+	pthread_mutex_unlock(&j->err_lock);
+	return ret;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void seg_name(uint64_t fileno, char *name, size_t len)
+{
+	snprintf(name, len, "%016" PRIx64 SEG_SUFFIX, fileno);
+}
+
+/* @return the file number of a segment's name, or false when @p name is not one. */
+static bool seg_parse(const char *name, uint64_t *fileno)
+{
+	char *end;
+
+	if (strlen(name) != 16 + strlen(SEG_SUFFIX) || strcmp(name + 16, SEG_SUFFIX) != 0) {
 		return false;
 	}
-	return access(path, F_OK) == 0;
+	errno = 0;
+	*fileno = strtoull(name, &end, 16);
+	return errno == 0 && end == name + 16;
 }
 
-/* Find the newest sequence, open (creating) the database: the first transaction. */
-static int open_db(struct journal *j)
+static void seg_free(struct seg *s)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
-	MDB_val k, v;
+	if (s != NULL) {
+		if (s->fd >= 0) {
+			close(s->fd);
+		}
+		free(s);
+	}
+}
+
+/* Close and delete segment @p s. @return 0 or a negative errno. */
+static int seg_unlink(struct journal *j, struct seg *s)
+{
+	char name[32];
+	int ret = 0;
+
+	seg_name(s->fileno, name, sizeof(name));
+	if (unlinkat(j->dirfd, name, 0) != 0 && errno != ENOENT) {
+		ret = -errno;
+	}
+	seg_free(s);
+	return ret;
+}
+
+static void hdr_encode(const struct seg *s, uint8_t *h)
+{
+	lw_put32(h, SEG_MAGIC);
+	lw_put32(h + 4, SEG_VERSION);
+	lw_put64(h + 8, s->fileno);
+	lw_put64(h + 16, s->first);
+	lw_put32(h + 24, 0);
+	lw_put32(h + 28, store_crc32c(0, h, 28));
+}
+
+static bool hdr_check(const uint8_t *h, uint64_t fileno, uint64_t *first)
+{
+	if (lw_get32(h) != SEG_MAGIC || lw_get32(h + 4) != SEG_VERSION ||
+	    lw_get64(h + 8) != fileno || lw_get32(h + 28) != store_crc32c(0, h, 28)) {
+		return false;
+	}
+	*first = lw_get64(h + 16);
+	return *first > 0;
+}
+
+static size_t rec_encode(uint64_t seq, const struct dp_change *c, uint8_t *r)
+{
+	size_t len = journal_entry_encode(c, r + REC_HDR_LEN);
+
+	lw_put32(r + 4, (uint32_t)len);
+	lw_put64(r + 8, seq);
+	lw_put32(r, store_crc32c(0, r + 4, REC_HDR_LEN - 4 + len));
+	return REC_HDR_LEN + len;
+}
+
+/*
+ * Sequential reading of records from a file, through a buffer (j->rbuf, read_lock held).
+ */
+struct rec_it {
+	int fd;
+	uint64_t off;		/* the next record's offset */
+	uint64_t limit;		/* bytes that may be read */
+	uint8_t *buf;
+	uint64_t boff;		/* file offset of buf[0] */
+	size_t blen;		/* bytes in buf */
+};
+
+/* Have bytes [off, off + len) of the file in the buffer, when the limit allows.
+ * @return 1, 0 (past the limit), or a negative errno. */
+static int rec_fill(struct rec_it *it, size_t len)
+{
+	uint64_t want;
+	ssize_t got;
+
+	if (it->off + len > it->limit) {
+		return 0;
+	}
+	if (it->off >= it->boff && it->off + len <= it->boff + it->blen) {
+		return 1;
+	}
+	want = it->limit - it->off;
+	if (want > READ_CHUNK + REC_MAX_LEN) {
+		want = READ_CHUNK + REC_MAX_LEN;
+	}
+	do {
+		got = pread(it->fd, it->buf, (size_t)want, (off_t)it->off);
+	} while (got < 0 && errno == EINTR);
+	if (got < 0) {
+		return -errno;
+	}
+	it->boff = it->off;
+	it->blen = (size_t)got;
+	return (size_t)got >= len;
+}
+
+/* The next record, when it checks and has sequence @p seq: its payload at *p (valid until
+ * the next call), its length *len. @return 1, 0 (no valid record here: the end), or a
+ * negative errno (a read error). */
+static int rec_next(struct rec_it *it, uint64_t seq, const uint8_t **p, uint32_t *len)
+{
+	const uint8_t *r;
 	int rc;
 
-	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
-	if (rc != MDB_SUCCESS) {
-		return fail(j, rc, "begin the first transaction");
+	rc = rec_fill(it, REC_HDR_LEN);
+	if (rc != 1) {
+		return rc;
 	}
-	rc = mdb_dbi_open(txn, NULL, 0, &j->dbi);
-	if (rc == MDB_SUCCESS) {
-		rc = mdb_cursor_open(txn, j->dbi, &cur);
+	*len = lw_get32(it->buf + (it->off - it->boff) + 4);
+	if (*len == 0 || *len > JOURNAL_ENTRY_MAX_LEN) {
+		return 0;
 	}
-	if (rc != MDB_SUCCESS) {
-		mdb_txn_abort(txn);
-		return fail(j, rc, "open the journal database");
+	rc = rec_fill(it, REC_HDR_LEN + *len);
+	if (rc != 1) {
+		return rc;
 	}
-	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	mdb_cursor_close(cur);
-	if (rc == MDB_SUCCESS && k.mv_size != SEQ_LEN) {
-		mdb_txn_abort(txn);
-		return fail(j, MDB_CORRUPTED, "newest key has %zu bytes, not a sequence",
-			    k.mv_size);
+	r = it->buf + (it->off - it->boff);
+	if (lw_get64(r + 8) != seq ||
+	    lw_get32(r) != store_crc32c(0, r + 4, REC_HDR_LEN - 4 + *len)) {
+		return 0;
 	}
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return fail(j, rc, "find the newest entry");
-	}
-	/* An empty journal knows no sequence: store.c raises it to its "applied" mark
-	 * (journal_raise()), so that numbers are never reused; a reopen keeps what was raised. */
-	journal_raise(j, rc == MDB_SUCCESS ? lw_get64(k.mv_data) : 0);
-	rc = mdb_txn_commit(txn);
-	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "commit the first transaction");
+	*p = r + REC_HDR_LEN;
+	it->off += REC_HDR_LEN + *len;
+	return 1;
 }
 
-/* Create and open the environment of j->dir, then its database. @return 0, or a store
- * error with j->env NULL (the message set). No other call may use j->env meanwhile. */
-static int env_open(struct journal *j)
+/* --- open: the scan --------------------------------------------------------------------- */
+
+static int cmp_seg(const void *a, const void *b)
 {
+	const struct seg *x = *(struct seg *const *)a, *y = *(struct seg *const *)b;
+
+	return x->fileno < y->fileno ? -1 : x->fileno > y->fileno;
+}
+
+static int segs_push(struct journal *j, struct seg *s)
+{
+	if (j->nseg == j->segcap) {
+		size_t cap = j->segcap ? 2 * j->segcap : 16;
+		struct seg **n = realloc(j->segs, cap * sizeof(struct seg *));
+
+		if (n == NULL) {
+			return -ENOMEM;
+		}
+		j->segs = n;
+		j->segcap = cap;
+	}
+	j->segs[j->nseg++] = s;
+	if (s->fileno > j->top_fileno) {
+		j->top_fileno = s->fileno;
+	}
+	return 0;
+}
+
+/* Read segment @p s's header and records: s->first, s->last, s->end. */
+static int scan_seg(struct journal *j, struct seg *s)
+{
+	uint8_t h[SEG_HDR_LEN];
+	struct rec_it it = {.fd = s->fd, .off = SEG_HDR_LEN, .limit = s->size, .buf = j->rbuf};
+	const uint8_t *p;
+	uint32_t len;
+	ssize_t got;
 	int rc;
 
-	rc = mdb_env_create(&j->env);
-	if (rc != MDB_SUCCESS) {
-		j->env = NULL;
-		return fail(j, rc, "create the environment");
+	s->first = 0;
+	s->last = 0;
+	s->end = 0;
+	got = pread(s->fd, h, sizeof(h), 0);
+	if (got < 0) {
+		return -errno;
 	}
-	rc = mdb_env_set_mapsize(j->env, (size_t)j->map_size);
-	if (rc == MDB_SUCCESS) {
-		/* Strict: MDB_NOMETASYNC, one fdatasync per append (journal.h). */
-		rc = mdb_env_open(j->env, j->dir,
-				  MDB_NOTLS | (j->sync ? MDB_NOMETASYNC : MDB_NOSYNC), 0600);
+	if (got != (ssize_t)sizeof(h) || !hdr_check(h, s->fileno, &s->first)) {
+		return 0;	/* no header: nothing was ever made durable in it */
 	}
-	if (rc != MDB_SUCCESS) {
-		rc = fail(j, rc, "open the environment");
-	} else {
-		rc = open_db(j);
+	s->last = s->first - 1;
+	while ((rc = rec_next(&it, s->last + 1, &p, &len)) == 1) {
+		s->last++;
 	}
-	if (rc != 0) {
-		mdb_env_close(j->env);
-		j->env = NULL;
+	if (rc < 0) {
+		return rc;
 	}
-	return rc;
+	s->end = it.off;
+	return 0;
 }
 
-struct journal *journal_open(const char *dir, bool sync, uint64_t map_size, char *err,
-			     size_t errlen)
+/* Open and scan every segment of the directory into j->segs (by file number), resolving a
+ * later segment's overlap with earlier ones; delete segments that hold nothing. */
+static int scan_dir(struct journal *j)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	uint64_t fileno;
+	size_t i, k, keep;
+	int ret = 0;
+
+	d = fdopendir(dup(j->dirfd));
+	if (d == NULL) {
+		return fail(j, -errno, "list the directory");
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct seg *s;
+
+		if (!seg_parse(de->d_name, &fileno)) {
+			continue;
+		}
+		if (fileno >= j->next_fileno) {
+			j->next_fileno = fileno + 1;
+		}
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			ret = -ENOMEM;
+			break;
+		}
+		s->fileno = fileno;
+		s->fd = openat(j->dirfd, de->d_name, O_RDWR | O_CLOEXEC);
+		if (s->fd < 0 || fstat(s->fd, &st) != 0) {
+			ret = fail(j, -errno, "open %s", de->d_name);
+			seg_free(s);
+			break;
+		}
+		s->size = (uint64_t)st.st_size;
+		ret = segs_push(j, s);
+		if (ret != 0) {
+			seg_free(s);
+			break;
+		}
+	}
+	closedir(d);
+	if (ret != 0) {
+		return ret;
+	}
+	if (j->nseg > 1) {
+		qsort(j->segs, j->nseg, sizeof(struct seg *), cmp_seg);
+	}
+	for (i = 0; i < j->nseg; i++) {
+		char name[32];
+
+		seg_name(j->segs[i]->fileno, name, sizeof(name));
+		ret = scan_seg(j, j->segs[i]);
+		if (ret != 0) {
+			return fail(j, ret, "read %s", name);
+		}
+		if (j->segs[i]->first == 0) {
+			continue;
+		}
+		/* A later segment wins from its first sequence on (journal.c, top). */
+		for (k = 0; k < i; k++) {
+			struct seg *e = j->segs[k];
+
+			if (e->first != 0 && e->last >= j->segs[i]->first) {
+				e->last = j->segs[i]->first - 1;
+			}
+		}
+	}
+	/* Keep what holds records; the rest (no header: a spare never used, a torn first
+	 * group; or every record overridden) goes. */
+	for (i = 0, keep = 0; i < j->nseg; i++) {
+		struct seg *s = j->segs[i];
+
+		if (s->first != 0 && s->last >= s->first) {
+			s->dead = true;	/* what lies past its last record is unknown */
+			j->segs[keep++] = s;
+			continue;
+		}
+		ret = seg_unlink(j, s);
+		if (ret != 0) {
+			return fail(j, ret, "delete an empty segment");
+		}
+	}
+	j->nseg = keep;
+	for (i = 0; i < j->nseg; i++) {
+		if (j->segs[i]->last > atomic_load(&j->last)) {
+			atomic_store(&j->last, j->segs[i]->last);
+		}
+	}
+	return 0;
+}
+
+bool journal_exists(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint64_t fileno;
+	bool found = false;
+
+	if (d == NULL) {
+		return false;
+	}
+	while (!found && (de = readdir(d)) != NULL) {
+		found = seg_parse(de->d_name, &fileno);
+	}
+	closedir(d);
+	return found;
+}
+
+struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
+			     char *err, size_t errlen)
 {
 	struct journal *j = calloc(1, sizeof(*j));
-	pthread_rwlockattr_t attr;
 
-	if (j == NULL || (j->dir = strdup(dir)) == NULL) {
+	if (j == NULL || (j->dir = strdup(dir)) == NULL ||
+	    (j->rbuf = malloc(READ_CHUNK + REC_MAX_LEN)) == NULL) {
+		if (j != NULL) {
+			free(j->dir);
+		}
 		free(j);
 		snprintf(err, errlen, "%s: out of memory", dir);
 		return NULL;
 	}
+	j->dirfd = -1;
 	pthread_mutex_init(&j->err_lock, NULL);
-	/* A reopen must not wait behind a stream of readers. */
-	pthread_rwlockattr_init(&attr);
-	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&j->env_lock, &attr);
-	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&j->idx_lock, NULL);
+	pthread_mutex_init(&j->read_lock, NULL);
 	j->sync = sync;
-	j->map_size = map_size ? map_size : JOURNAL_MAP_SIZE;
+	j->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
+	j->seg_size = seg_size ? seg_size : JOURNAL_SEG_SIZE;
+	j->next_fileno = 1;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
-		journal_close(j);
-		return NULL;
+		goto fail;
 	}
-	if (env_open(j) != 0) {
+	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (j->dirfd < 0) {
+		snprintf(err, errlen, "%s: cannot open the directory: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (scan_dir(j) != 0) {
 		snprintf(err, errlen, "%s", j->errmsg);
-		journal_close(j);
-		return NULL;
+		goto fail;
 	}
 	return j;
+fail:
+	journal_close(j);
+	return NULL;
 }
 
 void journal_close(struct journal *j)
@@ -296,88 +636,28 @@ void journal_close(struct journal *j)
 	if (j == NULL) {
 		return;
 	}
-	if (j->env != NULL) {
-		mdb_env_close(j->env);
+	for (size_t i = 0; i < j->nseg; i++) {
+		seg_free(j->segs[i]);
 	}
-	pthread_rwlock_destroy(&j->env_lock);
+	for (size_t i = 0; i < j->nspare; i++) {
+		seg_free(j->spares[i]);
+	}
+	/* A spare half written: it has no header, the next open deletes it. */
+	seg_free(j->prep);
+	if (j->dirfd >= 0) {
+		close(j->dirfd);
+	}
+	pthread_mutex_destroy(&j->read_lock);
+	pthread_mutex_destroy(&j->idx_lock);
 	pthread_mutex_destroy(&j->err_lock);
+	free(j->segs);
+	free(j->wbuf);
+	free(j->rbuf);
 	free(j->dir);
 	free(j);
 }
 
-/*
- * Close the environment and open it again: after MDB_PANIC (a commit could not write its
- * meta page), or when an earlier reopen failed (j->env NULL). The appender thread.
- * @return 0, or a store error (j->env NULL; the next append tries again).
- */
-static int journal_reopen(struct journal *j)
-{
-	int ret;
-
-	pthread_rwlock_wrlock(&j->env_lock);
-	if (j->env != NULL) {
-		mdb_env_close(j->env);
-		j->env = NULL;
-	}
-	atomic_fetch_add_explicit(&j->reopens, 1, memory_order_relaxed);
-	ret = env_open(j);
-	pthread_rwlock_unlock(&j->env_lock);
-	return ret;
-}
-
-uint64_t journal_reopens(const struct journal *j)
-{
-	return atomic_load_explicit(&j->reopens, memory_order_relaxed);
-}
-
-/* Begin the appender's write transaction, reopening the environment once if LMDB gave it
- * up (MDB_PANIC) or an earlier reopen failed. @return an MDB code, or a store error from
- * the reopen (*reopen_err set, the message recorded). */
-static int begin_append(struct journal *j, MDB_txn **txn, int *reopen_err)
-{
-	int rc;
-
-	*reopen_err = 0;
-	if (j->env == NULL) {
-		*reopen_err = journal_reopen(j);
-		if (*reopen_err != 0) {
-			return MDB_PANIC;
-		}
-	}
-	rc = mdb_txn_begin(j->env, NULL, 0, txn);
-	if (rc == MDB_PANIC) {
-		*reopen_err = journal_reopen(j);
-		if (*reopen_err != 0) {
-			return MDB_PANIC;
-		}
-		rc = mdb_txn_begin(j->env, NULL, 0, txn);
-	}
-	return rc;
-}
-
-/* Delete up to @p max entries <= @p upto from the front. @return an MDB code. */
-static int trim(MDB_txn *txn, MDB_dbi dbi, uint64_t upto, size_t max)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc != MDB_SUCCESS) {
-		return rc;
-	}
-	while (n < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS &&
-	       k.mv_size == SEQ_LEN && lw_get64(k.mv_data) <= upto) {
-		rc = mdb_cursor_del(cur, 0);
-		if (rc != MDB_SUCCESS) {
-			break;
-		}
-		n++;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
-}
+/* --- the appender ----------------------------------------------------------------------- */
 
 static void set_phase(struct journal *j, enum journal_phase ph)
 {
@@ -392,8 +672,8 @@ enum journal_phase journal_phase(const struct journal *j)
 const char *journal_phase_name(enum journal_phase ph)
 {
 	static const char *const names[] = {
-		[JOURNAL_IDLE] = "idle", [JOURNAL_BEGIN] = "begin", [JOURNAL_TRIM] = "trim",
-		[JOURNAL_PUT] = "put", [JOURNAL_COMMIT] = "commit", [JOURNAL_SYNC] = "sync",
+		[JOURNAL_IDLE] = "idle", [JOURNAL_BEGIN] = "begin", [JOURNAL_PUT] = "put",
+		[JOURNAL_COMMIT] = "commit", [JOURNAL_SYNC] = "sync",
 	};
 
 	return (unsigned)ph < sizeof(names) / sizeof(names[0]) ? names[ph] : "?";
@@ -402,6 +682,23 @@ const char *journal_phase_name(enum journal_phase ph)
 void journal_inject_delay(struct journal *j, unsigned ms)
 {
 	atomic_store_explicit(&j->delay_ms, ms, memory_order_relaxed);
+}
+
+void journal_inject_fault(struct journal *j, enum journal_phase ph, int err)
+{
+	atomic_store_explicit(&j->fault_err, err, memory_order_relaxed);
+	atomic_store_explicit(&j->fault_phase, (int)ph, memory_order_release);
+}
+
+/* The injected fault for step @p ph, taken once: a positive errno, or 0. */
+static int injected_fault(struct journal *j, enum journal_phase ph)
+{
+	int want = (int)ph;
+
+	if (atomic_compare_exchange_strong(&j->fault_phase, &want, JOURNAL_IDLE)) {
+		return atomic_load_explicit(&j->fault_err, memory_order_relaxed);
+	}
+	return 0;
 }
 
 static void injected_delay(struct journal *j)
@@ -414,139 +711,242 @@ static void injected_delay(struct journal *j)
 	}
 }
 
-static int append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
-		  size_t trim_max, uint64_t *last)
+/* Bytes of the segment files now (idx_lock held). */
+static uint64_t bytes_locked(const struct journal *j)
+{
+	uint64_t b = 0;
+
+	for (size_t i = 0; i < j->nseg; i++) {
+		b += j->segs[i]->size > j->seg_size ? j->segs[i]->size : j->seg_size;
+	}
+	return b;
+}
+
+/* Take the spares that can no longer follow the newest segment out (idx_lock held): a
+ * prefix, since spares come in file-number order. @return how many went to @p stale. */
+static size_t spares_stale(struct journal *j, struct seg **stale)
+{
+	size_t n = 0;
+
+	while (n < j->nspare && j->spares[n]->fileno <= j->top_fileno) {
+		stale[n] = j->spares[n];
+		n++;
+	}
+	memmove(j->spares, j->spares + n, (j->nspare - n) * sizeof(struct seg *));
+	j->nspare -= n;
+	return n;
+}
+
+static void unlink_all(struct journal *j, struct seg **s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		(void)seg_unlink(j, s[i]);
+	}
+}
+
+/*
+ * Make a new segment current, for sequences from @p first on: a spare when one is ready
+ * (newer than every segment: one prepared before a segment created here is too old to come
+ * after it), else a file created here, on the ACK path (counted), with a directory sync so
+ * that its name is durable before anything in it is.
+ */
+static int take_segment(struct journal *j, uint64_t first)
+{
+	struct seg *s = NULL, *stale[SPARES_MAX];
+	size_t nstale;
+	char name[32];
+	int ret;
+
+	pthread_mutex_lock(&j->idx_lock);
+	if (bytes_locked(j) + j->seg_size > j->max_bytes) {
+		pthread_mutex_unlock(&j->idx_lock);
+		return fail(j, STORE_E_FULL, "%" PRIu64 " bytes of segments (at most %" PRIu64
+			    "): the applier must catch up", bytes_locked(j), j->max_bytes);
+	}
+	nstale = spares_stale(j, stale);
+	if (j->nspare > 0) {
+		s = j->spares[0];
+		memmove(j->spares, j->spares + 1, (j->nspare - 1) * sizeof(struct seg *));
+		j->nspare--;
+	}
+	if (s == NULL) {
+		uint64_t fileno = j->next_fileno++;
+
+		pthread_mutex_unlock(&j->idx_lock);
+		unlink_all(j, stale, nstale);
+		nstale = 0;
+		atomic_fetch_add_explicit(&j->path_creates, 1, memory_order_relaxed);
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			return fail(j, -ENOMEM, "a new segment");
+		}
+		s->fileno = fileno;
+		seg_name(fileno, name, sizeof(name));
+		s->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (s->fd < 0 || (j->sync && fsync(j->dirfd) != 0)) {
+			ret = fail(j, -errno, "create %s", name);
+			if (s->fd >= 0) {
+				(void)seg_unlink(j, s);
+			} else {
+				free(s);
+			}
+			return ret;
+		}
+		pthread_mutex_lock(&j->idx_lock);
+	}
+	s->first = first;
+	s->last = first - 1;
+	s->end = 0;		/* the header goes with the first group */
+	ret = segs_push(j, s);
+	if (ret == 0) {
+		j->cur = s;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	unlink_all(j, stale, nstale);
+	if (ret != 0) {
+		(void)seg_unlink(j, s);
+		return fail(j, ret, "a new segment");
+	}
+	return 0;
+}
+
+/* Write @p len bytes at @p off, all of them. @return 0 or a negative errno. */
+static int write_all(struct journal *j, int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	int err = injected_fault(j, JOURNAL_PUT);
+
+	if (err != 0) {
+		len /= 2;	/* a short write, then the error */
+	}
+	while (len > 0) {
+		ssize_t w = pwrite(fd, p, len, (off_t)off);
+
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w <= 0) {
+			return w < 0 ? -errno : -EIO;
+		}
+		p += w;
+		len -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return err != 0 ? -err : 0;
+}
+
+/* The segment failed a write or a flush: never append to it again (journal.c, top). */
+static void abandon(struct journal *j)
+{
+	pthread_mutex_lock(&j->idx_lock);
+	j->cur->dead = true;
+	pthread_mutex_unlock(&j->idx_lock);
+	j->cur = NULL;
+	atomic_fetch_add_explicit(&j->reopens, 1, memory_order_relaxed);
+}
+
+static int append(struct journal *j, const struct dp_change *c, size_t n, uint64_t *last)
 {
 	uint64_t seq = atomic_load_explicit(&j->last, memory_order_relaxed);
-	uint8_t kbuf[SEQ_LEN], vbuf[ENTRY_MAX_LEN];
-	MDB_val k = {.mv_size = SEQ_LEN, .mv_data = kbuf};
-	MDB_val v = {.mv_data = vbuf};
-	MDB_txn *txn;
-	size_t i;
-	int rc, reopen_err;
+	size_t need = SEG_HDR_LEN + n * REC_MAX_LEN, len = SEG_HDR_LEN, hdr;
+	uint8_t *buf;
+	uint64_t off;
+	int ret;
 
-	set_phase(j, JOURNAL_BEGIN);
-	rc = begin_append(j, &txn, &reopen_err);
-	if (reopen_err != 0) {
-		return reopen_err;	/* the reopen's message is recorded */
-	}
-	if (rc != MDB_SUCCESS) {
-		return fail(j, rc, "begin an append");
-	}
-	if (trim_upto > 0 && trim_max > 0) {
-		set_phase(j, JOURNAL_TRIM);
-		rc = trim(txn, j->dbi, trim_upto, trim_max);
-		if (rc != MDB_SUCCESS) {
-			mdb_txn_abort(txn);
-			return fail(j, rc, "trim entries up to %llu", (unsigned long long)trim_upto);
+	if (n == 0) {
+		if (last != NULL) {
+			*last = seq;
 		}
+		return 0;
+	}
+	set_phase(j, JOURNAL_BEGIN);
+	if (j->wcap < need) {
+		buf = realloc(j->wbuf, need);
+		if (buf == NULL) {
+			return fail(j, -ENOMEM, "a buffer for %zu entries", n);
+		}
+		j->wbuf = buf;
+		j->wcap = need;
+	}
+	/* The records after room for a segment header, which goes first in a new segment. */
+	for (size_t i = 0; i < n; i++) {
+		len += rec_encode(seq + 1 + i, &c[i], j->wbuf + len);
+	}
+	if (j->cur != NULL && j->cur->end + len - SEG_HDR_LEN > j->seg_size &&
+	    j->cur->end > SEG_HDR_LEN) {
+		j->cur = NULL;	/* full: the group goes whole into the next one */
+	}
+	if (j->cur == NULL) {
+		ret = take_segment(j, seq + 1);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	if (j->cur->end == 0) {
+		hdr_encode(j->cur, j->wbuf);
+		hdr = 0;
+		off = 0;
+	} else {
+		hdr = SEG_HDR_LEN;
+		off = j->cur->end;
 	}
 	set_phase(j, JOURNAL_PUT);
-	for (i = 0; i < n; i++) {
-		lw_put64(kbuf, seq + 1 + i);
-		v.mv_size = entry_encode(&c[i], vbuf);
-		/* Keys only grow: MDB_APPEND skips the search and fills leaves completely. */
-		rc = mdb_put(txn, j->dbi, &k, &v, MDB_APPEND);
-		if (rc != MDB_SUCCESS) {
-			mdb_txn_abort(txn);
-			return fail(j, rc, "append entry %llu",
-				    (unsigned long long)seq + 1 + (unsigned long long)i);
-		}
+	ret = write_all(j, j->cur->fd, j->wbuf + hdr, len - hdr, off);
+	if (ret != 0) {
+		abandon(j);
+		return fail(j, ret, "write %zu entries", n);
 	}
 	set_phase(j, JOURNAL_COMMIT);
 	injected_delay(j);
-	rc = mdb_txn_commit(txn);	/* frees the transaction, even when it fails */
-	if (rc != MDB_SUCCESS) {
-		return fail(j, rc, "commit %zu entries", n);
+	ret = -injected_fault(j, JOURNAL_COMMIT);
+	if (ret == 0 && j->sync && fdatasync(j->cur->fd) != 0) {
+		ret = -errno;
 	}
+	if (ret != 0) {
+		abandon(j);
+		return fail(j, ret, "flush %zu entries", n);
+	}
+	/* Durable: journal_last() says so, then readers may have it (never a sequence they
+	 * read above journal_last()). */
 	atomic_store_explicit(&j->last, seq + n, memory_order_release);
+	pthread_mutex_lock(&j->idx_lock);
+	j->cur->last = seq + n;
+	j->cur->end = off + (len - hdr);
+	if (j->cur->end > j->cur->size) {
+		j->cur->size = j->cur->end;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
 	if (last != NULL) {
 		*last = seq + n;
 	}
 	return 0;
 }
 
-int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t trim_upto,
-		   size_t trim_max, uint64_t *last)
+int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint64_t *last)
 {
-	int rc = append(j, c, n, trim_upto, trim_max, last);
+	int rc = append(j, c, n, last);
 
 	set_phase(j, JOURNAL_IDLE);
 	return rc;
 }
 
-long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint64_t *seqs,
-		  size_t max)
-{
-	uint8_t kbuf[SEQ_LEN];
-	MDB_val k = {.mv_size = SEQ_LEN, .mv_data = kbuf};
-	MDB_cursor *cur = NULL;
-	MDB_txn *txn;
-	MDB_val v;
-	size_t n = 0;
-	long ret;
-	int rc;
-
-	if (max == 0) {
-		return 0;
-	}
-	pthread_rwlock_rdlock(&j->env_lock);
-	if (j->env == NULL) {
-		pthread_rwlock_unlock(&j->env_lock);
-		return fail(j, MDB_PANIC, "read: the environment could not be reopened");
-	}
-	rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn);
-	if (rc != MDB_SUCCESS) {
-		pthread_rwlock_unlock(&j->env_lock);
-		return fail(j, rc, "begin a read");
-	}
-	rc = mdb_cursor_open(txn, j->dbi, &cur);
-	if (rc != MDB_SUCCESS) {
-		ret = fail(j, rc, "open a cursor");
-		goto out;
-	}
-	lw_put64(kbuf, after + 1);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != SEQ_LEN || !entry_decode(&v, &out[n])) {
-			ret = fail(j, MDB_CORRUPTED, "entry %llu (%zu bytes) does not decode",
-				   k.mv_size == SEQ_LEN ?
-				   (unsigned long long)lw_get64(k.mv_data) : 0ull, v.mv_size);
-			goto out;
-		}
-		if (seqs != NULL) {
-			seqs[n] = lw_get64(k.mv_data);
-		}
-		n++;
-	}
-	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-		ret = fail(j, rc, "read entries after %llu", (unsigned long long)after);
-		goto out;
-	}
-	ret = (long)n;
-out:
-	if (cur != NULL) {
-		mdb_cursor_close(cur);
-	}
-	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&j->env_lock);
-	return ret;
-}
-
 int journal_sync(struct journal *j)
 {
-	int rc;
+	int fd;
 
-	if (!j->sync) {
-		return 0;
+	if (j->sync || j->cur == NULL) {
+		return 0;	/* each append flushed */
 	}
-	if (j->env == NULL) {
-		return fail(j, MDB_PANIC, "sync: the environment could not be reopened");
-	}
+	fd = j->cur->fd;
 	set_phase(j, JOURNAL_SYNC);
-	rc = mdb_env_sync(j->env, 1);
+	if (fdatasync(fd) != 0) {
+		int ret = -errno;
+
+		set_phase(j, JOURNAL_IDLE);
+		abandon(j);
+		return fail(j, ret, "sync");
+	}
 	set_phase(j, JOURNAL_IDLE);
-	return rc == MDB_SUCCESS ? 0 : fail(j, rc, "sync");
+	return 0;
 }
 
 uint64_t journal_last(const struct journal *j)
@@ -561,103 +961,292 @@ void journal_raise(struct journal *j, uint64_t seq)
 	}
 }
 
-static uint64_t mono_ns(void)
+uint64_t journal_reopens(const struct journal *j)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return atomic_load_explicit(&j->reopens, memory_order_relaxed);
 }
 
-/* How far the journal's data file must be extended: 0, or the size (prefill.h). The caller
- * holds env_lock (read side); *fd gets the data file. @return an MDB code or a positive
- * errno. */
-static int prefill_due(MDB_env *env, uint64_t ahead, uint64_t max_step, int *fd,
-		       uint64_t *want)
+uint64_t journal_path_creates(const struct journal *j)
 {
-	struct store_env_file f;
-	int rc = store_env_file(env, &f);
-
-	*want = 0;
-	if (rc != 0) {
-		return rc;
-	}
-	*fd = f.fd;
-	*want = store_prefill_target(f.used, f.size, ahead, f.map, max_step);
-	return MDB_SUCCESS;
+	return atomic_load_explicit(&j->path_creates, memory_order_relaxed);
 }
 
-int64_t journal_prefill(struct journal *j, uint64_t ahead, uint64_t max_step, uint64_t *ext_ns)
-{
-	uint64_t want, t0;
-	MDB_txn *txn;
-	int64_t ret;
-	int fd, rc;
+/* --- readers ---------------------------------------------------------------------------- */
 
-	if (ext_ns != NULL) {
-		*ext_ns = 0;
-	}
-	pthread_rwlock_rdlock(&j->env_lock);
-	if (j->env == NULL) {
-		pthread_rwlock_unlock(&j->env_lock);
-		return 0;	/* the appender reopens it; the next call extends it */
-	}
-	/* A first look without LMDB's lock: only the appender moves the end, and only up. */
-	rc = prefill_due(j->env, ahead, max_step, &fd, &want);
-	if (rc != MDB_SUCCESS || want == 0) {
-		pthread_rwlock_unlock(&j->env_lock);
-		return rc == MDB_SUCCESS ? 0 : fail(j, rc, "prefill: read the data file's size");
-	}
-	t0 = mono_ns();
-	rc = mdb_txn_begin(j->env, NULL, 0, &txn);
-	if (rc != MDB_SUCCESS) {
-		pthread_rwlock_unlock(&j->env_lock);
-		return fail(j, rc, "prefill: begin a write transaction");
-	}
-	/* Under the writer lock no commit is writing past the end: look again, then extend. */
-	rc = prefill_due(j->env, ahead, max_step, &fd, &want);
-	if (rc != MDB_SUCCESS) {
-		ret = fail(j, rc, "prefill: read the data file's size");
-	} else {
-		ret = want != 0 ? store_prefill_fd(fd, want) : 0;
-		if (ret < 0) {
-			ret = fail(j, (int)-ret, "prefill: extend the data file to %llu bytes",
-				   (unsigned long long)want);
+long journal_read(struct journal *j, uint64_t after, struct dp_change *out, uint64_t *seqs,
+		  size_t max)
+{
+	size_t n = 0;
+	long ret = 0;
+
+	pthread_mutex_lock(&j->read_lock);
+	while (n < max) {
+		struct rec_it it = {.buf = j->rbuf};
+		struct seg *s = NULL;
+		uint64_t last = 0, next = after + 1;
+		bool later = false;
+		const uint8_t *p;
+		uint32_t len;
+		int rc;
+
+		pthread_mutex_lock(&j->idx_lock);
+		for (size_t i = 0; i < j->nseg; i++) {
+			struct seg *e = j->segs[i];
+
+			if (e->first <= next && next <= e->last) {
+				s = e;
+				break;
+			}
+			later |= e->first > next && e->last >= e->first;
 		}
+		if (s != NULL) {
+			last = s->last;
+			it.fd = s->fd;
+			it.limit = s->end;
+		}
+		pthread_mutex_unlock(&j->idx_lock);
+		if (s == NULL) {
+			if (later) {
+				/* Entries after @p after exist, but not the next one. */
+				ret = fail(j, STORE_E_CORRUPT, "entry %" PRIu64 " is missing", next);
+			}
+			break;
+		}
+		/* Resume at the cursor, or find the record from the segment's start. */
+		if (j->rc_seg == s && j->rc_seq == next) {
+			it.off = j->rc_off;
+		} else {
+			it.off = SEG_HDR_LEN;
+			for (uint64_t q = s->first; q < next; q++) {
+				rc = rec_next(&it, q, &p, &len);
+				if (rc != 1) {
+					goto bad;
+				}
+			}
+		}
+		while (n < max && next <= last) {
+			rc = rec_next(&it, next, &p, &len);
+			if (rc != 1 || !journal_entry_decode(p, len, &out[n])) {
+				goto bad;
+			}
+			if (seqs != NULL) {
+				seqs[n] = next;
+			}
+			n++;
+			after = next++;
+		}
+		j->rc_seg = s;
+		j->rc_seq = next;
+		j->rc_off = it.off;
+		continue;
+bad:
+		j->rc_seg = NULL;
+		ret = fail(j, rc < 0 ? rc : STORE_E_CORRUPT, "entry %" PRIu64 " (file %016"
+			   PRIx64 ") does not check or decode", next, s->fileno);
+		break;
 	}
-	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&j->env_lock);
-	if (ext_ns != NULL) {
-		*ext_ns = mono_ns() - t0;
-	}
-	return ret;
-}
-
-int journal_file(struct journal *j, struct store_env_file *out)
-{
-	int rc;
-
-	pthread_rwlock_rdlock(&j->env_lock);
-	rc = j->env != NULL ? store_env_file(j->env, out) : MDB_PANIC;
-	pthread_rwlock_unlock(&j->env_lock);
-	return rc == 0 ? 0 : fail(j, rc, "look at the data file");
+	pthread_mutex_unlock(&j->read_lock);
+	return ret < 0 ? ret : (long)n;
 }
 
 uint64_t journal_count(struct journal *j)
 {
-	MDB_txn *txn;
-	MDB_stat st;
 	uint64_t n = 0;
 
-	pthread_rwlock_rdlock(&j->env_lock);
-	if (j->env != NULL && mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn) == MDB_SUCCESS) {
-		if (mdb_stat(txn, j->dbi, &st) == MDB_SUCCESS) {
-			n = st.ms_entries;
+	pthread_mutex_lock(&j->idx_lock);
+	for (size_t i = 0; i < j->nseg; i++) {
+		if (j->segs[i]->last >= j->segs[i]->first) {
+			n += j->segs[i]->last - j->segs[i]->first + 1;
 		}
-		mdb_txn_abort(txn);
 	}
-	pthread_rwlock_unlock(&j->env_lock);
+	pthread_mutex_unlock(&j->idx_lock);
 	return n;
+}
+
+void journal_files(struct journal *j, struct journal_files *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&j->idx_lock);
+	for (size_t i = 0; i < j->nseg; i++) {
+		out->used += j->segs[i]->end;
+		out->size += j->segs[i]->size;
+		out->segments++;
+	}
+	for (size_t i = 0; i < j->nspare; i++) {
+		out->size += j->spares[i]->size;
+		out->segments++;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+}
+
+/* --- trim and the spare ----------------------------------------------------------------- */
+
+/* Give a segment no longer needed the next file number and make it a spare. read_lock
+ * held. @return true when it became one (else the caller deletes it). */
+static bool recycle(struct journal *j, struct seg *s)
+{
+	char from[32], to[32];
+	uint64_t fileno;
+
+	if (s->dead || s->size < j->seg_size) {
+		return false;
+	}
+	pthread_mutex_lock(&j->idx_lock);
+	if (j->nspare >= SPARES_MAX || j->prep != NULL) {
+		pthread_mutex_unlock(&j->idx_lock);
+		return false;
+	}
+	fileno = j->next_fileno++;
+	pthread_mutex_unlock(&j->idx_lock);
+	seg_name(s->fileno, from, sizeof(from));
+	seg_name(fileno, to, sizeof(to));
+	/* The new name must be durable before the appender writes under it (journal.c). */
+	if (renameat(j->dirfd, from, j->dirfd, to) != 0) {
+		return false;
+	}
+	s->fileno = fileno;
+	if (fsync(j->dirfd) != 0) {
+		return false;	/* deleted under its new name by the caller */
+	}
+	s->first = s->last = s->end = 0;
+	pthread_mutex_lock(&j->idx_lock);
+	j->spares[j->nspare++] = s;	/* the newest file number: order kept */
+	pthread_mutex_unlock(&j->idx_lock);
+	return true;
+}
+
+int journal_trim(struct journal *j, uint64_t upto, bool all)
+{
+	struct seg **gone;
+	size_t n = 0, i;
+	bool sync_dir = false;
+	int ret = 0;
+
+	pthread_mutex_lock(&j->read_lock);
+	pthread_mutex_lock(&j->idx_lock);
+	gone = malloc((j->nseg + 1) * sizeof(struct seg *));
+	if (gone == NULL) {
+		pthread_mutex_unlock(&j->idx_lock);
+		pthread_mutex_unlock(&j->read_lock);
+		return fail(j, -ENOMEM, "trim");
+	}
+	/* From the front: sequences grow with file numbers. */
+	while (n < j->nseg && j->segs[n]->last <= upto && (all || j->segs[n] != j->cur)) {
+		gone[n] = j->segs[n];
+		if (gone[n] == j->cur) {
+			j->cur = NULL;	/* all: no append runs */
+		}
+		n++;
+	}
+	if (n > 0) {
+		memmove(j->segs, j->segs + n, (j->nseg - n) * sizeof(struct seg *));
+		j->nseg -= n;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	for (i = 0; i < n; i++) {
+		bool dead = gone[i]->dead;
+
+		if (gone[i] == j->rc_seg) {
+			j->rc_seg = NULL;
+		}
+		if (!recycle(j, gone[i])) {
+			int rc = seg_unlink(j, gone[i]);
+
+			if (rc != 0 && ret == 0) {
+				ret = fail(j, rc, "delete a trimmed segment");
+			}
+			sync_dir |= dead;
+		}
+	}
+	if (sync_dir && fsync(j->dirfd) != 0 && ret == 0) {
+		ret = fail(j, -errno, "sync the directory after a trim");
+	}
+	pthread_mutex_unlock(&j->read_lock);
+	free(gone);
+	return ret;
+}
+
+int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
+{
+	uint64_t t0 = mono_ns(), want;
+	struct seg *p, *stale[SPARES_MAX];
+	size_t nstale;
+	char name[32];
+	int64_t ret;
+
+	if (ext_ns != NULL) {
+		*ext_ns = 0;
+	}
+	pthread_mutex_lock(&j->read_lock);
+	pthread_mutex_lock(&j->idx_lock);
+	nstale = spares_stale(j, stale);
+	if (j->nspare > 0 || !j->sync) {
+		pthread_mutex_unlock(&j->idx_lock);
+		unlink_all(j, stale, nstale);
+		pthread_mutex_unlock(&j->read_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	unlink_all(j, stale, nstale);
+	pthread_mutex_lock(&j->idx_lock);
+	if (j->prep == NULL) {
+		p = calloc(1, sizeof(*p));
+		if (p != NULL) {
+			p->fileno = j->next_fileno++;
+			p->fd = -1;
+		}
+		pthread_mutex_unlock(&j->idx_lock);
+		if (p == NULL) {
+			ret = fail(j, -ENOMEM, "prefill");
+			goto out;
+		}
+		seg_name(p->fileno, name, sizeof(name));
+		p->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (p->fd < 0) {
+			ret = fail(j, -errno, "prefill: create %s", name);
+			free(p);
+			goto out;
+		}
+		pthread_mutex_lock(&j->idx_lock);
+		j->prep = p;
+	}
+	p = j->prep;
+	pthread_mutex_unlock(&j->idx_lock);
+	seg_name(p->fileno, name, sizeof(name));
+	want = j->seg_size;
+	if (max_step != 0 && want > p->size + max_step) {
+		want = p->size + max_step;
+	}
+	ret = store_prefill_fd(p->fd, want);	/* zeros from its size on, then fdatasync */
+	if (ret < 0) {
+		ret = fail(j, (int)ret, "prefill: write %s to %" PRIu64 " bytes", name, want);
+		goto out;
+	}
+	p->size = want;
+	if (want < j->seg_size) {
+		goto out;	/* more next time */
+	}
+	/* Written and flushed: its name too, then the appender may have it. */
+	if (fsync(j->dirfd) != 0) {
+		ret = fail(j, -errno, "prefill: sync the directory");
+		goto out;
+	}
+	pthread_mutex_lock(&j->idx_lock);
+	j->prep = NULL;
+	if (j->nspare < SPARES_MAX && p->fileno > j->top_fileno) {
+		j->spares[j->nspare++] = p;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	if (p != NULL) {
+		(void)seg_unlink(j, p);		/* a segment created meanwhile came first */
+	}
+out:
+	pthread_mutex_unlock(&j->read_lock);
+	if (ext_ns != NULL) {
+		*ext_ns = mono_ns() - t0;
+	}
+	return ret;
 }
 
 const char *journal_errmsg(struct journal *j)

@@ -94,6 +94,7 @@
 #include "byteorder.h"
 #include "fmt.h"
 #include "journal.h"
+#include "journal_mdb.h"
 #include "lease.h"
 #include "lw_attr.h"
 #include "info_codec.h"
@@ -157,6 +158,7 @@ struct store {
 	_Atomic int inject_err;		/* journal's appender take from it, without the lock */
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
 	struct journal *jrn;		/* the journal (store_journal_*); NULL: none */
+	struct jmdb *jmdb;		/* store_open() only: an LMDB journal being replayed */
 	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
 	void (*apply_hook)(void *arg, size_t i);	/* store_inject_apply_hook() */
 	void *apply_hook_arg;
@@ -1896,9 +1898,10 @@ static void fill_journal(struct store_txn *t, const void *arg)
 	if (t->ret) {
 		return;
 	}
-	a->n = journal_read(s->jrn, from, a->out, a->seqs, a->max);
+	a->n = s->jmdb != NULL ? jmdb_read(s->jmdb, from, a->out, a->seqs, a->max) :
+	       journal_read(s->jrn, from, a->out, a->seqs, a->max);
 	if (a->n < 0) {
-		set_err(s, "%s", journal_errmsg(s->jrn));
+		set_err(s, "%s", s->jmdb != NULL ? jmdb_errmsg(s->jmdb) : journal_errmsg(s->jrn));
 		t->ret = (int)a->n;
 		a->n = 0;
 		return;
@@ -1939,6 +1942,8 @@ static long journal_apply_locked(struct store *s, struct dp_change *out, uint64_
 	return a.n;
 }
 
+static int journal_failed(struct store *s, int ret);
+
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max)
 {
 	long ret;
@@ -1965,14 +1970,13 @@ long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens,
 	}
 	ret = journal_apply_locked(s, out, gens, s->apply_seqs, max);
 	pthread_mutex_unlock(&s->lock);
+	/* Segments the bindings now hold durably go (deleted or recycled), here on the
+	 * applier's thread, off the ACK path. A failure costs only space. */
+	if (ret > 0 && journal_trim(s->jrn, atomic_load_explicit(&s->applied,
+								  memory_order_acquire), false) != 0) {
+		(void)journal_failed(s, STORE_E_IO);
+	}
 	return ret;
-}
-
-/* How many of the oldest entries an append may delete: more than it adds, so that a journal
- * that fell behind shrinks again, yet bounded, so that one commit never grows large. */
-static size_t trim_budget(size_t n)
-{
-	return 2 * n + 1024;
 }
 
 /* A journal call failed with @p ret: its message becomes the store's. @return @p ret. */
@@ -2010,10 +2014,7 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n)
 			return -EINVAL;
 		}
 	}
-	/* Only what the bindings hold durably may go: s->applied moves after that commit. */
-	ret = journal_append(s->jrn, c, n, atomic_load_explicit(&s->applied,
-								memory_order_acquire),
-			     trim_budget(n), NULL);
+	ret = journal_append(s->jrn, c, n, NULL);
 	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
@@ -2037,10 +2038,7 @@ int store_journal_trim(struct store *s)
 		return 0;
 	}
 	applied = atomic_load_explicit(&s->applied, memory_order_acquire);
-	ret = journal_append(s->jrn, NULL, 0, applied, SIZE_MAX, NULL);
-	if (ret == 0) {
-		ret = journal_sync(s->jrn);
-	}
+	ret = journal_trim(s->jrn, applied, true);
 	return ret != 0 ? journal_failed(s, ret) : 0;
 }
 
@@ -2061,6 +2059,11 @@ uint64_t store_journal_lag(const struct store *s)
 	return last > applied ? last - applied : 0;
 }
 
+uint64_t store_journal_path_creates(const struct store *s)
+{
+	return s->jrn != NULL ? journal_path_creates(s->jrn) : 0;
+}
+
 uint64_t store_journal_count(struct store *s)
 {
 	return s->jrn != NULL ? journal_count(s->jrn) : 0;
@@ -2074,36 +2077,15 @@ void store_inject_apply_hook(struct store *s, void (*fn)(void *arg, size_t i), v
 	pthread_mutex_unlock(&s->lock);
 }
 
-/*
- * Open the journal when asked to, or when one is there (a strict run left it; any opener,
- * relaxed or a dump, must see what it holds), and bring the bindings up to date from it:
- * every entry after the applied mark is applied, the bindings synced (in relaxed mode too:
- * the entries were acknowledged as durable), and only then the journal trimmed.
- */
-static int open_journal(struct store *s, const struct store_opts *o, const char *dir)
+/* Apply every journal entry after the applied mark (from s->jrn, or s->jmdb when set), then
+ * sync the bindings (in relaxed mode too: the entries were acknowledged as durable). */
+static int replay(struct store *s)
 {
-	struct dp_change *buf = NULL;
-	uint64_t *seqs = NULL;
-	char path[4096], err[ERRMSG_LEN];
-	bool want = o != NULL && o->journal;
-	long n;
+	struct dp_change *buf = calloc(REPLAY_CHUNK, sizeof(*buf));
+	uint64_t *seqs = calloc(REPLAY_CHUNK, sizeof(*seqs));
+	long n = 0;
 	int ret = 0, rc;
 
-	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
-		set_err(s, "journal path too long");
-		return -ENAMETOOLONG;
-	}
-	if (!want && !journal_exists(path)) {
-		return 0;
-	}
-	s->jrn = journal_open(path, o == NULL || o->sync == STORE_SYNC_STRICT, 0, err,
-			      sizeof(err));
-	if (s->jrn == NULL) {
-		set_err(s, "journal: %s", err);
-		return STORE_E_IO;
-	}
-	buf = calloc(REPLAY_CHUNK, sizeof(*buf));
-	seqs = calloc(REPLAY_CHUNK, sizeof(*seqs));
 	if (buf == NULL || seqs == NULL) {
 		set_err(s, "journal: out of memory");
 		ret = -ENOMEM;
@@ -2119,24 +2101,89 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	rc = mdb_env_sync(s->env, 1);
 	if (rc != MDB_SUCCESS) {
 		ret = mdb_to_store(s, rc, "sync the bindings replayed from the journal");
-		goto out;
-	}
-	journal_raise(s->jrn, atomic_load(&s->applied));
-	ret = journal_append(s->jrn, NULL, 0, atomic_load(&s->applied), SIZE_MAX, NULL);
-	if (ret == 0) {
-		ret = journal_sync(s->jrn);
-	}
-	if (ret != 0) {
-		set_err(s, "journal: %s", journal_errmsg(s->jrn));
 	}
 out:
 	free(buf);
 	free(seqs);
-	if (ret == 0 && !want) {
+	return ret;
+}
+
+/*
+ * Upgrade: the LMDB journal of a previous binary (journal_mdb.h) in @p path may hold
+ * acknowledged entries (a crash, or a stop that could not trim). They are applied, the
+ * bindings synced, and only then its files removed; a crash before the removal replays
+ * nothing twice (the applied mark says where it stands).
+ */
+static int upgrade_mdb(struct store *s, const char *path)
+{
+	char err[ERRMSG_LEN];
+	int ret;
+
+	s->jmdb = jmdb_open(path, err, sizeof(err));
+	if (s->jmdb == NULL) {
+		set_err(s, "journal (LMDB, previous format): %s", err);
+		return STORE_E_IO;
+	}
+	ret = replay(s);
+	jmdb_close(s->jmdb);
+	s->jmdb = NULL;
+	if (ret != 0) {
+		return ret;
+	}
+	ret = jmdb_remove(path);
+	if (ret != 0) {
+		set_err(s, "journal: remove the previous format's files in %s: %s", path,
+			strerror(-ret));
+	}
+	return ret;
+}
+
+/*
+ * Open the journal when asked to, or when one is there (a strict run left it; any opener,
+ * relaxed or a dump, must see what it holds), and bring the bindings up to date from it:
+ * every entry after the applied mark is applied, the bindings synced, and only then the
+ * journal trimmed.
+ */
+static int open_journal(struct store *s, const struct store_opts *o, const char *dir)
+{
+	char path[4096], err[ERRMSG_LEN];
+	bool want = o != NULL && o->journal;
+	int ret;
+
+	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
+		set_err(s, "journal path too long");
+		return -ENAMETOOLONG;
+	}
+	if (jmdb_exists(path)) {
+		ret = upgrade_mdb(s, path);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	if (!want && !journal_exists(path)) {
+		return 0;
+	}
+	s->jrn = journal_open(path, o == NULL || o->sync == STORE_SYNC_STRICT, 0,
+			      o != NULL ? o->journal_segment : 0, err, sizeof(err));
+	if (s->jrn == NULL) {
+		set_err(s, "journal: %s", err);
+		return STORE_E_IO;
+	}
+	ret = replay(s);
+	if (ret != 0) {
+		return ret;
+	}
+	journal_raise(s->jrn, atomic_load(&s->applied));
+	ret = journal_trim(s->jrn, atomic_load(&s->applied), true);
+	if (ret != 0) {
+		set_err(s, "journal: %s", journal_errmsg(s->jrn));
+		return ret;
+	}
+	if (!want) {
 		journal_close(s->jrn);
 		s->jrn = NULL;
 	}
-	return ret;
+	return 0;
 }
 
 /* --- prefilled data files (store.h, prefill.h) --- */
@@ -2236,12 +2283,10 @@ int64_t store_prefill(struct store *s, uint64_t max_step)
 	} else {
 		total += ret;
 	}
-	/* The journal's own write lock: the store's lock is not needed (nor held: an append
-	 * never takes it, an apply would wait for nothing). */
-	if (max_step > STORE_PREFILL_JOURNAL_STEP) {
-		max_step = STORE_PREFILL_JOURNAL_STEP;	/* an append waits for it */
-	}
-	jret = journal_prefill(s->jrn, s->prefill_ahead, max_step, &ns);
+	/* The journal's next segment (journal.h): the store's lock is not needed (nor held:
+	 * an append never takes it, an apply would wait for nothing), and the appender never
+	 * waits for it (it creates a segment itself when none is ready). */
+	jret = journal_prefill(s->jrn, max_step, &ns);
 	prefill_count(s, jret, ns);
 	if (jret < 0) {
 		if (err == 0) {
@@ -2267,6 +2312,7 @@ int store_data_files(struct store *s, struct store_data_file *bindings,
 		     struct store_data_file *journal)
 {
 	struct store_env_file f;
+	struct journal_files jf;
 	int rc;
 
 	memset(journal, 0, sizeof(*journal));
@@ -2282,11 +2328,8 @@ int store_data_files(struct store *s, struct store_data_file *bindings,
 	if (rc != 0 || s->jrn == NULL) {
 		return rc;
 	}
-	rc = journal_file(s->jrn, &f);
-	if (rc != 0) {
-		return journal_failed(s, rc);
-	}
-	journal->used = f.used;
-	journal->size = f.size;
+	journal_files(s->jrn, &jf);
+	journal->used = jf.used;
+	journal->size = jf.size;
 	return 0;
 }

@@ -30,13 +30,16 @@
  * is on stable storage (mdb_txn_commit with the default sync). STORE_SYNC_RELAXED opens the
  * environment with MDB_NOSYNC: commits are ordered but a power cut loses the latest ones.
  *
- * The journal (store_opts.journal; the daemon's strict mode): a second LMDB environment in
- * "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() commits changes in
- * one small sequential transaction, durable once the next one (or store_journal_sync())
- * returns; store_journal_apply() brings
+ * The journal (store_opts.journal; the daemon's strict mode): segment files of checksummed
+ * records in "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() writes a
+ * group of changes with one pwrite and one fdatasync, durable when it returns;
+ * store_journal_apply() brings
  * "bindings", "clients" and "unacked" up to date from it later, in transactions that also
  * move the mark "journal-applied" (u64, big endian) in "meta" to the newest entry they hold,
- * and appends delete only entries at or below a mark that is durable. store_open() replays
+ * and only segments whose every entry is at or below that mark, once durable, are deleted
+ * (or recycled). A store whose journal is still the LMDB environment of an older binary
+ * (data.mdb there) is upgraded by store_open(): its entries are applied, the bindings
+ * synced, and its files removed before the segment journal opens. store_open() replays
  * every entry after the mark (also when the journal was not asked for: whoever opens the
  * store sees every change a strict run acknowledged) and syncs before trimming. A change is
  * thus durable once journaled, and a crash at any point between the journal's commit and the
@@ -76,10 +79,13 @@ struct store_opts {
 	bool journal;			/**< keep a journal (store_journal_*); the journal's
 					 *   appends sync as @c sync says */
 	uint64_t prefill_ahead;		/**< store_prefill(): bytes to keep written ahead of
-					 *   LMDB's use of the journal's data file, and at
-					 *   least this much (or an eighth of what is used)
-					 *   of the bindings' (journal mode and strict
-					 *   only); 0 = never prefill */
+					 *   LMDB's use of the bindings' data file, at
+					 *   least (or an eighth of what is used), and
+					 *   whether the journal's next segment is prepared
+					 *   ahead (journal mode and strict only); 0 = never
+					 *   prefill */
+	uint64_t journal_segment;	/**< bytes per journal segment file (journal.h);
+					 *   0 = 16 MiB */
 };
 
 /** One binding as stored. */
@@ -289,11 +295,12 @@ const char *store_lmdb_version(void);
 const char *store_strerror(int err);
 
 /**
- * How many times an environment was closed and opened again since store_open(): the
- * bindings' and the journal's together. LMDB marks an environment unusable (MDB_PANIC) when a
- * commit fails to write its meta page (EIO from the disk); the next transaction (for the
- * journal: the next append) then reopens it, which keeps every commit that succeeded and
- * nothing of the failed one. Any thread.
+ * How many times the store started over after a failed write: the bindings' environment
+ * closed and opened again, plus the journal's segments given up. LMDB marks an environment
+ * unusable (MDB_PANIC) when a commit fails to write its meta page (EIO from the disk); the
+ * next transaction then reopens it, which keeps every commit that succeeded and nothing of
+ * the failed one. A journal append whose pwrite or fdatasync fails leaves its segment for
+ * good and the next append starts a new one (journal.h). Any thread.
  */
 uint64_t store_reopens(const struct store *s);
 
@@ -307,18 +314,20 @@ void store_set_max_map_size(struct store *s, uint64_t max_map_size);
 
 /*
  * Prefilled data files (doc/durable-path.md, "Prefilled data files"). A flush that covers
- * pages written past a file's end pays for their allocation (file system metadata, and on a
+ * blocks written past a file's end pays for their allocation (file system metadata, and on a
  * thin-provisioned disk the host's own): milliseconds instead of tens of microseconds here.
  * In journal mode with strict sync, store_prefill() writes zeros (real writes, then a flush;
- * lmdb-store/prefill.h) ahead of LMDB's last used page, so that the journal's appends and the
- * applier's syncs write over blocks that exist. The bindings' file is kept
- * max(prefill_ahead, used / 8) ahead, the journal's prefill_ahead; a file is extended when
- * less than that lies ahead, to twice that. Each extension holds the environment's write
- * lock (a write transaction begun and aborted around it: LMDB writes past the end only inside
- * a commit), so it can never overwrite a page a commit writes. The zeros past LMDB's last page
- * are never read by it (its meta says where its pages end): a crash at any point, or a failed
- * extension, leaves every committed page as it was. Relaxed mode never flushes and is not
- * prefilled.
+ * lmdb-store/prefill.h) ahead: into the bindings' data file past LMDB's last used page, kept
+ * max(prefill_ahead, used / 8) ahead and extended, when less than that lies ahead, to twice
+ * that; and into the journal's next segment file (journal.h, journal_prefill()), written
+ * whole and synced with its directory entry before the appender takes it, so that a
+ * journal append's fdatasync flushes data only. The bindings' extension holds the
+ * environment's write lock (a write transaction begun and aborted around it: LMDB writes
+ * past the end only inside a commit), so it can never overwrite a page a commit writes; the
+ * zeros past LMDB's last page are never read by it (its meta says where its pages end): a
+ * crash at any point, or a failed extension, leaves every committed page as it was. A spare
+ * segment holds no header: a crash leaves it empty, and the next open deletes it. Relaxed
+ * mode never flushes and is not prefilled.
  */
 
 /** What store_prefill() did since store_open(). */
@@ -330,22 +339,20 @@ struct store_prefill_stats {
 	int last_error;		/**< negative errno / enum store_err of the last failure, 0 */
 };
 
-/** Bytes store_prefill() writes per file and call at most (max_step), by default. */
+/** Bytes store_prefill() writes per file and call at most (max_step), by default: one
+ *  whole journal segment. */
 #define STORE_PREFILL_STEP	(16ull << 20)
-/** ... and into the journal's at most, whatever max_step says (unless 0): the next append
- *  waits for the extension, so it is kept short. */
-#define STORE_PREFILL_JOURNAL_STEP	(4ull << 20)
 
 /**
- * Extend the bindings' and the journal's data files with written zeros when they are not far
- * enough ahead of LMDB's use (above). A no-op returning 0 when the store was opened without
- * store_opts.prefill_ahead, without a journal or not strict. Holds the store's lock and a
- * write transaction of the bindings while extending theirs (the control thread's writes wait
- * for it), and the journal's write lock while extending the journal's (the next append waits
- * for it). Any thread; in the daemon the applier, between its transactions (off the ACK path),
- * and the control thread once after store_open(), before the committer starts.
- * @param max_step  bytes per file at most in this call (0: no bound, as far as due; the
- *                  journal's at most STORE_PREFILL_JOURNAL_STEP otherwise).
+ * Extend the bindings' data file with written zeros when it is not far enough ahead of
+ * LMDB's use, and prepare the journal's next segment when none is ready (above). A no-op
+ * returning 0 when the store was opened without store_opts.prefill_ahead, without a journal
+ * or not strict. Holds the store's lock and a write transaction of the bindings while
+ * extending theirs (the control thread's writes wait for it), and the journal's reader lock
+ * while writing its segment (journal_read() waits for it; an append never does). Any thread;
+ * in the daemon the applier, between its transactions (off the ACK path), and the control
+ * thread once after store_open(), before the committer starts.
+ * @param max_step  bytes per file at most in this call (0: no bound, as far as due).
  * @return the bytes written (0: both files were far enough ahead), or a negative errno /
  *         enum store_err of the first failure (message in store_errmsg(); counted in
  *         store_prefill_stats()). No binding or journal entry is lost or changed either way.
@@ -383,8 +390,9 @@ void store_inject_delay(struct store *s, unsigned ms);
 
 /**
  * The step the committer's store call is in now, for a watchdog on another thread: with a
- * journal "begin" (waiting for LMDB's writer lock), "trim", "put", "commit" (pages and
- * fdatasync), "sync" or "idle"; without one "write". Any thread; a static string.
+ * journal "begin" (taking the next segment, creating one when no spare is ready), "put" (the
+ * pwrite), "commit" (the fdatasync), "sync" or "idle"; without one "write". Any thread; a
+ * static string.
  */
 const char *store_commit_phase(const struct store *s);
 
@@ -397,14 +405,14 @@ const char *store_commit_phase(const struct store *s);
 bool store_has_journal(const struct store *s);
 
 /**
- * Append @p n changes to the journal in one transaction and commit it with one flush (strict
- * mode): when 0 is returned every EARLIER append is durable, and these are once the next
- * append or store_journal_sync() returns 0 (journal.c says why); store_journal_apply() will
- * write them to the bindings in this order. The same transaction deletes some of the oldest entries the
- * bindings already hold durably (bounded, more than @p n). Does not wait for the store's
- * lock: the applier may be writing the bindings meanwhile. The single appender thread.
+ * Append @p n changes to the journal with one pwrite and one fdatasync (strict mode): when
+ * 0 is returned they are durable (journal.c says why); store_journal_apply() will write
+ * them to the bindings in this order. Trimming is the applier's (store_journal_apply()).
+ * Does not wait for the store's lock: the applier may be writing the bindings meanwhile.
+ * The single appender thread.
  * @return 0, -EINVAL (no journal, or a change store_change_valid() refuses: nothing
- *         written), or a negative enum store_err (nothing written).
+ *         written), or a negative enum store_err / errno (not durable, not visible to the
+ *         applier; the next append starts a new segment and reuses the sequence numbers).
  */
 _mustcheck_
 int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
@@ -417,7 +425,9 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
  * @param gens  caller's array of @p max or NULL: as store_write_batch_gen().
  * @return how many (0: the bindings are up to date), -EINVAL (no journal), -ENOMEM, or a
  *         negative enum store_err (nothing applied; the entries stay in the journal).
- *         The single applier thread (the store's lock is held inside).
+ *         The single applier thread (the store's lock is held inside). Afterwards, off
+ *         the ACK path, the journal's segments whose every entry the bindings now hold are
+ *         deleted or recycled (journal_trim(); a failure there costs only space).
  * @note The store keeps a scratch array of @p max entries from the first call on (grown only
  *       when @p max grows, freed by store_close()): a round with the same @p max allocates
  *       nothing, so -ENOMEM can come only from the first call or a larger @p max.
@@ -425,14 +435,16 @@ int store_journal_append(struct store *s, const struct dp_change *c, size_t n);
 _mustcheck_
 long store_journal_apply(struct store *s, struct dp_change *out, uint64_t *gens, size_t max);
 
-/** Make every append that returned durable (strict mode; a no-op otherwise). The appender
- *  thread. @return 0, -EINVAL (no journal) or a store error. */
+/** Make every append that returned durable: a no-op in strict mode (each append flushed),
+ *  a flush with a journal opened relaxed. The appender thread. @return 0, -EINVAL (no
+ *  journal) or a store error. */
 _mustcheck_
 int store_journal_sync(struct store *s);
 
 /**
- * Delete every journal entry the bindings hold durably (at stop: a clean store leaves an
- * empty journal). The appender thread, or after it stopped. @return 0 or a store error.
+ * Delete every journal segment whose entries the bindings all hold durably, the appender's
+ * current one included (at stop: a clean store leaves no entry in its journal, only spare
+ * segments). The appender thread, or after it stopped. @return 0 or a store error.
  */
 _mustcheck_
 int store_journal_trim(struct store *s);
@@ -440,7 +452,12 @@ int store_journal_trim(struct store *s);
 /** Entries appended and not yet applied. Any thread (0 without a journal). */
 uint64_t store_journal_lag(const struct store *s);
 
-/** Entries in the journal (applied but not yet trimmed ones included). Any thread. */
+/** Journal segments the appender had to create itself, on the ACK path, because no spare
+ *  was ready (journal_path_creates()); 0 without a journal. Any thread. */
+uint64_t store_journal_path_creates(const struct store *s);
+
+/** Entries in the journal's segments (applied but not yet trimmed ones included: trimming
+ *  goes by whole segment). Any thread. */
 uint64_t store_journal_count(struct store *s);
 
 /**

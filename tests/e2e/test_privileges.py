@@ -170,6 +170,13 @@ def body(lab):
         fail("the relationship made live did not start")
     for f in ("data.mdb", "lock.mdb"):
         private("store file " + f, os.path.join(store, f), pw.pw_uid)
+    # The journal's segment files (strict, the default), the one written at open included.
+    jdir = os.path.join(store, "journal")
+    segs = sorted(f for f in os.listdir(jdir) if f.endswith(".wal"))
+    if not segs:
+        fail("no journal segment in %s" % jdir)
+    for f in segs:
+        private("journal segment " + f, os.path.join(jdir, f), pw.pw_uid)
     private("control socket", sock, pw.pw_uid)
     if "privileges: running as %s" % USER not in lab.server_log():
         fail("no 'privileges: running as' line in the server log")

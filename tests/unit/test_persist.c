@@ -333,12 +333,10 @@ static void undurable_change_is_an_event_whatever_the_committer_does(void **stat
 	usleep(120 * 1000);
 	cp_persist_check(&p);	/* the same stall: not logged again */
 	assert_int_equal(count(logged(), "event=store-durable-slow "), 1);
-	assert_int_equal(committer_round(p.committer), 1);	/* journaled, not yet flushed */
-	cp_persist_check(&p);
-	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 0);
 	assert_int_equal(count(logged(), "event=store-durable-slow-ended"), 0);
-	assert_int_equal(committer_round(p.committer), 0);	/* the flush: durable */
+	assert_int_equal(committer_round(p.committer), 1);	/* journaled: durable */
 	cp_persist_check(&p);
+	assert_int_equal(p.sink.ops->durable(p.sink.ctx, 0), 1);
 	assert_int_equal(count(logged(), "event=store-durable-slow-ended worker=0"), 1);
 	/* The thread running, keeping up: the next change is durable at once, no event. */
 	assert_int_equal(cp_persist_start(&p), 0);

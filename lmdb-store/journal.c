@@ -150,6 +150,8 @@ struct seg {
 	uint64_t end;		/* bytes of header and durable records */
 	uint64_t size;		/* the file's size */
 	int fd;
+	bool unsynced;		/* no-sync mode: appended to since the last journal_sync()
+				 * (the appender's, under idx_lock) */
 	bool dead;		/* its tail is not known to be ours (a write or flush failed in
 				 * it, or it was found at open): never appended to or recycled,
 				 * and its deletion is synced (journal.c, "Trim") */
@@ -175,6 +177,8 @@ struct journal {
 
 	/* the appender's own */
 	struct seg *cur;	/* in segs; NULL: the next append takes a new segment */
+	bool dir_unsynced;	/* no-sync mode: a segment was created since the last
+				 * journal_sync() */
 	uint8_t *wbuf;
 	size_t wcap;
 
@@ -783,6 +787,7 @@ static int take_segment(struct journal *j, uint64_t first)
 		s->fileno = fileno;
 		seg_name(fileno, name, sizeof(name));
 		s->fd = openat(j->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		j->dir_unsynced = !j->sync;
 		if (s->fd < 0 || (j->sync && fsync(j->dirfd) != 0)) {
 			ret = fail(j, -errno, "create %s", name);
 			if (s->fd >= 0) {
@@ -837,10 +842,27 @@ static int write_all(struct journal *j, int fd, const uint8_t *p, size_t len, ui
 /* The segment failed a write or a flush: never append to it again (journal.c, top). */
 static void abandon(struct journal *j)
 {
+	struct seg *s = j->cur;
+	bool empty;
+
 	pthread_mutex_lock(&j->idx_lock);
-	j->cur->dead = true;
-	pthread_mutex_unlock(&j->idx_lock);
+	s->dead = true;
+	/* Nothing durable in it (its first group failed): no reader ever picks it, and what
+	 * it may hold (the failed group) is overridden by the segment of the retry. It goes
+	 * now: left in j->segs it would count against max_bytes until an apply trims it,
+	 * and at lag 0 none does. */
+	empty = s->last < s->first && j->nseg > 0 && j->segs[j->nseg - 1] == s;
+	if (empty) {
+		j->nseg--;
+	}
 	j->cur = NULL;
+	pthread_mutex_unlock(&j->idx_lock);
+	if (empty) {
+		(void)seg_unlink(j, s);
+		if (j->sync) {
+			(void)fsync(j->dirfd);
+		}
+	}
 	atomic_fetch_add_explicit(&j->reopens, 1, memory_order_relaxed);
 }
 
@@ -873,7 +895,9 @@ static int append(struct journal *j, const struct dp_change *c, size_t n, uint64
 	}
 	if (j->cur != NULL && j->cur->end + len - SEG_HDR_LEN > j->seg_size &&
 	    j->cur->end > SEG_HDR_LEN) {
+		pthread_mutex_lock(&j->idx_lock);
 		j->cur = NULL;	/* full: the group goes whole into the next one */
+		pthread_mutex_unlock(&j->idx_lock);
 	}
 	if (j->cur == NULL) {
 		ret = take_segment(j, seq + 1);
@@ -910,6 +934,7 @@ static int append(struct journal *j, const struct dp_change *c, size_t n, uint64
 	atomic_store_explicit(&j->last, seq + n, memory_order_release);
 	pthread_mutex_lock(&j->idx_lock);
 	j->cur->last = seq + n;
+	j->cur->unsynced = !j->sync;
 	j->cur->end = off + (len - hdr);
 	if (j->cur->end > j->cur->size) {
 		j->cur->size = j->cur->end;
@@ -929,23 +954,41 @@ int journal_append(struct journal *j, const struct dp_change *c, size_t n, uint6
 	return rc;
 }
 
+/* No-sync mode: every segment appended to since the last call, not only the current one
+ * (review13), and the directory when a segment was created. Under idx_lock, so that trim
+ * closes none of them meanwhile (readers wait: this mode is for tests and tools). */
 int journal_sync(struct journal *j)
 {
-	int fd;
+	struct seg *bad = NULL;
+	int ret = 0;
 
-	if (j->sync || j->cur == NULL) {
+	if (j->sync) {
 		return 0;	/* each append flushed */
 	}
-	fd = j->cur->fd;
 	set_phase(j, JOURNAL_SYNC);
-	if (fdatasync(fd) != 0) {
-		int ret = -errno;
-
-		set_phase(j, JOURNAL_IDLE);
-		abandon(j);
-		return fail(j, ret, "sync");
+	pthread_mutex_lock(&j->idx_lock);
+	for (size_t i = 0; i < j->nseg && ret == 0; i++) {
+		if (j->segs[i]->unsynced) {
+			if (fdatasync(j->segs[i]->fd) != 0) {
+				ret = -errno;
+				bad = j->segs[i];
+			} else {
+				j->segs[i]->unsynced = false;
+			}
+		}
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	if (ret == 0 && j->dir_unsynced) {
+		ret = fsync(j->dirfd) != 0 ? -errno : 0;
+		j->dir_unsynced = ret != 0;
 	}
 	set_phase(j, JOURNAL_IDLE);
+	if (ret != 0) {
+		if (bad != NULL && bad == j->cur) {
+			abandon(j);
+		}
+		return fail(j, ret, "sync");
+	}
 	return 0;
 }
 

@@ -55,6 +55,23 @@ bool jmdb_exists(const char *dir)
 	return dir_file(dir, "data.mdb", path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
+bool jmdb_in_use(const char *dir)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	char path[4096];
+	bool busy;
+	int fd;
+
+	/* LMDB's openers hold a shared lock on byte 0 of lock.mdb (mdb_env_excl_lock()). */
+	if (dir_file(dir, "lock.mdb", path, sizeof(path)) != 0 ||
+	    (fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		return false;
+	}
+	busy = fcntl(fd, F_SETLK, &fl) != 0;
+	close(fd);	/* releases the lock */
+	return busy;
+}
+
 struct jmdb *jmdb_open(const char *dir, char *err, size_t errlen)
 {
 	struct jmdb *j = calloc(1, sizeof(*j));

@@ -26,6 +26,9 @@ struct jmdb;
 /** Does directory @p dir hold an LMDB journal (a file "data.mdb")? */
 bool jmdb_exists(const char *dir);
 
+/** Has another process the LMDB journal in @p dir open (an old binary's daemon)? */
+bool jmdb_in_use(const char *dir);
+
 /**
  * Open the LMDB journal in @p dir (it must exist: jmdb_exists(); a test may create one).
  * @param err,errlen  on failure, a message naming the path and the reason.

@@ -78,6 +78,7 @@
  * under an open read transaction would pull the map from under it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <inttypes.h>
@@ -85,8 +86,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <lmdb.h>
@@ -159,6 +162,8 @@ struct store {
 	uint64_t last_apply_ns;		/* store_last_apply_ns(): the batch writer's figure */
 	struct journal *jrn;		/* the journal (store_journal_*); NULL: none */
 	struct jmdb *jmdb;		/* store_open() only: an LMDB journal being replayed */
+	int jlock_fd;			/* the journal directory, flock()ed: this store owns
+					 * the journal (-1: not) */
 	_Atomic uint64_t applied;	/* newest journal sequence durable in the bindings */
 	void (*apply_hook)(void *arg, size_t i);	/* store_inject_apply_hook() */
 	void *apply_hook_arg;
@@ -1188,6 +1193,7 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 		goto nomem;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	s->jlock_fd = -1;
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
 	s->max_map_size = o && o->max_map_size ? o->max_map_size : DEFAULT_MAX_MAP_SIZE;
 	if (s->map_size > s->max_map_size) {
@@ -1235,6 +1241,9 @@ void store_close(struct store *s)
 		return;
 	}
 	journal_close(s->jrn);
+	if (s->jlock_fd >= 0) {
+		close(s->jlock_fd);
+	}
 	if (s->spare_rtxn) {
 		mdb_txn_abort(s->spare_rtxn);
 	}
@@ -2153,6 +2162,31 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
 		set_err(s, "journal path too long");
 		return -ENAMETOOLONG;
+	}
+	/* One owner at a time: another process (a dump beside the running daemon) leaves the
+	 * journal alone, as it finds it; it shows the bindings as the daemon applied them. */
+	s->jlock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->jlock_fd < 0 && errno == ENOENT && want && mkdir(path, 0700) == 0) {
+		s->jlock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (s->jlock_fd >= 0 && flock(s->jlock_fd, LOCK_EX | LOCK_NB) != 0) {
+		ret = errno;
+		close(s->jlock_fd);
+		s->jlock_fd = -1;
+		if (ret == EWOULDBLOCK && !want) {
+			return 0;
+		}
+		set_err(s, "journal %s: %s", path, ret == EWOULDBLOCK ?
+			"in use by another process" : strerror(ret));
+		return STORE_E_IO;
+	}
+	if (jmdb_exists(path) && jmdb_in_use(path)) {
+		/* An old binary's daemon still runs on it: not ours to replay or remove. */
+		if (!want) {
+			return 0;
+		}
+		set_err(s, "journal %s: the LMDB journal is in use by another process", path);
+		return STORE_E_IO;
 	}
 	if (jmdb_exists(path)) {
 		ret = upgrade_mdb(s, path);

@@ -1321,6 +1321,107 @@ static void test_full_until_trimmed(void **state)
 }
 
 /*
+ * One owner at a time (review13): a second process that opens the store without a journal
+ * (`leasewired --dump-store` beside the daemon) must leave the daemon's journal alone. It
+ * used to trim (unlink) the daemon's current segment at open: the daemon went on appending
+ * into the unlinked file, its fdatasyncs succeeded and ACKs left, and a crash then lost
+ * them (or, after a segment switch, left a gap that refused the restart). A second owner
+ * is refused. The owner is a child that crashes (_exit, as kill -9) after its last append;
+ * small segments, so that it switches segments after the dump.
+ */
+static void test_second_opener_leaves_the_journal(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_opts own = {.sync = STORE_SYNC_STRICT, .journal = true,
+				 .journal_segment = 8192};
+	struct store_opts dump = {.sync = STORE_SYNC_STRICT};
+	int to_parent[2], to_child[2];
+	struct store *s;
+	char b = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(to_parent), 0);
+	assert_int_equal(pipe(to_child), 0);
+	pid = child_fork(0);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dp_change g[GROUP];
+		int rc = 0;
+
+		close(to_parent[0]);
+		close(to_child[1]);
+		s = store_open(f->dir, &own, f->err, sizeof(f->err));
+		for (unsigned i = 0; s != NULL && rc == 0 && i < N_CHG; i += GROUP) {
+			if (i == N_CHG / 2 / GROUP * GROUP) {	/* about half journaled */
+				rc = write(to_parent[1], "h", 1) == 1 &&
+				     read(to_child[0], &b, 1) == 1 ? 0 : -1;
+			}
+			for (unsigned k = 0; k < GROUP && i + k < N_CHG; k++) {
+				g[k] = workload(i + k);
+			}
+			if (rc == 0) {
+				rc = store_journal_append(s, g, N_CHG - i < GROUP ? N_CHG - i : GROUP);
+			}
+		}
+		_exit(s == NULL ? 2 : rc == 0 ? 0 : 1);	/* a crash: nothing applied */
+	}
+	close(to_parent[1]);	/* a child that dies early: EOF here, not a hang */
+	close(to_child[0]);
+	assert_int_equal(read(to_parent[0], &b, 1), 1);
+	/* A second owner is refused while the first runs. */
+	s = store_open(f->dir, &own, f->err, sizeof(f->err));
+	assert_null(s);
+	assert_non_null(strstr(f->err, "in use by another process"));
+	/* A dump opens, reads and closes beside it. */
+	s = store_open(f->dir, &dump, f->err, sizeof(f->err));
+	assert_non_null(s);
+	store_close(s);
+	assert_int_equal(write(to_child[1], "g", 1), 1);
+	assert_int_equal(child_wait(pid), 0);
+	close(to_parent[0]);
+	close(to_child[1]);
+	/* The restart replays every change the crashed owner journaled, once. */
+	f->s = store_open(f->dir, &own, f->err, sizeof(f->err));
+	assert_non_null(f->s);
+	assert_workload(f->s, N_CHG);
+}
+
+/*
+ * Failed appends must not fill the journal (review13): each failure gives up its segment
+ * and the retry takes a new one; a given-up segment that holds nothing durable used to stay
+ * counted against the size bound until an apply trimmed it, and with nothing new durable no
+ * apply runs: after bound / segment failures every append answered STORE_E_FULL, forever.
+ */
+static void test_failures_do_not_fill_it(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change g[4];
+	uint64_t last;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 4 * 4096, 4096, f->err, sizeof(f->err));
+	assert_non_null(j);
+	for (unsigned i = 0; i < 4; i++) {
+		g[i] = seq_change(1 + i, addr_of(1 + i));
+	}
+	assert_int_equal(journal_append(j, g, 4, &last), 0);
+	for (unsigned round = 0; round < 20; round++) {
+		journal_inject_fault(j, round % 2 ? JOURNAL_PUT : JOURNAL_COMMIT, EIO);
+		assert_int_equal(journal_append(j, g, 4, &last), -EIO);
+	}
+	/* The disk is back: the append goes through, and the files left are few. */
+	for (unsigned i = 0; i < 4; i++) {
+		g[i] = seq_change(5 + i, addr_of(5 + i));
+	}
+	assert_int_equal(journal_append(j, g, 4, &last), 0);
+	assert_true(last == 8);
+	assert_true(wal_files(f->jdir, NULL, 0) <= 3);
+	assert_reads(j, 8, addr_of);
+	journal_close(j);
+}
+
+/*
  * Upgrade: a store whose journal is still the previous binaries' LMDB environment (written
  * by journal_mdb, as they did) opens with every entry applied once, the LMDB files removed,
  * and the segment journal going on above them.
@@ -1393,6 +1494,8 @@ int main(void)
 		T(test_trim_segments),
 		T(test_full_until_trimmed),
 		T(test_upgrade_from_lmdb),
+		T(test_second_opener_leaves_the_journal),
+		T(test_failures_do_not_fill_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "committer.h"
+#include "journal.h"
 #include "lease.h"
 #include "store.h"
 #include "store_fix.h"
@@ -379,6 +380,34 @@ static void journal_sync_eio_takes_a_new_segment(void **state)
 	}
 }
 
+/*
+ * No-sync mode (review13): journal_sync() flushes every segment appended to since the last
+ * call, not only the current one, and the directory that got new segments; it used to flush
+ * the current segment alone. Segments of one byte: each group in a segment of its own.
+ */
+static void journal_sync_flushes_every_segment(void **state)
+{
+	struct store_fix *e = *state;
+	struct dp_change c[3] = {change(0, 1, BASE + 41), change(0, 2, BASE + 42),
+				 change(0, 3, BASE + 43)};
+	struct journal *j;
+	unsigned before;
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	j = journal_open(e->jdir, false, 0, 1, e->err, sizeof(e->err));
+	assert_non_null(j);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(journal_append(j, &c[i], 1, NULL), 0);
+	}
+	before = syncs;
+	assert_int_equal(journal_sync(j), 0);
+	assert_int_equal(syncs - before, 3 + 1);	/* three segments and the directory */
+	before = syncs;
+	assert_int_equal(journal_sync(j), 0);
+	assert_int_equal(syncs - before, 0);		/* nothing new */
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +420,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_full_holds_the_batch_until_the_limit_rises,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_append_failure_holds_the_ack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(journal_sync_flushes_every_segment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_sync_eio_takes_a_new_segment, setup,
 						teardown),

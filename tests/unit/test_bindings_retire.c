@@ -62,7 +62,7 @@ static int cmp_ptr(const void *a, const void *b)
  * @return how many. */
 static uint64_t stock_distinct(struct bt_writer *w)
 {
-	struct bt_binding **v = calloc(w->n_records + 1, sizeof(*v)), *b;
+	struct bt_binding **v = calloc(w->n_records + 1, sizeof(struct bt_binding *)), *b;
 	uint64_t n = 0;
 
 	assert_non_null(v);
@@ -71,7 +71,7 @@ static uint64_t stock_distinct(struct bt_writer *w)
 		assert_ptr_equal(b->chunk->w, w);
 		v[n++] = b;
 	}
-	qsort(v, n, sizeof(*v), cmp_ptr);
+	qsort(v, n, sizeof(struct bt_binding *), cmp_ptr);
 	for (uint64_t i = 1; i < n; i++) {
 		assert_ptr_not_equal(v[i], v[i - 1]);
 	}

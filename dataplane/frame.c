@@ -133,7 +133,7 @@ static inline bool ipv4_csum_ok(const uint8_t *ip, size_t ihl)
 	return acc == 0xffff;
 }
 
-static int udp_parse(const uint8_t *buf, struct dp_frame *f)
+static int udp_parse(const uint8_t *buf, struct dp_frame *f, unsigned verified)
 {
 	const uint8_t *u = buf + f->l4_off;
 	uint16_t ulen, csum;
@@ -153,7 +153,7 @@ static int udp_parse(const uint8_t *buf, struct dp_frame *f)
 		return DP_FE_UDP_PORT;
 	}
 	csum = lw_get16(u + 6);
-	if (csum != 0 &&
+	if (csum != 0 && !(verified & DP_RX_UDP_CSUM_GOOD) &&
 	    dp_csum_finish(dp_csum_partial(u, ulen, pseudo_sum(f->ip_src, f->ip_dst, ulen))) != 0) {
 		return DP_FE_UDP_CSUM;
 	}
@@ -177,7 +177,7 @@ static int icmp_parse(const uint8_t *buf, const struct dp_frame *f)
 	return icmp[1] == 0 ? DP_FRAME_ICMP_ECHO : DP_FE_ICMP;
 }
 
-static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f, unsigned verified)
 {
 	const uint8_t *ip = buf + f->l3_off;
 	size_t avail = len - f->l3_off;
@@ -198,7 +198,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	if (tot > avail) {
 		return DP_FE_TRUNCATED;
 	}
-	if (!ipv4_csum_ok(ip, ihl)) {
+	if (!(verified & DP_RX_IP_CSUM_GOOD) && !ipv4_csum_ok(ip, ihl)) {
 		return DP_FE_IP_CSUM;
 	}
 	frag = lw_get16(ip + 6);
@@ -213,7 +213,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 
 	switch (ip[9]) {
 	case PROTO_UDP:
-		return udp_parse(buf, f);
+		return udp_parse(buf, f, verified);
 	case PROTO_ICMP:
 		return icmp_parse(buf, f);
 	default:
@@ -239,7 +239,7 @@ static int arp_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	return DP_FRAME_ARP;
 }
 
-int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+int dp_frame_parse_rx(const uint8_t *buf, size_t len, unsigned verified, struct dp_frame *f)
 {
 	size_t off = DP_ETHER_HDR_LEN;
 	uint16_t type;
@@ -268,7 +268,7 @@ int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 
 	switch (type) {
 	case ETHERTYPE_IPV4:
-		return ipv4_parse(buf, len, f);
+		return ipv4_parse(buf, len, f, verified);
 	case ETHERTYPE_ARP:
 		return arp_parse(buf, len, f);
 	default:

@@ -86,6 +86,24 @@ static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
 	return f->nvlan ? (uint16_t)(f->vlan_tci[f->nvlan - 1] & 0x0fff) : 0;
 }
 
+/** What the port already verified of a received frame (dp_frame_parse_rx()). */
+enum dp_rx_verified {
+	DP_RX_IP_CSUM_GOOD = 1u << 0,	/**< the IPv4 header checksum is correct */
+	DP_RX_UDP_CSUM_GOOD = 1u << 1,	/**< the UDP checksum is correct (TCP/UDP only: an
+					     ICMP message's is always summed here) */
+};
+
+/**
+ * dp_frame_parse() of a frame some of whose checksums the NIC has verified: a checksum
+ * named in @p verified (enum dp_rx_verified bits) is not summed again; every other check is
+ * the same. The caller sets a bit only when the port says the checksum is GOOD (DPDK's
+ * RTE_MBUF_F_RX_*_CKSUM_GOOD); UNKNOWN, BAD or NONE leave it clear, and the frame is then
+ * summed here as by dp_frame_parse(), which drops a bad one.
+ * @return as dp_frame_parse().
+ */
+_mustcheck_
+int dp_frame_parse_rx(const uint8_t *buf, size_t len, unsigned verified, struct dp_frame *f);
+
 /**
  * Parse a received frame.
  * @param buf,len  the frame, from the destination MAC, without FCS.
@@ -93,7 +111,10 @@ static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
  * @return an enum dp_frame_kind (> 0), or a negative enum dp_frame_err.
  */
 _mustcheck_
-int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f);
+static inline int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+{
+	return dp_frame_parse_rx(buf, len, 0, f);
+}
 
 /** Counter name of a negative enum dp_frame_err (static string). */
 const char *dp_frame_err_str(int err);

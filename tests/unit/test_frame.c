@@ -782,6 +782,42 @@ static void test_icmp(void **state)
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 }
 
+/* dp_frame_parse_rx(): a checksum the port verified is not summed again, and only that one. */
+static void test_parse_rx_verified(void **state)
+{
+	const unsigned both = DP_RX_IP_CSUM_GOOD | DP_RX_UDP_CSUM_GOOD;
+	uint8_t buf[600];
+	struct dp_frame f, g;
+	size_t n;
+
+	(void)state;
+	/* Wrong UDP checksum: only DP_RX_UDP_CSUM_GOOD lets it through, parsed as without. */
+	n = make_dhcp(buf, sizeof(buf), 1, 300);
+	assert_int_equal(dp_frame_parse(buf, n, &g), DP_FRAME_DHCP);
+	buf[100] ^= 0x40;
+	assert_int_equal(dp_frame_parse_rx(buf, n, 0, &f), DP_FE_UDP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_IP_CSUM_GOOD, &f), DP_FE_UDP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_GOOD, &f), DP_FRAME_DHCP);
+	assert_memory_equal(&f, &g, sizeof(f));
+	/* Wrong IPv4 header checksum: only DP_RX_IP_CSUM_GOOD. */
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	buf[14 + 10] ^= 0x01;
+	assert_int_equal(dp_frame_parse_rx(buf, n, 0, &f), DP_FE_IP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_GOOD, &f), DP_FE_IP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_IP_CSUM_GOOD, &f), DP_FRAME_DHCP);
+	/* Every other check stays: the UDP length, the port. */
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	lw_put16(buf + 34 + 4, 4);
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_UDP_LEN);
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	lw_put16(buf + 34 + 2, 68);
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_UDP_PORT);
+	/* An ICMP message's checksum is summed whatever the port says of UDP. */
+	n = make_echo(buf, sizeof(buf), 10, 5);
+	buf[14 + 20 + 9] ^= 1;
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_ICMP);
+}
+
 static void test_err_str(void **state)
 {
 	(void)state;
@@ -819,6 +855,7 @@ int main(void)
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_parse_rx_verified),
 		cmocka_unit_test(test_err_str),
 	};
 

@@ -3010,17 +3010,28 @@ static const char *reply_file(const struct dp_decision *d)
 	return f[0] != '\0' ? f : NULL;
 }
 
-static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
+/*
+ * The lease time, T1 and T2 (when @p lease: not for a BOOTP reply; T1 and T2 not for an
+ * infinite lease) and the subnet mask, in that order, with one bounds check: a reply that
+ * has no room for one of them is not sent at all, so all or none is the same result.
+ */
+static int put_lease_mask(struct dhcp4_writer *w, const struct dp_decision *d, bool lease)
 {
-	int rc = dhcp4_put_u32(w, DHCP4_OPT_LEASE_TIME, d->lease);
+	bool times = lease && d->lease != UINT32_MAX;
+	uint8_t *p = dhcp4_put_room(w, (lease ? 6u : 0u) + (times ? 12u : 0u) + 6u);
 
-	if (rc == DHCP4_OK && d->lease != UINT32_MAX) {
-		rc = dhcp4_put_u32(w, DHCP4_OPT_T1, d->t1);
-		if (rc == DHCP4_OK) {
-			rc = dhcp4_put_u32(w, DHCP4_OPT_T2, d->t2);
-		}
+	if (p == NULL) {
+		return DHCP4_E_NOSPACE;
 	}
-	return rc;
+	if (lease) {
+		p = dhcp4_enc_u32(p, DHCP4_OPT_LEASE_TIME, d->lease);
+	}
+	if (times) {
+		p = dhcp4_enc_u32(p, DHCP4_OPT_T1, d->t1);
+		p = dhcp4_enc_u32(p, DHCP4_OPT_T2, d->t2);
+	}
+	(void)dhcp4_enc_u32(p, DHCP4_OPT_SUBNET_MASK, d->scope->mask);
+	return DHCP4_OK;
 }
 
 /*
@@ -3095,8 +3106,14 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	w.reserve = 1 + echo82;
 
 	if (!bootp) {
-		rc = dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, d->reply);
-		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SERVER_ID, d->server_id);
+		/* Message type and server identifier: one bounds check (all or no reply). */
+		uint8_t *p = dhcp4_put_room(&w, 3 + 6);
+
+		if (p == NULL) {
+			return 0;
+		}
+		p = dhcp4_enc_u8(p, DHCP4_OPT_MSG_TYPE, d->reply);
+		(void)dhcp4_enc_u32(p, DHCP4_OPT_SERVER_ID, d->server_id);
 	}
 	if (rc == DHCP4_OK && !bootp && dhcp4_has(m, DHCP4_OPT_CLIENT_ID)) {
 		/* RFC 6842: a client identifier comes back unchanged in OFFER, ACK and NAK. */
@@ -3106,10 +3123,7 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		rc = dhcp4_put(&w, DHCP4_OPT_CLIENT_ID, id, n);
 	}
 	if (rc == DHCP4_OK && !nak) {
-		if (d->lease != 0 && !bootp) {
-			rc = put_lease(&w, d);
-		}
-		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SUBNET_MASK, s->mask);
+		rc = put_lease_mask(&w, d, d->lease != 0 && !bootp);
 		if (rc == DHCP4_OK && d->res != NULL && d->res->hostname[0]) {
 			rc = dhcp4_put(&w, DHCP4_OPT_HOSTNAME, d->res->hostname,
 				       strlen(d->res->hostname));

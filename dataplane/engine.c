@@ -3039,17 +3039,15 @@ static int put_lease_mask(struct dhcp4_writer *w, const struct dp_decision *d, b
  * fixed header before writing op .. chaddr, the file field when @p file (sname never is
  * written here) and the cookie, and dhcp4_build_end() padded with zeros after END
  * (@p used bytes before the padding). Zeros add nothing to the sum, so only the bytes
- * written are read: about a third of a 300-byte reply. Every piece starts at an even offset
- * and all but the last have even lengths, as dp_csum_partial() chains need.
+ * written are read: about a third of a 300-byte reply. Both pieces start at an even offset
+ * and the first has an even length, as dp_csum_partial2() needs.
  */
 static uint32_t reply_sum(const uint8_t *p, size_t used, bool file)
 {
-	uint32_t sum = dp_csum_partial(p, DHCP4_OFF_SNAME, 0);
+	/* file runs into the cookie: two pieces either way, summed in one call. */
+	size_t from = file ? DHCP4_OFF_FILE : DHCP4_FIXED_LEN;
 
-	if (file) {
-		sum = dp_csum_partial(p + DHCP4_OFF_FILE, DHCP4_FILE_LEN, sum);
-	}
-	return dp_csum_partial(p + DHCP4_FIXED_LEN, used - DHCP4_FIXED_LEN, sum);
+	return dp_csum_partial2(p, DHCP4_OFF_SNAME, p + from, used - from, 0);
 }
 
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,

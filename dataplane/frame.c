@@ -29,18 +29,20 @@ enum { ICMP_ECHO_REPLY = 0, ICMP_ECHO_REQUEST = 8 };
 #define DEFAULT_TTL		64
 
 
-uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
+/*
+ * Add @p len bytes at @p p to the native-order accumulator @p acc, unfolded.
+ *
+ * The one's complement sum does not depend on byte order (RFC 1071 2.B): add native 32-bit
+ * words (a 32-bit word is two 16-bit ones modulo 0xffff) and swap once at the end. The 64-bit
+ * accumulator cannot overflow for any buffer we could be handed. Chunks added one after the
+ * other must each start at an even offset of the data summed; all but the last must have an
+ * even length.
+ */
+static inline uint64_t csum_add(const uint8_t *p, size_t len, uint64_t acc)
 {
-	const uint8_t *p = data;
-	uint64_t acc = 0;
 	uint32_t w32;
 	uint16_t w16;
 
-	/*
-	 * The one's complement sum does not depend on byte order (RFC 1071 2.B): add native
-	 * 32-bit words (a 32-bit word is two 16-bit ones modulo 0xffff) and swap once at the end.
-	 * The 64-bit accumulator cannot overflow for any buffer we could be handed.
-	 */
 	/* 16 bytes a round into two accumulators: independent adds the CPU can overlap (the
 	 * checksum of every request and reply goes through here). */
 	{
@@ -81,6 +83,12 @@ uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 		memcpy(&w16, last, sizeof(w16));
 		acc += w16;
 	}
+	return acc;
+}
+
+/* Fold the native accumulator @p acc, swap it to host order and add @p sum. */
+static inline uint32_t csum_fold(uint64_t acc, uint32_t sum)
+{
 	while (acc >> 16) {
 		acc = (acc & 0xffff) + (acc >> 16);
 	}
@@ -92,6 +100,16 @@ uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 		acc = (acc & 0xffff) + (acc >> 16);
 	}
 	return (uint32_t)acc;
+}
+
+uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	return csum_fold(csum_add(data, len, 0), sum);
+}
+
+uint32_t dp_csum_partial2(const void *a, size_t alen, const void *b, size_t blen, uint32_t sum)
+{
+	return csum_fold(csum_add(b, blen, csum_add(a, alen, 0)), sum);
 }
 
 uint16_t dp_csum_finish(uint32_t sum)

@@ -186,5 +186,12 @@ size_t dp_frame_icmp_echo_reply(uint8_t *buf, const struct dp_frame *f, const ui
  */
 uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum);
 
+/**
+ * dp_csum_partial() of @p alen bytes at @p a followed by @p blen bytes at @p b, in one call
+ * (one fold): the same value as dp_csum_partial(b, blen, dp_csum_partial(a, alen, sum)).
+ * @p alen must be even; @p b may be anywhere (its bytes count from an even offset).
+ */
+uint32_t dp_csum_partial2(const void *a, size_t alen, const void *b, size_t blen, uint32_t sum);
+
 /** Fold a partial sum to 16 bits and complement it: the value to store (host order). */
 uint16_t dp_csum_finish(uint32_t sum);

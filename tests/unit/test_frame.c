@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "byteorder.h"
@@ -124,6 +125,29 @@ static void test_csum(void **state)
 	assert_int_equal(dp_csum_partial(buf, 1000, 0), 0xffff);
 	assert_int_equal(dp_csum_finish(0xffff), 0);
 	assert_int_equal(dp_csum_finish(0x1fffe), 0);
+}
+
+/* dp_csum_partial2(): two pieces in one call, the same as the chained partial sums. */
+static void test_csum_partial2(void **state)
+{
+	uint8_t buf[700];
+
+	(void)state;
+	srand(7);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		buf[i] = (uint8_t)rand();
+	}
+	for (size_t alen = 0; alen <= 64; alen += 2) {
+		for (size_t boff = 0; boff < 200; boff += 13) {
+			for (size_t blen = 0; blen <= 300; blen += 7) {
+				const uint8_t *b = buf + 100 + boff;
+
+				assert_int_equal(dp_csum_partial2(buf, alen, b, blen, 0x1234),
+						 dp_csum_partial(b, blen,
+								 dp_csum_partial(buf, alen, 0x1234)));
+			}
+		}
+	}
 }
 
 static void test_build_udp_roundtrip(void **state)
@@ -841,6 +865,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum),
+		cmocka_unit_test(test_csum_partial2),
 		cmocka_unit_test(test_build_udp_roundtrip),
 		cmocka_unit_test(test_build_udp_zero_csum),
 		cmocka_unit_test(test_build_udp_limits),

@@ -1268,6 +1268,7 @@ static struct dp_config *parse_buffer(const char *buf, size_t len,
 	} else {
 		static _Atomic uint64_t generations;
 
+		dp_config_index(c);
 		c->generation = atomic_fetch_add(&generations, 1) + 1;
 	}
 out:

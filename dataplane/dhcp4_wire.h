@@ -267,6 +267,46 @@ static inline int dhcp4_put_u32(struct dhcp4_writer *w, uint8_t code, uint32_t v
 	return __dhcp4_put_scalar(w, code, v, 4);
 }
 
+/**
+ * Room for @p n bytes of options the caller encodes itself (dhcp4_enc_u8(),
+ * dhcp4_enc_u32()), several at once with one bounds check: the bytes count as written.
+ * The caller must fill all @p n of them, with whole options.
+ * @return where to write them, or NULL (nothing written) when they would eat into
+ *         w->reserve, as the same puts one by one would fail at one of them.
+ */
+static inline uint8_t *dhcp4_put_room(struct dhcp4_writer *w, size_t n)
+{
+	size_t used = w->len + w->reserve;
+	uint8_t *p;
+
+	if (w->cap <= used || n > w->cap - used) {
+		return NULL;
+	}
+	p = w->buf + w->len;
+	w->len += n;
+	return p;
+}
+
+/** Encode a 1-byte option at @p p (room from dhcp4_put_room(); @p code is neither PAD nor
+ *  END). @return the byte after it. */
+static inline uint8_t *dhcp4_enc_u8(uint8_t *p, uint8_t code, uint8_t v)
+{
+	p[0] = code;
+	p[1] = 1;
+	p[2] = v;
+	return p + 3;
+}
+
+/** Encode a 4-byte option from a host-order value at @p p, as dhcp4_enc_u8().
+ *  @return the byte after it. */
+static inline uint8_t *dhcp4_enc_u32(uint8_t *p, uint8_t code, uint32_t v)
+{
+	p[0] = code;
+	p[1] = 4;
+	lw_put32(p + 2, v);
+	return p + 6;
+}
+
 /** Append @p len bytes of options already encoded (code, length, value ...), as earlier
  *  puts wrote them; all or nothing. @return DHCP4_OK or DHCP4_E_NOSPACE. */
 _mustcheck_

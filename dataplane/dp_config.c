@@ -274,13 +274,11 @@ const struct dp_scope *dp_config_scope_by_relay(const struct dp_config *c, uint3
 	return NULL;
 }
 
-const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint32_t iface)
+/* dp_config_scope_by_iface() by a scan of the scopes (@p iface < c->n_ifaces). */
+static const struct dp_scope *scope_by_iface_scan(const struct dp_config *c, uint32_t iface)
 {
 	uint32_t addr;
 
-	if (iface >= c->n_ifaces) {
-		return NULL;
-	}
 	for (uint32_t i = 0; i < c->n_scopes; i++) {
 		if (c->scopes[i].interface == (int32_t)iface) {
 			return &c->scopes[i];
@@ -295,6 +293,26 @@ const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint3
 		}
 	}
 	return NULL;
+}
+
+const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint32_t iface)
+{
+	if (iface >= c->n_ifaces) {
+		return NULL;
+	}
+	if (c->generation != 0) {
+		return c->iface_scope[iface] >= 0 ? &c->scopes[c->iface_scope[iface]] : NULL;
+	}
+	return scope_by_iface_scan(c, iface);
+}
+
+void dp_config_index(struct dp_config *c)
+{
+	for (uint32_t i = 0; i < DP_MAX_IFACES; i++) {
+		const struct dp_scope *s = i < c->n_ifaces ? scope_by_iface_scan(c, i) : NULL;
+
+		c->iface_scope[i] = s != NULL ? (int32_t)(s - c->scopes) : -1;
+	}
 }
 
 /* At most DP_MAX_IFACES entries, usually a few: a scan beats any index here. */

@@ -339,6 +339,10 @@ struct dp_config {
 	uint32_t n_relationships;
 	struct dp_superscope *superscopes;
 	uint32_t n_superscopes;
+	/** dp_config_index(): index in scopes[] of dp_config_scope_by_iface() of each
+	 *  interface, -1 for none. Valid only when generation != 0 (a parsed snapshot, which
+	 *  nothing changes after); a hand-built one is scanned. */
+	int32_t iface_scope[DP_MAX_IFACES];
 };
 
 /** Free a snapshot and everything it owns. NULL is a no-op. Control thread only. */
@@ -392,6 +396,13 @@ const struct dp_scope *dp_config_scope_by_relay(const struct dp_config *c, uint3
  * to that interface, else the scope whose subnet contains the interface address. NULL if none.
  */
 const struct dp_scope *dp_config_scope_by_iface(const struct dp_config *c, uint32_t iface);
+
+/**
+ * Fill @p c's per-snapshot answers (iface_scope[]) from its interfaces and scopes, once the
+ * parser has finished them: every request asks for its interface's scope, and the answer is
+ * a scan of the scopes. Control thread, before the snapshot is published.
+ */
+void dp_config_index(struct dp_config *c);
 
 /**
  * The scope whose subnet contains @p addr, or NULL. Bindings do not keep a scope index

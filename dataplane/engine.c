@@ -2922,35 +2922,65 @@ static void put_options(struct dhcp4_writer *w, const struct dhcp4_msg *m,
 	}
 }
 
-/* The entry of dp_rcache for the lists of @p d and option 55 @p prl (@p n bytes, NULL when
- * absent). */
+/* Option 55 lists up to this long are keyed and compared as two zero-padded words. */
+#define PRL_SHORT 16
+_Static_assert(PRL_SHORT == 2 * sizeof(uint64_t) && PRL_SHORT <= DP_RCACHE_PRL,
+	       "a short option 55 is two words of dp_rcache_ent.prl");
+
+/* Option 55 of a request as the cache keys it: the list, its length, and for a short one
+ * (the usual: a few to a dozen codes) its bytes in two zero-padded words. */
+struct prl_key {
+	const uint8_t *prl;	/* NULL when the request had no option 55 */
+	uint16_t n;
+	bool small;
+	uint64_t w[2];
+};
+
+/* The entry of dp_rcache for the lists of @p d and option 55 @p k. */
 static struct dp_rcache_ent *rcache_slot(struct dp_rcache *rc, const struct dp_decision *d,
-					 const uint8_t *prl, uint16_t n)
+					 const struct prl_key *k)
 {
 	/* Not the generation: a snapshot's entry then takes the place of the one its
 	 * predecessor left at the same key, and rcache_match() tells them apart. */
 	uint64_t h = (uint64_t)(uintptr_t)d->scope ^ (uint64_t)(uintptr_t)d->policy << 1 ^
 		     (uint64_t)(uintptr_t)d->res << 2;
 
-	/* Only picks a slot (rcache_match() decides): a multiply-add per byte of a list a
-	 * few bytes long, then one mix, rather than lw_hash_chain()'s tail copy and three. */
-	if (prl != NULL) {
-		for (uint16_t i = 0; i < n; i++) {
-			h = h * 31 + prl[i];
+	/* Only picks a slot (rcache_match() decides): a short list's two words, else a
+	 * multiply-add per byte of the list, then one mix, rather than lw_hash_chain()'s
+	 * tail copy and three. */
+	if (k->prl != NULL) {
+		if (k->small) {
+			h ^= k->w[0] * 0x9e3779b97f4a7c15ull + k->w[1];
+		} else {
+			for (uint16_t i = 0; i < k->n; i++) {
+				h = h * 31 + k->prl[i];
+			}
 		}
-		h ^= n + 1u;
+		h ^= k->n + 1u;
 	}
 	h = lw_mix64(h);
 	return &rc->ent[h % DP_RCACHE_WAYS];
 }
 
 static bool rcache_match(const struct dp_rcache_ent *c, const struct dp_decision *d,
-			 const uint8_t *prl, uint16_t n)
+			 const struct prl_key *k)
 {
-	return c->gen == d->cfg_gen && c->scope == d->scope && c->policy == d->policy &&
-	       c->res == d->res && c->server == d->server_opts &&
-	       c->prl_n == (int16_t)(prl != NULL ? n : -1) &&
-	       (prl == NULL || memcmp(c->prl, prl, n) == 0);
+	uint64_t w[2];
+
+	if (c->gen != d->cfg_gen || c->scope != d->scope || c->policy != d->policy ||
+	    c->res != d->res || c->server != d->server_opts ||
+	    c->prl_n != (int16_t)(k->prl != NULL ? k->n : -1)) {
+		return false;
+	}
+	if (k->prl == NULL) {
+		return true;
+	}
+	if (!k->small) {
+		return memcmp(c->prl, k->prl, k->n) == 0;
+	}
+	/* A filled entry's prl[] is zero after its list (put_options_cached()). */
+	memcpy(w, c->prl, sizeof(w));
+	return w[0] == k->w[0] && w[1] == k->w[1];
 }
 
 /* put_options() through the worker's cache @p rc (see engine.h). */
@@ -2960,6 +2990,7 @@ static void put_options_cached(struct dhcp4_writer *w, const struct dhcp4_msg *m
 {
 	uint16_t n = 0;
 	const uint8_t *prl = dhcp4_opt(m, DHCP4_OPT_PRL, &n);
+	struct prl_key k = { .prl = prl, .n = n, .small = n <= PRL_SHORT, .w = { 0, 0 } };
 	struct dp_rcache_ent *c;
 	uint64_t dropped;
 	size_t from;
@@ -2968,8 +2999,11 @@ static void put_options_cached(struct dhcp4_writer *w, const struct dhcp4_msg *m
 		put_options(w, m, d, ctr);
 		return;
 	}
-	c = rcache_slot(rc, d, prl, n);
-	if (rcache_match(c, d, prl, n) &&
+	if (prl != NULL && k.small) {
+		memcpy(k.w, prl, n);
+	}
+	c = rcache_slot(rc, d, &k);
+	if (rcache_match(c, d, &k) &&
 	    dhcp4_put_encoded(w, c->bytes, c->len) == DHCP4_OK) {
 		rc->hits++;
 		return;
@@ -2986,6 +3020,7 @@ static void put_options_cached(struct dhcp4_writer *w, const struct dhcp4_msg *m
 	c->res = d->res;
 	c->server = d->server_opts;
 	c->prl_n = (int16_t)(prl != NULL ? n : -1);
+	memset(c->prl, 0, sizeof(c->prl));	/* rcache_match() reads a short list's words */
 	if (prl != NULL) {
 		memcpy(c->prl, prl, n);
 	}
@@ -3010,17 +3045,28 @@ static const char *reply_file(const struct dp_decision *d)
 	return f[0] != '\0' ? f : NULL;
 }
 
-static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
+/*
+ * The lease time, T1 and T2 (when @p lease: not for a BOOTP reply; T1 and T2 not for an
+ * infinite lease) and the subnet mask, in that order, with one bounds check: a reply that
+ * has no room for one of them is not sent at all, so all or none is the same result.
+ */
+static int put_lease_mask(struct dhcp4_writer *w, const struct dp_decision *d, bool lease)
 {
-	int rc = dhcp4_put_u32(w, DHCP4_OPT_LEASE_TIME, d->lease);
+	bool times = lease && d->lease != UINT32_MAX;
+	uint8_t *p = dhcp4_put_room(w, (lease ? 6u : 0u) + (times ? 12u : 0u) + 6u);
 
-	if (rc == DHCP4_OK && d->lease != UINT32_MAX) {
-		rc = dhcp4_put_u32(w, DHCP4_OPT_T1, d->t1);
-		if (rc == DHCP4_OK) {
-			rc = dhcp4_put_u32(w, DHCP4_OPT_T2, d->t2);
-		}
+	if (p == NULL) {
+		return DHCP4_E_NOSPACE;
 	}
-	return rc;
+	if (lease) {
+		p = dhcp4_enc_u32(p, DHCP4_OPT_LEASE_TIME, d->lease);
+	}
+	if (times) {
+		p = dhcp4_enc_u32(p, DHCP4_OPT_T1, d->t1);
+		p = dhcp4_enc_u32(p, DHCP4_OPT_T2, d->t2);
+	}
+	(void)dhcp4_enc_u32(p, DHCP4_OPT_SUBNET_MASK, d->scope->mask);
+	return DHCP4_OK;
 }
 
 /*
@@ -3028,17 +3074,15 @@ static int put_lease(struct dhcp4_writer *w, const struct dp_decision *d)
  * fixed header before writing op .. chaddr, the file field when @p file (sname never is
  * written here) and the cookie, and dhcp4_build_end() padded with zeros after END
  * (@p used bytes before the padding). Zeros add nothing to the sum, so only the bytes
- * written are read: about a third of a 300-byte reply. Every piece starts at an even offset
- * and all but the last have even lengths, as dp_csum_partial() chains need.
+ * written are read: about a third of a 300-byte reply. Both pieces start at an even offset
+ * and the first has an even length, as dp_csum_partial2() needs.
  */
 static uint32_t reply_sum(const uint8_t *p, size_t used, bool file)
 {
-	uint32_t sum = dp_csum_partial(p, DHCP4_OFF_SNAME, 0);
+	/* file runs into the cookie: two pieces either way, summed in one call. */
+	size_t from = file ? DHCP4_OFF_FILE : DHCP4_FIXED_LEN;
 
-	if (file) {
-		sum = dp_csum_partial(p + DHCP4_OFF_FILE, DHCP4_FILE_LEN, sum);
-	}
-	return dp_csum_partial(p + DHCP4_FIXED_LEN, used - DHCP4_FIXED_LEN, sum);
+	return dp_csum_partial2(p, DHCP4_OFF_SNAME, p + from, used - from, 0);
 }
 
 size_t dp_reply_build(uint8_t *buf, size_t cap, const struct dp_frame *f,
@@ -3095,8 +3139,14 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 	w.reserve = 1 + echo82;
 
 	if (!bootp) {
-		rc = dhcp4_put_u8(&w, DHCP4_OPT_MSG_TYPE, d->reply);
-		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SERVER_ID, d->server_id);
+		/* Message type and server identifier: one bounds check (all or no reply). */
+		uint8_t *p = dhcp4_put_room(&w, 3 + 6);
+
+		if (p == NULL) {
+			return 0;
+		}
+		p = dhcp4_enc_u8(p, DHCP4_OPT_MSG_TYPE, d->reply);
+		(void)dhcp4_enc_u32(p, DHCP4_OPT_SERVER_ID, d->server_id);
 	}
 	if (rc == DHCP4_OK && !bootp && dhcp4_has(m, DHCP4_OPT_CLIENT_ID)) {
 		/* RFC 6842: a client identifier comes back unchanged in OFFER, ACK and NAK. */
@@ -3106,10 +3156,7 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		rc = dhcp4_put(&w, DHCP4_OPT_CLIENT_ID, id, n);
 	}
 	if (rc == DHCP4_OK && !nak) {
-		if (d->lease != 0 && !bootp) {
-			rc = put_lease(&w, d);
-		}
-		rc = rc ? rc : dhcp4_put_u32(&w, DHCP4_OPT_SUBNET_MASK, s->mask);
+		rc = put_lease_mask(&w, d, d->lease != 0 && !bootp);
 		if (rc == DHCP4_OK && d->res != NULL && d->res->hostname[0]) {
 			rc = dhcp4_put(&w, DHCP4_OPT_HOSTNAME, d->res->hostname,
 				       strlen(d->res->hostname));

@@ -29,18 +29,20 @@ enum { ICMP_ECHO_REPLY = 0, ICMP_ECHO_REQUEST = 8 };
 #define DEFAULT_TTL		64
 
 
-uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
+/*
+ * Add @p len bytes at @p p to the native-order accumulator @p acc, unfolded.
+ *
+ * The one's complement sum does not depend on byte order (RFC 1071 2.B): add native 32-bit
+ * words (a 32-bit word is two 16-bit ones modulo 0xffff) and swap once at the end. The 64-bit
+ * accumulator cannot overflow for any buffer we could be handed. Chunks added one after the
+ * other must each start at an even offset of the data summed; all but the last must have an
+ * even length.
+ */
+static inline uint64_t csum_add(const uint8_t *p, size_t len, uint64_t acc)
 {
-	const uint8_t *p = data;
-	uint64_t acc = 0;
 	uint32_t w32;
 	uint16_t w16;
 
-	/*
-	 * The one's complement sum does not depend on byte order (RFC 1071 2.B): add native
-	 * 32-bit words (a 32-bit word is two 16-bit ones modulo 0xffff) and swap once at the end.
-	 * The 64-bit accumulator cannot overflow for any buffer we could be handed.
-	 */
 	/* 16 bytes a round into two accumulators: independent adds the CPU can overlap (the
 	 * checksum of every request and reply goes through here). */
 	{
@@ -81,6 +83,12 @@ uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 		memcpy(&w16, last, sizeof(w16));
 		acc += w16;
 	}
+	return acc;
+}
+
+/* Fold the native accumulator @p acc, swap it to host order and add @p sum. */
+static inline uint32_t csum_fold(uint64_t acc, uint32_t sum)
+{
 	while (acc >> 16) {
 		acc = (acc & 0xffff) + (acc >> 16);
 	}
@@ -92,6 +100,16 @@ uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
 		acc = (acc & 0xffff) + (acc >> 16);
 	}
 	return (uint32_t)acc;
+}
+
+uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	return csum_fold(csum_add(data, len, 0), sum);
+}
+
+uint32_t dp_csum_partial2(const void *a, size_t alen, const void *b, size_t blen, uint32_t sum)
+{
+	return csum_fold(csum_add(b, blen, csum_add(a, alen, 0)), sum);
 }
 
 uint16_t dp_csum_finish(uint32_t sum)
@@ -133,7 +151,7 @@ static inline bool ipv4_csum_ok(const uint8_t *ip, size_t ihl)
 	return acc == 0xffff;
 }
 
-static int udp_parse(const uint8_t *buf, struct dp_frame *f)
+static int udp_parse(const uint8_t *buf, struct dp_frame *f, unsigned verified)
 {
 	const uint8_t *u = buf + f->l4_off;
 	uint16_t ulen, csum;
@@ -153,7 +171,7 @@ static int udp_parse(const uint8_t *buf, struct dp_frame *f)
 		return DP_FE_UDP_PORT;
 	}
 	csum = lw_get16(u + 6);
-	if (csum != 0 &&
+	if (csum != 0 && !(verified & DP_RX_UDP_CSUM_GOOD) &&
 	    dp_csum_finish(dp_csum_partial(u, ulen, pseudo_sum(f->ip_src, f->ip_dst, ulen))) != 0) {
 		return DP_FE_UDP_CSUM;
 	}
@@ -177,7 +195,7 @@ static int icmp_parse(const uint8_t *buf, const struct dp_frame *f)
 	return icmp[1] == 0 ? DP_FRAME_ICMP_ECHO : DP_FE_ICMP;
 }
 
-static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f, unsigned verified)
 {
 	const uint8_t *ip = buf + f->l3_off;
 	size_t avail = len - f->l3_off;
@@ -198,7 +216,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	if (tot > avail) {
 		return DP_FE_TRUNCATED;
 	}
-	if (!ipv4_csum_ok(ip, ihl)) {
+	if (!(verified & DP_RX_IP_CSUM_GOOD) && !ipv4_csum_ok(ip, ihl)) {
 		return DP_FE_IP_CSUM;
 	}
 	frag = lw_get16(ip + 6);
@@ -213,7 +231,7 @@ static int ipv4_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 
 	switch (ip[9]) {
 	case PROTO_UDP:
-		return udp_parse(buf, f);
+		return udp_parse(buf, f, verified);
 	case PROTO_ICMP:
 		return icmp_parse(buf, f);
 	default:
@@ -239,7 +257,7 @@ static int arp_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 	return DP_FRAME_ARP;
 }
 
-int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+int dp_frame_parse_rx(const uint8_t *buf, size_t len, unsigned verified, struct dp_frame *f)
 {
 	size_t off = DP_ETHER_HDR_LEN;
 	uint16_t type;
@@ -268,7 +286,7 @@ int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
 
 	switch (type) {
 	case ETHERTYPE_IPV4:
-		return ipv4_parse(buf, len, f);
+		return ipv4_parse(buf, len, f, verified);
 	case ETHERTYPE_ARP:
 		return arp_parse(buf, len, f);
 	default:

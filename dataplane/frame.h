@@ -86,6 +86,24 @@ static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
 	return f->nvlan ? (uint16_t)(f->vlan_tci[f->nvlan - 1] & 0x0fff) : 0;
 }
 
+/** What the port already verified of a received frame (dp_frame_parse_rx()). */
+enum dp_rx_verified {
+	DP_RX_IP_CSUM_GOOD = 1u << 0,	/**< the IPv4 header checksum is correct */
+	DP_RX_UDP_CSUM_GOOD = 1u << 1,	/**< the UDP checksum is correct (TCP/UDP only: an
+					     ICMP message's is always summed here) */
+};
+
+/**
+ * dp_frame_parse() of a frame some of whose checksums the NIC has verified: a checksum
+ * named in @p verified (enum dp_rx_verified bits) is not summed again; every other check is
+ * the same. The caller sets a bit only when the port says the checksum is GOOD (DPDK's
+ * RTE_MBUF_F_RX_*_CKSUM_GOOD); UNKNOWN, BAD or NONE leave it clear, and the frame is then
+ * summed here as by dp_frame_parse(), which drops a bad one.
+ * @return as dp_frame_parse().
+ */
+_mustcheck_
+int dp_frame_parse_rx(const uint8_t *buf, size_t len, unsigned verified, struct dp_frame *f);
+
 /**
  * Parse a received frame.
  * @param buf,len  the frame, from the destination MAC, without FCS.
@@ -93,7 +111,10 @@ static inline uint16_t dp_frame_vlan(const struct dp_frame *f)
  * @return an enum dp_frame_kind (> 0), or a negative enum dp_frame_err.
  */
 _mustcheck_
-int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f);
+static inline int dp_frame_parse(const uint8_t *buf, size_t len, struct dp_frame *f)
+{
+	return dp_frame_parse_rx(buf, len, 0, f);
+}
 
 /** Counter name of a negative enum dp_frame_err (static string). */
 const char *dp_frame_err_str(int err);
@@ -164,6 +185,13 @@ size_t dp_frame_icmp_echo_reply(uint8_t *buf, const struct dp_frame *f, const ui
  * chunk but the last must have an even length.
  */
 uint32_t dp_csum_partial(const void *data, size_t len, uint32_t sum);
+
+/**
+ * dp_csum_partial() of @p alen bytes at @p a followed by @p blen bytes at @p b, in one call
+ * (one fold): the same value as dp_csum_partial(b, blen, dp_csum_partial(a, alen, sum)).
+ * @p alen must be even; @p b may be anywhere (its bytes count from an even offset).
+ */
+uint32_t dp_csum_partial2(const void *a, size_t alen, const void *b, size_t blen, uint32_t sum);
 
 /** Fold a partial sum to 16 bits and complement it: the value to store (host order). */
 uint16_t dp_csum_finish(uint32_t sum);

@@ -500,12 +500,26 @@ static bool probe_start(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 	return true;
 }
 
+/*
+ * The checksums the port verified for @p m (enum dp_rx_verified): only a GOOD verdict skips
+ * the software sum. UNKNOWN (vhost, af_packet, a port without the offload), BAD and NONE
+ * leave the frame to dp_frame_parse_rx(), which sums it and drops a bad one as ever, so the
+ * drop reason and its counter stay the parser's.
+ */
+static inline unsigned rx_verified(const struct rte_mbuf *m)
+{
+	return ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD ?
+			DP_RX_IP_CSUM_GOOD : 0u) |
+	       ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD ?
+			DP_RX_UDP_CSUM_GOOD : 0u);
+}
+
 /* Parse the held DISCOVER @p m again into w->frame; @return its interface, or -2 when it
  * does not parse (it did when it arrived: never). */
 static int probe_reparse(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf *m)
 {
-	if (dp_frame_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &w->frame) !=
-	    DP_FRAME_DHCP) {
+	if (dp_frame_parse_rx(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, rx_verified(m),
+			      &w->frame) != DP_FRAME_DHCP) {
 		return -2;
 	}
 	return dp_config_iface_find(cfg, m->port, dp_frame_vlan(&w->frame));
@@ -661,7 +675,8 @@ static void handle_frame(struct dp_worker *w, const struct dp_config *cfg, struc
 		drop(w, m, DP_DROP_FRAME_TRUNCATED);	/* DHCP never needs a chained mbuf */
 		return;
 	}
-	kind = dp_frame_parse(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, &w->frame);
+	kind = dp_frame_parse_rx(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, rx_verified(m),
+				 &w->frame);
 	if (likely(kind != DP_FRAME_ARP && kind != DP_FE_ARP && kind != DP_FE_ICMP_OTHER) ||
 	    !probing(w)) {
 		handle_parsed(w, cfg, m, kind, steered);

@@ -1444,6 +1444,26 @@ static void test_lookups(void **state)
 	assert_ptr_equal(dp_config_scope_by_iface(c, 2), b);
 	assert_null(dp_config_scope_by_iface(c, 3));
 	assert_null(dp_config_scope_by_iface(c, UINT32_MAX));
+	/* A parsed snapshot answers from its index (dp_config_index()), the same as the scan
+	 * of a hand-built one (generation 0). */
+	assert_int_not_equal(c->generation, 0);
+	assert_int_equal(c->iface_scope[0], a - c->scopes);
+	assert_int_equal(c->iface_scope[1], -1);
+	assert_int_equal(c->iface_scope[2], b - c->scopes);
+	assert_int_equal(c->iface_scope[3], -1);
+	{
+		uint64_t gen = c->generation;
+
+		c->generation = 0;
+		assert_ptr_equal(dp_config_scope_by_iface(c, 0), a);
+		assert_null(dp_config_scope_by_iface(c, 1));
+		assert_ptr_equal(dp_config_scope_by_iface(c, 2), b);
+		c->iface_scope[0] = -1;		/* not read for a hand-built one */
+		assert_ptr_equal(dp_config_scope_by_iface(c, 0), a);
+		c->generation = gen;
+		assert_null(dp_config_scope_by_iface(c, 0));	/* read for a parsed one */
+		c->iface_scope[0] = (int32_t)(a - c->scopes);
+	}
 
 	assert_int_equal(dp_config_iface_find(c, 0, 0), 0);
 	assert_int_equal(dp_config_iface_find(c, 0, 10), 1);

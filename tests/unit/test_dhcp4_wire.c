@@ -772,6 +772,51 @@ static void test_build_every_cap(void **state)
 	}
 }
 
+/* dhcp4_put_room(): room for several options with one check, the same bytes and the same
+ * all-or-nothing result as the puts one by one; never past cap or into the reserve. */
+static void test_put_room(void **state)
+{
+	enum { MAXCAP = DHCP4_HDR_LEN + 40 };
+	uint8_t buf[MAXCAP + 16], ref[MAXCAP + 16];
+	struct dhcp4_msg req;
+	struct dhcp4_writer w, wr;
+
+	(void)state;
+	parsed_request(&req);
+	for (size_t cap = DHCP4_HDR_LEN + 1; cap <= MAXCAP; cap++) {
+		for (size_t reserve = 0; reserve < 8; reserve++) {
+			bool ok = true;
+			uint8_t *p;
+
+			memset(buf, 0xee, sizeof(buf));
+			memset(ref, 0xee, sizeof(ref));
+			assert_int_equal(dhcp4_build_begin(&w, buf, cap, &req, 0, 0, 0, NULL, NULL),
+					 DHCP4_OK);
+			assert_int_equal(dhcp4_build_begin(&wr, ref, cap, &req, 0, 0, 0, NULL, NULL),
+					 DHCP4_OK);
+			w.reserve = wr.reserve = reserve;
+			p = dhcp4_put_room(&w, 3 + 6 + 6);
+			ok = dhcp4_put_u8(&wr, DHCP4_OPT_MSG_TYPE, DHCP4_ACK) == DHCP4_OK;
+			ok = ok && dhcp4_put_u32(&wr, DHCP4_OPT_SERVER_ID, 0x0a000001) == DHCP4_OK;
+			ok = ok && dhcp4_put_u32(&wr, DHCP4_OPT_LEASE_TIME, 3600) == DHCP4_OK;
+			assert_int_equal(p != NULL, ok);
+			if (p == NULL) {
+				assert_int_equal(w.len, DHCP4_HDR_LEN);
+			} else {
+				assert_ptr_equal(p, buf + DHCP4_HDR_LEN);
+				p = dhcp4_enc_u8(p, DHCP4_OPT_MSG_TYPE, DHCP4_ACK);
+				p = dhcp4_enc_u32(p, DHCP4_OPT_SERVER_ID, 0x0a000001);
+				p = dhcp4_enc_u32(p, DHCP4_OPT_LEASE_TIME, 3600);
+				assert_ptr_equal(p, buf + w.len);
+				assert_int_equal(w.len, wr.len);
+				assert_memory_equal(buf, ref, sizeof(buf));
+				assert_true(w.len + w.reserve <= cap);
+			}
+			assert_int_equal(buf[cap], 0xee);
+		}
+	}
+}
+
 static void test_strings(void **state)
 {
 	(void)state;
@@ -1129,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_build_chaddr_hlen),
 		cmocka_unit_test(test_build_bounds),
 		cmocka_unit_test(test_build_every_cap),
+		cmocka_unit_test(test_put_room),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_pcap_startup),
 		cmocka_unit_test(test_pcap_fault),

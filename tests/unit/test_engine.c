@@ -895,6 +895,64 @@ static void reply_cache_follows_the_snapshot(void **state)
 		}
 	}
 	assert_true(v->rcache.hits > hits);
+
+	/* Lists that differ only in their last code, of the lengths the cache keys as words
+	 * (up to 16 bytes: the last one in the second word, or ending it) and as bytes: each
+	 * is its own entry, and a hit of each gives its own reply. */
+	/* First 80 lists of 40 codes: most entries then hold a long list, whose bytes
+	 * a shorter list's fill must not leave behind it (the words are compared whole). */
+	for (uint32_t k = 0; k < 80; k++) {
+		uint8_t q[40];
+
+		for (uint8_t i = 0; i < sizeof(q); i++) {
+			q[i] = (uint8_t)(200 + i);
+		}
+		q[0] = (uint8_t)(k + 1);
+		rb_begin(&r, 0x60, 600 + k);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_opt(&r, DHCP4_OPT_PRL, q, sizeof(q));
+		rb_end(&r);
+		assert_true(send_req(v, &r, UINT32_MAX, T0));
+	}
+	for (uint8_t len = 9; len <= DP_RCACHE_PRL; len = len < 17 ? len + 1 : len * 2) {
+		for (int last = 0; last < 2; last++) {
+			for (int round = 0; round < 2; round++) {	/* the second hits */
+				uint8_t q[DP_RCACHE_PRL];
+
+				hits = v->rcache.hits;
+
+				for (uint8_t i = 0; i + 1 < len; i++) {
+					q[i] = (uint8_t)(200 + i);	/* not configured */
+				}
+				q[len - 1] = last ? DHCP4_OPT_DNS : DHCP4_OPT_ROUTER;
+				rb_begin(&r, 0x60, 300u + len);
+				rb_type(&r, DHCP4_DISCOVER);
+				rb_opt(&r, DHCP4_OPT_PRL, q, len);
+				rb_end(&r);
+				assert_true(send_req(v, &r, UINT32_MAX, T0));
+				assert_int_equal(dhcp4_has(&v->rep, DHCP4_OPT_DNS), last);
+				assert_int_equal(dhcp4_has(&v->rep, DHCP4_OPT_ROUTER), !last);
+				assert_int_equal(v->rcache.hits, hits + (uint64_t)round);
+			}
+		}
+	}
+	/* 90 lists of 10 codes, alike in their first 8 bytes, so more keys than
+	 * entries share entries: build_both() checks each reply against the uncached one. */
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t k = 0; k < 90; k++) {
+			static const uint8_t ask[3] = {DHCP4_OPT_ROUTER, DHCP4_OPT_DNS,
+						       DHCP4_OPT_DOMAIN_NAME};
+			uint8_t q[10] = {200, 201, 202, 203, 204, 205, 206, 207};
+
+			q[8] = (uint8_t)(208 + k / 3);
+			q[9] = ask[k % 3];
+			rb_begin(&r, 0x60, 400 + k);
+			rb_type(&r, DHCP4_DISCOVER);
+			rb_opt(&r, DHCP4_OPT_PRL, q, sizeof(q));
+			rb_end(&r);
+			assert_true(send_req(v, &r, UINT32_MAX, T0));
+		}
+	}
 }
 
 static void bootp_needs_reservation(void **state)

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "byteorder.h"
@@ -124,6 +125,29 @@ static void test_csum(void **state)
 	assert_int_equal(dp_csum_partial(buf, 1000, 0), 0xffff);
 	assert_int_equal(dp_csum_finish(0xffff), 0);
 	assert_int_equal(dp_csum_finish(0x1fffe), 0);
+}
+
+/* dp_csum_partial2(): two pieces in one call, the same as the chained partial sums. */
+static void test_csum_partial2(void **state)
+{
+	uint8_t buf[700];
+
+	(void)state;
+	srand(7);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		buf[i] = (uint8_t)rand();
+	}
+	for (size_t alen = 0; alen <= 64; alen += 2) {
+		for (size_t boff = 0; boff < 200; boff += 13) {
+			for (size_t blen = 0; blen <= 300; blen += 7) {
+				const uint8_t *b = buf + 100 + boff;
+
+				assert_int_equal(dp_csum_partial2(buf, alen, b, blen, 0x1234),
+						 dp_csum_partial(b, blen,
+								 dp_csum_partial(buf, alen, 0x1234)));
+			}
+		}
+	}
 }
 
 static void test_build_udp_roundtrip(void **state)
@@ -782,6 +806,42 @@ static void test_icmp(void **state)
 	assert_int_equal(dp_frame_parse(buf, n, &f), DP_FE_ICMP);
 }
 
+/* dp_frame_parse_rx(): a checksum the port verified is not summed again, and only that one. */
+static void test_parse_rx_verified(void **state)
+{
+	const unsigned both = DP_RX_IP_CSUM_GOOD | DP_RX_UDP_CSUM_GOOD;
+	uint8_t buf[600];
+	struct dp_frame f, g;
+	size_t n;
+
+	(void)state;
+	/* Wrong UDP checksum: only DP_RX_UDP_CSUM_GOOD lets it through, parsed as without. */
+	n = make_dhcp(buf, sizeof(buf), 1, 300);
+	assert_int_equal(dp_frame_parse(buf, n, &g), DP_FRAME_DHCP);
+	buf[100] ^= 0x40;
+	assert_int_equal(dp_frame_parse_rx(buf, n, 0, &f), DP_FE_UDP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_IP_CSUM_GOOD, &f), DP_FE_UDP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_GOOD, &f), DP_FRAME_DHCP);
+	assert_memory_equal(&f, &g, sizeof(f));
+	/* Wrong IPv4 header checksum: only DP_RX_IP_CSUM_GOOD. */
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	buf[14 + 10] ^= 0x01;
+	assert_int_equal(dp_frame_parse_rx(buf, n, 0, &f), DP_FE_IP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_GOOD, &f), DP_FE_IP_CSUM);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_IP_CSUM_GOOD, &f), DP_FRAME_DHCP);
+	/* Every other check stays: the UDP length, the port. */
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	lw_put16(buf + 34 + 4, 4);
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_UDP_LEN);
+	n = make_dhcp(buf, sizeof(buf), 0, 300);
+	lw_put16(buf + 34 + 2, 68);
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_UDP_PORT);
+	/* An ICMP message's checksum is summed whatever the port says of UDP. */
+	n = make_echo(buf, sizeof(buf), 10, 5);
+	buf[14 + 20 + 9] ^= 1;
+	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_ICMP);
+}
+
 static void test_err_str(void **state)
 {
 	(void)state;
@@ -805,6 +865,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum),
+		cmocka_unit_test(test_csum_partial2),
 		cmocka_unit_test(test_build_udp_roundtrip),
 		cmocka_unit_test(test_build_udp_zero_csum),
 		cmocka_unit_test(test_build_udp_limits),
@@ -819,6 +880,7 @@ int main(void)
 		cmocka_unit_test(test_padding),
 		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_parse_rx_verified),
 		cmocka_unit_test(test_err_str),
 	};
 

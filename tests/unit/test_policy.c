@@ -144,7 +144,15 @@ static bool send_req(struct env *v, struct reqbuf *r, uint64_t now)
 	rc = dp_frame_parse(v->out, v->out_len, &v->out_frame);
 	if (rc == DP_FE_UDP_PORT && v->out_frame.dport == 68) {
 		const uint8_t *u = v->out + v->out_frame.l4_off;
+		const struct dp_frame *f = &v->out_frame;
+		uint16_t ulen = (uint16_t)(u[4] << 8 | u[5]);
+		uint32_t sum = dp_csum_partial(u, ulen, 0);
 
+		/* The UDP checksum over every byte, against the builder's, which sums only the
+		 * bytes it wrote (the file field only with a boot file: boot_file_by_arch). */
+		sum += (f->ip_src >> 16) + (f->ip_src & 0xffff) + (f->ip_dst >> 16) +
+		       (f->ip_dst & 0xffff) + 17 + ulen;
+		assert_int_equal(dp_csum_finish(sum), 0);
 		v->out_frame.payload_off = (uint16_t)(v->out_frame.l4_off + 8);
 		v->out_frame.payload_len = (uint16_t)(((u[4] << 8) | u[5]) - 8);
 		rc = DP_FRAME_DHCP;

@@ -668,6 +668,63 @@ static void retired_records_leave_within_the_bound(void **state)
 	assert_int_equal(bt_writer_held(wr), 0);
 }
 
+/*
+ * What the port says of a request's checksums: only GOOD skips the worker's own sum. The
+ * DISCOVER's UDP checksum is wrong; with the port's L4 verdict BAD, NONE or UNKNOWN it is
+ * dropped as bad_udp_csum, with GOOD it is answered (the NIC is trusted). Likewise for the
+ * IPv4 header checksum.
+ */
+static void rx_checksum_flags(void **state)
+{
+	static const struct {
+		uint64_t flags;
+		bool ip_bad;		/* corrupt the IPv4 header checksum, not the UDP one */
+		bool answered;
+	} cases[] = {
+		{ 0, false, false },				/* UNKNOWN */
+		{ RTE_MBUF_F_RX_L4_CKSUM_BAD, false, false },
+		{ RTE_MBUF_F_RX_L4_CKSUM_NONE, false, false },
+		{ RTE_MBUF_F_RX_IP_CKSUM_GOOD, false, false },	/* says nothing of UDP */
+		{ RTE_MBUF_F_RX_L4_CKSUM_GOOD, false, true },
+		{ RTE_MBUF_F_RX_IP_CKSUM_BAD, true, false },
+		{ RTE_MBUF_F_RX_L4_CKSUM_GOOD, true, false },	/* says nothing of IPv4 */
+		{ RTE_MBUF_F_RX_IP_CKSUM_GOOD, true, true },
+	};
+	struct dp_worker *w = &rt.workers[0];
+	uint8_t types[8];
+	struct reqbuf r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t udp0 = w->ctr.drop[DP_DROP_UDP_CHECKSUM];
+		uint64_t ip0 = w->ctr.drop[DP_DROP_IP_CHECKSUM];
+		struct rte_mbuf *m;
+		uint8_t *p;
+
+		rb_begin(&r, (uint16_t)(0x400 + i), 1);
+		rb_flags(&r, DHCP4_FLAG_BROADCAST);
+		rb_type(&r, DHCP4_DISCOVER);
+		rb_end(&r);
+		m = client_frame(&r);
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+		p[cases[i].ip_bad ? 14 + 10 : 14 + 20 + 6] ^= 0x01;
+		m->ol_flags = cases[i].flags;
+		dp_worker_handle_burst(w, &m, 1);
+		dp_worker_flush(w);
+		if (cases[i].answered) {
+			assert_int_equal(transmitted(types, 8), 1);
+			assert_int_equal(types[0], DHCP4_OFFER);
+			assert_int_equal(w->ctr.drop[DP_DROP_UDP_CHECKSUM], udp0);
+			assert_int_equal(w->ctr.drop[DP_DROP_IP_CHECKSUM], ip0);
+		} else {
+			assert_int_equal(transmitted(types, 8), 0);
+			assert_int_equal(w->ctr.drop[DP_DROP_UDP_CHECKSUM],
+					 udp0 + !cases[i].ip_bad);
+			assert_int_equal(w->ctr.drop[DP_DROP_IP_CHECKSUM], ip0 + cases[i].ip_bad);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +736,7 @@ int main(void)
 		cmocka_unit_test(forward_step_never_gives_a_live_lease_away),
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
 		cmocka_unit_test(retired_records_leave_within_the_bound),
+		cmocka_unit_test(rx_checksum_flags),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 

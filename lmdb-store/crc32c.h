@@ -12,6 +12,7 @@
 
 /**
  * The CRC-32C of @p len bytes at @p p, continuing from @p crc (0 to start: the previous
- * call's result to continue). Pure; any thread (the table is built at compile time).
+ * call's result to continue). Any thread (the first call
+ * builds the tables, once: pthread_once).
  */
 uint32_t store_crc32c(uint32_t crc, const void *p, size_t len);

@@ -1,7 +1,10 @@
 /*
- * mdb_err: LMDB's return codes become lmdb-store's (see mdb_err.h).
+ * mdb_err: LMDB's return codes become lmdb-store's (see mdb_err.h), and lmdb-store's codes
+ * their names (store_strerror(), declared in store.h): below store.c and journal.c, which
+ * both use them, so that neither takes them from the other.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -25,4 +28,26 @@ int store_mdb_err(int rc)
 	default:
 		return rc > 0 ? -rc : STORE_E_IO;
 	}
+}
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case STORE_E_SCHEMA:
+		return "unknown store schema or layout";
+	case STORE_E_FULL:
+		return "store full";
+	case STORE_E_CORRUPT:
+		return "corrupt store record";
+	case STORE_E_IO:
+		return "store I/O error";
+	default:
+		break;
+	}
+	if (err < 0 && err > -4096) {
+		return strerror(-err);
+	}
+	return "unknown error";
 }

@@ -1405,28 +1405,6 @@ const char *store_errmsg(const struct store *s)
 	return copy;
 }
 
-const char *store_strerror(int err)
-{
-	switch (err) {
-	case 0:
-		return "success";
-	case STORE_E_SCHEMA:
-		return "unknown store schema or layout";
-	case STORE_E_FULL:
-		return "store full";
-	case STORE_E_CORRUPT:
-		return "corrupt store record";
-	case STORE_E_IO:
-		return "store I/O error";
-	default:
-		break;
-	}
-	if (err < 0 && err > -4096) {
-		return strerror(-err);
-	}
-	return "unknown error";
-}
-
 /* An @p err that is not negative would read as success: such failures report STORE_E_IO. */
 void store_inject_failure(struct store *s, unsigned n, int err)
 {

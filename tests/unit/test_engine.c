@@ -904,7 +904,7 @@ static void reply_cache_follows_the_snapshot(void **state)
 	for (uint32_t k = 0; k < 80; k++) {
 		uint8_t q[40];
 
-		for (uint8_t i = 0; i < sizeof(q); i++) {
+		for (size_t i = 0; i < sizeof(q); i++) {
 			q[i] = (uint8_t)(200 + i);
 		}
 		q[0] = (uint8_t)(k + 1);

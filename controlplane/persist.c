@@ -30,7 +30,7 @@ static void prefill_at_open(struct cp_persist *p)
 		cp_log(CP_LOG_INFO, "store: %llu MiB of zeros written ahead of the data files in "
 		       "%.1f ms", (unsigned long long)((uint64_t)ret >> 20), (double)ps.ns / 1e6);
 	} else if (ret < 0) {
-		cp_log_esc(msg, sizeof(msg), store_errmsg(p->store), 256);
+		cp_log_esc(msg, sizeof(msg), store_prefill_errmsg(p->store), 256);
 		cp_log(CP_LOG_WARN, "event=store-prefill-failed error=%s message=\"%s\" (the data "
 		       "files could not be written ahead: flushes may pay for block allocations; "
 		       "nothing stored is affected)", store_strerror((int)ret), msg);
@@ -1067,7 +1067,7 @@ static void prefill_check(struct cp_persist *p, const struct committer_stats *st
 	}
 	if (f > p->prefill_failures_seen && (p->prefill_failure_logged_ms == 0 ||
 					     now - p->prefill_failure_logged_ms >= OUTAGE_REMIND_MS)) {
-		cp_log_esc(msg, sizeof(msg), store_errmsg(p->store), 256);
+		cp_log_esc(msg, sizeof(msg), store_prefill_errmsg(p->store), 256);
 		cp_log(CP_LOG_WARN, "event=store-prefill-failed count=%llu error=%s message=\"%s\" "
 		       "(the data files could not be written ahead: flushes may pay for block "
 		       "allocations; nothing stored is affected)",

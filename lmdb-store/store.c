@@ -177,6 +177,10 @@ struct store {
 	_Atomic int pf_last_error;
 	char *dir;
 	char errmsg[ERRMSG_LEN];
+	char pf_errmsg[ERRMSG_LEN];	/* store_prefill()'s last failure (under lock): kept
+					 * apart, so that a prefill failing on the applier's
+					 * thread never replaces the message of a failed
+					 * commit that the control thread has yet to log */
 };
 
 /* The transaction wrapper: ret is sticky, every operation is a no-op once it is set. */
@@ -188,18 +192,34 @@ struct store_txn {
 					 * txn_cursor(), closed by the commit or abort */
 };
 
+_printf_(4, 0)
+static void vset_err(struct store *s, char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int len = snprintf(buf, size, "%s: ", s->dir ? s->dir : "(store)");
+
+	if (len >= 0 && (size_t)len < size) {
+		vsnprintf(buf + len, size - (size_t)len, fmt, ap);
+	}
+}
+
 _printf_(2, 3)
 static void set_err(struct store *s, const char *fmt, ...)
 {
-	int len;
 	va_list ap;
 
-	len = snprintf(s->errmsg, sizeof(s->errmsg), "%s: ", s->dir ? s->dir : "(store)");
-	if (len < 0 || (size_t)len >= sizeof(s->errmsg)) {
-		return;
-	}
 	va_start(ap, fmt);
-	vsnprintf(s->errmsg + len, sizeof(s->errmsg) - (size_t)len, fmt, ap);
+	vset_err(s, s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+/* A prefill's failure: its own message (struct store, pf_errmsg). The store's lock held. */
+_printf_(2, 3)
+static void set_pf_err(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset_err(s, s->pf_errmsg, sizeof(s->pf_errmsg), fmt, ap);
 	va_end(ap);
 }
 
@@ -1405,6 +1425,16 @@ const char *store_errmsg(const struct store *s)
 	return copy;
 }
 
+const char *store_prefill_errmsg(const struct store *s)
+{
+	static _Thread_local char copy[ERRMSG_LEN];
+
+	pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+	snprintf(copy, sizeof(copy), "%s", s->pf_errmsg[0] ? s->pf_errmsg : "no error");
+	pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+	return copy;
+}
+
 /* An @p err that is not negative would read as success: such failures report STORE_E_IO. */
 void store_inject_failure(struct store *s, unsigned n, int err)
 {
@@ -2248,7 +2278,8 @@ static int64_t bindings_prefill_locked(struct store *s, uint64_t max_step)
 	/* A first look without the writer lock: cheap, and what every round does. */
 	rc = bindings_prefill_due(s, max_step, &fd, &want);
 	if (rc != MDB_SUCCESS) {
-		ret = mdb_to_store(s, rc, "prefill: read the data file's size");
+		set_pf_err(s, "prefill: read the data file's size: %s", mdb_strerror(rc));
+		ret = store_mdb_err(rc);
 		prefill_count(s, ret, 0);
 		return ret;
 	}
@@ -2262,12 +2293,13 @@ static int64_t bindings_prefill_locked(struct store *s, uint64_t max_step)
 	if (t.ret == 0) {
 		rc = bindings_prefill_due(s, max_step, &fd, &want);
 		if (rc != MDB_SUCCESS) {
-			ret = mdb_to_store(s, rc, "prefill: read the data file's size");
+			set_pf_err(s, "prefill: read the data file's size: %s", mdb_strerror(rc));
+			ret = store_mdb_err(rc);
 		} else if (want != 0) {
 			ret = store_prefill_fd(fd, want);
 			if (ret < 0) {
-				set_err(s, "prefill: extend the data file to %" PRIu64 " bytes: %s",
-					want, strerror((int)-ret));
+				set_pf_err(s, "prefill: extend the data file to %" PRIu64
+					   " bytes: %s", want, strerror((int)-ret));
 			}
 		}
 	} else {
@@ -2303,7 +2335,9 @@ int64_t store_prefill(struct store *s, uint64_t max_step)
 	if (jret < 0) {
 		if (err == 0) {
 			err = (int)jret;
-			journal_failed(s, (int)jret);
+			pthread_mutex_lock(&s->lock);
+			set_pf_err(s, "journal: %s", journal_errmsg(s->jrn));
+			pthread_mutex_unlock(&s->lock);
 		}
 	} else {
 		total += jret;

@@ -354,11 +354,17 @@ struct store_prefill_stats {
  * thread once after store_open(), before the committer starts.
  * @param max_step  bytes per file at most in this call (0: no bound, as far as due).
  * @return the bytes written (0: both files were far enough ahead), or a negative errno /
- *         enum store_err of the first failure (message in store_errmsg(); counted in
- *         store_prefill_stats()). No binding or journal entry is lost or changed either way.
+ *         enum store_err of the first failure (message in store_prefill_errmsg(), never in
+ *         store_errmsg(); counted in store_prefill_stats()). No binding or journal entry is
+ *         lost or changed either way.
  */
 _mustcheck_
 int64_t store_prefill(struct store *s, uint64_t max_step);
+
+/** The message of store_prefill()'s last failure ("no error" before any): kept apart from
+ *  store_errmsg(), which names the last failure of a read, commit or apply. Copied under the
+ *  store's lock into a thread-local buffer, valid until the calling thread's next call. */
+const char *store_prefill_errmsg(const struct store *s);
 
 /** store_prefill()'s counters since store_open(). Any thread. */
 void store_prefill_stats(const struct store *s, struct store_prefill_stats *out);

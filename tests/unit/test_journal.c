@@ -763,7 +763,7 @@ static void prefill_fail_child(struct store_fix *f)
 	if (s == NULL) {
 		_exit(3);
 	}
-	if (store_prefill(s, 0) != -EFBIG || strstr(store_errmsg(s), "prefill") == NULL) {
+	if (store_prefill(s, 0) != -EFBIG || strstr(store_prefill_errmsg(s), "prefill") == NULL) {
 		_exit(4);
 	}
 	store_prefill_stats(s, &ps);
@@ -1422,6 +1422,44 @@ static void test_failures_do_not_fill_it(void **state)
 }
 
 /*
+ * A prefill that fails (here EFBIG: a child under a 2 MiB file-size limit) records its
+ * message apart (store_prefill_errmsg()): it must not replace the message of a failed
+ * journal append that the control thread has yet to log as the outage's (review12: both
+ * wrote store_errmsg(), from the applier's and the committer's threads).
+ */
+static void test_prefill_failure_keeps_the_store_message(void **state)
+{
+	struct store_fix *f = *state;
+	pid_t pid = child_fork(2ull << 20);
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store_opts o = {.sync = STORE_SYNC_STRICT, .journal = true,
+				       .prefill_ahead = 8ull << 20};
+		struct dp_change c = workload(0);
+		struct store *s = store_open(f->dir, &o, f->err, sizeof(f->err));
+
+		if (s == NULL) {
+			_exit(2);
+		}
+		store_inject_failure(s, 1, STORE_E_IO);
+		if (store_journal_append(s, &c, 1) == 0 ||
+		    strstr(store_errmsg(s), "injected") == NULL) {
+			_exit(3);
+		}
+		if (store_prefill(s, 0) >= 0) {
+			_exit(4);		/* the limit must make it fail */
+		}
+		if (strstr(store_errmsg(s), "injected") == NULL) {
+			_exit(1);		/* the append's message was replaced */
+		}
+		_exit(strstr(store_prefill_errmsg(s), "prefill") != NULL ||
+		      strstr(store_prefill_errmsg(s), "journal") != NULL ? 0 : 5);
+	}
+	assert_int_equal(child_wait(pid), 0);
+}
+
+/*
  * Upgrade: a store whose journal is still the previous binaries' LMDB environment (written
  * by journal_mdb, as they did) opens with every entry applied once, the LMDB files removed,
  * and the segment journal going on above them.
@@ -1496,6 +1534,7 @@ int main(void)
 		T(test_upgrade_from_lmdb),
 		T(test_second_opener_leaves_the_journal),
 		T(test_failures_do_not_fill_it),
+		T(test_prefill_failure_keeps_the_store_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

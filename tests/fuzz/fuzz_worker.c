@@ -41,6 +41,7 @@
 #include "config.h"
 #include "dhcp4_wire.h"
 #include "worker.h"
+#include "../unit/worker_fix.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -90,18 +91,8 @@ static void drain_sent(void);
 static void teardown(void)
 {
 	drain_sent();
-	dp_ports_stop(rt.snap->cfg, rt.ports);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
-	bt_table_free(rt.table);
-	dp_workers_deinit(&rt);
-	urcu_qsbr_set_thread_call_rcu_data(NULL);
-	urcu_qsbr_call_rcu_data_free(rt.crdp);
-	dp_snapshot_free(rt.snap);
-	urcu_qsbr_unregister_thread();
-	rte_mempool_free(rt.mp);
-	rte_eal_cleanup();
+	wf_runtime_stop(&rt);
+	wf_runtime_release(&rt);
 }
 
 static void init_once(void)

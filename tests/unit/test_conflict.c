@@ -25,6 +25,7 @@
 #include "reqbuild.h"
 #include "store.h"
 #include "worker.h"
+#include "worker_fix.h"
 
 /* direct: ARP probes, 1 attempt; relayed: ICMP, 2 attempts; plain: no conflict detection. */
 static const char *cfg_json =
@@ -100,24 +101,14 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	dp_ports_stop(rt.snap->cfg, rt.ports);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
-	bt_table_free(rt.table);
-	dp_workers_deinit(&rt);
+	wf_runtime_stop(&rt);
 	committer_free(cm);
 	store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0) {
 		return -1;
 	}
-	urcu_qsbr_set_thread_call_rcu_data(NULL);
-	urcu_qsbr_call_rcu_data_free(rt.crdp);
-	dp_snapshot_free(rt.snap);
-	urcu_qsbr_unregister_thread();
-	rte_mempool_free(rt.mp);
-	rte_eal_cleanup();
+	wf_runtime_release(&rt);
 	return 0;
 }
 

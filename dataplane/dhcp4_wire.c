@@ -17,6 +17,7 @@
 
 #include "byteorder.h"
 #include "dhcp4_wire.h"
+#include "lw_copy.h"
 
 /* RFC 1497 magic cookie 99.130.83.99. */
 static const uint8_t cookie[4] = { 99, 130, 83, 99 };
@@ -134,7 +135,7 @@ static int opt_area_add(struct dhcp4_msg *m, struct pstate *st, const uint8_t *p
 			}
 			m->opt_len[code] = (uint16_t)(m->opt_len[code] + l);
 		}
-		memcpy(m->data + dlen, v, l);
+		lw_copy_short(m->data + dlen, v, l);
 		dlen = (uint16_t)(dlen + l);
 	}
 	m->data_len = dlen;

@@ -147,6 +147,7 @@
 #include "engine.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
+#include "lw_copy.h"
 #include "lw_hash.h"
 #include "policy.h"
 
@@ -172,13 +173,13 @@ int dp_client_key_of(const struct dhcp4_msg *m, struct dp_client_key *k)
 		}
 		k->type = DP_KEY_CLIENT_ID;
 		k->len = (uint8_t)len;
-		memcpy(k->data, id, len);
+		lw_copy_short(k->data, id, len);
 		return 0;
 	}
 	k->type = DP_KEY_HWADDR;
 	k->len = (uint8_t)(1 + m->hlen);
 	k->data[0] = m->htype;
-	memcpy(k->data + 1, m->chaddr, m->hlen);
+	lw_copy_short(k->data + 1, m->chaddr, m->hlen);
 	return 0;
 }
 
@@ -200,7 +201,7 @@ static const struct dp_reservation *reservation_of(const struct dp_scope *s,
 	hw.type = DP_KEY_HWADDR;
 	hw.len = (uint8_t)(1 + m->hlen);
 	hw.data[0] = m->htype;
-	memcpy(hw.data + 1, m->chaddr, m->hlen);
+	lw_copy_short(hw.data + 1, m->chaddr, m->hlen);
 	return dp_scope_find_reservation_key(s, &hw);
 }
 
@@ -277,7 +278,7 @@ static bool holds(const struct bt_binding *b, const struct dhcp4_msg *m,
 	hw.type = DP_KEY_HWADDR;
 	hw.len = (uint8_t)(1 + m->hlen);
 	hw.data[0] = m->htype;
-	memcpy(hw.data + 1, m->chaddr, m->hlen);
+	lw_copy_short(hw.data + 1, m->chaddr, m->hlen);
 	return bt_key_equal(&b->key, &hw);
 }
 

@@ -1,6 +1,6 @@
 /*
- * Unit tests of common/: the byte-order helpers, the address and hex formatters and the CPU
- * list parser.
+ * Unit tests of common/: the byte-order helpers, the address and hex formatters, the CPU
+ * list parser and the short copy.
  */
 #include <errno.h>
 #include <sched.h>
@@ -14,6 +14,7 @@
 #include "byteorder.h"
 #include "cpulist.h"
 #include "fmt.h"
+#include "lw_copy.h"
 
 static void test_byteorder(void **state)
 {
@@ -101,6 +102,32 @@ static void test_cpulist(void **state)
 	}
 }
 
+/* lw_copy_short(): every length from 0 to 300, at every alignment of either end within 16,
+ * copies exactly the bytes asked and touches no byte beside them. */
+static void test_copy_short(void **state)
+{
+	uint8_t src[340], dst[340], want[340];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++) {
+		src[i] = (uint8_t)(i * 7 + 1);
+	}
+	for (size_t n = 0; n <= 300; n++) {
+		for (size_t so = 0; so < 16; so += 3) {
+			for (size_t doff = 0; doff < 16; doff += 5) {
+				memset(dst, 0xee, sizeof(dst));
+				memset(want, 0xee, sizeof(want));
+				memcpy(want + doff, src + so, n);
+				lw_copy_short(dst + doff, src + so, n);
+				if (memcmp(dst, want, sizeof(dst)) != 0) {
+					fail_msg("lw_copy_short: n %zu, source +%zu, destination +%zu",
+						 n, so, doff);
+				}
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_ip4),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_copy_short),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,7 +95,11 @@ run_reflect() {	# run_reflect NAME
 # run_server NAME DURABILITY STORE(0|1) CEILING [ARGS...]
 run_server() {
 	lwb_start_leasewired "$1" "$2" "$3"
+	lwb_sched "$lwb_pid" > "$work/$1.sched0"
+	date +%s.%N > "$work/$1.schedt"
 	run_gen "$1" "$4" "${@:5}"
+	lwb_sched "$lwb_pid" > "$work/$1.sched1"
+	date +%s.%N >> "$work/$1.schedt"
 	lwb_stop "$lwb_pid" TERM
 	if [ "$3" = 1 ]; then
 		grep -E "info (store: [0-9]+ changes|committer: per change|store: journal applied|store: prefill)" \
@@ -158,6 +162,35 @@ ra99 = sh["latency_us"]["request_ack"]["p99"]
 print("half rate (open loop at half of each case's flat-out rate): in memory p99 D->O %.1f us "
       "(target < 50: %s); strict p99 R->durable A %.1f us (target < 2000: %s)"
       % (do99, "met" if do99 < 50 else "missed", ra99, "met" if ra99 < 2000 else "missed"))
+# What the machine took from leasewired's worker while each case ran (schedstat of its
+# thread, from before the generator started to after it stopped): time runnable but not
+# running, because another task had CPU %s. Tens of ms a second make the p99 of that case.
+def sched(key):
+    try:
+        t0, t1 = (float(x) for x in open("%s/%s.schedt" % (work, key)).read().split())
+        snap = []
+        for f in ("sched0", "sched1"):
+            d = {}
+            for line in open("%s/%s.%s" % (work, key, f)):
+                p = line.split()
+                d[p[0]] = (p[1], int(p[2]), int(p[3]), int(p[4]))
+            snap.append(d)
+    except (OSError, ValueError):
+        return None
+    for tid, (comm, run1, wait1, sl1) in snap[1].items():
+        if comm.startswith(("rte-worker", "lcore-worker")) and tid in snap[0]:
+            _, run0, wait0, sl0 = snap[0][tid]
+            s = t1 - t0
+            return (run1 - run0) / 1e6 / s, (wait1 - wait0) / 1e6 / s
+    return None
+waits = []
+for key, title in rows:
+    w = sched(key)
+    if w:
+        waits.append("%s %.0f/%.0f" % (key, w[0], w[1]))
+if waits:
+    print("leasewired's worker (CPU %s), ms a second on its CPU / waiting for it: %s"
+          % (scpu, ", ".join(waits)))
 mem = json.load(open("%s/memory.json" % work))["dora_per_s"]
 for key in ("relaxed", "strict"):
     v = json.load(open("%s/%s.json" % (work, key)))["dora_per_s"]

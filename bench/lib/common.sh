@@ -124,6 +124,18 @@ JSON
 	}
 }
 
+# lwb_sched PID: one line per thread of process PID, "TID COMM RUN_NS WAIT_NS SLICES", from
+# /proc/PID/task/*/schedstat: time on a CPU, and time runnable but waiting for one (another
+# task had it). Two snapshots around a case say how much CPU the machine took from us.
+lwb_sched() {
+	local t comm st
+	for t in /proc/"$1"/task/*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		st=$(cat "$t/schedstat" 2>/dev/null) || continue
+		echo "${t##*/} ${comm// /_} $st"
+	done
+}
+
 # lwb_gen_vhost OUT LOG [generator options...]: the generator on the first CPU against
 # whatever serves $sock; its JSON summary to OUT, its stderr to LOG. lwb_vhost_devargs
 # (e.g. ",queue_size=1024") is appended to the virtio_user devargs.

@@ -1,6 +1,6 @@
 /*
  * Unit tests of common/: the byte-order helpers, the address and hex formatters, the CPU
- * list parser and the short copy.
+ * list parser, the short copy and the byte-string hash.
  */
 #include <errno.h>
 #include <sched.h>
@@ -15,6 +15,7 @@
 #include "cpulist.h"
 #include "fmt.h"
 #include "lw_copy.h"
+#include "lw_hash.h"
 
 static void test_byteorder(void **state)
 {
@@ -128,6 +129,59 @@ static void test_copy_short(void **state)
 	}
 }
 
+/* lw_hash_chain() as it was written first: the tail zero-padded through memcpy(). */
+static uint64_t hash_chain_ref(uint64_t h, const uint8_t *p, uint32_t len)
+{
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		h = lw_mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		uint64_t v = 0;
+
+		memcpy(&v, p + i, len - i);
+		h = lw_mix64(h ^ v) * 0x9e3779b97f4a7c15ULL;
+	}
+	return lw_mix64(h);
+}
+
+/* lw_tail64() gives the zero-padded tail word, so the hash is the same function: every
+ * length 0-40, bytes with every bit pattern in every position, several states. */
+static void test_hash_tail(void **state)
+{
+	uint8_t b[48];
+	uint64_t x = 0x0123456789abcdefULL;
+
+	(void)state;
+	for (int round = 0; round < 64; round++) {
+		for (size_t i = 0; i < sizeof(b); i++) {
+			x = lw_mix64(x + i);
+			b[i] = (uint8_t)x;
+		}
+		for (uint32_t n = 0; n <= 40; n++) {
+			uint64_t h = lw_mix64(x ^ n);
+
+			if (lw_hash_chain(h, b, n) != hash_chain_ref(h, b, n)) {
+				fail_msg("lw_hash_chain differs from the zero-padded tail, length %u", n);
+			}
+		}
+	}
+	for (uint32_t n = 1; n < 8; n++) {
+		uint8_t t[7] = {0};
+		uint64_t want = 0;
+
+		for (uint32_t k = 0; k < n; k++) {
+			t[k] = (uint8_t)(0x11 * (k + 1));
+			want |= (uint64_t)t[k] << (8 * k);
+		}
+		assert_int_equal(lw_tail64(t, n), want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_cpulist),
 		cmocka_unit_test(test_copy_short),
+		cmocka_unit_test(test_hash_tail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,6 +39,7 @@
 
 #include "dp_config.h"
 #include "lease.h"	/* enum bt_state, BT_INFINITE */
+#include "lw_copy.h"
 #include "lw_attr.h"
 
 struct bt_binding {
@@ -615,5 +616,5 @@ const char *bt_state_str(unsigned state);
  *  compares keys several times a request. */
 static inline bool bt_key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
 {
-	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+	return a->type == b->type && a->len == b->len && lw_equal_short(a->data, b->data, a->len);
 }

@@ -1,6 +1,6 @@
 /*
  * Unit tests of common/: the byte-order helpers, the address and hex formatters, the CPU
- * list parser, the short copy and the byte-string hash.
+ * list parser, the short copy and compare, and the byte-string hash.
  */
 #include <errno.h>
 #include <sched.h>
@@ -129,6 +129,35 @@ static void test_copy_short(void **state)
 	}
 }
 
+/* lw_equal_short(): for every length 0-40, equal bytes compare equal, and a difference in
+ * any one byte (any bit) is seen; bytes beside the n are never read as part of them. */
+static void test_equal_short(void **state)
+{
+	uint8_t a[48], b[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(a); i++) {
+		a[i] = (uint8_t)(i * 13 + 5);
+	}
+	for (size_t n = 0; n <= 40; n++) {
+		memcpy(b, a, sizeof(b));
+		b[n] ^= 0x5a;	/* the byte after: not compared */
+		if (!lw_equal_short(a, b, n)) {
+			fail_msg("lw_equal_short: length %zu, equal bytes differ", n);
+		}
+		for (size_t k = 0; k < n; k++) {
+			for (int bit = 0; bit < 8; bit++) {
+				memcpy(b, a, sizeof(b));
+				b[k] ^= (uint8_t)(1u << bit);
+				if (lw_equal_short(a, b, n)) {
+					fail_msg("lw_equal_short: length %zu, byte %zu bit %d missed", n, k,
+						 bit);
+				}
+			}
+		}
+	}
+}
+
 /* lw_hash_chain() as it was written first: the tail zero-padded through memcpy(). */
 static uint64_t hash_chain_ref(uint64_t h, const uint8_t *p, uint32_t len)
 {
@@ -190,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_cpulist),
 		cmocka_unit_test(test_copy_short),
+		cmocka_unit_test(test_equal_short),
 		cmocka_unit_test(test_hash_tail),
 	};
 

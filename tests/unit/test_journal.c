@@ -816,6 +816,42 @@ static void test_prefill_failure(void **state)
 	store_close(s);
 }
 
+/*
+ * The applier's drain at stop prepares nothing for later: no spare segment, no extension of
+ * the bindings' file (nothing will use them; a 16 MiB spare made every stop wait for its
+ * zeros and their flush). It still applies everything, and the next start finds it all.
+ */
+static void test_stop_drains_without_prefill(void **state)
+{
+	struct store_fix *f = *state;
+	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true};
+	struct store_prefill_stats ps;
+	struct store_data_file b, j;
+	struct committer *c;
+	struct store *s;
+
+	/* Opened without the daemon's first prefill: both files are due for one. */
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_int_equal(journal_workload(s, N_CHG), 0);
+	c = committer_new(s, &o);
+	assert_non_null(c);
+	assert_int_equal(committer_stop(c, 0), 0);	/* never started: marks the stop */
+	assert_int_equal(committer_apply_round(c), N_CHG);
+	assert_int_equal(committer_apply_round(c), 0);
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 0 && ps.bytes == 0 && ps.failures == 0);
+	assert_true(atomic_load(&committer_stats(c)->prefill_extensions) == 0);
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(j.size < j.used + JOURNAL_SEG_SIZE);	/* no spare beside the segment */
+	committer_free(c);
+	store_close(s);
+	s = open_store(f, true);
+	assert_true(store_journal_lag(s) == 0);
+	assert_workload(s, N_CHG);
+	store_close(s);
+}
+
 /* --- the segment journal's own cases (journal.h) --- */
 
 /* The standard check value, continuation, and a bitwise reference on odd lengths. */
@@ -1522,6 +1558,7 @@ int main(void)
 		T(test_prefill_ahead),
 		T(test_prefill_crash),
 		T(test_prefill_failure),
+		T(test_stop_drains_without_prefill),
 		T(test_crc32c),
 		T(test_torn_tail_truncated),
 		T(test_torn_tail_flipped),

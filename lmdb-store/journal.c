@@ -720,6 +720,43 @@ bool journal_exists(const char *dir)
 	return found;
 }
 
+int journal_mkdir(const char *dir, char *err, size_t errlen)
+{
+	char parent[4096];
+	const char *slash = strrchr(dir, '/');
+	int fd, ret = 0;
+
+	if (mkdir(dir, 0700) != 0) {
+		if (errno == EEXIST) {
+			return 0;
+		}
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(-ret));
+		return ret;
+	}
+	/* The new entry is durable once its parent directory is synced: before that a power
+	 * cut could take the directory back with every segment in it. */
+	if (slash == NULL) {
+		snprintf(parent, sizeof(parent), ".");
+	} else {
+		snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 : (int)(slash - dir), dir);
+	}
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		ret = -errno;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: cannot sync %s after creating the directory: %s", dir,
+			 parent, strerror(-ret));
+		(void)rmdir(dir);	/* the next attempt creates it, and syncs, anew */
+		return ret;
+	}
+	return 1;
+}
+
 struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
 			     char *err, size_t errlen)
 {
@@ -742,8 +779,7 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uin
 	j->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
 	j->seg_size = seg_size ? seg_size : JOURNAL_SEG_SIZE;
 	j->next_fileno = 1;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
+	if (journal_mkdir(dir, err, errlen) < 0) {
 		goto fail;
 	}
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

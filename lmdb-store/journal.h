@@ -71,6 +71,19 @@ struct journal;
 struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
 			     char *err, size_t errlen);
 
+/**
+ * Create the journal directory @p dir (mode 0700) unless it exists, and make a new one's
+ * entry durable: its parent directory is fsynced once, right after the mkdir (else a power
+ * cut could take the directory back with every segment in it). When that sync fails the
+ * new directory is removed again, so that the next attempt creates and syncs it anew.
+ * journal_open() calls it; the store calls it first (it locks the directory before the
+ * open). Any thread.
+ * @param err,errlen  on failure, a message naming the path and the step.
+ * @return 1 (created), 0 (it existed), or a negative errno.
+ */
+_mustcheck_
+int journal_mkdir(const char *dir, char *err, size_t errlen);
+
 /** Close (nothing is written or deleted). NULL is a no-op. No other call may be running. */
 void journal_close(struct journal *j);
 

@@ -1391,9 +1391,10 @@ static int write_mark(struct journal *j, struct seg *p)
 }
 
 /* The spare of the last run (j->found), when there is one: checked whole, its name synced,
- * it becomes the spare; else deleted. read_lock held, no spare ready.
+ * it becomes the spare; else deleted (a read or a sync that fails deletes it too: the
+ * next call writes a new spare). read_lock held, no spare ready.
  * @return 1: it is the spare now; 0: none (a new one must be written); or a negative errno
- * (message recorded; it stays a candidate). */
+ * (message recorded). */
 static int take_found(struct journal *j)
 {
 	struct seg *s = j->found;
@@ -1404,18 +1405,17 @@ static int take_found(struct journal *j)
 	if (s == NULL) {
 		return 0;
 	}
+	j->found = NULL;
 	seg_name(s->fileno, name, sizeof(name));
 	pthread_mutex_lock(&j->idx_lock);
 	newest = s->fileno > j->top_fileno;	/* else the appender created one meanwhile */
 	pthread_mutex_unlock(&j->idx_lock);
 	ret = newest ? spare_check(j, s) : 0;
 	if (ret < 0) {
-		return fail(j, ret, "prefill: read %s, a spare of the last run", name);
+		ret = fail(j, ret, "prefill: read %s, a spare of the last run", name);
+	} else if (ret == 1 && fsync(j->dirfd) != 0) {
+		ret = fail(j, -errno, "prefill: sync the directory for %s", name);
 	}
-	if (ret == 1 && fsync(j->dirfd) != 0) {
-		return fail(j, -errno, "prefill: sync the directory for %s", name);
-	}
-	j->found = NULL;
 	pthread_mutex_lock(&j->idx_lock);
 	if (ret == 1 && j->nspare < SPARES_MAX && s->fileno > j->top_fileno) {
 		j->spares[j->nspare++] = s;
@@ -1424,7 +1424,7 @@ static int take_found(struct journal *j)
 	pthread_mutex_unlock(&j->idx_lock);
 	if (s != NULL) {
 		(void)seg_unlink(j, s);	/* header-less: nothing in it was ever durable */
-		return 0;
+		return ret < 0 ? ret : 0;
 	}
 	return 1;
 }

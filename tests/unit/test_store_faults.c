@@ -458,6 +458,38 @@ static void journal_dir_entry_is_synced(void **state)
 	assert_int_equal(watch_syncs, 1);		/* it existed: not again */
 }
 
+/*
+ * A spare of the last run whose check cannot be finished (the directory sync fails) is
+ * deleted, not kept for ever as a candidate: the prefill fails once, counted as any
+ * prefill failure, and the next one writes a new spare.
+ */
+static void spare_of_last_run_failing_sync_is_dropped(void **state)
+{
+	struct store_fix *e = *state;
+	const uint64_t seg = 64u << 10;
+	struct journal_files jf;
+	struct journal *j;
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);
+	journal_close(j);
+
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_int_equal(stat(e->jdir, &watch), 0);
+	fail_watch = 1;
+	assert_true(journal_prefill(j, 0, NULL) == -EIO);
+	assert_non_null(strstr(journal_errmsg(j), "sync the directory"));
+	journal_files(j, &jf);
+	assert_true(jf.segments == 0);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);	/* a new one */
+	journal_files(j, &jf);
+	assert_true(jf.segments == 1 && jf.size == seg);
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +508,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_sync_eio_takes_a_new_segment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

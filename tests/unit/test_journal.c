@@ -705,6 +705,36 @@ static void test_prefill_ahead(void **state)
 	store_close(s);
 }
 
+/* A restart of a strict store writes no spare: the one its last run prefilled and never
+ * used is taken again (journal.c, "Spares across a restart"), and the first appends go
+ * there, not into a file created on the ACK path. */
+static void test_restart_takes_the_spare(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_prefill_stats ps;
+	struct store *s;
+
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_true(store_prefill(s, 0) > 0);
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 2 && ps.bytes >= JOURNAL_SEG_SIZE);
+	store_close(s);
+
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_true(store_prefill(s, 0) == 0);		/* nothing written */
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 0 && ps.failures == 0);
+	assert_ahead(f, s);
+	assert_int_equal(journal_workload(s, N_CHG), 0);
+	assert_true(store_journal_path_creates(s) == 0);
+	store_close(s);
+	s = open_store(f, true);
+	assert_workload(s, N_CHG);
+	store_close(s);
+}
+
 /* The child: a prefilled store, the workload journaled and partly applied, files extended
  * again, then death without a close or a sync of the bindings (kill -9). */
 static void prefill_crash_child(struct store_fix *f)
@@ -1793,6 +1823,7 @@ int main(void)
 		T(test_crash_reopen_without_journal),
 		T(test_committer_journal),
 		T(test_prefill_ahead),
+		T(test_restart_takes_the_spare),
 		T(test_prefill_crash),
 		T(test_prefill_failure),
 		T(test_stop_drains_without_prefill),

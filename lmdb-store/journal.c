@@ -94,8 +94,8 @@
  * Spares across a restart. A spare the last run wrote and never used is taken again
  * instead of writing 16 MiB anew, when it is provably one: the spare mark is pwritten only
  * after the zeros' fdatasync returned (and is synced itself), so a file that shows the mark
- * had every block written and flushed (a prefill torn by a crash, or whose flush failed,
- * never got one). And it must hold nothing but the mark and zeros: an appender that took
+ * had every block written and flushed (a prefill torn by a crash never got one, nor one
+ * with a write or flush that failed, even when a retry found nothing left to write). And it must hold nothing but the mark and zeros: an appender that took
  * it writes its header over the mark in the same pwrite as its first records, and a crash
  * may keep any of those sectors and lose the header's; such records (never acknowledged)
  * carry sequence numbers the next run reuses, so a later scan could take them for records
@@ -188,6 +188,9 @@ struct seg {
 	bool dead;		/* its tail is not known to be ours (a write or flush failed in
 				 * it, or it was found at open): never appended to or recycled,
 				 * and its deletion is synced (journal.c, "Trim") */
+	bool unmarked;		/* a spare being prefilled whose zeros' write or flush failed:
+				 * never given the spare mark (journal.c, "Spares across a
+				 * restart") */
 };
 
 struct journal {
@@ -1488,6 +1491,10 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	}
 	ret = store_prefill_fd(p->fd, want);	/* zeros from its size on, then fdatasync */
 	if (ret < 0) {
+		/* What it wrote may not be on disk (a failed flush may drop dirty pages and
+		 * clear the error): this run may still use it (an append's fdatasync covers
+		 * its own blocks), but it never gets the mark a later run trusts. */
+		p->unmarked = true;
 		ret = fail(j, (int)ret, "prefill: write %s to %" PRIu64 " bytes", name, want);
 		goto out;
 	}
@@ -1497,7 +1504,7 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	}
 	/* Written and flushed: the mark says so to a later run (journal.c, "Spares across a
 	 * restart"); then its name too, and the appender may have it. */
-	rc = write_mark(j, p);
+	rc = p->unmarked ? 0 : write_mark(j, p);
 	if (rc != 0) {
 		ret = fail(j, rc, "prefill: mark %s as written", name);
 		goto out;

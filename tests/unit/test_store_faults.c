@@ -490,6 +490,34 @@ static void spare_of_last_run_failing_sync_is_dropped(void **state)
 	journal_close(j);
 }
 
+/*
+ * A prefill whose flush of the zeros failed: this run may still use the spare (the retry
+ * finds it written to its size), but it never gets the spare mark, so a later run does not
+ * take it for one written and flushed: it writes its own.
+ */
+static void spare_whose_flush_failed_is_not_marked(void **state)
+{
+	struct store_fix *e = *state;
+	const uint64_t seg = 64u << 10;
+	struct journal_files jf;
+	struct journal *j;
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	fail_sync = 1;
+	assert_true(journal_prefill(j, 0, NULL) == -EIO);
+	assert_true(journal_prefill(j, 0, NULL) == 0);	/* the retry: nothing left to write */
+	journal_files(j, &jf);
+	assert_true(jf.segments == 1 && jf.size == seg);	/* this run's spare all the same */
+	journal_close(j);
+
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);	/* not taken again */
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +537,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(spare_whose_flush_failed_is_not_marked, setup,
 						teardown),
 	};
 

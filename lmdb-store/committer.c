@@ -464,7 +464,11 @@ long committer_apply_round(struct committer *c)
 	if (!c->o.journal) {
 		return 0;
 	}
-	prefill(c);
+	/* Once the stop has begun nothing will take a spare: a drain that wrote one (16 MiB
+	 * of zeros and their flush) would only make the stop wait for it. */
+	if (!atomic_load_explicit(&c->astop, memory_order_acquire)) {
+		prefill(c);
+	}
 	if (store_journal_lag(c->store) == 0) {
 		return 0;
 	}
@@ -660,6 +664,10 @@ int committer_stop(struct committer *c, unsigned max_ms)
 		if (ret == 0 && store_journal_trim(c->store) != 0) {
 			atomic_fetch_add_explicit(&c->st.apply_failures, 1, memory_order_relaxed);
 		}
+	} else {
+		/* No applier thread (never started, or a hand-driven committer): the rounds
+		 * run from now on drain, as the thread's would. */
+		atomic_store_explicit(&c->astop, true, memory_order_release);
 	}
 	return ret;
 }

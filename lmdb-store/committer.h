@@ -161,8 +161,11 @@ int committer_start(struct committer *c);
 /**
  * Stop the thread after committing everything already posted (bounded: it gives up when the
  * store keeps failing for @p max_ms milliseconds); in journal mode, then the applier after
- * applying everything journaled (bounded the same way), and trim the journal. Call after
- * the workers have stopped.
+ * applying everything journaled (bounded the same way, and without preparing a spare
+ * journal segment or extending the data files: nothing will use them), and trim the
+ * journal. On a committer whose threads were never started it only marks the stop: the
+ * committer_apply_round() calls that follow drain as the applier's would. Call after the
+ * workers have stopped.
  * @return 0 when everything posted is durable, else the last store error.
  */
 int committer_stop(struct committer *c, unsigned max_ms);
@@ -211,7 +214,8 @@ int committer_round(struct committer *c);
 /**
  * Journal mode: run one applier round on the calling thread (tests, and the applier's loop):
  * keep the data files written ahead (store_prefill(), at most STORE_PREFILL_STEP per file;
- * a failure is counted in prefill_failures and is not this call's error), then apply up to
+ * a failure is counted in prefill_failures and is not this call's error; skipped once
+ * committer_stop() has begun the applier's stop), then apply up to
  * apply_max journaled changes to the bindings, then push the failover tap.
  * @return changes applied, 0 when the bindings were up to date (or not journal mode), or a
  *         negative store error (nothing applied, the tap untouched).

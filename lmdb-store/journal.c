@@ -29,6 +29,18 @@
  * All integers big endian (byteorder.h). The header is written with the segment's first
  * group, in the same pwrite: a segment whose header does not check holds nothing.
  *
+ * A spare written by journal_prefill() carries, until the appender takes it, a spare mark
+ * where the header goes (SPARE_MARK_LEN, written over by the first group's header):
+ *
+ *        0  u32   magic "LWJS" (0x4c574a53)
+ *        4  u32   format version (1)
+ *        8  u64   file number (as in the name)
+ *       16  u64   the file's size (the segment size it was written for)
+ *       24  u32   zero
+ *       28  u32   CRC-32C of bytes 0..27
+ *
+ * and zeros everywhere else.
+ *
  * Why a group is durable when its fdatasync returns: the segment's blocks were written
  * (zeros) and synced, its directory entry synced, before the appender took it (a spare
  * from journal_prefill(), or a file created on the ACK path followed by a directory sync);
@@ -78,6 +90,22 @@
  * with sequence numbers that were reused since, which must not come back once the later
  * segment that overrode them is gone. By induction a recycled file holds only records of
  * its current life and older ones, whose sequences are all below its first.
+ *
+ * Spares across a restart. A spare the last run wrote and never used is taken again
+ * instead of writing 16 MiB anew, when it is provably one: the spare mark is pwritten only
+ * after the zeros' fdatasync returned (and is synced itself), so a file that shows the mark
+ * had every block written and flushed (a prefill torn by a crash never got one, nor one
+ * with a write or flush that failed, even when a retry found nothing left to write). And it must hold nothing but the mark and zeros: an appender that took
+ * it writes its header over the mark in the same pwrite as its first records, and a crash
+ * may keep any of those sectors and lose the header's; such records (never acknowledged)
+ * carry sequence numbers the next run reuses, so a later scan could take them for records
+ * that follow. So at open a header-less file of exactly the segment size whose mark checks
+ * (the newest such, above every segment that holds records) is only a candidate; the
+ * applier's next journal_prefill() reads it whole (a read instead of a write and a flush)
+ * and syncs the directory (its name may not have been) before it becomes the spare, and
+ * deletes it when one byte is not as written. A recycled spare (old records, no mark) is
+ * not taken again: only a read of every record could tell its old records from a torn
+ * group's, so it is deleted at open as before.
  *
  * An entry (the record's payload). Version 3 is written; versions 2 and 1 (an LMDB journal
  * written by an older binary, journal_mdb.c) are still read, what they lack read as 0 or
@@ -139,6 +167,11 @@
 #define SEG_SUFFIX		".wal"
 #define ERRMSG_LEN		512
 #define SPARES_MAX		2	/* spare segments kept ready, recycled or written */
+#define SPARE_MAGIC		0x4c574a53u	/* "LWJS" */
+#define SPARE_VERSION		1u
+#define SPARE_MARK_LEN		32
+
+_Static_assert(SPARE_MARK_LEN <= SEG_HDR_LEN, "the first group's header covers the mark");
 
 _Static_assert(JOURNAL_ENTRY_MAX_LEN == ENTRY_HDR_LEN + DP_KEY_MAX + DP_HW_MAX +
 	       STORE_INFO_MAX_LEN + ENTRY_PET_LEN, "journal.h's bound is the layout's");
@@ -155,6 +188,9 @@ struct seg {
 	bool dead;		/* its tail is not known to be ours (a write or flush failed in
 				 * it, or it was found at open): never appended to or recycled,
 				 * and its deletion is synced (journal.c, "Trim") */
+	bool unmarked;		/* a spare being prefilled whose zeros' write or flush failed:
+				 * never given the spare mark (journal.c, "Spares across a
+				 * restart") */
 };
 
 struct journal {
@@ -188,6 +224,8 @@ struct journal {
 	uint64_t rc_seq, rc_off;
 	uint8_t *rbuf;		/* READ_CHUNK + REC_MAX_LEN */
 	struct seg *prep;	/* the spare being written by journal_prefill() */
+	struct seg *found;	/* a spare of the last run (journal_open()), not yet checked
+				 * whole: journal_prefill() takes it or deletes it */
 
 	_Atomic uint64_t last;		/* newest durable sequence (or raised) */
 	_Atomic uint64_t reopens;	/* journal_reopens() */
@@ -342,6 +380,74 @@ static bool hdr_check(const uint8_t *h, uint64_t fileno, uint64_t *first)
 	}
 	*first = lw_get64(h + 16);
 	return *first > 0;
+}
+
+static void mark_encode(uint64_t fileno, uint64_t size, uint8_t *m)
+{
+	lw_put32(m, SPARE_MAGIC);
+	lw_put32(m + 4, SPARE_VERSION);
+	lw_put64(m + 8, fileno);
+	lw_put64(m + 16, size);
+	lw_put32(m + 24, 0);
+	lw_put32(m + 28, store_crc32c(0, m, 28));
+}
+
+/* Does file @p s (header-less) begin with the spare mark of its name, for the segment size
+ * it has? Reads the mark only (journal.c, "Spares across a restart"). */
+static bool mark_check(const struct journal *j, const struct seg *s)
+{
+	uint8_t m[SPARE_MARK_LEN], want[SPARE_MARK_LEN];
+
+	if (s->size != j->seg_size ||
+	    pread(s->fd, m, sizeof(m), 0) != (ssize_t)sizeof(m)) {
+		return false;
+	}
+	mark_encode(s->fileno, j->seg_size, want);
+	return memcmp(m, want, sizeof(m)) == 0;
+}
+
+/* Is spare @p s, from the last run, exactly as journal_prefill() left it: the segment size,
+ * its mark, zeros everywhere else? Reads it whole through j->rbuf (read_lock held).
+ * @return 1, 0 (not: delete it), or a negative errno. */
+static int spare_check(struct journal *j, struct seg *s)
+{
+	uint8_t want[SPARE_MARK_LEN];
+	struct stat st;
+	uint64_t off = 0;
+
+	if (fstat(s->fd, &st) != 0) {
+		return -errno;
+	}
+	if ((uint64_t)st.st_size != j->seg_size) {
+		return 0;
+	}
+	mark_encode(s->fileno, j->seg_size, want);
+	while (off < j->seg_size) {
+		uint64_t left = j->seg_size - off;
+		size_t len = left < READ_CHUNK ? (size_t)left : READ_CHUNK, skip = 0;
+		ssize_t got = pread(s->fd, j->rbuf, len, (off_t)off);
+
+		if (got < 0 && errno == EINTR) {
+			continue;
+		}
+		if (got <= 0) {
+			return got < 0 ? -errno : 0;
+		}
+		if (off == 0) {
+			if ((size_t)got < SPARE_MARK_LEN ||
+			    memcmp(j->rbuf, want, SPARE_MARK_LEN) != 0) {
+				return 0;
+			}
+			skip = SPARE_MARK_LEN;
+		}
+		/* Zeros: the first is, and each equals the next. */
+		if ((size_t)got > skip && (j->rbuf[skip] != 0 ||
+		    memcmp(j->rbuf + skip, j->rbuf + skip + 1, (size_t)got - skip - 1) != 0)) {
+			return 0;
+		}
+		off += (uint64_t)got;
+	}
+	return 1;
 }
 
 static size_t rec_encode(uint64_t seq, const struct dp_change *c, uint8_t *r)
@@ -554,17 +660,40 @@ static int scan_dir(struct journal *j)
 		}
 	}
 	/* Keep what holds records; the rest (no header: a spare never used, a torn first
-	 * group; or every record overridden) goes. */
-	for (i = 0, keep = 0; i < j->nseg; i++) {
+	 * group; or every record overridden) goes, but for the newest file that shows a spare
+	 * mark: a candidate spare, checked whole by the next journal_prefill(). */
+	for (i = j->nseg, keep = 0; i-- > 0;) {
 		struct seg *s = j->segs[i];
 
 		if (s->first != 0 && s->last >= s->first) {
+			keep++;
+		} else if (keep == 0 && j->found == NULL && s->first == 0 && mark_check(j, s)) {
+			j->found = s;
+			j->segs[i] = NULL;
+		}
+	}
+	j->top_fileno = 0;
+	for (i = 0, keep = 0; i < j->nseg; i++) {
+		struct seg *s = j->segs[i];
+
+		if (s == NULL) {
+			continue;
+		}
+		if (s->first != 0 && s->last >= s->first) {
 			s->dead = true;	/* what lies past its last record is unknown */
 			j->segs[keep++] = s;
+			j->top_fileno = s->fileno;
 			continue;
 		}
 		ret = seg_unlink(j, s);
 		if (ret != 0) {
+			/* The rest stays listed, for journal_close(). */
+			for (k = i + 1; k < j->nseg; k++) {
+				if (j->segs[k] != NULL) {
+					j->segs[keep++] = j->segs[k];
+				}
+			}
+			j->nseg = keep;
 			return fail(j, ret, "delete an empty segment");
 		}
 	}
@@ -594,6 +723,43 @@ bool journal_exists(const char *dir)
 	return found;
 }
 
+int journal_mkdir(const char *dir, char *err, size_t errlen)
+{
+	char parent[4096];
+	const char *slash = strrchr(dir, '/');
+	int fd, ret = 0;
+
+	if (mkdir(dir, 0700) != 0) {
+		if (errno == EEXIST) {
+			return 0;
+		}
+		ret = -errno;
+		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(-ret));
+		return ret;
+	}
+	/* The new entry is durable once its parent directory is synced: before that a power
+	 * cut could take the directory back with every segment in it. */
+	if (slash == NULL) {
+		snprintf(parent, sizeof(parent), ".");
+	} else {
+		snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 : (int)(slash - dir), dir);
+	}
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		ret = -errno;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (ret != 0) {
+		snprintf(err, errlen, "%s: cannot sync %s after creating the directory: %s", dir,
+			 parent, strerror(-ret));
+		(void)rmdir(dir);	/* the next attempt creates it, and syncs, anew */
+		return ret;
+	}
+	return 1;
+}
+
 struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
 			     char *err, size_t errlen)
 {
@@ -616,8 +782,7 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uin
 	j->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
 	j->seg_size = seg_size ? seg_size : JOURNAL_SEG_SIZE;
 	j->next_fileno = 1;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(errno));
+	if (journal_mkdir(dir, err, errlen) < 0) {
 		goto fail;
 	}
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -646,8 +811,10 @@ void journal_close(struct journal *j)
 	for (size_t i = 0; i < j->nspare; i++) {
 		seg_free(j->spares[i]);
 	}
-	/* A spare half written: it has no header, the next open deletes it. */
+	/* A spare half written: it has no mark, the next open deletes it. A spare of the
+	 * last run not yet checked stays for the next open. */
 	seg_free(j->prep);
+	seg_free(j->found);
 	if (j->dirfd >= 0) {
 		close(j->dirfd);
 	}
@@ -1209,6 +1376,62 @@ int journal_trim(struct journal *j, uint64_t upto, bool all)
 	return ret;
 }
 
+/* The mark of a spare whose zeros are flushed, flushed itself. @return 0 or a negative
+ * errno. */
+static int write_mark(struct journal *j, struct seg *p)
+{
+	uint8_t m[SPARE_MARK_LEN];
+	ssize_t w;
+
+	mark_encode(p->fileno, j->seg_size, m);
+	do {
+		w = pwrite(p->fd, m, sizeof(m), 0);
+	} while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)sizeof(m)) {
+		return w < 0 ? -errno : -EIO;
+	}
+	return fdatasync(p->fd) != 0 ? -errno : 0;
+}
+
+/* The spare of the last run (j->found), when there is one: checked whole, its name synced,
+ * it becomes the spare; else deleted (a read or a sync that fails deletes it too: the
+ * next call writes a new spare). read_lock held, no spare ready.
+ * @return 1: it is the spare now; 0: none (a new one must be written); or a negative errno
+ * (message recorded). */
+static int take_found(struct journal *j)
+{
+	struct seg *s = j->found;
+	char name[32];
+	bool newest;
+	int ret;
+
+	if (s == NULL) {
+		return 0;
+	}
+	j->found = NULL;
+	seg_name(s->fileno, name, sizeof(name));
+	pthread_mutex_lock(&j->idx_lock);
+	newest = s->fileno > j->top_fileno;	/* else the appender created one meanwhile */
+	pthread_mutex_unlock(&j->idx_lock);
+	ret = newest ? spare_check(j, s) : 0;
+	if (ret < 0) {
+		ret = fail(j, ret, "prefill: read %s, a spare of the last run", name);
+	} else if (ret == 1 && fsync(j->dirfd) != 0) {
+		ret = fail(j, -errno, "prefill: sync the directory for %s", name);
+	}
+	pthread_mutex_lock(&j->idx_lock);
+	if (ret == 1 && j->nspare < SPARES_MAX && s->fileno > j->top_fileno) {
+		j->spares[j->nspare++] = s;
+		s = NULL;
+	}
+	pthread_mutex_unlock(&j->idx_lock);
+	if (s != NULL) {
+		(void)seg_unlink(j, s);	/* header-less: nothing in it was ever durable */
+		return ret < 0 ? ret : 0;
+	}
+	return 1;
+}
+
 int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 {
 	uint64_t t0 = mono_ns(), want;
@@ -1216,6 +1439,7 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	size_t nstale;
 	char name[32];
 	int64_t ret;
+	int rc;
 
 	if (ext_ns != NULL) {
 		*ext_ns = 0;
@@ -1231,6 +1455,11 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	}
 	pthread_mutex_unlock(&j->idx_lock);
 	unlink_all(j, stale, nstale);
+	ret = take_found(j);
+	if (ret != 0) {
+		ret = ret > 0 ? 0 : ret;	/* ready: nothing written; or an error */
+		goto out;
+	}
 	pthread_mutex_lock(&j->idx_lock);
 	if (j->prep == NULL) {
 		p = calloc(1, sizeof(*p));
@@ -1262,6 +1491,10 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	}
 	ret = store_prefill_fd(p->fd, want);	/* zeros from its size on, then fdatasync */
 	if (ret < 0) {
+		/* What it wrote may not be on disk (a failed flush may drop dirty pages and
+		 * clear the error): this run may still use it (an append's fdatasync covers
+		 * its own blocks), but it never gets the mark a later run trusts. */
+		p->unmarked = true;
 		ret = fail(j, (int)ret, "prefill: write %s to %" PRIu64 " bytes", name, want);
 		goto out;
 	}
@@ -1269,7 +1502,13 @@ int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns)
 	if (want < j->seg_size) {
 		goto out;	/* more next time */
 	}
-	/* Written and flushed: its name too, then the appender may have it. */
+	/* Written and flushed: the mark says so to a later run (journal.c, "Spares across a
+	 * restart"); then its name too, and the appender may have it. */
+	rc = p->unmarked ? 0 : write_mark(j, p);
+	if (rc != 0) {
+		ret = fail(j, rc, "prefill: mark %s as written", name);
+		goto out;
+	}
 	if (fsync(j->dirfd) != 0) {
 		ret = fail(j, -errno, "prefill: sync the directory");
 		goto out;

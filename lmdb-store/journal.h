@@ -12,7 +12,9 @@
  * journal_append() returns 0 in sync mode the group is on stable storage (no later flush is
  * needed, unlike the LMDB journal this replaces, journal_mdb.h). Segments are written with
  * zeros and synced, their directory entry too, before the appender uses them
- * (journal_prefill(), off the ACK path), so an append's fdatasync flushes data only.
+ * (journal_prefill(), off the ACK path), so an append's fdatasync flushes data only. A spare
+ * the last run wrote and never used is taken again (read whole, not written) when it is
+ * provably one (journal.c, "Spares across a restart").
  *
  * journal_open() scans the segments: a torn tail (a record whose checksum or sequence does
  * not follow) ends a segment, and a later segment whose first sequence is not above an
@@ -68,6 +70,19 @@ struct journal;
  */
 struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
 			     char *err, size_t errlen);
+
+/**
+ * Create the journal directory @p dir (mode 0700) unless it exists, and make a new one's
+ * entry durable: its parent directory is fsynced once, right after the mkdir (else a power
+ * cut could take the directory back with every segment in it). When that sync fails the
+ * new directory is removed again, so that the next attempt creates and syncs it anew.
+ * journal_open() calls it; the store calls it first (it locks the directory before the
+ * open). Any thread.
+ * @param err,errlen  on failure, a message naming the path and the step.
+ * @return 1 (created), 0 (it existed), or a negative errno.
+ */
+_mustcheck_
+int journal_mkdir(const char *dir, char *err, size_t errlen);
 
 /** Close (nothing is written or deleted). NULL is a no-op. No other call may be running. */
 void journal_close(struct journal *j);
@@ -130,14 +145,17 @@ int journal_trim(struct journal *j, uint64_t upto, bool all);
 
 /**
  * Prepare the next segment ahead of the appender (off the ACK path): when no spare segment
- * is ready, write zeros into a new one (at most @p max_step bytes per call, 0: no bound),
- * and once it has its full size, fdatasync it and sync the directory, then hand it to the
- * appender. The zeros count against the free space as prefill.h says (ENOSPC). Any thread
- * but the appender's; one at a time.
+ * is ready, take the spare the last run left unused if journal_open() found one (read whole
+ * to check it holds nothing but its mark and zeros, the directory synced; deleted when it
+ * does not), else write zeros into a new one (at most @p max_step bytes per call, 0: no
+ * bound), and once it has its full size, fdatasync it, mark it as written (a small write
+ * and a second fdatasync) and sync the directory, then hand it to the appender. The zeros
+ * count against the free space as prefill.h says (ENOSPC). Any thread but the appender's;
+ * one at a time.
  * @param[out] ext_ns  wall time spent (0 when nothing was due). May be NULL.
- * @return the bytes written (0: a spare was ready), or a negative errno (message recorded):
- *         the appender then creates its next segment itself, on the ACK path
- *         (journal_path_creates()).
+ * @return the bytes written (0: a spare was ready, or the last run's was taken), or a
+ *         negative errno (message recorded): the appender then creates its next segment
+ *         itself, on the ACK path (journal_path_creates()).
  */
 _mustcheck_
 int64_t journal_prefill(struct journal *j, uint64_t max_step, uint64_t *ext_ns);

@@ -2174,7 +2174,12 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	/* One owner at a time: another process (a dump beside the running daemon) leaves the
 	 * journal alone, as it finds it; it shows the bindings as the daemon applied them. */
 	s->jlock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->jlock_fd < 0 && errno == ENOENT && want && mkdir(path, 0700) == 0) {
+	if (s->jlock_fd < 0 && errno == ENOENT && want) {
+		ret = journal_mkdir(path, err, sizeof(err));
+		if (ret < 0) {
+			set_err(s, "journal: %s", err);
+			return STORE_E_IO;
+		}
 		s->jlock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (s->jlock_fd >= 0 && flock(s->jlock_fd, LOCK_EX | LOCK_NB) != 0) {

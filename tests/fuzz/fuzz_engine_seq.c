@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "../unit/rcu_fix.h"
 #include "../unit/reqbuild.h"
 
 #define SEQ_HARNESS "fuzz_engine_seq"
@@ -310,9 +311,7 @@ NOCOV static void reset(struct env *v)
 		/* Wait for every removed record (seq_engines.h). Rare (once per STOCK - STOCK_LOW
 		 * records), and every input then starts with at least STOCK_LOW free records: more
 		 * than MAX_STEPS can use. */
-		urcu_qsbr_thread_offline();
-		urcu_qsbr_barrier();
-		urcu_qsbr_thread_online();
+		rcu_fix_barrier();
 		for (uint32_t i = 0; i < N_WORKERS; i++) {
 			uint64_t n = bt_writer_free(&v->e[i]->writer);
 

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "bindings.h"
+#include "bt_fix.h"
+#include "rcu_fix.h"
 
 /* bt_info_get() of @p b into a buffer of the test's, valid until the next call. */
 static const struct dp_client_info *info_of(const struct bt_binding *b)
@@ -38,16 +40,6 @@ static const struct dp_client_info *info_of(const struct bt_binding *b)
 
 static _Atomic int writer_done, readers_started;
 static _Atomic unsigned long reader_errors, reader_hits;
-
-static void make_key(struct dp_client_key *k, unsigned client)
-{
-	memset(k, 0, sizeof(*k));
-	k->type = DP_KEY_HWADDR;
-	k->len = 7;
-	k->data[0] = 1;
-	k->data[5] = (uint8_t)(client >> 8);
-	k->data[6] = (uint8_t)client;
-}
 
 static uint64_t check_of(uint32_t addr, const struct dp_client_key *k)
 {
@@ -79,7 +71,7 @@ static void *reader(void *p)
 				atomic_fetch_add(&reader_errors, 1);
 			}
 		}
-		make_key(&k, (unsigned)rand_r(&a->seed) % N_CLIENTS);
+		bt_fix_key(&k, (unsigned)rand_r(&a->seed) % N_CLIENTS);
 		b = bt_lookup_key(a->t, &k);
 		if (b != NULL && (!bt_key_equal(&b->key, &k) ||
 				  b->ends != check_of(b->addr, &b->key))) {
@@ -163,7 +155,7 @@ static void concurrent_readers_one_writer(void **state)
 			}
 			nb->addr = addr;
 			nb->state = BT_ACTIVE;
-			make_key(&nb->key, client);
+			bt_fix_key(&nb->key, client);
 			nb->ends = check_of(addr, &nb->key);
 			if (shadow[ai] >= 0 && latest[shadow[ai]] == (int)ai) {
 				latest[shadow[ai]] = -1;
@@ -193,7 +185,7 @@ static void concurrent_readers_one_writer(void **state)
 			struct dp_client_key k;
 
 			assert_non_null(cur);
-			make_key(&k, (unsigned)shadow[ai]);
+			bt_fix_key(&k, (unsigned)shadow[ai]);
 			assert_true(bt_key_equal(&cur->key, &k));
 		}
 	}
@@ -201,7 +193,7 @@ static void concurrent_readers_one_writer(void **state)
 		struct dp_client_key k;
 		const struct bt_binding *cur;
 
-		make_key(&k, c);
+		bt_fix_key(&k, c);
 		cur = bt_lookup_key(t, &k);
 		if (latest[c] < 0) {
 			assert_null(cur);
@@ -220,9 +212,7 @@ static void concurrent_readers_one_writer(void **state)
 	}
 	assert_true(in_key <= in_addr);
 
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -239,18 +229,16 @@ static void records_come_back_after_grace_period(void **state)
 	assert_int_equal(bt_writer_init(&w, t, 0, 2), 0);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 1;
-	make_key(&nb->key, 1);
+	bt_fix_key(&nb->key, 1);
 	assert_int_equal(bt_publish(&w, NULL, nb), 0);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 1;
-	make_key(&nb->key, 1);
+	bt_fix_key(&nb->key, 1);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 1), nb), 0);
 	/* Both records are used (one retired, waiting for a grace period). */
 	assert_null(bt_record_get(&w));
 	assert_int_equal(bt_writer_flush(&w), 0);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	assert_non_null(bt_record_get(&w));
 	bt_table_free(t);
 	bt_writer_deinit(&w);
@@ -281,7 +269,7 @@ static void writer_and_table_grow(void **state)
 		}
 		assert_non_null(nb);
 		nb->addr = BASE + i;
-		make_key(&nb->key, i);
+		bt_fix_key(&nb->key, i);
 		assert_int_equal(bt_publish(&w, NULL, nb), 0);
 		if (i == 10000) {
 			bt_table_reserve(t, i);
@@ -294,7 +282,7 @@ static void writer_and_table_grow(void **state)
 	for (uint32_t i = 0; i < 20000; i++) {
 		struct dp_client_key k;
 
-		make_key(&k, i);
+		bt_fix_key(&k, i);
 		assert_non_null(bt_lookup_addr(t, BASE + i));
 		assert_ptr_equal(bt_lookup_key(t, &k), bt_lookup_addr(t, BASE + i));
 	}
@@ -355,7 +343,7 @@ static void warm_buckets_are_the_tables(void **state)
 
 			assert_non_null(nb);
 			nb->addr = BASE + i;
-			make_key(&nb->key, i);
+			bt_fix_key(&nb->key, i);
 			assert_int_equal(bt_publish(&w, NULL, nb), 0);
 			if (i == n / 2) {
 				bt_table_reserve(t, caps[c]);
@@ -366,7 +354,7 @@ static void warm_buckets_are_the_tables(void **state)
 			const struct bt_binding *b;
 			uint64_t h;
 
-			make_key(&k, i);
+			bt_fix_key(&k, i);
 			h = bt_key_hash(t, &k);
 			bt_warm_key_bucket(t, h);
 			bt_warm_key_chain(t, h);
@@ -398,13 +386,13 @@ static void loaded_latest_start_wins(void **state)
 	(void)state;
 	urcu_qsbr_register_thread();
 	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
-	make_key(&k, 7);
+	bt_fix_key(&k, 7);
 	for (uint32_t i = 0; i < 4; i++) {
 		struct bt_binding *nb = bt_record_get(&w);
 
 		nb->addr = BASE + i;
 		nb->start = starts[i];
-		make_key(&nb->key, 7);
+		bt_fix_key(&nb->key, 7);
 		assert_int_equal(bt_publish_loaded(&w, nb), 0);
 		assert_int_equal(bt_lookup_key(t, &k)->start, i < 2 ? 200 : 300);
 	}
@@ -418,7 +406,7 @@ static void loaded_latest_start_wins(void **state)
 
 		nb->addr = BASE + 1;
 		nb->start = 999;
-		make_key(&nb->key, 7);
+		bt_fix_key(&nb->key, 7);
 		assert_int_equal(bt_publish_loaded(&w, nb), -EAGAIN);
 		bt_record_put(&w, nb);
 		assert_int_equal(bt_lookup_key(t, &k)->addr, BASE + 2);
@@ -457,7 +445,7 @@ static void loaded_bulk_matches_one_by_one(void **state)
 
 		nb->addr = BASE + a;
 		nb->start = 1000 + ((uint64_t)a * 40503u) % 100003u * 8 + (a & 7);
-		make_key(&nb->key, client);
+		bt_fix_key(&nb->key, client);
 		if (a % 97 == 0) {
 			nb->key.len = 0;	/* no client: by_addr only */
 		} else if (nb->start > latest[client]) {
@@ -468,7 +456,7 @@ static void loaded_bulk_matches_one_by_one(void **state)
 	}
 	recs[N] = bt_record_get(&w[1]);
 	recs[N]->addr = BASE + 5;	/* twice */
-	make_key(&recs[N]->key, 1);
+	bt_fix_key(&recs[N]->key, 1);
 	free1 = bt_writer_free(&w[1]);
 	assert_int_equal(bt_publish_loaded_bulk(t, recs, N + 1), 1);
 	assert_int_equal(bt_writer_free(&w[1]), free1 + 1);
@@ -484,7 +472,7 @@ static void loaded_bulk_matches_one_by_one(void **state)
 		struct dp_client_key k;
 		const struct bt_binding *b;
 
-		make_key(&k, c);
+		bt_fix_key(&k, c);
 		b = bt_lookup_key(t, &k);
 		if (latest[c] == 0) {
 			assert_null(b);
@@ -539,7 +527,7 @@ static size_t bulk_two_threads(uint32_t n, unsigned clients, uint32_t pre)
 
 		nb->addr = BASE + a;
 		nb->start = 1;
-		make_key(&nb->key, clients);
+		bt_fix_key(&nb->key, clients);
 		assert_int_equal(bt_publish_loaded(&w[a & 1], nb), 0);
 	}
 	bk = bt_bulk_new(t, n);
@@ -550,7 +538,7 @@ static size_t bulk_two_threads(uint32_t n, unsigned clients, uint32_t pre)
 
 		nb->addr = BASE + a;
 		nb->start = 1000 + ((uint64_t)a * 40503u) % 100003u * 8 + (a & 7);
-		make_key(&nb->key, a <= pre ? clients : client);
+		bt_fix_key(&nb->key, a <= pre ? clients : client);
 		if (a % 13 == 0) {
 			nb->key.len = 0;
 		} else if (a > pre && nb->start > latest[client]) {
@@ -581,7 +569,7 @@ static size_t bulk_two_threads(uint32_t n, unsigned clients, uint32_t pre)
 		struct dp_client_key k;
 		const struct bt_binding *b;
 
-		make_key(&k, c);
+		bt_fix_key(&k, c);
 		b = bt_lookup_key(t, &k);
 		n_latest += latest[c] != 0;
 		if (latest[c] == 0) {
@@ -661,29 +649,27 @@ static void stale_publish_is_refused(void **state)
 	assert_int_equal(bt_writer_init(&w2, t, 1, 4), 0);
 	r = bt_record_get(&w1);
 	r->addr = BASE + 7;
-	make_key(&r->key, 1);
+	bt_fix_key(&r->key, 1);
 	assert_int_equal(bt_publish(&w1, NULL, r), 0);
 	seen = bt_lookup_addr(t, BASE + 7);		/* both writers read r */
 	a = bt_record_get(&w1);
 	a->addr = BASE + 7;
-	make_key(&a->key, 2);
+	bt_fix_key(&a->key, 2);
 	assert_int_equal(bt_publish(&w1, seen, a), 0);
 	b = bt_record_get(&w2);
 	b->addr = BASE + 7;
-	make_key(&b->key, 3);
+	bt_fix_key(&b->key, 3);
 	assert_int_equal(bt_publish(&w2, seen, b), -EAGAIN);	/* r is gone: refused */
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 7), a);
 	bt_record_put(&w2, b);
 	/* A second add where there was none is refused too. */
 	b = bt_record_get(&w2);
 	b->addr = BASE + 7;
-	make_key(&b->key, 3);
+	bt_fix_key(&b->key, 3);
 	assert_int_equal(bt_publish(&w2, NULL, b), -EAGAIN);
 	bt_record_put(&w2, b);
 	assert_int_equal(bt_remove(&w2, seen), -EAGAIN);	/* removing a stale record too */
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w1);
 	bt_writer_deinit(&w2);
@@ -708,7 +694,7 @@ static void publish_found_uses_both_places(void **state)
 	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
 	r = bt_record_get(&w);
 	r->addr = BASE + 1;
-	make_key(&r->key, 1);
+	bt_fix_key(&r->key, 1);
 	assert_int_equal(bt_publish(&w, NULL, r), 0);
 	/* The client moves to BASE + 2. */
 	assert_ptr_equal(bt_lookup_key_at(t, &r->key, &kpos), r);
@@ -717,14 +703,14 @@ static void publish_found_uses_both_places(void **state)
 	assert_null(seen);
 	b = bt_record_get(&w);
 	b->addr = BASE + 2;
-	make_key(&b->key, 1);
+	bt_fix_key(&b->key, 1);
 	assert_int_equal(bt_publish_found(&w, seen, &pos, &kpos, b), 0);
 	assert_true(b->key_hash == bt_key_hash(t, &b->key));
 	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 2), b);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), r);	/* stays in by_addr */
 	/* A new client, on the address it had: none found for its key, added. */
-	make_key(&k, 6);
+	bt_fix_key(&k, 6);
 	assert_null(bt_lookup_key_at(t, &k, &kpos));
 	seen = bt_lookup_addr_at(t, BASE + 1, &pos);
 	b = bt_record_get(&w);
@@ -743,9 +729,7 @@ static void publish_found_uses_both_places(void **state)
 	assert_int_equal(bt_publish_found(&w, seen, &pos, &kpos, b), 0);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 3), b);
 	assert_null(bt_lookup_key(t, &k));
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -766,11 +750,11 @@ static void same_key_replace_follows_the_key(void **state)
 	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
 	a = bt_record_get(&w);
 	a->addr = BASE + 1;
-	make_key(&a->key, 1);
+	bt_fix_key(&a->key, 1);
 	assert_int_equal(bt_publish(&w, NULL, a), 0);
 	b = bt_record_get(&w);
 	b->addr = BASE + 1;
-	make_key(&b->key, 1);
+	bt_fix_key(&b->key, 1);
 	assert_int_equal(bt_publish(&w, a, b), 0);
 	assert_true(b->key_hash == bt_key_hash(t, &b->key));
 	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
@@ -778,20 +762,18 @@ static void same_key_replace_follows_the_key(void **state)
 	/* The client takes BASE + 2; b stays in by_addr, out of by_key. */
 	c = bt_record_get(&w);
 	c->addr = BASE + 2;
-	make_key(&c->key, 1);
+	bt_fix_key(&c->key, 1);
 	assert_int_equal(bt_publish(&w, NULL, c), 0);
 	assert_ptr_equal(bt_lookup_key(t, &c->key), c);
 	/* b replaced with the same key: the key's node (c's) is the one replaced. */
 	d = bt_record_get(&w);
 	d->addr = BASE + 1;
-	make_key(&d->key, 1);
+	bt_fix_key(&d->key, 1);
 	assert_int_equal(bt_publish(&w, b, d), 0);
 	assert_ptr_equal(bt_lookup_key(t, &d->key), d);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 1), d);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 2), c);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -813,17 +795,17 @@ static void stale_place_is_refused(void **state)
 	assert_int_equal(bt_writer_init(&w2, t, 1, 8), 0);
 	r = bt_record_get(&w1);
 	r->addr = BASE + 9;
-	make_key(&r->key, 1);
+	bt_fix_key(&r->key, 1);
 	assert_int_equal(bt_publish(&w1, NULL, r), 0);
 	seen = bt_lookup_addr_at(t, BASE + 9, &pos);	/* w2's place, then w1 replaces r */
 	assert_ptr_equal(seen, r);
 	a = bt_record_get(&w1);
 	a->addr = BASE + 9;
-	make_key(&a->key, 2);
+	bt_fix_key(&a->key, 2);
 	assert_int_equal(bt_publish(&w1, seen, a), 0);
 	b = bt_record_get(&w2);
 	b->addr = BASE + 9;
-	make_key(&b->key, 3);
+	bt_fix_key(&b->key, 3);
 	assert_int_equal(bt_publish_found(&w2, seen, &pos, NULL, b), -EAGAIN);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), a);
 	assert_null(bt_lookup_key(t, &b->key));
@@ -836,19 +818,17 @@ static void stale_place_is_refused(void **state)
 	/* A fresh place replaces, and the key index follows. */
 	r = bt_record_get(&w1);
 	r->addr = BASE + 9;
-	make_key(&r->key, 4);
+	bt_fix_key(&r->key, 4);
 	assert_int_equal(bt_publish(&w1, NULL, r), 0);
 	seen = bt_lookup_addr_at(t, BASE + 9, &pos2);
 	b = bt_record_get(&w1);
 	b->addr = BASE + 9;
-	make_key(&b->key, 5);
+	bt_fix_key(&b->key, 5);
 	assert_int_equal(bt_publish_found(&w1, seen, &pos2, NULL, b), 0);
 	assert_ptr_equal(bt_lookup_addr(t, BASE + 9), b);
 	assert_ptr_equal(bt_lookup_key(t, &b->key), b);
 	assert_null(bt_lookup_key(t, &r->key));
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w1);
 	bt_writer_deinit(&w2);
@@ -869,8 +849,8 @@ static void empty_key_record_never_in_by_key(void **state)
 	(void)state;
 	urcu_qsbr_register_thread();
 	assert_int_equal(bt_writer_init(&w, t, 0, 8), 0);
-	make_key(&c1, 1);
-	make_key(&c2, 2);
+	bt_fix_key(&c1, 1);
+	bt_fix_key(&c2, 2);
 	r = bt_record_get(&w);
 	r->addr = BASE + 1;
 	r->key = c1;
@@ -913,9 +893,7 @@ static void empty_key_record_never_in_by_key(void **state)
 		n_all++;
 	}
 	assert_int_equal(n_all, 1);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -937,7 +915,7 @@ static void key_owner_depends_on_the_seed(void **state)
 	for (unsigned c = 0; c < 64; c++) {
 		struct dp_client_key k;
 
-		make_key(&k, c);
+		bt_fix_key(&k, c);
 		differ += bt_key_owner(a, &k, 2) != bt_key_owner(b, &k, 2);
 	}
 	assert_true(differ > 0);	/* all 64 alike by chance: 2^-64 */
@@ -975,7 +953,7 @@ static void client_info_rides_on_chunks(void **state)
 		assert_non_null(nb);
 		assert_true(dp_info_empty(info_of(nb)));
 		nb->addr = BASE + i;
-		make_key(&nb->key, i);
+		bt_fix_key(&nb->key, i);
 		set_host(&in, i);
 		assert_int_equal(bt_info_set(nb, &in), 0);
 		assert_int_equal(bt_publish(&w, NULL, nb), 0);
@@ -996,14 +974,12 @@ static void client_info_rides_on_chunks(void **state)
 	assert_int_equal(bt_writer_grow(&w, 1), 0);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 4;
-	make_key(&nb->key, 4);
+	bt_fix_key(&nb->key, 4);
 	assert_int_equal(bt_info_set(nb, NULL), 0);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 4), nb), 0);
 	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 4))));
 	assert_int_equal(bt_writer_flush(&w), 0);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	nb = bt_record_get(&w);
 	assert_ptr_equal(nb, recs[4]);
 	assert_true(dp_info_empty(info_of(nb)));
@@ -1068,7 +1044,7 @@ static void client_info_packs_and_spills(void **state)
 	for (unsigned i = 0; i < 10; i++) {
 		nb = bt_record_get(&w);
 		nb->addr = BASE + i;
-		make_key(&nb->key, i);
+		bt_fix_key(&nb->key, i);
 		set_full(&in, 0, 12, DP_INFO_VENDOR_MAX, 0, DP_INFO_POLICY_MAX);
 		in.host[0] = (char)('a' + i);	/* host names differ */
 		assert_int_equal(bt_info_set(nb, &in), 0);
@@ -1082,7 +1058,7 @@ static void client_info_packs_and_spills(void **state)
 	set_full(&in, 3, BT_INFO_INLINE - DP_INFO_CIRCUIT_MAX, 5, DP_INFO_CIRCUIT_MAX, 0);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 10;
-	make_key(&nb->key, 10);
+	bt_fix_key(&nb->key, 10);
 	assert_int_equal(bt_info_set(nb, &in), 0);
 	assert_int_equal(bt_writer_free(&w), 5);
 	assert_int_equal(bt_publish(&w, NULL, nb), 0);
@@ -1093,7 +1069,7 @@ static void client_info_packs_and_spills(void **state)
 		 DP_INFO_POLICY_MAX);
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 11;
-	make_key(&nb->key, 11);
+	bt_fix_key(&nb->key, 11);
 	assert_int_equal(bt_info_set(nb, &in), 0);
 	assert_int_equal(bt_info_set(nb, &in), 0);
 	assert_int_equal(bt_writer_free(&w), 3);
@@ -1123,13 +1099,11 @@ static void client_info_packs_and_spills(void **state)
 	 * period. */
 	nb = bt_record_get(&w);
 	nb->addr = BASE + 11;
-	make_key(&nb->key, 11);
+	bt_fix_key(&nb->key, 11);
 	assert_int_equal(bt_publish(&w, bt_lookup_addr(t, BASE + 11), nb), 0);
 	assert_true(dp_info_empty(info_of(bt_lookup_addr(t, BASE + 11))));
 	assert_int_equal(bt_writer_flush(&w), 0);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), 4);
 
 	/* A spilled record put back unpublished takes its spill record with it. */
@@ -1175,7 +1149,7 @@ static void client_info_spill_outlives_replacement(void **state)
 		 DP_INFO_POLICY_MAX);
 	nb = bt_record_get(&w);
 	nb->addr = BASE;
-	make_key(&nb->key, 1);
+	bt_fix_key(&nb->key, 1);
 	assert_int_equal(bt_info_set(nb, &first), 0);
 	assert_int_equal(bt_publish(&w, NULL, nb), 0);
 	held = bt_lookup_addr(t, BASE);
@@ -1188,7 +1162,7 @@ static void client_info_spill_outlives_replacement(void **state)
 			break;
 		}
 		nb->addr = BASE;
-		make_key(&nb->key, 1);
+		bt_fix_key(&nb->key, 1);
 		set_full(&in, i, DP_INFO_HOST_MAX, DP_INFO_VENDOR_MAX, DP_INFO_CIRCUIT_MAX,
 			 DP_INFO_POLICY_MAX);
 		if (bt_info_set(nb, &in) != 0) {
@@ -1205,9 +1179,7 @@ static void client_info_spill_outlives_replacement(void **state)
 
 	/* After the grace period every record is back. */
 	assert_int_equal(bt_writer_flush(&w), 0);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), 16 - 2);
 	bt_table_free(t);
 	bt_writer_deinit(&w);

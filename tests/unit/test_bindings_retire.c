@@ -16,18 +16,10 @@
 #include <cmocka.h>
 
 #include "bindings.h"
+#include "bt_fix.h"
+#include "rcu_fix.h"
 
 #define BASE 0xc6120000u	/* 198.18.0.0 */
-
-static void make_key(struct dp_client_key *k, unsigned client)
-{
-	memset(k, 0, sizeof(*k));
-	k->type = DP_KEY_HWADDR;
-	k->len = 7;
-	k->data[0] = 1;
-	k->data[5] = (uint8_t)(client >> 8);
-	k->data[6] = (uint8_t)client;
-}
 
 /* Publish a fresh record of @p w for client @p client at @p addr, replacing what is there. */
 static struct bt_binding *put_binding(struct bt_table *t, struct bt_writer *w, uint32_t addr,
@@ -37,18 +29,10 @@ static struct bt_binding *put_binding(struct bt_table *t, struct bt_writer *w, u
 
 	assert_non_null(nb);
 	nb->addr = addr;
-	make_key(&nb->key, client);
+	bt_fix_key(&nb->key, client);
 	assert_int_equal(bt_info_set(nb, in), 0);
 	assert_int_equal(bt_publish(w, bt_lookup_addr(t, addr), nb), 0);
 	return nb;
-}
-
-/* Every grace period so far is over and its callbacks have run. */
-static void grace(void)
-{
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -101,14 +85,14 @@ static void retired_records_wait_for_the_flush(void **state)
 	assert_int_equal(bt_writer_held(&w), K);
 	assert_int_equal(w.n_batches, 0);
 	assert_int_equal(bt_writer_free(&w), R - 2 * K);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), R - 2 * K);	/* still held */
 	assert_int_equal(bt_writer_flush(&w), 0);
 	assert_int_equal(bt_writer_held(&w), 0);
 	assert_int_equal(w.n_batches, 1);
 	assert_int_equal(bt_writer_flush(&w), 0);		/* nothing more to hand */
 	assert_int_equal(w.n_batches, 1);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), R - K);
 	assert_int_equal(stock_distinct(&w), R - K);
 	bt_table_free(t);
@@ -132,12 +116,12 @@ static void full_batch_goes_alone(void **state)
 	}
 	assert_int_equal(bt_writer_held(&w), 0);
 	assert_int_equal(w.n_batches, 1);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), R - 1);
 	put_binding(t, &w, BASE, 1, NULL);
 	assert_int_equal(bt_writer_held(&w), 1);
 	assert_int_equal(bt_writer_flush(&w), 0);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(stock_distinct(&w), R - 1);
 	bt_table_free(t);
 	bt_writer_deinit(&w);
@@ -171,7 +155,7 @@ static void spill_records_come_back_with_their_records(void **state)
 	assert_int_equal(bt_writer_held(&w), 2 * K);
 	assert_int_equal(bt_writer_free(&w), R - 3 * K);
 	assert_int_equal(bt_writer_flush(&w), 0);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), R - K);
 	assert_int_equal(stock_distinct(&w), R - K);
 	while ((b = bt_record_get(&w)) != NULL) {
@@ -217,7 +201,7 @@ static void records_of_other_writers_go_home(void **state)
 	assert_int_equal(bt_writer_held(&w0), 0);
 	assert_int_equal(bt_writer_held(&w4), 0);
 	assert_int_equal(bt_writer_flush(&w1), 0);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w0), R);
 	assert_int_equal(bt_writer_free(&w4), R);
 	assert_int_equal(bt_writer_free(&w1), R - 2 * K);
@@ -264,11 +248,11 @@ static void all_batches_out_loses_nothing(void **state)
 	put_binding(t, &w, BASE + 1, 2, NULL);
 	assert_int_equal(bt_writer_held(&w), BT_RETIRE_BATCH + 5);
 	assert_int_equal(bt_writer_free(&w4), R4 - 1);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w4), R4);
 	assert_int_equal(bt_writer_free(&w), R - 2 - (BT_RETIRE_BATCH + 5));
 	assert_int_equal(bt_writer_flush(&w), 0);
-	grace();
+	rcu_fix_barrier();
 	assert_int_equal(bt_writer_free(&w), R - 2);
 	assert_int_equal(stock_distinct(&w), R - 2);
 	assert_int_equal(stock_distinct(&w4), R4);

@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "fmt.h"
 #include "fo_hash.h"
+#include "rcu_fix.h"
 #include "reqbuild.h"
 #include "store.h"
 
@@ -202,9 +203,7 @@ static int teardown(void **state)
 {
 	struct env *v = *state;
 
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(v->table);
 	bt_writer_deinit(&v->e.writer);
 	dp_pools_free(v->pools);
@@ -2322,9 +2321,7 @@ static void fo_peer_on_foreign_record_is_eagain(void **state)
 	assert_ptr_equal(binding(v, a), nb);
 	assert_int_equal(v->sink.posted, posted);
 	assert_int_equal(bt_remove(&w1, nb), 0);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_writer_deinit(&w1);
 }
 

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "engine.h"
 #include "fmt.h"
+#include "rcu_fix.h"
 #include "reqbuild.h"
 #include "store.h"
 
@@ -160,9 +161,7 @@ static int teardown(void **state)
 {
 	struct env *v = *state;
 
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(v->table);
 	for (int i = 0; i < 2; i++) {
 		bt_writer_deinit(&v->e[i].writer);
@@ -392,9 +391,7 @@ static void handoff_overflow_is_counted_and_reported(void **state)
 		if (i % 32 == 0) {
 			/* Let retired records come back to the writer's stock. */
 			assert_int_equal(bt_writer_flush(&v->e[0].writer), 0);
-			urcu_qsbr_thread_offline();
-			urcu_qsbr_barrier();
-			urcu_qsbr_thread_online();
+			rcu_fix_barrier();
 		}
 		assert_int_equal(add_lease(v, 0, mac, a), 0);
 		dp_engine_apply_op(&v->e[0], v->cfg, &del, T0);

@@ -24,6 +24,7 @@
 
 #include "fo_digest.h"
 #include "fo_link.h"
+#include "port_fix.h"
 
 #define NAME	"lwfo"
 #define P_RT	9	/* primary's receive-timer */
@@ -52,7 +53,10 @@ struct side {
 static struct fo_link *g_links[4];	/* freed by teardown() when a test fails early */
 static uint64_t now_ms;
 static uint32_t wall_s;
-static uint16_t base_port;
+/* The ports of a test's primary (port_a) and secondary (port_b), two of four held for it
+ * (port_fix.h): a second pair serves a test that needs fresh ones. */
+static struct port_fix held[4];
+static uint16_t port_a, port_b;
 
 static struct fo_link_cfg mkcfg(enum fo_link_role role, uint16_t lport, uint16_t pport,
 				const char *name, const char *secret)
@@ -207,7 +211,11 @@ static int setup(void **state)
 	(void)state;
 	now_ms = 1000000;
 	wall_s = (uint32_t)(1700000000 + now_ms / 1000);
-	base_port = (uint16_t)(base_port + 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(port_fix_take(&held[i]), 0);
+	}
+	port_a = held[0].port;
+	port_b = held[1].port;
 	return 0;
 }
 
@@ -217,6 +225,7 @@ static int teardown(void **state)
 	for (int i = 0; i < 4; i++) {
 		fo_link_free(g_links[i]);
 		g_links[i] = NULL;
+		port_fix_drop(&held[i]);
 	}
 	return 0;
 }
@@ -235,9 +244,9 @@ static void pair_up_s(struct side *p, struct side *s, const char *psecret, const
 {
 	struct side *both[2] = { p, s };
 
-	p->l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, psecret);
+	p->l = mklink_s(FO_LINK_PRIMARY, port_a, port_b, NAME, psecret);
 	if (s->l == NULL) {
-		s->l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME,
+		s->l = mklink_s(FO_LINK_SECONDARY, port_b, port_a, NAME,
 				ssecret);
 	}
 	WAIT(p->n_up + p->n_rej >= 1 && s->n_up + s->n_rej >= 1, both, 2, -1, 10);
@@ -340,7 +349,7 @@ static void test_name_mismatch(void **state)
 	struct side p = { 0 }, s = { 0 };
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, "other");
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, "other");
 	pair_up(&p, &s);
 	assert_int_equal(p.n_up + s.n_up, 0);
 	assert_int_equal(p.rej.reject_reason, FO_RR_INVALID_PARTNER);
@@ -471,8 +480,8 @@ static void test_refuse_other_source(void **state)
 	int fd;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
-	fd = raw_connect("127.0.0.2", (uint16_t)(base_port + 1), 0);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
+	fd = raw_connect("127.0.0.2", port_b, 0);
 	WAIT(fo_link_stats(s.l)->refused_src == 1, only_s, 1, -1, 10);
 	/* Closed at once, with nothing sent. */
 	for (int r = 0; r < ROUNDS; r++) {
@@ -537,7 +546,7 @@ static int raw_primary_up_k(struct side *s, int rcvbuf, const struct fo_hmac_md5
 	uint8_t buf[FO_MSG_MAX_LEN];
 	int fd, n, up0 = s->n_up;
 
-	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), rcvbuf);
+	fd = raw_connect("127.0.0.1", port_b, rcvbuf);
 	n = raw_connect_msg(buf, sizeof(buf), key, time);
 	assert_int_equal(send(fd, buf, (size_t)n, 0), n);
 	WAIT(s->n_up == up0 + 1, only_s, 1, -1, 10);
@@ -559,7 +568,7 @@ static void test_garbage(void **state)
 	int fd;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd = raw_primary_up(&s, 0);
 	assert_int_equal(send(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
 	WAIT(s.n_down == 1, only_s, 1, -1, 10);
@@ -579,7 +588,7 @@ static void test_peer_not_reading(void **state)
 
 	(void)state;
 	memset(cid, 7, sizeof(cid));
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd = raw_primary_up(&s, 4096);
 	fo_msg_init(&m, FO_MSG_BNDUPD, 0, 0);
 	m.assigned_addr = 0xc0a80001;
@@ -632,7 +641,7 @@ static void test_dup_connect(void **state)
 	int fd1, fd2, n;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd1 = raw_primary_up(&s, 0);
 	/* The CONNECTACK on the first connection, in ISC's layout. */
 	n = raw_read_msg(&s, fd1, buf, sizeof(buf), &m);
@@ -645,7 +654,7 @@ static void test_dup_connect(void **state)
 
 	/* A second primary connection with a CONNECT while the first is up: reject 7. */
 	dup0 = fo_link_stats(s.l)->refused_dup;
-	fd2 = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), 0);
+	fd2 = raw_connect("127.0.0.1", port_b, 0);
 	fo_msg_init(&m, FO_MSG_CONNECT, wall_s, 0);
 	m.relationship_name = (struct fo_bytes){ (const uint8_t *)NAME, 4 };
 	m.mclt = 30;
@@ -676,8 +685,8 @@ static void test_reject_layout(void **state)
 	int fd, n;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
-	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), 0);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
+	fd = raw_connect("127.0.0.1", port_b, 0);
 	fo_msg_init(&m, FO_MSG_CONNECT, wall_s, 0);
 	m.relationship_name = (struct fo_bytes){ (const uint8_t *)"nosuch", 6 };
 	m.mclt = 30;
@@ -716,8 +725,8 @@ static void test_flood(void **state)
 	int fd, n;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
-	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), 0);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
+	fd = raw_connect("127.0.0.1", port_b, 0);
 	fo_msg_init(&m, FO_MSG_CONTACT, wall_s, 1);
 	for (int i = 0; i < 8000; i++) {
 		n = fo_msg_encode(&m, blob + off, sizeof(blob) - off);
@@ -825,7 +834,7 @@ static void test_skew_every_message(void **state)
 	int fd, msgs;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd = raw_primary_up(&s, 0);
 	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);	/* the CONNECTACK */
 	assert_int_equal(m.type, FO_MSG_CONNECTACK);
@@ -899,7 +908,7 @@ static void test_skew_connect_accepted(void **state)
 	int fd;
 
 	(void)state;
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd = raw_primary_up_k(&s, 0, NULL, wall_s - 3600);
 	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
 	assert_int_equal(m.type, FO_MSG_CONNECTACK);
@@ -1023,8 +1032,8 @@ static void pair_up_d(struct side *p, struct side *s, const char *psecret, uint8
 {
 	struct side *both[2] = { p, s };
 
-	p->l = mklink_d(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, psecret, pd);
-	s->l = mklink_d(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, ssecret,
+	p->l = mklink_d(FO_LINK_PRIMARY, port_a, port_b, NAME, psecret, pd);
+	s->l = mklink_d(FO_LINK_SECONDARY, port_b, port_a, NAME, ssecret,
 			sd);
 	WAIT(p->n_up + p->n_rej >= 1 && s->n_up + s->n_rej >= 1, both, 2, -1, 10);
 }
@@ -1100,7 +1109,8 @@ static void test_digest_alg_mismatch(void **state)
 	lfree(p.l);
 	lfree(s.l);
 
-	base_port = (uint16_t)(base_port + 2);
+	port_a = held[2].port;
+	port_b = held[3].port;
 	pair_up_d(&p2, &s2, SECRET, FO_DIGEST_HMAC_SHA256, SECRET, 0 /* MD5 */);
 	assert_int_equal(p2.n_up + s2.n_up, 0);
 	assert_int_equal(s2.rej.reject_reason, FO_RR_DIGEST_UNSUPPORTED);
@@ -1191,8 +1201,8 @@ static void test_secret_primary_checks_connectack(void **state)
 	(void)state;
 	key_init(&key, SECRET);
 	key_init(&wrong, "not-" SECRET);
-	lfd = raw_listen((uint16_t)(base_port + 1));
-	p.l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, SECRET);
+	lfd = raw_listen(port_b);
+	p.l = mklink_s(FO_LINK_PRIMARY, port_a, port_b, NAME, SECRET);
 	for (int round = 0; round < 2; round++) {
 		fd = raw_accept(&p, lfd);
 		n = raw_read_msg(&p, fd, buf, sizeof(buf), &m);
@@ -1241,8 +1251,8 @@ static void test_secret_replayed_connectack(void **state)
 
 	(void)state;
 	key_init(&key, SECRET);
-	lfd = raw_listen((uint16_t)(base_port + 1));
-	p.l = mklink_s(FO_LINK_PRIMARY, base_port, (uint16_t)(base_port + 1), NAME, SECRET);
+	lfd = raw_listen(port_b);
+	p.l = mklink_s(FO_LINK_PRIMARY, port_a, port_b, NAME, SECRET);
 	for (int round = 0; round < 2; round++) {
 		fd = raw_accept(&p, lfd);
 		(void)raw_read_msg(&p, fd, buf, sizeof(buf), &m);
@@ -1292,7 +1302,7 @@ static void test_secret_tampered(void **state)
 
 	(void)state;
 	key_init(&key, SECRET);
-	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, port_b, port_a, NAME, SECRET);
 
 	/* 1. A byte flipped after signing. */
 	fd = raw_primary_up_k(&s, 0, &key, wall_s);
@@ -1349,7 +1359,7 @@ static void test_secret_replayed_xid(void **state)
 
 	(void)state;
 	key_init(&key, SECRET);
-	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, port_b, port_a, NAME, SECRET);
 	fd = raw_primary_up_k(&s, 0, &key, wall_s);
 	(void)raw_read_msg(&s, fd, state5, sizeof(state5), &m);
 	assert_int_equal(m.type, FO_MSG_CONNECTACK);
@@ -1402,13 +1412,13 @@ static void test_secret_replayed_connect(void **state)
 
 	(void)state;
 	key_init(&key, SECRET);
-	s.l = mklink_s(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, SECRET);
+	s.l = mklink_s(FO_LINK_SECONDARY, port_b, port_a, NAME, SECRET);
 	fd = raw_primary_up_k(&s, 0, &key, t);
 	close(fd);
 	WAIT(s.n_down == 1, only_s, 1, -1, 10);
 
 	n = raw_connect_msg(rec, sizeof(rec), &key, t);
-	fd = raw_connect("127.0.0.1", (uint16_t)(base_port + 1), 0);
+	fd = raw_connect("127.0.0.1", port_b, 0);
 	assert_int_equal(send(fd, rec, (size_t)n, 0), n);
 	n = raw_read_msg(&s, fd, buf, sizeof(buf), &m);
 	assert_int_equal(m.type, FO_MSG_CONNECTACK);
@@ -1440,7 +1450,7 @@ static void test_digest_unconfigured(void **state)
 
 	(void)state;
 	key_init(&key, SECRET);
-	s.l = mklink(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME);
+	s.l = mklink(FO_LINK_SECONDARY, port_b, port_a, NAME);
 	fd = raw_primary_up(&s, 0);
 	(void)raw_read_msg(&s, fd, buf, sizeof(buf), &m);
 	assert_int_equal(m.type, FO_MSG_CONNECTACK);
@@ -1464,7 +1474,7 @@ static void test_secret_config(void **state)
 	(void)state;
 	memset(big, 'k', sizeof(big));
 	big[FO_LINK_SECRET_MAX] = '\0';
-	c = mkcfg(FO_LINK_SECONDARY, (uint16_t)(base_port + 1), base_port, NAME, big);
+	c = mkcfg(FO_LINK_SECONDARY, port_b, port_a, NAME, big);
 	assert_null(fo_link_new(&c, err, sizeof(err)));
 	assert_string_equal(err, "failover link: shared secret too long");
 	big[FO_LINK_SECRET_MAX - 1] = '\0';
@@ -1509,11 +1519,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_digest_alg_mismatch, setup, teardown),
 	};
 
-	/*
-	 * Below the kernel's ephemeral range (32768 up), where no outgoing connection can hold
-	 * one of our listening ports; 4 ports per test, so 160 per process keep two runs with
-	 * different pids apart.
-	 */
-	base_port = (uint16_t)(8000 + (getpid() % 150) * 160);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

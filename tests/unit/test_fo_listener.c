@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fo_listener.h"
+#include "port_fix.h"
 
 #define ROUNDS	400
 #define MAXL	4
@@ -38,7 +39,10 @@ static struct fo_listener_event g_lev;	/* the last listener event */
 static int g_n_lev;
 static uint64_t now_ms;
 static uint32_t wall_s;
-static uint16_t port;
+/* The shared listener's port, and a port where nobody listens (the links' partners): both
+ * held for the test (port_fix.h). */
+static struct port_fix held[2];
+static uint16_t port, closed_port;
 
 static struct in_addr ip(const char *s)
 {
@@ -61,7 +65,7 @@ static struct side *add_link(const char *name, enum fo_link_role role, const cha
 	c.local_addr = ip("127.0.0.1");
 	c.local_port = port;
 	c.partner_addr = ip(partner);
-	c.partner_port = (uint16_t)(port + 1);	/* nobody listens: outgoing connects fail */
+	c.partner_port = closed_port;	/* nobody listens: outgoing connects fail */
 	c.receive_timer = 9;
 	c.max_unacked = 10;
 	c.mclt = 60;
@@ -137,7 +141,11 @@ static int setup(void **state)
 	(void)state;
 	now_ms = 1000000;
 	wall_s = (uint32_t)(1700000000 + now_ms / 1000);
-	port = (uint16_t)(port + 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(port_fix_take(&held[i]), 0);
+	}
+	port = held[0].port;
+	closed_port = held[1].port;
 	g_n = 0;
 	g_n_lev = 0;
 	g_ls = fo_listener_new(ip("127.0.0.1"), port, 3000, err, sizeof(err));
@@ -158,6 +166,9 @@ static int teardown(void **state)
 	g_n = 0;
 	fo_listener_free(g_ls);
 	g_ls = NULL;
+	for (int i = 0; i < 2; i++) {
+		port_fix_drop(&held[i]);
+	}
 	return 0;
 }
 
@@ -547,7 +558,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register, setup, teardown),
 	};
 
-	/* Below the ephemeral range (see test_fo_link.c), apart from test_fo_link's ports. */
-	port = (uint16_t)(4000 + (getpid() % 150) * 24);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,7 @@
 #include "fo_link.h"
 #include "fo_msg.h"
 #include "leaseop.h"
+#include "port_fix.h"
 #include "store.h"
 #include "worker.h"
 
@@ -92,6 +93,7 @@ struct t {
 	struct fake_sink sink;
 	struct cp_fo *fo;
 	struct fo_link *partner;
+	struct port_fix held[2];	/* ours and the partner's port (port_fix.h) */
 	struct fo_link_event ev[16];
 	bool up;
 	/* bindings the test puts in the table, as a worker would have written them */
@@ -158,13 +160,18 @@ static int setup(void **state)
 	struct t *t = calloc(1, sizeof(*t));
 	struct store_opts so = {.sync = STORE_SYNC_STRICT};
 	struct committer_opts co = {.n_workers = two_rings ? 2 : 1};
-	uint16_t port = (uint16_t)(20000 + getpid() % 20000);
+	uint16_t port, pport;
 	struct fo_link_cfg lc;
 	struct dp_config *cfg;
 	char err[512];
 	int rc;
 
 	assert_non_null(t);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(port_fix_take(&t->held[i]), 0);
+	}
+	port = t->held[0].port;
+	pport = t->held[1].port;
 	snprintf(t->dir, sizeof(t->dir), "/tmp/lw-forun.XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(mode, sizeof(mode), hs_role == NULL ? "load-balance\"" :
@@ -180,7 +187,7 @@ static int setup(void **state)
 		 "   \"partner-address\": \"127.0.0.2\", \"port\": %d, \"partner-port\": %d,"
 		 "   \"mclt\": 60, \"max-response-delay\": 30, \"max-unacked\": 10,"
 		 "   \"scopes\": [\"lab\"]}]}", t->dir, scope_extra != NULL ? scope_extra : "",
-		 as_primary ? "primary" : "secondary", mode, port, port + 1);
+		 as_primary ? "primary" : "secondary", mode, port, pport);
 	cfg = cp_config_parse(json, err, sizeof(err));
 	if (cfg == NULL) {
 		fail_msg("config: %s", err);
@@ -206,7 +213,7 @@ static int setup(void **state)
 	lc.role = as_primary ? FO_LINK_SECONDARY : FO_LINK_PRIMARY;
 	inet_pton(AF_INET, "127.0.0.2", &lc.local_addr);
 	inet_pton(AF_INET, "127.0.0.1", &lc.partner_addr);
-	lc.local_port = port + 1;
+	lc.local_port = pport;
 	lc.partner_port = port;
 	lc.receive_timer = 30;
 	lc.max_unacked = 2;	/* our window for the outbound test */
@@ -247,6 +254,9 @@ static int teardown(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
 	if (system(cmd) != 0) {
 		print_message("could not remove %s\n", t->dir);
+	}
+	for (int i = 0; i < 2; i++) {
+		port_fix_drop(&t->held[i]);
 	}
 	free(t);
 	return 0;

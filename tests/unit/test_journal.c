@@ -705,6 +705,36 @@ static void test_prefill_ahead(void **state)
 	store_close(s);
 }
 
+/* A restart of a strict store writes no spare: the one its last run prefilled and never
+ * used is taken again (journal.c, "Spares across a restart"), and the first appends go
+ * there, not into a file created on the ACK path. */
+static void test_restart_takes_the_spare(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_prefill_stats ps;
+	struct store *s;
+
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_true(store_prefill(s, 0) > 0);
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 2 && ps.bytes >= JOURNAL_SEG_SIZE);
+	store_close(s);
+
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_true(store_prefill(s, 0) == 0);		/* nothing written */
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 0 && ps.failures == 0);
+	assert_ahead(f, s);
+	assert_int_equal(journal_workload(s, N_CHG), 0);
+	assert_true(store_journal_path_creates(s) == 0);
+	store_close(s);
+	s = open_store(f, true);
+	assert_workload(s, N_CHG);
+	store_close(s);
+}
+
 /* The child: a prefilled store, the workload journaled and partly applied, files extended
  * again, then death without a close or a sync of the bindings (kill -9). */
 static void prefill_crash_child(struct store_fix *f)
@@ -739,7 +769,8 @@ static void test_prefill_crash(void **state)
 	assert_workload(s, N_CHG);
 	assert_true(store_journal_lag(s) == 0 && store_journal_count(s) == 0);
 	/* The segments found at open were deleted, not recycled (their tails are not known):
-	 * the daemon's prefill after open writes the next spare. */
+	 * the daemon's prefill after open has a spare again (the one the child prefilled last,
+	 * checked whole, or a new one). */
 	assert_true(store_prefill(s, 0) >= 0);
 	assert_int_equal(store_data_files(s, &b, &j), 0);
 	assert_true(j.size >= j.used + PF_AHEAD);
@@ -813,6 +844,42 @@ static void test_prefill_failure(void **state)
 			assert_true(last.state == BT_FREE || b.ends == last.ends);
 		}
 	}
+	store_close(s);
+}
+
+/*
+ * The applier's drain at stop prepares nothing for later: no spare segment, no extension of
+ * the bindings' file (nothing will use them; a 16 MiB spare made every stop wait for its
+ * zeros and their flush). It still applies everything, and the next start finds it all.
+ */
+static void test_stop_drains_without_prefill(void **state)
+{
+	struct store_fix *f = *state;
+	struct committer_opts o = {.n_workers = 1, .ring_size = 64, .journal = true};
+	struct store_prefill_stats ps;
+	struct store_data_file b, j;
+	struct committer *c;
+	struct store *s;
+
+	/* Opened without the daemon's first prefill: both files are due for one. */
+	s = try_open_prefill(f, PF_AHEAD);
+	assert_non_null(s);
+	assert_int_equal(journal_workload(s, N_CHG), 0);
+	c = committer_new(s, &o);
+	assert_non_null(c);
+	assert_int_equal(committer_stop(c, 0), 0);	/* never started: marks the stop */
+	assert_int_equal(committer_apply_round(c), N_CHG);
+	assert_int_equal(committer_apply_round(c), 0);
+	store_prefill_stats(s, &ps);
+	assert_true(ps.extensions == 0 && ps.bytes == 0 && ps.failures == 0);
+	assert_true(atomic_load(&committer_stats(c)->prefill_extensions) == 0);
+	assert_int_equal(store_data_files(s, &b, &j), 0);
+	assert_true(j.size < j.used + JOURNAL_SEG_SIZE);	/* no spare beside the segment */
+	committer_free(c);
+	store_close(s);
+	s = open_store(f, true);
+	assert_true(store_journal_lag(s) == 0);
+	assert_workload(s, N_CHG);
 	store_close(s);
 }
 
@@ -1291,6 +1358,242 @@ static void test_trim_segments(void **state)
 	journal_close(j);
 }
 
+/* --- spares across a restart (journal.c, "Spares across a restart") --- */
+
+#define SP_SEG	(64u << 10)
+
+/* Write the spare mark of file @p name (number @p fileno) over its first bytes, as
+ * journal_prefill() writes it; @p size is the segment size it claims. */
+static void put_mark(struct store_fix *f, const char *name, uint64_t fileno, uint64_t size)
+{
+	uint8_t m[32] = {0};
+	char path[256];
+	int fd;
+
+	m[0] = 'L', m[1] = 'W', m[2] = 'J', m[3] = 'S';
+	m[7] = 1;
+	for (unsigned b = 0; b < 8; b++) {
+		m[8 + b] = (uint8_t)(fileno >> (56 - 8 * b));
+		m[16 + b] = (uint8_t)(size >> (56 - 8 * b));
+	}
+	{
+		uint32_t crc = store_crc32c(0, m, 28);
+
+		m[28] = (uint8_t)(crc >> 24), m[29] = (uint8_t)(crc >> 16);
+		m[30] = (uint8_t)(crc >> 8), m[31] = (uint8_t)crc;
+	}
+	snprintf(path, sizeof(path), "%s/%s", f->jdir, name);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, m, sizeof(m), 0), (ssize_t)sizeof(m));
+	close(fd);
+}
+
+/* Open the journal of @p f in sync mode with SP_SEG segments. */
+static struct journal *sp_open(struct store_fix *f)
+{
+	struct journal *j = journal_open(f->jdir, true, 0, SP_SEG, f->err, sizeof(f->err));
+
+	if (j == NULL) {
+		fail_msg("journal_open: %s", f->err);
+	}
+	return j;
+}
+
+/* Append changes @p from..@p to (sequence numbers), addresses by @p addr. */
+static void sp_append(struct journal *j, uint64_t from, uint64_t to, uint32_t (*addr)(uint64_t))
+{
+	struct dp_change g[64];
+	uint64_t last;
+
+	assert_true(to - from < 64);
+	for (uint64_t q = from; q <= to; q++) {
+		g[q - from] = seq_change(q, addr(q));
+	}
+	assert_int_equal(journal_append(j, g, to - from + 1, &last), 0);
+	assert_true(last == to);
+}
+
+/*
+ * A spare written by the last run and never used is taken again at the next start: the
+ * prefill reads it instead of writing one, the appender takes it (no file created on the
+ * ACK path), and what is appended there replays after another restart.
+ */
+static void test_spare_taken_after_restart(void **state)
+{
+	struct store_fix *f = *state;
+	struct journal_files jf;
+	char name[64], now[64];
+	uint64_t ns;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = sp_open(f);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)SP_SEG);
+	assert_int_equal(wal_files(f->jdir, name, sizeof(name)), 1);
+	journal_close(j);
+
+	j = sp_open(f);
+	journal_files(j, &jf);
+	assert_true(jf.segments == 0);			/* a candidate until checked */
+	assert_true(journal_prefill(j, 0, &ns) == 0);	/* checked: the spare, no zeros */
+	assert_true(ns > 0);
+	journal_files(j, &jf);
+	assert_true(jf.segments == 1 && jf.size == SP_SEG && jf.used == 0);
+	assert_true(journal_prefill(j, 0, NULL) == 0);	/* ready */
+	assert_int_equal(wal_files(f->jdir, now, sizeof(now)), 1);
+	assert_string_equal(now, name);
+	sp_append(j, 1, 40, addr_of);
+	assert_true(journal_path_creates(j) == 0);
+	assert_int_equal(wal_files(f->jdir, now, sizeof(now)), 1);
+	assert_string_equal(now, name);			/* it went there */
+	journal_close(j);
+
+	j = sp_open(f);
+	assert_reads(j, 40, addr_of);
+	journal_close(j);
+}
+
+enum spare_damage {
+	SPARE_NO_MARK,		/* zeros flushed, the mark never written (a crash before it) */
+	SPARE_SHORT,		/* cut short, the mark kept */
+	SPARE_TAKEN,		/* an appender's first group whose header sector was lost */
+	SPARE_OLDER,		/* below a segment that holds records */
+};
+
+/*
+ * A file that is not provably a spare of the last run is never taken for one: without its
+ * mark (a prefill that a crash cut after its zeros), cut short, holding records behind an
+ * intact mark (the first group of an appender that took it, torn: its header's sector
+ * lost, its records kept, and their sequence numbers reused by the next run), or older
+ * than a segment with records. The prefill writes a new spare, the file is deleted, and
+ * nothing of it ever reads back.
+ */
+static void spare_damaged(struct store_fix *f, enum spare_damage how)
+{
+	char name[64], path[256], now[64];
+	uint64_t fileno;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = sp_open(f);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)SP_SEG);
+	assert_int_equal(wal_files(f->jdir, name, sizeof(name)), 1);
+	fileno = strtoull(name, NULL, 16);
+	if (how == SPARE_TAKEN || how == SPARE_OLDER) {
+		journal_close(j);
+		j = sp_open(f);
+		if (how == SPARE_OLDER) {
+			/* Before the prefill checks it: the appender creates a segment. */
+			sp_append(j, 1, 40, addr_of);
+			assert_true(journal_path_creates(j) == 1);
+		} else {
+			assert_true(journal_prefill(j, 0, NULL) == 0);
+			sp_append(j, 1, 40, addr_of);	/* into the spare */
+			assert_true(journal_path_creates(j) == 0);
+		}
+	}
+	journal_close(j);
+	snprintf(path, sizeof(path), "%s/%s", f->jdir, name);
+	switch (how) {
+	case SPARE_NO_MARK:
+		put_mark(f, name, fileno, SP_SEG);
+		{
+			static const uint8_t zero[32];
+			int fd = open(path, O_WRONLY);
+
+			assert_true(fd >= 0);
+			assert_int_equal(pwrite(fd, zero, sizeof(zero), 0), 32);
+			close(fd);
+		}
+		break;
+	case SPARE_SHORT:
+		assert_int_equal(truncate(path, SP_SEG / 2), 0);
+		break;
+	case SPARE_TAKEN:
+		put_mark(f, name, fileno, SP_SEG);	/* the header's sector lost */
+		break;
+	case SPARE_OLDER:
+		break;
+	}
+
+	j = sp_open(f);
+	assert_true(journal_last(j) == (how == SPARE_OLDER ? 40 : 0));
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)SP_SEG);	/* a new one */
+	assert_int_equal(access(path, F_OK), -1);			/* deleted */
+	assert_int_equal(wal_files(f->jdir, now, sizeof(now)), how == SPARE_OLDER ? 2 : 1);
+	assert_true(strcmp(now, name) > 0);
+	if (how == SPARE_OLDER) {
+		assert_int_equal(journal_trim(j, 40, true), 0);
+		journal_raise(j, 40);
+	}
+	/* Ten changes, other addresses: exactly those read back, never the old records. */
+	{
+		uint64_t base = how == SPARE_OLDER ? 40 : 0;
+		struct dp_change out[64];
+		uint64_t seqs[64];
+		long n;
+
+		sp_append(j, base + 1, base + 10, addr_rewritten);
+		journal_close(j);
+		j = sp_open(f);
+		n = journal_read(j, base, out, seqs, 64);
+		assert_int_equal(n, 10);
+		for (long i = 0; i < n; i++) {
+			assert_true(seqs[i] == base + 1 + (uint64_t)i);
+			assert_int_equal(out[i].addr, addr_rewritten(seqs[i]));
+		}
+		assert_true(journal_last(j) == base + 10);
+	}
+	journal_close(j);
+}
+
+static void test_spare_without_mark(void **state)
+{
+	spare_damaged(*state, SPARE_NO_MARK);
+}
+
+static void test_spare_cut_short(void **state)
+{
+	spare_damaged(*state, SPARE_SHORT);
+}
+
+static void test_spare_with_records(void **state)
+{
+	spare_damaged(*state, SPARE_TAKEN);
+}
+
+static void test_spare_older_than_a_segment(void **state)
+{
+	spare_damaged(*state, SPARE_OLDER);
+}
+
+/* A prefill killed half way (the zeros half written, no mark): the next start writes its
+ * own spare and deletes the torn one. */
+static void test_spare_torn_by_a_crash(void **state)
+{
+	struct store_fix *f = *state;
+	char name[64], now[64];
+	struct journal *j;
+	pid_t pid;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	pid = child_fork(0);
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		j = journal_open(f->jdir, true, 0, SP_SEG, f->err, sizeof(f->err));
+		_exit(j != NULL && journal_prefill(j, SP_SEG / 2, NULL) == SP_SEG / 2 ?
+		      CRASHED : 1);
+	}
+	assert_int_equal(child_wait(pid), CRASHED);
+	assert_int_equal(wal_files(f->jdir, name, sizeof(name)), 1);
+	j = sp_open(f);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)SP_SEG);
+	assert_int_equal(wal_files(f->jdir, now, sizeof(now)), 1);
+	assert_true(strcmp(now, name) > 0);
+	journal_close(j);
+}
+
 /*
  * The bound on the segments' bytes (max_bytes): an append that needs a segment beyond it
  * fails with STORE_E_FULL, publishing nothing, until a trim makes room; then the same
@@ -1520,8 +1823,10 @@ int main(void)
 		T(test_crash_reopen_without_journal),
 		T(test_committer_journal),
 		T(test_prefill_ahead),
+		T(test_restart_takes_the_spare),
 		T(test_prefill_crash),
 		T(test_prefill_failure),
+		T(test_stop_drains_without_prefill),
 		T(test_crc32c),
 		T(test_torn_tail_truncated),
 		T(test_torn_tail_flipped),
@@ -1530,6 +1835,12 @@ int main(void)
 		T(test_failed_write_and_flush),
 		T(test_rollover_concurrent_read),
 		T(test_trim_segments),
+		T(test_spare_taken_after_restart),
+		T(test_spare_without_mark),
+		T(test_spare_cut_short),
+		T(test_spare_with_records),
+		T(test_spare_older_than_a_segment),
+		T(test_spare_torn_by_a_crash),
 		T(test_full_until_trimmed),
 		T(test_upgrade_from_lmdb),
 		T(test_second_opener_leaves_the_journal),

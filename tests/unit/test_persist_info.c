@@ -31,6 +31,7 @@
 #include "apply.h"
 #include "config.h"
 #include "persist.h"
+#include "rcu_fix.h"
 #include "store.h"
 #include "worker.h"
 
@@ -122,9 +123,7 @@ static void load(void)
 
 static void stop(void)
 {
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(rt.table);
 	dp_workers_deinit(&rt);
 	dp_snapshot_free(rt.snap);

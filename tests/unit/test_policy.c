@@ -23,6 +23,7 @@
 #include "config.h"
 #include "engine.h"
 #include "fmt.h"
+#include "rcu_fix.h"
 #include "reqbuild.h"
 
 /* bt_info_get() of @p b into a buffer of the test's, valid until the next call. */
@@ -110,9 +111,7 @@ static struct env *env_new(const struct spec *sp)
 
 static void env_free(struct env *v)
 {
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(v->table);
 	bt_writer_deinit(&v->e.writer);
 	dp_pools_free(v->pools);

@@ -15,6 +15,7 @@
 #include "bindings.h"
 #include "config.h"
 #include "pool.h"
+#include "rcu_fix.h"
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 
@@ -210,9 +211,7 @@ static void test_requeue(void **state)
 	assert_true(dp_slice_queued(p, 0, 0, IP4(198, 18, 0, 19)));
 	assert_int_equal(drain(p, 0, got, 32), sizeof(want) / sizeof(want[0]));
 	assert_memory_equal(got, want, sizeof(want));
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();
@@ -250,9 +249,7 @@ static void test_requeue_reset(void **state)
 	/* The ended ones last, the longest-ended first. */
 	assert_int_equal(got[n - 2], 11);
 	assert_int_equal(got[n - 1], 10);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(t);
 	bt_writer_deinit(&w);
 	urcu_qsbr_unregister_thread();

@@ -12,6 +12,8 @@
  *     (store_inject_failure() reaches it) publishes nothing and counts an outage until an
  *     append succeeds; a failed flush of the journal's segment is survived by going on in a
  *     new segment.
+ *   - the journal directory's creation: its parent is synced once, and an open whose sync
+ *     fails fails (and leaves no directory behind).
  *
  * The seam is symbol interposition, which costs production code nothing: this executable
  * defines fdatasync(), fsync() and pwrite(), so LMDB's calls (liblmdb.so or .a) land here.
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -42,6 +45,9 @@
 static unsigned fail_sync;	/* the next n fdatasync()/fsync() calls fail with EIO */
 static unsigned fail_meta;	/* the next n pwrite()s into the two meta pages fail */
 static unsigned syncs;		/* fdatasync()/fsync() calls seen */
+static struct stat watch;	/* fsync()s of this directory (st_ino != 0) are counted... */
+static unsigned watch_syncs;
+static unsigned fail_watch;	/* ...and the next n fail with EIO */
 
 int fdatasync(int fd)
 {
@@ -56,7 +62,18 @@ int fdatasync(int fd)
 
 int fsync(int fd)
 {
+	struct stat st;
+
 	syncs++;
+	if (watch.st_ino != 0 && fstat(fd, &st) == 0 && st.st_ino == watch.st_ino &&
+	    st.st_dev == watch.st_dev) {
+		watch_syncs++;
+		if (fail_watch > 0) {
+			fail_watch--;
+			errno = EIO;
+			return -1;
+		}
+	}
 	if (fail_sync > 0) {
 		fail_sync--;
 		errno = EIO;
@@ -124,6 +141,9 @@ static int setup(void **state)
 {
 	fail_sync = 0;
 	fail_meta = 0;
+	memset(&watch, 0, sizeof(watch));
+	watch_syncs = 0;
+	fail_watch = 0;
 	return store_fix_setup(state, "faults");
 }
 
@@ -408,6 +428,96 @@ static void journal_sync_flushes_every_segment(void **state)
 	journal_close(j);
 }
 
+/*
+ * The journal directory's entry is made durable when it is created: the store's directory
+ * (its parent) is fsynced once, right after the mkdir, and not again at later opens. When
+ * that sync fails the open fails with a message naming the step, and the directory is
+ * removed so that the next open creates and syncs it anew.
+ */
+static void journal_dir_entry_is_synced(void **state)
+{
+	struct store_fix *e = *state;
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .journal = true};
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	assert_int_equal(stat(e->dir, &watch), 0);
+
+	fail_watch = 1;
+	assert_null(store_fix_try_open(e, &so));
+	assert_non_null(strstr(e->err, "cannot sync"));
+	assert_non_null(strstr(e->err, "journal"));
+	assert_int_equal(watch_syncs, 1);
+	assert_int_equal(access(e->jdir, F_OK), -1);
+
+	watch_syncs = 0;
+	e->s = store_fix_open(e, &so);
+	assert_int_equal(watch_syncs, 1);
+	assert_int_equal(access(e->jdir, F_OK), 0);
+	store_close(e->s);
+	e->s = store_fix_open(e, &so);
+	assert_int_equal(watch_syncs, 1);		/* it existed: not again */
+}
+
+/*
+ * A spare of the last run whose check cannot be finished (the directory sync fails) is
+ * deleted, not kept for ever as a candidate: the prefill fails once, counted as any
+ * prefill failure, and the next one writes a new spare.
+ */
+static void spare_of_last_run_failing_sync_is_dropped(void **state)
+{
+	struct store_fix *e = *state;
+	const uint64_t seg = 64u << 10;
+	struct journal_files jf;
+	struct journal *j;
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);
+	journal_close(j);
+
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_int_equal(stat(e->jdir, &watch), 0);
+	fail_watch = 1;
+	assert_true(journal_prefill(j, 0, NULL) == -EIO);
+	assert_non_null(strstr(journal_errmsg(j), "sync the directory"));
+	journal_files(j, &jf);
+	assert_true(jf.segments == 0);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);	/* a new one */
+	journal_files(j, &jf);
+	assert_true(jf.segments == 1 && jf.size == seg);
+	journal_close(j);
+}
+
+/*
+ * A prefill whose flush of the zeros failed: this run may still use the spare (the retry
+ * finds it written to its size), but it never gets the spare mark, so a later run does not
+ * take it for one written and flushed: it writes its own.
+ */
+static void spare_whose_flush_failed_is_not_marked(void **state)
+{
+	struct store_fix *e = *state;
+	const uint64_t seg = 64u << 10;
+	struct journal_files jf;
+	struct journal *j;
+
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	fail_sync = 1;
+	assert_true(journal_prefill(j, 0, NULL) == -EIO);
+	assert_true(journal_prefill(j, 0, NULL) == 0);	/* the retry: nothing left to write */
+	journal_files(j, &jf);
+	assert_true(jf.segments == 1 && jf.size == seg);	/* this run's spare all the same */
+	journal_close(j);
+
+	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
+	assert_non_null(j);
+	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);	/* not taken again */
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +534,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_sync_flushes_every_segment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_sync_eio_takes_a_new_segment, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(spare_whose_flush_failed_is_not_marked, setup,
 						teardown),
 	};
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "rcu_fix.h"
 #include "walk.h"
 
 #define N_BIND 3000
@@ -90,9 +91,7 @@ static int teardown(void **state)
 {
 	struct env *v = *state;
 
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(v->t);
 	bt_writer_deinit(&v->w);
 	dp_config_free(v->cfg);

@@ -9,6 +9,7 @@
 #include <rte_eal.h>
 #include <rte_mempool.h>
 
+#include "rcu_fix.h"
 #include "worker.h"
 
 /**
@@ -19,9 +20,7 @@
 static inline void wf_runtime_stop(struct dp_runtime *rt)
 {
 	dp_ports_stop(rt->snap->cfg, rt->ports);
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	rcu_fix_barrier();
 	bt_table_free(rt->table);
 	dp_workers_deinit(rt);
 }

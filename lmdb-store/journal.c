@@ -725,20 +725,28 @@ bool journal_exists(const char *dir)
 
 int journal_mkdir(const char *dir, char *err, size_t errlen)
 {
+	if (mkdir(dir, 0700) != 0) {
+		int ret = -errno;
+
+		if (ret == -EEXIST) {
+			return 0;
+		}
+		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(-ret));
+		return ret;
+	}
+	return 1;
+}
+
+/* Make @p dir's entry durable: fsync its parent. At every open, not only after a mkdir of
+ * this process: a run killed between its mkdir() and that sync, or a previous binary that
+ * never synced, left an entry of unknown durability (review14). @return 0 or a negative
+ * errno (message in @p err). */
+static int sync_parent(const char *dir, char *err, size_t errlen)
+{
 	char parent[4096];
 	const char *slash = strrchr(dir, '/');
 	int fd, ret = 0;
 
-	if (mkdir(dir, 0700) != 0) {
-		if (errno == EEXIST) {
-			return 0;
-		}
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot create the directory: %s", dir, strerror(-ret));
-		return ret;
-	}
-	/* The new entry is durable once its parent directory is synced: before that a power
-	 * cut could take the directory back with every segment in it. */
 	if (slash == NULL) {
 		snprintf(parent, sizeof(parent), ".");
 	} else {
@@ -752,12 +760,10 @@ int journal_mkdir(const char *dir, char *err, size_t errlen)
 		close(fd);
 	}
 	if (ret != 0) {
-		snprintf(err, errlen, "%s: cannot sync %s after creating the directory: %s", dir,
-			 parent, strerror(-ret));
-		(void)rmdir(dir);	/* the next attempt creates it, and syncs, anew */
-		return ret;
+		snprintf(err, errlen, "%s: cannot sync %s, the directory's entry: %s", dir, parent,
+			 strerror(-ret));
 	}
-	return 1;
+	return ret;
 }
 
 struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uint64_t seg_size,
@@ -782,7 +788,7 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uin
 	j->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX_BYTES;
 	j->seg_size = seg_size ? seg_size : JOURNAL_SEG_SIZE;
 	j->next_fileno = 1;
-	if (journal_mkdir(dir, err, errlen) < 0) {
+	if (journal_mkdir(dir, err, errlen) < 0 || sync_parent(dir, err, errlen) != 0) {
 		goto fail;
 	}
 	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -72,12 +72,11 @@ struct journal *journal_open(const char *dir, bool sync, uint64_t max_bytes, uin
 			     char *err, size_t errlen);
 
 /**
- * Create the journal directory @p dir (mode 0700) unless it exists, and make a new one's
- * entry durable: its parent directory is fsynced once, right after the mkdir (else a power
- * cut could take the directory back with every segment in it). When that sync fails the
- * new directory is removed again, so that the next attempt creates and syncs it anew.
- * journal_open() calls it; the store calls it first (it locks the directory before the
- * open). Any thread.
+ * Create the journal directory @p dir (mode 0700) unless it exists. Its entry is made
+ * durable by journal_open(), which fsyncs the parent directory at every open (not only
+ * after a mkdir of its own: a run killed between the mkdir and the sync left an entry of
+ * unknown durability), before anything is written in it. The store calls it first (it
+ * locks the directory before the open). Any thread.
  * @param err,errlen  on failure, a message naming the path and the step.
  * @return 1 (created), 0 (it existed), or a negative errno.
  */

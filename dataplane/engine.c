@@ -1795,7 +1795,9 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	struct found found = { .valid = false, .key = key };
-	const struct bt_binding *cur, *prev = bt_lookup_key_at(e->table, key, &found.kpos);
+	const struct bt_binding *cur, *prev = in->hint != NULL ?
+		bt_lookup_key_hinted(e->table, key, in->hint, &found.kpos) :
+		bt_lookup_key_at(e->table, key, &found.kpos);
 	uint32_t addr, sup = 0;
 	int why = 0;
 
@@ -1833,8 +1835,19 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
-	/* pick_address() may have looked the address up already (nothing written since). */
-	cur = found.valid && found.addr == addr ? found.b : lookup_found(e, addr, &found);
+	/* pick_address() may have looked the address up already (nothing written since); or
+	 * it is the client's own address, and its record is the one by_key gave, while that
+	 * is still in by_addr (a returning client): no walk. */
+	if (found.valid && found.addr == addr) {
+		cur = found.b;
+	} else if (prev != NULL && prev->addr == addr && bt_addr_pos_of(prev, &found.pos)) {
+		found.addr = addr;
+		found.valid = true;
+		found.b = prev;
+		cur = prev;
+	} else {
+		cur = lookup_found(e, addr, &found);
+	}
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
 	 * Otherwise hold the address for it. */

@@ -221,6 +221,13 @@ struct dp_ingress {
 	/** A DISCOVER decided again after a conflict-detection probe (probe.c): already
 	 *  counted as received. */
 	bool again;
+	/**
+	 * The record by_key held for the client when the worker's warm pass looked its key
+	 * up (bt_warm_key_found()), earlier in this RCU read-side section; NULL: none (or no
+	 * warm pass). A hint only: the engine's by_key lookup of a DISCOVER's client starts
+	 * from it (bt_lookup_key_hinted()), which checks that it is still the key's record.
+	 */
+	const struct bt_binding *hint;
 };
 
 /**

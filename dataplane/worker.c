@@ -269,6 +269,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
 		.now = dp_worker_now(w), .again = tried != 0,
+		.hint = tried == 0 ? w->warm_hint : NULL,
 	};
 	size_t len;
 	int rc, i;
@@ -806,45 +807,57 @@ static bool peek_discover_key(const struct rte_mbuf *m, struct dp_client_key *k)
  * REQUEST follows its OFFER closely and finds its lines still cached): its lookups miss in
  * by_key, then in by_addr, each miss waiting for the one before. Here each step of those
  * lookups runs over the whole burst before the next (bt_warm_key_bucket()), so the burst's
- * misses overlap. Nothing is decided here and nothing changes. At most DP_BURST of them (its
- * arrays): dp_worker_handle_burst() takes any n, the rest are handled unwarmed.
+ * misses overlap. Nothing is decided here and nothing changes. The records found are kept in
+ * @p hint (frame by frame, NULL for the others) for the engine's own lookup of each
+ * DISCOVER's client (dp_ingress.hint), which so walks nothing twice; the loop reports its
+ * quiescent state only after the whole burst, so they stay valid while it is handled, and
+ * the engine checks that each is still its client's record (a burst may hold two frames of
+ * one client). The first DP_BURST frames only (the arrays): dp_worker_handle_burst() takes
+ * any n, the rest are handled unwarmed. @return the frames @p hint covers.
  */
-static void warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static uint16_t warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+			   const struct bt_binding **hint)
 {
 	struct bt_table *t = w->rt->table;
 	struct dp_client_key key[DP_BURST];
 	uint64_t hash[DP_BURST];
-	uint16_t k = 0;
+	uint16_t at[DP_BURST], k = 0, i;
 
-	for (uint16_t i = 0; i < n && k < DP_BURST; i++) {
+	for (i = 0; i < n && i < DP_BURST; i++) {
+		hint[i] = NULL;
 		if (peek_discover_key(pkts[i], &key[k])) {
 			hash[k] = bt_key_hash(t, &key[k]);
 			bt_warm_key_bucket(t, hash[k]);
-			k++;
+			at[k++] = i;
 		}
 	}
 	if (k < 2) {
-		return;		/* nothing to overlap with */
+		return 0;	/* nothing to overlap with */
 	}
 	for (uint16_t j = 0; j < k; j++) {
 		bt_warm_key_chain(t, hash[j]);
 	}
 	for (uint16_t j = 0; j < k; j++) {
-		bt_warm_key_found(t, &key[j], hash[j]);
+		hint[at[j]] = bt_warm_key_found(t, &key[j], hash[j]);
 	}
+	return i;
 }
 
 static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf **pkts,
 			 uint16_t n)
 {
-	warm_burst(w, pkts, n);
+	const struct bt_binding *hint[DP_BURST];
+	uint16_t warm = warm_burst(w, pkts, n, hint);
+
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		}
 		w->ctr.rx++;
+		w->warm_hint = i < warm ? hint[i] : NULL;
 		handle_frame(w, cfg, pkts[i], false);
 	}
+	w->warm_hint = NULL;
 }
 
 void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)

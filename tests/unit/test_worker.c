@@ -615,6 +615,75 @@ static void dora(uint16_t mac)
 	assert_int_equal(types[0], DHCP4_ACK);
 }
 
+/* The frame of a RELEASE of client @p mac, for its lease on @p addr. */
+static struct rte_mbuf *release_frame(uint16_t mac, uint32_t addr)
+{
+	struct reqbuf r;
+
+	rb_begin(&r, mac, 9);
+	rb_ciaddr(&r, addr);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_end(&r);
+	return client_frame(&r);
+}
+
+static struct rte_mbuf *discover_frame(uint16_t mac, uint32_t xid)
+{
+	struct reqbuf r;
+
+	rb_begin(&r, mac, xid);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	return client_frame(&r);
+}
+
+/*
+ * The warm pass looks the burst's DISCOVER clients up before the frames are handled, and the
+ * engine starts from what it found (dp_ingress.hint). A burst holding a RELEASE of a client
+ * and then its DISCOVERs: the RELEASE replaces the client's record before they are handled,
+ * so the record found is stale by then. The DISCOVER must decide from the RELEASED binding
+ * and its offer take the client's place in by_key (from the stale place, the replace in
+ * by_key failed and the offer was left out of it); the second DISCOVER (a copy) finds that
+ * offer and is offered the same address.
+ */
+static void warm_hint_of_a_client_changed_in_the_burst(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7};
+	const struct bt_binding *b;
+	struct rte_mbuf *m[3];
+	uint8_t types[8];
+	uint32_t addr;
+
+	(void)state;
+	dora(0x500);
+	k.data[0] = 1;				/* htype, then chaddr 02:00:00:00:05:00 */
+	k.data[1] = 0x02;
+	k.data[5] = 0x05;
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	addr = b->addr;
+	m[0] = release_frame(0x500, addr);
+	m[1] = discover_frame(0x500, 21);
+	m[2] = discover_frame(0x500, 22);	/* two DISCOVERs: the warm pass runs */
+	dp_worker_handle_burst(w, m, 3);
+	assert_int_equal(committer_round(cm), 1);	/* the RELEASE */
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(types[i], DHCP4_OFFER);
+	}
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_OFFERED);
+	assert_int_equal(b->addr, addr);
+	assert_ptr_equal(bt_lookup_addr(rt.table, addr), b);
+	assert_null(w->warm_hint);
+}
+
 /*
  * The records a worker retires wait in its writer for a batch (bindings.c "Retiring in
  * batches"); the loop's dp_worker_retire_flush() bounds that wait: they go to RCU
@@ -728,6 +797,7 @@ int main(void)
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
 		cmocka_unit_test(retired_records_leave_within_the_bound),
 		cmocka_unit_test(rx_checksum_flags),
+		cmocka_unit_test(warm_hint_of_a_client_changed_in_the_burst),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 

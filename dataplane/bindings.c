@@ -781,6 +781,37 @@ const struct bt_binding *bt_warm_key_found(struct bt_table *t, const struct dp_c
 	return b;
 }
 
+void bt_warm_addr_bucket(const struct bt_table *t, uint32_t addr)
+{
+	__builtin_prefetch(bucket_of(t, t->addr_buckets, addr_hash(addr)));
+}
+
+void bt_warm_addr_chain(const struct bt_table *t, uint32_t addr)
+{
+	const struct cds_lfht_node *b = bucket_of(t, t->addr_buckets, addr_hash(addr));
+	uintptr_t first = (uintptr_t)__atomic_load_n(&b->next, __ATOMIC_RELAXED) & ~(uintptr_t)7;
+
+	/* A record's addr_node (its address on the same line), or the next bucket's node. */
+	__builtin_prefetch((const void *)first);
+}
+
+const struct bt_binding *bt_warm_addr_found(struct bt_table *t, uint32_t addr)
+{
+	const struct bt_binding *b = bt_lookup_addr(t, addr);
+
+	if (b == NULL) {
+		return NULL;
+	}
+	/* What a REQUEST's ACK reads next: the record's key and last lines, the node after
+	 * it in each chain and the by_key bucket its replace's unlink walk starts from. */
+	__builtin_prefetch((const char *)b + 64);
+	__builtin_prefetch((const char *)b + 128);
+	__builtin_prefetch(bucket_of(t, t->key_buckets, b->key_hash));
+	prefetch_after(&b->addr_node);
+	prefetch_after(&b->key_node);
+	return b;
+}
+
 /* What cds_lfht_lookup() leaves in an iterator that found @p n: the node, and its next
  * pointer as read (rculfhash's replace and delete retry from a newer one, and refuse when it
  * carries the removed flag). @return false when @p n is marked removed from its table. */
@@ -815,6 +846,16 @@ const struct bt_binding *bt_lookup_key_hinted(struct bt_table *t, const struct d
 bool bt_addr_pos_of(const struct bt_binding *b, struct bt_addr_pos *pos)
 {
 	return iter_at(&((struct bt_binding *)b)->addr_node, &pos->iter);
+}
+
+const struct bt_binding *bt_lookup_addr_hinted(struct bt_table *t, uint32_t addr,
+					       const struct bt_binding *hint,
+					       struct bt_addr_pos *pos)
+{
+	if (hint != NULL && hint->addr == addr && bt_addr_pos_of(hint, pos)) {
+		return hint;
+	}
+	return bt_lookup_addr_at(t, addr, pos);
 }
 
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)

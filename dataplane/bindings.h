@@ -407,6 +407,20 @@ const struct bt_binding *bt_warm_key_found(struct bt_table *t, const struct dp_c
 					   uint64_t hash);
 
 /**
+ * The same three steps for a burst's address lookups (a REQUEST's requested address or
+ * ciaddr): by_addr's bucket of @p addr, its first node, then the lookup, which also fetches
+ * what an ACK of the record reads next (its other lines, the node after it in each chain, its
+ * by_key bucket). Hints only, as above; same thread and RCU rules.
+ * @return (step 3) the record of @p addr now, or NULL: a hint for bt_lookup_addr_hinted(),
+ * valid until the caller's next quiescent state.
+ */
+void bt_warm_addr_bucket(const struct bt_table *t, uint32_t addr);
+/** Step 2 of bt_warm_addr_bucket(). */
+void bt_warm_addr_chain(const struct bt_table *t, uint32_t addr);
+/** Step 3 of bt_warm_addr_bucket(). */
+const struct bt_binding *bt_warm_addr_found(struct bt_table *t, uint32_t addr);
+
+/**
  * Binding of an address. Call inside an RCU read-side section (QSBR: an online registered
  * thread); the record stays valid until the caller's next quiescent state.
  * @return the record or NULL when the address has none (FREE).
@@ -445,8 +459,9 @@ const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_cl
 					  struct bt_key_pos *pos);
 
 /**
- * bt_lookup_key_at() answered from @p hint, a record an earlier lookup in this read-side
- * section found (bt_warm_key_found(); NULL: none): when the hint has key @p k and is still
+ * bt_lookup_key_at() answered from @p hint, a record an earlier lookup by key in this
+ * read-side section found (bt_warm_key_found(); NULL: none; never a record found by address
+ * only, whose key node may never have been linked): when the hint has key @p k and is still
  * in by_key (not marked removed: nothing replaced or removed it since, on any thread), it is
  * what a lookup finds now, and @p pos is filled from it (its key_hash, its node) without a
  * hash or a walk. Otherwise (no hint, another key, or changed since) a lookup as
@@ -467,6 +482,16 @@ const struct bt_binding *bt_lookup_key_hinted(struct bt_table *t, const struct d
  * @return false when @p b has left by_addr (replaced or removed since): look the address up.
  */
 bool bt_addr_pos_of(const struct bt_binding *b, struct bt_addr_pos *pos);
+
+/**
+ * bt_lookup_addr_at() answered from @p hint, a record an earlier lookup (by address, as
+ * bt_warm_addr_found(), or by key) in this read-side section returned (NULL: none): when it
+ * is @p addr's and still in by_addr (bt_addr_pos_of()), without a walk; otherwise a lookup.
+ * Same thread and RCU rules.
+ */
+const struct bt_binding *bt_lookup_addr_hinted(struct bt_table *t, uint32_t addr,
+					       const struct bt_binding *hint,
+					       struct bt_addr_pos *pos);
 
 /**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key

@@ -222,12 +222,16 @@ struct dp_ingress {
 	 *  counted as received. */
 	bool again;
 	/**
-	 * The record by_key held for the client when the worker's warm pass looked its key
-	 * up (bt_warm_key_found()), earlier in this RCU read-side section; NULL: none (or no
-	 * warm pass). A hint only: the engine's by_key lookup of a DISCOVER's client starts
-	 * from it (bt_lookup_key_hinted()), which checks that it is still the key's record.
+	 * Hints from the worker's warm pass, earlier in this RCU read-side section (NULL:
+	 * none, or no warm pass). @c key_hint: the record by_key held for a DISCOVER's client
+	 * (bt_warm_key_found()), where the engine's by_key lookup of the client starts
+	 * (bt_lookup_key_hinted()). @c addr_hint: the record by_addr held for a REQUEST's
+	 * requested address or ciaddr (bt_warm_addr_found()), where its by_addr lookup starts
+	 * (bt_lookup_addr_hinted()). Both are checked to be still the key's or address's
+	 * record, so a stale one only costs the lookup.
 	 */
-	const struct bt_binding *hint;
+	const struct bt_binding *key_hint;
+	const struct bt_binding *addr_hint;
 };
 
 /**

@@ -872,7 +872,8 @@ static void assert_same_pos(struct bt_table *t, const struct dp_client_key *k,
  * same read-side section: the hint when it is still the key's record, the fresh answer once
  * something replaced it, unlinked it from by_key (its address went to another client), or
  * when the key is another; its place and by_addr's (bt_addr_pos_of) publish as a lookup's
- * would, across a resize of the tables between the warm pass and the use.
+ * would, across a resize of the tables between the warm pass and the use. Likewise for an
+ * address's record (bt_warm_addr_found, bt_lookup_addr_hinted).
  */
 static void key_hint_is_checked(void **state)
 {
@@ -947,6 +948,18 @@ static void key_hint_is_checked(void **state)
 	assert_null(bt_lookup_key_hinted(t, &k, hint[6], &kpos));
 	assert_same_pos(t, &k, NULL, &kpos);
 	assert_ptr_equal(bt_lookup_key_hinted(t, &k2, NULL, &kpos), nb);
+	/* Address hints (bt_warm_addr_found): the record while it is the address's, else a
+	 * lookup: replaced (client 6's, above), another address, none, no record. */
+	b = bt_warm_addr_found(t, BASE + 8);
+	assert_ptr_equal(b, hint[8]);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 8, b, &pos), hint[8]);
+	assert_ptr_equal(cds_lfht_iter_get_node(&pos.iter), &hint[8]->addr_node);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, nb->addr, hint[6], &pos), nb);
+	assert_ptr_equal(cds_lfht_iter_get_node(&pos.iter), &nb->addr_node);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 10, hint[8], &pos), hint[10]);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 12, NULL, &pos), hint[12]);
+	assert_null(bt_warm_addr_found(t, BASE + N + 5));
+	assert_null(bt_lookup_addr_hinted(t, BASE + N + 5, hint[8], &pos));
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();

@@ -765,18 +765,97 @@ void bt_warm_key_chain(const struct bt_table *t, uint64_t hash)
 	__builtin_prefetch((const void *)(first + 64));
 }
 
-void bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k, uint64_t hash)
+const struct bt_binding *bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k,
+					   uint64_t hash)
 {
 	struct cds_lfht_iter iter;
 	const struct bt_binding *b = lookup_key_hashed(t, k, hash, &iter);
 
 	if (b == NULL) {
-		return;
+		return NULL;
 	}
 	__builtin_prefetch(bucket_of(t, t->addr_buckets, addr_hash(b->addr)));
 	__builtin_prefetch((const char *)b + 128);
 	prefetch_after(&b->key_node);
 	prefetch_after(&b->addr_node);
+	return b;
+}
+
+void bt_warm_addr_bucket(const struct bt_table *t, uint32_t addr)
+{
+	__builtin_prefetch(bucket_of(t, t->addr_buckets, addr_hash(addr)));
+}
+
+void bt_warm_addr_chain(const struct bt_table *t, uint32_t addr)
+{
+	const struct cds_lfht_node *b = bucket_of(t, t->addr_buckets, addr_hash(addr));
+	uintptr_t first = (uintptr_t)__atomic_load_n(&b->next, __ATOMIC_RELAXED) & ~(uintptr_t)7;
+
+	/* A record's addr_node (its address on the same line), or the next bucket's node. */
+	__builtin_prefetch((const void *)first);
+}
+
+const struct bt_binding *bt_warm_addr_found(struct bt_table *t, uint32_t addr)
+{
+	const struct bt_binding *b = bt_lookup_addr(t, addr);
+
+	if (b == NULL) {
+		return NULL;
+	}
+	/* What a REQUEST's ACK reads next: the record's key and last lines, the node after
+	 * it in each chain and the by_key bucket its replace's unlink walk starts from. */
+	__builtin_prefetch((const char *)b + 64);
+	__builtin_prefetch((const char *)b + 128);
+	__builtin_prefetch(bucket_of(t, t->key_buckets, b->key_hash));
+	prefetch_after(&b->addr_node);
+	prefetch_after(&b->key_node);
+	return b;
+}
+
+/* What cds_lfht_lookup() leaves in an iterator that found @p n: the node, and its next
+ * pointer as read (rculfhash's replace and delete retry from a newer one, and refuse when it
+ * carries the removed flag). @return false when @p n is marked removed from its table. */
+static inline bool iter_at(struct cds_lfht_node *n, struct cds_lfht_iter *iter)
+{
+	if (cds_lfht_is_node_deleted(n)) {
+		return false;
+	}
+	iter->node = n;
+	iter->next = __atomic_load_n(&n->next, __ATOMIC_RELAXED);
+	return true;
+}
+
+const struct bt_binding *bt_lookup_key_hinted(struct bt_table *t, const struct dp_client_key *k,
+					      const struct bt_binding *hint,
+					      struct bt_key_pos *pos)
+{
+	struct bt_binding *b = (struct bt_binding *)hint;	/* its node: not written here */
+
+	/* Still the key's node: a record that is in by_key and not marked removed is the one
+	 * a lookup finds (one node a key; a replace marks the old one removed in the same
+	 * cmpxchg that links the new one). The record's key, not the warm pass's guess, is
+	 * compared: the engine's key may differ (a reservation's). */
+	if (b != NULL && k->len != 0 && bt_key_equal(&b->key, k) && iter_at(&b->key_node,
+									  &pos->iter)) {
+		pos->hash = b->key_hash;
+		return b;
+	}
+	return bt_lookup_key_at(t, k, pos);
+}
+
+bool bt_addr_pos_of(const struct bt_binding *b, struct bt_addr_pos *pos)
+{
+	return iter_at(&((struct bt_binding *)b)->addr_node, &pos->iter);
+}
+
+const struct bt_binding *bt_lookup_addr_hinted(struct bt_table *t, uint32_t addr,
+					       const struct bt_binding *hint,
+					       struct bt_addr_pos *pos)
+{
+	if (hint != NULL && hint->addr == addr && bt_addr_pos_of(hint, pos)) {
+		return hint;
+	}
+	return bt_lookup_addr_at(t, addr, pos);
 }
 
 const struct bt_binding *bt_lookup_addr(struct bt_table *t, uint32_t addr)

@@ -389,7 +389,9 @@ static inline uint32_t bt_key_owner(const struct bt_table *t, const struct dp_cl
  *      the key a lookup compares.
  *   3. bt_warm_key_found(): the lookup itself, now from lines at hand, then what a DISCOVER
  *      of that client reads next: the record's by_addr bucket and its last line, and the
- *      node after it in each chain (where a publish that replaces it walks to).
+ *      node after it in each chain (where a publish that replaces it walks to). The record
+ *      found is a hint for the engine's own lookup of the key (bt_lookup_key_hinted()),
+ *      which then walks nothing again.
  *
  * Worker thread, RCU read side (online) for step 3; steps 1 and 2 read only bucket nodes,
  * which live as long as the table.
@@ -397,8 +399,27 @@ static inline uint32_t bt_key_owner(const struct bt_table *t, const struct dp_cl
 void bt_warm_key_bucket(const struct bt_table *t, uint64_t hash);
 /** Step 2 of bt_warm_key_bucket(). */
 void bt_warm_key_chain(const struct bt_table *t, uint64_t hash);
-/** Step 3 of bt_warm_key_bucket(): @p hash is bt_key_hash(@p t, @p k). */
-void bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k, uint64_t hash);
+/**
+ * Step 3 of bt_warm_key_bucket(): @p hash is bt_key_hash(@p t, @p k).
+ * @return the record by_key holds for @p k now, or NULL: a hint for bt_lookup_key_hinted(),
+ * valid (as any record found) until the caller's next quiescent state.
+ */
+const struct bt_binding *bt_warm_key_found(struct bt_table *t, const struct dp_client_key *k,
+					   uint64_t hash);
+
+/**
+ * The same three steps for a burst's address lookups (a REQUEST's requested address or
+ * ciaddr): by_addr's bucket of @p addr, its first node, then the lookup, which also fetches
+ * what an ACK of the record reads next (its other lines, the node after it in each chain, its
+ * by_key bucket). Hints only, as above; same thread and RCU rules.
+ * @return (step 3) the record of @p addr now, or NULL: a hint for bt_lookup_addr_hinted(),
+ * valid until the caller's next quiescent state.
+ */
+void bt_warm_addr_bucket(const struct bt_table *t, uint32_t addr);
+/** Step 2 of bt_warm_addr_bucket(). */
+void bt_warm_addr_chain(const struct bt_table *t, uint32_t addr);
+/** Step 3 of bt_warm_addr_bucket(). */
+const struct bt_binding *bt_warm_addr_found(struct bt_table *t, uint32_t addr);
 
 /**
  * Binding of an address. Call inside an RCU read-side section (QSBR: an online registered
@@ -437,6 +458,41 @@ struct bt_key_pos {
  *  bt_publish_found(). */
 const struct bt_binding *bt_lookup_key_at(struct bt_table *t, const struct dp_client_key *k,
 					  struct bt_key_pos *pos);
+
+/**
+ * bt_lookup_key_at() answered from @p hint, a record an earlier lookup by key in this
+ * read-side section found (bt_warm_key_found(); NULL: none; never a record found by address
+ * only, whose key node may never have been linked): when the hint has key @p k and is still
+ * in by_key (not marked removed: nothing replaced or removed it since, on any thread), it is
+ * what a lookup finds now, and @p pos is filled from it (its key_hash, its node) without a
+ * hash or a walk. Otherwise (no hint, another key, or changed since) a lookup as
+ * bt_lookup_key_at(). So a hint is never wrong, only useless: a key published, replaced or
+ * unlinked after the hint was taken (a burst holding two frames of one client), or a table
+ * resized meanwhile (iterators survive a resize in rculfhash), gives the fresh answer. Same
+ * thread and RCU rules as bt_lookup_key().
+ */
+const struct bt_binding *bt_lookup_key_hinted(struct bt_table *t, const struct dp_client_key *k,
+					      const struct bt_binding *hint,
+					      struct bt_key_pos *pos);
+
+/**
+ * The place in by_addr of record @p b, which a lookup in this read-side section returned
+ * (by key or by address; never a record not yet published), if it is still there: it is then
+ * the binding of b->addr (one record an address), and @p pos is what bt_lookup_addr_at(
+ * b->addr) would give, for bt_publish_found(), without the walk. Same thread and RCU rules.
+ * @return false when @p b has left by_addr (replaced or removed since): look the address up.
+ */
+bool bt_addr_pos_of(const struct bt_binding *b, struct bt_addr_pos *pos);
+
+/**
+ * bt_lookup_addr_at() answered from @p hint, a record an earlier lookup (by address, as
+ * bt_warm_addr_found(), or by key) in this read-side section returned (NULL: none): when it
+ * is @p addr's and still in by_addr (bt_addr_pos_of()), without a walk; otherwise a lookup.
+ * Same thread and RCU rules.
+ */
+const struct bt_binding *bt_lookup_addr_hinted(struct bt_table *t, uint32_t addr,
+					       const struct bt_binding *hint,
+					       struct bt_addr_pos *pos);
 
 /**
  * Take a fresh record from the writer's stock: scalar fields and the key length zeroed, key

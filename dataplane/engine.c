@@ -943,6 +943,17 @@ static const struct bt_binding *lookup_found(struct dp_engine *e, uint32_t addr,
 	return f->b;
 }
 
+/* lookup_found() starting from @p hint (dp_ingress.addr_hint; NULL: none). */
+static const struct bt_binding *lookup_found_hinted(struct dp_engine *e, uint32_t addr,
+						    const struct bt_binding *hint,
+						    struct found *f)
+{
+	f->addr = addr;
+	f->valid = true;
+	f->b = bt_lookup_addr_hinted(e->table, addr, hint, &f->pos);
+	return f->b;
+}
+
 struct rec {
 	uint32_t addr, scope;
 	uint8_t state;
@@ -1796,7 +1807,9 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 {
 	const struct dp_reservation *res = reservation_of(s, in->msg, key);
 	struct found found = { .valid = false, .key = key };
-	const struct bt_binding *cur, *prev = bt_lookup_key_at(e->table, key, &found.kpos);
+	const struct bt_binding *cur, *prev = in->key_hint != NULL ?
+		bt_lookup_key_hinted(e->table, key, in->key_hint, &found.kpos) :
+		bt_lookup_key_at(e->table, key, &found.kpos);
 	uint32_t addr, sup = 0;
 	int why = 0;
 
@@ -1834,8 +1847,19 @@ static bool on_discover(struct dp_engine *e, const struct dp_ingress *in,
 		sup = prev->addr;
 	}
 	lease_times(e, s, fo, in->msg, addr, key, in->now, d);
-	/* pick_address() may have looked the address up already (nothing written since). */
-	cur = found.valid && found.addr == addr ? found.b : lookup_found(e, addr, &found);
+	/* pick_address() may have looked the address up already (nothing written since); or
+	 * it is the client's own address, and its record is the one by_key gave, while that
+	 * is still in by_addr (a returning client): no walk. */
+	if (found.valid && found.addr == addr) {
+		cur = found.b;
+	} else if (prev != NULL && prev->addr == addr && bt_addr_pos_of(prev, &found.pos)) {
+		found.addr = addr;
+		found.valid = true;
+		found.b = prev;
+		cur = prev;
+	} else {
+		cur = lookup_found(e, addr, &found);
+	}
 	/* A client that already holds the address keeps its ACTIVE binding (also one filed
 	 * under its key from before its reservation): only a REQUEST changes what is durable.
 	 * Otherwise hold the address for it. */
@@ -2094,7 +2118,7 @@ static bool on_request(struct dp_engine *e, const struct dp_ingress *in,
 		 * own (policy.h). */
 		return nak(d, s, "address not allowed for this client");
 	}
-	b = lookup_found(e, addr, &found);
+	b = lookup_found_hinted(e, addr, in->addr_hint, &found);
 	if (fo != NULL && fo_held(e, s->index, addr)) {
 		/* The control thread is moving this binding between writers: for a few
 		 * milliseconds nobody answers for it (the client asks again). */

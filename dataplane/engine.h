@@ -221,6 +221,17 @@ struct dp_ingress {
 	/** A DISCOVER decided again after a conflict-detection probe (probe.c): already
 	 *  counted as received. */
 	bool again;
+	/**
+	 * Hints from the worker's warm pass, earlier in this RCU read-side section (NULL:
+	 * none, or no warm pass). @c key_hint: the record by_key held for a DISCOVER's client
+	 * (bt_warm_key_found()), where the engine's by_key lookup of the client starts
+	 * (bt_lookup_key_hinted()). @c addr_hint: the record by_addr held for a REQUEST's
+	 * requested address or ciaddr (bt_warm_addr_found()), where its by_addr lookup starts
+	 * (bt_lookup_addr_hinted()). Both are checked to be still the key's or address's
+	 * record, so a stale one only costs the lookup.
+	 */
+	const struct bt_binding *key_hint;
+	const struct bt_binding *addr_hint;
 };
 
 /**

@@ -269,6 +269,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
 		.now = dp_worker_now(w), .again = tried != 0,
+		.key_hint = tried == 0 ? w->warm_key : NULL,
+		.addr_hint = tried == 0 ? w->warm_addr : NULL,
 	};
 	size_t len;
 	int rc, i;
@@ -726,44 +728,46 @@ unsigned dp_worker_probe_poll(struct dp_worker *w, uint64_t tsc)
 }
 
 /*
- * The client key of the DISCOVER in @p m, guessed from the raw frame for warm_burst(): option
- * 61 in the options field, else htype and chaddr (what dp_client_key_of() takes from the
- * parsed message, without overloaded fields or reservations). Ethernet, VLAN tags, IPv4, UDP
- * to port 67; every read within the frame. A wrong guess only warms lines for nothing: the
- * engine decides from its own parse. @return false when the frame is not such a DISCOVER.
+ * What warm_burst() looks up for the request in @p m, guessed from the raw frame: for a
+ * DISCOVER its client key (option 61 in the options field, else htype and chaddr: what
+ * dp_client_key_of() takes from the parsed message, without overloaded fields or
+ * reservations); for a REQUEST its address (option 50, else ciaddr: what on_request() looks
+ * up). Ethernet, VLAN tags, IPv4, UDP to port 67; every read within the frame. A wrong guess
+ * only warms lines for nothing: the engine decides from its own parse, and checks a hint.
+ * @return DHCP4_DISCOVER (*k set), DHCP4_REQUEST (*addr set, not 0), or 0.
  */
-static bool peek_discover_key(const struct rte_mbuf *m, struct dp_client_key *k)
+static uint8_t peek_request(const struct rte_mbuf *m, struct dp_client_key *k, uint32_t *addr)
 {
 	static const uint8_t cookie[4] = {99, 130, 83, 99};
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *), *d, *o, *end, *id = NULL;
 	uint32_t len = m->data_len, off = 12, ihl;
-	uint8_t id_len = 0;
-	bool discover = false;
+	uint8_t id_len = 0, type = 0;
 
 	if (m->nb_segs != 1) {
-		return false;
+		return 0;
 	}
 	while (off + 2 <= len && ((p[off] == 0x81 && p[off + 1] == 0x00) ||
 				  (p[off] == 0x88 && p[off + 1] == 0xa8))) {
 		off += 4;
 	}
 	if (off + 2 + 20 > len || p[off] != 0x08 || p[off + 1] != 0x00) {
-		return false;
+		return 0;
 	}
 	off += 2;
 	ihl = (p[off] & 15u) * 4u;
 	if (ihl < 20 || p[off + 9] != 17 || off + ihl + 8 + DHCP4_HDR_LEN > len) {
-		return false;
+		return 0;
 	}
 	off += ihl;
 	if (p[off + 2] != 0 || p[off + 3] != 67) {
-		return false;
+		return 0;
 	}
 	d = p + off + 8;
 	if (d[0] != DHCP4_BOOTREQUEST || d[2] > DHCP4_CHADDR_LEN ||
 	    memcmp(d + 236, cookie, 4) != 0) {
-		return false;
+		return 0;
 	}
+	*addr = lw_get32(d + 12);	/* ciaddr */
 	end = p + len;
 	for (o = d + DHCP4_HDR_LEN; o < end && *o != 255;) {
 		if (*o == 0) {
@@ -774,77 +778,115 @@ static bool peek_discover_key(const struct rte_mbuf *m, struct dp_client_key *k)
 			break;
 		}
 		if (o[0] == DHCP4_OPT_MSG_TYPE && o[1] == 1) {
-			discover = o[2] == DHCP4_DISCOVER;
+			type = o[2];
 		} else if (o[0] == DHCP4_OPT_CLIENT_ID) {
 			id = o + 2;
 			id_len = o[1];
+		} else if (o[0] == DHCP4_OPT_REQUESTED_IP && o[1] == 4) {
+			*addr = lw_get32(o + 2);
 		}
 		o += 2 + o[1];
 	}
-	if (!discover) {
-		return false;
+	if (type == DHCP4_REQUEST) {
+		return *addr != 0 ? DHCP4_REQUEST : 0;
+	}
+	if (type != DHCP4_DISCOVER) {
+		return 0;
 	}
 	if (id != NULL) {
 		if (id_len == 0 || id_len > DP_KEY_MAX) {
-			return false;
+			return 0;
 		}
 		k->type = DP_KEY_CLIENT_ID;
 		k->len = id_len;
 		memcpy(k->data, id, id_len);
-		return true;
+		return DHCP4_DISCOVER;
 	}
 	k->type = DP_KEY_HWADDR;
 	k->len = (uint8_t)(1 + d[2]);
 	k->data[0] = d[1];
 	memcpy(k->data + 1, d + 28, d[2]);
-	return true;
+	return DHCP4_DISCOVER;
 }
 
+/* A frame's hints from warm_burst() (dp_ingress.key_hint, addr_hint). */
+struct warm_hint {
+	const struct bt_binding *key, *addr;
+};
+
 /*
- * Warm the cache for the burst's DISCOVERs before they are handled one by one (STYLE.md: bulk
- * lookup with a prefetch pipeline). A DISCOVER is a client's first packet in a long while (a
- * REQUEST follows its OFFER closely and finds its lines still cached): its lookups miss in
- * by_key, then in by_addr, each miss waiting for the one before. Here each step of those
- * lookups runs over the whole burst before the next (bt_warm_key_bucket()), so the burst's
- * misses overlap. Nothing is decided here and nothing changes. At most DP_BURST of them (its
- * arrays): dp_worker_handle_burst() takes any n, the rest are handled unwarmed.
+ * Warm the cache for the burst's DISCOVERs and REQUESTs before they are handled one by one
+ * (STYLE.md: bulk lookup with a prefetch pipeline). A DISCOVER is a client's first packet in
+ * a long while: its lookups miss in by_key, then in by_addr, each miss waiting for the one
+ * before; a REQUEST's by_addr lookup follows its OFFER hundreds of frames later. Here each
+ * step of those lookups runs over the whole burst before the next (bt_warm_key_bucket(),
+ * bt_warm_addr_bucket()), so the burst's misses overlap. Nothing is decided here and nothing
+ * changes. The records found are kept in @p hint (frame by frame, NULL for the others) for
+ * the engine's own lookups (dp_ingress.key_hint, addr_hint), which so walk nothing twice; the
+ * loop reports its quiescent state only after the whole burst, so they stay valid while it is
+ * handled, and the engine checks that each is still the key's or address's record (a burst
+ * may hold two frames of one client). The first DP_BURST frames only (the arrays):
+ * dp_worker_handle_burst() takes any n, the rest are handled unwarmed.
+ * @return the frames @p hint covers.
  */
-static void warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+static uint16_t warm_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+			   struct warm_hint *hint)
 {
 	struct bt_table *t = w->rt->table;
 	struct dp_client_key key[DP_BURST];
 	uint64_t hash[DP_BURST];
-	uint16_t k = 0;
+	uint32_t addr[DP_BURST];
+	uint16_t at[DP_BURST], k = 0, i;
+	uint8_t type[DP_BURST];
 
-	for (uint16_t i = 0; i < n && k < DP_BURST; i++) {
-		if (peek_discover_key(pkts[i], &key[k])) {
+	for (i = 0; i < n && i < DP_BURST; i++) {
+		hint[i].key = hint[i].addr = NULL;
+		type[k] = peek_request(pkts[i], &key[k], &addr[k]);
+		if (type[k] == DHCP4_DISCOVER) {
 			hash[k] = bt_key_hash(t, &key[k]);
 			bt_warm_key_bucket(t, hash[k]);
-			k++;
+			at[k++] = i;
+		} else if (type[k] == DHCP4_REQUEST) {
+			bt_warm_addr_bucket(t, addr[k]);
+			at[k++] = i;
 		}
 	}
 	if (k < 2) {
-		return;		/* nothing to overlap with */
+		return 0;	/* nothing to overlap with */
 	}
 	for (uint16_t j = 0; j < k; j++) {
-		bt_warm_key_chain(t, hash[j]);
+		if (type[j] == DHCP4_DISCOVER) {
+			bt_warm_key_chain(t, hash[j]);
+		} else {
+			bt_warm_addr_chain(t, addr[j]);
+		}
 	}
 	for (uint16_t j = 0; j < k; j++) {
-		bt_warm_key_found(t, &key[j], hash[j]);
+		if (type[j] == DHCP4_DISCOVER) {
+			hint[at[j]].key = bt_warm_key_found(t, &key[j], hash[j]);
+		} else {
+			hint[at[j]].addr = bt_warm_addr_found(t, addr[j]);
+		}
 	}
+	return i;
 }
 
 static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struct rte_mbuf **pkts,
 			 uint16_t n)
 {
-	warm_burst(w, pkts, n);
+	struct warm_hint hint[DP_BURST];
+	uint16_t warm = warm_burst(w, pkts, n, hint);
+
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		}
 		w->ctr.rx++;
+		w->warm_key = i < warm ? hint[i].key : NULL;
+		w->warm_addr = i < warm ? hint[i].addr : NULL;
 		handle_frame(w, cfg, pkts[i], false);
 	}
+	w->warm_key = w->warm_addr = NULL;
 }
 
 void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)

@@ -131,6 +131,11 @@ struct __rte_cache_aligned dp_worker {
 	uint32_t full_bursts;
 	uint32_t discover_seq;
 	bool overload;
+	/** While handle_burst() hands one frame of its burst to the engine: the records the
+	 *  warm pass found for that frame's client and address (dp_ingress.key_hint,
+	 *  addr_hint), else NULL. Valid until the loop's quiescent state, after the burst.
+	 *  Worker thread only. */
+	const struct bt_binding *warm_key, *warm_addr;
 	/** rte_rdtsc() when the loop first saw its writer hold retired records (0: none held);
 	 *  the loop hands them to RCU (bt_writer_flush) DP_RETIRE_FLUSH_US later at the most,
 	 *  before it sleeps, and at stop. */

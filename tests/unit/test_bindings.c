@@ -835,6 +835,119 @@ static void stale_place_is_refused(void **state)
 	urcu_qsbr_unregister_thread();
 }
 
+/* bt_lookup_key_at()'s answer to compare bt_lookup_key_hinted()'s with. */
+static void assert_same_pos(struct bt_table *t, const struct dp_client_key *k,
+			    const struct bt_binding *b, struct bt_key_pos *pos)
+{
+	struct bt_key_pos fresh;
+
+	assert_ptr_equal(bt_lookup_key_at(t, k, &fresh), b);
+	assert_true(pos->hash == fresh.hash);
+	assert_ptr_equal(cds_lfht_iter_get_node(&pos->iter),
+			 cds_lfht_iter_get_node(&fresh.iter));
+}
+
+/*
+ * A warm pass's record (bt_warm_key_found()) as the hint of a later lookup of the key in the
+ * same read-side section: the hint when it is still the key's record, the fresh answer once
+ * something replaced it, unlinked it from by_key (its address went to another client), or
+ * when the key is another; its place and by_addr's (bt_addr_pos_of) publish as a lookup's
+ * would, across a resize of the tables between the warm pass and the use. Likewise for an
+ * address's record (bt_warm_addr_found, bt_lookup_addr_hinted).
+ */
+static void key_hint_is_checked(void **state)
+{
+	enum { N = 3000 };
+	struct bt_table *t = bt_table_new(1u << 16);
+	struct bt_writer w;
+	const struct bt_binding *hint[N], *b;
+	struct bt_binding *nb;
+	struct bt_key_pos kpos;
+	struct bt_addr_pos pos;
+	struct dp_client_key k, k2;
+
+	(void)state;
+	urcu_qsbr_register_thread();
+	assert_int_equal(bt_writer_init(&w, t, 0, 2 * N + 16), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		nb = bt_record_get(&w);
+		nb->addr = BASE + i;
+		bt_fix_key(&nb->key, i);
+		assert_int_equal(bt_publish(&w, NULL, nb), 0);
+	}
+	for (uint32_t i = 0; i < N + 10; i++) {
+		bt_fix_key(&k, i);
+		b = bt_warm_key_found(t, &k, bt_key_hash(t, &k));
+		if (i < N) {
+			assert_non_null(b);
+			assert_int_equal(b->addr, BASE + i);
+			hint[i] = b;
+		} else {
+			assert_null(b);
+		}
+	}
+	/* The tables grow between the warm pass and the lookups (4096 buckets to 32768). */
+	bt_table_reserve(t, 1u << 16);
+	for (uint32_t i = 0; i < N; i++) {
+		bt_fix_key(&k, i);
+		b = bt_lookup_key_hinted(t, &k, hint[i], &kpos);
+		assert_ptr_equal(b, hint[i]);
+		assert_same_pos(t, &k, b, &kpos);
+		if (i % 2 == 0) {
+			continue;
+		}
+		/* A renewal in place from the hint's places. */
+		assert_true(bt_addr_pos_of(b, &pos));
+		nb = bt_record_get(&w);
+		nb->addr = b->addr;
+		nb->key = k;
+		assert_int_equal(bt_publish_found(&w, b, &pos, &kpos, nb), 0);
+		assert_ptr_equal(bt_lookup_key(t, &k), nb);
+		assert_ptr_equal(bt_lookup_addr(t, nb->addr), nb);
+		/* The hint is stale now: the fresh answer, and b has left by_addr. */
+		b = bt_lookup_key_hinted(t, &k, hint[i], &kpos);
+		assert_ptr_equal(b, nb);
+		assert_same_pos(t, &k, b, &kpos);
+		assert_false(bt_addr_pos_of(hint[i], &pos));
+	}
+	/* A hint of another key, and no hint: lookups. */
+	bt_fix_key(&k, 4);
+	assert_ptr_equal(bt_lookup_key_hinted(t, &k, hint[2], &kpos), hint[4]);
+	assert_same_pos(t, &k, hint[4], &kpos);
+	bt_fix_key(&k, N + 1);
+	assert_null(bt_lookup_key_hinted(t, &k, NULL, &kpos));
+	assert_same_pos(t, &k, NULL, &kpos);
+	/* Client 6's address goes to a new client: 6 has no binding in by_key any more. */
+	bt_fix_key(&k, 6);
+	bt_fix_key(&k2, N + 2);
+	nb = bt_record_get(&w);
+	nb->addr = hint[6]->addr;
+	nb->key = k2;
+	assert_true(bt_addr_pos_of(hint[6], &pos));
+	assert_int_equal(bt_publish_found(&w, hint[6], &pos, NULL, nb), 0);
+	assert_null(bt_lookup_key_hinted(t, &k, hint[6], &kpos));
+	assert_same_pos(t, &k, NULL, &kpos);
+	assert_ptr_equal(bt_lookup_key_hinted(t, &k2, NULL, &kpos), nb);
+	/* Address hints (bt_warm_addr_found): the record while it is the address's, else a
+	 * lookup: replaced (client 6's, above), another address, none, no record. */
+	b = bt_warm_addr_found(t, BASE + 8);
+	assert_ptr_equal(b, hint[8]);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 8, b, &pos), hint[8]);
+	assert_ptr_equal(cds_lfht_iter_get_node(&pos.iter), &hint[8]->addr_node);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, nb->addr, hint[6], &pos), nb);
+	assert_ptr_equal(cds_lfht_iter_get_node(&pos.iter), &nb->addr_node);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 10, hint[8], &pos), hint[10]);
+	assert_ptr_equal(bt_lookup_addr_hinted(t, BASE + 12, NULL, &pos), hint[12]);
+	assert_null(bt_warm_addr_found(t, BASE + N + 5));
+	assert_null(bt_lookup_addr_hinted(t, BASE + N + 5, hint[8], &pos));
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	bt_table_free(t);
+	bt_writer_deinit(&w);
+	urcu_qsbr_unregister_thread();
+}
+
 /* A record with an empty key (BACKUP: no client) lives in by_addr only. */
 static void empty_key_record_never_in_by_key(void **state)
 {
@@ -1242,6 +1355,7 @@ int main(void)
 		cmocka_unit_test(key_owner_depends_on_the_seed),
 		cmocka_unit_test(publish_found_uses_both_places),
 		cmocka_unit_test(same_key_replace_follows_the_key),
+		cmocka_unit_test(key_hint_is_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -615,6 +615,128 @@ static void dora(uint16_t mac)
 	assert_int_equal(types[0], DHCP4_ACK);
 }
 
+/* The frame of a RELEASE of client @p mac, for its lease on @p addr. */
+static struct rte_mbuf *release_frame(uint16_t mac, uint32_t addr)
+{
+	struct reqbuf r;
+
+	rb_begin(&r, mac, 9);
+	rb_ciaddr(&r, addr);
+	rb_type(&r, DHCP4_RELEASE);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_end(&r);
+	return client_frame(&r);
+}
+
+static struct rte_mbuf *discover_frame(uint16_t mac, uint32_t xid)
+{
+	struct reqbuf r;
+
+	rb_begin(&r, mac, xid);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_end(&r);
+	return client_frame(&r);
+}
+
+/*
+ * The warm pass looks the burst's DISCOVER clients up before the frames are handled, and the
+ * engine starts from what it found (dp_ingress.key_hint). A burst holding a RELEASE of a client
+ * and then its DISCOVERs: the RELEASE replaces the client's record before they are handled,
+ * so the record found is stale by then. The DISCOVER must decide from the RELEASED binding
+ * and its offer take the client's place in by_key (from the stale place, the replace in
+ * by_key failed and the offer was left out of it); the second DISCOVER (a copy) finds that
+ * offer and is offered the same address.
+ */
+static void warm_hint_of_a_client_changed_in_the_burst(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7};
+	const struct bt_binding *b;
+	struct rte_mbuf *m[3];
+	uint8_t types[8];
+	uint32_t addr;
+
+	(void)state;
+	k.data[0] = 1;				/* htype, then chaddr 02:00:00:00:05:00 */
+	k.data[1] = 0x02;
+	k.data[5] = 0x05;
+	b = bt_lookup_key(rt.table, &k);
+	if (b == NULL || b->state != BT_ACTIVE) {
+		dora(0x500);			/* no lease left by the test before */
+		b = bt_lookup_key(rt.table, &k);
+	}
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	addr = b->addr;
+	m[0] = release_frame(0x500, addr);
+	m[1] = discover_frame(0x500, 21);
+	m[2] = discover_frame(0x500, 22);	/* two DISCOVERs: the warm pass runs */
+	dp_worker_handle_burst(w, m, 3);
+	assert_int_equal(committer_round(cm), 1);	/* the RELEASE */
+	dp_worker_flush(w);
+	assert_int_equal(transmitted(types, 8), 2);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(types[i], DHCP4_OFFER);
+	}
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_OFFERED);
+	assert_int_equal(b->addr, addr);
+	assert_ptr_equal(bt_lookup_addr(rt.table, addr), b);
+	assert_null(w->warm_key);
+	assert_null(w->warm_addr);
+}
+
+/*
+ * The same for a REQUEST's address (dp_ingress.addr_hint): the warm pass found the client's
+ * ACTIVE record of the address, the RELEASE before it in the burst replaced that record. The
+ * INIT-REBOOT REQUESTs (and the copy) must be ACKed from the RELEASED binding, not refused as
+ * a write conflict on the stale record's place.
+ */
+static void warm_addr_hint_of_an_address_changed_in_the_burst(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7};
+	uint64_t conflicts = w->ctr.drop[DP_DROP_WRITE_CONFLICT];
+	const struct bt_binding *b;
+	struct rte_mbuf *m[3];
+	struct reqbuf r;
+	uint8_t types[8];
+	uint32_t addr;
+
+	(void)state;
+	dora(0x500);
+	k.data[0] = 1;				/* htype, then chaddr 02:00:00:00:05:00 */
+	k.data[1] = 0x02;
+	k.data[5] = 0x05;
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	addr = b->addr;
+	m[0] = release_frame(0x500, addr);
+	for (unsigned i = 1; i < 3; i++) {
+		rb_begin(&r, 0x500, 31);	/* the second: a copy */
+		rb_flags(&r, DHCP4_FLAG_BROADCAST);
+		rb_type(&r, DHCP4_REQUEST);
+		rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+		rb_end(&r);
+		m[i] = client_frame(&r);
+	}
+	dp_worker_handle_burst(w, m, 3);
+	assert_int_equal(committer_round(cm), 2);	/* the RELEASE and the ACK */
+	dp_worker_flush(w);
+	assert_int_equal(w->ctr.drop[DP_DROP_WRITE_CONFLICT], conflicts);
+	assert_int_equal(transmitted(types, 8), 2);
+	assert_int_equal(types[0], DHCP4_ACK);
+	assert_int_equal(types[1], DHCP4_ACK);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_ptr_equal(bt_lookup_key(rt.table, &k), b);
+	assert_null(w->warm_addr);
+}
+
 /*
  * The records a worker retires wait in its writer for a batch (bindings.c "Retiring in
  * batches"); the loop's dp_worker_retire_flush() bounds that wait: they go to RCU
@@ -728,6 +850,8 @@ int main(void)
 		cmocka_unit_test(store_outage_leaves_mbufs_for_the_rest),
 		cmocka_unit_test(retired_records_leave_within_the_bound),
 		cmocka_unit_test(rx_checksum_flags),
+		cmocka_unit_test(warm_addr_hint_of_an_address_changed_in_the_burst),
+		cmocka_unit_test(warm_hint_of_a_client_changed_in_the_burst),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 

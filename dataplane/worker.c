@@ -268,7 +268,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	struct dp_decision d;
 	struct dp_ingress in = {
 		.cfg = cfg, .frame = &w->frame, .msg = &w->msg, .iface = iface,
-		.now = dp_worker_now(w), .again = tried != 0,
+		.now = w->rx_now != 0 ? w->rx_now : dp_worker_now(w), .again = tried != 0,
 		.key_hint = tried == 0 ? w->warm_key : NULL,
 		.addr_hint = tried == 0 ? w->warm_addr : NULL,
 	};
@@ -877,6 +877,7 @@ static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struc
 	struct warm_hint hint[DP_BURST];
 	uint16_t warm = warm_burst(w, pkts, n, hint);
 
+	w->rx_now = n != 0 ? dp_worker_now(w) : 0;
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n) {
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -887,6 +888,7 @@ static void handle_burst(struct dp_worker *w, const struct dp_config *cfg, struc
 		handle_frame(w, cfg, pkts[i], false);
 	}
 	w->warm_key = w->warm_addr = NULL;
+	w->rx_now = 0;
 }
 
 void dp_worker_handle_burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
@@ -901,9 +903,11 @@ static uint16_t poll_steered(struct dp_worker *w, const struct dp_config *cfg)
 	unsigned n = rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, DP_BURST, &left);
 
 	w->overload = cfg->flood.overload_bursts != 0 && left > DP_STEER_RING / 2;
+	w->rx_now = n != 0 ? dp_worker_now(w) : 0;
 	for (unsigned i = 0; i < n; i++) {
 		handle_frame(w, cfg, pkts[i], true);
 	}
+	w->rx_now = 0;
 	return (uint16_t)n;
 }
 

@@ -123,6 +123,13 @@ struct __rte_cache_aligned dp_worker {
 	/* dp_worker_now(): its last value (ns, never goes back), the TSC time (tsc_ns) and
 	 * the wall clock (dp_runtime_now, s) at that read. */
 	uint64_t clk_ns, clk_t, wall_s;
+	/** While handle_burst() or poll_steered() hands its frames over: dp_worker_now() read
+	 *  once as the burst began, the time every request of the burst is judged by (they
+	 *  were all received by then; the clock counts seconds, a burst takes microseconds,
+	 *  and rdtsc costs tens of ns in a VM: 2.5 % of the worker when read per request).
+	 *  0 outside them: a request decided again after a probe reads the clock itself.
+	 *  Worker thread only. */
+	uint64_t rx_now;
 	/** Overload (server.flood-control.overload-bursts): full rx bursts (up one per full
 	 *  burst, down one per partial one, at most twice the threshold), and
 	 *  whether the frames being handled come from a backlog; DISCOVERs are then dropped

@@ -402,14 +402,19 @@ size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_d
 	 * them back (the sum of 16-bit words in any grouping is the same RFC 1071 sum). */
 	sum = 0x4500u + tot_len + IP_FLAG_DF + ((uint32_t)ttl << 8 | PROTO_UDP) +
 	      (d->ip_src >> 16) + (d->ip_src & 0xffff) + (d->ip_dst >> 16) + (d->ip_dst & 0xffff);
-	lw_put16(ip + 10, dp_csum_finish(sum));
+	lw_put16(ip + 10, d->tx_csum & DP_TX_CSUM_IP ? 0 : dp_csum_finish(sum));
 
 	u = ip + DP_IPV4_HDR_LEN;
 	lw_put16(u, d->sport);
 	lw_put16(u + 2, d->dport);
 	lw_put16(u + 4, udp_len);
-	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len) + d->sport + d->dport + udp_len +
-	      payload_sum;
+	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len);
+	if (d->tx_csum & DP_TX_CSUM_UDP) {
+		/* The port sums the datagram over this seed (dp_frame_udp_csum_offload()). */
+		lw_put16(u + 6, (uint16_t)~dp_csum_finish(sum));
+		return hdr + payload_len;
+	}
+	sum += (uint32_t)d->sport + d->dport + udp_len + payload_sum;
 	csum = dp_csum_finish(sum);
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
 	lw_put16(u + 6, csum ? csum : 0xffff);

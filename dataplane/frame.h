@@ -78,6 +78,11 @@ struct dp_frame {
 	/* ARP request */
 	uint8_t arp_sha[DP_ETHER_ADDR_LEN];
 	uint32_t arp_spa, arp_tpa;		/**< host order */
+
+	/** Not parsed (0 after a parse): the checksums the port a reply to this frame leaves
+	 *  by computes itself (enum dp_tx_csum), set by the worker; a reply builder copies it
+	 *  to dp_udp_dst.tx_csum and need not sum what the port will. */
+	uint8_t tx_csum;
 };
 
 /** VLAN id (12 bits) of the innermost tag, 0 when untagged. */
@@ -142,6 +147,9 @@ struct dp_udp_dst {
 	uint32_t ip_src, ip_dst;		/**< host order */
 	uint16_t sport, dport;
 	uint8_t ttl;				/**< 0 means 64 */
+	/** enum dp_tx_csum: checksums left to the port. Their fields are written as
+	 *  dp_frame_udp_csum_offload() writes them (UDP: the pseudo-header sum; IPv4: 0). */
+	uint8_t tx_csum;
 };
 
 /**
@@ -161,7 +169,8 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
  * not read again. Writes the same bytes as dp_frame_build_udp().
  * @param payload_sum  dp_csum_partial() of the payload's @p payload_len bytes (a chain of
  *                     partial sums over them, where runs of zero bytes of even length at
- *                     even offsets may be left out: zeros add nothing), at most 0xffff.
+ *                     even offsets may be left out: zeros add nothing), at most 0xffff;
+ *                     not used when d->tx_csum has DP_TX_CSUM_UDP (pass 0).
  * @return as dp_frame_build_udp().
  */
 size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,

@@ -258,8 +258,9 @@ static void set_len(struct rte_mbuf *m, size_t len)
  * w->frame.nvlan) to the port it goes out on, where the port computes them (dp_port_state
  * tx_csum): the flags, l2_len (tags included: the port finds the IPv4 header behind them)
  * and l3_len that RTE_MBUF_F_TX_UDP_CKSUM / _IP_CKSUM need (rte_mbuf_core.h), and the
- * pseudo-header seed in the UDP checksum field (dp_frame_udp_csum_offload()). On a port
- * without them (net_ring, net_af_packet) nothing changes: the sums the build wrote go out.
+ * pseudo-header seed in the UDP checksum field (dp_frame_udp_csum_offload(), for a reply
+ * builder that did not honour w->frame.tx_csum itself). On a port without them (net_ring,
+ * net_af_packet) nothing changes: the sums the build wrote go out.
  */
 static inline void tx_csum_offload(const struct dp_worker *w, struct rte_mbuf *m)
 {
@@ -379,7 +380,9 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			w->ctr.probes_skipped++;	/* table full, or no mbuf: unprobed */
 		}
 	}
-	/* Every field of the request now lives in w->msg and w->frame: build in place. */
+	/* Every field of the request now lives in w->msg and w->frame: build in place. The
+	 * reply leaves by the port the request came in on. */
+	w->frame.tx_csum = w->rt->ports[m->port].tx_csum;
 	len = dp_reply_build_cached(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
 				    w->rt->ports[m->port].mac.addr_bytes, &w->ctr, &w->rcache);
 	if (len == 0) {

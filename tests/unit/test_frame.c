@@ -921,6 +921,28 @@ static void test_udp_csum_offload(void **state)
 			memcpy(b, a, n);
 			dp_frame_udp_csum_offload(b, l3, 0);
 			assert_memory_equal(a, b, n);
+
+			/* A build told to leave them to the port (dp_udp_dst.tx_csum) writes
+			 * the same bytes, the payload's sum not needed for UDP. */
+			for (unsigned tx = 1; tx <= (DP_TX_CSUM_UDP | DP_TX_CSUM_IP); tx++) {
+				struct dp_udp_dst d;
+				uint8_t c2[700];
+				size_t hdr = dp_frame_udp_hdr_len(nvlan);
+
+				memcpy(b, a, n);
+				dp_frame_udp_csum_offload(b, l3, tx);
+				udp_dst_init(&d, nvlan);
+				d.tx_csum = (uint8_t)tx;
+				memcpy(c2, a, n);
+				memset(c2, 0x5a, hdr);
+				assert_int_equal(dp_frame_build_udp_summed(c2, sizeof(c2), &d, plens[k],
+						 tx & DP_TX_CSUM_UDP ? 0 :
+						 dp_csum_partial(c2 + hdr, plens[k], 0)), n);
+				assert_memory_equal(c2, b, n);
+				memset(c2, 0x5a, hdr);
+				assert_int_equal(dp_frame_build_udp(c2, sizeof(c2), &d, plens[k]), n);
+				assert_memory_equal(c2, b, n);
+			}
 		}
 	}
 }

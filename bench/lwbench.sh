@@ -125,7 +125,8 @@ echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"
 echo "lwbench: generator idle setting: ${idle[*]:-the leasewire-bench default, --idle-polls 64 with sched_yield}"
 if [ ${#csum[@]} -gt 0 ]; then
-	csum_desc="UDP checksums left to the ports both ways (--csum-offload: partial checksums over vhost)"
+	csum_desc="UDP checksums left to the ports both ways"
+	csum_desc+=" (--csum-offload: partial checksums over vhost)"
 else
 	csum_desc="UDP checksums in full in every request and reflected reply (no --csum-offload)"
 fi

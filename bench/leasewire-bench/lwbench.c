@@ -182,7 +182,8 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 	enum {
 		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_SESSIONS, O_DURATION, O_RATE,
 		O_WINDOW, O_TIMEOUT, O_RETRIES, O_RENEW, O_RELEASE, O_RELAY, O_NO82, O_CID,
-		O_UNICAST, O_SERVER, O_CSUM, O_CSUM_OFFLOAD, O_ARP, O_CEILING, O_JSON, O_LEASES, O_LABEL, O_MBUFS,
+		O_UNICAST, O_SERVER, O_CSUM, O_CSUM_OFFLOAD, O_ARP, O_CEILING, O_JSON, O_LEASES,
+		O_LABEL, O_MBUFS,
 		O_QUIET, O_IDLE_POLLS, O_IDLE_SLEEP, O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -480,7 +481,8 @@ static void reflect_run(const struct lwb_opts *o)
 	if (o->json) {
 		printf("{\"mode\": \"reflect\", \"label\": \"%s\", \"lcore\": %u, \"cpu\": %d, "
 		       "\"seconds\": %.3f, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
-		       ", \"ignored\": %" PRIu64 ", \"tx_full\": %" PRIu64 ", \"csum_offload\": %s}\n",
+		       ", \"ignored\": %" PRIu64 ", \"tx_full\": %" PRIu64
+		       ", \"csum_offload\": %s}\n",
 		       o->label ? o->label : "", lcore, cpu, (double)(now - t0) / (double)hz, n_rx,
 		       n_tx, n_ign, n_full, o->csum_offload ? "true" : "false");
 	} else {

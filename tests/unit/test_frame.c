@@ -928,6 +928,7 @@ static void test_udp_csum_offload(void **state)
 				struct dp_udp_dst d;
 				uint8_t c2[700];
 				size_t hdr = dp_frame_udp_hdr_len(nvlan);
+				uint32_t ps;
 
 				memcpy(b, a, n);
 				dp_frame_udp_csum_offload(b, l3, tx);
@@ -935,12 +936,14 @@ static void test_udp_csum_offload(void **state)
 				d.tx_csum = (uint8_t)tx;
 				memcpy(c2, a, n);
 				memset(c2, 0x5a, hdr);
-				assert_int_equal(dp_frame_build_udp_summed(c2, sizeof(c2), &d, plens[k],
-						 tx & DP_TX_CSUM_UDP ? 0 :
-						 dp_csum_partial(c2 + hdr, plens[k], 0)), n);
+				ps = tx & DP_TX_CSUM_UDP ? 0 :
+				     dp_csum_partial(c2 + hdr, plens[k], 0);
+				assert_int_equal(dp_frame_build_udp_summed(c2, sizeof(c2), &d,
+									   plens[k], ps), n);
 				assert_memory_equal(c2, b, n);
 				memset(c2, 0x5a, hdr);
-				assert_int_equal(dp_frame_build_udp(c2, sizeof(c2), &d, plens[k]), n);
+				assert_int_equal(dp_frame_build_udp(c2, sizeof(c2), &d, plens[k]),
+						 n);
 				assert_memory_equal(c2, b, n);
 			}
 		}

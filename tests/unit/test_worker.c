@@ -784,8 +784,8 @@ static void tx_checksum_offload(void **state)
 			ip = p + l3;
 			u = ip + DP_IPV4_HDR_LEN;
 			ulen = lw_get16(u + 4);
-			assert_int_equal(dhcp4_parse(&msg, u + DP_UDP_HDR_LEN, ulen - DP_UDP_HDR_LEN),
-					 DHCP4_OK);
+			assert_int_equal(dhcp4_parse(&msg, u + DP_UDP_HDR_LEN,
+						     ulen - DP_UDP_HDR_LEN), DHCP4_OK);
 			assert_int_equal(msg.type, DHCP4_OFFER);
 			/* The reply keeps the request's tags. */
 			assert_int_equal(lw_get16(p + 12), nvlan == 0 ? 0x0800 :

@@ -258,9 +258,9 @@ static void set_len(struct rte_mbuf *m, size_t len)
  * w->frame.nvlan) to the port it goes out on, where the port computes them (dp_port_state
  * tx_csum): the flags, l2_len (tags included: the port finds the IPv4 header behind them)
  * and l3_len that RTE_MBUF_F_TX_UDP_CKSUM / _IP_CKSUM need (rte_mbuf_core.h), and the
- * pseudo-header seed in the UDP checksum field (dp_frame_udp_csum_offload(), for a reply
- * builder that did not honour w->frame.tx_csum itself). On a port without them (net_ring,
- * net_af_packet) nothing changes: the sums the build wrote go out.
+ * pseudo-header seed the reply build wrote in the UDP checksum field (w->frame.tx_csum ->
+ * dp_udp_dst.tx_csum). On a port without them (net_ring, net_af_packet) nothing changes:
+ * the sums the build wrote go out.
  */
 static inline void tx_csum_offload(const struct dp_worker *w, struct rte_mbuf *m)
 {
@@ -274,7 +274,6 @@ static inline void tx_csum_offload(const struct dp_worker *w, struct rte_mbuf *m
 	m->ol_flags = RTE_MBUF_F_TX_IPV4 |
 		      (tx & DP_TX_CSUM_UDP ? RTE_MBUF_F_TX_UDP_CKSUM : 0) |
 		      (tx & DP_TX_CSUM_IP ? RTE_MBUF_F_TX_IP_CKSUM : 0);
-	dp_frame_udp_csum_offload(rte_pktmbuf_mtod(m, uint8_t *), m->l2_len, tx);
 }
 
 /* Option 53 = DHCPDISCOVER as the first option after the magic cookie. */

@@ -15,7 +15,7 @@
 # population of distinct clients (flat out, a bounded window of sessions in flight).
 #
 #   bench/lwbench.sh [--full] [--build DIR] [--seconds S] [--clients N] [--window W]
-#                    [--idle-polls K] [--idle-sleep-us U]
+#                    [--idle-polls K] [--idle-sleep-us U] [--csum-offload]
 #
 # Short mode (default) runs each case for 4 s (about 35-45 s in all); --full for 20 s each.
 # Placement: leasewired's worker lcore (and the reflector) on the last CPU, leasewired's
@@ -32,6 +32,18 @@
 # that CPU, gets what the generator does not need. Default: leasewire-bench's (K = 64,
 # sched_yield); --idle-polls 0 busy-polls as before. Every case of a run, the two reflect
 # ceilings included, uses the same setting, and the header and the table say which.
+#
+# Checksums (--csum-offload; leasewire-bench --help): with it the generator sends every
+# request with its UDP checksum left to virtio_user (a partial checksum, which leasewired's
+# net_vhost port marks L4 NONE and leasewired takes without summing) and accepts partial
+# ones back; the reflector does the same with its replies, so both ceilings run with it
+# too. leasewired leaves its replies' UDP checksums to net_vhost whenever the port offers it
+# (it does); against a generator without --csum-offload, net_vhost then completes them in
+# software on the worker's CPU. Without it (the default) every request carries a full
+# checksum, which leasewired sums: the figures earlier runs took. A leasewired older than
+# the checksum offloads (46044ea and before) drops partial checksums as bad_udp_csum, so a
+# before/after run against one (LWBENCH_LEASEWIRED) must not give --csum-offload. The header
+# and the table say which setting ran.
 # After the table: the committer's own figures from leasewired's log at its stop (changes,
 # batches, CPU per change; strict: the journal's applier too).
 set -euo pipefail
@@ -41,6 +53,7 @@ secs=4
 clients=100000
 window=224
 idle=()
+csum=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) secs=20 ;;
@@ -50,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--window) window=$2; shift ;;
 	--idle-polls) idle+=(--idle-polls "$2"); shift ;;
 	--idle-sleep-us) idle+=(--idle-sleep-us "$2"); shift ;;
+	--csum-offload) csum=(--csum-offload) ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "lwbench.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -71,6 +85,7 @@ cleanup() {
 trap cleanup EXIT
 lwb_init 150
 lwb_gen_timeout=$((secs + 60))
+lwb_reflect_args=("${csum[@]}")
 
 # run_gen NAME [CEILING [ARGS...]]: the generator on the first CPU against whatever serves
 # $sock; ARGS go to leasewire-bench (--rate R for the half-rate cases).
@@ -79,7 +94,7 @@ run_gen() {
 	shift $(($# < 2 ? $# : 2))
 	lwb_gen_vhost "$work/$name.json" "$work/$name.gen.log" --duration "$secs" \
 		--clients "$clients" --window "$window" --timeout-ms 1000 --retries 3 \
-		--ceiling "$ceiling" --label "$name" "${idle[@]}" "$@"
+		--ceiling "$ceiling" --label "$name" "${idle[@]}" "${csum[@]}" "$@"
 }
 
 dora_rate() {
@@ -113,6 +128,13 @@ echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"
 echo "lwbench: generator idle setting: ${idle[*]:-the leasewire-bench default, --idle-polls 64 with sched_yield}"
+if [ ${#csum[@]} -gt 0 ]; then
+	csum_desc="UDP checksums left to the ports both ways"
+	csum_desc+=" (--csum-offload: partial checksums over vhost)"
+else
+	csum_desc="UDP checksums in full in every request and reflected reply (no --csum-offload)"
+fi
+echo "lwbench: $csum_desc, the same in every case"
 run_reflect reflect
 ceiling=$(dora_rate "$work/reflect.json")
 run_server memory strict 0 "$ceiling"
@@ -130,6 +152,7 @@ k, u = d.get("idle_polls", 0), d.get("idle_sleep_us", 0)
 print("busy-poll (no idle back-off)" if k == 0 else "idle back-off after %d empty polls: %s"
       % (k, "sched_yield" if u == 0 else "sleep %d us" % u))' "$work/reflect.json")
 echo "lwbench: generator $idle_desc, the same in every case"
+echo "lwbench: $csum_desc"
 
 /usr/bin/python3 - "$work" "$gen_cpu" "$srv_cpu" <<'PY'
 import json, sys
@@ -196,5 +219,5 @@ for key in ("relaxed", "strict"):
     v = json.load(open("%s/%s.json" % (work, key)))["dora_per_s"]
     print("%s = %.1f %% of in memory" % (key, 100.0 * v / mem if mem else 0), end="; " if key == "relaxed" else "\n")
 PY
-echo "generator: $idle_desc"
+echo "generator: $idle_desc; $csum_desc"
 cat "$work/committer.txt" 2>/dev/null || true

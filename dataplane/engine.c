@@ -3210,6 +3210,9 @@ size_t dp_reply_build_cached(uint8_t *buf, size_t cap, const struct dp_frame *f,
 		return 0;
 	}
 	dp_reply_dest(f, m, d, our_mac, &dst);
+	/* Checksums the port computes (f->tx_csum, the worker's) are not summed here. */
+	dst.tx_csum = f->tx_csum;
 	return dp_frame_build_udp_summed(buf, cap, &dst, (size_t)len,
+					 f->tx_csum & DP_TX_CSUM_UDP ? 0 :
 					 reply_sum(buf + hdr, used, file != NULL));
 }

@@ -171,7 +171,9 @@ static int udp_parse(const uint8_t *buf, struct dp_frame *f, unsigned verified)
 		return DP_FE_UDP_PORT;
 	}
 	csum = lw_get16(u + 6);
-	if (csum != 0 && !(verified & DP_RX_UDP_CSUM_GOOD) &&
+	/* NONE: the port vouches for the data, and the field holds only the pseudo-header's
+	 * part of the sum (a virtual peer's partial checksum), so summing it would fail. */
+	if (csum != 0 && !(verified & (DP_RX_UDP_CSUM_GOOD | DP_RX_UDP_CSUM_NONE)) &&
 	    dp_csum_finish(dp_csum_partial(u, ulen, pseudo_sum(f->ip_src, f->ip_dst, ulen))) != 0) {
 		return DP_FE_UDP_CSUM;
 	}
@@ -400,18 +402,38 @@ size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_d
 	 * them back (the sum of 16-bit words in any grouping is the same RFC 1071 sum). */
 	sum = 0x4500u + tot_len + IP_FLAG_DF + ((uint32_t)ttl << 8 | PROTO_UDP) +
 	      (d->ip_src >> 16) + (d->ip_src & 0xffff) + (d->ip_dst >> 16) + (d->ip_dst & 0xffff);
-	lw_put16(ip + 10, dp_csum_finish(sum));
+	lw_put16(ip + 10, d->tx_csum & DP_TX_CSUM_IP ? 0 : dp_csum_finish(sum));
 
 	u = ip + DP_IPV4_HDR_LEN;
 	lw_put16(u, d->sport);
 	lw_put16(u + 2, d->dport);
 	lw_put16(u + 4, udp_len);
-	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len) + d->sport + d->dport + udp_len +
-	      payload_sum;
+	sum = pseudo_sum(d->ip_src, d->ip_dst, udp_len);
+	if (d->tx_csum & DP_TX_CSUM_UDP) {
+		/* The port sums the datagram over this seed (dp_frame_udp_csum_offload()). */
+		lw_put16(u + 6, (uint16_t)~dp_csum_finish(sum));
+		return hdr + payload_len;
+	}
+	sum += (uint32_t)d->sport + d->dport + udp_len + payload_sum;
 	csum = dp_csum_finish(sum);
 	/* 0 means "no checksum" in UDP; the same sum in one's complement is 0xffff. */
 	lw_put16(u + 6, csum ? csum : 0xffff);
 	return hdr + payload_len;
+}
+
+void dp_frame_udp_csum_offload(uint8_t *buf, size_t l3_off, unsigned tx_csum)
+{
+	uint8_t *ip = buf + l3_off, *u = ip + DP_IPV4_HDR_LEN;
+	uint32_t sum;
+
+	if (tx_csum & DP_TX_CSUM_IP) {
+		lw_put16(ip + 10, 0);
+	}
+	if (tx_csum & DP_TX_CSUM_UDP) {
+		sum = pseudo_sum(lw_get32(ip + 12), lw_get32(ip + 16), lw_get16(u + 4));
+		/* Folded, not complemented: the port adds the datagram and complements. */
+		lw_put16(u + 6, (uint16_t)~dp_csum_finish(sum));
+	}
 }
 
 size_t dp_frame_arp_reply(uint8_t *buf, const struct dp_frame *f, const uint8_t mac[6],

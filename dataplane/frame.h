@@ -78,6 +78,11 @@ struct dp_frame {
 	/* ARP request */
 	uint8_t arp_sha[DP_ETHER_ADDR_LEN];
 	uint32_t arp_spa, arp_tpa;		/**< host order */
+
+	/** Not parsed (0 after a parse): the checksums the port a reply to this frame leaves
+	 *  by computes itself (enum dp_tx_csum), set by the worker; a reply builder copies it
+	 *  to dp_udp_dst.tx_csum and need not sum what the port will. */
+	uint8_t tx_csum;
 };
 
 /** VLAN id (12 bits) of the innermost tag, 0 when untagged. */
@@ -91,14 +96,21 @@ enum dp_rx_verified {
 	DP_RX_IP_CSUM_GOOD = 1u << 0,	/**< the IPv4 header checksum is correct */
 	DP_RX_UDP_CSUM_GOOD = 1u << 1,	/**< the UDP checksum is correct (TCP/UDP only: an
 					     ICMP message's is always summed here) */
+	/** The UDP data is known intact but its checksum field holds no checksum: DPDK's
+	 *  RTE_MBUF_F_RX_L4_CKSUM_NONE, "the L4 checksum is not correct in the packet data,
+	 *  but the integrity of the L4 data is verified" (rte_mbuf_core.h). A virtual peer on
+	 *  the same host (virtio's VIRTIO_NET_HDR_F_NEEDS_CSUM) left the sum to be done: the
+	 *  field holds only its pseudo-header part. Accepted as DP_RX_UDP_CSUM_GOOD is. */
+	DP_RX_UDP_CSUM_NONE = 1u << 2,
 };
 
 /**
  * dp_frame_parse() of a frame some of whose checksums the NIC has verified: a checksum
  * named in @p verified (enum dp_rx_verified bits) is not summed again; every other check is
  * the same. The caller sets a bit only when the port says the checksum is GOOD (DPDK's
- * RTE_MBUF_F_RX_*_CKSUM_GOOD); UNKNOWN, BAD or NONE leave it clear, and the frame is then
- * summed here as by dp_frame_parse(), which drops a bad one.
+ * RTE_MBUF_F_RX_*_CKSUM_GOOD) or, for UDP, NONE (DP_RX_UDP_CSUM_NONE); UNKNOWN and BAD
+ * leave it clear, and the frame is then summed here as by dp_frame_parse(), which drops a
+ * bad one.
  * @return as dp_frame_parse().
  */
 _mustcheck_
@@ -135,6 +147,9 @@ struct dp_udp_dst {
 	uint32_t ip_src, ip_dst;		/**< host order */
 	uint16_t sport, dport;
 	uint8_t ttl;				/**< 0 means 64 */
+	/** enum dp_tx_csum: checksums left to the port. Their fields are written as
+	 *  dp_frame_udp_csum_offload() writes them (UDP: the pseudo-header sum; IPv4: 0). */
+	uint8_t tx_csum;
 };
 
 /**
@@ -154,11 +169,32 @@ size_t dp_frame_build_udp(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
  * not read again. Writes the same bytes as dp_frame_build_udp().
  * @param payload_sum  dp_csum_partial() of the payload's @p payload_len bytes (a chain of
  *                     partial sums over them, where runs of zero bytes of even length at
- *                     even offsets may be left out: zeros add nothing), at most 0xffff.
+ *                     even offsets may be left out: zeros add nothing), at most 0xffff;
+ *                     not used when d->tx_csum has DP_TX_CSUM_UDP (pass 0).
  * @return as dp_frame_build_udp().
  */
 size_t dp_frame_build_udp_summed(uint8_t *buf, size_t cap, const struct dp_udp_dst *d,
 				 size_t payload_len, uint32_t payload_sum);
+
+/** What a port computes of a frame it transmits (its TX checksum offloads, enabled at
+ *  set-up: port.c). */
+enum dp_tx_csum {
+	DP_TX_CSUM_UDP = 1u << 0,	/**< the UDP checksum (RTE_ETH_TX_OFFLOAD_UDP_CKSUM) */
+	DP_TX_CSUM_IP = 1u << 1,	/**< the IPv4 header checksum (..._IPV4_CKSUM) */
+};
+
+/**
+ * Leave the checksums of a frame built by dp_frame_build_udp*() (IPv4 header of 20 bytes at
+ * @p l3_off, UDP behind it) to the port that transmits it. With DP_TX_CSUM_UDP in
+ * @p tx_csum the UDP checksum field is set to the sum of the pseudo-header alone (source,
+ * destination, protocol, UDP length: folded, NOT complemented), which is what DPDK asks of
+ * an application that sets RTE_MBUF_F_TX_UDP_CKSUM (rte_ipv4_phdr_cksum(); testpmd's csum
+ * engine and rte_net_intel_cksum_prepare() write the same): the port adds the datagram to
+ * it and stores the complement. With DP_TX_CSUM_IP the IPv4 header checksum is set to 0 for
+ * the port to fill in. The caller sets the mbuf's ol_flags, l2_len and l3_len to match.
+ * Reads the addresses and the UDP length from the frame; any thread.
+ */
+void dp_frame_udp_csum_offload(uint8_t *buf, size_t l3_off, unsigned tx_csum);
 
 /**
  * Turn a received ARP request (already parsed into @p f, frame in @p buf) into the reply

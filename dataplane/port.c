@@ -82,6 +82,18 @@ static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
 	 * rx_verified()). Other frames are summed in software as ever. */
 	conf.rxmode.offloads = info.rx_offload_capa &
 			       (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	/* Likewise on transmit: a port that can compute the UDP (and IPv4 header) checksum of
+	 * a reply gets it to do, and the worker only seeds the pseudo-header
+	 * (dp_frame_udp_csum_offload()). net_vhost offers UDP but not IPv4; when its guest
+	 * did not negotiate VIRTIO_NET_F_GUEST_CSUM the PMD completes the sum itself in
+	 * software (rte_eth_vhost.c vhost_dev_tx_sw_csum()), so the frame is right either
+	 * way. */
+	conf.txmode.offloads = info.tx_offload_capa &
+			       (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	st->tx_csum = (uint8_t)((conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ?
+				 DP_TX_CSUM_UDP : 0u) |
+				(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ?
+				 DP_TX_CSUM_IP : 0u));
 	rc = rte_eth_dev_configure(st->port_id, nq, nq, &conf);
 	if (rc != 0) {
 		goto fail;

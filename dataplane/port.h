@@ -16,6 +16,7 @@
 #include <rte_mempool.h>
 
 #include "dp_config.h"
+#include "frame.h"
 #include "lw_attr.h"
 
 struct dp_port_state {
@@ -23,6 +24,11 @@ struct dp_port_state {
 	struct rte_ether_addr mac;
 	char driver[32];
 	int started;
+	/** enum dp_tx_csum bits: the checksums this port computes on transmit (the TX
+	 *  offloads it advertised, enabled at set-up). The worker leaves those of a DHCP
+	 *  reply to it (worker.c tx_csum_offload()); 0: every checksum is computed in
+	 *  software, as on net_ring and net_af_packet. */
+	uint8_t tx_csum;
 };
 
 /**

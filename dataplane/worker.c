@@ -253,6 +253,29 @@ static void set_len(struct rte_mbuf *m, size_t len)
 	m->ol_flags = 0;
 }
 
+/*
+ * Leave the checksums of the DHCP reply @p m (built in place, its tags the request's:
+ * w->frame.nvlan) to the port it goes out on, where the port computes them (dp_port_state
+ * tx_csum): the flags, l2_len (tags included: the port finds the IPv4 header behind them)
+ * and l3_len that RTE_MBUF_F_TX_UDP_CKSUM / _IP_CKSUM need (rte_mbuf_core.h), and the
+ * pseudo-header seed the reply build wrote in the UDP checksum field (w->frame.tx_csum ->
+ * dp_udp_dst.tx_csum). On a port without them (net_ring, net_af_packet) nothing changes:
+ * the sums the build wrote go out.
+ */
+static inline void tx_csum_offload(const struct dp_worker *w, struct rte_mbuf *m)
+{
+	unsigned tx = w->rt->ports[m->port].tx_csum;
+
+	if (tx == 0) {
+		return;
+	}
+	m->l2_len = DP_ETHER_HDR_LEN + (uint64_t)w->frame.nvlan * DP_VLAN_HDR_LEN;
+	m->l3_len = DP_IPV4_HDR_LEN;
+	m->ol_flags = RTE_MBUF_F_TX_IPV4 |
+		      (tx & DP_TX_CSUM_UDP ? RTE_MBUF_F_TX_UDP_CKSUM : 0) |
+		      (tx & DP_TX_CSUM_IP ? RTE_MBUF_F_TX_IP_CKSUM : 0);
+}
+
 /* Option 53 = DHCPDISCOVER as the first option after the magic cookie. */
 static const uint8_t discover_first[3] = {DHCP4_OPT_MSG_TYPE, 1, DHCP4_DISCOVER};
 
@@ -358,7 +381,9 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 			w->ctr.probes_skipped++;	/* table full, or no mbuf: unprobed */
 		}
 	}
-	/* Every field of the request now lives in w->msg and w->frame: build in place. */
+	/* Every field of the request now lives in w->msg and w->frame: build in place. The
+	 * reply leaves by the port the request came in on. */
+	w->frame.tx_csum = w->rt->ports[m->port].tx_csum;
 	len = dp_reply_build_cached(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
 				    w->rt->ports[m->port].mac.addr_bytes, &w->ctr, &w->rcache);
 	if (len == 0) {
@@ -366,6 +391,7 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 		return;
 	}
 	set_len(m, len);
+	tx_csum_offload(w, m);
 	if (!d.commit && d.reply == DHCP4_OFFER && d.scope != NULL &&
 	    d.scope->offer_delay_ms != 0) {
 		if (w->delay_count == DP_DELAY_MAX) {
@@ -503,17 +529,23 @@ static bool probe_start(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 }
 
 /*
- * The checksums the port verified for @p m (enum dp_rx_verified): only a GOOD verdict skips
- * the software sum. UNKNOWN (vhost, af_packet, a port without the offload), BAD and NONE
- * leave the frame to dp_frame_parse_rx(), which sums it and drops a bad one as ever, so the
- * drop reason and its counter stay the parser's.
+ * The checksums the port verified for @p m (enum dp_rx_verified): a GOOD verdict, and for
+ * UDP also NONE, skip the software sum. NONE is DPDK's "the L4 checksum is not correct in
+ * the packet data, but the integrity of the L4 data is verified" (rte_mbuf_core.h,
+ * RTE_MBUF_F_RX_L4_CKSUM_MASK): what vhost and virtio report for a frame whose sender on
+ * the same host left the checksum to be done (VIRTIO_NET_HDR_F_NEEDS_CSUM), whose field then
+ * holds only the pseudo-header's part. UNKNOWN (a port without the offload, af_packet, vhost
+ * without a partial checksum) and BAD leave the frame to dp_frame_parse_rx(), which sums it
+ * and drops a bad one as ever, so the drop reason and its counter stay the parser's.
  */
 static inline unsigned rx_verified(const struct rte_mbuf *m)
 {
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
 	return ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD ?
 			DP_RX_IP_CSUM_GOOD : 0u) |
-	       ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD ?
-			DP_RX_UDP_CSUM_GOOD : 0u);
+	       (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD ? DP_RX_UDP_CSUM_GOOD : 0u) |
+	       (l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE ? DP_RX_UDP_CSUM_NONE : 0u);
 }
 
 /* Parse the held DISCOVER @p m again into w->frame; @return its interface, or -2 when it

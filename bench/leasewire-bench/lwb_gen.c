@@ -66,6 +66,7 @@ struct ctr {
 	uint64_t rx, rx_bad, rx_foreign, rx_stale, rx_dup, rx_unexpected, arp_replies;
 	uint64_t sessions_done;	/* ended by their last step (not by a timeout or NAK) */
 	uint64_t idle_waits;	/* idle back-offs (idle_wait) */
+	uint64_t rx_partial;	/* frames the port marked L4 NONE (a peer's partial checksum) */
 };
 
 struct gen {
@@ -233,7 +234,11 @@ static void client_send(struct gen *g, uint32_t i, uint64_t now)
 	if (m == NULL) {
 		return;
 	}
+	r.csum_offload = o->csum_offload;
 	m->data_len = m->pkt_len = (uint32_t)lwb_build(rte_pktmbuf_mtod(m, uint8_t *), &r);
+	if (o->csum_offload) {
+		lwb_tx_csum_offload(m);
+	}
 	tx_queue(g, m);
 }
 
@@ -263,7 +268,11 @@ static void client_release(struct gen *g, uint32_t i)
 	if (m == NULL) {
 		return;
 	}
+	r.csum_offload = g->o->csum_offload;
 	m->data_len = m->pkt_len = (uint32_t)lwb_build(rte_pktmbuf_mtod(m, uint8_t *), &r);
+	if (g->o->csum_offload) {
+		lwb_tx_csum_offload(m);
+	}
 	tx_queue(g, m);
 }
 
@@ -313,14 +322,18 @@ static void session_start(struct gen *g, uint32_t i, uint64_t now)
 
 /* --- receive ------------------------------------------------------------------------ */
 
-static void on_reply(struct gen *g, const uint8_t *buf, size_t len, uint64_t now)
+/* A received frame @p buf of @p len bytes; @p l4: what the port said of its UDP checksum
+ * (NONE: a server on the same host left the sum to be done; --check-csum accepts it). */
+static void on_reply(struct gen *g, const uint8_t *buf, size_t len, enum lwb_rx_l4 l4,
+		     uint64_t now)
 {
 	struct lwb_reply r;
 	struct client *c;
 	uint32_t i;
 	uint64_t ns;
 
-	if (lwb_parse(buf, len, g->o->check_csum, &r) != 0) {
+	g->iv.rx_partial += l4 == LWB_RX_L4_NONE;
+	if (lwb_parse_rx(buf, len, g->o->check_csum, l4, &r) != 0) {
 		g->iv.rx_bad++;
 		return;
 	}
@@ -577,12 +590,14 @@ static void report_final(struct gen *g, double run_s, uint64_t dora_in_run, doub
 	       ", \"rx_stale\": %" PRIu64 ", \"rx_dup\": %" PRIu64 ", \"rx_unexpected\": %" PRIu64
 	       ", \"arp_replies\": %" PRIu64 ", \"clients_bound\": %" PRIu64
 	       ", \"clients_released\": %" PRIu64 ", \"idle_polls\": %u, \"idle_sleep_us\": %u"
-	       ", \"idle_waits\": %" PRIu64 ", ",
+	       ", \"idle_waits\": %" PRIu64 ", \"csum_offload\": %s, \"rx_partial\": %" PRIu64
+	       ", ",
 	       v->started, v->sessions_done, v->blocked, v->discovers, v->offers, v->requests,
 	       v->dora_ok, v->ack_addr_differs, v->renews, v->renew_ok, v->renew_same,
 	       v->releases, v->naks, v->timeouts, v->retransmits, v->tx_full, v->tx_held,
 	       v->nombuf, v->rx, v->rx_bad, v->rx_foreign, v->rx_stale, v->rx_dup, v->rx_unexpected,
-	       v->arp_replies, bound, released, o->idle_polls, o->idle_sleep_us, v->idle_waits);
+	       v->arp_replies, bound, released, o->idle_polls, o->idle_sleep_us, v->idle_waits,
+	       o->csum_offload ? "true" : "false", v->rx_partial);
 	printf("\"dora_per_s\": %.1f, \"ceiling_per_s\": %.1f, \"fraction_of_ceiling\": %.4f, ",
 	       rate, o->ceiling, o->ceiling > 0 ? rate / o->ceiling : 0.0);
 	printf("\"latency_us\": {");
@@ -731,7 +746,7 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 				arp_answer(g, p, rx[k]->data_len);
 				continue;
 			}
-			on_reply(g, p, rx[k]->data_len, now);
+			on_reply(g, p, rx[k]->data_len, lwb_rx_l4(rx[k]), now);
 		}
 		if (n != 0) {
 			g->iv.rx += n;
@@ -813,7 +828,8 @@ int lwb_gen_run(const struct lwb_opts *o, struct rte_mempool *mp)
 
 		now = rte_rdtsc();
 		for (uint16_t k = 0; k < n; k++) {
-			on_reply(g, rte_pktmbuf_mtod(rx[k], uint8_t *), rx[k]->data_len, now);
+			on_reply(g, rte_pktmbuf_mtod(rx[k], uint8_t *), rx[k]->data_len,
+				 lwb_rx_l4(rx[k]), now);
 		}
 		if (n != 0) {
 			g->iv.rx += n;

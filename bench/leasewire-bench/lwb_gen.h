@@ -12,10 +12,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include "lw_attr.h"
 #include "lwb_hist.h"
+#include "lwb_wire.h"
 
 /** Default idle back-off (lwbench.c --idle-polls, --idle-sleep-us; lwb_gen.c idle_wait()). */
 #define LWB_IDLE_POLLS		64u
@@ -41,6 +43,8 @@ struct lwb_opts {
 	bool broadcast;			/**< BOOTP broadcast flag on DISCOVER/REQUEST */
 	uint32_t server_ip;		/**< relayed: the server; reflect: our address */
 	bool check_csum;		/**< verify UDP checksums of replies */
+	bool csum_offload;		/**< UDP checksums left to the port both ways
+					 *   (--csum-offload; lwb_tx_csum_offload()) */
 	bool answer_arp;		/**< answer every ARP request (kernel-socket servers) */
 	double ceiling;			/**< DORA/s of a reflect run (fractions); 0 = none */
 	bool json;			/**< final summary as one JSON object on stdout */
@@ -52,6 +56,33 @@ struct lwb_opts {
 					 *   0 = busy-poll for ever */
 	uint32_t idle_sleep_us;		/**< the back-off: 0 = sched_yield, else a sleep */
 };
+
+/**
+ * Ask the port to complete the UDP checksum of @p m, a frame lwb_build() or lwb_reflect()
+ * wrote with csum_offload (untagged Ethernet, 20-byte IPv4 header, the field seeded with
+ * the pseudo-header sum): the flags, l2_len and l3_len RTE_MBUF_F_TX_UDP_CKSUM needs.
+ */
+static inline void lwb_tx_csum_offload(struct rte_mbuf *m)
+{
+	m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+	m->l2_len = 14;
+	m->l3_len = 20;
+}
+
+/** The port's verdict on a received frame's UDP checksum (enum lwb_rx_l4). */
+static inline enum lwb_rx_l4 lwb_rx_l4(const struct rte_mbuf *m)
+{
+	switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+		return LWB_RX_L4_GOOD;
+	case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+		return LWB_RX_L4_BAD;
+	case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+		return LWB_RX_L4_NONE;
+	default:
+		return LWB_RX_L4_UNKNOWN;
+	}
+}
 
 /** Where this run executed: printed beside every figure. */
 struct lwb_place {

@@ -88,9 +88,10 @@ void lwb_chaddr(uint32_t index, uint8_t mac[6])
 }
 
 /* IPv4 and UDP headers plus both checksums, for a UDP payload of @p plen bytes at l3 + 28.
- * @p psum: the payload's lwb_csum_add() sum when the caller knows it cheaper, else NULL. */
+ * @p psum: the payload's lwb_csum_add() sum when the caller knows it cheaper, else NULL.
+ * @p offload: the UDP field gets the pseudo-header sum alone, for the port to complete. */
 static void put_ip_udp(uint8_t *l3, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-		       size_t plen, const uint32_t *psum)
+		       size_t plen, const uint32_t *psum, bool offload)
 {
 	uint8_t *udp = l3 + 20;
 	uint16_t ulen = (uint16_t)(8 + plen);
@@ -114,6 +115,11 @@ static void put_ip_udp(uint8_t *l3, uint32_t src, uint32_t dst, uint16_t sport, 
 	put16(udp + 6, 0);
 	/* Pseudo-header: addresses, protocol, UDP length; then the datagram. */
 	sum = lwb_csum_add(l3 + 12, 8, 17u + ulen);
+	if (offload) {
+		/* Folded, not complemented: rte_ipv4_phdr_cksum(). */
+		put16(udp + 6, (uint16_t)~lwb_csum_fold(sum));
+		return;
+	}
 	if (psum != NULL) {
 		sum = lwb_csum_fold(lwb_csum_add(udp, 8, sum + *psum));
 	} else {
@@ -196,13 +202,23 @@ size_t lwb_build(uint8_t *buf, const struct lwb_req *r)
 	/* Zeros add nothing to a checksum: sum only what may be non-zero, the fixed fields up to
 	 * chaddr and the cookie plus options (sname, file and the padding are zero). Both parts
 	 * start at an even offset, as chaining lwb_csum_add() requires. */
-	psum = lwb_csum_add(b, B_CHADDR + 16, 0);
-	psum = lwb_csum_add(b + B_COOKIE, (size_t)(o + 1 - (b + B_COOKIE)), psum);
-	put_ip_udp(buf + 14, r->ip_src, r->ip_dst, r->sport, r->dport, LWB_BOOTP_LEN, &psum);
+	psum = 0;
+	if (!r->csum_offload) {
+		psum = lwb_csum_add(b, B_CHADDR + 16, 0);
+		psum = lwb_csum_add(b + B_COOKIE, (size_t)(o + 1 - (b + B_COOKIE)), psum);
+	}
+	put_ip_udp(buf + 14, r->ip_src, r->ip_dst, r->sport, r->dport, LWB_BOOTP_LEN, &psum,
+		   r->csum_offload);
 	return LWB_FRAME_LEN;
 }
 
 int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_reply *out)
+{
+	return lwb_parse_rx(buf, len, check_udp_csum, LWB_RX_L4_UNKNOWN, out);
+}
+
+int lwb_parse_rx(const uint8_t *buf, size_t len, bool check_udp_csum, enum lwb_rx_l4 l4,
+		 struct lwb_reply *out)
 {
 	const uint8_t *l3, *udp, *b, *o, *end;
 	size_t ihl, iplen, ulen, blen;
@@ -233,7 +249,10 @@ int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_re
 	if (ulen < 8 || ihl + ulen > iplen) {
 		return LWB_E_SHORT;
 	}
-	if (check_udp_csum && get16(udp + 6) != 0) {
+	if (check_udp_csum && l4 == LWB_RX_L4_BAD) {
+		return LWB_E_UDP_CSUM;
+	}
+	if (check_udp_csum && l4 == LWB_RX_L4_UNKNOWN && get16(udp + 6) != 0) {
 		uint32_t sum = lwb_csum_add(l3 + 12, 8, 17u + (uint32_t)ulen);
 
 		if (lwb_csum_fold(lwb_csum_add(udp, ulen, sum)) != 0) {
@@ -288,7 +307,7 @@ int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_re
 }
 
 size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
-		   const uint8_t our_mac[6], uint32_t server_ip)
+		   const uint8_t our_mac[6], uint32_t server_ip, bool csum_offload)
 {
 	uint8_t *b = buf + in->payload_off, *l3 = buf + 14;
 	size_t ihl = (size_t)(l3[0] & 0x0f) * 4;
@@ -319,10 +338,10 @@ size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
 	put32(b + B_YIADDR, yiaddr);
 	if (in->giaddr) {
 		put_ip_udp(l3, server_ip, in->giaddr, LWB_PORT_SERVER, LWB_PORT_SERVER,
-			   in->payload_len, NULL);
+			   in->payload_len, NULL, csum_offload);
 	} else {
 		put_ip_udp(l3, server_ip, UINT32_MAX, LWB_PORT_SERVER, LWB_PORT_CLIENT,
-			   in->payload_len, NULL);
+			   in->payload_len, NULL, csum_offload);
 	}
 	return 14 + 28 + (size_t)in->payload_len;
 }

@@ -9,7 +9,8 @@
  *
  * Frames are untagged Ethernet II / IPv4 (20-byte header) / UDP / BOOTP, the BOOTP payload
  * padded to the classic 300 bytes (a 342-byte frame), as real clients send them. The IPv4
- * header checksum and the UDP checksum are always computed.
+ * header checksum is always computed; the UDP checksum too, unless the frame is to leave it
+ * to the port (lwb_req.csum_offload: the field then holds the pseudo-header sum).
  *
  * A client's identity derives from its index: chaddr = 02:42:ii:ii:ii:ii (the index, big
  * endian, in bytes 2..5), so a reply names its client by its chaddr too. The xid carries the
@@ -61,6 +62,10 @@ struct lwb_req {
 	uint8_t dst_mac[6];		/**< Ethernet destination (ff:.. when broadcast) */
 	uint32_t ip_src, ip_dst;	/**< IPv4 source and destination */
 	uint16_t sport, dport;		/**< UDP ports */
+	/** Leave the UDP checksum to the port (RTE_MBUF_F_TX_UDP_CKSUM, set by the caller):
+	 *  the field holds the pseudo-header sum, folded and not complemented
+	 *  (rte_ipv4_phdr_cksum()), for the port to add the datagram to. */
+	bool csum_offload;
 };
 
 /** What a received reply says, as far as a client needs to know. */
@@ -117,6 +122,21 @@ static inline uint8_t lwb_xid_seq(uint32_t xid)
 size_t lwb_build(uint8_t *buf, const struct lwb_req *r);
 
 /**
+ * What the port said of a received frame's UDP checksum: DPDK's RTE_MBUF_F_RX_L4_CKSUM_*
+ * verdicts, mapped by the caller (no DPDK types here).
+ */
+enum lwb_rx_l4 {
+	LWB_RX_L4_UNKNOWN = 0,	/**< nothing said: summed here when asked to check */
+	LWB_RX_L4_BAD,		/**< the port found it wrong */
+	LWB_RX_L4_GOOD,		/**< the port verified it */
+	/** "the L4 checksum is not correct in the packet data, but the integrity of the L4
+	 *  data is verified" (rte_mbuf_core.h): a sender on the same host (vhost/virtio
+	 *  VIRTIO_NET_HDR_F_NEEDS_CSUM) left the sum to be done; the field holds only the
+	 *  pseudo-header part, so it must not be summed. Accepted as GOOD. */
+	LWB_RX_L4_NONE,
+};
+
+/**
  * Parse a received frame.
  * @param check_udp_csum  also verify a non-zero UDP checksum (the IPv4 one is always checked).
  * @return 0 and @p out filled, or a negative enum lwb_parse_err.
@@ -125,19 +145,29 @@ __attribute__((warn_unused_result))
 int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_reply *out);
 
 /**
+ * lwb_parse() of a frame the port has given a UDP checksum verdict @p l4: when asked to
+ * check, GOOD and NONE are taken as they are (not summed: a NONE frame's field is no
+ * checksum), BAD is LWB_E_UDP_CSUM, UNKNOWN is summed. Not asked, the verdict is ignored.
+ */
+__attribute__((warn_unused_result))
+int lwb_parse_rx(const uint8_t *buf, size_t len, bool check_udp_csum, enum lwb_rx_l4 l4,
+		 struct lwb_reply *out);
+
+/**
  * The reflect mode's whole "server": turn a client's DHCP frame, in place, into its echo.
  * Swaps the Ethernet addresses (source becomes @p our_mac), sends from @p server_ip to the
  * relay's port 67 when giaddr is set, else to the broadcast address port 68; sets op 2,
  * yiaddr (ciaddr when set, else 198.18.0.0/15 + the index from chaddr), turns the option-53
  * value DISCOVER into OFFER and REQUEST into ACK where option 53 is the first option (as
- * lwb_build() writes it), recomputes both checksums. No DHCP logic, no state: the cost of a
- * responder that touches each frame once, i.e. the transport's ceiling.
+ * lwb_build() writes it), recomputes both checksums (with @p csum_offload the UDP one is left
+ * to the port, as lwb_req.csum_offload). No DHCP logic, no state: the cost of a responder that
+ * touches each frame once, i.e. the transport's ceiling.
  * @param buf  the frame, as parsed into @p in by lwb_parse() (op 1, to port 67).
  * @return the reply's length, or 0 when the frame is not one to answer (op 2, other port,
  *         or an option 53 that is not DISCOVER or REQUEST: RELEASE gets nothing back).
  */
 size_t lwb_reflect(uint8_t *buf, const struct lwb_reply *in,
-		   const uint8_t our_mac[6], uint32_t server_ip);
+		   const uint8_t our_mac[6], uint32_t server_ip, bool csum_offload);
 
 /**
  * Answer an ARP request in place: "@p ip_target is at @p our_mac". A kernel-socket server

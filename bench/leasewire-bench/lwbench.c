@@ -124,7 +124,17 @@ static void usage(FILE *f)
 		"  --client-id           send option 61 (01 + chaddr)\n"
 		"  --unicast             clear the broadcast flag\n"
 		"  --server A.B.C.D      relayed: the server; reflect: our address (198.18.0.1)\n"
-		"  --check-csum          verify the UDP checksum of every reply\n"
+		"  --check-csum          verify the UDP checksum of every reply (one the port\n"
+		"                        verified, or marks as a peer's partial sum, is taken)\n"
+		"  --csum-offload        leave UDP checksums to the port both ways: requests (and\n"
+		"                        reflect's replies) go out with the sum for the port to\n"
+		"                        complete (TX UDP checksum offload; virtio_user hands it\n"
+		"                        to the vhost peer as a partial checksum, which the\n"
+		"                        server sees as L4 NONE), and the port is asked for RX\n"
+		"                        checksum offload so that a server's partial sums come\n"
+		"                        in marked NONE. Both ends of a comparison must run with\n"
+		"                        the same setting (a server that sums every request in\n"
+		"                        software drops partial ones as bad checksums)\n"
 		"  --answer-arp          answer every ARP request with the port's MAC (a kernel\n"
 		"                        server resolving the relay or a renewing client)\n"
 		"  --ceiling R           DORA/s of a reflect run: figures also as fractions of it\n"
@@ -172,7 +182,8 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 	enum {
 		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_SESSIONS, O_DURATION, O_RATE,
 		O_WINDOW, O_TIMEOUT, O_RETRIES, O_RENEW, O_RELEASE, O_RELAY, O_NO82, O_CID,
-		O_UNICAST, O_SERVER, O_CSUM, O_ARP, O_CEILING, O_JSON, O_LEASES, O_LABEL, O_MBUFS,
+		O_UNICAST, O_SERVER, O_CSUM, O_CSUM_OFFLOAD, O_ARP, O_CEILING, O_JSON, O_LEASES,
+		O_LABEL, O_MBUFS,
 		O_QUIET, O_IDLE_POLLS, O_IDLE_SLEEP, O_HELP,
 	};
 	static const struct option longopts[] = {
@@ -194,6 +205,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		{"unicast", no_argument, NULL, O_UNICAST},
 		{"server", required_argument, NULL, O_SERVER},
 		{"check-csum", no_argument, NULL, O_CSUM},
+		{"csum-offload", no_argument, NULL, O_CSUM_OFFLOAD},
 		{"answer-arp", no_argument, NULL, O_ARP},
 		{"ceiling", required_argument, NULL, O_CEILING},
 		{"json", no_argument, NULL, O_JSON},
@@ -287,6 +299,9 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		case O_CSUM:
 			o->check_csum = true;
 			break;
+		case O_CSUM_OFFLOAD:
+			o->csum_offload = true;
+			break;
 		case O_ARP:
 			o->answer_arp = true;
 			break;
@@ -356,6 +371,20 @@ static int port_setup(const struct lwb_opts *o, struct rte_mempool *mp)
 		return -1;
 	}
 	memset(&conf, 0, sizeof(conf));
+	if (o->csum_offload) {
+		struct rte_eth_dev_info info;
+
+		rc = rte_eth_dev_info_get(o->port, &info);
+		if (rc != 0 || !(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+			fprintf(stderr, "leasewire-bench: port %u: --csum-offload: the port has no "
+				"TX UDP checksum offload\n", o->port);
+			return -1;
+		}
+		/* RX as well, where offered: virtio_user then negotiates
+		 * VIRTIO_NET_F_GUEST_CSUM, so that the vhost server may send partial sums. */
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		conf.rxmode.offloads = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	}
 	rc = rte_eth_dev_configure(o->port, 1, 1, &conf);
 	if (rc == 0) {
 		rc = rte_eth_rx_queue_setup(o->port, 0, RX_DESC, rte_eth_dev_socket_id(o->port),
@@ -406,13 +435,18 @@ static void reflect_run(const struct lwb_opts *o)
 			size_t len = 0;
 
 			if (lwb_parse(p, rx[k]->data_len, false, &r) == 0) {
-				len = lwb_reflect(p, &r, ea.addr_bytes, o->server_ip);
+				len = lwb_reflect(p, &r, ea.addr_bytes, o->server_ip,
+						  o->csum_offload);
 			}
 			if (len == 0) {
 				drop[nd++] = rx[k];
 				continue;
 			}
 			rx[k]->data_len = rx[k]->pkt_len = (uint32_t)len;
+			rx[k]->ol_flags = 0;
+			if (o->csum_offload) {
+				lwb_tx_csum_offload(rx[k]);
+			}
 			tx[nt++] = rx[k];
 		}
 		if (nd != 0) {
@@ -447,9 +481,10 @@ static void reflect_run(const struct lwb_opts *o)
 	if (o->json) {
 		printf("{\"mode\": \"reflect\", \"label\": \"%s\", \"lcore\": %u, \"cpu\": %d, "
 		       "\"seconds\": %.3f, \"rx\": %" PRIu64 ", \"tx\": %" PRIu64
-		       ", \"ignored\": %" PRIu64 ", \"tx_full\": %" PRIu64 "}\n",
+		       ", \"ignored\": %" PRIu64 ", \"tx_full\": %" PRIu64
+		       ", \"csum_offload\": %s}\n",
 		       o->label ? o->label : "", lcore, cpu, (double)(now - t0) / (double)hz, n_rx,
-		       n_tx, n_ign, n_full);
+		       n_tx, n_ign, n_full, o->csum_offload ? "true" : "false");
 	} else {
 		printf("[lcore %u cpu %d] reflect total: %.2f s rx %" PRIu64 " tx %" PRIu64
 		       " ignored %" PRIu64 " txfull %" PRIu64 "\n", lcore, cpu,

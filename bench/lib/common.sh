@@ -79,13 +79,16 @@ lwb_stop() {
 }
 
 # lwb_start_reflect NAME: leasewire-bench --mode reflect on the server's CPU, serving $sock.
-# Sets lwb_pid. Its JSON goes to $work/NAME.srv.json, its log to $work/NAME.srv.log.
+# Sets lwb_pid. Its JSON goes to $work/NAME.srv.json, its log to $work/NAME.srv.log. The
+# options in lwb_reflect_args (e.g. --csum-offload) go to the reflector.
+lwb_reflect_args=()
 lwb_start_reflect() {
 	local name=$1
 	rm -f "$sock"
 	"$gen" "${EAL_COMMON[@]}" --file-prefix=lwbench-srv --lcores="0@$srv_cpu" \
 		--vdev="net_vhost0,iface=$sock,queues=1" -- --mode reflect --json --quiet \
-		--label "$name" > "$work/$name.srv.json" 2> "$work/$name.srv.log" &
+		--label "$name" "${lwb_reflect_args[@]}" > "$work/$name.srv.json" \
+		2> "$work/$name.srv.log" &
 	lwb_pid=$!
 	lwb_pids+=("$lwb_pid")
 	wait_for 30 "the reflector's vhost socket" test -S "$sock"

@@ -843,6 +843,111 @@ static void test_parse_rx_verified(void **state)
 	n = make_echo(buf, sizeof(buf), 10, 5);
 	buf[14 + 20 + 9] ^= 1;
 	assert_int_equal(dp_frame_parse_rx(buf, n, both, &f), DP_FE_ICMP);
+	assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_NONE, &f), DP_FE_ICMP);
+}
+
+/*
+ * A virtual peer's partial checksum (RTE_MBUF_F_RX_L4_CKSUM_NONE): the UDP field holds the
+ * pseudo-header's sum only. With DP_RX_UDP_CSUM_NONE it parses as the whole frame did; without
+ * it, it is a bad UDP checksum, as before. The IPv4 header is still summed.
+ */
+static void test_parse_rx_partial(void **state)
+{
+	uint8_t buf[600];
+	struct dp_frame f, g;
+	size_t n;
+
+	(void)state;
+	for (unsigned nvlan = 0; nvlan <= DP_MAX_VLAN; nvlan++) {
+		n = make_dhcp(buf, sizeof(buf), nvlan, 300);
+		assert_int_equal(dp_frame_parse(buf, n, &g), DP_FRAME_DHCP);
+		dp_frame_udp_csum_offload(buf, 14 + 4 * nvlan, DP_TX_CSUM_UDP);
+		assert_int_equal(dp_frame_parse_rx(buf, n, 0, &f), DP_FE_UDP_CSUM);
+		assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_IP_CSUM_GOOD, &f),
+				 DP_FE_UDP_CSUM);
+		assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_NONE, &f),
+				 DP_FRAME_DHCP);
+		assert_memory_equal(&f, &g, sizeof(f));
+		buf[14 + 4 * nvlan + 10] ^= 0x01;
+		assert_int_equal(dp_frame_parse_rx(buf, n, DP_RX_UDP_CSUM_NONE, &f),
+				 DP_FE_IP_CSUM);
+	}
+}
+
+/*
+ * dp_frame_udp_csum_offload(): the UDP field becomes the pseudo-header's sum, folded and not
+ * complemented (rte_ipv4_phdr_cksum()), so that a port that adds the datagram to it and
+ * complements (what a NIC or virtio does with RTE_MBUF_F_TX_UDP_CKSUM) writes the checksum
+ * the software build wrote; with DP_TX_CSUM_IP the IPv4 header checksum is 0. Untagged,
+ * 802.1Q and QinQ, odd and even lengths; nothing else of the frame changes.
+ */
+static void test_udp_csum_offload(void **state)
+{
+	static const size_t plens[] = { 300, 301, 548 };
+	uint8_t a[700], b[700];
+
+	(void)state;
+	for (unsigned nvlan = 0; nvlan <= DP_MAX_VLAN; nvlan++) {
+		for (size_t k = 0; k < sizeof(plens) / sizeof(plens[0]); k++) {
+			size_t n = make_dhcp(a, sizeof(a), nvlan, plens[k]), l3 = 14 + 4 * nvlan;
+			uint8_t *ip = b + l3, *u = ip + 20;
+			uint16_t ulen = lw_get16(a + l3 + 24), want = lw_get16(a + l3 + 26), c;
+			uint32_t seed;
+
+			assert_true(n > 0);
+			memcpy(b, a, n);
+			dp_frame_udp_csum_offload(b, l3, DP_TX_CSUM_UDP);
+			seed = pseudo(ip, ulen);
+			seed = (seed & 0xffff) + (seed >> 16);
+			seed = (seed & 0xffff) + (seed >> 16);
+			assert_int_equal(lw_get16(u + 6), seed);
+			assert_memory_equal(a, b, l3 + 26);
+			assert_memory_equal(a + l3 + 28, b + l3 + 28, n - l3 - 28);
+			/* The port: the datagram summed over the seed, complemented. */
+			c = ref_csum(u, ulen, 0);
+			assert_int_equal(c ? c : 0xffff, want);
+
+			memcpy(b, a, n);
+			dp_frame_udp_csum_offload(b, l3, DP_TX_CSUM_UDP | DP_TX_CSUM_IP);
+			assert_int_equal(lw_get16(ip + 10), 0);
+			assert_int_equal(lw_get16(u + 6), seed);
+			lw_put16(ip + 10, ref_csum(ip, 20, 0));
+			assert_memory_equal(a, b, l3 + 26);
+
+			memcpy(b, a, n);
+			dp_frame_udp_csum_offload(b, l3, DP_TX_CSUM_IP);
+			assert_int_equal(lw_get16(ip + 10), 0);
+			assert_memory_equal(a + l3 + 12, b + l3 + 12, n - l3 - 12);
+			memcpy(b, a, n);
+			dp_frame_udp_csum_offload(b, l3, 0);
+			assert_memory_equal(a, b, n);
+
+			/* A build told to leave them to the port (dp_udp_dst.tx_csum) writes
+			 * the same bytes, the payload's sum not needed for UDP. */
+			for (unsigned tx = 1; tx <= (DP_TX_CSUM_UDP | DP_TX_CSUM_IP); tx++) {
+				struct dp_udp_dst d;
+				uint8_t c2[700];
+				size_t hdr = dp_frame_udp_hdr_len(nvlan);
+				uint32_t ps;
+
+				memcpy(b, a, n);
+				dp_frame_udp_csum_offload(b, l3, tx);
+				udp_dst_init(&d, nvlan);
+				d.tx_csum = (uint8_t)tx;
+				memcpy(c2, a, n);
+				memset(c2, 0x5a, hdr);
+				ps = tx & DP_TX_CSUM_UDP ? 0 :
+				     dp_csum_partial(c2 + hdr, plens[k], 0);
+				assert_int_equal(dp_frame_build_udp_summed(c2, sizeof(c2), &d,
+									   plens[k], ps), n);
+				assert_memory_equal(c2, b, n);
+				memset(c2, 0x5a, hdr);
+				assert_int_equal(dp_frame_build_udp(c2, sizeof(c2), &d, plens[k]),
+						 n);
+				assert_memory_equal(c2, b, n);
+			}
+		}
+	}
 }
 
 static void test_err_str(void **state)
@@ -884,6 +989,8 @@ int main(void)
 		cmocka_unit_test(test_arp),
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_parse_rx_verified),
+		cmocka_unit_test(test_parse_rx_partial),
+		cmocka_unit_test(test_udp_csum_offload),
 		cmocka_unit_test(test_err_str),
 	};
 

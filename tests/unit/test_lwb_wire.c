@@ -197,6 +197,72 @@ static void test_checksums_checked(void **state)
 	assert_int_equal(lwb_parse(buf, 342, false, &p), LWB_E_IP_CSUM);
 }
 
+/* The port's completion of a partial checksum: the datagram (seed in its field) summed and
+ * complemented, as a NIC or virtio does for RTE_MBUF_F_TX_UDP_CKSUM. */
+static void complete_udp(uint8_t *f)
+{
+	uint16_t c;
+
+	c = lwb_csum_fold(lwb_csum_add(f + 34, be16(f + 38), 0));
+	f[40] = (uint8_t)(c >> 8);
+	f[41] = (uint8_t)c;
+}
+
+/*
+ * A frame whose UDP checksum is left to the port (csum_offload): the field holds the
+ * pseudo-header sum (folded, not complemented), which the port's completion turns into the
+ * checksum the software build writes; everything else is the same frame. Received so, its
+ * verdict is NONE: accepted when checking (not summed), refused when the verdict is UNKNOWN
+ * (summed: no checksum) or BAD.
+ */
+static void test_csum_offload(void **state)
+{
+	struct lwb_req r = direct(LWB_REQUEST, 0x10203, 4);
+	uint8_t full[LWB_FRAME_LEN];
+	struct lwb_reply p, q;
+	uint32_t seed;
+
+	(void)state;
+	r.requested_ip = 0xc6130a05u;
+	lwb_build(full, &r);
+	r.csum_offload = true;
+	lwb_build(buf, &r);
+	assert_memory_equal(buf, full, 40);
+	assert_memory_equal(buf + 42, full + 42, LWB_FRAME_LEN - 42);
+	seed = be16(buf + 26) + be16(buf + 28) + be16(buf + 30) + be16(buf + 32) + 17u + 308u;
+	seed = (seed & 0xffff) + (seed >> 16);
+	assert_int_equal(be16(buf + 40), seed);
+
+	assert_int_equal(lwb_parse(buf, 342, false, &p), 0);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_NONE, &p), 0);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_GOOD, &q), 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_UNKNOWN, &q), LWB_E_UDP_CSUM);
+	assert_int_equal(lwb_parse(buf, 342, true, &q), LWB_E_UDP_CSUM);
+	assert_int_equal(lwb_parse_rx(buf, 342, false, LWB_RX_L4_BAD, &q), 0);
+	complete_udp(buf);
+	assert_memory_equal(buf, full, LWB_FRAME_LEN);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_BAD, &q), LWB_E_UDP_CSUM);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_UNKNOWN, &q), 0);
+	/* The IPv4 header is checked whatever the UDP verdict. */
+	buf[22] ^= 1;
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_NONE, &q), LWB_E_IP_CSUM);
+
+	/* The reflector leaves its reply's UDP checksum to the port the same way. */
+	r.csum_offload = false;
+	lwb_build(buf, &r);
+	assert_int_equal(lwb_parse(buf, 342, true, &p), 0);
+	assert_int_equal(lwb_reflect(buf, &p, our_mac, 0xc6120001u, false), 342);
+	memcpy(full, buf, LWB_FRAME_LEN);
+	lwb_build(buf, &r);
+	assert_int_equal(lwb_parse(buf, 342, true, &p), 0);
+	assert_int_equal(lwb_reflect(buf, &p, our_mac, 0xc6120001u, true), 342);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_UNKNOWN, &q), LWB_E_UDP_CSUM);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_NONE, &q), 0);
+	complete_udp(buf);
+	assert_memory_equal(buf, full, LWB_FRAME_LEN);
+}
+
 static void test_refusals(void **state)
 {
 	struct lwb_req r = direct(LWB_DISCOVER, 5, 0);
@@ -225,7 +291,7 @@ static void test_reflect_direct_discover(void **state)
 	(void)state;
 	lwb_build(buf, &r);
 	assert_int_equal(lwb_parse(buf, 342, true, &in), 0);
-	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 342);
+	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u, false), 342);
 	assert_int_equal(lwb_parse(buf, 342, true, &out), 0);	/* checksums valid */
 	assert_memory_equal(buf, r.src_mac, 6);			/* back to the client */
 	assert_memory_equal(buf + 6, our_mac, 6);
@@ -250,7 +316,7 @@ static void test_reflect_relayed_request_and_release(void **state)
 	r.sport = 67;
 	lwb_build(buf, &r);
 	assert_int_equal(lwb_parse(buf, 342, true, &in), 0);
-	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 342);
+	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u, false), 342);
 	assert_int_equal(lwb_parse(buf, 342, true, &out), 0);
 	assert_int_equal(out.type, LWB_ACK);
 	assert_int_equal(out.ip_dst, 0xc613ff02u);
@@ -259,14 +325,14 @@ static void test_reflect_relayed_request_and_release(void **state)
 	r = direct(LWB_RELEASE, 7, 3);
 	lwb_build(buf, &r);
 	assert_int_equal(lwb_parse(buf, 342, true, &in), 0);
-	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 0);
+	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u, false), 0);
 	/* and a reply (op 2) is never reflected */
 	r = direct(LWB_DISCOVER, 7, 3);
 	lwb_build(buf, &r);
 	assert_int_equal(lwb_parse(buf, 342, true, &in), 0);
-	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 342);
+	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u, false), 342);
 	assert_int_equal(lwb_parse(buf, 342, true, &in), 0);
-	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u), 0);
+	assert_int_equal(lwb_reflect(buf, &in, our_mac, 0xc6120001u, false), 0);
 }
 
 static void test_arp_reply(void **state)
@@ -314,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_discover_bytes),
 		cmocka_unit_test(test_selecting_request_relayed),
 		cmocka_unit_test(test_checksums_checked),
+		cmocka_unit_test(test_csum_offload),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_reflect_direct_discover),
 		cmocka_unit_test(test_reflect_relayed_request_and_release),

@@ -17,6 +17,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "byteorder.h"
 #include "committer.h"
 #include "config.h"
 #include "reqbuild.h"
@@ -27,9 +28,12 @@
 static const char *cfg_json =
 	"{\"server\": {\"workers\": 1, \"mbufs\": 1023},"
 	" \"ports\": [{\"name\": \"p0\", \"device\": \"net_ring0\","
-	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"}]}],"
+	"   \"interfaces\": [{\"address\": \"198.18.0.1/24\"},"
+	"                  {\"address\": \"198.18.1.1/24\", \"vlan\": 10}]}],"
 	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
-	"   \"pools\": [\"198.18.0.100 - 198.18.0.110\"], \"lease-time\": 600}]}";
+	"   \"pools\": [\"198.18.0.100 - 198.18.0.120\"], \"lease-time\": 600},"
+	"  {\"name\": \"lab10\", \"subnet\": \"198.18.1.0/24\","
+	"   \"pools\": [\"198.18.1.100 - 198.18.1.110\"], \"lease-time\": 600}]}";
 
 static struct dp_runtime rt;
 static struct store *st;
@@ -97,17 +101,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A client frame carrying @p r, as the worker receives it. */
-static struct rte_mbuf *client_frame(const struct reqbuf *r)
+/* A client frame carrying @p r with @p nvlan tags (VLAN 10 innermost; QinQ: S-tag 5 outside
+ * it), as the worker receives it. */
+static struct rte_mbuf *client_frame_tagged(const struct reqbuf *r, unsigned nvlan)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(rt.mp);
 	struct dp_udp_dst d = {
 		.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		.src_mac = {0x02, 0, 0, 0, r->b[32], r->b[33]},
+		.nvlan = (uint8_t)nvlan,
+		.vlan_tpid = {nvlan == 2 ? 0x88a8 : 0x8100, 0x8100},
+		.vlan_tci = {nvlan == 2 ? 5 : 10, 10},
 		.ip_src = 0, .ip_dst = UINT32_MAX, .sport = 68, .dport = 67,
 	};
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	size_t hdr = dp_frame_udp_hdr_len(0), len;
+	size_t hdr = dp_frame_udp_hdr_len(nvlan), len;
 
 	memcpy(p + hdr, r->b, r->len);
 	len = dp_frame_build_udp(p, m->buf_len - m->data_off, &d, r->len);
@@ -116,6 +124,12 @@ static struct rte_mbuf *client_frame(const struct reqbuf *r)
 	m->pkt_len = (uint32_t)len;
 	m->port = 0;	/* config port index */
 	return m;
+}
+
+/* A client frame carrying @p r, untagged, as the worker receives it. */
+static struct rte_mbuf *client_frame(const struct reqbuf *r)
+{
+	return client_frame_tagged(r, 0);
 }
 
 /* Frames the worker has transmitted (looped back by net_ring): their DHCP types. */
@@ -782,10 +796,12 @@ static void retired_records_leave_within_the_bound(void **state)
 }
 
 /*
- * What the port says of a request's checksums: only GOOD skips the worker's own sum. The
- * DISCOVER's UDP checksum is wrong; with the port's L4 verdict BAD, NONE or UNKNOWN it is
- * dropped as bad_udp_csum, with GOOD it is answered (the NIC is trusted). Likewise for the
- * IPv4 header checksum.
+ * What the port says of a request's checksums: GOOD, and for UDP NONE, skip the worker's
+ * own sum. The DISCOVER's UDP checksum is wrong; with the port's L4 verdict BAD or UNKNOWN
+ * it is dropped as bad_udp_csum, with GOOD it is answered (the NIC is trusted), and with
+ * NONE too ("the L4 checksum is not correct in the packet data, but the integrity of the L4
+ * data is verified": a virtual peer's partial checksum, whose field is no checksum). Likewise
+ * GOOD for the IPv4 header checksum; NONE says nothing of it.
  */
 static void rx_checksum_flags(void **state)
 {
@@ -796,7 +812,8 @@ static void rx_checksum_flags(void **state)
 	} cases[] = {
 		{ 0, false, false },				/* UNKNOWN */
 		{ RTE_MBUF_F_RX_L4_CKSUM_BAD, false, false },
-		{ RTE_MBUF_F_RX_L4_CKSUM_NONE, false, false },
+		{ RTE_MBUF_F_RX_L4_CKSUM_NONE, false, true },
+		{ RTE_MBUF_F_RX_L4_CKSUM_NONE, true, false },	/* says nothing of IPv4 */
 		{ RTE_MBUF_F_RX_IP_CKSUM_GOOD, false, false },	/* says nothing of UDP */
 		{ RTE_MBUF_F_RX_L4_CKSUM_GOOD, false, true },
 		{ RTE_MBUF_F_RX_IP_CKSUM_BAD, true, false },
@@ -838,6 +855,94 @@ static void rx_checksum_flags(void **state)
 	}
 }
 
+/* The one's complement sum of @p n bytes at @p p added to @p sum, folded (RFC 1071). */
+static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		sum += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return sum;
+}
+
+/*
+ * A reply's checksums on a port that computes them (rt.ports[0].tx_csum set as port.c sets
+ * it from the port's TX offloads; net_ring hands the mbuf back as sent, flags included):
+ * untagged, 802.1Q and QinQ, the UDP checksum left to the port (RTE_MBUF_F_TX_IPV4 |
+ * _UDP_CKSUM, l2_len over the tags, l3_len 20, the field seeded with the pseudo-header sum,
+ * which the port's sum over the datagram turns into the right checksum), and the IPv4 one
+ * too when offered (_IP_CKSUM, field 0). Without the capability the reply is as it always
+ * was: no flags, both checksums in the frame.
+ */
+static void tx_checksum_offload(void **state)
+{
+	static const uint8_t caps[] = { 0, DP_TX_CSUM_UDP, DP_TX_CSUM_UDP | DP_TX_CSUM_IP };
+	struct dp_worker *w = &rt.workers[0];
+	struct reqbuf r;
+
+	(void)state;
+	for (unsigned nvlan = 0; nvlan <= DP_MAX_VLAN; nvlan++) {
+		for (size_t c = 0; c < sizeof(caps); c++) {
+			size_t l3 = DP_ETHER_HDR_LEN + nvlan * DP_VLAN_HDR_LEN;
+			struct rte_mbuf *m, *pk[4];
+			struct dhcp4_msg msg;
+			uint16_t ulen, seed;
+			uint32_t ps;
+			uint8_t *p, *ip, *u;
+
+			/* One client per tag count: its DISCOVERs get the same offer again. */
+			rb_begin(&r, (uint16_t)(0x500 + nvlan), (uint32_t)c + 1);
+			rb_flags(&r, DHCP4_FLAG_BROADCAST);
+			rb_type(&r, DHCP4_DISCOVER);
+			rb_end(&r);
+			m = client_frame_tagged(&r, nvlan);
+			rt.ports[0].tx_csum = caps[c];
+			dp_worker_handle_burst(w, &m, 1);
+			dp_worker_flush(w);
+			rt.ports[0].tx_csum = 0;
+			assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
+			m = pk[0];
+			p = rte_pktmbuf_mtod(m, uint8_t *);
+			ip = p + l3;
+			u = ip + DP_IPV4_HDR_LEN;
+			ulen = lw_get16(u + 4);
+			assert_int_equal(dhcp4_parse(&msg, u + DP_UDP_HDR_LEN,
+						     ulen - DP_UDP_HDR_LEN), DHCP4_OK);
+			assert_int_equal(msg.type, DHCP4_OFFER);
+			/* The reply keeps the request's tags. */
+			assert_int_equal(lw_get16(p + 12), nvlan == 0 ? 0x0800 :
+					 nvlan == 1 ? 0x8100 : 0x88a8);
+			assert_int_equal(lw_get16(p + l3 - 2), 0x0800);
+			ps = (ip[12] << 8 | ip[13]) + (ip[14] << 8 | ip[15]) +
+			     (ip[16] << 8 | ip[17]) + (ip[18] << 8 | ip[19]) + 17u + ulen;
+			ps = (ps & 0xffff) + (ps >> 16);
+			ps = (ps & 0xffff) + (ps >> 16);
+			if (caps[c] == 0) {
+				assert_int_equal(m->ol_flags, 0);
+				assert_int_equal(ref_sum(ip, DP_IPV4_HDR_LEN, 0), 0xffff);
+				assert_int_equal(ref_sum(u, ulen, ps), 0xffff);
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			assert_int_equal(m->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM |
+					 (caps[c] & DP_TX_CSUM_IP ? RTE_MBUF_F_TX_IP_CKSUM : 0));
+			assert_int_equal(m->l2_len, l3);
+			assert_int_equal(m->l3_len, DP_IPV4_HDR_LEN);
+			seed = lw_get16(u + 6);
+			assert_int_equal(seed, ps);
+			if (caps[c] & DP_TX_CSUM_IP) {
+				assert_int_equal(lw_get16(ip + 10), 0);
+				lw_put16(ip + 10, (uint16_t)~ref_sum(ip, DP_IPV4_HDR_LEN, 0));
+			}
+			assert_int_equal(ref_sum(ip, DP_IPV4_HDR_LEN, 0), 0xffff);
+			/* What the port does: sum the datagram over the seed, complement. */
+			lw_put16(u + 6, (uint16_t)~ref_sum(u, ulen, 0));
+			assert_int_equal(ref_sum(u, ulen, ps), 0xffff);
+			rte_pktmbuf_free(m);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +957,7 @@ int main(void)
 		cmocka_unit_test(rx_checksum_flags),
 		cmocka_unit_test(warm_addr_hint_of_an_address_changed_in_the_burst),
 		cmocka_unit_test(warm_hint_of_a_client_changed_in_the_burst),
+		cmocka_unit_test(tx_checksum_offload),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};
 

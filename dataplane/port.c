@@ -84,11 +84,15 @@ static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
 			       (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	/* Likewise on transmit: a port that can compute the UDP (and IPv4 header) checksum of
 	 * a reply gets it to do, and the worker only seeds the pseudo-header
-	 * (dp_frame_udp_csum_offload()). net_vhost offers UDP but not IPv4; when its guest
-	 * did not negotiate VIRTIO_NET_F_GUEST_CSUM the PMD completes the sum itself in
-	 * software (rte_eth_vhost.c vhost_dev_tx_sw_csum()), so the frame is right either
-	 * way. */
-	conf.txmode.offloads = info.tx_offload_capa &
+	 * (dp_frame_udp_csum_offload()). Not net_vhost, although it offers UDP: when its
+	 * guest did not negotiate VIRTIO_NET_F_GUEST_CSUM (known only once a guest connects,
+	 * and again at each reconnection) the PMD completes the sum in software itself
+	 * (rte_eth_vhost.c vhost_dev_tx_sw_csum(): it parses the headers and sums the whole
+	 * datagram), and that cost the worker far more than its own sum: net_vhost went from
+	 * 1.6 % to 14.9 % of the worker's samples in lwbench's in-memory case, whose
+	 * generator negotiates nothing by default (doc/performance.md "Checksum offloads"). */
+	conf.txmode.offloads = strcmp(info.driver_name, "net_vhost") == 0 ? 0 :
+			       info.tx_offload_capa &
 			       (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
 	st->tx_csum = (uint8_t)((conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ?
 				 DP_TX_CSUM_UDP : 0u) |

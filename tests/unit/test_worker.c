@@ -752,6 +752,68 @@ static void warm_addr_hint_of_an_address_changed_in_the_burst(void **state)
 }
 
 /*
+ * review15: the same with a DECLINE before the DISCOVERs in the burst (the brief's "DECLINE"
+ * case). The warm pass found the client's ACTIVE record of @c a as the DISCOVER's key hint;
+ * the DECLINE abandons @c a before the DISCOVERs are handled. They must decide from the
+ * binding the DECLINE left, not from the stale hint (whose address is the client's own, and
+ * would be offered again): both are offered another address, whose record is the client's in
+ * by_key and the address's in by_addr, and @c a stays abandoned.
+ */
+static void warm_hint_of_a_client_that_declined_in_the_burst(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	struct dp_client_key k = {.type = DP_KEY_HWADDR, .len = 7};
+	uint64_t conflicts = w->ctr.drop[DP_DROP_WRITE_CONFLICT];
+	const struct bt_binding *b;
+	struct rte_mbuf *m[3], *pk[8];
+	struct reqbuf r;
+	uint16_t n;
+	uint32_t addr;
+
+	(void)state;
+	dora(0x700);
+	k.data[0] = 1;				/* htype, then chaddr 02:00:00:00:07:00 */
+	k.data[1] = 0x02;
+	k.data[5] = 0x07;
+	b = bt_lookup_key(rt.table, &k);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	addr = b->addr;
+	rb_begin(&r, 0x700, 51);
+	rb_type(&r, DHCP4_DECLINE);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 0, 1));
+	rb_end(&r);
+	m[0] = client_frame(&r);
+	m[1] = discover_frame(0x700, 52);
+	m[2] = discover_frame(0x700, 53);	/* two DISCOVERs: the warm pass runs */
+	dp_worker_handle_burst(w, m, 3);
+	(void)committer_round(cm);		/* the DECLINE's change, if posted */
+	dp_worker_flush(w);
+	n = rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 8);
+	assert_int_equal(n, 2);
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(pk[i], const uint8_t *);
+		size_t off = dp_frame_udp_hdr_len(0);
+		struct dhcp4_msg msg;
+
+		assert_int_equal(dhcp4_parse(&msg, p + off, pk[i]->pkt_len - off), DHCP4_OK);
+		assert_int_equal(msg.type, DHCP4_OFFER);
+		assert_int_not_equal(msg.yiaddr, addr);
+		b = bt_lookup_key(rt.table, &k);
+		assert_non_null(b);
+		assert_int_equal(b->state, BT_OFFERED);
+		assert_int_equal(b->addr, msg.yiaddr);
+		assert_ptr_equal(bt_lookup_addr(rt.table, msg.yiaddr), b);
+		rte_pktmbuf_free(pk[i]);
+	}
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ABANDONED);
+	assert_int_equal(w->ctr.drop[DP_DROP_WRITE_CONFLICT], conflicts);
+}
+
+/*
  * The records a worker retires wait in its writer for a batch (bindings.c "Retiring in
  * batches"); the loop's dp_worker_retire_flush() bounds that wait: they go to RCU
  * DP_RETIRE_FLUSH_US after it first saw them (not before: then they would never batch), or
@@ -957,6 +1019,7 @@ int main(void)
 		cmocka_unit_test(rx_checksum_flags),
 		cmocka_unit_test(warm_addr_hint_of_an_address_changed_in_the_burst),
 		cmocka_unit_test(warm_hint_of_a_client_changed_in_the_burst),
+		cmocka_unit_test(warm_hint_of_a_client_that_declined_in_the_burst),
 		cmocka_unit_test(tx_checksum_offload),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 	};

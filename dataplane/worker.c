@@ -586,7 +586,9 @@ static __attribute__((cold, noinline)) void probe_conflict(struct dp_worker *w,
 		rte_pktmbuf_free(m);
 		return;
 	}
-	in.now = dp_worker_now(w);
+	/* The burst's time when the answer came in one (the DISCOVER decided again below
+	 * is judged by it too), else the clock's. */
+	in.now = w->rx_now != 0 ? w->rx_now : dp_worker_now(w);
 	in.ended_by = dp_worker_ended_by(w, in.now);
 	if (!dp_engine_conflict(&w->eng, &in, ev.addr)) {
 		/* The hold is not the client's any more (an operator's change, a new snapshot)

@@ -127,7 +127,9 @@ struct __rte_cache_aligned dp_worker {
 	 *  once as the burst began, the time every request of the burst is judged by (they
 	 *  were all received by then; the clock counts seconds, a burst takes microseconds,
 	 *  and rdtsc costs tens of ns in a VM: 2.5 % of the worker when read per request).
-	 *  0 outside them: a request decided again after a probe reads the clock itself.
+	 *  0 outside them: a DISCOVER decided again after a probe timed out (between
+	 *  bursts) reads the clock itself; one decided again on a probe's answer, inside a
+	 *  burst, is judged by the burst's time, as is the conflict the answer records.
 	 *  Worker thread only. */
 	uint64_t rx_now;
 	/** Overload (server.flood-control.overload-bursts): full rx bursts (up one per full

@@ -12,7 +12,8 @@
 #    drops == 0) and perfdhcp lost nothing beyond the exchange in flight (or what its own
 #    socket buffer overflowed, counted by RcvbufErrors);
 #  - every address perfdhcp saw ACKed is an active lease of the relayed scope afterwards,
-#    and the scope's assigned count equals the number of distinct ACKed addresses.
+#    and the scope's assigned count is the number of distinct ACKed addresses (plus at most
+#    one a REQUEST whose ACK perfdhcp dropped: late, on a loaded machine).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 lw_init reload "$@"
@@ -58,8 +59,11 @@ RB0=$(rcvbuf_errors)
 
 OUT=$LW_T/perfdhcp.out
 lw_track_log "$OUT"
+# -W: perfdhcp waits 2 s after its last REQUEST before it counts what is missing, so that an
+# ACK held up by a slow fdatasync (seconds, once, on a fresh CI machine with builds beside
+# it: 270 ACKs missing with -W 200000) arrives and is counted as an orphan: late, not lost.
 timeout 150 ip netns exec $CLI "${PIN[@]}" perfdhcp -4 -l $CLIIF -r 1500 -R 4000 -p 8 \
-	-W 200000 -x l >"$OUT" 2>&1 &
+	-W 2000000 -x l >"$OUT" 2>&1 &
 PF=$!
 lw_track_pid $PF
 
@@ -123,7 +127,12 @@ sys.exit(1 if missing else 0)
 PY
 ASSIGNED=$(timeout 30 $CTL --json stats 'scope[relayed].assigned-addresses' |
 	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["arguments"]["scope[relayed].assigned-addresses"])')
-lw_check_eq "scope[relayed].assigned-addresses == distinct ACKed" "$ASSIGNED" "$NACKED"
+# Every address perfdhcp saw ACKed is assigned (checked one by one above); the server may have
+# assigned more: a client whose every ACK perfdhcp dropped (late, or lost in its socket
+# buffer) is not in its list, and there are at most RA_DROP of those.
+lw_check_ge "scope[relayed].assigned-addresses, at least the distinct ACKed" "$ASSIGNED" "$NACKED"
+lw_check_le "scope[relayed].assigned-addresses, at most the distinct ACKed + ACKs perfdhcp dropped" \
+	"$ASSIGNED" "$((NACKED + ${RA_DROP:-0}))"
 lw_check_eq "scopes after the changes" \
 	"$(timeout 30 $CTL --json scope list | /usr/bin/python3 -c 'import json,sys; print(",".join(s["name"] for s in json.load(sys.stdin)["arguments"]))')" \
 	"lab,relayed,extra,more"

@@ -436,10 +436,12 @@ static void tap_generation_guards_the_unacked_delete(void **state)
  * them. A client waits for its ACK one change at a time; each change must be durable within
  * LIVE_BOUND_MS while a busy-polling thread shares the committer's CPU (the daemon's
  * committer sits on the control lcore's CPU). e2e-fo-pair saw an ACK wait 15 s until the
- * daemon stopped (issue 11).
+ * daemon stopped (issue 11). The bound is a liveness bound, not a speed: a loaded machine's
+ * disk has held one fdatasync over 2 s (a fresh CI machine, helpers building beside it),
+ * and a committer that never publishes before its stop still fails it.
  */
 #define LIVE_CHANGES	100
-#define LIVE_BOUND_MS	2000
+#define LIVE_BOUND_MS	30000
 
 static _Atomic bool live_spin_stop;
 

@@ -43,6 +43,10 @@
 #include "worker.h"
 
 #define ROUNDS	1500
+/* What wait_for() and wait_up() give an awaited event, at ROUNDS rounds at least: a liveness
+ * bound, not a speed (a BNDACK waits for a store commit, and a loaded machine's disk has held
+ * one fdatasync for seconds). */
+#define WAIT_MS	30000
 #define ADDR(x)	(0xc6120000u | (x))	/* 198.18.0.x */
 
 /* --- the fake worker ------------------------------------------------------------------ */
@@ -310,9 +314,17 @@ static void round_once(struct t *t)
 }
 
 /* Poll until *@p v reaches @p want (or fail). */
+/* Whether a wait that has run @p i rounds since @p t0 (mono_ms()) may run another. */
+static bool may_wait(int i, uint64_t t0)
+{
+	return i < ROUNDS || mono_ms() - t0 < WAIT_MS;
+}
+
 static void wait_for(struct t *t, const unsigned *v, unsigned want, const char *what)
 {
-	for (int i = 0; i < ROUNDS && *v < want; i++) {
+	uint64_t t0 = mono_ms();
+
+	for (int i = 0; may_wait(i, t0) && *v < want; i++) {
 		round_once(t);
 	}
 	if (*v < want) {
@@ -323,8 +335,9 @@ static void wait_for(struct t *t, const unsigned *v, unsigned want, const char *
 static void wait_up(struct t *t)
 {
 	unsigned up = 0;
+	uint64_t t0 = mono_ms();
 
-	for (int i = 0; i < ROUNDS && !up; i++) {
+	for (int i = 0; may_wait(i, t0) && !up; i++) {
 		round_once(t);
 		up = t->up;
 	}

@@ -186,9 +186,11 @@ ra99 = sh["latency_us"]["request_ack"]["p99"]
 print("half rate (open loop at half of each case's flat-out rate): in memory p99 D->O %.1f us "
       "(target < 50: %s); strict p99 R->durable A %.1f us (target < 2000: %s)"
       % (do99, "met" if do99 < 50 else "missed", ra99, "met" if ra99 < 2000 else "missed"))
-# What the machine took from leasewired's worker while each case ran (schedstat of its
-# thread, from before the generator started to after it stopped): time runnable but not
-# running, because another task had CPU %s. Tens of ms a second make the p99 of that case.
+# What the machine took from leasewired's worker, committer and applier while each case ran
+# (schedstat of each thread, from before the generator started to after it stopped): time
+# runnable but not running, because another task had its CPU (the worker's is the last, the
+# committer's and applier's the first, shared with the generator). Tens of ms a second make
+# the p99 of that case; a committer that waits for its CPU holds every parked ACK.
 def sched(key):
     try:
         t0, t1 = (float(x) for x in open("%s/%s.schedt" % (work, key)).read().split())
@@ -201,20 +203,27 @@ def sched(key):
             snap.append(d)
     except (OSError, ValueError):
         return None
+    out = {}
     for tid, (comm, run1, wait1, sl1) in snap[1].items():
-        if comm.startswith(("rte-worker", "lcore-worker")) and tid in snap[0]:
-            _, run0, wait0, sl0 = snap[0][tid]
-            s = t1 - t0
-            return (run1 - run0) / 1e6 / s, (wait1 - wait0) / 1e6 / s
-    return None
-waits = []
-for key, title in rows:
-    w = sched(key)
-    if w:
-        waits.append("%s %.0f/%.0f" % (key, w[0], w[1]))
-if waits:
-    print("leasewired's worker (CPU %s), ms a second on its CPU / waiting for it: %s"
-          % (scpu, ", ".join(waits)))
+        if comm.startswith(("rte-worker", "lcore-worker")):
+            who = "worker"
+        elif comm in ("lw-committer", "lw-applier"):
+            who = comm[3:]
+        else:
+            continue
+        _, run0, wait0, sl0 = snap[0].get(tid, (comm, 0, 0, 0))
+        s = t1 - t0
+        out[who] = ((run1 - run0) / 1e6 / s, (wait1 - wait0) / 1e6 / s)
+    return out
+for who, cpu in (("worker", scpu), ("committer", gcpu), ("applier", gcpu)):
+    waits = []
+    for key, title in rows:
+        w = (sched(key) or {}).get(who)
+        if w:
+            waits.append("%s %.0f/%.0f" % (key, w[0], w[1]))
+    if waits:
+        print("leasewired's %s (CPU %s), ms a second on its CPU / waiting for it: %s"
+              % (who, cpu, ", ".join(waits)))
 mem = json.load(open("%s/memory.json" % work))["dora_per_s"]
 for key in ("relaxed", "strict"):
     v = json.load(open("%s/%s.json" % (work, key)))["dora_per_s"]

@@ -602,8 +602,10 @@ static void *run_apply(void *arg)
 	return NULL;
 }
 
-/* @return 0 or a positive pthread error. */
-static int spawn(struct committer *c, pthread_t *th, void *(*fn)(void *))
+/* Start @p fn on a thread named @p name (top -H, /proc/PID/task/TID/comm: what an operator
+ * and bench/lwbench.sh's CPU figures tell the committer and the applier by).
+ * @return 0 or a positive pthread error. */
+static int spawn(struct committer *c, pthread_t *th, void *(*fn)(void *), const char *name)
 {
 	pthread_attr_t attr;
 	int rc = pthread_attr_init(&attr);
@@ -617,20 +619,23 @@ static int spawn(struct committer *c, pthread_t *th, void *(*fn)(void *))
 	if (rc == 0) {
 		rc = pthread_create(th, &attr, fn, c);
 	}
+	if (rc == 0) {
+		(void)pthread_setname_np(*th, name);	/* a name only: nothing depends on it */
+	}
 	pthread_attr_destroy(&attr);
 	return rc;
 }
 
 int committer_start(struct committer *c)
 {
-	int rc = spawn(c, &c->thread, run);
+	int rc = spawn(c, &c->thread, run, "lw-committer");
 
 	if (rc != 0) {
 		return -rc;
 	}
 	c->started = true;
 	if (c->o.journal) {
-		rc = spawn(c, &c->athread, run_apply);
+		rc = spawn(c, &c->athread, run_apply, "lw-applier");
 		if (rc != 0) {
 			(void)committer_stop(c, 0);
 			return -rc;

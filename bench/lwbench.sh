@@ -46,7 +46,8 @@
 # before/after run against one (LWBENCH_LEASEWIRED) must not give --csum-offload. The header
 # and the table say which setting ran.
 # After the table: the committer's own figures from leasewired's log at its stop (changes,
-# batches, CPU per change; strict: the journal's applier too).
+# batches, CPU per change; strict: the journal's applier too), and the disk's flush latency
+# measured right before and after each strict case (leasewire-store-bench --flush).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
@@ -112,15 +113,29 @@ run_reflect() {	# run_reflect NAME
 run_server() {
 	lwb_start_leasewired "$1" "$2" "$3"
 	lwb_sched "$lwb_pid" > "$work/$1.sched0"
+	cat "$diskstat" > "$work/$1.disk0" 2>/dev/null || true
 	date +%s.%N > "$work/$1.schedt"
 	run_gen "$1" "$4" "${@:5}"
 	lwb_sched "$lwb_pid" > "$work/$1.sched1"
+	cat "$diskstat" > "$work/$1.disk1" 2>/dev/null || true
 	date +%s.%N >> "$work/$1.schedt"
 	lwb_stop "$lwb_pid" TERM
 	if [ "$3" = 1 ]; then
 		grep -E "info (store: [0-9]+ changes|committer: per change|store: journal applied|store: prefill)" \
 			"$work/$1.srv.log" | sed "s/^[^ ]* info /$1: /" >> "$work/committer.txt"
 	fi
+}
+
+# The block device under $work: its I/O counters (Documentation/block/stat.rst) around each
+# server case say what the whole machine asked of the disk meanwhile (writes, flushes).
+diskdev=$(basename "$(df --output=source "$work" | tail -n1)")
+diskstat=/sys/class/block/$diskdev/stat
+
+# disk_probe WHEN: the disk's flush latency right now (leasewire-store-bench --flush: 64
+# pwrite + fdatasync rounds in $work, a few ms in all), so that every strict figure comes with
+# the state of the disk it ran on (fast: ~0.1 ms a flush; slow spells: ~4 ms, whoever writes).
+disk_probe() {
+	echo "$1: $("$build/bench/leasewire-store-bench" --flush "$work" 64 2>&1)" >> "$work/disk.txt"
 }
 
 echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \
@@ -140,13 +155,17 @@ run_reflect reflect
 ceiling=$(dora_rate "$work/reflect.json")
 run_server memory strict 0 "$ceiling"
 run_server relaxed relaxed 1 "$ceiling"
+disk_probe "before strict"
 run_server strict strict 1 "$ceiling"
+disk_probe "after strict"
 # The latency targets are at half the maximum rate: in memory and strict again, open loop at
 # half of what each did flat out above.
 half_mem=$(( $(dora_rate "$work/memory.json" | cut -d. -f1) / 2 ))
 half_strict=$(( $(dora_rate "$work/strict.json" | cut -d. -f1) / 2 ))
 run_server memory_half strict 0 "$ceiling" --rate "$((half_mem > 0 ? half_mem : 1))"
+disk_probe "before strict_half"
 run_server strict_half strict 1 "$ceiling" --rate "$((half_strict > 0 ? half_strict : 1))"
+disk_probe "after strict_half"
 run_reflect reflect2
 idle_desc=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 k, u = d.get("idle_polls", 0), d.get("idle_sleep_us", 0)
@@ -224,6 +243,26 @@ for who, cpu in (("worker", scpu), ("committer", gcpu), ("applier", gcpu)):
     if waits:
         print("leasewired's %s (CPU %s), ms a second on its CPU / waiting for it: %s"
               % (who, cpu, ", ".join(waits)))
+# The disk under the durable cases: I/O the whole machine completed while each ran (fields 5,
+# 7 and 16 of the block device's stat: writes, sectors written, flushes).
+def disk(key):
+    try:
+        t0, t1 = (float(x) for x in open("%s/%s.schedt" % (work, key)).read().split())
+        a, b = ([int(x) for x in open("%s/%s.%s" % (work, key, f)).read().split()]
+                for f in ("disk0", "disk1"))
+    except (OSError, ValueError):
+        return None
+    if len(a) < 17 or len(b) < 17 or t1 <= t0:
+        return None
+    s = t1 - t0
+    return (b[4] - a[4]) / s, (b[6] - a[6]) * 512 / s / 2**20, (b[15] - a[15]) / s
+ds = []
+for key in ("memory", "relaxed", "strict", "memory_half", "strict_half"):
+    d = disk(key)
+    if d:
+        ds.append("%s %.0f writes/s (%.1f MiB/s), %.0f flushes/s" % (key, d[0], d[1], d[2]))
+if ds:
+    print("disk (the whole machine's, while each case ran): " + "; ".join(ds))
 mem = json.load(open("%s/memory.json" % work))["dora_per_s"]
 for key in ("relaxed", "strict"):
     v = json.load(open("%s/%s.json" % (work, key)))["dora_per_s"]
@@ -231,3 +270,5 @@ for key in ("relaxed", "strict"):
 PY
 echo "generator: $idle_desc; $csum_desc"
 cat "$work/committer.txt" 2>/dev/null || true
+echo "disk (leasewire-store-bench --flush in $work):"
+sed 's/^/  /' "$work/disk.txt" 2>/dev/null || true

@@ -19,13 +19,24 @@
  * ACK path: the append plus its flush; the applier then runs on the same thread, reported
  * apart). Printed per group size: thread CPU time per change of the round, and of the
  * applier per change.
+ *
+ *   leasewire-store-bench --flush DIR [COUNT] [BYTES]
+ *
+ * The disk's own floor under a strict ACK: COUNT (default 64) rounds of a BYTES (default
+ * 8192, a journal group of ~80 changes) pwrite into a file in DIR written whole and synced
+ * first (as a journal segment is), each followed by fdatasync(), one at a time. Prints one
+ * line: the fdatasync latency's p50, p90, p99 and max. bench/lwbench.sh runs it around its
+ * strict cases. On the 2-vCPU VM the disk has two states: a flush of ~0.1 ms, and spells
+ * where nearly every flush takes 4.0 ms, whoever writes (doc/durable-path.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "byteorder.h"
 #include "lease.h"
@@ -239,11 +250,75 @@ static void cpu_point(const char *dir, bool journal, uint32_t group, double secs
 	}
 }
 
+#define FLUSH_FILE	(4u << 20)	/* the probe's file: written whole, then synced */
+
+/* --flush: see the top comment. @return the exit status. */
+static int flush_probe(const char *dir, unsigned count, size_t bytes)
+{
+	static uint8_t buf[1u << 20];
+	uint64_t *lat;
+	char path[4096];
+	uint64_t off = 0;
+	int fd, ret = 1;
+
+	if (count == 0 || bytes == 0 || bytes > sizeof(buf)) {
+		fprintf(stderr, "--flush: COUNT must be > 0 and BYTES 1-%zu\n", sizeof(buf));
+		return 2;
+	}
+	lat = calloc(count, sizeof(*lat));
+	snprintf(path, sizeof(path), "%s/flush-probe.XXXXXX", dir);
+	fd = lat != NULL ? mkstemp(path) : -1;
+	if (fd < 0) {
+		fprintf(stderr, "--flush: cannot create a file in %s: %s\n", dir, strerror(errno));
+		free(lat);
+		return 1;
+	}
+	memset(buf, 0xa5, sizeof(buf));
+	for (uint64_t o = 0; o < FLUSH_FILE; o += sizeof(buf)) {
+		if (pwrite(fd, buf, sizeof(buf), (off_t)o) != (ssize_t)sizeof(buf)) {
+			goto out;
+		}
+	}
+	if (fsync(fd) != 0) {
+		goto out;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t t0 = now_ns();
+
+		if (off + bytes > FLUSH_FILE) {
+			off = 0;
+		}
+		if (pwrite(fd, buf, bytes, (off_t)off) != (ssize_t)bytes || fdatasync(fd) != 0) {
+			goto out;
+		}
+		lat[i] = now_ns() - t0;
+		off += (bytes + 4095) & ~(uint64_t)4095;
+	}
+	qsort(lat, count, sizeof(*lat), cmp_u64);
+	printf("fdatasync after a %zu-byte pwrite, %u in a row: p50 %.0f us, p90 %.0f us, "
+	       "p99 %.0f us, max %.0f us\n", bytes, count, lat[count / 2] / 1e3,
+	       lat[count * 9 / 10] / 1e3, lat[count * 99 / 100] / 1e3, lat[count - 1] / 1e3);
+	ret = 0;
+out:
+	if (ret != 0) {
+		fprintf(stderr, "--flush: %s: %s\n", path, strerror(errno));
+	}
+	close(fd);
+	unlink(path);
+	free(lat);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t batches[] = {1, 16, 256, 4096};
 	static const uint32_t groups[] = {16, 64, 224, 1024};
 	bool cpu = argc > 1 && strcmp(argv[1], "--cpu") == 0;
+
+	if (argc > 2 && strcmp(argv[1], "--flush") == 0) {
+		return flush_probe(argv[2], argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 64,
+				   argc > 4 ? strtoul(argv[4], NULL, 0) : 8192);
+	}
 	const char *dir = argc > 1 + cpu ? argv[1 + cpu] : "/tmp/leasewire-store-bench";
 	double secs = argc > 2 + cpu ? atof(argv[2 + cpu]) : 2.0;
 

@@ -36,18 +36,12 @@ done
 prog=abmem.sh
 # shellcheck source=bench/lib/common.sh
 . "$here/lib/common.sh"
-work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/abmem.XXXXXX")
-cleanup() {
-	lwb_cleanup_pids
-	rm -rf "$work"
-}
-trap cleanup EXIT
+lwb_workdir abmem
 lwb_init 150
 lwb_gen_timeout=$((secs + 60))
 
 run_gen() {	# run_gen NAME
-	lwb_gen_vhost "$work/$1.json" "$work/$1.gen.log" --duration "$secs" --clients 100000 \
-		--window 224 --timeout-ms 1000 --retries 3 --label "$1"
+	lwb_gen_dora "$1" "$secs"
 }
 
 echo "abmem: A $bin_a"

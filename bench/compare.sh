@@ -44,19 +44,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 mode=short
 secs=
-clients=100000
-window=224
 rate_window=896
 only=reflect,memory,relaxed,strict,kea,isc
 out=${LWBENCH_TMP:-/var/tmp}/lw-compare-$(date +%Y%m%d-%H%M%S)
+prog=compare.sh
+# shellcheck source=bench/lib/common.sh
+. "$here/lib/common.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) mode=full; only=$only,reflect-afp ;;
 	--build) build=$2; shift ;;
 	--out) out=$2; shift ;;
 	--seconds) secs=$2; shift ;;
-	--clients) clients=$2; shift ;;
-	--window) window=$2; shift ;;
+	--clients) lwb_clients=$2; shift ;;
+	--window) lwb_window=$2; shift ;;
 	--rate-window) rate_window=$2; shift ;;
 	--only) only=$2; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
@@ -65,14 +66,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ -n "$secs" ] || { [ "$mode" = full ] && secs=5 || secs=1; }
-if [ "$clients" -gt 130000 ]; then
-	echo "compare.sh: at most 130000 clients fit the 198.18.0.0/15 pool" >&2
-	exit 2
-fi
+lwb_check_clients
 want() { [[ ",$only," == *",$1,"* ]]; }
-prog=compare.sh
-# shellcheck source=bench/lib/common.sh
-. "$here/lib/common.sh"
 py=/usr/bin/python3
 NS_GEN=lwcmp-g
 NS_SRV=lwcmp-s
@@ -81,14 +76,13 @@ IF_SRV=v-lwcmp-s
 netns_made=0
 sampler=
 
-work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/lw-compare.XXXXXX")
 cleanup() {
 	[ -n "$sampler" ] && lwb_stop "$sampler"
 	lwb_cleanup_pids
 	[ "$netns_made" = 1 ] && "$here/../scripts/lab.sh" down "$NS_GEN" "$NS_SRV"
 	rm -rf "$work"
 }
-trap cleanup EXIT
+lwb_workdir lw-compare cleanup
 trap 'exit 130' INT TERM
 lwb_init 150
 if want kea || want isc || want reflect-afp; then
@@ -114,10 +108,10 @@ sample() {
 step() {
 	local d=$1 n=$2 pid=$3 transport=$4 rate=$5 f args
 	f=$(printf '%s/step%02d' "$d" "$n")
-	args=(--duration "$secs" --clients "$clients" --timeout-ms 1000 --retries 0
+	args=(--duration "$secs" --clients "$lwb_clients" --timeout-ms 1000 --retries 0
 	      --label "$(basename "$d")-$n")
 	if [ "$rate" = probe ]; then
-		args+=(--window "$window")
+		args+=(--window "$lwb_window")
 	else
 		args+=(--window "$rate_window" --rate "$rate")
 	fi
@@ -243,7 +237,7 @@ run_reflect_afp() {	# the reflector on the kernel servers' end of the veth
 	lwb_stop "$pid" INT
 }
 
-title="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}; $mode mode, $secs s per step, $clients clients, window $window (probe) / $rate_window (rate steps)"
+title="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}; $mode mode, $secs s per step, $lwb_clients clients, window $lwb_window (probe) / $rate_window (rate steps)"
 echo "compare: $title; load average at start $load_start"
 echo "compare: generator on CPU $gen_cpu; server on CPU $srv_cpu (Kea, dhcpd: taskset;" \
      "reflector and leasewired's worker lcore: EAL); leasewired's control lcore and" \

@@ -52,17 +52,18 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
 secs=4
-clients=100000
-window=224
 idle=()
 csum=()
+prog=lwbench.sh
+# shellcheck source=bench/lib/common.sh
+. "$here/lib/common.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) secs=20 ;;
 	--build) build=$2; shift ;;
 	--seconds) secs=$2; shift ;;
-	--clients) clients=$2; shift ;;
-	--window) window=$2; shift ;;
+	--clients) lwb_clients=$2; shift ;;
+	--window) lwb_window=$2; shift ;;
 	--idle-polls) idle+=(--idle-polls "$2"); shift ;;
 	--idle-sleep-us) idle+=(--idle-sleep-us "$2"); shift ;;
 	--csum-offload) csum=(--csum-offload) ;;
@@ -71,20 +72,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-prog=lwbench.sh
-# shellcheck source=bench/lib/common.sh
-. "$here/lib/common.sh"
-# The pool is 198.18.1.0 - 198.19.255.254 (the benchmark range 198.18.0.0/15).
-if [ "$clients" -gt 130000 ]; then
-	echo "lwbench.sh: at most 130000 clients fit the 198.18.0.0/15 pool" >&2
-	exit 2
-fi
-work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/lwbench.XXXXXX")
-cleanup() {
-	lwb_cleanup_pids
-	rm -rf "$work"
-}
-trap cleanup EXIT
+lwb_check_clients
+lwb_workdir lwbench
 lwb_init 150
 lwb_gen_timeout=$((secs + 60))
 lwb_reflect_args=("${csum[@]}")
@@ -94,9 +83,7 @@ lwb_reflect_args=("${csum[@]}")
 run_gen() {
 	local name=$1 ceiling=${2:-0}
 	shift $(($# < 2 ? $# : 2))
-	lwb_gen_vhost "$work/$name.json" "$work/$name.gen.log" --duration "$secs" \
-		--clients "$clients" --window "$window" --timeout-ms 1000 --retries 3 \
-		--ceiling "$ceiling" --label "$name" "${idle[@]}" "${csum[@]}" "$@"
+	lwb_gen_dora "$name" "$secs" --ceiling "$ceiling" "${idle[@]}" "${csum[@]}" "$@"
 }
 
 dora_rate() {
@@ -139,7 +126,7 @@ disk_probe() {
 }
 
 echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \
-     "$secs s per case, $clients clients, window $window, full DORA over vhost-user"
+     "$secs s per case, $lwb_clients clients, window $lwb_window, full DORA over vhost-user"
 echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"

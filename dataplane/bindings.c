@@ -812,16 +812,25 @@ const struct bt_binding *bt_warm_addr_found(struct bt_table *t, uint32_t addr)
 	return b;
 }
 
+/* rculfhash's REMOVED_FLAG: bit 0 of a node's next pointer (rculfhash.c; rculfhash.h lays the
+ * word out as "ptr | REMOVAL_OWNER_FLAG | BUCKET_FLAG | REMOVED_FLAG"): what
+ * cds_lfht_is_node_deleted() tests (test_bindings removed_flag_is_rculfhash_s). */
+#define LFHT_REMOVED_FLAG	((uintptr_t)1)
+
 /* What cds_lfht_lookup() leaves in an iterator that found @p n: the node, and its next
  * pointer as read (rculfhash's replace and delete retry from a newer one, and refuse when it
- * carries the removed flag). @return false when @p n is marked removed from its table. */
+ * carries the removed flag). One load, as the lookup's: the flag tested and the value kept
+ * are the same snapshot (two loads let a replace in between mark the node after the test).
+ * @return false when @p n is marked removed from its table. */
 static inline bool iter_at(struct cds_lfht_node *n, struct cds_lfht_iter *iter)
 {
-	if (cds_lfht_is_node_deleted(n)) {
+	struct cds_lfht_node *next = __atomic_load_n(&n->next, __ATOMIC_RELAXED);
+
+	if (((uintptr_t)next & LFHT_REMOVED_FLAG) != 0) {
 		return false;
 	}
 	iter->node = n;
-	iter->next = __atomic_load_n(&n->next, __ATOMIC_RELAXED);
+	iter->next = next;
 	return true;
 }
 

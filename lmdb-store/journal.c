@@ -147,6 +147,7 @@
 
 #include "byteorder.h"
 #include "crc32c.h"
+#include "dirsync.h"
 #include "info_codec.h"
 #include "journal.h"
 #include "prefill.h"
@@ -744,20 +745,10 @@ int journal_mkdir(const char *dir, char *err, size_t errlen)
 static int sync_parent(const char *dir, char *err, size_t errlen)
 {
 	char parent[4096];
-	const char *slash = strrchr(dir, '/');
-	int fd, ret = 0;
+	int ret = store_dir_parent(dir, parent, sizeof(parent));
 
-	if (slash == NULL) {
-		snprintf(parent, sizeof(parent), ".");
-	} else {
-		snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 : (int)(slash - dir), dir);
-	}
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		ret = -errno;
-	}
-	if (fd >= 0) {
-		close(fd);
+	if (ret == 0) {
+		ret = store_dir_sync(parent);
 	}
 	if (ret != 0) {
 		snprintf(err, errlen, "%s: cannot sync %s, the directory's entry: %s", dir, parent,

@@ -15,6 +15,7 @@
 #include <lmdb.h>
 
 #include "byteorder.h"
+#include "dirsync.h"
 #include "journal.h"
 #include "journal_mdb.h"
 #include "mdb_err.h"
@@ -222,7 +223,6 @@ int jmdb_remove(const char *dir)
 {
 	static const char *const names[] = {"data.mdb", "lock.mdb"};
 	char path[4096];
-	int fd, ret = 0;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (dir_file(dir, names[i], path, sizeof(path)) != 0) {
@@ -232,15 +232,7 @@ int jmdb_remove(const char *dir)
 			return -errno;
 		}
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	if (fsync(fd) != 0) {
-		ret = -errno;
-	}
-	close(fd);
-	return ret;
+	return store_dir_sync(dir);
 }
 
 const char *jmdb_errmsg(const struct jmdb *j)

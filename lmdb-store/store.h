@@ -113,6 +113,10 @@ struct store;
 
 /**
  * Open (creating if needed) the store in directory @p dir (created if missing, mode 0700).
+ * Before anything is committed the entries that hold the store are made durable, at every
+ * open and in both sync modes: the parent of @p dir is fsynced (the directory's entry), and
+ * @p dir after LMDB opened its files there (data.mdb's and lock.mdb's entries); a failed
+ * sync fails the open ("cannot sync ...", naming the directory).
  * @param err,errlen  on failure, a message naming the path and the reason.
  * @return the store, or NULL.
  */

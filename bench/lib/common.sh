@@ -1,10 +1,11 @@
-# Sourced (not run) by bench/lwbench.sh and bench/compare.sh: what both need to run
-# leasewire-bench against leasewired or its reflector over vhost-user <-> virtio_user.
+# Sourced (not run) by bench/lwbench.sh, bench/abmem.sh and bench/compare.sh: what they need
+# to run leasewire-bench against leasewired or its reflector over vhost-user <-> virtio_user.
+# Sourcing only defines (functions, defaults): a script sources it before parsing its options.
 #
 # The caller sets, before calling anything here:
 #   prog    name for messages ("lwbench.sh")
 #   build   the meson build directory
-#   work    a temp dir it owns (sockets, configs, logs, JSON outputs)
+#   work    a temp dir it owns (sockets, configs, logs, JSON outputs): lwb_workdir makes it
 # LWBENCH_LEASEWIRED, when set, is the leasewired binary to measure instead of the build's
 # (an older daemon against the same generator, for a before/after comparison in one run).
 # The caller gets from lwb_init: lwd, gen (the two binaries), cpus, gen_cpu (first CPU), srv_cpu
@@ -13,9 +14,39 @@
 
 lwb_pids=()
 
+# The DORA workload (lwb_gen_dora; compare.sh's steps take the two figures): lwb_clients
+# distinct clients, at most lwb_window sessions in flight. The pool of lwb_start_leasewired
+# holds lwb_max_clients addresses (198.18.1.0 - 198.19.255.254).
+lwb_clients=100000
+lwb_window=224
+lwb_max_clients=130000
+
 lwb_die() {
 	echo "$prog: $*" >&2
 	exit 1
+}
+
+# lwb_check_clients: exit 2 (a usage error) when lwb_clients does not fit the pool.
+lwb_check_clients() {
+	if [ "$lwb_clients" -gt "$lwb_max_clients" ]; then
+		echo "$prog: at most $lwb_max_clients clients fit the 198.18.0.0/15 pool" >&2
+		exit 2
+	fi
+}
+
+# lwb_workdir NAME [CLEANUP]: make $work, a temp dir NAME.XXXXXX in LWBENCH_TMP (default
+# /var/tmp: strict durability must fsync a real disk, not tmpfs), and set the EXIT trap to
+# CLEANUP (default lwb_cleanup: stop the processes started here, remove $work). A CLEANUP of
+# the caller's own must do both.
+lwb_workdir() {
+	work=$(mktemp -d "${LWBENCH_TMP:-/var/tmp}/$1.XXXXXX")
+	# shellcheck disable=SC2064	# a function's name, expanded now on purpose
+	trap "${2:-lwb_cleanup}" EXIT
+}
+
+lwb_cleanup() {
+	lwb_cleanup_pids
+	rm -rf "$work"
 }
 
 # lwb_init MIN_HUGEPAGES: check binaries, root and hugepages; set the variables above.
@@ -148,6 +179,18 @@ lwb_gen_vhost() {
 	shift 2
 	lwb_gen_cmd "$out" "$log" \
 		"virtio_user0,path=$sock,queues=1,mac=02:00:00:00:00:aa$lwb_vhost_devargs" "$@"
+}
+
+# lwb_gen_dora NAME SECONDS [generator options...]: the generator (lwb_gen_vhost) against
+# whatever serves $sock for SECONDS, the DORA workload above, an exchange given up after 1 s
+# and retried 3 times, labelled NAME; its JSON summary to $work/NAME.json, its stderr to
+# $work/NAME.gen.log.
+lwb_gen_dora() {
+	local name=$1 secs=$2
+	shift 2
+	lwb_gen_vhost "$work/$name.json" "$work/$name.gen.log" --duration "$secs" \
+		--clients "$lwb_clients" --window "$lwb_window" --timeout-ms 1000 --retries 3 \
+		--label "$name" "$@"
 }
 
 # lwb_gen_cmd OUT LOG VDEV [generator options...] (with lwb_gen_prefix=(ip netns exec NS)

@@ -1,7 +1,8 @@
 /*
  * port_fix.h: TCP ports for tests that listen on loopback (test_fo_link, test_fo_listener,
- * test_fo_run), picked by the kernel and held for the test, so that two test programs
- * running side by side (meson runs them in parallel) never bind the same port.
+ * test_fo_run, test_mgmt_link, test_mgmt_run), picked by the kernel and held for the test,
+ * so that two test programs running side by side (meson runs them in parallel) never bind
+ * the same port.
  * Header-only, test code only.
  */
 #pragma once

@@ -845,6 +845,37 @@ static void assert_same_pos(struct bt_table *t, const struct dp_client_key *k,
 	assert_true(pos->hash == fresh.hash);
 	assert_ptr_equal(cds_lfht_iter_get_node(&pos->iter),
 			 cds_lfht_iter_get_node(&fresh.iter));
+	assert_ptr_equal(pos->iter.next, fresh.iter.next);	/* the next a lookup read */
+}
+
+/*
+ * bt_addr_pos_of() reads a node's next word once and judges it as rculfhash does: removed
+ * exactly when cds_lfht_is_node_deleted() says so, for each of rculfhash's three flag bits
+ * alone (a completed delete or replace sets REMOVED_FLAG and REMOVAL_OWNER_FLAG together, so
+ * a table cannot show which bit is which), and the word it read, flags and all, is the
+ * iterator's next. The record is never in a table: only its addr_node's next is read.
+ */
+static void removed_flag_is_rculfhash_s(void **state)
+{
+	static struct cds_lfht_node after __attribute__((aligned(8)));
+	struct bt_binding b;
+	struct bt_addr_pos pos;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	for (uintptr_t flags = 0; flags < 8; flags++) {
+		struct cds_lfht_node *next = (struct cds_lfht_node *)((uintptr_t)&after | flags);
+
+		b.addr_node.next = next;
+		memset(&pos, 0, sizeof(pos));
+		if (cds_lfht_is_node_deleted(&b.addr_node)) {
+			assert_false(bt_addr_pos_of(&b, &pos));
+		} else {
+			assert_true(bt_addr_pos_of(&b, &pos));
+			assert_ptr_equal(cds_lfht_iter_get_node(&pos.iter), &b.addr_node);
+			assert_ptr_equal(pos.iter.next, next);
+		}
+	}
 }
 
 /*
@@ -1356,6 +1387,7 @@ int main(void)
 		cmocka_unit_test(publish_found_uses_both_places),
 		cmocka_unit_test(same_key_replace_follows_the_key),
 		cmocka_unit_test(key_hint_is_checked),
+		cmocka_unit_test(removed_flag_is_rculfhash_s),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 
 #include "mgmt_link.h"
 #include "mgmt_proto.h"
+#include "port_fix.h"
 
 #define SECRET	"link-test-secret"
 #define BIG	(48 * 1024)	/* bytes of text in every answer */
@@ -70,22 +71,22 @@ struct env {
 	struct owner o;
 	struct mgmt_link *l;
 	int fd;				/* the partner's socket */
+	struct port_fix port;		/* the listener's, held for the test (port_fix.h) */
 	struct mgmt_session s;		/* the partner's side */
 	uint8_t *buf;
 	size_t n;
 };
 
-/* A listener on 127.0.0.1 (a port the kernel picks for a probe socket first) and a partner
- * connected to it from 127.0.0.1 with a small receive buffer, handshake done. */
+/* A listener on 127.0.0.1 (a port the kernel picks, held until env_down(): a port closed
+ * after the pick could go to another test program's bind(0) or connect() before our bind)
+ * and a partner connected to it from 127.0.0.1 with a small receive buffer, handshake done. */
 static void env_up(struct env *e, int rcvbuf)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001u)};
-	socklen_t al = sizeof(a);
 	struct mgmt_link_ops ops = {.arg = &e->o, .secret = op_secret, .request = op_request,
 				    .answer = op_answer};
 	uint8_t nonce[MGMT_NONCE_LEN] = {9, 8, 7, 6};
 	char err[256];
-	int probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	uint8_t *f;
 	size_t len;
 
@@ -96,10 +97,9 @@ static void env_up(struct env *e, int rcvbuf)
 	e->o.big[BIG] = '\0';
 	e->buf = malloc(MGMT_FRAME_MAX);
 	assert_non_null(e->buf);
-	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &al), 0);
-	close(probe);
-	e->l = mgmt_link_open(0x7f000001u, ntohs(a.sin_port), &ops, err, sizeof(err));
+	assert_int_equal(port_fix_take(&e->port), 0);
+	a.sin_port = htons(e->port.port);
+	e->l = mgmt_link_open(0x7f000001u, e->port.port, &ops, err, sizeof(err));
 	if (e->l == NULL) {
 		fail_msg("mgmt_link_open: %s", err);
 	}
@@ -213,6 +213,7 @@ static void env_down(struct env *e)
 {
 	close(e->fd);
 	mgmt_link_close(e->l);
+	port_fix_drop(&e->port);
 	mgmt_session_wipe(&e->s);
 	free(e->buf);
 	free(e->o.big);

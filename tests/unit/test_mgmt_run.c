@@ -37,6 +37,7 @@
 #include "pool.h"
 #include "mgmt_proto.h"
 #include "mgmt_run.h"
+#include "port_fix.h"
 #include "worker.h"
 
 #define US	"127.0.0.1"
@@ -74,17 +75,23 @@ static int peer_listen(uint16_t *port)
 	return fd;
 }
 
-/* A free port on US for our listener. */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip(US))};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+/* Our listener's port: picked by the kernel and held for the test (port_fix.h), from set-up
+ * to teardown, so that no other test program running beside this one is given it between
+ * the pick and our bind (a port closed after the pick could go to anyone's bind(0) or
+ * connect()). The crash test's restart binds it again. */
+static struct port_fix held;
 
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+static int hold_port(void **state)
+{
+	(void)state;
+	return port_fix_take(&held) == 0 ? 0 : -1;
+}
+
+static int drop_port(void **state)
+{
+	(void)state;
+	port_fix_drop(&held);
+	return 0;
 }
 
 struct done_state {
@@ -206,7 +213,7 @@ static json_t *fake_request(struct cp_mgmt *m, struct fake *f, int fd)
 static void create_then_fail(bool refuse)
 {
 	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512];
-	uint16_t peer_port, our_port = free_port();
+	uint16_t peer_port, our_port = held.port;
 	int lfd = peer_listen(&peer_port);
 	struct done_state done = {0};
 	struct fake f;
@@ -325,7 +332,7 @@ static void test_create_refused(void **state)
 static void test_create_crash_before_local_apply(void **state)
 {
 	char dir[] = "/tmp/lw-test-mgmt-run-XXXXXX", err[512], path[256];
-	uint16_t peer_port, our_port = free_port();
+	uint16_t peer_port, our_port = held.port;
 	int lfd = peer_listen(&peer_port), status;
 	struct fake f;
 
@@ -438,7 +445,7 @@ static void responder_start(struct responder *t)
 
 	memset(t, 0, sizeof(*t));
 	snprintf(t->dir, sizeof(t->dir), "/tmp/lw-test-mgmt-run-XXXXXX");
-	t->port = free_port();
+	t->port = held.port;
 	assert_non_null(mkdtemp(t->dir));
 	urcu_qsbr_register_thread();
 	json_t *j = json_loads(cp_config_default_json(), 0, NULL);
@@ -613,11 +620,12 @@ static void test_scope_digest_not_shared(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_answer_lost),
-		cmocka_unit_test(test_create_refused),
-		cmocka_unit_test(test_create_crash_before_local_apply),
-		cmocka_unit_test(test_scope_remove_foreign),
-		cmocka_unit_test(test_scope_digest_not_shared),
+		cmocka_unit_test_setup_teardown(test_create_answer_lost, hold_port, drop_port),
+		cmocka_unit_test_setup_teardown(test_create_refused, hold_port, drop_port),
+		cmocka_unit_test_setup_teardown(test_create_crash_before_local_apply, hold_port,
+						drop_port),
+		cmocka_unit_test_setup_teardown(test_scope_remove_foreign, hold_port, drop_port),
+		cmocka_unit_test_setup_teardown(test_scope_digest_not_shared, hold_port, drop_port),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

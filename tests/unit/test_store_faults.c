@@ -14,6 +14,9 @@
  *     new segment.
  *   - the journal directory's entry: its parent is synced at every open, and an open whose
  *     sync fails fails.
+ *   - the store's own entries: its directory's parent is synced at every open, and so is
+ *     the directory after LMDB created its files there; an open whose sync fails fails.
+ *     store_dir_parent() finds the directory to sync for an entry.
  *
  * The seam is symbol interposition, which costs production code nothing: this executable
  * defines fdatasync(), fsync() and pwrite(), so LMDB's calls (liblmdb.so or .a) land here.
@@ -33,6 +36,7 @@
 #include <cmocka.h>
 
 #include "committer.h"
+#include "dirsync.h"
 #include "journal.h"
 #include "lease.h"
 #include "store.h"
@@ -47,7 +51,10 @@ static unsigned fail_meta;	/* the next n pwrite()s into the two meta pages fail 
 static unsigned syncs;		/* fdatasync()/fsync() calls seen */
 static struct stat watch;	/* fsync()s of this directory (st_ino != 0) are counted... */
 static unsigned watch_syncs;
-static unsigned fail_watch;	/* ...and the next n fail with EIO */
+static unsigned pass_watch;	/* ...the next n pass... */
+static unsigned fail_watch;	/* ...and the next n after them fail with EIO */
+static const char *watch_needs;	/* a file that must exist at a counted sync (or NULL)... */
+static unsigned watch_early;	/* ...counted syncs that came before it */
 
 int fdatasync(int fd)
 {
@@ -68,7 +75,12 @@ int fsync(int fd)
 	if (watch.st_ino != 0 && fstat(fd, &st) == 0 && st.st_ino == watch.st_ino &&
 	    st.st_dev == watch.st_dev) {
 		watch_syncs++;
-		if (fail_watch > 0) {
+		if (watch_needs != NULL && access(watch_needs, F_OK) != 0) {
+			watch_early++;
+		}
+		if (pass_watch > 0) {
+			pass_watch--;
+		} else if (fail_watch > 0) {
 			fail_watch--;
 			errno = EIO;
 			return -1;
@@ -143,7 +155,10 @@ static int setup(void **state)
 	fail_meta = 0;
 	memset(&watch, 0, sizeof(watch));
 	watch_syncs = 0;
+	pass_watch = 0;
 	fail_watch = 0;
+	watch_needs = NULL;
+	watch_early = 0;
 	return store_fix_setup(state, "faults");
 }
 
@@ -151,6 +166,7 @@ static int teardown(void **state)
 {
 	fail_sync = 0;
 	fail_meta = 0;
+	watch_needs = NULL;
 	return store_fix_teardown(state);
 }
 
@@ -443,19 +459,93 @@ static void journal_dir_entry_is_synced(void **state)
 	assert_int_equal(mkdir(e->dir, 0700), 0);
 	assert_int_equal(stat(e->dir, &watch), 0);
 
-	fail_watch = 1;
+	pass_watch = 1;					/* the store's (data.mdb) */
+	fail_watch = 1;					/* the journal's */
 	assert_null(store_fix_try_open(e, &so));
 	assert_non_null(strstr(e->err, "cannot sync"));
 	assert_non_null(strstr(e->err, "journal"));
-	assert_int_equal(watch_syncs, 1);
+	assert_int_equal(watch_syncs, 2);
 
 	watch_syncs = 0;
 	e->s = store_fix_open(e, &so);			/* the directory existed: synced */
-	assert_int_equal(watch_syncs, 1);
+	assert_int_equal(watch_syncs, 2);		/* the store's and the journal's */
 	assert_int_equal(access(e->jdir, F_OK), 0);
 	store_close(e->s);
 	e->s = store_fix_open(e, &so);
-	assert_int_equal(watch_syncs, 2);		/* once per open */
+	assert_int_equal(watch_syncs, 4);		/* at every open */
+}
+
+/* Open the store strict, relaxed, then strict with the watched directory's sync failing:
+ * one sync of it at each open, and the last open fails with @p msg in its message. */
+static void watched_dir_synced_per_open(struct store_fix *e, const char *msg)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT};
+	struct store_opts relaxed = {.sync = STORE_SYNC_RELAXED};
+
+	watch_syncs = 0;
+	e->s = store_fix_open(e, &so);
+	assert_int_equal(watch_syncs, 1);
+	store_close(e->s);
+	e->s = store_fix_open(e, &relaxed);
+	assert_int_equal(watch_syncs, 2);
+	store_close(e->s);
+	e->s = NULL;
+	fail_watch = 1;
+	assert_null(store_fix_try_open(e, &so));
+	assert_non_null(strstr(e->err, "cannot sync"));
+	assert_non_null(strstr(e->err, msg));
+	assert_int_equal(watch_syncs, 3);
+}
+
+/*
+ * The store's own entries are made durable at every open, in both sync modes, before
+ * anything is committed: its directory's entry (the parent is fsynced) and the entries of
+ * LMDB's files (the directory is fsynced after mdb_env_open() created data.mdb there, not
+ * before). A failed sync fails the open with a message naming the directory synced.
+ */
+static void store_dir_entries_are_synced(void **state)
+{
+	struct store_fix *e = *state;
+	char data[160];
+
+	/* The store's directory's entry: its parent, at its creation (the first open) and at
+	 * every open after. */
+	assert_int_equal(stat(e->tmp, &watch), 0);
+	watched_dir_synced_per_open(e, "the directory's entry");
+	assert_non_null(strstr(e->err, e->tmp));
+
+	/* data.mdb's entry: the store's directory, after LMDB created the file. A directory
+	 * made beforehand (by an operator, by a run killed before mdb_env_open()) is empty. */
+	assert_int_equal(nftw(e->dir, store_fix_rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(mkdir(e->dir, 0700), 0);
+	assert_int_equal(stat(e->dir, &watch), 0);
+	snprintf(data, sizeof(data), "%s/data.mdb", e->dir);
+	watch_needs = data;
+	watched_dir_synced_per_open(e, "the directory, the entries of data.mdb");
+	assert_int_equal(watch_early, 0);		/* not before mdb_env_open() */
+	assert_non_null(strstr(e->err, e->dir));
+}
+
+/* The directory that holds a path's entry: the one whose fsync makes the entry durable. */
+static void dir_parent_of_paths(void **state)
+{
+	static const char *const cases[][2] = {
+		{"/var/lib/lw/store", "/var/lib/lw"}, {"db/journal", "db"}, {"db", "."},
+		{"/db", "/"}, {"/", "/"}, {"", "."}, {"a/b/", "a"}, {"a//b", "a"},
+		{"a/b//", "a"}, {"//a", "/"}, {"./db", "."},
+	};
+	char out[32], small[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(store_dir_parent(cases[i][0], out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i][1]);
+	}
+	assert_int_equal(store_dir_parent("abcd/e", small, sizeof(small)), -ENAMETOOLONG);
+	assert_string_equal(small, "");
+	assert_int_equal(store_dir_parent("abc/e", small, sizeof(small)), 0);
+	assert_string_equal(small, "abc");
 }
 
 /*
@@ -536,6 +626,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_sync_eio_takes_a_new_segment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_dir_entries_are_synced, setup, teardown),
+		cmocka_unit_test(dir_parent_of_paths),
 		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(spare_whose_flush_failed_is_not_marked, setup,

@@ -64,10 +64,13 @@ static pthread_mutex_t tx_csum_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Set @p st->tx_csum from the peer of the net_vhost port: tx_csum_cap while the link is up
- * with a peer that negotiated VIRTIO_NET_F_GUEST_CSUM, else 0. The PMD sets the link state
- * and the queues' vid before it raises the event (new_device(), destroy_device()), and frees
- * a peer's device only after the event's callbacks have returned, so the vid read here names
- * a live device or none (rte_vhost_get_negotiated_features() then fails: 0).
+ * with a peer that negotiated VIRTIO_NET_F_GUEST_CSUM, else 0. On a started port the PMD
+ * sets the link state and the queues' vid before it raises the event (rte_eth_vhost.c
+ * new_device(), destroy_device()), and the vhost library frees a peer's device only after
+ * the event's callbacks have returned (one of which waits for tx_csum_lock), so the vid read
+ * here names a live device or none (rte_vhost_get_negotiated_features() then fails: 0).
+ * Before the start the queues do not know the vid yet (queue_setup()): what is read then may
+ * be wrong, and setup() reads again once the port has started, before any worker runs.
  */
 static void vhost_tx_csum_update(struct dp_port_state *st)
 {

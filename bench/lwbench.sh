@@ -37,11 +37,12 @@
 # request with its UDP checksum left to virtio_user (a partial checksum, which leasewired's
 # net_vhost port marks L4 NONE and leasewired takes without summing) and accepts partial
 # ones back; the reflector does the same with its replies, so both ceilings run with it
-# too. leasewired still sums its own replies on net_vhost (port.c: that PMD's TX "offload"
-# is a software sum of its own whenever the peer did not negotiate guest checksums, and it
-# cost the worker more than leasewired's sum), so the option saves leasewired the requests'
-# sums only. Without it (the default) every request carries a full checksum, which
-# leasewired sums: the figures earlier runs took. A leasewired older than
+# too. With it virtio_user negotiates VIRTIO_NET_F_GUEST_CSUM, and leasewired then leaves
+# its replies' sums to net_vhost too, which passes them on partial (port.c; without
+# GUEST_CSUM that PMD would sum them in software itself, which cost the worker more than
+# its own sum, so leasewired sums them then). Without it (the default) every request and
+# reply carries a full checksum, which leasewired sums: the figures earlier runs took.
+# A leasewired older than
 # the checksum offloads (46044ea and before) drops partial checksums as bad_udp_csum, so a
 # before/after run against one (LWBENCH_LEASEWIRED) must not give --csum-offload. The header
 # and the table say which setting ran.

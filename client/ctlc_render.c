@@ -826,7 +826,10 @@ static int render_status(FILE *out, json_t *st, time_t now)
 	};
 	static const char *const skip[] = { "ports", NULL };
 	struct kv kv = { .n = 0 };
-	struct table t = { .ncols = 4, .head = { "PORT", "DEVICE", "DRIVER", "MAC" } };
+	/* LINK and TX-CSUM: "-" from a daemon older than them. */
+	struct table t = {
+		.ncols = 6, .head = { "PORT", "DEVICE", "DRIVER", "MAC", "LINK", "TX-CSUM" }
+	};
 	json_t *ports = json_object_get(st, "ports");
 	json_t *failover = json_object_get(st, "failover");
 	const char *key;
@@ -871,9 +874,10 @@ static int render_status(FILE *out, json_t *st, time_t now)
 		return ret;
 	}
 	json_array_foreach(ports, i, p) {
-		const char *row[4] = {
+		const char *row[6] = {
 			str_or(p, "name", NULL), str_or(p, "device", NULL),
 			str_or(p, "driver", NULL), str_or(p, "mac", NULL),
+			str_or(p, "link", NULL), str_or(p, "tx-csum", NULL),
 		};
 
 		ret = table_add(&t, row);

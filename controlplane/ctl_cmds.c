@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_version.h>
 
@@ -2189,13 +2190,22 @@ static json_t *cmd_status_get(struct cp_cmds *d, struct ctl_conn *conn, json_t *
 	(void)conn;
 	(void)args;
 	for (uint32_t i = 0; i < d->rt->n_ports; i++) {
+		static const char *const tx_csum[] = {"none", "udp", "ip", "udp+ip"};
+		const struct dp_port_state *ps = &d->rt->ports[i];
 		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		struct rte_eth_link link;
+		unsigned tx = atomic_load_explicit(&ps->tx_csum, memory_order_relaxed) & 3u;
+		bool up = rte_eth_link_get_nowait(ps->port_id, &link) == 0 &&
+			  link.link_status == RTE_ETH_LINK_UP;
 
-		rte_ether_format_addr(mac, sizeof(mac), &d->rt->ports[i].mac);
-		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s}", "name",
+		rte_ether_format_addr(mac, sizeof(mac), &ps->mac);
+		/* tx-csum: the checksums the workers leave to the port now (port.h: on
+		 * net_vhost, while a peer that negotiated GUEST_CSUM is connected). */
+		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name",
 						       cfg->ports[i].name, "device",
-						       cfg->ports[i].device, "driver",
-						       d->rt->ports[i].driver, "mac", mac));
+						       cfg->ports[i].device, "driver", ps->driver,
+						       "mac", mac, "link", up ? "up" : "down",
+						       "tx-csum", tx_csum[tx]));
 	}
 	urcu_qsbr_thread_online();
 	cds_lfht_count_nodes(d->rt->table->by_addr, &before, &bindings, &after);

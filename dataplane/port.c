@@ -1,9 +1,13 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_bus_vdev.h>
+#include <rte_eth_vhost.h>
 #include <rte_ethdev.h>
+#include <rte_vhost.h>
 
 #include "port.h"
 
@@ -53,6 +57,52 @@ static int find_port(const struct dp_port *p, uint16_t *id, char *err, size_t er
 	return 0;
 }
 
+/* Serialises the writers of dp_port_state.tx_csum (port.h): the control thread after the
+ * start and the LSC callback on the vhost-user events thread. Each reads the peer's state
+ * under it, so whichever stores last has read the state after the last change. */
+static pthread_mutex_t tx_csum_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Set @p st->tx_csum from the peer of the net_vhost port: tx_csum_cap while the link is up
+ * with a peer that negotiated VIRTIO_NET_F_GUEST_CSUM, else 0. On a started port the PMD
+ * sets the link state and the queues' vid before it raises the event (rte_eth_vhost.c
+ * new_device(), destroy_device()), and the vhost library frees a peer's device only after
+ * the event's callbacks have returned (one of which waits for tx_csum_lock), so the vid read
+ * here names a live device or none (rte_vhost_get_negotiated_features() then fails: 0).
+ * Before the start the queues do not know the vid yet (queue_setup()): what is read then may
+ * be wrong, and setup() reads again once the port has started, before any worker runs.
+ */
+static void vhost_tx_csum_update(struct dp_port_state *st)
+{
+	struct rte_eth_link link;
+	uint64_t features = 0;
+	uint8_t tx = 0;
+	int vid;
+
+	pthread_mutex_lock(&tx_csum_lock);
+	if (rte_eth_link_get_nowait(st->port_id, &link) == 0 &&
+	    link.link_status == RTE_ETH_LINK_UP) {
+		vid = rte_eth_vhost_get_vid_from_port_id(st->port_id);
+		if (vid >= 0 && rte_vhost_get_negotiated_features(vid, &features) == 0 &&
+		    (features & (1ull << VIRTIO_NET_F_GUEST_CSUM))) {
+			tx = st->tx_csum_cap;
+		}
+	}
+	atomic_store_explicit(&st->tx_csum, tx, memory_order_relaxed);
+	pthread_mutex_unlock(&tx_csum_lock);
+}
+
+/* RTE_ETH_EVENT_INTR_LSC of a net_vhost port: a peer connected or went away. On the
+ * vhost-user events thread (rte_eth_vhost.c new_device(), destroy_device()). */
+static int vhost_lsc(uint16_t port_id, enum rte_eth_event_type event, void *arg, void *ret)
+{
+	(void)port_id;
+	(void)event;
+	(void)ret;
+	vhost_tx_csum_update(arg);
+	return 0;
+}
+
 static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
 		 struct rte_mempool *mp, char *err, size_t errlen)
 {
@@ -84,20 +134,33 @@ static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
 			       (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	/* Likewise on transmit: a port that can compute the UDP (and IPv4 header) checksum of
 	 * a reply gets it to do, and the worker only seeds the pseudo-header
-	 * (dp_frame_udp_csum_offload()). Not net_vhost, although it offers UDP: when its
-	 * guest did not negotiate VIRTIO_NET_F_GUEST_CSUM (known only once a guest connects,
-	 * and again at each reconnection) the PMD completes the sum in software itself
-	 * (rte_eth_vhost.c vhost_dev_tx_sw_csum(): it parses the headers and sums the whole
-	 * datagram), and that cost the worker far more than its own sum: net_vhost went from
-	 * 1.6 % to 14.9 % of the worker's samples in lwbench's in-memory case, whose
-	 * generator negotiates nothing by default (doc/performance.md "Checksum offloads"). */
-	conf.txmode.offloads = strcmp(info.driver_name, "net_vhost") == 0 ? 0 :
-			       info.tx_offload_capa &
+	 * (dp_frame_udp_csum_offload()). On net_vhost only while its peer negotiated
+	 * VIRTIO_NET_F_GUEST_CSUM (vhost_tx_csum_update()): the partial sum then goes to the
+	 * guest in the virtio-net header, for nothing. Without it the PMD completes the sum in
+	 * software itself (rte_eth_vhost.c vhost_dev_tx_sw_csum(): it parses the headers and
+	 * sums the whole datagram), which cost the worker far more than its own sum (net_vhost
+	 * went from 1.6 % to 14.9 % of its samples, doc/performance.md "Checksum offloads").
+	 * The offload is enabled on the port all the same: what the peer negotiates is known
+	 * only once it connects, and again at each reconnection. */
+	conf.txmode.offloads = info.tx_offload_capa &
 			       (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
-	st->tx_csum = (uint8_t)((conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ?
-				 DP_TX_CSUM_UDP : 0u) |
-				(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ?
-				 DP_TX_CSUM_IP : 0u));
+	st->tx_csum_cap = (uint8_t)((conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM ?
+				     DP_TX_CSUM_UDP : 0u) |
+				    (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ?
+				     DP_TX_CSUM_IP : 0u));
+	st->vhost = strcmp(info.driver_name, "net_vhost") == 0;
+	atomic_store_explicit(&st->tx_csum, st->vhost ? 0 : st->tx_csum_cap,
+			      memory_order_relaxed);
+	if (st->vhost) {
+		/* Before configure: net_vhost starts its vhost-user socket there, and a peer
+		 * may connect at once. */
+		rc = rte_eth_dev_callback_register(st->port_id, RTE_ETH_EVENT_INTR_LSC, vhost_lsc,
+						   st);
+		if (rc != 0) {
+			goto fail;
+		}
+		st->lsc_cb = 1;
+	}
 	rc = rte_eth_dev_configure(st->port_id, nq, nq, &conf);
 	if (rc != 0) {
 		goto fail;
@@ -122,6 +185,11 @@ static int setup(const struct dp_port *p, struct dp_port_state *st, uint16_t nq,
 		goto fail;
 	}
 	st->started = 1;
+	if (st->vhost) {
+		/* A peer that connected before the start was not yet on the queues, where
+		 * rte_eth_vhost_get_vid_from_port_id() looks: read it again. */
+		vhost_tx_csum_update(st);
+	}
 	/* Clients broadcast, relays unicast to our MAC: promiscuous mode costs nothing here and
 	 * some virtual devices refuse it, which is harmless. */
 	(void)rte_eth_promiscuous_enable(st->port_id);
@@ -152,6 +220,23 @@ int dp_ports_start(const struct dp_config *cfg, uint16_t n_queues, struct rte_me
 	return 0;
 }
 
+/* Remove vhost_lsc() from @p st's port. A callback running now makes the call fail with
+ * -EAGAIN: wait for it, 1 ms at a time, up to 5 s (it takes a mutex held only briefly).
+ * After that it is left registered: st outlives the port (dp_runtime). */
+static void lsc_unregister(struct dp_port_state *st)
+{
+	const struct timespec ms = {.tv_nsec = 1000000};
+
+	for (int i = 0; i < 5000; i++) {
+		if (rte_eth_dev_callback_unregister(st->port_id, RTE_ETH_EVENT_INTR_LSC, vhost_lsc,
+						    st) != -EAGAIN) {
+			break;
+		}
+		(void)nanosleep(&ms, NULL);
+	}
+	st->lsc_cb = 0;
+}
+
 void dp_ports_stop(const struct dp_config *cfg, struct dp_port_state *ps)
 {
 	for (uint32_t i = 0; i < cfg->n_ports; i++) {
@@ -160,6 +245,9 @@ void dp_ports_stop(const struct dp_config *cfg, struct dp_port_state *ps)
 
 		if (ps[i].port_id == UINT16_MAX) {
 			continue;
+		}
+		if (ps[i].lsc_cb) {
+			lsc_unregister(&ps[i]);
 		}
 		if (ps[i].started) {
 			(void)rte_eth_dev_stop(ps[i].port_id);

@@ -255,16 +255,18 @@ static void set_len(struct rte_mbuf *m, size_t len)
 
 /*
  * Leave the checksums of the DHCP reply @p m (built in place, its tags the request's:
- * w->frame.nvlan) to the port it goes out on, where the port computes them (dp_port_state
- * tx_csum): the flags, l2_len (tags included: the port finds the IPv4 header behind them)
- * and l3_len that RTE_MBUF_F_TX_UDP_CKSUM / _IP_CKSUM need (rte_mbuf_core.h), and the
- * pseudo-header seed the reply build wrote in the UDP checksum field (w->frame.tx_csum ->
- * dp_udp_dst.tx_csum). On a port without them (net_ring, net_af_packet) nothing changes:
- * the sums the build wrote go out.
+ * w->frame.nvlan) to the port it goes out on, where the port computes them: the flags,
+ * l2_len (tags included: the port finds the IPv4 header behind them) and l3_len that
+ * RTE_MBUF_F_TX_UDP_CKSUM / _IP_CKSUM need (rte_mbuf_core.h), for the pseudo-header seed
+ * the reply build wrote in the UDP checksum field. w->frame.tx_csum is what the build was
+ * told (dp_udp_dst.tx_csum), read once from the port (dp_port_state.tx_csum, which a
+ * net_vhost peer's reconnection may change at any time): the flags must say what the build
+ * did, not what the port says now. On a port without them (net_ring, net_af_packet) and on
+ * net_vhost without a GUEST_CSUM peer nothing changes: the sums the build wrote go out.
  */
 static inline void tx_csum_offload(const struct dp_worker *w, struct rte_mbuf *m)
 {
-	unsigned tx = w->rt->ports[m->port].tx_csum;
+	unsigned tx = w->frame.tx_csum;
 
 	if (tx == 0) {
 		return;
@@ -383,7 +385,8 @@ static void handle_dhcp(struct dp_worker *w, const struct dp_config *cfg, struct
 	}
 	/* Every field of the request now lives in w->msg and w->frame: build in place. The
 	 * reply leaves by the port the request came in on. */
-	w->frame.tx_csum = w->rt->ports[m->port].tx_csum;
+	w->frame.tx_csum = atomic_load_explicit(&w->rt->ports[m->port].tx_csum,
+						memory_order_relaxed);
 	len = dp_reply_build_cached(data, m->buf_len - m->data_off, &w->frame, &w->msg, &d,
 				    w->rt->ports[m->port].mac.addr_bytes, &w->ctr, &w->rcache);
 	if (len == 0) {

@@ -323,7 +323,7 @@ static void session_start(struct gen *g, uint32_t i, uint64_t now)
 /* --- receive ------------------------------------------------------------------------ */
 
 /* A received frame @p buf of @p len bytes; @p l4: what the port said of its UDP checksum
- * (NONE: a server on the same host left the sum to be done; --check-csum accepts it). */
+ * (NONE: a server on the same host left the sum to be done; --check-csum checks its seed). */
 static void on_reply(struct gen *g, const uint8_t *buf, size_t len, enum lwb_rx_l4 l4,
 		     uint64_t now)
 {

@@ -259,6 +259,18 @@ int lwb_parse_rx(const uint8_t *buf, size_t len, bool check_udp_csum, enum lwb_r
 			return LWB_E_UDP_CSUM;
 		}
 	}
+	if (check_udp_csum && l4 == LWB_RX_L4_NONE) {
+		/* A partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the data are intact, the
+		 * field must hold the seed the sender's port would have completed, the
+		 * pseudo-header's sum (folded, not complemented); anything else would have
+		 * gone out wrong on a wire. */
+		uint16_t seed = (uint16_t)~lwb_csum_fold(lwb_csum_add(l3 + 12, 8,
+								      17u + (uint32_t)ulen));
+
+		if (get16(udp + 6) != seed) {
+			return LWB_E_UDP_CSUM;
+		}
+	}
 	memset(out, 0, sizeof(*out));
 	memcpy(out->src_mac, buf + 6, 6);
 	out->ip_src = get32(l3 + 12);

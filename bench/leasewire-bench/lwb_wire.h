@@ -132,7 +132,7 @@ enum lwb_rx_l4 {
 	/** "the L4 checksum is not correct in the packet data, but the integrity of the L4
 	 *  data is verified" (rte_mbuf_core.h): a sender on the same host (vhost/virtio
 	 *  VIRTIO_NET_HDR_F_NEEDS_CSUM) left the sum to be done; the field holds only the
-	 *  pseudo-header part, so it must not be summed. Accepted as GOOD. */
+	 *  pseudo-header part, so it must not be summed. Accepted when that part is right. */
 	LWB_RX_L4_NONE,
 };
 
@@ -146,8 +146,9 @@ int lwb_parse(const uint8_t *buf, size_t len, bool check_udp_csum, struct lwb_re
 
 /**
  * lwb_parse() of a frame the port has given a UDP checksum verdict @p l4: when asked to
- * check, GOOD and NONE are taken as they are (not summed: a NONE frame's field is no
- * checksum), BAD is LWB_E_UDP_CSUM, UNKNOWN is summed. Not asked, the verdict is ignored.
+ * check, GOOD is taken as it is, NONE when its field is the pseudo-header's sum (the seed a
+ * sender's port would complete; the data are not summed), BAD is LWB_E_UDP_CSUM, UNKNOWN is
+ * summed. Not asked, the verdict is ignored.
  */
 __attribute__((warn_unused_result))
 int lwb_parse_rx(const uint8_t *buf, size_t len, bool check_udp_csum, enum lwb_rx_l4 l4,

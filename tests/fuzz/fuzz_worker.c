@@ -14,7 +14,14 @@
  *
  * The input is a list of frames: {u8 ctl, u16 length (big endian), bytes}. ctl bit 0 ends the
  * burst after this frame, bit 1 asks for the probe clock to jump past every probe's timeout
- * after the burst. At most MAX_FRAMES frames; a burst of at most 2 x DP_BURST.
+ * after the burst. Bits 2-3 and 4-5 are the port's verdict on the frame's IPv4 and L4
+ * checksums, its RTE_MBUF_F_RX_IP_CKSUM_* and _L4_CKSUM_* flags (0 UNKNOWN, 1 BAD, 2 GOOD,
+ * 3 NONE), whatever the frame's sums really are: the worker must trust GOOD and NONE as a
+ * port would have checked. Bits 6-7 of a burst's first frame are the TX checksum offloads the
+ * port takes during the burst (dp_port_state.tx_csum: enum dp_tx_csum, 0 none, 1 UDP, 2 IPv4
+ * header, 3 both), as a net_vhost peer's (re)connection changes them: replies parked, held
+ * for a probe or delayed in one burst leave in another. At most MAX_FRAMES frames; a burst
+ * of at most 2 x DP_BURST.
  *
  * Beyond memory safety (ASan, UBSan in the libFuzzer build), checked after every burst, and
  * a failure aborts:
@@ -22,10 +29,16 @@
  *    packet has a valid header checksum and a total length within the frame; a UDP datagram
  *    a valid checksum (or none) and a length within the packet; a DHCP reply (UDP from port
  *    67) parses; an ICMP message a valid checksum;
+ *  - a frame left to the port's checksum offload is one a port completes into the above: its
+ *    ol_flags are 0 (every sum in the frame) or RTE_MBUF_F_TX_IPV4 with _TX_UDP_CKSUM and/or
+ *    _TX_IP_CKSUM on a UDP/IPv4 frame, l2_len the Ethernet header and tags, l3_len the IPv4
+ *    header, the UDP field the pseudo-header's sum (the seed), the IPv4 one 0; the harness
+ *    completes those sums as the port would and checks the frame as any other;
  *  - every frame given to the worker is accounted for once the probes have timed out and the
  *    worker has flushed: the mbuf pool holds what it held before the input (a frame leaked or
  *    freed twice shows here, the latter also to ASan).
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +95,7 @@ static struct dp_runtime rt;
 static struct dp_commit_mem sink;
 static bool ready;
 static unsigned long n_sent;	/* frames checked by check_sent(): FUZZ_WORKER_VERBOSE */
+static unsigned long n_offload;	/* of which left to the port's checksum offload */
 
 static void drain_sent(void);
 
@@ -147,6 +161,49 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
+/* What a port with TX checksum offload does to @p m (ol_flags @p ol) before it goes out:
+ * checks that the flags and lengths say what the frame holds, then computes the sums. */
+static void complete_offload(uint8_t *p, size_t len, const struct rte_mbuf *m, uint64_t ol)
+{
+	size_t off = 12;
+	uint8_t *ip, *u;
+	uint16_t ulen;
+	uint32_t sum;
+
+	n_offload++;
+	CHECK((ol & ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IP_CKSUM)) ==
+	      0);
+	CHECK(ol & RTE_MBUF_F_TX_IPV4);
+	CHECK(ol & (RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IP_CKSUM));
+	while (off + 2 <= len && (lw_get16(p + off) == 0x8100 || lw_get16(p + off) == 0x88a8)) {
+		off += 4;
+	}
+	/* Only a DHCP reply (UDP/IPv4, 20-byte header) is left to the port. */
+	CHECK(off + 2 + 20 + 8 <= len && lw_get16(p + off) == 0x0800);
+	CHECK(m->l2_len == off + 2 && m->l3_len == 20);
+	ip = p + m->l2_len;
+	CHECK(ip[0] == 0x45 && ip[9] == 17);
+	u = ip + m->l3_len;
+	ulen = lw_get16(u + 4);
+	CHECK(ulen >= 8 && u + ulen <= p + len);
+	if (ol & RTE_MBUF_F_TX_IP_CKSUM) {
+		CHECK(lw_get16(ip + 10) == 0);
+		lw_put16(ip + 10, (uint16_t)~csum_add(0, ip, 20));
+	}
+	if (ol & RTE_MBUF_F_TX_UDP_CKSUM) {
+		uint8_t pseudo[12];
+
+		memcpy(pseudo, ip + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = 17;
+		lw_put16(pseudo + 10, ulen);
+		/* The seed: the pseudo-header's sum, folded, not complemented. */
+		CHECK(lw_get16(u + 6) == csum_add(0, pseudo, sizeof(pseudo)));
+		sum = (uint16_t)~csum_add(0, u, ulen);
+		lw_put16(u + 6, sum != 0 ? (uint16_t)sum : 0xffff);
+	}
+}
+
 /* A frame the worker transmitted: well formed as the header says (see the top comment). */
 static void check_sent(const uint8_t *p, size_t len)
 {
@@ -204,8 +261,14 @@ static void drain_sent(void)
 	for (int round = 0; round < 64; round++) {
 		n = rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 32);
 		for (uint16_t i = 0; i < n; i++) {
+			uint8_t *p = rte_pktmbuf_mtod(pk[i], uint8_t *);
+
 			CHECK(pk[i]->nb_segs == 1);
-			check_sent(rte_pktmbuf_mtod(pk[i], const uint8_t *), pk[i]->data_len);
+			/* net_ring hands back the mbuf as sent: its TX flags included. */
+			if (pk[i]->ol_flags != 0) {
+				complete_offload(p, pk[i]->data_len, pk[i], pk[i]->ol_flags);
+			}
+			check_sent(p, pk[i]->data_len);
 			rte_pktmbuf_free(pk[i]);
 		}
 		if (n == 0) {
@@ -231,6 +294,14 @@ static void run_burst(struct dp_worker *w, struct rte_mbuf **m, uint16_t n, bool
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const uint64_t rx_ip[4] = {
+		RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN, RTE_MBUF_F_RX_IP_CKSUM_BAD,
+		RTE_MBUF_F_RX_IP_CKSUM_GOOD, RTE_MBUF_F_RX_IP_CKSUM_NONE,
+	};
+	static const uint64_t rx_l4[4] = {
+		RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN, RTE_MBUF_F_RX_L4_CKSUM_BAD,
+		RTE_MBUF_F_RX_L4_CKSUM_GOOD, RTE_MBUF_F_RX_L4_CKSUM_NONE,
+	};
 	struct rte_mbuf *m[2 * DP_BURST];
 	struct dp_worker *w;
 	unsigned frames = 0, before;
@@ -261,6 +332,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b->data_len = (uint16_t)len;
 		b->pkt_len = (uint32_t)len;
 		b->port = 0;	/* config port index */
+		b->ol_flags = rx_ip[ctl >> 2 & 3] | rx_l4[ctl >> 4 & 3];
+		if (n == 0) {
+			/* What the worker reads once per reply (port.h). */
+			atomic_store_explicit(&rt.ports[0].tx_csum, (uint8_t)(ctl >> 6),
+					      memory_order_relaxed);
+		}
 		pos += len;
 		frames++;
 		m[n++] = b;
@@ -277,8 +354,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(w->probes.n == 0);
 	CHECK(rte_mempool_avail_count(rt.mp) == before);
 	if (getenv("FUZZ_WORKER_VERBOSE") != NULL) {
-		fprintf(stderr, "fuzz_worker: %u frames in, %lu sent so far, rx %llu\n", frames,
-			n_sent, (unsigned long long)w->ctr.rx);
+		fprintf(stderr, "fuzz_worker: %u frames in, %lu sent so far (%lu offloaded), rx "
+			"%llu\n", frames, n_sent, n_offload, (unsigned long long)w->ctr.rx);
 	}
 	return 0;
 }

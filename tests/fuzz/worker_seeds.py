@@ -2,8 +2,11 @@
 """Seed inputs for fuzz_worker (tests/fuzz/fuzz_worker.c): python3 worker_seeds.py DIR.
 
 Each input is a list of {u8 ctl, u16 length (big endian), frame}; ctl bit 0 ends a burst,
-bit 1 lets every conflict-detection probe time out after it. Addresses as in the harness's
-configuration (198.18.0.0/24 untagged, 198.18.7.0/24 on VLAN 7, 198.18.5.0/24 relayed)."""
+bit 1 lets every conflict-detection probe time out after it, bits 2-3 and 4-5 are the port's
+IPv4 and L4 checksum verdicts (0 UNKNOWN, 1 BAD, 2 GOOD, 3 NONE), bits 6-7 of a burst's first
+frame the port's TX checksum offloads during it (1 UDP, 2 IPv4 header, 3 both). Addresses as
+in the harness's configuration (198.18.0.0/24 untagged, 198.18.7.0/24 on VLAN 7,
+198.18.5.0/24 relayed)."""
 import os
 import struct
 import sys
@@ -83,6 +86,15 @@ def rec(frame, ctl=0):
     return struct.pack("!BH", ctl, len(frame)) + frame
 
 
+def ctl(end=0, ip=0, l4=0, tx=0):
+    return end | ip << 2 | l4 << 4 | tx << 6
+
+
+def bad_udp(frame):
+    """@p frame with a byte of its DHCP sname changed: its UDP checksum no longer matches."""
+    return frame[:100] + bytes([frame[100] ^ 0x5a]) + frame[101:]
+
+
 def opt(code, val):
     return bytes([code, len(val)]) + val
 
@@ -123,6 +135,24 @@ SEEDS = {
     "08-others": rec(client(8, 800)) + rec(client(7, 801, opt(54, SRV)))
     + rec(client(4, 802, opt(54, SRV) + opt(50, bytes([198, 18, 0, 120]))), 1)
     + rec(client(1, 803)[:-4] + b"\xff\x00\x00\x00", 3),
+    # TX checksum offload on and off between bursts (a net_vhost peer reconnecting) and the
+    # port's RX verdicts. VLAN 7 (no conflict detection): DISCOVERs under UDP offload; a
+    # REQUEST's ACK (parked until durable) and a relayed REQUEST under UDP + IPv4; under IPv4
+    # alone RX NONE, and a bad UDP sum the port calls GOOD (answered), BAD or UNKNOWN (dropped).
+    # Untagged (ARP probes): a DISCOVER held and offered after the timeout under UDP offload;
+    # one held under UDP offload and offered after the timeout in a burst without it.
+    "09-csum-offload": rec(client(1, 900, vlans=[(0x8100, 7)]), ctl(0, 2, 2, 1))
+    + rec(client(1, 901, vlans=[(0x8100, 7)]), ctl(1, 0, 0))
+    + rec(client(3, 900, opt(54, bytes([198, 18, 7, 1])) + opt(50, bytes([198, 18, 7, 100])),
+                 vlans=[(0x8100, 7)]), ctl(0, 2, 2, 3))
+    + rec(relayed(3, 902, opt(54, SRV) + opt(50, bytes([198, 18, 5, 10]))), ctl(1, 1, 1))
+    + rec(client(1, 904, vlans=[(0x8100, 7)]), ctl(0, 3, 3, 2))
+    + rec(bad_udp(client(1, 905, vlans=[(0x8100, 7)])), ctl(0, 2, 2))
+    + rec(bad_udp(client(1, 906, vlans=[(0x8100, 7)])), ctl(0, 2, 1))
+    + rec(bad_udp(client(1, 907, vlans=[(0x8100, 7)])), ctl(1, 0, 0))
+    + rec(client(1, 908), ctl(3, 0, 0, 1))
+    + rec(client(1, 911), ctl(1, 0, 0, 1))
+    + rec(client(1, 912, vlans=[(0x8100, 7)]), ctl(3, 0, 0, 0)),
 }
 
 

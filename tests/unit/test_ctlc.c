@@ -785,9 +785,10 @@ static void test_render_status(void **state)
 		" 'reload': 300, 'workers': 2, 'durability': 'strict',"
 		" 'store': '/var/lib/leasewire', 'dhcp-state': 'enabled',"
 		" 'ports': [{'name': 'lab0', 'device': 'net_af_packet0,iface=lw-srv0',"
-		"  'driver': 'net_af_packet', 'mac': '02:00:5e:00:00:01'},"
+		"  'driver': 'net_af_packet', 'mac': '02:00:5e:00:00:01', 'link': 'up',"
+		"  'tx-csum': 'none'},"
 		"  {'name': 'uplink', 'device': '0000:01:00.0', 'driver': 'net_ixgbe',"
-		"  'mac': '02:00:5e:00:00:02'}],"
+		"  'mac': '02:00:5e:00:00:02', 'link': 'down', 'tx-csum': 'udp+ip'}],"
 		" 'scopes': 2, 'bindings': 120, 'failover': 'none'}}", 0,
 		"pid:        4242\n"
 		"uptime:     2h 3m (since 2026-11-23 00:10:16 UTC)\n"
@@ -800,9 +801,12 @@ static void test_render_status(void **state)
 		"bindings:   120\n"
 		"failover:   none\n"
 		"\n"
-		"PORT    DEVICE                        DRIVER         MAC\n"
-		"lab0    net_af_packet0,iface=lw-srv0  net_af_packet  02:00:5e:00:00:01\n"
-		"uplink  0000:01:00.0                  net_ixgbe      02:00:5e:00:00:02\n");
+		"PORT    DEVICE                        DRIVER         MAC"
+		"                LINK  TX-CSUM\n"
+		"lab0    net_af_packet0,iface=lw-srv0  net_af_packet  02:00:5e:00:00:01"
+		"  up    none\n"
+		"uplink  0000:01:00.0                  net_ixgbe      02:00:5e:00:00:02"
+		"  down  udp+ip\n");
 }
 
 #define STATUS_FO(list) \
@@ -830,8 +834,8 @@ static void test_render_status_failover(void **state)
 		"failover fo2: communications-interrupted, partner unknown-state, link connecting\n"
 		"failover fo3?: startup, partner -, link -\n"
 		"\n"
-		"PORT  DEVICE        DRIVER     MAC\n"
-		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01\n");
+		"PORT  DEVICE        DRIVER     MAC                LINK  TX-CSUM\n"
+		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01  -     -\n");
 	assert_render("status-get", STATUS_FO("[]"), 0,
 		"pid:      4242\n"
 		"uptime:   2h 3m (since 2026-11-23 00:10:16 UTC)\n"
@@ -839,8 +843,8 @@ static void test_render_status_failover(void **state)
 		"scopes:   2\n"
 		"bindings: 120\n"
 		"\n"
-		"PORT  DEVICE        DRIVER     MAC\n"
-		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01\n");
+		"PORT  DEVICE        DRIVER     MAC                LINK  TX-CSUM\n"
+		"lab0  0000:01:00.0  net_ixgbe  02:00:5e:00:00:01  -     -\n");
 }
 
 /* One relationship as leasewired reports it (doc/control-protocol.md, Failover). */

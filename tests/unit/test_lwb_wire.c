@@ -212,8 +212,8 @@ static void complete_udp(uint8_t *f)
  * A frame whose UDP checksum is left to the port (csum_offload): the field holds the
  * pseudo-header sum (folded, not complemented), which the port's completion turns into the
  * checksum the software build writes; everything else is the same frame. Received so, its
- * verdict is NONE: accepted when checking (not summed), refused when the verdict is UNKNOWN
- * (summed: no checksum) or BAD.
+ * verdict is NONE: accepted when checking if the field is the seed (not summed), refused
+ * when the verdict is UNKNOWN (summed: no checksum) or BAD.
  */
 static void test_csum_offload(void **state)
 {
@@ -240,8 +240,15 @@ static void test_csum_offload(void **state)
 	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_UNKNOWN, &q), LWB_E_UDP_CSUM);
 	assert_int_equal(lwb_parse(buf, 342, true, &q), LWB_E_UDP_CSUM);
 	assert_int_equal(lwb_parse_rx(buf, 342, false, LWB_RX_L4_BAD, &q), 0);
+	/* A NONE frame's field must be the seed: another value (one off, or the full sum)
+	 * would go out wrong once completed. */
+	buf[41] ^= 1;
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_NONE, &q), LWB_E_UDP_CSUM);
+	assert_int_equal(lwb_parse_rx(buf, 342, false, LWB_RX_L4_NONE, &q), 0);
+	buf[41] ^= 1;
 	complete_udp(buf);
 	assert_memory_equal(buf, full, LWB_FRAME_LEN);
+	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_NONE, &q), LWB_E_UDP_CSUM);
 	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_BAD, &q), LWB_E_UDP_CSUM);
 	assert_int_equal(lwb_parse_rx(buf, 342, true, LWB_RX_L4_UNKNOWN, &q), 0);
 	/* The IPv4 header is checked whatever the UDP verdict. */

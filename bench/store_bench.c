@@ -295,9 +295,14 @@ static int flush_probe(const char *dir, unsigned count, size_t bytes)
 		off += (bytes + 4095) & ~(uint64_t)4095;
 	}
 	qsort(lat, count, sizeof(*lat), cmp_u64);
-	printf("fdatasync after a %zu-byte pwrite, %u in a row: p50 %.0f us, p90 %.0f us, "
-	       "p99 %.0f us, max %.0f us\n", bytes, count, lat[count / 2] / 1e3,
-	       lat[count * 9 / 10] / 1e3, lat[count * 99 / 100] / 1e3, lat[count - 1] / 1e3);
+	{
+		unsigned i50 = count / 2, i90 = count * 9 / 10, i99 = count * 99 / 100;
+
+		printf("fdatasync after a %zu-byte pwrite, %u in a row: p50 %.0f us, p90 %.0f us, "
+		       "p99 %.0f us, max %.0f us\n", bytes, count, (double)lat[i50] / 1e3,
+		       (double)lat[i90] / 1e3, (double)lat[i99] / 1e3,
+		       (double)lat[count - 1] / 1e3);
+	}
 	ret = 0;
 out:
 	if (ret != 0) {

@@ -20,6 +20,17 @@
  * apart). Printed per group size: thread CPU time per change of the round, and of the
  * applier per change.
  *
+ *   leasewire-store-bench --apply DIR [CHANGES]
+ *
+ * What the journal's second stage asks of the disk per change, by the size of its
+ * transactions: for each apply group (256 to 65536 changes) a fresh strict store gets the
+ * 100 000 lwbench clients bound (applied, not measured), then CHANGES (default 200 000) of
+ * their renewals journaled in groups of 64, then applied by committer_apply_round() with
+ * apply_max = the group. Printed per group: the block device's writes, KiB written and
+ * flushes per 1 000 changes applied (/sys/dev/block/MAJ:MIN/stat, so the whole machine's:
+ * run it on a quiet one), and wall and CPU time per change. The daemon's applier pauses
+ * apply_gap_us after a partial group, so its groups are the changes journaled meanwhile.
+ *
  *   leasewire-store-bench --flush DIR [COUNT] [BYTES]
  *
  * The disk's own floor under a strict ACK: COUNT (default 64) rounds of a BYTES (default
@@ -31,12 +42,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "byteorder.h"
 #include "lease.h"
@@ -250,6 +264,144 @@ static void cpu_point(const char *dir, bool journal, uint32_t group, double secs
 	}
 }
 
+/* The block device's I/O counters (Documentation/block/stat.rst): fields 5 (writes), 7
+ * (sectors written) and 16 (flushes) of /sys/dev/block/MAJ:MIN/stat. */
+struct disk_io {
+	uint64_t writes, sectors, flushes;
+};
+
+static int disk_io_read(const char *statpath, struct disk_io *d)
+{
+	uint64_t f[17] = {0};
+	FILE *fp = fopen(statpath, "r");
+	int n = 0;
+
+	if (fp == NULL) {
+		return -1;
+	}
+	while (n < 17 && fscanf(fp, "%" SCNu64, &f[n]) == 1) {
+		n++;
+	}
+	fclose(fp);
+	if (n < 17) {
+		return -1;
+	}
+	d->writes = f[4];
+	d->sectors = f[6];
+	d->flushes = f[15];
+	return 0;
+}
+
+static void apply_point(const char *dir, const char *statpath, uint32_t group, uint32_t changes)
+{
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .map_size = 256u << 20,
+				.journal = true};
+	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536,
+				    .journal = true, .apply_max = group};
+	char err[512], cmd[600];
+	struct disk_io d0, d1;
+	uint64_t seq = 0, n_a = 0, t0, c0, wall, cpu;
+	uint32_t next = 0;
+	struct committer *c;
+	struct store *s;
+	long na;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
+		return;
+	}
+	s = store_open(dir, &so, err, sizeof(err));
+	c = s != NULL ? committer_new(s, &co) : NULL;
+	if (c == NULL) {
+		fprintf(stderr, "store_open/committer_new: %s\n", s == NULL ? err : "failed");
+		exit(1);
+	}
+	/* Bind every client, then journal the renewals; both through the committer. */
+	for (int phase = 0; phase < 2; phase++) {
+		uint64_t total = phase == 0 ? CPU_CLIENTS : changes;
+
+		for (uint64_t done = 0; done < total;) {
+			uint32_t k;
+
+			for (k = 0; k < 64 && done < total; k++, done++) {
+				struct dp_change ch;
+
+				dora_change(&ch, ++seq, next);
+				next = next + 1 == CPU_CLIENTS ? 0 : next + 1;
+				if (committer_ops.post(c, &ch) != 0) {
+					fprintf(stderr, "ring full\n");
+					exit(1);
+				}
+			}
+			if (committer_round(c) != (int)k) {
+				fprintf(stderr, "committer_round failed\n");
+				exit(1);
+			}
+		}
+		if (phase == 0) {
+			while (committer_apply_round(c) > 0) {
+			}
+		}
+	}
+	/* Spares and data file extensions written now, not during the measured applies. */
+	for (int i = 0; i < 8 && store_prefill(s, STORE_PREFILL_STEP) > 0; i++) {
+	}
+	if (disk_io_read(statpath, &d0) != 0) {
+		fprintf(stderr, "cannot read %s\n", statpath);
+		exit(1);
+	}
+	t0 = now_ns();
+	c0 = cpu_ns();
+	while (store_journal_lag(s) > 0 && (na = committer_apply_round(c)) > 0) {
+		n_a += (uint64_t)na;
+	}
+	cpu = cpu_ns() - c0;
+	wall = now_ns() - t0;
+	if (disk_io_read(statpath, &d1) != 0 || n_a == 0) {
+		fprintf(stderr, "apply or %s failed\n", statpath);
+		exit(1);
+	}
+	printf("apply group %6u: per 1000 changes %7.1f writes, %8.1f KiB, %6.2f flushes; "
+	       "%6.0f ns wall, %5.0f ns CPU per change (%" PRIu64 " changes)\n", group,
+	       1000.0 * (double)(d1.writes - d0.writes) / (double)n_a,
+	       1000.0 * (double)(d1.sectors - d0.sectors) / 2.0 / (double)n_a,
+	       1000.0 * (double)(d1.flushes - d0.flushes) / (double)n_a,
+	       (double)wall / (double)n_a, (double)cpu / (double)n_a, n_a);
+	(void)committer_stop(c, 10000);
+	committer_free(c);
+	store_close(s);
+	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): as above */
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
+/* --apply: see the top comment. @return the exit status. */
+static int apply_bench(const char *dir, uint32_t changes)
+{
+	static const uint32_t groups[] = {256, 1024, 4096, 16384, 65536};
+	char parent[4096], statpath[128];
+	struct stat st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+	}
+	if (changes == 0 || stat(slash != NULL ? parent : ".", &st) != 0) {
+		fprintf(stderr, "--apply: CHANGES must be > 0 and DIR's parent must exist\n");
+		return 2;
+	}
+	snprintf(statpath, sizeof(statpath), "/sys/dev/block/%u:%u/stat", major(st.st_dev),
+		 minor(st.st_dev));
+	printf("leasewire store benchmark: the applier's disk I/O per change, LMDB at %s (%s), "
+	       "%u clients, %u renewals\n", dir, statpath, CPU_CLIENTS, changes);
+	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		apply_point(dir, statpath, groups[i], changes);
+	}
+	return 0;
+}
+
 #define FLUSH_FILE	(4u << 20)	/* the probe's file: written whole, then synced */
 
 /* --flush: see the top comment. @return the exit status. */
@@ -320,6 +472,10 @@ int main(int argc, char **argv)
 	static const uint32_t groups[] = {16, 64, 224, 1024};
 	bool cpu = argc > 1 && strcmp(argv[1], "--cpu") == 0;
 
+	if (argc > 2 && strcmp(argv[1], "--apply") == 0) {
+		return apply_bench(argv[2], argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) :
+				   200000);
+	}
 	if (argc > 2 && strcmp(argv[1], "--flush") == 0) {
 		return flush_probe(argv[2], argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 64,
 				   argc > 4 ? strtoul(argv[4], NULL, 0) : 8192);

@@ -143,7 +143,7 @@ struct committer *committer_new(struct store *s, const struct committer_opts *o)
 	c->o.idle_us = o->idle_us ? o->idle_us : 20;
 	c->o.max_lag = o->max_lag ? o->max_lag : 1u << 20;
 	c->o.apply_max = o->apply_max ? o->apply_max : 65536;
-	c->o.apply_gap_us = o->apply_gap_us ? o->apply_gap_us : 5000;
+	c->o.apply_gap_us = o->apply_gap_us ? o->apply_gap_us : COMMITTER_APPLY_GAP_US;
 	if (c->o.journal) {
 		c->abuf = calloc(c->o.apply_max, sizeof(*c->abuf));
 		c->agen = calloc(c->o.apply_max, sizeof(*c->agen));

@@ -1240,6 +1240,7 @@ static int sync_entries(struct store *s, bool in_dir)
 struct store *store_open(const char *dir, const struct store_opts *o, char *err, size_t errlen)
 {
 	unsigned flags = MDB_NOTLS;
+	bool reader = o != NULL && o->reader && !o->journal;	/* one that keeps none */
 	struct store *s;
 
 	s = calloc(1, sizeof(*s));
@@ -1269,14 +1270,15 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 		set_err(s, "cannot create the directory: %s", strerror(errno));
 		goto fail;
 	}
-	if (sync_entries(s, false) != 0) {
+	/* A reader syncs them only before a replay of its own (open_journal()). */
+	if (!reader && sync_entries(s, false) != 0) {
 		goto fail;
 	}
 	s->env_flags = flags;
 	if (o != NULL && o->journal && o->sync == STORE_SYNC_STRICT) {
 		s->prefill_ahead = o->prefill_ahead;
 	}
-	if (env_open(s) != 0 || sync_entries(s, true) != 0) {
+	if (env_open(s) != 0 || (!reader && sync_entries(s, true) != 0)) {
 		goto fail;
 	}
 	if (open_journal(s, o, dir) != 0) {
@@ -2241,6 +2243,12 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 			return 0;
 		}
 		set_err(s, "journal %s: the LMDB journal is in use by another process", path);
+		return STORE_E_IO;
+	}
+	if (!want && o != NULL && o->reader && (jmdb_exists(path) || journal_exists(path)) &&
+	    (sync_entries(s, false) != 0 || sync_entries(s, true) != 0)) {
+		/* A reader alone with a journal applies it to the bindings and trims it: the
+		 * store's entries must be durable before (store_open() left them to it). */
 		return STORE_E_IO;
 	}
 	if (jmdb_exists(path)) {

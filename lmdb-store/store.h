@@ -86,6 +86,12 @@ struct store_opts {
 					 *   prefill */
 	uint64_t journal_segment;	/**< bytes per journal segment file (journal.h);
 					 *   0 = 16 MiB */
+	bool reader;			/**< opened to read what another process keeps
+					 *   (leasewired --dump-store, perhaps beside the
+					 *   running daemon): the entries' syncs of
+					 *   store_open() are made only when this open
+					 *   itself replays a journal into the store;
+					 *   ignored with @c journal (an owner) */
 };
 
 /** One binding as stored. */
@@ -116,7 +122,9 @@ struct store;
  * Before anything is committed the entries that hold the store are made durable, at every
  * open and in both sync modes: the parent of @p dir is fsynced (the directory's entry), and
  * @p dir after LMDB opened its files there (data.mdb's and lock.mdb's entries); a failed
- * sync fails the open ("cannot sync ...", naming the directory).
+ * sync fails the open ("cannot sync ...", naming the directory). A reader (o->reader)
+ * makes them only before it replays a journal (no other process holds it): otherwise it
+ * commits nothing that matters, and its user may not be allowed to open the parent.
  * @param err,errlen  on failure, a message naming the path and the reason.
  * @return the store, or NULL.
  */

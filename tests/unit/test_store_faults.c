@@ -23,6 +23,7 @@
  * They pass through to the kernel (syscall()) unless a test arms a failure.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -526,6 +528,52 @@ static void store_dir_entries_are_synced(void **state)
 	assert_non_null(strstr(e->err, e->dir));
 }
 
+/*
+ * review16: a reader (leasewired --dump-store) makes the store's entries durable only before
+ * a replay of its own. Not when there is no journal, nor beside a process that holds the
+ * journal (a running daemon): it commits nothing that matters then, and its user may not be
+ * allowed to open the store's parent (tests/review16/dump_store_parent_unreadable.sh). Alone
+ * with a journal it applies it and trims it: the parent is synced before.
+ */
+static void reader_syncs_entries_before_its_replay_only(void **state)
+{
+	struct store_fix *e = *state;
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .journal = true};
+	struct store_opts rd = {.sync = STORE_SYNC_STRICT, .reader = true};
+	struct dp_change c = change(0, 1, BASE + 51);
+	struct store_binding b;
+	int fd;
+
+	assert_int_equal(stat(e->tmp, &watch), 0);
+	e->s = store_fix_open(e, &rd);			/* makes an empty store */
+	store_close(e->s);
+	assert_int_equal(watch_syncs, 0);
+	e->s = store_fix_open(e, &so);			/* the owner */
+	assert_int_equal(watch_syncs, 1);
+	assert_int_equal(store_journal_append(e->s, &c, 1), 0);
+	store_close(e->s);				/* not applied: in the journal only */
+	e->s = NULL;
+
+	fd = open(e->jdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);	/* a daemon runs */
+	watch_syncs = 0;
+	e->s = store_fix_open(e, &rd);
+	assert_int_equal(watch_syncs, 0);
+	assert_int_not_equal(store_get(e->s, BASE + 51, &b), 0);	/* journal left alone */
+	store_close(e->s);
+	e->s = NULL;
+	close(fd);
+
+	fail_watch = 1;					/* alone: it must sync, and fails */
+	assert_null(store_fix_try_open(e, &rd));
+	assert_non_null(strstr(e->err, "cannot sync"));
+	assert_int_equal(watch_syncs, 1);
+	e->s = store_fix_open(e, &rd);			/* replays, after the sync */
+	assert_int_equal(watch_syncs, 2);
+	assert_int_equal(store_get(e->s, BASE + 51, &b), 0);
+}
+
 /* The directory that holds a path's entry: the one whose fsync makes the entry durable. */
 static void dir_parent_of_paths(void **state)
 {
@@ -627,6 +675,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_dir_entries_are_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(reader_syncs_entries_before_its_replay_only,
+						setup, teardown),
 		cmocka_unit_test(dir_parent_of_paths),
 		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,
 						teardown),

@@ -472,6 +472,11 @@ int main(int argc, char **argv)
 	static const uint32_t groups[] = {16, 64, 224, 1024};
 	bool cpu = argc > 1 && strcmp(argv[1], "--cpu") == 0;
 
+	if (argc == 2 && (strcmp(argv[1], "--apply") == 0 || strcmp(argv[1], "--flush") == 0)) {
+		fprintf(stderr, "usage: %s --apply DIR [CHANGES]\n       %s --flush DIR [COUNT] "
+			"[BYTES]\n", argv[0], argv[0]);
+		return 2;
+	}
 	if (argc > 2 && strcmp(argv[1], "--apply") == 0) {
 		return apply_bench(argv[2], argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) :
 				   200000);

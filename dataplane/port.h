@@ -53,7 +53,9 @@ struct dp_port_state {
 	 * other data, hence relaxed. Any value is correct, whatever the peer negotiated by the
 	 * time the mbuf reaches the PMD: a seeded reply to a peer without GUEST_CSUM is
 	 * completed by the PMD in software (slower, right), a summed one without ol_flags goes
-	 * out as it is. A stale value costs time only, for as long as a burst in flight.
+	 * out as it is. A stale value costs time only: for as long as a burst in flight, and
+	 * after a connection until the callback has run (the PMD enables the queues before it
+	 * raises the event: the first replies to a GUEST_CSUM peer may carry full sums).
 	 */
 	_Atomic uint8_t tx_csum;
 };

@@ -13,7 +13,8 @@ through a vhost-user socket in a temp dir. Three runs of the generator:
   D  300 other clients with --csum-offload: the generator negotiates VIRTIO_NET_F_GUEST_CSUM,
      so leasewired leaves its replies' UDP sums to net_vhost, which passes them on as partial
      checksums: status-get shows "tx-csum": "udp" while it is connected, "none" once it is
-     gone, and every reply comes in marked NONE with the right seed (--check-csum).
+     gone, and the replies come in marked NONE with the right seed (--check-csum), but for
+     those the worker built before the LSC callback ran (full sums, right too).
   E  300 more without it (a reconnection without GUEST_CSUM): "tx-csum" is "none" while it
      is connected, and every reply's full sum is right.
 
@@ -277,7 +278,14 @@ def main():
         check("D: status while connected: tx-csum udp seen", ("up", "udp") in seen.pairs, True)
         check("D: status while connected: no ip offload",
               [p for p in seen.pairs if p[0] == "up" and p[1] not in ("udp", "none")], [])
-        check("D: replies with a partial checksum (all)", s["rx_partial"], s["rx"])
+        # Not all: net_vhost enables the queues before it raises the LSC event whose callback
+        # stores "udp" (rte_eth_vhost.c new_device()), and the worker answers with full sums
+        # until then, for as long as the vhost-user events thread takes to get there (it
+        # shares the control CPU with the generator's busy lcore here). Both are right:
+        # --check-csum checked every reply (review16: 90 of 600 full with the callback held
+        # back 300 ms, tests/review16/bench_dora_lsc_gap.sh).
+        log("D: %d of %d replies with a partial checksum" % (s["rx_partial"], s["rx"]))
+        check("D: replies with a partial checksum (some)", s["rx_partial"] > 0, True)
         same_bindings("D", gen_d, server_leases(ctl, d), "active")
         wait_for("D: link down, tx-csum none", lambda: port_status(ctl, d) == ("down", "none"))
 

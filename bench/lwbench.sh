@@ -124,8 +124,11 @@ run_server() {
 
 # The block device under $work: its I/O counters (Documentation/block/stat.rst) around each
 # server case say what the whole machine asked of the disk meanwhile (writes, flushes).
-diskdev=$(basename "$(df --output=source "$work" | tail -n1)")
-diskstat=/sys/class/block/$diskdev/stat
+# A partition's stat counts no flushes (the kernel accounts them on the whole disk): read the
+# disk's. Found from $work's device number, so /dev/root or a mapper name works too.
+diskstat=$(readlink -f "/sys/dev/block/$(stat -c '%Hd:%Ld' "$work")")
+[ -e "$diskstat/partition" ] && diskstat=$(dirname "$diskstat")
+diskstat=$diskstat/stat
 
 # disk_probe WHEN: the disk's flush latency right now (leasewire-store-bench --flush: 64
 # pwrite + fdatasync rounds in $work, a few ms in all), so that every strict figure comes with

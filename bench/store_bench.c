@@ -27,7 +27,8 @@
  * 100 000 lwbench clients bound (applied, not measured), then CHANGES (default 200 000) of
  * their renewals journaled in groups of 64, then applied by committer_apply_round() with
  * apply_max = the group. Printed per group: the block device's writes, KiB written and
- * flushes per 1 000 changes applied (/sys/dev/block/MAJ:MIN/stat, so the whole machine's:
+ * flushes per 1 000 changes applied (/sys/dev/block/MAJ:MIN/stat, or its disk's for a
+ * partition; the whole machine's:
  * run it on a quiet one), and wall and CPU time per change. The daemon's applier pauses
  * apply_gap_us after a partial group, so its groups are the changes journaled meanwhile.
  *
@@ -392,8 +393,12 @@ static int apply_bench(const char *dir, uint32_t changes)
 		fprintf(stderr, "--apply: CHANGES must be > 0 and DIR's parent must exist\n");
 		return 2;
 	}
-	snprintf(statpath, sizeof(statpath), "/sys/dev/block/%u:%u/stat", major(st.st_dev),
+	/* A partition's stat counts no flushes (the kernel accounts them on the whole disk):
+	 * read its disk's, the directory above it in sysfs. */
+	snprintf(statpath, sizeof(statpath), "/sys/dev/block/%u:%u/partition", major(st.st_dev),
 		 minor(st.st_dev));
+	snprintf(statpath, sizeof(statpath), "/sys/dev/block/%u:%u/%sstat", major(st.st_dev),
+		 minor(st.st_dev), access(statpath, F_OK) == 0 ? "../" : "");
 	printf("leasewire store benchmark: the applier's disk I/O per change, LMDB at %s (%s), "
 	       "%u clients, %u renewals\n", dir, statpath, CPU_CLIENTS, changes);
 	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {

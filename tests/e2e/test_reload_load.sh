@@ -12,8 +12,8 @@
 #    drops == 0) and perfdhcp lost nothing beyond the exchange in flight (or what its own
 #    socket buffer overflowed, counted by RcvbufErrors);
 #  - every address perfdhcp saw ACKed is an active lease of the relayed scope afterwards,
-#    and the scope's assigned count is the number of distinct ACKed addresses (plus at most
-#    one a REQUEST whose ACK perfdhcp dropped: late, on a loaded machine).
+#    and the scope's assigned count is the number of distinct ACKed addresses, plus at most
+#    the REQUEST-ACK exchanges perfdhcp dropped (an ACK late on a loaded machine).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 lw_init reload "$@"

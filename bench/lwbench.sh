@@ -49,9 +49,10 @@
 # The disk (--disk-rest S, default 30): this VM's disk gives ~8 000 pwrite+fdatasync rounds a
 # second at ~0.1 ms for a few seconds, then slow spells where nearly every flush takes 4 ms (an
 # I/O credit under the virtual disk: doc/durable-path.md "The disk's slow spells"), and one
-# strict case at full rate empties it. Before each strict case the script probes the disk
-# (leasewire-store-bench --flush, 64 rounds) and waits, at most S s, for a flush p50 under
-# 1 ms; --disk-rest 0 does not wait. Every probe is printed after the table.
+# strict case at full rate empties it, and so can a fresh store's 64 MiB of zeros written
+# ahead at start. Before each strict case, once leasewired is ready, the script probes the
+# disk (leasewire-store-bench --flush, 64 rounds) and waits, at most S s, for a flush p50
+# under 1 ms; --disk-rest 0 does not wait. Every probe is printed after the table.
 # After the table: the committer's own figures from leasewired's log at its stop (changes,
 # batches, CPU per change; strict: the journal's applier too), and the disk's flush latency
 # measured right before and after each strict case (leasewire-store-bench --flush).
@@ -108,6 +109,11 @@ run_reflect() {	# run_reflect NAME
 # run_server NAME DURABILITY STORE(0|1) CEILING [ARGS...]
 run_server() {
 	lwb_start_leasewired "$1" "$2" "$3"
+	# A fresh store writes its data files' zeros ahead at start (64 MiB, store.h
+	# "Prefilled data files"): the disk is probed, and waited for, after that.
+	case $1 in
+	strict*) disk_settle "before $1 (leasewired started)" ;;
+	esac
 	lwb_sched "$lwb_pid" > "$work/$1.sched0"
 	cat "$diskstat" > "$work/$1.disk0" 2>/dev/null || true
 	date +%s.%N > "$work/$1.schedt"
@@ -133,6 +139,7 @@ diskstat=$diskstat/stat
 # disk_probe WHEN: the disk's flush latency right now (leasewire-store-bench --flush: 64
 # pwrite + fdatasync rounds in $work, a few ms in all), so that every strict figure comes with
 # the state of the disk it ran on (fast: ~0.1 ms a flush; slow spells: ~4 ms, whoever writes).
+# disk_settle (below) calls it once leasewired has started, before the generator.
 disk_probe() {
 	local line
 	line=$("$build/bench/leasewire-store-bench" --flush "$work" 64 2>&1)
@@ -170,7 +177,6 @@ run_reflect reflect
 ceiling=$(dora_rate "$work/reflect.json")
 run_server memory strict 0 "$ceiling"
 run_server relaxed relaxed 1 "$ceiling"
-disk_settle "before strict"
 run_server strict strict 1 "$ceiling"
 disk_probe "after strict"
 # The latency targets are at half the maximum rate: in memory and strict again, open loop at
@@ -178,7 +184,6 @@ disk_probe "after strict"
 half_mem=$(( $(dora_rate "$work/memory.json" | cut -d. -f1) / 2 ))
 half_strict=$(( $(dora_rate "$work/strict.json" | cut -d. -f1) / 2 ))
 run_server memory_half strict 0 "$ceiling" --rate "$((half_mem > 0 ? half_mem : 1))"
-disk_settle "before strict_half"
 run_server strict_half strict 1 "$ceiling" --rate "$((half_strict > 0 ? half_strict : 1))"
 disk_probe "after strict_half"
 run_reflect reflect2

@@ -193,44 +193,65 @@ static void dora_change(struct dp_change *ch, uint64_t seq, uint32_t i)
 	memcpy(ch->hw, ch->key.data, 7);
 }
 
+/* A fresh store at @p dir (removed first) and its committer; exits on failure. @return
+ * false when the old directory could not be removed. */
+static bool open_fresh(const char *dir, const struct store_opts *so,
+		       const struct committer_opts *co, struct store **s, struct committer **c)
+{
+	char err[512], cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
+		return false;
+	}
+	*s = store_open(dir, so, err, sizeof(err));
+	*c = *s != NULL ? committer_new(*s, co) : NULL;
+	if (*c == NULL) {
+		fprintf(stderr, "store_open/committer_new: %s\n", *s == NULL ? err : "failed");
+		exit(1);
+	}
+	return true;
+}
+
+/* Post @p n DORA changes of the next clients in turn (lwbench's population); exits when
+ * the ring is full. */
+static void post_doras(struct committer *c, uint64_t *seq, uint32_t *next, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		struct dp_change ch;
+
+		dora_change(&ch, ++*seq, *next);
+		*next = *next + 1 == CPU_CLIENTS ? 0 : *next + 1;
+		if (committer_ops.post(c, &ch) != 0) {
+			fprintf(stderr, "ring full\n");
+			exit(1);
+		}
+	}
+}
+
 static void cpu_point(const char *dir, bool journal, uint32_t group, double secs)
 {
 	struct store_opts so = {.sync = journal ? STORE_SYNC_STRICT : STORE_SYNC_RELAXED,
 				.map_size = 256u << 20, .journal = journal};
 	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536,
 				    .journal = journal, .apply_max = 65536};
-	char err[512], cmd[600];
+	char cmd[600];
 	uint64_t seq = 0, c_ns = 0, a_ns = 0, n_c = 0, n_a = 0, t_end, groups = 0;
 	uint32_t next = 0;
 	struct committer *c;
 	struct store *s;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
+	if (!open_fresh(dir, &so, &co, &s, &c)) {
 		return;
 	}
-	s = store_open(dir, &so, err, sizeof(err));
-	c = s != NULL ? committer_new(s, &co) : NULL;
-	if (c == NULL) {
-		fprintf(stderr, "store_open/committer_new: %s\n", s == NULL ? err : "failed");
-		exit(1);
-	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	t_end = now_ns() + (uint64_t)(secs * 1e9);
 	while (now_ns() < t_end) {
 		uint64_t t;
 		int rc;
 		long na;
 
-		for (uint32_t k = 0; k < group; k++) {
-			struct dp_change ch;
-
-			dora_change(&ch, ++seq, next);
-			next = next + 1 == CPU_CLIENTS ? 0 : next + 1;
-			if (committer_ops.post(c, &ch) != 0) {
-				fprintf(stderr, "ring full\n");
-				exit(1);
-			}
-		}
+		post_doras(c, &seq, &next, group);
 		t = cpu_ns();
 		rc = committer_round(c);
 		if (journal && rc > 0) {
@@ -299,7 +320,7 @@ static void apply_point(const char *dir, const char *statpath, uint32_t group, u
 				.journal = true};
 	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536,
 				    .journal = true, .apply_max = group};
-	char err[512], cmd[600];
+	char cmd[600];
 	struct disk_io d0, d1;
 	uint64_t seq = 0, n_a = 0, t0, c0, wall, cpu;
 	uint32_t next = 0;
@@ -307,33 +328,19 @@ static void apply_point(const char *dir, const char *statpath, uint32_t group, u
 	struct store *s;
 	long na;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
+	if (!open_fresh(dir, &so, &co, &s, &c)) {
 		return;
 	}
-	s = store_open(dir, &so, err, sizeof(err));
-	c = s != NULL ? committer_new(s, &co) : NULL;
-	if (c == NULL) {
-		fprintf(stderr, "store_open/committer_new: %s\n", s == NULL ? err : "failed");
-		exit(1);
-	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	/* Bind every client, then journal the renewals; both through the committer. */
 	for (int phase = 0; phase < 2; phase++) {
 		uint64_t total = phase == 0 ? CPU_CLIENTS : changes;
 
 		for (uint64_t done = 0; done < total;) {
-			uint32_t k;
+			uint32_t k = total - done < 64 ? (uint32_t)(total - done) : 64;
 
-			for (k = 0; k < 64 && done < total; k++, done++) {
-				struct dp_change ch;
-
-				dora_change(&ch, ++seq, next);
-				next = next + 1 == CPU_CLIENTS ? 0 : next + 1;
-				if (committer_ops.post(c, &ch) != 0) {
-					fprintf(stderr, "ring full\n");
-					exit(1);
-				}
-			}
+			post_doras(c, &seq, &next, k);
+			done += k;
 			if (committer_round(c) != (int)k) {
 				fprintf(stderr, "committer_round failed\n");
 				exit(1);

@@ -83,6 +83,19 @@ while [ $# -gt 0 ]; do
 	shift
 done
 lwb_check_clients
+# The generator's virtio rings hold the window: 256 descriptors (virtio_user's default) up to
+# a window of 224, else the next power of two above window + 32, at most 1 024 (virtio_user's
+# largest; compare.sh's open-loop steps use 1 024 too). With more in flight than its ring holds
+# the transport itself drops frames, and even the reflect ceiling retransmits.
+if [ "$lwb_window" -gt 992 ]; then
+	echo "lwbench.sh: --window at most 992 (a 1024-descriptor virtio ring)" >&2
+	exit 2
+fi
+if [ "$lwb_window" -gt 224 ]; then
+	qs=512
+	[ "$lwb_window" -gt 480 ] && qs=1024
+	lwb_vhost_devargs=,queue_size=$qs
+fi
 lwb_workdir lwbench
 lwb_init 150
 lwb_gen_timeout=$((secs + 60))
@@ -161,7 +174,7 @@ disk_settle() {
 }
 
 echo "lwbench: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), CPUs ${cpus[*]}," \
-     "$secs s per case, $lwb_clients clients, window $lwb_window, full DORA over vhost-user"
+     "$secs s per case, $lwb_clients clients, window $lwb_window (virtio ring ${qs:-256}), full DORA over vhost-user"
 echo "lwbench: generator (virtio_user) lcore 0 on CPU $gen_cpu;" \
      "server side (net_vhost: reflector, or leasewired's worker lcore 1) on CPU $srv_cpu;" \
      "leasewired's control lcore 0 and committer on CPU $gen_cpu"

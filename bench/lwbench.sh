@@ -155,7 +155,7 @@ diskstat=$diskstat/stat
 # disk_settle (below) calls it once leasewired has started, before the generator.
 disk_probe() {
 	local line
-	line=$("$build/bench/leasewire-store-bench" --flush "$work" 64 2>&1)
+	line=$("$build/bench/leasewire-store-bench" --flush "$work" 64 2>&1) || true
 	echo "$1: $line" >> "$work/disk.txt"
 	disk_p50=$(echo "$line" | sed -n 's/.* p50 \([0-9]*\) us.*/\1/p')
 }

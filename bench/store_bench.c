@@ -3,6 +3,11 @@
  *
  *   leasewire-store-bench [DIR] [SECONDS-PER-POINT]
  *
+ * DIR (default /tmp) must exist; the bench works in a directory of its own that it makes in
+ * DIR (lw-store-bench.XXXXXX, mkdtemp) and removes at the end, with every file in it: it
+ * never removes anything it did not create, so DIR may be any directory (a store's parent,
+ * the disk to measure), and a mistyped option is a usage error, not a directory name.
+ *
  * For each durability mode (strict: fsync per commit; relaxed: MDB_NOSYNC) and each batch
  * size (1, 16, 256, 4096), the bench stands in for a worker: it posts exactly one batch of
  * changes, waits until the real committer thread has made them durable, and repeats (closed
@@ -43,6 +48,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -75,27 +81,78 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The bench's own directory (main: mkdtemp in the DIR given) and what it holds. */
+static char scratch[4096];
+
+/* Remove one entry of a tree under nftw(FTW_DEPTH | FTW_PHYS): files first, then their
+ * directory; a symlink is removed, never followed. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0 && errno != ENOENT) {
+		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove @p path and everything under it (a directory this program made). @return 0. */
+static int rm_tree(const char *path)
+{
+	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* atexit: a failed point exits; its directory goes with the rest. */
+static void rm_scratch(void)
+{
+	if (scratch[0] != '\0' && rm_tree(scratch) != 0) {
+		fprintf(stderr, "cannot remove %s\n", scratch);
+	}
+	scratch[0] = '\0';
+}
+
+/* A fresh store at @p dir (a new directory under the scratch one) and its committer;
+ * exits on failure. */
+static void open_fresh(const char *dir, const struct store_opts *so,
+		       const struct committer_opts *co, struct store **s, struct committer **c)
+{
+	char err[512];
+
+	if (mkdir(dir, 0700) != 0) {
+		fprintf(stderr, "cannot make %s: %s\n", dir, strerror(errno));
+		exit(1);
+	}
+	*s = store_open(dir, so, err, sizeof(err));
+	*c = *s != NULL ? committer_new(*s, co) : NULL;
+	if (*c == NULL) {
+		fprintf(stderr, "store_open/committer_new: %s\n", *s == NULL ? err : "failed");
+		exit(1);
+	}
+}
+
+/* Close what open_fresh() opened and remove its directory. */
+static void close_fresh(const char *dir, struct store *s, struct committer *c)
+{
+	committer_free(c);
+	store_close(s);
+	if (rm_tree(dir) != 0) {
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
 static void run_point(const char *dir, enum store_sync sync, uint32_t batch, double secs)
 {
 	struct store_opts so = {.sync = sync, .map_size = 256u << 20};
 	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536};
 	static uint64_t posted_at[MAX_SAMPLES], lat[MAX_SAMPLES];
-	char err[512], cmd[600];
 	struct store *s;
 	struct committer *c;
 	uint64_t seq = 0, done = 0, n_lat = 0, t0, t_end, el_ns;
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
-		return;
-	}
-	s = store_open(dir, &so, err, sizeof(err));
-	if (s == NULL) {
-		fprintf(stderr, "store_open: %s\n", err);
-		exit(1);
-	}
-	c = committer_new(s, &co);
-	if (c == NULL || committer_start(c) != 0) {
+	open_fresh(dir, &so, &co, &s, &c);
+	if (committer_start(c) != 0) {
 		fprintf(stderr, "committer failed\n");
 		exit(1);
 	}
@@ -157,11 +214,7 @@ static void run_point(const char *dir, enum store_sync sync, uint32_t batch, dou
 		       /* NOLINTNEXTLINE(bugprone-integer-division): as above */
 		       n_lat ? (double)lat[n_lat * 99 / 100] / 1e6 : 0.0, (unsigned long long)b);
 	}
-	committer_free(c);
-	store_close(s);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): as above */
-		fprintf(stderr, "cannot remove %s\n", dir);
-	}
+	close_fresh(dir, s, c);
 }
 
 static uint64_t cpu_ns(void)
@@ -193,26 +246,6 @@ static void dora_change(struct dp_change *ch, uint64_t seq, uint32_t i)
 	memcpy(ch->hw, ch->key.data, 7);
 }
 
-/* A fresh store at @p dir (removed first) and its committer; exits on failure. @return
- * false when the old directory could not be removed. */
-static bool open_fresh(const char *dir, const struct store_opts *so,
-		       const struct committer_opts *co, struct store **s, struct committer **c)
-{
-	char err[512], cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): a fixed rm -rf of its own dir */
-		return false;
-	}
-	*s = store_open(dir, so, err, sizeof(err));
-	*c = *s != NULL ? committer_new(*s, co) : NULL;
-	if (*c == NULL) {
-		fprintf(stderr, "store_open/committer_new: %s\n", *s == NULL ? err : "failed");
-		exit(1);
-	}
-	return true;
-}
-
 /* Post @p n DORA changes of the next clients in turn (lwbench's population); exits when
  * the ring is full. */
 static void post_doras(struct committer *c, uint64_t *seq, uint32_t *next, uint32_t n)
@@ -235,16 +268,12 @@ static void cpu_point(const char *dir, bool journal, uint32_t group, double secs
 				.map_size = 256u << 20, .journal = journal};
 	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536,
 				    .journal = journal, .apply_max = 65536};
-	char cmd[600];
 	uint64_t seq = 0, c_ns = 0, a_ns = 0, n_c = 0, n_a = 0, t_end, groups = 0;
 	uint32_t next = 0;
 	struct committer *c;
 	struct store *s;
 
-	if (!open_fresh(dir, &so, &co, &s, &c)) {
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	open_fresh(dir, &so, &co, &s, &c);
 	t_end = now_ns() + (uint64_t)(secs * 1e9);
 	while (now_ns() < t_end) {
 		uint64_t t;
@@ -279,11 +308,7 @@ static void cpu_point(const char *dir, bool journal, uint32_t group, double secs
 	}
 	printf("  (%llu changes)\n", (unsigned long long)n_c);
 	(void)committer_stop(c, 10000);
-	committer_free(c);
-	store_close(s);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): as above */
-		fprintf(stderr, "cannot remove %s\n", dir);
-	}
+	close_fresh(dir, s, c);
 }
 
 /* The block device's I/O counters (Documentation/block/stat.rst): fields 5 (writes), 7
@@ -320,7 +345,6 @@ static void apply_point(const char *dir, const char *statpath, uint32_t group, u
 				.journal = true};
 	struct committer_opts co = {.n_workers = 1, .ring_size = 1u << 16, .max_batch = 65536,
 				    .journal = true, .apply_max = group};
-	char cmd[600];
 	struct disk_io d0, d1;
 	uint64_t seq = 0, n_a = 0, t0, c0, wall, cpu;
 	uint32_t next = 0;
@@ -328,10 +352,7 @@ static void apply_point(const char *dir, const char *statpath, uint32_t group, u
 	struct store *s;
 	long na;
 
-	if (!open_fresh(dir, &so, &co, &s, &c)) {
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	open_fresh(dir, &so, &co, &s, &c);
 	/* Bind every client, then journal the renewals; both through the committer. */
 	for (int phase = 0; phase < 2; phase++) {
 		uint64_t total = phase == 0 ? CPU_CLIENTS : changes;
@@ -376,29 +397,20 @@ static void apply_point(const char *dir, const char *statpath, uint32_t group, u
 	       1000.0 * (double)(d1.flushes - d0.flushes) / (double)n_a,
 	       (double)wall / (double)n_a, (double)cpu / (double)n_a, n_a);
 	(void)committer_stop(c, 10000);
-	committer_free(c);
-	store_close(s);
-	if (system(cmd) != 0) {	/* NOLINT(cert-env33-c): as above */
-		fprintf(stderr, "cannot remove %s\n", dir);
-	}
+	close_fresh(dir, s, c);
 }
 
-/* --apply: see the top comment. @return the exit status. */
-static int apply_bench(const char *dir, uint32_t changes)
+/* --apply: see the top comment; @p dir is the bench's own directory. @return the exit
+ * status. */
+static int apply_bench(const char *dir, const char *store_dir, uint32_t changes)
 {
 	static const uint32_t groups[] = {256, 1024, 4096, 16384, 65536};
-	char parent[4096], statpath[128];
+	char statpath[128];
 	struct stat st;
-	char *slash;
 
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash != NULL && slash != parent) {
-		*slash = '\0';
-	}
-	if (changes == 0 || stat(slash != NULL ? parent : ".", &st) != 0) {
-		fprintf(stderr, "--apply: CHANGES must be > 0 and DIR's parent must exist\n");
-		return 2;
+	if (stat(dir, &st) != 0) {
+		fprintf(stderr, "--apply: %s: %s\n", dir, strerror(errno));
+		return 1;
 	}
 	/* A partition's stat counts no flushes (the kernel accounts them on the whole disk):
 	 * read its disk's, the directory above it in sysfs. */
@@ -406,10 +418,10 @@ static int apply_bench(const char *dir, uint32_t changes)
 		 minor(st.st_dev));
 	snprintf(statpath, sizeof(statpath), "/sys/dev/block/%u:%u/%sstat", major(st.st_dev),
 		 minor(st.st_dev), access(statpath, F_OK) == 0 ? "../" : "");
-	printf("leasewire store benchmark: the applier's disk I/O per change, LMDB at %s (%s), "
+	printf("leasewire store benchmark: the applier's disk I/O per change, LMDB in %s (%s), "
 	       "%u clients, %u renewals\n", dir, statpath, CPU_CLIENTS, changes);
 	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-		apply_point(dir, statpath, groups[i], changes);
+		apply_point(store_dir, statpath, groups[i], changes);
 	}
 	return 0;
 }
@@ -478,45 +490,88 @@ out:
 	return ret;
 }
 
+static void usage(FILE *to, const char *prog)
+{
+	fprintf(to, "usage: %s [DIR] [SECONDS-PER-POINT]\n"
+		"       %s --cpu [DIR] [SECONDS-PER-POINT]\n"
+		"       %s --apply DIR [CHANGES]\n"
+		"       %s --flush DIR [COUNT] [BYTES]\n"
+		"DIR (default /tmp) must exist: the bench works in a directory of its own made in\n"
+		"it and removed at the end (--flush: one file). See the top of bench/store_bench.c.\n",
+		prog, prog, prog, prog);
+}
+
+/* A positive number from @p arg, or 0 when it is not one (a usage error). */
+static double positive(const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	return end != arg && *end == '\0' && v > 0 ? v : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t batches[] = {1, 16, 256, 4096};
 	static const uint32_t groups[] = {16, 64, 224, 1024};
-	bool cpu = argc > 1 && strcmp(argv[1], "--cpu") == 0;
+	const char *mode = argc > 1 && argv[1][0] == '-' ? argv[1] : "";
+	int first = mode[0] != '\0' ? 2 : 1, nargs = argc - first, ret = 0;
+	const char *dir = nargs > 0 ? argv[first] : "/tmp";
+	double secs = 2.0, n2 = 0, n3 = 0;
+	char store_dir[4200];
 
-	if (argc == 2 && (strcmp(argv[1], "--apply") == 0 || strcmp(argv[1], "--flush") == 0)) {
-		fprintf(stderr, "usage: %s --apply DIR [CHANGES]\n       %s --flush DIR [COUNT] "
-			"[BYTES]\n", argv[0], argv[0]);
-		return 2;
-	}
-	if (argc > 2 && strcmp(argv[1], "--apply") == 0) {
-		return apply_bench(argv[2], argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) :
-				   200000);
-	}
-	if (argc > 2 && strcmp(argv[1], "--flush") == 0) {
-		return flush_probe(argv[2], argc > 3 ? (unsigned)strtoul(argv[3], NULL, 0) : 64,
-				   argc > 4 ? strtoul(argv[4], NULL, 0) : 8192);
-	}
-	const char *dir = argc > 1 + cpu ? argv[1 + cpu] : "/tmp/leasewire-store-bench";
-	double secs = argc > 2 + cpu ? atof(argv[2 + cpu]) : 2.0;
-
-	if (cpu) {
-		printf("leasewire store benchmark: committer CPU per change, LMDB at %s, %.1f s "
-		       "per point, %u clients\n", dir, secs, CPU_CLIENTS);
-		for (int m = 0; m < 2; m++) {
-			for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-				cpu_point(dir, m == 1, groups[i], secs);
-			}
-		}
+	if (strcmp(mode, "--help") == 0 || strcmp(mode, "-h") == 0) {
+		usage(stdout, argv[0]);
 		return 0;
 	}
-
-	printf("leasewire store benchmark: LMDB at %s, %.1f s per point, 1 producer\n", dir, secs);
-	for (int m = 0; m < 2; m++) {
-		for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
-			run_point(dir, m == 0 ? STORE_SYNC_STRICT : STORE_SYNC_RELAXED, batches[i],
-				  secs);
+	/* Every numeric argument is checked before anything is made or measured. */
+	if (nargs > 1) {
+		n2 = positive(argv[first + 1]);
+	}
+	if (nargs > 2) {
+		n3 = positive(argv[first + 2]);
+	}
+	if ((mode[0] != '\0' && strcmp(mode, "--cpu") != 0 && strcmp(mode, "--apply") != 0 &&
+	     strcmp(mode, "--flush") != 0) ||
+	    ((strcmp(mode, "--apply") == 0 || strcmp(mode, "--flush") == 0) && nargs < 1) ||
+	    nargs > (strcmp(mode, "--flush") == 0 ? 3 : 2) || (nargs > 1 && n2 == 0) ||
+	    (nargs > 2 && n3 == 0) || dir[0] == '-') {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (strcmp(mode, "--flush") == 0) {
+		return flush_probe(dir, nargs > 1 ? (unsigned)n2 : 64, nargs > 2 ? (size_t)n3 : 8192);
+	}
+	snprintf(scratch, sizeof(scratch), "%s/lw-store-bench.XXXXXX", dir);
+	if (mkdtemp(scratch) == NULL) {
+		fprintf(stderr, "cannot make a directory in %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	atexit(rm_scratch);
+	snprintf(store_dir, sizeof(store_dir), "%s/store", scratch);
+	if (nargs > 1 && strcmp(mode, "--apply") != 0) {
+		secs = n2;
+	}
+	if (strcmp(mode, "--apply") == 0) {
+		ret = apply_bench(scratch, store_dir, nargs > 1 ? (uint32_t)n2 : 200000);
+	} else if (strcmp(mode, "--cpu") == 0) {
+		printf("leasewire store benchmark: committer CPU per change, LMDB in %s, %.2f s "
+		       "per point, %u clients\n", scratch, secs, CPU_CLIENTS);
+		for (int m = 0; m < 2; m++) {
+			for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+				cpu_point(store_dir, m == 1, groups[i], secs);
+			}
+		}
+	} else {
+		printf("leasewire store benchmark: LMDB in %s, %.2f s per point, 1 producer\n",
+		       scratch, secs);
+		for (int m = 0; m < 2; m++) {
+			for (unsigned i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+				run_point(store_dir, m == 0 ? STORE_SYNC_STRICT : STORE_SYNC_RELAXED,
+					  batches[i], secs);
+			}
 		}
 	}
-	return 0;
+	rm_scratch();
+	return ret;
 }

@@ -16,6 +16,7 @@
 #
 #   bench/lwbench.sh [--full] [--build DIR] [--seconds S] [--clients N] [--window W]
 #                    [--idle-polls K] [--idle-sleep-us U] [--csum-offload] [--disk-rest S]
+#                    [--perf CASES]
 #
 # Short mode (default) runs each case for 4 s (about 35-45 s in all); --full for 20 s each.
 # Placement: leasewired's worker lcore (and the reflector) on the last CPU, leasewired's
@@ -53,6 +54,12 @@
 # ahead at start. Before each strict case, once leasewired is ready, the script probes the
 # disk (leasewire-store-bench --flush, 64 rounds) and waits, at most S s, for a flush p50
 # under 1 ms; --disk-rest 0 does not wait. Every probe is printed after the table.
+# Profiles (--perf CASES, a comma-separated list of case names: reflect, memory, relaxed,
+# strict, memory_half, strict_half, reflect2): during each named case `perf record -C` samples
+# both CPUs (cpu-clock, 999 Hz, no call graphs: this VM has no PMU), and after the table the
+# script prints each CPU's share by thread and the top symbols of each busy thread. What it
+# shows: what shares a CPU with what, and where the time of each thread goes. It costs the
+# case a few percent: compare profiled cases with each other, not with unprofiled runs.
 # After the table: the committer's own figures from leasewired's log at its stop (changes,
 # batches, CPU per change; strict: the journal's applier too), and the disk's flush latency
 # measured right before and after each strict case (leasewire-store-bench --flush).
@@ -63,6 +70,7 @@ secs=4
 disk_rest=30
 idle=()
 csum=()
+perf_cases=
 prog=lwbench.sh
 # shellcheck source=bench/lib/common.sh
 . "$here/lib/common.sh"
@@ -77,12 +85,17 @@ while [ $# -gt 0 ]; do
 	--idle-polls) idle+=(--idle-polls "$2"); shift ;;
 	--idle-sleep-us) idle+=(--idle-sleep-us "$2"); shift ;;
 	--csum-offload) csum=(--csum-offload) ;;
+	--perf) perf_cases=,$2,; shift ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "lwbench.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
 done
 lwb_check_clients
+if [ -n "$perf_cases" ] && ! command -v perf > /dev/null; then
+	echo "lwbench.sh: --perf needs perf (apt-get install linux-perf)" >&2
+	exit 2
+fi
 # The generator's virtio rings hold the window: 256 descriptors (virtio_user's default) up to
 # a window of 224, else the next power of two above window + 32, at most 1 024 (virtio_user's
 # largest; compare.sh's open-loop steps use 1 024 too). With more in flight than its ring holds
@@ -104,9 +117,31 @@ lwb_reflect_args=("${csum[@]}")
 # run_gen NAME [CEILING [ARGS...]]: the generator on the first CPU against whatever serves
 # $sock; ARGS go to leasewire-bench (--rate R for the half-rate cases).
 run_gen() {
-	local name=$1 ceiling=${2:-0}
+	local name=$1 ceiling=${2:-0} perf_pid=
 	shift $(($# < 2 ? $# : 2))
+	if [[ $perf_cases == *,$name,* ]]; then
+		perf record -q -F 999 -C "$gen_cpu,$srv_cpu" -o "$work/$name.perf" \
+			-- sleep "$((secs + 1))" > "$work/$name.perf.log" 2>&1 &
+		perf_pid=$!
+	fi
 	lwb_gen_dora "$name" "$secs" --ceiling "$ceiling" "${idle[@]}" "${csum[@]}" "$@"
+	[ -z "$perf_pid" ] || wait "$perf_pid" || echo "$prog: perf record failed ($name)" >&2
+}
+
+# perf_summary NAME: each CPU's samples by thread, then the top symbols of each thread that
+# had 5 % of the samples or more (share of that thread's own samples).
+perf_summary() {
+	local f=$work/$1.perf comm
+	[ -s "$f" ] || return 0
+	echo "profile of $1 (perf record -C $gen_cpu,$srv_cpu, cpu-clock 999 Hz), samples by CPU and thread:"
+	perf report -i "$f" --stdio --sort cpu,comm --percent-limit 1 2>/dev/null |
+		grep -E '^ +[0-9]' | sed 's/^/  /'
+	perf report -i "$f" --stdio --sort comm --percent-limit 5 2>/dev/null |
+		awk '/^ +[0-9]/ {print $2}' | while read -r comm; do
+		echo "  $comm, its own samples:"
+		perf report -i "$f" --stdio --comms "$comm" --sort dso,sym --percentage relative \
+			--percent-limit 1.5 2>/dev/null | grep -E '^ +[0-9]' | head -15 | sed 's/^/    /'
+	done
 }
 
 dora_rate() {
@@ -305,3 +340,6 @@ echo "generator: $idle_desc; $csum_desc"
 cat "$work/committer.txt" 2>/dev/null || true
 echo "disk (leasewire-store-bench --flush in $work):"
 sed 's/^/  /' "$work/disk.txt" 2>/dev/null || true
+for c in reflect memory relaxed strict memory_half strict_half reflect2; do
+	perf_summary "$c"
+done

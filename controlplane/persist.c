@@ -82,6 +82,10 @@ int cp_persist_open(struct cp_persist *p, const struct dp_config *cfg)
 		cp_log(CP_LOG_ERR, "server.store: %s", err);
 		return -1;
 	}
+	if (store_open_note(p->store)[0] != '\0') {
+		cp_log(CP_LOG_INFO, "server.store %s: %s", cfg->store_path,
+		       store_open_note(p->store));
+	}
 	prefill_at_open(p);
 	p->committer = committer_new(p->store, &co);
 	if (p->committer == NULL) {

@@ -47,8 +47,7 @@
  * and the record ends exactly there. Version 4 costs 4 bytes per binding more than version 3.
  *
  * state is one of the stored states of enum bt_state. From version 2 on the key is empty
- * (type 0, length 0) for a BACKUP binding, which has no client, and only then; such a record
- * has no "clients" entry. hw is htype + chaddr of the client (failover option 5), empty if
+ * (type 0, length 0) for a BACKUP binding, which has no client, and only then. hw is htype + chaddr of the client (failover option 5), empty if
  * unknown. The PET is kept for failover (doc/failover.md, "The partner-known PET"):
  * apply_change() never lowers it by a failover change, store_unacked_del_pet() raises it.
  *
@@ -119,7 +118,6 @@
 #define REC_INFO_LEN		STORE_INFO_MAX_LEN
 #define REC_MAX_LEN		(25 + DP_KEY_MAX + DP_HW_MAX + REC_INFO_LEN)
 #define ADDR_LEN		4
-#define CKEY_MAX_LEN		(1 + DP_KEY_MAX)
 #define FO_NAME_MAX		63
 #define FO_VAL_MAX		4096
 
@@ -128,7 +126,6 @@
 enum db_id {
 	DB_META,
 	DB_BINDINGS,
-	DB_CLIENTS,
 	DB_CONFIG,
 	DB_FAILOVER,
 	DB_UNACKED,
@@ -139,13 +136,23 @@ enum db_id {
 static const char *const db_names[DB_COUNT] = {
 	[DB_META] = "meta",
 	[DB_BINDINGS] = "bindings",
-	[DB_CLIENTS] = "clients",
 	[DB_CONFIG] = "config",
 	[DB_FAILOVER] = "failover",
 	[DB_UNACKED] = "unacked",
 };
 
-static const char LAYOUT[] = "meta,bindings,clients,config,failover,unacked";
+static const char LAYOUT[] = "meta,bindings,config,failover,unacked";
+/*
+ * The layout of the stores written until 2026-12-08, with "clients" (client key -> the
+ * client's latest address), an index that every change kept up to date (a second B-tree
+ * search per change, a page more per new client) and that nothing but tests ever read: the
+ * daemon rebuilds its client index from the bindings at start. An owner's store_open()
+ * drops it and writes LAYOUT, in its first write transaction (open_dbs()); a reader opens
+ * such a store as it is and leaves "clients" alone. An older binary refuses the new layout
+ * (check_meta(): "written by another leasewire version"), never misreads it.
+ */
+static const char LAYOUT_CLIENTS[] = "meta,bindings,clients,config,failover,unacked";
+#define DB_NAME_CLIENTS "clients"
 static const char META_SCHEMA[] = "schema";
 static const char META_LAYOUT[] = "layout";
 
@@ -178,6 +185,8 @@ struct store {
 	_Atomic int pf_last_error;
 	char *dir;
 	char errmsg[ERRMSG_LEN];
+	char open_note[160];		/* store_open_note() */
+	bool reader;			/* store_opts.reader (and no journal): never upgrades */
 	char pf_errmsg[ERRMSG_LEN];	/* store_prefill()'s last failure (under lock): kept
 					 * apart, so that a prefill failing on the applier's
 					 * thread never replaces the message of a failed
@@ -513,19 +522,11 @@ static bool state_is_stored(unsigned state)
 	}
 }
 
-/*
- * Does @p k have an entry in "clients"? Every key with a known type did, in version 1, even
- * an empty one; a version 2 BACKUP record without a client has type 0.
- */
-static bool key_indexed(const struct dp_client_key *k)
-{
-	return (k->type == DP_KEY_HWADDR || k->type == DP_KEY_CLIENT_ID) && k->len <= DP_KEY_MAX;
-}
-
-/* A key a change may carry (and a lookup may use): a known type and 1..DP_KEY_MAX bytes. */
+/* A key a change may carry: a known type and 1..DP_KEY_MAX bytes. */
 static bool key_is_valid(const struct dp_client_key *k)
 {
-	return key_indexed(k) && k->len > 0;
+	return (k->type == DP_KEY_HWADDR || k->type == DP_KEY_CLIENT_ID) && k->len > 0 &&
+	       k->len <= DP_KEY_MAX;
 }
 
 /* The key of a non-FREE change: valid, or empty for BACKUP (a binding with no client). */
@@ -541,13 +542,6 @@ static bool change_key_ok(const struct dp_change *c)
 static bool change_is_fo(const struct dp_change *c)
 {
 	return (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) == DP_CHANGE_FO;
-}
-
-static size_t ckey_encode(const struct dp_client_key *k, uint8_t *buf)
-{
-	buf[0] = k->type;
-	memcpy(buf + 1, k->data, k->len);
-	return 1 + (size_t)k->len;
 }
 
 /* The header's length of record version @p v (the table above). */
@@ -695,58 +689,20 @@ bad:
 	return STORE_E_CORRUPT;
 }
 
-/* Drop @p k's index entry if it still points at @p akey. */
-static void unlink_client(struct store_txn *t, const struct dp_client_key *k, const uint8_t *akey)
-{
-	uint8_t ckey[CKEY_MAX_LEN];
-	size_t clen = ckey_encode(k, ckey);
-	MDB_val v;
-
-	if (cur_seek(t, DB_CLIENTS, ckey, clen, &v) && v.mv_size == ADDR_LEN &&
-	    memcmp(v.mv_data, akey, ADDR_LEN) == 0) {
-		cur_del(t, DB_CLIENTS);
-	}
-}
-
-/* Point @p k's index entry at @p akey. One that already does is left alone: no page of
- * "clients" is dirtied for a client bound again to the address it had, the common case of a
- * renewal or of a DORA by a client the server remembers. */
-static void link_client(struct store_txn *t, const struct dp_client_key *k, const uint8_t *akey)
-{
-	uint8_t ckey[CKEY_MAX_LEN];
-	size_t clen = ckey_encode(k, ckey);
-	MDB_val v;
-	bool found = cur_seek(t, DB_CLIENTS, ckey, clen, &v);
-
-	if (found && v.mv_size == ADDR_LEN && memcmp(v.mv_data, akey, ADDR_LEN) == 0) {
-		return;
-	}
-	cur_put(t, DB_CLIENTS, ckey, clen, akey, ADDR_LEN, found);
-}
-
 /*
- * The client key and the PET of the "bindings" record @p val, checked as rec_decode() checks
- * it, without decoding the rest: all that apply_change() needs of the record it replaces.
+ * The PET of the "bindings" record @p val, checked as rec_decode() checks it, without
+ * decoding the rest: all that apply_change() needs of the record it replaces.
  * @return 0, or STORE_E_CORRUPT.
  */
-static int rec_key(const MDB_val *key, const MDB_val *val, struct dp_client_key *k,
-		   uint32_t *pet)
+static int rec_pet(const MDB_val *key, const MDB_val *val, uint32_t *pet)
 {
 	const uint8_t *p = val->mv_data;
 
 	if (rec_check(key, val) != NULL) {
 		return STORE_E_CORRUPT;
 	}
-	k->type = p[18];
-	k->len = p[19];
-	memcpy(k->data, p + rec_hdr_len(p[0]), k->len);
 	*pet = p[0] == REC_V4 ? lw_get32(p + REC_PET_OFF) : 0;
 	return 0;
-}
-
-static bool key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
-{
-	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
 #define GEN_LEN 8
@@ -768,9 +724,8 @@ static bool gen_decode(const MDB_val *v, uint64_t *gen)
 static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_t *gen_out)
 {
 	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN];
-	struct dp_client_key nk = c->key, ok;
-	bool had_old = false, found;
-	uint32_t old_pet = 0, pet;
+	uint32_t old_pet, pet;
+	bool found;
 	MDB_val k, v;
 	size_t len;
 
@@ -778,45 +733,23 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 	k.mv_size = ADDR_LEN;
 	k.mv_data = akey;
 
-	/*
-	 * The address's previous holder loses its index entry if that still points here. A
-	 * previous record that does not decode is overwritten: its key is unknown, so it cannot
-	 * be unlinked, but refusing to write would wedge the address for good. The bindings
-	 * cursor stays on the record (the index has a cursor of its own) for the write below.
-	 */
+	/* One search: the cursor stays on the address's record for the delete or the write. */
 	found = cur_seek(t, DB_BINDINGS, akey, ADDR_LEN, &v);
-	if (found) {
-		had_old = rec_key(&k, &v, &ok, &old_pet) == 0;
-	}
-
 	if (c->state == BT_FREE) {
-		if (had_old && key_indexed(&ok)) {
-			unlink_client(t, &ok, akey);
-		}
-		if (key_is_valid(&c->key)) {
-			unlink_client(t, &c->key, akey);
-		}
 		if (found) {
 			cur_del(t, DB_BINDINGS);
 		}
 	} else {
-		if (nk.len == 0) {
-			nk.type = 0;	/* as rec_encode() writes it */
-		}
-		if (had_old && key_indexed(&ok) && !key_equal(&ok, &nk)) {
-			unlink_client(t, &ok, akey);
-		}
-		/* A failover change never lowers the address's PET (store.h). */
+		/* A failover change never lowers the address's PET (store.h). A previous
+		 * record that does not decode has none, and is overwritten: refusing to write
+		 * would wedge the address for good. */
 		pet = c->pet;
-		if (had_old && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) && old_pet > pet) {
+		if (found && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) &&
+		    rec_pet(&k, &v, &old_pet) == 0 && old_pet > pet) {
 			pet = old_pet;
 		}
 		len = rec_encode(c, pet, rec);
 		cur_put(t, DB_BINDINGS, akey, ADDR_LEN, rec, len, found);
-		/* A BACKUP binding without a client is in no client's index. */
-		if (nk.len > 0) {
-			link_client(t, &nk, akey);
-		}
 	}
 
 	/* In this transaction: the binding is never durable without its unacked mark, whose
@@ -997,8 +930,9 @@ static int refuse(struct store *s, const char *reason)
 	return STORE_E_SCHEMA;
 }
 
-/* An existing environment: it must be ours, with our schema and layout. */
-static int check_meta(struct store *s, struct store_txn *t)
+/* An existing environment: it must be ours, with our schema and layout, or the layout
+ * before it (*old_layout set: it still has "clients"). */
+static int check_meta(struct store *s, struct store_txn *t, bool *old_layout)
 {
 	char msg[ERRMSG_LEN];
 	MDB_val v;
@@ -1029,7 +963,10 @@ static int check_meta(struct store *s, struct store_txn *t)
 	if (!txn_get(t, DB_META, META_LAYOUT, strlen(META_LAYOUT), &v)) {
 		return t->ret ? t->ret : refuse(s, "meta has no layout");
 	}
-	if (v.mv_size != strlen(LAYOUT) || memcmp(v.mv_data, LAYOUT, v.mv_size) != 0) {
+	*old_layout = v.mv_size == strlen(LAYOUT_CLIENTS) &&
+		      memcmp(v.mv_data, LAYOUT_CLIENTS, v.mv_size) == 0;
+	if (!*old_layout &&
+	    (v.mv_size != strlen(LAYOUT) || memcmp(v.mv_data, LAYOUT, v.mv_size) != 0)) {
 		snprintf(msg, sizeof(msg), "store layout \"%.*s\" is not \"%s\" (written by "
 			 "another leasewire version)", v.mv_size > 200 ? 200 : (int)v.mv_size,
 			 (const char *)v.mv_data, LAYOUT);
@@ -1039,7 +976,7 @@ static int check_meta(struct store *s, struct store_txn *t)
 }
 
 /*
- * The key order of "bindings", "clients" and "unacked": LMDB's default order (memcmp over the
+ * The key order of "bindings" and "unacked" (and of the old "clients"): LMDB's default order (memcmp over the
  * shorter length, then the shorter key first), so that a store reads the same whoever opens
  * it (mdb_dump, an older leasewired), computed without LMDB's two calls per comparison
  * (mdb_cmp_memn, then memcmp through the PLT). Key comparisons are the largest single cost
@@ -1070,6 +1007,38 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
 	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
 }
 
+/*
+ * The upgrade from LAYOUT_CLIENTS, in the transaction @p t that opened the databases: the
+ * "clients" database goes (its pages to the free list) and "meta" says LAYOUT. Either both
+ * commit or neither. A "clients" that is not there has nothing to drop.
+ */
+static int drop_clients(struct store *s, struct store_txn *t)
+{
+	MDB_dbi dbi;
+	MDB_stat st;
+	int rc;
+
+	rc = mdb_dbi_open(t->txn, DB_NAME_CLIENTS, 0, &dbi);
+	if (rc == MDB_SUCCESS) {
+		rc = mdb_stat(t->txn, dbi, &st);
+		if (rc == MDB_SUCCESS) {
+			rc = mdb_drop(t->txn, dbi, 1);
+		}
+		if (rc != MDB_SUCCESS) {
+			return mdb_to_store(s, rc, "drop the unused \"clients\" database");
+		}
+		snprintf(s->open_note, sizeof(s->open_note), "store layout upgraded: the unused "
+			 "client index (\"clients\", %zu entries) dropped", st.ms_entries);
+	} else if (rc == MDB_NOTFOUND) {
+		snprintf(s->open_note, sizeof(s->open_note), "store layout upgraded (it had no "
+			 "\"clients\" database to drop)");
+	} else {
+		return mdb_to_store(s, rc, "open database \"clients\"");
+	}
+	txn_put(t, DB_META, META_LAYOUT, strlen(META_LAYOUT), LAYOUT, strlen(LAYOUT));
+	return t->ret;
+}
+
 /* The first write transaction: check (or, in a fresh environment, write) meta; open dbs. */
 static int open_dbs(struct store *s)
 {
@@ -1078,7 +1047,7 @@ static int open_dbs(struct store *s)
 	MDB_stat st;
 	uint8_t schema[4];
 	char what[64];
-	bool fresh;
+	bool fresh, old_layout = false;
 	int i, rc, ret;
 
 	txn_begin(s, &t, false);
@@ -1097,7 +1066,7 @@ static int open_dbs(struct store *s)
 	fresh = st.ms_entries == 0;
 
 	if (!fresh) {
-		ret = check_meta(s, &t);
+		ret = check_meta(s, &t, &old_layout);
 		if (ret) {
 			goto fail;
 		}
@@ -1111,7 +1080,7 @@ static int open_dbs(struct store *s)
 			goto fail;
 		}
 		if (rc == MDB_SUCCESS &&
-		    (i == DB_BINDINGS || i == DB_CLIENTS || i == DB_UNACKED)) {
+		    (i == DB_BINDINGS || i == DB_UNACKED)) {
 			rc = mdb_set_compare(t.txn, s->dbi[i], key_cmp);
 		}
 		if (rc != MDB_SUCCESS) {
@@ -1125,7 +1094,14 @@ static int open_dbs(struct store *s)
 		txn_put(&t, DB_META, META_SCHEMA, strlen(META_SCHEMA), schema, sizeof(schema));
 		txn_put(&t, DB_META, META_LAYOUT, strlen(META_LAYOUT), LAYOUT, strlen(LAYOUT));
 	}
-	/* Nothing is dirty in an existing environment: LMDB commits it without a write. */
+	if (old_layout && !s->reader) {
+		ret = drop_clients(s, &t);
+		if (ret) {
+			goto fail;
+		}
+	}
+	/* Nothing is dirty in an existing environment of our layout: LMDB commits it without
+	 * a write. */
 	return txn_commit(&t);
 
 fail:
@@ -1254,6 +1230,7 @@ struct store *store_open(const char *dir, const struct store_opts *o, char *err,
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	s->jlock_fd = -1;
+	s->reader = reader;
 	s->map_size = o && o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
 	s->max_map_size = o && o->max_map_size ? o->max_map_size : DEFAULT_MAX_MAP_SIZE;
 	if (s->map_size > s->max_map_size) {
@@ -1402,35 +1379,6 @@ static int get_locked(struct store *s, uint32_t addr, struct store_binding *out)
 	return ret;
 }
 
-static int get_client_locked(struct store *s, const struct dp_client_key *k, uint32_t *addr)
-{
-	uint8_t ckey[CKEY_MAX_LEN];
-	struct store_txn t;
-	size_t clen;
-	MDB_val v;
-	int ret;
-
-	if (!key_is_valid(k)) {
-		set_err(s, "invalid client key (type %u, length %u)", k->type, k->len);
-		return -EINVAL;
-	}
-	clen = ckey_encode(k, ckey);
-	txn_begin(s, &t, true);
-	if (txn_get(&t, DB_CLIENTS, ckey, clen, &v)) {
-		if (v.mv_size == ADDR_LEN) {
-			*addr = lw_get32(v.mv_data);
-			ret = 0;
-		} else {
-			set_err(s, "client index entry has %zu bytes, not 4", v.mv_size);
-			ret = STORE_E_CORRUPT;
-		}
-	} else {
-		ret = t.ret ? t.ret : -ENOENT;
-	}
-	txn_end_read(&t);
-	return ret;
-}
-
 static uint64_t count_locked(struct store *s, enum db_id db)
 {
 	struct store_txn t;
@@ -1453,6 +1401,11 @@ static uint64_t count_locked(struct store *s, enum db_id db)
 	}
 	txn_end_read(&t);
 	return n;
+}
+
+const char *store_open_note(const struct store *s)
+{
+	return s->open_note;
 }
 
 const char *store_errmsg(const struct store *s)
@@ -1529,16 +1482,6 @@ int store_get(struct store *s, uint32_t addr, struct store_binding *out)
 
 	pthread_mutex_lock(&s->lock);
 	ret = get_locked(s, addr, out);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
-}
-
-int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr)
-{
-	int ret;
-
-	pthread_mutex_lock(&s->lock);
-	ret = get_client_locked(s, k, addr);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }

@@ -4,17 +4,19 @@
  * One environment (a directory) holds named databases:
  *   "meta"      schema version and layout: key "schema" -> u32 (big endian) STORE_SCHEMA,
  *               key "layout" -> the list of database names this version uses ("meta,bindings,
- *               clients,config,failover,unacked"). An environment whose schema or layout
- *               differs from ours is refused (STORE_E_SCHEMA), never rewritten. Key
+ *               config,failover,unacked"). An environment whose schema or layout differs
+ *               from ours is refused (STORE_E_SCHEMA), never rewritten, but for the one
+ *               layout before it ("meta,bindings,clients,config,failover,unacked"), which
+ *               store_open() upgrades (store_open_note()). Key
  *               "clock-grace" (optional): the wall clock's forward-step grace (see
  *               store_clock_grace_put).
  *   "bindings"  key: address (4 bytes, big endian, so a cursor walks addresses in order)
  *               value: struct store_binding encoded (see store.c: versioned, fixed layout;
  *               version 4, with the hardware address, the failover PET and the client
  *               information, is written; versions 3, 2 and 1 are still read)
- *   "clients"   key: client key (type byte + key bytes) -> address (4 bytes, big endian):
- *               the client's latest binding. A BACKUP binding with no client (empty key)
- *               has no entry here.
+ *               (There is no index by client: the daemon rebuilds its own from the
+ *               bindings at start. Stores until 2026-12-08 kept one, "clients", updated
+ *               by every change and read by nothing: an owner's store_open() drops it.)
  *   "config"    the running configuration (store_config_put)
  *   "failover"  key: relationship name -> the control plane's opaque record (store_fo_put)
  *   "unacked"   key: address (4 bytes, big endian) -> generation (u64, big endian): the
@@ -34,7 +36,7 @@
  * records in "<dir>/journal" (lmdb-store/journal.h) to which store_journal_append() writes a
  * group of changes with one pwrite and one fdatasync, durable when it returns;
  * store_journal_apply() brings
- * "bindings", "clients" and "unacked" up to date from it later, in transactions that also
+ * "bindings" and "unacked" up to date from it later, in transactions that also
  * move the mark "journal-applied" (u64, big endian) in "meta" to the newest entry they hold,
  * and only segments whose every entry is at or below that mark, once durable, are deleted
  * (or recycled). A store whose journal is still the LMDB environment of an older binary
@@ -143,9 +145,8 @@ bool store_change_valid(const struct dp_change *c);
 
 /**
  * Write a batch of changes in ONE write transaction and commit it.
- * A change with state BT_FREE deletes the address's binding (and the client index entry if it
- * points at that address); any other state writes the binding and points the client index at
- * it (unless its key is empty: a BACKUP binding with no client). Changes are applied in order;
+ * A change with state BT_FREE deletes the address's binding; any other state writes it (one
+ * B-tree search per change: nothing is indexed by client). Changes are applied in order;
  * later ones win. The PET a binding is written with is the change's (dp_change.pet), or the
  * one its record already holds when that is higher and the change is a failover one
  * (DP_CHANGE_FO or DP_CHANGE_PEER): in a failover scope the PET of an address only grows
@@ -196,9 +197,13 @@ int store_load(struct store *s, int (*cb)(const struct store_binding *b, void *a
 _mustcheck_
 int store_get(struct store *s, uint32_t addr, struct store_binding *out);
 
-/** Look up a client's latest address. @return 0 and *addr, -ENOENT, or an error. */
-_mustcheck_
-int store_get_client(struct store *s, const struct dp_client_key *k, uint32_t *addr);
+/**
+ * What store_open() changed in the environment, for the log: "" when nothing, else one line
+ * (today only the layout upgrade that drops the old client index, with its entry count).
+ * Valid until store_close(); set only by store_open() (and a reopen after an I/O failure,
+ * which finds nothing to change).
+ */
+const char *store_open_note(const struct store *s);
 
 /**
  * Keep the running configuration (JSON text) and the fingerprint of the configuration file

@@ -162,15 +162,13 @@ static void check_sample(struct store *s, const struct dp_change *c, unsigned n)
 {
 	struct store_binding b;
 	struct collect col = { .n = 0 };
-	uint32_t addr, prev = 0;
+	uint32_t prev = 0;
 	unsigned i, j;
 
 	assert_int_equal(store_count(s), n);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(store_get(s, c[i].addr, &b), 0);
 		assert_binding(&b, &c[i]);
-		assert_int_equal(store_get_client(s, &c[i].key, &addr), 0);
-		assert_int_equal(addr, c[i].addr);
 	}
 	assert_int_equal(store_load(s, collect_cb, &col), 0);
 	assert_int_equal(col.n, n);
@@ -223,7 +221,6 @@ static void test_free_deletes(void **state)
 	struct dp_client_key k1, k2;
 	struct dp_change c[3];
 	struct store_binding b;
-	uint32_t addr;
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
 
 	hw_key(&k1, 1);
@@ -232,20 +229,19 @@ static void test_free_deletes(void **state)
 	c[1] = change(BASE + 2, BT_ACTIVE, &k2, 10, 20);
 	assert_int_equal(store_write_batch(s, c, 2), 0);
 
-	/* A FREE change with no key still drops the stored client's index entry. */
+	/* A FREE change needs no key. */
 	c[0] = change(BASE + 1, BT_FREE, NULL, 30, 0);
 	assert_int_equal(store_write_batch(s, c, 1), 0);
 	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
-	assert_int_equal(store_get_client(s, &k1, &addr), -ENOENT);
 	assert_int_equal(store_count(s), 1);
 
-	/* k2 moves to .3: freeing .2 keeps k2's entry, which points at .3. */
+	/* k2 moves to .3 and .2 is freed in the same batch. */
 	c[0] = change(BASE + 3, BT_ACTIVE, &k2, 40, 50);
 	c[1] = change(BASE + 2, BT_FREE, &k2, 40, 0);
 	assert_int_equal(store_write_batch(s, c, 2), 0);
 	assert_int_equal(store_get(s, BASE + 2, &b), -ENOENT);
-	assert_int_equal(store_get_client(s, &k2, &addr), 0);
-	assert_int_equal(addr, BASE + 3);
+	assert_int_equal(store_get(s, BASE + 3, &b), 0);
+	assert_binding(&b, &c[0]);
 
 	/* Freeing an address that holds nothing is fine. */
 	c[0] = change(BASE + 77, BT_FREE, NULL, 0, 0);
@@ -260,7 +256,6 @@ static void test_later_change_wins(void **state)
 	struct dp_client_key k1, k2, k3;
 	struct dp_change c[6];
 	struct store_binding b;
-	uint32_t addr;
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
 
 	hw_key(&k1, 1);
@@ -277,48 +272,9 @@ static void test_later_change_wins(void **state)
 	assert_int_equal(store_get(s, BASE + 1, &b), 0);
 	assert_binding(&b, &c[1]);
 	assert_int_equal(store_get(s, BASE + 2, &b), -ENOENT);
-	assert_int_equal(store_get_client(s, &k2, &addr), -ENOENT);
 	assert_int_equal(store_get(s, BASE + 3, &b), 0);
 	assert_binding(&b, &c[5]);
-	assert_int_equal(store_get_client(s, &k3, &addr), 0);
-	assert_int_equal(addr, BASE + 3);
 	assert_int_equal(store_count(s), 2);
-	store_close(s);
-}
-
-static void test_client_index_follows(void **state)
-{
-	struct store_fix *f = *state;
-	struct dp_client_key k1, k2;
-	struct dp_change c[2];
-	struct store_binding b;
-	uint32_t addr;
-	struct store *s = open_store(f, STORE_SYNC_STRICT);
-
-	cid_key(&k1, 12, 1);
-	cid_key(&k2, 12, 2);
-	c[0] = change(BASE + 1, BT_ACTIVE, &k1, 10, 100);
-	assert_int_equal(store_write_batch(s, c, 1), 0);
-	c[0] = change(BASE + 1, BT_EXPIRED, &k1, 100, 100);
-	c[1] = change(BASE + 2, BT_ACTIVE, &k1, 110, 200);
-	assert_int_equal(store_write_batch(s, c, 2), 0);
-	assert_int_equal(store_get_client(s, &k1, &addr), 0);
-	assert_int_equal(addr, BASE + 2);
-	assert_int_equal(store_get(s, BASE + 1, &b), 0);	/* the old binding stays */
-	assert_int_equal(b.state, BT_EXPIRED);
-
-	/* .2 goes to k2: k1's entry pointed at .2 and must go; k2 points at .2. */
-	c[0] = change(BASE + 2, BT_ACTIVE, &k2, 300, 400);
-	assert_int_equal(store_write_batch(s, c, 1), 0);
-	assert_int_equal(store_get_client(s, &k1, &addr), -ENOENT);
-	assert_int_equal(store_get_client(s, &k2, &addr), 0);
-	assert_int_equal(addr, BASE + 2);
-
-	/* Same bytes, other key type: another client. */
-	k1.type = DP_KEY_HWADDR;
-	assert_int_equal(store_get_client(s, &k1, &addr), -ENOENT);
-	k1.type = 9;
-	assert_int_equal(store_get_client(s, &k1, &addr), -EINVAL);
 	store_close(s);
 }
 
@@ -455,8 +411,8 @@ static void test_layout_refused(void **state)
 
 	make_store(f);
 	n = raw_get(f->dir, "meta", "layout", buf, sizeof(buf));
-	assert_int_equal(n, strlen("meta,bindings,clients,config,failover,unacked"));
-	assert_memory_equal(buf, "meta,bindings,clients,config,failover,unacked", (size_t)n);
+	assert_int_equal(n, strlen("meta,bindings,config,failover,unacked"));
+	assert_memory_equal(buf, "meta,bindings,config,failover,unacked", (size_t)n);
 
 	raw_put(f->dir, "meta", "layout", 6, "meta,bindings,clients,leases", 28);
 	assert_refused(f, "store layout \"meta,bindings,clients,leases\" is not");
@@ -618,6 +574,25 @@ static size_t raw_entries(const char *dir, const char *db)
 	mdb_txn_abort(txn);
 	mdb_env_close(env);
 	return st.ms_entries;
+}
+
+/* Does database @p db exist, read raw? */
+static bool raw_has_db(const char *dir, const char *db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	rc = mdb_dbi_open(txn, db, 0, &dbi);
+	assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0;
 }
 
 /* @p rec at BASE + 5 must be reported corrupt by load and get; rewriting @p heal heals it. */
@@ -864,10 +839,10 @@ static unsigned raw_check_order(const char *dir, const char *db)
 static void test_key_order_is_lmdb_default(void **state)
 {
 	struct store_fix *f = *state;
-	struct dp_change c[96];
+	struct dp_change c[97];
 	struct dp_client_key k;
-	uint8_t akey[4], ckey[1 + DP_KEY_MAX];
-	uint32_t addr;
+	struct store_binding b;
+	uint8_t akey[4], rec[128];
 	struct store *s;
 	unsigned i;
 
@@ -881,23 +856,19 @@ static void test_key_order_is_lmdb_default(void **state)
 	assert_int_equal(store_write_batch(s, c + 48, 48), 0);
 	store_close(s);
 	assert_int_equal(raw_check_order(f->dir, "bindings"), 96);
-	assert_int_equal(raw_check_order(f->dir, "clients"), 96);
 
 	/* Written in LMDB's order, found by the store. */
 	cid_key(&k, 5, 9);
-	lw_put32(akey, 0x0a000001u);
-	ckey[0] = k.type;
-	memcpy(ckey + 1, k.data, k.len);
-	raw_put(f->dir, "clients", ckey, 1 + (size_t)k.len, akey, 4);
+	c[96] = change(0x0a000001u, BT_ACTIVE, &k, 1700000000, 1700003600);
+	lw_put32(akey, c[96].addr);
+	raw_put(f->dir, "bindings", akey, 4, rec, enc_v4(rec, &c[96]));
 	s = open_store(f, STORE_SYNC_STRICT);
-	assert_int_equal(store_get_client(s, &k, &addr), 0);
-	assert_int_equal(addr, 0x0a000001u);
-	for (i = 0; i < 96; i++) {
-		assert_int_equal(store_get_client(s, &c[i].key, &addr), 0);
-		assert_int_equal(addr, c[i].addr);
+	for (i = 0; i < 97; i++) {
+		assert_int_equal(store_get(s, c[i].addr, &b), 0);
+		assert_binding(&b, &c[i]);
 	}
 	store_close(s);
-	assert_int_equal(raw_check_order(f->dir, "clients"), 97);
+	assert_int_equal(raw_check_order(f->dir, "bindings"), 97);
 }
 
 static void test_v1_record_loads(void **state)
@@ -908,8 +879,6 @@ static void test_v1_record_loads(void **state)
 	struct store_binding b;
 	struct collect col = { .n = 0 };
 	uint8_t rec[128], akey[4];
-	uint8_t ckey[1 + DP_KEY_MAX];
-	uint32_t addr;
 	struct store *s;
 	size_t len;
 
@@ -919,7 +888,7 @@ static void test_v1_record_loads(void **state)
 	c[1] = change(BASE + 8, BT_BACKUP, &k2, 1700000000, BT_INFINITE);
 	make_store(f);
 
-	/* As the version 1 code wrote them: the record, and the client's index entry. */
+	/* As the version 1 code wrote them. */
 	for (int i = 0; i < 2; i++) {
 		akey[0] = 0xc0;
 		akey[1] = 0x00;
@@ -927,9 +896,6 @@ static void test_v1_record_loads(void **state)
 		akey[3] = (uint8_t)(c[i].addr & 0xff);
 		len = enc_v1(rec, c[i].state, c[i].start, c[i].ends, &c[i].key);
 		raw_put(f->dir, "bindings", akey, 4, rec, len);
-		ckey[0] = c[i].key.type;
-		memcpy(ckey + 1, c[i].key.data, c[i].key.len);
-		raw_put(f->dir, "clients", ckey, 1 + (size_t)c[i].key.len, akey, 4);
 	}
 
 	s = open_store(f, STORE_SYNC_STRICT);
@@ -941,22 +907,19 @@ static void test_v1_record_loads(void **state)
 	assert_int_equal(b.hw_len, 0);
 	assert_int_equal(store_load(s, collect_cb, &col), 0);
 	assert_int_equal(col.n, 8);	/* the 6 of the sample and these 2 */
-	assert_int_equal(store_get_client(s, &k1, &addr), 0);
-	assert_int_equal(addr, BASE + 7);
 
-	/* The next change to .7 writes version 4, with hw; the index stays right. */
+	/* The next change to .7 writes version 4, with hw. */
 	c[2] = c[0];
 	c[2].start = 1700003000;
 	set_hw(&c[2], 7, 7);
 	assert_int_equal(store_write_batch(s, &c[2], 1), 0);
 	assert_int_equal(store_get(s, BASE + 7, &b), 0);
 	assert_binding(&b, &c[2]);
-	assert_int_equal(store_get_client(s, &k1, &addr), 0);
-	assert_int_equal(addr, BASE + 7);
-	/* .8 goes to a BACKUP without a client: the version 1 client's entry goes. */
+	/* .8 goes to a BACKUP without a client. */
 	c[2] = change(BASE + 8, BT_BACKUP, NULL, 1700000000, BT_INFINITE);
 	assert_int_equal(store_write_batch(s, &c[2], 1), 0);
-	assert_int_equal(store_get_client(s, &k2, &addr), -ENOENT);
+	assert_int_equal(store_get(s, BASE + 8, &b), 0);
+	assert_int_equal(b.key.len, 0);
 	store_close(s);
 
 	assert_int_equal(raw_get_binding(f->dir, BASE + 7, rec, sizeof(rec)),
@@ -1017,7 +980,7 @@ static void test_info_round_trip(void **state)
 	store_close(s);
 }
 
-/* A BACKUP binding may have no client: stored with an empty key, in no client's index. */
+/* A BACKUP binding may have no client: stored with an empty key. */
 static void test_backup_empty_key(void **state)
 {
 	struct store_fix *f = *state;
@@ -1025,9 +988,7 @@ static void test_backup_empty_key(void **state)
 	struct dp_change c[3];
 	struct store_binding b;
 	struct collect col = { .n = 0 };
-	uint32_t addr;
 	struct store *s = open_store(f, STORE_SYNC_STRICT);
-	size_t clients;
 
 	hw_key(&k1, 1);
 	hw_key(&k2, 2);
@@ -1040,8 +1001,6 @@ static void test_backup_empty_key(void **state)
 	assert_true(store_change_valid(&c[1]));
 	assert_int_equal(store_write_batch(s, c, 3), 0);
 	store_close(s);
-	clients = raw_entries(f->dir, "clients");
-	assert_int_equal(clients, 1);	/* k1 only */
 
 	s = open_store(f, STORE_SYNC_STRICT);
 	assert_int_equal(store_load(s, collect_cb, &col), 0);
@@ -1053,27 +1012,107 @@ static void test_backup_empty_key(void **state)
 	assert_int_equal(col.b[1].key.type, 0);
 	assert_binding(&col.b[2], &c[2]);
 
-	/* .3 turns BACKUP without a client: k1's index entry goes. */
+	/* .3 turns BACKUP without a client. */
 	c[0] = change(BASE + 3, BT_BACKUP, NULL, 300, BT_INFINITE);
 	assert_int_equal(store_write_batch(s, c, 1), 0);
-	assert_int_equal(store_get_client(s, &k1, &addr), -ENOENT);
 	assert_int_equal(store_get(s, BASE + 3, &b), 0);
 	assert_int_equal(b.key.len, 0);
 	/* And back to a client. */
 	c[0] = change(BASE + 3, BT_ACTIVE, &k2, 400, 500);
 	assert_int_equal(store_write_batch(s, c, 1), 0);
-	assert_int_equal(store_get_client(s, &k2, &addr), 0);
-	assert_int_equal(addr, BASE + 3);
+	assert_int_equal(store_get(s, BASE + 3, &b), 0);
+	assert_binding(&b, &c[0]);
 	/* FREE of a BACKUP binding. */
 	c[0] = change(BASE + 1, BT_FREE, NULL, 500, 0);
 	assert_int_equal(store_write_batch(s, c, 1), 0);
 	assert_int_equal(store_get(s, BASE + 1, &b), -ENOENT);
 	assert_int_equal(store_count(s), 2);
-	/* An empty key is no lookup key. */
-	k1.len = 0;
-	assert_int_equal(store_get_client(s, &k1, &addr), -EINVAL);
 	store_close(s);
-	assert_int_equal(raw_entries(f->dir, "clients"), 1);	/* k2 only */
+}
+
+#define OLD_LAYOUT "meta,bindings,clients,config,failover,unacked"
+
+/* @p f's store as the binaries until 2026-12-08 left it: the sample's bindings, the old
+ * layout in "meta" and a "clients" index entry per client (type byte + key -> address). */
+static void make_old_store(struct store_fix *f, struct dp_change *c, unsigned *n)
+{
+	uint8_t ckey[1 + DP_KEY_MAX], akey[4];
+
+	*n = sample(c);
+	make_store(f);
+	raw_put(f->dir, "meta", "layout", 6, OLD_LAYOUT, strlen(OLD_LAYOUT));
+	for (unsigned i = 0; i < *n; i++) {
+		ckey[0] = c[i].key.type;
+		memcpy(ckey + 1, c[i].key.data, c[i].key.len);
+		lw_put32(akey, c[i].addr);
+		raw_put(f->dir, "clients", ckey, 1 + (size_t)c[i].key.len, akey, 4);
+	}
+	assert_int_equal(raw_entries(f->dir, "clients"), *n);
+}
+
+/* An owner's open drops the old layout's "clients" index and writes the new layout, and
+ * says so once; every binding is still there, and the store takes changes. */
+static void test_old_layout_upgraded(void **state)
+{
+	struct store_fix *f = *state;
+	struct dp_change c[8];
+	char buf[128], want[128];
+	struct store *s;
+	unsigned n;
+	long len;
+
+	make_old_store(f, c, &n);
+	s = open_store(f, STORE_SYNC_STRICT);
+	snprintf(want, sizeof(want), "(\"clients\", %u entries) dropped", n);
+	if (strstr(store_open_note(s), want) == NULL) {
+		fail_msg("open note \"%s\" lacks \"%s\"", store_open_note(s), want);
+	}
+	check_sample(s, c, n);
+	c[0].ends += 100;
+	assert_int_equal(store_write_batch(s, c, 1), 0);
+	store_close(s);
+	assert_false(raw_has_db(f->dir, "clients"));
+	len = raw_get(f->dir, "meta", "layout", buf, sizeof(buf));
+	assert_int_equal(len, strlen("meta,bindings,config,failover,unacked"));
+	assert_memory_equal(buf, "meta,bindings,config,failover,unacked", (size_t)len);
+
+	/* Once: the next open has nothing to say and changes nothing. */
+	s = open_store(f, STORE_SYNC_STRICT);
+	assert_string_equal(store_open_note(s), "");
+	check_sample(s, c, n);
+	store_close(s);
+
+	/* The old layout without a "clients" database (nothing to drop) upgrades too. */
+	raw_put(f->dir, "meta", "layout", 6, OLD_LAYOUT, strlen(OLD_LAYOUT));
+	s = open_store(f, STORE_SYNC_RELAXED);
+	assert_non_null(strstr(store_open_note(s), "no \"clients\" database"));
+	store_close(s);
+	len = raw_get(f->dir, "meta", "layout", buf, sizeof(buf));
+	assert_int_equal(len, strlen("meta,bindings,config,failover,unacked"));
+}
+
+/* A reader (leasewired --dump-store beside a daemon that may be an older binary still
+ * running) opens the old layout as it is: it reads every binding and drops nothing. */
+static void test_old_layout_reader_leaves_it(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_opts o = {.sync = STORE_SYNC_STRICT, .reader = true};
+	struct dp_change c[8];
+	char buf[128];
+	struct store *s;
+	unsigned n;
+	long len;
+
+	make_old_store(f, c, &n);
+	s = store_open(f->dir, &o, f->err, sizeof(f->err));
+	assert_non_null(s);
+	assert_string_equal(store_open_note(s), "");
+	check_sample(s, c, n);
+	store_close(s);
+	assert_int_equal(raw_entries(f->dir, "clients"), n);
+	len = raw_get(f->dir, "meta", "layout", buf, sizeof(buf));
+	assert_int_equal(len, strlen(OLD_LAYOUT));
+	assert_memory_equal(buf, OLD_LAYOUT, (size_t)len);
 }
 
 /* Every other stored state needs a client. */
@@ -1607,7 +1646,6 @@ static void test_strerror(void **state)
 struct model {
 	struct dp_client_key key[M_KEYS];
 	int bound[M_ADDRS];		/* key index of the address's binding, -1 free, -2 no key */
-	int idx[M_KEYS];		/* address the client's entry points at, -1 none */
 	uint8_t state[M_ADDRS];
 	uint8_t host_len[M_ADDRS];
 };
@@ -1620,40 +1658,24 @@ static uint32_t m_rand(uint64_t *x)
 	return (uint32_t)(*x >> 11);
 }
 
-static void model_unlink(struct model *m, int key, int addr)
-{
-	if (key >= 0 && m->idx[key] == addr) {
-		m->idx[key] = -1;
-	}
-}
-
 static void model_apply(struct model *m, const struct dp_change *c, int key)
 {
-	int a = (int)(c->addr - BASE), old = m->bound[a];
+	int a = (int)(c->addr - BASE);
 
 	if (c->state == BT_FREE) {
-		model_unlink(m, old, a);
-		model_unlink(m, key, a);
 		m->bound[a] = -1;
 		return;
-	}
-	if (old != key) {
-		model_unlink(m, old, a);
 	}
 	m->bound[a] = key < 0 ? -2 : key;
 	m->state[a] = c->state;
 	m->host_len[a] = c->info.host_len;
-	if (key >= 0) {
-		m->idx[key] = a;
-	}
 }
 
 static void model_check(struct store *s, const struct model *m)
 {
 	struct store_binding b;
 	uint64_t n = 0;
-	uint32_t addr;
-	int a, i, ret;
+	int a, ret;
 
 	for (a = 0; a < M_ADDRS; a++) {
 		ret = store_get(s, BASE + (uint32_t)a, &b);
@@ -1673,20 +1695,6 @@ static void model_check(struct store *s, const struct model *m)
 		}
 	}
 	assert_int_equal(store_count(s), n);
-	n = 0;
-	for (i = 0; i < M_KEYS; i++) {
-		ret = store_get_client(s, &m->key[i], &addr);
-		if (m->idx[i] < 0) {
-			if (ret != -ENOENT) {
-				fail_msg("client %d: index entry %s, the model has none", i,
-					 lw_ip4_fmt(addr).s);
-			}
-			continue;
-		}
-		n++;
-		assert_int_equal(ret, 0);
-		assert_int_equal(addr, BASE + (uint32_t)m->idx[i]);
-	}
 }
 
 static void run_model(struct store_fix *f, const struct store_opts *o, uint64_t seed,
@@ -1716,7 +1724,6 @@ static void run_model(struct store_fix *f, const struct store_opts *o, uint64_t 
 			k->data[1] = (uint8_t)i;
 			k->data[2] = 0xee;
 		}
-		m.idx[i] = -1;
 	}
 	/* short keys may repeat: keep only the first of equal ones */
 	for (i = 0; i < M_KEYS; i++) {
@@ -1994,7 +2001,8 @@ int main(void)
 		T(test_reopen),
 		T(test_free_deletes),
 		T(test_later_change_wins),
-		T(test_client_index_follows),
+		T(test_old_layout_upgraded),
+		T(test_old_layout_reader_leaves_it),
 		T(test_schema_refused),
 		T(test_layout_refused),
 		T(test_meta_missing_refused),

@@ -1134,7 +1134,10 @@ static int env_open(struct store *s)
 		goto fail;
 	}
 	refresh_map_size(s);
-	ret = open_dbs(s);
+	/* Only an upgrade writes here (drop_clients()): its transaction on a store whose map
+	 * its data fills aborts with STORE_E_FULL, the map grows and it runs again. */
+	while ((ret = open_dbs(s)) == STORE_E_FULL && (ret = grow_map(s)) == 0) {
+	}
 	if (ret == 0) {
 		return 0;
 	}

@@ -1091,6 +1091,51 @@ static void test_old_layout_upgraded(void **state)
 	assert_int_equal(len, strlen("meta,bindings,config,failover,unacked"));
 }
 
+/* The upgrade of a store whose map its data fills (LMDB takes the data's size as the map
+ * when the map asked for is smaller): the drop needs new pages, the map grows, the upgrade
+ * is done. Seen at 1 M bindings filled by the old binary: "commit: MDB_MAP_FULL". */
+static void test_old_layout_upgraded_in_a_full_map(void **state)
+{
+	struct store_fix *f = *state;
+	struct store_opts o = {.sync = STORE_SYNC_STRICT, .map_size = 64u << 10};
+	uint8_t ckey[1 + 8], akey[4];
+	struct dp_change c[8];
+	struct store *s;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	unsigned n;
+
+	make_old_store(f, c, &n);
+	/* Many more index entries, raw, in one transaction: ~2 MiB of "clients". */
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "clients", 0, &dbi), 0);
+	for (uint32_t i = 0; i < 40000; i++) {
+		MDB_val k = {.mv_size = sizeof(ckey), .mv_data = ckey};
+		MDB_val v = {.mv_size = 4, .mv_data = akey};
+
+		ckey[0] = DP_KEY_HWADDR;
+		lw_put32(ckey + 1, i);
+		lw_put32(ckey + 5, ~i);
+		lw_put32(akey, 0x0a000000u + i);
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	s = store_open(f->dir, &o, f->err, sizeof(f->err));
+	if (s == NULL) {
+		fail_msg("store_open: %s", f->err);
+	}
+	assert_non_null(strstr(store_open_note(s), "entries) dropped"));
+	check_sample(s, c, n);
+	store_close(s);
+	assert_false(raw_has_db(f->dir, "clients"));
+}
+
 /* A reader (leasewired --dump-store beside a daemon that may be an older binary still
  * running) opens the old layout as it is: it reads every binding and drops nothing. */
 static void test_old_layout_reader_leaves_it(void **state)
@@ -2002,6 +2047,7 @@ int main(void)
 		T(test_free_deletes),
 		T(test_later_change_wins),
 		T(test_old_layout_upgraded),
+		T(test_old_layout_upgraded_in_a_full_map),
 		T(test_old_layout_reader_leaves_it),
 		T(test_schema_refused),
 		T(test_layout_refused),

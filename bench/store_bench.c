@@ -439,7 +439,7 @@ static int flush_probe(const char *dir, unsigned count, size_t bytes)
 	static uint8_t buf[1u << 20];
 	uint64_t *lat;
 	char path[4096];
-	uint64_t off = 0;
+	uint64_t off = 0, c0, c_ns;
 	int fd, ret = 1;
 
 	if (count == 0 || bytes == 0 || bytes > sizeof(buf)) {
@@ -463,6 +463,7 @@ static int flush_probe(const char *dir, unsigned count, size_t bytes)
 	if (fsync(fd) != 0) {
 		goto out;
 	}
+	c0 = cpu_ns();
 	for (unsigned i = 0; i < count; i++) {
 		uint64_t t0 = now_ns();
 
@@ -475,14 +476,15 @@ static int flush_probe(const char *dir, unsigned count, size_t bytes)
 		lat[i] = now_ns() - t0;
 		off += (bytes + 4095) & ~(uint64_t)4095;
 	}
+	c_ns = cpu_ns() - c0;
 	qsort(lat, count, sizeof(*lat), cmp_u64);
 	{
 		unsigned i50 = count / 2, i90 = count * 9 / 10, i99 = count * 99 / 100;
 
 		printf("fdatasync after a %zu-byte pwrite, %u in a row: p50 %.0f us, p90 %.0f us, "
-		       "p99 %.0f us, max %.0f us\n", bytes, count, (double)lat[i50] / 1e3,
-		       (double)lat[i90] / 1e3, (double)lat[i99] / 1e3,
-		       (double)lat[count - 1] / 1e3);
+		       "p99 %.0f us, max %.0f us; %.1f us CPU a round\n", bytes, count,
+		       (double)lat[i50] / 1e3, (double)lat[i90] / 1e3, (double)lat[i99] / 1e3,
+		       (double)lat[count - 1] / 1e3, (double)c_ns / 1e3 / count);
 	}
 	ret = 0;
 out:

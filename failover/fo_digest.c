@@ -141,25 +141,35 @@ void fo_md5_update(struct fo_md5 *c, const void *data, size_t len)
 	md_update(c->h, c->buf, &c->n, data, len, md5_block);
 }
 
-void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
+/*
+ * The Merkle-Damgard finish both hashes share: 0x80, zeros up to 56 mod 64 and the message's
+ * bit length in 8 bytes, then the first @p words state words out; the length and the words
+ * little-endian (MD5, RFC 1321 §3.1-3.5) or, @p big, big-endian (SHA-256, FIPS 180-4 §5.1.1).
+ */
+static void md_final(uint32_t *h, uint8_t buf[64], uint64_t *n,
+		     void (*block)(uint32_t *h, const uint8_t *p), bool big, unsigned words,
+		     uint8_t *out)
 {
-	static const uint8_t pad[FO_MD5_BLOCK] = { 0x80 };
-	uint64_t bits = c->n * 8;
-	uint8_t lenle[8];
-	size_t have = (size_t)(c->n % FO_MD5_BLOCK);
+	static const uint8_t pad[64] = { 0x80 };
+	uint64_t bits = *n * 8;
+	uint8_t len8[8];
+	size_t have = (size_t)(*n % 64);
 
 	for (int i = 0; i < 8; i++) {
-		lenle[i] = (uint8_t)(bits >> (8 * i));
+		len8[big ? 7 - i : i] = (uint8_t)(bits >> (8 * i));
 	}
-	/* 0x80, zeros up to 56 mod 64, then the bit length, little-endian (RFC 1321 §3.1-3.2). */
-	fo_md5_update(c, pad, have < 56 ? 56 - have : 120 - have);
-	fo_md5_update(c, lenle, sizeof(lenle));
-	for (int i = 0; i < 4; i++) {
-		out[4 * i] = (uint8_t)c->h[i];
-		out[4 * i + 1] = (uint8_t)(c->h[i] >> 8);
-		out[4 * i + 2] = (uint8_t)(c->h[i] >> 16);
-		out[4 * i + 3] = (uint8_t)(c->h[i] >> 24);
+	md_update(h, buf, n, pad, have < 56 ? 56 - have : 120 - have, block);
+	md_update(h, buf, n, len8, sizeof(len8), block);
+	for (unsigned i = 0; i < words; i++) {
+		for (int k = 0; k < 4; k++) {
+			out[4 * i + (big ? 3 - k : k)] = (uint8_t)(h[i] >> (8 * k));
+		}
 	}
+}
+
+void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
+{
+	md_final(c->h, c->buf, &c->n, md5_block, false, FO_MD5_LEN / 4, out);
 	fo_digest_wipe(c, sizeof(*c));
 }
 
@@ -272,18 +282,7 @@ void fo_sha256_update(struct fo_sha256 *c, const void *data, size_t len)
 
 void fo_sha256_final(struct fo_sha256 *c, uint8_t out[FO_SHA256_LEN])
 {
-	static const uint8_t pad[FO_SHA256_BLOCK] = { 0x80 };
-	uint64_t bits = c->n * 8;
-	uint8_t lenbe[8];
-	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
-
-	lw_put64(lenbe, bits);
-	/* 0x80, zeros up to 56 mod 64, then the bit length, big-endian (FIPS 180-4 §5.1.1). */
-	fo_sha256_update(c, pad, have < 56 ? 56 - have : 120 - have);
-	fo_sha256_update(c, lenbe, sizeof(lenbe));
-	for (int i = 0; i < 8; i++) {
-		lw_put32(out + 4 * i, c->h[i]);
-	}
+	md_final(c->h, c->buf, &c->n, sha256_block, true, FO_SHA256_LEN / 4, out);
 	fo_digest_wipe(c, sizeof(*c));
 }
 

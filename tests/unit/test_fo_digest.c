@@ -330,6 +330,44 @@ static void test_sha256_fips180(void **state)
 	free(million);
 }
 
+/*
+ * The padding's edges (one function pads both hashes): messages whose length mod 64 is 55 (the
+ * 0x80 and the length just fit), 56 and 63 (they spill into another block), 0 and 55 again a
+ * block later. Digests of "a" x n from Python's hashlib (OpenSSL).
+ */
+static void test_padding_edges(void **state)
+{
+	static const struct {
+		size_t n;
+		const char *md5, *sha256;
+	} v[] = {
+		{ 55, "ef1772b6dff9a122358552954ad0df65",
+		  "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318" },
+		{ 56, "3b0c8ac703f828b04c6c197006d17218",
+		  "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a" },
+		{ 63, "b06521f39153d618550606be297466d5",
+		  "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34" },
+		{ 64, "014842d480b571495a4a0363793f7367",
+		  "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb" },
+		{ 119, "8a7bd0732ed6a28ce75f6dabc90e1613",
+		  "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb" },
+		{ 120, "5f61c0ccad4cac44c75ff505e1f1e537",
+		  "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c" },
+	};
+	char a[120];
+
+	(void)state;
+	memset(a, 'a', sizeof(a));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char z[121];
+
+		memcpy(z, a, v[i].n);
+		z[v[i].n] = '\0';
+		check_md5(z, v[i].md5);
+		check_sha256(a, v[i].n, v[i].sha256);
+	}
+}
+
 /* RFC 4231 §4.2-4.8 (case 5 is truncated to 128 bits by the RFC). */
 static void test_hmac_sha256_rfc4231(void **state)
 {
@@ -592,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_digest_errors),
 		cmocka_unit_test(test_digest_first),
 		cmocka_unit_test(test_sha256_fips180),
+		cmocka_unit_test(test_padding_edges),
 		cmocka_unit_test(test_hmac_sha256_rfc4231),
 		cmocka_unit_test(test_sign_verify_sha256),
 		cmocka_unit_test(test_hmac_no_residue),

@@ -561,42 +561,90 @@ static int relay_allow_value(struct pctx *p, const char *path, json_t *v, struct
 	return 0;
 }
 
-int cp_relay_allow_parse(struct pctx *p, const char *lpath, json_t *a, void *obj)
+/* @p r as server.relay-allow writes it: "a.b.c.d", or "a.b.c.d/len" for a prefix. */
+static void relay_range_fmt(char buf[24], const struct dp_range *r)
 {
-	struct dp_config *c = obj;
-	char epath[PATH_LEN];
+	uint32_t size = r->last - r->first;	/* 2^(32 - len) - 1 */
+	unsigned len = 32;
+
+	while (size != 0) {
+		size >>= 1;
+		len--;
+	}
+	if (len == 32) {
+		snprintf(buf, 24, "%s", lw_ip4_fmt(r->first).s);
+	} else {
+		snprintf(buf, 24, "%s/%u", lw_ip4_fmt(r->first).s, len);
+	}
+}
+
+/*
+ * A list of relay agents' IPv4 addresses at @p lpath (NULL or [] is none): scopes[].relay-
+ * addresses (@p prefixes false) and server.relay-allow (addresses or, @p prefixes, prefixes).
+ * Every entry becomes a range (an address is one of one) with the same checks and messages:
+ * its own (cs_ipv4_value, relay_allow_value), 0.0.0.0 alone is no relay, an entry already
+ * listed or overlapping an earlier one names that one as @p field[j]. Sorted.
+ * @param out  set as soon as allocated (freed by the caller, also on failure), with @p n_out.
+ */
+static int relay_list_parse(struct pctx *p, const char *lpath, json_t *a, const char *field,
+			    bool prefixes, struct dp_range **out, uint32_t *n_out)
+{
+	struct dp_range *v;
+	char epath[PATH_LEN], text[24];
 	size_t n;
 
 	if (a == NULL) {
 		return 0;
 	}
 	if (!json_is_array(a)) {
-		return cs_fail_got(p, lpath, "must be a list of IPv4 addresses or prefixes", a);
+		return cs_fail_got(p, lpath, prefixes ? "must be a list of IPv4 addresses or "
+				   "prefixes" : "must be a list of IPv4 addresses", a);
 	}
 	n = json_array_size(a);
 	if (n == 0) {
 		return 0;
 	}
-	c->relay_allow = calloc(n, sizeof(*c->relay_allow));
-	if (c->relay_allow == NULL) {
+	v = *out = calloc(n, sizeof(*v));
+	if (v == NULL) {
 		return cs_oom(p, lpath);
 	}
-	c->n_relay_allow = (uint32_t)n;
+	*n_out = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(a, i);
+
 		cs_path_idx(epath, lpath, i);
-		if (relay_allow_value(p, epath, json_array_get(a, i), &c->relay_allow[i]) != 0) {
+		if (prefixes ? relay_allow_value(p, epath, x, &v[i]) != 0 :
+		    cs_ipv4_value(p, epath, x, &v[i].first) != 0) {
 			return -EINVAL;
+		}
+		if (!prefixes) {
+			v[i].last = v[i].first;
+		}
+		if (v[i].last == 0) {
+			return cs_fail(p, epath, "0.0.0.0 is not a relay address");
 		}
 		/* Short lists; a scan keeps the message's indexes exact. */
 		for (size_t j = 0; j < i; j++) {
-			if (c->relay_allow[j].first <= c->relay_allow[i].last &&
-			    c->relay_allow[i].first <= c->relay_allow[j].last) {
-				return cs_fail(p, epath, "overlaps relay-allow[%zu]", j);
+			if (v[j].first == v[i].first && v[j].last == v[i].last) {
+				relay_range_fmt(text, &v[i]);
+				return cs_fail(p, epath, "%s is already listed at %s[%zu]", text,
+					       field, j);
+			}
+			if (v[j].first <= v[i].last && v[i].first <= v[j].last) {
+				return cs_fail(p, epath, "overlaps %s[%zu]", field, j);
 			}
 		}
 	}
-	qsort(c->relay_allow, n, sizeof(*c->relay_allow), range_first_cmp);
+	qsort(v, n, sizeof(*v), range_first_cmp);
 	return 0;
+}
+
+int cp_relay_allow_parse(struct pctx *p, const char *lpath, json_t *a, void *obj)
+{
+	struct dp_config *c = obj;
+
+	return relay_list_parse(p, lpath, a, "relay-allow", true, &c->relay_allow,
+				&c->n_relay_allow);
 }
 
 json_t *cp_relay_allow_json(const struct dp_config *c, const void *obj, bool *ok)
@@ -614,19 +662,7 @@ json_t *cp_relay_allow_json(const struct dp_config *c, const void *obj, bool *ok
 		return NULL;
 	}
 	for (uint32_t i = 0; i < c->n_relay_allow; i++) {
-		const struct dp_range *r = &c->relay_allow[i];
-		uint32_t size = r->last - r->first;	/* 2^(32 - len) - 1 */
-		unsigned len = 32;
-
-		while (size != 0) {
-			size >>= 1;
-			len--;
-		}
-		if (len == 32) {
-			snprintf(buf, sizeof(buf), "%s", lw_ip4_fmt(r->first).s);
-		} else {
-			snprintf(buf, sizeof(buf), "%s/%u", lw_ip4_fmt(r->first).s, len);
-		}
+		relay_range_fmt(buf, &c->relay_allow[i]);
 		v = json_string(buf);
 		if (v == NULL || json_array_append_new(a, v) != 0) {
 			*ok = false;
@@ -635,46 +671,27 @@ json_t *cp_relay_allow_json(const struct dp_config *c, const void *obj, bool *ok
 	return a;
 }
 
+/* The dataplane keeps a scope's relays as sorted addresses (dp_scope.relays). */
 int cp_relays_parse(struct pctx *p, const char *lpath, json_t *a, void *obj)
 {
 	struct dp_scope *s = obj;
-	char epath[PATH_LEN];
-	size_t n;
+	struct dp_range *r = NULL;
+	uint32_t n = 0;
+	int rc = relay_list_parse(p, lpath, a, "relay-addresses", false, &r, &n);
 
-	if (a == NULL) {
-		return 0;
-	}
-	if (!json_is_array(a)) {
-		return cs_fail_got(p, lpath, "must be a list of IPv4 addresses", a);
-	}
-	n = json_array_size(a);
-	if (n == 0) {
-		return 0;
-	}
-	s->relays = calloc(n, sizeof(*s->relays));
-	if (s->relays == NULL) {
-		return cs_oom(p, lpath);
-	}
-	s->n_relays = (uint32_t)n;
-	for (size_t i = 0; i < n; i++) {
-		cs_path_idx(epath, lpath, i);
-		if (cs_ipv4_value(p, epath, json_array_get(a, i), &s->relays[i]) != 0) {
-			return -EINVAL;
-		}
-		if (s->relays[i] == 0) {
-			return cs_fail(p, epath, "0.0.0.0 is not a relay address");
-		}
-		/* Relay lists are short; a scan keeps the message's index exact. */
-		for (size_t j = 0; j < i; j++) {
-			if (s->relays[j] == s->relays[i]) {
-				return cs_fail(p, epath,
-					       "%s is already listed at relay-addresses[%zu]",
-					       lw_ip4_fmt(s->relays[i]).s, j);
+	if (rc == 0 && n > 0) {
+		s->relays = calloc(n, sizeof(*s->relays));
+		if (s->relays == NULL) {
+			rc = cs_oom(p, lpath);
+		} else {
+			s->n_relays = n;
+			for (uint32_t i = 0; i < n; i++) {
+				s->relays[i] = r[i].first;
 			}
 		}
 	}
-	qsort(s->relays, n, sizeof(*s->relays), u32_cmp);
-	return 0;
+	free(r);
+	return rc;
 }
 
 /* An interface is bound to at most one scope. */

@@ -173,19 +173,6 @@ static int load_state(struct cp_fo *f, struct rel *r, struct fo_state_record *re
 	return 1;
 }
 
-/* --- sending ------------------------------------------------------------------------ */
-
-static void send_simple(struct rel *r, uint8_t type, uint32_t *xid_out)
-{
-	struct fo_msg m;
-
-	fo_msg_init(&m, type, 0, 0);
-	fo_run_send_or_log(r, &m, false, 0);
-	if (xid_out != NULL) {
-		*xid_out = m.xid;
-	}
-}
-
 /* --- the state machine's actions ---------------------------------------------------- */
 
 /* Windows' levels for a state change (event 20252): error on leaving NORMAL or entering
@@ -228,61 +215,58 @@ static void log_transitions(struct cp_fo *f, struct rel *r, const struct fo_stat
 	}
 }
 
+/* The effects of the state machine's actions on a relationship (fo_act.h); ctx: struct act. */
+struct act {
+	struct cp_fo *f;
+	struct rel *r;
+};
+
+static void act_persist(void *ctx)
+{
+	struct act *a = ctx;
+
+	persist_state(a->f, a->r);
+}
+
+static void act_send(void *ctx, struct fo_msg *m)
+{
+	fo_run_send_or_log(((struct act *)ctx)->r, m, false, 0);
+}
+
+static void act_send_updates(void *ctx)
+{
+	fo_run_mark_all_dirty(((struct act *)ctx)->r, F_UNACKED);
+}
+
+static void act_disconnect(void *ctx, uint8_t reject_reason)
+{
+	fo_link_disconnect(((struct act *)ctx)->r->link, reject_reason, "failover state machine");
+}
+
+static void act_alarm(void *ctx)
+{
+	const struct rel *r = ((struct act *)ctx)->r;
+
+	cp_log(CP_LOG_WARN, "event=failover-alarm relationship=%s state=%s partner=%s: "
+	       "operator attention needed", r->name, fo_state_str(r->st.state),
+	       fo_state_str(r->st.partner));
+}
+
+static const struct fo_act_ops act_ops = {
+	.persist = act_persist,
+	.send = act_send,
+	.send_updates = act_send_updates,
+	.disconnect = act_disconnect,
+	.alarm = act_alarm,
+};
+
 static void run_actions(struct cp_fo *f, struct rel *r, const struct fo_state_output *out)
 {
-	bool service = false;
+	struct act ctx = {.f = f, .r = r};
+	bool service;
 
 	log_transitions(f, r, out);
-	for (unsigned i = 0; i < out->n_actions; i++) {
-		const struct fo_state_action *a = &out->actions[i];
-		struct fo_msg m;
-
-		switch (a->type) {
-		case FO_ACT_PERSIST:
-			persist_state(f, r);
-			break;
-		case FO_ACT_SEND_STATE:
-			fo_msg_init(&m, FO_MSG_STATE, 0, 0);
-			m.server_state = a->wire_state;
-			m.server_flags = a->flags;
-			m.stos = a->stos;
-			m.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_SERVER_FLAGS) |
-				     FO_BIT(FO_OPT_STOS);
-			fo_run_send_or_log(r, &m, false, 0);
-			break;
-		case FO_ACT_SEND_UPDREQ:
-		case FO_ACT_SEND_UPDREQALL:
-			r->my_updreq_type = a->type == FO_ACT_SEND_UPDREQ ? FO_MSG_UPDREQ :
-					    FO_MSG_UPDREQALL;
-			send_simple(r, r->my_updreq_type, &r->my_updreq_xid);
-			r->my_updreq = true;
-			break;
-		case FO_ACT_SEND_UPDATES:
-			fo_run_mark_all_dirty(r, F_UNACKED);
-			break;
-		case FO_ACT_SEND_POOLREQ:
-			send_simple(r, FO_MSG_POOLREQ, NULL);
-			break;
-		case FO_ACT_SEND_DISCONNECT:
-			fo_link_disconnect(r->link, a->reject_reason, "failover state machine");
-			break;
-		case FO_ACT_CLOSE_LINK:
-			fo_link_disconnect(r->link, 0, "failover state machine");
-			break;
-		case FO_ACT_SERVICE:
-			service = true;
-			break;
-		case FO_ACT_ALARM:
-			cp_log(CP_LOG_WARN, "event=failover-alarm relationship=%s state=%s partner=%s: "
-			       "operator attention needed", r->name, fo_state_str(r->st.state),
-			       fo_state_str(r->st.partner));
-			break;
-		case FO_ACT_SEND_CONNECT:	/* fo_link does the handshake */
-		case FO_ACT_SEND_CONTACT:	/* and the keepalives */
-		default:
-			break;
-		}
-	}
+	service = fo_act_run(out, &act_ops, &ctx, &r->my_updreq);
 	if (service || out->n_transitions > 0) {
 		publish_view(f, r);
 	}
@@ -353,12 +337,12 @@ static void on_message(struct cp_fo *f, struct rel *r, const struct fo_msg *m)
 		break;
 	case FO_MSG_UPDDONE:
 		r->s.upddone_rx++;
-		if (!r->my_updreq || m->xid != r->my_updreq_xid) {
+		if (!r->my_updreq.pending || m->xid != r->my_updreq.xid) {
 			cp_log(CP_LOG_INFO, "failover %s: UPDDONE xid %u answers no request of ours: "
 			       "ignored", r->name, m->xid);
 			break;
 		}
-		r->my_updreq = false;
+		r->my_updreq.pending = false;
 		fo_link_skew(r->link, &r->sk);
 		if (r->sk.out_of_sync && r->st.state == FO_STATE_RECOVER) {
 			/* The link rejected the partner's BNDUPDs (reason 4) while the clocks
@@ -1015,7 +999,6 @@ static void listener_poll(struct cp_fo *f, struct fo_lsock *l, uint64_t now_ms, 
 /* Held updates go out again, and an interrupted RECOVER asks again (the clocks agree). */
 static void skew_release(struct cp_fo *f, struct rel *r, uint64_t now)
 {
-	(void)f;
 	r->skew_retry = now + FO_LINK_MAX_SKEW / 2;
 	if (r->n_skewheld > 0) {
 		for (uint64_t i = 0; i < r->n_addr; i++) {
@@ -1026,12 +1009,13 @@ static void skew_release(struct cp_fo *f, struct rel *r, uint64_t now)
 		}
 		r->n_skewheld = 0;
 	}
-	if (r->recover_redo && fo_link_is_up(r->link) && !r->my_updreq) {
+	if (r->recover_redo && fo_link_is_up(r->link) && !r->my_updreq.pending) {
+		struct act ctx = {.f = f, .r = r};
+
 		r->recover_redo = false;
 		if (r->st.state == FO_STATE_RECOVER) {
-			send_simple(r, r->my_updreq_type ? r->my_updreq_type : FO_MSG_UPDREQALL,
-				    &r->my_updreq_xid);
-			r->my_updreq = true;
+			fo_act_send_updreq(r->my_updreq.type ? r->my_updreq.type :
+					   FO_MSG_UPDREQALL, &act_ops, &ctx, &r->my_updreq);
 		}
 	}
 }

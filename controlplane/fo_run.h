@@ -19,6 +19,7 @@
 #include "bindings.h"
 #include "committer.h"
 #include "failover.h"
+#include "fo_act.h"
 #include "fo_hash.h"
 #include "fo_lease.h"
 #include "fo_link.h"
@@ -154,8 +155,7 @@ struct rel {
 	int32_t skew;			/* partner clock - ours, seconds (the last message's) */
 	uint32_t updreq_xid;		/* the partner's UPDREQ(ALL) we are answering */
 	bool answering;
-	uint32_t my_updreq_xid;		/* our UPDREQ(ALL) waiting for UPDDONE */
-	bool my_updreq;
+	struct fo_act_updreq my_updreq;	/* our UPDREQ(ALL), pending: waiting for UPDDONE */
 
 	struct fo_upd *inq;		/* [IN_MAX] FIFO */
 	uint32_t in_head, in_count;
@@ -185,7 +185,6 @@ struct rel {
 	uint64_t n_skewheld;		/* addresses with F_SKEWHELD */
 	uint64_t skew_retry;		/* unix s: next release of held updates while in sync */
 	bool recover_redo;		/* RECOVER: UPDDONE came out of sync; ask again later */
-	uint8_t my_updreq_type;		/* FO_MSG_UPDREQ or FO_MSG_UPDREQALL */
 	bool queue_high_now;		/* the outbound queue is at 90 % (edge for queue_high) */
 	enum fo_endpoint_state partner_logged;	/* the partner's state last logged */
 	bool keep;			/* cp_fo_prepare(): survives the change unchanged */

@@ -271,7 +271,7 @@ void fo_run_out_reset(struct rel *r)
 	}
 	r->n_out = 0;
 	r->answering = false;
-	r->my_updreq = false;
+	r->my_updreq.pending = false;
 }
 
 void fo_run_on_bndack(struct cp_fo *f, struct rel *r, const struct fo_msg *m)

@@ -1,5 +1,6 @@
 /*
- * fo_digest: MD5, HMAC-MD5 and the message-digest option. See fo_digest.h for the contract.
+ * fo_digest: MD5, SHA-256, HMAC over either and the message-digest option. See fo_digest.h
+ * for the contract.
  *
  * MD5 is written from the RFC 1321 description (little-endian words, four rounds of sixteen
  * steps, the sine-derived constants); it is checked against the RFC 1321 A.5 suite and HMAC
@@ -10,6 +11,11 @@
  * checked against the FIPS 180-4 examples and HMAC-SHA-256 against RFC 4231. Written here
  * rather than taken from libcrypto so the module keeps no dependencies and stays fuzzable and
  * usable anywhere, as the MD5 half is; it runs once per failover message, far from any hot path.
+ *
+ * HMAC is written once, over a hash descriptor (struct hash_desc); the typed fo_hmac_md5_* and
+ * fo_hmac_sha256_* functions are its two instances. Every buffer derived from the key (the
+ * padded key blocks, a hashed long key, the inner digest, the block functions' message words)
+ * is wiped with fo_digest_wipe() before its function returns.
  */
 #include <errno.h>
 #include <string.h>
@@ -83,6 +89,8 @@ static void md5_block(uint32_t *h, const uint8_t *p)
 	h[1] += b;
 	h[2] += c;
 	h[3] += d;
+	/* The block may be K ^ ipad, K ^ opad or the inner digest (HMAC). */
+	fo_digest_wipe(x, sizeof(x));
 }
 
 void fo_md5_init(struct fo_md5 *c)
@@ -133,25 +141,35 @@ void fo_md5_update(struct fo_md5 *c, const void *data, size_t len)
 	md_update(c->h, c->buf, &c->n, data, len, md5_block);
 }
 
-void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
+/*
+ * The Merkle-Damgard finish both hashes share: 0x80, zeros up to 56 mod 64 and the message's
+ * bit length in 8 bytes, then the first @p words state words out; the length and the words
+ * little-endian (MD5, RFC 1321 §3.1-3.5) or, @p big, big-endian (SHA-256, FIPS 180-4 §5.1.1).
+ */
+static void md_final(uint32_t *h, uint8_t buf[64], uint64_t *n,
+		     void (*block)(uint32_t *h, const uint8_t *p), bool big, unsigned words,
+		     uint8_t *out)
 {
-	static const uint8_t pad[FO_MD5_BLOCK] = { 0x80 };
-	uint64_t bits = c->n * 8;
-	uint8_t lenle[8];
-	size_t have = (size_t)(c->n % FO_MD5_BLOCK);
+	static const uint8_t pad[64] = { 0x80 };
+	uint64_t bits = *n * 8;
+	uint8_t len8[8];
+	size_t have = (size_t)(*n % 64);
 
 	for (int i = 0; i < 8; i++) {
-		lenle[i] = (uint8_t)(bits >> (8 * i));
+		len8[big ? 7 - i : i] = (uint8_t)(bits >> (8 * i));
 	}
-	/* 0x80, zeros up to 56 mod 64, then the bit length, little-endian (RFC 1321 §3.1-3.2). */
-	fo_md5_update(c, pad, have < 56 ? 56 - have : 120 - have);
-	fo_md5_update(c, lenle, sizeof(lenle));
-	for (int i = 0; i < 4; i++) {
-		out[4 * i] = (uint8_t)c->h[i];
-		out[4 * i + 1] = (uint8_t)(c->h[i] >> 8);
-		out[4 * i + 2] = (uint8_t)(c->h[i] >> 16);
-		out[4 * i + 3] = (uint8_t)(c->h[i] >> 24);
+	md_update(h, buf, n, pad, have < 56 ? 56 - have : 120 - have, block);
+	md_update(h, buf, n, len8, sizeof(len8), block);
+	for (unsigned i = 0; i < words; i++) {
+		for (int k = 0; k < 4; k++) {
+			out[4 * i + (big ? 3 - k : k)] = (uint8_t)(h[i] >> (8 * k));
+		}
 	}
+}
+
+void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN])
+{
+	md_final(c->h, c->buf, &c->n, md5_block, false, FO_MD5_LEN / 4, out);
 	fo_digest_wipe(c, sizeof(*c));
 }
 
@@ -162,69 +180,6 @@ void fo_md5(const void *data, size_t len, uint8_t out[FO_MD5_LEN])
 	fo_md5_init(&c);
 	fo_md5_update(&c, data, len);
 	fo_md5_final(&c, out);
-}
-
-/*
- * RFC 2104's two padded key blocks for a hash of 64-byte blocks (MD5 and SHA-256 both):
- * the key, hashed by @p hash first when longer than a block, XOR 0x36 and XOR 0x5c.
- */
-#define HMAC_BLOCK 64
-_Static_assert(FO_MD5_BLOCK == HMAC_BLOCK && FO_SHA256_BLOCK == HMAC_BLOCK,
-	       "one HMAC key schedule serves both hashes");
-
-static void hmac_pads(const void *key, size_t key_len,
-		      void (*hash)(const void *data, size_t len, uint8_t *out),
-		      uint8_t ipad[HMAC_BLOCK], uint8_t opad[HMAC_BLOCK])
-{
-	uint8_t k[HMAC_BLOCK] = { 0 };
-
-	if (key_len > HMAC_BLOCK) {
-		hash(key, key_len, k);
-	} else if (key_len > 0) {
-		memcpy(k, key, key_len);
-	}
-	for (int i = 0; i < HMAC_BLOCK; i++) {
-		ipad[i] = k[i] ^ 0x36;
-		opad[i] = k[i] ^ 0x5c;
-	}
-	fo_digest_wipe(k, sizeof(k));
-}
-
-void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len)
-{
-	uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
-
-	hmac_pads(key, key_len, fo_md5, ipad, opad);
-	fo_md5_init(&h->inner);
-	fo_md5_update(&h->inner, ipad, sizeof(ipad));
-	fo_md5_init(&h->outer);
-	fo_md5_update(&h->outer, opad, sizeof(opad));
-	fo_digest_wipe(ipad, sizeof(ipad));
-	fo_digest_wipe(opad, sizeof(opad));
-}
-
-void fo_hmac_md5_update(struct fo_hmac_md5 *h, const void *data, size_t len)
-{
-	fo_md5_update(&h->inner, data, len);
-}
-
-void fo_hmac_md5_final(struct fo_hmac_md5 *h, uint8_t out[FO_MD5_LEN])
-{
-	uint8_t in[FO_MD5_LEN];
-
-	fo_md5_final(&h->inner, in);
-	fo_md5_update(&h->outer, in, sizeof(in));
-	fo_md5_final(&h->outer, out);
-}
-
-void fo_hmac_md5(const void *key, size_t key_len, const void *data, size_t len,
-		 uint8_t out[FO_MD5_LEN])
-{
-	struct fo_hmac_md5 h;
-
-	fo_hmac_md5_init(&h, key, key_len);
-	fo_hmac_md5_update(&h, data, len);
-	fo_hmac_md5_final(&h, out);
 }
 
 bool fo_digest_equal(const void *a, const void *b, size_t n)
@@ -327,18 +282,7 @@ void fo_sha256_update(struct fo_sha256 *c, const void *data, size_t len)
 
 void fo_sha256_final(struct fo_sha256 *c, uint8_t out[FO_SHA256_LEN])
 {
-	static const uint8_t pad[FO_SHA256_BLOCK] = { 0x80 };
-	uint64_t bits = c->n * 8;
-	uint8_t lenbe[8];
-	size_t have = (size_t)(c->n % FO_SHA256_BLOCK);
-
-	lw_put64(lenbe, bits);
-	/* 0x80, zeros up to 56 mod 64, then the bit length, big-endian (FIPS 180-4 §5.1.1). */
-	fo_sha256_update(c, pad, have < 56 ? 56 - have : 120 - have);
-	fo_sha256_update(c, lenbe, sizeof(lenbe));
-	for (int i = 0; i < 8; i++) {
-		lw_put32(out + 4 * i, c->h[i]);
-	}
+	md_final(c->h, c->buf, &c->n, sha256_block, true, FO_SHA256_LEN / 4, out);
 	fo_digest_wipe(c, sizeof(*c));
 }
 
@@ -351,43 +295,122 @@ void fo_sha256(const void *data, size_t len, uint8_t out[FO_SHA256_LEN])
 	fo_sha256_final(&c, out);
 }
 
-void fo_hmac_sha256_init(struct fo_hmac_sha256 *h, const void *key, size_t key_len)
-{
-	uint8_t ipad[HMAC_BLOCK], opad[HMAC_BLOCK];
+/* --- HMAC (RFC 2104), once for both hashes ---------------------------------------------- */
 
-	hmac_pads(key, key_len, fo_sha256, ipad, opad);
-	fo_sha256_init(&h->inner);
-	fo_sha256_update(&h->inner, ipad, sizeof(ipad));
-	fo_sha256_init(&h->outer);
-	fo_sha256_update(&h->outer, opad, sizeof(opad));
-	fo_digest_wipe(ipad, sizeof(ipad));
-	fo_digest_wipe(opad, sizeof(opad));
+/*
+ * A hash as HMAC sees it: its output length and its three steps on an opaque state (a struct
+ * fo_md5 or fo_sha256). Both hashes have 64-byte blocks, so one key schedule serves.
+ */
+#define HMAC_BLOCK 64
+_Static_assert(FO_MD5_BLOCK == HMAC_BLOCK && FO_SHA256_BLOCK == HMAC_BLOCK,
+	       "one HMAC key schedule serves both hashes");
+
+struct hash_desc {
+	size_t len;
+	void (*init)(void *c);
+	void (*update)(void *c, const void *data, size_t len);
+	void (*final)(void *c, uint8_t *out);		/* wipes c */
+};
+
+/* Large enough for either state (a long key is hashed in one). */
+union hash_state {
+	struct fo_md5 md5;
+	struct fo_sha256 sha256;
+};
+
+/*
+ * Key @p inner and @p outer (states of @p d): the key, hashed first when longer than a block,
+ * XOR 0x36 and XOR 0x5c, absorbed as their first block. Every key-derived buffer is wiped.
+ */
+static void hmac_init(const struct hash_desc *d, void *inner, void *outer, const void *key,
+		      size_t key_len)
+{
+	uint8_t k[HMAC_BLOCK] = { 0 };
+	uint8_t pad[HMAC_BLOCK];
+
+	if (key_len > HMAC_BLOCK) {
+		union hash_state c;
+
+		d->init(&c);
+		d->update(&c, key, key_len);
+		d->final(&c, k);
+	} else if (key_len > 0) {
+		memcpy(k, key, key_len);
+	}
+	for (int i = 0; i < HMAC_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x36;
+	}
+	d->init(inner);
+	d->update(inner, pad, sizeof(pad));
+	for (int i = 0; i < HMAC_BLOCK; i++) {
+		pad[i] = k[i] ^ 0x5c;
+	}
+	d->init(outer);
+	d->update(outer, pad, sizeof(pad));
+	fo_digest_wipe(k, sizeof(k));
+	fo_digest_wipe(pad, sizeof(pad));
 }
 
-void fo_hmac_sha256_update(struct fo_hmac_sha256 *h, const void *data, size_t len)
-{
-	fo_sha256_update(&h->inner, data, len);
-}
-
-void fo_hmac_sha256_final(struct fo_hmac_sha256 *h, uint8_t out[FO_SHA256_LEN])
+/* H(K ^ opad || H(K ^ ipad || text)) to @p out; both states are wiped (by d->final), and so is
+ * the inner digest. */
+static void hmac_final(const struct hash_desc *d, void *inner, void *outer, uint8_t *out)
 {
 	uint8_t in[FO_SHA256_LEN];
 
-	fo_sha256_final(&h->inner, in);
-	fo_sha256_update(&h->outer, in, sizeof(in));
-	fo_sha256_final(&h->outer, out);
+	_Static_assert(FO_SHA256_LEN >= FO_MD5_LEN, "in[] holds either digest");
+	d->final(inner, in);
+	d->update(outer, in, d->len);
+	d->final(outer, out);
 	fo_digest_wipe(in, sizeof(in));
 }
 
-void fo_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
-		    uint8_t out[FO_SHA256_LEN])
-{
-	struct fo_hmac_sha256 h;
+/*
+ * One instance of the above for hash NAME (fo_NAME_init/update/final on a struct fo_NAME, LEN
+ * bytes out): its descriptor and the typed fo_hmac_NAME_init/update/final and one-shot of
+ * fo_digest.h.
+ */
+#define HMAC_INSTANCE(NAME, LEN)							\
+	static void NAME##_init_v(void *c)						\
+	{										\
+		fo_##NAME##_init(c);							\
+	}										\
+	static void NAME##_update_v(void *c, const void *data, size_t len)		\
+	{										\
+		fo_##NAME##_update(c, data, len);					\
+	}										\
+	static void NAME##_final_v(void *c, uint8_t *out)				\
+	{										\
+		fo_##NAME##_final(c, out);						\
+	}										\
+	static const struct hash_desc NAME##_desc = {					\
+		LEN, NAME##_init_v, NAME##_update_v, NAME##_final_v,			\
+	};										\
+	void fo_hmac_##NAME##_init(struct fo_hmac_##NAME *h, const void *key,		\
+				   size_t key_len)					\
+	{										\
+		hmac_init(&NAME##_desc, &h->inner, &h->outer, key, key_len);		\
+	}										\
+	void fo_hmac_##NAME##_update(struct fo_hmac_##NAME *h, const void *data,	\
+				     size_t len)					\
+	{										\
+		fo_##NAME##_update(&h->inner, data, len);				\
+	}										\
+	void fo_hmac_##NAME##_final(struct fo_hmac_##NAME *h, uint8_t out[LEN])		\
+	{										\
+		hmac_final(&NAME##_desc, &h->inner, &h->outer, out);			\
+	}										\
+	void fo_hmac_##NAME(const void *key, size_t key_len, const void *data,		\
+			    size_t len, uint8_t out[LEN])				\
+	{										\
+		struct fo_hmac_##NAME h;						\
+											\
+		fo_hmac_##NAME##_init(&h, key, key_len);				\
+		fo_hmac_##NAME##_update(&h, data, len);					\
+		fo_hmac_##NAME##_final(&h, out);					\
+	}
 
-	fo_hmac_sha256_init(&h, key, key_len);
-	fo_hmac_sha256_update(&h, data, len);
-	fo_hmac_sha256_final(&h, out);
-}
+HMAC_INSTANCE(md5, FO_MD5_LEN)
+HMAC_INSTANCE(sha256, FO_SHA256_LEN)
 
 size_t fo_digest_mac_len(uint8_t type)
 {
@@ -467,28 +490,24 @@ static long find_digest(const uint8_t *msg, size_t len, uint16_t *dlen)
 	return FO_DIGEST_E_MISSING;
 }
 
-/* MAC of @p msg with the mac_len bytes at @p zoff taken as zero. */
+/* MAC of @p msg with the mac_len bytes at @p zoff taken as zero (a copy of the keyed state,
+ * wiped). */
 static void mac_zeroed(const uint8_t *msg, size_t len, size_t zoff,
 		       const struct fo_digest_key *k, uint8_t out[FO_SHA256_LEN])
 {
 	static const uint8_t zero[FO_SHA256_LEN];
-	size_t ml = fo_digest_mac_len(k->type);
+	struct fo_digest_key h = *k;
+	const struct hash_desc *d = k->type == FO_DIGEST_HMAC_SHA256 ? &sha256_desc : &md5_desc;
+	void *inner = k->type == FO_DIGEST_HMAC_SHA256 ? (void *)&h.u.sha256.inner :
+			(void *)&h.u.md5.inner;
+	void *outer = k->type == FO_DIGEST_HMAC_SHA256 ? (void *)&h.u.sha256.outer :
+			(void *)&h.u.md5.outer;
 
-	if (k->type == FO_DIGEST_HMAC_SHA256) {
-		struct fo_hmac_sha256 h = k->u.sha256;
-
-		fo_hmac_sha256_update(&h, msg, zoff);
-		fo_hmac_sha256_update(&h, zero, ml);
-		fo_hmac_sha256_update(&h, msg + zoff + ml, len - zoff - ml);
-		fo_hmac_sha256_final(&h, out);
-	} else {
-		struct fo_hmac_md5 h = k->u.md5;
-
-		fo_hmac_md5_update(&h, msg, zoff);
-		fo_hmac_md5_update(&h, zero, ml);
-		fo_hmac_md5_update(&h, msg + zoff + ml, len - zoff - ml);
-		fo_hmac_md5_final(&h, out);
-	}
+	d->update(inner, msg, zoff);
+	d->update(inner, zero, d->len);
+	d->update(inner, msg + zoff + d->len, len - zoff - d->len);
+	hmac_final(d, inner, outer, out);
+	fo_digest_wipe(&h, sizeof(h));
 }
 
 int fo_digest_key_sign(uint8_t *msg, size_t len, const struct fo_digest_key *k)
@@ -514,6 +533,7 @@ int fo_digest_key_sign(uint8_t *msg, size_t len, const struct fo_digest_key *k)
 int fo_digest_key_verify(const uint8_t *msg, size_t len, const struct fo_digest_key *k)
 {
 	uint8_t mac[FO_SHA256_LEN];
+	bool equal;
 	size_t ml = fo_digest_mac_len(k->type);
 	uint16_t dlen = 0;
 	long off = find_digest(msg, len, &dlen);
@@ -525,7 +545,9 @@ int fo_digest_key_verify(const uint8_t *msg, size_t len, const struct fo_digest_
 		return FO_DIGEST_E_TYPE;
 	}
 	mac_zeroed(msg, len, (size_t)off + 1, k, mac);
-	return fo_digest_equal(mac, msg + off + 1, ml) ? 0 : FO_DIGEST_E_MISMATCH;
+	equal = fo_digest_equal(mac, msg + off + 1, ml);
+	fo_digest_wipe(mac, sizeof(mac));
+	return equal ? 0 : FO_DIGEST_E_MISMATCH;
 }
 
 int fo_digest_sign(uint8_t *msg, size_t len, const struct fo_hmac_md5 *key)

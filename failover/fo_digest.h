@@ -1,6 +1,7 @@
 /*
  * fo_digest: the failover message-digest option (draft-ietf-dhc-failover-12 §11.1, §12.17):
- * MD5 (RFC 1321), HMAC (RFC 2104) over it, and signing / verifying an encoded message.
+ * MD5 (RFC 1321), SHA-256 (FIPS 180-4), HMAC (RFC 2104) over either, and signing / verifying
+ * an encoded message. Every key-derived buffer is wiped before its function returns.
  *
  * Pure C on byte buffers: no dependencies (no OpenSSL), no allocation, no global state; every
  * function is safe to call from any thread on its own arguments.
@@ -101,7 +102,7 @@ void fo_md5_init(struct fo_md5 *c);
 /** Hash @p len bytes at @p data (NULL allowed when @p len is 0). */
 void fo_md5_update(struct fo_md5 *c, const void *data, size_t len);
 
-/** Finish: write the 16-byte digest to @p out. @p c must be initialised again before reuse. */
+/** Finish: write the 16-byte digest to @p out; @p c is wiped (initialise it again to reuse). */
 void fo_md5_final(struct fo_md5 *c, uint8_t out[FO_MD5_LEN]);
 
 /** One-shot MD5 of @p len bytes at @p data. */
@@ -116,7 +117,8 @@ void fo_hmac_md5_init(struct fo_hmac_md5 *h, const void *key, size_t key_len);
 /** Add @p len bytes of the message. */
 void fo_hmac_md5_update(struct fo_hmac_md5 *h, const void *data, size_t len);
 
-/** Finish: write the 16-byte MAC to @p out. */
+/** Finish: write the 16-byte MAC to @p out; @p h is wiped, and so is every key-derived
+ *  temporary (the inner digest, the block words). Key it, or copy a keyed state, again. */
 void fo_hmac_md5_final(struct fo_hmac_md5 *h, uint8_t out[FO_MD5_LEN]);
 
 /** One-shot HMAC-MD5. */
@@ -141,7 +143,8 @@ void fo_hmac_sha256_init(struct fo_hmac_sha256 *h, const void *key, size_t key_l
 /** Add @p len bytes of the message. */
 void fo_hmac_sha256_update(struct fo_hmac_sha256 *h, const void *data, size_t len);
 
-/** Finish: write the 32-byte MAC to @p out. */
+/** Finish: write the 32-byte MAC to @p out; @p h and the temporaries are wiped as by
+ *  fo_hmac_md5_final(). */
 void fo_hmac_sha256_final(struct fo_hmac_sha256 *h, uint8_t out[FO_SHA256_LEN]);
 
 /** One-shot HMAC-SHA-256. */

@@ -2,8 +2,9 @@
  * fuzz_fo_seq: the failover partner link (failover/fo_link.c) and state machine (fo_state.c)
  * driven by a fuzzed partner, as controlplane/failover.c wires them: link events become state
  * events (LINK_UP + CONNECT_OK, MSG_RECEIVED, PARTNER_STATE, UPDDONE_RECEIVED, LINK_DOWN),
- * the state machine's actions are carried out on the link (STATE, UPDREQ(ALL), POOLREQ,
- * DISCONNECT, close).
+ * the state machine's actions are carried out by the daemon's own dispatch (failover/fo_act.c)
+ * with ops that act on the link (STATE, UPDREQ(ALL), POOLREQ, DISCONNECT, close) and log
+ * every effect (PERSIST, SEND_UPDATES and ALARM are only logged: no store, no bindings).
  *
  * The partner is the other end of a socketpair the link adopts (fo_link_adopt(), as
  * fo_listener hands over a connection). The input: a first byte choosing role, mode and the
@@ -22,6 +23,9 @@
  *    partner that only repeats the state it had (an operator's partner-down in NORMAL: a
  *    conforming partner answers our STATE with POTENTIAL-CONFLICT, a STATE crossing ours
  *    repeats the old one) does not count: fo_state acts on changes (peer_rules).
+ *  - the dispatch: each action had the one effect fo_act.h gives it (a STATE with the action's
+ *    values, DISCONNECT with its reason), in order, SERVICE is reported, and the UPDREQ record
+ *    is the last UPDREQ(ALL) sent.
  *  - the link: every byte it writes to the partner decodes as a known message, and the xids
  *    it chooses itself on the up link (D12 §11.1: the ones a partner with a secret checks)
  *    increase on a connection.
@@ -39,6 +43,7 @@
 
 #include <arpa/inet.h>
 
+#include "fo_act.h"
 #include "fo_link.h"
 #include "fo_msg.h"
 #include "fo_state.h"
@@ -50,6 +55,19 @@
 #define WALL0 1700000000u
 #define MAX_STEPS 300
 #define N_EV 8
+#define MAX_EFF FO_STATE_MAX_ACTIONS
+
+/* One effect of the dispatch (fo_act_ops), as the harness's ops saw it. */
+enum effect_kind { EFF_NONE = 0, EFF_PERSIST, EFF_SEND, EFF_UPDATES, EFF_DISCONNECT, EFF_ALARM };
+
+struct effect {
+	enum effect_kind kind;
+	uint8_t type;			/* EFF_SEND: the message's */
+	uint8_t value;			/* EFF_SEND: server-state; EFF_DISCONNECT: the reason */
+	uint8_t flags;			/* EFF_SEND: server-flags */
+	uint32_t stos;			/* EFF_SEND */
+	uint32_t xid;			/* EFF_SEND: the one the link gave */
+};
 
 /* FUZZ_TRACE set: print each state event (to read a reproducer). */
 static bool trace;
@@ -62,8 +80,7 @@ struct env {
 	uint64_t now_ms;
 	uint32_t wall;
 	uint32_t peer_xid;		/* last xid the partner chose */
-	uint32_t my_updreq_xid;
-	bool my_updreq;
+	struct fo_act_updreq my_updreq;	/* as failover.c's struct rel has it */
 	/* what the link wrote to the partner, not yet decoded */
 	uint8_t rx[4 * FO_MSG_MAX_LEN];
 	size_t rx_len;
@@ -72,6 +89,10 @@ struct env {
 	/* changes of state the partner announced, and how many when we entered PARTNER-DOWN */
 	uint64_t pstate_seq, pd_seq;
 	struct fo_link_event ev[N_EV];
+	/* the effects of one fo_act_run(), and how many of each action this input ran */
+	struct effect eff[MAX_EFF];
+	unsigned n_eff;
+	unsigned n_act[FO_ACT_COUNT];
 };
 
 /* --- checks ------------------------------------------------------------------------- */
@@ -161,53 +182,134 @@ NOCOV static void drain_peer(struct env *v)
 
 /* --- the control plane's wiring (failover.c) ----------------------------------------- */
 
-static void send_simple(struct env *v, uint8_t type, uint32_t *xid_out)
+/*
+ * The state machine's actions go through the daemon's own dispatch (fo_act_run()) with ops
+ * that act on the link as failover.c's do, and log each effect so that check_effects() can
+ * hold the dispatch to fo_act.h (a planted bug there fails the corpus replay).
+ */
+static struct effect *effect_add(struct env *v, enum effect_kind k)
 {
-	struct fo_msg m;
+	struct effect *e;
 
-	fo_msg_init(&m, type, 0, 0);
-	if (fo_link_send(v->link, &m) == 0 && xid_out != NULL) {
-		*xid_out = m.xid;
+	CHECK(v->n_eff < MAX_EFF, "more effects than actions");
+	e = &v->eff[v->n_eff++];
+	memset(e, 0, sizeof(*e));
+	e->kind = k;
+	return e;
+}
+
+static void fx_persist(void *ctx)
+{
+	(void)effect_add(ctx, EFF_PERSIST);
+}
+
+static void fx_send(void *ctx, struct fo_msg *m)
+{
+	struct env *v = ctx;
+	struct effect *e = effect_add(v, EFF_SEND);
+
+	e->type = m->type;
+	e->value = m->server_state;
+	e->flags = m->server_flags;
+	e->stos = m->stos;
+	(void)!fo_link_send(v->link, m);	/* a full buffer drops the link */
+	e->xid = m->xid;
+}
+
+static void fx_send_updates(void *ctx)
+{
+	(void)effect_add(ctx, EFF_UPDATES);	/* no bindings here: the call is all */
+}
+
+static void fx_disconnect(void *ctx, uint8_t reject_reason)
+{
+	struct env *v = ctx;
+
+	effect_add(v, EFF_DISCONNECT)->value = reject_reason;
+	fo_link_disconnect(v->link, reject_reason, "failover state machine");
+}
+
+static void fx_alarm(void *ctx)
+{
+	(void)effect_add(ctx, EFF_ALARM);
+}
+
+static const struct fo_act_ops fx_ops = {
+	.persist = fx_persist,
+	.send = fx_send,
+	.send_updates = fx_send_updates,
+	.disconnect = fx_disconnect,
+	.alarm = fx_alarm,
+};
+
+/* What fo_act.h says each action does: one effect (a message of .type), or none. */
+static const struct {
+	enum effect_kind kind;
+	uint8_t type;
+} act_effect[FO_ACT_COUNT] = {
+	[FO_ACT_PERSIST] = {EFF_PERSIST, 0},
+	[FO_ACT_SEND_STATE] = {EFF_SEND, FO_MSG_STATE},
+	[FO_ACT_SEND_UPDREQ] = {EFF_SEND, FO_MSG_UPDREQ},
+	[FO_ACT_SEND_UPDREQALL] = {EFF_SEND, FO_MSG_UPDREQALL},
+	[FO_ACT_SEND_UPDATES] = {EFF_UPDATES, 0},
+	[FO_ACT_SEND_POOLREQ] = {EFF_SEND, FO_MSG_POOLREQ},
+	[FO_ACT_SEND_DISCONNECT] = {EFF_DISCONNECT, 0},
+	[FO_ACT_CLOSE_LINK] = {EFF_DISCONNECT, 0},
+	[FO_ACT_ALARM] = {EFF_ALARM, 0},
+};
+
+NOCOV static void check_effects(struct env *v, const struct fo_state_output *out, bool service,
+				const struct fo_act_updreq *before)
+{
+	const struct effect *last_updreq = NULL;
+	bool want_service = false;
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < out->n_actions; i++) {
+		const struct fo_state_action *a = &out->actions[i];
+		const struct effect *e;
+
+		v->n_act[a->type]++;
+		want_service |= a->type == FO_ACT_SERVICE;
+		if (act_effect[a->type].kind == EFF_NONE) {
+			continue;
+		}
+		CHECK(k < v->n_eff, "action %d (#%u) had no effect", (int)a->type, i);
+		e = &v->eff[k++];
+		CHECK(e->kind == act_effect[a->type].kind && e->type == act_effect[a->type].type,
+		      "action %d (#%u): effect %d type %u", (int)a->type, i, (int)e->kind, e->type);
+		if (a->type == FO_ACT_SEND_STATE) {
+			CHECK(e->value == a->wire_state && e->flags == a->flags && e->stos == a->stos,
+			      "STATE %u/%u/%u for an action of %u/%u/%u", e->value, e->flags,
+			      e->stos, a->wire_state, a->flags, a->stos);
+		} else if (a->type == FO_ACT_SEND_DISCONNECT) {
+			CHECK(e->value == a->reject_reason, "DISCONNECT reason %u for %u", e->value,
+			      a->reject_reason);
+		} else if (a->type == FO_ACT_SEND_UPDREQ || a->type == FO_ACT_SEND_UPDREQALL) {
+			last_updreq = e;
+		}
+	}
+	CHECK(k == v->n_eff, "%u effects for %u actions", v->n_eff, k);
+	CHECK(service == want_service, "service %d, SERVICE action %d", service, want_service);
+	if (last_updreq != NULL) {
+		CHECK(v->my_updreq.pending && v->my_updreq.type == last_updreq->type &&
+		      v->my_updreq.xid == last_updreq->xid, "UPDREQ record %d/%u/%u, sent %u/%u",
+		      v->my_updreq.pending, v->my_updreq.type, v->my_updreq.xid, last_updreq->type,
+		      last_updreq->xid);
+	} else {
+		CHECK(v->my_updreq.pending == before->pending && v->my_updreq.xid == before->xid &&
+		      v->my_updreq.type == before->type, "UPDREQ record changed without an UPDREQ");
 	}
 }
 
-static void feed(struct env *v, const struct fo_state_event *ev);
-
 static void run_actions(struct env *v, const struct fo_state_output *out)
 {
-	for (unsigned i = 0; i < out->n_actions; i++) {
-		const struct fo_state_action *a = &out->actions[i];
-		struct fo_msg m;
+	struct fo_act_updreq before = v->my_updreq;
+	bool service;
 
-		switch (a->type) {
-		case FO_ACT_SEND_STATE:
-			fo_msg_init(&m, FO_MSG_STATE, 0, 0);
-			m.server_state = a->wire_state;
-			m.server_flags = a->flags;
-			m.stos = a->stos;
-			m.present |= FO_BIT(FO_OPT_SERVER_STATE) | FO_BIT(FO_OPT_SERVER_FLAGS) |
-				     FO_BIT(FO_OPT_STOS);
-			(void)!fo_link_send(v->link, &m);	/* a full buffer drops the link */
-			break;
-		case FO_ACT_SEND_UPDREQ:
-		case FO_ACT_SEND_UPDREQALL:
-			send_simple(v, a->type == FO_ACT_SEND_UPDREQ ? FO_MSG_UPDREQ :
-				    FO_MSG_UPDREQALL, &v->my_updreq_xid);
-			v->my_updreq = true;
-			break;
-		case FO_ACT_SEND_POOLREQ:
-			send_simple(v, FO_MSG_POOLREQ, NULL);
-			break;
-		case FO_ACT_SEND_DISCONNECT:
-			fo_link_disconnect(v->link, a->reject_reason, "failover state machine");
-			break;
-		case FO_ACT_CLOSE_LINK:
-			fo_link_disconnect(v->link, 0, "failover state machine");
-			break;
-		default:
-			break;
-		}
-	}
+	v->n_eff = 0;
+	service = fo_act_run(out, &fx_ops, v, &v->my_updreq);
+	check_effects(v, out, service, &before);
 }
 
 static void feed(struct env *v, const struct fo_state_event *ev)
@@ -253,10 +355,10 @@ static void on_message(struct env *v, const struct fo_msg *m)
 		feed(v, &ev);
 		break;
 	case FO_MSG_UPDDONE:
-		if (!v->my_updreq || m->xid != v->my_updreq_xid) {
+		if (!v->my_updreq.pending || m->xid != v->my_updreq.xid) {
 			break;
 		}
-		v->my_updreq = false;
+		v->my_updreq.pending = false;
 		ev.type = FO_EV_UPDDONE_RECEIVED;
 		feed(v, &ev);
 		break;
@@ -277,7 +379,7 @@ static void poll_link(struct env *v)
 
 			switch (e->type) {
 			case FO_LINK_UP:
-				v->my_updreq = false;
+				/* As failover.c: only the link going down clears my_updreq. */
 				ev.type = FO_EV_LINK_UP;
 				feed(v, &ev);
 				ev.type = FO_EV_CONNECT_OK;
@@ -286,7 +388,7 @@ static void poll_link(struct env *v)
 				feed(v, &ev);
 				break;
 			case FO_LINK_DOWN:
-				v->my_updreq = false;
+				v->my_updreq.pending = false;
 				ev.type = FO_EV_LINK_DOWN;
 				feed(v, &ev);
 				break;
@@ -521,7 +623,8 @@ static bool setup(struct env *v, uint8_t b0, uint8_t b1)
 	}
 	CHECK(!out.overflow, "init output overflow");
 	v->peer = -1;
-	v->my_updreq = false;
+	memset(&v->my_updreq, 0, sizeof(v->my_updreq));
+	memset(v->n_act, 0, sizeof(v->n_act));
 	v->pstate_seq = v->pd_seq = 0;
 	run_actions(v, &out);
 	connect_peer(v);
@@ -591,6 +694,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		poll_link(v);
 		tick(v);
+	}
+	if (trace) {
+		/* Which actions this input ran through the dispatch (a seed's coverage). */
+		for (unsigned a = 0; a < FO_ACT_COUNT; a++) {
+			fprintf(stderr, "%s%s=%u", a ? " " : "actions: ", fo_state_action_str(a),
+				v->n_act[a]);
+		}
+		fputc('\n', stderr);
 	}
 	hang_up(v);
 	fo_link_free(v->link);

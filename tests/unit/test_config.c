@@ -347,6 +347,12 @@ static const struct bad bad[] = {
 	  "server.relay-allow[0]: must be an IPv4 address or prefix" },
 	{ "server.relay-allow", "[\"198.18.0.0/24\", \"198.18.0.7\"]", NULL, NULL,
 	  "server.relay-allow[1]: overlaps relay-allow[0]" },
+	/* The checks of scopes[].relay-addresses (one parser for both lists): no 0.0.0.0, and
+	 * a repeated entry named as such. */
+	{ "server.relay-allow", "[\"198.18.0.9\", \"0.0.0.0\"]", NULL, NULL,
+	  "server.relay-allow[1]: 0.0.0.0 is not a relay address" },
+	{ "server.relay-allow", "[\"198.18.0.0/24\", \"198.18.0.0/24\"]", NULL, NULL,
+	  "server.relay-allow[1]: 198.18.0.0/24 is already listed at relay-allow[0]" },
 	{ "server.workers", "\"two\"", NULL, NULL,
 	  "server.workers: must be an integer 1..64, got \"two\"" },
 	{ "server.workers", "0", NULL, NULL, "server.workers: must be an integer 1..64, got 0" },

@@ -1,7 +1,8 @@
 /*
  * Unit tests of failover/fo_digest: MD5 against the RFC 1321 A.5 suite, HMAC-MD5 against
  * RFC 2202 test cases 1-7, SHA-256 against the FIPS 180-4 examples, HMAC-SHA-256 against
- * RFC 4231 test cases 1-7, and signing / verifying encoded failover messages with both.
+ * RFC 4231 test cases 1-7, signing / verifying encoded failover messages with both, and that
+ * an HMAC leaves no key-derived bytes on the stack it ran on.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "fmt.h"
 #include "fo_digest.h"
@@ -328,6 +330,44 @@ static void test_sha256_fips180(void **state)
 	free(million);
 }
 
+/*
+ * The padding's edges (one function pads both hashes): messages whose length mod 64 is 55 (the
+ * 0x80 and the length just fit), 56 and 63 (they spill into another block), 0 and 55 again a
+ * block later. Digests of "a" x n from Python's hashlib (OpenSSL).
+ */
+static void test_padding_edges(void **state)
+{
+	static const struct {
+		size_t n;
+		const char *md5, *sha256;
+	} v[] = {
+		{ 55, "ef1772b6dff9a122358552954ad0df65",
+		  "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318" },
+		{ 56, "3b0c8ac703f828b04c6c197006d17218",
+		  "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a" },
+		{ 63, "b06521f39153d618550606be297466d5",
+		  "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34" },
+		{ 64, "014842d480b571495a4a0363793f7367",
+		  "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb" },
+		{ 119, "8a7bd0732ed6a28ce75f6dabc90e1613",
+		  "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb" },
+		{ 120, "5f61c0ccad4cac44c75ff505e1f1e537",
+		  "2f3d335432c70b580af0e8e1b3674a7c020d683aa5f73aaaedfdc55af904c21c" },
+	};
+	char a[120];
+
+	(void)state;
+	memset(a, 'a', sizeof(a));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char z[121];
+
+		memcpy(z, a, v[i].n);
+		z[v[i].n] = '\0';
+		check_md5(z, v[i].md5);
+		check_sha256(a, v[i].n, v[i].sha256);
+	}
+}
+
 /* RFC 4231 §4.2-4.8 (case 5 is truncated to 128 bits by the RFC). */
 static void test_hmac_sha256_rfc4231(void **state)
 {
@@ -439,6 +479,146 @@ static void test_sign_verify_sha256(void **state)
 	fo_digest_wipe(&key, sizeof(key));
 }
 
+/*
+ * Key-derived bytes left behind (HMAC-MD5's final kept its inner digest on the stack, and the
+ * MD5 block function its copy of each block: K ^ ipad, K ^ opad, the inner digest). The HMAC
+ * runs on a stack of our own (makecontext), which is then searched for the key, K ^ ipad and
+ * K ^ opad (their first 16 bytes, also as the big-endian words SHA-256 makes of them) and the
+ * inner digest H(K ^ ipad || text). Twice: after the keying alone (later calls would
+ * overwrite what it left), and after a whole MAC. Under ASan locals may live on its fake
+ * stack, where nothing is searched: the test is skipped there.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LW_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LW_ASAN 1
+#endif
+#endif
+
+static const char res_text[] = "what do ya want for nothing?";
+static uint8_t res_stack[64 * 1024] __attribute__((aligned(64)));
+static ucontext_t res_main, res_uc;
+static bool res_sha, res_whole;
+static uint8_t res_key[16], res_mac[FO_SHA256_LEN];
+
+static void hmac_on_stack(void)
+{
+	if (res_sha) {
+		struct fo_hmac_sha256 h;
+
+		fo_hmac_sha256_init(&h, res_key, sizeof(res_key));
+		if (res_whole) {
+			fo_hmac_sha256_update(&h, res_text, sizeof(res_text) - 1);
+			fo_hmac_sha256_final(&h, res_mac);
+		}
+		fo_digest_wipe(&h, sizeof(h));
+	} else {
+		struct fo_hmac_md5 h;
+
+		fo_hmac_md5_init(&h, res_key, sizeof(res_key));
+		if (res_whole) {
+			fo_hmac_md5_update(&h, res_text, sizeof(res_text) - 1);
+			fo_hmac_md5_final(&h, res_mac);
+		}
+		fo_digest_wipe(&h, sizeof(h));
+	}
+}
+
+/* Fail if the first @p n bytes of @p pat (or, @p swap, of its 32-bit words byte-swapped) are
+ * anywhere on the HMAC's stack. */
+static void no_residue(const char *what, const uint8_t *pat, size_t n, bool swap)
+{
+	uint8_t p[FO_SHA256_LEN] = { 0 };
+
+	assert_true(n > 0 && n <= sizeof(p));
+	for (size_t i = 0; i < n; i++) {
+		p[i] = swap ? pat[(i & ~(size_t)3) + 3 - (i & 3)] : pat[i];
+	}
+	for (size_t i = 0; i + n <= sizeof(res_stack); i++) {
+		if (memcmp(res_stack + i, p, n) == 0) {
+			fail_msg("HMAC-%s %s left %s%s on the stack", res_sha ? "SHA-256" : "MD5",
+				 res_whole ? "init/update/final" : "init", what,
+				 swap ? " (as words)" : "");
+		}
+	}
+}
+
+static void check_no_residue(bool sha, bool whole)
+{
+	uint8_t ipad[64], opad[64], inner[FO_SHA256_LEN], want[FO_SHA256_LEN] = { 0 };
+	size_t len = sha ? FO_SHA256_LEN : FO_MD5_LEN;
+
+	for (size_t i = 0; i < sizeof(res_key); i++) {
+		res_key[i] = (uint8_t)(0xa0 + 7 * i);
+	}
+	memset(ipad, 0x36, sizeof(ipad));
+	memset(opad, 0x5c, sizeof(opad));
+	for (size_t i = 0; i < sizeof(res_key); i++) {
+		ipad[i] ^= res_key[i];
+		opad[i] ^= res_key[i];
+	}
+	/* The inner digest, computed here (on this stack, not the searched one). */
+	if (sha) {
+		struct fo_sha256 c;
+
+		fo_sha256_init(&c);
+		fo_sha256_update(&c, ipad, sizeof(ipad));
+		fo_sha256_update(&c, res_text, sizeof(res_text) - 1);
+		fo_sha256_final(&c, inner);
+	} else {
+		struct fo_md5 c;
+
+		fo_md5_init(&c);
+		fo_md5_update(&c, ipad, sizeof(ipad));
+		fo_md5_update(&c, res_text, sizeof(res_text) - 1);
+		fo_md5_final(&c, inner);
+	}
+	memset(res_stack, 0, sizeof(res_stack));
+	memset(res_mac, 0, sizeof(res_mac));
+	res_sha = sha;
+	res_whole = whole;
+	assert_int_equal(getcontext(&res_uc), 0);
+	res_uc.uc_stack.ss_sp = res_stack;
+	res_uc.uc_stack.ss_size = sizeof(res_stack);
+	res_uc.uc_link = &res_main;
+	makecontext(&res_uc, hmac_on_stack, 0);
+	assert_int_equal(swapcontext(&res_main, &res_uc), 0);
+
+	/* It ran on that stack (its top is not zero any more), and gave the one-shot's MAC. */
+	assert_memory_not_equal(res_stack + sizeof(res_stack) - sizeof(want), want, sizeof(want));
+	if (whole) {
+		if (sha) {
+			fo_hmac_sha256(res_key, sizeof(res_key), res_text, sizeof(res_text) - 1,
+				       want);
+		} else {
+			fo_hmac_md5(res_key, sizeof(res_key), res_text, sizeof(res_text) - 1, want);
+		}
+		assert_memory_equal(res_mac, want, len);
+		no_residue("the inner digest", inner, len, false);
+	}
+	no_residue("the key", res_key, sizeof(res_key), false);
+	no_residue("K ^ ipad", ipad, 16, false);
+	no_residue("K ^ opad", opad, 16, false);
+	if (sha) {
+		no_residue("K ^ ipad", ipad, 16, true);
+		no_residue("K ^ opad", opad, 16, true);
+	}
+}
+
+static void test_hmac_no_residue(void **state)
+{
+	(void)state;
+#ifdef LW_ASAN
+	skip();
+#else
+	for (int whole = 0; whole <= 1; whole++) {
+		check_no_residue(false, whole);
+		check_no_residue(true, whole);
+	}
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,8 +630,10 @@ int main(void)
 		cmocka_unit_test(test_digest_errors),
 		cmocka_unit_test(test_digest_first),
 		cmocka_unit_test(test_sha256_fips180),
+		cmocka_unit_test(test_padding_edges),
 		cmocka_unit_test(test_hmac_sha256_rfc4231),
 		cmocka_unit_test(test_sign_verify_sha256),
+		cmocka_unit_test(test_hmac_no_residue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,25 @@ static void restart_journaled(struct store_fix *e)
 	open_journaled(e);
 }
 
+/*
+ * A journal alone (no store) in the fixture's store directory, made by the first call: @p sync
+ * as journal_open()'s, segments of @p seg_size bytes, no bound. Never NULL: a failed open
+ * fails the test with journal_open()'s message. The caller closes it.
+ */
+static struct journal *journal_fix_open(struct store_fix *e, bool sync, uint64_t seg_size)
+{
+	struct journal *j;
+
+	if (mkdir(e->dir, 0700) != 0) {
+		assert_int_equal(errno, EEXIST);
+	}
+	j = journal_open(e->jdir, sync, 0, seg_size, e->err, sizeof(e->err));
+	if (j == NULL) {
+		fail_msg("journal_open(%s): %s", e->jdir, e->err);
+	}
+	return j;
+}
+
 static int setup(void **state)
 {
 	fail_sync = 0;
@@ -431,9 +450,7 @@ static void journal_sync_flushes_every_segment(void **state)
 	struct journal *j;
 	unsigned before;
 
-	assert_int_equal(mkdir(e->dir, 0700), 0);
-	j = journal_open(e->jdir, false, 0, 1, e->err, sizeof(e->err));
-	assert_non_null(j);
+	j = journal_fix_open(e, false, 1);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(journal_append(j, &c[i], 1, NULL), 0);
 	}
@@ -608,14 +625,11 @@ static void spare_of_last_run_failing_sync_is_dropped(void **state)
 	struct journal_files jf;
 	struct journal *j;
 
-	assert_int_equal(mkdir(e->dir, 0700), 0);
-	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
-	assert_non_null(j);
+	j = journal_fix_open(e, true, seg);
 	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);
 	journal_close(j);
 
-	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
-	assert_non_null(j);
+	j = journal_fix_open(e, true, seg);
 	assert_int_equal(stat(e->jdir, &watch), 0);
 	fail_watch = 1;
 	assert_true(journal_prefill(j, 0, NULL) == -EIO);
@@ -640,9 +654,7 @@ static void spare_whose_flush_failed_is_not_marked(void **state)
 	struct journal_files jf;
 	struct journal *j;
 
-	assert_int_equal(mkdir(e->dir, 0700), 0);
-	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
-	assert_non_null(j);
+	j = journal_fix_open(e, true, seg);
 	fail_sync = 1;
 	assert_true(journal_prefill(j, 0, NULL) == -EIO);
 	assert_true(journal_prefill(j, 0, NULL) == 0);	/* the retry: nothing left to write */
@@ -650,8 +662,7 @@ static void spare_whose_flush_failed_is_not_marked(void **state)
 	assert_true(jf.segments == 1 && jf.size == seg);	/* this run's spare all the same */
 	journal_close(j);
 
-	j = journal_open(e->jdir, true, 0, seg, e->err, sizeof(e->err));
-	assert_non_null(j);
+	j = journal_fix_open(e, true, seg);
 	assert_true(journal_prefill(j, 0, NULL) == (int64_t)seg);	/* not taken again */
 	journal_close(j);
 }

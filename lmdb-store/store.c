@@ -1922,7 +1922,8 @@ static const char META_APPLIED[] = "journal-applied";
 #define JOURNAL_DIR		"journal"
 #define REPLAY_CHUNK		16384
 
-/* The journal's sequence that the bindings hold, read inside the write transaction @p t. */
+/* The journal's sequence that the bindings hold, read inside the transaction @p t (the write
+ * transaction that moves it, but for applied_read()). */
 static uint64_t applied_get(struct store_txn *t)
 {
 	MDB_val v;
@@ -1931,6 +1932,20 @@ static uint64_t applied_get(struct store_txn *t)
 		return lw_get64(v.mv_data);
 	}
 	return 0;
+}
+
+/* The journal's sequence that the bindings hold, read in a read transaction (store_open(),
+ * before the store is shared). @return 0 or a store error. */
+static int applied_read(struct store *s, uint64_t *mark)
+{
+	struct store_txn t;
+	int ret;
+
+	txn_begin(s, &t, true);
+	*mark = t.ret == 0 ? applied_get(&t) : 0;
+	ret = t.ret;
+	txn_end_read(&t);
+	return ret;
 }
 
 struct jr_apply {
@@ -2209,6 +2224,8 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 {
 	char path[4096], err[ERRMSG_LEN];
 	bool want = o != NULL && o->journal;
+	bool reader = !want && o != NULL && o->reader;	/* its entries not synced yet */
+	uint64_t mark;
 	int ret;
 
 	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
@@ -2245,11 +2262,16 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 		set_err(s, "journal %s: the LMDB journal is in use by another process", path);
 		return STORE_E_IO;
 	}
-	if (!want && o != NULL && o->reader && (jmdb_exists(path) || journal_exists(path)) &&
-	    (sync_entries(s, false) != 0 || sync_entries(s, true) != 0)) {
-		/* A reader alone with a journal applies it to the bindings and trims it: the
-		 * store's entries must be durable before (store_open() left them to it). */
-		return STORE_E_IO;
+	/* A reader alone with a journal applies what it holds to the bindings and trims it:
+	 * the store's entries must be durable before (store_open() left them to it). Only
+	 * then: a strict daemon's clean stop leaves spare segments and nothing to replay
+	 * (review17), and a dump of that store commits nothing. An LMDB journal is upgraded
+	 * (replayed, its files removed) whatever it holds. */
+	if (reader && jmdb_exists(path)) {
+		if (sync_entries(s, false) != 0 || sync_entries(s, true) != 0) {
+			return STORE_E_IO;
+		}
+		reader = false;		/* synced */
 	}
 	if (jmdb_exists(path)) {
 		ret = upgrade_mdb(s, path);
@@ -2265,6 +2287,16 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	if (s->jrn == NULL) {
 		set_err(s, "journal: %s", err);
 		return STORE_E_IO;
+	}
+	if (reader) {
+		ret = applied_read(s, &mark);
+		if (ret != 0) {
+			return ret;
+		}
+		if (journal_last(s->jrn) > mark &&
+		    (sync_entries(s, false) != 0 || sync_entries(s, true) != 0)) {
+			return STORE_E_IO;
+		}
 	}
 	ret = replay(s);
 	if (ret != 0) {

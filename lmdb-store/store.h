@@ -123,7 +123,9 @@ struct store;
  * open and in both sync modes: the parent of @p dir is fsynced (the directory's entry), and
  * @p dir after LMDB opened its files there (data.mdb's and lock.mdb's entries); a failed
  * sync fails the open ("cannot sync ...", naming the directory). A reader (o->reader)
- * makes them only before it replays a journal (no other process holds it): otherwise it
+ * makes them only before it replays a journal (no other process holds it) that holds
+ * entries the bindings do not (an LMDB journal of an older binary: whatever it holds): not
+ * for spare or applied segments, as a strict daemon's clean stop leaves them. Otherwise it
  * commits nothing that matters, and its user may not be allowed to open the parent.
  * @param err,errlen  on failure, a message naming the path and the reason.
  * @return the store, or NULL.

@@ -806,9 +806,12 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 		if (had_old && key_indexed(&ok) && !key_equal(&ok, &nk)) {
 			unlink_client(t, &ok, akey);
 		}
-		/* A failover change never lowers the address's PET (store.h). */
+		/* A failover change never lowers the PET of the same client's binding (store.h);
+		 * another client's (or no client's, BACKUP) gets its own: the partner's
+		 * acknowledgement was of the previous client's lease (review17). */
 		pet = c->pet;
-		if (had_old && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) && old_pet > pet) {
+		if (had_old && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) && old_pet > pet &&
+		    key_equal(&ok, &nk)) {
 			pet = old_pet;
 		}
 		len = rec_encode(c, pet, rec);

@@ -149,11 +149,14 @@ bool store_change_valid(const struct dp_change *c);
  * points at that address); any other state writes the binding and points the client index at
  * it (unless its key is empty: a BACKUP binding with no client). Changes are applied in order;
  * later ones win. The PET a binding is written with is the change's (dp_change.pet), or the
- * one its record already holds when that is higher and the change is a failover one
- * (DP_CHANGE_FO or DP_CHANGE_PEER): in a failover scope the PET of an address only grows
- * while it has a binding, so a change whose PET was read before an acknowledgement raised
- * it (store_unacked_del_pet() wrote that first, or the journal applies an older entry
- * after it) never takes it back. A change of any other scope writes its own (0).
+ * one its record already holds when that is higher, the change is a failover one
+ * (DP_CHANGE_FO or DP_CHANGE_PEER) and its client is the record's: in a failover scope the
+ * PET of an address only grows while the same client has a binding there, so a change
+ * whose PET was read before an acknowledgement raised it (store_unacked_del_pet() wrote
+ * that first, or the journal applies an older entry after it) never takes it back. A
+ * binding of another client (or of none: BACKUP) starts from its own, as after a FREE: the
+ * partner acknowledged the previous client's lease, not this one's (review17). A change of
+ * any other scope writes its own (0).
  * A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
  * partner's own update is never sent back) also puts its address into "unacked", in the same
  * transaction, with the next generation of the address (see the layout above); other changes

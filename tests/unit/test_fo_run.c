@@ -1153,6 +1153,53 @@ static void test_primary_expiry_frees_the_address(void **state)
 	assert_int_equal(t->sink.sub[0]->state, BT_FREE);
 }
 
+/* The partner-known PET of @p addr (dp_pool.peer_pet) in the running snapshot. */
+static _Atomic uint32_t *pet_slot(struct t *t, uint32_t addr)
+{
+	const struct dp_pool *p = &t->rt.snap->pools->pools[0];
+	uint64_t rank;
+
+	assert_non_null(p->peer_pet);
+	assert_true(dp_pool_rank(p, addr, &rank));
+	return &p->peer_pet[rank];
+}
+
+/*
+ * review17 (tests/review17/fo_pet_renewal.c): once an address has no client (the partner's
+ * RELEASED of our ended lease made it FREE here, as a FREE of ours or a BACKUP would), the
+ * PET the partner acknowledged for that lease is no one's: 0, as the store drops it with the
+ * binding. Kept (it only ever rose), it stretched the renewal of the address's next lease,
+ * of another client or the same one, which the partner knew nothing of.
+ */
+static void test_pet_cleared_when_the_address_is_free(void **state)
+{
+	static const uint8_t hw[7] = {1, 0x02, 0x5a, 0x23, 0, 0, 0x0a};
+	struct t *t = *state;
+	uint32_t now = wall();
+	struct dp_lease_op *op;
+
+	put_binding(t, ADDR(101), BT_ACTIVE, now - 700, now - 100, hw, sizeof(hw));
+	atomic_store(pet_slot(t, ADDR(101)), now + 100000);	/* acked for that lease */
+	atomic_store(pet_slot(t, ADDR(102)), now + 100000);	/* an ended lease's */
+	wait_up(t);
+	partner_bndupd(t, ADDR(101), FO_LEASE_RELEASED, now - 50, now - 50, hw, sizeof(hw));
+	wait_for(t, &t->sink.n_sub, 1, "the worker op");
+	op = t->sink.sub[0];
+	assert_int_equal(op->state, BT_FREE);
+	t->sink.durable = 1;
+	op->result = 0;
+	op->seq = 1;
+	atomic_store(&op->done, 1);
+	wait_for(t, &t->n_bndack, 1, "the BNDACK");
+	assert_false(t->bndack_reject);
+	assert_int_equal(atomic_load(pet_slot(t, ADDR(101))), 0);
+	/* The partner's FREE of an address we hold nothing of: nothing to write, no PET. */
+	partner_bndupd(t, ADDR(102), FO_LEASE_FREE, now - 40, now - 40, hw, sizeof(hw));
+	wait_for(t, &t->n_bndack, 2, "the second BNDACK");
+	assert_int_equal(t->sink.n_sub, 1);
+	assert_int_equal(atomic_load(pet_slot(t, ADDR(102))), 0);
+}
+
 static int setup_primary(void **state)
 {
 	as_primary = true;
@@ -1723,6 +1770,8 @@ int main(void)
 			test_inbound_not_applied_to_a_record_it_was_not_decided_on, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_primary_expiry_frees_the_address, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pet_cleared_when_the_address_is_free, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_move_without_room_is_retried,
 						setup_primary, teardown_primary),

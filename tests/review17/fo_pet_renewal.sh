@@ -1,7 +1,8 @@
 #!/bin/bash
 # review17: build tests/review17/fo_pet_renewal.c as the build's test_engine is built (its
 # compile command from compile_commands.json, its link command from ninja) and run it.
-# Not in any suite: it fails on main (0x258 != 0x3c: a 600 s lease where MCLT, 60 s, is due).
+# Not in any suite: it fails (0x258 != 0x3c: a 600 s lease where MCLT, 60 s, is due): the
+# case review17 left open (see the .c).
 #   fo_pet_renewal.sh BUILD_DIR
 set -euo pipefail
 b=$(cd "${1:?build dir}" && pwd)

@@ -284,8 +284,12 @@ static int run(struct cp_daemon *d, struct dp_config *cfg, const struct cp_daemo
 	if (cp_persist_load(&d->persist, rt, rt->unix_base) != 0) {
 		goto out;
 	}
-	if (rt->snap->cfg->n_relationships != 0) {
-		/* Durable changes of shared scopes go to the partner: see failover.c. */
+	if (d->persist.committer != NULL) {
+		/* Durable changes of shared scopes go to the partner: see failover.c. With a
+		 * store, whatever the relationships now: one added live (failover add,
+		 * config-set) needs the tap, which only a committer not yet started can get
+		 * (review17). Without a shared scope nothing is pushed: the applier (or the
+		 * committer) only tests each change's flags. */
 		rc = committer_tap_enable(d->persist.committer, 1u << 16);
 		if (rc != 0) {
 			cp_log(CP_LOG_ERR, "failover: cannot set up the committer's tap: %s",

@@ -639,6 +639,8 @@ static int rel_start(struct cp_fo *f, struct rel *r, uint32_t index, bool restor
 
 /* Let go of @p r: state saved (unless @p removed), link closed, view withdrawn, memory freed.
  * No op of r may be in flight (the workers stopped, or cp_fo_prepare() drained them). */
+/* Stop and free @p r, which must no longer be in f->rels: its flush drains the tap, and
+ * fo_run_unacked_cb() looks each address up in every relationship listed. */
 static void rel_stop(struct cp_fo *f, struct rel *r, bool removed)
 {
 	if (r->af != NULL && r->link != NULL && !removed) {
@@ -759,8 +761,10 @@ void cp_fo_stop(struct cp_fo *f)
 		return;
 	}
 	cp_leaseop_abort_all(&f->lops);	/* the workers have stopped */
-	for (uint32_t i = 0; i < f->n; i++) {
-		rel_stop(f, f->rels[i], false);
+	/* Each leaves the list before it stops: its last flush drains the tap, whose addresses
+	 * are looked up in every relationship listed (rel_stop()). */
+	while (f->n > 0) {
+		rel_stop(f, f->rels[--f->n], false);
 	}
 	for (uint32_t i = 0; i < f->n_lsock; i++) {
 		fo_listener_free(f->lsock[i].ls);	/* after every link it served */
@@ -820,7 +824,8 @@ static bool ops_of_stopping(const struct cp_fo *f)
 int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t errlen)
 {
 	const struct dp_config *cur = f->rt->snap->cfg;
-	uint32_t n = 0, idx = 0;
+	struct rel *stop[DP_MAX_RELATIONSHIPS];
+	uint32_t n = 0, n_stop = 0, idx = 0;
 
 	f->n_restarting = 0;
 	for (uint32_t i = 0; i < f->n; i++) {
@@ -858,12 +863,7 @@ int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t
 		struct rel *r = f->rels[i];
 
 		if (!r->keep) {
-			bool removed = rel_cfg_named(nc, r->name, &idx) == NULL;
-
-			cp_log(CP_LOG_INFO, "failover %s: %s", r->name, removed ?
-			       "removed: link closed, its scopes serve alone" :
-			       "settings changed: link closed, restarts from its saved state");
-			rel_stop(f, r, removed);
+			stop[n_stop++] = r;
 			continue;
 		}
 		/* Kept, maybe at another index: the workers read views by the index of the
@@ -879,6 +879,16 @@ int cp_fo_prepare(struct cp_fo *f, const struct dp_config *nc, char *err, size_t
 		f->rels[n++] = r;
 	}
 	f->n = n;
+	/* Off the list before they stop (rel_stop()). */
+	for (uint32_t i = 0; i < n_stop; i++) {
+		struct rel *r = stop[i];
+		bool removed = rel_cfg_named(nc, r->name, &idx) == NULL;
+
+		cp_log(CP_LOG_INFO, "failover %s: %s", r->name, removed ?
+		       "removed: link closed, its scopes serve alone" :
+		       "settings changed: link closed, restarts from its saved state");
+		rel_stop(f, r, removed);
+	}
 	lsock_gc(f);
 	return 0;
 }

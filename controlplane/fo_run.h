@@ -239,6 +239,10 @@ uint32_t fo_run_index_addr(struct cp_fo *f, const struct rel *r, uint64_t idx, u
 _Atomic uint8_t *fo_run_hold_slot(struct cp_fo *f, uint32_t addr);
 /* Raise the partner-known PET of @p idx to @p pet (clamped). @return whether it rose. */
 bool fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, uint64_t pet);
+/* No client holds @p idx any more (a FREE or BACKUP of ours or the partner's is durable): its
+ * partner-known PET goes to 0, as the store drops it with the binding, so that no later
+ * lease of the address is stretched by the one that ended (engine.c client_pet()). */
+void fo_run_peer_pet_clear(struct cp_fo *f, const struct rel *r, uint64_t idx);
 void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid);
 void fo_run_send_bndack(struct rel *r, uint32_t xid, uint32_t addr, uint8_t reject,
 			const char *text);

@@ -103,6 +103,15 @@ bool fo_run_peer_pet_raise(struct cp_fo *f, const struct rel *r, uint64_t idx, u
 	return false;
 }
 
+void fo_run_peer_pet_clear(struct cp_fo *f, const struct rel *r, uint64_t idx)
+{
+	_Atomic uint32_t *slot = peer_pet_slot(f, r, idx);
+
+	if (slot != NULL) {
+		atomic_store_explicit(slot, 0, memory_order_relaxed);
+	}
+}
+
 void fo_run_send_or_log(struct rel *r, struct fo_msg *m, bool xid_given, uint32_t xid)
 {
 	int rc = xid_given ? fo_link_send_xid(r->link, m, xid) : fo_link_send(r->link, m);

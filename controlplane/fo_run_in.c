@@ -186,7 +186,11 @@ static bool handle_update(struct cp_fo *f, struct rel *r, const struct fo_upd *u
 	if (rc < 0) {
 		return false;
 	}
-	if (rc == 1) {
+	if (rc == 1 && (want.state == BT_FREE || want.state == BT_BACKUP)) {
+		/* Nothing to write, and no client's lease for a PET to stretch (review17). */
+		fo_run_peer_pet_clear(f, r, u->idx);
+		fo_run_send_bndack(r, u->xid, u->addr, 0, NULL);
+	} else if (rc == 1) {
 		/* Nothing to write: the PET goes to the store with the next unacked flush. */
 		fo_run_pet_keep(f, r, u->idx, u->pet);
 		fo_run_send_bndack(r, u->xid, u->addr, 0, NULL);

@@ -189,17 +189,29 @@ int fo_run_op_start(struct cp_fo *f, struct rel *r, uint64_t idx, uint32_t addr,
 	return 0;
 }
 
+/* The op's change is durable: the partner-known PET of its address. A FREE or a BACKUP
+ * leaves it to no client: 0, whatever the partner sent (review17: the next client's renewal
+ * took the ended lease's PET, far ahead, as the partner's word on its own lease). */
+static void op_pet(struct cp_fo *f, const struct fo_op *o)
+{
+	if (o->want.state == BT_FREE || o->want.state == BT_BACKUP) {
+		fo_run_peer_pet_clear(f, o->rel, o->idx);
+	} else {
+		fo_run_peer_pet_raise(f, o->rel, o->idx, o->pet);
+	}
+}
+
 static void op_finish(struct cp_fo *f, struct fo_op *o, int result)
 {
 	struct rel *r = o->rel;
 
+	if (result == 0) {
+		op_pet(f, o);
+	}
 	if (o->kind == OPK_INBOUND && o->no_ack) {
-		if (result == 0) {
-			fo_run_peer_pet_raise(f, r, o->idx, o->pet);
-		}
+		/* The link that brought it is gone: no BNDACK. */
 	} else if (o->kind == OPK_INBOUND) {
 		if (result == 0) {
-			fo_run_peer_pet_raise(f, r, o->idx, o->pet);
 			fo_run_send_bndack(r, o->xid, o->addr, 0, NULL);
 		} else {
 			cp_log(CP_LOG_WARN, "failover %s: update of %s from the partner not applied: "

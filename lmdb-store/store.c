@@ -690,19 +690,28 @@ bad:
 }
 
 /*
- * The PET of the "bindings" record @p val, checked as rec_decode() checks it, without
- * decoding the rest: all that apply_change() needs of the record it replaces.
- * @return 0, or STORE_E_CORRUPT.
+ * The client key and the PET of the "bindings" record @p val, checked as rec_decode()
+ * checks it, without decoding the rest: all that apply_change() needs of the record a
+ * failover change replaces. @return 0, or STORE_E_CORRUPT.
  */
-static int rec_pet(const MDB_val *key, const MDB_val *val, uint32_t *pet)
+static int rec_key_pet(const MDB_val *key, const MDB_val *val, struct dp_client_key *k,
+		       uint32_t *pet)
 {
 	const uint8_t *p = val->mv_data;
 
 	if (rec_check(key, val) != NULL) {
 		return STORE_E_CORRUPT;
 	}
+	k->type = p[18];
+	k->len = p[19];
+	memcpy(k->data, p + rec_hdr_len(p[0]), k->len);
 	*pet = p[0] == REC_V4 ? lw_get32(p + REC_PET_OFF) : 0;
 	return 0;
+}
+
+static bool key_equal(const struct dp_client_key *a, const struct dp_client_key *b)
+{
+	return a->type == b->type && a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
 }
 
 #define GEN_LEN 8
@@ -724,6 +733,7 @@ static bool gen_decode(const MDB_val *v, uint64_t *gen)
 static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_t *gen_out)
 {
 	uint8_t akey[ADDR_LEN], rec[REC_MAX_LEN];
+	struct dp_client_key nk = c->key, ok;
 	uint32_t old_pet, pet;
 	bool found;
 	MDB_val k, v;
@@ -740,12 +750,17 @@ static void apply_change(struct store_txn *t, const struct dp_change *c, uint64_
 			cur_del(t, DB_BINDINGS);
 		}
 	} else {
-		/* A failover change never lowers the address's PET (store.h). A previous
-		 * record that does not decode has none, and is overwritten: refusing to write
-		 * would wedge the address for good. */
+		if (nk.len == 0) {
+			nk.type = 0;	/* as rec_encode() writes it */
+		}
+		/* A failover change never lowers the PET of the same client's binding (store.h);
+		 * another client's gets its own: the partner's acknowledgement was of the
+		 * previous client's lease (review17). A previous record that does not decode
+		 * has none, and is overwritten: refusing to write would wedge the address. */
 		pet = c->pet;
 		if (found && (c->flags & (DP_CHANGE_FO | DP_CHANGE_PEER)) &&
-		    rec_pet(&k, &v, &old_pet) == 0 && old_pet > pet) {
+		    rec_key_pet(&k, &v, &ok, &old_pet) == 0 && old_pet > pet &&
+		    key_equal(&ok, &nk)) {
 			pet = old_pet;
 		}
 		len = rec_encode(c, pet, rec);
@@ -1868,7 +1883,8 @@ static const char META_APPLIED[] = "journal-applied";
 #define JOURNAL_DIR		"journal"
 #define REPLAY_CHUNK		16384
 
-/* The journal's sequence that the bindings hold, read inside the write transaction @p t. */
+/* The journal's sequence that the bindings hold, read inside the transaction @p t (the write
+ * transaction that moves it, but for applied_read()). */
 static uint64_t applied_get(struct store_txn *t)
 {
 	MDB_val v;
@@ -1877,6 +1893,20 @@ static uint64_t applied_get(struct store_txn *t)
 		return lw_get64(v.mv_data);
 	}
 	return 0;
+}
+
+/* The journal's sequence that the bindings hold, read in a read transaction (store_open(),
+ * before the store is shared). @return 0 or a store error. */
+static int applied_read(struct store *s, uint64_t *mark)
+{
+	struct store_txn t;
+	int ret;
+
+	txn_begin(s, &t, true);
+	*mark = t.ret == 0 ? applied_get(&t) : 0;
+	ret = t.ret;
+	txn_end_read(&t);
+	return ret;
 }
 
 struct jr_apply {
@@ -2155,6 +2185,8 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 {
 	char path[4096], err[ERRMSG_LEN];
 	bool want = o != NULL && o->journal;
+	bool reader = !want && o != NULL && o->reader;	/* its entries not synced yet */
+	uint64_t mark;
 	int ret;
 
 	if (snprintf(path, sizeof(path), "%s/" JOURNAL_DIR, dir) >= (int)sizeof(path)) {
@@ -2191,11 +2223,16 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 		set_err(s, "journal %s: the LMDB journal is in use by another process", path);
 		return STORE_E_IO;
 	}
-	if (!want && o != NULL && o->reader && (jmdb_exists(path) || journal_exists(path)) &&
-	    (sync_entries(s, false) != 0 || sync_entries(s, true) != 0)) {
-		/* A reader alone with a journal applies it to the bindings and trims it: the
-		 * store's entries must be durable before (store_open() left them to it). */
-		return STORE_E_IO;
+	/* A reader alone with a journal applies what it holds to the bindings and trims it:
+	 * the store's entries must be durable before (store_open() left them to it). Only
+	 * then: a strict daemon's clean stop leaves spare segments and nothing to replay
+	 * (review17), and a dump of that store commits nothing. An LMDB journal is upgraded
+	 * (replayed, its files removed) whatever it holds. */
+	if (reader && jmdb_exists(path)) {
+		if (sync_entries(s, false) != 0 || sync_entries(s, true) != 0) {
+			return STORE_E_IO;
+		}
+		reader = false;		/* synced */
 	}
 	if (jmdb_exists(path)) {
 		ret = upgrade_mdb(s, path);
@@ -2211,6 +2248,16 @@ static int open_journal(struct store *s, const struct store_opts *o, const char 
 	if (s->jrn == NULL) {
 		set_err(s, "journal: %s", err);
 		return STORE_E_IO;
+	}
+	if (reader) {
+		ret = applied_read(s, &mark);
+		if (ret != 0) {
+			return ret;
+		}
+		if (journal_last(s->jrn) > mark &&
+		    (sync_entries(s, false) != 0 || sync_entries(s, true) != 0)) {
+			return STORE_E_IO;
+		}
 	}
 	ret = replay(s);
 	if (ret != 0) {

@@ -125,7 +125,9 @@ struct store;
  * open and in both sync modes: the parent of @p dir is fsynced (the directory's entry), and
  * @p dir after LMDB opened its files there (data.mdb's and lock.mdb's entries); a failed
  * sync fails the open ("cannot sync ...", naming the directory). A reader (o->reader)
- * makes them only before it replays a journal (no other process holds it): otherwise it
+ * makes them only before it replays a journal (no other process holds it) that holds
+ * entries the bindings do not (an LMDB journal of an older binary: whatever it holds): not
+ * for spare or applied segments, as a strict daemon's clean stop leaves them. Otherwise it
  * commits nothing that matters, and its user may not be allowed to open the parent.
  * @param err,errlen  on failure, a message naming the path and the reason.
  * @return the store, or NULL.
@@ -148,11 +150,14 @@ bool store_change_valid(const struct dp_change *c);
  * A change with state BT_FREE deletes the address's binding; any other state writes it (one
  * B-tree search per change: nothing is indexed by client). Changes are applied in order;
  * later ones win. The PET a binding is written with is the change's (dp_change.pet), or the
- * one its record already holds when that is higher and the change is a failover one
- * (DP_CHANGE_FO or DP_CHANGE_PEER): in a failover scope the PET of an address only grows
- * while it has a binding, so a change whose PET was read before an acknowledgement raised
- * it (store_unacked_del_pet() wrote that first, or the journal applies an older entry
- * after it) never takes it back. A change of any other scope writes its own (0).
+ * one its record already holds when that is higher, the change is a failover one
+ * (DP_CHANGE_FO or DP_CHANGE_PEER) and its client is the record's: in a failover scope the
+ * PET of an address only grows while the same client has a binding there, so a change
+ * whose PET was read before an acknowledgement raised it (store_unacked_del_pet() wrote
+ * that first, or the journal applies an older entry after it) never takes it back. A
+ * binding of another client (or of none: BACKUP) starts from its own, as after a FREE: the
+ * partner acknowledged the previous client's lease, not this one's (review17). A change of
+ * any other scope writes its own (0).
  * A change whose flags hold DP_CHANGE_FO (and not DP_CHANGE_PEER: the
  * partner's own update is never sent back) also puts its address into "unacked", in the same
  * transaction, with the next generation of the address (see the layout above); other changes

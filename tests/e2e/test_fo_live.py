@@ -11,7 +11,8 @@ unrelated scope only; server.management on each lists the other. Everything is d
   1. refusals, nothing half-made on either side (both configurations compared whole): B holds
      another secret (the partner refuses the HELLO); B already has a scope "fo";
   2. `failover add` with --scope fo: the relationship (mirrored) AND the scope with its option
-     and reservation appear on B, both reach NORMAL, a client is served;
+     and reservation appear on B, both reach NORMAL, a client is served and B learns of its
+     lease (A started without a relationship: review17);
   3. `failover set` of the split (100/0), MCLT, then the mode (hot standby, A active): each
      reaches B (mirrored: 0 %, standby) and both return to NORMAL;
   4. `failover scope remove` takes fo off the relationship on both and deletes it on B (as
@@ -183,7 +184,11 @@ def run(lab, cl):
     check("B's fo reservations", [r["ip-address"] for r in sb.get("reservations", [])],
           [RESV["ip-address"]])
     wait_normal(lab, "after add")
-    cl.dora_any(cl.mac_for(primary_bucket=True))
+    ack, _ = cl.dora_any(cl.mac_for(primary_bucket=True))
+    # review17: A started without a relationship, yet its bindings made since the add reach
+    # B (the committer's tap is there for a relationship added live).
+    lab.wait("B knows A's lease of %s" % ack.yiaddr, 10,
+             lambda: B.lease(ack.yiaddr) is not None)
     check_no_double(lab)
 
     log("=== 3. failover set: split, MCLT, mode, each reaching B ===")

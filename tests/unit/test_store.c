@@ -1945,6 +1945,30 @@ static void test_pet_round_trip(void **state)
 	c[0].pet = 1700005000u;
 	assert_int_equal(store_write_batch(s, c, 1), 0);
 	assert_int_equal(pet_of(s, BASE + 1), 1700005000u);
+	/* review17: another client's binding of the address (the partner's update), or a
+	 * BACKUP, starts from its own PET: the stored one was acknowledged for the previous
+	 * client's lease. */
+	{
+		struct dp_change o = c[1];
+
+		o.addr = BASE + 2;
+		o.state = BT_ACTIVE;
+		hw_key(&o.key, 4);
+		o.pet = 300;
+		assert_int_equal(store_write_batch(s, &o, 1), 0);
+		assert_int_equal(pet_of(s, BASE + 2), 300);
+		o.pet = 0xfffffffeu;
+		assert_int_equal(store_write_batch(s, &o, 1), 0);
+		o.state = BT_BACKUP;
+		o.key.len = 0;
+		o.key.type = 0;
+		o.pet = 0;
+		assert_int_equal(store_write_batch(s, &o, 1), 0);
+		assert_int_equal(pet_of(s, BASE + 2), 0);
+		o = c[1];
+		o.pet = 0xfffffffeu;
+		assert_int_equal(store_write_batch(s, &o, 1), 0);	/* as before, for below */
+	}
 	/* A change of a scope without failover writes its own. */
 	c[0].flags = 0;
 	c[0].pet = 0;

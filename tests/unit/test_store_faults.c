@@ -591,6 +591,40 @@ static void reader_syncs_entries_before_its_replay_only(void **state)
 	assert_int_equal(store_get(e->s, BASE + 51, &b), 0);
 }
 
+/*
+ * review17: a reader alone with a journal that holds nothing to replay syncs nothing either.
+ * A strict daemon's clean stop leaves its journal directory with spare segments in it
+ * (recycled or prefilled, "*.wal" files without a header) and every entry applied; so does
+ * a stop whose trim failed, with applied segments. A dump run by the store's owner after
+ * such a stop commits nothing, and its user may not be allowed to open the store's parent
+ * (mode 0711): it must not sync it (tests/review17/dump_store_after_clean_stop.sh).
+ */
+static void reader_with_nothing_to_replay_syncs_nothing(void **state)
+{
+	struct store_fix *e = *state;
+	struct store_opts so = {.sync = STORE_SYNC_STRICT, .journal = true,
+				.prefill_ahead = 1u << 20, .journal_segment = 64u << 10};
+	struct store_opts rd = {.sync = STORE_SYNC_STRICT, .reader = true};
+	struct dp_change c = change(0, 1, BASE + 52), out[4];
+	struct store_binding b;
+
+	e->s = store_fix_open(e, &so);			/* the daemon: append, apply, stop */
+	assert_int_equal(store_journal_append(e->s, &c, 1), 0);
+	assert_int_equal(store_journal_apply(e->s, out, NULL, 4), 1);
+	assert_true(store_prefill(e->s, 0) > 0);	/* a spare is ready */
+	assert_int_equal(store_journal_trim(e->s), 0);
+	store_close(e->s);
+	e->s = NULL;
+	assert_true(journal_exists(e->jdir));		/* the spare */
+
+	assert_int_equal(stat(e->tmp, &watch), 0);
+	watch_syncs = 0;
+	fail_watch = 1;					/* as a 0711 parent would */
+	e->s = store_fix_open(e, &rd);
+	assert_int_equal(watch_syncs, 0);
+	assert_int_equal(store_get(e->s, BASE + 52, &b), 0);
+}
+
 /* The directory that holds a path's entry: the one whose fsync makes the entry durable. */
 static void dir_parent_of_paths(void **state)
 {
@@ -687,6 +721,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_dir_entry_is_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_dir_entries_are_synced, setup, teardown),
 		cmocka_unit_test_setup_teardown(reader_syncs_entries_before_its_replay_only,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(reader_with_nothing_to_replay_syncs_nothing,
 						setup, teardown),
 		cmocka_unit_test(dir_parent_of_paths),
 		cmocka_unit_test_setup_teardown(spare_of_last_run_failing_sync_is_dropped, setup,

@@ -66,20 +66,43 @@ uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now)
 	return dp_runtime_reclaim_now(w->rt, now < w->wall_s ? now : w->wall_s);
 }
 
+/* The longest lease of a policy in @p p[0..n) (0: none sets one). */
+static uint32_t policies_lease(const struct dp_policy *p, uint32_t n)
+{
+	uint32_t l = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		l = p[i].lease_time > l ? p[i].lease_time : l;
+	}
+	return l;
+}
+
+/* The longest lease a client of @p cfg may be given: a scope's max-lease-time (or its
+ * lease-time), or a policy's lease-time, which nothing bounds by its scope's (the clamp is
+ * only for a client's option 51: engine.c lease_times()). */
+static uint32_t longest_lease(const struct dp_config *cfg)
+{
+	uint32_t max_lease = policies_lease(cfg->policies, cfg->n_policies);
+
+	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
+		const struct dp_scope *s = &cfg->scopes[i];
+		uint32_t l = s->max_lease_time > s->lease_time ? s->max_lease_time :
+			     s->lease_time;
+		uint32_t pl = policies_lease(s->policies, s->n_policies);
+
+		l = pl > l ? pl : l;
+		max_lease = l > max_lease ? l : max_lease;
+	}
+	return max_lease;
+}
+
 int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
 {
-	const struct dp_config *cfg = rt->snap->cfg;
-	uint32_t max_lease = 0;
+	uint32_t max_lease = longest_lease(rt->snap->cfg);
 	struct timespec ts;
 	uint64_t tsc, wall, until;
 	int64_t off, old, step;
 
-	for (uint32_t i = 0; i < cfg->n_scopes; i++) {
-		uint32_t l = cfg->scopes[i].max_lease_time > cfg->scopes[i].lease_time ?
-			     cfg->scopes[i].max_lease_time : cfg->scopes[i].lease_time;
-
-		max_lease = l > max_lease ? l : max_lease;
-	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	tsc = rte_rdtsc();

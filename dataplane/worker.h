@@ -255,7 +255,9 @@ uint64_t dp_worker_ended_by(const struct dp_worker *w, uint64_t now);
 /**
  * Read CLOCK_REALTIME and publish it to the workers (see the rule above). A forward step
  * (beyond 2 s of drift) adds to the reclaim grace for the longest lease time of the
- * snapshot in force. Control thread (the snapshot's writer), once per tick.
+ * snapshot in force: its scopes' max-lease-time and lease-time, and its policies' lease-time
+ * (which may exceed its scope's max-lease-time). Control thread (the snapshot's writer),
+ * once per tick.
  * @return the step seen since the last call, in seconds (positive: forward), 0 if none.
  */
 int64_t dp_runtime_clock_tick(struct dp_runtime *rt);

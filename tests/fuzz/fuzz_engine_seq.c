@@ -9,7 +9,11 @@
  * clients send option 61), directly or through a relay; the control thread's reclaim of
  * ended bindings; draining some changes of one worker's commit ring; delivering the
  * commands workers send each other; operator lease4-add / lease4-del (DP_OP_SET / DP_OP_DEL).
- * Requests run on their client's owner worker, as worker.c steers them.
+ * Requests run on their client's owner worker, as worker.c steers them. A request with flag
+ * 0x40 is handled in a burst, as worker.c handles a burst: the engine is given the hints of
+ * the burst's warm pass (dp_ingress.key_hint, addr_hint: every client's and picked address's
+ * record, looked up when the burst began), and no quiescent state follows it, so those
+ * records stay valid while the requests after it change the tables.
  *
  * After every step:
  *  - no address is held by two clients: a client holds an address from the ACK (or
@@ -129,9 +133,22 @@ struct env {
 	_Atomic uint64_t requeue_lost;	/* dp_runtime.requeue_lost: a hand-over was lost */
 	struct dhcp4_msg msg;
 	struct dp_frame frame;
+	/* The warm pass of worker.c: what by_key held for each client and by_addr for each
+	 * address the input picks, looked up at the start of a "burst" (hints_valid), kept
+	 * until the next quiescent state and handed to the engine as dp_ingress hints. */
+	bool hints_valid;
+	const struct bt_binding *hint_key[N_CLIENTS];
+	const struct bt_binding *hint_addr[N_PICK];
 };
 
 static struct env env;
+
+/* A quiescent state: the hints of the burst are no longer valid. */
+static void quiescent(struct env *v)
+{
+	urcu_qsbr_quiescent_state();
+	v->hints_valid = false;
+}
 
 /* FUZZ_TRACE set: print each step (to read a reproducer). */
 static bool trace;
@@ -287,7 +304,7 @@ static void deliver(struct env *v, uint32_t max)
 			dp_engine_uncount(e, t.scope, t.addr);
 			break;
 		}
-		urcu_qsbr_quiescent_state();
+		quiescent(v);
 	}
 }
 
@@ -335,6 +352,7 @@ NOCOV static void reset(struct env *v)
 	v->n_told = v->told_head = 0;
 	v->now = T0;
 	v->handled = 0;
+	v->hints_valid = false;
 	v->requeue_lost = 0;
 }
 
@@ -343,6 +361,52 @@ NOCOV static void reset(struct env *v)
 static uint8_t client_mac_lo(uint32_t c)
 {
 	return (uint8_t)(c + 1);	/* client 0 is 02:00:00:00:00:01, reserved */
+}
+
+/* Client @p c's own key (option 61 for odd clients, else htype + chaddr): what the warm
+ * pass of worker.c reads from the raw frame, reservations aside. */
+static void client_key(uint32_t c, struct dp_client_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (c & 1) {
+		uint8_t cid[5] = {'c', 'i', 'd', '-', (uint8_t)('0' + c)};
+
+		key->type = DP_KEY_CLIENT_ID;
+		key->len = sizeof(cid);
+		memcpy(key->data, cid, sizeof(cid));
+	} else {
+		key->type = DP_KEY_HWADDR;
+		key->len = 7;
+		memcpy(key->data, (uint8_t[]){1, 2, 0, 0, 0, 0, client_mac_lo(c)}, 7);
+	}
+}
+
+/* The warm pass (worker.c warm_burst()) at the start of a burst: every client's record in
+ * by_key and every picked address's in by_addr, valid until the next quiescent state. */
+static void warm(struct env *v)
+{
+	for (uint32_t o = 0; o < N_CLIENTS; o++) {
+		struct dp_client_key key;
+
+		client_key(o, &key);
+		v->hint_key[o] = bt_warm_key_found(v->table, &key, bt_key_hash(v->table, &key));
+	}
+	for (unsigned i = 0; i < N_PICK; i++) {
+		v->hint_addr[i] = pick_addrs[i] != 0 ? bt_warm_addr_found(v->table, pick_addrs[i]) :
+			NULL;
+	}
+	v->hints_valid = true;
+}
+
+/* The hint the warm pass found for address @p a (NULL: none, or not a picked address). */
+static const struct bt_binding *addr_hint(const struct env *v, uint32_t a)
+{
+	for (unsigned i = 0; i < N_PICK; i++) {
+		if (pick_addrs[i] == a && a != 0) {
+			return v->hint_addr[i];
+		}
+	}
+	return NULL;
 }
 
 static void client_begin(struct reqbuf *r, uint32_t c, uint32_t xid, uint8_t type)
@@ -499,6 +563,20 @@ static void request(struct env *v, unsigned kind, uint32_t c, uint32_t a, uint8_
 	in = (struct dp_ingress){
 		.cfg = v->cfg, .frame = &v->frame, .msg = &v->msg, .iface = 0, .now = v->now,
 	};
+	if (flags & 0x40) {
+		/* In a burst: the hints of its warm pass, however stale by now. */
+		uint32_t want;
+
+		if (!v->hints_valid) {
+			warm(v);
+		}
+		if (v->msg.type == DHCP4_DISCOVER) {
+			in.key_hint = v->hint_key[c];
+		} else if (v->msg.type == DHCP4_REQUEST) {
+			in.addr_hint = addr_hint(v, dhcp4_opt_u32(&v->msg, DHCP4_OPT_REQUESTED_IP,
+								  &want) ? want : v->msg.ciaddr);
+		}
+	}
 	drops = drops_of(v);
 	rx = 0;
 	for (uint32_t i = 0; i < N_WORKERS; i++) {
@@ -507,7 +585,9 @@ static void request(struct env *v, unsigned kind, uint32_t c, uint32_t a, uint8_
 		}
 	}
 	answered = dp_engine_handle(v->e[w], &in, &d);
-	urcu_qsbr_quiescent_state();
+	if (!(flags & 0x40)) {
+		quiescent(v);	/* else the burst goes on */
+	}
 	v->handled++;
 	{
 		uint64_t rx2 = 0;
@@ -578,7 +658,7 @@ static void lease_op(struct env *v, uint32_t c, uint32_t a, bool del, uint8_t ar
 		op.n_addrs = 1;
 		for (w = 0; w < N_WORKERS; w++) {
 			dp_engine_apply_op(v->e[w], v->cfg, &op, v->now);
-			urcu_qsbr_quiescent_state();
+			quiescent(v);
 			if (op.result == 0) {
 				count += op.count;
 			}
@@ -610,7 +690,7 @@ static void lease_op(struct env *v, uint32_t c, uint32_t a, bool del, uint8_t ar
 	op.add = true;
 	w = bt_key_owner(v->table, &key, N_WORKERS);
 	dp_engine_apply_op(v->e[w], v->cfg, &op, v->now);
-	urcu_qsbr_quiescent_state();
+	quiescent(v);
 	if (trace) {
 		fprintf(stderr, "t=%llu lease4-add %08x client %u worker %u: %d\n",
 			(unsigned long long)(v->now - T0), a, c, w, op.result);

@@ -33,7 +33,9 @@ static const char *cfg_json =
 	" \"scopes\": [{\"name\": \"lab\", \"subnet\": \"198.18.0.0/24\","
 	"   \"pools\": [\"198.18.0.100 - 198.18.0.120\"], \"lease-time\": 600},"
 	"  {\"name\": \"lab10\", \"subnet\": \"198.18.1.0/24\","
-	"   \"pools\": [\"198.18.1.100 - 198.18.1.110\"], \"lease-time\": 600}]}";
+	"   \"pools\": [\"198.18.1.100 - 198.18.1.110\"], \"lease-time\": 600,"
+	"   \"policies\": [{\"name\": \"long\", \"lease-time\": 200000, \"conditions\":"
+	"     [{\"type\": \"vendor-class\", \"values\": [\"long-lease\"]}]}]}]}";
 
 static struct dp_runtime rt;
 static struct store *st;
@@ -306,10 +308,11 @@ static void clock_follows_wall_clock_steps(void **state)
 	t = dp_worker_now(w);
 	assert_true(t + 1 >= (uint64_t)ts.tv_sec && t <= (uint64_t)ts.tv_sec + 1);
 	/* A lease granted just before the step (ends before + 600) is not ended to a reclaim
-	 * for the longest lease time a client may get (max-lease-time); after that the grace
-	 * is gone. */
+	 * for the longest lease time a client may get (here lab10's policy "long", longer
+	 * than any max-lease-time); after that the grace is gone. */
 	assert_true(dp_runtime_reclaim_now(&rt, t) < before + 600);
-	max = rt.snap->cfg->scopes[0].max_lease_time;
+	max = rt.snap->cfg->scopes[1].policies[0].lease_time;
+	assert_true(max > rt.snap->cfg->scopes[0].max_lease_time);
 	assert_true(dp_runtime_reclaim_now(&rt, t + max - 2) < before + max);
 	assert_int_equal(dp_runtime_reclaim_now(&rt, t + max + 1), t + max + 1);
 	assert_int_equal(dp_runtime_clock_tick(&rt), 0);	/* no step: nothing new */
@@ -1005,6 +1008,106 @@ static void tx_checksum_offload(void **state)
 	}
 }
 
+/*
+ * review18: a policy's lease-time may be longer than its scope's max-lease-time (it is
+ * checked against nothing; the clamp applies to a client's option 51 only). The grace after
+ * a forward step of the wall clock must cover the longest lease a client may have been given
+ * before the step (worker.h "Time"), the policy's too: a client of the policy holds its
+ * address for its whole lease, and no other client may be offered it meanwhile. With the
+ * grace bounded by the scopes' lease times alone (86 400 s here), the lease looked ended
+ * once the grace was over, 5 000 s before its client's end.
+ */
+static void forward_step_grace_covers_policy_leases(void **state)
+{
+	static const char vendor[] = "long-lease";
+	struct dp_worker *w = &rt.workers[0];
+	const uint64_t later = 195000;	/* > the scope's max-lease-time, < the policy's lease */
+	const struct bt_binding *b;
+	struct rte_mbuf *m, *pk[4];
+	struct dhcp4_msg msg;
+	struct reqbuf r;
+	uint32_t addr;
+	uint16_t n;
+
+	(void)state;
+	/* As forward_step_never_gives_a_live_lease_away: the clock two hours behind. */
+	(void)dp_runtime_clock_tick(&rt);
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
+	w->clk_ns = 0;
+
+	/* A client of the policy (VLAN 10: scope lab10) gets its long lease. */
+	rb_begin(&r, 0x900, 61);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
+	rb_end(&r);
+	m = client_frame_tagged(&r, 1);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
+	assert_int_equal(dhcp4_parse(&msg, rte_pktmbuf_mtod(pk[0], uint8_t *) +
+				     dp_frame_udp_hdr_len(1),
+				     pk[0]->pkt_len - dp_frame_udp_hdr_len(1)), DHCP4_OK);
+	assert_int_equal(msg.type, DHCP4_OFFER);
+	addr = msg.yiaddr;
+	rte_pktmbuf_free(pk[0]);
+	rb_begin(&r, 0x900, 62);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 1, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame_tagged(&r, 1);
+	dp_worker_handle_burst(w, &m, 1);
+	assert_int_equal(committer_round(cm), 1);
+	dp_worker_flush(w);
+	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
+	rte_pktmbuf_free(pk[0]);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_int_equal(b->ends - b->start, 200000);
+
+	assert_true(dp_runtime_clock_tick(&rt) >= 7199);	/* NTP steps the clock */
+	rt.tsc_base -= later * rt.tsc_hz;			/* and time passes */
+
+	/* Another client asks for the address: its holder has ~5 000 s of its lease left. */
+	rb_begin(&r, 0x901, 63);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame_tagged(&r, 1);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	n = rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4);
+	for (uint16_t i = 0; i < n; i++) {
+		assert_int_equal(dhcp4_parse(&msg, rte_pktmbuf_mtod(pk[i], uint8_t *) +
+					     dp_frame_udp_hdr_len(1),
+					     pk[i]->pkt_len - dp_frame_udp_hdr_len(1)), DHCP4_OK);
+		assert_int_not_equal(msg.yiaddr, addr);
+		rte_pktmbuf_free(pk[i]);
+	}
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_int_equal(b->key.data[6], 0x00);		/* chaddr 02:00:00:00:09:00 */
+	assert_int_equal(b->key.data[5], 0x09);
+	/* Nor does the reclaim take it. */
+	assert_false(dp_engine_reclaim(&w->eng, rt.snap->cfg, addr,
+				       dp_worker_ended_by(w, dp_worker_now(w))));
+
+	/* Back to the real clock. */
+	rt.tsc_base += later * rt.tsc_hz;
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	w->clk_ns = 0;
+	(void)dp_runtime_clock_tick(&rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1022,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(warm_hint_of_a_client_that_declined_in_the_burst),
 		cmocka_unit_test(tx_checksum_offload),
 		cmocka_unit_test(burst_longer_than_dp_burst),
+		cmocka_unit_test(forward_step_grace_covers_policy_leases),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

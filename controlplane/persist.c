@@ -1201,14 +1201,15 @@ static void log_prefill(struct store *s, const struct committer_stats *st)
 	}
 	cp_log(CP_LOG_INFO, "store: prefill %llu extensions, %llu MiB of zeros in %.1f ms, %llu "
 	       "failed; data files: bindings %.1f MiB used of %.1f, journal %.2f MiB used of %.1f "
-	       "(%llu segments created on the ACK path)",
+	       "(%llu segments created on the ACK path, %llu written without O_DIRECT)",
 	       (unsigned long long)atomic_load(&st->prefill_extensions),
 	       (unsigned long long)(atomic_load(&st->prefill_bytes) >> 20),
 	       (double)atomic_load(&st->prefill_ns) / 1e6,
 	       (unsigned long long)atomic_load(&st->prefill_failures),
 	       (double)b.used / 1048576.0, (double)b.size / 1048576.0,
 	       (double)j.used / 1048576.0, (double)j.size / 1048576.0,
-	       (unsigned long long)store_journal_path_creates(s));
+	       (unsigned long long)store_journal_path_creates(s),
+	       (unsigned long long)store_journal_direct_fallbacks(s));
 }
 
 void cp_persist_close(struct cp_persist *p)

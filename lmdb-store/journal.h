@@ -8,7 +8,10 @@
  * file number, 16 hex digits, increasing, never reused), each a header and then records of
  * consecutive sequence numbers (u64, from 1, never reused), one record per encoded struct
  * dp_change, each with its CRC-32C (journal.c has the layout). A group of changes is ONE
- * pwrite of consecutive records at the current segment's end and ONE fdatasync: when
+ * pwrite of consecutive records at the current segment's end and ONE fdatasync (in sync
+ * mode the pwrite is O_DIRECT where the file system allows it: the block holding the end
+ * rewritten as it was, the records, zeros to the block's end; journal.c, "Direct
+ * appends"): when
  * journal_append() returns 0 in sync mode the group is on stable storage (no later flush is
  * needed, unlike the LMDB journal this replaces, journal_mdb.h). Segments are written with
  * zeros and synced, their directory entry too, before the appender uses them
@@ -181,6 +184,15 @@ uint64_t journal_reopens(const struct journal *j);
  *  creation and a directory sync were on the ACK path). Any thread. */
 uint64_t journal_path_creates(const struct journal *j);
 
+/** How many strict-mode appends were written with O_DIRECT (journal.c, "Direct appends").
+ *  Any thread. */
+uint64_t journal_direct_appends(const struct journal *j);
+
+/** How many segments the appender wrote through the page cache in strict mode because
+ *  O_DIRECT was refused (at the open, e.g. a file system without it, or at a write). Any
+ *  thread. */
+uint64_t journal_direct_fallbacks(const struct journal *j);
+
 /** What the appender is doing now (journal_phase()): a watchdog on another thread names the
  *  step of an append that takes too long. */
 enum journal_phase {
@@ -203,8 +215,11 @@ void journal_inject_delay(struct journal *j, unsigned ms);
 
 /**
  * Fault injection for tests: the next append fails in step @p ph (JOURNAL_PUT: after
- * writing the first half of its bytes, as a short write then an error; JOURNAL_COMMIT: its
- * pwrite done, instead of its fdatasync) with -@p err (a positive errno). Any thread.
+ * writing the first half of its bytes, whole 4 KiB blocks of them when O_DIRECT, as a short
+ * write then an error; JOURNAL_COMMIT: its pwrite done, instead of its fdatasync) with
+ * -@p err (a positive errno). JOURNAL_BEGIN: the O_DIRECT open of the next segment the
+ * appender takes in sync mode fails with @p err instead, as on a file system without
+ * O_DIRECT (the append goes on, buffered, journal_direct_fallbacks()). Any thread.
  */
 void journal_inject_fault(struct journal *j, enum journal_phase ph, int err);
 

@@ -2101,6 +2101,11 @@ uint64_t store_journal_path_creates(const struct store *s)
 	return s->jrn != NULL ? journal_path_creates(s->jrn) : 0;
 }
 
+uint64_t store_journal_direct_fallbacks(const struct store *s)
+{
+	return s->jrn != NULL ? journal_direct_fallbacks(s->jrn) : 0;
+}
+
 uint64_t store_journal_count(struct store *s)
 {
 	return s->jrn != NULL ? journal_count(s->jrn) : 0;

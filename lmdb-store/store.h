@@ -484,6 +484,10 @@ uint64_t store_journal_lag(const struct store *s);
  *  was ready (journal_path_creates()); 0 without a journal. Any thread. */
 uint64_t store_journal_path_creates(const struct store *s);
 
+/** Journal segments written through the page cache because O_DIRECT was refused
+ *  (journal_direct_fallbacks()); 0 without a journal. Any thread. */
+uint64_t store_journal_direct_fallbacks(const struct store *s);
+
 /** Entries in the journal's segments (applied but not yet trimmed ones included: trimming
  *  goes by whole segment). Any thread. */
 uint64_t store_journal_count(struct store *s);

@@ -1288,7 +1288,10 @@ static void test_trim_segments(void **state)
 	struct journal_files jf;
 	uint64_t seqs[8];
 	struct journal *j;
-	const uint64_t seg = 4096;
+	/* Not a multiple of 4 KiB: a segment created on the path, its last block padded with
+	 * zeros by a direct append (journal.c, "Direct appends"), stays below the segment size
+	 * and is deleted when trimmed, not recycled; the spare is recycled. */
+	const uint64_t seg = 5000;
 
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	j = journal_open(f->jdir, true, 0, seg, f->err, sizeof(f->err));
@@ -1807,6 +1810,223 @@ static void test_upgrade_from_lmdb(void **state)
 	store_close(s);
 }
 
+/* --- direct appends (journal.c, "Direct appends") --- */
+
+#define DIO_BLK	4096u
+
+/* Append sequences @p from .. @p to in one group, addresses addr_of(). */
+static void dio_group(struct journal *j, uint64_t from, uint64_t to)
+{
+	static struct dp_change g[512];
+	uint64_t last;
+
+	assert_true(to - from < 512);
+	for (uint64_t q = from; q <= to; q++) {
+		g[q - from] = seq_change(q, addr_of(q));
+	}
+	assert_int_equal(journal_append(j, g, (size_t)(to - from + 1), &last), 0);
+	assert_true(last == to);
+}
+
+/* The whole of file @p path into a malloc'd buffer; *len its size. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *b;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	b = malloc(*len + 1);
+	assert_non_null(b);
+	assert_true(pread(fd, b, *len, 0) == (ssize_t)*len);
+	close(fd);
+	return b;
+}
+
+/* The offset just past record @p n of a segment file's image (records from 1 in it). */
+static size_t rec_end(const uint8_t *b, uint64_t n)
+{
+	size_t off = 32;
+
+	for (uint64_t r = 0; r < n; r++) {
+		const uint8_t *h = b + off;
+
+		off += 16 + ((size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7]);
+	}
+	return off;
+}
+
+/*
+ * Groups that end in the middle of a 4 KiB block, written with O_DIRECT (this test's
+ * directory is on a disk file system): each rewrites the block that holds the segment's end
+ * with the earlier records in it as they were. Readers (buffered) see every record while the
+ * journal is open, a reopen replays every one, and the bytes past the end are zeros. Fails
+ * with the copy of the tail bytes taken out of append() (the block's earlier records are
+ * written as zeros), or with j->tail not updated after an append.
+ */
+static void test_direct_mid_block(void **state)
+{
+	static const unsigned sizes[] = {1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 1, 1, 7};
+	struct store_fix *f = *state;
+	char name[64], path[300];
+	struct journal *j;
+	uint64_t q = 0;
+	uint8_t *b;
+	size_t len, end;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		dio_group(j, q + 1, q + sizes[i]);
+		q += sizes[i];
+		assert_reads(j, q, addr_of);	/* the readers' page cache sees each block */
+	}
+	assert_true(journal_direct_appends(j) == sizeof(sizes) / sizeof(sizes[0]));
+	assert_true(journal_direct_fallbacks(j) == 0);
+	journal_close(j);
+
+	assert_int_equal(wal_files(f->jdir, name, sizeof(name)), 1);
+	snprintf(path, sizeof(path), "%s/%s", f->jdir, name);
+	b = slurp(path, &len);
+	end = rec_end(b, q);
+	assert_true(end % DIO_BLK != 0);	/* it ends mid-block, and the block is zeros on */
+	for (size_t k = end; k < (end + DIO_BLK - 1) / DIO_BLK * DIO_BLK; k++) {
+		assert_int_equal(b[k], 0);
+	}
+	free(b);
+	j = journal_open(f->jdir, true, 0, 0, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_count(j) == q);
+	assert_reads(j, q, addr_of);
+	journal_close(j);
+}
+
+/*
+ * A crash in the middle of the direct write of a group: the device kept any subset of the
+ * rewritten block's 512-byte sectors (the first one, which holds earlier records and the
+ * group's first ones, old or new; the rest in patterns). Every record acknowledged before
+ * replays; of the torn group, a prefix or nothing. The rewritten earlier bytes are the
+ * ones on disk, so no pattern can lose them. Fails with the tail copy taken out of
+ * append(), or with j->tail left as the block was before the previous append.
+ */
+static void test_direct_torn_block(void **state)
+{
+	/* which sectors of the new write are kept: bit i, sector i of the range (first: the
+	 * one with the group's first record) */
+	uint64_t keep[7];
+	unsigned first;
+	struct store_fix *f = *state;
+	char name[64], path[300];
+	struct journal *j;
+	uint8_t *old, *new;
+	size_t olen, nlen, from, to;
+	const uint64_t k = 40, m = 90;	/* acknowledged 1..k, then the torn group */
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, 64u << 10, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_true(journal_prefill(j, 0, NULL) == 64 << 10);	/* as in steady state */
+	dio_group(j, 1, 17);
+	dio_group(j, 18, k);
+	assert_int_equal(wal_files(f->jdir, name, sizeof(name)), 1);
+	snprintf(path, sizeof(path), "%s/%s", f->jdir, name);
+	old = slurp(path, &olen);
+	dio_group(j, k + 1, k + m);
+	assert_true(journal_direct_appends(j) == 3);
+	journal_close(j);
+	new = slurp(path, &nlen);
+	assert_true(olen == nlen);	/* a written spare or a file of the segment size */
+	from = rec_end(new, k) / DIO_BLK * DIO_BLK;
+	to = (rec_end(new, k + m) + DIO_BLK - 1) / DIO_BLK * DIO_BLK;
+	assert_true(rec_end(new, k) % DIO_BLK != 0 && to - from >= 2 * DIO_BLK);
+	assert_true(to - from <= 64 * 512);
+	first = (unsigned)((rec_end(new, k) - from) / 512);
+	keep[0] = 1ull << first;
+	keep[1] = ~keep[0];
+	keep[2] = 0x5555555555555555ull;
+	keep[3] = ~keep[2];
+	keep[4] = 1ull << ((to - from) / 512 - 1);
+	keep[5] = 0;
+	keep[6] = ~0ull;
+
+	for (size_t p = 0; p < sizeof(keep) / sizeof(keep[0]); p++) {
+		int fd = open(path, O_WRONLY);
+		uint64_t last;
+
+		assert_true(fd >= 0);
+		assert_true(pwrite(fd, old, olen, 0) == (ssize_t)olen);
+		for (size_t sec = 0; sec < (to - from) / 512; sec++) {
+			size_t at = from + sec * 512;
+
+			if (keep[p] >> sec & 1) {
+				assert_true(pwrite(fd, new + at, 512, (off_t)at) == 512);
+			}
+		}
+		close(fd);
+		j = journal_open(f->jdir, true, 0, 64u << 10, f->err, sizeof(f->err));
+		assert_non_null(j);
+		last = journal_last(j);
+		assert_true(last >= k && last <= k + m);
+		assert_reads(j, last, addr_of);
+		if ((keep[p] >> first & 1) == 0) {
+			assert_true(last == k);
+		}
+		if (keep[p] == ~0ull) {
+			assert_true(last == k + m);
+		}
+		journal_close(j);
+	}
+	free(old);
+	free(new);
+}
+
+/*
+ * A file system that refuses O_DIRECT (an injected failure of the O_DIRECT open; tmpfs
+ * accepts it since Linux 6.6): that segment is written through the page cache, counted,
+ * and nothing is lost; the next segment tries O_DIRECT again. The relaxed mode never uses
+ * it. Fails when a refused open fails the append, or is not counted.
+ */
+static void test_direct_fallback(void **state)
+{
+	struct store_fix *f = *state;
+	struct journal *j;
+	const uint64_t seg = 8192;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	j = journal_open(f->jdir, true, 0, seg, f->err, sizeof(f->err));
+	assert_non_null(j);
+	journal_inject_fault(j, JOURNAL_BEGIN, EINVAL);
+	dio_group(j, 1, 3);
+	dio_group(j, 4, 10);
+	assert_true(journal_direct_fallbacks(j) == 1);
+	assert_true(journal_direct_appends(j) == 0);
+	assert_reads(j, 10, addr_of);
+	dio_group(j, 11, 130);		/* ~7.5 KiB: the next segment */
+	dio_group(j, 131, 132);
+	assert_int_equal(wal_files(f->jdir, NULL, 0), 2);
+	assert_true(journal_direct_fallbacks(j) == 1);
+	assert_true(journal_direct_appends(j) == 2);
+	journal_close(j);
+	j = journal_open(f->jdir, true, 0, seg, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_reads(j, 132, addr_of);
+	journal_close(j);
+
+	j = journal_open(f->jdir, false, 0, seg, f->err, sizeof(f->err));
+	assert_non_null(j);
+	dio_group(j, 133, 160);
+	assert_int_equal(journal_sync(j), 0);
+	assert_true(journal_direct_appends(j) == 0 && journal_direct_fallbacks(j) == 0);
+	journal_close(j);
+	j = journal_open(f->jdir, true, 0, seg, f->err, sizeof(f->err));
+	assert_non_null(j);
+	assert_reads(j, 160, addr_of);
+	journal_close(j);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1846,6 +2066,9 @@ int main(void)
 		T(test_second_opener_leaves_the_journal),
 		T(test_failures_do_not_fill_it),
 		T(test_prefill_failure_keeps_the_store_message),
+		T(test_direct_mid_block),
+		T(test_direct_torn_block),
+		T(test_direct_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,8 +108,11 @@ sample() {
 step() {
 	local d=$1 n=$2 pid=$3 transport=$4 rate=$5 f args
 	f=$(printf '%s/step%02d' "$d" "$n")
+	# --xid-base alternates 0 and 128: the server outlives the step, and a REQUEST whose xid
+	# repeated the client's last ACK of the step before would be answered from memory,
+	# nothing written (a retransmission, engine.c dup_request()): it measured that.
 	args=(--duration "$secs" --clients "$lwb_clients" --timeout-ms 1000 --retries 0
-	      --label "$(basename "$d")-$n")
+	      --xid-base "$(( n % 2 * 128 ))" --label "$(basename "$d")-$n")
 	if [ "$rate" = probe ]; then
 		args+=(--window "$lwb_window")
 	else

@@ -29,6 +29,8 @@ struct lwb_opts {
 	uint16_t port;			/**< DPDK port id */
 	uint32_t clients;		/**< population size */
 	uint32_t first_client;		/**< index of the first client (disjoint sets) */
+	int xid_base;			/**< --xid-base: every client's first xid sequence (its
+					 *   top byte); -1 = taken from the clock at start */
 	uint64_t sessions;		/**< sessions to start in total, 0 = until duration */
 	double duration;		/**< seconds of starting sessions, 0 = until sessions */
 	double rate;			/**< sessions started per second, 0 = flat out */

@@ -111,6 +111,9 @@ static void usage(FILE *f)
 		"  --port N              DPDK port id (default 0)\n"
 		"  --clients N           distinct clients, at most 16777216 (default 100000)\n"
 		"  --first-client N      first client index: chaddr 02:42:<index> (default 0)\n"
+		"  --xid-base B          0-255: the top byte of every client's first xid (default:\n"
+		"                        from the clock, so that two runs in a row differ: a server\n"
+		"                        that outlives a run answers a repeated xid from memory)\n"
 		"  --sessions N          sessions to start (default --clients, unless --duration)\n"
 		"  --duration S          seconds to start sessions for\n"
 		"  --rate R              sessions started per second (default 0: flat out)\n"
@@ -181,7 +184,7 @@ static int parse_num(const char *name, const char *s, double lo, double hi, doub
 static int parse_args(int argc, char **argv, struct lwb_opts *o)
 {
 	enum {
-		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_SESSIONS, O_DURATION, O_RATE,
+		O_MODE = 256, O_PORT, O_CLIENTS, O_FIRST, O_XID_BASE, O_SESSIONS, O_DURATION, O_RATE,
 		O_WINDOW, O_TIMEOUT, O_RETRIES, O_RENEW, O_RELEASE, O_RELAY, O_NO82, O_CID,
 		O_UNICAST, O_SERVER, O_CSUM, O_CSUM_OFFLOAD, O_ARP, O_CEILING, O_JSON, O_LEASES,
 		O_LABEL, O_MBUFS,
@@ -192,6 +195,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		{"port", required_argument, NULL, O_PORT},
 		{"clients", required_argument, NULL, O_CLIENTS},
 		{"first-client", required_argument, NULL, O_FIRST},
+		{"xid-base", required_argument, NULL, O_XID_BASE},
 		{"sessions", required_argument, NULL, O_SESSIONS},
 		{"duration", required_argument, NULL, O_DURATION},
 		{"rate", required_argument, NULL, O_RATE},
@@ -226,7 +230,7 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 	*o = (struct lwb_opts){
 		.clients = 100000, .window = 256, .timeout_ms = 1000, .retries = 3, .opt82 = true,
 		.broadcast = true, .server_ip = 0xc6120001u, .mbufs = 16383,
-		.idle_polls = LWB_IDLE_POLLS, .idle_sleep_us = LWB_IDLE_SLEEP_US,
+		.idle_polls = LWB_IDLE_POLLS, .idle_sleep_us = LWB_IDLE_SLEEP_US, .xid_base = -1,
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -252,6 +256,10 @@ static int parse_args(int argc, char **argv, struct lwb_opts *o)
 		case O_FIRST:
 			rc = parse_num("first-client", optarg, 0, LWB_MAX_CLIENTS - 1, &v);
 			o->first_client = (uint32_t)v;
+			break;
+		case O_XID_BASE:
+			rc = parse_num("xid-base", optarg, 0, 255, &v);
+			o->xid_base = (int)v;
 			break;
 		case O_SESSIONS:
 			rc = parse_num("sessions", optarg, 1, 1e15, &v);

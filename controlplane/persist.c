@@ -661,6 +661,11 @@ static int load_one(const struct store_binding *sb, void *arg)
 	} else {
 		load_pet(rt, s, sb);
 	}
+	/* A lease an older configuration, an operator or the partner gave may be longer than
+	 * any the configuration gives now: the forward-step grace must cover it (review18). */
+	if (!ended) {
+		dp_note_lease(&rt->longest_set_s, sb->start, sb->ends);
+	}
 	if (s == NULL) {
 		owner = rt->n_workers == 1 ? 0 : bt_key_owner(rt->table, &sb->key, rt->n_workers);
 	} else if (sb->key.len == 0) {

@@ -2665,6 +2665,20 @@ static int restore_offer(struct dp_engine *e, const struct dp_config *cfg,
 	return rc;
 }
 
+void dp_note_lease(_Atomic uint64_t *longest, uint64_t start, uint64_t ends)
+{
+	uint64_t len = ends - start, cur;
+
+	if (longest == NULL || ends == BT_INFINITE || ends <= start) {
+		return;
+	}
+	cur = atomic_load_explicit(longest, memory_order_relaxed);
+	while (len > cur && !atomic_compare_exchange_weak_explicit(longest, &cur, len,
+								      memory_order_relaxed,
+								      memory_order_relaxed)) {
+	}
+}
+
 static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_lease_op *op,
 		  uint64_t now)
 {
@@ -2702,6 +2716,9 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		.hw_len = op->hw_len, .take = true,
 	};
 	rc = write_rec(e, &r, scope_flags(s), true, &nb);
+	if (rc == 0) {
+		dp_note_lease(e->longest_set, op->start, op->ends);
+	}
 	if (rc == 0 && (op->state == BT_EXPIRED || op->state == BT_RELEASED ||
 			op->state == BT_RESET || op->state == BT_BACKUP)) {
 		/* Free for others now (free_for): queued as a reclaim queues the address it
@@ -2787,6 +2804,9 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.over = taking ? b : NULL,
 	};
 	rc = write_rec(e, &r, flags, true, &nb);
+	if (rc == 0) {
+		dp_note_lease(e->longest_set, op->start, op->ends);
+	}
 	if (rc == 0 && op->state == BT_BACKUP) {
 		give_back(e, cfg, op->addr);	/* the secondary's to give: its slice owner's */
 	}

@@ -87,6 +87,10 @@ struct dp_engine {
 	 * address again (cp_requeue_lost). Relaxed atomic, shared by all workers.
 	 */
 	_Atomic uint64_t *requeue_lost;
+	/** dp_runtime.longest_set_s (may be NULL: tests of the engine alone): raised to the
+	 *  length of every lease an operator's or the partner's op writes (dp_engine_apply_op),
+	 *  which the configured lease times do not bound. Relaxed atomic max, all workers. */
+	_Atomic uint64_t *longest_set;
 	/** Flood-control state (flood.h, engine.c "Flood control"); zeroed at start. */
 	struct dp_flood flood;
 };
@@ -278,6 +282,12 @@ bool dp_engine_conflict(struct dp_engine *e, const struct dp_ingress *in, uint32
  */
 bool dp_engine_reclaim(struct dp_engine *e, const struct dp_config *cfg, uint32_t addr,
 		       uint64_t now);
+
+/**
+ * Raise @p longest (NULL: nothing) to the length of the lease @p start .. @p ends, unless it is
+ * infinite or empty: an atomic max (relaxed), any thread. What dp_runtime.longest_set_s keeps.
+ */
+void dp_note_lease(_Atomic uint64_t *longest, uint64_t start, uint64_t ends);
 
 /**
  * Execute an operator's lease change (see struct dp_lease_op). Worker thread, online.

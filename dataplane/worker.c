@@ -98,7 +98,10 @@ static uint32_t longest_lease(const struct dp_config *cfg)
 
 int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
 {
-	uint32_t max_lease = longest_lease(rt->snap->cfg);
+	/* A lease an operator, the partner or an older configuration set may be longer than
+	 * any the configuration now gives (review18): the grace covers both. */
+	uint64_t max_lease = longest_lease(rt->snap->cfg),
+		 set = atomic_load_explicit(&rt->longest_set_s, memory_order_relaxed);
 	struct timespec ts;
 	uint64_t tsc, wall, until;
 	int64_t off, old, step;
@@ -118,6 +121,7 @@ int64_t dp_runtime_clock_tick(struct dp_runtime *rt)
 		atomic_store_explicit(&rt->grace_s, 0, memory_order_relaxed);
 		atomic_store_explicit(&rt->grace_until, 0, memory_order_relaxed);
 	}
+	max_lease = set > max_lease ? set : max_lease;
 	if (step > 0) {
 		/* Leases granted before it end (step) seconds early in wall terms. The grace
 		 * is in place before the clock that needs it is published (below). */
@@ -1284,6 +1288,7 @@ int dp_workers_init(struct dp_runtime *rt, uint32_t n_workers)
 		w->eng.tell = tell;
 		w->eng.tell_ctx = rt;
 		w->eng.requeue_lost = &rt->requeue_lost;
+		w->eng.longest_set = &rt->longest_set_s;
 		w->eng.fo = rt->fo;	/* the control thread publishes the views there */
 	}
 	return 0;

@@ -195,6 +195,12 @@ struct dp_runtime {
 	/** Seconds by which lease ends are judged later after forward steps of the wall clock,
 	 *  until grace_until (unix s); both written by dp_runtime_clock_tick only. */
 	_Atomic uint64_t grace_s, grace_until;
+	/** The longest lease (ends - start, s; infinite ones left out) given by anything but
+	 *  the engine's own decisions, whose lengths the configuration bounds: an operator's or
+	 *  the partner's op (dp_engine_apply_op(), any worker) and a binding loaded from the
+	 *  store (the control thread, before the workers run). Only grows (atomic max); the
+	 *  forward-step grace covers it too (dp_runtime_clock_tick). */
+	_Atomic uint64_t longest_set_s;
 	_Atomic bool stop;
 	_Atomic uint32_t running;
 	_Atomic uint64_t requeue_lost;	/**< requeue commands that found a full ring */

@@ -190,11 +190,33 @@ static void ended_grace_is_ignored(void **state)
 	assert_int_equal(u, 0);
 }
 
+/*
+ * review18: a stored lease longer than any the configuration gives (an operator's, the
+ * partner's, or one of an older configuration) sets the bound of the next forward-step grace:
+ * the load raises dp_runtime.longest_set_s to its length; an ended one does not count.
+ */
+static void loaded_leases_bound_the_grace(void **state)
+{
+	uint32_t longl = IP4(198, 18, 0, 104), gone = IP4(198, 18, 0, 105);
+	struct cp_persist p = {.store = st};
+
+	(void)state;
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.longest_set_s, 0);
+	put_binding(longl, 4, NOW - 100, NOW - 100 + 400000);
+	put_binding(gone, 5, NOW - 900000, NOW - 10);
+	assert_int_equal(cp_persist_load(&p, &rt, NOW), 0);
+	assert_int_equal(state_of(longl), BT_ACTIVE);
+	assert_int_equal(atomic_load(&rt.longest_set_s), 400000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(restart_keeps_leases_a_forward_step_made_look_ended),
 		cmocka_unit_test(ended_grace_is_ignored),
+		cmocka_unit_test(loaded_leases_bound_the_grace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

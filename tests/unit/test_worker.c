@@ -1108,6 +1108,63 @@ static void forward_step_grace_covers_policy_leases(void **state)
 	(void)dp_runtime_clock_tick(&rt);
 }
 
+/*
+ * review18: an operator's lease4-add (DP_OP_SET) may set any lease (valid-lft up to 2^32 - 2
+ * s), longer than every configured lease time. One added before a forward step of the wall
+ * clock ends D early in wall terms, like any lease granted before it; the grace after the
+ * step lasted the longest configured lease only (200 000 s here: lab10's policy), after
+ * which the operator's lease looked ended to the reclaims (and to another client's
+ * DISCOVER) while its client still held it. Now the op raises dp_runtime.longest_set_s and
+ * the grace covers it (fails with dp_runtime_clock_tick() ignoring it).
+ */
+static void forward_step_grace_covers_operator_leases(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	const uint64_t lft = 400000, later = 395000;	/* > every configured lease */
+	uint32_t addr = IP4(198, 18, 0, 50);
+	struct dp_lease_op op;
+	const struct bt_binding *b;
+	uint64_t now;
+
+	(void)state;
+	(void)dp_runtime_clock_tick(&rt);
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
+	w->clk_ns = 0;
+	now = dp_runtime_now(&rt);	/* what the control thread stamps an operator's lease with */
+
+	memset(&op, 0, sizeof(op));
+	op.kind = DP_OP_SET;
+	op.addr = addr;
+	op.key = (struct dp_client_key){.type = DP_KEY_HWADDR, .len = 7,
+					.data = {1, 2, 0, 0, 0, 0x0a, 0x00}};
+	op.state = BT_ACTIVE;
+	op.start = now;
+	op.ends = now + lft;
+	op.add = true;
+	op.take = true;
+	dp_engine_apply_op(&w->eng, rt.snap->cfg, &op, now);
+	assert_int_equal(op.result, 0);
+	(void)committer_round(cm);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+
+	assert_true(dp_runtime_clock_tick(&rt) >= 7199);	/* NTP steps the clock */
+	rt.tsc_base -= later * rt.tsc_hz;			/* and time passes */
+
+	/* Its holder has ~5 000 s left: the reclaim (and another client's DISCOVER, were the
+	 * address in a pool) must not take it. */
+	assert_false(dp_engine_reclaim(&w->eng, rt.snap->cfg, addr,
+				       dp_worker_ended_by(w, dp_worker_now(w))));
+	rt.tsc_base += later * rt.tsc_hz;
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	w->clk_ns = 0;
+	(void)dp_runtime_clock_tick(&rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1126,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(tx_checksum_offload),
 		cmocka_unit_test(burst_longer_than_dp_burst),
 		cmocka_unit_test(forward_step_grace_covers_policy_leases),
+		cmocka_unit_test(forward_step_grace_covers_operator_leases),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1055,6 +1055,12 @@ struct dp_snapshot *dp_runtime_publish(struct dp_runtime *rt, struct dp_config *
 	}
 	snap->cfg = cfg;
 	snap->pools = pools;
+	/* Leases the old configuration gave may outlast any the new one gives (a reload that
+	 * shortens lease times): the forward-step grace must still cover them (review19). The
+	 * control thread publishes, so reading its own pointer needs no read-side section. */
+	if (rt->snap != NULL) {
+		dp_note_lease(&rt->longest_set_s, 0, longest_lease(rt->snap->cfg));
+	}
 	return rcu_xchg_pointer(&rt->snap, snap);
 }
 

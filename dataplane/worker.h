@@ -196,10 +196,11 @@ struct dp_runtime {
 	 *  until grace_until (unix s); both written by dp_runtime_clock_tick only. */
 	_Atomic uint64_t grace_s, grace_until;
 	/** The longest lease (ends - start, s; infinite ones left out) given by anything but
-	 *  the engine's own decisions, whose lengths the configuration bounds: an operator's or
-	 *  the partner's op (dp_engine_apply_op(), any worker) and a binding loaded from the
-	 *  store (the control thread, before the workers run). Only grows (atomic max); the
-	 *  forward-step grace covers it too (dp_runtime_clock_tick). */
+	 *  the engine's own decisions, whose lengths the current configuration bounds: an
+	 *  operator's or the partner's op (dp_engine_apply_op(), any worker), a binding loaded
+	 *  from the store (the control thread, before the workers run) and the longest lease
+	 *  of a configuration a reload replaces (dp_runtime_publish()). Only grows (atomic
+	 *  max); the forward-step grace covers it too (dp_runtime_clock_tick). */
 	_Atomic uint64_t longest_set_s;
 	_Atomic bool stop;
 	_Atomic uint32_t running;

@@ -1165,6 +1165,103 @@ static void forward_step_grace_covers_operator_leases(void **state)
 	(void)dp_runtime_clock_tick(&rt);
 }
 
+/*
+ * review19: a lease the engine gave under an older configuration may be longer than any the
+ * configuration now gives: a reload that shortens lease times (here the policy's 200 000 s
+ * to 600 s) left the forward-step grace at the new longest lease, after which the lease
+ * given before the reload looked ended to the reclaims while its client still held it.
+ * The publish of a new configuration now raises dp_runtime.longest_set_s to the old one's
+ * longest lease (fails with dp_runtime_publish() not noting it).
+ */
+static void forward_step_grace_covers_leases_of_an_older_config(void **state)
+{
+	static const char vendor[] = "long-lease";
+	struct dp_worker *w = &rt.workers[0];
+	const uint64_t later = 195000;	/* < the old policy's lease, > the new one's */
+	struct dp_snapshot *old, *mine;
+	struct dp_config *shorter;
+	const struct bt_binding *b;
+	struct rte_mbuf *m, *pk[4];
+	struct dhcp4_msg msg;
+	struct reqbuf r;
+	char json[2048], err[256], *at;
+	uint32_t addr;
+	int rc;
+
+	(void)state;
+	(void)dp_runtime_clock_tick(&rt);
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.longest_set_s, 0);
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
+	w->clk_ns = 0;
+
+	/* A client of the policy gets its 200 000 s lease. */
+	rb_begin(&r, 0x902, 71);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_DISCOVER);
+	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
+	rb_end(&r);
+	m = client_frame_tagged(&r, 1);
+	dp_worker_handle_burst(w, &m, 1);
+	dp_worker_flush(w);
+	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
+	assert_int_equal(dhcp4_parse(&msg, rte_pktmbuf_mtod(pk[0], uint8_t *) +
+				     dp_frame_udp_hdr_len(1),
+				     pk[0]->pkt_len - dp_frame_udp_hdr_len(1)), DHCP4_OK);
+	assert_int_equal(msg.type, DHCP4_OFFER);
+	addr = msg.yiaddr;
+	rte_pktmbuf_free(pk[0]);
+	rb_begin(&r, 0x902, 72);
+	rb_flags(&r, DHCP4_FLAG_BROADCAST);
+	rb_type(&r, DHCP4_REQUEST);
+	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
+	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 1, 1));
+	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
+	rb_end(&r);
+	m = client_frame_tagged(&r, 1);
+	dp_worker_handle_burst(w, &m, 1);
+	assert_int_equal(committer_round(cm), 1);
+	dp_worker_flush(w);
+	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
+	rte_pktmbuf_free(pk[0]);
+	b = bt_lookup_addr(rt.table, addr);
+	assert_non_null(b);
+	assert_int_equal(b->state, BT_ACTIVE);
+	assert_int_equal(b->ends - b->start, 200000);
+
+	/* The operator reloads with the policy's lease time cut to 600 s. */
+	assert_true(strlen(cfg_json) < sizeof(json));
+	strcpy(json, cfg_json);
+	at = strstr(json, "200000");
+	assert_non_null(at);
+	memcpy(at, "600   ", 6);
+	shorter = cp_config_parse(json, err, sizeof(err));
+	assert_non_null(shorter);
+	old = dp_runtime_publish(&rt, shorter, rt.snap->pools, &rc);
+	assert_non_null(old);
+	assert_int_equal(rc, 0);
+
+	assert_true(dp_runtime_clock_tick(&rt) >= 7199);	/* NTP steps the clock */
+	rt.tsc_base -= later * rt.tsc_hz;			/* and time passes */
+
+	/* Its holder has ~5 000 s left: the reclaim must not take it. */
+	assert_false(dp_engine_reclaim(&w->eng, rt.snap->cfg, addr,
+				       dp_worker_ended_by(w, dp_worker_now(w))));
+
+	/* Back to the first configuration and the real clock. */
+	mine = dp_runtime_publish(&rt, old->cfg, old->pools, &rc);
+	assert_non_null(mine);
+	free(old);
+	dp_config_free(mine->cfg);
+	free(mine);
+	rt.tsc_base += later * rt.tsc_hz;
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	w->clk_ns = 0;
+	(void)dp_runtime_clock_tick(&rt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1184,6 +1281,7 @@ int main(void)
 		cmocka_unit_test(burst_longer_than_dp_burst),
 		cmocka_unit_test(forward_step_grace_covers_policy_leases),
 		cmocka_unit_test(forward_step_grace_covers_operator_leases),
+		cmocka_unit_test(forward_step_grace_covers_leases_of_an_older_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

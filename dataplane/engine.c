@@ -2715,10 +2715,10 @@ static int op_set(struct dp_engine *e, const struct dp_config *cfg, struct dp_le
 		.ends = op->ends, .key = &op->key, .hw = op->hw_len != 0 ? op->hw : NULL,
 		.hw_len = op->hw_len, .take = true,
 	};
+	/* Noted before the write makes it visible: a clock tick between the two would miss
+	 * it (review19); a write that fails only leaves the bound higher. */
+	dp_note_lease(e->longest_set, op->start, op->ends);
 	rc = write_rec(e, &r, scope_flags(s), true, &nb);
-	if (rc == 0) {
-		dp_note_lease(e->longest_set, op->start, op->ends);
-	}
 	if (rc == 0 && (op->state == BT_EXPIRED || op->state == BT_RELEASED ||
 			op->state == BT_RESET || op->state == BT_BACKUP)) {
 		/* Free for others now (free_for): queued as a reclaim queues the address it
@@ -2803,10 +2803,8 @@ static int op_peer(struct dp_engine *e, const struct dp_config *cfg, struct dp_l
 		.peer_info = keyed ? &op->info : NULL, .pet = op->pet, .take = taking,
 		.over = taking ? b : NULL,
 	};
+	dp_note_lease(e->longest_set, op->start, op->ends);	/* before: as op_set() */
 	rc = write_rec(e, &r, flags, true, &nb);
-	if (rc == 0) {
-		dp_note_lease(e->longest_set, op->start, op->ends);
-	}
 	if (rc == 0 && op->state == BT_BACKUP) {
 		give_back(e, cfg, op->addr);	/* the secondary's to give: its slice owner's */
 	}

@@ -610,6 +610,7 @@ static void test_hmac_no_residue(void **state)
 {
 	(void)state;
 #ifdef LW_ASAN
+	(void)check_no_residue;	/* compiled all the same: the other builds run it */
 	skip();
 #else
 	for (int whole = 0; whole <= 1; whole++) {

@@ -1232,28 +1232,20 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Many appends roll over many small segments (8 KiB) while another thread reads behind
- * them: it sees every sequence once, in order, with its content, and never one that its
- * append had not made durable; a reopen reads them all back.
- */
-static void test_rollover_concurrent_read(void **state)
+/* RO_TOTAL changes appended to @p j in groups of 1 .. @p group_mod while reader_thread()
+ * reads behind them: it must see every sequence once, in order, with its content. */
+static void append_while_reading(struct journal *j, unsigned group_mod)
 {
-	struct store_fix *f = *state;
 	static struct dp_change g[64];
 	struct reader_arg r = {.got = 0};
-	struct journal *j;
 	pthread_t th;
 	uint64_t q = 0;
 
-	assert_int_equal(mkdir(f->dir, 0700), 0);
-	/* No flush (what is tested is the readers' view, not the disk): fast. */
-	j = journal_open(f->jdir, false, 0, 8192, f->err, sizeof(f->err));
-	assert_non_null(j);
+	assert_true(group_mod <= 64);
 	r.j = j;
 	assert_int_equal(pthread_create(&th, NULL, reader_thread, &r), 0);
 	while (q < RO_TOTAL) {
-		unsigned n = 1 + (unsigned)(q % 61);
+		unsigned n = 1 + (unsigned)(q % group_mod);
 
 		if (q + n > RO_TOTAL) {
 			n = (unsigned)(RO_TOTAL - q);
@@ -1267,6 +1259,23 @@ static void test_rollover_concurrent_read(void **state)
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(r.bad, 0);
 	assert_true(r.got == RO_TOTAL);
+}
+
+/*
+ * Many appends roll over many small segments (8 KiB) while another thread reads behind
+ * them: it sees every sequence once, in order, with its content, and never one that its
+ * append had not made durable; a reopen reads them all back.
+ */
+static void test_rollover_concurrent_read(void **state)
+{
+	struct store_fix *f = *state;
+	struct journal *j;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	/* No flush (what is tested is the readers' view, not the disk): fast. */
+	j = journal_open(f->jdir, false, 0, 8192, f->err, sizeof(f->err));
+	assert_non_null(j);
+	append_while_reading(j, 61);
 	assert_true(wal_files(f->jdir, NULL, 0) > 100);
 	assert_true(journal_path_creates(j) == wal_files(f->jdir, NULL, 0));	/* no spare */
 	journal_close(j);
@@ -1285,32 +1294,12 @@ static void test_rollover_concurrent_read(void **state)
 static void test_direct_concurrent_read(void **state)
 {
 	struct store_fix *f = *state;
-	static struct dp_change g[64];
-	struct reader_arg r = {.got = 0};
 	struct journal *j;
-	pthread_t th;
-	uint64_t q = 0;
 
 	assert_int_equal(mkdir(f->dir, 0700), 0);
 	j = journal_open(f->jdir, true, 0, 65536, f->err, sizeof(f->err));
 	assert_non_null(j);
-	r.j = j;
-	assert_int_equal(pthread_create(&th, NULL, reader_thread, &r), 0);
-	while (q < RO_TOTAL) {
-		unsigned n = 1 + (unsigned)(q % 7);
-
-		if (q + n > RO_TOTAL) {
-			n = (unsigned)(RO_TOTAL - q);
-		}
-		for (unsigned i = 0; i < n; i++) {
-			g[i] = seq_change(q + 1 + i, addr_of(q + 1 + i));
-		}
-		assert_int_equal(journal_append(j, g, n, NULL), 0);
-		q += n;
-	}
-	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_int_equal(r.bad, 0);
-	assert_true(r.got == RO_TOTAL);
+	append_while_reading(j, 7);
 	assert_true(journal_direct_appends(j) > 0);
 	journal_close(j);
 	j = journal_open(f->jdir, true, 0, 65536, f->err, sizeof(f->err));

@@ -365,6 +365,28 @@ static unsigned exchange(struct dp_worker *w, const struct reqbuf *r, uint8_t *t
  * minutes. No other client may be given the address meanwhile, asking for it by name
  * (SELECTING with option 50) included: it is judged with the same grace as the reclaims.
  */
+/* The wall clock two hours ahead of the runtime's, as at boot before NTP: the next
+ * dp_runtime_clock_tick() is a forward step of 7 200 s. No grace from earlier tests. */
+static void clock_behind(struct dp_worker *w)
+{
+	(void)dp_runtime_clock_tick(&rt);
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
+	w->clk_ns = 0;
+}
+
+/* Undo the @p later seconds a test let pass (rt.tsc_base) and its grace: back to the real
+ * clock for the next test. */
+static void clock_restore(struct dp_worker *w, uint64_t later)
+{
+	rt.tsc_base += later * rt.tsc_hz;
+	atomic_store(&rt.grace_s, 0);
+	atomic_store(&rt.grace_until, 0);
+	w->clk_ns = 0;
+	(void)dp_runtime_clock_tick(&rt);
+}
+
 static void forward_step_never_gives_a_live_lease_away(void **state)
 {
 	struct dp_worker *w = &rt.workers[0];
@@ -376,11 +398,7 @@ static void forward_step_never_gives_a_live_lease_away(void **state)
 	(void)state;
 	/* The previous test left the clock ahead and a floor: start from a clock two hours
 	 * behind the wall clock, as at boot before NTP. */
-	(void)dp_runtime_clock_tick(&rt);
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->clk_ns = 0;
+	clock_behind(w);
 
 	/* The first client: DISCOVER for the address, then SELECTING (flood control answers no
 	 * SELECTING REQUEST for an address never offered to the client). */
@@ -1017,28 +1035,19 @@ static void tx_checksum_offload(void **state)
  * grace bounded by the scopes' lease times alone (86 400 s here), the lease looked ended
  * once the grace was over, 5 000 s before its client's end.
  */
-static void forward_step_grace_covers_policy_leases(void **state)
+/* A client (chaddr from @p client, VLAN 10: scope lab10) of the "long-lease" policy gets its
+ * 200 000 s lease through a full DORA, durable; @p xid for the DISCOVER, + 1 for the
+ * REQUEST. @return the address. */
+static uint32_t policy_lease(struct dp_worker *w, uint32_t client, uint32_t xid)
 {
 	static const char vendor[] = "long-lease";
-	struct dp_worker *w = &rt.workers[0];
-	const uint64_t later = 195000;	/* > the scope's max-lease-time, < the policy's lease */
 	const struct bt_binding *b;
 	struct rte_mbuf *m, *pk[4];
 	struct dhcp4_msg msg;
 	struct reqbuf r;
 	uint32_t addr;
-	uint16_t n;
 
-	(void)state;
-	/* As forward_step_never_gives_a_live_lease_away: the clock two hours behind. */
-	(void)dp_runtime_clock_tick(&rt);
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->clk_ns = 0;
-
-	/* A client of the policy (VLAN 10: scope lab10) gets its long lease. */
-	rb_begin(&r, 0x900, 61);
+	rb_begin(&r, client, xid);
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_DISCOVER);
 	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
@@ -1053,7 +1062,7 @@ static void forward_step_grace_covers_policy_leases(void **state)
 	assert_int_equal(msg.type, DHCP4_OFFER);
 	addr = msg.yiaddr;
 	rte_pktmbuf_free(pk[0]);
-	rb_begin(&r, 0x900, 62);
+	rb_begin(&r, client, xid + 1);
 	rb_flags(&r, DHCP4_FLAG_BROADCAST);
 	rb_type(&r, DHCP4_REQUEST);
 	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
@@ -1070,6 +1079,27 @@ static void forward_step_grace_covers_policy_leases(void **state)
 	assert_non_null(b);
 	assert_int_equal(b->state, BT_ACTIVE);
 	assert_int_equal(b->ends - b->start, 200000);
+	return addr;
+}
+
+static void forward_step_grace_covers_policy_leases(void **state)
+{
+	struct dp_worker *w = &rt.workers[0];
+	const uint64_t later = 195000;	/* > the scope's max-lease-time, < the policy's lease */
+	const struct bt_binding *b;
+	struct rte_mbuf *m, *pk[4];
+	struct dhcp4_msg msg;
+	struct reqbuf r;
+	uint32_t addr;
+	uint16_t n;
+
+	(void)state;
+	/* As forward_step_never_gives_a_live_lease_away: the clock two hours behind. */
+	clock_behind(w);
+
+	/* A client of the policy (VLAN 10: scope lab10) gets its long lease. */
+	addr = policy_lease(w, 0x900, 61);
+	b = bt_lookup_addr(rt.table, addr);
 
 	assert_true(dp_runtime_clock_tick(&rt) >= 7199);	/* NTP steps the clock */
 	rt.tsc_base -= later * rt.tsc_hz;			/* and time passes */
@@ -1101,11 +1131,7 @@ static void forward_step_grace_covers_policy_leases(void **state)
 				       dp_worker_ended_by(w, dp_worker_now(w))));
 
 	/* Back to the real clock. */
-	rt.tsc_base += later * rt.tsc_hz;
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	w->clk_ns = 0;
-	(void)dp_runtime_clock_tick(&rt);
+	clock_restore(w, later);
 }
 
 /*
@@ -1127,11 +1153,7 @@ static void forward_step_grace_covers_operator_leases(void **state)
 	uint64_t now;
 
 	(void)state;
-	(void)dp_runtime_clock_tick(&rt);
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->clk_ns = 0;
+	clock_behind(w);
 	now = dp_runtime_now(&rt);	/* what the control thread stamps an operator's lease with */
 
 	memset(&op, 0, sizeof(op));
@@ -1158,11 +1180,7 @@ static void forward_step_grace_covers_operator_leases(void **state)
 	 * address in a pool) must not take it. */
 	assert_false(dp_engine_reclaim(&w->eng, rt.snap->cfg, addr,
 				       dp_worker_ended_by(w, dp_worker_now(w))));
-	rt.tsc_base += later * rt.tsc_hz;
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	w->clk_ns = 0;
-	(void)dp_runtime_clock_tick(&rt);
+	clock_restore(w, later);
 }
 
 /*
@@ -1175,60 +1193,20 @@ static void forward_step_grace_covers_operator_leases(void **state)
  */
 static void forward_step_grace_covers_leases_of_an_older_config(void **state)
 {
-	static const char vendor[] = "long-lease";
 	struct dp_worker *w = &rt.workers[0];
 	const uint64_t later = 195000;	/* < the old policy's lease, > the new one's */
 	struct dp_snapshot *old, *mine;
 	struct dp_config *shorter;
-	const struct bt_binding *b;
-	struct rte_mbuf *m, *pk[4];
-	struct dhcp4_msg msg;
-	struct reqbuf r;
 	char json[2048], err[256], *at;
 	uint32_t addr;
 	int rc;
 
 	(void)state;
-	(void)dp_runtime_clock_tick(&rt);
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
 	atomic_store(&rt.longest_set_s, 0);
-	atomic_store(&rt.wall_off_ns, atomic_load(&rt.wall_off_ns) - 7200 * 1000000000LL);
-	w->clk_ns = 0;
+	clock_behind(w);
 
 	/* A client of the policy gets its 200 000 s lease. */
-	rb_begin(&r, 0x902, 71);
-	rb_flags(&r, DHCP4_FLAG_BROADCAST);
-	rb_type(&r, DHCP4_DISCOVER);
-	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
-	rb_end(&r);
-	m = client_frame_tagged(&r, 1);
-	dp_worker_handle_burst(w, &m, 1);
-	dp_worker_flush(w);
-	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
-	assert_int_equal(dhcp4_parse(&msg, rte_pktmbuf_mtod(pk[0], uint8_t *) +
-				     dp_frame_udp_hdr_len(1),
-				     pk[0]->pkt_len - dp_frame_udp_hdr_len(1)), DHCP4_OK);
-	assert_int_equal(msg.type, DHCP4_OFFER);
-	addr = msg.yiaddr;
-	rte_pktmbuf_free(pk[0]);
-	rb_begin(&r, 0x902, 72);
-	rb_flags(&r, DHCP4_FLAG_BROADCAST);
-	rb_type(&r, DHCP4_REQUEST);
-	rb_opt(&r, DHCP4_OPT_VENDOR_CLASS, vendor, sizeof(vendor) - 1);
-	rb_opt_u32(&r, DHCP4_OPT_SERVER_ID, IP4(198, 18, 1, 1));
-	rb_opt_u32(&r, DHCP4_OPT_REQUESTED_IP, addr);
-	rb_end(&r);
-	m = client_frame_tagged(&r, 1);
-	dp_worker_handle_burst(w, &m, 1);
-	assert_int_equal(committer_round(cm), 1);
-	dp_worker_flush(w);
-	assert_int_equal(rte_eth_rx_burst(rt.ports[0].port_id, 0, pk, 4), 1);
-	rte_pktmbuf_free(pk[0]);
-	b = bt_lookup_addr(rt.table, addr);
-	assert_non_null(b);
-	assert_int_equal(b->state, BT_ACTIVE);
-	assert_int_equal(b->ends - b->start, 200000);
+	addr = policy_lease(w, 0x902, 71);
 
 	/* The operator reloads with the policy's lease time cut to 600 s. */
 	assert_true(strlen(cfg_json) < sizeof(json));
@@ -1255,11 +1233,7 @@ static void forward_step_grace_covers_leases_of_an_older_config(void **state)
 	free(old);
 	dp_config_free(mine->cfg);
 	free(mine);
-	rt.tsc_base += later * rt.tsc_hz;
-	atomic_store(&rt.grace_s, 0);
-	atomic_store(&rt.grace_until, 0);
-	w->clk_ns = 0;
-	(void)dp_runtime_clock_tick(&rt);
+	clock_restore(w, later);
 }
 
 int main(void)
